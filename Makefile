@@ -1,0 +1,73 @@
+# mtalog — plain Makefile.  Override CC, CFLAGS, LDLIBS as usual.
+#   make            build ./mtalog
+#   make check      fast tier: unit and end-to-end tests, normal build
+#   make test       full suite: `check`, then the same tests under ASan+UBSan
+#   make sample     regenerate sample/mail.log with the bench generator
+#   make bench      benchmark (see bench/README.md)
+#   make deps       install the Debian packages the build needs (root)
+
+CC      ?= cc
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter -std=gnu11
+CPPFLAGS += -I. -D_GNU_SOURCE
+LDLIBS  ?= -llmdb -lzstd -lxxhash -lpcre2-8 -lz -ljansson -lm
+TEST_LDLIBS = -lcmocka
+
+BUILD   ?= build
+SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIB_SRC  := $(wildcard engine/*.c) $(wildcard index/*.c) $(filter-out tools/mtalog.c,$(wildcard tools/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TESTLIB_OBJ := $(BUILD)/tests/testlib.o
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.SECONDARY:
+.PHONY: all check test test-san deps sample bench clean tests-build
+all: mtalog
+
+mtalog: $(BUILD)/mtalog
+	cp $< $@
+
+$(BUILD)/mtalog: $(BUILD)/tools/mtalog.o $(BUILD)/libmtalog.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libmtalog.a: $(LIB_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(BUILD)/libmtalog.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libmtalog.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+tests-build: $(BUILD)/mtalog $(TEST_BIN) $(BENCH_BIN)
+
+check: tests-build
+	MTALOG_BIN=$(BUILD)/mtalog BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN)
+
+test-san:
+	$(MAKE) BUILD=build-san CFLAGS="$(SAN_FLAGS) -Wall -Wextra -std=gnu11" check
+
+test: check test-san
+
+deps:
+	sh tools/install-deps.sh
+
+sample: $(BUILD)/bench/gen
+	$(BUILD)/bench/gen --messages 2000 --seed 1 --out sample/mail.log
+
+bench: $(BUILD)/mtalog $(BENCH_BIN)
+	sh bench/run.sh
+
+clean:
+	rm -rf build build-san mtalog
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/tools/mtalog.d $(TEST_BIN:=.d)

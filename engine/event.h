@@ -1,0 +1,81 @@
+/*
+ * event.h — what a parser makes of one log line: an ml_event_t.
+ *
+ * An event is a flat bag of optional fields plus a kind.  Every ml_slice_t
+ * in it points into the line the parser was given (or into the static
+ * strings of the parser) and is valid only until that line's buffer is
+ * reused: the correlator copies what it keeps.  Fields the line does not
+ * carry are empty slices (n == 0).
+ *
+ * Kinds that belong to a message carry its queue ID in `qid`; the host comes
+ * from the syslog header, not from the event.  ML_EV_SKIP and ML_EV_UNKNOWN
+ * carry no message: `reason` names the kind of line (a short constant string,
+ * used as the key of the skip / not-understood tallies).
+ */
+#ifndef ML_EVENT_H
+#define ML_EVENT_H
+
+#include "message.h"
+#include "util.h"
+
+typedef enum {
+	ML_EV_UNKNOWN = 0,  /* not understood; reason says why */
+	ML_EV_SKIP,         /* understood, carries nothing we keep (reason says what) */
+	ML_EV_CLIENT,       /* smtpd "QID: client=NAME[IP](, sasl_username=U)" */
+	ML_EV_PICKUP,       /* pickup "QID: uid=N from=<A>" (local submission) */
+	ML_EV_MSGID,        /* cleanup "QID: message-id=<X>" (also resent-message-id) */
+	ML_EV_HEADER,       /* cleanup "info|warning: header NAME: VALUE from ..." (subject in `subject`
+	                       when NAME is Subject; from/to/client of the trailer filled) */
+	ML_EV_HOLD,         /* cleanup "hold: ..." : quarantined; from/to from the trailer */
+	ML_EV_CLEANUP_REJECT, /* cleanup "reject:" / "discard:" / milter-reject / milter-discard:
+	                       blocked; reason = reply text; from/to from the trailer */
+	ML_EV_QMGR_FROM,    /* qmgr "QID: from=<A>, size=N, nrcpt=N (queue active)" */
+	ML_EV_REMOVED,      /* qmgr "QID: removed" */
+	ML_EV_EXPIRED,      /* qmgr "QID: from=<A>, status=expired, returned to sender" */
+	ML_EV_DELIVERY,     /* smtp/lmtp/local/virtual/pipe/error/discard/retry
+	                       "QID: to=<A>, orig_to=<B>, relay=R, delay=D, delays=.., dsn=X, status=S (reason)" */
+	ML_EV_NOQUEUE_REJECT, /* smtpd "NOQUEUE: reject: RCPT from NAME[IP]: reply; from=<> to=<> proto= helo=<>"
+	                       (also "NOQUEUE: discard:" / milter-reject) */
+	ML_EV_RCPT_REJECT,  /* smtpd "QID: reject: RCPT from ...": a blocked row of message QID */
+	ML_EV_BOUNCE_NDN,   /* bounce "QID: sender non-delivery notification: NEWQID" (also delay
+	                       notification / delivery status notification); other_qid = NEWQID */
+	ML_EV_RELEASED,     /* postsuper "QID: released from hold" */
+	ML_EV_DELETED,      /* postsuper "QID: removed" (deleted by the administrator) */
+	ML_EV_INFO,         /* a line about message QID that changes nothing we model
+	                       (e.g. smtpd "QID: filter: ...", warnings); kept as raw line */
+} ml_event_kind_t;
+
+typedef struct {
+	ml_event_kind_t kind;
+	const char *reason;     /* ML_EV_SKIP / ML_EV_UNKNOWN: short constant key,
+	                           e.g. "postscreen", "no queue id", "unknown program" */
+	ml_slice_t qid;         /* queue ID, empty for NOQUEUE and skips */
+	ml_slice_t other_qid;   /* ML_EV_BOUNCE_NDN: the new (bounce) queue ID */
+	ml_slice_t from, to, orig_to;  /* addresses without the angle brackets;
+	                                  from of "<>" is the empty slice with from_set=1 */
+	int from_set;           /* 1 when the line had from=<...> (even empty) */
+	ml_slice_t relay;       /* "mx.example.com[192.0.2.1]:25", "local", "none" */
+	ml_slice_t dsn;         /* "2.0.0" */
+	ml_slice_t reason_text; /* delivery: text inside the final parentheses;
+	                           rejects: the reply text ("554 5.7.1 ...: Relay access denied") */
+	ml_slice_t msgid;       /* message-id without angle brackets */
+	ml_slice_t header_name; /* ML_EV_HEADER: "Subject", "From", ... */
+	ml_slice_t subject;     /* raw header value as logged (RFC 2047 not yet decoded) */
+	ml_slice_t client_name, client_ip;  /* "mail.example.com", "192.0.2.1" / "2001:db8::1" */
+	ml_slice_t sasl_user;
+	ml_slice_t helo;
+	ml_status_t status;     /* ML_EV_DELIVERY: delivered / delayed / bounced / expired;
+	                           rejects: blocked; hold: quarantined */
+	uint64_t size;          /* qmgr size= */
+	uint32_t nrcpt;         /* qmgr nrcpt= */
+	uint32_t delay_ms;      /* delay= in milliseconds */
+	int local_delivery;     /* 1 when the delivering agent is local, virtual, lmtp or a
+	                           relay= naming a local transport (learning local domains) */
+} ml_event_t;
+
+static inline void ml_event_clear(ml_event_t *ev)
+{
+	memset(ev, 0, sizeof *ev);
+}
+
+#endif

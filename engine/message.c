@@ -1,0 +1,147 @@
+#include "message.h"
+
+#include <stdlib.h>
+
+static const char *const status_names[ML_ST__COUNT] = {
+	[ML_ST_NONE] = "",
+	[ML_ST_DELIVERED] = "delivered",
+	[ML_ST_DELAYED] = "delayed",
+	[ML_ST_BOUNCED] = "bounced",
+	[ML_ST_EXPIRED] = "expired",
+	[ML_ST_QUEUED] = "queued",
+	[ML_ST_QUARANTINED] = "quarantined",
+	[ML_ST_BLOCKED] = "blocked",
+};
+
+const char *ml_status_name(ml_status_t st)
+{
+	return (unsigned)st < ML_ST__COUNT ? status_names[st] : "";
+}
+
+ml_status_t ml_status_parse(const char *name, size_t n)
+{
+	for (int i = 1; i < ML_ST__COUNT; i++)
+		if (strlen(status_names[i]) == n && memcmp(status_names[i], name, n) == 0)
+			return (ml_status_t)i;
+	return ML_ST_NONE;
+}
+
+const char *ml_direction_name(ml_direction_t d)
+{
+	switch (d) {
+	case ML_DIR_INBOUND: return "inbound";
+	case ML_DIR_OUTBOUND: return "outbound";
+	case ML_DIR_INTERNAL: return "internal";
+	default: return "";
+	}
+}
+
+void ml_message_init(ml_message_t *m)
+{
+	memset(m, 0, sizeof *m);
+}
+
+void ml_message_reset(ml_message_t *m)
+{
+	ml_rcpt_t *r = m->rcpts;
+	uint32_t cap = m->rcpts_cap;
+	ml_buf_t s = m->strs, raw = m->raw;
+	memset(m, 0, sizeof *m);
+	m->rcpts = r;
+	m->rcpts_cap = cap;
+	m->strs = s;
+	m->raw = raw;
+	m->strs.len = 0;
+	m->raw.len = 0;
+}
+
+void ml_message_free(ml_message_t *m)
+{
+	free(m->rcpts);
+	ml_buf_free(&m->strs);
+	ml_buf_free(&m->raw);
+	memset(m, 0, sizeof *m);
+}
+
+int ml_message_set(ml_message_t *m, ml_str_t *field, const char *p, size_t n)
+{
+	if (n > UINT32_MAX)
+		return ML_ETOOBIG;
+	/* Same bytes as now: nothing to store. */
+	if (field->len == n && n && memcmp(m->strs.data + field->off, p, n) == 0)
+		return ML_OK;
+	if (n == 0) {
+		field->off = field->len = 0;
+		return ML_OK;
+	}
+	size_t off = m->strs.len;
+	int rc = ml_buf_append(&m->strs, p, n);
+	if (rc)
+		return rc;
+	field->off = (uint32_t)off;
+	field->len = (uint32_t)n;
+	return ML_OK;
+}
+
+int ml_message_add_line(ml_message_t *m, const char *p, size_t n)
+{
+	if (m->raw.len + n + 1 > ML_MSG_RAW_MAX) {
+		m->raw_dropped++;
+		return ML_ETOOBIG;
+	}
+	int rc = ml_buf_reserve(&m->raw, n + 1);
+	if (rc)
+		return rc;
+	memcpy(m->raw.data + m->raw.len, p, n);
+	m->raw.len += n;
+	m->raw.data[m->raw.len++] = '\n';
+	m->nlines++;
+	return ML_OK;
+}
+
+int ml_message_add_rcpt(ml_message_t *m)
+{
+	if (m->nrcpts >= ML_MSG_RCPT_MAX)
+		return ML_ETOOBIG;
+	if (m->nrcpts == m->rcpts_cap) {
+		uint32_t cap = m->rcpts_cap ? m->rcpts_cap * 2 : 4;
+		ml_rcpt_t *r = realloc(m->rcpts, cap * sizeof *r);
+		if (!r)
+			return ML_ENOMEM;
+		m->rcpts = r;
+		m->rcpts_cap = cap;
+	}
+	memset(&m->rcpts[m->nrcpts], 0, sizeof m->rcpts[0]);
+	return (int)m->nrcpts++;
+}
+
+static int str_ieq(const ml_message_t *m, ml_str_t s, ml_slice_t v)
+{
+	if (s.len != v.n)
+		return 0;
+	ml_slice_t a = ml_message_str(m, s);
+	for (size_t i = 0; i < v.n; i++) {
+		unsigned char x = (unsigned char)a.p[i], y = (unsigned char)v.p[i];
+		if (x >= 'A' && x <= 'Z') x += 32;
+		if (y >= 'A' && y <= 'Z') y += 32;
+		if (x != y)
+			return 0;
+	}
+	return 1;
+}
+
+int ml_message_find_rcpt(const ml_message_t *m, ml_slice_t to, ml_slice_t orig_to)
+{
+	for (uint32_t i = 0; i < m->nrcpts; i++) {
+		const ml_rcpt_t *r = &m->rcpts[i];
+		if (str_ieq(m, r->to, to) && str_ieq(m, r->orig_to, orig_to))
+			return (int)i;
+	}
+	return -1;
+}
+
+ml_status_t ml_message_row_status(const ml_message_t *m, const ml_rcpt_t *r)
+{
+	(void)m;
+	return r->status ? (ml_status_t)r->status : ML_ST_QUEUED;
+}

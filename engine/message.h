@@ -1,0 +1,120 @@
+/*
+ * message.h — the domain model: one message (one pass of a mail through one
+ * MTA, from queue ID assigned to queue entry removed) and its rows (one per
+ * recipient delivery attempt outcome).
+ *
+ * Ownership: an ml_message_t owns two buffers.  `strs` holds every string
+ * field; fields are ml_str_t {off, len} into it, so growing the buffer never
+ * invalidates a field.  `raw` holds the message's raw log lines, each ending
+ * in '\n', in the order they were seen.  Invariants: every ml_str_t lies
+ * inside strs; raw.len == 0 or raw ends with '\n'; nlines counts the lines in
+ * raw; rcpts[0..nrcpts) are the rows in the order they first appeared.
+ *
+ * A row (ml_rcpt_t) carries its final-recipient address `to`, the address
+ * before alias expansion `orig_to` (may be empty), its status and the latest
+ * reason, DSN, relay, delay.  A message with no row yet (accepted, nothing
+ * delivered) shows one row with an empty `to` and status `queued` in search
+ * output; that row is not stored.
+ *
+ * Times are microseconds since the Unix epoch, UTC.
+ */
+#ifndef ML_MESSAGE_H
+#define ML_MESSAGE_H
+
+#include <stdint.h>
+
+#include "util.h"
+
+typedef enum {
+	ML_ST_NONE = 0,
+	ML_ST_DELIVERED,
+	ML_ST_DELAYED,
+	ML_ST_BOUNCED,
+	ML_ST_EXPIRED,
+	ML_ST_QUEUED,
+	ML_ST_QUARANTINED,
+	ML_ST_BLOCKED,
+	ML_ST__COUNT
+} ml_status_t;
+
+/* "delivered", ... ; "" for ML_ST_NONE. */
+const char *ml_status_name(ml_status_t st);
+/* Status from its name; ML_ST_NONE when unknown. */
+ml_status_t ml_status_parse(const char *name, size_t n);
+
+typedef enum {
+	ML_DIR_UNKNOWN = 0,
+	ML_DIR_INBOUND,
+	ML_DIR_OUTBOUND,
+	ML_DIR_INTERNAL,  /* both sender and a recipient local: shown as inbound */
+} ml_direction_t;
+const char *ml_direction_name(ml_direction_t d);
+
+/* Message flags. */
+enum {
+	ML_MSG_CLOSED = 1u << 0,    /* queue entry removed: no more lines expected */
+	ML_MSG_NOQUEUE = 1u << 1,   /* a NOQUEUE reject: never had a queue ID */
+	ML_MSG_HELD = 1u << 2,      /* put on hold (quarantine) */
+	ML_MSG_RELEASED = 1u << 3,  /* released from hold */
+	ML_MSG_DELETED = 1u << 4,   /* deleted by the administrator (postsuper -d) */
+	ML_MSG_EXPIRED = 1u << 5,   /* qmgr: status=expired, returned to sender */
+	ML_MSG_REJECTED = 1u << 6,  /* cleanup reject:/discard:/milter-reject */
+};
+
+typedef struct {
+	uint32_t off, len;
+} ml_str_t;
+
+typedef struct {
+	ml_str_t to, orig_to, relay, dsn, reason;
+	int64_t time_us;     /* time of the line that set the status */
+	uint32_t delay_ms;   /* Postfix delay=, in milliseconds */
+	uint8_t status;      /* ml_status_t */
+} ml_rcpt_t;
+
+typedef struct ml_message {
+	uint64_t docid;          /* 0 until first stored */
+	int64_t first_us, last_us;
+	ml_str_t host, queue_id, from, message_id, subject;
+	ml_str_t client_ip, client_name, sasl_user, helo;
+	ml_str_t bounce_qid;     /* the queue ID of the bounce this message caused */
+	ml_str_t orig_qid;       /* for a bounce: the queue ID of the original */
+	uint64_t size;
+	uint32_t nrcpt;          /* qmgr nrcpt= */
+	uint32_t flags;          /* ML_MSG_* */
+	uint8_t direction;       /* ml_direction_t */
+
+	ml_rcpt_t *rcpts;
+	uint32_t nrcpts, rcpts_cap;
+
+	ml_buf_t strs;
+	ml_buf_t raw;
+	uint32_t nlines;
+	uint32_t raw_dropped;    /* lines not kept because raw hit ML_MSG_RAW_MAX */
+} ml_message_t;
+
+#define ML_MSG_RAW_MAX (4u << 20)
+#define ML_MSG_RCPT_MAX 100000u
+
+void ml_message_init(ml_message_t *m);
+void ml_message_reset(ml_message_t *m);  /* empty, keeps memory */
+void ml_message_free(ml_message_t *m);
+
+/* The bytes of a string field (not NUL-terminated). */
+static inline ml_slice_t ml_message_str(const ml_message_t *m, ml_str_t s)
+{
+	return ml_slice(m->strs.data ? m->strs.data + s.off : "", s.len);
+}
+/* Store bytes as a string field. */
+int ml_message_set(ml_message_t *m, ml_str_t *field, const char *p, size_t n);
+/* Append a raw line (without its '\n'). */
+int ml_message_add_line(ml_message_t *m, const char *p, size_t n);
+/* A new row; returns its index or a negative error. */
+int ml_message_add_rcpt(ml_message_t *m);
+/* Index of the row whose to (and orig_to, when given) match; -1 if none. */
+int ml_message_find_rcpt(const ml_message_t *m, ml_slice_t to, ml_slice_t orig_to);
+
+/* The status a row shows. */
+ml_status_t ml_message_row_status(const ml_message_t *m, const ml_rcpt_t *r);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * syslog.h — the header of one log line: time, host, program, pid, and the
+ * message part that follows "program[pid]: ".
+ *
+ * Accepted timestamp forms:
+ *   traditional syslog  "Jan  2 03:04:05 host prog[pid]: msg"  (optionally with
+ *                       ".123456" fractions, as Postfix's maillog_file writes);
+ *                       no year and no zone: local time of the machine (TZ), the
+ *                       year inferred by ml_syslog_ctx_t (see below)
+ *   RFC 3339            "2024-01-02T03:04:05.123456+01:00 host prog[pid]: msg"
+ *                       (rsyslog's high-precision format; 'Z' or ±hh:mm)
+ *
+ * Year inference for traditional timestamps: the year is ctx->year when set
+ * (--year); else the year of ctx->ref_time (the file's modification time, or
+ * now for stdin), minus one when that would put the line more than a day after
+ * ref_time (a file written across New Year: December lines of last year).
+ *
+ * All output slices point into the line.  The parser never reads past n and
+ * never writes to the line.
+ */
+#ifndef ML_SYSLOG_H
+#define ML_SYSLOG_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "util.h"
+
+typedef struct {
+	int year;          /* forced year (--year), 0 = infer */
+	time_t ref_time;   /* the file's mtime, or now */
+	/* cache for local-time conversion, owned by the parser */
+	int64_t cache_key;
+	int64_t cache_base;
+} ml_syslog_ctx_t;
+
+void ml_syslog_ctx_init(ml_syslog_ctx_t *ctx, time_t ref_time, int forced_year);
+
+typedef struct {
+	int64_t time_us;     /* UTC microseconds since the epoch */
+	ml_slice_t host;
+	ml_slice_t program;  /* "postfix/smtpd", "amavis", "postfix-out/smtp" */
+	ml_slice_t pid;      /* digits, may be empty */
+	ml_slice_t msg;      /* what follows "program[pid]: " */
+} ml_syslog_t;
+
+/*
+ * Parse the header of line[0..n).  0 on success.  ML_EPARSE when the line has
+ * no recognisable header; then *why is set to a short constant string
+ * ("no timestamp", "bad timestamp", "no program tag", ...).
+ */
+int ml_syslog_parse(ml_syslog_ctx_t *ctx, const char *line, size_t n,
+                    ml_syslog_t *out, const char **why);
+
+/* Format time_us as RFC 3339 UTC with seconds ("2024-01-02T03:04:05Z"),
+ * into buf (at least 32 bytes).  Returns buf. */
+char *ml_time_format(int64_t time_us, char *buf, size_t len);
+
+/*
+ * Parse a user-supplied time for --since / --until: RFC 3339 ("2024-01-02T03:04:05Z",
+ * with offset or without zone = local), a date ("2024-01-02" = local midnight),
+ * "YYYY-MM-DD HH:MM[:SS]", or relative to now ("30m", "2h", "7d", "1w", "90s").
+ * 0 on success, ML_EINVAL otherwise.
+ */
+int ml_time_parse_user(const char *s, time_t now, int64_t *out_us);
+
+#endif

@@ -1,0 +1,232 @@
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+const char *ml_strerror(int err)
+{
+	switch (err) {
+	case ML_OK: return "success";
+	case ML_EIO: return "input/output error";
+	case ML_ENOMEM: return "out of memory";
+	case ML_EINVAL: return "invalid argument";
+	case ML_ECORRUPT: return "corrupt data";
+	case ML_ENOTFOUND: return "not found";
+	case ML_EFULL: return "no space left";
+	case ML_EPARSE: return "not understood";
+	case ML_ETOOBIG: return "too big";
+	}
+	return "unknown error";
+}
+
+int ml_corrupt_at(const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return ML_ECORRUPT;
+}
+
+int ml_slice_ieq(ml_slice_t a, const char *lit)
+{
+	size_t n = strlen(lit);
+	if (a.n != n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a.p[i], y = (unsigned char)lit[i];
+		if (x >= 'A' && x <= 'Z') x += 32;
+		if (y >= 'A' && y <= 'Z') y += 32;
+		if (x != y)
+			return 0;
+	}
+	return 1;
+}
+
+int ml_slice_starts(ml_slice_t a, const char *lit)
+{
+	size_t n = strlen(lit);
+	return a.n >= n && memcmp(a.p, lit, n) == 0;
+}
+
+int ml_buf_reserve(ml_buf_t *b, size_t extra)
+{
+	if (extra > ML_BUF_MAX || b->len > ML_BUF_MAX - extra)
+		return ML_ETOOBIG;
+	size_t need = b->len + extra + 1; /* room for a NUL */
+	if (need <= b->cap)
+		return ML_OK;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap *= 2;
+	char *d = realloc(b->data, cap);
+	if (!d)
+		return ML_ENOMEM;
+	b->data = d;
+	b->cap = cap;
+	return ML_OK;
+}
+
+int ml_buf_append(ml_buf_t *b, const void *p, size_t n)
+{
+	int rc = ml_buf_reserve(b, n);
+	if (rc)
+		return rc;
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return ML_OK;
+}
+
+int ml_buf_putc(ml_buf_t *b, int c)
+{
+	char ch = (char)c;
+	return ml_buf_append(b, &ch, 1);
+}
+
+int ml_buf_printf(ml_buf_t *b, const char *fmt, ...)
+{
+	va_list ap;
+	char tmp[256];
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return ML_EINVAL;
+	if ((size_t)n < sizeof tmp)
+		return ml_buf_append(b, tmp, (size_t)n);
+	int rc = ml_buf_reserve(b, (size_t)n);
+	if (rc)
+		return rc;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return ML_OK;
+}
+
+const char *ml_buf_cstr(ml_buf_t *b)
+{
+	if (ml_buf_reserve(b, 0))
+		return "";
+	b->data[b->len] = '\0';
+	return b->data;
+}
+
+void ml_buf_reset(ml_buf_t *b)
+{
+	b->len = 0;
+}
+
+void ml_buf_free(ml_buf_t *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+int ml_buf_put_varint(ml_buf_t *b, uint64_t v)
+{
+	unsigned char tmp[10];
+	size_t n = 0;
+	while (v >= 0x80) {
+		tmp[n++] = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	tmp[n++] = (unsigned char)v;
+	return ml_buf_append(b, tmp, n);
+}
+
+int ml_get_varint(const unsigned char **pp, const unsigned char *end, uint64_t *v)
+{
+	const unsigned char *p = *pp;
+	uint64_t r = 0;
+	for (int shift = 0; shift < 64; shift += 7) {
+		if (p >= end)
+			return ML_CORRUPT_BKPT;
+		unsigned char c = *p++;
+		r |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*pp = p;
+			*v = r;
+			return ML_OK;
+		}
+	}
+	return ML_CORRUPT_BKPT;
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	if (c < 0x80)
+		return 1;
+	size_t len;
+	uint32_t min, cp;
+	if (c >= 0xc2 && c <= 0xdf) { len = 2; min = 0x80; cp = c & 0x1f; }
+	else if (c >= 0xe0 && c <= 0xef) { len = 3; min = 0x800; cp = c & 0x0f; }
+	else if (c >= 0xf0 && c <= 0xf4) { len = 4; min = 0x10000; cp = c & 0x07; }
+	else return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+int ml_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		size_t k = utf8_seq(p + i, n - i);
+		if (!k)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+int ml_utf8_sanitize(ml_buf_t *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	int rc = ml_buf_reserve(out, n);
+	if (rc)
+		return rc;
+	while (i < n) {
+		size_t k = utf8_seq(p + i, n - i);
+		if (k == 1 && p[i] < 0x20 && p[i] != '\t') {
+			rc = ml_buf_putc(out, '?');
+		} else if (k == 1 && p[i] == 0x7f) {
+			rc = ml_buf_putc(out, '?');
+		} else if (k) {
+			rc = ml_buf_append(out, p + i, k);
+		} else {
+			rc = ml_buf_append(out, "\xef\xbf\xbd", 3);
+			k = 1;
+		}
+		if (rc)
+			return rc;
+		i += k;
+	}
+	return ML_OK;
+}
+
+int ml_buf_append_lower(ml_buf_t *b, const char *p, size_t n)
+{
+	int rc = ml_buf_reserve(b, n);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		if (c >= 'A' && c <= 'Z')
+			c += 32;
+		b->data[b->len++] = c;
+	}
+	return ML_OK;
+}

@@ -1,0 +1,119 @@
+/*
+ * util.h — small things every module uses: byte slices, growable buffers,
+ * error codes, the corruption macro.
+ *
+ * ml_slice_t is a borrowed view {p, n}: it owns nothing and is valid only as
+ * long as the bytes it points into.  Parsers return slices into the line they
+ * were given; whoever keeps a value past that line copies it.
+ *
+ * ml_buf_t is an owned, growable byte buffer.  Invariants: len <= cap; data is
+ * NULL only while cap == 0; data[len] is not guaranteed to be NUL unless
+ * ml_buf_cstr() was called.  A buffer never grows past ML_BUF_MAX: the append
+ * that would do so fails with ML_ETOOBIG and leaves the buffer unchanged.
+ *
+ * Errors are values: 0 on success, a negative ML_E* code on failure.
+ */
+#ifndef ML_UTIL_H
+#define ML_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+enum {
+	ML_OK = 0,
+	ML_EIO = -1,       /* read/write failure of a file or the database */
+	ML_ENOMEM = -2,
+	ML_EINVAL = -3,    /* bad argument or bad user input */
+	ML_ECORRUPT = -4,  /* stored bytes are not what we wrote */
+	ML_ENOTFOUND = -5,
+	ML_EFULL = -6,     /* disk or map full */
+	ML_EPARSE = -7,    /* a line we do not understand */
+	ML_ETOOBIG = -8,   /* a capped buffer would overflow */
+};
+
+const char *ml_strerror(int err);
+
+/* Every detection of corrupt stored bytes goes through here: one place to
+ * break on in a debugger, never an abort. */
+int ml_corrupt_at(const char *file, int line);
+#define ML_CORRUPT_BKPT ml_corrupt_at(__FILE__, __LINE__)
+
+typedef struct {
+	const char *p;
+	size_t n;
+} ml_slice_t;
+
+#define ML_SLICE_NULL ((ml_slice_t){ NULL, 0 })
+static inline ml_slice_t ml_slice(const char *p, size_t n)
+{
+	return (ml_slice_t){ p, n };
+}
+static inline ml_slice_t ml_slice_cstr(const char *s)
+{
+	return (ml_slice_t){ s, s ? strlen(s) : 0 };
+}
+static inline int ml_slice_eq(ml_slice_t a, const char *lit)
+{
+	size_t n = strlen(lit);
+	return a.n == n && memcmp(a.p, lit, n) == 0;
+}
+int ml_slice_ieq(ml_slice_t a, const char *lit);
+int ml_slice_starts(ml_slice_t a, const char *lit);
+
+#define ML_BUF_MAX ((size_t)1 << 30)
+
+typedef struct {
+	char *data;
+	size_t len, cap;
+} ml_buf_t;
+
+#define ML_BUF_INIT { NULL, 0, 0 }
+
+int ml_buf_reserve(ml_buf_t *b, size_t extra);
+int ml_buf_append(ml_buf_t *b, const void *p, size_t n);
+static inline int ml_buf_puts(ml_buf_t *b, const char *s)
+{
+	return ml_buf_append(b, s, strlen(s));
+}
+int ml_buf_putc(ml_buf_t *b, int c);
+int ml_buf_printf(ml_buf_t *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* NUL-terminate (not counted in len) and return data; never NULL. */
+const char *ml_buf_cstr(ml_buf_t *b);
+void ml_buf_reset(ml_buf_t *b);  /* len = 0, keeps memory */
+void ml_buf_free(ml_buf_t *b);   /* back to ML_BUF_INIT */
+
+/* Varints (LEB128, unsigned) for record encoding. */
+int ml_buf_put_varint(ml_buf_t *b, uint64_t v);
+/* Reads one varint from *p (< end); advances *p.  ML_ECORRUPT on overrun. */
+int ml_get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v);
+
+/* Big-endian 64-bit for keys that must sort as numbers. */
+static inline void ml_put_be64(unsigned char *d, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) { d[i] = (unsigned char)v; v >>= 8; }
+}
+static inline uint64_t ml_get_be64(const unsigned char *s)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++) v = v << 8 | s[i];
+	return v;
+}
+
+/* Copy s (n bytes) to out as valid UTF-8: invalid sequences become U+FFFD,
+ * NUL and other C0 controls but TAB become '?'.  Appends to out. */
+int ml_utf8_sanitize(ml_buf_t *out, const char *s, size_t n);
+/* 1 if s[0..n) is valid UTF-8. */
+int ml_utf8_valid(const char *s, size_t n);
+
+/* ASCII lowercase copy into out (appends). */
+int ml_buf_append_lower(ml_buf_t *b, const char *p, size_t n);
+
+#define ML_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define ML_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define ML_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#include "banned.h"
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * testlib.h — what the test programs share: where the corpus is, reading a
+ * file into lines, a scratch folder, running the mtalog command.
+ *
+ * Tests run from the top of the source tree.  The corpus is
+ * $MTALOG_CORPUS, else ../shared/corpus.  The mtalog binary is $MTALOG_BIN,
+ * else build/mtalog.  Every returned string is malloc'd and owned by the
+ * caller unless said otherwise.
+ */
+#ifndef ML_TESTLIB_H
+#define ML_TESTLIB_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "engine/util.h"
+
+/* Path of a corpus file, e.g. tl_corpus("postfix-logsums/mail.log"); static buffer. */
+const char *tl_corpus(const char *rel);
+
+/* Whole file into a NUL-terminated malloc'd buffer; *len gets its size. NULL on error. */
+char *tl_read_file(const char *path, size_t *len);
+
+/* Split a buffer into lines in place ('\n' → NUL). Returns the count; *lines malloc'd. */
+size_t tl_lines(char *buf, size_t len, char ***lines);
+
+/* A fresh empty folder under $TMPDIR; static buffer.  Removed by tl_rmdir. */
+const char *tl_tmpdir(void);
+void tl_rmdir(const char *dir);
+
+/* Write data to path (created/truncated). */
+void tl_write_file(const char *path, const void *data, size_t n);
+void tl_append_file(const char *path, const void *data, size_t n);
+
+/* Run the mtalog binary with a printf-formatted argument string (passed to
+ * /bin/sh).  Captures stdout into *out (malloc'd, NUL-terminated) and
+ * returns the exit status (or -1).  stderr goes to *err when err != NULL. */
+int tl_mtalog(char **out, char **err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Count lines in s. */
+size_t tl_count_lines(const char *s);
+
+#endif
