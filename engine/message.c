@@ -142,6 +142,13 @@ int ml_message_find_rcpt(const ml_message_t *m, ml_slice_t to, ml_slice_t orig_t
 
 ml_status_t ml_message_row_status(const ml_message_t *m, const ml_rcpt_t *r)
 {
-	(void)m;
-	return r->status ? (ml_status_t)r->status : ML_ST_QUEUED;
+	if (r && r->status)
+		return (ml_status_t)r->status;
+	if ((m->flags & ML_MSG_HELD) && !(m->flags & ML_MSG_RELEASED))
+		return ML_ST_QUARANTINED;
+	if (m->flags & ML_MSG_REJECTED)
+		return ML_ST_BLOCKED;
+	if (m->flags & ML_MSG_EXPIRED)
+		return ML_ST_EXPIRED;
+	return ML_ST_QUEUED;
 }

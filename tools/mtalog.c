@@ -1,2 +1,301 @@
+/*
+ * mtalog — the command: ingest, search, show, stats.
+ *
+ * The database is --db PATH, else $MTALOG_DB, else ./mtalog.db.
+ * Exit status: 0 success, 1 bad usage or input problems, 2 database errors.
+ */
+#include <getopt.h>
 #include <stdio.h>
-int main(void) { puts("mtalog"); return 0; }
+#include <stdlib.h>
+
+#include "index/query.h"
+#include "index/store.h"
+#include "tools/ingest.h"
+#include "tools/output.h"
+
+#define VERSION "0.1.0"
+
+static const char *db_path(const char *opt)
+{
+	if (opt)
+		return opt;
+	const char *e = getenv("MTALOG_DB");
+	return e && *e ? e : "mtalog.db";
+}
+
+static void usage(FILE *f)
+{
+	fputs(
+	"usage: mtalog [--db PATH] COMMAND [options]\n"
+	"\n"
+	"commands:\n"
+	"  ingest FILE...      read mail logs (plain, rotated, .gz; - for stdin)\n"
+	"      --year Y              year of traditional syslog timestamps (default: from the file's time)\n"
+	"      --local-domains D,..  domains that are local (inbound mail); also learned from local deliveries\n"
+	"      --quiet               no report at the end\n"
+	"  search [filters]    rows (message x recipient), newest first\n"
+	"      --from A  --to A      address, @domain, domain, or prefix* (--to also matches the original recipient)\n"
+	"      --subject WORDS       all words must appear; \"a phrase\" must appear as written\n"
+	"      --subject-re RE       PCRE2 regular expression on the subject (case-insensitive)\n"
+	"      --status S[,S]        delivered delayed bounced expired queued quarantined blocked,\n"
+	"                            or the groups cleared, released\n"
+	"      --direction in|out    --since T  --until T (2024-01-02, RFC 3339, or 2h, 7d ago)\n"
+	"      --msgid ID  --ip IP  --host H  --queue-id Q  --limit N (max 1000)\n"
+	"      --json | --csv        JSON Lines or CSV instead of a table\n"
+	"  show ID [--json]    one message whole: fields, recipients, events, raw lines\n"
+	"  stats [--json]      counts, lines skipped and not understood, database size\n"
+	"\n"
+	"The database is --db PATH, else $MTALOG_DB, else ./mtalog.db.\n", f);
+}
+
+static int cmd_ingest(const char *db, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "year", required_argument, 0, 'y' },
+		{ "local-domains", required_argument, 0, 'l' },
+		{ "batch-lines", required_argument, 0, 'b' },
+		{ "no-sync", no_argument, 0, 'n' },
+		{ "quiet", no_argument, 0, 'q' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	ml_ingest_opts_t o = { .db_path = db, .batch_lines = 500000, .batch_ms = 2000, .report = stderr };
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
+		switch (c) {
+		case 'y': o.year = atoi(optarg); break;
+		case 'l': o.local_domains = optarg; break;
+		case 'b': o.batch_lines = strtoull(optarg, NULL, 10); if (!o.batch_lines) o.batch_lines = 1; break;
+		case 'n': o.nosync = 1; break;
+		case 'q': o.quiet = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: return 1;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "mtalog ingest: no input (give log files, or - for stdin)\n");
+		return 1;
+	}
+	ml_ingest_result_t res;
+	return ml_ingest_run(&o, argv + optind, argc - optind, &res);
+}
+
+typedef struct {
+	ml_out_t *out;
+} search_ctx_t;
+
+static int print_row(void *ctx, const ml_message_t *m, int row)
+{
+	search_ctx_t *s = ctx;
+	return ml_out_row(s->out, m, row);
+}
+
+static int open_db(const char *db, ml_store_t **s)
+{
+	char err[512];
+	int rc = ml_store_open(s, db, ML_STORE_RDONLY, err, sizeof err);
+	if (rc)
+		fprintf(stderr, "mtalog: %s\n", err);
+	return rc;
+}
+
+static int cmd_search(const char *db, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "from", required_argument, 0, 0 }, { "to", required_argument, 0, 0 },
+		{ "subject", required_argument, 0, 0 }, { "subject-re", required_argument, 0, 0 },
+		{ "status", required_argument, 0, 0 }, { "direction", required_argument, 0, 0 },
+		{ "since", required_argument, 0, 0 }, { "until", required_argument, 0, 0 },
+		{ "msgid", required_argument, 0, 0 }, { "ip", required_argument, 0, 0 },
+		{ "host", required_argument, 0, 0 }, { "queue-id", required_argument, 0, 0 },
+		{ "limit", required_argument, 0, 0 },
+		{ "json", no_argument, 0, 'j' }, { "csv", no_argument, 0, 'c' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	ml_query_t q;
+	memset(&q, 0, sizeof q);
+	ml_out_format_t fmt = ML_OUT_TABLE;
+	int c, idx, ret = 1;
+	char err[512] = "";
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+		if (c == 'j') { fmt = ML_OUT_JSON; continue; }
+		if (c == 'c') { fmt = ML_OUT_CSV; continue; }
+		if (c == 'h') { usage(stdout); ml_query_free(&q); return 0; }
+		if (c != 0) { ml_query_free(&q); return 1; }
+		char name[32];
+		snprintf(name, sizeof name, "%s", opts[idx].name);
+		for (char *p = name; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		if (ml_query_set(&q, name, optarg, err, sizeof err)) {
+			fprintf(stderr, "mtalog search: --%s\n", err);
+			ml_query_free(&q);
+			return 1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mtalog search: unexpected argument '%s' (filters are options: --to, --from, ...)\n", argv[optind]);
+		ml_query_free(&q);
+		return 1;
+	}
+	ml_store_t *s;
+	if (open_db(db, &s)) {
+		ml_query_free(&q);
+		return 2;
+	}
+	ml_search_t *se;
+	if (ml_search_new(&se, s) == 0) {
+		search_ctx_t ctx = { ml_out_new(stdout, fmt) };
+		ml_search_info_t info;
+		int rc = ml_search_run(se, &q, print_row, &ctx, &info, err, sizeof err);
+		ml_out_finish(ctx.out);
+		if (rc) {
+			fprintf(stderr, "mtalog search: %s\n", err);
+			ret = rc == ML_EINVAL ? 1 : 2;
+		} else {
+			ret = 0;
+			if (fmt == ML_OUT_TABLE)
+				fprintf(stderr, "%u row%s%s%s\n", info.rows, info.rows == 1 ? "" : "s",
+				        info.truncated ? " (limit reached: narrow the search or raise --limit)" : "",
+				        info.scanned ? " (no indexed filter: records scanned newest first)" : "");
+		}
+		ml_search_free(se);
+	}
+	ml_store_close(s);
+	ml_query_free(&q);
+	return ret;
+}
+
+static int cmd_show(const char *db, int argc, char **argv)
+{
+	int json = 0;
+	const char *id = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if (!id)
+			id = argv[i];
+		else {
+			fprintf(stderr, "mtalog show: unexpected argument '%s'\n", argv[i]);
+			return 1;
+		}
+	}
+	uint64_t docid;
+	if (!id || ml_docid_parse(id, &docid)) {
+		fprintf(stderr, "mtalog show: give the id of a message (the id column of search)\n");
+		return 1;
+	}
+	ml_store_t *s;
+	if (open_db(db, &s))
+		return 2;
+	ml_search_t *se;
+	ml_message_t m;
+	ml_message_init(&m);
+	int ret = 2;
+	if (ml_search_new(&se, s) == 0) {
+		int rc = ml_search_get(se, docid, &m);
+		if (rc == ML_ENOTFOUND) {
+			fprintf(stderr, "mtalog show: no message %s in %s\n", id, db);
+			ret = 1;
+		} else if (rc) {
+			fprintf(stderr, "mtalog show: %s: %s\n", db, ml_strerror(rc));
+		} else {
+			if (json) {
+				json_t *j = ml_message_json(&m);
+				json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+				fputc('\n', stdout);
+				json_decref(j);
+			} else {
+				ml_message_print(stdout, &m);
+			}
+			ret = 0;
+		}
+		ml_search_free(se);
+	}
+	ml_message_free(&m);
+	ml_store_close(s);
+	return ret;
+}
+
+static int cmd_stats(const char *db, int argc, char **argv)
+{
+	int json = argc > 1 && !strcmp(argv[1], "--json");
+	ml_store_t *s;
+	if (open_db(db, &s))
+		return 2;
+	json_t *j = ml_stats_json(s);
+	ml_store_close(s);
+	if (!j) {
+		fprintf(stderr, "mtalog stats: %s: cannot read\n", db);
+		return 2;
+	}
+	if (json) {
+		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+	} else {
+		ml_stats_print(stdout, j);
+	}
+	json_decref(j);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *db = NULL;
+	int i = 1;
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "--db") && i + 1 < argc) {
+			db = argv[i + 1];
+			i += 2;
+		} else if (!strncmp(argv[i], "--db=", 5)) {
+			db = argv[i] + 5;
+			i++;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			puts("mtalog " VERSION);
+			return 0;
+		} else {
+			fprintf(stderr, "mtalog: unknown option '%s'\n", argv[i]);
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 1;
+	}
+	const char *cmd = argv[i];
+	int sub_argc = argc - i;
+	char **sub_argv = argv + i;
+	/* --db may also follow the command */
+	for (int k = 1; k < sub_argc; k++) {
+		if (!strcmp(sub_argv[k], "--db") && k + 1 < sub_argc) {
+			db = sub_argv[k + 1];
+			memmove(&sub_argv[k], &sub_argv[k + 2], (size_t)(sub_argc - k - 2) * sizeof *sub_argv);
+			sub_argc -= 2;
+			k--;
+		}
+	}
+	sub_argv[sub_argc] = NULL;
+	const char *path = db_path(db);
+	if (!strcmp(cmd, "ingest"))
+		return cmd_ingest(path, sub_argc, sub_argv);
+	if (!strcmp(cmd, "search"))
+		return cmd_search(path, sub_argc, sub_argv);
+	if (!strcmp(cmd, "show"))
+		return cmd_show(path, sub_argc, sub_argv);
+	if (!strcmp(cmd, "stats"))
+		return cmd_stats(path, sub_argc, sub_argv);
+	if (!strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "mtalog: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return 1;
+}

@@ -1,0 +1,591 @@
+#include "correlate.h"
+
+#include <stdlib.h>
+#include <xxhash.h>
+
+#include "engine/rfc2047.h"
+
+/* A queue ID not seen for this long is a new message, whatever the table says. */
+#define REUSE_US (30LL * 86400 * 1000000)
+
+typedef struct {
+	uint64_t hash;
+	ml_message_t *m;   /* NULL: empty slot */
+} slot_t;
+
+typedef struct {
+	uint64_t hash;
+	char *name;        /* NULL: empty */
+} dom_t;
+
+struct ml_corr {
+	ml_corr_load_fn load;
+	void *load_ctx;
+	slot_t *slots;
+	size_t nslots, used;          /* power of two; used includes tombstones */
+	ml_message_t **dirty;
+	size_t ndirty, dirty_cap;
+	dom_t *doms;
+	size_t ndoms_slots, ndoms;
+	char **learned;
+	size_t nlearned, learned_cap;
+	ml_buf_t scratch;
+};
+
+static ml_message_t TOMBSTONE;
+
+int ml_corr_new(ml_corr_t **out, ml_corr_load_fn load, void *ctx)
+{
+	ml_corr_t *c = calloc(1, sizeof *c);
+	if (!c)
+		return ML_ENOMEM;
+	c->load = load;
+	c->load_ctx = ctx;
+	c->nslots = 1024;
+	c->slots = calloc(c->nslots, sizeof *c->slots);
+	c->ndoms_slots = 64;
+	c->doms = calloc(c->ndoms_slots, sizeof *c->doms);
+	if (!c->slots || !c->doms) {
+		ml_corr_free(c);
+		return ML_ENOMEM;
+	}
+	*out = c;
+	return ML_OK;
+}
+
+void ml_corr_free(ml_corr_t *c)
+{
+	if (!c)
+		return;
+	ml_corr_done(c);
+	free(c->slots);
+	free(c->dirty);
+	for (size_t i = 0; i < c->ndoms_slots; i++)
+		free(c->doms[i].name);
+	free(c->doms);
+	for (size_t i = 0; i < c->nlearned; i++)
+		free(c->learned[i]);
+	free(c->learned);
+	ml_buf_free(&c->scratch);
+	free(c);
+}
+
+size_t ml_corr_count(const ml_corr_t *c)
+{
+	return c->ndirty;
+}
+
+/* ---- local domains ---- */
+
+static uint64_t dom_hash(const char *d, size_t n)
+{
+	char tmp[256];
+	n = ML_MIN(n, sizeof tmp);
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = (d[i] >= 'A' && d[i] <= 'Z') ? d[i] + 32 : d[i];
+	return XXH3_64bits(tmp, n);
+}
+
+static int dom_has(const ml_corr_t *c, ml_slice_t d)
+{
+	if (!d.n || !c->ndoms)
+		return 0;
+	uint64_t h = dom_hash(d.p, d.n);
+	for (size_t i = h & (c->ndoms_slots - 1);; i = (i + 1) & (c->ndoms_slots - 1)) {
+		const dom_t *e = &c->doms[i];
+		if (!e->name)
+			return 0;
+		if (e->hash == h && ml_slice_ieq(d, e->name))
+			return 1;
+	}
+}
+
+static int dom_insert(ml_corr_t *c, const char *d, size_t n)
+{
+	if ((c->ndoms + 1) * 2 > c->ndoms_slots) {
+		size_t ns = c->ndoms_slots * 2;
+		dom_t *nd = calloc(ns, sizeof *nd);
+		if (!nd)
+			return ML_ENOMEM;
+		for (size_t i = 0; i < c->ndoms_slots; i++) {
+			if (!c->doms[i].name)
+				continue;
+			size_t j = c->doms[i].hash & (ns - 1);
+			while (nd[j].name)
+				j = (j + 1) & (ns - 1);
+			nd[j] = c->doms[i];
+		}
+		free(c->doms);
+		c->doms = nd;
+		c->ndoms_slots = ns;
+	}
+	uint64_t h = dom_hash(d, n);
+	size_t i = h & (c->ndoms_slots - 1);
+	while (c->doms[i].name)
+		i = (i + 1) & (c->ndoms_slots - 1);
+	char *s = strndup(d, n);
+	if (!s)
+		return ML_ENOMEM;
+	for (char *p = s; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 32;
+	c->doms[i] = (dom_t){ h, s };
+	c->ndoms++;
+	return ML_OK;
+}
+
+int ml_corr_local_domain(ml_corr_t *c, const char *d, size_t n, int learned)
+{
+	if (!n || n > 255 || dom_has(c, ml_slice(d, n)))
+		return ML_OK;
+	int rc = dom_insert(c, d, n);
+	if (rc || !learned)
+		return rc;
+	if (c->nlearned == c->learned_cap) {
+		size_t cap = c->learned_cap ? c->learned_cap * 2 : 16;
+		char **l = realloc(c->learned, cap * sizeof *l);
+		if (!l)
+			return ML_ENOMEM;
+		c->learned = l;
+		c->learned_cap = cap;
+	}
+	c->learned[c->nlearned] = strndup(d, n);
+	if (!c->learned[c->nlearned])
+		return ML_ENOMEM;
+	c->nlearned++;
+	return ML_OK;
+}
+
+void ml_corr_new_domains(ml_corr_t *c, void (*fn)(void *ctx, const char *d, size_t n), void *ctx)
+{
+	for (size_t i = 0; i < c->nlearned; i++) {
+		fn(ctx, c->learned[i], strlen(c->learned[i]));
+		free(c->learned[i]);
+	}
+	c->nlearned = 0;
+}
+
+static ml_slice_t domain_of(ml_slice_t a)
+{
+	for (size_t i = a.n; i > 0; i--)
+		if (a.p[i - 1] == '@')
+			return ml_slice(a.p + i, a.n - i);
+	return ML_SLICE_NULL;
+}
+
+static void set_direction(const ml_corr_t *c, ml_message_t *m)
+{
+	for (uint32_t i = 0; i < m->nrcpts; i++) {
+		if (dom_has(c, domain_of(ml_message_str(m, m->rcpts[i].to))) ||
+		    dom_has(c, domain_of(ml_message_str(m, m->rcpts[i].orig_to)))) {
+			m->direction = ML_DIR_INBOUND;
+			return;
+		}
+	}
+	if (dom_has(c, domain_of(ml_message_str(m, m->from))) || m->sasl_user.len)
+		m->direction = ML_DIR_OUTBOUND;
+	else if (m->nrcpts)
+		m->direction = ML_DIR_UNKNOWN;
+}
+
+/* ---- the message table ---- */
+
+static uint64_t key_hash(ml_slice_t host, ml_slice_t qid)
+{
+	char tmp[512];
+	size_t hn = ML_MIN(host.n, (size_t)255), qn = ML_MIN(qid.n, (size_t)255);
+	for (size_t i = 0; i < hn; i++)
+		tmp[i] = (host.p[i] >= 'A' && host.p[i] <= 'Z') ? host.p[i] + 32 : host.p[i];
+	tmp[hn] = '\0';
+	memcpy(tmp + hn + 1, qid.p, qn);
+	return XXH3_64bits(tmp, hn + 1 + qn);
+}
+
+static int same_key(const ml_message_t *m, ml_slice_t host, ml_slice_t qid)
+{
+	ml_slice_t q = ml_message_str(m, m->queue_id);
+	ml_slice_t h = ml_message_str(m, m->host);
+	if (q.n != qid.n || memcmp(q.p, qid.p, q.n) != 0 || h.n != host.n)
+		return 0;
+	for (size_t i = 0; i < h.n; i++) {
+		unsigned char x = (unsigned char)h.p[i], y = (unsigned char)host.p[i];
+		if (x >= 'A' && x <= 'Z') x += 32;
+		if (y >= 'A' && y <= 'Z') y += 32;
+		if (x != y)
+			return 0;
+	}
+	return 1;
+}
+
+static slot_t *find_slot(ml_corr_t *c, uint64_t h, ml_slice_t host, ml_slice_t qid)
+{
+	for (size_t i = h & (c->nslots - 1);; i = (i + 1) & (c->nslots - 1)) {
+		slot_t *s = &c->slots[i];
+		if (!s->m)
+			return NULL;
+		if (s->m != &TOMBSTONE && s->hash == h && same_key(s->m, host, qid))
+			return s;
+	}
+}
+
+static int table_grow(ml_corr_t *c)
+{
+	size_t ns = c->nslots * 2;
+	slot_t *n = calloc(ns, sizeof *n);
+	if (!n)
+		return ML_ENOMEM;
+	size_t used = 0;
+	for (size_t i = 0; i < c->nslots; i++) {
+		slot_t *s = &c->slots[i];
+		if (!s->m || s->m == &TOMBSTONE)
+			continue;
+		size_t j = s->hash & (ns - 1);
+		while (n[j].m)
+			j = (j + 1) & (ns - 1);
+		n[j] = *s;
+		used++;
+	}
+	free(c->slots);
+	c->slots = n;
+	c->nslots = ns;
+	c->used = used;
+	return ML_OK;
+}
+
+static int table_insert(ml_corr_t *c, uint64_t h, ml_message_t *m)
+{
+	if ((c->used + 1) * 4 > c->nslots * 3) {
+		int rc = table_grow(c);
+		if (rc)
+			return rc;
+	}
+	size_t i = h & (c->nslots - 1);
+	while (c->slots[i].m && c->slots[i].m != &TOMBSTONE)
+		i = (i + 1) & (c->nslots - 1);
+	if (!c->slots[i].m)
+		c->used++;
+	c->slots[i] = (slot_t){ h, m };
+	return ML_OK;
+}
+
+static void table_remove(ml_corr_t *c, ml_message_t *m)
+{
+	uint64_t h = key_hash(ml_message_str(m, m->host), ml_message_str(m, m->queue_id));
+	for (size_t i = h & (c->nslots - 1);; i = (i + 1) & (c->nslots - 1)) {
+		slot_t *s = &c->slots[i];
+		if (!s->m)
+			return;
+		if (s->m == m) {
+			s->m = &TOMBSTONE;
+			return;
+		}
+	}
+}
+
+static int mark_dirty(ml_corr_t *c, ml_message_t *m)
+{
+	if (c->ndirty == c->dirty_cap) {
+		size_t cap = c->dirty_cap ? c->dirty_cap * 2 : 4096;
+		ml_message_t **d = realloc(c->dirty, cap * sizeof *d);
+		if (!d)
+			return ML_ENOMEM;
+		c->dirty = d;
+		c->dirty_cap = cap;
+	}
+	c->dirty[c->ndirty++] = m;
+	return ML_OK;
+}
+
+static ml_message_t *new_message(ml_corr_t *c)
+{
+	ml_message_t *m = malloc(sizeof *m);
+	if (!m)
+		return NULL;
+	ml_message_init(m);
+	if (mark_dirty(c, m)) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* The message (host, qid): in the table, in storage, or new. */
+static int get_message(ml_corr_t *c, ml_slice_t host, ml_slice_t qid, int64_t t, ml_message_t **out)
+{
+	uint64_t h = key_hash(host, qid);
+	slot_t *s = find_slot(c, h, host, qid);
+	if (s && t - s->m->last_us < REUSE_US) {
+		*out = s->m;
+		return ML_OK;
+	}
+	if (s)
+		s->m = &TOMBSTONE;  /* stale: a reused queue ID */
+	ml_message_t *m = new_message(c);
+	if (!m)
+		return ML_ENOMEM;
+	int rc = ML_ENOTFOUND;
+	if (c->load && !s) {
+		rc = c->load(c->load_ctx, host, qid, m);
+		if (rc == 0 && t - m->last_us >= REUSE_US)
+			rc = ML_ENOTFOUND;  /* stays in storage as it was; this is a new one */
+		if (rc && rc != ML_ENOTFOUND)
+			return rc;
+	}
+	if (rc == ML_ENOTFOUND) {
+		ml_message_reset(m);
+		if (ml_message_set(m, &m->host, host.p, host.n) ||
+		    ml_message_set(m, &m->queue_id, qid.p, qid.n))
+			return ML_ENOMEM;
+		m->first_us = m->last_us = t;
+	}
+	rc = table_insert(c, h, m);
+	if (rc)
+		return rc;
+	*out = m;
+	return ML_OK;
+}
+
+static void close_message(ml_corr_t *c, ml_message_t *m)
+{
+	m->flags |= ML_MSG_CLOSED;
+	if (m->queue_id.len)
+		table_remove(c, m);
+}
+
+static int set_if(ml_message_t *m, ml_str_t *f, ml_slice_t v)
+{
+	return v.n ? ml_message_set(m, f, v.p, v.n) : ML_OK;
+}
+
+static int row_for(ml_message_t *m, ml_slice_t to, ml_slice_t orig_to)
+{
+	int i = ml_message_find_rcpt(m, to, orig_to);
+	if (i >= 0)
+		return i;
+	i = ml_message_add_rcpt(m);
+	if (i < 0)
+		return i;
+	ml_rcpt_t *r = &m->rcpts[i];
+	int rc = ml_message_set(m, &r->to, to.p, to.n);
+	if (!rc)
+		rc = ml_message_set(m, &m->rcpts[i].orig_to, orig_to.p, orig_to.n);
+	return rc ? rc : i;
+}
+
+static int set_row(ml_message_t *m, int i, const ml_event_t *ev, int64_t t, ml_status_t st)
+{
+	ml_rcpt_t *r = &m->rcpts[i];
+	r->status = (uint8_t)st;
+	r->time_us = t;
+	if (ev->delay_ms)
+		r->delay_ms = ev->delay_ms;
+	int rc = 0;
+	rc |= ml_message_set(m, &m->rcpts[i].relay, ev->relay.p, ev->relay.n);
+	rc |= ml_message_set(m, &m->rcpts[i].dsn, ev->dsn.p, ev->dsn.n);
+	rc |= ml_message_set(m, &m->rcpts[i].reason, ev->reason_text.p, ev->reason_text.n);
+	return rc ? ML_ENOMEM : ML_OK;
+}
+
+static int trailer_row(ml_message_t *m, const ml_event_t *ev, int64_t t, ml_status_t st)
+{
+	int rc = 0;
+	if (ev->from_set && !m->from.len)
+		rc = set_if(m, &m->from, ev->from);
+	if (!rc && ev->to.n) {
+		int i = row_for(m, ev->to, ML_SLICE_NULL);
+		if (i < 0)
+			return i;
+		rc = set_row(m, i, ev, t, st);
+	}
+	return rc;
+}
+
+static int learn(ml_corr_t *c, ml_slice_t addr)
+{
+	ml_slice_t d = domain_of(addr);
+	return d.n ? ml_corr_local_domain(c, d.p, d.n, 1) : ML_OK;
+}
+
+static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, int64_t t)
+{
+	int rc = ML_OK;
+	switch (ev->kind) {
+	case ML_EV_CLIENT:
+		rc |= set_if(m, &m->client_ip, ev->client_ip);
+		rc |= set_if(m, &m->client_name, ev->client_name);
+		rc |= set_if(m, &m->sasl_user, ev->sasl_user);
+		break;
+	case ML_EV_PICKUP:
+		if (ev->from_set)
+			rc = ml_message_set(m, &m->from, ev->from.p, ev->from.n);
+		break;
+	case ML_EV_MSGID:
+		rc = set_if(m, &m->message_id, ev->msgid);
+		break;
+	case ML_EV_HEADER:
+		if (ml_slice_ieq(ev->header_name, "subject") && !m->subject.len) {
+			ml_buf_reset(&c->scratch);
+			rc = ml_rfc2047_decode(&c->scratch, ev->subject.p, ev->subject.n);
+			if (!rc)
+				rc = ml_message_set(m, &m->subject, c->scratch.data, c->scratch.len);
+		}
+		if (!rc && ev->from_set && !m->from.len)
+			rc = set_if(m, &m->from, ev->from);
+		if (!rc && !m->client_ip.len)
+			rc = set_if(m, &m->client_ip, ev->client_ip);
+		break;
+	case ML_EV_HOLD:
+		m->flags |= ML_MSG_HELD;
+		m->flags &= ~ML_MSG_RELEASED;
+		if (ml_slice_ieq(ev->header_name, "subject") && !m->subject.len) {
+			ml_buf_reset(&c->scratch);
+			rc = ml_rfc2047_decode(&c->scratch, ev->subject.p, ev->subject.n);
+			if (!rc)
+				rc = ml_message_set(m, &m->subject, c->scratch.data, c->scratch.len);
+		}
+		if (!rc)
+			rc = trailer_row(m, ev, t, ML_ST_QUARANTINED);
+		for (uint32_t i = 0; i < m->nrcpts; i++)
+			if (m->rcpts[i].status == ML_ST_NONE || m->rcpts[i].status == ML_ST_DELAYED)
+				m->rcpts[i].status = ML_ST_QUARANTINED;
+		break;
+	case ML_EV_CLEANUP_REJECT:
+		m->flags |= ML_MSG_REJECTED;
+		rc = trailer_row(m, ev, t, ML_ST_BLOCKED);
+		for (uint32_t i = 0; i < m->nrcpts; i++)
+			if (m->rcpts[i].status == ML_ST_NONE)
+				m->rcpts[i].status = ML_ST_BLOCKED;
+		if (!rc && !m->client_ip.len)
+			rc = set_if(m, &m->client_ip, ev->client_ip);
+		close_message(c, m);
+		break;
+	case ML_EV_QMGR_FROM:
+		if (ev->from_set)
+			rc = ml_message_set(m, &m->from, ev->from.p, ev->from.n);
+		if (ev->size)
+			m->size = ev->size;
+		if (ev->nrcpt)
+			m->nrcpt = ev->nrcpt;
+		break;
+	case ML_EV_REMOVED:
+		close_message(c, m);
+		break;
+	case ML_EV_EXPIRED:
+		m->flags |= ML_MSG_EXPIRED;
+		if (ev->from_set && !m->from.len)
+			rc = ml_message_set(m, &m->from, ev->from.p, ev->from.n);
+		for (uint32_t i = 0; i < m->nrcpts; i++)
+			if (m->rcpts[i].status == ML_ST_NONE || m->rcpts[i].status == ML_ST_DELAYED) {
+				m->rcpts[i].status = ML_ST_EXPIRED;
+				m->rcpts[i].time_us = t;
+			}
+		break;
+	case ML_EV_DELIVERY: {
+		int i = row_for(m, ev->to, ev->orig_to);
+		if (i < 0)
+			return i;
+		rc = set_row(m, i, ev, t, ev->status);
+		if (!rc && ev->local_delivery && ev->status == ML_ST_DELIVERED) {
+			rc = learn(c, ev->to);
+			if (!rc)
+				rc = learn(c, ev->orig_to);
+		}
+		break;
+	}
+	case ML_EV_RCPT_REJECT:
+		if (!m->client_ip.len)
+			rc = set_if(m, &m->client_ip, ev->client_ip);
+		if (!rc)
+			rc = trailer_row(m, ev, t, ML_ST_BLOCKED);
+		break;
+	case ML_EV_BOUNCE_NDN:
+		rc = set_if(m, &m->bounce_qid, ev->other_qid);
+		break;
+	case ML_EV_RELEASED:
+		m->flags |= ML_MSG_RELEASED;
+		for (uint32_t i = 0; i < m->nrcpts; i++)
+			if (m->rcpts[i].status == ML_ST_QUARANTINED)
+				m->rcpts[i].status = ML_ST_NONE;
+		break;
+	case ML_EV_DELETED:
+		m->flags |= ML_MSG_DELETED;
+		close_message(c, m);
+		break;
+	default:
+		break;
+	}
+	return rc ? (rc < 0 ? rc : ML_ENOMEM) : ML_OK;
+}
+
+static int noqueue(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const char *line, size_t n)
+{
+	ml_message_t *m = new_message(c);
+	if (!m)
+		return ML_ENOMEM;
+	int rc = ml_message_set(m, &m->host, h->host.p, h->host.n);
+	m->first_us = m->last_us = h->time_us;
+	m->flags = ML_MSG_NOQUEUE | ML_MSG_CLOSED | ML_MSG_REJECTED;
+	rc |= set_if(m, &m->client_ip, ev->client_ip);
+	rc |= set_if(m, &m->client_name, ev->client_name);
+	rc |= set_if(m, &m->helo, ev->helo);
+	if (ev->from_set)
+		rc |= ml_message_set(m, &m->from, ev->from.p, ev->from.n);
+	if (rc)
+		return ML_ENOMEM;
+	int i = row_for(m, ev->to, ML_SLICE_NULL);
+	if (i < 0)
+		return i;
+	rc = set_row(m, i, ev, h->time_us, ML_ST_BLOCKED);
+	if (!rc)
+		ml_message_add_line(m, line, n);
+	return rc;
+}
+
+int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const char *line, size_t n)
+{
+	if (ev->kind == ML_EV_UNKNOWN || ev->kind == ML_EV_SKIP)
+		return ML_OK;
+	if (ev->kind == ML_EV_NOQUEUE_REJECT)
+		return noqueue(c, h, ev, line, n);
+	if (!ev->qid.n)
+		return ML_OK;
+	ml_message_t *m;
+	int64_t t = h->time_us;
+	int rc = get_message(c, h->host, ev->qid, t, &m);
+	if (rc)
+		return rc;
+	if (t < m->first_us)
+		m->first_us = t;
+	if (t > m->last_us)
+		m->last_us = t;
+	ml_message_add_line(m, line, n);  /* a message over its raw cap counts the line in raw_dropped */
+	rc = apply(c, m, ev, t);
+	if (rc)
+		return rc;
+	if (ev->kind == ML_EV_BOUNCE_NDN && ev->other_qid.n) {
+		ml_message_t *b;
+		rc = get_message(c, h->host, ev->other_qid, t, &b);
+		if (!rc && !b->orig_qid.len)
+			rc = ml_message_set(b, &b->orig_qid, ev->qid.p, ev->qid.n);
+	}
+	return rc;
+}
+
+size_t ml_corr_dirty(ml_corr_t *c, ml_message_t ***msgs)
+{
+	for (size_t i = 0; i < c->ndirty; i++)
+		set_direction(c, c->dirty[i]);
+	*msgs = c->dirty;
+	return c->ndirty;
+}
+
+void ml_corr_done(ml_corr_t *c)
+{
+	for (size_t i = 0; i < c->ndirty; i++) {
+		ml_message_free(c->dirty[i]);
+		free(c->dirty[i]);
+	}
+	c->ndirty = 0;
+	memset(c->slots, 0, c->nslots * sizeof *c->slots);
+	c->used = 0;
+}

@@ -1,0 +1,61 @@
+/*
+ * correlate.h — folding events into messages.
+ *
+ * The correlator keeps the messages of the current batch in a hash table
+ * keyed by xxh3 of (lowercased host, '\0', queue ID).  A line about a queue
+ * ID that is not in the table is first looked up through the caller's `load`
+ * function (the messages still in flight from earlier batches or runs, kept
+ * by the store); if that finds nothing, a new message starts.  A message is
+ * closed by Postfix's "removed" (or an administrator's delete, or a cleanup
+ * reject): it leaves the table, so a reused queue ID starts a new message.
+ * A NOQUEUE reject is a closed message of its own.
+ *
+ * Every message touched since the last ml_corr_done() is on the dirty list,
+ * once.  The caller stores the dirty messages, then calls ml_corr_done(),
+ * which frees every message: in-flight ones are reloaded through `load` when
+ * their next line comes.  So memory is bounded by one batch.
+ *
+ * Direction is set on each dirty message by ml_corr_dirty(): inbound when a
+ * recipient (to or orig_to) is in a local domain, else outbound when the
+ * sender is in a local domain or authenticated with SASL.  Local domains are
+ * configured (ml_corr_local_domain) and learned from local deliveries (local,
+ * virtual, lmtp agents); newly learned ones are reported by
+ * ml_corr_new_domains() so the caller can store them with the batch.
+ *
+ * Ownership: the correlator owns every message it hands out; the pointers
+ * from ml_corr_dirty() are valid until ml_corr_done().
+ */
+#ifndef ML_CORRELATE_H
+#define ML_CORRELATE_H
+
+#include "engine/event.h"
+#include "engine/message.h"
+#include "engine/syslog.h"
+
+typedef struct ml_corr ml_corr_t;
+
+/* Fill m (reset, empty) with the in-flight message (host, qid) from storage:
+ * 0 when found, ML_ENOTFOUND when not, another negative code on error. */
+typedef int (*ml_corr_load_fn)(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m);
+
+int ml_corr_new(ml_corr_t **out, ml_corr_load_fn load, void *ctx);
+void ml_corr_free(ml_corr_t *c);
+
+/* Fold one parsed line (h its header, ev its event, line the raw bytes). */
+int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev,
+                const char *line, size_t n);
+
+/* The dirty messages (sets their direction first). */
+size_t ml_corr_dirty(ml_corr_t *c, ml_message_t ***msgs);
+/* Forget every message (after the dirty ones were stored). */
+void ml_corr_done(ml_corr_t *c);
+/* Messages held now (dirty ones). */
+size_t ml_corr_count(const ml_corr_t *c);
+
+/* A local domain; learned = 1 when it comes from a delivery (reported by
+ * ml_corr_new_domains), 0 when configured or loaded. */
+int ml_corr_local_domain(ml_corr_t *c, const char *d, size_t n, int learned);
+/* Call fn for each domain learned since the last call. */
+void ml_corr_new_domains(ml_corr_t *c, void (*fn)(void *ctx, const char *d, size_t n), void *ctx);
+
+#endif

@@ -1,0 +1,809 @@
+#include "query.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "engine/syslog.h"
+#include "index/record.h"
+#include "index/tokens.h"
+
+#define MAX_PREFIX_KEYS 4096
+#define MAX_ITERS 64
+
+const char *const ml_query_params[] = {
+	"from", "to", "subject", "subject_re", "status", "direction", "since", "until",
+	"msgid", "ip", "host", "queue_id", "limit", NULL
+};
+
+static int set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
+	return *dst ? ML_OK : ML_ENOMEM;
+}
+
+static int parse_status(const char *v, uint32_t *mask, char *err, size_t errlen)
+{
+	*mask = 0;
+	const char *p = v;
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		while (n && *p == ' ') { p++; n--; }
+		while (n && p[n - 1] == ' ') n--;
+		ml_status_t st = ml_status_parse(p, n);
+		if (st)
+			*mask |= 1u << st;
+		else if (n == 7 && memcmp(p, "cleared", 7) == 0)
+			*mask |= 1u << ML_ST_DELIVERED | 1u << ML_ST_DELAYED | 1u << ML_ST_BOUNCED |
+			         1u << ML_ST_EXPIRED | 1u << ML_ST_QUEUED;
+		else if (n == 8 && memcmp(p, "released", 8) == 0)
+			*mask |= ML_QUERY_RELEASED;
+		else if (n == 3 && memcmp(p, "any", 3) == 0)
+			*mask |= 0;
+		else {
+			snprintf(err, errlen, "status: unknown status '%.*s' (delivered, delayed, bounced, "
+			         "expired, queued, quarantined, blocked, cleared, released)", (int)n, p);
+			return ML_EINVAL;
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return ML_OK;
+}
+
+int ml_query_set(ml_query_t *q, const char *name, const char *v, char *err, size_t errlen)
+{
+	int64_t t;
+	if (!strcmp(name, "from"))
+		return set_str(&q->from, v);
+	if (!strcmp(name, "to"))
+		return set_str(&q->to, v);
+	if (!strcmp(name, "subject"))
+		return set_str(&q->subject, v);
+	if (!strcmp(name, "msgid")) {
+		size_t n = strlen(v);
+		if (n >= 2 && v[0] == '<' && v[n - 1] == '>') {
+			free(q->msgid);
+			q->msgid = strndup(v + 1, n - 2);
+			return q->msgid ? ML_OK : ML_ENOMEM;
+		}
+		return set_str(&q->msgid, v);
+	}
+	if (!strcmp(name, "ip"))
+		return set_str(&q->ip, v);
+	if (!strcmp(name, "host"))
+		return set_str(&q->host, v);
+	if (!strcmp(name, "queue_id"))
+		return set_str(&q->queue_id, v);
+	if (!strcmp(name, "subject_re")) {
+		int ec;
+		PCRE2_SIZE off;
+		pcre2_code *re = pcre2_compile((PCRE2_SPTR)v, PCRE2_ZERO_TERMINATED,
+		                               PCRE2_UTF | PCRE2_CASELESS | PCRE2_MATCH_INVALID_UTF, &ec, &off, NULL);
+		if (!re) {
+			PCRE2_UCHAR msg[256];
+			pcre2_get_error_message(ec, msg, sizeof msg);
+			snprintf(err, errlen, "subject_re: %s at offset %zu", (char *)msg, (size_t)off);
+			return ML_EINVAL;
+		}
+		pcre2_code_free(re);
+		return set_str(&q->subject_re, v);
+	}
+	if (!strcmp(name, "status"))
+		return parse_status(v, &q->status_mask, err, errlen);
+	if (!strcmp(name, "direction")) {
+		if (!strcmp(v, "in") || !strcmp(v, "inbound"))
+			q->direction = ML_DIR_INBOUND;
+		else if (!strcmp(v, "out") || !strcmp(v, "outbound"))
+			q->direction = ML_DIR_OUTBOUND;
+		else if (!strcmp(v, "both") || !strcmp(v, "any") || !*v)
+			q->direction = 0;
+		else {
+			snprintf(err, errlen, "direction: '%s' is not in, out or both", v);
+			return ML_EINVAL;
+		}
+		return ML_OK;
+	}
+	if (!strcmp(name, "since") || !strcmp(name, "until")) {
+		if (ml_time_parse_user(v, time(NULL), &t)) {
+			snprintf(err, errlen, "%s: '%s' is not a time (2024-01-02, 2024-01-02T03:04:05Z, 2h, 7d)", name, v);
+			return ML_EINVAL;
+		}
+		if (name[0] == 's')
+			q->since_us = t;
+		else
+			q->until_us = t;
+		return ML_OK;
+	}
+	if (!strcmp(name, "limit")) {
+		char *end;
+		long n = strtol(v, &end, 10);
+		if (!*v || *end || n < 1 || n > (long)ML_QUERY_MAX_LIMIT) {
+			snprintf(err, errlen, "limit: '%s' is not a number from 1 to %u", v, ML_QUERY_MAX_LIMIT);
+			return ML_EINVAL;
+		}
+		q->limit = (unsigned)n;
+		return ML_OK;
+	}
+	snprintf(err, errlen, "unknown parameter '%s'", name);
+	return ML_ENOTFOUND;
+}
+
+void ml_query_free(ml_query_t *q)
+{
+	free(q->from); free(q->to); free(q->subject); free(q->subject_re);
+	free(q->msgid); free(q->ip); free(q->host); free(q->queue_id);
+	memset(q, 0, sizeof *q);
+}
+
+/* ---- matching ---- */
+
+static int ieq(const char *a, size_t an, const char *b, size_t bn)
+{
+	return an == bn && (an == 0 || strncasecmp(a, b, an) == 0);
+}
+
+int ml_addr_match(const char *p, ml_slice_t a)
+{
+	size_t pn = strlen(p);
+	if (pn == 0 || !strcmp(p, "<>"))
+		return a.n == 0;
+	if (p[pn - 1] == '*') {
+		if (p[0] == '@') {
+			ml_slice_t d = ml_addr_domain(a);
+			return d.n >= pn - 2 && strncasecmp(d.p, p + 1, pn - 2) == 0;
+		}
+		return a.n >= pn - 1 && strncasecmp(a.p, p, pn - 1) == 0;
+	}
+	if (p[0] == '@' || !strchr(p, '@')) {
+		const char *dp = p[0] == '@' ? p + 1 : p;
+		ml_slice_t d = ml_addr_domain(a);
+		return ieq(d.p, d.n, dp, strlen(dp));
+	}
+	return ieq(a.p, a.n, p, pn);
+}
+
+/* ---- postings iterators ---- */
+
+typedef struct iter {
+	MDB_cursor *cur;
+	MDB_val key;            /* single key (points into owned bytes) */
+	char *keybuf;
+	struct iter *kids;      /* union of kids when nkids > 0 */
+	unsigned nkids;
+	uint64_t val;           /* last answer (largest docid <= last target) */
+	uint64_t last_target;
+	int state;              /* 0 fresh, 1 positioned, 2 exhausted */
+	size_t count;
+} iter_t;
+
+static void iter_free(iter_t *it)
+{
+	if (it->cur)
+		mdb_cursor_close(it->cur);
+	free(it->keybuf);
+	for (unsigned i = 0; i < it->nkids; i++)
+		iter_free(&it->kids[i]);
+	free(it->kids);
+	memset(it, 0, sizeof *it);
+}
+
+static int iter_key(iter_t *it, MDB_txn *txn, MDB_dbi dbi, const char *key, size_t n)
+{
+	memset(it, 0, sizeof *it);
+	it->keybuf = malloc(n ? n : 1);
+	if (!it->keybuf)
+		return ML_ENOMEM;
+	memcpy(it->keybuf, key, n);
+	it->key.mv_data = it->keybuf;
+	it->key.mv_size = n;
+	int rc = mdb_cursor_open(txn, dbi, &it->cur);
+	if (rc)
+		return ml_store_errcode(rc);
+	MDB_val k = it->key, v;
+	rc = mdb_cursor_get(it->cur, &k, &v, MDB_SET);
+	if (rc == MDB_NOTFOUND) {
+		it->count = 0;
+		it->state = 2;
+		return ML_OK;
+	}
+	if (rc)
+		return ml_store_errcode(rc);
+	size_t c;
+	mdb_cursor_count(it->cur, &c);
+	it->count = (size_t)c;
+	return ML_OK;
+}
+
+/* Largest docid <= target, or 0 when none.  Targets only go down. */
+static uint64_t iter_seek(iter_t *it, uint64_t target)
+{
+	if (it->state == 2)
+		return 0;
+	if (it->state == 1 && target >= it->val)
+		return it->val;
+	if (it->nkids) {
+		uint64_t best = 0;
+		for (unsigned i = 0; i < it->nkids; i++) {
+			uint64_t v = iter_seek(&it->kids[i], target);
+			if (v > best)
+				best = v;
+		}
+		it->val = best;
+		it->state = best ? 1 : 2;
+		return best;
+	}
+	unsigned char db[8];
+	MDB_val k = it->key, v = { 8, db };
+	int rc;
+	if (it->state == 1 && target + 1 == it->val) {
+		rc = mdb_cursor_get(it->cur, &k, &v, MDB_PREV_DUP);
+	} else {
+		ml_put_be64(db, target);
+		rc = mdb_cursor_get(it->cur, &k, &v, MDB_GET_BOTH_RANGE);
+		if (rc == 0 && v.mv_size == 8 && ml_get_be64(v.mv_data) > target)
+			rc = mdb_cursor_get(it->cur, &k, &v, MDB_PREV_DUP);
+		else if (rc == MDB_NOTFOUND) {
+			k = it->key;
+			rc = mdb_cursor_get(it->cur, &k, &v, MDB_SET);
+			if (rc == 0)
+				rc = mdb_cursor_get(it->cur, &k, &v, MDB_LAST_DUP);
+		}
+	}
+	if (rc || v.mv_size != 8) {
+		it->state = 2;
+		return 0;
+	}
+	it->val = ml_get_be64(v.mv_data);
+	it->state = 1;
+	return it->val;
+}
+
+/* Union of every key that starts with prefix (tag included). */
+static int iter_prefix(iter_t *it, MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, int *too_many)
+{
+	memset(it, 0, sizeof *it);
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(txn, dbi, &c);
+	if (rc)
+		return ml_store_errcode(rc);
+	MDB_val k = { n, (void *)prefix }, v;
+	unsigned cap = 0;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size >= n && memcmp(k.mv_data, prefix, n) == 0) {
+		if (it->nkids == MAX_PREFIX_KEYS) {
+			*too_many = 1;
+			break;
+		}
+		if (it->nkids == cap) {
+			cap = cap ? cap * 2 : 8;
+			iter_t *nk = realloc(it->kids, cap * sizeof *nk);
+			if (!nk) {
+				mdb_cursor_close(c);
+				return ML_ENOMEM;
+			}
+			it->kids = nk;
+		}
+		rc = iter_key(&it->kids[it->nkids], txn, dbi, k.mv_data, k.mv_size);
+		if (rc) {
+			mdb_cursor_close(c);
+			return rc;
+		}
+		it->count += it->kids[it->nkids].count;
+		it->nkids++;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_NODUP);
+	}
+	mdb_cursor_close(c);
+	if (!it->nkids)
+		it->state = 2;
+	return ML_OK;
+}
+
+static int iter_union_keys(iter_t *it, MDB_txn *txn, MDB_dbi dbi, const char **keys, const size_t *lens, unsigned n)
+{
+	memset(it, 0, sizeof *it);
+	it->kids = calloc(n ? n : 1, sizeof *it->kids);
+	if (!it->kids)
+		return ML_ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		int rc = iter_key(&it->kids[i], txn, dbi, keys[i], lens[i]);
+		it->nkids++;
+		if (rc)
+			return rc;
+		it->count += it->kids[i].count;
+	}
+	if (!it->count)
+		it->state = 2;
+	return ML_OK;
+}
+
+/* ---- the search ---- */
+
+struct ml_search {
+	ml_store_t *s;
+	ml_codec_t *codec;
+	ml_message_t msg;
+	ml_buf_t tmp, tmp2;
+	uint32_t dict_seen;
+};
+
+int ml_search_new(ml_search_t **out, ml_store_t *s)
+{
+	ml_search_t *se = calloc(1, sizeof *se);
+	if (!se)
+		return ML_ENOMEM;
+	se->s = s;
+	int rc = ml_codec_new(&se->codec, 3);
+	if (rc) {
+		free(se);
+		return rc;
+	}
+	ml_message_init(&se->msg);
+	*out = se;
+	return ML_OK;
+}
+
+void ml_search_free(ml_search_t *se)
+{
+	if (!se)
+		return;
+	ml_codec_free(se->codec);
+	ml_message_free(&se->msg);
+	ml_buf_free(&se->tmp);
+	ml_buf_free(&se->tmp2);
+	free(se);
+}
+
+static int decode_doc(ml_search_t *se, MDB_txn *txn, const MDB_val *v, uint64_t docid, ml_message_t *m)
+{
+	int rc = ml_record_decode(se->codec, v->mv_data, v->mv_size, m);
+	if (rc == ML_ENOTFOUND) {
+		/* a dictionary newer than this codec: load and retry */
+		rc = ml_store_load_dicts(se->s, txn, se->codec);
+		if (!rc)
+			rc = ml_record_decode(se->codec, v->mv_data, v->mv_size, m);
+	}
+	m->docid = docid;
+	return rc;
+}
+
+int ml_search_get(ml_search_t *se, uint64_t docid, ml_message_t *m)
+{
+	MDB_txn *txn;
+	int rc = ml_store_read_begin(se->s, &txn);
+	if (rc)
+		return rc;
+	unsigned char kb[8];
+	ml_put_be64(kb, docid);
+	MDB_val k = { 8, kb }, v;
+	rc = mdb_get(txn, se->s->rec, &k, &v);
+	if (rc == 0)
+		rc = decode_doc(se, txn, &v, docid, m);
+	else
+		rc = ml_store_errcode(rc);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+typedef struct {
+	const ml_query_t *q;
+	pcre2_code *re;
+	pcre2_match_data *md;
+	char **words;       /* subject words (lowercased), all must be among the subject's */
+	size_t nwords;
+	char **phrases;     /* lowercased phrases, substring of the lowercased subject */
+	size_t nphrases;
+} check_t;
+
+typedef struct {
+	char **v;
+	size_t n;
+	ml_buf_t *b;
+} words_t;
+
+static void collect_word(void *ctx, const char *w, size_t n)
+{
+	words_t *ws = ctx;
+	char **nv = realloc(ws->v, (ws->n + 1) * sizeof *nv);
+	if (!nv)
+		return;
+	ws->v = nv;
+	ws->v[ws->n] = strndup(w, n);
+	if (ws->v[ws->n])
+		ws->n++;
+}
+
+static void check_free(check_t *c)
+{
+	for (size_t i = 0; i < c->nwords; i++)
+		free(c->words[i]);
+	for (size_t i = 0; i < c->nphrases; i++)
+		free(c->phrases[i]);
+	free(c->words);
+	free(c->phrases);
+	if (c->md)
+		pcre2_match_data_free(c->md);
+	if (c->re)
+		pcre2_code_free(c->re);
+}
+
+static int check_init(check_t *c, const ml_query_t *q, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof *c);
+	c->q = q;
+	if (q->subject) {
+		words_t ws = { 0 };
+		const char *s = q->subject;
+		while (*s) {
+			const char *qt = strchr(s, '"');
+			size_t n = qt ? (size_t)(qt - s) : strlen(s);
+			ml_tokens_words(s, n, collect_word, &ws);
+			if (!qt)
+				break;
+			const char *end = strchr(qt + 1, '"');
+			size_t pn = end ? (size_t)(end - qt - 1) : strlen(qt + 1);
+			ml_tokens_words(qt + 1, pn, collect_word, &ws);
+			ml_buf_t low = ML_BUF_INIT;
+			ml_tokens_lower(&low, qt + 1, pn);
+			char **np = realloc(c->phrases, (c->nphrases + 1) * sizeof *np);
+			if (np) {
+				c->phrases = np;
+				c->phrases[c->nphrases++] = strdup(ml_buf_cstr(&low));
+			}
+			ml_buf_free(&low);
+			s = end ? end + 1 : qt + 1 + pn;
+		}
+		c->words = ws.v;
+		c->nwords = ws.n;
+	}
+	if (q->subject_re) {
+		int ec;
+		PCRE2_SIZE off;
+		c->re = pcre2_compile((PCRE2_SPTR)q->subject_re, PCRE2_ZERO_TERMINATED,
+		                      PCRE2_UTF | PCRE2_CASELESS | PCRE2_MATCH_INVALID_UTF, &ec, &off, NULL);
+		if (!c->re) {
+			snprintf(err, errlen, "subject_re: invalid pattern");
+			return ML_EINVAL;
+		}
+		pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE);
+		c->md = pcre2_match_data_create_from_pattern(c->re, NULL);
+		if (!c->md)
+			return ML_ENOMEM;
+	}
+	return ML_OK;
+}
+
+typedef struct {
+	const char *w;
+	int found;
+} has_word_t;
+
+static void has_word(void *ctx, const char *w, size_t n)
+{
+	has_word_t *h = ctx;
+	if (!h->found && strlen(h->w) == n && memcmp(h->w, w, n) == 0)
+		h->found = 1;
+}
+
+static int message_ok(ml_search_t *se, const check_t *c, const ml_message_t *m)
+{
+	const ml_query_t *q = c->q;
+	if (q->from && !ml_addr_match(q->from, ml_message_str(m, m->from)))
+		return 0;
+	if (q->direction) {
+		int d = m->direction == ML_DIR_INTERNAL ? ML_DIR_INBOUND : m->direction;
+		if (d != q->direction)
+			return 0;
+	}
+	ml_slice_t v;
+#define EXACT(field, val, icase) \
+	(v = ml_message_str(m, m->field), \
+	 v.n == strlen(val) && ((icase) ? strncasecmp(v.p, val, v.n) == 0 : memcmp(v.p, val, v.n) == 0))
+	if (q->msgid && !EXACT(message_id, q->msgid, 0))
+		return 0;
+	if (q->ip && !EXACT(client_ip, q->ip, 1))
+		return 0;
+	if (q->host && !EXACT(host, q->host, 1))
+		return 0;
+	if (q->queue_id && !EXACT(queue_id, q->queue_id, 0))
+		return 0;
+#undef EXACT
+	ml_slice_t subj = ml_message_str(m, m->subject);
+	for (size_t i = 0; i < c->nwords; i++) {
+		has_word_t h = { c->words[i], 0 };
+		ml_tokens_words(subj.p, subj.n, has_word, &h);
+		if (!h.found)
+			return 0;
+	}
+	if (c->nphrases) {
+		ml_buf_reset(&se->tmp);
+		ml_tokens_lower(&se->tmp, subj.p, subj.n);
+		ml_buf_cstr(&se->tmp);
+		for (size_t i = 0; i < c->nphrases; i++)
+			if (!strstr(se->tmp.data, c->phrases[i]))
+				return 0;
+	}
+	if (c->re && pcre2_match(c->re, (PCRE2_SPTR)subj.p, subj.n, 0, 0, c->md, NULL) < 0)
+		return 0;
+	return 1;
+}
+
+static int row_ok(const check_t *c, const ml_message_t *m, int row)
+{
+	const ml_query_t *q = c->q;
+	const ml_rcpt_t *r = row >= 0 ? &m->rcpts[row] : NULL;
+	if (q->to) {
+		if (!r)
+			return 0;
+		if (!ml_addr_match(q->to, ml_message_str(m, r->to)) &&
+		    !(r->orig_to.len && ml_addr_match(q->to, ml_message_str(m, r->orig_to))))
+			return 0;
+	}
+	if (q->status_mask) {
+		ml_status_t st = ml_message_row_status(m, r);
+		int ok = (q->status_mask & (1u << st)) != 0;
+		if (!ok && (q->status_mask & ML_QUERY_RELEASED) && (m->flags & ML_MSG_RELEASED))
+			ok = 1;
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+/* Build the iterator of an address filter. *unindexed set when it cannot. */
+static int addr_iter(iter_t *it, MDB_txn *txn, ml_store_t *s, const char *p, int tag, int dtag,
+                     ml_buf_t *kb, int *unindexed)
+{
+	size_t pn = strlen(p);
+	ml_buf_reset(kb);
+	if (pn == 0 || !strcmp(p, "<>")) {
+		ml_buf_putc(kb, tag);
+		return iter_key(it, txn, s->post, kb->data, kb->len);
+	}
+	if (p[pn - 1] == '*') {
+		int at = p[0] == '@';
+		ml_buf_putc(kb, at ? dtag : tag);
+		ml_buf_append_lower(kb, p + at, pn - 1 - at);
+		int too_many = 0;
+		int rc = iter_prefix(it, txn, s->post, kb->data, kb->len, &too_many);
+		if (too_many) {
+			iter_free(it);
+			*unindexed = 1;
+		}
+		return rc;
+	}
+	if (p[0] == '@' || !strchr(p, '@')) {
+		ml_buf_putc(kb, dtag);
+		const char *d = p[0] == '@' ? p + 1 : p;
+		ml_buf_append_lower(kb, d, strlen(d));
+	} else {
+		ml_buf_putc(kb, tag);
+		ml_buf_append_lower(kb, p, pn);
+	}
+	return iter_key(it, txn, s->post, kb->data, ML_MIN(kb->len, (size_t)ML_TERM_MAX + 1));
+}
+
+typedef struct {
+	iter_t its[MAX_ITERS];
+	unsigned n;
+	ml_buf_t kb;
+} plan_t;
+
+
+static int plan_build(plan_t *p, MDB_txn *txn, ml_store_t *s, const ml_query_t *q)
+{
+	int rc = 0, unindexed = 0;
+	if (q->from && p->n < MAX_ITERS) {
+		rc = addr_iter(&p->its[p->n], txn, s, q->from, ML_TAG_FROM, ML_TAG_FROM_DOMAIN, &p->kb, &unindexed);
+		if (!unindexed)
+			p->n++;
+		unindexed = 0;
+	}
+	if (!rc && q->to && p->n < MAX_ITERS) {
+		rc = addr_iter(&p->its[p->n], txn, s, q->to, ML_TAG_TO, ML_TAG_TO_DOMAIN, &p->kb, &unindexed);
+		if (!unindexed)
+			p->n++;
+	}
+	if (!rc && q->subject) {
+		words_t ws = { 0 };
+		ml_tokens_words(q->subject, strlen(q->subject), collect_word, &ws);
+		for (size_t i = 0; i < ws.n; i++) {
+			if (!rc && p->n < MAX_ITERS) {
+				ml_buf_reset(&p->kb);
+				ml_buf_putc(&p->kb, ML_TAG_SUBJECT);
+				ml_buf_puts(&p->kb, ws.v[i]);
+				rc = iter_key(&p->its[p->n++], txn, s->post, p->kb.data, p->kb.len);
+			}
+			free(ws.v[i]);
+		}
+		free(ws.v);
+	}
+	if (!rc && q->status_mask && p->n < MAX_ITERS) {
+		const char *keys[ML_ST__COUNT + 1];
+		size_t lens[ML_ST__COUNT + 1];
+		char bufs[ML_ST__COUNT + 1][16];
+		unsigned n = 0;
+		for (int st = 1; st < ML_ST__COUNT; st++)
+			if (q->status_mask & (1u << st)) {
+				lens[n] = (size_t)snprintf(bufs[n], sizeof bufs[n], "%c%s", ML_TAG_STATUS, ml_status_name((ml_status_t)st));
+				keys[n] = bufs[n];
+				n++;
+			}
+		if (q->status_mask & ML_QUERY_RELEASED) {
+			lens[n] = (size_t)snprintf(bufs[n], sizeof bufs[n], "%creleased", ML_TAG_STATUS);
+			keys[n] = bufs[n];
+			n++;
+		}
+		rc = iter_union_keys(&p->its[p->n++], txn, s->post, keys, lens, n);
+	}
+	struct { const char *v; int tag; int lower; } ex[] = {
+		{ q->direction ? ml_direction_name(q->direction) : NULL, ML_TAG_DIRECTION, 0 },
+		{ q->msgid, ML_TAG_MSGID, 0 }, { q->ip, ML_TAG_IP, 1 },
+		{ q->host, ML_TAG_HOST, 1 }, { q->queue_id, ML_TAG_QID, 0 },
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(ex) && !rc; i++) {
+		if (!ex[i].v || p->n >= MAX_ITERS)
+			continue;
+		ml_buf_reset(&p->kb);
+		ml_buf_putc(&p->kb, ex[i].tag);
+		size_t n = ML_MIN(strlen(ex[i].v), (size_t)ML_TERM_MAX);
+		if (ex[i].lower)
+			ml_buf_append_lower(&p->kb, ex[i].v, n);
+		else
+			ml_buf_append(&p->kb, ex[i].v, n);
+		rc = iter_key(&p->its[p->n++], txn, s->post, p->kb.data, p->kb.len);
+	}
+	return rc;
+}
+
+static int cmp_iter(const void *a, const void *b)
+{
+	const iter_t *x = a, *y = b;
+	return (x->count > y->count) - (x->count < y->count);
+}
+
+typedef struct {
+	ml_search_t *se;
+	const check_t *chk;
+	ml_row_fn fn;
+	void *ctx;
+	ml_search_info_t *info;
+	unsigned limit;
+	int stop;
+} emit_t;
+
+/* Check and emit the rows of one message. 1 when the search should stop. */
+static int emit_message(emit_t *e, const ml_message_t *m)
+{
+	if (!message_ok(e->se, e->chk, m))
+		return 0;
+	int nrows = m->nrcpts ? (int)m->nrcpts : 1;
+	for (int i = 0; i < nrows; i++) {
+		int row = m->nrcpts ? i : -1;
+		if (!row_ok(e->chk, m, row))
+			continue;
+		if (e->info->rows >= e->limit) {
+			e->info->truncated = 1;
+			return 1;
+		}
+		e->info->rows++;
+		e->info->last_docid = m->docid;
+		if (e->fn(e->ctx, m, row))
+			return 1;
+	}
+	return 0;
+}
+
+int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
+                  ml_search_info_t *info, char *err, size_t errlen)
+{
+	memset(info, 0, sizeof *info);
+	check_t chk;
+	int rc = check_init(&chk, q, err, errlen);
+	if (rc) {
+		check_free(&chk);
+		return rc;
+	}
+	MDB_txn *txn;
+	rc = ml_store_read_begin(se->s, &txn);
+	if (rc) {
+		check_free(&chk);
+		snprintf(err, errlen, "%s: cannot read: %s", se->s->path, ml_strerror(rc));
+		return rc;
+	}
+	if (ml_codec_dict_id(se->codec) == 0)
+		ml_store_load_dicts(se->s, txn, se->codec);
+	uint64_t lo = q->since_us > 0 ? (uint64_t)(q->since_us / 1000000) << 20 : 0;
+	uint64_t hi = q->until_us > 0 ? ((uint64_t)(q->until_us / 1000000 + 1) << 20) - 1 : UINT64_MAX - 1;
+	if (q->before_docid && q->before_docid - 1 < hi)
+		hi = q->before_docid - 1;
+	emit_t e = { se, &chk, fn, ctx, info, q->limit ? q->limit : ML_QUERY_MAX_LIMIT, 0 };
+	plan_t p;
+	memset(&p, 0, sizeof p);
+	rc = plan_build(&p, txn, se->s, q);
+	MDB_val k, v;
+	unsigned char kb[8];
+	if (rc)
+		goto done;
+	if (p.n == 0) {
+		/* No index applies: scan the records newest first. */
+		info->scanned = 1;
+		MDB_cursor *c;
+		rc = ml_store_errcode(mdb_cursor_open(txn, se->s->rec, &c));
+		if (rc)
+			goto done;
+		ml_put_be64(kb, hi == UINT64_MAX - 1 ? UINT64_MAX : hi + 1);
+		k = (MDB_val){ 8, kb };
+		int r2 = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		r2 = r2 == 0 ? mdb_cursor_get(c, &k, &v, MDB_PREV) : mdb_cursor_get(c, &k, &v, MDB_LAST);
+		while (r2 == 0 && k.mv_size == 8) {
+			uint64_t d = ml_get_be64(k.mv_data);
+			if (d < lo)
+				break;
+			if (d <= hi) {
+				rc = decode_doc(se, txn, &v, d, &se->msg);
+				info->decoded++;
+				if (rc)
+					break;
+				if (emit_message(&e, &se->msg))
+					break;
+			}
+			r2 = mdb_cursor_get(c, &k, &v, MDB_PREV);
+		}
+		mdb_cursor_close(c);
+		goto done;
+	}
+	qsort(p.its, p.n, sizeof p.its[0], cmp_iter);
+	uint64_t target = hi;
+	while (target >= lo && target != UINT64_MAX) {
+		uint64_t d = iter_seek(&p.its[0], target);
+		if (!d || d < lo)
+			break;
+		int agree = 1;
+		for (unsigned i = 1; i < p.n; i++) {
+			uint64_t x = iter_seek(&p.its[i], d);
+			if (!x || x < lo) {
+				target = UINT64_MAX;  /* exhausted */
+				agree = 0;
+				break;
+			}
+			if (x < d) {
+				target = x;
+				agree = 0;
+				break;
+			}
+		}
+		if (target == UINT64_MAX)
+			break;
+		if (!agree)
+			continue;
+		ml_put_be64(kb, d);
+		k = (MDB_val){ 8, kb };
+		int r2 = mdb_get(txn, se->s->rec, &k, &v);
+		if (r2 == 0) {
+			rc = decode_doc(se, txn, &v, d, &se->msg);
+			info->decoded++;
+			if (rc)
+				break;
+			if (emit_message(&e, &se->msg))
+				break;
+		}
+		if (d == 0)
+			break;
+		target = d - 1;
+	}
+done:
+	for (unsigned i = 0; i < MAX_ITERS; i++)
+		iter_free(&p.its[i]);
+	ml_buf_free(&p.kb);
+	mdb_txn_abort(txn);
+	check_free(&chk);
+	if (rc && !*err)
+		snprintf(err, errlen, "%s: %s", se->s->path, ml_strerror(rc));
+	return rc;
+}

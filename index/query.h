@@ -1,0 +1,79 @@
+/*
+ * query.h — a search: an AND of filters over rows (message × recipient),
+ * answered newest first from the postings, at most ML_QUERY_MAX_LIMIT rows.
+ *
+ * ml_query_t holds the filters as the user gave them (strings are owned by
+ * the query, freed by ml_query_free).  ml_query_set() parses one named
+ * parameter — the same names for the command line (--to), the JSON API
+ * (?to=) and tests — and reports a bad value with the parameter's name.
+ *
+ * Plan: each indexed filter becomes a postings iterator over docids (a
+ * single key, or a union for status groups, address prefixes and the like);
+ * the iterators are ordered by their counts and intersected by leapfrog
+ * seeking, walking from the newest docid in the time range downwards.  Each
+ * surviving docid's record is decoded and every row checked against every
+ * filter (row-level filters: recipient and status; message-level: the rest,
+ * plus the phrase and regex checks on the decoded subject).  Without any
+ * indexed filter the records are scanned newest first within the time range
+ * (info->scanned says how many).
+ *
+ * Rows are handed to a callback as (message, row index; -1 for the one
+ * implicit row of a message without recipients).  The message is valid only
+ * during the call.
+ */
+#ifndef ML_QUERY_H
+#define ML_QUERY_H
+
+#include <stdint.h>
+
+#include "engine/message.h"
+#include "index/store.h"
+
+#define ML_QUERY_MAX_LIMIT 1000u
+#define ML_QUERY_RELEASED (1u << 31)   /* status_mask bit: the "released" group */
+
+typedef struct {
+	char *from, *to;        /* address, @domain, domain, prefix* ; "<>" the null sender */
+	char *subject;          /* words, and "quoted phrases" */
+	char *subject_re;       /* PCRE2, case-insensitive, UTF-8 */
+	uint32_t status_mask;   /* 1u << ml_status_t, and ML_QUERY_RELEASED */
+	int direction;          /* ml_direction_t, 0 = any */
+	int64_t since_us, until_us;  /* inclusive; 0 = open */
+	char *msgid, *ip, *host, *queue_id;
+	unsigned limit;         /* 1..ML_QUERY_MAX_LIMIT; 0 means the maximum */
+	uint64_t before_docid;  /* continue below this docid (cursor); 0 = from the newest */
+} ml_query_t;
+
+/* Parameter names ml_query_set knows, NULL-terminated. */
+extern const char *const ml_query_params[];
+
+/* Set one parameter from its text.  ML_EINVAL with a message naming the
+ * parameter in err when the value is bad; ML_ENOTFOUND for an unknown name. */
+int ml_query_set(ml_query_t *q, const char *name, const char *value, char *err, size_t errlen);
+void ml_query_free(ml_query_t *q);
+
+typedef struct {
+	unsigned rows;
+	int truncated;          /* more rows matched than the limit */
+	uint64_t last_docid;    /* docid of the last row returned (for a cursor) */
+	uint64_t decoded;       /* records decoded */
+	int scanned;            /* 1 when no index could be used */
+} ml_search_info_t;
+
+typedef struct ml_search ml_search_t;
+
+/* A row: message m, row index (-1: the implicit row). Return non-zero to stop. */
+typedef int (*ml_row_fn)(void *ctx, const ml_message_t *m, int row);
+
+int ml_search_new(ml_search_t **out, ml_store_t *s);
+void ml_search_free(ml_search_t *se);
+/* Run q in one read snapshot. err gets a message on failure (bad regex, ...). */
+int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
+                  ml_search_info_t *info, char *err, size_t errlen);
+/* One message by docid (a fresh snapshot). ML_ENOTFOUND when absent. */
+int ml_search_get(ml_search_t *se, uint64_t docid, ml_message_t *m);
+
+/* Does address `a` match pattern p (address / @domain / domain / prefix*)? */
+int ml_addr_match(const char *p, ml_slice_t a);
+
+#endif

@@ -1,0 +1,289 @@
+#include "record.h"
+
+#include <stdlib.h>
+#define ZSTD_STATIC_LINKING_ONLY
+#include <zstd.h>
+#include <zdict.h>
+
+struct ml_codec {
+	int level;
+	ZSTD_CCtx *cctx;
+	ZSTD_DCtx *dctx;
+	uint32_t ids[ML_DICT_MAX_IDS];
+	ZSTD_CDict *cdicts[ML_DICT_MAX_IDS];
+	ZSTD_DDict *ddicts[ML_DICT_MAX_IDS];
+	unsigned ndicts;
+	uint32_t cur;      /* index into the arrays + 1 of the dictionary in use; 0 none */
+	ml_buf_t scratch;  /* plain encoding during encode/decode */
+};
+
+int ml_codec_new(ml_codec_t **out, int level)
+{
+	ml_codec_t *c = calloc(1, sizeof *c);
+	if (!c)
+		return ML_ENOMEM;
+	c->level = level;
+	c->cctx = ZSTD_createCCtx();
+	c->dctx = ZSTD_createDCtx();
+	if (!c->cctx || !c->dctx) {
+		ml_codec_free(c);
+		return ML_ENOMEM;
+	}
+	*out = c;
+	return ML_OK;
+}
+
+void ml_codec_free(ml_codec_t *c)
+{
+	if (!c)
+		return;
+	ZSTD_freeCCtx(c->cctx);
+	ZSTD_freeDCtx(c->dctx);
+	for (unsigned i = 0; i < c->ndicts; i++) {
+		ZSTD_freeCDict(c->cdicts[i]);
+		ZSTD_freeDDict(c->ddicts[i]);
+	}
+	ml_buf_free(&c->scratch);
+	free(c);
+}
+
+int ml_codec_add_dict(ml_codec_t *c, uint32_t id, const void *dict, size_t n)
+{
+	if (id == 0 || c->ndicts >= ML_DICT_MAX_IDS)
+		return ML_EINVAL;
+	for (unsigned i = 0; i < c->ndicts; i++)
+		if (c->ids[i] == id)
+			return ML_OK;
+	ZSTD_CDict *cd = ZSTD_createCDict(dict, n, c->level);
+	ZSTD_DDict *dd = ZSTD_createDDict(dict, n);
+	if (!cd || !dd) {
+		ZSTD_freeCDict(cd);
+		ZSTD_freeDDict(dd);
+		return ML_ENOMEM;
+	}
+	unsigned i = c->ndicts++;
+	c->ids[i] = id;
+	c->cdicts[i] = cd;
+	c->ddicts[i] = dd;
+	if (!c->cur || c->ids[c->cur - 1] < id)
+		c->cur = i + 1;
+	return ML_OK;
+}
+
+uint32_t ml_codec_dict_id(const ml_codec_t *c)
+{
+	return c->cur ? c->ids[c->cur - 1] : 0;
+}
+
+static int put_str(ml_buf_t *b, const ml_message_t *m, ml_str_t s)
+{
+	int rc = ml_buf_put_varint(b, s.len);
+	if (!rc && s.len)
+		rc = ml_buf_append(b, m->strs.data + s.off, s.len);
+	return rc;
+}
+
+static uint64_t zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+int ml_record_encode_plain(const ml_message_t *m, ml_buf_t *b)
+{
+	int rc = 0;
+	rc |= ml_buf_put_varint(b, ML_RECORD_VERSION);
+	rc |= ml_buf_put_varint(b, m->flags);
+	rc |= ml_buf_put_varint(b, m->direction);
+	rc |= ml_buf_put_varint(b, (uint64_t)m->first_us);
+	rc |= ml_buf_put_varint(b, zigzag(m->last_us - m->first_us));
+	const ml_str_t *strs[] = { &m->host, &m->queue_id, &m->from, &m->message_id,
+		&m->subject, &m->client_ip, &m->client_name, &m->sasl_user, &m->helo,
+		&m->bounce_qid, &m->orig_qid };
+	for (size_t i = 0; i < ML_ARRAY_LEN(strs); i++)
+		rc |= put_str(b, m, *strs[i]);
+	rc |= ml_buf_put_varint(b, m->size);
+	rc |= ml_buf_put_varint(b, m->nrcpt);
+	rc |= ml_buf_put_varint(b, m->nrcpts);
+	for (uint32_t i = 0; i < m->nrcpts; i++) {
+		const ml_rcpt_t *r = &m->rcpts[i];
+		rc |= put_str(b, m, r->to);
+		rc |= put_str(b, m, r->orig_to);
+		rc |= put_str(b, m, r->relay);
+		rc |= put_str(b, m, r->dsn);
+		rc |= put_str(b, m, r->reason);
+		rc |= ml_buf_put_varint(b, zigzag(r->time_us - m->first_us));
+		rc |= ml_buf_put_varint(b, r->delay_ms);
+		rc |= ml_buf_put_varint(b, r->status);
+	}
+	rc |= ml_buf_put_varint(b, m->nlines);
+	rc |= ml_buf_put_varint(b, m->raw_dropped);
+	rc |= ml_buf_put_varint(b, m->raw.len);
+	if (m->raw.len)
+		rc |= ml_buf_append(b, m->raw.data, m->raw.len);
+	return rc ? ML_ENOMEM : ML_OK;
+}
+
+typedef struct {
+	const unsigned char *p, *end;
+	int err;
+} rd_t;
+
+static uint64_t rd_u(rd_t *r)
+{
+	uint64_t v = 0;
+	if (!r->err && ml_get_varint(&r->p, r->end, &v))
+		r->err = ML_CORRUPT_BKPT;
+	return v;
+}
+
+static void rd_str(rd_t *r, ml_message_t *m, ml_str_t *s)
+{
+	uint64_t n = rd_u(r);
+	if (r->err)
+		return;
+	if (n > (uint64_t)(r->end - r->p)) {
+		r->err = ML_CORRUPT_BKPT;
+		return;
+	}
+	if (ml_message_set(m, s, (const char *)r->p, (size_t)n))
+		r->err = ML_ENOMEM;
+	r->p += n;
+}
+
+int ml_record_decode_plain(const void *data, size_t n, ml_message_t *m)
+{
+	rd_t r = { data, (const unsigned char *)data + n, 0 };
+	ml_message_reset(m);
+	if (rd_u(&r) != ML_RECORD_VERSION)
+		return r.err ? r.err : ML_CORRUPT_BKPT;
+	m->flags = (uint32_t)rd_u(&r);
+	m->direction = (uint8_t)rd_u(&r);
+	m->first_us = (int64_t)rd_u(&r);
+	m->last_us = m->first_us + unzigzag(rd_u(&r));
+	ml_str_t *strs[] = { &m->host, &m->queue_id, &m->from, &m->message_id,
+		&m->subject, &m->client_ip, &m->client_name, &m->sasl_user, &m->helo,
+		&m->bounce_qid, &m->orig_qid };
+	for (size_t i = 0; i < ML_ARRAY_LEN(strs); i++)
+		rd_str(&r, m, strs[i]);
+	m->size = rd_u(&r);
+	m->nrcpt = (uint32_t)rd_u(&r);
+	uint64_t nr = rd_u(&r);
+	if (r.err)
+		return r.err;
+	if (nr > ML_MSG_RCPT_MAX || nr > (uint64_t)(r.end - r.p))
+		return ML_CORRUPT_BKPT;
+	for (uint64_t i = 0; i < nr && !r.err; i++) {
+		int k = ml_message_add_rcpt(m);
+		if (k < 0)
+			return k;
+		ml_rcpt_t *rc = &m->rcpts[k];
+		rd_str(&r, m, &rc->to);
+		rd_str(&r, m, &rc->orig_to);
+		rd_str(&r, m, &rc->relay);
+		rd_str(&r, m, &rc->dsn);
+		rd_str(&r, m, &rc->reason);
+		rc->time_us = m->first_us + unzigzag(rd_u(&r));
+		rc->delay_ms = (uint32_t)rd_u(&r);
+		uint64_t st = rd_u(&r);
+		if (st >= ML_ST__COUNT)
+			r.err = ML_CORRUPT_BKPT;
+		rc->status = (uint8_t)st;
+	}
+	m->nlines = (uint32_t)rd_u(&r);
+	m->raw_dropped = (uint32_t)rd_u(&r);
+	uint64_t rl = rd_u(&r);
+	if (r.err)
+		return r.err;
+	if (rl != (uint64_t)(r.end - r.p))
+		return ML_CORRUPT_BKPT;
+	ml_buf_reset(&m->raw);
+	if (rl && ml_buf_append(&m->raw, r.p, (size_t)rl))
+		return ML_ENOMEM;
+	return ML_OK;
+}
+
+int ml_record_encode(ml_codec_t *c, const ml_message_t *m, ml_buf_t *out)
+{
+	ml_buf_reset(&c->scratch);
+	int rc = ml_record_encode_plain(m, &c->scratch);
+	if (rc)
+		return rc;
+	ml_buf_reset(out);
+	uint32_t id = ml_codec_dict_id(c);
+	rc = ml_buf_putc(out, 0x01);
+	if (!rc)
+		rc = ml_buf_put_varint(out, id);
+	size_t bound = ZSTD_compressBound(c->scratch.len);
+	if (!rc)
+		rc = ml_buf_reserve(out, bound);
+	if (rc)
+		return rc;
+	size_t z;
+	if (c->cur)
+		z = ZSTD_compress_usingCDict(c->cctx, out->data + out->len, bound,
+		                             c->scratch.data, c->scratch.len, c->cdicts[c->cur - 1]);
+	else
+		z = ZSTD_compressCCtx(c->cctx, out->data + out->len, bound,
+		                      c->scratch.data, c->scratch.len, c->level);
+	if (ZSTD_isError(z))
+		return ML_ENOMEM;
+	out->len += z;
+	return ML_OK;
+}
+
+int ml_record_decode(ml_codec_t *c, const void *data, size_t n, ml_message_t *m)
+{
+	const unsigned char *p = data, *end = p + n;
+	if (n < 1)
+		return ML_CORRUPT_BKPT;
+	if (p[0] == 0x00)
+		return ml_record_decode_plain(p + 1, n - 1, m);
+	if (p[0] != 0x01)
+		return ML_CORRUPT_BKPT;
+	p++;
+	uint64_t id;
+	if (ml_get_varint(&p, end, &id))
+		return ML_CORRUPT_BKPT;
+	const ZSTD_DDict *dd = NULL;
+	if (id) {
+		for (unsigned i = 0; i < c->ndicts; i++)
+			if (c->ids[i] == id)
+				dd = c->ddicts[i];
+		if (!dd)
+			return ML_ENOTFOUND;
+	}
+	unsigned long long sz = ZSTD_getFrameContentSize(p, (size_t)(end - p));
+	if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN || sz > ML_BUF_MAX)
+		return ML_CORRUPT_BKPT;
+	ml_buf_reset(&c->scratch);
+	if (ml_buf_reserve(&c->scratch, (size_t)sz))
+		return ML_ENOMEM;
+	size_t got = dd ? ZSTD_decompress_usingDDict(c->dctx, c->scratch.data, (size_t)sz, p,
+	                                             (size_t)(end - p), dd)
+	                : ZSTD_decompressDCtx(c->dctx, c->scratch.data, (size_t)sz, p,
+	                                      (size_t)(end - p));
+	if (ZSTD_isError(got) || got != sz)
+		return ML_CORRUPT_BKPT;
+	c->scratch.len = got;
+	return ml_record_decode_plain(c->scratch.data, c->scratch.len, m);
+}
+
+int ml_codec_train(const void *samples, const size_t *sizes, unsigned nsamples,
+                   size_t dict_cap, ml_buf_t *out)
+{
+	if (nsamples < 16)
+		return ML_EINVAL;
+	ml_buf_reset(out);
+	if (ml_buf_reserve(out, dict_cap))
+		return ML_ENOMEM;
+	size_t n = ZDICT_trainFromBuffer(out->data, dict_cap, samples, sizes, nsamples);
+	if (ZDICT_isError(n))
+		return ML_EINVAL;
+	out->len = n;
+	return ML_OK;
+}

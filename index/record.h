@@ -1,0 +1,67 @@
+/*
+ * record.h — a message as stored bytes, and back.
+ *
+ * The value of `rec` (key: docid, 8 bytes big-endian) is
+ *
+ *   offset  size     meaning
+ *   0       1        format: 0x01 = zstd frame follows; 0x00 = plain encoding follows
+ *   1       varint   dictionary id (0 = no dictionary), only for format 0x01
+ *   ..      ..       the zstd frame (or the plain encoding)
+ *
+ * The plain encoding (all integers LEB128 varints, strings varint length + bytes):
+ *
+ *   version (=1), flags (ML_MSG_*), direction, first_us, last_us - first_us,
+ *   host, queue_id, from, message_id, subject, client_ip, client_name,
+ *   sasl_user, helo, bounce_qid, orig_qid,   (11 strings)
+ *   size, nrcpt,
+ *   nrcpts, then per row: to, orig_to, relay, dsn, reason (5 strings),
+ *           zigzag(time_us - first_us), delay_ms, status
+ *   nlines, raw_dropped, raw length, raw bytes (lines each ending in '\n')
+ *
+ * Compression: zstd at a fixed level with the current dictionary (trained by
+ * ml_codec_train on the plain encodings of the first records of the
+ * database, kept in `meta`).  A record names its dictionary, so records
+ * written before a retrain stay readable as long as their dictionary is kept.
+ *
+ * ml_codec_t holds one CCtx, one DCtx and the digested dictionaries; one per
+ * thread.  Decoded messages own their bytes (ml_message_t's buffers).
+ */
+#ifndef ML_RECORD_H
+#define ML_RECORD_H
+
+#include <stdint.h>
+
+#include "engine/message.h"
+#include "engine/util.h"
+
+#define ML_RECORD_VERSION 1
+#define ML_DICT_MAX_IDS 16
+
+typedef struct ml_codec ml_codec_t;
+
+int ml_codec_new(ml_codec_t **out, int level);
+void ml_codec_free(ml_codec_t *c);
+/* Register dictionary `id` (bytes copied); the highest id registered is used
+ * for compression. */
+int ml_codec_add_dict(ml_codec_t *c, uint32_t id, const void *dict, size_t n);
+uint32_t ml_codec_dict_id(const ml_codec_t *c);  /* 0 when none */
+
+/* Plain encoding of m, appended to out. */
+int ml_record_encode_plain(const ml_message_t *m, ml_buf_t *out);
+/* Stored form of m (compressed), written to out (reset first). */
+int ml_record_encode(ml_codec_t *c, const ml_message_t *m, ml_buf_t *out);
+/* Decode stored bytes into m (reset first).  ML_ECORRUPT on bad bytes,
+ * ML_ENOTFOUND when the record names a dictionary the codec lacks. */
+int ml_record_decode(ml_codec_t *c, const void *p, size_t n, ml_message_t *m);
+/* Decode only the plain encoding. */
+int ml_record_decode_plain(const void *p, size_t n, ml_message_t *m);
+
+/*
+ * Train a dictionary from samples (the plain encodings, concatenated, with
+ * their sizes).  Writes the dictionary into out.  ML_EINVAL when the samples
+ * are too few to train on.
+ */
+int ml_codec_train(const void *samples, const size_t *sizes, unsigned nsamples,
+                   size_t dict_cap, ml_buf_t *out);
+
+#endif

@@ -1,0 +1,232 @@
+#include "tokens.h"
+
+#include <stdlib.h>
+
+void ml_keys_reset(ml_keys_t *k)
+{
+	ml_buf_reset(&k->buf);
+	k->count = 0;
+}
+
+void ml_keys_free(ml_keys_t *k)
+{
+	ml_buf_free(&k->buf);
+	k->count = 0;
+}
+
+int ml_keys_add(ml_keys_t *k, int tag, const char *p, size_t n, int lower)
+{
+	if (n > ML_TERM_MAX)
+		n = ML_TERM_MAX;
+	unsigned char hdr[3] = { (unsigned char)((n + 1) & 0xff), (unsigned char)((n + 1) >> 8),
+		(unsigned char)tag };
+	int rc = ml_buf_append(&k->buf, hdr, 3);
+	if (!rc)
+		rc = lower ? ml_buf_append_lower(&k->buf, p, n) : ml_buf_append(&k->buf, p, n);
+	if (!rc)
+		k->count++;
+	return rc;
+}
+
+int ml_keys_next(const ml_keys_t *k, size_t *pos, const char **key, size_t *len)
+{
+	if (*pos + 2 > k->buf.len)
+		return 0;
+	const unsigned char *p = (const unsigned char *)k->buf.data + *pos;
+	size_t n = (size_t)p[0] | (size_t)p[1] << 8;
+	*key = (const char *)p + 2;
+	*len = n;
+	*pos += 2 + n;
+	return 1;
+}
+
+ml_slice_t ml_addr_domain(ml_slice_t a)
+{
+	for (size_t i = a.n; i > 0; i--)
+		if (a.p[i - 1] == '@')
+			return ml_slice(a.p + i, a.n - i);
+	return ML_SLICE_NULL;
+}
+
+/* Lowercase the code point of a 2-byte UTF-8 sequence c0 c1 in place. */
+static void lower2(unsigned char *c0, unsigned char *c1)
+{
+	unsigned cp = (unsigned)(*c0 & 0x1f) << 6 | (*c1 & 0x3f);
+	if ((cp >= 0xc0 && cp <= 0xde && cp != 0xd7) ||   /* Latin-1 capitals */
+	    (cp >= 0x391 && cp <= 0x3ab && cp != 0x3a2) || /* Greek */
+	    (cp >= 0x410 && cp <= 0x42f))                  /* Cyrillic */
+		cp += 0x20;
+	else if (cp >= 0x400 && cp <= 0x40f)
+		cp += 0x50;
+	else
+		return;
+	*c0 = (unsigned char)(0xc0 | cp >> 6);
+	*c1 = (unsigned char)(0x80 | (cp & 0x3f));
+}
+
+int ml_tokens_lower(ml_buf_t *out, const char *p, size_t n)
+{
+	size_t start = out->len;
+	int rc = ml_buf_append_lower(out, p, n);
+	if (rc)
+		return rc;
+	unsigned char *s = (unsigned char *)out->data + start;
+	for (size_t i = 0; i + 1 < n; i++)
+		if ((s[i] & 0xe0) == 0xc0 && (s[i + 1] & 0xc0) == 0x80)
+			lower2(&s[i], &s[i + 1]);
+	return ML_OK;
+}
+
+static int is_word_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+}
+
+size_t ml_tokens_words(const char *text, size_t n, ml_word_fn fn, void *ctx)
+{
+	unsigned char w[ML_WORD_MAX + 4];
+	size_t count = 0, i = 0;
+	const unsigned char *s = (const unsigned char *)text;
+	while (i < n) {
+		while (i < n && !is_word_byte(s[i]))
+			i++;
+		size_t st = i;
+		while (i < n && is_word_byte(s[i]))
+			i++;
+		if (i == st)
+			break;
+		/* Punctuation-like UTF-8 (general punctuation U+2000-U+206F, and
+		 * U+00A0-U+00BF) splits words too. */
+		size_t len = 0;
+		for (size_t j = st; j < i;) {
+			unsigned char c = s[j];
+			size_t k = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 1;
+			if (j + k > i)
+				k = i - j;
+			int sep = (k == 3 && c == 0xe2 && s[j + 1] == 0x80) ||
+			          (k == 2 && c == 0xc2) || (k == 3 && c == 0xe3 && s[j + 1] == 0x80);
+			if (sep || len + k > ML_WORD_MAX) {
+				if (len) {
+					fn(ctx, (const char *)w, len);
+					count++;
+				}
+				len = 0;
+				if (sep) {
+					j += k;
+					continue;
+				}
+			}
+			for (size_t x = 0; x < k; x++) {
+				unsigned char b = s[j + x];
+				w[len++] = (b >= 'A' && b <= 'Z') ? b + 32 : b;
+			}
+			if (k == 2 && (w[len - 2] & 0xe0) == 0xc0)
+				lower2(&w[len - 2], &w[len - 1]);
+			j += k;
+		}
+		if (len) {
+			fn(ctx, (const char *)w, len);
+			count++;
+		}
+	}
+	return count;
+}
+
+static void add_word(void *ctx, const char *w, size_t n)
+{
+	ml_keys_add(ctx, ML_TAG_SUBJECT, w, n, 0);
+}
+
+static int add_addr(ml_keys_t *k, int tag, int dtag, ml_slice_t a)
+{
+	int rc = ml_keys_add(k, tag, a.p, a.n, 1);
+	ml_slice_t d = ml_addr_domain(a);
+	if (!rc && d.n)
+		rc = ml_keys_add(k, dtag, d.p, d.n, 1);
+	return rc;
+}
+
+/* Sort keys and drop duplicates. */
+static int cmp_key(const void *a, const void *b)
+{
+	const unsigned char *x = *(const unsigned char *const *)a, *y = *(const unsigned char *const *)b;
+	size_t xn = (size_t)x[0] | (size_t)x[1] << 8, yn = (size_t)y[0] | (size_t)y[1] << 8;
+	int c = memcmp(x + 2, y + 2, ML_MIN(xn, yn));
+	return c ? c : (xn > yn) - (xn < yn);
+}
+
+static int sort_unique(ml_keys_t *k)
+{
+	if (k->count < 2)
+		return ML_OK;
+	const char **v = malloc(k->count * sizeof *v);
+	if (!v)
+		return ML_ENOMEM;
+	size_t pos = 0, n = 0;
+	const char *key;
+	size_t len;
+	while (ml_keys_next(k, &pos, &key, &len))
+		v[n++] = key - 2;
+	qsort(v, n, sizeof *v, cmp_key);
+	ml_buf_t out = ML_BUF_INIT;
+	uint32_t cnt = 0;
+	int rc = ml_buf_reserve(&out, k->buf.len);
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (i && cmp_key(&v[i - 1], &v[i]) == 0)
+			continue;
+		const unsigned char *x = (const unsigned char *)v[i];
+		rc = ml_buf_append(&out, x, 2 + ((size_t)x[0] | (size_t)x[1] << 8));
+		cnt++;
+	}
+	free(v);
+	if (rc) {
+		ml_buf_free(&out);
+		return rc;
+	}
+	ml_buf_free(&k->buf);
+	k->buf = out;
+	k->count = cnt;
+	return ML_OK;
+}
+
+int ml_tokens_message(const ml_message_t *m, ml_keys_t *k)
+{
+	int rc = 0;
+	ml_keys_reset(k);
+	ml_slice_t from = ml_message_str(m, m->from);
+	rc |= add_addr(k, ML_TAG_FROM, ML_TAG_FROM_DOMAIN, from);
+	for (uint32_t i = 0; i < m->nrcpts; i++) {
+		const ml_rcpt_t *r = &m->rcpts[i];
+		if (r->to.len)
+			rc |= add_addr(k, ML_TAG_TO, ML_TAG_TO_DOMAIN, ml_message_str(m, r->to));
+		if (r->orig_to.len)
+			rc |= add_addr(k, ML_TAG_TO, ML_TAG_TO_DOMAIN, ml_message_str(m, r->orig_to));
+		const char *st = ml_status_name(ml_message_row_status(m, r));
+		rc |= ml_keys_add(k, ML_TAG_STATUS, st, strlen(st), 0);
+	}
+	if (!m->nrcpts) {
+		const char *st = ml_status_name(ml_message_row_status(m, NULL));
+		rc |= ml_keys_add(k, ML_TAG_STATUS, st, strlen(st), 0);
+	}
+	if (m->flags & ML_MSG_RELEASED)
+		rc |= ml_keys_add(k, ML_TAG_STATUS, "released", 8, 0);
+	if (m->direction) {
+		const char *d = ml_direction_name(m->direction);
+		rc |= ml_keys_add(k, ML_TAG_DIRECTION, d, strlen(d), 0);
+	}
+	ml_slice_t s = ml_message_str(m, m->subject);
+	if (s.n)
+		ml_tokens_words(s.p, s.n, add_word, k);
+	struct { int tag; ml_str_t v; int lower; } f[] = {
+		{ ML_TAG_IP, m->client_ip, 1 }, { ML_TAG_MSGID, m->message_id, 0 },
+		{ ML_TAG_HOST, m->host, 1 }, { ML_TAG_QID, m->queue_id, 0 },
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(f); i++)
+		if (f[i].v.len) {
+			ml_slice_t v = ml_message_str(m, f[i].v);
+			rc |= ml_keys_add(k, f[i].tag, v.p, v.n, f[i].lower);
+		}
+	if (rc)
+		return ML_ENOMEM;
+	return sort_unique(k);
+}

@@ -1,0 +1,69 @@
+/*
+ * tokens.h — the terms a message is indexed under, and how query values are
+ * normalized to the same form.
+ *
+ * A posting key is one tag byte followed by the term bytes:
+ *
+ *   tag  field                     term
+ *   'f'  sender address            lowercased address ("" for the null sender <>)
+ *   'F'  sender domain             lowercased text after the last '@'
+ *   't'  recipient address         lowercased; both to= and orig_to= of each row
+ *   'T'  recipient domain          as 'F', for both
+ *   's'  subject word              ml_tokens_words() of the decoded subject
+ *   'S'  row status                "delivered", ...; also "released" for a
+ *                                  message released from quarantine
+ *   'd'  direction                 "inbound" / "outbound" / "internal"
+ *   'i'  client IP                 lowercased as logged
+ *   'm'  message-id                as logged, without <>
+ *   'h'  host                      lowercased syslog host
+ *   'q'  queue ID                  as logged (case matters in long IDs)
+ *
+ * Words: maximal runs of ASCII letters and digits or of non-ASCII UTF-8
+ * characters, lowercased (ASCII, Latin-1 supplement, Greek and Cyrillic
+ * capitals), cut at ML_WORD_MAX bytes.  Terms longer than ML_TERM_MAX bytes are
+ * cut (searches cut the same way).
+ */
+#ifndef ML_TOKENS_H
+#define ML_TOKENS_H
+
+#include "engine/message.h"
+#include "engine/util.h"
+
+#define ML_TERM_MAX 400
+#define ML_WORD_MAX 64
+
+enum {
+	ML_TAG_FROM = 'f', ML_TAG_FROM_DOMAIN = 'F',
+	ML_TAG_TO = 't', ML_TAG_TO_DOMAIN = 'T',
+	ML_TAG_SUBJECT = 's', ML_TAG_STATUS = 'S', ML_TAG_DIRECTION = 'd',
+	ML_TAG_IP = 'i', ML_TAG_MSGID = 'm', ML_TAG_HOST = 'h', ML_TAG_QID = 'q',
+};
+
+/* A list of keys in one buffer: each key is a 2-byte little-endian length
+ * then the bytes. */
+typedef struct {
+	ml_buf_t buf;
+	uint32_t count;
+} ml_keys_t;
+
+void ml_keys_reset(ml_keys_t *k);
+void ml_keys_free(ml_keys_t *k);
+int ml_keys_add(ml_keys_t *k, int tag, const char *p, size_t n, int lower);
+/* Iterate: *pos starts at 0; returns 1 with key/len set, 0 at the end. */
+int ml_keys_next(const ml_keys_t *k, size_t *pos, const char **key, size_t *len);
+
+/* All posting keys of a message, sorted and unique. */
+int ml_tokens_message(const ml_message_t *m, ml_keys_t *out);
+
+/* Call fn for each word of text (already lowercased into a scratch buffer).
+ * Returns the number of words. */
+typedef void (*ml_word_fn)(void *ctx, const char *w, size_t n);
+size_t ml_tokens_words(const char *text, size_t n, ml_word_fn fn, void *ctx);
+
+/* Lowercase one UTF-8 string the way words are lowercased (appends). */
+int ml_tokens_lower(ml_buf_t *out, const char *p, size_t n);
+
+/* The domain part of an address (after the last '@'); empty if none. */
+ml_slice_t ml_addr_domain(ml_slice_t addr);
+
+#endif

@@ -1,0 +1,569 @@
+#include "writer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "index/tokens.h"
+
+#define DICT_MIN_SAMPLES 400
+#define DICT_MAX_SAMPLES 20000
+#define DICT_BYTES (64u << 10)
+
+typedef struct {
+	uint32_t off;    /* into w->pkeys: 2-byte length + key */
+	uint64_t docid;
+} posting_t;
+
+typedef struct {
+	ml_message_t *m;
+	uint64_t old_docid;
+} put_t;
+
+struct ml_writer {
+	ml_store_t *s;
+	MDB_txn *txn;
+	ml_codec_t *codec;
+	put_t *puts;
+	size_t nputs, puts_cap;
+	ml_buf_t bookkeeping;   /* queued meta writes: [klen u16][vlen u32][op u8] key val */
+	ml_buf_t enc;
+	ml_keys_t keys, oldkeys;
+	ml_message_t old;
+	ml_buf_t pkeys;
+	posting_t *posts;
+	size_t nposts, posts_cap;
+	int64_t rows_delta[ML_ST__COUNT];
+	ml_buf_t dict;          /* the dictionary trained by this writer */
+	int64_t last_t;         /* docid cache: second and last docid used in it */
+	uint64_t last_docid;
+};
+
+enum { OP_PUT = 1, OP_ADD = 2, OP_TALLY = 3, OP_IFNEW = 4 };
+
+int ml_writer_new(ml_writer_t **out, ml_store_t *s)
+{
+	ml_writer_t *w = calloc(1, sizeof *w);
+	if (!w)
+		return ML_ENOMEM;
+	w->s = s;
+	int rc = ml_codec_new(&w->codec, 3);
+	if (rc) {
+		free(w);
+		return rc;
+	}
+	MDB_txn *txn;
+	rc = ml_store_read_begin(s, &txn);
+	if (!rc) {
+		rc = ml_store_load_dicts(s, txn, w->codec);
+		mdb_txn_abort(txn);
+	}
+	if (rc) {
+		ml_writer_free(w);
+		return rc;
+	}
+	ml_message_init(&w->old);
+	*out = w;
+	return ML_OK;
+}
+
+void ml_writer_free(ml_writer_t *w)
+{
+	if (!w)
+		return;
+	if (w->txn)
+		ml_writer_abort(w);
+	ml_codec_free(w->codec);
+	free(w->puts);
+	free(w->posts);
+	ml_buf_free(&w->bookkeeping);
+	ml_buf_free(&w->enc);
+	ml_buf_free(&w->pkeys);
+	ml_buf_free(&w->dict);
+	ml_keys_free(&w->keys);
+	ml_keys_free(&w->oldkeys);
+	ml_message_free(&w->old);
+	free(w);
+}
+
+ml_codec_t *ml_writer_codec(ml_writer_t *w)
+{
+	return w->codec;
+}
+
+MDB_txn *ml_writer_txn(ml_writer_t *w)
+{
+	return w->txn;
+}
+
+int ml_writer_begin(ml_writer_t *w)
+{
+	if (w->txn)
+		return ML_EINVAL;
+	w->nputs = 0;
+	w->nposts = 0;
+	ml_buf_reset(&w->bookkeeping);
+	ml_buf_reset(&w->pkeys);
+	memset(w->rows_delta, 0, sizeof w->rows_delta);
+	w->last_t = -1;
+	return ml_store_write_begin(w->s, &w->txn);
+}
+
+static int open_key(ml_buf_t *b, ml_slice_t host, ml_slice_t qid)
+{
+	ml_buf_reset(b);
+	int rc = ml_buf_append_lower(b, host.p, host.n);
+	if (!rc)
+		rc = ml_buf_putc(b, 0);
+	if (!rc)
+		rc = ml_buf_append(b, qid.p, qid.n);
+	return rc;
+}
+
+int ml_writer_open_lookup(ml_writer_t *w, ml_slice_t host, ml_slice_t qid, ml_message_t *m)
+{
+	int rc = open_key(&w->enc, host, qid);
+	if (rc)
+		return rc;
+	MDB_val k = { w->enc.len, w->enc.data }, v;
+	rc = mdb_get(w->txn, w->s->open, &k, &v);
+	if (rc)
+		return ml_store_errcode(rc);
+	if (v.mv_size != 8)
+		return ML_CORRUPT_BKPT;
+	uint64_t docid = ml_get_be64(v.mv_data);
+	unsigned char kb[8];
+	ml_put_be64(kb, docid);
+	MDB_val rk = { 8, kb }, rv;
+	rc = mdb_get(w->txn, w->s->rec, &rk, &rv);
+	if (rc)
+		return rc == MDB_NOTFOUND ? ML_CORRUPT_BKPT : ml_store_errcode(rc);
+	rc = ml_record_decode(w->codec, rv.mv_data, rv.mv_size, m);
+	if (rc)
+		return rc;
+	m->docid = docid;
+	return ML_OK;
+}
+
+int ml_writer_put(ml_writer_t *w, ml_message_t *m)
+{
+	if (w->nputs == w->puts_cap) {
+		size_t cap = w->puts_cap ? w->puts_cap * 2 : 1024;
+		put_t *p = realloc(w->puts, cap * sizeof *p);
+		if (!p)
+			return ML_ENOMEM;
+		w->puts = p;
+		w->puts_cap = cap;
+	}
+	w->puts[w->nputs++] = (put_t){ m, m->docid };
+	return ML_OK;
+}
+
+static int queue_meta(ml_writer_t *w, int op, const void *k, size_t kn, const void *v, size_t vn)
+{
+	unsigned char hdr[7] = { (unsigned char)kn, (unsigned char)(kn >> 8),
+		(unsigned char)vn, (unsigned char)(vn >> 8), (unsigned char)(vn >> 16),
+		(unsigned char)(vn >> 24), (unsigned char)op };
+	int rc = ml_buf_append(&w->bookkeeping, hdr, 7);
+	if (!rc)
+		rc = ml_buf_append(&w->bookkeeping, k, kn);
+	if (!rc)
+		rc = ml_buf_append(&w->bookkeeping, v, vn);
+	return rc;
+}
+
+int ml_writer_checkpoint(ml_writer_t *w, const ml_ckpt_t *c)
+{
+	unsigned char k[13] = "ckpt:";
+	ml_put_be64(k + 5, c->hash);
+	ml_ckpt_t copy = *c;
+	copy.updated = (int64_t)time(NULL);
+	return queue_meta(w, OP_PUT, k, 13, &copy, sizeof copy);
+}
+
+int ml_ckpt_get(ml_store_t *s, MDB_txn *txn, uint64_t hash, ml_ckpt_t *out)
+{
+	unsigned char k[13] = "ckpt:";
+	ml_put_be64(k + 5, hash);
+	MDB_val v;
+	int rc = ml_meta_get(txn, s, k, 13, &v);
+	if (rc)
+		return rc;
+	if (v.mv_size != sizeof *out)
+		return ML_CORRUPT_BKPT;
+	memcpy(out, v.mv_data, sizeof *out);
+	return ML_OK;
+}
+
+int ml_writer_count(ml_writer_t *w, const char *name, uint64_t delta)
+{
+	char k[128];
+	int n = snprintf(k, sizeof k, "count:%s", name);
+	return queue_meta(w, OP_ADD, k, (size_t)n, &delta, 8);
+}
+
+int ml_writer_tally(ml_writer_t *w, const char *kind, const char *reason, uint64_t count,
+                    const char *sample, size_t samplen)
+{
+	char k[256];
+	int n = snprintf(k, sizeof k, "tally:%s:%s", kind, reason);
+	if (n >= (int)sizeof k)
+		n = sizeof k - 1;
+	ml_buf_t v = ML_BUF_INIT;
+	int rc = ml_buf_append(&v, &count, 8);
+	if (!rc)
+		rc = ml_buf_append(&v, sample, ML_MIN(samplen, 1024));
+	if (!rc)
+		rc = queue_meta(w, OP_TALLY, k, (size_t)n, v.data, v.len);
+	ml_buf_free(&v);
+	return rc;
+}
+
+int ml_writer_local_domain(ml_writer_t *w, const char *domain, size_t n)
+{
+	char k[300];
+	if (n > 255)
+		return ML_EINVAL;
+	memcpy(k, "localdom:", 9);
+	for (size_t i = 0; i < n; i++)
+		k[9 + i] = (domain[i] >= 'A' && domain[i] <= 'Z') ? domain[i] + 32 : domain[i];
+	return queue_meta(w, OP_IFNEW, k, 9 + n, "", 0);
+}
+
+static int write_bookkeeping(ml_writer_t *w)
+{
+	const unsigned char *p = (const unsigned char *)w->bookkeeping.data;
+	const unsigned char *end = p + w->bookkeeping.len;
+	int rc = 0;
+	while (p < end && !rc) {
+		size_t kn = (size_t)p[0] | (size_t)p[1] << 8;
+		size_t vn = (size_t)p[2] | (size_t)p[3] << 8 | (size_t)p[4] << 16 | (size_t)p[5] << 24;
+		int op = p[6];
+		const unsigned char *k = p + 7, *v = k + kn;
+		p = v + vn;
+		MDB_val cur;
+		if (op == OP_PUT) {
+			rc = ml_meta_put(w->txn, w->s, k, kn, v, vn);
+		} else if (op == OP_ADD) {
+			int64_t d;
+			memcpy(&d, v, 8);
+			char key[256];
+			snprintf(key, sizeof key, "%.*s", (int)kn, (const char *)k);
+			rc = ml_meta_add(w->txn, w->s, key, d);
+		} else if (op == OP_IFNEW) {
+			if (ml_meta_get(w->txn, w->s, k, kn, &cur) == ML_ENOTFOUND)
+				rc = ml_meta_put(w->txn, w->s, k, kn, v, vn);
+		} else if (op == OP_TALLY) {
+			if (ml_meta_get(w->txn, w->s, k, kn, &cur) == 0 && cur.mv_size >= 8) {
+				ml_buf_t nv = ML_BUF_INIT;
+				uint64_t c, d;
+				memcpy(&c, cur.mv_data, 8);
+				memcpy(&d, v, 8);
+				c += d;
+				rc = ml_buf_append(&nv, &c, 8);
+				if (!rc)
+					rc = ml_buf_append(&nv, (const char *)cur.mv_data + 8, cur.mv_size - 8);
+				if (!rc)
+					rc = ml_meta_put(w->txn, w->s, k, kn, nv.data, nv.len);
+				ml_buf_free(&nv);
+			} else {
+				rc = ml_meta_put(w->txn, w->s, k, kn, v, vn);
+			}
+		}
+	}
+	return rc;
+}
+
+/* A fresh docid for a message first seen at time_us, inside this transaction. */
+static int assign_docid(ml_writer_t *w, MDB_cursor *cur, int64_t time_us, uint64_t *out)
+{
+	int64_t t = time_us / 1000000;
+	if (t < 0)
+		t = 0;
+	if (t == w->last_t && (w->last_docid & 0xfffff) != 0xfffff) {
+		*out = ++w->last_docid;
+		return ML_OK;
+	}
+	unsigned char kb[8];
+	ml_put_be64(kb, (uint64_t)(t + 1) << 20);
+	MDB_val k = { 8, kb }, v;
+	int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == 0)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	uint64_t d = (uint64_t)t << 20;
+	if (rc == 0) {
+		if (k.mv_size != 8)
+			return ML_CORRUPT_BKPT;
+		uint64_t last = ml_get_be64(k.mv_data);
+		if (last >= d)
+			d = last + 1;
+	} else if (rc != MDB_NOTFOUND) {
+		return ml_store_errcode(rc);
+	}
+	w->last_t = (int64_t)(d >> 20);
+	w->last_docid = d;
+	*out = d;
+	return ML_OK;
+}
+
+static int add_postings(ml_writer_t *w, const ml_keys_t *keys, uint64_t docid,
+                        const ml_keys_t *skip)
+{
+	size_t pos = 0, spos = 0;
+	const char *key, *sk = NULL;
+	size_t len, slen = 0;
+	int shave = skip ? ml_keys_next(skip, &spos, &sk, &slen) : 0;
+	while (ml_keys_next(keys, &pos, &key, &len)) {
+		/* both lists are sorted: skip keys present in `skip` */
+		while (shave) {
+			int c = memcmp(sk, key, ML_MIN(slen, len));
+			if (!c)
+				c = (slen > len) - (slen < len);
+			if (c >= 0) {
+				if (c == 0)
+					goto next;
+				break;
+			}
+			shave = ml_keys_next(skip, &spos, &sk, &slen);
+		}
+		if (w->nposts == w->posts_cap) {
+			size_t cap = w->posts_cap ? w->posts_cap * 2 : 65536;
+			posting_t *p = realloc(w->posts, cap * sizeof *p);
+			if (!p)
+				return ML_ENOMEM;
+			w->posts = p;
+			w->posts_cap = cap;
+		}
+		w->posts[w->nposts++] = (posting_t){ (uint32_t)w->pkeys.len, docid };
+		unsigned char hdr[2] = { (unsigned char)len, (unsigned char)(len >> 8) };
+		if (ml_buf_append(&w->pkeys, hdr, 2) || ml_buf_append(&w->pkeys, key, len))
+			return ML_ENOMEM;
+	next:;
+	}
+	return ML_OK;
+}
+
+/* Delete postings in `old` that are not in `keep`. */
+static int del_postings(ml_writer_t *w, const ml_keys_t *old, const ml_keys_t *keep, uint64_t docid)
+{
+	size_t pos = 0, kpos = 0;
+	const char *key, *kk = NULL;
+	size_t len, klen = 0;
+	int khave = ml_keys_next(keep, &kpos, &kk, &klen);
+	unsigned char db[8];
+	ml_put_be64(db, docid);
+	while (ml_keys_next(old, &pos, &key, &len)) {
+		int c = 1;
+		while (khave) {
+			c = memcmp(kk, key, ML_MIN(klen, len));
+			if (!c)
+				c = (klen > len) - (klen < len);
+			if (c >= 0)
+				break;
+			khave = ml_keys_next(keep, &kpos, &kk, &klen);
+		}
+		if (khave && c == 0)
+			continue;
+		MDB_val k = { len, (void *)key }, v = { 8, db };
+		int rc = mdb_del(w->txn, w->s->post, &k, &v);
+		if (rc && rc != MDB_NOTFOUND)
+			return ml_store_errcode(rc);
+	}
+	return ML_OK;
+}
+
+static const ml_writer_t *sort_w;
+static int cmp_posting(const void *a, const void *b)
+{
+	const posting_t *x = a, *y = b;
+	const unsigned char *kx = (const unsigned char *)sort_w->pkeys.data + x->off;
+	const unsigned char *ky = (const unsigned char *)sort_w->pkeys.data + y->off;
+	size_t nx = (size_t)kx[0] | (size_t)kx[1] << 8, ny = (size_t)ky[0] | (size_t)ky[1] << 8;
+	int c = memcmp(kx + 2, ky + 2, ML_MIN(nx, ny));
+	if (!c)
+		c = (nx > ny) - (nx < ny);
+	if (!c)
+		c = (x->docid > y->docid) - (x->docid < y->docid);
+	return c;
+}
+
+static void rows_count(ml_writer_t *w, const ml_message_t *m, int sign)
+{
+	if (!m->nrcpts)
+		w->rows_delta[ml_message_row_status(m, NULL)] += sign;
+	for (uint32_t i = 0; i < m->nrcpts; i++)
+		w->rows_delta[ml_message_row_status(m, &m->rcpts[i])] += sign;
+}
+
+static int store_dict(ml_writer_t *w, uint32_t id)
+{
+	unsigned char key[9] = "dict:";
+	key[5] = (unsigned char)(id >> 24); key[6] = (unsigned char)(id >> 16);
+	key[7] = (unsigned char)(id >> 8); key[8] = (unsigned char)id;
+	int rc = ml_meta_put(w->txn, w->s, key, 9, w->dict.data, w->dict.len);
+	if (!rc)
+		rc = ml_meta_put(w->txn, w->s, "dict", 4, &id, 4);
+	return rc;
+}
+
+static int maybe_train(ml_writer_t *w)
+{
+	MDB_val v;
+	if (ml_meta_get(w->txn, w->s, "dict", 4, &v) == 0)
+		return ML_OK;
+	/* trained by a commit of ours that did not land: store it again */
+	if (ml_codec_dict_id(w->codec))
+		return w->dict.len ? store_dict(w, ml_codec_dict_id(w->codec)) : ML_OK;
+	if (w->nputs < DICT_MIN_SAMPLES)
+		return ML_OK;
+	size_t n = ML_MIN(w->nputs, (size_t)DICT_MAX_SAMPLES);
+	size_t *sizes = malloc(n * sizeof *sizes);
+	ml_buf_t samples = ML_BUF_INIT;
+	int rc = sizes ? ML_OK : ML_ENOMEM;
+	size_t step = w->nputs / n, k = 0;
+	for (size_t i = 0; i < n && !rc && samples.len < (64u << 20); i++) {
+		size_t before = samples.len;
+		rc = ml_record_encode_plain(w->puts[i * step].m, &samples);
+		sizes[k++] = samples.len - before;
+	}
+	if (!rc && ml_codec_train(samples.data, sizes, (unsigned)k, DICT_BYTES, &w->dict) == 0) {
+		rc = store_dict(w, 1);
+		if (!rc)
+			rc = ml_codec_add_dict(w->codec, 1, w->dict.data, w->dict.len);
+	}
+	free(sizes);
+	ml_buf_free(&samples);
+	return rc;
+}
+
+static int commit_inner(ml_writer_t *w)
+{
+	MDB_cursor *rc_cur = NULL, *pcur = NULL;
+	int rc = maybe_train(w);
+	if (rc)
+		return rc;
+	rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->rec, &rc_cur));
+	if (rc)
+		return rc;
+	uint64_t new_msgs = 0;
+	for (size_t i = 0; i < w->nputs && !rc; i++) {
+		ml_message_t *m = w->puts[i].m;
+		unsigned char kb[8];
+		rc = ml_tokens_message(m, &w->keys);
+		if (rc)
+			break;
+		if (m->docid) {
+			/* Stored before: replace postings that changed. */
+			ml_put_be64(kb, m->docid);
+			MDB_val k = { 8, kb }, v;
+			int r2 = mdb_get(w->txn, w->s->rec, &k, &v);
+			if (r2 == 0) {
+				rc = ml_record_decode(w->codec, v.mv_data, v.mv_size, &w->old);
+				if (!rc)
+					rc = ml_tokens_message(&w->old, &w->oldkeys);
+				if (!rc)
+					rc = del_postings(w, &w->oldkeys, &w->keys, m->docid);
+				if (!rc)
+					rc = add_postings(w, &w->keys, m->docid, &w->oldkeys);
+				if (!rc)
+					rows_count(w, &w->old, -1);
+			} else if (r2 == MDB_NOTFOUND) {
+				rc = add_postings(w, &w->keys, m->docid, NULL);
+			} else {
+				rc = ml_store_errcode(r2);
+			}
+		} else {
+			rc = assign_docid(w, rc_cur, m->first_us, &m->docid);
+			if (!rc)
+				rc = add_postings(w, &w->keys, m->docid, NULL);
+			new_msgs++;
+		}
+		if (rc)
+			break;
+		rows_count(w, m, +1);
+		rc = ml_record_encode(w->codec, m, &w->enc);
+		if (rc)
+			break;
+		ml_put_be64(kb, m->docid);
+		MDB_val k = { 8, kb }, v = { w->enc.len, w->enc.data };
+		rc = ml_store_errcode(mdb_cursor_put(rc_cur, &k, &v, 0));
+		if (rc)
+			break;
+		/* in-flight table */
+		if (m->queue_id.len) {
+			ml_buf_t ok = ML_BUF_INIT;
+			rc = open_key(&ok, ml_message_str(m, m->host), ml_message_str(m, m->queue_id));
+			MDB_val okv = { ok.len, ok.data };
+			if (!rc && !(m->flags & ML_MSG_CLOSED)) {
+				MDB_val dv = { 8, kb };
+				rc = ml_store_errcode(mdb_put(w->txn, w->s->open, &okv, &dv, 0));
+			} else if (!rc) {
+				int r2 = mdb_del(w->txn, w->s->open, &okv, NULL);
+				if (r2 && r2 != MDB_NOTFOUND)
+					rc = ml_store_errcode(r2);
+			}
+			ml_buf_free(&ok);
+		}
+	}
+	mdb_cursor_close(rc_cur);
+	if (rc)
+		return rc;
+	/* Postings, sorted by (key, docid). */
+	sort_w = w;
+	qsort(w->posts, w->nposts, sizeof *w->posts, cmp_posting);
+	rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->post, &pcur));
+	for (size_t i = 0; i < w->nposts && !rc; i++) {
+		const unsigned char *kp = (const unsigned char *)w->pkeys.data + w->posts[i].off;
+		unsigned char db[8];
+		ml_put_be64(db, w->posts[i].docid);
+		MDB_val k = { (size_t)kp[0] | (size_t)kp[1] << 8, (void *)(kp + 2) }, v = { 8, db };
+		int r2 = mdb_cursor_put(pcur, &k, &v, MDB_NODUPDATA);
+		if (r2 && r2 != MDB_KEYEXIST)
+			rc = ml_store_errcode(r2);
+	}
+	if (pcur)
+		mdb_cursor_close(pcur);
+	if (rc)
+		return rc;
+	if (new_msgs)
+		rc = ml_meta_add(w->txn, w->s, "count:messages", (int64_t)new_msgs);
+	for (int st = 1; st < ML_ST__COUNT && !rc; st++) {
+		char key[64];
+		snprintf(key, sizeof key, "rows:%s", ml_status_name((ml_status_t)st));
+		rc = ml_meta_add(w->txn, w->s, key, w->rows_delta[st]);
+	}
+	if (!rc)
+		rc = write_bookkeeping(w);
+	return rc;
+}
+
+int ml_writer_commit(ml_writer_t *w)
+{
+	if (!w->txn)
+		return ML_EINVAL;
+	int rc = commit_inner(w);
+	if (rc)
+		return rc;
+	rc = mdb_txn_commit(w->txn);
+	w->txn = NULL;
+	if (rc) {
+		/* the transaction is gone; restore docids as abort would */
+		for (size_t i = 0; i < w->nputs; i++)
+			w->puts[i].m->docid = w->puts[i].old_docid;
+		return ml_store_errcode(rc);
+	}
+	w->nputs = 0;
+	return ML_OK;
+}
+
+void ml_writer_abort(ml_writer_t *w)
+{
+	if (w->txn)
+		mdb_txn_abort(w->txn);
+	w->txn = NULL;
+	for (size_t i = 0; i < w->nputs; i++)
+		w->puts[i].m->docid = w->puts[i].old_docid;
+	w->nputs = 0;
+}

@@ -1,0 +1,460 @@
+#include "ingest.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "engine/correlate.h"
+#include "engine/postfix.h"
+#include "engine/reader.h"
+#include "engine/syslog.h"
+#include "index/store.h"
+#include "index/writer.h"
+
+#define MAX_REASONS 256
+#define SAMPLE_MAX 300
+
+typedef struct {
+	char kind[8];          /* "skip" or "bad" */
+	char reason[96];
+	uint64_t count;        /* since the last commit */
+	uint64_t total;        /* this run */
+	char sample[SAMPLE_MAX + 200];
+	int has_sample;        /* sample not yet stored */
+} tally_t;
+
+typedef struct {
+	const ml_ingest_opts_t *o;
+	ml_store_t *store;
+	ml_writer_t *w;
+	ml_corr_t *corr;
+	tally_t tallies[MAX_REASONS];
+	unsigned ntallies;
+	ml_ckpt_t ckpts[64];
+	unsigned nckpts;
+	uint64_t batch_lines, parsed, skipped, bad;   /* since the last commit */
+	ml_ingest_result_t *res;
+	struct timespec batch_start;
+	char err[512];
+} ing_t;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void tally(ing_t *g, const char *kind, const char *reason, const char *path,
+                  uint64_t lineno, uint64_t off, const char *line, size_t n)
+{
+	tally_t *t = NULL;
+	for (unsigned i = 0; i < g->ntallies; i++)
+		if (!strcmp(g->tallies[i].reason, reason) && !strcmp(g->tallies[i].kind, kind)) {
+			t = &g->tallies[i];
+			break;
+		}
+	if (!t) {
+		if (g->ntallies == MAX_REASONS)
+			t = &g->tallies[MAX_REASONS - 1];  /* the last slot takes the overflow */
+		else {
+			t = &g->tallies[g->ntallies++];
+			memset(t, 0, sizeof *t);
+			snprintf(t->kind, sizeof t->kind, "%s", kind);
+			snprintf(t->reason, sizeof t->reason, "%s", reason);
+		}
+	}
+	if (!t->total) {
+		ml_buf_t s = ML_BUF_INIT;
+		ml_buf_printf(&s, "%s:%llu (byte %llu): ", path, (unsigned long long)lineno,
+		              (unsigned long long)off);
+		ml_utf8_sanitize(&s, line, ML_MIN(n, (size_t)SAMPLE_MAX));
+		snprintf(t->sample, sizeof t->sample, "%s", ml_buf_cstr(&s));
+		ml_buf_free(&s);
+		t->has_sample = 1;
+	}
+	t->count++;
+	t->total++;
+	if (kind[0] == 's')
+		g->skipped++;
+	else
+		g->bad++;
+}
+
+static int load_open(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m)
+{
+	ing_t *g = ctx;
+	return ml_writer_open_lookup(g->w, host, qid, m);
+}
+
+static void put_domain(void *ctx, const char *d, size_t n)
+{
+	ml_writer_local_domain(ctx, d, n);
+}
+
+/* Queue everything of this batch into the writer (again, after a retry). */
+static int queue_batch(ing_t *g)
+{
+	ml_message_t **msgs;
+	size_t n = ml_corr_dirty(g->corr, &msgs);
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = ml_writer_put(g->w, msgs[i]);
+	for (unsigned i = 0; i < g->nckpts && !rc; i++)
+		rc = ml_writer_checkpoint(g->w, &g->ckpts[i]);
+	if (!rc) rc = ml_writer_count(g->w, "lines_parsed", g->parsed);
+	if (!rc) rc = ml_writer_count(g->w, "lines_skipped", g->skipped);
+	if (!rc) rc = ml_writer_count(g->w, "lines_bad", g->bad);
+	for (unsigned i = 0; i < g->ntallies && !rc; i++) {
+		tally_t *t = &g->tallies[i];
+		if (t->count)
+			rc = ml_writer_tally(g->w, t->kind, t->reason, t->count,
+			                     t->has_sample ? t->sample : "", t->has_sample ? strlen(t->sample) : 0);
+	}
+	return rc;
+}
+
+static int commit(ing_t *g, int reopen)
+{
+	ml_message_t **msgs;
+	size_t n = ml_corr_dirty(g->corr, &msgs);
+	ml_corr_new_domains(g->corr, put_domain, g->w);
+	int rc = queue_batch(g);
+	if (!rc)
+		rc = ml_writer_commit(g->w);
+	for (int tries = 0; rc == ML_EFULL && tries < 8; tries++) {
+		/* The map filled: grow it and write the same batch again. */
+		ml_writer_abort(g->w);
+		rc = ml_store_grow(g->store);
+		if (!rc)
+			rc = ml_writer_begin(g->w);
+		if (!rc)
+			rc = queue_batch(g);
+		if (!rc)
+			rc = ml_writer_commit(g->w);
+	}
+	if (rc) {
+		ml_writer_abort(g->w);
+		snprintf(g->err, sizeof g->err, "%s: cannot write: %s%s", g->store->path, ml_strerror(rc),
+		         rc == ML_EFULL ? " (disk full?)" : "");
+		return rc;
+	}
+	g->res->messages_written += n;
+	g->res->commits++;
+	ml_corr_done(g->corr);
+	for (unsigned i = 0; i < g->ntallies; i++) {
+		g->tallies[i].count = 0;
+		g->tallies[i].has_sample = 0;
+	}
+	g->parsed = g->skipped = g->bad = 0;
+	g->batch_lines = 0;
+	/* keep only the checkpoint of the input being read */
+	if (g->nckpts > 1) {
+		g->ckpts[0] = g->ckpts[g->nckpts - 1];
+		g->nckpts = 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &g->batch_start);
+	return reopen ? ml_writer_begin(g->w) : ML_OK;
+}
+
+static int batch_due(ing_t *g)
+{
+	if (g->batch_lines >= g->o->batch_lines)
+		return 1;
+	if ((g->batch_lines & 4095) == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		double ms = (ts.tv_sec - g->batch_start.tv_sec) * 1e3 + (ts.tv_nsec - g->batch_start.tv_nsec) / 1e6;
+		return ms >= g->o->batch_ms;
+	}
+	return 0;
+}
+
+static const char *const other_programs[] = {
+	"amavis", "amavisd", "dovecot", "opendkim", "opendmarc", "spamd", "spamc", "clamav-milter",
+	"clamd", "rspamd", "policyd-spf", "postgrey", "saslauthd", "sendmail", "sm-mta",
+	"sm-msp-queue", "exim", "exim4", "milter-greylist", "spamass-milter", "mailscanner",
+	"MailScanner", "courier", "imapd", "pop3d", "roundcube", "sympa", NULL
+};
+
+static void classify_other(ing_t *g, ml_slice_t prog, const char *path, const ml_line_t *l)
+{
+	char reason[96];
+	size_t n = prog.n;
+	for (size_t i = 0; i < prog.n; i++)
+		if (prog.p[i] == '/') {
+			n = i;
+			break;
+		}
+	for (int i = 0; other_programs[i]; i++)
+		if (strlen(other_programs[i]) == n && memcmp(other_programs[i], prog.p, n) == 0) {
+			snprintf(reason, sizeof reason, "%.*s (not parsed)", (int)n, prog.p);
+			tally(g, "skip", reason, path, l->lineno, l->off, l->p, l->n);
+			return;
+		}
+	tally(g, "skip", "not a mail program", path, l->lineno, l->off, l->p, l->n);
+}
+
+/* One line: classify, parse, fold. */
+static int do_line(ing_t *g, ml_syslog_ctx_t *sc, const char *path, const ml_line_t *l)
+{
+	const char *p = l->p;
+	size_t n = l->n;
+	g->batch_lines++;
+	g->res->lines++;
+	g->res->bytes += l->end - l->off;
+	if (l->flags & ML_LINE_TOOLONG) {
+		tally(g, "bad", "line too long", path, l->lineno, l->off, p, n);
+		return ML_OK;
+	}
+	while (n && *p == '\0') {
+		p++;
+		n--;
+	}
+	if (n == 0) {
+		if (l->n)
+			tally(g, "bad", "NUL bytes only", path, l->lineno, l->off, l->p, l->n);
+		else
+			tally(g, "skip", "empty line", path, l->lineno, l->off, p, n);
+		return ML_OK;
+	}
+	if (memchr(p, '\0', n)) {
+		tally(g, "bad", "NUL byte inside the line", path, l->lineno, l->off, p, n);
+		return ML_OK;
+	}
+	ml_syslog_t h;
+	const char *why = "not a syslog line";
+	if (ml_syslog_parse(sc, p, n, &h, &why)) {
+		tally(g, "bad", why, path, l->lineno, l->off, p, n);
+		return ML_OK;
+	}
+	if (!ml_postfix_is_program(h.program)) {
+		classify_other(g, h.program, path, l);
+		return ML_OK;
+	}
+	ml_event_t ev;
+	ml_postfix_parse(h.program, h.msg, &ev);
+	if (ev.kind == ML_EV_UNKNOWN) {
+		char reason[96];
+		snprintf(reason, sizeof reason, "postfix: %s", ev.reason ? ev.reason : "not understood");
+		tally(g, "bad", reason, path, l->lineno, l->off, p, n);
+		return ML_OK;
+	}
+	if (ev.kind == ML_EV_SKIP) {
+		char reason[96];
+		snprintf(reason, sizeof reason, "postfix: %s", ev.reason ? ev.reason : "other");
+		tally(g, "skip", reason, path, l->lineno, l->off, p, n);
+		return ML_OK;
+	}
+	g->parsed++;
+	g->res->parsed++;
+	return ml_corr_add(g->corr, &h, &ev, p, n);
+}
+
+static ml_ckpt_t *ckpt_slot(ing_t *g, uint64_t hash)
+{
+	for (unsigned i = 0; i < g->nckpts; i++)
+		if (g->ckpts[i].hash == hash)
+			return &g->ckpts[i];
+	if (g->nckpts == ML_ARRAY_LEN(g->ckpts))
+		return NULL;
+	ml_ckpt_t *c = &g->ckpts[g->nckpts++];
+	memset(c, 0, sizeof *c);
+	c->hash = hash;
+	return c;
+}
+
+static int do_input(ing_t *g, const char *path)
+{
+	char err[512] = "";
+	ml_reader_t *r;
+	int rc = ml_reader_open(&r, path, 0, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "mtalog: %s\n", err);
+		g->res->inputs_failed++;
+		return ML_OK;
+	}
+	ml_input_id_t id = *ml_reader_id(r);
+	if (id.first_hash == 0) {
+		ml_reader_close(r);
+		return ML_OK;
+	}
+	ml_ckpt_t prev;
+	uint64_t start = 0, lines_before = 0;
+	if (ml_ckpt_get(g->store, ml_writer_txn(g->w), id.first_hash, &prev) == 0) {
+		start = prev.offset;
+		lines_before = prev.lines;
+	}
+	if (start && !id.compressed && !id.is_stdin) {
+		ml_reader_close(r);
+		rc = ml_reader_open(&r, path, start, err, sizeof err);
+		if (rc) {
+			fprintf(stderr, "mtalog: %s\n", err);
+			g->res->inputs_failed++;
+			return ML_OK;
+		}
+	}
+	/* If a commit happened since the hash was read, the slot must be found again. */
+	ml_syslog_ctx_t sc;
+	ml_syslog_ctx_init(&sc, id.is_stdin ? time(NULL) : (time_t)id.mtime, g->o->year);
+	ml_line_t l;
+	uint64_t offset = start, lines = lines_before;
+	int got;
+	while ((got = ml_reader_next(r, &l, err, sizeof err)) > 0) {
+		if (l.end <= start)
+			continue;  /* before the checkpoint (gz and stdin resume by skipping) */
+		if (l.flags & ML_LINE_PARTIAL) {
+			if (!g->o->quiet)
+				fprintf(g->o->report, "mtalog: %s: last line has no newline yet (%zu bytes at byte %llu): "
+				        "left for the next run\n", path, l.full_len, (unsigned long long)l.off);
+			break;
+		}
+		rc = do_line(g, &sc, path, &l);
+		if (rc) {
+			snprintf(g->err, sizeof g->err, "%s:%llu: %s", path, (unsigned long long)l.lineno, ml_strerror(rc));
+			break;
+		}
+		offset = l.end;
+		lines++;
+		if (batch_due(g)) {
+			ml_ckpt_t *c = ckpt_slot(g, id.first_hash);
+			if (c) {
+				c->offset = offset; c->lines = lines; c->dev = id.dev; c->ino = id.ino; c->mtime = id.mtime;
+				snprintf(c->path, sizeof c->path, "%s", path);
+			}
+			rc = commit(g, 1);
+			if (rc)
+				break;
+		}
+	}
+	if (got < 0) {
+		fprintf(stderr, "mtalog: %s\n", err);
+		g->res->inputs_failed++;
+	}
+	if (!rc && offset > start) {
+		ml_ckpt_t *c = ckpt_slot(g, id.first_hash);
+		if (!c) {
+			rc = commit(g, 1);
+			c = rc ? NULL : ckpt_slot(g, id.first_hash);
+		}
+		if (c) {
+			c->offset = offset; c->lines = lines; c->dev = id.dev; c->ino = id.ino; c->mtime = id.mtime;
+			snprintf(c->path, sizeof c->path, "%s", path);
+		}
+	}
+	ml_reader_close(r);
+	return rc;
+}
+
+static int cmp_tally(const void *a, const void *b)
+{
+	const tally_t *x = a, *y = b;
+	return (x->total < y->total) - (x->total > y->total);
+}
+
+static void report(ing_t *g)
+{
+	FILE *f = g->o->report;
+	ml_ingest_result_t *r = g->res;
+	if (g->o->quiet || !f)
+		return;
+	fprintf(f, "ingested %llu lines (%.1f MB) in %.2f s: %.0f lines/s, %.1f MB/s; %llu parsed, "
+	        "%llu skipped, %llu not understood; %llu message records written\n",
+	        (unsigned long long)r->lines, r->bytes / 1e6, r->seconds,
+	        r->seconds > 0 ? r->lines / r->seconds : 0.0, r->seconds > 0 ? r->bytes / 1e6 / r->seconds : 0.0,
+	        (unsigned long long)r->parsed, (unsigned long long)r->skipped, (unsigned long long)r->bad,
+	        (unsigned long long)r->messages_written);
+	qsort(g->tallies, g->ntallies, sizeof g->tallies[0], cmp_tally);
+	int header = 0;
+	for (unsigned i = 0; i < g->ntallies; i++) {
+		tally_t *t = &g->tallies[i];
+		if (t->kind[0] != 'b' || !t->total)
+			continue;
+		if (!header++)
+			fprintf(f, "lines not understood, by reason:\n");
+		fprintf(f, "  %8llu  %s\n            e.g. %s\n", (unsigned long long)t->total, t->reason, t->sample);
+	}
+}
+
+int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest_result_t *res)
+{
+	ing_t *g = calloc(1, sizeof *g);
+	if (!g)
+		return 2;
+	memset(res, 0, sizeof *res);
+	g->o = o;
+	g->res = res;
+	double t0 = now_s();
+	int ret = 0;
+	char err[512];
+	int rc = ml_store_open(&g->store, o->db_path, ML_STORE_CREATE | (o->nosync ? ML_STORE_NOSYNC : 0),
+	                       err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "mtalog: %s\n", err);
+		free(g);
+		return 2;
+	}
+	rc = ml_writer_new(&g->w, g->store);
+	if (!rc)
+		rc = ml_corr_new(&g->corr, load_open, g);
+	if (!rc)
+		rc = ml_writer_begin(g->w);
+	if (rc) {
+		fprintf(stderr, "mtalog: %s: %s\n", o->db_path, ml_strerror(rc));
+		ret = 2;
+		goto out;
+	}
+	/* local domains: stored ones, then configured ones (stored with this run) */
+	MDB_cursor *cur;
+	if (mdb_cursor_open(ml_writer_txn(g->w), g->store->meta, &cur) == 0) {
+		MDB_val k = { 9, "localdom:" }, v;
+		int r2 = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		while (r2 == 0 && k.mv_size > 9 && memcmp(k.mv_data, "localdom:", 9) == 0) {
+			ml_corr_local_domain(g->corr, (const char *)k.mv_data + 9, k.mv_size - 9, 0);
+			r2 = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		}
+		mdb_cursor_close(cur);
+	}
+	if (o->local_domains) {
+		const char *p = o->local_domains;
+		while (*p) {
+			const char *e = strchr(p, ',');
+			size_t n = e ? (size_t)(e - p) : strlen(p);
+			if (n && *p == '@') { p++; n--; }
+			if (n) {
+				ml_corr_local_domain(g->corr, p, n, 0);
+				ml_writer_local_domain(g->w, p, n);
+			}
+			if (!e)
+				break;
+			p = e + 1;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &g->batch_start);
+	for (int i = 0; i < npaths && !rc; i++)
+		rc = do_input(g, paths[i]);
+	if (!rc)
+		rc = commit(g, 0);
+	if (rc) {
+		fprintf(stderr, "mtalog: %s\n", g->err[0] ? g->err : ml_strerror(rc));
+		ret = 2;
+	}
+	res->seconds = now_s() - t0;
+	res->skipped = 0;
+	res->bad = 0;
+	for (unsigned i = 0; i < g->ntallies; i++) {
+		if (g->tallies[i].kind[0] == 's')
+			res->skipped += g->tallies[i].total;
+		else
+			res->bad += g->tallies[i].total;
+	}
+	report(g);
+	if (!ret && res->inputs_failed)
+		ret = 1;
+out:
+	ml_writer_free(g->w);
+	ml_corr_free(g->corr);
+	ml_store_close(g->store);
+	free(g);
+	return ret;
+}

@@ -1,0 +1,499 @@
+#include "output.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "engine/postfix.h"
+#include "engine/syslog.h"
+
+#define TABLE_COLS 7
+
+struct ml_out {
+	FILE *f;
+	ml_out_format_t fmt;
+	char **cells;         /* table: rows × TABLE_COLS */
+	size_t nrows, cap;
+	int header_done;
+	ml_buf_t tmp;
+};
+
+static const char *const row_keys[] = {
+	"id", "time", "host", "queue_id", "direction", "from", "to", "orig_to", "subject",
+	"status", "dsn", "relay", "delay", "reason", "message_id", "client_ip", "size",
+};
+
+void ml_docid_format(uint64_t docid, char *buf, size_t len)
+{
+	snprintf(buf, len, "%" PRIu64, docid);
+}
+
+int ml_docid_parse(const char *s, uint64_t *out)
+{
+	if (!*s)
+		return ML_EINVAL;
+	uint64_t v = 0;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
+			return ML_EINVAL;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*out = v;
+	return ML_OK;
+}
+
+static json_t *jstr_n(const char *p, size_t n)
+{
+	ml_buf_t b = ML_BUF_INIT;
+	ml_utf8_sanitize(&b, p, n);
+	json_t *j = json_stringn_nocheck(b.data ? b.data : "", b.len);
+	ml_buf_free(&b);
+	return j;
+}
+
+static json_t *jfield(const ml_message_t *m, ml_str_t s)
+{
+	ml_slice_t v = ml_message_str(m, s);
+	return jstr_n(v.p, v.n);
+}
+
+static json_t *jtime(int64_t us)
+{
+	char buf[40];
+	return json_string(ml_time_format(us, buf, sizeof buf));
+}
+
+json_t *ml_row_json(const ml_message_t *m, int row)
+{
+	const ml_rcpt_t *r = row >= 0 ? &m->rcpts[row] : NULL;
+	ml_str_t none = { 0, 0 };
+	char id[32];
+	ml_docid_format(m->docid, id, sizeof id);
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(id));
+	json_object_set_new(o, "time", jtime(m->first_us));
+	json_object_set_new(o, "host", jfield(m, m->host));
+	json_object_set_new(o, "queue_id", jfield(m, m->queue_id));
+	json_object_set_new(o, "direction", json_string(ml_direction_name(m->direction == ML_DIR_INTERNAL ? ML_DIR_INBOUND : m->direction)));
+	json_object_set_new(o, "from", jfield(m, m->from));
+	json_object_set_new(o, "to", jfield(m, r ? r->to : none));
+	json_object_set_new(o, "orig_to", jfield(m, r ? r->orig_to : none));
+	json_object_set_new(o, "subject", jfield(m, m->subject));
+	json_object_set_new(o, "status", json_string(ml_status_name(ml_message_row_status(m, r))));
+	json_object_set_new(o, "dsn", jfield(m, r ? r->dsn : none));
+	json_object_set_new(o, "relay", jfield(m, r ? r->relay : none));
+	json_object_set_new(o, "delay", r && r->status ? json_real(r->delay_ms / 1000.0) : json_null());
+	json_object_set_new(o, "reason", jfield(m, r ? r->reason : none));
+	json_object_set_new(o, "message_id", jfield(m, m->message_id));
+	json_object_set_new(o, "client_ip", jfield(m, m->client_ip));
+	json_object_set_new(o, "size", m->size ? json_integer((json_int_t)m->size) : json_null());
+	return o;
+}
+
+ml_out_t *ml_out_new(FILE *f, ml_out_format_t fmt)
+{
+	ml_out_t *o = calloc(1, sizeof *o);
+	if (o) {
+		o->f = f;
+		o->fmt = fmt;
+	}
+	return o;
+}
+
+static void csv_cell(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* Scalar of a JSON value as text ("" for null). */
+static void jtext(json_t *v, ml_buf_t *b)
+{
+	ml_buf_reset(b);
+	if (json_is_string(v))
+		ml_buf_append(b, json_string_value(v), json_string_length(v));
+	else if (json_is_integer(v))
+		ml_buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else if (json_is_real(v))
+		ml_buf_printf(b, "%.3g", json_real_value(v));
+	ml_buf_cstr(b);
+}
+
+int ml_out_row(ml_out_t *o, const ml_message_t *m, int row)
+{
+	json_t *j = ml_row_json(m, row);
+	if (!j)
+		return ML_ENOMEM;
+	if (o->fmt == ML_OUT_JSON) {
+		json_dumpf(j, o->f, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+		fputc('\n', o->f);
+	} else if (o->fmt == ML_OUT_CSV) {
+		if (!o->header_done++) {
+			for (size_t i = 0; i < ML_ARRAY_LEN(row_keys); i++)
+				fprintf(o->f, "%s%s", i ? "," : "", row_keys[i]);
+			fputs("\r\n", o->f);
+		}
+		for (size_t i = 0; i < ML_ARRAY_LEN(row_keys); i++) {
+			jtext(json_object_get(j, row_keys[i]), &o->tmp);
+			if (i)
+				fputc(',', o->f);
+			csv_cell(o->f, o->tmp.data);
+		}
+		fputs("\r\n", o->f);
+	} else {
+		static const char *const cols[TABLE_COLS] = { "time", "status", "from", "to", "subject", "queue_id", "id" };
+		if (o->nrows == o->cap) {
+			o->cap = o->cap ? o->cap * 2 : 64;
+			o->cells = realloc(o->cells, o->cap * TABLE_COLS * sizeof *o->cells);
+		}
+		for (int i = 0; i < TABLE_COLS; i++) {
+			jtext(json_object_get(j, cols[i]), &o->tmp);
+			if (i == 0 && o->tmp.len >= 19) {  /* 2024-01-02T03:04:05Z → 2024-01-02 03:04:05 */
+				o->tmp.data[10] = ' ';
+				o->tmp.data[19] = '\0';
+			}
+			if (i == 3 && !o->tmp.data[0])
+				ml_buf_puts(&o->tmp, "-");
+			if (i == 2 && !o->tmp.data[0])
+				ml_buf_puts(&o->tmp, "<>");
+			o->cells[o->nrows * TABLE_COLS + i] = strdup(ml_buf_cstr(&o->tmp));
+		}
+		o->nrows++;
+	}
+	json_decref(j);
+	return ML_OK;
+}
+
+/* Display width of UTF-8 text (code points; good enough for a terminal). */
+static size_t uwidth(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+/* Print s cut to w code points, padded to w. */
+static void put_cell(FILE *f, const char *s, size_t w, int last)
+{
+	size_t n = 0, i = 0, cw = uwidth(s);
+	int cut = cw > w;
+	size_t keep = cut ? w - 1 : cw;
+	while (s[i] && n < keep) {
+		i++;
+		while (((unsigned char)s[i] & 0xc0) == 0x80)
+			i++;
+		n++;
+	}
+	fwrite(s, 1, i, f);
+	if (cut) {
+		fputs("\xe2\x80\xa6", f);
+		n++;
+	}
+	if (!last)
+		for (; n < w + 2; n++)
+			fputc(' ', f);
+}
+
+void ml_out_finish(ml_out_t *o)
+{
+	if (!o)
+		return;
+	if (o->fmt == ML_OUT_TABLE && o->nrows) {
+		static const char *const heads[TABLE_COLS] = { "TIME (UTC)", "STATUS", "FROM", "TO", "SUBJECT", "QUEUE ID", "ID" };
+		static const size_t caps[TABLE_COLS] = { 19, 11, 32, 32, 40, 16, 20 };
+		size_t w[TABLE_COLS];
+		for (int c = 0; c < TABLE_COLS; c++) {
+			w[c] = uwidth(heads[c]);
+			for (size_t r = 0; r < o->nrows; r++)
+				w[c] = ML_MAX(w[c], uwidth(o->cells[r * TABLE_COLS + c]));
+			w[c] = ML_MIN(w[c], caps[c]);
+		}
+		for (int c = 0; c < TABLE_COLS; c++)
+			put_cell(o->f, heads[c], w[c], c == TABLE_COLS - 1);
+		fputc('\n', o->f);
+		for (size_t r = 0; r < o->nrows; r++) {
+			for (int c = 0; c < TABLE_COLS; c++)
+				put_cell(o->f, o->cells[r * TABLE_COLS + c], w[c], c == TABLE_COLS - 1);
+			fputc('\n', o->f);
+		}
+	}
+	for (size_t i = 0; i < o->nrows * TABLE_COLS; i++)
+		free(o->cells[i]);
+	free(o->cells);
+	ml_buf_free(&o->tmp);
+	free(o);
+}
+
+/* ---- one message ---- */
+
+typedef struct {
+	int64_t time_us;
+	ml_slice_t program, text, raw;
+	size_t seq;
+} event_line_t;
+
+static int cmp_event(const void *a, const void *b)
+{
+	const event_line_t *x = a, *y = b;
+	if (x->time_us != y->time_us)
+		return x->time_us < y->time_us ? -1 : 1;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* The raw lines as events, in time order (stable).  *n gets the count. */
+static event_line_t *events_of(const ml_message_t *m, size_t *n)
+{
+	event_line_t *ev = calloc(m->nlines ? m->nlines : 1, sizeof *ev);
+	size_t k = 0;
+	const char *p = m->raw.data, *end = p ? p + m->raw.len : NULL;
+	ml_syslog_ctx_t sc;
+	ml_syslog_ctx_init(&sc, (time_t)(m->last_us / 1000000) + 86400, 0);
+	while (ev && p && p < end && k < m->nlines) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		ml_syslog_t h;
+		const char *why;
+		event_line_t *e = &ev[k];
+		e->raw = ml_slice(p, len);
+		e->seq = k;
+		if (ml_syslog_parse(&sc, p, len, &h, &why) == 0) {
+			e->time_us = h.time_us;
+			e->program = h.program;
+			e->text = h.msg;
+		} else {
+			e->time_us = m->first_us;
+			e->text = e->raw;
+		}
+		k++;
+		p += len + 1;
+	}
+	if (ev)
+		qsort(ev, k, sizeof *ev, cmp_event);
+	*n = k;
+	return ev;
+}
+
+static const char *flag_names(const ml_message_t *m, char *buf, size_t len)
+{
+	static const struct { uint32_t bit; const char *name; } names[] = {
+		{ ML_MSG_CLOSED, "closed" }, { ML_MSG_NOQUEUE, "noqueue" }, { ML_MSG_HELD, "held" },
+		{ ML_MSG_RELEASED, "released" }, { ML_MSG_DELETED, "deleted" },
+		{ ML_MSG_EXPIRED, "expired" }, { ML_MSG_REJECTED, "rejected" },
+	};
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < ML_ARRAY_LEN(names); i++)
+		if (m->flags & names[i].bit)
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? " " : "", names[i].name);
+	if (!(m->flags & ML_MSG_CLOSED))
+		snprintf(buf + o, len - o, "%sin flight", o ? " " : "");
+	return buf;
+}
+
+json_t *ml_message_json(const ml_message_t *m)
+{
+	char id[32], flags[128];
+	ml_docid_format(m->docid, id, sizeof id);
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(id));
+	json_object_set_new(o, "time", jtime(m->first_us));
+	json_object_set_new(o, "last_time", jtime(m->last_us));
+	json_object_set_new(o, "host", jfield(m, m->host));
+	json_object_set_new(o, "queue_id", jfield(m, m->queue_id));
+	json_object_set_new(o, "direction", json_string(ml_direction_name(m->direction)));
+	json_object_set_new(o, "from", jfield(m, m->from));
+	json_object_set_new(o, "subject", jfield(m, m->subject));
+	json_object_set_new(o, "message_id", jfield(m, m->message_id));
+	json_object_set_new(o, "client_ip", jfield(m, m->client_ip));
+	json_object_set_new(o, "client_name", jfield(m, m->client_name));
+	json_object_set_new(o, "sasl_username", jfield(m, m->sasl_user));
+	json_object_set_new(o, "helo", jfield(m, m->helo));
+	json_object_set_new(o, "size", m->size ? json_integer((json_int_t)m->size) : json_null());
+	json_object_set_new(o, "nrcpt", json_integer(m->nrcpt));
+	json_object_set_new(o, "bounce_queue_id", jfield(m, m->bounce_qid));
+	json_object_set_new(o, "original_queue_id", jfield(m, m->orig_qid));
+	json_object_set_new(o, "flags", json_string(flag_names(m, flags, sizeof flags)));
+	json_t *rows = json_array();
+	if (m->nrcpts == 0)
+		json_array_append_new(rows, ml_row_json(m, -1));
+	for (uint32_t i = 0; i < m->nrcpts; i++)
+		json_array_append_new(rows, ml_row_json(m, (int)i));
+	json_object_set_new(o, "recipients", rows);
+	size_t n;
+	event_line_t *ev = events_of(m, &n);
+	json_t *evs = json_array(), *raw = json_array();
+	for (size_t i = 0; ev && i < n; i++) {
+		json_t *e = json_object();
+		json_object_set_new(e, "time", jtime(ev[i].time_us));
+		json_object_set_new(e, "program", jstr_n(ev[i].program.p, ev[i].program.n));
+		json_object_set_new(e, "text", jstr_n(ev[i].text.p, ev[i].text.n));
+		json_array_append_new(evs, e);
+	}
+	/* raw lines in the order they were read */
+	const char *p = m->raw.data, *end = p ? p + m->raw.len : NULL;
+	while (p && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		json_array_append_new(raw, jstr_n(p, len));
+		p += len + 1;
+	}
+	free(ev);
+	json_object_set_new(o, "events", evs);
+	json_object_set_new(o, "raw", raw);
+	if (m->raw_dropped)
+		json_object_set_new(o, "raw_lines_not_kept", json_integer(m->raw_dropped));
+	return o;
+}
+
+static void print_field(FILE *f, const char *name, json_t *v)
+{
+	if (json_is_string(v) && json_string_length(v))
+		fprintf(f, "  %-14s %s\n", name, json_string_value(v));
+	else if (json_is_integer(v))
+		fprintf(f, "  %-14s %" JSON_INTEGER_FORMAT "\n", name, json_integer_value(v));
+}
+
+void ml_message_print(FILE *f, const ml_message_t *m)
+{
+	json_t *j = ml_message_json(m);
+	if (!j)
+		return;
+	fprintf(f, "message %s\n", json_string_value(json_object_get(j, "id")));
+	static const char *const fields[][2] = {
+		{ "time", "received" }, { "last_time", "last seen" }, { "host", "host" },
+		{ "queue_id", "queue id" }, { "from", "from" }, { "subject", "subject" },
+		{ "message_id", "message-id" }, { "client_name", "client" }, { "client_ip", "client ip" },
+		{ "sasl_username", "sasl user" }, { "helo", "helo" }, { "size", "size" },
+		{ "direction", "direction" }, { "original_queue_id", "bounce of" },
+		{ "bounce_queue_id", "bounce" }, { "flags", "state" },
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(fields); i++)
+		print_field(f, fields[i][1], json_object_get(j, fields[i][0]));
+	if (m->from.len == 0 && !(m->flags & ML_MSG_NOQUEUE))
+		fprintf(f, "  %-14s <>\n", "from");
+	fprintf(f, "recipients:\n");
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(j, "recipients"), i, r) {
+		const char *to = json_string_value(json_object_get(r, "to"));
+		const char *orig = json_string_value(json_object_get(r, "orig_to"));
+		fprintf(f, "  %-11s %s%s%s%s\n", json_string_value(json_object_get(r, "status")),
+		        to && *to ? to : "-", orig && *orig ? " (for " : "", orig && *orig ? orig : "",
+		        orig && *orig ? ")" : "");
+		const char *dsn = json_string_value(json_object_get(r, "dsn"));
+		const char *relay = json_string_value(json_object_get(r, "relay"));
+		json_t *delay = json_object_get(r, "delay");
+		const char *reason = json_string_value(json_object_get(r, "reason"));
+		if ((dsn && *dsn) || (relay && *relay) || json_is_real(delay))
+			fprintf(f, "              dsn=%s relay=%s delay=%.3gs\n", dsn && *dsn ? dsn : "-",
+			        relay && *relay ? relay : "-", json_is_real(delay) ? json_real_value(delay) : 0.0);
+		if (reason && *reason)
+			fprintf(f, "              %s\n", reason);
+	}
+	fprintf(f, "events:\n");
+	json_array_foreach(json_object_get(j, "events"), i, r) {
+		fprintf(f, "  %s  %-16s %s\n", json_string_value(json_object_get(r, "time")),
+		        json_string_value(json_object_get(r, "program")),
+		        json_string_value(json_object_get(r, "text")));
+	}
+	fprintf(f, "raw lines:\n");
+	json_array_foreach(json_object_get(j, "raw"), i, r)
+		fprintf(f, "  %s\n", json_string_value(r));
+	json_decref(j);
+}
+
+/* ---- stats ---- */
+
+json_t *ml_stats_json(ml_store_t *s)
+{
+	MDB_txn *txn;
+	if (ml_store_read_begin(s, &txn))
+		return NULL;
+	json_t *o = json_object();
+	json_object_set_new(o, "messages", json_integer((json_int_t)ml_meta_get_u64(txn, s, "count:messages")));
+	json_t *rows = json_object();
+	for (int st = 1; st < ML_ST__COUNT; st++) {
+		char key[64];
+		snprintf(key, sizeof key, "rows:%s", ml_status_name((ml_status_t)st));
+		json_object_set_new(rows, ml_status_name((ml_status_t)st),
+		                    json_integer((json_int_t)ml_meta_get_u64(txn, s, key)));
+	}
+	json_object_set_new(o, "rows_by_status", rows);
+	json_object_set_new(o, "lines_parsed", json_integer((json_int_t)ml_meta_get_u64(txn, s, "count:lines_parsed")));
+	json_t *skip = json_object(), *bad = json_object();
+	json_t *skip_by = json_object(), *bad_by = json_object();
+	json_object_set_new(skip, "total", json_integer((json_int_t)ml_meta_get_u64(txn, s, "count:lines_skipped")));
+	json_object_set_new(bad, "total", json_integer((json_int_t)ml_meta_get_u64(txn, s, "count:lines_bad")));
+	MDB_cursor *c;
+	if (mdb_cursor_open(txn, s->meta, &c) == 0) {
+		MDB_val k = { 6, "tally:" }, v;
+		int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		while (rc == 0 && k.mv_size > 6 && memcmp(k.mv_data, "tally:", 6) == 0 && v.mv_size >= 8) {
+			const char *kp = (const char *)k.mv_data + 6;
+			size_t kn = k.mv_size - 6;
+			uint64_t cnt;
+			memcpy(&cnt, v.mv_data, 8);
+			int is_skip = kn > 5 && memcmp(kp, "skip:", 5) == 0;
+			int is_bad = kn > 4 && memcmp(kp, "bad:", 4) == 0;
+			const char *reason = kp + (is_skip ? 5 : 4);
+			size_t rn = kn - (is_skip ? 5 : 4);
+			char rbuf[256];
+			snprintf(rbuf, sizeof rbuf, "%.*s", (int)rn, reason);
+			if (is_skip) {
+				json_object_set_new(skip_by, rbuf, json_integer((json_int_t)cnt));
+			} else if (is_bad) {
+				json_t *e = json_object();
+				json_object_set_new(e, "count", json_integer((json_int_t)cnt));
+				json_object_set_new(e, "sample", jstr_n((const char *)v.mv_data + 8, v.mv_size - 8));
+				json_object_set_new(bad_by, rbuf, e);
+			}
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		}
+		mdb_cursor_close(c);
+	}
+	json_object_set_new(skip, "by_reason", skip_by);
+	json_object_set_new(bad, "by_reason", bad_by);
+	json_object_set_new(o, "lines_skipped", skip);
+	json_object_set_new(o, "lines_not_understood", bad);
+	json_object_set_new(o, "db_bytes", json_integer((json_int_t)ml_store_file_bytes(s)));
+	MDB_stat st;
+	if (mdb_stat(txn, s->post, &st) == 0)
+		json_object_set_new(o, "posting_keys", json_integer((json_int_t)st.ms_entries));
+	if (mdb_stat(txn, s->open, &st) == 0)
+		json_object_set_new(o, "messages_in_flight", json_integer((json_int_t)st.ms_entries));
+	mdb_txn_abort(txn);
+	return o;
+}
+
+void ml_stats_print(FILE *f, json_t *j)
+{
+	const char *k;
+	json_t *v;
+	fprintf(f, "messages            %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(j, "messages")));
+	fprintf(f, "  in flight         %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(j, "messages_in_flight")));
+	fprintf(f, "rows by status\n");
+	json_object_foreach(json_object_get(j, "rows_by_status"), k, v)
+		fprintf(f, "  %-17s %" JSON_INTEGER_FORMAT "\n", k, json_integer_value(v));
+	fprintf(f, "lines parsed        %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(j, "lines_parsed")));
+	json_t *s = json_object_get(j, "lines_skipped");
+	fprintf(f, "lines skipped       %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(s, "total")));
+	json_object_foreach(json_object_get(s, "by_reason"), k, v)
+		fprintf(f, "  %10" JSON_INTEGER_FORMAT "  %s\n", json_integer_value(v), k);
+	json_t *b = json_object_get(j, "lines_not_understood");
+	fprintf(f, "lines not understood %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(b, "total")));
+	json_object_foreach(json_object_get(b, "by_reason"), k, v) {
+		fprintf(f, "  %10" JSON_INTEGER_FORMAT "  %s\n", json_integer_value(json_object_get(v, "count")), k);
+		fprintf(f, "              e.g. %s\n", json_string_value(json_object_get(v, "sample")));
+	}
+	fprintf(f, "database size       %.1f MB\n", (double)json_integer_value(json_object_get(j, "db_bytes")) / 1e6);
+}

@@ -1,0 +1,44 @@
+/*
+ * output.h — how rows, messages and statistics are written: an aligned
+ * table, JSON Lines, CSV; one message whole (text or JSON); stats.
+ *
+ * Every string written is valid UTF-8 (stored bytes are sanitized on the way
+ * out).  The JSON of a row has the keys of ML_ROW_KEYS, in that order; CSV
+ * has the same columns.  A table collects its rows (at most the search
+ * limit) to align them, then ml_out_finish() prints.
+ */
+#ifndef ML_OUTPUT_H
+#define ML_OUTPUT_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "engine/message.h"
+#include "index/store.h"
+
+typedef enum { ML_OUT_TABLE, ML_OUT_JSON, ML_OUT_CSV } ml_out_format_t;
+
+typedef struct ml_out ml_out_t;
+
+ml_out_t *ml_out_new(FILE *f, ml_out_format_t fmt);
+/* One row (row -1: the implicit row of a message without recipients). */
+int ml_out_row(ml_out_t *o, const ml_message_t *m, int row);
+/* Flush (prints the table).  Frees o. */
+void ml_out_finish(ml_out_t *o);
+
+/* The row as a JSON object (new reference). */
+json_t *ml_row_json(const ml_message_t *m, int row);
+/* The message with recipients, events and raw lines (new reference). */
+json_t *ml_message_json(const ml_message_t *m);
+/* The message as text. */
+void ml_message_print(FILE *f, const ml_message_t *m);
+
+/* The statistics of a database as JSON (new reference), or NULL on error. */
+json_t *ml_stats_json(ml_store_t *s);
+void ml_stats_print(FILE *f, json_t *stats);
+
+/* Docid as the id users see (decimal). */
+void ml_docid_format(uint64_t docid, char *buf, size_t len);
+int ml_docid_parse(const char *s, uint64_t *out);
+
+#endif
