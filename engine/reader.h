@@ -8,8 +8,8 @@
  *
  * Offsets are byte offsets in the (decompressed) input stream: line.off is
  * where the line starts, line.end where the next one starts.  A checkpoint is
- * an offset that is the end of a line; ml_reader_open_at() resumes there (for
- * .gz by decompressing and discarding, for stdin by discarding).
+ * an offset that is the end of a line; ml_reader_open(.., start, ..) resumes
+ * there (for .gz by decompressing and discarding, for stdin by discarding).
  *
  * Limits: a line longer than ML_LINE_MAX is returned cut to its first
  * ML_LINE_MAX bytes with ML_LINE_TOOLONG set (the rest is consumed, and
@@ -20,7 +20,19 @@
  * back (ml_reader_next returns ML_LINE_PARTIAL in flags and the line, and the
  * caller decides: the ingest leaves it for the next run, since a log being
  * written may complete it); for .gz and stdin, which cannot grow, it is
- * returned as a normal line with ML_LINE_NOEOL set.
+ * returned as a normal line with ML_LINE_NOEOL set.  Either way its line.end
+ * is line.off + line.full_len (no '\n' counted), and a '\r' at its end is
+ * kept, since the '\n' that would make it a line ending has not been seen.
+ *
+ * What is a stream: gzip input (any name; every member of a multi-member
+ * file, bytes after the last member that do not start another are ignored as
+ * gzip(1) does), stdin, pipes and devices.  A regular plain file is the only
+ * input that can grow.
+ *
+ * Errors: a read error, or a corrupt or truncated gzip stream (ML_EIO, with
+ * the file and the byte offset in the message), is reported after the
+ * complete lines decoded before it, and then by every later call.  Deflate
+ * damage may only show at the member's checksum, after damaged lines.
  */
 #ifndef ML_READER_H
 #define ML_READER_H
@@ -46,14 +58,15 @@ typedef struct {
 	uint64_t end;      /* stream offset just past the line and its '\n' */
 	uint64_t lineno;   /* 1-based; counts from the start of the stream only when
 	                      the reader started at offset 0, else from the resume point */
-	size_t full_len;   /* length before capping */
+	size_t full_len;   /* length before capping (without the "\r\n" or "\n") */
 	int flags;         /* ML_LINE_* */
 } ml_line_t;
 
 /* What identifies an input across runs and renames. */
 typedef struct {
 	uint64_t dev, ino;
-	uint64_t first_hash;   /* xxh3 of the first line (up to 4 KiB), 0 when empty */
+	uint64_t first_hash;   /* xxh3 of the first line (up to 4 KiB), 0 when empty;
+	                          see ml_first_line_hash */
 	uint64_t size;         /* size on disk (compressed size for .gz) */
 	int64_t mtime;
 	int compressed;        /* 1 for gzip input */
@@ -65,8 +78,12 @@ typedef struct ml_reader ml_reader_t;
 /*
  * Open path ("-" is stdin; gzip is detected by its magic bytes, whatever the
  * name) and position it at offset `start` (0 for the beginning).  On failure
- * returns a negative code and writes a one-line message naming the file into
- * err (errlen bytes).
+ * returns a negative code (ML_ENOTFOUND for a missing file, ML_EIO when it
+ * cannot be read, ML_EINVAL for a directory or a `start` past the end of the
+ * input) and writes a one-line message naming the file and the cause into err
+ * (errlen bytes; err may be NULL).  err is left untouched on success.
+ * A stream (gzip, stdin) is read from its start at open, for first_hash and to
+ * skip to `start`.  The reader owns its file descriptor but not stdin's.
  */
 int ml_reader_open(ml_reader_t **out, const char *path, uint64_t start,
                    char *err, size_t errlen);
@@ -81,7 +98,9 @@ const char *ml_reader_path(const ml_reader_t *r);
 int ml_reader_next(ml_reader_t *r, ml_line_t *line, char *err, size_t errlen);
 void ml_reader_close(ml_reader_t *r);
 
-/* xxh3-64 of the first line of a file, as ml_input_id_t.first_hash computes it. */
+/* xxh3-64 of the first line of a file, as ml_input_id_t.first_hash computes it:
+ * of the bytes of p[0..n) before the first '\n', at most the first 4 KiB;
+ * 0 when n == 0.  (A first line still being written hashes what is there.) */
 uint64_t ml_first_line_hash(const char *p, size_t n);
 
 #endif

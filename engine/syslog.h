@@ -15,6 +15,19 @@
  * now for stdin), minus one when that would put the line more than a day after
  * ref_time (a file written across New Year: December lines of last year).
  *
+ * Traditional timestamps are converted with the TZ of the process, through a
+ * cache of one (year, month, day, hour) in the ctx: the zone's offset is
+ * taken as constant within an hour (clocks change on the hour in today's
+ * zones; the hour that repeats when clocks go back maps to the one mktime
+ * picks).  A ctx is per input and per thread; after changing TZ, init it
+ * again.  The year inference compares local wall clocks.  RFC 3339 with 'Z'
+ * or an offset is converted exactly, without the TZ; without a zone it is
+ * local.  Fractions of any length are kept to the microsecond (truncated).
+ *
+ * Program tag: the text after the host up to '[' or ':' (no spaces), e.g.
+ * "postfix/submission/smtpd".  "prog[pid]: msg", "prog: msg" and, as some
+ * relays write it, "prog[pid] msg" are accepted.
+ *
  * All output slices point into the line.  The parser never reads past n and
  * never writes to the line.
  */
@@ -29,7 +42,15 @@
 typedef struct {
 	int year;          /* forced year (--year), 0 = infer */
 	time_t ref_time;   /* the file's mtime, or now */
-	/* cache for local-time conversion, owned by the parser */
+	/* Owned by the parser.  Derived from ref_time (recomputed when it
+	 * changes): its local year, and the local wall clock one day after it,
+	 * packed so that a later wall clock compares greater. */
+	int ref_ready;
+	time_t ref_seen;
+	int ref_year;
+	int64_t ref_limit;
+	/* Local-time conversion cache: the (year, month, day, hour) last
+	 * converted, and the UTC seconds of its hh:00:00. */
 	int64_t cache_key;
 	int64_t cache_base;
 } ml_syslog_ctx_t;
@@ -46,8 +67,10 @@ typedef struct {
 
 /*
  * Parse the header of line[0..n).  0 on success.  ML_EPARSE when the line has
- * no recognisable header; then *why is set to a short constant string
- * ("no timestamp", "bad timestamp", "no program tag", ...).
+ * no recognisable header; then *why (when why is not NULL) is set to a short
+ * constant string: "no timestamp" (nothing like one: a blank or foreign line),
+ * "bad timestamp" (a damaged one, an impossible date, a placeholder before a
+ * time of day), "no host", "no program tag".  *out is undefined on failure.
  */
 int ml_syslog_parse(ml_syslog_ctx_t *ctx, const char *line, size_t n,
                     ml_syslog_t *out, const char **why);
