@@ -807,3 +807,66 @@ done:
 		snprintf(err, errlen, "%s: %s", se->s->path, ml_strerror(rc));
 	return rc;
 }
+
+int ml_search_each(ml_search_t *se, int (*fn)(void *ctx, const ml_message_t *m), void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	int rc = ml_store_read_begin(se->s, &txn);
+	if (rc)
+		return rc;
+	rc = ml_store_errcode(mdb_cursor_open(txn, se->s->rec, &c));
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	MDB_val k, v;
+	int r2 = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (r2 == 0 && !rc) {
+		if (k.mv_size != 8) {
+			rc = ML_CORRUPT_BKPT;
+			break;
+		}
+		rc = decode_doc(se, txn, &v, ml_get_be64(k.mv_data), &se->msg);
+		if (!rc && fn(ctx, &se->msg))
+			break;
+		r2 = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	if (!rc && r2 && r2 != MDB_NOTFOUND)
+		rc = ml_store_errcode(r2);
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int ml_search_each_posting(ml_search_t *se,
+                           int (*fn)(void *ctx, const char *key, size_t n, uint64_t docid),
+                           void *ctx)
+{
+	MDB_txn *txn;
+	MDB_cursor *c;
+	int rc = ml_store_read_begin(se->s, &txn);
+	if (rc)
+		return rc;
+	rc = ml_store_errcode(mdb_cursor_open(txn, se->s->post, &c));
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	MDB_val k, v;
+	int r2 = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (r2 == 0) {
+		if (v.mv_size != 8) {
+			rc = ML_CORRUPT_BKPT;
+			break;
+		}
+		if (fn(ctx, k.mv_data, k.mv_size, ml_get_be64(v.mv_data)))
+			break;
+		r2 = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	if (!rc && r2 && r2 != MDB_NOTFOUND)
+		rc = ml_store_errcode(r2);
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return rc;
+}

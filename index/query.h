@@ -73,6 +73,13 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 /* One message by docid (a fresh snapshot). ML_ENOTFOUND when absent. */
 int ml_search_get(ml_search_t *se, uint64_t docid, ml_message_t *m);
 
+/* Every message in docid order (oldest first), in one snapshot. */
+int ml_search_each(ml_search_t *se, int (*fn)(void *ctx, const ml_message_t *m), void *ctx);
+/* Every posting (key, docid) in key order, in one snapshot. */
+int ml_search_each_posting(ml_search_t *se,
+                           int (*fn)(void *ctx, const char *key, size_t n, uint64_t docid),
+                           void *ctx);
+
 /* Does address `a` match pattern p (address / @domain / domain / prefix*)? */
 int ml_addr_match(const char *p, ml_slice_t a);
 

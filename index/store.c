@@ -12,7 +12,7 @@ int ml_store_errcode(int rc)
 	switch (rc) {
 	case 0: return ML_OK;
 	case MDB_NOTFOUND: return ML_ENOTFOUND;
-	case MDB_MAP_FULL: case ENOSPC: case EDQUOT: return ML_EFULL;
+	case MDB_MAP_FULL: case ENOSPC: case EDQUOT: case EFBIG: return ML_EFULL;
 	case ENOMEM: return ML_ENOMEM;
 	case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND: case MDB_INVALID: case MDB_VERSION_MISMATCH:
 		return ML_CORRUPT_BKPT;

@@ -44,6 +44,8 @@ static void usage(FILE *f)
 	"      --json | --csv        JSON Lines or CSV instead of a table\n"
 	"  show ID [--json]    one message whole: fields, recipients, events, raw lines\n"
 	"  stats [--json]      counts, lines skipped and not understood, database size\n"
+	"  dump [--postings]   every message as JSON Lines, oldest first (with --postings:\n"
+	"                      every index entry as \"key<TAB>id\" after the messages)\n"
 	"\n"
 	"The database is --db PATH, else $MTALOG_DB, else ./mtalog.db.\n", f);
 }
@@ -242,6 +244,48 @@ static int cmd_stats(const char *db, int argc, char **argv)
 	return 0;
 }
 
+static int dump_message(void *ctx, const ml_message_t *m)
+{
+	(void)ctx;
+	json_t *j = ml_message_json(m);
+	json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+	fputc('\n', stdout);
+	json_decref(j);
+	return 0;
+}
+
+static int dump_posting(void *ctx, const char *key, size_t n, uint64_t docid)
+{
+	ml_buf_t *b = ctx;
+	ml_buf_reset(b);
+	ml_utf8_sanitize(b, key, n);
+	printf("%c:%s\t%llu\n", b->len ? b->data[0] : '?', b->len > 1 ? ml_buf_cstr(b) + 1 : "",
+	       (unsigned long long)docid);
+	return 0;
+}
+
+static int cmd_dump(const char *db, int argc, char **argv)
+{
+	int postings = argc > 1 && !strcmp(argv[1], "--postings");
+	ml_store_t *s;
+	if (open_db(db, &s))
+		return 2;
+	ml_search_t *se;
+	int rc = ml_search_new(&se, s);
+	if (!rc)
+		rc = ml_search_each(se, dump_message, NULL);
+	if (!rc && postings) {
+		ml_buf_t b = ML_BUF_INIT;
+		rc = ml_search_each_posting(se, dump_posting, &b);
+		ml_buf_free(&b);
+	}
+	if (rc)
+		fprintf(stderr, "mtalog dump: %s: %s\n", db, ml_strerror(rc));
+	ml_search_free(se);
+	ml_store_close(s);
+	return rc ? 2 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *db = NULL;
@@ -291,6 +335,8 @@ int main(int argc, char **argv)
 		return cmd_show(path, sub_argc, sub_argv);
 	if (!strcmp(cmd, "stats"))
 		return cmd_stats(path, sub_argc, sub_argv);
+	if (!strcmp(cmd, "dump"))
+		return cmd_dump(path, sub_argc, sub_argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

@@ -1,0 +1,319 @@
+/*
+ * End-to-end tests of the mtalog command on Postfix logs: every status,
+ * every search flag and output format, show, stats.  Data:
+ * tests/data/statuses.log (one message per status, with the lines Postfix
+ * writes for it) and the Postfix files of the corpus.
+ */
+#include "testlib.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static char dir[4096];
+static char db[4200];
+#define STATUSES "tests/data/statuses.log"
+
+/* Rows of a --json search, as a JSON array. */
+static json_t *rows(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static json_t *rows(const char *fmt, ...)
+{
+	char args[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	char *out, *err;
+	int rc = tl_mtalog(&out, &err, "--db %s search --json %s", db, args);
+	if (rc != 0)
+		fail_msg("search %s: exit %d: %s", args, rc, err);
+	json_t *arr = json_array();
+	char *save = NULL;
+	for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_error_t je;
+		json_t *j = json_loads(line, 0, &je);
+		if (!j)
+			fail_msg("bad JSON line: %s", line);
+		json_array_append_new(arr, j);
+	}
+	free(out);
+	free(err);
+	return arr;
+}
+
+static const char *sget(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	assert_non_null(v);
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static size_t count(const char *fmt, const char *arg)
+{
+	char args[1024];
+	snprintf(args, sizeof args, fmt, arg);
+	json_t *r = rows("%s", args);
+	size_t n = json_array_size(r);
+	json_decref(r);
+	return n;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "%s", tl_tmpdir());
+	snprintf(db, sizeof db, "%s/t.db", dir);
+	char *err;
+	int rc = tl_mtalog(NULL, &err, "--db %s ingest --year 2026 --local-domains example.com %s", db, STATUSES);
+	if (rc != 0)
+		fail_msg("ingest failed: %s", err);
+	free(err);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tl_rmdir(dir);
+	return 0;
+}
+
+static void every_status(void **state)
+{
+	(void)state;
+	struct { const char *st; size_t n; } want[] = {
+		{ "delivered", 5 }, { "delayed", 1 }, { "bounced", 1 }, { "expired", 1 },
+		{ "queued", 2 }, { "quarantined", 1 }, { "blocked", 3 },
+		{ "cleared", 10 }, { "released", 1 }, { "bounced,expired", 2 },
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(want); i++) {
+		json_t *r = rows("--status %s", want[i].st);
+		if (json_array_size(r) != want[i].n)
+			fail_msg("--status %s: %zu rows, want %zu", want[i].st, json_array_size(r), want[i].n);
+		json_decref(r);
+	}
+	json_t *r = rows("--status delayed");
+	assert_string_equal(sget(json_array_get(r, 0), "to"), "dave@slow.example");
+	assert_string_equal(sget(json_array_get(r, 0), "dsn"), "4.4.1");
+	assert_string_equal(sget(json_array_get(r, 0), "direction"), "outbound");
+	json_decref(r);
+	r = rows("--status bounced");
+	assert_string_equal(sget(json_array_get(r, 0), "queue_id"), "3C4D5E6F7A");
+	assert_non_null(strstr(sget(json_array_get(r, 0), "reason"), "User unknown in virtual mailbox table"));
+	assert_string_equal(sget(json_array_get(r, 0), "dsn"), "5.1.1");
+	json_decref(r);
+	/* held, released, delivered: delivered and in the released group */
+	r = rows("--status released");
+	assert_string_equal(sget(json_array_get(r, 0), "status"), "delivered");
+	assert_string_equal(sget(json_array_get(r, 0), "to"), "judy@example.com");
+	json_decref(r);
+	/* held, then deleted: stays quarantined */
+	r = rows("--status quarantined");
+	assert_string_equal(sget(json_array_get(r, 0), "to"), "ivan@example.com");
+	json_decref(r);
+	/* the NOQUEUE reject is a row of its own, with no queue ID */
+	r = rows("--status blocked --to kate@example.com");
+	assert_int_equal(json_array_size(r), 1);
+	assert_string_equal(sget(json_array_get(r, 0), "queue_id"), "");
+	assert_string_equal(sget(json_array_get(r, 0), "client_ip"), "203.0.113.99");
+	assert_non_null(strstr(sget(json_array_get(r, 0), "reason"), "Relay access denied"));
+	json_decref(r);
+	/* a reject: RCPT logged with a queue ID is a blocked row of that message */
+	r = rows("--queue-id 0D1E2F3A4B --status blocked");
+	assert_int_equal(json_array_size(r), 1);
+	assert_string_equal(sget(json_array_get(r, 0), "to"), "ghost@example.com");
+	json_decref(r);
+	/* milter-reject in cleanup */
+	r = rows("--to mike@example.com");
+	assert_string_equal(sget(json_array_get(r, 0), "status"), "blocked");
+	json_decref(r);
+	r = rows("--status expired");
+	assert_string_equal(sget(json_array_get(r, 0), "to"), "gina@faraway.example");
+	json_decref(r);
+}
+
+static void search_flags(void **state)
+{
+	(void)state;
+	assert_int_equal(count("--from %s", "alice@sender.example"), 1);
+	assert_int_equal(count("--from %s", "ALICE@Sender.Example"), 1);
+	assert_int_equal(count("--from %s", "@example.com"), 3);
+	assert_int_equal(count("--from %s", "example.com"), 3);
+	assert_int_equal(count("--from %s", "car*"), 1);
+	assert_int_equal(count("--from %s", "@exam*"), 5);  /* example.com x3, example.net, example.org */
+	assert_int_equal(count("--from %s", "'<>'"), 2);
+	assert_int_equal(count("--to %s", "bob@example.com"), 2);
+	assert_int_equal(count("--to %s", "sales@example.com"), 2);  /* matches orig_to */
+	assert_int_equal(count("--to %s", "@example.com"), 9);
+	assert_int_equal(count("--to %s", "nobody@nowhere.example"), 0);
+	assert_int_equal(count("--subject %s", "quarterly"), 1);
+	assert_int_equal(count("--subject %s", "'QUARTERLY Report'"), 1);
+	assert_int_equal(count("--subject %s", "äpfel"), 1);
+	assert_int_equal(count("--subject %s", "ÄPFEL"), 1);
+	assert_int_equal(count("--subject %s", "'\"report äpfel\"'"), 1);
+	assert_int_equal(count("--subject %s", "'\"äpfel report\"'"), 0);
+	assert_int_equal(count("--subject %s", "réunion"), 1);
+	assert_int_equal(count("--subject %s", "'quarterly invoice'"), 0);
+	assert_int_equal(count("--subject-re %s", "'^r.union'"), 1);
+	assert_int_equal(count("--subject-re %s", "'overdue$'"), 1);
+	assert_int_equal(count("--subject-re %s --from @example.com", "'^(Invoice|R)'"), 2);
+	assert_int_equal(count("--direction %s", "out"), 3);
+	assert_int_equal(count("--direction %s", "in"), 9);
+	assert_int_equal(count("--since %s", "2026-03-03T10:06:00Z"), 6);
+	assert_int_equal(count("--until %s", "2026-03-03T10:02:00Z"), 3);
+	assert_int_equal(count("--since 2026-03-03T10:02:00Z --until %s", "2026-03-03T10:03:59Z"), 4);
+	assert_int_equal(count("--since %s", "2026-03-04"), 0);
+	assert_int_equal(count("--msgid %s", "m3@example.com"), 1);
+	assert_int_equal(count("--msgid %s", "'<m3@example.com>'"), 1);
+	assert_int_equal(count("--ip %s", "192.0.2.10"), 1);
+	assert_int_equal(count("--host %s", "mx2"), 6);
+	assert_int_equal(count("--host %s", "MX2"), 6);
+	assert_int_equal(count("--queue-id %s", "0D1E2F3A4B"), 3);
+	assert_int_equal(count("--limit %s", "2"), 2);
+	assert_int_equal(count("--from @example.com --to %s", "@slow.example"), 1);
+	assert_int_equal(count("--status delivered --to %s", "@example.com"), 5);
+	/* newest first */
+	json_t *r = rows("%s", "");
+	assert_int_equal(json_array_size(r), 14);
+	for (size_t i = 1; i < json_array_size(r); i++)
+		assert_true(strcmp(sget(json_array_get(r, i - 1), "time"), sget(json_array_get(r, i), "time")) >= 0);
+	json_decref(r);
+	/* bad values are refused with the flag's name */
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --status nonsense", db), 1);
+	assert_non_null(strstr(err, "status"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --limit 5000", db), 1);
+	assert_non_null(strstr(err, "limit"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --subject-re '('", db), 1);
+	assert_non_null(strstr(err, "subject_re"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --since yesterdayish", db), 1);
+	assert_non_null(strstr(err, "since"));
+	free(out); free(err);
+}
+
+static void json_keys_and_subjects(void **state)
+{
+	(void)state;
+	static const char *const keys[] = { "id", "time", "host", "queue_id", "direction", "from", "to",
+		"orig_to", "subject", "status", "dsn", "relay", "delay", "reason", "message_id", "client_ip", "size" };
+	json_t *r = rows("--queue-id %s", "1A2B3C4D5E");
+	assert_int_equal(json_array_size(r), 1);
+	json_t *row = json_array_get(r, 0);
+	assert_int_equal(json_object_size(row), ML_ARRAY_LEN(keys));
+	for (size_t i = 0; i < ML_ARRAY_LEN(keys); i++)
+		assert_non_null(json_object_get(row, keys[i]));
+	assert_string_equal(sget(row, "subject"), "Quarterly report äpfel");
+	assert_string_equal(sget(row, "time"), "2026-03-03T10:00:01Z");
+	assert_string_equal(sget(row, "host"), "mx1");
+	assert_string_equal(sget(row, "relay"), "mailstore.example.com[private/dovecot-lmtp]");
+	assert_string_equal(sget(row, "message_id"), "m1@sender.example");
+	assert_string_equal(sget(row, "direction"), "inbound");
+	assert_true(json_real_value(json_object_get(row, "delay")) > 0.34 &&
+	            json_real_value(json_object_get(row, "delay")) < 0.36);
+	assert_int_equal(json_integer_value(json_object_get(row, "size")), 2048);
+	json_decref(r);
+	r = rows("--queue-id %s", "3C4D5E6F7A");
+	assert_string_equal(sget(json_array_get(r, 0), "subject"), "Réunion de l'équipe");
+	json_decref(r);
+	r = rows("--to %s", "alice@example.com");
+	assert_string_equal(sget(json_array_get(r, 0), "orig_to"), "sales@example.com");
+	json_decref(r);
+}
+
+static void csv_and_table(void **state)
+{
+	(void)state;
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --csv --host mx2", db), 0);
+	assert_int_equal(tl_count_lines(out), 7);  /* header + 6 rows */
+	assert_true(strncmp(out, "id,time,host,queue_id,direction,from,to,orig_to,subject,status", 62) == 0);
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --csv --queue-id 3C4D5E6F7A", db), 0);
+	assert_non_null(strstr(out, ",host mx.remote.example[203.0.113.7] said: 550 5.1.1 <nobody@remote.example>: Recipient address rejected: User unknown in virtual mailbox table (in reply to RCPT TO command),"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --csv --queue-id 2B3C4D5E6F", db), 0);
+	assert_non_null(strstr(out, ",connect to mx.slow.example[203.0.113.5]:25: Connection timed out,"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --to @example.com", db), 0);
+	assert_int_equal(tl_count_lines(out), 10);
+	assert_non_null(strstr(out, "TIME (UTC)"));
+	assert_non_null(strstr(out, "judy@example.com"));
+	assert_non_null(strstr(err, "9 rows"));
+	free(out); free(err);
+}
+
+static void show_message(void **state)
+{
+	(void)state;
+	json_t *r = rows("--queue-id %s", "3C4D5E6F7A");
+	const char *id = sget(json_array_get(r, 0), "id");
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s --json", db, id), 0);
+	json_error_t je;
+	json_t *m = json_loads(out, 0, &je);
+	assert_non_null(m);
+	assert_string_equal(sget(m, "from"), "erin@example.com");
+	assert_string_equal(sget(m, "bounce_queue_id"), "4D5E6F7A8B");
+	assert_string_equal(sget(m, "sasl_username"), "erin@example.com");
+	json_t *raw = json_object_get(m, "raw");
+	assert_int_equal(json_array_size(raw), 7);
+	assert_int_equal(json_array_size(json_object_get(m, "events")), 7);
+	assert_int_equal(json_array_size(json_object_get(m, "recipients")), 1);
+	assert_non_null(strstr(json_string_value(json_array_get(raw, 0)), "3C4D5E6F7A: client=laptop.example.com"));
+	json_decref(m);
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s", db, id), 0);
+	assert_non_null(strstr(out, "bounced     nobody@remote.example"));
+	assert_non_null(strstr(out, "raw lines:"));
+	free(out); free(err);
+	/* the bounce knows its original */
+	json_decref(r);
+	r = rows("--queue-id %s", "4D5E6F7A8B");
+	id = sget(json_array_get(r, 0), "id");
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s --json", db, id), 0);
+	m = json_loads(out, 0, &je);
+	assert_string_equal(sget(m, "original_queue_id"), "3C4D5E6F7A");
+	json_decref(m);
+	free(out); free(err);
+	json_decref(r);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s show 12345", db), 1);
+	assert_non_null(strstr(err, "no message 12345"));
+	free(out); free(err);
+}
+
+static void stats_counts(void **state)
+{
+	(void)state;
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats --json", db), 0);
+	json_error_t je;
+	json_t *s = json_loads(out, 0, &je);
+	assert_non_null(s);
+	assert_int_equal(json_integer_value(json_object_get(s, "messages")), 12);
+	json_t *rs = json_object_get(s, "rows_by_status");
+	assert_int_equal(json_integer_value(json_object_get(rs, "delivered")), 5);
+	assert_int_equal(json_integer_value(json_object_get(rs, "blocked")), 3);
+	assert_int_equal(json_integer_value(json_object_get(rs, "queued")), 2);
+	assert_int_equal(json_integer_value(json_object_get(s, "lines_parsed")), 57);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "lines_skipped"), "total")), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "lines_not_understood"), "total")), 0);
+	assert_true(json_integer_value(json_object_get(s, "db_bytes")) > 0);
+	json_decref(s);
+	free(out); free(err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_status),
+		cmocka_unit_test(search_flags),
+		cmocka_unit_test(json_keys_and_subjects),
+		cmocka_unit_test(csv_and_table),
+		cmocka_unit_test(show_message),
+		cmocka_unit_test(stats_counts),
+	};
+	return cmocka_run_group_tests_name("e2e", tests, setup, teardown);
+}
