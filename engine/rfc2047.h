@@ -14,6 +14,19 @@
  *
  * Output: valid UTF-8 appended to out; never fails on bad input (only on
  * memory).
+ *
+ * Details (engine/rfc2047.c has the full rules):
+ *   - exactly n bytes of p are read; p need not be NUL-terminated and may be
+ *     NULL when n is 0.
+ *   - adjacent encoded words in the same charset are decoded as one string,
+ *     so a character split across two words comes out whole.
+ *   - bytes invalid in a word's charset become U+FFFD; C0 controls but TAB,
+ *     DEL and C1 controls become '?'.
+ *   - iconv is used only for the charsets on an allowlist of names seen in
+ *     mail; other names count as unknown.
+ *   - returns 0, or ML_ENOMEM / ML_ETOOBIG with out left as it was before
+ *     the call.  Keeps no state between calls: safe from several threads on
+ *     different buffers.
  */
 #ifndef ML_RFC2047_H
 #define ML_RFC2047_H
