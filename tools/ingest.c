@@ -136,7 +136,7 @@ static int commit(ing_t *g, int reopen)
 	if (rc) {
 		ml_writer_abort(g->w);
 		snprintf(g->err, sizeof g->err, "%s: cannot write: %s%s", g->store->path, ml_strerror(rc),
-		         rc == ML_EFULL ? " (disk full?)" : "");
+		         rc == ML_EFULL || rc == ML_EIO ? " (is the disk full?)" : "");
 		return rc;
 	}
 	g->res->messages_written += n;

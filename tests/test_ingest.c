@@ -1,0 +1,427 @@
+/*
+ * Ingest tests of the mtalog command: exactly once (re-ingest, appended
+ * lines, rotated and .gz files, stdin, batch boundaries, restarts), SIGKILL
+ * at many points, bad input, and errors that must be one clear line.
+ *
+ * The reference for "the same database contents" is `mtalog dump
+ * --postings` (every message and every index entry) plus `stats --json`
+ * without the file size.
+ */
+#include "testlib.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define STATUSES "tests/data/statuses.log"
+#define OPTS "--year 2026 --local-domains example.com --no-sync"
+
+static char dir[4096];
+
+static const char *path(const char *name)
+{
+	static char p[16][4200];
+	static int k;
+	k = (k + 1) % 16;
+	snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
+	return p[k];
+}
+
+/* dump --postings and stats (without db_bytes) of a database, as one string. */
+static char *contents(const char *db)
+{
+	char *dump, *stats, *err;
+	assert_int_equal(tl_mtalog(&dump, &err, "--db %s dump --postings", db), 0);
+	free(err);
+	assert_int_equal(tl_mtalog(&stats, &err, "--db %s stats --json", db), 0);
+	free(err);
+	json_error_t je;
+	json_t *s = json_loads(stats, 0, &je);
+	assert_non_null(s);
+	json_object_del(s, "db_bytes");
+	char *st = json_dumps(s, JSON_SORT_KEYS);
+	json_decref(s);
+	ml_buf_t b = ML_BUF_INIT;
+	ml_buf_puts(&b, dump);
+	ml_buf_puts(&b, st);
+	free(dump);
+	free(stats);
+	free(st);
+	return (char *)ml_buf_cstr(&b);
+}
+
+static void ingest_ok(const char *db, const char *args)
+{
+	char *err;
+	int rc = tl_mtalog(NULL, &err, "--db %s ingest " OPTS " %s", db, args);
+	if (rc != 0)
+		fail_msg("ingest %s: exit %d: %s", args, rc, err);
+	free(err);
+}
+
+static char *reference(void)
+{
+	const char *db = path("ref.db");
+	unlink(db);
+	ingest_ok(db, STATUSES);
+	return contents(db);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "%s", tl_tmpdir());
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tl_rmdir(dir);
+	return 0;
+}
+
+static void reingest_adds_nothing(void **state)
+{
+	(void)state;
+	char *ref = reference();
+	const char *db = path("re.db");
+	ingest_ok(db, STATUSES);
+	ingest_ok(db, STATUSES);
+	ingest_ok(db, STATUSES " " STATUSES);
+	char *got = contents(db);
+	assert_string_equal(got, ref);
+	free(got);
+	free(ref);
+}
+
+/* Split the statuses log after line k into a.log and b.log. */
+static void split(int k, const char *a, const char *b, size_t *alen)
+{
+	size_t n;
+	char *buf = tl_read_file(STATUSES, &n);
+	size_t off = 0;
+	for (int i = 0; i < k; i++)
+		off = (size_t)((char *)memchr(buf + off, '\n', n - off) - buf) + 1;
+	tl_write_file(a, buf, off);
+	if (b)
+		tl_write_file(b, buf + off, n - off);
+	if (alen)
+		*alen = off;
+	free(buf);
+}
+
+static void appended_lines_and_restarts(void **state)
+{
+	(void)state;
+	char *ref = reference();
+	size_t n;
+	char *buf = tl_read_file(STATUSES, &n);
+	/* grow one file line by line in steps, ingesting after each step: every
+	 * message crosses a restart */
+	for (int step = 1; step <= 13; step += 6) {
+		const char *db = path("grow.db"), *log = path("grow.log");
+		unlink(db);
+		unlink(log);
+		size_t off = 0;
+		while (off < n) {
+			size_t end = off;
+			for (int i = 0; i < step && end < n; i++)
+				end = (size_t)((char *)memchr(buf + end, '\n', n - end) - buf) + 1;
+			tl_append_file(log, buf + off, end - off);
+			ingest_ok(db, log);
+			off = end;
+		}
+		char *got = contents(db);
+		assert_string_equal(got, ref);
+		free(got);
+	}
+	free(buf);
+	free(ref);
+}
+
+static void rotated_gz_and_stdin(void **state)
+{
+	(void)state;
+	char *ref = reference();
+	/* mail.log.1 (older half, later gzipped) and mail.log (newer half) */
+	const char *db = path("rot.db"), *old = path("mail.log.1"), *cur = path("mail.log");
+	unlink(db);
+	split(30, old, cur, NULL);
+	ingest_ok(db, old);
+	ingest_ok(db, cur);
+	/* rotation: mail.log.1 becomes mail.log.2.gz; ingesting everything again adds nothing */
+	size_t n;
+	char *buf = tl_read_file(old, &n);
+	gzFile gz = gzopen(path("mail.log.2.gz"), "wb");
+	gzwrite(gz, buf, (unsigned)n);
+	gzclose(gz);
+	free(buf);
+	char args[9000];
+	snprintf(args, sizeof args, "%s %s", path("mail.log.2.gz"), cur);
+	ingest_ok(db, args);
+	char *got = contents(db);
+	assert_string_equal(got, ref);
+	free(got);
+	/* the .gz first, then the plain one, into a fresh database */
+	db = path("gz.db");
+	ingest_ok(db, args);
+	got = contents(db);
+	assert_string_equal(got, ref);
+	free(got);
+	/* stdin */
+	db = path("stdin.db");
+	char *err;
+	assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest " OPTS " - < " STATUSES, db), 0);
+	free(err);
+	got = contents(db);
+	assert_string_equal(got, ref);
+	free(got);
+	free(ref);
+}
+
+static void batch_boundaries(void **state)
+{
+	(void)state;
+	char *ref = reference();
+	for (int b = 1; b <= 7; b += 3) {
+		const char *db = path("batch.db");
+		unlink(db);
+		char args[256];
+		snprintf(args, sizeof args, "--batch-lines %d %s", b, STATUSES);
+		ingest_ok(db, args);
+		char *got = contents(db);
+		assert_string_equal(got, ref);
+		free(got);
+	}
+	free(ref);
+}
+
+static pid_t spawn_ingest(const char *db, const char *log, const char *batch)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		const char *bin = getenv("MTALOG_BIN");
+		if (!freopen("/dev/null", "w", stderr))
+			_exit(127);
+		execl(bin ? bin : "build/mtalog", "mtalog", "--db", db, "ingest", "--quiet",
+		      "--batch-lines", batch, log, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void sigkill_at_many_points(void **state)
+{
+	(void)state;
+	const char *log = tl_corpus("postfix-logsums/mail.log");
+	const char *ref_db = path("kill-ref.db");
+	char *err;
+	unlink(ref_db);
+	assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --batch-lines 400 %s", ref_db, log), 0);
+	free(err);
+	char *ref = contents(ref_db);
+	/* kill after different delays; some runs are killed twice before finishing */
+	const int delays_ms[] = { 5, 30, 80, 150, 300 };
+	int killed = 0;
+	for (size_t i = 0; i < ML_ARRAY_LEN(delays_ms); i++) {
+		const char *db = path("kill.db");
+		char lock[4300];
+		unlink(db);
+		snprintf(lock, sizeof lock, "%s-lock", db);
+		unlink(lock);
+		for (int round = 0; round < 2; round++) {
+			pid_t pid = spawn_ingest(db, log, round ? "250" : "400");
+			struct timespec ts = { 0, (long)(delays_ms[i] * (round + 1)) * 1000000L };
+			nanosleep(&ts, NULL);
+			int st;
+			if (kill(pid, SIGKILL) == 0)
+				killed++;
+			waitpid(pid, &st, 0);
+		}
+		assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --batch-lines 400 %s", db, log), 0);
+		free(err);
+		char *got = contents(db);
+		if (strcmp(got, ref) != 0)
+			fail_msg("database after SIGKILL at %d ms differs from an uninterrupted run", delays_ms[i]);
+		free(got);
+	}
+	assert_true(killed > 0);
+	free(ref);
+}
+
+static void bad_input(void **state)
+{
+	(void)state;
+	const char *log = path("bad.log"), *db = path("bad.db");
+	unlink(db);
+	size_t n;
+	char *good = tl_read_file(STATUSES, &n);
+	/* first 8 lines: message 1 complete */
+	size_t off = 0;
+	for (int i = 0; i < 8; i++)
+		off = (size_t)((char *)memchr(good + off, '\n', n - off) - good) + 1;
+	tl_write_file(log, good, off);
+	/* binary garbage */
+	unsigned char junk[5000];
+	uint32_t x = 12345;
+	for (size_t i = 0; i < sizeof junk; i++) {
+		x = x * 1103515245u + 12345u;
+		junk[i] = (unsigned char)(x >> 16);
+	}
+	tl_append_file(log, junk, sizeof junk);
+	tl_append_file(log, "\n", 1);
+	/* NUL bytes, leading (as after a crash) and inside */
+	const char nul1[] = "\0\0\0\0Mar  3 10:20:00 mx1 postfix/qmgr[1003]: AAAA1111BB: removed\n";
+	tl_append_file(log, nul1, sizeof nul1 - 1);
+	const char nul2[] = "Mar  3 10:20:01 mx1 postfix/qmgr[1003]: BBBB\0" "2222CC: removed\n";
+	tl_append_file(log, nul2, sizeof nul2 - 1);
+	/* a 1 MB line */
+	char *big = malloc(1 << 20);
+	memset(big, 'x', 1 << 20);
+	memcpy(big, "Mar  3 10:20:02 mx1 postfix/smtpd[1]: ", 38);
+	tl_append_file(log, big, 1 << 20);
+	tl_append_file(log, "\n", 1);
+	free(big);
+	/* invalid UTF-8 in a subject, other programs, an unknown Postfix line */
+	const char more[] =
+		"Mar  3 10:21:00 mx1 postfix/smtpd[1101]: CCCC3333DD: client=x.example[192.0.2.77]\n"
+		"Mar  3 10:21:00 mx1 sshd[77]: Accepted publickey for root from 192.0.2.1 port 22 ssh2\n"
+		"Mar  3 10:21:00 mx1 CRON[78]: (root) CMD (run-parts /etc/cron.hourly)\n"
+		"Mar  3 10:21:01 mx1 postfix/cleanup[1002]: CCCC3333DD: info: header Subject: caf\xe9 \xff\xfe bad from x.example[192.0.2.77]; from=<z@x.example> to=<bob@example.com> proto=ESMTP helo=<x>\n"
+		"Mar  3 10:21:01 mx1 postfix/qmgr[1003]: CCCC3333DD: from=<z@x.example>, size=10, nrcpt=1 (queue active)\n"
+		"Mar  3 10:21:02 mx1 postfix/lmtp[1004]: CCCC3333DD: to=<bob@example.com>, relay=mailstore.example.com[private/dovecot-lmtp], delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Saved)\n"
+		"Mar  3 10:21:02 mx1 postfix/qmgr[1003]: CCCC3333DD: removed\n"
+		"Not a log line at all\n"
+		"Mar  3 10:22:00 mx1 postfix/smtpd[1101]: DDDD4444EE: client=y.example[192.0.2.78]";
+	tl_append_file(log, more, sizeof more - 1);
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest " OPTS " %s", db, log), 0);
+	/* the report names the reasons, with file, line and byte offset */
+	assert_non_null(strstr(err, "line too long"));
+	assert_non_null(strstr(err, "NUL byte"));
+	assert_non_null(strstr(err, "last line has no newline yet"));
+	assert_non_null(strstr(err, "bad.log:"));
+	assert_non_null(strstr(err, "(byte "));
+	free(out); free(err);
+	/* both messages are whole */
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --json --to bob@example.com", db), 0);
+	assert_int_equal(tl_count_lines(out), 2);
+	/* bytes that are not UTF-8 are read as Latin-1 */
+	assert_non_null(strstr(out, "\"subject\":\"caf\xc3\xa9 \xc3\xbf\xc3\xbe bad\""));
+	free(out); free(err);
+	/* stats: not understood by reason, with a sample; other programs skipped */
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats --json", db), 0);
+	json_error_t je;
+	json_t *s = json_loads(out, 0, &je);
+	assert_non_null(s);
+	json_t *bad = json_object_get(json_object_get(s, "lines_not_understood"), "by_reason");
+	assert_non_null(json_object_get(bad, "line too long"));
+	assert_non_null(json_object_get(bad, "NUL byte inside the line"));
+	json_t *skip = json_object_get(json_object_get(s, "lines_skipped"), "by_reason");
+	assert_int_equal(json_integer_value(json_object_get(skip, "not a mail program")), 2);
+	assert_true(json_integer_value(json_object_get(json_object_get(s, "lines_not_understood"), "total")) >= 4);
+	const char *sample = json_string_value(json_object_get(json_object_get(bad, "line too long"), "sample"));
+	assert_non_null(strstr(sample, "bad.log:"));
+	json_decref(s);
+	free(out); free(err);
+	/* the held-back last line is taken once it is complete */
+	tl_append_file(log, "\n", 1);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest " OPTS " %s", db, log), 0);
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --json --ip 192.0.2.78", db), 0);
+	assert_int_equal(tl_count_lines(out), 1);
+	free(out); free(err);
+	free(good);
+}
+
+static void errors_are_one_line(void **state)
+{
+	(void)state;
+	char *out, *err;
+	const char *db = path("err.db");
+	/* a missing input: named, non-zero exit, the other inputs still read */
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest " OPTS " %s " STATUSES, db, path("missing.log")), 1);
+	assert_non_null(strstr(err, "missing.log: cannot open: No such file or directory"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --json --host mx2", db), 0);
+	assert_int_equal(tl_count_lines(out), 6);
+	free(out); free(err);
+	/* no database yet */
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search", path("none.db")), 2);
+	assert_non_null(strstr(err, "none.db"));
+	assert_int_equal(tl_count_lines(err), 1);
+	free(out); free(err);
+	/* a corrupt database file */
+	const char *junk = path("junk.db");
+	char garbage[65536];
+	for (size_t i = 0; i < sizeof garbage; i++)
+		garbage[i] = (char)(i * 7919 % 251);
+	tl_write_file(junk, garbage, sizeof garbage);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search", junk), 2);
+	assert_non_null(strstr(err, "junk.db"));
+	assert_int_equal(tl_count_lines(err), 1);
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest " OPTS " " STATUSES, junk), 2);
+	assert_non_null(strstr(err, "junk.db"));
+	free(out); free(err);
+	/* a folder where the database should be */
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats", dir), 2);
+	assert_non_null(strstr(err, "not a regular file"));
+	free(out); free(err);
+	/* a full disk (file size limit): a clear error, non-zero exit */
+	const char *full = path("full.db");
+	char cmd[9000];
+	snprintf(cmd, sizeof cmd, "sh -c 'trap \"\" XFSZ; ulimit -f 200; exec %s --db %s ingest --quiet %s' 2>%s",
+	         getenv("MTALOG_BIN") ? getenv("MTALOG_BIN") : "build/mtalog", full,
+	         tl_corpus("postfix-logsums/mail.log"), path("full.err"));
+	int st = system(cmd);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
+	char *msg = tl_read_file(path("full.err"), NULL);
+	assert_non_null(strstr(msg, "full.db"));
+	assert_non_null(strstr(msg, "cannot write"));
+	assert_non_null(strstr(msg, "disk full"));
+	free(msg);
+}
+
+static void search_while_ingesting(void **state)
+{
+	(void)state;
+	const char *db = path("live.db");
+	unlink(db);
+	/* a first commit so that the database exists */
+	ingest_ok(db, STATUSES);
+	pid_t pid = spawn_ingest(db, tl_corpus("postfix-logsums/mail.log"), "200");
+	int searches = 0, st;
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		char *out, *err;
+		int rc = tl_mtalog(&out, &err, "--db %s search --json --status delivered", db);
+		if (rc != 0)
+			fail_msg("search during ingest: exit %d: %s", rc, err);
+		searches++;
+		free(out);
+		free(err);
+	}
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_true(searches > 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(reingest_adds_nothing),
+		cmocka_unit_test(appended_lines_and_restarts),
+		cmocka_unit_test(rotated_gz_and_stdin),
+		cmocka_unit_test(batch_boundaries),
+		cmocka_unit_test(sigkill_at_many_points),
+		cmocka_unit_test(bad_input),
+		cmocka_unit_test(errors_are_one_line),
+		cmocka_unit_test(search_while_ingesting),
+	};
+	return cmocka_run_group_tests_name("ingest", tests, setup, teardown);
+}
