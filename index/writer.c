@@ -512,7 +512,8 @@ static int commit_inner(ml_writer_t *w)
 		return rc;
 	/* Postings, sorted by (key, docid). */
 	sort_w = w;
-	qsort(w->posts, w->nposts, sizeof *w->posts, cmp_posting);
+	if (w->nposts)
+		qsort(w->posts, w->nposts, sizeof *w->posts, cmp_posting);
 	rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->post, &pcur));
 	for (size_t i = 0; i < w->nposts && !rc; i++) {
 		const unsigned char *kp = (const unsigned char *)w->pkeys.data + w->posts[i].off;
