@@ -1,0 +1,1427 @@
+/*
+ * postfix.c — the Postfix parser: (program tag, message part) → ml_event_t.
+ *
+ * A pure function over bytes: no allocation, no state, no NUL-termination
+ * assumed; every scan is bounded by the end of the message.  Slices in the
+ * event point into the message, or (the `reason` keys) to string constants.
+ *
+ * Dispatch is on the daemon, the last component of the program tag
+ * ("postfix/submission/smtpd" → "smtpd"), then on the shape of the line:
+ *
+ *   QID: ...            about message QID (short or long queue ID shape)
+ *   NOQUEUE: ...        smtpd / postscreen, before a queue ID exists
+ *   warning: QID: ...   a warning about message QID → ML_EV_INFO
+ *   warning: ...        (also fatal:, error:, panic:) → ML_EV_SKIP "<daemon> warning"
+ *   anything else       daemon-specific: known chatter → ML_EV_SKIP, else ML_EV_UNKNOWN
+ *
+ * The mapping, by daemon (kinds in event.h):
+ *
+ *   smtpd (also submission, submissions, smtps, qmqpd)
+ *     QID: client=NAME[IP][:PORT][, sasl_method=M, sasl_username=U][, orig_client=NAME[IP]]
+ *                                  → CLIENT.  With orig_client (an after-filter smtpd) the
+ *                                    client fields come from orig_client: that is the host
+ *                                    that sent the mail; the direct client is the filter.
+ *     NOQUEUE: ACTION: STAGE from NAME[IP][:PORT]: REPLY; from=<A> to=<B> proto=P helo=<H>
+ *       reject, discard, milter-reject, milter-discard → NOQUEUE_REJECT (blocked)
+ *       reject_warning, filter, hold, redirect, warn, info, bcc, milter-hold
+ *                                  → SKIP "smtpd noqueue action" (nothing to attach to)
+ *     QID: ACTION: ... (same shape)
+ *       reject, milter-reject at RCPT (or any stage but DATA, BDAT, END-OF-MESSAGE)
+ *                                  → RCPT_REJECT: recipient `to` refused, the message goes on
+ *       reject, milter-reject at DATA, BDAT or END-OF-MESSAGE; discard, milter-discard
+ *                                  → CLEANUP_REJECT: the whole message is blocked
+ *       hold, milter-hold          → HOLD (quarantined)
+ *       the others                 → INFO
+ *     proxy-reject: STAGE: REPLY; trailer   (before-queue filter refused) → NOQUEUE_REJECT
+ *     proxy-accept: STAGE: REPLY; trailer   → SKIP "smtpd proxy" (the message is logged
+ *                                    again under the queue ID of the after-filter smtpd)
+ *     connect/disconnect/lost connection/timeout/TLS/... → SKIP
+ *   postscreen: NOQUEUE: reject: RCPT ... with from=/to= → NOQUEUE_REJECT (a mail was
+ *     refused: it belongs in the blocked rows); everything else → SKIP "postscreen".
+ *   cleanup
+ *     QID: message-id=<X> / resent-message-id=<X>          → MSGID
+ *     QID: ACTION: header NAME: VALUE from ORIGIN; trailer[: TEXT]   (also body, *-header)
+ *       info, warning               → HEADER
+ *       hold, milter-hold           → HOLD (quarantined), reason_text = TEXT
+ *       reject, discard, milter-reject, milter-discard → CLEANUP_REJECT (blocked), reason = TEXT
+ *       replace, prepend, redirect, filter, bcc, strip, milter-header-redirect, ... → INFO
+ *     QID: milter-ACTION: STAGE from ORIGIN: REPLY; trailer  → as above, reason = REPLY
+ *     For header lines: header_name = NAME; the VALUE goes to `subject` when NAME is
+ *     "Subject" (any case), else to `reason_text` (HEADER and INFO only; HOLD and
+ *     CLEANUP_REJECT keep reason_text for their TEXT).  VALUE ends at the last " from "
+ *     before the trailer (cleanup truncates VALUE to 200 bytes and it may itself hold
+ *     " from ").  ORIGIN is NAME[IP] or "local".
+ *   qmgr, oqmgr, nqmgr
+ *     QID: from=<A>, size=N, nrcpt=N (queue active)         → QMGR_FROM
+ *     QID: from=<A>, status=expired, returned to sender      → EXPIRED (also force-expired)
+ *     QID: removed                                           → REMOVED
+ *     QID: to=<B>, ... status=deferred (...)                 → DELIVERY
+ *     QID: skipped, still being delivered                    → INFO
+ *   delivery agents: smtp, lmtp, local, virtual, pipe, error, discard, retry, relay
+ *     QID: to=<B>[, orig_to=<C>], relay=R[, conn_use=N], delay=D, delays=a/b/c/d, dsn=X,
+ *          status=S (REASON)                                 → DELIVERY
+ *       S: sent, deliverable → delivered; deferred, SOFTBOUNCE → delayed;
+ *          bounced, undeliverable* → bounced; expired → expired; else UNKNOWN.
+ *       REASON is the text between the '(' after S and the line's final ')'.
+ *       delay_ms saturates at UINT32_MAX.
+ *       local_delivery = 1 when the agent is local, virtual or lmtp; when relay= names a
+ *       unix-domain socket ("host[private/dovecot-lmtp]"); or for pipe when relay= is a
+ *       mailbox-delivery transport (dovecot, maildrop, cyrus).  Content filters
+ *       (smtp to 127.0.0.1:10024) are not local: they see outbound mail too.
+ *     QID: host X[IP] said: REPLY (in reply to C command)    → INFO, relay = X[IP],
+ *          (also "refused to talk to me: REPLY")               reason_text = REPLY, dsn
+ *     any other QID: line                                    → INFO
+ *   bounce: QID: (sender|postmaster) ... notification: NEWQID → BOUNCE_NDN, other_qid
+ *   postsuper: QID: removed → DELETED; released from hold → RELEASED;
+ *     placed on hold → HOLD (quarantined); requeued → INFO; totals → SKIP "postsuper"
+ *   pickup: QID: uid=N from=<A> → PICKUP
+ *   dnsblog, anvil, tlsmgr, tlsproxy, master, scache, verify, postlogd, postmap,
+ *   postalias, postfix-script, sendmail, postdrop, trivial-rewrite, proxymap,
+ *   showq, flush, spawn, postqueue, ... → SKIP, reason = the daemon name.
+ *   An unknown daemon → UNKNOWN "unknown postfix daemon".
+ *
+ * Addresses are returned without angle brackets; "<>" gives an empty slice
+ * (from_set says from= was there).  A bracketed address ends at the first '>'
+ * followed by what may follow an address there (end, ", ", " key=", ": "), so
+ * quoted local parts with spaces, commas or '>' survive.
+ */
+#include "postfix.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* ---- bounded byte helpers ---------------------------------------------- */
+
+#define LIT(s) (s), (sizeof(s) - 1)
+
+static inline int has(const char *p, const char *e, const char *lit, size_t n)
+{
+	return (size_t)(e - p) >= n && memcmp(p, lit, n) == 0;
+}
+#define HAS(p, e, s) has((p), (e), LIT(s))
+
+static inline ml_slice_t sl(const char *p, const char *e)
+{
+	return ml_slice(p, (size_t)(e - p));
+}
+
+static inline const char *find(const char *p, const char *e, const char *lit, size_t n)
+{
+	if (p >= e || (size_t)(e - p) < n)
+		return NULL;
+	return memmem(p, (size_t)(e - p), lit, n);
+}
+#define FIND(p, e, s) find((p), (e), LIT(s))
+
+/* Last occurrence of lit (n >= 1) in [p, e). */
+static const char *rfind(const char *p, const char *e, const char *lit, size_t n)
+{
+	if ((size_t)(e - p) < n)
+		return NULL;
+	const char *q = e - n;  /* the last possible start */
+	for (;;) {
+		q = memrchr(p, lit[0], (size_t)(q - p) + 1);
+		if (!q)
+			return NULL;
+		if (memcmp(q, lit, n) == 0)
+			return q;
+		if (q == p)
+			return NULL;
+		q--;
+	}
+}
+
+static inline int is_digit(unsigned char c)
+{
+	return (unsigned)(c - '0') < 10u;
+}
+static inline int is_lower(unsigned char c)
+{
+	return (unsigned)(c - 'a') < 26u;
+}
+static inline int is_hexu(unsigned char c)
+{
+	return (unsigned)(c - '0') < 10u || (unsigned)(c - 'A') < 6u;
+}
+/* The long queue ID alphabet: digits and ASCII letters but the vowels. */
+static inline int is_lqid(unsigned char c)
+{
+	if ((unsigned)(c - '0') < 10u)
+		return 1;
+	unsigned char l = c | 0x20;
+	if ((unsigned)(l - 'a') >= 26u)
+		return 0;
+	return l != 'a' && l != 'e' && l != 'i' && l != 'o' && l != 'u';
+}
+
+/* Length of "key" when p starts with [a-z_]+ '='; 0 otherwise. */
+static size_t key_len(const char *p, const char *e)
+{
+	const char *q = p;
+	while (q < e && (is_lower((unsigned char)*q) || *q == '_' || *q == '-'))
+		q++;
+	return (q > p && q < e && *q == '=') ? (size_t)(q - p) : 0;
+}
+
+/* Unsigned decimal; saturates. */
+static uint64_t parse_u64(const char *p, const char *e)
+{
+	uint64_t v = 0;
+	for (; p < e && is_digit((unsigned char)*p); p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return UINT64_MAX;
+		v = v * 10 + d;
+	}
+	return v;
+}
+
+/* "151541", "0.12", ".5" (seconds) → milliseconds; saturates at UINT32_MAX. */
+static uint32_t parse_delay_ms(const char *p, const char *e)
+{
+	uint64_t sec = 0, ms = 0;
+	for (; p < e && is_digit((unsigned char)*p); p++) {
+		sec = sec * 10 + (unsigned)(*p - '0');
+		if (sec > UINT32_MAX)
+			return UINT32_MAX;
+	}
+	if (p < e && *p == '.') {
+		p++;
+		unsigned scale = 100;
+		for (; p < e && is_digit((unsigned char)*p); p++) {
+			ms += (unsigned)(*p - '0') * scale;
+			scale /= 10;
+		}
+	}
+	uint64_t v = sec * 1000 + ms;
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+/* ---- queue IDs --------------------------------------------------------- */
+
+/*
+ * Short: the microseconds (5 hex digits) then the inode number in hex:
+ * 6 to 21 upper-case hex digits.  Long (enable_long_queue_ids): the time
+ * in base 52 (6+ digits of seconds, exactly 4 of microseconds), 'z', the
+ * inode in base 51 (an alphabet without 'z'); digits and letters but the
+ * vowels.  So: at least 10 alphabet characters, the last 'z', at least one
+ * more character.
+ */
+int ml_postfix_is_qid(ml_slice_t s)
+{
+	const unsigned char *p = (const unsigned char *)s.p;
+	size_t n = s.n, i;
+	if (!p || n < 6)
+		return 0;
+	if (n <= 21) {
+		for (i = 0; i < n && is_hexu(p[i]); i++)
+			;
+		if (i == n)
+			return 1;
+	}
+	if (n < 12 || n > 40)
+		return 0;
+	size_t lastz = 0;
+	for (i = 0; i < n; i++) {
+		if (!is_lqid(p[i]))
+			return 0;
+		if (p[i] == 'z')
+			lastz = i;
+	}
+	return lastz >= 10 && lastz + 1 < n;
+}
+
+/* "QID: rest" → rest (qid set); NULL when the line does not start so. */
+static const char *take_qid(const char *p, const char *e, ml_slice_t *qid)
+{
+	size_t lim = (size_t)(e - p) < 42 ? (size_t)(e - p) : 42;
+	const char *c = memchr(p, ':', lim);
+	if (!c || c - p < 6)
+		return NULL;
+	if (c + 1 < e && c[1] != ' ')
+		return NULL;
+	ml_slice_t t = sl(p, c);
+	if (!ml_postfix_is_qid(t))
+		return NULL;
+	*qid = t;
+	return c + 1 < e ? c + 2 : e;
+}
+
+/* ---- daemons ----------------------------------------------------------- */
+
+typedef enum {
+	D_UNKNOWN = 0,
+	D_SKIP,        /* everything it logs is chatter */
+	D_SMTPD,
+	D_POSTSCREEN,
+	D_CLEANUP,
+	D_QMGR,
+	D_AGENT,       /* delivery agents */
+	D_BOUNCE,
+	D_POSTSUPER,
+	D_PICKUP,
+} dkind_t;
+
+enum { F_LOCAL = 1, F_PIPE = 2, F_SMTP = 4 };
+
+typedef struct {
+	dkind_t kind;
+	unsigned flags;
+	const char *warn;  /* reason for warning:/fatal: lines (the daemon name for D_SKIP) */
+	const char *unk;   /* reason for lines not understood */
+	const char *conn;  /* reason for connection chatter */
+} daemon_t;
+
+#define DAEMON(name, k, f, warn, unk, conn) \
+	static const daemon_t name = { k, f, warn, unk, conn }
+DAEMON(DM_SMTPD, D_SMTPD, 0, "smtpd warning", "smtpd: unrecognised", "smtpd connection");
+DAEMON(DM_POSTSCREEN, D_POSTSCREEN, 0, "postscreen", "postscreen", "postscreen");
+DAEMON(DM_CLEANUP, D_CLEANUP, 0, "cleanup warning", "cleanup: unrecognised", NULL);
+DAEMON(DM_QMGR, D_QMGR, 0, "qmgr warning", "qmgr: unrecognised", NULL);
+DAEMON(DM_SMTP, D_AGENT, F_SMTP, "smtp warning", "smtp: unrecognised", "smtp connection");
+DAEMON(DM_LMTP, D_AGENT, F_SMTP | F_LOCAL, "lmtp warning", "lmtp: unrecognised", "lmtp connection");
+DAEMON(DM_LOCAL, D_AGENT, F_LOCAL, "local warning", "local: unrecognised", NULL);
+DAEMON(DM_VIRTUAL, D_AGENT, F_LOCAL, "virtual warning", "virtual: unrecognised", NULL);
+DAEMON(DM_PIPE, D_AGENT, F_PIPE, "pipe warning", "pipe: unrecognised", NULL);
+DAEMON(DM_ERROR, D_AGENT, 0, "error warning", "error: unrecognised", NULL);
+DAEMON(DM_DISCARD, D_AGENT, 0, "discard warning", "discard: unrecognised", NULL);
+DAEMON(DM_RETRY, D_AGENT, 0, "retry warning", "retry: unrecognised", NULL);
+DAEMON(DM_BOUNCE, D_BOUNCE, 0, "bounce warning", "bounce: unrecognised", NULL);
+DAEMON(DM_POSTSUPER, D_POSTSUPER, 0, "postsuper", "postsuper: unrecognised", NULL);
+DAEMON(DM_PICKUP, D_PICKUP, 0, "pickup warning", "pickup: unrecognised", NULL);
+DAEMON(DM_UNKNOWN, D_UNKNOWN, 0, NULL, "unknown postfix daemon", NULL);
+
+#define SKIPD(name, s) DAEMON(name, D_SKIP, 0, s, s, s)
+SKIPD(DM_DNSBLOG, "dnsblog");
+SKIPD(DM_ANVIL, "anvil");
+SKIPD(DM_TLSMGR, "tlsmgr");
+SKIPD(DM_TLSPROXY, "tlsproxy");
+SKIPD(DM_MASTER, "master");
+SKIPD(DM_SCACHE, "scache");
+SKIPD(DM_VERIFY, "verify");
+SKIPD(DM_POSTLOGD, "postlogd");
+SKIPD(DM_POSTLOG, "postlog");
+SKIPD(DM_POSTMAP, "postmap");
+SKIPD(DM_POSTALIAS, "postalias");
+SKIPD(DM_SCRIPT, "postfix-script");
+SKIPD(DM_SENDMAIL, "sendmail");
+SKIPD(DM_POSTDROP, "postdrop");
+SKIPD(DM_REWRITE, "trivial-rewrite");
+SKIPD(DM_PROXYMAP, "proxymap");
+SKIPD(DM_SHOWQ, "showq");
+SKIPD(DM_FLUSH, "flush");
+SKIPD(DM_SPAWN, "spawn");
+SKIPD(DM_POSTQUEUE, "postqueue");
+SKIPD(DM_POSTCONF, "postconf");
+SKIPD(DM_POSTMULTI, "postmulti");
+SKIPD(DM_POSTKICK, "postkick");
+SKIPD(DM_POSTFIX, "postfix");
+
+static const daemon_t *daemon_lookup(const char *s, size_t n)
+{
+#define IS(lit) (n == sizeof(lit) - 1 && memcmp(s, lit, sizeof(lit) - 1) == 0)
+	if (n < 4)
+		return &DM_UNKNOWN;
+	switch (n) {
+	case 4:
+		if (IS("smtp")) return &DM_SMTP;
+		if (IS("qmgr")) return &DM_QMGR;
+		if (IS("lmtp")) return &DM_LMTP;
+		if (IS("pipe")) return &DM_PIPE;
+		break;
+	case 5:
+		switch (s[0]) {
+		case 's':
+			if (IS("smtpd")) return &DM_SMTPD;
+			if (IS("smtps")) return &DM_SMTPD;
+			if (IS("showq")) return &DM_SHOWQ;
+			if (IS("spawn")) return &DM_SPAWN;
+			break;
+		case 'a': if (IS("anvil")) return &DM_ANVIL; break;
+		case 'l': if (IS("local")) return &DM_LOCAL; break;
+		case 'e': if (IS("error")) return &DM_ERROR; break;
+		case 'r':
+			if (IS("relay")) return &DM_SMTP;
+			if (IS("retry")) return &DM_RETRY;
+			break;
+		case 'o': if (IS("oqmgr")) return &DM_QMGR; break;
+		case 'n': if (IS("nqmgr")) return &DM_QMGR; break;
+		case 'f': if (IS("flush")) return &DM_FLUSH; break;
+		case 'q': if (IS("qmqpd")) return &DM_SMTPD; break;
+		}
+		break;
+	case 6:
+		switch (s[0]) {
+		case 'b': if (IS("bounce")) return &DM_BOUNCE; break;
+		case 'p': if (IS("pickup")) return &DM_PICKUP; break;
+		case 'm': if (IS("master")) return &DM_MASTER; break;
+		case 's': if (IS("scache")) return &DM_SCACHE; break;
+		case 'v': if (IS("verify")) return &DM_VERIFY; break;
+		case 't': if (IS("tlsmgr")) return &DM_TLSMGR; break;
+		}
+		break;
+	case 7:
+		switch (s[0]) {
+		case 'c': if (IS("cleanup")) return &DM_CLEANUP; break;
+		case 'v': if (IS("virtual")) return &DM_VIRTUAL; break;
+		case 'd':
+			if (IS("discard")) return &DM_DISCARD;
+			if (IS("dnsblog")) return &DM_DNSBLOG;
+			break;
+		case 'p':
+			if (IS("postmap")) return &DM_POSTMAP;
+			if (IS("postlog")) return &DM_POSTLOG;
+			if (IS("postfix")) return &DM_POSTFIX;
+			break;
+		}
+		break;
+	case 8:
+		switch (s[0]) {
+		case 't': if (IS("tlsproxy")) return &DM_TLSPROXY; break;
+		case 's': if (IS("sendmail")) return &DM_SENDMAIL; break;
+		case 'p':
+			if (IS("postdrop")) return &DM_POSTDROP;
+			if (IS("proxymap")) return &DM_PROXYMAP;
+			if (IS("postlogd")) return &DM_POSTLOGD;
+			if (IS("postconf")) return &DM_POSTCONF;
+			if (IS("postkick")) return &DM_POSTKICK;
+			break;
+		}
+		break;
+	case 9:
+		if (IS("postsuper")) return &DM_POSTSUPER;
+		if (IS("postalias")) return &DM_POSTALIAS;
+		if (IS("postqueue")) return &DM_POSTQUEUE;
+		if (IS("postmulti")) return &DM_POSTMULTI;
+		break;
+	case 10:
+		if (IS("postscreen")) return &DM_POSTSCREEN;
+		if (IS("submission")) return &DM_SMTPD;
+		break;
+	case 11:
+		if (IS("submissions")) return &DM_SMTPD;
+		break;
+	case 14:
+		if (IS("postfix-script")) return &DM_SCRIPT;
+		break;
+	case 15:
+		if (IS("trivial-rewrite")) return &DM_REWRITE;
+		break;
+	}
+	return &DM_UNKNOWN;
+#undef IS
+}
+
+int ml_postfix_is_program(ml_slice_t program)
+{
+	return program.p && program.n > 8 && memcmp(program.p, "postfix", 7) == 0 &&
+	       memchr(program.p + 7, '/', program.n - 7) != NULL;
+}
+
+/* ---- event outcomes ---------------------------------------------------- */
+
+static void skip(ml_event_t *ev, const char *reason)
+{
+	ml_event_clear(ev);
+	ev->kind = ML_EV_SKIP;
+	ev->reason = reason;
+}
+
+static void unknown(ml_event_t *ev, const char *reason)
+{
+	ml_event_clear(ev);
+	ev->kind = ML_EV_UNKNOWN;
+	ev->reason = reason;
+}
+
+/* ---- addresses, clients, DSNs ------------------------------------------ */
+
+/* What may follow an address or value inside a reject/header trailer:
+ * end, " key=", ", key=", ": text". */
+static int trailer_cont_ok(const char *q, const char *e)
+{
+	if (q == e)
+		return 1;
+	if (*q == ':')
+		return q + 1 == e || q[1] == ' ';
+	if (*q == ',')
+		q++;
+	if (q == e || *q != ' ')
+		return 0;
+	q++;
+	return key_len(q, e) > 0;
+}
+
+/* What may follow an address in a delivery/qmgr/pickup record: end, ',' or ' '. */
+static int list_cont_ok(const char *q, const char *e)
+{
+	return q == e || *q == ',' || *q == ' ';
+}
+
+/*
+ * Address at p: "<...>" or a bare word.  The closing '>' is the first one
+ * after which cont_ok accepts what follows (with first_only, the first '>'
+ * must be it); a bare address ends at ',' or ' '.  Returns the pointer
+ * after the address, NULL when there is no acceptable closing '>'.
+ */
+static const char *parse_addr(const char *p, const char *e, ml_slice_t *out,
+			      int (*cont_ok)(const char *, const char *), int first_only)
+{
+	if (p < e && *p == '<') {
+		const char *q = p + 1;
+		while (q < e && (q = memchr(q, '>', (size_t)(e - q))) != NULL) {
+			if (cont_ok(q + 1, e)) {
+				*out = sl(p + 1, q);
+				return q + 1;
+			}
+			if (first_only)
+				return NULL;
+			q++;
+		}
+		return NULL;
+	}
+	const char *q = p;
+	while (q < e && *q != ',' && *q != ' ')
+		q++;
+	*out = sl(p, q);
+	return q;
+}
+
+/* Client "NAME[IP]" with optional ":PORT", or a bare word ("local"). */
+static const char *parse_client(const char *p, const char *e, ml_slice_t *name, ml_slice_t *ip)
+{
+	const char *q = p;
+	while (q < e && *q != '[' && *q != ' ' && *q != ':' && *q != ';' && *q != ',')
+		q++;
+	if (q < e && *q == '[') {
+		const char *rb = memchr(q, ']', (size_t)(e - q));
+		if (!rb)
+			return NULL;
+		*name = sl(p, q);
+		*ip = sl(q + 1, rb);
+		q = rb + 1;
+		if (q + 1 < e && *q == ':' && is_digit((unsigned char)q[1]))
+			for (q++; q < e && is_digit((unsigned char)*q); q++)
+				;
+		return q;
+	}
+	*name = sl(p, q);
+	*ip = ML_SLICE_NULL;
+	return q;
+}
+
+/* The enhanced status code of a reply: "550 5.7.1 ...", "550-5.7.1 ...", "4.7.1 ...". */
+static ml_slice_t find_dsn(const char *p, const char *e)
+{
+	const char *q = p;
+	if (e - q >= 4 && is_digit((unsigned char)q[0]) && is_digit((unsigned char)q[1]) &&
+	    is_digit((unsigned char)q[2]) && (q[3] == ' ' || q[3] == '-'))
+		q += 4;
+	const char *s = q;
+	if (q == e || (*q != '2' && *q != '4' && *q != '5'))
+		return ML_SLICE_NULL;
+	q++;
+	for (int part = 0; part < 2; part++) {
+		if (q == e || *q != '.')
+			return ML_SLICE_NULL;
+		q++;
+		const char *d = q;
+		while (q < e && is_digit((unsigned char)*q) && q - d < 3)
+			q++;
+		if (q == d)
+			return ML_SLICE_NULL;
+	}
+	if (q < e && *q != ' ' && *q != ';' && *q != ',')
+		return ML_SLICE_NULL;
+	return sl(s, q);
+}
+
+/* ---- the "; from=<A> to=<B> proto=P helo=<H>[: text]" trailer ---------- */
+
+typedef struct {
+	ml_slice_t from, to, helo, text;
+	int from_set;
+} trailer_t;
+
+/*
+ * s points at the ';' that may start a trailer.  1 when everything from s
+ * to e is a trailer (postscreen separates its items with ", ").  Strict:
+ * only from, to, proto, helo, in that order, each at most once, and every
+ * address ends at its first '>' — the shape Postfix writes.  Lenient: any
+ * key=value items, and an address may hold '>' (a quoted local part).
+ */
+static int parse_trailer(const char *s, const char *e, trailer_t *t, int strict)
+{
+	memset(t, 0, sizeof *t);
+	const char *p = s + 1;
+	int n = 0, rank = 0;
+	for (;;) {
+		if (p == e)
+			return 1;
+		if (*p == ':') {
+			if (p + 1 == e)
+				return 1;
+			if (p[1] != ' ')
+				return 0;
+			t->text = sl(p + 2, e);
+			return 1;
+		}
+		if (n > 0 && *p == ',')
+			p++;
+		if (p == e || *p != ' ')
+			return 0;
+		p++;
+		size_t k = key_len(p, e);
+		if (!k)
+			return 0;
+		const char *key = p;
+		int r = (k == 4 && memcmp(key, "from", 4) == 0) ? 1 :
+			(k == 2 && memcmp(key, "to", 2) == 0) ? 2 :
+			(k == 5 && memcmp(key, "proto", 5) == 0) ? 3 :
+			(k == 4 && memcmp(key, "helo", 4) == 0) ? 4 : 0;
+		if (strict) {
+			if (r <= rank)
+				return 0;
+			rank = r;
+		}
+		p += k + 1;
+		ml_slice_t v;
+		if (p < e && *p == '<') {
+			p = parse_addr(p, e, &v, trailer_cont_ok, strict);
+			if (!p)
+				return 0;
+		} else {
+			const char *q = p;
+			while (q < e && *q != ' ' && *q != ',' && *q != ':')
+				q++;
+			v = sl(p, q);
+			p = q;
+			if (!trailer_cont_ok(p, e))
+				return 0;
+		}
+		if (r == 1) {
+			t->from = v;
+			t->from_set = 1;
+		} else if (r == 2) {
+			t->to = v;
+		} else if (r == 4) {
+			t->helo = v;
+		}
+		n++;
+	}
+}
+
+/*
+ * The trailer of [p, e): the first ';' from which the rest of the line is a
+ * strict trailer, else the first from which it is a lenient one.  So a reply
+ * text holding "; from=<x> ..." does not swallow the real trailer, and an
+ * address holding "> " or "; to=<" still parses.
+ */
+static const char *find_trailer(const char *p, const char *e, trailer_t *t)
+{
+	for (int strict = 1; strict >= 0; strict--) {
+		const char *s = p;
+		while (s < e && (s = memchr(s, ';', (size_t)(e - s))) != NULL) {
+			if (parse_trailer(s, e, t, strict))
+				return s;
+			s++;
+		}
+	}
+	return NULL;
+}
+
+static void apply_trailer(ml_event_t *ev, const trailer_t *t)
+{
+	ev->from = t->from;
+	ev->from_set = t->from_set;
+	ev->to = t->to;
+	ev->helo = t->helo;
+}
+
+/* REPLY[; trailer] at p: reason_text, dsn and the trailer fields. */
+static void parse_reply_trailer(const char *p, const char *e, ml_event_t *ev)
+{
+	trailer_t t;
+	const char *s = find_trailer(p, e, &t);
+	if (s) {
+		apply_trailer(ev, &t);
+		ev->reason_text = sl(p, s);
+	} else {
+		ev->reason_text = sl(p, e);
+	}
+	ev->dsn = find_dsn(ev->reason_text.p, ev->reason_text.p + ev->reason_text.n);
+}
+
+/*
+ * "STAGE from CLIENT: REPLY; trailer" (smtpd, postscreen, cleanup milter).
+ * Returns 0 when the line does not have that shape.
+ */
+static int parse_stage_line(const char *p, const char *e, ml_event_t *ev, ml_slice_t *stage)
+{
+	const char *sp = memchr(p, ' ', (size_t)(e - p));
+	if (!sp || sp == p)
+		return 0;
+	*stage = sl(p, sp);
+	p = sp + 1;
+	if (!HAS(p, e, "from "))
+		return 0;
+	p = parse_client(p + 5, e, &ev->client_name, &ev->client_ip);
+	if (!p)
+		return 0;
+	if (HAS(p, e, ": "))
+		p += 2;
+	else if (p != e)
+		return 0;
+	parse_reply_trailer(p, e, ev);
+	return 1;
+}
+
+/* ---- actions (smtpd access/milter, cleanup header_checks/milter) ------- */
+
+typedef enum { A_NONE = 0, A_REJECT, A_DISCARD, A_HOLD, A_INFO, A_PROXY_ACCEPT, A_PROXY_REJECT } act_t;
+
+/* "ACTION: " at p → its kind; *next after ": ". */
+static act_t take_action(const char *p, const char *e, const char **next)
+{
+	size_t lim = (size_t)(e - p) < 24 ? (size_t)(e - p) : 24;
+	const char *c = memchr(p, ':', lim);
+	if (!c || c + 1 >= e || c[1] != ' ')
+		return A_NONE;
+	const char *s = p;
+	size_t n = (size_t)(c - p);
+	*next = c + 2;
+	if (n > 7 && memcmp(s, "milter-", 7) == 0) {
+		s += 7;
+		n -= 7;
+		if (n == 6 && memcmp(s, "reject", 6) == 0) return A_REJECT;
+		if (n == 7 && memcmp(s, "discard", 7) == 0) return A_DISCARD;
+		if (n == 4 && memcmp(s, "hold", 4) == 0) return A_HOLD;
+		return A_INFO;  /* milter-header-redirect, milter-redirect, ... */
+	}
+#define W(lit) (n == sizeof(lit) - 1 && memcmp(s, lit, sizeof(lit) - 1) == 0)
+	if (W("reject")) return A_REJECT;
+	if (W("discard")) return A_DISCARD;
+	if (W("hold")) return A_HOLD;
+	if (W("reject_warning") || W("filter") || W("redirect") || W("warn") || W("warning") ||
+	    W("info") || W("bcc") || W("replace") || W("prepend") || W("strip") || W("ignore") ||
+	    W("dunno") || W("defer_if_permit") || W("defer_if_reject"))
+		return A_INFO;
+	if (W("proxy-accept")) return A_PROXY_ACCEPT;
+	if (W("proxy-reject")) return A_PROXY_REJECT;
+#undef W
+	return A_NONE;
+}
+
+static int stage_is_data(ml_slice_t st)
+{
+	return ml_slice_eq(st, "DATA") || ml_slice_eq(st, "BDAT") || ml_slice_eq(st, "END-OF-MESSAGE");
+}
+
+/* "proxy-xxx: STAGE: REPLY; trailer". */
+static void parse_proxy(const char *p, const char *e, ml_event_t *ev)
+{
+	const char *c = FIND(p, e, ": ");
+	if (c && memchr(p, ' ', (size_t)(c - p)) == NULL)
+		p = c + 2;
+	parse_reply_trailer(p, e, ev);
+}
+
+/* ---- warnings and chatter common to daemons ---------------------------- */
+
+/* "warning: ", "fatal: ", "error: ", "panic: " → length, else 0. */
+static size_t level_len(const char *p, const char *e)
+{
+	if (p == e)
+		return 0;
+	switch (*p) {
+	case 'w': return HAS(p, e, "warning: ") ? 9 : HAS(p, e, "warning:") && p + 8 == e ? 8 : 0;
+	case 'f': return HAS(p, e, "fatal: ") ? 7 : 0;
+	case 'e': return HAS(p, e, "error: ") ? 7 : 0;
+	case 'p': return HAS(p, e, "panic: ") ? 7 : 0;
+	}
+	return 0;
+}
+
+/* A warning line: INFO for "warning: QID: ...", SKIP otherwise.  0 if p is no warning. */
+static int warning_line(const daemon_t *d, const char *p, const char *e, ml_event_t *ev)
+{
+	size_t l = level_len(p, e);
+	if (!l)
+		return 0;
+	if (take_qid(p + l, e, &ev->qid)) {
+		ev->kind = ML_EV_INFO;
+		return 1;
+	}
+	skip(ev, d->warn);
+	return 1;
+}
+
+static int starts_any(const char *p, const char *e, const char *const *list)
+{
+	for (; *list; list++) {
+		size_t n = strlen(*list);
+		if (has(p, e, *list, n))
+			return 1;
+	}
+	return 0;
+}
+
+static const char *const TLS_PREFIXES[] = {
+	"Anonymous TLS connection", "Untrusted TLS connection", "Trusted TLS connection",
+	"Verified TLS connection", "TLS handshake failed", "SSL_accept error", "SSL_connect error",
+	"certificate verification failed", "server certificate verification failed",
+	"client certificate verification failed", "Host offered STARTTLS", "TLS library problem",
+	"setting up TLS connection", "DANE", "TLSA", "STARTTLS",
+	NULL
+};
+
+/* ---- smtpd ------------------------------------------------------------- */
+
+static const char *const SMTPD_CONN_PREFIXES[] = {
+	"connect from ", "disconnect from ", "lost connection after ", "timeout after ",
+	"too many errors after ", "improper command pipelining", "bare <LF> received",
+	"discarding EHLO keywords", "Connection rate limit", "statistics:", "non-SMTP command",
+	NULL
+};
+
+static const char *const SMTPD_DIAG_PREFIXES[] = {
+	"mapping DSN status", "ignoring DNS RR", "dict_", "match_", "generic_checks", "xclient",
+	"xforward", "milter", "proxy_", "smtpd_", "dns_", "uid=", "valid_hostname", "table ",
+	"cache ", "address verification",
+	NULL
+};
+
+static void parse_client_line(const char *p, const char *e, ml_event_t *ev, const daemon_t *d)
+{
+	ml_slice_t name, ip;
+	const char *q = parse_client(p, e, &name, &ip);
+	if (!q) {
+		unknown(ev, d->unk);
+		return;
+	}
+	ev->kind = ML_EV_CLIENT;
+	ev->client_name = name;
+	ev->client_ip = ip;
+	while (HAS(q, e, ", ")) {
+		q += 2;
+		size_t k = key_len(q, e);
+		if (!k)
+			break;
+		const char *key = q, *v = q + k + 1;
+		const char *ve = FIND(v, e, ", ");
+		if (!ve)
+			ve = e;
+		if (k == 13 && memcmp(key, "sasl_username", 13) == 0) {
+			ev->sasl_user = sl(v, ve);
+		} else if (k == 11 && memcmp(key, "orig_client", 11) == 0) {
+			ml_slice_t on, oi;
+			if (parse_client(v, ve, &on, &oi) && oi.n) {
+				ev->client_name = on;
+				ev->client_ip = oi;
+			}
+		}
+		q = ve;
+	}
+}
+
+/* smtpd "ACTION: STAGE from ..." with or without a queue ID. */
+static void smtpd_action(const daemon_t *d, act_t a, const char *p, const char *e, ml_event_t *ev)
+{
+	int noq = ev->qid.n == 0;
+	if (a == A_PROXY_ACCEPT || a == A_PROXY_REJECT) {
+		parse_proxy(p, e, ev);
+		if (a == A_PROXY_ACCEPT) {
+			if (noq) {
+				skip(ev, "smtpd proxy");
+				return;
+			}
+			ev->kind = ML_EV_INFO;
+			return;
+		}
+		ev->status = ML_ST_BLOCKED;
+		ev->kind = noq ? ML_EV_NOQUEUE_REJECT : ML_EV_CLEANUP_REJECT;
+		return;
+	}
+	ml_slice_t stage;
+	if (!parse_stage_line(p, e, ev, &stage)) {
+		if (noq) {
+			unknown(ev, d->unk);
+			return;
+		}
+		ml_slice_t qid = ev->qid;
+		ml_event_clear(ev);
+		ev->qid = qid;
+		ev->kind = ML_EV_INFO;
+		return;
+	}
+	switch (a) {
+	case A_REJECT:
+	case A_DISCARD:
+		ev->status = ML_ST_BLOCKED;
+		if (noq)
+			ev->kind = ML_EV_NOQUEUE_REJECT;
+		else if (a == A_REJECT && !stage_is_data(stage))
+			ev->kind = ML_EV_RCPT_REJECT;
+		else
+			ev->kind = ML_EV_CLEANUP_REJECT;
+		return;
+	case A_HOLD:
+		if (noq) {
+			skip(ev, "smtpd noqueue action");
+			return;
+		}
+		ev->status = ML_ST_QUARANTINED;
+		ev->kind = ML_EV_HOLD;
+		return;
+	default:
+		if (noq) {
+			skip(ev, "smtpd noqueue action");
+			return;
+		}
+		ev->kind = ML_EV_INFO;
+		return;
+	}
+}
+
+static void parse_smtpd(const daemon_t *d, const char *p, const char *e, ml_event_t *ev)
+{
+	const char *r = take_qid(p, e, &ev->qid);
+	if (r) {
+		if (HAS(r, e, "client=")) {
+			parse_client_line(r + 7, e, ev, d);
+			return;
+		}
+		const char *n;
+		act_t a = take_action(r, e, &n);
+		if (a != A_NONE) {
+			smtpd_action(d, a, n, e, ev);
+			return;
+		}
+		unknown(ev, d->unk);
+		return;
+	}
+	if (HAS(p, e, "NOQUEUE: ")) {
+		r = p + 9;
+		if (HAS(r, e, "client=")) {
+			skip(ev, "smtpd noqueue client");
+			return;
+		}
+		if (HAS(r, e, "lost connection") || HAS(r, e, "timeout after")) {
+			skip(ev, d->conn);
+			return;
+		}
+		const char *n;
+		act_t a = take_action(r, e, &n);
+		if (a != A_NONE) {
+			smtpd_action(d, a, n, e, ev);
+			return;
+		}
+		unknown(ev, d->unk);
+		return;
+	}
+	if (warning_line(d, p, e, ev))
+		return;
+	if (p < e && *p == 'p') {
+		const char *n;
+		act_t a = take_action(p, e, &n);
+		if (a == A_PROXY_ACCEPT || a == A_PROXY_REJECT) {
+			smtpd_action(d, a, n, e, ev);
+			return;
+		}
+	}
+	if (starts_any(p, e, SMTPD_CONN_PREFIXES)) {
+		skip(ev, d->conn);
+		return;
+	}
+	if (starts_any(p, e, TLS_PREFIXES)) {
+		skip(ev, "smtpd tls");
+		return;
+	}
+	if (starts_any(p, e, SMTPD_DIAG_PREFIXES)) {
+		skip(ev, "smtpd diagnostic");
+		return;
+	}
+	unknown(ev, d->unk);
+}
+
+/* ---- postscreen -------------------------------------------------------- */
+
+static void parse_postscreen(const daemon_t *d, const char *p, const char *e, ml_event_t *ev)
+{
+	if (HAS(p, e, "NOQUEUE: reject: RCPT from ")) {
+		ml_slice_t stage;
+		if (parse_stage_line(p + 17, e, ev, &stage) && (ev->from_set || ev->to.n)) {
+			ev->kind = ML_EV_NOQUEUE_REJECT;
+			ev->status = ML_ST_BLOCKED;
+			return;
+		}
+		ml_event_clear(ev);
+	}
+	skip(ev, d->warn);
+}
+
+/* ---- cleanup ----------------------------------------------------------- */
+
+/* Message-ID value: "<x>" → x, else the raw value. */
+static ml_slice_t msgid_value(const char *p, const char *e)
+{
+	if (p < e && *p == '<') {
+		const char *g = memchr(p, '>', (size_t)(e - p));
+		if (g)
+			return sl(p + 1, g);
+	}
+	return sl(p, e);
+}
+
+static int ieq(ml_slice_t a, const char *lit)
+{
+	size_t n = strlen(lit);
+	if (a.n != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((a.p[i] | 0x20) != lit[i])
+			return 0;
+	return 1;
+}
+
+/*
+ * "header NAME: VALUE from ORIGIN; trailer[: TEXT]" (and "body TEXT from ...").
+ * p is after the class word and its space; cls is the class word.
+ */
+static void parse_content(ml_slice_t cls, const char *p, const char *e, ml_event_t *ev,
+			  ml_slice_t *value, ml_slice_t *text)
+{
+	const char *ce = e;
+	trailer_t t;
+	*text = ML_SLICE_NULL;
+	for (int strict = 1; strict >= 0 && ce == e; strict--) {
+		const char *s = p;
+		while (s < e && (s = memchr(s, ';', (size_t)(e - s))) != NULL) {
+			if (parse_trailer(s, e, &t, strict)) {
+				const char *fr = rfind(p, s, LIT(" from "));
+				if (fr && !memchr(fr + 6, ' ', (size_t)(s - fr - 6))) {
+					ce = fr;
+					parse_client(fr + 6, s, &ev->client_name, &ev->client_ip);
+					if (ml_slice_eq(ev->client_name, "local") && !ev->client_ip.n)
+						ev->client_name = ML_SLICE_NULL;
+					apply_trailer(ev, &t);
+					*text = t.text;
+					break;
+				}
+			}
+			s++;
+		}
+	}
+	if (cls.n >= 6 && memcmp(cls.p + cls.n - 6, "header", 6) == 0) {
+		const char *c = memchr(p, ':', (size_t)(ce - p));
+		if (c) {
+			ev->header_name = sl(p, c);
+			c++;
+			if (c < ce && *c == ' ')
+				c++;
+			*value = sl(c, ce);
+			return;
+		}
+		ev->header_name = ML_SLICE_NULL;
+		*value = sl(p, ce);
+		return;
+	}
+	ev->header_name = cls;  /* "body" */
+	*value = sl(p, ce);
+}
+
+static void parse_cleanup(const daemon_t *d, const char *p, const char *e, ml_event_t *ev)
+{
+	const char *r = take_qid(p, e, &ev->qid);
+	if (!r) {
+		if (warning_line(d, p, e, ev))
+			return;
+		unknown(ev, d->unk);
+		return;
+	}
+	if (HAS(r, e, "message-id=")) {
+		ev->kind = ML_EV_MSGID;
+		ev->msgid = msgid_value(r + 11, e);
+		return;
+	}
+	if (HAS(r, e, "resent-message-id=")) {
+		ev->kind = ML_EV_MSGID;
+		ev->msgid = msgid_value(r + 18, e);
+		return;
+	}
+	const char *n;
+	act_t a = take_action(r, e, &n);
+	if (a == A_NONE || a == A_PROXY_ACCEPT || a == A_PROXY_REJECT) {
+		unknown(ev, d->unk);
+		return;
+	}
+	/* The class word: "header", "body", "mime-header", "nested-header", ... */
+	const char *sp = memchr(n, ' ', (size_t)(e - n));
+	ml_slice_t cls = sp ? sl(n, sp) : ML_SLICE_NULL;
+	int content = cls.n && (ml_slice_eq(cls, "body") ||
+				(cls.n >= 6 && memcmp(cls.p + cls.n - 6, "header", 6) == 0));
+	if (content) {
+		ml_slice_t value, text;
+		parse_content(cls, sp + 1, e, ev, &value, &text);
+		if (ieq(ev->header_name, "subject"))
+			ev->subject = value;
+		int is_warn = has(r, n, LIT("info: ")) || has(r, n, LIT("warning: "));
+		switch (a) {
+		case A_REJECT:
+		case A_DISCARD:
+			ev->kind = ML_EV_CLEANUP_REJECT;
+			ev->status = ML_ST_BLOCKED;
+			ev->reason_text = text;
+			ev->dsn = find_dsn(text.p, text.p + text.n);
+			return;
+		case A_HOLD:
+			ev->kind = ML_EV_HOLD;
+			ev->status = ML_ST_QUARANTINED;
+			ev->reason_text = text;
+			return;
+		default:
+			ev->kind = is_warn ? ML_EV_HEADER : ML_EV_INFO;
+			if (!ev->subject.n)
+				ev->reason_text = value;
+			return;
+		}
+	}
+	ml_slice_t stage;
+	ml_slice_t qid = ev->qid;
+	if (!parse_stage_line(n, e, ev, &stage)) {
+		ml_event_clear(ev);
+		ev->qid = qid;
+		ev->kind = ML_EV_INFO;
+		return;
+	}
+	if (ml_slice_eq(ev->client_name, "local") && !ev->client_ip.n)
+		ev->client_name = ML_SLICE_NULL;
+	switch (a) {
+	case A_REJECT:
+	case A_DISCARD:
+		ev->kind = ML_EV_CLEANUP_REJECT;
+		ev->status = ML_ST_BLOCKED;
+		return;
+	case A_HOLD:
+		ev->kind = ML_EV_HOLD;
+		ev->status = ML_ST_QUARANTINED;
+		return;
+	default:
+		ev->kind = ML_EV_INFO;
+		return;
+	}
+}
+
+/* ---- delivery records (agents and qmgr) -------------------------------- */
+
+static ml_status_t delivery_status(const char *p, const char *e)
+{
+	size_t n = (size_t)(e - p);
+#define S(lit) (n == sizeof(lit) - 1 && memcmp(p, lit, n) == 0)
+	if (S("sent") || S("deliverable"))
+		return ML_ST_DELIVERED;
+	if (S("deferred") || S("SOFTBOUNCE"))
+		return ML_ST_DELAYED;
+	if (S("bounced") || (n >= 13 && memcmp(p, "undeliverable", 13) == 0))
+		return ML_ST_BOUNCED;
+	if (S("expired") || S("force-expired"))
+		return ML_ST_EXPIRED;
+#undef S
+	return ML_ST_NONE;
+}
+
+static int pipe_mailbox_relay(ml_slice_t r)
+{
+	return ml_slice_eq(r, "dovecot") || ml_slice_eq(r, "maildrop") || ml_slice_eq(r, "cyrus");
+}
+
+/* "to=<B>, orig_to=<C>, relay=R, ..., status=S (REASON)" at p (after "to="). */
+static int parse_delivery(const daemon_t *d, const char *p, const char *e, ml_event_t *ev)
+{
+	p = parse_addr(p, e, &ev->to, list_cont_ok, 0);
+	if (!p)
+		return 0;
+	while (HAS(p, e, ", ")) {
+		p += 2;
+		size_t k = key_len(p, e);
+		if (!k)
+			return 0;
+		const char *key = p, *v = p + k + 1;
+		if (k == 6 && memcmp(key, "status", 6) == 0) {
+			const char *q = v;
+			while (q < e && *q != ' ' && *q != '(')
+				q++;
+			ev->status = delivery_status(v, q);
+			if (ev->status == ML_ST_NONE)
+				return 0;
+			if (q < e && *q == ' ')
+				q++;
+			if (q < e && *q == '(') {
+				q++;
+				const char *re = e;
+				if (re > q && re[-1] == ')')
+					re--;
+				ev->reason_text = sl(q, re);
+			}
+			ev->kind = ML_EV_DELIVERY;
+			if ((d->flags & F_LOCAL) || FIND(ev->relay.p, ev->relay.p + ev->relay.n, "[private/") ||
+			    FIND(ev->relay.p, ev->relay.p + ev->relay.n, "[public/") ||
+			    ((d->flags & F_PIPE) && pipe_mailbox_relay(ev->relay)))
+				ev->local_delivery = 1;
+			return 1;
+		}
+		if (k == 7 && memcmp(key, "orig_to", 7) == 0) {
+			p = parse_addr(v, e, &ev->orig_to, list_cont_ok, 0);
+			if (!p)
+				return 0;
+			continue;
+		}
+		const char *ve = FIND(v, e, ", ");
+		if (!ve)
+			ve = e;
+		if (k == 5 && memcmp(key, "relay", 5) == 0)
+			ev->relay = sl(v, ve);
+		else if (k == 5 && memcmp(key, "delay", 5) == 0)
+			ev->delay_ms = parse_delay_ms(v, ve);
+		else if (k == 3 && memcmp(key, "dsn", 3) == 0)
+			ev->dsn = sl(v, ve);
+		p = ve;
+	}
+	return 0;
+}
+
+/*
+ * "host X[IP] said: REPLY (in reply to C command)", "host X[IP] refused to
+ * talk to me: REPLY", "SASL authentication failed; server X[IP] said: REPLY":
+ * relay = X[IP] (the word before w, the " said: " or " refused..."),
+ * reason_text = REPLY (from c), dsn.
+ */
+static void parse_said(const char *r, const char *w, const char *c, const char *e, ml_event_t *ev)
+{
+	const char *ws = w;
+	while (ws > r && ws[-1] != ' ')
+		ws--;
+	if (w > ws && w[-1] == ']')
+		ev->relay = sl(ws, w);
+	const char *re = e;
+	if (e - c > 9 && memcmp(e - 9, " command)", 9) == 0) {
+		const char *ir = rfind(c, e, LIT(" (in reply to "));
+		if (ir)
+			re = ir;
+	}
+	ev->reason_text = sl(c, re);
+	ev->dsn = find_dsn(c, re);
+}
+
+static const char *const AGENT_CONN_PREFIXES[] = {
+	"connect to ", "statistics:", "enabling PIX", "lost connection with ",
+	"conversation with ", "host ", "SASL authentication failed",
+	NULL
+};
+
+static void parse_agent(const daemon_t *d, const char *p, const char *e, ml_event_t *ev)
+{
+	const char *r = take_qid(p, e, &ev->qid);
+	if (r) {
+		if (HAS(r, e, "to=")) {
+			if (!parse_delivery(d, r + 3, e, ev))
+				unknown(ev, d->unk);
+			return;
+		}
+		ev->kind = ML_EV_INFO;
+		const char *c = FIND(r, e, " said: ");
+		if (c)
+			parse_said(r, c, c + 7, e, ev);
+		else if ((c = FIND(r, e, " refused to talk to me: ")) != NULL)
+			parse_said(r, c, c + 24, e, ev);
+		return;
+	}
+	if (warning_line(d, p, e, ev))
+		return;
+	if (d->conn && (starts_any(p, e, AGENT_CONN_PREFIXES) || starts_any(p, e, TLS_PREFIXES))) {
+		skip(ev, d->conn);
+		return;
+	}
+	unknown(ev, d->unk);
+}
+
+/* ---- qmgr -------------------------------------------------------------- */
+
+static void parse_qmgr(const daemon_t *d, const char *p, const char *e, ml_event_t *ev)
+{
+	const char *r = take_qid(p, e, &ev->qid);
+	if (!r) {
+		if (warning_line(d, p, e, ev))
+			return;
+		if (HAS(p, e, "statistics:") || HAS(p, e, "status:")) {
+			skip(ev, "qmgr");
+			return;
+		}
+		unknown(ev, d->unk);
+		return;
+	}
+	if (HAS(r, e, "removed") && (r + 7 == e || !is_lower((unsigned char)r[7]))) {
+		ev->kind = ML_EV_REMOVED;
+		return;
+	}
+	if (HAS(r, e, "from=")) {
+		const char *q = parse_addr(r + 5, e, &ev->from, list_cont_ok, 0);
+		if (!q) {
+			unknown(ev, d->unk);
+			return;
+		}
+		ev->from_set = 1;
+		if (HAS(q, e, ", status=")) {
+			const char *v = q + 9, *ve = v;
+			while (ve < e && *ve != ',' && *ve != ' ')
+				ve++;
+			if (delivery_status(v, ve) == ML_ST_EXPIRED) {
+				ev->kind = ML_EV_EXPIRED;
+				ev->status = ML_ST_EXPIRED;
+				return;
+			}
+			unknown(ev, d->unk);
+			return;
+		}
+		ev->kind = ML_EV_QMGR_FROM;
+		while (HAS(q, e, ", ")) {
+			q += 2;
+			if (HAS(q, e, "size=")) {
+				q += 5;
+				ev->size = parse_u64(q, e);
+			} else if (HAS(q, e, "nrcpt=")) {
+				q += 6;
+				uint64_t v = parse_u64(q, e);
+				ev->nrcpt = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+			}
+			const char *ve = FIND(q, e, ", ");
+			q = ve ? ve : e;
+		}
+		return;
+	}
+	if (HAS(r, e, "to=")) {
+		if (!parse_delivery(d, r + 3, e, ev))
+			unknown(ev, d->unk);
+		return;
+	}
+	if (HAS(r, e, "skipped, still being delivered")) {
+		ev->kind = ML_EV_INFO;
+		return;
+	}
+	unknown(ev, d->unk);
+}
+
+/* ---- bounce, postsuper, pickup ----------------------------------------- */
+
+static void parse_bounce(const daemon_t *d, const char *p, const char *e, ml_event_t *ev)
+{
+	const char *r = take_qid(p, e, &ev->qid);
+	if (!r) {
+		if (warning_line(d, p, e, ev))
+			return;
+		unknown(ev, d->unk);
+		return;
+	}
+	const char *c = rfind(r, e, LIT(" notification: "));
+	if (c && (HAS(r, e, "sender ") || HAS(r, e, "postmaster "))) {
+		ml_slice_t nq = sl(c + 15, e);
+		if (ml_postfix_is_qid(nq)) {
+			ev->kind = ML_EV_BOUNCE_NDN;
+			ev->other_qid = nq;
+			return;
+		}
+	}
+	unknown(ev, d->unk);
+}
+
+static void parse_postsuper(const daemon_t *d, const char *p, const char *e, ml_event_t *ev)
+{
+	const char *r = take_qid(p, e, &ev->qid);
+	if (!r) {
+		if (warning_line(d, p, e, ev))
+			return;
+		static const char *const totals[] = {
+			"Deleted: ", "Requeued: ", "Placed on hold: ", "Released from hold: ",
+			"Expired: ", "Renamed to match inode number: ", NULL
+		};
+		if (starts_any(p, e, totals)) {
+			skip(ev, "postsuper");
+			return;
+		}
+		unknown(ev, d->unk);
+		return;
+	}
+	size_t n = (size_t)(e - r);
+#define S(lit) (n == sizeof(lit) - 1 && memcmp(r, lit, n) == 0)
+	if (S("removed")) {
+		ev->kind = ML_EV_DELETED;
+	} else if (S("released from hold")) {
+		ev->kind = ML_EV_RELEASED;
+	} else if (S("placed on hold")) {
+		ev->kind = ML_EV_HOLD;
+		ev->status = ML_ST_QUARANTINED;
+	} else if (S("requeued")) {
+		ev->kind = ML_EV_INFO;
+	} else {
+		unknown(ev, d->unk);
+	}
+#undef S
+}
+
+static void parse_pickup(const daemon_t *d, const char *p, const char *e, ml_event_t *ev)
+{
+	const char *r = take_qid(p, e, &ev->qid);
+	if (!r) {
+		if (warning_line(d, p, e, ev))
+			return;
+		unknown(ev, d->unk);
+		return;
+	}
+	if (HAS(r, e, "uid=")) {
+		const char *f = FIND(r, e, " from=");
+		if (f) {
+			const char *q = parse_addr(f + 6, e, &ev->from, list_cont_ok, 0);
+			if (q) {
+				ev->kind = ML_EV_PICKUP;
+				ev->from_set = 1;
+				return;
+			}
+		}
+	}
+	unknown(ev, d->unk);
+}
+
+/* ---- entry point ------------------------------------------------------- */
+
+void ml_postfix_parse(ml_slice_t program, ml_slice_t msg, ml_event_t *ev)
+{
+	ml_event_clear(ev);
+	const char *p = msg.p ? msg.p : "";
+	const char *e = p + (msg.p ? msg.n : 0);
+	while (e > p && (e[-1] == ' ' || e[-1] == '\r' || e[-1] == '\n' || e[-1] == '\t'))
+		e--;
+
+	/* The daemon: the last '/'-component of the tag, without any "[pid]". */
+	const char *tp = program.p ? program.p : "";
+	const char *te = tp + (program.p ? program.n : 0);
+	const char *b = te > tp ? memchr(tp, '[', (size_t)(te - tp)) : NULL;
+	if (b)
+		te = b;
+	const char *ds = te > tp ? memrchr(tp, '/', (size_t)(te - tp)) : NULL;
+	ds = ds ? ds + 1 : tp;
+	const daemon_t *d = daemon_lookup(ds, (size_t)(te - ds));
+
+	switch (d->kind) {
+	case D_SMTPD: parse_smtpd(d, p, e, ev); return;
+	case D_POSTSCREEN: parse_postscreen(d, p, e, ev); return;
+	case D_CLEANUP: parse_cleanup(d, p, e, ev); return;
+	case D_QMGR: parse_qmgr(d, p, e, ev); return;
+	case D_AGENT: parse_agent(d, p, e, ev); return;
+	case D_BOUNCE: parse_bounce(d, p, e, ev); return;
+	case D_POSTSUPER: parse_postsuper(d, p, e, ev); return;
+	case D_PICKUP: parse_pickup(d, p, e, ev); return;
+	case D_SKIP: skip(ev, d->warn); return;
+	case D_UNKNOWN: break;
+	}
+	unknown(ev, d->unk);
+}
