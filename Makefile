@@ -1,5 +1,6 @@
 # mtalog — plain Makefile.  Override CC, CFLAGS, LDLIBS as usual.
 #   make            build ./mtalog
+#   make demo       install what is missing, build, ingest sample/mail.log, search
 #   make check      fast tier: unit and end-to-end tests, normal build
 #   make test       full suite: `check`, then the same tests under ASan+UBSan
 #   make sample     regenerate sample/mail.log with the bench generator
@@ -25,7 +26,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all check test test-san deps sample bench clean tests-build
+.PHONY: all check test test-san deps demo sample bench clean tests-build
 all: mtalog
 
 mtalog: $(BUILD)/mtalog
@@ -61,13 +62,23 @@ test: check test-san
 deps:
 	sh tools/install-deps.sh
 
+# Install, build, ingest the bundled sample, show rows.
+demo:
+	sh tools/install-deps.sh
+	$(MAKE) all
+	rm -f sample.db sample.db-lock
+	./mtalog --db sample.db ingest sample/mail.log
+	./mtalog --db sample.db search --limit 15
+	./mtalog --db sample.db search --status bounced,expired --limit 5
+
 sample: $(BUILD)/bench/gen
 	$(BUILD)/bench/gen --messages 2000 --seed 1 --out sample/mail.log
 
 bench: $(BUILD)/mtalog $(BENCH_BIN)
+	sh tools/install-deps.sh bench
 	sh bench/run.sh
 
 clean:
-	rm -rf build build-san mtalog
+	rm -rf build build-san mtalog sample.db sample.db-lock
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/tools/mtalog.d $(TEST_BIN:=.d)

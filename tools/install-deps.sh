@@ -1,7 +1,10 @@
 #!/bin/sh
 # Install the Debian packages mtalog needs to build and test, if missing.
+# With the argument "bench", also those the benchmark needs.
 set -e
 PKGS="build-essential pkg-config liblmdb-dev libzstd-dev libxxhash-dev libpcre2-dev zlib1g-dev libjansson-dev libcmocka-dev"
+# what the benchmark also runs: GNU time, ripgrep (a baseline)
+[ "${1:-}" = bench ] && PKGS="$PKGS time ripgrep"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

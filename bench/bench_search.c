@@ -1,0 +1,221 @@
+/*
+ * bench_search — search latency, in process, on an existing database.
+ *
+ *   bench_search --db PATH [--queries N] [--seed S] [--out-values FILE]
+ *
+ * Query values are sampled from the database itself (random records, so
+ * popular addresses and domains come up as often as users ask for them).
+ * Each query class runs N different values once each; every returned row is
+ * decoded (that is part of the search).  Prints, per class, p50, p95, p99 and
+ * max in microseconds, and rows returned on average.  With --out-values the
+ * sampled addresses are written one per line ("CLASS<TAB>value"), so that a
+ * baseline (grep) can answer the same questions.
+ */
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "index/query.h"
+#include "index/record.h"
+#include "index/store.h"
+#include "index/tokens.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static double now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static int count_row(void *ctx, const ml_message_t *m, int row)
+{
+	(void)m;
+	(void)row;
+	(*(unsigned *)ctx)++;
+	return 0;
+}
+
+typedef struct {
+	char *words[64];
+	int n;
+} words_t;
+
+static void add_word(void *ctx, const char *w, size_t n)
+{
+	words_t *ws = ctx;
+	if (ws->n < 64 && n >= 3)
+		ws->words[ws->n++] = strndup(w, n);
+}
+
+enum { C_ADDR, C_DOMAIN, C_WORDS, C_STATUS_DOMAIN, C_TIME_DOMAIN, C_MSGID, C_QID, C_NOTHING, C__N };
+static const char *const class_names[C__N] = {
+	"recipient address", "recipient domain", "two subject words", "status + domain",
+	"time range + domain", "message-id", "queue ID", "no match",
+};
+
+int main(int argc, char **argv)
+{
+	const char *db = NULL, *values_out = NULL;
+	int nq = 200;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--db") && i + 1 < argc) db = argv[++i];
+		else if (!strcmp(argv[i], "--queries") && i + 1 < argc) nq = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--seed") && i + 1 < argc) rng_state = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--out-values") && i + 1 < argc) values_out = argv[++i];
+		else { fprintf(stderr, "usage: bench_search --db PATH [--queries N] [--seed S] [--out-values FILE]\n"); return 1; }
+	}
+	if (!db || nq < 1) {
+		fprintf(stderr, "bench_search: --db is required\n");
+		return 1;
+	}
+	char err[512];
+	ml_store_t *s;
+	if (ml_store_open(&s, db, ML_STORE_RDONLY, err, sizeof err)) {
+		fprintf(stderr, "bench_search: %s\n", err);
+		return 1;
+	}
+	ml_search_t *se;
+	ml_codec_t *codec;
+	ml_search_new(&se, s);
+	ml_codec_new(&codec, 3);
+	MDB_txn *txn;
+	ml_store_read_begin(s, &txn);
+	ml_store_load_dicts(s, txn, codec);
+	MDB_cursor *cur;
+	mdb_cursor_open(txn, s->rec, &cur);
+	MDB_val k, v;
+	if (mdb_cursor_get(cur, &k, &v, MDB_FIRST)) {
+		fprintf(stderr, "bench_search: empty database\n");
+		return 1;
+	}
+	uint64_t lo = ml_get_be64(k.mv_data);
+	mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	uint64_t hi = ml_get_be64(k.mv_data);
+	/* sample queries */
+	ml_query_t *qs = calloc((size_t)C__N * nq, sizeof *qs);
+	char *ok = calloc((size_t)C__N * nq, 1);
+	FILE *vf = values_out ? fopen(values_out, "w") : NULL;
+	ml_message_t m;
+	ml_message_init(&m);
+	for (int c = 0; c < C__N; c++) {
+		for (int i = 0; i < nq; i++) {
+			ml_query_t *q = &qs[c * nq + i];
+			for (int tries = 0; tries < 1000; tries++) {
+				unsigned char kb[8];
+				ml_put_be64(kb, lo + rnd() % (hi - lo + 1));
+				k = (MDB_val){ 8, kb };
+				if (mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) || ml_record_decode(codec, v.mv_data, v.mv_size, &m))
+					continue;
+				m.docid = ml_get_be64(k.mv_data);
+				if (!m.nrcpts)
+					continue;
+				const ml_rcpt_t *r = &m.rcpts[rnd() % m.nrcpts];
+				ml_slice_t to = ml_message_str(&m, r->to);
+				ml_slice_t dom = ml_addr_domain(to);
+				char buf[1024];
+				if (!to.n || !dom.n || to.n > 500)
+					continue;
+				if (c == C_ADDR) {
+					snprintf(buf, sizeof buf, "%.*s", (int)to.n, to.p);
+					ml_query_set(q, "to", buf, err, sizeof err);
+				} else if (c == C_DOMAIN || c == C_STATUS_DOMAIN || c == C_TIME_DOMAIN) {
+					snprintf(buf, sizeof buf, "@%.*s", (int)dom.n, dom.p);
+					ml_query_set(q, "to", buf, err, sizeof err);
+					if (c == C_STATUS_DOMAIN)
+						ml_query_set(q, "status", ml_status_name(ml_message_row_status(&m, r)), err, sizeof err);
+					if (c == C_TIME_DOMAIN) {
+						q->since_us = m.first_us - 3600LL * 1000000;
+						q->until_us = m.first_us + 3600LL * 1000000;
+					}
+				} else if (c == C_WORDS) {
+					ml_slice_t subj = ml_message_str(&m, m.subject);
+					words_t ws = { .n = 0 };
+					ml_tokens_words(subj.p, subj.n, add_word, &ws);
+					if (ws.n < 2) {
+						for (int w = 0; w < ws.n; w++) free(ws.words[w]);
+						continue;
+					}
+					int a = (int)(rnd() % ws.n), b = (int)(rnd() % ws.n);
+					if (a == b) b = (a + 1) % ws.n;
+					snprintf(buf, sizeof buf, "%s %s", ws.words[a], ws.words[b]);
+					ml_query_set(q, "subject", buf, err, sizeof err);
+					for (int w = 0; w < ws.n; w++) free(ws.words[w]);
+				} else if (c == C_MSGID) {
+					ml_slice_t id = ml_message_str(&m, m.message_id);
+					if (!id.n) continue;
+					snprintf(buf, sizeof buf, "%.*s", (int)id.n, id.p);
+					ml_query_set(q, "msgid", buf, err, sizeof err);
+				} else if (c == C_QID) {
+					ml_slice_t id = ml_message_str(&m, m.queue_id);
+					if (!id.n) continue;
+					snprintf(buf, sizeof buf, "%.*s", (int)id.n, id.p);
+					ml_query_set(q, "queue_id", buf, err, sizeof err);
+				} else {
+					snprintf(buf, sizeof buf, "nobody-%llu@%.*s", (unsigned long long)rnd(), (int)dom.n, dom.p);
+					ml_query_set(q, "to", buf, err, sizeof err);
+				}
+				if (vf)
+					fprintf(vf, "%s\t%s\n", class_names[c], buf);
+				ok[c * nq + i] = 1;
+				break;
+			}
+		}
+	}
+	if (vf)
+		fclose(vf);
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	ml_message_free(&m);
+	double *lat = malloc(sizeof(double) * nq);
+	printf("| query class | queries | rows (mean) | p50 µs | p95 µs | p99 µs | max µs |\n");
+	printf("|---|---:|---:|---:|---:|---:|---:|\n");
+	for (int c = 0; c < C__N; c++) {
+		double rows = 0;
+		int done = 0;
+		for (int i = 0; i < nq; i++) {
+			if (!ok[c * nq + i])
+				continue;
+			unsigned n = 0;
+			ml_search_info_t info;
+			double t0 = now_us();
+			if (ml_search_run(se, &qs[c * nq + i], count_row, &n, &info, err, sizeof err)) {
+				fprintf(stderr, "bench_search: %s\n", err);
+				return 1;
+			}
+			lat[done++] = now_us() - t0;
+			rows += n;
+		}
+		if (!done) {
+			printf("| %s | 0 | - | - | - | - | - |\n", class_names[c]);
+			continue;
+		}
+		qsort(lat, (size_t)done, sizeof *lat, cmp_d);
+		printf("| %s | %d | %.1f | %.0f | %.0f | %.0f | %.0f |\n", class_names[c], done, rows / done,
+		       lat[done / 2], lat[(int)(done * 0.95)], lat[(int)(done * 0.99)], lat[done - 1]);
+	}
+	for (int i = 0; i < C__N * nq; i++)
+		ml_query_free(&qs[i]);
+	free(qs);
+	free(ok);
+	free(lat);
+	ml_codec_free(codec);
+	ml_search_free(se);
+	ml_store_close(s);
+	return 0;
+}
