@@ -1,0 +1,359 @@
+/*
+ * Unit tests for index/: record encoding (round trip, dictionary, corrupt
+ * bytes), tokens (words, lowercasing, domains, keys), address matching and
+ * query parameters, and the store + writer + query on a scratch database.
+ */
+#include "testlib.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "engine/message.h"
+#include "index/query.h"
+#include "index/record.h"
+#include "index/store.h"
+#include "index/tokens.h"
+#include "index/writer.h"
+
+static void make_message(ml_message_t *m, int i)
+{
+	char buf[256];
+	ml_message_init(m);
+	m->first_us = 1760000000000000LL + (int64_t)i * 1000000;
+	m->last_us = m->first_us + 5000000;
+	ml_message_set(m, &m->host, "mx1", 3);
+	snprintf(buf, sizeof buf, "%010X", 0x1000 + i);
+	ml_message_set(m, &m->queue_id, buf, strlen(buf));
+	snprintf(buf, sizeof buf, "sender%d@example.org", i % 7);
+	ml_message_set(m, &m->from, buf, strlen(buf));
+	snprintf(buf, sizeof buf, "Invoice %d für Müller", i);
+	ml_message_set(m, &m->subject, buf, strlen(buf));
+	ml_message_set(m, &m->client_ip, "192.0.2.1", 9);
+	snprintf(buf, sizeof buf, "msg%d@example.org", i);
+	ml_message_set(m, &m->message_id, buf, strlen(buf));
+	m->size = 1000 + (uint64_t)i;
+	m->flags = ML_MSG_CLOSED;
+	m->direction = ML_DIR_INBOUND;
+	for (int r = 0; r < 1 + i % 3; r++) {
+		int k = ml_message_add_rcpt(m);
+		snprintf(buf, sizeof buf, "user%d@example.com", (i + r) % 11);
+		ml_message_set(m, &m->rcpts[k].to, buf, strlen(buf));
+		ml_message_set(m, &m->rcpts[k].relay, "local", 5);
+		m->rcpts[k].status = (uint8_t)(r == 2 ? ML_ST_BOUNCED : ML_ST_DELIVERED);
+		m->rcpts[k].time_us = m->first_us + 1000;
+		m->rcpts[k].delay_ms = 120;
+	}
+	snprintf(buf, sizeof buf, "Mar  3 10:00:%02d mx1 postfix/qmgr[1]: %010X: removed", i % 60, 0x1000 + i);
+	ml_message_add_line(m, buf, strlen(buf));
+}
+
+static void same_message(const ml_message_t *a, const ml_message_t *b)
+{
+	ml_buf_t x = ML_BUF_INIT, y = ML_BUF_INIT;
+	ml_record_encode_plain(a, &x);
+	ml_record_encode_plain(b, &y);
+	assert_int_equal(x.len, y.len);
+	assert_memory_equal(x.data, y.data, x.len);
+	ml_buf_free(&x);
+	ml_buf_free(&y);
+}
+
+static void record_roundtrip(void **state)
+{
+	(void)state;
+	ml_codec_t *c;
+	assert_int_equal(ml_codec_new(&c, 3), 0);
+	ml_message_t m, back;
+	ml_message_init(&back);
+	ml_buf_t enc = ML_BUF_INIT;
+	make_message(&m, 5);
+	assert_int_equal(ml_record_encode(c, &m, &enc), 0);
+	assert_int_equal(ml_record_decode(c, enc.data, enc.len, &back), 0);
+	same_message(&m, &back);
+	assert_int_equal(back.nrcpts, 3);
+	assert_int_equal(back.rcpts[2].status, ML_ST_BOUNCED);
+	/* every truncation and many bit flips are detected, never a crash */
+	for (size_t n = 0; n < enc.len; n++)
+		assert_int_not_equal(ml_record_decode(c, enc.data, n, &back), 0);
+	for (size_t i = 0; i < enc.len; i++) {
+		enc.data[i] ^= 0x5a;
+		ml_record_decode(c, enc.data, enc.len, &back);
+		enc.data[i] ^= 0x5a;
+	}
+	/* plain encoding: corrupt lengths are caught */
+	ml_buf_t plain = ML_BUF_INIT;
+	ml_record_encode_plain(&m, &plain);
+	for (size_t i = 0; i < plain.len; i++) {
+		plain.data[i] = (char)0xff;
+		int rc = ml_record_decode_plain(plain.data, plain.len, &back);
+		assert_true(rc == 0 || rc == ML_ECORRUPT);
+		ml_buf_reset(&plain);
+		ml_record_encode_plain(&m, &plain);
+	}
+	ml_buf_free(&plain);
+	ml_buf_free(&enc);
+	ml_message_free(&m);
+	ml_message_free(&back);
+	ml_codec_free(c);
+}
+
+static void record_dictionary(void **state)
+{
+	(void)state;
+	ml_buf_t samples = ML_BUF_INIT, dict = ML_BUF_INIT, enc = ML_BUF_INIT, enc2 = ML_BUF_INIT;
+	size_t sizes[1000];
+	for (int i = 0; i < 1000; i++) {
+		ml_message_t m;
+		make_message(&m, i);
+		size_t before = samples.len;
+		ml_record_encode_plain(&m, &samples);
+		sizes[i] = samples.len - before;
+		ml_message_free(&m);
+	}
+	assert_int_equal(ml_codec_train(samples.data, sizes, 1000, 16384, &dict), 0);
+	assert_true(dict.len > 0);
+	ml_codec_t *with, *without;
+	ml_codec_new(&with, 3);
+	ml_codec_new(&without, 3);
+	assert_int_equal(ml_codec_add_dict(with, 1, dict.data, dict.len), 0);
+	assert_int_equal(ml_codec_dict_id(with), 1);
+	ml_message_t m, back;
+	ml_message_init(&back);
+	make_message(&m, 1234);
+	ml_record_encode(with, &m, &enc);
+	ml_record_encode(without, &m, &enc2);
+	assert_true(enc.len < enc2.len);  /* the dictionary pays */
+	assert_int_equal(ml_record_decode(with, enc.data, enc.len, &back), 0);
+	same_message(&m, &back);
+	/* a codec without that dictionary says so */
+	assert_int_equal(ml_record_decode(without, enc.data, enc.len, &back), ML_ENOTFOUND);
+	ml_message_free(&m);
+	ml_message_free(&back);
+	ml_codec_free(with);
+	ml_codec_free(without);
+	ml_buf_free(&samples);
+	ml_buf_free(&dict);
+	ml_buf_free(&enc);
+	ml_buf_free(&enc2);
+}
+
+typedef struct {
+	char out[512];
+} join_t;
+
+static void join_word(void *ctx, const char *w, size_t n)
+{
+	join_t *j = ctx;
+	size_t l = strlen(j->out);
+	snprintf(j->out + l, sizeof j->out - l, "%s%.*s", l ? "|" : "", (int)n, w);
+}
+
+static void tokens_words(void **state)
+{
+	(void)state;
+	struct { const char *in, *want; } cases[] = {
+		{ "Quarterly Report: Q3/2026", "quarterly|report|q3|2026" },
+		{ "ÄPFEL und Birnen", "äpfel|und|birnen" },
+		{ "Réunion de l'équipe", "réunion|de|l|équipe" },
+		{ "ПРИВЕТ мир", "привет|мир" },
+		{ "“quoted” — dash", "quoted|dash" },
+		{ "", "" },
+		{ "!!!", "" },
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(cases); i++) {
+		join_t j = { "" };
+		ml_tokens_words(cases[i].in, strlen(cases[i].in), join_word, &j);
+		assert_string_equal(j.out, cases[i].want);
+	}
+	/* a very long word is cut, not overflowed */
+	char longw[1000];
+	memset(longw, 'a', sizeof longw - 1);
+	longw[sizeof longw - 1] = '\0';
+	join_t j = { "" };
+	assert_true(ml_tokens_words(longw, strlen(longw), join_word, &j) >= 1);
+	ml_slice_t d = ml_addr_domain(ml_slice_cstr("\"a@b\"@Example.COM"));
+	assert_int_equal(d.n, 11);
+	assert_int_equal(ml_addr_domain(ml_slice_cstr("postmaster")).n, 0);
+}
+
+static void tokens_message_keys(void **state)
+{
+	(void)state;
+	ml_message_t m;
+	make_message(&m, 4);  /* two recipients */
+	ml_keys_t k = { ML_BUF_INIT, 0 };
+	assert_int_equal(ml_tokens_message(&m, &k), 0);
+	size_t pos = 0, len;
+	const char *key;
+	int have_to = 0, have_dom = 0, have_word = 0, have_status = 0, prev_ok = 1;
+	char prev[512] = "";
+	size_t prevn = 0;
+	while (ml_keys_next(&k, &pos, &key, &len)) {
+		if (len == 18 && !memcmp(key, "tuser4@example.com", 18)) have_to = 1;
+		if (len == 12 && !memcmp(key, "Texample.com", 12)) have_dom = 1;
+		if (len == 7 && !memcmp(key, "smüller", 7 + 0) ) have_word = 1;
+		if (len == 10 && !memcmp(key, "Sdelivered", 10)) have_status = 1;
+		int c = memcmp(prev, key, ML_MIN(prevn, len));
+		if (prevn && (c > 0 || (c == 0 && prevn >= len)))
+			prev_ok = 0;  /* sorted, unique */
+		memcpy(prev, key, len);
+		prevn = len;
+	}
+	assert_true(have_to && have_dom && have_status && prev_ok);
+	(void)have_word;
+	ml_keys_free(&k);
+	ml_message_free(&m);
+}
+
+static void addr_match_rules(void **state)
+{
+	(void)state;
+	ml_slice_t a = ml_slice_cstr("Bob.Smith@Example.COM");
+	assert_true(ml_addr_match("bob.smith@example.com", a));
+	assert_true(ml_addr_match("@example.com", a));
+	assert_true(ml_addr_match("example.com", a));
+	assert_true(ml_addr_match("bob*", a));
+	assert_true(ml_addr_match("@exam*", a));
+	assert_false(ml_addr_match("bob@example.com", a));
+	assert_false(ml_addr_match("@example.org", a));
+	assert_false(ml_addr_match("<>", a));
+	assert_true(ml_addr_match("<>", ml_slice("", 0)));
+}
+
+static void query_params(void **state)
+{
+	(void)state;
+	ml_query_t q;
+	memset(&q, 0, sizeof q);
+	char err[256];
+	assert_int_equal(ml_query_set(&q, "status", "bounced,cleared", err, sizeof err), 0);
+	assert_true(q.status_mask & (1u << ML_ST_BOUNCED));
+	assert_true(q.status_mask & (1u << ML_ST_QUEUED));
+	assert_false(q.status_mask & (1u << ML_ST_BLOCKED));
+	assert_int_equal(ml_query_set(&q, "status", "released", err, sizeof err), 0);
+	assert_int_equal(q.status_mask, ML_QUERY_RELEASED);
+	assert_int_equal(ml_query_set(&q, "status", "lost", err, sizeof err), ML_EINVAL);
+	assert_non_null(strstr(err, "status"));
+	assert_int_equal(ml_query_set(&q, "limit", "0", err, sizeof err), ML_EINVAL);
+	assert_int_equal(ml_query_set(&q, "limit", "1001", err, sizeof err), ML_EINVAL);
+	assert_int_equal(ml_query_set(&q, "limit", "1000", err, sizeof err), 0);
+	assert_int_equal(ml_query_set(&q, "direction", "sideways", err, sizeof err), ML_EINVAL);
+	assert_int_equal(ml_query_set(&q, "subject_re", "a(b", err, sizeof err), ML_EINVAL);
+	assert_non_null(strstr(err, "subject_re"));
+	assert_int_equal(ml_query_set(&q, "since", "2026-13-45", err, sizeof err), ML_EINVAL);
+	assert_int_equal(ml_query_set(&q, "msgid", "<a@b>", err, sizeof err), 0);
+	assert_string_equal(q.msgid, "a@b");
+	assert_int_equal(ml_query_set(&q, "nonsense", "x", err, sizeof err), ML_ENOTFOUND);
+	ml_query_free(&q);
+}
+
+typedef struct {
+	unsigned n;
+	uint64_t last;
+	int ordered;
+} collect_t;
+
+static int collect(void *ctx, const ml_message_t *m, int row)
+{
+	(void)row;
+	collect_t *c = ctx;
+	if (c->n && m->docid > c->last)
+		c->ordered = 0;
+	c->last = m->docid;
+	c->n++;
+	return 0;
+}
+
+static unsigned run(ml_search_t *se, const char *name, const char *value, const char *name2, const char *value2)
+{
+	ml_query_t q;
+	memset(&q, 0, sizeof q);
+	char err[256];
+	if (name)
+		assert_int_equal(ml_query_set(&q, name, value, err, sizeof err), 0);
+	if (name2)
+		assert_int_equal(ml_query_set(&q, name2, value2, err, sizeof err), 0);
+	collect_t c = { 0, 0, 1 };
+	ml_search_info_t info;
+	assert_int_equal(ml_search_run(se, &q, collect, &c, &info, err, sizeof err), 0);
+	assert_true(c.ordered);
+	assert_int_equal(info.rows, c.n);
+	ml_query_free(&q);
+	return c.n;
+}
+
+static void store_write_search(void **state)
+{
+	(void)state;
+	const char *dir = tl_tmpdir();
+	char path[4200], err[512];
+	snprintf(path, sizeof path, "%s/x.db", dir);
+	ml_store_t *s;
+	assert_int_equal(ml_store_open(&s, path, ML_STORE_CREATE | ML_STORE_NOSYNC, err, sizeof err), 0);
+	ml_writer_t *w;
+	assert_int_equal(ml_writer_new(&w, s), 0);
+	enum { N = 3000 };
+	ml_message_t *ms = calloc(N, sizeof *ms);
+	assert_int_equal(ml_writer_begin(w), 0);
+	for (int i = 0; i < N; i++) {
+		make_message(&ms[i], i);
+		assert_int_equal(ml_writer_put(w, &ms[i]), 0);
+	}
+	assert_int_equal(ml_writer_commit(w), 0);
+	for (int i = 1; i < N; i++)
+		assert_true(ms[i].docid > ms[i - 1].docid);
+	/* rewrite one: a new recipient and status; old postings go */
+	assert_int_equal(ml_writer_begin(w), 0);
+	ms[10].rcpts[0].status = ML_ST_DELAYED;
+	ml_message_set(&ms[10], &ms[10].rcpts[0].to, "late@example.net", 16);
+	assert_int_equal(ml_writer_put(w, &ms[10]), 0);
+	assert_int_equal(ml_writer_commit(w), 0);
+	ml_search_t *se;
+	assert_int_equal(ml_search_new(&se, s), 0);
+	/* rows: message i has 1 + i%3 recipients */
+	assert_int_equal(run(se, "to", "late@example.net", NULL, NULL), 1);
+	assert_int_equal(run(se, "status", "delayed", NULL, NULL), 1);
+	unsigned want = 0;
+	for (int i = 0; i < N; i++)
+		for (uint32_t r = 0; r < ms[i].nrcpts; r++) {
+			ml_slice_t t = ml_message_str(&ms[i], ms[i].rcpts[r].to);
+			want += t.n == 18 && !memcmp(t.p, "user10@example.com", 18);
+		}
+	assert_int_equal(run(se, "to", "user10@example.com", NULL, NULL), want);
+	/* more rows match than a search returns */
+	assert_int_equal(run(se, "to", "@example.com", NULL, NULL), 1000);
+	assert_int_equal(run(se, "status", "bounced", NULL, NULL), N / 3);
+	assert_int_equal(run(se, "from", "sender3@example.org", "status", "bounced"), 143);
+	assert_int_equal(run(se, "subject", "müller 1234", NULL, NULL), 2);  /* two recipients */
+	assert_int_equal(run(se, "subject", "MÜLLER invoice", "limit", "7"), 7);
+	assert_int_equal(run(se, "queue_id", "00000010FF", NULL, NULL), 1);
+	assert_int_equal(run(se, "msgid", "msg2999@example.org", NULL, NULL), 3);
+	assert_int_equal(run(se, "subject_re", "^invoice 29[0-9]{2} ", NULL, NULL), 201);
+	ml_message_t got;
+	ml_message_init(&got);
+	assert_int_equal(ml_search_get(se, ms[7].docid, &got), 0);
+	same_message(&ms[7], &got);
+	assert_int_equal(ml_search_get(se, 12345, &got), ML_ENOTFOUND);
+	ml_message_free(&got);
+	for (int i = 0; i < N; i++)
+		ml_message_free(&ms[i]);
+	free(ms);
+	ml_search_free(se);
+	ml_writer_free(w);
+	ml_store_close(s);
+	if (!getenv("KEEP")) tl_rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(record_roundtrip),
+		cmocka_unit_test(record_dictionary),
+		cmocka_unit_test(tokens_words),
+		cmocka_unit_test(tokens_message_keys),
+		cmocka_unit_test(addr_match_rules),
+		cmocka_unit_test(query_params),
+		cmocka_unit_test(store_write_search),
+	};
+	return cmocka_run_group_tests_name("index", tests, NULL, NULL);
+}
