@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -340,6 +342,26 @@ static void bad_input(void **state)
 	free(good);
 }
 
+/* A file nobody writes to any more: its last line without '\n' is complete. */
+static void old_file_last_line(void **state)
+{
+	(void)state;
+	const char *log = path("old.log"), *db = path("old.db");
+	const char text[] =
+		"Mar  3 10:21:00 mx1 postfix/smtpd[1101]: EEEE5555FF: client=x.example[192.0.2.91]\n"
+		"Mar  3 10:21:01 mx1 postfix/qmgr[1003]: EEEE5555FF: from=<z@x.example>, size=10, nrcpt=1 (queue active)";
+	tl_write_file(log, text, sizeof text - 1);
+	struct timespec old[2] = { { time(NULL) - 3600, 0 }, { time(NULL) - 3600, 0 } };
+	assert_int_equal(utimensat(AT_FDCWD, log, old, 0), 0);
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest " OPTS " %s", db, log), 0);
+	assert_non_null(strstr(err, "taken as complete"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --json --from z@x.example", db), 0);
+	assert_int_equal(tl_count_lines(out), 1);
+	free(out); free(err);
+}
+
 static void errors_are_one_line(void **state)
 {
 	(void)state;
@@ -420,6 +442,7 @@ int main(void)
 		cmocka_unit_test(batch_boundaries),
 		cmocka_unit_test(sigkill_at_many_points),
 		cmocka_unit_test(bad_input),
+		cmocka_unit_test(old_file_last_line),
 		cmocka_unit_test(errors_are_one_line),
 		cmocka_unit_test(search_while_ingesting),
 	};

@@ -13,6 +13,9 @@
 
 #define MAX_REASONS 256
 #define SAMPLE_MAX 300
+/* A last line without '\n' in a file written to less than this long ago is
+ * left for the next run; in an older file it is taken as complete. */
+#define ML_PARTIAL_WAIT_S 10
 
 typedef struct {
 	char kind[8];          /* "skip" or "bad" */
@@ -303,12 +306,17 @@ static int do_input(ing_t *g, const char *path)
 	while ((got = ml_reader_next(r, &l, err, sizeof err)) > 0) {
 		if (l.end <= start)
 			continue;  /* before the checkpoint (gz and stdin resume by skipping) */
-		if (l.flags & ML_LINE_PARTIAL) {
+		if ((l.flags & ML_LINE_PARTIAL) && time(NULL) - id.mtime < ML_PARTIAL_WAIT_S) {
+			/* a log being written: its writer will finish the line */
 			if (!g->o->quiet)
 				fprintf(g->o->report, "mtalog: %s: last line has no newline yet (%zu bytes at byte %llu): "
 				        "left for the next run\n", path, l.full_len, (unsigned long long)l.off);
 			break;
 		}
+		if ((l.flags & ML_LINE_PARTIAL) && !g->o->quiet)
+			fprintf(g->o->report, "mtalog: %s: last line has no newline (%zu bytes at byte %llu); "
+			        "the file is not being written to: taken as complete\n", path, l.full_len,
+			        (unsigned long long)l.off);
 		rc = do_line(g, &sc, path, &l);
 		if (rc) {
 			snprintf(g->err, sizeof g->err, "%s:%llu: %s", path, (unsigned long long)l.lineno, ml_strerror(rc));

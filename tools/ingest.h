@@ -7,7 +7,8 @@
  * checkpoint is the offset after the last line committed.  A run resumes
  * every input at its checkpoint, so re-ingesting adds nothing and a killed
  * run loses or doubles nothing.  A last line without '\n' in a plain file is
- * left for the next run (a log being written may complete it).
+ * left for the next run when the file was written to in the last seconds (a
+ * log being written will complete it), and taken as complete otherwise.
  *
  * Lines are classified as parsed (an event about a message), skipped (known
  * kinds of lines that carry nothing we keep, and other programs' lines) or
