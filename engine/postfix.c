@@ -29,7 +29,9 @@
  *       reject, milter-reject at RCPT (or any stage but DATA, BDAT, END-OF-MESSAGE)
  *                                  → RCPT_REJECT: recipient `to` refused, the message goes on
  *       reject, milter-reject at DATA, BDAT or END-OF-MESSAGE; discard, milter-discard
- *                                  → CLEANUP_REJECT: the whole message is blocked
+ *                                  → CLEANUP_REJECT: the whole message is blocked (note:
+ *                                    after a discard at RCPT, cleanup still logs the
+ *                                    message-id of the message it then throws away)
  *       hold, milter-hold          → HOLD (quarantined)
  *       the others                 → INFO
  *     proxy-reject: STAGE: REPLY; trailer   (before-queue filter refused) → NOQUEUE_REJECT
@@ -69,7 +71,8 @@
  *       mailbox-delivery transport (dovecot, maildrop, cyrus).  Content filters
  *       (smtp to 127.0.0.1:10024) are not local: they see outbound mail too.
  *     QID: host X[IP] said: REPLY (in reply to C command)    → INFO, relay = X[IP],
- *          (also "refused to talk to me: REPLY")               reason_text = REPLY, dsn
+ *          (any "... X[IP] said: REPLY", and                   reason_text = REPLY, dsn
+ *          "host X[IP] refused to talk to me: REPLY")
  *     any other QID: line                                    → INFO
  *   bounce: QID: (sender|postmaster) ... notification: NEWQID → BOUNCE_NDN, other_qid
  *   postsuper: QID: removed → DELETED; released from hold → RELEASED;
@@ -82,8 +85,15 @@
  *
  * Addresses are returned without angle brackets; "<>" gives an empty slice
  * (from_set says from= was there).  A bracketed address ends at the first '>'
- * followed by what may follow an address there (end, ", ", " key=", ": "), so
- * quoted local parts with spaces, commas or '>' survive.
+ * followed by what may follow an address there (end, ", key=", " key=", and
+ * in a trailer ": "), so quoted local parts with spaces, commas or '>'
+ * survive; a bare address (older versions, local) ends at ',' or ' '.
+ *
+ * The trailer "; from=<A> to=<B> proto=P helo=<H>" of rejects and header
+ * actions is found as the first ';' from which the rest of the line parses
+ * as a trailer in Postfix's own shape (those keys, in that order, each
+ * address closed by its first '>'); failing that, leniently (any key=value,
+ * an address may hold '>').  The reply before it may itself hold "; ".
  */
 #include "postfix.h"
 
@@ -154,7 +164,7 @@ static inline int is_lqid(unsigned char c)
 	return l != 'a' && l != 'e' && l != 'i' && l != 'o' && l != 'u';
 }
 
-/* Length of "key" when p starts with [a-z_]+ '='; 0 otherwise. */
+/* Length of "key" when p starts with [a-z_-]+ '='; 0 otherwise. */
 static size_t key_len(const char *p, const char *e)
 {
 	const char *q = p;
@@ -262,7 +272,7 @@ typedef enum {
 	D_PICKUP,
 } dkind_t;
 
-enum { F_LOCAL = 1, F_PIPE = 2, F_SMTP = 4 };
+enum { F_LOCAL = 1, F_PIPE = 2 };
 
 typedef struct {
 	dkind_t kind;
@@ -278,8 +288,8 @@ DAEMON(DM_SMTPD, D_SMTPD, 0, "smtpd warning", "smtpd: unrecognised", "smtpd conn
 DAEMON(DM_POSTSCREEN, D_POSTSCREEN, 0, "postscreen", "postscreen", "postscreen");
 DAEMON(DM_CLEANUP, D_CLEANUP, 0, "cleanup warning", "cleanup: unrecognised", NULL);
 DAEMON(DM_QMGR, D_QMGR, 0, "qmgr warning", "qmgr: unrecognised", NULL);
-DAEMON(DM_SMTP, D_AGENT, F_SMTP, "smtp warning", "smtp: unrecognised", "smtp connection");
-DAEMON(DM_LMTP, D_AGENT, F_SMTP | F_LOCAL, "lmtp warning", "lmtp: unrecognised", "lmtp connection");
+DAEMON(DM_SMTP, D_AGENT, 0, "smtp warning", "smtp: unrecognised", "smtp connection");
+DAEMON(DM_LMTP, D_AGENT, F_LOCAL, "lmtp warning", "lmtp: unrecognised", "lmtp connection");
 DAEMON(DM_LOCAL, D_AGENT, F_LOCAL, "local warning", "local: unrecognised", NULL);
 DAEMON(DM_VIRTUAL, D_AGENT, F_LOCAL, "virtual warning", "virtual: unrecognised", NULL);
 DAEMON(DM_PIPE, D_AGENT, F_PIPE, "pipe warning", "pipe: unrecognised", NULL);
@@ -452,10 +462,17 @@ static int trailer_cont_ok(const char *q, const char *e)
 	return key_len(q, e) > 0;
 }
 
-/* What may follow an address in a delivery/qmgr/pickup record: end, ',' or ' '. */
+/* What may follow an address in a delivery/qmgr/pickup record: end,
+ * ", key=" or " key=". */
 static int list_cont_ok(const char *q, const char *e)
 {
-	return q == e || *q == ',' || *q == ' ';
+	if (q == e)
+		return 1;
+	if (*q == ',')
+		q++;
+	if (q == e || *q != ' ')
+		return 0;
+	return key_len(q + 1, e) > 0;
 }
 
 /*
@@ -534,6 +551,11 @@ static ml_slice_t find_dsn(const char *p, const char *e)
 	if (q < e && *q != ' ' && *q != ';' && *q != ',')
 		return ML_SLICE_NULL;
 	return sl(s, q);
+}
+
+static ml_slice_t dsn_of(ml_slice_t reply)
+{
+	return reply.n ? find_dsn(reply.p, reply.p + reply.n) : ML_SLICE_NULL;
 }
 
 /* ---- the "; from=<A> to=<B> proto=P helo=<H>[: text]" trailer ---------- */
@@ -649,7 +671,7 @@ static void parse_reply_trailer(const char *p, const char *e, ml_event_t *ev)
 	} else {
 		ev->reason_text = sl(p, e);
 	}
-	ev->dsn = find_dsn(ev->reason_text.p, ev->reason_text.p + ev->reason_text.n);
+	ev->dsn = dsn_of(ev->reason_text);
 }
 
 /*
@@ -756,39 +778,43 @@ static int warning_line(const daemon_t *d, const char *p, const char *e, ml_even
 	return 1;
 }
 
-static int starts_any(const char *p, const char *e, const char *const *list)
+typedef struct {
+	const char *s;
+	size_t n;
+} prefix_t;
+#define PFX(lit) { (lit), sizeof(lit) - 1 }
+
+static int starts_any(const char *p, const char *e, const prefix_t *list)
 {
-	for (; *list; list++) {
-		size_t n = strlen(*list);
-		if (has(p, e, *list, n))
+	for (; list->s; list++)
+		if (has(p, e, list->s, list->n))
 			return 1;
-	}
 	return 0;
 }
 
-static const char *const TLS_PREFIXES[] = {
-	"Anonymous TLS connection", "Untrusted TLS connection", "Trusted TLS connection",
-	"Verified TLS connection", "TLS handshake failed", "SSL_accept error", "SSL_connect error",
-	"certificate verification failed", "server certificate verification failed",
-	"client certificate verification failed", "Host offered STARTTLS", "TLS library problem",
-	"setting up TLS connection", "DANE", "TLSA", "STARTTLS",
-	NULL
+static const prefix_t TLS_PREFIXES[] = {
+	PFX("Anonymous TLS connection"), PFX("Untrusted TLS connection"), PFX("Trusted TLS connection"),
+	PFX("Verified TLS connection"), PFX("TLS handshake failed"), PFX("SSL_accept error"), PFX("SSL_connect error"),
+	PFX("certificate verification failed"), PFX("server certificate verification failed"),
+	PFX("client certificate verification failed"), PFX("Host offered STARTTLS"), PFX("TLS library problem"),
+	PFX("setting up TLS connection"), PFX("DANE"), PFX("TLSA"), PFX("STARTTLS"),
+	{ NULL, 0 }
 };
 
 /* ---- smtpd ------------------------------------------------------------- */
 
-static const char *const SMTPD_CONN_PREFIXES[] = {
-	"connect from ", "disconnect from ", "lost connection after ", "timeout after ",
-	"too many errors after ", "improper command pipelining", "bare <LF> received",
-	"discarding EHLO keywords", "Connection rate limit", "statistics:", "non-SMTP command",
-	NULL
+static const prefix_t SMTPD_CONN_PREFIXES[] = {
+	PFX("connect from "), PFX("disconnect from "), PFX("lost connection after "), PFX("timeout after "),
+	PFX("too many errors after "), PFX("improper command pipelining"), PFX("bare <LF> received"),
+	PFX("discarding EHLO keywords"), PFX("Connection rate limit"), PFX("statistics:"), PFX("non-SMTP command"),
+	{ NULL, 0 }
 };
 
-static const char *const SMTPD_DIAG_PREFIXES[] = {
-	"mapping DSN status", "ignoring DNS RR", "dict_", "match_", "generic_checks", "xclient",
-	"xforward", "milter", "proxy_", "smtpd_", "dns_", "uid=", "valid_hostname", "table ",
-	"cache ", "address verification",
-	NULL
+static const prefix_t SMTPD_DIAG_PREFIXES[] = {
+	PFX("mapping DSN status"), PFX("ignoring DNS RR"), PFX("dict_"), PFX("match_"), PFX("generic_checks"), PFX("xclient"),
+	PFX("xforward"), PFX("milter"), PFX("proxy_"), PFX("smtpd_"), PFX("dns_"), PFX("uid="), PFX("valid_hostname"), PFX("table "),
+	PFX("cache "), PFX("address verification"),
+	{ NULL, 0 }
 };
 
 static void parse_client_line(const char *p, const char *e, ml_event_t *ev, const daemon_t *d)
@@ -973,17 +999,6 @@ static ml_slice_t msgid_value(const char *p, const char *e)
 	return sl(p, e);
 }
 
-static int ieq(ml_slice_t a, const char *lit)
-{
-	size_t n = strlen(lit);
-	if (a.n != n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((a.p[i] | 0x20) != lit[i])
-			return 0;
-	return 1;
-}
-
 /*
  * "header NAME: VALUE from ORIGIN; trailer[: TEXT]" (and "body TEXT from ...").
  * p is after the class word and its space; cls is the class word.
@@ -1063,7 +1078,8 @@ static void parse_cleanup(const daemon_t *d, const char *p, const char *e, ml_ev
 	if (content) {
 		ml_slice_t value, text;
 		parse_content(cls, sp + 1, e, ev, &value, &text);
-		if (ieq(ev->header_name, "subject"))
+		int is_subject = ml_slice_ieq(ev->header_name, "subject");
+		if (is_subject)
 			ev->subject = value;
 		int is_warn = has(r, n, LIT("info: ")) || has(r, n, LIT("warning: "));
 		switch (a) {
@@ -1072,7 +1088,7 @@ static void parse_cleanup(const daemon_t *d, const char *p, const char *e, ml_ev
 			ev->kind = ML_EV_CLEANUP_REJECT;
 			ev->status = ML_ST_BLOCKED;
 			ev->reason_text = text;
-			ev->dsn = find_dsn(text.p, text.p + text.n);
+			ev->dsn = dsn_of(text);
 			return;
 		case A_HOLD:
 			ev->kind = ML_EV_HOLD;
@@ -1081,7 +1097,7 @@ static void parse_cleanup(const daemon_t *d, const char *p, const char *e, ml_ev
 			return;
 		default:
 			ev->kind = is_warn ? ML_EV_HEADER : ML_EV_INFO;
-			if (!ev->subject.n)
+			if (!is_subject)
 				ev->reason_text = value;
 			return;
 		}
@@ -1130,9 +1146,19 @@ static ml_status_t delivery_status(const char *p, const char *e)
 	return ML_ST_NONE;
 }
 
-static int pipe_mailbox_relay(ml_slice_t r)
+/* See the top of the file: local, virtual, lmtp; a unix-domain socket relay;
+ * pipe to a mailbox-delivery transport. */
+static int is_local_delivery(const daemon_t *d, ml_slice_t relay)
 {
-	return ml_slice_eq(r, "dovecot") || ml_slice_eq(r, "maildrop") || ml_slice_eq(r, "cyrus");
+	if (d->flags & F_LOCAL)
+		return 1;
+	if (!relay.n)
+		return 0;
+	const char *e = relay.p + relay.n;
+	if (FIND(relay.p, e, "[private/") || FIND(relay.p, e, "[public/"))
+		return 1;
+	return (d->flags & F_PIPE) &&
+	       (ml_slice_eq(relay, "dovecot") || ml_slice_eq(relay, "maildrop") || ml_slice_eq(relay, "cyrus"));
 }
 
 /* "to=<B>, orig_to=<C>, relay=R, ..., status=S (REASON)" at p (after "to="). */
@@ -1164,10 +1190,7 @@ static int parse_delivery(const daemon_t *d, const char *p, const char *e, ml_ev
 				ev->reason_text = sl(q, re);
 			}
 			ev->kind = ML_EV_DELIVERY;
-			if ((d->flags & F_LOCAL) || FIND(ev->relay.p, ev->relay.p + ev->relay.n, "[private/") ||
-			    FIND(ev->relay.p, ev->relay.p + ev->relay.n, "[public/") ||
-			    ((d->flags & F_PIPE) && pipe_mailbox_relay(ev->relay)))
-				ev->local_delivery = 1;
+			ev->local_delivery = is_local_delivery(d, ev->relay);
 			return 1;
 		}
 		if (k == 7 && memcmp(key, "orig_to", 7) == 0) {
@@ -1213,10 +1236,10 @@ static void parse_said(const char *r, const char *w, const char *c, const char *
 	ev->dsn = find_dsn(c, re);
 }
 
-static const char *const AGENT_CONN_PREFIXES[] = {
-	"connect to ", "statistics:", "enabling PIX", "lost connection with ",
-	"conversation with ", "host ", "SASL authentication failed",
-	NULL
+static const prefix_t AGENT_CONN_PREFIXES[] = {
+	PFX("connect to "), PFX("statistics:"), PFX("enabling PIX"), PFX("lost connection with "),
+	PFX("conversation with "), PFX("host "), PFX("SASL authentication failed"),
+	{ NULL, 0 }
 };
 
 static void parse_agent(const daemon_t *d, const char *p, const char *e, ml_event_t *ev)
@@ -1340,9 +1363,9 @@ static void parse_postsuper(const daemon_t *d, const char *p, const char *e, ml_
 	if (!r) {
 		if (warning_line(d, p, e, ev))
 			return;
-		static const char *const totals[] = {
-			"Deleted: ", "Requeued: ", "Placed on hold: ", "Released from hold: ",
-			"Expired: ", "Renamed to match inode number: ", NULL
+		static const prefix_t totals[] = {
+			PFX("Deleted: "), PFX("Requeued: "), PFX("Placed on hold: "), PFX("Released from hold: "),
+			PFX("Expired: "), PFX("Renamed to match inode number: "), { NULL, 0 }
 		};
 		if (starts_any(p, e, totals)) {
 			skip(ev, "postsuper");
