@@ -141,14 +141,9 @@ int ml_corr_local_domain(ml_corr_t *c, const char *d, size_t n, int learned)
 	int rc = dom_insert(c, d, n);
 	if (rc || !learned)
 		return rc;
-	if (c->nlearned == c->learned_cap) {
-		size_t cap = c->learned_cap ? c->learned_cap * 2 : 16;
-		char **l = realloc(c->learned, cap * sizeof *l);
-		if (!l)
-			return ML_ENOMEM;
-		c->learned = l;
-		c->learned_cap = cap;
-	}
+	rc = ml_array_grow((void **)&c->learned, &c->learned_cap, sizeof *c->learned, c->nlearned + 1, 16);
+	if (rc)
+		return rc;
 	c->learned[c->nlearned] = strndup(d, n);
 	if (!c->learned[c->nlearned])
 		return ML_ENOMEM;
@@ -205,16 +200,7 @@ static int same_key(const ml_message_t *m, ml_slice_t host, ml_slice_t qid)
 {
 	ml_slice_t q = ml_message_str(m, m->queue_id);
 	ml_slice_t h = ml_message_str(m, m->host);
-	if (q.n != qid.n || memcmp(q.p, qid.p, q.n) != 0 || h.n != host.n)
-		return 0;
-	for (size_t i = 0; i < h.n; i++) {
-		unsigned char x = (unsigned char)h.p[i], y = (unsigned char)host.p[i];
-		if (x >= 'A' && x <= 'Z') x += 32;
-		if (y >= 'A' && y <= 'Z') y += 32;
-		if (x != y)
-			return 0;
-	}
-	return 1;
+	return q.n == qid.n && memcmp(q.p, qid.p, q.n) == 0 && h.n == host.n && ml_memieq(h.p, host.p, h.n);
 }
 
 static slot_t *find_slot(ml_corr_t *c, uint64_t h, ml_slice_t host, ml_slice_t qid)
@@ -284,14 +270,9 @@ static void table_remove(ml_corr_t *c, ml_message_t *m)
 
 static int mark_dirty(ml_corr_t *c, ml_message_t *m)
 {
-	if (c->ndirty == c->dirty_cap) {
-		size_t cap = c->dirty_cap ? c->dirty_cap * 2 : 4096;
-		ml_message_t **d = realloc(c->dirty, cap * sizeof *d);
-		if (!d)
-			return ML_ENOMEM;
-		c->dirty = d;
-		c->dirty_cap = cap;
-	}
+	int rc = ml_array_grow((void **)&c->dirty, &c->dirty_cap, sizeof *c->dirty, c->ndirty + 1, 4096);
+	if (rc)
+		return rc;
 	c->dirty[c->ndirty++] = m;
 	return ML_OK;
 }

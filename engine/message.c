@@ -117,17 +117,7 @@ int ml_message_add_rcpt(ml_message_t *m)
 
 static int str_ieq(const ml_message_t *m, ml_str_t s, ml_slice_t v)
 {
-	if (s.len != v.n)
-		return 0;
-	ml_slice_t a = ml_message_str(m, s);
-	for (size_t i = 0; i < v.n; i++) {
-		unsigned char x = (unsigned char)a.p[i], y = (unsigned char)v.p[i];
-		if (x >= 'A' && x <= 'Z') x += 32;
-		if (y >= 'A' && y <= 'Z') y += 32;
-		if (x != y)
-			return 0;
-	}
-	return 1;
+	return s.len == v.n && ml_memieq(ml_message_str(m, s).p, v.p, v.n);
 }
 
 int ml_message_find_rcpt(const ml_message_t *m, ml_slice_t to, ml_slice_t orig_to)

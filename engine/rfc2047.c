@@ -407,35 +407,6 @@ static int put_ucs(ml_buf_t *out, uint32_t cp)
 	return ml_buf_append(out, u, k);
 }
 
-/* Length of the valid UTF-8 sequence at s (n > 0 bytes left) and its code
- * point in *cp; 0 if s does not start one.  Overlong forms, surrogates and
- * code points above U+10FFFF are invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	unsigned char c = s[0];
-	size_t len;
-	uint32_t min, v;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) { len = 2; min = 0x80; v = c & 0x1f; }
-	else if (c >= 0xe0 && c <= 0xef) { len = 3; min = 0x800; v = c & 0x0f; }
-	else if (c >= 0xf0 && c <= 0xf4) { len = 4; min = 0x10000; v = c & 0x07; }
-	else return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = v << 6 | (s[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
-}
-
 enum text_kind {
 	TEXT_DECODED,	/* declared UTF-8: an invalid byte is U+FFFD */
 	TEXT_PLAIN,	/* undeclared: an invalid byte is read as Windows-1252 */
@@ -455,7 +426,7 @@ static int put_utf8(ml_buf_t *out, const unsigned char *s, size_t n, enum text_k
 		if (i == n)
 			break;
 		uint32_t cp;
-		size_t k = utf8_seq(s + i, n - i, &cp);
+		size_t k = ml_utf8_decode(s + i, n - i, &cp);
 		if (k) {
 			if (is_control(cp))
 				rc = ml_buf_putc(out, '?');

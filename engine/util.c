@@ -27,19 +27,22 @@ int ml_corrupt_at(const char *file, int line)
 	return ML_ECORRUPT;
 }
 
-int ml_slice_ieq(ml_slice_t a, const char *lit)
+int ml_memieq(const char *a, const char *b, size_t n)
 {
-	size_t n = strlen(lit);
-	if (a.n != n)
-		return 0;
 	for (size_t i = 0; i < n; i++) {
-		unsigned char x = (unsigned char)a.p[i], y = (unsigned char)lit[i];
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
 		if (x >= 'A' && x <= 'Z') x += 32;
 		if (y >= 'A' && y <= 'Z') y += 32;
 		if (x != y)
 			return 0;
 	}
 	return 1;
+}
+
+int ml_slice_ieq(ml_slice_t a, const char *lit)
+{
+	size_t n = strlen(lit);
+	return a.n == n && ml_memieq(a.p, lit, n);
 }
 
 int ml_slice_starts(ml_slice_t a, const char *lit)
@@ -154,28 +157,53 @@ int ml_get_varint(const unsigned char **pp, const unsigned char *end, uint64_t *
 	return ML_CORRUPT_BKPT;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+size_t ml_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	unsigned char c = s[0];
-	if (c < 0x80)
-		return 1;
 	size_t len;
-	uint32_t min, cp;
-	if (c >= 0xc2 && c <= 0xdf) { len = 2; min = 0x80; cp = c & 0x1f; }
-	else if (c >= 0xe0 && c <= 0xef) { len = 3; min = 0x800; cp = c & 0x0f; }
-	else if (c >= 0xf0 && c <= 0xf4) { len = 4; min = 0x10000; cp = c & 0x07; }
+	uint32_t min, v;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) { len = 2; min = 0x80; v = c & 0x1f; }
+	else if (c >= 0xe0 && c <= 0xef) { len = 3; min = 0x800; v = c & 0x0f; }
+	else if (c >= 0xf0 && c <= 0xf4) { len = 4; min = 0x10000; v = c & 0x07; }
 	else return 0;
 	if (n < len)
 		return 0;
 	for (size_t i = 1; i < len; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
+		v = v << 6 | (s[i] & 0x3f);
 	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
 		return 0;
+	*cp = v;
 	return len;
+}
+
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	uint32_t cp;
+	return ml_utf8_decode(s, n, &cp);
+}
+
+int ml_array_grow(void **arr, size_t *cap, size_t elem, size_t need, size_t first)
+{
+	if (need <= *cap)
+		return ML_OK;
+	size_t c = *cap ? *cap : first;
+	while (c < need)
+		c *= 2;
+	if (c > ML_BUF_MAX / elem)
+		return ML_ETOOBIG;
+	void *p = realloc(*arr, c * elem);
+	if (!p)
+		return ML_ENOMEM;
+	*arr = p;
+	*cap = c;
+	return ML_OK;
 }
 
 int ml_utf8_valid(const char *s, size_t n)

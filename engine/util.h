@@ -58,6 +58,8 @@ static inline int ml_slice_eq(ml_slice_t a, const char *lit)
 	size_t n = strlen(lit);
 	return a.n == n && memcmp(a.p, lit, n) == 0;
 }
+/* ASCII case-insensitive equality of n bytes. */
+int ml_memieq(const char *a, const char *b, size_t n);
 int ml_slice_ieq(ml_slice_t a, const char *lit);
 int ml_slice_starts(ml_slice_t a, const char *lit);
 
@@ -104,8 +106,16 @@ static inline uint64_t ml_get_be64(const unsigned char *s)
 /* Copy s (n bytes) to out as valid UTF-8: invalid sequences become U+FFFD,
  * NUL and other C0 controls but TAB become '?'.  Appends to out. */
 int ml_utf8_sanitize(ml_buf_t *out, const char *s, size_t n);
+/* Decode one UTF-8 character at s (n > 0 bytes left): its length, with the
+ * code point in *cp; 0 when the bytes are not valid UTF-8 (overlong forms and
+ * surrogates included). */
+size_t ml_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 /* 1 if s[0..n) is valid UTF-8. */
 int ml_utf8_valid(const char *s, size_t n);
+
+/* Grow a malloc'd array *arr of elem-sized items, whose capacity is *cap,
+ * to hold at least need items (doubling; starting at first). */
+int ml_array_grow(void **arr, size_t *cap, size_t elem, size_t need, size_t first);
 
 /* ASCII lowercase copy into out (appends). */
 int ml_buf_append_lower(ml_buf_t *b, const char *p, size_t n);

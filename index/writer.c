@@ -147,14 +147,9 @@ int ml_writer_open_lookup(ml_writer_t *w, ml_slice_t host, ml_slice_t qid, ml_me
 
 int ml_writer_put(ml_writer_t *w, ml_message_t *m)
 {
-	if (w->nputs == w->puts_cap) {
-		size_t cap = w->puts_cap ? w->puts_cap * 2 : 1024;
-		put_t *p = realloc(w->puts, cap * sizeof *p);
-		if (!p)
-			return ML_ENOMEM;
-		w->puts = p;
-		w->puts_cap = cap;
-	}
+	int rc = ml_array_grow((void **)&w->puts, &w->puts_cap, sizeof *w->puts, w->nputs + 1, 1024);
+	if (rc)
+		return rc;
 	w->puts[w->nputs++] = (put_t){ m, m->docid };
 	return ML_OK;
 }
@@ -328,14 +323,9 @@ static int add_postings(ml_writer_t *w, const ml_keys_t *keys, uint64_t docid,
 			}
 			shave = ml_keys_next(skip, &spos, &sk, &slen);
 		}
-		if (w->nposts == w->posts_cap) {
-			size_t cap = w->posts_cap ? w->posts_cap * 2 : 65536;
-			posting_t *p = realloc(w->posts, cap * sizeof *p);
-			if (!p)
-				return ML_ENOMEM;
-			w->posts = p;
-			w->posts_cap = cap;
-		}
+		int rc = ml_array_grow((void **)&w->posts, &w->posts_cap, sizeof *w->posts, w->nposts + 1, 65536);
+		if (rc)
+			return rc;
 		w->posts[w->nposts++] = (posting_t){ (uint32_t)w->pkeys.len, docid };
 		unsigned char hdr[2] = { (unsigned char)len, (unsigned char)(len >> 8) };
 		if (ml_buf_append(&w->pkeys, hdr, 2) || ml_buf_append(&w->pkeys, key, len))
