@@ -438,7 +438,10 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, int64_t t)
 				m->rcpts[i].status = ML_ST_BLOCKED;
 		if (!rc && !m->client_ip.len)
 			rc = set_if(m, &m->client_ip, ev->client_ip);
-		close_message(c, m);
+		/* Rejected: no "removed" will follow, so the message is closed; it
+		 * stays in this batch's table, since an smtpd discard at RCPT time is
+		 * followed by cleanup's lines for the same queue ID. */
+		m->flags |= ML_MSG_CLOSED;
 		break;
 	case ML_EV_QMGR_FROM:
 		if (ev->from_set)
