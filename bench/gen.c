@@ -4773,9 +4773,12 @@ int main(int argc, char **argv)
 	G.lifetime_us = G.span_us / 3;
 	if (G.lifetime_us > SEC(5 * 86400))
 		G.lifetime_us = SEC(5 * 86400);
-	if (G.lifetime_us < SEC(2 * 3600))
-		G.lifetime_us = SEC(2 * 3600);
-	G.lifetime_us = G.lifetime_us / SEC(3600) * SEC(3600);
+	if (G.lifetime_us < SEC(600))
+		G.lifetime_us = SEC(600);
+	if (G.lifetime_us >= SEC(6 * 3600))
+		G.lifetime_us = G.lifetime_us / SEC(3600) * SEC(3600);
+	else
+		G.lifetime_us = G.lifetime_us / SEC(60) * SEC(60);
 	G.warn_us = SEC(4 * 3600);
 	double visible = G.span_us > G.lifetime_us ? (double)(G.span_us - G.lifetime_us) / (double)G.span_us : 0.2;
 	P_DEAD = 0.01 / 0.27 / visible;
