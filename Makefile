@@ -5,6 +5,7 @@
 #   make test       full suite: `check`, then the same tests under ASan+UBSan
 #   make sample     regenerate sample/mail.log with the bench generator
 #   make bench      benchmark (see bench/README.md)
+#   make fuzz       libFuzzer, each target FUZZ_SECONDS (clang)
 #   make deps       install the Debian packages the build needs (root)
 
 CC      ?= cc
@@ -22,11 +23,15 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTLIB_OBJ := $(BUILD)/tests/testlib.o
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+REPLAY_BIN := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
+FUZZ_SECONDS ?= 60
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all check test test-san deps demo sample bench clean tests-build
+.PHONY: all check test test-san deps demo sample bench fuzz clean tests-build
 all: mtalog
 
 mtalog: $(BUILD)/mtalog
@@ -46,13 +51,29 @@ $(BUILD)/%.o: %.c
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(BUILD)/libmtalog.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
+$(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(BUILD)/libmtalog.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libmtalog.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-tests-build: $(BUILD)/mtalog $(TEST_BIN) $(BENCH_BIN)
+tests-build: $(BUILD)/mtalog $(TEST_BIN) $(BENCH_BIN) $(REPLAY_BIN)
 
 check: tests-build
-	MTALOG_BIN=$(BUILD)/mtalog BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN)
+	MTALOG_BIN=$(BUILD)/mtalog BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN) $(REPLAY_BIN)
+
+# libFuzzer (clang): each target for FUZZ_SECONDS, seeded from tests/fuzz/seeds;
+# what it finds goes to build-fuzz/NAME/ (copy a crash into the seeds to keep it)
+fuzz:
+	sh tools/install-deps.sh fuzz
+	@for n in $(FUZZ_NAMES); do \
+		mkdir -p build-fuzz/$$n && \
+		clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE -o build-fuzz/fuzz_$$n \
+			tests/fuzz/fuzz_$$n.c $(LIB_SRC) $(LDLIBS) && \
+		build-fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			build-fuzz/$$n tests/fuzz/seeds/$$n || exit 1; \
+	done
 
 test-san:
 	$(MAKE) BUILD=build-san CFLAGS="$(SAN_FLAGS) -Wall -Wextra -std=gnu11" check
@@ -79,6 +100,6 @@ bench: $(BUILD)/mtalog $(BENCH_BIN)
 	sh bench/run.sh
 
 clean:
-	rm -rf build build-san mtalog sample.db sample.db-lock
+	rm -rf build build-san build-fuzz mtalog sample.db sample.db-lock
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/tools/mtalog.d $(TEST_BIN:=.d)

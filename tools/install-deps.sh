@@ -5,6 +5,8 @@ set -e
 PKGS="build-essential pkg-config liblmdb-dev libzstd-dev libxxhash-dev libpcre2-dev zlib1g-dev libjansson-dev libcmocka-dev"
 # what the benchmark also runs: GNU time, ripgrep (a baseline)
 [ "${1:-}" = bench ] && PKGS="$PKGS time ripgrep"
+# what fuzzing needs: clang and its sanitizer runtimes
+[ "${1:-}" = fuzz ] && PKGS="$PKGS clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -13,9 +13,8 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
  *         tests/fuzz/fuzz_postfix.c engine/postfix.c engine/util.c -o fuzz_postfix
  *
- * Built with -DML_FUZZ_REPLAY instead of -fsanitize=fuzzer, it is a plain
- * program that runs the files named on its command line through the same
- * checks (to replay a corpus or a crash without libFuzzer).
+ * Linked with tests/fuzz/replay.c instead of libFuzzer, it replays files
+ * (seeds, crashes) through the same checks: `make check` does that.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -89,22 +88,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(m);
 	return 0;
 }
-
-#ifdef ML_FUZZ_REPLAY
-int main(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
-		if (!f) {
-			perror(argv[i]);
-			return 1;
-		}
-		static uint8_t buf[1 << 20];
-		size_t n = fread(buf, 1, sizeof buf, f);
-		fclose(f);
-		LLVMFuzzerTestOneInput(buf, n);
-	}
-	printf("%d inputs ok\n", argc - 1);
-	return 0;
-}
-#endif
