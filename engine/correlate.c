@@ -25,6 +25,7 @@ struct ml_corr {
 	size_t nslots, used;          /* power of two; used includes tombstones */
 	ml_message_t **dirty;
 	size_t ndirty, dirty_cap;
+	size_t ndirected;             /* dirty[0..ndirected) have their direction set */
 	dom_t *doms;
 	size_t ndoms_slots, ndoms;
 	char **learned;
@@ -557,8 +558,8 @@ int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const 
 
 size_t ml_corr_dirty(ml_corr_t *c, ml_message_t ***msgs)
 {
-	for (size_t i = 0; i < c->ndirty; i++)
-		set_direction(c, c->dirty[i]);
+	for (; c->ndirected < c->ndirty; c->ndirected++)
+		set_direction(c, c->dirty[c->ndirected]);
 	*msgs = c->dirty;
 	return c->ndirty;
 }
@@ -570,6 +571,7 @@ void ml_corr_done(ml_corr_t *c)
 		free(c->dirty[i]);
 	}
 	c->ndirty = 0;
+	c->ndirected = 0;
 	memset(c->slots, 0, c->nslots * sizeof *c->slots);
 	c->used = 0;
 }

@@ -7,7 +7,7 @@
 #include "index/tokens.h"
 
 #define DICT_MIN_SAMPLES 400
-#define DICT_MAX_SAMPLES 20000
+#define DICT_MAX_SAMPLES 2000
 #define DICT_BYTES (64u << 10)
 
 typedef struct {
@@ -37,6 +37,7 @@ struct ml_writer {
 	ml_buf_t dict;          /* the dictionary trained by this writer */
 	int64_t last_t;         /* docid cache: second and last docid used in it */
 	uint64_t last_docid;
+	uint64_t last_appended; /* largest docid put with MDB_APPEND in this batch */
 };
 
 enum { OP_PUT = 1, OP_ADD = 2, OP_TALLY = 3, OP_IFNEW = 4 };
@@ -106,6 +107,7 @@ int ml_writer_begin(ml_writer_t *w)
 	ml_buf_reset(&w->pkeys);
 	memset(w->rows_delta, 0, sizeof w->rows_delta);
 	w->last_t = -1;
+	w->last_appended = 0;
 	return ml_store_write_begin(w->s, &w->txn);
 }
 
@@ -478,7 +480,15 @@ static int commit_inner(ml_writer_t *w)
 			break;
 		ml_put_be64(kb, m->docid);
 		MDB_val k = { 8, kb }, v = { w->enc.len, w->enc.data };
-		rc = ml_store_errcode(mdb_cursor_put(rc_cur, &k, &v, 0));
+		/* a new docid is usually the largest: append (full pages) */
+		int r2 = MDB_KEYEXIST;
+		if (m->docid > w->last_appended)
+			r2 = mdb_cursor_put(rc_cur, &k, &v, MDB_APPEND);
+		if (r2 == MDB_KEYEXIST)
+			r2 = mdb_cursor_put(rc_cur, &k, &v, 0);
+		else if (r2 == 0)
+			w->last_appended = m->docid;
+		rc = ml_store_errcode(r2);
 		if (rc)
 			break;
 		/* in-flight table */
@@ -510,7 +520,11 @@ static int commit_inner(ml_writer_t *w)
 		unsigned char db[8];
 		ml_put_be64(db, w->posts[i].docid);
 		MDB_val k = { (size_t)kp[0] | (size_t)kp[1] << 8, (void *)(kp + 2) }, v = { 8, db };
-		int r2 = mdb_cursor_put(pcur, &k, &v, MDB_NODUPDATA);
+		/* New docids are mostly the largest of their key: appending fills
+		 * pages instead of splitting them in half. */
+		int r2 = mdb_cursor_put(pcur, &k, &v, MDB_APPENDDUP);
+		if (r2 == MDB_KEYEXIST)
+			r2 = mdb_cursor_put(pcur, &k, &v, MDB_NODUPDATA);
 		if (r2 && r2 != MDB_KEYEXIST)
 			rc = ml_store_errcode(r2);
 	}
