@@ -139,7 +139,7 @@ int ml_buf_put_varint(ml_buf_t *b, uint64_t v)
 	return ml_buf_append(b, tmp, n);
 }
 
-int ml_get_varint(const unsigned char **pp, const unsigned char *end, uint64_t *v)
+int ml_get_varint_slow(const unsigned char **pp, const unsigned char *end, uint64_t *v)
 {
 	const unsigned char *p = *pp;
 	uint64_t r = 0;

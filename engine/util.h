@@ -89,7 +89,15 @@ void ml_buf_free(ml_buf_t *b);   /* back to ML_BUF_INIT */
 /* Varints (LEB128, unsigned) for record encoding. */
 int ml_buf_put_varint(ml_buf_t *b, uint64_t v);
 /* Reads one varint from *p (< end); advances *p.  ML_ECORRUPT on overrun. */
-int ml_get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v);
+int ml_get_varint_slow(const unsigned char **p, const unsigned char *end, uint64_t *v);
+static inline int ml_get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+	if (*p < end && **p < 0x80) {
+		*v = *(*p)++;
+		return 0;
+	}
+	return ml_get_varint_slow(p, end, v);
+}
 
 /* Big-endian 64-bit for keys that must sort as numbers. */
 static inline void ml_put_be64(unsigned char *d, uint64_t v)

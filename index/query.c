@@ -359,17 +359,26 @@ void ml_search_free(ml_search_t *se)
 	free(se);
 }
 
-static int decode_doc(ml_search_t *se, MDB_txn *txn, const MDB_val *v, uint64_t docid, ml_message_t *m)
+/* Decode a record: whole, or its summary only (what a search needs). */
+static int decode_any(ml_search_t *se, MDB_txn *txn, const MDB_val *v, uint64_t docid,
+                      ml_message_t *m, int whole)
 {
-	int rc = ml_record_decode(se->codec, v->mv_data, v->mv_size, m);
+	int (*dec)(ml_codec_t *, const void *, size_t, ml_message_t *) =
+		whole ? ml_record_decode : ml_record_decode_summary;
+	int rc = dec(se->codec, v->mv_data, v->mv_size, m);
 	if (rc == ML_ENOTFOUND) {
 		/* a dictionary newer than this codec: load and retry */
 		rc = ml_store_load_dicts(se->s, txn, se->codec);
 		if (!rc)
-			rc = ml_record_decode(se->codec, v->mv_data, v->mv_size, m);
+			rc = dec(se->codec, v->mv_data, v->mv_size, m);
 	}
 	m->docid = docid;
 	return rc;
+}
+
+static int decode_doc(ml_search_t *se, MDB_txn *txn, const MDB_val *v, uint64_t docid, ml_message_t *m)
+{
+	return decode_any(se, txn, v, docid, m, 0);
 }
 
 int ml_search_get(ml_search_t *se, uint64_t docid, ml_message_t *m)
@@ -383,7 +392,7 @@ int ml_search_get(ml_search_t *se, uint64_t docid, ml_message_t *m)
 	MDB_val k = { 8, kb }, v;
 	rc = mdb_get(txn, se->s->rec, &k, &v);
 	if (rc == 0)
-		rc = decode_doc(se, txn, &v, docid, m);
+		rc = decode_any(se, txn, &v, docid, m, 1);
 	else
 		rc = ml_store_errcode(rc);
 	mdb_txn_abort(txn);
@@ -555,110 +564,131 @@ static int row_ok(const check_t *c, const ml_message_t *m, int row)
 	return 1;
 }
 
-/* Build the iterator of an address filter. *unindexed set when it cannot. */
-static int addr_iter(iter_t *it, MDB_txn *txn, ml_store_t *s, const char *p, int tag, int dtag,
-                     ml_buf_t *kb, int *unindexed)
-{
-	size_t pn = strlen(p);
-	ml_buf_reset(kb);
-	if (pn == 0 || !strcmp(p, "<>")) {
-		ml_buf_putc(kb, tag);
-		return iter_key(it, txn, s->post, kb->data, kb->len);
-	}
-	if (p[pn - 1] == '*') {
-		int at = p[0] == '@';
-		ml_buf_putc(kb, at ? dtag : tag);
-		ml_buf_append_lower(kb, p + at, pn - 1 - at);
-		int too_many = 0;
-		int rc = iter_prefix(it, txn, s->post, kb->data, kb->len, &too_many);
-		if (too_many) {
-			iter_free(it);
-			*unindexed = 1;
-		}
-		return rc;
-	}
-	if (p[0] == '@' || !strchr(p, '@')) {
-		ml_buf_putc(kb, dtag);
-		const char *d = p[0] == '@' ? p + 1 : p;
-		ml_buf_append_lower(kb, d, strlen(d));
-	} else {
-		ml_buf_putc(kb, tag);
-		ml_buf_append_lower(kb, p, pn);
-	}
-	return iter_key(it, txn, s->post, kb->data, ML_MIN(kb->len, (size_t)ML_TERM_MAX + 1));
-}
+/*
+ * The plan: one spec per indexed filter, each a set of posting keys (tag +
+ * term, without the bucket) whose union is the filter, or one key prefix.
+ * Iterators are made from the specs for one bucket at a time.
+ */
+typedef struct {
+	ml_keys_t keys;
+	int prefix;         /* the one key is a prefix: every key that starts with it */
+	int unindexed;      /* a prefix too broad to walk: checked on the records only */
+} spec_t;
 
 typedef struct {
-	iter_t its[MAX_ITERS];
+	spec_t specs[MAX_ITERS];
 	unsigned n;
 	ml_buf_t kb;
 } plan_t;
 
-
-static int plan_build(plan_t *p, MDB_txn *txn, ml_store_t *s, const ml_query_t *q)
+static spec_t *plan_add(plan_t *p)
 {
-	int rc = 0, unindexed = 0;
-	if (q->from && p->n < MAX_ITERS) {
-		rc = addr_iter(&p->its[p->n], txn, s, q->from, ML_TAG_FROM, ML_TAG_FROM_DOMAIN, &p->kb, &unindexed);
-		if (!unindexed)
-			p->n++;
-		unindexed = 0;
+	if (p->n >= MAX_ITERS)
+		return NULL;
+	spec_t *sp = &p->specs[p->n++];
+	memset(sp, 0, sizeof *sp);
+	return sp;
+}
+
+static void plan_free(plan_t *p)
+{
+	for (unsigned i = 0; i < p->n; i++)
+		ml_keys_free(&p->specs[i].keys);
+	ml_buf_free(&p->kb);
+}
+
+static void plan_addr(plan_t *p, const char *a, int tag, int dtag)
+{
+	spec_t *sp = plan_add(p);
+	if (!sp)
+		return;
+	size_t n = strlen(a);
+	if (n == 0 || !strcmp(a, "<>")) {
+		ml_keys_add(&sp->keys, tag, "", 0, 0);
+	} else if (a[n - 1] == '*') {
+		int at = a[0] == '@';
+		ml_keys_add(&sp->keys, at ? dtag : tag, a + at, n - 1 - (size_t)at, 1);
+		sp->prefix = 1;
+	} else if (a[0] == '@' || !strchr(a, '@')) {
+		const char *d = a[0] == '@' ? a + 1 : a;
+		ml_keys_add(&sp->keys, dtag, d, strlen(d), 1);
+	} else {
+		ml_keys_add(&sp->keys, tag, a, n, 1);
 	}
-	if (!rc && q->to && p->n < MAX_ITERS) {
-		rc = addr_iter(&p->its[p->n], txn, s, q->to, ML_TAG_TO, ML_TAG_TO_DOMAIN, &p->kb, &unindexed);
-		if (!unindexed)
-			p->n++;
-	}
-	if (!rc && q->subject) {
-		words_t ws = { 0 };
-		ml_tokens_words(q->subject, strlen(q->subject), collect_word, &ws);
-		for (size_t i = 0; i < ws.n; i++) {
-			if (!rc && p->n < MAX_ITERS) {
-				ml_buf_reset(&p->kb);
-				ml_buf_putc(&p->kb, ML_TAG_SUBJECT);
-				ml_buf_puts(&p->kb, ws.v[i]);
-				rc = iter_key(&p->its[p->n++], txn, s->post, p->kb.data, p->kb.len);
-			}
-			free(ws.v[i]);
-		}
-		free(ws.v);
-	}
-	if (!rc && q->status_mask && p->n < MAX_ITERS) {
-		const char *keys[ML_ST__COUNT + 1];
-		size_t lens[ML_ST__COUNT + 1];
-		char bufs[ML_ST__COUNT + 1][16];
-		unsigned n = 0;
+}
+
+static void plan_word(void *ctx, const char *w, size_t n)
+{
+	spec_t *sp = plan_add(ctx);
+	if (sp)
+		ml_keys_add(&sp->keys, ML_TAG_SUBJECT, w, n, 0);
+}
+
+static void plan_build(plan_t *p, const ml_query_t *q)
+{
+	if (q->from)
+		plan_addr(p, q->from, ML_TAG_FROM, ML_TAG_FROM_DOMAIN);
+	if (q->to)
+		plan_addr(p, q->to, ML_TAG_TO, ML_TAG_TO_DOMAIN);
+	if (q->subject)
+		ml_tokens_words(q->subject, strlen(q->subject), plan_word, p);
+	spec_t *sp;
+	if (q->status_mask && (sp = plan_add(p))) {
 		for (int st = 1; st < ML_ST__COUNT; st++)
 			if (q->status_mask & (1u << st)) {
-				lens[n] = (size_t)snprintf(bufs[n], sizeof bufs[n], "%c%s", ML_TAG_STATUS, ml_status_name((ml_status_t)st));
-				keys[n] = bufs[n];
-				n++;
+				const char *name = ml_status_name((ml_status_t)st);
+				ml_keys_add(&sp->keys, ML_TAG_STATUS, name, strlen(name), 0);
 			}
-		if (q->status_mask & ML_QUERY_RELEASED) {
-			lens[n] = (size_t)snprintf(bufs[n], sizeof bufs[n], "%creleased", ML_TAG_STATUS);
-			keys[n] = bufs[n];
-			n++;
-		}
-		rc = iter_union_keys(&p->its[p->n++], txn, s->post, keys, lens, n);
+		if (q->status_mask & ML_QUERY_RELEASED)
+			ml_keys_add(&sp->keys, ML_TAG_STATUS, "released", 8, 0);
 	}
 	struct { const char *v; int tag; int lower; } ex[] = {
 		{ q->direction ? ml_direction_name(q->direction) : NULL, ML_TAG_DIRECTION, 0 },
 		{ q->msgid, ML_TAG_MSGID, 0 }, { q->ip, ML_TAG_IP, 1 },
 		{ q->host, ML_TAG_HOST, 1 }, { q->queue_id, ML_TAG_QID, 0 },
 	};
-	for (size_t i = 0; i < ML_ARRAY_LEN(ex) && !rc; i++) {
-		if (!ex[i].v || p->n >= MAX_ITERS)
-			continue;
-		ml_buf_reset(&p->kb);
-		ml_buf_putc(&p->kb, ex[i].tag);
-		size_t n = ML_MIN(strlen(ex[i].v), (size_t)ML_TERM_MAX);
-		if (ex[i].lower)
-			ml_buf_append_lower(&p->kb, ex[i].v, n);
-		else
-			ml_buf_append(&p->kb, ex[i].v, n);
-		rc = iter_key(&p->its[p->n++], txn, s->post, p->kb.data, p->kb.len);
+	for (size_t i = 0; i < ML_ARRAY_LEN(ex); i++)
+		if (ex[i].v && (sp = plan_add(p)))
+			ml_keys_add(&sp->keys, ex[i].tag, ex[i].v, strlen(ex[i].v), ex[i].lower);
+}
+
+/* The iterator of one spec in one bucket. */
+static int spec_iter(iter_t *it, MDB_txn *txn, MDB_dbi dbi, spec_t *sp, uint32_t bucket, ml_buf_t *kb)
+{
+	size_t pos = 0, len;
+	const char *key;
+	if (sp->prefix) {
+		ml_keys_next(&sp->keys, &pos, &key, &len);
+		ml_buf_reset(kb);
+		if (ml_post_key(kb, key, len, bucket))
+			return ML_ENOMEM;
+		int too_many = 0;
+		int rc = iter_prefix(it, txn, dbi, kb->data, kb->len, &too_many);
+		if (too_many)
+			sp->unindexed = 1;
+		return rc;
 	}
-	return rc;
+	if (sp->keys.count == 1) {
+		ml_keys_next(&sp->keys, &pos, &key, &len);
+		ml_buf_reset(kb);
+		if (ml_post_key(kb, key, len, bucket))
+			return ML_ENOMEM;
+		return iter_key(it, txn, dbi, kb->data, kb->len);
+	}
+	const char *keys[ML_ST__COUNT + 2];
+	size_t lens[ML_ST__COUNT + 2], offs[ML_ST__COUNT + 2];
+	unsigned n = 0;
+	ml_buf_reset(kb);
+	while (n < ML_ARRAY_LEN(keys) && ml_keys_next(&sp->keys, &pos, &key, &len)) {
+		offs[n] = kb->len;
+		if (ml_post_key(kb, key, len, bucket))
+			return ML_ENOMEM;
+		lens[n] = kb->len - offs[n];
+		n++;
+	}
+	for (unsigned i = 0; i < n; i++)
+		keys[i] = kb->data + offs[i];
+	return iter_union_keys(it, txn, dbi, keys, lens, n);
 }
 
 static int cmp_iter(const void *a, const void *b)
@@ -699,6 +729,75 @@ static int emit_message(emit_t *e, const ml_message_t *m)
 	return 0;
 }
 
+/* Scan records [lo, hi] newest first. 1 when the search should stop, 0 to go
+ * on, negative on error. */
+static int scan_range(emit_t *e, MDB_txn *txn, MDB_cursor *c, uint64_t lo, uint64_t hi)
+{
+	unsigned char kb[8];
+	MDB_val k, v;
+	ml_put_be64(kb, hi == UINT64_MAX ? hi : hi + 1);
+	k = (MDB_val){ 8, kb };
+	int r2 = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	r2 = r2 == 0 ? mdb_cursor_get(c, &k, &v, MDB_PREV) : mdb_cursor_get(c, &k, &v, MDB_LAST);
+	while (r2 == 0 && k.mv_size == 8) {
+		uint64_t d = ml_get_be64(k.mv_data);
+		if (d < lo)
+			break;
+		if (d <= hi) {
+			int rc = decode_doc(e->se, txn, &v, d, &e->se->msg);
+			e->info->decoded++;
+			if (rc)
+				return rc;
+			if (emit_message(e, &e->se->msg))
+				return 1;
+		}
+		r2 = mdb_cursor_get(c, &k, &v, MDB_PREV);
+	}
+	return 0;
+}
+
+/* Intersect the iterators (sorted by count) over [lo, hi], newest first. 1
+ * when the search should stop; *rc set on error. */
+static int leapfrog(emit_t *e, MDB_txn *txn, iter_t *its, unsigned n, uint64_t lo, uint64_t hi, int *rc)
+{
+	uint64_t target = hi;
+	unsigned char kb[8];
+	MDB_val k, v;
+	while (target >= lo) {
+		uint64_t d = iter_seek(&its[0], target);
+		if (!d || d < lo)
+			return 0;
+		uint64_t next = d;
+		for (unsigned i = 1; i < n; i++) {
+			uint64_t x = iter_seek(&its[i], d);
+			if (!x || x < lo)
+				return 0;
+			if (x < d) {
+				next = x;
+				break;
+			}
+		}
+		if (next < d) {
+			target = next;
+			continue;
+		}
+		ml_put_be64(kb, d);
+		k = (MDB_val){ 8, kb };
+		if (mdb_get(txn, e->se->s->rec, &k, &v) == 0) {
+			*rc = decode_doc(e->se, txn, &v, d, &e->se->msg);
+			e->info->decoded++;
+			if (*rc)
+				return 1;
+			if (emit_message(e, &e->se->msg))
+				return 1;
+		}
+		if (d == 0)
+			return 0;
+		target = d - 1;
+	}
+	return 0;
+}
+
 int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
                   ml_search_info_t *info, char *err, size_t errlen)
 {
@@ -725,82 +824,66 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 	emit_t e = { se, &chk, fn, ctx, info, q->limit ? q->limit : ML_QUERY_MAX_LIMIT, 0 };
 	plan_t p;
 	memset(&p, 0, sizeof p);
-	rc = plan_build(&p, txn, se->s, q);
+	plan_build(&p, q);
+	iter_t its[MAX_ITERS];
+	memset(its, 0, sizeof its);
 	MDB_val k, v;
-	unsigned char kb[8];
+	MDB_cursor *c = NULL;
+	/* the docids that exist, within [lo, hi] */
+	rc = ml_store_errcode(mdb_cursor_open(txn, se->s->rec, &c));
 	if (rc)
 		goto done;
+	if (mdb_cursor_get(c, &k, &v, MDB_FIRST) || k.mv_size != 8)
+		goto done;  /* empty */
+	lo = ML_MAX(lo, ml_get_be64(k.mv_data));
+	mdb_cursor_get(c, &k, &v, MDB_LAST);
+	hi = ML_MIN(hi, ml_get_be64(k.mv_data));
 	if (p.n == 0) {
 		/* No index applies: scan the records newest first. */
 		info->scanned = 1;
-		MDB_cursor *c;
-		rc = ml_store_errcode(mdb_cursor_open(txn, se->s->rec, &c));
-		if (rc)
-			goto done;
-		ml_put_be64(kb, hi == UINT64_MAX - 1 ? UINT64_MAX : hi + 1);
-		k = (MDB_val){ 8, kb };
-		int r2 = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-		r2 = r2 == 0 ? mdb_cursor_get(c, &k, &v, MDB_PREV) : mdb_cursor_get(c, &k, &v, MDB_LAST);
-		while (r2 == 0 && k.mv_size == 8) {
-			uint64_t d = ml_get_be64(k.mv_data);
-			if (d < lo)
-				break;
-			if (d <= hi) {
-				rc = decode_doc(se, txn, &v, d, &se->msg);
-				info->decoded++;
-				if (rc)
-					break;
-				if (emit_message(&e, &se->msg))
-					break;
-			}
-			r2 = mdb_cursor_get(c, &k, &v, MDB_PREV);
-		}
-		mdb_cursor_close(c);
+		int st = lo <= hi ? scan_range(&e, txn, c, lo, hi) : 0;
+		if (st < 0)
+			rc = st;
 		goto done;
 	}
-	qsort(p.its, p.n, sizeof p.its[0], cmp_iter);
-	uint64_t target = hi;
-	while (target >= lo && target != UINT64_MAX) {
-		uint64_t d = iter_seek(&p.its[0], target);
-		if (!d || d < lo)
-			break;
-		int agree = 1;
-		for (unsigned i = 1; i < p.n; i++) {
-			uint64_t x = iter_seek(&p.its[i], d);
-			if (!x || x < lo) {
-				target = UINT64_MAX;  /* exhausted */
-				agree = 0;
-				break;
+	for (int64_t b = (int64_t)ml_docid_bucket(hi); lo <= hi && b >= (int64_t)ml_docid_bucket(lo); b--) {
+		uint64_t blo = ML_MAX(lo, ml_bucket_first((uint32_t)b));
+		uint64_t bhi = ML_MIN(hi, ml_bucket_first((uint32_t)b + 1) - 1);
+		unsigned n = 0;
+		int empty = 0;
+		for (unsigned i = 0; i < p.n && !rc && !empty; i++) {
+			if (p.specs[i].unindexed)
+				continue;
+			rc = spec_iter(&its[n], txn, se->s->post, &p.specs[i], (uint32_t)b, &p.kb);
+			if (p.specs[i].unindexed) {
+				iter_free(&its[n]);
+				continue;
 			}
-			if (x < d) {
-				target = x;
-				agree = 0;
-				break;
+			if (its[n].count == 0)
+				empty = 1;
+			n++;
+		}
+		int stop = 0;
+		if (!rc && !empty) {
+			if (n == 0) {
+				info->scanned = 1;
+				stop = scan_range(&e, txn, c, blo, bhi);
+				if (stop < 0)
+					rc = stop;
+			} else {
+				qsort(its, n, sizeof its[0], cmp_iter);
+				stop = leapfrog(&e, txn, its, n, blo, bhi, &rc);
 			}
 		}
-		if (target == UINT64_MAX)
+		for (unsigned i = 0; i < n; i++)
+			iter_free(&its[i]);
+		if (rc || stop > 0)
 			break;
-		if (!agree)
-			continue;
-		ml_put_be64(kb, d);
-		k = (MDB_val){ 8, kb };
-		int r2 = mdb_get(txn, se->s->rec, &k, &v);
-		if (r2 == 0) {
-			rc = decode_doc(se, txn, &v, d, &se->msg);
-			info->decoded++;
-			if (rc)
-				break;
-			if (emit_message(&e, &se->msg))
-				break;
-		}
-		if (d == 0)
-			break;
-		target = d - 1;
 	}
 done:
-	for (unsigned i = 0; i < MAX_ITERS; i++)
-		iter_free(&p.its[i]);
-	ml_buf_free(&p.kb);
+	if (c)
+		mdb_cursor_close(c);
+	plan_free(&p);
 	mdb_txn_abort(txn);
 	check_free(&chk);
 	if (rc && !*err)
@@ -827,7 +910,7 @@ int ml_search_each(ml_search_t *se, int (*fn)(void *ctx, const ml_message_t *m),
 			rc = ML_CORRUPT_BKPT;
 			break;
 		}
-		rc = decode_doc(se, txn, &v, ml_get_be64(k.mv_data), &se->msg);
+		rc = decode_any(se, txn, &v, ml_get_be64(k.mv_data), &se->msg, 1);
 		if (!rc && fn(ctx, &se->msg))
 			break;
 		r2 = mdb_cursor_get(c, &k, &v, MDB_NEXT);

@@ -6,8 +6,9 @@
  *
  *   rec   key: docid, 8 bytes big-endian      value: record (index/record.h)
  *   post  MDB_DUPSORT|MDB_DUPFIXED
- *         key: tag byte + normalized term     dup: docid, 8 bytes big-endian
- *         (tags: ML_TAG_* in index/tokens.h)
+ *         key: tag byte + day bucket (2 bytes) + normalized term
+ *                                             dup: docid, 8 bytes big-endian
+ *         (tags, terms and buckets: index/tokens.h)
  *   open  key: host '\0' queue ID             value: docid, 8 bytes big-endian
  *         the messages still in flight (no "removed" seen yet)
  *   meta  key: name                           value: see below
@@ -41,7 +42,7 @@
 
 #include "engine/util.h"
 
-#define ML_SCHEMA_VERSION 1u
+#define ML_SCHEMA_VERSION 2u
 #define ML_STORE_MAP_INIT ((size_t)256 << 20)
 
 enum {

@@ -40,6 +40,17 @@ int ml_keys_next(const ml_keys_t *k, size_t *pos, const char **key, size_t *len)
 	return 1;
 }
 
+int ml_post_key(ml_buf_t *out, const char *key, size_t n, uint32_t bucket)
+{
+	if (n == 0)
+		return ML_EINVAL;
+	unsigned char hdr[3] = { (unsigned char)key[0], (unsigned char)(bucket >> 8), (unsigned char)bucket };
+	int rc = ml_buf_append(out, hdr, 3);
+	if (!rc)
+		rc = ml_buf_append(out, key + 1, n - 1);
+	return rc;
+}
+
 ml_slice_t ml_addr_domain(ml_slice_t a)
 {
 	for (size_t i = a.n; i > 0; i--)

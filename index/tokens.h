@@ -1,8 +1,20 @@
 /*
- * tokens.h — the terms a message is indexed under, and how query values are
- * normalized to the same form.
+ * tokens.h — the terms a message is indexed under, how query values are
+ * normalized to the same form, and the posting keys built from them.
  *
- * A posting key is one tag byte followed by the term bytes:
+ * A term key is one tag byte followed by the term bytes.  The posting key
+ * stored in `post` puts the message's bucket between them:
+ *
+ *   tag (1 byte) | bucket (2 bytes, big-endian) | term
+ *
+ * where bucket = the docid's day (first-seen seconds / ML_BUCKET_SECONDS).
+ * So each day's postings of a term are one key: a batch of new messages
+ * touches only the newest day's part of the tree (random terms such as
+ * message-ids would otherwise dirty, and free, every leaf page of the whole
+ * index at every commit), and a search walks the days newest first, stopping
+ * at its limit.
+ *
+ * Tags and terms:
  *
  *   tag  field                     term
  *   'f'  sender address            lowercased address ("" for the null sender <>)
@@ -31,6 +43,18 @@
 
 #define ML_TERM_MAX 400
 #define ML_WORD_MAX 64
+#define ML_BUCKET_SECONDS 86400u
+
+/* The bucket (day) of a docid, and the first docid of a bucket. */
+static inline uint32_t ml_docid_bucket(uint64_t docid)
+{
+	uint64_t b = (docid >> 20) / ML_BUCKET_SECONDS;
+	return b > 0xffff ? 0xffff : (uint32_t)b;
+}
+static inline uint64_t ml_bucket_first(uint32_t bucket)
+{
+	return ((uint64_t)bucket * ML_BUCKET_SECONDS) << 20;
+}
 
 enum {
 	ML_TAG_FROM = 'f', ML_TAG_FROM_DOMAIN = 'F',
@@ -52,7 +76,10 @@ int ml_keys_add(ml_keys_t *k, int tag, const char *p, size_t n, int lower);
 /* Iterate: *pos starts at 0; returns 1 with key/len set, 0 at the end. */
 int ml_keys_next(const ml_keys_t *k, size_t *pos, const char **key, size_t *len);
 
-/* All posting keys of a message, sorted and unique. */
+/* Append the posting key of term key (tag + term, n bytes) in bucket to out. */
+int ml_post_key(ml_buf_t *out, const char *key, size_t n, uint32_t bucket);
+
+/* All term keys of a message, sorted and unique. */
 int ml_tokens_message(const ml_message_t *m, ml_keys_t *out);
 
 /* Call fn for each word of text (already lowercased into a scratch buffer).

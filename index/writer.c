@@ -329,8 +329,9 @@ static int add_postings(ml_writer_t *w, const ml_keys_t *keys, uint64_t docid,
 		if (rc)
 			return rc;
 		w->posts[w->nposts++] = (posting_t){ (uint32_t)w->pkeys.len, docid };
-		unsigned char hdr[2] = { (unsigned char)len, (unsigned char)(len >> 8) };
-		if (ml_buf_append(&w->pkeys, hdr, 2) || ml_buf_append(&w->pkeys, key, len))
+		size_t plen = len + 2;  /* with the bucket */
+		unsigned char hdr[2] = { (unsigned char)plen, (unsigned char)(plen >> 8) };
+		if (ml_buf_append(&w->pkeys, hdr, 2) || ml_post_key(&w->pkeys, key, len, ml_docid_bucket(docid)))
 			return ML_ENOMEM;
 	next:;
 	}
@@ -358,7 +359,10 @@ static int del_postings(ml_writer_t *w, const ml_keys_t *old, const ml_keys_t *k
 		}
 		if (khave && c == 0)
 			continue;
-		MDB_val k = { len, (void *)key }, v = { 8, db };
+		ml_buf_reset(&w->enc);
+		if (ml_post_key(&w->enc, key, len, ml_docid_bucket(docid)))
+			return ML_ENOMEM;
+		MDB_val k = { w->enc.len, w->enc.data }, v = { 8, db };
 		int rc = mdb_del(w->txn, w->s->post, &k, &v);
 		if (rc && rc != MDB_NOTFOUND)
 			return ml_store_errcode(rc);
@@ -410,15 +414,17 @@ static int maybe_train(ml_writer_t *w)
 		return w->dict.len ? store_dict(w, ml_codec_dict_id(w->codec)) : ML_OK;
 	if (w->nputs < DICT_MIN_SAMPLES)
 		return ML_OK;
+	/* two samples a message: its summary and its raw lines, the two frames */
 	size_t n = ML_MIN(w->nputs, (size_t)DICT_MAX_SAMPLES);
-	size_t *sizes = malloc(n * sizeof *sizes);
+	size_t *sizes = malloc(2 * n * sizeof *sizes);
 	ml_buf_t samples = ML_BUF_INIT;
 	int rc = sizes ? ML_OK : ML_ENOMEM;
 	size_t step = w->nputs / n, k = 0;
 	for (size_t i = 0; i < n && !rc && samples.len < (64u << 20); i++) {
-		size_t before = samples.len;
-		rc = ml_record_encode_plain(w->puts[i * step].m, &samples);
-		sizes[k++] = samples.len - before;
+		size_t before = samples.len, split;
+		rc = ml_record_encode_parts(w->puts[i * step].m, &samples, &split);
+		sizes[k++] = split;
+		sizes[k++] = samples.len - before - split;
 	}
 	if (!rc && ml_codec_train(samples.data, sizes, (unsigned)k, DICT_BYTES, &w->dict) == 0) {
 		rc = store_dict(w, 1);
@@ -452,7 +458,7 @@ static int commit_inner(ml_writer_t *w)
 			MDB_val k = { 8, kb }, v;
 			int r2 = mdb_get(w->txn, w->s->rec, &k, &v);
 			if (r2 == 0) {
-				rc = ml_record_decode(w->codec, v.mv_data, v.mv_size, &w->old);
+				rc = ml_record_decode_summary(w->codec, v.mv_data, v.mv_size, &w->old);
 				if (!rc)
 					rc = ml_tokens_message(&w->old, &w->oldkeys);
 				if (!rc)
@@ -500,7 +506,7 @@ static int commit_inner(ml_writer_t *w)
 				MDB_val dv = { 8, kb };
 				rc = ml_store_errcode(mdb_put(w->txn, w->s->open, &okv, &dv, 0));
 			} else if (!rc) {
-				int r2 = mdb_del(w->txn, w->s->open, &okv, NULL);
+				r2 = mdb_del(w->txn, w->s->open, &okv, NULL);
 				if (r2 && r2 != MDB_NOTFOUND)
 					rc = ml_store_errcode(r2);
 			}

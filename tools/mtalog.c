@@ -45,7 +45,7 @@ static void usage(FILE *f)
 	"  show ID [--json]    one message whole: fields, recipients, events, raw lines\n"
 	"  stats [--json]      counts, lines skipped and not understood, database size\n"
 	"  dump [--postings]   every message as JSON Lines, oldest first (with --postings:\n"
-	"                      every index entry as \"key<TAB>id\" after the messages)\n"
+	"                      every index entry as \"tag:day:term<TAB>id\" after the messages)\n"
 	"\n"
 	"The database is --db PATH, else $MTALOG_DB, else ./mtalog.db.\n", f);
 }
@@ -258,9 +258,12 @@ static int dump_posting(void *ctx, const char *key, size_t n, uint64_t docid)
 {
 	ml_buf_t *b = ctx;
 	ml_buf_reset(b);
-	ml_utf8_sanitize(b, key, n);
-	printf("%c:%s\t%llu\n", b->len ? b->data[0] : '?', b->len > 1 ? ml_buf_cstr(b) + 1 : "",
-	       (unsigned long long)docid);
+	if (n < 3)
+		return 0;
+	ml_utf8_sanitize(b, key + 3, n - 3);
+	/* tag:day:term */
+	printf("%c:%u:%s\t%llu\n", key[0], (unsigned)((unsigned char)key[1] << 8 | (unsigned char)key[2]),
+	       ml_buf_cstr(b), (unsigned long long)docid);
 	return 0;
 }
 
