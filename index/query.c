@@ -177,9 +177,12 @@ typedef struct iter {
 	struct iter *kids;      /* union of kids when nkids > 0 */
 	unsigned nkids;
 	uint64_t val;           /* last answer (largest docid <= last target) */
-	uint64_t last_target;
 	int state;              /* 0 fresh, 1 positioned, 2 exhausted */
 	size_t count;
+	/* single key: the page of docids (big-endian, ascending) the cursor is on,
+	 * read whole with MDB_GET_MULTIPLE; valid until the transaction ends */
+	const unsigned char *blk;
+	size_t nblk;
 } iter_t;
 
 static void iter_free(iter_t *it)
@@ -238,30 +241,67 @@ static uint64_t iter_seek(iter_t *it, uint64_t target)
 		it->state = best ? 1 : 2;
 		return best;
 	}
-	unsigned char db[8];
-	MDB_val k = it->key, v = { 8, db };
-	int rc;
-	if (it->state == 1 && target + 1 == it->val) {
-		rc = mdb_cursor_get(it->cur, &k, &v, MDB_PREV_DUP);
-	} else {
-		ml_put_be64(db, target);
-		rc = mdb_cursor_get(it->cur, &k, &v, MDB_GET_BOTH_RANGE);
-		if (rc == 0 && v.mv_size == 8 && ml_get_be64(v.mv_data) > target)
-			rc = mdb_cursor_get(it->cur, &k, &v, MDB_PREV_DUP);
-		else if (rc == MDB_NOTFOUND) {
+	/*
+	 * Single key: walk its docids a page at a time.  Within the current page a
+	 * seek is a binary search; one page back is MDB_PREV_MULTIPLE; a longer
+	 * jump is a B-tree search (MDB_GET_BOTH_RANGE) to the page holding target.
+	 */
+	MDB_val k = it->key, v;
+	int rc = 0, hops = 0;
+	if (!it->blk) {
+		/* the last page; MDB_LAST_DUP leaves the cursor at its end, where
+		 * MDB_GET_MULTIPLE returns nothing, so go to that docid by value */
+		rc = mdb_cursor_get(it->cur, &k, &v, MDB_SET);
+		if (!rc)
+			rc = mdb_cursor_get(it->cur, &k, &v, MDB_LAST_DUP);
+		unsigned char last[8];
+		if (!rc && v.mv_size == 8) {
+			memcpy(last, v.mv_data, 8);
 			k = it->key;
-			rc = mdb_cursor_get(it->cur, &k, &v, MDB_SET);
-			if (rc == 0)
-				rc = mdb_cursor_get(it->cur, &k, &v, MDB_LAST_DUP);
+			v = (MDB_val){ 8, last };
+			rc = mdb_cursor_get(it->cur, &k, &v, MDB_GET_BOTH);
 		}
+		if (!rc)
+			rc = mdb_cursor_get(it->cur, &k, &v, MDB_GET_MULTIPLE);
+		if (rc || v.mv_size < 8)
+			goto exhausted;
+		it->blk = v.mv_data;
+		it->nblk = v.mv_size / 8;
 	}
-	if (rc || v.mv_size != 8) {
-		it->state = 2;
-		return 0;
+	for (;;) {
+		if (ml_get_be64(it->blk) <= target) {
+			size_t lo = 0, hi = it->nblk - 1;  /* blk[lo] <= target */
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo + 1) / 2;
+				if (ml_get_be64(it->blk + mid * 8) <= target)
+					lo = mid;
+				else
+					hi = mid - 1;
+			}
+			it->val = ml_get_be64(it->blk + lo * 8);
+			it->state = 1;
+			return it->val;
+		}
+		if (hops++ < 2) {
+			rc = mdb_cursor_get(it->cur, &k, &v, MDB_PREV_MULTIPLE);
+		} else {
+			unsigned char db[8];
+			ml_put_be64(db, target);
+			v = (MDB_val){ 8, db };
+			k = it->key;
+			rc = mdb_cursor_get(it->cur, &k, &v, MDB_GET_BOTH_RANGE);
+			if (!rc)
+				rc = mdb_cursor_get(it->cur, &k, &v, MDB_GET_MULTIPLE);
+			hops = -1000;  /* from here on, step back page by page */
+		}
+		if (rc || v.mv_size < 8)
+			goto exhausted;
+		it->blk = v.mv_data;
+		it->nblk = v.mv_size / 8;
 	}
-	it->val = ml_get_be64(v.mv_data);
-	it->state = 1;
-	return it->val;
+exhausted:
+	it->state = 2;
+	return 0;
 }
 
 /* Union of every key that starts with prefix (tag included). */
@@ -758,7 +798,8 @@ static int scan_range(emit_t *e, MDB_txn *txn, MDB_cursor *c, uint64_t lo, uint6
 
 /* Intersect the iterators (sorted by count) over [lo, hi], newest first. 1
  * when the search should stop; *rc set on error. */
-static int leapfrog(emit_t *e, MDB_txn *txn, iter_t *its, unsigned n, uint64_t lo, uint64_t hi, int *rc)
+static int leapfrog(emit_t *e, MDB_txn *txn, MDB_cursor *rc_cur, iter_t *its, unsigned n,
+                    uint64_t lo, uint64_t hi, int *rc)
 {
 	uint64_t target = hi;
 	unsigned char kb[8];
@@ -783,7 +824,9 @@ static int leapfrog(emit_t *e, MDB_txn *txn, iter_t *its, unsigned n, uint64_t l
 		}
 		ml_put_be64(kb, d);
 		k = (MDB_val){ 8, kb };
-		if (mdb_get(txn, e->se->s->rec, &k, &v) == 0) {
+		/* a cursor, not mdb_get: MDB_SET stays on the current leaf page when
+		 * the docid is there, and docids come in descending order */
+		if (mdb_cursor_get(rc_cur, &k, &v, MDB_SET) == 0) {
 			*rc = decode_doc(e->se, txn, &v, d, &e->se->msg);
 			e->info->decoded++;
 			if (*rc)
@@ -872,7 +915,7 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 					rc = stop;
 			} else {
 				qsort(its, n, sizeof its[0], cmp_iter);
-				stop = leapfrog(&e, txn, its, n, blo, bhi, &rc);
+				stop = leapfrog(&e, txn, c, its, n, blo, bhi, &rc);
 			}
 		}
 		for (unsigned i = 0; i < n; i++)
