@@ -664,16 +664,42 @@ static void plan_word(void *ctx, const char *w, size_t n)
 		ml_keys_add(&sp->keys, ML_TAG_SUBJECT, w, n, 0);
 }
 
+/* The recipient domain of --to when it names one exactly (an address or a
+ * domain, not a prefix), else NULL. */
+static const char *to_domain(const char *to, int *is_address)
+{
+	size_t n = strlen(to);
+	*is_address = 0;
+	if (n == 0 || to[n - 1] == '*' || !strcmp(to, "<>"))
+		return NULL;
+	const char *at = strrchr(to, '@');
+	if (!at)
+		return to;
+	*is_address = at != to;
+	return at[1] ? at + 1 : NULL;
+}
+
 static void plan_build(plan_t *p, const ml_query_t *q)
 {
+	int is_address = 0;
+	const char *dom = q->to ? to_domain(q->to, &is_address) : NULL;
+	/* status and recipient domain together: the 'X' keys answer for the row */
+	int combined = q->status_mask && !(q->status_mask & ML_QUERY_RELEASED) && dom;
+	spec_t *sp;
 	if (q->from)
 		plan_addr(p, q->from, ML_TAG_FROM, ML_TAG_FROM_DOMAIN);
-	if (q->to)
+	if (q->to && (!combined || is_address))
 		plan_addr(p, q->to, ML_TAG_TO, ML_TAG_TO_DOMAIN);
 	if (q->subject)
 		ml_tokens_words(q->subject, strlen(q->subject), plan_word, p);
-	spec_t *sp;
-	if (q->status_mask && (sp = plan_add(p))) {
+	if (combined && (sp = plan_add(p))) {
+		for (int st = 1; st < ML_ST__COUNT; st++)
+			if (q->status_mask & (1u << st)) {
+				ml_buf_reset(&p->kb);
+				ml_status_domain_term(&p->kb, ml_status_name((ml_status_t)st), dom, strlen(dom));
+				ml_keys_add(&sp->keys, ML_TAG_STATUS_DOMAIN, p->kb.data, p->kb.len, 0);
+			}
+	} else if (q->status_mask && (sp = plan_add(p))) {
 		for (int st = 1; st < ML_ST__COUNT; st++)
 			if (q->status_mask & (1u << st)) {
 				const char *name = ml_status_name((ml_status_t)st);

@@ -157,6 +157,28 @@ static int add_addr(ml_keys_t *k, int tag, int dtag, ml_slice_t a)
 	return rc;
 }
 
+int ml_status_domain_term(ml_buf_t *out, const char *status, const char *d, size_t n)
+{
+	int rc = ml_buf_puts(out, status);
+	if (!rc)
+		rc = ml_buf_putc(out, '@');
+	if (!rc)
+		rc = ml_buf_append_lower(out, d, n);
+	return rc;
+}
+
+static int add_status_domain(ml_keys_t *k, const char *st, ml_slice_t d)
+{
+	char term[ML_TERM_MAX + 1];
+	size_t sn = strlen(st);
+	if (sn + 1 + d.n > ML_TERM_MAX)
+		return ML_OK;
+	memcpy(term, st, sn);
+	term[sn] = '@';
+	memcpy(term + sn + 1, d.p, d.n);
+	return ml_keys_add(k, ML_TAG_STATUS_DOMAIN, term, sn + 1 + d.n, 1);
+}
+
 /* Sort keys and drop duplicates. */
 static int cmp_key(const void *a, const void *b)
 {
@@ -214,6 +236,12 @@ int ml_tokens_message(const ml_message_t *m, ml_keys_t *k)
 			rc |= add_addr(k, ML_TAG_TO, ML_TAG_TO_DOMAIN, ml_message_str(m, r->orig_to));
 		const char *st = ml_status_name(ml_message_row_status(m, r));
 		rc |= ml_keys_add(k, ML_TAG_STATUS, st, strlen(st), 0);
+		ml_str_t addrs[2] = { r->to, r->orig_to };
+		for (int a = 0; a < 2; a++) {
+			ml_slice_t d = ml_addr_domain(ml_message_str(m, addrs[a]));
+			if (d.n)
+				rc |= add_status_domain(k, st, d);
+		}
 	}
 	if (!m->nrcpts) {
 		const char *st = ml_status_name(ml_message_row_status(m, NULL));

@@ -24,6 +24,11 @@
  *   's'  subject word              ml_tokens_words() of the decoded subject
  *   'S'  row status                "delivered", ...; also "released" for a
  *                                  message released from quarantine
+ *   'X'  row status × recipient    status '@' domain, e.g. "bounced@example.com",
+ *        domain                    for both to= and orig_to= of each row: answers
+ *                                  "bounced to @example.com" exactly, where the two
+ *                                  lists 'S' and 'T' would meet in messages whose
+ *                                  bounced row is another recipient's
  *   'd'  direction                 "inbound" / "outbound" / "internal"
  *   'i'  client IP                 lowercased as logged
  *   'm'  message-id                as logged, without <>
@@ -59,7 +64,7 @@ static inline uint64_t ml_bucket_first(uint32_t bucket)
 enum {
 	ML_TAG_FROM = 'f', ML_TAG_FROM_DOMAIN = 'F',
 	ML_TAG_TO = 't', ML_TAG_TO_DOMAIN = 'T',
-	ML_TAG_SUBJECT = 's', ML_TAG_STATUS = 'S', ML_TAG_DIRECTION = 'd',
+	ML_TAG_SUBJECT = 's', ML_TAG_STATUS = 'S', ML_TAG_DIRECTION = 'd', ML_TAG_STATUS_DOMAIN = 'X',
 	ML_TAG_IP = 'i', ML_TAG_MSGID = 'm', ML_TAG_HOST = 'h', ML_TAG_QID = 'q',
 };
 
@@ -89,6 +94,9 @@ size_t ml_tokens_words(const char *text, size_t n, ml_word_fn fn, void *ctx);
 
 /* Lowercase one UTF-8 string the way words are lowercased (appends). */
 int ml_tokens_lower(ml_buf_t *out, const char *p, size_t n);
+
+/* The 'X' term of a status and a recipient domain (appends). */
+int ml_status_domain_term(ml_buf_t *out, const char *status, const char *d, size_t n);
 
 /* The domain part of an address (after the last '@'); empty if none. */
 ml_slice_t ml_addr_domain(ml_slice_t addr);

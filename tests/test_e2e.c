@@ -172,6 +172,12 @@ static void search_flags(void **state)
 	assert_int_equal(count("--limit %s", "2"), 2);
 	assert_int_equal(count("--from @example.com --to %s", "@slow.example"), 1);
 	assert_int_equal(count("--status delivered --to %s", "@example.com"), 5);
+	/* status and recipient together are one row: ghost@ was blocked, alice@ and
+	 * bob@ of the same message delivered */
+	assert_int_equal(count("--status blocked --to %s", "@example.com"), 3);
+	assert_int_equal(count("--status blocked --to %s", "bob@example.com"), 0);
+	assert_int_equal(count("--status delivered,blocked --queue-id 0D1E2F3A4B --to %s", "example.com"), 3);
+	assert_int_equal(count("--status released --to %s", "@example.com"), 1);
 	/* newest first */
 	json_t *r = rows("%s", "");
 	assert_int_equal(json_array_size(r), 14);
