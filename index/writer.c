@@ -11,8 +11,9 @@
 #define DICT_BYTES (64u << 10)
 
 typedef struct {
-	uint32_t off;    /* into w->pkeys: 2-byte length + key */
+	uint64_t pfx;    /* the key's first 8 bytes, big-endian: most comparisons end here */
 	uint64_t docid;
+	uint32_t off;    /* into w->pkeys: 2-byte length + key */
 } posting_t;
 
 typedef struct {
@@ -328,11 +329,16 @@ static int add_postings(ml_writer_t *w, const ml_keys_t *keys, uint64_t docid,
 		int rc = ml_array_grow((void **)&w->posts, &w->posts_cap, sizeof *w->posts, w->nposts + 1, 65536);
 		if (rc)
 			return rc;
-		w->posts[w->nposts++] = (posting_t){ (uint32_t)w->pkeys.len, docid };
+		posting_t *pp = &w->posts[w->nposts++];
+		pp->off = (uint32_t)w->pkeys.len;
+		pp->docid = docid;
 		size_t plen = len + 2;  /* with the bucket */
 		unsigned char hdr[2] = { (unsigned char)plen, (unsigned char)(plen >> 8) };
 		if (ml_buf_append(&w->pkeys, hdr, 2) || ml_post_key(&w->pkeys, key, len, ml_docid_bucket(docid)))
 			return ML_ENOMEM;
+		unsigned char first[8] = { 0 };
+		memcpy(first, w->pkeys.data + pp->off + 2, ML_MIN(plen, (size_t)8));
+		pp->pfx = ml_get_be64(first);
 	next:;
 	}
 	return ML_OK;
@@ -374,6 +380,8 @@ static const ml_writer_t *sort_w;
 static int cmp_posting(const void *a, const void *b)
 {
 	const posting_t *x = a, *y = b;
+	if (x->pfx != y->pfx)
+		return x->pfx < y->pfx ? -1 : 1;
 	const unsigned char *kx = (const unsigned char *)sort_w->pkeys.data + x->off;
 	const unsigned char *ky = (const unsigned char *)sort_w->pkeys.data + y->off;
 	size_t nx = (size_t)kx[0] | (size_t)kx[1] << 8, ny = (size_t)ky[0] | (size_t)ky[1] << 8;
