@@ -6,9 +6,11 @@
  * ID that is not in the table is first looked up through the caller's `load`
  * function (the messages still in flight from earlier batches or runs, kept
  * by the store); if that finds nothing, a new message starts.  A message is
- * closed by Postfix's "removed" (or an administrator's delete, or a cleanup
- * reject): it leaves the table, so a reused queue ID starts a new message.
- * A NOQUEUE reject is a closed message of its own.
+ * closed by Postfix's "removed" or an administrator's delete: it leaves the
+ * table, so a reused queue ID starts a new message.  A cleanup or milter
+ * reject closes it too (no "removed" follows) but leaves it in the table for
+ * the rest of the batch, since cleanup may still log lines about it.  A
+ * NOQUEUE reject is a closed message of its own.
  *
  * Every message touched since the last ml_corr_done() is on the dirty list,
  * once.  The caller stores the dirty messages, then calls ml_corr_done(),
