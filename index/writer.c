@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "index/tokens.h"
@@ -21,16 +22,28 @@ typedef struct {
 	uint64_t old_docid;
 } put_t;
 
+/* What the encoding phase prepares for one put (reused across batches). */
+typedef struct {
+	ml_keys_t keys, oldkeys;  /* term keys of the message now, and as stored */
+	ml_buf_t enc;             /* the stored form */
+	const void *old;          /* the stored record (a pointer into the map), or NULL */
+	size_t oldn;
+} prep_t;
+
+/* The encoding phase runs on two threads, each with its own codec. */
+#define PREP_THREADS 2
+
 struct ml_writer {
 	ml_store_t *s;
 	MDB_txn *txn;
 	ml_codec_t *codec;
+	ml_codec_t *codec2;     /* the second encoding thread's */
 	put_t *puts;
 	size_t nputs, puts_cap;
+	prep_t *preps;
+	size_t preps_cap;
 	ml_buf_t bookkeeping;   /* queued meta writes: [klen u16][vlen u32][op u8] key val */
 	ml_buf_t enc;
-	ml_keys_t keys, oldkeys;
-	ml_message_t old;
 	ml_buf_t pkeys;
 	posting_t *posts;
 	size_t nposts, posts_cap;
@@ -50,21 +63,21 @@ int ml_writer_new(ml_writer_t **out, ml_store_t *s)
 		return ML_ENOMEM;
 	w->s = s;
 	int rc = ml_codec_new(&w->codec, 3);
-	if (rc) {
-		free(w);
-		return rc;
-	}
+	if (!rc)
+		rc = ml_codec_new(&w->codec2, 3);
 	MDB_txn *txn;
-	rc = ml_store_read_begin(s, &txn);
+	if (!rc)
+		rc = ml_store_read_begin(s, &txn);
 	if (!rc) {
 		rc = ml_store_load_dicts(s, txn, w->codec);
+		if (!rc)
+			rc = ml_store_load_dicts(s, txn, w->codec2);
 		mdb_txn_abort(txn);
 	}
 	if (rc) {
 		ml_writer_free(w);
 		return rc;
 	}
-	ml_message_init(&w->old);
 	*out = w;
 	return ML_OK;
 }
@@ -76,15 +89,19 @@ void ml_writer_free(ml_writer_t *w)
 	if (w->txn)
 		ml_writer_abort(w);
 	ml_codec_free(w->codec);
+	ml_codec_free(w->codec2);
+	for (size_t i = 0; i < w->preps_cap; i++) {
+		ml_keys_free(&w->preps[i].keys);
+		ml_keys_free(&w->preps[i].oldkeys);
+		ml_buf_free(&w->preps[i].enc);
+	}
+	free(w->preps);
 	free(w->puts);
 	free(w->posts);
 	ml_buf_free(&w->bookkeeping);
 	ml_buf_free(&w->enc);
 	ml_buf_free(&w->pkeys);
 	ml_buf_free(&w->dict);
-	ml_keys_free(&w->keys);
-	ml_keys_free(&w->oldkeys);
-	ml_message_free(&w->old);
 	free(w);
 }
 
@@ -393,12 +410,106 @@ static int cmp_posting(const void *a, const void *b)
 	return c;
 }
 
-static void rows_count(ml_writer_t *w, const ml_message_t *m, int sign)
+static void rows_count(int64_t *delta, const ml_message_t *m, int sign)
 {
 	if (!m->nrcpts)
-		w->rows_delta[ml_message_row_status(m, NULL)] += sign;
+		delta[ml_message_row_status(m, NULL)] += sign;
 	for (uint32_t i = 0; i < m->nrcpts; i++)
-		w->rows_delta[ml_message_row_status(m, &m->rcpts[i])] += sign;
+		delta[ml_message_row_status(m, &m->rcpts[i])] += sign;
+}
+
+typedef struct {
+	ml_writer_t *w;
+	ml_codec_t *codec;
+	size_t first, step;      /* this thread prepares puts first, first + step, ... */
+	ml_message_t old;
+	int64_t rows_delta[ML_ST__COUNT];
+	int rc;
+} prep_worker_t;
+
+/* Term keys (now and as stored), row counts and the stored form of each put:
+ * the CPU-heavy part of a commit, which touches no LMDB state. */
+static void *prep_run(void *arg)
+{
+	prep_worker_t *wk = arg;
+	ml_writer_t *w = wk->w;
+	for (size_t i = wk->first; i < w->nputs && !wk->rc; i += wk->step) {
+		prep_t *p = &w->preps[i];
+		ml_message_t *m = w->puts[i].m;
+		int rc = ml_tokens_message(m, &p->keys);
+		if (!rc && p->old) {
+			rc = ml_record_decode_summary(wk->codec, p->old, p->oldn, &wk->old);
+			if (!rc)
+				rc = ml_tokens_message(&wk->old, &p->oldkeys);
+			if (!rc)
+				rows_count(wk->rows_delta, &wk->old, -1);
+		}
+		if (!rc) {
+			rows_count(wk->rows_delta, m, +1);
+			rc = ml_record_encode(wk->codec, m, &p->enc);
+		}
+		wk->rc = rc;
+	}
+	return NULL;
+}
+
+static int prepare(ml_writer_t *w)
+{
+	size_t cap = w->preps_cap;
+	int rc = ml_array_grow((void **)&w->preps, &cap, sizeof *w->preps, w->nputs, 1024);
+	if (rc)
+		return rc;
+	memset(w->preps + w->preps_cap, 0, (cap - w->preps_cap) * sizeof *w->preps);
+	w->preps_cap = cap;
+	/* the stored records, read here: the transaction is this thread's */
+	for (size_t i = 0; i < w->nputs; i++) {
+		prep_t *p = &w->preps[i];
+		p->old = NULL;
+		if (!w->puts[i].m->docid)
+			continue;
+		unsigned char kb[8];
+		ml_put_be64(kb, w->puts[i].m->docid);
+		MDB_val k = { 8, kb }, v;
+		int r2 = mdb_get(w->txn, w->s->rec, &k, &v);
+		if (r2 == 0) {
+			p->old = v.mv_data;
+			p->oldn = v.mv_size;
+		} else if (r2 != MDB_NOTFOUND) {
+			return ml_store_errcode(r2);
+		}
+	}
+	prep_worker_t wk[PREP_THREADS];
+	ml_codec_t *codecs[PREP_THREADS] = { w->codec, w->codec2 };
+	pthread_t th[PREP_THREADS];
+	int started[PREP_THREADS] = { 0 };
+	/* small batches are not worth a thread */
+	int nthreads = w->nputs >= 256 ? PREP_THREADS : 1;
+	for (int t = 0; t < PREP_THREADS; t++) {
+		memset(&wk[t], 0, sizeof wk[t]);
+		wk[t].w = w;
+		wk[t].codec = codecs[t];
+		wk[t].first = (size_t)t;
+		wk[t].step = (size_t)nthreads;
+		ml_message_init(&wk[t].old);
+	}
+	for (int t = 1; t < nthreads; t++)
+		started[t] = pthread_create(&th[t], NULL, prep_run, &wk[t]) == 0;
+	prep_run(&wk[0]);
+	for (int t = 1; t < nthreads; t++)
+		if (!started[t])
+			prep_run(&wk[t]);  /* no thread to be had: its share here */
+	for (int t = 1; t < nthreads; t++)
+		if (started[t])
+			pthread_join(th[t], NULL);
+	rc = 0;
+	for (int t = 0; t < PREP_THREADS; t++) {
+		if (!rc)
+			rc = wk[t].rc;
+		for (int st = 0; st < ML_ST__COUNT; st++)
+			w->rows_delta[st] += wk[t].rows_delta[st];
+		ml_message_free(&wk[t].old);
+	}
+	return rc;
 }
 
 static int store_dict(ml_writer_t *w, uint32_t id)
@@ -438,6 +549,8 @@ static int maybe_train(ml_writer_t *w)
 		rc = store_dict(w, 1);
 		if (!rc)
 			rc = ml_codec_add_dict(w->codec, 1, w->dict.data, w->dict.len);
+		if (!rc)
+			rc = ml_codec_add_dict(w->codec2, 1, w->dict.data, w->dict.len);
 	}
 	free(sizes);
 	ml_buf_free(&samples);
@@ -453,47 +566,29 @@ static int commit_inner(ml_writer_t *w)
 	rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->rec, &rc_cur));
 	if (rc)
 		return rc;
+	rc = prepare(w);
 	uint64_t new_msgs = 0;
 	for (size_t i = 0; i < w->nputs && !rc; i++) {
 		ml_message_t *m = w->puts[i].m;
+		prep_t *p = &w->preps[i];
 		unsigned char kb[8];
-		rc = ml_tokens_message(m, &w->keys);
-		if (rc)
-			break;
-		if (m->docid) {
-			/* Stored before: replace postings that changed. */
-			ml_put_be64(kb, m->docid);
-			MDB_val k = { 8, kb }, v;
-			int r2 = mdb_get(w->txn, w->s->rec, &k, &v);
-			if (r2 == 0) {
-				rc = ml_record_decode_summary(w->codec, v.mv_data, v.mv_size, &w->old);
-				if (!rc)
-					rc = ml_tokens_message(&w->old, &w->oldkeys);
-				if (!rc)
-					rc = del_postings(w, &w->oldkeys, &w->keys, m->docid);
-				if (!rc)
-					rc = add_postings(w, &w->keys, m->docid, &w->oldkeys);
-				if (!rc)
-					rows_count(w, &w->old, -1);
-			} else if (r2 == MDB_NOTFOUND) {
-				rc = add_postings(w, &w->keys, m->docid, NULL);
-			} else {
-				rc = ml_store_errcode(r2);
-			}
-		} else {
-			rc = assign_docid(w, rc_cur, m->first_us, &m->docid);
+		if (p->old) {
+			/* stored before: replace the postings that changed */
+			rc = del_postings(w, &p->oldkeys, &p->keys, m->docid);
 			if (!rc)
-				rc = add_postings(w, &w->keys, m->docid, NULL);
-			new_msgs++;
+				rc = add_postings(w, &p->keys, m->docid, &p->oldkeys);
+		} else {
+			if (!m->docid) {
+				rc = assign_docid(w, rc_cur, m->first_us, &m->docid);
+				new_msgs++;
+			}
+			if (!rc)
+				rc = add_postings(w, &p->keys, m->docid, NULL);
 		}
 		if (rc)
 			break;
-		rows_count(w, m, +1);
-		rc = ml_record_encode(w->codec, m, &w->enc);
-		if (rc)
-			break;
 		ml_put_be64(kb, m->docid);
-		MDB_val k = { 8, kb }, v = { w->enc.len, w->enc.data };
+		MDB_val k = { 8, kb }, v = { p->enc.len, p->enc.data };
 		/* a new docid is usually the largest: append (full pages) */
 		int r2 = MDB_KEYEXIST;
 		if (m->docid > w->last_appended)
