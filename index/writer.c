@@ -459,7 +459,8 @@ static int prepare(ml_writer_t *w)
 	int rc = ml_array_grow((void **)&w->preps, &cap, sizeof *w->preps, w->nputs, 1024);
 	if (rc)
 		return rc;
-	memset(w->preps + w->preps_cap, 0, (cap - w->preps_cap) * sizeof *w->preps);
+	if (cap > w->preps_cap)
+		memset(w->preps + w->preps_cap, 0, (cap - w->preps_cap) * sizeof *w->preps);
 	w->preps_cap = cap;
 	/* the stored records, read here: the transaction is this thread's */
 	for (size_t i = 0; i < w->nputs; i++) {
