@@ -654,6 +654,18 @@ static int commit_inner(ml_writer_t *w)
 	return rc;
 }
 
+/* After a batch, the preparation buffers go: kept, every slot would in time
+ * hold the largest record it ever saw, and memory would grow with the input. */
+static void preps_shrink(ml_writer_t *w)
+{
+	for (size_t i = 0; i < w->preps_cap; i++) {
+		prep_t *p = &w->preps[i];
+		ml_buf_free(&p->enc);
+		ml_keys_free(&p->keys);
+		ml_keys_free(&p->oldkeys);
+	}
+}
+
 int ml_writer_commit(ml_writer_t *w)
 {
 	if (!w->txn)
@@ -663,6 +675,7 @@ int ml_writer_commit(ml_writer_t *w)
 		return rc;
 	rc = mdb_txn_commit(w->txn);
 	w->txn = NULL;
+	preps_shrink(w);
 	if (rc) {
 		/* the transaction is gone; restore docids as abort would */
 		for (size_t i = 0; i < w->nputs; i++)
@@ -678,6 +691,7 @@ void ml_writer_abort(ml_writer_t *w)
 	if (w->txn)
 		mdb_txn_abort(w->txn);
 	w->txn = NULL;
+	preps_shrink(w);
 	for (size_t i = 0; i < w->nputs; i++)
 		w->puts[i].m->docid = w->puts[i].old_docid;
 	w->nputs = 0;

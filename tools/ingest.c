@@ -1,5 +1,6 @@
 #include "ingest.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -145,6 +146,9 @@ static int commit(ing_t *g, int reopen)
 	g->res->messages_written += n;
 	g->res->commits++;
 	ml_corr_done(g->corr);
+	/* give the batch's memory back: without this, the holes its messages
+	 * leave in the heap keep the process growing with the input */
+	malloc_trim(0);
 	for (unsigned i = 0; i < g->ntallies; i++) {
 		g->tallies[i].count = 0;
 		g->tallies[i].has_sample = 0;
