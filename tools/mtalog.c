@@ -159,6 +159,7 @@ static int cmd_search(const char *db, int argc, char **argv)
 			ret = rc == ML_EINVAL ? 1 : 2;
 		} else {
 			ret = 0;
+			fflush(stdout);
 			if (fmt == ML_OUT_TABLE)
 				fprintf(stderr, "%u row%s%s%s\n", info.rows, info.rows == 1 ? "" : "s",
 				        info.truncated ? " (limit reached: narrow the search or raise --limit)" : "",

@@ -172,27 +172,53 @@ int ml_out_row(ml_out_t *o, const ml_message_t *m, int row)
 	return ML_OK;
 }
 
-/* Display width of UTF-8 text (code points; good enough for a terminal). */
+/* Columns a code point takes on a terminal: 2 for East Asian wide and
+ * fullwidth characters, else 1. */
+static size_t cp_width(uint32_t cp)
+{
+	return (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf && cp != 0x303f) ||
+	       (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+	       (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+	       (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1faff) ||
+	       (cp >= 0x20000 && cp <= 0x3fffd) ? 2 : 1;
+}
+
+/* The next character of valid UTF-8 text s: its length, its width in *w. */
+static size_t next_char(const char *s, size_t *w)
+{
+	uint32_t cp;
+	size_t k = ml_utf8_decode((const unsigned char *)s, strlen(s), &cp);
+	if (!k) {
+		*w = 1;
+		return 1;
+	}
+	*w = cp_width(cp);
+	return k;
+}
+
+/* Display width of UTF-8 text. */
 static size_t uwidth(const char *s)
 {
-	size_t w = 0;
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			w++;
+	size_t w = 0, cw;
+	while (*s) {
+		s += next_char(s, &cw);
+		w += cw;
+	}
 	return w;
 }
 
-/* Print s cut to w code points, padded to w. */
+/* Print s cut to w columns (with an ellipsis), padded to w. */
 static void put_cell(FILE *f, const char *s, size_t w, int last)
 {
 	size_t n = 0, i = 0, cw = uwidth(s);
 	int cut = cw > w;
 	size_t keep = cut ? w - 1 : cw;
-	while (s[i] && n < keep) {
-		i++;
-		while (((unsigned char)s[i] & 0xc0) == 0x80)
-			i++;
-		n++;
+	while (s[i]) {
+		size_t chw, k = next_char(s + i, &chw);
+		if (n + chw > keep)
+			break;
+		i += k;
+		n += chw;
 	}
 	fwrite(s, 1, i, f);
 	if (cut) {
