@@ -960,28 +960,30 @@ done:
 	return rc;
 }
 
-int ml_search_each(ml_search_t *se, int (*fn)(void *ctx, const ml_message_t *m), void *ctx)
+/* Every entry of dbi, in key order, in one snapshot: visit returns non-zero
+ * to stop (negative: an error). */
+typedef int (*visit_fn)(ml_search_t *se, MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *ctx);
+
+static int walk(ml_search_t *se, MDB_dbi dbi, visit_fn visit, void *ctx)
 {
 	MDB_txn *txn;
 	MDB_cursor *c;
 	int rc = ml_store_read_begin(se->s, &txn);
 	if (rc)
 		return rc;
-	rc = ml_store_errcode(mdb_cursor_open(txn, se->s->rec, &c));
+	rc = ml_store_errcode(mdb_cursor_open(txn, dbi, &c));
 	if (rc) {
 		mdb_txn_abort(txn);
 		return rc;
 	}
 	MDB_val k, v;
 	int r2 = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	while (r2 == 0 && !rc) {
-		if (k.mv_size != 8) {
-			rc = ML_CORRUPT_BKPT;
+	while (r2 == 0) {
+		int stop = visit(se, txn, &k, &v, ctx);
+		if (stop) {
+			rc = stop < 0 ? stop : ML_OK;
 			break;
 		}
-		rc = decode_any(se, txn, &v, ml_get_be64(k.mv_data), &se->msg, 1);
-		if (!rc && fn(ctx, &se->msg))
-			break;
 		r2 = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
 	if (!rc && r2 && r2 != MDB_NOTFOUND)
@@ -991,34 +993,41 @@ int ml_search_each(ml_search_t *se, int (*fn)(void *ctx, const ml_message_t *m),
 	return rc;
 }
 
+typedef struct {
+	int (*fn)(void *ctx, const ml_message_t *m);
+	int (*pfn)(void *ctx, const char *key, size_t n, uint64_t docid);
+	void *ctx;
+} each_t;
+
+static int visit_message(ml_search_t *se, MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *ctx)
+{
+	each_t *e = ctx;
+	if (k->mv_size != 8)
+		return ML_CORRUPT_BKPT;
+	int rc = decode_any(se, txn, v, ml_get_be64(k->mv_data), &se->msg, 1);
+	return rc ? rc : e->fn(e->ctx, &se->msg) ? 1 : 0;
+}
+
+static int visit_posting(ml_search_t *se, MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *ctx)
+{
+	(void)se;
+	(void)txn;
+	each_t *e = ctx;
+	if (v->mv_size != 8)
+		return ML_CORRUPT_BKPT;
+	return e->pfn(e->ctx, k->mv_data, k->mv_size, ml_get_be64(v->mv_data)) ? 1 : 0;
+}
+
+int ml_search_each(ml_search_t *se, int (*fn)(void *ctx, const ml_message_t *m), void *ctx)
+{
+	each_t e = { fn, NULL, ctx };
+	return walk(se, se->s->rec, visit_message, &e);
+}
+
 int ml_search_each_posting(ml_search_t *se,
                            int (*fn)(void *ctx, const char *key, size_t n, uint64_t docid),
                            void *ctx)
 {
-	MDB_txn *txn;
-	MDB_cursor *c;
-	int rc = ml_store_read_begin(se->s, &txn);
-	if (rc)
-		return rc;
-	rc = ml_store_errcode(mdb_cursor_open(txn, se->s->post, &c));
-	if (rc) {
-		mdb_txn_abort(txn);
-		return rc;
-	}
-	MDB_val k, v;
-	int r2 = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	while (r2 == 0) {
-		if (v.mv_size != 8) {
-			rc = ML_CORRUPT_BKPT;
-			break;
-		}
-		if (fn(ctx, k.mv_data, k.mv_size, ml_get_be64(v.mv_data)))
-			break;
-		r2 = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-	}
-	if (!rc && r2 && r2 != MDB_NOTFOUND)
-		rc = ml_store_errcode(r2);
-	mdb_cursor_close(c);
-	mdb_txn_abort(txn);
-	return rc;
+	each_t e = { NULL, fn, ctx };
+	return walk(se, se->s->post, visit_posting, &e);
 }
