@@ -104,6 +104,9 @@ int ml_store_open(ml_store_t **out, const char *path, int flags, char *err, size
 	mdb_env_set_maxdbs(s->env, 8);
 	mdb_env_set_maxreaders(s->env, 512);
 	size_t map = ML_STORE_MAP_INIT;
+	const char *env = getenv("MTALOG_MAP_SIZE");  /* a smaller first map, for tests */
+	if (env && strtoull(env, NULL, 10) >= ((size_t)1 << 20))
+		map = (size_t)strtoull(env, NULL, 10);
 	if (stat(path, &st) == 0)
 		while (map < (size_t)st.st_size + (size_t)st.st_size / 2 + ((size_t)64 << 20))
 			map *= 2;

@@ -26,7 +26,8 @@
  *   "tally:" kind ':' reason u64 count, then a sample line (kind: skip|bad)
  *   "localdom:" domain       empty: a local domain (configured or learned)
  *
- * Map size: starts at ML_STORE_MAP_INIT and doubles whenever a write finds
+ * Map size: starts at ML_STORE_MAP_INIT ($MTALOG_MAP_SIZE bytes when set,
+ * at least 1 MiB: tests use it to fill a small map) and doubles whenever a write finds
  * less than a quarter free (ml_store_write_begin) or hits MDB_MAP_FULL (the
  * caller retries the whole transaction after ml_store_grow).  Readers adopt a
  * grown map on MDB_MAP_RESIZED.

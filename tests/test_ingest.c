@@ -411,6 +411,28 @@ static void errors_are_one_line(void **state)
 	free(msg);
 }
 
+/* The map fills many times over and grows on its own; nothing is lost. */
+static void map_grows(void **state)
+{
+	(void)state;
+	const char *log = "sample/mail.log";  /* a database of a few MB */
+	const char *small = path("small-map.db"), *big = path("big-map.db");
+	char *err;
+	assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --batch-lines 5000 %s", big, log), 0);
+	free(err);
+	setenv("MTALOG_MAP_SIZE", "1048576", 1);
+	assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --batch-lines 5000 %s", small, log), 0);
+	unsetenv("MTALOG_MAP_SIZE");
+	free(err);
+	struct stat st;
+	assert_int_equal(stat(small, &st), 0);
+	assert_true(st.st_size > 2 * 1048576);  /* it did outgrow the first map */
+	char *a = contents(big), *b = contents(small);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+}
+
 static void search_while_ingesting(void **state)
 {
 	(void)state;
@@ -444,6 +466,7 @@ int main(void)
 		cmocka_unit_test(bad_input),
 		cmocka_unit_test(old_file_last_line),
 		cmocka_unit_test(errors_are_one_line),
+		cmocka_unit_test(map_grows),
 		cmocka_unit_test(search_while_ingesting),
 	};
 	return cmocka_run_group_tests_name("ingest", tests, setup, teardown);
