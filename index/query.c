@@ -710,12 +710,17 @@ static void plan_build(plan_t *p, const ml_query_t *q)
 	}
 	struct { const char *v; int tag; int lower; } ex[] = {
 		{ q->direction ? ml_direction_name(q->direction) : NULL, ML_TAG_DIRECTION, 0 },
-		{ q->msgid, ML_TAG_MSGID, 0 }, { q->ip, ML_TAG_IP, 1 },
+		{ q->ip, ML_TAG_IP, 1 },
 		{ q->host, ML_TAG_HOST, 1 }, { q->queue_id, ML_TAG_QID, 0 },
 	};
 	for (size_t i = 0; i < ML_ARRAY_LEN(ex); i++)
 		if (ex[i].v && (sp = plan_add(p)))
 			ml_keys_add(&sp->keys, ex[i].tag, ex[i].v, strlen(ex[i].v), ex[i].lower);
+	if (q->msgid && (sp = plan_add(p))) {
+		unsigned char h[8];
+		ml_msgid_term(q->msgid, strlen(q->msgid), h);
+		ml_keys_add(&sp->keys, ML_TAG_MSGID, (const char *)h, 8, 0);
+	}
 }
 
 /* The iterator of one spec in one bucket. */

@@ -1,6 +1,7 @@
 #include "tokens.h"
 
 #include <stdlib.h>
+#include <xxhash.h>
 
 void ml_keys_reset(ml_keys_t *k)
 {
@@ -49,6 +50,11 @@ int ml_post_key(ml_buf_t *out, const char *key, size_t n, uint32_t bucket)
 	if (!rc)
 		rc = ml_buf_append(out, key + 1, n - 1);
 	return rc;
+}
+
+void ml_msgid_term(const char *id, size_t n, unsigned char out[8])
+{
+	ml_put_be64(out, XXH3_64bits(id, n));
 }
 
 ml_slice_t ml_addr_domain(ml_slice_t a)
@@ -256,9 +262,14 @@ int ml_tokens_message(const ml_message_t *m, ml_keys_t *k)
 	ml_slice_t s = ml_message_str(m, m->subject);
 	if (s.n)
 		ml_tokens_words(s.p, s.n, add_word, k);
+	if (m->message_id.len) {
+		unsigned char h[8];
+		ml_slice_t id = ml_message_str(m, m->message_id);
+		ml_msgid_term(id.p, id.n, h);
+		rc |= ml_keys_add(k, ML_TAG_MSGID, (const char *)h, 8, 0);
+	}
 	struct { int tag; ml_str_t v; int lower; } f[] = {
-		{ ML_TAG_IP, m->client_ip, 1 }, { ML_TAG_MSGID, m->message_id, 0 },
-		{ ML_TAG_HOST, m->host, 1 }, { ML_TAG_QID, m->queue_id, 0 },
+		{ ML_TAG_IP, m->client_ip, 1 }, { ML_TAG_HOST, m->host, 1 }, { ML_TAG_QID, m->queue_id, 0 },
 	};
 	for (size_t i = 0; i < ML_ARRAY_LEN(f); i++)
 		if (f[i].v.len) {

@@ -31,7 +31,10 @@
  *                                  bounced row is another recipient's
  *   'd'  direction                 "inbound" / "outbound" / "internal"
  *   'i'  client IP                 lowercased as logged
- *   'm'  message-id                as logged, without <>
+ *   'm'  message-id                xxh3-64 of the message-id as logged (without
+ *                                  <>), 8 bytes big-endian: message-ids are long
+ *                                  and unique, so hashing shrinks their keys to a
+ *                                  third; the check on the record keeps answers exact
  *   'h'  host                      lowercased syslog host
  *   'q'  queue ID                  as logged (case matters in long IDs)
  *
@@ -94,6 +97,9 @@ size_t ml_tokens_words(const char *text, size_t n, ml_word_fn fn, void *ctx);
 
 /* Lowercase one UTF-8 string the way words are lowercased (appends). */
 int ml_tokens_lower(ml_buf_t *out, const char *p, size_t n);
+
+/* The 'm' term of a message-id: 8 bytes into out. */
+void ml_msgid_term(const char *id, size_t n, unsigned char out[8]);
 
 /* The 'X' term of a status and a recipient domain (appends). */
 int ml_status_domain_term(ml_buf_t *out, const char *status, const char *d, size_t n);
