@@ -291,6 +291,12 @@ static int do_input(ing_t *g, const char *path)
 	if (ml_ckpt_get(g->store, ml_writer_txn(g->w), id.first_hash, &prev) == 0) {
 		start = prev.offset;
 		lines_before = prev.lines;
+		/* shorter than what was read of it: truncated and written anew
+		 * (copytruncate) with the same first line; read it from the start */
+		if (!id.compressed && !id.is_stdin && id.size < start) {
+			start = 0;
+			lines_before = 0;
+		}
 	}
 	if (start && !id.compressed && !id.is_stdin) {
 		ml_reader_close(r);
