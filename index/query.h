@@ -7,15 +7,18 @@
  * parameter — the same names for the command line (--to), the JSON API
  * (?to=) and tests — and reports a bad value with the parameter's name.
  *
- * Plan: each indexed filter becomes a postings iterator over docids (a
- * single key, or a union for status groups, address prefixes and the like);
- * the iterators are ordered by their counts and intersected by leapfrog
- * seeking, walking from the newest docid in the time range downwards.  Each
- * surviving docid's record is decoded and every row checked against every
- * filter (row-level filters: recipient and status; message-level: the rest,
- * plus the phrase and regex checks on the decoded subject).  Without any
- * indexed filter the records are scanned newest first within the time range
- * (info->scanned says how many).
+ * Plan: each indexed filter becomes a spec: the term keys whose union is
+ * the filter (one key; the statuses of a group; every key under an address
+ * prefix); a status together with a recipient domain or address uses the
+ * row-level 'X' keys (index/tokens.h).  The day buckets of the time range are
+ * walked newest first; in each, every spec becomes a postings iterator (the
+ * docids of its keys in that bucket, read a page at a time), the iterators
+ * are ordered by their counts and intersected by leapfrog seeking from the
+ * newest docid down.  Each surviving docid's record summary is decoded and
+ * every row checked against every filter (row level: recipient and status;
+ * message level: the rest, plus the phrase and regex checks on the decoded
+ * subject).  The walk stops at the limit.  Without any indexed filter the
+ * records are scanned newest first within the time range (info->scanned).
  *
  * Rows are handed to a callback as (message, row index; -1 for the one
  * implicit row of a message without recipients).  The message is valid only
