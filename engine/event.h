@@ -11,6 +11,14 @@
  * from the syslog header, not from the event.  ML_EV_SKIP and ML_EV_UNKNOWN
  * carry no message: `reason` names the kind of line (a short constant string,
  * used as the key of the skip / not-understood tallies).
+ *
+ * Exim (engine/exim.h has the full mapping) reuses the kinds above where
+ * they fit: DELIVERY for "=>", "->", "*>", "**", "==" (router/transport in
+ * the fields below), REMOVED for "Completed", HOLD for "frozen by ACL",
+ * RELEASED for "Unfrozen by ..." (Exim also unfreezes messages that were
+ * frozen for other reasons: a release counts only on a held message),
+ * DELETED for "removed by ...", NOQUEUE_REJECT / RCPT_REJECT for rejects.
+ * It adds ARRIVAL and the fields after local_delivery.
  */
 #ifndef ML_EVENT_H
 #define ML_EVENT_H
@@ -43,6 +51,10 @@ typedef enum {
 	ML_EV_DELETED,      /* postsuper "QID: removed" (deleted by the administrator) */
 	ML_EV_INFO,         /* a line about message QID that changes nothing we model
 	                       (e.g. smtpd "QID: filter: ...", warnings); kept as raw line */
+	ML_EV_ARRIVAL,      /* Exim "QID <= SENDER H=.. A=.. P=.. S=.. id=.. T=\"..\" for A B":
+	                       the message was accepted.  from/from_set, client_name/ip, helo,
+	                       sasl_user, proto, size, msgid, subject (subject_escaped = 1),
+	                       rcpt_list; other_qid = R= (a bounce: the message it reports on) */
 } ml_event_kind_t;
 
 typedef struct {
@@ -71,6 +83,16 @@ typedef struct {
 	uint32_t delay_ms;      /* delay= in milliseconds */
 	int local_delivery;     /* 1 when the delivering agent is local, virtual, lmtp or a
 	                           relay= naming a local transport (learning local domains) */
+	ml_slice_t proto;       /* Exim P= of an arrival: "esmtps", "local", "local-smtp" */
+	ml_slice_t rcpt_list;   /* ML_EV_ARRIVAL: the "for" list as written, addresses separated
+	                           by single spaces ("a@x b@y"); a quoted local part may hold a
+	                           space ("\"a b\"@x"): split outside double quotes */
+	int subject_escaped;    /* 1 when `subject` is written with Exim's escapes (\ooo, \",
+	                           \\, \n, \t): decode it with ml_exim_unescape_subject before
+	                           ml_rfc2047_decode */
+	ml_slice_t router, transport;  /* Exim R= and T= of a delivery line ("dnslookup",
+	                                  "remote_smtp"); relay is H= (or the transport when
+	                                  the delivery names no host) */
 } ml_event_t;
 
 static inline void ml_event_clear(ml_event_t *ev)
