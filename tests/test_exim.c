@@ -94,10 +94,10 @@ static int inside(ml_slice_t s, const char *m, size_t n)
 {
 	if (s.n == 0)
 		return 1;
-	/* The one static string the parser returns. */
-	if (s.p && strcmp(s.p, "delivery suppressed by -N") == 0 && s.n == 25)
+	if (s.p && s.p >= m && s.p + s.n <= m + n)
 		return 1;
-	return s.p && s.p >= m && s.p + s.n <= m + n;
+	/* The one static string the parser returns (outside the message). */
+	return s.p && s.n == 25 && memcmp(s.p, "delivery suppressed by -N", 25) == 0;
 }
 
 /* Every slice of ev lies inside [m, m + n). */
