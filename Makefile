@@ -102,4 +102,4 @@ bench: $(BUILD)/mtalog $(BENCH_BIN)
 clean:
 	rm -rf build build-san build-fuzz mtalog sample.db sample.db-lock
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/tools/mtalog.d $(TEST_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(BUILD)/tools/mtalog.d $(TEST_BIN:=.d) $(FUZZ_SRC:%.c=$(BUILD)/%.d) $(BUILD)/tests/fuzz/replay.d $(BENCH_SRC:%.c=$(BUILD)/%.d) $(BUILD)/tests/testlib.d

@@ -1,7 +1,8 @@
 /*
  * bench_search — search latency, in process, on an existing database.
  *
- *   bench_search --db PATH [--queries N] [--seed S] [--out-values FILE] [--cold]
+ *   bench_search --db PATH [--queries N] [--seed S] [--out-values FILE]
+ *                [--latencies FILE] [--cold]
  *
  * Unless --cold, every page of the database is first read once, so that the
  * figures are those of a long-running reader (the server) whose map is
@@ -13,8 +14,11 @@
  * Each query class runs N different values once each; every returned row is
  * decoded (that is part of the search).  Prints, per class, p50, p95, p99 and
  * max in microseconds, and rows returned on average.  With --out-values the
- * sampled addresses are written one per line ("CLASS<TAB>value"), so that a
- * baseline (grep) can answer the same questions.
+ * sampled addresses are written one per line ("CLASS<TAB>value", and for
+ * "status + domain" a third column, the status), so that the baselines (grep,
+ * exigrep, SQLite FTS5) can answer the same questions.  With --latencies every
+ * measured latency is written, one per line ("CLASS<TAB>microseconds"), for
+ * the plots.
  */
 #include <lmdb.h>
 #include <stdio.h>
@@ -76,15 +80,16 @@ static const char *const class_names[C__N] = {
 
 int main(int argc, char **argv)
 {
-	const char *db = NULL, *values_out = NULL;
+	const char *db = NULL, *values_out = NULL, *lat_out = NULL;
 	int nq = 200, cold = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--db") && i + 1 < argc) db = argv[++i];
 		else if (!strcmp(argv[i], "--queries") && i + 1 < argc) nq = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--seed") && i + 1 < argc) rng_state = strtoull(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--out-values") && i + 1 < argc) values_out = argv[++i];
+		else if (!strcmp(argv[i], "--latencies") && i + 1 < argc) lat_out = argv[++i];
 		else if (!strcmp(argv[i], "--cold")) cold = 1;
-		else { fprintf(stderr, "usage: bench_search --db PATH [--queries N] [--seed S] [--out-values FILE] [--cold]\n"); return 1; }
+		else { fprintf(stderr, "usage: bench_search --db PATH [--queries N] [--seed S] [--out-values FILE] [--latencies FILE] [--cold]\n"); return 1; }
 	}
 	if (!db || nq < 1) {
 		fprintf(stderr, "bench_search: --db is required\n");
@@ -135,6 +140,11 @@ int main(int argc, char **argv)
 	ml_query_t *qs = calloc((size_t)C__N * nq, sizeof *qs);
 	char *ok = calloc((size_t)C__N * nq, 1);
 	FILE *vf = values_out ? fopen(values_out, "w") : NULL;
+	FILE *lf = lat_out ? fopen(lat_out, "w") : NULL;
+	if ((values_out && !vf) || (lat_out && !lf)) {
+		fprintf(stderr, "bench_search: cannot write %s\n", values_out && !vf ? values_out : lat_out);
+		return 1;
+	}
 	ml_message_t m;
 	ml_message_init(&m);
 	for (int c = 0; c < C__N; c++) {
@@ -194,7 +204,10 @@ int main(int argc, char **argv)
 					snprintf(buf, sizeof buf, "nobody-%llu@%.*s", (unsigned long long)rnd(), (int)dom.n, dom.p);
 					ml_query_set(q, "to", buf, err, sizeof err);
 				}
-				if (vf)
+				if (vf && c == C_STATUS_DOMAIN)
+					fprintf(vf, "%s\t%s\t%s\n", class_names[c], buf,
+					        ml_status_name(ml_message_row_status(&m, r)));
+				else if (vf)
 					fprintf(vf, "%s\t%s\n", class_names[c], buf);
 				ok[c * nq + i] = 1;
 				break;
@@ -224,6 +237,8 @@ int main(int argc, char **argv)
 			}
 			lat[done++] = now_us() - t0;
 			rows += n;
+			if (lf)
+				fprintf(lf, "%s\t%.1f\n", class_names[c], lat[done - 1]);
 			if (getenv("BENCH_SLOW") && lat[done - 1] > atof(getenv("BENCH_SLOW"))) {
 				const ml_query_t *q = &qs[c * nq + i];
 				fprintf(stderr, "slow %.0f us: %s to=%s subject=%s status=%x rows=%u decoded=%llu\n",
@@ -239,6 +254,8 @@ int main(int argc, char **argv)
 		printf("| %s | %d | %.1f | %.0f | %.0f | %.0f | %.0f |\n", class_names[c], done, rows / done,
 		       lat[done / 2], lat[(int)(done * 0.95)], lat[(int)(done * 0.99)], lat[done - 1]);
 	}
+	if (lf)
+		fclose(lf);
 	for (int i = 0; i < C__N * nq; i++)
 		ml_query_free(&qs[i]);
 	free(qs);

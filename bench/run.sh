@@ -1,108 +1,297 @@
 #!/bin/sh
-# The benchmark: generate a Postfix log, ingest it, measure search, compare
-# with grep as administrators use it.  Writes a Markdown report under
-# bench/results/.
-#   BENCH_MESSAGES  messages to generate (default 100000)
-#   BENCH_QUERIES   queries per class (default 200)
-#   BUILD           build folder (default build)
+# The benchmark: generate a Postfix log (and its ground truth), ingest it,
+# measure search, answer the same questions with the baselines (grep and
+# ripgrep as administrators use them, exigrep-style grouping, SQLite FTS5
+# holding the same rows), check every baseline's answer against mtalog's, and
+# write one Markdown report with its plots under bench/results/.
+#   BENCH_SIZES        messages to generate, one run per size, one report
+#                      (default: BENCH_MESSAGES, else 100000); e.g. "100000 1000000"
+#   BENCH_QUERIES      queries per class in process (default 200)
+#   BENCH_BASELINE_QUERIES  questions per class for grep, ripgrep and FTS5
+#                      (default 20; 5 above 200,000 messages)
+#   BENCH_EXIGREP_QUERIES   questions per class for exigrep (default 5; 3 above
+#                      200,000 messages: each reads the whole log)
+#   BUILD              build folder (default build)
+# Exits non-zero when a check fails (the report is written all the same).
 set -eu
-N=${BENCH_MESSAGES:-100000}
+SIZES=${BENCH_SIZES:-${BENCH_MESSAGES:-100000}}
 Q=${BENCH_QUERIES:-200}
 B=${BUILD:-build}
 cd "$(dirname "$0")/.."
+# bytes, not characters (grep -i, awk); the generated log is in UTC
+LC_ALL=C
+TZ=UTC
+export LC_ALL TZ
+M="$B/mtalog"
 work=bench/results/tmp
 mkdir -p "$work" bench/results
-log="$work/mail-$N.log"
-db="$work/bench-$N.db"
-[ -s "$log" ] || "$B/bench/gen" --messages "$N" --seed 42 --out "$log"
-rm -f "$db" "$db-lock"
-lines=$(wc -l < "$log")
-bytes=$(wc -c < "$log")
-# ingest, end to end, into a durable database
-# (private memory: the peak of RssAnon, sampled; RSS would count the mapped database)
-/usr/bin/env time -f "%e %U %S %M" -o "$work/time.txt" "$B/mtalog" --db "$db" ingest --quiet "$log" &
-tpid=$!
-anon=0
-while kill -0 "$tpid" 2> /dev/null; do
-	for p in $(pgrep -P "$tpid" 2> /dev/null); do
-		a=$(awk '/RssAnon/ { print $2 }' "/proc/$p/status" 2> /dev/null || true)
-		[ -n "$a" ] && [ "$a" -gt "$anon" ] && anon=$a
-	done
-	sleep 0.2
-done
-wait "$tpid"
-read -r wall user sys rss < "$work/time.txt"
-dbbytes=$(wc -c < "$db")
-lps=$(awk -v l="$lines" -v w="$wall" 'BEGIN { printf "%.0f", l / w }')
-mbps=$(awk -v b="$bytes" -v w="$wall" 'BEGIN { printf "%.1f", b / 1e6 / w }')
-ratio=$(awk -v d="$dbbytes" -v b="$bytes" 'BEGIN { printf "%.3f", d / b }')
-# search, in process: with the map populated (a long-running reader), then cold
-"$B/bench/bench_search" --db "$db" --queries "$Q" --out-values "$work/values.txt" > "$work/search.md"
-"$B/bench/bench_search" --db "$db" --queries "$Q" --seed 7 --cold > "$work/search-cold.md"
-# baseline: grep as administrators use it (find the queue IDs of an address, then grep them)
-addrs=$(awk -F'\t' '$1 == "recipient address" { print $2 }' "$work/values.txt" | head -20)
-gstart=$(date +%s.%N)
-n=0
-for a in $addrs; do
-	grep -F "to=<$a>" "$log" | sed -n 's/.*: \([0-9A-Za-z]*\): to=<.*/\1/p' | sort -u > "$work/ids.txt"
-	[ -s "$work/ids.txt" ] && grep -F -f "$work/ids.txt" "$log" > /dev/null || true
-	n=$((n + 1))
-done
-gend=$(date +%s.%N)
-grep_ms=$(awk -v a="$gstart" -v b="$gend" -v n="$n" 'BEGIN { printf "%.1f", (b - a) * 1000 / n }')
-rg_ms="n/a"
-if command -v rg > /dev/null 2>&1; then
-	rstart=$(date +%s.%N)
-	for a in $addrs; do
-		rg -F "to=<$a>" "$log" | sed -n 's/.*: \([0-9A-Za-z]*\): to=<.*/\1/p' | sort -u > "$work/ids.txt"
-		[ -s "$work/ids.txt" ] && rg -F -f "$work/ids.txt" "$log" > /dev/null || true
-	done
-	rend=$(date +%s.%N)
-	rg_ms=$(awk -v a="$rstart" -v b="$rend" -v n="$n" 'BEGIN { printf "%.1f", (b - a) * 1000 / n }')
-fi
-# end to end: the mtalog search process for the same addresses
-estart=$(date +%s.%N)
-for a in $addrs; do "$B/mtalog" --db "$db" search --json --to "$a" > /dev/null; done
-eend=$(date +%s.%N)
-e2e_ms=$(awk -v a="$estart" -v b="$eend" -v n="$n" 'BEGIN { printf "%.2f", (b - a) * 1000 / n }')
-cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
-mem=$(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo)
 stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
-out="bench/results/$stamp-$N.md"
+name="$stamp-$(echo $SIZES | tr ' ' '-')"
+out="bench/results/$name.md"
+fails="$work/failures.txt"
+: > "$fails"
+: > "$work/sizes.tsv"
+. bench/baselines.sh
+
+now() { date +%s.%N; }
+# check LABEL MTALOG-ROWS BASELINE-ROWS [ALLOW]: one line in $checks; a mismatch also in $fails
+check() {
+	if awk -f bench/compare.awk -v label="$1" -v allow="${4:-}" "$2" "$3" > "$work/check.txt"; then
+		cat "$work/check.txt" >> "$checks"
+	else
+		echo "($N messages) $(cat "$work/check.txt")" | tee -a "$fails" >> "$checks"
+		sed -n 1p "$work/check.txt" >&2
+	fi
+}
+ms() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.1f", (b - a) * 1000 / n }'; }
+class_name() {
+	case $1 in
+	addr) echo "recipient address" ;; domain) echo "recipient domain" ;;
+	words) echo "two subject words" ;; sd) echo "status + domain" ;;
+	esac
+}
+
+# One size: everything measured and checked, a section of the report in
+# $work/section-N.md, a line of $work/sizes.tsv.
+run_size() {
+	N=$1
+	log="$work/mail-$N.log"
+	truth="$work/truth-$N.jsonl"
+	db="$work/bench-$N.db"
+	fdb="$work/fts5-$N.db"
+	ans="$work/answers-$N"
+	sec="$work/section-$N.md"
+	checks="$work/checks-$N.txt"
+	if [ "$N" -gt 200000 ]; then K=${BENCH_BASELINE_QUERIES:-5}; KE=${BENCH_EXIGREP_QUERIES:-3}
+	else K=${BENCH_BASELINE_QUERIES:-20}; KE=${BENCH_EXIGREP_QUERIES:-5}; fi
+	[ -s "$log" ] && [ -s "$truth" ] || "$B/bench/gen" --messages "$N" --seed 42 --out "$log" --truth "$truth"
+	rm -rf "$db" "$db-lock" "$fdb" "$fdb-wal" "$fdb-shm" "$ans"
+	mkdir -p "$ans"
+	: > "$checks"
+	lines=$(wc -l < "$log")
+	bytes=$(wc -c < "$log")
+	echo "== $N messages: $lines lines, $bytes bytes" >&2
+
+	# ingest, end to end, into a durable database
+	# (private memory: the peak of RssAnon, sampled; RSS would count the mapped database)
+	/usr/bin/env time -f "%e %U %S %M" -o "$work/time.txt" "$M" --db "$db" ingest --quiet "$log" &
+	tpid=$!
+	anon=0
+	while kill -0 "$tpid" 2> /dev/null; do
+		for p in $(pgrep -P "$tpid" 2> /dev/null); do
+			a=$(awk '/RssAnon/ { print $2 }' "/proc/$p/status" 2> /dev/null || true)
+			[ -n "$a" ] && [ "$a" -gt "$anon" ] && anon=$a
+		done
+		sleep 0.2
+	done
+	wait "$tpid"
+	read -r wall user sys rss < "$work/time.txt"
+	dbbytes=$(wc -c < "$db")
+	lps=$(awk -v l="$lines" -v w="$wall" 'BEGIN { printf "%.0f", l / w }')
+	mbps=$(awk -v b="$bytes" -v w="$wall" 'BEGIN { printf "%.1f", b / 1e6 / w }')
+	ratio=$(awk -v d="$dbbytes" -v b="$bytes" 'BEGIN { printf "%.3f", d / b }')
+	"$M" --db "$db" search --json --limit 1 | sed -n 's/.*"time":"\([0-9]\{4\}\).*/\1/p' > "$work/year"
+
+	# search, in process: with the map populated (a long-running reader), then cold
+	echo "-- search in process" >&2
+	"$B/bench/bench_search" --db "$db" --queries "$Q" --out-values "$work/values-$N.txt" \
+		--latencies "$work/latencies-$N.tsv" > "$work/search.md"
+	"$B/bench/bench_search" --db "$db" --queries "$Q" --seed 7 --cold > "$work/search-cold.md"
+
+	# SQLite FTS5 holding the same rows (bench/fts5.sql), bulk insert timed as its ingest
+	echo "-- SQLite FTS5 load" >&2
+	t0=$(now)
+	{
+		printf '.mode ascii\n.separator "\\037" "\\n"\nCREATE TEMP TABLE raw(j TEXT);\n.import %s raw\n' "$truth"
+		cat bench/fts5.sql
+	} | sqlite3 "$fdb" > "$work/fts5-load.txt"
+	t1=$(now)
+	fwall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+	frows=$(tail -n 1 "$work/fts5-load.txt" | tr -dc 0-9)
+	fbytes=$(wc -c < "$fdb")
+	truthrows=$(wc -l < "$truth")
+
+	# the questions: the first of those bench_search sampled; subject words of
+	# ASCII letters and digits only (the baselines split non-ASCII text otherwise)
+	awk -F'\t' -v k="$K" '
+		$1 == "recipient address" && na++ < k { print "addr\t" $2 }
+		$1 == "recipient domain" && nd++ < k { print "domain\t" substr($2, 2) }
+		$1 == "two subject words" && $2 ~ /^[a-z0-9]+ [a-z0-9]+$/ && nw++ < k { print "words\t" $2 }
+		$1 == "status + domain" && ns++ < k { print "sd\t" substr($2, 2) "\t" $3 }' \
+		"$work/values-$N.txt" > "$work/questions-$N.tsv"
+	# messages whose Subject line is MIME-encoded: grep cannot see their words
+	grep -F ": header Subject: " "$log" | grep -F "=?" |
+		awk '{ id = $6; sub(/:$/, "", id); print $4 "\t" id }' | sort -u > "$work/encoded-$N.txt" || :
+
+	: > "$work/timing-$N.tsv"
+	for c in addr domain words sd; do
+		grep "^$c	" "$work/questions-$N.tsv" > "$work/q.tsv" || :
+		nq=$(wc -l < "$work/q.tsv")
+		[ "$nq" -gt 0 ] || continue
+		tools="mtalog fts"
+		[ "$c" != sd ] && tools="mtalog grep rg exigrep fts"
+		for tool in $tools; do
+			command -v rg > /dev/null 2>&1 || [ "$tool" != rg ] || continue
+			n=0
+			echo "-- $(class_name $c): $tool" >&2
+			t0=$(now)
+			while IFS='	' read -r cc v s; do
+				n=$((n + 1))
+				[ "$tool" = exigrep ] && [ "$n" -gt "$KE" ] && break
+				case $tool in
+				mtalog) ask_mtalog "$c" "$v" "$s" "$ans/$c-$n.mtalog" < /dev/null ;;
+				grep) ask_grep "$c" "$v" "$s" "$ans/$c-$n.grep" < /dev/null ;;
+				rg) GREP=rg; ask_grep "$c" "$v" "$s" "$ans/$c-$n.rg" < /dev/null; GREP=grep ;;
+				exigrep) ask_exigrep "$c" "$v" "$s" "$ans/$c-$n.exigrep" < /dev/null ;;
+				fts) ask_fts "$c" "$v" "$s" "$ans/$c-$n.fts" < /dev/null ;;
+				esac
+			done < "$work/q.tsv"
+			t1=$(now)
+			[ "$tool" = exigrep ] && [ "$n" -gt "$KE" ] && n=$KE
+			printf '%s\t%s\t%s\t%s\n' "$c" "$tool" "$n" "$(ms "$t0" "$t1" "$n")" >> "$work/timing-$N.tsv"
+		done
+		# the checks (not timed)
+		n=0
+		while IFS='	' read -r cc v s; do
+			n=$((n + 1))
+			a="$ans/$c-$n"
+			rows_mtalog "$a.mtalog" > "$a.A"
+			rows_mtalog "$a.mtalog" status > "$a.AS"
+			allow=""
+			[ "$c" = words ] && allow="$work/encoded-$N.txt"
+			for tool in grep rg exigrep; do
+				[ -e "$a.$tool" ] || [ -e "$a.$tool.1" ] || continue
+				if [ "$tool" = exigrep ]; then rows_log "$c" "$v" "$a.$tool" > "$a.$tool.B"
+				else rows_log "$c" "$v" "$a.$tool" grep > "$a.$tool.B"; fi
+				check "$tool, $(class_name $c) '$v'" "$a.A" "$a.$tool.B" "$allow"
+			done
+			# FTS5 holds the truth rows: its full answer (no limit) is also the ground
+			# truth for this question, with each row's status
+			ask_fts "$c" "$v" "$s" "$a.truth" nolimit < /dev/null
+			check "FTS5 = ground truth (with status), $(class_name $c) '$v${s:+ $s}'" "$a.AS" "$a.truth"
+		done < "$work/q.tsv"
+	done
+	nok=$(grep -c ': ok' "$checks" || :)
+	nbad=$(grep -c '^MISMATCH' "$checks" || :)
+
+	cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
+	mem=$(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo)
+	{
+		echo "## $N messages"
+		echo
+		echo "Machine: $cpu, $(nproc) cores, $mem. Log: generated by bench/gen (seed 42), $lines lines, $(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB; ground truth $truthrows rows."
+		echo
+		echo "### Ingest"
+		echo
+		echo "| figure | mtalog (the log, end to end, durable, all indexes) | SQLite FTS5 (the truth rows, already parsed) | budget |"
+		echo "|---|---:|---:|---:|"
+		echo "| wall s | $wall | $fwall | |"
+		echo "| lines/s | $lps | | 1,000,000 (floor 300,000) |"
+		echo "| rows/s | | $(awk -v r="$frows" -v w="$fwall" 'BEGIN { printf "%.0f", r / w }') | |"
+		echo "| MB/s of log | $mbps | | |"
+		echo "| CPU s (user + sys) | $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') | | |"
+		echo "| peak private memory MB (RssAnon) | $(awk -v r="$anon" 'BEGIN { printf "%.0f", r / 1024 }') | | bounded |"
+		echo "| peak RSS MB (with the mapped database) | $(awk -v r="$rss" 'BEGIN { printf "%.0f", r / 1024 }') | | |"
+		echo "| database MB | $(awk -v b="$dbbytes" 'BEGIN { printf "%.1f", b / 1e6 }') | $(awk -v b="$fbytes" 'BEGIN { printf "%.1f", b / 1e6 }') | |"
+		echo "| database / raw log | $ratio | $(awk -v d="$fbytes" -v b="$bytes" 'BEGIN { printf "%.3f", d / b }') | 0.25 |"
+		echo
+		echo "FTS5 holds $frows rows: those of the truth less the recipients the log does not name yet (see bench/fts5.sql); it holds no raw lines and its load starts from parsed rows, so its ingest is not the same work as mtalog's."
+		echo
+		echo "### Search, in process (every returned row decoded)"
+		echo
+		echo "A long-running reader (every page of the database mapped once before):"
+		echo
+		cat "$work/search.md"
+		echo
+		echo "Latency distribution: [$name-latency-$N.png]($name-latency-$N.png)"
+		echo
+		echo "A fresh process (each page it touches first costs a page fault):"
+		echo
+		cat "$work/search-cold.md"
+		echo
+		echo "### mtalog against the baselines, the same questions"
+		echo
+		echo "Each question answered by one process, as a user runs it (mtalog search --json; grep, ripgrep and awk over the log, which is in the page cache; the sqlite3 command on the FTS5 database), newest first where the tool can sort; mean ms per question."
+		for c in addr domain words sd; do
+			grep -q "^$c	mtalog	" "$work/timing-$N.tsv" || continue
+			echo
+			echo "#### $(class_name $c)"
+			echo
+			echo "| how | questions | ms per question | × mtalog |"
+			echo "|---|---:|---:|---:|"
+			awk -F'\t' -v c="$c" '
+				BEGIN {
+					d["mtalog"] = "mtalog search --json"
+					d["grep"] = c == "words" ? "grep the Subject header lines for both words, then the queue IDs" : "grep to=<...>, then grep the queue IDs"
+					d["rg"] = "ripgrep, the same way"
+					d["exigrep"] = "exigrep-style: awk groups the lines by (host, queue ID), prints the groups that match"
+					d["fts"] = "SQLite FTS5: MATCH ... ORDER BY time DESC LIMIT 1000"
+				}
+				$1 == c && $2 == "mtalog" { base = $4 }
+				$1 == c { printf "| %s | %d | %s | %s |\n", d[$2], $3, $4, $2 == "mtalog" ? "1" : (base > 0 ? sprintf("%.0f", $4 / base) : "-") }' \
+				"$work/timing-$N.tsv"
+		done
+		echo
+		echo "### Checks"
+		echo
+		echo "Every baseline answer above was compared with mtalog's, row by row (host, queue ID, recipient; bench/compare.awk); the FTS5 rows are the ground truth's, so its full answer also checks mtalog's rows and their statuses against the truth. $nok checks passed, $nbad failed."
+		echo
+		echo '```'
+		cat "$checks"
+		echo '```'
+		echo
+	} > "$sec"
+	# for the plots: N, lines, log bytes, mtalog db bytes, FTS5 db bytes, ingest s (mtalog, FTS5), then p50 and p99 per class
+	lat=$(awk -F'\t' '{ v[$1, ++n[$1]] = $2 }
+		END {
+			split("recipient address|recipient domain|two subject words|status + domain", cl, "|")
+			for (i = 1; i <= 4; i++) {
+				c = cl[i]; m = n[c]
+				for (a = 1; a <= m; a++) x[a] = v[c, a]
+				for (a = 2; a <= m; a++) { t = x[a]; for (b = a - 1; b >= 1 && x[b] > t; b--) x[b + 1] = x[b]; x[b + 1] = t }
+				printf "\t%s\t%s", x[int(m * 0.5) + 1], x[int(m * 0.99) + 1]
+			}
+		}' "$work/latencies-$N.tsv")
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s%s\n' "$N" "$lines" "$bytes" "$dbbytes" "$fbytes" "$wall" "$fwall" "$lat" >> "$work/sizes.tsv"
+	# latency distribution: one block per class, sorted, with the cumulative fraction
+	for c in "recipient address" "recipient domain" "two subject words" "status + domain" \
+		"time range + domain" "message-id" "queue ID"; do
+		echo "\"$c\""
+		awk -F'\t' -v c="$c" '$1 == c { print $2 }' "$work/latencies-$N.tsv" | sort -g |
+			awk '{ v[NR] = $1 } END { for (i = 1; i <= NR; i++) print (v[i] < 1 ? 1 : v[i]), i / NR }'
+		printf '\n\n'
+	done > "$work/cdf-$N.dat"
+	gnuplot -e "mode='latency'; in='$work/cdf-$N.dat'; out='bench/results/$name-latency-$N.png'; n='$N'; blocks=7" bench/plot.gp
+}
+
+for N in $SIZES; do
+	run_size "$N"
+done
 {
-	echo "# mtalog benchmark, $N messages ($stamp)"
+	echo "# mtalog benchmark ($stamp)"
 	echo
-	echo "Machine: $cpu, $(nproc) cores, $mem. Log: generated by bench/gen (seed 42), $lines lines, $(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB."
+	echo "Sizes: $(echo $SIZES | sed 's/ /, /g') messages. Baselines on the same generated log, answering the same questions, in the same run; every answer checked (see Checks)."
 	echo
-	echo "## Ingest (end to end, durable, all indexes)"
-	echo
-	echo "| figure | value | budget |"
-	echo "|---|---:|---:|"
-	echo "| lines/s | $lps | 1,000,000 (floor 300,000) |"
-	echo "| MB/s | $mbps | |"
-	echo "| wall s | $wall | |"
-	echo "| CPU s (user + sys) | $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') | |"
-	echo "| peak private memory MB (RssAnon) | $(awk -v r="$anon" 'BEGIN { printf "%.0f", r / 1024 }') | bounded |"
-	echo "| peak RSS MB (with the mapped database) | $(awk -v r="$rss" 'BEGIN { printf "%.0f", r / 1024 }') | |"
-	echo "| database / raw log | $ratio | 0.25 |"
-	echo
-	echo "## Search, in process (every returned row decoded)"
-	echo
-	echo "A long-running reader (every page of the database mapped once before):"
-	echo
-	cat "$work/search.md"
-	echo
-	echo "A fresh process (each page it touches first costs a page fault):"
-	echo
-	cat "$work/search-cold.md"
-	echo
-	echo "## One recipient address: mtalog against grep (mean of $n addresses)"
-	echo
-	echo "| how | ms per question |"
-	echo "|---|---:|"
-	echo "| mtalog search --json (whole process) | $e2e_ms |"
-	echo "| grep to=<addr>, then grep the queue IDs | $grep_ms |"
-	echo "| ripgrep, the same way | $rg_ms |"
+	if [ "$(wc -l < "$work/sizes.tsv")" -gt 1 ]; then
+		gnuplot -e "mode='size'; in='$work/sizes.tsv'; out='bench/results/$name-size.png'" bench/plot.gp
+		gnuplot -e "mode='scaling'; in='$work/sizes.tsv'; out='bench/results/$name-scaling.png'" bench/plot.gp
+		echo "Database size against messages: [$name-size.png]($name-size.png); search p50 and p99 against messages: [$name-scaling.png]($name-scaling.png)."
+		echo
+	fi
+	if [ -s "$fails" ]; then
+		echo "**CHECKS FAILED**:"
+		echo
+		echo '```'
+		cat "$fails"
+		echo '```'
+		echo
+	fi
+	for N in $SIZES; do cat "$work/section-$N.md"; done
 } > "$out"
 cat "$out"
 echo "report: $out"
+if [ -s "$fails" ]; then
+	echo "benchmark FAILED: a baseline's answer differs from mtalog's:" >&2
+	cat "$fails" >&2
+	exit 1
+fi

@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config liblmdb-dev libzstd-dev libxxhash-dev libpcre2-dev zlib1g-dev libjansson-dev libcmocka-dev"
 # what the benchmark also runs: GNU time, ripgrep (a baseline)
-[ "${1:-}" = bench ] && PKGS="$PKGS time ripgrep"
+[ "${1:-}" = bench ] && PKGS="$PKGS time ripgrep sqlite3 gnuplot-nox jq"
 # what fuzzing needs: clang and its sanitizer runtimes
 [ "${1:-}" = fuzz ] && PKGS="$PKGS clang libclang-rt-14-dev"
 missing=""
