@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <xxhash.h>
 
+#include "engine/exim.h"
 #include "engine/rfc2047.h"
 
 /* A queue ID not seen for this long is a new message, whatever the table says. */
@@ -291,8 +292,10 @@ static ml_message_t *new_message(ml_corr_t *c)
 	return m;
 }
 
-/* The message (host, qid): in the table, in storage, or new. */
-static int get_message(ml_corr_t *c, ml_slice_t host, ml_slice_t qid, int64_t t, ml_message_t **out)
+/* The message (host, qid): in the table, in storage, or new (when create;
+ * else *out = NULL when there is none). */
+static int find_message(ml_corr_t *c, ml_slice_t host, ml_slice_t qid, int64_t t, int create,
+                        ml_message_t **out)
 {
 	uint64_t h = key_hash(host, qid);
 	slot_t *s = find_slot(c, h, host, qid);
@@ -300,19 +303,33 @@ static int get_message(ml_corr_t *c, ml_slice_t host, ml_slice_t qid, int64_t t,
 		*out = s->m;
 		return ML_OK;
 	}
+	*out = NULL;
+	if (s && !create)
+		return ML_OK;
 	if (s)
 		s->m = &TOMBSTONE;  /* stale: a reused queue ID */
-	ml_message_t *m = new_message(c);
-	if (!m)
-		return ML_ENOMEM;
+	ml_message_t tmp, *m = &tmp;
 	int rc = ML_ENOTFOUND;
+	ml_message_init(&tmp);
 	if (c->load && !s) {
-		rc = c->load(c->load_ctx, host, qid, m);
-		if (rc == 0 && t - m->last_us >= REUSE_US)
+		rc = c->load(c->load_ctx, host, qid, &tmp);
+		if (rc == 0 && t - tmp.last_us >= REUSE_US)
 			rc = ML_ENOTFOUND;  /* stays in storage as it was; this is a new one */
-		if (rc && rc != ML_ENOTFOUND)
+		if (rc && rc != ML_ENOTFOUND) {
+			ml_message_free(&tmp);
 			return rc;
+		}
 	}
+	if (rc == ML_ENOTFOUND && !create) {
+		ml_message_free(&tmp);
+		return ML_OK;
+	}
+	m = new_message(c);
+	if (!m) {
+		ml_message_free(&tmp);
+		return ML_ENOMEM;
+	}
+	*m = tmp;  /* the message takes over tmp's buffers */
 	if (rc == ML_ENOTFOUND) {
 		ml_message_reset(m);
 		if (ml_message_set(m, &m->host, host.p, host.n) ||
@@ -325,6 +342,11 @@ static int get_message(ml_corr_t *c, ml_slice_t host, ml_slice_t qid, int64_t t,
 		return rc;
 	*out = m;
 	return ML_OK;
+}
+
+static int get_message(ml_corr_t *c, ml_slice_t host, ml_slice_t qid, int64_t t, ml_message_t **out)
+{
+	return find_message(c, host, qid, t, 1, out);
 }
 
 static void close_message(ml_corr_t *c, ml_message_t *m)
@@ -382,6 +404,69 @@ static int trailer_row(ml_message_t *m, const ml_event_t *ev, int64_t t, ml_stat
 	return rc;
 }
 
+/* The subject of an event, decoded to UTF-8 into the message. */
+static int set_subject(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev)
+{
+	ml_slice_t raw = ev->subject;
+	ml_buf_t unescaped = ML_BUF_INIT;
+	int rc = 0;
+	if (ev->subject_escaped) {
+		rc = ml_exim_unescape_subject(&unescaped, raw.p, raw.n);
+		raw = ml_slice(unescaped.data ? unescaped.data : "", unescaped.len);
+	}
+	ml_buf_reset(&c->scratch);
+	if (!rc)
+		rc = ml_rfc2047_decode(&c->scratch, raw.p, raw.n);
+	if (!rc)
+		rc = ml_message_set(m, &m->subject, c->scratch.data, c->scratch.len);
+	ml_buf_free(&unescaped);
+	return rc;
+}
+
+/* The row a delivery line is about: (to, orig_to) when it exists; else the
+ * row an arrival listed for orig_to (Exim: "=> final <original>"), which
+ * becomes (to, orig_to); else a new row. */
+static int delivery_row(ml_message_t *m, ml_slice_t to, ml_slice_t orig_to)
+{
+	int i = ml_message_find_rcpt(m, to, orig_to);
+	if (i >= 0)
+		return i;
+	if (orig_to.n) {
+		i = ml_message_find_rcpt(m, orig_to, ML_SLICE_NULL);
+		if (i >= 0 && m->rcpts[i].status == ML_ST_NONE) {
+			int rc = ml_message_set(m, &m->rcpts[i].to, to.p, to.n);
+			if (!rc)
+				rc = ml_message_set(m, &m->rcpts[i].orig_to, orig_to.p, orig_to.n);
+			return rc ? rc : i;
+		}
+	}
+	return row_for(m, to, orig_to);
+}
+
+/* The recipients of an arrival's "for" list: rows with no status yet.  The
+ * list is addresses separated by spaces; a quoted local part may hold one. */
+static int arrival_rows(ml_message_t *m, ml_slice_t list)
+{
+	size_t i = 0;
+	while (i < list.n) {
+		while (i < list.n && list.p[i] == ' ')
+			i++;
+		size_t st = i;
+		int quoted = 0;
+		while (i < list.n && (quoted || list.p[i] != ' ')) {
+			if (list.p[i] == '"')
+				quoted = !quoted;
+			i++;
+		}
+		if (i > st) {
+			int k = row_for(m, ml_slice(list.p + st, i - st), ML_SLICE_NULL);
+			if (k < 0)
+				return k;
+		}
+	}
+	return ML_OK;
+}
+
 static int learn(ml_corr_t *c, ml_slice_t addr)
 {
 	ml_slice_t d = domain_of(addr);
@@ -405,12 +490,8 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, int64_t t)
 		rc = set_if(m, &m->message_id, ev->msgid);
 		break;
 	case ML_EV_HEADER:
-		if (ml_slice_ieq(ev->header_name, "subject") && !m->subject.len) {
-			ml_buf_reset(&c->scratch);
-			rc = ml_rfc2047_decode(&c->scratch, ev->subject.p, ev->subject.n);
-			if (!rc)
-				rc = ml_message_set(m, &m->subject, c->scratch.data, c->scratch.len);
-		}
+		if (ml_slice_ieq(ev->header_name, "subject") && !m->subject.len)
+			rc = set_subject(c, m, ev);
 		if (!rc && ev->from_set && !m->from.len)
 			rc = set_if(m, &m->from, ev->from);
 		if (!rc && !m->client_ip.len)
@@ -419,12 +500,8 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, int64_t t)
 	case ML_EV_HOLD:
 		m->flags |= ML_MSG_HELD;
 		m->flags &= ~ML_MSG_RELEASED;
-		if (ml_slice_ieq(ev->header_name, "subject") && !m->subject.len) {
-			ml_buf_reset(&c->scratch);
-			rc = ml_rfc2047_decode(&c->scratch, ev->subject.p, ev->subject.n);
-			if (!rc)
-				rc = ml_message_set(m, &m->subject, c->scratch.data, c->scratch.len);
-		}
+		if (ml_slice_ieq(ev->header_name, "subject") && !m->subject.len)
+			rc = set_subject(c, m, ev);
 		if (!rc)
 			rc = trailer_row(m, ev, t, ML_ST_QUARANTINED);
 		for (uint32_t i = 0; i < m->nrcpts; i++)
@@ -452,7 +529,30 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, int64_t t)
 		if (ev->nrcpt)
 			m->nrcpt = ev->nrcpt;
 		break;
+	case ML_EV_ARRIVAL:
+		if (ev->from_set)
+			rc = ml_message_set(m, &m->from, ev->from.p, ev->from.n);
+		if (ev->size)
+			m->size = ev->size;
+		rc |= set_if(m, &m->message_id, ev->msgid);
+		rc |= set_if(m, &m->client_ip, ev->client_ip);
+		rc |= set_if(m, &m->client_name, ev->client_name);
+		rc |= set_if(m, &m->helo, ev->helo);
+		rc |= set_if(m, &m->sasl_user, ev->sasl_user);
+		rc |= set_if(m, &m->orig_qid, ev->other_qid);
+		if (!rc && ev->subject.n && !m->subject.len)
+			rc = set_subject(c, m, ev);
+		if (!rc)
+			rc = arrival_rows(m, ev->rcpt_list);
+		break;
 	case ML_EV_REMOVED:
+		/* rows nothing was logged for (Exim: a duplicate an alias delivered)
+		 * are settled with the message */
+		for (uint32_t i = 0; i < m->nrcpts; i++)
+			if (m->rcpts[i].status == ML_ST_NONE) {
+				m->rcpts[i].status = ML_ST_DELIVERED;
+				m->rcpts[i].time_us = t;
+			}
 		close_message(c, m);
 		break;
 	case ML_EV_EXPIRED:
@@ -466,7 +566,17 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, int64_t t)
 			}
 		break;
 	case ML_EV_DELIVERY: {
-		int i = row_for(m, ev->to, ev->orig_to);
+		if (!ev->to.n) {
+			/* about every recipient not settled yet (Exim: "=> blackhole (DATA
+			 * ACL discarded recipients)") */
+			for (uint32_t i = 0; i < m->nrcpts && !rc; i++)
+				if (m->rcpts[i].status == ML_ST_NONE)
+					rc = set_row(m, (int)i, ev, t, ev->status);
+			if (!m->nrcpts && ev->status == ML_ST_BLOCKED)
+				m->flags |= ML_MSG_REJECTED;
+			break;
+		}
+		int i = delivery_row(m, ev->to, ev->orig_to);
 		if (i < 0)
 			return i;
 		rc = set_row(m, i, ev, t, ev->status);
@@ -482,12 +592,17 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, int64_t t)
 			rc = set_if(m, &m->client_ip, ev->client_ip);
 		if (!rc)
 			rc = trailer_row(m, ev, t, ML_ST_BLOCKED);
+		if (!ev->to.n)
+			m->flags |= ML_MSG_REJECTED;  /* the whole message (Exim: after DATA) */
 		break;
 	case ML_EV_BOUNCE_NDN:
 		rc = set_if(m, &m->bounce_qid, ev->other_qid);
 		break;
 	case ML_EV_RELEASED:
-		m->flags |= ML_MSG_RELEASED;
+		/* released from quarantine; Exim also unfreezes messages that were
+		 * frozen for other reasons, which is no release */
+		if (m->flags & ML_MSG_HELD)
+			m->flags |= ML_MSG_RELEASED;
 		for (uint32_t i = 0; i < m->nrcpts; i++)
 			if (m->rcpts[i].status == ML_ST_QUARANTINED)
 				m->rcpts[i].status = ML_ST_NONE;
@@ -547,6 +662,14 @@ int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const 
 	rc = apply(c, m, ev, t);
 	if (rc)
 		return rc;
+	if (ev->kind == ML_EV_ARRIVAL && ev->other_qid.n) {
+		/* an Exim bounce names its original: link both ways */
+		ml_message_t *o;
+		rc = find_message(c, h->host, ev->other_qid, t, 0, &o);
+		if (!rc && o && !o->bounce_qid.len)
+			rc = ml_message_set(o, &o->bounce_qid, ev->qid.p, ev->qid.n);
+		return rc;
+	}
 	if (ev->kind == ML_EV_BOUNCE_NDN && ev->other_qid.n) {
 		ml_message_t *b;
 		rc = get_message(c, h->host, ev->other_qid, t, &b);

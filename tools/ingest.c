@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "engine/correlate.h"
+#include "engine/exim.h"
 #include "engine/postfix.h"
 #include "engine/reader.h"
 #include "engine/syslog.h"
@@ -180,7 +181,7 @@ static int batch_due(ing_t *g)
 static const char *const other_programs[] = {
 	"amavis", "amavisd", "dovecot", "opendkim", "opendmarc", "spamd", "spamc", "clamav-milter",
 	"clamd", "rspamd", "policyd-spf", "postgrey", "saslauthd", "sendmail", "sm-mta",
-	"sm-msp-queue", "exim", "exim4", "milter-greylist", "spamass-milter", "mailscanner",
+	"sm-msp-queue", "milter-greylist", "spamass-milter", "mailscanner",
 	"MailScanner", "courier", "imapd", "pop3d", "roundcube", "sympa", NULL
 };
 
@@ -202,8 +203,23 @@ static void classify_other(ing_t *g, ml_slice_t prog, const char *path, const ml
 	tally(g, "skip", "not a mail program", path, l->lineno, l->off, l->p, l->n);
 }
 
+/* Count a skipped or not-understood event under "prefix: reason". */
+static void tally_event(ing_t *g, const char *prefix, const ml_event_t *ev, const char *path,
+                        const ml_line_t *l, const char *p, size_t n)
+{
+	char reason[96];
+	int bad = ev->kind == ML_EV_UNKNOWN;
+	const char *r = ev->reason ? ev->reason : bad ? "not understood" : "other";
+	size_t pn = strlen(prefix);
+	/* "exim connection" → "exim: connection"; "postscreen" → "postfix: postscreen" */
+	if (!strncmp(r, prefix, pn) && (r[pn] == ' ' || r[pn] == ':'))
+		r += pn + (r[pn] == ':' ? 2 : 1);
+	snprintf(reason, sizeof reason, "%s: %s", prefix, r);
+	tally(g, bad ? "bad" : "skip", reason, path, l->lineno, l->off, p, n);
+}
+
 /* One line: classify, parse, fold. */
-static int do_line(ing_t *g, ml_syslog_ctx_t *sc, const char *path, const ml_line_t *l)
+static int do_line(ing_t *g, ml_syslog_ctx_t *sc, ml_exim_time_t *et, const char *path, const ml_line_t *l)
 {
 	const char *p = l->p;
 	size_t n = l->n;
@@ -230,27 +246,40 @@ static int do_line(ing_t *g, ml_syslog_ctx_t *sc, const char *path, const ml_lin
 		return ML_OK;
 	}
 	ml_syslog_t h;
-	const char *why = "not a syslog line";
-	if (ml_syslog_parse(sc, p, n, &h, &why)) {
-		tally(g, "bad", why, path, l->lineno, l->off, p, n);
-		return ML_OK;
-	}
-	if (!ml_postfix_is_program(h.program)) {
-		classify_other(g, h.program, path, l);
-		return ML_OK;
-	}
 	ml_event_t ev;
-	ml_postfix_parse(h.program, h.msg, &ev);
-	if (ev.kind == ML_EV_UNKNOWN) {
-		char reason[96];
-		snprintf(reason, sizeof reason, "postfix: %s", ev.reason ? ev.reason : "not understood");
-		tally(g, "bad", reason, path, l->lineno, l->off, p, n);
-		return ML_OK;
+	const char *why = "not a syslog line", *family;
+	if (ml_syslog_parse(sc, p, n, &h, &why) == 0) {
+		if (ml_postfix_is_program(h.program)) {
+			family = "postfix";
+			ml_postfix_parse(h.program, h.msg, &ev);
+		} else if (ml_exim_is_program(h.program)) {
+			family = "exim";
+			ml_exim_parse(h.msg, &ev);
+		} else {
+			classify_other(g, h.program, path, l);
+			return ML_OK;
+		}
+	} else {
+		/* Exim's own log file: "2024-01-02 03:04:05 [+0100] [pid] ID ..." */
+		ml_slice_t msg;
+		int er = ml_exim_parse_line(p, n, et, &msg);
+		if (er == ML_EXIM_CONTINUATION) {
+			tally(g, "skip", "exim: continuation", path, l->lineno, l->off, p, n);
+			return ML_OK;
+		}
+		if (er) {
+			tally(g, "bad", why, path, l->lineno, l->off, p, n);
+			return ML_OK;
+		}
+		family = "exim";
+		memset(&h, 0, sizeof h);
+		h.time_us = et->time_us;
+		h.program = ml_slice_cstr("exim");
+		h.msg = msg;
+		ml_exim_parse(msg, &ev);
 	}
-	if (ev.kind == ML_EV_SKIP) {
-		char reason[96];
-		snprintf(reason, sizeof reason, "postfix: %s", ev.reason ? ev.reason : "other");
-		tally(g, "skip", reason, path, l->lineno, l->off, p, n);
+	if (ev.kind == ML_EV_UNKNOWN || ev.kind == ML_EV_SKIP) {
+		tally_event(g, family, &ev, path, l, p, n);
 		return ML_OK;
 	}
 	g->parsed++;
@@ -310,6 +339,8 @@ static int do_input(ing_t *g, const char *path)
 	/* If a commit happened since the hash was read, the slot must be found again. */
 	ml_syslog_ctx_t sc;
 	ml_syslog_ctx_init(&sc, id.is_stdin ? time(NULL) : (time_t)id.mtime, g->o->year);
+	ml_exim_time_t et;
+	ml_exim_time_init(&et);
 	ml_line_t l;
 	uint64_t offset = start, lines = lines_before;
 	int got;
@@ -327,7 +358,7 @@ static int do_input(ing_t *g, const char *path)
 			fprintf(g->o->report, "mtalog: %s: last line has no newline (%zu bytes at byte %llu); "
 			        "the file is not being written to: taken as complete\n", path, l.full_len,
 			        (unsigned long long)l.off);
-		rc = do_line(g, &sc, path, &l);
+		rc = do_line(g, &sc, &et, path, &l);
 		if (rc) {
 			snprintf(g->err, sizeof g->err, "%s:%llu: %s", path, (unsigned long long)l.lineno, ml_strerror(rc));
 			break;

@@ -1,0 +1,221 @@
+/*
+ * End-to-end tests of the mtalog command on Exim's main log:
+ * tests/data/exim-statuses.log (Exim's own format: one message per status,
+ * an alias expansion, a duplicate settled at Completed, a bounce naming its
+ * original with R=, frozen by ACL then removed, frozen then unfrozen and
+ * delivered, rejects with and without a message ID, a blackhole), and the
+ * Exim files of the corpus through `stats`.
+ */
+#include "testlib.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static char dir[4096];
+static char db[4200];
+
+static json_t *rows(const char *args)
+{
+	char *out, *err;
+	int rc = tl_mtalog(&out, &err, "--db %s search --json %s", db, args);
+	if (rc != 0)
+		fail_msg("search %s: exit %d: %s", args, rc, err);
+	json_t *arr = json_array();
+	char *save = NULL;
+	for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_error_t je;
+		json_t *j = json_loads(line, 0, &je);
+		if (!j)
+			fail_msg("bad JSON line: %s", line);
+		json_array_append_new(arr, j);
+	}
+	free(out);
+	free(err);
+	return arr;
+}
+
+static size_t count(const char *args)
+{
+	json_t *r = rows(args);
+	size_t n = json_array_size(r);
+	json_decref(r);
+	return n;
+}
+
+static const char *sget(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "%s", tl_tmpdir());
+	snprintf(db, sizeof db, "%s/exim.db", dir);
+	char *err;
+	int rc = tl_mtalog(NULL, &err, "--db %s ingest --local-domains example.com tests/data/exim-statuses.log", db);
+	if (rc != 0)
+		fail_msg("ingest failed: %s", err);
+	free(err);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tl_rmdir(dir);
+	return 0;
+}
+
+static void every_status(void **state)
+{
+	(void)state;
+	struct { const char *st; size_t n; } want[] = {
+		{ "delivered", 6 }, { "delayed", 1 }, { "bounced", 1 }, { "expired", 1 },
+		{ "queued", 1 }, { "quarantined", 1 }, { "blocked", 3 }, { "released", 1 },
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(want); i++) {
+		char args[64];
+		snprintf(args, sizeof args, "--status %s", want[i].st);
+		size_t n = count(args);
+		if (n != want[i].n)
+			fail_msg("--status %s: %zu rows, want %zu", want[i].st, n, want[i].n);
+	}
+	/* retry timeout exceeded: expired, not bounced */
+	json_t *r = rows("--status expired");
+	assert_string_equal(sget(json_array_get(r, 0), "to"), "judy@faraway.example");
+	json_decref(r);
+	/* frozen by ACL then removed by root: stays quarantined */
+	r = rows("--status quarantined");
+	assert_string_equal(sget(json_array_get(r, 0), "to"), "kate@example.com");
+	json_decref(r);
+	/* frozen, unfrozen, delivered: delivered, in the released group */
+	r = rows("--status released");
+	assert_string_equal(sget(json_array_get(r, 0), "to"), "leo@example.com");
+	assert_string_equal(sget(json_array_get(r, 0), "status"), "delivered");
+	json_decref(r);
+	/* rejected after DATA: one blocked row with no recipient */
+	r = rows("--queue-id 1vABCD-000009-AA");
+	assert_int_equal(json_array_size(r), 1);
+	assert_string_equal(sget(json_array_get(r, 0), "to"), "");
+	assert_string_equal(sget(json_array_get(r, 0), "status"), "blocked");
+	assert_string_equal(sget(json_array_get(r, 0), "from"), "win@spam.example");
+	json_decref(r);
+	/* blackhole: blocked, not delivered */
+	r = rows("--to trap@example.com");
+	assert_string_equal(sget(json_array_get(r, 0), "status"), "blocked");
+	json_decref(r);
+	/* a rejected RCPT without a message: a row of its own */
+	r = rows("--to mike@example.com");
+	assert_string_equal(sget(json_array_get(r, 0), "queue_id"), "");
+	assert_string_equal(sget(json_array_get(r, 0), "client_ip"), "203.0.113.99");
+	assert_string_equal(sget(json_array_get(r, 0), "reason"), "relay not permitted");
+	json_decref(r);
+}
+
+static void aliases_and_fields(void **state)
+{
+	(void)state;
+	/* "=> dave <sales@>" and "-> erin <sales@>": the listed recipient becomes
+	 * two rows with orig_to; dup@ had no line of its own: settled delivered */
+	assert_int_equal(count("--to sales@example.com"), 2);
+	json_t *r = rows("--to dup@example.com");
+	assert_string_equal(sget(json_array_get(r, 0), "status"), "delivered");
+	json_decref(r);
+	r = rows("--queue-id 1vABCD-000001-AA");
+	json_t *row = json_array_get(r, 0);
+	assert_string_equal(sget(row, "subject"), "Quarterly report äpfel");
+	assert_string_equal(sget(row, "message_id"), "e1@sender.example");
+	assert_string_equal(sget(row, "client_ip"), "192.0.2.10");
+	assert_string_equal(sget(row, "time"), "2026-03-03T10:00:00Z");
+	assert_string_equal(sget(row, "direction"), "inbound");
+	assert_int_equal(json_integer_value(json_object_get(row, "size")), 2048);
+	json_decref(r);
+	/* T="..." with \" and octal Latin-1 */
+	assert_int_equal(count("--subject '\"sales lead\"'"), 3);
+	r = rows("--subject urgent --limit 1");
+	assert_string_equal(sget(json_array_get(r, 0), "subject"), "Sales lead \"urgent\"");
+	json_decref(r);
+	assert_int_equal(count("--subject réunion"), 1);
+	assert_int_equal(count("--from @example.com --direction out"), 4);
+	assert_int_equal(count("--msgid e3@example.com"), 1);
+	assert_int_equal(count("--ip 198.51.100.21"), 1);
+	assert_int_equal(count("--from '<>'"), 1);
+	r = rows("--status delayed");
+	assert_string_equal(sget(json_array_get(r, 0), "reason"), "Connection timed out");
+	json_decref(r);
+}
+
+static void bounce_links_original(void **state)
+{
+	(void)state;
+	json_t *r = rows("--queue-id 1vABCD-000004-AA");
+	const char *id = sget(json_array_get(r, 0), "id");
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s --json", db, id), 0);
+	json_error_t je;
+	json_t *m = json_loads(out, 0, &je);
+	assert_non_null(m);
+	assert_string_equal(sget(m, "bounce_queue_id"), "1vABCD-000005-AA");
+	assert_int_equal(json_array_size(json_object_get(m, "raw")), 3);
+	json_decref(m);
+	free(out);
+	free(err);
+	json_decref(r);
+	r = rows("--queue-id 1vABCD-000005-AA");
+	id = sget(json_array_get(r, 0), "id");
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s --json", db, id), 0);
+	m = json_loads(out, 0, &je);
+	assert_string_equal(sget(m, "original_queue_id"), "1vABCD-000004-AA");
+	json_decref(m);
+	free(out);
+	free(err);
+	json_decref(r);
+}
+
+/* Every line of the Exim files of the corpus is an event or a known skip,
+ * but for what Exim's own test suite writes with logwrite (its configurations'
+ * lines, not Exim's messages; counted under "exim: unrecognised") and one
+ * fail2ban line that carries no timestamp. */
+static void corpus_stats(void **state)
+{
+	(void)state;
+	char cdb[4300];
+	snprintf(cdb, sizeof cdb, "%s/corpus.db", dir);
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest --quiet %s %s %s %s %s", cdb,
+	                           tl_corpus("exim/test-log-4.96.2.log"), tl_corpus("fail2ban/exim.log"),
+	                           tl_corpus("fail2ban/exim-spam.log"), tl_corpus("crowdsec-hub/exim-logs/exim-logs.log"),
+	                           tl_corpus("crowdsec-hub/exim-syslog-logs/exim-logs.log")), 0);
+	free(out);
+	free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats --json", cdb), 0);
+	json_error_t je;
+	json_t *s = json_loads(out, 0, &je);
+	assert_non_null(s);
+	json_t *by = json_object_get(json_object_get(s, "lines_not_understood"), "by_reason");
+	const char *k;
+	json_t *v;
+	json_object_foreach(by, k, v) {
+		if (strcmp(k, "exim: unrecognised") && strcmp(k, "no timestamp"))
+			fail_msg("not understood: %s (%s)", k, json_string_value(json_object_get(v, "sample")));
+	}
+	assert_true(json_integer_value(json_object_get(json_object_get(by, "no timestamp"), "count")) <= 1);
+	assert_true(json_integer_value(json_object_get(s, "messages")) > 2000);
+	json_decref(s);
+	free(out);
+	free(err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_status),
+		cmocka_unit_test(aliases_and_fields),
+		cmocka_unit_test(bounce_links_original),
+		cmocka_unit_test(corpus_stats),
+	};
+	return cmocka_run_group_tests_name("e2e-exim", tests, setup, teardown);
+}
