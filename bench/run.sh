@@ -236,9 +236,27 @@ run_size() {
 		echo
 		echo "Every baseline answer above was compared with mtalog's, row by row (host, queue ID, recipient; bench/compare.awk); the FTS5 rows are the ground truth's, so its full answer also checks mtalog's rows and their statuses against the truth. $nok checks passed, $nbad failed."
 		echo
+		echo "| check | questions | passed | rows compared | rows the baseline cannot see (MIME-encoded subject) |"
+		echo "|---|---:|---:|---:|---:|"
+		awk '{
+				ok = $0 !~ /^\(/
+				l = ok ? $0 : substr($0, index($0, ") ") + 2)
+				sub(/^MISMATCH /, "", l)
+				k = substr(l, 1, index(l, " \047") - 1)
+				if (!(k in q)) order[++n] = k
+				q[k]++; p[k] += ok
+				if (ok && match(l, /ok, [0-9]+ rows/)) r[k] += substr(l, RSTART + 4, RLENGTH - 9)
+				if (match(l, /[0-9]+ not seen/)) u[k] += substr(l, RSTART, RLENGTH - 9)
+			}
+			END { for (i = 1; i <= n; i++) { k = order[i]; printf "| %s | %d | %d | %d | %d |\n", k, q[k], p[k], r[k], u[k] } }' "$checks"
+		echo
+		echo "<details><summary>every check</summary>"
+		echo
 		echo '```'
 		cat "$checks"
 		echo '```'
+		echo
+		echo "</details>"
 		echo
 	} > "$sec"
 	# for the plots: N, lines, log bytes, mtalog db bytes, FTS5 db bytes, ingest s (mtalog, FTS5), then p50 and p99 per class
