@@ -55,6 +55,15 @@ typedef enum {
 	                       the message was accepted.  from/from_set, client_name/ip, helo,
 	                       sasl_user, proto, size, msgid, subject (subject_escaped = 1),
 	                       rcpt_list; other_qid = R= (a bounce: the message it reports on) */
+	ML_EV_FILTER,       /* a content filter's or milter's verdict on a message (engine/filters.h:
+	                       amavis, rspamd, spamd, clamav-milter, opendkim, opendmarc, MailScanner).
+	                       qid = the queue ID the message had when it entered the filter (same
+	                       host); other_qid = the queue ID it was re-injected under (amavis
+	                       queued_as, MailScanner Requeue), empty when blocked.  Keyed by qid, else
+	                       by msgid (spamd; amavis without Queue-ID): at least one of qid, msgid,
+	                       other_qid is set.  verdict, filter_rcpts, quarantine, score below;
+	                       status = what the filter did: delivered (passed it on), blocked,
+	                       quarantined, or none (a check that decides nothing by itself) */
 } ml_event_kind_t;
 
 typedef struct {
@@ -93,6 +102,15 @@ typedef struct {
 	ml_slice_t router, transport;  /* Exim R= and T= of a delivery line ("dnslookup",
 	                                  "remote_smtp"); relay is H= (or the transport when
 	                                  the delivery names no host) */
+	/* ML_EV_FILTER (engine/filters.h has the mapping per program). */
+	ml_slice_t verdict;     /* the verdict as written: amavis "Passed CLEAN", "Blocked SPAM";
+	                           rspamd's action "add header"; clamav-milter "infected"; opendmarc
+	                           "pass"; spamd "spam" / "clean" (static) */
+	ml_slice_t filter_rcpts; /* the recipients as written, comma-separated, each optionally in
+	                           angle brackets ("<a@x>,<b@y>", "a@x,b@y"); MailScanner lists
+	                           domains ("x.org, y.org"); split with ml_filters_next_rcpt */
+	ml_slice_t quarantine;  /* amavis "quarantine: NAME" ("spam-AbC.gz", "2/virus-26W2lJY63nCZ") */
+	ml_slice_t score;       /* spam score as written ("2.913", "-1.2", "18.5"); empty when none */
 } ml_event_t;
 
 static inline void ml_event_clear(ml_event_t *ev)
