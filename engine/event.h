@@ -19,6 +19,16 @@
  * frozen for other reasons: a release counts only on a held message),
  * DELETED for "removed by ...", NOQUEUE_REJECT / RCPT_REJECT for rejects.
  * It adds ARRIVAL and the fields after local_delivery.
+ *
+ * Sendmail (engine/sendmail.h has the full mapping) reuses ARRIVAL for
+ * "from=..., nrcpts=N, msgid=..., relay=CLIENT" (rcpt_list empty: Sendmail
+ * names no recipients there; nrcpt carries nrcpts=), DELIVERY for "to=...,
+ * stat=..." (several recipients on one line: to_list, below), CLIENT for
+ * "AUTH=server, ..., authid=U", BOUNCE_NDN for "QID: NEWQID: DSN: ..." (also
+ * "return to sender", "sender notify", "postmaster notify"; its status says
+ * whether the notice reports an expiry), REMOVED for "done", HOLD for a
+ * quarantine, NOQUEUE_REJECT / RCPT_REJECT for ruleset and milter rejects.
+ * It adds to_list.
  */
 #ifndef ML_EVENT_H
 #define ML_EVENT_H
@@ -111,6 +121,12 @@ typedef struct {
 	                           domains ("x.org, y.org"); split with ml_filters_next_rcpt */
 	ml_slice_t quarantine;  /* amavis "quarantine: NAME" ("spam-AbC.gz", "2/virus-26W2lJY63nCZ") */
 	ml_slice_t score;       /* spam score as written ("2.913", "-1.2", "18.5"); empty when none */
+	ml_slice_t to_list;     /* Sendmail ML_EV_DELIVERY: the to= value as written, one or more
+	                           recipients separated by ',' ("<a@x>,<b@y>", "root",
+	                           "Name <a@x>", "\"a,b\"@x"); `to` is the first of them without
+	                           brackets, and the line's status applies to every one.  Split it
+	                           with ml_sendmail_next_rcpt (engine/sendmail.h).  Also set on a
+	                           Sendmail "alias A => B" INFO line: B, what A expands to */
 } ml_event_t;
 
 static inline void ml_event_clear(ml_event_t *ev)

@@ -1,0 +1,899 @@
+/*
+ * sendmail.c — the Sendmail parser: the message part of a Sendmail syslog
+ * line → ml_event_t (the mapping is in sendmail.h).
+ *
+ * A pure function over bytes: no allocation, no state, no NUL-termination
+ * assumed; every scan is bounded by the end of the message.  Slices in the
+ * event point into the message; `reason` keys are string constants.
+ *
+ * A line is "[QID: ]BODY".  BODY is mostly a list of "key=value" items
+ * separated by ", " (next_item); the few free-text forms ("<a@x>... User
+ * unknown", "QID2: DSN: ...", "done", chatter) are told by their first bytes.
+ * All the items of a line are read once into a fields_t, then the line's
+ * form decides which of them become the event.
+ */
+#include "sendmail.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* ---- bounded byte helpers ---------------------------------------------- */
+
+#define LIT(s) (s), (sizeof(s) - 1)
+
+static inline int has(const char *p, const char *e, const char *lit, size_t n)
+{
+	return (size_t)(e - p) >= n && memcmp(p, lit, n) == 0;
+}
+#define HAS(p, e, s) has((p), (e), LIT(s))
+
+static inline ml_slice_t sl(const char *p, const char *e)
+{
+	return ml_slice(p, (size_t)(e - p));
+}
+
+static inline const char *find(const char *p, const char *e, const char *lit, size_t n)
+{
+	if (p >= e || (size_t)(e - p) < n)
+		return NULL;
+	return memmem(p, (size_t)(e - p), lit, n);
+}
+#define FIND(p, e, s) find((p), (e), LIT(s))
+
+static inline int is_digit(unsigned char c)
+{
+	return (unsigned)(c - '0') < 10u;
+}
+static inline int is_alpha(unsigned char c)
+{
+	return (unsigned)((c | 0x20) - 'a') < 26u;
+}
+static inline int is_alnum(unsigned char c)
+{
+	return is_digit(c) || is_alpha(c);
+}
+
+static uint64_t parse_u64(const char *p, const char *e)
+{
+	uint64_t v = 0;
+	for (; p < e && is_digit((unsigned char)*p); p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return UINT64_MAX;
+		v = v * 10 + d;
+	}
+	return v;
+}
+
+static ml_slice_t trim(ml_slice_t s)
+{
+	const char *p = s.p, *e = s.p + s.n;
+	while (p < e && *p == ' ')
+		p++;
+	while (e > p && e[-1] == ' ')
+		e--;
+	return sl(p, e);
+}
+
+/* ---- program, queue IDs ------------------------------------------------ */
+
+int ml_sendmail_is_program(ml_slice_t program)
+{
+	if (!program.p)
+		return 0;
+	size_t n = program.n;
+	const char *b = memchr(program.p, '[', n);
+	if (b)
+		n = (size_t)(b - program.p);
+	ml_slice_t t = ml_slice(program.p, n);
+	return ml_slice_eq(t, "sendmail") || ml_slice_eq(t, "sm-mta") || ml_slice_eq(t, "sm-msp-queue") ||
+	       ml_slice_eq(t, "sm-acceptingconnections");
+}
+
+int ml_sendmail_is_qid(ml_slice_t s)
+{
+	if (!s.p || s.n < 12 || s.n > 20)
+		return 0;
+	for (size_t i = 0; i < s.n; i++)
+		if (!is_alnum((unsigned char)s.p[i]))
+			return 0;
+	for (size_t i = s.n - 5; i < s.n; i++)
+		if (!is_digit((unsigned char)s.p[i]))
+			return 0;
+	/* at least one letter: the date part of a real ID has one but for
+	 * a few seconds a year, a number (a pid, a port) has none */
+	for (size_t i = 0; i < s.n - 5; i++)
+		if (is_alpha((unsigned char)s.p[i]))
+			return 1;
+	return 0;
+}
+
+/* A queue ID at p followed by ": " (or ':' at the end): its length, else 0. */
+static size_t take_qid(const char *p, const char *e)
+{
+	size_t avail = (size_t)(e - p);
+	size_t lim = avail < 21 ? avail : 21;
+	const char *c = memchr(p, ':', lim);
+	if (!c)
+		return 0;
+	size_t n = (size_t)(c - p);
+	if (c + 1 < e && c[1] != ' ')
+		return 0;
+	return ml_sendmail_is_qid(ml_slice(p, n)) ? n : 0;
+}
+
+/* ---- event outcomes ---------------------------------------------------- */
+
+static void skip(ml_event_t *ev, const char *reason)
+{
+	ml_event_clear(ev);
+	ev->kind = ML_EV_SKIP;
+	ev->reason = reason;
+}
+
+static void unknown(ml_event_t *ev, const char *reason)
+{
+	ml_event_clear(ev);
+	ev->kind = ML_EV_UNKNOWN;
+	ev->reason = reason;
+}
+
+/* An INFO about the message: the queue ID only. */
+static void info(ml_event_t *ev)
+{
+	ml_slice_t qid = ev->qid;
+	ml_event_clear(ev);
+	ev->qid = qid;
+	ev->kind = ML_EV_INFO;
+}
+
+/* ---- values ------------------------------------------------------------- */
+
+/* "key=" at p (a letter or '_', then up to 23 letters, digits or '_'): the
+ * '=', else NULL. */
+static const char *key_at(const char *p, const char *e)
+{
+	if (p >= e || !(is_alpha((unsigned char)*p) || *p == '_'))
+		return NULL;
+	const char *q = p + 1;
+	while (q < e && q - p < 24 && (is_alnum((unsigned char)*q) || *q == '_'))
+		q++;
+	return q < e && *q == '=' ? q : NULL;
+}
+
+/* A bare word at p ("discard", "tempfail", "data"): letters up to the end
+ * or a ','. */
+static int bare_word_at(const char *p, const char *e)
+{
+	const char *q = p;
+	while (q < e && is_alpha((unsigned char)*q))
+		q++;
+	return q > p && (q == e || *q == ',');
+}
+
+/* The end of a value at v: the next ", " followed by a key or a bare word,
+ * or e. */
+static const char *value_end(const char *v, const char *e)
+{
+	const char *q = v;
+	while (q < e && (q = memchr(q, ',', (size_t)(e - q))) != NULL) {
+		if (q + 1 < e && q[1] == ' ' && (key_at(q + 2, e) || bare_word_at(q + 2, e)))
+			return q;
+		q++;
+	}
+	return e;
+}
+
+/* An address as written → without brackets: "<a@x>" → a@x, "Name <a@x>" →
+ * a@x, "<>" → empty, "root" → root. */
+static ml_slice_t strip_addr(ml_slice_t v)
+{
+	v = trim(v);
+	const char *p = v.p, *e = v.p + v.n;
+	if (p == e)
+		return v;
+	if (e[-1] == '>') {
+		const char *lt = e - 1;
+		while (lt > p && lt[-1] != '<')
+			lt--;
+		if (lt > p)
+			return sl(lt, e - 1);
+	}
+	if (*p == '<') {
+		const char *gt = memchr(p, '>', (size_t)(e - p));
+		return sl(p + 1, gt ? gt : e);
+	}
+	return v;
+}
+
+int ml_sendmail_next_rcpt(ml_slice_t *list, ml_slice_t *addr)
+{
+	if (!list->p)
+		return 0;
+	const char *p = list->p, *e = p + list->n;
+	for (;;) {
+		while (p < e && (*p == ',' || *p == ' '))
+			p++;
+		if (p >= e) {
+			*list = sl(e, e);
+			return 0;
+		}
+		const char *q = p;
+		int quote = 0, angle = 0;
+		for (; q < e; q++) {
+			char c = *q;
+			if (c == '"')
+				quote = !quote;
+			else if (!quote && c == '<')
+				angle = 1;
+			else if (!quote && c == '>')
+				angle = 0;
+			else if (c == ',' && !quote && !angle)
+				break;
+		}
+		ml_slice_t a = strip_addr(sl(p, q));
+		p = q < e ? q + 1 : e;
+		*list = sl(p, e);
+		if (a.n) {
+			*addr = a;
+			return 1;
+		}
+	}
+}
+
+/* relay= of a client: "name [ip]", "[ip]", "name [ip] (may be forged)",
+ * "user@name [ip]", "user@localhost", "name". */
+static void parse_client(ml_slice_t v, ml_slice_t *name, ml_slice_t *ip)
+{
+	const char *p = v.p, *e = v.p + v.n;
+	*name = *ip = ML_SLICE_NULL;
+	if (p == e)
+		return;
+	const char *b = p;
+	if (*p != '[') {
+		const char *w = p;
+		while (w < e && *w != ' ' && *w != '[')
+			w++;
+		const char *at = w;
+		while (at > p && at[-1] != '@')
+			at--;
+		*name = sl(at, w);
+		b = w;
+		while (b < e && *b == ' ')
+			b++;
+	}
+	if (b < e && *b == '[') {
+		const char *c = memchr(b, ']', (size_t)(e - b));
+		if (c) {
+			const char *s = b + 1;
+			if (HAS(s, c, "IPv6:") || HAS(s, c, "ipv6:"))
+				s += 5;
+			*ip = sl(s, c);
+		}
+	}
+}
+
+/* The enhanced status code of a reply: "550 5.7.1 ...", "550-5.7.1 ...",
+ * "4.7.1 ...". */
+static ml_slice_t reply_dsn(ml_slice_t text)
+{
+	const char *q = text.p, *e = text.p + text.n;
+	if (e - q >= 4 && is_digit((unsigned char)q[0]) && is_digit((unsigned char)q[1]) &&
+	    is_digit((unsigned char)q[2]) && (q[3] == ' ' || q[3] == '-'))
+		q += 4;
+	const char *s = q;
+	if (q == e || (*q != '2' && *q != '4' && *q != '5'))
+		return ML_SLICE_NULL;
+	q++;
+	for (int part = 0; part < 2; part++) {
+		if (q == e || *q != '.')
+			return ML_SLICE_NULL;
+		q++;
+		const char *d = q;
+		while (q < e && is_digit((unsigned char)*q) && q - d < 3)
+			q++;
+		if (q == d)
+			return ML_SLICE_NULL;
+	}
+	if (q < e && *q != ' ' && *q != ',' && *q != ';')
+		return ML_SLICE_NULL;
+	return sl(s, q);
+}
+
+/* "[D+]HH:MM:SS" → milliseconds (capped at UINT32_MAX); 0 when malformed. */
+static uint32_t parse_delay(ml_slice_t v)
+{
+	const char *p = v.p, *e = v.p + v.n;
+	uint64_t days = 0;
+	const char *plus = v.n ? memchr(p, '+', v.n) : NULL;
+	if (plus) {
+		if (plus == p || !is_digit((unsigned char)*p))
+			return 0;
+		days = parse_u64(p, plus);
+		p = plus + 1;
+	}
+	uint64_t part[3];
+	for (int i = 0; i < 3; i++) {
+		const char *d = p;
+		while (p < e && is_digit((unsigned char)*p) && p - d < 6)
+			p++;
+		if (p == d)
+			return 0;
+		part[i] = parse_u64(d, p);
+		if (i < 2) {
+			if (p == e || *p != ':')
+				return 0;
+			p++;
+		}
+	}
+	if (days > 50000)
+		return UINT32_MAX;
+	uint64_t ms = (((days * 24 + part[0]) * 60 + part[1]) * 60 + part[2]) * 1000;
+	return ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
+}
+
+/* ---- the item list ------------------------------------------------------ */
+
+/* The items of one line that any form uses. */
+typedef struct {
+	ml_slice_t from, to, relay, reject, quarantine, ruleset, arg1, arg2, host, addr, helo, authid,
+		size, nrcpts, msgid, proto, delay, mailer, dsn, stat, auth;
+	int has_from, has_to, discard, tempfail, data;
+} fields_t;
+
+static int key_is(ml_slice_t k, const char *lit)
+{
+	return ml_slice_eq(k, lit);
+}
+
+/*
+ * Reads "key=value, key=value, ..." from p into f.  Bare words "discard",
+ * "tempfail", "data" set their flags.  reject=, stat= and quarantine= run to
+ * the end of the line.
+ */
+static void read_items(const char *p, const char *e, fields_t *f)
+{
+	while (p < e) {
+		while (p < e && *p == ' ')
+			p++;
+		if (p >= e)
+			break;
+		const char *eq = key_at(p, e);
+		if (!eq) {
+			const char *end = value_end(p, e);
+			ml_slice_t w = trim(sl(p, end));
+			if (ml_slice_eq(w, "discard"))
+				f->discard = 1;
+			else if (ml_slice_eq(w, "tempfail"))
+				f->tempfail = 1;
+			else if (ml_slice_eq(w, "data"))
+				f->data = 1;
+			p = end < e ? end + 2 : e;
+			continue;
+		}
+		ml_slice_t k = sl(p, eq);
+		const char *v = eq + 1;
+		int last = key_is(k, "reject") || key_is(k, "stat") || key_is(k, "quarantine");
+		const char *end = last ? e : value_end(v, e);
+		ml_slice_t val = sl(v, end);
+		switch (k.n) {
+		case 2:
+			if (key_is(k, "to")) {
+				f->to = val;
+				f->has_to = 1;
+			}
+			break;
+		case 3:
+			if (key_is(k, "dsn"))
+				f->dsn = val;
+			break;
+		case 4:
+			if (key_is(k, "from")) {
+				f->from = val;
+				f->has_from = 1;
+			} else if (key_is(k, "arg1")) {
+				f->arg1 = val;
+			} else if (key_is(k, "arg2")) {
+				f->arg2 = val;
+			} else if (key_is(k, "size")) {
+				f->size = val;
+			} else if (key_is(k, "host")) {
+				f->host = val;
+			} else if (key_is(k, "addr")) {
+				f->addr = val;
+			} else if (key_is(k, "helo")) {
+				f->helo = val;
+			} else if (key_is(k, "stat")) {
+				f->stat = val;
+			} else if (key_is(k, "AUTH")) {
+				f->auth = val;
+			}
+			break;
+		case 5:
+			if (key_is(k, "relay"))
+				f->relay = val;
+			else if (key_is(k, "msgid"))
+				f->msgid = val;
+			else if (key_is(k, "proto"))
+				f->proto = val;
+			else if (key_is(k, "delay"))
+				f->delay = val;
+			break;
+		case 6:
+			if (key_is(k, "reject"))
+				f->reject = val;
+			else if (key_is(k, "nrcpts"))
+				f->nrcpts = val;
+			else if (key_is(k, "mailer"))
+				f->mailer = val;
+			else if (key_is(k, "authid"))
+				f->authid = val;
+			break;
+		case 7:
+			if (key_is(k, "ruleset"))
+				f->ruleset = val;
+			break;
+		case 10:
+			if (key_is(k, "quarantine"))
+				f->quarantine = val;
+			break;
+		}
+		p = end < e ? end + 2 : e;
+	}
+}
+
+/* ---- arrivals and deliveries -------------------------------------------- */
+
+static void arrival(const fields_t *f, ml_event_t *ev)
+{
+	ev->kind = ML_EV_ARRIVAL;
+	ev->from = strip_addr(f->from);
+	ev->from_set = 1;
+	ev->size = parse_u64(f->size.p, f->size.p + f->size.n);
+	uint64_t n = parse_u64(f->nrcpts.p, f->nrcpts.p + f->nrcpts.n);
+	ev->nrcpt = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+	ev->msgid = strip_addr(f->msgid);
+	ev->proto = f->proto;
+	parse_client(trim(f->relay), &ev->client_name, &ev->client_ip);
+}
+
+static int is_local_mailer(ml_slice_t m)
+{
+	return ml_slice_eq(m, "local") || ml_slice_eq(m, "lmtp") || ml_slice_eq(m, "cyrus") ||
+	       ml_slice_eq(m, "cyrusv2") || ml_slice_eq(m, "procmail") || ml_slice_eq(m, "dovecot") ||
+	       ml_slice_eq(m, "maildrop");
+}
+
+static void delivery(const fields_t *f, ml_event_t *ev)
+{
+	ev->kind = ML_EV_DELIVERY;
+	ev->to_list = trim(f->to);
+	ml_slice_t list = ev->to_list, first;
+	if (ml_sendmail_next_rcpt(&list, &first))
+		ev->to = first;
+	ev->relay = trim(f->relay);
+	ev->dsn = trim(f->dsn);
+	ev->delay_ms = parse_delay(trim(f->delay));
+	ev->local_delivery = is_local_mailer(f->mailer);
+	ml_slice_t st = trim(f->stat);
+	const char *p = st.p, *e = st.p + st.n;
+	if (HAS(p, e, "Sent") && (st.n == 4 || p[4] == ' ' || p[4] == '(')) {
+		ev->status = ML_ST_DELIVERED;
+		const char *o = memchr(p, '(', st.n);
+		if (o) {
+			const char *c = e;
+			if (c > o + 1 && c[-1] == ')')
+				c--;
+			ev->reason_text = sl(o + 1, c);
+		}
+		return;
+	}
+	if (HAS(p, e, "Deferred")) {
+		ev->status = ML_ST_DELAYED;
+		ev->reason_text = HAS(p, e, "Deferred: ") ? trim(sl(p + 10, e)) : st;
+		return;
+	}
+	if (ml_slice_eq(st, "queued")) {
+		ev->status = ML_ST_DELAYED;
+		ev->reason_text = st;
+		return;
+	}
+	ev->reason_text = st;
+	char cls = ev->dsn.n ? ev->dsn.p[0] : 0;
+	if (cls == '4')
+		ev->status = ML_ST_DELAYED;
+	else if (cls == '2')
+		ev->status = ML_ST_DELIVERED;
+	else if (!f->mailer.n)
+		ev->status = ML_ST_BLOCKED;
+	else
+		ev->status = ML_ST_BOUNCED;
+}
+
+/* ---- rejects --------------------------------------------------------------- */
+
+static void blocked(ml_event_t *ev, ml_slice_t text)
+{
+	ev->kind = ev->qid.n ? ML_EV_RCPT_REJECT : ML_EV_NOQUEUE_REJECT;
+	ev->status = ML_ST_BLOCKED;
+	ev->reason_text = trim(text);
+	ev->dsn = reply_dsn(ev->reason_text);
+}
+
+/* The word "discard" / "tempfail" of a line, as a slice of it. */
+static ml_slice_t word_in(const char *p, const char *e, const char *w, size_t n)
+{
+	const char *q = find(p, e, w, n);
+	return q ? ml_slice(q, n) : ML_SLICE_NULL;
+}
+
+static void ruleset_line(const char *p, const char *e, ml_event_t *ev)
+{
+	fields_t f;
+	memset(&f, 0, sizeof f);
+	read_items(p, e, &f);
+	ml_slice_t rs = trim(f.ruleset);
+	if (ml_slice_eq(rs, "check_vrfy") || ml_slice_eq(rs, "check_expn") || ml_slice_eq(rs, "check_etrn")) {
+		skip(ev, "sendmail command rejected");
+		return;
+	}
+	parse_client(trim(f.relay), &ev->client_name, &ev->client_ip);
+	if (ml_slice_eq(rs, "check_rcpt") || ml_slice_eq(rs, "tls_rcpt")) {
+		ev->to = strip_addr(f.arg1);
+	} else if (ml_slice_eq(rs, "check_mail")) {
+		ev->from = strip_addr(f.arg1);
+		ev->from_set = 1;
+	} else if (ml_slice_eq(rs, "check_compat")) {
+		ev->from = strip_addr(f.arg1);
+		ev->from_set = 1;
+		ev->to = strip_addr(f.arg2);
+	}
+	if (f.reject.n) {
+		blocked(ev, f.reject);
+	} else if (f.discard) {
+		blocked(ev, word_in(p, e, LIT("discard")));
+	} else if (f.quarantine.n && ev->qid.n) {
+		ev->kind = ML_EV_HOLD;
+		ev->status = ML_ST_QUARANTINED;
+		ev->reason_text = trim(f.quarantine);
+	} else if (ev->qid.n) {
+		info(ev);
+	} else {
+		skip(ev, "sendmail ruleset");
+	}
+}
+
+/* After "Milter" (or "milter="): rejects, discards, quarantines; the rest
+ * (header changes, "no active filter", errors) is INFO. */
+static void milter_line(const char *p, const char *e, ml_event_t *ev)
+{
+	const char *b = p;
+	if (HAS(b, e, "Milter: "))
+		b += 8;
+	if (HAS(b, e, "connect: "))
+		b += 9;
+	fields_t f;
+	memset(&f, 0, sizeof f);
+	read_items(b, e, &f);
+	int refused = f.reject.n || f.discard || f.tempfail;
+	if (refused && HAS(p, e, "Milter: ")) {
+		if (f.has_to)
+			ev->to = strip_addr(f.to);
+		if (f.has_from) {
+			ev->from = strip_addr(f.from);
+			ev->from_set = 1;
+		}
+		ev->client_name = trim(f.host);
+		ev->client_ip = trim(f.addr);
+		ev->helo = trim(f.helo);
+		if (f.reject.n)
+			blocked(ev, f.reject);
+		else if (f.discard)
+			blocked(ev, word_in(b, e, LIT("discard")));
+		else
+			blocked(ev, word_in(b, e, LIT("tempfail")));
+		return;
+	}
+	if (f.quarantine.n && ev->qid.n) {
+		ev->kind = ML_EV_HOLD;
+		ev->status = ML_ST_QUARANTINED;
+		ev->reason_text = trim(f.quarantine);
+		return;
+	}
+	if (ev->qid.n)
+		info(ev);
+	else
+		skip(ev, "sendmail milter");
+}
+
+/* "<a@x>... TEXT" or "a@x... TEXT": a recipient refused in the dialogue.
+ * 1 when the line has that shape. */
+static int refused_rcpt(const char *p, const char *e, ml_event_t *ev)
+{
+	const char *d = FIND(p, e, "... ");
+	if (!d || d == p)
+		return 0;
+	ml_slice_t a = sl(p, d);
+	if (*p == '<') {
+		if (d[-1] != '>')
+			return 0;
+	} else if (memchr(a.p, ' ', a.n)) {
+		return 0;
+	}
+	ev->to = strip_addr(a);
+	blocked(ev, sl(d + 4, e));
+	return 1;
+}
+
+/* ---- chatter ---------------------------------------------------------------- */
+
+typedef struct {
+	const char *s;
+	size_t n;
+} prefix_t;
+#define PFX(lit) { (lit), sizeof(lit) - 1 }
+
+static int starts_any(const char *p, const char *e, const prefix_t *list)
+{
+	for (; list->s; list++)
+		if (has(p, e, list->s, list->n))
+			return 1;
+	return 0;
+}
+
+static const prefix_t CONN_PREFIXES[] = {
+	PFX("lost input channel"), PFX("timeout waiting for input"), PFX("rejecting commands from "),
+	PFX("Null connection from"), PFX("collect: "), PFX("Broken pipe"), PFX("connect from "),
+	PFX("Connection reset"), PFX("Connection rate limit"), PFX("too many "), PFX("SMTP protocol error"),
+	PFX("Possible SMTP RCPT flood"), PFX("discarding "), PFX("ETRN "), PFX("error: "),
+	{ NULL, 0 }
+};
+
+static const prefix_t DAEMON_PREFIXES[] = {
+	PFX("starting daemon"), PFX("restarting "), PFX("stopping daemon"), PFX("started as: "),
+	PFX("accepting connections again"), PFX("rejecting connections on daemon"), PFX("grew WorkList"),
+	PFX("runqueue"), PFX("daemon "), PFX("Daemon"), PFX("sendmail "), PFX("Sendmail "),
+	PFX("My unqualified host name"), PFX("unable to qualify my own domain name"), PFX("gethostbyaddr"),
+	PFX("getrequests"), PFX("Warning: "), PFX("WARNING: "), PFX("setsender"), PFX("dropenvelope"),
+	PFX("queueup"), PFX("Unable to "), PFX("unable to "), PFX("Cannot "), PFX("cannot "),
+	PFX("QueueDirectory"), PFX("readcf"), PFX("hash map"), PFX("dbm map"), PFX("ldap"),
+	PFX("Permission denied"), PFX("makeconnection"), PFX("deliver: "), PFX("opendaemonsocket"),
+	PFX("NOQUEUE "), PFX("clone "), PFX("savemail"), PFX("Losing "), PFX("queue "),
+	{ NULL, 0 }
+};
+
+/*
+ * Session chatter (with or without a queue ID): the skip reason, or NULL.
+ */
+static const char *chatter(const char *p, const char *e)
+{
+	if (starts_any(p, e, CONN_PREFIXES) || FIND(p, e, " did not issue MAIL/EXPN/VRFY/ETRN") ||
+	    FIND(p, e, "possible SMTP attack") || FIND(p, e, "lost input channel") ||
+	    FIND(p, e, "timeout waiting for input") || FIND(p, e, "Null connection"))
+		return "sendmail connection";
+	if ((FIND(p, e, ": EXPN ") || FIND(p, e, ": expn ") || FIND(p, e, ": VRFY ") || FIND(p, e, ": vrfy ") ||
+	     FIND(p, e, ": ETRN ")) &&
+	    (p < e && (*p == '[' || FIND(p, e, " ["))))
+		return "sendmail command rejected";
+	if (HAS(p, e, "STARTTLS") || HAS(p, e, "TLS ") || HAS(p, e, "TLS:") || HAS(p, e, "tls_") ||
+	    HAS(p, e, "SSL"))
+		return "sendmail tls";
+	if (HAS(p, e, "AUTH=") || HAS(p, e, "AUTH ") || HAS(p, e, "AUTH:") || HAS(p, e, "SASL"))
+		return "sendmail auth";
+	if (HAS(p, e, "Authentication-Warning:"))
+		return "sendmail warning";
+	if (HAS(p, e, "SYSERR"))
+		return "sendmail error";
+	return NULL;
+}
+
+/* ---- lines of a message ------------------------------------------------------ */
+
+/* "NEWQID: KIND: TEXT" after "QID: " (b at NEWQID, n its length). */
+static void notify_line(const char *b, size_t n, const char *e, ml_event_t *ev)
+{
+	ml_slice_t other = ml_slice(b, n);
+	const char *t = b + n + 1;
+	while (t < e && *t == ' ')
+		t++;
+	ml_slice_t text = ML_SLICE_NULL;
+	int ndn = 1;
+	if (HAS(t, e, "DSN: "))
+		text = sl(t + 5, e);
+	else if (HAS(t, e, "return to sender: "))
+		text = sl(t + 18, e);
+	else if (HAS(t, e, "sender notify: "))
+		text = sl(t + 15, e);
+	else if (HAS(t, e, "postmaster notify: "))
+		text = sl(t + 19, e);
+	else
+		ndn = 0;
+	if (!ndn) {
+		info(ev);
+		ev->other_qid = other;
+		return;
+	}
+	ev->kind = ML_EV_BOUNCE_NDN;
+	ev->other_qid = other;
+	ev->reason_text = trim(text);
+	const char *p = ev->reason_text.p, *te = p + ev->reason_text.n;
+	if (HAS(p, te, "Cannot send message for ") || HAS(p, te, "Cannot send message within "))
+		ev->status = ML_ST_EXPIRED;
+	else if (HAS(p, te, "Warning: could not send message for past "))
+		ev->status = ML_ST_DELAYED;
+}
+
+static void qid_line(const char *p, const char *e, ml_event_t *ev)
+{
+	size_t n2 = take_qid(p, e);
+	if (n2) {
+		notify_line(p, n2, e, ev);
+		return;
+	}
+	if (HAS(p, e, "from=") || HAS(p, e, "to=")) {
+		fields_t f;
+		memset(&f, 0, sizeof f);
+		read_items(p, e, &f);
+		if (*p == 'f')
+			arrival(&f, ev);
+		else
+			delivery(&f, ev);
+		return;
+	}
+	if (HAS(p, e, "ruleset=")) {
+		ruleset_line(p, e, ev);
+		return;
+	}
+	if (HAS(p, e, "Milter") || HAS(p, e, "milter=")) {
+		milter_line(p, e, ev);
+		return;
+	}
+	if (HAS(p, e, "AUTH=server")) {
+		fields_t f;
+		memset(&f, 0, sizeof f);
+		read_items(p, e, &f);
+		if (f.authid.n) {
+			ev->kind = ML_EV_CLIENT;
+			ev->sasl_user = trim(f.authid);
+			parse_client(trim(f.relay), &ev->client_name, &ev->client_ip);
+			return;
+		}
+	}
+	size_t n = (size_t)(e - p);
+	if (HAS(p, e, "done") && (n == 4 || p[4] == ';' || p[4] == ' ')) {
+		ev->kind = ML_EV_REMOVED;
+		return;
+	}
+	if (HAS(p, e, "discarded") && n == 9) {
+		blocked(ev, sl(p, e));
+		return;
+	}
+	if (HAS(p, e, "quarantine=") || HAS(p, e, "quarantine: ")) {
+		ev->kind = ML_EV_HOLD;
+		ev->status = ML_ST_QUARANTINED;
+		ev->reason_text = trim(sl(p + 11, e));
+		return;
+	}
+	if (HAS(p, e, "unquarantine") && (n == 12 || p[12] == ':' || p[12] == ' ' || p[12] == '=')) {
+		ev->kind = ML_EV_RELEASED;
+		return;
+	}
+	if (HAS(p, e, "alias ")) {
+		const char *a = FIND(p + 6, e, " => ");
+		if (a) {
+			info(ev);
+			ev->orig_to = strip_addr(sl(p + 6, a));
+			ev->to_list = trim(sl(a + 4, e));
+			return;
+		}
+	}
+	if (HAS(p, e, "clone ")) {
+		/* "clone NEWQID, owner=O" (before 8.12) */
+		const char *c = p + 6, *w = c;
+		while (w < e && is_alnum((unsigned char)*w))
+			w++;
+		info(ev);
+		if (ml_sendmail_is_qid(sl(c, w)))
+			ev->other_qid = sl(c, w);
+		return;
+	}
+	if ((*p == '<' || is_alnum((unsigned char)*p)) && refused_rcpt(p, e, ev))
+		return;
+	const char *why = chatter(p, e);
+	if (why) {
+		skip(ev, why);
+		return;
+	}
+	info(ev);
+}
+
+/* ---- lines without a queue ID ------------------------------------------------- */
+
+/* "tcpwrappers (NAME, IP) rejection". */
+static void tcpwrappers(const char *p, const char *e, ml_event_t *ev)
+{
+	const char *o = memchr(p, '(', (size_t)(e - p));
+	const char *c = o ? memchr(o, ')', (size_t)(e - o)) : NULL;
+	if (o && c) {
+		const char *comma = memchr(o, ',', (size_t)(c - o));
+		if (comma) {
+			ev->client_name = trim(sl(o + 1, comma));
+			ev->client_ip = trim(sl(comma + 1, c));
+		}
+	}
+	blocked(ev, sl(p, e));
+}
+
+static void free_line(const char *p, const char *e, ml_event_t *ev)
+{
+	if (p == e) {
+		skip(ev, "sendmail empty line");
+		return;
+	}
+	if (HAS(p, e, "ruleset=")) {
+		ruleset_line(p, e, ev);
+		return;
+	}
+	if (HAS(p, e, "Milter")) {
+		milter_line(p, e, ev);
+		return;
+	}
+	if (HAS(p, e, "tcpwrappers (")) {
+		tcpwrappers(p, e, ev);
+		return;
+	}
+	if (*p == '<' && refused_rcpt(p, e, ev))
+		return;
+	const char *why = chatter(p, e);
+	if (why) {
+		skip(ev, why);
+		return;
+	}
+	if (HAS(p, e, "alias database ") || (FIND(p, e, " aliases, longest ") && *p == '/')) {
+		skip(ev, "sendmail aliases");
+		return;
+	}
+	if (starts_any(p, e, DAEMON_PREFIXES)) {
+		skip(ev, "sendmail daemon");
+		return;
+	}
+	unknown(ev, "sendmail: unrecognised");
+}
+
+/* ---- entry point ----------------------------------------------------------------- */
+
+void ml_sendmail_parse(ml_slice_t msg, ml_event_t *ev)
+{
+	ml_event_clear(ev);
+	const char *p = msg.p ? msg.p : "";
+	const char *e = p + (msg.p ? msg.n : 0);
+	while (e > p && (e[-1] == ' ' || e[-1] == '\r' || e[-1] == '\n' || e[-1] == '\t'))
+		e--;
+	while (p < e && *p == ' ')
+		p++;
+	if (p == e) {
+		skip(ev, "sendmail empty line");
+		return;
+	}
+	if (HAS(p, e, "NOQUEUE:")) {
+		p += 8;
+		while (p < e && *p == ' ')
+			p++;
+		free_line(p, e, ev);
+		return;
+	}
+	size_t n = take_qid(p, e);
+	if (n) {
+		ev->qid = sl(p, p + n);
+		p += n + 1;
+		while (p < e && *p == ' ')
+			p++;
+		if (p == e) {
+			info(ev);
+			return;
+		}
+		qid_line(p, e, ev);
+		return;
+	}
+	free_line(p, e, ev);
+}
