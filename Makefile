@@ -7,19 +7,23 @@
 #   make bench      benchmark (see bench/README.md)
 #   make fuzz       libFuzzer, each target FUZZ_SECONDS (clang)
 #   make deps       install the Debian packages the build needs (root)
+#   make test-web   browser tests of the page (headless Chromium; tests/web/)
 
 CC      ?= cc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter -std=gnu11
 CPPFLAGS += -I. -D_GNU_SOURCE
 LDLIBS  ?= -llmdb -lzstd -lxxhash -lpcre2-8 -lz -ljansson -lm
+LDLIBS  += -lmicrohttpd -lpthread
 TEST_LDLIBS = -lcmocka
 
 BUILD   ?= build
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRC  := $(wildcard engine/*.c) $(wildcard index/*.c) $(filter-out tools/mtalog.c,$(wildcard tools/*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/web_assets.o
+# the page of `mtalog serve`, embedded in the binary
+WEB_SRC  := $(sort $(wildcard tools/web/*.html) $(wildcard tools/web/*.css) $(wildcard tools/web/*.js))
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TESTLIB_OBJ := $(BUILD)/tests/testlib.o
@@ -31,7 +35,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all check test test-san deps demo sample bench fuzz clean tests-build
+.PHONY: all check test test-san test-web deps demo sample bench fuzz clean tests-build
 all: mtalog
 
 mtalog: $(BUILD)/mtalog
@@ -47,6 +51,13 @@ $(BUILD)/libmtalog.a: $(LIB_OBJ)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/web_assets.c: $(WEB_SRC) tools/web/embed.sh
+	@mkdir -p $(dir $@)
+	sh tools/web/embed.sh $(WEB_SRC) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/web_assets.o: $(BUILD)/web_assets.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(BUILD)/libmtalog.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
@@ -70,7 +81,7 @@ fuzz:
 	@for n in $(FUZZ_NAMES); do \
 		mkdir -p build-fuzz/$$n && \
 		clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE -o build-fuzz/fuzz_$$n \
-			tests/fuzz/fuzz_$$n.c $(LIB_SRC) $(LDLIBS) && \
+			tests/fuzz/fuzz_$$n.c $(filter-out tools/serve.c,$(LIB_SRC)) $(LDLIBS) && \
 		build-fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 			build-fuzz/$$n tests/fuzz/seeds/$$n || exit 1; \
 	done
@@ -79,6 +90,12 @@ test-san:
 	$(MAKE) BUILD=build-san CFLAGS="$(SAN_FLAGS) -Wall -Wextra -std=gnu11" check
 
 test: check test-san
+
+# The page in headless Chromium (Debian's; `sh tools/install-deps.sh web`
+# installs it, node and npm); playwright-core from tests/web/package-lock.json.
+test-web: $(BUILD)/mtalog
+	cd tests/web && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund; }
+	MTALOG_BIN=$(CURDIR)/$(BUILD)/mtalog node tests/web/test.js
 
 deps:
 	sh tools/install-deps.sh

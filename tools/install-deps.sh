@@ -1,12 +1,20 @@
 #!/bin/sh
 # Install the Debian packages mtalog needs to build and test, if missing.
-# With the argument "bench", also those the benchmark needs.
+# With the argument "bench", also those the benchmark needs; with "web", those
+# the browser tests of the page need (Chromium, node and npm), so that a plain
+# build does not pull a browser.
 set -e
-PKGS="build-essential pkg-config liblmdb-dev libzstd-dev libxxhash-dev libpcre2-dev zlib1g-dev libjansson-dev libcmocka-dev"
+PKGS="build-essential pkg-config liblmdb-dev libzstd-dev libxxhash-dev libpcre2-dev zlib1g-dev libjansson-dev libcmocka-dev libmicrohttpd-dev xxd"
 # what the benchmark also runs: GNU time, ripgrep (a baseline)
 [ "${1:-}" = bench ] && PKGS="$PKGS time ripgrep sqlite3 gnuplot-nox jq"
 # what fuzzing needs: clang and its sanitizer runtimes
 [ "${1:-}" = fuzz ] && PKGS="$PKGS clang libclang-rt-14-dev"
+# the browser tests: Debian's Chromium; node and npm unless a node with npm is there
+if [ "${1:-}" = web ]; then
+	PKGS="$PKGS chromium"
+	command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+	command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
+fi
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

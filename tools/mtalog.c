@@ -1,5 +1,5 @@
 /*
- * mtalog — the command: ingest, search, show, stats.
+ * mtalog — the command: ingest, search, show, stats, dump, serve.
  *
  * The database is --db PATH, else $MTALOG_DB, else ./mtalog.db.
  * Exit status: 0 success, 1 bad usage or input problems, 2 database errors.
@@ -12,6 +12,7 @@
 #include "index/store.h"
 #include "tools/ingest.h"
 #include "tools/output.h"
+#include "tools/serve.h"
 
 #define VERSION "0.1.0"
 
@@ -46,6 +47,9 @@ static void usage(FILE *f)
 	"  stats [--json]      counts, lines skipped and not understood, database size\n"
 	"  dump [--postings]   every message as JSON Lines, oldest first (with --postings:\n"
 	"                      every index entry as \"tag:day:term<TAB>id\" after the messages)\n"
+	"  serve               the Email Logs page and the JSON API over HTTP, beside ingest\n"
+	"      --listen HOST:PORT    default " ML_SERVE_DEFAULT_LISTEN " (port 0: a free one)\n"
+	"      --verbose             one line per request on stderr\n"
 	"\n"
 	"The database is --db PATH, else $MTALOG_DB, else ./mtalog.db.\n", f);
 }
@@ -290,6 +294,34 @@ static int cmd_dump(const char *db, int argc, char **argv)
 	return rc ? 2 : 0;
 }
 
+static int cmd_serve(const char *db, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, 0, 'l' },
+		{ "threads", required_argument, 0, 't' },
+		{ "verbose", no_argument, 0, 'v' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	ml_serve_opts_t o = { .db_path = db };
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': o.listen = optarg; break;
+		case 't': o.threads = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'v': o.verbose = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: return 1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mtalog serve: unexpected argument '%s'\n", argv[optind]);
+		return 1;
+	}
+	return ml_serve_run(&o);
+}
+
 int main(int argc, char **argv)
 {
 	const char *db = NULL;
@@ -341,6 +373,8 @@ int main(int argc, char **argv)
 		return cmd_stats(path, sub_argc, sub_argv);
 	if (!strcmp(cmd, "dump"))
 		return cmd_dump(path, sub_argc, sub_argv);
+	if (!strcmp(cmd, "serve"))
+		return cmd_serve(path, sub_argc, sub_argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

@@ -1,0 +1,779 @@
+/*
+ * Tests of `mtalog serve`: the JSON API (every search parameter, every
+ * error), the message endpoint, CSV export, the page cursor (over 1000 rows,
+ * and while ingest adds messages), the embedded page, a clean stop.
+ *
+ * Two servers run on free loopback ports: one on a database of
+ * tests/data/statuses.log (one message per status), one on sample/mail.log
+ * (3439 rows).  The client is a plain socket: GET, Connection: close, read to
+ * the end (the server always sends Content-Length, never chunks).
+ */
+#include "testlib.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define STATUSES "tests/data/statuses.log"
+#define SAMPLE "sample/mail.log"
+#define SAMPLE_ROWS 3439
+
+static char dir[4096];
+static char db[4200], bigdb[4200];
+
+typedef struct {
+	pid_t pid;
+	unsigned port;
+} server_t;
+
+static server_t small, big;
+
+/* Every server started and not yet stopped: a failing test longjmps past its
+ * own stop, so the group teardown and exit stop what is left. */
+static pid_t running[16];
+
+static void track(pid_t pid, int on)
+{
+	for (size_t i = 0; i < ML_ARRAY_LEN(running); i++)
+		if (on ? running[i] == 0 : running[i] == pid) {
+			running[i] = on ? pid : 0;
+			return;
+		}
+}
+
+static void stop_all(void)
+{
+	for (size_t i = 0; i < ML_ARRAY_LEN(running); i++)
+		if (running[i] > 0) {
+			kill(running[i], SIGTERM);
+			waitpid(running[i], NULL, 0);
+			running[i] = 0;
+		}
+}
+
+/* Run sh -c cmd with stdout to fd_out (-1: inherited); the child gets
+ * SIGTERM if this test program dies first, so no server outlives it. */
+static pid_t spawn(const char *cmd, int fd_out, int fd_close)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (fd_out >= 0) {
+			dup2(fd_out, 1);
+			close(fd_out);
+		}
+		if (fd_close >= 0)
+			close(fd_close);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0)
+		fail_msg("fork");
+	return pid;
+}
+
+static const char *bin(void)
+{
+	const char *b = getenv("MTALOG_BIN");
+	return b ? b : "build/mtalog";
+}
+
+/* Start `mtalog serve` on a free port; the port is read from its first line. */
+static server_t serve_start(const char *dbpath, const char *extra)
+{
+	int fd[2];
+	if (pipe(fd))
+		fail_msg("pipe");
+	char cmd[9000];
+	snprintf(cmd, sizeof cmd, "exec %s --db %s serve --listen 127.0.0.1:0 %s", bin(), dbpath, extra ? extra : "");
+	pid_t pid = spawn(cmd, fd[1], fd[0]);
+	track(pid, 1);
+	close(fd[1]);
+	FILE *f = fdopen(fd[0], "r");
+	char line[1024] = "";
+	if (!fgets(line, sizeof line, f))
+		fail_msg("serve printed nothing: %s", cmd);
+	fclose(f);
+	const char *p = strstr(line, "http://127.0.0.1:");
+	if (!p)
+		fail_msg("serve: unexpected first line: %s", line);
+	server_t s = { pid, (unsigned)atoi(p + 17) };
+	assert_true(s.port > 0);
+	return s;
+}
+
+/* SIGTERM; the exit status. */
+static int serve_stop(server_t *s)
+{
+	int st;
+	if (s->pid <= 0)
+		return -1;
+	kill(s->pid, SIGTERM);
+	waitpid(s->pid, &st, 0);
+	track(s->pid, 0);
+	s->pid = 0;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+typedef struct {
+	int status;
+	char *head;   /* status line and headers */
+	char *body;
+	size_t body_len;
+} resp_t;
+
+static void resp_free(resp_t *r)
+{
+	free(r->head);
+	free(r->body);
+}
+
+/* One request; raw is the whole request text. */
+static resp_t http_raw(unsigned port, const char *raw)
+{
+	resp_t r = { 0, NULL, NULL, 0 };
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a;
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a))
+		fail_msg("connect to port %u", port);
+	size_t n = strlen(raw), off = 0;
+	while (off < n) {
+		ssize_t w = write(s, raw + off, n - off);
+		if (w <= 0)
+			fail_msg("write");
+		off += (size_t)w;
+	}
+	ml_buf_t b = ML_BUF_INIT;
+	char tmp[65536];
+	ssize_t k;
+	while ((k = read(s, tmp, sizeof tmp)) > 0)
+		ml_buf_append(&b, tmp, (size_t)k);
+	close(s);
+	ml_buf_cstr(&b);
+	char *sep = b.data ? strstr(b.data, "\r\n\r\n") : NULL;
+	if (!sep)
+		fail_msg("no HTTP response to: %s", raw);
+	r.head = strndup(b.data, (size_t)(sep - b.data));
+	r.body_len = b.len - (size_t)(sep + 4 - b.data);
+	r.body = malloc(r.body_len + 1);
+	memcpy(r.body, sep + 4, r.body_len);
+	r.body[r.body_len] = '\0';
+	if (sscanf(r.head, "HTTP/1.%*d %d", &r.status) != 1)
+		fail_msg("bad status line: %s", r.head);
+	ml_buf_free(&b);
+	return r;
+}
+
+static resp_t http_get(unsigned port, const char *path)
+{
+	char req[16384];
+	snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+	return http_raw(port, req);
+}
+
+/* A header's value (static buffer), or NULL. */
+static const char *header(const resp_t *r, const char *name)
+{
+	static char val[512];
+	size_t nl = strlen(name);
+	for (const char *p = strstr(r->head, "\r\n"); p; p = strstr(p + 2, "\r\n")) {
+		if (!strncasecmp(p + 2, name, nl) && p[2 + nl] == ':') {
+			const char *v = p + 3 + nl;
+			while (*v == ' ')
+				v++;
+			size_t len = strcspn(v, "\r\n");
+			snprintf(val, sizeof val, "%.*s", (int)len, v);
+			return val;
+		}
+	}
+	return NULL;
+}
+
+/* Percent-encode a query value. */
+static void urlenc(char *out, size_t len, const char *s)
+{
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p && o + 4 < len; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p))
+			out[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(out + o, len - o, "%%%02X", *p);
+	}
+	out[o] = '\0';
+}
+
+/* GET path, expect status, parse the JSON body. */
+static json_t *get_json(unsigned port, const char *path, int want_status)
+{
+	resp_t r = http_get(port, path);
+	if (r.status != want_status)
+		fail_msg("GET %s: status %d, want %d: %s", path, r.status, want_status, r.body);
+	const char *ct = header(&r, "Content-Type");
+	if (!ct || strcmp(ct, "application/json"))
+		fail_msg("GET %s: content type %s", path, ct ? ct : "(none)");
+	json_error_t je;
+	json_t *j = json_loads(r.body, 0, &je);
+	if (!j)
+		fail_msg("GET %s: bad JSON: %s", path, r.body);
+	resp_free(&r);
+	return j;
+}
+
+/* /api/search with one parameter (value encoded), the rows. */
+static json_t *search1(const char *name, const char *value)
+{
+	char enc[2048], path[4096];
+	urlenc(enc, sizeof enc, value);
+	snprintf(path, sizeof path, "/api/search?%s=%s", name, enc);
+	json_t *j = get_json(small.port, path, 200);
+	json_t *rows = json_incref(json_object_get(j, "rows"));
+	assert_true(json_is_array(rows));
+	assert_true(json_is_boolean(json_object_get(j, "truncated")));
+	assert_true(json_is_integer(json_object_get(j, "took_us")));
+	json_decref(j);
+	return rows;
+}
+
+/* The rows of `mtalog search --json ARGS` as an array. */
+static json_t *cli_rows(const char *dbpath, const char *args)
+{
+	char *out, *err;
+	int rc = tl_mtalog(&out, &err, "--db %s search --json %s", dbpath, args);
+	if (rc)
+		fail_msg("search %s: %s", args, err);
+	json_t *arr = json_array();
+	char *save = NULL;
+	for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_error_t je;
+		json_array_append_new(arr, json_loads(line, 0, &je));
+	}
+	free(out);
+	free(err);
+	return arr;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "%s", tl_tmpdir());
+	snprintf(db, sizeof db, "%s/t.db", dir);
+	snprintf(bigdb, sizeof bigdb, "%s/big.db", dir);
+	char *err;
+	if (tl_mtalog(NULL, &err, "--db %s ingest --quiet --year 2026 --local-domains example.com %s", db, STATUSES))
+		fail_msg("ingest: %s", err);
+	free(err);
+	if (tl_mtalog(NULL, &err, "--db %s ingest --quiet %s", bigdb, SAMPLE))
+		fail_msg("ingest: %s", err);
+	free(err);
+	small = serve_start(db, NULL);
+	big = serve_start(bigdb, NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	int a = serve_stop(&small), b = serve_stop(&big);
+	stop_all();
+	tl_rmdir(dir);
+	if (a || b)
+		fail_msg("serve exited %d and %d after SIGTERM", a, b);
+	return 0;
+}
+
+/* Every parameter: the API answers what the command answers. */
+static void every_parameter(void **state)
+{
+	(void)state;
+	static const struct { const char *name, *value, *cli; size_t n; } cases[] = {
+		{ "from", "alice@sender.example", "--from alice@sender.example", 1 },
+		{ "from", "@example.com", "--from @example.com", 3 },
+		{ "from", "car*", "--from 'car*'", 1 },
+		{ "from", "<>", "--from '<>'", 2 },
+		{ "to", "bob@example.com", "--to bob@example.com", 2 },
+		{ "to", "sales@example.com", "--to sales@example.com", 2 },
+		{ "to", "@example.com", "--to @example.com", 9 },
+		{ "subject", "quarterly report", "--subject 'quarterly report'", 1 },
+		{ "subject", "\"report äpfel\"", "--subject '\"report äpfel\"'", 1 },
+		{ "subject", "réunion", "--subject réunion", 1 },
+		{ "subject_re", "^r.union", "--subject-re '^r.union'", 1 },
+		{ "status", "delivered", "--status delivered", 5 },
+		{ "status", "delayed", "--status delayed", 1 },
+		{ "status", "bounced", "--status bounced", 1 },
+		{ "status", "expired", "--status expired", 1 },
+		{ "status", "queued", "--status queued", 2 },
+		{ "status", "quarantined", "--status quarantined", 1 },
+		{ "status", "blocked", "--status blocked", 3 },
+		{ "status", "cleared", "--status cleared", 10 },
+		{ "status", "released", "--status released", 1 },
+		{ "status", "bounced,expired", "--status bounced,expired", 2 },
+		{ "direction", "in", "--direction in", 9 },
+		{ "direction", "outbound", "--direction out", 3 },
+		{ "direction", "both", "", 14 },
+		{ "since", "2026-03-03T10:06:00Z", "--since 2026-03-03T10:06:00Z", 6 },
+		{ "until", "2026-03-03T10:02:00Z", "--until 2026-03-03T10:02:00Z", 3 },
+		{ "since", "2026-03-04", "--since 2026-03-04", 0 },
+		{ "msgid", "<m3@example.com>", "--msgid m3@example.com", 1 },
+		{ "ip", "192.0.2.10", "--ip 192.0.2.10", 1 },
+		{ "host", "MX2", "--host mx2", 6 },
+		{ "queue_id", "0D1E2F3A4B", "--queue-id 0D1E2F3A4B", 3 },
+		{ "limit", "2", "--limit 2", 2 },
+		{ "to", "", "", 14 },  /* an empty value is no filter */
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(cases); i++) {
+		json_t *api = search1(cases[i].name, cases[i].value);
+		json_t *cli = cli_rows(db, cases[i].cli);
+		if (json_array_size(api) != cases[i].n)
+			fail_msg("%s=%s: %zu rows, want %zu", cases[i].name, cases[i].value, json_array_size(api), cases[i].n);
+		if (!json_equal(api, cli))
+			fail_msg("%s=%s: the API's rows differ from the command's", cases[i].name, cases[i].value);
+		json_decref(api);
+		json_decref(cli);
+	}
+	/* several filters AND together; '+' is a space */
+	json_t *j = get_json(small.port, "/api/search?from=%40example.com&to=%40slow.example&status=delayed", 200);
+	assert_int_equal(json_array_size(json_object_get(j, "rows")), 1);
+	json_decref(j);
+	j = get_json(small.port, "/api/search?subject=quarterly+report&direction=in", 200);
+	assert_int_equal(json_array_size(json_object_get(j, "rows")), 1);
+	assert_true(json_is_null(json_object_get(j, "next")));
+	assert_false(json_is_true(json_object_get(j, "truncated")));
+	json_decref(j);
+	/* the keys of search --json, in order */
+	static const char *const keys[] = { "id", "time", "host", "queue_id", "direction", "from", "to",
+		"orig_to", "subject", "status", "dsn", "relay", "delay", "reason", "message_id", "client_ip", "size" };
+	json_t *rows = search1("queue_id", "1A2B3C4D5E");
+	json_t *row = json_array_get(rows, 0);
+	assert_int_equal(json_object_size(row), ML_ARRAY_LEN(keys));
+	size_t k = 0;
+	const char *key;
+	json_t *v;
+	json_object_foreach(row, key, v)
+		assert_string_equal(key, keys[k++]);
+	assert_string_equal(json_string_value(json_object_get(row, "subject")), "Quarterly report äpfel");
+	json_decref(rows);
+}
+
+/* Bad input: 400 naming the parameter, 404, 405; never 500. */
+static void errors(void **state)
+{
+	(void)state;
+	static const struct { const char *query, *param; } bad[] = {
+		{ "status=nonsense", "status" },
+		{ "status=delivered,nope", "status" },
+		{ "direction=sideways", "direction" },
+		{ "since=yesterdayish", "since" },
+		{ "until=2026-13-45", "until" },
+		{ "limit=0", "limit" },
+		{ "limit=1001", "limit" },
+		{ "limit=abc", "limit" },
+		{ "limit=-1", "limit" },
+		{ "subject_re=(", "subject_re" },
+		{ "subject_re=%5B", "subject_re" },
+		{ "cursor=abc", "cursor" },
+		{ "cursor=12.x", "cursor" },
+		{ "cursor=0", "cursor" },
+		{ "cursor=5.0", "cursor" },
+		{ "cursor=99999999999999999999999", "cursor" },
+		{ "nonsense=1", "nonsense" },
+		{ "to=a&to=b", "to" },
+		{ "cursor=1&cursor=2", "cursor" },
+		{ "from=x&status=%FF%FE", "status" },
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(bad); i++) {
+		for (int csv = 0; csv < 2; csv++) {
+			char path[1024];
+			snprintf(path, sizeof path, "/api/search%s?%s", csv ? ".csv" : "", bad[i].query);
+			json_t *j = get_json(small.port, path, 400);
+			const char *p = json_string_value(json_object_get(j, "parameter"));
+			const char *e = json_string_value(json_object_get(j, "error"));
+			if (!p || strcmp(p, bad[i].param) || !e || !strstr(e, bad[i].param))
+				fail_msg("%s: parameter %s, error %s", path, p ? p : "-", e ? e : "-");
+			json_decref(j);
+		}
+	}
+	/* messages: a malformed id is 400, an unknown one 404 */
+	json_t *j = get_json(small.port, "/api/messages/abc", 400);
+	assert_string_equal(json_string_value(json_object_get(j, "parameter")), "id");
+	json_decref(j);
+	j = get_json(small.port, "/api/messages/", 400);
+	json_decref(j);
+	j = get_json(small.port, "/api/messages/12/34", 400);
+	json_decref(j);
+	j = get_json(small.port, "/api/messages/99999999999999999999999", 400);
+	json_decref(j);
+	j = get_json(small.port, "/api/messages/12345", 404);
+	assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "12345"));
+	json_decref(j);
+	j = get_json(small.port, "/api/nothing", 404);
+	json_decref(j);
+	resp_t r = http_get(small.port, "/no-such-file.js");
+	assert_int_equal(r.status, 404);
+	resp_free(&r);
+	r = http_raw(small.port, "POST /api/search HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
+	assert_int_equal(r.status, 405);
+	resp_free(&r);
+	r = http_raw(small.port, "DELETE /api/messages/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	assert_int_equal(r.status, 405);
+	resp_free(&r);
+	/* odd input never makes a 500 */
+	static const char *const odd[] = {
+		"/api/search?to=%FF%FE%00x", "/api/search?from=", "/api/search?subject=%22", "/api/search?subject=%22%22",
+		"/api/search?to=*", "/api/search?to=%40", "/api/search?from=%2A%2A", "/api/search?msgid=%3C%3E",
+		"/api/search?subject_re=%5Cp%7BL%7D%2B", "/api/search?ip=not-an-ip", "/api/search?since=1s",
+		"/api/search?since=2026-03-04&until=2026-03-01", "/api/search?status=,", "/api/search?to",
+		"/api/search?&&&", "/api/search?=x", "/api/messages/0", "/api/messages/18446744073709551615",
+		"/api/search?cursor=18446744073709551614.4294967295",
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(odd); i++) {
+		r = http_get(small.port, odd[i]);
+		if (r.status >= 500 || r.status < 200)
+			fail_msg("GET %s: %d %s", odd[i], r.status, r.body);
+		resp_free(&r);
+	}
+}
+
+/* /api/messages/ID is `mtalog show --json`. */
+static void message(void **state)
+{
+	(void)state;
+	json_t *rows = search1("queue_id", "3C4D5E6F7A");
+	const char *id = json_string_value(json_object_get(json_array_get(rows, 0), "id"));
+	char path[256], *out, *err;
+	snprintf(path, sizeof path, "/api/messages/%s", id);
+	json_t *api = get_json(small.port, path, 200);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s --json", db, id), 0);
+	json_error_t je;
+	json_t *cli = json_loads(out, 0, &je);
+	assert_non_null(cli);
+	assert_true(json_equal(api, cli));
+	assert_int_equal(json_array_size(json_object_get(api, "raw")), 7);
+	assert_string_equal(json_string_value(json_object_get(api, "bounce_queue_id")), "4D5E6F7A8B");
+	free(out);
+	free(err);
+	json_decref(api);
+	json_decref(cli);
+	json_decref(rows);
+}
+
+/* /api/search.csv is `mtalog search --csv`. */
+static void csv_export(void **state)
+{
+	(void)state;
+	static const char *const q[][2] = {
+		{ "host=mx2", "--host mx2" }, { "", "" }, { "queue_id=3C4D5E6F7A", "--queue-id 3C4D5E6F7A" },
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(q); i++) {
+		char path[256], *out, *err;
+		snprintf(path, sizeof path, "/api/search.csv?%s", q[i][0]);
+		resp_t r = http_get(small.port, path);
+		assert_int_equal(r.status, 200);
+		assert_string_equal(header(&r, "Content-Type"), "text/csv; charset=utf-8");
+		assert_non_null(strstr(header(&r, "Content-Disposition"), "attachment"));
+		assert_int_equal(tl_mtalog(&out, &err, "--db %s search --csv %s", db, q[i][1]), 0);
+		assert_string_equal(r.body, out);
+		free(out);
+		free(err);
+		resp_free(&r);
+	}
+	/* no rows: the header alone */
+	resp_t r = http_get(small.port, "/api/search.csv?to=nobody%40nowhere.example");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "id,time,host,queue_id,direction,from,to,orig_to,subject,status,dsn,relay,"
+	                            "delay,reason,message_id,client_ip,size\r\n");
+	resp_free(&r);
+	/* a page: the next cursor in a header, and it continues */
+	r = http_get(small.port, "/api/search.csv?limit=2");
+	assert_int_equal(tl_count_lines(r.body), 3);
+	const char *next = header(&r, "X-Mtalog-Next");
+	assert_non_null(next);
+	char path[256];
+	snprintf(path, sizeof path, "/api/search.csv?limit=20&cursor=%s", next);
+	resp_t r2 = http_get(small.port, path);
+	assert_int_equal(tl_count_lines(r2.body), 13);  /* header + the other 12 */
+	assert_null(header(&r2, "X-Mtalog-Next"));
+	resp_free(&r);
+	resp_free(&r2);
+}
+
+/* Follow "next" from path (a query without cursor); every row in order. */
+static json_t *all_pages(unsigned port, const char *query, size_t *pages)
+{
+	json_t *all = json_array();
+	char cursor[64] = "";
+	*pages = 0;
+	for (;;) {
+		char path[1024];
+		snprintf(path, sizeof path, "/api/search?%s%s%s", query, cursor[0] ? "&cursor=" : "", cursor);
+		json_t *j = get_json(port, path, 200);
+		json_array_extend(all, json_object_get(j, "rows"));
+		(*pages)++;
+		json_t *next = json_object_get(j, "next");
+		assert_true(json_is_true(json_object_get(j, "truncated")) == json_is_string(next));
+		if (!json_is_string(next)) {
+			json_decref(j);
+			break;
+		}
+		snprintf(cursor, sizeof cursor, "%s", json_string_value(next));
+		json_decref(j);
+		if (*pages > 5000)
+			fail_msg("%s: the cursor does not end", query);
+	}
+	return all;
+}
+
+/* Rows are identified by (id, to). */
+static void assert_same_rows(json_t *a, json_t *b, const char *what)
+{
+	if (json_array_size(a) != json_array_size(b))
+		fail_msg("%s: %zu rows, want %zu", what, json_array_size(a), json_array_size(b));
+	for (size_t i = 0; i < json_array_size(a); i++)
+		if (!json_equal(json_array_get(a, i), json_array_get(b, i)))
+			fail_msg("%s: row %zu differs", what, i);
+}
+
+/* Pages of any size give every row once, in order; a message whose rows
+ * straddle a page boundary is neither cut nor repeated. */
+static void cursor_small(void **state)
+{
+	(void)state;
+	json_t *whole = cli_rows(db, "");
+	assert_int_equal(json_array_size(whole), 14);
+	for (unsigned lim = 1; lim <= 15; lim++) {
+		char q[64], what[64];
+		size_t pages;
+		snprintf(q, sizeof q, "limit=%u", lim);
+		json_t *paged = all_pages(small.port, q, &pages);
+		snprintf(what, sizeof what, "pages of %u", lim);
+		assert_same_rows(paged, whole, what);
+		assert_int_equal(pages, (14 + lim - 1) / lim);
+		json_decref(paged);
+	}
+	/* with a filter: the three rows of one message, one at a time */
+	size_t pages;
+	json_t *paged = all_pages(small.port, "limit=1&queue_id=0D1E2F3A4B", &pages);
+	json_t *cli = cli_rows(db, "--queue-id 0D1E2F3A4B");
+	assert_same_rows(paged, cli, "one message, pages of 1");
+	json_decref(paged);
+	json_decref(cli);
+	json_decref(whole);
+}
+
+/* Over 1000 rows: pages of 1000 cover the sample's 3439 rows, in order, with
+ * no duplicates, and agree with pages of 7. */
+static void cursor_past_1000(void **state)
+{
+	(void)state;
+	size_t pages;
+	json_t *thousands = all_pages(big.port, "", &pages);
+	assert_int_equal(json_array_size(thousands), SAMPLE_ROWS);
+	assert_int_equal(pages, 4);
+	json_t *sevens = all_pages(big.port, "limit=7", &pages);
+	assert_same_rows(sevens, thousands, "pages of 7 and of 1000");
+	/* newest first; (id, to) unique */
+	json_t *seen = json_object();
+	for (size_t i = 0; i < json_array_size(thousands); i++) {
+		json_t *row = json_array_get(thousands, i);
+		char key[600];
+		snprintf(key, sizeof key, "%s %s %s", json_string_value(json_object_get(row, "id")),
+		         json_string_value(json_object_get(row, "to")), json_string_value(json_object_get(row, "status")));
+		if (json_object_get(seen, key))
+			fail_msg("row %zu repeated: %s", i, key);
+		json_object_set_new(seen, key, json_true());
+		if (i) {
+			unsigned long long a = strtoull(json_string_value(json_object_get(json_array_get(thousands, i - 1), "id")), NULL, 10);
+			unsigned long long b = strtoull(json_string_value(json_object_get(row, "id")), NULL, 10);
+			assert_true(a >= b);
+		}
+	}
+	json_decref(seen);
+	json_decref(sevens);
+	/* a filtered search past 1000 rows */
+	json_t *d = all_pages(big.port, "status=delivered", &pages);
+	assert_int_equal(json_array_size(d), 3181);
+	assert_int_equal(pages, 4);
+	json_decref(d);
+	json_decref(thousands);
+}
+
+/* Ingest adds newer messages between two pages: the pages after the cursor
+ * are the ones the first snapshot would have given.  And searches go on
+ * while an ingest grows the map many times over. */
+static void cursor_while_ingesting(void **state)
+{
+	(void)state;
+	char ldb[4300], log2[4300];
+	snprintf(ldb, sizeof ldb, "%s/live.db", dir);
+	snprintf(log2, sizeof log2, "%s/later.log", dir);
+	char *err;
+	assert_int_equal(tl_mtalog(NULL, NULL, "--db %s ingest --quiet --year 2026 %s", ldb, STATUSES), 0);
+	server_t live = serve_start(ldb, NULL);
+	json_t *before = cli_rows(ldb, "");
+	json_t *j = get_json(live.port, "/api/search?limit=4", 200);
+	json_t *got = json_incref(json_object_get(j, "rows"));
+	char cursor[64];
+	snprintf(cursor, sizeof cursor, "%s", json_string_value(json_object_get(j, "next")));
+	json_decref(j);
+	/* the same log a day later from two other hosts: new messages with newer
+	 * docids (other hosts, so nothing joins a message still in flight) */
+	size_t n;
+	char *text = tl_read_file(STATUSES, &n);
+	ml_buf_t b = ML_BUF_INIT;
+	for (char *p = text; p && *p;) {
+		char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p + 1) : strlen(p);
+		if (len > 19 && !strncmp(p, "Mar  3", 6) && !strncmp(p + 15, " mx", 3)) {
+			ml_buf_puts(&b, "Mar  4");
+			ml_buf_append(&b, p + 6, 12);
+			ml_buf_puts(&b, p[18] == '1' ? "3" : "4");
+			ml_buf_append(&b, p + 19, len - 19);
+		}
+		p += len;
+	}
+	tl_write_file(log2, b.data, b.len);
+	ml_buf_free(&b);
+	free(text);
+	assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --year 2026 %s", ldb, log2), 0);
+	free(err);
+	json_t *now = cli_rows(ldb, "");
+	assert_int_equal(json_array_size(now), 28);
+	json_decref(now);
+	for (;;) {
+		char path[256];
+		snprintf(path, sizeof path, "/api/search?limit=4&cursor=%s", cursor);
+		j = get_json(live.port, path, 200);
+		json_array_extend(got, json_object_get(j, "rows"));
+		json_t *next = json_object_get(j, "next");
+		if (!json_is_string(next)) {
+			json_decref(j);
+			break;
+		}
+		snprintf(cursor, sizeof cursor, "%s", json_string_value(next));
+		json_decref(j);
+	}
+	assert_same_rows(got, before, "pages across an ingest");
+	json_decref(got);
+	json_decref(before);
+
+	/* searches during an ingest that grows a 1 MiB map many times */
+	char cmd[9000];
+	snprintf(cmd, sizeof cmd, "MTALOG_MAP_SIZE=1048576 exec %s --db %s ingest --quiet --batch-lines 500 %s",
+	         bin(), ldb, SAMPLE);
+	pid_t pid = spawn(cmd, -1, -1);
+	int requests = 0, st;
+	while (waitpid(pid, &st, WNOHANG) == 0 || requests < 20) {
+		j = get_json(live.port, requests % 2 ? "/api/search?to=%40example.com" : "/api/search", 200);
+		assert_true(json_array_size(json_object_get(j, "rows")) > 0);
+		json_decref(j);
+		requests++;
+		if (requests > 100000)
+			fail_msg("ingest does not end");
+	}
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	size_t pages;
+	json_t *all = all_pages(live.port, "", &pages);
+	assert_int_equal(json_array_size(all), 28 + SAMPLE_ROWS);
+	json_decref(all);
+	assert_int_equal(serve_stop(&live), 0);
+}
+
+/* The page: /, /m/ID and the files it loads are embedded. */
+static void page(void **state)
+{
+	(void)state;
+	resp_t r = http_get(small.port, "/");
+	assert_int_equal(r.status, 200);
+	assert_string_equal(header(&r, "Content-Type"), "text/html; charset=utf-8");
+	assert_non_null(strstr(r.body, "Email Logs"));
+	resp_t m = http_get(small.port, "/m/1858634515480576");
+	assert_int_equal(m.status, 200);
+	assert_string_equal(m.body, r.body);
+	resp_free(&m);
+	/* every local file the page names is there */
+	static const char *const files[] = { "/app.js", "/style.css" };
+	for (size_t i = 0; i < ML_ARRAY_LEN(files); i++) {
+		assert_non_null(strstr(r.body, files[i]));
+		resp_t f = http_get(small.port, files[i]);
+		assert_int_equal(f.status, 200);
+		assert_true(f.body_len > 100);
+		resp_free(&f);
+	}
+	assert_null(strstr(r.body, "http://"));
+	assert_null(strstr(r.body, "https://"));
+	resp_free(&r);
+	r = http_raw(small.port, "HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	assert_int_equal(r.status, 200);
+	assert_int_equal(r.body_len, 0);
+	resp_free(&r);
+}
+
+/* Options: a missing database, a bad --listen; the default address. */
+static void options(void **state)
+{
+	(void)state;
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s/none.db serve --listen 127.0.0.1:0", dir), 2);
+	assert_non_null(strstr(err, "none.db"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s serve --listen 127.0.0.1:99999", db), 1);
+	assert_non_null(strstr(err, "listen"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s serve --listen '[::1'", db), 1);
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s serve extra", db), 1);
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s serve --help", db), 0);
+	assert_non_null(strstr(out, "--listen"));
+	free(out); free(err);
+	/* a port alone listens on 127.0.0.1; SIGINT stops it cleanly */
+	int fd[2];
+	assert_int_equal(pipe(fd), 0);
+	char cmd[9000];
+	snprintf(cmd, sizeof cmd, "exec %s --db %s serve --listen 0 --verbose 2>/dev/null", bin(), db);
+	pid_t pid = spawn(cmd, fd[1], fd[0]);
+	track(pid, 1);
+	close(fd[1]);
+	FILE *f = fdopen(fd[0], "r");
+	char line[512] = "";
+	assert_non_null(fgets(line, sizeof line, f));
+	fclose(f);
+	assert_non_null(strstr(line, "http://127.0.0.1:"));
+	server_t s = { pid, (unsigned)atoi(strstr(line, "127.0.0.1:") + 10) };
+	resp_t r = http_get(s.port, "/api/search?limit=1");
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	kill(pid, SIGINT);
+	int st;
+	waitpid(pid, &st, 0);
+	track(pid, 0);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	atexit(stop_all);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(every_parameter),
+		cmocka_unit_test(errors),
+		cmocka_unit_test(message),
+		cmocka_unit_test(csv_export),
+		cmocka_unit_test(cursor_small),
+		cmocka_unit_test(cursor_past_1000),
+		cmocka_unit_test(cursor_while_ingesting),
+		cmocka_unit_test(page),
+		cmocka_unit_test(options),
+	};
+	return cmocka_run_group_tests_name("serve", tests, setup, teardown);
+}

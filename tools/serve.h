@@ -1,0 +1,77 @@
+/*
+ * serve.h — `mtalog serve`: the JSON API and the Email Logs page over HTTP
+ * (libmicrohttpd), read-only, beside a running `mtalog ingest`.
+ *
+ * Endpoints (GET and HEAD only):
+ *
+ *   /api/search?PARAMS      {"rows": [...], "truncated": bool, "next": cursor|null,
+ *                            "took_us": n, "scanned": bool}
+ *                           PARAMS are the names of ml_query_params (from, to, ...,
+ *                           limit) plus cursor=; an empty value is no filter.  Rows
+ *                           have the keys of `mtalog search --json`.
+ *   /api/search.csv?PARAMS  the same rows as CSV (the columns of `search --csv`);
+ *                           the next cursor in the header X-Mtalog-Next
+ *   /api/messages/ID        the message as `mtalog show --json` gives it
+ *   /, /m/ID                the page (index.html; the page routes itself)
+ *   /NAME                   the other embedded files of tools/web/
+ *
+ * Errors: a bad parameter is 400 with {"error": text, "parameter": name};
+ * an unknown message or path is 404; 500 only when the database fails.
+ *
+ * Cursor.  Rows come as whole messages, newest docid first, and a message's
+ * rows in recipient order.  The cursor names the last row returned: "D" when
+ * that row was its message's last (the next page starts below docid D), or
+ * "D.K" when the message had more rows (the next page is the search again
+ * from docid D inclusive, skipping that message's rows with index < K).  So
+ * a message whose rows straddle the page boundary is neither cut nor repeated,
+ * and a page is one consistent snapshot; messages ingested later have newer
+ * docids and do not shift the pages already seen.
+ *
+ * Threads: libmicrohttpd's internal pool.  Each request borrows an
+ * ml_search_t from a free list (a search object is not thread-safe) and runs
+ * its search in one read transaction (ml_search_run opens it).
+ */
+#ifndef ML_SERVE_H
+#define ML_SERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ML_SERVE_DEFAULT_LISTEN "127.0.0.1:8025"
+
+typedef struct {
+	const char *db_path;
+	const char *listen;     /* HOST:PORT, [V6]:PORT, :PORT or PORT; NULL: the default */
+	unsigned threads;       /* 0: 4 */
+	int verbose;            /* one line per request on stderr */
+} ml_serve_opts_t;
+
+/* Serve until SIGINT or SIGTERM.  Prints "listening on http://HOST:PORT/"
+ * on stdout once ready (port 0 picks a free one, shown there).  Returns 0
+ * after a clean stop, 1 for bad options, 2 when the database or the socket
+ * cannot be opened. */
+int ml_serve_run(const ml_serve_opts_t *o);
+
+/* The embedded files of tools/web/, generated at build time
+ * (tools/web/embed.sh); the table ends with a NULL path. */
+typedef struct {
+	const char *path;           /* "/index.html" */
+	const char *content_type;
+	const unsigned char *data;
+	size_t len;
+} ml_web_asset_t;
+
+extern const ml_web_asset_t ml_web_assets[];
+
+/* A page cursor (see above): docid of the last row's message and the number
+ * of its rows already returned (0: all of them).  Parse returns ML_EINVAL on
+ * anything else. */
+typedef struct {
+	uint64_t docid;
+	uint32_t skip;
+} ml_cursor_t;
+
+int ml_cursor_parse(const char *s, ml_cursor_t *c);
+void ml_cursor_format(const ml_cursor_t *c, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,375 @@
+/*
+ * The Email Logs page of `mtalog serve`: a search form whose state lives in
+ * the URL, a results table with a quick filter and a "More" button that
+ * follows the API's cursor, status tooltips, and the message page /m/ID.
+ * Plain DOM; every text from the logs goes in with textContent.
+ */
+'use strict';
+
+const MEANING = {
+  delivered: 'Delivered: accepted by the next hop or the mailbox.',
+  delayed: 'Delayed: a temporary failure; still queued and retried.',
+  bounced: 'Bounced: a permanent failure; the sender was notified.',
+  expired: 'Expired: retried until the queue lifetime ran out, then returned.',
+  queued: 'Queued: accepted; no delivery attempt logged yet.',
+  quarantined: 'Quarantined: held by a filter; may be released.',
+  blocked: 'Blocked: rejected or discarded; never delivered.',
+};
+const API_PARAMS = ['to', 'from', 'subject', 'status', 'direction', 'since', 'until'];
+const $ = (sel) => document.querySelector(sel);
+
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else e.setAttribute(k, v);
+  }
+  for (const k of kids) e.append(k);
+  return e;
+}
+
+function showTime(t) {
+  return t ? t.replace('T', ' ').replace(/Z$/, '') : '';
+}
+
+function delayText(d) {
+  if (d === null || d === undefined) return '';
+  if (d < 60) return `${+d.toFixed(2)} s`;
+  if (d < 3600) return `${(d / 60).toFixed(1)} min`;
+  return `${(d / 3600).toFixed(1)} h`;
+}
+
+async function getJSON(url) {
+  const r = await fetch(url, { headers: { Accept: 'application/json' } });
+  let body = null;
+  try { body = await r.json(); } catch (e) { body = null; }
+  if (!r.ok) {
+    const err = new Error((body && body.error) || `${r.status} ${r.statusText}`);
+    err.status = r.status;
+    err.parameter = body && body.parameter;
+    throw err;
+  }
+  return body;
+}
+
+/* ---- status tooltip ---- */
+
+const tip = $('#tip');
+let tipOwner = null;
+
+function statusBadge(row) {
+  const b = el('span', { class: `status st-${row.status}`, tabindex: '0', text: row.status });
+  b.tipRow = row;
+  b.setAttribute('aria-describedby', 'tip');
+  return b;
+}
+
+function showTip(badge) {
+  const row = badge.tipRow;
+  tip.replaceChildren();
+  tip.append(el('strong', { text: MEANING[row.status] || row.status }));
+  const facts = [
+    ['Reason', row.reason], ['DSN', row.dsn], ['Relay', row.relay], ['Delay', delayText(row.delay)],
+  ];
+  const dl = el('dl');
+  for (const [k, v] of facts) {
+    if (!v) continue;
+    dl.append(el('dt', { text: k }), el('dd', { text: v }));
+  }
+  if (dl.childElementCount) tip.append(dl);
+  tip.hidden = false;
+  tipOwner = badge;
+  const r = badge.getBoundingClientRect();
+  const w = Math.min(420, window.innerWidth - 16);
+  tip.style.maxWidth = `${w}px`;
+  const left = Math.max(8, Math.min(r.left + window.scrollX, window.scrollX + window.innerWidth - w - 8));
+  tip.style.left = `${left}px`;
+  tip.style.top = `${r.bottom + window.scrollY + 6}px`;
+}
+
+function hideTip() {
+  tip.hidden = true;
+  tipOwner = null;
+}
+
+for (const ev of ['mouseover', 'focusin']) {
+  document.addEventListener(ev, (e) => {
+    const b = e.target.closest && e.target.closest('.status');
+    if (b && b.tipRow) showTip(b);
+    else if (ev === 'focusin' && tipOwner) hideTip();
+  });
+}
+document.addEventListener('mouseout', (e) => {
+  const b = e.target.closest && e.target.closest('.status');
+  if (b && b === tipOwner && !b.contains(e.relatedTarget) && document.activeElement !== b) hideTip();
+});
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && tipOwner) hideTip();
+});
+
+/* ---- the search page ---- */
+
+const form = $('#search');
+const tbody = $('#rows tbody');
+const quick = $('#quick');
+const moreBtn = $('#more');
+let loaded = [];      /* { row, tr, text } */
+let nextCursor = null;
+let apiQuery = '';
+let searchSeq = 0;
+
+/* The form as URL parameters (the page's and, converted, the API's). */
+function formParams() {
+  const p = new URLSearchParams();
+  for (const name of API_PARAMS) {
+    const v = form.elements[name].value.trim();
+    if (v) p.set(name, v);
+  }
+  return p;
+}
+
+function apiParams(pageParams) {
+  const p = new URLSearchParams();
+  for (const [k, v] of pageParams) {
+    if (!API_PARAMS.includes(k) || !v) continue;
+    /* datetime-local is "YYYY-MM-DDTHH:MM[:SS]"; the page means UTC */
+    if ((k === 'since' || k === 'until') && /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?$/.test(v))
+      p.set(k, `${v.length === 16 ? `${v}:00` : v}Z`);
+    else p.set(k, v);
+  }
+  return p;
+}
+
+function fillForm(pageParams) {
+  for (const name of API_PARAMS) {
+    const f = form.elements[name];
+    const v = pageParams.get(name) || '';
+    if (f.tagName === 'SELECT') {
+      const opt = Array.from(f.options).find((o) => o.value === v);
+      f.selectedIndex = opt ? opt.index : 0;
+    } else {
+      f.value = v;
+    }
+  }
+}
+
+function rowText(r) {
+  return [showTime(r.time), r.direction, r.from, r.to, r.orig_to, r.subject, r.status, r.reason,
+    r.queue_id, r.message_id, r.client_ip, r.relay, r.dsn].join(' ').toLowerCase();
+}
+
+function rowElement(r) {
+  const tr = el('tr', { tabindex: '0', 'data-id': r.id });
+  const cell = (label, content, cls) => {
+    const td = el('td', { 'data-label': label });
+    if (cls) td.className = cls;
+    td.append(content);
+    return td;
+  };
+  tr.append(
+    cell('Time', showTime(r.time), 'time'),
+    cell('Direction', r.direction || '', 'dir'),
+    cell('Sender', r.from || '<>', 'addr'),
+    cell('Recipient', r.to || '', 'addr'),
+    cell('Subject', r.subject || '', 'subject'),
+    cell('Status', statusBadge(r), 'st'),
+  );
+  if (r.orig_to && r.orig_to !== r.to) tr.children[3].title = `originally to ${r.orig_to}`;
+  return tr;
+}
+
+function applyQuick() {
+  const terms = quick.value.toLowerCase().split(/\s+/).filter(Boolean);
+  let shown = 0;
+  for (const item of loaded) {
+    const ok = terms.every((t) => item.text.includes(t));
+    item.tr.hidden = !ok;
+    if (ok) shown++;
+  }
+  const total = loaded.length;
+  const more = nextCursor ? '+' : '';
+  $('#count').textContent = terms.length
+    ? `${shown} of ${total}${more} rows`
+    : `${total}${more} row${total === 1 ? '' : 's'}`;
+  $('#empty').hidden = total !== 0;
+}
+
+function addRows(rows) {
+  const frag = document.createDocumentFragment();
+  for (const r of rows) {
+    const tr = rowElement(r);
+    loaded.push({ row: r, tr, text: rowText(r) });
+    frag.append(tr);
+  }
+  tbody.append(frag);
+}
+
+function showError(box, err) {
+  box.textContent = err ? err.message : '';
+  box.hidden = !err;
+  form.querySelectorAll('[aria-invalid]').forEach((f) => f.removeAttribute('aria-invalid'));
+  if (err && err.parameter && form.elements[err.parameter])
+    form.elements[err.parameter].setAttribute('aria-invalid', 'true');
+}
+
+async function runSearch(pageParams) {
+  const seq = ++searchSeq;
+  const api = apiParams(pageParams);
+  apiQuery = api.toString();
+  $('#csv').href = `/api/search.csv${apiQuery ? `?${apiQuery}` : ''}`;
+  showError($('#error'), null);
+  document.body.classList.add('busy');
+  try {
+    const res = await getJSON(`/api/search${apiQuery ? `?${apiQuery}` : ''}`);
+    if (seq !== searchSeq) return;
+    loaded = [];
+    tbody.replaceChildren();
+    addRows(res.rows);
+    nextCursor = res.next;
+    moreBtn.hidden = !nextCursor;
+    $('#results').hidden = false;
+    applyQuick();
+  } catch (err) {
+    if (seq !== searchSeq) return;
+    $('#results').hidden = true;
+    showError($('#error'), err);
+  } finally {
+    if (seq === searchSeq) document.body.classList.remove('busy');
+  }
+}
+
+async function loadMore() {
+  if (!nextCursor) return;
+  moreBtn.disabled = true;
+  const seq = searchSeq;
+  try {
+    const q = new URLSearchParams(apiQuery);
+    q.set('cursor', nextCursor);
+    const res = await getJSON(`/api/search?${q}`);
+    if (seq !== searchSeq) return;
+    addRows(res.rows);
+    nextCursor = res.next;
+    moreBtn.hidden = !nextCursor;
+    applyQuick();
+  } catch (err) {
+    showError($('#error'), err);
+  } finally {
+    moreBtn.disabled = false;
+  }
+}
+
+function openRow(tr) {
+  if (tr && tr.dataset.id) window.location.href = `/m/${encodeURIComponent(tr.dataset.id)}`;
+}
+
+function initSearch() {
+  const params = new URLSearchParams(window.location.search);
+  fillForm(params);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const p = formParams();
+    const url = `/${p.toString() ? `?${p}` : ''}`;
+    history.pushState(null, '', url);
+    quick.value = '';
+    runSearch(p);
+  });
+  $('#clear').addEventListener('click', () => {
+    form.reset();
+    fillForm(new URLSearchParams());
+    form.elements.to.focus();
+  });
+  window.addEventListener('popstate', () => {
+    const p = new URLSearchParams(window.location.search);
+    fillForm(p);
+    runSearch(p);
+  });
+  quick.addEventListener('input', applyQuick);
+  moreBtn.addEventListener('click', loadMore);
+  tbody.addEventListener('click', (e) => {
+    if (e.target.closest('.status')) return;
+    openRow(e.target.closest('tr'));
+  });
+  tbody.addEventListener('keydown', (e) => {
+    const tr = e.target.closest('tr');
+    if (!tr) return;
+    if (e.key === 'Enter' && e.target === tr) {
+      openRow(tr);
+    } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      e.preventDefault();
+      let n = e.key === 'ArrowDown' ? tr.nextElementSibling : tr.previousElementSibling;
+      while (n && n.hidden) n = e.key === 'ArrowDown' ? n.nextElementSibling : n.previousElementSibling;
+      if (n) n.focus();
+    }
+  });
+  document.addEventListener('keydown', (e) => {
+    const typing = /^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement.tagName);
+    if (e.key === '/' && !typing) {
+      e.preventDefault();
+      ($('#results').hidden ? form.elements.to : quick).focus();
+    }
+  });
+  runSearch(params);
+}
+
+/* ---- the message page ---- */
+
+async function initMessage(id) {
+  $('#search-view').hidden = true;
+  $('#message-view').hidden = false;
+  document.title = `Message ${id} · Email Logs`;
+  $('#back').addEventListener('click', (e) => {
+    if (document.referrer && new URL(document.referrer).origin === window.location.origin &&
+        history.length > 1) {
+      e.preventDefault();
+      history.back();
+    }
+  });
+  let m;
+  try {
+    m = await getJSON(`/api/messages/${encodeURIComponent(id)}`);
+  } catch (err) {
+    showError($('#msg-error'), err.status === 404 ? new Error(`No message ${id} in this database.`) : err);
+    return;
+  }
+  $('#msg-subject').textContent = m.subject || '(no subject)';
+  const fields = [
+    ['Received', showTime(m.time)], ['Last seen', showTime(m.last_time)], ['Sender', m.from || '<>'],
+    ['Direction', m.direction], ['Host', m.host], ['Queue ID', m.queue_id], ['Message-ID', m.message_id],
+    ['Client', [m.client_name, m.client_ip ? `[${m.client_ip}]` : ''].filter(Boolean).join(' ')],
+    ['SASL user', m.sasl_username], ['HELO', m.helo], ['Size', m.size ? `${m.size} bytes` : ''],
+    ['Recipients', String(m.recipients.length)], ['Bounce', m.bounce_queue_id],
+    ['Bounce of', m.original_queue_id], ['State', m.flags], ['ID', m.id],
+  ];
+  const dl = $('#msg-fields');
+  for (const [k, v] of fields) {
+    if (!v) continue;
+    dl.append(el('div', {}, el('dt', { text: k }), el('dd', { text: v })));
+  }
+  const tb = $('#msg-rcpts tbody');
+  for (const r of m.recipients) {
+    const to = el('td', { 'data-label': 'Recipient', class: 'addr', text: r.to || '(none)' });
+    if (r.orig_to && r.orig_to !== r.to) to.append(el('div', { class: 'orig', text: `originally ${r.orig_to}` }));
+    tb.append(el('tr', {},
+      to,
+      el('td', { 'data-label': 'Status', class: 'st' }, statusBadge(r)),
+      el('td', { 'data-label': 'DSN', text: r.dsn || '' }),
+      el('td', { 'data-label': 'Relay', class: 'addr', text: r.relay || '' }),
+      el('td', { 'data-label': 'Delay', text: delayText(r.delay) }),
+      el('td', { 'data-label': 'Reason', class: 'reason', text: r.reason || '' })));
+  }
+  const ol = $('#msg-events');
+  for (const ev of m.events) {
+    ol.append(el('li', {},
+      el('time', { text: showTime(ev.time) }),
+      el('span', { class: 'prog', text: ev.program || '' }),
+      el('span', { class: 'text', text: ev.text })));
+  }
+  $('#msg-raw').textContent = m.raw.join('\n');
+  $('#message').hidden = false;
+}
+
+const path = window.location.pathname;
+const mm = path.match(/^\/m\/([^/]+)$/);
+if (mm) initMessage(decodeURIComponent(mm[1]));
+else initSearch();
