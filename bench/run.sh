@@ -228,7 +228,7 @@ run_size() {
 					d["fts"] = "SQLite FTS5: MATCH ... ORDER BY time DESC LIMIT 1000"
 				}
 				$1 == c && $2 == "mtalog" { base = $4 }
-				$1 == c { printf "| %s | %d | %s | %s |\n", d[$2], $3, $4, $2 == "mtalog" ? "1" : (base > 0 ? sprintf("%.0f", $4 / base) : "-") }' \
+				$1 == c { printf "| %s | %d | %s | %s |\n", d[$2], $3, $4, $2 == "mtalog" ? "1" : (base > 0 ? sprintf($4 / base < 10 ? "%.1f" : "%.0f", $4 / base) : "-") }' \
 				"$work/timing-$N.tsv"
 		done
 		echo
