@@ -85,7 +85,11 @@ function showTip(badge) {
   tip.style.maxWidth = `${w}px`;
   const left = Math.max(8, Math.min(r.left + window.scrollX, window.scrollX + window.innerWidth - w - 8));
   tip.style.left = `${left}px`;
-  tip.style.top = `${r.bottom + window.scrollY + 6}px`;
+  /* below the badge, or above it when the window ends first */
+  const below = r.bottom + 6;
+  const h = tip.offsetHeight;
+  const top = below + h > window.innerHeight && r.top - h - 6 > 0 ? r.top - h - 6 : below;
+  tip.style.top = `${top + window.scrollY}px`;
 }
 
 function hideTip() {
@@ -156,7 +160,7 @@ function fillForm(pageParams) {
 
 function rowText(r) {
   return [showTime(r.time), r.direction, r.from, r.to, r.orig_to, r.subject, r.status, r.reason,
-    r.queue_id, r.message_id, r.client_ip, r.relay, r.dsn].join(' ').toLowerCase();
+    r.host, r.queue_id, r.message_id, r.client_ip, r.relay, r.dsn].join(' ').toLowerCase();
 }
 
 function rowElement(r) {
@@ -260,7 +264,10 @@ async function loadMore() {
 }
 
 function openRow(tr) {
-  if (tr && tr.dataset.id) window.location.href = `/m/${encodeURIComponent(tr.dataset.id)}`;
+  if (!tr || !tr.dataset.id) return;
+  /* the message page's "back" returns to this search */
+  try { sessionStorage.setItem('mtalog.search', window.location.search); } catch (e) { /* private mode */ }
+  window.location.href = `/m/${encodeURIComponent(tr.dataset.id)}`;
 }
 
 function initSearch() {
@@ -318,13 +325,9 @@ async function initMessage(id) {
   $('#search-view').hidden = true;
   $('#message-view').hidden = false;
   document.title = `Message ${id} · Email Logs`;
-  $('#back').addEventListener('click', (e) => {
-    if (document.referrer && new URL(document.referrer).origin === window.location.origin &&
-        history.length > 1) {
-      e.preventDefault();
-      history.back();
-    }
-  });
+  let back = '';
+  try { back = sessionStorage.getItem('mtalog.search') || ''; } catch (e) { back = ''; }
+  if (/^\?/.test(back)) $('#back').href = `/${back}`;
   let m;
   try {
     m = await getJSON(`/api/messages/${encodeURIComponent(id)}`);
