@@ -256,18 +256,11 @@ static int table_insert(ml_corr_t *c, uint64_t h, ml_message_t *m)
 	return ML_OK;
 }
 
-static void table_remove(ml_corr_t *c, ml_message_t *m)
+/* Removed (or deleted): no more lines belong to it.  A rejected message is
+ * closed too but still takes the lines cleanup writes after the reject. */
+static int is_done(const ml_message_t *m)
 {
-	uint64_t h = key_hash(ml_message_str(m, m->host), ml_message_str(m, m->queue_id));
-	for (size_t i = h & (c->nslots - 1);; i = (i + 1) & (c->nslots - 1)) {
-		slot_t *s = &c->slots[i];
-		if (!s->m)
-			return;
-		if (s->m == m) {
-			s->m = &TOMBSTONE;
-			return;
-		}
-	}
+	return (m->flags & ML_MSG_CLOSED) && !(m->flags & ML_MSG_REJECTED);
 }
 
 static int mark_dirty(ml_corr_t *c, ml_message_t *m)
@@ -299,15 +292,17 @@ static int find_message(ml_corr_t *c, ml_slice_t host, ml_slice_t qid, int64_t t
 {
 	uint64_t h = key_hash(host, qid);
 	slot_t *s = find_slot(c, h, host, qid);
-	if (s && t - s->m->last_us < REUSE_US) {
+	if (s && !is_done(s->m) && t - s->m->last_us < REUSE_US) {
 		*out = s->m;
 		return ML_OK;
 	}
 	*out = NULL;
+	/* A slot that is done (removed) or stale means this queue ID's message in
+	 * storage, if any, is older than what this batch saw: it is not loaded. */
 	if (s && !create)
 		return ML_OK;
 	if (s)
-		s->m = &TOMBSTONE;  /* stale: a reused queue ID */
+		s->m = &TOMBSTONE;  /* a reused queue ID: a new message */
 	ml_message_t tmp, *m = &tmp;
 	int rc = ML_ENOTFOUND;
 	ml_message_init(&tmp);
@@ -349,11 +344,13 @@ static int get_message(ml_corr_t *c, ml_slice_t host, ml_slice_t qid, int64_t t,
 	return find_message(c, host, qid, t, 1, out);
 }
 
+/* Closed for good: the next line about this queue ID is a new message.  It
+ * stays in the table until the batch ends, so that no lookup loads the
+ * version stored before it closed. */
 static void close_message(ml_corr_t *c, ml_message_t *m)
 {
+	(void)c;
 	m->flags |= ML_MSG_CLOSED;
-	if (m->queue_id.len)
-		table_remove(c, m);
 }
 
 static int set_if(ml_message_t *m, ml_str_t *f, ml_slice_t v)
@@ -431,6 +428,15 @@ static int delivery_row(ml_message_t *m, ml_slice_t to, ml_slice_t orig_to)
 	int i = ml_message_find_rcpt(m, to, orig_to);
 	if (i >= 0)
 		return i;
+	if (!orig_to.n) {
+		/* a row waiting for this recipient, whatever its original address
+		 * (the next hop of a filter chain knows only the final one) */
+		for (uint32_t k = 0; k < m->nrcpts; k++) {
+			ml_slice_t t = ml_message_str(m, m->rcpts[k].to);
+			if (m->rcpts[k].status == ML_ST_NONE && t.n == to.n && ml_memieq(t.p, to.p, to.n))
+				return (int)k;
+		}
+	}
 	if (orig_to.n) {
 		i = ml_message_find_rcpt(m, orig_to, ML_SLICE_NULL);
 		if (i >= 0 && m->rcpts[i].status == ML_ST_NONE) {
@@ -467,13 +473,100 @@ static int arrival_rows(ml_message_t *m, ml_slice_t list)
 	return ML_OK;
 }
 
+/* A relay on this host: a content filter listening on loopback. */
+static int relay_is_local(ml_slice_t r)
+{
+	static const char *const local[] = { "127.", "[127.", "localhost", "[::1]", "::1[" };
+	for (size_t i = 0; i < ML_ARRAY_LEN(local); i++) {
+		size_t n = strlen(local[i]);
+		for (size_t k = 0; k + n <= r.n; k++)
+			if (memcmp(r.p + k, local[i], n) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* The queue ID after the last "queued as " of a reply, or empty. */
+static ml_slice_t queued_as(ml_slice_t reason)
+{
+	static const char key[] = "queued as ";
+	const size_t kn = sizeof key - 1;
+	for (size_t i = reason.n; i >= kn && i > 0; i--) {
+		if (memcmp(reason.p + i - kn, key, kn) != 0)
+			continue;
+		size_t st = i, e = i;
+		while (e < reason.n && ((reason.p[e] >= '0' && reason.p[e] <= '9') ||
+		                        (reason.p[e] >= 'A' && reason.p[e] <= 'Z') ||
+		                        (reason.p[e] >= 'a' && reason.p[e] <= 'z') || reason.p[e] == '-'))
+			e++;
+		return e - st >= 5 ? ml_slice(reason.p + st, e - st) : ML_SLICE_NULL;
+	}
+	return ML_SLICE_NULL;
+}
+
+static int is_loopback(ml_slice_t ip)
+{
+	return ip.n == 0 || ml_slice_starts(ip, "127.") || ml_slice_eq(ip, "::1");
+}
+
+/*
+ * Row i of m went to a content filter on this host, which queued the mail
+ * again as next: link the two hops (the next one only while it is in flight:
+ * a next hop already removed is not reopened).  The row is handed on; the next hop
+ * continues this message (its rows get the recipient with its original
+ * address, its client is the real one, not the filter's loopback).
+ */
+static int chain(ml_corr_t *c, ml_message_t *m, int i, ml_slice_t host, ml_slice_t next, int64_t t)
+{
+	/* host and next point into the line, not into m, whose strings move
+	 * when a field is set */
+	ml_slice_t self = ml_message_str(m, m->queue_id);
+	if (!next.n || (next.n == self.n && memcmp(next.p, self.p, next.n) == 0))
+		return ML_OK;
+	m->rcpts[i].flags |= ML_RCPT_HANDED_ON;
+	int rc = ml_message_set(m, &m->next_qid, next.p, next.n);
+	/* the next hop is in flight (its first lines come before this reply);
+	 * when it is already done, only this side of the link is kept */
+	ml_message_t *b;
+	if (!rc)
+		rc = find_message(c, host, next, t, 0, &b);
+	if (rc || !b)
+		return rc;
+	self = ml_message_str(m, m->queue_id);
+	b->flags |= ML_MSG_CONTINUED;
+	rc = ml_message_set(b, &b->prev_qid, self.p, self.n);
+	if (!rc && is_loopback(ml_message_str(b, b->client_ip))) {
+		rc = ml_message_set(b, &b->client_ip, m->strs.data + m->client_ip.off, m->client_ip.len);
+		if (!rc)
+			rc = ml_message_set(b, &b->client_name, m->strs.data + m->client_name.off, m->client_name.len);
+	}
+	/* the recipient, with the address it had before expansion */
+	ml_slice_t to = ml_message_str(m, m->rcpts[i].to);
+	ml_slice_t orig = ml_message_str(m, m->rcpts[i].orig_to);
+	int k = -1;
+	for (uint32_t j = 0; j < b->nrcpts && k < 0; j++) {
+		ml_slice_t bt = ml_message_str(b, b->rcpts[j].to);
+		if (bt.n == to.n && ml_memieq(bt.p, to.p, to.n))
+			k = (int)j;
+	}
+	if (!rc && k < 0) {
+		k = ml_message_add_rcpt(b);
+		if (k < 0)
+			return k;
+		rc = ml_message_set(b, &b->rcpts[k].to, to.p, to.n);
+	}
+	if (!rc && orig.n && !b->rcpts[k].orig_to.len)
+		rc = ml_message_set(b, &b->rcpts[k].orig_to, orig.p, orig.n);
+	return rc;
+}
+
 static int learn(ml_corr_t *c, ml_slice_t addr)
 {
 	ml_slice_t d = domain_of(addr);
 	return d.n ? ml_corr_local_domain(c, d.p, d.n, 1) : ML_OK;
 }
 
-static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, int64_t t)
+static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t host, int64_t t)
 {
 	int rc = ML_OK;
 	switch (ev->kind) {
@@ -580,6 +673,8 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, int64_t t)
 		if (i < 0)
 			return i;
 		rc = set_row(m, i, ev, t, ev->status);
+		if (!rc && ev->status == ML_ST_DELIVERED && relay_is_local(ev->relay))
+			rc = chain(c, m, i, host, queued_as(ev->reason_text), t);
 		if (!rc && ev->local_delivery && ev->status == ML_ST_DELIVERED) {
 			rc = learn(c, ev->to);
 			if (!rc)
@@ -659,7 +754,7 @@ int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const 
 	if (t > m->last_us)
 		m->last_us = t;
 	ml_message_add_line(m, line, n);  /* a message over its raw cap counts the line in raw_dropped */
-	rc = apply(c, m, ev, t);
+	rc = apply(c, m, ev, h->host, t);
 	if (rc)
 		return rc;
 	if (ev->kind == ML_EV_ARRIVAL && ev->other_qid.n) {

@@ -6,11 +6,16 @@
  * ID that is not in the table is first looked up through the caller's `load`
  * function (the messages still in flight from earlier batches or runs, kept
  * by the store); if that finds nothing, a new message starts.  A message is
- * closed by Postfix's "removed" or an administrator's delete: it leaves the
- * table, so a reused queue ID starts a new message.  A cleanup or milter
- * reject closes it too (no "removed" follows) but leaves it in the table for
- * the rest of the batch, since cleanup may still log lines about it.  A
- * NOQUEUE reject is a closed message of its own.
+ * closed by Postfix's "removed", Exim's "Completed" or an administrator's
+ * delete: it stays in the table until the batch ends (so that nothing loads
+ * the version stored before it closed), and the next line about its queue ID
+ * starts a new message.  A cleanup or milter reject closes it too (no
+ * "removed" follows) but it keeps taking the lines cleanup writes after the
+ * reject.  A NOQUEUE reject is a closed message of its own.
+ *
+ * Chains: a delivery to a content filter on loopback whose reply says
+ * "queued as NEXT" links the message to NEXT while NEXT is in flight (see
+ * engine/message.h).
  *
  * Every message touched since the last ml_corr_done() is on the dirty list,
  * once.  The caller stores the dirty messages, then calls ml_corr_done(),

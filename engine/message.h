@@ -10,6 +10,12 @@
  * inside strs; raw.len == 0 or raw ends with '\n'; nlines counts the lines in
  * raw; rcpts[0..nrcpts) are the rows in the order they first appeared.
  *
+ * A chain: a message handed to a content filter on the same host comes back
+ * under a new queue ID.  The first hop's rows that went to the filter are
+ * flagged ML_RCPT_HANDED_ON and its next_qid names the next hop, whose
+ * prev_qid names it back and which is ML_MSG_CONTINUED: the rows a user sees
+ * are the last hop's, and the chain counts as one message.
+ *
  * A row (ml_rcpt_t) carries its final-recipient address `to`, the address
  * before alias expansion `orig_to` (may be empty), its status and the latest
  * reason, DSN, relay, delay.  A message with no row yet (accepted, nothing
@@ -59,6 +65,15 @@ enum {
 	ML_MSG_DELETED = 1u << 4,   /* deleted by the administrator (postsuper -d) */
 	ML_MSG_EXPIRED = 1u << 5,   /* qmgr: status=expired, returned to sender */
 	ML_MSG_REJECTED = 1u << 6,  /* cleanup reject:/discard:/milter-reject */
+	ML_MSG_CONTINUED = 1u << 7, /* the continuation of prev_qid (after a content
+	                               filter): not counted as a message of its own */
+};
+
+/* Row flags. */
+enum {
+	ML_RCPT_HANDED_ON = 1u << 0,  /* handed to a local content filter, which queued
+	                                 the mail again as next_qid: the row's fate is
+	                                 that message's; not shown, not counted */
 };
 
 typedef struct {
@@ -70,6 +85,7 @@ typedef struct {
 	int64_t time_us;     /* time of the line that set the status */
 	uint32_t delay_ms;   /* Postfix delay=, in milliseconds */
 	uint8_t status;      /* ml_status_t */
+	uint8_t flags;       /* ML_RCPT_* */
 } ml_rcpt_t;
 
 typedef struct ml_message {
@@ -79,6 +95,8 @@ typedef struct ml_message {
 	ml_str_t client_ip, client_name, sasl_user, helo;
 	ml_str_t bounce_qid;     /* the queue ID of the bounce this message caused */
 	ml_str_t orig_qid;       /* for a bounce: the queue ID of the original */
+	ml_str_t prev_qid;       /* the queue ID this message continues (before a filter) */
+	ml_str_t next_qid;       /* the queue ID that continues this message (after a filter) */
 	uint64_t size;
 	uint32_t nrcpt;          /* qmgr nrcpt= */
 	uint32_t flags;          /* ML_MSG_* */

@@ -559,7 +559,7 @@ static int message_ok(ml_search_t *se, const check_t *c, const ml_message_t *m)
 		return 0;
 	if (q->host && !EXACT(host, q->host, 1))
 		return 0;
-	if (q->queue_id && !EXACT(queue_id, q->queue_id, 0))
+	if (q->queue_id && !EXACT(queue_id, q->queue_id, 0) && !EXACT(prev_qid, q->queue_id, 0))
 		return 0;
 #undef EXACT
 	ml_slice_t subj = ml_message_str(m, m->subject);
@@ -586,6 +586,8 @@ static int row_ok(const check_t *c, const ml_message_t *m, int row)
 {
 	const ml_query_t *q = c->q;
 	const ml_rcpt_t *r = row >= 0 ? &m->rcpts[row] : NULL;
+	if (r && (r->flags & ML_RCPT_HANDED_ON))
+		return 0;  /* its fate is the next hop's row */
 	if (q->to) {
 		if (!r)
 			return 0;

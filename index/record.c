@@ -111,7 +111,7 @@ int ml_record_encode_parts(const ml_message_t *m, ml_buf_t *b, size_t *split)
 	rc |= ml_buf_put_varint(b, zigzag(m->last_us - m->first_us));
 	const ml_str_t *strs[] = { &m->host, &m->queue_id, &m->from, &m->message_id,
 		&m->subject, &m->client_ip, &m->client_name, &m->sasl_user, &m->helo,
-		&m->bounce_qid, &m->orig_qid };
+		&m->bounce_qid, &m->orig_qid, &m->prev_qid, &m->next_qid };
 	for (size_t i = 0; i < ML_ARRAY_LEN(strs); i++)
 		rc |= put_str(b, m, *strs[i]);
 	rc |= ml_buf_put_varint(b, m->size);
@@ -127,6 +127,7 @@ int ml_record_encode_parts(const ml_message_t *m, ml_buf_t *b, size_t *split)
 		rc |= ml_buf_put_varint(b, zigzag(r->time_us - m->first_us));
 		rc |= ml_buf_put_varint(b, r->delay_ms);
 		rc |= ml_buf_put_varint(b, r->status);
+		rc |= ml_buf_put_varint(b, r->flags);
 	}
 	*split = b->len - start;
 	rc |= ml_buf_put_varint(b, m->nlines);
@@ -188,7 +189,7 @@ static int parse_summary(ml_message_t *m, size_t len, size_t *used)
 	m->last_us = m->first_us + unzigzag(rd_u(&r));
 	ml_str_t *strs[] = { &m->host, &m->queue_id, &m->from, &m->message_id,
 		&m->subject, &m->client_ip, &m->client_name, &m->sasl_user, &m->helo,
-		&m->bounce_qid, &m->orig_qid };
+		&m->bounce_qid, &m->orig_qid, &m->prev_qid, &m->next_qid };
 	for (size_t i = 0; i < ML_ARRAY_LEN(strs); i++)
 		rd_str(&r, strs[i]);
 	m->size = rd_u(&r);
@@ -214,6 +215,7 @@ static int parse_summary(ml_message_t *m, size_t len, size_t *used)
 		if (st >= ML_ST__COUNT)
 			r.err = ML_CORRUPT_BKPT;
 		rc->status = (uint8_t)st;
+		rc->flags = (uint8_t)rd_u(&r);
 	}
 	*used = (size_t)(r.p - base);
 	return r.err;

@@ -17,10 +17,10 @@
  *
  *   version (=1), flags (ML_MSG_*), direction, first_us, last_us - first_us,
  *   host, queue_id, from, message_id, subject, client_ip, client_name,
- *   sasl_user, helo, bounce_qid, orig_qid,   (11 strings)
+ *   sasl_user, helo, bounce_qid, orig_qid, prev_qid, next_qid,   (13 strings)
  *   size, nrcpt,
  *   nrcpts, then per row: to, orig_to, relay, dsn, reason (5 strings),
- *           zigzag(time_us - first_us), delay_ms, status
+ *           zigzag(time_us - first_us), delay_ms, status, flags
  *   nlines, raw_dropped, raw length, raw bytes (lines each ending in '\n')
  *
  * Compression: zstd with the current dictionary (trained by
@@ -39,7 +39,7 @@
 #include "engine/message.h"
 #include "engine/util.h"
 
-#define ML_RECORD_VERSION 1
+#define ML_RECORD_VERSION 2
 #define ML_DICT_MAX_IDS 16
 /* zstd level of the summary frame: a fast level, since every search decodes
  * it (0.35 us instead of 0.6 us a record, for about 35 bytes more) */

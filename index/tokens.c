@@ -240,6 +240,8 @@ int ml_tokens_message(const ml_message_t *m, ml_keys_t *k)
 			rc |= add_addr(k, ML_TAG_TO, ML_TAG_TO_DOMAIN, ml_message_str(m, r->to));
 		if (r->orig_to.len)
 			rc |= add_addr(k, ML_TAG_TO, ML_TAG_TO_DOMAIN, ml_message_str(m, r->orig_to));
+		if (r->flags & ML_RCPT_HANDED_ON)
+			continue;  /* found by its address; its status is the next hop's */
 		const char *st = ml_status_name(ml_message_row_status(m, r));
 		rc |= ml_keys_add(k, ML_TAG_STATUS, st, strlen(st), 0);
 		ml_str_t addrs[2] = { r->to, r->orig_to };
@@ -270,6 +272,7 @@ int ml_tokens_message(const ml_message_t *m, ml_keys_t *k)
 	}
 	struct { int tag; ml_str_t v; int lower; } f[] = {
 		{ ML_TAG_IP, m->client_ip, 1 }, { ML_TAG_HOST, m->host, 1 }, { ML_TAG_QID, m->queue_id, 0 },
+		{ ML_TAG_QID, m->prev_qid, 0 },  /* a search by the first hop's queue ID finds the next */
 	};
 	for (size_t i = 0; i < ML_ARRAY_LEN(f); i++)
 		if (f[i].v.len) {

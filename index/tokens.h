@@ -36,7 +36,8 @@
  *                                  and unique, so hashing shrinks their keys to a
  *                                  third; the check on the record keeps answers exact
  *   'h'  host                      lowercased syslog host
- *   'q'  queue ID                  as logged (case matters in long IDs)
+ *   'q'  queue ID                  as logged (case matters in long IDs); also
+ *                                  the previous hop's of a filter chain
  *
  * Words: maximal runs of ASCII letters and digits or of non-ASCII UTF-8
  * characters, lowercased (ASCII, Latin-1 supplement, Greek and Cyrillic

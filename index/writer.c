@@ -24,6 +24,7 @@ typedef struct {
 
 /* What the encoding phase prepares for one put (reused across batches). */
 typedef struct {
+	uint32_t old_flags;       /* the stored message's flags */
 	ml_keys_t keys, oldkeys;  /* term keys of the message now, and as stored */
 	ml_buf_t enc;             /* the stored form */
 	const void *old;          /* the stored record (a pointer into the map), or NULL */
@@ -415,7 +416,8 @@ static void rows_count(int64_t *delta, const ml_message_t *m, int sign)
 	if (!m->nrcpts)
 		delta[ml_message_row_status(m, NULL)] += sign;
 	for (uint32_t i = 0; i < m->nrcpts; i++)
-		delta[ml_message_row_status(m, &m->rcpts[i])] += sign;
+		if (!(m->rcpts[i].flags & ML_RCPT_HANDED_ON))
+			delta[ml_message_row_status(m, &m->rcpts[i])] += sign;
 }
 
 typedef struct {
@@ -439,6 +441,7 @@ static void *prep_run(void *arg)
 		int rc = ml_tokens_message(m, &p->keys);
 		if (!rc && p->old) {
 			rc = ml_record_decode_summary(wk->codec, p->old, p->oldn, &wk->old);
+			p->old_flags = wk->old.flags;
 			if (!rc)
 				rc = ml_tokens_message(&wk->old, &p->oldkeys);
 			if (!rc)
@@ -568,20 +571,22 @@ static int commit_inner(ml_writer_t *w)
 	if (rc)
 		return rc;
 	rc = prepare(w);
-	uint64_t new_msgs = 0;
+	int64_t new_msgs = 0;  /* a chain counts once: its continuations do not */
 	for (size_t i = 0; i < w->nputs && !rc; i++) {
 		ml_message_t *m = w->puts[i].m;
 		prep_t *p = &w->preps[i];
 		unsigned char kb[8];
+		int cont = (m->flags & ML_MSG_CONTINUED) != 0;
 		if (p->old) {
 			/* stored before: replace the postings that changed */
 			rc = del_postings(w, &p->oldkeys, &p->keys, m->docid);
 			if (!rc)
 				rc = add_postings(w, &p->keys, m->docid, &p->oldkeys);
+			new_msgs += ((p->old_flags & ML_MSG_CONTINUED) != 0) - cont;
 		} else {
 			if (!m->docid) {
 				rc = assign_docid(w, rc_cur, m->first_us, &m->docid);
-				new_msgs++;
+				new_msgs += !cont;
 			}
 			if (!rc)
 				rc = add_postings(w, &p->keys, m->docid, NULL);
@@ -643,7 +648,7 @@ static int commit_inner(ml_writer_t *w)
 	if (rc)
 		return rc;
 	if (new_msgs)
-		rc = ml_meta_add(w->txn, w->s, "count:messages", (int64_t)new_msgs);
+		rc = ml_meta_add(w->txn, w->s, "count:messages", new_msgs);
 	for (int st = 1; st < ML_ST__COUNT && !rc; st++) {
 		char key[64];
 		snprintf(key, sizeof key, "rows:%s", ml_status_name((ml_status_t)st));

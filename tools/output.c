@@ -86,6 +86,8 @@ json_t *ml_row_json(const ml_message_t *m, int row)
 	json_object_set_new(o, "message_id", jfield(m, m->message_id));
 	json_object_set_new(o, "client_ip", jfield(m, m->client_ip));
 	json_object_set_new(o, "size", m->size ? json_integer((json_int_t)m->size) : json_null());
+	if (r && (r->flags & ML_RCPT_HANDED_ON))
+		json_object_set_new(o, "handed_on_to", jfield(m, m->next_qid));
 	return o;
 }
 
@@ -348,6 +350,8 @@ json_t *ml_message_json(const ml_message_t *m)
 	json_object_set_new(o, "nrcpt", json_integer(m->nrcpt));
 	json_object_set_new(o, "bounce_queue_id", jfield(m, m->bounce_qid));
 	json_object_set_new(o, "original_queue_id", jfield(m, m->orig_qid));
+	json_object_set_new(o, "previous_queue_id", jfield(m, m->prev_qid));
+	json_object_set_new(o, "next_queue_id", jfield(m, m->next_qid));
 	json_object_set_new(o, "flags", json_string(flag_names(m, flags, sizeof flags)));
 	json_t *rows = json_array();
 	if (m->nrcpts == 0)
@@ -401,6 +405,7 @@ void ml_message_print(FILE *f, const ml_message_t *m)
 		{ "message_id", "message-id" }, { "client_name", "client" }, { "client_ip", "client ip" },
 		{ "sasl_username", "sasl user" }, { "helo", "helo" }, { "size", "size" },
 		{ "direction", "direction" }, { "original_queue_id", "bounce of" },
+		{ "previous_queue_id", "before filter" }, { "next_queue_id", "after filter" },
 		{ "bounce_queue_id", "bounce" }, { "flags", "state" },
 	};
 	for (size_t i = 0; i < ML_ARRAY_LEN(fields); i++)
