@@ -4,6 +4,8 @@
 #include <xxhash.h>
 
 #include "engine/exim.h"
+#include "engine/filters.h"
+#include "engine/sendmail.h"
 #include "engine/rfc2047.h"
 
 /* A queue ID not seen for this long is a new message, whatever the table says. */
@@ -560,6 +562,56 @@ static int chain(ml_corr_t *c, ml_message_t *m, int i, ml_slice_t host, ml_slice
 	return rc;
 }
 
+/*
+ * A content filter's verdict: blocked or quarantined mail is so for the
+ * recipients the filter names (every row not settled yet when it names none
+ * we know); a message passed on under a new queue ID continues there.
+ */
+static int filter_verdict(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t host, int64_t t)
+{
+	int rc = 0;
+	if (!m->message_id.len)
+		rc = set_if(m, &m->message_id, ev->msgid);
+	if (ev->status == ML_ST_BLOCKED || ev->status == ML_ST_QUARANTINED) {
+		if (ev->status == ML_ST_QUARANTINED)
+			m->flags |= ML_MSG_HELD;
+		else
+			m->flags |= ML_MSG_REJECTED;
+		ml_slice_t list = ev->filter_rcpts, a;
+		int named = 0;
+		while (!rc && ml_filters_next_rcpt(&list, &a)) {
+			if (!a.n)
+				continue;
+			int k = delivery_row(m, a, ML_SLICE_NULL);
+			if (k < 0)
+				return k;
+			rc = set_row(m, k, ev, t, ev->status);
+			named = 1;
+		}
+		for (uint32_t i = 0; !named && !rc && i < m->nrcpts; i++)
+			if (m->rcpts[i].status == ML_ST_NONE)
+				rc = set_row(m, (int)i, ev, t, ev->status);
+		return rc;
+	}
+	if (ev->status == ML_ST_DELIVERED && ev->other_qid.n) {
+		/* passed on: each recipient the filter names continues as other_qid */
+		ml_slice_t list = ev->filter_rcpts, a;
+		while (!rc && ml_filters_next_rcpt(&list, &a)) {
+			if (!a.n)
+				continue;
+			int k = delivery_row(m, a, ML_SLICE_NULL);
+			if (k < 0)
+				return k;
+			if (m->rcpts[k].status == ML_ST_NONE) {
+				m->rcpts[k].status = ML_ST_DELIVERED;
+				m->rcpts[k].time_us = t;
+			}
+			rc = chain(c, m, k, host, ev->other_qid, t);
+		}
+	}
+	return rc;
+}
+
 static int learn(ml_corr_t *c, ml_slice_t addr)
 {
 	ml_slice_t d = domain_of(addr);
@@ -627,6 +679,8 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 			rc = ml_message_set(m, &m->from, ev->from.p, ev->from.n);
 		if (ev->size)
 			m->size = ev->size;
+		if (ev->nrcpt)
+			m->nrcpt = ev->nrcpt;
 		rc |= set_if(m, &m->message_id, ev->msgid);
 		rc |= set_if(m, &m->client_ip, ev->client_ip);
 		rc |= set_if(m, &m->client_name, ev->client_name);
@@ -669,6 +723,17 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 				m->flags |= ML_MSG_REJECTED;
 			break;
 		}
+		if (ev->to_list.n) {
+			/* Sendmail: one status for every recipient of the line */
+			ml_slice_t list = ev->to_list, a;
+			while (!rc && ml_sendmail_next_rcpt(&list, &a)) {
+				int k = delivery_row(m, a, ev->orig_to);
+				if (k < 0)
+					return k;
+				rc = set_row(m, k, ev, t, ev->status);
+			}
+			break;
+		}
 		int i = delivery_row(m, ev->to, ev->orig_to);
 		if (i < 0)
 			return i;
@@ -692,6 +757,18 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 		break;
 	case ML_EV_BOUNCE_NDN:
 		rc = set_if(m, &m->bounce_qid, ev->other_qid);
+		if (ev->status == ML_ST_EXPIRED) {
+			/* Sendmail: the notice of a message that timed out */
+			m->flags |= ML_MSG_EXPIRED;
+			for (uint32_t i = 0; i < m->nrcpts; i++)
+				if (m->rcpts[i].status == ML_ST_NONE || m->rcpts[i].status == ML_ST_DELAYED) {
+					m->rcpts[i].status = ML_ST_EXPIRED;
+					m->rcpts[i].time_us = t;
+				}
+		}
+		break;
+	case ML_EV_FILTER:
+		rc = filter_verdict(c, m, ev, host, t);
 		break;
 	case ML_EV_RELEASED:
 		/* released from quarantine; Exim also unfreezes messages that were

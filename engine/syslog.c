@@ -333,9 +333,18 @@ int ml_syslog_parse(ml_syslog_ctx_t *ctx, const char *line, size_t n,
 	}
 	out->time_us = secs * 1000000 + t.usec;
 
-	/* host */
+	/* host, after an optional "<facility.level>" (syslog-ng's and some
+	 * rsyslog templates' $PRI text) */
 	while (p < e && *p == ' ')
 		p++;
+	if (p < e && *p == '<') {
+		const char *gt = memchr(p, '>', (size_t)(e - p));
+		if (gt && gt - p < 32 && gt + 1 < e && gt[1] == ' ') {
+			p = gt + 1;
+			while (p < e && *p == ' ')
+				p++;
+		}
+	}
 	q = p;
 	while (p < e && *p != ' ')
 		p++;

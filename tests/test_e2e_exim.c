@@ -1,5 +1,6 @@
 /*
- * End-to-end tests of the mtalog command on Exim's main log:
+ * End-to-end tests of the mtalog command on the other MTAs and filters:
+ * Exim's main log, Sendmail, amavis and rspamd.  Exim:
  * tests/data/exim-statuses.log (Exim's own format: one message per status,
  * an alias expansion, a duplicate settled at Completed, a bounce naming its
  * original with R=, frozen by ACL then removed, frozen then unfrozen and
@@ -185,10 +186,15 @@ static void corpus_stats(void **state)
 	char cdb[4300];
 	snprintf(cdb, sizeof cdb, "%s/corpus.db", dir);
 	char *out, *err;
-	assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest --quiet %s %s %s %s %s", cdb,
-	                           tl_corpus("exim/test-log-4.96.2.log"), tl_corpus("fail2ban/exim.log"),
-	                           tl_corpus("fail2ban/exim-spam.log"), tl_corpus("crowdsec-hub/exim-logs/exim-logs.log"),
-	                           tl_corpus("crowdsec-hub/exim-syslog-logs/exim-logs.log")), 0);
+	static const char *const files[] = { "exim/test-log-4.96.2.log", "fail2ban/exim.log",
+		"fail2ban/exim-spam.log", "crowdsec-hub/exim-logs/exim-logs.log",
+		"crowdsec-hub/exim-syslog-logs/exim-logs.log" };
+	char args[8192] = "";
+	for (size_t i = 0; i < ML_ARRAY_LEN(files); i++) {
+		size_t l = strlen(args);
+		snprintf(args + l, sizeof args - l, " %s", tl_corpus(files[i]));
+	}
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest --quiet %s", cdb, args), 0);
 	free(out);
 	free(err);
 	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats --json", cdb), 0);
@@ -203,10 +209,65 @@ static void corpus_stats(void **state)
 			fail_msg("not understood: %s (%s)", k, json_string_value(json_object_get(v, "sample")));
 	}
 	assert_true(json_integer_value(json_object_get(json_object_get(by, "no timestamp"), "count")) <= 1);
-	assert_true(json_integer_value(json_object_get(s, "messages")) > 2000);
+	assert_true(json_integer_value(json_object_get(s, "messages")) > 1500);
 	json_decref(s);
 	free(out);
 	free(err);
+}
+
+/* Sendmail (one to= line for several recipients, a deferral), amavis
+ * (a quarantined virus) and rspamd's own log file, from the corpus. */
+static void sendmail_and_filters(void **state)
+{
+	(void)state;
+	char odb[sizeof db];
+	snprintf(odb, sizeof odb, "%.*s/other.db", (int)(sizeof db - 10), dir);
+	char *out, *err;
+	/* tl_corpus returns one static buffer: one path at a time */
+	static const char *const files[] = { "fluent-plugin-sendmail/data.log", "fail2ban/sendmail-reject.log",
+		"crowdsec-hub/amavis-logs/amavis.log", "rspamd/logstats_test.data.log" };
+	char args[8192] = "";
+	for (size_t i = 0; i < ML_ARRAY_LEN(files); i++) {
+		size_t l = strlen(args);
+		snprintf(args + l, sizeof args - l, " %s", tl_corpus(files[i]));
+	}
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest --quiet --year 2016 %s", odb, args), 0);
+	free(out);
+	free(err);
+	char *save_db = strdup(db);
+	snprintf(db, sizeof db, "%s", odb);
+	/* to=<sent1@example.com>,<sent2@example.com> ... stat=Sent: both delivered */
+	json_t *r = rows("--queue-id u31FFPtp032300 --status delivered --to @example.com");
+	size_t n = json_array_size(r);
+	int sent1 = 0, sent2 = 0;
+	for (size_t i = 0; i < n; i++) {
+		sent1 |= !strcmp(sget(json_array_get(r, i), "to"), "sent1@example.com");
+		sent2 |= !strcmp(sget(json_array_get(r, i), "to"), "sent2@example.com");
+	}
+	assert_true(sent1 && sent2);
+	json_decref(r);
+	r = rows("--queue-id u31FFPtp032300 --status delayed");
+	assert_int_equal(json_array_size(r), 1);
+	assert_string_equal(sget(json_array_get(r, 0), "to"), "deferred2@example.com");
+	assert_string_equal(sget(json_array_get(r, 0), "dsn"), "4.3.5");
+	json_decref(r);
+	/* ruleset=check_rcpt ... reject=550 5.1.1 ... User unknown: blocked */
+	assert_true(count("--status blocked --to @example.com") >= 1);
+	/* amavis: Blocked INFECTED {DiscardedInbound,Quarantined} */
+	r = rows("--status quarantined --to someon2@something2.com");
+	assert_int_equal(json_array_size(r), 1);
+	assert_non_null(strstr(sget(json_array_get(r, 0), "reason"), "Blocked INFECTED"));
+	json_decref(r);
+	/* rspamd's file log: every line understood */
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats --json", db), 0);
+	json_error_t je;
+	json_t *s = json_loads(out, 0, &je);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "lines_not_understood"), "total")), 0);
+	json_decref(s);
+	free(out);
+	free(err);
+	snprintf(db, sizeof db, "%s", save_db);
+	free(save_db);
 }
 
 int main(void)
@@ -216,6 +277,7 @@ int main(void)
 		cmocka_unit_test(aliases_and_fields),
 		cmocka_unit_test(bounce_links_original),
 		cmocka_unit_test(corpus_stats),
+		cmocka_unit_test(sendmail_and_filters),
 	};
 	return cmocka_run_group_tests_name("e2e-exim", tests, setup, teardown);
 }

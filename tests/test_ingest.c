@@ -96,6 +96,12 @@ static void reingest_adds_nothing(void **state)
 	ingest_ok(db, STATUSES);
 	ingest_ok(db, STATUSES);
 	ingest_ok(db, STATUSES " " STATUSES);
+	/* the same file twice in one run, into a fresh database */
+	const char *db2 = path("twice.db");
+	ingest_ok(db2, STATUSES " " STATUSES);
+	char *got2 = contents(db2);
+	assert_string_equal(got2, ref);
+	free(got2);
 	char *got = contents(db);
 	assert_string_equal(got, ref);
 	free(got);

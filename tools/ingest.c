@@ -7,6 +7,8 @@
 
 #include "engine/correlate.h"
 #include "engine/exim.h"
+#include "engine/filters.h"
+#include "engine/sendmail.h"
 #include "engine/postfix.h"
 #include "engine/reader.h"
 #include "engine/syslog.h"
@@ -179,10 +181,8 @@ static int batch_due(ing_t *g)
 }
 
 static const char *const other_programs[] = {
-	"amavis", "amavisd", "dovecot", "opendkim", "opendmarc", "spamd", "spamc", "clamav-milter",
-	"clamd", "rspamd", "policyd-spf", "postgrey", "saslauthd", "sendmail", "sm-mta",
-	"sm-msp-queue", "milter-greylist", "spamass-milter", "mailscanner",
-	"MailScanner", "courier", "imapd", "pop3d", "roundcube", "sympa", NULL
+	"dovecot", "spamc", "clamd", "postgrey", "saslauthd", "milter-greylist", "spamass-milter",
+	"courier", "imapd", "pop3d", "roundcube", "sympa", NULL
 };
 
 static void classify_other(ing_t *g, ml_slice_t prog, const char *path, const ml_line_t *l)
@@ -255,6 +255,12 @@ static int do_line(ing_t *g, ml_syslog_ctx_t *sc, ml_exim_time_t *et, const char
 		} else if (ml_exim_is_program(h.program)) {
 			family = "exim";
 			ml_exim_parse(h.msg, &ev);
+		} else if (ml_sendmail_is_program(h.program)) {
+			family = "sendmail";
+			ml_sendmail_parse(h.msg, &ev);
+		} else if (ml_filters_is_program(h.program)) {
+			family = "filter";
+			ml_filters_parse(h.program, h.msg, &ev);
 		} else {
 			classify_other(g, h.program, path, l);
 			return ML_OK;
@@ -277,6 +283,16 @@ static int do_line(ing_t *g, ml_syslog_ctx_t *sc, ml_exim_time_t *et, const char
 		h.program = ml_slice_cstr("exim");
 		h.msg = msg;
 		ml_exim_parse(msg, &ev);
+		if (ev.kind == ML_EV_UNKNOWN) {
+			/* rspamd's own log file has the same timestamp */
+			ml_event_t fev;
+			ml_filters_parse(ml_slice_cstr("rspamd"), msg, &fev);
+			if (fev.kind != ML_EV_UNKNOWN) {
+				ev = fev;
+				family = "filter";
+				h.program = ml_slice_cstr("rspamd");
+			}
+		}
 	}
 	if (ev.kind == ML_EV_UNKNOWN || ev.kind == ML_EV_SKIP) {
 		tally_event(g, family, &ev, path, l, p, n);
@@ -317,7 +333,16 @@ static int do_input(ing_t *g, const char *path)
 	}
 	ml_ckpt_t prev;
 	uint64_t start = 0, lines_before = 0;
-	if (ml_ckpt_get(g->store, ml_writer_txn(g->w), id.first_hash, &prev) == 0) {
+	/* the same input read earlier in this run, not committed yet */
+	const ml_ckpt_t *pending = NULL;
+	for (unsigned i = 0; i < g->nckpts; i++)
+		if (g->ckpts[i].hash == id.first_hash)
+			pending = &g->ckpts[i];
+	if (pending) {
+		prev = *pending;
+		start = prev.offset;
+		lines_before = prev.lines;
+	} else if (ml_ckpt_get(g->store, ml_writer_txn(g->w), id.first_hash, &prev) == 0) {
 		start = prev.offset;
 		lines_before = prev.lines;
 		/* shorter than what was read of it: truncated and written anew
