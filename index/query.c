@@ -786,7 +786,9 @@ static int emit_message(emit_t *e, const ml_message_t *m)
 	if (!message_ok(e->se, e->chk, m))
 		return 0;
 	int nrows = m->nrcpts ? (int)m->nrcpts : 1;
-	for (int i = 0; i < nrows; i++) {
+	const ml_query_t *q = e->chk->q;
+	int first = q->before_row && m->docid + 1 == q->before_docid ? (int)q->before_row : 0;
+	for (int i = first; i < nrows; i++) {
 		int row = m->nrcpts ? i : -1;
 		if (!row_ok(e->chk, m, row))
 			continue;

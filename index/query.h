@@ -45,6 +45,8 @@ typedef struct {
 	char *msgid, *ip, *host, *queue_id;
 	unsigned limit;         /* 1..ML_QUERY_MAX_LIMIT; 0 means the maximum */
 	uint64_t before_docid;  /* continue below this docid (cursor); 0 = from the newest */
+	uint32_t before_row;    /* with before_docid = D + 1: the rows of message D whose index is
+	                           below this were given already; skipped, not counted */
 } ml_query_t;
 
 /* Parameter names ml_query_set knows, NULL-terminated. */

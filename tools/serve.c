@@ -313,9 +313,10 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		/* "D.K": from D inclusive, skipping K rows of D; "D": below D */
 		a.q.before_docid = a.cursor.skip ? a.cursor.docid + 1 : a.cursor.docid;
 	}
-	/* the skipped rows count against the search's limit */
-	uint64_t lim = (uint64_t)p.limit + p.skip.skip;
-	a.q.limit = lim > ML_QUERY_MAX_LIMIT ? ML_QUERY_MAX_LIMIT : (unsigned)lim;
+	/* the rows of the cursor's message given already are skipped by the
+	 * search itself: a page holds the full limit */
+	a.q.before_row = a.cursor.skip;
+	a.q.limit = p.limit;
 
 	char *csvbuf = NULL;
 	size_t csvlen = 0;
