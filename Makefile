@@ -4,7 +4,8 @@
 #   make check      fast tier: unit and end-to-end tests, normal build
 #   make test       full suite: `check`, then the same tests under ASan+UBSan
 #   make sample     regenerate sample/mail.log with the bench generator
-#   make bench      benchmark (see bench/README.md)
+#   make bench      benchmark at 100k messages (see bench/README.md)
+#   make bench-full the benchmark at 100k, 1M and 10M messages
 #   make fuzz       libFuzzer, each target FUZZ_SECONDS (clang)
 #   make deps       install the Debian packages the build needs (root)
 #   make test-web   browser tests of the page (headless Chromium; tests/web/)
@@ -35,7 +36,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all check test test-san test-web deps demo sample bench fuzz clean tests-build
+.PHONY: all check test test-san test-web deps demo sample bench bench-full fuzz clean tests-build
 all: mtalog
 
 mtalog: $(BUILD)/mtalog
@@ -115,6 +116,11 @@ sample: $(BUILD)/bench/gen
 bench: $(BUILD)/mtalog $(BENCH_BIN)
 	sh tools/install-deps.sh bench
 	sh bench/run.sh
+
+# every size in one report (long: the 10M log is 21 GB)
+bench-full: $(BUILD)/mtalog $(BENCH_BIN)
+	sh tools/install-deps.sh bench
+	BENCH_SIZES="100000 1000000 10000000" sh bench/run.sh
 
 clean:
 	rm -rf build build-san build-fuzz mtalog sample.db sample.db-lock
