@@ -105,46 +105,10 @@ static int event_ok(const ml_event_t *ev, const char *m, size_t n)
 }
 
 /* A corpus file as lines with exact lengths. */
-typedef struct {
-	char *buf;
-	size_t len;
-	const char **line;
-	size_t *n;
-	size_t count;
-} lines_t;
-
-static int lines_load(lines_t *L_, const char *path)
-{
-	memset(L_, 0, sizeof *L_);
-	L_->buf = tl_read_file(path, &L_->len);
-	if (!L_->buf)
-		return -1;
-	size_t cap = 64;
-	L_->line = malloc(cap * sizeof *L_->line);
-	L_->n = malloc(cap * sizeof *L_->n);
-	size_t i = 0;
-	while (i < L_->len) {
-		const char *nl = memchr(L_->buf + i, '\n', L_->len - i);
-		size_t e = nl ? (size_t)(nl - L_->buf) : L_->len;
-		if (L_->count == cap) {
-			cap *= 2;
-			L_->line = realloc(L_->line, cap * sizeof *L_->line);
-			L_->n = realloc(L_->n, cap * sizeof *L_->n);
-		}
-		L_->line[L_->count] = L_->buf + i;
-		L_->n[L_->count] = e - i;
-		L_->count++;
-		i = e + 1;
-	}
-	return 0;
-}
-
-static void lines_free(lines_t *L_)
-{
-	free(L_->buf);
-	free(L_->line);
-	free(L_->n);
-}
+/* the corpus as lines: tests/testlib.h */
+typedef tl_lines_t lines_t;
+#define lines_load tl_lines_load
+#define lines_free tl_lines_free
 
 /*
  * The program token of a syslog line (one of the first eight tokens, ending

@@ -95,46 +95,10 @@ static int event_in_bounds(const ml_event_t *ev, const char *m, size_t n)
 }
 
 /* A corpus file as lines with exact lengths (lines may hold NUL bytes). */
-typedef struct {
-	char *buf;
-	size_t len;
-	const char **line;
-	size_t *n;
-	size_t count;
-} lines_t;
-
-static int lines_load(lines_t *L, const char *path)
-{
-	memset(L, 0, sizeof *L);
-	L->buf = tl_read_file(path, &L->len);
-	if (!L->buf)
-		return -1;
-	size_t cap = 64;
-	L->line = malloc(cap * sizeof *L->line);
-	L->n = malloc(cap * sizeof *L->n);
-	size_t i = 0;
-	while (i < L->len) {
-		const char *nl = memchr(L->buf + i, '\n', L->len - i);
-		size_t e = nl ? (size_t)(nl - L->buf) : L->len;
-		if (L->count == cap) {
-			cap *= 2;
-			L->line = realloc(L->line, cap * sizeof *L->line);
-			L->n = realloc(L->n, cap * sizeof *L->n);
-		}
-		L->line[L->count] = L->buf + i;
-		L->n[L->count] = e - i;
-		L->count++;
-		i = e + 1;
-	}
-	return 0;
-}
-
-static void lines_free(lines_t *L)
-{
-	free(L->buf);
-	free(L->line);
-	free(L->n);
-}
+/* the corpus as lines: tests/testlib.h */
+typedef tl_lines_t lines_t;
+#define lines_load tl_lines_load
+#define lines_free tl_lines_free
 
 /*
  * Crude syslog split: the program is the first of the first eight tokens

@@ -134,3 +134,37 @@ size_t tl_count_lines(const char *s)
 			n++;
 	return n;
 }
+
+int tl_lines_load(tl_lines_t *L, const char *path)
+{
+	memset(L, 0, sizeof *L);
+	L->buf = tl_read_file(path, &L->len);
+	if (!L->buf)
+		return -1;
+	size_t cap = 64;
+	L->line = malloc(cap * sizeof *L->line);
+	L->n = malloc(cap * sizeof *L->n);
+	size_t i = 0;
+	while (i < L->len) {
+		const char *nl = memchr(L->buf + i, '\n', L->len - i);
+		size_t e = nl ? (size_t)(nl - L->buf) : L->len;
+		if (L->count == cap) {
+			cap *= 2;
+			L->line = realloc(L->line, cap * sizeof *L->line);
+			L->n = realloc(L->n, cap * sizeof *L->n);
+		}
+		L->line[L->count] = L->buf + i;
+		L->n[L->count] = e - i;
+		L->count++;
+		i = e + 1;
+	}
+	return 0;
+}
+
+void tl_lines_free(tl_lines_t *L)
+{
+	free(L->buf);
+	free(L->line);
+	free(L->n);
+	memset(L, 0, sizeof *L);
+}

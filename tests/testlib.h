@@ -41,6 +41,20 @@ void tl_append_file(const char *path, const void *data, size_t n);
 int tl_mtalog(char **out, char **err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* A file as lines, for the corpus sweeps: line[i] (n[i] bytes, no '\n')
+ * point into buf. */
+typedef struct {
+	char *buf;
+	size_t len;
+	const char **line;
+	size_t *n;
+	size_t count;
+} tl_lines_t;
+
+/* Load path; -1 when it cannot be read. */
+int tl_lines_load(tl_lines_t *L, const char *path);
+void tl_lines_free(tl_lines_t *L);
+
 /* Count lines in s. */
 size_t tl_count_lines(const char *s);
 
