@@ -586,7 +586,7 @@ static int row_ok(const check_t *c, const ml_message_t *m, int row)
 {
 	const ml_query_t *q = c->q;
 	const ml_rcpt_t *r = row >= 0 ? &m->rcpts[row] : NULL;
-	if (r && (r->flags & ML_RCPT_HANDED_ON))
+	if (r && (r->flags & ML_RCPT_HANDED_ON) && !q->handed_on)
 		return 0;  /* its fate is the next hop's row */
 	if (q->to) {
 		if (!r)

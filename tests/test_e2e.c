@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static char dir[4096];
 static char db[4200];
@@ -251,6 +252,24 @@ static void csv_and_table(void **state)
 	free(out); free(err);
 }
 
+static void local_time(void **state)
+{
+	(void)state;
+	char *out, *err;
+	/* TZ in the environment of the command: Berlin is UTC+1 in March */
+	setenv("TZ", "Europe/Berlin", 1);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --local --queue-id 1A2B3C4D5E", db), 0);
+	unsetenv("TZ");
+	if (access("/usr/share/zoneinfo/Europe/Berlin", R_OK) == 0)
+		assert_non_null(strstr(out, "2026-03-03 11:00:01 +0100"));
+	assert_null(strstr(out, "(UTC)"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --utc --queue-id 1A2B3C4D5E", db), 0);
+	assert_non_null(strstr(out, "2026-03-03 10:00:01"));
+	assert_non_null(strstr(out, "TIME (UTC)"));
+	free(out); free(err);
+}
+
 static void show_message(void **state)
 {
 	(void)state;
@@ -384,7 +403,21 @@ static void corpus_sweep(void **state)
 	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s --json", cdb, id), 0);
 	r = json_loads(out, 0, &je);
 	assert_string_equal(sget(r, "previous_queue_id"), "4PbC4x469Jz3tBr");
+	/* show: the whole chain, each hop with its events, amavis's verdict too */
+	json_t *chain = json_object_get(r, "chain");
+	assert_int_equal(json_array_size(chain), 2);
+	assert_string_equal(sget(json_array_get(chain, 0), "relation"), "before filter");
+	assert_string_equal(sget(json_array_get(chain, 0), "queue_id"), "4PbC4x469Jz3tBr");
+	assert_string_equal(sget(json_array_get(chain, 1), "relation"), "this");
+	json_t *ev = json_object_get(json_array_get(chain, 0), "events");
+	int amavis = 0;
+	for (size_t i = 0; i < json_array_size(ev); i++)
+		amavis |= !strcmp(sget(json_array_get(ev, i), "program"), "amavis");
+	assert_true(amavis);
 	json_decref(r);
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s", cdb, id), 0);
+	assert_non_null(strstr(out, "before filter 4PbC4x469Jz3tBr"));
 	free(out); free(err);
 }
 
@@ -396,6 +429,7 @@ int main(void)
 		cmocka_unit_test(json_keys_and_subjects),
 		cmocka_unit_test(csv_and_table),
 		cmocka_unit_test(show_message),
+		cmocka_unit_test(local_time),
 		cmocka_unit_test(stats_counts),
 		cmocka_unit_test(corpus_sweep),
 	};

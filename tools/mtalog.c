@@ -42,8 +42,10 @@ static void usage(FILE *f)
 	"                            or the groups cleared, released\n"
 	"      --direction in|out    --since T  --until T (2024-01-02, RFC 3339, or 2h, 7d ago)\n"
 	"      --msgid ID  --ip IP  --host H  --queue-id Q  --limit N (max 1000)\n"
-	"      --json | --csv        JSON Lines or CSV instead of a table\n"
-	"  show ID [--json]    one message whole: fields, recipients, events, raw lines\n"
+	"      --json | --csv        JSON Lines or CSV instead of a table (times in UTC)\n"
+	"      --utc | --local       times in the table in UTC (default) or local time\n"
+	"  show ID [--json] [--local]  one message whole: fields, recipients, events (of\n"
+	"                      every hop when it passed a content filter), raw lines\n"
 	"  stats [--json]      counts, lines skipped and not understood, database size\n"
 	"  dump [--postings]   every message as JSON Lines, oldest first (with --postings:\n"
 	"                      every index entry as \"tag:day:term<TAB>id\" after the messages)\n"
@@ -117,6 +119,7 @@ static int cmd_search(const char *db, int argc, char **argv)
 		{ "host", required_argument, 0, 0 }, { "queue-id", required_argument, 0, 0 },
 		{ "limit", required_argument, 0, 0 },
 		{ "json", no_argument, 0, 'j' }, { "csv", no_argument, 0, 'c' },
+		{ "local", no_argument, 0, 'L' }, { "utc", no_argument, 0, 'U' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -129,6 +132,7 @@ static int cmd_search(const char *db, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
 		if (c == 'j') { fmt = ML_OUT_JSON; continue; }
 		if (c == 'c') { fmt = ML_OUT_CSV; continue; }
+		if (c == 'L' || c == 'U') { ml_out_local_time(c == 'L'); continue; }
 		if (c == 'h') { usage(stdout); ml_query_free(&q); return 0; }
 		if (c != 0) { ml_query_free(&q); return 1; }
 		char name[32];
@@ -183,6 +187,8 @@ static int cmd_show(const char *db, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = 1;
+		else if (!strcmp(argv[i], "--local") || !strcmp(argv[i], "--utc"))
+			ml_out_local_time(argv[i][2] == 'l');
 		else if (!id)
 			id = argv[i];
 		else {
@@ -210,14 +216,15 @@ static int cmd_show(const char *db, int argc, char **argv)
 		} else if (rc) {
 			fprintf(stderr, "mtalog show: %s: %s\n", db, ml_strerror(rc));
 		} else {
+			json_t *j = ml_message_json(&m);
+			ml_message_add_chain(j, se, &m);
 			if (json) {
-				json_t *j = ml_message_json(&m);
 				json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 				fputc('\n', stdout);
-				json_decref(j);
 			} else {
-				ml_message_print(stdout, &m);
+				ml_message_print_json(stdout, j);
 			}
+			json_decref(j);
 			ret = 0;
 		}
 		ml_search_free(se);

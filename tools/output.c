@@ -1,10 +1,12 @@
 #include "output.h"
 
 #include <inttypes.h>
+#include <time.h>
 #include <stdlib.h>
 
 #include "engine/postfix.h"
 #include "engine/syslog.h"
+#include "index/query.h"
 
 #define TABLE_COLS 7
 
@@ -60,6 +62,29 @@ static json_t *jtime(int64_t us)
 {
 	char buf[40];
 	return json_string(ml_time_format(us, buf, sizeof buf));
+}
+
+static int show_local;
+
+void ml_out_local_time(int local)
+{
+	show_local = local;
+}
+
+/* An RFC 3339 UTC time as shown to a person: "2024-01-02 03:04:05" in UTC,
+ * or local time with its offset when asked for. */
+static void human_time(const char *rfc3339, char *out, size_t len)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	if (!show_local || !strptime(rfc3339, "%Y-%m-%dT%H:%M:%SZ", &tm)) {
+		snprintf(out, len, "%.10s %.8s", rfc3339, rfc3339 + (strlen(rfc3339) >= 19 ? 11 : 0));
+		return;
+	}
+	time_t t = timegm(&tm);
+	struct tm lt;
+	localtime_r(&t, &lt);
+	strftime(out, len, "%Y-%m-%d %H:%M:%S %z", &lt);
 }
 
 json_t *ml_row_json(const ml_message_t *m, int row)
@@ -159,8 +184,10 @@ int ml_out_row(ml_out_t *o, const ml_message_t *m, int row)
 		for (int i = 0; i < TABLE_COLS; i++) {
 			jtext(json_object_get(j, cols[i]), &o->tmp);
 			if (i == 0 && o->tmp.len >= 19) {  /* 2024-01-02T03:04:05Z → 2024-01-02 03:04:05 */
-				o->tmp.data[10] = ' ';
-				o->tmp.data[19] = '\0';
+				char h[48];
+				human_time(o->tmp.data, h, sizeof h);
+				ml_buf_reset(&o->tmp);
+				ml_buf_puts(&o->tmp, h);
 			}
 			if (i == 3 && !o->tmp.data[0])
 				ml_buf_puts(&o->tmp, "-");
@@ -237,8 +264,8 @@ void ml_out_finish(ml_out_t *o)
 	if (!o)
 		return;
 	if (o->fmt == ML_OUT_TABLE && o->nrows) {
-		static const char *const heads[TABLE_COLS] = { "TIME (UTC)", "STATUS", "FROM", "TO", "SUBJECT", "QUEUE ID", "ID" };
-		static const size_t caps[TABLE_COLS] = { 19, 11, 32, 32, 40, 16, 20 };
+		const char *const heads[TABLE_COLS] = { show_local ? "TIME" : "TIME (UTC)", "STATUS", "FROM", "TO", "SUBJECT", "QUEUE ID", "ID" };
+		const size_t caps[TABLE_COLS] = { show_local ? 25 : 19, 11, 32, 32, 40, 16, 20 };
 		size_t w[TABLE_COLS];
 		for (int c = 0; c < TABLE_COLS; c++) {
 			w[c] = uwidth(heads[c]);
@@ -398,6 +425,24 @@ void ml_message_print(FILE *f, const ml_message_t *m)
 	json_t *j = ml_message_json(m);
 	if (!j)
 		return;
+	ml_message_print_json(f, j);
+	json_decref(j);
+}
+
+static void print_events(FILE *f, json_t *events, const char *indent)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach(events, i, r) {
+		char h[48];
+		human_time(json_string_value(json_object_get(r, "time")), h, sizeof h);
+		fprintf(f, "%s%s  %-16s %s\n", indent, h, json_string_value(json_object_get(r, "program")),
+		        json_string_value(json_object_get(r, "text")));
+	}
+}
+
+void ml_message_print_json(FILE *f, json_t *j)
+{
 	fprintf(f, "message %s\n", json_string_value(json_object_get(j, "id")));
 	static const char *const fields[][2] = {
 		{ "time", "received" }, { "last_time", "last seen" }, { "host", "host" },
@@ -410,7 +455,9 @@ void ml_message_print(FILE *f, const ml_message_t *m)
 	};
 	for (size_t i = 0; i < ML_ARRAY_LEN(fields); i++)
 		print_field(f, fields[i][1], json_object_get(j, fields[i][0]));
-	if (m->from.len == 0 && !(m->flags & ML_MSG_NOQUEUE))
+	const char *from = json_string_value(json_object_get(j, "from"));
+	const char *flags = json_string_value(json_object_get(j, "flags"));
+	if (from && !*from && flags && !strstr(flags, "noqueue"))
 		fprintf(f, "  %-14s <>\n", "from");
 	fprintf(f, "recipients:\n");
 	size_t i;
@@ -431,16 +478,117 @@ void ml_message_print(FILE *f, const ml_message_t *m)
 		if (reason && *reason)
 			fprintf(f, "              %s\n", reason);
 	}
-	fprintf(f, "events:\n");
-	json_array_foreach(json_object_get(j, "events"), i, r) {
-		fprintf(f, "  %s  %-16s %s\n", json_string_value(json_object_get(r, "time")),
-		        json_string_value(json_object_get(r, "program")),
-		        json_string_value(json_object_get(r, "text")));
+	json_t *chain = json_object_get(j, "chain");
+	if (chain) {
+		fprintf(f, "chain (every hop of this mail on %s):\n", json_string_value(json_object_get(j, "host")));
+		json_array_foreach(chain, i, r) {
+			fprintf(f, "  %s %s (%s, message %s)\n", json_string_value(json_object_get(r, "relation")),
+			        json_string_value(json_object_get(r, "queue_id")),
+			        json_string_value(json_object_get(r, "host")),
+			        json_string_value(json_object_get(r, "id")));
+			print_events(f, json_object_get(r, "events"), "    ");
+		}
+	} else {
+		fprintf(f, "events:\n");
+		print_events(f, json_object_get(j, "events"), "  ");
 	}
 	fprintf(f, "raw lines:\n");
 	json_array_foreach(json_object_get(j, "raw"), i, r)
 		fprintf(f, "  %s\n", json_string_value(r));
-	json_decref(j);
+}
+
+/* ---- chains ---- */
+
+typedef struct {
+	ml_slice_t qid;
+	uint64_t docid;
+} hop_find_t;
+
+static int hop_row(void *ctx, const ml_message_t *m, int row)
+{
+	(void)row;
+	hop_find_t *h = ctx;
+	ml_slice_t q = ml_message_str(m, m->queue_id);
+	if (q.n == h->qid.n && memcmp(q.p, h->qid.p, q.n) == 0 && m->docid > h->docid)
+		h->docid = m->docid;  /* the newest message of that queue ID */
+	return 0;
+}
+
+/* The message (host, qid), whole, into out.  0 when found. */
+static int find_hop(ml_search_t *se, ml_slice_t host, ml_slice_t qid, ml_message_t *out)
+{
+	ml_query_t q;
+	memset(&q, 0, sizeof q);
+	q.queue_id = strndup(qid.p, qid.n);
+	q.host = strndup(host.p, host.n);
+	q.handed_on = 1;
+	hop_find_t h = { qid, 0 };
+	ml_search_info_t info;
+	char err[256] = "";
+	int rc = q.queue_id && q.host ? ml_search_run(se, &q, hop_row, &h, &info, err, sizeof err) : ML_ENOMEM;
+	ml_query_free(&q);
+	if (rc)
+		return rc;
+	return h.docid ? ml_search_get(se, h.docid, out) : ML_ENOTFOUND;
+}
+
+static json_t *hop_json(const ml_message_t *m, const char *relation)
+{
+	char id[32];
+	ml_docid_format(m->docid, id, sizeof id);
+	json_t *full = ml_message_json(m);
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(id));
+	json_object_set_new(o, "queue_id", jfield(m, m->queue_id));
+	json_object_set_new(o, "host", jfield(m, m->host));
+	json_object_set_new(o, "relation", json_string(relation));
+	json_object_set(o, "events", json_object_get(full, "events"));
+	json_decref(full);
+	return o;
+}
+
+int ml_message_add_chain(json_t *j, ml_search_t *se, const ml_message_t *m)
+{
+	if (!m->prev_qid.len && !m->next_qid.len && !m->bounce_qid.len && !m->orig_qid.len)
+		return ML_OK;
+	ml_slice_t host = ml_message_str(m, m->host);
+	json_t *before = json_array(), *after = json_array();
+	ml_message_t hop;
+	ml_message_init(&hop);
+	/* back through the filters: the first hop first */
+	ml_buf_t qid = ML_BUF_INIT;
+	ml_buf_append(&qid, m->strs.data + m->prev_qid.off, m->prev_qid.len);
+	for (int n = 0; qid.len && n < ML_CHAIN_MAX; n++) {
+		if (find_hop(se, host, ml_slice(qid.data, qid.len), &hop))
+			break;
+		json_array_insert_new(before, 0, hop_json(&hop, "before filter"));
+		ml_buf_reset(&qid);
+		ml_buf_append(&qid, hop.strs.data + hop.prev_qid.off, hop.prev_qid.len);
+	}
+	/* forward through the filters */
+	ml_buf_reset(&qid);
+	ml_buf_append(&qid, m->strs.data + m->next_qid.off, m->next_qid.len);
+	for (int n = 0; qid.len && n < ML_CHAIN_MAX; n++) {
+		if (find_hop(se, host, ml_slice(qid.data, qid.len), &hop))
+			break;
+		json_array_append_new(after, hop_json(&hop, "after filter"));
+		ml_buf_reset(&qid);
+		ml_buf_append(&qid, hop.strs.data + hop.next_qid.off, hop.next_qid.len);
+	}
+	json_t *chain = json_array();
+	json_array_extend(chain, before);
+	json_array_append_new(chain, hop_json(m, "this"));
+	json_array_extend(chain, after);
+	struct { ml_str_t q; const char *rel; } links[] = { { m->bounce_qid, "bounce" }, { m->orig_qid, "bounce of" } };
+	for (size_t i = 0; i < ML_ARRAY_LEN(links); i++)
+		if (links[i].q.len && find_hop(se, host, ml_message_str(m, links[i].q), &hop) == 0)
+			json_array_append_new(chain, hop_json(&hop, links[i].rel));
+	json_decref(before);
+	json_decref(after);
+	ml_buf_free(&qid);
+	ml_message_free(&hop);
+	json_object_set_new(j, "chain", chain);
+	return ML_OK;
 }
 
 /* ---- stats ---- */

@@ -32,6 +32,22 @@ json_t *ml_row_json(const ml_message_t *m, int row);
 json_t *ml_message_json(const ml_message_t *m);
 /* The message as text. */
 void ml_message_print(FILE *f, const ml_message_t *m);
+/* A message's JSON (from ml_message_json, perhaps with a chain) as text. */
+void ml_message_print_json(FILE *f, json_t *j);
+
+struct ml_search;
+/*
+ * Add "chain" to a message's JSON: the hops of its queue-ID chain on its host
+ * (before and after content filters, its bounce, the original of a bounce),
+ * oldest first, each {id, queue_id, host, relation, events}; relation is
+ * "this", "before filter", "after filter", "bounce" or "bounce of".  Nothing
+ * is added for a message that is a chain of one.  At most ML_CHAIN_MAX hops.
+ */
+#define ML_CHAIN_MAX 8
+int ml_message_add_chain(json_t *j, struct ml_search *se, const ml_message_t *m);
+
+/* Times in tables and `show` text: UTC (default) or local with its offset. */
+void ml_out_local_time(int local);
 
 /* The statistics of a database as JSON (new reference), or NULL on error. */
 json_t *ml_stats_json(ml_store_t *s);

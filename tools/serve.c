@@ -417,7 +417,6 @@ static enum MHD_Result api_message(req_t *r, const char *id)
 	db_enter(r->sv);
 	int rc = ml_search_get(se, docid, &m);
 	db_leave(r->sv);
-	search_return(r->sv, se);
 	enum MHD_Result ret;
 	if (rc == ML_ENOTFOUND) {
 		snprintf(err, sizeof err, "no message %s", id);
@@ -425,8 +424,13 @@ static enum MHD_Result api_message(req_t *r, const char *id)
 	} else if (rc) {
 		ret = respond_error(r, 500, NULL, ml_strerror(rc));
 	} else {
-		ret = respond_json(r, 200, ml_message_json(&m));
+		json_t *j = ml_message_json(&m);
+		db_enter(r->sv);
+		ml_message_add_chain(j, se, &m);
+		db_leave(r->sv);
+		ret = respond_json(r, 200, j);
 	}
+	search_return(r->sv, se);
 	ml_message_free(&m);
 	return ret;
 }
