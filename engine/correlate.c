@@ -732,6 +732,14 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 					return k;
 				rc = set_row(m, k, ev, t, ev->status);
 			}
+			/* Sendmail logs "done" only at LogLevel 10 and up: the message is
+			 * done when every recipient its from= line counted is settled */
+			uint32_t settled = 0;
+			for (uint32_t k = 0; k < m->nrcpts; k++)
+				settled += m->rcpts[k].status == ML_ST_DELIVERED || m->rcpts[k].status == ML_ST_BOUNCED ||
+				           m->rcpts[k].status == ML_ST_EXPIRED || m->rcpts[k].status == ML_ST_BLOCKED;
+			if (m->nrcpt && settled >= m->nrcpt)
+				close_message(c, m);
 			break;
 		}
 		int i = delivery_row(m, ev->to, ev->orig_to);
@@ -823,8 +831,10 @@ int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const 
 		return ML_OK;
 	ml_message_t *m;
 	int64_t t = h->time_us;
-	int rc = get_message(c, h->host, ev->qid, t, &m);
-	if (rc)
+	/* "removed" / "done" of a message not in flight (closed already, or its
+	 * start is in a log not read) starts nothing */
+	int rc = find_message(c, h->host, ev->qid, t, ev->kind != ML_EV_REMOVED, &m);
+	if (rc || !m)
 		return rc;
 	if (t < m->first_us)
 		m->first_us = t;
