@@ -288,16 +288,21 @@ static ml_message_t *new_message(ml_corr_t *c)
 }
 
 /* The message (host, qid): in the table, in storage, or new (when create;
- * else *out = NULL when there is none). */
+ * else *out = NULL when there is none).  FIND_ANNOTATE: also a message of
+ * this batch that is done (a line that only adds to it: a notice, "done"),
+ * but never a new one. */
+#define FIND_ANNOTATE 2
 static int find_message(ml_corr_t *c, ml_slice_t host, ml_slice_t qid, int64_t t, int create,
                         ml_message_t **out)
 {
 	uint64_t h = key_hash(host, qid);
 	slot_t *s = find_slot(c, h, host, qid);
-	if (s && !is_done(s->m) && t - s->m->last_us < REUSE_US) {
+	if (s && (!is_done(s->m) || create == FIND_ANNOTATE) && t - s->m->last_us < REUSE_US) {
 		*out = s->m;
 		return ML_OK;
 	}
+	if (create == FIND_ANNOTATE)
+		create = 0;
 	*out = NULL;
 	/* A slot that is done (removed) or stale means this queue ID's message in
 	 * storage, if any, is older than what this batch saw: it is not loaded. */
@@ -833,9 +838,20 @@ int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const 
 	int64_t t = h->time_us;
 	/* "removed" / "done" of a message not in flight (closed already, or its
 	 * start is in a log not read) starts nothing */
-	int rc = find_message(c, h->host, ev->qid, t, ev->kind != ML_EV_REMOVED, &m);
-	if (rc || !m)
+	int annotate = ev->kind == ML_EV_REMOVED || ev->kind == ML_EV_BOUNCE_NDN;
+	int rc = find_message(c, h->host, ev->qid, t, annotate ? FIND_ANNOTATE : 1, &m);
+	if (rc)
 		return rc;
+	if (!m) {
+		if (ev->kind != ML_EV_BOUNCE_NDN || !ev->other_qid.n)
+			return ML_OK;
+		/* the original is done: the notice still knows what it reports on */
+		ml_message_t *b;
+		rc = get_message(c, h->host, ev->other_qid, t, &b);
+		if (!rc && !b->orig_qid.len)
+			rc = ml_message_set(b, &b->orig_qid, ev->qid.p, ev->qid.n);
+		return rc;
+	}
 	if (t < m->first_us)
 		m->first_us = t;
 	if (t > m->last_us)

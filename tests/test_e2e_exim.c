@@ -215,6 +215,58 @@ static void corpus_stats(void **state)
 	free(err);
 }
 
+/* Sendmail, every status (tests/data/sendmail-statuses.log): one to= line for
+ * two recipients, a deferral, a bounce and its DSN, an expiry notice, a
+ * message with no delivery yet, a milter quarantine, a check_rcpt reject. */
+static void sendmail_statuses(void **state)
+{
+	(void)state;
+	char sdb[sizeof db];
+	snprintf(sdb, sizeof sdb, "%.*s/sendmail.db", (int)(sizeof db - 14), dir);
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest --quiet --year 2026 --local-domains example.com "
+	                           "tests/data/sendmail-statuses.log", sdb), 0);
+	free(out);
+	free(err);
+	char *save_db = strdup(db);
+	snprintf(db, sizeof db, "%s", sdb);
+	struct { const char *st; size_t n; } want[] = {
+		{ "delivered", 3 }, { "delayed", 1 }, { "bounced", 1 }, { "expired", 1 },
+		{ "queued", 2 }, { "quarantined", 1 }, { "blocked", 1 },
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(want); i++) {
+		char args[64];
+		snprintf(args, sizeof args, "--status %s", want[i].st);
+		size_t n = count(args);
+		if (n != want[i].n)
+			fail_msg("sendmail --status %s: %zu rows, want %zu", want[i].st, n, want[i].n);
+	}
+	assert_int_equal(count("--queue-id s23A00aa001001"), 2);
+	assert_int_equal(count("--msgid s2@example.com --status delayed"), 1);
+	assert_int_equal(count("--ip 198.51.100.21"), 1);
+	assert_int_equal(count("--from @example.com --direction out"), 3);
+	json_t *r = rows("--status expired");
+	assert_string_equal(sget(json_array_get(r, 0), "to"), "henry@faraway.example");
+	json_decref(r);
+	r = rows("--status bounced");
+	assert_string_equal(sget(json_array_get(r, 0), "dsn"), "5.1.1");
+	const char *id = sget(json_array_get(r, 0), "id");
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s --json", db, id), 0);
+	json_error_t je;
+	json_t *m = json_loads(out, 0, &je);
+	assert_string_equal(sget(m, "bounce_queue_id"), "s23A02cd001022");
+	json_decref(m);
+	free(out);
+	free(err);
+	json_decref(r);
+	r = rows("--to judy@example.com");
+	assert_string_equal(sget(json_array_get(r, 0), "status"), "blocked");
+	assert_non_null(strstr(sget(json_array_get(r, 0), "reason"), "Relaying denied"));
+	json_decref(r);
+	snprintf(db, sizeof db, "%s", save_db);
+	free(save_db);
+}
+
 /* Sendmail (one to= line for several recipients, a deferral), amavis
  * (a quarantined virus) and rspamd's own log file, from the corpus. */
 static void sendmail_and_filters(void **state)
@@ -277,6 +329,7 @@ int main(void)
 		cmocka_unit_test(aliases_and_fields),
 		cmocka_unit_test(bounce_links_original),
 		cmocka_unit_test(corpus_stats),
+		cmocka_unit_test(sendmail_statuses),
 		cmocka_unit_test(sendmail_and_filters),
 	};
 	return cmocka_run_group_tests_name("e2e-exim", tests, setup, teardown);
