@@ -263,6 +263,22 @@ static void sendmail_statuses(void **state)
 	assert_string_equal(sget(json_array_get(r, 0), "status"), "blocked");
 	assert_non_null(strstr(sget(json_array_get(r, 0), "reason"), "Relaying denied"));
 	json_decref(r);
+	/* --format sendmail: the same log under another syslog tag */
+	size_t len;
+	char *text = tl_read_file("tests/data/sendmail-statuses.log", &len);
+	for (char *p = text; (p = strstr(p, " sm-mta[")); p++)
+		memcpy(p, " mysmta[", 8);
+	char renamed[sizeof db], rdb[sizeof db];
+	snprintf(renamed, sizeof renamed, "%.*s/renamed.log", (int)(sizeof db - 14), dir);
+	snprintf(rdb, sizeof rdb, "%.*s/renamed.db", (int)(sizeof db - 14), dir);
+	tl_write_file(renamed, text, len);
+	free(text);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest --quiet --year 2026 --format sendmail %s", rdb, renamed), 0);
+	free(out);
+	free(err);
+	snprintf(db, sizeof db, "%s", rdb);
+	assert_int_equal(count("--status delivered"), 3);
+	assert_int_equal(count("--status expired"), 1);
 	snprintf(db, sizeof db, "%s", save_db);
 	free(save_db);
 }

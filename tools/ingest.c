@@ -203,6 +203,15 @@ static void classify_other(ing_t *g, ml_slice_t prog, const char *path, const ml
 	tally(g, "skip", "not a mail program", path, l->lineno, l->off, l->p, l->n);
 }
 
+int ml_ingest_format(const char *s)
+{
+	static const char *const names[] = { "auto", "postfix", "exim", "sendmail" };
+	for (int i = 0; i < (int)ML_ARRAY_LEN(names); i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return -1;
+}
+
 /* Count a skipped or not-understood event under "prefix: reason". */
 static void tally_event(ing_t *g, const char *prefix, const ml_event_t *ev, const char *path,
                         const ml_line_t *l, const char *p, size_t n)
@@ -248,14 +257,15 @@ static int do_line(ing_t *g, ml_syslog_ctx_t *sc, ml_exim_time_t *et, const char
 	ml_syslog_t h;
 	ml_event_t ev;
 	const char *why = "not a syslog line", *family;
+	int fmt = g->o->format;
 	if (ml_syslog_parse(sc, p, n, &h, &why) == 0) {
-		if (ml_postfix_is_program(h.program)) {
+		if (fmt == ML_FORMAT_POSTFIX || (!fmt && ml_postfix_is_program(h.program))) {
 			family = "postfix";
 			ml_postfix_parse(h.program, h.msg, &ev);
-		} else if (ml_exim_is_program(h.program)) {
+		} else if (fmt == ML_FORMAT_EXIM || (!fmt && ml_exim_is_program(h.program))) {
 			family = "exim";
 			ml_exim_parse(h.msg, &ev);
-		} else if (ml_sendmail_is_program(h.program)) {
+		} else if (fmt == ML_FORMAT_SENDMAIL || (!fmt && ml_sendmail_is_program(h.program))) {
 			family = "sendmail";
 			ml_sendmail_parse(h.msg, &ev);
 		} else if (ml_filters_is_program(h.program)) {

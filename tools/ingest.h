@@ -29,8 +29,17 @@ typedef struct {
 	unsigned batch_ms;         /* ... or this many milliseconds (default 2000) */
 	int nosync;                /* tests: no fsync per commit */
 	int quiet;
+	int format;                /* ML_FORMAT_*: which parser reads a syslog line */
 	FILE *report;              /* where the end-of-run report goes (stderr) */
 } ml_ingest_opts_t;
+
+/* --format: auto decides per line by program tag (postfix/..., exim,
+ * sendmail, amavis, ...) or shape (Exim's and rspamd's own log files); a
+ * named one reads every syslog line with that MTA's parser whatever its tag
+ * (for an unusual syslog_name). */
+enum { ML_FORMAT_AUTO = 0, ML_FORMAT_POSTFIX, ML_FORMAT_EXIM, ML_FORMAT_SENDMAIL };
+/* The format named s; -1 when unknown. */
+int ml_ingest_format(const char *s);
 
 typedef struct {
 	uint64_t lines, bytes, parsed, skipped, bad, messages_written, commits;

@@ -33,6 +33,8 @@ static void usage(FILE *f)
 	"  ingest FILE...      read mail logs (plain, rotated, .gz; - for stdin)\n"
 	"      --year Y              year of traditional syslog timestamps (default: from the file's time)\n"
 	"      --local-domains D,..  domains that are local (inbound mail); also learned from local deliveries\n"
+	"      --format F            auto (default: each line by its program or shape), or\n"
+	"                            postfix, exim, sendmail: every syslog line read as that MTA's\n"
 	"      --quiet               no report at the end\n"
 	"  search [filters]    rows (message x recipient), newest first\n"
 	"      --from A  --to A      address, @domain, domain, or prefix* (--to also matches the original recipient)\n"
@@ -64,6 +66,7 @@ static int cmd_ingest(const char *db, int argc, char **argv)
 		{ "batch-lines", required_argument, 0, 'b' },
 		{ "no-sync", no_argument, 0, 'n' },
 		{ "quiet", no_argument, 0, 'q' },
+		{ "format", required_argument, 0, 'f' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -77,6 +80,13 @@ static int cmd_ingest(const char *db, int argc, char **argv)
 		case 'b': o.batch_lines = strtoull(optarg, NULL, 10); if (!o.batch_lines) o.batch_lines = 1; break;
 		case 'n': o.nosync = 1; break;
 		case 'q': o.quiet = 1; break;
+		case 'f':
+			o.format = ml_ingest_format(optarg);
+			if (o.format < 0) {
+				fprintf(stderr, "mtalog ingest: --format: '%s' is not auto, postfix, exim or sendmail\n", optarg);
+				return 1;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: return 1;
 		}
