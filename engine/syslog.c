@@ -298,6 +298,196 @@ static int has_clock_near_start(const char *p, const char *e)
 	return 0;
 }
 
+/* A field of an RFC 5424 header at p: the bytes up to the next space (or e).
+ * Returns its end; the caller checks that it is not empty. */
+static const char *field_end(const char *p, const char *e)
+{
+	while (p < e && *p != ' ')
+		p++;
+	return p;
+}
+
+/* The nil value "-" of RFC 5424. */
+static inline int is_nil(const char *p, const char *q)
+{
+	return q - p == 1 && *p == '-';
+}
+
+/* An SD-NAME (SD-ID or PARAM-NAME): 1 to 32 printable ASCII but '=', ' ',
+ * ']' and '"'.  Returns its end, NULL if empty or too long. */
+static const char *sd_name(const char *p, const char *e)
+{
+	const char *q = p;
+	while (q < e && *q > ' ' && *q < 127 && *q != '=' && *q != ']' && *q != '"')
+		q++;
+	return q > p && q - p <= 32 ? q : NULL;
+}
+
+/*
+ * RFC 5424 STRUCTURED-DATA at p (not the nil value): one or more
+ * "[id name=\"value\" ...]" elements, back to back.  In a value, a backslash
+ * escapes the byte after it ('"', '\\' and ']' must be escaped; other escapes
+ * are kept as written), so neither an escaped '"' nor any ']' in quotes ends
+ * anything.  Returns the end of the last element, NULL if malformed.
+ */
+static const char *skip_sd(const char *p, const char *e)
+{
+	do {
+		p = sd_name(p + 1, e);          /* p was at '[' */
+		if (!p)
+			return NULL;
+		while (p < e && *p == ' ') {
+			p = sd_name(p + 1, e);
+			if (!p || e - p < 2 || p[0] != '=' || p[1] != '"')
+				return NULL;
+			for (p += 2; p < e && *p != '"'; p++)
+				if (*p == '\\' && ++p == e)
+					return NULL;
+			if (p == e)
+				return NULL;
+			p++;                    /* the closing '"' */
+		}
+		if (p == e || *p != ']')
+			return NULL;
+		p++;
+	} while (p < e && *p == '[');
+	return p;
+}
+
+/*
+ * A line that does not start with a date.  When it starts with '<': a syslog
+ * PRI "<0>" to "<191>", then either an RFC 5424 header (VERSION "1") or a
+ * traditional or RFC 3339 header, which ml_syslog_parse reads from after the
+ * PRI.  Kept out of line so that the common forms pay nothing for it.
+ */
+static __attribute__((noinline)) int parse_no_date(ml_syslog_ctx_t *ctx, const char *line,
+                                                  size_t n, ml_syslog_t *out,
+                                                  const char **why)
+{
+	const char *p = line, *e = line + n, *q;
+	const char *msg = NULL;
+	ml_tparts_t t;
+	int64_t secs;
+	int pri = 0;
+
+	if (p == e || *p != '<') {
+		msg = has_clock_near_start(p, e) ? "bad timestamp" : "no timestamp";
+		goto fail;
+	}
+	for (q = ++p; p < e && isdig(*p) && p - q < 3; p++)
+		pri = pri * 10 + (*p - '0');
+	if (p == q || p == e || *p != '>' || pri > 191) {
+		msg = "bad priority";
+		goto fail;
+	}
+	p++;
+
+	/* VERSION: 1 to 3 digits, then a space (or the end of a cut line);
+	 * digits followed by anything else are an RFC 3339 year. */
+	for (q = p; p < e && isdig(*p) && p - q < 4; p++)
+		;
+	if (p == q || p - q > 3 || (p < e && *p != ' ')) {
+		if (q < e && *q == '<') {
+			msg = "no timestamp";
+			goto fail;
+		}
+		return ml_syslog_parse(ctx, q, (size_t)(e - q), out, why);
+	}
+	if (p - q != 1 || *q != '1') {
+		msg = "bad version";
+		goto fail;
+	}
+
+	/* TIMESTAMP */
+	if (p < e)
+		p++;
+	q = field_end(p, e);
+	if (p == q || is_nil(p, q)) {
+		msg = "no timestamp";
+		goto fail;
+	}
+	if (parse_iso(p, q, &t, ISO_LOG) != q) {
+		msg = "bad timestamp";
+		goto fail;
+	}
+	secs = t.has_zone
+		? utc_seconds(t.year, t.mon, t.day, t.hour, t.min, t.sec) - t.zone_s
+		: local_seconds_cached(ctx, &t);
+	out->time_us = secs * 1000000 + t.usec;
+
+	/* HOSTNAME */
+	p = q < e ? q + 1 : q;
+	q = field_end(p, e);
+	if (p == q) {
+		msg = "no host";
+		goto fail;
+	}
+	out->host = is_nil(p, q) ? ml_slice(p, 0) : ml_slice(p, (size_t)(q - p));
+
+	/* APP-NAME */
+	p = q < e ? q + 1 : q;
+	q = field_end(p, e);
+	if (p == q || is_nil(p, q)) {
+		msg = "no program tag";
+		goto fail;
+	}
+	out->program = ml_slice(p, (size_t)(q - p));
+
+	/* PROCID: the pid when it is digits, else (nil, a name) empty */
+	p = q < e ? q + 1 : q;
+	q = field_end(p, e);
+	if (p == q) {
+		msg = "no procid";
+		goto fail;
+	}
+	out->pid = ml_slice(p, 0);
+	{
+		const char *d = p;
+		while (d < q && isdig(*d))
+			d++;
+		if (d == q)
+			out->pid.n = (size_t)(q - p);
+	}
+
+	/* MSGID: not kept */
+	p = q < e ? q + 1 : q;
+	q = field_end(p, e);
+	if (p == q) {
+		msg = "no msgid";
+		goto fail;
+	}
+
+	/* STRUCTURED-DATA: not kept */
+	p = q < e ? q + 1 : q;
+	if (p == e) {
+		msg = "no structured data";
+		goto fail;
+	}
+	if (*p == '-')
+		q = p + 1;
+	else if (*p == '[')
+		q = skip_sd(p, e);
+	else
+		q = NULL;
+	if (!q || (q < e && *q != ' ')) {
+		msg = "bad structured data";
+		goto fail;
+	}
+
+	/* MSG, without a UTF-8 byte order mark */
+	p = q < e ? q + 1 : q;
+	if (e - p >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB &&
+	    (unsigned char)p[2] == 0xBF)
+		p += 3;
+	out->msg = ml_slice(p, (size_t)(e - p));
+	return 0;
+
+fail:
+	if (why)
+		*why = msg;
+	return ML_EPARSE;
+}
+
 int ml_syslog_parse(ml_syslog_ctx_t *ctx, const char *line, size_t n,
                     ml_syslog_t *out, const char **why)
 {
@@ -323,8 +513,7 @@ int ml_syslog_parse(ml_syslog_ctx_t *ctx, const char *line, size_t n,
 		}
 		secs = local_seconds_cached(ctx, &t);
 	} else {
-		msg = has_clock_near_start(p, e) ? "bad timestamp" : "no timestamp";
-		goto fail;
+		return parse_no_date(ctx, line, n, out, why);
 	}
 	p = q;
 	if (p < e && *p != ' ') {

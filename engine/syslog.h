@@ -9,6 +9,23 @@
  *                       year inferred by ml_syslog_ctx_t (see below)
  *   RFC 3339            "2024-01-02T03:04:05.123456+01:00 host prog[pid]: msg"
  *                       (rsyslog's high-precision format; 'Z' or ±hh:mm)
+ *   RFC 5424            "<34>1 2024-01-02T03:04:05.123456+01:00 host prog 1234 - - msg"
+ *                       PRI VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID
+ *                       STRUCTURED-DATA MSG, one space apart (see below)
+ *   PRI only            "<22>Jan  2 03:04:05 host prog[pid]: msg", "<22>2024-01-02T..."
+ *                       (rsyslog forwarding without the RFC 5424 template):
+ *                       a traditional or RFC 3339 line after its PRI
+ *
+ * RFC 5424: PRI is "<0>" to "<191>" (facility and severity are not kept);
+ * VERSION must be "1".  Any field may be the nil value "-": a nil TIMESTAMP
+ * is "no timestamp", a nil HOSTNAME an empty host, a nil APP-NAME "no program
+ * tag", a nil PROCID an empty pid.  APP-NAME is the program ("postfix/smtpd");
+ * PROCID is the pid when it is all digits, else the pid is empty.  MSGID and
+ * STRUCTURED-DATA ("-" or "[id name=\"value\" ...]" elements back to back,
+ * with '"', '\' and ']' escaped by a backslash in values) are checked and
+ * skipped.  MSG is what follows the space after STRUCTURED-DATA (empty when
+ * the line ends there), without a leading UTF-8 BOM (EF BB BF).  The
+ * TIMESTAMP is read as RFC 3339 above.
  *
  * Year inference for traditional timestamps: the year is ctx->year when set
  * (--year); else the year of ctx->ref_time (the file's modification time, or
@@ -59,10 +76,10 @@ void ml_syslog_ctx_init(ml_syslog_ctx_t *ctx, time_t ref_time, int forced_year);
 
 typedef struct {
 	int64_t time_us;     /* UTC microseconds since the epoch */
-	ml_slice_t host;
+	ml_slice_t host;     /* empty only for an RFC 5424 nil HOSTNAME */
 	ml_slice_t program;  /* "postfix/smtpd", "amavis", "postfix-out/smtp" */
 	ml_slice_t pid;      /* digits, may be empty */
-	ml_slice_t msg;      /* what follows "program[pid]: " */
+	ml_slice_t msg;      /* what follows "program[pid]: " (RFC 5424: MSG) */
 } ml_syslog_t;
 
 /*
@@ -70,7 +87,10 @@ typedef struct {
  * no recognisable header; then *why (when why is not NULL) is set to a short
  * constant string: "no timestamp" (nothing like one: a blank or foreign line),
  * "bad timestamp" (a damaged one, an impossible date, a placeholder before a
- * time of day), "no host", "no program tag".  *out is undefined on failure.
+ * time of day), "no host", "no program tag"; for lines that start with '<'
+ * also "bad priority" (not "<0>" to "<191>"), "bad version" (RFC 5424 other
+ * than 1), "no procid", "no msgid", "no structured data", "bad structured
+ * data".  *out is undefined on failure.
  */
 int ml_syslog_parse(ml_syslog_ctx_t *ctx, const char *line, size_t n,
                     ml_syslog_t *out, const char **why);

@@ -1,5 +1,7 @@
-/* Unit tests for engine/syslog: line headers, year inference, time zones,
- * output and user-supplied times. */
+/* Unit tests for engine/syslog: line headers (traditional, RFC 3339,
+ * RFC 5424, PRI-prefixed), year inference, time zones, output and
+ * user-supplied times; and an RFC 5424 log through the mtalog command. */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -503,6 +505,385 @@ static void cache_consistent(void **state)
 	set_tz("UTC");
 }
 
+/* The examples of RFC 5424 section 6.5, with mail programs. */
+static void rfc5424(void **state)
+{
+	(void)state;
+	ml_syslog_ctx_t ctx;
+	ml_syslog_ctx_init(&ctx, 1735905600, 0);
+	char buf[32];
+
+	/* 1: a nil PROCID, a MSGID, no structured data, a BOM before MSG */
+	ml_syslog_t h = parse_ok(&ctx, "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com postfix/smtpd - ID47 - "
+	                               "\xEF\xBB\xBF" "warning: SASL LOGIN authentication failed for lonvick");
+	assert_true(h.time_us == 1065910455LL * 1000000 + 3000);
+	assert_slice(h.host, "mymachine.example.com");
+	assert_slice(h.program, "postfix/smtpd");
+	assert_slice(h.pid, "");
+	assert_slice(h.msg, "warning: SASL LOGIN authentication failed for lonvick");
+
+	/* 2: an IP address as the host, a PROCID, no MSGID, a negative offset */
+	h = parse_ok(&ctx, "<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 postfix/qmgr 8710 - - 3C4D5E6F7A: removed");
+	assert_true(h.time_us == 1061727255LL * 1000000 + 3);
+	assert_slice(h.host, "192.0.2.1");
+	assert_slice(h.program, "postfix/qmgr");
+	assert_slice(h.pid, "8710");
+	assert_slice(h.msg, "3C4D5E6F7A: removed");
+
+	/* 3: one structured-data element, then a BOM and MSG */
+	h = parse_ok(&ctx, "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com postfix/cleanup 77 ID47 "
+	                   "[exampleSDID@32473 iut=\"3\" eventSource=\"Application\" eventID=\"1011\"] "
+	                   "\xEF\xBB\xBF" "3C4D5E6F7A: message-id=<m3@example.com>");
+	assert_slice(h.program, "postfix/cleanup");
+	assert_slice(h.pid, "77");
+	assert_slice(h.msg, "3C4D5E6F7A: message-id=<m3@example.com>");
+	assert_string_equal(ml_time_format(h.time_us, buf, sizeof buf), "2003-10-11T22:14:15Z");
+
+	/* 4: two elements and no MSG at all */
+	h = parse_ok(&ctx, "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com postfix/smtp 12 ID47 "
+	                   "[exampleSDID@32473 iut=\"3\" eventSource=\"Application\" eventID=\"1011\"]"
+	                   "[examplePriority@32473 class=\"high\"]");
+	assert_slice(h.program, "postfix/smtp");
+	assert_int_equal(h.msg.n, 0);
+
+	/* the brief's form: rsyslog's RFC 5424 template for Postfix */
+	h = parse_ok(&ctx, "<22>1 2024-01-02T03:04:05.123456+01:00 mx1.example.com postfix/smtpd 1234 - - "
+	                   "1A2B3C4D5E: client=mail.sender.example[192.0.2.10]");
+	assert_true(h.time_us == 1704161045LL * 1000000 + 123456);
+	assert_slice(h.host, "mx1.example.com");
+	assert_slice(h.program, "postfix/smtpd");
+	assert_slice(h.pid, "1234");
+	assert_slice(h.msg, "1A2B3C4D5E: client=mail.sender.example[192.0.2.10]");
+
+	/* PRI bounds, an empty MSG after its space, a message with brackets */
+	h = parse_ok(&ctx, "<0>1 2024-01-02T03:04:05Z h p 1 - - ");
+	assert_int_equal(h.msg.n, 0);
+	h = parse_ok(&ctx, "<191>1 2024-01-02T03:04:05Z h p 1 - - [not structured data]");
+	assert_slice(h.msg, "[not structured data]");
+	h = parse_ok(&ctx, "<34>1 2024-01-02T03:04:05Z h p 1 - -  two spaces");
+	assert_slice(h.msg, " two spaces");
+	/* without a zone the timestamp is local, as in RFC 3339 lines */
+	h = parse_ok(&ctx, "<34>1 2024-01-02T03:04:05 h p 1 - - m");
+	assert_true(h.time_us == 1704164645LL * 1000000);
+}
+
+static void rfc5424_nil(void **state)
+{
+	(void)state;
+	ml_syslog_ctx_t ctx;
+	ml_syslog_ctx_init(&ctx, 1735905600, 0);
+
+	/* nil HOSTNAME, PROCID, MSGID, STRUCTURED-DATA */
+	ml_syslog_t h = parse_ok(&ctx, "<34>1 2024-01-02T03:04:05Z - postfix/pickup - - - A1: uid=0 from=<root>");
+	assert_non_null(h.host.p);
+	assert_int_equal(h.host.n, 0);
+	assert_slice(h.program, "postfix/pickup");
+	assert_slice(h.pid, "");
+	assert_slice(h.msg, "A1: uid=0 from=<root>");
+	/* a PROCID that is not a number gives no pid */
+	h = parse_ok(&ctx, "<34>1 2024-01-02T03:04:05Z mx amavis worker-3 - - (1-09) Passed CLEAN");
+	assert_slice(h.pid, "");
+	assert_slice(h.program, "amavis");
+	h = parse_ok(&ctx, "<34>1 2024-01-02T03:04:05Z mx p 12a - - m");
+	assert_slice(h.pid, "");
+	/* a field of more than one byte that starts with '-' is not nil */
+	h = parse_ok(&ctx, "<34>1 2024-01-02T03:04:05Z -mx -p -1 -- - m");
+	assert_slice(h.host, "-mx");
+	assert_slice(h.program, "-p");
+	assert_slice(h.pid, "");
+	/* nil TIMESTAMP and nil APP-NAME are errors */
+	assert_string_equal(parse_why(&ctx, "<34>1 - mx postfix/smtpd 1 - - m"), "no timestamp");
+	assert_string_equal(parse_why(&ctx, "<34>1 2024-01-02T03:04:05Z mx - 1 - - m"), "no program tag");
+}
+
+static void rfc5424_structured_data(void **state)
+{
+	(void)state;
+	ml_syslog_ctx_t ctx;
+	ml_syslog_ctx_init(&ctx, 1735905600, 0);
+	struct { const char *sd, *msg; } cases[] = {
+		{ "[id]", "A: removed" },
+		{ "[id@1 a=\"\"]", "A: removed" },
+		/* escaped quote, backslash and bracket */
+		{ "[id a=\"x\\\"y\"]", "A: removed" },
+		{ "[id a=\"x\\\\\"]", "A: removed" },
+		{ "[id a=\"x\\]y\"]", "A: removed" },
+		/* an unescaped ']' in quotes does not end the element */
+		{ "[id a=\"] \" b=\"]]\"]", "A: removed" },
+		/* an escape RFC 5424 does not define is kept as written */
+		{ "[id a=\"C:\\dir\\n\"]", "A: removed" },
+		/* several elements and parameters, UTF-8 in a value */
+		{ "[origin ip=\"192.0.2.1\" software=\"rsyslogd\" swVersion=\"8.2\"]"
+		  "[meta sequenceId=\"17\"][timeQuality tzKnown=\"1\" isSynced=\"0\"]"
+		  "[x@32473 note=\"gr\xC3\xBC\xC3\x9F [\\\"q\\\"] \\\\ end\"]", "A: removed" },
+		/* a message that looks like structured data */
+		{ "[id a=\"1\"]", "[id b=\"2\"] A: removed" },
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(cases); i++) {
+		char line[512];
+		snprintf(line, sizeof line, "<34>1 2024-01-02T03:04:05Z mx postfix/qmgr 9 - %s %s",
+		         cases[i].sd, cases[i].msg);
+		ml_syslog_t h = parse_ok(&ctx, line);
+		assert_slice(h.program, "postfix/qmgr");
+		assert_slice(h.msg, cases[i].msg);
+	}
+	const char *bad[] = {
+		"[", "[]", "[ a=\"1\"]", "[id", "[id a=\"1\"", "[id a=\"1]", "[id a=\"1\\\"]",
+		"[id a=1]", "[id a]", "[id a=]", "[id =\"1\"]", "[id  a=\"1\"]", "[id a=\"1\" ]",
+		"[id]x", "[i\"d]", "x", "-x", "--", "[id a=\"1\"]]",
+		"[abcdefghijklmnopqrstuvwxyz0123456]",   /* an SD-ID of 33 bytes */
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(bad); i++) {
+		char line[256];
+		snprintf(line, sizeof line, "<34>1 2024-01-02T03:04:05Z mx p 9 - %s", bad[i]);
+		const char *why = parse_why(&ctx, line);
+		if (strcmp(why, "bad structured data") != 0)
+			fail_msg("\"%s\": got \"%s\"", bad[i], why);
+	}
+}
+
+static void rfc5424_bom(void **state)
+{
+	(void)state;
+	ml_syslog_ctx_t ctx;
+	ml_syslog_ctx_init(&ctx, 1735905600, 0);
+	struct { const char *msg, *want; } cases[] = {
+		{ "\xEF\xBB\xBF" "A: removed", "A: removed" },
+		{ "\xEF\xBB\xBF", "" },
+		/* only one BOM, only at the start, only a whole one */
+		{ "\xEF\xBB\xBF\xEF\xBB\xBF" "A", "\xEF\xBB\xBF" "A" },
+		{ "A \xEF\xBB\xBF", "A \xEF\xBB\xBF" },
+		{ "\xEF\xBB" "A", "\xEF\xBB" "A" },
+		{ "\xEF\xBB", "\xEF\xBB" },
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(cases); i++) {
+		char line[128];
+		snprintf(line, sizeof line, "<34>1 2024-01-02T03:04:05Z mx p 1 - - %s", cases[i].msg);
+		ml_syslog_t h = parse_ok(&ctx, line);
+		assert_slice(h.msg, cases[i].want);
+	}
+	/* the BOM belongs to RFC 5424's MSG: other forms keep it */
+	ml_syslog_t h = parse_ok(&ctx, "2024-01-02T03:04:05Z mx p[1]: \xEF\xBB\xBF" "A");
+	assert_slice(h.msg, "\xEF\xBB\xBF" "A");
+}
+
+/* A PRI in front of a traditional or RFC 3339 line. */
+static void pri_only(void **state)
+{
+	(void)state;
+	ml_syslog_ctx_t ctx;
+	ml_syslog_ctx_init(&ctx, 0, 2024);
+	ml_syslog_t h = parse_ok(&ctx, "<22>Jan  2 03:04:05 host postfix/qmgr[1]: 3C4D5E6F7A: removed");
+	assert_true(h.time_us == 1704164645LL * 1000000);
+	assert_slice(h.host, "host");
+	assert_slice(h.program, "postfix/qmgr");
+	assert_slice(h.pid, "1");
+	assert_slice(h.msg, "3C4D5E6F7A: removed");
+	h = parse_ok(&ctx, "<22>2024-01-02T03:04:05Z host postfix/smtp[7]: A: to=<a@b>");
+	assert_true(h.time_us == 1704164645LL * 1000000);
+	assert_slice(h.program, "postfix/smtp");
+	assert_slice(h.pid, "7");
+	assert_slice(h.msg, "A: to=<a@b>");
+	h = parse_ok(&ctx, "<0>2024-01-02T03:04:05.5+01:00 host p: m");
+	assert_true(h.time_us == 1704161045LL * 1000000 + 500000);
+	h = parse_ok(&ctx, "<191>Jan 2 03:04:05.25 host p: m");
+	assert_true(h.time_us == 1704164645LL * 1000000 + 250000);
+	/* the reasons are those of the line after the PRI */
+	assert_string_equal(parse_why(&ctx, "<22>"), "no timestamp");
+	assert_string_equal(parse_why(&ctx, "<22>hello"), "no timestamp");
+	assert_string_equal(parse_why(&ctx, "<22>Jan 32 03:04:05 h p: m"), "bad timestamp");
+	assert_string_equal(parse_why(&ctx, "<22>2024-01-02 03:04:05 h p: m"), "bad timestamp");
+	assert_string_equal(parse_why(&ctx, "<22>1234 h p: m"), "bad timestamp");
+	assert_string_equal(parse_why(&ctx, "<22>Jan  2 03:04:05"), "no host");
+	assert_string_equal(parse_why(&ctx, "<22>Jan  2 03:04:05 host"), "no program tag");
+	/* one PRI only */
+	assert_string_equal(parse_why(&ctx, "<22><22>Jan  2 03:04:05 h p: m"), "no timestamp");
+	assert_string_equal(parse_why(&ctx, "<22><22>1 2024-01-02T03:04:05Z h p 1 - - m"), "no timestamp");
+}
+
+static void rfc5424_bad(void **state)
+{
+	(void)state;
+	ml_syslog_ctx_t ctx;
+	ml_syslog_ctx_init(&ctx, 1735905600, 0);
+	struct { const char *line, *why; } cases[] = {
+		{ "<", "bad priority" },
+		{ "<>", "bad priority" },
+		{ "<>1 2024-01-02T03:04:05Z h p 1 - - m", "bad priority" },
+		{ "<34", "bad priority" },
+		{ "<34 >1 2024-01-02T03:04:05Z h p 1 - - m", "bad priority" },
+		{ "<-1>1 2024-01-02T03:04:05Z h p 1 - - m", "bad priority" },
+		{ "<192>1 2024-01-02T03:04:05Z h p 1 - - m", "bad priority" },
+		{ "<999>1 2024-01-02T03:04:05Z h p 1 - - m", "bad priority" },
+		{ "<1000>1 2024-01-02T03:04:05Z h p 1 - - m", "bad priority" },
+		{ "<x>1 2024-01-02T03:04:05Z h p 1 - - m", "bad priority" },
+		{ "<a@b> said hello", "bad priority" },
+		{ "<34>2 2024-01-02T03:04:05Z h p 1 - - m", "bad version" },
+		{ "<34>0 2024-01-02T03:04:05Z h p 1 - - m", "bad version" },
+		{ "<34>10 2024-01-02T03:04:05Z h p 1 - - m", "bad version" },
+		{ "<34>01 2024-01-02T03:04:05Z h p 1 - - m", "bad version" },
+		{ "<34>999", "bad version" },
+		{ "<34>1", "no timestamp" },
+		{ "<34>1 ", "no timestamp" },
+		{ "<34>1  2024-01-02T03:04:05Z h p 1 - - m", "no timestamp" },
+		{ "<34>1 - h p 1 - - m", "no timestamp" },
+		{ "<34>1 2024-01-02 h p 1 - - m", "bad timestamp" },
+		{ "<34>1 2024-01-02T03:04:05Zx h p 1 - - m", "bad timestamp" },
+		{ "<34>1 2024-02-30T03:04:05Z h p 1 - - m", "bad timestamp" },
+		{ "<34>1 2024-01-02T03:04Z h p 1 - - m", "bad timestamp" },
+		{ "<34>1 Jan  2 03:04:05 h p 1 - - m", "bad timestamp" },
+		{ "<34>1 2024-01-02T03:04:05Z", "no host" },
+		{ "<34>1 2024-01-02T03:04:05Z ", "no host" },
+		{ "<34>1 2024-01-02T03:04:05Z  p 1 - - m", "no host" },
+		{ "<34>1 2024-01-02T03:04:05Z h", "no program tag" },
+		{ "<34>1 2024-01-02T03:04:05Z h ", "no program tag" },
+		{ "<34>1 2024-01-02T03:04:05Z h - 1 - - m", "no program tag" },
+		{ "<34>1 2024-01-02T03:04:05Z h p", "no procid" },
+		{ "<34>1 2024-01-02T03:04:05Z h p ", "no procid" },
+		{ "<34>1 2024-01-02T03:04:05Z h p 1", "no msgid" },
+		{ "<34>1 2024-01-02T03:04:05Z h p 1 ", "no msgid" },
+		{ "<34>1 2024-01-02T03:04:05Z h p 1 -", "no structured data" },
+		{ "<34>1 2024-01-02T03:04:05Z h p 1 - ", "no structured data" },
+		{ "<34>1 2024-01-02T03:04:05Z h p 1 -  m", "bad structured data" },
+		{ "<34>1 2024-01-02T03:04:05Z h p 1 - m", "bad structured data" },
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(cases); i++) {
+		const char *why = parse_why(&ctx, cases[i].line);
+		if (strcmp(why, cases[i].why) != 0)
+			fail_msg("\"%s\": got \"%s\", want \"%s\"", cases[i].line, why, cases[i].why);
+	}
+}
+
+/* Every prefix of RFC 5424 and PRI lines in a buffer of exactly its size
+ * (the sanitizer build catches a read past n), and random bytes after a
+ * valid header. */
+static void rfc5424_never_reads_past_n(void **state)
+{
+	(void)state;
+	ml_syslog_ctx_t ctx;
+	ml_syslog_ctx_init(&ctx, 1735905600, 0);
+	const char *lines[] = {
+		"<34>1 2024-01-02T03:04:05.123456+01:00 mx1.example.com postfix/smtpd 1234 - - A: client=x",
+		"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com postfix/smtp - ID47 "
+		"[exampleSDID@32473 iut=\"3\" a=\"\\\"]\\\\\"][examplePriority@32473 class=\"high\"] "
+		"\xEF\xBB\xBF" "A: to=<a@b>",
+		"<34>1 - - - - - -",
+		"<22>Jan  2 03:04:05 host postfix/qmgr[1]: A: removed",
+		"<22>2024-01-02T03:04:05Z host p[1] m",
+		"<191>1 2024-01-02T03:04:05Z h p 1 - [id a=\"\\",
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(lines); i++) {
+		size_t len = strlen(lines[i]);
+		for (size_t n = 0; n <= len; n++) {
+			char *b = malloc(n ? n : 1);
+			memcpy(b, lines[i], n);
+			ml_syslog_t h;
+			const char *why = NULL;
+			int rc = ml_syslog_parse(&ctx, b, n, &h, &why);
+			if (rc == 0) {
+				assert_true(h.msg.p >= b && h.msg.p + h.msg.n == b + n);
+				assert_true(h.host.p >= b && h.host.p + h.host.n <= b + n);
+				assert_true(h.program.p >= b && h.program.n > 0 &&
+				            h.program.p + h.program.n <= b + n);
+				assert_true(h.pid.p >= b && h.pid.p + h.pid.n <= b + n);
+			} else {
+				assert_int_equal(rc, ML_EPARSE);
+				assert_non_null(why);
+			}
+			free(b);
+		}
+	}
+	srand(54321);
+	const char alphabet[] = "<>0123456789- []=\"\\@abT:Z.\xEF\xBB\xBF";
+	const char *heads[] = { "<34>1 2024-01-02T03:04:05Z h p 1 - ", "<34>1 ", "<", "<22>" };
+	for (int round = 0; round < 40000; round++) {
+		size_t n = (size_t)(rand() % 64);
+		char *b = malloc(n ? n : 1);
+		for (size_t j = 0; j < n; j++)
+			b[j] = rand() % 8 ? alphabet[rand() % (sizeof alphabet - 1)] : (char)rand();
+		const char *hd = heads[round % 4];
+		size_t hl = strlen(hd);
+		if (n >= hl)
+			memcpy(b, hd, hl);
+		ml_syslog_t h;
+		const char *why = NULL;
+		int rc = ml_syslog_parse(&ctx, b, n, &h, &why);
+		assert_true(rc == 0 || (rc == ML_EPARSE && why));
+		if (rc == 0)
+			assert_true(h.msg.p >= b && h.msg.p + h.msg.n == b + n);
+		free(b);
+	}
+}
+
+/* An RFC 5424 log of one delivered message, through the mtalog command. */
+static void rfc5424_ingest(void **state)
+{
+	(void)state;
+	static const char log[] =
+		"<22>1 2024-03-03T10:00:00.000001+01:00 mx1.example.com postfix/smtpd 1001 - - connect from mail.sender.example[192.0.2.10]\n"
+		"<22>1 2024-03-03T10:00:01+01:00 mx1.example.com postfix/smtpd 1001 - [origin ip=\"192.0.2.10\"] 1A2B3C4D5E: client=mail.sender.example[192.0.2.10]\n"
+		"<22>1 2024-03-03T10:00:01+01:00 mx1.example.com postfix/cleanup 1002 - - \xEF\xBB\xBF" "1A2B3C4D5E: message-id=<m1@sender.example>\n"
+		"<22>1 2024-03-03T10:00:01+01:00 mx1.example.com postfix/qmgr 1003 - [meta sequenceId=\"4\" note=\"a \\\"]\\\" b\"] 1A2B3C4D5E: from=<alice@sender.example>, size=2048, nrcpt=1 (queue active)\n"
+		"<22>1 2024-03-03T10:00:02+01:00 mx1.example.com postfix/smtpd 1001 - - disconnect from mail.sender.example[192.0.2.10] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5\n"
+		"<22>1 2024-03-03T10:00:02+01:00 mx1.example.com postfix/lmtp 1004 - - 1A2B3C4D5E: to=<bob@example.com>, relay=mailstore.example.com[private/dovecot-lmtp], delay=0.35, delays=0.1/0.01/0.04/0.2, dsn=2.0.0, status=sent (250 2.0.0 <bob@example.com> Saved)\n"
+		"<22>1 2024-03-03T10:00:02+01:00 mx1.example.com postfix/qmgr 1003 - - 1A2B3C4D5E: removed\n";
+	char dir[4096], path[4200], db[4200];
+	snprintf(dir, sizeof dir, "%s", tl_tmpdir());
+	snprintf(path, sizeof path, "%s/mail.log", dir);
+	snprintf(db, sizeof db, "%s/t.db", dir);
+	tl_write_file(path, log, sizeof log - 1);
+
+	char *out = NULL, *err = NULL;
+	int rc = tl_mtalog(&out, &err, "--db %s ingest %s", db, path);
+	if (rc != 0)
+		fail_msg("ingest: exit %d: %s", rc, err);
+	free(out);
+	free(err);
+	rc = tl_mtalog(&out, &err, "--db %s search --json", db);
+	if (rc != 0)
+		fail_msg("search: exit %d: %s", rc, err);
+	assert_int_equal(tl_count_lines(out), 1);
+	json_error_t je;
+	json_t *row = json_loads(out, 0, &je);
+	if (!row)
+		fail_msg("bad JSON: %s", out);
+	struct { const char *key, *want; } want[] = {
+		{ "time", "2024-03-03T09:00:01Z" },
+		{ "host", "mx1.example.com" },
+		{ "queue_id", "1A2B3C4D5E" },
+		{ "from", "alice@sender.example" },
+		{ "to", "bob@example.com" },
+		{ "status", "delivered" },
+		{ "dsn", "2.0.0" },
+		{ "message_id", "m1@sender.example" },
+		{ "client_ip", "192.0.2.10" },
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(want); i++) {
+		json_t *v = json_object_get(row, want[i].key);
+		if (!json_is_string(v) || strcmp(json_string_value(v), want[i].want) != 0)
+			fail_msg("%s: got %s, want %s", want[i].key,
+			         json_is_string(v) ? json_string_value(v) : "(none)", want[i].want);
+	}
+	json_decref(row);
+	free(out);
+	free(err);
+	/* every line understood */
+	rc = tl_mtalog(&out, &err, "--db %s stats --json", db);
+	if (rc != 0)
+		fail_msg("stats: exit %d: %s", rc, err);
+	json_t *st = json_loads(out, 0, &je);
+	if (!st)
+		fail_msg("bad JSON: %s", out);
+	json_t *nu = json_object_get(json_object_get(st, "lines_not_understood"), "total");
+	assert_true(json_is_integer(nu));
+	if (json_integer_value(nu) != 0)
+		fail_msg("lines not understood: %s", out);
+	json_decref(st);
+	free(out);
+	free(err);
+	tl_rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +899,14 @@ int main(void)
 		cmocka_unit_test_setup(time_format, setup_utc),
 		cmocka_unit_test_setup(user_times, setup_utc),
 		cmocka_unit_test_setup(cache_consistent, setup_utc),
+		cmocka_unit_test_setup(rfc5424, setup_utc),
+		cmocka_unit_test_setup(rfc5424_nil, setup_utc),
+		cmocka_unit_test_setup(rfc5424_structured_data, setup_utc),
+		cmocka_unit_test_setup(rfc5424_bom, setup_utc),
+		cmocka_unit_test_setup(pri_only, setup_utc),
+		cmocka_unit_test_setup(rfc5424_bad, setup_utc),
+		cmocka_unit_test_setup(rfc5424_never_reads_past_n, setup_utc),
+		cmocka_unit_test_setup(rfc5424_ingest, setup_utc),
 	};
 	return cmocka_run_group_tests_name("syslog", tests, NULL, NULL);
 }
