@@ -603,6 +603,10 @@ char *ml_time_format(int64_t time_us, char *buf, size_t len)
 	return buf;
 }
 
+/* The longest relative time: half of what microseconds in an int64_t hold
+ * (about 146,000 years), so that now minus it still fits. */
+#define REL_MAX_S (INT64_MAX / 1000000 / 2)
+
 int ml_time_parse_user(const char *s, time_t now, int64_t *out_us)
 {
 	size_t n = strlen(s);
@@ -622,6 +626,9 @@ int ml_time_parse_user(const char *s, time_t now, int64_t *out_us)
 			};
 			for (size_t i = 0; i < ML_ARRAY_LEN(units); i++)
 				if (units[i].u == *p) {
+					/* 11 digits of weeks do not fit in microseconds */
+					if (k > REL_MAX_S / units[i].secs)
+						return ML_EINVAL;
 					*out_us = ((int64_t)now - k * units[i].secs) * 1000000;
 					return 0;
 				}
