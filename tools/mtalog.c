@@ -12,6 +12,7 @@
 #include "index/store.h"
 #include "tools/ingest.h"
 #include "tools/output.h"
+#include "tools/maint.h"
 #include "tools/serve.h"
 
 #define VERSION "0.1.0"
@@ -392,6 +393,9 @@ int main(int argc, char **argv)
 		return cmd_dump(path, sub_argc, sub_argv);
 	if (!strcmp(cmd, "serve"))
 		return cmd_serve(path, sub_argc, sub_argv);
+	int mrc = ml_maint_main(path, cmd, sub_argc, sub_argv);
+	if (mrc >= 0)
+		return mrc;
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;
