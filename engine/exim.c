@@ -453,6 +453,8 @@ static ml_slice_t dsn_at(const char *p, const char *e)
  * a ':' or '"'. */
 static ml_slice_t find_dsn(ml_slice_t text)
 {
+	if (!text.n)
+		return ML_SLICE_NULL;
 	const char *p = text.p, *e = p + text.n;
 	for (const char *q = p; q < e; q++) {
 		unsigned char c = (unsigned char)*q;
@@ -712,7 +714,7 @@ static void parse_delivery(char flag, const char *p, const char *e, ml_event_t *
 	case '~': {
 		ev->status = flag == '!' ? ML_ST_BOUNCED : ML_ST_DELAYED;
 		ev->reason_text = have_text ? text : confirm;
-		const char *tp = text.p, *te = text.p + text.n;
+		const char *tp = text.p, *te = text.n ? text.p + text.n : text.p;
 		if (have_text && ((flag == '!' && HAS(tp, te, "retry timeout exceeded")) ||
 				  (FIND(tp, te, "have been failing for a long time") && HAS(tp, te, "all hosts for "))))
 			ev->status = ML_ST_EXPIRED;
