@@ -1,15 +1,206 @@
+/*
+ * maint.c — `mtalog prune` and `mtalog compact`: the command side of
+ * index/prune.h (options, the progress line, the report).
+ */
 #include "maint.h"
 
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/syslog.h"
+#include "index/prune.h"
+#include "index/store.h"
+
+typedef struct {
+	int tty;                   /* progress line on stderr */
+	struct timespec start, last;
+	uint64_t before_s;         /* the cutoff, in seconds */
+} progress_t;
+
+static double since(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static int show_progress(void *ctx, const ml_prune_progress_t *p)
+{
+	progress_t *pr = ctx;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (since(&pr->last, &now) < 0.2)
+		return 0;
+	pr->last = now;
+	double el = since(&pr->start, &now);
+	double rate = el > 0 ? (double)p->examined / el : 0;
+	/* docids are time-ordered: the fraction of the time span walked */
+	double frac = 0;
+	uint64_t first_s = p->first_docid >> 20, at_s = p->next_docid >> 20;
+	if (pr->before_s > first_s && at_s > first_s)
+		frac = (double)(at_s - first_s) / (double)(pr->before_s - first_s);
+	if (frac > 1)
+		frac = 1;
+	char eta[32] = "?";
+	if (frac > 0.001) {
+		long s = (long)(el / frac - el);
+		snprintf(eta, sizeof eta, "%ld:%02ld", s / 60, s % 60);
+	}
+	fprintf(stderr, "\rprune: %llu examined, %llu deleted, %.0f/s, %3.0f%%, ETA %s   ",
+	        (unsigned long long)p->examined, (unsigned long long)p->deleted, rate,
+	        frac * 100, eta);
+	fflush(stderr);
+	return 0;
+}
+
+static void mb(char *buf, size_t len, uint64_t bytes)
+{
+	snprintf(buf, len, "%.1f MB", (double)bytes / 1e6);
+}
+
+static int do_compact(const char *db, int quiet)
+{
+	char err[1024], a[32], b[32];
+	uint64_t before, after;
+	int rc = ml_prune_compact(db, &before, &after, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "mtalog compact: %s\n", err);
+		return 2;
+	}
+	if (!quiet) {
+		mb(a, sizeof a, before);
+		mb(b, sizeof b, after);
+		fprintf(stderr, "compacted %s: %s -> %s (%llu bytes -> %llu bytes)\n", db, a, b,
+		        (unsigned long long)before, (unsigned long long)after);
+	}
+	return 0;
+}
+
+static int cmd_prune(const char *db, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "older-than", required_argument, 0, 'o' },
+		{ "batch", required_argument, 0, 'b' },
+		{ "compact", no_argument, 0, 'c' },
+		{ "no-sync", no_argument, 0, 'n' },
+		{ "quiet", no_argument, 0, 'q' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	const char *older = NULL;
+	unsigned batch = 0;
+	int quiet = 0, compact = 0, nosync = 0, c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': older = optarg; break;
+		case 'b': batch = (unsigned)strtoul(optarg, NULL, 10); if (!batch) batch = 1; break;
+		case 'c': compact = 1; break;
+		case 'n': nosync = 1; break;
+		case 'q': quiet = 1; break;
+		case 'h':
+			puts("usage: mtalog prune --older-than T [--compact] [--quiet]\n"
+			     "  delete the messages first seen before T (30d, 12h, 2024-01-02, RFC 3339),\n"
+			     "  except those still in flight; --compact then rewrites the file smaller");
+			return 0;
+		default: return 1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mtalog prune: unexpected argument '%s'\n", argv[optind]);
+		return 1;
+	}
+	if (!older) {
+		fprintf(stderr, "mtalog prune: give --older-than T (e.g. 30d, 12h, or a date: 2024-01-02)\n");
+		return 1;
+	}
+	int64_t cut_us;
+	if (ml_time_parse_user(older, time(NULL), &cut_us) != 0) {
+		fprintf(stderr, "mtalog prune: --older-than: '%s' is not a time (30d, 12h, 2024-01-02, "
+		        "2024-01-02T03:04:05Z)\n", older);
+		return 1;
+	}
+	uint64_t cut_s = cut_us > 0 ? (uint64_t)(cut_us / 1000000) : 0;
+	if (cut_s > (UINT64_MAX >> 20))
+		cut_s = UINT64_MAX >> 20;
+	char err[1024];
+	ml_store_t *s;
+	int rc = ml_store_open(&s, db, nosync ? ML_STORE_NOSYNC : 0, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "mtalog prune: %s\n", err);
+		return 2;
+	}
+	uint64_t file0, free0, file1, free1;
+	ml_prune_space(s, &file0, &free0);
+
+	progress_t pr;
+	memset(&pr, 0, sizeof pr);
+	pr.tty = !quiet && isatty(2);
+	pr.before_s = cut_s;
+	clock_gettime(CLOCK_MONOTONIC, &pr.start);
+	ml_prune_opts_t o = { .before_docid = cut_s << 20, .batch = batch };
+	if (pr.tty) {
+		o.progress = show_progress;
+		o.ctx = &pr;
+	}
+	ml_prune_progress_t res;
+	rc = ml_prune_run(s, &o, &res);
+	if (pr.tty)
+		fprintf(stderr, "\r%*s\r", 78, "");
+	ml_prune_space(s, &file1, &free1);
+	ml_store_close(s);
+	char when[40];
+	ml_time_format((int64_t)cut_s * 1000000, when, sizeof when);
+	if (rc) {
+		fprintf(stderr, "mtalog prune: %s: %s%s (%llu messages deleted before the error; "
+		        "run prune again to go on)\n", db, ml_strerror(rc),
+		        rc == ML_EFULL ? " (is the disk full?)" : "", (unsigned long long)res.deleted);
+		return 2;
+	}
+	if (!quiet) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		char a[32], b[32], f0[32], f1[32];
+		mb(a, sizeof a, file0);
+		mb(b, sizeof b, file1);
+		mb(f0, sizeof f0, free0);
+		mb(f1, sizeof f1, free1);
+		fprintf(stderr, "pruned %llu messages first seen before %s (%llu postings) in %.2f s; "
+		        "kept %llu still in flight\n",
+		        (unsigned long long)res.deleted, when, (unsigned long long)res.postings,
+		        since(&pr.start, &now), (unsigned long long)res.kept_in_flight);
+		fprintf(stderr, "database %s: %s (%s free) before, %s (%s free) after%s\n", db, a, f0, b, f1,
+		        compact || free1 == 0 ? "" : "; mtalog compact gives the free pages back");
+	}
+	return compact ? do_compact(db, quiet) : 0;
+}
+
+static int cmd_compact(const char *db, int argc, char **argv)
+{
+	int quiet = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
+			quiet = 1;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			puts("usage: mtalog compact [--quiet]\n"
+			     "  rewrite the database without its free pages (the space prune freed);\n"
+			     "  needs the database to itself: stop ingest and serve first");
+			return 0;
+		} else {
+			fprintf(stderr, "mtalog compact: unexpected argument '%s'\n", argv[i]);
+			return 1;
+		}
+	}
+	return do_compact(db, quiet);
+}
 
 int ml_maint_main(const char *db, const char *cmd, int argc, char **argv)
 {
-	(void)db;
-	(void)argc;
-	(void)argv;
-	if (strcmp(cmd, "prune") && strcmp(cmd, "compact"))
-		return -1;
-	fprintf(stderr, "mtalog %s: not available yet\n", cmd);
-	return 1;
+	if (!strcmp(cmd, "prune"))
+		return cmd_prune(db, argc, argv);
+	if (!strcmp(cmd, "compact"))
+		return cmd_compact(db, argc, argv);
+	return -1;
 }

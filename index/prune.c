@@ -1,0 +1,398 @@
+#include "prune.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/message.h"
+#include "index/record.h"
+#include "index/tokens.h"
+
+/* What one transaction did; added to the totals once it commits. */
+typedef struct {
+	uint64_t examined, deleted, kept, postings;
+	int64_t messages;
+	int64_t rows[ML_ST__COUNT];
+	uint64_t next;     /* first docid not yet examined */
+	int done;          /* reached the cutoff or the end of `rec` */
+} chunk_t;
+
+typedef struct {
+	ml_store_t *s;
+	ml_codec_t *codec;
+	ml_message_t m;
+	ml_keys_t keys;
+	ml_buf_t pkey;
+	uint64_t before;
+} pruner_t;
+
+/* The rows ingest counted for m (index/writer.c counts them the same way). */
+static void rows_count(int64_t *delta, const ml_message_t *m, int sign)
+{
+	if (!m->nrcpts)
+		delta[ml_message_row_status(m, NULL)] += sign;
+	for (uint32_t i = 0; i < m->nrcpts; i++)
+		if (!(m->rcpts[i].flags & ML_RCPT_HANDED_ON))
+			delta[ml_message_row_status(m, &m->rcpts[i])] += sign;
+}
+
+/* Delete every posting of m (decoded into p->m, docid given). */
+static int delete_postings(pruner_t *p, MDB_txn *txn, uint64_t docid, chunk_t *c)
+{
+	int rc = ml_tokens_message(&p->m, &p->keys);
+	if (rc)
+		return rc;
+	unsigned char db[8];
+	ml_put_be64(db, docid);
+	uint32_t bucket = ml_docid_bucket(docid);
+	size_t pos = 0, len;
+	const char *key;
+	while (ml_keys_next(&p->keys, &pos, &key, &len)) {
+		ml_buf_reset(&p->pkey);
+		if (ml_post_key(&p->pkey, key, len, bucket))
+			return ML_ENOMEM;
+		MDB_val k = { p->pkey.len, p->pkey.data }, v = { 8, db };
+		int r2 = mdb_del(txn, p->s->post, &k, &v);
+		if (r2 == 0)
+			c->postings++;
+		else if (r2 != MDB_NOTFOUND)
+			return r2;
+	}
+	return 0;
+}
+
+/*
+ * One write transaction: examine up to `batch` records from docid `from`
+ * below the cutoff.  Returns 0, an LMDB code (MDB_MAP_FULL, MDB_TXN_FULL:
+ * the caller retries) or an ML_E* code.
+ */
+static int prune_chunk(pruner_t *p, uint64_t from, unsigned batch, chunk_t *c)
+{
+	memset(c, 0, sizeof *c);
+	c->next = from;
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL;
+	int rc = ml_store_write_begin(p->s, &txn);
+	if (rc)
+		return rc;
+	rc = mdb_cursor_open(txn, p->s->rec, &cur);
+	if (rc)
+		goto fail;
+	unsigned char kb[8];
+	while (c->examined < batch) {
+		ml_put_be64(kb, c->next);
+		MDB_val k = { 8, kb }, v;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (rc == MDB_NOTFOUND) {
+			rc = 0;
+			c->done = 1;
+			break;
+		}
+		if (rc)
+			goto fail;
+		if (k.mv_size != 8) {
+			rc = ML_CORRUPT_BKPT;
+			goto fail;
+		}
+		uint64_t docid = ml_get_be64(k.mv_data);
+		if (docid >= p->before) {
+			c->done = 1;
+			break;
+		}
+		c->examined++;
+		c->next = docid + 1;
+		rc = ml_record_decode_summary(p->codec, v.mv_data, v.mv_size, &p->m);
+		if (rc)
+			goto fail;
+		if (!(p->m.flags & ML_MSG_CLOSED)) {
+			c->kept++;
+			continue;
+		}
+		rc = delete_postings(p, txn, docid, c);
+		if (rc)
+			goto fail;
+		/* the cursor may have moved with the deletes above: find the record again */
+		ml_put_be64(kb, docid);
+		k.mv_size = 8;
+		k.mv_data = kb;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+		if (!rc)
+			rc = mdb_cursor_del(cur, 0);
+		if (rc)
+			goto fail;
+		c->deleted++;
+		if (!(p->m.flags & ML_MSG_CONTINUED))
+			c->messages--;
+		rows_count(c->rows, &p->m, -1);
+	}
+	mdb_cursor_close(cur);
+	cur = NULL;
+	rc = ml_meta_add(txn, p->s, "count:messages", c->messages);
+	for (int st = 1; st < ML_ST__COUNT && !rc; st++) {
+		char key[64];
+		snprintf(key, sizeof key, "rows:%s", ml_status_name((ml_status_t)st));
+		rc = ml_meta_add(txn, p->s, key, c->rows[st]);
+	}
+	if (rc)
+		goto fail;
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc)
+		goto fail;
+	return 0;
+fail:
+	if (cur)
+		mdb_cursor_close(cur);
+	if (txn)
+		mdb_txn_abort(txn);
+	return rc;
+}
+
+/* LMDB codes pass through prune_chunk for the retry decisions; the rest are ours. */
+static int to_ml(int rc)
+{
+	return rc <= 0 ? rc : ml_store_errcode(rc);
+}
+
+int ml_prune_run(ml_store_t *s, const ml_prune_opts_t *o, ml_prune_progress_t *out)
+{
+	ml_prune_progress_t tot;
+	memset(&tot, 0, sizeof tot);
+	pruner_t p;
+	memset(&p, 0, sizeof p);
+	p.s = s;
+	p.before = o->before_docid;
+	ml_message_init(&p.m);
+	unsigned batch = o->batch ? o->batch : ML_PRUNE_BATCH;
+	MDB_txn *txn;
+	int rc = ml_codec_new(&p.codec, 3);
+	if (!rc)
+		rc = ml_store_read_begin(s, &txn);
+	if (!rc) {
+		rc = ml_store_load_dicts(s, txn, p.codec);
+		MDB_cursor *cur;
+		MDB_val k, v;
+		if (!rc && mdb_cursor_open(txn, s->rec, &cur) == 0) {
+			if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0 && k.mv_size == 8)
+				tot.first_docid = ml_get_be64(k.mv_data);
+			mdb_cursor_close(cur);
+		}
+		mdb_txn_abort(txn);
+	}
+	tot.next_docid = tot.first_docid;
+	int grows = 0;
+	while (!rc) {
+		chunk_t c;
+		rc = prune_chunk(&p, tot.next_docid, batch, &c);
+		if (rc == MDB_MAP_FULL && grows++ < 8) {
+			rc = ml_store_grow(s);  /* and the same chunk again */
+			continue;
+		}
+		if (rc == MDB_TXN_FULL && batch > 1) {
+			batch /= 2;  /* too many pages touched: smaller chunks */
+			rc = 0;
+			continue;
+		}
+		if (rc)
+			break;
+		grows = 0;
+		tot.examined += c.examined;
+		tot.deleted += c.deleted;
+		tot.kept_in_flight += c.kept;
+		tot.postings += c.postings;
+		tot.transactions++;
+		tot.next_docid = c.next;
+		if (o->progress && o->progress(o->ctx, &tot))
+			break;
+		if (c.done)
+			break;
+	}
+	rc = to_ml(rc);
+	ml_message_free(&p.m);
+	ml_keys_free(&p.keys);
+	ml_buf_free(&p.pkey);
+	ml_codec_free(p.codec);
+	if (out)
+		*out = tot;
+	return rc;
+}
+
+int ml_prune_space(ml_store_t *s, uint64_t *file_bytes, uint64_t *free_bytes)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_stat st;
+	uint64_t pages = 0;
+	*file_bytes = ml_store_file_bytes(s);
+	*free_bytes = 0;
+	int rc = ml_store_read_begin(s, &txn);
+	if (rc)
+		return rc;
+	mdb_env_stat(s->env, &st);
+	/* the free list: key a transaction id, value a list of page numbers
+	 * whose first word is their count (LMDB's IDL) */
+	rc = mdb_cursor_open(txn, 0, &cur);
+	if (!rc) {
+		MDB_val k, v;
+		int r2 = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		while (r2 == 0) {
+			if (v.mv_size >= sizeof(size_t)) {
+				size_t n;
+				memcpy(&n, v.mv_data, sizeof n);
+				pages += n;
+			}
+			r2 = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		}
+		mdb_cursor_close(cur);
+		if (r2 != MDB_NOTFOUND)
+			rc = r2;
+	}
+	MDB_envinfo info;
+	mdb_env_info(s->env, &info);
+	mdb_txn_abort(txn);
+	/* and the pages past the last one in use, if the file has any */
+	uint64_t used_end = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+	*free_bytes = pages * st.ms_psize;
+	if (*file_bytes > used_end)
+		*free_bytes += *file_bytes - used_end;
+	return ml_store_errcode(rc);
+}
+
+/* The exclusive lock LMDB takes when it is alone: a write lock on byte 0 of
+ * the lock file.  Returns 0 when taken, 1 when another process holds it. */
+static int lock_exclusive(int fd)
+{
+	struct flock fl;
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 0;
+	fl.l_len = 1;
+	int rc;
+	while ((rc = fcntl(fd, F_SETLK, &fl)) != 0 && errno == EINTR)
+		;
+	if (rc == 0)
+		return 0;
+	return errno == EACCES || errno == EAGAIN ? 1 : -1;
+}
+
+static int fsync_path(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int ml_prune_compact(const char *path, uint64_t *before, uint64_t *after, char *err, size_t errlen)
+{
+	char *tmp = NULL, *lock = NULL, *dir = NULL;
+	MDB_env *env = NULL;
+	int lfd = -1, locked = 0, rc = ML_OK, mrc = 0;
+	struct stat st;
+	*before = *after = 0;
+	if (stat(path, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? ML_ENOTFOUND : ML_EIO;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return ML_EINVAL;
+	}
+	*before = (uint64_t)st.st_size;
+	size_t n = strlen(path);
+	tmp = malloc(n + 16);
+	lock = malloc(n + 8);
+	dir = strdup(path);
+	if (!tmp || !lock || !dir) {
+		rc = ML_ENOMEM;
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
+	snprintf(tmp, n + 16, "%s.compact-tmp", path);
+	snprintf(lock, n + 8, "%s-lock", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		slash[slash == dir] = '\0';
+	else
+		snprintf(dir, n + 1, ".");
+
+	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (lfd < 0) {
+		snprintf(err, errlen, "%s: %s", lock, strerror(errno));
+		rc = ML_EIO;
+		goto fail;
+	}
+	int busy = lock_exclusive(lfd);
+	if (busy) {
+		if (busy > 0)
+			snprintf(err, errlen, "%s: in use by another process (ingest, serve or a search); "
+			         "compact needs the database to itself: stop them and run it again", path);
+		else
+			snprintf(err, errlen, "%s: cannot lock: %s", lock, strerror(errno));
+		rc = ML_EIO;
+		goto fail;
+	}
+	locked = 1;
+	/* a file left by a compaction that was killed */
+	if (unlink(tmp) != 0 && errno != ENOENT) {
+		snprintf(err, errlen, "%s: cannot remove: %s", tmp, strerror(errno));
+		rc = ML_EIO;
+		goto fail;
+	}
+	/* MDB_NOLOCK: the lock above keeps every other process out */
+	if ((mrc = mdb_env_create(&env)) ||
+	    (mrc = mdb_env_set_maxdbs(env, 8)) ||
+	    (mrc = mdb_env_open(env, path, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK, 0644)))
+		goto fail_mdb;
+	if ((mrc = mdb_env_copy2(env, tmp, MDB_CP_COMPACT)))
+		goto fail_mdb;
+	mdb_env_close(env);
+	env = NULL;
+	if (chmod(tmp, st.st_mode & 07777) != 0 || fsync_path(tmp, O_RDONLY) != 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		rc = ML_EIO;
+		goto fail;
+	}
+	if (rename(tmp, path) != 0) {
+		snprintf(err, errlen, "%s: cannot replace with the compacted copy: %s", path, strerror(errno));
+		rc = ML_EIO;
+		goto fail;
+	}
+	fsync_path(dir, O_RDONLY | O_DIRECTORY);
+	/* The copy numbers its transactions from 1 again: open it once while
+	 * still alone, so that LMDB re-initializes the lock file from it before
+	 * a waiting process reads that file. */
+	if ((mrc = mdb_env_create(&env)) ||
+	    (mrc = mdb_env_set_maxdbs(env, 8)) ||
+	    (mrc = mdb_env_open(env, path, MDB_NOSUBDIR, 0644)))
+		goto fail_mdb;
+	mdb_env_close(env);
+	env = NULL;
+	if (stat(path, &st) == 0)
+		*after = (uint64_t)st.st_size;
+	goto done;
+fail_mdb:
+	snprintf(err, errlen, "%s: %s", path,
+	         mrc == MDB_INVALID ? "not an LMDB database (corrupt, or another kind of file)"
+	                            : mdb_strerror(mrc));
+	rc = ml_store_errcode(mrc);
+fail:
+	if (env)
+		mdb_env_close(env);
+	if (locked)
+		unlink(tmp);  /* ours: no other compact can be running */
+done:
+	/* closing the lock file lets waiting processes in */
+	if (lfd >= 0)
+		close(lfd);
+	free(tmp);
+	free(lock);
+	free(dir);
+	return rc;
+}
