@@ -15,7 +15,7 @@ OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter -std=gnu11
 CPPFLAGS += -I. -D_GNU_SOURCE
 LDLIBS  ?= -llmdb -lzstd -lxxhash -lpcre2-8 -lz -ljansson -lm
-LDLIBS  += -lmicrohttpd -lpthread
+LDLIBS  += -lmicrohttpd -lcrypt -lpthread
 TEST_LDLIBS = -lcmocka
 
 BUILD   ?= build

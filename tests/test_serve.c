@@ -7,6 +7,10 @@
  * tests/data/statuses.log (one message per status), one on sample/mail.log
  * (3439 rows).  The client is a plain socket: GET, Connection: close, read to
  * the end (the server always sends Content-Length, never chunks).
+ *
+ * Who sees what: two more servers with --users on the same two databases;
+ * users log in (POST /login), carry the session cookie, and see only their
+ * rows through every API path; the rest is 401, or 404 for a message.
  */
 #include "testlib.h"
 
@@ -26,14 +30,14 @@
 #define SAMPLE_ROWS 3439
 
 static char dir[4096];
-static char db[4200], bigdb[4200];
+static char db[4200], bigdb[4200], users[4200];
 
 typedef struct {
 	pid_t pid;
 	unsigned port;
 } server_t;
 
-static server_t small, big;
+static server_t small, big, small_u, big_u;
 
 /* Every server started and not yet stopped: a failing test longjmps past its
  * own stop, so the group teardown and exit stop what is left. */
@@ -92,7 +96,12 @@ static server_t serve_start(const char *dbpath, const char *extra)
 	if (pipe(fd))
 		fail_msg("pipe");
 	char cmd[9000];
-	snprintf(cmd, sizeof cmd, "exec %s --db %s serve --listen 127.0.0.1:0 %s", bin(), dbpath, extra ? extra : "");
+	char more[4400] = "";
+	if (extra && !strncmp(extra, "--users USERS", 13))
+		snprintf(more, sizeof more, "--users %s%s", users, extra + 13);
+	else if (extra)
+		snprintf(more, sizeof more, "%s", extra);
+	snprintf(cmd, sizeof cmd, "exec %s --db %s serve --listen 127.0.0.1:0 %s", bin(), dbpath, more);
 	pid_t pid = spawn(cmd, fd[1], fd[0]);
 	track(pid, 1);
 	close(fd[1]);
@@ -278,13 +287,39 @@ static int setup(void **state)
 	free(err);
 	small = serve_start(db, NULL);
 	big = serve_start(bigdb, NULL);
+	/* the users: two passwords, hashed by the command */
+	char *h1, *h2, pw1[4300], pw2[4300];
+	snprintf(pw1, sizeof pw1, "%s/pw1", dir);
+	snprintf(pw2, sizeof pw2, "%s/pw2", dir);
+	tl_write_file(pw1, "right-1\n", 8);
+	tl_write_file(pw2, "right-2\n", 8);
+	if (tl_mtalog(&h1, &err, "serve --hash-password < %s", pw1) || tl_mtalog(&h2, NULL, "serve --hash-password < %s", pw2))
+		fail_msg("--hash-password: %s", err);
+	free(err);
+	h1[strcspn(h1, "\n")] = '\0';
+	h2[strcspn(h2, "\n")] = '\0';
+	char text[4096];
+	snprintf(text, sizeof text,
+	         "# name:hash:role:addresses\n"
+	         "root:%s:admin:\n"
+	         "bob:%s:user:bob@example.com\n"
+	         "carol:%s:user:Carol@Example.com, @partner.example\n"
+	         "free:%s:user:@freemail.example\n"
+	         "mute:%s:silent:mute@example.com\n",
+	         h1, h2, h1, h1, h1);
+	free(h1);
+	free(h2);
+	snprintf(users, sizeof users, "%s/users", dir);
+	tl_write_file(users, text, strlen(text));
+	small_u = serve_start(db, "--users USERS");
+	big_u = serve_start(bigdb, "--users USERS");
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	int a = serve_stop(&small), b = serve_stop(&big);
+	int a = serve_stop(&small) | serve_stop(&small_u), b = serve_stop(&big) | serve_stop(&big_u);
 	stop_all();
 	tl_rmdir(dir);
 	if (a || b)
@@ -760,6 +795,343 @@ static void options(void **state)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* ---- who sees what (--users) ---- */
+
+/* A request with a session cookie (NULL: none) and a body (NULL: none). */
+static resp_t http_req(unsigned port, const char *method, const char *path, const char *cookie,
+                       const char *ctype, const char *body, const char *extra_header)
+{
+	char req[16384], ck[256] = "", ct[256] = "";
+	if (cookie)
+		snprintf(ck, sizeof ck, "Cookie: mtalog_session=%s\r\n", cookie);
+	if (body)
+		snprintf(ct, sizeof ct, "Content-Type: %s\r\nContent-Length: %zu\r\n", ctype, strlen(body));
+	snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nConnection: close\r\n%s%s%s\r\n%s",
+	         method, path, port, ck, ct, extra_header ? extra_header : "", body ? body : "");
+	return http_raw(port, req);
+}
+
+/* Log in (form); the session id from Set-Cookie (static buffer), or NULL. */
+static const char *login(unsigned port, const char *name, const char *pw, int want_status)
+{
+	static char id[128];
+	char body[256];
+	snprintf(body, sizeof body, "name=%s&password=%s", name, pw);
+	resp_t r = http_req(port, "POST", "/login", NULL, "application/x-www-form-urlencoded", body, NULL);
+	if (r.status != want_status)
+		fail_msg("login %s: %d, want %d: %s", name, r.status, want_status, r.body);
+	const char *sc = header(&r, "Set-Cookie");
+	const char *ret = NULL;
+	if (sc && !strncmp(sc, "mtalog_session=", 15)) {
+		snprintf(id, sizeof id, "%.*s", (int)strcspn(sc + 15, ";"), sc + 15);
+		ret = id;
+	}
+	resp_free(&r);
+	return ret;
+}
+
+/* GET path as the session, expect status, the JSON body. */
+static json_t *get_as(unsigned port, const char *cookie, const char *path, int want_status)
+{
+	resp_t r = http_req(port, "GET", path, cookie, NULL, NULL, NULL);
+	if (r.status != want_status)
+		fail_msg("GET %s: status %d, want %d: %s", path, r.status, want_status, r.body);
+	json_error_t je;
+	json_t *j = json_loads(r.body, 0, &je);
+	if (!j)
+		fail_msg("GET %s: bad JSON: %s", path, r.body);
+	resp_free(&r);
+	return j;
+}
+
+/* Does address a end in the pattern (an address or @domain), any case? */
+static int addr_is(const char *a, const char *pat)
+{
+	size_t n = strlen(a), k = strlen(pat);
+	return a && n >= k && !strcasecmp(a + n - k, pat) && (pat[0] == '@' || n == k);
+}
+
+/* The rule, client side: from, to or orig_to is one of pats. */
+static int row_is_theirs(json_t *row, const char *const *pats)
+{
+	static const char *const keys[] = { "from", "to", "orig_to" };
+	for (size_t k = 0; k < 3; k++) {
+		const char *v = json_string_value(json_object_get(row, keys[k]));
+		for (size_t i = 0; v && pats[i]; i++)
+			if (addr_is(v, pats[i]))
+				return 1;
+	}
+	return 0;
+}
+
+static json_t *rows_of(json_t *all, const char *const *pats)
+{
+	json_t *out = json_array();
+	for (size_t i = 0; i < json_array_size(all); i++)
+		if (row_is_theirs(json_array_get(all, i), pats))
+			json_array_append(out, json_array_get(all, i));
+	return out;
+}
+
+/* Login, the cookie's attributes, /api/me, logout; bad logins. */
+static void login_logout(void **state)
+{
+	(void)state;
+	unsigned port = small_u.port;
+	/* no session: every API path is 401 with a JSON error; the page loads */
+	static const char *const api[] = { "/api/search", "/api/search.csv", "/api/messages/1858634515480576",
+		"/api/me", "/api/nothing" };
+	for (size_t i = 0; i < ML_ARRAY_LEN(api); i++) {
+		json_t *j = get_as(port, NULL, api[i], 401);
+		assert_non_null(json_string_value(json_object_get(j, "error")));
+		json_decref(j);
+	}
+	resp_t r = http_get(port, "/");
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	/* a form login: the cookie is HttpOnly, SameSite=Strict, not Secure on loopback */
+	r = http_req(port, "POST", "/login", NULL, "application/x-www-form-urlencoded", "name=bob&password=right-2", NULL);
+	assert_int_equal(r.status, 200);
+	const char *sc = header(&r, "Set-Cookie");
+	assert_non_null(sc);
+	assert_int_equal(strcspn(sc + 15, ";"), 64);
+	assert_non_null(strstr(sc, "; HttpOnly"));
+	assert_non_null(strstr(sc, "; SameSite=Strict"));
+	assert_non_null(strstr(sc, "; Path=/"));
+	assert_null(strstr(sc, "Secure"));
+	char bob[128];
+	snprintf(bob, sizeof bob, "%.64s", sc + 15);
+	json_error_t je;
+	json_t *j = json_loads(r.body, 0, &je);
+	assert_string_equal(json_string_value(json_object_get(j, "name")), "bob");
+	assert_string_equal(json_string_value(json_object_get(j, "role")), "user");
+	json_decref(j);
+	resp_free(&r);
+	j = get_as(port, bob, "/api/me", 200);
+	assert_string_equal(json_string_value(json_object_get(j, "name")), "bob");
+	json_decref(j);
+	/* a JSON login; each login its own session */
+	r = http_req(port, "POST", "/login", NULL, "application/json", "{\"name\":\"root\",\"password\":\"right-1\"}", NULL);
+	assert_int_equal(r.status, 200);
+	assert_null(strstr(header(&r, "Set-Cookie"), bob));
+	resp_free(&r);
+	/* logout ends the session and clears the cookie */
+	r = http_req(port, "POST", "/logout", bob, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(header(&r, "Set-Cookie"), "Max-Age=0"));
+	resp_free(&r);
+	json_decref(get_as(port, bob, "/api/me", 401));
+	json_decref(get_as(port, bob, "/api/search", 401));
+	/* bad logins: 401 with a JSON error, no cookie */
+	static const char *const bad[][2] = { { "bob", "right-1" }, { "bob", "" }, { "nobody", "right-1" },
+		{ "BOB", "right-2" }, { "bob", "right-2x" } };
+	for (size_t i = 0; i < ML_ARRAY_LEN(bad); i++) {
+		char body[128];
+		snprintf(body, sizeof body, "{\"name\":\"%s\",\"password\":\"%s\"}", bad[i][0], bad[i][1]);
+		r = http_req(port, "POST", "/login", NULL, "application/json", body, NULL);
+		if (r.status != (bad[i][1][0] ? 401 : 400))
+			fail_msg("login %s/%s: %d", bad[i][0], bad[i][1], r.status);
+		assert_null(header(&r, "Set-Cookie"));
+		j = json_loads(r.body, 0, &je);
+		assert_non_null(json_string_value(json_object_get(j, "error")));
+		assert_string_equal(header(&r, "Content-Type"), "application/json");
+		json_decref(j);
+		resp_free(&r);
+	}
+	/* a silent user is refused even with the right password */
+	assert_null(login(port, "mute", "right-1", 403));
+	assert_null(login(port, "mute", "wrong", 401));
+	/* a made-up session, GET /login, another site's page */
+	json_decref(get_as(port, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", "/api/search", 401));
+	r = http_req(port, "GET", "/login", NULL, NULL, NULL, NULL);
+	assert_int_equal(r.status, 405);
+	resp_free(&r);
+	r = http_req(port, "POST", "/login", NULL, "application/x-www-form-urlencoded", "name=bob&password=right-2",
+	             "Origin: https://evil.example\r\n");
+	assert_int_equal(r.status, 403);
+	assert_null(header(&r, "Set-Cookie"));
+	resp_free(&r);
+	/* without --users: /api/me says so, /login is 404 */
+	j = get_json(small.port, "/api/me", 200);
+	assert_true(json_is_false(json_object_get(j, "users")));
+	json_decref(j);
+	assert_null(login(small.port, "bob", "right-2", 404));
+	/* --secure-cookie: Secure on loopback too */
+	server_t sec = serve_start(db, "--users USERS --secure-cookie");
+	r = http_req(sec.port, "POST", "/login", NULL, "application/x-www-form-urlencoded", "name=bob&password=right-2", NULL);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(header(&r, "Set-Cookie"), "; Secure"));
+	resp_free(&r);
+	assert_int_equal(serve_stop(&sec), 0);
+}
+
+/* A user sees their rows and no one else's through search, CSV and
+ * messages; an admin sees every row. */
+static void users_see_their_rows(void **state)
+{
+	(void)state;
+	unsigned port = small_u.port;
+	char bob[128], carol[128], root[128];
+	snprintf(bob, sizeof bob, "%s", login(port, "bob", "right-2", 200));
+	snprintf(carol, sizeof carol, "%s", login(port, "carol", "right-1", 200));
+	snprintf(root, sizeof root, "%s", login(port, "root", "right-1", 200));
+	json_t *all = cli_rows(db, "");
+	static const char *const bob_pats[] = { "bob@example.com", NULL };
+	static const char *const carol_pats[] = { "carol@example.com", "@partner.example", NULL };
+	json_t *bob_want = rows_of(all, bob_pats), *carol_want = rows_of(all, carol_pats);
+	assert_int_equal(json_array_size(bob_want), 2);
+	assert_int_equal(json_array_size(carol_want), 2);
+	/* search */
+	json_t *j = get_as(port, bob, "/api/search", 200);
+	assert_same_rows(json_object_get(j, "rows"), bob_want, "bob's rows");
+	json_decref(j);
+	j = get_as(port, carol, "/api/search", 200);
+	assert_same_rows(json_object_get(j, "rows"), carol_want, "carol's rows");
+	json_decref(j);
+	j = get_as(port, root, "/api/search", 200);
+	assert_same_rows(json_object_get(j, "rows"), all, "the admin's rows");
+	json_decref(j);
+	/* searching for carol's rows as bob finds nothing */
+	j = get_as(port, bob, "/api/search?to=dave%40slow.example", 200);
+	assert_int_equal(json_array_size(json_object_get(j, "rows")), 0);
+	json_decref(j);
+	j = get_as(port, bob, "/api/search?from=carol%40example.com", 200);
+	assert_int_equal(json_array_size(json_object_get(j, "rows")), 0);
+	json_decref(j);
+	/* CSV: the same rule */
+	resp_t r = http_req(port, "GET", "/api/search.csv", bob, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(tl_count_lines(r.body), 3);
+	assert_null(strstr(r.body, "carol@"));
+	assert_null(strstr(r.body, "ghost@"));
+	resp_free(&r);
+	r = http_req(port, "GET", "/api/search.csv?from=carol%40example.com", bob, NULL, NULL, NULL);
+	assert_int_equal(tl_count_lines(r.body), 1);
+	resp_free(&r);
+	/* messages: carol's is a 404 for bob, just like one that does not exist */
+	const char *cid = json_string_value(json_object_get(json_array_get(carol_want, 0), "id"));
+	char path[256];
+	snprintf(path, sizeof path, "/api/messages/%s", cid);
+	j = get_as(port, bob, path, 404);
+	json_t *none = get_as(port, bob, "/api/messages/12345", 404);
+	assert_true(json_equal(json_object_get(j, "parameter"), json_object_get(none, "parameter")));
+	json_decref(j);
+	json_decref(none);
+	j = get_as(port, carol, path, 200);
+	assert_string_equal(json_string_value(json_object_get(j, "id")), cid);
+	json_decref(j);
+	/* a message bob shares with others (sales@ went to alice and bob, ghost@
+	 * was refused): only his recipient, no line naming the others */
+	json_t *rows = search1("queue_id", "0D1E2F3A4B");
+	snprintf(path, sizeof path, "/api/messages/%s", json_string_value(json_object_get(json_array_get(rows, 0), "id")));
+	json_decref(rows);
+	j = get_as(port, bob, path, 200);
+	json_t *rc = json_object_get(j, "recipients");
+	assert_int_equal(json_array_size(rc), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rc, 0), "to")), "bob@example.com");
+	assert_int_equal(json_integer_value(json_object_get(j, "recipients_hidden")), 2);
+	char *dump = json_dumps(j, 0);
+	assert_null(strstr(dump, "ghost@"));
+	assert_null(strstr(dump, "alice@example.com"));
+	assert_non_null(strstr(dump, "to=<bob@example.com>, orig_to=<sales@example.com>"));
+	free(dump);
+	json_decref(j);
+	j = get_as(port, root, path, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "recipients")), 3);
+	json_decref(j);
+	/* after logout, nothing */
+	r = http_req(port, "POST", "/logout", bob, NULL, NULL, NULL);
+	resp_free(&r);
+	json_decref(get_as(port, bob, "/api/search.csv", 401));
+	snprintf(path, sizeof path, "/api/messages/%s", cid);
+	json_decref(get_as(port, bob, path, 401));
+	json_decref(all);
+	json_decref(bob_want);
+	json_decref(carol_want);
+}
+
+/* A user's pages: fewer rows than the limit may come, but the cursor gives
+ * every row of theirs once, in order, at any page size. */
+static void users_cursor(void **state)
+{
+	(void)state;
+	char free_[128], path[512];
+	snprintf(free_, sizeof free_, "%s", login(big_u.port, "free", "right-1", 200));
+	static const char *const pats[] = { "@freemail.example", NULL };
+	size_t pages;
+	json_t *all = all_pages(big.port, "", &pages);
+	json_t *want = rows_of(all, pats);
+	assert_true(json_array_size(want) > 150);
+	static const unsigned limits[] = { 1000, 7, 50 };
+	for (size_t li = 0; li < ML_ARRAY_LEN(limits); li++) {
+		json_t *got = json_array();
+		char cursor[64] = "";
+		for (pages = 0;; pages++) {
+			snprintf(path, sizeof path, "/api/search?limit=%u%s%s", limits[li], cursor[0] ? "&cursor=" : "", cursor);
+			json_t *j = get_as(big_u.port, free_, path, 200);
+			assert_true(json_array_size(json_object_get(j, "rows")) <= limits[li]);
+			json_array_extend(got, json_object_get(j, "rows"));
+			json_t *next = json_object_get(j, "next");
+			if (!json_is_string(next)) {
+				json_decref(j);
+				break;
+			}
+			snprintf(cursor, sizeof cursor, "%s", json_string_value(next));
+			json_decref(j);
+			assert_true(pages < 1000);
+		}
+		char what[64];
+		snprintf(what, sizeof what, "free's rows in pages of %u", limits[li]);
+		assert_same_rows(got, want, what);
+		json_decref(got);
+	}
+	/* with a filter of their own */
+	json_t *j = get_as(big_u.port, free_, "/api/search?status=delivered", 200);
+	for (size_t i = 0; i < json_array_size(json_object_get(j, "rows")); i++)
+		assert_true(row_is_theirs(json_array_get(json_object_get(j, "rows"), i), pats));
+	json_decref(j);
+	json_decref(want);
+	json_decref(all);
+}
+
+/* --users files that are refused; --hash-password. */
+static void users_file(void **state)
+{
+	(void)state;
+	static const struct { const char *text, *why; } bad[] = {
+		{ "bob:$y$j9T$abc$defghijklmnop:boss:bob@example.com\n", "role" },
+		{ "bob:plain:user:bob@example.com\n", "hash" },
+		{ "bob:$y$j9T$abc$defghijklmnop:user\n", "NAME:HASH" },
+		{ "bob:$y$j9T$abc$defghijklmnop:user:bob\n", "not an address" },
+		{ "bob:$y$j9T$abc$defghijklmnop:user:*@example.com\n", "not an address" },
+		{ "b b:$y$j9T$abc$defghijklmnop:user:bob@example.com\n", "name" },
+		{ "a:$y$j9T$abc$defghijklmnop:user:a@x.example\na:$y$j9T$abc$defghijklmnop:user:a@x.example\n", "twice" },
+		{ "# nobody\n\n", "no users" },
+	};
+	char path[4300], *out, *err;
+	snprintf(path, sizeof path, "%s/bad-users", dir);
+	for (size_t i = 0; i < ML_ARRAY_LEN(bad); i++) {
+		tl_write_file(path, bad[i].text, strlen(bad[i].text));
+		int rc = tl_mtalog(&out, &err, "--db %s serve --listen 127.0.0.1:0 --users %s", db, path);
+		if (rc != 1 || !strstr(err, bad[i].why))
+			fail_msg("users file %zu: exit %d: %s", i, rc, err);
+		free(out);
+		free(err);
+	}
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s serve --listen 127.0.0.1:0 --users %s/none", db, dir), 2);
+	free(out); free(err);
+	/* a hash is libcrypt's yescrypt, salted: the same password twice differs */
+	char pw[4300], *h2;
+	snprintf(pw, sizeof pw, "%s/pw1", dir);
+	assert_int_equal(tl_mtalog(&out, NULL, "serve --hash-password < %s", pw), 0);
+	assert_int_equal(tl_mtalog(&h2, NULL, "serve --hash-password < %s", pw), 0);
+	assert_true(!strncmp(out, "$y$", 3) || !strncmp(out, "$6$", 3));
+	assert_string_not_equal(out, h2);
+	free(out); free(h2);
+	assert_int_equal(tl_mtalog(&out, &err, "serve --hash-password < /dev/null"), 1);
+	free(out); free(err);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -774,6 +1146,10 @@ int main(void)
 		cmocka_unit_test(cursor_while_ingesting),
 		cmocka_unit_test(page),
 		cmocka_unit_test(options),
+		cmocka_unit_test(login_logout),
+		cmocka_unit_test(users_see_their_rows),
+		cmocka_unit_test(users_cursor),
+		cmocka_unit_test(users_file),
 	};
 	return cmocka_run_group_tests_name("serve", tests, setup, teardown);
 }

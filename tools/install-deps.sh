@@ -2,13 +2,15 @@
 # Install the Debian packages mtalog needs to build and test, if missing.
 # With the argument "bench", also those the benchmark needs; with "web", those
 # the browser tests of the page need (Chromium, node and npm), so that a plain
-# build does not pull a browser.
+# build does not pull a browser; with "load", wrk for tests/load/run.sh.
 set -e
-PKGS="build-essential pkg-config liblmdb-dev libzstd-dev libxxhash-dev libpcre2-dev zlib1g-dev libjansson-dev libcmocka-dev libmicrohttpd-dev xxd"
+PKGS="build-essential pkg-config liblmdb-dev libzstd-dev libxxhash-dev libpcre2-dev zlib1g-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libcrypt-dev xxd"
 # what the benchmark also runs: GNU time, ripgrep (a baseline)
 [ "${1:-}" = bench ] && PKGS="$PKGS time ripgrep sqlite3 gnuplot-nox jq"
 # what fuzzing needs: clang and its sanitizer runtimes
 [ "${1:-}" = fuzz ] && PKGS="$PKGS clang libclang-rt-14-dev"
+# the load test of the server
+[ "${1:-}" = load ] && PKGS="$PKGS wrk"
 # the browser tests: Debian's Chromium; node and npm unless a node with npm is there
 if [ "${1:-}" = web ]; then
 	PKGS="$PKGS chromium"

@@ -59,6 +59,9 @@ static void usage(FILE *f)
 	"  serve               the Email Logs page and the JSON API over HTTP, beside ingest\n"
 	"      --listen HOST:PORT    default " ML_SERVE_DEFAULT_LISTEN " (port 0: a free one)\n"
 	"      --verbose             one line per request on stderr\n"
+	"      --users FILE          log in; each user sees their own rows (README: Web page)\n"
+	"      --hash-password       read a password on stdin, print its hash for --users\n"
+	"      --secure-cookie       the session cookie is Secure on loopback too (https proxy)\n"
 	"\n"
 	"The database is --db PATH, else $MTALOG_DB, else ./mtalog.db.\n", f);
 }
@@ -322,10 +325,14 @@ static int cmd_serve(const char *db, int argc, char **argv)
 		{ "listen", required_argument, 0, 'l' },
 		{ "threads", required_argument, 0, 't' },
 		{ "verbose", no_argument, 0, 'v' },
+		{ "users", required_argument, 0, 'u' },
+		{ "hash-password", no_argument, 0, 'H' },
+		{ "secure-cookie", no_argument, 0, 'S' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	ml_serve_opts_t o = { .db_path = db };
+	int hash_password = 0;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
@@ -333,6 +340,9 @@ static int cmd_serve(const char *db, int argc, char **argv)
 		case 'l': o.listen = optarg; break;
 		case 't': o.threads = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'v': o.verbose = 1; break;
+		case 'u': o.users_path = optarg; break;
+		case 'H': hash_password = 1; break;
+		case 'S': o.secure_cookie = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: return 1;
 		}
@@ -341,6 +351,8 @@ static int cmd_serve(const char *db, int argc, char **argv)
 		fprintf(stderr, "mtalog serve: unexpected argument '%s'\n", argv[optind]);
 		return 1;
 	}
+	if (hash_password)
+		return ml_serve_hash_password_main(stdin, stdout);
 	return ml_serve_run(&o);
 }
 

@@ -17,6 +17,8 @@
 #include "serve.h"
 
 #include <arpa/inet.h>
+#include <crypt.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -27,7 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "index/query.h"
 #include "index/store.h"
@@ -41,9 +46,41 @@ static const char csv_header[] =
 	"id,time,host,queue_id,direction,from,to,orig_to,subject,status,dsn,relay,delay,"
 	"reason,message_id,client_ip,size\r\n";
 
+/* ---- users and sessions (see serve.h) ---- */
+
+#define SESSION_COOKIE "mtalog_session"
+#define SESSION_TTL (12 * 3600)     /* seconds a session lives after its login */
+#define SESSION_MAX 4096            /* sessions kept; beyond, the oldest goes */
+#define SESSION_ID_BYTES 32         /* from getrandom(2); 64 hex digits in the cookie */
+#define BODY_MAX 8192               /* a login body; more is 413 */
+#define USER_PASSES 50              /* searches (of up to 1000 rows each) one page of a
+                                       user may run to fill itself */
+
+typedef enum { ROLE_ADMIN, ROLE_USER, ROLE_SILENT } role_t;
+
+typedef struct {
+	char *name, *hash;
+	role_t role;
+	char **addrs;           /* "bob@example.com" or "@example.com" */
+	size_t naddrs;
+} user_t;
+
+typedef struct {
+	char id[2 * SESSION_ID_BYTES + 1];
+	const user_t *user;
+	time_t expires;
+} session_t;
+
 typedef struct {
 	ml_store_t *store;
 	int verbose;
+	user_t *users;           /* NULL: no --users, the page is open */
+	size_t nusers;
+	char *dummy_hash;        /* checked against for an unknown name (same time) */
+	int secure_cookie;       /* not on loopback: the cookie says Secure */
+	pthread_mutex_t session_lock;
+	session_t *sessions;
+	size_t nsessions;
 	pthread_mutex_t pool_lock;
 	ml_search_t **pool;      /* free search objects */
 	size_t npool, cappool;
@@ -79,6 +116,342 @@ void ml_cursor_format(const ml_cursor_t *c, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64 ".%" PRIu32, c->docid, c->skip);
 	else
 		snprintf(buf, len, "%" PRIu64, c->docid);
+}
+
+/* ---- users ---- */
+
+static void users_free(user_t *u, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(u[i].name);
+		free(u[i].hash);
+		for (size_t k = 0; k < u[i].naddrs; k++)
+			free(u[i].addrs[k]);
+		free(u[i].addrs);
+	}
+	free(u);
+}
+
+static int name_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > 64)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("._@+-", s[i]))
+			return 0;
+	return 1;
+}
+
+/* An address of a users file: local@domain or @domain, no blanks, no '*'. */
+static int addr_ok(const char *s)
+{
+	const char *at = strchr(s, '@');
+	if (!at || strchr(at + 1, '@') || !at[1] || strlen(s) > 255)
+		return 0;
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= ' ' || strchr("*<>\",;", *p))
+			return 0;
+	return 1;
+}
+
+/* Read the users file (format in serve.h).  ML_EINVAL with "FILE:LINE: why"
+ * in err on the first bad line. */
+static int users_load(const char *path, user_t **out, size_t *nout, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "--users %s: %s", path, strerror(errno));
+		return ML_EIO;
+	}
+	user_t *u = NULL;
+	size_t n = 0, cap = 0, lineno = 0;
+	char *line = NULL;
+	size_t linecap = 0;
+	ssize_t len;
+	int rc = ML_OK;
+	while ((len = getline(&line, &linecap, f)) >= 0) {
+		lineno++;
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		const char *s = line;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s || *s == '#')
+			continue;
+		char *field[4];
+		char *p = line;
+		int nf = 0;
+		for (; nf < 4; nf++) {
+			field[nf] = p;
+			char *colon = nf < 3 ? strchr(p, ':') : NULL;
+			if (!colon)
+				break;
+			*colon = '\0';
+			p = colon + 1;
+		}
+		const char *why = NULL;
+		if (nf < 3)
+			why = "want NAME:HASH:ROLE:ADDRESSES";
+		else if (!name_ok(field[0], strlen(field[0])))
+			why = "a name is 1 to 64 letters, digits and . _ @ + -";
+		else if (field[1][0] != '$' || strlen(field[1]) < 10)
+			why = "the hash is not one crypt(3) makes (make one with `mtalog serve --hash-password`)";
+		else if (strcmp(field[2], "admin") && strcmp(field[2], "user") && strcmp(field[2], "silent"))
+			why = "the role is admin, user or silent";
+		for (size_t i = 0; !why && i < n; i++)
+			if (!strcmp(u[i].name, field[0]))
+				why = "this name is given twice";
+		if (why) {
+			snprintf(err, errlen, "%s:%zu: %s", path, lineno, why);
+			rc = ML_EINVAL;
+			goto fail;
+		}
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 8;
+			user_t *nu = realloc(u, nc * sizeof *nu);
+			if (!nu) {
+				rc = ML_ENOMEM;
+				goto fail;
+			}
+			u = nu;
+			cap = nc;
+		}
+		user_t *x = &u[n++];
+		memset(x, 0, sizeof *x);
+		x->name = strdup(field[0]);
+		x->hash = strdup(field[1]);
+		x->role = !strcmp(field[2], "admin") ? ROLE_ADMIN : !strcmp(field[2], "user") ? ROLE_USER : ROLE_SILENT;
+		if (!x->name || !x->hash) {
+			rc = ML_ENOMEM;
+			goto fail;
+		}
+		char *save = NULL;
+		for (char *a = strtok_r(field[3], ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+			while (*a == ' ' || *a == '\t')
+				a++;
+			size_t al = strlen(a);
+			while (al && (a[al - 1] == ' ' || a[al - 1] == '\t'))
+				a[--al] = '\0';
+			if (!al)
+				continue;
+			if (!addr_ok(a)) {
+				snprintf(err, errlen, "%s:%zu: '%.100s' is not an address (name@domain) or @domain",
+				         path, lineno, a);
+				rc = ML_EINVAL;
+				goto fail;
+			}
+			char **na = realloc(x->addrs, (x->naddrs + 1) * sizeof *na);
+			if (!na || !(na[x->naddrs] = strdup(a))) {
+				if (na)
+					x->addrs = na;
+				rc = ML_ENOMEM;
+				goto fail;
+			}
+			x->addrs = na;
+			x->naddrs++;
+		}
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "--users %s: no users in the file", path);
+		rc = ML_EINVAL;
+		goto fail;
+	}
+	free(line);
+	fclose(f);
+	*out = u;
+	*nout = n;
+	return ML_OK;
+fail:
+	if (rc == ML_ENOMEM)
+		snprintf(err, errlen, "--users %s: out of memory", path);
+	free(line);
+	fclose(f);
+	users_free(u, n);
+	return rc;
+}
+
+/* Does address a (from, to or orig_to) belong to u? */
+static int user_has_addr(const user_t *u, ml_slice_t a)
+{
+	if (a.n == 0)
+		return 0;
+	for (size_t i = 0; i < u->naddrs; i++)
+		if (ml_addr_match(u->addrs[i], a))
+			return 1;
+	return 0;
+}
+
+/* May u see row `row` of m?  NULL (no --users) and admins see every row; a
+ * user the rows whose sender, recipient or original recipient is theirs. */
+static int row_visible(const user_t *u, const ml_message_t *m, int row)
+{
+	if (!u || u->role == ROLE_ADMIN)
+		return 1;
+	if (user_has_addr(u, ml_message_str(m, m->from)))
+		return 1;
+	if (row < 0 || (uint32_t)row >= m->nrcpts)
+		return 0;
+	return user_has_addr(u, ml_message_str(m, m->rcpts[row].to)) ||
+	       user_has_addr(u, ml_message_str(m, m->rcpts[row].orig_to));
+}
+
+/* ---- passwords (libcrypt) ---- */
+
+/* Constant time over the length of a. */
+static int same_str(const char *a, const char *b)
+{
+	size_t n = strlen(a), m = strlen(b);
+	unsigned char d = n != m;
+	for (size_t i = 0; i < n; i++)
+		d |= (unsigned char)(a[i] ^ (i < m ? b[i] : 0));
+	return d == 0;
+}
+
+static int password_check(const char *hash, const char *password)
+{
+	struct crypt_data *cd = calloc(1, sizeof *cd);
+	if (!cd)
+		return 0;
+	const char *h = crypt_r(password, hash, cd);
+	int ok = h && h[0] != '*' && same_str(h, hash);
+	explicit_bzero(cd, sizeof *cd);
+	free(cd);
+	return ok;
+}
+
+int ml_serve_hash_password(const char *password, char *out, size_t len, char *err, size_t errlen)
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	/* yescrypt at its default cost; SHA-512 where libcrypt lacks it */
+	if (!crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof salt) &&
+	    !crypt_gensalt_rn("$6$", 0, NULL, 0, salt, sizeof salt)) {
+		snprintf(err, errlen, "cannot make a salt: %s", strerror(errno));
+		return ML_EIO;
+	}
+	struct crypt_data *cd = calloc(1, sizeof *cd);
+	if (!cd) {
+		snprintf(err, errlen, "out of memory");
+		return ML_ENOMEM;
+	}
+	const char *h = crypt_r(password, salt, cd);
+	int rc = ML_OK;
+	if (!h || h[0] == '*' || strlen(h) >= len) {
+		snprintf(err, errlen, "cannot hash the password: %s", strerror(errno));
+		rc = ML_EIO;
+	} else {
+		snprintf(out, len, "%s", h);
+	}
+	explicit_bzero(cd, sizeof *cd);
+	free(cd);
+	return rc;
+}
+
+int ml_serve_hash_password_main(FILE *in, FILE *out)
+{
+	struct termios old, quiet;
+	int tty = isatty(fileno(in)) && tcgetattr(fileno(in), &old) == 0;
+	if (tty) {
+		fputs("password: ", stderr);
+		quiet = old;
+		quiet.c_lflag &= (tcflag_t)~ECHO;
+		tcsetattr(fileno(in), TCSAFLUSH, &quiet);
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, in);
+	if (tty) {
+		tcsetattr(fileno(in), TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	int rc = 1;
+	char hash[CRYPT_OUTPUT_SIZE], err[256];
+	if (n <= 0)
+		fprintf(stderr, "mtalog serve: --hash-password: no password on standard input\n");
+	else if (ml_serve_hash_password(line, hash, sizeof hash, err, sizeof err))
+		fprintf(stderr, "mtalog serve: --hash-password: %s\n", err);
+	else {
+		fprintf(out, "%s\n", hash);
+		rc = 0;
+	}
+	if (line)
+		explicit_bzero(line, cap);
+	free(line);
+	return rc;
+}
+
+/* ---- sessions ---- */
+
+static int session_new(server_t *sv, const user_t *u, char *id, size_t idlen)
+{
+	unsigned char rnd[SESSION_ID_BYTES];
+	size_t got = 0;
+	while (got < sizeof rnd) {
+		ssize_t k = getrandom(rnd + got, sizeof rnd - got, 0);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return ML_EIO;
+		got += (size_t)k;
+	}
+	static const char hex[] = "0123456789abcdef";
+	session_t s;
+	for (size_t i = 0; i < sizeof rnd; i++) {
+		s.id[2 * i] = hex[rnd[i] >> 4];
+		s.id[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	s.id[sizeof s.id - 1] = '\0';
+	explicit_bzero(rnd, sizeof rnd);
+	s.user = u;
+	time_t now = time(NULL);
+	s.expires = now + SESSION_TTL;
+	pthread_mutex_lock(&sv->session_lock);
+	/* drop the expired; when still full, the oldest */
+	size_t k = 0;
+	for (size_t i = 0; i < sv->nsessions; i++)
+		if (sv->sessions[i].expires > now)
+			sv->sessions[k++] = sv->sessions[i];
+	sv->nsessions = k;
+	if (sv->nsessions == SESSION_MAX) {
+		memmove(sv->sessions, sv->sessions + 1, (SESSION_MAX - 1) * sizeof *sv->sessions);
+		sv->nsessions--;
+	}
+	sv->sessions[sv->nsessions++] = s;
+	pthread_mutex_unlock(&sv->session_lock);
+	snprintf(id, idlen, "%s", s.id);
+	return ML_OK;
+}
+
+/* The user of a live session, or NULL. */
+static const user_t *session_user(server_t *sv, const char *id)
+{
+	if (!id || strlen(id) != 2 * SESSION_ID_BYTES)
+		return NULL;
+	const user_t *u = NULL;
+	time_t now = time(NULL);
+	pthread_mutex_lock(&sv->session_lock);
+	for (size_t i = 0; i < sv->nsessions; i++)
+		if (same_str(sv->sessions[i].id, id)) {
+			if (sv->sessions[i].expires > now)
+				u = sv->sessions[i].user;
+			break;
+		}
+	pthread_mutex_unlock(&sv->session_lock);
+	return u;
+}
+
+static void session_end(server_t *sv, const char *id)
+{
+	if (!id)
+		return;
+	pthread_mutex_lock(&sv->session_lock);
+	for (size_t i = 0; i < sv->nsessions; i++)
+		if (!strcmp(sv->sessions[i].id, id)) {
+			sv->sessions[i] = sv->sessions[--sv->nsessions];
+			break;
+		}
+	pthread_mutex_unlock(&sv->session_lock);
 }
 
 /* ---- search objects, one per request ---- */
@@ -147,6 +520,7 @@ typedef struct {
 	struct MHD_Connection *conn;
 	const char *method, *url;
 	struct timespec t0;
+	const user_t *user;     /* the session's user; NULL without --users */
 } req_t;
 
 static int64_t elapsed_us(const struct timespec *t0)
@@ -261,12 +635,18 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	return MHD_YES;
 }
 
+/* A page.  The cursor follows the last row the search handed over (last_*),
+ * whether it was given or hidden from the user: the hidden rows are passed,
+ * never given later, so the pages have no gaps and no repeats. */
 typedef struct {
 	json_t *rows;           /* JSON: the rows */
 	ml_out_t *out;          /* CSV: the writer */
+	const user_t *user;     /* whose rows; NULL: every row */
 	unsigned limit;         /* rows wanted */
 	unsigned n;             /* rows given */
+	unsigned seen;          /* rows handed over by the searches (given or hidden) */
 	int more;               /* a row beyond the limit was seen */
+	int failed;             /* out of memory writing a row */
 	ml_cursor_t skip;       /* rows of a message already given on the previous page */
 	uint64_t last_docid;
 	uint32_t last_pos, last_nrows;
@@ -278,22 +658,56 @@ static int page_row(void *ctx, const ml_message_t *m, int row)
 	uint32_t pos = row < 0 ? 0 : (uint32_t)row;
 	if (p->skip.skip && m->docid == p->skip.docid && pos < p->skip.skip)
 		return 0;
-	if (p->n == p->limit) {
+	int visible = row_visible(p->user, m, row);
+	if (visible && p->n == p->limit) {
 		p->more = 1;
 		return 1;
 	}
-	if (p->rows) {
-		json_t *j = ml_row_json(m, row);
-		if (!j || json_array_append_new(p->rows, j))
-			return ML_ENOMEM;
-	} else if (ml_out_row(p->out, m, row)) {
-		return ML_ENOMEM;
+	if (visible) {
+		if (p->rows) {
+			json_t *j = ml_row_json(m, row);
+			if (!j || json_array_append_new(p->rows, j)) {
+				p->failed = 1;
+				return 1;
+			}
+		} else if (ml_out_row(p->out, m, row)) {
+			p->failed = 1;
+			return 1;
+		}
+		p->n++;
 	}
-	p->n++;
+	p->seen++;
 	p->last_docid = m->docid;
 	p->last_pos = pos;
 	p->last_nrows = m->nrcpts ? m->nrcpts : 1;
 	return 0;
+}
+
+/* The cursor after the last row handed over. */
+static ml_cursor_t page_cursor(const page_t *p)
+{
+	ml_cursor_t nc;
+	if (p->seen == 0) {
+		/* only rows of the cursor's message came, all skipped: it has more
+		 * matching rows than one search returns; go on below it */
+		nc.docid = p->skip.docid;
+		nc.skip = 0;
+	} else {
+		nc.docid = p->last_docid;
+		nc.skip = p->last_pos + 1 >= p->last_nrows ? 0 : p->last_pos + 1;
+	}
+	return nc;
+}
+
+/* Start the search after cursor c. */
+static void query_after(ml_query_t *q, page_t *p, const ml_cursor_t *c)
+{
+	p->skip = *c;
+	/* "D.K": from D inclusive, skipping K rows of D; "D": below D.  The rows
+	 * of the cursor's message given already are skipped by the search
+	 * itself: they do not count against its limit */
+	q->before_docid = c->skip ? c->docid + 1 : c->docid;
+	q->before_row = c->skip;
 }
 
 static enum MHD_Result api_search(req_t *r, int csv)
@@ -308,15 +722,13 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	page_t p;
 	memset(&p, 0, sizeof p);
 	p.limit = a.q.limit ? a.q.limit : ML_QUERY_MAX_LIMIT;
-	if (a.has_cursor) {
-		p.skip = a.cursor;
-		/* "D.K": from D inclusive, skipping K rows of D; "D": below D */
-		a.q.before_docid = a.cursor.skip ? a.cursor.docid + 1 : a.cursor.docid;
-	}
-	/* the rows of the cursor's message given already are skipped by the
-	 * search itself: a page holds the full limit */
-	a.q.before_row = a.cursor.skip;
-	a.q.limit = p.limit;
+	if (a.has_cursor)
+		query_after(&a.q, &p, &a.cursor);
+	/* a user's rows are a subset: each search reads as many rows as it may,
+	 * page_row keeps the user's */
+	int restricted = r->user && r->user->role != ROLE_ADMIN;
+	p.user = r->user;
+	a.q.limit = restricted ? ML_QUERY_MAX_LIMIT : p.limit;
 
 	char *csvbuf = NULL;
 	size_t csvlen = 0;
@@ -342,26 +754,31 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	ml_search_info_t info;
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	db_enter(r->sv);
-	int rc = ml_search_run(se, &a.q, page_row, &p, &info, a.err, sizeof a.err);
-	db_leave(r->sv);
+	int rc, truncated, scanned = 0;
+	for (int pass = 1;; pass++) {
+		db_enter(r->sv);
+		rc = ml_search_run(se, &a.q, page_row, &p, &info, a.err, sizeof a.err);
+		db_leave(r->sv);
+		scanned |= info.scanned;
+		if (!rc && p.failed)
+			rc = ML_ENOMEM;
+		truncated = p.more || info.truncated;
+		/* a user's page that is not full yet: search on after the last row
+		 * seen (a bounded number of times; the page may end short, with a
+		 * cursor) */
+		if (rc || !restricted || !truncated || p.more || p.n >= p.limit || pass >= USER_PASSES)
+			break;
+		ml_cursor_t nc = page_cursor(&p);
+		query_after(&a.q, &p, &nc);
+		p.seen = 0;
+	}
 	int64_t took = elapsed_us(&t0);
 	search_return(r->sv, se);
 	ml_query_free(&a.q);
 
-	int truncated = p.more || info.truncated;
 	char next[48] = "";
 	if (!rc && truncated) {
-		ml_cursor_t nc;
-		if (p.n == 0) {
-			/* only rows of the cursor's message came, all skipped: it has more
-			 * matching rows than one search returns; go on below it */
-			nc.docid = p.skip.docid;
-			nc.skip = 0;
-		} else {
-			nc.docid = p.last_docid;
-			nc.skip = p.last_pos + 1 >= p.last_nrows ? 0 : p.last_pos + 1;
-		}
+		ml_cursor_t nc = page_cursor(&p);
 		ml_cursor_format(&nc, next, sizeof next);
 	}
 	if (csv) {
@@ -395,11 +812,66 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	json_object_set_new(j, "truncated", json_boolean(truncated));
 	json_object_set_new(j, "next", next[0] ? json_string(next) : json_null());
 	json_object_set_new(j, "took_us", json_integer((json_int_t)took));
-	json_object_set_new(j, "scanned", json_boolean(info.scanned));
+	json_object_set_new(j, "scanned", json_boolean(scanned));
 	return respond_json(r, 200, j);
 }
 
 /* ---- /api/messages/ID ---- */
+
+/* Does any element of arr (strings, or objects with a string under key)
+ * name one of the hidden addresses?  Drop it. */
+static void drop_naming(json_t *arr, const char *key, json_t *hidden)
+{
+	for (size_t i = json_array_size(arr); i-- > 0;) {
+		json_t *e = json_array_get(arr, i);
+		const char *text = json_string_value(key ? json_object_get(e, key) : e);
+		if (!text)
+			continue;
+		for (size_t k = 0; k < json_array_size(hidden); k++)
+			if (strcasestr(text, json_string_value(json_array_get(hidden, k)))) {
+				json_array_remove(arr, i);
+				break;
+			}
+	}
+}
+
+/* Is a the to or orig_to of a row u sees (an alias they share with others)? */
+static int in_visible_row(const user_t *u, const ml_message_t *m, ml_slice_t a)
+{
+	for (uint32_t i = 0; i < m->nrcpts; i++) {
+		if (!row_visible(u, m, (int)i))
+			continue;
+		ml_slice_t to = ml_message_str(m, m->rcpts[i].to), orig = ml_message_str(m, m->rcpts[i].orig_to);
+		if ((to.n == a.n && !strncasecmp(to.p, a.p, a.n)) || (orig.n == a.n && !strncasecmp(orig.p, a.p, a.n)))
+			return 1;
+	}
+	return 0;
+}
+
+/* A message for a user who is among its recipients, not its sender: only
+ * their own recipients, and only the events and log lines that name no
+ * other recipient; no chain (the other hops and a bounce are the sender's). */
+static void message_redact(json_t *j, const user_t *u, const ml_message_t *m)
+{
+	json_t *rcpts = json_object_get(j, "recipients");
+	json_t *hidden = json_array();
+	size_t nhidden = 0;
+	for (uint32_t i = m->nrcpts; i-- > 0;) {
+		if (row_visible(u, m, (int)i))
+			continue;
+		nhidden++;
+		json_array_remove(rcpts, i);
+		ml_slice_t addrs[2] = { ml_message_str(m, m->rcpts[i].to), ml_message_str(m, m->rcpts[i].orig_to) };
+		for (int k = 0; k < 2; k++)
+			if (addrs[k].n && !user_has_addr(u, addrs[k]) && !in_visible_row(u, m, addrs[k]))
+				json_array_append_new(hidden, json_stringn(addrs[k].p, addrs[k].n));
+	}
+	drop_naming(json_object_get(j, "events"), "text", hidden);
+	drop_naming(json_object_get(j, "raw"), NULL, hidden);
+	json_object_del(j, "chain");
+	json_object_set_new(j, "recipients_hidden", json_integer((json_int_t)nhidden));
+	json_decref(hidden);
+}
 
 static enum MHD_Result api_message(req_t *r, const char *id)
 {
@@ -418,6 +890,16 @@ static enum MHD_Result api_message(req_t *r, const char *id)
 	int rc = ml_search_get(se, docid, &m);
 	db_leave(r->sv);
 	enum MHD_Result ret;
+	int visible = 0, whole = 1;
+	if (rc == 0 && r->user && r->user->role != ROLE_ADMIN) {
+		/* a message none of whose rows the user may see does not exist for them */
+		whole = user_has_addr(r->user, ml_message_str(&m, m.from));
+		visible = whole;
+		for (uint32_t i = 0; !visible && i < m.nrcpts; i++)
+			visible = row_visible(r->user, &m, (int)i);
+		if (!visible)
+			rc = ML_ENOTFOUND;
+	}
 	if (rc == ML_ENOTFOUND) {
 		snprintf(err, sizeof err, "no message %s", id);
 		ret = respond_error(r, 404, "id", err);
@@ -425,14 +907,183 @@ static enum MHD_Result api_message(req_t *r, const char *id)
 		ret = respond_error(r, 500, NULL, ml_strerror(rc));
 	} else {
 		json_t *j = ml_message_json(&m);
-		db_enter(r->sv);
-		ml_message_add_chain(j, se, &m);
-		db_leave(r->sv);
+		if (whole) {
+			db_enter(r->sv);
+			ml_message_add_chain(j, se, &m);
+			db_leave(r->sv);
+		} else {
+			message_redact(j, r->user, &m);
+		}
 		ret = respond_json(r, 200, j);
 	}
 	search_return(r->sv, se);
 	ml_message_free(&m);
 	return ret;
+}
+
+/* ---- login, logout, me ---- */
+
+/* A request body being read (POST): kept in *con_cls until the last call. */
+typedef struct {
+	char buf[BODY_MAX];
+	size_t len;
+	int toobig;
+} body_t;
+
+static void cookie_header(const server_t *sv, const char *id, char *out, size_t len)
+{
+	snprintf(out, len, SESSION_COOKIE "=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict%s",
+	         id ? id : "", id ? SESSION_TTL : 0, sv->secure_cookie ? "; Secure" : "");
+}
+
+static json_t *me_json(const user_t *u)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "name", json_string(u->name));
+	json_object_set_new(j, "role", json_string(u->role == ROLE_ADMIN ? "admin" : "user"));
+	json_t *a = json_array();
+	for (size_t i = 0; u->role != ROLE_ADMIN && i < u->naddrs; i++)
+		json_array_append_new(a, json_string(u->addrs[i]));
+	json_object_set_new(j, "addresses", a);
+	return j;
+}
+
+/* Percent-decode a form value in place ('+' is a space). */
+static void form_decode(char *s)
+{
+	char *o = s;
+	for (; *s; s++) {
+		if (*s == '+') {
+			*o++ = ' ';
+		} else if (*s == '%' && isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])) {
+			char h[3] = { s[1], s[2], 0 };
+			*o++ = (char)strtol(h, NULL, 16);
+			s += 2;
+		} else {
+			*o++ = *s;
+		}
+	}
+	*o = '\0';
+}
+
+/* name and password from a JSON object or a form; pointers into b or j. */
+static int login_fields(req_t *r, body_t *b, json_t **j, const char **name, const char **pw)
+{
+	*name = *pw = NULL;
+	const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (ct && !strncasecmp(ct, "application/json", 16)) {
+		json_error_t je;
+		*j = json_loadb(b->buf, b->len, 0, &je);
+		*name = json_string_value(json_object_get(*j, "name"));
+		*pw = json_string_value(json_object_get(*j, "password"));
+	} else {
+		b->buf[b->len] = '\0';
+		char *save = NULL;
+		for (char *kv = strtok_r(b->buf, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+			char *eq = strchr(kv, '=');
+			if (!eq)
+				continue;
+			*eq = '\0';
+			form_decode(kv);
+			form_decode(eq + 1);
+			if (!strcmp(kv, "name"))
+				*name = eq + 1;
+			else if (!strcmp(kv, "password"))
+				*pw = eq + 1;
+		}
+	}
+	return *name && *pw && **name && **pw;
+}
+
+/* A login from another site's page: its Origin names another host. */
+static int cross_origin(req_t *r)
+{
+	const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+	const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	if (!origin)
+		return 0;
+	const char *o = strstr(origin, "://");
+	return !host || !o || strcmp(o + 3, host);
+}
+
+static enum MHD_Result do_login(req_t *r, body_t *b)
+{
+	server_t *sv = r->sv;
+	if (!sv->users)
+		return respond_error(r, 404, NULL, "this server has no users (it runs without --users)");
+	if (b->toobig)
+		return respond_error(r, 413, NULL, "the login is too long");
+	if (cross_origin(r))
+		return respond_error(r, 403, NULL, "a login from another site");
+	json_t *j = NULL;
+	const char *name, *pw;
+	if (!login_fields(r, b, &j, &name, &pw)) {
+		json_decref(j);
+		return respond_error(r, 400, NULL, "give a name and a password (JSON or a form)");
+	}
+	const user_t *u = NULL;
+	for (size_t i = 0; i < sv->nusers && !u; i++)
+		if (!strcmp(sv->users[i].name, name))
+			u = &sv->users[i];
+	/* an unknown name costs the same as a wrong password */
+	int ok = password_check(u ? u->hash : sv->dummy_hash, pw) && u;
+	json_decref(j);
+	explicit_bzero(b->buf, sizeof b->buf);
+	if (sv->verbose)
+		fprintf(stderr, "mtalog serve: login %s: %s\n", u ? u->name : "(unknown name)",
+		        !ok ? "refused" : u->role == ROLE_SILENT ? "refused (silent)" : "ok");
+	if (!ok)
+		return respond_error(r, 401, NULL, "wrong name or password");
+	if (u->role == ROLE_SILENT)
+		return respond_error(r, 403, NULL, "this account may not log in");
+	char id[2 * SESSION_ID_BYTES + 1], cookie[256];
+	if (session_new(sv, u, id, sizeof id))
+		return respond_error(r, 500, NULL, "cannot make a session");
+	cookie_header(sv, id, cookie, sizeof cookie);
+	const char *hdr[] = { "Set-Cookie", cookie, "Cache-Control", "no-store", NULL };
+	json_t *me = me_json(u);
+	char *s = json_dumps(me, JSON_FLAGS);
+	json_decref(me);
+	enum MHD_Result ret = s ? respond(r, 200, "application/json", s, strlen(s), hdr)
+	                        : respond_error(r, 500, NULL, "out of memory");
+	free(s);
+	return ret;
+}
+
+static enum MHD_Result do_logout(req_t *r)
+{
+	session_end(r->sv, MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SESSION_COOKIE));
+	char cookie[256];
+	cookie_header(r->sv, NULL, cookie, sizeof cookie);
+	const char *hdr[] = { "Set-Cookie", cookie, "Cache-Control", "no-store", NULL };
+	static const char ok[] = "{\"ok\":true}";
+	return respond(r, 200, "application/json", ok, sizeof ok - 1, hdr);
+}
+
+/* /api/me: who the session is; {"name": null, "role": "admin", "users": false}
+ * without --users. */
+static enum MHD_Result api_me(req_t *r)
+{
+	if (!r->sv->users) {
+		json_t *j = json_object();
+		json_object_set_new(j, "name", json_null());
+		json_object_set_new(j, "role", json_string("admin"));
+		json_object_set_new(j, "users", json_false());
+		return respond_json(r, 200, j);
+	}
+	json_t *j = me_json(r->user);
+	json_object_set_new(j, "users", json_true());
+	return respond_json(r, 200, j);
+}
+
+static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode code)
+{
+	(void)cls; (void)conn; (void)code;
+	if (*con_cls) {
+		explicit_bzero(*con_cls, sizeof(body_t));
+		free(*con_cls);
+		*con_cls = NULL;
+	}
 }
 
 /* ---- files ---- */
@@ -459,9 +1110,37 @@ static enum MHD_Result serve_asset(req_t *r, const ml_web_asset_t *a)
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                               const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
-	(void)version; (void)upload; (void)con_cls;
-	req_t r = { cls, conn, method, url, { 0, 0 } };
+	(void)version;
+	req_t r = { cls, conn, method, url, { 0, 0 }, NULL };
 	clock_gettime(CLOCK_MONOTONIC, &r.t0);
+	int is_login = !strcmp(url, "/login"), is_logout = !strcmp(url, "/logout");
+	if ((is_login || is_logout) && !strcmp(method, "POST")) {
+		/* read the body: the first call has none, the last has *upload_size 0 */
+		body_t *b = *con_cls;
+		if (!b) {
+			if (!(b = calloc(1, sizeof *b)))
+				return MHD_NO;
+			*con_cls = b;
+			return MHD_YES;
+		}
+		if (*upload_size) {
+			size_t n = *upload_size;
+			if (b->len + n >= sizeof b->buf)
+				b->toobig = 1;
+			else
+				memcpy(b->buf + b->len, upload, n);
+			if (!b->toobig)
+				b->len += n;
+			*upload_size = 0;
+			return MHD_YES;
+		}
+		return is_login ? do_login(&r, b) : do_logout(&r);
+	}
+	if (is_login || is_logout) {
+		static const char *const allow[] = { "Allow", "POST", NULL };
+		static const char msg[] = "{\"error\":\"only POST\"}";
+		return respond(&r, 405, "application/json", msg, sizeof msg - 1, allow);
+	}
 	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
 		if (*upload_size) {
 			*upload_size = 0;  /* ignore a body */
@@ -471,6 +1150,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		static const char msg[] = "{\"error\":\"only GET and HEAD\"}";
 		return respond(&r, 405, "application/json", msg, sizeof msg - 1, allow);
 	}
+	if (!strncmp(url, "/api/", 5) && r.sv->users) {
+		/* every API path needs a session when the server has users */
+		r.user = session_user(r.sv, MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, SESSION_COOKIE));
+		if (!r.user)
+			return respond_error(&r, 401, NULL, "log in first (POST /login)");
+	}
+	if (!strcmp(url, "/api/me"))
+		return api_me(&r);
 	if (!strcmp(url, "/api/search"))
 		return api_search(&r, 0);
 	if (!strcmp(url, "/api/search.csv"))
@@ -478,7 +1165,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (!strncmp(url, "/api/messages/", 14))
 		return api_message(&r, url + 14);
 	if (!strncmp(url, "/api/", 5) || !strcmp(url, "/api"))
-		return respond_error(&r, 404, NULL, "no such endpoint (/api/search, /api/search.csv, /api/messages/ID)");
+		return respond_error(&r, 404, NULL, "no such endpoint (/api/search, /api/search.csv, /api/messages/ID, /api/me)");
 	const ml_web_asset_t *a = NULL;
 	if (!strcmp(url, "/") || !strncmp(url, "/m/", 3))
 		a = asset("/index.html");
@@ -551,8 +1238,40 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	memset(&sv, 0, sizeof sv);
 	sv.verbose = o->verbose;
 	pthread_mutex_init(&sv.pool_lock, NULL);
+	pthread_mutex_init(&sv.session_lock, NULL);
 	pthread_rwlock_init(&sv.maplock, NULL);
 	struct MHD_Daemon *d = NULL;
+	int loopback = ss.ss_family == AF_INET6
+		? IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr)
+		: (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+	if (o->users_path) {
+		int urc = users_load(o->users_path, &sv.users, &sv.nusers, err, sizeof err);
+		if (urc) {
+			fprintf(stderr, "mtalog serve: %s\n", err);
+			ret = urc == ML_EINVAL ? 1 : 2;
+			goto done;
+		}
+		char dummy[CRYPT_OUTPUT_SIZE], pw[16];
+		unsigned char rnd[8];
+		if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+			memset(rnd, 'x', sizeof rnd);
+		snprintf(pw, sizeof pw, "%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+		if (ml_serve_hash_password(pw, dummy, sizeof dummy, err, sizeof err) || !(sv.dummy_hash = strdup(dummy))) {
+			fprintf(stderr, "mtalog serve: %s\n", err);
+			goto done;
+		}
+		sv.sessions = calloc(SESSION_MAX, sizeof *sv.sessions);
+		if (!sv.sessions) {
+			fprintf(stderr, "mtalog serve: out of memory\n");
+			goto done;
+		}
+		/* a Secure cookie travels over https only; browsers hold loopback
+		 * http for secure, and a server elsewhere sits behind https */
+		sv.secure_cookie = o->secure_cookie || !loopback;
+	} else if (!loopback) {
+		fprintf(stderr, "mtalog serve: warning: without --users, anyone who reaches %s sees every message\n",
+		        o->listen);
+	}
 	if (ml_store_open(&sv.store, o->db_path, ML_STORE_RDONLY, err, sizeof err)) {
 		fprintf(stderr, "mtalog serve: %s\n", err);
 		goto done;
@@ -578,6 +1297,7 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	                     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 4),
 	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+	                     MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
 	                     MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "mtalog serve: cannot listen on %s: %s\n",
@@ -607,6 +1327,12 @@ done:
 		ml_search_free(sv.pool[i]);
 	free(sv.pool);
 	ml_store_close(sv.store);
+	users_free(sv.users, sv.nusers);
+	free(sv.dummy_hash);
+	if (sv.sessions)
+		explicit_bzero(sv.sessions, SESSION_MAX * sizeof *sv.sessions);
+	free(sv.sessions);
+	pthread_mutex_destroy(&sv.session_lock);
 	pthread_rwlock_destroy(&sv.maplock);
 	pthread_mutex_destroy(&sv.pool_lock);
 	return ret;

@@ -18,6 +18,23 @@
  * Errors: a bad parameter is 400 with {"error": text, "parameter": name};
  * an unknown message or path is 404; 500 only when the database fails.
  *
+ *   POST /login             name and password (form or JSON) → the session cookie
+ *   POST /logout            ends the session
+ *   /api/me                 who the session is
+ *
+ * Users (--users FILE).  One user a line, NAME:HASH:ROLE:ADDRESSES; '#'
+ * lines and blank lines are skipped.  HASH is crypt(3) output (libcrypt;
+ * ml_serve_hash_password); ROLE admin (every row), user (the rows whose from,
+ * to or orig_to matches one of ADDRESSES, comma-separated name@domain or
+ * @domain, any case) or silent (no login).  The file is read once, at start.
+ * With users, every /api/ path needs a session (else 401); rows a user may
+ * not see are left out of search pages and CSV (the cursor passes over them,
+ * so a page may be short), and a message without one of their rows is 404.
+ *
+ * Sessions: an in-memory table (at most 4096, 12 hours each, lost on stop)
+ * of random IDs from getrandom(2), in an HttpOnly, SameSite=Strict cookie,
+ * Secure unless the server listens on loopback (or with secure_cookie).
+ *
  * Cursor.  Rows come as whole messages, newest docid first, and a message's
  * rows in recipient order.  The cursor names the last row returned: "D" when
  * that row was its message's last (the next page starts below docid D), or
@@ -27,7 +44,7 @@
  * and a page is one consistent snapshot; messages ingested later have newer
  * docids and do not shift the pages already seen.
  *
- * Threads: libmicrohttpd's internal pool.  Each request borrows an
+ * Threads: libmicrohttpd's internal pool; the session table has its own lock.  Each request borrows an
  * ml_search_t from a free list (a search object is not thread-safe) and runs
  * its search in one read transaction (ml_search_run opens it).
  */
@@ -36,6 +53,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define ML_SERVE_DEFAULT_LISTEN "127.0.0.1:8025"
 
@@ -44,6 +62,9 @@ typedef struct {
 	const char *listen;     /* HOST:PORT, [V6]:PORT, :PORT or PORT; NULL: the default */
 	unsigned threads;       /* 0: 4 */
 	int verbose;            /* one line per request on stderr */
+	const char *users_path; /* --users FILE: log in, see one's own rows; NULL: open */
+	int secure_cookie;      /* the session cookie says Secure even on loopback (behind
+	                           an https proxy); elsewhere it always does */
 } ml_serve_opts_t;
 
 /* Serve until SIGINT or SIGTERM.  Prints "listening on http://HOST:PORT/"
@@ -51,6 +72,14 @@ typedef struct {
  * after a clean stop, 1 for bad options, 2 when the database or the socket
  * cannot be opened. */
 int ml_serve_run(const ml_serve_opts_t *o);
+
+/* Hash a password for a users file: crypt(3) of libcrypt, yescrypt ("$y$")
+ * with a random salt, else SHA-512 ("$6$").  ML_EIO with err on failure. */
+int ml_serve_hash_password(const char *password, char *out, size_t len, char *err, size_t errlen);
+
+/* `mtalog serve --hash-password`: one password from `in` (a line; no echo on
+ * a terminal), its hash on stdout.  The exit status: 0, or 1. */
+int ml_serve_hash_password_main(FILE *in, FILE *out);
 
 /* The embedded files of tools/web/, generated at build time
  * (tools/web/embed.sh); the table ends with a NULL path. */

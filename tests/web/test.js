@@ -2,8 +2,9 @@
  * Browser tests of the Email Logs page of `mtalog serve`, in Debian's headless
  * Chromium (/usr/bin/chromium) driven by playwright-core; no browser download.
  *
- * Two servers on free loopback ports: one on tests/data/statuses.log (one
- * message per status), one on sample/mail.log (3439 rows, for "More").  Every
+ * Three servers on free loopback ports: one on tests/data/statuses.log (one
+ * message per status), one on sample/mail.log (3439 rows, for "More"), and
+ * one on the first database with --users (log in, who sees what).  Every
  * request the page makes outside the server is refused and fails the test
  * (the page works offline).  Screenshots go to tests/web/out/; with
  * UPDATE_SCREENSHOTS=1 also to docs/ (the ones the README shows).
@@ -33,9 +34,9 @@ function ingest(db, args) {
 }
 
 /* Start `mtalog serve` on a free port; resolves to its base URL. */
-function serve(db) {
+function serve(db, extra) {
   return new Promise((resolve, reject) => {
-    const p = spawn(BIN, ['--db', db, 'serve', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(BIN, ['--db', db, 'serve', '--listen', '127.0.0.1:0', ...(extra || [])], { stdio: ['ignore', 'pipe', 'inherit'] });
     servers.push(p);
     let buf = '';
     p.stdout.on('data', (d) => {
@@ -305,6 +306,65 @@ test('readable on a phone: no sideways scrolling, rows as cards', async ({ page,
   check(overflow2 <= 0, `message page wider than the screen by ${overflow2}px`);
 });
 
+/* ---- who sees what (--users) ---- */
+
+async function logIn(page, base, name, password) {
+  await page.goto(`${base}/`);
+  await page.locator('#login').waitFor({ state: 'visible' });
+  check(await page.locator('#search-view').isHidden(), 'the search is hidden before a login');
+  await page.locator('#login [name="name"]').fill(name);
+  await page.locator('#login [name="password"]').fill(password);
+  await page.locator('#login button[type="submit"]').click();
+}
+
+test('with users: bob logs in and sees only his rows, through the page and the API', async ({ page, small, users }) => {
+  const carol = (await (await fetch(`${small}/api/search?from=carol%40example.com`)).json()).rows[0].id;
+  await searchBy(page, () => logIn(page, users, 'bob', 'right-2'));
+  eq(await page.locator('#who-name').innerText(), 'bob', 'name in the bar');
+  check(await page.locator('#logout').isVisible(), 'log-out button');
+  eq(await visibleRows(page).count(), 2, 'bob\'s rows');
+  for (const r of await page.$$eval('#rows tbody tr', (trs) => trs.map((tr) => tr.textContent)))
+    check(r.includes('bob@example.com'), `a row not bob's: ${r}`);
+  /* the page: a search for carol's rows finds none; her message is not there */
+  await openSearch(page, users, '?from=carol%40example.com');
+  eq(await visibleRows(page).count(), 0, 'carol\'s rows as bob');
+  check(await page.locator('#empty').isVisible(), 'no rows shown');
+  await page.goto(`${users}/m/${carol}`);
+  await page.locator('#msg-error').waitFor({ state: 'visible' });
+  check((await page.locator('#msg-error').innerText()).includes(`No message ${carol}`), 'carol\'s message hidden');
+  /* the API with bob's cookie, from the page */
+  const api = await page.evaluate(async (id) => {
+    const s = await (await fetch('/api/search?to=dave%40slow.example')).json();
+    const m = await fetch(`/api/messages/${id}`);
+    const csv = await (await fetch('/api/search.csv')).text();
+    return { rows: s.rows.length, message: m.status, csv };
+  }, carol);
+  eq(api.rows, 0, 'API rows for carol\'s recipient');
+  eq(api.message, 404, 'API message status');
+  eq(api.csv.trim().split('\r\n').length, 3, 'CSV lines (header and bob\'s two rows)');
+  check(!api.csv.includes('carol@'), 'CSV has no row of carol');
+  /* the cookie is out of the page's reach */
+  eq(await page.evaluate(() => document.cookie), '', 'document.cookie');
+  /* log out: the form again, and the API refuses */
+  await Promise.all([page.waitForURL(`${users}/`), page.locator('#logout').click()]);
+  await page.locator('#login').waitFor({ state: 'visible' });
+  eq(await page.evaluate(async () => (await fetch('/api/search')).status), 401, 'API after logout');
+});
+
+test('with users: a silent user and a wrong password are refused', async ({ page, users, shots }) => {
+  await logIn(page, users, 'mute', 'right-1');
+  await page.locator('#login-error').waitFor({ state: 'visible' });
+  check((await page.locator('#login-error').innerText()).includes('may not log in'), 'silent refused');
+  eq(await page.evaluate(async () => (await fetch('/api/me')).status), 401, 'no session for a silent user');
+  check(await page.locator('#search-view').isHidden(), 'no search for a silent user');
+  await page.locator('#login [name="name"]').fill('bob');
+  await page.locator('#login [name="password"]').fill('wrong');
+  await page.locator('#login button[type="submit"]').click();
+  await page.waitForFunction(() => document.querySelector('#login-error').textContent.includes('Wrong'));
+  await shots('login', page);
+  eq(await page.locator('#login [name="password"]').inputValue(), '', 'password cleared');
+});
+
 /* ---- run ---- */
 
 async function main() {
@@ -315,6 +375,14 @@ async function main() {
   ingest(bigDb, ['sample/mail.log']);
   const small = await serve(smallDb);
   const big = await serve(bigDb);
+  const hash = (pw) => execFileSync(BIN, ['serve', '--hash-password'], { input: `${pw}\n` }).toString().trim();
+  const usersFile = path.join(tmp, 'users');
+  fs.writeFileSync(usersFile, [
+    `root:${hash('right-1')}:admin:`,
+    `bob:${hash('right-2')}:user:bob@example.com`,
+    `carol:${hash('right-1')}:user:carol@example.com,@partner.example`,
+    `mute:${hash('right-1')}:silent:mute@example.com`, ''].join('\n'));
+  const users = await serve(smallDb, ['--users', usersFile]);
 
   const context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
     executablePath: CHROMIUM,
@@ -348,7 +416,7 @@ async function main() {
     page.setDefaultTimeout(15000);
     const t0 = Date.now();
     try {
-      await t.fn({ page, small, big, shots });
+      await t.fn({ page, small, big, users, shots });
       if (errors.length) throw new Error(`script error on the page: ${errors.join('; ')}`);
       if (outside.length) throw new Error(`requests outside the server: ${outside.join(' ')}`);
       passed++;

@@ -2,6 +2,8 @@
  * The Email Logs page of `mtalog serve`: a search form whose state lives in
  * the URL, a results table with a quick filter and a "More" button that
  * follows the API's cursor, status tooltips, and the message page /m/ID.
+ * When the server has users (--users), a log-in form first; then the
+ * user's name and a log-out button (the server decides what they see).
  * Plain DOM; every text from the logs goes in with textContent.
  */
 'use strict';
@@ -40,10 +42,12 @@ function delayText(d) {
   return `${(d / 3600).toFixed(1)} h`;
 }
 
-async function getJSON(url) {
-  const r = await fetch(url, { headers: { Accept: 'application/json' } });
+async function getJSON(url, init) {
+  const r = await fetch(url, { headers: { Accept: 'application/json' }, ...(init || {}) });
   let body = null;
   try { body = await r.json(); } catch (e) { body = null; }
+  /* the session ended (logout elsewhere, expiry): back to the form */
+  if (r.status === 401 && !url.startsWith('/login')) showLogin();
   if (!r.ok) {
     const err = new Error((body && body.error) || `${r.status} ${r.statusText}`);
     err.status = r.status;
@@ -372,7 +376,57 @@ async function initMessage(id) {
   $('#message').hidden = false;
 }
 
-const path = window.location.pathname;
-const mm = path.match(/^\/m\/([^/]+)$/);
-if (mm) initMessage(decodeURIComponent(mm[1]));
-else initSearch();
+/* ---- who is logged in ---- */
+
+function showLogin() {
+  $('#search-view').hidden = true;
+  $('#message-view').hidden = true;
+  $('#who').hidden = true;
+  $('#login-view').hidden = false;
+  $('#login').elements.name.focus();
+}
+
+function initLogin() {
+  const f = $('#login');
+  f.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const box = $('#login-error');
+    box.hidden = true;
+    try {
+      await getJSON('/login', {
+        method: 'POST',
+        headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: f.elements.name.value, password: f.elements.password.value }),
+      });
+      window.location.reload();
+    } catch (err) {
+      f.elements.password.value = '';
+      box.textContent = err.status === 401 ? 'Wrong name or password.' : err.message;
+      box.hidden = false;
+    }
+  });
+  $('#logout').addEventListener('click', async () => {
+    try { await getJSON('/logout', { method: 'POST' }); } catch (e) { /* gone already */ }
+    window.location.href = '/';
+  });
+}
+
+async function start() {
+  initLogin();
+  let me;
+  try {
+    me = await getJSON('/api/me');
+  } catch (err) {
+    if (err.status === 401) return; /* the form is shown */
+    me = { users: false };
+  }
+  if (me.users) {
+    $('#who-name').textContent = me.name;
+    $('#who').hidden = false;
+  }
+  const mm = window.location.pathname.match(/^\/m\/([^/]+)$/);
+  if (mm) initMessage(decodeURIComponent(mm[1]));
+  else initSearch();
+}
+
+start();
