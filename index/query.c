@@ -924,9 +924,19 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 			rc = st;
 		goto done;
 	}
-	for (int64_t b = (int64_t)ml_docid_bucket(hi); lo <= hi && b >= (int64_t)ml_docid_bucket(lo); b--) {
-		uint64_t blo = ML_MAX(lo, ml_bucket_first((uint32_t)b));
-		uint64_t bhi = ML_MIN(hi, ml_bucket_first((uint32_t)b + 1) - 1);
+	/* only global terms (message-id, queue ID): one pass over the whole range */
+	int all_global = 1;
+	for (unsigned i = 0; i < p.n; i++) {
+		size_t pos = 0, len;
+		const char *key;
+		if (!ml_keys_next(&p.specs[i].keys, &pos, &key, &len) || !ml_tag_is_global((unsigned char)key[0]))
+			all_global = 0;
+	}
+	int64_t b_first = all_global ? 0 : (int64_t)ml_docid_bucket(hi);
+	int64_t b_last = all_global ? 0 : (int64_t)ml_docid_bucket(lo);
+	for (int64_t b = b_first; lo <= hi && b >= b_last; b--) {
+		uint64_t blo = all_global ? lo : ML_MAX(lo, ml_bucket_first((uint32_t)b));
+		uint64_t bhi = all_global ? hi : ML_MIN(hi, ml_bucket_first((uint32_t)b + 1) - 1);
 		unsigned n = 0;
 		int empty = 0;
 		for (unsigned i = 0; i < p.n && !rc && !empty; i++) {

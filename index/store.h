@@ -43,7 +43,7 @@
 
 #include "engine/util.h"
 
-#define ML_SCHEMA_VERSION 4u
+#define ML_SCHEMA_VERSION 5u
 #define ML_STORE_MAP_INIT ((size_t)256 << 20)
 
 enum {

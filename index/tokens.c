@@ -41,10 +41,17 @@ int ml_keys_next(const ml_keys_t *k, size_t *pos, const char **key, size_t *len)
 	return 1;
 }
 
+int ml_tag_is_global(int tag)
+{
+	return tag == ML_TAG_MSGID || tag == ML_TAG_QID;
+}
+
 int ml_post_key(ml_buf_t *out, const char *key, size_t n, uint32_t bucket)
 {
 	if (n == 0)
 		return ML_EINVAL;
+	if (ml_tag_is_global((unsigned char)key[0]))
+		bucket = 0;
 	unsigned char hdr[3] = { (unsigned char)key[0], (unsigned char)(bucket >> 8), (unsigned char)bucket };
 	int rc = ml_buf_append(out, hdr, 3);
 	if (!rc)

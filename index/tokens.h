@@ -7,7 +7,10 @@
  *
  *   tag (1 byte) | bucket (2 bytes, big-endian) | term
  *
- * where bucket = the docid's day (first-seen seconds / ML_BUCKET_SECONDS).
+ * where bucket = the docid's day (first-seen seconds / ML_BUCKET_SECONDS),
+ * except for the near-unique terms (message-id, queue ID: ml_tag_is_global),
+ * whose bucket is always 0: a lookup of one of them is one seek whatever the
+ * time span, not one per day.
  * So each day's postings of a term are one key: a batch of new messages
  * touches only the newest day's part of the tree (random terms such as
  * message-ids would otherwise dirty, and free, every leaf page of the whole
@@ -85,7 +88,11 @@ int ml_keys_add(ml_keys_t *k, int tag, const char *p, size_t n, int lower);
 /* Iterate: *pos starts at 0; returns 1 with key/len set, 0 at the end. */
 int ml_keys_next(const ml_keys_t *k, size_t *pos, const char **key, size_t *len);
 
-/* Append the posting key of term key (tag + term, n bytes) in bucket to out. */
+/* 1 for the tags whose postings are not split by day (bucket 0). */
+int ml_tag_is_global(int tag);
+
+/* Append the posting key of term key (tag + term, n bytes) in bucket to out
+ * (bucket 0 for a global tag). */
 int ml_post_key(ml_buf_t *out, const char *key, size_t n, uint32_t bucket);
 
 /* All term keys of a message, sorted and unique. */
