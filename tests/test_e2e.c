@@ -326,6 +326,15 @@ static void stats_counts(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "lines_skipped"), "total")), 2);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "lines_not_understood"), "total")), 0);
 	assert_true(json_integer_value(json_object_get(s, "db_bytes")) > 0);
+	/* health: newest message, lag, each input's checkpoint, the map */
+	assert_string_equal(json_string_value(json_object_get(s, "newest_message")), "2026-03-03T10:09:00Z");
+	assert_true(json_integer_value(json_object_get(s, "lag_seconds")) > 0);
+	json_t *inputs = json_object_get(s, "inputs");
+	assert_int_equal(json_array_size(inputs), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(inputs, 0), "lines")), 59);
+	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(inputs, 0), "path")), "statuses.log"));
+	assert_true(json_integer_value(json_object_get(s, "map_used_bytes")) > 0);
+	assert_true(json_integer_value(json_object_get(s, "map_bytes")) >= json_integer_value(json_object_get(s, "map_used_bytes")));
 	json_decref(s);
 	free(out); free(err);
 }

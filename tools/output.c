@@ -7,6 +7,7 @@
 #include "engine/postfix.h"
 #include "engine/syslog.h"
 #include "index/query.h"
+#include "index/writer.h"
 
 #define TABLE_COLS 7
 
@@ -650,6 +651,46 @@ json_t *ml_stats_json(ml_store_t *s)
 		json_object_set_new(o, "posting_keys", json_integer((json_int_t)st.ms_entries));
 	if (mdb_stat(txn, s->open, &st) == 0)
 		json_object_set_new(o, "messages_in_flight", json_integer((json_int_t)st.ms_entries));
+	/* health: the newest message, the lag behind now, each input's checkpoint,
+	 * the map */
+	MDB_cursor *rc;
+	if (mdb_cursor_open(txn, s->rec, &rc) == 0) {
+		MDB_val k, v;
+		if (mdb_cursor_get(rc, &k, &v, MDB_LAST) == 0 && k.mv_size == 8) {
+			int64_t sec = (int64_t)(ml_get_be64(k.mv_data) >> 20);
+			json_object_set_new(o, "newest_message", jtime(sec * 1000000));
+			json_object_set_new(o, "lag_seconds", json_integer((json_int_t)(time(NULL) - sec)));
+		}
+		mdb_cursor_close(rc);
+	}
+	json_t *inputs = json_array();
+	MDB_cursor *mc;
+	if (mdb_cursor_open(txn, s->meta, &mc) == 0) {
+		MDB_val k = { 5, "ckpt:" }, v;
+		int r2 = mdb_cursor_get(mc, &k, &v, MDB_SET_RANGE);
+		while (r2 == 0 && k.mv_size == 13 && memcmp(k.mv_data, "ckpt:", 5) == 0) {
+			ml_ckpt_t ck;
+			if (v.mv_size == sizeof ck) {
+				memcpy(&ck, v.mv_data, sizeof ck);
+				json_t *in = json_object();
+				ck.path[sizeof ck.path - 1] = '\0';
+				json_object_set_new(in, "path", jstr_n(ck.path, strlen(ck.path)));
+				json_object_set_new(in, "offset", json_integer((json_int_t)ck.offset));
+				json_object_set_new(in, "lines", json_integer((json_int_t)ck.lines));
+				json_object_set_new(in, "updated", jtime(ck.updated * 1000000));
+				json_array_append_new(inputs, in);
+			}
+			r2 = mdb_cursor_get(mc, &k, &v, MDB_NEXT);
+		}
+		mdb_cursor_close(mc);
+	}
+	json_object_set_new(o, "inputs", inputs);
+	MDB_envinfo info;
+	MDB_stat est;
+	if (mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &est) == 0) {
+		json_object_set_new(o, "map_bytes", json_integer((json_int_t)info.me_mapsize));
+		json_object_set_new(o, "map_used_bytes", json_integer((json_int_t)((info.me_last_pgno + 1) * (size_t)est.ms_psize)));
+	}
 	mdb_txn_abort(txn);
 	return o;
 }
@@ -674,5 +715,21 @@ void ml_stats_print(FILE *f, json_t *j)
 		fprintf(f, "  %10" JSON_INTEGER_FORMAT "  %s\n", json_integer_value(json_object_get(v, "count")), k);
 		fprintf(f, "              e.g. %s\n", json_string_value(json_object_get(v, "sample")));
 	}
-	fprintf(f, "database size       %.1f MB\n", (double)json_integer_value(json_object_get(j, "db_bytes")) / 1e6);
+	fprintf(f, "database size       %.1f MB (map %.1f of %.1f MB used)\n",
+	        (double)json_integer_value(json_object_get(j, "db_bytes")) / 1e6,
+	        (double)json_integer_value(json_object_get(j, "map_used_bytes")) / 1e6,
+	        (double)json_integer_value(json_object_get(j, "map_bytes")) / 1e6);
+	json_t *newest = json_object_get(j, "newest_message");
+	if (newest)
+		fprintf(f, "newest message      %s (%" JSON_INTEGER_FORMAT " s ago)\n", json_string_value(newest),
+		        json_integer_value(json_object_get(j, "lag_seconds")));
+	size_t i;
+	json_t *in;
+	json_array_foreach(json_object_get(j, "inputs"), i, in) {
+		if (!i)
+			fprintf(f, "inputs (checkpoints)\n");
+		fprintf(f, "  %s: %" JSON_INTEGER_FORMAT " lines, byte %" JSON_INTEGER_FORMAT ", committed %s\n",
+		        json_string_value(json_object_get(in, "path")), json_integer_value(json_object_get(in, "lines")),
+		        json_integer_value(json_object_get(in, "offset")), json_string_value(json_object_get(in, "updated")));
+	}
 }
