@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine/correlate.h"
 #include "engine/exim.h"
@@ -42,6 +43,8 @@ typedef struct {
 	uint64_t batch_lines, parsed, skipped, bad;   /* since the last commit */
 	ml_ingest_result_t *res;
 	struct timespec batch_start;
+	int progress;           /* a progress line on the terminal (stderr is one, not --quiet) */
+	double last_progress, t0;
 	char err[512];
 } ing_t;
 
@@ -165,6 +168,24 @@ static int commit(ing_t *g, int reopen)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &g->batch_start);
 	return reopen ? ml_writer_begin(g->w) : ML_OK;
+}
+
+/* The progress line: done, rate, ETA (when the input's size is known). */
+static void progress(ing_t *g, const char *path, uint64_t offset, uint64_t size, int final)
+{
+	double now = now_s();
+	if (!g->progress || (!final && now - g->last_progress < 0.5))
+		return;
+	g->last_progress = now;
+	double el = now - g->t0, rate = el > 0 ? g->res->lines / el : 0;
+	char eta[32] = "";
+	if (size && offset <= size && el > 0 && g->res->bytes) {
+		double bps = g->res->bytes / el;
+		snprintf(eta, sizeof eta, ", %3.0f%%, ETA %.0f s", 100.0 * (double)offset / (double)size,
+		         bps > 0 ? (double)(size - offset) / bps : 0.0);
+	}
+	fprintf(stderr, "\r%s: %llu lines, %.0f lines/s%s\033[K%s", path, (unsigned long long)g->res->lines,
+	        rate, eta, final ? "\n" : "");
 }
 
 static int batch_due(ing_t *g)
@@ -400,6 +421,8 @@ static int do_input(ing_t *g, const char *path)
 		}
 		offset = l.end;
 		lines++;
+		if (g->progress && (lines & 4095) == 0)
+			progress(g, path, offset, id.compressed || id.is_stdin ? 0 : id.size, 0);
 		if (batch_due(g)) {
 			ml_ckpt_t *c = ckpt_slot(g, id.first_hash);
 			if (c) {
@@ -411,6 +434,8 @@ static int do_input(ing_t *g, const char *path)
 				break;
 		}
 	}
+	if (g->progress)
+		progress(g, path, offset, id.compressed || id.is_stdin ? 0 : id.size, 1);
 	if (got < 0) {
 		fprintf(stderr, "mtalog: %s\n", err);
 		g->res->inputs_failed++;
@@ -469,6 +494,8 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 	g->o = o;
 	g->res = res;
 	double t0 = now_s();
+	g->t0 = t0;
+	g->progress = !o->quiet && isatty(2);
 	int ret = 0;
 	char err[512];
 	int rc = ml_store_open(&g->store, o->db_path, ML_STORE_CREATE | (o->nosync ? ML_STORE_NOSYNC : 0),
