@@ -65,9 +65,16 @@ static uint64_t parse_u64(const char *p, const char *e)
 	return v;
 }
 
+/* The end of a slice; an empty slice may have a NULL start, and adding even
+ * 0 to a NULL pointer is undefined in C. */
+static inline const char *end_of(ml_slice_t s)
+{
+	return s.n ? s.p + s.n : s.p;
+}
+
 static ml_slice_t trim(ml_slice_t s)
 {
-	const char *p = s.p, *e = s.p + s.n;
+	const char *p = s.p, *e = end_of(s);
 	while (p < e && *p == ' ')
 		p++;
 	while (e > p && e[-1] == ' ')
@@ -189,7 +196,7 @@ static const char *value_end(const char *v, const char *e)
 static ml_slice_t strip_addr(ml_slice_t v)
 {
 	v = trim(v);
-	const char *p = v.p, *e = v.p + v.n;
+	const char *p = v.p, *e = end_of(v);
 	if (p == e)
 		return v;
 	if (e[-1] == '>') {
@@ -245,7 +252,7 @@ int ml_sendmail_next_rcpt(ml_slice_t *list, ml_slice_t *addr)
  * "user@name [ip]", "user@localhost", "name". */
 static void parse_client(ml_slice_t v, ml_slice_t *name, ml_slice_t *ip)
 {
-	const char *p = v.p, *e = v.p + v.n;
+	const char *p = v.p, *e = end_of(v);
 	*name = *ip = ML_SLICE_NULL;
 	if (p == e)
 		return;
@@ -303,7 +310,7 @@ static ml_slice_t reply_dsn(ml_slice_t text)
 /* "[D+]HH:MM:SS" → milliseconds (capped at UINT32_MAX); 0 when malformed. */
 static uint32_t parse_delay(ml_slice_t v)
 {
-	const char *p = v.p, *e = v.p + v.n;
+	const char *p = v.p, *e = end_of(v);
 	uint64_t days = 0;
 	const char *plus = v.n ? memchr(p, '+', v.n) : NULL;
 	if (plus) {
@@ -449,8 +456,8 @@ static void arrival(const fields_t *f, ml_event_t *ev)
 	ev->kind = ML_EV_ARRIVAL;
 	ev->from = strip_addr(f->from);
 	ev->from_set = 1;
-	ev->size = parse_u64(f->size.p, f->size.p + f->size.n);
-	uint64_t n = parse_u64(f->nrcpts.p, f->nrcpts.p + f->nrcpts.n);
+	ev->size = parse_u64(f->size.p, end_of(f->size));
+	uint64_t n = parse_u64(f->nrcpts.p, end_of(f->nrcpts));
 	ev->nrcpt = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 	ev->msgid = strip_addr(f->msgid);
 	ev->proto = f->proto;
@@ -476,7 +483,7 @@ static void delivery(const fields_t *f, ml_event_t *ev)
 	ev->delay_ms = parse_delay(trim(f->delay));
 	ev->local_delivery = is_local_mailer(f->mailer);
 	ml_slice_t st = trim(f->stat);
-	const char *p = st.p, *e = st.p + st.n;
+	const char *p = st.p, *e = end_of(st);
 	if (HAS(p, e, "Sent") && (st.n == 4 || p[4] == ' ' || p[4] == '(')) {
 		ev->status = ML_ST_DELIVERED;
 		const char *o = memchr(p, '(', st.n);
