@@ -409,6 +409,11 @@ static void corpus_sweep(void **state)
 	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --json --msgid 71816687N65284230Y01410375Q67285060N@ajmyjyz", cdb), 0);
 	assert_int_equal(tl_count_lines(out), 1);
 	free(out); free(err);
+	/* the second hop's own queue ID finds the same row */
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --json --queue-id 4PbC4z6W5Qz3tG3", cdb), 0);
+	assert_int_equal(tl_count_lines(out), 1);
+	assert_non_null(strstr(out, id));
+	free(out); free(err);
 	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s --json", cdb, id), 0);
 	r = json_loads(out, 0, &je);
 	assert_string_equal(sget(r, "previous_queue_id"), "4PbC4x469Jz3tBr");
