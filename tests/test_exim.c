@@ -54,23 +54,10 @@ static ml_event_t L(const char *line)
 	return ev;
 }
 
-static int slice_is(ml_slice_t s, const char *lit)
-{
-	size_t n = strlen(lit);
-	return s.n == n && (n == 0 || memcmp(s.p, lit, n) == 0);
-}
-
-static void expect_slice(ml_slice_t s, const char *want, const char *what, int line)
-{
-	if (want == NULL) {
-		if (s.n != 0)
-			fail_msg("line %d: %s: got [%.*s], want empty", line, what, (int)s.n, s.p);
-		return;
-	}
-	if (!slice_is(s, want))
-		fail_msg("line %d: %s: got [%.*s], want [%s]", line, what, (int)s.n, s.p ? s.p : "", want);
-}
-#define EQ(s, want) expect_slice((s), (want), #s, __LINE__)
+/* slice assertions: tests/testlib.h */
+#define slice_is tl_slice_is
+#define expect_slice tl_expect_slice
+#define EQ(s, want) tl_expect_slice((s), (want), #s, __LINE__)
 
 static void expect_kind(const ml_event_t *ev, ml_event_kind_t k, int line)
 {

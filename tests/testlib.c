@@ -168,3 +168,20 @@ void tl_lines_free(tl_lines_t *L)
 	free(L->n);
 	memset(L, 0, sizeof *L);
 }
+
+int tl_slice_is(ml_slice_t s, const char *lit)
+{
+	size_t n = strlen(lit);
+	return s.n == n && (n == 0 || memcmp(s.p, lit, n) == 0);
+}
+
+void tl_expect_slice(ml_slice_t s, const char *want, const char *what, int line)
+{
+	if (want == NULL) {
+		if (s.n != 0)
+			fail_msg("line %d: %s: got [%.*s], want empty", line, what, (int)s.n, s.p);
+		return;
+	}
+	if (!tl_slice_is(s, want))
+		fail_msg("line %d: %s: got [%.*s], want [%s]", line, what, (int)s.n, s.p ? s.p : "", want);
+}

@@ -55,6 +55,11 @@ typedef struct {
 int tl_lines_load(tl_lines_t *L, const char *path);
 void tl_lines_free(tl_lines_t *L);
 
+/* 1 when slice s holds exactly lit. */
+int tl_slice_is(ml_slice_t s, const char *lit);
+/* Fail (naming what and the line) unless s holds want; want NULL: s empty. */
+void tl_expect_slice(ml_slice_t s, const char *want, const char *what, int line);
+
 /* Count lines in s. */
 size_t tl_count_lines(const char *s);
 
