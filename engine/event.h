@@ -134,4 +134,29 @@ static inline void ml_event_clear(ml_event_t *ev)
 	memset(ev, 0, sizeof *ev);
 }
 
+/* The outcomes every parser ends a line with: a known skip, a line not
+ * understood (reason: a short constant), an INFO about the message whose
+ * queue ID ev->qid already holds. */
+static inline void ml_event_skip(ml_event_t *ev, const char *reason)
+{
+	ml_event_clear(ev);
+	ev->kind = ML_EV_SKIP;
+	ev->reason = reason;
+}
+
+static inline void ml_event_unknown(ml_event_t *ev, const char *reason)
+{
+	ml_event_clear(ev);
+	ev->kind = ML_EV_UNKNOWN;
+	ev->reason = reason;
+}
+
+static inline void ml_event_info(ml_event_t *ev)
+{
+	ml_slice_t qid = ev->qid;
+	ml_event_clear(ev);
+	ev->qid = qid;
+	ev->kind = ML_EV_INFO;
+}
+
 #endif

@@ -289,28 +289,8 @@ static size_t take_id(const char *p, const char *e)
 
 /* ---- event outcomes ---------------------------------------------------- */
 
-static void skip(ml_event_t *ev, const char *reason)
-{
-	ml_event_clear(ev);
-	ev->kind = ML_EV_SKIP;
-	ev->reason = reason;
-}
 
-static void unknown(ml_event_t *ev, const char *reason)
-{
-	ml_event_clear(ev);
-	ev->kind = ML_EV_UNKNOWN;
-	ev->reason = reason;
-}
 
-/* An INFO about the message: the queue ID only. */
-static void info(ml_event_t *ev)
-{
-	ml_slice_t qid = ev->qid;
-	ml_event_clear(ev);
-	ev->qid = qid;
-	ev->kind = ML_EV_INFO;
-}
 
 /* ---- values -------------------------------------------------------------- */
 
@@ -810,7 +790,7 @@ static int reject_line(const char *ts, const char *r, const char *e, int temp, m
 	const char *w = r + 9;  /* after "rejected " */
 	int have_id = ev->qid.n > 0;
 	if (starts_any(w, e, CMD_REJECTS)) {
-		skip(ev, "exim command rejected");
+		ml_event_skip(ev, "exim command rejected");
 		return 1;
 	}
 	if (HAS(w, e, "RCPT ")) {
@@ -856,7 +836,7 @@ static int leading_reject(const char *p, const char *e, ml_event_t *ev)
 		parse_addr(w + 10, e, &ev->from);
 		ev->from_set = 1;
 	} else if (!HAS(w, e, "MAIL ")) {
-		skip(ev, "exim command rejected");
+		ml_event_skip(ev, "exim command rejected");
 		return 1;
 	}
 	ev->reason_text = text_after_colon(w, e);
@@ -1015,7 +995,7 @@ static void parse_id_line(const char *p, const char *e, ml_event_t *ev)
 		if (text_line(p, t, e, ev))
 			return;
 	}
-	info(ev);
+	ml_event_info(ev);
 }
 
 static void parse_free_line(const char *p, const char *e, ml_event_t *ev)
@@ -1031,34 +1011,34 @@ static void parse_free_line(const char *p, const char *e, ml_event_t *ev)
 	}
 	ml_event_clear(ev);
 	if (starts_any(t, e, VERIFY_PREFIXES) || FIND(t, e, " verify fail") || FIND(t, e, " verify defer")) {
-		skip(ev, "exim verify");
+		ml_event_skip(ev, "exim verify");
 		return;
 	}
 	if (auth_line(t, e)) {
-		skip(ev, "exim auth");
+		ml_event_skip(ev, "exim auth");
 		return;
 	}
 	if (starts_any(t, e, QUEUE_PREFIXES)) {
-		skip(ev, "exim queue run");
+		ml_event_skip(ev, "exim queue run");
 		return;
 	}
 	if (starts_any(t, e, CONN_PREFIXES)) {
-		skip(ev, "exim connection");
+		ml_event_skip(ev, "exim connection");
 		return;
 	}
 	if (starts_any(t, e, TLS_PREFIXES)) {
-		skip(ev, "exim tls");
+		ml_event_skip(ev, "exim tls");
 		return;
 	}
 	if (starts_any(t, e, DAEMON_PREFIXES)) {
-		skip(ev, "exim daemon");
+		ml_event_skip(ev, "exim daemon");
 		return;
 	}
 	if (starts_any(t, e, INTERNAL_PREFIXES) || FIND(t, e, " verb not allowed in ")) {
-		skip(ev, "exim internal");
+		ml_event_skip(ev, "exim internal");
 		return;
 	}
-	unknown(ev, "exim: unrecognised");
+	ml_event_unknown(ev, "exim: unrecognised");
 }
 
 void ml_exim_parse(ml_slice_t msg, ml_event_t *ev)
@@ -1069,11 +1049,11 @@ void ml_exim_parse(ml_slice_t msg, ml_event_t *ev)
 	while (e > p && (e[-1] == ' ' || e[-1] == '\r' || e[-1] == '\n' || e[-1] == '\t'))
 		e--;
 	if (p < e && (*p == ' ' || *p == '\t')) {
-		skip(ev, "exim continuation");
+		ml_event_skip(ev, "exim continuation");
 		return;
 	}
 	if (p == e) {
-		skip(ev, "exim empty line");
+		ml_event_skip(ev, "exim empty line");
 		return;
 	}
 	/* Exim's own timestamp left in a syslog message, then "[pid] ". */

@@ -103,19 +103,7 @@ static const char *angle(const char *p, const char *e, ml_slice_t *in)
 
 /* ---- outcomes ------------------------------------------------------------ */
 
-static void skip(ml_event_t *ev, const char *reason)
-{
-	ml_event_clear(ev);
-	ev->kind = ML_EV_SKIP;
-	ev->reason = reason;
-}
 
-static void unknown(ml_event_t *ev, const char *reason)
-{
-	ml_event_clear(ev);
-	ev->kind = ML_EV_UNKNOWN;
-	ev->reason = reason;
-}
 
 /* ---- queue IDs ----------------------------------------------------------- */
 
@@ -292,19 +280,19 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 	}
 	if (!has_id) {
 		if (starts_any(p, e, AMAVIS_CHATTER))
-			skip(ev, "amavis");
+			ml_event_skip(ev, "amavis");
 		else
-			unknown(ev, "amavis: unrecognised");
+			ml_event_unknown(ev, "amavis: unrecognised");
 		return;
 	}
 	if (HAS(p, e, "...")) {
-		skip(ev, "amavis continuation");
+		ml_event_skip(ev, "amavis continuation");
 		return;
 	}
 	size_t vn = HAS(p, e, "Passed") ? 6 : HAS(p, e, "Blocked") ? 7 : HAS(p, e, "Not-Delivered") ? 13
 		: HAS(p, e, "Released") ? 8 : 0;
 	if (!vn || (p + vn < e && p[vn] != ' ' && p[vn] != ',')) {
-		skip(ev, "amavis");
+		ml_event_skip(ev, "amavis");
 		return;
 	}
 	/* A line split by amavis ends in "...": values reaching the cut are partial. */
@@ -447,7 +435,7 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 	}
 	ev->status = !blocked ? ML_ST_DELIVERED : quarantined ? ML_ST_QUARANTINED : ML_ST_BLOCKED;
 	if (!ev->qid.n && !ev->msgid.n && !ev->other_qid.n)
-		skip(ev, "amavis no message key");
+		ml_event_skip(ev, "amavis no message key");
 }
 
 /* ---- rspamd ---------------------------------------------------------------- */
@@ -541,11 +529,11 @@ static void parse_rspamd(const char *p, const char *e, ml_event_t *ev)
 		/* "<uid>; module; function: text" or "module; function: text". */
 		const char *semi = findc(p, p + lim, ';');
 		if (semi && semi + 1 < e && semi[1] == ' ' && (*p == '<' || is_alpha((unsigned char)*p)))
-			skip(ev, "rspamd");
+			ml_event_skip(ev, "rspamd");
 		else if (HAS(p, e, "rspamd ") || HAS(p, e, "main; ") || HAS(p, e, "lua; "))
-			skip(ev, "rspamd");
+			ml_event_skip(ev, "rspamd");
 		else
-			unknown(ev, "rspamd: unrecognised");
+			ml_event_unknown(ev, "rspamd: unrecognised");
 		return;
 	}
 	ev->kind = ML_EV_FILTER;
@@ -604,7 +592,7 @@ static void parse_rspamd(const char *p, const char *e, ml_event_t *ev)
 			q++;
 	}
 	if (!ev->qid.n && !ev->msgid.n)
-		skip(ev, "rspamd no message key");
+		ml_event_skip(ev, "rspamd no message key");
 }
 
 /* ---- spamd ----------------------------------------------------------------- */
@@ -623,9 +611,9 @@ static void parse_spamd(const char *p, const char *e, ml_event_t *ev)
 			if (!is_alnum((unsigned char)*q) && *q != '-' && *q != '_' && *q != ' ')
 				word = 0;
 		if (tagged || word || HAS(p, e, "server ") || HAS(p, e, "child ") || HAS(p, e, "spamd "))
-			skip(ev, "spamd");
+			ml_event_skip(ev, "spamd");
 		else
-			unknown(ev, "spamd: unrecognised");
+			ml_event_unknown(ev, "spamd: unrecognised");
 		return;
 	}
 	p += 8;
@@ -671,7 +659,7 @@ static void parse_spamd(const char *p, const char *e, ml_event_t *ev)
 		q = ve;
 	}
 	if (!ev->msgid.n)
-		skip(ev, "spamd no message-id");
+		ml_event_skip(ev, "spamd no message-id");
 }
 
 /* ---- milters with "QID: TEXT" lines ------------------------------------------- */
@@ -738,7 +726,7 @@ static void parse_clamav(const char *p, const char *e, ml_event_t *ev)
 		if (ev->kind == ML_EV_FILTER && ev->qid.n)
 			return;
 		if (ev->kind == ML_EV_FILTER) {
-			skip(ev, "clamav-milter no queue id");
+			ml_event_skip(ev, "clamav-milter no queue id");
 			return;
 		}
 	}
@@ -752,14 +740,14 @@ static void parse_clamav(const char *p, const char *e, ml_event_t *ev)
 			ev->status = ML_ST_DELIVERED;
 		return;
 	}
-	skip(ev, "clamav-milter");
+	ml_event_skip(ev, "clamav-milter");
 }
 
 static void parse_qid_milter(prog_t prog, const char *p, const char *e, ml_event_t *ev)
 {
 	size_t qn = qid_prefix(p, e);
 	if (!qn) {
-		skip(ev, prog == P_OPENDKIM ? "opendkim" : "opendmarc");
+		ml_event_skip(ev, prog == P_OPENDKIM ? "opendkim" : "opendmarc");
 		return;
 	}
 	ev->kind = ML_EV_FILTER;
@@ -789,9 +777,9 @@ static const prefix_t SPF_PREFIXES[] = {
 static void parse_policyd_spf(const char *p, const char *e, ml_event_t *ev)
 {
 	if (starts_any(p, e, SPF_PREFIXES) || FIND(p, e, "identity=") || FIND(p, e, "Received-SPF"))
-		skip(ev, "policyd-spf");
+		ml_event_skip(ev, "policyd-spf");
 	else
-		unknown(ev, "policyd-spf: unrecognised");
+		ml_event_unknown(ev, "policyd-spf: unrecognised");
 }
 
 /* ---- MailScanner --------------------------------------------------------------- */
@@ -804,12 +792,12 @@ static void parse_mailscanner(const char *p, const char *e, ml_event_t *ev)
 			q++;
 		ml_slice_t qid = qid_value(w, q);
 		if (!qid.n || !HAS(q, e, " from ")) {
-			skip(ev, "MailScanner");
+			ml_event_skip(ev, "MailScanner");
 			return;
 		}
 		const char *is = FIND(q, e, " is ");
 		if (!is) {
-			skip(ev, "MailScanner");
+			ml_event_skip(ev, "MailScanner");
 			return;
 		}
 		ev->kind = ML_EV_FILTER;
@@ -880,7 +868,7 @@ static void parse_mailscanner(const char *p, const char *e, ml_event_t *ev)
 			return;
 		}
 	}
-	skip(ev, "MailScanner");
+	ml_event_skip(ev, "MailScanner");
 }
 
 /* ---- entry point ------------------------------------------------------------------ */
@@ -895,11 +883,11 @@ void ml_filters_parse(ml_slice_t program, ml_slice_t msg, ml_event_t *ev)
 	p = skip_sp(p, e);
 	prog_t prog = program_of(program);
 	if (prog == P_NONE) {
-		unknown(ev, "unknown program");
+		ml_event_unknown(ev, "unknown program");
 		return;
 	}
 	if (p == e) {
-		skip(ev, "filter empty line");
+		ml_event_skip(ev, "filter empty line");
 		return;
 	}
 	switch (prog) {

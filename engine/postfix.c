@@ -430,19 +430,7 @@ int ml_postfix_is_program(ml_slice_t program)
 
 /* ---- event outcomes ---------------------------------------------------- */
 
-static void skip(ml_event_t *ev, const char *reason)
-{
-	ml_event_clear(ev);
-	ev->kind = ML_EV_SKIP;
-	ev->reason = reason;
-}
 
-static void unknown(ml_event_t *ev, const char *reason)
-{
-	ml_event_clear(ev);
-	ev->kind = ML_EV_UNKNOWN;
-	ev->reason = reason;
-}
 
 /* ---- addresses, clients, DSNs ------------------------------------------ */
 
@@ -774,7 +762,7 @@ static int warning_line(const daemon_t *d, const char *p, const char *e, ml_even
 		ev->kind = ML_EV_INFO;
 		return 1;
 	}
-	skip(ev, d->warn);
+	ml_event_skip(ev, d->warn);
 	return 1;
 }
 
@@ -822,7 +810,7 @@ static void parse_client_line(const char *p, const char *e, ml_event_t *ev, cons
 	ml_slice_t name, ip;
 	const char *q = parse_client(p, e, &name, &ip);
 	if (!q) {
-		unknown(ev, d->unk);
+		ml_event_unknown(ev, d->unk);
 		return;
 	}
 	ev->kind = ML_EV_CLIENT;
@@ -858,7 +846,7 @@ static void smtpd_action(const daemon_t *d, act_t a, const char *p, const char *
 		parse_proxy(p, e, ev);
 		if (a == A_PROXY_ACCEPT) {
 			if (noq) {
-				skip(ev, "smtpd proxy");
+				ml_event_skip(ev, "smtpd proxy");
 				return;
 			}
 			ev->kind = ML_EV_INFO;
@@ -871,7 +859,7 @@ static void smtpd_action(const daemon_t *d, act_t a, const char *p, const char *
 	ml_slice_t stage;
 	if (!parse_stage_line(p, e, ev, &stage)) {
 		if (noq) {
-			unknown(ev, d->unk);
+			ml_event_unknown(ev, d->unk);
 			return;
 		}
 		ml_slice_t qid = ev->qid;
@@ -893,7 +881,7 @@ static void smtpd_action(const daemon_t *d, act_t a, const char *p, const char *
 		return;
 	case A_HOLD:
 		if (noq) {
-			skip(ev, "smtpd noqueue action");
+			ml_event_skip(ev, "smtpd noqueue action");
 			return;
 		}
 		ev->status = ML_ST_QUARANTINED;
@@ -901,7 +889,7 @@ static void smtpd_action(const daemon_t *d, act_t a, const char *p, const char *
 		return;
 	default:
 		if (noq) {
-			skip(ev, "smtpd noqueue action");
+			ml_event_skip(ev, "smtpd noqueue action");
 			return;
 		}
 		ev->kind = ML_EV_INFO;
@@ -923,17 +911,17 @@ static void parse_smtpd(const daemon_t *d, const char *p, const char *e, ml_even
 			smtpd_action(d, a, n, e, ev);
 			return;
 		}
-		unknown(ev, d->unk);
+		ml_event_unknown(ev, d->unk);
 		return;
 	}
 	if (HAS(p, e, "NOQUEUE: ")) {
 		r = p + 9;
 		if (HAS(r, e, "client=")) {
-			skip(ev, "smtpd noqueue client");
+			ml_event_skip(ev, "smtpd noqueue client");
 			return;
 		}
 		if (HAS(r, e, "lost connection") || HAS(r, e, "timeout after")) {
-			skip(ev, d->conn);
+			ml_event_skip(ev, d->conn);
 			return;
 		}
 		const char *n;
@@ -942,7 +930,7 @@ static void parse_smtpd(const daemon_t *d, const char *p, const char *e, ml_even
 			smtpd_action(d, a, n, e, ev);
 			return;
 		}
-		unknown(ev, d->unk);
+		ml_event_unknown(ev, d->unk);
 		return;
 	}
 	if (warning_line(d, p, e, ev))
@@ -956,18 +944,18 @@ static void parse_smtpd(const daemon_t *d, const char *p, const char *e, ml_even
 		}
 	}
 	if (starts_any(p, e, SMTPD_CONN_PREFIXES)) {
-		skip(ev, d->conn);
+		ml_event_skip(ev, d->conn);
 		return;
 	}
 	if (starts_any(p, e, TLS_PREFIXES)) {
-		skip(ev, "smtpd tls");
+		ml_event_skip(ev, "smtpd tls");
 		return;
 	}
 	if (starts_any(p, e, SMTPD_DIAG_PREFIXES)) {
-		skip(ev, "smtpd diagnostic");
+		ml_event_skip(ev, "smtpd diagnostic");
 		return;
 	}
-	unknown(ev, d->unk);
+	ml_event_unknown(ev, d->unk);
 }
 
 /* ---- postscreen -------------------------------------------------------- */
@@ -983,7 +971,7 @@ static void parse_postscreen(const daemon_t *d, const char *p, const char *e, ml
 		}
 		ml_event_clear(ev);
 	}
-	skip(ev, d->warn);
+	ml_event_skip(ev, d->warn);
 }
 
 /* ---- cleanup ----------------------------------------------------------- */
@@ -1051,7 +1039,7 @@ static void parse_cleanup(const daemon_t *d, const char *p, const char *e, ml_ev
 	if (!r) {
 		if (warning_line(d, p, e, ev))
 			return;
-		unknown(ev, d->unk);
+		ml_event_unknown(ev, d->unk);
 		return;
 	}
 	if (HAS(r, e, "message-id=")) {
@@ -1067,7 +1055,7 @@ static void parse_cleanup(const daemon_t *d, const char *p, const char *e, ml_ev
 	const char *n;
 	act_t a = take_action(r, e, &n);
 	if (a == A_NONE || a == A_PROXY_ACCEPT || a == A_PROXY_REJECT) {
-		unknown(ev, d->unk);
+		ml_event_unknown(ev, d->unk);
 		return;
 	}
 	/* The class word: "header", "body", "mime-header", "nested-header", ... */
@@ -1248,7 +1236,7 @@ static void parse_agent(const daemon_t *d, const char *p, const char *e, ml_even
 	if (r) {
 		if (HAS(r, e, "to=")) {
 			if (!parse_delivery(d, r + 3, e, ev))
-				unknown(ev, d->unk);
+				ml_event_unknown(ev, d->unk);
 			return;
 		}
 		ev->kind = ML_EV_INFO;
@@ -1262,10 +1250,10 @@ static void parse_agent(const daemon_t *d, const char *p, const char *e, ml_even
 	if (warning_line(d, p, e, ev))
 		return;
 	if (d->conn && (starts_any(p, e, AGENT_CONN_PREFIXES) || starts_any(p, e, TLS_PREFIXES))) {
-		skip(ev, d->conn);
+		ml_event_skip(ev, d->conn);
 		return;
 	}
-	unknown(ev, d->unk);
+	ml_event_unknown(ev, d->unk);
 }
 
 /* ---- qmgr -------------------------------------------------------------- */
@@ -1277,10 +1265,10 @@ static void parse_qmgr(const daemon_t *d, const char *p, const char *e, ml_event
 		if (warning_line(d, p, e, ev))
 			return;
 		if (HAS(p, e, "statistics:") || HAS(p, e, "status:")) {
-			skip(ev, "qmgr");
+			ml_event_skip(ev, "qmgr");
 			return;
 		}
-		unknown(ev, d->unk);
+		ml_event_unknown(ev, d->unk);
 		return;
 	}
 	if (HAS(r, e, "removed") && (r + 7 == e || !is_lower((unsigned char)r[7]))) {
@@ -1290,7 +1278,7 @@ static void parse_qmgr(const daemon_t *d, const char *p, const char *e, ml_event
 	if (HAS(r, e, "from=")) {
 		const char *q = parse_addr(r + 5, e, &ev->from, list_cont_ok, 0);
 		if (!q) {
-			unknown(ev, d->unk);
+			ml_event_unknown(ev, d->unk);
 			return;
 		}
 		ev->from_set = 1;
@@ -1303,7 +1291,7 @@ static void parse_qmgr(const daemon_t *d, const char *p, const char *e, ml_event
 				ev->status = ML_ST_EXPIRED;
 				return;
 			}
-			unknown(ev, d->unk);
+			ml_event_unknown(ev, d->unk);
 			return;
 		}
 		ev->kind = ML_EV_QMGR_FROM;
@@ -1324,14 +1312,14 @@ static void parse_qmgr(const daemon_t *d, const char *p, const char *e, ml_event
 	}
 	if (HAS(r, e, "to=")) {
 		if (!parse_delivery(d, r + 3, e, ev))
-			unknown(ev, d->unk);
+			ml_event_unknown(ev, d->unk);
 		return;
 	}
 	if (HAS(r, e, "skipped, still being delivered")) {
 		ev->kind = ML_EV_INFO;
 		return;
 	}
-	unknown(ev, d->unk);
+	ml_event_unknown(ev, d->unk);
 }
 
 /* ---- bounce, postsuper, pickup ----------------------------------------- */
@@ -1342,7 +1330,7 @@ static void parse_bounce(const daemon_t *d, const char *p, const char *e, ml_eve
 	if (!r) {
 		if (warning_line(d, p, e, ev))
 			return;
-		unknown(ev, d->unk);
+		ml_event_unknown(ev, d->unk);
 		return;
 	}
 	const char *c = rfind(r, e, LIT(" notification: "));
@@ -1354,7 +1342,7 @@ static void parse_bounce(const daemon_t *d, const char *p, const char *e, ml_eve
 			return;
 		}
 	}
-	unknown(ev, d->unk);
+	ml_event_unknown(ev, d->unk);
 }
 
 static void parse_postsuper(const daemon_t *d, const char *p, const char *e, ml_event_t *ev)
@@ -1368,10 +1356,10 @@ static void parse_postsuper(const daemon_t *d, const char *p, const char *e, ml_
 			PFX("Expired: "), PFX("Renamed to match inode number: "), { NULL, 0 }
 		};
 		if (starts_any(p, e, totals)) {
-			skip(ev, "postsuper");
+			ml_event_skip(ev, "postsuper");
 			return;
 		}
-		unknown(ev, d->unk);
+		ml_event_unknown(ev, d->unk);
 		return;
 	}
 	size_t n = (size_t)(e - r);
@@ -1386,7 +1374,7 @@ static void parse_postsuper(const daemon_t *d, const char *p, const char *e, ml_
 	} else if (S("requeued")) {
 		ev->kind = ML_EV_INFO;
 	} else {
-		unknown(ev, d->unk);
+		ml_event_unknown(ev, d->unk);
 	}
 #undef S
 }
@@ -1397,7 +1385,7 @@ static void parse_pickup(const daemon_t *d, const char *p, const char *e, ml_eve
 	if (!r) {
 		if (warning_line(d, p, e, ev))
 			return;
-		unknown(ev, d->unk);
+		ml_event_unknown(ev, d->unk);
 		return;
 	}
 	if (HAS(r, e, "uid=")) {
@@ -1411,7 +1399,7 @@ static void parse_pickup(const daemon_t *d, const char *p, const char *e, ml_eve
 			}
 		}
 	}
-	unknown(ev, d->unk);
+	ml_event_unknown(ev, d->unk);
 }
 
 /* ---- entry point ------------------------------------------------------- */
@@ -1443,8 +1431,8 @@ void ml_postfix_parse(ml_slice_t program, ml_slice_t msg, ml_event_t *ev)
 	case D_BOUNCE: parse_bounce(d, p, e, ev); return;
 	case D_POSTSUPER: parse_postsuper(d, p, e, ev); return;
 	case D_PICKUP: parse_pickup(d, p, e, ev); return;
-	case D_SKIP: skip(ev, d->warn); return;
+	case D_SKIP: ml_event_skip(ev, d->warn); return;
 	case D_UNKNOWN: break;
 	}
-	unknown(ev, d->unk);
+	ml_event_unknown(ev, d->unk);
 }

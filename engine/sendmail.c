@@ -131,28 +131,8 @@ static size_t take_qid(const char *p, const char *e)
 
 /* ---- event outcomes ---------------------------------------------------- */
 
-static void skip(ml_event_t *ev, const char *reason)
-{
-	ml_event_clear(ev);
-	ev->kind = ML_EV_SKIP;
-	ev->reason = reason;
-}
 
-static void unknown(ml_event_t *ev, const char *reason)
-{
-	ml_event_clear(ev);
-	ev->kind = ML_EV_UNKNOWN;
-	ev->reason = reason;
-}
 
-/* An INFO about the message: the queue ID only. */
-static void info(ml_event_t *ev)
-{
-	ml_slice_t qid = ev->qid;
-	ml_event_clear(ev);
-	ev->qid = qid;
-	ev->kind = ML_EV_INFO;
-}
 
 /* ---- values ------------------------------------------------------------- */
 
@@ -541,7 +521,7 @@ static void ruleset_line(const char *p, const char *e, ml_event_t *ev)
 	read_items(p, e, &f);
 	ml_slice_t rs = trim(f.ruleset);
 	if (ml_slice_eq(rs, "check_vrfy") || ml_slice_eq(rs, "check_expn") || ml_slice_eq(rs, "check_etrn")) {
-		skip(ev, "sendmail command rejected");
+		ml_event_skip(ev, "sendmail command rejected");
 		return;
 	}
 	parse_client(trim(f.relay), &ev->client_name, &ev->client_ip);
@@ -564,9 +544,9 @@ static void ruleset_line(const char *p, const char *e, ml_event_t *ev)
 		ev->status = ML_ST_QUARANTINED;
 		ev->reason_text = trim(f.quarantine);
 	} else if (ev->qid.n) {
-		info(ev);
+		ml_event_info(ev);
 	} else {
-		skip(ev, "sendmail ruleset");
+		ml_event_skip(ev, "sendmail ruleset");
 	}
 }
 
@@ -608,9 +588,9 @@ static void milter_line(const char *p, const char *e, ml_event_t *ev)
 		return;
 	}
 	if (ev->qid.n)
-		info(ev);
+		ml_event_info(ev);
 	else
-		skip(ev, "sendmail milter");
+		ml_event_skip(ev, "sendmail milter");
 }
 
 /* "<a@x>... TEXT" or "a@x... TEXT": a recipient refused in the dialogue.
@@ -716,7 +696,7 @@ static void notify_line(const char *b, size_t n, const char *e, ml_event_t *ev)
 	else
 		ndn = 0;
 	if (!ndn) {
-		info(ev);
+		ml_event_info(ev);
 		ev->other_qid = other;
 		return;
 	}
@@ -788,7 +768,7 @@ static void qid_line(const char *p, const char *e, ml_event_t *ev)
 	if (HAS(p, e, "alias ")) {
 		const char *a = FIND(p + 6, e, " => ");
 		if (a) {
-			info(ev);
+			ml_event_info(ev);
 			ev->orig_to = strip_addr(sl(p + 6, a));
 			ev->to_list = trim(sl(a + 4, e));
 			return;
@@ -799,7 +779,7 @@ static void qid_line(const char *p, const char *e, ml_event_t *ev)
 		const char *c = p + 6, *w = c;
 		while (w < e && is_alnum((unsigned char)*w))
 			w++;
-		info(ev);
+		ml_event_info(ev);
 		if (ml_sendmail_is_qid(sl(c, w)))
 			ev->other_qid = sl(c, w);
 		return;
@@ -808,10 +788,10 @@ static void qid_line(const char *p, const char *e, ml_event_t *ev)
 		return;
 	const char *why = chatter(p, e);
 	if (why) {
-		skip(ev, why);
+		ml_event_skip(ev, why);
 		return;
 	}
-	info(ev);
+	ml_event_info(ev);
 }
 
 /* ---- lines without a queue ID ------------------------------------------------- */
@@ -834,7 +814,7 @@ static void tcpwrappers(const char *p, const char *e, ml_event_t *ev)
 static void free_line(const char *p, const char *e, ml_event_t *ev)
 {
 	if (p == e) {
-		skip(ev, "sendmail empty line");
+		ml_event_skip(ev, "sendmail empty line");
 		return;
 	}
 	if (HAS(p, e, "ruleset=")) {
@@ -853,18 +833,18 @@ static void free_line(const char *p, const char *e, ml_event_t *ev)
 		return;
 	const char *why = chatter(p, e);
 	if (why) {
-		skip(ev, why);
+		ml_event_skip(ev, why);
 		return;
 	}
 	if (HAS(p, e, "alias database ") || (FIND(p, e, " aliases, longest ") && *p == '/')) {
-		skip(ev, "sendmail aliases");
+		ml_event_skip(ev, "sendmail aliases");
 		return;
 	}
 	if (starts_any(p, e, DAEMON_PREFIXES)) {
-		skip(ev, "sendmail daemon");
+		ml_event_skip(ev, "sendmail daemon");
 		return;
 	}
-	unknown(ev, "sendmail: unrecognised");
+	ml_event_unknown(ev, "sendmail: unrecognised");
 }
 
 /* ---- entry point ----------------------------------------------------------------- */
@@ -879,7 +859,7 @@ void ml_sendmail_parse(ml_slice_t msg, ml_event_t *ev)
 	while (p < e && *p == ' ')
 		p++;
 	if (p == e) {
-		skip(ev, "sendmail empty line");
+		ml_event_skip(ev, "sendmail empty line");
 		return;
 	}
 	if (HAS(p, e, "NOQUEUE:")) {
@@ -896,7 +876,7 @@ void ml_sendmail_parse(ml_slice_t msg, ml_event_t *ev)
 		while (p < e && *p == ' ')
 			p++;
 		if (p == e) {
-			info(ev);
+			ml_event_info(ev);
 			return;
 		}
 		qid_line(p, e, ev);
