@@ -9,6 +9,9 @@
 #   make fuzz       libFuzzer, each target FUZZ_SECONDS (clang)
 #   make deps       install the Debian packages the build needs (root)
 #   make test-web   browser tests of the page (headless Chromium; tests/web/)
+#   make test-rsyslog  rsyslogd in front of `ingest --follow`, as docs/rsyslog.md
+#                   sets it up; every line stored once across kills, restarts
+#                   and rotation (tests/rsyslog/)
 
 CC      ?= cc
 OPT     ?= -O2
@@ -36,7 +39,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all check test test-san test-web deps demo sample bench bench-full fuzz clean tests-build
+.PHONY: all check test test-san test-web test-rsyslog deps demo sample bench bench-full fuzz clean tests-build
 all: mtalog
 
 mtalog: $(BUILD)/mtalog
@@ -97,6 +100,12 @@ test: check test-san
 test-web: $(BUILD)/mtalog
 	cd tests/web && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund; }
 	MTALOG_BIN=$(CURDIR)/$(BUILD)/mtalog node tests/web/test.js
+
+# rsyslogd (`sh tools/install-deps.sh rsyslog` installs it) writes the mail log
+# that `mtalog ingest --follow` reads, with the configuration of docs/rsyslog.md;
+# mtalog is killed, stopped and restarted, the log rotated (about 5 s)
+test-rsyslog: $(BUILD)/mtalog
+	MTALOG_BIN=$(CURDIR)/$(BUILD)/mtalog sh tests/rsyslog/run.sh
 
 deps:
 	sh tools/install-deps.sh

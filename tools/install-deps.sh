@@ -2,7 +2,8 @@
 # Install the Debian packages mtalog needs to build and test, if missing.
 # With the argument "bench", also those the benchmark needs; with "web", those
 # the browser tests of the page need (Chromium, node and npm), so that a plain
-# build does not pull a browser; with "load", wrk for tests/load/run.sh.
+# build does not pull a browser; with "load", wrk for tests/load/run.sh; with
+# "rsyslog", rsyslogd for tests/rsyslog/run.sh (`make test-rsyslog`).
 set -e
 PKGS="build-essential pkg-config liblmdb-dev libzstd-dev libxxhash-dev libpcre2-dev zlib1g-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libcrypt-dev xxd"
 # what the benchmark also runs: GNU time, ripgrep (a baseline)
@@ -11,6 +12,8 @@ PKGS="build-essential pkg-config liblmdb-dev libzstd-dev libxxhash-dev libpcre2-
 [ "${1:-}" = fuzz ] && PKGS="$PKGS clang libclang-rt-14-dev"
 # the load test of the server
 [ "${1:-}" = load ] && PKGS="$PKGS wrk"
+# rsyslogd in front of ingest --follow
+[ "${1:-}" = rsyslog ] && PKGS="$PKGS rsyslog"
 # the browser tests: Debian's Chromium; node and npm unless a node with npm is there
 if [ "${1:-}" = web ]; then
 	PKGS="$PKGS chromium"
