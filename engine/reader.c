@@ -345,6 +345,33 @@ int ml_reader_next(ml_reader_t *r, ml_line_t *line, char *err, size_t errlen)
 	return r->err;
 }
 
+int ml_reader_seek(ml_reader_t *r, uint64_t offset, uint64_t lineno)
+{
+	if (!r->growable || r->err)
+		return r->err ? r->err : ML_EINVAL;
+	if (lseek(r->fd, (off_t)offset, SEEK_SET) < 0)
+		return fail_with(r, ML_EIO, "cannot seek", errno);
+	r->buf_off = offset;
+	r->pos = r->len = 0;
+	r->eof = 0;
+	r->lineno = lineno;
+	return ML_OK;
+}
+
+int ml_reader_fstat(const ml_reader_t *r, struct stat *st)
+{
+	return fstat(r->fd, st);
+}
+
+uint64_t ml_reader_rehash(const ml_reader_t *r)
+{
+	char head[ML_HASH_MAX];
+	if (!r->growable)
+		return r->id.first_hash;
+	ssize_t k = pread_retry(r->fd, head, sizeof head, 0);
+	return k > 0 ? ml_first_line_hash(head, (size_t)k) : 0;
+}
+
 /* Read a stream until buf holds its first line (or ML_HASH_MAX bytes, or all of it). */
 static int fill_first_line(ml_reader_t *r)
 {

@@ -38,6 +38,7 @@
 #define ML_READER_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "util.h"
@@ -97,6 +98,21 @@ const char *ml_reader_path(const ml_reader_t *r);
  */
 int ml_reader_next(ml_reader_t *r, ml_line_t *line, char *err, size_t errlen);
 void ml_reader_close(ml_reader_t *r);
+
+/*
+ * Following a growing file: a regular plain file only (ML_EINVAL otherwise).
+ * Read on from byte `offset` (the end of a line, at most the file's size),
+ * numbering the next line lineno + 1; clears the end of input, so lines
+ * written since are read.  The descriptor is kept, so a file renamed away
+ * (log rotation) goes on being read.
+ */
+int ml_reader_seek(ml_reader_t *r, uint64_t offset, uint64_t lineno);
+/* fstat(2) of the open file (its size now, and whether it is still the file
+ * its path names); -1 with errno set on failure. */
+int ml_reader_fstat(const ml_reader_t *r, struct stat *st);
+/* first_hash of what the open plain file holds now (its first line may have
+ * changed: truncated and written anew); 0 when empty or unreadable. */
+uint64_t ml_reader_rehash(const ml_reader_t *r);
 
 /* xxh3-64 of the first line of a file, as ml_input_id_t.first_hash computes it:
  * of the bytes of p[0..n) before the first '\n', at most the first 4 KiB;

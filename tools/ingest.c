@@ -1,6 +1,9 @@
 #include "ingest.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -31,6 +34,41 @@ typedef struct {
 	int has_sample;        /* sample not yet stored */
 } tally_t;
 
+/* SIGINT / SIGTERM: stop reading, commit what was read. */
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+/* --follow: one file being read.  The file a name names now, or one rotated
+ * away, read (by its descriptor) until it has been quiet a while. */
+typedef struct {
+	char *path;              /* the name given (not owned) */
+	ml_reader_t *r;          /* NULL: the name names no file yet */
+	ml_input_id_t id;        /* of the open file */
+	uint64_t offset;         /* end of the last line read (committed or not) */
+	uint64_t lines;          /* lines of this input read, checkpointed ones included */
+	uint64_t lineno;         /* the reader's number of the last line read */
+	uint64_t size_seen;      /* its size when last read to its end */
+	double quiet_since;      /* when it last gave a line (monotonic) */
+	int at_end;              /* read to its end; read again when it grows */
+	int partial;             /* a last line without '\n' is waiting */
+	int retired;             /* the name now names another file */
+	int dirty;               /* lines read since the last commit */
+	int64_t since;           /* last commit under this name before this run; -1: none */
+	ml_syslog_ctx_t sc;
+	ml_exim_time_t et;
+} fol_t;
+
+/* A rotated copy looked at: not again until it changes. */
+typedef struct {
+	uint64_t dev, ino, size;
+	int64_t mtime;
+} seen_t;
+
 typedef struct {
 	const ml_ingest_opts_t *o;
 	ml_store_t *store;
@@ -45,6 +83,10 @@ typedef struct {
 	struct timespec batch_start;
 	int progress;           /* a progress line on the terminal (stderr is one, not --quiet) */
 	double last_progress, t0;
+	fol_t *fol;             /* --follow */
+	size_t nfol, fol_cap;
+	seen_t *seen;
+	size_t nseen, seen_cap;
 	char err[512];
 } ing_t;
 
@@ -124,8 +166,12 @@ static int queue_batch(ing_t *g)
 	return rc;
 }
 
+static void follow_ckpts(ing_t *g);
+
 static int commit(ing_t *g, int reopen)
 {
+	if (g->o->follow)
+		follow_ckpts(g);
 	ml_message_t **msgs;
 	size_t n = ml_corr_dirty(g->corr, &msgs);
 	ml_corr_new_domains(g->corr, put_domain, g->w);
@@ -161,8 +207,13 @@ static int commit(ing_t *g, int reopen)
 	}
 	g->parsed = g->skipped = g->bad = 0;
 	g->batch_lines = 0;
-	/* keep only the checkpoint of the input being read */
-	if (g->nckpts > 1) {
+	if (g->o->follow) {
+		/* every followed file's position is set again before each commit */
+		for (size_t i = 0; i < g->nfol; i++)
+			g->fol[i].dirty = 0;
+		g->nckpts = 0;
+	} else if (g->nckpts > 1) {
+		/* keep only the checkpoint of the input being read */
 		g->ckpts[0] = g->ckpts[g->nckpts - 1];
 		g->nckpts = 1;
 	}
@@ -399,8 +450,8 @@ static int do_input(ing_t *g, const char *path)
 	ml_exim_time_init(&et);
 	ml_line_t l;
 	uint64_t offset = start, lines = lines_before;
-	int got;
-	while ((got = ml_reader_next(r, &l, err, sizeof err)) > 0) {
+	int got = 0;
+	while (!stop_flag && (got = ml_reader_next(r, &l, err, sizeof err)) > 0) {
 		if (l.end <= start)
 			continue;  /* before the checkpoint (gz and stdin resume by skipping) */
 		if ((l.flags & ML_LINE_PARTIAL) && time(NULL) - id.mtime < ML_PARTIAL_WAIT_S) {
@@ -485,6 +536,416 @@ static void report(ing_t *g)
 	}
 }
 
+/* ---- --follow ---- */
+
+static double wall_s(void)
+{
+	return (double)time(NULL);
+}
+
+static void follow_ckpts(ing_t *g)
+{
+	for (size_t i = 0; i < g->nfol; i++) {
+		fol_t *f = &g->fol[i];
+		if (!f->dirty || !f->r)
+			continue;
+		ml_ckpt_t *c = ckpt_slot(g, f->id.first_hash);
+		if (!c)
+			continue;
+		c->offset = f->offset; c->lines = f->lines; c->dev = f->id.dev; c->ino = f->id.ino;
+		c->mtime = f->id.mtime;
+		snprintf(c->path, sizeof c->path, "%s", f->path);
+	}
+}
+
+static fol_t *fol_add(ing_t *g, char *path)
+{
+	if (ml_array_grow((void **)&g->fol, &g->fol_cap, sizeof *g->fol, g->nfol + 1, 4))
+		return NULL;
+	fol_t *f = &g->fol[g->nfol++];
+	memset(f, 0, sizeof *f);
+	f->path = path;
+	f->quiet_since = now_s();
+	return f;
+}
+
+/* The checkpoint of an input: one not committed yet, else the stored one. */
+static int ckpt_find(ing_t *g, uint64_t hash, ml_ckpt_t *out)
+{
+	for (unsigned i = 0; i < g->nckpts; i++)
+		if (g->ckpts[i].hash == hash) {
+			*out = g->ckpts[i];
+			return ML_OK;
+		}
+	return ml_ckpt_get(g->store, ml_writer_txn(g->w), hash, out);
+}
+
+/* Open the file the name of f names now, at its checkpoint.  0 when the
+ * name names no file yet (f->r stays NULL), ML_EINVAL when it is not a
+ * plain file (read once by do_input instead). */
+static int fol_open(ing_t *g, fol_t *f)
+{
+	char err[512] = "";
+	ml_reader_t *r;
+	if (ml_reader_open(&r, f->path, 0, err, sizeof err)) {
+		if (access(f->path, F_OK) == 0)
+			fprintf(stderr, "mtalog: %s\n", err);
+		return ML_OK;
+	}
+	ml_input_id_t id = *ml_reader_id(r);
+	if (id.compressed || id.is_stdin) {
+		ml_reader_close(r);
+		return ML_EINVAL;
+	}
+	uint64_t start = 0, lines = 0;
+	ml_ckpt_t prev;
+	if (id.first_hash && ckpt_find(g, id.first_hash, &prev) == 0 && prev.offset <= id.size) {
+		start = prev.offset;
+		lines = prev.lines;
+	}
+	if (ml_reader_seek(r, start, 0)) {
+		ml_reader_close(r);
+		return ML_OK;
+	}
+	f->r = r;
+	f->id = id;
+	f->offset = start;
+	f->lines = lines;
+	f->lineno = 0;
+	f->size_seen = 0;
+	f->at_end = f->partial = f->retired = f->dirty = 0;
+	f->quiet_since = now_s();
+	ml_syslog_ctx_init(&f->sc, (time_t)id.mtime, g->o->year);
+	ml_exim_time_init(&f->et);
+	return ML_OK;
+}
+
+/* Read what f has beyond what was read.  Returns lines read, or < 0 for a
+ * database error (g->err set). */
+static long fol_pump(ing_t *g, fol_t *f)
+{
+	if (!f->r)
+		return 0;
+	struct stat st;
+	if (ml_reader_fstat(f->r, &st) < 0)
+		return 0;
+	/* before the first line is known, first_hash is 0: wait for a line */
+	if (f->id.first_hash == 0) {
+		if (st.st_size == 0)
+			return 0;
+		ml_reader_close(f->r);
+		f->r = NULL;
+		int rc = fol_open(g, f);
+		if (rc || !f->r || f->id.first_hash == 0)
+			return 0;
+	}
+	int quiet = wall_s() - (double)st.st_mtime >= ML_PARTIAL_WAIT_S;
+	if (f->at_end) {
+		if ((uint64_t)st.st_size == f->size_seen && !(f->partial && quiet))
+			return 0;
+		/* shrunk, or written anew from its start: the rotation check
+		 * sees to it */
+		if ((uint64_t)st.st_size < f->offset || ml_reader_rehash(f->r) != f->id.first_hash)
+			return 0;
+		if (ml_reader_seek(f->r, f->offset, f->lineno))
+			return 0;
+		f->at_end = 0;
+	}
+	f->partial = 0;
+	char err[512] = "";
+	ml_line_t l;
+	long n = 0;
+	int got = 0;
+	while (!stop_flag && (got = ml_reader_next(f->r, &l, err, sizeof err)) > 0) {
+		if ((l.flags & ML_LINE_PARTIAL) && !quiet) {
+			f->partial = 1;   /* its writer will finish it */
+			break;
+		}
+		int rc = do_line(g, &f->sc, &f->et, f->path, &l);
+		if (rc) {
+			snprintf(g->err, sizeof g->err, "%s:%llu: %s", f->path, (unsigned long long)l.lineno,
+			         ml_strerror(rc));
+			return -1;
+		}
+		f->offset = l.end;
+		f->lineno = l.lineno;
+		f->lines++;
+		f->dirty = 1;
+		n++;
+		if (batch_due(g) && commit(g, 1))
+			return -1;
+	}
+	if (got < 0) {
+		fprintf(stderr, "mtalog: %s\n", err);
+		g->res->inputs_failed++;
+		f->at_end = 1;
+	}
+	if (stop_flag)
+		return n;
+	if (got == 0 || f->partial) {
+		f->at_end = 1;
+		f->size_seen = (uint64_t)st.st_size;
+		if (ml_reader_fstat(f->r, &st) == 0)
+			f->size_seen = (uint64_t)st.st_size;
+	}
+	if (n)
+		f->quiet_since = now_s();
+	return n;
+}
+
+/* The name of f names another file (rename and create), or the same file
+ * shorter than what was read (copytruncate).  Returns 1 when rotated, 0 when
+ * not, < 0 on a database error. */
+static int fol_check_rotation(ing_t *g, size_t i)
+{
+	fol_t *f = &g->fol[i];
+	struct stat st;
+	if (stat(f->path, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;   /* renamed away and not created yet: wait */
+	if (!f->r) {
+		fol_open(g, &g->fol[i]);
+		return 0;
+	}
+	if ((uint64_t)st.st_dev == f->id.dev && (uint64_t)st.st_ino == f->id.ino) {
+		if ((uint64_t)st.st_size >= f->offset &&
+		    ((uint64_t)st.st_size == f->size_seen || ml_reader_rehash(f->r) == f->id.first_hash))
+			return 0;
+		/* copytruncate: what was read is committed under the old input,
+		 * then the file is read from its start as a new one */
+		if (commit(g, 1))
+			return -1;
+		f = &g->fol[i];
+		ml_reader_close(f->r);
+		f->r = NULL;
+		fol_open(g, f);
+		return 1;
+	}
+	/* rename and create: the old file is drained while its writer may still
+	 * write to it; the name is followed in a new slot */
+	char *path = f->path;
+	f->retired = 1;
+	f->quiet_since = now_s();
+	int64_t since = f->since;
+	fol_t *nf = fol_add(g, path);
+	if (!nf)
+		return ML_ENOMEM;
+	nf->since = since;
+	fol_open(g, nf);
+	return 1;
+}
+
+static int seen_before(ing_t *g, const struct stat *st)
+{
+	for (size_t i = 0; i < g->nseen; i++) {
+		seen_t *s = &g->seen[i];
+		if (s->dev == (uint64_t)st->st_dev && s->ino == (uint64_t)st->st_ino) {
+			int same = s->size == (uint64_t)st->st_size && s->mtime == (int64_t)st->st_mtime;
+			s->size = (uint64_t)st->st_size;
+			s->mtime = (int64_t)st->st_mtime;
+			return same;
+		}
+	}
+	if (ml_array_grow((void **)&g->seen, &g->seen_cap, sizeof *g->seen, g->nseen + 1, 8) == 0)
+		g->seen[g->nseen++] = (seen_t){ (uint64_t)st->st_dev, (uint64_t)st->st_ino,
+		                                (uint64_t)st->st_size, (int64_t)st->st_mtime };
+	return 0;
+}
+
+/* The last commit time of a checkpoint of an input followed under this name;
+ * -1 when none. */
+static int64_t last_commit_of(ing_t *g, const char *path)
+{
+	MDB_txn *txn = ml_writer_txn(g->w);
+	MDB_cursor *cur;
+	int64_t best = -1;
+	if (mdb_cursor_open(txn, g->store->meta, &cur))
+		return best;
+	MDB_val k = { 5, "ckpt:" }, v;
+	int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (!r && k.mv_size == 13 && memcmp(k.mv_data, "ckpt:", 5) == 0) {
+		uint64_t h = 0;
+		for (int i = 0; i < 8; i++)
+			h = h << 8 | ((const unsigned char *)k.mv_data)[5 + i];
+		ml_ckpt_t c;
+		if (ml_ckpt_get(g->store, txn, h, &c) == 0 && !strcmp(c.path, path) && c.updated > best)
+			best = c.updated;
+		r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	return best;
+}
+
+typedef struct {
+	char *path;
+	struct timespec mtime;
+} cand_t;
+
+static int cmp_cand(const void *a, const void *b)
+{
+	const cand_t *x = a, *y = b;
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+	return (x->mtime.tv_nsec > y->mtime.tv_nsec) - (x->mtime.tv_nsec < y->mtime.tv_nsec);
+}
+
+/*
+ * The rotated copies next to a followed name (NAME.1, NAME-20240102.gz, ...),
+ * oldest first: a copy of an input read before is read on from its
+ * checkpoint when it holds more; a copy never read is read whole when it was
+ * written since the last commit under this name (`since`: rotated twice while
+ * the follower was stopped).  Older copies are history, not ours to read.
+ */
+static int scan_siblings(ing_t *g, const char *path, int64_t since)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+	const char *base = slash ? slash + 1 : path;
+	if (slash)
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path == 0 ? 1 : slash - path), path);
+	else
+		snprintf(dir, sizeof dir, ".");
+	size_t blen = strlen(base);
+	DIR *d = opendir(dir);
+	if (!d)
+		return ML_OK;
+	cand_t *cands = NULL;
+	size_t ncand = 0, cap = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, base, blen) || !e->d_name[blen] || !strchr(".-_", e->d_name[blen]))
+			continue;
+		char full[4096 + 256];
+		snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
+		struct stat st;
+		if (stat(full, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		int open_now = 0;
+		for (size_t i = 0; i < g->nfol; i++)
+			if (g->fol[i].r && g->fol[i].id.dev == (uint64_t)st.st_dev &&
+			    g->fol[i].id.ino == (uint64_t)st.st_ino)
+				open_now = 1;
+		if (open_now || seen_before(g, &st))
+			continue;
+		if (ml_array_grow((void **)&cands, &cap, sizeof *cands, ncand + 1, 8))
+			break;
+		cands[ncand].path = strdup(full);
+		cands[ncand].mtime = st.st_mtim;
+		if (cands[ncand].path)
+			ncand++;
+	}
+	closedir(d);
+	qsort(cands, ncand, sizeof *cands, cmp_cand);
+	int rc = ML_OK;
+	for (size_t i = 0; i < ncand && !rc && !stop_flag; i++) {
+		ml_reader_t *r;
+		if (ml_reader_open(&r, cands[i].path, 0, NULL, 0))
+			continue;
+		ml_input_id_t id = *ml_reader_id(r);
+		ml_reader_close(r);
+		ml_ckpt_t prev;
+		if (!id.first_hash)
+			continue;
+		if (ckpt_find(g, id.first_hash, &prev)) {
+			if (since < 0 || cands[i].mtime.tv_sec < since)
+				continue;
+		} else if (!id.compressed && id.size <= prev.offset) {
+			continue;
+		}
+		rc = do_input(g, cands[i].path);
+	}
+	for (size_t i = 0; i < ncand; i++)
+		free(cands[i].path);
+	free(cands);
+	return rc;
+}
+
+static int follow(ing_t *g, char **paths, int npaths)
+{
+	for (int i = 0; i < npaths; i++) {
+		if (!strcmp(paths[i], "-")) {
+			fprintf(stderr, "mtalog: --follow reads files; stdin is read to its end\n");
+			int rc = do_input(g, paths[i]);
+			if (rc)
+				return rc;
+			continue;
+		}
+		fol_t *f = fol_add(g, paths[i]);
+		if (!f)
+			return ML_ENOMEM;
+		f->since = last_commit_of(g, paths[i]);
+		if (fol_open(g, f) == ML_EINVAL) {
+			/* compressed: it cannot grow */
+			g->nfol--;
+			int rc = do_input(g, paths[i]);
+			if (rc)
+				return rc;
+		} else if (!f->r && !g->o->quiet) {
+			fprintf(stderr, "mtalog: %s: not there yet; waiting for it\n", paths[i]);
+		}
+	}
+	double last_scan = 0;
+	int rotated = 1;   /* the copies first: written before the file under the name */
+	while (!stop_flag) {
+		double now = now_s();
+		if (rotated || now - last_scan >= 2.0) {
+			last_scan = now;
+			for (size_t i = 0; i < g->nfol; i++) {
+				if (g->fol[i].retired)
+					continue;
+				int dup = 0;   /* one scan per name */
+				for (size_t j = 0; j < i; j++)
+					dup |= !g->fol[j].retired && !strcmp(g->fol[j].path, g->fol[i].path);
+				if (!dup && scan_siblings(g, g->fol[i].path, g->fol[i].since))
+					return ML_EIO;
+			}
+		}
+		long got = 0;
+		for (size_t i = 0; i < g->nfol && !stop_flag; i++) {
+			long n = fol_pump(g, &g->fol[i]);
+			if (n < 0)
+				return ML_EIO;
+			got += n;
+		}
+		if (stop_flag)
+			break;
+		rotated = 0;
+		for (size_t i = 0, n = g->nfol; i < n; i++) {
+			if (g->fol[i].retired)
+				continue;
+			int r = fol_check_rotation(g, i);
+			if (r < 0)
+				return r == -1 ? ML_EIO : r;
+			rotated |= r;
+		}
+		now = now_s();
+		/* drop rotated-away files that have been quiet long enough */
+		for (size_t i = 0; i < g->nfol;) {
+			fol_t *f = &g->fol[i];
+			if (f->retired && !f->dirty && f->at_end && now - f->quiet_since >= ML_PARTIAL_WAIT_S) {
+				if (f->r)
+					ml_reader_close(f->r);
+				g->fol[i] = g->fol[--g->nfol];
+				continue;
+			}
+			i++;
+		}
+		if (g->batch_lines || g->nckpts) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			double ms = (ts.tv_sec - g->batch_start.tv_sec) * 1e3 +
+			            (ts.tv_nsec - g->batch_start.tv_nsec) / 1e6;
+			/* quiet inputs: commit now; a steady stream: every batch_ms */
+			if ((!got || ms >= g->o->batch_ms) && commit(g, 1))
+				return ML_EIO;
+		}
+		if (!got) {
+			struct timespec d = { 0, (long)(g->o->poll_ms ? g->o->poll_ms : 100) * 1000000L };
+			nanosleep(&d, NULL);
+		}
+	}
+	return ML_OK;
+}
+
 int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest_result_t *res)
 {
 	ing_t *g = calloc(1, sizeof *g);
@@ -542,10 +1003,24 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &g->batch_start);
-	for (int i = 0; i < npaths && !rc; i++)
-		rc = do_input(g, paths[i]);
+	stop_flag = 0;
+	struct sigaction sa, old_int, old_term;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;   /* no SA_RESTART: a sleep ends at once */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	if (o->follow)
+		rc = follow(g, paths, npaths);
+	else
+		for (int i = 0; i < npaths && !rc && !stop_flag; i++)
+			rc = do_input(g, paths[i]);
 	if (!rc)
 		rc = commit(g, 0);
+	if (stop_flag && !o->quiet)
+		fprintf(stderr, "mtalog: stopped by a signal; what was read is committed\n");
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
 	if (rc) {
 		fprintf(stderr, "mtalog: %s\n", g->err[0] ? g->err : ml_strerror(rc));
 		ret = 2;
@@ -563,6 +1038,11 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 	if (!ret && res->inputs_failed)
 		ret = 1;
 out:
+	for (size_t i = 0; i < g->nfol; i++)
+		if (g->fol[i].r)
+			ml_reader_close(g->fol[i].r);
+	free(g->fol);
+	free(g->seen);
 	ml_writer_free(g->w);
 	ml_corr_free(g->corr);
 	ml_store_close(g->store);

@@ -31,6 +31,8 @@ typedef struct {
 	int quiet;
 	int format;                /* ML_FORMAT_*: which parser reads a syslog line */
 	FILE *report;              /* where the end-of-run report goes (stderr) */
+	int follow;                /* --follow: tail the files until SIGINT/SIGTERM */
+	unsigned poll_ms;          /* --follow: how often a quiet file is looked at (100) */
 } ml_ingest_opts_t;
 
 /* --format: auto decides per line by program tag (postfix/..., exim,
@@ -46,6 +48,27 @@ typedef struct {
 	unsigned inputs_failed;
 	double seconds;
 } ml_ingest_result_t;
+
+/*
+ * --follow: every path is read to its end, then watched: lines appended are
+ * read as they come and committed within batch_ms (a line is searchable
+ * about a poll and a commit after it is written).  Rotation:
+ *   - rename and create: the old file stays open (by descriptor) and is read
+ *     until it has been quiet for ML_PARTIAL_WAIT_S seconds (a daemon still
+ *     writing to it until it reopens its log); the new file under the name is
+ *     read from its start;
+ *   - copytruncate: the file under the name shrinks below what was read: it
+ *     is read again from its start (a new input: its first line differs);
+ *   - the rotated copies next to it (NAME.1, NAME-20240102, NAME.1.gz, ...):
+ *     a copy whose first line is that of an input already checkpointed and
+ *     that holds more than the checkpoint (the lines written between the last
+ *     read and a copytruncate, or a file compressed before it was drained) is
+ *     read on from the checkpoint.  Copies never read are left alone (ingest
+ *     them by name).
+ * A last line without '\n' waits for its end (taken as complete once the
+ * file has been quiet ML_PARTIAL_WAIT_S seconds).  SIGINT or SIGTERM stops
+ * the loop; what was read is committed (also without --follow).
+ */
 
 /* Ingest the given paths ("-" = stdin).  Returns 0 when every input was read
  * (bad lines are not errors), 1 when some input could not be read, 2 when

@@ -36,6 +36,9 @@ static void usage(FILE *f)
 	"      --local-domains D,..  domains that are local (inbound mail); also learned from local deliveries\n"
 	"      --format F            auto (default: each line by its program or shape), or\n"
 	"                            postfix, exim, sendmail: every syslog line read as that MTA's\n"
+	"      --follow              keep reading the files as they grow, across rotation (rename\n"
+	"                            and create, copytruncate, NAME.1 / NAME.1.gz next to them);\n"
+	"                            a line is searchable within a second; stop with SIGINT/SIGTERM\n"
 	"      --quiet               no report at the end\n"
 	"  search [filters]    rows (message x recipient), newest first\n"
 	"      --from A  --to A      address, @domain, domain, or prefix* (--to also matches the original recipient)\n"
@@ -75,10 +78,12 @@ static int cmd_ingest(const char *db, int argc, char **argv)
 		{ "no-sync", no_argument, 0, 'n' },
 		{ "quiet", no_argument, 0, 'q' },
 		{ "format", required_argument, 0, 'f' },
+		{ "follow", no_argument, 0, 'F' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
-	ml_ingest_opts_t o = { .db_path = db, .batch_lines = 500000, .batch_ms = 2000, .report = stderr };
+	ml_ingest_opts_t o = { .db_path = db, .batch_lines = 500000, .batch_ms = 2000, .report = stderr,
+	                       .poll_ms = 100 };
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
@@ -88,6 +93,7 @@ static int cmd_ingest(const char *db, int argc, char **argv)
 		case 'b': o.batch_lines = strtoull(optarg, NULL, 10); if (!o.batch_lines) o.batch_lines = 1; break;
 		case 'n': o.nosync = 1; break;
 		case 'q': o.quiet = 1; break;
+		case 'F': o.follow = 1; o.batch_ms = 500; break;
 		case 'f':
 			o.format = ml_ingest_format(optarg);
 			if (o.format < 0) {

@@ -1,0 +1,354 @@
+/*
+ * `mtalog ingest --follow`: a live log is appended to, rotated by rename and
+ * create (with a late write to the old file), the follower is killed and
+ * restarted, the log is rotated by copytruncate twice with lines written
+ * between the last read and the truncation (once into a copy that is then
+ * compressed), and the follower is stopped by SIGTERM; then the log is
+ * rotated twice while no follower runs (the file in between was never read).  Every line must be
+ * read exactly once: the database ends up as a single ingest of the same
+ * lines in the order they were written (`dump --postings` and `stats`).
+ *
+ * Also: a line written to a followed file is searchable within a second or
+ * so (the bound here is loose, for busy machines and sanitizers; the lag
+ * figures come from bench/lag.sh), and SIGINT stops a follower cleanly.
+ */
+#include "testlib.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define YEAR "--year 2025"
+
+static char dir[4096];
+
+static const char *path(const char *name)
+{
+	static char p[16][4200];
+	static int k;
+	k = (k + 1) % 16;
+	snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
+	return p[k];
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/* dump --postings and stats without what depends on the files or the clock */
+static char *contents(const char *db)
+{
+	char *dump, *stats, *err;
+	assert_int_equal(tl_mtalog(&dump, &err, "--db %s dump --postings", db), 0);
+	free(err);
+	assert_int_equal(tl_mtalog(&stats, &err, "--db %s stats --json", db), 0);
+	free(err);
+	json_error_t je;
+	json_t *s = json_loads(stats, 0, &je);
+	assert_non_null(s);
+	static const char *const volatile_keys[] = { "db_bytes", "map_bytes", "map_used_bytes",
+		"lag_seconds", "inputs" };
+	for (size_t i = 0; i < ML_ARRAY_LEN(volatile_keys); i++)
+		json_object_del(s, volatile_keys[i]);
+	char *st = json_dumps(s, JSON_SORT_KEYS);
+	json_decref(s);
+	ml_buf_t b = ML_BUF_INIT;
+	ml_buf_puts(&b, dump);
+	ml_buf_puts(&b, st);
+	free(dump);
+	free(stats);
+	free(st);
+	return (char *)ml_buf_cstr(&b);
+}
+
+/* Lines committed, over every input's checkpoint. */
+static long lines_committed(const char *db)
+{
+	char *out = NULL, *err = NULL;
+	long sum = -1;
+	if (tl_mtalog(&out, &err, "--db %s stats --json", db) == 0) {
+		json_error_t je;
+		json_t *s = json_loads(out, 0, &je);
+		json_t *in = s ? json_object_get(s, "inputs") : NULL;
+		size_t i;
+		json_t *v;
+		sum = 0;
+		json_array_foreach(in, i, v)
+			sum += (long)json_integer_value(json_object_get(v, "lines"));
+		json_decref(s);
+	}
+	free(out);
+	free(err);
+	return sum;
+}
+
+static pid_t child;   /* the follower running, killed by teardown after a failure */
+static int stop(pid_t pid, int sig);
+
+/* Wait (at most 30 s) until `want` lines are committed; fails otherwise. */
+static void wait_lines(const char *db, long want, const char *when)
+{
+	double t0 = now_s();
+	long got = -1;
+	while (now_s() - t0 < 30) {
+		got = lines_committed(db);
+		if (got == want)
+			return;
+		if (got > want)
+			break;
+		sleep_ms(50);
+	}
+	if (child > 0)
+		stop(child, SIGKILL);
+	fail_msg("%s: %ld lines committed, expected %ld", when, got, want);
+}
+
+static pid_t spawn_follow(const char *db, const char *log)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		const char *bin = getenv("MTALOG_BIN");
+		if (!freopen("/dev/null", "w", stderr))
+			_exit(127);
+		execl(bin ? bin : "build/mtalog", "mtalog", "--db", db, "ingest", "--follow", "--no-sync",
+		      "--year", "2025", log, (char *)NULL);
+		_exit(127);
+	}
+	child = pid;
+	return pid;
+}
+
+static int stop(pid_t pid, int sig)
+{
+	int st = 0;
+	kill(pid, sig);
+	waitpid(pid, &st, 0);
+	child = 0;
+	return st;
+}
+
+typedef struct {
+	char *buf;
+	size_t n;
+	size_t *starts;   /* byte offset of each line, and n at the end */
+	size_t nlines;
+} log_t;
+
+static void load(log_t *L, const char *file)
+{
+	L->buf = tl_read_file(file, &L->n);
+	assert_non_null(L->buf);
+	L->starts = malloc((L->n + 2) * sizeof *L->starts);
+	L->nlines = 0;
+	size_t off = 0;
+	while (off < L->n) {
+		L->starts[L->nlines++] = off;
+		char *nl = memchr(L->buf + off, '\n', L->n - off);
+		off = nl ? (size_t)(nl - L->buf) + 1 : L->n;
+	}
+	L->starts[L->nlines] = L->n;
+}
+
+/* Lines [a, b) of L. */
+static void put(const log_t *L, const char *file, size_t a, size_t b, int append)
+{
+	const char *p = L->buf + L->starts[a];
+	size_t n = L->starts[b] - L->starts[a];
+	if (append)
+		tl_append_file(file, p, n);
+	else
+		tl_write_file(file, p, n);
+}
+
+static void gzip_file(const char *file)
+{
+	char cmd[8600];
+	snprintf(cmd, sizeof cmd, "gzip -f '%s'", file);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void rotation_restart_and_copytruncate(void **state)
+{
+	(void)state;
+	log_t L;
+	load(&L, tl_corpus("postfix-logsums/mail.log"));
+	size_t N = L.nlines;
+	assert_true(N > 100);
+	/* slices s0..s9 of the log, written in this order */
+	size_t cut[11];
+	for (int i = 0; i <= 10; i++)
+		cut[i] = N * (size_t)i / 10;
+
+	const char *log = path("mail.log"), *db = path("f.db");
+	char log1[4300], log2[4300], log3[4300];
+	snprintf(log1, sizeof log1, "%s.1", log);
+	snprintf(log2, sizeof log2, "%s-20250102", log);
+	snprintf(log3, sizeof log3, "%s.3", log);
+
+	put(&L, log, cut[0], cut[1], 0);
+	pid_t pid = spawn_follow(db, log);
+	wait_lines(db, (long)cut[1], "first lines");
+
+	put(&L, log, cut[1], cut[2], 1);
+	wait_lines(db, (long)cut[2], "appended lines");
+
+	/* rename and create; the daemon writes to the old file before reopening */
+	assert_int_equal(rename(log, log1), 0);
+	put(&L, log1, cut[2], cut[3], 1);
+	put(&L, log, cut[3], cut[4], 0);
+	wait_lines(db, (long)cut[4], "rename and create");
+
+	/* killed, and started again: resumes at the checkpoint */
+	stop(pid, SIGKILL);
+	put(&L, log, cut[4], cut[5], 1);
+	pid = spawn_follow(db, log);
+	wait_lines(db, (long)cut[5], "after SIGKILL and restart");
+
+	/* copytruncate, with lines written after the last read: they are only
+	 * in the copy */
+	kill(pid, SIGSTOP);
+	put(&L, log, cut[5], cut[6], 1);
+	char cmd[9000];
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", log, log2);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(truncate(log, 0), 0);
+	put(&L, log, cut[6], cut[7], 1);
+	kill(pid, SIGCONT);
+	wait_lines(db, (long)cut[7], "copytruncate");
+
+	/* the same, and the copy is compressed before the follower looks */
+	kill(pid, SIGSTOP);
+	put(&L, log, cut[7], cut[8], 1);
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", log, log3);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(truncate(log, 0), 0);
+	put(&L, log, cut[8], cut[9], 1);
+	gzip_file(log3);
+	kill(pid, SIGCONT);
+	wait_lines(db, (long)cut[9], "copytruncate into a compressed copy");
+
+	put(&L, log, cut[9], cut[10] - 40, 1);
+	wait_lines(db, (long)(cut[10] - 40), "the last lines but 40");
+	int st = stop(pid, SIGTERM);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+
+	/* two rotations while stopped: mail.log.1 is written and rotated away
+	 * (to .2) without a follower; the old mail.log.1 was read (now .3, as
+	 * mail.log.3.gz stays) */
+	char log4[4300], log5[4300];
+	snprintf(log4, sizeof log4, "%s.4", log);
+	snprintf(log5, sizeof log5, "%s.5", log);
+	put(&L, log, cut[10] - 40, cut[10] - 30, 1);     /* the tail the follower missed */
+	assert_int_equal(rename(log, log4), 0);
+	sleep_ms(20);
+	put(&L, log5, cut[10] - 30, cut[10] - 15, 0);   /* never seen by a follower */
+	sleep_ms(20);
+	put(&L, log, cut[10] - 15, cut[10], 0);
+	pid = spawn_follow(db, log);
+	wait_lines(db, (long)N, "two rotations while stopped");
+	st = stop(pid, SIGTERM);
+	assert_int_equal(WEXITSTATUS(st), 0);
+
+	/* the same lines in one ingest */
+	const char *all = path("all.log"), *ref_db = path("ref.db");
+	put(&L, all, 0, N, 0);
+	char *err;
+	assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --no-sync " YEAR " %s", ref_db, all), 0);
+	free(err);
+	char *want = contents(ref_db), *got = contents(db);
+	assert_string_equal(got, want);
+	free(want);
+	free(got);
+
+	/* a later restart reads nothing again */
+	assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --no-sync " YEAR " %s %s %s.gz %s %s",
+	                           db, log, log1, log3, log4, log5), 0);
+	free(err);
+	got = contents(db);
+	want = contents(ref_db);
+	assert_string_equal(got, want);
+	free(want);
+	free(got);
+	free(L.buf);
+	free(L.starts);
+}
+
+/* A line appended to a followed file is searchable soon after. */
+static void searchable_soon_and_sigint(void **state)
+{
+	(void)state;
+	const char *log = path("live.log"), *db = path("live.db");
+	const char *first = "Jan  5 10:00:00 mx1 postfix/smtpd[11]: connect from a.example[192.0.2.1]\n";
+	tl_write_file(log, first, strlen(first));
+	pid_t pid = spawn_follow(db, log);
+	wait_lines(db, 1, "the first line");
+	double worst = 0;
+	for (int i = 0; i < 5; i++) {
+		char line[512];
+		int n = snprintf(line, sizeof line,
+		                 "Jan  5 10:00:%02d mx1 postfix/cleanup[12]: 4F00%d1234: message-id=<live%d@example.org>\n",
+		                 i + 1, i, i);
+		double t0 = now_s();
+		tl_append_file(log, line, (size_t)n);
+		for (;;) {
+			char *out = NULL, *err = NULL;
+			assert_int_equal(tl_mtalog(&out, &err, "--db %s search --msgid live%d@example.org --csv", db, i), 0);
+			int found = strstr(out, "live") != NULL;
+			free(out);
+			free(err);
+			if (found)
+				break;
+			if (now_s() - t0 > 10)
+				fail_msg("line %d not searchable after 10 s", i);
+			sleep_ms(20);
+		}
+		double lag = now_s() - t0;
+		if (lag > worst)
+			worst = lag;
+	}
+	print_message("worst lag from append to search: %.3f s\n", worst);
+	int st = stop(pid, SIGINT);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(lines_committed(db), 6);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof dir, "%s", tl_tmpdir());
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (child > 0)
+		stop(child, SIGKILL);
+	tl_rmdir(dir);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(rotation_restart_and_copytruncate),
+		cmocka_unit_test(searchable_soon_and_sigint),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
