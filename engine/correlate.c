@@ -822,7 +822,7 @@ static int noqueue(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, con
 		return i;
 	rc = set_row(m, i, ev, h->time_us, ML_ST_BLOCKED);
 	if (!rc)
-		ml_message_add_line(m, line, n);
+		ml_message_add_line(m, line, n, h->seq);
 	return rc;
 }
 
@@ -850,13 +850,16 @@ int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const 
 		rc = get_message(c, h->host, ev->other_qid, t, &b);
 		if (!rc && !b->orig_qid.len)
 			rc = ml_message_set(b, &b->orig_qid, ev->qid.p, ev->qid.n);
+		/* kept with the notice, so that a reparse replays it */
+		if (!rc)
+			ml_message_add_line(b, line, n, h->seq);
 		return rc;
 	}
 	if (t < m->first_us)
 		m->first_us = t;
 	if (t > m->last_us)
 		m->last_us = t;
-	ml_message_add_line(m, line, n);  /* a message over its raw cap counts the line in raw_dropped */
+	ml_message_add_line(m, line, n, h->seq);  /* a message over its raw cap counts the line in raw_dropped */
 	rc = apply(c, m, ev, h->host, t);
 	if (rc)
 		return rc;

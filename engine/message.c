@@ -46,9 +46,13 @@ void ml_message_reset(ml_message_t *m)
 	ml_rcpt_t *r = m->rcpts;
 	uint32_t cap = m->rcpts_cap;
 	ml_buf_t s = m->strs, raw = m->raw;
+	uint64_t *seqs = m->seqs;
+	uint32_t seqs_cap = m->seqs_cap;
 	memset(m, 0, sizeof *m);
 	m->rcpts = r;
 	m->rcpts_cap = cap;
+	m->seqs = seqs;
+	m->seqs_cap = seqs_cap;
 	m->strs = s;
 	m->raw = raw;
 	m->strs.len = 0;
@@ -58,6 +62,7 @@ void ml_message_reset(ml_message_t *m)
 void ml_message_free(ml_message_t *m)
 {
 	free(m->rcpts);
+	free(m->seqs);
 	ml_buf_free(&m->strs);
 	ml_buf_free(&m->raw);
 	memset(m, 0, sizeof *m);
@@ -83,15 +88,23 @@ int ml_message_set(ml_message_t *m, ml_str_t *field, const char *p, size_t n)
 	return ML_OK;
 }
 
-int ml_message_add_line(ml_message_t *m, const char *p, size_t n)
+int ml_message_add_line(ml_message_t *m, const char *p, size_t n, uint64_t seq)
 {
 	if (m->raw.len + n + 1 > ML_MSG_RAW_MAX) {
 		m->raw_dropped++;
 		return ML_ETOOBIG;
 	}
 	int rc = ml_buf_reserve(&m->raw, n + 1);
+	if (!rc && m->nlines >= m->seqs_cap) {
+		size_t cap = m->seqs_cap;
+		rc = ml_array_grow((void **)&m->seqs, &cap, sizeof *m->seqs, (size_t)m->nlines + 1, 16);
+		m->seqs_cap = (uint32_t)cap;
+	}
 	if (rc)
 		return rc;
+	m->seqs[m->nlines] = seq;
+	if (seq && (!m->first_seq || seq < m->first_seq))
+		m->first_seq = seq;
 	memcpy(m->raw.data + m->raw.len, p, n);
 	m->raw.len += n;
 	m->raw.data[m->raw.len++] = '\n';

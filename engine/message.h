@@ -109,6 +109,13 @@ typedef struct ml_message {
 	ml_buf_t raw;
 	uint32_t nlines;
 	uint32_t raw_dropped;    /* lines not kept because raw hit ML_MSG_RAW_MAX */
+	/* Where each raw line came in the ingest's stream of lines (numbered
+	 * across runs), so that a reparse can replay every stored line in its
+	 * first order: seqs[i] for line i (0: not known), first_seq the
+	 * smallest (also after a summary-only decode). */
+	uint64_t *seqs;
+	uint32_t seqs_cap;
+	uint64_t first_seq;
 } ml_message_t;
 
 #define ML_MSG_RAW_MAX (4u << 20)
@@ -125,8 +132,8 @@ static inline ml_slice_t ml_message_str(const ml_message_t *m, ml_str_t s)
 }
 /* Store bytes as a string field. */
 int ml_message_set(ml_message_t *m, ml_str_t *field, const char *p, size_t n);
-/* Append a raw line (without its '\n'). */
-int ml_message_add_line(ml_message_t *m, const char *p, size_t n);
+/* Append a raw line (without its '\n'), number seq in the stream (0: none). */
+int ml_message_add_line(ml_message_t *m, const char *p, size_t n, uint64_t seq);
 /* A new row; returns its index or a negative error. */
 int ml_message_add_rcpt(ml_message_t *m);
 /* Index of the row whose to (and orig_to, when given) match; -1 if none. */

@@ -496,6 +496,7 @@ int ml_syslog_parse(ml_syslog_ctx_t *ctx, const char *line, size_t n,
 	ml_tparts_t t;
 	int64_t secs;
 
+	out->seq = 0;
 	if (n >= 3 && isdig(p[0])) {
 		q = parse_iso(p, e, &t, ISO_LOG);
 		if (!q) {

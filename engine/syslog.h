@@ -80,6 +80,8 @@ typedef struct {
 	ml_slice_t program;  /* "postfix/smtpd", "amavis", "postfix-out/smtp" */
 	ml_slice_t pid;      /* digits, may be empty */
 	ml_slice_t msg;      /* what follows "program[pid]: " (RFC 5424: MSG) */
+	uint64_t seq;        /* set by the caller: the line's number in the stream of
+	                        lines ingested (0: none); kept with the raw line */
 } ml_syslog_t;
 
 /*

@@ -16,6 +16,7 @@ const char *ml_strerror(int err)
 	case ML_EFULL: return "no space left";
 	case ML_EPARSE: return "not understood";
 	case ML_ETOOBIG: return "too big";
+	case ML_EINTR: return "interrupted";
 	}
 	return "unknown error";
 }

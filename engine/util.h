@@ -30,6 +30,7 @@ enum {
 	ML_EFULL = -6,     /* disk or map full */
 	ML_EPARSE = -7,    /* a line we do not understand */
 	ML_ETOOBIG = -8,   /* a capped buffer would overflow */
+	ML_EINTR = -9,     /* stopped on request */
 };
 
 const char *ml_strerror(int err);

@@ -129,12 +129,23 @@ int ml_record_encode_parts(const ml_message_t *m, ml_buf_t *b, size_t *split)
 		rc |= ml_buf_put_varint(b, r->status);
 		rc |= ml_buf_put_varint(b, r->flags);
 	}
+	rc |= ml_buf_put_varint(b, m->first_seq);
 	*split = b->len - start;
 	rc |= ml_buf_put_varint(b, m->nlines);
 	rc |= ml_buf_put_varint(b, m->raw_dropped);
 	rc |= ml_buf_put_varint(b, m->raw.len);
 	if (m->raw.len)
 		rc |= ml_buf_append(b, m->raw.data, m->raw.len);
+	/* the lines' numbers, when every line has one */
+	int all = m->nlines > 0 && m->seqs;
+	for (uint32_t i = 0; all && i < m->nlines; i++)
+		all = m->seqs[i] != 0;
+	rc |= ml_buf_put_varint(b, all ? m->nlines : 0);
+	uint64_t prev = 0;
+	for (uint32_t i = 0; all && i < m->nlines; i++) {
+		rc |= ml_buf_put_varint(b, zigzag((int64_t)(m->seqs[i] - prev)));
+		prev = m->seqs[i];
+	}
 	return rc ? ML_ENOMEM : ML_OK;
 }
 
@@ -181,7 +192,8 @@ static int parse_summary(ml_message_t *m, size_t len, size_t *used)
 {
 	const unsigned char *base = (const unsigned char *)m->strs.data;
 	rd_t r = { base, base, base + len, 0 };
-	if (rd_u(&r) != ML_RECORD_VERSION)
+	uint64_t version = rd_u(&r);
+	if (version != ML_RECORD_VERSION && version != 2)
 		return r.err ? r.err : ML_CORRUPT_BKPT;
 	m->flags = (uint32_t)rd_u(&r);
 	m->direction = (uint8_t)rd_u(&r);
@@ -217,6 +229,7 @@ static int parse_summary(ml_message_t *m, size_t len, size_t *used)
 		rc->status = (uint8_t)st;
 		rc->flags = (uint8_t)rd_u(&r);
 	}
+	m->first_seq = version >= 3 ? rd_u(&r) : 0;
 	*used = (size_t)(r.p - base);
 	return r.err;
 }
@@ -231,12 +244,32 @@ static int parse_raw(ml_message_t *m, const void *data, size_t n)
 	uint64_t rl = rd_u(&r);
 	if (r.err)
 		return r.err;
-	if (rl != (uint64_t)(r.end - r.p))
+	if (rl > (uint64_t)(r.end - r.p))
 		return ML_CORRUPT_BKPT;
 	ml_buf_reset(&m->raw);
 	if (rl && ml_buf_append(&m->raw, r.p, (size_t)rl))
 		return ML_ENOMEM;
-	return ML_OK;
+	r.p += rl;
+	/* version 3: each line's number in the stream, zigzag deltas */
+	uint64_t ns = r.p < r.end ? rd_u(&r) : 0;
+	if (ns && ns != m->nlines)
+		return ML_CORRUPT_BKPT;
+	if (ns > m->seqs_cap) {
+		size_t cap = m->seqs_cap;
+		if (ml_array_grow((void **)&m->seqs, &cap, sizeof *m->seqs, (size_t)ns, 16))
+			return ML_ENOMEM;
+		m->seqs_cap = (uint32_t)cap;
+	}
+	uint64_t prev = 0;
+	for (uint64_t i = 0; i < ns && !r.err; i++) {
+		prev += (uint64_t)unzigzag(rd_u(&r));
+		m->seqs[i] = prev;
+	}
+	if (r.err)
+		return r.err;
+	for (uint64_t i = ns; i < m->nlines && i < m->seqs_cap; i++)
+		m->seqs[i] = 0;
+	return r.p == r.end ? ML_OK : ML_CORRUPT_BKPT;
 }
 
 static int decode_plain(const void *data, size_t n, ml_message_t *m, int summary_only)

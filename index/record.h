@@ -15,13 +15,17 @@
  *
  * The plain encoding (all integers LEB128 varints, strings varint length + bytes):
  *
- *   version (=1), flags (ML_MSG_*), direction, first_us, last_us - first_us,
+ *   version (ML_RECORD_VERSION), flags (ML_MSG_*), direction, first_us, last_us - first_us,
  *   host, queue_id, from, message_id, subject, client_ip, client_name,
  *   sasl_user, helo, bounce_qid, orig_qid, prev_qid, next_qid,   (13 strings)
  *   size, nrcpt,
  *   nrcpts, then per row: to, orig_to, relay, dsn, reason (5 strings),
  *           zigzag(time_us - first_us), delay_ms, status, flags
+ *   first_seq                                      (version 3)
  *   nlines, raw_dropped, raw length, raw bytes (lines each ending in '\n')
+ *   nseq (nlines, or 0 when some line has no number), then each line's
+ *   number in the ingest's stream, zigzag deltas   (version 3)
+ * Version 2 records (no line numbers) are read as well.
  *
  * Compression: zstd with the current dictionary (trained by
  * ml_codec_train on the plain encodings of the first records of the
@@ -39,7 +43,7 @@
 #include "engine/message.h"
 #include "engine/util.h"
 
-#define ML_RECORD_VERSION 2
+#define ML_RECORD_VERSION 3
 #define ML_DICT_MAX_IDS 16
 /* zstd level of the summary frame: a fast level, since every search decodes
  * it (0.35 us instead of 0.6 us a record, for about 35 bytes more) */

@@ -53,6 +53,9 @@ struct ml_writer {
 	int64_t last_t;         /* docid cache: second and last docid used in it */
 	uint64_t last_docid;
 	uint64_t last_appended; /* largest docid put with MDB_APPEND in this batch */
+	int rebuild;            /* between ml_writer_rebuild_begin and the commit */
+	int retrain;            /* rebuild: train a new dictionary at the next flush */
+	uint32_t retrained_id;  /* rebuild: the dictionary trained, 0 if none */
 };
 
 enum { OP_PUT = 1, OP_ADD = 2, OP_TALLY = 3, OP_IFNEW = 4 };
@@ -127,7 +130,52 @@ int ml_writer_begin(ml_writer_t *w)
 	memset(w->rows_delta, 0, sizeof w->rows_delta);
 	w->last_t = -1;
 	w->last_appended = 0;
-	return ml_store_write_begin(w->s, &w->txn);
+	int rc = ml_store_write_begin(w->s, &w->txn);
+	if (rc)
+		return rc;
+	/* a dictionary stored since this writer loaded its own (by a reindex) */
+	MDB_val v;
+	uint32_t id;
+	if (ml_meta_get(w->txn, w->s, "dict", 4, &v) == 0 && v.mv_size == 4 &&
+	    (memcpy(&id, v.mv_data, 4), id != ml_codec_dict_id(w->codec))) {
+		rc = ml_store_load_dicts(w->s, w->txn, w->codec);
+		if (!rc)
+			rc = ml_store_load_dicts(w->s, w->txn, w->codec2);
+		if (rc)
+			ml_writer_abort(w);
+	}
+	return rc;
+}
+
+int ml_writer_rebuild_begin(ml_writer_t *w, int retrain)
+{
+	int rc = ml_writer_begin(w);
+	if (rc)
+		return rc;
+	int r2 = mdb_drop(w->txn, w->s->rec, 0);
+	if (!r2)
+		r2 = mdb_drop(w->txn, w->s->post, 0);
+	if (!r2)
+		r2 = mdb_drop(w->txn, w->s->open, 0);
+	for (int st = 0; st < ML_ST__COUNT && !r2; st++) {
+		char key[64];
+		if (st == 0)
+			snprintf(key, sizeof key, "count:messages");
+		else
+			snprintf(key, sizeof key, "rows:%s", ml_status_name((ml_status_t)st));
+		MDB_val k = { strlen(key), key };
+		r2 = mdb_del(w->txn, w->s->meta, &k, NULL);
+		if (r2 == MDB_NOTFOUND)
+			r2 = 0;
+	}
+	if (r2) {
+		ml_writer_abort(w);
+		return ml_store_errcode(r2);
+	}
+	w->rebuild = 1;
+	w->retrain = retrain;
+	w->retrained_id = 0;
+	return ML_OK;
 }
 
 static int open_key(ml_buf_t *b, ml_slice_t host, ml_slice_t qid)
@@ -530,10 +578,18 @@ static int store_dict(ml_writer_t *w, uint32_t id)
 static int maybe_train(ml_writer_t *w)
 {
 	MDB_val v;
-	if (ml_meta_get(w->txn, w->s, "dict", 4, &v) == 0)
+	uint32_t id = 1;
+	if (w->retrain) {
+		/* a rebuild: a new dictionary from the first batch, under a new id */
+		if (w->nputs < DICT_MIN_SAMPLES)
+			return ML_OK;
+		w->retrain = 0;
+		id = ml_codec_dict_id(w->codec) + 1;
+		ml_buf_reset(&w->dict);
+	} else if (ml_meta_get(w->txn, w->s, "dict", 4, &v) == 0)
 		return ML_OK;
 	/* trained by a commit of ours that did not land: store it again */
-	if (ml_codec_dict_id(w->codec))
+	else if (ml_codec_dict_id(w->codec))
 		return w->dict.len ? store_dict(w, ml_codec_dict_id(w->codec)) : ML_OK;
 	if (w->nputs < DICT_MIN_SAMPLES)
 		return ML_OK;
@@ -550,11 +606,13 @@ static int maybe_train(ml_writer_t *w)
 		sizes[k++] = samples.len - before - split;
 	}
 	if (!rc && ml_codec_train(samples.data, sizes, (unsigned)k, DICT_BYTES, &w->dict) == 0) {
-		rc = store_dict(w, 1);
+		rc = store_dict(w, id);
 		if (!rc)
-			rc = ml_codec_add_dict(w->codec, 1, w->dict.data, w->dict.len);
+			rc = ml_codec_add_dict(w->codec, id, w->dict.data, w->dict.len);
 		if (!rc)
-			rc = ml_codec_add_dict(w->codec2, 1, w->dict.data, w->dict.len);
+			rc = ml_codec_add_dict(w->codec2, id, w->dict.data, w->dict.len);
+		if (!rc && id > 1)
+			w->retrained_id = id;
 	}
 	free(sizes);
 	ml_buf_free(&samples);
@@ -671,13 +729,53 @@ static void preps_shrink(ml_writer_t *w)
 	}
 }
 
-int ml_writer_commit(ml_writer_t *w)
+int ml_writer_flush(ml_writer_t *w)
 {
 	if (!w->txn)
 		return ML_EINVAL;
 	int rc = commit_inner(w);
 	if (rc)
 		return rc;
+	w->nputs = 0;
+	w->nposts = 0;
+	ml_buf_reset(&w->bookkeeping);
+	ml_buf_reset(&w->pkeys);
+	memset(w->rows_delta, 0, sizeof w->rows_delta);
+	return ML_OK;
+}
+
+/* The end of a rebuild: the dictionaries no record uses any more go. */
+static int rebuild_finish(ml_writer_t *w)
+{
+	if (!w->retrained_id)
+		return ML_OK;
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(w->txn, w->s->meta, &cur);
+	if (rc)
+		return ml_store_errcode(rc);
+	MDB_val k = { 5, "dict:" }, v;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && k.mv_size == 9 && memcmp(k.mv_data, "dict:", 5) == 0) {
+		const unsigned char *kp = k.mv_data;
+		uint32_t id = (uint32_t)kp[5] << 24 | (uint32_t)kp[6] << 16 | (uint32_t)kp[7] << 8 | kp[8];
+		if (id != w->retrained_id && (rc = mdb_cursor_del(cur, 0)))
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? ML_OK : ml_store_errcode(rc);
+}
+
+int ml_writer_commit(ml_writer_t *w)
+{
+	if (!w->txn)
+		return ML_EINVAL;
+	int rc = commit_inner(w);
+	if (!rc && w->rebuild)
+		rc = rebuild_finish(w);
+	if (rc)
+		return rc;
+	w->rebuild = w->retrain = 0;
 	rc = mdb_txn_commit(w->txn);
 	w->txn = NULL;
 	preps_shrink(w);
@@ -696,6 +794,7 @@ void ml_writer_abort(ml_writer_t *w)
 	if (w->txn)
 		mdb_txn_abort(w->txn);
 	w->txn = NULL;
+	w->rebuild = w->retrain = 0;
 	preps_shrink(w);
 	for (size_t i = 0; i < w->nputs; i++)
 		w->puts[i].m->docid = w->puts[i].old_docid;

@@ -58,6 +58,20 @@ int ml_writer_local_domain(ml_writer_t *w, const char *domain, size_t n);
 int ml_writer_commit(ml_writer_t *w);
 void ml_writer_abort(ml_writer_t *w);
 
+/*
+ * Rebuild (reindex): one write transaction that first empties rec, post,
+ * open and the message and row counters; the caller puts every message
+ * again (docid 0: numbered anew, in the order put), writing each batch with
+ * ml_writer_flush (the transaction stays open), and ends with
+ * ml_writer_commit: readers see the old database until that commit and the
+ * new one after it; an abort (or a crash) leaves the old one.  retrain: the
+ * first flush of at least DICT_MIN_SAMPLES messages trains a new dictionary
+ * under the next id, and the commit deletes the older dictionaries.
+ */
+int ml_writer_rebuild_begin(ml_writer_t *w, int retrain);
+/* Write the messages put so far into the open transaction. */
+int ml_writer_flush(ml_writer_t *w);
+
 /* Read a checkpoint (any transaction). ML_ENOTFOUND when none. */
 int ml_ckpt_get(ml_store_t *s, MDB_txn *txn, uint64_t hash, ml_ckpt_t *out);
 /* The codec, with the store's dictionaries loaded. */

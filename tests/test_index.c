@@ -44,7 +44,7 @@ static void make_message(ml_message_t *m, int i)
 		m->rcpts[k].delay_ms = 120;
 	}
 	snprintf(buf, sizeof buf, "Mar  3 10:00:%02d mx1 postfix/qmgr[1]: %010X: removed", i % 60, 0x1000 + i);
-	ml_message_add_line(m, buf, strlen(buf));
+	ml_message_add_line(m, buf, strlen(buf), 0);
 }
 
 static void same_message(const ml_message_t *a, const ml_message_t *b)

@@ -16,6 +16,8 @@
 #include "engine/postfix.h"
 #include "engine/reader.h"
 #include "engine/syslog.h"
+#include "index/record.h"
+#include "index/reindex.h"
 #include "index/store.h"
 #include "index/writer.h"
 
@@ -79,6 +81,9 @@ typedef struct {
 	ml_ckpt_t ckpts[64];
 	unsigned nckpts;
 	uint64_t batch_lines, parsed, skipped, bad;   /* since the last commit */
+	uint64_t seq;           /* number of the last line read, in the stream of every run */
+	uint64_t seq_delta;     /* lines numbered since the last commit */
+	uint64_t replay_seq;    /* reparse: the number the line being replayed had */
 	ml_ingest_result_t *res;
 	struct timespec batch_start;
 	int progress;           /* a progress line on the terminal (stderr is one, not --quiet) */
@@ -157,6 +162,7 @@ static int queue_batch(ing_t *g)
 	if (!rc) rc = ml_writer_count(g->w, "lines_parsed", g->parsed);
 	if (!rc) rc = ml_writer_count(g->w, "lines_skipped", g->skipped);
 	if (!rc) rc = ml_writer_count(g->w, "lines_bad", g->bad);
+	if (!rc && g->seq_delta) rc = ml_writer_count(g->w, "line_seq", g->seq_delta);
 	for (unsigned i = 0; i < g->ntallies && !rc; i++) {
 		tally_t *t = &g->tallies[i];
 		if (t->count)
@@ -206,6 +212,7 @@ static int commit(ing_t *g, int reopen)
 		g->tallies[i].has_sample = 0;
 	}
 	g->parsed = g->skipped = g->bad = 0;
+	g->seq_delta = 0;
 	g->batch_lines = 0;
 	if (g->o->follow) {
 		/* every followed file's position is set again before each commit */
@@ -304,6 +311,8 @@ static int do_line(ing_t *g, ml_syslog_ctx_t *sc, ml_exim_time_t *et, const char
 {
 	const char *p = l->p;
 	size_t n = l->n;
+	g->seq++;
+	g->seq_delta++;
 	g->batch_lines++;
 	g->res->lines++;
 	g->res->bytes += l->end - l->off;
@@ -380,6 +389,7 @@ static int do_line(ing_t *g, ml_syslog_ctx_t *sc, ml_exim_time_t *et, const char
 		tally_event(g, family, &ev, path, l, p, n);
 		return ML_OK;
 	}
+	h.seq = g->replay_seq ? g->replay_seq : g->seq;
 	g->parsed++;
 	g->res->parsed++;
 	return ml_corr_add(g->corr, &h, &ev, p, n);
@@ -976,6 +986,7 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 		ret = 2;
 		goto out;
 	}
+	g->seq = ml_meta_get_u64(ml_writer_txn(g->w), g->store, "count:line_seq");
 	/* local domains: stored ones, then configured ones (stored with this run) */
 	MDB_cursor *cur;
 	if (mdb_cursor_open(ml_writer_txn(g->w), g->store->meta, &cur) == 0) {
@@ -1048,4 +1059,349 @@ out:
 	ml_store_close(g->store);
 	free(g);
 	return ret;
+}
+
+/* ---- reindex --reparse ---- */
+
+typedef struct {
+	uint64_t first_seq, docid;
+} rp_ord_t;
+
+/* A record being replayed: its lines from `pos` on. */
+typedef struct {
+	ml_message_t m;
+	size_t pos;        /* byte offset of the next line in m.raw */
+	uint32_t line;     /* its index */
+	int64_t ref;       /* reference time for traditional timestamps */
+} rp_rec_t;
+
+typedef struct {
+	rp_rec_t **h;
+	size_t n, cap;
+} rp_heap_t;
+
+static uint64_t rp_key(const rp_rec_t *r)
+{
+	return r->m.seqs[r->line];
+}
+
+static void rp_sift_down(rp_heap_t *hp, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, best = i;
+		if (l < hp->n && rp_key(hp->h[l]) < rp_key(hp->h[best]))
+			best = l;
+		if (l + 1 < hp->n && rp_key(hp->h[l + 1]) < rp_key(hp->h[best]))
+			best = l + 1;
+		if (best == i)
+			return;
+		rp_rec_t *t = hp->h[i];
+		hp->h[i] = hp->h[best];
+		hp->h[best] = t;
+		i = best;
+	}
+}
+
+static int rp_push(rp_heap_t *hp, rp_rec_t *r)
+{
+	if (ml_array_grow((void **)&hp->h, &hp->cap, sizeof *hp->h, hp->n + 1, 256))
+		return ML_ENOMEM;
+	size_t i = hp->n++;
+	hp->h[i] = r;
+	while (i > 0 && rp_key(hp->h[(i - 1) / 2]) > rp_key(hp->h[i])) {
+		rp_rec_t *t = hp->h[i];
+		hp->h[i] = hp->h[(i - 1) / 2];
+		hp->h[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+	return ML_OK;
+}
+
+static int cmp_ord(const void *a, const void *b)
+{
+	const rp_ord_t *x = a, *y = b;
+	if (x->first_seq != y->first_seq)
+		return x->first_seq < y->first_seq ? -1 : 1;
+	return (x->docid > y->docid) - (x->docid < y->docid);
+}
+
+/* The messages of the batch into the rebuild's transaction. */
+static int rp_flush(ing_t *g)
+{
+	ml_message_t **msgs;
+	size_t n = ml_corr_dirty(g->corr, &msgs);
+	ml_corr_new_domains(g->corr, put_domain, g->w);
+	int rc = ML_OK;
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = ml_writer_put(g->w, msgs[i]);
+	if (!rc)
+		rc = ml_writer_flush(g->w);
+	ml_corr_done(g->corr);
+	g->batch_lines = 0;
+	return rc;
+}
+
+static int rp_get(ml_store_t *s, MDB_txn *rt, ml_codec_t *codec, uint64_t docid, ml_message_t *m)
+{
+	unsigned char kb[8];
+	ml_put_be64(kb, docid);
+	MDB_val k = { 8, kb }, v;
+	int rc = mdb_get(rt, s->rec, &k, &v);
+	if (rc)
+		return rc == MDB_NOTFOUND ? ML_CORRUPT_BKPT : ml_store_errcode(rc);
+	return ml_record_decode(codec, v.mv_data, v.mv_size, m);
+}
+
+/* One whole reparse in one write transaction (ML_EFULL: the map filled). */
+static int rp_once(ing_t *g, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t *p)
+{
+	ml_store_t *s = g->store;
+	MDB_txn *rt = NULL;
+	MDB_cursor *cur = NULL;
+	ml_codec_t *codec = NULL;
+	rp_ord_t *ord = NULL, *legacy = NULL;
+	size_t nord = 0, ord_cap = 0, nleg = 0, leg_cap = 0;
+	rp_heap_t hp = { 0 };
+	rp_rec_t **pool = NULL;
+	size_t npool = 0, pool_cap = 0;
+	ml_message_t tmp;
+	ml_message_init(&tmp);
+	p->done = p->kept = p->bytes_before = 0;
+
+	int rc = ml_codec_new(&codec, 3);
+	if (!rc)
+		rc = ml_store_read_begin(s, &rt);
+	if (!rc)
+		rc = ml_store_load_dicts(s, rt, codec);
+	if (!rc)
+		rc = ml_store_errcode(mdb_cursor_open(rt, s->rec, &cur));
+	/* pass 1: each record's first line number, from its summary */
+	MDB_val k, v;
+	int r2 = rc ? MDB_NOTFOUND : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (!rc && r2 == 0) {
+		rc = ml_record_decode_summary(codec, v.mv_data, v.mv_size, &tmp);
+		if (rc)
+			break;
+		p->bytes_before += v.mv_size;
+		rp_ord_t o = { tmp.first_seq, ml_get_be64(k.mv_data) };
+		if (o.first_seq) {
+			rc = ml_array_grow((void **)&ord, &ord_cap, sizeof *ord, nord + 1, 4096);
+			if (!rc)
+				ord[nord++] = o;
+		} else {
+			rc = ml_array_grow((void **)&legacy, &leg_cap, sizeof *legacy, nleg + 1, 64);
+			if (!rc)
+				legacy[nleg++] = o;
+		}
+		r2 = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	if (cur)
+		mdb_cursor_close(cur);
+	if (!rc && r2 && r2 != MDB_NOTFOUND)
+		rc = ml_store_errcode(r2);
+	p->total = nord + nleg;
+	if (!rc)
+		qsort(ord, nord, sizeof *ord, cmp_ord);
+
+	if (!rc)
+		rc = ml_writer_rebuild_begin(g->w, 1);
+	if (!rc) {
+		/* local domains as stored */
+		MDB_cursor *mc;
+		if (mdb_cursor_open(ml_writer_txn(g->w), s->meta, &mc) == 0) {
+			MDB_val mk = { 9, "localdom:" }, mv;
+			int r3 = mdb_cursor_get(mc, &mk, &mv, MDB_SET_RANGE);
+			while (r3 == 0 && mk.mv_size > 9 && memcmp(mk.mv_data, "localdom:", 9) == 0) {
+				ml_corr_local_domain(g->corr, (const char *)mk.mv_data + 9, mk.mv_size - 9, 0);
+				r3 = mdb_cursor_get(mc, &mk, &mv, MDB_NEXT);
+			}
+			mdb_cursor_close(mc);
+		}
+	}
+
+	/* pass 2: every line, in the order of its number */
+	ml_syslog_ctx_t sc;
+	ml_syslog_ctx_init(&sc, time(NULL), 0);
+	ml_exim_time_t et;
+	ml_exim_time_init(&et);
+	size_t next = 0;
+	uint64_t last_report = 0;
+	while (!rc && (hp.n || next < nord)) {
+		/* open the records whose first line comes before the heap's next */
+		while (!rc && next < nord && (!hp.n || ord[next].first_seq < rp_key(hp.h[0]))) {
+			rp_rec_t *r;
+			if (npool) {
+				r = pool[--npool];
+			} else {
+				r = calloc(1, sizeof *r);
+				if (!r) {
+					rc = ML_ENOMEM;
+					break;
+				}
+				ml_message_init(&r->m);
+			}
+			rc = rp_get(s, rt, codec, ord[next].docid, &r->m);
+			next++;
+			p->done++;
+			int usable = !rc && r->m.nlines && r->m.seqs && r->m.seqs[0];
+			if (!rc && !usable) {
+				/* lines without numbers: put again as it is, at the end */
+				p->done--;
+				rc = ml_array_grow((void **)&legacy, &leg_cap, sizeof *legacy, nleg + 1, 64);
+				if (!rc)
+					legacy[nleg++] = ord[next - 1];
+			}
+			if (usable) {
+				r->pos = 0;
+				r->line = 0;
+				r->ref = r->m.last_us / 1000000 / 86400 * 86400 + 2 * 86400;
+				rc = rp_push(&hp, r);
+			} else if (ml_array_grow((void **)&pool, &pool_cap, sizeof *pool, npool + 1, 256) == 0) {
+				pool[npool++] = r;
+			} else {
+				ml_message_free(&r->m);
+				free(r);
+			}
+		}
+		if (rc || !hp.n)
+			break;
+		rp_rec_t *r = hp.h[0];
+		const char *line = r->m.raw.data + r->pos;
+		const char *nl = memchr(line, '\n', r->m.raw.len - r->pos);
+		size_t n = nl ? (size_t)(nl - line) : r->m.raw.len - r->pos;
+		ml_line_t l = { .p = line, .n = n, .off = 0, .end = n, .lineno = r->line + 1, .full_len = n };
+		if (sc.ref_time != (time_t)r->ref)
+			sc.ref_time = (time_t)r->ref;
+		g->replay_seq = r->m.seqs[r->line];
+		rc = do_line(g, &sc, &et, "(stored lines)", &l);
+		g->replay_seq = 0;
+		if (rc)
+			break;
+		r->pos += n + 1;
+		r->line++;
+		if (r->line < r->m.nlines && r->pos < r->m.raw.len && r->m.seqs[r->line]) {
+			rp_sift_down(&hp, 0);
+		} else {
+			/* done with this record */
+			hp.h[0] = hp.h[--hp.n];
+			if (hp.n)
+				rp_sift_down(&hp, 0);
+			if (ml_array_grow((void **)&pool, &pool_cap, sizeof *pool, npool + 1, 256) == 0)
+				pool[npool++] = r;
+			else {
+				ml_message_free(&r->m);
+				free(r);
+			}
+		}
+		if (g->batch_lines >= g->o->batch_lines) {
+			rc = rp_flush(g);
+			if (!rc && fn && p->done - last_report >= 1000) {
+				last_report = p->done;
+				if (fn(ctx, p))
+					rc = ML_EINTR;
+			}
+		}
+	}
+	if (!rc)
+		rc = rp_flush(g);
+	/* records without line numbers: put again as they are */
+	for (size_t i = 0; i < nleg && !rc; i++) {
+		rc = rp_get(s, rt, codec, legacy[i].docid, &tmp);
+		if (!rc) {
+			tmp.docid = 0;
+			rc = ml_writer_put(g->w, &tmp);
+		}
+		if (!rc)
+			rc = ml_writer_flush(g->w);
+		p->done++;
+		p->kept++;
+	}
+	if (!rc)
+		rc = ml_writer_commit(g->w);
+	else
+		ml_writer_abort(g->w);
+	ml_corr_done(g->corr);
+	if (fn && !rc)
+		fn(ctx, p);
+	for (size_t i = 0; i < hp.n; i++) {
+		ml_message_free(&hp.h[i]->m);
+		free(hp.h[i]);
+	}
+	for (size_t i = 0; i < npool; i++) {
+		ml_message_free(&pool[i]->m);
+		free(pool[i]);
+	}
+	free(hp.h);
+	free(pool);
+	free(ord);
+	free(legacy);
+	ml_message_free(&tmp);
+	ml_codec_free(codec);
+	if (rt)
+		mdb_txn_abort(rt);
+	return rc;
+}
+
+int ml_ingest_reparse(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t *out,
+                      char *err, size_t errlen)
+{
+	ml_ingest_opts_t o = { .db_path = s->path, .batch_lines = 200000, .batch_ms = 1000000,
+	                       .quiet = 1 };
+	ml_ingest_result_t res;
+	memset(&res, 0, sizeof res);
+	ml_reindex_progress_t p;
+	memset(&p, 0, sizeof p);
+	ing_t *g = calloc(1, sizeof *g);
+	if (!g)
+		return ML_ENOMEM;
+	g->o = &o;
+	g->res = &res;
+	g->store = s;
+	MDB_txn *t;
+	int rc = ml_reindex_mark(s);
+	if (!rc)
+		rc = ml_store_read_begin(s, &t);
+	if (!rc) {
+		p.dict_before = ml_store_dict_id(t, s);
+		mdb_txn_abort(t);
+	}
+	uint64_t used = ml_store_file_bytes(s);
+	if (!rc)
+		rc = ml_store_reserve(s, used + used / 4 + (64u << 20));
+	if (!rc)
+		rc = ml_writer_new(&g->w, s);
+	for (int tries = 0; !rc; tries++) {
+		ml_corr_free(g->corr);
+		g->corr = NULL;
+		rc = ml_corr_new(&g->corr, load_open, g);
+		if (!rc)
+			rc = rp_once(g, fn, ctx, &p);
+		if (rc != ML_EFULL || tries == 6)
+			break;
+		p.restarts++;
+		rc = ml_store_grow(s);
+	}
+	if (!rc && ml_store_read_begin(s, &t) == 0) {
+		p.dict_after = ml_store_dict_id(t, s);
+		MDB_cursor *c;
+		MDB_val k, v;
+		if (mdb_cursor_open(t, s->rec, &c) == 0) {
+			int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+			while (r == 0) {
+				p.bytes_after += v.mv_size;
+				r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+			}
+			mdb_cursor_close(c);
+		}
+		mdb_txn_abort(t);
+	}
+	if (rc)
+		snprintf(err, errlen, "%s: reparse failed: %s%s; the database is as it was", s->path,
+		         ml_strerror(rc), rc == ML_EFULL ? " (is the disk full?)" : "");
+	if (out)
+		*out = p;
+	ml_writer_free(g->w);
+	ml_corr_free(g->corr);
+	free(g);
+	return rc;
 }

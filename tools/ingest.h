@@ -21,6 +21,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "index/reindex.h"
+#include "index/store.h"
+
 typedef struct {
 	const char *db_path;
 	int year;                  /* --year; 0 = infer */
@@ -74,5 +77,21 @@ typedef struct {
  * (bad lines are not errors), 1 when some input could not be read, 2 when
  * the database failed (message already printed). */
 int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest_result_t *res);
+
+/*
+ * reindex --reparse: the raw lines of every stored message, in the order
+ * they were first read (each line's number in the stream, kept in the
+ * record), go through today's parsers and correlator into a rebuild of the
+ * database (index/reindex.h: one write transaction; readers see the old
+ * database until it commits, a kill leaves it as it was).  Every syslog line
+ * is read with --format auto; a traditional timestamp gets its year from the
+ * time the message had.  Line counters, tallies, checkpoints and local
+ * domains stay as they were.  A record written before line numbers were kept
+ * cannot be replayed: it is put again as it is (counted in `kept`).
+ * Lines never stored with a message (noise, other programs, lines the
+ * parsers of the time did not tie to a queue ID) are not there to reparse.
+ */
+int ml_ingest_reparse(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t *out,
+                      char *err, size_t errlen);
 
 #endif

@@ -13,6 +13,8 @@
 
 #include "engine/syslog.h"
 #include "index/prune.h"
+#include "index/reindex.h"
+#include "tools/ingest.h"
 #include "index/store.h"
 
 typedef struct {
@@ -196,8 +198,111 @@ static int cmd_compact(const char *db, int argc, char **argv)
 	return do_compact(db, quiet);
 }
 
+typedef struct {
+	struct timespec start, last;
+	const char *what;
+} rx_progress_t;
+
+static int reindex_progress(void *ctx, const ml_reindex_progress_t *p)
+{
+	rx_progress_t *pr = ctx;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (since(&pr->last, &now) < 0.2 && p->done < p->total)
+		return 0;
+	pr->last = now;
+	double el = since(&pr->start, &now), rate = el > 0 ? (double)p->done / el : 0;
+	char eta[32] = "?";
+	if (rate > 0 && p->total >= p->done) {
+		long s = (long)((double)(p->total - p->done) / rate);
+		snprintf(eta, sizeof eta, "%ld:%02ld", s / 60, s % 60);
+	}
+	fprintf(stderr, "\r%s: %llu of %llu messages, %.0f/s, %3.0f%%, ETA %s   ", pr->what,
+	        (unsigned long long)p->done, (unsigned long long)p->total, rate,
+	        p->total ? 100.0 * (double)p->done / (double)p->total : 100.0, eta);
+	fflush(stderr);
+	return 0;
+}
+
+static int cmd_reindex(const char *db, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "reparse", no_argument, 0, 'r' },
+		{ "no-sync", no_argument, 0, 'n' },
+		{ "quiet", no_argument, 0, 'q' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
+	};
+	int quiet = 0, nosync = 0, reparse = 0, c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': reparse = 1; break;
+		case 'n': nosync = 1; break;
+		case 'q': quiet = 1; break;
+		case 'h':
+			puts("usage: mtalog reindex [--reparse] [--quiet]\n"
+			     "  rebuild every index entry and retrain the compression dictionary from the\n"
+			     "  stored messages, in one transaction (searches go on, and see the new index\n"
+			     "  when it is done; an ingest waits); --reparse: first parse the stored log\n"
+			     "  lines again with this version's parsers");
+			return 0;
+		default: return 1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mtalog reindex: unexpected argument '%s'\n", argv[optind]);
+		return 1;
+	}
+	char err[1024];
+	ml_store_t *s;
+	int rc = ml_store_open(&s, db, nosync ? ML_STORE_NOSYNC : 0, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "mtalog reindex: %s\n", err);
+		return 2;
+	}
+	uint64_t file0 = ml_store_file_bytes(s);
+	rx_progress_t pr;
+	memset(&pr, 0, sizeof pr);
+	pr.what = reparse ? "reparse" : "reindex";
+	clock_gettime(CLOCK_MONOTONIC, &pr.start);
+	int tty = !quiet && isatty(2);
+	ml_reindex_progress_t res;
+	err[0] = 0;
+	if (reparse)
+		rc = ml_ingest_reparse(s, tty ? reindex_progress : NULL, &pr, &res, err, sizeof err);
+	else
+		rc = ml_reindex_run(s, tty ? reindex_progress : NULL, &pr, &res, err, sizeof err);
+	if (tty)
+		fprintf(stderr, "\r%*s\r", 78, "");
+	uint64_t file1 = ml_store_file_bytes(s);
+	ml_store_close(s);
+	if (rc) {
+		fprintf(stderr, "mtalog reindex: %s\n", err[0] ? err : ml_strerror(rc));
+		return 2;
+	}
+	if (!quiet) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		double el = since(&pr.start, &now);
+		char a[32], b[32], f0[32], f1[32];
+		mb(a, sizeof a, res.bytes_before);
+		mb(b, sizeof b, res.bytes_after);
+		mb(f0, sizeof f0, file0);
+		mb(f1, sizeof f1, file1);
+		fprintf(stderr, "%s %llu messages in %.2f s: %.0f messages/s; records %s -> %s "
+		        "(dictionary %u -> %u); file %s -> %s%s\n", reparse ? "reparsed" : "reindexed",
+		        (unsigned long long)res.done, el, el > 0 ? (double)res.done / el : 0.0, a, b,
+		        res.dict_before, res.dict_after, f0, f1,
+		        file1 > file0 ? " (the old copy's pages are free: mtalog compact gives them back)" : "");
+	}
+	return 0;
+}
+
 int ml_maint_main(const char *db, const char *cmd, int argc, char **argv)
 {
+	if (!strcmp(cmd, "reindex"))
+		return cmd_reindex(db, argc, argv);
 	if (!strcmp(cmd, "prune"))
 		return cmd_prune(db, argc, argv);
 	if (!strcmp(cmd, "compact"))

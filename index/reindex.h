@@ -1,0 +1,67 @@
+/*
+ * reindex.h — rebuilding the index of a database from its own records.
+ *
+ * ml_reindex_run reads every record of one read snapshot, oldest first,
+ * decodes it whole (summary and raw lines) and puts it again through a
+ * writer in rebuild mode (index/writer.h): one write transaction that
+ * empties rec, post, open and the message and row counters, writes every
+ * message anew (its postings made by today's tokens.c, its record encoded
+ * with a dictionary trained on the first batch, under a new id) and deletes
+ * the older dictionaries.  Docids are given again in the same order, so
+ * they come out the same.
+ *
+ * Atomic: readers (search, serve) keep reading the old snapshot until the
+ * commit and the new one after it; a reindex killed at any point leaves the
+ * database as it was.  Writers wait: an ingest blocks at its next batch
+ * until the reindex commits (LMDB has one writer), then goes on.
+ *
+ * Space: the old pages cannot be reused inside the transaction, so the file
+ * grows to hold both copies (pages freed earlier are reused: ml_reindex_mark); after the commit the old copy's pages are free
+ * (reused by later writes; `mtalog compact` gives them back).  The map is
+ * grown before the start to twice what is used; should it fill anyway, the
+ * reindex starts again on a map twice as large.
+ *
+ * Ownership: nothing returned points into the map.
+ */
+#ifndef ML_REINDEX_H
+#define ML_REINDEX_H
+
+#include <stdint.h>
+
+#include "index/store.h"
+
+#define ML_REINDEX_BATCH 20000u
+
+typedef struct {
+	uint64_t total;            /* records in the snapshot */
+	uint64_t done;             /* records put again */
+	uint64_t bytes_before;     /* sum of the record sizes before */
+	uint64_t bytes_after;      /* ... and after */
+	uint32_t dict_before, dict_after;  /* dictionary ids */
+	unsigned restarts;         /* runs started again on a larger map */
+	uint64_t kept;             /* reparse: records put again as they were (no line numbers) */
+} ml_reindex_progress_t;
+
+/* Called after each batch; a non-zero return stops the reindex (aborted). */
+typedef int (*ml_reindex_fn)(void *ctx, const ml_reindex_progress_t *p);
+
+/* Rebuild the index of s (opened writable).  On error writes one line into
+ * err; the database is left as it was. */
+int ml_reindex_run(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t *out,
+                   char *err, size_t errlen);
+
+/*
+ * Commit a small write (meta "reindex:last", the time) so that the rebuild's
+ * read snapshot is newer than every page freed so far: pages the last
+ * rebuild freed are then reused by this one instead of growing the file.
+ */
+int ml_reindex_mark(ml_store_t *s);
+
+/* Id of the dictionary new records are compressed with (0: none). */
+uint32_t ml_store_dict_id(MDB_txn *txn, ml_store_t *s);
+
+/* Grow the map of s (no transaction open) until it has `need` bytes free
+ * beyond what is used. */
+int ml_store_reserve(ml_store_t *s, uint64_t need);
+
+#endif
