@@ -6,6 +6,7 @@
 #   make sample     regenerate sample/mail.log with the bench generator
 #   make bench      benchmark at 100k messages (see bench/README.md)
 #   make bench-full the benchmark at 100k, 1M and 10M messages
+#   make bench-lag  the lag of ingest --follow over a minute of live traffic
 #   make fuzz       libFuzzer, each target FUZZ_SECONDS (clang)
 #   make deps       install the Debian packages the build needs (root)
 #   make test-web   browser tests of the page (headless Chromium; tests/web/)
@@ -130,6 +131,10 @@ bench: $(BUILD)/mtalog $(BENCH_BIN)
 bench-full: $(BUILD)/mtalog $(BENCH_BIN)
 	sh tools/install-deps.sh bench
 	BENCH_SIZES="100000 1000000 10000000" sh bench/run.sh
+
+# the lag from a line written to a followed log to it being searchable
+bench-lag: $(BUILD)/mtalog $(BENCH_BIN)
+	BUILD=$(BUILD) sh bench/lag.sh
 
 clean:
 	rm -rf build build-san build-fuzz mtalog sample.db sample.db-lock

@@ -25,16 +25,9 @@
 
 #define YEAR "--year 2025"
 
-static char dir[4096];
+#define dir tl_dir
 
-static const char *path(const char *name)
-{
-	static char p[16][4200];
-	static int k;
-	k = (k + 1) % 16;
-	snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
-	return p[k];
-}
+#define path(name) tl_path(dir, (name))
 
 static double now_s(void)
 {
@@ -47,32 +40,6 @@ static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
-}
-
-/* dump --postings and stats without what depends on the files or the clock */
-static char *contents(const char *db)
-{
-	char *dump, *stats, *err;
-	assert_int_equal(tl_mtalog(&dump, &err, "--db %s dump --postings", db), 0);
-	free(err);
-	assert_int_equal(tl_mtalog(&stats, &err, "--db %s stats --json", db), 0);
-	free(err);
-	json_error_t je;
-	json_t *s = json_loads(stats, 0, &je);
-	assert_non_null(s);
-	static const char *const volatile_keys[] = { "db_bytes", "map_bytes", "map_used_bytes",
-		"lag_seconds", "inputs" };
-	for (size_t i = 0; i < ML_ARRAY_LEN(volatile_keys); i++)
-		json_object_del(s, volatile_keys[i]);
-	char *st = json_dumps(s, JSON_SORT_KEYS);
-	json_decref(s);
-	ml_buf_t b = ML_BUF_INIT;
-	ml_buf_puts(&b, dump);
-	ml_buf_puts(&b, st);
-	free(dump);
-	free(stats);
-	free(st);
-	return (char *)ml_buf_cstr(&b);
 }
 
 /* Lines committed, over every input's checkpoint. */
@@ -119,15 +86,8 @@ static void wait_lines(const char *db, long want, const char *when)
 
 static pid_t spawn_follow(const char *db, const char *log)
 {
-	pid_t pid = fork();
-	if (pid == 0) {
-		const char *bin = getenv("MTALOG_BIN");
-		if (!freopen("/dev/null", "w", stderr))
-			_exit(127);
-		execl(bin ? bin : "build/mtalog", "mtalog", "--db", db, "ingest", "--follow", "--no-sync",
-		      "--year", "2025", log, (char *)NULL);
-		_exit(127);
-	}
+	pid_t pid = tl_spawn_mtalog("--db", db, "ingest", "--follow", "--no-sync", "--year", "2025", log,
+	                            (char *)NULL);
 	child = pid;
 	return pid;
 }
@@ -270,7 +230,7 @@ static void rotation_restart_and_copytruncate(void **state)
 	char *err;
 	assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --no-sync " YEAR " %s", ref_db, all), 0);
 	free(err);
-	char *want = contents(ref_db), *got = contents(db);
+	char *want = tl_db_contents(ref_db), *got = tl_db_contents(db);
 	assert_string_equal(got, want);
 	free(want);
 	free(got);
@@ -279,8 +239,8 @@ static void rotation_restart_and_copytruncate(void **state)
 	assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --no-sync " YEAR " %s %s %s.gz %s %s",
 	                           db, log, log1, log3, log4, log5), 0);
 	free(err);
-	got = contents(db);
-	want = contents(ref_db);
+	got = tl_db_contents(db);
+	want = tl_db_contents(ref_db);
 	assert_string_equal(got, want);
 	free(want);
 	free(got);
@@ -328,20 +288,12 @@ static void searchable_soon_and_sigint(void **state)
 	assert_int_equal(lines_committed(db), 6);
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof dir, "%s", tl_tmpdir());
-	return 0;
-}
-
 static int teardown(void **state)
 {
 	(void)state;
 	if (child > 0)
 		stop(child, SIGKILL);
-	tl_rmdir(dir);
-	return 0;
+	return tl_dir_teardown(state);
 }
 
 int main(void)
@@ -350,5 +302,5 @@ int main(void)
 		cmocka_unit_test(rotation_restart_and_copytruncate),
 		cmocka_unit_test(searchable_soon_and_sigint),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, tl_dir_setup, teardown);
 }

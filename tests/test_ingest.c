@@ -23,43 +23,9 @@
 #define STATUSES "tests/data/statuses.log"
 #define OPTS "--year 2026 --local-domains example.com --no-sync"
 
-static char dir[4096];
+#define dir tl_dir
 
-static const char *path(const char *name)
-{
-	static char p[16][4200];
-	static int k;
-	k = (k + 1) % 16;
-	snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
-	return p[k];
-}
-
-/* dump --postings and stats (without db_bytes) of a database, as one string. */
-static char *contents(const char *db)
-{
-	char *dump, *stats, *err;
-	assert_int_equal(tl_mtalog(&dump, &err, "--db %s dump --postings", db), 0);
-	free(err);
-	assert_int_equal(tl_mtalog(&stats, &err, "--db %s stats --json", db), 0);
-	free(err);
-	json_error_t je;
-	json_t *s = json_loads(stats, 0, &je);
-	assert_non_null(s);
-	/* what depends on the file, the run or the clock, not on the contents */
-	static const char *const volatile_keys[] = { "db_bytes", "map_bytes", "map_used_bytes",
-		"lag_seconds", "inputs" };
-	for (size_t i = 0; i < ML_ARRAY_LEN(volatile_keys); i++)
-		json_object_del(s, volatile_keys[i]);
-	char *st = json_dumps(s, JSON_SORT_KEYS);
-	json_decref(s);
-	ml_buf_t b = ML_BUF_INIT;
-	ml_buf_puts(&b, dump);
-	ml_buf_puts(&b, st);
-	free(dump);
-	free(stats);
-	free(st);
-	return (char *)ml_buf_cstr(&b);
-}
+#define path(name) tl_path(dir, (name))
 
 static void ingest_ok(const char *db, const char *args)
 {
@@ -75,21 +41,7 @@ static char *reference(void)
 	const char *db = path("ref.db");
 	unlink(db);
 	ingest_ok(db, STATUSES);
-	return contents(db);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof dir, "%s", tl_tmpdir());
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tl_rmdir(dir);
-	return 0;
+	return tl_db_contents(db);
 }
 
 static void reingest_adds_nothing(void **state)
@@ -103,10 +55,10 @@ static void reingest_adds_nothing(void **state)
 	/* the same file twice in one run, into a fresh database */
 	const char *db2 = path("twice.db");
 	ingest_ok(db2, STATUSES " " STATUSES);
-	char *got2 = contents(db2);
+	char *got2 = tl_db_contents(db2);
 	assert_string_equal(got2, ref);
 	free(got2);
-	char *got = contents(db);
+	char *got = tl_db_contents(db);
 	assert_string_equal(got, ref);
 	free(got);
 	free(ref);
@@ -149,7 +101,7 @@ static void appended_lines_and_restarts(void **state)
 			ingest_ok(db, log);
 			off = end;
 		}
-		char *got = contents(db);
+		char *got = tl_db_contents(db);
 		assert_string_equal(got, ref);
 		free(got);
 	}
@@ -177,13 +129,13 @@ static void rotated_gz_and_stdin(void **state)
 	char args[9000];
 	snprintf(args, sizeof args, "%s %s", path("mail.log.2.gz"), cur);
 	ingest_ok(db, args);
-	char *got = contents(db);
+	char *got = tl_db_contents(db);
 	assert_string_equal(got, ref);
 	free(got);
 	/* the .gz first, then the plain one, into a fresh database */
 	db = path("gz.db");
 	ingest_ok(db, args);
-	got = contents(db);
+	got = tl_db_contents(db);
 	assert_string_equal(got, ref);
 	free(got);
 	/* stdin */
@@ -191,7 +143,7 @@ static void rotated_gz_and_stdin(void **state)
 	char *err;
 	assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest " OPTS " - < " STATUSES, db), 0);
 	free(err);
-	got = contents(db);
+	got = tl_db_contents(db);
 	assert_string_equal(got, ref);
 	free(got);
 	free(ref);
@@ -207,7 +159,7 @@ static void batch_boundaries(void **state)
 		char args[256];
 		snprintf(args, sizeof args, "--batch-lines %d %s", b, STATUSES);
 		ingest_ok(db, args);
-		char *got = contents(db);
+		char *got = tl_db_contents(db);
 		assert_string_equal(got, ref);
 		free(got);
 	}
@@ -216,16 +168,7 @@ static void batch_boundaries(void **state)
 
 static pid_t spawn_ingest(const char *db, const char *log, const char *batch)
 {
-	pid_t pid = fork();
-	if (pid == 0) {
-		const char *bin = getenv("MTALOG_BIN");
-		if (!freopen("/dev/null", "w", stderr))
-			_exit(127);
-		execl(bin ? bin : "build/mtalog", "mtalog", "--db", db, "ingest", "--quiet",
-		      "--batch-lines", batch, log, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
+	return tl_spawn_mtalog("--db", db, "ingest", "--quiet", "--batch-lines", batch, log, (char *)NULL);
 }
 
 static void sigkill_at_many_points(void **state)
@@ -237,7 +180,7 @@ static void sigkill_at_many_points(void **state)
 	unlink(ref_db);
 	assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --batch-lines 400 %s", ref_db, log), 0);
 	free(err);
-	char *ref = contents(ref_db);
+	char *ref = tl_db_contents(ref_db);
 	/* kill after different delays; some runs are killed twice before finishing */
 	const int delays_ms[] = { 5, 30, 80, 150, 300 };
 	int killed = 0;
@@ -258,7 +201,7 @@ static void sigkill_at_many_points(void **state)
 		}
 		assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --batch-lines 400 %s", db, log), 0);
 		free(err);
-		char *got = contents(db);
+		char *got = tl_db_contents(db);
 		if (strcmp(got, ref) != 0)
 			fail_msg("database after SIGKILL at %d ms differs from an uninterrupted run", delays_ms[i]);
 		free(got);
@@ -437,7 +380,7 @@ static void map_grows(void **state)
 	struct stat st;
 	assert_int_equal(stat(small, &st), 0);
 	assert_true(st.st_size > 2 * 1048576);  /* it did outgrow the first map */
-	char *a = contents(big), *b = contents(small);
+	char *a = tl_db_contents(big), *b = tl_db_contents(small);
 	assert_string_equal(a, b);
 	free(a);
 	free(b);
@@ -506,5 +449,5 @@ int main(void)
 		cmocka_unit_test(progress_on_a_terminal),
 		cmocka_unit_test(search_while_ingesting),
 	};
-	return cmocka_run_group_tests_name("ingest", tests, setup, teardown);
+	return cmocka_run_group_tests_name("ingest", tests, tl_dir_setup, tl_dir_teardown);
 }

@@ -49,30 +49,9 @@ static const char closing_log[] =
 	"Mar 12 10:01:00 mx2 postfix/smtp[2004]: 2B3C4D5E6F: to=<dave@slow.example>, relay=mx.slow.example[203.0.113.5]:25, delay=777600, delays=777599/0.01/0.5/0.5, dsn=2.0.0, status=sent (250 ok)\n"
 	"Mar 12 10:01:00 mx2 postfix/qmgr[2003]: 2B3C4D5E6F: removed\n";
 
-static char dir[4096];
+#define dir tl_dir
 
-static const char *path(const char *name)
-{
-	static char p[16][4200];
-	static int k;
-	k = (k + 1) % 16;
-	snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
-	return p[k];
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof dir, "%s", tl_tmpdir());
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tl_rmdir(dir);
-	return 0;
-}
+#define path(name) tl_path(dir, (name))
 
 static void remove_db(const char *db)
 {
@@ -136,31 +115,6 @@ static char *stats_json(const char *db)
 	char *out;
 	MTALOG_OK("stats", &out, "--db %s stats --json", db);
 	return out;
-}
-
-/* dump --postings and stats (without db_bytes) of a database, as one string. */
-static char *contents(const char *db)
-{
-	char *dump;
-	MTALOG_OK("dump", &dump, "--db %s dump --postings", db);
-	char *stats = stats_json(db);
-	json_error_t je;
-	json_t *s = json_loads(stats, 0, &je);
-	assert_non_null(s);
-	/* what depends on the file, the run or the clock, not on the contents */
-	static const char *const volatile_keys[] = { "db_bytes", "map_bytes", "map_used_bytes",
-		"lag_seconds", "inputs" };
-	for (size_t i = 0; i < ML_ARRAY_LEN(volatile_keys); i++)
-		json_object_del(s, volatile_keys[i]);
-	char *st = json_dumps(s, JSON_SORT_KEYS);
-	json_decref(s);
-	ml_buf_t b = ML_BUF_INIT;
-	ml_buf_puts(&b, dump);
-	ml_buf_puts(&b, st);
-	free(dump);
-	free(stats);
-	free(st);
-	return (char *)ml_buf_cstr(&b);
 }
 
 /* A dump split into its message lines and its posting lines. */
@@ -359,9 +313,9 @@ static void prune_removes_exactly_the_old(void **state)
 	assert_int_equal(search_rows(db, "--to zed@slow.example"), 1);
 
 	/* a second prune finds nothing more */
-	char *c1 = contents(db);
+	char *c1 = tl_db_contents(db);
 	prune(db, "--older-than 2026-03-05T00:00:00Z");
-	char *c2 = contents(db);
+	char *c2 = tl_db_contents(db);
 	assert_string_equal(c1, c2);
 	free(c1);
 	free(c2);
@@ -417,7 +371,7 @@ static void prune_arguments(void **state)
 	const char *db = path("args.db");
 	remove_db(db);
 	ingest(db, OPTS, STATUSES);
-	char *ref = contents(db), *err;
+	char *ref = tl_db_contents(db), *err;
 	assert_int_equal(tl_mtalog(NULL, &err, "--db %s prune", db), 1);
 	assert_non_null(strstr(err, "--older-than"));
 	free(err);
@@ -436,7 +390,7 @@ static void prune_arguments(void **state)
 	free(err);
 	/* before every message: nothing goes */
 	prune(db, "--older-than 2020-01-01");
-	char *got = contents(db);
+	char *got = tl_db_contents(db);
 	assert_string_equal(got, ref);
 	free(got);
 	free(ref);
@@ -453,16 +407,7 @@ static const char *sample_db(void)
 
 static pid_t spawn(const char *db, const char *cmd, const char *a1, const char *a2, const char *a3)
 {
-	pid_t pid = fork();
-	if (pid == 0) {
-		const char *bin = getenv("MTALOG_BIN");
-		if (!freopen("/dev/null", "w", stderr))
-			_exit(127);
-		execl(bin ? bin : "build/mtalog", "mtalog", "--db", db, cmd, "--quiet",
-		      a1, a2, a3, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
+	return tl_spawn_mtalog("--db", db, cmd, "--quiet", a1, a2, a3, (char *)NULL);
 }
 
 static void sleep_us(long us)
@@ -496,7 +441,7 @@ static void sigkill_during_prune(void **state)
 	dump_free(&before);
 	dump_free(&after);
 	check_stats_agree(ref_db);
-	char *ref = contents(ref_db);
+	char *ref = tl_db_contents(ref_db);
 	json_int_t all = messages_of(base), left = messages_of(ref_db);
 
 	const long delays_us[] = { 2000, 5000, 10000, 20000, 40000, 80000 };
@@ -515,7 +460,7 @@ static void sigkill_during_prune(void **state)
 		midway += n < all && n > left;
 		/* and a second prune ends where an uninterrupted one does */
 		prune(db, "--older-than " SAMPLE_CUT);
-		char *got = contents(db);
+		char *got = tl_db_contents(db);
 		if (strcmp(got, ref) != 0)
 			fail_msg("database after SIGKILL at %ld us and a second prune differs", delays_us[i]);
 		free(got);
@@ -535,10 +480,10 @@ static void compact_keeps_contents(void **state)
 	copy_file(base, db);
 	/* compacting a database with nothing freed changes nothing, grows nothing */
 	uint64_t s0 = file_size(db);
-	char *c0 = contents(db), *err;
+	char *c0 = tl_db_contents(db), *err;
 	MTALOG_OK("compact", NULL, "--db %s compact --quiet", db);
 	assert_true(file_size(db) <= s0);
-	char *got = contents(db);
+	char *got = tl_db_contents(db);
 	assert_string_equal(got, c0);
 	free(got);
 	free(c0);
@@ -546,14 +491,14 @@ static void compact_keeps_contents(void **state)
 	prune(db, "--older-than " SAMPLE_CUT);
 	copy_file(db, plain);
 	uint64_t s1 = file_size(db);
-	char *c1 = contents(db);
+	char *c1 = tl_db_contents(db);
 	assert_int_equal(tl_mtalog(NULL, &err, "--db %s compact", db), 0);
 	assert_non_null(strstr(err, "compacted"));
 	free(err);
 	uint64_t s2 = file_size(db);
 	assert_true(s2 < s1);
 	assert_false(exists(tmp));
-	got = contents(db);
+	got = tl_db_contents(db);
 	assert_string_equal(got, c1);
 	free(got);
 	free(c1);
@@ -564,7 +509,7 @@ static void compact_keeps_contents(void **state)
 	tl_write_file(later, later_log, sizeof later_log - 1);
 	ingest(db, OPTS, later);
 	ingest(plain, OPTS, later);
-	char *a = contents(db), *b = contents(plain);
+	char *a = tl_db_contents(db), *b = tl_db_contents(plain);
 	assert_string_equal(a, b);
 	free(a);
 	free(b);
@@ -585,7 +530,7 @@ static void sigkill_during_compact(void **state)
 	const char *pruned = path("pruned.db");
 	copy_file(base, pruned);
 	prune(pruned, "--older-than " SAMPLE_CUT);
-	char *ref = contents(pruned);
+	char *ref = tl_db_contents(pruned);
 	const long delays_us[] = { 0, 500, 1000, 2000, 3000, 5000, 8000, 15000 };
 	for (size_t i = 0; i < ML_ARRAY_LEN(delays_us); i++) {
 		const char *db = path("compact-kill.db");
@@ -596,7 +541,7 @@ static void sigkill_during_compact(void **state)
 		int st;
 		waitpid(pid, &st, 0);
 		/* the database is whole, old or new, leftover or not */
-		char *got = contents(db);
+		char *got = tl_db_contents(db);
 		if (strcmp(got, ref) != 0)
 			fail_msg("database after SIGKILL of compact at %ld us differs", delays_us[i]);
 		free(got);
@@ -604,7 +549,7 @@ static void sigkill_during_compact(void **state)
 		char tmp[4300];
 		snprintf(tmp, sizeof tmp, "%s.compact-tmp", db);
 		assert_false(exists(tmp));
-		got = contents(db);
+		got = tl_db_contents(db);
 		assert_string_equal(got, ref);
 		free(got);
 	}
@@ -619,17 +564,17 @@ static void leftover_temp_file(void **state)
 	snprintf(tmp, sizeof tmp, "%s.compact-tmp", db);
 	remove_db(db);
 	ingest(db, OPTS, STATUSES);
-	char *ref = contents(db);
+	char *ref = tl_db_contents(db);
 	tl_write_file(tmp, "half a copy", 11);
 	/* ignored by everything else */
-	char *got = contents(db);
+	char *got = tl_db_contents(db);
 	assert_string_equal(got, ref);
 	free(got);
 	ingest(db, OPTS, STATUSES);
 	/* removed by the next compact */
 	MTALOG_OK("compact", NULL, "--db %s compact --quiet", db);
 	assert_false(exists(tmp));
-	got = contents(db);
+	got = tl_db_contents(db);
 	assert_string_equal(got, ref);
 	free(got);
 	free(ref);
@@ -657,9 +602,9 @@ static void compact_refused_while_open(void **state)
 	/* prune goes on beside a reader */
 	prune(db, "--older-than 2100-01-01");
 	ml_store_close(s);
-	char *ref = contents(db);
+	char *ref = tl_db_contents(db);
 	MTALOG_OK("compact", NULL, "--db %s compact --quiet", db);
-	char *got = contents(db);
+	char *got = tl_db_contents(db);
 	assert_string_equal(got, ref);
 	free(got);
 	free(ref);
@@ -677,5 +622,5 @@ int main(void)
 		cmocka_unit_test(leftover_temp_file),
 		cmocka_unit_test(compact_refused_while_open),
 	};
-	return cmocka_run_group_tests_name("maint", tests, setup, teardown);
+	return cmocka_run_group_tests_name("maint", tests, tl_dir_setup, tl_dir_teardown);
 }

@@ -1,6 +1,8 @@
 #include "testlib.h"
 
 #include <dirent.h>
+#include <stdarg.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -184,4 +186,89 @@ void tl_expect_slice(ml_slice_t s, const char *want, const char *what, int line)
 	}
 	if (!tl_slice_is(s, want))
 		fail_msg("line %d: %s: got [%.*s], want [%s]", line, what, (int)s.n, s.p ? s.p : "", want);
+}
+
+char *tl_db_contents(const char *db)
+{
+	char *dump, *stats, *err;
+	int rc = tl_mtalog(&dump, &err, "--db %s dump --postings", db);
+	if (rc != 0)
+		fail_msg("dump of %s: exit %d: %s", db, rc, err);
+	free(err);
+	rc = tl_mtalog(&stats, &err, "--db %s stats --json", db);
+	if (rc != 0)
+		fail_msg("stats of %s: exit %d: %s", db, rc, err);
+	free(err);
+	json_error_t je;
+	json_t *s = json_loads(stats, 0, &je);
+	assert_non_null(s);
+	static const char *const volatile_keys[] = { "db_bytes", "map_bytes", "map_used_bytes",
+		"lag_seconds", "inputs", "dictionary" };
+	for (size_t i = 0; i < ML_ARRAY_LEN(volatile_keys); i++)
+		json_object_del(s, volatile_keys[i]);
+	char *st = json_dumps(s, JSON_SORT_KEYS);
+	json_decref(s);
+	ml_buf_t b = ML_BUF_INIT;
+	ml_buf_puts(&b, dump);
+	ml_buf_puts(&b, st);
+	free(dump);
+	free(stats);
+	free(st);
+	return (char *)ml_buf_cstr(&b);
+}
+
+const char *tl_path(const char *dir, const char *name)
+{
+	static char p[16][4200];
+	static int k;
+	k = (k + 1) % 16;
+	snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
+	return p[k];
+}
+
+void tl_expect_db(const char *db, const char *want, const char *what)
+{
+	char *got = tl_db_contents(db);
+	int same = strcmp(got, want) == 0;
+	free(got);
+	if (!same)
+		fail_msg("%s: the database differs from what it should hold", what);
+}
+
+char tl_dir[4096];
+
+int tl_dir_setup(void **state)
+{
+	(void)state;
+	snprintf(tl_dir, sizeof tl_dir, "%s", tl_tmpdir());
+	return 0;
+}
+
+int tl_dir_teardown(void **state)
+{
+	(void)state;
+	tl_rmdir(tl_dir);
+	return 0;
+}
+
+pid_t tl_spawn_mtalog(const char *arg, ...)
+{
+	const char *argv[64];
+	int n = 0;
+	argv[n++] = "mtalog";
+	va_list ap;
+	va_start(ap, arg);
+	for (const char *a = arg; a && n < 63; a = va_arg(ap, const char *))
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	pid_t pid = fork();
+	if (pid == 0) {
+		const char *bin = getenv("MTALOG_BIN");
+		if (!freopen("/dev/null", "w", stderr))
+			_exit(127);
+		execv(bin ? bin : "build/mtalog", (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
 }

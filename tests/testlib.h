@@ -12,6 +12,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
@@ -40,6 +41,28 @@ void tl_append_file(const char *path, const void *data, size_t n);
  * returns the exit status (or -1).  stderr goes to *err when err != NULL. */
 int tl_mtalog(char **out, char **err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* A temporary folder for a group of tests: tl_dir, made by tl_dir_setup and
+ * removed by tl_dir_teardown (cmocka group setup and teardown). */
+extern char tl_dir[4096];
+int tl_dir_setup(void **state);
+int tl_dir_teardown(void **state);
+
+/* dir/name in one of 16 static buffers (a few may be live at once). */
+const char *tl_path(const char *dir, const char *name);
+/* Fail (naming what) unless database db holds what tl_db_contents gave as want. */
+void tl_expect_db(const char *db, const char *want, const char *what);
+
+/* What a database holds, as one string to compare: `dump --postings` (every
+ * message and every index entry) and `stats --json` without what depends on
+ * the file, the run or the clock (sizes, lag, inputs, dictionary id).
+ * Fails the test when mtalog fails.  malloc'd. */
+char *tl_db_contents(const char *db);
+
+/* Start the mtalog binary ($MTALOG_BIN, else build/mtalog) with args (a
+ * NULL-terminated list, without the program name), stderr to /dev/null, in
+ * the background: its pid. */
+pid_t tl_spawn_mtalog(const char *arg, ...) __attribute__((sentinel));
 
 /* A file as lines, for the corpus sweeps: line[i] (n[i] bytes, no '\n')
  * point into buf. */

@@ -1304,16 +1304,18 @@ static int rp_once(ing_t *g, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t 
 	}
 	if (!rc)
 		rc = rp_flush(g);
-	/* records without line numbers: put again as they are */
+	/* records without line numbers: put again as they are; those without
+	 * lines were made by another message's lines (a bounce a delivery
+	 * notice announces) and the replay has made them again */
 	for (size_t i = 0; i < nleg && !rc; i++) {
 		rc = rp_get(s, rt, codec, legacy[i].docid, &tmp);
-		if (!rc) {
-			tmp.docid = 0;
-			rc = ml_writer_put(g->w, &tmp);
-		}
+		p->done++;
+		if (rc || !tmp.nlines)
+			continue;
+		tmp.docid = 0;
+		rc = ml_writer_put(g->w, &tmp);
 		if (!rc)
 			rc = ml_writer_flush(g->w);
-		p->done++;
 		p->kept++;
 	}
 	if (!rc)

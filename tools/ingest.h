@@ -87,7 +87,8 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
  * is read with --format auto; a traditional timestamp gets its year from the
  * time the message had.  Line counters, tallies, checkpoints and local
  * domains stay as they were.  A record written before line numbers were kept
- * cannot be replayed: it is put again as it is (counted in `kept`).
+ * cannot be replayed: it is put again as it is (counted in `kept`); one
+ * without lines (made by another message's line) is made again by the replay.
  * Lines never stored with a message (noise, other programs, lines the
  * parsers of the time did not tie to a queue ID) are not there to reparse.
  */

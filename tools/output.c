@@ -7,6 +7,7 @@
 #include "engine/postfix.h"
 #include "engine/syslog.h"
 #include "index/query.h"
+#include "index/reindex.h"
 #include "index/writer.h"
 
 #define TABLE_COLS 7
@@ -646,6 +647,7 @@ json_t *ml_stats_json(ml_store_t *s)
 	json_object_set_new(o, "lines_skipped", skip);
 	json_object_set_new(o, "lines_not_understood", bad);
 	json_object_set_new(o, "db_bytes", json_integer((json_int_t)ml_store_file_bytes(s)));
+	json_object_set_new(o, "dictionary", json_integer((json_int_t)ml_store_dict_id(txn, s)));
 	MDB_stat st;
 	if (mdb_stat(txn, s->post, &st) == 0)
 		json_object_set_new(o, "posting_keys", json_integer((json_int_t)st.ms_entries));
