@@ -296,11 +296,54 @@ static int teardown(void **state)
 	return tl_dir_teardown(state);
 }
 
+/* A follower waits without holding the write transaction: a reindex and a
+ * reindex --reparse beside it finish, and it goes on after them. */
+static void writers_beside_a_follower(void **state)
+{
+	(void)state;
+	log_t L;
+	load(&L, "tests/data/statuses.log");
+	size_t N = L.nlines, half = N / 2;
+	const char *log = path("beside.log"), *db = path("beside.db");
+	put(&L, log, 0, half, 0);
+	pid_t pid = spawn_follow(db, log);
+	wait_lines(db, (long)half, "first half");
+	char *err;
+	for (int i = 0; i < 2; i++) {
+		pid_t r = tl_spawn_mtalog("--db", db, "reindex", "--quiet", "--no-sync", i ? "--reparse" : NULL,
+		                          (char *)NULL);
+		int st = 0;
+		double t0 = now_s();
+		while (waitpid(r, &st, WNOHANG) == 0) {
+			if (now_s() - t0 > 30) {
+				kill(r, SIGKILL);
+				waitpid(r, &st, 0);
+				stop(pid, SIGKILL);
+				fail_msg("a reindex beside a follower did not finish in 30 s");
+			}
+			sleep_ms(20);
+		}
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	put(&L, log, half, N, 1);
+	wait_lines(db, (long)N, "second half, after the reindexes");
+	stop(pid, SIGTERM);
+	const char *ref_db = path("beside-ref.db");
+	assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --no-sync " YEAR " %s", ref_db, log), 0);
+	free(err);
+	char *want = tl_db_contents(ref_db);
+	tl_expect_db(db, want, "a follower's database after reindexes beside it");
+	free(want);
+	free(L.buf);
+	free(L.starts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rotation_restart_and_copytruncate),
 		cmocka_unit_test(searchable_soon_and_sigint),
+		cmocka_unit_test(writers_beside_a_follower),
 	};
 	return cmocka_run_group_tests(tests, tl_dir_setup, teardown);
 }

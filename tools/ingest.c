@@ -102,6 +102,14 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The writer's transaction, begun when none is open (--follow leaves none
+ * open while it waits, so that other writers, prune or reindex, get their
+ * turn). */
+static int txn_open(ing_t *g)
+{
+	return ml_writer_txn(g->w) ? ML_OK : ml_writer_begin(g->w);
+}
+
 static void tally(ing_t *g, const char *kind, const char *reason, const char *path,
                   uint64_t lineno, uint64_t off, const char *line, size_t n)
 {
@@ -141,7 +149,8 @@ static void tally(ing_t *g, const char *kind, const char *reason, const char *pa
 static int load_open(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m)
 {
 	ing_t *g = ctx;
-	return ml_writer_open_lookup(g->w, host, qid, m);
+	int rc = txn_open(g);
+	return rc ? rc : ml_writer_open_lookup(g->w, host, qid, m);
 }
 
 static void put_domain(void *ctx, const char *d, size_t n)
@@ -176,6 +185,9 @@ static void follow_ckpts(ing_t *g);
 
 static int commit(ing_t *g, int reopen)
 {
+	int rc0 = txn_open(g);
+	if (rc0)
+		return rc0;
 	if (g->o->follow)
 		follow_ckpts(g);
 	ml_message_t **msgs;
@@ -412,7 +424,10 @@ static int do_input(ing_t *g, const char *path)
 {
 	char err[512] = "";
 	ml_reader_t *r;
-	int rc = ml_reader_open(&r, path, 0, err, sizeof err);
+	int rc = txn_open(g);
+	if (rc)
+		return rc;
+	rc = ml_reader_open(&r, path, 0, err, sizeof err);
 	if (rc) {
 		fprintf(stderr, "mtalog: %s\n", err);
 		g->res->inputs_failed++;
@@ -587,7 +602,8 @@ static int ckpt_find(ing_t *g, uint64_t hash, ml_ckpt_t *out)
 			*out = g->ckpts[i];
 			return ML_OK;
 		}
-	return ml_ckpt_get(g->store, ml_writer_txn(g->w), hash, out);
+	int rc = txn_open(g);
+	return rc ? rc : ml_ckpt_get(g->store, ml_writer_txn(g->w), hash, out);
 }
 
 /* Open the file the name of f names now, at its checkpoint.  0 when the
@@ -765,9 +781,11 @@ static int seen_before(ing_t *g, const struct stat *st)
  * -1 when none. */
 static int64_t last_commit_of(ing_t *g, const char *path)
 {
-	MDB_txn *txn = ml_writer_txn(g->w);
 	MDB_cursor *cur;
 	int64_t best = -1;
+	if (txn_open(g))
+		return best;
+	MDB_txn *txn = ml_writer_txn(g->w);
 	if (mdb_cursor_open(txn, g->store->meta, &cur))
 		return best;
 	MDB_val k = { 5, "ckpt:" }, v;
@@ -944,9 +962,12 @@ static int follow(ing_t *g, char **paths, int npaths)
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			double ms = (ts.tv_sec - g->batch_start.tv_sec) * 1e3 +
 			            (ts.tv_nsec - g->batch_start.tv_nsec) / 1e6;
-			/* quiet inputs: commit now; a steady stream: every batch_ms */
-			if ((!got || ms >= g->o->batch_ms) && commit(g, 1))
+			/* quiet inputs: commit now (and hold no transaction while
+			 * waiting); a steady stream: every batch_ms */
+			if ((!got || ms >= g->o->batch_ms) && commit(g, got != 0))
 				return ML_EIO;
+		} else if (!got && ml_writer_txn(g->w)) {
+			ml_writer_abort(g->w);   /* nothing in it */
 		}
 		if (!got) {
 			struct timespec d = { 0, (long)(g->o->poll_ms ? g->o->poll_ms : 100) * 1000000L };
