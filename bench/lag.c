@@ -149,11 +149,11 @@ int main(int argc, char **argv)
 		}
 		usleep(500);
 	}
-	qsort(lag, np, sizeof *lag, cmp_d);
 	if (!np) {
 		fprintf(stderr, "lag: no probe\n");
 		return 1;
 	}
+	qsort(lag, np, sizeof *lag, cmp_d);
 	printf("probes %zu, traffic %.0f lines/s (%llu lines) over %.0f s: lag ms median %.1f, p90 %.1f, "
 	       "p99 %.1f, max %.1f\n", np, rate, (unsigned long long)written, seconds, lag[np / 2],
 	       lag[(size_t)(np * 0.9)], lag[(size_t)(np * 0.99)], lag[np - 1]);

@@ -862,7 +862,8 @@ static int scan_siblings(ing_t *g, const char *path, int64_t since)
 			ncand++;
 	}
 	closedir(d);
-	qsort(cands, ncand, sizeof *cands, cmp_cand);
+	if (ncand)
+		qsort(cands, ncand, sizeof *cands, cmp_cand);
 	int rc = ML_OK;
 	for (size_t i = 0; i < ncand && !rc && !stop_flag; i++) {
 		ml_reader_t *r;
@@ -1221,7 +1222,7 @@ static int rp_once(ing_t *g, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t 
 	if (!rc && r2 && r2 != MDB_NOTFOUND)
 		rc = ml_store_errcode(r2);
 	p->total = nord + nleg;
-	if (!rc)
+	if (!rc && nord)
 		qsort(ord, nord, sizeof *ord, cmp_ord);
 
 	if (!rc)
