@@ -610,6 +610,38 @@ static void compact_refused_while_open(void **state)
 	free(ref);
 }
 
+/* Long work shows a progress line on a terminal, and none otherwise. */
+static void progress_on_a_terminal(void **state)
+{
+	(void)state;
+	const char *db = path("tty.db");
+	remove_db(db);
+	ingest(db, "--quiet", "sample/mail.log");
+	static const char *const cmds[][2] = {
+		{ "reindex", "reindex: " }, { "reindex --reparse", "reparse: " },
+		{ "prune --older-than 2000-01-01", "prune: " }, { "compact", "compact: " },
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(cmds); i++) {
+		char *out;
+		MTALOG_OK(cmds[i][0], NULL, "--db %s %s", db, cmds[i][0]);
+		char args[4400];
+		snprintf(args, sizeof args, "--db %s %s", db, cmds[i][0]);
+		char *tty = tl_mtalog_on_tty(args);
+		if (!tty)
+			skip();
+		if (!strchr(tty, '\r') || !strstr(tty, cmds[i][1]))
+			fail_msg("%s on a terminal: no progress line in: %s", cmds[i][0], tty);
+		free(tty);
+		/* not a terminal: no progress line */
+		char *err;
+		assert_int_equal(tl_mtalog(&out, &err, "--db %s %s", db, cmds[i][0]), 0);
+		if (strchr(err, '\r'))
+			fail_msg("%s not on a terminal printed a progress line: %s", cmds[i][0], err);
+		free(out);
+		free(err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -621,6 +653,7 @@ int main(void)
 		cmocka_unit_test(sigkill_during_compact),
 		cmocka_unit_test(leftover_temp_file),
 		cmocka_unit_test(compact_refused_while_open),
+		cmocka_unit_test(progress_on_a_terminal),
 	};
 	return cmocka_run_group_tests_name("maint", tests, tl_dir_setup, tl_dir_teardown);
 }

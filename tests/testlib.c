@@ -272,3 +272,19 @@ pid_t tl_spawn_mtalog(const char *arg, ...)
 	}
 	return pid;
 }
+
+char *tl_mtalog_on_tty(const char *args)
+{
+	if (system("command -v script > /dev/null 2>&1") != 0)
+		return NULL;
+	char out[4200], cmd[12000];
+	snprintf(out, sizeof out, "%s/tty-%d.out", tl_tmpdir(), (int)getpid());
+	snprintf(cmd, sizeof cmd, "script -qec '%s %s' /dev/null > %s 2>&1",
+	         getenv("MTALOG_BIN") ? getenv("MTALOG_BIN") : "build/mtalog", args, out);
+	int rc = system(cmd);
+	char *text = tl_read_file(out, NULL);
+	unlink(out);
+	if (rc != 0)
+		fail_msg("on a terminal: mtalog %s: exit %d: %s", args, rc, text ? text : "");
+	return text;
+}

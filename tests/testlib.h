@@ -64,6 +64,11 @@ char *tl_db_contents(const char *db);
  * the background: its pid. */
 pid_t tl_spawn_mtalog(const char *arg, ...) __attribute__((sentinel));
 
+/* Run mtalog with args (one string, for /bin/sh) on a terminal (script(1)),
+ * and return what it wrote there (malloc'd); NULL when script(1) is missing.
+ * Fails when the command fails. */
+char *tl_mtalog_on_tty(const char *args);
+
 /* A file as lines, for the corpus sweeps: line[i] (n[i] bytes, no '\n')
  * point into buf. */
 typedef struct {

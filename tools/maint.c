@@ -5,6 +5,8 @@
 #include "maint.h"
 
 #include <getopt.h>
+#include <pthread.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,11 +64,69 @@ static void mb(char *buf, size_t len, uint64_t bytes)
 	snprintf(buf, len, "%.1f MB", (double)bytes / 1e6);
 }
 
+/* compact's progress: LMDB's copy has no callback, so a thread watches the
+ * copy grow towards the pages in use. */
+typedef struct {
+	char tmp[4200];
+	uint64_t total;          /* bytes in use: about what the copy will be */
+	volatile int done;
+	struct timespec start;
+} cp_progress_t;
+
+static void *compact_progress(void *arg)
+{
+	cp_progress_t *c = arg;
+	while (!c->done) {
+		struct stat st;
+		uint64_t at = stat(c->tmp, &st) == 0 ? (uint64_t)st.st_size : 0;
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		double el = since(&c->start, &now), rate = el > 0 ? (double)at / el : 0;
+		double frac = c->total ? (double)at / (double)c->total : 0;
+		if (frac > 1)
+			frac = 1;
+		char eta[32] = "?";
+		if (rate > 0 && c->total > at) {
+			long s = (long)((double)(c->total - at) / rate);
+			snprintf(eta, sizeof eta, "%ld:%02ld", s / 60, s % 60);
+		}
+		fprintf(stderr, "\rcompact: %.1f of %.1f MB written, %.1f MB/s, %3.0f%%, ETA %s   ",
+		        (double)at / 1e6, (double)c->total / 1e6, rate / 1e6, frac * 100, eta);
+		fflush(stderr);
+		for (int i = 0; i < 4 && !c->done; i++) {
+			struct timespec ts = { 0, 50000000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	return NULL;
+}
+
 static int do_compact(const char *db, int quiet)
 {
 	char err[1024], a[32], b[32];
 	uint64_t before, after;
+	cp_progress_t cp;
+	memset(&cp, 0, sizeof cp);
+	pthread_t th;
+	int watching = 0;
+	if (!quiet && isatty(2)) {
+		ml_store_t *s;
+		uint64_t file = 0, freeb = 0;
+		if (ml_store_open(&s, db, ML_STORE_RDONLY, err, sizeof err) == 0) {
+			ml_prune_space(s, &file, &freeb);
+			ml_store_close(s);
+		}
+		snprintf(cp.tmp, sizeof cp.tmp, "%s.compact-tmp", db);
+		cp.total = file > freeb ? file - freeb : file;
+		clock_gettime(CLOCK_MONOTONIC, &cp.start);
+		watching = pthread_create(&th, NULL, compact_progress, &cp) == 0;
+	}
 	int rc = ml_prune_compact(db, &before, &after, err, sizeof err);
+	if (watching) {
+		cp.done = 1;
+		pthread_join(th, NULL);
+		fprintf(stderr, "\r%*s\r", 78, "");
+	}
 	if (rc) {
 		fprintf(stderr, "mtalog compact: %s\n", err);
 		return 2;
