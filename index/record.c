@@ -53,11 +53,31 @@ void ml_codec_free(ml_codec_t *c)
 
 int ml_codec_add_dict(ml_codec_t *c, uint32_t id, const void *dict, size_t n)
 {
-	if (id == 0 || c->ndicts >= ML_DICT_MAX_IDS)
+	if (id == 0)
 		return ML_EINVAL;
 	for (unsigned i = 0; i < c->ndicts; i++)
 		if (c->ids[i] == id)
 			return ML_OK;
+	if (c->ndicts >= ML_DICT_MAX_IDS) {
+		/* full (a long-running reader across many reindexes, each of which
+		 * deletes the dictionaries before it): the oldest goes */
+		unsigned lo = 0;
+		for (unsigned i = 1; i < c->ndicts; i++)
+			if (c->ids[i] < c->ids[lo])
+				lo = i;
+		ZSTD_freeCDict(c->cdicts[lo]);
+		ZSTD_freeCDict(c->cdicts_fast[lo]);
+		ZSTD_freeDDict(c->ddicts[lo]);
+		unsigned last = --c->ndicts;
+		c->ids[lo] = c->ids[last];
+		c->cdicts[lo] = c->cdicts[last];
+		c->cdicts_fast[lo] = c->cdicts_fast[last];
+		c->ddicts[lo] = c->ddicts[last];
+		c->cur = 0;
+		for (unsigned i = 0; i < c->ndicts; i++)
+			if (!c->cur || c->ids[c->cur - 1] < c->ids[i])
+				c->cur = i + 1;
+	}
 	ZSTD_CDict *cd = ZSTD_createCDict(dict, n, c->level);
 	ZSTD_CDict *cf = ZSTD_createCDict(dict, n, ML_SUMMARY_LEVEL);
 	ZSTD_DDict *dd = ZSTD_createDDict(dict, n);

@@ -591,19 +591,43 @@ static int maybe_train(ml_writer_t *w)
 	/* trained by a commit of ours that did not land: store it again */
 	else if (ml_codec_dict_id(w->codec))
 		return w->dict.len ? store_dict(w, ml_codec_dict_id(w->codec)) : ML_OK;
-	if (w->nputs < DICT_MIN_SAMPLES)
+	/* small batches (a follower commits every half second): the messages
+	 * stored without a dictionary count too, the newest first */
+	MDB_stat st;
+	size_t stored = 0;
+	if (!w->rebuild && w->nputs < DICT_MIN_SAMPLES && mdb_stat(w->txn, w->s->rec, &st) == 0)
+		stored = ML_MIN(st.ms_entries, (size_t)DICT_MAX_SAMPLES);
+	if (w->nputs + stored < DICT_MIN_SAMPLES)
 		return ML_OK;
 	/* two samples a message: its summary and its raw lines, the two frames */
 	size_t n = ML_MIN(w->nputs, (size_t)DICT_MAX_SAMPLES);
-	size_t *sizes = malloc(2 * n * sizeof *sizes);
+	size_t *sizes = malloc(2 * (n + stored) * sizeof *sizes);
 	ml_buf_t samples = ML_BUF_INIT;
 	int rc = sizes ? ML_OK : ML_ENOMEM;
-	size_t step = w->nputs / n, k = 0;
+	size_t step = n ? w->nputs / n : 1, k = 0;
 	for (size_t i = 0; i < n && !rc && samples.len < (64u << 20); i++) {
 		size_t before = samples.len, split;
 		rc = ml_record_encode_parts(w->puts[i * step].m, &samples, &split);
 		sizes[k++] = split;
 		sizes[k++] = samples.len - before - split;
+	}
+	MDB_cursor *cur = NULL;
+	if (!rc && stored && mdb_cursor_open(w->txn, w->s->rec, &cur) == 0) {
+		ml_message_t m;
+		ml_message_init(&m);
+		MDB_val key, val;
+		int r2 = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+		for (size_t i = 0; i < stored && r2 == 0 && !rc && samples.len < (64u << 20); i++) {
+			size_t before = samples.len, split;
+			if (ml_record_decode(w->codec, val.mv_data, val.mv_size, &m) == 0 &&
+			    (rc = ml_record_encode_parts(&m, &samples, &split)) == 0) {
+				sizes[k++] = split;
+				sizes[k++] = samples.len - before - split;
+			}
+			r2 = mdb_cursor_get(cur, &key, &val, MDB_PREV);
+		}
+		ml_message_free(&m);
+		mdb_cursor_close(cur);
 	}
 	if (!rc && ml_codec_train(samples.data, sizes, (unsigned)k, DICT_BYTES, &w->dict) == 0) {
 		rc = store_dict(w, id);
