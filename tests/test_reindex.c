@@ -90,6 +90,31 @@ static void same_as_fresh_ingest(void **state)
 	free(ref);
 }
 
+/* Logs ingested with --format (an unusual syslog tag) are reparsed with it. */
+static void reparse_with_format(void **state)
+{
+	(void)state;
+	size_t len;
+	char *text = tl_read_file("tests/data/sendmail-statuses.log", &len);
+	for (char *p = text; (p = strstr(p, " sm-mta[")); p++)
+		memcpy(p, " mysmta[", 8);
+	const char *log = path("renamed.log"), *db = path("renamed.db");
+	tl_write_file(log, text, len);
+	free(text);
+	mtalog_ok("ingest", "--db %s ingest --quiet --no-sync --year 2026 --format sendmail %s", db, log);
+	char *ref = tl_db_contents(db);
+	assert_true(stat_num(db, "messages") > 3);
+	mtalog_ok("reparse", "--db %s reindex --reparse --quiet --no-sync %s", db, "--format sendmail");
+	tl_expect_db(db, ref, "reparsed with the format of the ingest");
+	/* by default: the format the ingest was given */
+	mtalog_ok("reparse", "--db %s reindex --reparse --quiet --no-sync%s", db, "");
+	tl_expect_db(db, ref, "reparsed with the format kept by the ingest");
+	/* auto does not know the tag: without --format the lines are dropped */
+	mtalog_ok("reparse", "--db %s reindex --reparse --quiet --no-sync %s", db, "--format auto");
+	assert_int_equal(stat_num(db, "messages"), 0);
+	free(ref);
+}
+
 /*
  * A record as an older parser might have stored it: the right raw lines (with
  * their numbers), wrong fields (no sender, no subject, the delivery taken for a
@@ -306,6 +331,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(same_as_fresh_ingest),
 		cmocka_unit_test(reparse_puts_history_right),
+		cmocka_unit_test(reparse_with_format),
 		cmocka_unit_test(readers_see_a_whole_index),
 		cmocka_unit_test(long_lived_reader_across_reindexes),
 		cmocka_unit_test(killed_reindex_changes_nothing),

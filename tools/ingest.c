@@ -1009,6 +1009,11 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 		goto out;
 	}
 	g->seq = ml_meta_get_u64(ml_writer_txn(g->w), g->store, "count:line_seq");
+	/* a named format is kept, for reindex --reparse */
+	static const char *const fnames[] = { "auto", "postfix", "exim", "sendmail" };
+	if (o->format > 0 && o->format < (int)ML_ARRAY_LEN(fnames))
+		rc = ml_meta_put(ml_writer_txn(g->w), g->store, "ingest:format", 13, fnames[o->format],
+		                 strlen(fnames[o->format]));
 	/* local domains: stored ones, then configured ones (stored with this run) */
 	MDB_cursor *cur;
 	if (mdb_cursor_open(ml_writer_txn(g->w), g->store->meta, &cur) == 0) {
@@ -1366,11 +1371,11 @@ static int rp_once(ing_t *g, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t 
 	return rc;
 }
 
-int ml_ingest_reparse(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t *out,
-                      char *err, size_t errlen)
+int ml_ingest_reparse(ml_store_t *s, int format, ml_reindex_fn fn, void *ctx,
+                      ml_reindex_progress_t *out, char *err, size_t errlen)
 {
 	ml_ingest_opts_t o = { .db_path = s->path, .batch_lines = 200000, .batch_ms = 1000000,
-	                       .quiet = 1 };
+	                       .quiet = 1, .format = format };
 	ml_ingest_result_t res;
 	memset(&res, 0, sizeof res);
 	ml_reindex_progress_t p;

@@ -83,8 +83,10 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
  * they were first read (each line's number in the stream, kept in the
  * record), go through today's parsers and correlator into a rebuild of the
  * database (index/reindex.h: one write transaction; readers see the old
- * database until it commits, a kill leaves it as it was).  Every syslog line
- * is read with --format auto; a traditional timestamp gets its year from the
+ * database until it commits, a kill leaves it as it was).  Syslog lines are
+ * read as `format` says (ML_FORMAT_*: give the --format the logs were
+ * ingested with, else a line whose tag auto does not know is dropped as it
+ * would be by such an ingest); a traditional timestamp gets its year from the
  * time the message had.  Line counters, tallies, checkpoints and local
  * domains stay as they were.  A record written before line numbers were kept
  * cannot be replayed: it is put again as it is (counted in `kept`); one
@@ -92,7 +94,7 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
  * Lines never stored with a message (noise, other programs, lines the
  * parsers of the time did not tie to a queue ID) are not there to reparse.
  */
-int ml_ingest_reparse(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t *out,
-                      char *err, size_t errlen);
+int ml_ingest_reparse(ml_store_t *s, int format, ml_reindex_fn fn, void *ctx,
+                      ml_reindex_progress_t *out, char *err, size_t errlen);
 
 #endif

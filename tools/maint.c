@@ -288,24 +288,33 @@ static int cmd_reindex(const char *db, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "reparse", no_argument, 0, 'r' },
+		{ "format", required_argument, 0, 'f' },
 		{ "no-sync", no_argument, 0, 'n' },
 		{ "quiet", no_argument, 0, 'q' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
-	int quiet = 0, nosync = 0, reparse = 0, c;
+	int quiet = 0, nosync = 0, reparse = 0, format = -1, c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r': reparse = 1; break;
+		case 'f':
+			format = ml_ingest_format(optarg);
+			if (format < 0) {
+				fprintf(stderr, "mtalog reindex: --format: '%s' is not auto, postfix, exim or sendmail\n", optarg);
+				return 1;
+			}
+			break;
 		case 'n': nosync = 1; break;
 		case 'q': quiet = 1; break;
 		case 'h':
-			puts("usage: mtalog reindex [--reparse] [--quiet]\n"
+			puts("usage: mtalog reindex [--reparse [--format F]] [--quiet]\n"
 			     "  rebuild every index entry and retrain the compression dictionary from the\n"
 			     "  stored messages, in one transaction (searches go on, and see the new index\n"
 			     "  when it is done; an ingest waits); --reparse: first parse the stored log\n"
-			     "  lines again with this version's parsers");
+			     "  lines again with this version's parsers (--format: by default the one\n"
+			     "  the logs were ingested with)");
 			return 0;
 		default: return 1;
 		}
@@ -322,6 +331,22 @@ static int cmd_reindex(const char *db, int argc, char **argv)
 		return 2;
 	}
 	uint64_t file0 = ml_store_file_bytes(s);
+	if (format < 0) {
+		/* the --format the logs were ingested with, if one was named */
+		MDB_txn *t;
+		MDB_val v;
+		format = ML_FORMAT_AUTO;
+		if (ml_store_read_begin(s, &t) == 0) {
+			if (ml_meta_get(t, s, "ingest:format", 13, &v) == 0 && v.mv_size < 16) {
+				char name[16];
+				memcpy(name, v.mv_data, v.mv_size);
+				name[v.mv_size] = 0;
+				if (ml_ingest_format(name) > 0)
+					format = ml_ingest_format(name);
+			}
+			mdb_txn_abort(t);
+		}
+	}
 	rx_progress_t pr;
 	memset(&pr, 0, sizeof pr);
 	pr.what = reparse ? "reparse" : "reindex";
@@ -330,7 +355,7 @@ static int cmd_reindex(const char *db, int argc, char **argv)
 	ml_reindex_progress_t res;
 	err[0] = 0;
 	if (reparse)
-		rc = ml_ingest_reparse(s, tty ? reindex_progress : NULL, &pr, &res, err, sizeof err);
+		rc = ml_ingest_reparse(s, format, tty ? reindex_progress : NULL, &pr, &res, err, sizeof err);
 	else
 		rc = ml_reindex_run(s, tty ? reindex_progress : NULL, &pr, &res, err, sizeof err);
 	if (tty)

@@ -57,7 +57,7 @@ static void usage(FILE *f)
 	"                      every index entry as \"tag:day:term<TAB>id\" after the messages)\n"
 	"  prune --older-than T  delete the messages first seen before T (30d, 12h, a date),\n"
 	"                      except those still in flight; --compact: compact after; --quiet\n"
-	"  reindex [--reparse] rebuild every index entry and retrain compression from the stored\n"
+	"  reindex [--reparse [--format F]]  rebuild every index entry and retrain compression from the stored\n"
 	"                      messages (searches go on; they see the new index when it is done);\n"
 	"                      --reparse: parse the stored log lines again first (a parser fix\n"
 	"                      reaches history)\n"
