@@ -3,8 +3,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -888,7 +890,53 @@ static int scan_siblings(ing_t *g, const char *path, int64_t since)
 	return rc;
 }
 
+static int follow_loop(ing_t *g, char **paths, int npaths, int ifd);
+
+/* Watch the folders of the followed names: a write, a create or a rename
+ * there ends the wait at once (the poll interval stays the fallback). */
+static int watch_folders(char **paths, int npaths)
+{
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	for (int i = 0; i < npaths; i++) {
+		char dir[4096];
+		const char *slash = strrchr(paths[i], '/');
+		if (slash)
+			snprintf(dir, sizeof dir, "%.*s", (int)(slash == paths[i] ? 1 : slash - paths[i]), paths[i]);
+		else
+			snprintf(dir, sizeof dir, ".");
+		inotify_add_watch(fd, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+		                  IN_CLOSE_WRITE | IN_ATTRIB);
+	}
+	return fd;
+}
+
+static void wait_for_change(int ifd, unsigned ms)
+{
+	if (ifd < 0) {
+		struct timespec d = { ms / 1000, (long)(ms % 1000) * 1000000L };
+		nanosleep(&d, NULL);
+		return;
+	}
+	struct pollfd p = { ifd, POLLIN, 0 };
+	if (poll(&p, 1, (int)ms) > 0) {
+		char buf[8192];
+		while (read(ifd, buf, sizeof buf) > 0)
+			;
+	}
+}
+
 static int follow(ing_t *g, char **paths, int npaths)
+{
+	int ifd = watch_folders(paths, npaths);
+	int rc = follow_loop(g, paths, npaths, ifd);
+	if (ifd >= 0)
+		close(ifd);
+	return rc;
+}
+
+static int follow_loop(ing_t *g, char **paths, int npaths, int ifd)
 {
 	for (int i = 0; i < npaths; i++) {
 		if (!strcmp(paths[i], "-")) {
@@ -970,10 +1018,8 @@ static int follow(ing_t *g, char **paths, int npaths)
 		} else if (!got && ml_writer_txn(g->w)) {
 			ml_writer_abort(g->w);   /* nothing in it */
 		}
-		if (!got) {
-			struct timespec d = { 0, (long)(g->o->poll_ms ? g->o->poll_ms : 100) * 1000000L };
-			nanosleep(&d, NULL);
-		}
+		if (!got)
+			wait_for_change(ifd, g->o->poll_ms ? g->o->poll_ms : 100);
 	}
 	return ML_OK;
 }

@@ -53,9 +53,10 @@ typedef struct {
 } ml_ingest_result_t;
 
 /*
- * --follow: every path is read to its end, then watched: lines appended are
- * read as they come and committed within batch_ms (a line is searchable
- * about a poll and a commit after it is written).  Rotation:
+ * --follow: every path is read to its end, then watched (inotify on its
+ * folder, and every poll_ms): lines appended are read as they come and
+ * committed as soon as the files are quiet, or every batch_ms under a
+ * steady stream; no write transaction is held while waiting.  Rotation:
  *   - rename and create: the old file stays open (by descriptor) and is read
  *     until it has been quiet for ML_PARTIAL_WAIT_S seconds (a daemon still
  *     writing to it until it reopens its log); the new file under the name is
