@@ -9,6 +9,12 @@
  * populated; a fresh process instead takes a page fault on each page it
  * touches first (measured apart with --cold).
  *
+ * Classes: recipient address, recipient domain, two subject words, status +
+ * domain, time range + domain, message-id, queue ID, no match; "1000 rows
+ * printed": a recipient domain whose rows are each written as `search --json`
+ * writes them (to /dev/null); "subject regex + a word": an indexed subject
+ * word and a PCRE2 expression on the subject around it (WORD\W+\w).
+ *
  * Query values are sampled from the database itself (random records, so
  * popular addresses and domains come up as often as users ask for them).
  * Each query class runs N different values once each; every returned row is
@@ -29,6 +35,7 @@
 #include "index/record.h"
 #include "index/store.h"
 #include "index/tokens.h"
+#include "tools/output.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint64_t rnd(void)
@@ -72,11 +79,22 @@ static void add_word(void *ctx, const char *w, size_t n)
 		ws->words[ws->n++] = strndup(w, n);
 }
 
-enum { C_ADDR, C_DOMAIN, C_WORDS, C_STATUS_DOMAIN, C_TIME_DOMAIN, C_MSGID, C_QID, C_NOTHING, C__N };
+enum { C_ADDR, C_DOMAIN, C_WORDS, C_STATUS_DOMAIN, C_TIME_DOMAIN, C_MSGID, C_QID, C_NOTHING,
+       C_PRINTED, C_REGEX, C__N };
 static const char *const class_names[C__N] = {
 	"recipient address", "recipient domain", "two subject words", "status + domain",
 	"time range + domain", "message-id", "queue ID", "no match",
+	"1000 rows printed (JSON)", "subject regex + a word",
 };
+
+/* The "printed" class: each row written as `mtalog search --json` writes it. */
+static ml_out_t *printer;
+
+static int print_row(void *ctx, const ml_message_t *m, int row)
+{
+	(*(unsigned *)ctx)++;
+	return ml_out_row(printer, m, row);
+}
 
 int main(int argc, char **argv)
 {
@@ -103,6 +121,12 @@ int main(int argc, char **argv)
 	}
 	ml_search_t *se;
 	ml_codec_t *codec;
+	FILE *devnull = fopen("/dev/null", "w");
+	printer = devnull ? ml_out_new(devnull, ML_OUT_JSON) : NULL;
+	if (!printer) {
+		fprintf(stderr, "bench_search: cannot open /dev/null\n");
+		return 1;
+	}
 	ml_search_new(&se, s);
 	ml_codec_new(&codec, 3);
 	MDB_txn *txn;
@@ -168,6 +192,10 @@ int main(int argc, char **argv)
 				if (c == C_ADDR) {
 					snprintf(buf, sizeof buf, "%.*s", (int)to.n, to.p);
 					ml_query_set(q, "to", buf, err, sizeof err);
+				} else if (c == C_PRINTED) {
+					/* the newest 1000 rows of any recipient: every row decoded and printed */
+					snprintf(buf, sizeof buf, "@%.*s", (int)dom.n, dom.p);
+					ml_query_set(q, "to", buf, err, sizeof err);
 				} else if (c == C_DOMAIN || c == C_STATUS_DOMAIN || c == C_TIME_DOMAIN) {
 					snprintf(buf, sizeof buf, "@%.*s", (int)dom.n, dom.p);
 					ml_query_set(q, "to", buf, err, sizeof err);
@@ -190,6 +218,28 @@ int main(int argc, char **argv)
 					snprintf(buf, sizeof buf, "%s %s", ws.words[a], ws.words[b]);
 					ml_query_set(q, "subject", buf, err, sizeof err);
 					for (int w = 0; w < ws.n; w++) free(ws.words[w]);
+				} else if (c == C_REGEX) {
+					/* an indexed word, and a regular expression on the subject around it */
+					ml_slice_t subj = ml_message_str(&m, m.subject);
+					words_t ws = { .n = 0 };
+					ml_tokens_words(subj.p, subj.n, add_word, &ws);
+					int pick = -1;
+					for (int w = 0; w < ws.n && pick < 0; w++) {
+						int plain = 1;
+						for (const char *p = ws.words[w]; *p; p++)
+							plain &= (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9');
+						if (plain)
+							pick = w;
+					}
+					if (pick >= 0) {
+						char re[256];
+						snprintf(buf, sizeof buf, "%s", ws.words[pick]);
+						snprintf(re, sizeof re, "\\b%s\\W+\\w", ws.words[pick]);
+						ml_query_set(q, "subject", buf, err, sizeof err);
+						ml_query_set(q, "subject_re", re, err, sizeof err);
+					}
+					for (int w = 0; w < ws.n; w++) free(ws.words[w]);
+					if (pick < 0) continue;
 				} else if (c == C_MSGID) {
 					ml_slice_t id = ml_message_str(&m, m.message_id);
 					if (!id.n) continue;
@@ -231,7 +281,8 @@ int main(int argc, char **argv)
 			unsigned n = 0;
 			ml_search_info_t info;
 			double t0 = now_us();
-			if (ml_search_run(se, &qs[c * nq + i], count_row, &n, &info, err, sizeof err)) {
+			if (ml_search_run(se, &qs[c * nq + i], c == C_PRINTED ? print_row : count_row, &n, &info,
+			                  err, sizeof err)) {
 				fprintf(stderr, "bench_search: %s\n", err);
 				return 1;
 			}
@@ -261,6 +312,8 @@ int main(int argc, char **argv)
 	free(qs);
 	free(ok);
 	free(lat);
+	ml_out_finish(printer);
+	fclose(devnull);
 	ml_codec_free(codec);
 	ml_search_free(se);
 	ml_store_close(s);

@@ -19,6 +19,7 @@ struct ml_out {
 	size_t nrows, cap;
 	int header_done;
 	ml_buf_t tmp;
+	ml_buf_t line;        /* JSON: the row being written */
 };
 
 static const char *const row_keys[] = {
@@ -118,6 +119,123 @@ json_t *ml_row_json(const ml_message_t *m, int row)
 	return o;
 }
 
+/* A JSON string of p[0..n) (sanitized to UTF-8 first), escaped as jansson
+ * escapes it by default: '"', '\\', and control characters. */
+static void json_put_str(ml_buf_t *b, ml_buf_t *tmp, const char *p, size_t n)
+{
+	ml_buf_reset(tmp);
+	ml_utf8_sanitize(tmp, p, n);
+	const unsigned char *s = (const unsigned char *)(tmp->data ? tmp->data : "");
+	size_t len = tmp->len, run = 0;
+	ml_buf_putc(b, '"');
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		ml_buf_append(b, (const char *)s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': ml_buf_puts(b, "\\\""); break;
+		case '\\': ml_buf_puts(b, "\\\\"); break;
+		case '\b': ml_buf_puts(b, "\\b"); break;
+		case '\f': ml_buf_puts(b, "\\f"); break;
+		case '\n': ml_buf_puts(b, "\\n"); break;
+		case '\r': ml_buf_puts(b, "\\r"); break;
+		case '\t': ml_buf_puts(b, "\\t"); break;
+		default: ml_buf_printf(b, "\\u%04X", c); break;
+		}
+	}
+	ml_buf_append(b, (const char *)s + run, len - run);
+	ml_buf_putc(b, '"');
+}
+
+/* A real as jansson writes it with JSON_REAL_PRECISION(6): %.6g, a ".0"
+ * when that looks like an integer, no '+' or leading zeros in an exponent. */
+static void json_put_real(ml_buf_t *b, double v)
+{
+	char buf[64], out[64];
+	int n = snprintf(buf, sizeof buf, "%.6g", v);
+	if (!strpbrk(buf, ".eE") && n > 0 && (size_t)n + 2 < sizeof buf)
+		memcpy(buf + n, ".0", 3);
+	size_t k = 0;
+	for (const char *p = buf; *p && k + 1 < sizeof out; p++) {
+		out[k++] = *p;
+		if (*p == 'e' || *p == 'E') {
+			p++;
+			if (*p == '+')
+				p++;
+			else if (*p == '-')
+				out[k++] = *p++;
+			while (*p == '0' && p[1])
+				p++;
+			p--;
+		}
+	}
+	out[k] = 0;
+	ml_buf_puts(b, out);
+}
+
+static void json_put_key(ml_buf_t *b, const char *key, int first)
+{
+	if (!first)
+		ml_buf_putc(b, ',');
+	ml_buf_putc(b, '"');
+	ml_buf_puts(b, key);
+	ml_buf_puts(b, "\":");
+}
+
+static void json_put_field(ml_buf_t *b, ml_buf_t *tmp, const char *key, const ml_message_t *m, ml_str_t f)
+{
+	ml_slice_t v = ml_message_str(m, f);
+	json_put_key(b, key, 0);
+	json_put_str(b, tmp, v.p, v.n);
+}
+
+int ml_row_json_write(ml_buf_t *b, ml_buf_t *tmp, const ml_message_t *m, int row)
+{
+	const ml_rcpt_t *r = row >= 0 ? &m->rcpts[row] : NULL;
+	ml_str_t none = { 0, 0 };
+	char id[32], t[40];
+	ml_docid_format(m->docid, id, sizeof id);
+	ml_buf_putc(b, '{');
+	json_put_key(b, "id", 1);
+	json_put_str(b, tmp, id, strlen(id));
+	json_put_key(b, "time", 0);
+	ml_time_format(m->first_us, t, sizeof t);
+	json_put_str(b, tmp, t, strlen(t));
+	json_put_field(b, tmp, "host", m, m->host);
+	json_put_field(b, tmp, "queue_id", m, m->queue_id);
+	const char *dir = ml_direction_name(m->direction == ML_DIR_INTERNAL ? ML_DIR_INBOUND : m->direction);
+	json_put_key(b, "direction", 0);
+	json_put_str(b, tmp, dir, strlen(dir));
+	json_put_field(b, tmp, "from", m, m->from);
+	json_put_field(b, tmp, "to", m, r ? r->to : none);
+	json_put_field(b, tmp, "orig_to", m, r ? r->orig_to : none);
+	json_put_field(b, tmp, "subject", m, m->subject);
+	const char *st = ml_status_name(ml_message_row_status(m, r));
+	json_put_key(b, "status", 0);
+	json_put_str(b, tmp, st, strlen(st));
+	json_put_field(b, tmp, "dsn", m, r ? r->dsn : none);
+	json_put_field(b, tmp, "relay", m, r ? r->relay : none);
+	json_put_key(b, "delay", 0);
+	if (r && r->status)
+		json_put_real(b, r->delay_ms / 1000.0);
+	else
+		ml_buf_puts(b, "null");
+	json_put_field(b, tmp, "reason", m, r ? r->reason : none);
+	json_put_field(b, tmp, "message_id", m, m->message_id);
+	json_put_field(b, tmp, "client_ip", m, m->client_ip);
+	json_put_key(b, "size", 0);
+	if (m->size)
+		ml_buf_printf(b, "%llu", (unsigned long long)m->size);
+	else
+		ml_buf_puts(b, "null");
+	if (r && (r->flags & ML_RCPT_HANDED_ON))
+		json_put_field(b, tmp, "handed_on_to", m, m->next_qid);
+	ml_buf_putc(b, '}');
+	return ML_OK;
+}
+
 ml_out_t *ml_out_new(FILE *f, ml_out_format_t fmt)
 {
 	ml_out_t *o = calloc(1, sizeof *o);
@@ -158,13 +276,17 @@ static void jtext(json_t *v, ml_buf_t *b)
 
 int ml_out_row(ml_out_t *o, const ml_message_t *m, int row)
 {
+	if (o->fmt == ML_OUT_JSON) {
+		/* written directly: a jansson object a row costs more than the search */
+		ml_buf_reset(&o->line);
+		ml_row_json_write(&o->line, &o->tmp, m, row);
+		ml_buf_putc(&o->line, '\n');
+		return fwrite(o->line.data, 1, o->line.len, o->f) == o->line.len ? ML_OK : ML_EIO;
+	}
 	json_t *j = ml_row_json(m, row);
 	if (!j)
 		return ML_ENOMEM;
-	if (o->fmt == ML_OUT_JSON) {
-		json_dumpf(j, o->f, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
-		fputc('\n', o->f);
-	} else if (o->fmt == ML_OUT_CSV) {
+	if (o->fmt == ML_OUT_CSV) {
 		if (!o->header_done++) {
 			for (size_t i = 0; i < ML_ARRAY_LEN(row_keys); i++)
 				fprintf(o->f, "%s%s", i ? "," : "", row_keys[i]);
@@ -288,6 +410,7 @@ void ml_out_finish(ml_out_t *o)
 		free(o->cells[i]);
 	free(o->cells);
 	ml_buf_free(&o->tmp);
+	ml_buf_free(&o->line);
 	free(o);
 }
 

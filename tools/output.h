@@ -28,6 +28,10 @@ void ml_out_finish(ml_out_t *o);
 
 /* The row as a JSON object (new reference). */
 json_t *ml_row_json(const ml_message_t *m, int row);
+/* The same row as compact JSON text, appended to b (byte for byte what
+ * jansson writes for ml_row_json with JSON_COMPACT | JSON_PRESERVE_ORDER |
+ * JSON_REAL_PRECISION(6)), without building an object; tmp is scratch. */
+int ml_row_json_write(ml_buf_t *b, ml_buf_t *tmp, const ml_message_t *m, int row);
 /* The message with recipients, events and raw lines (new reference). */
 json_t *ml_message_json(const ml_message_t *m);
 /* The message as text. */

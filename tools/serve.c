@@ -639,7 +639,8 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
  * whether it was given or hidden from the user: the hidden rows are passed,
  * never given later, so the pages have no gaps and no repeats. */
 typedef struct {
-	json_t *rows;           /* JSON: the rows */
+	int json;               /* JSON: the rows, as text, comma-separated in rows */
+	ml_buf_t rows, tmp;
 	ml_out_t *out;          /* CSV: the writer */
 	const user_t *user;     /* whose rows; NULL: every row */
 	unsigned limit;         /* rows wanted */
@@ -664,9 +665,9 @@ static int page_row(void *ctx, const ml_message_t *m, int row)
 		return 1;
 	}
 	if (visible) {
-		if (p->rows) {
-			json_t *j = ml_row_json(m, row);
-			if (!j || json_array_append_new(p->rows, j)) {
+		if (p->json) {
+			/* written directly: a jansson object a row costs more than the search */
+			if ((p->n && ml_buf_putc(&p->rows, ',')) || ml_row_json_write(&p->rows, &p->tmp, m, row)) {
 				p->failed = 1;
 				return 1;
 			}
@@ -737,17 +738,16 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		mem = open_memstream(&csvbuf, &csvlen);
 		p.out = mem ? ml_out_new(mem, ML_OUT_CSV) : NULL;
 	} else {
-		p.rows = json_array();
+		p.json = 1;
 	}
 	ml_search_t *se = search_borrow(r->sv);
-	if (!se || !(csv ? (void *)p.out : (void *)p.rows)) {
+	if (!se || (csv && !p.out)) {
 		search_return(r->sv, se);
 		if (p.out)
 			ml_out_finish(p.out);
 		if (mem)
 			fclose(mem);
 		free(csvbuf);
-		json_decref(p.rows);
 		ml_query_free(&a.q);
 		return respond_error(r, 500, NULL, "out of memory");
 	}
@@ -789,7 +789,8 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	}
 	if (rc) {
 		free(csvbuf);
-		json_decref(p.rows);
+		ml_buf_free(&p.rows);
+		ml_buf_free(&p.tmp);
 		if (rc == ML_EINVAL) {
 			/* the message starts with the parameter's name */
 			char name[32];
@@ -807,13 +808,30 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		free(csvbuf);
 		return ret;
 	}
+	/* {"rows":[...],"truncated":..,"next":..,"took_us":..,"scanned":..}: the
+	 * rows as written, the rest by jansson */
 	json_t *j = json_object();
-	json_object_set_new(j, "rows", p.rows);
 	json_object_set_new(j, "truncated", json_boolean(truncated));
 	json_object_set_new(j, "next", next[0] ? json_string(next) : json_null());
 	json_object_set_new(j, "took_us", json_integer((json_int_t)took));
 	json_object_set_new(j, "scanned", json_boolean(scanned));
-	return respond_json(r, 200, j);
+	char *rest = json_dumps(j, JSON_FLAGS);
+	json_decref(j);
+	ml_buf_t body = ML_BUF_INIT;
+	int bad = !rest || ml_buf_puts(&body, "{\"rows\":[") ||
+	          (p.rows.len && ml_buf_append(&body, p.rows.data, p.rows.len)) ||
+	          ml_buf_puts(&body, "],") || ml_buf_puts(&body, rest + 1);
+	free(rest);
+	ml_buf_free(&p.rows);
+	ml_buf_free(&p.tmp);
+	if (bad) {
+		ml_buf_free(&body);
+		return respond_error(r, 500, NULL, "out of memory");
+	}
+	static const char *const hdr[] = { "Cache-Control", "no-store", NULL };
+	enum MHD_Result ret = respond(r, 200, "application/json", body.data, body.len, hdr);
+	ml_buf_free(&body);
+	return ret;
 }
 
 /* ---- /api/messages/ID ---- */
