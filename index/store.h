@@ -25,6 +25,10 @@
  *   "count:" name            u64: lines_parsed, lines_skipped, lines_bad, messages ...
  *   "tally:" kind ':' reason u64 count, then a sample line (kind: skip|bad)
  *   "localdom:" domain       empty: a local domain (configured or learned)
+ *   "count:line_seq"         u64: lines numbered by ingest so far (each stored raw line
+ *                            keeps its number, for reindex --reparse)
+ *   "ingest:format"          the --format an ingest was given, when not auto
+ *   "reindex:last"           u64: unix time of the last reindex's start
  *
  * Map size: starts at ML_STORE_MAP_INIT ($MTALOG_MAP_SIZE bytes when set,
  * at least 1 MiB: tests use it to fill a small map) and doubles whenever a write finds
