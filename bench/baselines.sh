@@ -73,16 +73,16 @@ rows_mtalog() {	# json [status]
 	fi
 }
 rows_log() {	# class value answer-of-ask_grep|ask_exigrep [grep]
-	_year=$(head -c 4 "$work/year")
+	_ref=$(head -c 7 "$work/year")
 	set -- "$1" "$2" "$3" "${4:-}" $2
 	case $1 in
 	words) _ra="-v mode=words -v w1=$5 -v w2=$6" ;;
 	*) _ra="-v mode=$1" ;;
 	esac
 	if [ -n "$4" ]; then
-		awk -f bench/rows.awk $_ra -v q="$2" -v year="$_year" -v qlines=0 "$3.1"
-		awk -f bench/rows.awk $_ra -v q="$2" -v year="$_year" -v noq=0 "$3.2"
+		awk -f bench/rows.awk $_ra -v q="$2" -v ref="$_ref" -v qlines=0 "$3.1"
+		awk -f bench/rows.awk $_ra -v q="$2" -v ref="$_ref" -v noq=0 "$3.2"
 	else
-		awk -f bench/rows.awk $_ra -v q="$2" -v year="$_year" "$3"
+		awk -f bench/rows.awk $_ra -v q="$2" -v ref="$_ref" "$3"
 	fi
 }

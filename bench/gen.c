@@ -40,6 +40,8 @@
  * the length of the output.
  */
 #include <errno.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -4888,6 +4890,17 @@ int main(int argc, char **argv)
 	drain(G.cutoff_us);
 	out_close(&OUT);
 	out_close(&TRUTH);
+	/* the log's modification time is the end of its span, as a log's last
+	 * write is: a reader of traditional timestamps (no year) takes the year
+	 * from it, and a span that runs past today would otherwise read as last
+	 * year's */
+	if (strcmp(G.o.out_path, "-") != 0) {
+		struct timespec ts[2];
+		ts[0].tv_sec = ts[1].tv_sec = (time_t)(G.cutoff_us / US_PER_S);
+		ts[0].tv_nsec = ts[1].tv_nsec = 0;
+		if (utimensat(AT_FDCWD, G.o.out_path, ts, 0) != 0)
+			fprintf(stderr, "gen: %s: cannot set its time: %s\n", G.o.out_path, strerror(errno));
+	}
 	free(cum);
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);

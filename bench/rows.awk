@@ -4,10 +4,12 @@
 # mtalog's; it is not timed.
 #
 #   awk -f bench/rows.awk -v mode=addr|domain|words -v q=VALUE [-v w1=A -v w2=B]
-#       -v year=YYYY [-v noq=0|1] [-v qlines=0|1] FILE...
+#       -v ref=YYYY-MM [-v noq=0|1] [-v qlines=0|1] FILE...
 #
 # Lines are in the traditional syslog format that bench/gen writes by default
-# ("Nov  1 00:00:07 mx1 postfix/cleanup[17920]: 6C2482481CD: ..."), in UTC.
+# ("Nov  1 00:00:07 mx1 postfix/cleanup[17920]: 6C2482481CD: ..."), in UTC,
+# without a year: a line's year is that of ref (the newest message's year and
+# month), or the one before for a month after ref's (a log across New Year).
 #
 # A row is named by a line that names a recipient:
 #   - a delivery attempt:  QID: to=<T>, [orig_to=<O>,] relay=..., status=...
@@ -31,8 +33,9 @@ BEGIN {
 	q = tolower(q); w1 = tolower(w1); w2 = tolower(w2)
 	split("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec", mn, " ")
 	for (i = 1; i <= 12; i++) mon[mn[i]] = i
+	refyear = substr(ref, 1, 4) + 0; refmon = substr(ref, 6, 2) + 0
 }
-function stamp() { return sprintf("%s-%02d-%02dT%sZ", year, mon[$1], $2, $3) }
+function stamp() { return sprintf("%04d-%02d-%02dT%sZ", mon[$1] > refmon ? refyear - 1 : refyear, mon[$1], $2, $3) }
 function addr_at(s, p,    t) {	# the address in <...> starting at p ("to=<" at p - 4)
 	t = substr(s, p)
 	return tolower(substr(t, 1, index(t, ">") - 1))
