@@ -41,14 +41,6 @@ int ml_reindex_mark(ml_store_t *s)
 	return ml_store_errcode(mdb_txn_commit(t));
 }
 
-uint32_t ml_store_dict_id(MDB_txn *txn, ml_store_t *s)
-{
-	MDB_val v;
-	uint32_t id = 0;
-	if (ml_meta_get(txn, s, "dict", 4, &v) == 0 && v.mv_size == 4)
-		memcpy(&id, v.mv_data, 4);
-	return id;
-}
 
 #define RX_THREADS 2
 
@@ -121,7 +113,7 @@ static int run_once(rx_t *x, ml_reindex_fn fn, void *ctx)
 	MDB_stat st;
 	if (!mdb_stat(rt, x->s->rec, &st))
 		x->p.total = st.ms_entries;
-	x->p.done = 0;
+	x->p.done = x->p.bytes_before = 0;
 	for (int t = 0; t < RX_THREADS && !rc; t++)
 		rc = ml_store_load_dicts(x->s, rt, x->codec[t]);
 	if (!rc)
@@ -133,6 +125,7 @@ static int run_once(rx_t *x, ml_reindex_fn fn, void *ctx)
 	int r2 = rc ? MDB_NOTFOUND : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 	while (!rc && (r2 == 0 || n)) {
 		if (r2 == 0) {
+			x->p.bytes_before += v.mv_size;
 			x->vals[n++] = v;
 			r2 = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 			if (r2 && r2 != MDB_NOTFOUND) {
@@ -158,20 +151,34 @@ static int run_once(rx_t *x, ml_reindex_fn fn, void *ctx)
 	return rc;
 }
 
-static int rec_bytes(ml_store_t *s, uint64_t *out, uint32_t *dict)
+int ml_reindex_prepare(ml_store_t *s, ml_reindex_progress_t *p)
+{
+	memset(p, 0, sizeof *p);
+	int rc = ml_reindex_mark(s);
+	MDB_txn *t;
+	if (!rc && !(rc = ml_store_read_begin(s, &t))) {
+		p->dict_before = ml_store_dict_id(t, s);
+		mdb_txn_abort(t);
+	}
+	/* room for a second copy of everything, and some */
+	uint64_t used = ml_store_file_bytes(s);
+	return rc ? rc : ml_store_reserve(s, used + used / 4 + (64u << 20));
+}
+
+int ml_reindex_finish(ml_store_t *s, ml_reindex_progress_t *p)
 {
 	MDB_txn *t;
 	int rc = ml_store_read_begin(s, &t);
 	if (rc)
 		return rc;
+	p->dict_after = ml_store_dict_id(t, s);
+	p->bytes_after = 0;
 	MDB_val k, v;
 	MDB_cursor *c;
-	*out = 0;
-	*dict = ml_store_dict_id(t, s);
 	if (mdb_cursor_open(t, s->rec, &c) == 0) {
 		int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
 		while (r == 0) {
-			*out += v.mv_size;
+			p->bytes_after += v.mv_size;
 			r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 		}
 		mdb_cursor_close(c);
@@ -197,15 +204,8 @@ int ml_reindex_run(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progre
 		rc = ML_ENOMEM;
 	for (unsigned i = 0; x.msgs && i < ML_REINDEX_BATCH; i++)
 		ml_message_init(&x.msgs[i]);
-	uint64_t before = 0;
 	if (!rc)
-		rc = ml_reindex_mark(s);
-	if (!rc)
-		rc = rec_bytes(s, &before, &x.p.dict_before);
-	/* room for a second copy of everything, and some */
-	uint64_t used = ml_store_file_bytes(s);
-	if (!rc)
-		rc = ml_store_reserve(s, used + used / 4 + (64u << 20));
+		rc = ml_reindex_prepare(s, &x.p);
 	for (int tries = 0; !rc || rc == ML_EFULL; tries++) {
 		rc = run_once(&x, fn, ctx);
 		if (rc != ML_EFULL || tries == 6)
@@ -213,10 +213,8 @@ int ml_reindex_run(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progre
 		x.p.restarts++;
 		rc = ml_store_grow(s);
 	}
-	if (!rc) {
-		x.p.bytes_before = before;
-		rc = rec_bytes(s, &x.p.bytes_after, &x.p.dict_after);
-	}
+	if (!rc)
+		rc = ml_reindex_finish(s, &x.p);
 	if (rc)
 		snprintf(err, errlen, "%s: reindex failed: %s%s; the database is as it was", s->path,
 		         ml_strerror(rc), rc == ML_EFULL ? " (is the disk full?)" : "");

@@ -57,8 +57,12 @@ int ml_reindex_run(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progre
  */
 int ml_reindex_mark(ml_store_t *s);
 
-/* Id of the dictionary new records are compressed with (0: none). */
-uint32_t ml_store_dict_id(MDB_txn *txn, ml_store_t *s);
+/* The steps every rebuild takes (reindex here, reindex --reparse in
+ * tools/ingest.c): before, ml_reindex_mark, the dictionary id and room for a
+ * second copy (p zeroed first); after, the records' bytes and the new
+ * dictionary id. */
+int ml_reindex_prepare(ml_store_t *s, ml_reindex_progress_t *p);
+int ml_reindex_finish(ml_store_t *s, ml_reindex_progress_t *p);
 
 /* Grow the map of s (no transaction open) until it has `need` bytes free
  * beyond what is used. */

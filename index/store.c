@@ -241,6 +241,15 @@ int ml_store_load_dicts(ml_store_t *s, MDB_txn *txn, ml_codec_t *c)
 	return rc == 0 || rc == MDB_NOTFOUND ? ML_OK : ml_store_errcode(rc);
 }
 
+uint32_t ml_store_dict_id(MDB_txn *txn, ml_store_t *s)
+{
+	MDB_val v;
+	uint32_t id = 0;
+	if (ml_meta_get(txn, s, "dict", 4, &v) == 0 && v.mv_size == 4)
+		memcpy(&id, v.mv_data, 4);
+	return id;
+}
+
 uint64_t ml_store_file_bytes(const ml_store_t *s)
 {
 	struct stat st;

@@ -86,6 +86,9 @@ int ml_meta_add(MDB_txn *txn, ml_store_t *s, const char *key, int64_t delta);
 struct ml_codec;
 int ml_store_load_dicts(ml_store_t *s, MDB_txn *txn, struct ml_codec *c);
 
+/* Id of the dictionary new records are compressed with (meta "dict"; 0: none). */
+uint32_t ml_store_dict_id(MDB_txn *txn, ml_store_t *s);
+
 /* Size of the database file in bytes. */
 uint64_t ml_store_file_bytes(const ml_store_t *s);
 

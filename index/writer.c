@@ -134,10 +134,8 @@ int ml_writer_begin(ml_writer_t *w)
 	if (rc)
 		return rc;
 	/* a dictionary stored since this writer loaded its own (by a reindex) */
-	MDB_val v;
-	uint32_t id;
-	if (ml_meta_get(w->txn, w->s, "dict", 4, &v) == 0 && v.mv_size == 4 &&
-	    (memcpy(&id, v.mv_data, 4), id != ml_codec_dict_id(w->codec))) {
+	uint32_t id = ml_store_dict_id(w->txn, w->s);
+	if (id && id != ml_codec_dict_id(w->codec)) {
 		rc = ml_store_load_dicts(w->s, w->txn, w->codec);
 		if (!rc)
 			rc = ml_store_load_dicts(w->s, w->txn, w->codec2);

@@ -157,6 +157,21 @@ static int load_open(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m
 	return rc ? rc : ml_writer_open_lookup(g->w, host, qid, m);
 }
 
+/* The local domains stored in the database, into the correlator. */
+static void load_local_domains(ing_t *g)
+{
+	MDB_cursor *cur;
+	if (mdb_cursor_open(ml_writer_txn(g->w), g->store->meta, &cur))
+		return;
+	MDB_val k = { 9, "localdom:" }, v;
+	int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (r == 0 && k.mv_size > 9 && memcmp(k.mv_data, "localdom:", 9) == 0) {
+		ml_corr_local_domain(g->corr, (const char *)k.mv_data + 9, k.mv_size - 9, 0);
+		r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+}
+
 static void put_domain(void *ctx, const char *d, size_t n)
 {
 	ml_writer_local_domain(ctx, d, n);
@@ -266,17 +281,19 @@ static void progress(ing_t *g, const char *path, uint64_t offset, uint64_t size,
 	        rate, eta, final ? "\n" : "");
 }
 
+/* Milliseconds since the batch began. */
+static double batch_age_ms(const ing_t *g)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec - g->batch_start.tv_sec) * 1e3 + (ts.tv_nsec - g->batch_start.tv_nsec) / 1e6;
+}
+
 static int batch_due(ing_t *g)
 {
 	if (g->batch_lines >= g->o->batch_lines)
 		return 1;
-	if ((g->batch_lines & 4095) == 0) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		double ms = (ts.tv_sec - g->batch_start.tv_sec) * 1e3 + (ts.tv_nsec - g->batch_start.tv_nsec) / 1e6;
-		return ms >= g->o->batch_ms;
-	}
-	return 0;
+	return (g->batch_lines & 4095) == 0 && batch_age_ms(g) >= g->o->batch_ms;
 }
 
 static const char *const other_programs[] = {
@@ -428,6 +445,16 @@ static ml_ckpt_t *ckpt_slot(ing_t *g, uint64_t hash)
 	return c;
 }
 
+/* Where an input has been read to, for the next commit. */
+static void ckpt_set(ing_t *g, const ml_input_id_t *id, uint64_t offset, uint64_t lines, const char *path)
+{
+	ml_ckpt_t *c = ckpt_slot(g, id->first_hash);
+	if (!c)
+		return;
+	c->offset = offset; c->lines = lines; c->dev = id->dev; c->ino = id->ino; c->mtime = id->mtime;
+	snprintf(c->path, sizeof c->path, "%s", path);
+}
+
 static int do_input(ing_t *g, const char *path)
 {
 	char err[512] = "";
@@ -508,11 +535,7 @@ static int do_input(ing_t *g, const char *path)
 		if (g->progress && (lines & 4095) == 0)
 			progress(g, path, offset, id.compressed || id.is_stdin ? 0 : id.size, 0);
 		if (batch_due(g)) {
-			ml_ckpt_t *c = ckpt_slot(g, id.first_hash);
-			if (c) {
-				c->offset = offset; c->lines = lines; c->dev = id.dev; c->ino = id.ino; c->mtime = id.mtime;
-				snprintf(c->path, sizeof c->path, "%s", path);
-			}
+			ckpt_set(g, &id, offset, lines, path);
 			rc = commit(g, 1);
 			if (rc)
 				break;
@@ -525,15 +548,11 @@ static int do_input(ing_t *g, const char *path)
 		g->res->inputs_failed++;
 	}
 	if (!rc && offset > start) {
-		ml_ckpt_t *c = ckpt_slot(g, id.first_hash);
-		if (!c) {
+		/* no slot left: commit the others first */
+		if (!ckpt_slot(g, id.first_hash))
 			rc = commit(g, 1);
-			c = rc ? NULL : ckpt_slot(g, id.first_hash);
-		}
-		if (c) {
-			c->offset = offset; c->lines = lines; c->dev = id.dev; c->ino = id.ino; c->mtime = id.mtime;
-			snprintf(c->path, sizeof c->path, "%s", path);
-		}
+		if (!rc)
+			ckpt_set(g, &id, offset, lines, path);
 	}
 	ml_reader_close(r);
 	return rc;
@@ -582,12 +601,7 @@ static void follow_ckpts(ing_t *g)
 		fol_t *f = &g->fol[i];
 		if (!f->dirty || !f->r)
 			continue;
-		ml_ckpt_t *c = ckpt_slot(g, f->id.first_hash);
-		if (!c)
-			continue;
-		c->offset = f->offset; c->lines = f->lines; c->dev = f->id.dev; c->ino = f->id.ino;
-		c->mtime = f->id.mtime;
-		snprintf(c->path, sizeof c->path, "%s", f->path);
+		ckpt_set(g, &f->id, f->offset, f->lines, f->path);
 	}
 }
 
@@ -785,6 +799,16 @@ static int seen_before(ing_t *g, const struct stat *st)
 	return 0;
 }
 
+/* The folder of path ("." when none), into dir. */
+static void path_dir(const char *path, char *dir, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	if (slash)
+		snprintf(dir, len, "%.*s", (int)(slash == path ? 1 : slash - path), path);
+	else
+		snprintf(dir, len, ".");
+}
+
 /* The last commit time of a checkpoint of an input followed under this name;
  * -1 when none. */
 static int64_t last_commit_of(ing_t *g, const char *path)
@@ -836,10 +860,7 @@ static int scan_siblings(ing_t *g, const char *path, int64_t since)
 	const char *slash = strrchr(path, '/');
 	char dir[4096];
 	const char *base = slash ? slash + 1 : path;
-	if (slash)
-		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path == 0 ? 1 : slash - path), path);
-	else
-		snprintf(dir, sizeof dir, ".");
+	path_dir(path, dir, sizeof dir);
 	size_t blen = strlen(base);
 	DIR *d = opendir(dir);
 	if (!d)
@@ -907,11 +928,7 @@ static int watch_folders(char **paths, int npaths)
 		return -1;
 	for (int i = 0; i < npaths; i++) {
 		char dir[4096];
-		const char *slash = strrchr(paths[i], '/');
-		if (slash)
-			snprintf(dir, sizeof dir, "%.*s", (int)(slash == paths[i] ? 1 : slash - paths[i]), paths[i]);
-		else
-			snprintf(dir, sizeof dir, ".");
+		path_dir(paths[i], dir, sizeof dir);
 		inotify_add_watch(fd, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
 		                  IN_CLOSE_WRITE | IN_ATTRIB);
 	}
@@ -1013,13 +1030,9 @@ static int follow_loop(ing_t *g, char **paths, int npaths, int ifd)
 			i++;
 		}
 		if (g->batch_lines || g->nckpts) {
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			double ms = (ts.tv_sec - g->batch_start.tv_sec) * 1e3 +
-			            (ts.tv_nsec - g->batch_start.tv_nsec) / 1e6;
 			/* quiet inputs: commit now (and hold no transaction while
 			 * waiting); a steady stream: every batch_ms */
-			if ((!got || ms >= g->o->batch_ms) && commit(g, got != 0))
+			if ((!got || batch_age_ms(g) >= g->o->batch_ms) && commit(g, got != 0))
 				return ML_EIO;
 		} else if (!got && ml_writer_txn(g->w)) {
 			ml_writer_abort(g->w);   /* nothing in it */
@@ -1067,16 +1080,7 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 		rc = ml_meta_put(ml_writer_txn(g->w), g->store, "ingest:format", 13, fnames[o->format],
 		                 strlen(fnames[o->format]));
 	/* local domains: stored ones, then configured ones (stored with this run) */
-	MDB_cursor *cur;
-	if (mdb_cursor_open(ml_writer_txn(g->w), g->store->meta, &cur) == 0) {
-		MDB_val k = { 9, "localdom:" }, v;
-		int r2 = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		while (r2 == 0 && k.mv_size > 9 && memcmp(k.mv_data, "localdom:", 9) == 0) {
-			ml_corr_local_domain(g->corr, (const char *)k.mv_data + 9, k.mv_size - 9, 0);
-			r2 = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-		}
-		mdb_cursor_close(cur);
-	}
+	load_local_domains(g);
 	if (o->local_domains) {
 		const char *p = o->local_domains;
 		while (*p) {
@@ -1284,19 +1288,8 @@ static int rp_once(ing_t *g, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t 
 
 	if (!rc)
 		rc = ml_writer_rebuild_begin(g->w, 1);
-	if (!rc) {
-		/* local domains as stored */
-		MDB_cursor *mc;
-		if (mdb_cursor_open(ml_writer_txn(g->w), s->meta, &mc) == 0) {
-			MDB_val mk = { 9, "localdom:" }, mv;
-			int r3 = mdb_cursor_get(mc, &mk, &mv, MDB_SET_RANGE);
-			while (r3 == 0 && mk.mv_size > 9 && memcmp(mk.mv_data, "localdom:", 9) == 0) {
-				ml_corr_local_domain(g->corr, (const char *)mk.mv_data + 9, mk.mv_size - 9, 0);
-				r3 = mdb_cursor_get(mc, &mk, &mv, MDB_NEXT);
-			}
-			mdb_cursor_close(mc);
-		}
-	}
+	if (!rc)
+		load_local_domains(g);   /* as stored */
 
 	/* pass 2: every line, in the order of its number */
 	ml_syslog_ctx_t sc;
@@ -1438,17 +1431,7 @@ int ml_ingest_reparse(ml_store_t *s, int format, ml_reindex_fn fn, void *ctx,
 	g->o = &o;
 	g->res = &res;
 	g->store = s;
-	MDB_txn *t;
-	int rc = ml_reindex_mark(s);
-	if (!rc)
-		rc = ml_store_read_begin(s, &t);
-	if (!rc) {
-		p.dict_before = ml_store_dict_id(t, s);
-		mdb_txn_abort(t);
-	}
-	uint64_t used = ml_store_file_bytes(s);
-	if (!rc)
-		rc = ml_store_reserve(s, used + used / 4 + (64u << 20));
+	int rc = ml_reindex_prepare(s, &p);
 	if (!rc)
 		rc = ml_writer_new(&g->w, s);
 	for (int tries = 0; !rc; tries++) {
@@ -1462,20 +1445,8 @@ int ml_ingest_reparse(ml_store_t *s, int format, ml_reindex_fn fn, void *ctx,
 		p.restarts++;
 		rc = ml_store_grow(s);
 	}
-	if (!rc && ml_store_read_begin(s, &t) == 0) {
-		p.dict_after = ml_store_dict_id(t, s);
-		MDB_cursor *c;
-		MDB_val k, v;
-		if (mdb_cursor_open(t, s->rec, &c) == 0) {
-			int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-			while (r == 0) {
-				p.bytes_after += v.mv_size;
-				r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-			}
-			mdb_cursor_close(c);
-		}
-		mdb_txn_abort(t);
-	}
+	if (!rc)
+		rc = ml_reindex_finish(s, &p);
 	if (rc)
 		snprintf(err, errlen, "%s: reparse failed: %s%s; the database is as it was", s->path,
 		         ml_strerror(rc), rc == ML_EFULL ? " (is the disk full?)" : "");
