@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +292,19 @@ static int next_long(ml_reader_t *r, ml_line_t *line)
 	line->lineno = ++r->lineno;
 	line->flags = flags;
 	return 1;
+}
+
+int ml_reader_wait(ml_reader_t *r, int timeout_ms)
+{
+	if (r->eof || r->err || memchr(r->buf + r->pos, '\n', r->len - r->pos))
+		return 1;
+	if (r->gz && r->zs_ready && r->zs.avail_in)
+		return 1;
+	struct pollfd p = { .fd = r->fd, .events = POLLIN };
+	int k = poll(&p, 1, timeout_ms);
+	if (k < 0 && errno == EINTR)
+		return 0;   /* a signal: the caller looks at why, then waits again */
+	return k != 0;  /* readable, hung up, or poll failed: let read(2) tell */
 }
 
 int ml_reader_next(ml_reader_t *r, ml_line_t *line, char *err, size_t errlen)

@@ -98,6 +98,15 @@ const char *ml_reader_path(const ml_reader_t *r);
  */
 int ml_reader_next(ml_reader_t *r, ml_line_t *line, char *err, size_t errlen);
 void ml_reader_close(ml_reader_t *r);
+/*
+ * Whether ml_reader_next can return without waiting for its source: 1 when a
+ * whole line (or the end of input, or an error) is already buffered, or when
+ * the source has bytes to read within timeout_ms (always at once for a
+ * regular file); 0 when a pipe or terminal stayed silent that long, or a
+ * signal came while waiting.  A gzip
+ * stream with compressed bytes in hand counts as ready.
+ */
+int ml_reader_wait(ml_reader_t *r, int timeout_ms);
 
 /*
  * Following a growing file: a regular plain file only (ML_EINVAL otherwise).

@@ -10,7 +10,8 @@
  *
  * Also: a line written to a followed file is searchable within a second or
  * so (the bound here is loose, for busy machines and sanitizers; the lag
- * figures come from bench/lag.sh), and SIGINT stops a follower cleanly.
+ * figures come from bench/lag.sh), and SIGINT stops a follower cleanly; the
+ * lines of a pipe into `ingest -` are committed when it goes quiet.
  */
 #include "testlib.h"
 
@@ -288,6 +289,60 @@ static void searchable_soon_and_sigint(void **state)
 	assert_int_equal(lines_committed(db), 6);
 }
 
+/* `tail -F log | mtalog ingest -`: the lines of a pipe that goes quiet are
+ * committed (searchable) without waiting for more input or its end, and
+ * SIGINT stops the ingest while the pipe is open and silent. */
+static void stdin_pipe_goes_quiet(void **state)
+{
+	(void)state;
+	const char *db = path("pipe.db");
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		const char *bin = getenv("MTALOG_BIN");
+		dup2(fds[0], 0);
+		close(fds[0]);
+		close(fds[1]);
+		if (!freopen("/dev/null", "w", stderr))
+			_exit(127);
+		execl(bin ? bin : "build/mtalog", "mtalog", "--db", db, "ingest", "--no-sync", "--year", "2025", "-",
+		      (char *)NULL);
+		_exit(127);
+	}
+	child = pid;
+	close(fds[0]);
+	for (int i = 0; i < 3; i++) {
+		char line[512];
+		int n = snprintf(line, sizeof line,
+		                 "Jan  5 10:00:%02d mx1 postfix/cleanup[12]: 4F00%d1234: message-id=<pipe%d@example.org>\n",
+		                 i + 1, i, i);
+		double t0 = now_s();
+		assert_int_equal(write(fds[1], line, (size_t)n), n);
+		for (;;) {
+			char *out = NULL, *err = NULL;
+			int rc = tl_mtalog(&out, &err, "--db %s search --msgid pipe%d@example.org --csv", db, i);
+			int found = rc == 0 && strstr(out, "pipe") != NULL;
+			free(out);
+			free(err);
+			if (found)
+				break;
+			if (now_s() - t0 > 10) {
+				stop(pid, SIGKILL);
+				fail_msg("line %d of a quiet pipe not searchable after 10 s", i);
+			}
+			sleep_ms(20);
+		}
+		print_message("line %d searchable after %.3f s\n", i, now_s() - t0);
+	}
+	sleep_ms(100);
+	int st = stop(pid, SIGINT);
+	close(fds[1]);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(lines_committed(db), 3);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -344,6 +399,7 @@ int main(void)
 		cmocka_unit_test(rotation_restart_and_copytruncate),
 		cmocka_unit_test(searchable_soon_and_sigint),
 		cmocka_unit_test(writers_beside_a_follower),
+		cmocka_unit_test(stdin_pipe_goes_quiet),
 	};
 	return cmocka_run_group_tests(tests, tl_dir_setup, teardown);
 }

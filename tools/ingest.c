@@ -28,6 +28,8 @@
 /* A last line without '\n' in a file written to less than this long ago is
  * left for the next run; in an older file it is taken as complete. */
 #define ML_PARTIAL_WAIT_S 10
+/* stdin: lines this old are committed when the pipe goes quiet */
+#define ML_STDIN_QUIET_MS 500
 /* Free heap memory held between batches before it is given back. */
 #define ML_TRIM_FREE_BYTES ((size_t)256 << 20)
 
@@ -511,7 +513,23 @@ static int do_input(ing_t *g, const char *path)
 	ml_line_t l;
 	uint64_t offset = start, lines = lines_before;
 	int got = 0;
-	while (!stop_flag && (got = ml_reader_next(r, &l, err, sizeof err)) > 0) {
+	while (!stop_flag) {
+		if (id.is_stdin) {
+			/* a pipe (tail -F | mtalog ingest -) may go quiet: its lines
+			 * are committed once they are ML_STDIN_QUIET_MS old */
+			double age = g->batch_lines ? batch_age_ms(g) : 0;
+			int wait = age >= ML_STDIN_QUIET_MS ? 0 : ML_STDIN_QUIET_MS - (int)age;
+			if (!ml_reader_wait(r, wait)) {
+				if (g->batch_lines && batch_age_ms(g) >= ML_STDIN_QUIET_MS) {
+					ckpt_set(g, &id, offset, lines, path);
+					if ((rc = commit(g, 1)))
+						break;
+				}
+				continue;
+			}
+		}
+		if ((got = ml_reader_next(r, &l, err, sizeof err)) <= 0)
+			break;
 		if (l.end <= start)
 			continue;  /* before the checkpoint (gz and stdin resume by skipping) */
 		if ((l.flags & ML_LINE_PARTIAL) && time(NULL) - id.mtime < ML_PARTIAL_WAIT_S) {
