@@ -228,6 +228,16 @@ int ml_utf8_sanitize(ml_buf_t *out, const char *s, size_t n)
 	if (rc)
 		return rc;
 	while (i < n) {
+		/* a run of printable ASCII (most of a mail log) goes as it is */
+		size_t j = i;
+		while (j < n && ((p[j] >= 0x20 && p[j] < 0x7f) || p[j] == '\t'))
+			j++;
+		if (j > i) {
+			if ((rc = ml_buf_append(out, p + i, j - i)))
+				return rc;
+			i = j;
+			continue;
+		}
 		size_t k = utf8_seq(p + i, n - i);
 		if (k == 1 && p[i] < 0x20 && p[i] != '\t') {
 			rc = ml_buf_putc(out, '?');

@@ -33,6 +33,11 @@ static void utf8_sanitize(void **state)
 	assert_int_equal(ml_utf8_sanitize(&b, in, sizeof in - 1), 0);
 	assert_string_equal(ml_buf_cstr(&b), "caf\xc3\xa9 \xef\xbf\xbd?x\xef\xbf\xbd\xef\xbf\xbd");
 	assert_true(ml_utf8_valid(b.data, b.len));
+	/* tabs stay; DEL and other controls at either end of an ASCII run go */
+	ml_buf_reset(&b);
+	const char in2[] = "\x1b" "a\tb\x7f" "\xc3\xa9" "c\r";
+	assert_int_equal(ml_utf8_sanitize(&b, in2, sizeof in2 - 1), 0);
+	assert_string_equal(ml_buf_cstr(&b), "?a\tb?\xc3\xa9" "c?");
 	assert_false(ml_utf8_valid("\xc0\xaf", 2)); /* overlong */
 	assert_false(ml_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
 	ml_buf_free(&b);
