@@ -106,11 +106,51 @@ static int is_word_byte(unsigned char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
 }
 
+/* The code point of the UTF-8 sequence p[0..k) (k from its lead byte). */
+static uint32_t code_point(const unsigned char *p, size_t k)
+{
+	switch (k) {
+	case 2: return (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
+	case 3: return (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
+	case 4: return (uint32_t)(p[0] & 0x07) << 18 | (uint32_t)(p[1] & 0x3f) << 12 |
+	               (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
+	default: return p[0];
+	}
+}
+
+/* Punctuation and spaces outside ASCII: they split words. */
+static int is_separator(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0xbf) ||      /* C1 controls, Latin-1 punctuation */
+	       (cp >= 0x2000 && cp <= 0x206f) ||  /* general punctuation */
+	       (cp >= 0x3000 && cp <= 0x303f) ||  /* CJK symbols and punctuation */
+	       cp == 0x30fb ||                    /* katakana middle dot */
+	       (cp >= 0xff01 && cp <= 0xff0f) || (cp >= 0xff1a && cp <= 0xff20) ||
+	       (cp >= 0xff3b && cp <= 0xff40) || (cp >= 0xff5b && cp <= 0xff65);  /* fullwidth */
+}
+
+/* Scripts written without spaces between words: indexed as bigrams. */
+static int is_cjk(uint32_t cp)
+{
+	return (cp >= 0x2e80 && cp <= 0x2fdf) ||  /* radicals */
+	       (cp >= 0x3040 && cp <= 0x31ff) ||  /* kana, bopomofo, Hangul jamo */
+	       (cp >= 0x3400 && cp <= 0x4dbf) || (cp >= 0x4e00 && cp <= 0x9fff) ||  /* ideographs */
+	       (cp >= 0xa960 && cp <= 0xa97f) || (cp >= 0xac00 && cp <= 0xd7af) ||  /* Hangul */
+	       (cp >= 0xf900 && cp <= 0xfaff) ||  /* compatibility ideographs */
+	       (cp >= 0xff66 && cp <= 0xff9f) ||  /* halfwidth katakana */
+	       (cp >= 0x20000 && cp <= 0x3ffff);  /* ideographs, planes 2 and 3 */
+}
+
 size_t ml_tokens_words(const char *text, size_t n, ml_word_fn fn, void *ctx)
 {
 	unsigned char w[ML_WORD_MAX + 4];
-	size_t count = 0, i = 0;
+	unsigned char bi[8];     /* the previous CJK character, then the pair */
+	size_t count = 0, i = 0, len = 0, prev = 0, cjk_run = 0;
 	const unsigned char *s = (const unsigned char *)text;
+#define EMIT(p, k) do { fn(ctx, (const char *)(p), (k)); count++; } while (0)
+	/* the end of a CJK run: a lone character is a word of its own */
+#define END_CJK() do { if (cjk_run == 1) EMIT(bi, prev); cjk_run = 0; } while (0)
+#define END_WORD() do { if (len) EMIT(w, len); len = 0; } while (0)
 	while (i < n) {
 		while (i < n && !is_word_byte(s[i]))
 			i++;
@@ -119,27 +159,35 @@ size_t ml_tokens_words(const char *text, size_t n, ml_word_fn fn, void *ctx)
 			i++;
 		if (i == st)
 			break;
-		/* Punctuation-like UTF-8 (general punctuation U+2000-U+206F, and
-		 * U+00A0-U+00BF) splits words too. */
-		size_t len = 0;
 		for (size_t j = st; j < i;) {
 			unsigned char c = s[j];
 			size_t k = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 1;
 			if (j + k > i)
 				k = i - j;
-			int sep = (k == 3 && c == 0xe2 && s[j + 1] == 0x80) ||
-			          (k == 2 && c == 0xc2) || (k == 3 && c == 0xe3 && s[j + 1] == 0x80);
-			if (sep || len + k > ML_WORD_MAX) {
-				if (len) {
-					fn(ctx, (const char *)w, len);
-					count++;
-				}
-				len = 0;
-				if (sep) {
-					j += k;
-					continue;
-				}
+			uint32_t cp = k > 1 ? code_point(s + j, k) : c;
+			if (k > 1 && is_separator(cp)) {
+				END_CJK();
+				END_WORD();
+				j += k;
+				continue;
 			}
+			if (k > 1 && is_cjk(cp)) {
+				END_WORD();
+				if (cjk_run) {
+					memcpy(bi + prev, s + j, k);
+					EMIT(bi, prev + k);
+					memmove(bi, bi + prev, k);
+				} else {
+					memcpy(bi, s + j, k);
+				}
+				prev = k;
+				cjk_run++;
+				j += k;
+				continue;
+			}
+			END_CJK();
+			if (len + k > ML_WORD_MAX)
+				END_WORD();
 			for (size_t x = 0; x < k; x++) {
 				unsigned char b = s[j + x];
 				w[len++] = (b >= 'A' && b <= 'Z') ? b + 32 : b;
@@ -148,11 +196,12 @@ size_t ml_tokens_words(const char *text, size_t n, ml_word_fn fn, void *ctx)
 				lower2(&w[len - 2], &w[len - 1]);
 			j += k;
 		}
-		if (len) {
-			fn(ctx, (const char *)w, len);
-			count++;
-		}
+		END_CJK();
+		END_WORD();
 	}
+#undef EMIT
+#undef END_CJK
+#undef END_WORD
 	return count;
 }
 

@@ -44,8 +44,13 @@
  *
  * Words: maximal runs of ASCII letters and digits or of non-ASCII UTF-8
  * characters, lowercased (ASCII, Latin-1 supplement, Greek and Cyrillic
- * capitals), cut at ML_WORD_MAX bytes.  Terms longer than ML_TERM_MAX bytes are
- * cut (searches cut the same way).
+ * capitals), cut at ML_WORD_MAX bytes; punctuation outside ASCII (Latin-1's,
+ * general, CJK and fullwidth punctuation) splits them.  Scripts written
+ * without spaces (Chinese, Japanese kana and kanji, Korean) give each pair of
+ * neighbouring characters as a word (bigrams: "会議の" gives "会議" and "議の"),
+ * and a character alone between others as itself; a search word of such
+ * text is the same pairs, all required.  Terms longer than ML_TERM_MAX bytes
+ * are cut (searches cut the same way).
  */
 #ifndef ML_TOKENS_H
 #define ML_TOKENS_H

@@ -230,6 +230,53 @@ static void json_keys_and_subjects(void **state)
 	json_decref(r);
 }
 
+/* Subjects without spaces between words (Japanese, Chinese, Korean): a word
+ * inside them is found, as RFC 2047 UTF-8 or as raw UTF-8. */
+static void cjk_subjects(void **state)
+{
+	(void)state;
+	char log[4200], cdb[4200];
+	snprintf(log, sizeof log, "%s/cjk.log", dir);
+	snprintf(cdb, sizeof cdb, "%s/cjk.db", dir);
+	/* =?UTF-8?B?...?= is "年末年始休業のお知らせ" */
+	const char *lines =
+		"Dec 20 09:00:00 mx1 postfix/smtpd[10]: 1A2B3C4D5E: client=mail.example.jp[192.0.2.5]\n"
+		"Dec 20 09:00:01 mx1 postfix/cleanup[11]: 1A2B3C4D5E: info: header Subject: =?UTF-8?B?5bm05pyr5bm05aeL5LyR5qWt44Gu44GK55+l44KJ44Gb?= from mail.example.jp[192.0.2.5]; from=<tanaka@example.jp> to=<bob@example.com> proto=ESMTP helo=<mail.example.jp>\n"
+		"Dec 20 09:00:01 mx1 postfix/cleanup[11]: 1A2B3C4D5E: message-id=<cjk1@example.jp>\n"
+		"Dec 20 09:00:02 mx1 postfix/qmgr[12]: 1A2B3C4D5E: from=<tanaka@example.jp>, size=2000, nrcpt=1 (queue active)\n"
+		"Dec 20 09:00:03 mx1 postfix/lmtp[13]: 1A2B3C4D5E: to=<bob@example.com>, relay=store[192.0.2.40]:24, delay=3, delays=1/0/1/1, dsn=2.0.0, status=sent (250 2.0.0 Ok)\n"
+		"Dec 20 09:00:03 mx1 postfix/qmgr[12]: 1A2B3C4D5E: removed\n"
+		"Dec 20 09:10:00 mx1 postfix/smtpd[10]: 2B3C4D5E6F: client=mail.example.kr[192.0.2.6]\n"
+		"Dec 20 09:10:01 mx1 postfix/cleanup[11]: 2B3C4D5E6F: info: header Subject: 공지사항: 연말 휴무 from mail.example.kr[192.0.2.6]; from=<kim@example.kr> to=<bob@example.com> proto=ESMTP helo=<mail.example.kr>\n"
+		"Dec 20 09:10:02 mx1 postfix/qmgr[12]: 2B3C4D5E6F: from=<kim@example.kr>, size=2000, nrcpt=1 (queue active)\n"
+		"Dec 20 09:10:03 mx1 postfix/lmtp[13]: 2B3C4D5E6F: to=<bob@example.com>, relay=store[192.0.2.40]:24, delay=3, delays=1/0/1/1, dsn=2.0.0, status=sent (250 2.0.0 Ok)\n"
+		"Dec 20 09:10:03 mx1 postfix/qmgr[12]: 2B3C4D5E6F: removed\n";
+	tl_write_file(log, lines, strlen(lines));
+	char *err = NULL;
+	if (tl_mtalog(NULL, &err, "--db %s ingest --year 2026 %s", cdb, log) != 0)
+		fail_msg("ingest: %s", err);
+	free(err);
+	struct { const char *q; int want; } cases[] = {
+		{ "お知らせ", 1 }, { "休業", 1 }, { "年末年始", 1 }, { "知らせ", 1 },
+		{ "'\"休業のお知らせ\"'", 1 }, { "'年末 お知らせ'", 1 },
+		{ "会議", 0 }, { "お知らせ休業", 0 },
+		{ "공지사항", 1 }, { "휴무", 1 }, { "연말", 1 },
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(cases); i++) {
+		char *out = NULL;
+		err = NULL;
+		if (tl_mtalog(&out, &err, "--db %s search --csv --subject %s", cdb, cases[i].q) != 0)
+			fail_msg("search %s: %s", cases[i].q, err);
+		int n = 0;  /* lines after the header */
+		for (char *p = strchr(out, '\n'); p && p[1]; p = strchr(p + 1, '\n'))
+			n++;
+		if (n != cases[i].want)
+			fail_msg("--subject %s: %d rows, expected %d\n%s", cases[i].q, n, cases[i].want, out);
+		free(out);
+		free(err);
+	}
+}
+
 static void csv_and_table(void **state)
 {
 	(void)state;
@@ -441,6 +488,7 @@ int main(void)
 		cmocka_unit_test(every_status),
 		cmocka_unit_test(search_flags),
 		cmocka_unit_test(json_keys_and_subjects),
+		cmocka_unit_test(cjk_subjects),
 		cmocka_unit_test(csv_and_table),
 		cmocka_unit_test(show_message),
 		cmocka_unit_test(local_time),

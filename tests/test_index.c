@@ -159,6 +159,14 @@ static void tokens_words(void **state)
 		{ "“quoted” — dash", "quoted|dash" },
 		{ "", "" },
 		{ "!!!", "" },
+		/* no spaces between words: pairs of neighbouring characters */
+		{ "会議のお知らせ", "会議|議の|のお|お知|知ら|らせ" },
+		{ "【重要】パスワード変更", "重要|パス|スワ|ワー|ード|ド変|変更" },
+		{ "ご注文の確認（注文番号：12345）", "ご注|注文|文の|の確|確認|注文|文番|番号|12345" },
+		{ "Windows10のアップデート", "windows10|のア|アッ|ップ|プデ|デー|ート" },
+		{ "第3四半期 報告", "第|3|四半|半期|報告" },
+		{ "회의 안내", "회의|안내" },
+		{ "請求書・見積書", "請求|求書|見積|積書" },
 	};
 	for (size_t i = 0; i < ML_ARRAY_LEN(cases); i++) {
 		join_t j = { "" };
