@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 
 const char *ml_strerror(int err)
@@ -268,4 +269,11 @@ int ml_buf_append_lower(ml_buf_t *b, const char *p, size_t n)
 		b->data[b->len++] = c;
 	}
 	return ML_OK;
+}
+
+void ml_heap_trim(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+	if (mi.fordblks > ML_TRIM_FREE_BYTES)
+		malloc_trim(0);
 }

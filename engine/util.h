@@ -126,6 +126,14 @@ int ml_utf8_valid(const char *s, size_t n);
  * to hold at least need items (doubling; starting at first). */
 int ml_array_grow(void **arr, size_t *cap, size_t elem, size_t need, size_t first);
 
+/* After a batch: give the heap's free memory back to the system when more
+ * than ML_TRIM_FREE_BYTES of it is held free.  Without this the holes a
+ * batch's messages leave keep a long run growing with its input; trimming
+ * after every batch instead costs the next batch a page fault (and a zeroed
+ * page) for each page it touches. */
+#define ML_TRIM_FREE_BYTES ((size_t)256 << 20)
+void ml_heap_trim(void);
+
 /* ASCII lowercase copy into out (appends). */
 int ml_buf_append_lower(ml_buf_t *b, const char *p, size_t n);
 

@@ -761,6 +761,7 @@ int ml_writer_flush(ml_writer_t *w)
 	w->nputs = 0;
 	w->nposts = 0;
 	preps_shrink(w);
+	ml_heap_trim();
 	ml_buf_reset(&w->bookkeeping);
 	ml_buf_reset(&w->pkeys);
 	memset(w->rows_delta, 0, sizeof w->rows_delta);

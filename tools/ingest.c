@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -30,8 +29,6 @@
 #define ML_PARTIAL_WAIT_S 10
 /* stdin: lines this old are committed when the pipe goes quiet */
 #define ML_STDIN_QUIET_MS 500
-/* Free heap memory held between batches before it is given back. */
-#define ML_TRIM_FREE_BYTES ((size_t)256 << 20)
 
 typedef struct {
 	char kind[8];          /* "skip" or "bad" */
@@ -237,13 +234,7 @@ static int commit(ing_t *g, int reopen)
 	g->res->messages_written += n;
 	g->res->commits++;
 	ml_corr_done(g->corr);
-	/* give the batch's memory back when much of it is held free: without
-	 * this, the holes its messages leave in the heap keep the process
-	 * growing with the input; trimming after every batch instead costs the
-	 * next batch a page fault (and a zeroed page) for each page it touches */
-	struct mallinfo2 mi = mallinfo2();
-	if (mi.fordblks > ML_TRIM_FREE_BYTES)
-		malloc_trim(0);
+	ml_heap_trim();
 	for (unsigned i = 0; i < g->ntallies; i++) {
 		g->tallies[i].count = 0;
 		g->tallies[i].has_sample = 0;
