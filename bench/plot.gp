@@ -5,6 +5,9 @@
 #   gnuplot -e "mode='size'; in='sizes.tsv'; out='X.png'" bench/plot.gp
 #   gnuplot -e "mode='scaling'; in='sizes.tsv'; out='X.png'" bench/plot.gp
 #       database size, and search p50/p99 per class, against messages
+#   gnuplot -e "mode='ingest'; in='RATE.tsv'; out='X.png'; n='N'" bench/plot.gp
+#       ingest lines/s over time (RATE.tsv: seconds since the start, lines/s
+#       in the last half second, lines/s since the start)
 # sizes.tsv columns: messages, lines, log bytes, mtalog db bytes, FTS5 db
 # bytes, ingest s (mtalog, FTS5), then p50 and p99 µs of recipient address,
 # recipient domain, two subject words, status + domain.
@@ -47,4 +50,15 @@ if (mode eq 'scaling') {
 	     in using 1:13 with linespoints lw 2 lc 3 title "two subject words p99", \
 	     in using 1:14 with linespoints lw 2 dt 2 lc 4 title "status + domain p50", \
 	     in using 1:15 with linespoints lw 2 lc 4 title "status + domain p99"
+}
+if (mode eq 'ingest') {
+	set title sprintf("mtalog ingest rate over time, %s messages (durable, all indexes)", n)
+	set xlabel "seconds since the start"
+	set ylabel "lines/s"
+	set yrange [0:*]
+	set key right bottom
+	plot in using 1:2 with lines lw 1 title "lines/s, each half second", \
+	     in using 1:3 with lines lw 2 title "lines/s since the start", \
+	     300000 with lines dt 2 lw 1 title "floor 300,000", \
+	     1000000 with lines dt 3 lw 1 title "goal 1,000,000"
 }

@@ -80,14 +80,27 @@ run_size() {
 	/usr/bin/env time -f "%e %U %S %M" -o "$work/time.txt" "$M" --db "$db" ingest --quiet "$log" &
 	tpid=$!
 	anon=0
+	# (and the bytes of log read so far, for the ingest rate over time)
+	t0=$(now)
+	: > "$work/ingest-$N.tsv"
 	while kill -0 "$tpid" 2> /dev/null; do
 		for p in $(pgrep -P "$tpid" 2> /dev/null); do
 			a=$(awk '/RssAnon/ { print $2 }' "/proc/$p/status" 2> /dev/null || true)
 			[ -n "$a" ] && [ "$a" -gt "$anon" ] && anon=$a
+			r=$(awk '/^rchar:/ { print $2 }' "/proc/$p/io" 2> /dev/null || true)
+			[ -n "$r" ] && echo "$(now) $r" >> "$work/ingest-$N.tsv"
 		done
 		sleep 0.2
 	done
 	wait "$tpid"
+	# lines/s over time, a point each half second (log bytes read / the log's mean line length),
+	# and the mean since the start
+	awk -v t0="$t0" -v bpl="$(awk -v b="$bytes" -v l="$lines" 'BEGIN { print b / l }')" '
+		NR == 1 { lt = $1; lb = $2; next }
+		$1 - lt >= 0.5 { printf "%.1f\t%.0f\t%.0f\n", $1 - t0, ($2 - lb) / bpl / ($1 - lt), $2 / bpl / ($1 - t0)
+			lt = $1; lb = $2 }' \
+		"$work/ingest-$N.tsv" > "$work/ingest-rate-$N.tsv"
+	gnuplot -e "mode='ingest'; in='$work/ingest-rate-$N.tsv'; out='bench/results/$name-ingest-$N.png'; n='$N'" bench/plot.gp
 	read -r wall user sys rss < "$work/time.txt"
 	dbbytes=$(wc -c < "$db")
 	lps=$(awk -v l="$lines" -v w="$wall" 'BEGIN { printf "%.0f", l / w }')
@@ -230,6 +243,8 @@ run_size() {
 		echo "| reindex, messages/s (\`mtalog reindex\`: every posting rebuilt, every record recompressed with a new dictionary) | $rxrate | | 500,000 |"
 		echo "| reindex --reparse, messages/s (the stored lines parsed and correlated again, then as reindex) | $rprate | | |"
 		echo "| database MB after both (the old copy's pages free inside the file) | $(awk -v b="$rxdb" 'BEGIN { printf "%.1f", b / 1e6 }') | | |"
+		echo
+		echo "Ingest rate over time (lines/s, each half second): [$name-ingest-$N.png]($name-ingest-$N.png)"
 		echo
 		echo "FTS5 holds $frows rows: those of the truth less the recipients the log does not name yet (see bench/fts5.sql); it holds no raw lines and its load starts from parsed rows, so its ingest is not the same work as mtalog's."
 		echo
