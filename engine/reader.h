@@ -103,8 +103,8 @@ void ml_reader_close(ml_reader_t *r);
  * whole line (or the end of input, or an error) is already buffered, or when
  * the source has bytes to read within timeout_ms (always at once for a
  * regular file); 0 when a pipe or terminal stayed silent that long, or a
- * signal came while waiting.  A gzip
- * stream with compressed bytes in hand counts as ready.
+ * signal came while waiting.  A gzip stream with compressed bytes in hand
+ * counts as ready.
  */
 int ml_reader_wait(ml_reader_t *r, int timeout_ms);
 

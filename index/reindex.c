@@ -41,7 +41,6 @@ int ml_reindex_mark(ml_store_t *s)
 	return ml_store_errcode(mdb_txn_commit(t));
 }
 
-
 #define RX_THREADS 2
 
 typedef struct {
