@@ -1,30 +1,342 @@
 #include "record.h"
 
 #include <stdlib.h>
-#define ZSTD_STATIC_LINKING_ONLY
+#include <xxhash.h>
 #include <zstd.h>
 #include <zdict.h>
 
+#include "index/store.h"
+
+static uint64_t zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* ---- row records: writing ---- */
+
+typedef struct {
+	ml_buf_t *b;
+	const ml_strtab_t *t;
+	int rc;
+} wr_t;
+
+static void wr_u(wr_t *w, uint64_t v)
+{
+	if (!w->rc)
+		w->rc = ml_buf_put_varint(w->b, v);
+}
+
+static void wr_bytes(wr_t *w, const char *p, size_t n)
+{
+	if (!w->rc && n)
+		w->rc = ml_buf_append(w->b, p, n);
+}
+
+static void wr_spelled(wr_t *w, const char *p, size_t n)
+{
+	wr_u(w, (uint64_t)n << 2 | 2);
+	wr_bytes(w, p, n);
+}
+
+/* A string of class cls (-1: none). */
+static void wr_str(wr_t *w, int cls, const char *p, size_t n)
+{
+	uint32_t code;
+	if (n == 0) {
+		wr_u(w, 0);
+		return;
+	}
+	if (cls < 0 || !w->t) {
+		wr_spelled(w, p, n);
+		return;
+	}
+	if (ml_strtab_find(w->t, cls, p, n, &code)) {
+		wr_u(w, (uint64_t)code << 1 | 1);
+		return;
+	}
+	if (cls == ML_SC_ADDR) {
+		const char *at = memrchr(p, '@', n);
+		if (at && ml_strtab_find(w->t, ML_SC_DOMAIN, at + 1, (size_t)(p + n - at - 1), &code)) {
+			wr_u(w, ((uint64_t)code + 1) << 2);
+			wr_u(w, (uint64_t)(at - p));
+			wr_bytes(w, p, (size_t)(at - p));
+			return;
+		}
+	} else if (cls == ML_SC_REPLY) {
+		/* the longest beginning in the table that ends before a space */
+		for (size_t j = n - 1; j > 0; j--)
+			if (p[j] == ' ' && ml_strtab_find(w->t, ML_SC_REPLY, p, j, &code)) {
+				wr_u(w, ((uint64_t)code + 1) << 2);
+				wr_u(w, n - j);
+				wr_bytes(w, p + j, n - j);
+				return;
+			}
+	}
+	wr_spelled(w, p, n);
+}
+
+static void wr_field(wr_t *w, int cls, const ml_message_t *m, ml_str_t s)
+{
+	ml_slice_t v = ml_message_str(m, s);
+	wr_str(w, cls, v.p, v.n);
+}
+
+/* The string fields of a message in stored order, with their classes. */
+#define MSG_FIELDS(m) { \
+	{ &(m)->host, ML_SC_HOST }, { &(m)->queue_id, -1 }, { &(m)->from, ML_SC_ADDR }, \
+	{ &(m)->message_id, -1 }, { &(m)->subject, ML_SC_SUBJECT }, { &(m)->client_ip, ML_SC_IP }, \
+	{ &(m)->client_name, ML_SC_NAME }, { &(m)->sasl_user, ML_SC_ADDR }, { &(m)->helo, ML_SC_NAME }, \
+	{ &(m)->bounce_qid, -1 }, { &(m)->orig_qid, -1 }, { &(m)->prev_qid, -1 }, { &(m)->next_qid, -1 } }
+
+int ml_row_encode(const ml_strtab_t *t, const ml_message_t *m, ml_buf_t *out)
+{
+	wr_t w = { out, t && t->gen ? t : NULL, 0 };
+	ml_buf_t mask = ML_BUF_INIT;
+	ml_buf_reset(out);
+	wr_u(&w, ML_ROW_FORMAT);
+	wr_u(&w, w.t ? w.t->gen : 0);
+	wr_u(&w, m->flags);
+	wr_u(&w, m->direction);
+	int64_t sec_us = (int64_t)ml_docid_sec(m->docid) * 1000000;
+	wr_u(&w, zigzag(m->first_us - sec_us));
+	wr_u(&w, zigzag(m->last_us - m->first_us));
+	struct { const ml_str_t *s; int cls; } f[] = MSG_FIELDS(m);
+	for (size_t i = 0; i < ML_ARRAY_LEN(f); i++)
+		wr_field(&w, f[i].cls, m, *f[i].s);
+	wr_u(&w, m->size);
+	wr_u(&w, m->nrcpt);
+	wr_u(&w, m->nrcpts);
+	for (uint32_t i = 0; i < m->nrcpts && !w.rc; i++) {
+		const ml_rcpt_t *r = &m->rcpts[i];
+		wr_field(&w, ML_SC_ADDR, m, r->to);
+		wr_field(&w, ML_SC_ADDR, m, r->orig_to);
+		wr_field(&w, ML_SC_RELAY, m, r->relay);
+		wr_field(&w, ML_SC_DSN, m, r->dsn);
+		ml_buf_reset(&mask);
+		if (!w.rc)
+			w.rc = ml_strtab_reply_mask(m, r, &mask);
+		wr_str(&w, ML_SC_REPLY, mask.data, mask.len);
+		wr_u(&w, zigzag(r->time_us - m->first_us));
+		wr_u(&w, r->delay_ms);
+		wr_u(&w, r->status);
+		wr_u(&w, r->flags);
+	}
+	wr_u(&w, m->first_seq);
+	ml_buf_free(&mask);
+	return w.rc;
+}
+
+/* ---- row records: reading ---- */
+
+typedef struct {
+	const unsigned char *p, *end;
+	const ml_strtab_t *t;
+	ml_message_t *m;
+	int err;
+} rd_t;
+
+static inline uint64_t rd_u(rd_t *r)
+{
+	if (r->p < r->end && *r->p < 0x80)
+		return *r->p++;
+	uint64_t v = 0;
+	if (ml_get_varint_slow(&r->p, r->end, &v) && !r->err)
+		r->err = ML_CORRUPT_BKPT;
+	return v;
+}
+
+/* Append n bytes to the message's strings; the field gets them. */
+static inline void rd_put(rd_t *r, ml_str_t *s, const char *p, size_t n)
+{
+	ml_buf_t *b = &r->m->strs;
+	if (b->cap - b->len < n && ml_buf_reserve(b, n)) {
+		r->err = ML_ENOMEM;
+		return;
+	}
+	memcpy(b->data + b->len, p, n);
+	s->off = (uint32_t)b->len;
+	s->len = (uint32_t)n;
+	b->len += n;
+}
+
+static inline const char *rd_take(rd_t *r, uint64_t n)
+{
+	if (n > (uint64_t)(r->end - r->p)) {
+		if (!r->err)
+			r->err = ML_CORRUPT_BKPT;
+		return NULL;
+	}
+	const char *p = (const char *)r->p;
+	r->p += n;
+	return p;
+}
+
+static void rd_entry(rd_t *r, int cls, uint64_t code, ml_slice_t *v)
+{
+	if (!r->t || code > UINT32_MAX || ml_strtab_get(r->t, cls, (uint32_t)code, v)) {
+		if (!r->err)
+			r->err = ML_CORRUPT_BKPT;
+		*v = ML_SLICE_NULL;
+	}
+}
+
+/* A string of class cls into field s; for a reply, the masked text (the
+ * caller unmasks it). */
+static void rd_str(rd_t *r, int cls, ml_str_t *s)
+{
+	uint64_t v = rd_u(r);
+	s->off = s->len = 0;
+	if (v == 0 || r->err)
+		return;
+	if ((v & 3) == 2) {
+		uint64_t n = v >> 2;
+		const char *p = rd_take(r, n);
+		if (p)
+			rd_put(r, s, p, (size_t)n);
+		return;
+	}
+	ml_slice_t e;
+	if (v & 1) {
+		rd_entry(r, cls, v >> 1, &e);
+		if (!r->err)
+			rd_put(r, s, e.p, e.n);
+		return;
+	}
+	/* composed */
+	uint64_t code = (v >> 2) - 1, n = rd_u(r);
+	const char *p = rd_take(r, n);
+	if (cls == ML_SC_ADDR)
+		rd_entry(r, ML_SC_DOMAIN, code, &e);
+	else if (cls == ML_SC_REPLY)
+		rd_entry(r, ML_SC_REPLY, code, &e);
+	else if (!r->err)
+		r->err = ML_CORRUPT_BKPT;
+	if (r->err)
+		return;
+	ml_buf_t *b = &r->m->strs;
+	size_t total = e.n + (size_t)n + 1;
+	if (b->cap - b->len < total && ml_buf_reserve(b, total)) {
+		r->err = ML_ENOMEM;
+		return;
+	}
+	s->off = (uint32_t)b->len;
+	if (cls == ML_SC_ADDR) {
+		memcpy(b->data + b->len, p, (size_t)n);
+		b->data[b->len + n] = '@';
+		memcpy(b->data + b->len + n + 1, e.p, e.n);
+		b->len += total;
+	} else {
+		memcpy(b->data + b->len, e.p, e.n);
+		memcpy(b->data + b->len + e.n, p, (size_t)n);
+		b->len += total - 1;
+	}
+	s->len = (uint32_t)(b->len - s->off);
+}
+
+/* Put back the recipient a reply was masked with (only when masked). */
+static void rd_unmask(rd_t *r, ml_rcpt_t *row)
+{
+	ml_message_t *m = r->m;
+	if (r->err || !row->reason.len || !memchr(m->strs.data + row->reason.off, 1, row->reason.len))
+		return;
+	/* the unmasked text goes to the end of strs; the masked one stays unused */
+	size_t off = m->strs.len;
+	ml_buf_t tmp = ML_BUF_INIT;
+	int rc = ml_strtab_reply_unmask(m->strs.data + row->reason.off, row->reason.len,
+	                                ml_message_str(m, row->to), &tmp);
+	if (!rc)
+		rc = ml_buf_append(&m->strs, tmp.data, tmp.len);
+	if (rc) {
+		r->err = rc;
+	} else {
+		row->reason.off = (uint32_t)off;
+		row->reason.len = (uint32_t)tmp.len;
+	}
+	ml_buf_free(&tmp);
+}
+
+int ml_row_decode(const ml_strtab_t *t, const void *data, size_t n, uint64_t docid, ml_message_t *m)
+{
+	ml_message_reset(m);
+	m->docid = docid;
+	rd_t r = { data, (const unsigned char *)data + n, t, m, 0 };
+	if (rd_u(&r) != ML_ROW_FORMAT)
+		return ML_CORRUPT_BKPT;
+	uint64_t gen = rd_u(&r);
+	if (gen && (!t || gen != t->gen))
+		return ML_CORRUPT_BKPT;
+	if (!gen)
+		r.t = NULL;
+	if (ml_buf_reserve(&m->strs, n + 256))
+		return ML_ENOMEM;
+	m->flags = (uint32_t)rd_u(&r);
+	m->direction = (uint8_t)rd_u(&r);
+	m->first_us = (int64_t)ml_docid_sec(docid) * 1000000 + unzigzag(rd_u(&r));
+	m->last_us = m->first_us + unzigzag(rd_u(&r));
+	struct { ml_str_t *s; int cls; } f[] = MSG_FIELDS(m);
+	for (size_t i = 0; i < ML_ARRAY_LEN(f); i++)
+		rd_str(&r, f[i].cls, f[i].s);
+	m->size = rd_u(&r);
+	m->nrcpt = (uint32_t)rd_u(&r);
+	uint64_t nr = rd_u(&r);
+	if (r.err)
+		return r.err;
+	if (nr > ML_MSG_RCPT_MAX || nr > (uint64_t)(r.end - r.p))
+		return ML_CORRUPT_BKPT;
+	if (nr > m->rcpts_cap) {
+		ml_rcpt_t *rc = realloc(m->rcpts, (size_t)nr * sizeof *rc);
+		if (!rc)
+			return ML_ENOMEM;
+		m->rcpts = rc;
+		m->rcpts_cap = (uint32_t)nr;
+	}
+	for (uint64_t i = 0; i < nr && !r.err; i++) {
+		ml_rcpt_t *row = &m->rcpts[i];
+		rd_str(&r, ML_SC_ADDR, &row->to);
+		rd_str(&r, ML_SC_ADDR, &row->orig_to);
+		rd_str(&r, ML_SC_RELAY, &row->relay);
+		rd_str(&r, ML_SC_DSN, &row->dsn);
+		rd_str(&r, ML_SC_REPLY, &row->reason);
+		rd_unmask(&r, row);
+		row->time_us = m->first_us + unzigzag(rd_u(&r));
+		row->delay_ms = (uint32_t)rd_u(&r);
+		uint64_t st = rd_u(&r);
+		if (st >= ML_ST__COUNT && !r.err)
+			r.err = ML_CORRUPT_BKPT;
+		row->status = (uint8_t)st;
+		row->flags = (uint8_t)rd_u(&r);
+		m->nrcpts = (uint32_t)i + 1;
+	}
+	m->first_seq = rd_u(&r);
+	if (!r.err && r.p != r.end)
+		r.err = ML_CORRUPT_BKPT;
+	return r.err;
+}
+
+/* ---- raw records ---- */
+
 struct ml_codec {
-	int level;
 	ZSTD_CCtx *cctx;
 	ZSTD_DCtx *dctx;
 	uint32_t ids[ML_DICT_MAX_IDS];
-	ZSTD_CDict *cdicts[ML_DICT_MAX_IDS];       /* at c->level, for the raw lines */
-	ZSTD_CDict *cdicts_fast[ML_DICT_MAX_IDS];  /* at ML_SUMMARY_LEVEL, for the summary */
+	ZSTD_CDict *cdicts[ML_DICT_MAX_IDS];
 	ZSTD_DDict *ddicts[ML_DICT_MAX_IDS];
 	unsigned ndicts;
-	uint32_t cur;      /* index into the arrays + 1 of the dictionary in use; 0 none */
-	ml_buf_t scratch;  /* plain encoding during encode/decode */
-	ml_buf_t scratch2; /* the summary frame during encode */
+	uint32_t cur;      /* index + 1 of the dictionary in use; 0 none */
+	ml_buf_t plain;    /* masked lines during encode and decode */
+	ml_buf_t frame;
 };
 
-int ml_codec_new(ml_codec_t **out, int level)
+int ml_codec_new(ml_codec_t **out)
 {
 	ml_codec_t *c = calloc(1, sizeof *c);
 	if (!c)
 		return ML_ENOMEM;
-	c->level = level;
 	c->cctx = ZSTD_createCCtx();
 	c->dctx = ZSTD_createDCtx();
 	if (!c->cctx || !c->dctx) {
@@ -43,54 +355,54 @@ void ml_codec_free(ml_codec_t *c)
 	ZSTD_freeDCtx(c->dctx);
 	for (unsigned i = 0; i < c->ndicts; i++) {
 		ZSTD_freeCDict(c->cdicts[i]);
-		ZSTD_freeCDict(c->cdicts_fast[i]);
 		ZSTD_freeDDict(c->ddicts[i]);
 	}
-	ml_buf_free(&c->scratch);
-	ml_buf_free(&c->scratch2);
+	ml_buf_free(&c->plain);
+	ml_buf_free(&c->frame);
 	free(c);
+}
+
+int ml_codec_has_dict(const ml_codec_t *c, uint32_t id)
+{
+	for (unsigned i = 0; i < c->ndicts; i++)
+		if (c->ids[i] == id)
+			return 1;
+	return 0;
 }
 
 int ml_codec_add_dict(ml_codec_t *c, uint32_t id, const void *dict, size_t n)
 {
 	if (id == 0)
 		return ML_EINVAL;
-	for (unsigned i = 0; i < c->ndicts; i++)
-		if (c->ids[i] == id)
-			return ML_OK;
+	if (ml_codec_has_dict(c, id))
+		return ML_OK;
 	if (c->ndicts >= ML_DICT_MAX_IDS) {
-		/* full (a long-running reader across many reindexes, each of which
-		 * deletes the dictionaries before it): the oldest goes */
+		/* full (a reader living across many reindexes): the oldest goes */
 		unsigned lo = 0;
 		for (unsigned i = 1; i < c->ndicts; i++)
 			if (c->ids[i] < c->ids[lo])
 				lo = i;
 		ZSTD_freeCDict(c->cdicts[lo]);
-		ZSTD_freeCDict(c->cdicts_fast[lo]);
 		ZSTD_freeDDict(c->ddicts[lo]);
 		unsigned last = --c->ndicts;
 		c->ids[lo] = c->ids[last];
 		c->cdicts[lo] = c->cdicts[last];
-		c->cdicts_fast[lo] = c->cdicts_fast[last];
 		c->ddicts[lo] = c->ddicts[last];
 		c->cur = 0;
 		for (unsigned i = 0; i < c->ndicts; i++)
 			if (!c->cur || c->ids[c->cur - 1] < c->ids[i])
 				c->cur = i + 1;
 	}
-	ZSTD_CDict *cd = ZSTD_createCDict(dict, n, c->level);
-	ZSTD_CDict *cf = ZSTD_createCDict(dict, n, ML_SUMMARY_LEVEL);
+	ZSTD_CDict *cd = ZSTD_createCDict(dict, n, ML_RAW_LEVEL);
 	ZSTD_DDict *dd = ZSTD_createDDict(dict, n);
-	if (!cd || !cf || !dd) {
+	if (!cd || !dd) {
 		ZSTD_freeCDict(cd);
-		ZSTD_freeCDict(cf);
 		ZSTD_freeDDict(dd);
 		return ML_ENOMEM;
 	}
 	unsigned i = c->ndicts++;
 	c->ids[i] = id;
 	c->cdicts[i] = cd;
-	c->cdicts_fast[i] = cf;
 	c->ddicts[i] = dd;
 	if (!c->cur || c->ids[c->cur - 1] < id)
 		c->cur = i + 1;
@@ -102,284 +414,206 @@ uint32_t ml_codec_dict_id(const ml_codec_t *c)
 	return c->cur ? c->ids[c->cur - 1] : 0;
 }
 
-static int put_str(ml_buf_t *b, const ml_message_t *m, ml_str_t s)
+/* The strings that mask a message's lines: index + 1 is the byte after 0x01. */
+typedef struct {
+	ml_slice_t s[8 + 4 * ML_ROW_MASK_ROWS];
+	unsigned n;
+	uint32_t check;
+} masks_t;
+
+static void masks_of(const ml_message_t *m, masks_t *k)
 {
-	int rc = ml_buf_put_varint(b, s.len);
-	if (!rc && s.len)
-		rc = ml_buf_append(b, m->strs.data + s.off, s.len);
+	const ml_str_t f[] = { m->queue_id, m->message_id, m->from, m->client_name, m->client_ip,
+		m->helo, m->sasl_user, m->host };
+	k->n = 0;
+	for (size_t i = 0; i < ML_ARRAY_LEN(f); i++)
+		k->s[k->n++] = ml_message_str(m, f[i]);
+	for (uint32_t i = 0; i < m->nrcpts && i < ML_ROW_MASK_ROWS; i++) {
+		const ml_rcpt_t *r = &m->rcpts[i];
+		k->s[k->n++] = ml_message_str(m, r->to);
+		k->s[k->n++] = ml_message_str(m, r->orig_to);
+		k->s[k->n++] = ml_message_str(m, r->relay);
+		k->s[k->n++] = ml_message_str(m, r->reason);
+	}
+	/* each string's length and bytes, chained */
+	uint32_t h = 0;
+	for (unsigned i = 0; i < k->n; i++) {
+		uint32_t len = (uint32_t)k->s[i].n;
+		h = XXH32(&len, 4, h);
+		if (k->s[i].n)
+			h = XXH32(k->s[i].p, k->s[i].n, h);
+	}
+	k->check = h;
+}
+
+/* Mask lines p[0..n) into out. */
+static int mask_lines(const masks_t *k, const char *p, size_t n, ml_buf_t *out)
+{
+	/* the candidates by first byte, longest first */
+	unsigned char order[ML_ARRAY_LEN(k->s)];
+	unsigned no = 0;
+	for (unsigned i = 0; i < k->n; i++)
+		if (k->s[i].n >= 3)
+			order[no++] = (unsigned char)i;
+	for (unsigned i = 1; i < no; i++)
+		for (unsigned j = i; j > 0 && k->s[order[j - 1]].n < k->s[order[j]].n; j--) {
+			unsigned char x = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = x;
+		}
+	unsigned char first[256] = { 0 };   /* 1: some candidate starts with this byte */
+	for (unsigned i = 0; i < no; i++)
+		first[(unsigned char)k->s[order[i]].p[0]] = 1;
+	first[1] = 1;
+	int rc = ml_buf_reserve(out, n + n / 8 + 16);
+	size_t lit = 0, i = 0;
+	while (i < n && !rc) {
+		unsigned char c = (unsigned char)p[i];
+		if (!first[c]) {
+			i++;
+			continue;
+		}
+		int hit = -1;
+		if (c == 1) {
+			hit = 256;
+		} else {
+			for (unsigned j = 0; j < no; j++) {
+				ml_slice_t s = k->s[order[j]];
+				if ((unsigned char)s.p[0] == c && n - i >= s.n && memcmp(p + i, s.p, s.n) == 0) {
+					hit = order[j];
+					break;
+				}
+			}
+		}
+		if (hit < 0) {
+			i++;
+			continue;
+		}
+		rc = ml_buf_append(out, p + lit, i - lit);
+		unsigned char esc[2] = { 1, hit == 256 ? 0 : (unsigned char)(hit + 1) };
+		if (!rc)
+			rc = ml_buf_append(out, esc, 2);
+		i += hit == 256 ? 1 : k->s[hit].n;
+		lit = i;
+	}
+	if (!rc)
+		rc = ml_buf_append(out, p + lit, n - lit);
 	return rc;
 }
 
-static uint64_t zigzag(int64_t v)
+static int unmask_lines(const masks_t *k, const char *p, size_t n, ml_buf_t *out)
 {
-	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-static int64_t unzigzag(uint64_t v)
-{
-	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
-int ml_record_encode_parts(const ml_message_t *m, ml_buf_t *b, size_t *split)
-{
-	int rc = 0;
-	size_t start = b->len;
-	rc |= ml_buf_put_varint(b, ML_RECORD_VERSION);
-	rc |= ml_buf_put_varint(b, m->flags);
-	rc |= ml_buf_put_varint(b, m->direction);
-	rc |= ml_buf_put_varint(b, (uint64_t)m->first_us);
-	rc |= ml_buf_put_varint(b, zigzag(m->last_us - m->first_us));
-	const ml_str_t *strs[] = { &m->host, &m->queue_id, &m->from, &m->message_id,
-		&m->subject, &m->client_ip, &m->client_name, &m->sasl_user, &m->helo,
-		&m->bounce_qid, &m->orig_qid, &m->prev_qid, &m->next_qid };
-	for (size_t i = 0; i < ML_ARRAY_LEN(strs); i++)
-		rc |= put_str(b, m, *strs[i]);
-	rc |= ml_buf_put_varint(b, m->size);
-	rc |= ml_buf_put_varint(b, m->nrcpt);
-	rc |= ml_buf_put_varint(b, m->nrcpts);
-	for (uint32_t i = 0; i < m->nrcpts; i++) {
-		const ml_rcpt_t *r = &m->rcpts[i];
-		rc |= put_str(b, m, r->to);
-		rc |= put_str(b, m, r->orig_to);
-		rc |= put_str(b, m, r->relay);
-		rc |= put_str(b, m, r->dsn);
-		rc |= put_str(b, m, r->reason);
-		rc |= ml_buf_put_varint(b, zigzag(r->time_us - m->first_us));
-		rc |= ml_buf_put_varint(b, r->delay_ms);
-		rc |= ml_buf_put_varint(b, r->status);
-		rc |= ml_buf_put_varint(b, r->flags);
+	const char *end = p + n;
+	int rc = ml_buf_reserve(out, n + n / 2);
+	while (p < end && !rc) {
+		const char *e = memchr(p, 1, (size_t)(end - p));
+		size_t lit = e ? (size_t)(e - p) : (size_t)(end - p);
+		rc = ml_buf_append(out, p, lit);
+		if (rc || !e)
+			break;
+		if (e + 1 >= end)
+			return ML_CORRUPT_BKPT;
+		unsigned x = (unsigned char)e[1];
+		if (x == 0)
+			rc = ml_buf_putc(out, 1);
+		else if (x - 1 < k->n)
+			rc = ml_buf_append(out, k->s[x - 1].p, k->s[x - 1].n);
+		else
+			return ML_CORRUPT_BKPT;
+		p = e + 2;
 	}
-	rc |= ml_buf_put_varint(b, m->first_seq);
-	*split = b->len - start;
-	rc |= ml_buf_put_varint(b, m->nlines);
-	rc |= ml_buf_put_varint(b, m->raw_dropped);
-	rc |= ml_buf_put_varint(b, m->raw.len);
-	if (m->raw.len)
-		rc |= ml_buf_append(b, m->raw.data, m->raw.len);
-	/* the lines' numbers, when every line has one */
+	return rc;
+}
+
+static int raw_plain(const ml_message_t *m, const masks_t *k, ml_buf_t *out)
+{
+	int rc = ml_buf_put_varint(out, m->nlines);
+	if (!rc)
+		rc = ml_buf_put_varint(out, m->raw_dropped);
+	/* the masked lines' length goes first: mask aside, then copy */
+	ml_buf_t tmp = ML_BUF_INIT;
+	if (!rc)
+		rc = mask_lines(k, m->raw.data, m->raw.len, &tmp);
+	if (!rc)
+		rc = ml_buf_put_varint(out, tmp.len);
+	if (!rc)
+		rc = ml_buf_append(out, tmp.data, tmp.len);
+	ml_buf_free(&tmp);
 	int all = m->nlines > 0 && m->seqs;
 	for (uint32_t i = 0; all && i < m->nlines; i++)
 		all = m->seqs[i] != 0;
-	rc |= ml_buf_put_varint(b, all ? m->nlines : 0);
+	if (!rc)
+		rc = ml_buf_put_varint(out, all ? m->nlines : 0);
 	uint64_t prev = 0;
-	for (uint32_t i = 0; all && i < m->nlines; i++) {
-		rc |= ml_buf_put_varint(b, zigzag((int64_t)(m->seqs[i] - prev)));
+	for (uint32_t i = 0; all && i < m->nlines && !rc; i++) {
+		rc = ml_buf_put_varint(out, zigzag((int64_t)(m->seqs[i] - prev)));
 		prev = m->seqs[i];
 	}
-	return rc ? ML_ENOMEM : ML_OK;
+	return rc;
 }
 
-int ml_record_encode_plain(const ml_message_t *m, ml_buf_t *b)
+int ml_raw_plain(const ml_message_t *m, ml_buf_t *out)
 {
-	size_t split;
-	return ml_record_encode_parts(m, b, &split);
+	masks_t k;
+	masks_of(m, &k);
+	return raw_plain(m, &k, out);
 }
 
-typedef struct {
-	const unsigned char *base, *p, *end;
-	int err;
-} rd_t;
-
-static uint64_t rd_u(rd_t *r)
+int ml_raw_encode(ml_codec_t *c, const ml_message_t *m, ml_buf_t *out)
 {
-	uint64_t v = 0;
-	if (!r->err && ml_get_varint(&r->p, r->end, &v))
-		r->err = ML_CORRUPT_BKPT;
-	return v;
-}
-
-/* A string field: an offset into the buffer being parsed (no copy). */
-static void rd_str(rd_t *r, ml_str_t *s)
-{
-	uint64_t n = rd_u(r);
-	if (r->err)
-		return;
-	if (n > (uint64_t)(r->end - r->p)) {
-		r->err = ML_CORRUPT_BKPT;
-		return;
-	}
-	s->off = (uint32_t)(r->p - r->base);
-	s->len = (uint32_t)n;
-	r->p += n;
-}
-
-/*
- * Parse the summary at the start of m->strs (len bytes of it) in place: the
- * string fields become offsets into m->strs, so decoding copies nothing.
- * *used gets the summary's length.
- */
-static int parse_summary(ml_message_t *m, size_t len, size_t *used)
-{
-	const unsigned char *base = (const unsigned char *)m->strs.data;
-	rd_t r = { base, base, base + len, 0 };
-	uint64_t version = rd_u(&r);
-	if (version != ML_RECORD_VERSION && version != 2)
-		return r.err ? r.err : ML_CORRUPT_BKPT;
-	m->flags = (uint32_t)rd_u(&r);
-	m->direction = (uint8_t)rd_u(&r);
-	m->first_us = (int64_t)rd_u(&r);
-	m->last_us = m->first_us + unzigzag(rd_u(&r));
-	ml_str_t *strs[] = { &m->host, &m->queue_id, &m->from, &m->message_id,
-		&m->subject, &m->client_ip, &m->client_name, &m->sasl_user, &m->helo,
-		&m->bounce_qid, &m->orig_qid, &m->prev_qid, &m->next_qid };
-	for (size_t i = 0; i < ML_ARRAY_LEN(strs); i++)
-		rd_str(&r, strs[i]);
-	m->size = rd_u(&r);
-	m->nrcpt = (uint32_t)rd_u(&r);
-	uint64_t nr = rd_u(&r);
-	if (r.err)
-		return r.err;
-	if (nr > ML_MSG_RCPT_MAX || nr > (uint64_t)(r.end - r.p))
-		return ML_CORRUPT_BKPT;
-	for (uint64_t i = 0; i < nr && !r.err; i++) {
-		int k = ml_message_add_rcpt(m);
-		if (k < 0)
-			return k;
-		ml_rcpt_t *rc = &m->rcpts[k];
-		rd_str(&r, &rc->to);
-		rd_str(&r, &rc->orig_to);
-		rd_str(&r, &rc->relay);
-		rd_str(&r, &rc->dsn);
-		rd_str(&r, &rc->reason);
-		rc->time_us = m->first_us + unzigzag(rd_u(&r));
-		rc->delay_ms = (uint32_t)rd_u(&r);
-		uint64_t st = rd_u(&r);
-		if (st >= ML_ST__COUNT)
-			r.err = ML_CORRUPT_BKPT;
-		rc->status = (uint8_t)st;
-		rc->flags = (uint8_t)rd_u(&r);
-	}
-	m->first_seq = version >= 3 ? rd_u(&r) : 0;
-	*used = (size_t)(r.p - base);
-	return r.err;
-}
-
-/* Parse the raw part (data, n bytes) into m->raw and the line counts. */
-static int parse_raw(ml_message_t *m, const void *data, size_t n)
-{
-	const unsigned char *p = data;
-	rd_t r = { p, p, p + n, 0 };
-	m->nlines = (uint32_t)rd_u(&r);
-	m->raw_dropped = (uint32_t)rd_u(&r);
-	uint64_t rl = rd_u(&r);
-	if (r.err)
-		return r.err;
-	if (rl > (uint64_t)(r.end - r.p))
-		return ML_CORRUPT_BKPT;
-	ml_buf_reset(&m->raw);
-	if (rl && ml_buf_append(&m->raw, r.p, (size_t)rl))
-		return ML_ENOMEM;
-	r.p += rl;
-	/* version 3: each line's number in the stream, zigzag deltas */
-	uint64_t ns = r.p < r.end ? rd_u(&r) : 0;
-	if (ns && ns != m->nlines)
-		return ML_CORRUPT_BKPT;
-	if (ns > m->seqs_cap) {
-		size_t cap = m->seqs_cap;
-		if (ml_array_grow((void **)&m->seqs, &cap, sizeof *m->seqs, (size_t)ns, 16))
-			return ML_ENOMEM;
-		m->seqs_cap = (uint32_t)cap;
-	}
-	uint64_t prev = 0;
-	for (uint64_t i = 0; i < ns && !r.err; i++) {
-		prev += (uint64_t)unzigzag(rd_u(&r));
-		m->seqs[i] = prev;
-	}
-	if (r.err)
-		return r.err;
-	for (uint64_t i = ns; i < m->nlines && i < m->seqs_cap; i++)
-		m->seqs[i] = 0;
-	return r.p == r.end ? ML_OK : ML_CORRUPT_BKPT;
-}
-
-static int decode_plain(const void *data, size_t n, ml_message_t *m, int summary_only)
-{
-	ml_message_reset(m);
-	if (ml_buf_append(&m->strs, data, n))
-		return ML_ENOMEM;
-	size_t used;
-	int rc = parse_summary(m, n, &used);
+	masks_t k;
+	masks_of(m, &k);
+	ml_buf_reset(&c->plain);
+	int rc = raw_plain(m, &k, &c->plain);
+	ml_buf_reset(out);
+	if (!rc)
+		rc = ml_buf_putc(out, ML_RAW_FORMAT);
+	if (!rc)
+		rc = ml_buf_put_varint(out, ml_codec_dict_id(c));
+	unsigned char ck[4];
+	memcpy(ck, &k.check, 4);
+	if (!rc)
+		rc = ml_buf_append(out, ck, 4);
+	size_t bound = ZSTD_compressBound(c->plain.len);
+	if (!rc)
+		rc = ml_buf_reserve(out, bound);
 	if (rc)
 		return rc;
-	m->strs.len = used;
-	if (summary_only)
-		return used == n ? ML_OK : ML_CORRUPT_BKPT;
-	return parse_raw(m, (const char *)data + used, n - used);
-}
-
-int ml_record_decode_plain(const void *data, size_t n, ml_message_t *m)
-{
-	return decode_plain(data, n, m, 0);
-}
-
-/* Compress src into out (appending one zstd frame); fast: the summary's level. */
-static int compress_into(ml_codec_t *c, const char *src, size_t n, ml_buf_t *out, int fast)
-{
-	size_t bound = ZSTD_compressBound(n);
-	int rc = ml_buf_reserve(out, bound);
-	if (rc)
-		return rc;
-	size_t z = c->cur ? ZSTD_compress_usingCDict(c->cctx, out->data + out->len, bound, src, n,
-	                                             fast ? c->cdicts_fast[c->cur - 1] : c->cdicts[c->cur - 1])
-	                  : ZSTD_compressCCtx(c->cctx, out->data + out->len, bound, src, n,
-	                                      fast ? ML_SUMMARY_LEVEL : c->level);
+	size_t z = c->cur ? ZSTD_compress_usingCDict(c->cctx, out->data + out->len, bound, c->plain.data,
+	                                             c->plain.len, c->cdicts[c->cur - 1])
+	                  : ZSTD_compressCCtx(c->cctx, out->data + out->len, bound, c->plain.data,
+	                                      c->plain.len, ML_RAW_LEVEL);
 	if (ZSTD_isError(z))
 		return ML_ENOMEM;
 	out->len += z;
 	return ML_OK;
 }
 
-int ml_record_encode(ml_codec_t *c, const ml_message_t *m, ml_buf_t *out)
+int ml_raw_dict_of(const void *data, size_t n, uint32_t *id)
 {
-	ml_buf_reset(&c->scratch);
-	size_t split;
-	int rc = ml_record_encode_parts(m, &c->scratch, &split);
-	if (rc)
-		return rc;
-	ml_buf_reset(out);
-	/* the summary frame's length goes before it: compress it aside first */
-	ml_buf_t *z = &c->scratch2;
-	ml_buf_reset(z);
-	rc = compress_into(c, c->scratch.data, split, z, 1);
-	if (!rc) rc = ml_buf_putc(out, 0x02);
-	if (!rc) rc = ml_buf_put_varint(out, ml_codec_dict_id(c));
-	if (!rc) rc = ml_buf_put_varint(out, z->len);
-	if (!rc) rc = ml_buf_append(out, z->data, z->len);
-	if (!rc) rc = compress_into(c, c->scratch.data + split, c->scratch.len - split, out, 0);
-	return rc;
-}
-
-/* Decompress one frame at p (n bytes) into out (replacing its contents). */
-static int decompress_into(ml_codec_t *c, const ZSTD_DDict *dd, const unsigned char *p, size_t n,
-                           ml_buf_t *out)
-{
-	unsigned long long sz = ZSTD_getFrameContentSize(p, n);
-	if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN || sz > ML_BUF_MAX)
+	const unsigned char *p = data, *end = p + n;
+	uint64_t v;
+	if (n < 1 || p[0] != ML_RAW_FORMAT)
 		return ML_CORRUPT_BKPT;
-	ml_buf_reset(out);
-	if (ml_buf_reserve(out, (size_t)sz))
-		return ML_ENOMEM;
-	size_t got = dd ? ZSTD_decompress_usingDDict(c->dctx, out->data, (size_t)sz, p, n, dd)
-	                : ZSTD_decompressDCtx(c->dctx, out->data, (size_t)sz, p, n);
-	if (ZSTD_isError(got) || got != sz)
+	p++;
+	if (ml_get_varint(&p, end, &v) || v > UINT32_MAX)
 		return ML_CORRUPT_BKPT;
-	out->len = got;
+	*id = (uint32_t)v;
 	return ML_OK;
 }
 
-static int decode(ml_codec_t *c, const void *data, size_t n, ml_message_t *m, int summary_only)
+int ml_raw_decode(ml_codec_t *c, const void *data, size_t n, ml_message_t *m)
 {
 	const unsigned char *p = data, *end = p + n;
-	if (n < 1)
-		return ML_CORRUPT_BKPT;
-	if (p[0] == 0x00)
-		return decode_plain(p + 1, n - 1, m, summary_only);
-	if (p[0] != 0x02)
+	uint64_t id;
+	if (n < 1 || p[0] != ML_RAW_FORMAT)
 		return ML_CORRUPT_BKPT;
 	p++;
-	uint64_t id, zlen;
-	if (ml_get_varint(&p, end, &id) || ml_get_varint(&p, end, &zlen) || zlen > (uint64_t)(end - p))
+	if (ml_get_varint(&p, end, &id) || end - p < 4)
 		return ML_CORRUPT_BKPT;
+	uint32_t check;
+	memcpy(&check, p, 4);
+	p += 4;
 	const ZSTD_DDict *dd = NULL;
 	if (id) {
 		for (unsigned i = 0; i < c->ndicts; i++)
@@ -388,30 +622,64 @@ static int decode(ml_codec_t *c, const void *data, size_t n, ml_message_t *m, in
 		if (!dd)
 			return ML_ENOTFOUND;
 	}
-	ml_message_reset(m);
-	/* the summary straight into the message's string buffer: fields point into it */
-	int rc = decompress_into(c, dd, p, (size_t)zlen, &m->strs);
-	size_t used;
-	if (!rc)
-		rc = parse_summary(m, m->strs.len, &used);
-	if (!rc && used != m->strs.len)
-		rc = ML_CORRUPT_BKPT;
-	if (rc || summary_only)
+	masks_t k;
+	masks_of(m, &k);
+	if (k.check != check)
+		return ML_CORRUPT_BKPT;
+	unsigned long long sz = ZSTD_getFrameContentSize(p, (size_t)(end - p));
+	if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN || sz > ML_BUF_MAX)
+		return ML_CORRUPT_BKPT;
+	ml_buf_reset(&c->plain);
+	if (ml_buf_reserve(&c->plain, (size_t)sz))
+		return ML_ENOMEM;
+	size_t got = dd ? ZSTD_decompress_usingDDict(c->dctx, c->plain.data, (size_t)sz, p, (size_t)(end - p), dd)
+	                : ZSTD_decompressDCtx(c->dctx, c->plain.data, (size_t)sz, p, (size_t)(end - p));
+	if (ZSTD_isError(got) || got != sz)
+		return ML_CORRUPT_BKPT;
+	c->plain.len = got;
+	const unsigned char *q = (const unsigned char *)c->plain.data, *qe = q + got;
+	uint64_t nlines, dropped, len, ns;
+	if (ml_get_varint(&q, qe, &nlines) || ml_get_varint(&q, qe, &dropped) || ml_get_varint(&q, qe, &len) ||
+	    len > (uint64_t)(qe - q) || nlines > UINT32_MAX || dropped > UINT32_MAX)
+		return ML_CORRUPT_BKPT;
+	ml_buf_reset(&m->raw);
+	int rc = unmask_lines(&k, (const char *)q, (size_t)len, &m->raw);
+	if (rc)
 		return rc;
-	rc = decompress_into(c, dd, p + zlen, (size_t)(end - p - zlen), &c->scratch);
-	if (!rc)
-		rc = parse_raw(m, c->scratch.data, c->scratch.len);
-	return rc;
-}
-
-int ml_record_decode(ml_codec_t *c, const void *data, size_t n, ml_message_t *m)
-{
-	return decode(c, data, n, m, 0);
-}
-
-int ml_record_decode_summary(ml_codec_t *c, const void *data, size_t n, ml_message_t *m)
-{
-	return decode(c, data, n, m, 1);
+	q += len;
+	if (ml_get_varint(&q, qe, &ns) || (ns && ns != nlines))
+		return ML_CORRUPT_BKPT;
+	m->nlines = (uint32_t)nlines;
+	m->raw_dropped = (uint32_t)dropped;
+	size_t need = (size_t)ML_MAX(ns, nlines);
+	if (need > m->seqs_cap) {
+		if (need > (size_t)(qe - q) + nlines + 1)
+			return ML_CORRUPT_BKPT;
+		size_t cap = m->seqs_cap;
+		if (ml_array_grow((void **)&m->seqs, &cap, sizeof *m->seqs, need, 16))
+			return ML_ENOMEM;
+		m->seqs_cap = (uint32_t)cap;
+	}
+	uint64_t prev = 0;
+	for (uint64_t i = 0; i < ns; i++) {
+		uint64_t d;
+		if (ml_get_varint(&q, qe, &d))
+			return ML_CORRUPT_BKPT;
+		prev += (uint64_t)unzigzag(d);
+		m->seqs[i] = prev;
+	}
+	for (uint64_t i = ns; i < nlines; i++)
+		m->seqs[i] = 0;
+	/* the lines must be nlines lines */
+	size_t count = 0;
+	for (const char *s = m->raw.data, *e = s + m->raw.len; s < e; s++) {
+		const char *nl = memchr(s, '\n', (size_t)(e - s));
+		if (!nl)
+			return ML_CORRUPT_BKPT;
+		count++;
+		s = nl;
+	}
+	return count == nlines && q == qe ? ML_OK : ML_CORRUPT_BKPT;
 }
 
 int ml_codec_train(const void *samples, const size_t *sizes, unsigned nsamples,

@@ -1,39 +1,61 @@
 /*
- * record.h — a message as stored bytes, and back.
+ * record.h — a message as stored bytes, and back: its row record (what a
+ * search reads) and its raw record (its log lines, for `show` and reparse).
  *
- * The value of `rec` (key: docid, 8 bytes big-endian) is
+ * ROW RECORD (table rows, key: docid) — read for every row a search returns,
+ * so it is plain bytes, decoded by reading varints, never decompressed:
  *
  *   offset  size     meaning
- *   0       1        format: 0x02 = two zstd frames; 0x00 = plain encoding follows
- *   1       varint   dictionary id (0 = no dictionary)
- *   ..      varint   S, the length of the first frame
- *   ..      S        zstd frame: the summary (the plain encoding up to the rows)
- *   ..      rest     zstd frame: the raw part (nlines ... raw bytes)
+ *   0       1        ML_ROW_FORMAT
+ *   1       varint   generation of the string table the row was written with
+ *                    (0: no table; every value spelled out)
+ *   ..      varint   flags (ML_MSG_*)
+ *   ..      varint   direction
+ *   ..      varint   zigzag(first_us - docid's second * 1e6)
+ *   ..      varint   zigzag(last_us - first_us)
+ *   ..      13 strs  host(HOST) queue_id from(ADDR) message_id subject(SUBJECT)
+ *                    client_ip(IP) client_name(NAME) sasl_user(ADDR) helo(NAME)
+ *                    bounce_qid orig_qid prev_qid next_qid
+ *   ..      varint   size, nrcpt, nrcpts
+ *   per row:  5 strs to(ADDR) orig_to(ADDR) relay(RELAY) dsn(DSN) reason(REPLY),
+ *             varint zigzag(time_us - first_us), delay_ms, status, flags
+ *   ..      varint   first_seq (the number of its first line in the ingest's stream)
  *
- * A search decodes only the summary (about a fifth of the bytes); `show`,
- * reloading a message in flight and reindexing decode both.
+ * A str of class C (index/strtab.h) is one varint v, then maybe bytes:
+ *   v = 0              empty
+ *   v & 1              entry v >> 1 of class C
+ *   v & 3 == 2         spelled: (v >> 2) bytes follow
+ *   v & 3 == 0, v > 0  composed, k = (v >> 2) - 1: for an address, the local
+ *                      part spelled (varint length, bytes), '@', entry k of
+ *                      DOMAIN; for a reply, entry k of REPLY then the rest
+ *                      spelled (varint length, bytes)
+ * A reply is stored masked: its row's recipient as 0x01 0x01, a 0x01 of the
+ * text as 0x01 0x02 (ml_strtab_reply_mask).  Strings without a class are
+ * always spelled.
  *
- * The plain encoding (all integers LEB128 varints, strings varint length + bytes):
+ * RAW RECORD (table raw, key: docid) — the message's log lines, compressed:
  *
- *   version (ML_RECORD_VERSION), flags (ML_MSG_*), direction, first_us, last_us - first_us,
- *   host, queue_id, from, message_id, subject, client_ip, client_name,
- *   sasl_user, helo, bounce_qid, orig_qid, prev_qid, next_qid,   (13 strings)
- *   size, nrcpt,
- *   nrcpts, then per row: to, orig_to, relay, dsn, reason (5 strings),
- *           zigzag(time_us - first_us), delay_ms, status, flags
- *   first_seq                                      (version 3)
- *   nlines, raw_dropped, raw length, raw bytes (lines each ending in '\n')
- *   nseq (nlines, or 0 when some line has no number), then each line's
- *   number in the ingest's stream, zigzag deltas   (version 3)
- * Version 2 records (no line numbers) are read as well.
+ *   offset  size     meaning
+ *   0       1        ML_RAW_FORMAT
+ *   1       varint   id of the zstd dictionary (0: none; meta "rawdict:" id)
+ *   ..      4        xxh32 of the strings the lines were masked with (below)
+ *   ..      rest     one zstd frame of: varint nlines, varint raw_dropped,
+ *                    varint L, L bytes of masked lines (each ending in '\n'),
+ *                    varint nseq (nlines, or 0 when a line has no number),
+ *                    then each line's number in the stream, zigzag deltas
  *
- * Compression: zstd with the current dictionary (trained by
- * ml_codec_train on the plain encodings of the first records of the
- * database, kept in `meta`).  A record names its dictionary, so records
- * written before a retrain stay readable as long as their dictionary is kept.
+ * Masking: the row's own strings (queue ID, message-id, sender, client name
+ * and IP, HELO, SASL user, host; per row to, orig_to, relay, reason) are most
+ * of what is unique in a message's lines, and the row holds them already, so
+ * in the lines each occurrence (longest first, 3 bytes or more) becomes
+ * 0x01 and one byte naming the string; a 0x01 of the lines becomes 0x01 0x00.
+ * The lines compress to about half.  Decoding needs the row decoded first
+ * (ml_raw_decode reads m's strings); the checksum catches a raw record read
+ * against another row than the one it was written with.
  *
- * ml_codec_t holds one CCtx, one DCtx and the digested dictionaries; one per
- * thread.  Decoded messages own their bytes (ml_message_t's buffers).
+ * ml_codec_t holds one zstd compression and decompression context and the
+ * digested dictionaries of raw records; one per thread.  Decoded messages
+ * own their bytes (ml_message_t's buffers).
  */
 #ifndef ML_RECORD_H
 #define ML_RECORD_H
@@ -42,43 +64,43 @@
 
 #include "engine/message.h"
 #include "engine/util.h"
+#include "index/strtab.h"
 
-#define ML_RECORD_VERSION 3
+#define ML_ROW_FORMAT 0x10
+#define ML_RAW_FORMAT 0x11
+#define ML_RAW_LEVEL 3            /* zstd level of raw records */
 #define ML_DICT_MAX_IDS 16
-/* zstd level of the summary frame: a fast level, since every search decodes
- * it (0.35 us instead of 0.6 us a record, for about 35 bytes more) */
-#define ML_SUMMARY_LEVEL (-1)
+#define ML_ROW_MASK_ROWS 60       /* rows whose strings mask the raw lines */
 
 typedef struct ml_codec ml_codec_t;
 
-int ml_codec_new(ml_codec_t **out, int level);
+/* Row records. */
+int ml_row_encode(const ml_strtab_t *t, const ml_message_t *m, ml_buf_t *out);
+/* Decode into m (reset first; m->docid = docid).  ML_ECORRUPT on bad bytes or
+ * a row of another table generation. */
+int ml_row_decode(const ml_strtab_t *t, const void *p, size_t n, uint64_t docid, ml_message_t *m);
+
+/* Raw records. */
+int ml_codec_new(ml_codec_t **out);
 void ml_codec_free(ml_codec_t *c);
-/* Register dictionary `id` (bytes copied); the highest id registered is used
- * for compression. */
+/* Register dictionary `id` (bytes copied); the highest id is used to compress. */
 int ml_codec_add_dict(ml_codec_t *c, uint32_t id, const void *dict, size_t n);
 uint32_t ml_codec_dict_id(const ml_codec_t *c);  /* 0 when none */
+int ml_codec_has_dict(const ml_codec_t *c, uint32_t id);
 
-/* Plain encoding of m, appended to out. */
-int ml_record_encode_plain(const ml_message_t *m, ml_buf_t *out);
-/* The same; *split gets the length of its summary part (all but the raw
- * lines), which is what the first frame holds. */
-int ml_record_encode_parts(const ml_message_t *m, ml_buf_t *out, size_t *split);
-/* Stored form of m (compressed), written to out (reset first). */
-int ml_record_encode(ml_codec_t *c, const ml_message_t *m, ml_buf_t *out);
-/* Decode stored bytes into m (reset first).  ML_ECORRUPT on bad bytes,
+/* The masked plain form of m's lines (what the frame holds), appended to out:
+ * a dictionary's training sample. */
+int ml_raw_plain(const ml_message_t *m, ml_buf_t *out);
+/* Stored form of m's lines (out reset first). */
+int ml_raw_encode(ml_codec_t *c, const ml_message_t *m, ml_buf_t *out);
+/* Decode the lines into m, whose row fields are already decoded.
  * ML_ENOTFOUND when the record names a dictionary the codec lacks. */
-int ml_record_decode(ml_codec_t *c, const void *p, size_t n, ml_message_t *m);
-/* Decode the summary only: every field and row, no raw lines (m->raw empty,
- * m->nlines 0). */
-int ml_record_decode_summary(ml_codec_t *c, const void *p, size_t n, ml_message_t *m);
-/* Decode only the plain encoding. */
-int ml_record_decode_plain(const void *p, size_t n, ml_message_t *m);
+int ml_raw_decode(ml_codec_t *c, const void *p, size_t n, ml_message_t *m);
+/* The dictionary id a raw record names (0: none; ML_ECORRUPT on bad bytes). */
+int ml_raw_dict_of(const void *p, size_t n, uint32_t *id);
 
-/*
- * Train a dictionary from samples (the plain encodings, concatenated, with
- * their sizes).  Writes the dictionary into out.  ML_EINVAL when the samples
- * are too few to train on.
- */
+/* Train a zstd dictionary from samples (concatenated, with their sizes),
+ * written into out.  ML_EINVAL when they are too few. */
 int ml_codec_train(const void *samples, const size_t *sizes, unsigned nsamples,
                    size_t dict_cap, ml_buf_t *out);
 

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "record.h"
+#include "index/legacy.h"
+#include "index/record.h"
 
 int ml_store_errcode(int rc)
 {
@@ -15,9 +16,26 @@ int ml_store_errcode(int rc)
 	case MDB_MAP_FULL: case ENOSPC: case EDQUOT: case EFBIG: return ML_EFULL;
 	case ENOMEM: return ML_ENOMEM;
 	case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND: case MDB_INVALID: case MDB_VERSION_MISMATCH:
+	case MDB_INCOMPATIBLE:
 		return ML_CORRUPT_BKPT;
 	default: return ML_EIO;
 	}
+}
+
+/* The schema a file says it is (0: none written yet). */
+static int read_schema(MDB_txn *txn, MDB_dbi meta, uint32_t *ver)
+{
+	MDB_val k = { strlen(ML_META_SCHEMA), ML_META_SCHEMA }, v;
+	int rc = mdb_get(txn, meta, &k, &v);
+	*ver = 0;
+	if (rc == MDB_NOTFOUND)
+		return ML_OK;
+	if (rc)
+		return ml_store_errcode(rc);
+	if (v.mv_size != 4)
+		return ML_ECORRUPT;
+	memcpy(ver, v.mv_data, 4);
+	return ML_OK;
 }
 
 static int open_dbs(ml_store_t *s, char *err, size_t errlen)
@@ -27,11 +45,45 @@ static int open_dbs(ml_store_t *s, char *err, size_t errlen)
 	int rc = mdb_txn_begin(s->env, NULL, ro ? MDB_RDONLY : 0, &txn);
 	if (rc)
 		goto fail;
+	/* meta first: the schema says which tables there are */
+	rc = mdb_dbi_open(txn, "meta", ro ? 0 : MDB_CREATE, &s->meta);
+	if (rc == MDB_NOTFOUND && ro) {
+		/* a file nobody wrote to yet: empty, nothing to read */
+		mdb_txn_abort(txn);
+		snprintf(err, errlen, "%s: empty database (nothing ingested yet? run: mtalog ingest FILE)", s->path);
+		return ML_ENOTFOUND;
+	}
+	if (rc)
+		goto fail_txn;
+	uint32_t ver;
+	rc = read_schema(txn, s->meta, &ver);
+	if (rc) {
+		mdb_txn_abort(txn);
+		snprintf(err, errlen, "%s: not an mtalog database (no schema version)", s->path);
+		return ML_ECORRUPT;
+	}
+	s->schema = ver ? ver : ML_SCHEMA_VERSION;
+	if (ver == ML_LEGACY_SCHEMA && !(s->flags & ML_STORE_UPGRADE)) {
+		mdb_txn_abort(txn);
+		snprintf(err, errlen, "%s: written by an older mtalog (schema %u); run `mtalog --db %s upgrade` "
+		         "to convert it", s->path, ver, s->path);
+		return ML_EINVAL;
+	}
+	if (ver && ver != ML_SCHEMA_VERSION && ver != ML_LEGACY_SCHEMA) {
+		mdb_txn_abort(txn);
+		snprintf(err, errlen, "%s: schema version %u, this mtalog reads %u", s->path, ver,
+		         ML_SCHEMA_VERSION);
+		return ML_EINVAL;
+	}
 	unsigned cf = ro ? 0 : MDB_CREATE;
-	if ((rc = mdb_dbi_open(txn, "rec", cf, &s->rec)) ||
-	    (rc = mdb_dbi_open(txn, "post", cf | MDB_DUPSORT | MDB_DUPFIXED, &s->post)) ||
-	    (rc = mdb_dbi_open(txn, "open", cf, &s->open)) ||
-	    (rc = mdb_dbi_open(txn, "meta", cf, &s->meta))) {
+	if (ver == ML_LEGACY_SCHEMA) {
+		/* the old tables stay as they are; upgrade opens them itself */
+		if ((rc = mdb_dbi_open(txn, "open", 0, &s->open)))
+			goto fail_txn;
+	} else if ((rc = mdb_dbi_open(txn, "rows", cf, &s->rows)) ||
+	           (rc = mdb_dbi_open(txn, "raw", cf, &s->raw)) ||
+	           (rc = mdb_dbi_open(txn, "postings", cf, &s->post)) ||
+	           (rc = mdb_dbi_open(txn, "open", cf, &s->open))) {
 		mdb_txn_abort(txn);
 		if (rc == MDB_NOTFOUND) {
 			snprintf(err, errlen, "%s: not an mtalog database (no index tables)", s->path);
@@ -39,36 +91,21 @@ static int open_dbs(ml_store_t *s, char *err, size_t errlen)
 		}
 		goto fail;
 	}
-	MDB_val v;
-	rc = ml_meta_get(txn, s, "schema", 6, &v);
-	if (rc == ML_ENOTFOUND && !ro) {
-		uint32_t ver = ML_SCHEMA_VERSION;
-		rc = ml_meta_put(txn, s, "schema", 6, &ver, 4);
+	if (!ver && !ro) {
+		uint32_t v = ML_SCHEMA_VERSION;
+		rc = ml_store_errcode(ml_meta_put(txn, s, ML_META_SCHEMA, strlen(ML_META_SCHEMA), &v, 4));
 		if (rc) {
 			mdb_txn_abort(txn);
 			snprintf(err, errlen, "%s: cannot write: %s", s->path, ml_strerror(rc));
 			return rc;
-		}
-	} else if (rc == ML_ENOTFOUND) {
-		/* read-only open of a database nobody wrote to yet: empty */
-	} else if (rc || v.mv_size != 4) {
-		mdb_txn_abort(txn);
-		snprintf(err, errlen, "%s: not an mtalog database (no schema version)", s->path);
-		return ML_ECORRUPT;
-	} else {
-		uint32_t ver;
-		memcpy(&ver, v.mv_data, 4);
-		if (ver != ML_SCHEMA_VERSION) {
-			mdb_txn_abort(txn);
-			snprintf(err, errlen, "%s: schema version %u, this mtalog reads %u", s->path,
-			         ver, ML_SCHEMA_VERSION);
-			return ML_EINVAL;
 		}
 	}
 	rc = mdb_txn_commit(txn);
 	if (rc)
 		goto fail;
 	return ML_OK;
+fail_txn:
+	mdb_txn_abort(txn);
 fail:
 	snprintf(err, errlen, "%s: %s", s->path, mdb_strerror(rc));
 	return ml_store_errcode(rc);
@@ -168,7 +205,7 @@ int ml_store_grow(ml_store_t *s)
 	return ML_OK;
 }
 
-int ml_store_write_begin(ml_store_t *s, MDB_txn **txn)
+static uint64_t used_bytes(ml_store_t *s)
 {
 	MDB_envinfo info;
 	MDB_stat st;
@@ -176,7 +213,23 @@ int ml_store_write_begin(ml_store_t *s, MDB_txn **txn)
 	mdb_env_stat(s->env, &st);
 	if (info.me_mapsize > s->mapsize)
 		s->mapsize = info.me_mapsize;  /* another process grew it */
-	size_t used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+	return (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
+}
+
+int ml_store_reserve(ml_store_t *s, uint64_t need)
+{
+	uint64_t used = used_bytes(s);
+	while (s->mapsize < used + need) {
+		int rc = ml_store_grow(s);
+		if (rc)
+			return rc;
+	}
+	return ML_OK;
+}
+
+int ml_store_write_begin(ml_store_t *s, MDB_txn **txn)
+{
+	uint64_t used = used_bytes(s);
 	while (used > s->mapsize - s->mapsize / 4) {
 		int rc = ml_store_grow(s);
 		if (rc)
@@ -202,6 +255,13 @@ int ml_meta_put(MDB_txn *txn, ml_store_t *s, const void *key, size_t klen, const
 	return ml_store_errcode(mdb_put(txn, s->meta, &k, &d, 0));
 }
 
+int ml_meta_del(MDB_txn *txn, ml_store_t *s, const void *key, size_t klen)
+{
+	MDB_val k = { klen, (void *)key };
+	int rc = mdb_del(txn, s->meta, &k, NULL);
+	return rc == MDB_NOTFOUND ? ML_OK : ml_store_errcode(rc);
+}
+
 uint64_t ml_meta_get_u64(MDB_txn *txn, ml_store_t *s, const char *key)
 {
 	MDB_val v;
@@ -219,39 +279,178 @@ int ml_meta_add(MDB_txn *txn, ml_store_t *s, const char *key, int64_t delta)
 	return ml_meta_put(txn, s, key, strlen(key), &x, 8);
 }
 
-int ml_store_load_dicts(ml_store_t *s, MDB_txn *txn, ml_codec_t *c)
+int ml_meta_each(MDB_txn *txn, ml_store_t *s, const char *prefix,
+                 int (*fn)(void *ctx, const char *key, size_t klen, const void *v, size_t vlen), void *ctx)
 {
 	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, s->meta, &cur);
+	int rc = ml_store_errcode(mdb_cursor_open(txn, s->meta, &cur));
 	if (rc)
-		return ml_store_errcode(rc);
-	MDB_val k = { 5, "dict:" }, v;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size == 9 && memcmp(k.mv_data, "dict:", 5) == 0) {
-		const unsigned char *kp = k.mv_data;
-		uint32_t id = (uint32_t)kp[5] << 24 | (uint32_t)kp[6] << 16 | (uint32_t)kp[7] << 8 | kp[8];
-		int r2 = ml_codec_add_dict(c, id, v.mv_data, v.mv_size);
-		if (r2) {
-			mdb_cursor_close(cur);
-			return r2;
-		}
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		return rc;
+	size_t pn = strlen(prefix);
+	MDB_val k = { pn, (void *)prefix }, v;
+	int r = mdb_cursor_get(cur, &k, &v, pn ? MDB_SET_RANGE : MDB_FIRST);
+	while (r == 0 && k.mv_size >= pn && memcmp(k.mv_data, prefix, pn) == 0) {
+		rc = fn(ctx, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
+		if (rc)
+			break;
+		r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
+	if (!rc && r && r != MDB_NOTFOUND)
+		rc = ml_store_errcode(r);
 	mdb_cursor_close(cur);
-	return rc == 0 || rc == MDB_NOTFOUND ? ML_OK : ml_store_errcode(rc);
+	return rc;
+}
+
+static void dict_key(unsigned char key[12], uint32_t id)
+{
+	memcpy(key, ML_META_RAWDICT_PFX, 8);
+	key[8] = (unsigned char)(id >> 24);
+	key[9] = (unsigned char)(id >> 16);
+	key[10] = (unsigned char)(id >> 8);
+	key[11] = (unsigned char)id;
+}
+
+static uint32_t dict_key_id(const unsigned char *k)
+{
+	return (uint32_t)k[8] << 24 | (uint32_t)k[9] << 16 | (uint32_t)k[10] << 8 | k[11];
+}
+
+static int load_dict(void *ctx, const char *key, size_t kn, const void *v, size_t vn)
+{
+	if (kn != 12)
+		return ML_CORRUPT_BKPT;
+	return ml_codec_add_dict(ctx, dict_key_id((const unsigned char *)key), v, vn);
+}
+
+int ml_store_load_dicts(ml_store_t *s, MDB_txn *txn, struct ml_codec *c)
+{
+	return ml_meta_each(txn, s, ML_META_RAWDICT_PFX, load_dict, c);
 }
 
 uint32_t ml_store_dict_id(MDB_txn *txn, ml_store_t *s)
 {
 	MDB_val v;
 	uint32_t id = 0;
-	if (ml_meta_get(txn, s, "dict", 4, &v) == 0 && v.mv_size == 4)
+	if (ml_meta_get(txn, s, ML_META_RAWDICT, strlen(ML_META_RAWDICT), &v) == 0 && v.mv_size == 4)
 		memcpy(&id, v.mv_data, 4);
 	return id;
+}
+
+int ml_store_put_dict(MDB_txn *txn, ml_store_t *s, uint32_t id, const void *dict, size_t n)
+{
+	unsigned char key[12];
+	dict_key(key, id);
+	int rc = ml_meta_put(txn, s, key, 12, dict, n);
+	if (!rc)
+		rc = ml_meta_put(txn, s, ML_META_RAWDICT, strlen(ML_META_RAWDICT), &id, 4);
+	return rc;
+}
+
+typedef struct {
+	uint32_t keep;
+	uint32_t ids[256];
+	unsigned n;
+} drop_t;
+
+static int note_dict(void *ctx, const char *key, size_t kn, const void *v, size_t vn)
+{
+	(void)v;
+	(void)vn;
+	drop_t *d = ctx;
+	if (kn == 12 && d->n < ML_ARRAY_LEN(d->ids) && dict_key_id((const unsigned char *)key) != d->keep)
+		d->ids[d->n++] = dict_key_id((const unsigned char *)key);
+	return 0;
+}
+
+int ml_store_drop_dicts(MDB_txn *txn, ml_store_t *s, uint32_t keep)
+{
+	drop_t d = { keep, { 0 }, 0 };
+	int rc = ml_meta_each(txn, s, ML_META_RAWDICT_PFX, note_dict, &d);
+	for (unsigned i = 0; i < d.n && !rc; i++) {
+		unsigned char key[12];
+		dict_key(key, d.ids[i]);
+		rc = ml_meta_del(txn, s, key, 12);
+	}
+	return rc;
+}
+
+int ml_store_strtab(MDB_txn *txn, ml_store_t *s, ml_strtab_t *tab)
+{
+	MDB_val v;
+	int rc = ml_meta_get(txn, s, ML_META_STRTAB, strlen(ML_META_STRTAB), &v);
+	if (rc == ML_ENOTFOUND) {
+		ml_strtab_free(tab);
+		return ML_OK;
+	}
+	return rc ? rc : ml_strtab_view(tab, v.mv_data, v.mv_size);
+}
+
+int ml_store_docid_range(MDB_txn *txn, ml_store_t *s, uint64_t *first, uint64_t *last)
+{
+	MDB_cursor *c;
+	*first = *last = 0;
+	int rc = ml_store_errcode(mdb_cursor_open(txn, s->rows, &c));
+	if (rc)
+		return rc;
+	MDB_val k, v;
+	int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	if (r == 0 && k.mv_size == 8) {
+		*first = ml_get_be64(k.mv_data);
+		r = mdb_cursor_get(c, &k, &v, MDB_LAST);
+		if (r == 0 && k.mv_size == 8)
+			*last = ml_get_be64(k.mv_data);
+	}
+	mdb_cursor_close(c);
+	if (r == 0 && k.mv_size != 8)
+		return ML_CORRUPT_BKPT;
+	return r == 0 || r == MDB_NOTFOUND ? ML_OK : ml_store_errcode(r);
 }
 
 uint64_t ml_store_file_bytes(const ml_store_t *s)
 {
 	struct stat st;
 	return stat(s->path, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+static uint64_t dbi_pages(MDB_txn *txn, MDB_dbi dbi, uint64_t *entries)
+{
+	MDB_stat st;
+	if (mdb_stat(txn, dbi, &st))
+		return 0;
+	if (entries)
+		*entries = st.ms_entries;
+	return (uint64_t)st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+}
+
+int ml_store_stat(ml_store_t *s, MDB_txn *txn, ml_store_stat_t *st)
+{
+	memset(st, 0, sizeof *st);
+	MDB_envinfo info;
+	MDB_stat est;
+	if (mdb_env_info(s->env, &info) || mdb_env_stat(s->env, &est))
+		return ML_EIO;
+	st->page_size = est.ms_psize;
+	st->pages_used = info.me_last_pgno + 1;
+	st->map_size = info.me_mapsize;
+	st->rows_pages = dbi_pages(txn, s->rows, &st->rows);
+	st->raw_pages = dbi_pages(txn, s->raw, NULL);
+	st->post_pages = dbi_pages(txn, s->post, NULL);
+	st->open_pages = dbi_pages(txn, s->open, &st->open);
+	st->meta_pages = dbi_pages(txn, s->meta, NULL);
+	/* free pages: the freelist (dbi 0) holds page numbers; count them */
+	MDB_cursor *c;
+	if (mdb_cursor_open(txn, 0, &c) == 0) {
+		MDB_val k, v;
+		int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+		while (r == 0) {
+			if (v.mv_size >= sizeof(size_t)) {
+				size_t n;
+				memcpy(&n, v.mv_data, sizeof n);
+				st->pages_free += n;
+			}
+			r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		}
+		mdb_cursor_close(c);
+	}
+	return ML_OK;
 }

@@ -1,43 +1,34 @@
 /*
- * store.h — the LMDB environment of one mtalog database and its layout.
+ * store.h — the LMDB environment of one mtalog database and its layout: the
+ * tables, the docid, the meta keys.  Nothing outside index/ shifts a docid,
+ * spells a meta key or opens a cursor.
  *
- * One file (MDB_NOSUBDIR: PATH, and its lock file PATH-lock) holds four named
- * databases:
+ * One file (MDB_NOSUBDIR: PATH, and its lock file PATH-lock) holds five named
+ * tables (schema ML_SCHEMA_VERSION):
  *
- *   rec   key: docid, 8 bytes big-endian      value: record (index/record.h)
- *   post  MDB_DUPSORT|MDB_DUPFIXED
- *         key: tag byte + day bucket (2 bytes) + normalized term
- *                                             dup: docid, 8 bytes big-endian
- *         (tags, terms and buckets: index/tokens.h)
- *   open  key: host '\0' queue ID             value: docid, 8 bytes big-endian
- *         the messages still in flight (no "removed" seen yet)
- *   meta  key: name                           value: see below
+ *   rows      key: docid (8, BE)        value: row record (index/record.h)
+ *   raw       key: docid (8, BE)        value: raw record: the message's log lines
+ *   postings  key: see index/postings.h value: term block or list block
+ *   open      key: host '\0' queue ID   value: docid (8, BE): the messages still
+ *                                       in flight (no "removed" seen yet)
+ *   meta      key: name                 value: see ML_META_* below
  *
- * docid = first-seen time in seconds << 20 | sequence within that second, so
- * the natural key order is time order; newest first is a backward walk and a
+ * docid = first-seen second << ML_DOCID_SEQ_BITS | sequence within that
+ * second, so key order is time order: newest first is a backward walk, a
  * time range is a key range.
  *
- * meta keys:
- *   "schema"                 u32 little-endian, ML_SCHEMA_VERSION
- *   "dict"                   u32: id of the current zstd dictionary (absent: none)
- *   "dict:" u32 BE id        the dictionary bytes
- *   "ckpt:" u64 BE hash      checkpoint of one input (ml_ckpt_t, packed)
- *   "count:" name            u64: lines_parsed, lines_skipped, lines_bad, messages ...
- *   "tally:" kind ':' reason u64 count, then a sample line (kind: skip|bad)
- *   "localdom:" domain       empty: a local domain (configured or learned)
- *   "count:line_seq"         u64: lines numbered by ingest so far (each stored raw line
- *                            keeps its number, for reindex --reparse)
- *   "ingest:format"          the --format an ingest was given, when not auto
- *   "reindex:last"           u64: unix time of the last reindex's start
+ * Schema 5 (the layout before this one: tables rec and post) is read only by
+ * `mtalog upgrade` (index/upgrade.h); any other open of it is refused with a
+ * line that names that command.
  *
- * Map size: starts at ML_STORE_MAP_INIT ($MTALOG_MAP_SIZE bytes when set,
- * at least 1 MiB: tests use it to fill a small map) and doubles whenever a write finds
- * less than a quarter free (ml_store_write_begin) or hits MDB_MAP_FULL (the
- * caller retries the whole transaction after ml_store_grow).  Readers adopt a
- * grown map on MDB_MAP_RESIZED.
+ * Map size: starts at ML_STORE_MAP_INIT ($MTALOG_MAP_SIZE bytes when set, at
+ * least 1 MiB: tests use it to fill a small map) and doubles whenever a write
+ * finds less than a quarter free (ml_store_write_begin) or hits MDB_MAP_FULL
+ * (the caller retries the whole transaction after ml_store_grow).  Readers
+ * adopt a grown map on MDB_MAP_RESIZED.
  *
- * Ownership: values returned by mdb_get/mdb_cursor_get point into the map and
- * are valid until the transaction ends (LMDB's rule).
+ * Ownership: values returned by LMDB point into the map and are valid until
+ * the transaction ends (LMDB's rule); functions here say when they copy.
  */
 #ifndef ML_STORE_H
 #define ML_STORE_H
@@ -46,20 +37,57 @@
 #include <stdint.h>
 
 #include "engine/util.h"
+#include "index/strtab.h"
 
-#define ML_SCHEMA_VERSION 5u
+#define ML_SCHEMA_VERSION 6u
 #define ML_STORE_MAP_INIT ((size_t)256 << 20)
+
+/* ---- docids ---- */
+#define ML_DOCID_SEQ_BITS 20
+#define ML_DOCID_SEQ_MAX ((1u << ML_DOCID_SEQ_BITS) - 1)
+
+static inline uint64_t ml_docid_make(uint64_t sec, uint32_t seq)
+{
+	return sec << ML_DOCID_SEQ_BITS | seq;
+}
+static inline uint64_t ml_docid_sec(uint64_t docid)
+{
+	return docid >> ML_DOCID_SEQ_BITS;
+}
+static inline uint32_t ml_docid_seq(uint64_t docid)
+{
+	return (uint32_t)(docid & ML_DOCID_SEQ_MAX);
+}
+/* The largest second a docid can hold. */
+#define ML_DOCID_SEC_MAX (UINT64_MAX >> ML_DOCID_SEQ_BITS)
+
+/* ---- meta keys ---- */
+#define ML_META_SCHEMA      "schema"        /* u32 LE */
+#define ML_META_STRTAB      "strtab"        /* the string table (index/strtab.h) */
+#define ML_META_RAWDICT     "rawdict"       /* u32 LE: id of the current raw-record dictionary */
+#define ML_META_RAWDICT_PFX "rawdict:"      /* + u32 BE id: a dictionary's bytes */
+#define ML_META_CKPT_PFX    "ckpt:"         /* + u64 BE hash: an input's checkpoint (ml_ckpt_t) */
+#define ML_META_COUNT_PFX   "count:"        /* + name: u64 LE counters */
+#define ML_META_MESSAGES    "count:messages"
+#define ML_META_LINE_SEQ    "count:line_seq" /* lines numbered by ingest so far */
+#define ML_META_ROWS_PFX    "rows:"         /* + status name: u64 LE rows */
+#define ML_META_TALLY_PFX   "tally:"        /* + kind ':' reason: u64 LE count, then a sample line */
+#define ML_META_LOCALDOM_PFX "localdom:"    /* + domain: empty value */
+#define ML_META_FORMAT      "ingest:format" /* the --format logs were ingested with, when not auto */
+#define ML_META_REINDEX     "reindex:last"  /* u64 LE: unix time of the last rebuild's start */
 
 enum {
 	ML_STORE_RDONLY = 1 << 0,
 	ML_STORE_CREATE = 1 << 1,   /* create the file when missing */
 	ML_STORE_NOSYNC = 1 << 2,   /* for tests only: no fsync at commit */
+	ML_STORE_UPGRADE = 1 << 3,  /* also open a schema-5 database (for upgrade) */
 };
 
 typedef struct {
 	MDB_env *env;
-	MDB_dbi rec, post, open, meta;
+	MDB_dbi rows, raw, post, open, meta;
 	int flags;
+	uint32_t schema;       /* of the file as opened */
 	size_t mapsize;
 	char *path;
 } ml_store_t;
@@ -73,23 +101,47 @@ int ml_store_read_begin(ml_store_t *s, MDB_txn **txn);
 int ml_store_write_begin(ml_store_t *s, MDB_txn **txn);
 /* Double the map; no transaction of this process may be open. */
 int ml_store_grow(ml_store_t *s);
-/* LMDB error → ML_E* (MDB_MAP_FULL and ENOSPC → ML_EFULL). */
+/* Grow the map (no transaction open) until `need` bytes are free beyond use. */
+int ml_store_reserve(ml_store_t *s, uint64_t need);
+/* LMDB error -> ML_E* (MDB_MAP_FULL and ENOSPC -> ML_EFULL). */
 int ml_store_errcode(int mdb_rc);
 
-/* meta helpers */
+/* meta */
 int ml_meta_get(MDB_txn *txn, ml_store_t *s, const void *key, size_t klen, MDB_val *val);
 int ml_meta_put(MDB_txn *txn, ml_store_t *s, const void *key, size_t klen, const void *v, size_t vlen);
+int ml_meta_del(MDB_txn *txn, ml_store_t *s, const void *key, size_t klen);
 uint64_t ml_meta_get_u64(MDB_txn *txn, ml_store_t *s, const char *key);
 int ml_meta_add(MDB_txn *txn, ml_store_t *s, const char *key, int64_t delta);
+/* Call fn for every meta key beginning with prefix (in key order); fn returns
+ * non-zero to stop (that value is returned).  Values point into the map. */
+int ml_meta_each(MDB_txn *txn, ml_store_t *s, const char *prefix,
+                 int (*fn)(void *ctx, const char *key, size_t klen, const void *v, size_t vlen), void *ctx);
 
-/* Load every stored dictionary into the codec. */
+/* Raw-record dictionaries: load every stored one into the codec; the id new
+ * records use (0: none). */
 struct ml_codec;
 int ml_store_load_dicts(ml_store_t *s, MDB_txn *txn, struct ml_codec *c);
-
-/* Id of the dictionary new records are compressed with (meta "dict"; 0: none). */
 uint32_t ml_store_dict_id(MDB_txn *txn, ml_store_t *s);
+int ml_store_put_dict(MDB_txn *txn, ml_store_t *s, uint32_t id, const void *dict, size_t n);
+/* Delete every dictionary but `keep`. */
+int ml_store_drop_dicts(MDB_txn *txn, ml_store_t *s, uint32_t keep);
+
+/* The string table of the snapshot (a view into the map: valid while txn is;
+ * the empty table, gen 0, when none). */
+int ml_store_strtab(MDB_txn *txn, ml_store_t *s, ml_strtab_t *tab);
+
+/* Newest and oldest docid stored (0 when none). */
+int ml_store_docid_range(MDB_txn *txn, ml_store_t *s, uint64_t *first, uint64_t *last);
 
 /* Size of the database file in bytes. */
 uint64_t ml_store_file_bytes(const ml_store_t *s);
+
+/* What the file holds, for stats: pages of each table, free pages. */
+typedef struct {
+	uint64_t page_size, pages_used, pages_free, map_size;
+	uint64_t rows_pages, raw_pages, post_pages, open_pages, meta_pages;
+	uint64_t rows, open;
+} ml_store_stat_t;
+int ml_store_stat(ml_store_t *s, MDB_txn *txn, ml_store_stat_t *st);
 
 #endif

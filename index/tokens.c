@@ -41,27 +41,14 @@ int ml_keys_next(const ml_keys_t *k, size_t *pos, const char **key, size_t *len)
 	return 1;
 }
 
-int ml_tag_is_global(int tag)
-{
-	return tag == ML_TAG_MSGID || tag == ML_TAG_QID;
-}
-
-int ml_post_key(ml_buf_t *out, const char *key, size_t n, uint32_t bucket)
-{
-	if (n == 0)
-		return ML_EINVAL;
-	if (ml_tag_is_global((unsigned char)key[0]))
-		bucket = 0;
-	unsigned char hdr[3] = { (unsigned char)key[0], (unsigned char)(bucket >> 8), (unsigned char)bucket };
-	int rc = ml_buf_append(out, hdr, 3);
-	if (!rc)
-		rc = ml_buf_append(out, key + 1, n - 1);
-	return rc;
-}
-
 void ml_msgid_term(const char *id, size_t n, unsigned char out[8])
 {
 	ml_put_be64(out, XXH3_64bits(id, n));
+}
+
+void ml_qid_term(const char *id, size_t n, unsigned char out[8])
+{
+	ml_put_be64(out, XXH3_64bits_withSeed(id, n, 'q'));
 }
 
 ml_slice_t ml_addr_domain(ml_slice_t a)
@@ -205,9 +192,16 @@ size_t ml_tokens_words(const char *text, size_t n, ml_word_fn fn, void *ctx)
 	return count;
 }
 
+typedef struct {
+	ml_keys_t *k;
+	int rc;
+} word_sink_t;
+
 static void add_word(void *ctx, const char *w, size_t n)
 {
-	ml_keys_add(ctx, ML_TAG_SUBJECT, w, n, 0);
+	word_sink_t *ws = ctx;
+	if (!ws->rc)
+		ws->rc = ml_keys_add(ws->k, ML_TAG_SUBJECT, w, n, 0);
 }
 
 static int add_addr(ml_keys_t *k, int tag, int dtag, ml_slice_t a)
@@ -286,56 +280,70 @@ static int sort_unique(ml_keys_t *k)
 
 int ml_tokens_message(const ml_message_t *m, ml_keys_t *k)
 {
-	int rc = 0;
+	int rc;
 	ml_keys_reset(k);
-	ml_slice_t from = ml_message_str(m, m->from);
-	rc |= add_addr(k, ML_TAG_FROM, ML_TAG_FROM_DOMAIN, from);
+	if ((rc = add_addr(k, ML_TAG_FROM, ML_TAG_FROM_DOMAIN, ml_message_str(m, m->from))))
+		return rc;
 	for (uint32_t i = 0; i < m->nrcpts; i++) {
 		const ml_rcpt_t *r = &m->rcpts[i];
-		if (r->to.len)
-			rc |= add_addr(k, ML_TAG_TO, ML_TAG_TO_DOMAIN, ml_message_str(m, r->to));
-		if (r->orig_to.len)
-			rc |= add_addr(k, ML_TAG_TO, ML_TAG_TO_DOMAIN, ml_message_str(m, r->orig_to));
+		if (r->to.len && (rc = add_addr(k, ML_TAG_TO, ML_TAG_TO_DOMAIN, ml_message_str(m, r->to))))
+			return rc;
+		if (r->orig_to.len && (rc = add_addr(k, ML_TAG_TO, ML_TAG_TO_DOMAIN, ml_message_str(m, r->orig_to))))
+			return rc;
 		if (r->flags & ML_RCPT_HANDED_ON)
 			continue;  /* found by its address; its status is the next hop's */
 		const char *st = ml_status_name(ml_message_row_status(m, r));
-		rc |= ml_keys_add(k, ML_TAG_STATUS, st, strlen(st), 0);
+		if ((rc = ml_keys_add(k, ML_TAG_STATUS, st, strlen(st), 0)))
+			return rc;
 		ml_str_t addrs[2] = { r->to, r->orig_to };
 		for (int a = 0; a < 2; a++) {
 			ml_slice_t d = ml_addr_domain(ml_message_str(m, addrs[a]));
-			if (d.n)
-				rc |= add_status_domain(k, st, d);
+			if (d.n && (rc = add_status_domain(k, st, d)))
+				return rc;
 		}
 	}
 	if (!m->nrcpts) {
 		const char *st = ml_status_name(ml_message_row_status(m, NULL));
-		rc |= ml_keys_add(k, ML_TAG_STATUS, st, strlen(st), 0);
+		if ((rc = ml_keys_add(k, ML_TAG_STATUS, st, strlen(st), 0)))
+			return rc;
 	}
-	if (m->flags & ML_MSG_RELEASED)
-		rc |= ml_keys_add(k, ML_TAG_STATUS, "released", 8, 0);
+	if ((m->flags & ML_MSG_RELEASED) && (rc = ml_keys_add(k, ML_TAG_STATUS, "released", 8, 0)))
+		return rc;
 	if (m->direction) {
 		const char *d = ml_direction_name(m->direction);
-		rc |= ml_keys_add(k, ML_TAG_DIRECTION, d, strlen(d), 0);
+		if ((rc = ml_keys_add(k, ML_TAG_DIRECTION, d, strlen(d), 0)))
+			return rc;
 	}
 	ml_slice_t s = ml_message_str(m, m->subject);
+	word_sink_t ws = { k, 0 };
 	if (s.n)
-		ml_tokens_words(s.p, s.n, add_word, k);
+		ml_tokens_words(s.p, s.n, add_word, &ws);
+	if (ws.rc)
+		return ws.rc;
+	unsigned char h[8];
 	if (m->message_id.len) {
-		unsigned char h[8];
 		ml_slice_t id = ml_message_str(m, m->message_id);
 		ml_msgid_term(id.p, id.n, h);
-		rc |= ml_keys_add(k, ML_TAG_MSGID, (const char *)h, 8, 0);
+		if ((rc = ml_keys_add(k, ML_TAG_MSGID, (const char *)h, 8, 0)))
+			return rc;
 	}
 	struct { int tag; ml_str_t v; int lower; } f[] = {
-		{ ML_TAG_IP, m->client_ip, 1 }, { ML_TAG_HOST, m->host, 1 }, { ML_TAG_QID, m->queue_id, 0 },
-		{ ML_TAG_QID, m->prev_qid, 0 },  /* a search by the first hop's queue ID finds the next */
+		{ ML_TAG_IP, m->client_ip, 1 }, { ML_TAG_HOST, m->host, 1 },
 	};
 	for (size_t i = 0; i < ML_ARRAY_LEN(f); i++)
 		if (f[i].v.len) {
 			ml_slice_t v = ml_message_str(m, f[i].v);
-			rc |= ml_keys_add(k, f[i].tag, v.p, v.n, f[i].lower);
+			if ((rc = ml_keys_add(k, f[i].tag, v.p, v.n, f[i].lower)))
+				return rc;
 		}
-	if (rc)
-		return ML_ENOMEM;
+	/* a search by the first hop's queue ID finds the next */
+	ml_str_t q[2] = { m->queue_id, m->prev_qid };
+	for (int i = 0; i < 2; i++)
+		if (q[i].len) {
+			ml_slice_t v = ml_message_str(m, q[i]);
+			ml_qid_term(v.p, v.n, h);
+			if ((rc = ml_keys_add(k, ML_TAG_QID, (const char *)h, 8, 0)))
+				return rc;
+		}
 	return sort_unique(k);
 }

@@ -2,20 +2,8 @@
  * tokens.h — the terms a message is indexed under, how query values are
  * normalized to the same form, and the posting keys built from them.
  *
- * A term key is one tag byte followed by the term bytes.  The posting key
- * stored in `post` puts the message's bucket between them:
- *
- *   tag (1 byte) | bucket (2 bytes, big-endian) | term
- *
- * where bucket = the docid's day (first-seen seconds / ML_BUCKET_SECONDS),
- * except for the near-unique terms (message-id, queue ID: ml_tag_is_global),
- * whose bucket is always 0: a lookup of one of them is one seek whatever the
- * time span, not one per day.
- * So each day's postings of a term are one key: a batch of new messages
- * touches only the newest day's part of the tree (random terms such as
- * message-ids would otherwise dirty, and free, every leaf page of the whole
- * index at every commit), and a search walks the days newest first, stopping
- * at its limit.
+ * A term key is one tag byte followed by the term bytes; index/postings.h
+ * stores, for each term key and day, the docids of the messages that have it.
  *
  * Tags and terms:
  *
@@ -39,8 +27,9 @@
  *                                  and unique, so hashing shrinks their keys to a
  *                                  third; the check on the record keeps answers exact
  *   'h'  host                      lowercased syslog host
- *   'q'  queue ID                  as logged (case matters in long IDs); also
- *                                  the previous hop's of a filter chain
+ *   'q'  queue ID                  xxh3-64 of the queue ID as logged (case matters
+ *                                  in long IDs), 8 bytes big-endian; also the
+ *                                  previous hop's of a filter chain
  *
  * Words: maximal runs of ASCII letters and digits or of non-ASCII UTF-8
  * characters, lowercased (ASCII, Latin-1 supplement, Greek and Cyrillic
@@ -60,19 +49,6 @@
 
 #define ML_TERM_MAX 400
 #define ML_WORD_MAX 64
-#define ML_BUCKET_SECONDS 86400u
-
-/* The bucket (day) of a docid, and the first docid of a bucket. */
-static inline uint32_t ml_docid_bucket(uint64_t docid)
-{
-	uint64_t b = (docid >> 20) / ML_BUCKET_SECONDS;
-	return b > 0xffff ? 0xffff : (uint32_t)b;
-}
-static inline uint64_t ml_bucket_first(uint32_t bucket)
-{
-	return ((uint64_t)bucket * ML_BUCKET_SECONDS) << 20;
-}
-
 enum {
 	ML_TAG_FROM = 'f', ML_TAG_FROM_DOMAIN = 'F',
 	ML_TAG_TO = 't', ML_TAG_TO_DOMAIN = 'T',
@@ -93,13 +69,6 @@ int ml_keys_add(ml_keys_t *k, int tag, const char *p, size_t n, int lower);
 /* Iterate: *pos starts at 0; returns 1 with key/len set, 0 at the end. */
 int ml_keys_next(const ml_keys_t *k, size_t *pos, const char **key, size_t *len);
 
-/* 1 for the tags whose postings are not split by day (bucket 0). */
-int ml_tag_is_global(int tag);
-
-/* Append the posting key of term key (tag + term, n bytes) in bucket to out
- * (bucket 0 for a global tag). */
-int ml_post_key(ml_buf_t *out, const char *key, size_t n, uint32_t bucket);
-
 /* All term keys of a message, sorted and unique. */
 int ml_tokens_message(const ml_message_t *m, ml_keys_t *out);
 
@@ -111,8 +80,9 @@ size_t ml_tokens_words(const char *text, size_t n, ml_word_fn fn, void *ctx);
 /* Lowercase one UTF-8 string the way words are lowercased (appends). */
 int ml_tokens_lower(ml_buf_t *out, const char *p, size_t n);
 
-/* The 'm' term of a message-id: 8 bytes into out. */
+/* The 'm' term of a message-id, the 'q' term of a queue ID: 8 bytes into out. */
 void ml_msgid_term(const char *id, size_t n, unsigned char out[8]);
+void ml_qid_term(const char *id, size_t n, unsigned char out[8]);
 
 /* The 'X' term of a status and a recipient domain (appends). */
 int ml_status_domain_term(ml_buf_t *out, const char *status, const char *d, size_t n);

@@ -1,0 +1,1088 @@
+#include "postings.h"
+
+#include <stdlib.h>
+
+#include "index/tokens.h"
+
+enum { KIND_TERMS = 0x00, KIND_LIST = 0x01 };
+
+/* ---- docid lists ---- */
+
+static int put_id(ml_buf_t *b, uint64_t prev, uint64_t d, int first)
+{
+	uint64_t ds = ml_docid_sec(d) - ml_docid_sec(prev);
+	uint64_t x = first || ds ? ml_docid_seq(d) : (uint64_t)ml_docid_seq(d) - ml_docid_seq(prev) - 1;
+	uint64_t c = x < 3 ? x : 3;
+	int rc = ml_buf_put_varint(b, ds << 2 | c);
+	if (!rc && c == 3)
+		rc = ml_buf_put_varint(b, x - 3);
+	return rc;
+}
+
+static size_t varint_len(uint64_t v)
+{
+	size_t n = 1;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+static size_t id_size(uint64_t prev, uint64_t d, int first)
+{
+	uint64_t ds = ml_docid_sec(d) - ml_docid_sec(prev);
+	uint64_t x = first || ds ? ml_docid_seq(d) : (uint64_t)ml_docid_seq(d) - ml_docid_seq(prev) - 1;
+	return varint_len(ds << 2 | (x < 3 ? x : 3)) + (x >= 3 ? varint_len(x - 3) : 0);
+}
+
+/* n docids after prev (the first coded absolute when first). */
+static int put_ids(ml_buf_t *b, uint64_t prev, const uint64_t *ids, size_t n, int first)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		rc = put_id(b, prev, ids[i], first && i == 0);
+		prev = ids[i];
+	}
+	return rc;
+}
+
+static size_t ids_size(uint64_t prev, const uint64_t *ids, size_t n, int first)
+{
+	size_t s = 0;
+	for (size_t i = 0; i < n; i++) {
+		s += id_size(prev, ids[i], first && i == 0);
+		prev = ids[i];
+	}
+	return s;
+}
+
+/* Read n docids after prev into out; each must exceed the one before (the
+ * first: not below prev) and stay below limit.  0 or ML_ECORRUPT. */
+static int get_ids(const unsigned char **p, const unsigned char *end, uint64_t prev, uint64_t limit,
+                   size_t n, uint64_t *out, int first)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v, x;
+		if (ml_get_varint(p, end, &v))
+			return ML_CORRUPT_BKPT;
+		x = v & 3;
+		if (x == 3) {
+			uint64_t ex;
+			if (ml_get_varint(p, end, &ex) || ex > ML_DOCID_SEQ_MAX)
+				return ML_CORRUPT_BKPT;
+			x += ex;
+		}
+		uint64_t ds = v >> 2, sec = ml_docid_sec(prev) + ds, seq;
+		if ((first && i == 0) || ds)
+			seq = x;
+		else
+			seq = (uint64_t)ml_docid_seq(prev) + 1 + x;
+		if (ds > ML_BUCKET_SECONDS * 2 || seq > ML_DOCID_SEQ_MAX)
+			return ML_CORRUPT_BKPT;
+		uint64_t d = ml_docid_make(sec, (uint32_t)seq);
+		if (d > limit || (d <= prev && !(first && i == 0 && d == prev)))
+			return ML_CORRUPT_BKPT;
+		out[i] = prev = d;
+	}
+	return ML_OK;
+}
+
+/* ---- keys ---- */
+
+static int terms_key(ml_buf_t *b, const char *key, size_t n, uint32_t bucket)
+{
+	unsigned char h[4] = { (unsigned char)key[0], (unsigned char)(bucket >> 8), (unsigned char)bucket,
+		KIND_TERMS };
+	ml_buf_reset(b);
+	int rc = ml_buf_append(b, h, 4);
+	if (!rc)
+		rc = ml_buf_append(b, key + 1, n - 1);
+	return rc;
+}
+
+/* tag | bucket | 0x01 | len | term, and the first docid when first != NULL */
+static int list_key(ml_buf_t *b, int tag, uint32_t bucket, const char *term, size_t tn, const uint64_t *first)
+{
+	unsigned char h[6] = { (unsigned char)tag, (unsigned char)(bucket >> 8), (unsigned char)bucket,
+		KIND_LIST, (unsigned char)(tn >> 8), (unsigned char)tn };
+	ml_buf_reset(b);
+	int rc = ml_buf_append(b, h, 6);
+	if (!rc)
+		rc = ml_buf_append(b, term, tn);
+	if (!rc && first) {
+		unsigned char d[8];
+		ml_put_be64(d, *first);
+		rc = ml_buf_append(b, d, 8);
+	}
+	return rc;
+}
+
+static int has_prefix(const MDB_val *k, const void *p, size_t n)
+{
+	return k->mv_size >= n && memcmp(k->mv_data, p, n) == 0;
+}
+
+/* ---- term blocks ---- */
+
+typedef struct {
+	uint32_t toff, tlen;   /* the term in blk_t.text */
+	uint32_t n;            /* docids inline (in blk_t.ids from ioff), 0: in list blocks */
+	uint32_t ioff;
+	uint64_t total;        /* docids in list blocks */
+} tent_t;
+
+typedef struct {
+	ml_buf_t text;
+	tent_t *e;
+	size_t ne, ecap;
+	uint64_t *ids;
+	size_t nids, icap;
+} blk_t;
+
+static void blk_reset(blk_t *b)
+{
+	ml_buf_reset(&b->text);
+	b->ne = b->nids = 0;
+}
+
+static void blk_free(blk_t *b)
+{
+	ml_buf_free(&b->text);
+	free(b->e);
+	free(b->ids);
+	memset(b, 0, sizeof *b);
+}
+
+static tent_t *blk_add(blk_t *b, const char *term, size_t tn)
+{
+	if (ml_array_grow((void **)&b->e, &b->ecap, sizeof *b->e, b->ne + 1, 64))
+		return NULL;
+	tent_t *e = &b->e[b->ne];
+	memset(e, 0, sizeof *e);
+	e->toff = (uint32_t)b->text.len;
+	e->tlen = (uint32_t)tn;
+	if (ml_buf_append(&b->text, term, tn))
+		return NULL;
+	b->ne++;
+	return e;
+}
+
+static uint64_t *blk_ids(blk_t *b, size_t n)
+{
+	if (ml_array_grow((void **)&b->ids, &b->icap, sizeof *b->ids, b->nids + n, 256))
+		return NULL;
+	uint64_t *p = b->ids + b->nids;
+	b->nids += n;
+	return p;
+}
+
+/* Decode a term block value (tag and bucket given) into b (appending). */
+static int blk_decode(blk_t *b, const void *data, size_t len, uint32_t bucket)
+{
+	const unsigned char *p = data, *end = p + len;
+	uint64_t nt;
+	if (ml_get_varint(&p, end, &nt) || nt == 0 || nt > len)
+		return ML_CORRUPT_BKPT;
+	size_t prev_off = 0, prev_len = 0;
+	uint64_t base = ml_bucket_first(bucket), limit = ml_bucket_last(bucket);
+	for (uint64_t i = 0; i < nt; i++) {
+		uint64_t shared, rest, n;
+		if (ml_get_varint(&p, end, &shared) || ml_get_varint(&p, end, &rest) || shared > prev_len ||
+		    rest > (uint64_t)(end - p) || shared + rest > ML_TERM_MAX || (i && shared + rest == 0))
+			return ML_CORRUPT_BKPT;
+		char term[ML_TERM_MAX + 1];
+		if (shared)
+			memcpy(term, b->text.data + prev_off, (size_t)shared);
+		memcpy(term + shared, p, (size_t)rest);
+		p += rest;
+		size_t tn = (size_t)(shared + rest);
+		if (i) {
+			/* ascending and distinct */
+			int c = memcmp(b->text.data + prev_off, term, ML_MIN(prev_len, tn));
+			if (c > 0 || (c == 0 && prev_len >= tn))
+				return ML_CORRUPT_BKPT;
+		}
+		tent_t *e = blk_add(b, term, tn);
+		if (!e)
+			return ML_ENOMEM;
+		prev_off = e->toff;
+		prev_len = tn;
+		if (ml_get_varint(&p, end, &n) || n > (uint64_t)(end - p))
+			return ML_CORRUPT_BKPT;
+		if (n == 0) {
+			if (ml_get_varint(&p, end, &e->total) || e->total == 0)
+				return ML_CORRUPT_BKPT;
+			continue;
+		}
+		uint64_t *ids = blk_ids(b, (size_t)n);
+		if (!ids)
+			return ML_ENOMEM;
+		e = &b->e[b->ne - 1];
+		e->n = (uint32_t)n;
+		e->ioff = (uint32_t)(ids - b->ids);
+		int rc = get_ids(&p, end, base, limit, (size_t)n, ids, 1);
+		if (rc)
+			return rc;
+	}
+	return p == end ? ML_OK : ML_CORRUPT_BKPT;
+}
+
+static const char *ent_term(const blk_t *b, const tent_t *e)
+{
+	return b->text.data + e->toff;
+}
+
+static int term_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	int c = memcmp(a, b, ML_MIN(an, bn));
+	return c ? c : (an > bn) - (an < bn);
+}
+
+/* Encode entries [from, to) of b as one term block value. */
+static int blk_encode(const blk_t *b, size_t from, size_t to, uint32_t bucket, ml_buf_t *out)
+{
+	ml_buf_reset(out);
+	int rc = ml_buf_put_varint(out, to - from);
+	const char *prev = NULL;
+	size_t pn = 0;
+	uint64_t base = ml_bucket_first(bucket);
+	for (size_t i = from; i < to && !rc; i++) {
+		const tent_t *e = &b->e[i];
+		const char *t = ent_term(b, e);
+		size_t sh = 0;
+		if (prev)
+			while (sh < pn && sh < e->tlen && prev[sh] == t[sh])
+				sh++;
+		rc = ml_buf_put_varint(out, sh);
+		if (!rc)
+			rc = ml_buf_put_varint(out, e->tlen - sh);
+		if (!rc)
+			rc = ml_buf_append(out, t + sh, e->tlen - sh);
+		if (!rc)
+			rc = ml_buf_put_varint(out, e->n);
+		if (!rc && e->n)
+			rc = put_ids(out, base, b->ids + e->ioff, e->n, 1);
+		else if (!rc)
+			rc = ml_buf_put_varint(out, e->total);
+		prev = t;
+		pn = e->tlen;
+	}
+	return rc;
+}
+
+/* Encoded size of one entry (upper bound: no shared prefix). */
+static size_t ent_size(const blk_t *b, const tent_t *e, uint32_t bucket)
+{
+	size_t s = 2 + varint_len(e->tlen) + e->tlen + varint_len(e->n);
+	return s + (e->n ? ids_size(ml_bucket_first(bucket), b->ids + e->ioff, e->n, 1) : varint_len(e->total));
+}
+
+/* ---- the batch ---- */
+
+typedef struct {
+	uint64_t pfx;      /* tag | bucket | first 5 bytes of the term, big-endian */
+	uint64_t docid;
+	uint32_t off;      /* the term key in keys: u16 length, then tag + term */
+	uint32_t seq;      /* queue order: the last operation on (term, docid) wins */
+	uint8_t del;
+} chg_t;
+
+struct ml_post_batch {
+	chg_t *c;
+	size_t n, cap;
+	ml_buf_t keys;
+	/* scratch of the merge */
+	blk_t old, nb;
+	ml_buf_t kb, kb2, val, enc, okey;
+	uint64_t *ids;
+	size_t icap;
+};
+
+int ml_post_batch_new(ml_post_batch_t **out)
+{
+	*out = calloc(1, sizeof **out);
+	return *out ? ML_OK : ML_ENOMEM;
+}
+
+void ml_post_batch_free(ml_post_batch_t *b)
+{
+	if (!b)
+		return;
+	free(b->c);
+	ml_buf_free(&b->keys);
+	blk_free(&b->old);
+	blk_free(&b->nb);
+	ml_buf_free(&b->kb);
+	ml_buf_free(&b->kb2);
+	ml_buf_free(&b->val);
+	ml_buf_free(&b->enc);
+	ml_buf_free(&b->okey);
+	free(b->ids);
+	free(b);
+}
+
+void ml_post_batch_reset(ml_post_batch_t *b)
+{
+	b->n = 0;
+	ml_buf_reset(&b->keys);
+}
+
+size_t ml_post_batch_count(const ml_post_batch_t *b)
+{
+	return b->n;
+}
+
+int ml_post_batch_add(ml_post_batch_t *b, const char *key, size_t n, uint64_t docid, int del)
+{
+	if (n < 2 || n > 1 + ML_TERM_MAX || b->keys.len > UINT32_MAX - 1024)
+		return ML_EINVAL;
+	int rc = ml_array_grow((void **)&b->c, &b->cap, sizeof *b->c, b->n + 1, 4096);
+	if (rc)
+		return rc;
+	chg_t *c = &b->c[b->n];
+	c->off = (uint32_t)b->keys.len;
+	c->docid = docid;
+	c->seq = (uint32_t)b->n;
+	c->del = (uint8_t)(del != 0);
+	unsigned char h[2] = { (unsigned char)n, (unsigned char)(n >> 8) };
+	rc = ml_buf_append(&b->keys, h, 2);
+	if (!rc)
+		rc = ml_buf_append(&b->keys, key, n);
+	if (rc)
+		return rc;
+	uint32_t bucket = ml_docid_bucket(docid);
+	uint64_t pfx = (uint64_t)(unsigned char)key[0] << 56 | (uint64_t)bucket << 40;
+	for (size_t i = 1; i < 6; i++)
+		pfx |= (uint64_t)(i < n ? (unsigned char)key[i] : 0) << (8 * (5 - (i - 1)) - 8);
+	c->pfx = pfx;
+	b->n++;
+	return ML_OK;
+}
+
+static const char *chg_key(const ml_post_batch_t *b, const chg_t *c, size_t *n)
+{
+	const unsigned char *p = (const unsigned char *)b->keys.data + c->off;
+	*n = (size_t)p[0] | (size_t)p[1] << 8;
+	return (const char *)p + 2;
+}
+
+/* qsort has no context argument in C11; the batch being sorted goes here,
+ * set and read only around one sort by one thread (a writer's) */
+static _Thread_local const ml_post_batch_t *sorting;
+
+static int cmp_chg(const void *pa, const void *pb)
+{
+	const chg_t *x = pa, *y = pb;
+	if (x->pfx != y->pfx)
+		return x->pfx < y->pfx ? -1 : 1;
+	size_t xn, yn;
+	const char *xk = chg_key(sorting, x, &xn), *yk = chg_key(sorting, y, &yn);
+	int c = term_cmp(xk, xn, yk, yn);
+	if (c)
+		return c;
+	if (x->docid != y->docid)
+		return x->docid < y->docid ? -1 : 1;
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Changes [i, j) are one term's, sorted by docid: apply them to the sorted
+ * ids (n of them) into out (cap >= n + (j - i)); returns the new count. */
+static size_t merge_ids(const ml_post_batch_t *b, size_t i, size_t j, const uint64_t *ids, size_t n,
+                        uint64_t *out)
+{
+	size_t k = 0, a = 0;
+	while (i < j) {
+		uint64_t d = b->c[i].docid;
+		/* the last operation on d wins */
+		size_t last = i;
+		while (last + 1 < j && b->c[last + 1].docid == d)
+			last++;
+		int del = b->c[last].del;
+		while (a < n && ids[a] < d)
+			out[k++] = ids[a++];
+		if (a < n && ids[a] == d)
+			a++;
+		if (!del)
+			out[k++] = d;
+		i = last + 1;
+	}
+	while (a < n)
+		out[k++] = ids[a++];
+	return k;
+}
+
+static int grow_ids(ml_post_batch_t *b, size_t need)
+{
+	return ml_array_grow((void **)&b->ids, &b->icap, sizeof *b->ids, need, 1024);
+}
+
+static int put_val(MDB_cursor *cur, const ml_buf_t *k, const ml_buf_t *v)
+{
+	MDB_val kk = { k->len, k->data }, vv = { v->len, v->data };
+	return ml_store_errcode(mdb_cursor_put(cur, &kk, &vv, 0));
+}
+
+static int del_key(MDB_cursor *cur, const void *k, size_t n)
+{
+	MDB_val kk = { n, (void *)k }, v;
+	int rc = mdb_cursor_get(cur, &kk, &v, MDB_SET);
+	if (rc == 0)
+		rc = mdb_cursor_del(cur, 0);
+	return rc == MDB_NOTFOUND ? ML_OK : ml_store_errcode(rc);
+}
+
+/* Write docids ids[0..n) of a term as list blocks of at most
+ * ML_POST_BLOCK_MAX bytes each (keys from prefix in b->kb2). */
+static int write_lists(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t bucket, const char *term,
+                       size_t tn, const uint64_t *ids, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		size_t j = i + 1, size = 0;
+		while (j < n && size + id_size(ids[j - 1], ids[j], 0) <= ML_POST_BLOCK_MAX - 8) {
+			size += id_size(ids[j - 1], ids[j], 0);
+			j++;
+		}
+		int rc = list_key(&b->kb2, tag, bucket, term, tn, &ids[i]);
+		ml_buf_reset(&b->enc);
+		if (!rc)
+			rc = ml_buf_put_varint(&b->enc, j - i - 1);
+		if (!rc)
+			rc = put_ids(&b->enc, ids[i], ids + i + 1, j - i - 1, 0);
+		if (!rc)
+			rc = put_val(cur, &b->kb2, &b->enc);
+		if (rc)
+			return rc;
+		i = j;
+	}
+	return ML_OK;
+}
+
+/* Decode a list block value whose first docid is first into ids (grown). */
+static int list_decode(const void *data, size_t len, uint64_t first, uint32_t bucket, uint64_t **ids,
+                       size_t *cap, size_t *n)
+{
+	const unsigned char *p = data, *end = p + len;
+	uint64_t k;
+	if (ml_get_varint(&p, end, &k) || k > len)
+		return ML_CORRUPT_BKPT;
+	if (ml_array_grow((void **)ids, cap, sizeof **ids, (size_t)k + 1, 256))
+		return ML_ENOMEM;
+	(*ids)[0] = first;
+	int rc = get_ids(&p, end, first, ml_bucket_last(bucket), (size_t)k, *ids + 1, 0);
+	if (rc)
+		return rc;
+	*n = (size_t)k + 1;
+	return p == end ? ML_OK : ML_CORRUPT_BKPT;
+}
+
+/* Apply changes [i, j) of one term to its list blocks; *total is the count
+ * before and after. */
+static int apply_lists(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t bucket, const char *term,
+                       size_t tn, size_t i, size_t j, uint64_t *total)
+{
+	int rc = list_key(&b->kb, tag, bucket, term, tn, NULL);
+	if (rc)
+		return rc;
+	size_t plen = b->kb.len;
+	uint64_t *blockids = NULL;
+	size_t bcap = 0, bn = 0;
+	while (i < j && !rc) {
+		uint64_t d = b->c[i].docid;
+		/* the block holding d: the greatest first docid <= d (else the first block) */
+		unsigned char kd[8];
+		ml_put_be64(kd, d == UINT64_MAX ? d : d + 1);
+		b->kb.len = plen;
+		if ((rc = ml_buf_append(&b->kb, kd, 8)))
+			break;
+		MDB_val k = { b->kb.len, b->kb.data }, v;
+		int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		int found = 0;
+		if (r == 0 || r == MDB_NOTFOUND) {
+			r = r == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+			if (r == 0 && k.mv_size == plen + 8 && has_prefix(&k, b->kb.data, plen))
+				found = 1;
+			else if (r == 0 || r == MDB_NOTFOUND) {
+				/* none at or below d: the term's first block, if any */
+				b->kb.len = plen;
+				k = (MDB_val){ plen, b->kb.data };
+				r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+				if (r == 0 && k.mv_size == plen + 8 && has_prefix(&k, b->kb.data, plen))
+					found = 1;
+			}
+		}
+		if (r && r != MDB_NOTFOUND) {
+			rc = ml_store_errcode(r);
+			break;
+		}
+		uint64_t first = 0, next_first = UINT64_MAX;
+		bn = 0;
+		if (found) {
+			first = ml_get_be64((const unsigned char *)k.mv_data + plen);
+			ml_buf_reset(&b->val);
+			if ((rc = ml_buf_append(&b->val, v.mv_data, v.mv_size)))
+				break;
+			rc = list_decode(b->val.data, b->val.len, first, bucket, &blockids, &bcap, &bn);
+			if (rc)
+				break;
+			/* the next block's first docid bounds what this block takes */
+			MDB_val k2, v2;
+			r = mdb_cursor_get(cur, &k2, &v2, MDB_NEXT);
+			if (r == 0 && k2.mv_size == plen + 8 && has_prefix(&k2, b->kb.data, plen))
+				next_first = ml_get_be64((const unsigned char *)k2.mv_data + plen);
+			else if (r && r != MDB_NOTFOUND) {
+				rc = ml_store_errcode(r);
+				break;
+			}
+		}
+		size_t e = i;
+		while (e < j && b->c[e].docid < next_first)
+			e++;
+		if ((rc = grow_ids(b, bn + (e - i))))
+			break;
+		size_t nn = merge_ids(b, i, e, blockids, bn, b->ids);
+		*total = *total - bn + nn;
+		if (found) {
+			b->kb.len = plen;
+			unsigned char kf[8];
+			ml_put_be64(kf, first);
+			if ((rc = ml_buf_append(&b->kb, kf, 8)) || (rc = del_key(cur, b->kb.data, b->kb.len)))
+				break;
+		}
+		if (nn)
+			rc = write_lists(b, cur, tag, bucket, term, tn, b->ids, nn);
+		i = e;
+	}
+	free(blockids);
+	return rc;
+}
+
+/* Changes [i, j) of one (tag, bucket), sorted by term then docid: merge them
+ * into the term blocks, block by block. */
+static int apply_bucket(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t bucket, size_t i, size_t j)
+{
+	int rc = 0;
+	unsigned char pre[4] = { (unsigned char)tag, (unsigned char)(bucket >> 8), (unsigned char)bucket,
+		KIND_TERMS };
+	while (i < j && !rc) {
+		size_t tn;
+		const char *tk = chg_key(b, &b->c[i], &tn);
+		/* the block holding the term: the greatest first term <= it */
+		if ((rc = terms_key(&b->kb, tk, tn, bucket)))
+			break;
+		MDB_val k = { b->kb.len, b->kb.data }, v;
+		int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		int found = 0;
+		if (r == 0 && k.mv_size == b->kb.len && memcmp(k.mv_data, b->kb.data, k.mv_size) == 0) {
+			found = 1;
+		} else if (r == 0 || r == MDB_NOTFOUND) {
+			MDB_val k1 = k;
+			int r1 = r;
+			r = r == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+			if (r == 0 && has_prefix(&k, pre, 4)) {
+				found = 1;
+			} else if (r1 == 0 && has_prefix(&k1, pre, 4)) {
+				/* below the first block: into the first block */
+				k = k1;
+				r = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+				found = r == 0;
+			}
+			if (r == MDB_NOTFOUND)
+				r = 0;
+		}
+		if (r) {
+			rc = ml_store_errcode(r);
+			break;
+		}
+		blk_reset(&b->old);
+		ml_buf_reset(&b->okey);
+		const char *upper = NULL;
+		size_t un = 0;
+		ml_buf_t ub = ML_BUF_INIT;
+		if (found) {
+			if ((rc = ml_buf_append(&b->okey, k.mv_data, k.mv_size)))
+				break;
+			if ((rc = blk_decode(&b->old, v.mv_data, v.mv_size, bucket)))
+				break;
+			MDB_val k2, v2;
+			r = mdb_cursor_get(cur, &k2, &v2, MDB_NEXT);
+			if (r == 0 && has_prefix(&k2, pre, 4)) {
+				if ((rc = ml_buf_append(&ub, (const char *)k2.mv_data + 4, k2.mv_size - 4))) {
+					ml_buf_free(&ub);
+					break;
+				}
+				upper = ub.data;
+				un = ub.len;
+			} else if (r && r != MDB_NOTFOUND) {
+				rc = ml_store_errcode(r);
+				ml_buf_free(&ub);
+				break;
+			}
+		}
+		/* the changes this block takes: terms below the next block's first */
+		size_t e = i;
+		while (e < j) {
+			size_t en;
+			const char *ek = chg_key(b, &b->c[e], &en);
+			if (upper && term_cmp(ek + 1, en - 1, upper, un) >= 0)
+				break;
+			e++;
+		}
+		/* merge old entries and the changed terms into nb */
+		blk_reset(&b->nb);
+		size_t a = 0;
+		while (!rc && (a < b->old.ne || i < e)) {
+			size_t cn = 0;
+			const char *ck = i < e ? chg_key(b, &b->c[i], &cn) : NULL;
+			const tent_t *oe = a < b->old.ne ? &b->old.e[a] : NULL;
+			int c = !ck ? -1 : !oe ? 1 : term_cmp(ent_term(&b->old, oe), oe->tlen, ck + 1, cn - 1);
+			if (c < 0) {
+				/* an old term, unchanged */
+				tent_t *ne = blk_add(&b->nb, ent_term(&b->old, oe), oe->tlen);
+				if (!ne) {
+					rc = ML_ENOMEM;
+					break;
+				}
+				ne->n = oe->n;
+				ne->total = oe->total;
+				if (oe->n) {
+					uint64_t *ids = blk_ids(&b->nb, oe->n);
+					if (!ids) {
+						rc = ML_ENOMEM;
+						break;
+					}
+					memcpy(ids, b->old.ids + oe->ioff, oe->n * sizeof *ids);
+					b->nb.e[b->nb.ne - 1].ioff = (uint32_t)(ids - b->nb.ids);
+				}
+				a++;
+				continue;
+			}
+			/* a changed term: its changes are [i, t) */
+			size_t t = i + 1;
+			while (t < e) {
+				size_t tn2;
+				const char *k2 = chg_key(b, &b->c[t], &tn2);
+				if (tn2 != cn || memcmp(k2, ck, cn) != 0)
+					break;
+				t++;
+			}
+			const char *term = ck + 1;
+			size_t termn = cn - 1;
+			uint64_t total = 0;
+			size_t oldn = 0;
+			const uint64_t *oldids = NULL;
+			int listed = 0;
+			if (c == 0) {
+				listed = oe->n == 0;
+				total = oe->total;
+				oldn = oe->n;
+				oldids = b->old.ids + oe->ioff;
+				a++;
+			}
+			if (listed) {
+				rc = apply_lists(b, cur, tag, bucket, term, termn, i, t, &total);
+				if (!rc && total) {
+					tent_t *ne = blk_add(&b->nb, term, termn);
+					if (!ne)
+						rc = ML_ENOMEM;
+					else
+						ne->total = total;
+				}
+			} else {
+				if ((rc = grow_ids(b, oldn + (t - i))))
+					break;
+				size_t nn = merge_ids(b, i, t, oldids, oldn, b->ids);
+				if (nn && ids_size(ml_bucket_first(bucket), b->ids, nn, 1) > ML_POST_INLINE_MAX) {
+					/* too many for the term block: list blocks */
+					rc = write_lists(b, cur, tag, bucket, term, termn, b->ids, nn);
+					tent_t *ne = rc ? NULL : blk_add(&b->nb, term, termn);
+					if (!rc && !ne)
+						rc = ML_ENOMEM;
+					if (ne)
+						ne->total = nn;
+				} else if (nn) {
+					tent_t *ne = blk_add(&b->nb, term, termn);
+					uint64_t *ids = ne ? blk_ids(&b->nb, nn) : NULL;
+					if (!ids) {
+						rc = ML_ENOMEM;
+						break;
+					}
+					memcpy(ids, b->ids, nn * sizeof *ids);
+					ne = &b->nb.e[b->nb.ne - 1];
+					ne->n = (uint32_t)nn;
+					ne->ioff = (uint32_t)(ids - b->nb.ids);
+				}
+			}
+			i = t;
+		}
+		ml_buf_free(&ub);
+		if (rc)
+			break;
+		/* the old block goes; its entries come back split by size */
+		if (found && (rc = del_key(cur, b->okey.data, b->okey.len)))
+			break;
+		size_t s = 0;
+		while (s < b->nb.ne && !rc) {
+			size_t t = s + 1, size = ent_size(&b->nb, &b->nb.e[s], bucket);
+			while (t < b->nb.ne && size + ent_size(&b->nb, &b->nb.e[t], bucket) <= ML_POST_BLOCK_MAX) {
+				size += ent_size(&b->nb, &b->nb.e[t], bucket);
+				t++;
+			}
+			const tent_t *fe = &b->nb.e[s];
+			ml_buf_reset(&b->kb);
+			rc = ml_buf_append(&b->kb, pre, 4);
+			if (!rc)
+				rc = ml_buf_append(&b->kb, ent_term(&b->nb, fe), fe->tlen);
+			if (!rc)
+				rc = blk_encode(&b->nb, s, t, bucket, &b->enc);
+			if (!rc)
+				rc = put_val(cur, &b->kb, &b->enc);
+			s = t;
+		}
+	}
+	return rc;
+}
+
+int ml_post_batch_write(ml_post_batch_t *b, MDB_txn *txn, MDB_dbi dbi)
+{
+	if (!b->n)
+		return ML_OK;
+	sorting = b;
+	qsort(b->c, b->n, sizeof *b->c, cmp_chg);
+	sorting = NULL;
+	MDB_cursor *cur = NULL;
+	int rc = ml_store_errcode(mdb_cursor_open(txn, dbi, &cur));
+	size_t i = 0;
+	while (i < b->n && !rc) {
+		uint64_t tb = b->c[i].pfx >> 40;
+		size_t j = i + 1;
+		while (j < b->n && b->c[j].pfx >> 40 == tb)
+			j++;
+		rc = apply_bucket(b, cur, (int)(tb >> 16), (uint32_t)(tb & 0xffff), i, j);
+		i = j;
+	}
+	if (cur)
+		mdb_cursor_close(cur);
+	if (!rc)
+		ml_post_batch_reset(b);
+	return rc;
+}
+
+/* ---- reading ---- */
+
+/* The term block holding term key (tag + term) in bucket, copied into val;
+ * 1 when found (the term may still be absent from it), 0 when none. */
+static int find_block(MDB_cursor *cur, const char *key, size_t n, uint32_t bucket, ml_buf_t *kb,
+                      ml_buf_t *val, int *err)
+{
+	*err = terms_key(kb, key, n, bucket);
+	if (*err)
+		return 0;
+	MDB_val k = { kb->len, kb->data }, v;
+	int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (!(r == 0 && k.mv_size == kb->len && memcmp(k.mv_data, kb->data, kb->len) == 0)) {
+		if (r && r != MDB_NOTFOUND) {
+			*err = ml_store_errcode(r);
+			return 0;
+		}
+		r = r == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
+		if (r == MDB_NOTFOUND || (r == 0 && !has_prefix(&k, kb->data, 4)))
+			return 0;
+		if (r) {
+			*err = ml_store_errcode(r);
+			return 0;
+		}
+	}
+	ml_buf_reset(val);
+	*err = ml_buf_append(val, v.mv_data, v.mv_size);
+	return *err ? 0 : 1;
+}
+
+/* Position on the term in a decoded block: its entry or NULL. */
+static const tent_t *blk_find(const blk_t *b, const char *term, size_t tn)
+{
+	for (size_t i = 0; i < b->ne; i++) {
+		int c = term_cmp(ent_term(b, &b->e[i]), b->e[i].tlen, term, tn);
+		if (c == 0)
+			return &b->e[i];
+		if (c > 0)
+			break;
+	}
+	return NULL;
+}
+
+int ml_plist_open(ml_plist_t *it, MDB_txn *txn, MDB_dbi dbi, const char *key, size_t n, uint32_t bucket)
+{
+	memset(it, 0, sizeof *it);
+	it->state = 2;
+	if (n < 2 || n > 1 + ML_TERM_MAX)
+		return ML_OK;
+	MDB_cursor *cur;
+	int rc = ml_store_errcode(mdb_cursor_open(txn, dbi, &cur));
+	if (rc)
+		return rc;
+	ml_buf_t kb = ML_BUF_INIT, val = ML_BUF_INIT;
+	blk_t blk = { 0 };
+	int err = 0;
+	if (find_block(cur, key, n, bucket, &kb, &val, &err) &&
+	    !(err = blk_decode(&blk, val.data, val.len, bucket))) {
+		const tent_t *e = blk_find(&blk, key + 1, n - 1);
+		if (e && e->n) {
+			it->inline_only = 1;
+			if (ml_array_grow((void **)&it->ids, &it->cap, sizeof *it->ids, e->n, 16))
+				err = ML_ENOMEM;
+			else {
+				memcpy(it->ids, blk.ids + e->ioff, e->n * sizeof *it->ids);
+				it->nids = e->n;
+				it->count = e->n;
+				it->state = 0;
+			}
+		} else if (e) {
+			it->count = e->total;
+			it->state = 0;
+			err = list_key(&it->key, key[0], bucket, key + 1, n - 1, NULL);
+			it->cur = cur;
+			cur = NULL;
+		}
+	}
+	if (cur)
+		mdb_cursor_close(cur);
+	ml_buf_free(&kb);
+	ml_buf_free(&val);
+	blk_free(&blk);
+	if (err) {
+		ml_plist_close(it);
+		it->state = 2;
+	}
+	return err;
+}
+
+void ml_plist_close(ml_plist_t *it)
+{
+	if (it->cur)
+		mdb_cursor_close(it->cur);
+	ml_buf_free(&it->key);
+	free(it->ids);
+	memset(it, 0, sizeof *it);
+	it->state = 2;
+}
+
+/* Load the list block holding target (greatest first <= target).  0 when
+ * there is none (every docid is above target). */
+static int plist_load(ml_plist_t *it, uint64_t target)
+{
+	size_t plen = it->key.len;
+	unsigned char kd[8];
+	ml_put_be64(kd, target == UINT64_MAX ? target : target + 1);
+	if (ml_buf_append(&it->key, kd, 8))
+		return 0;
+	MDB_val k = { it->key.len, it->key.data }, v;
+	int r = mdb_cursor_get(it->cur, &k, &v, MDB_SET_RANGE);
+	it->key.len = plen;
+	r = r == 0 ? mdb_cursor_get(it->cur, &k, &v, MDB_PREV) : r == MDB_NOTFOUND
+	               ? mdb_cursor_get(it->cur, &k, &v, MDB_LAST) : r;
+	if (r || k.mv_size != plen + 8 || !has_prefix(&k, it->key.data, plen))
+		return 0;
+	uint64_t first = ml_get_be64((const unsigned char *)k.mv_data + plen);
+	const unsigned char *kp = (const unsigned char *)it->key.data;
+	uint32_t bucket = (uint32_t)kp[1] << 8 | kp[2];
+	if (list_decode(v.mv_data, v.mv_size, first, bucket, &it->ids, &it->cap, &it->nids))
+		return 0;
+	it->lo_first = first;
+	return 1;
+}
+
+uint64_t ml_plist_seek(ml_plist_t *it, uint64_t target)
+{
+	if (it->state == 2)
+		return 0;
+	if (it->state == 1 && target >= it->val)
+		return it->val;
+	if (!it->nids || it->ids[0] > target) {
+		/* the block below the one in hand (targets only go down) */
+		if (it->inline_only || !plist_load(it, target) || !it->nids || it->ids[0] > target) {
+			it->state = 2;
+			return 0;
+		}
+	}
+	size_t lo = 0, hi = it->nids - 1;   /* ids[lo] <= target */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo + 1) / 2;
+		if (it->ids[mid] <= target)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	it->val = it->ids[lo];
+	it->state = 1;
+	return it->val;
+}
+
+int ml_post_terms(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, uint32_t bucket,
+                  int (*fn)(void *ctx, const char *key, size_t n), void *ctx)
+{
+	MDB_cursor *cur;
+	int rc = ml_store_errcode(mdb_cursor_open(txn, dbi, &cur));
+	if (rc)
+		return rc;
+	ml_buf_t kb = ML_BUF_INIT, val = ML_BUF_INIT;
+	blk_t blk = { 0 };
+	char key[ML_TERM_MAX + 2];
+	int err = 0, stop = 0;
+	int r;
+	/* the block holding the prefix, then the blocks after it while they may match */
+	if (!find_block(cur, prefix, n, bucket, &kb, &val, &err)) {
+		if (err)
+			goto done;
+		/* every block starts above the prefix: from the first */
+		MDB_val k = { 4, kb.data }, v;
+		r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (r || !has_prefix(&k, kb.data, 4))
+			goto done;
+		ml_buf_reset(&val);
+		if ((err = ml_buf_append(&val, v.mv_data, v.mv_size)))
+			goto done;
+	}
+	unsigned char pre[4];
+	memcpy(pre, kb.data, 4);
+	for (;;) {
+		blk_reset(&blk);
+		if ((err = blk_decode(&blk, val.data, val.len, bucket)))
+			break;
+		int past = 0;
+		for (size_t i = 0; i < blk.ne && !stop; i++) {
+			const tent_t *e = &blk.e[i];
+			const char *t = ent_term(&blk, e);
+			if (e->tlen >= n - 1 && memcmp(t, prefix + 1, n - 1) == 0) {
+				key[0] = prefix[0];
+				memcpy(key + 1, t, e->tlen);
+				stop = fn(ctx, key, e->tlen + 1);
+			} else if (term_cmp(t, e->tlen, prefix + 1, n - 1) > 0) {
+				past = 1;
+				break;
+			}
+		}
+		if (stop || past)
+			break;
+		MDB_val k, v;
+		r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		if (r || !has_prefix(&k, pre, 4))
+			break;
+		ml_buf_reset(&val);
+		if ((err = ml_buf_append(&val, v.mv_data, v.mv_size)))
+			break;
+	}
+done:
+	mdb_cursor_close(cur);
+	ml_buf_free(&kb);
+	ml_buf_free(&val);
+	blk_free(&blk);
+	return err ? err : stop;
+}
+
+int ml_post_each(MDB_txn *txn, MDB_dbi dbi,
+                 int (*fn)(void *ctx, const char *key, size_t n, uint32_t bucket, uint64_t docid), void *ctx)
+{
+	MDB_cursor *cur, *lc;
+	int rc = ml_store_errcode(mdb_cursor_open(txn, dbi, &cur));
+	if (rc)
+		return rc;
+	if ((rc = ml_store_errcode(mdb_cursor_open(txn, dbi, &lc)))) {
+		mdb_cursor_close(cur);
+		return rc;
+	}
+	blk_t blk = { 0 };
+	ml_buf_t lk = ML_BUF_INIT;
+	uint64_t *ids = NULL;
+	size_t cap = 0, nids;
+	char key[ML_TERM_MAX + 2];
+	MDB_val k, v;
+	int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST), stop = 0;
+	while (r == 0 && !rc && !stop) {
+		const unsigned char *kp = k.mv_data;
+		if (k.mv_size >= 4 && kp[3] == KIND_TERMS) {
+			uint32_t bucket = (uint32_t)kp[1] << 8 | kp[2];
+			blk_reset(&blk);
+			rc = blk_decode(&blk, v.mv_data, v.mv_size, bucket);
+			for (size_t i = 0; i < blk.ne && !rc && !stop; i++) {
+				const tent_t *e = &blk.e[i];
+				key[0] = (char)kp[0];
+				memcpy(key + 1, ent_term(&blk, e), e->tlen);
+				if (e->n) {
+					for (uint32_t x = 0; x < e->n && !stop; x++)
+						stop = fn(ctx, key, e->tlen + 1, bucket, blk.ids[e->ioff + x]);
+					continue;
+				}
+				/* its list blocks, in order */
+				rc = list_key(&lk, kp[0], bucket, key + 1, e->tlen, NULL);
+				size_t plen = lk.len;
+				MDB_val k2 = { plen, lk.data }, v2;
+				int r2 = rc ? MDB_NOTFOUND : mdb_cursor_get(lc, &k2, &v2, MDB_SET_RANGE);
+				while (r2 == 0 && !rc && !stop && k2.mv_size == plen + 8 && has_prefix(&k2, lk.data, plen)) {
+					uint64_t first = ml_get_be64((const unsigned char *)k2.mv_data + plen);
+					rc = list_decode(v2.mv_data, v2.mv_size, first, bucket, &ids, &cap, &nids);
+					for (size_t x = 0; x < nids && !rc && !stop; x++)
+						stop = fn(ctx, key, e->tlen + 1, bucket, ids[x]);
+					r2 = mdb_cursor_get(lc, &k2, &v2, MDB_NEXT);
+				}
+			}
+		} else if (k.mv_size < 4 || kp[3] != KIND_LIST) {
+			rc = ML_CORRUPT_BKPT;
+		}
+		if (!rc && !stop)
+			r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	if (!rc && r && r != MDB_NOTFOUND)
+		rc = ml_store_errcode(r);
+	mdb_cursor_close(cur);
+	mdb_cursor_close(lc);
+	blk_free(&blk);
+	ml_buf_free(&lk);
+	free(ids);
+	return rc;
+}
+
+int ml_post_check_value(const void *p, size_t n, int list, uint64_t first)
+{
+	uint32_t bucket = ml_docid_bucket(first);
+	if (list) {
+		uint64_t *ids = NULL;
+		size_t cap = 0, nn;
+		int rc = list_decode(p, n, first, bucket, &ids, &cap, &nn);
+		free(ids);
+		return rc;
+	}
+	blk_t b = { 0 };
+	int rc = blk_decode(&b, p, n, bucket);
+	blk_free(&b);
+	return rc;
+}
+
+int ml_post_stat(MDB_txn *txn, MDB_dbi dbi, ml_post_stat_t *st)
+{
+	memset(st, 0, sizeof *st);
+	MDB_cursor *cur;
+	int rc = ml_store_errcode(mdb_cursor_open(txn, dbi, &cur));
+	if (rc)
+		return rc;
+	MDB_val k, v;
+	int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (r == 0) {
+		const unsigned char *kp = k.mv_data;
+		st->key_bytes += k.mv_size;
+		st->value_bytes += v.mv_size;
+		if (k.mv_size >= 4 && kp[3] == KIND_TERMS) {
+			st->term_blocks++;
+			const unsigned char *p = v.mv_data;
+			uint64_t nt;
+			if (ml_get_varint(&p, p + v.mv_size, &nt) == 0)
+				st->terms += nt;
+		} else {
+			st->list_blocks++;
+		}
+		r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	return r == MDB_NOTFOUND ? ML_OK : ml_store_errcode(r);
+}

@@ -1,0 +1,142 @@
+/*
+ * postings.h — the inverted index: for each term (index/tokens.h: a tag byte
+ * and the term's bytes) and each day, the docids of the messages that have
+ * it, delta-coded in blocks.
+ *
+ * Table "postings" (index/store.h), two kinds of keys, both beginning with
+ * the tag and the day bucket, so that one day's postings of a field are
+ * adjacent (a batch of new messages touches only the newest day's pages) and
+ * a search walks the days newest first:
+ *
+ *   term block   tag | bucket (2, BE) | 0x00 | the block's first term
+ *                -> a run of consecutive terms, each with its docids, or with
+ *                   "in list blocks" when it has many
+ *   list block   tag | bucket (2, BE) | 0x01 | term length (2, BE) | term |
+ *                first docid (8, BE)
+ *                -> the docids of one term from the first docid on
+ *
+ * Term block value:
+ *   varint  nterms (>= 1)
+ *   per term, ascending, distinct:
+ *     varint shared   bytes in common with the previous term (0 for the first)
+ *     varint rest     then `rest` bytes: the term is the previous term's first
+ *                     `shared` bytes and these
+ *     varint n        n >= 1: n docids follow, delta-coded from the bucket's
+ *                     first docid; n = 0: the docids are in list blocks, and a
+ *                     varint with their number follows
+ * List block value:
+ *   varint  n, the docids after the key's first docid; then n deltas
+ *
+ * Delta code of docid d after prev (docid: index/store.h, second << 20 | seq):
+ *   ds = second(d) - second(prev); v = ds << 2 | c, as a varint, where
+ *   - for the first docid of a list (prev = the bucket's first docid), and
+ *     when ds > 0: c = min(seq(d), 3)
+ *   - otherwise (same second): c = min(seq(d) - seq(prev) - 1, 3)
+ *   and when c = 3 a varint with the excess over 3 follows.  A docid costs one
+ *   byte when its term is frequent, about three when rare.
+ *
+ * Limits: a term keeps its docids in its term block while they take at most
+ * ML_POST_INLINE_MAX bytes; past that they move to list blocks of at most
+ * ML_POST_BLOCK_MAX bytes.  Term blocks are split at ML_POST_BLOCK_MAX bytes,
+ * so every value fits in a B-tree page (no overflow pages).
+ *
+ * Invariants: the term blocks of a (tag, bucket) partition its terms in
+ * order (a term is in the block with the greatest first term <= it); a term
+ * is in exactly one block; list blocks of a term hold ascending, disjoint
+ * docid ranges; every count stored is the number of docids stored.
+ *
+ * Writing: a batch (ml_post_batch_t) collects additions and removals of
+ * (term, docid), sorts them and merges them in, one read and one write of
+ * each block touched.  Reading: ml_plist_t walks one term's docids in one
+ * bucket, newest first, by seeks (largest docid <= a target).
+ *
+ * Ownership: iterators copy what they keep; nothing returned points into the
+ * map after the call returns, except where said.
+ */
+#ifndef ML_POSTINGS_H
+#define ML_POSTINGS_H
+
+#include <lmdb.h>
+#include <stdint.h>
+
+#include "engine/util.h"
+#include "index/store.h"
+
+#define ML_BUCKET_SECONDS 86400u
+#define ML_POST_INLINE_MAX 32u
+#define ML_POST_BLOCK_MAX 1024u
+
+/* The bucket (day) of a docid, and the first docid of a bucket. */
+static inline uint32_t ml_docid_bucket(uint64_t docid)
+{
+	uint64_t b = ml_docid_sec(docid) / ML_BUCKET_SECONDS;
+	return b > 0xffff ? 0xffff : (uint32_t)b;
+}
+static inline uint64_t ml_bucket_first(uint32_t bucket)
+{
+	return ml_docid_make((uint64_t)bucket * ML_BUCKET_SECONDS, 0);
+}
+static inline uint64_t ml_bucket_last(uint32_t bucket)
+{
+	return bucket == 0xffff ? UINT64_MAX : ml_bucket_first(bucket + 1) - 1;
+}
+
+/* ---- writing ---- */
+
+typedef struct ml_post_batch ml_post_batch_t;
+
+int ml_post_batch_new(ml_post_batch_t **out);
+void ml_post_batch_free(ml_post_batch_t *b);
+void ml_post_batch_reset(ml_post_batch_t *b);
+/* Queue the addition (del = 0) or removal (del = 1) of docid under term key
+ * (tag byte + term, n bytes, 2 <= n <= 1 + ML_TERM_MAX). */
+int ml_post_batch_add(ml_post_batch_t *b, const char *key, size_t n, uint64_t docid, int del);
+size_t ml_post_batch_count(const ml_post_batch_t *b);
+/* Merge everything queued into the table, then reset the batch.  Adding a
+ * docid present, or removing one absent, changes nothing. */
+int ml_post_batch_write(ml_post_batch_t *b, MDB_txn *txn, MDB_dbi dbi);
+
+/* ---- reading ---- */
+
+/* The docids of one term in one bucket, newest first. */
+typedef struct {
+	MDB_cursor *cur;         /* NULL when the docids were all in the term block */
+	ml_buf_t key;            /* list key prefix: tag | bucket | 0x01 | len | term */
+	uint64_t *ids;           /* the block in hand, ascending */
+	size_t nids, cap;
+	uint64_t lo_first;       /* first docid of the block in hand */
+	uint64_t val;            /* last answer */
+	int state;               /* 0 fresh, 1 positioned, 2 exhausted */
+	int inline_only;
+	uint64_t count;          /* docids of the term in this bucket */
+} ml_plist_t;
+
+/* Open term key (tag + term) in bucket.  count is 0 (and every seek answers
+ * 0) when the term has no docid there. */
+int ml_plist_open(ml_plist_t *it, MDB_txn *txn, MDB_dbi dbi, const char *key, size_t n, uint32_t bucket);
+/* The largest docid <= target, or 0 when none.  Targets must not grow. */
+uint64_t ml_plist_seek(ml_plist_t *it, uint64_t target);
+void ml_plist_close(ml_plist_t *it);
+
+/* Call fn for every term of tag in bucket whose bytes begin with prefix
+ * (term key: tag + prefix, n bytes), in order, with the term key; stops
+ * (returning that value) when fn returns non-zero. */
+int ml_post_terms(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, uint32_t bucket,
+                  int (*fn)(void *ctx, const char *key, size_t n), void *ctx);
+
+/* Every (term key, bucket, docid) of the table in key order; fn returns
+ * non-zero to stop.  For dump --postings and the tests. */
+int ml_post_each(MDB_txn *txn, MDB_dbi dbi,
+                 int (*fn)(void *ctx, const char *key, size_t n, uint32_t bucket, uint64_t docid), void *ctx);
+
+/* Check one stored value (a term block when list = 0, else a list block),
+ * as the reader decodes it: 0, or ML_ECORRUPT.  For the fuzz target. */
+int ml_post_check_value(const void *p, size_t n, int list, uint64_t first);
+
+/* Bytes of the table, by kind, for stats. */
+typedef struct {
+	uint64_t term_blocks, list_blocks, terms, postings, key_bytes, value_bytes;
+} ml_post_stat_t;
+int ml_post_stat(MDB_txn *txn, MDB_dbi dbi, ml_post_stat_t *st);
+
+#endif
