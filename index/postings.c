@@ -335,7 +335,7 @@ size_t ml_post_batch_count(const ml_post_batch_t *b)
 
 int ml_post_batch_add(ml_post_batch_t *b, const char *key, size_t n, uint64_t docid, int del)
 {
-	if (n < 2 || n > 1 + ML_TERM_MAX || b->keys.len > UINT32_MAX - 1024)
+	if (n < 1 || n > 1 + ML_TERM_MAX || b->keys.len > UINT32_MAX - 1024)
 		return ML_EINVAL;
 	int rc = ml_array_grow((void **)&b->c, &b->cap, sizeof *b->c, b->n + 1, 4096);
 	if (rc)
@@ -816,7 +816,7 @@ int ml_plist_open(ml_plist_t *it, MDB_txn *txn, MDB_dbi dbi, const char *key, si
 {
 	memset(it, 0, sizeof *it);
 	it->state = 2;
-	if (n < 2 || n > 1 + ML_TERM_MAX)
+	if (n < 1 || n > 1 + ML_TERM_MAX)
 		return ML_OK;
 	MDB_cursor *cur;
 	int rc = ml_store_errcode(mdb_cursor_open(txn, dbi, &cur));

@@ -89,7 +89,7 @@ int ml_post_batch_new(ml_post_batch_t **out);
 void ml_post_batch_free(ml_post_batch_t *b);
 void ml_post_batch_reset(ml_post_batch_t *b);
 /* Queue the addition (del = 0) or removal (del = 1) of docid under term key
- * (tag byte + term, n bytes, 2 <= n <= 1 + ML_TERM_MAX). */
+ * (tag byte + term, n bytes, 1 <= n <= 1 + ML_TERM_MAX: the term may be empty). */
 int ml_post_batch_add(ml_post_batch_t *b, const char *key, size_t n, uint64_t docid, int del);
 size_t ml_post_batch_count(const ml_post_batch_t *b);
 /* Merge everything queued into the table, then reset the batch.  Adding a

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "engine/message.h"
+#include "index/postings.h"
 #include "index/record.h"
 #include "index/tokens.h"
 
@@ -17,15 +18,15 @@ typedef struct {
 	int64_t messages;
 	int64_t rows[ML_ST__COUNT];
 	uint64_t next;     /* first docid not yet examined */
-	int done;          /* reached the cutoff or the end of `rec` */
+	int done;          /* reached the cutoff or the end of `rows` */
 } chunk_t;
 
 typedef struct {
 	ml_store_t *s;
-	ml_codec_t *codec;
+	ml_strtab_t tab;
 	ml_message_t m;
 	ml_keys_t keys;
-	ml_buf_t pkey;
+	ml_post_batch_t *post;
 	uint64_t before;
 } pruner_t;
 
@@ -39,29 +40,26 @@ static void rows_count(int64_t *delta, const ml_message_t *m, int sign)
 			delta[ml_message_row_status(m, &m->rcpts[i])] += sign;
 }
 
-/* Delete every posting of m (decoded into p->m, docid given). */
-static int delete_postings(pruner_t *p, MDB_txn *txn, uint64_t docid, chunk_t *c)
+/* Queue the removal of every posting of m (decoded into p->m, docid given). */
+static int delete_postings(pruner_t *p, uint64_t docid, chunk_t *c)
 {
 	int rc = ml_tokens_message(&p->m, &p->keys);
-	if (rc)
-		return rc;
-	unsigned char db[8];
-	ml_put_be64(db, docid);
-	uint32_t bucket = ml_docid_bucket(docid);
 	size_t pos = 0, len;
 	const char *key;
-	while (ml_keys_next(&p->keys, &pos, &key, &len)) {
-		ml_buf_reset(&p->pkey);
-		if (ml_post_key(&p->pkey, key, len, bucket))
-			return ML_ENOMEM;
-		MDB_val k = { p->pkey.len, p->pkey.data }, v = { 8, db };
-		int r2 = mdb_del(txn, p->s->post, &k, &v);
-		if (r2 == 0)
-			c->postings++;
-		else if (r2 != MDB_NOTFOUND)
-			return r2;
+	while (!rc && ml_keys_next(&p->keys, &pos, &key, &len)) {
+		rc = ml_post_batch_add(p->post, key, len, docid, 1);
+		c->postings++;
 	}
-	return 0;
+	return rc;
+}
+
+static int del_docid(MDB_txn *txn, MDB_dbi dbi, uint64_t docid)
+{
+	unsigned char kb[8];
+	ml_put_be64(kb, docid);
+	MDB_val k = { 8, kb };
+	int rc = mdb_del(txn, dbi, &k, NULL);
+	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /*
@@ -78,7 +76,11 @@ static int prune_chunk(pruner_t *p, uint64_t from, unsigned batch, chunk_t *c)
 	int rc = ml_store_write_begin(p->s, &txn);
 	if (rc)
 		return rc;
-	rc = mdb_cursor_open(txn, p->s->rec, &cur);
+	ml_post_batch_reset(p->post);
+	rc = ml_store_strtab(txn, p->s, &p->tab);
+	if (rc)
+		goto fail;
+	rc = mdb_cursor_open(txn, p->s->rows, &cur);
 	if (rc)
 		goto fail;
 	unsigned char kb[8];
@@ -104,23 +106,19 @@ static int prune_chunk(pruner_t *p, uint64_t from, unsigned batch, chunk_t *c)
 		}
 		c->examined++;
 		c->next = docid + 1;
-		rc = ml_record_decode_summary(p->codec, v.mv_data, v.mv_size, &p->m);
+		rc = ml_row_decode(&p->tab, v.mv_data, v.mv_size, docid, &p->m);
 		if (rc)
 			goto fail;
 		if (!(p->m.flags & ML_MSG_CLOSED)) {
 			c->kept++;
 			continue;
 		}
-		rc = delete_postings(p, txn, docid, c);
+		rc = delete_postings(p, docid, c);
 		if (rc)
 			goto fail;
-		/* the cursor may have moved with the deletes above: find the record again */
-		ml_put_be64(kb, docid);
-		k.mv_size = 8;
-		k.mv_data = kb;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET);
+		rc = mdb_cursor_del(cur, 0);
 		if (!rc)
-			rc = mdb_cursor_del(cur, 0);
+			rc = del_docid(txn, p->s->raw, docid);
 		if (rc)
 			goto fail;
 		c->deleted++;
@@ -130,14 +128,17 @@ static int prune_chunk(pruner_t *p, uint64_t from, unsigned batch, chunk_t *c)
 	}
 	mdb_cursor_close(cur);
 	cur = NULL;
-	rc = ml_meta_add(txn, p->s, "count:messages", c->messages);
+	rc = ml_post_batch_write(p->post, txn, p->s->post);
+	if (!rc)
+		rc = ml_meta_add(txn, p->s, ML_META_MESSAGES, c->messages);
 	for (int st = 1; st < ML_ST__COUNT && !rc; st++) {
 		char key[64];
-		snprintf(key, sizeof key, "rows:%s", ml_status_name((ml_status_t)st));
+		snprintf(key, sizeof key, "%s%s", ML_META_ROWS_PFX, ml_status_name((ml_status_t)st));
 		rc = ml_meta_add(txn, p->s, key, c->rows[st]);
 	}
 	if (rc)
 		goto fail;
+	ml_strtab_free(&p->tab);   /* it viewed the transaction's map */
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc)
@@ -148,6 +149,7 @@ fail:
 		mdb_cursor_close(cur);
 	if (txn)
 		mdb_txn_abort(txn);
+	ml_strtab_free(&p->tab);
 	return rc;
 }
 
@@ -168,18 +170,12 @@ int ml_prune_run(ml_store_t *s, const ml_prune_opts_t *o, ml_prune_progress_t *o
 	ml_message_init(&p.m);
 	unsigned batch = o->batch ? o->batch : ML_PRUNE_BATCH;
 	MDB_txn *txn;
-	int rc = ml_codec_new(&p.codec, 3);
+	int rc = ml_post_batch_new(&p.post);
 	if (!rc)
 		rc = ml_store_read_begin(s, &txn);
 	if (!rc) {
-		rc = ml_store_load_dicts(s, txn, p.codec);
-		MDB_cursor *cur;
-		MDB_val k, v;
-		if (!rc && mdb_cursor_open(txn, s->rec, &cur) == 0) {
-			if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0 && k.mv_size == 8)
-				tot.first_docid = ml_get_be64(k.mv_data);
-			mdb_cursor_close(cur);
-		}
+		uint64_t last;
+		rc = ml_store_docid_range(txn, s, &tot.first_docid, &last);
 		mdb_txn_abort(txn);
 	}
 	tot.next_docid = tot.first_docid;
@@ -213,8 +209,8 @@ int ml_prune_run(ml_store_t *s, const ml_prune_opts_t *o, ml_prune_progress_t *o
 	rc = to_ml(rc);
 	ml_message_free(&p.m);
 	ml_keys_free(&p.keys);
-	ml_buf_free(&p.pkey);
-	ml_codec_free(p.codec);
+	ml_post_batch_free(p.post);
+	ml_strtab_free(&p.tab);
 	if (out)
 		*out = tot;
 	return rc;

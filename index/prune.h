@@ -2,20 +2,20 @@
  * prune.h — dropping old messages from a database, and giving the space back.
  *
  * Prune deletes every message whose docid is below a cutoff docid
- * (cutoff seconds << 20: docids are time-ordered, so "first seen before the
+ * (ml_docid_make(cutoff seconds, 0): docids are time-ordered, so "first seen before the
  * cutoff" is "docid below it") and that is closed.  A message still in flight
  * (its flags lack ML_MSG_CLOSED; every message in the `open` table is one) is
  * kept whatever its age: a line arriving later must still find it.
  *
  * For each message deleted, in the same write transaction:
- *   - every posting of its term keys (ml_tokens_message of its stored
- *     summary) in its day bucket, with its docid as the dup;
- *   - its record in `rec`;
+ *   - every posting of its term keys (ml_tokens_message of its stored row)
+ *     in its day bucket (index/postings.h);
+ *   - its records in `rows` and `raw`;
  *   - the counters: "count:messages" -1 (unless ML_MSG_CONTINUED: a chain
  *     counts once, as ingest counts it) and "rows:<status>" -1 for each row
  *     that ingest counted (every row not ML_RCPT_HANDED_ON; the one implicit
  *     row of a message without recipients).
- * The walk goes through `rec` oldest first, ML_PRUNE_BATCH records examined
+ * The walk goes through `rows` oldest first, ML_PRUNE_BATCH records examined
  * per write transaction.  Each transaction leaves a consistent database, so
  * a prune killed at any point can be run again and ends where an
  * uninterrupted one would.  Readers (search, serve) go on beside it; an

@@ -7,6 +7,7 @@
 #include <pcre2.h>
 
 #include "engine/syslog.h"
+#include "index/postings.h"
 #include "index/record.h"
 #include "index/tokens.h"
 
@@ -170,57 +171,45 @@ int ml_addr_match(const char *p, ml_slice_t a)
 
 /* ---- postings iterators ---- */
 
+/* One term's docids in one bucket, or the union of several. */
 typedef struct iter {
-	MDB_cursor *cur;
-	MDB_val key;            /* single key (points into owned bytes) */
-	char *keybuf;
+	ml_plist_t pl;
 	struct iter *kids;      /* union of kids when nkids > 0 */
-	unsigned nkids;
+	unsigned nkids, kcap;
 	uint64_t val;           /* last answer (largest docid <= last target) */
 	int state;              /* 0 fresh, 1 positioned, 2 exhausted */
-	size_t count;
-	/* single key: the page of docids (big-endian, ascending) the cursor is on,
-	 * read whole with MDB_GET_MULTIPLE; valid until the transaction ends */
-	const unsigned char *blk;
-	size_t nblk;
+	uint64_t count;
 } iter_t;
 
 static void iter_free(iter_t *it)
 {
-	if (it->cur)
-		mdb_cursor_close(it->cur);
-	free(it->keybuf);
+	ml_plist_close(&it->pl);
 	for (unsigned i = 0; i < it->nkids; i++)
 		iter_free(&it->kids[i]);
 	free(it->kids);
 	memset(it, 0, sizeof *it);
 }
 
-static int iter_key(iter_t *it, MDB_txn *txn, MDB_dbi dbi, const char *key, size_t n)
+static int iter_key(iter_t *it, MDB_txn *txn, MDB_dbi dbi, const char *key, size_t n, uint32_t bucket)
 {
 	memset(it, 0, sizeof *it);
-	it->keybuf = malloc(n ? n : 1);
-	if (!it->keybuf)
-		return ML_ENOMEM;
-	memcpy(it->keybuf, key, n);
-	it->key.mv_data = it->keybuf;
-	it->key.mv_size = n;
-	int rc = mdb_cursor_open(txn, dbi, &it->cur);
-	if (rc)
-		return ml_store_errcode(rc);
-	MDB_val k = it->key, v;
-	rc = mdb_cursor_get(it->cur, &k, &v, MDB_SET);
-	if (rc == MDB_NOTFOUND) {
-		it->count = 0;
-		it->state = 2;
-		return ML_OK;
+	int rc = ml_plist_open(&it->pl, txn, dbi, key, n, bucket);
+	it->count = it->pl.count;
+	it->state = it->count ? 0 : 2;
+	return rc;
+}
+
+static iter_t *iter_kid(iter_t *it)
+{
+	if (it->nkids == it->kcap) {
+		unsigned cap = it->kcap ? it->kcap * 2 : 8;
+		iter_t *nk = realloc(it->kids, cap * sizeof *nk);
+		if (!nk)
+			return NULL;
+		it->kids = nk;
+		it->kcap = cap;
 	}
-	if (rc)
-		return ml_store_errcode(rc);
-	size_t c;
-	mdb_cursor_count(it->cur, &c);
-	it->count = (size_t)c;
-	return ML_OK;
+	return &it->kids[it->nkids++];
 }
 
 /* Largest docid <= target, or 0 when none.  Targets only go down. */
@@ -230,133 +219,61 @@ static uint64_t iter_seek(iter_t *it, uint64_t target)
 		return 0;
 	if (it->state == 1 && target >= it->val)
 		return it->val;
+	uint64_t best = 0;
 	if (it->nkids) {
-		uint64_t best = 0;
 		for (unsigned i = 0; i < it->nkids; i++) {
 			uint64_t v = iter_seek(&it->kids[i], target);
 			if (v > best)
 				best = v;
 		}
-		it->val = best;
-		it->state = best ? 1 : 2;
-		return best;
+	} else {
+		best = ml_plist_seek(&it->pl, target);
 	}
-	/*
-	 * Single key: walk its docids a page at a time.  Within the current page a
-	 * seek is a binary search; one page back is MDB_PREV_MULTIPLE; a longer
-	 * jump is a B-tree search (MDB_GET_BOTH_RANGE) to the page holding target.
-	 */
-	MDB_val k = it->key, v;
-	int rc = 0, hops = 0;
-	if (!it->blk) {
-		/* the last page; MDB_LAST_DUP leaves the cursor at its end, where
-		 * MDB_GET_MULTIPLE returns nothing, so go to that docid by value */
-		rc = mdb_cursor_get(it->cur, &k, &v, MDB_SET);
-		if (!rc)
-			rc = mdb_cursor_get(it->cur, &k, &v, MDB_LAST_DUP);
-		unsigned char last[8];
-		if (!rc && v.mv_size == 8) {
-			memcpy(last, v.mv_data, 8);
-			k = it->key;
-			v = (MDB_val){ 8, last };
-			rc = mdb_cursor_get(it->cur, &k, &v, MDB_GET_BOTH);
-		}
-		if (!rc)
-			rc = mdb_cursor_get(it->cur, &k, &v, MDB_GET_MULTIPLE);
-		if (rc || v.mv_size < 8)
-			goto exhausted;
-		it->blk = v.mv_data;
-		it->nblk = v.mv_size / 8;
+	it->val = best;
+	it->state = best ? 1 : 2;
+	return best;
+}
+
+/* Union of every term under a prefix (tag included), in one bucket. */
+typedef struct {
+	iter_t *it;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint32_t bucket;
+	int too_many, rc;
+} prefix_t;
+
+static int add_prefix_term(void *ctx, const char *key, size_t n)
+{
+	prefix_t *p = ctx;
+	if (p->it->nkids >= MAX_PREFIX_KEYS) {
+		p->too_many = 1;
+		return 1;
 	}
-	for (;;) {
-		if (ml_get_be64(it->blk) <= target) {
-			size_t lo = 0, hi = it->nblk - 1;  /* blk[lo] <= target */
-			while (lo < hi) {
-				size_t mid = lo + (hi - lo + 1) / 2;
-				if (ml_get_be64(it->blk + mid * 8) <= target)
-					lo = mid;
-				else
-					hi = mid - 1;
-			}
-			it->val = ml_get_be64(it->blk + lo * 8);
-			it->state = 1;
-			return it->val;
-		}
-		if (hops++ < 2) {
-			rc = mdb_cursor_get(it->cur, &k, &v, MDB_PREV_MULTIPLE);
-		} else {
-			unsigned char db[8];
-			ml_put_be64(db, target);
-			v = (MDB_val){ 8, db };
-			k = it->key;
-			rc = mdb_cursor_get(it->cur, &k, &v, MDB_GET_BOTH_RANGE);
-			if (!rc)
-				rc = mdb_cursor_get(it->cur, &k, &v, MDB_GET_MULTIPLE);
-			hops = -1000;  /* from here on, step back page by page */
-		}
-		if (rc || v.mv_size < 8)
-			goto exhausted;
-		it->blk = v.mv_data;
-		it->nblk = v.mv_size / 8;
+	iter_t *kid = iter_kid(p->it);
+	if (!kid) {
+		p->rc = ML_ENOMEM;
+		return 1;
 	}
-exhausted:
-	it->state = 2;
+	p->rc = iter_key(kid, p->txn, p->dbi, key, n, p->bucket);
+	if (p->rc)
+		return 1;
+	p->it->count += kid->count;
 	return 0;
 }
 
-/* Union of every key that starts with prefix (tag included). */
-static int iter_prefix(iter_t *it, MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, int *too_many)
+static int iter_prefix(iter_t *it, MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, uint32_t bucket,
+                       int *too_many)
 {
 	memset(it, 0, sizeof *it);
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(txn, dbi, &c);
-	if (rc)
-		return ml_store_errcode(rc);
-	MDB_val k = { n, (void *)prefix }, v;
-	unsigned cap = 0;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size >= n && memcmp(k.mv_data, prefix, n) == 0) {
-		if (it->nkids == MAX_PREFIX_KEYS) {
-			*too_many = 1;
-			break;
-		}
-		if (it->nkids == cap) {
-			cap = cap ? cap * 2 : 8;
-			iter_t *nk = realloc(it->kids, cap * sizeof *nk);
-			if (!nk) {
-				mdb_cursor_close(c);
-				return ML_ENOMEM;
-			}
-			it->kids = nk;
-		}
-		rc = iter_key(&it->kids[it->nkids], txn, dbi, k.mv_data, k.mv_size);
-		if (rc) {
-			mdb_cursor_close(c);
-			return rc;
-		}
-		it->count += it->kids[it->nkids].count;
-		it->nkids++;
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT_NODUP);
-	}
-	mdb_cursor_close(c);
-	if (!it->nkids)
-		it->state = 2;
-	return ML_OK;
-}
-
-static int iter_union_keys(iter_t *it, MDB_txn *txn, MDB_dbi dbi, const char **keys, const size_t *lens, unsigned n)
-{
-	memset(it, 0, sizeof *it);
-	it->kids = calloc(n ? n : 1, sizeof *it->kids);
-	if (!it->kids)
-		return ML_ENOMEM;
-	for (unsigned i = 0; i < n; i++) {
-		int rc = iter_key(&it->kids[i], txn, dbi, keys[i], lens[i]);
-		it->nkids++;
-		if (rc)
-			return rc;
-		it->count += it->kids[i].count;
-	}
+	prefix_t p = { it, txn, dbi, bucket, 0, 0 };
+	int rc = ml_post_terms(txn, dbi, prefix, n, bucket, add_prefix_term, &p);
+	if (p.too_many)
+		*too_many = 1;
+	if (rc < 0)
+		return rc;
+	if (p.rc)
+		return p.rc;
 	if (!it->count)
 		it->state = 2;
 	return ML_OK;
@@ -366,10 +283,10 @@ static int iter_union_keys(iter_t *it, MDB_txn *txn, MDB_dbi dbi, const char **k
 
 struct ml_search {
 	ml_store_t *s;
-	ml_codec_t *codec;
+	ml_codec_t *codec;      /* raw records: made at the first need */
+	ml_strtab_t tab;        /* the snapshot's string table (a view into the map) */
 	ml_message_t msg;
-	ml_buf_t tmp, tmp2;
-	uint32_t dict_seen;
+	ml_buf_t tmp;
 };
 
 int ml_search_new(ml_search_t **out, ml_store_t *s)
@@ -378,11 +295,6 @@ int ml_search_new(ml_search_t **out, ml_store_t *s)
 	if (!se)
 		return ML_ENOMEM;
 	se->s = s;
-	int rc = ml_codec_new(&se->codec, 3);
-	if (rc) {
-		free(se);
-		return rc;
-	}
 	ml_message_init(&se->msg);
 	*out = se;
 	return ML_OK;
@@ -393,49 +305,79 @@ void ml_search_free(ml_search_t *se)
 	if (!se)
 		return;
 	ml_codec_free(se->codec);
+	ml_strtab_free(&se->tab);
 	ml_message_free(&se->msg);
 	ml_buf_free(&se->tmp);
-	ml_buf_free(&se->tmp2);
 	free(se);
 }
 
-/* Decode a record: whole, or its summary only (what a search needs). */
-static int decode_any(ml_search_t *se, MDB_txn *txn, const MDB_val *v, uint64_t docid,
-                      ml_message_t *m, int whole)
+/* A read snapshot with its string table. */
+static int snap_begin(ml_search_t *se, MDB_txn **txn)
 {
-	int (*dec)(ml_codec_t *, const void *, size_t, ml_message_t *) =
-		whole ? ml_record_decode : ml_record_decode_summary;
-	int rc = dec(se->codec, v->mv_data, v->mv_size, m);
+	int rc = ml_store_read_begin(se->s, txn);
+	if (rc)
+		return rc;
+	rc = ml_store_strtab(*txn, se->s, &se->tab);
+	if (rc) {
+		mdb_txn_abort(*txn);
+		*txn = NULL;
+	}
+	return rc;
+}
+
+static void snap_end(ml_search_t *se, MDB_txn *txn)
+{
+	/* the table viewed the map: gone with the snapshot */
+	ml_strtab_free(&se->tab);
+	mdb_txn_abort(txn);
+}
+
+/* The raw lines of m (its row decoded) from the snapshot. */
+static int load_raw(ml_search_t *se, MDB_txn *txn, ml_message_t *m)
+{
+	if (!se->codec) {
+		int rc = ml_codec_new(&se->codec);
+		if (!rc)
+			rc = ml_store_load_dicts(se->s, txn, se->codec);
+		if (rc) {
+			ml_codec_free(se->codec);
+			se->codec = NULL;
+			return rc;
+		}
+	}
+	unsigned char kb[8];
+	ml_put_be64(kb, m->docid);
+	MDB_val k = { 8, kb }, v;
+	int rc = mdb_get(txn, se->s->raw, &k, &v);
+	if (rc)
+		return rc == MDB_NOTFOUND ? ML_CORRUPT_BKPT : ml_store_errcode(rc);
+	rc = ml_raw_decode(se->codec, v.mv_data, v.mv_size, m);
 	if (rc == ML_ENOTFOUND) {
 		/* a dictionary newer than this codec: load and retry */
 		rc = ml_store_load_dicts(se->s, txn, se->codec);
 		if (!rc)
-			rc = dec(se->codec, v->mv_data, v->mv_size, m);
+			rc = ml_raw_decode(se->codec, v.mv_data, v.mv_size, m);
 	}
-	m->docid = docid;
 	return rc;
-}
-
-static int decode_doc(ml_search_t *se, MDB_txn *txn, const MDB_val *v, uint64_t docid, ml_message_t *m)
-{
-	return decode_any(se, txn, v, docid, m, 0);
 }
 
 int ml_search_get(ml_search_t *se, uint64_t docid, ml_message_t *m)
 {
 	MDB_txn *txn;
-	int rc = ml_store_read_begin(se->s, &txn);
+	int rc = snap_begin(se, &txn);
 	if (rc)
 		return rc;
 	unsigned char kb[8];
 	ml_put_be64(kb, docid);
 	MDB_val k = { 8, kb }, v;
-	rc = mdb_get(txn, se->s->rec, &k, &v);
+	rc = mdb_get(txn, se->s->rows, &k, &v);
 	if (rc == 0)
-		rc = decode_any(se, txn, &v, docid, m, 1);
+		rc = ml_row_decode(&se->tab, v.mv_data, v.mv_size, docid, m);
 	else
 		rc = ml_store_errcode(rc);
-	mdb_txn_abort(txn);
+	if (!rc)
+		rc = load_raw(se, txn, m);
+	snap_end(se, txn);
 	return rc;
 }
 
@@ -713,55 +655,52 @@ static void plan_build(plan_t *p, const ml_query_t *q)
 	struct { const char *v; int tag; int lower; } ex[] = {
 		{ q->direction ? ml_direction_name(q->direction) : NULL, ML_TAG_DIRECTION, 0 },
 		{ q->ip, ML_TAG_IP, 1 },
-		{ q->host, ML_TAG_HOST, 1 }, { q->queue_id, ML_TAG_QID, 0 },
+		{ q->host, ML_TAG_HOST, 1 },
 	};
 	for (size_t i = 0; i < ML_ARRAY_LEN(ex); i++)
 		if (ex[i].v && (sp = plan_add(p)))
 			ml_keys_add(&sp->keys, ex[i].tag, ex[i].v, strlen(ex[i].v), ex[i].lower);
+	unsigned char h[8];
 	if (q->msgid && (sp = plan_add(p))) {
-		unsigned char h[8];
 		ml_msgid_term(q->msgid, strlen(q->msgid), h);
 		ml_keys_add(&sp->keys, ML_TAG_MSGID, (const char *)h, 8, 0);
+	}
+	if (q->queue_id && (sp = plan_add(p))) {
+		ml_qid_term(q->queue_id, strlen(q->queue_id), h);
+		ml_keys_add(&sp->keys, ML_TAG_QID, (const char *)h, 8, 0);
 	}
 }
 
 /* The iterator of one spec in one bucket. */
-static int spec_iter(iter_t *it, MDB_txn *txn, MDB_dbi dbi, spec_t *sp, uint32_t bucket, ml_buf_t *kb)
+static int spec_iter(iter_t *it, MDB_txn *txn, MDB_dbi dbi, spec_t *sp, uint32_t bucket)
 {
 	size_t pos = 0, len;
 	const char *key;
 	if (sp->prefix) {
 		ml_keys_next(&sp->keys, &pos, &key, &len);
-		ml_buf_reset(kb);
-		if (ml_post_key(kb, key, len, bucket))
-			return ML_ENOMEM;
 		int too_many = 0;
-		int rc = iter_prefix(it, txn, dbi, kb->data, kb->len, &too_many);
+		int rc = iter_prefix(it, txn, dbi, key, len, bucket, &too_many);
 		if (too_many)
 			sp->unindexed = 1;
 		return rc;
 	}
 	if (sp->keys.count == 1) {
 		ml_keys_next(&sp->keys, &pos, &key, &len);
-		ml_buf_reset(kb);
-		if (ml_post_key(kb, key, len, bucket))
-			return ML_ENOMEM;
-		return iter_key(it, txn, dbi, kb->data, kb->len);
+		return iter_key(it, txn, dbi, key, len, bucket);
 	}
-	const char *keys[ML_ST__COUNT + 2];
-	size_t lens[ML_ST__COUNT + 2], offs[ML_ST__COUNT + 2];
-	unsigned n = 0;
-	ml_buf_reset(kb);
-	while (n < ML_ARRAY_LEN(keys) && ml_keys_next(&sp->keys, &pos, &key, &len)) {
-		offs[n] = kb->len;
-		if (ml_post_key(kb, key, len, bucket))
+	memset(it, 0, sizeof *it);
+	while (ml_keys_next(&sp->keys, &pos, &key, &len)) {
+		iter_t *kid = iter_kid(it);
+		if (!kid)
 			return ML_ENOMEM;
-		lens[n] = kb->len - offs[n];
-		n++;
+		int rc = iter_key(kid, txn, dbi, key, len, bucket);
+		if (rc)
+			return rc;
+		it->count += kid->count;
 	}
-	for (unsigned i = 0; i < n; i++)
-		keys[i] = kb->data + offs[i];
-	return iter_union_keys(it, txn, dbi, keys, lens, n);
+	if (!it->count)
+		it->state = 2;
+	return ML_OK;
 }
 
 static int cmp_iter(const void *a, const void *b)
@@ -804,9 +743,16 @@ static int emit_message(emit_t *e, const ml_message_t *m)
 	return 0;
 }
 
-/* Scan records [lo, hi] newest first. 1 when the search should stop, 0 to go
+/* Decode the row of docid at the cursor (positioned on it, v its value). */
+static int decode_row(emit_t *e, const MDB_val *v, uint64_t docid)
+{
+	e->info->decoded++;
+	return ml_row_decode(&e->se->tab, v->mv_data, v->mv_size, docid, &e->se->msg);
+}
+
+/* Scan rows [lo, hi] newest first. 1 when the search should stop, 0 to go
  * on, negative on error. */
-static int scan_range(emit_t *e, MDB_txn *txn, MDB_cursor *c, uint64_t lo, uint64_t hi)
+static int scan_range(emit_t *e, MDB_cursor *c, uint64_t lo, uint64_t hi)
 {
 	unsigned char kb[8];
 	MDB_val k, v;
@@ -819,8 +765,7 @@ static int scan_range(emit_t *e, MDB_txn *txn, MDB_cursor *c, uint64_t lo, uint6
 		if (d < lo)
 			break;
 		if (d <= hi) {
-			int rc = decode_doc(e->se, txn, &v, d, &e->se->msg);
-			e->info->decoded++;
+			int rc = decode_row(e, &v, d);
 			if (rc)
 				return rc;
 			if (emit_message(e, &e->se->msg))
@@ -828,13 +773,14 @@ static int scan_range(emit_t *e, MDB_txn *txn, MDB_cursor *c, uint64_t lo, uint6
 		}
 		r2 = mdb_cursor_get(c, &k, &v, MDB_PREV);
 	}
+	if (r2 && r2 != MDB_NOTFOUND)
+		return ml_store_errcode(r2);
 	return 0;
 }
 
 /* Intersect the iterators (sorted by count) over [lo, hi], newest first. 1
  * when the search should stop; *rc set on error. */
-static int leapfrog(emit_t *e, MDB_txn *txn, MDB_cursor *rc_cur, iter_t *its, unsigned n,
-                    uint64_t lo, uint64_t hi, int *rc)
+static int leapfrog(emit_t *e, MDB_cursor *rows, iter_t *its, unsigned n, uint64_t lo, uint64_t hi, int *rc)
 {
 	uint64_t target = hi;
 	unsigned char kb[8];
@@ -861,13 +807,16 @@ static int leapfrog(emit_t *e, MDB_txn *txn, MDB_cursor *rc_cur, iter_t *its, un
 		k = (MDB_val){ 8, kb };
 		/* a cursor, not mdb_get: MDB_SET stays on the current leaf page when
 		 * the docid is there, and docids come in descending order */
-		if (mdb_cursor_get(rc_cur, &k, &v, MDB_SET) == 0) {
-			*rc = decode_doc(e->se, txn, &v, d, &e->se->msg);
-			e->info->decoded++;
+		int r = mdb_cursor_get(rows, &k, &v, MDB_SET);
+		if (r == 0) {
+			*rc = decode_row(e, &v, d);
 			if (*rc)
 				return 1;
 			if (emit_message(e, &e->se->msg))
 				return 1;
+		} else if (r != MDB_NOTFOUND) {
+			*rc = ml_store_errcode(r);
+			return 1;
 		}
 		if (d == 0)
 			return 0;
@@ -887,16 +836,14 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 		return rc;
 	}
 	MDB_txn *txn;
-	rc = ml_store_read_begin(se->s, &txn);
+	rc = snap_begin(se, &txn);
 	if (rc) {
 		check_free(&chk);
 		snprintf(err, errlen, "%s: cannot read: %s", se->s->path, ml_strerror(rc));
 		return rc;
 	}
-	if (ml_codec_dict_id(se->codec) == 0)
-		ml_store_load_dicts(se->s, txn, se->codec);
-	uint64_t lo = q->since_us > 0 ? (uint64_t)(q->since_us / 1000000) << 20 : 0;
-	uint64_t hi = q->until_us > 0 ? ((uint64_t)(q->until_us / 1000000 + 1) << 20) - 1 : UINT64_MAX - 1;
+	uint64_t lo = q->since_us > 0 ? ml_docid_make((uint64_t)(q->since_us / 1000000), 0) : 0;
+	uint64_t hi = q->until_us > 0 ? ml_docid_make((uint64_t)(q->until_us / 1000000) + 1, 0) - 1 : UINT64_MAX - 1;
 	if (q->before_docid && q->before_docid - 1 < hi)
 		hi = q->before_docid - 1;
 	emit_t e = { se, &chk, fn, ctx, info, q->limit ? q->limit : ML_QUERY_MAX_LIMIT, 0 };
@@ -905,44 +852,34 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 	plan_build(&p, q);
 	iter_t its[MAX_ITERS];
 	memset(its, 0, sizeof its);
-	MDB_val k, v;
 	MDB_cursor *c = NULL;
 	/* the docids that exist, within [lo, hi] */
-	rc = ml_store_errcode(mdb_cursor_open(txn, se->s->rec, &c));
+	uint64_t first, last;
+	rc = ml_store_docid_range(txn, se->s, &first, &last);
+	if (rc || !last)
+		goto done;
+	lo = ML_MAX(lo, first);
+	hi = ML_MIN(hi, last);
+	rc = ml_store_errcode(mdb_cursor_open(txn, se->s->rows, &c));
 	if (rc)
 		goto done;
-	if (mdb_cursor_get(c, &k, &v, MDB_FIRST) || k.mv_size != 8)
-		goto done;  /* empty */
-	lo = ML_MAX(lo, ml_get_be64(k.mv_data));
-	mdb_cursor_get(c, &k, &v, MDB_LAST);
-	hi = ML_MIN(hi, ml_get_be64(k.mv_data));
 	if (p.n == 0) {
-		/* No index applies: scan the records newest first. */
+		/* No index applies: scan the rows newest first. */
 		info->scanned = 1;
-		int st = lo <= hi ? scan_range(&e, txn, c, lo, hi) : 0;
+		int st = lo <= hi ? scan_range(&e, c, lo, hi) : 0;
 		if (st < 0)
 			rc = st;
 		goto done;
 	}
-	/* only global terms (message-id, queue ID): one pass over the whole range */
-	int all_global = 1;
-	for (unsigned i = 0; i < p.n; i++) {
-		size_t pos = 0, len;
-		const char *key;
-		if (!ml_keys_next(&p.specs[i].keys, &pos, &key, &len) || !ml_tag_is_global((unsigned char)key[0]))
-			all_global = 0;
-	}
-	int64_t b_first = all_global ? 0 : (int64_t)ml_docid_bucket(hi);
-	int64_t b_last = all_global ? 0 : (int64_t)ml_docid_bucket(lo);
-	for (int64_t b = b_first; lo <= hi && b >= b_last; b--) {
-		uint64_t blo = all_global ? lo : ML_MAX(lo, ml_bucket_first((uint32_t)b));
-		uint64_t bhi = all_global ? hi : ML_MIN(hi, ml_bucket_first((uint32_t)b + 1) - 1);
+	for (int64_t b = (int64_t)ml_docid_bucket(hi); lo <= hi && b >= (int64_t)ml_docid_bucket(lo); b--) {
+		uint64_t blo = ML_MAX(lo, ml_bucket_first((uint32_t)b));
+		uint64_t bhi = ML_MIN(hi, ml_bucket_last((uint32_t)b));
 		unsigned n = 0;
 		int empty = 0;
 		for (unsigned i = 0; i < p.n && !rc && !empty; i++) {
 			if (p.specs[i].unindexed)
 				continue;
-			rc = spec_iter(&its[n], txn, se->s->post, &p.specs[i], (uint32_t)b, &p.kb);
+			rc = spec_iter(&its[n], txn, se->s->post, &p.specs[i], (uint32_t)b);
 			if (p.specs[i].unindexed) {
 				iter_free(&its[n]);
 				continue;
@@ -955,12 +892,12 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 		if (!rc && !empty) {
 			if (n == 0) {
 				info->scanned = 1;
-				stop = scan_range(&e, txn, c, blo, bhi);
+				stop = scan_range(&e, c, blo, bhi);
 				if (stop < 0)
 					rc = stop;
 			} else {
 				qsort(its, n, sizeof its[0], cmp_iter);
-				stop = leapfrog(&e, txn, c, its, n, blo, bhi, &rc);
+				stop = leapfrog(&e, c, its, n, blo, bhi, &rc);
 			}
 		}
 		for (unsigned i = 0; i < n; i++)
@@ -972,81 +909,131 @@ done:
 	if (c)
 		mdb_cursor_close(c);
 	plan_free(&p);
-	mdb_txn_abort(txn);
+	snap_end(se, txn);
 	check_free(&chk);
 	if (rc && !*err)
 		snprintf(err, errlen, "%s: %s", se->s->path, ml_strerror(rc));
 	return rc;
 }
 
-/* Every entry of dbi, in key order, in one snapshot: visit returns non-zero
- * to stop (negative: an error). */
-typedef int (*visit_fn)(ml_search_t *se, MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *ctx);
-
-static int walk(ml_search_t *se, MDB_dbi dbi, visit_fn visit, void *ctx)
+int ml_search_each(ml_search_t *se, int (*fn)(void *ctx, const ml_message_t *m), void *ctx)
 {
 	MDB_txn *txn;
 	MDB_cursor *c;
-	int rc = ml_store_read_begin(se->s, &txn);
+	int rc = snap_begin(se, &txn);
 	if (rc)
 		return rc;
-	rc = ml_store_errcode(mdb_cursor_open(txn, dbi, &c));
+	rc = ml_store_errcode(mdb_cursor_open(txn, se->s->rows, &c));
 	if (rc) {
-		mdb_txn_abort(txn);
+		snap_end(se, txn);
 		return rc;
 	}
 	MDB_val k, v;
 	int r2 = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	while (r2 == 0) {
-		int stop = visit(se, txn, &k, &v, ctx);
-		if (stop) {
-			rc = stop < 0 ? stop : ML_OK;
+	while (r2 == 0 && !rc) {
+		if (k.mv_size != 8) {
+			rc = ML_CORRUPT_BKPT;
 			break;
 		}
+		rc = ml_row_decode(&se->tab, v.mv_data, v.mv_size, ml_get_be64(k.mv_data), &se->msg);
+		if (!rc)
+			rc = load_raw(se, txn, &se->msg);
+		if (!rc && fn(ctx, &se->msg))
+			break;
 		r2 = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
 	if (!rc && r2 && r2 != MDB_NOTFOUND)
 		rc = ml_store_errcode(r2);
 	mdb_cursor_close(c);
+	snap_end(se, txn);
+	return rc;
+}
+
+int ml_search_each_posting(ml_search_t *se,
+                           int (*fn)(void *ctx, const char *key, size_t n, uint32_t bucket, uint64_t docid),
+                           void *ctx)
+{
+	MDB_txn *txn;
+	int rc = ml_store_read_begin(se->s, &txn);
+	if (rc)
+		return rc;
+	rc = ml_post_each(txn, se->s->post, fn, ctx);
 	mdb_txn_abort(txn);
 	return rc;
 }
 
-typedef struct {
-	int (*fn)(void *ctx, const ml_message_t *m);
-	int (*pfn)(void *ctx, const char *key, size_t n, uint64_t docid);
-	void *ctx;
-} each_t;
+/* ---- snapshots for batch jobs ---- */
 
-static int visit_message(ml_search_t *se, MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *ctx)
+struct ml_snap {
+	ml_search_t *se;
+	MDB_txn *txn;
+};
+
+int ml_snap_open(ml_snap_t **out, ml_store_t *s)
 {
-	each_t *e = ctx;
-	if (k->mv_size != 8)
-		return ML_CORRUPT_BKPT;
-	int rc = decode_any(se, txn, v, ml_get_be64(k->mv_data), &se->msg, 1);
-	return rc ? rc : e->fn(e->ctx, &se->msg) ? 1 : 0;
+	ml_snap_t *sn = calloc(1, sizeof *sn);
+	if (!sn)
+		return ML_ENOMEM;
+	int rc = ml_search_new(&sn->se, s);
+	if (!rc)
+		rc = snap_begin(sn->se, &sn->txn);
+	if (rc) {
+		ml_search_free(sn->se);
+		free(sn);
+		return rc;
+	}
+	*out = sn;
+	return ML_OK;
 }
 
-static int visit_posting(ml_search_t *se, MDB_txn *txn, const MDB_val *k, const MDB_val *v, void *ctx)
+void ml_snap_close(ml_snap_t *sn)
 {
-	(void)se;
-	(void)txn;
-	each_t *e = ctx;
-	if (v->mv_size != 8)
-		return ML_CORRUPT_BKPT;
-	return e->pfn(e->ctx, k->mv_data, k->mv_size, ml_get_be64(v->mv_data)) ? 1 : 0;
+	if (!sn)
+		return;
+	if (sn->txn)
+		snap_end(sn->se, sn->txn);
+	ml_search_free(sn->se);
+	free(sn);
 }
 
-int ml_search_each(ml_search_t *se, int (*fn)(void *ctx, const ml_message_t *m), void *ctx)
+uint64_t ml_snap_count(ml_snap_t *sn)
 {
-	each_t e = { fn, NULL, ctx };
-	return walk(se, se->s->rec, visit_message, &e);
+	MDB_stat st;
+	return mdb_stat(sn->txn, sn->se->s->rows, &st) == 0 ? st.ms_entries : 0;
 }
 
-int ml_search_each_posting(ml_search_t *se,
-                           int (*fn)(void *ctx, const char *key, size_t n, uint64_t docid),
-                           void *ctx)
+int ml_snap_each_row(ml_snap_t *sn, int (*fn)(void *ctx, const ml_message_t *m, size_t bytes), void *ctx)
 {
-	each_t e = { NULL, fn, ctx };
-	return walk(se, se->s->post, visit_posting, &e);
+	MDB_cursor *c;
+	int rc = ml_store_errcode(mdb_cursor_open(sn->txn, sn->se->s->rows, &c));
+	if (rc)
+		return rc;
+	MDB_val k, v;
+	int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (r == 0 && !rc) {
+		if (k.mv_size != 8) {
+			rc = ML_CORRUPT_BKPT;
+			break;
+		}
+		rc = ml_row_decode(&sn->se->tab, v.mv_data, v.mv_size, ml_get_be64(k.mv_data), &sn->se->msg);
+		if (!rc && (rc = fn(ctx, &sn->se->msg, v.mv_size)) != 0)
+			break;
+		r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	if (!rc && r && r != MDB_NOTFOUND)
+		rc = ml_store_errcode(r);
+	mdb_cursor_close(c);
+	return rc;
+}
+
+int ml_snap_get(ml_snap_t *sn, uint64_t docid, ml_message_t *m)
+{
+	unsigned char kb[8];
+	ml_put_be64(kb, docid);
+	MDB_val k = { 8, kb }, v;
+	int rc = mdb_get(sn->txn, sn->se->s->rows, &k, &v);
+	if (rc)
+		return rc == MDB_NOTFOUND ? ML_CORRUPT_BKPT : ml_store_errcode(rc);
+	rc = ml_row_decode(&sn->se->tab, v.mv_data, v.mv_size, docid, m);
+	return rc ? rc : load_raw(sn->se, sn->txn, m);
 }

@@ -12,13 +12,14 @@
  * prefix); a status together with a recipient domain or address uses the
  * row-level 'X' keys (index/tokens.h).  The day buckets of the time range are
  * walked newest first; in each, every spec becomes a postings iterator (the
- * docids of its keys in that bucket, read a page at a time), the iterators
- * are ordered by their counts and intersected by leapfrog seeking from the
- * newest docid down.  Each surviving docid's record summary is decoded and
- * every row checked against every filter (row level: recipient and status;
- * message level: the rest, plus the phrase and regex checks on the decoded
- * subject).  The walk stops at the limit.  Without any indexed filter the
- * records are scanned newest first within the time range (info->scanned).
+ * docids of its keys in that bucket: index/postings.h), the iterators are
+ * ordered by their counts and intersected by leapfrog seeking from the newest
+ * docid down.  Each surviving docid's row record is decoded (plain bytes, no
+ * decompression: index/record.h) and every row checked against every filter
+ * (row level: recipient and status; message level: the rest, plus the phrase
+ * and regex checks on the subject).  The walk stops at the limit.  Without
+ * any indexed filter the rows are scanned newest first within the time range
+ * (info->scanned).
  *
  * Rows are handed to a callback as (message, row index; -1 for the one
  * implicit row of a message without recipients).  The message is valid only
@@ -82,10 +83,25 @@ int ml_search_get(ml_search_t *se, uint64_t docid, ml_message_t *m);
 
 /* Every message in docid order (oldest first), in one snapshot. */
 int ml_search_each(ml_search_t *se, int (*fn)(void *ctx, const ml_message_t *m), void *ctx);
-/* Every posting (key, docid) in key order, in one snapshot. */
+/* Every posting (term key, day bucket, docid) in key order, in one snapshot. */
 int ml_search_each_posting(ml_search_t *se,
-                           int (*fn)(void *ctx, const char *key, size_t n, uint64_t docid),
+                           int (*fn)(void *ctx, const char *key, size_t n, uint32_t bucket, uint64_t docid),
                            void *ctx);
+
+/*
+ * A read snapshot held open for a batch job (reparse, upgrade checks): rows
+ * decoded from it, whole messages on demand.  Messages handed to callbacks
+ * are valid only during the call.
+ */
+typedef struct ml_snap ml_snap_t;
+int ml_snap_open(ml_snap_t **out, ml_store_t *s);
+void ml_snap_close(ml_snap_t *sn);
+/* Messages stored in the snapshot. */
+uint64_t ml_snap_count(ml_snap_t *sn);
+/* Every row, oldest first (no raw lines); fn gets the row record's size. */
+int ml_snap_each_row(ml_snap_t *sn, int (*fn)(void *ctx, const ml_message_t *m, size_t bytes), void *ctx);
+/* One message whole (row and raw lines).  ML_ECORRUPT when absent. */
+int ml_snap_get(ml_snap_t *sn, uint64_t docid, ml_message_t *m);
 
 /* Does address `a` match pattern p (address / @domain / domain / prefix*)? */
 int ml_addr_match(const char *p, ml_slice_t a);

@@ -1,6 +1,5 @@
 #include "reindex.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,23 +8,6 @@
 #include "index/record.h"
 #include "index/writer.h"
 
-int ml_store_reserve(ml_store_t *s, uint64_t need)
-{
-	MDB_envinfo info;
-	MDB_stat st;
-	mdb_env_info(s->env, &info);
-	mdb_env_stat(s->env, &st);
-	if (info.me_mapsize > s->mapsize)
-		s->mapsize = info.me_mapsize;
-	uint64_t used = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize;
-	while (s->mapsize < used + need) {
-		int rc = ml_store_grow(s);
-		if (rc)
-			return rc;
-	}
-	return ML_OK;
-}
-
 int ml_reindex_mark(ml_store_t *s)
 {
 	MDB_txn *t;
@@ -33,7 +15,7 @@ int ml_reindex_mark(ml_store_t *s)
 	if (rc)
 		return rc;
 	uint64_t now = (uint64_t)time(NULL);
-	rc = ml_meta_put(t, s, "reindex:last", 12, &now, 8);
+	rc = ml_meta_put(t, s, ML_META_REINDEX, strlen(ML_META_REINDEX), &now, 8);
 	if (rc) {
 		mdb_txn_abort(t);
 		return rc;
@@ -41,66 +23,23 @@ int ml_reindex_mark(ml_store_t *s)
 	return ml_store_errcode(mdb_txn_commit(t));
 }
 
-#define RX_THREADS 2
-
 typedef struct {
 	ml_store_t *s;
 	ml_writer_t *w;
-	ml_codec_t *codec[RX_THREADS];   /* decode the old records */
 	ml_message_t *msgs;        /* one batch */
-	MDB_val *vals;             /* its stored records (pointers into the read snapshot) */
 	ml_reindex_progress_t p;
 } rx_t;
 
-typedef struct {
-	rx_t *x;
-	ml_codec_t *codec;
-	size_t from, to;
-	int rc;
-} rx_part_t;
-
-/* Decode records [from, to) of the batch. */
-static void *decode_part(void *arg)
-{
-	rx_part_t *pt = arg;
-	pt->rc = ML_OK;
-	for (size_t i = pt->from; i < pt->to && !pt->rc; i++) {
-		pt->rc = ml_record_decode(pt->codec, pt->x->vals[i].mv_data, pt->x->vals[i].mv_size,
-		                          &pt->x->msgs[i]);
-		pt->x->msgs[i].docid = 0;
-	}
-	return NULL;
-}
-
-/* Decode the n records of the batch on RX_THREADS threads, then put them. */
+/* Put the n messages of the batch, write them, free them. */
 static int put_batch(rx_t *x, size_t n)
 {
-	rx_part_t parts[RX_THREADS];
-	pthread_t th[RX_THREADS];
-	int started[RX_THREADS] = { 0 };
-	for (int t = 0; t < RX_THREADS; t++) {
-		parts[t] = (rx_part_t){ x, x->codec[t], n * (size_t)t / RX_THREADS,
-		                        n * (size_t)(t + 1) / RX_THREADS, 0 };
-		if (t > 0)
-			started[t] = pthread_create(&th[t], NULL, decode_part, &parts[t]) == 0;
-	}
-	decode_part(&parts[0]);
-	int rc = parts[0].rc;
-	for (int t = 1; t < RX_THREADS; t++) {
-		if (started[t])
-			pthread_join(th[t], NULL);
-		else
-			decode_part(&parts[t]);
-		if (!rc)
-			rc = parts[t].rc;
-	}
+	int rc = ML_OK;
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = ml_writer_put(x->w, &x->msgs[i]);
 	if (!rc)
 		rc = ml_writer_flush(x->w);
 	/* the batch's messages give their memory back: reused, each slot would
-	 * keep the largest message it ever held, and a reindex of 10M messages
-	 * held gigabytes */
+	 * keep the largest message it ever held */
 	for (size_t i = 0; i < n; i++) {
 		ml_message_free(&x->msgs[i]);
 		ml_message_init(&x->msgs[i]);
@@ -108,31 +47,39 @@ static int put_batch(rx_t *x, size_t n)
 	return rc;
 }
 
-/* One whole run in one write transaction.  ML_EFULL: the map filled. */
+/* One whole run in one write transaction.  ML_EFULL: the map filled.  The
+ * rows are read from a snapshot taken before the rebuild starts, with that
+ * snapshot's string table; the raw records stay as they are. */
 static int run_once(rx_t *x, ml_reindex_fn fn, void *ctx)
 {
 	MDB_txn *rt = NULL;
 	MDB_cursor *cur = NULL;
+	ml_strtab_t tab = ML_STRTAB_INIT;
 	int rc = ml_store_read_begin(x->s, &rt);
 	if (rc)
 		return rc;
 	MDB_stat st;
-	if (!mdb_stat(rt, x->s->rec, &st))
+	if (!mdb_stat(rt, x->s->rows, &st))
 		x->p.total = st.ms_entries;
 	x->p.done = x->p.bytes_before = 0;
-	for (int t = 0; t < RX_THREADS && !rc; t++)
-		rc = ml_store_load_dicts(x->s, rt, x->codec[t]);
+	rc = ml_store_strtab(rt, x->s, &tab);
 	if (!rc)
-		rc = ml_writer_rebuild_begin(x->w, 1);
+		rc = ml_writer_rebuild_begin(x->w, ML_REBUILD_RETRAIN | ML_REBUILD_KEEP_RAW);
 	if (!rc)
-		rc = ml_store_errcode(mdb_cursor_open(rt, x->s->rec, &cur));
+		rc = ml_store_errcode(mdb_cursor_open(rt, x->s->rows, &cur));
 	size_t n = 0;
 	MDB_val k, v;
 	int r2 = rc ? MDB_NOTFOUND : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 	while (!rc && (r2 == 0 || n)) {
 		if (r2 == 0) {
 			x->p.bytes_before += v.mv_size;
-			x->vals[n++] = v;
+			if (k.mv_size != 8) {
+				rc = ML_CORRUPT_BKPT;
+				break;
+			}
+			rc = ml_row_decode(&tab, v.mv_data, v.mv_size, ml_get_be64(k.mv_data), &x->msgs[n++]);
+			if (rc)
+				break;
 			r2 = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 			if (r2 && r2 != MDB_NOTFOUND) {
 				rc = ml_store_errcode(r2);
@@ -153,6 +100,7 @@ static int run_once(rx_t *x, ml_reindex_fn fn, void *ctx)
 		rc = ml_writer_commit(x->w);
 	else
 		ml_writer_abort(x->w);
+	ml_strtab_free(&tab);
 	mdb_txn_abort(rt);
 	return rc;
 }
@@ -164,6 +112,7 @@ int ml_reindex_prepare(ml_store_t *s, ml_reindex_progress_t *p)
 	MDB_txn *t;
 	if (!rc && !(rc = ml_store_read_begin(s, &t))) {
 		p->dict_before = ml_store_dict_id(t, s);
+		p->table_before = ml_store_strtab_gen(t, s);
 		mdb_txn_abort(t);
 	}
 	/* room for a second copy of everything, and some */
@@ -178,10 +127,11 @@ int ml_reindex_finish(ml_store_t *s, ml_reindex_progress_t *p)
 	if (rc)
 		return rc;
 	p->dict_after = ml_store_dict_id(t, s);
+	p->table_after = ml_store_strtab_gen(t, s);
 	p->bytes_after = 0;
 	MDB_val k, v;
 	MDB_cursor *c;
-	if (mdb_cursor_open(t, s->rec, &c) == 0) {
+	if (mdb_cursor_open(t, s->rows, &c) == 0) {
 		int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
 		while (r == 0) {
 			p->bytes_after += v.mv_size;
@@ -199,17 +149,10 @@ int ml_reindex_run(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progre
 	rx_t x;
 	memset(&x, 0, sizeof x);
 	x.s = s;
-	int rc = ML_OK;
-	for (int t = 0; t < RX_THREADS && !rc; t++)
-		rc = ml_codec_new(&x.codec[t], 3);
-	if (!rc)
-		rc = ml_writer_new(&x.w, s);
+	int rc = ml_writer_new(&x.w, s);
 	x.msgs = calloc(ML_REINDEX_BATCH, sizeof *x.msgs);
-	x.vals = calloc(ML_REINDEX_BATCH, sizeof *x.vals);
-	if (!rc && (!x.msgs || !x.vals))
+	if (!rc && !x.msgs)
 		rc = ML_ENOMEM;
-	for (unsigned i = 0; x.msgs && i < ML_REINDEX_BATCH; i++)
-		ml_message_init(&x.msgs[i]);
 	if (!rc)
 		rc = ml_reindex_prepare(s, &x.p);
 	for (int tries = 0; !rc || rc == ML_EFULL; tries++) {
@@ -229,9 +172,6 @@ int ml_reindex_run(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progre
 	for (unsigned i = 0; x.msgs && i < ML_REINDEX_BATCH; i++)
 		ml_message_free(&x.msgs[i]);
 	free(x.msgs);
-	free(x.vals);
 	ml_writer_free(x.w);
-	for (int t = 0; t < RX_THREADS; t++)
-		ml_codec_free(x.codec[t]);
 	return rc;
 }

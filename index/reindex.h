@@ -1,14 +1,13 @@
 /*
  * reindex.h — rebuilding the index of a database from its own records.
  *
- * ml_reindex_run reads every record of one read snapshot, oldest first,
- * decodes it whole (summary and raw lines) and puts it again through a
- * writer in rebuild mode (index/writer.h): one write transaction that
- * empties rec, post, open and the message and row counters, writes every
- * message anew (its postings made by today's tokens.c, its record encoded
- * with a dictionary trained on the first batch, under a new id) and deletes
- * the older dictionaries.  Docids are given again in the same order, so
- * they come out the same.
+ * ml_reindex_run reads every row record of one read snapshot, oldest first,
+ * and puts it again through a writer in rebuild mode (index/writer.h): one
+ * write transaction that empties rows, postings, open and the message and
+ * row counters, writes every row anew (its postings made by today's
+ * tokens.c, the row encoded with a string table trained on the first batch,
+ * the next generation) under its own docid.  The raw records are not read
+ * or rewritten: they stay as they are, each still its docid's.
  *
  * Atomic: readers (search, serve) keep reading the old snapshot until the
  * commit and the new one after it; a reindex killed at any point leaves the
@@ -16,7 +15,7 @@
  * until the reindex commits (LMDB has one writer), then goes on.
  *
  * Space: the old pages cannot be reused inside the transaction, so the file
- * grows to hold both copies (pages freed earlier are reused: ml_reindex_mark); after the commit the old copy's pages are free
+ * grows to hold both copies of the rows and postings (pages freed earlier are reused: ml_reindex_mark); after the commit the old copy's pages are free
  * (reused by later writes; `mtalog compact` gives them back).  The map is
  * grown before the start to twice what is used; should it fill anyway, the
  * reindex starts again on a map twice as large.
@@ -35,9 +34,10 @@
 typedef struct {
 	uint64_t total;            /* records in the snapshot */
 	uint64_t done;             /* records put again */
-	uint64_t bytes_before;     /* sum of the record sizes before */
+	uint64_t bytes_before;     /* sum of the row record sizes before */
 	uint64_t bytes_after;      /* ... and after */
-	uint32_t dict_before, dict_after;  /* dictionary ids */
+	uint32_t dict_before, dict_after;  /* raw-record dictionary ids */
+	uint32_t table_before, table_after;  /* string table generations */
 	unsigned restarts;         /* runs started again on a larger map */
 	uint64_t kept;             /* reparse: records put again as they were (no line numbers) */
 } ml_reindex_progress_t;
@@ -58,14 +58,11 @@ int ml_reindex_run(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progre
 int ml_reindex_mark(ml_store_t *s);
 
 /* The steps every rebuild takes (reindex here, reindex --reparse in
- * tools/ingest.c): before, ml_reindex_mark, the dictionary id and room for a
- * second copy (p zeroed first); after, the records' bytes and the new
- * dictionary id. */
+ * tools/ingest.c): before, ml_reindex_mark, the dictionary id, the table
+ * generation and room for a second copy (p zeroed first); after, the rows'
+ * bytes, the new dictionary id and table generation. */
 int ml_reindex_prepare(ml_store_t *s, ml_reindex_progress_t *p);
 int ml_reindex_finish(ml_store_t *s, ml_reindex_progress_t *p);
 
-/* Grow the map of s (no transaction open) until it has `need` bytes free
- * beyond what is used. */
-int ml_store_reserve(ml_store_t *s, uint64_t need);
 
 #endif

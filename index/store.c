@@ -195,6 +195,26 @@ int ml_store_read_begin(ml_store_t *s, MDB_txn **txn)
 	return ml_store_errcode(rc);
 }
 
+int ml_store_map_grown(ml_store_t *s)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc == 0)
+		mdb_txn_abort(txn);
+	return rc == MDB_MAP_RESIZED;
+}
+
+int ml_store_set_map(ml_store_t *s, size_t bytes)
+{
+	int rc = mdb_env_set_mapsize(s->env, bytes);
+	if (rc)
+		return ml_store_errcode(rc);
+	MDB_envinfo info;
+	if (mdb_env_info(s->env, &info) == 0)
+		s->mapsize = info.me_mapsize;
+	return ML_OK;
+}
+
 int ml_store_grow(ml_store_t *s)
 {
 	size_t next = s->mapsize * 2;
@@ -277,6 +297,24 @@ int ml_meta_add(MDB_txn *txn, ml_store_t *s, const char *key, int64_t delta)
 		return ML_OK;
 	uint64_t x = ml_meta_get_u64(txn, s, key) + (uint64_t)delta;
 	return ml_meta_put(txn, s, key, strlen(key), &x, 8);
+}
+
+int ml_store_meta_string(ml_store_t *s, const char *key, char *out, size_t n)
+{
+	MDB_txn *txn;
+	MDB_val v;
+	int rc = ml_store_read_begin(s, &txn);
+	if (rc)
+		return rc;
+	rc = ml_meta_get(txn, s, key, strlen(key), &v);
+	if (!rc && v.mv_size >= n)
+		rc = ML_ETOOBIG;
+	if (!rc) {
+		memcpy(out, v.mv_data, v.mv_size);
+		out[v.mv_size] = '\0';
+	}
+	mdb_txn_abort(txn);
+	return rc;
 }
 
 int ml_meta_each(MDB_txn *txn, ml_store_t *s, const char *prefix,
@@ -383,6 +421,15 @@ int ml_store_strtab(MDB_txn *txn, ml_store_t *s, ml_strtab_t *tab)
 		return ML_OK;
 	}
 	return rc ? rc : ml_strtab_view(tab, v.mv_data, v.mv_size);
+}
+
+uint32_t ml_store_strtab_gen(MDB_txn *txn, ml_store_t *s)
+{
+	MDB_val v;
+	uint32_t gen = 0;
+	if (ml_meta_get(txn, s, ML_META_STRTAB, strlen(ML_META_STRTAB), &v) == 0 && v.mv_size >= 8)
+		memcpy(&gen, (const char *)v.mv_data + 4, 4);
+	return gen;
 }
 
 int ml_store_docid_range(MDB_txn *txn, ml_store_t *s, uint64_t *first, uint64_t *last)

@@ -103,6 +103,12 @@ int ml_store_write_begin(ml_store_t *s, MDB_txn **txn);
 int ml_store_grow(ml_store_t *s);
 /* Grow the map (no transaction open) until `need` bytes are free beyond use. */
 int ml_store_reserve(ml_store_t *s, uint64_t need);
+/* 1 when another process grew the map past this one's (a read transaction
+ * would get MDB_MAP_RESIZED); the caller then calls ml_store_set_map(s, 0)
+ * with no transaction of this process open. */
+int ml_store_map_grown(ml_store_t *s);
+/* Set the map size (0: adopt the size the file's writer set). */
+int ml_store_set_map(ml_store_t *s, size_t bytes);
 /* LMDB error -> ML_E* (MDB_MAP_FULL and ENOSPC -> ML_EFULL). */
 int ml_store_errcode(int mdb_rc);
 
@@ -112,6 +118,9 @@ int ml_meta_put(MDB_txn *txn, ml_store_t *s, const void *key, size_t klen, const
 int ml_meta_del(MDB_txn *txn, ml_store_t *s, const void *key, size_t klen);
 uint64_t ml_meta_get_u64(MDB_txn *txn, ml_store_t *s, const char *key);
 int ml_meta_add(MDB_txn *txn, ml_store_t *s, const char *key, int64_t delta);
+/* A meta value as a C string (its own snapshot); ML_ENOTFOUND when absent,
+ * ML_ETOOBIG when it does not fit in n bytes with its NUL. */
+int ml_store_meta_string(ml_store_t *s, const char *key, char *out, size_t n);
 /* Call fn for every meta key beginning with prefix (in key order); fn returns
  * non-zero to stop (that value is returned).  Values point into the map. */
 int ml_meta_each(MDB_txn *txn, ml_store_t *s, const char *prefix,
@@ -129,6 +138,8 @@ int ml_store_drop_dicts(MDB_txn *txn, ml_store_t *s, uint32_t keep);
 /* The string table of the snapshot (a view into the map: valid while txn is;
  * the empty table, gen 0, when none). */
 int ml_store_strtab(MDB_txn *txn, ml_store_t *s, ml_strtab_t *tab);
+/* The generation of the stored string table (0: none). */
+uint32_t ml_store_strtab_gen(MDB_txn *txn, ml_store_t *s);
 
 /* Newest and oldest docid stored (0 when none). */
 int ml_store_docid_range(MDB_txn *txn, ml_store_t *s, uint64_t *first, uint64_t *last);

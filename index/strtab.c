@@ -88,7 +88,7 @@ int ml_strtab_index(ml_strtab_t *t)
 	t->nslots = ns;
 	for (int c = 0; c < ML_SC__COUNT; c++)
 		for (uint32_t k = 0; k < t->count[c]; k++) {
-			ml_slice_t v;
+			ml_slice_t v = ML_SLICE_NULL;
 			ml_strtab_get(t, c, k, &v);
 			uint32_t h = (uint32_t)hash_of(c, v.p, v.n) & (ns - 1);
 			while (t->slots[h])
@@ -107,9 +107,8 @@ int ml_strtab_find(const ml_strtab_t *t, int cls, const char *p, size_t n, uint3
 		uint32_t i = e - 1;
 		if (i < t->first[cls] || i >= t->first[cls] + t->count[cls])
 			continue;
-		ml_slice_t v;
-		ml_strtab_get(t, cls, i - t->first[cls], &v);
-		if (v.n == n && memcmp(v.p, p, n) == 0) {
+		ml_slice_t v = ML_SLICE_NULL;
+		if (ml_strtab_get(t, cls, i - t->first[cls], &v) == 0 && v.n == n && memcmp(v.p, p, n) == 0) {
 			*code = i - t->first[cls];
 			return 1;
 		}

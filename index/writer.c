@@ -5,29 +5,25 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "index/postings.h"
 #include "index/tokens.h"
 
-#define DICT_MIN_SAMPLES 400
-#define DICT_MAX_SAMPLES 2000
-#define DICT_BYTES (64u << 10)
-
-typedef struct {
-	uint64_t pfx;    /* the key's first 8 bytes, big-endian: most comparisons end here */
-	uint64_t docid;
-	uint32_t off;    /* into w->pkeys: 2-byte length + key */
-} posting_t;
+#define TRAIN_MESSAGES 20000      /* messages the string table is trained on, at most */
+#define DICT_SAMPLES 4000         /* raw records the dictionary is trained on, at most */
+#define DICT_BYTES (128u << 10)
 
 typedef struct {
 	ml_message_t *m;
 	uint64_t old_docid;
 } put_t;
 
-/* What the encoding phase prepares for one put (reused across batches). */
+/* What the encoding phase prepares for one put (buffers reused across batches). */
 typedef struct {
 	uint32_t old_flags;       /* the stored message's flags */
+	int has_old;              /* a row was stored under its docid */
 	ml_keys_t keys, oldkeys;  /* term keys of the message now, and as stored */
-	ml_buf_t enc;             /* the stored form */
-	const void *old;          /* the stored record (a pointer into the map), or NULL */
+	ml_buf_t row, raw;        /* the stored forms */
+	const void *old;          /* the stored row (a pointer into the map), or NULL */
 	size_t oldn;
 } prep_t;
 
@@ -37,28 +33,53 @@ typedef struct {
 struct ml_writer {
 	ml_store_t *s;
 	MDB_txn *txn;
-	ml_codec_t *codec;
-	ml_codec_t *codec2;     /* the second encoding thread's */
+	ml_codec_t *codec[PREP_THREADS];
+	ml_strtab_t tab;          /* the stored string table, owned and indexed */
 	put_t *puts;
 	size_t nputs, puts_cap;
 	prep_t *preps;
 	size_t preps_cap;
-	ml_buf_t bookkeeping;   /* queued meta writes: [klen u16][vlen u32][op u8] key val */
-	ml_buf_t enc;
-	ml_buf_t pkeys;
-	posting_t *posts;
-	size_t nposts, posts_cap;
+	ml_buf_t bookkeeping;     /* queued meta writes: [klen u16][vlen u32][op u8] key val */
+	ml_buf_t kb;
+	ml_post_batch_t *post;
 	int64_t rows_delta[ML_ST__COUNT];
-	ml_buf_t dict;          /* the dictionary trained by this writer */
-	int64_t last_t;         /* docid cache: second and last docid used in it */
+	int64_t last_t;           /* docid cache: second and last docid used in it */
 	uint64_t last_docid;
-	uint64_t last_appended; /* largest docid put with MDB_APPEND in this batch */
-	int rebuild;            /* between ml_writer_rebuild_begin and the commit */
-	int retrain;            /* rebuild: train a new dictionary at the next flush */
-	uint32_t retrained_id;  /* rebuild: the dictionary trained, 0 if none */
+	uint64_t last_row, last_raw;  /* largest docid appended in this transaction */
+	int rebuild;              /* flags of ml_writer_rebuild_begin, while one runs; -1 none */
+	int retrain;              /* a string table to train at the next flush */
+	int retrain_dict;         /* a raw dictionary too */
+	uint32_t new_dict;        /* rebuild: the dictionary trained, 0 if none */
+	int dict_unstored;        /* a dictionary trained in the open transaction */
+	int tab_unstored;         /* a string table trained in the open transaction */
 };
 
 enum { OP_PUT = 1, OP_ADD = 2, OP_TALLY = 3, OP_IFNEW = 4 };
+
+/* Adopt the string table and dictionaries stored in the open transaction. */
+static int load_tables(ml_writer_t *w)
+{
+	MDB_val v;
+	int rc = ml_meta_get(w->txn, w->s, ML_META_STRTAB, strlen(ML_META_STRTAB), &v);
+	if (rc == ML_ENOTFOUND) {
+		ml_strtab_free(&w->tab);
+		rc = ML_OK;
+	} else if (!rc) {
+		uint32_t gen = 0;
+		if (v.mv_size >= 8)
+			memcpy(&gen, (const char *)v.mv_data + 4, 4);
+		if (gen != w->tab.gen) {
+			rc = ml_strtab_copy(&w->tab, v.mv_data, v.mv_size);
+			if (!rc)
+				rc = ml_strtab_index(&w->tab);
+		}
+	}
+	uint32_t id = ml_store_dict_id(w->txn, w->s);
+	for (int t = 0; t < PREP_THREADS && !rc; t++)
+		if (id && !ml_codec_has_dict(w->codec[t], id))
+			rc = ml_store_load_dicts(w->s, w->txn, w->codec[t]);
+	return rc;
+}
 
 int ml_writer_new(ml_writer_t **out, ml_store_t *s)
 {
@@ -66,18 +87,10 @@ int ml_writer_new(ml_writer_t **out, ml_store_t *s)
 	if (!w)
 		return ML_ENOMEM;
 	w->s = s;
-	int rc = ml_codec_new(&w->codec, 3);
-	if (!rc)
-		rc = ml_codec_new(&w->codec2, 3);
-	MDB_txn *txn;
-	if (!rc)
-		rc = ml_store_read_begin(s, &txn);
-	if (!rc) {
-		rc = ml_store_load_dicts(s, txn, w->codec);
-		if (!rc)
-			rc = ml_store_load_dicts(s, txn, w->codec2);
-		mdb_txn_abort(txn);
-	}
+	w->rebuild = -1;
+	int rc = ml_post_batch_new(&w->post);
+	for (int t = 0; t < PREP_THREADS && !rc; t++)
+		rc = ml_codec_new(&w->codec[t]);
 	if (rc) {
 		ml_writer_free(w);
 		return rc;
@@ -86,93 +99,97 @@ int ml_writer_new(ml_writer_t **out, ml_store_t *s)
 	return ML_OK;
 }
 
+static void preps_shrink(ml_writer_t *w)
+{
+	for (size_t i = 0; i < w->preps_cap; i++) {
+		prep_t *p = &w->preps[i];
+		ml_buf_free(&p->row);
+		ml_buf_free(&p->raw);
+		ml_keys_free(&p->keys);
+		ml_keys_free(&p->oldkeys);
+	}
+}
+
 void ml_writer_free(ml_writer_t *w)
 {
 	if (!w)
 		return;
 	if (w->txn)
 		ml_writer_abort(w);
-	ml_codec_free(w->codec);
-	ml_codec_free(w->codec2);
-	for (size_t i = 0; i < w->preps_cap; i++) {
-		ml_keys_free(&w->preps[i].keys);
-		ml_keys_free(&w->preps[i].oldkeys);
-		ml_buf_free(&w->preps[i].enc);
-	}
+	for (int t = 0; t < PREP_THREADS; t++)
+		ml_codec_free(w->codec[t]);
+	preps_shrink(w);
 	free(w->preps);
 	free(w->puts);
-	free(w->posts);
 	ml_buf_free(&w->bookkeeping);
-	ml_buf_free(&w->enc);
-	ml_buf_free(&w->pkeys);
-	ml_buf_free(&w->dict);
+	ml_buf_free(&w->kb);
+	ml_post_batch_free(w->post);
+	ml_strtab_free(&w->tab);
 	free(w);
 }
 
-ml_codec_t *ml_writer_codec(ml_writer_t *w)
+int ml_writer_active(const ml_writer_t *w)
 {
-	return w->codec;
+	return w->txn != NULL;
 }
 
-MDB_txn *ml_writer_txn(ml_writer_t *w)
+static void batch_reset(ml_writer_t *w)
 {
-	return w->txn;
+	w->nputs = 0;
+	ml_buf_reset(&w->bookkeeping);
+	ml_post_batch_reset(w->post);
+	memset(w->rows_delta, 0, sizeof w->rows_delta);
 }
 
 int ml_writer_begin(ml_writer_t *w)
 {
 	if (w->txn)
 		return ML_EINVAL;
-	w->nputs = 0;
-	w->nposts = 0;
-	ml_buf_reset(&w->bookkeeping);
-	ml_buf_reset(&w->pkeys);
-	memset(w->rows_delta, 0, sizeof w->rows_delta);
+	batch_reset(w);
 	w->last_t = -1;
-	w->last_appended = 0;
+	w->last_row = w->last_raw = 0;
 	int rc = ml_store_write_begin(w->s, &w->txn);
 	if (rc)
 		return rc;
-	/* a dictionary stored since this writer loaded its own (by a reindex) */
-	uint32_t id = ml_store_dict_id(w->txn, w->s);
-	if (id && id != ml_codec_dict_id(w->codec)) {
-		rc = ml_store_load_dicts(w->s, w->txn, w->codec);
-		if (!rc)
-			rc = ml_store_load_dicts(w->s, w->txn, w->codec2);
-		if (rc)
-			ml_writer_abort(w);
+	/* a table or dictionary stored since this writer loaded its own (a reindex) */
+	rc = load_tables(w);
+	if (rc)
+		ml_writer_abort(w);
+	return rc;
+}
+
+static int drop_counters(ml_writer_t *w)
+{
+	int rc = ml_meta_del(w->txn, w->s, ML_META_MESSAGES, strlen(ML_META_MESSAGES));
+	for (int st = 1; st < ML_ST__COUNT && !rc; st++) {
+		char key[64];
+		snprintf(key, sizeof key, "%s%s", ML_META_ROWS_PFX, ml_status_name((ml_status_t)st));
+		rc = ml_meta_del(w->txn, w->s, key, strlen(key));
 	}
 	return rc;
 }
 
-int ml_writer_rebuild_begin(ml_writer_t *w, int retrain)
+int ml_writer_rebuild_begin(ml_writer_t *w, int flags)
 {
 	int rc = ml_writer_begin(w);
 	if (rc)
 		return rc;
-	int r2 = mdb_drop(w->txn, w->s->rec, 0);
+	int r2 = mdb_drop(w->txn, w->s->rows, 0);
 	if (!r2)
 		r2 = mdb_drop(w->txn, w->s->post, 0);
 	if (!r2)
 		r2 = mdb_drop(w->txn, w->s->open, 0);
-	for (int st = 0; st < ML_ST__COUNT && !r2; st++) {
-		char key[64];
-		if (st == 0)
-			snprintf(key, sizeof key, "count:messages");
-		else
-			snprintf(key, sizeof key, "rows:%s", ml_status_name((ml_status_t)st));
-		MDB_val k = { strlen(key), key };
-		r2 = mdb_del(w->txn, w->s->meta, &k, NULL);
-		if (r2 == MDB_NOTFOUND)
-			r2 = 0;
-	}
-	if (r2) {
+	if (!r2 && !(flags & ML_REBUILD_KEEP_RAW))
+		r2 = mdb_drop(w->txn, w->s->raw, 0);
+	rc = r2 ? ml_store_errcode(r2) : drop_counters(w);
+	if (rc) {
 		ml_writer_abort(w);
-		return ml_store_errcode(r2);
+		return rc;
 	}
-	w->rebuild = 1;
-	w->retrain = retrain;
-	w->retrained_id = 0;
+	w->rebuild = flags;
+	w->retrain = (flags & ML_REBUILD_RETRAIN) != 0;
+	w->retrain_dict = (flags & ML_REBUILD_RAW_DICT) && !(flags & ML_REBUILD_KEEP_RAW);
+	w->new_dict = 0;
 	return ML_OK;
 }
 
@@ -187,29 +204,38 @@ static int open_key(ml_buf_t *b, ml_slice_t host, ml_slice_t qid)
 	return rc;
 }
 
+static int get_docid(MDB_txn *txn, MDB_dbi dbi, uint64_t docid, MDB_val *v)
+{
+	unsigned char kb[8];
+	ml_put_be64(kb, docid);
+	MDB_val k = { 8, kb };
+	return mdb_get(txn, dbi, &k, v);
+}
+
 int ml_writer_open_lookup(ml_writer_t *w, ml_slice_t host, ml_slice_t qid, ml_message_t *m)
 {
-	int rc = open_key(&w->enc, host, qid);
+	if (!w->txn)
+		return ML_EINVAL;
+	int rc = open_key(&w->kb, host, qid);
 	if (rc)
 		return rc;
-	MDB_val k = { w->enc.len, w->enc.data }, v;
+	MDB_val k = { w->kb.len, w->kb.data }, v, rv;
 	rc = mdb_get(w->txn, w->s->open, &k, &v);
 	if (rc)
 		return ml_store_errcode(rc);
 	if (v.mv_size != 8)
 		return ML_CORRUPT_BKPT;
 	uint64_t docid = ml_get_be64(v.mv_data);
-	unsigned char kb[8];
-	ml_put_be64(kb, docid);
-	MDB_val rk = { 8, kb }, rv;
-	rc = mdb_get(w->txn, w->s->rec, &rk, &rv);
+	rc = get_docid(w->txn, w->s->rows, docid, &rv);
 	if (rc)
 		return rc == MDB_NOTFOUND ? ML_CORRUPT_BKPT : ml_store_errcode(rc);
-	rc = ml_record_decode(w->codec, rv.mv_data, rv.mv_size, m);
+	rc = ml_row_decode(&w->tab, rv.mv_data, rv.mv_size, docid, m);
 	if (rc)
 		return rc;
-	m->docid = docid;
-	return ML_OK;
+	rc = get_docid(w->txn, w->s->raw, docid, &rv);
+	if (rc)
+		return rc == MDB_NOTFOUND ? ML_CORRUPT_BKPT : ml_store_errcode(rc);
+	return ml_raw_decode(w->codec[0], rv.mv_data, rv.mv_size, m);
 }
 
 int ml_writer_put(ml_writer_t *w, ml_message_t *m)
@@ -234,33 +260,66 @@ static int queue_meta(ml_writer_t *w, int op, const void *k, size_t kn, const vo
 	return rc;
 }
 
+static void ckpt_key(unsigned char k[13], uint64_t hash)
+{
+	memcpy(k, ML_META_CKPT_PFX, 5);
+	ml_put_be64(k + 5, hash);
+}
+
 int ml_writer_checkpoint(ml_writer_t *w, const ml_ckpt_t *c)
 {
-	unsigned char k[13] = "ckpt:";
-	ml_put_be64(k + 5, c->hash);
+	unsigned char k[13];
+	ckpt_key(k, c->hash);
 	ml_ckpt_t copy = *c;
 	copy.updated = (int64_t)time(NULL);
 	return queue_meta(w, OP_PUT, k, 13, &copy, sizeof copy);
 }
 
+int ml_ckpt_parse(const char *key, size_t klen, const void *v, size_t vlen, ml_ckpt_t *out)
+{
+	if (klen != 13 || memcmp(key, ML_META_CKPT_PFX, 5) != 0 || vlen != sizeof *out)
+		return ML_CORRUPT_BKPT;
+	memcpy(out, v, sizeof *out);
+	return ML_OK;
+}
+
 int ml_ckpt_get(ml_store_t *s, MDB_txn *txn, uint64_t hash, ml_ckpt_t *out)
 {
-	unsigned char k[13] = "ckpt:";
-	ml_put_be64(k + 5, hash);
+	unsigned char k[13];
+	ckpt_key(k, hash);
 	MDB_val v;
 	int rc = ml_meta_get(txn, s, k, 13, &v);
-	if (rc)
-		return rc;
-	if (v.mv_size != sizeof *out)
-		return ML_CORRUPT_BKPT;
-	memcpy(out, v.mv_data, sizeof *out);
-	return ML_OK;
+	return rc ? rc : ml_ckpt_parse((const char *)k, 13, v.mv_data, v.mv_size, out);
+}
+
+int ml_writer_ckpt_get(ml_writer_t *w, uint64_t hash, ml_ckpt_t *out)
+{
+	return w->txn ? ml_ckpt_get(w->s, w->txn, hash, out) : ML_EINVAL;
+}
+
+uint64_t ml_writer_meta_u64(ml_writer_t *w, const char *key)
+{
+	return w->txn ? ml_meta_get_u64(w->txn, w->s, key) : 0;
+}
+
+int ml_writer_meta_put(ml_writer_t *w, const char *key, const void *v, size_t n)
+{
+	return w->txn ? ml_meta_put(w->txn, w->s, key, strlen(key), v, n) : ML_EINVAL;
+}
+
+int ml_writer_meta_each(ml_writer_t *w, const char *prefix,
+                        int (*fn)(void *ctx, const char *key, size_t klen, const void *v, size_t vlen),
+                        void *ctx)
+{
+	return w->txn ? ml_meta_each(w->txn, w->s, prefix, fn, ctx) : ML_EINVAL;
 }
 
 int ml_writer_count(ml_writer_t *w, const char *name, uint64_t delta)
 {
 	char k[128];
-	int n = snprintf(k, sizeof k, "count:%s", name);
+	int n = snprintf(k, sizeof k, "%s%s", ML_META_COUNT_PFX, name);
+	if (n < 0 || n >= (int)sizeof k)
+		return ML_EINVAL;
 	return queue_meta(w, OP_ADD, k, (size_t)n, &delta, 8);
 }
 
@@ -268,7 +327,9 @@ int ml_writer_tally(ml_writer_t *w, const char *kind, const char *reason, uint64
                     const char *sample, size_t samplen)
 {
 	char k[256];
-	int n = snprintf(k, sizeof k, "tally:%s:%s", kind, reason);
+	int n = snprintf(k, sizeof k, "%s%s:%s", ML_META_TALLY_PFX, kind, reason);
+	if (n < 0)
+		return ML_EINVAL;
 	if (n >= (int)sizeof k)
 		n = sizeof k - 1;
 	ml_buf_t v = ML_BUF_INIT;
@@ -284,12 +345,13 @@ int ml_writer_tally(ml_writer_t *w, const char *kind, const char *reason, uint64
 int ml_writer_local_domain(ml_writer_t *w, const char *domain, size_t n)
 {
 	char k[300];
+	size_t pn = strlen(ML_META_LOCALDOM_PFX);
 	if (n > 255)
 		return ML_EINVAL;
-	memcpy(k, "localdom:", 9);
+	memcpy(k, ML_META_LOCALDOM_PFX, pn);
 	for (size_t i = 0; i < n; i++)
-		k[9 + i] = (domain[i] >= 'A' && domain[i] <= 'Z') ? domain[i] + 32 : domain[i];
-	return queue_meta(w, OP_IFNEW, k, 9 + n, "", 0);
+		k[pn + i] = (domain[i] >= 'A' && domain[i] <= 'Z') ? domain[i] + 32 : domain[i];
+	return queue_meta(w, OP_IFNEW, k, pn + n, "", 0);
 }
 
 static int write_bookkeeping(ml_writer_t *w)
@@ -313,10 +375,14 @@ static int write_bookkeeping(ml_writer_t *w)
 			snprintf(key, sizeof key, "%.*s", (int)kn, (const char *)k);
 			rc = ml_meta_add(w->txn, w->s, key, d);
 		} else if (op == OP_IFNEW) {
-			if (ml_meta_get(w->txn, w->s, k, kn, &cur) == ML_ENOTFOUND)
+			int r = ml_meta_get(w->txn, w->s, k, kn, &cur);
+			if (r == ML_ENOTFOUND)
 				rc = ml_meta_put(w->txn, w->s, k, kn, v, vn);
+			else
+				rc = r;
 		} else if (op == OP_TALLY) {
-			if (ml_meta_get(w->txn, w->s, k, kn, &cur) == 0 && cur.mv_size >= 8) {
+			int r = ml_meta_get(w->txn, w->s, k, kn, &cur);
+			if (r == 0 && cur.mv_size >= 8) {
 				ml_buf_t nv = ML_BUF_INIT;
 				uint64_t c, d;
 				memcpy(&c, cur.mv_data, 8);
@@ -328,8 +394,10 @@ static int write_bookkeeping(ml_writer_t *w)
 				if (!rc)
 					rc = ml_meta_put(w->txn, w->s, k, kn, nv.data, nv.len);
 				ml_buf_free(&nv);
-			} else {
+			} else if (r == 0 || r == ML_ENOTFOUND) {
 				rc = ml_meta_put(w->txn, w->s, k, kn, v, vn);
+			} else {
+				rc = r;
 			}
 		}
 	}
@@ -342,19 +410,21 @@ static int assign_docid(ml_writer_t *w, MDB_cursor *cur, int64_t time_us, uint64
 	int64_t t = time_us / 1000000;
 	if (t < 0)
 		t = 0;
-	if (t == w->last_t && (w->last_docid & 0xfffff) != 0xfffff) {
+	if ((uint64_t)t > ML_DOCID_SEC_MAX - 1)
+		t = (int64_t)(ML_DOCID_SEC_MAX - 1);
+	if (t == w->last_t && ml_docid_seq(w->last_docid) != ML_DOCID_SEQ_MAX) {
 		*out = ++w->last_docid;
 		return ML_OK;
 	}
 	unsigned char kb[8];
-	ml_put_be64(kb, (uint64_t)(t + 1) << 20);
+	ml_put_be64(kb, ml_docid_make((uint64_t)t + 1, 0));
 	MDB_val k = { 8, kb }, v;
 	int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	if (rc == 0)
 		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
 	else if (rc == MDB_NOTFOUND)
 		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	uint64_t d = (uint64_t)t << 20;
+	uint64_t d = ml_docid_make((uint64_t)t, 0);
 	if (rc == 0) {
 		if (k.mv_size != 8)
 			return ML_CORRUPT_BKPT;
@@ -364,97 +434,40 @@ static int assign_docid(ml_writer_t *w, MDB_cursor *cur, int64_t time_us, uint64
 	} else if (rc != MDB_NOTFOUND) {
 		return ml_store_errcode(rc);
 	}
-	w->last_t = (int64_t)(d >> 20);
+	w->last_t = (int64_t)ml_docid_sec(d);
 	w->last_docid = d;
 	*out = d;
 	return ML_OK;
 }
 
-static int add_postings(ml_writer_t *w, const ml_keys_t *keys, uint64_t docid,
-                        const ml_keys_t *skip)
+/* Queue the postings of keys for docid: additions (del = 0) of the keys not
+ * in `other`, or removals (del = 1) of the keys not in `other`. */
+static int queue_postings(ml_writer_t *w, const ml_keys_t *keys, const ml_keys_t *other, uint64_t docid, int del)
 {
-	size_t pos = 0, spos = 0;
-	const char *key, *sk = NULL;
-	size_t len, slen = 0;
-	int shave = skip ? ml_keys_next(skip, &spos, &sk, &slen) : 0;
+	size_t pos = 0, opos = 0;
+	const char *key, *ok = NULL;
+	size_t len, olen = 0;
+	int ohave = other ? ml_keys_next(other, &opos, &ok, &olen) : 0;
 	while (ml_keys_next(keys, &pos, &key, &len)) {
-		/* both lists are sorted: skip keys present in `skip` */
-		while (shave) {
-			int c = memcmp(sk, key, ML_MIN(slen, len));
+		/* both lists are sorted: skip keys present in `other` */
+		int same = 0;
+		while (ohave) {
+			int c = memcmp(ok, key, ML_MIN(olen, len));
 			if (!c)
-				c = (slen > len) - (slen < len);
+				c = (olen > len) - (olen < len);
 			if (c >= 0) {
-				if (c == 0)
-					goto next;
+				same = c == 0;
 				break;
 			}
-			shave = ml_keys_next(skip, &spos, &sk, &slen);
+			ohave = ml_keys_next(other, &opos, &ok, &olen);
 		}
-		int rc = ml_array_grow((void **)&w->posts, &w->posts_cap, sizeof *w->posts, w->nposts + 1, 65536);
+		if (same)
+			continue;
+		int rc = ml_post_batch_add(w->post, key, len, docid, del);
 		if (rc)
 			return rc;
-		posting_t *pp = &w->posts[w->nposts++];
-		pp->off = (uint32_t)w->pkeys.len;
-		pp->docid = docid;
-		size_t plen = len + 2;  /* with the bucket */
-		unsigned char hdr[2] = { (unsigned char)plen, (unsigned char)(plen >> 8) };
-		if (ml_buf_append(&w->pkeys, hdr, 2) || ml_post_key(&w->pkeys, key, len, ml_docid_bucket(docid)))
-			return ML_ENOMEM;
-		unsigned char first[8] = { 0 };
-		memcpy(first, w->pkeys.data + pp->off + 2, ML_MIN(plen, (size_t)8));
-		pp->pfx = ml_get_be64(first);
-	next:;
 	}
 	return ML_OK;
-}
-
-/* Delete postings in `old` that are not in `keep`. */
-static int del_postings(ml_writer_t *w, const ml_keys_t *old, const ml_keys_t *keep, uint64_t docid)
-{
-	size_t pos = 0, kpos = 0;
-	const char *key, *kk = NULL;
-	size_t len, klen = 0;
-	int khave = ml_keys_next(keep, &kpos, &kk, &klen);
-	unsigned char db[8];
-	ml_put_be64(db, docid);
-	while (ml_keys_next(old, &pos, &key, &len)) {
-		int c = 1;
-		while (khave) {
-			c = memcmp(kk, key, ML_MIN(klen, len));
-			if (!c)
-				c = (klen > len) - (klen < len);
-			if (c >= 0)
-				break;
-			khave = ml_keys_next(keep, &kpos, &kk, &klen);
-		}
-		if (khave && c == 0)
-			continue;
-		ml_buf_reset(&w->enc);
-		if (ml_post_key(&w->enc, key, len, ml_docid_bucket(docid)))
-			return ML_ENOMEM;
-		MDB_val k = { w->enc.len, w->enc.data }, v = { 8, db };
-		int rc = mdb_del(w->txn, w->s->post, &k, &v);
-		if (rc && rc != MDB_NOTFOUND)
-			return ml_store_errcode(rc);
-	}
-	return ML_OK;
-}
-
-static const ml_writer_t *sort_w;
-static int cmp_posting(const void *a, const void *b)
-{
-	const posting_t *x = a, *y = b;
-	if (x->pfx != y->pfx)
-		return x->pfx < y->pfx ? -1 : 1;
-	const unsigned char *kx = (const unsigned char *)sort_w->pkeys.data + x->off;
-	const unsigned char *ky = (const unsigned char *)sort_w->pkeys.data + y->off;
-	size_t nx = (size_t)kx[0] | (size_t)kx[1] << 8, ny = (size_t)ky[0] | (size_t)ky[1] << 8;
-	int c = memcmp(kx + 2, ky + 2, ML_MIN(nx, ny));
-	if (!c)
-		c = (nx > ny) - (nx < ny);
-	if (!c)
-		c = (x->docid > y->docid) - (x->docid < y->docid);
-	return c;
 }
 
 static void rows_count(int64_t *delta, const ml_message_t *m, int sign)
@@ -475,18 +488,19 @@ typedef struct {
 	int rc;
 } prep_worker_t;
 
-/* Term keys (now and as stored), row counts and the stored form of each put:
+/* Term keys (now and as stored), row counts and the stored forms of each put:
  * the CPU-heavy part of a commit, which touches no LMDB state. */
 static void *prep_run(void *arg)
 {
 	prep_worker_t *wk = arg;
 	ml_writer_t *w = wk->w;
+	int keep_raw = w->rebuild >= 0 && (w->rebuild & ML_REBUILD_KEEP_RAW);
 	for (size_t i = wk->first; i < w->nputs && !wk->rc; i += wk->step) {
 		prep_t *p = &w->preps[i];
 		ml_message_t *m = w->puts[i].m;
 		int rc = ml_tokens_message(m, &p->keys);
 		if (!rc && p->old) {
-			rc = ml_record_decode_summary(wk->codec, p->old, p->oldn, &wk->old);
+			rc = ml_row_decode(&w->tab, p->old, p->oldn, m->docid, &wk->old);
 			p->old_flags = wk->old.flags;
 			if (!rc)
 				rc = ml_tokens_message(&wk->old, &p->oldkeys);
@@ -495,8 +509,10 @@ static void *prep_run(void *arg)
 		}
 		if (!rc) {
 			rows_count(wk->rows_delta, m, +1);
-			rc = ml_record_encode(wk->codec, m, &p->enc);
+			rc = ml_row_encode(&w->tab, m, &p->row);
 		}
+		if (!rc && !keep_raw)
+			rc = ml_raw_encode(wk->codec, m, &p->raw);
 		wk->rc = rc;
 	}
 	return NULL;
@@ -511,25 +527,35 @@ static int prepare(ml_writer_t *w)
 	if (cap > w->preps_cap)
 		memset(w->preps + w->preps_cap, 0, (cap - w->preps_cap) * sizeof *w->preps);
 	w->preps_cap = cap;
-	/* the stored records, read here: the transaction is this thread's */
-	for (size_t i = 0; i < w->nputs; i++) {
+	/* docids for new messages, and the stored rows of the others, here: the
+	 * transaction is this thread's */
+	MDB_cursor *cur;
+	rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->rows, &cur));
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < w->nputs && !rc; i++) {
 		prep_t *p = &w->preps[i];
+		ml_message_t *m = w->puts[i].m;
 		p->old = NULL;
-		if (!w->puts[i].m->docid)
+		p->has_old = 0;
+		if (!m->docid) {
+			rc = assign_docid(w, cur, m->first_us, &m->docid);
 			continue;
-		unsigned char kb[8];
-		ml_put_be64(kb, w->puts[i].m->docid);
-		MDB_val k = { 8, kb }, v;
-		int r2 = mdb_get(w->txn, w->s->rec, &k, &v);
+		}
+		MDB_val v;
+		int r2 = get_docid(w->txn, w->s->rows, m->docid, &v);
 		if (r2 == 0) {
 			p->old = v.mv_data;
 			p->oldn = v.mv_size;
+			p->has_old = 1;
 		} else if (r2 != MDB_NOTFOUND) {
-			return ml_store_errcode(r2);
+			rc = ml_store_errcode(r2);
 		}
 	}
+	mdb_cursor_close(cur);
+	if (rc)
+		return rc;
 	prep_worker_t wk[PREP_THREADS];
-	ml_codec_t *codecs[PREP_THREADS] = { w->codec, w->codec2 };
 	pthread_t th[PREP_THREADS];
 	int started[PREP_THREADS] = { 0 };
 	/* small batches are not worth a thread */
@@ -537,7 +563,7 @@ static int prepare(ml_writer_t *w)
 	for (int t = 0; t < PREP_THREADS; t++) {
 		memset(&wk[t], 0, sizeof wk[t]);
 		wk[t].w = w;
-		wk[t].codec = codecs[t];
+		wk[t].codec = w->codec[t];
 		wk[t].first = (size_t)t;
 		wk[t].step = (size_t)nthreads;
 		ml_message_init(&wk[t].old);
@@ -551,7 +577,6 @@ static int prepare(ml_writer_t *w)
 	for (int t = 1; t < nthreads; t++)
 		if (started[t])
 			pthread_join(th[t], NULL);
-	rc = 0;
 	for (int t = 0; t < PREP_THREADS; t++) {
 		if (!rc)
 			rc = wk[t].rc;
@@ -562,193 +587,213 @@ static int prepare(ml_writer_t *w)
 	return rc;
 }
 
-static int store_dict(ml_writer_t *w, uint32_t id)
+/* ---- training: the string table and the raw-record dictionary ---- */
+
+typedef struct {
+	ml_message_t **v;
+	size_t n;
+	ml_message_t *own;       /* messages read back from the table */
+	size_t nown;
+} sample_t;
+
+static void sample_free(sample_t *sm)
 {
-	unsigned char key[9] = "dict:";
-	key[5] = (unsigned char)(id >> 24); key[6] = (unsigned char)(id >> 16);
-	key[7] = (unsigned char)(id >> 8); key[8] = (unsigned char)id;
-	int rc = ml_meta_put(w->txn, w->s, key, 9, w->dict.data, w->dict.len);
-	if (!rc)
-		rc = ml_meta_put(w->txn, w->s, "dict", 4, &id, 4);
+	for (size_t i = 0; i < sm->nown; i++)
+		ml_message_free(&sm->own[i]);
+	free(sm->own);
+	free(sm->v);
+}
+
+/* The messages to train on: the batch's (up to TRAIN_MESSAGES, spread), and
+ * when the batch is small, the newest stored ones (a follower's batches). */
+static int gather(ml_writer_t *w, sample_t *sm)
+{
+	memset(sm, 0, sizeof *sm);
+	size_t want = ML_MIN(w->nputs, (size_t)TRAIN_MESSAGES);
+	size_t stored = 0;
+	MDB_stat st;
+	if (w->rebuild < 0 && w->nputs < ML_WRITER_TRAIN_MIN && mdb_stat(w->txn, w->s->rows, &st) == 0)
+		stored = ML_MIN(st.ms_entries, (size_t)TRAIN_MESSAGES);
+	sm->v = calloc(want + stored + 1, sizeof *sm->v);
+	sm->own = stored ? calloc(stored, sizeof *sm->own) : NULL;
+	if (!sm->v || (stored && !sm->own))
+		return ML_ENOMEM;
+	size_t step = want ? w->nputs / want : 1;
+	for (size_t i = 0; i < want; i++)
+		sm->v[sm->n++] = w->puts[i * step].m;
+	if (!stored)
+		return ML_OK;
+	MDB_cursor *cur;
+	int rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->rows, &cur));
+	if (rc)
+		return rc;
+	MDB_val k, v, rv;
+	int r = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	while (r == 0 && sm->nown < stored && !rc) {
+		ml_message_t *m = &sm->own[sm->nown];
+		ml_message_init(m);
+		uint64_t d = ml_get_be64(k.mv_data);
+		if (ml_row_decode(&w->tab, v.mv_data, v.mv_size, d, m) == 0 &&
+		    get_docid(w->txn, w->s->raw, d, &rv) == 0 &&
+		    ml_raw_decode(w->codec[0], rv.mv_data, rv.mv_size, m) == 0)
+			sm->v[sm->n++] = m;
+		sm->nown++;
+		r = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+static int train_dict(ml_writer_t *w, const sample_t *sm, uint32_t id)
+{
+	ml_buf_t samples = ML_BUF_INIT, dict = ML_BUF_INIT;
+	size_t ns = ML_MIN(sm->n, (size_t)DICT_SAMPLES), step = ns ? sm->n / ns : 1;
+	size_t *sizes = malloc((ns + 1) * sizeof *sizes);
+	int rc = sizes ? ML_OK : ML_ENOMEM;
+	unsigned k = 0;
+	for (size_t i = 0; i < ns && !rc && samples.len < (64u << 20); i++) {
+		size_t before = samples.len;
+		rc = ml_raw_plain(sm->v[i * step], &samples);
+		sizes[k++] = samples.len - before;
+	}
+	if (!rc && ml_codec_train(samples.data, sizes, k, DICT_BYTES, &dict) == 0) {
+		rc = ml_store_put_dict(w->txn, w->s, id, dict.data, dict.len);
+		for (int t = 0; t < PREP_THREADS && !rc; t++)
+			rc = ml_codec_add_dict(w->codec[t], id, dict.data, dict.len);
+		if (!rc && w->rebuild >= 0)
+			w->new_dict = id;
+		w->dict_unstored = 1;
+	}
+	free(sizes);
+	ml_buf_free(&samples);
+	ml_buf_free(&dict);
 	return rc;
 }
 
 static int maybe_train(ml_writer_t *w)
 {
-	MDB_val v;
-	uint32_t id = 1;
-	if (w->retrain) {
-		/* a rebuild: a new dictionary from the first batch, under a new id */
-		if (w->nputs < DICT_MIN_SAMPLES)
-			return ML_OK;
-		w->retrain = 0;
-		id = ml_codec_dict_id(w->codec) + 1;
-		ml_buf_reset(&w->dict);
-	} else if (ml_meta_get(w->txn, w->s, "dict", 4, &v) == 0)
+	int table = w->retrain || (!w->tab.gen && w->rebuild < 0);
+	int dict = w->retrain_dict || (!ml_codec_dict_id(w->codec[0]) &&
+	                               !(w->rebuild >= 0 && (w->rebuild & ML_REBUILD_KEEP_RAW)));
+	if (!table && !dict)
 		return ML_OK;
-	/* trained by a commit of ours that did not land: store it again */
-	else if (ml_codec_dict_id(w->codec))
-		return w->dict.len ? store_dict(w, ml_codec_dict_id(w->codec)) : ML_OK;
-	/* small batches (a follower commits every half second): the messages
-	 * stored without a dictionary count too, the newest first */
-	MDB_stat st;
-	size_t stored = 0;
-	if (!w->rebuild && w->nputs < DICT_MIN_SAMPLES && mdb_stat(w->txn, w->s->rec, &st) == 0)
-		stored = ML_MIN(st.ms_entries, (size_t)DICT_MAX_SAMPLES);
-	if (w->nputs + stored < DICT_MIN_SAMPLES)
-		return ML_OK;
-	/* two samples a message: its summary and its raw lines, the two frames */
-	size_t n = ML_MIN(w->nputs, (size_t)DICT_MAX_SAMPLES);
-	size_t *sizes = malloc(2 * (n + stored) * sizeof *sizes);
-	ml_buf_t samples = ML_BUF_INIT;
-	int rc = sizes ? ML_OK : ML_ENOMEM;
-	size_t step = n ? w->nputs / n : 1, k = 0;
-	for (size_t i = 0; i < n && !rc && samples.len < (64u << 20); i++) {
-		size_t before = samples.len, split;
-		rc = ml_record_encode_parts(w->puts[i * step].m, &samples, &split);
-		sizes[k++] = split;
-		sizes[k++] = samples.len - before - split;
-	}
-	MDB_cursor *cur = NULL;
-	if (!rc && stored && mdb_cursor_open(w->txn, w->s->rec, &cur) == 0) {
-		ml_message_t m;
-		ml_message_init(&m);
-		MDB_val key, val;
-		int r2 = mdb_cursor_get(cur, &key, &val, MDB_LAST);
-		for (size_t i = 0; i < stored && r2 == 0 && !rc && samples.len < (64u << 20); i++) {
-			size_t before = samples.len, split;
-			if (ml_record_decode(w->codec, val.mv_data, val.mv_size, &m) == 0 &&
-			    (rc = ml_record_encode_parts(&m, &samples, &split)) == 0) {
-				sizes[k++] = split;
-				sizes[k++] = samples.len - before - split;
-			}
-			r2 = mdb_cursor_get(cur, &key, &val, MDB_PREV);
+	sample_t sm;
+	int rc = gather(w, &sm);
+	if (!rc && sm.n >= ML_WRITER_TRAIN_MIN) {
+		if (table) {
+			ml_buf_t out = ML_BUF_INIT;
+			rc = ml_strtab_train(sm.v, sm.n, w->tab.gen + 1, &out);
+			if (!rc)
+				rc = ml_meta_put(w->txn, w->s, ML_META_STRTAB, strlen(ML_META_STRTAB), out.data, out.len);
+			if (!rc)
+				rc = ml_strtab_copy(&w->tab, out.data, out.len);
+			if (!rc)
+				rc = ml_strtab_index(&w->tab);
+			ml_buf_free(&out);
+			w->retrain = 0;
+			w->tab_unstored = 1;
 		}
-		ml_message_free(&m);
-		mdb_cursor_close(cur);
+		if (!rc && dict) {
+			rc = train_dict(w, &sm, ml_store_dict_id(w->txn, w->s) + 1);
+			w->retrain_dict = 0;
+		}
 	}
-	if (!rc && ml_codec_train(samples.data, sizes, (unsigned)k, DICT_BYTES, &w->dict) == 0) {
-		rc = store_dict(w, id);
-		if (!rc)
-			rc = ml_codec_add_dict(w->codec, id, w->dict.data, w->dict.len);
-		if (!rc)
-			rc = ml_codec_add_dict(w->codec2, id, w->dict.data, w->dict.len);
-		if (!rc && id > 1)
-			w->retrained_id = id;
-	}
-	free(sizes);
-	ml_buf_free(&samples);
+	sample_free(&sm);
 	return rc;
+}
+
+/* ---- commit ---- */
+
+static int put_record(MDB_cursor *cur, uint64_t docid, const ml_buf_t *val, uint64_t *last_appended)
+{
+	unsigned char kb[8];
+	ml_put_be64(kb, docid);
+	MDB_val k = { 8, kb }, v = { val->len, val->data };
+	/* a new docid is usually the largest: append (full pages) */
+	int r = MDB_KEYEXIST;
+	if (docid > *last_appended)
+		r = mdb_cursor_put(cur, &k, &v, MDB_APPEND);
+	if (r == MDB_KEYEXIST)
+		r = mdb_cursor_put(cur, &k, &v, 0);
+	else if (r == 0)
+		*last_appended = docid;
+	return ml_store_errcode(r);
+}
+
+static int set_open(ml_writer_t *w, const ml_message_t *m)
+{
+	if (!m->queue_id.len)
+		return ML_OK;
+	int rc = open_key(&w->kb, ml_message_str(m, m->host), ml_message_str(m, m->queue_id));
+	if (rc)
+		return rc;
+	MDB_val k = { w->kb.len, w->kb.data };
+	if (!(m->flags & ML_MSG_CLOSED)) {
+		unsigned char d[8];
+		ml_put_be64(d, m->docid);
+		MDB_val v = { 8, d };
+		return ml_store_errcode(mdb_put(w->txn, w->s->open, &k, &v, 0));
+	}
+	int r = mdb_del(w->txn, w->s->open, &k, NULL);
+	return r == MDB_NOTFOUND ? ML_OK : ml_store_errcode(r);
 }
 
 static int commit_inner(ml_writer_t *w)
 {
-	MDB_cursor *rc_cur = NULL, *pcur = NULL;
 	int rc = maybe_train(w);
+	if (!rc)
+		rc = prepare(w);
 	if (rc)
 		return rc;
-	rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->rec, &rc_cur));
-	if (rc)
-		return rc;
-	rc = prepare(w);
+	int keep_raw = w->rebuild >= 0 && (w->rebuild & ML_REBUILD_KEEP_RAW);
+	MDB_cursor *rows = NULL, *raw = NULL;
+	rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->rows, &rows));
+	if (!rc)
+		rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->raw, &raw));
 	int64_t new_msgs = 0;  /* a chain counts once: its continuations do not */
 	for (size_t i = 0; i < w->nputs && !rc; i++) {
 		ml_message_t *m = w->puts[i].m;
 		prep_t *p = &w->preps[i];
-		unsigned char kb[8];
 		int cont = (m->flags & ML_MSG_CONTINUED) != 0;
-		if (p->old) {
+		if (p->has_old) {
 			/* stored before: replace the postings that changed */
-			rc = del_postings(w, &p->oldkeys, &p->keys, m->docid);
+			rc = queue_postings(w, &p->oldkeys, &p->keys, m->docid, 1);
 			if (!rc)
-				rc = add_postings(w, &p->keys, m->docid, &p->oldkeys);
+				rc = queue_postings(w, &p->keys, &p->oldkeys, m->docid, 0);
 			new_msgs += ((p->old_flags & ML_MSG_CONTINUED) != 0) - cont;
 		} else {
-			if (!m->docid) {
-				rc = assign_docid(w, rc_cur, m->first_us, &m->docid);
-				new_msgs += !cont;
-			}
-			if (!rc)
-				rc = add_postings(w, &p->keys, m->docid, NULL);
+			new_msgs += !cont;
+			rc = queue_postings(w, &p->keys, NULL, m->docid, 0);
 		}
-		if (rc)
-			break;
-		ml_put_be64(kb, m->docid);
-		MDB_val k = { 8, kb }, v = { p->enc.len, p->enc.data };
-		/* a new docid is usually the largest: append (full pages) */
-		int r2 = MDB_KEYEXIST;
-		if (m->docid > w->last_appended)
-			r2 = mdb_cursor_put(rc_cur, &k, &v, MDB_APPEND);
-		if (r2 == MDB_KEYEXIST)
-			r2 = mdb_cursor_put(rc_cur, &k, &v, 0);
-		else if (r2 == 0)
-			w->last_appended = m->docid;
-		rc = ml_store_errcode(r2);
-		if (rc)
-			break;
-		/* in-flight table */
-		if (m->queue_id.len) {
-			ml_buf_t ok = ML_BUF_INIT;
-			rc = open_key(&ok, ml_message_str(m, m->host), ml_message_str(m, m->queue_id));
-			MDB_val okv = { ok.len, ok.data };
-			if (!rc && !(m->flags & ML_MSG_CLOSED)) {
-				MDB_val dv = { 8, kb };
-				rc = ml_store_errcode(mdb_put(w->txn, w->s->open, &okv, &dv, 0));
-			} else if (!rc) {
-				r2 = mdb_del(w->txn, w->s->open, &okv, NULL);
-				if (r2 && r2 != MDB_NOTFOUND)
-					rc = ml_store_errcode(r2);
-			}
-			ml_buf_free(&ok);
-		}
+		if (!rc)
+			rc = put_record(rows, m->docid, &p->row, &w->last_row);
+		if (!rc && !keep_raw)
+			rc = put_record(raw, m->docid, &p->raw, &w->last_raw);
+		if (!rc)
+			rc = set_open(w, m);
 	}
-	mdb_cursor_close(rc_cur);
-	if (rc)
-		return rc;
-	/* Postings, sorted by (key, docid). */
-	sort_w = w;
-	if (w->nposts)
-		qsort(w->posts, w->nposts, sizeof *w->posts, cmp_posting);
-	rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->post, &pcur));
-	for (size_t i = 0; i < w->nposts && !rc; i++) {
-		const unsigned char *kp = (const unsigned char *)w->pkeys.data + w->posts[i].off;
-		unsigned char db[8];
-		ml_put_be64(db, w->posts[i].docid);
-		MDB_val k = { (size_t)kp[0] | (size_t)kp[1] << 8, (void *)(kp + 2) }, v = { 8, db };
-		/* New docids are mostly the largest of their key: appending fills
-		 * pages instead of splitting them in half. */
-		int r2 = mdb_cursor_put(pcur, &k, &v, MDB_APPENDDUP);
-		if (r2 == MDB_KEYEXIST)
-			r2 = mdb_cursor_put(pcur, &k, &v, MDB_NODUPDATA);
-		if (r2 && r2 != MDB_KEYEXIST)
-			rc = ml_store_errcode(r2);
+	if (rows)
+		mdb_cursor_close(rows);
+	if (raw)
+		mdb_cursor_close(raw);
+	if (getenv("MTALOG_DEBUG_COMMIT")) {
+		size_t upd = 0;
+		for (size_t i = 0; i < w->nputs; i++)
+			upd += w->preps[i].has_old;
+		fprintf(stderr, "commit: %zu puts, %zu updates, %zu postings\n", w->nputs, upd, ml_post_batch_count(w->post));
 	}
-	if (pcur)
-		mdb_cursor_close(pcur);
-	if (rc)
-		return rc;
-	if (new_msgs)
-		rc = ml_meta_add(w->txn, w->s, "count:messages", new_msgs);
+	if (!rc)
+		rc = ml_post_batch_write(w->post, w->txn, w->s->post);
+	if (!rc && new_msgs)
+		rc = ml_meta_add(w->txn, w->s, ML_META_MESSAGES, new_msgs);
 	for (int st = 1; st < ML_ST__COUNT && !rc; st++) {
 		char key[64];
-		snprintf(key, sizeof key, "rows:%s", ml_status_name((ml_status_t)st));
+		snprintf(key, sizeof key, "%s%s", ML_META_ROWS_PFX, ml_status_name((ml_status_t)st));
 		rc = ml_meta_add(w->txn, w->s, key, w->rows_delta[st]);
 	}
 	if (!rc)
 		rc = write_bookkeeping(w);
 	return rc;
-}
-
-/* After a batch, the preparation buffers go: kept, every slot would in time
- * hold the largest record it ever saw, and memory would grow with the input. */
-static void preps_shrink(ml_writer_t *w)
-{
-	for (size_t i = 0; i < w->preps_cap; i++) {
-		prep_t *p = &w->preps[i];
-		ml_buf_free(&p->enc);
-		ml_keys_free(&p->keys);
-		ml_keys_free(&p->oldkeys);
-	}
 }
 
 int ml_writer_flush(ml_writer_t *w)
@@ -758,36 +803,29 @@ int ml_writer_flush(ml_writer_t *w)
 	int rc = commit_inner(w);
 	if (rc)
 		return rc;
-	w->nputs = 0;
-	w->nposts = 0;
+	batch_reset(w);
 	preps_shrink(w);
 	ml_heap_trim();
-	ml_buf_reset(&w->bookkeeping);
-	ml_buf_reset(&w->pkeys);
-	memset(w->rows_delta, 0, sizeof w->rows_delta);
 	return ML_OK;
 }
 
-/* The end of a rebuild: the dictionaries no record uses any more go. */
-static int rebuild_finish(ml_writer_t *w)
+/* After a transaction that did not commit: what it trained is not stored;
+ * the next begin loads the stored table and dictionaries again. */
+static void forget_tables(ml_writer_t *w)
 {
-	if (!w->retrained_id)
-		return ML_OK;
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(w->txn, w->s->meta, &cur);
-	if (rc)
-		return ml_store_errcode(rc);
-	MDB_val k = { 5, "dict:" }, v;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && k.mv_size == 9 && memcmp(k.mv_data, "dict:", 5) == 0) {
-		const unsigned char *kp = k.mv_data;
-		uint32_t id = (uint32_t)kp[5] << 24 | (uint32_t)kp[6] << 16 | (uint32_t)kp[7] << 8 | kp[8];
-		if (id != w->retrained_id && (rc = mdb_cursor_del(cur, 0)))
-			break;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	if (w->tab_unstored)
+		ml_strtab_free(&w->tab);
+	w->tab_unstored = 0;
+	if (!w->dict_unstored)
+		return;
+	for (int t = 0; t < PREP_THREADS; t++) {
+		ml_codec_t *c;
+		if (ml_codec_new(&c) == 0) {
+			ml_codec_free(w->codec[t]);
+			w->codec[t] = c;
+		}
 	}
-	mdb_cursor_close(cur);
-	return rc == 0 || rc == MDB_NOTFOUND ? ML_OK : ml_store_errcode(rc);
+	w->dict_unstored = 0;
 }
 
 int ml_writer_commit(ml_writer_t *w)
@@ -795,18 +833,25 @@ int ml_writer_commit(ml_writer_t *w)
 	if (!w->txn)
 		return ML_EINVAL;
 	int rc = commit_inner(w);
-	if (!rc && w->rebuild)
-		rc = rebuild_finish(w);
+	/* the end of a rebuild: the dictionaries no raw record uses any more go */
+	if (!rc && w->rebuild >= 0 && w->new_dict)
+		rc = ml_store_drop_dicts(w->txn, w->s, w->new_dict);
 	if (rc)
 		return rc;
-	w->rebuild = w->retrain = 0;
+	w->rebuild = -1;
+	w->retrain = w->retrain_dict = 0;
 	rc = mdb_txn_commit(w->txn);
 	w->txn = NULL;
 	preps_shrink(w);
+	if (!rc)
+		w->dict_unstored = w->tab_unstored = 0;
+	else
+		forget_tables(w);
 	if (rc) {
 		/* the transaction is gone; restore docids as abort would */
 		for (size_t i = 0; i < w->nputs; i++)
 			w->puts[i].m->docid = w->puts[i].old_docid;
+		w->nputs = 0;
 		return ml_store_errcode(rc);
 	}
 	w->nputs = 0;
@@ -818,9 +863,12 @@ void ml_writer_abort(ml_writer_t *w)
 	if (w->txn)
 		mdb_txn_abort(w->txn);
 	w->txn = NULL;
-	w->rebuild = w->retrain = 0;
+	w->rebuild = -1;
+	w->retrain = w->retrain_dict = 0;
 	preps_shrink(w);
 	for (size_t i = 0; i < w->nputs; i++)
 		w->puts[i].m->docid = w->puts[i].old_docid;
 	w->nputs = 0;
+	ml_post_batch_reset(w->post);
+	forget_tables(w);
 }

@@ -1,8 +1,8 @@
 /*
- * writer.h — one write transaction that stores a batch of messages with their
- * postings, plus the ingest bookkeeping that must commit with them
- * (checkpoints, counters, tallies), so that a crash at any point loses or
- * doubles nothing.
+ * writer.h — one write transaction that stores a batch of messages (row and
+ * raw records, postings, the in-flight table) with the ingest bookkeeping
+ * that must commit with them (checkpoints, counters, tallies), so that a
+ * crash at any point loses or doubles nothing.
  *
  * Life of a batch:
  *   ml_writer_begin        opens the write transaction (lookups may use it)
@@ -10,16 +10,21 @@
  *   ml_writer_put ...      queues messages (pointers: they must stay alive and
  *                          unchanged until commit or abort returns)
  *   ml_writer_checkpoint / _count / _tally / _local_domain   queue bookkeeping
- *   ml_writer_commit       trains the dictionary if none exists yet and the
- *                          batch is large enough, then encodes and writes
- *                          every record, replaces the postings of messages
- *                          stored before (old terms from the old record),
- *                          writes new postings sorted by key, updates `open`,
- *                          writes the bookkeeping, and commits.
+ *   ml_writer_commit       trains the string table and the raw-record
+ *                          dictionary if there are none yet and enough
+ *                          messages are stored; gives new messages their
+ *                          docids; encodes rows and raw records (two threads);
+ *                          replaces the postings of messages stored before
+ *                          (old terms from the stored row); writes records,
+ *                          postings, `open`, the bookkeeping; and commits.
  *   ml_writer_abort        drops the transaction and restores the docids that
  *                          the failed commit assigned.
  * When commit returns ML_EFULL because the map filled, the caller calls
  * ml_writer_abort, ml_store_grow and runs the same batch again.
+ *
+ * The string table and the dictionary are trained once, from the first
+ * ML_WRITER_TRAIN_MIN or more messages; rows and raw records written before
+ * that spell every value and use no dictionary (readable ever after).
  */
 #ifndef ML_WRITER_H
 #define ML_WRITER_H
@@ -27,6 +32,8 @@
 #include "engine/message.h"
 #include "index/record.h"
 #include "index/store.h"
+
+#define ML_WRITER_TRAIN_MIN 400
 
 /* The checkpoint of one input, keyed by the hash of its first line. */
 typedef struct {
@@ -44,9 +51,9 @@ typedef struct ml_writer ml_writer_t;
 int ml_writer_new(ml_writer_t **out, ml_store_t *s);
 void ml_writer_free(ml_writer_t *w);
 int ml_writer_begin(ml_writer_t *w);
-/* The transaction, for reads between begin and commit. */
-MDB_txn *ml_writer_txn(ml_writer_t *w);
-/* Load the in-flight message (host, qid) into m.  ML_ENOTFOUND if none. */
+/* 1 between begin and commit/abort. */
+int ml_writer_active(const ml_writer_t *w);
+/* Load the in-flight message (host, qid) into m, whole.  ML_ENOTFOUND if none. */
 int ml_writer_open_lookup(ml_writer_t *w, ml_slice_t host, ml_slice_t qid, ml_message_t *m);
 int ml_writer_put(ml_writer_t *w, ml_message_t *m);
 int ml_writer_checkpoint(ml_writer_t *w, const ml_ckpt_t *c);
@@ -58,23 +65,38 @@ int ml_writer_local_domain(ml_writer_t *w, const char *domain, size_t n);
 int ml_writer_commit(ml_writer_t *w);
 void ml_writer_abort(ml_writer_t *w);
 
+/* Reads and writes of meta inside the open transaction (begin first). */
+uint64_t ml_writer_meta_u64(ml_writer_t *w, const char *key);
+int ml_writer_meta_put(ml_writer_t *w, const char *key, const void *v, size_t n);
+int ml_writer_meta_each(ml_writer_t *w, const char *prefix,
+                        int (*fn)(void *ctx, const char *key, size_t klen, const void *v, size_t vlen),
+                        void *ctx);
+/* A checkpoint, in the open transaction.  ML_ENOTFOUND when none. */
+int ml_writer_ckpt_get(ml_writer_t *w, uint64_t hash, ml_ckpt_t *out);
+
 /*
- * Rebuild (reindex): one write transaction that first empties rec, post,
- * open and the message and row counters; the caller puts every message
- * again (docid 0: numbered anew, in the order put), writing each batch with
- * ml_writer_flush (the transaction stays open), and ends with
+ * Rebuild (reindex): one write transaction that first empties rows,
+ * postings, open and the message and row counters (and raw, unless
+ * ML_REBUILD_KEEP_RAW); the caller puts every message again, writing each
+ * batch with ml_writer_flush (the transaction stays open), and ends with
  * ml_writer_commit: readers see the old database until that commit and the
- * new one after it; an abort (or a crash) leaves the old one.  retrain: the
- * first flush of at least DICT_MIN_SAMPLES messages trains a new dictionary
- * under the next id, and the commit deletes the older dictionaries.
+ * new one after it; an abort (or a crash) leaves the old one.  A message put
+ * with its docid keeps it (its raw record, kept, stays its own); docid 0
+ * gives a new one.
+ *   ML_REBUILD_RETRAIN    a new string table (the next generation), trained
+ *                         on the first flush of ML_WRITER_TRAIN_MIN messages
+ *   ML_REBUILD_KEEP_RAW   the raw records stay as they are (not rewritten)
+ *   ML_REBUILD_RAW_DICT   a new raw-record dictionary too; the older ones are
+ *                         deleted at the commit (needs the raw records rewritten)
  */
-int ml_writer_rebuild_begin(ml_writer_t *w, int retrain);
+enum { ML_REBUILD_RETRAIN = 1, ML_REBUILD_KEEP_RAW = 2, ML_REBUILD_RAW_DICT = 4 };
+int ml_writer_rebuild_begin(ml_writer_t *w, int flags);
 /* Write the messages put so far into the open transaction. */
 int ml_writer_flush(ml_writer_t *w);
 
 /* Read a checkpoint (any transaction). ML_ENOTFOUND when none. */
 int ml_ckpt_get(ml_store_t *s, MDB_txn *txn, uint64_t hash, ml_ckpt_t *out);
-/* The codec, with the store's dictionaries loaded. */
-ml_codec_t *ml_writer_codec(ml_writer_t *w);
+/* Parse a checkpoint's meta key and value (ml_meta_each). */
+int ml_ckpt_parse(const char *key, size_t klen, const void *v, size_t vlen, ml_ckpt_t *out);
 
 #endif

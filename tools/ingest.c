@@ -17,7 +17,7 @@
 #include "engine/postfix.h"
 #include "engine/reader.h"
 #include "engine/syslog.h"
-#include "index/record.h"
+#include "index/query.h"
 #include "index/reindex.h"
 #include "index/store.h"
 #include "index/writer.h"
@@ -110,7 +110,7 @@ static double now_s(void)
  * turn). */
 static int txn_open(ing_t *g)
 {
-	return ml_writer_txn(g->w) ? ML_OK : ml_writer_begin(g->w);
+	return ml_writer_active(g->w) ? ML_OK : ml_writer_begin(g->w);
 }
 
 static void tally(ing_t *g, const char *kind, const char *reason, const char *path,
@@ -156,19 +156,21 @@ static int load_open(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m
 	return rc ? rc : ml_writer_open_lookup(g->w, host, qid, m);
 }
 
-/* The local domains stored in the database, into the correlator. */
-static void load_local_domains(ing_t *g)
+static int add_local_domain(void *ctx, const char *key, size_t kn, const void *v, size_t vn)
 {
-	MDB_cursor *cur;
-	if (mdb_cursor_open(ml_writer_txn(g->w), g->store->meta, &cur))
-		return;
-	MDB_val k = { 9, "localdom:" }, v;
-	int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (r == 0 && k.mv_size > 9 && memcmp(k.mv_data, "localdom:", 9) == 0) {
-		ml_corr_local_domain(g->corr, (const char *)k.mv_data + 9, k.mv_size - 9, 0);
-		r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
+	ing_t *g = ctx;
+	size_t pn = strlen(ML_META_LOCALDOM_PFX);
+	(void)v;
+	(void)vn;
+	if (kn > pn)
+		ml_corr_local_domain(g->corr, key + pn, kn - pn, 0);
+	return 0;
+}
+
+/* The local domains stored in the database, into the correlator. */
+static int load_local_domains(ing_t *g)
+{
+	return ml_writer_meta_each(g->w, ML_META_LOCALDOM_PFX, add_local_domain, g);
 }
 
 static void put_domain(void *ctx, const char *d, size_t n)
@@ -477,7 +479,7 @@ static int do_input(ing_t *g, const char *path)
 		prev = *pending;
 		start = prev.offset;
 		lines_before = prev.lines;
-	} else if (ml_ckpt_get(g->store, ml_writer_txn(g->w), id.first_hash, &prev) == 0) {
+	} else if (ml_writer_ckpt_get(g->w, id.first_hash, &prev) == 0) {
 		start = prev.offset;
 		lines_before = prev.lines;
 		/* shorter than what was read of it: truncated and written anew
@@ -634,7 +636,7 @@ static int ckpt_find(ing_t *g, uint64_t hash, ml_ckpt_t *out)
 			return ML_OK;
 		}
 	int rc = txn_open(g);
-	return rc ? rc : ml_ckpt_get(g->store, ml_writer_txn(g->w), hash, out);
+	return rc ? rc : ml_writer_ckpt_get(g->w, hash, out);
 }
 
 /* Open the file the name of f names now, at its checkpoint.  0 when the
@@ -818,30 +820,28 @@ static void path_dir(const char *path, char *dir, size_t len)
 		snprintf(dir, len, ".");
 }
 
+typedef struct {
+	const char *path;
+	int64_t best;
+} last_commit_t;
+
+static int newer_commit(void *ctx, const char *key, size_t kn, const void *v, size_t vn)
+{
+	last_commit_t *lc = ctx;
+	ml_ckpt_t c;
+	if (ml_ckpt_parse(key, kn, v, vn, &c) == 0 && !strcmp(c.path, lc->path) && c.updated > lc->best)
+		lc->best = c.updated;
+	return 0;
+}
+
 /* The last commit time of a checkpoint of an input followed under this name;
  * -1 when none. */
 static int64_t last_commit_of(ing_t *g, const char *path)
 {
-	MDB_cursor *cur;
-	int64_t best = -1;
-	if (txn_open(g))
-		return best;
-	MDB_txn *txn = ml_writer_txn(g->w);
-	if (mdb_cursor_open(txn, g->store->meta, &cur))
-		return best;
-	MDB_val k = { 5, "ckpt:" }, v;
-	int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (!r && k.mv_size == 13 && memcmp(k.mv_data, "ckpt:", 5) == 0) {
-		uint64_t h = 0;
-		for (int i = 0; i < 8; i++)
-			h = h << 8 | ((const unsigned char *)k.mv_data)[5 + i];
-		ml_ckpt_t c;
-		if (ml_ckpt_get(g->store, txn, h, &c) == 0 && !strcmp(c.path, path) && c.updated > best)
-			best = c.updated;
-		r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	return best;
+	last_commit_t lc = { path, -1 };
+	if (!txn_open(g))
+		ml_writer_meta_each(g->w, ML_META_CKPT_PFX, newer_commit, &lc);
+	return lc.best;
 }
 
 typedef struct {
@@ -1043,7 +1043,7 @@ static int follow_loop(ing_t *g, char **paths, int npaths, int ifd)
 			 * waiting); a steady stream: every batch_ms */
 			if ((!got || batch_age_ms(g) >= g->o->batch_ms) && commit(g, got != 0))
 				return ML_EIO;
-		} else if (!got && ml_writer_txn(g->w)) {
+		} else if (!got && ml_writer_active(g->w)) {
 			ml_writer_abort(g->w);   /* nothing in it */
 		}
 		if (!got)
@@ -1082,14 +1082,14 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 		ret = 2;
 		goto out;
 	}
-	g->seq = ml_meta_get_u64(ml_writer_txn(g->w), g->store, "count:line_seq");
+	g->seq = ml_writer_meta_u64(g->w, ML_META_LINE_SEQ);
 	/* a named format is kept, for reindex --reparse */
 	static const char *const fnames[] = { "auto", "postfix", "exim", "sendmail" };
 	if (o->format > 0 && o->format < (int)ML_ARRAY_LEN(fnames))
-		rc = ml_meta_put(ml_writer_txn(g->w), g->store, "ingest:format", 13, fnames[o->format],
-		                 strlen(fnames[o->format]));
+		rc = ml_writer_meta_put(g->w, ML_META_FORMAT, fnames[o->format], strlen(fnames[o->format]));
 	/* local domains: stored ones, then configured ones (stored with this run) */
-	load_local_domains(g);
+	if (!rc)
+		rc = load_local_domains(g);
 	if (o->local_domains) {
 		const char *p = o->local_domains;
 		while (*p) {
@@ -1233,24 +1233,31 @@ static int rp_flush(ing_t *g)
 	return rc;
 }
 
-static int rp_get(ml_store_t *s, MDB_txn *rt, ml_codec_t *codec, uint64_t docid, ml_message_t *m)
+typedef struct {
+	rp_ord_t **ord, **legacy;
+	size_t *nord, *ord_cap, *nleg, *leg_cap;
+	ml_reindex_progress_t *p;
+} rp_pass1_t;
+
+/* Pass 1: each message's first line number, from its row. */
+static int rp_note(void *ctx, const ml_message_t *m, size_t bytes)
 {
-	unsigned char kb[8];
-	ml_put_be64(kb, docid);
-	MDB_val k = { 8, kb }, v;
-	int rc = mdb_get(rt, s->rec, &k, &v);
-	if (rc)
-		return rc == MDB_NOTFOUND ? ML_CORRUPT_BKPT : ml_store_errcode(rc);
-	return ml_record_decode(codec, v.mv_data, v.mv_size, m);
+	rp_pass1_t *x = ctx;
+	x->p->bytes_before += bytes;
+	rp_ord_t o = { m->first_seq, m->docid };
+	rp_ord_t **arr = o.first_seq ? x->ord : x->legacy;
+	size_t *n = o.first_seq ? x->nord : x->nleg, *cap = o.first_seq ? x->ord_cap : x->leg_cap;
+	int rc = ml_array_grow((void **)arr, cap, sizeof **arr, *n + 1, 4096);
+	if (!rc)
+		(*arr)[(*n)++] = o;
+	return rc;
 }
 
 /* One whole reparse in one write transaction (ML_EFULL: the map filled). */
 static int rp_once(ing_t *g, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t *p)
 {
 	ml_store_t *s = g->store;
-	MDB_txn *rt = NULL;
-	MDB_cursor *cur = NULL;
-	ml_codec_t *codec = NULL;
+	ml_snap_t *sn = NULL;
 	rp_ord_t *ord = NULL, *legacy = NULL;
 	size_t nord = 0, ord_cap = 0, nleg = 0, leg_cap = 0;
 	rp_heap_t hp = { 0 };
@@ -1260,45 +1267,18 @@ static int rp_once(ing_t *g, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t 
 	ml_message_init(&tmp);
 	p->done = p->kept = p->bytes_before = 0;
 
-	int rc = ml_codec_new(&codec, 3);
+	int rc = ml_snap_open(&sn, s);
+	rp_pass1_t x = { &ord, &legacy, &nord, &ord_cap, &nleg, &leg_cap, p };
 	if (!rc)
-		rc = ml_store_read_begin(s, &rt);
-	if (!rc)
-		rc = ml_store_load_dicts(s, rt, codec);
-	if (!rc)
-		rc = ml_store_errcode(mdb_cursor_open(rt, s->rec, &cur));
-	/* pass 1: each record's first line number, from its summary */
-	MDB_val k, v;
-	int r2 = rc ? MDB_NOTFOUND : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (!rc && r2 == 0) {
-		rc = ml_record_decode_summary(codec, v.mv_data, v.mv_size, &tmp);
-		if (rc)
-			break;
-		p->bytes_before += v.mv_size;
-		rp_ord_t o = { tmp.first_seq, ml_get_be64(k.mv_data) };
-		if (o.first_seq) {
-			rc = ml_array_grow((void **)&ord, &ord_cap, sizeof *ord, nord + 1, 4096);
-			if (!rc)
-				ord[nord++] = o;
-		} else {
-			rc = ml_array_grow((void **)&legacy, &leg_cap, sizeof *legacy, nleg + 1, 64);
-			if (!rc)
-				legacy[nleg++] = o;
-		}
-		r2 = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	if (cur)
-		mdb_cursor_close(cur);
-	if (!rc && r2 && r2 != MDB_NOTFOUND)
-		rc = ml_store_errcode(r2);
+		rc = ml_snap_each_row(sn, rp_note, &x);
 	p->total = nord + nleg;
 	if (!rc && nord)
 		qsort(ord, nord, sizeof *ord, cmp_ord);
 
 	if (!rc)
-		rc = ml_writer_rebuild_begin(g->w, 1);
+		rc = ml_writer_rebuild_begin(g->w, ML_REBUILD_RETRAIN | ML_REBUILD_RAW_DICT);
 	if (!rc)
-		load_local_domains(g);   /* as stored */
+		rc = load_local_domains(g);   /* as stored */
 
 	/* pass 2: every line, in the order of its number */
 	ml_syslog_ctx_t sc;
@@ -1321,7 +1301,7 @@ static int rp_once(ing_t *g, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t 
 				}
 				ml_message_init(&r->m);
 			}
-			rc = rp_get(s, rt, codec, ord[next].docid, &r->m);
+			rc = ml_snap_get(sn, ord[next].docid, &r->m);
 			next++;
 			p->done++;
 			int usable = !rc && r->m.nlines && r->m.seqs && r->m.seqs[0];
@@ -1389,7 +1369,7 @@ static int rp_once(ing_t *g, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t 
 	 * lines were made by another message's lines (a bounce a delivery
 	 * notice announces) and the replay has made them again */
 	for (size_t i = 0; i < nleg && !rc; i++) {
-		rc = rp_get(s, rt, codec, legacy[i].docid, &tmp);
+		rc = ml_snap_get(sn, legacy[i].docid, &tmp);
 		p->done++;
 		if (rc || !tmp.nlines)
 			continue;
@@ -1419,9 +1399,7 @@ static int rp_once(ing_t *g, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t 
 	free(ord);
 	free(legacy);
 	ml_message_free(&tmp);
-	ml_codec_free(codec);
-	if (rt)
-		mdb_txn_abort(rt);
+	ml_snap_close(sn);
 	return rc;
 }
 

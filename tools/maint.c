@@ -42,7 +42,7 @@ static int show_progress(void *ctx, const ml_prune_progress_t *p)
 	double rate = el > 0 ? (double)p->examined / el : 0;
 	/* docids are time-ordered: the fraction of the time span walked */
 	double frac = 0;
-	uint64_t first_s = p->first_docid >> 20, at_s = p->next_docid >> 20;
+	uint64_t first_s = ml_docid_sec(p->first_docid), at_s = ml_docid_sec(p->next_docid);
 	if (pr->before_s > first_s && at_s > first_s)
 		frac = (double)(at_s - first_s) / (double)(pr->before_s - first_s);
 	if (frac > 1)
@@ -185,8 +185,8 @@ static int cmd_prune(const char *db, int argc, char **argv)
 		return 1;
 	}
 	uint64_t cut_s = cut_us > 0 ? (uint64_t)(cut_us / 1000000) : 0;
-	if (cut_s > (UINT64_MAX >> 20))
-		cut_s = UINT64_MAX >> 20;
+	if (cut_s > ML_DOCID_SEC_MAX)
+		cut_s = ML_DOCID_SEC_MAX;
 	char err[1024];
 	ml_store_t *s;
 	int rc = ml_store_open(&s, db, nosync ? ML_STORE_NOSYNC : 0, err, sizeof err);
@@ -202,7 +202,7 @@ static int cmd_prune(const char *db, int argc, char **argv)
 	pr.tty = !quiet && isatty(2);
 	pr.before_s = cut_s;
 	clock_gettime(CLOCK_MONOTONIC, &pr.start);
-	ml_prune_opts_t o = { .before_docid = cut_s << 20, .batch = batch };
+	ml_prune_opts_t o = { .before_docid = ml_docid_make(cut_s, 0), .batch = batch };
 	if (pr.tty) {
 		o.progress = show_progress;
 		o.ctx = &pr;
@@ -333,19 +333,10 @@ static int cmd_reindex(const char *db, int argc, char **argv)
 	uint64_t file0 = ml_store_file_bytes(s);
 	if (format < 0) {
 		/* the --format the logs were ingested with, if one was named */
-		MDB_txn *t;
-		MDB_val v;
+		char name[16];
 		format = ML_FORMAT_AUTO;
-		if (ml_store_read_begin(s, &t) == 0) {
-			if (ml_meta_get(t, s, "ingest:format", 13, &v) == 0 && v.mv_size < 16) {
-				char name[16];
-				memcpy(name, v.mv_data, v.mv_size);
-				name[v.mv_size] = 0;
-				if (ml_ingest_format(name) > 0)
-					format = ml_ingest_format(name);
-			}
-			mdb_txn_abort(t);
-		}
+		if (ml_store_meta_string(s, ML_META_FORMAT, name, sizeof name) == 0 && ml_ingest_format(name) > 0)
+			format = ml_ingest_format(name);
 	}
 	rx_progress_t pr;
 	memset(&pr, 0, sizeof pr);

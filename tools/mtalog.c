@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "index/query.h"
+#include "index/tokens.h"
 #include "index/store.h"
 #include "tools/ingest.h"
 #include "tools/output.h"
@@ -294,16 +295,21 @@ static int dump_message(void *ctx, const ml_message_t *m)
 	return 0;
 }
 
-static int dump_posting(void *ctx, const char *key, size_t n, uint64_t docid)
+static int dump_posting(void *ctx, const char *key, size_t n, uint32_t bucket, uint64_t docid)
 {
 	ml_buf_t *b = ctx;
 	ml_buf_reset(b);
-	if (n < 3)
+	if (n < 1)
 		return 0;
-	ml_utf8_sanitize(b, key + 3, n - 3);
+	/* message-id and queue-ID terms are hashes: in hex */
+	if (key[0] == ML_TAG_MSGID || key[0] == ML_TAG_QID) {
+		for (size_t i = 1; i < n; i++)
+			ml_buf_printf(b, "%02x", (unsigned char)key[i]);
+	} else {
+		ml_utf8_sanitize(b, key + 1, n - 1);
+	}
 	/* tag:day:term */
-	printf("%c:%u:%s\t%llu\n", key[0], (unsigned)((unsigned char)key[1] << 8 | (unsigned char)key[2]),
-	       ml_buf_cstr(b), (unsigned long long)docid);
+	printf("%c:%u:%s\t%llu\n", key[0], (unsigned)bucket, ml_buf_cstr(b), (unsigned long long)docid);
 	return 0;
 }
 

@@ -718,104 +718,106 @@ int ml_message_add_chain(json_t *j, ml_search_t *se, const ml_message_t *m)
 
 /* ---- stats ---- */
 
+typedef struct {
+	json_t *skip_by, *bad_by, *inputs;
+} stats_walk_t;
+
+static int stats_tally(void *ctx, const char *key, size_t klen, const void *v, size_t vlen)
+{
+	stats_walk_t *w = ctx;
+	size_t pn = strlen(ML_META_TALLY_PFX);
+	if (klen <= pn || vlen < 8)
+		return 0;
+	const char *kp = key + pn;
+	size_t kn = klen - pn;
+	uint64_t cnt;
+	memcpy(&cnt, v, 8);
+	int is_skip = kn > 5 && memcmp(kp, "skip:", 5) == 0;
+	int is_bad = kn > 4 && memcmp(kp, "bad:", 4) == 0;
+	char rbuf[256];
+	snprintf(rbuf, sizeof rbuf, "%.*s", (int)(kn - (is_skip ? 5 : 4)), kp + (is_skip ? 5 : 4));
+	if (is_skip) {
+		json_object_set_new(w->skip_by, rbuf, json_integer((json_int_t)cnt));
+	} else if (is_bad) {
+		json_t *e = json_object();
+		json_object_set_new(e, "count", json_integer((json_int_t)cnt));
+		json_object_set_new(e, "sample", jstr_n((const char *)v + 8, vlen - 8));
+		json_object_set_new(w->bad_by, rbuf, e);
+	}
+	return 0;
+}
+
+static int stats_input(void *ctx, const char *key, size_t klen, const void *v, size_t vlen)
+{
+	stats_walk_t *w = ctx;
+	ml_ckpt_t ck;
+	if (ml_ckpt_parse(key, klen, v, vlen, &ck))
+		return 0;
+	json_t *in = json_object();
+	ck.path[sizeof ck.path - 1] = '\0';
+	json_object_set_new(in, "path", jstr_n(ck.path, strlen(ck.path)));
+	json_object_set_new(in, "offset", json_integer((json_int_t)ck.offset));
+	json_object_set_new(in, "lines", json_integer((json_int_t)ck.lines));
+	json_object_set_new(in, "updated", jtime(ck.updated * 1000000));
+	json_array_append_new(w->inputs, in);
+	return 0;
+}
+
+static json_t *jcount(MDB_txn *txn, ml_store_t *s, const char *key)
+{
+	return json_integer((json_int_t)ml_meta_get_u64(txn, s, key));
+}
+
 json_t *ml_stats_json(ml_store_t *s)
 {
 	MDB_txn *txn;
 	if (ml_store_read_begin(s, &txn))
 		return NULL;
 	json_t *o = json_object();
-	json_object_set_new(o, "messages", json_integer((json_int_t)ml_meta_get_u64(txn, s, "count:messages")));
+	json_object_set_new(o, "messages", jcount(txn, s, ML_META_MESSAGES));
 	json_t *rows = json_object();
 	for (int st = 1; st < ML_ST__COUNT; st++) {
 		char key[64];
-		snprintf(key, sizeof key, "rows:%s", ml_status_name((ml_status_t)st));
-		json_object_set_new(rows, ml_status_name((ml_status_t)st),
-		                    json_integer((json_int_t)ml_meta_get_u64(txn, s, key)));
+		snprintf(key, sizeof key, "%s%s", ML_META_ROWS_PFX, ml_status_name((ml_status_t)st));
+		json_object_set_new(rows, ml_status_name((ml_status_t)st), jcount(txn, s, key));
 	}
 	json_object_set_new(o, "rows_by_status", rows);
-	json_object_set_new(o, "lines_parsed", json_integer((json_int_t)ml_meta_get_u64(txn, s, "count:lines_parsed")));
+	json_object_set_new(o, "lines_parsed", jcount(txn, s, ML_META_COUNT_PFX "lines_parsed"));
 	json_t *skip = json_object(), *bad = json_object();
-	json_t *skip_by = json_object(), *bad_by = json_object();
-	json_object_set_new(skip, "total", json_integer((json_int_t)ml_meta_get_u64(txn, s, "count:lines_skipped")));
-	json_object_set_new(bad, "total", json_integer((json_int_t)ml_meta_get_u64(txn, s, "count:lines_bad")));
-	MDB_cursor *c;
-	if (mdb_cursor_open(txn, s->meta, &c) == 0) {
-		MDB_val k = { 6, "tally:" }, v;
-		int rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-		while (rc == 0 && k.mv_size > 6 && memcmp(k.mv_data, "tally:", 6) == 0 && v.mv_size >= 8) {
-			const char *kp = (const char *)k.mv_data + 6;
-			size_t kn = k.mv_size - 6;
-			uint64_t cnt;
-			memcpy(&cnt, v.mv_data, 8);
-			int is_skip = kn > 5 && memcmp(kp, "skip:", 5) == 0;
-			int is_bad = kn > 4 && memcmp(kp, "bad:", 4) == 0;
-			const char *reason = kp + (is_skip ? 5 : 4);
-			size_t rn = kn - (is_skip ? 5 : 4);
-			char rbuf[256];
-			snprintf(rbuf, sizeof rbuf, "%.*s", (int)rn, reason);
-			if (is_skip) {
-				json_object_set_new(skip_by, rbuf, json_integer((json_int_t)cnt));
-			} else if (is_bad) {
-				json_t *e = json_object();
-				json_object_set_new(e, "count", json_integer((json_int_t)cnt));
-				json_object_set_new(e, "sample", jstr_n((const char *)v.mv_data + 8, v.mv_size - 8));
-				json_object_set_new(bad_by, rbuf, e);
-			}
-			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-		}
-		mdb_cursor_close(c);
-	}
-	json_object_set_new(skip, "by_reason", skip_by);
-	json_object_set_new(bad, "by_reason", bad_by);
+	stats_walk_t w = { json_object(), json_object(), json_array() };
+	json_object_set_new(skip, "total", jcount(txn, s, ML_META_COUNT_PFX "lines_skipped"));
+	json_object_set_new(bad, "total", jcount(txn, s, ML_META_COUNT_PFX "lines_bad"));
+	ml_meta_each(txn, s, ML_META_TALLY_PFX, stats_tally, &w);
+	json_object_set_new(skip, "by_reason", w.skip_by);
+	json_object_set_new(bad, "by_reason", w.bad_by);
 	json_object_set_new(o, "lines_skipped", skip);
 	json_object_set_new(o, "lines_not_understood", bad);
 	json_object_set_new(o, "db_bytes", json_integer((json_int_t)ml_store_file_bytes(s)));
 	json_object_set_new(o, "dictionary", json_integer((json_int_t)ml_store_dict_id(txn, s)));
-	MDB_stat st;
-	if (mdb_stat(txn, s->post, &st) == 0)
-		json_object_set_new(o, "posting_keys", json_integer((json_int_t)st.ms_entries));
-	if (mdb_stat(txn, s->open, &st) == 0)
-		json_object_set_new(o, "messages_in_flight", json_integer((json_int_t)st.ms_entries));
-	/* health: the newest message, the lag behind now, each input's checkpoint,
-	 * the map */
-	MDB_cursor *rc;
-	if (mdb_cursor_open(txn, s->rec, &rc) == 0) {
-		MDB_val k, v;
-		if (mdb_cursor_get(rc, &k, &v, MDB_LAST) == 0 && k.mv_size == 8) {
-			int64_t sec = (int64_t)(ml_get_be64(k.mv_data) >> 20);
-			json_object_set_new(o, "newest_message", jtime(sec * 1000000));
-			json_object_set_new(o, "lag_seconds", json_integer((json_int_t)(time(NULL) - sec)));
-		}
-		mdb_cursor_close(rc);
+	json_object_set_new(o, "string_table", json_integer((json_int_t)ml_store_strtab_gen(txn, s)));
+	ml_store_stat_t st;
+	if (ml_store_stat(s, txn, &st) == 0) {
+		json_object_set_new(o, "messages_in_flight", json_integer((json_int_t)st.open));
+		json_t *sp = json_object();
+		json_object_set_new(sp, "rows", json_integer((json_int_t)(st.rows_pages * st.page_size)));
+		json_object_set_new(sp, "postings", json_integer((json_int_t)(st.post_pages * st.page_size)));
+		json_object_set_new(sp, "raw_lines", json_integer((json_int_t)(st.raw_pages * st.page_size)));
+		json_object_set_new(sp, "in_flight", json_integer((json_int_t)(st.open_pages * st.page_size)));
+		json_object_set_new(sp, "meta", json_integer((json_int_t)(st.meta_pages * st.page_size)));
+		json_object_set_new(sp, "free", json_integer((json_int_t)(st.pages_free * st.page_size)));
+		json_object_set_new(o, "space", sp);
+		json_object_set_new(o, "map_bytes", json_integer((json_int_t)st.map_size));
+		json_object_set_new(o, "map_used_bytes", json_integer((json_int_t)(st.pages_used * st.page_size)));
 	}
-	json_t *inputs = json_array();
-	MDB_cursor *mc;
-	if (mdb_cursor_open(txn, s->meta, &mc) == 0) {
-		MDB_val k = { 5, "ckpt:" }, v;
-		int r2 = mdb_cursor_get(mc, &k, &v, MDB_SET_RANGE);
-		while (r2 == 0 && k.mv_size == 13 && memcmp(k.mv_data, "ckpt:", 5) == 0) {
-			ml_ckpt_t ck;
-			if (v.mv_size == sizeof ck) {
-				memcpy(&ck, v.mv_data, sizeof ck);
-				json_t *in = json_object();
-				ck.path[sizeof ck.path - 1] = '\0';
-				json_object_set_new(in, "path", jstr_n(ck.path, strlen(ck.path)));
-				json_object_set_new(in, "offset", json_integer((json_int_t)ck.offset));
-				json_object_set_new(in, "lines", json_integer((json_int_t)ck.lines));
-				json_object_set_new(in, "updated", jtime(ck.updated * 1000000));
-				json_array_append_new(inputs, in);
-			}
-			r2 = mdb_cursor_get(mc, &k, &v, MDB_NEXT);
-		}
-		mdb_cursor_close(mc);
+	/* health: the newest message, the lag behind now, each input's checkpoint */
+	uint64_t first, last;
+	if (ml_store_docid_range(txn, s, &first, &last) == 0 && last) {
+		int64_t sec = (int64_t)ml_docid_sec(last);
+		json_object_set_new(o, "newest_message", jtime(sec * 1000000));
+		json_object_set_new(o, "lag_seconds", json_integer((json_int_t)(time(NULL) - sec)));
 	}
-	json_object_set_new(o, "inputs", inputs);
-	MDB_envinfo info;
-	MDB_stat est;
-	if (mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &est) == 0) {
-		json_object_set_new(o, "map_bytes", json_integer((json_int_t)info.me_mapsize));
-		json_object_set_new(o, "map_used_bytes", json_integer((json_int_t)((info.me_last_pgno + 1) * (size_t)est.ms_psize)));
-	}
+	ml_meta_each(txn, s, ML_META_CKPT_PFX, stats_input, &w);
+	json_object_set_new(o, "inputs", w.inputs);
 	mdb_txn_abort(txn);
 	return o;
 }

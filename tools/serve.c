@@ -493,17 +493,11 @@ static void search_return(server_t *sv, ml_search_t *se)
 static void db_enter(server_t *sv)
 {
 	pthread_rwlock_rdlock(&sv->maplock);
-	MDB_txn *txn;
-	int rc = mdb_txn_begin(sv->store->env, NULL, MDB_RDONLY, &txn);
-	if (rc == 0) {
-		mdb_txn_abort(txn);
-		return;
-	}
-	if (rc != MDB_MAP_RESIZED)
-		return;  /* the search reports the error */
+	if (!ml_store_map_grown(sv->store))
+		return;  /* (or an error, which the search reports) */
 	pthread_rwlock_unlock(&sv->maplock);
 	pthread_rwlock_wrlock(&sv->maplock);
-	mdb_env_set_mapsize(sv->store->env, 0);
+	ml_store_set_map(sv->store, 0);
 	pthread_rwlock_unlock(&sv->maplock);
 	pthread_rwlock_rdlock(&sv->maplock);
 }
@@ -1296,7 +1290,7 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	}
 	/* address space for the writer to grow into (see the top) */
 	if (sv.store->mapsize < ML_SERVE_MAP && sizeof(size_t) >= 8)
-		mdb_env_set_mapsize(sv.store->env, ML_SERVE_MAP);
+		ml_store_set_map(sv.store, ML_SERVE_MAP);
 
 	/* SIGINT and SIGTERM are taken by sigwait below; the daemon's threads
 	 * inherit the blocked mask */
