@@ -26,13 +26,11 @@
  * measured latency is written, one per line ("CLASS<TAB>microseconds"), for
  * the plots.
  */
-#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "index/query.h"
-#include "index/record.h"
 #include "index/store.h"
 #include "index/tokens.h"
 #include "tools/output.h"
@@ -120,7 +118,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ml_search_t *se;
-	ml_codec_t *codec;
 	FILE *devnull = fopen("/dev/null", "w");
 	printer = devnull ? ml_out_new(devnull, ML_OUT_JSON) : NULL;
 	if (!printer) {
@@ -128,38 +125,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ml_search_new(&se, s);
-	ml_codec_new(&codec, 3);
-	MDB_txn *txn;
-	ml_store_read_begin(s, &txn);
-	ml_store_load_dicts(s, txn, codec);
-	MDB_cursor *cur;
-	MDB_val k, v;
-	if (!cold) {
-		/* read every record and posting once: the map is populated */
-		MDB_dbi dbis[2] = { s->rec, s->post };
-		volatile unsigned char sink = 0;
-		for (int d = 0; d < 2; d++) {
-			mdb_cursor_open(txn, dbis[d], &cur);
-			int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-			while (!r) {
-				sink ^= ((const unsigned char *)v.mv_data)[0];
-				if (d == 1 && mdb_cursor_get(cur, &k, &v, MDB_GET_MULTIPLE) == 0)
-					sink ^= ((const unsigned char *)v.mv_data)[v.mv_size - 1];
-				r = mdb_cursor_get(cur, &k, &v, d == 1 ? MDB_NEXT_MULTIPLE : MDB_NEXT);
-				if (d == 1 && r == MDB_NOTFOUND)
-					r = mdb_cursor_get(cur, &k, &v, MDB_NEXT_NODUP);
-			}
-			mdb_cursor_close(cur);
-		}
-	}
-	mdb_cursor_open(txn, s->rec, &cur);
-	if (mdb_cursor_get(cur, &k, &v, MDB_FIRST)) {
+	/* every page read once: the map is populated */
+	if (!cold)
+		ml_store_warm(s);
+	ml_snap_t *sn;
+	uint64_t lo, hi;
+	if (ml_snap_open(&sn, s) || ml_snap_range(sn, &lo, &hi) || !hi) {
 		fprintf(stderr, "bench_search: empty database\n");
 		return 1;
 	}
-	uint64_t lo = ml_get_be64(k.mv_data);
-	mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	uint64_t hi = ml_get_be64(k.mv_data);
 	/* sample queries */
 	ml_query_t *qs = calloc((size_t)C__N * nq, sizeof *qs);
 	char *ok = calloc((size_t)C__N * nq, 1);
@@ -175,12 +149,8 @@ int main(int argc, char **argv)
 		for (int i = 0; i < nq; i++) {
 			ml_query_t *q = &qs[c * nq + i];
 			for (int tries = 0; tries < 1000; tries++) {
-				unsigned char kb[8];
-				ml_put_be64(kb, lo + rnd() % (hi - lo + 1));
-				k = (MDB_val){ 8, kb };
-				if (mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) || ml_record_decode(codec, v.mv_data, v.mv_size, &m))
+				if (ml_snap_get_from(sn, lo + rnd() % (hi - lo + 1), &m))
 					continue;
-				m.docid = ml_get_be64(k.mv_data);
 				if (!m.nrcpts)
 					continue;
 				const ml_rcpt_t *r = &m.rcpts[rnd() % m.nrcpts];
@@ -202,8 +172,9 @@ int main(int argc, char **argv)
 					if (c == C_STATUS_DOMAIN)
 						ml_query_set(q, "status", ml_status_name(ml_message_row_status(&m, r)), err, sizeof err);
 					if (c == C_TIME_DOMAIN) {
-						q->since_us = m.first_us - 3600LL * 1000000;
-						q->until_us = m.first_us + 3600LL * 1000000;
+						/* the hour either side, to the second (as --since/--until take them) */
+						q->since_us = (m.first_us / 1000000 - 3600) * 1000000;
+						q->until_us = (m.first_us / 1000000 + 3600) * 1000000;
 					}
 				} else if (c == C_WORDS) {
 					ml_slice_t subj = ml_message_str(&m, m.subject);
@@ -254,11 +225,18 @@ int main(int argc, char **argv)
 					snprintf(buf, sizeof buf, "nobody-%llu@%.*s", (unsigned long long)rnd(), (int)dom.n, dom.p);
 					ml_query_set(q, "to", buf, err, sizeof err);
 				}
-				if (vf && c == C_STATUS_DOMAIN)
+				if (vf && c == C_STATUS_DOMAIN) {
 					fprintf(vf, "%s\t%s\t%s\n", class_names[c], buf,
 					        ml_status_name(ml_message_row_status(&m, r)));
-				else if (vf)
+				} else if (vf && c == C_TIME_DOMAIN) {
+					char since[32], until[32];
+					time_t a = (time_t)(q->since_us / 1000000), b = (time_t)(q->until_us / 1000000);
+					strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", gmtime(&a));
+					strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", gmtime(&b));
+					fprintf(vf, "%s\t%s\t%s\t%s\n", class_names[c], buf, since, until);
+				} else if (vf) {
 					fprintf(vf, "%s\t%s\n", class_names[c], buf);
+				}
 				ok[c * nq + i] = 1;
 				break;
 			}
@@ -266,8 +244,7 @@ int main(int argc, char **argv)
 	}
 	if (vf)
 		fclose(vf);
-	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
+	ml_snap_close(sn);
 	ml_message_free(&m);
 	double *lat = malloc(sizeof(double) * nq);
 	printf("| query class | queries | rows (mean) | p50 µs | p95 µs | p99 µs | max µs |\n");
@@ -314,7 +291,6 @@ int main(int argc, char **argv)
 	free(lat);
 	ml_out_finish(printer);
 	fclose(devnull);
-	ml_codec_free(codec);
 	ml_search_free(se);
 	ml_store_close(s);
 	return 0;

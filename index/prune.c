@@ -53,15 +53,6 @@ static int delete_postings(pruner_t *p, uint64_t docid, chunk_t *c)
 	return rc;
 }
 
-static int del_docid(MDB_txn *txn, MDB_dbi dbi, uint64_t docid)
-{
-	unsigned char kb[8];
-	ml_put_be64(kb, docid);
-	MDB_val k = { 8, kb };
-	int rc = mdb_del(txn, dbi, &k, NULL);
-	return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
 /*
  * One write transaction: examine up to `batch` records from docid `from`
  * below the cutoff.  Returns 0, an LMDB code (MDB_MAP_FULL, MDB_TXN_FULL:
@@ -118,7 +109,7 @@ static int prune_chunk(pruner_t *p, uint64_t from, unsigned batch, chunk_t *c)
 			goto fail;
 		rc = mdb_cursor_del(cur, 0);
 		if (!rc)
-			rc = del_docid(txn, p->s->raw, docid);
+			rc = ml_store_raw_del(txn, p->s, ML_PLACE_CLOSED, docid);
 		if (rc)
 			goto fail;
 		c->deleted++;

@@ -332,8 +332,8 @@ static void snap_end(ml_search_t *se, MDB_txn *txn)
 	mdb_txn_abort(txn);
 }
 
-/* The raw lines of m (its row decoded) from the snapshot. */
-static int load_raw(ml_search_t *se, MDB_txn *txn, ml_message_t *m)
+/* The raw lines of m (its row decoded, stored in place) from the snapshot. */
+static int load_raw(ml_search_t *se, MDB_txn *txn, ml_message_t *m, int place)
 {
 	if (!se->codec) {
 		int rc = ml_codec_new(&se->codec);
@@ -345,18 +345,15 @@ static int load_raw(ml_search_t *se, MDB_txn *txn, ml_message_t *m)
 			return rc;
 		}
 	}
-	unsigned char kb[8];
-	ml_put_be64(kb, m->docid);
-	MDB_val k = { 8, kb }, v;
-	int rc = mdb_get(txn, se->s->raw, &k, &v);
+	int rc = ml_store_raw_get(txn, se->s, place, m->docid, &se->tmp);
 	if (rc)
-		return rc == MDB_NOTFOUND ? ML_CORRUPT_BKPT : ml_store_errcode(rc);
-	rc = ml_raw_decode(se->codec, v.mv_data, v.mv_size, m);
+		return rc == ML_ENOTFOUND ? ML_CORRUPT_BKPT : rc;
+	rc = ml_raw_decode(se->codec, se->tmp.data, se->tmp.len, m);
 	if (rc == ML_ENOTFOUND) {
 		/* a dictionary newer than this codec: load and retry */
 		rc = ml_store_load_dicts(se->s, txn, se->codec);
 		if (!rc)
-			rc = ml_raw_decode(se->codec, v.mv_data, v.mv_size, m);
+			rc = ml_raw_decode(se->codec, se->tmp.data, se->tmp.len, m);
 	}
 	return rc;
 }
@@ -367,16 +364,13 @@ int ml_search_get(ml_search_t *se, uint64_t docid, ml_message_t *m)
 	int rc = snap_begin(se, &txn);
 	if (rc)
 		return rc;
-	unsigned char kb[8];
-	ml_put_be64(kb, docid);
-	MDB_val k = { 8, kb }, v;
-	rc = mdb_get(txn, se->s->rows, &k, &v);
+	MDB_val v;
+	int place;
+	rc = ml_store_row_get(txn, se->s, docid, &v, &place);
 	if (rc == 0)
 		rc = ml_row_decode(&se->tab, v.mv_data, v.mv_size, docid, m);
-	else
-		rc = ml_store_errcode(rc);
 	if (!rc)
-		rc = load_raw(se, txn, m);
+		rc = load_raw(se, txn, m, place);
 	snap_end(se, txn);
 	return rc;
 }
@@ -752,30 +746,20 @@ static int decode_row(emit_t *e, const MDB_val *v, uint64_t docid)
 
 /* Scan rows [lo, hi] newest first. 1 when the search should stop, 0 to go
  * on, negative on error. */
-static int scan_range(emit_t *e, MDB_cursor *c, uint64_t lo, uint64_t hi)
+static int scan_range(emit_t *e, ml_rowcur_t *c, uint64_t lo, uint64_t hi)
 {
-	unsigned char kb[8];
-	MDB_val k, v;
-	ml_put_be64(kb, hi == UINT64_MAX ? hi : hi + 1);
-	k = (MDB_val){ 8, kb };
-	int r2 = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	r2 = r2 == 0 ? mdb_cursor_get(c, &k, &v, MDB_PREV) : mdb_cursor_get(c, &k, &v, MDB_LAST);
-	while (r2 == 0 && k.mv_size == 8) {
-		uint64_t d = ml_get_be64(k.mv_data);
-		if (d < lo)
-			break;
-		if (d <= hi) {
-			int rc = decode_row(e, &v, d);
-			if (rc)
-				return rc;
-			if (emit_message(e, &e->se->msg))
-				return 1;
-		}
-		r2 = mdb_cursor_get(c, &k, &v, MDB_PREV);
+	int rc = ml_rowcur_seek(c, hi, 1);
+	uint64_t d;
+	MDB_val v;
+	while (!rc && ml_rowcur_get(c, &d, &v, NULL) && d >= lo) {
+		rc = decode_row(e, &v, d);
+		if (rc)
+			return rc;
+		if (emit_message(e, &e->se->msg))
+			return 1;
+		rc = ml_rowcur_next(c);
 	}
-	if (r2 && r2 != MDB_NOTFOUND)
-		return ml_store_errcode(r2);
-	return 0;
+	return rc;
 }
 
 /* Intersect the iterators (sorted by count) over [lo, hi], newest first. 1
@@ -808,6 +792,11 @@ static int leapfrog(emit_t *e, MDB_cursor *rows, iter_t *its, unsigned n, uint64
 		/* a cursor, not mdb_get: MDB_SET stays on the current leaf page when
 		 * the docid is there, and docids come in descending order */
 		int r = mdb_cursor_get(rows, &k, &v, MDB_SET);
+		if (r == MDB_NOTFOUND) {
+			/* a message still in flight */
+			k = (MDB_val){ 8, kb };
+			r = mdb_get(mdb_cursor_txn(rows), e->se->s->rows_open, &k, &v);
+		}
 		if (r == 0) {
 			*rc = decode_row(e, &v, d);
 			if (*rc)
@@ -853,6 +842,8 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 	iter_t its[MAX_ITERS];
 	memset(its, 0, sizeof its);
 	MDB_cursor *c = NULL;
+	ml_rowcur_t rcur;
+	memset(&rcur, 0, sizeof rcur);
 	/* the docids that exist, within [lo, hi] */
 	uint64_t first, last;
 	rc = ml_store_docid_range(txn, se->s, &first, &last);
@@ -861,12 +852,14 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 	lo = ML_MAX(lo, first);
 	hi = ML_MIN(hi, last);
 	rc = ml_store_errcode(mdb_cursor_open(txn, se->s->rows, &c));
+	if (!rc)
+		rc = ml_rowcur_open(&rcur, txn, se->s);
 	if (rc)
 		goto done;
 	if (p.n == 0) {
 		/* No index applies: scan the rows newest first. */
 		info->scanned = 1;
-		int st = lo <= hi ? scan_range(&e, c, lo, hi) : 0;
+		int st = lo <= hi ? scan_range(&e, &rcur, lo, hi) : 0;
 		if (st < 0)
 			rc = st;
 		goto done;
@@ -892,7 +885,7 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 		if (!rc && !empty) {
 			if (n == 0) {
 				info->scanned = 1;
-				stop = scan_range(&e, c, blo, bhi);
+				stop = scan_range(&e, &rcur, blo, bhi);
 				if (stop < 0)
 					rc = stop;
 			} else {
@@ -908,6 +901,8 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 done:
 	if (c)
 		mdb_cursor_close(c);
+	if (rcur.c[0])
+		ml_rowcur_close(&rcur);
 	plan_free(&p);
 	snap_end(se, txn);
 	check_free(&chk);
@@ -919,32 +914,29 @@ done:
 int ml_search_each(ml_search_t *se, int (*fn)(void *ctx, const ml_message_t *m), void *ctx)
 {
 	MDB_txn *txn;
-	MDB_cursor *c;
+	ml_rowcur_t c;
 	int rc = snap_begin(se, &txn);
 	if (rc)
 		return rc;
-	rc = ml_store_errcode(mdb_cursor_open(txn, se->s->rows, &c));
+	rc = ml_rowcur_open(&c, txn, se->s);
 	if (rc) {
 		snap_end(se, txn);
 		return rc;
 	}
-	MDB_val k, v;
-	int r2 = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	while (r2 == 0 && !rc) {
-		if (k.mv_size != 8) {
-			rc = ML_CORRUPT_BKPT;
-			break;
-		}
-		rc = ml_row_decode(&se->tab, v.mv_data, v.mv_size, ml_get_be64(k.mv_data), &se->msg);
+	rc = ml_rowcur_seek(&c, 0, 0);
+	uint64_t d;
+	MDB_val v;
+	int place;
+	while (!rc && ml_rowcur_get(&c, &d, &v, &place)) {
+		rc = ml_row_decode(&se->tab, v.mv_data, v.mv_size, d, &se->msg);
 		if (!rc)
-			rc = load_raw(se, txn, &se->msg);
+			rc = load_raw(se, txn, &se->msg, place);
 		if (!rc && fn(ctx, &se->msg))
 			break;
-		r2 = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		if (!rc)
+			rc = ml_rowcur_next(&c);
 	}
-	if (!rc && r2 && r2 != MDB_NOTFOUND)
-		rc = ml_store_errcode(r2);
-	mdb_cursor_close(c);
+	ml_rowcur_close(&c);
 	snap_end(se, txn);
 	return rc;
 }
@@ -999,41 +991,62 @@ void ml_snap_close(ml_snap_t *sn)
 uint64_t ml_snap_count(ml_snap_t *sn)
 {
 	MDB_stat st;
-	return mdb_stat(sn->txn, sn->se->s->rows, &st) == 0 ? st.ms_entries : 0;
+	uint64_t n = 0;
+	for (int p = 0; p < 2; p++)
+		if (mdb_stat(sn->txn, ml_store_rows_dbi(sn->se->s, p), &st) == 0)
+			n += st.ms_entries;
+	return n;
 }
 
 int ml_snap_each_row(ml_snap_t *sn, int (*fn)(void *ctx, const ml_message_t *m, size_t bytes), void *ctx)
 {
-	MDB_cursor *c;
-	int rc = ml_store_errcode(mdb_cursor_open(sn->txn, sn->se->s->rows, &c));
-	if (rc)
-		return rc;
-	MDB_val k, v;
-	int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	while (r == 0 && !rc) {
-		if (k.mv_size != 8) {
-			rc = ML_CORRUPT_BKPT;
-			break;
-		}
-		rc = ml_row_decode(&sn->se->tab, v.mv_data, v.mv_size, ml_get_be64(k.mv_data), &sn->se->msg);
+	ml_rowcur_t c;
+	int rc = ml_rowcur_open(&c, sn->txn, sn->se->s);
+	if (!rc)
+		rc = ml_rowcur_seek(&c, 0, 0);
+	uint64_t d;
+	MDB_val v;
+	while (!rc && ml_rowcur_get(&c, &d, &v, NULL)) {
+		rc = ml_row_decode(&sn->se->tab, v.mv_data, v.mv_size, d, &sn->se->msg);
 		if (!rc && (rc = fn(ctx, &sn->se->msg, v.mv_size)) != 0)
 			break;
-		r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		rc = ml_rowcur_next(&c);
 	}
-	if (!rc && r && r != MDB_NOTFOUND)
-		rc = ml_store_errcode(r);
-	mdb_cursor_close(c);
+	if (c.c[0])
+		ml_rowcur_close(&c);
 	return rc;
 }
 
 int ml_snap_get(ml_snap_t *sn, uint64_t docid, ml_message_t *m)
 {
-	unsigned char kb[8];
-	ml_put_be64(kb, docid);
-	MDB_val k = { 8, kb }, v;
-	int rc = mdb_get(sn->txn, sn->se->s->rows, &k, &v);
+	MDB_val v;
+	int place;
+	int rc = ml_store_row_get(sn->txn, sn->se->s, docid, &v, &place);
 	if (rc)
-		return rc == MDB_NOTFOUND ? ML_CORRUPT_BKPT : ml_store_errcode(rc);
+		return rc == ML_ENOTFOUND ? ML_CORRUPT_BKPT : rc;
 	rc = ml_row_decode(&sn->se->tab, v.mv_data, v.mv_size, docid, m);
-	return rc ? rc : load_raw(sn->se, sn->txn, m);
+	return rc ? rc : load_raw(sn->se, sn->txn, m, place);
+}
+
+int ml_snap_get_from(ml_snap_t *sn, uint64_t docid, ml_message_t *m)
+{
+	ml_rowcur_t c;
+	int rc = ml_rowcur_open(&c, sn->txn, sn->se->s);
+	if (rc)
+		return rc;
+	uint64_t d;
+	MDB_val v;
+	int place;
+	rc = ml_rowcur_seek(&c, docid, 0);
+	if (!rc && !ml_rowcur_get(&c, &d, &v, &place))
+		rc = ML_ENOTFOUND;
+	if (!rc)
+		rc = ml_row_decode(&sn->se->tab, v.mv_data, v.mv_size, d, m);
+	ml_rowcur_close(&c);
+	return rc ? rc : load_raw(sn->se, sn->txn, m, place);
+}
+
+int ml_snap_range(ml_snap_t *sn, uint64_t *first, uint64_t *last)
+{
+	return ml_store_docid_range(sn->txn, sn->se->s, first, last);
 }

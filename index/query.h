@@ -102,6 +102,10 @@ uint64_t ml_snap_count(ml_snap_t *sn);
 int ml_snap_each_row(ml_snap_t *sn, int (*fn)(void *ctx, const ml_message_t *m, size_t bytes), void *ctx);
 /* One message whole (row and raw lines).  ML_ECORRUPT when absent. */
 int ml_snap_get(ml_snap_t *sn, uint64_t docid, ml_message_t *m);
+/* The first message at or after docid, whole.  ML_ENOTFOUND past the last. */
+int ml_snap_get_from(ml_snap_t *sn, uint64_t docid, ml_message_t *m);
+/* The docids stored: oldest and newest (0 when none). */
+int ml_snap_range(ml_snap_t *sn, uint64_t *first, uint64_t *last);
 
 /* Does address `a` match pattern p (address / @domain / domain / prefix*)? */
 int ml_addr_match(const char *p, ml_slice_t a);

@@ -53,40 +53,40 @@ static int put_batch(rx_t *x, size_t n)
 static int run_once(rx_t *x, ml_reindex_fn fn, void *ctx)
 {
 	MDB_txn *rt = NULL;
-	MDB_cursor *cur = NULL;
+	ml_rowcur_t cur;
+	memset(&cur, 0, sizeof cur);
 	ml_strtab_t tab = ML_STRTAB_INIT;
 	int rc = ml_store_read_begin(x->s, &rt);
 	if (rc)
 		return rc;
 	MDB_stat st;
-	if (!mdb_stat(rt, x->s->rows, &st))
-		x->p.total = st.ms_entries;
+	x->p.total = 0;
+	for (int p = 0; p < 2; p++)
+		if (!mdb_stat(rt, ml_store_rows_dbi(x->s, p), &st))
+			x->p.total += st.ms_entries;
 	x->p.done = x->p.bytes_before = 0;
 	rc = ml_store_strtab(rt, x->s, &tab);
 	if (!rc)
 		rc = ml_writer_rebuild_begin(x->w, ML_REBUILD_RETRAIN | ML_REBUILD_KEEP_RAW);
 	if (!rc)
-		rc = ml_store_errcode(mdb_cursor_open(rt, x->s->rows, &cur));
+		rc = ml_rowcur_open(&cur, rt, x->s);
+	if (!rc)
+		rc = ml_rowcur_seek(&cur, 0, 0);
 	size_t n = 0;
-	MDB_val k, v;
-	int r2 = rc ? MDB_NOTFOUND : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (!rc && (r2 == 0 || n)) {
-		if (r2 == 0) {
+	uint64_t d;
+	MDB_val v;
+	int more = !rc && ml_rowcur_get(&cur, &d, &v, NULL);
+	while (!rc && (more || n)) {
+		if (more) {
 			x->p.bytes_before += v.mv_size;
-			if (k.mv_size != 8) {
-				rc = ML_CORRUPT_BKPT;
-				break;
-			}
-			rc = ml_row_decode(&tab, v.mv_data, v.mv_size, ml_get_be64(k.mv_data), &x->msgs[n++]);
+			rc = ml_row_decode(&tab, v.mv_data, v.mv_size, d, &x->msgs[n++]);
+			if (!rc)
+				rc = ml_rowcur_next(&cur);
 			if (rc)
 				break;
-			r2 = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-			if (r2 && r2 != MDB_NOTFOUND) {
-				rc = ml_store_errcode(r2);
-				break;
-			}
+			more = ml_rowcur_get(&cur, &d, &v, NULL);
 		}
-		if (n == ML_REINDEX_BATCH || (r2 && n)) {
+		if (n == ML_REINDEX_BATCH || (!more && n)) {
 			rc = put_batch(x, n);
 			x->p.done += n;
 			n = 0;
@@ -94,8 +94,8 @@ static int run_once(rx_t *x, ml_reindex_fn fn, void *ctx)
 				rc = ML_EINTR;
 		}
 	}
-	if (cur)
-		mdb_cursor_close(cur);
+	if (cur.c[0])
+		ml_rowcur_close(&cur);
 	if (!rc)
 		rc = ml_writer_commit(x->w);
 	else
@@ -129,15 +129,16 @@ int ml_reindex_finish(ml_store_t *s, ml_reindex_progress_t *p)
 	p->dict_after = ml_store_dict_id(t, s);
 	p->table_after = ml_store_strtab_gen(t, s);
 	p->bytes_after = 0;
-	MDB_val k, v;
-	MDB_cursor *c;
-	if (mdb_cursor_open(t, s->rows, &c) == 0) {
-		int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-		while (r == 0) {
+	ml_rowcur_t c;
+	if (ml_rowcur_open(&c, t, s) == 0) {
+		uint64_t d;
+		MDB_val v;
+		int r = ml_rowcur_seek(&c, 0, 0);
+		while (!r && ml_rowcur_get(&c, &d, &v, NULL)) {
 			p->bytes_after += v.mv_size;
-			r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+			r = ml_rowcur_next(&c);
 		}
-		mdb_cursor_close(c);
+		ml_rowcur_close(&c);
 	}
 	mdb_txn_abort(t);
 	return ML_OK;

@@ -82,6 +82,8 @@ static int open_dbs(ml_store_t *s, char *err, size_t errlen)
 			goto fail_txn;
 	} else if ((rc = mdb_dbi_open(txn, "rows", cf, &s->rows)) ||
 	           (rc = mdb_dbi_open(txn, "raw", cf, &s->raw)) ||
+	           (rc = mdb_dbi_open(txn, "rows.open", cf, &s->rows_open)) ||
+	           (rc = mdb_dbi_open(txn, "raw.open", cf, &s->raw_open)) ||
 	           (rc = mdb_dbi_open(txn, "postings", cf, &s->post)) ||
 	           (rc = mdb_dbi_open(txn, "open", cf, &s->open))) {
 		mdb_txn_abort(txn);
@@ -138,7 +140,7 @@ int ml_store_open(ml_store_t **out, const char *path, int flags, char *err, size
 	}
 	if ((rc = mdb_env_create(&s->env)))
 		goto fail_mdb;
-	mdb_env_set_maxdbs(s->env, 8);
+	mdb_env_set_maxdbs(s->env, 12);
 	mdb_env_set_maxreaders(s->env, 512);
 	size_t map = ML_STORE_MAP_INIT;
 	const char *env = getenv("MTALOG_MAP_SIZE");  /* a smaller first map, for tests */
@@ -434,23 +436,212 @@ uint32_t ml_store_strtab_gen(MDB_txn *txn, ml_store_t *s)
 
 int ml_store_docid_range(MDB_txn *txn, ml_store_t *s, uint64_t *first, uint64_t *last)
 {
-	MDB_cursor *c;
 	*first = *last = 0;
-	int rc = ml_store_errcode(mdb_cursor_open(txn, s->rows, &c));
+	for (int place = 0; place < 2; place++) {
+		MDB_cursor *c;
+		int rc = ml_store_errcode(mdb_cursor_open(txn, ml_store_rows_dbi(s, place), &c));
+		if (rc)
+			return rc;
+		MDB_val k, v;
+		int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+		if (r == 0 && k.mv_size == 8) {
+			uint64_t d = ml_get_be64(k.mv_data);
+			if (!*first || d < *first)
+				*first = d;
+			r = mdb_cursor_get(c, &k, &v, MDB_LAST);
+			if (r == 0 && k.mv_size == 8 && ml_get_be64(k.mv_data) > *last)
+				*last = ml_get_be64(k.mv_data);
+		}
+		mdb_cursor_close(c);
+		if (r == 0 && k.mv_size != 8)
+			return ML_CORRUPT_BKPT;
+		if (r && r != MDB_NOTFOUND)
+			return ml_store_errcode(r);
+	}
+	return ML_OK;
+}
+
+int ml_store_row_get(MDB_txn *txn, ml_store_t *s, uint64_t docid, MDB_val *v, int *place)
+{
+	unsigned char kb[8];
+	ml_put_be64(kb, docid);
+	for (int p = 0; p < 2; p++) {
+		MDB_val k = { 8, kb };
+		int rc = mdb_get(txn, ml_store_rows_dbi(s, p), &k, v);
+		if (rc == 0) {
+			if (place)
+				*place = p;
+			return ML_OK;
+		}
+		if (rc != MDB_NOTFOUND)
+			return ml_store_errcode(rc);
+	}
+	return ML_ENOTFOUND;
+}
+
+int ml_store_raw_get(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid, ml_buf_t *out)
+{
+	MDB_cursor *c;
+	ml_buf_reset(out);
+	int rc = ml_store_errcode(mdb_cursor_open(txn, ml_store_raw_dbi(s, place), &c));
 	if (rc)
 		return rc;
-	MDB_val k, v;
-	int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	if (r == 0 && k.mv_size == 8) {
-		*first = ml_get_be64(k.mv_data);
-		r = mdb_cursor_get(c, &k, &v, MDB_LAST);
-		if (r == 0 && k.mv_size == 8)
-			*last = ml_get_be64(k.mv_data);
+	unsigned char kb[8];
+	ml_put_be64(kb, docid);
+	MDB_val k = { 8, kb }, v;
+	int r = mdb_cursor_get(c, &k, &v, MDB_SET);
+	unsigned next = 1;
+	while (r == 0 && !rc) {
+		rc = ml_buf_append(out, v.mv_data, v.mv_size);
+		r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		/* the next chunk, if it is this docid's */
+		if (r == 0 && !(k.mv_size == 9 && memcmp(k.mv_data, kb, 8) == 0 &&
+		                ((const unsigned char *)k.mv_data)[8] == next))
+			break;
+		next++;
 	}
 	mdb_cursor_close(c);
-	if (r == 0 && k.mv_size != 8)
-		return ML_CORRUPT_BKPT;
+	if (rc)
+		return rc;
+	if (!out->len)
+		return r == MDB_NOTFOUND ? ML_ENOTFOUND : ml_store_errcode(r);
 	return r == 0 || r == MDB_NOTFOUND ? ML_OK : ml_store_errcode(r);
+}
+
+int ml_store_raw_del(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid)
+{
+	MDB_cursor *c;
+	int rc = ml_store_errcode(mdb_cursor_open(txn, ml_store_raw_dbi(s, place), &c));
+	if (rc)
+		return rc;
+	unsigned char kb[8];
+	ml_put_be64(kb, docid);
+	MDB_val k = { 8, kb }, v;
+	int r = mdb_cursor_get(c, &k, &v, MDB_SET);
+	while (r == 0) {
+		if ((r = mdb_cursor_del(c, 0)))
+			break;
+		r = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT);
+		if (r == 0 && !(k.mv_size == 9 && memcmp(k.mv_data, kb, 8) == 0))
+			break;
+	}
+	mdb_cursor_close(c);
+	return r == 0 || r == MDB_NOTFOUND || r == EINVAL ? ML_OK : ml_store_errcode(r);
+}
+
+int ml_store_raw_put(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid, const void *data, size_t n,
+                     int fresh)
+{
+	int rc = fresh ? ML_OK : ml_store_raw_del(txn, s, place, docid);
+	const char *p = data;
+	MDB_dbi dbi = ml_store_raw_dbi(s, place);
+	for (unsigned i = 0; !rc && (i == 0 || n); i++) {
+		if (i > 255)
+			return ML_ETOOBIG;
+		unsigned char kb[9];
+		ml_put_be64(kb, docid);
+		kb[8] = (unsigned char)i;
+		size_t take = n < ML_RAW_CHUNK ? n : ML_RAW_CHUNK;
+		MDB_val k = { i ? 9 : 8, kb }, v = { take, (void *)p };
+		rc = ml_store_errcode(mdb_put(txn, dbi, &k, &v, 0));
+		p += take;
+		n -= take;
+	}
+	return rc;
+}
+
+/* ---- both places as one sequence ---- */
+
+int ml_rowcur_open(ml_rowcur_t *rc, MDB_txn *txn, ml_store_t *s)
+{
+	memset(rc, 0, sizeof *rc);
+	for (int p = 0; p < 2; p++) {
+		int r = mdb_cursor_open(txn, ml_store_rows_dbi(s, p), &rc->c[p]);
+		if (r) {
+			ml_rowcur_close(rc);
+			return ml_store_errcode(r);
+		}
+	}
+	return ML_OK;
+}
+
+void ml_rowcur_close(ml_rowcur_t *rc)
+{
+	for (int p = 0; p < 2; p++)
+		if (rc->c[p])
+			mdb_cursor_close(rc->c[p]);
+	memset(rc, 0, sizeof *rc);
+}
+
+/* Note the row under cursor p after an operation that returned r. */
+static int rowcur_note(ml_rowcur_t *rc, int p, int r, MDB_val *k)
+{
+	rc->d[p] = 0;
+	if (r == MDB_NOTFOUND)
+		return ML_OK;
+	if (r)
+		return ml_store_errcode(r);
+	if (k->mv_size != 8)
+		return ML_CORRUPT_BKPT;
+	rc->d[p] = ml_get_be64(k->mv_data);
+	return ML_OK;
+}
+
+int ml_rowcur_seek(ml_rowcur_t *rc, uint64_t docid, int back)
+{
+	rc->back = back;
+	unsigned char kb[8];
+	for (int p = 0; p < 2; p++) {
+		/* backward: the first row above docid, then one back */
+		uint64_t at = back ? (docid == UINT64_MAX ? docid : docid + 1) : docid;
+		ml_put_be64(kb, at);
+		MDB_val k = { 8, kb };
+		int r = mdb_cursor_get(rc->c[p], &k, &rc->v[p], MDB_SET_RANGE);
+		if (back) {
+			if (r == 0 && !(docid == UINT64_MAX && ml_get_be64(k.mv_data) == docid))
+				r = mdb_cursor_get(rc->c[p], &k, &rc->v[p], MDB_PREV);
+			else if (r == MDB_NOTFOUND)
+				r = mdb_cursor_get(rc->c[p], &k, &rc->v[p], MDB_LAST);
+		}
+		int e = rowcur_note(rc, p, r, &k);
+		if (e)
+			return e;
+	}
+	return ML_OK;
+}
+
+/* The cursor whose row comes first in the walk's direction, or -1. */
+static int rowcur_pick(const ml_rowcur_t *rc)
+{
+	if (!rc->d[0] && !rc->d[1])
+		return -1;
+	if (!rc->d[0])
+		return 1;
+	if (!rc->d[1])
+		return 0;
+	return rc->back ? (rc->d[1] > rc->d[0]) : (rc->d[1] < rc->d[0]);
+}
+
+int ml_rowcur_get(const ml_rowcur_t *rc, uint64_t *docid, MDB_val *v, int *place)
+{
+	int p = rowcur_pick(rc);
+	if (p < 0)
+		return 0;
+	*docid = rc->d[p];
+	*v = rc->v[p];
+	if (place)
+		*place = p;
+	return 1;
+}
+
+int ml_rowcur_next(ml_rowcur_t *rc)
+{
+	int p = rowcur_pick(rc);
+	if (p < 0)
+		return ML_OK;
+	MDB_val k;
+	int r = mdb_cursor_get(rc->c[p], &k, &rc->v[p], rc->back ? MDB_PREV : MDB_NEXT);
+	return rowcur_note(rc, p, r, &k);
 }
 
 uint64_t ml_store_file_bytes(const ml_store_t *s)
@@ -479,8 +670,8 @@ int ml_store_stat(ml_store_t *s, MDB_txn *txn, ml_store_stat_t *st)
 	st->page_size = est.ms_psize;
 	st->pages_used = info.me_last_pgno + 1;
 	st->map_size = info.me_mapsize;
-	st->rows_pages = dbi_pages(txn, s->rows, &st->rows);
-	st->raw_pages = dbi_pages(txn, s->raw, NULL);
+	st->rows_pages = dbi_pages(txn, s->rows, &st->rows) + dbi_pages(txn, s->rows_open, NULL);
+	st->raw_pages = dbi_pages(txn, s->raw, NULL) + dbi_pages(txn, s->raw_open, NULL);
 	st->post_pages = dbi_pages(txn, s->post, NULL);
 	st->open_pages = dbi_pages(txn, s->open, &st->open);
 	st->meta_pages = dbi_pages(txn, s->meta, NULL);
@@ -500,4 +691,34 @@ int ml_store_stat(ml_store_t *s, MDB_txn *txn, ml_store_stat_t *st)
 		mdb_cursor_close(c);
 	}
 	return ML_OK;
+}
+
+int ml_store_warm(ml_store_t *s)
+{
+	MDB_txn *txn;
+	int rc = ml_store_read_begin(s, &txn);
+	if (rc)
+		return rc;
+	MDB_dbi dbis[] = { s->rows, s->rows_open, s->raw, s->raw_open, s->post, s->open, s->meta };
+	volatile unsigned char sink = 0;
+	for (size_t d = 0; d < ML_ARRAY_LEN(dbis) && !rc; d++) {
+		MDB_cursor *c;
+		rc = ml_store_errcode(mdb_cursor_open(txn, dbis[d], &c));
+		if (rc)
+			break;
+		MDB_val k, v;
+		int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+		while (r == 0) {
+			const unsigned char *p = v.mv_data;
+			for (size_t i = 0; i < v.mv_size; i += 4096)
+				sink ^= p[i];
+			if (v.mv_size)
+				sink ^= p[v.mv_size - 1];
+			r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		}
+		mdb_cursor_close(c);
+	}
+	mdb_txn_abort(txn);
+	(void)sink;
+	return rc;
 }

@@ -3,15 +3,31 @@
  * tables, the docid, the meta keys.  Nothing outside index/ shifts a docid,
  * spells a meta key or opens a cursor.
  *
- * One file (MDB_NOSUBDIR: PATH, and its lock file PATH-lock) holds five named
- * tables (schema ML_SCHEMA_VERSION):
+ * One file (MDB_NOSUBDIR: PATH, and its lock file PATH-lock) holds these
+ * named tables (schema ML_SCHEMA_VERSION):
  *
- *   rows      key: docid (8, BE)        value: row record (index/record.h)
- *   raw       key: docid (8, BE)        value: raw record: the message's log lines
+ *   rows      key: docid (8, BE)        value: row record (index/record.h) of a
+ *                                       closed message ("removed" seen)
+ *   raw       key: docid (8, BE)        value: its raw record (the log lines);
+ *             key: docid, chunk (1)     one over ML_RAW_CHUNK bytes is cut in
+ *                                       chunks, the first under the docid alone,
+ *                                       chunk i >= 1 under the docid and i
+ *   rows.open, raw.open                 the same, for the messages still in
+ *                                       flight: rewritten at every new line
+ *                                       until they close, then moved
  *   postings  key: see index/postings.h value: term block or list block
  *   open      key: host '\0' queue ID   value: docid (8, BE): the messages still
- *                                       in flight (no "removed" seen yet)
+ *                                       in flight, to find them by queue ID
  *   meta      key: name                 value: see ML_META_* below
+ *
+ * Why two places: a deferred message gets a line at every retry for hours or
+ * days.  Were its records among the closed ones, each retry would rewrite
+ * (copy on write) a leaf page of the big tables somewhere in the past, and
+ * every commit would free megabytes of pages that stay in the file.  In the
+ * small open tables the rewrites touch a few pages; a message moves to the
+ * closed tables once, when it closes.  Postings are in one place for both
+ * (index/postings.h): they change only when a status changes.
+ * ml_store_row_get and ml_rowcur_t read both places as one table.
  *
  * docid = first-seen second << ML_DOCID_SEQ_BITS | sequence within that
  * second, so key order is time order: newest first is a backward walk, a
@@ -83,9 +99,12 @@ enum {
 	ML_STORE_UPGRADE = 1 << 3,  /* also open a schema-5 database (for upgrade) */
 };
 
+enum { ML_PLACE_CLOSED = 0, ML_PLACE_OPEN = 1 };
+#define ML_RAW_CHUNK 2000u   /* bytes of a raw record a B-tree leaf holds (no overflow pages) */
+
 typedef struct {
 	MDB_env *env;
-	MDB_dbi rows, raw, post, open, meta;
+	MDB_dbi rows, raw, rows_open, raw_open, post, open, meta;
 	int flags;
 	uint32_t schema;       /* of the file as opened */
 	size_t mapsize;
@@ -141,17 +160,57 @@ int ml_store_strtab(MDB_txn *txn, ml_store_t *s, ml_strtab_t *tab);
 /* The generation of the stored string table (0: none). */
 uint32_t ml_store_strtab_gen(MDB_txn *txn, ml_store_t *s);
 
-/* Newest and oldest docid stored (0 when none). */
+/* Newest and oldest docid stored, in either place (0 when none). */
 int ml_store_docid_range(MDB_txn *txn, ml_store_t *s, uint64_t *first, uint64_t *last);
+
+/* ---- the records of a message ---- */
+static inline MDB_dbi ml_store_rows_dbi(const ml_store_t *s, int place)
+{
+	return place == ML_PLACE_OPEN ? s->rows_open : s->rows;
+}
+static inline MDB_dbi ml_store_raw_dbi(const ml_store_t *s, int place)
+{
+	return place == ML_PLACE_OPEN ? s->raw_open : s->raw;
+}
+/* The row record of docid, in whichever place: *v points into the map,
+ * *place says where (may be NULL).  ML_ENOTFOUND when none. */
+int ml_store_row_get(MDB_txn *txn, ml_store_t *s, uint64_t docid, MDB_val *v, int *place);
+/* The raw record of docid in place, its chunks joined, into out (reset first). */
+int ml_store_raw_get(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid, ml_buf_t *out);
+/* Store it (cut in chunks); fresh: the docid has no raw record there yet. */
+int ml_store_raw_put(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid, const void *p, size_t n,
+                     int fresh);
+/* Delete it with its chunks (none: 0). */
+int ml_store_raw_del(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid);
+
+/* The rows of both places as one sequence in docid order. */
+typedef struct {
+	MDB_cursor *c[2];
+	uint64_t d[2];           /* docid under each cursor; 0 when it is past its end */
+	MDB_val v[2];
+	int back;                /* walking newest first */
+} ml_rowcur_t;
+int ml_rowcur_open(ml_rowcur_t *rc, MDB_txn *txn, ml_store_t *s);
+void ml_rowcur_close(ml_rowcur_t *rc);
+/* Position on the first row at or after docid (back = 0), or the last at or
+ * before it (back = 1); then ml_rowcur_next steps the same way. */
+int ml_rowcur_seek(ml_rowcur_t *rc, uint64_t docid, int back);
+/* The row in hand: 1 with docid, value and place set, 0 at the end. */
+int ml_rowcur_get(const ml_rowcur_t *rc, uint64_t *docid, MDB_val *v, int *place);
+int ml_rowcur_next(ml_rowcur_t *rc);
 
 /* Size of the database file in bytes. */
 uint64_t ml_store_file_bytes(const ml_store_t *s);
+
+/* Read every page of the database once (a long-running reader's warm map;
+ * for the benchmark). */
+int ml_store_warm(ml_store_t *s);
 
 /* What the file holds, for stats: pages of each table, free pages. */
 typedef struct {
 	uint64_t page_size, pages_used, pages_free, map_size;
 	uint64_t rows_pages, raw_pages, post_pages, open_pages, meta_pages;
-	uint64_t rows, open;
+	uint64_t rows, open;     /* rows of closed messages; messages in flight */
 } ml_store_stat_t;
 int ml_store_stat(ml_store_t *s, MDB_txn *txn, ml_store_stat_t *st);
 

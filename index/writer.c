@@ -21,6 +21,7 @@ typedef struct {
 typedef struct {
 	uint32_t old_flags;       /* the stored message's flags */
 	int has_old;              /* a row was stored under its docid */
+	int old_place;            /* where: ML_PLACE_CLOSED or ML_PLACE_OPEN */
 	ml_keys_t keys, oldkeys;  /* term keys of the message now, and as stored */
 	ml_buf_t row, raw;        /* the stored forms */
 	const void *old;          /* the stored row (a pointer into the map), or NULL */
@@ -45,7 +46,10 @@ struct ml_writer {
 	int64_t rows_delta[ML_ST__COUNT];
 	int64_t last_t;           /* docid cache: second and last docid used in it */
 	uint64_t last_docid;
-	uint64_t last_row, last_raw;  /* largest docid appended in this transaction */
+	uint64_t last_row[2];     /* largest docid appended to each place's rows in this transaction */
+	size_t *order;            /* puts in docid order, for the writes */
+	size_t order_cap;
+	ml_buf_t rawbuf;
 	int rebuild;              /* flags of ml_writer_rebuild_begin, while one runs; -1 none */
 	int retrain;              /* a string table to train at the next flush */
 	int retrain_dict;         /* a raw dictionary too */
@@ -123,6 +127,8 @@ void ml_writer_free(ml_writer_t *w)
 	free(w->puts);
 	ml_buf_free(&w->bookkeeping);
 	ml_buf_free(&w->kb);
+	ml_buf_free(&w->rawbuf);
+	free(w->order);
 	ml_post_batch_free(w->post);
 	ml_strtab_free(&w->tab);
 	free(w);
@@ -147,7 +153,7 @@ int ml_writer_begin(ml_writer_t *w)
 		return ML_EINVAL;
 	batch_reset(w);
 	w->last_t = -1;
-	w->last_row = w->last_raw = 0;
+	w->last_row[0] = w->last_row[1] = 0;
 	int rc = ml_store_write_begin(w->s, &w->txn);
 	if (rc)
 		return rc;
@@ -176,11 +182,15 @@ int ml_writer_rebuild_begin(ml_writer_t *w, int flags)
 		return rc;
 	int r2 = mdb_drop(w->txn, w->s->rows, 0);
 	if (!r2)
+		r2 = mdb_drop(w->txn, w->s->rows_open, 0);
+	if (!r2)
 		r2 = mdb_drop(w->txn, w->s->post, 0);
 	if (!r2)
 		r2 = mdb_drop(w->txn, w->s->open, 0);
 	if (!r2 && !(flags & ML_REBUILD_KEEP_RAW))
 		r2 = mdb_drop(w->txn, w->s->raw, 0);
+	if (!r2 && !(flags & ML_REBUILD_KEEP_RAW))
+		r2 = mdb_drop(w->txn, w->s->raw_open, 0);
 	rc = r2 ? ml_store_errcode(r2) : drop_counters(w);
 	if (rc) {
 		ml_writer_abort(w);
@@ -204,14 +214,6 @@ static int open_key(ml_buf_t *b, ml_slice_t host, ml_slice_t qid)
 	return rc;
 }
 
-static int get_docid(MDB_txn *txn, MDB_dbi dbi, uint64_t docid, MDB_val *v)
-{
-	unsigned char kb[8];
-	ml_put_be64(kb, docid);
-	MDB_val k = { 8, kb };
-	return mdb_get(txn, dbi, &k, v);
-}
-
 int ml_writer_open_lookup(ml_writer_t *w, ml_slice_t host, ml_slice_t qid, ml_message_t *m)
 {
 	if (!w->txn)
@@ -226,16 +228,16 @@ int ml_writer_open_lookup(ml_writer_t *w, ml_slice_t host, ml_slice_t qid, ml_me
 	if (v.mv_size != 8)
 		return ML_CORRUPT_BKPT;
 	uint64_t docid = ml_get_be64(v.mv_data);
-	rc = get_docid(w->txn, w->s->rows, docid, &rv);
+	int place;
+	rc = ml_store_row_get(w->txn, w->s, docid, &rv, &place);
 	if (rc)
-		return rc == MDB_NOTFOUND ? ML_CORRUPT_BKPT : ml_store_errcode(rc);
+		return rc == ML_ENOTFOUND ? ML_CORRUPT_BKPT : rc;
 	rc = ml_row_decode(&w->tab, rv.mv_data, rv.mv_size, docid, m);
+	if (!rc)
+		rc = ml_store_raw_get(w->txn, w->s, place, docid, &w->rawbuf);
 	if (rc)
-		return rc;
-	rc = get_docid(w->txn, w->s->raw, docid, &rv);
-	if (rc)
-		return rc == MDB_NOTFOUND ? ML_CORRUPT_BKPT : ml_store_errcode(rc);
-	return ml_raw_decode(w->codec[0], rv.mv_data, rv.mv_size, m);
+		return rc == ML_ENOTFOUND ? ML_CORRUPT_BKPT : rc;
+	return ml_raw_decode(w->codec[0], w->rawbuf.data, w->rawbuf.len, m);
 }
 
 int ml_writer_put(ml_writer_t *w, ml_message_t *m)
@@ -404,8 +406,34 @@ static int write_bookkeeping(ml_writer_t *w)
 	return rc;
 }
 
+/* The largest docid stored below `below` in either place (0: none). */
+static int last_below(MDB_cursor *const cur[2], uint64_t below, uint64_t *out)
+{
+	*out = 0;
+	for (int p = 0; p < 2; p++) {
+		unsigned char kb[8];
+		ml_put_be64(kb, below);
+		MDB_val k = { 8, kb }, v;
+		int rc = mdb_cursor_get(cur[p], &k, &v, MDB_SET_RANGE);
+		if (rc == 0)
+			rc = mdb_cursor_get(cur[p], &k, &v, MDB_PREV);
+		else if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(cur[p], &k, &v, MDB_LAST);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc)
+			return ml_store_errcode(rc);
+		if (k.mv_size != 8)
+			return ML_CORRUPT_BKPT;
+		uint64_t d = ml_get_be64(k.mv_data);
+		if (d < below && d > *out)
+			*out = d;
+	}
+	return ML_OK;
+}
+
 /* A fresh docid for a message first seen at time_us, inside this transaction. */
-static int assign_docid(ml_writer_t *w, MDB_cursor *cur, int64_t time_us, uint64_t *out)
+static int assign_docid(ml_writer_t *w, MDB_cursor *const cur[2], int64_t time_us, uint64_t *out)
 {
 	int64_t t = time_us / 1000000;
 	if (t < 0)
@@ -416,24 +444,12 @@ static int assign_docid(ml_writer_t *w, MDB_cursor *cur, int64_t time_us, uint64
 		*out = ++w->last_docid;
 		return ML_OK;
 	}
-	unsigned char kb[8];
-	ml_put_be64(kb, ml_docid_make((uint64_t)t + 1, 0));
-	MDB_val k = { 8, kb }, v;
-	int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	if (rc == 0)
-		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-	else if (rc == MDB_NOTFOUND)
-		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	uint64_t d = ml_docid_make((uint64_t)t, 0);
-	if (rc == 0) {
-		if (k.mv_size != 8)
-			return ML_CORRUPT_BKPT;
-		uint64_t last = ml_get_be64(k.mv_data);
-		if (last >= d)
-			d = last + 1;
-	} else if (rc != MDB_NOTFOUND) {
-		return ml_store_errcode(rc);
-	}
+	uint64_t last, d = ml_docid_make((uint64_t)t, 0);
+	int rc = last_below(cur, ml_docid_make((uint64_t)t + 1, 0), &last);
+	if (rc)
+		return rc;
+	if (last >= d)
+		d = last + 1;
 	w->last_t = (int64_t)ml_docid_sec(d);
 	w->last_docid = d;
 	*out = d;
@@ -529,10 +545,9 @@ static int prepare(ml_writer_t *w)
 	w->preps_cap = cap;
 	/* docids for new messages, and the stored rows of the others, here: the
 	 * transaction is this thread's */
-	MDB_cursor *cur;
-	rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->rows, &cur));
-	if (rc)
-		return rc;
+	MDB_cursor *cur[2] = { NULL, NULL };
+	for (int p = 0; p < 2 && !rc; p++)
+		rc = ml_store_errcode(mdb_cursor_open(w->txn, ml_store_rows_dbi(w->s, p), &cur[p]));
 	for (size_t i = 0; i < w->nputs && !rc; i++) {
 		prep_t *p = &w->preps[i];
 		ml_message_t *m = w->puts[i].m;
@@ -543,16 +558,18 @@ static int prepare(ml_writer_t *w)
 			continue;
 		}
 		MDB_val v;
-		int r2 = get_docid(w->txn, w->s->rows, m->docid, &v);
+		int r2 = ml_store_row_get(w->txn, w->s, m->docid, &v, &p->old_place);
 		if (r2 == 0) {
 			p->old = v.mv_data;
 			p->oldn = v.mv_size;
 			p->has_old = 1;
-		} else if (r2 != MDB_NOTFOUND) {
-			rc = ml_store_errcode(r2);
+		} else if (r2 != ML_ENOTFOUND) {
+			rc = r2;
 		}
 	}
-	mdb_cursor_close(cur);
+	for (int p = 0; p < 2; p++)
+		if (cur[p])
+			mdb_cursor_close(cur[p]);
 	if (rc)
 		return rc;
 	prep_worker_t wk[PREP_THREADS];
@@ -627,15 +644,15 @@ static int gather(ml_writer_t *w, sample_t *sm)
 	int rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->rows, &cur));
 	if (rc)
 		return rc;
-	MDB_val k, v, rv;
+	MDB_val k, v;
 	int r = mdb_cursor_get(cur, &k, &v, MDB_LAST);
 	while (r == 0 && sm->nown < stored && !rc) {
 		ml_message_t *m = &sm->own[sm->nown];
 		ml_message_init(m);
 		uint64_t d = ml_get_be64(k.mv_data);
 		if (ml_row_decode(&w->tab, v.mv_data, v.mv_size, d, m) == 0 &&
-		    get_docid(w->txn, w->s->raw, d, &rv) == 0 &&
-		    ml_raw_decode(w->codec[0], rv.mv_data, rv.mv_size, m) == 0)
+		    ml_store_raw_get(w->txn, w->s, ML_PLACE_CLOSED, d, &w->rawbuf) == 0 &&
+		    ml_raw_decode(w->codec[0], w->rawbuf.data, w->rawbuf.len, m) == 0)
 			sm->v[sm->n++] = m;
 		sm->nown++;
 		r = mdb_cursor_get(cur, &k, &v, MDB_PREV);
@@ -738,20 +755,58 @@ static int set_open(ml_writer_t *w, const ml_message_t *m)
 	return r == MDB_NOTFOUND ? ML_OK : ml_store_errcode(r);
 }
 
+static int cmp_order(const void *a, const void *b, void *ctx)
+{
+	const ml_writer_t *w = ctx;
+	uint64_t x = w->puts[*(const size_t *)a].m->docid, y = w->puts[*(const size_t *)b].m->docid;
+	return (x > y) - (x < y);
+}
+
+/* Store one put's records in the place its state says, moving them when it
+ * changed place (a message that closed). */
+static int write_records(ml_writer_t *w, MDB_cursor *const rows[2], const prep_t *p, const ml_message_t *m,
+                         int keep_raw)
+{
+	int place = (m->flags & ML_MSG_CLOSED) ? ML_PLACE_CLOSED : ML_PLACE_OPEN;
+	int moved = p->has_old && p->old_place != place;
+	int rc = ML_OK;
+	if (moved) {
+		unsigned char kb[8];
+		ml_put_be64(kb, m->docid);
+		MDB_val k = { 8, kb };
+		int r = mdb_del(w->txn, ml_store_rows_dbi(w->s, p->old_place), &k, NULL);
+		rc = r == MDB_NOTFOUND ? ML_OK : ml_store_errcode(r);
+		if (!rc && !keep_raw)
+			rc = ml_store_raw_del(w->txn, w->s, p->old_place, m->docid);
+	}
+	if (!rc)
+		rc = put_record(rows[place], m->docid, &p->row, &w->last_row[place]);
+	if (!rc && !keep_raw)
+		rc = ml_store_raw_put(w->txn, w->s, place, m->docid, p->raw.data, p->raw.len,
+		                      !p->has_old || moved);
+	return rc;
+}
+
 static int commit_inner(ml_writer_t *w)
 {
 	int rc = maybe_train(w);
 	if (!rc)
 		rc = prepare(w);
+	if (!rc)
+		rc = ml_array_grow((void **)&w->order, &w->order_cap, sizeof *w->order, w->nputs, 1024);
 	if (rc)
 		return rc;
+	/* in docid order: new rows are appended (full pages) */
+	for (size_t i = 0; i < w->nputs; i++)
+		w->order[i] = i;
+	qsort_r(w->order, w->nputs, sizeof *w->order, cmp_order, w);
 	int keep_raw = w->rebuild >= 0 && (w->rebuild & ML_REBUILD_KEEP_RAW);
-	MDB_cursor *rows = NULL, *raw = NULL;
-	rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->rows, &rows));
-	if (!rc)
-		rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->raw, &raw));
+	MDB_cursor *rows[2] = { NULL, NULL };
+	for (int p = 0; p < 2 && !rc; p++)
+		rc = ml_store_errcode(mdb_cursor_open(w->txn, ml_store_rows_dbi(w->s, p), &rows[p]));
 	int64_t new_msgs = 0;  /* a chain counts once: its continuations do not */
-	for (size_t i = 0; i < w->nputs && !rc; i++) {
+	for (size_t o = 0; o < w->nputs && !rc; o++) {
+		size_t i = w->order[o];
 		ml_message_t *m = w->puts[i].m;
 		prep_t *p = &w->preps[i];
 		int cont = (m->flags & ML_MSG_CONTINUED) != 0;
@@ -766,16 +821,13 @@ static int commit_inner(ml_writer_t *w)
 			rc = queue_postings(w, &p->keys, NULL, m->docid, 0);
 		}
 		if (!rc)
-			rc = put_record(rows, m->docid, &p->row, &w->last_row);
-		if (!rc && !keep_raw)
-			rc = put_record(raw, m->docid, &p->raw, &w->last_raw);
+			rc = write_records(w, rows, p, m, keep_raw);
 		if (!rc)
 			rc = set_open(w, m);
 	}
-	if (rows)
-		mdb_cursor_close(rows);
-	if (raw)
-		mdb_cursor_close(raw);
+	for (int p = 0; p < 2; p++)
+		if (rows[p])
+			mdb_cursor_close(rows[p]);
 	if (getenv("MTALOG_DEBUG_COMMIT")) {
 		size_t upd = 0;
 		for (size_t i = 0; i < w->nputs; i++)
