@@ -58,7 +58,7 @@ static int delete_postings(pruner_t *p, uint64_t docid, chunk_t *c)
  * below the cutoff.  Returns 0, an LMDB code (MDB_MAP_FULL, MDB_TXN_FULL:
  * the caller retries) or an ML_E* code.
  */
-static int prune_chunk(pruner_t *p, uint64_t from, unsigned batch, chunk_t *c)
+static int prune_chunk(pruner_t *p, int place, uint64_t from, unsigned batch, chunk_t *c)
 {
 	memset(c, 0, sizeof *c);
 	c->next = from;
@@ -71,7 +71,7 @@ static int prune_chunk(pruner_t *p, uint64_t from, unsigned batch, chunk_t *c)
 	rc = ml_store_strtab(txn, p->s, &p->tab);
 	if (rc)
 		goto fail;
-	rc = mdb_cursor_open(txn, p->s->rows, &cur);
+	rc = mdb_cursor_open(txn, ml_store_rows_dbi(p->s, place), &cur);
 	if (rc)
 		goto fail;
 	unsigned char kb[8];
@@ -108,8 +108,10 @@ static int prune_chunk(pruner_t *p, uint64_t from, unsigned batch, chunk_t *c)
 		if (rc)
 			goto fail;
 		rc = mdb_cursor_del(cur, 0);
-		if (!rc)
-			rc = ml_store_raw_del(txn, p->s, ML_PLACE_CLOSED, docid);
+		/* a late message's raw record goes with it; the blocks of `raw` go
+		 * once every message in them has (prune_blocks) */
+		if (!rc && place == ML_PLACE_LATE)
+			rc = ml_store_raw_del(txn, p->s, place, docid);
 		if (rc)
 			goto fail;
 		c->deleted++;
@@ -144,6 +146,55 @@ fail:
 	return rc;
 }
 
+/* Delete the blocks of `raw` that hold only docids below the cutoff (the
+ * next block starts at or below it), up to batch of them in one
+ * transaction.  *more: some may be left. */
+static int prune_blocks(pruner_t *p, unsigned batch, int *more)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	*more = 0;
+	int rc = ml_store_write_begin(p->s, &txn);
+	if (rc)
+		return rc;
+	rc = mdb_cursor_open(txn, p->s->raw, &cur);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	MDB_val k, v;
+	unsigned n = 0;
+	int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (r == 0 && k.mv_size == 8 && ml_get_be64(k.mv_data) < p->before) {
+		/* the next block's first docid: past this block's chunks */
+		uint64_t key = ml_get_be64(k.mv_data);
+		MDB_val k2 = k, v2;
+		int r2 = mdb_cursor_get(cur, &k2, &v2, MDB_NEXT);
+		while (r2 == 0 && k2.mv_size == 9)
+			r2 = mdb_cursor_get(cur, &k2, &v2, MDB_NEXT);
+		if (r2 != 0 || k2.mv_size != 8 || ml_get_be64(k2.mv_data) > p->before)
+			break;
+		if (n == batch) {
+			*more = 1;
+			break;
+		}
+		rc = ml_store_raw_del(txn, p->s, ML_PLACE_MAIN, key);
+		if (rc)
+			break;
+		n++;
+		unsigned char kb[8];
+		ml_put_be64(kb, key);
+		k = (MDB_val){ 8, kb };
+		r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	}
+	mdb_cursor_close(cur);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return mdb_txn_commit(txn);
+}
+
 /* LMDB codes pass through prune_chunk for the retry decisions; the rest are ours. */
 static int to_ml(int rc)
 {
@@ -169,11 +220,15 @@ int ml_prune_run(ml_store_t *s, const ml_prune_opts_t *o, ml_prune_progress_t *o
 		rc = ml_store_docid_range(txn, s, &tot.first_docid, &last);
 		mdb_txn_abort(txn);
 	}
+	/* the late messages, then the main ones (each walk oldest first), then
+	 * the raw blocks left with no message */
+	int place = ML_PLACE_LATE, stopped = 0;
+	uint64_t from = tot.first_docid;
 	tot.next_docid = tot.first_docid;
 	int grows = 0;
 	while (!rc) {
 		chunk_t c;
-		rc = prune_chunk(&p, tot.next_docid, batch, &c);
+		rc = prune_chunk(&p, place, from, batch, &c);
 		if (rc == MDB_MAP_FULL && grows++ < 8) {
 			rc = ml_store_grow(s);  /* and the same chunk again */
 			continue;
@@ -191,11 +246,44 @@ int ml_prune_run(ml_store_t *s, const ml_prune_opts_t *o, ml_prune_progress_t *o
 		tot.kept_in_flight += c.kept;
 		tot.postings += c.postings;
 		tot.transactions++;
-		tot.next_docid = c.next;
-		if (o->progress && o->progress(o->ctx, &tot))
+		from = c.next;
+		if (place == ML_PLACE_MAIN)
+			tot.next_docid = c.next;
+		if (o->progress && o->progress(o->ctx, &tot)) {
+			stopped = 1;
 			break;
-		if (c.done)
+		}
+		if (c.done && place == ML_PLACE_MAIN)
 			break;
+		if (c.done) {
+			place = ML_PLACE_MAIN;
+			from = tot.first_docid;
+		}
+	}
+	for (int more = 1; !rc && !stopped && more;) {
+		rc = prune_blocks(&p, batch, &more);
+		if (rc == MDB_MAP_FULL && grows++ < 8) {
+			rc = ml_store_grow(s);
+			more = 1;
+		}
+	}
+	/* in flight and below the cutoff: kept */
+	if (!rc && !(rc = ml_store_read_begin(s, &txn))) {
+		MDB_cursor *c;
+		if (mdb_cursor_open(txn, s->rows_open, &c) == 0) {
+			MDB_val k, v;
+			int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+			while (r == 0 && k.mv_size == 8 && ml_get_be64(k.mv_data) < p.before) {
+				uint32_t flags;
+				if (ml_row_peek_flags(v.mv_data, v.mv_size, &flags) == 0 && !(flags & ML_MSG_CLOSED)) {
+					tot.kept_in_flight++;
+					tot.examined++;
+				}
+				r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+			}
+			mdb_cursor_close(c);
+		}
+		mdb_txn_abort(txn);
 	}
 	rc = to_ml(rc);
 	ml_message_free(&p.m);

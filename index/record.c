@@ -318,7 +318,23 @@ int ml_row_decode(const ml_strtab_t *t, const void *data, size_t n, uint64_t doc
 	return r.err;
 }
 
+int ml_row_peek_flags(const void *data, size_t n, uint32_t *flags)
+{
+	const unsigned char *p = data, *end = p + n;
+	uint64_t fmt, gen, f;
+	if (ml_get_varint(&p, end, &fmt) || fmt != ML_ROW_FORMAT || ml_get_varint(&p, end, &gen) ||
+	    ml_get_varint(&p, end, &f) || f > UINT32_MAX)
+		return ML_CORRUPT_BKPT;
+	*flags = (uint32_t)f;
+	return ML_OK;
+}
+
 /* ---- raw records ---- */
+
+typedef struct {
+	uint64_t docid;
+	uint32_t len, check;
+} part_t;
 
 struct ml_codec {
 	ZSTD_CCtx *cctx;
@@ -330,6 +346,15 @@ struct ml_codec {
 	uint32_t cur;      /* index + 1 of the dictionary in use; 0 none */
 	ml_buf_t plain;    /* masked lines during encode and decode */
 	ml_buf_t frame;
+	/* the block being built */
+	part_t *parts;
+	size_t nparts, pcap;
+	ml_buf_t bplain;
+	/* the last block decoded: the hash of its stored bytes, its parts, its plain */
+	uint64_t last_hash;
+	part_t *lparts;
+	size_t nlparts, lcap;
+	ml_buf_t lplain;
 };
 
 int ml_codec_new(ml_codec_t **out)
@@ -359,6 +384,10 @@ void ml_codec_free(ml_codec_t *c)
 	}
 	ml_buf_free(&c->plain);
 	ml_buf_free(&c->frame);
+	free(c->parts);
+	ml_buf_free(&c->bplain);
+	free(c->lparts);
+	ml_buf_free(&c->lplain);
 	free(c);
 }
 
@@ -552,11 +581,54 @@ static int raw_plain(const ml_message_t *m, const masks_t *k, ml_buf_t *out)
 	return rc;
 }
 
-int ml_raw_plain(const ml_message_t *m, ml_buf_t *out)
+int ml_raw_plain(const ml_message_t *m, ml_buf_t *out, uint32_t *check)
 {
 	masks_t k;
 	masks_of(m, &k);
+	if (check)
+		*check = k.check;
 	return raw_plain(m, &k, out);
+}
+
+/* One zstd frame of src (with the current dictionary), appended to out. */
+static int compress_append(ml_codec_t *c, const void *src, size_t n, ml_buf_t *out)
+{
+	size_t bound = ZSTD_compressBound(n);
+	int rc = ml_buf_reserve(out, bound);
+	if (rc)
+		return rc;
+	size_t z = c->cur ? ZSTD_compress_usingCDict(c->cctx, out->data + out->len, bound, src, n,
+	                                             c->cdicts[c->cur - 1])
+	                  : ZSTD_compressCCtx(c->cctx, out->data + out->len, bound, src, n, ML_RAW_LEVEL);
+	if (ZSTD_isError(z))
+		return ML_ENOMEM;
+	out->len += z;
+	return ML_OK;
+}
+
+/* Decompress the frame p[0..n) with dictionary id into out (replaced). */
+static int decompress(ml_codec_t *c, uint64_t id, const unsigned char *p, size_t n, ml_buf_t *out)
+{
+	const ZSTD_DDict *dd = NULL;
+	if (id) {
+		for (unsigned i = 0; i < c->ndicts; i++)
+			if (c->ids[i] == id)
+				dd = c->ddicts[i];
+		if (!dd)
+			return ML_ENOTFOUND;
+	}
+	unsigned long long sz = ZSTD_getFrameContentSize(p, n);
+	if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN || sz > ML_BUF_MAX)
+		return ML_CORRUPT_BKPT;
+	ml_buf_reset(out);
+	if (ml_buf_reserve(out, (size_t)sz))
+		return ML_ENOMEM;
+	size_t got = dd ? ZSTD_decompress_usingDDict(c->dctx, out->data, (size_t)sz, p, n, dd)
+	                : ZSTD_decompressDCtx(c->dctx, out->data, (size_t)sz, p, n);
+	if (ZSTD_isError(got) || got != sz)
+		return ML_CORRUPT_BKPT;
+	out->len = got;
+	return ML_OK;
 }
 
 int ml_raw_encode(ml_codec_t *c, const ml_message_t *m, ml_buf_t *out)
@@ -574,76 +646,177 @@ int ml_raw_encode(ml_codec_t *c, const ml_message_t *m, ml_buf_t *out)
 	memcpy(ck, &k.check, 4);
 	if (!rc)
 		rc = ml_buf_append(out, ck, 4);
-	size_t bound = ZSTD_compressBound(c->plain.len);
 	if (!rc)
-		rc = ml_buf_reserve(out, bound);
+		rc = compress_append(c, c->plain.data, c->plain.len, out);
+	return rc;
+}
+
+/* The header of a raw record: dictionary id, check, and where its frame starts. */
+static int single_head(const unsigned char *p, size_t n, uint64_t *id, uint32_t *check, size_t *frame)
+{
+	const unsigned char *q = p + 1, *end = p + n;
+	if (n < 1 || p[0] != ML_RAW_FORMAT || ml_get_varint(&q, end, id) || end - q < 4)
+		return ML_CORRUPT_BKPT;
+	memcpy(check, q, 4);
+	*frame = (size_t)(q + 4 - p);
+	return ML_OK;
+}
+
+int ml_raw_plain_of(ml_codec_t *c, const void *data, size_t n, ml_buf_t *out, uint32_t *check)
+{
+	uint64_t id = 0;
+	size_t f = 0;
+	int rc = single_head(data, n, &id, check, &f);
+	if (!rc)
+		rc = decompress(c, id, (const unsigned char *)data + f, n - f, &c->frame);
+	if (!rc)
+		rc = ml_buf_append(out, c->frame.data, c->frame.len);
+	return rc;
+}
+
+void ml_rawblk_begin(ml_codec_t *c)
+{
+	c->nparts = 0;
+	ml_buf_reset(&c->bplain);
+}
+
+int ml_rawblk_add(ml_codec_t *c, uint64_t docid, const void *plain, size_t n, uint32_t check)
+{
+	if (c->nparts && docid <= c->parts[c->nparts - 1].docid)
+		return ML_EINVAL;
+	if (n > UINT32_MAX)
+		return ML_ETOOBIG;
+	int rc = ml_array_grow((void **)&c->parts, &c->pcap, sizeof *c->parts, c->nparts + 1, 64);
+	if (!rc)
+		rc = ml_buf_append(&c->bplain, plain, n);
 	if (rc)
 		return rc;
-	size_t z = c->cur ? ZSTD_compress_usingCDict(c->cctx, out->data + out->len, bound, c->plain.data,
-	                                             c->plain.len, c->cdicts[c->cur - 1])
-	                  : ZSTD_compressCCtx(c->cctx, out->data + out->len, bound, c->plain.data,
-	                                      c->plain.len, ML_RAW_LEVEL);
-	if (ZSTD_isError(z))
-		return ML_ENOMEM;
-	out->len += z;
+	c->parts[c->nparts++] = (part_t){ docid, (uint32_t)n, check };
 	return ML_OK;
 }
 
-int ml_raw_dict_of(const void *data, size_t n, uint32_t *id)
+size_t ml_rawblk_plain_bytes(const ml_codec_t *c)
 {
-	const unsigned char *p = data, *end = p + n;
-	uint64_t v;
-	if (n < 1 || p[0] != ML_RAW_FORMAT)
-		return ML_CORRUPT_BKPT;
-	p++;
-	if (ml_get_varint(&p, end, &v) || v > UINT32_MAX)
-		return ML_CORRUPT_BKPT;
-	*id = (uint32_t)v;
-	return ML_OK;
+	return c->bplain.len;
 }
 
-int ml_raw_decode(ml_codec_t *c, const void *data, size_t n, ml_message_t *m)
+size_t ml_rawblk_count(const ml_codec_t *c)
 {
-	const unsigned char *p = data, *end = p + n;
-	uint64_t id;
-	if (n < 1 || p[0] != ML_RAW_FORMAT)
-		return ML_CORRUPT_BKPT;
-	p++;
-	if (ml_get_varint(&p, end, &id) || end - p < 4)
-		return ML_CORRUPT_BKPT;
-	uint32_t check;
-	memcpy(&check, p, 4);
-	p += 4;
-	const ZSTD_DDict *dd = NULL;
-	if (id) {
-		for (unsigned i = 0; i < c->ndicts; i++)
-			if (c->ids[i] == id)
-				dd = c->ddicts[i];
-		if (!dd)
-			return ML_ENOTFOUND;
+	return c->nparts;
+}
+
+uint64_t ml_rawblk_first(const ml_codec_t *c)
+{
+	return c->nparts ? c->parts[0].docid : 0;
+}
+
+uint64_t ml_rawblk_last(const ml_codec_t *c)
+{
+	return c->nparts ? c->parts[c->nparts - 1].docid : 0;
+}
+
+int ml_rawblk_finish(ml_codec_t *c, ml_buf_t *out)
+{
+	ml_buf_reset(out);
+	if (!c->nparts)
+		return ML_EINVAL;
+	unsigned char first[8];
+	ml_put_be64(first, c->parts[0].docid);
+	int rc = ml_buf_putc(out, ML_RAWBLOCK_FORMAT);
+	if (!rc)
+		rc = ml_buf_put_varint(out, ml_codec_dict_id(c));
+	if (!rc)
+		rc = ml_buf_append(out, first, 8);
+	if (!rc)
+		rc = ml_buf_put_varint(out, c->nparts);
+	uint64_t prev = c->parts[0].docid;
+	for (size_t i = 0; i < c->nparts && !rc; i++) {
+		unsigned char ck[2] = { (unsigned char)(c->parts[i].check >> 24), (unsigned char)(c->parts[i].check >> 16) };
+		rc = ml_buf_put_varint(out, c->parts[i].docid - prev);
+		if (!rc)
+			rc = ml_buf_put_varint(out, c->parts[i].len);
+		if (!rc)
+			rc = ml_buf_append(out, ck, 2);
+		prev = c->parts[i].docid;
 	}
-	masks_t k;
-	masks_of(m, &k);
-	if (k.check != check)
+	if (!rc)
+		rc = compress_append(c, c->bplain.data, c->bplain.len, out);
+	return rc;
+}
+
+/* Parse a block's header into parts (grown); *frame: where its frame starts. */
+static int block_head(const unsigned char *p, size_t n, uint64_t *id, part_t **parts, size_t *cap,
+                      size_t *np, size_t *frame, size_t *plain)
+{
+	const unsigned char *q = p + 1, *end = p + n;
+	uint64_t cnt;
+	if (n < 10 || p[0] != ML_RAWBLOCK_FORMAT || ml_get_varint(&q, end, id) || end - q < 8)
 		return ML_CORRUPT_BKPT;
-	unsigned long long sz = ZSTD_getFrameContentSize(p, (size_t)(end - p));
-	if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN || sz > ML_BUF_MAX)
+	uint64_t d = ml_get_be64(q);
+	q += 8;
+	if (ml_get_varint(&q, end, &cnt) || cnt == 0 || cnt > n)
 		return ML_CORRUPT_BKPT;
-	ml_buf_reset(&c->plain);
-	if (ml_buf_reserve(&c->plain, (size_t)sz))
+	if (ml_array_grow((void **)parts, cap, sizeof **parts, (size_t)cnt, 64))
 		return ML_ENOMEM;
-	size_t got = dd ? ZSTD_decompress_usingDDict(c->dctx, c->plain.data, (size_t)sz, p, (size_t)(end - p), dd)
-	                : ZSTD_decompressDCtx(c->dctx, c->plain.data, (size_t)sz, p, (size_t)(end - p));
-	if (ZSTD_isError(got) || got != sz)
-		return ML_CORRUPT_BKPT;
-	c->plain.len = got;
-	const unsigned char *q = (const unsigned char *)c->plain.data, *qe = q + got;
+	*plain = 0;
+	for (uint64_t i = 0; i < cnt; i++) {
+		uint64_t delta, len;
+		if (ml_get_varint(&q, end, &delta) || ml_get_varint(&q, end, &len) || end - q < 2 ||
+		    (i && delta == 0) || len > ML_BUF_MAX || d + delta < d)
+			return ML_CORRUPT_BKPT;
+		d += delta;
+		(*parts)[i] = (part_t){ d, (uint32_t)len, (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 };
+		q += 2;
+		*plain += (size_t)len;
+	}
+	*np = (size_t)cnt;
+	*frame = (size_t)(q - p);
+	return ML_OK;
+}
+
+/* Decode a block into the codec's last-block cache (unless it is there). */
+static int block_load(ml_codec_t *c, const unsigned char *p, size_t n)
+{
+	uint64_t h = XXH3_64bits(p, n);
+	if (h == c->last_hash && c->nlparts)
+		return ML_OK;
+	c->nlparts = 0;
+	uint64_t id = 0;
+	size_t frame = 0, plain = 0;
+	int rc = block_head(p, n, &id, &c->lparts, &c->lcap, &c->nlparts, &frame, &plain);
+	if (!rc)
+		rc = decompress(c, id, p + frame, n - frame, &c->lplain);
+	if (!rc && c->lplain.len != plain)
+		rc = ML_CORRUPT_BKPT;
+	if (rc) {
+		c->nlparts = 0;
+		return rc;
+	}
+	c->last_hash = h;
+	return ML_OK;
+}
+
+int ml_rawblk_add_block(ml_codec_t *c, const void *p, size_t n)
+{
+	int rc = block_load(c, p, n);
+	size_t off = 0;
+	for (size_t i = 0; i < c->nlparts && !rc; i++) {
+		rc = ml_rawblk_add(c, c->lparts[i].docid, c->lplain.data + off, c->lparts[i].len, c->lparts[i].check);
+		off += c->lparts[i].len;
+	}
+	return rc;
+}
+
+/* Parse a masked plain form into m (its row decoded: the mask strings). */
+static int plain_to_message(const masks_t *k, const char *data, size_t n, ml_message_t *m)
+{
+	const unsigned char *q = (const unsigned char *)data, *qe = q + n;
 	uint64_t nlines, dropped, len, ns;
 	if (ml_get_varint(&q, qe, &nlines) || ml_get_varint(&q, qe, &dropped) || ml_get_varint(&q, qe, &len) ||
 	    len > (uint64_t)(qe - q) || nlines > UINT32_MAX || dropped > UINT32_MAX)
 		return ML_CORRUPT_BKPT;
 	ml_buf_reset(&m->raw);
-	int rc = unmask_lines(&k, (const char *)q, (size_t)len, &m->raw);
+	int rc = unmask_lines(k, (const char *)q, (size_t)len, &m->raw);
 	if (rc)
 		return rc;
 	q += len;
@@ -680,6 +853,50 @@ int ml_raw_decode(ml_codec_t *c, const void *data, size_t n, ml_message_t *m)
 		s = nl;
 	}
 	return count == nlines && q == qe ? ML_OK : ML_CORRUPT_BKPT;
+}
+
+int ml_raw_dict_of(const void *data, size_t n, uint32_t *id)
+{
+	const unsigned char *p = data, *end = p + n;
+	uint64_t v;
+	if (n < 1 || (p[0] != ML_RAW_FORMAT && p[0] != ML_RAWBLOCK_FORMAT))
+		return ML_CORRUPT_BKPT;
+	p++;
+	if (ml_get_varint(&p, end, &v) || v > UINT32_MAX)
+		return ML_CORRUPT_BKPT;
+	*id = (uint32_t)v;
+	return ML_OK;
+}
+
+int ml_raw_decode(ml_codec_t *c, const void *data, size_t n, ml_message_t *m)
+{
+	const unsigned char *p = data;
+	masks_t k;
+	masks_of(m, &k);
+	if (n >= 1 && p[0] == ML_RAWBLOCK_FORMAT) {
+		int rc = block_load(c, p, n);
+		if (rc)
+			return rc;
+		size_t off = 0;
+		for (size_t i = 0; i < c->nlparts; i++) {
+			if (c->lparts[i].docid == m->docid) {
+				if ((c->lparts[i].check ^ k.check) >> 16)
+					return ML_CORRUPT_BKPT;
+				return plain_to_message(&k, c->lplain.data + off, c->lparts[i].len, m);
+			}
+			off += c->lparts[i].len;
+		}
+		return ML_CORRUPT_BKPT;
+	}
+	uint64_t id = 0;
+	uint32_t check = 0;
+	size_t f = 0;
+	int rc = single_head(p, n, &id, &check, &f);
+	if (!rc && k.check != check)
+		rc = ML_CORRUPT_BKPT;
+	if (!rc)
+		rc = decompress(c, id, p + f, n - f, &c->plain);
+	return rc ? rc : plain_to_message(&k, c->plain.data, c->plain.len, m);
 }
 
 int ml_codec_train(const void *samples, const size_t *sizes, unsigned nsamples,

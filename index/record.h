@@ -33,16 +33,32 @@
  * text as 0x01 0x02 (ml_strtab_reply_mask).  Strings without a class are
  * always spelled.
  *
- * RAW RECORD (table raw, key: docid) — the message's log lines, compressed:
+ * RAW RECORD (tables raw.open and raw.late, key: docid) — the message's log
+ * lines, compressed:
  *
  *   offset  size     meaning
  *   0       1        ML_RAW_FORMAT
  *   1       varint   id of the zstd dictionary (0: none; meta "rawdict:" id)
  *   ..      4        xxh32 of the strings the lines were masked with (below)
- *   ..      rest     one zstd frame of: varint nlines, varint raw_dropped,
- *                    varint L, L bytes of masked lines (each ending in '\n'),
- *                    varint nseq (nlines, or 0 when a line has no number),
- *                    then each line's number in the stream, zigzag deltas
+ *   ..      rest     one zstd frame of the masked plain form: varint nlines,
+ *                    varint raw_dropped, varint L, L bytes of masked lines
+ *                    (each ending in '\n'), varint nseq (nlines, or 0 when a
+ *                    line has no number), then each line's number in the
+ *                    stream, zigzag deltas
+ *
+ * RAW BLOCK (table raw, key: its first docid) — the lines of the messages of
+ * consecutive rows, compressed together (a third smaller than one frame a
+ * message: what one message's lines share with the next's):
+ *
+ *   offset  size     meaning
+ *   0       1        ML_RAWBLOCK_FORMAT
+ *   1       varint   dictionary id
+ *   ..      8        first docid, big-endian (the key)
+ *   ..      varint   n, the messages
+ *   per message: varint docid - the previous (0 for the first), varint length
+ *                    of its masked plain form, 2 bytes: the high half of the
+ *                    xxh32 its mask strings give
+ *   ..      rest     one zstd frame: the n masked plain forms, one after another
  *
  * Masking: the row's own strings (queue ID, message-id, sender, client name
  * and IP, HELO, SASL user, host; per row to, orig_to, relay, reason) are most
@@ -53,8 +69,9 @@
  * (ml_raw_decode reads m's strings); the checksum catches a raw record read
  * against another row than the one it was written with.
  *
- * ml_codec_t holds one zstd compression and decompression context and the
- * digested dictionaries of raw records; one per thread.  Decoded messages
+ * ml_codec_t holds one zstd compression and decompression context, the
+ * digested dictionaries of raw records, the block being built and the last
+ * block decoded (show and reparse read neighbours); one per thread.  Decoded messages
  * own their bytes (ml_message_t's buffers).
  */
 #ifndef ML_RECORD_H
@@ -68,6 +85,8 @@
 
 #define ML_ROW_FORMAT 0x10
 #define ML_RAW_FORMAT 0x11
+#define ML_RAWBLOCK_FORMAT 0x12
+#define ML_RAWBLOCK_PLAIN (48u << 10)   /* plain bytes a block is cut at */
 #define ML_RAW_LEVEL 3            /* zstd level of raw records */
 #define ML_DICT_MAX_IDS 16
 #define ML_ROW_MASK_ROWS 60       /* rows whose strings mask the raw lines */
@@ -79,6 +98,8 @@ int ml_row_encode(const ml_strtab_t *t, const ml_message_t *m, ml_buf_t *out);
 /* Decode into m (reset first; m->docid = docid).  ML_ECORRUPT on bad bytes or
  * a row of another table generation. */
 int ml_row_decode(const ml_strtab_t *t, const void *p, size_t n, uint64_t docid, ml_message_t *m);
+/* The flags of a row record, without decoding the rest. */
+int ml_row_peek_flags(const void *p, size_t n, uint32_t *flags);
 
 /* Raw records. */
 int ml_codec_new(ml_codec_t **out);
@@ -88,13 +109,30 @@ int ml_codec_add_dict(ml_codec_t *c, uint32_t id, const void *dict, size_t n);
 uint32_t ml_codec_dict_id(const ml_codec_t *c);  /* 0 when none */
 int ml_codec_has_dict(const ml_codec_t *c, uint32_t id);
 
-/* The masked plain form of m's lines (what the frame holds), appended to out:
- * a dictionary's training sample. */
-int ml_raw_plain(const ml_message_t *m, ml_buf_t *out);
+/* The masked plain form of m's lines (what the frame holds), appended to out
+ * (a dictionary's training sample; a block's part); *check (may be NULL)
+ * gets the xxh32 of its mask strings. */
+int ml_raw_plain(const ml_message_t *m, ml_buf_t *out, uint32_t *check);
+/* The masked plain form stored in a raw record, appended to out. */
+int ml_raw_plain_of(ml_codec_t *c, const void *p, size_t n, ml_buf_t *out, uint32_t *check);
 /* Stored form of m's lines (out reset first). */
 int ml_raw_encode(ml_codec_t *c, const ml_message_t *m, ml_buf_t *out);
-/* Decode the lines into m, whose row fields are already decoded.
- * ML_ENOTFOUND when the record names a dictionary the codec lacks. */
+/* A raw block: begin, add the messages in docid order (their masked plain
+ * forms), finish into out (reset first). */
+void ml_rawblk_begin(ml_codec_t *c);
+int ml_rawblk_add(ml_codec_t *c, uint64_t docid, const void *plain, size_t n, uint32_t check);
+size_t ml_rawblk_plain_bytes(const ml_codec_t *c);
+size_t ml_rawblk_count(const ml_codec_t *c);
+/* First and last docid added (0 when none). */
+uint64_t ml_rawblk_first(const ml_codec_t *c);
+uint64_t ml_rawblk_last(const ml_codec_t *c);
+int ml_rawblk_finish(ml_codec_t *c, ml_buf_t *out);
+/* The parts of a stored block, added to the block being built (to append to
+ * the last block of `raw` instead of starting a small one). */
+int ml_rawblk_add_block(ml_codec_t *c, const void *p, size_t n);
+/* Decode the lines of m (its row fields decoded, m->docid set) from a raw
+ * record or the raw block that holds them.  ML_ENOTFOUND when it names a
+ * dictionary the codec lacks; ML_ECORRUPT when m is not in the block. */
 int ml_raw_decode(ml_codec_t *c, const void *p, size_t n, ml_message_t *m);
 /* The dictionary id a raw record names (0: none; ML_ECORRUPT on bad bytes). */
 int ml_raw_dict_of(const void *p, size_t n, uint32_t *id);

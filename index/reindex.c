@@ -27,6 +27,7 @@ typedef struct {
 	ml_store_t *s;
 	ml_writer_t *w;
 	ml_message_t *msgs;        /* one batch */
+	int *places;               /* where each is stored (its raw record stays there) */
 	ml_reindex_progress_t p;
 } rx_t;
 
@@ -35,7 +36,7 @@ static int put_batch(rx_t *x, size_t n)
 {
 	int rc = ML_OK;
 	for (size_t i = 0; i < n && !rc; i++)
-		rc = ml_writer_put(x->w, &x->msgs[i]);
+		rc = ml_writer_put_at(x->w, &x->msgs[i], x->places[i]);
 	if (!rc)
 		rc = ml_writer_flush(x->w);
 	/* the batch's messages give their memory back: reused, each slot would
@@ -75,16 +76,18 @@ static int run_once(rx_t *x, ml_reindex_fn fn, void *ctx)
 	size_t n = 0;
 	uint64_t d;
 	MDB_val v;
-	int more = !rc && ml_rowcur_get(&cur, &d, &v, NULL);
+	int place;
+	int more = !rc && ml_rowcur_get(&cur, &d, &v, &place);
 	while (!rc && (more || n)) {
 		if (more) {
 			x->p.bytes_before += v.mv_size;
+			x->places[n] = place;
 			rc = ml_row_decode(&tab, v.mv_data, v.mv_size, d, &x->msgs[n++]);
 			if (!rc)
 				rc = ml_rowcur_next(&cur);
 			if (rc)
 				break;
-			more = ml_rowcur_get(&cur, &d, &v, NULL);
+			more = ml_rowcur_get(&cur, &d, &v, &place);
 		}
 		if (n == ML_REINDEX_BATCH || (!more && n)) {
 			rc = put_batch(x, n);
@@ -152,7 +155,8 @@ int ml_reindex_run(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progre
 	x.s = s;
 	int rc = ml_writer_new(&x.w, s);
 	x.msgs = calloc(ML_REINDEX_BATCH, sizeof *x.msgs);
-	if (!rc && !x.msgs)
+	x.places = calloc(ML_REINDEX_BATCH, sizeof *x.places);
+	if (!rc && (!x.msgs || !x.places))
 		rc = ML_ENOMEM;
 	if (!rc)
 		rc = ml_reindex_prepare(s, &x.p);
@@ -173,6 +177,7 @@ int ml_reindex_run(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progre
 	for (unsigned i = 0; x.msgs && i < ML_REINDEX_BATCH; i++)
 		ml_message_free(&x.msgs[i]);
 	free(x.msgs);
+	free(x.places);
 	ml_writer_free(x.w);
 	return rc;
 }

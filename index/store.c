@@ -84,6 +84,8 @@ static int open_dbs(ml_store_t *s, char *err, size_t errlen)
 	           (rc = mdb_dbi_open(txn, "raw", cf, &s->raw)) ||
 	           (rc = mdb_dbi_open(txn, "rows.open", cf, &s->rows_open)) ||
 	           (rc = mdb_dbi_open(txn, "raw.open", cf, &s->raw_open)) ||
+	           (rc = mdb_dbi_open(txn, "rows.late", cf, &s->rows_late)) ||
+	           (rc = mdb_dbi_open(txn, "raw.late", cf, &s->raw_late)) ||
 	           (rc = mdb_dbi_open(txn, "postings", cf, &s->post)) ||
 	           (rc = mdb_dbi_open(txn, "open", cf, &s->open))) {
 		mdb_txn_abort(txn);
@@ -140,7 +142,7 @@ int ml_store_open(ml_store_t **out, const char *path, int flags, char *err, size
 	}
 	if ((rc = mdb_env_create(&s->env)))
 		goto fail_mdb;
-	mdb_env_set_maxdbs(s->env, 12);
+	mdb_env_set_maxdbs(s->env, 16);
 	mdb_env_set_maxreaders(s->env, 512);
 	size_t map = ML_STORE_MAP_INIT;
 	const char *env = getenv("MTALOG_MAP_SIZE");  /* a smaller first map, for tests */
@@ -437,7 +439,7 @@ uint32_t ml_store_strtab_gen(MDB_txn *txn, ml_store_t *s)
 int ml_store_docid_range(MDB_txn *txn, ml_store_t *s, uint64_t *first, uint64_t *last)
 {
 	*first = *last = 0;
-	for (int place = 0; place < 2; place++) {
+	for (int place = 0; place < ML_PLACES; place++) {
 		MDB_cursor *c;
 		int rc = ml_store_errcode(mdb_cursor_open(txn, ml_store_rows_dbi(s, place), &c));
 		if (rc)
@@ -465,7 +467,7 @@ int ml_store_row_get(MDB_txn *txn, ml_store_t *s, uint64_t docid, MDB_val *v, in
 {
 	unsigned char kb[8];
 	ml_put_be64(kb, docid);
-	for (int p = 0; p < 2; p++) {
+	for (int p = 0; p < ML_PLACES; p++) {
 		MDB_val k = { 8, kb };
 		int rc = mdb_get(txn, ml_store_rows_dbi(s, p), &k, v);
 		if (rc == 0) {
@@ -479,7 +481,27 @@ int ml_store_row_get(MDB_txn *txn, ml_store_t *s, uint64_t docid, MDB_val *v, in
 	return ML_ENOTFOUND;
 }
 
-int ml_store_raw_get(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid, ml_buf_t *out)
+/* Join the chunks of the value under the cursor (on its first chunk, key kb). */
+static int join_chunks(MDB_cursor *c, const unsigned char kb[8], MDB_val *v, ml_buf_t *out)
+{
+	MDB_val k;
+	unsigned next = 1;
+	int rc = ML_OK, r = 0;
+	while (r == 0 && !rc) {
+		rc = ml_buf_append(out, v->mv_data, v->mv_size);
+		r = mdb_cursor_get(c, &k, v, MDB_NEXT);
+		/* the next chunk, if it is this key's */
+		if (r == 0 && !(k.mv_size == 9 && memcmp(k.mv_data, kb, 8) == 0 &&
+		                ((const unsigned char *)k.mv_data)[8] == next))
+			break;
+		next++;
+	}
+	if (rc)
+		return rc;
+	return r == 0 || r == MDB_NOTFOUND ? ML_OK : ml_store_errcode(r);
+}
+
+int ml_store_raw_get(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid, ml_buf_t *out, uint64_t *key)
 {
 	MDB_cursor *c;
 	ml_buf_reset(out);
@@ -487,25 +509,54 @@ int ml_store_raw_get(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid, ml_
 	if (rc)
 		return rc;
 	unsigned char kb[8];
-	ml_put_be64(kb, docid);
 	MDB_val k = { 8, kb }, v;
-	int r = mdb_cursor_get(c, &k, &v, MDB_SET);
-	unsigned next = 1;
-	while (r == 0 && !rc) {
-		rc = ml_buf_append(out, v.mv_data, v.mv_size);
-		r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-		/* the next chunk, if it is this docid's */
-		if (r == 0 && !(k.mv_size == 9 && memcmp(k.mv_data, kb, 8) == 0 &&
-		                ((const unsigned char *)k.mv_data)[8] == next))
-			break;
-		next++;
+	int r;
+	if (place == ML_PLACE_MAIN) {
+		/* the block: the greatest first docid <= docid (a chunk key is skipped) */
+		ml_put_be64(kb, docid == UINT64_MAX ? docid : docid + 1);
+		r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		r = r == 0 ? mdb_cursor_get(c, &k, &v, MDB_PREV) : r == MDB_NOTFOUND ? mdb_cursor_get(c, &k, &v, MDB_LAST) : r;
+		while (r == 0 && k.mv_size == 9)
+			r = mdb_cursor_get(c, &k, &v, MDB_PREV);
+		if (r == 0 && k.mv_size != 8)
+			r = MDB_CORRUPTED;
+		if (r == 0)
+			memcpy(kb, k.mv_data, 8);
+	} else {
+		ml_put_be64(kb, docid);
+		r = mdb_cursor_get(c, &k, &v, MDB_SET);
+	}
+	if (r == 0) {
+		*key = ml_get_be64(kb);
+		rc = join_chunks(c, kb, &v, out);
+	} else {
+		rc = r == MDB_NOTFOUND ? ML_ENOTFOUND : ml_store_errcode(r);
 	}
 	mdb_cursor_close(c);
+	return rc;
+}
+
+int ml_store_raw_last(MDB_txn *txn, ml_store_t *s, ml_buf_t *out, uint64_t *key)
+{
+	MDB_cursor *c;
+	ml_buf_reset(out);
+	int rc = ml_store_errcode(mdb_cursor_open(txn, s->raw, &c));
 	if (rc)
 		return rc;
-	if (!out->len)
-		return r == MDB_NOTFOUND ? ML_ENOTFOUND : ml_store_errcode(r);
-	return r == 0 || r == MDB_NOTFOUND ? ML_OK : ml_store_errcode(r);
+	MDB_val k, v;
+	int r = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	while (r == 0 && k.mv_size == 9)
+		r = mdb_cursor_get(c, &k, &v, MDB_PREV);
+	if (r == 0 && k.mv_size == 8) {
+		unsigned char kb[8];
+		memcpy(kb, k.mv_data, 8);
+		*key = ml_get_be64(kb);
+		rc = join_chunks(c, kb, &v, out);
+	} else {
+		rc = r == MDB_NOTFOUND ? ML_ENOTFOUND : r ? ml_store_errcode(r) : ML_CORRUPT_BKPT;
+	}
+	mdb_cursor_close(c);
+	return rc;
 }
 
 int ml_store_raw_del(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid)
@@ -543,7 +594,13 @@ int ml_store_raw_put(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid, con
 		kb[8] = (unsigned char)i;
 		size_t take = n < ML_RAW_CHUNK ? n : ML_RAW_CHUNK;
 		MDB_val k = { i ? 9 : 8, kb }, v = { take, (void *)p };
-		rc = ml_store_errcode(mdb_put(txn, dbi, &k, &v, 0));
+		/* the blocks of `raw` come in key order: appended, pages fill */
+		int r = MDB_KEYEXIST;
+		if (place == ML_PLACE_MAIN)
+			r = mdb_put(txn, dbi, &k, &v, MDB_APPEND);
+		if (r == MDB_KEYEXIST)
+			r = mdb_put(txn, dbi, &k, &v, 0);
+		rc = ml_store_errcode(r);
 		p += take;
 		n -= take;
 	}
@@ -555,7 +612,7 @@ int ml_store_raw_put(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid, con
 int ml_rowcur_open(ml_rowcur_t *rc, MDB_txn *txn, ml_store_t *s)
 {
 	memset(rc, 0, sizeof *rc);
-	for (int p = 0; p < 2; p++) {
+	for (int p = 0; p < ML_PLACES; p++) {
 		int r = mdb_cursor_open(txn, ml_store_rows_dbi(s, p), &rc->c[p]);
 		if (r) {
 			ml_rowcur_close(rc);
@@ -567,7 +624,7 @@ int ml_rowcur_open(ml_rowcur_t *rc, MDB_txn *txn, ml_store_t *s)
 
 void ml_rowcur_close(ml_rowcur_t *rc)
 {
-	for (int p = 0; p < 2; p++)
+	for (int p = 0; p < ML_PLACES; p++)
 		if (rc->c[p])
 			mdb_cursor_close(rc->c[p]);
 	memset(rc, 0, sizeof *rc);
@@ -591,7 +648,7 @@ int ml_rowcur_seek(ml_rowcur_t *rc, uint64_t docid, int back)
 {
 	rc->back = back;
 	unsigned char kb[8];
-	for (int p = 0; p < 2; p++) {
+	for (int p = 0; p < ML_PLACES; p++) {
 		/* backward: the first row above docid, then one back */
 		uint64_t at = back ? (docid == UINT64_MAX ? docid : docid + 1) : docid;
 		ml_put_be64(kb, at);
@@ -613,13 +670,11 @@ int ml_rowcur_seek(ml_rowcur_t *rc, uint64_t docid, int back)
 /* The cursor whose row comes first in the walk's direction, or -1. */
 static int rowcur_pick(const ml_rowcur_t *rc)
 {
-	if (!rc->d[0] && !rc->d[1])
-		return -1;
-	if (!rc->d[0])
-		return 1;
-	if (!rc->d[1])
-		return 0;
-	return rc->back ? (rc->d[1] > rc->d[0]) : (rc->d[1] < rc->d[0]);
+	int best = -1;
+	for (int p = 0; p < ML_PLACES; p++)
+		if (rc->d[p] && (best < 0 || (rc->back ? rc->d[p] > rc->d[best] : rc->d[p] < rc->d[best])))
+			best = p;
+	return best;
 }
 
 int ml_rowcur_get(const ml_rowcur_t *rc, uint64_t *docid, MDB_val *v, int *place)
@@ -670,8 +725,12 @@ int ml_store_stat(ml_store_t *s, MDB_txn *txn, ml_store_stat_t *st)
 	st->page_size = est.ms_psize;
 	st->pages_used = info.me_last_pgno + 1;
 	st->map_size = info.me_mapsize;
-	st->rows_pages = dbi_pages(txn, s->rows, &st->rows) + dbi_pages(txn, s->rows_open, NULL);
-	st->raw_pages = dbi_pages(txn, s->raw, NULL) + dbi_pages(txn, s->raw_open, NULL);
+	uint64_t late = 0;
+	st->rows_pages = dbi_pages(txn, s->rows, &st->rows) + dbi_pages(txn, s->rows_open, NULL) +
+	                 dbi_pages(txn, s->rows_late, &late);
+	st->rows += late;
+	st->raw_pages = dbi_pages(txn, s->raw, NULL) + dbi_pages(txn, s->raw_open, NULL) +
+	                dbi_pages(txn, s->raw_late, NULL);
 	st->post_pages = dbi_pages(txn, s->post, NULL);
 	st->open_pages = dbi_pages(txn, s->open, &st->open);
 	st->meta_pages = dbi_pages(txn, s->meta, NULL);
@@ -699,7 +758,8 @@ int ml_store_warm(ml_store_t *s)
 	int rc = ml_store_read_begin(s, &txn);
 	if (rc)
 		return rc;
-	MDB_dbi dbis[] = { s->rows, s->rows_open, s->raw, s->raw_open, s->post, s->open, s->meta };
+	MDB_dbi dbis[] = { s->rows, s->rows_open, s->rows_late, s->raw, s->raw_open, s->raw_late, s->post,
+	                   s->open, s->meta };
 	volatile unsigned char sink = 0;
 	for (size_t d = 0; d < ML_ARRAY_LEN(dbis) && !rc; d++) {
 		MDB_cursor *c;

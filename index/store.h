@@ -6,28 +6,37 @@
  * One file (MDB_NOSUBDIR: PATH, and its lock file PATH-lock) holds these
  * named tables (schema ML_SCHEMA_VERSION):
  *
- *   rows      key: docid (8, BE)        value: row record (index/record.h) of a
- *                                       closed message ("removed" seen)
- *   raw       key: docid (8, BE)        value: its raw record (the log lines);
- *             key: docid, chunk (1)     one over ML_RAW_CHUNK bytes is cut in
- *                                       chunks, the first under the docid alone,
- *                                       chunk i >= 1 under the docid and i
+ *   rows      key: docid (8, BE)        value: row record (index/record.h)
+ *   raw       key: first docid of a block value: raw block: the log lines of the
+ *                                       messages of consecutive rows (record.h)
+ *   rows.late, raw.late                 rows and raw records (one a message) of
+ *                                       messages that closed after rows newer
+ *                                       than theirs had gone to `rows`
  *   rows.open, raw.open                 the same, for the messages still in
- *                                       flight: rewritten at every new line
- *                                       until they close, then moved
+ *                                       flight, and for those closed ones
+ *                                       newer than ML_HOLD_SECONDS before the
+ *                                       youngest in flight (held back)
  *   postings  key: see index/postings.h value: term block or list block
  *   open      key: host '\0' queue ID   value: docid (8, BE): the messages still
  *                                       in flight, to find them by queue ID
  *   meta      key: name                 value: see ML_META_* below
  *
- * Why two places: a deferred message gets a line at every retry for hours or
- * days.  Were its records among the closed ones, each retry would rewrite
- * (copy on write) a leaf page of the big tables somewhere in the past, and
- * every commit would free megabytes of pages that stay in the file.  In the
- * small open tables the rewrites touch a few pages; a message moves to the
- * closed tables once, when it closes.  Postings are in one place for both
- * (index/postings.h): they change only when a status changes.
- * ml_store_row_get and ml_rowcur_t read both places as one table.
+ * A raw value over ML_RAW_CHUNK bytes is cut in chunks that a B-tree leaf
+ * holds (no overflow pages): the first under its key alone, chunk i >= 1
+ * under the key and the byte i.
+ *
+ * Why three places.  `rows` and `raw` are only ever appended to, in docid
+ * order, so their pages are full and written once; that is most messages.
+ * A message still in flight gets a line at every retry for hours or days:
+ * in the small open tables the rewrites touch a few pages (copy on write
+ * frees the pages it replaces, and the last commits' stay free in the file).
+ * A message that closes soon is held in the open tables too, until every
+ * message older than it has closed or is over ML_HOLD_SECONDS old, and then
+ * appended; one in flight for longer goes to the late tables when it closes
+ * (an insert in the middle: those tables are about three quarters full).
+ * Postings are in one place for all (index/postings.h): they change only
+ * when a status does.  ml_store_row_get and ml_rowcur_t read the three
+ * places as one table.
  *
  * docid = first-seen second << ML_DOCID_SEQ_BITS | sequence within that
  * second, so key order is time order: newest first is a backward walk, a
@@ -99,12 +108,13 @@ enum {
 	ML_STORE_UPGRADE = 1 << 3,  /* also open a schema-5 database (for upgrade) */
 };
 
-enum { ML_PLACE_CLOSED = 0, ML_PLACE_OPEN = 1 };
-#define ML_RAW_CHUNK 2000u   /* bytes of a raw record a B-tree leaf holds (no overflow pages) */
+enum { ML_PLACE_MAIN = 0, ML_PLACE_OPEN = 1, ML_PLACE_LATE = 2, ML_PLACES = 3 };
+#define ML_RAW_CHUNK 2000u   /* bytes of a raw value a B-tree leaf holds (no overflow pages) */
+#define ML_HOLD_SECONDS 600  /* closed messages younger than this before the youngest in flight wait */
 
 typedef struct {
 	MDB_env *env;
-	MDB_dbi rows, raw, rows_open, raw_open, post, open, meta;
+	MDB_dbi rows, raw, rows_open, raw_open, rows_late, raw_late, post, open, meta;
 	int flags;
 	uint32_t schema;       /* of the file as opened */
 	size_t mapsize;
@@ -166,28 +176,33 @@ int ml_store_docid_range(MDB_txn *txn, ml_store_t *s, uint64_t *first, uint64_t 
 /* ---- the records of a message ---- */
 static inline MDB_dbi ml_store_rows_dbi(const ml_store_t *s, int place)
 {
-	return place == ML_PLACE_OPEN ? s->rows_open : s->rows;
+	return place == ML_PLACE_OPEN ? s->rows_open : place == ML_PLACE_LATE ? s->rows_late : s->rows;
 }
 static inline MDB_dbi ml_store_raw_dbi(const ml_store_t *s, int place)
 {
-	return place == ML_PLACE_OPEN ? s->raw_open : s->raw;
+	return place == ML_PLACE_OPEN ? s->raw_open : place == ML_PLACE_LATE ? s->raw_late : s->raw;
 }
 /* The row record of docid, in whichever place: *v points into the map,
  * *place says where (may be NULL).  ML_ENOTFOUND when none. */
 int ml_store_row_get(MDB_txn *txn, ml_store_t *s, uint64_t docid, MDB_val *v, int *place);
-/* The raw record of docid in place, its chunks joined, into out (reset first). */
-int ml_store_raw_get(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid, ml_buf_t *out);
-/* Store it (cut in chunks); fresh: the docid has no raw record there yet. */
-int ml_store_raw_put(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid, const void *p, size_t n,
+/* The raw value that holds docid's lines in place, its chunks joined, into
+ * out (reset first): in `raw` the block with the greatest first docid <=
+ * docid (*key gets that first docid), elsewhere the record under docid. */
+int ml_store_raw_get(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid, ml_buf_t *out, uint64_t *key);
+/* The last block of `raw` (ML_ENOTFOUND when none). */
+int ml_store_raw_last(MDB_txn *txn, ml_store_t *s, ml_buf_t *out, uint64_t *key);
+/* Store a raw value under key (cut in chunks); fresh: nothing is stored
+ * under key yet. */
+int ml_store_raw_put(MDB_txn *txn, ml_store_t *s, int place, uint64_t key, const void *p, size_t n,
                      int fresh);
-/* Delete it with its chunks (none: 0). */
-int ml_store_raw_del(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid);
+/* Delete the value under key with its chunks (none: 0). */
+int ml_store_raw_del(MDB_txn *txn, ml_store_t *s, int place, uint64_t key);
 
-/* The rows of both places as one sequence in docid order. */
+/* The rows of the three places as one sequence in docid order. */
 typedef struct {
-	MDB_cursor *c[2];
-	uint64_t d[2];           /* docid under each cursor; 0 when it is past its end */
-	MDB_val v[2];
+	MDB_cursor *c[ML_PLACES];
+	uint64_t d[ML_PLACES];   /* docid under each cursor; 0 when it is past its end */
+	MDB_val v[ML_PLACES];
 	int back;                /* walking newest first */
 } ml_rowcur_t;
 int ml_rowcur_open(ml_rowcur_t *rc, MDB_txn *txn, ml_store_t *s);

@@ -15,13 +15,17 @@
 typedef struct {
 	ml_message_t *m;
 	uint64_t old_docid;
+	int place;                /* where to store it, or -1: as its state says */
 } put_t;
 
 /* What the encoding phase prepares for one put (buffers reused across batches). */
 typedef struct {
 	uint32_t old_flags;       /* the stored message's flags */
 	int has_old;              /* a row was stored under its docid */
-	int old_place;            /* where: ML_PLACE_CLOSED or ML_PLACE_OPEN */
+	int old_place;            /* where (ML_PLACE_*) */
+	int target;               /* where it goes now */
+	int raw_plain;            /* raw holds the masked plain form (check in check), not a record */
+	uint32_t check;
 	ml_keys_t keys, oldkeys;  /* term keys of the message now, and as stored */
 	ml_buf_t row, raw;        /* the stored forms */
 	const void *old;          /* the stored row (a pointer into the map), or NULL */
@@ -46,10 +50,14 @@ struct ml_writer {
 	int64_t rows_delta[ML_ST__COUNT];
 	int64_t last_t;           /* docid cache: second and last docid used in it */
 	uint64_t last_docid;
-	uint64_t last_row[2];     /* largest docid appended to each place's rows in this transaction */
+	uint64_t last_row[ML_PLACES];  /* largest docid appended to each place's rows in this transaction */
 	size_t *order;            /* puts in docid order, for the writes */
 	size_t order_cap;
-	ml_buf_t rawbuf;
+	ml_buf_t rawbuf, enc, blk;
+	uint64_t *closed;         /* docids of the batch's closed puts, sorted */
+	size_t nclosed, closed_cap;
+	struct held *held;        /* closed messages moving out of the open tables */
+	size_t nheld, held_cap;
 	int rebuild;              /* flags of ml_writer_rebuild_begin, while one runs; -1 none */
 	int retrain;              /* a string table to train at the next flush */
 	int retrain_dict;         /* a raw dictionary too */
@@ -128,7 +136,11 @@ void ml_writer_free(ml_writer_t *w)
 	ml_buf_free(&w->bookkeeping);
 	ml_buf_free(&w->kb);
 	ml_buf_free(&w->rawbuf);
+	ml_buf_free(&w->enc);
+	ml_buf_free(&w->blk);
 	free(w->order);
+	free(w->closed);
+	free(w->held);
 	ml_post_batch_free(w->post);
 	ml_strtab_free(&w->tab);
 	free(w);
@@ -153,7 +165,7 @@ int ml_writer_begin(ml_writer_t *w)
 		return ML_EINVAL;
 	batch_reset(w);
 	w->last_t = -1;
-	w->last_row[0] = w->last_row[1] = 0;
+	memset(w->last_row, 0, sizeof w->last_row);
 	int rc = ml_store_write_begin(w->s, &w->txn);
 	if (rc)
 		return rc;
@@ -180,17 +192,16 @@ int ml_writer_rebuild_begin(ml_writer_t *w, int flags)
 	int rc = ml_writer_begin(w);
 	if (rc)
 		return rc;
-	int r2 = mdb_drop(w->txn, w->s->rows, 0);
-	if (!r2)
-		r2 = mdb_drop(w->txn, w->s->rows_open, 0);
+	int r2 = 0;
+	for (int p = 0; p < ML_PLACES && !r2; p++) {
+		r2 = mdb_drop(w->txn, ml_store_rows_dbi(w->s, p), 0);
+		if (!r2 && !(flags & ML_REBUILD_KEEP_RAW))
+			r2 = mdb_drop(w->txn, ml_store_raw_dbi(w->s, p), 0);
+	}
 	if (!r2)
 		r2 = mdb_drop(w->txn, w->s->post, 0);
 	if (!r2)
 		r2 = mdb_drop(w->txn, w->s->open, 0);
-	if (!r2 && !(flags & ML_REBUILD_KEEP_RAW))
-		r2 = mdb_drop(w->txn, w->s->raw, 0);
-	if (!r2 && !(flags & ML_REBUILD_KEEP_RAW))
-		r2 = mdb_drop(w->txn, w->s->raw_open, 0);
 	rc = r2 ? ml_store_errcode(r2) : drop_counters(w);
 	if (rc) {
 		ml_writer_abort(w);
@@ -233,20 +244,26 @@ int ml_writer_open_lookup(ml_writer_t *w, ml_slice_t host, ml_slice_t qid, ml_me
 	if (rc)
 		return rc == ML_ENOTFOUND ? ML_CORRUPT_BKPT : rc;
 	rc = ml_row_decode(&w->tab, rv.mv_data, rv.mv_size, docid, m);
+	uint64_t key;
 	if (!rc)
-		rc = ml_store_raw_get(w->txn, w->s, place, docid, &w->rawbuf);
+		rc = ml_store_raw_get(w->txn, w->s, place, docid, &w->rawbuf, &key);
 	if (rc)
 		return rc == ML_ENOTFOUND ? ML_CORRUPT_BKPT : rc;
 	return ml_raw_decode(w->codec[0], w->rawbuf.data, w->rawbuf.len, m);
 }
 
-int ml_writer_put(ml_writer_t *w, ml_message_t *m)
+int ml_writer_put_at(ml_writer_t *w, ml_message_t *m, int place)
 {
 	int rc = ml_array_grow((void **)&w->puts, &w->puts_cap, sizeof *w->puts, w->nputs + 1, 1024);
 	if (rc)
 		return rc;
-	w->puts[w->nputs++] = (put_t){ m, m->docid };
+	w->puts[w->nputs++] = (put_t){ m, m->docid, place };
 	return ML_OK;
+}
+
+int ml_writer_put(ml_writer_t *w, ml_message_t *m)
+{
+	return ml_writer_put_at(w, m, -1);
 }
 
 static int queue_meta(ml_writer_t *w, int op, const void *k, size_t kn, const void *v, size_t vn)
@@ -406,11 +423,11 @@ static int write_bookkeeping(ml_writer_t *w)
 	return rc;
 }
 
-/* The largest docid stored below `below` in either place (0: none). */
-static int last_below(MDB_cursor *const cur[2], uint64_t below, uint64_t *out)
+/* The largest docid stored below `below` in any place (0: none). */
+static int last_below(MDB_cursor *const cur[ML_PLACES], uint64_t below, uint64_t *out)
 {
 	*out = 0;
-	for (int p = 0; p < 2; p++) {
+	for (int p = 0; p < ML_PLACES; p++) {
 		unsigned char kb[8];
 		ml_put_be64(kb, below);
 		MDB_val k = { 8, kb }, v;
@@ -433,7 +450,7 @@ static int last_below(MDB_cursor *const cur[2], uint64_t below, uint64_t *out)
 }
 
 /* A fresh docid for a message first seen at time_us, inside this transaction. */
-static int assign_docid(ml_writer_t *w, MDB_cursor *const cur[2], int64_t time_us, uint64_t *out)
+static int assign_docid(ml_writer_t *w, MDB_cursor *const cur[ML_PLACES], int64_t time_us, uint64_t *out)
 {
 	int64_t t = time_us / 1000000;
 	if (t < 0)
@@ -527,8 +544,15 @@ static void *prep_run(void *arg)
 			rows_count(wk->rows_delta, m, +1);
 			rc = ml_row_encode(&w->tab, m, &p->row);
 		}
-		if (!rc && !keep_raw)
+		/* a closed message's lines go into a block (the commit decides):
+		 * its masked plain form; one in flight, a record of its own */
+		p->raw_plain = (m->flags & ML_MSG_CLOSED) && w->puts[i].place < 0;
+		if (!rc && !keep_raw && p->raw_plain) {
+			ml_buf_reset(&p->raw);
+			rc = ml_raw_plain(m, &p->raw, &p->check);
+		} else if (!rc && !keep_raw) {
 			rc = ml_raw_encode(wk->codec, m, &p->raw);
+		}
 		wk->rc = rc;
 	}
 	return NULL;
@@ -545,8 +569,8 @@ static int prepare(ml_writer_t *w)
 	w->preps_cap = cap;
 	/* docids for new messages, and the stored rows of the others, here: the
 	 * transaction is this thread's */
-	MDB_cursor *cur[2] = { NULL, NULL };
-	for (int p = 0; p < 2 && !rc; p++)
+	MDB_cursor *cur[ML_PLACES] = { NULL, NULL, NULL };
+	for (int p = 0; p < ML_PLACES && !rc; p++)
 		rc = ml_store_errcode(mdb_cursor_open(w->txn, ml_store_rows_dbi(w->s, p), &cur[p]));
 	for (size_t i = 0; i < w->nputs && !rc; i++) {
 		prep_t *p = &w->preps[i];
@@ -567,7 +591,7 @@ static int prepare(ml_writer_t *w)
 			rc = r2;
 		}
 	}
-	for (int p = 0; p < 2; p++)
+	for (int p = 0; p < ML_PLACES; p++)
 		if (cur[p])
 			mdb_cursor_close(cur[p]);
 	if (rc)
@@ -650,8 +674,9 @@ static int gather(ml_writer_t *w, sample_t *sm)
 		ml_message_t *m = &sm->own[sm->nown];
 		ml_message_init(m);
 		uint64_t d = ml_get_be64(k.mv_data);
+		uint64_t key;
 		if (ml_row_decode(&w->tab, v.mv_data, v.mv_size, d, m) == 0 &&
-		    ml_store_raw_get(w->txn, w->s, ML_PLACE_CLOSED, d, &w->rawbuf) == 0 &&
+		    ml_store_raw_get(w->txn, w->s, ML_PLACE_MAIN, d, &w->rawbuf, &key) == 0 &&
 		    ml_raw_decode(w->codec[0], w->rawbuf.data, w->rawbuf.len, m) == 0)
 			sm->v[sm->n++] = m;
 		sm->nown++;
@@ -670,7 +695,7 @@ static int train_dict(ml_writer_t *w, const sample_t *sm, uint32_t id)
 	unsigned k = 0;
 	for (size_t i = 0; i < ns && !rc && samples.len < (64u << 20); i++) {
 		size_t before = samples.len;
-		rc = ml_raw_plain(sm->v[i * step], &samples);
+		rc = ml_raw_plain(sm->v[i * step], &samples, NULL);
 		sizes[k++] = samples.len - before;
 	}
 	if (!rc && ml_codec_train(samples.data, sizes, k, DICT_BYTES, &dict) == 0) {
@@ -721,22 +746,6 @@ static int maybe_train(ml_writer_t *w)
 
 /* ---- commit ---- */
 
-static int put_record(MDB_cursor *cur, uint64_t docid, const ml_buf_t *val, uint64_t *last_appended)
-{
-	unsigned char kb[8];
-	ml_put_be64(kb, docid);
-	MDB_val k = { 8, kb }, v = { val->len, val->data };
-	/* a new docid is usually the largest: append (full pages) */
-	int r = MDB_KEYEXIST;
-	if (docid > *last_appended)
-		r = mdb_cursor_put(cur, &k, &v, MDB_APPEND);
-	if (r == MDB_KEYEXIST)
-		r = mdb_cursor_put(cur, &k, &v, 0);
-	else if (r == 0)
-		*last_appended = docid;
-	return ml_store_errcode(r);
-}
-
 static int set_open(ml_writer_t *w, const ml_message_t *m)
 {
 	if (!m->queue_id.len)
@@ -762,28 +771,234 @@ static int cmp_order(const void *a, const void *b, void *ctx)
 	return (x > y) - (x < y);
 }
 
-/* Store one put's records in the place its state says, moving them when it
- * changed place (a message that closed). */
-static int write_records(ml_writer_t *w, MDB_cursor *const rows[2], const prep_t *p, const ml_message_t *m,
-                         int keep_raw)
+static int cmp_u64(const void *a, const void *b)
 {
-	int place = (m->flags & ML_MSG_CLOSED) ? ML_PLACE_CLOSED : ML_PLACE_OPEN;
-	int moved = p->has_old && p->old_place != place;
-	int rc = ML_OK;
-	if (moved) {
-		unsigned char kb[8];
-		ml_put_be64(kb, m->docid);
-		MDB_val k = { 8, kb };
-		int r = mdb_del(w->txn, ml_store_rows_dbi(w->s, p->old_place), &k, NULL);
-		rc = r == MDB_NOTFOUND ? ML_OK : ml_store_errcode(r);
-		if (!rc && !keep_raw)
-			rc = ml_store_raw_del(w->txn, w->s, p->old_place, m->docid);
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static int closed_in_batch(const ml_writer_t *w, uint64_t docid)
+{
+	return bsearch(&docid, w->closed, w->nclosed, sizeof *w->closed, cmp_u64) != NULL;
+}
+
+/* Is docid among the batch's puts?  (order is sorted by docid.) */
+static int ml_writer_has_put(const ml_writer_t *w, uint64_t docid)
+{
+	size_t lo = 0, hi = w->nputs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t d = w->puts[w->order[mid]].m->docid;
+		if (d == docid)
+			return 1;
+		if (d < docid)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
+	return 0;
+}
+
+/* A closed message held in the open tables, moving out in this commit. */
+struct held {
+	uint64_t docid;
+	int to;                   /* ML_PLACE_MAIN or ML_PLACE_LATE */
+	size_t row_off, row_len;  /* in w->enc */
+	size_t raw_off, raw_len;  /* its raw record, in w->rawbuf */
+};
+
+/* The hold boundary: the oldest docid of the messages in flight that are
+ * younger than ML_HOLD_SECONDS before the newest; a closed message from
+ * there on waits in the open tables (UINT64_MAX: none waits). */
+static int hold_boundary(ml_writer_t *w, uint64_t *out)
+{
+	uint64_t first, newest;
+	int rc = ml_store_docid_range(w->txn, w->s, &first, &newest);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < w->nputs; i++)
+		if (w->puts[i].m->docid > newest)
+			newest = w->puts[i].m->docid;
+	uint64_t sec = ml_docid_sec(newest);
+	uint64_t young = ml_docid_make(sec > ML_HOLD_SECONDS ? sec - ML_HOLD_SECONDS : 0, 0);
+	uint64_t h = UINT64_MAX;
+	for (size_t i = 0; i < w->nputs; i++) {
+		const ml_message_t *m = w->puts[i].m;
+		if (!(m->flags & ML_MSG_CLOSED) && m->docid >= young && m->docid < h)
+			h = m->docid;
+	}
+	/* and the ones in flight that this batch did not touch */
+	MDB_cursor *c;
+	rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->open, &c));
+	if (rc)
+		return rc;
+	MDB_val k, v;
+	int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (r == 0) {
+		if (v.mv_size == 8) {
+			uint64_t d = ml_get_be64(v.mv_data);
+			if (d >= young && d < h && !closed_in_batch(w, d))
+				h = d;
+		}
+		r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	*out = h;
+	return r == MDB_NOTFOUND ? ML_OK : ml_store_errcode(r);
+}
+
+/* The closed messages held in the open tables below the boundary, which
+ * this batch does not put again: copied out (w->held), to go after the
+ * largest docid of `rows` (main) or to the late tables. */
+static int collect_held(ml_writer_t *w, uint64_t bound, uint64_t main_last)
+{
+	w->nheld = 0;
+	ml_buf_reset(&w->enc);
+	ml_buf_reset(&w->rawbuf);
+	MDB_cursor *c;
+	int rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->rows_open, &c));
+	if (rc)
+		return rc;
+	MDB_val k, v;
+	int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	ml_buf_t raw = ML_BUF_INIT;
+	while (r == 0 && !rc) {
+		if (k.mv_size != 8) {
+			rc = ML_CORRUPT_BKPT;
+			break;
+		}
+		uint64_t d = ml_get_be64(k.mv_data);
+		if (d >= bound)
+			break;
+		uint32_t flags;
+		rc = ml_row_peek_flags(v.mv_data, v.mv_size, &flags);
+		if (!rc && (flags & ML_MSG_CLOSED) && !ml_writer_has_put(w, d)) {
+			uint64_t key;
+			rc = ml_array_grow((void **)&w->held, &w->held_cap, sizeof *w->held, w->nheld + 1, 256);
+			struct held *h = rc ? NULL : &w->held[w->nheld];
+			if (h) {
+				h->docid = d;
+				h->to = d > main_last ? ML_PLACE_MAIN : ML_PLACE_LATE;
+				h->row_off = w->enc.len;
+				h->row_len = v.mv_size;
+				rc = ml_buf_append(&w->enc, v.mv_data, v.mv_size);
+			}
+			if (!rc)
+				rc = ml_store_raw_get(w->txn, w->s, ML_PLACE_OPEN, d, &raw, &key);
+			if (!rc) {
+				h->raw_off = w->rawbuf.len;
+				h->raw_len = raw.len;
+				rc = ml_buf_append(&w->rawbuf, raw.data, raw.len);
+			}
+			if (!rc)
+				w->nheld++;
+		}
+		r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	ml_buf_free(&raw);
+	if (!rc && r && r != MDB_NOTFOUND)
+		rc = ml_store_errcode(r);
+	/* out of the open tables */
+	for (size_t i = 0; i < w->nheld && !rc; i++) {
+		unsigned char kb[8];
+		ml_put_be64(kb, w->held[i].docid);
+		MDB_val dk = { 8, kb };
+		int r2 = mdb_del(w->txn, w->s->rows_open, &dk, NULL);
+		rc = r2 ? ml_store_errcode(r2) : ml_store_raw_del(w->txn, w->s, ML_PLACE_OPEN, w->held[i].docid);
+	}
+	return rc;
+}
+
+/* Appends to `rows` and to the raw blocks of `raw`, in docid order. */
+typedef struct {
+	ml_writer_t *w;
+	MDB_cursor *rows;
+	ml_codec_t *c;
+	uint64_t last;            /* the largest docid in `rows` */
+	int started;
+} appender_t;
+
+static int app_flush(appender_t *a)
+{
+	if (!ml_rawblk_count(a->c))
+		return ML_OK;
+	ml_writer_t *w = a->w;
+	uint64_t first = ml_rawblk_first(a->c);
+	int rc = ml_rawblk_finish(a->c, &w->blk);
 	if (!rc)
-		rc = put_record(rows[place], m->docid, &p->row, &w->last_row[place]);
+		rc = ml_store_raw_put(w->txn, w->s, ML_PLACE_MAIN, first, w->blk.data, w->blk.len, 0);
+	ml_rawblk_begin(a->c);
+	return rc;
+}
+
+/* Start appending with docid.  A small last block (a follower's batches)
+ * takes the new messages instead of a new small block starting. */
+static int app_begin(appender_t *a, uint64_t docid, int keep_raw)
+{
+	ml_writer_t *w = a->w;
+	ml_rawblk_begin(a->c);
+	a->started = 1;
+	uint64_t key;
+	int rc = keep_raw ? ML_ENOTFOUND : ml_store_raw_last(w->txn, w->s, &w->blk, &key);
+	if (rc == ML_ENOTFOUND)
+		return ML_OK;
+	if (!rc && w->blk.len < ML_RAWBLOCK_PLAIN / 8) {
+		rc = ml_rawblk_add_block(a->c, w->blk.data, w->blk.len);
+		if (rc == ML_EINVAL || (!rc && ml_rawblk_last(a->c) >= docid)) {
+			ml_rawblk_begin(a->c);  /* not before docid: left as it is */
+			rc = ML_OK;
+		} else if (!rc) {
+			rc = ml_store_raw_del(w->txn, w->s, ML_PLACE_MAIN, key);
+		}
+	}
+	return rc;
+}
+
+static int app_add(appender_t *a, uint64_t docid, const void *row, size_t rown, const void *plain, size_t pn,
+                   uint32_t check)
+{
+	int keep_raw = a->w->rebuild >= 0 && (a->w->rebuild & ML_REBUILD_KEEP_RAW);
+	int rc = a->started ? ML_OK : app_begin(a, docid, keep_raw);
+	unsigned char kb[8];
+	ml_put_be64(kb, docid);
+	MDB_val k = { 8, kb }, v = { rown, (void *)row };
+	if (!rc)
+		rc = ml_store_errcode(mdb_cursor_put(a->rows, &k, &v, MDB_APPEND));
+	if (!rc && !keep_raw) {
+		if (ml_rawblk_plain_bytes(a->c) + pn > ML_RAWBLOCK_PLAIN && ml_rawblk_count(a->c))
+			rc = app_flush(a);
+		if (!rc)
+			rc = ml_rawblk_add(a->c, docid, plain, pn, check);
+	}
+	a->last = docid;
+	return rc;
+}
+
+/* A row and its raw record into the open or late tables (overwriting). */
+static int put_single(ml_writer_t *w, int place, uint64_t docid, const ml_buf_t *row, const void *raw, size_t rawn,
+                      int fresh, int keep_raw)
+{
+	unsigned char kb[8];
+	ml_put_be64(kb, docid);
+	MDB_val k = { 8, kb }, v = { row->len, row->data };
+	int rc = ml_store_errcode(mdb_put(w->txn, ml_store_rows_dbi(w->s, place), &k, &v, 0));
 	if (!rc && !keep_raw)
-		rc = ml_store_raw_put(w->txn, w->s, place, m->docid, p->raw.data, p->raw.len,
-		                      !p->has_old || moved);
+		rc = ml_store_raw_put(w->txn, w->s, place, docid, raw, rawn, fresh);
+	return rc;
+}
+
+/* Take a put's records out of the place they were in (its row; its raw record
+ * unless in a block of `raw`, where it stays, unread). */
+static int unplace(ml_writer_t *w, int place, uint64_t docid, int keep_raw)
+{
+	unsigned char kb[8];
+	ml_put_be64(kb, docid);
+	MDB_val k = { 8, kb };
+	int r = mdb_del(w->txn, ml_store_rows_dbi(w->s, place), &k, NULL);
+	int rc = r == MDB_NOTFOUND ? ML_OK : ml_store_errcode(r);
+	if (!rc && !keep_raw && place != ML_PLACE_MAIN)
+		rc = ml_store_raw_del(w->txn, w->s, place, docid);
 	return rc;
 }
 
@@ -794,19 +1009,68 @@ static int commit_inner(ml_writer_t *w)
 		rc = prepare(w);
 	if (!rc)
 		rc = ml_array_grow((void **)&w->order, &w->order_cap, sizeof *w->order, w->nputs, 1024);
+	if (!rc)
+		rc = ml_array_grow((void **)&w->closed, &w->closed_cap, sizeof *w->closed, w->nputs, 1024);
 	if (rc)
 		return rc;
-	/* in docid order: new rows are appended (full pages) */
+	int keep_raw = w->rebuild >= 0 && (w->rebuild & ML_REBUILD_KEEP_RAW);
+	/* in docid order: rows are appended (full pages) */
 	for (size_t i = 0; i < w->nputs; i++)
 		w->order[i] = i;
 	qsort_r(w->order, w->nputs, sizeof *w->order, cmp_order, w);
-	int keep_raw = w->rebuild >= 0 && (w->rebuild & ML_REBUILD_KEEP_RAW);
-	MDB_cursor *rows[2] = { NULL, NULL };
-	for (int p = 0; p < 2 && !rc; p++)
-		rc = ml_store_errcode(mdb_cursor_open(w->txn, ml_store_rows_dbi(w->s, p), &rows[p]));
+	w->nclosed = 0;
+	for (size_t o = 0; o < w->nputs; o++)
+		if (w->puts[w->order[o]].m->flags & ML_MSG_CLOSED)
+			w->closed[w->nclosed++] = w->puts[w->order[o]].m->docid;
+	appender_t app = { w, NULL, w->codec[0], 0, 0 };
+	MDB_val k, v;
+	rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->rows, &app.rows));
+	int r = rc ? 0 : mdb_cursor_get(app.rows, &k, &v, MDB_LAST);
+	if (!rc && r == 0 && k.mv_size == 8)
+		app.last = ml_get_be64(k.mv_data);
+	else if (!rc && r != MDB_NOTFOUND)
+		rc = r ? ml_store_errcode(r) : ML_CORRUPT_BKPT;
+	/* where each put goes */
+	uint64_t bound = UINT64_MAX;
+	if (!rc && w->rebuild < 0)
+		rc = hold_boundary(w, &bound);
+	for (size_t i = 0; i < w->nputs && !rc; i++) {
+		prep_t *p = &w->preps[i];
+		const ml_message_t *m = w->puts[i].m;
+		if (w->puts[i].place >= 0)
+			p->target = w->puts[i].place;
+		else if (!(m->flags & ML_MSG_CLOSED) || m->docid >= bound)
+			p->target = ML_PLACE_OPEN;
+		else if (m->docid > app.last && !(p->has_old && p->old_place != ML_PLACE_OPEN))
+			p->target = ML_PLACE_MAIN;
+		else
+			p->target = ML_PLACE_LATE;
+	}
+	w->nheld = 0;
+	if (!rc && w->rebuild < 0)
+		rc = collect_held(w, bound, app.last);
+	/* the appends: held messages and this batch's, merged in docid order */
+	size_t hi = 0, o = 0;
 	int64_t new_msgs = 0;  /* a chain counts once: its continuations do not */
-	for (size_t o = 0; o < w->nputs && !rc; o++) {
-		size_t i = w->order[o];
+	while (!rc && (hi < w->nheld || o < w->nputs)) {
+		int take_held = hi < w->nheld &&
+		                (o == w->nputs || w->held[hi].docid < w->puts[w->order[o]].m->docid);
+		if (take_held) {
+			struct held *h = &w->held[hi++];
+			const char *raw = w->rawbuf.data + h->raw_off;
+			if (h->to == ML_PLACE_MAIN) {
+				ml_buf_reset(&w->kb);
+				uint32_t check;
+				rc = ml_raw_plain_of(w->codec[1], raw, h->raw_len, &w->kb, &check);
+				if (!rc)
+					rc = app_add(&app, h->docid, w->enc.data + h->row_off, h->row_len, w->kb.data, w->kb.len, check);
+			} else {
+				ml_buf_t row = { w->enc.data + h->row_off, h->row_len, h->row_len };
+				rc = put_single(w, ML_PLACE_LATE, h->docid, &row, raw, h->raw_len, 1, 0);
+			}
+			continue;
+		}
+		size_t i = w->order[o++];
 		ml_message_t *m = w->puts[i].m;
 		prep_t *p = &w->preps[i];
 		int cont = (m->flags & ML_MSG_CONTINUED) != 0;
@@ -820,19 +1084,38 @@ static int commit_inner(ml_writer_t *w)
 			new_msgs += !cont;
 			rc = queue_postings(w, &p->keys, NULL, m->docid, 0);
 		}
-		if (!rc)
-			rc = write_records(w, rows, p, m, keep_raw);
+		int moved = p->has_old && p->old_place != p->target;
+		if (!rc && moved)
+			rc = unplace(w, p->old_place, m->docid, keep_raw);
+		if (!rc && p->target == ML_PLACE_MAIN) {
+			rc = app_add(&app, m->docid, p->row.data, p->row.len, p->raw.data, p->raw.len, p->check);
+		} else if (!rc) {
+			/* a record of its own: the lines of a closed message were prepared
+			 * for a block */
+			const ml_buf_t *raw = &p->raw;
+			if (p->raw_plain && !keep_raw) {
+				rc = ml_raw_encode(w->codec[0], m, &w->blk);
+				raw = &w->blk;
+			}
+			if (!rc)
+				rc = put_single(w, p->target, m->docid, &p->row, raw->data, raw->len,
+				                !p->has_old || moved, keep_raw);
+		}
 		if (!rc)
 			rc = set_open(w, m);
 	}
-	for (int p = 0; p < 2; p++)
-		if (rows[p])
-			mdb_cursor_close(rows[p]);
+	if (!rc)
+		rc = app_flush(&app);
+	if (app.rows)
+		mdb_cursor_close(app.rows);
 	if (getenv("MTALOG_DEBUG_COMMIT")) {
-		size_t upd = 0;
-		for (size_t i = 0; i < w->nputs; i++)
+		size_t upd = 0, pl[ML_PLACES] = { 0 };
+		for (size_t i = 0; i < w->nputs; i++) {
 			upd += w->preps[i].has_old;
-		fprintf(stderr, "commit: %zu puts, %zu updates, %zu postings\n", w->nputs, upd, ml_post_batch_count(w->post));
+			pl[w->preps[i].target]++;
+		}
+		fprintf(stderr, "commit: %zu puts, %zu updates, main %zu open %zu late %zu, held out %zu, %zu postings\n",
+		        w->nputs, upd, pl[0], pl[1], pl[2], w->nheld, ml_post_batch_count(w->post));
 	}
 	if (!rc)
 		rc = ml_post_batch_write(w->post, w->txn, w->s->post);

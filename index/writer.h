@@ -56,6 +56,9 @@ int ml_writer_active(const ml_writer_t *w);
 /* Load the in-flight message (host, qid) into m, whole.  ML_ENOTFOUND if none. */
 int ml_writer_open_lookup(ml_writer_t *w, ml_slice_t host, ml_slice_t qid, ml_message_t *m);
 int ml_writer_put(ml_writer_t *w, ml_message_t *m);
+/* The same, stored in place (ML_PLACE_*) whatever its state: a rebuild that
+ * keeps the raw records puts each row where its raw record is. */
+int ml_writer_put_at(ml_writer_t *w, ml_message_t *m, int place);
 int ml_writer_checkpoint(ml_writer_t *w, const ml_ckpt_t *c);
 int ml_writer_count(ml_writer_t *w, const char *name, uint64_t delta);
 /* kind "skip" or "bad"; sample kept only when the reason is new. */
