@@ -655,14 +655,14 @@ static void plan_build(plan_t *p, const ml_query_t *q)
 	for (size_t i = 0; i < ML_ARRAY_LEN(ex); i++)
 		if (ex[i].v && (sp = plan_add(p)))
 			ml_keys_add(&sp->keys, ex[i].tag, ex[i].v, strlen(ex[i].v), ex[i].lower);
-	unsigned char h[8];
+	unsigned char h[8];  /* the first ML_ID_TERM_BYTES are the term */
 	if (q->msgid && (sp = plan_add(p))) {
 		ml_msgid_term(q->msgid, strlen(q->msgid), h);
-		ml_keys_add(&sp->keys, ML_TAG_MSGID, (const char *)h, 8, 0);
+		ml_keys_add(&sp->keys, ML_TAG_MSGID, (const char *)h, ML_ID_TERM_BYTES, 0);
 	}
 	if (q->queue_id && (sp = plan_add(p))) {
 		ml_qid_term(q->queue_id, strlen(q->queue_id), h);
-		ml_keys_add(&sp->keys, ML_TAG_QID, (const char *)h, 8, 0);
+		ml_keys_add(&sp->keys, ML_TAG_QID, (const char *)h, ML_ID_TERM_BYTES, 0);
 	}
 }
 

@@ -17,11 +17,156 @@ static int64_t unzigzag(uint64_t v)
 	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
+/* ---- packed text: runs of hex digits two to a byte ---- */
+
+static int hexval(unsigned char c, int upper)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (!upper && c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (upper && c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Length of the run of hex digits of one case at p (at most max). */
+static size_t hexrun(const unsigned char *p, size_t n, int upper, size_t max)
+{
+	size_t i = 0;
+	while (i < n && i < max && hexval(p[i], upper) >= 0)
+		i++;
+	return i;
+}
+
+static int is_uuid(const unsigned char *p, size_t n, int upper)
+{
+	static const unsigned char groups[] = { 8, 4, 4, 4, 12 };
+	if (n < 36)
+		return 0;
+	for (size_t g = 0, i = 0; g < 5; g++) {
+		if (hexrun(p + i, 36 - i, upper, groups[g]) != groups[g])
+			return 0;
+		i += groups[g];
+		if (g < 4 && p[i++] != '-')
+			return 0;
+	}
+	return 1;
+}
+
+static int put_nibbles(ml_buf_t *out, const unsigned char *p, size_t n, int upper)
+{
+	for (size_t i = 0; i < n; i += 2) {
+		int hi = hexval(p[i], upper), lo = i + 1 < n ? hexval(p[i + 1], upper) : 0;
+		if (ml_buf_putc(out, hi << 4 | lo))
+			return ML_ENOMEM;
+	}
+	return ML_OK;
+}
+
+/* Append the packed form of p[0..n) to out. */
+static int pack_text(ml_buf_t *out, const char *text, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t lit = 0, i = 0;
+	int rc = 0;
+	while (i < n && !rc) {
+		int upper = -1;
+		size_t run = 0;
+		if (p[i] == 0) {
+			upper = 2;
+		} else if (hexval(p[i], 0) >= 0 || hexval(p[i], 1) >= 0) {
+			if (is_uuid(p + i, n - i, 0))
+				upper = 0, run = 36;
+			else if (is_uuid(p + i, n - i, 1))
+				upper = 1, run = 36;
+			else {
+				size_t lo = hexrun(p + i, n - i, 0, 63), up = hexrun(p + i, n - i, 1, 63);
+				upper = up > lo;
+				run = up > lo ? up : lo;
+				if (run < 8)
+					upper = -1;
+			}
+		}
+		if (upper < 0) {
+			i++;
+			continue;
+		}
+		rc = ml_buf_append(out, p + lit, i - lit);
+		if (rc)
+			break;
+		if (upper == 2) {
+			rc = ml_buf_append(out, "\0\0", 2);
+			i++;
+		} else if (run == 36) {
+			unsigned char digits[32], hdr[2] = { 0, (unsigned char)(128 + upper) };
+			for (size_t j = 0, d = 0; j < 36; j++)
+				if (p[i + j] != '-')
+					digits[d++] = p[i + j];
+			rc = ml_buf_append(out, hdr, 2);
+			if (!rc)
+				rc = put_nibbles(out, digits, 32, upper);
+			i += 36;
+		} else {
+			unsigned char hdr[2] = { 0, (unsigned char)(run + (upper ? 64 : 0)) };
+			rc = ml_buf_append(out, hdr, 2);
+			if (!rc)
+				rc = put_nibbles(out, p + i, run, upper);
+			i += run;
+		}
+		lit = i;
+	}
+	if (!rc)
+		rc = ml_buf_append(out, p + lit, n - lit);
+	return rc;
+}
+
+/* Append the text of packed p[0..n) to out (room for it reserved here). */
+static int unpack_text(ml_buf_t *out, const unsigned char *p, size_t n)
+{
+	static const char lower[] = "0123456789abcdef", upperd[] = "0123456789ABCDEF";
+	if (ml_buf_reserve(out, 2 * n + 40))
+		return ML_ENOMEM;
+	const unsigned char *end = p + n;
+	char *o = out->data + out->len;
+	while (p < end) {
+		const unsigned char *z = memchr(p, 0, (size_t)(end - p));
+		size_t lit = z ? (size_t)(z - p) : (size_t)(end - p);
+		memcpy(o, p, lit);
+		o += lit;
+		if (!z)
+			break;
+		if (z + 1 >= end)
+			return ML_CORRUPT_BKPT;
+		unsigned t = z[1];
+		p = z + 2;
+		if (t == 0) {
+			*o++ = 0;
+			continue;
+		}
+		int up = t == 129 || (t >= 64 && t < 128);
+		const char *dig = up ? upperd : lower;
+		size_t nd = t >= 128 ? 32 : t & 63;
+		if (t > 129 || nd == 0 || (size_t)(end - p) < (nd + 1) / 2)
+			return ML_CORRUPT_BKPT;
+		for (size_t j = 0; j < nd; j++) {
+			if (t >= 128 && (j == 8 || j == 12 || j == 16 || j == 20))
+				*o++ = '-';
+			unsigned b = p[j / 2];
+			*o++ = dig[j & 1 ? b & 15 : b >> 4];
+		}
+		p += (nd + 1) / 2;
+	}
+	out->len = (size_t)(o - out->data);
+	return ML_OK;
+}
+
 /* ---- row records: writing ---- */
 
 typedef struct {
 	ml_buf_t *b;
 	const ml_strtab_t *t;
+	ml_buf_t pk;       /* packed text, before its length goes out */
 	int rc;
 } wr_t;
 
@@ -37,10 +182,19 @@ static void wr_bytes(wr_t *w, const char *p, size_t n)
 		w->rc = ml_buf_append(w->b, p, n);
 }
 
+/* Packed text with its length: as a spelled str (tag 2) or a bare length (tag 0). */
+static void wr_packed(wr_t *w, const char *p, size_t n, int spelled)
+{
+	ml_buf_reset(&w->pk);
+	if (!w->rc)
+		w->rc = pack_text(&w->pk, p, n);
+	wr_u(w, spelled ? (uint64_t)w->pk.len << 2 | 2 : w->pk.len);
+	wr_bytes(w, w->pk.data, w->pk.len);
+}
+
 static void wr_spelled(wr_t *w, const char *p, size_t n)
 {
-	wr_u(w, (uint64_t)n << 2 | 2);
-	wr_bytes(w, p, n);
+	wr_packed(w, p, n, 1);
 }
 
 /* A string of class cls (-1: none). */
@@ -55,16 +209,16 @@ static void wr_str(wr_t *w, int cls, const char *p, size_t n)
 		wr_spelled(w, p, n);
 		return;
 	}
-	if (ml_strtab_find(w->t, cls, p, n, &code)) {
+	if (cls != ML_SC_MSGDOM && ml_strtab_find(w->t, cls, p, n, &code)) {
 		wr_u(w, (uint64_t)code << 1 | 1);
 		return;
 	}
-	if (cls == ML_SC_ADDR) {
+	if (cls == ML_SC_ADDR || cls == ML_SC_MSGDOM) {
 		const char *at = memrchr(p, '@', n);
-		if (at && ml_strtab_find(w->t, ML_SC_DOMAIN, at + 1, (size_t)(p + n - at - 1), &code)) {
+		int dom = cls == ML_SC_ADDR ? ML_SC_DOMAIN : ML_SC_MSGDOM;
+		if (at && ml_strtab_find(w->t, dom, at + 1, (size_t)(p + n - at - 1), &code)) {
 			wr_u(w, ((uint64_t)code + 1) << 2);
-			wr_u(w, (uint64_t)(at - p));
-			wr_bytes(w, p, (size_t)(at - p));
+			wr_packed(w, p, (size_t)(at - p), 0);
 			return;
 		}
 	} else if (cls == ML_SC_REPLY) {
@@ -72,8 +226,7 @@ static void wr_str(wr_t *w, int cls, const char *p, size_t n)
 		for (size_t j = n - 1; j > 0; j--)
 			if (p[j] == ' ' && ml_strtab_find(w->t, ML_SC_REPLY, p, j, &code)) {
 				wr_u(w, ((uint64_t)code + 1) << 2);
-				wr_u(w, n - j);
-				wr_bytes(w, p + j, n - j);
+				wr_packed(w, p + j, n - j, 0);
 				return;
 			}
 	}
@@ -89,13 +242,13 @@ static void wr_field(wr_t *w, int cls, const ml_message_t *m, ml_str_t s)
 /* The string fields of a message in stored order, with their classes. */
 #define MSG_FIELDS(m) { \
 	{ &(m)->host, ML_SC_HOST }, { &(m)->queue_id, -1 }, { &(m)->from, ML_SC_ADDR }, \
-	{ &(m)->message_id, -1 }, { &(m)->subject, ML_SC_SUBJECT }, { &(m)->client_ip, ML_SC_IP }, \
+	{ &(m)->message_id, ML_SC_MSGDOM }, { &(m)->subject, ML_SC_SUBJECT }, { &(m)->client_ip, ML_SC_IP }, \
 	{ &(m)->client_name, ML_SC_NAME }, { &(m)->sasl_user, ML_SC_ADDR }, { &(m)->helo, ML_SC_NAME }, \
 	{ &(m)->bounce_qid, -1 }, { &(m)->orig_qid, -1 }, { &(m)->prev_qid, -1 }, { &(m)->next_qid, -1 } }
 
 int ml_row_encode(const ml_strtab_t *t, const ml_message_t *m, ml_buf_t *out)
 {
-	wr_t w = { out, t && t->gen ? t : NULL, 0 };
+	wr_t w = { out, t && t->gen ? t : NULL, ML_BUF_INIT, 0 };
 	ml_buf_t mask = ML_BUF_INIT;
 	ml_buf_reset(out);
 	wr_u(&w, ML_ROW_FORMAT);
@@ -128,6 +281,7 @@ int ml_row_encode(const ml_strtab_t *t, const ml_message_t *m, ml_buf_t *out)
 	}
 	wr_u(&w, m->first_seq);
 	ml_buf_free(&mask);
+	ml_buf_free(&w.pk);
 	return w.rc;
 }
 
@@ -196,8 +350,14 @@ static void rd_str(rd_t *r, int cls, ml_str_t *s)
 	if ((v & 3) == 2) {
 		uint64_t n = v >> 2;
 		const char *p = rd_take(r, n);
-		if (p)
-			rd_put(r, s, p, (size_t)n);
+		if (!p)
+			return;
+		ml_buf_t *b = &r->m->strs;
+		s->off = (uint32_t)b->len;
+		int rc = unpack_text(b, (const unsigned char *)p, (size_t)n);
+		if (rc)
+			r->err = rc;
+		s->len = (uint32_t)(b->len - s->off);
 		return;
 	}
 	ml_slice_t e;
@@ -212,29 +372,28 @@ static void rd_str(rd_t *r, int cls, ml_str_t *s)
 	const char *p = rd_take(r, n);
 	if (cls == ML_SC_ADDR)
 		rd_entry(r, ML_SC_DOMAIN, code, &e);
-	else if (cls == ML_SC_REPLY)
-		rd_entry(r, ML_SC_REPLY, code, &e);
+	else if (cls == ML_SC_MSGDOM || cls == ML_SC_REPLY)
+		rd_entry(r, cls, code, &e);
 	else if (!r->err)
 		r->err = ML_CORRUPT_BKPT;
 	if (r->err)
 		return;
 	ml_buf_t *b = &r->m->strs;
-	size_t total = e.n + (size_t)n + 1;
-	if (b->cap - b->len < total && ml_buf_reserve(b, total)) {
-		r->err = ML_ENOMEM;
-		return;
-	}
 	s->off = (uint32_t)b->len;
-	if (cls == ML_SC_ADDR) {
-		memcpy(b->data + b->len, p, (size_t)n);
-		b->data[b->len + n] = '@';
-		memcpy(b->data + b->len + n + 1, e.p, e.n);
-		b->len += total;
+	int rc = 0;
+	if (cls == ML_SC_REPLY) {
+		rc = ml_buf_append(b, e.p, e.n);
+		if (!rc)
+			rc = unpack_text(b, (const unsigned char *)p, (size_t)n);
 	} else {
-		memcpy(b->data + b->len, e.p, e.n);
-		memcpy(b->data + b->len + e.n, p, (size_t)n);
-		b->len += total - 1;
+		rc = unpack_text(b, (const unsigned char *)p, (size_t)n);
+		if (!rc)
+			rc = ml_buf_putc(b, '@');
+		if (!rc)
+			rc = ml_buf_append(b, e.p, e.n);
 	}
+	if (rc)
+		r->err = rc;
 	s->len = (uint32_t)(b->len - s->off);
 }
 

@@ -13,7 +13,7 @@
  *   ..      varint   direction
  *   ..      varint   zigzag(first_us - docid's second * 1e6)
  *   ..      varint   zigzag(last_us - first_us)
- *   ..      13 strs  host(HOST) queue_id from(ADDR) message_id subject(SUBJECT)
+ *   ..      13 strs  host(HOST) queue_id from(ADDR) message_id(MSGID) subject(SUBJECT)
  *                    client_ip(IP) client_name(NAME) sasl_user(ADDR) helo(NAME)
  *                    bounce_qid orig_qid prev_qid next_qid
  *   ..      varint   size, nrcpt, nrcpts
@@ -24,11 +24,16 @@
  * A str of class C (index/strtab.h) is one varint v, then maybe bytes:
  *   v = 0              empty
  *   v & 1              entry v >> 1 of class C
- *   v & 3 == 2         spelled: (v >> 2) bytes follow
- *   v & 3 == 0, v > 0  composed, k = (v >> 2) - 1: for an address, the local
- *                      part spelled (varint length, bytes), '@', entry k of
- *                      DOMAIN; for a reply, entry k of REPLY then the rest
- *                      spelled (varint length, bytes)
+ *   v & 3 == 2         spelled: (v >> 2) bytes of packed text follow
+ *   v & 3 == 0, v > 0  composed, k = (v >> 2) - 1: for an address (message-id),
+ *                      the local part (varint length, packed text), '@', entry
+ *                      k of DOMAIN (MSGDOM); for a reply, entry k of REPLY
+ *                      then the rest (varint length, packed text)
+ * Packed text is the text but for runs of hexadecimal digits, which IDs are
+ * full of (queue IDs, message-ids, the tokens of server replies): a byte 0
+ * then t: t = 0 a NUL; 1..63 a run of t lowercase hex digits, 65..127 of
+ * t - 64 uppercase ones, two to a byte (the last alone in the high half);
+ * 128 (129) a lowercase (uppercase) UUID, 8-4-4-4-12 digits, in 16 bytes.
  * A reply is stored masked: its row's recipient as 0x01 0x01, a 0x01 of the
  * text as 0x01 0x02 (ml_strtab_reply_mask).  Strings without a class are
  * always spelled.

@@ -252,6 +252,10 @@ int ml_strtab_train(ml_message_t *const *msgs, size_t n, uint32_t gen, ml_buf_t 
 		count_str(&k, ML_SC_IP, m, m->client_ip);
 		count_str(&k, ML_SC_NAME, m, m->client_name);
 		count_str(&k, ML_SC_NAME, m, m->helo);
+		ml_slice_t id = ml_message_str(m, m->message_id);
+		const char *at = id.n ? memrchr(id.p, '@', id.n) : NULL;
+		if (at)
+			count_value(&k, ML_SC_MSGDOM, at + 1, (size_t)(id.p + id.n - at - 1));
 		for (uint32_t r = 0; r < m->nrcpts && !k.err; r++) {
 			const ml_rcpt_t *rc = &m->rcpts[r];
 			count_addr(&k, m, rc->to);

@@ -55,6 +55,7 @@ enum {
 	ML_SC_RELAY,
 	ML_SC_DSN,
 	ML_SC_REPLY,    /* beginnings of a row's reason text (recipient as 0x01) */
+	ML_SC_MSGDOM,   /* the domain of a message-id */
 	ML_SC__COUNT
 };
 

@@ -41,14 +41,21 @@ int ml_keys_next(const ml_keys_t *k, size_t *pos, const char **key, size_t *len)
 	return 1;
 }
 
-void ml_msgid_term(const char *id, size_t n, unsigned char out[8])
+static void id_term(uint64_t h, unsigned char out[ML_ID_TERM_BYTES])
 {
-	ml_put_be64(out, XXH3_64bits(id, n));
+	unsigned char b[8];
+	ml_put_be64(b, h);
+	memcpy(out, b, ML_ID_TERM_BYTES);
 }
 
-void ml_qid_term(const char *id, size_t n, unsigned char out[8])
+void ml_msgid_term(const char *id, size_t n, unsigned char out[ML_ID_TERM_BYTES])
 {
-	ml_put_be64(out, XXH3_64bits_withSeed(id, n, 'q'));
+	id_term(XXH3_64bits(id, n), out);
+}
+
+void ml_qid_term(const char *id, size_t n, unsigned char out[ML_ID_TERM_BYTES])
+{
+	id_term(XXH3_64bits_withSeed(id, n, 'q'), out);
 }
 
 ml_slice_t ml_addr_domain(ml_slice_t a)
@@ -320,11 +327,11 @@ int ml_tokens_message(const ml_message_t *m, ml_keys_t *k)
 		ml_tokens_words(s.p, s.n, add_word, &ws);
 	if (ws.rc)
 		return ws.rc;
-	unsigned char h[8];
+	unsigned char h[8];  /* the first ML_ID_TERM_BYTES are the term */
 	if (m->message_id.len) {
 		ml_slice_t id = ml_message_str(m, m->message_id);
 		ml_msgid_term(id.p, id.n, h);
-		if ((rc = ml_keys_add(k, ML_TAG_MSGID, (const char *)h, 8, 0)))
+		if ((rc = ml_keys_add(k, ML_TAG_MSGID, (const char *)h, ML_ID_TERM_BYTES, 0)))
 			return rc;
 	}
 	struct { int tag; ml_str_t v; int lower; } f[] = {
@@ -342,7 +349,7 @@ int ml_tokens_message(const ml_message_t *m, ml_keys_t *k)
 		if (q[i].len) {
 			ml_slice_t v = ml_message_str(m, q[i]);
 			ml_qid_term(v.p, v.n, h);
-			if ((rc = ml_keys_add(k, ML_TAG_QID, (const char *)h, 8, 0)))
+			if ((rc = ml_keys_add(k, ML_TAG_QID, (const char *)h, ML_ID_TERM_BYTES, 0)))
 				return rc;
 		}
 	return sort_unique(k);

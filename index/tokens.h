@@ -22,14 +22,17 @@
  *                                  bounced row is another recipient's
  *   'd'  direction                 "inbound" / "outbound" / "internal"
  *   'i'  client IP                 lowercased as logged
- *   'm'  message-id                xxh3-64 of the message-id as logged (without
- *                                  <>), 8 bytes big-endian: message-ids are long
- *                                  and unique, so hashing shrinks their keys to a
- *                                  third; the check on the record keeps answers exact
+ *   'm'  message-id                the first ML_ID_TERM_BYTES of the xxh3-64 of the
+ *                                  message-id as logged (without <>), big-endian:
+ *                                  message-ids are long and unique, so hashing
+ *                                  shrinks them to a few bytes (40 bits: one day
+ *                                  of a big server shares a term about once in
+ *                                  ten million lookups); the check on the row
+ *                                  keeps answers exact
  *   'h'  host                      lowercased syslog host
- *   'q'  queue ID                  xxh3-64 of the queue ID as logged (case matters
- *                                  in long IDs), 8 bytes big-endian; also the
- *                                  previous hop's of a filter chain
+ *   'q'  queue ID                  the same of the queue ID as logged (case matters
+ *                                  in long IDs); also the previous hop's of a
+ *                                  filter chain
  *
  * Words: maximal runs of ASCII letters and digits or of non-ASCII UTF-8
  * characters, lowercased (ASCII, Latin-1 supplement, Greek and Cyrillic
@@ -48,6 +51,7 @@
 #include "engine/util.h"
 
 #define ML_TERM_MAX 400
+#define ML_ID_TERM_BYTES 5   /* of the hash of a message-id or queue ID */
 #define ML_WORD_MAX 64
 enum {
 	ML_TAG_FROM = 'f', ML_TAG_FROM_DOMAIN = 'F',
@@ -80,9 +84,9 @@ size_t ml_tokens_words(const char *text, size_t n, ml_word_fn fn, void *ctx);
 /* Lowercase one UTF-8 string the way words are lowercased (appends). */
 int ml_tokens_lower(ml_buf_t *out, const char *p, size_t n);
 
-/* The 'm' term of a message-id, the 'q' term of a queue ID: 8 bytes into out. */
-void ml_msgid_term(const char *id, size_t n, unsigned char out[8]);
-void ml_qid_term(const char *id, size_t n, unsigned char out[8]);
+/* The 'm' term of a message-id, the 'q' term of a queue ID: ML_ID_TERM_BYTES into out. */
+void ml_msgid_term(const char *id, size_t n, unsigned char out[ML_ID_TERM_BYTES]);
+void ml_qid_term(const char *id, size_t n, unsigned char out[ML_ID_TERM_BYTES]);
 
 /* The 'X' term of a status and a recipient domain (appends). */
 int ml_status_domain_term(ml_buf_t *out, const char *status, const char *d, size_t n);
