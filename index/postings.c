@@ -1,6 +1,7 @@
 #include "postings.h"
 
 #include <stdlib.h>
+#include <xxhash.h>
 
 #include "index/tokens.h"
 
@@ -281,9 +282,10 @@ static size_t ent_size(const blk_t *b, const tent_t *e, uint32_t bucket)
 /* ---- the batch ---- */
 
 typedef struct {
-	uint64_t pfx;      /* tag | bucket | first 5 bytes of the term, big-endian */
+	uint64_t pfx;      /* tag | bucket | the term's rank among the batch's terms (at the sort) */
 	uint64_t docid;
 	uint32_t off;      /* the term key in keys: u16 length, then tag + term */
+	uint32_t term;     /* the term's number in the batch */
 	uint32_t seq;      /* queue order: the last operation on (term, docid) wins */
 	uint8_t del;
 } chg_t;
@@ -291,7 +293,13 @@ typedef struct {
 struct ml_post_batch {
 	chg_t *c;
 	size_t n, cap;
-	ml_buf_t keys;
+	ml_buf_t keys;            /* each distinct term key once: u16 length, key */
+	uint32_t *toff;           /* term number -> its offset in keys */
+	size_t nterms, tcap;
+	uint32_t *slots;          /* hash table of term numbers + 1 */
+	size_t nslots;
+	uint32_t *rank;           /* term number -> rank in key order (at the sort) */
+	size_t rcap;
 	/* scratch of the merge */
 	blk_t old, nb;
 	ml_buf_t kb, kb2, val, enc, okey;
@@ -319,6 +327,9 @@ void ml_post_batch_free(ml_post_batch_t *b)
 	ml_buf_free(&b->enc);
 	ml_buf_free(&b->okey);
 	free(b->ids);
+	free(b->toff);
+	free(b->slots);
+	free(b->rank);
 	free(b);
 }
 
@@ -326,6 +337,59 @@ void ml_post_batch_reset(ml_post_batch_t *b)
 {
 	b->n = 0;
 	ml_buf_reset(&b->keys);
+	if (b->nterms && b->slots)
+		memset(b->slots, 0, b->nslots * sizeof *b->slots);
+	b->nterms = 0;
+}
+
+static const char *term_key(const ml_post_batch_t *b, uint32_t t, size_t *n)
+{
+	const unsigned char *p = (const unsigned char *)b->keys.data + b->toff[t];
+	*n = (size_t)p[0] | (size_t)p[1] << 8;
+	return (const char *)p + 2;
+}
+
+/* The number of term key[0..n) in the batch, added when new. */
+static int intern(ml_post_batch_t *b, const char *key, size_t n, uint32_t *out)
+{
+	if (2 * (b->nterms + 1) > b->nslots) {
+		size_t ns = b->nslots ? b->nslots * 2 : 1 << 16;
+		uint32_t *sl = calloc(ns, sizeof *sl);
+		if (!sl)
+			return ML_ENOMEM;
+		for (uint32_t t = 0; t < b->nterms; t++) {
+			size_t tn;
+			const char *tk = term_key(b, t, &tn);
+			size_t h = XXH3_64bits(tk, tn) & (ns - 1);
+			while (sl[h])
+				h = (h + 1) & (ns - 1);
+			sl[h] = t + 1;
+		}
+		free(b->slots);
+		b->slots = sl;
+		b->nslots = ns;
+	}
+	size_t h = XXH3_64bits(key, n) & (b->nslots - 1);
+	for (; b->slots[h]; h = (h + 1) & (b->nslots - 1)) {
+		size_t tn;
+		const char *tk = term_key(b, b->slots[h] - 1, &tn);
+		if (tn == n && memcmp(tk, key, n) == 0) {
+			*out = b->slots[h] - 1;
+			return ML_OK;
+		}
+	}
+	if (ml_array_grow((void **)&b->toff, &b->tcap, sizeof *b->toff, b->nterms + 1, 4096))
+		return ML_ENOMEM;
+	b->toff[b->nterms] = (uint32_t)b->keys.len;
+	unsigned char hdr[2] = { (unsigned char)n, (unsigned char)(n >> 8) };
+	int rc = ml_buf_append(&b->keys, hdr, 2);
+	if (!rc)
+		rc = ml_buf_append(&b->keys, key, n);
+	if (rc)
+		return rc;
+	b->slots[h] = (uint32_t)b->nterms + 1;
+	*out = (uint32_t)b->nterms++;
+	return ML_OK;
 }
 
 size_t ml_post_batch_count(const ml_post_batch_t *b)
@@ -340,22 +404,17 @@ int ml_post_batch_add(ml_post_batch_t *b, const char *key, size_t n, uint64_t do
 	int rc = ml_array_grow((void **)&b->c, &b->cap, sizeof *b->c, b->n + 1, 4096);
 	if (rc)
 		return rc;
+	uint32_t t;
+	rc = intern(b, key, n, &t);
+	if (rc)
+		return rc;
 	chg_t *c = &b->c[b->n];
-	c->off = (uint32_t)b->keys.len;
+	c->off = b->toff[t];
+	c->term = t;
 	c->docid = docid;
 	c->seq = (uint32_t)b->n;
 	c->del = (uint8_t)(del != 0);
-	unsigned char h[2] = { (unsigned char)n, (unsigned char)(n >> 8) };
-	rc = ml_buf_append(&b->keys, h, 2);
-	if (!rc)
-		rc = ml_buf_append(&b->keys, key, n);
-	if (rc)
-		return rc;
-	uint32_t bucket = ml_docid_bucket(docid);
-	uint64_t pfx = (uint64_t)(unsigned char)key[0] << 56 | (uint64_t)bucket << 40;
-	for (size_t i = 1; i < 6; i++)
-		pfx |= (uint64_t)(i < n ? (unsigned char)key[i] : 0) << (8 * (5 - (i - 1)) - 8);
-	c->pfx = pfx;
+	c->pfx = (uint64_t)(unsigned char)key[0] << 56 | (uint64_t)ml_docid_bucket(docid) << 40;
 	b->n++;
 	return ML_OK;
 }
@@ -367,23 +426,83 @@ static const char *chg_key(const ml_post_batch_t *b, const chg_t *c, size_t *n)
 	return (const char *)p + 2;
 }
 
-/* qsort has no context argument in C11; the batch being sorted goes here,
- * set and read only around one sort by one thread (a writer's) */
-static _Thread_local const ml_post_batch_t *sorting;
+static int cmp_term(const void *pa, const void *pb, void *ctx)
+{
+	const ml_post_batch_t *b = ctx;
+	size_t xn, yn;
+	const char *xk = term_key(b, *(const uint32_t *)pa, &xn), *yk = term_key(b, *(const uint32_t *)pb, &yn);
+	return term_cmp(xk, xn, yk, yn);
+}
 
+/* One stable counting-sort pass of n changes from src to dst by key(c) < nkeys. */
+static int count_pass(const chg_t *src, chg_t *dst, size_t n, size_t nkeys, uint32_t (*key)(const chg_t *))
+{
+	size_t *at = calloc(nkeys + 1, sizeof *at);
+	if (!at)
+		return ML_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		at[key(&src[i]) + 1]++;
+	for (size_t k = 1; k <= nkeys; k++)
+		at[k] += at[k - 1];
+	for (size_t i = 0; i < n; i++)
+		dst[at[key(&src[i])]++] = src[i];
+	free(at);
+	return ML_OK;
+}
+
+static uint32_t key_rank(const chg_t *c) { return (uint32_t)(c->pfx & 0xffffffffu); }
+static uint32_t key_bucket(const chg_t *c) { return (uint32_t)(c->pfx >> 40) & 0xffff; }
+static uint32_t key_tag(const chg_t *c) { return (uint32_t)(c->pfx >> 56); }
+
+/* (tag, bucket, term rank) then docid then queue order: integers only */
 static int cmp_chg(const void *pa, const void *pb)
 {
 	const chg_t *x = pa, *y = pb;
 	if (x->pfx != y->pfx)
 		return x->pfx < y->pfx ? -1 : 1;
-	size_t xn, yn;
-	const char *xk = chg_key(sorting, x, &xn), *yk = chg_key(sorting, y, &yn);
-	int c = term_cmp(xk, xn, yk, yn);
-	if (c)
-		return c;
 	if (x->docid != y->docid)
 		return x->docid < y->docid ? -1 : 1;
 	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Rank the batch's terms in key order, then sort the changes by (tag, day,
+ * term, docid, queue order). */
+static int sort_changes(ml_post_batch_t *b)
+{
+	if (ml_array_grow((void **)&b->rank, &b->rcap, sizeof *b->rank, b->nterms, 4096))
+		return ML_ENOMEM;
+	uint32_t *ord = malloc((b->nterms + 1) * sizeof *ord);
+	if (!ord)
+		return ML_ENOMEM;
+	for (uint32_t t = 0; t < b->nterms; t++)
+		ord[t] = t;
+	qsort_r(ord, b->nterms, sizeof *ord, cmp_term, b);
+	for (uint32_t r = 0; r < b->nterms; r++)
+		b->rank[ord[r]] = r;
+	free(ord);
+	int sorted_ids = 1;   /* queued in (docid, queue order) order, as the writer queues them */
+	for (size_t i = 0; i < b->n; i++) {
+		b->c[i].pfx = (b->c[i].pfx & ~((1ull << 40) - 1)) | b->rank[b->c[i].term];
+		if (i && (b->c[i].docid < b->c[i - 1].docid))
+			sorted_ids = 0;
+	}
+	if (!sorted_ids || b->n < 1024) {
+		qsort(b->c, b->n, sizeof *b->c, cmp_chg);
+		return ML_OK;
+	}
+	/* least significant first, each pass stable: rank, day, tag */
+	chg_t *tmp = malloc(b->n * sizeof *tmp);
+	if (!tmp)
+		return ML_ENOMEM;
+	int rc = count_pass(b->c, tmp, b->n, b->nterms, key_rank);
+	if (!rc)
+		rc = count_pass(tmp, b->c, b->n, 0x10000, key_bucket);
+	if (!rc)
+		rc = count_pass(b->c, tmp, b->n, 256, key_tag);
+	if (!rc)
+		memcpy(b->c, tmp, b->n * sizeof *tmp);
+	free(tmp);
+	return rc;
 }
 
 /* Changes [i, j) are one term's, sorted by docid: apply them to the sorted
@@ -660,13 +779,8 @@ static int apply_bucket(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t b
 			}
 			/* a changed term: its changes are [i, t) */
 			size_t t = i + 1;
-			while (t < e) {
-				size_t tn2;
-				const char *k2 = chg_key(b, &b->c[t], &tn2);
-				if (tn2 != cn || memcmp(k2, ck, cn) != 0)
-					break;
+			while (t < e && b->c[t].term == b->c[i].term)
 				t++;
-			}
 			const char *term = ck + 1;
 			size_t termn = cn - 1;
 			uint64_t total = 0;
@@ -748,11 +862,10 @@ int ml_post_batch_write(ml_post_batch_t *b, MDB_txn *txn, MDB_dbi dbi)
 {
 	if (!b->n)
 		return ML_OK;
-	sorting = b;
-	qsort(b->c, b->n, sizeof *b->c, cmp_chg);
-	sorting = NULL;
 	MDB_cursor *cur = NULL;
-	int rc = ml_store_errcode(mdb_cursor_open(txn, dbi, &cur));
+	int rc = sort_changes(b);
+	if (!rc)
+		rc = ml_store_errcode(mdb_cursor_open(txn, dbi, &cur));
 	size_t i = 0;
 	while (i < b->n && !rc) {
 		uint64_t tb = b->c[i].pfx >> 40;
@@ -766,6 +879,132 @@ int ml_post_batch_write(ml_post_batch_t *b, MDB_txn *txn, MDB_dbi dbi)
 		mdb_cursor_close(cur);
 	if (!rc)
 		ml_post_batch_reset(b);
+	return rc;
+}
+
+/* ---- sealing a day ---- */
+
+void ml_post_seal_due(uint64_t oldest, uint64_t newest, int64_t sealed, uint32_t *from, uint32_t *to)
+{
+	*from = *to = 0;
+	if (!newest)
+		return;
+	uint64_t first = sealed >= 0 ? (uint64_t)sealed + 1 : ml_docid_bucket(oldest);
+	uint64_t nsec = ml_docid_sec(newest);
+	uint64_t last = nsec < ML_POST_SEAL_AFTER ? 0 : (nsec - ML_POST_SEAL_AFTER) / ML_BUCKET_SECONDS;
+	/* days [first, last) have ended ML_POST_SEAL_AFTER ago */
+	if (last > first && last <= 0xffff) {
+		*from = (uint32_t)first;
+		*to = (uint32_t)last;
+	}
+}
+
+/* A (key, value) copied out. */
+typedef struct {
+	size_t koff, kn, voff, vn;
+} kv_t;
+
+/* Rewrite the keys of one (tag, bucket). */
+static int seal_one(MDB_cursor *cur, const unsigned char pre[3])
+{
+	ml_buf_t data = ML_BUF_INIT, enc = ML_BUF_INIT, key = ML_BUF_INIT;
+	kv_t *kv = NULL;
+	size_t n = 0, cap = 0;
+	blk_t all = { 0 };
+	int rc = 0;
+	MDB_val k = { 3, (void *)pre }, v;
+	int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (r == 0 && !rc && has_prefix(&k, pre, 3)) {
+		rc = ml_array_grow((void **)&kv, &cap, sizeof *kv, n + 1, 256);
+		if (rc)
+			break;
+		kv[n] = (kv_t){ data.len, k.mv_size, data.len + k.mv_size, v.mv_size };
+		rc = ml_buf_append(&data, k.mv_data, k.mv_size);
+		if (!rc)
+			rc = ml_buf_append(&data, v.mv_data, v.mv_size);
+		n++;
+		r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	if (!rc && r && r != MDB_NOTFOUND)
+		rc = ml_store_errcode(r);
+	uint32_t bucket = (uint32_t)pre[1] << 8 | pre[2];
+	/* every term block's entries, in order */
+	for (size_t i = 0; i < n && !rc; i++) {
+		const unsigned char *kp = (const unsigned char *)data.data + kv[i].koff;
+		if (kv[i].kn >= 4 && kp[3] == KIND_TERMS)
+			rc = blk_decode(&all, data.data + kv[i].voff, kv[i].vn, bucket);
+	}
+	/* out with the old keys */
+	for (size_t i = 0; i < n && !rc; i++) {
+		MDB_val dk = { kv[i].kn, data.data + kv[i].koff };
+		int r2 = mdb_del(mdb_cursor_txn(cur), mdb_cursor_dbi(cur), &dk, NULL);
+		if (r2 && r2 != MDB_NOTFOUND)
+			rc = ml_store_errcode(r2);
+	}
+	/* in key order: the term blocks, packed full, then the list blocks as they were */
+	size_t s = 0;
+	while (s < all.ne && !rc) {
+		size_t t = s + 1, size = ent_size(&all, &all.e[s], bucket);
+		while (t < all.ne && size + ent_size(&all, &all.e[t], bucket) <= ML_POST_BLOCK_MAX) {
+			size += ent_size(&all, &all.e[t], bucket);
+			t++;
+		}
+		ml_buf_reset(&key);
+		unsigned char h[4] = { pre[0], pre[1], pre[2], KIND_TERMS };
+		rc = ml_buf_append(&key, h, 4);
+		if (!rc)
+			rc = ml_buf_append(&key, ent_term(&all, &all.e[s]), all.e[s].tlen);
+		if (!rc)
+			rc = blk_encode(&all, s, t, bucket, &enc);
+		if (!rc)
+			rc = put_val(cur, &key, &enc);
+		s = t;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		const unsigned char *kp = (const unsigned char *)data.data + kv[i].koff;
+		if (kv[i].kn >= 4 && kp[3] == KIND_LIST) {
+			MDB_val pk = { kv[i].kn, data.data + kv[i].koff }, pv = { kv[i].vn, data.data + kv[i].voff };
+			rc = ml_store_errcode(mdb_cursor_put(cur, &pk, &pv, 0));
+		}
+	}
+	free(kv);
+	blk_free(&all);
+	ml_buf_free(&data);
+	ml_buf_free(&enc);
+	ml_buf_free(&key);
+	return rc;
+}
+
+int ml_post_seal(MDB_txn *txn, MDB_dbi dbi, uint32_t bucket)
+{
+	MDB_cursor *cur;
+	int rc = ml_store_errcode(mdb_cursor_open(txn, dbi, &cur));
+	unsigned t = 0;
+	while (!rc && t < 256) {
+		unsigned char pre[3] = { (unsigned char)t, (unsigned char)(bucket >> 8), (unsigned char)bucket };
+		MDB_val k = { 3, pre }, v;
+		int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (r == MDB_NOTFOUND)
+			break;
+		if (r) {
+			rc = ml_store_errcode(r);
+			break;
+		}
+		const unsigned char *kp = k.mv_data;
+		if (k.mv_size < 3) {
+			rc = ML_CORRUPT_BKPT;
+			break;
+		}
+		unsigned kt = kp[0];
+		uint32_t kb = (uint32_t)kp[1] << 8 | kp[2];
+		if (kt == t && kb == bucket)
+			rc = seal_one(cur, pre);
+		if (kt > t)
+			t = kt;
+		else
+			t++;
+	}
+	mdb_cursor_close(cur);
 	return rc;
 }
 

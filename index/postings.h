@@ -96,6 +96,18 @@ size_t ml_post_batch_count(const ml_post_batch_t *b);
  * docid present, or removing one absent, changes nothing. */
 int ml_post_batch_write(ml_post_batch_t *b, MDB_txn *txn, MDB_dbi dbi);
 
+/* Rewrite the postings of one day (every tag) compactly: term blocks packed
+ * up to ML_POST_BLOCK_MAX, the keys written again in order so that the
+ * B-tree pages they fill are full (a day's blocks grew in place while it was
+ * the newest, and a page that overflowed split in half).  The answers do not
+ * change.  For a day no batch adds to any more (ml_post_seal_due). */
+int ml_post_seal(MDB_txn *txn, MDB_dbi dbi, uint32_t bucket);
+/* The days to seal when the newest docid is `newest` and the days up to
+ * `sealed` are: [*from, *to), empty when none.  A day is sealed once the
+ * newest docid is ML_POST_SEAL_AFTER seconds past its end. */
+#define ML_POST_SEAL_AFTER 3600u
+void ml_post_seal_due(uint64_t oldest, uint64_t newest, int64_t sealed, uint32_t *from, uint32_t *to);
+
 /* ---- reading ---- */
 
 /* The docids of one term in one bucket, newest first. */

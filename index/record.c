@@ -635,43 +635,60 @@ static void masks_of(const ml_message_t *m, masks_t *k)
 }
 
 /* Mask lines p[0..n) into out. */
-static int mask_lines(const masks_t *k, const char *p, size_t n, ml_buf_t *out)
+/* The first three bytes of p as a number, and its slot in the filter. */
+static inline uint32_t key3(const unsigned char *p)
 {
-	/* the candidates by first byte, longest first */
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+}
+static inline uint32_t slot3(uint32_t k)
+{
+	return (k * 2654435761u) >> 20;   /* 12 bits */
+}
+
+static int mask_lines(const masks_t *k, const char *text, size_t n, ml_buf_t *out)
+{
+	/* the candidates: distinct strings of 3 bytes or more, longest first */
 	unsigned char order[ML_ARRAY_LEN(k->s)];
+	uint32_t keys[ML_ARRAY_LEN(k->s)];
 	unsigned no = 0;
-	for (unsigned i = 0; i < k->n; i++)
-		if (k->s[i].n >= 3)
+	for (unsigned i = 0; i < k->n; i++) {
+		if (k->s[i].n < 3)
+			continue;
+		int dup = 0;
+		for (unsigned j = 0; j < no && !dup; j++)
+			dup = k->s[order[j]].n == k->s[i].n && memcmp(k->s[order[j]].p, k->s[i].p, k->s[i].n) == 0;
+		if (!dup)
 			order[no++] = (unsigned char)i;
+	}
 	for (unsigned i = 1; i < no; i++)
 		for (unsigned j = i; j > 0 && k->s[order[j - 1]].n < k->s[order[j]].n; j--) {
 			unsigned char x = order[j];
 			order[j] = order[j - 1];
 			order[j - 1] = x;
 		}
-	unsigned char first[256] = { 0 };   /* 1: some candidate starts with this byte */
-	for (unsigned i = 0; i < no; i++)
-		first[(unsigned char)k->s[order[i]].p[0]] = 1;
-	first[1] = 1;
+	uint64_t filter[64] = { 0 };
+	for (unsigned i = 0; i < no; i++) {
+		keys[i] = key3((const unsigned char *)k->s[order[i]].p);
+		uint32_t sl = slot3(keys[i]);
+		filter[sl >> 6] |= 1ull << (sl & 63);
+	}
+	const unsigned char *p = (const unsigned char *)text;
 	int rc = ml_buf_reserve(out, n + n / 8 + 16);
 	size_t lit = 0, i = 0;
 	while (i < n && !rc) {
-		unsigned char c = (unsigned char)p[i];
-		if (!first[c]) {
-			i++;
-			continue;
-		}
 		int hit = -1;
-		if (c == 1) {
+		if (p[i] == 1) {
 			hit = 256;
-		} else {
-			for (unsigned j = 0; j < no; j++) {
-				ml_slice_t s = k->s[order[j]];
-				if ((unsigned char)s.p[0] == c && n - i >= s.n && memcmp(p + i, s.p, s.n) == 0) {
-					hit = order[j];
-					break;
+		} else if (i + 3 <= n) {
+			uint32_t kk = key3(p + i), sl = slot3(kk);
+			if (filter[sl >> 6] >> (sl & 63) & 1)
+				for (unsigned j = 0; j < no; j++) {
+					ml_slice_t c = k->s[order[j]];
+					if (keys[j] == kk && n - i >= c.n && memcmp(p + i, c.p, c.n) == 0) {
+						hit = order[j];
+						break;
+					}
 				}
-			}
 		}
 		if (hit < 0) {
 			i++;

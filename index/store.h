@@ -100,6 +100,7 @@ static inline uint32_t ml_docid_seq(uint64_t docid)
 #define ML_META_LOCALDOM_PFX "localdom:"    /* + domain: empty value */
 #define ML_META_FORMAT      "ingest:format" /* the --format logs were ingested with, when not auto */
 #define ML_META_REINDEX     "reindex:last"  /* u64 LE: unix time of the last rebuild's start */
+#define ML_META_SEALED      "post:sealed"   /* u64 LE: 1 + the last day whose postings are sealed */
 
 enum {
 	ML_STORE_RDONLY = 1 << 0,

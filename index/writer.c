@@ -202,6 +202,8 @@ int ml_writer_rebuild_begin(ml_writer_t *w, int flags)
 		r2 = mdb_drop(w->txn, w->s->post, 0);
 	if (!r2)
 		r2 = mdb_drop(w->txn, w->s->open, 0);
+	if (!r2)
+		r2 = ml_meta_del(w->txn, w->s, ML_META_SEALED, strlen(ML_META_SEALED));
 	rc = r2 ? ml_store_errcode(r2) : drop_counters(w);
 	if (rc) {
 		ml_writer_abort(w);
@@ -1002,6 +1004,26 @@ static int unplace(ml_writer_t *w, int place, uint64_t docid, int keep_raw)
 	return rc;
 }
 
+/* Seal the postings of the days that ended a while before the newest
+ * message (index/postings.h). */
+static int seal_days(ml_writer_t *w)
+{
+	uint64_t oldest, newest;
+	int rc = ml_store_docid_range(w->txn, w->s, &oldest, &newest);
+	if (rc)
+		return rc;
+	uint64_t done = ml_meta_get_u64(w->txn, w->s, ML_META_SEALED);
+	uint32_t from, to;
+	ml_post_seal_due(oldest, newest, (int64_t)done - 1, &from, &to);
+	for (uint32_t b = from; b < to && !rc; b++)
+		rc = ml_post_seal(w->txn, w->s->post, b);
+	if (!rc && to > from) {
+		uint64_t v = to;
+		rc = ml_meta_put(w->txn, w->s, ML_META_SEALED, strlen(ML_META_SEALED), &v, 8);
+	}
+	return rc;
+}
+
 static int commit_inner(ml_writer_t *w)
 {
 	int rc = maybe_train(w);
@@ -1119,6 +1141,8 @@ static int commit_inner(ml_writer_t *w)
 	}
 	if (!rc)
 		rc = ml_post_batch_write(w->post, w->txn, w->s->post);
+	if (!rc)
+		rc = seal_days(w);
 	if (!rc && new_msgs)
 		rc = ml_meta_add(w->txn, w->s, ML_META_MESSAGES, new_msgs);
 	for (int st = 1; st < ML_ST__COUNT && !rc; st++) {
