@@ -43,6 +43,13 @@ check() {
 		sed -n 1p "$work/check.txt" >&2
 	fi
 }
+# load_sqlite SCRIPT DB: the truth rows into a SQLite database (bench/truth.sql, then SCRIPT)
+load_sqlite() {
+	{
+		printf '.mode ascii\n.separator "\\037" "\\n"\nCREATE TEMP TABLE raw(j TEXT);\n.import %s raw\n' "$truth"
+		cat bench/truth.sql "$1"
+	} | sqlite3 "$2"
+}
 ms() { awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.1f", (b - a) * 1000 / n }'; }
 class_name() {
 	case $1 in
@@ -118,10 +125,7 @@ run_size() {
 	# SQLite FTS5 holding the same rows (bench/fts5.sql), bulk insert timed as its ingest
 	echo "-- SQLite FTS5 load" >&2
 	t0=$(now)
-	{
-		printf '.mode ascii\n.separator "\\037" "\\n"\nCREATE TEMP TABLE raw(j TEXT);\n.import %s raw\n' "$truth"
-		cat bench/fts5.sql
-	} | sqlite3 "$fdb" > "$work/fts5-load.txt"
+	load_sqlite bench/fts5.sql "$fdb" > "$work/fts5-load.txt"
 	t1=$(now)
 	fwall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 	frows=$(tail -n 1 "$work/fts5-load.txt" | tr -dc 0-9)
@@ -246,7 +250,7 @@ run_size() {
 		echo
 		echo "Ingest rate over time (lines/s, each half second): [$name-ingest-$N.png]($name-ingest-$N.png)"
 		echo
-		echo "FTS5 holds $frows rows: those of the truth less the recipients the log does not name yet (see bench/fts5.sql); it holds no raw lines and its load starts from parsed rows, so its ingest is not the same work as mtalog's."
+		echo "FTS5 holds $frows rows: those of the truth less the recipients the log does not name yet (see bench/truth.sql); it holds no raw lines and its load starts from parsed rows, so its ingest is not the same work as mtalog's."
 		echo
 		echo "### Search, in process (every returned row decoded)"
 		echo
