@@ -8,15 +8,17 @@
 --
 -- Searched columns (tokenizer unicode61, no diacritics removed): to_addr and
 -- orig_to (addresses, lowercase), to_domain and orig_domain, subject, status,
--- sender.  An address or a domain is matched as a phrase of its tokens
--- ("bob@example.com" = bob example com), then checked exactly on the column,
--- as an application on FTS5 would do.
+-- sender, queue_id, message_id.  An address, a domain, a queue ID or a
+-- message-id is matched as a phrase of its tokens ("bob@example.com" = bob
+-- example com), then checked exactly on the column, as an application on
+-- FTS5 would do.  The time is not indexed (FTS5 has no ranges): a time range
+-- is checked on the rows that match the rest, newest first by sorting them.
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
 CREATE VIRTUAL TABLE rows USING fts5(
-	host UNINDEXED, queue_id UNINDEXED,
+	host UNINDEXED, queue_id,
 	to_addr, orig_to, to_domain, orig_domain, subject, status, sender,
-	message_id UNINDEXED, client_ip UNINDEXED, time UNINDEXED,
+	message_id, client_ip UNINDEXED, time UNINDEXED,
 	tokenize = "unicode61 remove_diacritics 0"
 );
 BEGIN;
