@@ -199,7 +199,7 @@ static int cmd_search(const char *db, int argc, char **argv)
 			if (fmt == ML_OUT_TABLE)
 				fprintf(stderr, "%u row%s%s%s\n", info.rows, info.rows == 1 ? "" : "s",
 				        info.truncated ? " (limit reached: narrow the search or raise --limit)" : "",
-				        info.scanned ? " (no indexed filter: records scanned newest first)" : "");
+				        info.scanned ? " (read message by message, newest first: --to, --from, --subject or --status find rows faster)" : "");
 		}
 		ml_search_free(se);
 	}
