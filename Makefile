@@ -3,6 +3,9 @@
 #   make demo       install what is missing, build, ingest sample/mail.log, search
 #   make check      fast tier: unit and end-to-end tests, normal build
 #   make test       full suite: `check`, then the same tests under ASan+UBSan
+#   make check-corpus  the tests that read third-party logs and fixtures
+#                   ($(MTALOG_CORPUS)), normal build then ASan+UBSan; one line
+#                   saying it is skipped when the corpus is not there
 #   make sample     regenerate sample/mail.log with the bench generator
 #   make bench      benchmark at 100k messages (see bench/README.md)
 #   make bench-full the benchmark at 100k, 1M and 10M messages
@@ -31,6 +34,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/web_assets.o
 WEB_SRC  := $(sort $(wildcard tools/web/*.html) $(wildcard tools/web/*.css) $(wildcard tools/web/*.js))
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_SH  := $(wildcard tests/test_*.sh)
 TESTLIB_OBJ := $(BUILD)/tests/testlib.o
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
@@ -40,7 +44,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all check test test-san test-web test-rsyslog deps demo sample bench bench-full fuzz clean tests-build
+.PHONY: all check check-corpus corpus-tier test test-san test-web test-rsyslog deps demo sample bench bench-full fuzz clean tests-build
 all: mtalog
 
 mtalog: $(BUILD)/mtalog
@@ -77,7 +81,25 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libmtalog.a
 tests-build: $(BUILD)/mtalog $(TEST_BIN) $(BENCH_BIN) $(REPLAY_BIN)
 
 check: tests-build
-	MTALOG_BIN=$(BUILD)/mtalog BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN) $(REPLAY_BIN)
+	MTALOG_BIN=$(BUILD)/mtalog BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN) $(REPLAY_BIN) $(TEST_SH)
+
+# The corpus tier (tests/testlib.h): third-party logs and fixtures, not part
+# of the project, found at MTALOG_CORPUS.  CORPUS_REQUIRED=1 makes a missing
+# corpus an error (CI).
+MTALOG_CORPUS ?= ../shared/corpus
+check-corpus:
+	@if [ -d "$(MTALOG_CORPUS)" ]; then \
+		$(MAKE) --no-print-directory corpus-tier && \
+		$(MAKE) --no-print-directory BUILD=build-san CFLAGS="$(SAN_FLAGS) -Wall -Wextra -std=gnu11" corpus-tier; \
+	elif [ -n "$(CORPUS_REQUIRED)" ]; then \
+		echo "check-corpus: no corpus at $(MTALOG_CORPUS), and CORPUS_REQUIRED is set" >&2; exit 1; \
+	else \
+		echo "check-corpus: skipped: no corpus at $(MTALOG_CORPUS) (MTALOG_CORPUS=DIR names one)"; \
+	fi
+
+corpus-tier: tests-build
+	MTALOG_TIER=corpus MTALOG_CORPUS=$(MTALOG_CORPUS) MTALOG_BIN=$(BUILD)/mtalog BUILD=$(BUILD) \
+		sh tests/run.sh $(TEST_BIN) $(REPLAY_BIN)
 
 # libFuzzer (clang): each target for FUZZ_SECONDS, seeded from tests/fuzz/seeds;
 # what it finds goes to build-fuzz/NAME/ (copy a crash into the seeds to keep it)

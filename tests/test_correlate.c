@@ -203,5 +203,5 @@ int main(void)
 		cmocka_unit_test(cuts_change_nothing),
 		cmocka_unit_test(queue_id_reuse),
 	};
-	return cmocka_run_group_tests_name("correlate", tests, NULL, NULL);
+	return TL_RUN_DEFAULT("correlate", tests, NULL, NULL);
 }

@@ -1,14 +1,15 @@
 /*
- * Unit tests for engine/exim: one test per rule of the parser (real corpus
- * lines quoted), subject unescaping, the fail2ban and crowdsec fixtures as a
- * peer suite, a sweep over every Exim line of the corpus (none may be
- * ML_EV_UNKNOWN but the allow-list below), and a robustness run (every line
- * cut at every length, exact-size heap copies) meant to be run under
- * ASan/UBSan.  The parse speed over the Exim test-suite log is printed (not
- * asserted: budgets are measured by bench/).
+ * Unit tests for engine/exim: one test per rule of the parser, subject
+ * unescaping, and a robustness run (every line cut at every length,
+ * exact-size heap copies) meant to be run under ASan/UBSan, over the lines
+ * of the rule tests and tests/data/exim-statuses.log.  The corpus tier adds
+ * the fail2ban and crowdsec fixtures as a peer suite, a sweep over every Exim
+ * line of the corpus (none may be ML_EV_UNKNOWN but the allow-list below),
+ * the robustness run over those lines, and the parse speed over the Exim
+ * test-suite log (printed, not asserted: budgets are measured by bench/).
  *
- * The corpus is read in place (tl_corpus).  Syslog lines are split here with
- * a crude header scan, independent of engine/syslog.
+ * Files are read in place.  Syslog lines are split here with a crude header
+ * scan, independent of engine/syslog.
  */
 #include "testlib.h"
 
@@ -33,9 +34,11 @@ static const char *kind_name(ml_event_kind_t k)
 	return (unsigned)k < NKINDS ? KIND_NAMES[k] : "?";
 }
 
+/* Parse one message part; the line is kept for robustness_written. */
 static ml_event_t E(const char *msg)
 {
 	ml_event_t ev;
+	tl_written_add(NULL, msg, strlen(msg));
 	ml_exim_parse(ml_slice_cstr(msg), &ev);
 	return ev;
 }
@@ -49,6 +52,7 @@ static ml_event_t L(const char *line)
 	int rc = ml_exim_parse_line(line, strlen(line), &t, &msg);
 	if (rc < 0)
 		fail_msg("not an Exim line: %s", line);
+	tl_written_add(NULL, msg.p, msg.n);
 	ml_event_t ev;
 	ml_exim_parse(msg, &ev);
 	return ev;
@@ -155,19 +159,24 @@ static const char *const CORPUS_FILES[] = {
 	"wazuh/exim.log",
 };
 
+/* The project's own Exim log, written by hand. */
+static const char *const OWN_FILES[] = { "tests/data/exim-statuses.log" };
+
 typedef void (*line_fn)(const char *msg, size_t n, int cont, const char *file, void *arg);
 
-/* Calls fn for every Exim line of the corpus; *other counts the lines that
- * are not Exim lines (the reject log's header dumps). */
-static size_t for_each_exim_line(line_fn fn, void *arg, size_t *other)
+/* Calls fn for every Exim line of the files (paths of the corpus when
+ * corpus is set); *other counts the lines that are not Exim lines (the
+ * reject log's header dumps). */
+static size_t each_exim_line(const char *const *files, size_t nfiles, int corpus, line_fn fn, void *arg,
+			     size_t *other)
 {
 	size_t total = 0;
 	if (other)
 		*other = 0;
-	for (size_t f = 0; f < ML_ARRAY_LEN(CORPUS_FILES); f++) {
+	for (size_t f = 0; f < nfiles; f++) {
 		lines_t L_;
-		if (lines_load(&L_, tl_corpus(CORPUS_FILES[f])) != 0)
-			fail_msg("cannot read %s", CORPUS_FILES[f]);
+		if (lines_load(&L_, corpus ? tl_corpus(files[f]) : files[f]) != 0)
+			fail_msg("cannot read %s", files[f]);
 		for (size_t i = 0; i < L_.count; i++) {
 			const char *m;
 			size_t mn;
@@ -179,12 +188,18 @@ static size_t for_each_exim_line(line_fn fn, void *arg, size_t *other)
 					(*other)++;
 				continue;
 			}
-			fn(m, mn, cont, CORPUS_FILES[f], arg);
+			fn(m, mn, cont, files[f], arg);
 			total++;
 		}
 		lines_free(&L_);
 	}
 	return total;
+}
+
+/* Every Exim line of the corpus. */
+static size_t for_each_exim_line(line_fn fn, void *arg, size_t *other)
+{
+	return each_exim_line(CORPUS_FILES, ML_ARRAY_LEN(CORPUS_FILES), 1, fn, arg, other);
 }
 
 /* ---- program, IDs, time ------------------------------------------------ */
@@ -1062,15 +1077,16 @@ static void cut_line(const char *msg, size_t n, int cont, const char *file, void
 	free(b);
 }
 
-/* Whole lines through ml_exim_parse_line, cut at every length. */
-static void cut_whole_lines(cut_t *c)
+/* Whole lines through ml_exim_parse_line, cut at every length: every
+ * step-th line of the files (paths of the corpus when corpus is set). */
+static void cut_whole_lines(cut_t *c, const char *const *files, size_t nfiles, int corpus, size_t step)
 {
 	ml_exim_time_t t;
 	ml_exim_time_init(&t);
-	for (size_t f = 0; f < ML_ARRAY_LEN(CORPUS_FILES); f++) {
+	for (size_t f = 0; f < nfiles; f++) {
 		lines_t L_;
-		assert_int_equal(lines_load(&L_, tl_corpus(CORPUS_FILES[f])), 0);
-		for (size_t i = 0; i < L_.count; i += 13) {
+		assert_int_equal(lines_load(&L_, corpus ? tl_corpus(files[f]) : files[f]), 0);
+		for (size_t i = 0; i < L_.count; i += step) {
 			size_t n = L_.n[i];
 			char *b = malloc(n ? n : 1);
 			for (size_t k = 0; k <= n; k++) {
@@ -1095,9 +1111,29 @@ static void robustness_cuts(void **state)
 	memset(&c, 0, sizeof c);
 	c.seed = 1;
 	for_each_exim_line(cut_line, &c, NULL);
-	cut_whole_lines(&c);
+	cut_whole_lines(&c, CORPUS_FILES, ML_ARRAY_LEN(CORPUS_FILES), 1, 13);
 	print_message("robustness: %zu lines, %zu parses\n", c.lines, c.parses);
 	assert_true(c.parses > 3000000);
+	assert_int_equal(c.oob, 0);
+}
+
+/* The same over the lines of the rule tests above and the project's log. */
+static void robustness_written(void **state)
+{
+	(void)state;
+	cut_t c;
+	memset(&c, 0, sizeof c);
+	c.seed = 1;
+	size_t n;
+	const tl_written_t *w = tl_written(&n);
+	for (size_t i = 0; i < n; i++)
+		cut_line(w[i].msg, w[i].n, 0, "rule tests", &c);
+	size_t own = each_exim_line(OWN_FILES, ML_ARRAY_LEN(OWN_FILES), 0, cut_line, &c, NULL);
+	cut_whole_lines(&c, OWN_FILES, ML_ARRAY_LEN(OWN_FILES), 0, 1);
+	print_message("robustness: %zu lines of the rule tests, %zu of the project's log, %zu parses\n", n, own,
+		      c.parses);
+	assert_true(n > 60);
+	assert_true(own >= 30);
 	assert_int_equal(c.oob, 0);
 }
 
@@ -1144,10 +1180,13 @@ int main(void)
 		cmocka_unit_test(rejects_other),
 		cmocka_unit_test(chatter),
 		cmocka_unit_test(subject_unescape),
+		cmocka_unit_test(robustness_written),
+	};
+	const struct CMUnitTest corpus_tests[] = {
 		cmocka_unit_test(peer_fixtures),
 		cmocka_unit_test(corpus_sweep),
 		cmocka_unit_test(robustness_cuts),
 		cmocka_unit_test(parse_speed),
 	};
-	return cmocka_run_group_tests_name("exim", tests, NULL, NULL);
+	return TL_RUN("exim", tests, corpus_tests, NULL, NULL);
 }

@@ -1,7 +1,10 @@
 /*
  * Ingest tests of the mtalog command: exactly once (re-ingest, appended
  * lines, rotated and .gz files, stdin, batch boundaries, restarts), SIGKILL
- * at many points, bad input, and errors that must be one clear line.
+ * at many points, bad input, and errors that must be one clear line.  The
+ * long logs are the one bench/gen makes (with tests/data/filters.log: mail
+ * through content filters); the corpus tier kills an ingest of a real log
+ * too.
  *
  * The reference for "the same database contents" is `mtalog dump
  * --postings` (every message and every index entry) plus `stats --json`
@@ -166,19 +169,35 @@ static void batch_boundaries(void **state)
 	free(ref);
 }
 
-static pid_t spawn_ingest(const char *db, const char *log, const char *batch)
+/* A long log (72,000 lines, 11 MB) made by bench/gen, once. */
+static const char *gen_log(void)
 {
-	return tl_spawn_mtalog("--db", db, "ingest", "--quiet", "--batch-lines", batch, log, (char *)NULL);
+	static char log[4200];
+	if (!log[0]) {
+		snprintf(log, sizeof log, "%s", path("gen.log"));
+		tl_gen_log(log, 6000);
+	}
+	return log;
 }
 
+/* Ingest log (and more, when not NULL) in the background. */
+static pid_t spawn_ingest(const char *db, const char *log, const char *more, const char *batch)
+{
+	return tl_spawn_mtalog("--db", db, "ingest", "--quiet", "--batch-lines", batch, log, more, (char *)NULL);
+}
+
+/* The inputs: the generated log and mail through content filters; in the
+ * corpus tier (*state: a corpus file), a real log. */
 static void sigkill_at_many_points(void **state)
 {
-	(void)state;
-	const char *log = tl_corpus("postfix-logsums/mail.log");
+	const char *log = *state ? tl_corpus((const char *)*state) : gen_log();
+	const char *more = *state ? NULL : "tests/data/filters.log";
+	char logs[8600];
+	snprintf(logs, sizeof logs, "%s %s", log, more ? more : "");
 	const char *ref_db = path("kill-ref.db");
 	char *err;
 	unlink(ref_db);
-	assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --batch-lines 400 %s", ref_db, log), 0);
+	assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --batch-lines 400 %s", ref_db, logs), 0);
 	free(err);
 	char *ref = tl_db_contents(ref_db);
 	/* kill after different delays; some runs are killed twice before finishing */
@@ -191,7 +210,7 @@ static void sigkill_at_many_points(void **state)
 		snprintf(lock, sizeof lock, "%s-lock", db);
 		unlink(lock);
 		for (int round = 0; round < 2; round++) {
-			pid_t pid = spawn_ingest(db, log, round ? "250" : "400");
+			pid_t pid = spawn_ingest(db, log, more, round ? "250" : "400");
 			struct timespec ts = { 0, (long)(delays_ms[i] * (round + 1)) * 1000000L };
 			nanosleep(&ts, NULL);
 			int st;
@@ -199,7 +218,7 @@ static void sigkill_at_many_points(void **state)
 				killed++;
 			waitpid(pid, &st, 0);
 		}
-		assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --batch-lines 400 %s", db, log), 0);
+		assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --batch-lines 400 %s", db, logs), 0);
 		free(err);
 		char *got = tl_db_contents(db);
 		if (strcmp(got, ref) != 0)
@@ -354,7 +373,7 @@ static void errors_are_one_line(void **state)
 	char cmd[9000];
 	snprintf(cmd, sizeof cmd, "sh -c 'trap \"\" XFSZ; ulimit -f 200; exec %s --db %s ingest --quiet %s' 2>%s",
 	         getenv("MTALOG_BIN") ? getenv("MTALOG_BIN") : "build/mtalog", full,
-	         tl_corpus("postfix-logsums/mail.log"), path("full.err"));
+	         gen_log(), path("full.err"));
 	int st = system(cmd);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
 	char *msg = tl_read_file(path("full.err"), NULL);
@@ -415,7 +434,7 @@ static void search_while_ingesting(void **state)
 	unlink(db);
 	/* a first commit so that the database exists */
 	ingest_ok(db, STATUSES);
-	pid_t pid = spawn_ingest(db, tl_corpus("postfix-logsums/mail.log"), "200");
+	pid_t pid = spawn_ingest(db, gen_log(), NULL, "200");
 	int searches = 0, st;
 	while (waitpid(pid, &st, WNOHANG) == 0) {
 		char *out, *err;
@@ -437,7 +456,7 @@ int main(void)
 		cmocka_unit_test(appended_lines_and_restarts),
 		cmocka_unit_test(rotated_gz_and_stdin),
 		cmocka_unit_test(batch_boundaries),
-		cmocka_unit_test(sigkill_at_many_points),
+		cmocka_unit_test_prestate(sigkill_at_many_points, NULL),
 		cmocka_unit_test(bad_input),
 		cmocka_unit_test(old_file_last_line),
 		cmocka_unit_test(errors_are_one_line),
@@ -445,5 +464,8 @@ int main(void)
 		cmocka_unit_test(progress_on_a_terminal),
 		cmocka_unit_test(search_while_ingesting),
 	};
-	return cmocka_run_group_tests_name("ingest", tests, tl_dir_setup, tl_dir_teardown);
+	const struct CMUnitTest corpus_tests[] = {
+		cmocka_unit_test_prestate(sigkill_at_many_points, (void *)"postfix-logsums/mail.log"),
+	};
+	return TL_RUN("ingest", tests, corpus_tests, tl_dir_setup, tl_dir_teardown);
 }

@@ -9,12 +9,45 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+static int corpus_tier(void)
+{
+	const char *tier = getenv("MTALOG_TIER");
+	return tier && !strcmp(tier, "corpus");
+}
+
 const char *tl_corpus(const char *rel)
 {
+	/* the default tier reads nothing from outside the project */
+	if (!corpus_tier())
+		fail_msg("a default test reads the corpus (%s): it belongs to the corpus tier", rel);
 	static char path[4096];
 	const char *base = getenv("MTALOG_CORPUS");
 	snprintf(path, sizeof path, "%s/%s", base ? base : "../shared/corpus", rel);
 	return path;
+}
+
+int tl_run(const char *name, const struct CMUnitTest *tests, size_t ntests,
+           const struct CMUnitTest *corpus_tests, size_t ncorpus,
+           CMFixtureFunction setup, CMFixtureFunction teardown)
+{
+	if (corpus_tier()) {
+		if (!ncorpus)
+			return 0;
+		char group[128];
+		snprintf(group, sizeof group, "%s (corpus)", name);
+		return _cmocka_run_group_tests(group, corpus_tests, ncorpus, setup, teardown);
+	}
+	return _cmocka_run_group_tests(name, tests, ntests, setup, teardown);
+}
+
+void tl_gen_log(const char *path, unsigned messages)
+{
+	const char *build = getenv("BUILD");
+	char cmd[8400];
+	snprintf(cmd, sizeof cmd, "%s/bench/gen --messages %u --seed 1 --out '%s' 2>/dev/null",
+	         build && *build ? build : "build", messages, path);
+	if (system(cmd) != 0)
+		fail_msg("bench/gen could not write %s", path);
 }
 
 char *tl_read_file(const char *path, size_t *len)
@@ -169,6 +202,25 @@ void tl_lines_free(tl_lines_t *L)
 	free(L->line);
 	free(L->n);
 	memset(L, 0, sizeof *L);
+}
+
+static tl_written_t *written;
+static size_t nwritten, written_cap;
+
+void tl_written_add(const char *prog, const char *msg, size_t n)
+{
+	if (ml_array_grow((void **)&written, &written_cap, sizeof *written, nwritten + 1, 64))
+		fail_msg("out of memory");
+	char *m = malloc(n ? n : 1);
+	if (n)
+		memcpy(m, msg, n);
+	written[nwritten++] = (tl_written_t){ prog ? strdup(prog) : NULL, m, n };
+}
+
+const tl_written_t *tl_written(size_t *count)
+{
+	*count = nwritten;
+	return written;
 }
 
 int tl_slice_is(ml_slice_t s, const char *lit)
