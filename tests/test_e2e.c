@@ -527,13 +527,13 @@ static void content_filters(void **state)
 	free(out); free(err);
 
 	/* two recipients through the filter: each with its own fate after it */
-	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --json --queue-id AD4E5F6A7B", fdb), 0);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --json --queue-id 4Pbt6Q1Wk9zJfC2", fdb), 0);
 	assert_int_equal(tl_count_lines(out), 2);
 	free(out); free(err);
-	r = one_row(fdb, "--queue-id AD4E5F6A7B --status delayed");
+	r = one_row(fdb, "--queue-id 4Pbt6Q1Wk9zJfC2 --status delayed");
 	assert_string_equal(sget(r, "to"), "henry@example.com");
 	assert_string_equal(sget(r, "dsn"), "4.2.2");
-	assert_string_equal(sget(r, "queue_id"), "AD4E5F6A8C");
+	assert_string_equal(sget(r, "queue_id"), "4Pbt6R2Xm0zJfD3");
 	json_decref(r);
 
 	/* milters: rspamd's reject, clamav-milter's virus */

@@ -18,6 +18,7 @@
  */
 #include "testlib.h"
 
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -229,6 +230,9 @@ static void rotation_restart_and_copytruncate(void **state)
 	char log4[4300], log5[4300];
 	snprintf(log4, sizeof log4, "%s.4", log);
 	snprintf(log5, sizeof log5, "%s.5", log);
+	/* the oldest copy is days old (and copies differ in their mtime's seconds) */
+	struct timespec old[2] = { { 1735776000, 0 }, { 1735776000, 0 } };  /* 2025-01-02 */
+	assert_int_equal(utimensat(AT_FDCWD, log1, old, 0), 0);
 	put(&L, log, cut[10] - 40, cut[10] - 30, 1);     /* the tail the follower missed */
 	assert_int_equal(rename(log, log4), 0);
 	sleep_ms(20);

@@ -315,6 +315,52 @@ static void bad_input(void **state)
 }
 
 /* A file nobody writes to any more: its last line without '\n' is complete. */
+/* Exim through syslog and in its own format (with a continuation line),
+ * an empty line and a line Exim never writes: each counted by its reason. */
+static void exim_and_odd_lines(void **state)
+{
+	(void)state;
+	const char *sys = path("exim-syslog.log"), *own = path("exim-main.log"), *db = path("odd.db");
+	const char syslog_lines[] =
+		"Mar  3 10:30:00 mx3 exim[801]: 1vAbCd-000001-XY <= ann@x.example H=mail.x.example [192.0.2.61] P=esmtp S=700 for bob@example.com\n"
+		"Mar  3 10:30:01 mx3 exim[801]: 1vAbCd-000001-XY => bob@example.com R=local_user T=local_delivery\n"
+		"Mar  3 10:30:01 mx3 exim[801]: 1vAbCd-000001-XY Completed\n"
+		"\n"
+		"Mar  3 10:30:02 mx3 exim[801]: this is not something exim writes\n";
+	const char own_lines[] =
+		"2026-03-03 10:31:00 1vAbCe-000002-XY <= ann@x.example H=mail.x.example [192.0.2.61] P=esmtp S=700 for carl@example.com\n"
+		"2026-03-03 10:31:01 1vAbCe-000002-XY ** carl@example.com R=dnslookup T=remote_smtp H=mx.example.com [192.0.2.62]: SMTP error from remote mail server after RCPT TO:<carl@example.com>: 550 5.1.1 unknown user\n"
+		"2026-03-03 10:31:01 1vAbCe-000002-XY Completed\n"
+		"2026-03-03 10:31:05 TLS error on connection from mail.x.example [192.0.2.61] (SSL_accept): error:0A000076:SSL routines::no suitable signature algorithm\n"
+		"  Suggested action: check the certificate and the key of the TLS configuration\n";
+	tl_write_file(sys, syslog_lines, sizeof syslog_lines - 1);
+	tl_write_file(own, own_lines, sizeof own_lines - 1);
+	char args[8800];
+	snprintf(args, sizeof args, "%s %s", sys, own);
+	ingest_ok(db, args);
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --json --to bob@example.com --status delivered", db), 0);
+	assert_int_equal(tl_count_lines(out), 1);
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --json --to carl@example.com --status bounced", db), 0);
+	assert_int_equal(tl_count_lines(out), 1);
+	assert_non_null(strstr(out, "\"dsn\":\"5.1.1\""));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats --json", db), 0);
+	json_error_t je;
+	json_t *st = json_loads(out, 0, &je);
+	assert_non_null(st);
+	json_t *skip = json_object_get(json_object_get(st, "lines_skipped"), "by_reason");
+	assert_int_equal(json_integer_value(json_object_get(skip, "empty line")), 1);
+	assert_int_equal(json_integer_value(json_object_get(skip, "exim: continuation")), 1);
+	json_t *bad = json_object_get(json_object_get(st, "lines_not_understood"), "by_reason");
+	json_t *unrec = json_object_get(bad, "exim: unrecognised");
+	assert_int_equal(json_integer_value(json_object_get(unrec, "count")), 1);
+	assert_non_null(strstr(json_string_value(json_object_get(unrec, "sample")), "not something exim writes"));
+	json_decref(st);
+	free(out); free(err);
+}
+
 static void old_file_last_line(void **state)
 {
 	(void)state;
@@ -458,6 +504,7 @@ int main(void)
 		cmocka_unit_test(batch_boundaries),
 		cmocka_unit_test_prestate(sigkill_at_many_points, NULL),
 		cmocka_unit_test(bad_input),
+		cmocka_unit_test(exim_and_odd_lines),
 		cmocka_unit_test(old_file_last_line),
 		cmocka_unit_test(errors_are_one_line),
 		cmocka_unit_test(map_grows),

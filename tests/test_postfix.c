@@ -970,6 +970,30 @@ static void skip_daemons(void **state)
 	KIND(ev, ML_EV_REMOVED);
 }
 
+/* Services master.cf names after their job, and log levels: "relay" and
+ * "retry" run smtp and error, "qmqpd" takes mail as smtpd does; a line of
+ * level "error:" about a message is information, else a skip. */
+static void service_names(void **state)
+{
+	(void)state;
+	ml_event_t ev = P("postfix/relay", "5C6D7E8F9A: to=<ann@partner.example>, relay=mx.partner.example[198.51.100.9]:25, delay=1.2, delays=0.1/0/0.6/0.5, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 91C2D3E4F5)");
+	KIND(ev, ML_EV_DELIVERY);
+	assert_int_equal(ev.status, ML_ST_DELIVERED);
+	EQ(ev.relay, "mx.partner.example[198.51.100.9]:25");
+	ev = P("postfix/retry", "5C6D7E8F9A: to=<ann@partner.example>, relay=none, delay=3600, delays=3600/0/0/0, dsn=4.4.1, status=deferred (delivery temporarily suspended: connect to mx.partner.example[198.51.100.9]:25: Connection refused)");
+	KIND(ev, ML_EV_DELIVERY);
+	assert_int_equal(ev.status, ML_ST_DELAYED);
+	EQ(ev.dsn, "4.4.1");
+	ev = P("postfix/qmqpd", "6D7E8F9A0B: client=list.example.org[192.0.2.80]");
+	KIND(ev, ML_EV_CLIENT);
+	EQ(ev.client_ip, "192.0.2.80");
+	ev = P("postfix/qmgr", "error: 5C6D7E8F9A: queue file read error");
+	KIND(ev, ML_EV_INFO);
+	EQ(ev.qid, "5C6D7E8F9A");
+	ev = P("postfix/smtpd", "error: open database /etc/postfix/helo_access.db: No such file or directory");
+	SKIPPED(ev, "smtpd warning");
+}
+
 static void hostile_bytes(void **state)
 {
 	(void)state;
@@ -1561,6 +1585,7 @@ int main(void)
 		cmocka_unit_test(postsuper_lines),
 		cmocka_unit_test(pickup_lines),
 		cmocka_unit_test(skip_daemons),
+		cmocka_unit_test(service_names),
 		cmocka_unit_test(hostile_bytes),
 		cmocka_unit_test(robustness_written),
 		cmocka_unit_test(robustness_random),

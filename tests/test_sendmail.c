@@ -298,6 +298,12 @@ static void delivery_sent(void **state)
 	EQ(ev.reason_text, "ok:  Message 40279894 accepted");
 	assert_int_equal(ev.delay_ms, 0);
 	assert_false(ev.local_delivery);
+	/* spaces around values (a relay that kept the line's trailing space) */
+	ev = E("x1HBOhe0012345: to=<bob@example.com> , delay=00:00:01, xdelay=00:00:01, mailer=esmtp, pri=120, relay=mx.example.com. [192.0.2.1], dsn=2.0.0, stat=Sent (Ok: queued as 1A2B3C) ");
+	KIND(ev, ML_EV_DELIVERY);
+	EQ(ev.to, "bob@example.com");
+	EQ(ev.reason_text, "Ok: queued as 1A2B3C");
+	assert_int_equal(ev.delay_ms, 1000);
 
 	/* Local mailer, bare addresses, ctladdr (not the original recipient). */
 	ev = E("u31FFPtp032300: to=root@localhost.localdomain, ctladdr=root@localhost.localdomain (0/0), delay=00:00:00, xdelay=00:00:00, mailer=local, pri=245938, dsn=2.0.0, stat=Sent");

@@ -111,6 +111,12 @@ static void traditional(void **state)
 	assert_true(h.time_us == 1704164645LL * 1000000);
 	h = parse_ok(&ctx, "Feb 29 12:00:00 host prog[42]: m");
 	assert_true(h.time_us == 1709208000LL * 1000000);
+	/* the "<facility.level>" text some templates write before the host */
+	h = parse_ok(&ctx, "Jan  2 03:04:05 <mail.info>  mx1 postfix/qmgr[7]: m");
+	assert_true(h.time_us == 1704164645LL * 1000000);
+	assert_slice(h.host, "mx1");
+	assert_slice(h.program, "postfix/qmgr");
+	assert_slice(h.msg, "m");
 	/* every month name, and any case */
 	static const char *mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 	                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
