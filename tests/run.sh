@@ -16,6 +16,16 @@ failed=0
 broken=""
 tier=${MTALOG_TIER:-default}
 corpus=${MTALOG_CORPUS:-../shared/corpus}
+# Add what test $1 said: $2 tests passed, $3 failed, its exit status $4
+# (a failure outside the tests counts as one).
+tally() {
+	passed=$((passed + $2))
+	failed=$((failed + $3))
+	if [ "$4" -ne 0 ] && [ "$3" -eq 0 ]; then
+		failed=$((failed + 1))
+		broken="$broken $1"
+	fi
+}
 for t in "$@"; do
 	case "$t" in
 	*/replay_*)
@@ -28,7 +38,7 @@ for t in "$@"; do
 		fi
 		rc=$?
 		printf 'replay %s: %s\n' "$name" "$out"
-		if [ "$rc" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); broken="$broken $t"; fi
+		tally "$t" $((rc == 0)) 0 "$rc"
 		continue
 		;;
 	*.sh)
@@ -36,28 +46,15 @@ for t in "$@"; do
 		out=$(sh "$t" 2>&1)
 		rc=$?
 		printf '%s\n' "$out"
-		p=$(printf '%s\n' "$out" | grep -c '^ok - ')
-		f=$(printf '%s\n' "$out" | grep -c '^not ok - ')
-		passed=$((passed + p))
-		failed=$((failed + f))
-		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-			failed=$((failed + 1))
-			broken="$broken $t"
-		fi
+		tally "$t" "$(printf '%s\n' "$out" | grep -c '^ok - ')" "$(printf '%s\n' "$out" | grep -c '^not ok - ')" "$rc"
 		continue
 		;;
 	esac
 	out=$("$t" 2>&1)
 	rc=$?
 	printf '%s\n' "$out"
-	p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
-	f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
-	passed=$((passed + p))
-	failed=$((failed + f))
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		failed=$((failed + 1))
-		broken="$broken $t"
-	fi
+	tally "$t" "$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')" \
+		"$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')" "$rc"
 done
 [ -n "$broken" ] && echo "crashed or failed outside a test:$broken"
 echo "tests ($tier tier): $passed passed, $failed failed"

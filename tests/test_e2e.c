@@ -453,6 +453,36 @@ static void words_for_people(void **state)
 	free(out); free(err);
 }
 
+/* Message id of database mdb is the last hop of a mail that went through
+ * amavis after first_qid: show gives the whole chain, each hop with its
+ * events (amavis's verdict among the first hop's), as JSON and as text. */
+static void expect_amavis_chain(const char *mdb, const char *id, const char *first_qid)
+{
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s --json", mdb, id), 0);
+	json_error_t je;
+	json_t *r = json_loads(out, 0, &je);
+	assert_non_null(r);
+	free(out); free(err);
+	assert_string_equal(sget(r, "previous_queue_id"), first_qid);
+	json_t *chain = json_object_get(r, "chain");
+	assert_int_equal(json_array_size(chain), 2);
+	assert_string_equal(sget(json_array_get(chain, 0), "relation"), "before filter");
+	assert_string_equal(sget(json_array_get(chain, 0), "queue_id"), first_qid);
+	assert_string_equal(sget(json_array_get(chain, 1), "relation"), "this");
+	json_t *ev = json_object_get(json_array_get(chain, 0), "events");
+	int amavis = 0;
+	for (size_t i = 0; i < json_array_size(ev); i++)
+		amavis |= !strcmp(sget(json_array_get(ev, i), "program"), "amavis");
+	assert_true(amavis);
+	json_decref(r);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s", mdb, id), 0);
+	char want[96];
+	snprintf(want, sizeof want, "before filter %s", first_qid);
+	assert_non_null(strstr(out, want));
+	free(out); free(err);
+}
+
 /* The row `search --json ARGS` finds in database fdb; fails unless there is
  * exactly one. */
 static json_t *one_row(const char *fdb, const char *args)
@@ -505,26 +535,7 @@ static void content_filters(void **state)
 	assert_string_equal(sget(r, "id"), id);
 	json_decref(r);
 
-	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s --json", fdb, id), 0);
-	json_error_t je;
-	r = json_loads(out, 0, &je);
-	assert_non_null(r);
-	free(out); free(err);
-	assert_string_equal(sget(r, "previous_queue_id"), "7A1B2C3D4E");
-	json_t *chain = json_object_get(r, "chain");
-	assert_int_equal(json_array_size(chain), 2);
-	assert_string_equal(sget(json_array_get(chain, 0), "relation"), "before filter");
-	assert_string_equal(sget(json_array_get(chain, 0), "queue_id"), "7A1B2C3D4E");
-	assert_string_equal(sget(json_array_get(chain, 1), "relation"), "this");
-	json_t *ev = json_object_get(json_array_get(chain, 0), "events");
-	int amavis = 0;
-	for (size_t i = 0; i < json_array_size(ev); i++)
-		amavis |= !strcmp(sget(json_array_get(ev, i), "program"), "amavis");
-	assert_true(amavis);
-	json_decref(r);
-	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s", fdb, id), 0);
-	assert_non_null(strstr(out, "before filter 7A1B2C3D4E"));
-	free(out); free(err);
+	expect_amavis_chain(fdb, id, "7A1B2C3D4E");
 
 	/* two recipients through the filter: each with its own fate after it */
 	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --json --queue-id 4Pbt6Q1Wk9zJfC2", fdb), 0);
@@ -548,6 +559,7 @@ static void content_filters(void **state)
 
 	/* every line understood */
 	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats --json", fdb), 0);
+	json_error_t je;
 	json_t *s = json_loads(out, 0, &je);
 	assert_non_null(s);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "lines_not_understood"), "total")), 0);
@@ -630,25 +642,7 @@ static void corpus_sweep(void **state)
 	assert_int_equal(tl_count_lines(out), 1);
 	assert_non_null(strstr(out, id));
 	free(out); free(err);
-	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s --json", cdb, id), 0);
-	r = json_loads(out, 0, &je);
-	assert_string_equal(sget(r, "previous_queue_id"), "4PbC4x469Jz3tBr");
-	/* show: the whole chain, each hop with its events, amavis's verdict too */
-	json_t *chain = json_object_get(r, "chain");
-	assert_int_equal(json_array_size(chain), 2);
-	assert_string_equal(sget(json_array_get(chain, 0), "relation"), "before filter");
-	assert_string_equal(sget(json_array_get(chain, 0), "queue_id"), "4PbC4x469Jz3tBr");
-	assert_string_equal(sget(json_array_get(chain, 1), "relation"), "this");
-	json_t *ev = json_object_get(json_array_get(chain, 0), "events");
-	int amavis = 0;
-	for (size_t i = 0; i < json_array_size(ev); i++)
-		amavis |= !strcmp(sget(json_array_get(ev, i), "program"), "amavis");
-	assert_true(amavis);
-	json_decref(r);
-	free(out); free(err);
-	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s", cdb, id), 0);
-	assert_non_null(strstr(out, "before filter 4PbC4x469Jz3tBr"));
-	free(out); free(err);
+	expect_amavis_chain(cdb, id, "4PbC4x469Jz3tBr");
 }
 
 int main(void)

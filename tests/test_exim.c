@@ -1255,17 +1255,18 @@ static void robustness_cuts(void **state)
 	assert_int_equal(c.oob, 0);
 }
 
+static void cut_written(const char *prog, const char *msg, size_t n, const char *file, void *arg)
+{
+	(void)prog;
+	cut_line(msg, n, 0, file, arg);
+}
+
 /* The same over the lines of the rule tests above and the project's log. */
 static void robustness_written(void **state)
 {
 	(void)state;
-	cut_t c;
-	memset(&c, 0, sizeof c);
-	c.seed = 1;
-	size_t n;
-	const tl_written_t *w = tl_written(&n);
-	for (size_t i = 0; i < n; i++)
-		cut_line(w[i].msg, w[i].n, 0, "rule tests", &c);
+	cut_t c = { .seed = 1 };
+	size_t n = tl_written_each(cut_written, &c);
 	size_t own = each_exim_line(OWN_FILES, ML_ARRAY_LEN(OWN_FILES), 0, cut_line, &c, NULL);
 	cut_whole_lines(&c, OWN_FILES, ML_ARRAY_LEN(OWN_FILES), 0, 1);
 	print_message("robustness: %zu lines of the rule tests, %zu of the project's log, %zu parses\n", n, own,

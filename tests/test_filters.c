@@ -930,16 +930,19 @@ static void robustness_cuts(void **state)
 	assert_true(c.parses > 100000);
 }
 
+static void cut_written(const char *prog, const char *msg, size_t n, const char *file, void *arg)
+{
+	(void)file;
+	cut_line(ml_slice_cstr(prog), ml_slice(msg, n), arg);
+}
+
 /* The same over the lines of the rule tests above, the project's log and
  * odd inputs. */
 static void robustness_written(void **state)
 {
 	(void)state;
 	cuts_t c = { 0, 0 };
-	size_t n;
-	const tl_written_t *w = tl_written(&n);
-	for (size_t i = 0; i < n; i++)
-		cut_line(ml_slice_cstr(w[i].prog), ml_slice(w[i].msg, w[i].n), &c);
+	size_t n = tl_written_each(cut_written, &c);
 	size_t own = each_filter_line_of("tests/data/filters.log", cut_line, &c);
 	/* Inputs no log has: empty, NULL, binary. */
 	ml_event_t ev;

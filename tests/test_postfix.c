@@ -1511,13 +1511,8 @@ static void robustness_cuts(void **state)
 static void robustness_written(void **state)
 {
 	(void)state;
-	cut_t c;
-	memset(&c, 0, sizeof c);
-	c.seed = 1;
-	size_t n;
-	const tl_written_t *w = tl_written(&n);
-	for (size_t i = 0; i < n; i++)
-		cut_line(w[i].prog, w[i].msg, w[i].n, "rule tests", &c);
+	cut_t c = { .seed = 1 };
+	size_t n = tl_written_each(cut_line, &c);
 	size_t own = 0;
 	for (size_t i = 0; i < ML_ARRAY_LEN(OWN_LOGS); i++)
 		own += each_postfix_line_of(OWN_LOGS[i], cut_line, &c);

@@ -206,7 +206,11 @@ void tl_lines_free(tl_lines_t *L)
 	memset(L, 0, sizeof *L);
 }
 
-static tl_written_t *written;
+static struct written {
+	const char *prog;
+	const char *msg;
+	size_t n;
+} *written;
 static size_t nwritten, written_cap;
 
 void tl_written_add(const char *prog, const char *msg, size_t n)
@@ -216,13 +220,14 @@ void tl_written_add(const char *prog, const char *msg, size_t n)
 	char *m = malloc(n ? n : 1);
 	if (n)
 		memcpy(m, msg, n);
-	written[nwritten++] = (tl_written_t){ prog ? strdup(prog) : NULL, m, n };
+	written[nwritten++] = (struct written){ prog ? strdup(prog) : NULL, m, n };
 }
 
-const tl_written_t *tl_written(size_t *count)
+size_t tl_written_each(tl_line_fn fn, void *arg)
 {
-	*count = nwritten;
-	return written;
+	for (size_t i = 0; i < nwritten; i++)
+		fn(written[i].prog, written[i].msg, written[i].n, "rule tests", arg);
+	return nwritten;
 }
 
 int tl_slice_is(ml_slice_t s, const char *lit)

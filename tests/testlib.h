@@ -114,14 +114,11 @@ void tl_lines_free(tl_lines_t *L);
  * that the program's robustness test cuts every one of them too: each rule
  * tested is also tested cut short and with damaged bytes.  prog may be NULL
  * (a parser without program tags).  Kept until the program exits. */
-typedef struct {
-	const char *prog;
-	const char *msg;
-	size_t n;
-} tl_written_t;
 void tl_written_add(const char *prog, const char *msg, size_t n);
-/* The lines collected so far; *count gets their number. */
-const tl_written_t *tl_written(size_t *count);
+/* Calls fn(prog, msg, n, "rule tests", arg) for each line collected so far;
+ * returns their number. */
+typedef void (*tl_line_fn)(const char *prog, const char *msg, size_t n, const char *file, void *arg);
+size_t tl_written_each(tl_line_fn fn, void *arg);
 
 /* 1 when slice s holds exactly lit. */
 int tl_slice_is(ml_slice_t s, const char *lit);
