@@ -1,11 +1,14 @@
 # mtalog — plain Makefile.  Override CC, CFLAGS, LDLIBS as usual.
 #   make            build ./mtalog
-#   make demo       install what is missing, build, ingest sample/mail.log, search
-#   make check      fast tier: unit and end-to-end tests, normal build
+#   make demo       install what is missing, build, ingest sample/mail.log into
+#                   ./mtalog.db (the default database), search
+#   make check      fast tier: unit and end-to-end tests, normal build (~45 s)
 #   make test       full suite: `check`, then the same tests under ASan+UBSan
+#                   (~2 1/4 min); only what the project itself writes
 #   make check-corpus  the tests that read third-party logs and fixtures
-#                   ($(MTALOG_CORPUS)), normal build then ASan+UBSan; one line
-#                   saying it is skipped when the corpus is not there
+#                   (../shared/corpus or MTALOG_CORPUS), normal build then
+#                   ASan+UBSan (~1 min); one line saying it is skipped when
+#                   the corpus is not there
 #   make sample     regenerate sample/mail.log with the bench generator
 #   make bench      benchmark at 100k messages (see bench/README.md)
 #   make bench-full the benchmark at 100k, 1M and 10M messages
