@@ -1,13 +1,22 @@
 # mtalog — plain Makefile.  Override CC, CFLAGS, LDLIBS as usual.
 #   make            build ./mtalog
-#   make demo       install what is missing, build, ingest sample/mail.log, search
-#   make check      fast tier: unit and end-to-end tests, normal build
+#   make demo       install what is missing, build, ingest sample/mail.log into
+#                   ./mtalog.db (the default database), search
+#   make check      fast tier: unit and end-to-end tests, normal build (~45 s)
 #   make test       full suite: `check`, then the same tests under ASan+UBSan
+#                   (~2 1/4 min); only what the project itself writes
+#   make check-corpus  the tests that read third-party logs and fixtures
+#                   (../shared/corpus or MTALOG_CORPUS), normal build then
+#                   ASan+UBSan (~1 min); one line saying it is skipped when
+#                   the corpus is not there
 #   make sample     regenerate sample/mail.log with the bench generator
 #   make bench      benchmark at 100k messages (see bench/README.md)
 #   make bench-full the benchmark at 100k, 1M and 10M messages
 #   make bench-lag  the lag of ingest --follow over a minute of live traffic
 #   make fuzz       libFuzzer, each target FUZZ_SECONDS (clang)
+#   make install    the binary, mtalog(1), the systemd units of `ingest --follow`
+#                   and `serve` and their system user (PREFIX=/usr/local, DESTDIR)
+#   make uninstall  remove what install wrote
 #   make deps       install the Debian packages the build needs (root)
 #   make test-web   browser tests of the page (headless Chromium; tests/web/)
 #   make test-rsyslog  rsyslogd in front of `ingest --follow`, as docs/rsyslog.md
@@ -31,6 +40,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/web_assets.o
 WEB_SRC  := $(sort $(wildcard tools/web/*.html) $(wildcard tools/web/*.css) $(wildcard tools/web/*.js))
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_SH  := $(wildcard tests/test_*.sh)
 TESTLIB_OBJ := $(BUILD)/tests/testlib.o
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
@@ -40,7 +50,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all check test test-san test-web test-rsyslog deps demo sample bench bench-full fuzz clean tests-build
+.PHONY: all check check-corpus corpus-tier install uninstall test test-san test-web test-rsyslog deps demo sample bench bench-full fuzz clean tests-build
 all: mtalog
 
 mtalog: $(BUILD)/mtalog
@@ -77,7 +87,25 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libmtalog.a
 tests-build: $(BUILD)/mtalog $(TEST_BIN) $(BENCH_BIN) $(REPLAY_BIN)
 
 check: tests-build
-	MTALOG_BIN=$(BUILD)/mtalog BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN) $(REPLAY_BIN)
+	MTALOG_BIN=$(BUILD)/mtalog BUILD=$(BUILD) sh tests/run.sh $(TEST_BIN) $(REPLAY_BIN) $(TEST_SH)
+
+# The corpus tier (tests/testlib.h): third-party logs and fixtures, not part
+# of the project, found at MTALOG_CORPUS.  CORPUS_REQUIRED=1 makes a missing
+# corpus an error (CI).
+MTALOG_CORPUS ?= ../shared/corpus
+check-corpus:
+	@if [ -d "$(MTALOG_CORPUS)" ]; then \
+		$(MAKE) --no-print-directory corpus-tier && \
+		$(MAKE) --no-print-directory BUILD=build-san CFLAGS="$(SAN_FLAGS) -Wall -Wextra -std=gnu11" corpus-tier; \
+	elif [ -n "$(CORPUS_REQUIRED)" ]; then \
+		echo "check-corpus: no corpus at $(MTALOG_CORPUS), and CORPUS_REQUIRED is set" >&2; exit 1; \
+	else \
+		echo "check-corpus: skipped: no corpus at $(MTALOG_CORPUS) (MTALOG_CORPUS=DIR names one)"; \
+	fi
+
+corpus-tier: tests-build
+	MTALOG_TIER=corpus MTALOG_CORPUS=$(MTALOG_CORPUS) MTALOG_BIN=$(BUILD)/mtalog BUILD=$(BUILD) \
+		sh tests/run.sh $(TEST_BIN) $(REPLAY_BIN)
 
 # libFuzzer (clang): each target for FUZZ_SECONDS, seeded from tests/fuzz/seeds;
 # what it finds goes to build-fuzz/NAME/ (copy a crash into the seeds to keep it)
@@ -111,17 +139,55 @@ test-rsyslog: $(BUILD)/mtalog
 deps:
 	sh tools/install-deps.sh
 
-# Install, build, ingest the bundled sample, show rows.
+# Install what is missing, build, ingest the bundled sample into ./mtalog.db
+# (the default database), show rows and what to try next (tools/demo.sh).
 demo:
 	sh tools/install-deps.sh
 	$(MAKE) all
-	rm -f sample.db sample.db-lock
-	./mtalog --db sample.db ingest sample/mail.log
-	./mtalog --db sample.db search --limit 15
-	./mtalog --db sample.db search --status bounced,expired --limit 5
+	sh tools/demo.sh ./mtalog sample/mail.log
 
+# The sample: 2000 messages of three Postfix hosts on 1 November 2026.
 sample: $(BUILD)/bench/gen
-	$(BUILD)/bench/gen --messages 2000 --seed 1 --out sample/mail.log
+	$(BUILD)/bench/gen --messages 2000 --seed 1 --start 2026-11-01T00:00:00Z --out sample/mail.log
+
+# Installation.  Under PREFIX (the units and sysusers.d where systemd looks
+# for them under /usr/local and /usr); DESTDIR stages the files elsewhere.
+# Into the running system (no DESTDIR, as root) it also creates the system
+# user `mtalog` and has systemd read the units, but starts nothing.
+# `uninstall` removes those files (stopping the services first); the user
+# and /var/lib/mtalog, the services' database, are kept.
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+UNITS       := mtalog-ingest.service mtalog-serve.service
+INSTALLED    = $(BINDIR)/mtalog $(MANDIR)/man1/mtalog.1 $(UNITS:%=$(UNITDIR)/%) $(SYSUSERSDIR)/mtalog.conf
+
+install: $(BUILD)/mtalog
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	install -m 755 $(BUILD)/mtalog $(DESTDIR)$(BINDIR)/mtalog
+	install -m 644 docs/mtalog.1 $(DESTDIR)$(MANDIR)/man1/mtalog.1
+	for u in $(UNITS); do \
+		sed 's|@BINDIR@|$(BINDIR)|g' tools/systemd/$$u.in > $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$u.tmp && mv $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+	install -m 644 tools/systemd/mtalog.sysusers $(DESTDIR)$(SYSUSERSDIR)/mtalog.conf
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ]; then \
+		if command -v systemd-sysusers >/dev/null; then systemd-sysusers $(SYSUSERSDIR)/mtalog.conf; fi; \
+		if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+		echo "installed; to start the services: systemctl enable --now $(UNITS)"; \
+	fi
+
+uninstall:
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		systemctl disable --now $(UNITS) 2>/dev/null || true; \
+	fi
+	rm -f $(INSTALLED:%=$(DESTDIR)%)
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+	@if [ -z "$(DESTDIR)" ]; then \
+		echo "kept: the user mtalog and /var/lib/mtalog (the services' database): userdel mtalog; rm -r /var/lib/mtalog"; \
+	fi
 
 bench: $(BUILD)/mtalog $(BENCH_BIN)
 	sh tools/install-deps.sh bench
@@ -137,6 +203,6 @@ bench-lag: $(BUILD)/mtalog $(BENCH_BIN)
 	BUILD=$(BUILD) sh bench/lag.sh
 
 clean:
-	rm -rf build build-san build-fuzz mtalog sample.db sample.db-lock
+	rm -rf build build-san build-fuzz mtalog
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/tools/mtalog.d $(TEST_BIN:=.d) $(FUZZ_SRC:%.c=$(BUILD)/%.d) $(BUILD)/tests/fuzz/replay.d $(BENCH_SRC:%.c=$(BUILD)/%.d) $(BUILD)/tests/testlib.d

@@ -10,7 +10,8 @@
 #       in the last half second, lines/s since the start)
 # sizes.tsv columns: messages, lines, log bytes, mtalog db bytes, FTS5 db
 # bytes, ingest s (mtalog, FTS5), then p50 and p99 µs of recipient address,
-# recipient domain, two subject words, status + domain.
+# recipient domain, two subject words, status + domain, then SQLite B-tree db
+# bytes and load s.
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
 	set terminal pngcairo size 900,560 font "sans,10"
 } else {
@@ -35,7 +36,8 @@ if (mode eq 'size') {
 	set ylabel "MB"
 	plot in using 1:($3/1e6) with linespoints lw 2 title "raw log", \
 	     in using 1:($4/1e6) with linespoints lw 2 title "mtalog database", \
-	     in using 1:($5/1e6) with linespoints lw 2 title "SQLite FTS5 (rows only)"
+	     in using 1:($5/1e6) with linespoints lw 2 title "SQLite FTS5 (rows only)", \
+	     in using 1:($16/1e6) with linespoints lw 2 title "SQLite B-tree indexes (rows only)"
 }
 if (mode eq 'scaling') {
 	set title "mtalog search latency against messages (in process, map populated)"

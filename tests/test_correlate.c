@@ -3,7 +3,8 @@
  * into messages, with the batch cut after every k lines and the in-flight
  * messages kept by a stand-in store (their plain record encoding in memory),
  * so the reload path is exercised without LMDB.  Every cut must give the
- * same final messages as one batch.
+ * same final messages as one batch.  Then queue IDs used again, and lines
+ * of Exim and content filters that take the correlator's other paths.
  */
 #include "testlib.h"
 
@@ -11,6 +12,8 @@
 #include <stdlib.h>
 
 #include "engine/correlate.h"
+#include "engine/exim.h"
+#include "engine/filters.h"
 #include "engine/postfix.h"
 #include "engine/syslog.h"
 #include "index/record.h"
@@ -167,33 +170,151 @@ static void cuts_change_nothing(void **state)
 	ml_message_free(&m);
 }
 
+/* Fold syslog lines of 2026 into c, each read by the parser of its program
+ * (Postfix, Exim, a content filter); none may be not understood. */
+static void fold(ml_corr_t *c, const char *const *lines, size_t n)
+{
+	ml_syslog_ctx_t sc;
+	ml_syslog_ctx_init(&sc, 0, 2026);
+	for (size_t i = 0; i < n; i++) {
+		ml_syslog_t h;
+		const char *why;
+		size_t ln = strlen(lines[i]);
+		assert_int_equal(ml_syslog_parse(&sc, lines[i], ln, &h, &why), 0);
+		ml_event_t ev;
+		if (ml_postfix_is_program(h.program))
+			ml_postfix_parse(h.program, h.msg, &ev);
+		else if (ml_exim_is_program(h.program))
+			ml_exim_parse(h.msg, &ev);
+		else
+			ml_filters_parse(h.program, h.msg, &ev);
+		if (ev.kind == ML_EV_UNKNOWN)
+			fail_msg("not understood: %s", lines[i]);
+		assert_int_equal(ml_corr_add(c, &h, &ev, lines[i], ln), 0);
+	}
+}
+
+/* The newest message of queue ID qid among those c changed; fails if none. */
+static ml_message_t *changed(ml_corr_t *c, const char *qid)
+{
+	ml_message_t **msgs, *m = NULL;
+	size_t n = ml_corr_dirty(c, &msgs);
+	for (size_t i = 0; i < n; i++)
+		if (ml_slice_eq(ml_message_str(msgs[i], msgs[i]->queue_id), qid))
+			m = msgs[i];
+	if (!m)
+		fail_msg("no message %s", qid);
+	return m;
+}
+
 static void queue_id_reuse(void **state)
 {
 	(void)state;
-	/* the same queue ID after "removed" is a new message */
+	/* the same queue ID after "removed" is a new message; a second
+	 * "removed" starts nothing */
 	const char *lines[] = {
 		"Mar  3 10:00:00 mx1 postfix/qmgr[1]: ABCDEF1234: from=<a@x.example>, size=1, nrcpt=1 (queue active)",
 		"Mar  3 10:00:01 mx1 postfix/qmgr[1]: ABCDEF1234: removed",
+		"Mar  3 10:00:02 mx1 postfix/qmgr[1]: ABCDEF1234: removed",
 		"Mar  3 11:00:00 mx1 postfix/qmgr[1]: ABCDEF1234: from=<b@y.example>, size=2, nrcpt=1 (queue active)",
 		"Mar  3 11:00:00 mx2 postfix/qmgr[1]: ABCDEF1234: from=<c@z.example>, size=3, nrcpt=1 (queue active)",
+		/* 43 days on: the end of a later message whose start was not read */
+		"Apr 15 11:00:00 mx1 postfix/qmgr[1]: ABCDEF1234: removed",
 	};
 	ml_corr_t *c;
 	assert_int_equal(ml_corr_new(&c, NULL, NULL), 0);
-	ml_syslog_ctx_t sc;
-	ml_syslog_ctx_init(&sc, 0, 2026);
-	for (size_t i = 0; i < ML_ARRAY_LEN(lines); i++) {
-		ml_syslog_t h;
-		const char *why;
-		assert_int_equal(ml_syslog_parse(&sc, lines[i], strlen(lines[i]), &h, &why), 0);
-		ml_event_t ev;
-		ml_postfix_parse(h.program, h.msg, &ev);
-		assert_int_equal(ml_corr_add(c, &h, &ev, lines[i], strlen(lines[i])), 0);
-	}
+	fold(c, lines, ML_ARRAY_LEN(lines));
 	ml_message_t **msgs;
 	assert_int_equal(ml_corr_dirty(c, &msgs), 3);  /* two on mx1, one on mx2 */
 	assert_true(msgs[0]->flags & ML_MSG_CLOSED);
 	assert_true(ml_slice_eq(ml_message_str(msgs[1], msgs[1]->from), "b@y.example"));
+	assert_false(msgs[1]->flags & ML_MSG_CLOSED);
 	assert_true(ml_slice_eq(ml_message_str(msgs[2], msgs[2]->host), "mx2"));
+	ml_corr_free(c);
+}
+
+/*
+ * Paths the statuses log does not take: a filter's verdict that names no
+ * recipient (every row of the message), Exim's rows (a quoted local part)
+ * and its blackhole, a hop to a local filter whose next hop is not in the
+ * log, a message whose first line is a header line, a line older than the
+ * message's first, lines with nothing to fold (information, a verdict keyed
+ * by message-id alone), and local domains past the first table.
+ */
+static void other_paths(void **state)
+{
+	(void)state;
+	const char *lines[] = {
+		"Mar  3 12:00:00 mx2 exim[500]: 1vQrSt-000001-AB <= news@shop.example H=mail.shop.example [192.0.2.41] P=esmtp S=5120 id=n1@shop.example for kim@example.com \"john doe\"@example.com",
+		"Mar  3 12:00:01 mx2 rspamd[600]: <a1b2c3>; task; rspamd_task_write_log: id: <n1@shop.example>, qid: <1vQrSt-000001-AB>, ip: 192.0.2.41, from: <news@shop.example>, (default: T (quarantine): [31.00/15.00] [GTUBE(0.00)]), len: 5120, time: 20.000ms",
+		"Mar  3 12:01:00 mx2 exim[501]: 1vQrSu-000002-AB <= promo@bulk.example H=bulk.example [203.0.113.120] P=esmtp S=900",
+		"Mar  3 12:01:00 mx2 exim[501]: 1vQrSu-000002-AB => blackhole (DATA ACL discarded recipients): spam",
+		"Mar  3 12:01:00 mx2 exim[501]: 1vQrSu-000002-AB Completed",
+		"Mar  3 12:02:00 mx1 postfix/qmgr[10]: 0A1B2C3D4E: from=<a@x.example>, size=100, nrcpt=1 (queue active)",
+		"Mar  3 12:02:01 mx1 postfix/smtp[11]: 0A1B2C3D4E: to=<x@example.com>, relay=127.0.0.1[127.0.0.1]:10026, delay=0.1, delays=0/0/0/0.1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 9F8E7D6C5B)",
+		"Mar  3 12:02:01 mx1 postfix/qmgr[10]: 0A1B2C3D4E: removed",
+		"Mar  3 12:03:05 mx1 postfix/cleanup[12]: 1B2C3D4E5F: info: header Subject: Hello from mail.x.example[192.0.2.50]; from=<a@x.example> to=<b@example.com> proto=ESMTP helo=<mail.x.example>",
+		"Mar  3 12:03:04 mx1 postfix/cleanup[12]: 1B2C3D4E5F: message-id=<h1@x.example>",
+		"Mar  3 12:03:06 mx1 postfix/qmgr[10]: 1B2C3D4E5F: skipped, still being delivered",
+		"Mar  3 12:03:07 mx1 spamd[700]: spamd: result: Y 9 - BAYES_99 scantime=0.3,size=900,user=amavis,uid=110,required_score=5.0,rhost=localhost,raddr=127.0.0.1,rport=40000,mid=<h1@x.example>,autolearn=spam",
+		"Mar  3 12:04:00 mx1 postfix/cleanup[12]: 2C3D4E5F6A: reject: header Subject: WIN BIG from mail.y.example[192.0.2.51]; from=<s@y.example> to=<b@example.com> proto=ESMTP helo=<mail.y.example>: 5.7.1 Message content rejected",
+		/* host names in any case are one host; a deferred message put on hold */
+		"Mar  3 12:05:00 mx3 postfix/qmgr[20]: 3D4E5F6A7B: from=<ops@example.com>, size=300, nrcpt=1 (queue active)",
+		"Mar  3 12:05:01 MX3 postfix/smtp[21]: 3D4E5F6A7B: to=<Lee@Partner.EXAMPLE>, relay=none, delay=1, delays=0/0/1/0, dsn=4.4.1, status=deferred (connect to mx.partner.example[198.51.100.9]:25: Connection refused)",
+		"Mar  3 12:06:00 Mx3 postfix/postsuper[22]: 3D4E5F6A7B: placed on hold",
+		/* Exim: a message frozen for no quarantine, then unfrozen */
+		"Mar  3 12:07:00 mx2 exim[502]: 1vQrSv-000003-AB <= ann@example.com U=ann P=local S=200 for ron@Example.COM",
+		"Mar  3 12:07:01 mx2 exim[502]: 1vQrSv-000003-AB Unfrozen by forced delivery",
+	};
+	ml_corr_t *c;
+	assert_int_equal(ml_corr_new(&c, NULL, NULL), 0);
+	/* enough local domains that the table grows and their slots collide */
+	char d[32];
+	for (int i = 0; i < 300; i++) {
+		int n = snprintf(d, sizeof d, "dom%d.example", i);
+		assert_int_equal(ml_corr_local_domain(c, d, (size_t)n, 0), 0);
+	}
+	assert_int_equal(ml_corr_local_domain(c, "example.com", 11, 0), 0);
+	fold(c, lines, ML_ARRAY_LEN(lines));
+
+	ml_message_t *m = changed(c, "1vQrSt-000001-AB");
+	assert_int_equal(m->nrcpts, 2);
+	assert_true(ml_slice_eq(ml_message_str(m, m->rcpts[1].to), "\"john doe\"@example.com"));
+	assert_int_equal(m->rcpts[0].status, ML_ST_QUARANTINED);
+	assert_int_equal(m->rcpts[1].status, ML_ST_QUARANTINED);
+	assert_true(m->flags & ML_MSG_HELD);
+	assert_int_equal(m->direction, ML_DIR_INBOUND);
+
+	m = changed(c, "1vQrSu-000002-AB");
+	assert_int_equal(m->nrcpts, 0);
+	assert_true(m->flags & ML_MSG_REJECTED);
+
+	m = changed(c, "0A1B2C3D4E");
+	assert_int_equal(m->nrcpts, 1);
+	assert_true(m->rcpts[0].flags & ML_RCPT_HANDED_ON);
+	assert_true(ml_slice_eq(ml_message_str(m, m->next_qid), "9F8E7D6C5B"));
+
+	m = changed(c, "1B2C3D4E5F");
+	assert_true(ml_slice_eq(ml_message_str(m, m->client_ip), "192.0.2.50"));
+	assert_true(ml_slice_eq(ml_message_str(m, m->message_id), "h1@x.example"));
+	assert_int_equal(m->first_us, 1772539384LL * 1000000);  /* 12:03:04, the older line */
+	assert_int_equal(m->last_us, 1772539386LL * 1000000);   /* the spamd verdict is not its */
+
+	m = changed(c, "3D4E5F6A7B");
+	assert_int_equal(m->nrcpts, 1);
+	assert_int_equal(m->nlines, 3);
+	assert_int_equal(m->rcpts[0].status, ML_ST_QUARANTINED);
+	assert_true(m->flags & ML_MSG_HELD);
+	assert_int_equal(m->direction, ML_DIR_OUTBOUND);
+
+	m = changed(c, "1vQrSv-000003-AB");
+	assert_false(m->flags & ML_MSG_RELEASED);
+	assert_int_equal(m->direction, ML_DIR_INBOUND);  /* Example.COM is example.com */
+
+	/* a reject is the first line read of its message: its client is known */
+	m = changed(c, "2C3D4E5F6A");
+	assert_true(ml_slice_eq(ml_message_str(m, m->client_ip), "192.0.2.51"));
+	assert_int_equal(m->rcpts[0].status, ML_ST_BLOCKED);
 	ml_corr_free(c);
 }
 
@@ -202,6 +323,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cuts_change_nothing),
 		cmocka_unit_test(queue_id_reuse),
+		cmocka_unit_test(other_paths),
 	};
-	return cmocka_run_group_tests_name("correlate", tests, NULL, NULL);
+	return TL_RUN_DEFAULT("correlate", tests, NULL, NULL);
 }

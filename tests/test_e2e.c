@@ -1,8 +1,10 @@
 /*
  * End-to-end tests of the mtalog command on Postfix logs: every status,
- * every search flag and output format, show, stats.  Data:
- * tests/data/statuses.log (one message per status, with the lines Postfix
- * writes for it) and the Postfix files of the corpus.
+ * every search flag and output format, show, stats, mail through content
+ * filters.  Data: tests/data/statuses.log (one message per status, with the
+ * lines Postfix writes for it) and tests/data/filters.log (amavis after the
+ * queue, re-injected under a new queue ID; rspamd and clamav-milter as
+ * milters); the corpus tier ingests the Postfix files of the corpus.
  */
 #include "testlib.h"
 
@@ -10,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "tools/output.h"
 
 static char dir[4096];
 static char db[4200];
@@ -386,6 +390,183 @@ static void stats_counts(void **state)
 	free(out); free(err);
 }
 
+/* Fails when text (what the command said, named by what) holds a word of
+ * the code's own rather than the user's. */
+static void no_jargon(const char *text, const char *what)
+{
+	static const char *const words[] = { "posting", "docid", "record", "scanned", "indexed", "checkpoint",
+	                                     "commit", "map ", "txn", "cursor", "mdb", "lmdb", "e+0" };
+	for (size_t i = 0; i < ML_ARRAY_LEN(words); i++)
+		if (strcasestr(text, words[i]))
+			fail_msg("%s says \"%s\": %s", what, words[i], text);
+}
+
+/* What the commands say to a person: delays and ages in units, the counts
+ * of stats explained, and none of the code's own words. */
+static void words_for_people(void **state)
+{
+	(void)state;
+	char *out, *err;
+	json_t *r = rows("--to dave@slow.example");
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s", db, sget(json_array_get(r, 0), "id")), 0);
+	json_decref(r);
+	assert_non_null(strstr(out, "delay=10 min"));  /* delay=600 */
+	no_jargon(out, "show");
+	free(out); free(err);
+	r = rows("--queue-id 1A2B3C4D5E");
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s", db, sget(json_array_get(r, 0), "id")), 0);
+	json_decref(r);
+	assert_non_null(strstr(out, "delay=0.35 s"));
+	free(out); free(err);
+
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats --json", db), 0);
+	json_error_t je;
+	json_t *s = json_loads(out, 0, &je);
+	assert_non_null(s);
+	char ago[64], want[160];
+	ml_out_duration((double)json_integer_value(json_object_get(s, "lag_seconds")), ago, sizeof ago);
+	json_decref(s);
+	free(out); free(err);
+	snprintf(want, sizeof want, "newest message      2026-03-03T10:09:00Z (%s ago)", ago);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats", db), 0);
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, "in flight         3         not finished at the last line read"));
+	assert_non_null(strstr(out, "queued            2         accepted, no delivery attempt logged yet"));
+	assert_non_null(strstr(out, "one row per message and recipient"));
+	no_jargon(out, "stats");
+	free(out); free(err);
+
+	/* a search without a filter that narrows it, and one with */
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search", db), 0);
+	assert_non_null(strstr(err, "read message by message, newest first"));
+	no_jargon(err, "search");
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --to @example.com", db), 0);
+	assert_null(strstr(err, "message by message"));
+	free(out); free(err);
+	/* the report of an ingest */
+	char db2[4300];
+	snprintf(db2, sizeof db2, "%s/words.db", dir);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest --year 2026 " STATUSES, db2), 0);
+	assert_non_null(strstr(err, "12 messages stored"));
+	no_jargon(err, "ingest");
+	free(out); free(err);
+}
+
+/* Message id of database mdb is the last hop of a mail that went through
+ * amavis after first_qid: show gives the whole chain, each hop with its
+ * events (amavis's verdict among the first hop's), as JSON and as text. */
+static void expect_amavis_chain(const char *mdb, const char *id, const char *first_qid)
+{
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s --json", mdb, id), 0);
+	json_error_t je;
+	json_t *r = json_loads(out, 0, &je);
+	assert_non_null(r);
+	free(out); free(err);
+	assert_string_equal(sget(r, "previous_queue_id"), first_qid);
+	json_t *chain = json_object_get(r, "chain");
+	assert_int_equal(json_array_size(chain), 2);
+	assert_string_equal(sget(json_array_get(chain, 0), "relation"), "before filter");
+	assert_string_equal(sget(json_array_get(chain, 0), "queue_id"), first_qid);
+	assert_string_equal(sget(json_array_get(chain, 1), "relation"), "this");
+	json_t *ev = json_object_get(json_array_get(chain, 0), "events");
+	int amavis = 0;
+	for (size_t i = 0; i < json_array_size(ev); i++)
+		amavis |= !strcmp(sget(json_array_get(ev, i), "program"), "amavis");
+	assert_true(amavis);
+	json_decref(r);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s", mdb, id), 0);
+	char want[96];
+	snprintf(want, sizeof want, "before filter %s", first_qid);
+	assert_non_null(strstr(out, want));
+	free(out); free(err);
+}
+
+/* The row `search --json ARGS` finds in database fdb; fails unless there is
+ * exactly one. */
+static json_t *one_row(const char *fdb, const char *args)
+{
+	char *out, *err;
+	if (tl_mtalog(&out, &err, "--db %s search --json %s", fdb, args) != 0)
+		fail_msg("search %s: %s", args, err);
+	if (tl_count_lines(out) != 1)
+		fail_msg("search %s: %zu rows, want 1", args, tl_count_lines(out));
+	json_error_t je;
+	json_t *r = json_loads(out, 0, &je);
+	assert_non_null(r);
+	free(out);
+	free(err);
+	return r;
+}
+
+/* Postfix → amavis → Postfix: the first hop's queue ID, the message-id and
+ * the last hop's queue ID all find the one row of the final fate, with the
+ * client and the original address of the first hop; the row that went to
+ * the filter is not shown; show gives every hop.  Milters: rspamd's and
+ * clamav-milter's rejects. */
+static void content_filters(void **state)
+{
+	(void)state;
+	char fdb[4300];
+	snprintf(fdb, sizeof fdb, "%s/filters.db", dir);
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest --quiet --year 2026 --local-domains example.com "
+	                           "tests/data/filters.log", fdb), 0);
+	free(out); free(err);
+	json_t *r = one_row(fdb, "--queue-id 7A1B2C3D4E");
+	assert_string_equal(sget(r, "queue_id"), "7A1B2C3D5F");
+	assert_string_equal(sget(r, "status"), "delivered");
+	assert_string_equal(sget(r, "to"), "bob@example.com");
+	assert_string_equal(sget(r, "orig_to"), "sales@example.com");
+	assert_string_equal(sget(r, "relay"), "mailstore.example.com[private/dovecot-lmtp]");
+	assert_string_equal(sget(r, "client_ip"), "198.51.100.7");
+	assert_string_equal(sget(r, "direction"), "inbound");
+	char id[32];
+	snprintf(id, sizeof id, "%s", sget(r, "id"));
+	json_decref(r);
+	r = one_row(fdb, "--msgid f1@partner.example");
+	assert_string_equal(sget(r, "id"), id);
+	json_decref(r);
+	r = one_row(fdb, "--queue-id 7A1B2C3D5F");
+	assert_string_equal(sget(r, "id"), id);
+	json_decref(r);
+	r = one_row(fdb, "--to sales@example.com");
+	assert_string_equal(sget(r, "id"), id);
+	json_decref(r);
+
+	expect_amavis_chain(fdb, id, "7A1B2C3D4E");
+
+	/* two recipients through the filter: each with its own fate after it */
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --json --queue-id 4Pbt6Q1Wk9zJfC2", fdb), 0);
+	assert_int_equal(tl_count_lines(out), 2);
+	free(out); free(err);
+	r = one_row(fdb, "--queue-id 4Pbt6Q1Wk9zJfC2 --status delayed");
+	assert_string_equal(sget(r, "to"), "henry@example.com");
+	assert_string_equal(sget(r, "dsn"), "4.2.2");
+	assert_string_equal(sget(r, "queue_id"), "4Pbt6R2Xm0zJfD3");
+	json_decref(r);
+
+	/* milters: rspamd's reject, clamav-milter's virus */
+	r = one_row(fdb, "--to ivan@example.com");
+	assert_string_equal(sget(r, "status"), "blocked");
+	assert_string_equal(sget(r, "message_id"), "r5@cheap.example");
+	assert_non_null(strstr(sget(r, "reason"), "Spam message rejected"));
+	json_decref(r);
+	r = one_row(fdb, "--to judy@example.com --status blocked");
+	assert_non_null(strstr(sget(r, "reason"), "Virus found"));
+	json_decref(r);
+
+	/* every line understood */
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats --json", fdb), 0);
+	json_error_t je;
+	json_t *s = json_loads(out, 0, &je);
+	assert_non_null(s);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "lines_not_understood"), "total")), 0);
+	json_decref(s);
+	free(out); free(err);
+}
+
 /* Every Postfix syslog file of the corpus: each line is an event or a known
  * skip.  What remains not understood are the 519 lines of modoboa/mail.log,
  * whose date is the template placeholder "%(day)s", and the damaged first line
@@ -461,25 +642,7 @@ static void corpus_sweep(void **state)
 	assert_int_equal(tl_count_lines(out), 1);
 	assert_non_null(strstr(out, id));
 	free(out); free(err);
-	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s --json", cdb, id), 0);
-	r = json_loads(out, 0, &je);
-	assert_string_equal(sget(r, "previous_queue_id"), "4PbC4x469Jz3tBr");
-	/* show: the whole chain, each hop with its events, amavis's verdict too */
-	json_t *chain = json_object_get(r, "chain");
-	assert_int_equal(json_array_size(chain), 2);
-	assert_string_equal(sget(json_array_get(chain, 0), "relation"), "before filter");
-	assert_string_equal(sget(json_array_get(chain, 0), "queue_id"), "4PbC4x469Jz3tBr");
-	assert_string_equal(sget(json_array_get(chain, 1), "relation"), "this");
-	json_t *ev = json_object_get(json_array_get(chain, 0), "events");
-	int amavis = 0;
-	for (size_t i = 0; i < json_array_size(ev); i++)
-		amavis |= !strcmp(sget(json_array_get(ev, i), "program"), "amavis");
-	assert_true(amavis);
-	json_decref(r);
-	free(out); free(err);
-	assert_int_equal(tl_mtalog(&out, &err, "--db %s show %s", cdb, id), 0);
-	assert_non_null(strstr(out, "before filter 4PbC4x469Jz3tBr"));
-	free(out); free(err);
+	expect_amavis_chain(cdb, id, "4PbC4x469Jz3tBr");
 }
 
 int main(void)
@@ -493,7 +656,11 @@ int main(void)
 		cmocka_unit_test(show_message),
 		cmocka_unit_test(local_time),
 		cmocka_unit_test(stats_counts),
+		cmocka_unit_test(words_for_people),
+		cmocka_unit_test(content_filters),
+	};
+	const struct CMUnitTest corpus_tests[] = {
 		cmocka_unit_test(corpus_sweep),
 	};
-	return cmocka_run_group_tests_name("e2e", tests, setup, teardown);
+	return TL_RUN("e2e", tests, corpus_tests, setup, teardown);
 }

@@ -1,11 +1,13 @@
 /*
  * End-to-end tests of the mtalog command on the other MTAs and filters:
- * Exim's main log, Sendmail, amavis and rspamd.  Exim:
+ * Exim's main log, Sendmail, and rspamd's own log file.  Exim:
  * tests/data/exim-statuses.log (Exim's own format: one message per status,
  * an alias expansion, a duplicate settled at Completed, a bounce naming its
  * original with R=, frozen by ACL then removed, frozen then unfrozen and
- * delivered, rejects with and without a message ID, a blackhole), and the
- * Exim files of the corpus through `stats`.
+ * delivered, rejects with and without a message ID, a blackhole).  Sendmail:
+ * tests/data/sendmail-statuses.log.  rspamd: tests/data/rspamd.log.  The
+ * corpus tier ingests the Exim files of the corpus through `stats`, and
+ * Sendmail, amavis and rspamd logs of the corpus.
  */
 #include "testlib.h"
 
@@ -48,6 +50,22 @@ static const char *sget(json_t *o, const char *k)
 {
 	json_t *v = json_object_get(o, k);
 	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+/* A count of `stats --json` of db: key's number, or its "total". */
+static long stat_of(const char *key)
+{
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats --json", db), 0);
+	json_error_t je;
+	json_t *s = json_loads(out, 0, &je);
+	assert_non_null(s);
+	json_t *v = json_object_get(s, key);
+	long n = (long)json_integer_value(json_is_object(v) ? json_object_get(v, "total") : v);
+	json_decref(s);
+	free(out);
+	free(err);
+	return n;
 }
 
 static int setup(void **state)
@@ -283,6 +301,33 @@ static void sendmail_statuses(void **state)
 	free(save_db);
 }
 
+/* rspamd's own log file (no syslog header): every line understood, each
+ * verdict keyed by its queue ID. */
+static void rspamd_file_log(void **state)
+{
+	(void)state;
+	char rdb[sizeof db];
+	snprintf(rdb, sizeof rdb, "%.*s/rspamd.db", (int)(sizeof db - 12), dir);
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest --quiet tests/data/rspamd.log", rdb), 0);
+	free(out);
+	free(err);
+	char *save_db = strdup(db);
+	snprintf(db, sizeof db, "%s", rdb);
+	json_t *r = rows("--status blocked");
+	assert_int_equal(json_array_size(r), 1);
+	assert_string_equal(sget(json_array_get(r, 0), "to"), "lee@example.com");
+	assert_string_equal(sget(json_array_get(r, 0), "queue_id"), "3F8A9B0C1D");
+	assert_string_equal(sget(json_array_get(r, 0), "message_id"), "r2@bulk.example");
+	assert_non_null(strstr(sget(json_array_get(r, 0), "reason"), "RBL_SPAMHAUS_ZEN"));
+	json_decref(r);
+	assert_int_equal(count("--queue-id 2E7F8A9B0C"), 1);
+	assert_int_equal(stat_of("lines_parsed"), 3);
+	assert_int_equal(stat_of("lines_not_understood"), 0);
+	snprintf(db, sizeof db, "%s", save_db);
+	free(save_db);
+}
+
 /* Sendmail (one to= line for several recipients, a deferral), amavis
  * (a quarantined virus) and rspamd's own log file, from the corpus. */
 static void sendmail_and_filters(void **state)
@@ -327,13 +372,7 @@ static void sendmail_and_filters(void **state)
 	assert_non_null(strstr(sget(json_array_get(r, 0), "reason"), "Blocked INFECTED"));
 	json_decref(r);
 	/* rspamd's file log: every line understood */
-	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats --json", db), 0);
-	json_error_t je;
-	json_t *s = json_loads(out, 0, &je);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(s, "lines_not_understood"), "total")), 0);
-	json_decref(s);
-	free(out);
-	free(err);
+	assert_int_equal(stat_of("lines_not_understood"), 0);
 	snprintf(db, sizeof db, "%s", save_db);
 	free(save_db);
 }
@@ -344,9 +383,12 @@ int main(void)
 		cmocka_unit_test(every_status),
 		cmocka_unit_test(aliases_and_fields),
 		cmocka_unit_test(bounce_links_original),
-		cmocka_unit_test(corpus_stats),
 		cmocka_unit_test(sendmail_statuses),
+		cmocka_unit_test(rspamd_file_log),
+	};
+	const struct CMUnitTest corpus_tests[] = {
+		cmocka_unit_test(corpus_stats),
 		cmocka_unit_test(sendmail_and_filters),
 	};
-	return cmocka_run_group_tests_name("e2e-exim", tests, setup, teardown);
+	return TL_RUN("e2e-exim", tests, corpus_tests, setup, teardown);
 }

@@ -1,14 +1,15 @@
 /*
- * Unit tests for engine/exim: one test per rule of the parser (real corpus
- * lines quoted), subject unescaping, the fail2ban and crowdsec fixtures as a
- * peer suite, a sweep over every Exim line of the corpus (none may be
- * ML_EV_UNKNOWN but the allow-list below), and a robustness run (every line
- * cut at every length, exact-size heap copies) meant to be run under
- * ASan/UBSan.  The parse speed over the Exim test-suite log is printed (not
- * asserted: budgets are measured by bench/).
+ * Unit tests for engine/exim: one test per rule of the parser, subject
+ * unescaping, and a robustness run (every line cut at every length,
+ * exact-size heap copies) meant to be run under ASan/UBSan, over the lines
+ * of the rule tests and tests/data/exim-statuses.log.  The corpus tier adds
+ * the fail2ban and crowdsec fixtures as a peer suite, a sweep over every Exim
+ * line of the corpus (none may be ML_EV_UNKNOWN but the allow-list below),
+ * the robustness run over those lines, and the parse speed over the Exim
+ * test-suite log (printed, not asserted: budgets are measured by bench/).
  *
- * The corpus is read in place (tl_corpus).  Syslog lines are split here with
- * a crude header scan, independent of engine/syslog.
+ * Files are read in place.  Syslog lines are split here with a crude header
+ * scan, independent of engine/syslog.
  */
 #include "testlib.h"
 
@@ -33,9 +34,11 @@ static const char *kind_name(ml_event_kind_t k)
 	return (unsigned)k < NKINDS ? KIND_NAMES[k] : "?";
 }
 
+/* Parse one message part; the line is kept for robustness_written. */
 static ml_event_t E(const char *msg)
 {
 	ml_event_t ev;
+	tl_written_add(NULL, msg, strlen(msg));
 	ml_exim_parse(ml_slice_cstr(msg), &ev);
 	return ev;
 }
@@ -49,6 +52,7 @@ static ml_event_t L(const char *line)
 	int rc = ml_exim_parse_line(line, strlen(line), &t, &msg);
 	if (rc < 0)
 		fail_msg("not an Exim line: %s", line);
+	tl_written_add(NULL, msg.p, msg.n);
 	ml_event_t ev;
 	ml_exim_parse(msg, &ev);
 	return ev;
@@ -155,19 +159,24 @@ static const char *const CORPUS_FILES[] = {
 	"wazuh/exim.log",
 };
 
+/* The project's own Exim log, written by hand. */
+static const char *const OWN_FILES[] = { "tests/data/exim-statuses.log" };
+
 typedef void (*line_fn)(const char *msg, size_t n, int cont, const char *file, void *arg);
 
-/* Calls fn for every Exim line of the corpus; *other counts the lines that
- * are not Exim lines (the reject log's header dumps). */
-static size_t for_each_exim_line(line_fn fn, void *arg, size_t *other)
+/* Calls fn for every Exim line of the files (paths of the corpus when
+ * corpus is set); *other counts the lines that are not Exim lines (the
+ * reject log's header dumps). */
+static size_t each_exim_line(const char *const *files, size_t nfiles, int corpus, line_fn fn, void *arg,
+			     size_t *other)
 {
 	size_t total = 0;
 	if (other)
 		*other = 0;
-	for (size_t f = 0; f < ML_ARRAY_LEN(CORPUS_FILES); f++) {
+	for (size_t f = 0; f < nfiles; f++) {
 		lines_t L_;
-		if (lines_load(&L_, tl_corpus(CORPUS_FILES[f])) != 0)
-			fail_msg("cannot read %s", CORPUS_FILES[f]);
+		if (lines_load(&L_, corpus ? tl_corpus(files[f]) : files[f]) != 0)
+			fail_msg("cannot read %s", files[f]);
 		for (size_t i = 0; i < L_.count; i++) {
 			const char *m;
 			size_t mn;
@@ -179,12 +188,18 @@ static size_t for_each_exim_line(line_fn fn, void *arg, size_t *other)
 					(*other)++;
 				continue;
 			}
-			fn(m, mn, cont, CORPUS_FILES[f], arg);
+			fn(m, mn, cont, files[f], arg);
 			total++;
 		}
 		lines_free(&L_);
 	}
 	return total;
+}
+
+/* Every Exim line of the corpus. */
+static size_t for_each_exim_line(line_fn fn, void *arg, size_t *other)
+{
+	return each_exim_line(CORPUS_FILES, ML_ARRAY_LEN(CORPUS_FILES), 1, fn, arg, other);
 }
 
 /* ---- program, IDs, time ------------------------------------------------ */
@@ -251,6 +266,11 @@ static void line_time(void **state)
 	l = "2024-01-02 03:04:05";
 	assert_int_equal(ml_exim_parse_line(l, strlen(l), &t, &msg), 0);
 	assert_int_equal(msg.n, 0);
+	/* a letter where a digit belongs; a zone glued to the time */
+	l = "2026-03-0x 10:31:04 1vXyZa-000123-AB Completed";
+	assert_int_equal(ml_exim_parse_line(l, strlen(l), &t, &msg), ML_EPARSE);
+	l = "2026-03-03 10:31:04+0100 1vXyZa-000123-AB Completed";
+	assert_int_equal(ml_exim_parse_line(l, strlen(l), &t, &msg), ML_EPARSE);
 	/* fail2ban gh-2553: a syslog tag after Exim's timestamp is skipped. */
 	l = "2019-10-22 03:39:17 mx1.fqdn.local exim[29786]: dovecot_login authenticator failed for (User) [192.0.2.37]: 535 Incorrect authentication data (set_id=test@domain.com)";
 	assert_int_equal(ml_exim_parse_line(l, strlen(l), &t, &msg), 0);
@@ -590,6 +610,139 @@ static void rejects_other(void **state)
 }
 
 /* ---- chatter ----------------------------------------------------------- */
+
+/* ACL outcomes other than "rejected": a recipient discarded, a connection
+ * dropped; the leading items of a reject carry the authenticated user and
+ * the client with its port; a client named by its name alone. */
+static void acl_discard_drop(void **state)
+{
+	(void)state;
+	ml_event_t ev = L("2026-03-03 10:31:00 H=mail.partner.example [198.51.100.7] F=<carol@partner.example> RCPT <old@example.com>: discarded by RCPT ACL: mailbox retired");
+	KIND(ev, ML_EV_NOQUEUE_REJECT);
+	assert_int_equal(ev.status, ML_ST_BLOCKED);
+	EQ(ev.to, "old@example.com");
+	EQ(ev.from, "carol@partner.example");
+	EQ(ev.client_ip, "198.51.100.7");
+	EQ(ev.reason_text, "discarded by RCPT ACL: mailbox retired");
+	ev = L("2026-03-03 10:31:00 H=mail.partner.example [198.51.100.7] F=<carol@partner.example> RCPT <old@example.com>: discarded by RCPT ACL");
+	KIND(ev, ML_EV_NOQUEUE_REJECT);
+	EQ(ev.reason_text, "discarded by RCPT ACL");
+	/* "RCPT <...>" followed by anything else is not an outcome we know */
+	ev = L("2026-03-03 10:31:00 H=mail.partner.example [198.51.100.7] F=<carol@partner.example> RCPT <old@example.com>: accepted later");
+	KIND(ev, ML_EV_UNKNOWN);
+	EQ(ev.to, NULL);
+
+	ev = L("2026-03-03 10:31:01 [4410] H=dsl-7.isp.example [203.0.113.66]:40222 dropped by 'connect' ACL: listed at zen.spamhaus.example");
+	KIND(ev, ML_EV_NOQUEUE_REJECT);
+	assert_int_equal(ev.status, ML_ST_BLOCKED);
+	EQ(ev.client_name, "dsl-7.isp.example");
+	EQ(ev.client_ip, "203.0.113.66");
+	EQ(ev.reason_text, "listed at zen.spamhaus.example");
+
+	ev = L("2026-03-03 10:31:02 H=laptop.example.com [198.51.100.21]:52111 I=[192.0.2.25]:587 A=dovecot_plain:erin@example.com F=<erin@example.com> rejected RCPT <x@spam.example>: sender rate limit exceeded");
+	KIND(ev, ML_EV_NOQUEUE_REJECT);
+	EQ(ev.sasl_user, "erin@example.com");
+	EQ(ev.to, "x@spam.example");
+	EQ(ev.reason_text, "sender rate limit exceeded");
+	ev = L("2026-03-03 10:31:02 H=laptop.example.com [198.51.100.21]:52111 A=plainuser F=<erin@example.com> rejected RCPT <x@spam.example>: sender rate limit exceeded");
+	EQ(ev.sasl_user, "plainuser");
+
+	ev = L("2026-03-03 10:31:03 rejected EHLO from mail.example.net: syntactically invalid argument(s): _bad_");
+	KIND(ev, ML_EV_NOQUEUE_REJECT);
+	EQ(ev.client_name, "mail.example.net");
+	EQ(ev.client_ip, NULL);
+	EQ(ev.reason_text, "syntactically invalid argument(s): _bad_");
+	ev = L("2026-03-03 10:31:03 rejected EHLO from (bad_helo) [192.0.2.99]:2525: syntactically invalid argument(s): bad_helo");
+	EQ(ev.helo, "bad_helo");
+	EQ(ev.client_ip, "192.0.2.99");
+	EQ(ev.reason_text, "syntactically invalid argument(s): bad_helo");
+
+	/* arrival items Exim never writes are passed over */
+	ev = L("2026-03-03 10:31:04 1vXyZa-000123-AB <= alice@example.org H=mail.example.org [192.0.2.7] P=esmtp ? S=1234 for bob@example.com");
+	KIND(ev, ML_EV_ARRIVAL);
+	assert_int_equal(ev.size, 1234);
+	EQ(ev.rcpt_list, "bob@example.com");
+	ev = L("2026-03-03 10:31:04 1vXyZa-000123-AB <= alice@example.org H=mail.example.org [192.0.2.7] P=esmtp : S=1234 for bob@example.com");
+	KIND(ev, ML_EV_ARRIVAL);
+	assert_int_equal(ev.size, 1234);
+}
+
+/* More outcomes: suppressed deliveries (-N), additional addresses, files
+ * and pipes, the transports that deliver here (their domains are local),
+ * deferrals and bounces with a multi-line reply, rejects at every stage. */
+static void more_outcomes(void **state)
+{
+	(void)state;
+	ml_event_t ev = L("2026-03-03 11:00:00 1vAbCf-000003-XY *> bob@example.com R=local_user T=local_delivery");
+	KIND(ev, ML_EV_DELIVERY);
+	assert_int_equal(ev.status, ML_ST_DELIVERED);
+	EQ(ev.reason_text, "delivery suppressed by -N");
+	ev = L("2026-03-03 11:00:00 1vAbCf-000003-XY *> bob@example.com R=local_user T=local_delivery C=\"250 OK\"");
+	EQ(ev.reason_text, "250 OK");
+	ev = L("2026-03-03 11:00:00 1vAbCf-000003-XY -> alias2@example.com <team@example.com> R=local_user T=maildir_home");
+	KIND(ev, ML_EV_DELIVERY);
+	EQ(ev.to, "alias2@example.com");
+	EQ(ev.orig_to, "team@example.com");
+	assert_true(ev.local_delivery);
+	/* to a file or a pipe: the row is the address that asked for it */
+	ev = L("2026-03-03 11:00:00 1vAbCf-000003-XY => /var/mail/ann <ann@example.com> R=file_router T=address_file");
+	EQ(ev.to, "ann@example.com");
+	assert_true(ev.local_delivery);
+	ev = L("2026-03-03 11:00:00 1vAbCf-000003-XY => |/usr/bin/procmail <dan@example.com> R=pipe_router T=address_pipe");
+	EQ(ev.to, "dan@example.com");
+	ev = L("2026-03-03 11:00:00 1vAbCf-000003-XY => eve@example.com R=lmtp_router T=dovecot_lmtp H=mailstore.example.com [192.0.2.70] C=\"250 2.0.0 <eve@example.com> Saved\"");
+	assert_true(ev.local_delivery);
+	EQ(ev.dsn, "2.0.0");
+	ev = L("2026-03-03 11:00:00 1vAbCf-000003-XY => fay@example.com R=localuser T=mailbox_delivery");
+	assert_true(ev.local_delivery);
+	ev = L("2026-03-03 11:00:00 1vAbCf-000003-XY == gus@faraway.example R=dnslookup T=remote_smtp defer (-44) H=mx.faraway.example [203.0.113.9]: SMTP error from remote mail server after RCPT TO:<gus@faraway.example>: 451-4.7.1 Greylisted, try again later");
+	assert_int_equal(ev.status, ML_ST_DELAYED);
+	EQ(ev.dsn, "4.7.1");
+	assert_false(ev.local_delivery);
+	ev = L("2026-03-03 11:00:00 1vAbCf-000003-XY ** hal@faraway.example R=dnslookup T=remote_smtp H=mx.faraway.example [203.0.113.9]: SMTP error from remote mail server after end of data: 552 5.3.4 message too large");
+	assert_int_equal(ev.status, ML_ST_BOUNCED);
+	EQ(ev.dsn, "5.3.4");
+	ev = L("2026-03-03 11:00:00 1vAbCf-000003-XY ** ivy@nowhere.example: Unrouteable address");
+	assert_int_equal(ev.status, ML_ST_BOUNCED);
+	EQ(ev.reason_text, "Unrouteable address");
+	EQ(ev.dsn, NULL);
+
+	ev = L("2026-03-03 11:01:00 H=(helo.bad) [203.0.113.80] F=<a@bad.example> temporarily rejected RCPT <bob@example.com>: greylisted, try again in 5 minutes");
+	KIND(ev, ML_EV_NOQUEUE_REJECT);
+	EQ(ev.to, "bob@example.com");
+	EQ(ev.helo, "helo.bad");
+	assert_true(ml_slice_starts(ev.reason_text, "temporarily rejected RCPT"));
+	ev = L("2026-03-03 11:01:00 H=mail.bad.example [203.0.113.81] sender verify fail for <a@bad.example>: Unrouteable address");
+	SKIPPED(ev, "exim verify");
+	ev = L("2026-03-03 11:01:00 1vAbCg-000004-XY H=mail.bad.example [203.0.113.81] F=<a@bad.example> rejected by local_scan(): spam score too high");
+	KIND(ev, ML_EV_RCPT_REJECT);
+	EQ(ev.reason_text, "spam score too high");
+	ev = L("2026-03-03 11:01:00 1vAbCg-000004-XY H=mail.bad.example [203.0.113.81] F=<a@bad.example> rejected DKIM : signature did not verify");
+	KIND(ev, ML_EV_RCPT_REJECT);
+	EQ(ev.reason_text, "signature did not verify");
+	ev = L("2026-03-03 11:01:00 H=mail.bad.example [203.0.113.81] F=<a@bad.example> rejected BDAT 5000: too much data");
+	KIND(ev, ML_EV_NOQUEUE_REJECT);
+	EQ(ev.reason_text, "too much data");
+	ev = L("2026-03-03 11:01:00 H=mail.bad.example [203.0.113.81] F=<a@bad.example> rejected (size 90000000): message too big");
+	EQ(ev.reason_text, "message too big");
+	ev = L("2026-03-03 11:01:00 rejected HELO from [203.0.113.82]: syntactically invalid argument(s): (no argument given)");
+	KIND(ev, ML_EV_NOQUEUE_REJECT);
+	EQ(ev.client_ip, "203.0.113.82");
+	ev = L("2026-03-03 11:01:00 rejected MAIL from [203.0.113.83]: too many bad commands");
+	EQ(ev.client_ip, "203.0.113.83");
+	EQ(ev.reason_text, "too many bad commands");
+	ev = L("2026-03-03 11:01:00 rejected MAIL command from [203.0.113.84]: not allowed");
+	KIND(ev, ML_EV_NOQUEUE_REJECT);
+	ev = L("2026-03-03 11:01:00 rejected VRFY from [203.0.113.85]");
+	SKIPPED(ev, "exim command rejected");
+	ev = L("2026-03-03 11:01:00 cram_md5 authenticator failed for ([203.0.113.86]) [203.0.113.86]: 535 Incorrect authentication data");
+	SKIPPED(ev, "exim auth");
+	/* fractions of a second; a bracket that is no process ID */
+	ev = L("2026-03-03 11:01:00.5 1vAbCf-000003-XY Completed");
+	KIND(ev, ML_EV_REMOVED);
+	ev = L("2026-03-03 11:01:00 -0530 [12 1vAbCf-000003-XY Completed");
+	KIND(ev, ML_EV_UNKNOWN);
+}
 
 static void chatter(void **state)
 {
@@ -1062,15 +1215,16 @@ static void cut_line(const char *msg, size_t n, int cont, const char *file, void
 	free(b);
 }
 
-/* Whole lines through ml_exim_parse_line, cut at every length. */
-static void cut_whole_lines(cut_t *c)
+/* Whole lines through ml_exim_parse_line, cut at every length: every
+ * step-th line of the files (paths of the corpus when corpus is set). */
+static void cut_whole_lines(cut_t *c, const char *const *files, size_t nfiles, int corpus, size_t step)
 {
 	ml_exim_time_t t;
 	ml_exim_time_init(&t);
-	for (size_t f = 0; f < ML_ARRAY_LEN(CORPUS_FILES); f++) {
+	for (size_t f = 0; f < nfiles; f++) {
 		lines_t L_;
-		assert_int_equal(lines_load(&L_, tl_corpus(CORPUS_FILES[f])), 0);
-		for (size_t i = 0; i < L_.count; i += 13) {
+		assert_int_equal(lines_load(&L_, corpus ? tl_corpus(files[f]) : files[f]), 0);
+		for (size_t i = 0; i < L_.count; i += step) {
 			size_t n = L_.n[i];
 			char *b = malloc(n ? n : 1);
 			for (size_t k = 0; k <= n; k++) {
@@ -1095,9 +1249,30 @@ static void robustness_cuts(void **state)
 	memset(&c, 0, sizeof c);
 	c.seed = 1;
 	for_each_exim_line(cut_line, &c, NULL);
-	cut_whole_lines(&c);
+	cut_whole_lines(&c, CORPUS_FILES, ML_ARRAY_LEN(CORPUS_FILES), 1, 13);
 	print_message("robustness: %zu lines, %zu parses\n", c.lines, c.parses);
 	assert_true(c.parses > 3000000);
+	assert_int_equal(c.oob, 0);
+}
+
+static void cut_written(const char *prog, const char *msg, size_t n, const char *file, void *arg)
+{
+	(void)prog;
+	cut_line(msg, n, 0, file, arg);
+}
+
+/* The same over the lines of the rule tests above and the project's log. */
+static void robustness_written(void **state)
+{
+	(void)state;
+	cut_t c = { .seed = 1 };
+	size_t n = tl_written_each(cut_written, &c);
+	size_t own = each_exim_line(OWN_FILES, ML_ARRAY_LEN(OWN_FILES), 0, cut_line, &c, NULL);
+	cut_whole_lines(&c, OWN_FILES, ML_ARRAY_LEN(OWN_FILES), 0, 1);
+	print_message("robustness: %zu lines of the rule tests, %zu of the project's log, %zu parses\n", n, own,
+		      c.parses);
+	assert_true(n > 60);
+	assert_true(own >= 30);
 	assert_int_equal(c.oob, 0);
 }
 
@@ -1142,12 +1317,17 @@ int main(void)
 		cmocka_unit_test(message_state),
 		cmocka_unit_test(rejects_rcpt),
 		cmocka_unit_test(rejects_other),
+		cmocka_unit_test(acl_discard_drop),
+		cmocka_unit_test(more_outcomes),
 		cmocka_unit_test(chatter),
 		cmocka_unit_test(subject_unescape),
+		cmocka_unit_test(robustness_written),
+	};
+	const struct CMUnitTest corpus_tests[] = {
 		cmocka_unit_test(peer_fixtures),
 		cmocka_unit_test(corpus_sweep),
 		cmocka_unit_test(robustness_cuts),
 		cmocka_unit_test(parse_speed),
 	};
-	return cmocka_run_group_tests_name("exim", tests, NULL, NULL);
+	return TL_RUN("exim", tests, corpus_tests, NULL, NULL);
 }

@@ -1,16 +1,17 @@
 /*
- * Unit tests for engine/filters: one test per rule of the parser (real corpus
- * lines quoted; hand-written lines, in the programs' own format, only where
- * the corpus has no example), the recipient iterator, crowdsec's amavis and
- * MailScanner fixtures as a peer suite, the amavis chain of the pixelpark log
- * (every Queue-ID is a Postfix queue ID of that log, every queued_as is a
- * Postfix queue ID born after it), a sweep over every filter line of the
- * corpus (none may be ML_EV_UNKNOWN), and a robustness run (every line cut at
- * every length, exact-size heap copies) meant to be run under ASan/UBSan.
- * The parse speed over the pixelpark amavis lines is printed, not asserted.
+ * Unit tests for engine/filters: one test per rule of the parser, the
+ * recipient iterator, and a robustness run (every line cut at every length,
+ * exact-size heap copies) meant to be run under ASan/UBSan, over the lines
+ * of the rule tests, the filter lines of tests/data/filters.log and odd
+ * inputs.  The corpus tier adds crowdsec's amavis and MailScanner fixtures
+ * as a peer suite, the amavis chain of the pixelpark log (every Queue-ID is
+ * a Postfix queue ID of that log, every queued_as is a Postfix queue ID born
+ * after it), a sweep over every filter line of the corpus (none may be
+ * ML_EV_UNKNOWN), the robustness run over those lines, and the parse speed
+ * over the pixelpark amavis lines (printed, not asserted).
  *
- * The corpus is read in place (tl_corpus).  Syslog lines are split here with
- * a crude scan for the program token, independent of engine/syslog.
+ * Files are read in place.  Syslog lines are split here with a crude scan
+ * for the program token, independent of engine/syslog.
  */
 #include "testlib.h"
 
@@ -24,9 +25,11 @@
 
 /* ---- helpers ----------------------------------------------------------- */
 
+/* Parse one message part; the line is kept for robustness_written. */
 static ml_event_t F(const char *prog, const char *msg)
 {
 	ml_event_t ev;
+	tl_written_add(prog, msg, strlen(msg));
 	ml_filters_parse(ml_slice_cstr(prog), ml_slice_cstr(msg), &ev);
 	return ev;
 }
@@ -826,22 +829,29 @@ static const char *const RSPAMD_FILES[] = { "rspamd/logstats_test.data.log" };
 
 typedef void (*line_fn)(ml_slice_t prog, ml_slice_t msg, void *arg);
 
+/* Calls fn for every filter line of a syslog file; the number of lines. */
+static size_t each_filter_line_of(const char *path, line_fn fn, void *arg)
+{
+	lines_t L_;
+	if (lines_load(&L_, path) != 0)
+		return 0;
+	size_t n = 0;
+	for (size_t i = 0; i < L_.count; i++) {
+		ml_slice_t prog, msg;
+		if (filter_msg(L_.line[i], L_.n[i], &prog, &msg)) {
+			fn(prog, msg, arg);
+			n++;
+		}
+	}
+	lines_free(&L_);
+	return n;
+}
+
 static size_t each_filter_line(line_fn fn, void *arg)
 {
 	size_t n = 0;
-	for (size_t f = 0; f < ML_ARRAY_LEN(CORPUS_FILES); f++) {
-		lines_t L_;
-		if (lines_load(&L_, tl_corpus(CORPUS_FILES[f])) != 0)
-			continue;
-		for (size_t i = 0; i < L_.count; i++) {
-			ml_slice_t prog, msg;
-			if (filter_msg(L_.line[i], L_.n[i], &prog, &msg)) {
-				fn(prog, msg, arg);
-				n++;
-			}
-		}
-		lines_free(&L_);
-	}
+	for (size_t f = 0; f < ML_ARRAY_LEN(CORPUS_FILES); f++)
+		n += each_filter_line_of(tl_corpus(CORPUS_FILES[f]), fn, arg);
 	for (size_t f = 0; f < ML_ARRAY_LEN(RSPAMD_FILES); f++) {
 		lines_t L_;
 		if (lines_load(&L_, tl_corpus(RSPAMD_FILES[f])) != 0)
@@ -916,7 +926,25 @@ static void robustness_cuts(void **state)
 	(void)state;
 	cuts_t c = { 0, 0 };
 	each_filter_line(cut_line, &c);
-	/* Inputs no corpus line has: empty, NULL, binary. */
+	print_message("robustness: %zu lines, %zu parses\n", c.lines, c.parses);
+	assert_true(c.parses > 100000);
+}
+
+static void cut_written(const char *prog, const char *msg, size_t n, const char *file, void *arg)
+{
+	(void)file;
+	cut_line(ml_slice_cstr(prog), ml_slice(msg, n), arg);
+}
+
+/* The same over the lines of the rule tests above, the project's log and
+ * odd inputs. */
+static void robustness_written(void **state)
+{
+	(void)state;
+	cuts_t c = { 0, 0 };
+	size_t n = tl_written_each(cut_written, &c);
+	size_t own = each_filter_line_of("tests/data/filters.log", cut_line, &c);
+	/* Inputs no log has: empty, NULL, binary. */
 	ml_event_t ev;
 	ml_filters_parse(ml_slice_cstr("amavis"), ML_SLICE_NULL, &ev);
 	SKIPPED(ev, "filter empty line");
@@ -933,8 +961,10 @@ static void robustness_cuts(void **state)
 	for (size_t i = 0; i < ML_ARRAY_LEN(progs); i++)
 		for (size_t j = 0; j < ML_ARRAY_LEN(odd); j++)
 			cut_line(ml_slice_cstr(progs[i]), ml_slice_cstr(odd[j]), &c);
-	print_message("robustness: %zu lines, %zu parses\n", c.lines, c.parses);
-	assert_true(c.parses > 100000);
+	print_message("robustness: %zu lines of the rule tests, %zu of the project's log, %zu parses\n", n, own,
+		      c.parses);
+	assert_true(n > 60);
+	assert_true(own >= 7);
 }
 
 /* ---- speed (printed, not asserted) ---------------------------------------- */
@@ -985,11 +1015,14 @@ int main(void)
 		cmocka_unit_test(policyd_spf),
 		cmocka_unit_test(mailscanner),
 		cmocka_unit_test(rcpt_iterator),
+		cmocka_unit_test(robustness_written),
+	};
+	const struct CMUnitTest corpus_tests[] = {
 		cmocka_unit_test(peer_crowdsec),
 		cmocka_unit_test(amavis_chain),
 		cmocka_unit_test(corpus_sweep),
 		cmocka_unit_test(robustness_cuts),
 		cmocka_unit_test(parse_speed),
 	};
-	return cmocka_run_group_tests_name("filters", tests, NULL, NULL);
+	return TL_RUN("filters", tests, corpus_tests, NULL, NULL);
 }

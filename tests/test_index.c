@@ -363,5 +363,5 @@ int main(void)
 		cmocka_unit_test(query_params),
 		cmocka_unit_test(store_write_search),
 	};
-	return cmocka_run_group_tests_name("index", tests, NULL, NULL);
+	return TL_RUN_DEFAULT("index", tests, NULL, NULL);
 }

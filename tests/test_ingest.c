@@ -1,7 +1,10 @@
 /*
  * Ingest tests of the mtalog command: exactly once (re-ingest, appended
  * lines, rotated and .gz files, stdin, batch boundaries, restarts), SIGKILL
- * at many points, bad input, and errors that must be one clear line.
+ * at many points, bad input, and errors that must be one clear line.  The
+ * long logs are the one bench/gen makes (with tests/data/filters.log: mail
+ * through content filters); the corpus tier kills an ingest of a real log
+ * too.
  *
  * The reference for "the same database contents" is `mtalog dump
  * --postings` (every message and every index entry) plus `stats --json`
@@ -166,19 +169,35 @@ static void batch_boundaries(void **state)
 	free(ref);
 }
 
-static pid_t spawn_ingest(const char *db, const char *log, const char *batch)
+/* A long log (72,000 lines, 11 MB) made by bench/gen, once. */
+static const char *gen_log(void)
 {
-	return tl_spawn_mtalog("--db", db, "ingest", "--quiet", "--batch-lines", batch, log, (char *)NULL);
+	static char log[4200];
+	if (!log[0]) {
+		snprintf(log, sizeof log, "%s", path("gen.log"));
+		tl_gen_log(log, 6000);
+	}
+	return log;
 }
 
+/* Ingest log (and more, when not NULL) in the background. */
+static pid_t spawn_ingest(const char *db, const char *log, const char *more, const char *batch)
+{
+	return tl_spawn_mtalog("--db", db, "ingest", "--quiet", "--batch-lines", batch, log, more, (char *)NULL);
+}
+
+/* The inputs: the generated log and mail through content filters; in the
+ * corpus tier (*state: a corpus file), a real log. */
 static void sigkill_at_many_points(void **state)
 {
-	(void)state;
-	const char *log = tl_corpus("postfix-logsums/mail.log");
+	const char *log = *state ? tl_corpus((const char *)*state) : gen_log();
+	const char *more = *state ? NULL : "tests/data/filters.log";
+	char logs[8600];
+	snprintf(logs, sizeof logs, "%s %s", log, more ? more : "");
 	const char *ref_db = path("kill-ref.db");
 	char *err;
 	unlink(ref_db);
-	assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --batch-lines 400 %s", ref_db, log), 0);
+	assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --batch-lines 400 %s", ref_db, logs), 0);
 	free(err);
 	char *ref = tl_db_contents(ref_db);
 	/* kill after different delays; some runs are killed twice before finishing */
@@ -191,7 +210,7 @@ static void sigkill_at_many_points(void **state)
 		snprintf(lock, sizeof lock, "%s-lock", db);
 		unlink(lock);
 		for (int round = 0; round < 2; round++) {
-			pid_t pid = spawn_ingest(db, log, round ? "250" : "400");
+			pid_t pid = spawn_ingest(db, log, more, round ? "250" : "400");
 			struct timespec ts = { 0, (long)(delays_ms[i] * (round + 1)) * 1000000L };
 			nanosleep(&ts, NULL);
 			int st;
@@ -199,7 +218,7 @@ static void sigkill_at_many_points(void **state)
 				killed++;
 			waitpid(pid, &st, 0);
 		}
-		assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --batch-lines 400 %s", db, log), 0);
+		assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --batch-lines 400 %s", db, logs), 0);
 		free(err);
 		char *got = tl_db_contents(db);
 		if (strcmp(got, ref) != 0)
@@ -296,6 +315,52 @@ static void bad_input(void **state)
 }
 
 /* A file nobody writes to any more: its last line without '\n' is complete. */
+/* Exim through syslog and in its own format (with a continuation line),
+ * an empty line and a line Exim never writes: each counted by its reason. */
+static void exim_and_odd_lines(void **state)
+{
+	(void)state;
+	const char *sys = path("exim-syslog.log"), *own = path("exim-main.log"), *db = path("odd.db");
+	const char syslog_lines[] =
+		"Mar  3 10:30:00 mx3 exim[801]: 1vAbCd-000001-XY <= ann@x.example H=mail.x.example [192.0.2.61] P=esmtp S=700 for bob@example.com\n"
+		"Mar  3 10:30:01 mx3 exim[801]: 1vAbCd-000001-XY => bob@example.com R=local_user T=local_delivery\n"
+		"Mar  3 10:30:01 mx3 exim[801]: 1vAbCd-000001-XY Completed\n"
+		"\n"
+		"Mar  3 10:30:02 mx3 exim[801]: this is not something exim writes\n";
+	const char own_lines[] =
+		"2026-03-03 10:31:00 1vAbCe-000002-XY <= ann@x.example H=mail.x.example [192.0.2.61] P=esmtp S=700 for carl@example.com\n"
+		"2026-03-03 10:31:01 1vAbCe-000002-XY ** carl@example.com R=dnslookup T=remote_smtp H=mx.example.com [192.0.2.62]: SMTP error from remote mail server after RCPT TO:<carl@example.com>: 550 5.1.1 unknown user\n"
+		"2026-03-03 10:31:01 1vAbCe-000002-XY Completed\n"
+		"2026-03-03 10:31:05 TLS error on connection from mail.x.example [192.0.2.61] (SSL_accept): error:0A000076:SSL routines::no suitable signature algorithm\n"
+		"  Suggested action: check the certificate and the key of the TLS configuration\n";
+	tl_write_file(sys, syslog_lines, sizeof syslog_lines - 1);
+	tl_write_file(own, own_lines, sizeof own_lines - 1);
+	char args[8800];
+	snprintf(args, sizeof args, "%s %s", sys, own);
+	ingest_ok(db, args);
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --json --to bob@example.com --status delivered", db), 0);
+	assert_int_equal(tl_count_lines(out), 1);
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --json --to carl@example.com --status bounced", db), 0);
+	assert_int_equal(tl_count_lines(out), 1);
+	assert_non_null(strstr(out, "\"dsn\":\"5.1.1\""));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats --json", db), 0);
+	json_error_t je;
+	json_t *st = json_loads(out, 0, &je);
+	assert_non_null(st);
+	json_t *skip = json_object_get(json_object_get(st, "lines_skipped"), "by_reason");
+	assert_int_equal(json_integer_value(json_object_get(skip, "empty line")), 1);
+	assert_int_equal(json_integer_value(json_object_get(skip, "exim: continuation")), 1);
+	json_t *bad = json_object_get(json_object_get(st, "lines_not_understood"), "by_reason");
+	json_t *unrec = json_object_get(bad, "exim: unrecognised");
+	assert_int_equal(json_integer_value(json_object_get(unrec, "count")), 1);
+	assert_non_null(strstr(json_string_value(json_object_get(unrec, "sample")), "not something exim writes"));
+	json_decref(st);
+	free(out); free(err);
+}
+
 static void old_file_last_line(void **state)
 {
 	(void)state;
@@ -354,7 +419,7 @@ static void errors_are_one_line(void **state)
 	char cmd[9000];
 	snprintf(cmd, sizeof cmd, "sh -c 'trap \"\" XFSZ; ulimit -f 200; exec %s --db %s ingest --quiet %s' 2>%s",
 	         getenv("MTALOG_BIN") ? getenv("MTALOG_BIN") : "build/mtalog", full,
-	         tl_corpus("postfix-logsums/mail.log"), path("full.err"));
+	         gen_log(), path("full.err"));
 	int st = system(cmd);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
 	char *msg = tl_read_file(path("full.err"), NULL);
@@ -415,7 +480,7 @@ static void search_while_ingesting(void **state)
 	unlink(db);
 	/* a first commit so that the database exists */
 	ingest_ok(db, STATUSES);
-	pid_t pid = spawn_ingest(db, tl_corpus("postfix-logsums/mail.log"), "200");
+	pid_t pid = spawn_ingest(db, gen_log(), NULL, "200");
 	int searches = 0, st;
 	while (waitpid(pid, &st, WNOHANG) == 0) {
 		char *out, *err;
@@ -437,13 +502,17 @@ int main(void)
 		cmocka_unit_test(appended_lines_and_restarts),
 		cmocka_unit_test(rotated_gz_and_stdin),
 		cmocka_unit_test(batch_boundaries),
-		cmocka_unit_test(sigkill_at_many_points),
+		cmocka_unit_test_prestate(sigkill_at_many_points, NULL),
 		cmocka_unit_test(bad_input),
+		cmocka_unit_test(exim_and_odd_lines),
 		cmocka_unit_test(old_file_last_line),
 		cmocka_unit_test(errors_are_one_line),
 		cmocka_unit_test(map_grows),
 		cmocka_unit_test(progress_on_a_terminal),
 		cmocka_unit_test(search_while_ingesting),
 	};
-	return cmocka_run_group_tests_name("ingest", tests, tl_dir_setup, tl_dir_teardown);
+	const struct CMUnitTest corpus_tests[] = {
+		cmocka_unit_test_prestate(sigkill_at_many_points, (void *)"postfix-logsums/mail.log"),
+	};
+	return TL_RUN("ingest", tests, corpus_tests, tl_dir_setup, tl_dir_teardown);
 }

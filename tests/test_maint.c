@@ -655,5 +655,5 @@ int main(void)
 		cmocka_unit_test(compact_refused_while_open),
 		cmocka_unit_test(progress_on_a_terminal),
 	};
-	return cmocka_run_group_tests_name("maint", tests, tl_dir_setup, tl_dir_teardown);
+	return TL_RUN_DEFAULT("maint", tests, tl_dir_setup, tl_dir_teardown);
 }

@@ -1,12 +1,14 @@
 /*
- * Unit tests for engine/postfix: one test per rule of the parser (real
- * corpus lines quoted where the corpus has them), the postfix-grok-patterns
- * fixtures as a peer suite, a sweep over every Postfix line of the corpus
- * (none may be ML_EV_UNKNOWN), and robustness runs (every line cut at every
- * length, mutated bytes) meant to be run under ASan/UBSan.
+ * Unit tests for engine/postfix: one test per rule of the parser, and
+ * robustness runs (every line cut at every length, mutated bytes) meant to
+ * be run under ASan/UBSan: over the lines of the rule tests, the project's
+ * own logs (tests/data/statuses.log, sample/mail.log) and random fragments.
+ * The corpus tier adds the postfix-grok-patterns fixtures as a peer suite, a
+ * sweep over every Postfix line of the corpus (none may be ML_EV_UNKNOWN) and
+ * the robustness run over those lines.
  *
- * The corpus is read in place (tl_corpus); full syslog lines are split here
- * with a crude header scan, independent of engine/syslog.
+ * Files are read in place; full syslog lines are split here with a crude
+ * header scan, independent of engine/syslog.
  */
 #include "testlib.h"
 
@@ -31,9 +33,11 @@ static const char *kind_name(ml_event_kind_t k)
 	return (unsigned)k < NKINDS ? KIND_NAMES[k] : "?";
 }
 
+/* Parse one message part; the line is kept for robustness_written. */
 static ml_event_t P(const char *program, const char *msg)
 {
 	ml_event_t ev;
+	tl_written_add(program, msg, strlen(msg));
 	ml_postfix_parse(ml_slice_cstr(program), ml_slice_cstr(msg), &ev);
 	return ev;
 }
@@ -135,70 +139,81 @@ static void grok_program(const char *daemon, char *prog, size_t cap)
 	snprintf(prog, cap, "postfix/%s", daemon);
 }
 
-/* Calls fn for every Postfix line of the corpus: full syslog lines and the
- * message-part files of postfix-grok-patterns.  "<queue id>" placeholders of
- * the smtpd_check reference output become "NOQUEUE" (in a copy). */
+/* Calls fn for every Postfix line of one file: a full syslog line, or in
+ * the message-part files of postfix-grok-patterns the message part.
+ * "<queue id>" placeholders of the smtpd_check reference output become
+ * "NOQUEUE" (in a copy).  Returns the number of lines; a file that cannot be
+ * read has none. */
 typedef void (*line_fn)(const char *prog, const char *msg, size_t n, const char *file, void *arg);
 
+static size_t each_postfix_line_of(const char *path, line_fn fn, void *arg)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	int grok = strstr(path, "postfix-grok-patterns/") && strncmp(base, "messages-", 9) == 0;
+	char gprog[64] = "";
+	if (grok) {
+		char d[48];
+		snprintf(d, sizeof d, "%.*s", (int)(strlen(base) - 9 - 4), base + 9);
+		grok_program(d, gprog, sizeof gprog);
+	}
+	lines_t L;
+	if (lines_load(&L, path) != 0)
+		return 0;
+	size_t total = 0;
+	char *copy = NULL;
+	size_t copycap = 0;
+	for (size_t i = 0; i < L.count; i++) {
+		char prog[128];
+		const char *msg;
+		size_t mn;
+		if (grok) {
+			if (L.n[i] == 0)
+				continue;
+			snprintf(prog, sizeof prog, "%s", gprog);
+			msg = L.line[i];
+			mn = L.n[i];
+		} else if (!split_syslog(L.line[i], L.n[i], prog, sizeof prog, &msg, &mn)) {
+			continue;
+		}
+		if (mn >= 12 && memcmp(msg, "<queue id>: ", 12) == 0) {
+			if (copycap < mn + 16) {
+				copycap = mn + 16;
+				copy = realloc(copy, copycap);
+			}
+			memcpy(copy, "NOQUEUE: ", 9);
+			memcpy(copy + 9, msg + 12, mn - 12);
+			msg = copy;
+			mn = mn - 12 + 9;
+		}
+		fn(prog, msg, mn, path, arg);
+		total++;
+	}
+	lines_free(&L);
+	free(copy);
+	return total;
+}
+
+/* Calls fn for every Postfix line of the corpus. */
 static size_t for_each_postfix_line(line_fn fn, void *arg)
 {
 	static const char *const patterns[] = { "*/*.log", "*/*/*.log" };
 	size_t total = 0;
-	char *copy = NULL;
-	size_t copycap = 0;
 	for (size_t pi = 0; pi < ML_ARRAY_LEN(patterns); pi++) {
 		glob_t g;
 		char pat[4096];
 		snprintf(pat, sizeof pat, "%s", tl_corpus(patterns[pi]));
 		if (glob(pat, 0, NULL, &g) != 0)
 			continue;
-		for (size_t fi = 0; fi < g.gl_pathc; fi++) {
-			const char *path = g.gl_pathv[fi];
-			const char *base = strrchr(path, '/');
-			base = base ? base + 1 : path;
-			int grok = strstr(path, "postfix-grok-patterns/") && strncmp(base, "messages-", 9) == 0;
-			char gprog[64] = "";
-			if (grok) {
-				char d[48];
-				snprintf(d, sizeof d, "%.*s", (int)(strlen(base) - 9 - 4), base + 9);
-				grok_program(d, gprog, sizeof gprog);
-			}
-			lines_t L;
-			if (lines_load(&L, path) != 0)
-				continue;
-			for (size_t i = 0; i < L.count; i++) {
-				char prog[128];
-				const char *msg;
-				size_t mn;
-				if (grok) {
-					if (L.n[i] == 0)
-						continue;
-					snprintf(prog, sizeof prog, "%s", gprog);
-					msg = L.line[i];
-					mn = L.n[i];
-				} else if (!split_syslog(L.line[i], L.n[i], prog, sizeof prog, &msg, &mn)) {
-					continue;
-				}
-				if (mn >= 12 && memcmp(msg, "<queue id>: ", 12) == 0) {
-					if (copycap < mn + 16) {
-						copycap = mn + 16;
-						copy = realloc(copy, copycap);
-					}
-					memcpy(copy, "NOQUEUE: ", 9);
-					memcpy(copy + 9, msg + 12, mn - 12);
-					msg = copy;
-					mn = mn - 12 + 9;
-				}
-				fn(prog, msg, mn, path, arg);
-				total++;
-			}
-			lines_free(&L);
-		}
+		for (size_t fi = 0; fi < g.gl_pathc; fi++)
+			total += each_postfix_line_of(g.gl_pathv[fi], fn, arg);
 		globfree(&g);
 	}
-	free(copy);
 	return total;
 }
+
+/* The project's own Postfix logs: written by hand, and made by bench/gen. */
+static const char *const OWN_LOGS[] = { "tests/data/statuses.log", "sample/mail.log" };
 
 /* ---- rules ------------------------------------------------------------- */
 
@@ -955,6 +970,30 @@ static void skip_daemons(void **state)
 	KIND(ev, ML_EV_REMOVED);
 }
 
+/* Services master.cf names after their job, and log levels: "relay" and
+ * "retry" run smtp and error, "qmqpd" takes mail as smtpd does; a line of
+ * level "error:" about a message is information, else a skip. */
+static void service_names(void **state)
+{
+	(void)state;
+	ml_event_t ev = P("postfix/relay", "5C6D7E8F9A: to=<ann@partner.example>, relay=mx.partner.example[198.51.100.9]:25, delay=1.2, delays=0.1/0/0.6/0.5, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 91C2D3E4F5)");
+	KIND(ev, ML_EV_DELIVERY);
+	assert_int_equal(ev.status, ML_ST_DELIVERED);
+	EQ(ev.relay, "mx.partner.example[198.51.100.9]:25");
+	ev = P("postfix/retry", "5C6D7E8F9A: to=<ann@partner.example>, relay=none, delay=3600, delays=3600/0/0/0, dsn=4.4.1, status=deferred (delivery temporarily suspended: connect to mx.partner.example[198.51.100.9]:25: Connection refused)");
+	KIND(ev, ML_EV_DELIVERY);
+	assert_int_equal(ev.status, ML_ST_DELAYED);
+	EQ(ev.dsn, "4.4.1");
+	ev = P("postfix/qmqpd", "6D7E8F9A0B: client=list.example.org[192.0.2.80]");
+	KIND(ev, ML_EV_CLIENT);
+	EQ(ev.client_ip, "192.0.2.80");
+	ev = P("postfix/qmgr", "error: 5C6D7E8F9A: queue file read error");
+	KIND(ev, ML_EV_INFO);
+	EQ(ev.qid, "5C6D7E8F9A");
+	ev = P("postfix/smtpd", "error: open database /etc/postfix/helo_access.db: No such file or directory");
+	SKIPPED(ev, "smtpd warning");
+}
+
 static void hostile_bytes(void **state)
 {
 	(void)state;
@@ -1468,6 +1507,22 @@ static void robustness_cuts(void **state)
 	assert_int_equal(c.oob, 0);
 }
 
+/* The same over the lines of the rule tests above and the project's logs. */
+static void robustness_written(void **state)
+{
+	(void)state;
+	cut_t c = { .seed = 1 };
+	size_t n = tl_written_each(cut_line, &c);
+	size_t own = 0;
+	for (size_t i = 0; i < ML_ARRAY_LEN(OWN_LOGS); i++)
+		own += each_postfix_line_of(OWN_LOGS[i], cut_line, &c);
+	print_message("robustness: %zu lines of the rule tests, %zu of the project's logs, %zu parses\n", n,
+		      own, c.parses);
+	assert_true(n > 150);
+	assert_true(own > 20000);
+	assert_int_equal(c.oob, 0);
+}
+
 /* Short random messages under every daemon, exact-sized so ASan sees any
  * read before or after. */
 static void robustness_random(void **state)
@@ -1525,11 +1580,15 @@ int main(void)
 		cmocka_unit_test(postsuper_lines),
 		cmocka_unit_test(pickup_lines),
 		cmocka_unit_test(skip_daemons),
+		cmocka_unit_test(service_names),
 		cmocka_unit_test(hostile_bytes),
+		cmocka_unit_test(robustness_written),
+		cmocka_unit_test(robustness_random),
+	};
+	const struct CMUnitTest corpus_tests[] = {
 		cmocka_unit_test(yaml_peer_suite),
 		cmocka_unit_test(corpus_sweep),
 		cmocka_unit_test(robustness_cuts),
-		cmocka_unit_test(robustness_random),
 	};
-	return cmocka_run_group_tests_name("postfix", tests, NULL, NULL);
+	return TL_RUN("postfix", tests, corpus_tests, NULL, NULL);
 }

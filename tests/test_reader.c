@@ -242,32 +242,59 @@ static size_t checkpoints(const char *s, size_t len, size_t *out, size_t max)
 	return k;
 }
 
-static void plain_corpus(void **state)
+/* A plain file read whole: its lines (want of them) and its identity;
+ * returns the file's bytes (malloc'd), *len their number. */
+static char *check_plain(const char *path, size_t want, size_t *len)
 {
-	(void)state;
-	const char *path = tl_corpus("digineo-postfix_exporter/mail.log");
-	size_t len;
-	char *s = tl_read_file(path, &len);
+	char *s = tl_read_file(path, len);
 	assert_non_null(s);
 	ml_reader_t *r;
 	char err[256];
 	assert_int_equal(ml_reader_open(&r, path, 0, err, sizeof err), 0);
-	assert_int_equal(check_lines(r, s, len, 0, ML_LINE_PARTIAL), 53);
+	assert_int_equal(check_lines(r, s, *len, 0, ML_LINE_PARTIAL), want);
 	const ml_input_id_t *id = ml_reader_id(r);
 	assert_false(id->compressed);
 	assert_false(id->is_stdin);
-	assert_true(id->size == len);
-	assert_true(id->first_hash == ml_first_line_hash(s, len));
+	assert_true(id->size == *len);
+	assert_true(id->first_hash == ml_first_line_hash(s, *len));
 	ml_reader_close(r);
-	free(s);
+	return s;
+}
+
+static void plain_corpus(void **state)
+{
+	(void)state;
+	size_t len;
+	free(check_plain(tl_corpus("digineo-postfix_exporter/mail.log"), 53, &len));
 
 	/* The big one, and one whose last line has no '\n'. */
-	path = tl_corpus("postfix-logsums/mail.log");
-	s = tl_read_file(path, &len);
+	const char *path = tl_corpus("postfix-logsums/mail.log");
+	char *s = tl_read_file(path, &len);
 	check_file(path, s, len, 0, ML_LINE_PARTIAL);
 	free(s);
 	path = tl_corpus("inqueue-postfix-ecs-pipeline/mail.log");
 	s = tl_read_file(path, &len);
+	check_file(path, s, len, 0, ML_LINE_PARTIAL);
+	free(s);
+}
+
+/* The project's own logs: the bench/gen sample (4 MB, over ML_READ_BLOCK),
+ * a hand-written log, and the same without its last '\n'. */
+static void plain_own_logs(void **state)
+{
+	(void)state;
+	size_t len;
+	char *s = check_plain("tests/data/statuses.log", 59, &len);
+	assert_true(len > 1 && s[len - 1] == '\n');
+	const char *cut = tmp_path("no-newline.log");
+	tl_write_file(cut, s, len - 1);
+	check_file(cut, s, len - 1, 0, ML_LINE_PARTIAL);
+	free(s);
+
+	const char *path = "sample/mail.log";
+	s = tl_read_file(path, &len);
+	assert_non_null(s);
+	assert_true(len > 2 * ML_READ_BLOCK);
 	check_file(path, s, len, 0, ML_LINE_PARTIAL);
 	free(s);
 }
@@ -723,7 +750,7 @@ static void identity(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(plain_corpus),
+		cmocka_unit_test(plain_own_logs),
 		cmocka_unit_test(plain_blocks),
 		cmocka_unit_test(mixed_all_sources),
 		cmocka_unit_test(gz_multi_member),
@@ -737,5 +764,8 @@ int main(void)
 		cmocka_unit_test(gz_corrupt),
 		cmocka_unit_test(identity),
 	};
-	return cmocka_run_group_tests_name("reader", tests, group_setup, group_teardown);
+	const struct CMUnitTest corpus_tests[] = {
+		cmocka_unit_test(plain_corpus),
+	};
+	return TL_RUN("reader", tests, corpus_tests, group_setup, group_teardown);
 }

@@ -4,7 +4,8 @@
  * index entry, the counters), with a new dictionary; a stored message whose
  * fields an older parser got wrong is put right by --reparse from its raw
  * lines; searches running beside a reindex always see a whole index; a
- * reindex killed at any point leaves the database as it was.
+ * reindex killed at any point leaves the database as it was.  The corpus
+ * tier runs the same with a real log.
  */
 #include "testlib.h"
 
@@ -49,22 +50,36 @@ static long stat_num(const char *db, const char *key)
 	return v;
 }
 
-/* Postfix (with an amavis chain), Exim and Sendmail logs, in small batches
- * so that messages span commits, into one database. */
-static void ingest_all(const char *db)
+/* The logs of ingest_all: Postfix (a log made by bench/gen, mail through
+ * content filters), Exim and Sendmail; in the corpus tier (state: a corpus
+ * file) a real Postfix log with amavis in place of the first two. */
+static const char *all_logs(void *state)
+{
+	static char logs[8600];
+	if (state) {
+		snprintf(logs, sizeof logs, "%s %s", INPUTS, tl_corpus((const char *)state));
+	} else {
+		const char *gen = path("gen.log");
+		if (access(gen, F_OK) != 0)
+			tl_gen_log(gen, 500);
+		snprintf(logs, sizeof logs, "%s tests/data/filters.log %s", INPUTS, gen);
+	}
+	return logs;
+}
+
+/* Those logs, in small batches so that messages span commits, into one
+ * database. */
+static void ingest_all(const char *db, void *state)
 {
 	unlink(db);
-	char more[8600];
-	snprintf(more, sizeof more, "%s %s", INPUTS, tl_corpus("postfix-logsums/mail.log"));
 	mtalog_ok("ingest", "--db %s ingest --quiet --no-sync --batch-lines 300 --year 2025 "
-	          "--local-domains example.com %s", db, more);
+	          "--local-domains example.com %s", db, all_logs(state));
 }
 
 static void same_as_fresh_ingest(void **state)
 {
-	(void)state;
 	const char *db = path("r.db");
-	ingest_all(db);
+	ingest_all(db, *state);
 	char *ref = tl_db_contents(db);
 	long dict0 = stat_num(db, "dictionary");
 	assert_true(stat_num(db, "messages") > 100);
@@ -82,10 +97,8 @@ static void same_as_fresh_ingest(void **state)
 	assert_true(stat_num(db, "dictionary") > dict1);
 
 	/* an ingest after them goes on as before: re-reading adds nothing */
-	char more[8600];
-	snprintf(more, sizeof more, "%s %s", INPUTS, tl_corpus("postfix-logsums/mail.log"));
 	mtalog_ok("ingest again", "--db %s ingest --quiet --no-sync --year 2025 "
-	          "--local-domains example.com %s", db, more);
+	          "--local-domains example.com %s", db, all_logs(*state));
 	tl_expect_db(db, ref, "after ingesting the same logs again");
 	free(ref);
 }
@@ -213,9 +226,8 @@ static long search_rows(ml_store_t *s, const char *name, const char *value)
 /* A reader process searches again and again while reindexes run. */
 static void readers_see_a_whole_index(void **state)
 {
-	(void)state;
 	const char *db = path("busy.db");
-	ingest_all(db);
+	ingest_all(db, *state);
 	char err[512];
 	ml_store_t *s;
 	assert_int_equal(ml_store_open(&s, db, ML_STORE_RDONLY, err, sizeof err), 0);
@@ -272,9 +284,8 @@ static void readers_see_a_whole_index(void **state)
  * dictionaries (each reindex adds one): it keeps answering. */
 static void long_lived_reader_across_reindexes(void **state)
 {
-	(void)state;
 	const char *db = path("long.db");
-	ingest_all(db);
+	ingest_all(db, *state);
 	char err[512];
 	ml_store_t *s;
 	assert_int_equal(ml_store_open(&s, db, ML_STORE_RDONLY, err, sizeof err), 0);
@@ -302,9 +313,8 @@ static void long_lived_reader_across_reindexes(void **state)
 
 static void killed_reindex_changes_nothing(void **state)
 {
-	(void)state;
 	const char *db = path("kill.db");
-	ingest_all(db);
+	ingest_all(db, *state);
 	char *ref = tl_db_contents(db);
 	const int delays_ms[] = { 2, 10, 30, 60, 120 };
 	int killed = 0;
@@ -329,12 +339,20 @@ static void killed_reindex_changes_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(same_as_fresh_ingest),
+		cmocka_unit_test_prestate(same_as_fresh_ingest, NULL),
 		cmocka_unit_test(reparse_puts_history_right),
 		cmocka_unit_test(reparse_with_format),
-		cmocka_unit_test(readers_see_a_whole_index),
-		cmocka_unit_test(long_lived_reader_across_reindexes),
-		cmocka_unit_test(killed_reindex_changes_nothing),
+		cmocka_unit_test_prestate(readers_see_a_whole_index, NULL),
+		cmocka_unit_test_prestate(long_lived_reader_across_reindexes, NULL),
+		cmocka_unit_test_prestate(killed_reindex_changes_nothing, NULL),
 	};
-	return cmocka_run_group_tests(tests, tl_dir_setup, tl_dir_teardown);
+	/* the same with a real log */
+	void *real = (void *)"postfix-logsums/mail.log";
+	const struct CMUnitTest corpus_tests[] = {
+		cmocka_unit_test_prestate(same_as_fresh_ingest, real),
+		cmocka_unit_test_prestate(readers_see_a_whole_index, real),
+		cmocka_unit_test_prestate(long_lived_reader_across_reindexes, real),
+		cmocka_unit_test_prestate(killed_reindex_changes_nothing, real),
+	};
+	return TL_RUN("reindex", tests, corpus_tests, tl_dir_setup, tl_dir_teardown);
 }

@@ -1,16 +1,17 @@
 /*
- * Unit tests for engine/sendmail: one test per rule of the parser (real
- * corpus lines quoted; hand-written lines, in the form Sendmail 8.15+ writes
- * them, where the corpus has no example), the fail2ban fixtures and the
- * fluent-plugin-sendmail expected records as peer suites, a sweep over every
- * Sendmail line of the corpus (none may be ML_EV_UNKNOWN), and a robustness
- * run (every line cut at every length, exact-size heap copies, mutated
- * bytes) meant to be run under ASan/UBSan.  The parse speed is printed (not
+ * Unit tests for engine/sendmail: one test per rule of the parser (lines in
+ * the form Sendmail 8.15+ writes them), and a robustness run (every line cut
+ * at every length, exact-size heap copies, mutated bytes) meant to be run
+ * under ASan/UBSan, over the lines of the rule tests and
+ * tests/data/sendmail-statuses.log.  The corpus tier adds the fail2ban
+ * fixtures and the fluent-plugin-sendmail expected records as peer suites, a
+ * sweep over every Sendmail line of the corpus (none may be ML_EV_UNKNOWN),
+ * the robustness run over those lines, and the parse speed (printed, not
  * asserted: budgets are measured by bench/).
  *
- * The corpus is read in place (tl_corpus).  Syslog lines are split here with
- * a crude scan for the program token; the fluent peer reads the timestamps
- * with engine/syslog.
+ * Files are read in place.  Syslog lines are split here with a crude scan
+ * for the program token; the fluent peer reads the timestamps with
+ * engine/syslog.
  */
 #include "testlib.h"
 
@@ -37,9 +38,11 @@ static const char *kind_name(ml_event_kind_t k)
 	return (unsigned)k < NKINDS ? KIND_NAMES[k] : "?";
 }
 
+/* Parse one message part; the line is kept for robustness_written. */
 static ml_event_t E(const char *msg)
 {
 	ml_event_t ev;
+	tl_written_add(NULL, msg, strlen(msg));
 	ml_sendmail_parse(ml_slice_cstr(msg), &ev);
 	return ev;
 }
@@ -154,17 +157,23 @@ static const char *const CORPUS_FILES[] = {
 	"fail2ban/sendmail-reject",
 };
 
+/* The project's own Sendmail log, written by hand. */
+static const char *const OWN_FILES[] = { "tests/data/sendmail-statuses.log" };
+
 typedef void (*line_fn)(const char *msg, size_t n, const char *file, void *arg);
 
-static size_t for_each_sendmail_line(line_fn fn, void *arg, size_t *other)
+/* Calls fn for every Sendmail line of the files (paths of the corpus when
+ * corpus is set); *other counts the other lines. */
+static size_t each_sendmail_line(const char *const *files, size_t nfiles, int corpus, line_fn fn, void *arg,
+				 size_t *other)
 {
 	size_t total = 0;
 	if (other)
 		*other = 0;
-	for (size_t f = 0; f < ML_ARRAY_LEN(CORPUS_FILES); f++) {
+	for (size_t f = 0; f < nfiles; f++) {
 		lines_t L_;
-		if (lines_load(&L_, tl_corpus(CORPUS_FILES[f])) != 0)
-			fail_msg("cannot read %s", CORPUS_FILES[f]);
+		if (lines_load(&L_, corpus ? tl_corpus(files[f]) : files[f]) != 0)
+			fail_msg("cannot read %s", files[f]);
 		for (size_t i = 0; i < L_.count; i++) {
 			const char *m;
 			size_t mn;
@@ -175,12 +184,18 @@ static size_t for_each_sendmail_line(line_fn fn, void *arg, size_t *other)
 					(*other)++;
 				continue;
 			}
-			fn(m, mn, CORPUS_FILES[f], arg);
+			fn(m, mn, files[f], arg);
 			total++;
 		}
 		lines_free(&L_);
 	}
 	return total;
+}
+
+/* Every Sendmail line of the corpus. */
+static size_t for_each_sendmail_line(line_fn fn, void *arg, size_t *other)
+{
+	return each_sendmail_line(CORPUS_FILES, ML_ARRAY_LEN(CORPUS_FILES), 1, fn, arg, other);
 }
 
 /* ---- program, queue IDs -------------------------------------------------- */
@@ -283,6 +298,12 @@ static void delivery_sent(void **state)
 	EQ(ev.reason_text, "ok:  Message 40279894 accepted");
 	assert_int_equal(ev.delay_ms, 0);
 	assert_false(ev.local_delivery);
+	/* spaces around values (a relay that kept the line's trailing space) */
+	ev = E("x1HBOhe0012345: to=<bob@example.com> , delay=00:00:01, xdelay=00:00:01, mailer=esmtp, pri=120, relay=mx.example.com. [192.0.2.1], dsn=2.0.0, stat=Sent (Ok: queued as 1A2B3C) ");
+	KIND(ev, ML_EV_DELIVERY);
+	EQ(ev.to, "bob@example.com");
+	EQ(ev.reason_text, "Ok: queued as 1A2B3C");
+	assert_int_equal(ev.delay_ms, 1000);
 
 	/* Local mailer, bare addresses, ctladdr (not the original recipient). */
 	ev = E("u31FFPtp032300: to=root@localhost.localdomain, ctladdr=root@localhost.localdomain (0/0), delay=00:00:00, xdelay=00:00:00, mailer=local, pri=245938, dsn=2.0.0, stat=Sent");
@@ -1040,6 +1061,26 @@ static void robustness_cuts(void **state)
 	assert_int_equal(c.bad, 0);
 }
 
+static void cut_written(const char *prog, const char *msg, size_t n, const char *file, void *arg)
+{
+	(void)prog;
+	cut_line(msg, n, file, arg);
+}
+
+/* The same over the lines of the rule tests above and the project's log. */
+static void robustness_written(void **state)
+{
+	(void)state;
+	cut_t c = { .seed = 1 };
+	size_t n = tl_written_each(cut_written, &c);
+	size_t own = each_sendmail_line(OWN_FILES, ML_ARRAY_LEN(OWN_FILES), 0, cut_line, &c, NULL);
+	print_message("robustness: %zu lines of the rule tests, %zu of the project's log, %zu parses\n", n, own,
+		      c.parses);
+	assert_true(n > 60);
+	assert_true(own >= 16);
+	assert_int_equal(c.bad, 0);
+}
+
 /* ---- speed (printed, not asserted) ------------------------------------------------ */
 
 static void collect_line(const char *msg, size_t n, const char *file, void *arg)
@@ -1105,10 +1146,13 @@ int main(void)
 		cmocka_unit_test(rejects_other),
 		cmocka_unit_test(auth_client),
 		cmocka_unit_test(chatter),
+		cmocka_unit_test(robustness_written),
+	};
+	const struct CMUnitTest corpus_tests[] = {
 		cmocka_unit_test(peer_fixtures),
 		cmocka_unit_test(corpus_sweep),
 		cmocka_unit_test(robustness_cuts),
 		cmocka_unit_test(parse_speed),
 	};
-	return cmocka_run_group_tests_name("sendmail", tests, NULL, NULL);
+	return TL_RUN("sendmail", tests, corpus_tests, NULL, NULL);
 }

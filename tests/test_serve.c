@@ -1151,5 +1151,5 @@ int main(void)
 		cmocka_unit_test(users_cursor),
 		cmocka_unit_test(users_file),
 	};
-	return cmocka_run_group_tests_name("serve", tests, setup, teardown);
+	return TL_RUN_DEFAULT("serve", tests, setup, teardown);
 }

@@ -61,5 +61,5 @@ int main(void)
 		cmocka_unit_test(utf8_sanitize),
 		cmocka_unit_test(buf_cap),
 	};
-	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
+	return TL_RUN_DEFAULT("util", tests, NULL, NULL);
 }

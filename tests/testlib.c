@@ -9,12 +9,47 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+static int corpus_tier(void)
+{
+	const char *tier = getenv("MTALOG_TIER");
+	return tier && !strcmp(tier, "corpus");
+}
+
 const char *tl_corpus(const char *rel)
 {
+	/* the default tier reads nothing from outside the project */
+	if (!corpus_tier())
+		fail_msg("a default test reads the corpus (%s): it belongs to the corpus tier", rel);
 	static char path[4096];
 	const char *base = getenv("MTALOG_CORPUS");
 	snprintf(path, sizeof path, "%s/%s", base ? base : "../shared/corpus", rel);
 	return path;
+}
+
+int tl_run(const char *name, const struct CMUnitTest *tests, size_t ntests,
+           const struct CMUnitTest *corpus_tests, size_t ncorpus,
+           CMFixtureFunction setup, CMFixtureFunction teardown)
+{
+	if (corpus_tier()) {
+		if (!ncorpus)
+			return 0;
+		char group[128];
+		snprintf(group, sizeof group, "%s (corpus)", name);
+		return _cmocka_run_group_tests(group, corpus_tests, ncorpus, setup, teardown);
+	}
+	return _cmocka_run_group_tests(name, tests, ntests, setup, teardown);
+}
+
+void tl_gen_log(const char *path, unsigned messages)
+{
+	const char *build = getenv("BUILD");
+	char cmd[8400];
+	/* under the sanitizers, gen's blocks still allocated at exit are no
+	 * failure of the test */
+	snprintf(cmd, sizeof cmd, "ASAN_OPTIONS=detect_leaks=0 %s/bench/gen --messages %u --seed 1 --out '%s' 2>/dev/null",
+	         build && *build ? build : "build", messages, path);
+	if (system(cmd) != 0)
+		fail_msg("bench/gen could not write %s", path);
 }
 
 char *tl_read_file(const char *path, size_t *len)
@@ -169,6 +204,30 @@ void tl_lines_free(tl_lines_t *L)
 	free(L->line);
 	free(L->n);
 	memset(L, 0, sizeof *L);
+}
+
+static struct written {
+	const char *prog;
+	const char *msg;
+	size_t n;
+} *written;
+static size_t nwritten, written_cap;
+
+void tl_written_add(const char *prog, const char *msg, size_t n)
+{
+	if (ml_array_grow((void **)&written, &written_cap, sizeof *written, nwritten + 1, 64))
+		fail_msg("out of memory");
+	char *m = malloc(n ? n : 1);
+	if (n)
+		memcpy(m, msg, n);
+	written[nwritten++] = (struct written){ prog ? strdup(prog) : NULL, m, n };
+}
+
+size_t tl_written_each(tl_line_fn fn, void *arg)
+{
+	for (size_t i = 0; i < nwritten; i++)
+		fn(written[i].prog, written[i].msg, written[i].n, "rule tests", arg);
+	return nwritten;
 }
 
 int tl_slice_is(ml_slice_t s, const char *lit)

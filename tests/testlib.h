@@ -1,11 +1,20 @@
 /*
- * testlib.h — what the test programs share: where the corpus is, reading a
- * file into lines, a scratch folder, running the mtalog command.
+ * testlib.h — what the test programs share: the two tiers, where the corpus
+ * is, reading a file into lines, a scratch folder, running the mtalog
+ * command, a generated log.
  *
- * Tests run from the top of the source tree.  The corpus is
- * $MTALOG_CORPUS, else ../shared/corpus.  The mtalog binary is $MTALOG_BIN,
- * else build/mtalog.  Every returned string is malloc'd and owned by the
+ * Tests run from the top of the source tree.  The mtalog binary is
+ * $MTALOG_BIN, else build/mtalog; the build folder (for bench/gen) is
+ * $BUILD, else build.  Every returned string is malloc'd and owned by the
  * caller unless said otherwise.
+ *
+ * Tiers.  The default tests (`make check`, `make test`) use only what the
+ * project itself writes: lines in the tests, tests/data/, sample/mail.log
+ * and logs made by bench/gen.  The tests that read third-party logs and
+ * fixtures (the corpus: $MTALOG_CORPUS, else ../shared/corpus) are the
+ * corpus tier, `make check-corpus`, which tests/run.sh runs with
+ * MTALOG_TIER=corpus.  Each program lists both kinds and TL_RUN runs those
+ * of the tier; a program with no corpus tests prints nothing in that tier.
  */
 #ifndef ML_TESTLIB_H
 #define ML_TESTLIB_H
@@ -19,8 +28,26 @@
 
 #include "engine/util.h"
 
-/* Path of a corpus file, e.g. tl_corpus("postfix-logsums/mail.log"); static buffer. */
+/* Path of a corpus file, e.g. tl_corpus("postfix-logsums/mail.log"); static buffer.
+ * Only tests of the corpus tier may call it: in the default tier it fails
+ * the test. */
 const char *tl_corpus(const char *rel);
+
+/* Run the tests of the tier (see the top of this file) as one cmocka group;
+ * the result is cmocka's. */
+int tl_run(const char *name, const struct CMUnitTest *tests, size_t ntests,
+           const struct CMUnitTest *corpus_tests, size_t ncorpus,
+           CMFixtureFunction setup, CMFixtureFunction teardown);
+#define TL_RUN(name, tests, corpus_tests, setup, teardown) \
+	tl_run((name), (tests), ML_ARRAY_LEN(tests), (corpus_tests), ML_ARRAY_LEN(corpus_tests), (setup), (teardown))
+/* A program whose tests are all of the default tier. */
+#define TL_RUN_DEFAULT(name, tests, setup, teardown) \
+	tl_run((name), (tests), ML_ARRAY_LEN(tests), NULL, 0, (setup), (teardown))
+
+/* Write to path the log bench/gen makes of `messages` messages with seed 1
+ * (several Postfix hosts, every status, deferrals still in the queue);
+ * fails the test when gen fails. */
+void tl_gen_log(const char *path, unsigned messages);
 
 /* Whole file into a NUL-terminated malloc'd buffer; *len gets its size. NULL on error. */
 char *tl_read_file(const char *path, size_t *len);
@@ -82,6 +109,16 @@ typedef struct {
 /* Load path; -1 when it cannot be read. */
 int tl_lines_load(tl_lines_t *L, const char *path);
 void tl_lines_free(tl_lines_t *L);
+
+/* The lines a parser's rule tests parse, collected (copied) as they go, so
+ * that the program's robustness test cuts every one of them too: each rule
+ * tested is also tested cut short and with damaged bytes.  prog may be NULL
+ * (a parser without program tags).  Kept until the program exits. */
+void tl_written_add(const char *prog, const char *msg, size_t n);
+/* Calls fn(prog, msg, n, "rule tests", arg) for each line collected so far;
+ * returns their number. */
+typedef void (*tl_line_fn)(const char *prog, const char *msg, size_t n, const char *file, void *arg);
+size_t tl_written_each(tl_line_fn fn, void *arg);
 
 /* 1 when slice s holds exactly lit. */
 int tl_slice_is(ml_slice_t s, const char *lit);

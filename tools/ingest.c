@@ -582,7 +582,7 @@ static void report(ing_t *g)
 	if (g->o->quiet || !f)
 		return;
 	fprintf(f, "ingested %llu lines (%.1f MB) in %.2f s: %.0f lines/s, %.1f MB/s; %llu parsed, "
-	        "%llu skipped, %llu not understood; %llu message records written\n",
+	        "%llu skipped, %llu not understood; %llu messages stored (new or updated)\n",
 	        (unsigned long long)r->lines, r->bytes / 1e6, r->seconds,
 	        r->seconds > 0 ? r->lines / r->seconds : 0.0, r->seconds > 0 ? r->bytes / 1e6 / r->seconds : 0.0,
 	        (unsigned long long)r->parsed, (unsigned long long)r->skipped, (unsigned long long)r->bad,
@@ -1121,7 +1121,7 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 	if (!rc)
 		rc = commit(g, 0);
 	if (stop_flag && !o->quiet)
-		fprintf(stderr, "mtalog: stopped by a signal; what was read is committed\n");
+		fprintf(stderr, "mtalog: stopped by a signal; what was read is saved\n");
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	if (rc) {

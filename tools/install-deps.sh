@@ -1,11 +1,14 @@
 #!/bin/sh
-# Install the Debian packages mtalog needs to build and test, if missing.
+# Install the Debian packages mtalog needs to build, test and install, if missing.
 # With the argument "bench", also those the benchmark needs; with "web", those
 # the browser tests of the page need (Chromium, node and npm), so that a plain
 # build does not pull a browser; with "load", wrk for tests/load/run.sh; with
 # "rsyslog", rsyslogd for tests/rsyslog/run.sh (`make test-rsyslog`).
 set -e
 PKGS="build-essential pkg-config liblmdb-dev libzstd-dev libxxhash-dev libpcre2-dev zlib1g-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libcrypt-dev xxd"
+# what the install test uses: man and groff render the manual page,
+# systemd-analyze checks the units (a container may lack all three)
+PKGS="$PKGS man-db groff-base systemd"
 # what the benchmark also runs: GNU time, ripgrep (a baseline)
 [ "${1:-}" = bench ] && PKGS="$PKGS time ripgrep sqlite3 gnuplot-nox jq"
 # what fuzzing needs: clang and its sanitizer runtimes

@@ -229,7 +229,7 @@ static int cmd_prune(const char *db, int argc, char **argv)
 		mb(b, sizeof b, file1);
 		mb(f0, sizeof f0, free0);
 		mb(f1, sizeof f1, free1);
-		fprintf(stderr, "pruned %llu messages first seen before %s (%llu postings) in %.2f s; "
+		fprintf(stderr, "pruned %llu messages first seen before %s (%llu index entries) in %.2f s; "
 		        "kept %llu still in flight\n",
 		        (unsigned long long)res.deleted, when, (unsigned long long)res.postings,
 		        since(&pr.start, &now), (unsigned long long)res.kept_in_flight);
@@ -366,8 +366,8 @@ static int cmd_reindex(const char *db, int argc, char **argv)
 		mb(b, sizeof b, res.bytes_after);
 		mb(f0, sizeof f0, file0);
 		mb(f1, sizeof f1, file1);
-		fprintf(stderr, "%s %llu messages in %.2f s: %.0f messages/s; records %s -> %s "
-		        "(dictionary %u -> %u); file %s -> %s%s\n", reparse ? "reparsed" : "reindexed",
+		fprintf(stderr, "%s %llu messages in %.2f s: %.0f messages/s; stored messages %s -> %s "
+		        "(compression dictionary %u -> %u); file %s -> %s%s\n", reparse ? "reparsed" : "reindexed",
 		        (unsigned long long)res.done, el, el > 0 ? (double)res.done / el : 0.0, a, b,
 		        res.dict_before, res.dict_after, f0, f1,
 		        file1 > file0 ? " (the old copy's pages are free: mtalog compact gives them back)" : "");

@@ -71,7 +71,8 @@ static void usage(FILE *f)
 	"      --hash-password       read a password on stdin, print its hash for --users\n"
 	"      --secure-cookie       the session cookie is Secure on loopback too (https proxy)\n"
 	"\n"
-	"The database is --db PATH, else $MTALOG_DB, else ./mtalog.db.\n", f);
+	"The database is --db PATH, else $MTALOG_DB, else ./mtalog.db.  Every command\n"
+	"and option: man mtalog (docs/mtalog.1 in the source tree).\n", f);
 }
 
 static int cmd_ingest(const char *db, int argc, char **argv)
@@ -200,7 +201,7 @@ static int cmd_search(const char *db, int argc, char **argv)
 			if (fmt == ML_OUT_TABLE)
 				fprintf(stderr, "%u row%s%s%s\n", info.rows, info.rows == 1 ? "" : "s",
 				        info.truncated ? " (limit reached: narrow the search or raise --limit)" : "",
-				        info.scanned ? " (no indexed filter: records scanned newest first)" : "");
+				        info.scanned ? " (read message by message, newest first: --to, --from, --subject or --status find rows faster)" : "");
 		}
 		ml_search_free(se);
 	}

@@ -1,6 +1,7 @@
 #include "output.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <time.h>
 #include <stdlib.h>
 
@@ -88,6 +89,31 @@ static void human_time(const char *rfc3339, char *out, size_t len)
 	struct tm lt;
 	localtime_r(&t, &lt);
 	strftime(out, len, "%Y-%m-%d %H:%M:%S %z", &lt);
+}
+
+void ml_out_duration(double seconds, char *out, size_t len)
+{
+	static const struct { double size; const char *unit; } units[] = {
+		{ 86400, "d" }, { 3600, "h" }, { 60, "min" },
+	};
+	/* the largest unit of which there are at least two (120 s is "2 min") */
+	double v = seconds > 0 ? seconds : 0;
+	const char *unit = "s";
+	for (size_t i = 0; i < ML_ARRAY_LEN(units); i++)
+		if (v >= 2 * units[i].size) {
+			v /= units[i].size;
+			unit = units[i].unit;
+			break;
+		}
+	if (v < 1) {
+		snprintf(out, len, "%.2g %s", v, unit);
+		return;
+	}
+	double tenths = floor(v * 10 + 0.5) / 10;
+	if (v >= 10)
+		snprintf(out, len, "%.0f %s", floor(v), unit);
+	else
+		snprintf(out, len, "%.*f %s", tenths == floor(tenths) ? 0 : 1, tenths, unit);
 }
 
 json_t *ml_row_json(const ml_message_t *m, int row)
@@ -597,9 +623,13 @@ void ml_message_print_json(FILE *f, json_t *j)
 		const char *relay = json_string_value(json_object_get(r, "relay"));
 		json_t *delay = json_object_get(r, "delay");
 		const char *reason = json_string_value(json_object_get(r, "reason"));
-		if ((dsn && *dsn) || (relay && *relay) || json_is_real(delay))
-			fprintf(f, "              dsn=%s relay=%s delay=%.3gs\n", dsn && *dsn ? dsn : "-",
-			        relay && *relay ? relay : "-", json_is_real(delay) ? json_real_value(delay) : 0.0);
+		if ((dsn && *dsn) || (relay && *relay) || json_is_real(delay)) {
+			char d[32] = "-";
+			if (json_is_real(delay))
+				ml_out_duration(json_real_value(delay), d, sizeof d);
+			fprintf(f, "              dsn=%s relay=%s delay=%s\n", dsn && *dsn ? dsn : "-",
+			        relay && *relay ? relay : "-", d);
+		}
 		if (reason && *reason)
 			fprintf(f, "              %s\n", reason);
 	}
@@ -822,18 +852,36 @@ json_t *ml_stats_json(ml_store_t *s)
 	return o;
 }
 
+/* What a status means, as `stats` explains it (the README's table). */
+static const char *const status_meanings[ML_ST__COUNT] = {
+	[ML_ST_DELIVERED] = "accepted by the next hop or the mailbox",
+	[ML_ST_DELAYED] = "temporary failure, still queued, retried",
+	[ML_ST_BOUNCED] = "permanent failure, sender notified",
+	[ML_ST_EXPIRED] = "retried until the queue lifetime ran out",
+	[ML_ST_QUEUED] = "accepted, no delivery attempt logged yet",
+	[ML_ST_QUARANTINED] = "held by a filter, may be released",
+	[ML_ST_BLOCKED] = "rejected or discarded, never delivered",
+};
+
 void ml_stats_print(FILE *f, json_t *j)
 {
 	const char *k;
 	json_t *v;
-	fprintf(f, "messages            %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(j, "messages")));
-	fprintf(f, "  in flight         %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(j, "messages_in_flight")));
-	fprintf(f, "rows by status\n");
-	json_object_foreach(json_object_get(j, "rows_by_status"), k, v)
-		fprintf(f, "  %-17s %" JSON_INTEGER_FORMAT "\n", k, json_integer_value(v));
+	fprintf(f, "messages            %-8" JSON_INTEGER_FORMAT "  one per mail on each server: a queue ID, from arrival to removal\n",
+	        json_integer_value(json_object_get(j, "messages")));
+	fprintf(f, "  in flight         %-8" JSON_INTEGER_FORMAT "  not finished at the last line read: still in the queue (deferred,\n"
+	        "                              held) or waiting for more lines; a later ingest completes them\n",
+	        json_integer_value(json_object_get(j, "messages_in_flight")));
+	fprintf(f, "rows by status                one row per message and recipient\n");
+	json_object_foreach(json_object_get(j, "rows_by_status"), k, v) {
+		ml_status_t st = ml_status_parse(k, strlen(k));
+		fprintf(f, "  %-17s %-8" JSON_INTEGER_FORMAT "  %s\n", k, json_integer_value(v),
+		        st ? status_meanings[st] : "");
+	}
 	fprintf(f, "lines parsed        %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(j, "lines_parsed")));
 	json_t *s = json_object_get(j, "lines_skipped");
-	fprintf(f, "lines skipped       %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(s, "total")));
+	fprintf(f, "lines skipped       %-8" JSON_INTEGER_FORMAT "  understood, nothing to keep (connections, TLS, statistics, other programs)\n",
+	        json_integer_value(json_object_get(s, "total")));
 	json_object_foreach(json_object_get(s, "by_reason"), k, v)
 		fprintf(f, "  %10" JSON_INTEGER_FORMAT "  %s\n", json_integer_value(v), k);
 	json_t *b = json_object_get(j, "lines_not_understood");
@@ -842,20 +890,21 @@ void ml_stats_print(FILE *f, json_t *j)
 		fprintf(f, "  %10" JSON_INTEGER_FORMAT "  %s\n", json_integer_value(json_object_get(v, "count")), k);
 		fprintf(f, "              e.g. %s\n", json_string_value(json_object_get(v, "sample")));
 	}
-	fprintf(f, "database size       %.1f MB (map %.1f of %.1f MB used)\n",
-	        (double)json_integer_value(json_object_get(j, "db_bytes")) / 1e6,
-	        (double)json_integer_value(json_object_get(j, "map_used_bytes")) / 1e6,
-	        (double)json_integer_value(json_object_get(j, "map_bytes")) / 1e6);
+	fprintf(f, "database size       %.1f MB\n", (double)json_integer_value(json_object_get(j, "db_bytes")) / 1e6);
 	json_t *newest = json_object_get(j, "newest_message");
-	if (newest)
-		fprintf(f, "newest message      %s (%" JSON_INTEGER_FORMAT " s ago)\n", json_string_value(newest),
-		        json_integer_value(json_object_get(j, "lag_seconds")));
+	if (newest) {
+		json_int_t lag = json_integer_value(json_object_get(j, "lag_seconds"));
+		char ago[32];
+		ml_out_duration((double)(lag < 0 ? -lag : lag), ago, sizeof ago);
+		fprintf(f, "newest message      %s (%s %s)\n", json_string_value(newest), ago,
+		        lag < 0 ? "ahead of this machine's clock" : "ago");
+	}
 	size_t i;
 	json_t *in;
 	json_array_foreach(json_object_get(j, "inputs"), i, in) {
 		if (!i)
-			fprintf(f, "inputs (checkpoints)\n");
-		fprintf(f, "  %s: %" JSON_INTEGER_FORMAT " lines, byte %" JSON_INTEGER_FORMAT ", committed %s\n",
+			fprintf(f, "inputs              how far each file was read (a later ingest goes on from there)\n");
+		fprintf(f, "  %s: %" JSON_INTEGER_FORMAT " lines, %" JSON_INTEGER_FORMAT " bytes, saved %s\n",
 		        json_string_value(json_object_get(in, "path")), json_integer_value(json_object_get(in, "lines")),
 		        json_integer_value(json_object_get(in, "offset")), json_string_value(json_object_get(in, "updated")));
 	}

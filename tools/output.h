@@ -50,6 +50,11 @@ struct ml_search;
 #define ML_CHAIN_MAX 8
 int ml_message_add_chain(json_t *j, struct ml_search *se, const ml_message_t *m);
 
+/* A duration as a person reads it, in the largest unit of which there are
+ * at least two: "0.35 s", "95 s", "35 min", "5.5 h", "31 d" (whole units
+ * from 10 up, one decimal below). */
+void ml_out_duration(double seconds, char *out, size_t len);
+
 /* Times in tables and `show` text: UTC (default) or local with its offset. */
 void ml_out_local_time(int local);
 
