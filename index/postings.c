@@ -303,6 +303,7 @@ struct ml_post_batch {
 	/* scratch of the merge */
 	blk_t old, nb;
 	ml_buf_t kb, kb2, val, enc, okey;
+	int64_t delta;            /* docids added less docids removed, by the write in progress */
 	uint64_t *ids;
 	size_t icap;
 };
@@ -662,6 +663,7 @@ static int apply_lists(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t bu
 			break;
 		size_t nn = merge_ids(b, i, e, blockids, bn, b->ids);
 		*total = *total - bn + nn;
+		b->delta += (int64_t)nn - (int64_t)bn;
 		if (found) {
 			b->kb.len = plen;
 			unsigned char kf[8];
@@ -807,6 +809,7 @@ static int apply_bucket(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t b
 				if ((rc = grow_ids(b, oldn + (t - i))))
 					break;
 				size_t nn = merge_ids(b, i, t, oldids, oldn, b->ids);
+				b->delta += (int64_t)nn - (int64_t)oldn;
 				if (nn && ids_size(ml_bucket_first(bucket), b->ids, nn, 1) > ML_POST_INLINE_MAX) {
 					/* too many for the term block: list blocks */
 					rc = write_lists(b, cur, tag, bucket, term, termn, b->ids, nn);
@@ -858,8 +861,11 @@ static int apply_bucket(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t b
 	return rc;
 }
 
-int ml_post_batch_write(ml_post_batch_t *b, MDB_txn *txn, MDB_dbi dbi)
+int ml_post_batch_write(ml_post_batch_t *b, MDB_txn *txn, MDB_dbi dbi, int64_t *delta)
 {
+	b->delta = 0;
+	if (delta)
+		*delta = 0;
 	if (!b->n)
 		return ML_OK;
 	MDB_cursor *cur = NULL;
@@ -877,6 +883,8 @@ int ml_post_batch_write(ml_post_batch_t *b, MDB_txn *txn, MDB_dbi dbi)
 	}
 	if (cur)
 		mdb_cursor_close(cur);
+	if (!rc && delta)
+		*delta = b->delta;
 	if (!rc)
 		ml_post_batch_reset(b);
 	return rc;

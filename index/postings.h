@@ -93,8 +93,9 @@ void ml_post_batch_reset(ml_post_batch_t *b);
 int ml_post_batch_add(ml_post_batch_t *b, const char *key, size_t n, uint64_t docid, int del);
 size_t ml_post_batch_count(const ml_post_batch_t *b);
 /* Merge everything queued into the table, then reset the batch.  Adding a
- * docid present, or removing one absent, changes nothing. */
-int ml_post_batch_write(ml_post_batch_t *b, MDB_txn *txn, MDB_dbi dbi);
+ * docid present, or removing one absent, changes nothing; *delta (may be
+ * NULL) gets the docids added less those removed. */
+int ml_post_batch_write(ml_post_batch_t *b, MDB_txn *txn, MDB_dbi dbi, int64_t *delta);
 
 /* Rewrite the postings of one day (every tag) compactly: term blocks packed
  * up to ML_POST_BLOCK_MAX, the keys written again in order so that the

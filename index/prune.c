@@ -121,7 +121,12 @@ static int prune_chunk(pruner_t *p, int place, uint64_t from, unsigned batch, ch
 	}
 	mdb_cursor_close(cur);
 	cur = NULL;
-	rc = ml_post_batch_write(p->post, txn, p->s->post);
+	{
+		int64_t d = 0;
+		rc = ml_post_batch_write(p->post, txn, p->s->post, &d);
+		if (!rc)
+			rc = ml_meta_add(txn, p->s, ML_META_POSTINGS, d);
+	}
 	if (!rc)
 		rc = ml_meta_add(txn, p->s, ML_META_MESSAGES, c->messages);
 	for (int st = 1; st < ML_ST__COUNT && !rc; st++) {

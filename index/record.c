@@ -1075,6 +1075,37 @@ int ml_raw_decode(ml_codec_t *c, const void *data, size_t n, ml_message_t *m)
 	return rc ? rc : plain_to_message(&k, c->plain.data, c->plain.len, m);
 }
 
+int ml_record_plain(const ml_message_t *m, ml_buf_t *out)
+{
+	ml_message_t c = *m;   /* shallow: the encoders only read */
+	c.docid = 0;           /* times absolute */
+	ml_buf_t row = ML_BUF_INIT;
+	int rc = ml_row_encode(NULL, &c, &row);
+	if (!rc)
+		rc = ml_buf_put_varint(out, row.len);
+	if (!rc)
+		rc = ml_buf_append(out, row.data, row.len);
+	if (!rc)
+		rc = ml_raw_plain(m, out, NULL);
+	ml_buf_free(&row);
+	return rc;
+}
+
+int ml_record_from_plain(const void *data, size_t n, ml_message_t *m)
+{
+	const unsigned char *p = data, *end = p + n;
+	uint64_t rn;
+	if (ml_get_varint(&p, end, &rn) || rn > (uint64_t)(end - p))
+		return ML_CORRUPT_BKPT;
+	int rc = ml_row_decode(NULL, p, (size_t)rn, 0, m);
+	if (rc)
+		return rc;
+	masks_t k;
+	masks_of(m, &k);
+	p += rn;
+	return plain_to_message(&k, (const char *)p, (size_t)(end - p), m);
+}
+
 int ml_codec_train(const void *samples, const size_t *sizes, unsigned nsamples,
                    size_t dict_cap, ml_buf_t *out)
 {

@@ -142,6 +142,12 @@ int ml_raw_decode(ml_codec_t *c, const void *p, size_t n, ml_message_t *m);
 /* The dictionary id a raw record names (0: none; ML_ECORRUPT on bad bytes). */
 int ml_raw_dict_of(const void *p, size_t n, uint32_t *id);
 
+/* The whole message as one uncompressed string (its row spelled out, then
+ * its lines' plain form), and back: for tests and tools that keep messages
+ * outside a database.  Not a stored format: nothing reads it from a file. */
+int ml_record_plain(const ml_message_t *m, ml_buf_t *out);
+int ml_record_from_plain(const void *p, size_t n, ml_message_t *m);
+
 /* Train a zstd dictionary from samples (concatenated, with their sizes),
  * written into out.  ML_EINVAL when they are too few. */
 int ml_codec_train(const void *samples, const size_t *sizes, unsigned nsamples,

@@ -95,6 +95,7 @@ static inline uint32_t ml_docid_seq(uint64_t docid)
 #define ML_META_COUNT_PFX   "count:"        /* + name: u64 LE counters */
 #define ML_META_MESSAGES    "count:messages"
 #define ML_META_LINE_SEQ    "count:line_seq" /* lines numbered by ingest so far */
+#define ML_META_POSTINGS    "count:postings" /* (term, docid) entries of the index */
 #define ML_META_ROWS_PFX    "rows:"         /* + status name: u64 LE rows */
 #define ML_META_TALLY_PFX   "tally:"        /* + kind ':' reason: u64 LE count, then a sample line */
 #define ML_META_LOCALDOM_PFX "localdom:"    /* + domain: empty value */

@@ -48,6 +48,7 @@ struct ml_writer {
 	ml_buf_t kb;
 	ml_post_batch_t *post;
 	int64_t rows_delta[ML_ST__COUNT];
+	int64_t post_delta;
 	int64_t last_t;           /* docid cache: second and last docid used in it */
 	uint64_t last_docid;
 	uint64_t last_row[ML_PLACES];  /* largest docid appended to each place's rows in this transaction */
@@ -204,6 +205,8 @@ int ml_writer_rebuild_begin(ml_writer_t *w, int flags)
 		r2 = mdb_drop(w->txn, w->s->open, 0);
 	if (!r2)
 		r2 = ml_meta_del(w->txn, w->s, ML_META_SEALED, strlen(ML_META_SEALED));
+	if (!r2)
+		r2 = ml_meta_del(w->txn, w->s, ML_META_POSTINGS, strlen(ML_META_POSTINGS));
 	rc = r2 ? ml_store_errcode(r2) : drop_counters(w);
 	if (rc) {
 		ml_writer_abort(w);
@@ -560,10 +563,23 @@ static void *prep_run(void *arg)
 	return NULL;
 }
 
+/* First seen, then the order put. */
+static int cmp_first_seen(const void *a, const void *b, void *ctx)
+{
+	const ml_writer_t *w = ctx;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int64_t tx = w->puts[x].m->first_us, ty = w->puts[y].m->first_us;
+	if (tx != ty)
+		return tx < ty ? -1 : 1;
+	return (x > y) - (x < y);
+}
+
 static int prepare(ml_writer_t *w)
 {
 	size_t cap = w->preps_cap;
 	int rc = ml_array_grow((void **)&w->preps, &cap, sizeof *w->preps, w->nputs, 1024);
+	if (!rc)
+		rc = ml_array_grow((void **)&w->order, &w->order_cap, sizeof *w->order, w->nputs, 1024);
 	if (rc)
 		return rc;
 	if (cap > w->preps_cap)
@@ -574,15 +590,23 @@ static int prepare(ml_writer_t *w)
 	MDB_cursor *cur[ML_PLACES] = { NULL, NULL, NULL };
 	for (int p = 0; p < ML_PLACES && !rc; p++)
 		rc = ml_store_errcode(mdb_cursor_open(w->txn, ml_store_rows_dbi(w->s, p), &cur[p]));
+	/* new messages get docids in time order: each second's are then given
+	 * one after another, and the cache of the last second covers them (the
+	 * rows of this batch are not in the tables yet) */
+	size_t nnew = 0;
+	for (size_t i = 0; i < w->nputs; i++)
+		if (!w->puts[i].m->docid)
+			w->order[nnew++] = i;
+	qsort_r(w->order, nnew, sizeof *w->order, cmp_first_seen, w);
+	for (size_t o = 0; o < nnew && !rc; o++)
+		rc = assign_docid(w, cur, w->puts[w->order[o]].m->first_us, &w->puts[w->order[o]].m->docid);
 	for (size_t i = 0; i < w->nputs && !rc; i++) {
 		prep_t *p = &w->preps[i];
 		ml_message_t *m = w->puts[i].m;
 		p->old = NULL;
 		p->has_old = 0;
-		if (!m->docid) {
-			rc = assign_docid(w, cur, m->first_us, &m->docid);
+		if (w->puts[i].old_docid == 0)
 			continue;
-		}
 		MDB_val v;
 		int r2 = ml_store_row_get(w->txn, w->s, m->docid, &v, &p->old_place);
 		if (r2 == 0) {
@@ -1140,7 +1164,9 @@ static int commit_inner(ml_writer_t *w)
 		        w->nputs, upd, pl[0], pl[1], pl[2], w->nheld, ml_post_batch_count(w->post));
 	}
 	if (!rc)
-		rc = ml_post_batch_write(w->post, w->txn, w->s->post);
+		rc = ml_post_batch_write(w->post, w->txn, w->s->post, &w->post_delta);
+	if (!rc)
+		rc = ml_meta_add(w->txn, w->s, ML_META_POSTINGS, w->post_delta);
 	if (!rc)
 		rc = seal_days(w);
 	if (!rc && new_msgs)

@@ -1,7 +1,7 @@
 /*
  * Unit tests for engine/correlate: lines of tests/data/statuses.log folded
  * into messages, with the batch cut after every k lines and the in-flight
- * messages kept by a stand-in store (their plain record encoding in memory),
+ * messages kept by a stand-in store (ml_record_plain of each, in memory),
  * so the reload path is exercised without LMDB.  Every cut must give the
  * same final messages as one batch.  Then queue IDs used again, and lines
  * of Exim and content filters that take the correlator's other paths.
@@ -40,7 +40,7 @@ static int fake_load(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m
 	key_of(k, sizeof k, host, qid);
 	for (int i = 0; i < s->n; i++)
 		if (!strcmp(s->key[i], k) && s->rec[i].len) {
-			int rc = ml_record_decode_plain(s->rec[i].data, s->rec[i].len, m);
+			int rc = ml_record_from_plain(s->rec[i].data, s->rec[i].len, m);
 			m->docid = s->docid[i];
 			return rc;
 		}
@@ -70,11 +70,11 @@ static void store_batch(fake_store_t *s, ml_corr_t *c, ml_buf_t *all, int *nall)
 			ml_buf_reset(&s->rec[slot]);
 			s->docid[slot] = m->docid;
 			if (!(m->flags & ML_MSG_CLOSED))
-				ml_record_encode_plain(m, &s->rec[slot]);
+				ml_record_plain(m, &s->rec[slot]);
 		}
 		/* the latest version of each docid */
 		ml_buf_reset(&all[m->docid]);
-		ml_record_encode_plain(m, &all[m->docid]);
+		ml_record_plain(m, &all[m->docid]);
 		if ((int)m->docid > *nall)
 			*nall = (int)m->docid;
 	}
@@ -142,7 +142,7 @@ static void cuts_change_nothing(void **state)
 	ml_message_init(&m);
 	int seen_alias = 0, seen_bounce = 0;
 	for (int i = 1; i <= nref; i++) {
-		assert_int_equal(ml_record_decode_plain(ref[i].data, ref[i].len, &m), 0);
+		assert_int_equal(ml_record_from_plain(ref[i].data, ref[i].len, &m), 0);
 		ml_slice_t q = ml_message_str(&m, m.queue_id);
 		if (ml_slice_eq(q, "0D1E2F3A4B")) {
 			assert_int_equal(m.nrcpts, 3);

@@ -199,6 +199,7 @@ static void random_batches(void **state)
 		int nops = round < 20 ? 3000 : 500;
 		MDB_txn *txn;
 		assert_int_equal(ml_store_write_begin(s, &txn), 0);
+		size_t before = m.n;
 		for (int op = 0; op < nops; op++) {
 			uint64_t r = rnd();
 			char key[64];
@@ -221,7 +222,9 @@ static void random_batches(void **state)
 				model_apply(&m, key, n, d, !del);
 			}
 		}
-		assert_int_equal(ml_post_batch_write(b, txn, s->post), 0);
+		int64_t delta;
+		assert_int_equal(ml_post_batch_write(b, txn, s->post, &delta), 0);
+		assert_int_equal(delta, (int64_t)m.n - (int64_t)before);
 		assert_int_equal(mdb_txn_commit(txn), 0);
 		if (round % 8 == 7 || round == 39)
 			check_all(s, &m);
@@ -231,7 +234,9 @@ static void random_batches(void **state)
 	assert_int_equal(ml_store_write_begin(s, &txn), 0);
 	for (size_t i = 0; i < m.n; i++)
 		assert_int_equal(ml_post_batch_add(b, m.p[i].key, m.p[i].n, m.p[i].docid, 1), 0);
-	assert_int_equal(ml_post_batch_write(b, txn, s->post), 0);
+	int64_t gone;
+	assert_int_equal(ml_post_batch_write(b, txn, s->post, &gone), 0);
+	assert_int_equal(gone, -(int64_t)m.n);
 	MDB_stat st;
 	assert_int_equal(mdb_stat(txn, s->post, &st), 0);
 	assert_int_equal(st.ms_entries, 0);
@@ -270,7 +275,7 @@ static void prefix_walk(void **state)
 		for (int k = 0; k < (i % 50 == 0 ? 300 : 1); k++)
 			assert_int_equal(ml_post_batch_add(b, key, (size_t)n, d + (uint64_t)k * 4096, 0), 0);
 	}
-	assert_int_equal(ml_post_batch_write(b, txn, s->post), 0);
+	assert_int_equal(ml_post_batch_write(b, txn, s->post, NULL), 0);
 	terms_t t = { .n = 0 };
 	assert_int_equal(ml_post_terms(txn, s->post, "tsales01", 8, ml_docid_bucket(d), collect_term, &t), 0);
 	/* sales011, 013, ..., 019 */
@@ -312,7 +317,7 @@ static void sizes(void **state)
 	uint64_t base = 1760054400ull;  /* a day's start */
 	for (uint64_t i = 0; i < 20000; i++)
 		assert_int_equal(ml_post_batch_add(b, "Sdelivered", 10, ml_docid_make(base + i * 4, (uint32_t)(i % 3)), 0), 0);
-	assert_int_equal(ml_post_batch_write(b, txn, s->post), 0);
+	assert_int_equal(ml_post_batch_write(b, txn, s->post, NULL), 0);
 	ml_post_stat_t ps;
 	assert_int_equal(ml_post_stat(txn, s->post, &ps), 0);
 	print_message("20000 docids of one term: %llu bytes of values, %llu list blocks\n",

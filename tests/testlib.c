@@ -262,7 +262,7 @@ char *tl_db_contents(const char *db)
 	json_t *s = json_loads(stats, 0, &je);
 	assert_non_null(s);
 	static const char *const volatile_keys[] = { "db_bytes", "map_bytes", "map_used_bytes",
-		"lag_seconds", "inputs", "dictionary" };
+		"lag_seconds", "inputs", "dictionary", "string_table", "space" };
 	for (size_t i = 0; i < ML_ARRAY_LEN(volatile_keys); i++)
 		json_object_del(s, volatile_keys[i]);
 	char *st = json_dumps(s, JSON_SORT_KEYS);

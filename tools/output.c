@@ -825,6 +825,7 @@ json_t *ml_stats_json(ml_store_t *s)
 	json_object_set_new(o, "db_bytes", json_integer((json_int_t)ml_store_file_bytes(s)));
 	json_object_set_new(o, "dictionary", json_integer((json_int_t)ml_store_dict_id(txn, s)));
 	json_object_set_new(o, "string_table", json_integer((json_int_t)ml_store_strtab_gen(txn, s)));
+	json_object_set_new(o, "posting_keys", jcount(txn, s, ML_META_POSTINGS));
 	ml_store_stat_t st;
 	if (ml_store_stat(s, txn, &st) == 0) {
 		json_object_set_new(o, "messages_in_flight", json_integer((json_int_t)st.open));
