@@ -90,6 +90,7 @@ typedef struct {
 
 typedef struct ml_message {
 	uint64_t docid;          /* 0 until first stored */
+	uint64_t raw_key;        /* where the stored lines are (index/record.h); 0: not in a block */
 	int64_t first_us, last_us;
 	ml_str_t host, queue_id, from, message_id, subject;
 	ml_str_t client_ip, client_name, sasl_user, helo;

@@ -107,11 +107,8 @@ static int prune_chunk(pruner_t *p, int place, uint64_t from, unsigned batch, ch
 		rc = delete_postings(p, docid, c);
 		if (rc)
 			goto fail;
+		/* its lines go with the last message of their block (prune_blocks) */
 		rc = mdb_cursor_del(cur, 0);
-		/* a late message's raw record goes with it; the blocks of `raw` go
-		 * once every message in them has (prune_blocks) */
-		if (!rc && place == ML_PLACE_LATE)
-			rc = ml_store_raw_del(txn, p->s, place, docid);
 		if (rc)
 			goto fail;
 		c->deleted++;
@@ -151,10 +148,11 @@ fail:
 	return rc;
 }
 
-/* Delete the blocks of `raw` that hold only docids below the cutoff (the
- * next block starts at or below it), up to batch of them in one
- * transaction.  *more: some may be left. */
-static int prune_blocks(pruner_t *p, unsigned batch, int *more)
+/* Delete the blocks of `raw` whose messages are all below the cutoff (the
+ * closed messages below it are gone by now), up to batch of them in one
+ * transaction, from the block key `from` on.  *more: some may be left;
+ * *next: where to go on. */
+static int prune_blocks(pruner_t *p, unsigned batch, uint64_t from, uint64_t *next, int *more)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
@@ -167,32 +165,42 @@ static int prune_blocks(pruner_t *p, unsigned batch, int *more)
 		mdb_txn_abort(txn);
 		return rc;
 	}
-	MDB_val k, v;
-	unsigned n = 0;
-	int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (r == 0 && k.mv_size == 8 && ml_get_be64(k.mv_data) < p->before) {
-		/* the next block's first docid: past this block's chunks */
+	ml_buf_t blk = ML_BUF_INIT;
+	unsigned n = 0, seen = 0;
+	unsigned char kb[8];
+	ml_put_be64(kb, from);
+	MDB_val k = { 8, kb }, v;
+	int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (r == 0 && !rc) {
+		if (k.mv_size == 9) {
+			r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			continue;
+		}
 		uint64_t key = ml_get_be64(k.mv_data);
-		MDB_val k2 = k, v2;
-		int r2 = mdb_cursor_get(cur, &k2, &v2, MDB_NEXT);
-		while (r2 == 0 && k2.mv_size == 9)
-			r2 = mdb_cursor_get(cur, &k2, &v2, MDB_NEXT);
-		if (r2 != 0 || k2.mv_size != 8 || ml_get_be64(k2.mv_data) > p->before)
+		if (key >= p->before)
 			break;
-		if (n == batch) {
+		if (n == batch || seen == 16 * batch) {
 			*more = 1;
+			*next = key;
 			break;
 		}
-		rc = ml_store_raw_del(txn, p->s, ML_PLACE_MAIN, key);
-		if (rc)
-			break;
-		n++;
-		unsigned char kb[8];
-		ml_put_be64(kb, key);
+		seen++;
+		uint64_t last;
+		rc = ml_store_raw_get(txn, p->s, ML_PLACE_MAIN, key, &blk);
+		if (!rc)
+			rc = ml_rawblk_last_of(blk.data, blk.len, &last);
+		if (!rc && last < p->before) {
+			rc = ml_store_raw_del(txn, p->s, ML_PLACE_MAIN, key);
+			n++;
+		}
+		ml_put_be64(kb, key + 1);
 		k = (MDB_val){ 8, kb };
 		r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	}
 	mdb_cursor_close(cur);
+	ml_buf_free(&blk);
+	if (!rc && r && r != MDB_NOTFOUND)
+		rc = r;
 	if (rc) {
 		mdb_txn_abort(txn);
 		return rc;
@@ -225,9 +233,9 @@ int ml_prune_run(ml_store_t *s, const ml_prune_opts_t *o, ml_prune_progress_t *o
 		rc = ml_store_docid_range(txn, s, &tot.first_docid, &last);
 		mdb_txn_abort(txn);
 	}
-	/* the late messages, then the main ones (each walk oldest first), then
-	 * the raw blocks left with no message */
-	int place = ML_PLACE_LATE, stopped = 0;
+	/* the closed messages (oldest first), then the raw blocks left with no
+	 * message */
+	int place = ML_PLACE_MAIN, stopped = 0;
 	uint64_t from = tot.first_docid;
 	tot.next_docid = tot.first_docid;
 	int grows = 0;
@@ -258,15 +266,12 @@ int ml_prune_run(ml_store_t *s, const ml_prune_opts_t *o, ml_prune_progress_t *o
 			stopped = 1;
 			break;
 		}
-		if (c.done && place == ML_PLACE_MAIN)
+		if (c.done)
 			break;
-		if (c.done) {
-			place = ML_PLACE_MAIN;
-			from = tot.first_docid;
-		}
 	}
+	uint64_t bfrom = 0;
 	for (int more = 1; !rc && !stopped && more;) {
-		rc = prune_blocks(&p, batch, &more);
+		rc = prune_blocks(&p, batch, bfrom, &bfrom, &more);
 		if (rc == MDB_MAP_FULL && grows++ < 8) {
 			rc = ml_store_grow(s);
 			more = 1;

@@ -345,8 +345,7 @@ static int load_raw(ml_search_t *se, MDB_txn *txn, ml_message_t *m, int place)
 			return rc;
 		}
 	}
-	uint64_t key;
-	int rc = ml_store_raw_get(txn, se->s, place, m->docid, &se->tmp, &key);
+	int rc = ml_store_raw_get(txn, se->s, place, place == ML_PLACE_OPEN ? m->docid : m->raw_key, &se->tmp);
 	if (rc)
 		return rc == ML_ENOTFOUND ? ML_CORRUPT_BKPT : rc;
 	rc = ml_raw_decode(se->codec, se->tmp.data, se->tmp.len, m);
@@ -794,13 +793,9 @@ static int leapfrog(emit_t *e, MDB_cursor *rows, iter_t *its, unsigned n, uint64
 		 * the docid is there, and docids come in descending order */
 		int r = mdb_cursor_get(rows, &k, &v, MDB_SET);
 		if (r == MDB_NOTFOUND) {
-			/* a message still in flight, or one that closed late */
+			/* a message still in flight */
 			k = (MDB_val){ 8, kb };
 			r = mdb_get(mdb_cursor_txn(rows), e->se->s->rows_open, &k, &v);
-			if (r == MDB_NOTFOUND) {
-				k = (MDB_val){ 8, kb };
-				r = mdb_get(mdb_cursor_txn(rows), e->se->s->rows_late, &k, &v);
-			}
 		}
 		if (r == 0) {
 			*rc = decode_row(e, &v, d);

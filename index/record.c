@@ -285,6 +285,21 @@ int ml_row_encode(const ml_strtab_t *t, const ml_message_t *m, ml_buf_t *out)
 	return w.rc;
 }
 
+int ml_row_locate(ml_buf_t *row, uint64_t docid, uint64_t raw_key)
+{
+	if (raw_key > docid)
+		return ML_EINVAL;
+	return ml_buf_put_varint(row, raw_key ? docid - raw_key + 1 : 0);
+}
+
+int ml_row_relocate(ml_buf_t *row, uint64_t docid, uint64_t raw_key)
+{
+	if (!row->len || row->data[row->len - 1] != 0)
+		return ML_CORRUPT_BKPT;
+	row->len--;
+	return ml_row_locate(row, docid, raw_key);
+}
+
 /* ---- row records: reading ---- */
 
 typedef struct {
@@ -472,6 +487,10 @@ int ml_row_decode(const ml_strtab_t *t, const void *data, size_t n, uint64_t doc
 		m->nrcpts = (uint32_t)i + 1;
 	}
 	m->first_seq = rd_u(&r);
+	uint64_t at = rd_u(&r);
+	if (at && at - 1 > docid && !r.err)
+		r.err = ML_CORRUPT_BKPT;
+	m->raw_key = at ? docid - (at - 1) : 0;
 	if (!r.err && r.p != r.end)
 		r.err = ML_CORRUPT_BKPT;
 	return r.err;
@@ -1082,6 +1101,8 @@ int ml_record_plain(const ml_message_t *m, ml_buf_t *out)
 	ml_buf_t row = ML_BUF_INIT;
 	int rc = ml_row_encode(NULL, &c, &row);
 	if (!rc)
+		rc = ml_row_locate(&row, 0, 0);
+	if (!rc)
 		rc = ml_buf_put_varint(out, row.len);
 	if (!rc)
 		rc = ml_buf_append(out, row.data, row.len);
@@ -1119,4 +1140,16 @@ int ml_codec_train(const void *samples, const size_t *sizes, unsigned nsamples,
 		return ML_EINVAL;
 	out->len = n;
 	return ML_OK;
+}
+
+int ml_rawblk_last_of(const void *data, size_t n, uint64_t *last)
+{
+	part_t *parts = NULL;
+	size_t cap = 0, np = 0, frame, plain;
+	uint64_t id;
+	int rc = block_head(data, n, &id, &parts, &cap, &np, &frame, &plain);
+	if (!rc)
+		*last = parts[np - 1].docid;
+	free(parts);
+	return rc;
 }

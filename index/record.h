@@ -20,6 +20,9 @@
  *   per row:  5 strs to(ADDR) orig_to(ADDR) relay(RELAY) dsn(DSN) reason(REPLY),
  *             varint zigzag(time_us - first_us), delay_ms, status, flags
  *   ..      varint   first_seq (the number of its first line in the ingest's stream)
+ *   ..      varint   where its lines are: 0 its own raw record under its docid
+ *                    (raw.open); v > 0 the raw block of `raw` under the key
+ *                    docid - (v - 1) (m->raw_key)
  *
  * A str of class C (index/strtab.h) is one varint v, then maybe bytes:
  *   v = 0              empty
@@ -38,8 +41,7 @@
  * text as 0x01 0x02 (ml_strtab_reply_mask).  Strings without a class are
  * always spelled.
  *
- * RAW RECORD (tables raw.open and raw.late, key: docid) — the message's log
- * lines, compressed:
+ * RAW RECORD (table raw.open, key: docid) — the message's log lines, compressed:
  *
  *   offset  size     meaning
  *   0       1        ML_RAW_FORMAT
@@ -51,9 +53,10 @@
  *                    line has no number), then each line's number in the
  *                    stream, zigzag deltas
  *
- * RAW BLOCK (table raw, key: its first docid) — the lines of the messages of
- * consecutive rows, compressed together (a third smaller than one frame a
- * message: what one message's lines share with the next's):
+ * RAW BLOCK (table raw, key: its first docid) — the lines of messages closed
+ * in one commit, in docid order, compressed together (a third smaller than
+ * one frame a message: what one message's lines share with the next's);
+ * each of their rows names the block:
  *
  *   offset  size     meaning
  *   0       1        ML_RAWBLOCK_FORMAT
@@ -98,8 +101,13 @@
 
 typedef struct ml_codec ml_codec_t;
 
-/* Row records. */
+/* Row records.  encode writes all but where the lines are, which
+ * ml_row_locate then appends (the writer knows it last); decode reads it into
+ * m->raw_key. */
 int ml_row_encode(const ml_strtab_t *t, const ml_message_t *m, ml_buf_t *out);
+int ml_row_locate(ml_buf_t *row, uint64_t docid, uint64_t raw_key);
+/* A row of the open tables (its lines its own record) made to name raw_key. */
+int ml_row_relocate(ml_buf_t *row, uint64_t docid, uint64_t raw_key);
 /* Decode into m (reset first; m->docid = docid).  ML_ECORRUPT on bad bytes or
  * a row of another table generation. */
 int ml_row_decode(const ml_strtab_t *t, const void *p, size_t n, uint64_t docid, ml_message_t *m);
@@ -132,6 +140,8 @@ size_t ml_rawblk_count(const ml_codec_t *c);
 uint64_t ml_rawblk_first(const ml_codec_t *c);
 uint64_t ml_rawblk_last(const ml_codec_t *c);
 int ml_rawblk_finish(ml_codec_t *c, ml_buf_t *out);
+/* The last docid a stored block holds. */
+int ml_rawblk_last_of(const void *p, size_t n, uint64_t *last);
 /* The parts of a stored block, added to the block being built (to append to
  * the last block of `raw` instead of starting a small one). */
 int ml_rawblk_add_block(ml_codec_t *c, const void *p, size_t n);

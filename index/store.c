@@ -84,8 +84,6 @@ static int open_dbs(ml_store_t *s, char *err, size_t errlen)
 	           (rc = mdb_dbi_open(txn, "raw", cf, &s->raw)) ||
 	           (rc = mdb_dbi_open(txn, "rows.open", cf, &s->rows_open)) ||
 	           (rc = mdb_dbi_open(txn, "raw.open", cf, &s->raw_open)) ||
-	           (rc = mdb_dbi_open(txn, "rows.late", cf, &s->rows_late)) ||
-	           (rc = mdb_dbi_open(txn, "raw.late", cf, &s->raw_late)) ||
 	           (rc = mdb_dbi_open(txn, "postings", cf, &s->post)) ||
 	           (rc = mdb_dbi_open(txn, "open", cf, &s->open))) {
 		mdb_txn_abort(txn);
@@ -501,7 +499,7 @@ static int join_chunks(MDB_cursor *c, const unsigned char kb[8], MDB_val *v, ml_
 	return r == 0 || r == MDB_NOTFOUND ? ML_OK : ml_store_errcode(r);
 }
 
-int ml_store_raw_get(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid, ml_buf_t *out, uint64_t *key)
+int ml_store_raw_get(MDB_txn *txn, ml_store_t *s, int place, uint64_t key, ml_buf_t *out)
 {
 	MDB_cursor *c;
 	ml_buf_reset(out);
@@ -509,29 +507,13 @@ int ml_store_raw_get(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid, ml_
 	if (rc)
 		return rc;
 	unsigned char kb[8];
+	ml_put_be64(kb, key);
 	MDB_val k = { 8, kb }, v;
-	int r;
-	if (place == ML_PLACE_MAIN) {
-		/* the block: the greatest first docid <= docid (a chunk key is skipped) */
-		ml_put_be64(kb, docid == UINT64_MAX ? docid : docid + 1);
-		r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-		r = r == 0 ? mdb_cursor_get(c, &k, &v, MDB_PREV) : r == MDB_NOTFOUND ? mdb_cursor_get(c, &k, &v, MDB_LAST) : r;
-		while (r == 0 && k.mv_size == 9)
-			r = mdb_cursor_get(c, &k, &v, MDB_PREV);
-		if (r == 0 && k.mv_size != 8)
-			r = MDB_CORRUPTED;
-		if (r == 0)
-			memcpy(kb, k.mv_data, 8);
-	} else {
-		ml_put_be64(kb, docid);
-		r = mdb_cursor_get(c, &k, &v, MDB_SET);
-	}
-	if (r == 0) {
-		*key = ml_get_be64(kb);
+	int r = mdb_cursor_get(c, &k, &v, MDB_SET);
+	if (r == 0)
 		rc = join_chunks(c, kb, &v, out);
-	} else {
+	else
 		rc = r == MDB_NOTFOUND ? ML_ENOTFOUND : ml_store_errcode(r);
-	}
 	mdb_cursor_close(c);
 	return rc;
 }
@@ -725,12 +707,8 @@ int ml_store_stat(ml_store_t *s, MDB_txn *txn, ml_store_stat_t *st)
 	st->page_size = est.ms_psize;
 	st->pages_used = info.me_last_pgno + 1;
 	st->map_size = info.me_mapsize;
-	uint64_t late = 0;
-	st->rows_pages = dbi_pages(txn, s->rows, &st->rows) + dbi_pages(txn, s->rows_open, NULL) +
-	                 dbi_pages(txn, s->rows_late, &late);
-	st->rows += late;
-	st->raw_pages = dbi_pages(txn, s->raw, NULL) + dbi_pages(txn, s->raw_open, NULL) +
-	                dbi_pages(txn, s->raw_late, NULL);
+	st->rows_pages = dbi_pages(txn, s->rows, &st->rows) + dbi_pages(txn, s->rows_open, NULL);
+	st->raw_pages = dbi_pages(txn, s->raw, NULL) + dbi_pages(txn, s->raw_open, NULL);
 	st->post_pages = dbi_pages(txn, s->post, NULL);
 	st->open_pages = dbi_pages(txn, s->open, &st->open);
 	st->meta_pages = dbi_pages(txn, s->meta, NULL);
@@ -758,8 +736,7 @@ int ml_store_warm(ml_store_t *s)
 	int rc = ml_store_read_begin(s, &txn);
 	if (rc)
 		return rc;
-	MDB_dbi dbis[] = { s->rows, s->rows_open, s->rows_late, s->raw, s->raw_open, s->raw_late, s->post,
-	                   s->open, s->meta };
+	MDB_dbi dbis[] = { s->rows, s->rows_open, s->raw, s->raw_open, s->post, s->open, s->meta };
 	volatile unsigned char sink = 0;
 	for (size_t d = 0; d < ML_ARRAY_LEN(dbis) && !rc; d++) {
 		MDB_cursor *c;

@@ -6,16 +6,15 @@
  * One file (MDB_NOSUBDIR: PATH, and its lock file PATH-lock) holds these
  * named tables (schema ML_SCHEMA_VERSION):
  *
- *   rows      key: docid (8, BE)        value: row record (index/record.h)
- *   raw       key: first docid of a block value: raw block: the log lines of the
- *                                       messages of consecutive rows (record.h)
- *   rows.late, raw.late                 rows and raw records (one a message) of
- *                                       messages that closed after rows newer
- *                                       than theirs had gone to `rows`
- *   rows.open, raw.open                 the same, for the messages still in
- *                                       flight, and for those closed ones
- *                                       newer than ML_HOLD_SECONDS before the
- *                                       youngest in flight (held back)
+ *   rows      key: docid (8, BE)        value: row record (index/record.h) of a
+ *                                       closed message; it names the raw block
+ *                                       that holds its lines
+ *   raw       key: a docid (8, BE)      value: raw block: the log lines of some
+ *                                       messages closed in one commit (record.h),
+ *                                       under the first docid among them
+ *   rows.open key: docid                value: row record of a message still in
+ *                                       flight, or of a closed one held back (below)
+ *   raw.open  key: docid                value: its raw record (its lines alone)
  *   postings  key: see index/postings.h value: term block or list block
  *   open      key: host '\0' queue ID   value: docid (8, BE): the messages still
  *                                       in flight, to find them by queue ID
@@ -25,18 +24,16 @@
  * holds (no overflow pages): the first under its key alone, chunk i >= 1
  * under the key and the byte i.
  *
- * Why three places.  `rows` and `raw` are only ever appended to, in docid
- * order, so their pages are full and written once; that is most messages.
- * A message still in flight gets a line at every retry for hours or days:
- * in the small open tables the rewrites touch a few pages (copy on write
- * frees the pages it replaces, and the last commits' stay free in the file).
- * A message that closes soon is held in the open tables too, until every
- * message older than it has closed or is over ML_HOLD_SECONDS old, and then
- * appended; one in flight for longer goes to the late tables when it closes
- * (an insert in the middle: those tables are about three quarters full).
- * Postings are in one place for all (index/postings.h): they change only
- * when a status does.  ml_store_row_get and ml_rowcur_t read the three
- * places as one table.
+ * Why two places.  A message still in flight gets a line at every retry,
+ * for hours or days: in the small open tables these rewrites touch a few
+ * pages (copy on write frees every page it replaces, and the last commits'
+ * stay free in the file).  It goes to `rows` and to a block of `raw` once,
+ * when it closes.  A closed message younger than ML_HOLD_SECONDS before the
+ * youngest still in flight waits in the open tables too, so that the
+ * messages of a log read in order go to `rows` in docid order: appended,
+ * pages full.  Postings are in one place for both (index/postings.h): they
+ * change only when a status does.  ml_store_row_get and ml_rowcur_t read
+ * the two places as one table.
  *
  * docid = first-seen second << ML_DOCID_SEQ_BITS | sequence within that
  * second, so key order is time order: newest first is a backward walk, a
@@ -110,13 +107,13 @@ enum {
 	ML_STORE_UPGRADE = 1 << 3,  /* also open a schema-5 database (for upgrade) */
 };
 
-enum { ML_PLACE_MAIN = 0, ML_PLACE_OPEN = 1, ML_PLACE_LATE = 2, ML_PLACES = 3 };
+enum { ML_PLACE_MAIN = 0, ML_PLACE_OPEN = 1, ML_PLACES = 2 };
 #define ML_RAW_CHUNK 2000u   /* bytes of a raw value a B-tree leaf holds (no overflow pages) */
 #define ML_HOLD_SECONDS 600  /* closed messages younger than this before the youngest in flight wait */
 
 typedef struct {
 	MDB_env *env;
-	MDB_dbi rows, raw, rows_open, raw_open, rows_late, raw_late, post, open, meta;
+	MDB_dbi rows, raw, rows_open, raw_open, post, open, meta;
 	int flags;
 	uint32_t schema;       /* of the file as opened */
 	size_t mapsize;
@@ -178,19 +175,18 @@ int ml_store_docid_range(MDB_txn *txn, ml_store_t *s, uint64_t *first, uint64_t 
 /* ---- the records of a message ---- */
 static inline MDB_dbi ml_store_rows_dbi(const ml_store_t *s, int place)
 {
-	return place == ML_PLACE_OPEN ? s->rows_open : place == ML_PLACE_LATE ? s->rows_late : s->rows;
+	return place == ML_PLACE_OPEN ? s->rows_open : s->rows;
 }
 static inline MDB_dbi ml_store_raw_dbi(const ml_store_t *s, int place)
 {
-	return place == ML_PLACE_OPEN ? s->raw_open : place == ML_PLACE_LATE ? s->raw_late : s->raw;
+	return place == ML_PLACE_OPEN ? s->raw_open : s->raw;
 }
 /* The row record of docid, in whichever place: *v points into the map,
  * *place says where (may be NULL).  ML_ENOTFOUND when none. */
 int ml_store_row_get(MDB_txn *txn, ml_store_t *s, uint64_t docid, MDB_val *v, int *place);
-/* The raw value that holds docid's lines in place, its chunks joined, into
- * out (reset first): in `raw` the block with the greatest first docid <=
- * docid (*key gets that first docid), elsewhere the record under docid. */
-int ml_store_raw_get(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid, ml_buf_t *out, uint64_t *key);
+/* The raw value under key in place (a block of `raw`, a record of raw.open),
+ * its chunks joined, into out (reset first).  ML_ENOTFOUND when none. */
+int ml_store_raw_get(MDB_txn *txn, ml_store_t *s, int place, uint64_t key, ml_buf_t *out);
 /* The last block of `raw` (ML_ENOTFOUND when none). */
 int ml_store_raw_last(MDB_txn *txn, ml_store_t *s, ml_buf_t *out, uint64_t *key);
 /* Store a raw value under key (cut in chunks); fresh: nothing is stored
@@ -200,7 +196,7 @@ int ml_store_raw_put(MDB_txn *txn, ml_store_t *s, int place, uint64_t key, const
 /* Delete the value under key with its chunks (none: 0). */
 int ml_store_raw_del(MDB_txn *txn, ml_store_t *s, int place, uint64_t key);
 
-/* The rows of the three places as one sequence in docid order. */
+/* The rows of the two places as one sequence in docid order. */
 typedef struct {
 	MDB_cursor *c[ML_PLACES];
 	uint64_t d[ML_PLACES];   /* docid under each cursor; 0 when it is past its end */

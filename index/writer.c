@@ -54,7 +54,7 @@ struct ml_writer {
 	uint64_t last_row[ML_PLACES];  /* largest docid appended to each place's rows in this transaction */
 	size_t *order;            /* puts in docid order, for the writes */
 	size_t order_cap;
-	ml_buf_t rawbuf, enc, blk;
+	ml_buf_t rawbuf, enc, blk, blk2;
 	uint64_t *closed;         /* docids of the batch's closed puts, sorted */
 	size_t nclosed, closed_cap;
 	struct held *held;        /* closed messages moving out of the open tables */
@@ -139,6 +139,7 @@ void ml_writer_free(ml_writer_t *w)
 	ml_buf_free(&w->rawbuf);
 	ml_buf_free(&w->enc);
 	ml_buf_free(&w->blk);
+	ml_buf_free(&w->blk2);
 	free(w->order);
 	free(w->closed);
 	free(w->held);
@@ -249,9 +250,8 @@ int ml_writer_open_lookup(ml_writer_t *w, ml_slice_t host, ml_slice_t qid, ml_me
 	if (rc)
 		return rc == ML_ENOTFOUND ? ML_CORRUPT_BKPT : rc;
 	rc = ml_row_decode(&w->tab, rv.mv_data, rv.mv_size, docid, m);
-	uint64_t key;
 	if (!rc)
-		rc = ml_store_raw_get(w->txn, w->s, place, docid, &w->rawbuf, &key);
+		rc = ml_store_raw_get(w->txn, w->s, place, place == ML_PLACE_OPEN ? docid : m->raw_key, &w->rawbuf);
 	if (rc)
 		return rc == ML_ENOTFOUND ? ML_CORRUPT_BKPT : rc;
 	return ml_raw_decode(w->codec[0], w->rawbuf.data, w->rawbuf.len, m);
@@ -587,7 +587,7 @@ static int prepare(ml_writer_t *w)
 	w->preps_cap = cap;
 	/* docids for new messages, and the stored rows of the others, here: the
 	 * transaction is this thread's */
-	MDB_cursor *cur[ML_PLACES] = { NULL, NULL, NULL };
+	MDB_cursor *cur[ML_PLACES] = { NULL, NULL };
 	for (int p = 0; p < ML_PLACES && !rc; p++)
 		rc = ml_store_errcode(mdb_cursor_open(w->txn, ml_store_rows_dbi(w->s, p), &cur[p]));
 	/* new messages get docids in time order: each second's are then given
@@ -700,9 +700,8 @@ static int gather(ml_writer_t *w, sample_t *sm)
 		ml_message_t *m = &sm->own[sm->nown];
 		ml_message_init(m);
 		uint64_t d = ml_get_be64(k.mv_data);
-		uint64_t key;
 		if (ml_row_decode(&w->tab, v.mv_data, v.mv_size, d, m) == 0 &&
-		    ml_store_raw_get(w->txn, w->s, ML_PLACE_MAIN, d, &w->rawbuf, &key) == 0 &&
+		    ml_store_raw_get(w->txn, w->s, ML_PLACE_MAIN, m->raw_key, &w->rawbuf) == 0 &&
 		    ml_raw_decode(w->codec[0], w->rawbuf.data, w->rawbuf.len, m) == 0)
 			sm->v[sm->n++] = m;
 		sm->nown++;
@@ -825,10 +824,10 @@ static int ml_writer_has_put(const ml_writer_t *w, uint64_t docid)
 	return 0;
 }
 
-/* A closed message held in the open tables, moving out in this commit. */
+/* A closed message held in the open tables, moving to the closed ones in
+ * this commit. */
 struct held {
 	uint64_t docid;
-	int to;                   /* ML_PLACE_MAIN or ML_PLACE_LATE */
 	size_t row_off, row_len;  /* in w->enc */
 	size_t raw_off, raw_len;  /* its raw record, in w->rawbuf */
 };
@@ -874,9 +873,9 @@ static int hold_boundary(ml_writer_t *w, uint64_t *out)
 }
 
 /* The closed messages held in the open tables below the boundary, which
- * this batch does not put again: copied out (w->held), to go after the
- * largest docid of `rows` (main) or to the late tables. */
-static int collect_held(ml_writer_t *w, uint64_t bound, uint64_t main_last)
+ * this batch does not put again: copied out (w->held) and taken out of the
+ * open tables, to go to the closed ones. */
+static int collect_held(ml_writer_t *w, uint64_t bound)
 {
 	w->nheld = 0;
 	ml_buf_reset(&w->enc);
@@ -899,18 +898,16 @@ static int collect_held(ml_writer_t *w, uint64_t bound, uint64_t main_last)
 		uint32_t flags;
 		rc = ml_row_peek_flags(v.mv_data, v.mv_size, &flags);
 		if (!rc && (flags & ML_MSG_CLOSED) && !ml_writer_has_put(w, d)) {
-			uint64_t key;
 			rc = ml_array_grow((void **)&w->held, &w->held_cap, sizeof *w->held, w->nheld + 1, 256);
 			struct held *h = rc ? NULL : &w->held[w->nheld];
 			if (h) {
 				h->docid = d;
-				h->to = d > main_last ? ML_PLACE_MAIN : ML_PLACE_LATE;
 				h->row_off = w->enc.len;
 				h->row_len = v.mv_size;
 				rc = ml_buf_append(&w->enc, v.mv_data, v.mv_size);
 			}
 			if (!rc)
-				rc = ml_store_raw_get(w->txn, w->s, ML_PLACE_OPEN, d, &raw, &key);
+				rc = ml_store_raw_get(w->txn, w->s, ML_PLACE_OPEN, d, &raw);
 			if (!rc) {
 				h->raw_off = w->rawbuf.len;
 				h->raw_len = raw.len;
@@ -925,7 +922,6 @@ static int collect_held(ml_writer_t *w, uint64_t bound, uint64_t main_last)
 	ml_buf_free(&raw);
 	if (!rc && r && r != MDB_NOTFOUND)
 		rc = ml_store_errcode(r);
-	/* out of the open tables */
 	for (size_t i = 0; i < w->nheld && !rc; i++) {
 		unsigned char kb[8];
 		ml_put_be64(kb, w->held[i].docid);
@@ -936,13 +932,16 @@ static int collect_held(ml_writer_t *w, uint64_t bound, uint64_t main_last)
 	return rc;
 }
 
-/* Appends to `rows` and to the raw blocks of `raw`, in docid order. */
+/* The closed messages of a commit, in docid order: rows into `rows` and
+ * their lines into blocks of `raw`.  Each block's key is its first docid,
+ * which each of its rows names. */
 typedef struct {
 	ml_writer_t *w;
 	MDB_cursor *rows;
 	ml_codec_t *c;
-	uint64_t last;            /* the largest docid in `rows` */
-	int started;
+	uint64_t last;            /* the largest docid in `rows` (appends go after it) */
+	uint64_t key;             /* the key of the block being built (0: none yet) */
+	int keep_raw;
 } appender_t;
 
 static int app_flush(appender_t *a)
@@ -950,72 +949,85 @@ static int app_flush(appender_t *a)
 	if (!ml_rawblk_count(a->c))
 		return ML_OK;
 	ml_writer_t *w = a->w;
-	uint64_t first = ml_rawblk_first(a->c);
 	int rc = ml_rawblk_finish(a->c, &w->blk);
 	if (!rc)
-		rc = ml_store_raw_put(w->txn, w->s, ML_PLACE_MAIN, first, w->blk.data, w->blk.len, 0);
+		rc = ml_store_raw_put(w->txn, w->s, ML_PLACE_MAIN, a->key, w->blk.data, w->blk.len, 0);
 	ml_rawblk_begin(a->c);
+	a->key = 0;
 	return rc;
 }
 
-/* Start appending with docid.  A small last block (a follower's batches)
- * takes the new messages instead of a new small block starting. */
-static int app_begin(appender_t *a, uint64_t docid, int keep_raw)
+/* The first message of the commit: a small last block of `raw` whose
+ * messages all come before it (a follower's commits) takes the new ones,
+ * instead of a new small block starting.  Its key, and its rows, stay. */
+static int app_start(appender_t *a, uint64_t docid)
 {
 	ml_writer_t *w = a->w;
 	ml_rawblk_begin(a->c);
-	a->started = 1;
 	uint64_t key;
-	int rc = keep_raw ? ML_ENOTFOUND : ml_store_raw_last(w->txn, w->s, &w->blk, &key);
+	int rc = ml_store_raw_last(w->txn, w->s, &w->blk, &key);
 	if (rc == ML_ENOTFOUND)
 		return ML_OK;
-	if (!rc && w->blk.len < ML_RAWBLOCK_PLAIN / 8) {
-		rc = ml_rawblk_add_block(a->c, w->blk.data, w->blk.len);
-		if (rc == ML_EINVAL || (!rc && ml_rawblk_last(a->c) >= docid)) {
-			ml_rawblk_begin(a->c);  /* not before docid: left as it is */
-			rc = ML_OK;
-		} else if (!rc) {
-			rc = ml_store_raw_del(w->txn, w->s, ML_PLACE_MAIN, key);
-		}
+	if (rc || w->blk.len >= ML_RAWBLOCK_PLAIN / 8)
+		return rc;
+	rc = ml_rawblk_add_block(a->c, w->blk.data, w->blk.len);
+	if (rc == ML_EINVAL || (!rc && ml_rawblk_last(a->c) >= docid)) {
+		ml_rawblk_begin(a->c);  /* not all before docid: left as it is */
+		return ML_OK;
 	}
+	if (!rc)
+		a->key = key;
 	return rc;
 }
 
-static int app_add(appender_t *a, uint64_t docid, const void *row, size_t rown, const void *plain, size_t pn,
-                   uint32_t check)
+/* One closed message: its row (named row bytes, without where its lines
+ * are) and the masked plain form of its lines. */
+static int app_add(appender_t *a, uint64_t docid, ml_buf_t *row, const void *plain, size_t pn, uint32_t check,
+                   uint64_t keep_key)
 {
-	int keep_raw = a->w->rebuild >= 0 && (a->w->rebuild & ML_REBUILD_KEEP_RAW);
-	int rc = a->started ? ML_OK : app_begin(a, docid, keep_raw);
-	unsigned char kb[8];
-	ml_put_be64(kb, docid);
-	MDB_val k = { 8, kb }, v = { rown, (void *)row };
-	if (!rc)
-		rc = ml_store_errcode(mdb_cursor_put(a->rows, &k, &v, MDB_APPEND));
-	if (!rc && !keep_raw) {
-		if (ml_rawblk_plain_bytes(a->c) + pn > ML_RAWBLOCK_PLAIN && ml_rawblk_count(a->c))
+	int rc = ML_OK;
+	uint64_t key = keep_key;
+	if (!a->keep_raw) {
+		if (ml_rawblk_count(a->c) && ml_rawblk_plain_bytes(a->c) + pn > ML_RAWBLOCK_PLAIN)
 			rc = app_flush(a);
+		if (!rc && !ml_rawblk_count(a->c))
+			a->key = a->key ? a->key : docid;
 		if (!rc)
 			rc = ml_rawblk_add(a->c, docid, plain, pn, check);
+		key = a->key;
 	}
-	a->last = docid;
-	return rc;
-}
-
-/* A row and its raw record into the open or late tables (overwriting). */
-static int put_single(ml_writer_t *w, int place, uint64_t docid, const ml_buf_t *row, const void *raw, size_t rawn,
-                      int fresh, int keep_raw)
-{
+	if (!rc)
+		rc = ml_row_locate(row, docid, key);
 	unsigned char kb[8];
 	ml_put_be64(kb, docid);
 	MDB_val k = { 8, kb }, v = { row->len, row->data };
-	int rc = ml_store_errcode(mdb_put(w->txn, ml_store_rows_dbi(w->s, place), &k, &v, 0));
+	/* in docid order after the last: appended (full pages) */
+	int r = MDB_KEYEXIST;
+	if (!rc && docid > a->last)
+		r = mdb_cursor_put(a->rows, &k, &v, MDB_APPEND);
+	if (!rc && r == MDB_KEYEXIST)
+		r = mdb_cursor_put(a->rows, &k, &v, 0);
+	else if (!rc && r == 0)
+		a->last = docid;
+	return rc ? rc : ml_store_errcode(r);
+}
+
+/* A row and its raw record into the open tables (overwriting). */
+static int put_open(ml_writer_t *w, uint64_t docid, ml_buf_t *row, const ml_buf_t *raw, int fresh, int keep_raw)
+{
+	unsigned char kb[8];
+	ml_put_be64(kb, docid);
+	int rc = ml_row_locate(row, docid, 0);
+	MDB_val k = { 8, kb }, v = { row->len, row->data };
+	if (!rc)
+		rc = ml_store_errcode(mdb_put(w->txn, w->s->rows_open, &k, &v, 0));
 	if (!rc && !keep_raw)
-		rc = ml_store_raw_put(w->txn, w->s, place, docid, raw, rawn, fresh);
+		rc = ml_store_raw_put(w->txn, w->s, ML_PLACE_OPEN, docid, raw->data, raw->len, fresh);
 	return rc;
 }
 
-/* Take a put's records out of the place they were in (its row; its raw record
- * unless in a block of `raw`, where it stays, unread). */
+/* Take a put's row out of the place it was in (and its raw record from the
+ * open ones; in a block of `raw` it stays, unread). */
 static int unplace(ml_writer_t *w, int place, uint64_t docid, int keep_raw)
 {
 	unsigned char kb[8];
@@ -1023,7 +1035,7 @@ static int unplace(ml_writer_t *w, int place, uint64_t docid, int keep_raw)
 	MDB_val k = { 8, kb };
 	int r = mdb_del(w->txn, ml_store_rows_dbi(w->s, place), &k, NULL);
 	int rc = r == MDB_NOTFOUND ? ML_OK : ml_store_errcode(r);
-	if (!rc && !keep_raw && place != ML_PLACE_MAIN)
+	if (!rc && !keep_raw && place == ML_PLACE_OPEN)
 		rc = ml_store_raw_del(w->txn, w->s, place, docid);
 	return rc;
 }
@@ -1068,7 +1080,7 @@ static int commit_inner(ml_writer_t *w)
 	for (size_t o = 0; o < w->nputs; o++)
 		if (w->puts[w->order[o]].m->flags & ML_MSG_CLOSED)
 			w->closed[w->nclosed++] = w->puts[w->order[o]].m->docid;
-	appender_t app = { w, NULL, w->codec[0], 0, 0 };
+	appender_t app = { w, NULL, w->codec[0], 0, 0, keep_raw };
 	MDB_val k, v;
 	rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->rows, &app.rows));
 	int r = rc ? 0 : mdb_cursor_get(app.rows, &k, &v, MDB_LAST);
@@ -1087,32 +1099,41 @@ static int commit_inner(ml_writer_t *w)
 			p->target = w->puts[i].place;
 		else if (!(m->flags & ML_MSG_CLOSED) || m->docid >= bound)
 			p->target = ML_PLACE_OPEN;
-		else if (m->docid > app.last && !(p->has_old && p->old_place != ML_PLACE_OPEN))
-			p->target = ML_PLACE_MAIN;
 		else
-			p->target = ML_PLACE_LATE;
+			p->target = ML_PLACE_MAIN;
 	}
 	w->nheld = 0;
 	if (!rc && w->rebuild < 0)
-		rc = collect_held(w, bound, app.last);
-	/* the appends: held messages and this batch's, merged in docid order */
+		rc = collect_held(w, bound);
+	/* held messages and this batch's, merged in docid order */
 	size_t hi = 0, o = 0;
+	int started = 0;
 	int64_t new_msgs = 0;  /* a chain counts once: its continuations do not */
 	while (!rc && (hi < w->nheld || o < w->nputs)) {
 		int take_held = hi < w->nheld &&
 		                (o == w->nputs || w->held[hi].docid < w->puts[w->order[o]].m->docid);
+		uint64_t docid = take_held ? w->held[hi].docid : w->puts[w->order[o]].m->docid;
+		int to_main = take_held || w->preps[w->order[o]].target == ML_PLACE_MAIN;
+		if (to_main && !started && !keep_raw) {
+			rc = app_start(&app, docid);
+			started = 1;
+			if (rc)
+				break;
+		}
 		if (take_held) {
 			struct held *h = &w->held[hi++];
-			const char *raw = w->rawbuf.data + h->raw_off;
-			if (h->to == ML_PLACE_MAIN) {
-				ml_buf_reset(&w->kb);
-				uint32_t check;
-				rc = ml_raw_plain_of(w->codec[1], raw, h->raw_len, &w->kb, &check);
-				if (!rc)
-					rc = app_add(&app, h->docid, w->enc.data + h->row_off, h->row_len, w->kb.data, w->kb.len, check);
-			} else {
-				ml_buf_t row = { w->enc.data + h->row_off, h->row_len, h->row_len };
-				rc = put_single(w, ML_PLACE_LATE, h->docid, &row, raw, h->raw_len, 1, 0);
+			ml_buf_reset(&w->kb);
+			ml_buf_reset(&w->blk2);
+			uint32_t check;
+			rc = ml_raw_plain_of(w->codec[1], w->rawbuf.data + h->raw_off, h->raw_len, &w->kb, &check);
+			if (!rc)
+				rc = ml_buf_append(&w->blk2, w->enc.data + h->row_off, h->row_len);
+			/* its row named its own record: strip that, the block is named */
+			if (!rc && (!w->blk2.len || w->blk2.data[w->blk2.len - 1] != 0))
+				rc = ML_CORRUPT_BKPT;
+			if (!rc) {
+				w->blk2.len--;
+				rc = app_add(&app, h->docid, &w->blk2, w->kb.data, w->kb.len, check, 0);
 			}
 			continue;
 		}
@@ -1134,18 +1155,16 @@ static int commit_inner(ml_writer_t *w)
 		if (!rc && moved)
 			rc = unplace(w, p->old_place, m->docid, keep_raw);
 		if (!rc && p->target == ML_PLACE_MAIN) {
-			rc = app_add(&app, m->docid, p->row.data, p->row.len, p->raw.data, p->raw.len, p->check);
+			rc = app_add(&app, m->docid, &p->row, p->raw.data, p->raw.len, p->check, m->raw_key);
 		} else if (!rc) {
-			/* a record of its own: the lines of a closed message were prepared
-			 * for a block */
+			/* a record of its own: a closed message's lines were prepared for a block */
 			const ml_buf_t *raw = &p->raw;
 			if (p->raw_plain && !keep_raw) {
 				rc = ml_raw_encode(w->codec[0], m, &w->blk);
 				raw = &w->blk;
 			}
 			if (!rc)
-				rc = put_single(w, p->target, m->docid, &p->row, raw->data, raw->len,
-				                !p->has_old || moved, keep_raw);
+				rc = put_open(w, m->docid, &p->row, raw, !p->has_old || moved, keep_raw);
 		}
 		if (!rc)
 			rc = set_open(w, m);
@@ -1160,8 +1179,8 @@ static int commit_inner(ml_writer_t *w)
 			upd += w->preps[i].has_old;
 			pl[w->preps[i].target]++;
 		}
-		fprintf(stderr, "commit: %zu puts, %zu updates, main %zu open %zu late %zu, held out %zu, %zu postings\n",
-		        w->nputs, upd, pl[0], pl[1], pl[2], w->nheld, ml_post_batch_count(w->post));
+		fprintf(stderr, "commit: %zu puts, %zu updates, closed %zu open %zu, held out %zu, %zu postings\n",
+		        w->nputs, upd, pl[0], pl[1], w->nheld, ml_post_batch_count(w->post));
 	}
 	if (!rc)
 		rc = ml_post_batch_write(w->post, w->txn, w->s->post, &w->post_delta);

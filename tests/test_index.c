@@ -53,6 +53,9 @@ static void same_message(const ml_message_t *a, const ml_message_t *b)
 	ml_buf_t x = ML_BUF_INIT, y = ML_BUF_INIT;
 	ml_row_encode(NULL, a, &x);
 	ml_row_encode(NULL, b, &y);
+	/* where the lines are stored is not a field */
+	ml_row_locate(&x, a->docid, 0);
+	ml_row_locate(&y, b->docid, 0);
 	assert_int_equal(x.len, y.len);
 	assert_memory_equal(x.data, y.data, x.len);
 	ml_buf_free(&x);
@@ -108,12 +111,16 @@ static void row_roundtrip(void **state)
 	ml_message_set(&m, &m.helo, odd[3], 5);
 	m.docid = ml_docid_make((uint64_t)(m.first_us / 1000000), 7);
 	m.first_seq = 4242;
+	m.raw_key = m.docid - 5;   /* its lines in a block five docids back */
 	assert_int_equal(ml_row_encode(&t, &m, &enc), 0);
+	assert_int_equal(ml_row_locate(&enc, m.docid, m.raw_key), 0);
 	assert_int_equal(ml_row_encode(NULL, &m, &spelled), 0);
+	assert_int_equal(ml_row_locate(&spelled, m.docid, m.raw_key), 0);
 	assert_true(enc.len < spelled.len);  /* the table pays */
 	assert_int_equal(ml_row_decode(&t, enc.data, enc.len, m.docid, &back), 0);
 	same_message(&m, &back);
 	assert_int_equal(back.first_seq, 4242);
+	assert_int_equal(back.raw_key, m.docid - 5);
 	assert_int_equal(back.first_us, m.first_us);
 	uint32_t flags;
 	assert_int_equal(ml_row_peek_flags(enc.data, enc.len, &flags), 0);
@@ -163,6 +170,7 @@ static void raw_roundtrip(void **state)
 	ml_message_add_line(&m, "odd \x01 byte 0x01", 16, 0);
 	ml_message_init(&back);
 	ml_row_encode(NULL, &m, &enc);
+	ml_row_locate(&enc, m.docid, 0);
 	assert_int_equal(ml_row_decode(NULL, enc.data, enc.len, m.docid, &back), 0);
 	assert_int_equal(ml_raw_encode(with, &m, &enc), 0);
 	assert_int_equal(ml_raw_encode(without, &m, &enc2), 0);
@@ -198,7 +206,9 @@ static void raw_roundtrip(void **state)
 		ml_message_init(&b2);
 		ml_buf_t row = ML_BUF_INIT;
 		ml_row_encode(NULL, &ms[i], &row);
+		ml_row_locate(&row, ms[i].docid, 1000);
 		assert_int_equal(ml_row_decode(NULL, row.data, row.len, ms[i].docid, &b2), 0);
+		assert_int_equal(b2.raw_key, 1000);
 		assert_int_equal(ml_raw_decode(with, enc.data, enc.len, &b2), 0);
 		same_lines(&ms[i], &b2);
 		ml_buf_free(&row);
