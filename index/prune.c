@@ -150,8 +150,9 @@ fail:
 
 /* Delete the blocks of `raw` whose messages are all below the cutoff (the
  * closed messages below it are gone by now), up to batch of them in one
- * transaction, from the block key `from` on.  *more: some may be left;
- * *next: where to go on. */
+ * transaction, from block number `from` on (blocks are numbered as made,
+ * not by time: each is looked at).  *more: some may be left; *next: where
+ * to go on. */
 static int prune_blocks(pruner_t *p, unsigned batch, uint64_t from, uint64_t *next, int *more)
 {
 	MDB_txn *txn;
@@ -172,13 +173,11 @@ static int prune_blocks(pruner_t *p, unsigned batch, uint64_t from, uint64_t *ne
 	MDB_val k = { 8, kb }, v;
 	int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	while (r == 0 && !rc) {
-		if (k.mv_size == 9) {
+		if (k.mv_size == 10) {
 			r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 			continue;
 		}
 		uint64_t key = ml_get_be64(k.mv_data);
-		if (key >= p->before)
-			break;
 		if (n == batch || seen == 16 * batch) {
 			*more = 1;
 			*next = key;

@@ -287,9 +287,8 @@ int ml_row_encode(const ml_strtab_t *t, const ml_message_t *m, ml_buf_t *out)
 
 int ml_row_locate(ml_buf_t *row, uint64_t docid, uint64_t raw_key)
 {
-	if (raw_key > docid)
-		return ML_EINVAL;
-	return ml_buf_put_varint(row, raw_key ? docid - raw_key + 1 : 0);
+	(void)docid;
+	return ml_buf_put_varint(row, raw_key);
 }
 
 int ml_row_relocate(ml_buf_t *row, uint64_t docid, uint64_t raw_key)
@@ -487,10 +486,7 @@ int ml_row_decode(const ml_strtab_t *t, const void *data, size_t n, uint64_t doc
 		m->nrcpts = (uint32_t)i + 1;
 	}
 	m->first_seq = rd_u(&r);
-	uint64_t at = rd_u(&r);
-	if (at && at - 1 > docid && !r.err)
-		r.err = ML_CORRUPT_BKPT;
-	m->raw_key = at ? docid - (at - 1) : 0;
+	m->raw_key = rd_u(&r);
 	if (!r.err && r.p != r.end)
 		r.err = ML_CORRUPT_BKPT;
 	return r.err;

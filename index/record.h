@@ -21,8 +21,8 @@
  *             varint zigzag(time_us - first_us), delay_ms, status, flags
  *   ..      varint   first_seq (the number of its first line in the ingest's stream)
  *   ..      varint   where its lines are: 0 its own raw record under its docid
- *                    (raw.open); v > 0 the raw block of `raw` under the key
- *                    docid - (v - 1) (m->raw_key)
+ *                    (raw.open); v > 0 the raw block number v of `raw`
+ *                    (m->raw_key)
  *
  * A str of class C (index/strtab.h) is one varint v, then maybe bytes:
  *   v = 0              empty
@@ -53,15 +53,16 @@
  *                    line has no number), then each line's number in the
  *                    stream, zigzag deltas
  *
- * RAW BLOCK (table raw, key: its first docid) — the lines of messages closed
- * in one commit, in docid order, compressed together (a third smaller than
- * one frame a message: what one message's lines share with the next's);
+ * RAW BLOCK (table raw, key: its number, 8 bytes big-endian; numbers only
+ * grow, so blocks are appended and their pages full) — the lines of messages
+ * closed in one commit, in docid order, compressed together (a third smaller
+ * than one frame a message: what one message's lines share with the next's);
  * each of their rows names the block:
  *
  *   offset  size     meaning
  *   0       1        ML_RAWBLOCK_FORMAT
  *   1       varint   dictionary id
- *   ..      8        first docid, big-endian (the key)
+ *   ..      8        first docid, big-endian
  *   ..      varint   n, the messages
  *   per message: varint docid - the previous (0 for the first), varint length
  *                    of its masked plain form, 2 bytes: the high half of the

@@ -489,8 +489,8 @@ static int join_chunks(MDB_cursor *c, const unsigned char kb[8], MDB_val *v, ml_
 		rc = ml_buf_append(out, v->mv_data, v->mv_size);
 		r = mdb_cursor_get(c, &k, v, MDB_NEXT);
 		/* the next chunk, if it is this key's */
-		if (r == 0 && !(k.mv_size == 9 && memcmp(k.mv_data, kb, 8) == 0 &&
-		                ((const unsigned char *)k.mv_data)[8] == next))
+		const unsigned char *kp = k.mv_data;
+		if (r == 0 && !(k.mv_size == 10 && memcmp(kp, kb, 8) == 0 && ((unsigned)kp[8] << 8 | kp[9]) == next))
 			break;
 		next++;
 	}
@@ -527,7 +527,7 @@ int ml_store_raw_last(MDB_txn *txn, ml_store_t *s, ml_buf_t *out, uint64_t *key)
 		return rc;
 	MDB_val k, v;
 	int r = mdb_cursor_get(c, &k, &v, MDB_LAST);
-	while (r == 0 && k.mv_size == 9)
+	while (r == 0 && k.mv_size == 10)
 		r = mdb_cursor_get(c, &k, &v, MDB_PREV);
 	if (r == 0 && k.mv_size == 8) {
 		unsigned char kb[8];
@@ -555,7 +555,7 @@ int ml_store_raw_del(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid)
 		if ((r = mdb_cursor_del(c, 0)))
 			break;
 		r = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT);
-		if (r == 0 && !(k.mv_size == 9 && memcmp(k.mv_data, kb, 8) == 0))
+		if (r == 0 && !(k.mv_size == 10 && memcmp(k.mv_data, kb, 8) == 0))
 			break;
 	}
 	mdb_cursor_close(c);
@@ -568,14 +568,18 @@ int ml_store_raw_put(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid, con
 	int rc = fresh ? ML_OK : ml_store_raw_del(txn, s, place, docid);
 	const char *p = data;
 	MDB_dbi dbi = ml_store_raw_dbi(s, place);
+	/* chunks of one size: three fill a page */
+	size_t nch = n ? (n + ML_RAW_CHUNK - 1) / ML_RAW_CHUNK : 1;
+	if (nch > 0xffff)
+		return ML_ETOOBIG;
+	size_t each = n ? (n + nch - 1) / nch : 0;
 	for (unsigned i = 0; !rc && (i == 0 || n); i++) {
-		if (i > 255)
-			return ML_ETOOBIG;
-		unsigned char kb[9];
+		unsigned char kb[10];
 		ml_put_be64(kb, docid);
-		kb[8] = (unsigned char)i;
-		size_t take = n < ML_RAW_CHUNK ? n : ML_RAW_CHUNK;
-		MDB_val k = { i ? 9 : 8, kb }, v = { take, (void *)p };
+		kb[8] = (unsigned char)(i >> 8);
+		kb[9] = (unsigned char)i;
+		size_t take = n < each ? n : each;
+		MDB_val k = { i ? 10 : 8, kb }, v = { take, (void *)p };
 		/* the blocks of `raw` come in key order: appended, pages fill */
 		int r = MDB_KEYEXIST;
 		if (place == ML_PLACE_MAIN)

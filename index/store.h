@@ -9,9 +9,9 @@
  *   rows      key: docid (8, BE)        value: row record (index/record.h) of a
  *                                       closed message; it names the raw block
  *                                       that holds its lines
- *   raw       key: a docid (8, BE)      value: raw block: the log lines of some
- *                                       messages closed in one commit (record.h),
- *                                       under the first docid among them
+ *   raw       key: block number (8, BE) value: raw block: the log lines of some
+ *                                       messages closed in one commit (record.h);
+ *                                       numbers grow: blocks are appended
  *   rows.open key: docid                value: row record of a message still in
  *                                       flight, or of a closed one held back (below)
  *   raw.open  key: docid                value: its raw record (its lines alone)
@@ -20,9 +20,9 @@
  *                                       in flight, to find them by queue ID
  *   meta      key: name                 value: see ML_META_* below
  *
- * A raw value over ML_RAW_CHUNK bytes is cut in chunks that a B-tree leaf
- * holds (no overflow pages): the first under its key alone, chunk i >= 1
- * under the key and the byte i.
+ * A raw value over ML_RAW_CHUNK bytes is cut in chunks of one size that a
+ * B-tree leaf holds, three to a page (no overflow pages): the first under its
+ * key alone, chunk i >= 1 under the key and i (2 bytes, BE).
  *
  * Why two places.  A message still in flight gets a line at every retry,
  * for hours or days: in the small open tables these rewrites touch a few
@@ -108,7 +108,7 @@ enum {
 };
 
 enum { ML_PLACE_MAIN = 0, ML_PLACE_OPEN = 1, ML_PLACES = 2 };
-#define ML_RAW_CHUNK 2000u   /* bytes of a raw value a B-tree leaf holds (no overflow pages) */
+#define ML_RAW_CHUNK 1330u   /* bytes of a raw chunk: three and their nodes fill a 4 KiB page */
 #define ML_HOLD_SECONDS 600  /* closed messages younger than this before the youngest in flight wait */
 
 typedef struct {

@@ -933,14 +933,15 @@ static int collect_held(ml_writer_t *w, uint64_t bound)
 }
 
 /* The closed messages of a commit, in docid order: rows into `rows` and
- * their lines into blocks of `raw`.  Each block's key is its first docid,
- * which each of its rows names. */
+ * their lines into blocks of `raw`, numbered in the order they are made;
+ * each row names its block. */
 typedef struct {
 	ml_writer_t *w;
 	MDB_cursor *rows;
 	ml_codec_t *c;
 	uint64_t last;            /* the largest docid in `rows` (appends go after it) */
-	uint64_t key;             /* the key of the block being built (0: none yet) */
+	uint64_t key;             /* the number of the block being built (0: none yet) */
+	uint64_t next;            /* the number the next new block gets */
 	int keep_raw;
 } appender_t;
 
@@ -965,11 +966,15 @@ static int app_start(appender_t *a, uint64_t docid)
 	ml_writer_t *w = a->w;
 	ml_rawblk_begin(a->c);
 	uint64_t key;
+	a->next = 1;
 	int rc = ml_store_raw_last(w->txn, w->s, &w->blk, &key);
 	if (rc == ML_ENOTFOUND)
 		return ML_OK;
+	if (!rc)
+		a->next = key + 1;
 	if (rc || w->blk.len >= ML_RAWBLOCK_PLAIN / 8)
 		return rc;
+	a->next = key + 1;
 	rc = ml_rawblk_add_block(a->c, w->blk.data, w->blk.len);
 	if (rc == ML_EINVAL || (!rc && ml_rawblk_last(a->c) >= docid)) {
 		ml_rawblk_begin(a->c);  /* not all before docid: left as it is */
@@ -990,8 +995,8 @@ static int app_add(appender_t *a, uint64_t docid, ml_buf_t *row, const void *pla
 	if (!a->keep_raw) {
 		if (ml_rawblk_count(a->c) && ml_rawblk_plain_bytes(a->c) + pn > ML_RAWBLOCK_PLAIN)
 			rc = app_flush(a);
-		if (!rc && !ml_rawblk_count(a->c))
-			a->key = a->key ? a->key : docid;
+		if (!rc && !ml_rawblk_count(a->c) && !a->key)
+			a->key = a->next++;
 		if (!rc)
 			rc = ml_rawblk_add(a->c, docid, plain, pn, check);
 		key = a->key;
@@ -1080,7 +1085,7 @@ static int commit_inner(ml_writer_t *w)
 	for (size_t o = 0; o < w->nputs; o++)
 		if (w->puts[w->order[o]].m->flags & ML_MSG_CLOSED)
 			w->closed[w->nclosed++] = w->puts[w->order[o]].m->docid;
-	appender_t app = { w, NULL, w->codec[0], 0, 0, keep_raw };
+	appender_t app = { w, NULL, w->codec[0], 0, 0, 1, keep_raw };
 	MDB_val k, v;
 	rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->rows, &app.rows));
 	int r = rc ? 0 : mdb_cursor_get(app.rows, &k, &v, MDB_LAST);
