@@ -84,8 +84,11 @@ static int pack_text(ml_buf_t *out, const char *text, size_t n)
 				size_t lo = hexrun(p + i, n - i, 0, 63), up = hexrun(p + i, n - i, 1, 63);
 				upper = up > lo;
 				run = up > lo ? up : lo;
-				if (run < 8)
-					upper = -1;
+				if (run < 8) {
+					/* too short: past it (a run starts after a non-digit) */
+					i += run > 1 ? run : 1;
+					continue;
+				}
 			}
 		}
 		if (upper < 0) {
@@ -176,20 +179,32 @@ static void wr_u(wr_t *w, uint64_t v)
 		w->rc = ml_buf_put_varint(w->b, v);
 }
 
-static void wr_bytes(wr_t *w, const char *p, size_t n)
-{
-	if (!w->rc && n)
-		w->rc = ml_buf_append(w->b, p, n);
-}
 
-/* Packed text with its length: as a spelled str (tag 2) or a bare length (tag 0). */
+/* Packed text with its length: as a spelled str (tag 2) or a bare length
+ * (tag 0).  Packed in place after room for the length, then moved up. */
 static void wr_packed(wr_t *w, const char *p, size_t n, int spelled)
 {
-	ml_buf_reset(&w->pk);
-	if (!w->rc)
-		w->rc = pack_text(&w->pk, p, n);
-	wr_u(w, spelled ? (uint64_t)w->pk.len << 2 | 2 : w->pk.len);
-	wr_bytes(w, w->pk.data, w->pk.len);
+	if (w->rc)
+		return;
+	ml_buf_t *b = w->b;
+	size_t at = b->len;
+	if ((w->rc = ml_buf_reserve(b, n + n / 8 + 32)) != 0)
+		return;
+	b->len = at + 10;
+	if ((w->rc = pack_text(b, p, n)) != 0)
+		return;
+	size_t pn = b->len - at - 10;
+	unsigned char hdr[10];
+	uint64_t v = spelled ? (uint64_t)pn << 2 | 2 : pn;
+	size_t hn = 0;
+	while (v >= 0x80) {
+		hdr[hn++] = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	hdr[hn++] = (unsigned char)v;
+	memcpy(b->data + at, hdr, hn);
+	memmove(b->data + at + hn, b->data + at + 10, pn);
+	b->len = at + hn + pn;
 }
 
 static void wr_spelled(wr_t *w, const char *p, size_t n)
@@ -249,7 +264,9 @@ static void wr_field(wr_t *w, int cls, const ml_message_t *m, ml_str_t s)
 int ml_row_encode(const ml_strtab_t *t, const ml_message_t *m, ml_buf_t *out)
 {
 	wr_t w = { out, t && t->gen ? t : NULL, ML_BUF_INIT, 0 };
-	ml_buf_t mask = ML_BUF_INIT;
+	char stack[1024];
+	ml_buf_t mask = { stack, 0, sizeof stack };   /* grows to the heap past it */
+	int heap = 0;
 	ml_buf_reset(out);
 	wr_u(&w, ML_ROW_FORMAT);
 	wr_u(&w, w.t ? w.t->gen : 0);
@@ -273,14 +290,17 @@ int ml_row_encode(const ml_strtab_t *t, const ml_message_t *m, ml_buf_t *out)
 		ml_buf_reset(&mask);
 		if (!w.rc)
 			w.rc = ml_strtab_reply_mask(m, r, &mask);
-		wr_str(&w, ML_SC_REPLY, mask.data, mask.len);
+		if (!w.rc)
+			wr_str(&w, ML_SC_REPLY, mask.data, mask.len);
 		wr_u(&w, zigzag(r->time_us - m->first_us));
 		wr_u(&w, r->delay_ms);
 		wr_u(&w, r->status);
 		wr_u(&w, r->flags);
 	}
 	wr_u(&w, m->first_seq);
-	ml_buf_free(&mask);
+	heap = mask.data != stack;
+	if (heap)
+		ml_buf_free(&mask);
 	ml_buf_free(&w.pk);
 	return w.rc;
 }
@@ -417,20 +437,25 @@ static void rd_unmask(rd_t *r, ml_rcpt_t *row)
 	ml_message_t *m = r->m;
 	if (r->err || !row->reason.len || !memchr(m->strs.data + row->reason.off, 1, row->reason.len))
 		return;
-	/* the unmasked text goes to the end of strs; the masked one stays unused */
+	/* the unmasked text goes to the end of strs (room made first, so that the
+	 * masked one, which stays unused, does not move) */
+	size_t esc = 0;
+	for (const char *q = m->strs.data + row->reason.off, *e = q + row->reason.len;
+	     (q = memchr(q, 1, (size_t)(e - q))) != NULL; q++)
+		esc++;
+	if (ml_buf_reserve(&m->strs, row->reason.len + esc * row->to.len + 1)) {
+		r->err = ML_ENOMEM;
+		return;
+	}
 	size_t off = m->strs.len;
-	ml_buf_t tmp = ML_BUF_INIT;
 	int rc = ml_strtab_reply_unmask(m->strs.data + row->reason.off, row->reason.len,
-	                                ml_message_str(m, row->to), &tmp);
-	if (!rc)
-		rc = ml_buf_append(&m->strs, tmp.data, tmp.len);
+	                                ml_message_str(m, row->to), &m->strs);
 	if (rc) {
 		r->err = rc;
 	} else {
 		row->reason.off = (uint32_t)off;
-		row->reason.len = (uint32_t)tmp.len;
+		row->reason.len = (uint32_t)(m->strs.len - off);
 	}
-	ml_buf_free(&tmp);
 }
 
 int ml_row_decode(const ml_strtab_t *t, const void *data, size_t n, uint64_t docid, ml_message_t *m)
@@ -660,6 +685,19 @@ static inline uint32_t slot3(uint32_t k)
 	return (k * 2654435761u) >> 20;   /* 12 bits */
 }
 
+/* The bytes before which a mask may begin (1: not a letter, digit or one
+ * of "._-+%": the masks begin their fields), and the escape byte (2). */
+static const unsigned char mask_class[256] = {
+	1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1,
+	1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0,
+	1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
 static int mask_lines(const masks_t *k, const char *text, size_t n, ml_buf_t *out)
 {
 	/* the candidates: distinct strings of 3 bytes or more, longest first */
@@ -690,6 +728,8 @@ static int mask_lines(const masks_t *k, const char *text, size_t n, ml_buf_t *ou
 	const unsigned char *p = (const unsigned char *)text;
 	int rc = ml_buf_reserve(out, n + n / 8 + 16);
 	size_t lit = 0, i = 0;
+
+	/* i: a place where a mask may begin (the start, or after a delimiter) */
 	while (i < n && !rc) {
 		int hit = -1;
 		if (p[i] == 1) {
@@ -706,7 +746,13 @@ static int mask_lines(const masks_t *k, const char *text, size_t n, ml_buf_t *ou
 				}
 		}
 		if (hit < 0) {
+			/* on to the byte after the next delimiter, or the next escape byte */
+			unsigned cl = mask_class[p[i]];
 			i++;
+			while (i < n && !cl)
+				cl = mask_class[p[i++]];
+			if (cl == 2)
+				i--;
 			continue;
 		}
 		rc = ml_buf_append(out, p + lit, i - lit);
@@ -750,15 +796,23 @@ static int raw_plain(const ml_message_t *m, const masks_t *k, ml_buf_t *out)
 	int rc = ml_buf_put_varint(out, m->nlines);
 	if (!rc)
 		rc = ml_buf_put_varint(out, m->raw_dropped);
-	/* the masked lines' length goes first: mask aside, then copy */
-	ml_buf_t tmp = ML_BUF_INIT;
+	/* the masked lines' length goes first: masked after room for it, then moved up */
+	size_t at = out->len;
 	if (!rc)
-		rc = mask_lines(k, m->raw.data, m->raw.len, &tmp);
-	if (!rc)
-		rc = ml_buf_put_varint(out, tmp.len);
-	if (!rc)
-		rc = ml_buf_append(out, tmp.data, tmp.len);
-	ml_buf_free(&tmp);
+		rc = ml_buf_reserve(out, m->raw.len + m->raw.len / 8 + 32);
+	if (!rc) {
+		out->len = at + 10;
+		rc = mask_lines(k, m->raw.data, m->raw.len, out);
+	}
+	if (!rc) {
+		size_t ln = out->len - at - 10;
+		out->len = at;
+		rc = ml_buf_put_varint(out, ln);
+		if (!rc) {
+			memmove(out->data + out->len, out->data + at + 10, ln);
+			out->len += ln;
+		}
+	}
 	int all = m->nlines > 0 && m->seqs;
 	for (uint32_t i = 0; all && i < m->nlines; i++)
 		all = m->seqs[i] != 0;
@@ -985,6 +1039,18 @@ static int block_load(ml_codec_t *c, const unsigned char *p, size_t n)
 	}
 	c->last_hash = h;
 	return ML_OK;
+}
+
+int ml_rawblk_each(ml_codec_t *c, const void *p, size_t n,
+                   int (*fn)(void *ctx, uint64_t docid, const void *plain, size_t len, uint32_t check), void *ctx)
+{
+	int rc = block_load(c, p, n);
+	size_t off = 0;
+	for (size_t i = 0; i < c->nlparts && !rc; i++) {
+		rc = fn(ctx, c->lparts[i].docid, c->lplain.data + off, c->lparts[i].len, c->lparts[i].check);
+		off += c->lparts[i].len;
+	}
+	return rc;
 }
 
 int ml_rawblk_add_block(ml_codec_t *c, const void *p, size_t n)

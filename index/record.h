@@ -141,6 +141,10 @@ size_t ml_rawblk_count(const ml_codec_t *c);
 uint64_t ml_rawblk_first(const ml_codec_t *c);
 uint64_t ml_rawblk_last(const ml_codec_t *c);
 int ml_rawblk_finish(ml_codec_t *c, ml_buf_t *out);
+/* Call fn for each message of a stored block, in order: its docid, masked
+ * plain form (valid during the call) and check. */
+int ml_rawblk_each(ml_codec_t *c, const void *p, size_t n,
+                   int (*fn)(void *ctx, uint64_t docid, const void *plain, size_t len, uint32_t check), void *ctx);
 /* The last docid a stored block holds. */
 int ml_rawblk_last_of(const void *p, size_t n, uint64_t *last);
 /* The parts of a stored block, added to the block being built (to append to

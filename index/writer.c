@@ -59,6 +59,13 @@ struct ml_writer {
 	size_t nclosed, closed_cap;
 	struct held *held;        /* closed messages moving out of the open tables */
 	size_t nheld, held_cap;
+	struct bpart_s *bparts;   /* the raw blocks of the commit: their parts, */
+	size_t nbparts, bparts_cap;
+	struct bplan_s *bplans;   /* ... the blocks, */
+	size_t nbplans, bplans_cap;
+	ml_buf_t *bout;           /* ... each compressed */
+	size_t bout_cap;
+	ml_buf_t pool;            /* plain forms the commit holds itself */
 	int rebuild;              /* flags of ml_writer_rebuild_begin, while one runs; -1 none */
 	int retrain;              /* a string table to train at the next flush */
 	int retrain_dict;         /* a raw dictionary too */
@@ -140,6 +147,12 @@ void ml_writer_free(ml_writer_t *w)
 	ml_buf_free(&w->enc);
 	ml_buf_free(&w->blk);
 	ml_buf_free(&w->blk2);
+	ml_buf_free(&w->pool);
+	free(w->bparts);
+	free(w->bplans);
+	for (size_t i = 0; i < w->bout_cap; i++)
+		ml_buf_free(&w->bout[i]);
+	free(w->bout);
 	free(w->order);
 	free(w->closed);
 	free(w->held);
@@ -934,28 +947,54 @@ static int collect_held(ml_writer_t *w, uint64_t bound)
 
 /* The closed messages of a commit, in docid order: rows into `rows` and
  * their lines into blocks of `raw`, numbered in the order they are made;
- * each row names its block. */
+ * each row names its block.  The blocks are planned as the rows go in, then
+ * compressed on the encoding threads and stored (app_finish). */
+typedef struct bpart_s {
+	uint64_t docid;
+	const char *p;            /* the plain form, or NULL: at off in w->pool */
+	size_t off, len;
+	uint32_t check;
+} bpart_t;
+
+typedef struct bplan_s {
+	uint64_t key;
+	size_t first, n, plain;   /* its parts: bparts[first, first + n) */
+	int merged;               /* it replaces the stored block under key */
+} bplan_t;
+
 typedef struct {
 	ml_writer_t *w;
 	MDB_cursor *rows;
-	ml_codec_t *c;
 	uint64_t last;            /* the largest docid in `rows` (appends go after it) */
-	uint64_t key;             /* the number of the block being built (0: none yet) */
 	uint64_t next;            /* the number the next new block gets */
 	int keep_raw;
 } appender_t;
 
-static int app_flush(appender_t *a)
+static int plan_part(ml_writer_t *w, uint64_t docid, const char *p, size_t off, size_t len, uint32_t check)
 {
-	if (!ml_rawblk_count(a->c))
-		return ML_OK;
-	ml_writer_t *w = a->w;
-	int rc = ml_rawblk_finish(a->c, &w->blk);
+	int rc = ml_array_grow((void **)&w->bparts, &w->bparts_cap, sizeof *w->bparts, w->nbparts + 1, 4096);
+	if (rc)
+		return rc;
+	w->bparts[w->nbparts++] = (bpart_t){ docid, p, off, len, check };
+	w->bplans[w->nbplans - 1].n++;
+	w->bplans[w->nbplans - 1].plain += len;
+	return ML_OK;
+}
+
+static int plan_block(ml_writer_t *w, uint64_t key, int merged)
+{
+	int rc = ml_array_grow((void **)&w->bplans, &w->bplans_cap, sizeof *w->bplans, w->nbplans + 1, 64);
 	if (!rc)
-		rc = ml_store_raw_put(w->txn, w->s, ML_PLACE_MAIN, a->key, w->blk.data, w->blk.len, 0);
-	ml_rawblk_begin(a->c);
-	a->key = 0;
+		w->bplans[w->nbplans++] = (bplan_t){ key, w->nbparts, 0, 0, merged };
 	return rc;
+}
+
+static int keep_part(void *ctx, uint64_t docid, const void *plain, size_t len, uint32_t check)
+{
+	ml_writer_t *w = ctx;
+	size_t off = w->pool.len;
+	int rc = ml_buf_append(&w->pool, plain, len);
+	return rc ? rc : plan_part(w, docid, NULL, off, len, check);
 }
 
 /* The first message of the commit: a small last block of `raw` whose
@@ -964,7 +1003,6 @@ static int app_flush(appender_t *a)
 static int app_start(appender_t *a, uint64_t docid)
 {
 	ml_writer_t *w = a->w;
-	ml_rawblk_begin(a->c);
 	uint64_t key;
 	a->next = 1;
 	int rc = ml_store_raw_last(w->txn, w->s, &w->blk, &key);
@@ -974,32 +1012,31 @@ static int app_start(appender_t *a, uint64_t docid)
 		a->next = key + 1;
 	if (rc || w->blk.len >= ML_RAWBLOCK_PLAIN / 8)
 		return rc;
-	a->next = key + 1;
-	rc = ml_rawblk_add_block(a->c, w->blk.data, w->blk.len);
-	if (rc == ML_EINVAL || (!rc && ml_rawblk_last(a->c) >= docid)) {
-		ml_rawblk_begin(a->c);  /* not all before docid: left as it is */
-		return ML_OK;
-	}
+	uint64_t last;
+	rc = ml_rawblk_last_of(w->blk.data, w->blk.len, &last);
+	if (rc || last >= docid)
+		return rc;   /* not all before docid: left as it is */
+	rc = plan_block(w, key, 1);
 	if (!rc)
-		a->key = key;
+		rc = ml_rawblk_each(w->codec[1], w->blk.data, w->blk.len, keep_part, w);
 	return rc;
 }
 
-/* One closed message: its row (named row bytes, without where its lines
- * are) and the masked plain form of its lines. */
-static int app_add(appender_t *a, uint64_t docid, ml_buf_t *row, const void *plain, size_t pn, uint32_t check,
-                   uint64_t keep_key)
+/* One closed message: its row (the row bytes, without where its lines are)
+ * and the masked plain form of its lines (p, or at off in w->pool). */
+static int app_add(appender_t *a, uint64_t docid, ml_buf_t *row, const char *plain, size_t off, size_t pn,
+                   uint32_t check, uint64_t keep_key)
 {
+	ml_writer_t *w = a->w;
 	int rc = ML_OK;
 	uint64_t key = keep_key;
 	if (!a->keep_raw) {
-		if (ml_rawblk_count(a->c) && ml_rawblk_plain_bytes(a->c) + pn > ML_RAWBLOCK_PLAIN)
-			rc = app_flush(a);
-		if (!rc && !ml_rawblk_count(a->c) && !a->key)
-			a->key = a->next++;
+		bplan_t *b = w->nbplans ? &w->bplans[w->nbplans - 1] : NULL;
+		if (!b || (b->n && b->plain + pn > ML_RAWBLOCK_PLAIN))
+			rc = plan_block(w, a->next++, 0);
 		if (!rc)
-			rc = ml_rawblk_add(a->c, docid, plain, pn, check);
-		key = a->key;
+			rc = plan_part(w, docid, plain, off, pn, check);
+		key = w->bplans[w->nbplans - 1].key;
 	}
 	if (!rc)
 		rc = ml_row_locate(row, docid, key);
@@ -1015,6 +1052,61 @@ static int app_add(appender_t *a, uint64_t docid, ml_buf_t *row, const void *pla
 	else if (!rc && r == 0)
 		a->last = docid;
 	return rc ? rc : ml_store_errcode(r);
+}
+
+typedef struct {
+	ml_writer_t *w;
+	ml_codec_t *c;
+	size_t first, step;
+	int rc;
+} blk_worker_t;
+
+static void *compress_blocks(void *arg)
+{
+	blk_worker_t *bw = arg;
+	ml_writer_t *w = bw->w;
+	for (size_t b = bw->first; b < w->nbplans && !bw->rc; b += bw->step) {
+		const bplan_t *pl = &w->bplans[b];
+		ml_rawblk_begin(bw->c);
+		for (size_t i = pl->first; i < pl->first + pl->n && !bw->rc; i++) {
+			const bpart_t *pt = &w->bparts[i];
+			bw->rc = ml_rawblk_add(bw->c, pt->docid, pt->p ? pt->p : w->pool.data + pt->off, pt->len, pt->check);
+		}
+		if (!bw->rc)
+			bw->rc = ml_rawblk_finish(bw->c, &w->bout[b]);
+	}
+	return NULL;
+}
+
+/* Compress the planned blocks (two threads) and store them. */
+static int app_finish(ml_writer_t *w)
+{
+	if (!w->nbplans)
+		return ML_OK;
+	size_t cap = w->bout_cap;
+	int rc = ml_array_grow((void **)&w->bout, &cap, sizeof *w->bout, w->nbplans, 16);
+	if (rc)
+		return rc;
+	if (cap > w->bout_cap)
+		memset(w->bout + w->bout_cap, 0, (cap - w->bout_cap) * sizeof *w->bout);
+	w->bout_cap = cap;
+	blk_worker_t bw[PREP_THREADS];
+	pthread_t th;
+	int nt = w->nbplans > 1 ? PREP_THREADS : 1, started = 0;
+	for (int t = 0; t < PREP_THREADS; t++)
+		bw[t] = (blk_worker_t){ w, w->codec[t], (size_t)t, (size_t)nt, 0 };
+	if (nt > 1)
+		started = pthread_create(&th, NULL, compress_blocks, &bw[1]) == 0;
+	compress_blocks(&bw[0]);
+	if (nt > 1 && started)
+		pthread_join(th, NULL);
+	else if (nt > 1)
+		compress_blocks(&bw[1]);
+	rc = bw[0].rc ? bw[0].rc : bw[1].rc;
+	for (size_t b = 0; b < w->nbplans && !rc; b++)
+		rc = ml_store_raw_put(w->txn, w->s, ML_PLACE_MAIN, w->bplans[b].key, w->bout[b].data, w->bout[b].len,
+		                      !w->bplans[b].merged);
+	return rc;
 }
 
 /* A row and its raw record into the open tables (overwriting). */
@@ -1085,7 +1177,9 @@ static int commit_inner(ml_writer_t *w)
 	for (size_t o = 0; o < w->nputs; o++)
 		if (w->puts[w->order[o]].m->flags & ML_MSG_CLOSED)
 			w->closed[w->nclosed++] = w->puts[w->order[o]].m->docid;
-	appender_t app = { w, NULL, w->codec[0], 0, 0, 1, keep_raw };
+	appender_t app = { w, NULL, 0, 1, keep_raw };
+	w->nbplans = w->nbparts = 0;
+	ml_buf_reset(&w->pool);
 	MDB_val k, v;
 	rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->rows, &app.rows));
 	int r = rc ? 0 : mdb_cursor_get(app.rows, &k, &v, MDB_LAST);
@@ -1127,10 +1221,10 @@ static int commit_inner(ml_writer_t *w)
 		}
 		if (take_held) {
 			struct held *h = &w->held[hi++];
-			ml_buf_reset(&w->kb);
 			ml_buf_reset(&w->blk2);
 			uint32_t check;
-			rc = ml_raw_plain_of(w->codec[1], w->rawbuf.data + h->raw_off, h->raw_len, &w->kb, &check);
+			size_t off = w->pool.len;
+			rc = ml_raw_plain_of(w->codec[1], w->rawbuf.data + h->raw_off, h->raw_len, &w->pool, &check);
 			if (!rc)
 				rc = ml_buf_append(&w->blk2, w->enc.data + h->row_off, h->row_len);
 			/* its row named its own record: strip that, the block is named */
@@ -1138,7 +1232,7 @@ static int commit_inner(ml_writer_t *w)
 				rc = ML_CORRUPT_BKPT;
 			if (!rc) {
 				w->blk2.len--;
-				rc = app_add(&app, h->docid, &w->blk2, w->kb.data, w->kb.len, check, 0);
+				rc = app_add(&app, h->docid, &w->blk2, NULL, off, w->pool.len - off, check, 0);
 			}
 			continue;
 		}
@@ -1160,7 +1254,7 @@ static int commit_inner(ml_writer_t *w)
 		if (!rc && moved)
 			rc = unplace(w, p->old_place, m->docid, keep_raw);
 		if (!rc && p->target == ML_PLACE_MAIN) {
-			rc = app_add(&app, m->docid, &p->row, p->raw.data, p->raw.len, p->check, m->raw_key);
+			rc = app_add(&app, m->docid, &p->row, p->raw.data, 0, p->raw.len, p->check, m->raw_key);
 		} else if (!rc) {
 			/* a record of its own: a closed message's lines were prepared for a block */
 			const ml_buf_t *raw = &p->raw;
@@ -1175,7 +1269,7 @@ static int commit_inner(ml_writer_t *w)
 			rc = set_open(w, m);
 	}
 	if (!rc)
-		rc = app_flush(&app);
+		rc = app_finish(w);
 	if (app.rows)
 		mdb_cursor_close(app.rows);
 	if (getenv("MTALOG_DEBUG_COMMIT")) {
