@@ -1146,21 +1146,33 @@ uint64_t ml_plist_seek(ml_plist_t *it, uint64_t target)
 		return 0;
 	if (it->state == 1 && target >= it->val)
 		return it->val;
+	size_t hi;   /* ids[hi] is the first candidate from the top */
 	if (!it->nids || it->ids[0] > target) {
 		/* the block below the one in hand (targets only go down) */
 		if (it->inline_only || !plist_load(it, target) || !it->nids || it->ids[0] > target) {
 			it->state = 2;
 			return 0;
 		}
+		hi = it->nids - 1;
+	} else {
+		hi = it->state == 1 ? it->pos : it->nids - 1;
 	}
-	size_t lo = 0, hi = it->nids - 1;   /* ids[lo] <= target */
-	while (lo < hi) {
+	/* targets come down a little at a time: gallop down from the last
+	 * answer, then halve (ids[0] <= target here) */
+	size_t lo = hi, step = 1;
+	while (lo > 0 && it->ids[lo] > target) {
+		hi = lo;
+		lo = lo > step ? lo - step : 0;
+		step *= 2;
+	}
+	while (lo < hi) {    /* ids[lo] <= target; the answer is in [lo, hi] */
 		size_t mid = lo + (hi - lo + 1) / 2;
 		if (it->ids[mid] <= target)
 			lo = mid;
 		else
 			hi = mid - 1;
 	}
+	it->pos = lo;
 	it->val = it->ids[lo];
 	it->state = 1;
 	return it->val;

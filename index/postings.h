@@ -119,6 +119,7 @@ typedef struct {
 	size_t nids, cap;
 	uint64_t lo_first;       /* first docid of the block in hand */
 	uint64_t val;            /* last answer */
+	size_t pos;              /* its index in ids */
 	int state;               /* 0 fresh, 1 positioned, 2 exhausted */
 	int inline_only;
 	uint64_t count;          /* docids of the term in this bucket */

@@ -381,6 +381,7 @@ typedef struct {
 	pcre2_match_data *md;
 	char **words;       /* subject words (lowercased), all must be among the subject's */
 	size_t nwords;
+	int words_indexed;  /* every word is a postings spec: rows found have them */
 	char **phrases;     /* lowercased phrases, substring of the lowercased subject */
 	size_t nphrases;
 } check_t;
@@ -499,7 +500,7 @@ static int message_ok(ml_search_t *se, const check_t *c, const ml_message_t *m)
 		return 0;
 #undef EXACT
 	ml_slice_t subj = ml_message_str(m, m->subject);
-	for (size_t i = 0; i < c->nwords; i++) {
+	for (size_t i = 0; i < c->nwords && !c->words_indexed; i++) {
 		has_word_t h = { c->words[i], 0 };
 		ml_tokens_words(subj.p, subj.n, has_word, &h);
 		if (!h.found)
@@ -556,13 +557,16 @@ typedef struct {
 typedef struct {
 	spec_t specs[MAX_ITERS];
 	unsigned n;
+	int overflow;       /* a filter did not fit: the row checks must do all */
 	ml_buf_t kb;
 } plan_t;
 
 static spec_t *plan_add(plan_t *p)
 {
-	if (p->n >= MAX_ITERS)
+	if (p->n >= MAX_ITERS) {
+		p->overflow = 1;
 		return NULL;
+	}
 	spec_t *sp = &p->specs[p->n++];
 	memset(sp, 0, sizeof *sp);
 	return sp;
@@ -839,6 +843,7 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 	plan_t p;
 	memset(&p, 0, sizeof p);
 	plan_build(&p, q);
+	chk.words_indexed = !p.overflow;
 	iter_t its[MAX_ITERS];
 	memset(its, 0, sizeof its);
 	MDB_cursor *c = NULL;

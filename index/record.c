@@ -133,11 +133,11 @@ static int unpack_text(ml_buf_t *out, const unsigned char *p, size_t n)
 	const unsigned char *end = p + n;
 	char *o = out->data + out->len;
 	while (p < end) {
-		const unsigned char *z = memchr(p, 0, (size_t)(end - p));
-		size_t lit = z ? (size_t)(z - p) : (size_t)(end - p);
-		memcpy(o, p, lit);
-		o += lit;
-		if (!z)
+		/* short texts: a plain loop beats a call */
+		const unsigned char *z = p;
+		while (z < end && *z)
+			*o++ = (char)*z++;
+		if (z == end)
 			break;
 		if (z + 1 >= end)
 			return ML_CORRUPT_BKPT;
@@ -364,7 +364,7 @@ static inline const char *rd_take(rd_t *r, uint64_t n)
 	return p;
 }
 
-static void rd_entry(rd_t *r, int cls, uint64_t code, ml_slice_t *v)
+static inline void rd_entry(rd_t *r, int cls, uint64_t code, ml_slice_t *v)
 {
 	if (!r->t || code > UINT32_MAX || ml_strtab_get(r->t, cls, (uint32_t)code, v)) {
 		if (!r->err)
@@ -375,7 +375,7 @@ static void rd_entry(rd_t *r, int cls, uint64_t code, ml_slice_t *v)
 
 /* A string of class cls into field s; for a reply, the masked text (the
  * caller unmasks it). */
-static void rd_str(rd_t *r, int cls, ml_str_t *s)
+static inline void rd_str(rd_t *r, int cls, ml_str_t *s)
 {
 	uint64_t v = rd_u(r);
 	s->off = s->len = 0;
@@ -435,7 +435,13 @@ static void rd_str(rd_t *r, int cls, ml_str_t *s)
 static void rd_unmask(rd_t *r, ml_rcpt_t *row)
 {
 	ml_message_t *m = r->m;
-	if (r->err || !row->reason.len || !memchr(m->strs.data + row->reason.off, 1, row->reason.len))
+	if (r->err || !row->reason.len)
+		return;
+	const char *q0 = m->strs.data + row->reason.off;
+	size_t qi = 0;
+	while (qi < row->reason.len && q0[qi] != 1)
+		qi++;
+	if (qi == row->reason.len)
 		return;
 	/* the unmasked text goes to the end of strs (room made first, so that the
 	 * masked one, which stays unused, does not move) */
