@@ -394,7 +394,7 @@ static inline void rd_str(rd_t *r, int cls, ml_str_t *s)
 		s->len = (uint32_t)(b->len - s->off);
 		return;
 	}
-	ml_slice_t e;
+	ml_slice_t e = ML_SLICE_NULL;
 	if (v & 1) {
 		rd_entry(r, cls, v >> 1, &e);
 		if (!r->err)

@@ -77,8 +77,17 @@ static int open_dbs(ml_store_t *s, char *err, size_t errlen)
 	}
 	unsigned cf = ro ? 0 : MDB_CREATE;
 	if (ver == ML_LEGACY_SCHEMA) {
-		/* the old tables stay as they are; upgrade opens them itself */
-		if ((rc = mdb_dbi_open(txn, "open", 0, &s->open)))
+		/* the old tables stay as they are for the upgrade to read; this
+		 * schema's are made beside them (empty until it commits) */
+		if ((rc = mdb_dbi_open(txn, "open", 0, &s->open)) ||
+		    (rc = mdb_dbi_open(txn, "rec", 0, &s->legacy_rec)) ||
+		    (rc = mdb_dbi_open(txn, "post", MDB_DUPSORT | MDB_DUPFIXED, &s->legacy_post)))
+			goto fail_txn;
+		if (!ro && ((rc = mdb_dbi_open(txn, "rows", cf, &s->rows)) ||
+		            (rc = mdb_dbi_open(txn, "raw", cf, &s->raw)) ||
+		            (rc = mdb_dbi_open(txn, "rows.open", cf, &s->rows_open)) ||
+		            (rc = mdb_dbi_open(txn, "raw.open", cf, &s->raw_open)) ||
+		            (rc = mdb_dbi_open(txn, "postings", cf, &s->post))))
 			goto fail_txn;
 	} else if ((rc = mdb_dbi_open(txn, "rows", cf, &s->rows)) ||
 	           (rc = mdb_dbi_open(txn, "raw", cf, &s->raw)) ||

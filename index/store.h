@@ -114,6 +114,7 @@ enum { ML_PLACE_MAIN = 0, ML_PLACE_OPEN = 1, ML_PLACES = 2 };
 typedef struct {
 	MDB_env *env;
 	MDB_dbi rows, raw, rows_open, raw_open, post, open, meta;
+	MDB_dbi legacy_rec, legacy_post;   /* schema 5's tables, opened for an upgrade */
 	int flags;
 	uint32_t schema;       /* of the file as opened */
 	size_t mapsize;

@@ -72,6 +72,8 @@ struct ml_writer {
 	uint32_t new_dict;        /* rebuild: the dictionary trained, 0 if none */
 	int dict_unstored;        /* a dictionary trained in the open transaction */
 	int tab_unstored;         /* a string table trained in the open transaction */
+	int (*before_commit)(void *ctx, MDB_txn *txn);
+	void *before_ctx;
 };
 
 enum { OP_PUT = 1, OP_ADD = 2, OP_TALLY = 3, OP_IFNEW = 4 };
@@ -1299,6 +1301,12 @@ static int commit_inner(ml_writer_t *w)
 	return rc;
 }
 
+void ml_writer_before_commit(ml_writer_t *w, int (*fn)(void *ctx, MDB_txn *txn), void *ctx)
+{
+	w->before_commit = fn;
+	w->before_ctx = ctx;
+}
+
 int ml_writer_flush(ml_writer_t *w)
 {
 	if (!w->txn)
@@ -1339,6 +1347,9 @@ int ml_writer_commit(ml_writer_t *w)
 	/* the end of a rebuild: the dictionaries no raw record uses any more go */
 	if (!rc && w->rebuild >= 0 && w->new_dict)
 		rc = ml_store_drop_dicts(w->txn, w->s, w->new_dict);
+	if (!rc && w->before_commit)
+		rc = w->before_commit(w->before_ctx, w->txn);
+	w->before_commit = NULL;
 	if (rc)
 		return rc;
 	w->rebuild = -1;
@@ -1363,6 +1374,7 @@ int ml_writer_commit(ml_writer_t *w)
 
 void ml_writer_abort(ml_writer_t *w)
 {
+	w->before_commit = NULL;
 	if (w->txn)
 		mdb_txn_abort(w->txn);
 	w->txn = NULL;

@@ -96,6 +96,9 @@ enum { ML_REBUILD_RETRAIN = 1, ML_REBUILD_KEEP_RAW = 2, ML_REBUILD_RAW_DICT = 4 
 int ml_writer_rebuild_begin(ml_writer_t *w, int flags);
 /* Write the messages put so far into the open transaction. */
 int ml_writer_flush(ml_writer_t *w);
+/* Run fn in the open transaction just before ml_writer_commit commits it
+ * (once; an upgrade drops the old tables there). */
+void ml_writer_before_commit(ml_writer_t *w, int (*fn)(void *ctx, MDB_txn *txn), void *ctx);
 
 /* Read a checkpoint (any transaction). ML_ENOTFOUND when none. */
 int ml_ckpt_get(ml_store_t *s, MDB_txn *txn, uint64_t hash, ml_ckpt_t *out);

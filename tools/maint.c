@@ -16,6 +16,7 @@
 #include "engine/syslog.h"
 #include "index/prune.h"
 #include "index/reindex.h"
+#include "index/upgrade.h"
 #include "tools/ingest.h"
 #include "index/store.h"
 
@@ -375,8 +376,71 @@ static int cmd_reindex(const char *db, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_upgrade(const char *db, int argc, char **argv)
+{
+	int quiet = 0, nosync = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q")) {
+			quiet = 1;
+		} else if (!strcmp(argv[i], "--no-sync")) {
+			nosync = 1;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			puts("usage: mtalog upgrade [--quiet]\n"
+			     "  carry a database written by an older mtalog (schema 5) over to this one's\n"
+			     "  layout, in one transaction: killed, it leaves the old database whole");
+			return 0;
+		} else {
+			fprintf(stderr, "mtalog upgrade: unexpected argument '%s'\n", argv[i]);
+			return 1;
+		}
+	}
+	char err[1024];
+	ml_store_t *s;
+	int rc = ml_store_open(&s, db, ML_STORE_UPGRADE | (nosync ? ML_STORE_NOSYNC : 0), err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "mtalog upgrade: %s\n", err);
+		return 2;
+	}
+	if (s->schema == ML_SCHEMA_VERSION) {
+		ml_store_close(s);
+		if (!quiet)
+			fprintf(stderr, "mtalog upgrade: %s is up to date\n", db);
+		return 0;
+	}
+	uint64_t file0 = ml_store_file_bytes(s);
+	rx_progress_t pr;
+	memset(&pr, 0, sizeof pr);
+	pr.what = "upgrade";
+	clock_gettime(CLOCK_MONOTONIC, &pr.start);
+	int tty = !quiet && isatty(2);
+	ml_reindex_progress_t res;
+	err[0] = 0;
+	rc = ml_upgrade_run(s, tty ? reindex_progress : NULL, &pr, &res, err, sizeof err);
+	if (tty)
+		fprintf(stderr, "\r%*s\r", 78, "");
+	uint64_t file1 = ml_store_file_bytes(s);
+	ml_store_close(s);
+	if (rc) {
+		fprintf(stderr, "mtalog upgrade: %s\n", err[0] ? err : ml_strerror(rc));
+		return 2;
+	}
+	if (!quiet) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		char f0[32], f1[32];
+		mb(f0, sizeof f0, file0);
+		mb(f1, sizeof f1, file1);
+		fprintf(stderr, "upgraded %llu messages in %.2f s; file %s -> %s%s\n", (unsigned long long)res.done,
+		        since(&pr.start, &now), f0, f1,
+		        file1 > file0 ? " (the old layout's pages are free: mtalog compact gives them back)" : "");
+	}
+	return 0;
+}
+
 int ml_maint_main(const char *db, const char *cmd, int argc, char **argv)
 {
+	if (!strcmp(cmd, "upgrade"))
+		return cmd_upgrade(db, argc, argv);
 	if (!strcmp(cmd, "reindex"))
 		return cmd_reindex(db, argc, argv);
 	if (!strcmp(cmd, "prune"))

@@ -1,0 +1,139 @@
+/*
+ * `mtalog upgrade`: a database of schema 5 (tests/data/schema5.db.gz, which
+ * the mtalog of that layout wrote from the three statuses logs of
+ * tests/data) is refused by every other command with one line naming
+ * `upgrade`; upgraded, it holds exactly what a fresh ingest of the same logs
+ * makes (every message, every index entry, the counters); an upgrade killed
+ * at any point leaves either the old database whole or the new one whole.
+ */
+#include "testlib.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <zlib.h>
+
+#define LOGS "tests/data/statuses.log tests/data/exim-statuses.log tests/data/sendmail-statuses.log"
+
+/* The schema-5 database, unpacked to path. */
+static void unpack(const char *path)
+{
+	gzFile in = gzopen("tests/data/schema5.db.gz", "rb");
+	assert_non_null(in);
+	FILE *out = fopen(path, "wb");
+	assert_non_null(out);
+	char buf[65536];
+	int n;
+	while ((n = gzread(in, buf, sizeof buf)) > 0)
+		assert_int_equal(fwrite(buf, 1, (size_t)n, out), (size_t)n);
+	assert_int_equal(n, 0);
+	gzclose(in);
+	fclose(out);
+	char lock[4200];
+	snprintf(lock, sizeof lock, "%s-lock", path);
+	unlink(lock);
+}
+
+static char *fresh(void)
+{
+	const char *db = tl_path(tl_dir, "fresh.db");
+	unlink(db);
+	char *err;
+	int rc = tl_mtalog(NULL, &err, "--db %s ingest --quiet --no-sync --year 2025 --local-domains example.com %s",
+	                   db, LOGS);
+	if (rc)
+		fail_msg("fresh ingest: %s", err);
+	free(err);
+	return tl_db_contents(db);
+}
+
+/* 1 when the database is still of schema 5: refused, with the command named. */
+static int still_old(const char *db)
+{
+	char *out, *err;
+	int rc = tl_mtalog(&out, &err, "--db %s search --limit 1", db);
+	int old = rc != 0;
+	if (old) {
+		assert_int_equal(rc, 2);
+		assert_non_null(strstr(err, "schema 5"));
+		assert_non_null(strstr(err, "upgrade"));
+		assert_true(strchr(err, '\n') == err + strlen(err) - 1);  /* one line */
+	}
+	free(out);
+	free(err);
+	return old;
+}
+
+static void refused_then_upgraded(void **state)
+{
+	(void)state;
+	const char *db = tl_path(tl_dir, "old.db");
+	unpack(db);
+	assert_true(still_old(db));
+	/* read-only commands and writers alike */
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest --quiet %s", db, LOGS), 2);
+	assert_non_null(strstr(err, "upgrade"));
+	free(out);
+	free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s upgrade --no-sync", db), 0);
+	assert_non_null(strstr(err, "upgraded"));
+	free(out);
+	free(err);
+	char *want = fresh();
+	tl_expect_db(db, want, "after the upgrade");
+	/* again: nothing to do */
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s upgrade", db), 0);
+	assert_non_null(strstr(err, "up to date"));
+	free(out);
+	free(err);
+	/* an ingest of the same logs after it adds nothing: the checkpoints came over */
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest --quiet --no-sync --year 2025 "
+	                           "--local-domains example.com %s", db, LOGS), 0);
+	free(out);
+	free(err);
+	tl_expect_db(db, want, "after ingesting the same logs again");
+	free(want);
+}
+
+static void killed_upgrade_leaves_one_whole(void **state)
+{
+	(void)state;
+	const char *db = tl_path(tl_dir, "kill.db");
+	char *want = fresh();
+	const int delays_us[] = { 500, 2000, 5000, 10000, 20000, 40000, 80000 };
+	int killed_old = 0, done_new = 0;
+	for (size_t i = 0; i < ML_ARRAY_LEN(delays_us); i++) {
+		unpack(db);
+		pid_t pid = tl_spawn_mtalog("--db", db, "upgrade", "--quiet", (char *)NULL);
+		struct timespec ts = { 0, (long)delays_us[i] * 1000L };
+		nanosleep(&ts, NULL);
+		kill(pid, SIGKILL);
+		int st;
+		waitpid(pid, &st, 0);
+		if (still_old(db)) {
+			killed_old++;
+			char *out, *err;
+			assert_int_equal(tl_mtalog(&out, &err, "--db %s upgrade --quiet --no-sync", db), 0);
+			free(out);
+			free(err);
+		} else {
+			done_new++;
+		}
+		tl_expect_db(db, want, "after an upgrade killed (and run again if it had not ended)");
+	}
+	print_message("killed before the end %d times, after it %d\n", killed_old, done_new);
+	assert_true(killed_old > 0);
+	free(want);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(refused_then_upgraded),
+		cmocka_unit_test(killed_upgrade_leaves_one_whole),
+	};
+	return TL_RUN_DEFAULT("upgrade", tests, tl_dir_setup, tl_dir_teardown);
+}
