@@ -17,6 +17,18 @@ static int64_t unzigzag(uint64_t v)
 	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
+/* a + b wrapping (stored bytes may be anything; a time read from them must
+ * not be undefined) */
+static int64_t add_us(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
+static int64_t sub_us(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a - (uint64_t)b);
+}
+
 /* ---- packed text: runs of hex digits two to a byte ---- */
 
 static int hexval(unsigned char c, int upper)
@@ -71,15 +83,15 @@ static int pack_text(ml_buf_t *out, const char *text, size_t n)
 	size_t lit = 0, i = 0;
 	int rc = 0;
 	while (i < n && !rc) {
-		int upper = -1;
+		int upper = -1, uuid = 0;
 		size_t run = 0;
 		if (p[i] == 0) {
 			upper = 2;
 		} else if (hexval(p[i], 0) >= 0 || hexval(p[i], 1) >= 0) {
 			if (is_uuid(p + i, n - i, 0))
-				upper = 0, run = 36;
+				upper = 0, run = 36, uuid = 1;
 			else if (is_uuid(p + i, n - i, 1))
-				upper = 1, run = 36;
+				upper = 1, run = 36, uuid = 1;
 			else {
 				size_t lo = hexrun(p + i, n - i, 0, 63), up = hexrun(p + i, n - i, 1, 63);
 				upper = up > lo;
@@ -101,7 +113,7 @@ static int pack_text(ml_buf_t *out, const char *text, size_t n)
 		if (upper == 2) {
 			rc = ml_buf_append(out, "\0\0", 2);
 			i++;
-		} else if (run == 36) {
+		} else if (uuid) {
 			unsigned char digits[32], hdr[2] = { 0, (unsigned char)(128 + upper) };
 			for (size_t j = 0, d = 0; j < 36; j++)
 				if (p[i + j] != '-')
@@ -273,8 +285,8 @@ int ml_row_encode(const ml_strtab_t *t, const ml_message_t *m, ml_buf_t *out)
 	wr_u(&w, m->flags);
 	wr_u(&w, m->direction);
 	int64_t sec_us = (int64_t)ml_docid_sec(m->docid) * 1000000;
-	wr_u(&w, zigzag(m->first_us - sec_us));
-	wr_u(&w, zigzag(m->last_us - m->first_us));
+	wr_u(&w, zigzag(sub_us(m->first_us, sec_us)));
+	wr_u(&w, zigzag(sub_us(m->last_us, m->first_us)));
 	struct { const ml_str_t *s; int cls; } f[] = MSG_FIELDS(m);
 	for (size_t i = 0; i < ML_ARRAY_LEN(f); i++)
 		wr_field(&w, f[i].cls, m, *f[i].s);
@@ -292,7 +304,7 @@ int ml_row_encode(const ml_strtab_t *t, const ml_message_t *m, ml_buf_t *out)
 			w.rc = ml_strtab_reply_mask(m, r, &mask);
 		if (!w.rc)
 			wr_str(&w, ML_SC_REPLY, mask.data, mask.len);
-		wr_u(&w, zigzag(r->time_us - m->first_us));
+		wr_u(&w, zigzag(sub_us(r->time_us, m->first_us)));
 		wr_u(&w, r->delay_ms);
 		wr_u(&w, r->status);
 		wr_u(&w, r->flags);
@@ -366,7 +378,7 @@ static inline const char *rd_take(rd_t *r, uint64_t n)
 
 static inline void rd_entry(rd_t *r, int cls, uint64_t code, ml_slice_t *v)
 {
-	if (!r->t || code > UINT32_MAX || ml_strtab_get(r->t, cls, (uint32_t)code, v)) {
+	if (!r->t || cls < 0 || code > UINT32_MAX || ml_strtab_get(r->t, cls, (uint32_t)code, v)) {
 		if (!r->err)
 			r->err = ML_CORRUPT_BKPT;
 		*v = ML_SLICE_NULL;
@@ -480,8 +492,8 @@ int ml_row_decode(const ml_strtab_t *t, const void *data, size_t n, uint64_t doc
 		return ML_ENOMEM;
 	m->flags = (uint32_t)rd_u(&r);
 	m->direction = (uint8_t)rd_u(&r);
-	m->first_us = (int64_t)ml_docid_sec(docid) * 1000000 + unzigzag(rd_u(&r));
-	m->last_us = m->first_us + unzigzag(rd_u(&r));
+	m->first_us = add_us((int64_t)ml_docid_sec(docid) * 1000000, unzigzag(rd_u(&r)));
+	m->last_us = add_us(m->first_us, unzigzag(rd_u(&r)));
 	struct { ml_str_t *s; int cls; } f[] = MSG_FIELDS(m);
 	for (size_t i = 0; i < ML_ARRAY_LEN(f); i++)
 		rd_str(&r, f[i].cls, f[i].s);
@@ -507,7 +519,7 @@ int ml_row_decode(const ml_strtab_t *t, const void *data, size_t n, uint64_t doc
 		rd_str(&r, ML_SC_DSN, &row->dsn);
 		rd_str(&r, ML_SC_REPLY, &row->reason);
 		rd_unmask(&r, row);
-		row->time_us = m->first_us + unzigzag(rd_u(&r));
+		row->time_us = add_us(m->first_us, unzigzag(rd_u(&r)));
 		row->delay_ms = (uint32_t)rd_u(&r);
 		uint64_t st = rd_u(&r);
 		if (st >= ML_ST__COUNT && !r.err)
@@ -1083,14 +1095,13 @@ static int plain_to_message(const masks_t *k, const char *data, size_t n, ml_mes
 	if (rc)
 		return rc;
 	q += len;
-	if (ml_get_varint(&q, qe, &ns) || (ns && ns != nlines))
+	/* each line ends in a newline: no more lines than bytes */
+	if (ml_get_varint(&q, qe, &ns) || (ns && ns != nlines) || nlines > m->raw.len)
 		return ML_CORRUPT_BKPT;
 	m->nlines = (uint32_t)nlines;
 	m->raw_dropped = (uint32_t)dropped;
 	size_t need = (size_t)ML_MAX(ns, nlines);
 	if (need > m->seqs_cap) {
-		if (need > (size_t)(qe - q) + nlines + 1)
-			return ML_CORRUPT_BKPT;
 		size_t cap = m->seqs_cap;
 		if (ml_array_grow((void **)&m->seqs, &cap, sizeof *m->seqs, need, 16))
 			return ML_ENOMEM;

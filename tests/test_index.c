@@ -102,13 +102,16 @@ static void row_roundtrip(void **state)
 	ml_message_init(&back);
 	ml_buf_t enc = ML_BUF_INIT, spelled = ML_BUF_INIT;
 	make_message(&m, 5);
-	/* IDs, UUIDs, hex runs, NUL bytes and the recipient inside a reply survive */
+	/* IDs, UUIDs, hex runs (one as long as a UUID), NUL bytes and the
+	 * recipient inside a reply survive */
 	const char *odd[] = { "0123abcd-89ef-4a1b-8c2d-0123456789ab@mx.example.com", "3F2A9C1B00E7D",
-		"250 2.0.0 <user5@example.com> 9f8e7d6c5b4a39281706 Saved", "a\0b\x01" "c" };
+		"250 2.0.0 <user5@example.com> 9f8e7d6c5b4a39281706 Saved", "a\0b\x01" "c",
+		"0123456789abcdef0123456789abcdef0123 ok" };
 	ml_message_set(&m, &m.message_id, odd[0], strlen(odd[0]));
 	ml_message_set(&m, &m.queue_id, odd[1], strlen(odd[1]));
 	ml_message_set(&m, &m.rcpts[0].reason, odd[2], strlen(odd[2]));
 	ml_message_set(&m, &m.helo, odd[3], 5);
+	ml_message_set(&m, &m.subject, odd[4], strlen(odd[4]));
 	m.docid = ml_docid_make((uint64_t)(m.first_us / 1000000), 7);
 	m.first_seq = 4242;
 	m.raw_key = m.docid - 5;   /* its lines in a block five docids back */
@@ -119,6 +122,9 @@ static void row_roundtrip(void **state)
 	assert_true(enc.len < spelled.len);  /* the table pays */
 	assert_int_equal(ml_row_decode(&t, enc.data, enc.len, m.docid, &back), 0);
 	same_message(&m, &back);
+	ml_slice_t subj = ml_message_str(&back, back.subject);
+	assert_int_equal(subj.n, strlen(odd[4]));
+	assert_memory_equal(subj.p, odd[4], subj.n);
 	assert_int_equal(back.first_seq, 4242);
 	assert_int_equal(back.raw_key, m.docid - 5);
 	assert_int_equal(back.first_us, m.first_us);

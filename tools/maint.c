@@ -385,7 +385,7 @@ static int cmd_upgrade(const char *db, int argc, char **argv)
 		} else if (!strcmp(argv[i], "--no-sync")) {
 			nosync = 1;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			puts("usage: mtalog upgrade [--quiet]\n"
+			puts("usage: mtalog upgrade [--no-sync] [--quiet]\n"
 			     "  carry a database written by an older mtalog (schema 5) over to this one's\n"
 			     "  layout, in one transaction: killed, it leaves the old database whole");
 			return 0;
