@@ -477,7 +477,8 @@ static int sort_changes(ml_post_batch_t *b)
 		return ML_ENOMEM;
 	for (uint32_t t = 0; t < b->nterms; t++)
 		ord[t] = t;
-	qsort_r(ord, b->nterms, sizeof *ord, cmp_term, b);
+	if (b->nterms > 1)
+		qsort_r(ord, b->nterms, sizeof *ord, cmp_term, b);
 	for (uint32_t r = 0; r < b->nterms; r++)
 		b->rank[ord[r]] = r;
 	free(ord);
@@ -487,6 +488,8 @@ static int sort_changes(ml_post_batch_t *b)
 		if (i && (b->c[i].docid < b->c[i - 1].docid))
 			sorted_ids = 0;
 	}
+	if (b->n < 2)
+		return ML_OK;
 	if (!sorted_ids || b->n < 1024) {
 		qsort(b->c, b->n, sizeof *b->c, cmp_chg);
 		return ML_OK;

@@ -277,7 +277,7 @@ int ml_row_encode(const ml_strtab_t *t, const ml_message_t *m, ml_buf_t *out)
 {
 	wr_t w = { out, t && t->gen ? t : NULL, ML_BUF_INIT, 0 };
 	char stack[1024];
-	ml_buf_t mask = { stack, 0, sizeof stack };   /* grows to the heap past it */
+	ml_buf_t mask = { stack, 0, sizeof stack };   /* replaced by a heap one past it */
 	int heap = 0;
 	ml_buf_reset(out);
 	wr_u(&w, ML_ROW_FORMAT);
@@ -300,6 +300,10 @@ int ml_row_encode(const ml_strtab_t *t, const ml_message_t *m, ml_buf_t *out)
 		wr_field(&w, ML_SC_RELAY, m, r->relay);
 		wr_field(&w, ML_SC_DSN, m, r->dsn);
 		ml_buf_reset(&mask);
+		/* the masked reply is at most twice the reply: past the stack
+		 * buffer, a heap one (a stack one must never be realloc'd) */
+		if (mask.data == stack && 2 * (size_t)r->reason.len > sizeof stack)
+			mask = (ml_buf_t)ML_BUF_INIT;
 		if (!w.rc)
 			w.rc = ml_strtab_reply_mask(m, r, &mask);
 		if (!w.rc)

@@ -263,7 +263,8 @@ static int sort_unique(ml_keys_t *k)
 	size_t len;
 	while (ml_keys_next(k, &pos, &key, &len))
 		v[n++] = key - 2;
-	qsort(v, n, sizeof *v, cmp_key);
+	if (n > 1)
+		qsort(v, n, sizeof *v, cmp_key);
 	ml_buf_t out = ML_BUF_INIT;
 	uint32_t cnt = 0;
 	int rc = ml_buf_reserve(&out, k->buf.len);

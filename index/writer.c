@@ -612,7 +612,8 @@ static int prepare(ml_writer_t *w)
 	for (size_t i = 0; i < w->nputs; i++)
 		if (!w->puts[i].m->docid)
 			w->order[nnew++] = i;
-	qsort_r(w->order, nnew, sizeof *w->order, cmp_first_seen, w);
+	if (nnew > 1)
+		qsort_r(w->order, nnew, sizeof *w->order, cmp_first_seen, w);
 	for (size_t o = 0; o < nnew && !rc; o++)
 		rc = assign_docid(w, cur, w->puts[w->order[o]].m->first_us, &w->puts[w->order[o]].m->docid);
 	for (size_t i = 0; i < w->nputs && !rc; i++) {
@@ -819,7 +820,7 @@ static int cmp_u64(const void *a, const void *b)
 
 static int closed_in_batch(const ml_writer_t *w, uint64_t docid)
 {
-	return bsearch(&docid, w->closed, w->nclosed, sizeof *w->closed, cmp_u64) != NULL;
+	return w->nclosed && bsearch(&docid, w->closed, w->nclosed, sizeof *w->closed, cmp_u64) != NULL;
 }
 
 /* Is docid among the batch's puts?  (order is sorted by docid.) */
@@ -1174,7 +1175,8 @@ static int commit_inner(ml_writer_t *w)
 	/* in docid order: rows are appended (full pages) */
 	for (size_t i = 0; i < w->nputs; i++)
 		w->order[i] = i;
-	qsort_r(w->order, w->nputs, sizeof *w->order, cmp_order, w);
+	if (w->nputs > 1)
+		qsort_r(w->order, w->nputs, sizeof *w->order, cmp_order, w);
 	w->nclosed = 0;
 	for (size_t o = 0; o < w->nputs; o++)
 		if (w->puts[w->order[o]].m->flags & ML_MSG_CLOSED)
@@ -1274,15 +1276,6 @@ static int commit_inner(ml_writer_t *w)
 		rc = app_finish(w);
 	if (app.rows)
 		mdb_cursor_close(app.rows);
-	if (getenv("MTALOG_DEBUG_COMMIT")) {
-		size_t upd = 0, pl[ML_PLACES] = { 0 };
-		for (size_t i = 0; i < w->nputs; i++) {
-			upd += w->preps[i].has_old;
-			pl[w->preps[i].target]++;
-		}
-		fprintf(stderr, "commit: %zu puts, %zu updates, closed %zu open %zu, held out %zu, %zu postings\n",
-		        w->nputs, upd, pl[0], pl[1], w->nheld, ml_post_batch_count(w->post));
-	}
 	if (!rc)
 		rc = ml_post_batch_write(w->post, w->txn, w->s->post, &w->post_delta);
 	if (!rc)

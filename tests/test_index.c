@@ -112,6 +112,12 @@ static void row_roundtrip(void **state)
 	ml_message_set(&m, &m.rcpts[0].reason, odd[2], strlen(odd[2]));
 	ml_message_set(&m, &m.helo, odd[3], 5);
 	ml_message_set(&m, &m.subject, odd[4], strlen(odd[4]));
+	/* a reply longer than any buffer on the stack, the recipient inside */
+	char longreply[3000];
+	int ln = snprintf(longreply, sizeof longreply, "550 5.7.1 <user5@example.com>");
+	while (ln < 2900)
+		ln += snprintf(longreply + ln, sizeof longreply - (size_t)ln, " blocked by policy %d", ln);
+	ml_message_set(&m, &m.rcpts[1].reason, longreply, (size_t)ln);
 	m.docid = ml_docid_make((uint64_t)(m.first_us / 1000000), 7);
 	m.first_seq = 4242;
 	m.raw_key = m.docid - 5;   /* its lines in a block five docids back */
@@ -125,6 +131,9 @@ static void row_roundtrip(void **state)
 	ml_slice_t subj = ml_message_str(&back, back.subject);
 	assert_int_equal(subj.n, strlen(odd[4]));
 	assert_memory_equal(subj.p, odd[4], subj.n);
+	ml_slice_t lr = ml_message_str(&back, back.rcpts[1].reason);
+	assert_int_equal(lr.n, (size_t)ln);
+	assert_memory_equal(lr.p, longreply, lr.n);
 	assert_int_equal(back.first_seq, 4242);
 	assert_int_equal(back.raw_key, m.docid - 5);
 	assert_int_equal(back.first_us, m.first_us);

@@ -587,7 +587,8 @@ static void report(ing_t *g)
 	        r->seconds > 0 ? r->lines / r->seconds : 0.0, r->seconds > 0 ? r->bytes / 1e6 / r->seconds : 0.0,
 	        (unsigned long long)r->parsed, (unsigned long long)r->skipped, (unsigned long long)r->bad,
 	        (unsigned long long)r->messages_written);
-	qsort(g->tallies, g->ntallies, sizeof g->tallies[0], cmp_tally);
+	if (g->ntallies > 1)
+		qsort(g->tallies, g->ntallies, sizeof g->tallies[0], cmp_tally);
 	int header = 0;
 	for (unsigned i = 0; i < g->ntallies; i++) {
 		tally_t *t = &g->tallies[i];
