@@ -386,6 +386,20 @@ static void stats_counts(void **state)
 	assert_non_null(strstr(json_string_value(json_object_get(json_array_get(inputs, 0), "path")), "statuses.log"));
 	assert_true(json_integer_value(json_object_get(s, "map_used_bytes")) > 0);
 	assert_true(json_integer_value(json_object_get(s, "map_bytes")) >= json_integer_value(json_object_get(s, "map_used_bytes")));
+	/* where the bytes are: every part of the file named, together no more
+	 * than the file; in so small a log every message is still in flight
+	 * or among the newest, held apart */
+	json_t *sp = json_object_get(s, "space");
+	const char *parts[] = { "rows", "raw_lines", "postings", "in_flight", "meta", "free" };
+	json_int_t sum = 0;
+	for (size_t i = 0; i < ML_ARRAY_LEN(parts); i++) {
+		json_t *v = json_object_get(sp, parts[i]);
+		assert_true(json_is_integer(v));
+		sum += json_integer_value(v);
+	}
+	assert_true(sum <= json_integer_value(json_object_get(s, "map_used_bytes")));
+	assert_true(json_integer_value(json_object_get(sp, "postings")) > 0);
+	assert_true(json_integer_value(json_object_get(sp, "in_flight")) > 0);
 	json_decref(s);
 	free(out); free(err);
 }

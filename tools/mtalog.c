@@ -16,7 +16,7 @@
 #include "tools/maint.h"
 #include "tools/serve.h"
 
-#define VERSION "0.1.0"
+#define VERSION "0.2.0"
 
 static const char *db_path(const char *opt)
 {

@@ -892,6 +892,18 @@ void ml_stats_print(FILE *f, json_t *j)
 		fprintf(f, "              e.g. %s\n", json_string_value(json_object_get(v, "sample")));
 	}
 	fprintf(f, "database size       %.1f MB\n", (double)json_integer_value(json_object_get(j, "db_bytes")) / 1e6);
+	static const struct { const char *key, *label, *what; } parts[] = {
+		{ "rows", "rows", "each finished message: its fields and its rows" },
+		{ "raw_lines", "raw lines", "the log lines, compressed in blocks" },
+		{ "postings", "search index", "addresses, subject words, IDs, statuses: where each is found" },
+		{ "in_flight", "in flight", "messages not finished, and the newest ones" },
+		{ "meta", "counters", "counters, saved input positions, dictionary, string table" },
+		{ "free", "free", "pages free inside the file, reused for new messages" },
+	};
+	json_t *space = json_object_get(j, "space");
+	for (size_t p = 0; space && p < ML_ARRAY_LEN(parts); p++)
+		fprintf(f, "  %-17s %8.1f MB  %s\n", parts[p].label,
+		        (double)json_integer_value(json_object_get(space, parts[p].key)) / 1e6, parts[p].what);
 	json_t *newest = json_object_get(j, "newest_message");
 	if (newest) {
 		json_int_t lag = json_integer_value(json_object_get(j, "lag_seconds"));
