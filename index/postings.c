@@ -1023,8 +1023,8 @@ int ml_post_seal(MDB_txn *txn, MDB_dbi dbi, uint32_t bucket)
 
 /* The term block holding term key (tag + term) in bucket, copied into val;
  * 1 when found (the term may still be absent from it), 0 when none. */
-static int find_block(MDB_cursor *cur, const char *key, size_t n, uint32_t bucket, ml_buf_t *kb,
-                      ml_buf_t *val, int *err)
+static int find_block_at(MDB_cursor *cur, const char *key, size_t n, uint32_t bucket, ml_buf_t *kb,
+                         MDB_val *out, int *err)
 {
 	*err = terms_key(kb, key, n, bucket);
 	if (*err)
@@ -1044,22 +1044,91 @@ static int find_block(MDB_cursor *cur, const char *key, size_t n, uint32_t bucke
 			return 0;
 		}
 	}
+	*out = v;
+	return 1;
+}
+
+/* The same, the value copied (the cursor may move on). */
+static int find_block(MDB_cursor *cur, const char *key, size_t n, uint32_t bucket, ml_buf_t *kb,
+                      ml_buf_t *val, int *err)
+{
+	MDB_val v;
+	if (!find_block_at(cur, key, n, bucket, kb, &v, err))
+		return 0;
 	ml_buf_reset(val);
 	*err = ml_buf_append(val, v.mv_data, v.mv_size);
 	return *err ? 0 : 1;
 }
 
-/* Position on the term in a decoded block: its entry or NULL. */
-static const tent_t *blk_find(const blk_t *b, const char *term, size_t tn)
+/* Skip n docid codes (get_ids' format) without decoding them. */
+static int skip_ids(const unsigned char **p, const unsigned char *end, uint64_t n)
 {
-	for (size_t i = 0; i < b->ne; i++) {
-		int c = term_cmp(ent_term(b, &b->e[i]), b->e[i].tlen, term, tn);
-		if (c == 0)
-			return &b->e[i];
-		if (c > 0)
-			break;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t v, ex;
+		if (ml_get_varint(p, end, &v) || ((v & 3) == 3 && ml_get_varint(p, end, &ex)))
+			return ML_CORRUPT_BKPT;
 	}
-	return NULL;
+	return ML_OK;
+}
+
+/* Term (tn bytes) in the term block data[0..len) of bucket, as a search
+ * reads it: the terms before it are walked, not kept, and only its own
+ * docids are decoded.  1 when found, with its docids in *ids (*nids of
+ * them; *cap grown) or, *nids = 0, their number in list blocks in *total;
+ * 0 when absent; ML_ECORRUPT or ML_ENOMEM.  Every length is checked
+ * against the block's bounds. */
+static int blk_lookup(const void *data, size_t len, uint32_t bucket, const char *term, size_t tn,
+                      uint64_t **ids, size_t *cap, size_t *nids, uint64_t *total)
+{
+	const unsigned char *p = data, *end = p + len;
+	uint64_t nt;
+	if (ml_get_varint(&p, end, &nt) || nt == 0 || nt > len)
+		return ML_CORRUPT_BKPT;
+	char cur[ML_TERM_MAX + 1];
+	size_t cn = 0;
+	for (uint64_t i = 0; i < nt; i++) {
+		uint64_t shared, rest, n;
+		if (ml_get_varint(&p, end, &shared) || ml_get_varint(&p, end, &rest) || shared > cn ||
+		    rest > (uint64_t)(end - p) || shared + rest > ML_TERM_MAX || (i && shared + rest == 0))
+			return ML_CORRUPT_BKPT;
+		/* (the order of the terms is not checked here: a block out of
+		 * order can only make a term look absent) */
+		for (size_t k = 0; k < rest; k++)
+			cur[shared + k] = (char)p[k];
+		p += rest;
+		cn = (size_t)(shared + rest);
+		if (ml_get_varint(&p, end, &n) || n > (uint64_t)(end - p))
+			return ML_CORRUPT_BKPT;
+		/* terms are short: a plain loop beats memcmp's call */
+		int c = 0;
+		for (size_t k = 0, m = ML_MIN(cn, tn); k < m && !c; k++)
+			c = (unsigned char)cur[k] - (unsigned char)term[k];
+		if (!c)
+			c = (cn > tn) - (cn < tn);
+		if (c > 0)
+			return 0;
+		if (c < 0) {
+			int rc = n ? skip_ids(&p, end, n) : ml_get_varint(&p, end, &n) ? ML_CORRUPT_BKPT : ML_OK;
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (n == 0) {
+			if (ml_get_varint(&p, end, total) || *total == 0)
+				return ML_CORRUPT_BKPT;
+			*nids = 0;
+			return 1;
+		}
+		if (ml_array_grow((void **)ids, cap, sizeof **ids, (size_t)n, 16))
+			return ML_ENOMEM;
+		int rc = get_ids(&p, end, ml_bucket_first(bucket), ml_bucket_last(bucket), (size_t)n, *ids, 1);
+		if (rc)
+			return rc;
+		*nids = (size_t)n;
+		*total = n;
+		return 1;
+	}
+	return 0;
 }
 
 int ml_plist_open(ml_plist_t *it, MDB_txn *txn, MDB_dbi dbi, const char *key, size_t n, uint32_t bucket)
@@ -1072,24 +1141,21 @@ int ml_plist_open(ml_plist_t *it, MDB_txn *txn, MDB_dbi dbi, const char *key, si
 	int rc = ml_store_errcode(mdb_cursor_open(txn, dbi, &cur));
 	if (rc)
 		return rc;
-	ml_buf_t kb = ML_BUF_INIT, val = ML_BUF_INIT;
-	blk_t blk = { 0 };
+	ml_buf_t kb = ML_BUF_INIT;
+	MDB_val v;
 	int err = 0;
-	if (find_block(cur, key, n, bucket, &kb, &val, &err) &&
-	    !(err = blk_decode(&blk, val.data, val.len, bucket))) {
-		const tent_t *e = blk_find(&blk, key + 1, n - 1);
-		if (e && e->n) {
+	if (find_block_at(cur, key, n, bucket, &kb, &v, &err)) {
+		uint64_t total = 0;
+		int r = blk_lookup(v.mv_data, v.mv_size, bucket, key + 1, n - 1, &it->ids, &it->cap, &it->nids,
+		                   &total);
+		if (r < 0) {
+			err = r;
+		} else if (r && it->nids) {
 			it->inline_only = 1;
-			if (ml_array_grow((void **)&it->ids, &it->cap, sizeof *it->ids, e->n, 16))
-				err = ML_ENOMEM;
-			else {
-				memcpy(it->ids, blk.ids + e->ioff, e->n * sizeof *it->ids);
-				it->nids = e->n;
-				it->count = e->n;
-				it->state = 0;
-			}
-		} else if (e) {
-			it->count = e->total;
+			it->count = it->nids;
+			it->state = 0;
+		} else if (r) {
+			it->count = total;
 			it->state = 0;
 			err = list_key(&it->key, key[0], bucket, key + 1, n - 1, NULL);
 			it->cur = cur;
@@ -1099,8 +1165,6 @@ int ml_plist_open(ml_plist_t *it, MDB_txn *txn, MDB_dbi dbi, const char *key, si
 	if (cur)
 		mdb_cursor_close(cur);
 	ml_buf_free(&kb);
-	ml_buf_free(&val);
-	blk_free(&blk);
 	if (err) {
 		ml_plist_close(it);
 		it->state = 2;
@@ -1317,6 +1381,26 @@ int ml_post_check_value(const void *p, size_t n, int list, uint64_t first)
 	}
 	blk_t b = { 0 };
 	int rc = blk_decode(&b, p, n, bucket);
+	/* a search's lookup of each term (and of terms around them) finds what
+	 * the full decoding finds, or the same corruption */
+	uint64_t *ids = NULL, total;
+	size_t cap = 0, nids;
+	for (size_t i = 0; i < b.ne && rc == 0; i++) {
+		const tent_t *e = &b.e[i];
+		int r = blk_lookup(p, n, bucket, ent_term(&b, e), e->tlen, &ids, &cap, &nids, &total);
+		if (r != 1 || nids != e->n || (e->n && memcmp(ids, b.ids + e->ioff, e->n * sizeof *ids)) ||
+		    (!e->n && total != e->total))
+			rc = ML_EINVAL;
+		char near[ML_TERM_MAX + 2];
+		memcpy(near, ent_term(&b, e), e->tlen);
+		near[e->tlen] = 0;
+		if (blk_lookup(p, n, bucket, near, e->tlen + 1, &ids, &cap, &nids, &total) == 1 &&
+		    !(i + 1 < b.ne && term_cmp(ent_term(&b, &b.e[i + 1]), b.e[i + 1].tlen, near, e->tlen + 1) == 0))
+			rc = ML_EINVAL;
+	}
+	if (rc)   /* corrupt: the lookup may stop earlier, but must not crash */
+		(void)blk_lookup(p, n, bucket, "zz", 2, &ids, &cap, &nids, &total);
+	free(ids);
 	blk_free(&b);
 	return rc;
 }

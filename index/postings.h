@@ -144,7 +144,9 @@ int ml_post_each(MDB_txn *txn, MDB_dbi dbi,
                  int (*fn)(void *ctx, const char *key, size_t n, uint32_t bucket, uint64_t docid), void *ctx);
 
 /* Check one stored value (a term block when list = 0, else a list block),
- * as the reader decodes it: 0, or ML_ECORRUPT.  For the fuzz target. */
+ * as the reader decodes it: 0, or ML_ECORRUPT.  A term block is read both
+ * ways (whole, as a writer does; term by term, as a search does), and
+ * ML_EINVAL says they disagree: a bug.  For the fuzz target and tests. */
 int ml_post_check_value(const void *p, size_t n, int list, uint64_t first);
 
 /* Bytes of the table, by kind, for stats. */

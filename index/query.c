@@ -327,8 +327,9 @@ static int snap_begin(ml_search_t *se, MDB_txn **txn)
 
 static void snap_end(ml_search_t *se, MDB_txn *txn)
 {
-	/* the table viewed the map: gone with the snapshot */
-	ml_strtab_free(&se->tab);
+	/* the table views the map: kept for the next snapshot, which uses it
+	 * only when the table there is the same (ml_store_strtab) */
+	(void)se;
 	mdb_txn_abort(txn);
 }
 

@@ -431,7 +431,19 @@ int ml_store_strtab(MDB_txn *txn, ml_store_t *s, ml_strtab_t *tab)
 		ml_strtab_free(tab);
 		return ML_OK;
 	}
-	return rc ? rc : ml_strtab_view(tab, v.mv_data, v.mv_size);
+	if (rc)
+		return rc;
+	/* The same bytes at the same place as the table in hand: checked when
+	 * it was viewed, not again (a search views it once per snapshot, and
+	 * the checks read every entry).  A table is never rewritten under the
+	 * same generation, so the same place and generation are the same bytes. */
+	uint32_t gen;
+	if (!tab->own.data && tab->gen && tab->src == v.mv_data && tab->src_n == v.mv_size && v.mv_size >= 8) {
+		memcpy(&gen, (const char *)v.mv_data + 4, 4);
+		if (gen == tab->gen)
+			return ML_OK;
+	}
+	return ml_strtab_view(tab, v.mv_data, v.mv_size);
 }
 
 uint32_t ml_store_strtab_gen(MDB_txn *txn, ml_store_t *s)

@@ -51,6 +51,8 @@ int ml_strtab_view(ml_strtab_t *t, const void *data, size_t n)
 	}
 	if (t->gen == 0)
 		return ML_CORRUPT_BKPT;
+	t->src = data;
+	t->src_n = n;
 	return ML_OK;
 }
 

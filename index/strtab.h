@@ -71,6 +71,8 @@ typedef struct {
 	ml_buf_t own;                       /* the bytes, when the table owns them */
 	uint32_t *slots;                    /* hash index: entry + 1, 0 empty */
 	uint32_t nslots;                    /* a power of two */
+	const void *src;                    /* the bytes viewed and their length: a */
+	size_t src_n;                       /* reader viewing them again skips the checks */
 } ml_strtab_t;
 
 #define ML_STRTAB_INIT { 0 }
