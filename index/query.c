@@ -1,8 +1,12 @@
 #include "query.h"
 
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
@@ -287,6 +291,8 @@ struct ml_search {
 	ml_strtab_t tab;        /* the snapshot's string table (a view into the map) */
 	ml_message_t msg;
 	ml_buf_t tmp;
+	struct slot *slots;     /* the batch of rows (BATCH_MAX), made at the first search */
+	struct worker *worker;  /* the second thread, started at the first large batch */
 };
 
 int ml_search_new(ml_search_t **out, ml_store_t *s)
@@ -300,16 +306,6 @@ int ml_search_new(ml_search_t **out, ml_store_t *s)
 	return ML_OK;
 }
 
-void ml_search_free(ml_search_t *se)
-{
-	if (!se)
-		return;
-	ml_codec_free(se->codec);
-	ml_strtab_free(&se->tab);
-	ml_message_free(&se->msg);
-	ml_buf_free(&se->tmp);
-	free(se);
-}
 
 /* A read snapshot with its string table. */
 static int snap_begin(ml_search_t *se, MDB_txn **txn)
@@ -379,7 +375,7 @@ int ml_search_get(ml_search_t *se, uint64_t docid, ml_message_t *m)
 typedef struct {
 	const ml_query_t *q;
 	pcre2_code *re;
-	pcre2_match_data *md;
+	pcre2_match_data *md, *md2;   /* md2: the second thread's (see batches) */
 	char **words;       /* subject words (lowercased), all must be among the subject's */
 	size_t nwords;
 	int words_indexed;  /* every word is a postings spec: rows found have them */
@@ -415,6 +411,8 @@ static void check_free(check_t *c)
 	free(c->phrases);
 	if (c->md)
 		pcre2_match_data_free(c->md);
+	if (c->md2)
+		pcre2_match_data_free(c->md2);
 	if (c->re)
 		pcre2_code_free(c->re);
 }
@@ -459,7 +457,8 @@ static int check_init(check_t *c, const ml_query_t *q, char *err, size_t errlen)
 		}
 		pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE);
 		c->md = pcre2_match_data_create_from_pattern(c->re, NULL);
-		if (!c->md)
+		c->md2 = pcre2_match_data_create_from_pattern(c->re, NULL);
+		if (!c->md || !c->md2)
 			return ML_ENOMEM;
 	}
 	return ML_OK;
@@ -477,7 +476,8 @@ static void has_word(void *ctx, const char *w, size_t n)
 		h->found = 1;
 }
 
-static int message_ok(ml_search_t *se, const check_t *c, const ml_message_t *m)
+/* The message-level filters.  tmp and md: the calling thread's scratch. */
+static int message_ok(const check_t *c, const ml_message_t *m, ml_buf_t *tmp, pcre2_match_data *md)
 {
 	const ml_query_t *q = c->q;
 	if (q->from && !ml_addr_match(q->from, ml_message_str(m, m->from)))
@@ -508,14 +508,14 @@ static int message_ok(ml_search_t *se, const check_t *c, const ml_message_t *m)
 			return 0;
 	}
 	if (c->nphrases) {
-		ml_buf_reset(&se->tmp);
-		ml_tokens_lower(&se->tmp, subj.p, subj.n);
-		ml_buf_cstr(&se->tmp);
+		ml_buf_reset(tmp);
+		ml_tokens_lower(tmp, subj.p, subj.n);
+		ml_buf_cstr(tmp);
 		for (size_t i = 0; i < c->nphrases; i++)
-			if (!strstr(se->tmp.data, c->phrases[i]))
+			if (!strstr(tmp->data, c->phrases[i]))
 				return 0;
 	}
-	if (c->re && pcre2_match(c->re, (PCRE2_SPTR)subj.p, subj.n, 0, 0, c->md, NULL) < 0)
+	if (c->re && pcre2_match(c->re, (PCRE2_SPTR)subj.p, subj.n, 0, 0, md, NULL) < 0)
 		return 0;
 	return 1;
 }
@@ -708,6 +708,226 @@ static int cmp_iter(const void *a, const void *b)
 	return (x->count > y->count) - (x->count < y->count);
 }
 
+/* ---- rows in batches, fetched and decoded on two threads ----
+ *
+ * The docids a walk finds are gathered in a batch, in the order found
+ * (newest first).  The batch is then fetched (a B-tree lookup a row: rows,
+ * else rows.open), decoded and checked at the message level, and only then
+ * emitted in order on the calling thread (row checks, the callback, the
+ * limit), so that the answer is the one a row-by-row walk gives.  A row of
+ * an answer costs a lookup and a decode, most of it waiting for memory when
+ * the rows are scattered over the table.  From BATCH_PAR rows on, a second
+ * thread helps: both take CHUNK slots at a time from one counter, so that
+ * the calling thread does whatever the other has not taken (a helper that
+ * is slow to wake costs nothing).  The helper reads with a read transaction
+ * of its own, renewed for each batch and checked to be on the calling
+ * thread's snapshot (mdb_txn_id); when a writer committed in between it
+ * takes nothing.  The rows a scan found are handed over as pointers into
+ * the calling thread's snapshot, which stays open while the batch runs.
+ * Batches grow from BATCH_FIRST to BATCH_MAX, so that a search of a few
+ * rows decodes no more rows than it needs and starts no thread; past the
+ * limit, at most one batch was decoded for nothing.
+ *
+ * The helper is for a search alone in its process on a machine with a core
+ * to spare: when searches run side by side (serve under load) each runs on
+ * its own thread, and no core spins for another.
+ *
+ * The counter: batch number << 32 | next slot, one atomic word, so that a
+ * helper late for a batch can never take a slot of the next one.
+ */
+#define BATCH_FIRST 8
+#define BATCH_PAR 16
+#define BATCH_MAX 64
+#define CHUNK 4
+#define HELPER_SPIN_NS 50000    /* a helper waits this long for the next batch, then sleeps */
+
+typedef struct slot {
+	uint64_t docid;
+	MDB_val v;          /* the row, when the walk had it (scans); else fetched */
+	int have_v;
+	int rc;             /* 0, ML_ENOTFOUND (no such row), or an error */
+	int ok;             /* message_ok */
+	ml_message_t m;
+} slot_t;
+
+typedef struct worker {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	_Atomic uint64_t next;   /* batch number << 32 | next slot to take */
+	atomic_size_t done;      /* slots of the batch done, by both threads */
+	int sleeping, quit;      /* under mu */
+	/* the batch: written before the batch number is raised */
+	ml_search_t *se;
+	const check_t *chk;
+	size_t n;
+	size_t txnid;            /* the snapshot of the calling thread */
+	MDB_txn *txn;            /* the helper's own, reset between batches */
+	ml_buf_t tmp;
+} worker_t;
+
+static atomic_int searches_running;   /* ml_search_run calls in progress, in the process */
+static int cores;                     /* processors online; 0 until read */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Fetch, decode and check slots [from, to). */
+static void slots_run(ml_search_t *se, const check_t *chk, MDB_txn *txn, MDB_cursor *rows, size_t from,
+                      size_t to, ml_buf_t *tmp, pcre2_match_data *md)
+{
+	slot_t *slots = se->slots;
+	/* the lookups first, each row's first lines prefetched: the next
+	 * lookup overlaps the wait for them */
+	for (size_t i = from; i < to; i++) {
+		slot_t *sl = &slots[i];
+		if (!sl->have_v) {
+			unsigned char kb[8];
+			ml_put_be64(kb, sl->docid);
+			MDB_val k = { 8, kb };
+			/* a cursor, not mdb_get: MDB_SET stays on the current leaf page
+			 * when the docid is there, and docids come in descending order */
+			int r = mdb_cursor_get(rows, &k, &sl->v, MDB_SET);
+			if (r == MDB_NOTFOUND) {
+				/* a message still in flight */
+				k = (MDB_val){ 8, kb };
+				r = mdb_get(txn, se->s->rows_open, &k, &sl->v);
+			}
+			if (r) {
+				sl->rc = r == MDB_NOTFOUND ? ML_ENOTFOUND : ml_store_errcode(r);
+				continue;
+			}
+		}
+		const char *p = sl->v.mv_data;
+		for (size_t o = 0; o < sl->v.mv_size && o < 256; o += 64)
+			__builtin_prefetch(p + o);
+	}
+	for (size_t i = from; i < to; i++) {
+		slot_t *sl = &slots[i];
+		if (sl->rc)
+			continue;
+		sl->rc = ml_row_decode(&se->tab, sl->v.mv_data, sl->v.mv_size, sl->docid, &sl->m);
+		sl->ok = !sl->rc && message_ok(chk, &sl->m, tmp, md);
+	}
+}
+
+/* Take the next chunk of batch `batch`: 1 with [*from, *to), 0 when none
+ * is left (or the batch is over). */
+static int take(worker_t *w, uint32_t batch, size_t n, size_t *from, size_t *to)
+{
+	uint64_t x = atomic_load_explicit(&w->next, memory_order_acquire);
+	for (;;) {
+		size_t i = (size_t)(uint32_t)x;
+		if ((uint32_t)(x >> 32) != batch || i >= n)
+			return 0;
+		size_t j = ML_MIN(i + CHUNK, n);
+		if (atomic_compare_exchange_weak_explicit(&w->next, &x, x + (j - i), memory_order_acq_rel,
+		                                          memory_order_acquire)) {
+			*from = i;
+			*to = j;
+			return 1;
+		}
+	}
+}
+
+/* The helper's part of batch `batch`. */
+static void helper_batch(worker_t *w, uint32_t batch)
+{
+	ml_search_t *se = w->se;
+	size_t n = w->n;
+	int r = w->txn ? mdb_txn_renew(w->txn) : mdb_txn_begin(se->s->env, NULL, MDB_RDONLY, &w->txn);
+	if (r) {
+		if (w->txn)
+			mdb_txn_abort(w->txn);
+		w->txn = NULL;
+		return;
+	}
+	MDB_cursor *cur;
+	size_t from, to;
+	if (mdb_txn_id(w->txn) == w->txnid && mdb_cursor_open(w->txn, se->s->rows, &cur) == 0) {
+		while (take(w, batch, n, &from, &to)) {
+			slots_run(se, w->chk, w->txn, cur, from, to, &w->tmp, w->chk->md2);
+			atomic_fetch_add_explicit(&w->done, to - from, memory_order_release);
+		}
+		mdb_cursor_close(cur);
+	}
+	/* no snapshot held between batches: the writer reuses its pages */
+	mdb_txn_reset(w->txn);
+}
+
+static void *helper_main(void *arg)
+{
+	worker_t *w = arg;
+	uint32_t seen = 0;
+	for (;;) {
+		/* a short spin first: a search's next batch comes soon */
+		uint64_t until = now_ns() + HELPER_SPIN_NS;
+		unsigned i = 0;
+		while ((uint32_t)(atomic_load_explicit(&w->next, memory_order_acquire) >> 32) == seen &&
+		       (++i % 64 || now_ns() < until))
+			cpu_relax();
+		if ((uint32_t)(atomic_load_explicit(&w->next, memory_order_acquire) >> 32) == seen) {
+			pthread_mutex_lock(&w->mu);
+			while ((uint32_t)(atomic_load(&w->next) >> 32) == seen && !w->quit) {
+				w->sleeping = 1;
+				pthread_cond_wait(&w->cv, &w->mu);
+				w->sleeping = 0;
+			}
+			int quit = w->quit;
+			pthread_mutex_unlock(&w->mu);
+			if (quit)
+				break;
+		}
+		seen = (uint32_t)(atomic_load_explicit(&w->next, memory_order_acquire) >> 32);
+		helper_batch(w, seen);
+	}
+	if (w->txn)
+		mdb_txn_abort(w->txn);
+	return NULL;
+}
+
+static worker_t *helper_start(void)
+{
+	worker_t *w = calloc(1, sizeof *w);
+	if (!w)
+		return NULL;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if (pthread_create(&w->th, NULL, helper_main, w)) {
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+static void worker_stop(worker_t *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->quit = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->cv);
+	ml_buf_free(&w->tmp);
+	free(w);
+}
+
 typedef struct {
 	ml_search_t *se;
 	const check_t *chk;
@@ -715,14 +935,15 @@ typedef struct {
 	void *ctx;
 	ml_search_info_t *info;
 	unsigned limit;
-	int stop;
+	MDB_txn *txn;
+	MDB_cursor *rows;
+	size_t n, cap;      /* slots in the batch; the batch's size now */
 } emit_t;
 
-/* Check and emit the rows of one message. 1 when the search should stop. */
-static int emit_message(emit_t *e, const ml_message_t *m)
+/* Emit the rows of one message that passed message_ok. 1 when the search
+ * should stop. */
+static int emit_rows(emit_t *e, const ml_message_t *m)
 {
-	if (!message_ok(e->se, e->chk, m))
-		return 0;
 	int nrows = m->nrcpts ? (int)m->nrcpts : 1;
 	const ml_query_t *q = e->chk->q;
 	int first = q->before_row && m->docid + 1 == q->before_docid ? (int)q->before_row : 0;
@@ -742,11 +963,77 @@ static int emit_message(emit_t *e, const ml_message_t *m)
 	return 0;
 }
 
-/* Decode the row of docid at the cursor (positioned on it, v its value). */
-static int decode_row(emit_t *e, const MDB_val *v, uint64_t docid)
+/* Run the batch and emit it.  1 when the search should stop, 0 to go on,
+ * negative on error. */
+static int batch_flush(emit_t *e)
 {
-	e->info->decoded++;
-	return ml_row_decode(&e->se->tab, v->mv_data, v->mv_size, docid, &e->se->msg);
+	ml_search_t *se = e->se;
+	size_t n = e->n;
+	e->n = 0;
+	if (!n)
+		return 0;
+	if (!cores) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		cores = c > 0 ? (int)c : 1;
+	}
+	int help = n >= BATCH_PAR && cores > 1 && atomic_load(&searches_running) == 1;
+	if (help && !se->worker)
+		se->worker = helper_start();
+	worker_t *w = help ? se->worker : NULL;
+	if (w) {
+		w->se = se;
+		w->chk = e->chk;
+		w->n = n;
+		w->txnid = mdb_txn_id(e->txn);
+		atomic_store_explicit(&w->done, 0, memory_order_relaxed);
+		uint32_t batch = (uint32_t)(atomic_load(&w->next) >> 32) + 1;
+		pthread_mutex_lock(&w->mu);
+		atomic_store_explicit(&w->next, (uint64_t)batch << 32, memory_order_release);
+		if (w->sleeping)
+			pthread_cond_signal(&w->cv);
+		pthread_mutex_unlock(&w->mu);
+		size_t from, to, mine = 0;
+		while (take(w, batch, n, &from, &to)) {
+			slots_run(se, e->chk, e->txn, e->rows, from, to, &se->tmp, e->chk->md);
+			mine += to - from;
+		}
+		/* the chunks the helper took, finished */
+		for (unsigned i = 0; atomic_load_explicit(&w->done, memory_order_acquire) + mine < n; i++)
+			if (i < 4096)
+				cpu_relax();
+			else
+				sched_yield();
+		e->info->helped += n - mine;
+	} else {
+		slots_run(se, e->chk, e->txn, e->rows, 0, n, &se->tmp, e->chk->md);
+	}
+	if (e->cap < BATCH_MAX)
+		e->cap *= 2;
+	for (size_t i = 0; i < n; i++) {
+		slot_t *sl = &se->slots[i];
+		if (sl->rc == ML_ENOTFOUND)
+			continue;
+		if (sl->rc)
+			return sl->rc;
+		e->info->decoded++;
+		if (sl->ok && emit_rows(e, &sl->m))
+			return 1;
+	}
+	return 0;
+}
+
+/* Add docid (v: its row, when in hand) to the batch; runs it when full.
+ * As batch_flush. */
+static int batch_add(emit_t *e, uint64_t docid, const MDB_val *v)
+{
+	slot_t *sl = &e->se->slots[e->n++];
+	sl->docid = docid;
+	sl->have_v = v != NULL;
+	if (v)
+		sl->v = *v;
+	sl->rc = 0;
+	sl->ok = 0;
+	return e->n >= e->cap ? batch_flush(e) : 0;
 }
 
 /* Scan rows [lo, hi] newest first. 1 when the search should stop, 0 to go
@@ -757,11 +1044,9 @@ static int scan_range(emit_t *e, ml_rowcur_t *c, uint64_t lo, uint64_t hi)
 	uint64_t d;
 	MDB_val v;
 	while (!rc && ml_rowcur_get(c, &d, &v, NULL) && d >= lo) {
-		rc = decode_row(e, &v, d);
-		if (rc)
-			return rc;
-		if (emit_message(e, &e->se->msg))
-			return 1;
+		int st = batch_add(e, d, &v);
+		if (st)
+			return st;
 		rc = ml_rowcur_next(c);
 	}
 	return rc;
@@ -769,11 +1054,9 @@ static int scan_range(emit_t *e, ml_rowcur_t *c, uint64_t lo, uint64_t hi)
 
 /* Intersect the iterators (sorted by count) over [lo, hi], newest first. 1
  * when the search should stop; *rc set on error. */
-static int leapfrog(emit_t *e, MDB_cursor *rows, iter_t *its, unsigned n, uint64_t lo, uint64_t hi, int *rc)
+static int leapfrog(emit_t *e, iter_t *its, unsigned n, uint64_t lo, uint64_t hi, int *rc)
 {
 	uint64_t target = hi;
-	unsigned char kb[8];
-	MDB_val k, v;
 	while (target >= lo) {
 		uint64_t d = iter_seek(&its[0], target);
 		if (!d || d < lo)
@@ -792,31 +1075,31 @@ static int leapfrog(emit_t *e, MDB_cursor *rows, iter_t *its, unsigned n, uint64
 			target = next;
 			continue;
 		}
-		ml_put_be64(kb, d);
-		k = (MDB_val){ 8, kb };
-		/* a cursor, not mdb_get: MDB_SET stays on the current leaf page when
-		 * the docid is there, and docids come in descending order */
-		int r = mdb_cursor_get(rows, &k, &v, MDB_SET);
-		if (r == MDB_NOTFOUND) {
-			/* a message still in flight */
-			k = (MDB_val){ 8, kb };
-			r = mdb_get(mdb_cursor_txn(rows), e->se->s->rows_open, &k, &v);
-		}
-		if (r == 0) {
-			*rc = decode_row(e, &v, d);
-			if (*rc)
-				return 1;
-			if (emit_message(e, &e->se->msg))
-				return 1;
-		} else if (r != MDB_NOTFOUND) {
-			*rc = ml_store_errcode(r);
+		int st = batch_add(e, d, NULL);
+		if (st < 0)
+			*rc = st;
+		if (st)
 			return 1;
-		}
 		if (d == 0)
 			return 0;
 		target = d - 1;
 	}
 	return 0;
+}
+
+void ml_search_free(ml_search_t *se)
+{
+	if (!se)
+		return;
+	worker_stop(se->worker);
+	for (size_t i = 0; se->slots && i < BATCH_MAX; i++)
+		ml_message_free(&se->slots[i].m);
+	free(se->slots);
+	ml_codec_free(se->codec);
+	ml_strtab_free(&se->tab);
+	ml_message_free(&se->msg);
+	ml_buf_free(&se->tmp);
+	free(se);
 }
 
 int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
@@ -836,11 +1119,23 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 		snprintf(err, errlen, "%s: cannot read: %s", se->s->path, ml_strerror(rc));
 		return rc;
 	}
+	atomic_fetch_add(&searches_running, 1);
 	uint64_t lo = q->since_us > 0 ? ml_docid_make((uint64_t)(q->since_us / 1000000), 0) : 0;
 	uint64_t hi = q->until_us > 0 ? ml_docid_make((uint64_t)(q->until_us / 1000000) + 1, 0) - 1 : UINT64_MAX - 1;
 	if (q->before_docid && q->before_docid - 1 < hi)
 		hi = q->before_docid - 1;
-	emit_t e = { se, &chk, fn, ctx, info, q->limit ? q->limit : ML_QUERY_MAX_LIMIT, 0 };
+	if (!se->slots) {
+		se->slots = calloc(BATCH_MAX, sizeof *se->slots);
+		if (!se->slots) {
+			atomic_fetch_sub(&searches_running, 1);
+			snap_end(se, txn);
+			check_free(&chk);
+			return ML_ENOMEM;
+		}
+		for (size_t i = 0; i < BATCH_MAX; i++)
+			ml_message_init(&se->slots[i].m);
+	}
+	emit_t e = { se, &chk, fn, ctx, info, q->limit ? q->limit : ML_QUERY_MAX_LIMIT, txn, NULL, 0, BATCH_FIRST };
 	plan_t p;
 	memset(&p, 0, sizeof p);
 	plan_build(&p, q);
@@ -858,6 +1153,7 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 	lo = ML_MAX(lo, first);
 	hi = ML_MIN(hi, last);
 	rc = ml_store_errcode(mdb_cursor_open(txn, se->s->rows, &c));
+	e.rows = c;
 	if (!rc)
 		rc = ml_rowcur_open(&rcur, txn, se->s);
 	if (rc)
@@ -896,7 +1192,7 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 					rc = stop;
 			} else {
 				qsort(its, n, sizeof its[0], cmp_iter);
-				stop = leapfrog(&e, c, its, n, blo, bhi, &rc);
+				stop = leapfrog(&e, its, n, blo, bhi, &rc);
 			}
 		}
 		for (unsigned i = 0; i < n; i++)
@@ -905,6 +1201,13 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 			break;
 	}
 done:
+	/* the rows still in the batch */
+	if (!rc && e.rows) {
+		int st = batch_flush(&e);
+		if (st < 0)
+			rc = st;
+	}
+	atomic_fetch_sub(&searches_running, 1);
 	if (c)
 		mdb_cursor_close(c);
 	if (rcur.c[0])

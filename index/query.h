@@ -19,7 +19,10 @@
  * (row level: recipient and status; message level: the rest, plus the phrase
  * and regex checks on the subject).  The walk stops at the limit.  Without
  * any indexed filter the rows are scanned newest first within the time range
- * (info->scanned).
+ * (info->scanned).  The docids found are fetched and decoded in batches, on
+ * two threads when the batch is large, the process runs no other search and
+ * the machine has a second core; rows are emitted in order all the same
+ * (index/query.c, "rows in batches").
  *
  * Rows are handed to a callback as (message, row index; -1 for the one
  * implicit row of a message without recipients).  The message is valid only
@@ -65,6 +68,7 @@ typedef struct {
 	int truncated;          /* more rows matched than the limit */
 	uint64_t last_docid;    /* docid of the last row returned (for a cursor) */
 	uint64_t decoded;       /* records decoded */
+	uint64_t helped;        /* of them, fetched and decoded by the second thread */
 	int scanned;            /* 1 when no index could be used */
 } ml_search_info_t;
 
