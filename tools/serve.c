@@ -13,12 +13,25 @@
  * space only), which a writer rarely outgrows, and every request holds a
  * read lock on `maplock`; a request that still sees MDB_MAP_RESIZED remaps
  * under the write lock, with no other request inside.
+ *
+ * libmicrohttpd is loaded at run time (dlopen) when `serve` starts, not
+ * linked.  Linked, it was loaded by every mtalog process, and with it GnuTLS
+ * and eight more libraries (p11-kit, nettle, hogweed, gmp, tasn1, idn2,
+ * unistring, ffi): loading and relocating them doubled the start of a
+ * process (an empty program takes 1 ms, 2 ms linked with libmicrohttpd),
+ * and every `mtalog search` paid it, a command support staff and scripts
+ * run thousands of times, for a library only serve uses.  The header still
+ * gives the types and constants, and the table `mhd` below takes each
+ * function's type from its declaration there, so a call through it is
+ * checked as a direct call would be.  Without the library every other
+ * command runs; serve says what to install and exits 2.
  */
 #include "serve.h"
 
 #include <arpa/inet.h>
 #include <crypt.h>
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -86,6 +99,68 @@ typedef struct {
 	size_t npool, cappool;
 	pthread_rwlock_t maplock;
 } server_t;
+
+/* ---- libmicrohttpd, loaded by serve (see the top) ---- */
+
+/* The library's soname; a build may name another (a test of the message
+ * when it is missing). */
+#ifndef ML_MHD_SONAME
+#define ML_MHD_SONAME "libmicrohttpd.so.12"
+#endif
+#define ML_MHD_PACKAGE "libmicrohttpd12"   /* Debian's package of that soname */
+
+/* The functions serve calls, without their MHD_ prefix. */
+#define ML_MHD_FUNCS(X) \
+	X(start_daemon) \
+	X(stop_daemon) \
+	X(get_daemon_info) \
+	X(get_connection_values) \
+	X(lookup_connection_value) \
+	X(create_response_from_buffer) \
+	X(add_response_header) \
+	X(queue_response) \
+	X(destroy_response)
+
+/* mhd.start_daemon is MHD_start_daemon, with the prototype of <microhttpd.h>
+ * (__typeof__ of the declaration, which links nothing).  Filled once by
+ * mhd_load, before the daemon and its threads exist; read only after. */
+static struct {
+#define ML_MHD_MEMBER(f) __typeof__(MHD_##f) *f;
+	ML_MHD_FUNCS(ML_MHD_MEMBER)
+#undef ML_MHD_MEMBER
+} mhd;
+
+/* Load the library and every function of the table; on failure one line on
+ * stderr naming what is missing and the package to install.  The library
+ * stays loaded until the process ends (nothing would be gained by unloading
+ * it, and no pointer of the table can then dangle); a second call finds it
+ * loaded. */
+static int mhd_load(void)
+{
+	static void *lib;
+	if (lib)
+		return ML_OK;
+	void *h = dlopen(ML_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		/* dlerror names the library, or the dependency of it that is missing */
+		fprintf(stderr, "mtalog serve: cannot load %s (%s); install it: apt-get install %s\n",
+		        ML_MHD_SONAME, dlerror(), ML_MHD_PACKAGE);
+		return ML_EIO;
+	}
+	/* a function pointer from dlsym's void *: POSIX guarantees the conversion */
+#define ML_MHD_RESOLVE(f) \
+	if (!(mhd.f = (__typeof__(mhd.f))dlsym(h, "MHD_" #f))) { \
+		fprintf(stderr, "mtalog serve: %s has no MHD_" #f " (too old a version?); " \
+		        "install the current one: apt-get install %s\n", ML_MHD_SONAME, ML_MHD_PACKAGE); \
+		memset(&mhd, 0, sizeof mhd); \
+		dlclose(h); \
+		return ML_EIO; \
+	}
+	ML_MHD_FUNCS(ML_MHD_RESOLVE)
+#undef ML_MHD_RESOLVE
+	lib = h;
+	return ML_OK;
+}
 
 /* ---- cursor ---- */
 
@@ -529,15 +604,15 @@ static int64_t elapsed_us(const struct timespec *t0)
 static enum MHD_Result respond(req_t *r, unsigned status, const char *type, const void *body,
                                size_t len, const char *const *extra)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	struct MHD_Response *resp = mhd.create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	mhd.add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	for (; extra && extra[0]; extra += 2)
-		MHD_add_response_header(resp, extra[0], extra[1]);
-	enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
-	MHD_destroy_response(resp);
+		mhd.add_response_header(resp, extra[0], extra[1]);
+	enum MHD_Result ret = mhd.queue_response(r->conn, status, resp);
+	mhd.destroy_response(resp);
 	if (r->sv->verbose)
 		fprintf(stderr, "mtalog serve: %s %s %u %zu bytes %" PRId64 " us\n", r->method, r->url,
 		        status, len, elapsed_us(&r->t0));
@@ -709,7 +784,7 @@ static enum MHD_Result api_search(req_t *r, int csv)
 {
 	args_t a;
 	memset(&a, 0, sizeof a);
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
+	mhd.get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
 	if (a.status) {
 		ml_query_free(&a.q);
 		return respond_error(r, a.status, a.bad_param, a.err);
@@ -982,7 +1057,7 @@ static void form_decode(char *s)
 static int login_fields(req_t *r, body_t *b, json_t **j, const char **name, const char **pw)
 {
 	*name = *pw = NULL;
-	const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *ct = mhd.lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	if (ct && !strncasecmp(ct, "application/json", 16)) {
 		json_error_t je;
 		*j = json_loadb(b->buf, b->len, 0, &je);
@@ -1010,8 +1085,8 @@ static int login_fields(req_t *r, body_t *b, json_t **j, const char **name, cons
 /* A login from another site's page: its Origin names another host. */
 static int cross_origin(req_t *r)
 {
-	const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
-	const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	const char *origin = mhd.lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+	const char *host = mhd.lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	if (!origin)
 		return 0;
 	const char *o = strstr(origin, "://");
@@ -1064,7 +1139,7 @@ static enum MHD_Result do_login(req_t *r, body_t *b)
 
 static enum MHD_Result do_logout(req_t *r)
 {
-	session_end(r->sv, MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, SESSION_COOKIE));
+	session_end(r->sv, mhd.lookup_connection_value(r->conn, MHD_COOKIE_KIND, SESSION_COOKIE));
 	char cookie[256];
 	cookie_header(r->sv, NULL, cookie, sizeof cookie);
 	const char *hdr[] = { "Set-Cookie", cookie, "Cache-Control", "no-store", NULL };
@@ -1164,7 +1239,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	}
 	if (!strncmp(url, "/api/", 5) && r.sv->users) {
 		/* every API path needs a session when the server has users */
-		r.user = session_user(r.sv, MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, SESSION_COOKIE));
+		r.user = session_user(r.sv, mhd.lookup_connection_value(conn, MHD_COOKIE_KIND, SESSION_COOKIE));
 		if (!r.user)
 			return respond_error(&r, 401, NULL, "log in first (POST /login)");
 	}
@@ -1246,6 +1321,8 @@ int ml_serve_run(const ml_serve_opts_t *o)
 		fprintf(stderr, "mtalog serve: %s\n", err);
 		return 1;
 	}
+	if (mhd_load())
+		return 2;
 	server_t sv;
 	memset(&sv, 0, sizeof sv);
 	sv.verbose = o->verbose;
@@ -1304,7 +1381,7 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	d = MHD_start_daemon(flags, 0, NULL, NULL, handle, &sv,
+	d = mhd.start_daemon(flags, 0, NULL, NULL, handle, &sv,
 	                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	                     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 4),
 	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
@@ -1317,7 +1394,7 @@ int ml_serve_run(const ml_serve_opts_t *o)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		goto done;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *di = mhd.get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	char addr[INET6_ADDRSTRLEN] = "?";
 	if (ss.ss_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof addr);
@@ -1331,7 +1408,7 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	sigwait(&sigs, &sig);
 	if (o->verbose)
 		fprintf(stderr, "mtalog serve: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-	MHD_stop_daemon(d);
+	mhd.stop_daemon(d);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	ret = 0;
 done:

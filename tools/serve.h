@@ -69,8 +69,9 @@ typedef struct {
 
 /* Serve until SIGINT or SIGTERM.  Prints "listening on http://HOST:PORT/"
  * on stdout once ready (port 0 picks a free one, shown there).  Returns 0
- * after a clean stop, 1 for bad options, 2 when the database or the socket
- * cannot be opened. */
+ * after a clean stop, 1 for bad options, 2 when libmicrohttpd cannot be
+ * loaded (it is loaded here, not linked: see serve.c) or the database or the
+ * socket cannot be opened. */
 int ml_serve_run(const ml_serve_opts_t *o);
 
 /* Hash a password for a users file: crypt(3) of libcrypt, yescrypt ("$y$")
