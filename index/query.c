@@ -732,8 +732,9 @@ static int cmp_iter(const void *a, const void *b)
  * to spare: when searches run side by side (serve under load) each runs on
  * its own thread, and no core spins for another.
  *
- * The counter: batch number << 32 | next slot, one atomic word, so that a
- * helper late for a batch can never take a slot of the next one.
+ * The counter: batch number << 32 | slots in it << 16 | next slot, one
+ * atomic word, so that a helper late for a batch can never take a slot of
+ * the next one, nor a slot past its batch.
  */
 #define BATCH_FIRST 8
 #define BATCH_PAR 16
@@ -754,14 +755,15 @@ typedef struct worker {
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	_Atomic uint64_t next;   /* batch number << 32 | next slot to take */
+	_Atomic uint64_t next;   /* batch number << 32 | slots << 16 | next slot to take */
 	atomic_size_t done;      /* slots of the batch done, by both threads */
+	atomic_uint inside;      /* the batch the helper is reading LMDB for; 0 none */
 	int sleeping, quit;      /* under mu */
-	/* the batch: written before the batch number is raised */
-	ml_search_t *se;
-	const check_t *chk;
-	size_t n;
-	size_t txnid;            /* the snapshot of the calling thread */
+	/* the batch: written before the batch number is raised (a helper
+	 * late for it may read the next batch's: it then takes nothing) */
+	ml_search_t *_Atomic se;
+	const check_t *_Atomic chk;
+	atomic_size_t txnid;     /* the snapshot of the calling thread */
 	MDB_txn *txn;            /* the helper's own, reset between batches */
 	ml_buf_t tmp;
 } worker_t;
@@ -824,11 +826,11 @@ static void slots_run(ml_search_t *se, const check_t *chk, MDB_txn *txn, MDB_cur
 
 /* Take the next chunk of batch `batch`: 1 with [*from, *to), 0 when none
  * is left (or the batch is over). */
-static int take(worker_t *w, uint32_t batch, size_t n, size_t *from, size_t *to)
+static int take(worker_t *w, uint32_t batch, size_t *from, size_t *to)
 {
 	uint64_t x = atomic_load_explicit(&w->next, memory_order_acquire);
 	for (;;) {
-		size_t i = (size_t)(uint32_t)x;
+		size_t i = (size_t)(x & 0xffff), n = (size_t)(x >> 16 & 0xffff);
 		if ((uint32_t)(x >> 32) != batch || i >= n)
 			return 0;
 		size_t j = ML_MIN(i + CHUNK, n);
@@ -841,11 +843,35 @@ static int take(worker_t *w, uint32_t batch, size_t n, size_t *from, size_t *to)
 	}
 }
 
-/* The helper's part of batch `batch`. */
+static void helper_part(worker_t *w, ml_search_t *se, const check_t *chk, uint32_t batch);
+
+/* Is batch `batch` open (slots left to take)? */
+static int batch_open(worker_t *w, uint32_t batch)
+{
+	uint64_t x = atomic_load(&w->next);
+	return (uint32_t)(x >> 32) == batch && (x & 0xffff) < (x >> 16 & 0xffff);
+}
+
+/* The helper's part of batch `batch`.  It says it is inside before it
+ * touches the environment, and goes in only while the batch is open: the
+ * calling thread, once the batch is over, waits until it is out, so that no
+ * transaction of the helper's is begun or renewed after the search (serve
+ * may then remap the environment). */
 static void helper_batch(worker_t *w, uint32_t batch)
 {
-	ml_search_t *se = w->se;
-	size_t n = w->n;
+	atomic_store(&w->inside, batch);
+	if (!batch_open(w, batch)) {
+		atomic_store(&w->inside, 0);
+		return;
+	}
+	ml_search_t *se = atomic_load_explicit(&w->se, memory_order_relaxed);
+	const check_t *chk = atomic_load_explicit(&w->chk, memory_order_relaxed);
+	helper_part(w, se, chk, batch);
+	atomic_store(&w->inside, 0);
+}
+
+static void helper_part(worker_t *w, ml_search_t *se, const check_t *chk, uint32_t batch)
+{
 	int r = w->txn ? mdb_txn_renew(w->txn) : mdb_txn_begin(se->s->env, NULL, MDB_RDONLY, &w->txn);
 	if (r) {
 		if (w->txn)
@@ -855,9 +881,10 @@ static void helper_batch(worker_t *w, uint32_t batch)
 	}
 	MDB_cursor *cur;
 	size_t from, to;
-	if (mdb_txn_id(w->txn) == w->txnid && mdb_cursor_open(w->txn, se->s->rows, &cur) == 0) {
-		while (take(w, batch, n, &from, &to)) {
-			slots_run(se, w->chk, w->txn, cur, from, to, &w->tmp, w->chk->md2);
+	if (mdb_txn_id(w->txn) == atomic_load_explicit(&w->txnid, memory_order_relaxed) &&
+	    mdb_cursor_open(w->txn, se->s->rows, &cur) == 0) {
+		while (take(w, batch, &from, &to)) {
+			slots_run(se, chk, w->txn, cur, from, to, &w->tmp, chk->md2);
 			atomic_fetch_add_explicit(&w->done, to - from, memory_order_release);
 		}
 		mdb_cursor_close(cur);
@@ -981,24 +1008,25 @@ static int batch_flush(emit_t *e)
 		se->worker = helper_start();
 	worker_t *w = help ? se->worker : NULL;
 	if (w) {
-		w->se = se;
-		w->chk = e->chk;
-		w->n = n;
-		w->txnid = mdb_txn_id(e->txn);
+		atomic_store_explicit(&w->se, se, memory_order_relaxed);
+		atomic_store_explicit(&w->chk, e->chk, memory_order_relaxed);
+		atomic_store_explicit(&w->txnid, mdb_txn_id(e->txn), memory_order_relaxed);
 		atomic_store_explicit(&w->done, 0, memory_order_relaxed);
 		uint32_t batch = (uint32_t)(atomic_load(&w->next) >> 32) + 1;
 		pthread_mutex_lock(&w->mu);
-		atomic_store_explicit(&w->next, (uint64_t)batch << 32, memory_order_release);
+		atomic_store_explicit(&w->next, (uint64_t)batch << 32 | (uint64_t)n << 16, memory_order_release);
 		if (w->sleeping)
 			pthread_cond_signal(&w->cv);
 		pthread_mutex_unlock(&w->mu);
 		size_t from, to, mine = 0;
-		while (take(w, batch, n, &from, &to)) {
+		while (take(w, batch, &from, &to)) {
 			slots_run(se, e->chk, e->txn, e->rows, from, to, &se->tmp, e->chk->md);
 			mine += to - from;
 		}
-		/* the chunks the helper took, finished */
-		for (unsigned i = 0; atomic_load_explicit(&w->done, memory_order_acquire) + mine < n; i++)
+		/* the chunks the helper took, finished; the helper out of the
+		 * environment */
+		for (unsigned i = 0; atomic_load_explicit(&w->done, memory_order_acquire) + mine < n ||
+		                     atomic_load(&w->inside) == batch; i++)
 			if (i < 4096)
 				cpu_relax();
 			else
