@@ -107,8 +107,11 @@ static int prune_chunk(pruner_t *p, int place, uint64_t from, unsigned batch, ch
 		rc = delete_postings(p, docid, c);
 		if (rc)
 			goto fail;
-		/* its lines go with the last message of their block (prune_blocks) */
+		/* its lines go with the last message of their block (prune_blocks),
+		 * or, in the open tables, with it */
 		rc = mdb_cursor_del(cur, 0);
+		if (!rc && place == ML_PLACE_OPEN && !p->m.raw_key)
+			rc = ml_store_raw_del(txn, p->s, ML_PLACE_OPEN, docid);
 		if (rc)
 			goto fail;
 		c->deleted++;
@@ -265,6 +268,13 @@ int ml_prune_run(ml_store_t *s, const ml_prune_opts_t *o, ml_prune_progress_t *o
 			stopped = 1;
 			break;
 		}
+		if (c.done && place == ML_PLACE_MAIN) {
+			/* then the open tables: late rows (closed there), and the
+			 * messages in flight, kept and counted */
+			place = ML_PLACE_OPEN;
+			from = tot.first_docid;
+			continue;
+		}
 		if (c.done)
 			break;
 	}
@@ -275,24 +285,6 @@ int ml_prune_run(ml_store_t *s, const ml_prune_opts_t *o, ml_prune_progress_t *o
 			rc = ml_store_grow(s);
 			more = 1;
 		}
-	}
-	/* in flight and below the cutoff: kept */
-	if (!rc && !(rc = ml_store_read_begin(s, &txn))) {
-		MDB_cursor *c;
-		if (mdb_cursor_open(txn, s->rows_open, &c) == 0) {
-			MDB_val k, v;
-			int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-			while (r == 0 && k.mv_size == 8 && ml_get_be64(k.mv_data) < p.before) {
-				uint32_t flags;
-				if (ml_row_peek_flags(v.mv_data, v.mv_size, &flags) == 0 && !(flags & ML_MSG_CLOSED)) {
-					tot.kept_in_flight++;
-					tot.examined++;
-				}
-				r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-			}
-			mdb_cursor_close(c);
-		}
-		mdb_txn_abort(txn);
 	}
 	rc = to_ml(rc);
 	ml_message_free(&p.m);

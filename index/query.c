@@ -330,7 +330,7 @@ static void snap_end(ml_search_t *se, MDB_txn *txn)
 }
 
 /* The raw lines of m (its row decoded, stored in place) from the snapshot. */
-static int load_raw(ml_search_t *se, MDB_txn *txn, ml_message_t *m, int place)
+static int load_raw(ml_search_t *se, MDB_txn *txn, ml_message_t *m)
 {
 	if (!se->codec) {
 		int rc = ml_codec_new(&se->codec);
@@ -342,7 +342,7 @@ static int load_raw(ml_search_t *se, MDB_txn *txn, ml_message_t *m, int place)
 			return rc;
 		}
 	}
-	int rc = ml_store_raw_get(txn, se->s, place, place == ML_PLACE_OPEN ? m->docid : m->raw_key, &se->tmp);
+	int rc = ml_store_lines_get(txn, se->s, m->docid, m->raw_key, &se->tmp);
 	if (rc)
 		return rc == ML_ENOTFOUND ? ML_CORRUPT_BKPT : rc;
 	rc = ml_raw_decode(se->codec, se->tmp.data, se->tmp.len, m);
@@ -367,7 +367,7 @@ int ml_search_get(ml_search_t *se, uint64_t docid, ml_message_t *m)
 	if (rc == 0)
 		rc = ml_row_decode(&se->tab, v.mv_data, v.mv_size, docid, m);
 	if (!rc)
-		rc = load_raw(se, txn, m, place);
+		rc = load_raw(se, txn, m);
 	snap_end(se, txn);
 	return rc;
 }
@@ -1267,7 +1267,7 @@ int ml_search_each(ml_search_t *se, int (*fn)(void *ctx, const ml_message_t *m),
 	while (!rc && ml_rowcur_get(&c, &d, &v, &place)) {
 		rc = ml_row_decode(&se->tab, v.mv_data, v.mv_size, d, &se->msg);
 		if (!rc)
-			rc = load_raw(se, txn, &se->msg, place);
+			rc = load_raw(se, txn, &se->msg);
 		if (!rc && fn(ctx, &se->msg))
 			break;
 		if (!rc)
@@ -1362,7 +1362,7 @@ int ml_snap_get(ml_snap_t *sn, uint64_t docid, ml_message_t *m)
 	if (rc)
 		return rc == ML_ENOTFOUND ? ML_CORRUPT_BKPT : rc;
 	rc = ml_row_decode(&sn->se->tab, v.mv_data, v.mv_size, docid, m);
-	return rc ? rc : load_raw(sn->se, sn->txn, m, place);
+	return rc ? rc : load_raw(sn->se, sn->txn, m);
 }
 
 int ml_snap_get_from(ml_snap_t *sn, uint64_t docid, ml_message_t *m)
@@ -1380,7 +1380,7 @@ int ml_snap_get_from(ml_snap_t *sn, uint64_t docid, ml_message_t *m)
 	if (!rc)
 		rc = ml_row_decode(&sn->se->tab, v.mv_data, v.mv_size, d, m);
 	ml_rowcur_close(&c);
-	return rc ? rc : load_raw(sn->se, sn->txn, m, place);
+	return rc ? rc : load_raw(sn->se, sn->txn, m);
 }
 
 int ml_snap_range(ml_snap_t *sn, uint64_t *first, uint64_t *last)

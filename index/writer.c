@@ -24,6 +24,8 @@ typedef struct {
 	int has_old;              /* a row was stored under its docid */
 	int old_place;            /* where (ML_PLACE_*) */
 	int target;               /* where it goes now */
+	int late;                 /* target is the open tables, as a late row (store.h): its
+	                             lines go to a block all the same */
 	int raw_plain;            /* raw holds the masked plain form (check in check), not a record */
 	uint32_t check;
 	ml_keys_t keys, oldkeys;  /* term keys of the message now, and as stored */
@@ -266,7 +268,7 @@ int ml_writer_open_lookup(ml_writer_t *w, ml_slice_t host, ml_slice_t qid, ml_me
 		return rc == ML_ENOTFOUND ? ML_CORRUPT_BKPT : rc;
 	rc = ml_row_decode(&w->tab, rv.mv_data, rv.mv_size, docid, m);
 	if (!rc)
-		rc = ml_store_raw_get(w->txn, w->s, place, place == ML_PLACE_OPEN ? docid : m->raw_key, &w->rawbuf);
+		rc = ml_store_lines_get(w->txn, w->s, docid, m->raw_key, &w->rawbuf);
 	if (rc)
 		return rc == ML_ENOTFOUND ? ML_CORRUPT_BKPT : rc;
 	return ml_raw_decode(w->codec[0], w->rawbuf.data, w->rawbuf.len, m);
@@ -695,8 +697,12 @@ static int gather(ml_writer_t *w, sample_t *sm)
 	size_t want = ML_MIN(w->nputs, (size_t)TRAIN_MESSAGES);
 	size_t stored = 0;
 	MDB_stat st;
-	if (w->rebuild < 0 && w->nputs < ML_WRITER_TRAIN_MIN && mdb_stat(w->txn, w->s->rows, &st) == 0)
-		stored = ML_MIN(st.ms_entries, (size_t)TRAIN_MESSAGES);
+	if (w->rebuild < 0 && w->nputs < ML_WRITER_TRAIN_MIN) {
+		for (int p = 0; p < ML_PLACES; p++)
+			if (mdb_stat(w->txn, ml_store_rows_dbi(w->s, p), &st) == 0)
+				stored += st.ms_entries;
+		stored = ML_MIN(stored, (size_t)TRAIN_MESSAGES);
+	}
 	sm->v = calloc(want + stored + 1, sizeof *sm->v);
 	sm->own = stored ? calloc(stored, sizeof *sm->own) : NULL;
 	if (!sm->v || (stored && !sm->own))
@@ -706,24 +712,29 @@ static int gather(ml_writer_t *w, sample_t *sm)
 		sm->v[sm->n++] = w->puts[i * step].m;
 	if (!stored)
 		return ML_OK;
-	MDB_cursor *cur;
-	int rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->rows, &cur));
-	if (rc)
-		return rc;
-	MDB_val k, v;
-	int r = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-	while (r == 0 && sm->nown < stored && !rc) {
-		ml_message_t *m = &sm->own[sm->nown];
-		ml_message_init(m);
-		uint64_t d = ml_get_be64(k.mv_data);
-		if (ml_row_decode(&w->tab, v.mv_data, v.mv_size, d, m) == 0 &&
-		    ml_store_raw_get(w->txn, w->s, ML_PLACE_MAIN, m->raw_key, &w->rawbuf) == 0 &&
-		    ml_raw_decode(w->codec[0], w->rawbuf.data, w->rawbuf.len, m) == 0)
-			sm->v[sm->n++] = m;
-		sm->nown++;
-		r = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	/* the newest of each place (late rows and held ones are in the open
+	 * tables, their lines in records of their own) */
+	int rc = ML_OK;
+	for (int p = 0; p < ML_PLACES && !rc && sm->nown < stored; p++) {
+		MDB_cursor *cur;
+		rc = ml_store_errcode(mdb_cursor_open(w->txn, ml_store_rows_dbi(w->s, p), &cur));
+		if (rc)
+			break;
+		MDB_val k, v;
+		int r = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+		while (r == 0 && sm->nown < stored) {
+			ml_message_t *m = &sm->own[sm->nown];
+			ml_message_init(m);
+			uint64_t d = ml_get_be64(k.mv_data);
+			if (ml_row_decode(&w->tab, v.mv_data, v.mv_size, d, m) == 0 &&
+			    ml_store_lines_get(w->txn, w->s, d, m->raw_key, &w->rawbuf) == 0 &&
+			    ml_raw_decode(w->codec[0], w->rawbuf.data, w->rawbuf.len, m) == 0)
+				sm->v[sm->n++] = m;
+			sm->nown++;
+			r = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+		}
+		mdb_cursor_close(cur);
 	}
-	mdb_cursor_close(cur);
 	return rc;
 }
 
@@ -888,10 +899,11 @@ static int hold_boundary(ml_writer_t *w, uint64_t *out)
 	return r == MDB_NOTFOUND ? ML_OK : ml_store_errcode(r);
 }
 
-/* The closed messages held in the open tables below the boundary, which
- * this batch does not put again: copied out (w->held) and taken out of the
- * open tables, to go to the closed ones. */
-static int collect_held(ml_writer_t *w, uint64_t bound)
+/* The closed messages held in the open tables above `last` (the last row
+ * of the closed table) and below the boundary, which this batch does not
+ * put again: copied out (w->held) and taken out of the open tables, to go
+ * to the closed ones (appended).  Those below `last` stay (late rows). */
+static int collect_held(ml_writer_t *w, uint64_t last, uint64_t bound)
 {
 	w->nheld = 0;
 	ml_buf_reset(&w->enc);
@@ -900,8 +912,10 @@ static int collect_held(ml_writer_t *w, uint64_t bound)
 	int rc = ml_store_errcode(mdb_cursor_open(w->txn, w->s->rows_open, &c));
 	if (rc)
 		return rc;
-	MDB_val k, v;
-	int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	unsigned char kb[8];
+	ml_put_be64(kb, last + 1);
+	MDB_val k = { 8, kb }, v;
+	int r = last == UINT64_MAX ? MDB_NOTFOUND : mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	ml_buf_t raw = ML_BUF_INIT;
 	while (r == 0 && !rc) {
 		if (k.mv_size != 8) {
@@ -939,7 +953,6 @@ static int collect_held(ml_writer_t *w, uint64_t bound)
 	if (!rc && r && r != MDB_NOTFOUND)
 		rc = ml_store_errcode(r);
 	for (size_t i = 0; i < w->nheld && !rc; i++) {
-		unsigned char kb[8];
 		ml_put_be64(kb, w->held[i].docid);
 		MDB_val dk = { 8, kb };
 		int r2 = mdb_del(w->txn, w->s->rows_open, &dk, NULL);
@@ -1027,8 +1040,10 @@ static int app_start(appender_t *a, uint64_t docid)
 
 /* One closed message: its row (the row bytes, without where its lines are)
  * and the masked plain form of its lines (p, or at off in w->pool). */
+/* Add a closed message: its lines to the block being planned, its row to
+ * `rows` (appended when above the last), or, late, to rows.open. */
 static int app_add(appender_t *a, uint64_t docid, ml_buf_t *row, const char *plain, size_t off, size_t pn,
-                   uint32_t check, uint64_t keep_key)
+                   uint32_t check, uint64_t keep_key, int late)
 {
 	ml_writer_t *w = a->w;
 	int rc = ML_OK;
@@ -1046,6 +1061,8 @@ static int app_add(appender_t *a, uint64_t docid, ml_buf_t *row, const char *pla
 	unsigned char kb[8];
 	ml_put_be64(kb, docid);
 	MDB_val k = { 8, kb }, v = { row->len, row->data };
+	if (late)
+		return rc ? rc : ml_store_errcode(mdb_put(w->txn, w->s->rows_open, &k, &v, 0));
 	/* in docid order after the last: appended (full pages) */
 	int r = MDB_KEYEXIST;
 	if (!rc && docid > a->last)
@@ -1113,17 +1130,27 @@ static int app_finish(ml_writer_t *w)
 }
 
 /* A row and its raw record into the open tables (overwriting). */
-static int put_open(ml_writer_t *w, uint64_t docid, ml_buf_t *row, const ml_buf_t *raw, int fresh, int keep_raw)
+static int put_open(ml_writer_t *w, uint64_t docid, ml_buf_t *row, const ml_buf_t *raw, int fresh, int keep_raw,
+                    uint64_t raw_key)
 {
 	unsigned char kb[8];
 	ml_put_be64(kb, docid);
-	int rc = ml_row_locate(row, docid, 0);
+	/* its lines in a record of its own, or, kept (a rebuild), where they were */
+	int rc = ml_row_locate(row, docid, keep_raw ? raw_key : 0);
 	MDB_val k = { 8, kb }, v = { row->len, row->data };
 	if (!rc)
 		rc = ml_store_errcode(mdb_put(w->txn, w->s->rows_open, &k, &v, 0));
 	if (!rc && !keep_raw)
 		rc = ml_store_raw_put(w->txn, w->s, ML_PLACE_OPEN, docid, raw->data, raw->len, fresh);
 	return rc;
+}
+
+/* The record of its own in raw.open of docid, deleted if there is one (a
+ * late row's lines are in a block). */
+static int lines_unplace(ml_writer_t *w, uint64_t docid)
+{
+	int rc = ml_store_raw_del(w->txn, w->s, ML_PLACE_OPEN, docid);
+	return rc == ML_ENOTFOUND ? ML_OK : rc;
 }
 
 /* Take a put's row out of the place it was in (and its raw record from the
@@ -1136,7 +1163,7 @@ static int unplace(ml_writer_t *w, int place, uint64_t docid, int keep_raw)
 	int r = mdb_del(w->txn, ml_store_rows_dbi(w->s, place), &k, NULL);
 	int rc = r == MDB_NOTFOUND ? ML_OK : ml_store_errcode(r);
 	if (!rc && !keep_raw && place == ML_PLACE_OPEN)
-		rc = ml_store_raw_del(w->txn, w->s, place, docid);
+		rc = lines_unplace(w, docid);
 	return rc;
 }
 
@@ -1198,16 +1225,20 @@ static int commit_inner(ml_writer_t *w)
 	for (size_t i = 0; i < w->nputs && !rc; i++) {
 		prep_t *p = &w->preps[i];
 		const ml_message_t *m = w->puts[i].m;
+		p->late = 0;
 		if (w->puts[i].place >= 0)
 			p->target = w->puts[i].place;
 		else if (!(m->flags & ML_MSG_CLOSED) || m->docid >= bound)
 			p->target = ML_PLACE_OPEN;
-		else
+		else if (m->docid < app.last && !(p->has_old && p->old_place == ML_PLACE_MAIN) && p->raw_plain) {
+			p->target = ML_PLACE_OPEN;   /* late: rows only grows at its end (store.h) */
+			p->late = 1;
+		} else
 			p->target = ML_PLACE_MAIN;
 	}
 	w->nheld = 0;
 	if (!rc && w->rebuild < 0)
-		rc = collect_held(w, bound);
+		rc = collect_held(w, app.last, bound);
 	/* held messages and this batch's, merged in docid order */
 	size_t hi = 0, o = 0;
 	int started = 0;
@@ -1216,7 +1247,7 @@ static int commit_inner(ml_writer_t *w)
 		int take_held = hi < w->nheld &&
 		                (o == w->nputs || w->held[hi].docid < w->puts[w->order[o]].m->docid);
 		uint64_t docid = take_held ? w->held[hi].docid : w->puts[w->order[o]].m->docid;
-		int to_main = take_held || w->preps[w->order[o]].target == ML_PLACE_MAIN;
+		int to_main = take_held || w->preps[w->order[o]].target == ML_PLACE_MAIN || w->preps[w->order[o]].late;
 		if (to_main && !started && !keep_raw) {
 			rc = app_start(&app, docid);
 			started = 1;
@@ -1236,7 +1267,7 @@ static int commit_inner(ml_writer_t *w)
 				rc = ML_CORRUPT_BKPT;
 			if (!rc) {
 				w->blk2.len--;
-				rc = app_add(&app, h->docid, &w->blk2, NULL, off, w->pool.len - off, check, 0);
+				rc = app_add(&app, h->docid, &w->blk2, NULL, off, w->pool.len - off, check, 0, 0);
 			}
 			continue;
 		}
@@ -1257,8 +1288,12 @@ static int commit_inner(ml_writer_t *w)
 		int moved = p->has_old && p->old_place != p->target;
 		if (!rc && moved)
 			rc = unplace(w, p->old_place, m->docid, keep_raw);
-		if (!rc && p->target == ML_PLACE_MAIN) {
-			rc = app_add(&app, m->docid, &p->row, p->raw.data, 0, p->raw.len, p->check, m->raw_key);
+		/* a late row that was in flight: its own record goes, its lines
+		 * go to a block */
+		if (!rc && p->late && p->has_old && !moved)
+			rc = lines_unplace(w, m->docid);
+		if (!rc && (p->target == ML_PLACE_MAIN || p->late)) {
+			rc = app_add(&app, m->docid, &p->row, p->raw.data, 0, p->raw.len, p->check, m->raw_key, p->late);
 		} else if (!rc) {
 			/* a record of its own: a closed message's lines were prepared for a block */
 			const ml_buf_t *raw = &p->raw;
@@ -1267,7 +1302,7 @@ static int commit_inner(ml_writer_t *w)
 				raw = &w->blk;
 			}
 			if (!rc)
-				rc = put_open(w, m->docid, &p->row, raw, !p->has_old || moved, keep_raw);
+				rc = put_open(w, m->docid, &p->row, raw, !p->has_old || moved, keep_raw, m->raw_key);
 		}
 		if (!rc)
 			rc = set_open(w, m);
