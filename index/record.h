@@ -95,8 +95,8 @@
 #define ML_ROW_FORMAT 0x10
 #define ML_RAW_FORMAT 0x11
 #define ML_RAWBLOCK_FORMAT 0x12
-#define ML_RAWBLOCK_PLAIN (48u << 10)   /* plain bytes a block is cut at */
-#define ML_RAW_LEVEL 3            /* zstd level of raw records */
+#define ML_RAWBLOCK_PLAIN (128u << 10)  /* plain bytes a block is cut at */
+#define ML_RAW_LEVEL 4            /* zstd level of raw records and blocks */
 #define ML_DICT_MAX_IDS 16
 #define ML_ROW_MASK_ROWS 60       /* rows whose strings mask the raw lines */
 
