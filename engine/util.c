@@ -29,6 +29,12 @@ int ml_corrupt_at(const char *file, int line)
 	return ML_ECORRUPT;
 }
 
+void ml_assert_fail(const char *file, int line, const char *cond)
+{
+	fprintf(stderr, "%s:%d: assertion failed: %s\n", file, line, cond);
+	abort();
+}
+
 int ml_memieq(const char *a, const char *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
