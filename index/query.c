@@ -776,11 +776,14 @@ static int leapfrog(emit_t *e, MDB_cursor *rows, iter_t *its, unsigned n, uint64
 	MDB_val k, v;
 	while (target >= lo) {
 		uint64_t d = iter_seek(&its[0], target);
+		/* a seek answers at or below its target: the walk only goes down */
+		ML_ASSERT(d <= target);
 		if (!d || d < lo)
 			return 0;
 		uint64_t next = d;
 		for (unsigned i = 1; i < n; i++) {
 			uint64_t x = iter_seek(&its[i], d);
+			ML_ASSERT(x <= d);
 			if (!x || x < lo)
 				return 0;
 			if (x < d) {
@@ -840,6 +843,8 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 	uint64_t hi = q->until_us > 0 ? ml_docid_make((uint64_t)(q->until_us / 1000000) + 1, 0) - 1 : UINT64_MAX - 1;
 	if (q->before_docid && q->before_docid - 1 < hi)
 		hi = q->before_docid - 1;
+	/* ml_query_set keeps the limit in range; a search returns at most the maximum */
+	ML_ASSERT(q->limit <= ML_QUERY_MAX_LIMIT);
 	emit_t e = { se, &chk, fn, ctx, info, q->limit ? q->limit : ML_QUERY_MAX_LIMIT, 0 };
 	plan_t p;
 	memset(&p, 0, sizeof p);
