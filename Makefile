@@ -34,7 +34,8 @@ LDLIBS  += -lcrypt -lpthread
 TEST_LDLIBS = -lcmocka
 
 BUILD   ?= build
-SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# ML_DEBUG: the assertions of the code (ML_ASSERT, engine/util.h) are checked
+SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DML_DEBUG
 
 LIB_SRC  := $(wildcard engine/*.c) $(wildcard index/*.c) $(filter-out tools/mtalog.c,$(wildcard tools/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/web_assets.o

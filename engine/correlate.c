@@ -387,11 +387,12 @@ static int set_row(ml_message_t *m, int i, const ml_event_t *ev, int64_t t, ml_s
 	r->time_us = t;
 	if (ev->delay_ms)
 		r->delay_ms = ev->delay_ms;
-	int rc = 0;
-	rc |= ml_message_set(m, &m->rcpts[i].relay, ev->relay.p, ev->relay.n);
-	rc |= ml_message_set(m, &m->rcpts[i].dsn, ev->dsn.p, ev->dsn.n);
-	rc |= ml_message_set(m, &m->rcpts[i].reason, ev->reason_text.p, ev->reason_text.n);
-	return rc ? ML_ENOMEM : ML_OK;
+	int rc = ml_message_set(m, &m->rcpts[i].relay, ev->relay.p, ev->relay.n);
+	if (!rc)
+		rc = ml_message_set(m, &m->rcpts[i].dsn, ev->dsn.p, ev->dsn.n);
+	if (!rc)
+		rc = ml_message_set(m, &m->rcpts[i].reason, ev->reason_text.p, ev->reason_text.n);
+	return rc;
 }
 
 static int trailer_row(ml_message_t *m, const ml_event_t *ev, int64_t t, ml_status_t st)
@@ -628,9 +629,11 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 	int rc = ML_OK;
 	switch (ev->kind) {
 	case ML_EV_CLIENT:
-		rc |= set_if(m, &m->client_ip, ev->client_ip);
-		rc |= set_if(m, &m->client_name, ev->client_name);
-		rc |= set_if(m, &m->sasl_user, ev->sasl_user);
+		rc = set_if(m, &m->client_ip, ev->client_ip);
+		if (!rc)
+			rc = set_if(m, &m->client_name, ev->client_name);
+		if (!rc)
+			rc = set_if(m, &m->sasl_user, ev->sasl_user);
 		break;
 	case ML_EV_PICKUP:
 		if (ev->from_set)
@@ -686,12 +689,18 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 			m->size = ev->size;
 		if (ev->nrcpt)
 			m->nrcpt = ev->nrcpt;
-		rc |= set_if(m, &m->message_id, ev->msgid);
-		rc |= set_if(m, &m->client_ip, ev->client_ip);
-		rc |= set_if(m, &m->client_name, ev->client_name);
-		rc |= set_if(m, &m->helo, ev->helo);
-		rc |= set_if(m, &m->sasl_user, ev->sasl_user);
-		rc |= set_if(m, &m->orig_qid, ev->other_qid);
+		if (!rc)
+			rc = set_if(m, &m->message_id, ev->msgid);
+		if (!rc)
+			rc = set_if(m, &m->client_ip, ev->client_ip);
+		if (!rc)
+			rc = set_if(m, &m->client_name, ev->client_name);
+		if (!rc)
+			rc = set_if(m, &m->helo, ev->helo);
+		if (!rc)
+			rc = set_if(m, &m->sasl_user, ev->sasl_user);
+		if (!rc)
+			rc = set_if(m, &m->orig_qid, ev->other_qid);
 		if (!rc && ev->subject.n && !m->subject.len)
 			rc = set_subject(c, m, ev);
 		if (!rc)
@@ -810,13 +819,16 @@ static int noqueue(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, con
 	int rc = ml_message_set(m, &m->host, h->host.p, h->host.n);
 	m->first_us = m->last_us = h->time_us;
 	m->flags = ML_MSG_NOQUEUE | ML_MSG_CLOSED | ML_MSG_REJECTED;
-	rc |= set_if(m, &m->client_ip, ev->client_ip);
-	rc |= set_if(m, &m->client_name, ev->client_name);
-	rc |= set_if(m, &m->helo, ev->helo);
-	if (ev->from_set)
-		rc |= ml_message_set(m, &m->from, ev->from.p, ev->from.n);
+	if (!rc)
+		rc = set_if(m, &m->client_ip, ev->client_ip);
+	if (!rc)
+		rc = set_if(m, &m->client_name, ev->client_name);
+	if (!rc)
+		rc = set_if(m, &m->helo, ev->helo);
+	if (!rc && ev->from_set)
+		rc = ml_message_set(m, &m->from, ev->from.p, ev->from.n);
 	if (rc)
-		return ML_ENOMEM;
+		return rc;
 	int i = row_for(m, ev->to, ML_SLICE_NULL);
 	if (i < 0)
 		return i;

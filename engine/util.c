@@ -29,6 +29,12 @@ int ml_corrupt_at(const char *file, int line)
 	return ML_ECORRUPT;
 }
 
+void ml_assert_fail(const char *file, int line, const char *cond)
+{
+	fprintf(stderr, "%s:%d: assertion failed: %s\n", file, line, cond);
+	abort();
+}
+
 int ml_memieq(const char *a, const char *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -55,6 +61,7 @@ int ml_slice_starts(ml_slice_t a, const char *lit)
 
 int ml_buf_reserve(ml_buf_t *b, size_t extra)
 {
+	ML_ASSERT(b->len <= b->cap && (b->data || !b->cap));
 	if (extra > ML_BUF_MAX || b->len > ML_BUF_MAX - extra)
 		return ML_ETOOBIG;
 	size_t need = b->len + extra + 1; /* room for a NUL */

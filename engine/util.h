@@ -1,6 +1,6 @@
 /*
  * util.h — small things every module uses: byte slices, growable buffers,
- * error codes, the corruption macro.
+ * error codes, the corruption and assertion macros.
  *
  * ml_slice_t is a borrowed view {p, n}: it owns nothing and is valid only as
  * long as the bytes it points into.  Parsers return slices into the line they
@@ -39,6 +39,18 @@ const char *ml_strerror(int err);
  * break on in a debugger, never an abort. */
 int ml_corrupt_at(const char *file, int line);
 #define ML_CORRUPT_BKPT ml_corrupt_at(__FILE__, __LINE__)
+
+/* ML_ASSERT(cond): an invariant the code establishes or relies on.  In a
+ * debug build (ML_DEBUG defined: the sanitizer build that `make test` runs)
+ * a false one prints where and what to stderr and aborts; otherwise cond is
+ * not evaluated, so it must have no side effects.  Never for stored bytes,
+ * which may be anything: those go through ML_CORRUPT_BKPT. */
+#ifdef ML_DEBUG
+#define ML_ASSERT(cond) ((cond) ? (void)0 : ml_assert_fail(__FILE__, __LINE__, #cond))
+#else
+#define ML_ASSERT(cond) ((void)sizeof(!(cond)))
+#endif
+void ml_assert_fail(const char *file, int line, const char *cond) __attribute__((noreturn));
 
 typedef struct {
 	const char *p;

@@ -11,6 +11,10 @@ enum { KIND_TERMS = 0x00, KIND_LIST = 0x01 };
 
 static int put_id(ml_buf_t *b, uint64_t prev, uint64_t d, int first)
 {
+	/* docids ascend and are distinct (the first of a term block is coded
+	 * from the bucket's first docid, which it may be): the deltas below
+	 * would wrap otherwise */
+	ML_ASSERT(first ? d >= prev : d > prev);
 	uint64_t ds = ml_docid_sec(d) - ml_docid_sec(prev);
 	uint64_t x = first || ds ? ml_docid_seq(d) : (uint64_t)ml_docid_seq(d) - ml_docid_seq(prev) - 1;
 	uint64_t c = x < 3 ? x : 3;
@@ -250,6 +254,9 @@ static int blk_encode(const blk_t *b, size_t from, size_t to, uint32_t bucket, m
 	uint64_t base = ml_bucket_first(bucket);
 	for (size_t i = from; i < to && !rc; i++) {
 		const tent_t *e = &b->e[i];
+		/* a term has docids, inline or counted in list blocks (a count of 0
+		 * reads as corrupt) */
+		ML_ASSERT(e->n || e->total);
 		const char *t = ent_term(b, e);
 		size_t sh = 0;
 		if (prev)
@@ -573,6 +580,8 @@ static int write_lists(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t bu
 			rc = ml_buf_put_varint(&b->enc, j - i - 1);
 		if (!rc)
 			rc = put_ids(&b->enc, ids[i], ids + i + 1, j - i - 1, 0);
+		/* the count is the docids that follow it, and the value fits */
+		ML_ASSERT(rc || (b->enc.len == varint_len(j - i - 1) + size && b->enc.len <= ML_POST_BLOCK_MAX));
 		if (!rc)
 			rc = put_val(cur, &b->kb2, &b->enc);
 		if (rc)
@@ -839,6 +848,13 @@ static int apply_bucket(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t b
 		ml_buf_free(&ub);
 		if (rc)
 			break;
+#ifdef ML_DEBUG
+		/* the old block's terms (ascending: blk_decode checks) and the
+		 * changed ones (sorted), merged: ascending and distinct */
+		for (size_t x = 1; x < b->nb.ne; x++)
+			ML_ASSERT(term_cmp(ent_term(&b->nb, &b->nb.e[x - 1]), b->nb.e[x - 1].tlen,
+			                   ent_term(&b->nb, &b->nb.e[x]), b->nb.e[x].tlen) < 0);
+#endif
 		/* the old block goes; its entries come back split by size */
 		if (found && (rc = del_key(cur, b->okey.data, b->okey.len)))
 			break;
@@ -856,6 +872,10 @@ static int apply_bucket(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t b
 				rc = ml_buf_append(&b->kb, ent_term(&b->nb, fe), fe->tlen);
 			if (!rc)
 				rc = blk_encode(&b->nb, s, t, bucket, &b->enc);
+			/* ent_size is an upper bound, so a block of several terms is
+			 * within the limit; a term alone is too, unless it came so from
+			 * a stored block */
+			ML_ASSERT(rc || t == s + 1 || b->enc.len <= ML_POST_BLOCK_MAX);
 			if (!rc)
 				rc = put_val(cur, &b->kb, &b->enc);
 			s = t;
@@ -873,6 +893,11 @@ int ml_post_batch_write(ml_post_batch_t *b, MDB_txn *txn, MDB_dbi dbi, int64_t *
 		return ML_OK;
 	MDB_cursor *cur = NULL;
 	int rc = sort_changes(b);
+#ifdef ML_DEBUG
+	/* the merge takes each (tag, day) and term as one run, docids ascending */
+	for (size_t i = 1; i < b->n && !rc; i++)
+		ML_ASSERT(cmp_chg(&b->c[i - 1], &b->c[i]) < 0);
+#endif
 	if (!rc)
 		rc = ml_store_errcode(mdb_cursor_open(txn, dbi, &cur));
 	size_t i = 0;
@@ -967,6 +992,7 @@ static int seal_one(MDB_cursor *cur, const unsigned char pre[3])
 			rc = ml_buf_append(&key, ent_term(&all, &all.e[s]), all.e[s].tlen);
 		if (!rc)
 			rc = blk_encode(&all, s, t, bucket, &enc);
+		ML_ASSERT(rc || t == s + 1 || enc.len <= ML_POST_BLOCK_MAX);
 		if (!rc)
 			rc = put_val(cur, &key, &enc);
 		s = t;
@@ -1211,8 +1237,12 @@ uint64_t ml_plist_seek(ml_plist_t *it, uint64_t target)
 {
 	if (it->state == 2)
 		return 0;
-	if (it->state == 1 && target >= it->val)
+	if (it->state == 1 && target >= it->val) {
+		/* still the answer: the docid after it is above every target so
+		 * far, and targets do not grow */
+		ML_ASSERT(it->pos + 1 >= it->nids || it->ids[it->pos + 1] > target);
 		return it->val;
+	}
 	size_t hi;   /* ids[hi] is the first candidate from the top */
 	if (!it->nids || it->ids[0] > target) {
 		/* the block below the one in hand (targets only go down) */

@@ -1087,11 +1087,14 @@ static int leapfrog(emit_t *e, iter_t *its, unsigned n, uint64_t lo, uint64_t hi
 	uint64_t target = hi;
 	while (target >= lo) {
 		uint64_t d = iter_seek(&its[0], target);
+		/* a seek answers at or below its target: the walk only goes down */
+		ML_ASSERT(d <= target);
 		if (!d || d < lo)
 			return 0;
 		uint64_t next = d;
 		for (unsigned i = 1; i < n; i++) {
 			uint64_t x = iter_seek(&its[i], d);
+			ML_ASSERT(x <= d);
 			if (!x || x < lo)
 				return 0;
 			if (x < d) {
@@ -1163,6 +1166,8 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 		for (size_t i = 0; i < BATCH_MAX; i++)
 			ml_message_init(&se->slots[i].m);
 	}
+	/* ml_query_set keeps the limit in range; a search returns at most the maximum */
+	ML_ASSERT(q->limit <= ML_QUERY_MAX_LIMIT);
 	emit_t e = { se, &chk, fn, ctx, info, q->limit ? q->limit : ML_QUERY_MAX_LIMIT, txn, NULL, 0, BATCH_FIRST };
 	plan_t p;
 	memset(&p, 0, sizeof p);

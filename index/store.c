@@ -600,6 +600,8 @@ int ml_store_raw_put(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid, con
 		kb[8] = (unsigned char)(i >> 8);
 		kb[9] = (unsigned char)i;
 		size_t take = n < each ? n : each;
+		/* a chunk fits three to a page, and its number in two bytes */
+		ML_ASSERT(take <= ML_RAW_CHUNK && i < nch);
 		MDB_val k = { i ? 10 : 8, kb }, v = { take, (void *)p };
 		/* the blocks of `raw` come in key order: appended, pages fill */
 		int r = MDB_KEYEXIST;

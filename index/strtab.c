@@ -296,6 +296,10 @@ int ml_strtab_train(ml_message_t *const *msgs, size_t n, uint32_t gen, ml_buf_t 
 		cand_t *x = keep[i];
 		if (count[x->cls] >= ML_STRTAB_MAX_ENTRIES || text + x->len > ML_STRTAB_MAX_BYTES)
 			continue;
+		/* by class, and within one the most frequent first (the smallest
+		 * numbers); distinct, as counted */
+		ML_ASSERT(!w || keep[w - 1]->cls < x->cls ||
+		          (keep[w - 1]->cls == x->cls && keep[w - 1]->count >= x->count));
 		count[x->cls]++;
 		text += x->len;
 		keep[w++] = x;
@@ -325,6 +329,8 @@ int ml_strtab_train(ml_message_t *const *msgs, size_t n, uint32_t gen, ml_buf_t 
 			o += keep[i]->len;
 		}
 		put_u32(offs + 4 * nk, o);
+		/* the text is what was counted: every entry is within the table */
+		ML_ASSERT(o == text);
 		out->len = total;
 	}
 	free(keep);

@@ -92,6 +92,8 @@ static inline int ml_strtab_get(const ml_strtab_t *t, int cls, uint32_t code, ml
 	uint32_t i = t->first[cls] + code, a, b;
 	memcpy(&a, t->offs + 4 * (size_t)i, 4);
 	memcpy(&b, t->offs + 4 * (size_t)i + 4, 4);
+	/* ml_strtab_view checked the offsets once: the entry is within the bytes */
+	ML_ASSERT(a <= b && t->text + b <= (const unsigned char *)t->src + t->src_n);
 	*out = ml_slice((const char *)t->text + a, b - a);
 	return ML_OK;
 }

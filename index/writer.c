@@ -489,10 +489,19 @@ static int assign_docid(ml_writer_t *w, MDB_cursor *const cur[ML_PLACES], int64_
 		return rc;
 	if (last >= d)
 		d = last + 1;
+	/* above the docids of its second, stored or given in this transaction;
+	 * never 0, which means none (a message put with docid 0 is new) */
+	ML_ASSERT(d != 0 && (t != w->last_t || d > w->last_docid));
 	w->last_t = (int64_t)ml_docid_sec(d);
 	w->last_docid = d;
 	*out = d;
 	return ML_OK;
+}
+
+static int key_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	int c = memcmp(a, b, ML_MIN(an, bn));
+	return c ? c : (an > bn) - (an < bn);
 }
 
 /* Queue the postings of keys for docid: additions (del = 0) of the keys not
@@ -500,16 +509,18 @@ static int assign_docid(ml_writer_t *w, MDB_cursor *const cur[ML_PLACES], int64_
 static int queue_postings(ml_writer_t *w, const ml_keys_t *keys, const ml_keys_t *other, uint64_t docid, int del)
 {
 	size_t pos = 0, opos = 0;
-	const char *key, *ok = NULL;
-	size_t len, olen = 0;
+	const char *key, *ok = NULL, *prev = NULL;
+	size_t len, olen = 0, plen = 0;
 	int ohave = other ? ml_keys_next(other, &opos, &ok, &olen) : 0;
 	while (ml_keys_next(keys, &pos, &key, &len)) {
-		/* both lists are sorted: skip keys present in `other` */
+		/* both lists are sorted and unique (ml_tokens_message): skip keys
+		 * present in `other` */
+		ML_ASSERT(!prev || key_cmp(prev, plen, key, len) < 0);
+		prev = key;
+		plen = len;
 		int same = 0;
 		while (ohave) {
-			int c = memcmp(ok, key, ML_MIN(olen, len));
-			if (!c)
-				c = (olen > len) - (olen < len);
+			int c = key_cmp(ok, olen, key, len);
 			if (c >= 0) {
 				same = c == 0;
 				break;
@@ -982,6 +993,7 @@ typedef struct {
 	ml_writer_t *w;
 	MDB_cursor *rows;
 	uint64_t last;            /* the largest docid in `rows` (appends go after it) */
+	uint64_t prev;            /* the docid added before */
 	uint64_t next;            /* the number the next new block gets */
 	int keep_raw;
 } appender_t;
@@ -999,6 +1011,9 @@ static int plan_part(ml_writer_t *w, uint64_t docid, const char *p, size_t off, 
 
 static int plan_block(ml_writer_t *w, uint64_t key, int merged)
 {
+	/* block numbers start at 1 (a row naming block 0 names a record of its
+	 * own) and only grow: blocks are appended */
+	ML_ASSERT(key > 0 && (!w->nbplans || key > w->bplans[w->nbplans - 1].key));
 	int rc = ml_array_grow((void **)&w->bplans, &w->bplans_cap, sizeof *w->bplans, w->nbplans + 1, 64);
 	if (!rc)
 		w->bplans[w->nbplans++] = (bplan_t){ key, w->nbparts, 0, 0, merged };
@@ -1039,22 +1054,27 @@ static int app_start(appender_t *a, uint64_t docid)
 }
 
 /* One closed message: its row (the row bytes, without where its lines are)
- * and the masked plain form of its lines (p, or at off in w->pool). */
-/* Add a closed message: its lines to the block being planned, its row to
- * `rows` (appended when above the last), or, late, to rows.open. */
+ * and the masked plain form of its lines (plain, or at off in w->pool).
+ * Its lines go to the block being planned, its row to `rows` (appended when
+ * above the last), or, late, to rows.open. */
 static int app_add(appender_t *a, uint64_t docid, ml_buf_t *row, const char *plain, size_t off, size_t pn,
                    uint32_t check, uint64_t keep_key, int late)
 {
 	ml_writer_t *w = a->w;
 	int rc = ML_OK;
 	uint64_t key = keep_key;
+	/* the commit's closed messages come in docid order: their rows are
+	 * appended, their lines go into blocks in that order */
+	ML_ASSERT(docid > a->prev);
+	a->prev = docid;
 	if (!a->keep_raw) {
 		bplan_t *b = w->nbplans ? &w->bplans[w->nbplans - 1] : NULL;
 		if (!b || (b->n && b->plain + pn > ML_RAWBLOCK_PLAIN))
 			rc = plan_block(w, a->next++, 0);
 		if (!rc)
 			rc = plan_part(w, docid, plain, off, pn, check);
-		key = w->bplans[w->nbplans - 1].key;
+		if (!rc)
+			key = w->bplans[w->nbplans - 1].key;
 	}
 	if (!rc)
 		rc = ml_row_locate(row, docid, key);
@@ -1205,10 +1225,13 @@ static int commit_inner(ml_writer_t *w)
 	if (w->nputs > 1)
 		qsort_r(w->order, w->nputs, sizeof *w->order, cmp_order, w);
 	w->nclosed = 0;
-	for (size_t o = 0; o < w->nputs; o++)
+	for (size_t o = 0; o < w->nputs; o++) {
+		/* each message is put once: docids distinct (bisected below) */
+		ML_ASSERT(!o || w->puts[w->order[o - 1]].m->docid < w->puts[w->order[o]].m->docid);
 		if (w->puts[w->order[o]].m->flags & ML_MSG_CLOSED)
 			w->closed[w->nclosed++] = w->puts[w->order[o]].m->docid;
-	appender_t app = { w, NULL, 0, 1, keep_raw };
+	}
+	appender_t app = { w, NULL, 0, 0, 1, keep_raw };
 	w->nbplans = w->nbparts = 0;
 	ml_buf_reset(&w->pool);
 	MDB_val k, v;
