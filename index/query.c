@@ -1000,7 +1000,9 @@ static int batch_flush(emit_t *e)
 	if (!n)
 		return 0;
 	if (!cores) {
-		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		/* the processors this process may run on (taskset, cgroups) */
+		cpu_set_t set;
+		long c = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
 		cores = c > 0 ? (int)c : 1;
 	}
 	int help = n >= BATCH_PAR && cores > 1 && atomic_load(&searches_running) == 1;
