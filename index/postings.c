@@ -6,6 +6,7 @@
 #include "index/tokens.h"
 
 enum { KIND_TERMS = 0x00, KIND_LIST = 0x01 };
+#define SEALED 0xFF   /* first byte of the keys of the sealed days (above every tag) */
 
 /* ---- docid lists ---- */
 
@@ -95,24 +96,45 @@ static int get_ids(const unsigned char **p, const unsigned char *end, uint64_t p
 
 /* ---- keys ---- */
 
-static int terms_key(ml_buf_t *b, const char *key, size_t n, uint32_t bucket)
+/* The prefix of the keys of (tag, bucket), with the kind byte: tag | bucket
+ * | kind in the open part, SEALED | bucket | tag | kind in the sealed part.
+ * Returns its length. */
+static size_t key_pre(unsigned char *h, int tag, uint32_t bucket, int sealed, int kind)
 {
-	unsigned char h[4] = { (unsigned char)key[0], (unsigned char)(bucket >> 8), (unsigned char)bucket,
-		KIND_TERMS };
+	size_t n = 0;
+	if (sealed)
+		h[n++] = SEALED;
+	else
+		h[n++] = (unsigned char)tag;
+	h[n++] = (unsigned char)(bucket >> 8);
+	h[n++] = (unsigned char)bucket;
+	if (sealed)
+		h[n++] = (unsigned char)tag;
+	h[n++] = (unsigned char)kind;
+	return n;
+}
+
+static int terms_key(ml_buf_t *b, const char *key, size_t n, uint32_t bucket, int sealed)
+{
+	unsigned char h[5];
+	size_t hn = key_pre(h, key[0], bucket, sealed, KIND_TERMS);
 	ml_buf_reset(b);
-	int rc = ml_buf_append(b, h, 4);
+	int rc = ml_buf_append(b, h, hn);
 	if (!rc)
 		rc = ml_buf_append(b, key + 1, n - 1);
 	return rc;
 }
 
-/* tag | bucket | 0x01 | len | term, and the first docid when first != NULL */
-static int list_key(ml_buf_t *b, int tag, uint32_t bucket, const char *term, size_t tn, const uint64_t *first)
+/* prefix | len | term, and the first docid when first != NULL */
+static int list_key(ml_buf_t *b, int tag, uint32_t bucket, const char *term, size_t tn, const uint64_t *first,
+                    int sealed)
 {
-	unsigned char h[6] = { (unsigned char)tag, (unsigned char)(bucket >> 8), (unsigned char)bucket,
-		KIND_LIST, (unsigned char)(tn >> 8), (unsigned char)tn };
+	unsigned char h[7];
+	size_t hn = key_pre(h, tag, bucket, sealed, KIND_LIST);
+	h[hn++] = (unsigned char)(tn >> 8);
+	h[hn++] = (unsigned char)tn;
 	ml_buf_reset(b);
-	int rc = ml_buf_append(b, h, 6);
+	int rc = ml_buf_append(b, h, hn);
 	if (!rc)
 		rc = ml_buf_append(b, term, tn);
 	if (!rc && first) {
@@ -295,6 +317,7 @@ typedef struct {
 	uint32_t term;     /* the term's number in the batch */
 	uint32_t seq;      /* queue order: the last operation on (term, docid) wins */
 	uint8_t del;
+	uint8_t done;      /* an addition the sealed part has already: nothing for the open part */
 } chg_t;
 
 struct ml_post_batch {
@@ -311,6 +334,9 @@ struct ml_post_batch {
 	blk_t old, nb;
 	ml_buf_t kb, kb2, val, enc, okey;
 	int64_t delta;            /* docids added less docids removed, by the write in progress */
+	int sealed;               /* the write in progress is to the sealed part ... */
+	int dels_only;            /* ... and applies the removals only */
+	int changed;              /* the block in hand changed */
 	uint64_t *ids;
 	size_t icap;
 };
@@ -422,6 +448,7 @@ int ml_post_batch_add(ml_post_batch_t *b, const char *key, size_t n, uint64_t do
 	c->docid = docid;
 	c->seq = (uint32_t)b->n;
 	c->del = (uint8_t)(del != 0);
+	c->done = 0;
 	c->pfx = (uint64_t)(unsigned char)key[0] << 56 | (uint64_t)ml_docid_bucket(docid) << 40;
 	b->n++;
 	return ML_OK;
@@ -518,7 +545,7 @@ static int sort_changes(ml_post_batch_t *b)
 
 /* Changes [i, j) are one term's, sorted by docid: apply them to the sorted
  * ids (n of them) into out (cap >= n + (j - i)); returns the new count. */
-static size_t merge_ids(const ml_post_batch_t *b, size_t i, size_t j, const uint64_t *ids, size_t n,
+static size_t merge_ids(ml_post_batch_t *b, size_t i, size_t j, const uint64_t *ids, size_t n,
                         uint64_t *out)
 {
 	size_t k = 0, a = 0;
@@ -531,10 +558,25 @@ static size_t merge_ids(const ml_post_batch_t *b, size_t i, size_t j, const uint
 		int del = b->c[last].del;
 		while (a < n && ids[a] < d)
 			out[k++] = ids[a++];
-		if (a < n && ids[a] == d)
+		int had = a < n && ids[a] == d;
+		if (had)
 			a++;
-		if (!del)
+		if (b->c[last].done) {
+			/* added where it was, in the sealed part */
+			if (had)
+				out[k++] = d;
+			i = last + 1;
+			continue;
+		}
+		/* (removals only: an addition leaves d as it was, and when it was
+		 * there, the open part need not have it) */
+		int keep = b->dels_only ? had && !del : !del;
+		if (keep)
 			out[k++] = d;
+		if (keep != had)
+			b->changed = 1;
+		if (b->dels_only && had && !del)
+			b->c[last].done = 1;
 		i = last + 1;
 	}
 	while (a < n)
@@ -574,7 +616,7 @@ static int write_lists(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t bu
 			size += id_size(ids[j - 1], ids[j], 0);
 			j++;
 		}
-		int rc = list_key(&b->kb2, tag, bucket, term, tn, &ids[i]);
+		int rc = list_key(&b->kb2, tag, bucket, term, tn, &ids[i], b->sealed);
 		ml_buf_reset(&b->enc);
 		if (!rc)
 			rc = ml_buf_put_varint(&b->enc, j - i - 1);
@@ -614,7 +656,7 @@ static int list_decode(const void *data, size_t len, uint64_t first, uint32_t bu
 static int apply_lists(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t bucket, const char *term,
                        size_t tn, size_t i, size_t j, uint64_t *total)
 {
-	int rc = list_key(&b->kb, tag, bucket, term, tn, NULL);
+	int rc = list_key(&b->kb, tag, bucket, term, tn, NULL, b->sealed);
 	if (rc)
 		return rc;
 	size_t plen = b->kb.len;
@@ -673,9 +715,18 @@ static int apply_lists(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t bu
 			e++;
 		if ((rc = grow_ids(b, bn + (e - i))))
 			break;
+		int before = b->changed;
+		b->changed = 0;
 		size_t nn = merge_ids(b, i, e, blockids, bn, b->ids);
+		int changed = b->changed;
+		b->changed = before || changed;
 		*total = *total - bn + nn;
 		b->delta += (int64_t)nn - (int64_t)bn;
+		if (!changed) {
+			/* nothing to write: the block stays as it is */
+			i = e;
+			continue;
+		}
 		if (found) {
 			b->kb.len = plen;
 			unsigned char kf[8];
@@ -696,13 +747,13 @@ static int apply_lists(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t bu
 static int apply_bucket(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t bucket, size_t i, size_t j)
 {
 	int rc = 0;
-	unsigned char pre[4] = { (unsigned char)tag, (unsigned char)(bucket >> 8), (unsigned char)bucket,
-		KIND_TERMS };
+	unsigned char pre[5];
+	size_t pn = key_pre(pre, tag, bucket, b->sealed, KIND_TERMS);
 	while (i < j && !rc) {
 		size_t tn;
 		const char *tk = chg_key(b, &b->c[i], &tn);
 		/* the block holding the term: the greatest first term <= it */
-		if ((rc = terms_key(&b->kb, tk, tn, bucket)))
+		if ((rc = terms_key(&b->kb, tk, tn, bucket, b->sealed)))
 			break;
 		MDB_val k = { b->kb.len, b->kb.data }, v;
 		int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -713,9 +764,9 @@ static int apply_bucket(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t b
 			MDB_val k1 = k;
 			int r1 = r;
 			r = r == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
-			if (r == 0 && has_prefix(&k, pre, 4)) {
+			if (r == 0 && has_prefix(&k, pre, pn)) {
 				found = 1;
-			} else if (r1 == 0 && has_prefix(&k1, pre, 4)) {
+			} else if (r1 == 0 && has_prefix(&k1, pre, pn)) {
 				/* below the first block: into the first block */
 				k = k1;
 				r = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
@@ -740,8 +791,8 @@ static int apply_bucket(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t b
 				break;
 			MDB_val k2, v2;
 			r = mdb_cursor_get(cur, &k2, &v2, MDB_NEXT);
-			if (r == 0 && has_prefix(&k2, pre, 4)) {
-				if ((rc = ml_buf_append(&ub, (const char *)k2.mv_data + 4, k2.mv_size - 4))) {
+			if (r == 0 && has_prefix(&k2, pre, pn)) {
+				if ((rc = ml_buf_append(&ub, (const char *)k2.mv_data + pn, k2.mv_size - pn))) {
 					ml_buf_free(&ub);
 					break;
 				}
@@ -764,6 +815,7 @@ static int apply_bucket(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t b
 		}
 		/* merge old entries and the changed terms into nb */
 		blk_reset(&b->nb);
+		b->changed = 0;
 		size_t a = 0;
 		while (!rc && (a < b->old.ne || i < e)) {
 			size_t cn = 0;
@@ -848,6 +900,8 @@ static int apply_bucket(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t b
 		ml_buf_free(&ub);
 		if (rc)
 			break;
+		if (!b->changed)
+			continue;   /* the block stays as it is */
 #ifdef ML_DEBUG
 		/* the old block's terms (ascending: blk_decode checks) and the
 		 * changed ones (sorted), merged: ascending and distinct */
@@ -867,7 +921,7 @@ static int apply_bucket(ml_post_batch_t *b, MDB_cursor *cur, int tag, uint32_t b
 			}
 			const tent_t *fe = &b->nb.e[s];
 			ml_buf_reset(&b->kb);
-			rc = ml_buf_append(&b->kb, pre, 4);
+			rc = ml_buf_append(&b->kb, pre, pn);
 			if (!rc)
 				rc = ml_buf_append(&b->kb, ent_term(&b->nb, fe), fe->tlen);
 			if (!rc)
@@ -906,7 +960,23 @@ int ml_post_batch_write(ml_post_batch_t *b, MDB_txn *txn, MDB_dbi dbi, int64_t *
 		size_t j = i + 1;
 		while (j < b->n && b->c[j].pfx >> 40 == tb)
 			j++;
-		rc = apply_bucket(b, cur, (int)(tb >> 16), (uint32_t)(tb & 0xffff), i, j);
+		int tag = (int)(tb >> 16);
+		uint32_t bucket = (uint32_t)(tb & 0xffff);
+		/* a sealed day: its removals there first; what is added goes to
+		 * the open part, which a reader joins to it (postings.h) */
+		unsigned char pre[5];
+		size_t pn = key_pre(pre, tag, bucket, 1, KIND_TERMS) - 1;
+		MDB_val k = { pn, pre }, v;
+		int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (r == 0 && has_prefix(&k, pre, pn)) {
+			b->sealed = b->dels_only = 1;
+			rc = apply_bucket(b, cur, tag, bucket, i, j);
+			b->sealed = b->dels_only = 0;
+		} else if (r && r != MDB_NOTFOUND) {
+			rc = ml_store_errcode(r);
+		}
+		if (!rc)
+			rc = apply_bucket(b, cur, tag, bucket, i, j);
 		i = j;
 	}
 	if (cur)
@@ -940,7 +1010,19 @@ typedef struct {
 	size_t koff, kn, voff, vn;
 } kv_t;
 
-/* Rewrite the keys of one (tag, bucket). */
+/* Put a key of the sealed part: appended when it is the largest of the
+ * table (a day sealed after the ones before it), else put where it goes. */
+static int put_sealed(MDB_cursor *cur, const ml_buf_t *k, const void *v, size_t vn)
+{
+	MDB_val kk = { k->len, k->data }, vv = { vn, (void *)v };
+	int r = mdb_cursor_put(cur, &kk, &vv, MDB_APPEND);
+	if (r == MDB_KEYEXIST)
+		r = mdb_cursor_put(cur, &kk, &vv, 0);
+	return ml_store_errcode(r);
+}
+
+/* Move the keys of one (tag, bucket) from the open part to the sealed part:
+ * term blocks packed full, list blocks as they were, in key order. */
 static int seal_one(MDB_cursor *cur, const unsigned char pre[3])
 {
 	ml_buf_t data = ML_BUF_INIT, enc = ML_BUF_INIT, key = ML_BUF_INIT;
@@ -948,8 +1030,17 @@ static int seal_one(MDB_cursor *cur, const unsigned char pre[3])
 	size_t n = 0, cap = 0;
 	blk_t all = { 0 };
 	int rc = 0;
-	MDB_val k = { 3, (void *)pre }, v;
+	uint32_t bucket = (uint32_t)pre[1] << 8 | pre[2];
+	unsigned char spre[5];
+	size_t spn = key_pre(spre, pre[0], bucket, 1, KIND_TERMS) - 1;
+	MDB_val k = { spn, spre }, v;
 	int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (r == 0 && has_prefix(&k, spre, spn))
+		return ML_OK;   /* sealed before: what came since stays in the open part */
+	if (r && r != MDB_NOTFOUND)
+		return ml_store_errcode(r);
+	k = (MDB_val){ 3, (void *)pre };
+	r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	while (r == 0 && !rc && has_prefix(&k, pre, 3)) {
 		rc = ml_array_grow((void **)&kv, &cap, sizeof *kv, n + 1, 256);
 		if (rc)
@@ -963,7 +1054,6 @@ static int seal_one(MDB_cursor *cur, const unsigned char pre[3])
 	}
 	if (!rc && r && r != MDB_NOTFOUND)
 		rc = ml_store_errcode(r);
-	uint32_t bucket = (uint32_t)pre[1] << 8 | pre[2];
 	/* every term block's entries, in order */
 	for (size_t i = 0; i < n && !rc; i++) {
 		const unsigned char *kp = (const unsigned char *)data.data + kv[i].koff;
@@ -986,22 +1076,28 @@ static int seal_one(MDB_cursor *cur, const unsigned char pre[3])
 			t++;
 		}
 		ml_buf_reset(&key);
-		unsigned char h[4] = { pre[0], pre[1], pre[2], KIND_TERMS };
-		rc = ml_buf_append(&key, h, 4);
+		unsigned char h[5];
+		rc = ml_buf_append(&key, h, key_pre(h, pre[0], bucket, 1, KIND_TERMS));
 		if (!rc)
 			rc = ml_buf_append(&key, ent_term(&all, &all.e[s]), all.e[s].tlen);
 		if (!rc)
 			rc = blk_encode(&all, s, t, bucket, &enc);
 		ML_ASSERT(rc || t == s + 1 || enc.len <= ML_POST_BLOCK_MAX);
 		if (!rc)
-			rc = put_val(cur, &key, &enc);
+			rc = put_sealed(cur, &key, enc.data, enc.len);
 		s = t;
 	}
+	/* the list blocks: the same key after the prefix (length, term, first docid) */
 	for (size_t i = 0; i < n && !rc; i++) {
 		const unsigned char *kp = (const unsigned char *)data.data + kv[i].koff;
 		if (kv[i].kn >= 4 && kp[3] == KIND_LIST) {
-			MDB_val pk = { kv[i].kn, data.data + kv[i].koff }, pv = { kv[i].vn, data.data + kv[i].voff };
-			rc = ml_store_errcode(mdb_cursor_put(cur, &pk, &pv, 0));
+			ml_buf_reset(&key);
+			unsigned char h[5];
+			rc = ml_buf_append(&key, h, key_pre(h, pre[0], bucket, 1, KIND_LIST));
+			if (!rc)
+				rc = ml_buf_append(&key, kp + 4, kv[i].kn - 4);
+			if (!rc)
+				rc = put_sealed(cur, &key, data.data + kv[i].voff, kv[i].vn);
 		}
 	}
 	free(kv);
@@ -1017,7 +1113,7 @@ int ml_post_seal(MDB_txn *txn, MDB_dbi dbi, uint32_t bucket)
 	MDB_cursor *cur;
 	int rc = ml_store_errcode(mdb_cursor_open(txn, dbi, &cur));
 	unsigned t = 0;
-	while (!rc && t < 256) {
+	while (!rc && t < SEALED) {
 		unsigned char pre[3] = { (unsigned char)t, (unsigned char)(bucket >> 8), (unsigned char)bucket };
 		MDB_val k = { 3, pre }, v;
 		int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
@@ -1049,12 +1145,13 @@ int ml_post_seal(MDB_txn *txn, MDB_dbi dbi, uint32_t bucket)
 
 /* The term block holding term key (tag + term) in bucket, copied into val;
  * 1 when found (the term may still be absent from it), 0 when none. */
-static int find_block_at(MDB_cursor *cur, const char *key, size_t n, uint32_t bucket, ml_buf_t *kb,
+static int find_block_at(MDB_cursor *cur, const char *key, size_t n, uint32_t bucket, int sealed, ml_buf_t *kb,
                          MDB_val *out, int *err)
 {
-	*err = terms_key(kb, key, n, bucket);
+	*err = terms_key(kb, key, n, bucket, sealed);
 	if (*err)
 		return 0;
+	size_t pn = sealed ? 5 : 4;
 	MDB_val k = { kb->len, kb->data }, v;
 	int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	if (!(r == 0 && k.mv_size == kb->len && memcmp(k.mv_data, kb->data, kb->len) == 0)) {
@@ -1063,7 +1160,7 @@ static int find_block_at(MDB_cursor *cur, const char *key, size_t n, uint32_t bu
 			return 0;
 		}
 		r = r == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : mdb_cursor_get(cur, &k, &v, MDB_LAST);
-		if (r == MDB_NOTFOUND || (r == 0 && !has_prefix(&k, kb->data, 4)))
+		if (r == MDB_NOTFOUND || (r == 0 && !has_prefix(&k, kb->data, pn)))
 			return 0;
 		if (r) {
 			*err = ml_store_errcode(r);
@@ -1075,11 +1172,11 @@ static int find_block_at(MDB_cursor *cur, const char *key, size_t n, uint32_t bu
 }
 
 /* The same, the value copied (the cursor may move on). */
-static int find_block(MDB_cursor *cur, const char *key, size_t n, uint32_t bucket, ml_buf_t *kb,
+static int find_block(MDB_cursor *cur, const char *key, size_t n, uint32_t bucket, int sealed, ml_buf_t *kb,
                       ml_buf_t *val, int *err)
 {
 	MDB_val v;
-	if (!find_block_at(cur, key, n, bucket, kb, &v, err))
+	if (!find_block_at(cur, key, n, bucket, sealed, kb, &v, err))
 		return 0;
 	ml_buf_reset(val);
 	*err = ml_buf_append(val, v.mv_data, v.mv_size);
@@ -1157,7 +1254,9 @@ static int blk_lookup(const void *data, size_t len, uint32_t bucket, const char 
 	return 0;
 }
 
-int ml_plist_open(ml_plist_t *it, MDB_txn *txn, MDB_dbi dbi, const char *key, size_t n, uint32_t bucket)
+/* The docids of the term in one part of the table. */
+static int plist_open_one(ml_plist_t *it, MDB_txn *txn, MDB_dbi dbi, const char *key, size_t n, uint32_t bucket,
+                          int sealed)
 {
 	memset(it, 0, sizeof *it);
 	it->state = 2;
@@ -1170,7 +1269,7 @@ int ml_plist_open(ml_plist_t *it, MDB_txn *txn, MDB_dbi dbi, const char *key, si
 	ml_buf_t kb = ML_BUF_INIT;
 	MDB_val v;
 	int err = 0;
-	if (find_block_at(cur, key, n, bucket, &kb, &v, &err)) {
+	if (find_block_at(cur, key, n, bucket, sealed, &kb, &v, &err)) {
 		uint64_t total = 0;
 		int r = blk_lookup(v.mv_data, v.mv_size, bucket, key + 1, n - 1, &it->ids, &it->cap, &it->nids,
 		                   &total);
@@ -1183,7 +1282,7 @@ int ml_plist_open(ml_plist_t *it, MDB_txn *txn, MDB_dbi dbi, const char *key, si
 		} else if (r) {
 			it->count = total;
 			it->state = 0;
-			err = list_key(&it->key, key[0], bucket, key + 1, n - 1, NULL);
+			err = list_key(&it->key, key[0], bucket, key + 1, n - 1, NULL, sealed);
 			it->cur = cur;
 			cur = NULL;
 		}
@@ -1198,10 +1297,43 @@ int ml_plist_open(ml_plist_t *it, MDB_txn *txn, MDB_dbi dbi, const char *key, si
 	return err;
 }
 
+int ml_plist_open(ml_plist_t *it, MDB_txn *txn, MDB_dbi dbi, const char *key, size_t n, uint32_t bucket)
+{
+	ml_plist_t sealed;
+	int rc = plist_open_one(it, txn, dbi, key, n, bucket, 0);
+	if (!rc)
+		rc = plist_open_one(&sealed, txn, dbi, key, n, bucket, 1);
+	if (rc) {
+		ml_plist_close(it);
+		return rc;
+	}
+	if (!sealed.count)
+		return ML_OK;
+	if (!it->count) {
+		ml_plist_close(it);
+		*it = sealed;
+		return ML_OK;
+	}
+	/* in both parts: the open part's list, joined to the sealed part's */
+	it->other = malloc(sizeof *it->other);
+	if (!it->other) {
+		ml_plist_close(&sealed);
+		ml_plist_close(it);
+		return ML_ENOMEM;
+	}
+	*it->other = sealed;
+	it->count += sealed.count;
+	return ML_OK;
+}
+
 void ml_plist_close(ml_plist_t *it)
 {
 	if (it->cur)
 		mdb_cursor_close(it->cur);
+	if (it->other) {
+		ml_plist_close(it->other);
+		free(it->other);
+	}
 	ml_buf_free(&it->key);
 	free(it->ids);
 	memset(it, 0, sizeof *it);
@@ -1233,7 +1365,17 @@ static int plist_load(ml_plist_t *it, uint64_t target)
 	return 1;
 }
 
+static uint64_t plist_seek_one(ml_plist_t *it, uint64_t target);
+
 uint64_t ml_plist_seek(ml_plist_t *it, uint64_t target)
+{
+	if (!it->other)
+		return plist_seek_one(it, target);
+	uint64_t a = plist_seek_one(it, target), b = plist_seek_one(it->other, target);
+	return a > b ? a : b;
+}
+
+static uint64_t plist_seek_one(ml_plist_t *it, uint64_t target)
 {
 	if (it->state == 2)
 		return 0;
@@ -1275,9 +1417,11 @@ uint64_t ml_plist_seek(ml_plist_t *it, uint64_t target)
 	return it->val;
 }
 
-int ml_post_terms(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, uint32_t bucket,
-                  int (*fn)(void *ctx, const char *key, size_t n), void *ctx)
+/* ml_post_terms in one part of the table. */
+static int terms_one(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, uint32_t bucket, int sealed,
+                     int (*fn)(void *ctx, const char *key, size_t n), void *ctx)
 {
+	size_t pn = sealed ? 5 : 4;
 	MDB_cursor *cur;
 	int rc = ml_store_errcode(mdb_cursor_open(txn, dbi, &cur));
 	if (rc)
@@ -1288,20 +1432,20 @@ int ml_post_terms(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, uint3
 	int err = 0, stop = 0;
 	int r;
 	/* the block holding the prefix, then the blocks after it while they may match */
-	if (!find_block(cur, prefix, n, bucket, &kb, &val, &err)) {
+	if (!find_block(cur, prefix, n, bucket, sealed, &kb, &val, &err)) {
 		if (err)
 			goto done;
 		/* every block starts above the prefix: from the first */
-		MDB_val k = { 4, kb.data }, v;
+		MDB_val k = { pn, kb.data }, v;
 		r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		if (r || !has_prefix(&k, kb.data, 4))
+		if (r || !has_prefix(&k, kb.data, pn))
 			goto done;
 		ml_buf_reset(&val);
 		if ((err = ml_buf_append(&val, v.mv_data, v.mv_size)))
 			goto done;
 	}
-	unsigned char pre[4];
-	memcpy(pre, kb.data, 4);
+	unsigned char pre[5];
+	memcpy(pre, kb.data, pn);
 	for (;;) {
 		blk_reset(&blk);
 		if ((err = blk_decode(&blk, val.data, val.len, bucket)))
@@ -1323,7 +1467,7 @@ int ml_post_terms(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, uint3
 			break;
 		MDB_val k, v;
 		r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-		if (r || !has_prefix(&k, pre, 4))
+		if (r || !has_prefix(&k, pre, pn))
 			break;
 		ml_buf_reset(&val);
 		if ((err = ml_buf_append(&val, v.mv_data, v.mv_size)))
@@ -1335,6 +1479,14 @@ done:
 	ml_buf_free(&val);
 	blk_free(&blk);
 	return err ? err : stop;
+}
+
+int ml_post_terms(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, uint32_t bucket,
+                  int (*fn)(void *ctx, const char *key, size_t n), void *ctx)
+{
+	/* the sealed part, then the open part (a term in both comes twice) */
+	int rc = terms_one(txn, dbi, prefix, n, bucket, 1, fn, ctx);
+	return rc ? rc : terms_one(txn, dbi, prefix, n, bucket, 0, fn, ctx);
 }
 
 int ml_post_each(MDB_txn *txn, MDB_dbi dbi,
@@ -1357,13 +1509,18 @@ int ml_post_each(MDB_txn *txn, MDB_dbi dbi,
 	int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST), stop = 0;
 	while (r == 0 && !rc && !stop) {
 		const unsigned char *kp = k.mv_data;
-		if (k.mv_size >= 4 && kp[3] == KIND_TERMS) {
+		/* open part: tag | bucket | kind; sealed: SEALED | bucket | tag | kind */
+		int sealed = k.mv_size >= 1 && kp[0] == SEALED;
+		size_t hn = sealed ? 5 : 4;
+		int tag = k.mv_size >= hn ? kp[sealed ? 3 : 0] : 0;
+		int kind = k.mv_size >= hn ? kp[hn - 1] : -1;
+		if (kind == KIND_TERMS) {
 			uint32_t bucket = (uint32_t)kp[1] << 8 | kp[2];
 			blk_reset(&blk);
 			rc = blk_decode(&blk, v.mv_data, v.mv_size, bucket);
 			for (size_t i = 0; i < blk.ne && !rc && !stop; i++) {
 				const tent_t *e = &blk.e[i];
-				key[0] = (char)kp[0];
+				key[0] = (char)tag;
 				memcpy(key + 1, ent_term(&blk, e), e->tlen);
 				if (e->n) {
 					for (uint32_t x = 0; x < e->n && !stop; x++)
@@ -1371,7 +1528,7 @@ int ml_post_each(MDB_txn *txn, MDB_dbi dbi,
 					continue;
 				}
 				/* its list blocks, in order */
-				rc = list_key(&lk, kp[0], bucket, key + 1, e->tlen, NULL);
+				rc = list_key(&lk, tag, bucket, key + 1, e->tlen, NULL, sealed);
 				size_t plen = lk.len;
 				MDB_val k2 = { plen, lk.data }, v2;
 				int r2 = rc ? MDB_NOTFOUND : mdb_cursor_get(lc, &k2, &v2, MDB_SET_RANGE);
@@ -1383,7 +1540,7 @@ int ml_post_each(MDB_txn *txn, MDB_dbi dbi,
 					r2 = mdb_cursor_get(lc, &k2, &v2, MDB_NEXT);
 				}
 			}
-		} else if (k.mv_size < 4 || kp[3] != KIND_LIST) {
+		} else if (kind != KIND_LIST) {
 			rc = ML_CORRUPT_BKPT;
 		}
 		if (!rc && !stop)
@@ -1448,7 +1605,8 @@ int ml_post_stat(MDB_txn *txn, MDB_dbi dbi, ml_post_stat_t *st)
 		const unsigned char *kp = k.mv_data;
 		st->key_bytes += k.mv_size;
 		st->value_bytes += v.mv_size;
-		if (k.mv_size >= 4 && kp[3] == KIND_TERMS) {
+		size_t hn = k.mv_size >= 1 && kp[0] == SEALED ? 5 : 4;
+		if (k.mv_size >= hn && kp[hn - 1] == KIND_TERMS) {
 			st->term_blocks++;
 			const unsigned char *p = v.mv_data;
 			uint64_t nt;

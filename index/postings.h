@@ -15,6 +15,16 @@
  *                first docid (8, BE)
  *                -> the docids of one term from the first docid on
  *
+ * Two parts.  The keys above are the open part.  A day that has ended
+ * (ml_post_seal_due) is sealed: its keys move to the sealed part, the same
+ * keys with 0xff | bucket | tag in place of tag | bucket, which sort after
+ * every open key and by day: days are sealed in order, so a seal appends
+ * its keys at the table's end, in order, and the pages they fill are full
+ * (the open part's pages, where blocks grow in place and split in half, are
+ * two thirds full).  What a later batch adds to a sealed day (a message that
+ * closed late, an older log read later) goes to the open part; its removals
+ * are made where the posting is.  A reader of a day joins the two parts.
+ *
  * Term block value:
  *   varint  nterms (>= 1)
  *   per term, ascending, distinct:
@@ -97,11 +107,12 @@ size_t ml_post_batch_count(const ml_post_batch_t *b);
  * NULL) gets the docids added less those removed. */
 int ml_post_batch_write(ml_post_batch_t *b, MDB_txn *txn, MDB_dbi dbi, int64_t *delta);
 
-/* Rewrite the postings of one day (every tag) compactly: term blocks packed
- * up to ML_POST_BLOCK_MAX, the keys written again in order so that the
- * B-tree pages they fill are full (a day's blocks grew in place while it was
- * the newest, and a page that overflowed split in half).  The answers do not
- * change.  For a day no batch adds to any more (ml_post_seal_due). */
+/* Seal one day (every tag): its postings move from the open part to the
+ * sealed part, term blocks packed up to ML_POST_BLOCK_MAX, in key order (a
+ * day's blocks grew in place while it was the newest, and a page that
+ * overflowed split in half).  The answers do not change.  A (tag, day)
+ * sealed before keeps what came since in the open part.  For a day no
+ * batch adds to any more, the days in order (ml_post_seal_due). */
 int ml_post_seal(MDB_txn *txn, MDB_dbi dbi, uint32_t bucket);
 /* The days to seal when the newest docid is `newest` and the days up to
  * `sealed` are: [*from, *to), empty when none.  A day is sealed once the
@@ -112,7 +123,7 @@ void ml_post_seal_due(uint64_t oldest, uint64_t newest, int64_t sealed, uint32_t
 /* ---- reading ---- */
 
 /* The docids of one term in one bucket, newest first. */
-typedef struct {
+typedef struct ml_plist_t {
 	MDB_cursor *cur;         /* NULL when the docids were all in the term block */
 	ml_buf_t key;            /* list key prefix: tag | bucket | 0x01 | len | term */
 	uint64_t *ids;           /* the block in hand, ascending */
@@ -123,23 +134,26 @@ typedef struct {
 	int state;               /* 0 fresh, 1 positioned, 2 exhausted */
 	int inline_only;
 	uint64_t count;          /* docids of the term in this bucket */
+	struct ml_plist_t *other;   /* the sealed part's, when the term is in both parts */
 } ml_plist_t;
 
-/* Open term key (tag + term) in bucket.  count is 0 (and every seek answers
- * 0) when the term has no docid there. */
+/* Open term key (tag + term) in bucket (both parts).  count is 0 (and every
+ * seek answers 0) when the term has no docid there. */
 int ml_plist_open(ml_plist_t *it, MDB_txn *txn, MDB_dbi dbi, const char *key, size_t n, uint32_t bucket);
 /* The largest docid <= target, or 0 when none.  Targets must not grow. */
 uint64_t ml_plist_seek(ml_plist_t *it, uint64_t target);
 void ml_plist_close(ml_plist_t *it);
 
 /* Call fn for every term of tag in bucket whose bytes begin with prefix
- * (term key: tag + prefix, n bytes), in order, with the term key; stops
+ * (term key: tag + prefix, n bytes), in order in each part (the sealed
+ * part, then the open part: a term in both comes twice), with the term key; stops
  * (returning that value) when fn returns non-zero. */
 int ml_post_terms(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, uint32_t bucket,
                   int (*fn)(void *ctx, const char *key, size_t n), void *ctx);
 
-/* Every (term key, bucket, docid) of the table in key order; fn returns
- * non-zero to stop.  For dump --postings and the tests. */
+/* Every (term key, bucket, docid) of the table in key order (the open part,
+ * then the sealed part); fn returns non-zero to stop.  For dump --postings
+ * and the tests. */
 int ml_post_each(MDB_txn *txn, MDB_dbi dbi,
                  int (*fn)(void *ctx, const char *key, size_t n, uint32_t bucket, uint64_t docid), void *ctx);
 

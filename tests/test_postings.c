@@ -109,25 +109,28 @@ static uint64_t docid_of(uint64_t r)
 }
 
 typedef struct {
-	model_t *m;
-	size_t i;
+	model_t got;
 	int bad;
 } walk_t;
 
+/* ml_post_each's postings, collected (the open days' part of the table,
+ * then the sealed days' part: compared as a set) */
 static int check_each(void *ctx, const char *key, size_t n, uint32_t bucket, uint64_t docid)
 {
 	walk_t *w = ctx;
-	if (w->i >= w->m->n) {
+	if (ml_docid_bucket(docid) != bucket || n > sizeof w->got.p[0].key) {
 		w->bad = 1;
 		return 1;
 	}
-	const pair_t *p = &w->m->p[w->i++];
-	if (p->n != n || memcmp(p->key, key, n) || p->docid != docid || ml_docid_bucket(docid) != bucket) {
-		print_message("each: at %zu got %.*s %llu, want %.*s %llu\n", w->i - 1, (int)n, key,
-		              (unsigned long long)docid, (int)p->n, p->key, (unsigned long long)p->docid);
-		w->bad = 1;
-		return 1;
+	if (w->got.n == w->got.cap) {
+		w->got.cap = w->got.cap ? w->got.cap * 2 : 1024;
+		w->got.p = realloc(w->got.p, w->got.cap * sizeof *w->got.p);
+		assert_non_null(w->got.p);
 	}
+	pair_t *p = &w->got.p[w->got.n++];
+	memcpy(p->key, key, n);
+	p->n = n;
+	p->docid = docid;
 	return 0;
 }
 
@@ -180,10 +183,17 @@ static void check_all(ml_store_t *s, model_t *m)
 	qsort(m->p, m->n, sizeof *m->p, cmp_pair);
 	MDB_txn *txn;
 	assert_int_equal(ml_store_read_begin(s, &txn), 0);
-	walk_t w = { m, 0, 0 };
+	walk_t w = { { 0 }, 0 };
 	assert_int_equal(ml_post_each(txn, s->post, check_each, &w), 0);
 	assert_false(w.bad);
-	assert_int_equal(w.i, m->n);
+	qsort(w.got.p, w.got.n, sizeof *w.got.p, cmp_pair);
+	assert_int_equal(w.got.n, m->n);
+	for (size_t i = 0; i < m->n; i++)
+		if (cmp_pair(&w.got.p[i], &m->p[i]) != 0)
+			fail_msg("each: at %zu got %.*s %llu, want %.*s %llu", i, (int)w.got.p[i].n, w.got.p[i].key,
+			         (unsigned long long)w.got.p[i].docid, (int)m->p[i].n, m->p[i].key,
+			         (unsigned long long)m->p[i].docid);
+	free(w.got.p);
 	mdb_txn_abort(txn);
 	check_seeks(s, m);
 }
@@ -225,7 +235,33 @@ static void random_batches(void **state)
 		int64_t delta;
 		assert_int_equal(ml_post_batch_write(b, txn, s->post, &delta), 0);
 		assert_int_equal(delta, (int64_t)m.n - (int64_t)before);
+		/* the first day sealed after round 10, the second after round 25:
+		 * later batches add to and remove from sealed days */
+		if (round == 10 || round == 25) {
+			uint32_t day = ml_docid_bucket(docid_of(0)) + (round == 25);
+			assert_int_equal(ml_post_seal(txn, s->post, day), 0);
+			/* its keys went to the sealed part (first byte 0xff), in order
+			 * at the table's end; none of that day is left in the open part */
+			MDB_cursor *c;
+			assert_int_equal(mdb_cursor_open(txn, s->post, &c), 0);
+			MDB_val k, v;
+			size_t sealed = 0, open_day = 0;
+			int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+			for (; r == 0; r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+				const unsigned char *kp = k.mv_data;
+				uint32_t kb = (uint32_t)kp[1] << 8 | kp[2];
+				if (kp[0] == 0xff)
+					sealed += kb == day;
+				else
+					open_day += kb == day;
+			}
+			mdb_cursor_close(c);
+			assert_true(sealed > 0);
+			assert_int_equal(open_day, 0);
+		}
 		assert_int_equal(mdb_txn_commit(txn), 0);
+		if (round == 10 || round == 25)
+			check_all(s, &m);
 		if (round % 8 == 7 || round == 39)
 			check_all(s, &m);
 	}

@@ -247,6 +247,37 @@ void tl_expect_slice(ml_slice_t s, const char *want, const char *what, int line)
 		fail_msg("line %d: %s: got [%.*s], want [%s]", line, what, (int)s.n, s.p ? s.p : "", want);
 }
 
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The lines of text, sorted (the text is cut into them). */
+static void sort_lines(char *text, ml_buf_t *out)
+{
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			v = realloc(v, cap * sizeof *v);
+			assert_non_null(v);
+		}
+		v[n++] = l;
+	}
+	if (n)
+		qsort(v, n, sizeof *v, cmp_line);
+	for (size_t i = 0; i < n; i++) {
+		ml_buf_puts(out, v[i]);
+		ml_buf_puts(out, "\n");
+	}
+	free(v);
+}
+
+/* What a database holds, as text to compare: its dump (messages and
+ * postings, one per line, sorted: the postings of a day come in the order
+ * of the part of the table they are in, open or sealed) and its stats
+ * without what says where and how the bytes are. */
 char *tl_db_contents(const char *db)
 {
 	char *dump, *stats, *err;
@@ -268,7 +299,7 @@ char *tl_db_contents(const char *db)
 	char *st = json_dumps(s, JSON_SORT_KEYS);
 	json_decref(s);
 	ml_buf_t b = ML_BUF_INIT;
-	ml_buf_puts(&b, dump);
+	sort_lines(dump, &b);
 	ml_buf_puts(&b, st);
 	free(dump);
 	free(stats);
