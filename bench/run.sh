@@ -118,6 +118,9 @@ run_size() {
 	lps=$(awk -v l="$lines" -v w="$wall" 'BEGIN { printf "%.0f", l / w }')
 	mbps=$(awk -v b="$bytes" -v w="$wall" 'BEGIN { printf "%.1f", b / 1e6 / w }')
 	ratio=$(awk -v d="$dbbytes" -v b="$bytes" 'BEGIN { printf "%.3f", d / b }')
+	# where the bytes are, as ingest left them (stats --json "space")
+	"$M" --db "$db" stats --json | tr -d ' \n' | sed 's/.*"space":{\([^}]*\)}.*/\1/' | tr ',' '\n' | tr -d '"' |
+		awk -F: -v b="$bytes" '{ printf "%s%s %.1f MB (%.3f)", (NR > 1 ? ", " : ""), $1, $2 / 1e6, $2 / b }' > "$work/space.txt"
 	# the newest message's year and month: baselines date the log's lines from it
 	"$M" --db "$db" search --json --limit 1 | sed -n 's/.*"time":"\([0-9]\{4\}-[0-9]\{2\}\).*/\1/p' > "$work/year"
 
@@ -292,6 +295,7 @@ run_size() {
 		echo "| peak private memory MB (RssAnon) | $(awk -v r="$anon" 'BEGIN { printf "%.0f", r / 1024 }') | | | bounded |"
 		echo "| peak RSS MB (with the mapped database) | $(awk -v r="$rss" 'BEGIN { printf "%.0f", r / 1024 }') | | | |"
 		echo "| database MB | $(mb "$dbbytes") | $(mb "$sbytes") | $(mb "$fbytes") | |"
+		echo "| database split (MB, and / raw log) | $(sed 's/raw_lines/raw lines/; s/in_flight/in flight/' "$work/space.txt") | | | |"
 		echo "| database / raw log | $ratio | $(awk -v d="$sbytes" -v b="$bytes" 'BEGIN { printf "%.3f", d / b }') | $(awk -v d="$fbytes" -v b="$bytes" 'BEGIN { printf "%.3f", d / b }') | 0.25, and below SQLite B-tree |"
 		echo "| reindex, messages/s (\`mtalog reindex\`: every posting rebuilt, every record recompressed with a new dictionary) | $rxrate | | | 500,000 |"
 		echo "| reindex --reparse, messages/s (the stored lines parsed and correlated again, then as reindex) | $rprate | | | |"
