@@ -375,6 +375,7 @@ int ml_search_get(ml_search_t *se, uint64_t docid, ml_message_t *m)
 typedef struct {
 	const ml_query_t *q;
 	pcre2_code *re;
+	pcre2_match_context *mctx;    /* the match and depth limits */
 	pcre2_match_data *md, *md2;   /* md2: the second thread's (see batches) */
 	char **words;       /* subject words (lowercased), all must be among the subject's */
 	size_t nwords;
@@ -415,6 +416,8 @@ static void check_free(check_t *c)
 		pcre2_match_data_free(c->md2);
 	if (c->re)
 		pcre2_code_free(c->re);
+	if (c->mctx)
+		pcre2_match_context_free(c->mctx);
 }
 
 static int check_init(check_t *c, const ml_query_t *q, char *err, size_t errlen)
@@ -458,8 +461,11 @@ static int check_init(check_t *c, const ml_query_t *q, char *err, size_t errlen)
 		pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE);
 		c->md = pcre2_match_data_create_from_pattern(c->re, NULL);
 		c->md2 = pcre2_match_data_create_from_pattern(c->re, NULL);
-		if (!c->md || !c->md2)
+		c->mctx = pcre2_match_context_create(NULL);
+		if (!c->md || !c->md2 || !c->mctx)
 			return ML_ENOMEM;
+		pcre2_set_match_limit(c->mctx, ML_QUERY_RE_MATCH_LIMIT);
+		pcre2_set_depth_limit(c->mctx, ML_QUERY_RE_DEPTH_LIMIT);
 	}
 	return ML_OK;
 }
@@ -476,7 +482,9 @@ static void has_word(void *ctx, const char *w, size_t n)
 		h->found = 1;
 }
 
-/* The message-level filters.  tmp and md: the calling thread's scratch. */
+/* The message-level filters: 1 pass, 0 not, -1 not known (the regex gave
+ * up on the subject: its match limit).  tmp and md: the calling thread's
+ * scratch. */
 static int message_ok(const check_t *c, const ml_message_t *m, ml_buf_t *tmp, pcre2_match_data *md)
 {
 	const ml_query_t *q = c->q;
@@ -515,8 +523,14 @@ static int message_ok(const check_t *c, const ml_message_t *m, ml_buf_t *tmp, pc
 			if (!strstr(tmp->data, c->phrases[i]))
 				return 0;
 	}
-	if (c->re && pcre2_match(c->re, (PCRE2_SPTR)subj.p, subj.n, 0, 0, md, NULL) < 0)
-		return 0;
+	if (c->re) {
+		int r = pcre2_match(c->re, (PCRE2_SPTR)subj.p, subj.n, 0, 0, md, c->mctx);
+		if (r == PCRE2_ERROR_MATCHLIMIT || r == PCRE2_ERROR_DEPTHLIMIT || r == PCRE2_ERROR_HEAPLIMIT ||
+		    r == PCRE2_ERROR_JIT_STACKLIMIT)
+			return -1;
+		if (r < 0)
+			return 0;
+	}
 	return 1;
 }
 
@@ -748,6 +762,7 @@ typedef struct slot {
 	int have_v;
 	int rc;             /* 0, ML_ENOTFOUND (no such row), or an error */
 	int ok;             /* message_ok */
+	int limited;        /* message_ok could not tell (the regex's limit) */
 	ml_message_t m;
 } slot_t;
 
@@ -820,7 +835,9 @@ static void slots_run(ml_search_t *se, const check_t *chk, MDB_txn *txn, MDB_cur
 		if (sl->rc)
 			continue;
 		sl->rc = ml_row_decode(&se->tab, sl->v.mv_data, sl->v.mv_size, sl->docid, &sl->m);
-		sl->ok = !sl->rc && message_ok(chk, &sl->m, tmp, md);
+		int ok = sl->rc ? 0 : message_ok(chk, &sl->m, tmp, md);
+		sl->ok = ok > 0;
+		sl->limited = ok < 0;
 	}
 }
 
@@ -965,7 +982,35 @@ typedef struct {
 	MDB_txn *txn;
 	MDB_cursor *rows;
 	size_t n, cap;      /* slots in the batch; the batch's size now */
+	unsigned steps;     /* leapfrog steps since the last look at the budget */
+	int ran;            /* a batch ran: a search stopped early has made progress */
+	uint64_t polled_ns; /* when the query's stop callback was last asked */
 } emit_t;
+
+#define POLL_EVERY_NS 5000000u   /* the stop callback at most this often */
+#define STEPS_EVERY 4096u        /* leapfrog steps between looks at the budget */
+
+/* Is the search's budget spent (deadline, stop callback)?  Sets
+ * info->stopped. */
+static int budget_spent(emit_t *e)
+{
+	const ml_query_t *q = e->chk->q;
+	if (!q->deadline_ns && !q->stop)
+		return 0;
+	uint64_t now = now_ns();
+	if (q->deadline_ns && now >= q->deadline_ns) {
+		e->info->stopped = ML_SEARCH_DEADLINE;
+		return 1;
+	}
+	if (q->stop && now - e->polled_ns >= POLL_EVERY_NS) {
+		e->polled_ns = now;
+		if (q->stop(q->stop_ctx)) {
+			e->info->stopped = ML_SEARCH_CANCELLED;
+			return 1;
+		}
+	}
+	return 0;
+}
 
 /* Emit the rows of one message that passed message_ok. 1 when the search
  * should stop. */
@@ -999,6 +1044,13 @@ static int batch_flush(emit_t *e)
 	e->n = 0;
 	if (!n)
 		return 0;
+	if (e->ran && budget_spent(e)) {
+		/* this batch not examined: the search goes on from its first (the
+		 * first batch always runs, so that a search resumed on a busy
+		 * machine still moves) */
+		e->info->resume_docid = se->slots[0].docid + 1;
+		return 1;
+	}
 	if (!cores) {
 		/* the processors this process may run on (taskset, cgroups) */
 		cpu_set_t set;
@@ -1037,6 +1089,7 @@ static int batch_flush(emit_t *e)
 	} else {
 		slots_run(se, e->chk, e->txn, e->rows, 0, n, &se->tmp, e->chk->md);
 	}
+	e->ran = 1;
 	if (e->cap < BATCH_MAX)
 		e->cap *= 2;
 	for (size_t i = 0; i < n; i++) {
@@ -1046,6 +1099,7 @@ static int batch_flush(emit_t *e)
 		if (sl->rc)
 			return sl->rc;
 		e->info->decoded++;
+		e->info->re_limited += (uint64_t)sl->limited;
 		if (sl->ok && emit_rows(e, &sl->m))
 			return 1;
 	}
@@ -1063,6 +1117,7 @@ static int batch_add(emit_t *e, uint64_t docid, const MDB_val *v)
 		sl->v = *v;
 	sl->rc = 0;
 	sl->ok = 0;
+	sl->limited = 0;
 	return e->n >= e->cap ? batch_flush(e) : 0;
 }
 
@@ -1088,6 +1143,15 @@ static int leapfrog(emit_t *e, iter_t *its, unsigned n, uint64_t lo, uint64_t hi
 {
 	uint64_t target = hi;
 	while (target >= lo) {
+		if (++e->steps >= STEPS_EVERY) {
+			e->steps = 0;
+			if ((e->ran || !e->n) && budget_spent(e)) {
+				/* the rows batched so far are not examined yet */
+				e->info->resume_docid = e->n ? e->se->slots[0].docid + 1 : target + 1;
+				e->n = 0;
+				return 1;
+			}
+		}
 		uint64_t d = iter_seek(&its[0], target);
 		/* a seek answers at or below its target: the walk only goes down */
 		ML_ASSERT(d <= target);
@@ -1170,7 +1234,7 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 	}
 	/* ml_query_set keeps the limit in range; a search returns at most the maximum */
 	ML_ASSERT(q->limit <= ML_QUERY_MAX_LIMIT);
-	emit_t e = { se, &chk, fn, ctx, info, q->limit ? q->limit : ML_QUERY_MAX_LIMIT, txn, NULL, 0, BATCH_FIRST };
+	emit_t e = { se, &chk, fn, ctx, info, q->limit ? q->limit : ML_QUERY_MAX_LIMIT, txn, NULL, 0, BATCH_FIRST, 0, 0, 0 };
 	plan_t p;
 	memset(&p, 0, sizeof p);
 	plan_build(&p, q);
@@ -1237,7 +1301,7 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 	}
 done:
 	/* the rows still in the batch */
-	if (!rc && e.rows) {
+	if (!rc && e.rows && !info->stopped) {
 		int st = batch_flush(&e);
 		if (st < 0)
 			rc = st;
@@ -1253,6 +1317,16 @@ done:
 	if (rc && !*err)
 		snprintf(err, errlen, "%s: %s", se->s->path, ml_strerror(rc));
 	return rc;
+}
+
+const char *ml_search_stopped_name(int stopped)
+{
+	return stopped == ML_SEARCH_DEADLINE ? "deadline" : stopped == ML_SEARCH_CANCELLED ? "cancelled" : NULL;
+}
+
+uint64_t ml_search_clock_ns(void)
+{
+	return now_ns();
 }
 
 int ml_search_each(ml_search_t *se, int (*fn)(void *ctx, const ml_message_t *m), void *ctx)

@@ -24,6 +24,12 @@
  * the machine has a second core; rows are emitted in order all the same
  * (index/query.c, "rows in batches").
  *
+ * A search's work is bounded: a deadline and a stop callback in the query
+ * (serve: the request's time budget, the client gone, the server stopping)
+ * end it between batches, with the rows found so far, info->stopped and the
+ * docid to go on from; a subject regex gives up on a subject after
+ * ML_QUERY_RE_MATCH_LIMIT steps (info->re_limited).
+ *
  * Rows are handed to a callback as (message, row index; -1 for the one
  * implicit row of a message without recipients).  The message is valid only
  * during the call.
@@ -53,7 +59,20 @@ typedef struct {
 	                           below this were given already; skipped, not counted */
 	int handed_on;          /* also the rows handed on to a content filter (which searches
 	                           hide: their fate is the next hop's); for chain lookups */
+	/* Bounds on the work, not filters: the search stops at the deadline
+	 * (CLOCK_MONOTONIC, ns; 0 = none) or when stop(stop_ctx) returns
+	 * non-zero (polled between batches, at most every few milliseconds),
+	 * and answers with the rows found so far (info->stopped). */
+	uint64_t deadline_ns;
+	int (*stop)(void *ctx);
+	void *stop_ctx;
 } ml_query_t;
+
+/* A subject_re match gives up on one subject after this many steps of
+ * PCRE2 (its match limit; the default is 10,000,000): a pattern that
+ * backtracks without end costs a bounded time a row. */
+#define ML_QUERY_RE_MATCH_LIMIT 200000u
+#define ML_QUERY_RE_DEPTH_LIMIT 10000u
 
 /* Parameter names ml_query_set knows, NULL-terminated. */
 extern const char *const ml_query_params[];
@@ -70,7 +89,21 @@ typedef struct {
 	uint64_t decoded;       /* records decoded */
 	uint64_t helped;        /* of them, fetched and decoded by the second thread */
 	int scanned;            /* 1 when no index could be used */
+	int stopped;            /* ML_SEARCH_DEADLINE or ML_SEARCH_CANCELLED: the answer holds
+	                           the rows found before; 0: the search went to its end */
+	uint64_t resume_docid;  /* when stopped: every docid at or above it was examined; a
+	                           search with before_docid = resume_docid goes on from there */
+	uint64_t re_limited;    /* subjects the regex gave up on (its match limit): taken as
+	                           not matching, so rows may be missing */
 } ml_search_info_t;
+
+#define ML_SEARCH_DEADLINE 1
+#define ML_SEARCH_CANCELLED 2
+
+/* "deadline", "cancelled" (info->stopped), or NULL. */
+const char *ml_search_stopped_name(int stopped);
+/* The time now on the clock of deadline_ns. */
+uint64_t ml_search_clock_ns(void);
 
 typedef struct ml_search ml_search_t;
 

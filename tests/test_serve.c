@@ -795,6 +795,207 @@ static void options(void **state)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* ---- bounded work ---- */
+
+/* The request of a search that backtracks without end on every subject:
+ * subject_re=((.+)+)+#$ */
+#define COSTLY "/api/search?subject_re=((.%2B)%2B)%2B%23%24&limit=1"
+
+/* A connection with a request sent, its answer not read yet. */
+static int http_send(unsigned port, const char *path)
+{
+	char req[4096];
+	snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) || write(s, req, strlen(req)) != (ssize_t)strlen(req))
+		fail_msg("send to port %u", port);
+	return s;
+}
+
+/* The status of the answer on s, read to the end; s closed. */
+static int http_status(int s, char *head, size_t len)
+{
+	ml_buf_t b = ML_BUF_INIT;
+	char tmp[4096];
+	ssize_t k;
+	while ((k = read(s, tmp, sizeof tmp)) > 0)
+		ml_buf_append(&b, tmp, (size_t)k);
+	close(s);
+	int st = 0;
+	if (b.len && sscanf(ml_buf_cstr(&b), "HTTP/1.%*d %d", &st) != 1)
+		st = 0;
+	snprintf(head, len, "%s", b.len ? b.data : "");
+	ml_buf_free(&b);
+	return st;
+}
+
+/* Processor time of a process so far, in clock ticks (user + system). */
+static unsigned long cpu_ticks(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	size_t n;
+	char *t = tl_read_file(path, &n);
+	unsigned long ut = 0, st = 0;
+	/* after "pid (comm) ": fields 3.. ; utime and stime are 14 and 15 */
+	const char *p = t ? strrchr(t, ')') : NULL;
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		fail_msg("cannot read %s", path);
+	free(t);
+	return ut + st;
+}
+
+/* A search that would take minutes answers within its budget with what
+ * it found, says so, and its cursor goes on; many of them at once hold up
+ * no other search; a client that goes away and a SIGTERM end its search. */
+static void bounded_work(void **state)
+{
+	(void)state;
+	char log[4300], gdb[4300];
+	snprintf(log, sizeof log, "%s/gen.log", dir);
+	snprintf(gdb, sizeof gdb, "%s/gen.db", dir);
+	tl_gen_log(log, 20000);
+	char *err;
+	if (tl_mtalog(NULL, &err, "--db %s ingest --quiet %s", gdb, log))
+		fail_msg("ingest: %s", err);
+	free(err);
+
+	/* the CLI: --timeout */
+	char *out;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --subject-re '((.+)+)+#$' --timeout 0.02", gdb), 0);
+	assert_non_null(strstr(err, "stopped at the --timeout after"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --to x --timeout soon", gdb), 1);
+	assert_non_null(strstr(err, "--timeout"));
+	free(out); free(err);
+
+	server_t s = serve_start(gdb, "--search-timeout 0.02 --max-scans 2");
+	json_t *j = get_json(s.port, COSTLY, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "rows")), 0);
+	assert_true(json_is_false(json_object_get(j, "complete")));
+	assert_string_equal(json_string_value(json_object_get(j, "stopped")), "deadline");
+	json_int_t examined = json_integer_value(json_object_get(j, "examined"));
+	assert_true(examined > 0 && examined < 20000);
+	/* the cursor goes on below what was examined */
+	const char *next = json_string_value(json_object_get(j, "next"));
+	assert_non_null(next);
+	char path[512];
+	snprintf(path, sizeof path, "%s&cursor=%s", COSTLY, next);
+	json_t *j2 = get_json(s.port, path, 200);
+	assert_true(json_is_false(json_object_get(j2, "complete")));
+	const char *next2 = json_string_value(json_object_get(j2, "next"));
+	assert_non_null(next2);
+	assert_true(strtoull(next2, NULL, 10) < strtoull(next, NULL, 10));
+	json_decref(j2);
+	json_decref(j);
+	assert_int_equal(serve_stop(&s), 0);
+
+	/* pages of searches stopped at their budget, followed by their
+	 * cursors, give the rows of the whole search: none missed, none twice */
+	s = serve_start(gdb, "--search-timeout 0.004");
+	json_t *want = cli_rows(gdb, "--subject-re 'q[a-z]*r'");
+	assert_true(json_array_size(want) > 100);
+	json_t *got = json_array();
+	char cursor[64] = "";
+	int stops = 0;
+	for (int k = 0; k < 20000; k++) {
+		snprintf(path, sizeof path, "/api/search?subject_re=q%%5Ba-z%%5D*r%s%s", cursor[0] ? "&cursor=" : "", cursor);
+		j = get_json(s.port, path, 200);
+		json_array_extend(got, json_object_get(j, "rows"));
+		stops += json_is_false(json_object_get(j, "complete"));
+		const char *nx = json_string_value(json_object_get(j, "next"));
+		snprintf(cursor, sizeof cursor, "%s", nx ? nx : "");
+		json_decref(j);
+		if (!nx)
+			break;
+	}
+	assert_true(stops > 0);
+	assert_same_rows(want, got, "pages of a search stopped at its budget");
+	json_decref(want);
+	json_decref(got);
+	assert_int_equal(serve_stop(&s), 0);
+	s = serve_start(gdb, "--search-timeout 0.02 --max-scans 2");
+
+	/* CSV says it too */
+	resp_t r = http_get(s.port, "/api/search.csv?subject_re=((.%2B)%2B)%2B%23%24");
+	assert_int_equal(r.status, 200);
+	assert_non_null(header(&r, "X-Mtalog-Incomplete"));
+	assert_non_null(header(&r, "X-Mtalog-Next"));
+	resp_free(&r);
+	/* a search with an indexed filter is complete, and says so */
+	j = get_json(s.port, "/api/search?status=bounced&limit=5", 200);
+	assert_true(json_is_true(json_object_get(j, "complete")));
+	assert_null(json_object_get(j, "stopped"));
+	json_decref(j);
+
+	/* sixteen at once: two run, the others get 503 with Retry-After, and
+	 * a search with an index is answered in its own time meanwhile */
+	int conns[16];
+	for (int i = 0; i < 16; i++)
+		conns[i] = http_send(s.port, COSTLY);
+	j = get_json(s.port, "/api/search?status=bounced&limit=5", 200);
+	assert_true(json_is_true(json_object_get(j, "complete")));
+	json_decref(j);
+	int ok = 0, busy = 0;
+	for (int i = 0; i < 16; i++) {
+		char head[8192];
+		int st = http_status(conns[i], head, sizeof head);
+		if (st == 200)
+			ok++;
+		else if (st == 503 && strstr(head, "Retry-After: "))
+			busy++;
+		else
+			fail_msg("costly search %d: %s", i, head);
+	}
+	assert_true(ok >= 2);
+	assert_int_equal(ok + busy, 16);
+	assert_int_equal(serve_stop(&s), 0);
+
+	/* a client that goes away ends its search (the server says so with
+	 * --verbose); the next costly search gets its place */
+	char slog[4300];
+	snprintf(slog, sizeof slog, "--search-timeout 60 --max-scans 1 --verbose 2>%s/serve.err", dir);
+	s = serve_start(gdb, slog);
+	snprintf(slog, sizeof slog, "%s/serve.err", dir);
+	int c = http_send(s.port, COSTLY);
+	usleep(20000);  /* the search started (it takes well over 20 ms) */
+	close(c);
+	char *text = NULL;
+	for (int k = 0; k < 100; k++) {
+		free(text);
+		size_t n;
+		text = tl_read_file(slog, &n);
+		if (text && strstr(text, "the client went away"))
+			break;
+		usleep(50000);
+	}
+	if (!text || !strstr(text, "search stopped after") || !strstr(text, "the client went away"))
+		fail_msg("the search of a client gone was not stopped: %s", text ? text : "(no log)");
+	free(text);
+	j = get_json(s.port, "/api/search?subject_re=.&limit=1", 200);
+	assert_int_equal(json_array_size(json_object_get(j, "rows")), 1);
+	json_decref(j);
+
+	/* SIGTERM ends a search running: sent once the server has spent 30 ms
+	 * of processor time on it (the search needs several times that) */
+	unsigned long base = cpu_ticks(s.pid);
+	c = http_send(s.port, COSTLY);
+	for (int k = 0; k < 1000 && cpu_ticks(s.pid) < base + 3; k++)
+		usleep(2000);
+	kill(s.pid, SIGTERM);
+	int st = 0;
+	waitpid(s.pid, &st, 0);
+	track(s.pid, 0);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(c);
+	text = tl_read_file(slog, &(size_t){ 0 });
+	if (!text || !strstr(text, "the server is stopping"))
+		fail_msg("SIGTERM did not stop the search running: %s", text ? text : "(no log)");
+	free(text);
+}
+
 /* ---- who sees what (--users) ---- */
 
 /* A request with a session cookie (NULL: none) and a body (NULL: none). */
@@ -1146,6 +1347,7 @@ int main(void)
 		cmocka_unit_test(cursor_while_ingesting),
 		cmocka_unit_test(page),
 		cmocka_unit_test(options),
+		cmocka_unit_test(bounded_work),
 		cmocka_unit_test(login_logout),
 		cmocka_unit_test(users_see_their_rows),
 		cmocka_unit_test(users_cursor),

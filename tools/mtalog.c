@@ -5,6 +5,7 @@
  * Exit status: 0 success, 1 bad usage or input problems, 2 database errors.
  */
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -49,6 +50,7 @@ static void usage(FILE *f)
 	"                            or the groups cleared, released\n"
 	"      --direction in|out    --since T  --until T (2024-01-02, RFC 3339, or 2h, 7d ago)\n"
 	"      --msgid ID  --ip IP  --host H  --queue-id Q  --limit N (max 1000)\n"
+	"      --timeout S           stop after S seconds with the rows found so far (default: none)\n"
 	"      --json | --csv        JSON Lines or CSV instead of a table (times in UTC)\n"
 	"      --utc | --local       times in the table in UTC (default) or local time\n"
 	"  show ID [--json] [--local]  one message whole: fields, recipients, events (of\n"
@@ -70,6 +72,9 @@ static void usage(FILE *f)
 	"      --users FILE          log in; each user sees their own rows (README: Web page)\n"
 	"      --hash-password       read a password on stdin, print its hash for --users\n"
 	"      --secure-cookie       the session cookie is Secure on loopback too (https proxy)\n"
+	"      --search-timeout S    a search answers within S seconds with what it found (default 5)\n"
+	"      --max-scans N         searches without an indexed filter, or with a regex, at once\n"
+	"                            (default: the processors; one more waits 2 s, then 503)\n"
 	"\n"
 	"The database is --db PATH, else $MTALOG_DB, else ./mtalog.db.  Every command\n"
 	"and option: man mtalog (docs/mtalog.1 in the source tree).\n", f);
@@ -147,7 +152,7 @@ static int cmd_search(const char *db, int argc, char **argv)
 		{ "since", required_argument, 0, 0 }, { "until", required_argument, 0, 0 },
 		{ "msgid", required_argument, 0, 0 }, { "ip", required_argument, 0, 0 },
 		{ "host", required_argument, 0, 0 }, { "queue-id", required_argument, 0, 0 },
-		{ "limit", required_argument, 0, 0 },
+		{ "limit", required_argument, 0, 0 }, { "timeout", required_argument, 0, 'T' },
 		{ "json", no_argument, 0, 'j' }, { "csv", no_argument, 0, 'c' },
 		{ "local", no_argument, 0, 'L' }, { "utc", no_argument, 0, 'U' },
 		{ "help", no_argument, 0, 'h' },
@@ -164,6 +169,17 @@ static int cmd_search(const char *db, int argc, char **argv)
 		if (c == 'c') { fmt = ML_OUT_CSV; continue; }
 		if (c == 'L' || c == 'U') { ml_out_local_time(c == 'L'); continue; }
 		if (c == 'h') { usage(stdout); ml_query_free(&q); return 0; }
+		if (c == 'T') {
+			char *end;
+			double t = strtod(optarg, &end);
+			if (end == optarg || *end || !(t >= 0 && t <= 86400)) {
+				fprintf(stderr, "mtalog search: --timeout: '%s' is not a number of seconds (0 to 86400; 0: none)\n", optarg);
+				ml_query_free(&q);
+				return 1;
+			}
+			q.deadline_ns = t > 0 ? ml_search_clock_ns() + (uint64_t)(t * 1e9) : 0;
+			continue;
+		}
 		if (c != 0) { ml_query_free(&q); return 1; }
 		char name[32];
 		snprintf(name, sizeof name, "%s", opts[idx].name);
@@ -198,6 +214,14 @@ static int cmd_search(const char *db, int argc, char **argv)
 		} else {
 			ret = 0;
 			fflush(stdout);
+			if (info.stopped)
+				fprintf(stderr, "mtalog search: stopped at the --timeout after %" PRIu64 " messages: the rows above are "
+				        "those found so far (newest first); the rest was not searched: narrow the search, add an "
+				        "indexed filter (--to, --from, --subject, --status) or raise --timeout\n", info.decoded);
+			if (info.re_limited)
+				fprintf(stderr, "mtalog search: --subject-re gave up on %" PRIu64 " subject%s (too much backtracking): "
+				        "rows may be missing; simplify the pattern\n", info.re_limited,
+				        info.re_limited == 1 ? "" : "s");
 			if (fmt == ML_OUT_TABLE)
 				fprintf(stderr, "%u row%s%s%s\n", info.rows, info.rows == 1 ? "" : "s",
 				        info.truncated ? " (limit reached: narrow the search or raise --limit)" : "",
@@ -340,7 +364,8 @@ static int cmd_serve(const char *db, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "listen", required_argument, 0, 'l' },
-		{ "threads", required_argument, 0, 't' },
+		{ "max-scans", required_argument, 0, 'm' },
+		{ "search-timeout", required_argument, 0, 'T' },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "users", required_argument, 0, 'u' },
 		{ "hash-password", no_argument, 0, 'H' },
@@ -355,7 +380,26 @@ static int cmd_serve(const char *db, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': o.listen = optarg; break;
-		case 't': o.threads = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'm': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || n < 1 || n > 1024) {
+				fprintf(stderr, "mtalog serve: --max-scans: '%s' is not a number from 1 to 1024\n", optarg);
+				return 1;
+			}
+			o.max_scans = (unsigned)n;
+			break;
+		}
+		case 'T': {
+			char *end;
+			double t = strtod(optarg, &end);
+			if (end == optarg || *end || !(t > 0 && t <= 3600)) {
+				fprintf(stderr, "mtalog serve: --search-timeout: '%s' is not a number of seconds (above 0, at most 3600)\n", optarg);
+				return 1;
+			}
+			o.search_timeout = t;
+			break;
+		}
 		case 'v': o.verbose = 1; break;
 		case 'u': o.users_path = optarg; break;
 		case 'H': hash_password = 1; break;

@@ -37,12 +37,15 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,7 +101,14 @@ typedef struct {
 	ml_search_t **pool;      /* free search objects */
 	size_t npool, cappool;
 	pthread_rwlock_t maplock;
+	uint64_t search_ns;      /* a search's time budget */
+	pthread_mutex_t scan_lock;
+	pthread_cond_t scan_cv;
+	unsigned scans, max_scans;   /* costly searches running, and the most at once */
 } server_t;
+
+/* Set when the server is told to stop: searches running end at once. */
+static atomic_int stopping;
 
 /* ---- libmicrohttpd, loaded by serve (see the top) ---- */
 
@@ -114,6 +124,7 @@ typedef struct {
 	X(start_daemon) \
 	X(stop_daemon) \
 	X(get_daemon_info) \
+	X(get_connection_info) \
 	X(get_connection_values) \
 	X(lookup_connection_value) \
 	X(create_response_from_buffer) \
@@ -780,6 +791,72 @@ static void query_after(ml_query_t *q, page_t *p, const ml_cursor_t *c)
 	q->before_row = c->skip;
 }
 
+/* The query's stop callback: the client closed its connection, or the
+ * server is stopping. */
+static int client_gone(void *ctx)
+{
+	req_t *r = ctx;
+	if (atomic_load(&stopping))
+		return 1;
+	const union MHD_ConnectionInfo *ci = mhd.get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		return 0;
+	struct pollfd pf = { ci->connect_fd, POLLIN | POLLRDHUP, 0 };
+	if (poll(&pf, 1, 0) <= 0)
+		return 0;
+	if (pf.revents & (POLLRDHUP | POLLHUP | POLLERR))
+		return 1;
+	/* readable: the next request of the connection, or its end (0) */
+	char c;
+	return recv(ci->connect_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+/* A search that may read message by message: no indexed filter, or a
+ * regex (checked on every row the other filters select). */
+static int search_costly(const ml_query_t *q)
+{
+	if (q->subject_re)
+		return 1;
+	int words = 0;
+	if (q->subject)
+		for (const char *c = q->subject; *c && !words; c++)
+			words = isalnum((unsigned char)*c) || (unsigned char)*c >= 0x80;
+	return !(q->from || q->to || words || q->status_mask || q->direction || q->msgid || q->ip ||
+	         q->host || q->queue_id);
+}
+
+/* A place among the costly searches, waiting for one until the deadline
+ * or 2 s: 0 when none came (the server answers 503). */
+static int scan_enter(server_t *sv, uint64_t deadline_ns)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	uint64_t now = ml_search_clock_ns();
+	uint64_t wait = deadline_ns > now ? ML_MIN(deadline_ns - now, 2000000000u) : 0;
+	until.tv_sec += (time_t)(wait / 1000000000u);
+	until.tv_nsec += (long)(wait % 1000000000u);
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&sv->scan_lock);
+	int got = 0, rc = 0;
+	while (!(got = sv->scans < sv->max_scans) && rc != ETIMEDOUT && !atomic_load(&stopping))
+		rc = pthread_cond_timedwait(&sv->scan_cv, &sv->scan_lock, &until);
+	if (got)
+		sv->scans++;
+	pthread_mutex_unlock(&sv->scan_lock);
+	return got;
+}
+
+static void scan_leave(server_t *sv)
+{
+	pthread_mutex_lock(&sv->scan_lock);
+	sv->scans--;
+	pthread_cond_signal(&sv->scan_cv);
+	pthread_mutex_unlock(&sv->scan_lock);
+}
+
 static enum MHD_Result api_search(req_t *r, int csv)
 {
 	args_t a;
@@ -823,30 +900,74 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	ml_search_info_t info;
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int rc, truncated, scanned = 0;
+	/* the request's budget: its deadline, the client still there, the
+	 * server not stopping */
+	a.q.deadline_ns = ml_search_clock_ns() + r->sv->search_ns;
+	a.q.stop = client_gone;
+	a.q.stop_ctx = r;
+	int costly = search_costly(&a.q);
+	if (costly && !scan_enter(r->sv, a.q.deadline_ns)) {
+		search_return(r->sv, se);
+		if (p.out)
+			ml_out_finish(p.out);
+		if (mem)
+			fclose(mem);
+		free(csvbuf);
+		ml_query_free(&a.q);
+		static const char busy[] = "{\"error\":\"busy: other searches that read message by message are running "
+		                           "(no indexed filter, or subject_re); retry, or add to, from, subject or status\"}";
+		static const char *const hdr[] = { "Retry-After", "2", "Cache-Control", "no-store", NULL };
+		return respond(r, 503, "application/json", busy, sizeof busy - 1, hdr);
+	}
+	int rc, truncated, scanned = 0, stopped = 0;
+	uint64_t examined = 0, re_limited = 0, resume = 0;
 	for (int pass = 1;; pass++) {
 		db_enter(r->sv);
 		rc = ml_search_run(se, &a.q, page_row, &p, &info, a.err, sizeof a.err);
 		db_leave(r->sv);
 		scanned |= info.scanned;
+		examined += info.decoded;
+		re_limited += info.re_limited;
 		if (!rc && p.failed)
 			rc = ML_ENOMEM;
 		truncated = p.more || info.truncated;
+		/* stopped with the page not full: the next page goes on from
+		 * where the search stopped */
+		if (info.stopped && !p.more) {
+			stopped = info.stopped;
+			resume = info.resume_docid;
+		}
 		/* a user's page that is not full yet: search on after the last row
 		 * seen (a bounded number of times; the page may end short, with a
 		 * cursor) */
-		if (rc || !restricted || !truncated || p.more || p.n >= p.limit || pass >= USER_PASSES)
+		if (rc || stopped || !restricted || !truncated || p.more || p.n >= p.limit || pass >= USER_PASSES)
 			break;
 		ml_cursor_t nc = page_cursor(&p);
 		query_after(&a.q, &p, &nc);
 		p.seen = 0;
 	}
+	if (costly)
+		scan_leave(r->sv);
 	int64_t took = elapsed_us(&t0);
 	search_return(r->sv, se);
 	ml_query_free(&a.q);
+	if (stopped == ML_SEARCH_CANCELLED) {
+		/* nobody to answer (the client went away) or the server is stopping */
+		if (r->sv->verbose)
+			fprintf(stderr, "mtalog serve: %s %s: search stopped after %" PRId64 " us, %" PRIu64
+			        " messages read: %s\n", r->method, r->url, took, examined,
+			        atomic_load(&stopping) ? "the server is stopping" : "the client went away");
+		free(csvbuf);
+		ml_buf_free(&p.rows);
+		ml_buf_free(&p.tmp);
+		return MHD_NO;
+	}
 
 	char next[48] = "";
-	if (!rc && truncated) {
+	if (!rc && stopped && resume > 1) {
+		ml_cursor_t nc = { resume, 0 };
+		ml_cursor_format(&nc, next, sizeof next);
+	} else if (!rc && truncated) {
 		ml_cursor_t nc = page_cursor(&p);
 		ml_cursor_format(&nc, next, sizeof next);
 	}
@@ -870,9 +991,17 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		return respond_error(r, 500, NULL, a.err[0] ? a.err : ml_strerror(rc));
 	}
 	if (csv) {
-		const char *hdr[] = { "Cache-Control", "no-store",
-			"Content-Disposition", "attachment; filename=\"mtalog-search.csv\"",
-			next[0] ? "X-Mtalog-Next" : NULL, next, NULL };
+		const char *hdr[9] = { "Cache-Control", "no-store",
+			"Content-Disposition", "attachment; filename=\"mtalog-search.csv\"" };
+		size_t h = 4;
+		if (stopped || re_limited) {
+			hdr[h++] = "X-Mtalog-Incomplete";
+			hdr[h++] = stopped ? "deadline" : "regex limit";
+		}
+		if (next[0]) {
+			hdr[h++] = "X-Mtalog-Next";
+			hdr[h++] = next;
+		}
 		enum MHD_Result ret = respond(r, 200, "text/csv; charset=utf-8", csvbuf, csvlen, hdr);
 		free(csvbuf);
 		return ret;
@@ -884,6 +1013,16 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	json_object_set_new(j, "next", next[0] ? json_string(next) : json_null());
 	json_object_set_new(j, "took_us", json_integer((json_int_t)took));
 	json_object_set_new(j, "scanned", json_boolean(scanned));
+	/* complete: every message the filters select was examined; when not,
+	 * why (the search's deadline, or the regex gave up on some subjects)
+	 * and how many were */
+	json_object_set_new(j, "complete", json_boolean(!stopped && !re_limited));
+	if (stopped || re_limited) {
+		json_object_set_new(j, "stopped", json_string(stopped ? "deadline" : "regex limit"));
+		json_object_set_new(j, "examined", json_integer((json_int_t)examined));
+		if (re_limited)
+			json_object_set_new(j, "regex_gave_up", json_integer((json_int_t)re_limited));
+	}
 	char *rest = json_dumps(j, JSON_FLAGS);
 	json_decref(j);
 	ml_buf_t body = ML_BUF_INIT;
@@ -1329,6 +1468,16 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	pthread_mutex_init(&sv.pool_lock, NULL);
 	pthread_mutex_init(&sv.session_lock, NULL);
 	pthread_rwlock_init(&sv.maplock, NULL);
+	pthread_mutex_init(&sv.scan_lock, NULL);
+	pthread_cond_init(&sv.scan_cv, NULL);
+	atomic_store(&stopping, 0);
+	sv.search_ns = (uint64_t)((o->search_timeout > 0 ? o->search_timeout : ML_SERVE_SEARCH_TIMEOUT) * 1e9);
+	if (o->max_scans)
+		sv.max_scans = o->max_scans;
+	else {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		sv.max_scans = n > 0 ? (unsigned)n : 1;
+	}
 	struct MHD_Daemon *d = NULL;
 	int loopback = ss.ss_family == AF_INET6
 		? IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr)
@@ -1378,12 +1527,16 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	pthread_sigmask(SIG_BLOCK, &sigs, &old);
 	signal(SIGPIPE, SIG_IGN);
 
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	/* a thread a connection: a search that takes its whole budget holds
+	 * up no other client (with a pool, every connection of its thread
+	 * waited) */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL |
+	                 MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	d = mhd.start_daemon(flags, 0, NULL, NULL, handle, &sv,
 	                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	                     MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 4),
+	                     MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1 << 20),
 	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
 	                     MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
@@ -1408,6 +1561,11 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	sigwait(&sigs, &sig);
 	if (o->verbose)
 		fprintf(stderr, "mtalog serve: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	/* searches running stop at their next look at the budget */
+	atomic_store(&stopping, 1);
+	pthread_mutex_lock(&sv.scan_lock);
+	pthread_cond_broadcast(&sv.scan_cv);
+	pthread_mutex_unlock(&sv.scan_lock);
 	mhd.stop_daemon(d);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	ret = 0;
@@ -1424,5 +1582,7 @@ done:
 	pthread_mutex_destroy(&sv.session_lock);
 	pthread_rwlock_destroy(&sv.maplock);
 	pthread_mutex_destroy(&sv.pool_lock);
+	pthread_mutex_destroy(&sv.scan_lock);
+	pthread_cond_destroy(&sv.scan_cv);
 	return ret;
 }

@@ -44,7 +44,14 @@
  * and a page is one consistent snapshot; messages ingested later have newer
  * docids and do not shift the pages already seen.
  *
- * Threads: libmicrohttpd's internal pool; the session table has its own lock.  Each request borrows an
+ * Bounded work: a search has a time budget (--search-timeout, default 5 s)
+ * and stops early when its client goes away or the server stops; it then
+ * answers with the rows found, "complete": false and a cursor that goes on
+ * from where it stopped.  Searches that read message by message (no
+ * indexed filter, or subject_re) run at most --max-scans at once; one more
+ * waits up to 2 s for a place, then gets 503 with Retry-After.
+ *
+ * Threads: one per connection (libmicrohttpd's); the session table has its own lock.  Each request borrows an
  * ml_search_t from a free list (a search object is not thread-safe) and runs
  * its search in one read transaction (ml_search_run opens it).
  */
@@ -56,11 +63,15 @@
 #include <stdio.h>
 
 #define ML_SERVE_DEFAULT_LISTEN "127.0.0.1:8025"
+#define ML_SERVE_SEARCH_TIMEOUT 5   /* seconds */
 
 typedef struct {
 	const char *db_path;
 	const char *listen;     /* HOST:PORT, [V6]:PORT, :PORT or PORT; NULL: the default */
-	unsigned threads;       /* 0: 4 */
+	unsigned max_scans;     /* costly searches (no indexed filter, or a regex) at once;
+	                           0: the processors.  More wait up to 2 s, then 503 */
+	double search_timeout;  /* seconds a search may take (it then answers with what it
+	                           found, "complete": false); 0: ML_SERVE_SEARCH_TIMEOUT */
 	int verbose;            /* one line per request on stderr */
 	const char *users_path; /* --users FILE: log in, see one's own rows; NULL: open */
 	int secure_cookie;      /* the session cookie says Secure even on loopback (behind

@@ -281,6 +281,27 @@ test('"More" follows the cursor past 1000 rows', async ({ page, big }) => {
   eq((await page.locator('#count').innerText()).trim(), `${SAMPLE_ROWS} rows`, 'count');
 });
 
+test('a search stopped at its time limit says so, and More goes on from there', async ({ page, hurried, shots }) => {
+  await openSearch(page, hurried);
+  await shots('partial', page);
+  const partial = page.locator('#partial');
+  check(await partial.isVisible(), 'the notice is shown');
+  check((await partial.innerText()).includes('stopped at its time limit'), 'the notice says why');
+  check(await page.locator('#more').isVisible(), 'More shown');
+  for (let clicks = 0; await page.locator('#more').isVisible(); clicks++) {
+    check(clicks < 2000, 'More does not end');
+    await Promise.all([
+      page.waitForResponse((r) => r.url().includes('cursor=')),
+      page.locator('#more').click(),
+    ]);
+    await page.waitForFunction(() => !document.querySelector('#more').disabled);
+  }
+  const ids = await page.$$eval('#rows tbody tr', (trs) => trs.map((tr) => `${tr.dataset.id} ${tr.children[3].textContent}`));
+  eq(ids.length, SAMPLE_ROWS, 'rows once every page came');
+  eq(new Set(ids).size, SAMPLE_ROWS, 'distinct rows');
+  check(!(await partial.isVisible()), 'no notice once the search is whole');
+});
+
 test('Export CSV downloads the rows of the search', async ({ page, small }) => {
   await submitWith(page, small, { status: 'Cleared' });
   const [dl] = await Promise.all([page.waitForEvent('download'), page.locator('#csv').click()]);
@@ -375,6 +396,8 @@ async function main() {
   ingest(bigDb, ['sample/mail.log']);
   const small = await serve(smallDb);
   const big = await serve(bigDb);
+  /* a budget so short that the first page of every search stops early */
+  const hurried = await serve(bigDb, ['--search-timeout', '0.0002']);
   const hash = (pw) => execFileSync(BIN, ['serve', '--hash-password'], { input: `${pw}\n` }).toString().trim();
   const usersFile = path.join(tmp, 'users');
   fs.writeFileSync(usersFile, [
@@ -416,7 +439,7 @@ async function main() {
     page.setDefaultTimeout(15000);
     const t0 = Date.now();
     try {
-      await t.fn({ page, small, big, users, shots });
+      await t.fn({ page, small, big, hurried, users, shots });
       if (errors.length) throw new Error(`script error on the page: ${errors.join('; ')}`);
       if (outside.length) throw new Error(`requests outside the server: ${outside.join(' ')}`);
       passed++;

@@ -213,6 +213,20 @@ function addRows(rows) {
   tbody.append(frag);
 }
 
+/* A search that stopped at its time budget, or whose pattern gave up on
+ * some subjects: say so, and that More goes on where it stopped. */
+function showPartial(res) {
+  const box = $('#partial');
+  if (res.complete !== false) {
+    box.hidden = true;
+    return;
+  }
+  box.textContent = res.stopped === 'deadline'
+    ? `This search stopped at its time limit after reading ${res.examined} messages: the rows shown are those found so far, newest first.${res.next ? ' More searches on from there;' : ''} a recipient, sender, subject word or status finds rows faster.`
+    : `The subject pattern was too costly on ${res.regex_gave_up} subjects (too much backtracking): rows may be missing. Simplify the pattern.`;
+  box.hidden = false;
+}
+
 function showError(box, err) {
   box.textContent = err ? err.message : '';
   box.hidden = !err;
@@ -236,6 +250,7 @@ async function runSearch(pageParams) {
     addRows(res.rows);
     nextCursor = res.next;
     moreBtn.hidden = !nextCursor;
+    showPartial(res);
     $('#results').hidden = false;
     applyQuick();
   } catch (err) {
@@ -259,6 +274,7 @@ async function loadMore() {
     addRows(res.rows);
     nextCursor = res.next;
     moreBtn.hidden = !nextCursor;
+    showPartial(res);
     applyQuick();
   } catch (err) {
     showError($('#error'), err);
