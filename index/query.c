@@ -122,7 +122,7 @@ int ml_query_set(ml_query_t *q, const char *name, const char *v, char *err, size
 		if (name[0] == 's')
 			q->since_us = t;
 		else
-			q->until_us = t;
+			q->until_us = t > 0 ? t : -1;  /* until before 1970: no row (0 is "open") */
 		return ML_OK;
 	}
 	if (!strcmp(name, "limit")) {
@@ -1217,6 +1217,13 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 		return rc;
 	}
 	atomic_fetch_add(&searches_running, 1);
+	if (q->until_us < 0) {
+		/* until a time before the first docid's: nothing */
+		atomic_fetch_sub(&searches_running, 1);
+		snap_end(se, txn);
+		check_free(&chk);
+		return ML_OK;
+	}
 	uint64_t lo = q->since_us > 0 ? ml_docid_make((uint64_t)(q->since_us / 1000000), 0) : 0;
 	uint64_t hi = q->until_us > 0 ? ml_docid_make((uint64_t)(q->until_us / 1000000) + 1, 0) - 1 : UINT64_MAX - 1;
 	if (q->before_docid && q->before_docid - 1 < hi)

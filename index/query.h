@@ -51,7 +51,7 @@ typedef struct {
 	char *subject_re;       /* PCRE2, case-insensitive, UTF-8 */
 	uint32_t status_mask;   /* 1u << ml_status_t, and ML_QUERY_RELEASED */
 	int direction;          /* ml_direction_t, 0 = any */
-	int64_t since_us, until_us;  /* inclusive; 0 = open */
+	int64_t since_us, until_us;  /* inclusive; 0 = open; until_us < 0: before 1970, no row */
 	char *msgid, *ip, *host, *queue_id;
 	unsigned limit;         /* 1..ML_QUERY_MAX_LIMIT; 0 means the maximum */
 	uint64_t before_docid;  /* continue below this docid (cursor); 0 = from the newest */

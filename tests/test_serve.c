@@ -477,6 +477,33 @@ static void errors(void **state)
 			fail_msg("GET %s: %d %s", odd[i], r.status, r.body);
 		resp_free(&r);
 	}
+	/* a query of a thousand parameters gets its 400, not a closed
+	 * connection; until before 1970 finds nothing */
+	ml_buf_t q = ML_BUF_INIT;
+	ml_buf_puts(&q, "/api/search?");
+	for (int i = 0; i < 1000; i++)
+		ml_buf_printf(&q, "%sto=%d", i ? "&" : "", i);
+	r = http_get(small.port, ml_buf_cstr(&q));
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(r.body, "given twice"));
+	resp_free(&r);
+	ml_buf_reset(&q);
+	ml_buf_puts(&q, "/api/search?");
+	for (int i = 0; i < 1000; i++)
+		ml_buf_printf(&q, "%sp%d=", i ? "&" : "", i);
+	r = http_get(small.port, ml_buf_cstr(&q));
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(r.body, "unknown parameter"));
+	resp_free(&r);
+	ml_buf_free(&q);
+	static const char *const before1970[] = { "until=1969-12-31", "until=1960-01-01", "until=2999999w" };
+	for (size_t i = 0; i < ML_ARRAY_LEN(before1970); i++) {
+		char path[128];
+		snprintf(path, sizeof path, "/api/search?%s", before1970[i]);
+		json_t *none = get_json(small.port, path, 200);
+		assert_int_equal(json_array_size(json_object_get(none, "rows")), 0);
+		json_decref(none);
+	}
 }
 
 /* /api/messages/ID is `mtalog show --json`. */

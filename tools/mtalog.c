@@ -99,7 +99,16 @@ static int cmd_ingest(const char *db, int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
 		switch (c) {
-		case 'y': o.year = atoi(optarg); break;
+		case 'y': {
+			char *end;
+			long y = strtol(optarg, &end, 10);
+			if (!*optarg || *end || y < 1970 || y > 9999) {
+				fprintf(stderr, "mtalog ingest: --year: '%s' is not a year from 1970 to 9999\n", optarg);
+				return 1;
+			}
+			o.year = (int)y;
+			break;
+		}
 		case 'l': o.local_domains = optarg; break;
 		case 'b': o.batch_lines = strtoull(optarg, NULL, 10); if (!o.batch_lines) o.batch_lines = 1; break;
 		case 'n': o.nosync = 1; break;

@@ -272,8 +272,24 @@ ml_out_t *ml_out_new(FILE *f, ml_out_format_t fmt)
 	return o;
 }
 
-static void csv_cell(FILE *f, const char *s)
+/* One CSV cell.  Text that a spreadsheet would take for a formula (it
+ * starts with =, +, -, @, a tab or a carriage return: a subject or an
+ * address is the sender's to choose) is neutralised as OWASP advises: a
+ * single quote before it, and the cell quoted.  Numbers are written as they
+ * are. */
+static void csv_cell(FILE *f, const char *s, int text)
 {
+	int formula = text && *s && strchr("=+-@\t\r", *s);
+	if (formula) {
+		fputs("\"'", f);
+		for (; *s; s++) {
+			if (*s == '"')
+				fputc('"', f);
+			fputc(*s, f);
+		}
+		fputc('"', f);
+		return;
+	}
 	if (!strpbrk(s, ",\"\r\n")) {
 		fputs(s, f);
 		return;
@@ -319,10 +335,11 @@ int ml_out_row(ml_out_t *o, const ml_message_t *m, int row)
 			fputs("\r\n", o->f);
 		}
 		for (size_t i = 0; i < ML_ARRAY_LEN(row_keys); i++) {
-			jtext(json_object_get(j, row_keys[i]), &o->tmp);
+			json_t *v = json_object_get(j, row_keys[i]);
+			jtext(v, &o->tmp);
 			if (i)
 				fputc(',', o->f);
-			csv_cell(o->f, o->tmp.data);
+			csv_cell(o->f, o->tmp.data, json_is_string(v));
 		}
 		fputs("\r\n", o->f);
 	} else {

@@ -1539,6 +1539,9 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	                     MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1 << 20),
 	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+	                     /* room for a query of some thousand parameters, which then
+	                      * gets its 400 (each costs a record of the pool) */
+	                     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 	                     MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
 	                     MHD_OPTION_END);
 	if (!d) {
