@@ -18,6 +18,8 @@ const char *ml_strerror(int err)
 	case ML_EPARSE: return "not understood";
 	case ML_ETOOBIG: return "too big";
 	case ML_EINTR: return "interrupted";
+	case ML_EPERM: return "not permitted";
+	case ML_EAGAIN: return "try again later";
 	}
 	return "unknown error";
 }

@@ -31,6 +31,8 @@ enum {
 	ML_EPARSE = -7,    /* a line we do not understand */
 	ML_ETOOBIG = -8,   /* a capped buffer would overflow */
 	ML_EINTR = -9,     /* stopped on request */
+	ML_EPERM = -10,    /* refused: not who they say, or not allowed */
+	ML_EAGAIN = -11,   /* refused for now: try again later */
 };
 
 const char *ml_strerror(int err);

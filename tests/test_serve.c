@@ -456,10 +456,10 @@ static void errors(void **state)
 	resp_t r = http_get(small.port, "/no-such-file.js");
 	assert_int_equal(r.status, 404);
 	resp_free(&r);
-	r = http_raw(small.port, "POST /api/search HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
+	r = http_raw(small.port, "POST /api/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
 	assert_int_equal(r.status, 405);
 	resp_free(&r);
-	r = http_raw(small.port, "DELETE /api/messages/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	r = http_raw(small.port, "DELETE /api/messages/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
 	assert_int_equal(r.status, 405);
 	resp_free(&r);
 	/* odd input never makes a 500 */
@@ -774,7 +774,7 @@ static void page(void **state)
 	assert_null(strstr(r.body, "http://"));
 	assert_null(strstr(r.body, "https://"));
 	resp_free(&r);
-	r = http_raw(small.port, "HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+	r = http_raw(small.port, "HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
 	assert_int_equal(r.status, 200);
 	assert_int_equal(r.body_len, 0);
 	resp_free(&r);
@@ -820,6 +820,40 @@ static void options(void **state)
 	waitpid(pid, &st, 0);
 	track(pid, 0);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* A request must name the server by an address, localhost or a name of
+ * --allowed-hosts: a rebinding name (a page of another site whose name now
+ * points here) is refused, the API and the page alike. */
+static void host_names(void **state)
+{
+	(void)state;
+	server_t s = serve_start(db, "--allowed-hosts 'mail-logs.example, logs.example.net'");
+	static const struct { const char *host; int want; } cases[] = {
+		{ "127.0.0.1", 200 }, { "127.0.0.1:8025", 200 }, { "localhost", 200 }, { "LOCALHOST:1", 200 },
+		{ "[::1]:8025", 200 }, { "[::1]", 200 }, { "mail-logs.example", 200 }, { "Logs.Example.NET:443", 200 },
+		{ "evil.example", 421 }, { "evil.example:8025", 421 }, { "mail-logs.example.evil.example", 421 },
+		{ "127.0.0.1.nip.example", 421 }, { "[::1", 421 }, { "127.0.0.1:x", 421 }, { "[zz]:1", 421 },
+	};
+	static const char *const paths[] = { "/api/search?limit=1", "/", "/api/messages/1" };
+	for (size_t i = 0; i < ML_ARRAY_LEN(cases); i++)
+		for (size_t k = 0; k < ML_ARRAY_LEN(paths); k++) {
+			char req[512];
+			snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", paths[k], cases[i].host);
+			resp_t r = http_raw(s.port, req);
+			int ok = cases[i].want == 421 ? r.status == 421 : r.status != 421;
+			if (!ok)
+				fail_msg("Host: %s, GET %s: %d", cases[i].host, paths[k], r.status);
+			resp_free(&r);
+		}
+	resp_t r = http_raw(s.port, "POST /login HTTP/1.1\r\nHost: evil.example\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
+	assert_int_equal(r.status, 421);
+	resp_free(&r);
+	/* HTTP/1.0 without Host is answered */
+	r = http_raw(s.port, "GET /api/search?limit=1 HTTP/1.0\r\n\r\n");
+	assert_int_equal(r.status, 200);
+	resp_free(&r);
+	assert_int_equal(serve_stop(&s), 0);
 }
 
 /* ---- bounded work ---- */
@@ -1166,8 +1200,37 @@ static void login_logout(void **state)
 		json_decref(j);
 		resp_free(&r);
 	}
-	/* a silent user is refused even with the right password */
-	assert_null(login(port, "mute", "right-1", 403));
+	/* a silent user is refused even with the right password, exactly as
+	 * with a wrong one (the answer does not confirm the password) */
+	resp_t rs = http_req(port, "POST", "/login", NULL, "application/json", "{\"name\":\"mute\",\"password\":\"right-1\"}", NULL);
+	resp_t rw = http_req(port, "POST", "/login", NULL, "application/json", "{\"name\":\"mute\",\"password\":\"wrong-1\"}", NULL);
+	assert_int_equal(rs.status, 401);
+	assert_int_equal(rw.status, rs.status);
+	assert_string_equal(rs.body, rw.body);
+	resp_free(&rs);
+	resp_free(&rw);
+	/* a NUL in a password is refused, not cut there (bob's is right-2) */
+	r = http_req(port, "POST", "/login", NULL, "application/x-www-form-urlencoded", "name=bob&password=right-2%00x", NULL);
+	assert_int_equal(r.status, 400);
+	assert_null(header(&r, "Set-Cookie"));
+	resp_free(&r);
+	r = http_req(port, "POST", "/login", NULL, "application/json", "{\"name\":\"bob\",\"password\":\"right-2\\u0000x\"}", NULL);
+	assert_int_equal(r.status, 400);
+	resp_free(&r);
+	/* another site's page cannot log out a session: Origin, else Referer,
+	 * with the scheme */
+	static const char *const foreign[] = { "Origin: https://evil.example\r\n", "Referer: http://evil.example/x\r\n",
+		"Origin: evil://127.0.0.1\r\n", "Origin: http://127.0.0.1.evil.example\r\n" };
+	for (size_t i = 0; i < ML_ARRAY_LEN(foreign); i++) {
+		r = http_req(port, "POST", "/logout", NULL, NULL, NULL, foreign[i]);
+		if (r.status != 403)
+			fail_msg("POST /logout with %s: %d", foreign[i], r.status);
+		resp_free(&r);
+		r = http_req(port, "POST", "/login", NULL, "application/x-www-form-urlencoded", "name=bob&password=right-2", foreign[i]);
+		if (r.status != 403)
+			fail_msg("POST /login with %s: %d", foreign[i], r.status);
+		resp_free(&r);
+	}
 	assert_null(login(port, "mute", "wrong", 401));
 	/* a made-up session, GET /login, another site's page */
 	json_decref(get_as(port, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", "/api/search", 401));
@@ -1326,31 +1389,54 @@ static void users_cursor(void **state)
 static void users_file(void **state)
 {
 	(void)state;
+	/* H: a real hash; the lines are bad for another reason */
 	static const struct { const char *text, *why; } bad[] = {
-		{ "bob:$y$j9T$abc$defghijklmnop:boss:bob@example.com\n", "role" },
+		{ "bob:H:boss:bob@example.com\n", "role" },
 		{ "bob:plain:user:bob@example.com\n", "hash" },
-		{ "bob:$y$j9T$abc$defghijklmnop:user\n", "NAME:HASH" },
-		{ "bob:$y$j9T$abc$defghijklmnop:user:bob\n", "not an address" },
-		{ "bob:$y$j9T$abc$defghijklmnop:user:*@example.com\n", "not an address" },
-		{ "b b:$y$j9T$abc$defghijklmnop:user:bob@example.com\n", "name" },
-		{ "a:$y$j9T$abc$defghijklmnop:user:a@x.example\na:$y$j9T$abc$defghijklmnop:user:a@x.example\n", "twice" },
+		{ "bob:H:user\n", "NAME:HASH" },
+		{ "bob:H:user:bob\n", "not an address" },
+		{ "bob:H:user:*@example.com\n", "not an address" },
+		{ "b b:H:user:bob@example.com\n", "name" },
+		{ "a:H:user:a@x.example\na:H:user:a@x.example\n", "twice" },
 		{ "# nobody\n\n", "no users" },
+		/* only yescrypt and SHA-512 crypt, whole */
+		{ "bob:$1$abcdefgh$0VoFUtn8NRzlE1HYXqpqW/:user:bob@example.com\n", "not yescrypt ($y$) or SHA-512 ($6$)" },
+		{ "bob:abJnggxhB/yWI:user:bob@example.com\n", "not yescrypt" },
+		{ "bob:$y$j9T$abc$defghijklmnop:user:bob@example.com\n", "malformed" },
+		{ "bob:$6$saltsalt$short:user:bob@example.com\n", "malformed" },
+		{ "bob:Hcut:user:bob@example.com\n", "malformed" },
 	};
-	char path[4300], *out, *err;
+	char path[4300], pw[4300], *out, *err, *hash;
+	snprintf(pw, sizeof pw, "%s/pw1", dir);
+	assert_int_equal(tl_mtalog(&hash, NULL, "serve --hash-password < %s", pw), 0);
+	hash[strcspn(hash, "\n")] = '\0';
 	snprintf(path, sizeof path, "%s/bad-users", dir);
 	for (size_t i = 0; i < ML_ARRAY_LEN(bad); i++) {
-		tl_write_file(path, bad[i].text, strlen(bad[i].text));
+		ml_buf_t t = ML_BUF_INIT;
+		for (const char *c = bad[i].text; *c; c++) {
+			if (!strncmp(c, ":Hcut:", 6)) {
+				ml_buf_printf(&t, ":%.*s:", (int)strlen(hash) - 3, hash);
+				c += 5;
+			} else if (!strncmp(c, ":H:", 3)) {
+				ml_buf_printf(&t, ":%s:", hash);
+				c += 2;
+			} else {
+				ml_buf_putc(&t, *c);
+			}
+		}
+		tl_write_file(path, t.data, t.len);
 		int rc = tl_mtalog(&out, &err, "--db %s serve --listen 127.0.0.1:0 --users %s", db, path);
 		if (rc != 1 || !strstr(err, bad[i].why))
-			fail_msg("users file %zu: exit %d: %s", i, rc, err);
+			fail_msg("users file %zu (%s): exit %d: %s", i, ml_buf_cstr(&t), rc, err);
+		ml_buf_free(&t);
 		free(out);
 		free(err);
 	}
+	free(hash);
 	assert_int_equal(tl_mtalog(&out, &err, "--db %s serve --listen 127.0.0.1:0 --users %s/none", db, dir), 2);
 	free(out); free(err);
 	/* a hash is libcrypt's yescrypt, salted: the same password twice differs */
-	char pw[4300], *h2;
-	snprintf(pw, sizeof pw, "%s/pw1", dir);
+	char *h2;
 	assert_int_equal(tl_mtalog(&out, NULL, "serve --hash-password < %s", pw), 0);
 	assert_int_equal(tl_mtalog(&h2, NULL, "serve --hash-password < %s", pw), 0);
 	assert_true(!strncmp(out, "$y$", 3) || !strncmp(out, "$6$", 3));
@@ -1375,6 +1461,7 @@ int main(void)
 		cmocka_unit_test(page),
 		cmocka_unit_test(options),
 		cmocka_unit_test(bounded_work),
+		cmocka_unit_test(host_names),
 		cmocka_unit_test(login_logout),
 		cmocka_unit_test(users_see_their_rows),
 		cmocka_unit_test(users_cursor),

@@ -12,6 +12,7 @@
 #include "index/query.h"
 #include "index/tokens.h"
 #include "index/store.h"
+#include "tools/auth.h"
 #include "tools/ingest.h"
 #include "tools/output.h"
 #include "tools/maint.h"
@@ -73,6 +74,8 @@ static void usage(FILE *f)
 	"      --hash-password       read a password on stdin, print its hash for --users\n"
 	"      --secure-cookie       the session cookie is Secure on loopback too (https proxy)\n"
 	"      --search-timeout S    a search answers within S seconds with what it found (default 5)\n"
+	"      --allowed-hosts NAMES the host names (comma-separated) the page is reached by, besides\n"
+	"                            addresses and localhost; requests naming others get 421\n"
 	"      --max-scans N         searches without an indexed filter, or with a regex, at once\n"
 	"                            (default: the processors; one more waits 2 s, then 503)\n"
 	"\n"
@@ -374,6 +377,7 @@ static int cmd_serve(const char *db, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "listen", required_argument, 0, 'l' },
 		{ "max-scans", required_argument, 0, 'm' },
+		{ "allowed-hosts", required_argument, 0, 'A' },
 		{ "search-timeout", required_argument, 0, 'T' },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "users", required_argument, 0, 'u' },
@@ -410,6 +414,7 @@ static int cmd_serve(const char *db, int argc, char **argv)
 			break;
 		}
 		case 'v': o.verbose = 1; break;
+		case 'A': o.allowed_hosts = optarg; break;
 		case 'u': o.users_path = optarg; break;
 		case 'H': hash_password = 1; break;
 		case 'S': o.secure_cookie = 1; break;
@@ -422,7 +427,7 @@ static int cmd_serve(const char *db, int argc, char **argv)
 		return 1;
 	}
 	if (hash_password)
-		return ml_serve_hash_password_main(stdin, stdout);
+		return ml_auth_hash_password_main(stdin, stdout);
 	return ml_serve_run(&o);
 }
 

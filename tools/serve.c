@@ -29,7 +29,6 @@
 #include "serve.h"
 
 #include <arpa/inet.h>
-#include <crypt.h>
 #include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -44,14 +43,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "index/query.h"
 #include "index/store.h"
+#include "tools/auth.h"
 #include "tools/output.h"
 
 #define ML_SERVE_MAP ((size_t)1 << 40)   /* 1 TiB of address space */
@@ -62,41 +60,20 @@ static const char csv_header[] =
 	"id,time,host,queue_id,direction,from,to,orig_to,subject,status,dsn,relay,delay,"
 	"reason,message_id,client_ip,size\r\n";
 
-/* ---- users and sessions (see serve.h) ---- */
+/* ---- users and sessions (tools/auth.h) ---- */
 
 #define SESSION_COOKIE "mtalog_session"
-#define SESSION_TTL (12 * 3600)     /* seconds a session lives after its login */
-#define SESSION_MAX 4096            /* sessions kept; beyond, the oldest goes */
-#define SESSION_ID_BYTES 32         /* from getrandom(2); 64 hex digits in the cookie */
 #define BODY_MAX 8192               /* a login body; more is 413 */
 #define USER_PASSES 50              /* searches (of up to 1000 rows each) one page of a
                                        user may run to fill itself */
 
-typedef enum { ROLE_ADMIN, ROLE_USER, ROLE_SILENT } role_t;
-
-typedef struct {
-	char *name, *hash;
-	role_t role;
-	char **addrs;           /* "bob@example.com" or "@example.com" */
-	size_t naddrs;
-} user_t;
-
-typedef struct {
-	char id[2 * SESSION_ID_BYTES + 1];
-	const user_t *user;
-	time_t expires;
-} session_t;
-
 typedef struct {
 	ml_store_t *store;
 	int verbose;
-	user_t *users;           /* NULL: no --users, the page is open */
-	size_t nusers;
-	char *dummy_hash;        /* checked against for an unknown name (same time) */
+	ml_auth_t *auth;         /* NULL: no --users, the page is open */
+	char **hosts;            /* --allowed-hosts: names the Host header may give */
+	size_t nhosts;
 	int secure_cookie;       /* not on loopback: the cookie says Secure */
-	pthread_mutex_t session_lock;
-	session_t *sessions;
-	size_t nsessions;
 	pthread_mutex_t pool_lock;
 	ml_search_t **pool;      /* free search objects */
 	size_t npool, cappool;
@@ -204,160 +181,8 @@ void ml_cursor_format(const ml_cursor_t *c, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64, c->docid);
 }
 
-/* ---- users ---- */
-
-static void users_free(user_t *u, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(u[i].name);
-		free(u[i].hash);
-		for (size_t k = 0; k < u[i].naddrs; k++)
-			free(u[i].addrs[k]);
-		free(u[i].addrs);
-	}
-	free(u);
-}
-
-static int name_ok(const char *s, size_t n)
-{
-	if (n == 0 || n > 64)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("._@+-", s[i]))
-			return 0;
-	return 1;
-}
-
-/* An address of a users file: local@domain or @domain, no blanks, no '*'. */
-static int addr_ok(const char *s)
-{
-	const char *at = strchr(s, '@');
-	if (!at || strchr(at + 1, '@') || !at[1] || strlen(s) > 255)
-		return 0;
-	for (const char *p = s; *p; p++)
-		if ((unsigned char)*p <= ' ' || strchr("*<>\",;", *p))
-			return 0;
-	return 1;
-}
-
-/* Read the users file (format in serve.h).  ML_EINVAL with "FILE:LINE: why"
- * in err on the first bad line. */
-static int users_load(const char *path, user_t **out, size_t *nout, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "r");
-	if (!f) {
-		snprintf(err, errlen, "--users %s: %s", path, strerror(errno));
-		return ML_EIO;
-	}
-	user_t *u = NULL;
-	size_t n = 0, cap = 0, lineno = 0;
-	char *line = NULL;
-	size_t linecap = 0;
-	ssize_t len;
-	int rc = ML_OK;
-	while ((len = getline(&line, &linecap, f)) >= 0) {
-		lineno++;
-		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		const char *s = line;
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (!*s || *s == '#')
-			continue;
-		char *field[4];
-		char *p = line;
-		int nf = 0;
-		for (; nf < 4; nf++) {
-			field[nf] = p;
-			char *colon = nf < 3 ? strchr(p, ':') : NULL;
-			if (!colon)
-				break;
-			*colon = '\0';
-			p = colon + 1;
-		}
-		const char *why = NULL;
-		if (nf < 3)
-			why = "want NAME:HASH:ROLE:ADDRESSES";
-		else if (!name_ok(field[0], strlen(field[0])))
-			why = "a name is 1 to 64 letters, digits and . _ @ + -";
-		else if (field[1][0] != '$' || strlen(field[1]) < 10)
-			why = "the hash is not one crypt(3) makes (make one with `mtalog serve --hash-password`)";
-		else if (strcmp(field[2], "admin") && strcmp(field[2], "user") && strcmp(field[2], "silent"))
-			why = "the role is admin, user or silent";
-		for (size_t i = 0; !why && i < n; i++)
-			if (!strcmp(u[i].name, field[0]))
-				why = "this name is given twice";
-		if (why) {
-			snprintf(err, errlen, "%s:%zu: %s", path, lineno, why);
-			rc = ML_EINVAL;
-			goto fail;
-		}
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			user_t *nu = realloc(u, nc * sizeof *nu);
-			if (!nu) {
-				rc = ML_ENOMEM;
-				goto fail;
-			}
-			u = nu;
-			cap = nc;
-		}
-		user_t *x = &u[n++];
-		memset(x, 0, sizeof *x);
-		x->name = strdup(field[0]);
-		x->hash = strdup(field[1]);
-		x->role = !strcmp(field[2], "admin") ? ROLE_ADMIN : !strcmp(field[2], "user") ? ROLE_USER : ROLE_SILENT;
-		if (!x->name || !x->hash) {
-			rc = ML_ENOMEM;
-			goto fail;
-		}
-		char *save = NULL;
-		for (char *a = strtok_r(field[3], ",", &save); a; a = strtok_r(NULL, ",", &save)) {
-			while (*a == ' ' || *a == '\t')
-				a++;
-			size_t al = strlen(a);
-			while (al && (a[al - 1] == ' ' || a[al - 1] == '\t'))
-				a[--al] = '\0';
-			if (!al)
-				continue;
-			if (!addr_ok(a)) {
-				snprintf(err, errlen, "%s:%zu: '%.100s' is not an address (name@domain) or @domain",
-				         path, lineno, a);
-				rc = ML_EINVAL;
-				goto fail;
-			}
-			char **na = realloc(x->addrs, (x->naddrs + 1) * sizeof *na);
-			if (!na || !(na[x->naddrs] = strdup(a))) {
-				if (na)
-					x->addrs = na;
-				rc = ML_ENOMEM;
-				goto fail;
-			}
-			x->addrs = na;
-			x->naddrs++;
-		}
-	}
-	if (n == 0) {
-		snprintf(err, errlen, "--users %s: no users in the file", path);
-		rc = ML_EINVAL;
-		goto fail;
-	}
-	free(line);
-	fclose(f);
-	*out = u;
-	*nout = n;
-	return ML_OK;
-fail:
-	if (rc == ML_ENOMEM)
-		snprintf(err, errlen, "--users %s: out of memory", path);
-	free(line);
-	fclose(f);
-	users_free(u, n);
-	return rc;
-}
-
 /* Does address a (from, to or orig_to) belong to u? */
-static int user_has_addr(const user_t *u, ml_slice_t a)
+static int user_has_addr(const ml_user_t *u, ml_slice_t a)
 {
 	if (a.n == 0)
 		return 0;
@@ -369,9 +194,9 @@ static int user_has_addr(const user_t *u, ml_slice_t a)
 
 /* May u see row `row` of m?  NULL (no --users) and admins see every row; a
  * user the rows whose sender, recipient or original recipient is theirs. */
-static int row_visible(const user_t *u, const ml_message_t *m, int row)
+static int row_visible(const ml_user_t *u, const ml_message_t *m, int row)
 {
-	if (!u || u->role == ROLE_ADMIN)
+	if (!u || u->role == ML_ROLE_ADMIN)
 		return 1;
 	if (user_has_addr(u, ml_message_str(m, m->from)))
 		return 1;
@@ -381,164 +206,6 @@ static int row_visible(const user_t *u, const ml_message_t *m, int row)
 	       user_has_addr(u, ml_message_str(m, m->rcpts[row].orig_to));
 }
 
-/* ---- passwords (libcrypt) ---- */
-
-/* Constant time over the length of a. */
-static int same_str(const char *a, const char *b)
-{
-	size_t n = strlen(a), m = strlen(b);
-	unsigned char d = n != m;
-	for (size_t i = 0; i < n; i++)
-		d |= (unsigned char)(a[i] ^ (i < m ? b[i] : 0));
-	return d == 0;
-}
-
-static int password_check(const char *hash, const char *password)
-{
-	struct crypt_data *cd = calloc(1, sizeof *cd);
-	if (!cd)
-		return 0;
-	const char *h = crypt_r(password, hash, cd);
-	int ok = h && h[0] != '*' && same_str(h, hash);
-	explicit_bzero(cd, sizeof *cd);
-	free(cd);
-	return ok;
-}
-
-int ml_serve_hash_password(const char *password, char *out, size_t len, char *err, size_t errlen)
-{
-	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-	/* yescrypt at its default cost; SHA-512 where libcrypt lacks it */
-	if (!crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof salt) &&
-	    !crypt_gensalt_rn("$6$", 0, NULL, 0, salt, sizeof salt)) {
-		snprintf(err, errlen, "cannot make a salt: %s", strerror(errno));
-		return ML_EIO;
-	}
-	struct crypt_data *cd = calloc(1, sizeof *cd);
-	if (!cd) {
-		snprintf(err, errlen, "out of memory");
-		return ML_ENOMEM;
-	}
-	const char *h = crypt_r(password, salt, cd);
-	int rc = ML_OK;
-	if (!h || h[0] == '*' || strlen(h) >= len) {
-		snprintf(err, errlen, "cannot hash the password: %s", strerror(errno));
-		rc = ML_EIO;
-	} else {
-		snprintf(out, len, "%s", h);
-	}
-	explicit_bzero(cd, sizeof *cd);
-	free(cd);
-	return rc;
-}
-
-int ml_serve_hash_password_main(FILE *in, FILE *out)
-{
-	struct termios old, quiet;
-	int tty = isatty(fileno(in)) && tcgetattr(fileno(in), &old) == 0;
-	if (tty) {
-		fputs("password: ", stderr);
-		quiet = old;
-		quiet.c_lflag &= (tcflag_t)~ECHO;
-		tcsetattr(fileno(in), TCSAFLUSH, &quiet);
-	}
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n = getline(&line, &cap, in);
-	if (tty) {
-		tcsetattr(fileno(in), TCSAFLUSH, &old);
-		fputc('\n', stderr);
-	}
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	int rc = 1;
-	char hash[CRYPT_OUTPUT_SIZE], err[256];
-	if (n <= 0)
-		fprintf(stderr, "mtalog serve: --hash-password: no password on standard input\n");
-	else if (ml_serve_hash_password(line, hash, sizeof hash, err, sizeof err))
-		fprintf(stderr, "mtalog serve: --hash-password: %s\n", err);
-	else {
-		fprintf(out, "%s\n", hash);
-		rc = 0;
-	}
-	if (line)
-		explicit_bzero(line, cap);
-	free(line);
-	return rc;
-}
-
-/* ---- sessions ---- */
-
-static int session_new(server_t *sv, const user_t *u, char *id, size_t idlen)
-{
-	unsigned char rnd[SESSION_ID_BYTES];
-	size_t got = 0;
-	while (got < sizeof rnd) {
-		ssize_t k = getrandom(rnd + got, sizeof rnd - got, 0);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return ML_EIO;
-		got += (size_t)k;
-	}
-	static const char hex[] = "0123456789abcdef";
-	session_t s;
-	for (size_t i = 0; i < sizeof rnd; i++) {
-		s.id[2 * i] = hex[rnd[i] >> 4];
-		s.id[2 * i + 1] = hex[rnd[i] & 15];
-	}
-	s.id[sizeof s.id - 1] = '\0';
-	explicit_bzero(rnd, sizeof rnd);
-	s.user = u;
-	time_t now = time(NULL);
-	s.expires = now + SESSION_TTL;
-	pthread_mutex_lock(&sv->session_lock);
-	/* drop the expired; when still full, the oldest */
-	size_t k = 0;
-	for (size_t i = 0; i < sv->nsessions; i++)
-		if (sv->sessions[i].expires > now)
-			sv->sessions[k++] = sv->sessions[i];
-	sv->nsessions = k;
-	if (sv->nsessions == SESSION_MAX) {
-		memmove(sv->sessions, sv->sessions + 1, (SESSION_MAX - 1) * sizeof *sv->sessions);
-		sv->nsessions--;
-	}
-	sv->sessions[sv->nsessions++] = s;
-	pthread_mutex_unlock(&sv->session_lock);
-	snprintf(id, idlen, "%s", s.id);
-	return ML_OK;
-}
-
-/* The user of a live session, or NULL. */
-static const user_t *session_user(server_t *sv, const char *id)
-{
-	if (!id || strlen(id) != 2 * SESSION_ID_BYTES)
-		return NULL;
-	const user_t *u = NULL;
-	time_t now = time(NULL);
-	pthread_mutex_lock(&sv->session_lock);
-	for (size_t i = 0; i < sv->nsessions; i++)
-		if (same_str(sv->sessions[i].id, id)) {
-			if (sv->sessions[i].expires > now)
-				u = sv->sessions[i].user;
-			break;
-		}
-	pthread_mutex_unlock(&sv->session_lock);
-	return u;
-}
-
-static void session_end(server_t *sv, const char *id)
-{
-	if (!id)
-		return;
-	pthread_mutex_lock(&sv->session_lock);
-	for (size_t i = 0; i < sv->nsessions; i++)
-		if (!strcmp(sv->sessions[i].id, id)) {
-			sv->sessions[i] = sv->sessions[--sv->nsessions];
-			break;
-		}
-	pthread_mutex_unlock(&sv->session_lock);
-}
 
 /* ---- search objects, one per request ---- */
 
@@ -600,7 +267,7 @@ typedef struct {
 	struct MHD_Connection *conn;
 	const char *method, *url;
 	struct timespec t0;
-	const user_t *user;     /* the session's user; NULL without --users */
+	const ml_user_t *user;     /* the session's user; NULL without --users */
 } req_t;
 
 static int64_t elapsed_us(const struct timespec *t0)
@@ -722,7 +389,7 @@ typedef struct {
 	int json;               /* JSON: the rows, as text, comma-separated in rows */
 	ml_buf_t rows, tmp;
 	ml_out_t *out;          /* CSV: the writer */
-	const user_t *user;     /* whose rows; NULL: every row */
+	const ml_user_t *user;     /* whose rows; NULL: every row */
 	unsigned limit;         /* rows wanted */
 	unsigned n;             /* rows given */
 	unsigned seen;          /* rows handed over by the searches (given or hidden) */
@@ -873,7 +540,7 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		query_after(&a.q, &p, &a.cursor);
 	/* a user's rows are a subset: each search reads as many rows as it may,
 	 * page_row keeps the user's */
-	int restricted = r->user && r->user->role != ROLE_ADMIN;
+	int restricted = r->user && r->user->role != ML_ROLE_ADMIN;
 	p.user = r->user;
 	a.q.limit = restricted ? ML_QUERY_MAX_LIMIT : p.limit;
 
@@ -1062,7 +729,7 @@ static void drop_naming(json_t *arr, const char *key, json_t *hidden)
 }
 
 /* Is a the to or orig_to of a row u sees (an alias they share with others)? */
-static int in_visible_row(const user_t *u, const ml_message_t *m, ml_slice_t a)
+static int in_visible_row(const ml_user_t *u, const ml_message_t *m, ml_slice_t a)
 {
 	for (uint32_t i = 0; i < m->nrcpts; i++) {
 		if (!row_visible(u, m, (int)i))
@@ -1077,7 +744,7 @@ static int in_visible_row(const user_t *u, const ml_message_t *m, ml_slice_t a)
 /* A message for a user who is among its recipients, not its sender: only
  * their own recipients, and only the events and log lines that name no
  * other recipient; no chain (the other hops and a bounce are the sender's). */
-static void message_redact(json_t *j, const user_t *u, const ml_message_t *m)
+static void message_redact(json_t *j, const ml_user_t *u, const ml_message_t *m)
 {
 	json_t *rcpts = json_object_get(j, "recipients");
 	json_t *hidden = json_array();
@@ -1117,7 +784,7 @@ static enum MHD_Result api_message(req_t *r, const char *id)
 	db_leave(r->sv);
 	enum MHD_Result ret;
 	int visible = 0, whole = 1;
-	if (rc == 0 && r->user && r->user->role != ROLE_ADMIN) {
+	if (rc == 0 && r->user && r->user->role != ML_ROLE_ADMIN) {
 		/* a message none of whose rows the user may see does not exist for them */
 		whole = user_has_addr(r->user, ml_message_str(&m, m.from));
 		visible = whole;
@@ -1159,25 +826,26 @@ typedef struct {
 static void cookie_header(const server_t *sv, const char *id, char *out, size_t len)
 {
 	snprintf(out, len, SESSION_COOKIE "=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict%s",
-	         id ? id : "", id ? SESSION_TTL : 0, sv->secure_cookie ? "; Secure" : "");
+	         id ? id : "", id ? AUTH_SESSION_TTL : 0, sv->secure_cookie ? "; Secure" : "");
 }
 
-static json_t *me_json(const user_t *u)
+static json_t *me_json(const ml_user_t *u)
 {
 	json_t *j = json_object();
 	json_object_set_new(j, "name", json_string(u->name));
-	json_object_set_new(j, "role", json_string(u->role == ROLE_ADMIN ? "admin" : "user"));
+	json_object_set_new(j, "role", json_string(u->role == ML_ROLE_ADMIN ? "admin" : "user"));
 	json_t *a = json_array();
-	for (size_t i = 0; u->role != ROLE_ADMIN && i < u->naddrs; i++)
+	for (size_t i = 0; u->role != ML_ROLE_ADMIN && i < u->naddrs; i++)
 		json_array_append_new(a, json_string(u->addrs[i]));
 	json_object_set_new(j, "addresses", a);
 	return j;
 }
 
 /* Percent-decode a form value in place ('+' is a space). */
-static void form_decode(char *s)
+/* Decode a form value in place; its length (it may hold a NUL). */
+static size_t form_decode(char *s)
 {
-	char *o = s;
+	char *o = s, *start = s;
 	for (; *s; s++) {
 		if (*s == '+') {
 			*o++ = ' ';
@@ -1190,18 +858,25 @@ static void form_decode(char *s)
 		}
 	}
 	*o = '\0';
+	return (size_t)(o - start);
 }
 
-/* name and password from a JSON object or a form; pointers into b or j. */
-static int login_fields(req_t *r, body_t *b, json_t **j, const char **name, const char **pw)
+/* name and password (pwlen bytes) from a JSON object or a form; pointers
+ * into b or j. */
+static int login_fields(req_t *r, body_t *b, json_t **j, const char **name, const char **pw, size_t *pwlen)
 {
 	*name = *pw = NULL;
+	*pwlen = 0;
+	size_t namelen = 0;
 	const char *ct = mhd.lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 	if (ct && !strncasecmp(ct, "application/json", 16)) {
 		json_error_t je;
-		*j = json_loadb(b->buf, b->len, 0, &je);
-		*name = json_string_value(json_object_get(*j, "name"));
-		*pw = json_string_value(json_object_get(*j, "password"));
+		*j = json_loadb(b->buf, b->len, JSON_ALLOW_NUL, &je);
+		json_t *n = json_object_get(*j, "name"), *p = json_object_get(*j, "password");
+		*name = json_string_value(n);
+		namelen = json_string_length(n);
+		*pw = json_string_value(p);
+		*pwlen = json_string_length(p);
 	} else {
 		b->buf[b->len] = '\0';
 		char *save = NULL;
@@ -1211,61 +886,106 @@ static int login_fields(req_t *r, body_t *b, json_t **j, const char **name, cons
 				continue;
 			*eq = '\0';
 			form_decode(kv);
-			form_decode(eq + 1);
-			if (!strcmp(kv, "name"))
+			size_t n = form_decode(eq + 1);
+			if (!strcmp(kv, "name")) {
 				*name = eq + 1;
-			else if (!strcmp(kv, "password"))
+				namelen = n;
+			} else if (!strcmp(kv, "password")) {
 				*pw = eq + 1;
+				*pwlen = n;
+			}
 		}
 	}
-	return *name && *pw && **name && **pw;
+	/* a name with a NUL is no name */
+	return *name && *pw && namelen && *pwlen && strlen(*name) == namelen;
 }
 
-/* A login from another site's page: its Origin names another host. */
-static int cross_origin(req_t *r)
+/* Does the Origin (else the Referer) of a POST name this server?  Neither
+ * (a client that is not a browser): yes.  Scheme, host and port must be
+ * those the request came to: http or https, and its Host. */
+static int same_origin(req_t *r)
 {
 	const char *origin = mhd.lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
 	const char *host = mhd.lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	if (!origin)
+		origin = mhd.lookup_connection_value(r->conn, MHD_HEADER_KIND, "Referer");
+	if (!origin)
+		return 1;
+	size_t skip = !strncasecmp(origin, "http://", 7) ? 7 : !strncasecmp(origin, "https://", 8) ? 8 : 0;
+	if (!skip || !host)
 		return 0;
-	const char *o = strstr(origin, "://");
-	return !host || !o || strcmp(o + 3, host);
+	const char *o = origin + skip;
+	size_t hl = strlen(host);
+	/* the Origin is scheme://host[:port]; a Referer goes on with a path */
+	return !strncasecmp(o, host, hl) && (o[hl] == '\0' || o[hl] == '/');
+}
+
+/* The client's address as text, for the brake on guessing; "" when unknown
+ * or on loopback: there every client of a reverse proxy on the same host
+ * has the one address, and one guesser would lock them all out (the brake
+ * per account still holds). */
+static void client_addr(req_t *r, char *out, size_t len)
+{
+	out[0] = '\0';
+	const union MHD_ConnectionInfo *ci = mhd.get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ci || !ci->client_addr)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET) {
+		const struct in_addr *a4 = &((const struct sockaddr_in *)sa)->sin_addr;
+		if ((ntohl(a4->s_addr) >> 24) != 127)
+			inet_ntop(AF_INET, a4, out, (socklen_t)len);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (!IN6_IS_ADDR_LOOPBACK(a6))
+			inet_ntop(AF_INET6, a6, out, (socklen_t)len);
+	}
 }
 
 static enum MHD_Result do_login(req_t *r, body_t *b)
 {
 	server_t *sv = r->sv;
-	if (!sv->users)
+	if (!sv->auth)
 		return respond_error(r, 404, NULL, "this server has no users (it runs without --users)");
 	if (b->toobig)
 		return respond_error(r, 413, NULL, "the login is too long");
-	if (cross_origin(r))
+	if (!same_origin(r))
 		return respond_error(r, 403, NULL, "a login from another site");
 	json_t *j = NULL;
 	const char *name, *pw;
-	if (!login_fields(r, b, &j, &name, &pw)) {
+	size_t pwlen;
+	if (!login_fields(r, b, &j, &name, &pw, &pwlen)) {
 		json_decref(j);
+		explicit_bzero(b->buf, sizeof b->buf);
 		return respond_error(r, 400, NULL, "give a name and a password (JSON or a form)");
 	}
-	const user_t *u = NULL;
-	for (size_t i = 0; i < sv->nusers && !u; i++)
-		if (!strcmp(sv->users[i].name, name))
-			u = &sv->users[i];
-	/* an unknown name costs the same as a wrong password */
-	int ok = password_check(u ? u->hash : sv->dummy_hash, pw) && u;
+	char client[INET6_ADDRSTRLEN], id[AUTH_SESSION_ID_LEN + 1];
+	client_addr(r, client, sizeof client);
+	const ml_user_t *u = NULL;
+	unsigned wait_s = 0;
+	int rc = ml_auth_login(sv->auth, name, pw, pwlen, client, id, &u, &wait_s);
+	if (sv->verbose)
+		fprintf(stderr, "mtalog serve: login from %s: %s\n", client[0] ? client : "loopback",
+		        rc == ML_OK ? "ok" : rc == ML_EAGAIN ? "too many failures, must wait" : "refused");
 	json_decref(j);
 	explicit_bzero(b->buf, sizeof b->buf);
-	if (sv->verbose)
-		fprintf(stderr, "mtalog serve: login %s: %s\n", u ? u->name : "(unknown name)",
-		        !ok ? "refused" : u->role == ROLE_SILENT ? "refused (silent)" : "ok");
-	if (!ok)
+	if (rc == ML_EINVAL)
+		return respond_error(r, 400, NULL, "a password may not hold a NUL byte");
+	if (rc == ML_EAGAIN) {
+		char secs[16];
+		snprintf(secs, sizeof secs, "%u", wait_s);
+		const char *hdr[] = { "Retry-After", secs, "Cache-Control", "no-store", NULL };
+		char msg[160];
+		int n = snprintf(msg, sizeof msg, "{\"error\":\"too many failed logins: wait %u s\"}", wait_s);
+		return respond(r, 429, "application/json", msg, (size_t)n, hdr);
+	}
+	if (rc == ML_EPERM)
 		return respond_error(r, 401, NULL, "wrong name or password");
-	if (u->role == ROLE_SILENT)
-		return respond_error(r, 403, NULL, "this account may not log in");
-	char id[2 * SESSION_ID_BYTES + 1], cookie[256];
-	if (session_new(sv, u, id, sizeof id))
+	if (rc)
 		return respond_error(r, 500, NULL, "cannot make a session");
+	char cookie[256];
 	cookie_header(sv, id, cookie, sizeof cookie);
+	explicit_bzero(id, sizeof id);
 	const char *hdr[] = { "Set-Cookie", cookie, "Cache-Control", "no-store", NULL };
 	json_t *me = me_json(u);
 	char *s = json_dumps(me, JSON_FLAGS);
@@ -1278,7 +998,9 @@ static enum MHD_Result do_login(req_t *r, body_t *b)
 
 static enum MHD_Result do_logout(req_t *r)
 {
-	session_end(r->sv, mhd.lookup_connection_value(r->conn, MHD_COOKIE_KIND, SESSION_COOKIE));
+	if (!same_origin(r))
+		return respond_error(r, 403, NULL, "a logout from another site");
+	ml_auth_logout(r->sv->auth, mhd.lookup_connection_value(r->conn, MHD_COOKIE_KIND, SESSION_COOKIE));
 	char cookie[256];
 	cookie_header(r->sv, NULL, cookie, sizeof cookie);
 	const char *hdr[] = { "Set-Cookie", cookie, "Cache-Control", "no-store", NULL };
@@ -1290,7 +1012,7 @@ static enum MHD_Result do_logout(req_t *r)
  * without --users. */
 static enum MHD_Result api_me(req_t *r)
 {
-	if (!r->sv->users) {
+	if (!r->sv->auth) {
 		json_t *j = json_object();
 		json_object_set_new(j, "name", json_null());
 		json_object_set_new(j, "role", json_string("admin"));
@@ -1333,12 +1055,54 @@ static enum MHD_Result serve_asset(req_t *r, const ml_web_asset_t *a)
 	return respond(r, 200, a->content_type, a->data, a->len, hdr);
 }
 
+/* May a request name this Host?  An address (IPv4, [IPv6]) or localhost,
+ * with or without a port, and the names of --allowed-hosts; no Host at all
+ * (HTTP/1.0).  A name the server was not told of is refused: a page of
+ * another site that re-points its own name at this address (DNS
+ * rebinding) sends that name. */
+static int host_ok(const server_t *sv, const char *host)
+{
+	if (!host)
+		return 1;
+	size_t n = strlen(host);
+	if (n == 0 || n > 255)
+		return 0;
+	char name[256];
+	if (host[0] == '[') {
+		const char *end = strchr(host, ']');
+		if (!end || (end[1] && (end[1] != ':' || !end[2] || strspn(end + 2, "0123456789") != strlen(end + 2))))
+			return 0;
+		snprintf(name, sizeof name, "%.*s", (int)(end - host - 1), host + 1);
+		struct in6_addr a6;
+		return inet_pton(AF_INET6, name, &a6) == 1;
+	}
+	const char *colon = strchr(host, ':');
+	if (colon && (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1)))
+		return 0;
+	snprintf(name, sizeof name, "%.*s", (int)(colon ? (size_t)(colon - host) : n), host);
+	struct in_addr a4;
+	if (inet_pton(AF_INET, name, &a4) == 1 || !strcasecmp(name, "localhost"))
+		return 1;
+	for (size_t i = 0; i < sv->nhosts; i++)
+		if (!strcasecmp(name, sv->hosts[i]))
+			return 1;
+	return 0;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                               const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
 	(void)version;
 	req_t r = { cls, conn, method, url, { 0, 0 }, NULL };
 	clock_gettime(CLOCK_MONOTONIC, &r.t0);
+	if (!host_ok(r.sv, mhd.lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))) {
+		if (*upload_size) {
+			*upload_size = 0;
+			return MHD_YES;
+		}
+		return respond_error(&r, 421, NULL, "this server does not answer to that host name: "
+		                     "start it with --allowed-hosts NAME to add it");
+	}
 	int is_login = !strcmp(url, "/login"), is_logout = !strcmp(url, "/logout");
 	if ((is_login || is_logout) && !strcmp(method, "POST")) {
 		/* read the body: the first call has none, the last has *upload_size 0 */
@@ -1376,9 +1140,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		static const char msg[] = "{\"error\":\"only GET and HEAD\"}";
 		return respond(&r, 405, "application/json", msg, sizeof msg - 1, allow);
 	}
-	if (!strncmp(url, "/api/", 5) && r.sv->users) {
+	if (!strncmp(url, "/api/", 5) && r.sv->auth) {
 		/* every API path needs a session when the server has users */
-		r.user = session_user(r.sv, mhd.lookup_connection_value(conn, MHD_COOKIE_KIND, SESSION_COOKIE));
+		r.user = ml_auth_session(r.sv->auth, mhd.lookup_connection_value(conn, MHD_COOKIE_KIND, SESSION_COOKIE));
 		if (!r.user)
 			return respond_error(&r, 401, NULL, "log in first (POST /login)");
 	}
@@ -1465,8 +1229,21 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	server_t sv;
 	memset(&sv, 0, sizeof sv);
 	sv.verbose = o->verbose;
+	if (o->allowed_hosts) {
+		char *list = strdup(o->allowed_hosts), *save = NULL;
+		for (char *h = list ? strtok_r(list, ", ", &save) : NULL; h; h = strtok_r(NULL, ", ", &save)) {
+			char **nh = realloc(sv.hosts, (sv.nhosts + 1) * sizeof *nh);
+			if (!nh || !(nh[sv.nhosts] = strdup(h))) {
+				if (nh)
+					sv.hosts = nh;
+				break;
+			}
+			sv.hosts = nh;
+			sv.nhosts++;
+		}
+		free(list);
+	}
 	pthread_mutex_init(&sv.pool_lock, NULL);
-	pthread_mutex_init(&sv.session_lock, NULL);
 	pthread_rwlock_init(&sv.maplock, NULL);
 	pthread_mutex_init(&sv.scan_lock, NULL);
 	pthread_cond_init(&sv.scan_cv, NULL);
@@ -1483,24 +1260,10 @@ int ml_serve_run(const ml_serve_opts_t *o)
 		? IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr)
 		: (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
 	if (o->users_path) {
-		int urc = users_load(o->users_path, &sv.users, &sv.nusers, err, sizeof err);
+		int urc = ml_auth_open(&sv.auth, o->users_path, err, sizeof err);
 		if (urc) {
 			fprintf(stderr, "mtalog serve: %s\n", err);
 			ret = urc == ML_EINVAL ? 1 : 2;
-			goto done;
-		}
-		char dummy[CRYPT_OUTPUT_SIZE], pw[16];
-		unsigned char rnd[8];
-		if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-			memset(rnd, 'x', sizeof rnd);
-		snprintf(pw, sizeof pw, "%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
-		if (ml_serve_hash_password(pw, dummy, sizeof dummy, err, sizeof err) || !(sv.dummy_hash = strdup(dummy))) {
-			fprintf(stderr, "mtalog serve: %s\n", err);
-			goto done;
-		}
-		sv.sessions = calloc(SESSION_MAX, sizeof *sv.sessions);
-		if (!sv.sessions) {
-			fprintf(stderr, "mtalog serve: out of memory\n");
 			goto done;
 		}
 		/* a Secure cookie travels over https only; browsers hold loopback
@@ -1577,12 +1340,10 @@ done:
 		ml_search_free(sv.pool[i]);
 	free(sv.pool);
 	ml_store_close(sv.store);
-	users_free(sv.users, sv.nusers);
-	free(sv.dummy_hash);
-	if (sv.sessions)
-		explicit_bzero(sv.sessions, SESSION_MAX * sizeof *sv.sessions);
-	free(sv.sessions);
-	pthread_mutex_destroy(&sv.session_lock);
+	ml_auth_free(sv.auth);
+	for (size_t i = 0; i < sv.nhosts; i++)
+		free(sv.hosts[i]);
+	free(sv.hosts);
 	pthread_rwlock_destroy(&sv.maplock);
 	pthread_mutex_destroy(&sv.pool_lock);
 	pthread_mutex_destroy(&sv.scan_lock);

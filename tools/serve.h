@@ -22,18 +22,14 @@
  *   POST /logout            ends the session
  *   /api/me                 who the session is
  *
- * Users (--users FILE).  One user a line, NAME:HASH:ROLE:ADDRESSES; '#'
- * lines and blank lines are skipped.  HASH is crypt(3) output (libcrypt;
- * ml_serve_hash_password); ROLE admin (every row), user (the rows whose from,
- * to or orig_to matches one of ADDRESSES, comma-separated name@domain or
- * @domain, any case) or silent (no login).  The file is read once, at start.
- * With users, every /api/ path needs a session (else 401); rows a user may
- * not see are left out of search pages and CSV (the cursor passes over them,
- * so a page may be short), and a message without one of their rows is 404.
- *
- * Sessions: an in-memory table (at most 4096, 12 hours each, lost on stop)
- * of random IDs from getrandom(2), in an HttpOnly, SameSite=Strict cookie,
- * Secure unless the server listens on loopback (or with secure_cookie).
+ * Users (--users FILE), passwords, sessions and the brakes on guessing:
+ * tools/auth.h.  With users, every /api/ path needs a session (else 401);
+ * rows a user may not see are left out of search pages and CSV (the cursor
+ * passes over them, so a page may be short), and a message without one of
+ * their rows is 404.  A login or logout whose Origin (or Referer) names
+ * another site is 403; too many failed logins are 429 with Retry-After.
+ * The session is in an HttpOnly, SameSite=Strict cookie, Secure unless the
+ * server listens on loopback (or with secure_cookie).
  *
  * Cursor.  Rows come as whole messages, newest docid first, and a message's
  * rows in recipient order.  The cursor names the last row returned: "D" when
@@ -76,6 +72,8 @@ typedef struct {
 	const char *users_path; /* --users FILE: log in, see one's own rows; NULL: open */
 	int secure_cookie;      /* the session cookie says Secure even on loopback (behind
 	                           an https proxy); elsewhere it always does */
+	const char *allowed_hosts;  /* host names (comma-separated) the Host header may give
+	                               besides addresses and localhost; others get 421 */
 } ml_serve_opts_t;
 
 /* Serve until SIGINT or SIGTERM.  Prints "listening on http://HOST:PORT/"
@@ -84,14 +82,6 @@ typedef struct {
  * loaded (it is loaded here, not linked: see serve.c) or the database or the
  * socket cannot be opened. */
 int ml_serve_run(const ml_serve_opts_t *o);
-
-/* Hash a password for a users file: crypt(3) of libcrypt, yescrypt ("$y$")
- * with a random salt, else SHA-512 ("$6$").  ML_EIO with err on failure. */
-int ml_serve_hash_password(const char *password, char *out, size_t len, char *err, size_t errlen);
-
-/* `mtalog serve --hash-password`: one password from `in` (a line; no echo on
- * a terminal), its hash on stdout.  The exit status: 0, or 1. */
-int ml_serve_hash_password_main(FILE *in, FILE *out);
 
 /* The embedded files of tools/web/, generated at build time
  * (tools/web/embed.sh); the table ends with a NULL path. */

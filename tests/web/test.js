@@ -375,7 +375,8 @@ test('with users: bob logs in and sees only his rows, through the page and the A
 test('with users: a silent user and a wrong password are refused', async ({ page, users, shots }) => {
   await logIn(page, users, 'mute', 'right-1');
   await page.locator('#login-error').waitFor({ state: 'visible' });
-  check((await page.locator('#login-error').innerText()).includes('may not log in'), 'silent refused');
+  /* refused as a wrong password is: the answer does not confirm the password */
+  check((await page.locator('#login-error').innerText()).includes('Wrong name or password'), 'silent refused');
   eq(await page.evaluate(async () => (await fetch('/api/me')).status), 401, 'no session for a silent user');
   check(await page.locator('#search-view').isHidden(), 'no search for a silent user');
   await page.locator('#login [name="name"]').fill('bob');
