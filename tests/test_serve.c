@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -856,6 +857,85 @@ static void host_names(void **state)
 	assert_int_equal(serve_stop(&s), 0);
 }
 
+static int http_status(int s, char *head, size_t len);
+
+/* A connection from a client address other than the test's. */
+static int connect_from(unsigned port, const char *from)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in src = { .sin_family = AF_INET }, a = { .sin_family = AF_INET,
+		.sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	inet_pton(AF_INET, from, &src.sin_addr);
+	if (s < 0 || bind(s, (struct sockaddr *)&src, sizeof src) || connect(s, (struct sockaddr *)&a, sizeof a))
+		fail_msg("connect from %s", from);
+	return s;
+}
+
+/* Is the server done with s (closed, or reset)?  Waits up to ms. */
+static int closed_by_server(int s, int ms)
+{
+	struct pollfd pf = { s, POLLIN, 0 };
+	if (poll(&pf, 1, ms) <= 0)
+		return 0;
+	char b[256];
+	ssize_t k = recv(s, b, sizeof b, MSG_DONTWAIT);
+	return k <= 0;
+}
+
+/* Slowloris: one client address holds many connections and feeds each a
+ * byte of its head now and then.  It gets --max-client-connections of
+ * them; each is closed at the head's deadline though it keeps sending;
+ * another client is served meanwhile. */
+static void slow_clients(void **state)
+{
+	(void)state;
+	server_t s = serve_start(db, "--max-client-connections 8 --header-timeout 1");
+	enum { N = 24 };
+	int c[N], refused = 0;
+	for (int i = 0; i < N; i++) {
+		c[i] = connect_from(s.port, "127.0.0.2");
+		(void)!write(c[i], "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n", 34);
+	}
+	usleep(200000);
+	for (int i = 0; i < N; i++)
+		if (closed_by_server(c[i], 0)) {
+			refused++;
+			close(c[i]);
+			c[i] = -1;
+		}
+	assert_int_equal(refused, N - 8);
+	/* another client is answered */
+	json_t *j = get_json(s.port, "/api/search?limit=1", 200);
+	json_decref(j);
+	/* a header line every 200 ms: the connections still end within a few
+	 * deadlines (idle time alone would never end them) */
+	int open_left = 8;
+	for (int tick = 0; tick < 40 && open_left; tick++) {
+		usleep(200000);
+		for (int i = 0; i < N; i++) {
+			if (c[i] < 0)
+				continue;
+			if (closed_by_server(c[i], 0) || write(c[i], "X-Slow: 1\r\n", 11) < 0) {
+				close(c[i]);
+				c[i] = -1;
+				open_left--;
+			}
+		}
+	}
+	for (int i = 0; i < N; i++)
+		if (c[i] >= 0)
+			close(c[i]);
+	if (open_left)
+		fail_msg("%d slow connections still open after 8 s with a head deadline of 1 s", open_left);
+	/* the client address may connect again, and is served */
+	int k = connect_from(s.port, "127.0.0.2");
+	const char req[] = "GET /api/search?limit=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+	assert_int_equal(write(k, req, sizeof req - 1), (ssize_t)(sizeof req - 1));
+	char head[8192];
+	assert_int_equal(http_status(k, head, sizeof head), 200);
+	assert_int_equal(serve_stop(&s), 0);
+}
+
 /* ---- bounded work ---- */
 
 /* The request of a search that backtracks without end on every subject:
@@ -1462,6 +1542,7 @@ int main(void)
 		cmocka_unit_test(options),
 		cmocka_unit_test(bounded_work),
 		cmocka_unit_test(host_names),
+		cmocka_unit_test(slow_clients),
 		cmocka_unit_test(login_logout),
 		cmocka_unit_test(users_see_their_rows),
 		cmocka_unit_test(users_cursor),

@@ -76,6 +76,8 @@ static void usage(FILE *f)
 	"      --search-timeout S    a search answers within S seconds with what it found (default 5)\n"
 	"      --allowed-hosts NAMES the host names (comma-separated) the page is reached by, besides\n"
 	"                            addresses and localhost; requests naming others get 421\n"
+	"      --max-client-connections N  connections one client address may hold (default 64)\n"
+	"      --header-timeout S    a request head must be whole within S seconds (default 10)\n"
 	"      --max-scans N         searches without an indexed filter, or with a regex, at once\n"
 	"                            (default: the processors; one more waits 2 s, then 503)\n"
 	"\n"
@@ -378,6 +380,8 @@ static int cmd_serve(const char *db, int argc, char **argv)
 		{ "listen", required_argument, 0, 'l' },
 		{ "max-scans", required_argument, 0, 'm' },
 		{ "allowed-hosts", required_argument, 0, 'A' },
+		{ "max-client-connections", required_argument, 0, 'C' },
+		{ "header-timeout", required_argument, 0, 'D' },
 		{ "search-timeout", required_argument, 0, 'T' },
 		{ "verbose", no_argument, 0, 'v' },
 		{ "users", required_argument, 0, 'u' },
@@ -415,6 +419,26 @@ static int cmd_serve(const char *db, int argc, char **argv)
 		}
 		case 'v': o.verbose = 1; break;
 		case 'A': o.allowed_hosts = optarg; break;
+		case 'C': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || n < 1 || n > 1000) {
+				fprintf(stderr, "mtalog serve: --max-client-connections: '%s' is not a number from 1 to 1000\n", optarg);
+				return 1;
+			}
+			o.max_client_conns = (unsigned)n;
+			break;
+		}
+		case 'D': {
+			char *end;
+			double t = strtod(optarg, &end);
+			if (end == optarg || *end || !(t > 0 && t <= 600)) {
+				fprintf(stderr, "mtalog serve: --header-timeout: '%s' is not a number of seconds (above 0, at most 600)\n", optarg);
+				return 1;
+			}
+			o.header_timeout = t;
+			break;
+		}
 		case 'u': o.users_path = optarg; break;
 		case 'H': hash_password = 1; break;
 		case 'S': o.secure_cookie = 1; break;

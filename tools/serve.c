@@ -39,6 +39,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,7 +83,17 @@ typedef struct {
 	pthread_mutex_t scan_lock;
 	pthread_cond_t scan_cv;
 	unsigned scans, max_scans;   /* costly searches running, and the most at once */
+	/* connections (see "connections" below) */
+	pthread_mutex_t conn_lock;
+	struct conn *conns;      /* open connections, a list */
+	atomic_uint nconns;
+	int64_t header_ms;       /* a request's head must be whole within this */
+	pthread_t watch;
+	int watching;
 } server_t;
+
+#define CONN_LIMIT 1024       /* connections at once (a thread each) */
+#define CONN_BUSY 1000        /* from this many on, a request gets 503 */
 
 /* Set when the server is told to stop: searches running end at once. */
 static atomic_int stopping;
@@ -1024,9 +1035,134 @@ static enum MHD_Result api_me(req_t *r)
 	return respond_json(r, 200, j);
 }
 
+/* ---- connections ----
+ *
+ * libmicrohttpd's own timeout counts idleness: a client that sends a byte
+ * of its head every few seconds (slowloris) keeps its connection, and with
+ * enough of them holds every place.  So each connection's head has a
+ * deadline of its own: a watcher thread shuts down a connection whose
+ * request head is not whole --header-timeout after it opened or after its
+ * last answer (an idle keep-alive connection ends the same way).  A client
+ * address holds at most --max-client-connections (libmicrohttpd refuses
+ * the next), and when the server holds CONN_BUSY connections a request is
+ * answered 503 with Retry-After. */
+typedef struct conn {
+	struct conn *next, **pprev;
+	int fd;
+	atomic_int busy;             /* a request is being answered */
+	_Atomic int64_t since_ms;    /* opened, or answered last */
+} conn_t;
+
+static int64_t mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+                        enum MHD_ConnectionNotificationCode toe)
+{
+	server_t *sv = cls;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		conn_t *k = calloc(1, sizeof *k);
+		const union MHD_ConnectionInfo *ci = mhd.get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!k)
+			return;
+		k->fd = ci ? ci->connect_fd : -1;
+		atomic_store(&k->since_ms, mono_ms());
+		pthread_mutex_lock(&sv->conn_lock);
+		k->next = sv->conns;
+		k->pprev = &sv->conns;
+		if (sv->conns)
+			sv->conns->pprev = &k->next;
+		sv->conns = k;
+		sv->nconns++;
+		pthread_mutex_unlock(&sv->conn_lock);
+		*socket_context = k;
+	} else if (*socket_context) {
+		/* (before libmicrohttpd closes the socket: the watcher, which
+		 * holds the lock, never shuts down a number reused since) */
+		conn_t *k = *socket_context;
+		pthread_mutex_lock(&sv->conn_lock);
+		*k->pprev = k->next;
+		if (k->next)
+			k->next->pprev = k->pprev;
+		sv->nconns--;
+		pthread_mutex_unlock(&sv->conn_lock);
+		free(k);
+		*socket_context = NULL;
+	}
+}
+
+/* The connection's state, marked busy: its request head is whole. */
+static conn_t *conn_busy(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = mhd.get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	conn_t *k = ci ? ci->socket_context : NULL;
+	if (k)
+		atomic_store(&k->busy, 1);
+	return k;
+}
+
+/* libmicrohttpd's messages, at most one a second (a client refused for
+ * holding too many connections is one each time): those in between are
+ * counted and the count said with the next. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static int64_t last;
+	static unsigned quiet;
+	int64_t now = mono_ms();
+	pthread_mutex_lock(&mu);
+	if (last && now - last < 1000) {
+		quiet++;
+		pthread_mutex_unlock(&mu);
+		return;
+	}
+	char msg[512];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	if (quiet)
+		fprintf(stderr, "mtalog serve: %s (and %u more messages in the last second)\n", msg, quiet);
+	else
+		fprintf(stderr, "mtalog serve: %s\n", msg);
+	last = now;
+	quiet = 0;
+	pthread_mutex_unlock(&mu);
+}
+
+static void *conn_watch(void *arg)
+{
+	server_t *sv = arg;
+	while (!atomic_load(&stopping)) {
+		struct timespec t = { 0, 100 * 1000000 };
+		nanosleep(&t, NULL);
+		int64_t now = mono_ms();
+		pthread_mutex_lock(&sv->conn_lock);
+		for (conn_t *k = sv->conns; k; k = k->next)
+			if (!atomic_load(&k->busy) && k->fd >= 0 && now - atomic_load(&k->since_ms) > sv->header_ms) {
+				shutdown(k->fd, SHUT_RDWR);
+				atomic_store(&k->since_ms, INT64_MAX / 2);  /* once */
+				if (sv->verbose)
+					fprintf(stderr, "mtalog serve: a connection sent no whole request in %" PRId64
+					        " ms: closed\n", sv->header_ms);
+			}
+		pthread_mutex_unlock(&sv->conn_lock);
+	}
+	return NULL;
+}
+
 static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode code)
 {
-	(void)cls; (void)conn; (void)code;
+	(void)cls; (void)code;
+	const union MHD_ConnectionInfo *ci = mhd.get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	conn_t *k = ci ? ci->socket_context : NULL;
+	if (k) {
+		atomic_store(&k->since_ms, mono_ms());
+		atomic_store(&k->busy, 0);
+	}
 	if (*con_cls) {
 		explicit_bzero(*con_cls, sizeof(body_t));
 		free(*con_cls);
@@ -1095,6 +1231,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	(void)version;
 	req_t r = { cls, conn, method, url, { 0, 0 }, NULL };
 	clock_gettime(CLOCK_MONOTONIC, &r.t0);
+	conn_busy(conn);
+	if (r.sv->nconns >= CONN_BUSY) {
+		if (*upload_size) {
+			*upload_size = 0;
+			return MHD_YES;
+		}
+		static const char *const hdr[] = { "Retry-After", "5", "Connection", "close", NULL };
+		static const char msg[] = "{\"error\":\"busy: too many connections; retry\"}";
+		return respond(&r, 503, "application/json", msg, sizeof msg - 1, hdr);
+	}
 	if (!host_ok(r.sv, mhd.lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))) {
 		if (*upload_size) {
 			*upload_size = 0;
@@ -1246,6 +1392,8 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	pthread_mutex_init(&sv.pool_lock, NULL);
 	pthread_rwlock_init(&sv.maplock, NULL);
 	pthread_mutex_init(&sv.scan_lock, NULL);
+	pthread_mutex_init(&sv.conn_lock, NULL);
+	sv.header_ms = (int64_t)((o->header_timeout > 0 ? o->header_timeout : 10) * 1000);
 	pthread_cond_init(&sv.scan_cv, NULL);
 	atomic_store(&stopping, 0);
 	sv.search_ns = (uint64_t)((o->search_timeout > 0 ? o->search_timeout : ML_SERVE_SEARCH_TIMEOUT) * 1e9);
@@ -1298,15 +1446,20 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	d = mhd.start_daemon(flags, 0, NULL, NULL, handle, &sv,
+	                     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	                     MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1 << 20),
 	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
+	                     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(o->max_client_conns ? o->max_client_conns : 64),
+	                     MHD_OPTION_NOTIFY_CONNECTION, conn_notify, &sv,
 	                     /* room for a query of some thousand parameters, which then
 	                      * gets its 400 (each costs a record of the pool) */
 	                     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 	                     MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
 	                     MHD_OPTION_END);
+	if (d)
+		sv.watching = pthread_create(&sv.watch, NULL, conn_watch, &sv) == 0;
 	if (!d) {
 		fprintf(stderr, "mtalog serve: cannot listen on %s: %s\n",
 		        o->listen ? o->listen : ML_SERVE_DEFAULT_LISTEN, strerror(errno));
@@ -1333,6 +1486,8 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	pthread_cond_broadcast(&sv.scan_cv);
 	pthread_mutex_unlock(&sv.scan_lock);
 	mhd.stop_daemon(d);
+	if (sv.watching)
+		pthread_join(sv.watch, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	ret = 0;
 done:
@@ -1347,6 +1502,7 @@ done:
 	pthread_rwlock_destroy(&sv.maplock);
 	pthread_mutex_destroy(&sv.pool_lock);
 	pthread_mutex_destroy(&sv.scan_lock);
+	pthread_mutex_destroy(&sv.conn_lock);
 	pthread_cond_destroy(&sv.scan_cv);
 	return ret;
 }

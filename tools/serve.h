@@ -72,6 +72,9 @@ typedef struct {
 	const char *users_path; /* --users FILE: log in, see one's own rows; NULL: open */
 	int secure_cookie;      /* the session cookie says Secure even on loopback (behind
 	                           an https proxy); elsewhere it always does */
+	unsigned max_client_conns;  /* connections one client address may hold; 0: 64 */
+	double header_timeout;  /* seconds a request head may take, from the connection's
+	                           start or its last answer; 0: 10 */
 	const char *allowed_hosts;  /* host names (comma-separated) the Host header may give
 	                               besides addresses and localhost; others get 421 */
 } ml_serve_opts_t;
