@@ -673,6 +673,15 @@ static void plan_build(plan_t *p, const ml_query_t *q)
 	for (size_t i = 0; i < ML_ARRAY_LEN(ex); i++)
 		if (ex[i].v && (sp = plan_add(p)))
 			ml_keys_add(&sp->keys, ex[i].tag, ex[i].v, strlen(ex[i].v), ex[i].lower);
+	if (q->nvisible && (sp = plan_add(p))) {
+		/* the union of the addresses' keys, as senders and as recipients */
+		for (size_t i = 0; i < q->nvisible; i++) {
+			const char *v = q->visible[i];
+			int at = v[0] == '@';
+			ml_keys_add(&sp->keys, at ? ML_TAG_FROM_DOMAIN : ML_TAG_FROM, v + at, strlen(v + at), 1);
+			ml_keys_add(&sp->keys, at ? ML_TAG_TO_DOMAIN : ML_TAG_TO, v + at, strlen(v + at), 1);
+		}
+	}
 	unsigned char h[8];  /* the first ML_ID_TERM_BYTES are the term */
 	if (q->msgid && (sp = plan_add(p))) {
 		ml_msgid_term(q->msgid, strlen(q->msgid), h);

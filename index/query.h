@@ -59,6 +59,13 @@ typedef struct {
 	                           below this were given already; skipped, not counted */
 	int handed_on;          /* also the rows handed on to a content filter (which searches
 	                           hide: their fate is the next hop's); for chain lookups */
+	/* With nvisible > 0: only messages whose sender, a recipient or an
+	 * original recipient is one of these (name@domain, or @domain): one
+	 * more spec of the plan, so that a search costs what the messages of
+	 * these addresses cost (serve: a user who sees their own rows).  Not
+	 * owned by the query. */
+	char *const *visible;
+	size_t nvisible;
 	/* Bounds on the work, not filters: the search stops at the deadline
 	 * (CLOCK_MONOTONIC, ns; 0 = none) or when stop(stop_ctx) returns
 	 * non-zero (polled between batches, at most every few milliseconds),

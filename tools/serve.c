@@ -554,6 +554,14 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	int restricted = r->user && r->user->role != ML_ROLE_ADMIN;
 	p.user = r->user;
 	a.q.limit = restricted ? ML_QUERY_MAX_LIMIT : p.limit;
+	if (restricted) {
+		/* the user's addresses are part of the plan: the search reads
+		 * only messages of theirs, and costs what they cost */
+		a.q.visible = r->user->addrs;
+		a.q.nvisible = r->user->naddrs;
+		if (!a.q.nvisible)
+			a.q.until_us = -1;  /* no address, no row: nothing to read */
+	}
 
 	char *csvbuf = NULL;
 	size_t csvlen = 0;
@@ -689,15 +697,19 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	json_t *j = json_object();
 	json_object_set_new(j, "truncated", json_boolean(truncated));
 	json_object_set_new(j, "next", next[0] ? json_string(next) : json_null());
-	json_object_set_new(j, "took_us", json_integer((json_int_t)took));
+	/* (not to a user who sees some rows only: the time would tell of
+	 * what the index holds for others) */
+	if (!restricted)
+		json_object_set_new(j, "took_us", json_integer((json_int_t)took));
 	json_object_set_new(j, "scanned", json_boolean(scanned));
 	/* complete: every message the filters select was examined; when not,
 	 * why (the search's deadline, or the regex gave up on some subjects)
 	 * and how many were */
 	json_object_set_new(j, "complete", json_boolean(!stopped && !re_limited));
+	/* messages read: a user's own only (their addresses are in the plan) */
+	json_object_set_new(j, "examined", json_integer((json_int_t)examined));
 	if (stopped || re_limited) {
 		json_object_set_new(j, "stopped", json_string(stopped ? "deadline" : "regex limit"));
-		json_object_set_new(j, "examined", json_integer((json_int_t)examined));
 		if (re_limited)
 			json_object_set_new(j, "regex_gave_up", json_integer((json_int_t)re_limited));
 	}
