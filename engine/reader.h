@@ -8,8 +8,9 @@
  *
  * Offsets are byte offsets in the (decompressed) input stream: line.off is
  * where the line starts, line.end where the next one starts.  A checkpoint is
- * an offset that is the end of a line; ml_reader_open(.., start, ..) resumes
- * there (for .gz by decompressing and discarding, for stdin by discarding).
+ * an offset that is the end of a line (or the end of a file cut in place,
+ * which may be inside a line); ml_reader_open(.., start, ..) resumes there
+ * (for .gz by decompressing and discarding, for stdin by discarding).
  *
  * Limits: a line longer than ML_LINE_MAX is returned cut to its first
  * ML_LINE_MAX bytes with ML_LINE_TOOLONG set (the rest is consumed, and

@@ -363,6 +363,125 @@ static void stdin_pipe_goes_quiet(void **state)
 	assert_int_equal(lines_committed(db), 3);
 }
 
+/* The offset of the checkpoint of the one input of db; -1 when none. */
+static long long input_offset(const char *db)
+{
+	char *out = NULL, *err = NULL;
+	long long off = -1;
+	if (tl_mtalog(&out, &err, "--db %s stats --json", db) == 0) {
+		json_error_t je;
+		json_t *s = json_loads(out, 0, &je);
+		json_t *in = s ? json_object_get(s, "inputs") : NULL;
+		if (json_array_size(in) == 1)
+			off = (long long)json_integer_value(json_object_get(json_array_get(in, 0), "offset"));
+		json_decref(s);
+	}
+	free(out);
+	free(err);
+	return off;
+}
+
+/* Wait (at most 30 s) until the checkpoint is at byte want. */
+static void wait_offset(const char *db, long long want, const char *when)
+{
+	double t0 = now_s();
+	long long got = -1;
+	while (now_s() - t0 < 30) {
+		if ((got = input_offset(db)) == want)
+			return;
+		sleep_ms(50);
+	}
+	if (child > 0)
+		stop(child, SIGKILL);
+	fail_msg("%s: checkpoint at byte %lld, expected %lld", when, got, want);
+}
+
+/* A follower with its stderr into errfile. */
+static pid_t spawn_follow_err(const char *db, const char *log, const char *errfile)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		const char *bin = getenv("MTALOG_BIN");
+		if (!freopen(errfile, "w", stderr))
+			_exit(127);
+		execl(bin ? bin : "build/mtalog", "mtalog", "--db", db, "ingest", "--follow", "--no-sync", "--year",
+		      "2025", log, (char *)NULL);
+		_exit(127);
+	}
+	child = pid;
+	return pid;
+}
+
+static size_t count_str(const char *s, const char *sub)
+{
+	size_t n = 0;
+	for (const char *p = s; (p = strstr(p, sub)); p += strlen(sub))
+		n++;
+	return n;
+}
+
+/* A followed log cut in place below what was read, its first line
+ * unchanged (truncate -s, a copytruncate that kept a prefix), at a line's
+ * end and then in the middle of a line: what is left is not read again
+ * (stderr says the file shrank), and the lines written after each cut are
+ * read once. */
+static void truncated_in_place_while_followed(void **state)
+{
+	(void)state;
+	log_t L;
+	const char *src = path("cut-source.log");
+	tl_gen_log(src, 2000);
+	load(&L, src);
+	size_t N = L.nlines, half = N / 2;
+	const char *log = path("cut.log"), *db = path("cut.db"), *errf = path("cut.err");
+	put(&L, log, 0, N, 0);
+	pid_t pid = spawn_follow_err(db, log, errf);
+	wait_lines(db, (long)N, "the whole log");
+
+	size_t na, nb;
+	char *a = tl_new_messages(500, 4, &na), *b = tl_new_messages(600, 3, &nb);
+	size_t la = tl_count_lines(a), lb = tl_count_lines(b);
+	/* at a line's end */
+	assert_int_equal(truncate(log, (off_t)L.starts[half]), 0);
+	wait_offset(db, (long long)L.starts[half], "cut at a line's end");
+	tl_append_file(log, a, na);
+	wait_lines(db, (long)(N + la), "the lines written after the cut");
+	/* in the middle of a line (the first written after the first cut) */
+	off_t cut = (off_t)L.starts[half] + 30;
+	assert_int_equal(truncate(log, cut), 0);
+	wait_offset(db, (long long)cut, "cut in the middle of a line");
+	tl_append_file(log, b, nb);
+	wait_lines(db, (long)(N + la + lb), "the lines written after the second cut");
+	int st = stop(pid, SIGTERM);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+
+	char *err = tl_read_file(errf, NULL);
+	assert_non_null(err);
+	if (count_str(err, "shrank below its checkpoint") != 2)
+		fail_msg("two shrinks expected on stderr: %s", err);
+	char want[300];
+	snprintf(want, sizeof want, "%s: shrank below its checkpoint: %zu bytes now, checkpoint at byte %zu", log,
+	         L.starts[half], L.n);
+	assert_non_null(strstr(err, want));
+	free(err);
+
+	/* the same lines in one ingest */
+	const char *all = path("cut-all.log"), *ref_db = path("cut-ref.db");
+	put(&L, all, 0, N, 0);
+	tl_append_file(all, a, na);
+	tl_append_file(all, b, nb);
+	assert_int_equal(tl_mtalog(NULL, &err, "--db %s ingest --quiet --no-sync " YEAR " %s", ref_db, all), 0);
+	free(err);
+	char *want_db = tl_db_contents(ref_db);
+	tl_expect_db(db, want_db, "a followed log cut in place and written on");
+	free(want_db);
+	free(a);
+	free(b);
+	free(L.buf);
+	free(L.starts);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -420,6 +539,7 @@ int main(void)
 		cmocka_unit_test(searchable_soon_and_sigint),
 		cmocka_unit_test(writers_beside_a_follower),
 		cmocka_unit_test(stdin_pipe_goes_quiet),
+		cmocka_unit_test(truncated_in_place_while_followed),
 	};
 	const struct CMUnitTest corpus_tests[] = {
 		cmocka_unit_test_prestate(rotation_restart_and_copytruncate, (void *)"postfix-logsums/mail.log"),

@@ -429,6 +429,87 @@ static void errors_are_one_line(void **state)
 	free(msg);
 }
 
+static long messages_stored(const char *db)
+{
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats --json", db), 0);
+	json_error_t je;
+	json_t *j = json_loads(out, 0, &je);
+	assert_non_null(j);
+	long n = (long)json_integer_value(json_object_get(j, "messages"));
+	json_decref(j);
+	free(out); free(err);
+	return n;
+}
+
+/* A log cut in place below its checkpoint, its first line unchanged
+ * (truncate -s, a copytruncate that kept a prefix), at a line's end and in
+ * the middle of a line: what is left was read, and is not read again (a
+ * line on stderr says the file shrank); the lines written after the cut
+ * are read once.  Emptied and written anew, it is read from its start. */
+static void truncated_in_place(void **state)
+{
+	(void)state;
+	size_t n;
+	char *full = tl_read_file(gen_log(), &n);
+	assert_non_null(full);
+	for (int mid = 0; mid < 2; mid++) {
+		const char *log = path("cut.log"), *db = path("cut.db"), *ref_db = path("cut-ref.db");
+		unlink(db);
+		unlink(ref_db);
+		tl_write_file(log, full, n);
+		ingest_ok(db, log);
+		char *before = tl_db_contents(db);
+		long msgs = messages_stored(db);
+		size_t cut = (size_t)((char *)memchr(full + n / 2, '\n', n - n / 2) - full) + 1;
+		if (mid)
+			cut += 40;   /* into the next line */
+		assert_int_equal(truncate(log, (off_t)cut), 0);
+		char *out, *err;
+		assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest " OPTS " %s", db, log), 0);
+		char want[300];
+		snprintf(want, sizeof want, "%s: shrank below its checkpoint: %zu bytes now, checkpoint at byte %zu",
+		         log, cut, n);
+		if (!strstr(err, want))
+			fail_msg("no word of the shrink (%s) in: %s", want, err);
+		free(out); free(err);
+		char *after = tl_db_contents(db);
+		assert_string_equal(after, before);
+		free(after);
+		/* new lines after the cut: read once */
+		size_t an;
+		char *add = tl_new_messages(100 * (mid + 1), 5, &an);
+		tl_append_file(log, add, an);
+		for (int again = 0; again < 2; again++) {
+			assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest " OPTS " %s", db, log), 0);
+			assert_null(strstr(err, "shrank"));
+			free(out); free(err);
+		}
+		assert_int_equal(messages_stored(db), msgs + 5);
+		/* as one ingest of the whole log and the new lines */
+		const char *ref_log = path("cut-ref.log");
+		tl_write_file(ref_log, full, n);
+		tl_append_file(ref_log, add, an);
+		ingest_ok(ref_db, ref_log);
+		char *want_db = tl_db_contents(ref_db);
+		tl_expect_db(db, want_db, "a log cut in place and written on");
+		free(want_db);
+		/* emptied and written anew (copytruncate): another first line,
+		 * read from byte 0 */
+		free(add);
+		add = tl_new_messages(1000 * (mid + 1), 3, &an);
+		assert_int_equal(truncate(log, 0), 0);
+		tl_append_file(log, add, an);
+		assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest " OPTS " %s", db, log), 0);
+		assert_null(strstr(err, "shrank"));
+		free(out); free(err);
+		assert_int_equal(messages_stored(db), msgs + 8);
+		free(add);
+		free(before);
+	}
+	free(full);
+}
+
 /* The map fills many times over and grows on its own; nothing is lost. */
 static void map_grows(void **state)
 {
@@ -506,6 +587,7 @@ int main(void)
 		cmocka_unit_test(bad_input),
 		cmocka_unit_test(exim_and_odd_lines),
 		cmocka_unit_test(old_file_last_line),
+		cmocka_unit_test(truncated_in_place),
 		cmocka_unit_test(errors_are_one_line),
 		cmocka_unit_test(map_grows),
 		cmocka_unit_test(progress_on_a_terminal),

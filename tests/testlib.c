@@ -52,6 +52,38 @@ void tl_gen_log(const char *path, unsigned messages)
 		fail_msg("bench/gen could not write %s", path);
 }
 
+char *tl_new_messages(int first, int k, size_t *len)
+{
+	size_t n;
+	char *buf = tl_read_file("tests/data/statuses.log", &n);
+	if (!buf)
+		fail_msg("cannot read tests/data/statuses.log");
+	size_t end = 0;
+	for (int i = 0; i < 8; i++)
+		end = (size_t)((char *)memchr(buf + end, '\n', n - end) - buf) + 1;
+	ml_buf_t b = ML_BUF_INIT;
+	for (int m = first; m < first + k; m++) {
+		char qid[16], msgid[32];
+		snprintf(qid, sizeof qid, "F0%08X", (unsigned)m);
+		snprintf(msgid, sizeof msgid, "new%d@sender.example", m);
+		for (size_t i = 0; i < end;) {
+			if (!strncmp(buf + i, "1A2B3C4D5E", 10)) {
+				ml_buf_append(&b, qid, 10);
+				i += 10;
+			} else if (!strncmp(buf + i, "m1@sender.example", 17)) {
+				ml_buf_append(&b, msgid, strlen(msgid));
+				i += 17;
+			} else {
+				ml_buf_append(&b, buf + i, 1);
+				i++;
+			}
+		}
+	}
+	free(buf);
+	*len = b.len;
+	return (char *)ml_buf_cstr(&b);
+}
+
 char *tl_read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");

@@ -49,6 +49,11 @@ int tl_run(const char *name, const struct CMUnitTest *tests, size_t ntests,
  * fails the test when gen fails. */
 void tl_gen_log(const char *path, unsigned messages);
 
+/* Lines of k complete Postfix messages, never in a generated log: the first
+ * message of tests/data/statuses.log again, numbered first .. first + k - 1
+ * in its queue ID and message-id.  malloc'd; *len gets its size. */
+char *tl_new_messages(int first, int k, size_t *len);
+
 /* Whole file into a NUL-terminated malloc'd buffer; *len gets its size. NULL on error. */
 char *tl_read_file(const char *path, size_t *len);
 

@@ -450,6 +450,22 @@ static void ckpt_set(ing_t *g, const ml_input_id_t *id, uint64_t offset, uint64_
 	snprintf(c->path, sizeof c->path, "%s", path);
 }
 
+/*
+ * A plain file shorter than its checkpoint whose first line is unchanged was
+ * cut in place (truncate -s, a copytruncate that kept a prefix): what it
+ * holds now was read already, so it is read on from its end, and only what
+ * is written after that is new.  (A file emptied and written anew starts
+ * with another first line: another input, read from byte 0.)  Says so on
+ * stderr; returns where to read on from.
+ */
+static uint64_t shrunk_below_ckpt(const char *path, const ml_input_id_t *id, uint64_t ckpt)
+{
+	fprintf(stderr, "mtalog: %s: shrank below its checkpoint: %llu bytes now, checkpoint at byte %llu "
+	        "(cut in place, first line unchanged): not read again; reading on from byte %llu\n", path,
+	        (unsigned long long)id->size, (unsigned long long)ckpt, (unsigned long long)id->size);
+	return id->size;
+}
+
 static int do_input(ing_t *g, const char *path)
 {
 	char err[512] = "";
@@ -475,20 +491,16 @@ static int do_input(ing_t *g, const char *path)
 	for (unsigned i = 0; i < g->nckpts; i++)
 		if (g->ckpts[i].hash == id.first_hash)
 			pending = &g->ckpts[i];
-	if (pending) {
-		prev = *pending;
+	if (pending || ml_writer_ckpt_get(g->w, id.first_hash, &prev) == 0) {
+		if (pending)
+			prev = *pending;
 		start = prev.offset;
 		lines_before = prev.lines;
-	} else if (ml_writer_ckpt_get(g->w, id.first_hash, &prev) == 0) {
-		start = prev.offset;
-		lines_before = prev.lines;
-		/* shorter than what was read of it: truncated and written anew
-		 * (copytruncate) with the same first line; read it from the start */
-		if (!id.compressed && !id.is_stdin && id.size < start) {
-			start = 0;
-			lines_before = 0;
-		}
 	}
+	/* shorter than what was read of it, with the same first line */
+	int shrunk = !id.compressed && !id.is_stdin && id.size < start;
+	if (shrunk)
+		start = shrunk_below_ckpt(path, &id, start);
 	if (start && !id.compressed && !id.is_stdin) {
 		ml_reader_close(r);
 		rc = ml_reader_open(&r, path, start, err, sizeof err);
@@ -558,8 +570,9 @@ static int do_input(ing_t *g, const char *path)
 		fprintf(stderr, "mtalog: %s\n", err);
 		g->res->inputs_failed++;
 	}
-	if (!rc && offset > start) {
-		/* no slot left: commit the others first */
+	if (!rc && (offset > start || shrunk)) {
+		/* (shrunk: the checkpoint moves back to its end, read or not;
+		 * no slot left: commit the others first) */
 		if (!ckpt_slot(g, id.first_hash))
 			rc = commit(g, 1);
 		if (!rc)
@@ -659,9 +672,12 @@ static int fol_open(ing_t *g, fol_t *f)
 	}
 	uint64_t start = 0, lines = 0;
 	ml_ckpt_t prev;
-	if (id.first_hash && ckpt_find(g, id.first_hash, &prev) == 0 && prev.offset <= id.size) {
+	int shrunk = 0;
+	if (id.first_hash && ckpt_find(g, id.first_hash, &prev) == 0) {
 		start = prev.offset;
 		lines = prev.lines;
+		if ((shrunk = id.size < start))
+			start = shrunk_below_ckpt(f->path, &id, start);
 	}
 	if (ml_reader_seek(r, start, 0)) {
 		ml_reader_close(r);
@@ -674,6 +690,11 @@ static int fol_open(ing_t *g, fol_t *f)
 	f->lineno = 0;
 	f->size_seen = 0;
 	f->at_end = f->partial = f->retired = f->dirty = 0;
+	if (shrunk) {
+		/* the checkpoint moves back to the end, whether more comes or not */
+		f->dirty = 1;
+		ckpt_set(g, &id, start, lines, f->path);
+	}
 	f->quiet_since = now_s();
 	ml_syslog_ctx_init(&f->sc, (time_t)id.mtime, g->o->year);
 	ml_exim_time_init(&f->et);
