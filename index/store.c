@@ -81,10 +81,10 @@ static void key_text(const MDB_val *k, char *out, size_t n)
  * of its tables, meta among them with a schema record (every mtalog wrote
  * it in the transaction that made the tables).  The environment is
  *   - new: its main table is empty: *ver = 0, the caller makes the tables;
- *   - refused, naming the file in err: keys of another program (ML_EINVAL:
- *     not an mtalog database), a schema this mtalog does not read
- *     (ML_EINVAL), schema 5 unless flags has ML_STORE_UPGRADE (ML_EINVAL,
- *     naming `mtalog upgrade`);
+ *   - refused, naming the file in err: a file shorter than its pages
+ *     (ML_ECORRUPT), keys of another program (ML_EINVAL: not an mtalog
+ *     database), a schema this mtalog does not read (ML_EINVAL), schema 5
+ *     unless flags has ML_STORE_UPGRADE (ML_EINVAL, naming `mtalog upgrade`);
  *   - ours: *ver its schema, *meta the meta table (open in txn).
  * A newer schema is reported as such even with tables this one does not
  * know: a later mtalog may add some. */
@@ -97,8 +97,29 @@ static int check_layout(MDB_txn *txn, const char *path, int flags, MDB_dbi *meta
 	char stranger[48] = "";
 	size_t keys = 0;
 	*ver = 0;
-	int rc = mdb_dbi_open(txn, NULL, 0, &main_dbi);
+	/* LMDB reads its pages in the map without looking at the file's size:
+	 * a page past the end of a file cut short is a SIGBUS */
+	MDB_env *env = mdb_txn_env(txn);
+	MDB_envinfo info;
+	MDB_stat est;
+	mdb_filehandle_t fd;
+	struct stat fst;
+	int rc = mdb_env_info(env, &info);
+	if (!rc)
+		rc = mdb_env_stat(env, &est);
+	if (!rc)
+		rc = mdb_env_get_fd(env, &fd);
+	if (!rc && fstat(fd, &fst) != 0)
+		rc = errno;
 	if (rc)
+		goto fail;
+	uint64_t need = ((uint64_t)info.me_last_pgno + 1) * est.ms_psize;
+	if ((uint64_t)fst.st_size < need) {
+		snprintf(err, errlen, "%s: damaged: cut short (%llu bytes; its pages reach %llu); left unchanged",
+		         path, (unsigned long long)fst.st_size, (unsigned long long)need);
+		return ML_CORRUPT_BKPT;
+	}
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)))
 		goto fail;
 	if ((rc = mdb_cursor_open(txn, main_dbi, &cur)))
 		goto fail;

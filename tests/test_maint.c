@@ -6,8 +6,9 @@
  * SIGKILL leaves the database whole; a leftover temporary file is ignored,
  * then removed; refused while another process has the database open).
  * What is not an mtalog database (another program's LMDB file, a newer
- * schema, an empty file, random bytes, a directory) is refused by every
- * command, compact too, with one line, and left byte for byte as it was.
+ * schema, an empty file, random bytes, a directory, a database cut short)
+ * is refused by every command, compact too, with one line, and left byte
+ * for byte as it was.
  *
  * "The same database contents" is `mtalog dump --postings` plus `stats
  * --json` without the file size, as in test_ingest.c.
@@ -776,6 +777,18 @@ static void not_lmdb_refused(void **state)
 	for (size_t i = 0; i < sizeof junk; i++)
 		junk[i] = (char)(rand() & 0xff);
 	tl_write_file(db, junk, sizeof junk);
+	refused_untouched(db, "not an mtalog database", "not an LMDB file");
+
+	/* an mtalog database cut short: after its first page (no second
+	 * meta page: not LMDB), or after its meta pages (a page past the end
+	 * would be a SIGBUS) */
+	long page = sysconf(_SC_PAGESIZE);
+	remove_db(db);
+	ingest(db, OPTS, STATUSES);
+	assert_true(file_size(db) > 3 * (uint64_t)page);
+	assert_int_equal(truncate(db, 3 * page), 0);
+	refused_untouched(db, "damaged: cut short", NULL);
+	assert_int_equal(truncate(db, page), 0);
 	refused_untouched(db, "not an mtalog database", "not an LMDB file");
 
 	remove_db(db);
