@@ -372,14 +372,8 @@ int ml_prune_compact(const char *path, uint64_t *before, uint64_t *after, char *
 	int lfd = -1, locked = 0, rc = ML_OK, mrc = 0;
 	struct stat st;
 	*before = *after = 0;
-	if (stat(path, &st) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return errno == ENOENT ? ML_ENOTFOUND : ML_EIO;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		return ML_EINVAL;
-	}
+	if ((rc = ml_store_check_file(path, 0, &st, err, errlen)))
+		return rc;
 	*before = (uint64_t)st.st_size;
 	size_t n = strlen(path);
 	tmp = malloc(n + 16);
@@ -426,6 +420,10 @@ int ml_prune_compact(const char *path, uint64_t *before, uint64_t *after, char *
 	    (mrc = mdb_env_set_maxdbs(env, 8)) ||
 	    (mrc = mdb_env_open(env, path, MDB_NOSUBDIR | MDB_RDONLY | MDB_NOLOCK, 0644)))
 		goto fail_mdb;
+	/* what every other command refuses is refused, before anything is
+	 * written (schema 5 too: upgrade it first) */
+	if ((rc = ml_store_check_env(env, path, 0, err, errlen)))
+		goto fail;
 	if ((mrc = mdb_env_copy2(env, tmp, MDB_CP_COMPACT)))
 		goto fail_mdb;
 	mdb_env_close(env);
@@ -454,10 +452,7 @@ int ml_prune_compact(const char *path, uint64_t *before, uint64_t *after, char *
 		*after = (uint64_t)st.st_size;
 	goto done;
 fail_mdb:
-	snprintf(err, errlen, "%s: %s", path,
-	         mrc == MDB_INVALID ? "not an LMDB database (corrupt, or another kind of file)"
-	                            : mdb_strerror(mrc));
-	rc = ml_store_errcode(mrc);
+	rc = ml_store_env_error(mrc, path, err, errlen);
 fail:
 	if (env)
 		mdb_env_close(env);

@@ -86,7 +86,8 @@ int ml_prune_space(ml_store_t *s, uint64_t *file_bytes, uint64_t *free_bytes);
 
 /* Rewrite the database at path without its free pages (see above).  The
  * file sizes before and after go to *before and *after.  On error, one line
- * naming the file in err; the database is as it was. */
+ * naming the file in err; the database is as it was.  What ml_store_open
+ * refuses is refused, untouched (ml_store_check_file, ml_store_check_env). */
 int ml_prune_compact(const char *path, uint64_t *before, uint64_t *after, char *err, size_t errlen);
 
 #endif

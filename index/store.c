@@ -22,6 +22,31 @@ int ml_store_errcode(int rc)
 	}
 }
 
+/* The tables, by the names they have in the main table of the environment.
+ * Every layout mtalog ever wrote used only these: schema 6's, and schema 5's
+ * rec and post (schemas 1 to 4 had the same four as 5). */
+#define TABLE_META      "meta"
+#define TABLE_ROWS      "rows"
+#define TABLE_RAW       "raw"
+#define TABLE_ROWS_OPEN "rows.open"
+#define TABLE_RAW_OPEN  "raw.open"
+#define TABLE_POSTINGS  "postings"
+#define TABLE_OPEN      "open"
+#define TABLE_LEGACY_REC  "rec"
+#define TABLE_LEGACY_POST "post"
+
+static int is_table_name(const MDB_val *k)
+{
+	static const char *const names[] = {
+		TABLE_META, TABLE_ROWS, TABLE_RAW, TABLE_ROWS_OPEN, TABLE_RAW_OPEN, TABLE_POSTINGS,
+		TABLE_OPEN, TABLE_LEGACY_REC, TABLE_LEGACY_POST,
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(names); i++)
+		if (k->mv_size == strlen(names[i]) && !memcmp(k->mv_data, names[i], k->mv_size))
+			return 1;
+	return 0;
+}
+
 /* The schema a file says it is (0: none written yet). */
 static int read_schema(MDB_txn *txn, MDB_dbi meta, uint32_t *ver)
 {
@@ -38,63 +63,152 @@ static int read_schema(MDB_txn *txn, MDB_dbi meta, uint32_t *ver)
 	return ML_OK;
 }
 
+/* A key of another program's file, for a message: at most 40 bytes, what
+ * is not printable ASCII as '?'. */
+static void key_text(const MDB_val *k, char *out, size_t n)
+{
+	size_t len = k->mv_size < 40 ? k->mv_size : 40, o = 0;
+	const unsigned char *p = k->mv_data;
+	for (size_t i = 0; i < len && o + 1 < n; i++)
+		out[o++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+	out[o] = '\0';
+	if (k->mv_size > len && o + 4 < n)
+		memcpy(out + o, "...", 4);
+}
+
+/* The one judgment of what an LMDB environment holds, made before anything
+ * is written to it.  An mtalog database's main table holds only the names
+ * of its tables, meta among them with a schema record (every mtalog wrote
+ * it in the transaction that made the tables).  The environment is
+ *   - new: its main table is empty: *ver = 0, the caller makes the tables;
+ *   - refused, naming the file in err: a file shorter than its pages
+ *     (ML_ECORRUPT), keys of another program (ML_EINVAL: not an mtalog
+ *     database), a schema this mtalog does not read (ML_EINVAL), schema 5
+ *     unless flags has ML_STORE_UPGRADE (ML_EINVAL, naming `mtalog upgrade`);
+ *   - ours: *ver its schema, *meta the meta table (open in txn).
+ * A newer schema is reported as such even with tables this one does not
+ * know: a later mtalog may add some. */
+static int check_layout(MDB_txn *txn, const char *path, int flags, MDB_dbi *meta, uint32_t *ver,
+                        char *err, size_t errlen)
+{
+	MDB_dbi main_dbi;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	char stranger[48] = "";
+	size_t keys = 0;
+	*ver = 0;
+	/* LMDB reads its pages in the map without looking at the file's size:
+	 * a page past the end of a file cut short is a SIGBUS */
+	MDB_env *env = mdb_txn_env(txn);
+	MDB_envinfo info;
+	MDB_stat est;
+	mdb_filehandle_t fd;
+	struct stat fst;
+	int rc = mdb_env_info(env, &info);
+	if (!rc)
+		rc = mdb_env_stat(env, &est);
+	if (!rc)
+		rc = mdb_env_get_fd(env, &fd);
+	if (!rc && fstat(fd, &fst) != 0)
+		rc = errno;
+	if (rc)
+		goto fail;
+	uint64_t need = ((uint64_t)info.me_last_pgno + 1) * est.ms_psize;
+	if ((uint64_t)fst.st_size < need) {
+		snprintf(err, errlen, "%s: damaged: cut short (%llu bytes; its pages reach %llu); left unchanged",
+		         path, (unsigned long long)fst.st_size, (unsigned long long)need);
+		return ML_CORRUPT_BKPT;
+	}
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)))
+		goto fail;
+	if ((rc = mdb_cursor_open(txn, main_dbi, &cur)))
+		goto fail;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		keys++;
+		if (!stranger[0] && !is_table_name(&k))
+			key_text(&k, stranger, sizeof stranger);
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		goto fail;
+	if (!keys)
+		return ML_OK;
+	/* a plain key "meta" (not a table) is MDB_INCOMPATIBLE */
+	rc = mdb_dbi_open(txn, TABLE_META, 0, meta);
+	if (rc && rc != MDB_NOTFOUND && rc != MDB_INCOMPATIBLE)
+		goto fail;
+	if (rc || read_schema(txn, *meta, ver) != ML_OK || !*ver) {
+		*ver = 0;
+		goto foreign;
+	}
+	if (*ver != ML_SCHEMA_VERSION && *ver != ML_LEGACY_SCHEMA) {
+		snprintf(err, errlen, "%s: schema version %u, this mtalog reads %u", path, *ver,
+		         ML_SCHEMA_VERSION);
+		return ML_EINVAL;
+	}
+	if (stranger[0])
+		goto foreign;
+	if (*ver == ML_LEGACY_SCHEMA && !(flags & ML_STORE_UPGRADE)) {
+		snprintf(err, errlen, "%s: written by an older mtalog (schema %u); run `mtalog --db %s upgrade` "
+		         "to convert it", path, *ver, path);
+		return ML_EINVAL;
+	}
+	return ML_OK;
+foreign:
+	if (stranger[0])
+		snprintf(err, errlen, "%s: not an mtalog database (an LMDB file that holds '%s', which mtalog "
+		         "never writes); left unchanged", path, stranger);
+	else
+		snprintf(err, errlen, "%s: not an mtalog database (an LMDB file without mtalog's schema "
+		         "record); left unchanged", path);
+	return ML_EINVAL;
+fail:
+	snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
+	return ml_store_errcode(rc);
+}
+
 static int open_dbs(ml_store_t *s, char *err, size_t errlen)
 {
 	MDB_txn *txn;
 	int ro = s->flags & ML_STORE_RDONLY;
+	uint32_t ver;
 	int rc = mdb_txn_begin(s->env, NULL, ro ? MDB_RDONLY : 0, &txn);
 	if (rc)
 		goto fail;
-	/* meta first: the schema says which tables there are */
-	rc = mdb_dbi_open(txn, "meta", ro ? 0 : MDB_CREATE, &s->meta);
-	if (rc == MDB_NOTFOUND && ro) {
+	/* nothing is written before the environment is known to be ours */
+	if ((rc = check_layout(txn, s->path, s->flags, &s->meta, &ver, err, errlen))) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	if (!ver && ro) {
 		/* a file nobody wrote to yet: empty, nothing to read */
 		mdb_txn_abort(txn);
 		snprintf(err, errlen, "%s: empty database (nothing ingested yet? run: mtalog ingest FILE)", s->path);
 		return ML_ENOTFOUND;
 	}
-	if (rc)
+	if (!ver && (rc = mdb_dbi_open(txn, TABLE_META, MDB_CREATE, &s->meta)))
 		goto fail_txn;
-	uint32_t ver;
-	rc = read_schema(txn, s->meta, &ver);
-	if (rc) {
-		mdb_txn_abort(txn);
-		snprintf(err, errlen, "%s: not an mtalog database (no schema version)", s->path);
-		return ML_ECORRUPT;
-	}
 	s->schema = ver ? ver : ML_SCHEMA_VERSION;
-	if (ver == ML_LEGACY_SCHEMA && !(s->flags & ML_STORE_UPGRADE)) {
-		mdb_txn_abort(txn);
-		snprintf(err, errlen, "%s: written by an older mtalog (schema %u); run `mtalog --db %s upgrade` "
-		         "to convert it", s->path, ver, s->path);
-		return ML_EINVAL;
-	}
-	if (ver && ver != ML_SCHEMA_VERSION && ver != ML_LEGACY_SCHEMA) {
-		mdb_txn_abort(txn);
-		snprintf(err, errlen, "%s: schema version %u, this mtalog reads %u", s->path, ver,
-		         ML_SCHEMA_VERSION);
-		return ML_EINVAL;
-	}
 	unsigned cf = ro ? 0 : MDB_CREATE;
 	if (ver == ML_LEGACY_SCHEMA) {
 		/* the old tables stay as they are for the upgrade to read; this
 		 * schema's are made beside them (empty until it commits) */
-		if ((rc = mdb_dbi_open(txn, "open", 0, &s->open)) ||
-		    (rc = mdb_dbi_open(txn, "rec", 0, &s->legacy_rec)) ||
-		    (rc = mdb_dbi_open(txn, "post", MDB_DUPSORT | MDB_DUPFIXED, &s->legacy_post)))
+		if ((rc = mdb_dbi_open(txn, TABLE_OPEN, 0, &s->open)) ||
+		    (rc = mdb_dbi_open(txn, TABLE_LEGACY_REC, 0, &s->legacy_rec)) ||
+		    (rc = mdb_dbi_open(txn, TABLE_LEGACY_POST, MDB_DUPSORT | MDB_DUPFIXED, &s->legacy_post)))
 			goto fail_txn;
-		if (!ro && ((rc = mdb_dbi_open(txn, "rows", cf, &s->rows)) ||
-		            (rc = mdb_dbi_open(txn, "raw", cf, &s->raw)) ||
-		            (rc = mdb_dbi_open(txn, "rows.open", cf, &s->rows_open)) ||
-		            (rc = mdb_dbi_open(txn, "raw.open", cf, &s->raw_open)) ||
-		            (rc = mdb_dbi_open(txn, "postings", cf, &s->post))))
+		if (!ro && ((rc = mdb_dbi_open(txn, TABLE_ROWS, cf, &s->rows)) ||
+		            (rc = mdb_dbi_open(txn, TABLE_RAW, cf, &s->raw)) ||
+		            (rc = mdb_dbi_open(txn, TABLE_ROWS_OPEN, cf, &s->rows_open)) ||
+		            (rc = mdb_dbi_open(txn, TABLE_RAW_OPEN, cf, &s->raw_open)) ||
+		            (rc = mdb_dbi_open(txn, TABLE_POSTINGS, cf, &s->post))))
 			goto fail_txn;
-	} else if ((rc = mdb_dbi_open(txn, "rows", cf, &s->rows)) ||
-	           (rc = mdb_dbi_open(txn, "raw", cf, &s->raw)) ||
-	           (rc = mdb_dbi_open(txn, "rows.open", cf, &s->rows_open)) ||
-	           (rc = mdb_dbi_open(txn, "raw.open", cf, &s->raw_open)) ||
-	           (rc = mdb_dbi_open(txn, "postings", cf, &s->post)) ||
-	           (rc = mdb_dbi_open(txn, "open", cf, &s->open))) {
+	} else if ((rc = mdb_dbi_open(txn, TABLE_ROWS, cf, &s->rows)) ||
+	           (rc = mdb_dbi_open(txn, TABLE_RAW, cf, &s->raw)) ||
+	           (rc = mdb_dbi_open(txn, TABLE_ROWS_OPEN, cf, &s->rows_open)) ||
+	           (rc = mdb_dbi_open(txn, TABLE_RAW_OPEN, cf, &s->raw_open)) ||
+	           (rc = mdb_dbi_open(txn, TABLE_POSTINGS, cf, &s->post)) ||
+	           (rc = mdb_dbi_open(txn, TABLE_OPEN, cf, &s->open))) {
 		mdb_txn_abort(txn);
 		if (rc == MDB_NOTFOUND) {
 			snprintf(err, errlen, "%s: not an mtalog database (no index tables)", s->path);
@@ -122,6 +236,55 @@ fail:
 	return ml_store_errcode(rc);
 }
 
+int ml_store_check_env(MDB_env *env, const char *path, int flags, char *err, size_t errlen)
+{
+	MDB_txn *txn;
+	MDB_dbi meta;
+	uint32_t ver;
+	int rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return ml_store_env_error(rc, path, err, errlen);
+	rc = check_layout(txn, path, flags, &meta, &ver, err, errlen);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int ml_store_env_error(int mdb_rc, const char *path, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: %s", path,
+	         mdb_rc == MDB_INVALID ? "not an mtalog database (not an LMDB file: damaged, or another kind of file)"
+	                               : mdb_strerror(mdb_rc));
+	return ml_store_errcode(mdb_rc);
+}
+
+int ml_store_check_file(const char *path, int flags, struct stat *st, char *err, size_t errlen)
+{
+	if (stat(path, st) != 0) {
+		int e = errno;
+		if (e == ENOENT && (flags & ML_STORE_CREATE))
+			return ML_OK;
+		snprintf(err, errlen, "%s: %s%s", path, strerror(e),
+		         e == ENOENT ? " (nothing ingested yet? run: mtalog ingest FILE)" : "");
+		return e == ENOENT ? ML_ENOTFOUND : ML_EIO;
+	}
+	if (S_ISDIR(st->st_mode)) {
+		snprintf(err, errlen, "%s: a directory, not a regular file (--db names the database file itself)",
+		         path);
+		return ML_EINVAL;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file, not an mtalog database", path);
+		return ML_EINVAL;
+	}
+	/* LMDB would take it for a new environment and write one into it */
+	if (st->st_size == 0) {
+		snprintf(err, errlen, "%s: an empty file (0 bytes), not an mtalog database; left unchanged "
+		         "(to start a new database, give a path that does not exist)", path);
+		return ML_EINVAL;
+	}
+	return ML_OK;
+}
+
 int ml_store_open(ml_store_t **out, const char *path, int flags, char *err, size_t errlen)
 {
 	struct stat st;
@@ -135,18 +298,8 @@ int ml_store_open(ml_store_t **out, const char *path, int flags, char *err, size
 		free(s);
 		return ML_ENOMEM;
 	}
-	if (stat(path, &st) != 0) {
-		if (errno != ENOENT || !(flags & ML_STORE_CREATE)) {
-			snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
-			         errno == ENOENT ? " (nothing ingested yet? run: mtalog ingest FILE)" : "");
-			rc = errno == ENOENT ? ML_ENOTFOUND : ML_EIO;
-			goto fail;
-		}
-	} else if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		rc = ML_EINVAL;
+	if ((rc = ml_store_check_file(path, flags, &st, err, errlen)))
 		goto fail;
-	}
 	if ((rc = mdb_env_create(&s->env)))
 		goto fail_mdb;
 	mdb_env_set_maxdbs(s->env, 16);
@@ -175,10 +328,7 @@ int ml_store_open(ml_store_t **out, const char *path, int flags, char *err, size
 	*out = s;
 	return ML_OK;
 fail_mdb:
-	snprintf(err, errlen, "%s: %s", path,
-	         rc == MDB_INVALID ? "not an LMDB database (corrupt, or another kind of file)"
-	                           : mdb_strerror(rc));
-	rc = ml_store_errcode(rc);
+	rc = ml_store_env_error(rc, path, err, errlen);
 fail:
 	if (s->env)
 		mdb_env_close(s->env);

@@ -48,6 +48,12 @@
  * `mtalog upgrade` (index/upgrade.h); any other open of it is refused with a
  * line that names that command.
  *
+ * Whose file.  The main table of an mtalog database holds only the names of
+ * these tables (and of schema 5's), meta among them with its schema record,
+ * written in the transaction that made the tables.  An LMDB environment
+ * with any other key in its main table, or without meta's schema record, is
+ * another program's: every open refuses it before writing anything.
+ *
  * Map size: starts at ML_STORE_MAP_INIT ($MTALOG_MAP_SIZE bytes when set, at
  * least 1 MiB: tests use it to fill a small map) and doubles whenever a write
  * finds less than a quarter free (ml_store_write_begin) or hits MDB_MAP_FULL
@@ -127,9 +133,28 @@ typedef struct {
 } ml_store_t;
 
 /* Open (or create) the database at path.  On error writes one line naming
- * the file into err. */
+ * the file into err.  Refused, the file left as it was: what is not a
+ * regular file, an empty file (LMDB would make a new environment in it),
+ * what is not an LMDB file, and an LMDB file that is not an mtalog database
+ * or of a schema flags do not allow (ml_store_check_env).  A path that does
+ * not exist is created with ML_STORE_CREATE. */
 int ml_store_open(ml_store_t **out, const char *path, int flags, char *err, size_t errlen);
 void ml_store_close(ml_store_t *s);
+
+/* The checks of ml_store_open, for what opens the environment itself
+ * (compact).  ml_store_check_file: path is a regular file and not empty
+ * (or, with ML_STORE_CREATE in flags, does not exist: *st is not set);
+ * *st its stat.
+ * ml_store_check_env: env (opened on path) is an mtalog database that an
+ * open with flags may use (of this schema, of schema 5 with
+ * ML_STORE_UPGRADE), or an environment nobody wrote to yet; it reads in a
+ * transaction of its own.  Each returns 0 or an ML_E* code with one line
+ * naming the file in err. */
+struct stat;
+int ml_store_check_file(const char *path, int flags, struct stat *st, char *err, size_t errlen);
+int ml_store_check_env(MDB_env *env, const char *path, int flags, char *err, size_t errlen);
+/* The line for an LMDB error of mdb_env_open on path, into err; the ML_E* code. */
+int ml_store_env_error(int mdb_rc, const char *path, char *err, size_t errlen);
 
 int ml_store_read_begin(ml_store_t *s, MDB_txn **txn);
 int ml_store_write_begin(ml_store_t *s, MDB_txn **txn);

@@ -5,6 +5,10 @@
  * that a second prune finishes) and compact (same contents, no larger; a
  * SIGKILL leaves the database whole; a leftover temporary file is ignored,
  * then removed; refused while another process has the database open).
+ * What is not an mtalog database (another program's LMDB file, a newer
+ * schema, an empty file, random bytes, a directory, a database cut short)
+ * is refused by every command, compact too, with one line, and left byte
+ * for byte as it was.
  *
  * "The same database contents" is `mtalog dump --postings` plus `stats
  * --json` without the file size, as in test_ingest.c.
@@ -642,6 +646,186 @@ static void progress_on_a_terminal(void **state)
 	}
 }
 
+/* ---- files that are not mtalog databases ---- */
+
+/* Put key = value into table `table` (NULL: the main table) of the LMDB
+ * environment at db, made when missing, as another program would. */
+static void lmdb_put(const char *db, const char *table, const void *key, size_t klen, const void *val,
+                     size_t vlen)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+	assert_int_equal(mdb_env_open(env, db, MDB_NOSUBDIR, 0644), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, table, table ? MDB_CREATE : 0, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+/* Every command that opens a database refuses db: exit status 2, one line
+ * that names it and says want (and want2 when not NULL), and its bytes as
+ * they were.  A directory stays an empty directory. */
+static void refused_untouched(const char *db, const char *want, const char *want2)
+{
+	static const char *const cmds[] = {
+		"ingest --no-sync --quiet " STATUSES, "search", "stats", "dump", "compact",
+		"prune --no-sync --quiet --older-than 2000-01-01", "reindex --no-sync --quiet",
+		"upgrade --no-sync --quiet",
+	};
+	struct stat st;
+	assert_int_equal(stat(db, &st), 0);
+	int isdir = S_ISDIR(st.st_mode);
+	size_t n0 = 0, n1;
+	char *before = isdir ? NULL : tl_read_file(db, &n0);
+	assert_true(isdir || before);
+	for (size_t i = 0; i < ML_ARRAY_LEN(cmds); i++) {
+		char *out, *err;
+		int rc = tl_mtalog(&out, &err, "--db %s %s", db, cmds[i]);
+		if (rc != 2 || !strstr(err, db) || !strstr(err, want) || (want2 && !strstr(err, want2)) ||
+		    tl_count_lines(err) != 1)
+			fail_msg("%s on %s: exit %d, want 2 and one line naming it that says '%s' (and '%s'): %s",
+			         cmds[i], db, rc, want, want2 ? want2 : "", err);
+		free(out);
+		free(err);
+		if (isdir) {
+			char sub[4400];
+			snprintf(sub, sizeof sub, "rmdir %s && mkdir %s", db, db);  /* fails unless empty */
+			assert_int_equal(stat(db, &st), 0);
+			assert_true(S_ISDIR(st.st_mode));
+			assert_int_equal(system(sub), 0);
+			continue;
+		}
+		char *after = tl_read_file(db, &n1);
+		assert_non_null(after);
+		if (n1 != n0 || memcmp(before, after, n0))
+			fail_msg("%s changed %s (%zu bytes -> %zu)", cmds[i], db, n0, n1);
+		free(after);
+	}
+	free(before);
+}
+
+/* Another program's LMDB file is refused by every command, never written:
+ * keys in the main table, a table of its own, a meta table without the
+ * schema record, a table of its own beside an mtalog database's. */
+static void foreign_lmdb_refused(void **state)
+{
+	(void)state;
+	const char *db = path("foreign.db");
+
+	remove_db(db);
+	lmdb_put(db, NULL, "hello", 5, "world", 5);
+	refused_untouched(db, "not an mtalog database", "'hello'");
+
+	remove_db(db);
+	lmdb_put(db, "foo", "hello", 5, "world", 5);
+	refused_untouched(db, "not an mtalog database", "'foo'");
+
+	/* a key that is not text, shown without its bytes */
+	remove_db(db);
+	lmdb_put(db, NULL, "\x01\n\xff", 3, "", 0);
+	refused_untouched(db, "not an mtalog database", "'\?\?\?'");
+
+	remove_db(db);
+	lmdb_put(db, "meta", "version", 7, "1", 1);
+	refused_untouched(db, "not an mtalog database", "schema record");
+
+	remove_db(db);
+	ingest(db, OPTS, STATUSES);
+	lmdb_put(db, "foo", "hello", 5, "world", 5);
+	refused_untouched(db, "not an mtalog database", "'foo'");
+	remove_db(db);
+}
+
+/* A schema this mtalog does not know (a newer one) is refused by compact
+ * as by every other command. */
+static void newer_schema_refused(void **state)
+{
+	(void)state;
+	const char *db = path("newer.db");
+	remove_db(db);
+	ingest(db, OPTS, STATUSES);
+	uint32_t ver = ML_SCHEMA_VERSION + 1;
+	lmdb_put(db, "meta", ML_META_SCHEMA, strlen(ML_META_SCHEMA), &ver, 4);
+	char want[64];
+	snprintf(want, sizeof want, "schema version %u", ML_SCHEMA_VERSION + 1);
+	refused_untouched(db, want, NULL);
+	remove_db(db);
+}
+
+/* An empty file, a file of random bytes and a directory: a clear line, the
+ * file as it was; the empty file gets no lock file beside it. */
+static void not_lmdb_refused(void **state)
+{
+	(void)state;
+	const char *db = path("notlmdb.db");
+	char lock[4300];
+	snprintf(lock, sizeof lock, "%s-lock", db);
+
+	remove_db(db);
+	tl_write_file(db, "", 0);
+	refused_untouched(db, "empty file (0 bytes), not an mtalog database", NULL);
+	assert_false(exists(lock));
+
+	remove_db(db);
+	char junk[3 * 4096 + 17];
+	srand(7);
+	for (size_t i = 0; i < sizeof junk; i++)
+		junk[i] = (char)(rand() & 0xff);
+	tl_write_file(db, junk, sizeof junk);
+	refused_untouched(db, "not an mtalog database", "not an LMDB file");
+
+	/* an mtalog database cut short: after its first page (no second
+	 * meta page: not LMDB), or after its meta pages (a page past the end
+	 * would be a SIGBUS) */
+	long page = sysconf(_SC_PAGESIZE);
+	remove_db(db);
+	ingest(db, OPTS, STATUSES);
+	assert_true(file_size(db) > 3 * (uint64_t)page);
+	assert_int_equal(truncate(db, 3 * page), 0);
+	refused_untouched(db, "damaged: cut short", NULL);
+	assert_int_equal(truncate(db, page), 0);
+	refused_untouched(db, "not an mtalog database", "not an LMDB file");
+
+	remove_db(db);
+	const char *sub = path("notlmdb.d");
+	assert_int_equal(mkdir(sub, 0755), 0);
+	refused_untouched(sub, "a directory", "not a regular file");
+	rmdir(sub);
+	remove_db(db);
+}
+
+/* An LMDB environment nobody wrote to is a new database, as a missing file
+ * is: ingest makes its tables. */
+static void empty_environment_is_new(void **state)
+{
+	(void)state;
+	const char *db = path("fresh.db");
+	remove_db(db);
+	MDB_env *env;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_open(env, db, MDB_NOSUBDIR, 0644), 0);
+	mdb_env_close(env);
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search", db), 2);
+	assert_non_null(strstr(err, "empty database"));
+	free(out);
+	free(err);
+	ingest(db, OPTS, STATUSES);
+	const char *ref = path("fresh-ref.db");
+	remove_db(ref);
+	ingest(ref, OPTS, STATUSES);
+	char *want = tl_db_contents(ref);
+	tl_expect_db(db, want, "ingested into an empty LMDB environment");
+	free(want);
+	remove_db(db);
+	remove_db(ref);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -654,6 +838,10 @@ int main(void)
 		cmocka_unit_test(leftover_temp_file),
 		cmocka_unit_test(compact_refused_while_open),
 		cmocka_unit_test(progress_on_a_terminal),
+		cmocka_unit_test(foreign_lmdb_refused),
+		cmocka_unit_test(newer_schema_refused),
+		cmocka_unit_test(not_lmdb_refused),
+		cmocka_unit_test(empty_environment_is_new),
 	};
 	return TL_RUN_DEFAULT("maint", tests, tl_dir_setup, tl_dir_teardown);
 }

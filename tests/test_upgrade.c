@@ -78,6 +78,20 @@ static void refused_then_upgraded(void **state)
 	assert_non_null(strstr(err, "upgrade"));
 	free(out);
 	free(err);
+	/* and compact, which leaves the file as it was */
+	size_t n0, n1;
+	char *before = tl_read_file(db, &n0);
+	assert_non_null(before);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s compact", db), 2);
+	assert_non_null(strstr(err, "schema 5"));
+	assert_non_null(strstr(err, "upgrade"));
+	free(out);
+	free(err);
+	char *after = tl_read_file(db, &n1);
+	assert_non_null(after);
+	assert_true(n0 == n1 && !memcmp(before, after, n0));
+	free(before);
+	free(after);
 	assert_int_equal(tl_mtalog(&out, &err, "--db %s upgrade --no-sync", db), 0);
 	assert_non_null(strstr(err, "upgraded"));
 	free(out);
