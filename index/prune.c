@@ -454,10 +454,12 @@ int ml_prune_compact(const char *path, uint64_t *before, uint64_t *after, char *
 		*after = (uint64_t)st.st_size;
 	goto done;
 fail_mdb:
-	snprintf(err, errlen, "%s: %s", path,
-	         mrc == MDB_INVALID ? "not an LMDB database (corrupt, or another kind of file)"
-	                            : mdb_strerror(mrc));
 	rc = ml_store_errcode(mrc);
+	/* the copy's writes: EFBIG or ENOSPC, or EIO for a short write */
+	snprintf(err, errlen, "%s: %s%s", path,
+	         mrc == MDB_INVALID ? "not an LMDB database (corrupt, or another kind of file)"
+	                            : mdb_strerror(mrc),
+	         rc == ML_EFULL || rc == ML_EIO ? " (is the disk full?)" : "");
 fail:
 	if (env)
 		mdb_env_close(env);
