@@ -87,9 +87,14 @@ now_us() { date +%s%6N; }
 sleep_us() { sleep "$(printf '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000)))"; }
 # alive PID: the process runs (a zombie, exited but not reaped, does not)
 alive() { [ -r "/proc/$1/stat" ] && ! sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | grep -q '^Z'; }
-# fractions OPNO: KILLS numbers in [0, 1), drawn from SEED
+# fractions OPNO: KILLS numbers in [0, 1), drawn from SEED (a Lehmer
+# generator, exact in any awk's doubles: mawk's srand takes no seed above 2^31)
 fractions() {
-	awk -v s="$SEED" -v o="$1" -v n="$KILLS" 'BEGIN { srand(s + o * 7919); for (i = 0; i < n; i++) printf "%.6f\n", rand() }'
+	awk -v s="$SEED" -v o="$1" -v n="$KILLS" 'BEGIN {
+		m = 2147483647; x = (s + o * 7919) % (m - 1) + 1
+		for (i = 0; i < 4; i++) x = (x * 48271) % m
+		for (i = 0; i < n; i++) { x = (x * 48271) % m; printf "%.6f\n", (x - 1) / (m - 1) }
+	}'
 }
 fresh() {  # fresh DB: no database, lock or temporary file
 	rm -f "$1" "$1-lock" "$1.compact-tmp"
