@@ -4,7 +4,7 @@
 #                   ./mtalog.db (the default database), search
 #   make check      fast tier: unit and end-to-end tests, normal build (~1 min)
 #   make test       full suite: `check`, then the same tests under ASan+UBSan
-#                   (~2 1/4 min); only what the project itself writes
+#                   (~3 min); only what the project itself writes
 #   make check-corpus  the tests that read third-party logs and fixtures
 #                   (../shared/corpus or MTALOG_CORPUS), normal build then
 #                   ASan+UBSan (~1 min); one line saying it is skipped when
