@@ -2,9 +2,9 @@
 #   make            build ./mtalog
 #   make demo       install what is missing, build, ingest sample/mail.log into
 #                   ./mtalog.db (the default database), search
-#   make check      fast tier: unit and end-to-end tests, normal build (~45 s)
+#   make check      fast tier: unit and end-to-end tests, normal build (~1 min)
 #   make test       full suite: `check`, then the same tests under ASan+UBSan
-#                   (~2 1/4 min); only what the project itself writes
+#                   (~3 min); only what the project itself writes
 #   make check-corpus  the tests that read third-party logs and fixtures
 #                   (../shared/corpus or MTALOG_CORPUS), normal build then
 #                   ASan+UBSan (~1 min); one line saying it is skipped when
@@ -22,6 +22,10 @@
 #   make test-rsyslog  rsyslogd in front of `ingest --follow`, as docs/rsyslog.md
 #                   sets it up; every line stored once across kills, restarts
 #                   and rotation (tests/rsyslog/)
+#   make test-faults  SIGKILL at 20 random points of ingest --follow, reindex,
+#                   reindex --reparse, prune and compact, and each under a file
+#                   size limit (a full disk), on 20,000 messages (tests/faults/;
+#                   `check` runs a short version, tests/test_faults.sh)
 
 CC      ?= cc
 OPT     ?= -O2
@@ -53,7 +57,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all check check-corpus corpus-tier install uninstall test test-san test-web test-rsyslog deps demo sample bench bench-full fuzz clean tests-build
+.PHONY: all check check-corpus corpus-tier install uninstall test test-san test-web test-rsyslog test-faults deps demo sample bench bench-full fuzz clean tests-build
 all: mtalog
 
 mtalog: $(BUILD)/mtalog
@@ -138,6 +142,14 @@ test-web: $(BUILD)/mtalog
 # mtalog is killed, stopped and restarted, the log rotated (about 5 s)
 test-rsyslog: $(BUILD)/mtalog
 	MTALOG_BIN=$(CURDIR)/$(BUILD)/mtalog sh tests/rsyslog/run.sh
+
+# Faults (tests/faults/run.sh): each operation that writes the database killed
+# at KILLS random points, then run to its end, compared with an uninterrupted
+# run; each under a file size limit.  SEED=N replays the kill points.
+KILLS    ?= 20
+MESSAGES ?= 20000
+test-faults: $(BUILD)/mtalog $(BUILD)/bench/gen
+	KILLS=$(KILLS) MESSAGES=$(MESSAGES) MTALOG_BIN=$(BUILD)/mtalog BUILD=$(BUILD) sh tests/faults/run.sh
 
 deps:
 	sh tools/install-deps.sh

@@ -453,6 +453,11 @@ int ml_prune_compact(const char *path, uint64_t *before, uint64_t *after, char *
 	goto done;
 fail_mdb:
 	rc = ml_store_env_error(mrc, path, err, errlen);
+	/* the copy's writes: EFBIG or ENOSPC, or EIO for a short write */
+	if (rc == ML_EFULL || rc == ML_EIO) {
+		size_t n = strlen(err);
+		snprintf(err + n, errlen > n ? errlen - n : 0, " (is the disk full?)");
+	}
 fail:
 	if (env)
 		mdb_env_close(env);

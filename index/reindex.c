@@ -171,7 +171,7 @@ int ml_reindex_run(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progre
 		rc = ml_reindex_finish(s, &x.p);
 	if (rc)
 		snprintf(err, errlen, "%s: reindex failed: %s%s; the database is as it was", s->path,
-		         ml_strerror(rc), rc == ML_EFULL ? " (is the disk full?)" : "");
+		         ml_strerror(rc), rc == ML_EFULL || rc == ML_EIO ? " (is the disk full?)" : "");
 	if (out)
 		*out = x.p;
 	for (unsigned i = 0; x.msgs && i < ML_REINDEX_BATCH; i++)

@@ -219,7 +219,7 @@ static int cmd_prune(const char *db, int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "mtalog prune: %s: %s%s (%llu messages deleted before the error; "
 		        "run prune again to go on)\n", db, ml_strerror(rc),
-		        rc == ML_EFULL ? " (is the disk full?)" : "", (unsigned long long)res.deleted);
+		        rc == ML_EFULL || rc == ML_EIO ? " (is the disk full?)" : "", (unsigned long long)res.deleted);
 		return 2;
 	}
 	if (!quiet) {

@@ -6,6 +6,7 @@
  */
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -459,6 +460,11 @@ int main(int argc, char **argv)
 {
 	const char *db = NULL;
 	int i = 1;
+	/* A write past the file size limit (ulimit -f, LimitFSIZE=) fails with
+	 * EFBIG, which the commands report as a full disk and after which the
+	 * database is as its last commit left it; SIGXFSZ would kill the process
+	 * without a word instead. */
+	signal(SIGXFSZ, SIG_IGN);
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "--db") && i + 1 < argc) {
 			db = argv[i + 1];
