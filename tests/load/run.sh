@@ -17,7 +17,7 @@
 #     counts as a failure of its account until it succeeds, and 5 at once
 #     of one account brake it; a yescrypt check costs ~25 ms of CPU).
 #
-# Each run has an ingest of a fresh generated log (100,000 more messages, a
+# Each run has an ingest of a fresh generated log (MESSAGES more messages, a
 # later month) going beside it.  All of wrk's connections come from
 # 127.0.0.1, and a client address may hold 64 connections by default
 # (--max-client-connections, the intended protection against one client
