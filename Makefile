@@ -13,6 +13,9 @@
 #   make bench      benchmark at 100k messages (see bench/README.md)
 #   make bench-full the benchmark at 100k, 1M and 10M messages
 #   make bench-lag  the lag of ingest --follow over a minute of live traffic
+#   make soak       ingest --follow of live traffic with rotations, serve under
+#                   steady load and an hourly-style prune, SOAK_SECONDS (1800);
+#                   memory, lag, errors and every row checked (tests/soak/)
 #   make fuzz       libFuzzer, each target FUZZ_SECONDS (clang)
 #   make install    the binary, mtalog(1), the systemd units of `ingest --follow`
 #                   and `serve` and their system user (PREFIX=/usr/local, DESTDIR)
@@ -57,7 +60,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all check check-corpus corpus-tier install uninstall test test-san test-web test-rsyslog test-faults deps demo sample bench bench-full fuzz clean tests-build
+.PHONY: all check check-corpus corpus-tier install uninstall test test-san test-web test-rsyslog test-faults deps demo sample bench bench-full bench-lag soak fuzz clean tests-build
 all: mtalog
 
 mtalog: $(BUILD)/mtalog
@@ -216,6 +219,11 @@ bench-full: $(BUILD)/mtalog $(BENCH_BIN)
 # the lag from a line written to a followed log to it being searchable
 bench-lag: $(BUILD)/mtalog $(BENCH_BIN)
 	BUILD=$(BUILD) sh bench/lag.sh
+
+# not part of CI: half an hour by default
+SOAK_SECONDS ?= 1800
+soak: $(BUILD)/mtalog $(BENCH_BIN)
+	BUILD=$(BUILD) SOAK_SECONDS=$(SOAK_SECONDS) sh tests/soak/run.sh
 
 clean:
 	rm -rf build build-san build-fuzz mtalog

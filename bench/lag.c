@@ -2,7 +2,7 @@
  * lag — how long a line written to a followed log takes to be searchable.
  *
  *   build/bench/lag --db DB --log FILE --traffic LOG [--seconds 60]
- *                   [--rate LINES_PER_S] [--probe-ms MS]
+ *                   [--rate LINES_PER_S] [--probe-ms MS] [--tee COPY]
  *
  * Appends the lines of LOG (real-looking traffic, e.g. from bench/gen) to FILE
  * at --rate lines a second, and every --probe-ms a probe: a Postfix cleanup
@@ -11,8 +11,17 @@
  * write(2) to the first search (through the library, polling every 0.5 ms)
  * that finds its message-id is its lag.  Prints the count, median, p90, p99
  * and max in milliseconds.
+ *
+ * Rotation, for the soak test (tests/soak/run.sh), as a syslog daemon and
+ * logrotate do it, between two lines (no line is lost or cut):
+ *   SIGHUP   FILE is opened again (after it was renamed: a new FILE);
+ *   SIGUSR1  copytruncate: FILE is copied to FILE.1 (written aside, then
+ *            renamed there) and cut to length 0.
+ * --tee COPY appends every line written to FILE to COPY as well: all that
+ * was written, in order, whatever the rotations did with FILE.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +30,54 @@
 
 #include "index/query.h"
 #include "index/store.h"
+
+static volatile sig_atomic_t got_hup, got_usr1;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_usr1 = 1;
+}
+
+/* FILE copied to FILE.1 (through FILE.1.tmp), then cut to length 0. */
+static int copytruncate(FILE *out, const char *logp)
+{
+	char dst[4096], tmp[4096], buf[65536];
+	snprintf(dst, sizeof dst, "%s.1", logp);
+	snprintf(tmp, sizeof tmp, "%s.1.tmp", logp);
+	FILE *in = fopen(logp, "r"), *cp = fopen(tmp, "w");
+	if (!in || !cp) {
+		perror("lag: copytruncate");
+		return -1;
+	}
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		if (fwrite(buf, 1, n, cp) != n)
+			break;
+	int bad = ferror(in) || ferror(cp);
+	fclose(in);
+	if (fclose(cp) || bad || rename(tmp, dst)) {
+		perror("lag: copytruncate");
+		return -1;
+	}
+	if (ftruncate(fileno(out), 0)) {
+		perror("lag: copytruncate");
+		return -1;
+	}
+	return 0;
+}
+
+/* One line to the log and to the copy. */
+static int put(const char *line, FILE *out, FILE *tee)
+{
+	if (fputs(line, out) == EOF || (tee && fputs(line, tee) == EOF)) {
+		perror("lag: write");
+		return -1;
+	}
+	return 0;
+}
 
 static double now_s(void)
 {
@@ -65,9 +122,9 @@ int main(int argc, char **argv)
 		{ "db", required_argument, 0, 'd' }, { "log", required_argument, 0, 'l' },
 		{ "traffic", required_argument, 0, 't' }, { "seconds", required_argument, 0, 's' },
 		{ "rate", required_argument, 0, 'r' }, { "probe-ms", required_argument, 0, 'p' },
-		{ 0, 0, 0, 0 },
+		{ "tee", required_argument, 0, 'T' }, { 0, 0, 0, 0 },
 	};
-	const char *db = NULL, *logp = NULL, *traffic = NULL;
+	const char *db = NULL, *logp = NULL, *traffic = NULL, *teep = NULL;
 	double seconds = 60, rate = 2000, probe_ms = 200;
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -78,11 +135,13 @@ int main(int argc, char **argv)
 		case 's': seconds = atof(optarg); break;
 		case 'r': rate = atof(optarg); break;
 		case 'p': probe_ms = atof(optarg); break;
+		case 'T': teep = optarg; break;
 		default: return 2;
 		}
 	}
 	if (!db || !logp || !traffic || rate <= 0 || probe_ms <= 0) {
-		fprintf(stderr, "usage: lag --db DB --log FILE --traffic LOG [--seconds S] [--rate N] [--probe-ms MS]\n");
+		fprintf(stderr, "usage: lag --db DB --log FILE --traffic LOG [--seconds S] [--rate N] [--probe-ms MS]"
+		        " [--tee COPY]\n");
 		return 2;
 	}
 	FILE *in = fopen(traffic, "r"), *out = fopen(logp, "a");
@@ -91,6 +150,19 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	setvbuf(out, NULL, _IONBF, 0);
+	FILE *tee = NULL;
+	if (teep && !(tee = fopen(teep, "a"))) {
+		perror("lag: --tee");
+		return 1;
+	}
+	if (tee)
+		setvbuf(tee, NULL, _IOLBF, 0);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	/* the follower creates the database: wait for it */
 	ml_store_t *s = NULL;
 	char err[512];
@@ -112,6 +184,22 @@ int main(int argc, char **argv)
 	int pending = 0;        /* a probe written, not seen yet */
 	double pending_t = 0;
 	while (now_s() - t0 < seconds || pending) {
+		if (got_hup) {
+			got_hup = 0;
+			FILE *f = fopen(logp, "a");
+			if (!f) {
+				perror("lag: reopen");
+				return 1;
+			}
+			fclose(out);
+			out = f;
+			setvbuf(out, NULL, _IONBF, 0);
+		}
+		if (got_usr1) {
+			got_usr1 = 0;
+			if (copytruncate(out, logp))
+				return 1;
+		}
 		double t = now_s();
 		/* traffic due by now */
 		uint64_t due = (uint64_t)((t - t0) * rate);
@@ -120,7 +208,8 @@ int main(int argc, char **argv)
 				rewind(in);
 				continue;
 			}
-			fputs(line, out);
+			if (put(line, out, tee))
+				return 1;
 			written++;
 		}
 		if (!pending && t >= next_probe && t - t0 < seconds) {
@@ -134,7 +223,8 @@ int main(int argc, char **argv)
 			         "%s lagprobe postfix/cleanup[4242]: %05zX%05X: message-id=<%s>\n", ts, np,
 			         (unsigned)(wall & 0xfffff), msgid);
 			pending_t = now_s();
-			fputs(probe, out);
+			if (put(probe, out, tee))
+				return 1;
 			pending = 1;
 			next_probe += probe_ms / 1000;
 		}
@@ -162,5 +252,9 @@ int main(int argc, char **argv)
 	free(lag);
 	fclose(in);
 	fclose(out);
+	if (tee && fclose(tee)) {
+		perror("lag: --tee");
+		return 1;
+	}
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1480,6 +1481,64 @@ static void users_cursor(void **state)
 	json_decref(all);
 }
 
+/* Logins side by side: the server checks at most 4 passwords at once (a
+ * yescrypt check holds 16 MB), so 24 logins sent at once take a few checks'
+ * memory, not 24 (384 MB); each is answered, here 401 (no such names). */
+struct login_try {
+	unsigned port;
+	int i, status;
+};
+
+static void *login_try(void *p)
+{
+	struct login_try *t = p;
+	char body[64];
+	snprintf(body, sizeof body, "name=ghost%d&password=x", t->i);
+	resp_t r = http_req(t->port, "POST", "/login", NULL, "application/x-www-form-urlencoded", body, NULL);
+	t->status = r.status;
+	resp_free(&r);
+	return NULL;
+}
+
+static long peak_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "VmHWM:", 6))
+			kb = atol(line + 6);
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static void logins_at_once(void **state)
+{
+	(void)state;
+	server_t s = serve_start(db, "--users USERS");
+	assert_non_null(login(s.port, "bob", "right-2", 200));
+	long before = peak_kb(s.pid);
+	assert_true(before > 0);
+	enum { N = 24 };
+	pthread_t th[N];
+	struct login_try t[N];
+	for (int i = 0; i < N; i++) {
+		t[i] = (struct login_try){ s.port, i, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, login_try, &t[i]), 0);
+	}
+	for (int i = 0; i < N; i++)
+		pthread_join(th[i], NULL);
+	long after = peak_kb(s.pid);
+	for (int i = 0; i < N; i++)
+		if (t[i].status != 401)
+			fail_msg("login %d of %d at once: %d, want 401", i, N, t[i].status);
+	if (after - before > 6 * 16 * 1024)
+		fail_msg("%d logins at once: the server's peak memory grew by %ld MB", N, (after - before) / 1024);
+	assert_int_equal(serve_stop(&s), 0);
+}
+
 /* --users files that are refused; --hash-password. */
 static void users_file(void **state)
 {
@@ -1561,6 +1620,7 @@ int main(void)
 		cmocka_unit_test(login_logout),
 		cmocka_unit_test(users_see_their_rows),
 		cmocka_unit_test(users_cursor),
+		cmocka_unit_test(logins_at_once),
 		cmocka_unit_test(users_file),
 	};
 	return TL_RUN_DEFAULT("serve", tests, setup, teardown);

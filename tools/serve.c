@@ -83,6 +83,8 @@ typedef struct {
 	pthread_mutex_t scan_lock;
 	pthread_cond_t scan_cv;
 	unsigned scans, max_scans;   /* costly searches running, and the most at once */
+	pthread_cond_t login_cv; /* with scan_lock */
+	unsigned logins;         /* password checks running (at most LOGIN_CHECKS) */
 	/* connections (see "connections" below) */
 	pthread_mutex_t conn_lock;
 	struct conn *conns;      /* open connections, a list */
@@ -94,6 +96,10 @@ typedef struct {
 
 #define CONN_LIMIT 1024       /* connections at once (a thread each) */
 #define CONN_BUSY 1000        /* from this many on, a request gets 503 */
+/* Password checks at once: a yescrypt check holds 16 MB and ~25 ms of CPU,
+ * so logins side by side on hundreds of connections would take gigabytes
+ * for no more logins a second.  More wait up to 2 s, then get 503. */
+#define LOGIN_CHECKS 4
 
 /* Set when the server is told to stop: searches running end at once. */
 static atomic_int stopping;
@@ -965,6 +971,30 @@ static void client_addr(req_t *r, char *out, size_t len)
 	}
 }
 
+/* A place among the password checks, waiting up to 2 s: 0 when none came. */
+static int login_enter(server_t *sv)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	pthread_mutex_lock(&sv->scan_lock);
+	int got = 0, rc = 0;
+	while (!(got = sv->logins < LOGIN_CHECKS) && rc != ETIMEDOUT && !atomic_load(&stopping))
+		rc = pthread_cond_timedwait(&sv->login_cv, &sv->scan_lock, &until);
+	if (got)
+		sv->logins++;
+	pthread_mutex_unlock(&sv->scan_lock);
+	return got;
+}
+
+static void login_leave(server_t *sv)
+{
+	pthread_mutex_lock(&sv->scan_lock);
+	sv->logins--;
+	pthread_cond_signal(&sv->login_cv);
+	pthread_mutex_unlock(&sv->scan_lock);
+}
+
 static enum MHD_Result do_login(req_t *r, body_t *b)
 {
 	server_t *sv = r->sv;
@@ -986,7 +1016,15 @@ static enum MHD_Result do_login(req_t *r, body_t *b)
 	client_addr(r, client, sizeof client);
 	const ml_user_t *u = NULL;
 	unsigned wait_s = 0;
+	if (!login_enter(sv)) {
+		json_decref(j);
+		explicit_bzero(b->buf, sizeof b->buf);
+		static const char busy[] = "{\"error\":\"busy: other logins are being checked; retry\"}";
+		static const char *const hdr[] = { "Retry-After", "2", "Cache-Control", "no-store", NULL };
+		return respond(r, 503, "application/json", busy, sizeof busy - 1, hdr);
+	}
 	int rc = ml_auth_login(sv->auth, name, pw, pwlen, client, id, &u, &wait_s);
+	login_leave(sv);
 	if (sv->verbose)
 		fprintf(stderr, "mtalog serve: login from %s: %s\n", client[0] ? client : "loopback",
 		        rc == ML_OK ? "ok" : rc == ML_EAGAIN ? "too many failures, must wait" : "refused");
@@ -1407,6 +1445,7 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	pthread_mutex_init(&sv.conn_lock, NULL);
 	sv.header_ms = (int64_t)((o->header_timeout > 0 ? o->header_timeout : 10) * 1000);
 	pthread_cond_init(&sv.scan_cv, NULL);
+	pthread_cond_init(&sv.login_cv, NULL);
 	atomic_store(&stopping, 0);
 	sv.search_ns = (uint64_t)((o->search_timeout > 0 ? o->search_timeout : ML_SERVE_SEARCH_TIMEOUT) * 1e9);
 	if (o->max_scans)
@@ -1496,6 +1535,7 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	atomic_store(&stopping, 1);
 	pthread_mutex_lock(&sv.scan_lock);
 	pthread_cond_broadcast(&sv.scan_cv);
+	pthread_cond_broadcast(&sv.login_cv);
 	pthread_mutex_unlock(&sv.scan_lock);
 	mhd.stop_daemon(d);
 	if (sv.watching)
@@ -1516,5 +1556,6 @@ done:
 	pthread_mutex_destroy(&sv.scan_lock);
 	pthread_mutex_destroy(&sv.conn_lock);
 	pthread_cond_destroy(&sv.scan_cv);
+	pthread_cond_destroy(&sv.login_cv);
 	return ret;
 }

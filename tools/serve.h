@@ -28,6 +28,8 @@
  * passes over them, so a page may be short), and a message without one of
  * their rows is 404.  A login or logout whose Origin (or Referer) names
  * another site is 403; too many failed logins are 429 with Retry-After.
+ * At most 4 passwords are checked at once (yescrypt holds 16 MB a check):
+ * a login that finds no place within 2 s is 503 with Retry-After.
  * The session is in an HttpOnly, SameSite=Strict cookie, Secure unless the
  * server listens on loopback (or with secure_cookie).
  *
