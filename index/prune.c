@@ -455,8 +455,8 @@ fail_mdb:
 	rc = ml_store_env_error(mrc, path, err, errlen);
 	/* the copy's writes: EFBIG or ENOSPC, or EIO for a short write */
 	if (rc == ML_EFULL || rc == ML_EIO) {
-		size_t n = strlen(err);
-		snprintf(err + n, errlen > n ? errlen - n : 0, " (is the disk full?)");
+		size_t el = strlen(err);
+		snprintf(err + el, errlen > el ? errlen - el : 0, " (is the disk full?)");
 	}
 fail:
 	if (env)
