@@ -86,6 +86,35 @@ static void usage(FILE *f)
 	"and option: man mtalog (docs/mtalog.1 in the source tree).\n", f);
 }
 
+/* A whole number from lo to hi for option `opt` of command `cmd`; says
+ * what is wrong and returns -1 otherwise. */
+static int opt_number(const char *cmd, const char *opt, const char *v, long lo, long hi, long *out)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+	if (!*v || *end || n < lo || n > hi) {
+		fprintf(stderr, "mtalog %s: --%s: '%s' is not a number from %ld to %ld\n", cmd, opt, v, lo, hi);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+/* Seconds for option `opt`: above 0 (0 too when zero_ok: "none"), at most
+ * hi; says what is wrong and returns -1 otherwise. */
+static int opt_seconds(const char *cmd, const char *opt, const char *v, int zero_ok, double hi, double *out)
+{
+	char *end;
+	double t = strtod(v, &end);
+	if (end == v || *end || !((zero_ok ? t >= 0 : t > 0) && t <= hi)) {
+		fprintf(stderr, "mtalog %s: --%s: '%s' is not a number of seconds (%s, at most %g%s)\n", cmd, opt, v,
+		        zero_ok ? "0 or more" : "above 0", hi, zero_ok ? "; 0: none" : "");
+		return -1;
+	}
+	*out = t;
+	return 0;
+}
+
 static int cmd_ingest(const char *db, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -106,12 +135,9 @@ static int cmd_ingest(const char *db, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
 		switch (c) {
 		case 'y': {
-			char *end;
-			long y = strtol(optarg, &end, 10);
-			if (!*optarg || *end || y < 1970 || y > 9999) {
-				fprintf(stderr, "mtalog ingest: --year: '%s' is not a year from 1970 to 9999\n", optarg);
+			long y;
+			if (opt_number("ingest", "year", optarg, 1970, 9999, &y))
 				return 1;
-			}
 			o.year = (int)y;
 			break;
 		}
@@ -185,10 +211,8 @@ static int cmd_search(const char *db, int argc, char **argv)
 		if (c == 'L' || c == 'U') { ml_out_local_time(c == 'L'); continue; }
 		if (c == 'h') { usage(stdout); ml_query_free(&q); return 0; }
 		if (c == 'T') {
-			char *end;
-			double t = strtod(optarg, &end);
-			if (end == optarg || *end || !(t >= 0 && t <= 86400)) {
-				fprintf(stderr, "mtalog search: --timeout: '%s' is not a number of seconds (0 to 86400; 0: none)\n", optarg);
+			double t;
+			if (opt_seconds("search", "timeout", optarg, 1, 86400, &t)) {
 				ml_query_free(&q);
 				return 1;
 			}
@@ -399,47 +423,29 @@ static int cmd_serve(const char *db, int argc, char **argv)
 		switch (c) {
 		case 'l': o.listen = optarg; break;
 		case 'm': {
-			char *end;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (!*optarg || *end || n < 1 || n > 1024) {
-				fprintf(stderr, "mtalog serve: --max-scans: '%s' is not a number from 1 to 1024\n", optarg);
+			long n;
+			if (opt_number("serve", "max-scans", optarg, 1, 1024, &n))
 				return 1;
-			}
 			o.max_scans = (unsigned)n;
 			break;
 		}
-		case 'T': {
-			char *end;
-			double t = strtod(optarg, &end);
-			if (end == optarg || *end || !(t > 0 && t <= 3600)) {
-				fprintf(stderr, "mtalog serve: --search-timeout: '%s' is not a number of seconds (above 0, at most 3600)\n", optarg);
+		case 'T':
+			if (opt_seconds("serve", "search-timeout", optarg, 0, 3600, &o.search_timeout))
 				return 1;
-			}
-			o.search_timeout = t;
 			break;
-		}
 		case 'v': o.verbose = 1; break;
 		case 'A': o.allowed_hosts = optarg; break;
 		case 'C': {
-			char *end;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (!*optarg || *end || n < 1 || n > 1000) {
-				fprintf(stderr, "mtalog serve: --max-client-connections: '%s' is not a number from 1 to 1000\n", optarg);
+			long n;
+			if (opt_number("serve", "max-client-connections", optarg, 1, 1000, &n))
 				return 1;
-			}
 			o.max_client_conns = (unsigned)n;
 			break;
 		}
-		case 'D': {
-			char *end;
-			double t = strtod(optarg, &end);
-			if (end == optarg || *end || !(t > 0 && t <= 600)) {
-				fprintf(stderr, "mtalog serve: --header-timeout: '%s' is not a number of seconds (above 0, at most 600)\n", optarg);
+		case 'D':
+			if (opt_seconds("serve", "header-timeout", optarg, 0, 600, &o.header_timeout))
 				return 1;
-			}
-			o.header_timeout = t;
 			break;
-		}
 		case 'u': o.users_path = optarg; break;
 		case 'H': hash_password = 1; break;
 		case 'S': o.secure_cookie = 1; break;

@@ -68,6 +68,14 @@ static const char csv_header[] =
 #define USER_PASSES 50              /* searches (of up to 1000 rows each) one page of a
                                        user may run to fill itself */
 
+/* A bounded number of places (costly searches, password checks): take one,
+ * waiting up to a time; the server's stop wakes every waiter. */
+typedef struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned used, max;
+} places_t;
+
 typedef struct {
 	ml_store_t *store;
 	int verbose;
@@ -80,11 +88,8 @@ typedef struct {
 	size_t npool, cappool;
 	pthread_rwlock_t maplock;
 	uint64_t search_ns;      /* a search's time budget */
-	pthread_mutex_t scan_lock;
-	pthread_cond_t scan_cv;
-	unsigned scans, max_scans;   /* costly searches running, and the most at once */
-	pthread_cond_t login_cv; /* with scan_lock */
-	unsigned logins;         /* password checks running (at most LOGIN_CHECKS) */
+	places_t scans;          /* costly searches running (at most --max-scans) */
+	places_t logins;         /* password checks running (at most LOGIN_CHECKS) */
 	/* connections (see "connections" below) */
 	pthread_mutex_t conn_lock;
 	struct conn *conns;      /* open connections, a list */
@@ -509,36 +514,56 @@ static int search_costly(const ml_query_t *q)
 	         q->host || q->queue_id);
 }
 
-/* A place among the costly searches, waiting for one until the deadline
- * or 2 s: 0 when none came (the server answers 503). */
-static int scan_enter(server_t *sv, uint64_t deadline_ns)
+static void places_init(places_t *p, unsigned max)
+{
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->used = 0;
+	p->max = max;
+}
+
+static void places_destroy(places_t *p)
+{
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+}
+
+/* Take a place, waiting at most wait_ns: 0 when none came (the server
+ * answers 503) or the server is stopping. */
+static int places_enter(places_t *p, uint64_t wait_ns)
 {
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
-	uint64_t now = ml_search_clock_ns();
-	uint64_t wait = deadline_ns > now ? ML_MIN(deadline_ns - now, 2000000000u) : 0;
-	until.tv_sec += (time_t)(wait / 1000000000u);
-	until.tv_nsec += (long)(wait % 1000000000u);
+	until.tv_sec += (time_t)(wait_ns / 1000000000u);
+	until.tv_nsec += (long)(wait_ns % 1000000000u);
 	if (until.tv_nsec >= 1000000000) {
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000;
 	}
-	pthread_mutex_lock(&sv->scan_lock);
+	pthread_mutex_lock(&p->mu);
 	int got = 0, rc = 0;
-	while (!(got = sv->scans < sv->max_scans) && rc != ETIMEDOUT && !atomic_load(&stopping))
-		rc = pthread_cond_timedwait(&sv->scan_cv, &sv->scan_lock, &until);
+	while (!(got = p->used < p->max) && rc != ETIMEDOUT && !atomic_load(&stopping))
+		rc = pthread_cond_timedwait(&p->cv, &p->mu, &until);
 	if (got)
-		sv->scans++;
-	pthread_mutex_unlock(&sv->scan_lock);
+		p->used++;
+	pthread_mutex_unlock(&p->mu);
 	return got;
 }
 
-static void scan_leave(server_t *sv)
+static void places_leave(places_t *p)
 {
-	pthread_mutex_lock(&sv->scan_lock);
-	sv->scans--;
-	pthread_cond_signal(&sv->scan_cv);
-	pthread_mutex_unlock(&sv->scan_lock);
+	pthread_mutex_lock(&p->mu);
+	p->used--;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Wake every waiter (the server is stopping). */
+static void places_wake(places_t *p)
+{
+	pthread_mutex_lock(&p->mu);
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
 }
 
 static enum MHD_Result api_search(req_t *r, int csv)
@@ -598,7 +623,9 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	a.q.stop = client_gone;
 	a.q.stop_ctx = r;
 	int costly = search_costly(&a.q);
-	if (costly && !scan_enter(r->sv, a.q.deadline_ns)) {
+	/* a place among the costly searches, waited for until the deadline or 2 s */
+	uint64_t now = ml_search_clock_ns();
+	if (costly && !places_enter(&r->sv->scans, a.q.deadline_ns > now ? ML_MIN(a.q.deadline_ns - now, 2000000000u) : 0)) {
 		search_return(r->sv, se);
 		if (p.out)
 			ml_out_finish(p.out);
@@ -639,7 +666,7 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		p.seen = 0;
 	}
 	if (costly)
-		scan_leave(r->sv);
+		places_leave(&r->sv->scans);
 	int64_t took = elapsed_us(&t0);
 	search_return(r->sv, se);
 	ml_query_free(&a.q);
@@ -972,29 +999,6 @@ static void client_addr(req_t *r, char *out, size_t len)
 }
 
 /* A place among the password checks, waiting up to 2 s: 0 when none came. */
-static int login_enter(server_t *sv)
-{
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 2;
-	pthread_mutex_lock(&sv->scan_lock);
-	int got = 0, rc = 0;
-	while (!(got = sv->logins < LOGIN_CHECKS) && rc != ETIMEDOUT && !atomic_load(&stopping))
-		rc = pthread_cond_timedwait(&sv->login_cv, &sv->scan_lock, &until);
-	if (got)
-		sv->logins++;
-	pthread_mutex_unlock(&sv->scan_lock);
-	return got;
-}
-
-static void login_leave(server_t *sv)
-{
-	pthread_mutex_lock(&sv->scan_lock);
-	sv->logins--;
-	pthread_cond_signal(&sv->login_cv);
-	pthread_mutex_unlock(&sv->scan_lock);
-}
-
 static enum MHD_Result do_login(req_t *r, body_t *b)
 {
 	server_t *sv = r->sv;
@@ -1016,7 +1020,7 @@ static enum MHD_Result do_login(req_t *r, body_t *b)
 	client_addr(r, client, sizeof client);
 	const ml_user_t *u = NULL;
 	unsigned wait_s = 0;
-	if (!login_enter(sv)) {
+	if (!places_enter(&sv->logins, 2000000000u)) {
 		json_decref(j);
 		explicit_bzero(b->buf, sizeof b->buf);
 		static const char busy[] = "{\"error\":\"busy: other logins are being checked; retry\"}";
@@ -1024,7 +1028,7 @@ static enum MHD_Result do_login(req_t *r, body_t *b)
 		return respond(r, 503, "application/json", busy, sizeof busy - 1, hdr);
 	}
 	int rc = ml_auth_login(sv->auth, name, pw, pwlen, client, id, &u, &wait_s);
-	login_leave(sv);
+	places_leave(&sv->logins);
 	if (sv->verbose)
 		fprintf(stderr, "mtalog serve: login from %s: %s\n", client[0] ? client : "loopback",
 		        rc == ML_OK ? "ok" : rc == ML_EAGAIN ? "too many failures, must wait" : "refused");
@@ -1441,19 +1445,13 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	}
 	pthread_mutex_init(&sv.pool_lock, NULL);
 	pthread_rwlock_init(&sv.maplock, NULL);
-	pthread_mutex_init(&sv.scan_lock, NULL);
 	pthread_mutex_init(&sv.conn_lock, NULL);
 	sv.header_ms = (int64_t)((o->header_timeout > 0 ? o->header_timeout : 10) * 1000);
-	pthread_cond_init(&sv.scan_cv, NULL);
-	pthread_cond_init(&sv.login_cv, NULL);
 	atomic_store(&stopping, 0);
 	sv.search_ns = (uint64_t)((o->search_timeout > 0 ? o->search_timeout : ML_SERVE_SEARCH_TIMEOUT) * 1e9);
-	if (o->max_scans)
-		sv.max_scans = o->max_scans;
-	else {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		sv.max_scans = n > 0 ? (unsigned)n : 1;
-	}
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	places_init(&sv.scans, o->max_scans ? o->max_scans : ncpu > 0 ? (unsigned)ncpu : 1);
+	places_init(&sv.logins, LOGIN_CHECKS);
 	struct MHD_Daemon *d = NULL;
 	int loopback = ss.ss_family == AF_INET6
 		? IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr)
@@ -1533,10 +1531,8 @@ int ml_serve_run(const ml_serve_opts_t *o)
 		fprintf(stderr, "mtalog serve: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	/* searches running stop at their next look at the budget */
 	atomic_store(&stopping, 1);
-	pthread_mutex_lock(&sv.scan_lock);
-	pthread_cond_broadcast(&sv.scan_cv);
-	pthread_cond_broadcast(&sv.login_cv);
-	pthread_mutex_unlock(&sv.scan_lock);
+	places_wake(&sv.scans);
+	places_wake(&sv.logins);
 	mhd.stop_daemon(d);
 	if (sv.watching)
 		pthread_join(sv.watch, NULL);
@@ -1553,9 +1549,8 @@ done:
 	free(sv.hosts);
 	pthread_rwlock_destroy(&sv.maplock);
 	pthread_mutex_destroy(&sv.pool_lock);
-	pthread_mutex_destroy(&sv.scan_lock);
+	places_destroy(&sv.scans);
+	places_destroy(&sv.logins);
 	pthread_mutex_destroy(&sv.conn_lock);
-	pthread_cond_destroy(&sv.scan_cv);
-	pthread_cond_destroy(&sv.login_cv);
 	return ret;
 }
