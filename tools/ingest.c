@@ -1,11 +1,9 @@
 #include "ingest.h"
+#include "follow.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,83 +20,17 @@
 #include "index/store.h"
 #include "index/writer.h"
 
-#define MAX_REASONS 256
-#define SAMPLE_MAX 300
-/* A last line without '\n' in a file written to less than this long ago is
- * left for the next run; in an older file it is taken as complete. */
-#define ML_PARTIAL_WAIT_S 10
-/* stdin: lines this old are committed when the pipe goes quiet */
-#define ML_STDIN_QUIET_MS 500
-
-typedef struct {
-	char kind[8];          /* "skip" or "bad" */
-	char reason[96];
-	uint64_t count;        /* since the last commit */
-	uint64_t total;        /* this run */
-	char sample[SAMPLE_MAX + 200];
-	int has_sample;        /* sample not yet stored */
-} tally_t;
-
 /* SIGINT / SIGTERM: stop reading, commit what was read. */
-static volatile sig_atomic_t stop_flag;
+volatile sig_atomic_t ml_ing_stop;
 
 static void on_stop(int sig)
 {
 	(void)sig;
-	stop_flag = 1;
+	ml_ing_stop = 1;
 }
 
-/* --follow: one file being read.  The file a name names now, or one rotated
- * away, read (by its descriptor) until it has been quiet a while. */
-typedef struct {
-	char *path;              /* the name given (not owned) */
-	ml_reader_t *r;          /* NULL: the name names no file yet */
-	ml_input_id_t id;        /* of the open file */
-	uint64_t offset;         /* end of the last line read (committed or not) */
-	uint64_t lines;          /* lines of this input read, checkpointed ones included */
-	uint64_t lineno;         /* the reader's number of the last line read */
-	uint64_t size_seen;      /* its size when last read to its end */
-	double quiet_since;      /* when it last gave a line (monotonic) */
-	int at_end;              /* read to its end; read again when it grows */
-	int partial;             /* a last line without '\n' is waiting */
-	int retired;             /* the name now names another file */
-	int dirty;               /* lines read since the last commit */
-	int64_t since;           /* last commit under this name before this run; -1: none */
-	ml_syslog_ctx_t sc;
-	ml_exim_time_t et;
-} fol_t;
 
-/* A rotated copy looked at: not again until it changes. */
-typedef struct {
-	uint64_t dev, ino, size;
-	int64_t mtime;
-} seen_t;
-
-typedef struct {
-	const ml_ingest_opts_t *o;
-	ml_store_t *store;
-	ml_writer_t *w;
-	ml_corr_t *corr;
-	tally_t tallies[MAX_REASONS];
-	unsigned ntallies;
-	ml_ckpt_t ckpts[64];
-	unsigned nckpts;
-	uint64_t batch_lines, parsed, skipped, bad;   /* since the last commit */
-	uint64_t seq;           /* number of the last line read, in the stream of every run */
-	uint64_t seq_delta;     /* lines numbered since the last commit */
-	uint64_t replay_seq;    /* reparse: the number the line being replayed had */
-	ml_ingest_result_t *res;
-	struct timespec batch_start;
-	int progress;           /* a progress line on the terminal (stderr is one, not --quiet) */
-	double last_progress, t0;
-	fol_t *fol;             /* --follow */
-	size_t nfol, fol_cap;
-	seen_t *seen;
-	size_t nseen, seen_cap;
-	char err[512];
-} ing_t;
-
-static double now_s(void)
+double ml_ing_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -108,7 +40,7 @@ static double now_s(void)
 /* The writer's transaction, begun when none is open (--follow leaves none
  * open while it waits, so that other writers, prune or reindex, get their
  * turn). */
-static int txn_open(ing_t *g)
+int ml_ing_txn(ing_t *g)
 {
 	return ml_writer_active(g->w) ? ML_OK : ml_writer_begin(g->w);
 }
@@ -149,10 +81,10 @@ static void tally(ing_t *g, const char *kind, const char *reason, const char *pa
 		g->bad++;
 }
 
-static int load_open(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m)
+int ml_ing_load_open(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m)
 {
 	ing_t *g = ctx;
-	int rc = txn_open(g);
+	int rc = ml_ing_txn(g);
 	return rc ? rc : ml_writer_open_lookup(g->w, host, qid, m);
 }
 
@@ -168,12 +100,12 @@ static int add_local_domain(void *ctx, const char *key, size_t kn, const void *v
 }
 
 /* The local domains stored in the database, into the correlator. */
-static int load_local_domains(ing_t *g)
+int ml_ing_load_local_domains(ing_t *g)
 {
 	return ml_writer_meta_each(g->w, ML_META_LOCALDOM_PFX, add_local_domain, g);
 }
 
-static void put_domain(void *ctx, const char *d, size_t n)
+void ml_ing_put_domain(void *ctx, const char *d, size_t n)
 {
 	ml_writer_local_domain(ctx, d, n);
 }
@@ -201,18 +133,16 @@ static int queue_batch(ing_t *g)
 	return rc;
 }
 
-static void follow_ckpts(ing_t *g);
-
-static int commit(ing_t *g, int reopen)
+int ml_ing_commit(ing_t *g, int reopen)
 {
-	int rc0 = txn_open(g);
+	int rc0 = ml_ing_txn(g);
 	if (rc0)
 		return rc0;
-	if (g->o->follow)
-		follow_ckpts(g);
+	if (g->before_commit)
+		g->before_commit(g);
 	ml_message_t **msgs;
 	size_t n = ml_corr_dirty(g->corr, &msgs);
-	ml_corr_new_domains(g->corr, put_domain, g->w);
+	ml_corr_new_domains(g->corr, ml_ing_put_domain, g->w);
 	int rc = queue_batch(g);
 	if (!rc)
 		rc = ml_writer_commit(g->w);
@@ -246,8 +176,8 @@ static int commit(ing_t *g, int reopen)
 	g->batch_lines = 0;
 	if (g->o->follow) {
 		/* every followed file's position is set again before each commit */
-		for (size_t i = 0; i < g->nfol; i++)
-			g->fol[i].dirty = 0;
+		if (g->after_commit)
+			g->after_commit(g);
 		g->nckpts = 0;
 	} else if (g->nckpts > 1) {
 		/* keep only the checkpoint of the input being read */
@@ -259,9 +189,9 @@ static int commit(ing_t *g, int reopen)
 }
 
 /* The progress line: done, rate, ETA (when the input's size is known). */
-static void progress(ing_t *g, const char *path, uint64_t offset, uint64_t size, int final)
+void ml_ing_progress(ing_t *g, const char *path, uint64_t offset, uint64_t size, int final)
 {
-	double now = now_s();
+	double now = ml_ing_now();
 	if (!g->progress || (!final && now - g->last_progress < 0.5))
 		return;
 	g->last_progress = now;
@@ -277,18 +207,18 @@ static void progress(ing_t *g, const char *path, uint64_t offset, uint64_t size,
 }
 
 /* Milliseconds since the batch began. */
-static double batch_age_ms(const ing_t *g)
+double ml_ing_batch_age_ms(const ing_t *g)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (ts.tv_sec - g->batch_start.tv_sec) * 1e3 + (ts.tv_nsec - g->batch_start.tv_nsec) / 1e6;
 }
 
-static int batch_due(ing_t *g)
+int ml_ing_batch_due(ing_t *g)
 {
 	if (g->batch_lines >= g->o->batch_lines)
 		return 1;
-	return (g->batch_lines & 4095) == 0 && batch_age_ms(g) >= g->o->batch_ms;
+	return (g->batch_lines & 4095) == 0 && ml_ing_batch_age_ms(g) >= g->o->batch_ms;
 }
 
 static const char *const other_programs[] = {
@@ -339,7 +269,7 @@ static void tally_event(ing_t *g, const char *prefix, const ml_event_t *ev, cons
 }
 
 /* One line: classify, parse, fold. */
-static int do_line(ing_t *g, ml_syslog_ctx_t *sc, ml_exim_time_t *et, const char *path, const ml_line_t *l)
+int ml_ing_line(ing_t *g, ml_syslog_ctx_t *sc, ml_exim_time_t *et, const char *path, const ml_line_t *l)
 {
 	const char *p = l->p;
 	size_t n = l->n;
@@ -427,7 +357,7 @@ static int do_line(ing_t *g, ml_syslog_ctx_t *sc, ml_exim_time_t *et, const char
 	return ml_corr_add(g->corr, &h, &ev, p, n);
 }
 
-static ml_ckpt_t *ckpt_slot(ing_t *g, uint64_t hash)
+ml_ckpt_t *ml_ing_ckpt_slot(ing_t *g, uint64_t hash)
 {
 	for (unsigned i = 0; i < g->nckpts; i++)
 		if (g->ckpts[i].hash == hash)
@@ -441,9 +371,9 @@ static ml_ckpt_t *ckpt_slot(ing_t *g, uint64_t hash)
 }
 
 /* Where an input has been read to, for the next commit. */
-static void ckpt_set(ing_t *g, const ml_input_id_t *id, uint64_t offset, uint64_t lines, const char *path)
+void ml_ing_ckpt_set(ing_t *g, const ml_input_id_t *id, uint64_t offset, uint64_t lines, const char *path)
 {
-	ml_ckpt_t *c = ckpt_slot(g, id->first_hash);
+	ml_ckpt_t *c = ml_ing_ckpt_slot(g, id->first_hash);
 	if (!c)
 		return;
 	c->offset = offset; c->lines = lines; c->dev = id->dev; c->ino = id->ino; c->mtime = id->mtime;
@@ -458,7 +388,7 @@ static void ckpt_set(ing_t *g, const ml_input_id_t *id, uint64_t offset, uint64_
  * with another first line: another input, read from byte 0.)  Says so on
  * stderr; returns where to read on from.
  */
-static uint64_t shrunk_below_ckpt(const char *path, const ml_input_id_t *id, uint64_t ckpt)
+uint64_t ml_ing_shrunk(const char *path, const ml_input_id_t *id, uint64_t ckpt)
 {
 	fprintf(stderr, "mtalog: %s: shrank below its checkpoint: %llu bytes now, checkpoint at byte %llu "
 	        "(cut in place, first line unchanged): not read again; reading on from byte %llu\n", path,
@@ -466,11 +396,11 @@ static uint64_t shrunk_below_ckpt(const char *path, const ml_input_id_t *id, uin
 	return id->size;
 }
 
-static int do_input(ing_t *g, const char *path)
+int ml_ing_input(ing_t *g, const char *path)
 {
 	char err[512] = "";
 	ml_reader_t *r;
-	int rc = txn_open(g);
+	int rc = ml_ing_txn(g);
 	if (rc)
 		return rc;
 	rc = ml_reader_open(&r, path, 0, err, sizeof err);
@@ -500,7 +430,7 @@ static int do_input(ing_t *g, const char *path)
 	/* shorter than what was read of it, with the same first line */
 	int shrunk = !id.compressed && !id.is_stdin && id.size < start;
 	if (shrunk)
-		start = shrunk_below_ckpt(path, &id, start);
+		start = ml_ing_shrunk(path, &id, start);
 	if (start && !id.compressed && !id.is_stdin) {
 		ml_reader_close(r);
 		rc = ml_reader_open(&r, path, start, err, sizeof err);
@@ -518,16 +448,16 @@ static int do_input(ing_t *g, const char *path)
 	ml_line_t l;
 	uint64_t offset = start, lines = lines_before;
 	int got = 0;
-	while (!stop_flag) {
+	while (!ml_ing_stop) {
 		if (id.is_stdin) {
 			/* a pipe (tail -F | mtalog ingest -) may go quiet: its lines
 			 * are committed once they are ML_STDIN_QUIET_MS old */
-			double age = g->batch_lines ? batch_age_ms(g) : 0;
+			double age = g->batch_lines ? ml_ing_batch_age_ms(g) : 0;
 			int wait = age >= ML_STDIN_QUIET_MS ? 0 : ML_STDIN_QUIET_MS - (int)age;
 			if (!ml_reader_wait(r, wait)) {
-				if (g->batch_lines && batch_age_ms(g) >= ML_STDIN_QUIET_MS) {
-					ckpt_set(g, &id, offset, lines, path);
-					if ((rc = commit(g, 1)))
+				if (g->batch_lines && ml_ing_batch_age_ms(g) >= ML_STDIN_QUIET_MS) {
+					ml_ing_ckpt_set(g, &id, offset, lines, path);
+					if ((rc = ml_ing_commit(g, 1)))
 						break;
 				}
 				continue;
@@ -548,7 +478,7 @@ static int do_input(ing_t *g, const char *path)
 			fprintf(g->o->report, "mtalog: %s: last line has no newline (%zu bytes at byte %llu); "
 			        "the file is not being written to: taken as complete\n", path, l.full_len,
 			        (unsigned long long)l.off);
-		rc = do_line(g, &sc, &et, path, &l);
+		rc = ml_ing_line(g, &sc, &et, path, &l);
 		if (rc) {
 			snprintf(g->err, sizeof g->err, "%s:%llu: %s", path, (unsigned long long)l.lineno, ml_strerror(rc));
 			break;
@@ -556,16 +486,16 @@ static int do_input(ing_t *g, const char *path)
 		offset = l.end;
 		lines++;
 		if (g->progress && (lines & 4095) == 0)
-			progress(g, path, offset, id.compressed || id.is_stdin ? 0 : id.size, 0);
-		if (batch_due(g)) {
-			ckpt_set(g, &id, offset, lines, path);
-			rc = commit(g, 1);
+			ml_ing_progress(g, path, offset, id.compressed || id.is_stdin ? 0 : id.size, 0);
+		if (ml_ing_batch_due(g)) {
+			ml_ing_ckpt_set(g, &id, offset, lines, path);
+			rc = ml_ing_commit(g, 1);
 			if (rc)
 				break;
 		}
 	}
 	if (g->progress)
-		progress(g, path, offset, id.compressed || id.is_stdin ? 0 : id.size, 1);
+		ml_ing_progress(g, path, offset, id.compressed || id.is_stdin ? 0 : id.size, 1);
 	if (got < 0) {
 		fprintf(stderr, "mtalog: %s\n", err);
 		g->res->inputs_failed++;
@@ -573,10 +503,10 @@ static int do_input(ing_t *g, const char *path)
 	if (!rc && (offset > start || shrunk)) {
 		/* (shrunk: the checkpoint moves back to its end, read or not;
 		 * no slot left: commit the others first) */
-		if (!ckpt_slot(g, id.first_hash))
-			rc = commit(g, 1);
+		if (!ml_ing_ckpt_slot(g, id.first_hash))
+			rc = ml_ing_commit(g, 1);
 		if (!rc)
-			ckpt_set(g, &id, offset, lines, path);
+			ml_ing_ckpt_set(g, &id, offset, lines, path);
 	}
 	ml_reader_close(r);
 	return rc;
@@ -613,467 +543,6 @@ static void report(ing_t *g)
 	}
 }
 
-/* ---- --follow ---- */
-
-static double wall_s(void)
-{
-	return (double)time(NULL);
-}
-
-static void follow_ckpts(ing_t *g)
-{
-	for (size_t i = 0; i < g->nfol; i++) {
-		fol_t *f = &g->fol[i];
-		if (!f->dirty || !f->r)
-			continue;
-		ckpt_set(g, &f->id, f->offset, f->lines, f->path);
-	}
-}
-
-static fol_t *fol_add(ing_t *g, char *path)
-{
-	if (ml_array_grow((void **)&g->fol, &g->fol_cap, sizeof *g->fol, g->nfol + 1, 4))
-		return NULL;
-	fol_t *f = &g->fol[g->nfol++];
-	memset(f, 0, sizeof *f);
-	f->path = path;
-	f->quiet_since = now_s();
-	return f;
-}
-
-/* The checkpoint of an input: one not committed yet, else the stored one. */
-static int ckpt_find(ing_t *g, uint64_t hash, ml_ckpt_t *out)
-{
-	for (unsigned i = 0; i < g->nckpts; i++)
-		if (g->ckpts[i].hash == hash) {
-			*out = g->ckpts[i];
-			return ML_OK;
-		}
-	int rc = txn_open(g);
-	return rc ? rc : ml_writer_ckpt_get(g->w, hash, out);
-}
-
-/* Open the file the name of f names now, at its checkpoint.  0 when the
- * name names no file yet (f->r stays NULL), ML_EINVAL when it is not a
- * plain file (read once by do_input instead). */
-static int fol_open(ing_t *g, fol_t *f)
-{
-	char err[512] = "";
-	ml_reader_t *r;
-	if (ml_reader_open(&r, f->path, 0, err, sizeof err)) {
-		if (access(f->path, F_OK) == 0)
-			fprintf(stderr, "mtalog: %s\n", err);
-		return ML_OK;
-	}
-	ml_input_id_t id = *ml_reader_id(r);
-	if (id.compressed || id.is_stdin) {
-		ml_reader_close(r);
-		return ML_EINVAL;
-	}
-	uint64_t start = 0, lines = 0;
-	ml_ckpt_t prev;
-	int shrunk = 0;
-	if (id.first_hash && ckpt_find(g, id.first_hash, &prev) == 0) {
-		start = prev.offset;
-		lines = prev.lines;
-		if ((shrunk = id.size < start))
-			start = shrunk_below_ckpt(f->path, &id, start);
-	}
-	if (ml_reader_seek(r, start, 0)) {
-		ml_reader_close(r);
-		return ML_OK;
-	}
-	f->r = r;
-	f->id = id;
-	f->offset = start;
-	f->lines = lines;
-	f->lineno = 0;
-	f->size_seen = 0;
-	f->at_end = f->partial = f->retired = f->dirty = 0;
-	if (shrunk) {
-		/* the checkpoint moves back to the end, whether more comes or not */
-		f->dirty = 1;
-		ckpt_set(g, &id, start, lines, f->path);
-	}
-	f->quiet_since = now_s();
-	ml_syslog_ctx_init(&f->sc, (time_t)id.mtime, g->o->year);
-	ml_exim_time_init(&f->et);
-	return ML_OK;
-}
-
-/* Read what f has beyond what was read.  Returns lines read, or < 0 for a
- * database error (g->err set). */
-static long fol_pump(ing_t *g, fol_t *f)
-{
-	if (!f->r)
-		return 0;
-	struct stat st;
-	if (ml_reader_fstat(f->r, &st) < 0)
-		return 0;
-	/* before the first line is known, first_hash is 0: wait for a line */
-	if (f->id.first_hash == 0) {
-		if (st.st_size == 0)
-			return 0;
-		ml_reader_close(f->r);
-		f->r = NULL;
-		int rc = fol_open(g, f);
-		if (rc || !f->r || f->id.first_hash == 0)
-			return 0;
-	}
-	int quiet = wall_s() - (double)st.st_mtime >= ML_PARTIAL_WAIT_S;
-	if (f->at_end) {
-		if ((uint64_t)st.st_size == f->size_seen && !(f->partial && quiet))
-			return 0;
-		/* shrunk, or written anew from its start: the rotation check
-		 * sees to it */
-		if ((uint64_t)st.st_size < f->offset || ml_reader_rehash(f->r) != f->id.first_hash)
-			return 0;
-		if (ml_reader_seek(f->r, f->offset, f->lineno))
-			return 0;
-		f->at_end = 0;
-	}
-	f->partial = 0;
-	char err[512] = "";
-	ml_line_t l;
-	long n = 0;
-	int got = 0;
-	while (!stop_flag && (got = ml_reader_next(f->r, &l, err, sizeof err)) > 0) {
-		if ((l.flags & ML_LINE_PARTIAL) && !quiet) {
-			f->partial = 1;   /* its writer will finish it */
-			break;
-		}
-		int rc = do_line(g, &f->sc, &f->et, f->path, &l);
-		if (rc) {
-			snprintf(g->err, sizeof g->err, "%s:%llu: %s", f->path, (unsigned long long)l.lineno,
-			         ml_strerror(rc));
-			return -1;
-		}
-		f->offset = l.end;
-		f->lineno = l.lineno;
-		f->lines++;
-		f->dirty = 1;
-		n++;
-		if (batch_due(g) && commit(g, 1))
-			return -1;
-	}
-	if (got < 0) {
-		fprintf(stderr, "mtalog: %s\n", err);
-		g->res->inputs_failed++;
-		f->at_end = 1;
-	}
-	if (stop_flag)
-		return n;
-	if (got == 0 || f->partial) {
-		f->at_end = 1;
-		f->size_seen = (uint64_t)st.st_size;
-		if (ml_reader_fstat(f->r, &st) == 0)
-			f->size_seen = (uint64_t)st.st_size;
-	}
-	if (n)
-		f->quiet_since = now_s();
-	return n;
-}
-
-/* The name of f names another file (rename and create), or the same file
- * shorter than what was read (copytruncate).  Returns 1 when rotated, 0 when
- * not, < 0 on a database error. */
-static int fol_check_rotation(ing_t *g, size_t i)
-{
-	fol_t *f = &g->fol[i];
-	struct stat st;
-	if (stat(f->path, &st) < 0 || !S_ISREG(st.st_mode))
-		return 0;   /* renamed away and not created yet: wait */
-	if (!f->r) {
-		fol_open(g, &g->fol[i]);
-		return 0;
-	}
-	if ((uint64_t)st.st_dev == f->id.dev && (uint64_t)st.st_ino == f->id.ino) {
-		if ((uint64_t)st.st_size >= f->offset &&
-		    ((uint64_t)st.st_size == f->size_seen || ml_reader_rehash(f->r) == f->id.first_hash))
-			return 0;
-		/* copytruncate: what was read is committed under the old input,
-		 * then the file is read from its start as a new one */
-		if (commit(g, 1))
-			return -1;
-		f = &g->fol[i];
-		ml_reader_close(f->r);
-		f->r = NULL;
-		fol_open(g, f);
-		return 1;
-	}
-	/* rename and create: the old file is drained while its writer may still
-	 * write to it; the name is followed in a new slot */
-	char *path = f->path;
-	f->retired = 1;
-	f->quiet_since = now_s();
-	int64_t since = f->since;
-	fol_t *nf = fol_add(g, path);
-	if (!nf)
-		return ML_ENOMEM;
-	nf->since = since;
-	fol_open(g, nf);
-	return 1;
-}
-
-static int seen_before(ing_t *g, const struct stat *st)
-{
-	for (size_t i = 0; i < g->nseen; i++) {
-		seen_t *s = &g->seen[i];
-		if (s->dev == (uint64_t)st->st_dev && s->ino == (uint64_t)st->st_ino) {
-			int same = s->size == (uint64_t)st->st_size && s->mtime == (int64_t)st->st_mtime;
-			s->size = (uint64_t)st->st_size;
-			s->mtime = (int64_t)st->st_mtime;
-			return same;
-		}
-	}
-	if (ml_array_grow((void **)&g->seen, &g->seen_cap, sizeof *g->seen, g->nseen + 1, 8) == 0)
-		g->seen[g->nseen++] = (seen_t){ (uint64_t)st->st_dev, (uint64_t)st->st_ino,
-		                                (uint64_t)st->st_size, (int64_t)st->st_mtime };
-	return 0;
-}
-
-/* The folder of path ("." when none), into dir. */
-static void path_dir(const char *path, char *dir, size_t len)
-{
-	const char *slash = strrchr(path, '/');
-	if (slash)
-		snprintf(dir, len, "%.*s", (int)(slash == path ? 1 : slash - path), path);
-	else
-		snprintf(dir, len, ".");
-}
-
-typedef struct {
-	const char *path;
-	int64_t best;
-} last_commit_t;
-
-static int newer_commit(void *ctx, const char *key, size_t kn, const void *v, size_t vn)
-{
-	last_commit_t *lc = ctx;
-	ml_ckpt_t c;
-	if (ml_ckpt_parse(key, kn, v, vn, &c) == 0 && !strcmp(c.path, lc->path) && c.updated > lc->best)
-		lc->best = c.updated;
-	return 0;
-}
-
-/* The last commit time of a checkpoint of an input followed under this name;
- * -1 when none. */
-static int64_t last_commit_of(ing_t *g, const char *path)
-{
-	last_commit_t lc = { path, -1 };
-	if (!txn_open(g))
-		ml_writer_meta_each(g->w, ML_META_CKPT_PFX, newer_commit, &lc);
-	return lc.best;
-}
-
-typedef struct {
-	char *path;
-	struct timespec mtime;
-} cand_t;
-
-static int cmp_cand(const void *a, const void *b)
-{
-	const cand_t *x = a, *y = b;
-	if (x->mtime.tv_sec != y->mtime.tv_sec)
-		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
-	return (x->mtime.tv_nsec > y->mtime.tv_nsec) - (x->mtime.tv_nsec < y->mtime.tv_nsec);
-}
-
-/*
- * The rotated copies next to a followed name (NAME.1, NAME-20240102.gz, ...),
- * oldest first: a copy of an input read before is read on from its
- * checkpoint when it holds more; a copy never read is read whole when it was
- * written since the last commit under this name (`since`: rotated twice while
- * the follower was stopped).  Older copies are history, not ours to read.
- */
-static int scan_siblings(ing_t *g, const char *path, int64_t since)
-{
-	const char *slash = strrchr(path, '/');
-	char dir[4096];
-	const char *base = slash ? slash + 1 : path;
-	path_dir(path, dir, sizeof dir);
-	size_t blen = strlen(base);
-	DIR *d = opendir(dir);
-	if (!d)
-		return ML_OK;
-	cand_t *cands = NULL;
-	size_t ncand = 0, cap = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, base, blen) || !e->d_name[blen] || !strchr(".-_", e->d_name[blen]))
-			continue;
-		char full[4096 + 256];
-		snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
-		struct stat st;
-		if (stat(full, &st) < 0 || !S_ISREG(st.st_mode))
-			continue;
-		int open_now = 0;
-		for (size_t i = 0; i < g->nfol; i++)
-			if (g->fol[i].r && g->fol[i].id.dev == (uint64_t)st.st_dev &&
-			    g->fol[i].id.ino == (uint64_t)st.st_ino)
-				open_now = 1;
-		if (open_now || seen_before(g, &st))
-			continue;
-		if (ml_array_grow((void **)&cands, &cap, sizeof *cands, ncand + 1, 8))
-			break;
-		cands[ncand].path = strdup(full);
-		cands[ncand].mtime = st.st_mtim;
-		if (cands[ncand].path)
-			ncand++;
-	}
-	closedir(d);
-	if (ncand)
-		qsort(cands, ncand, sizeof *cands, cmp_cand);
-	int rc = ML_OK;
-	for (size_t i = 0; i < ncand && !rc && !stop_flag; i++) {
-		ml_reader_t *r;
-		if (ml_reader_open(&r, cands[i].path, 0, NULL, 0))
-			continue;
-		ml_input_id_t id = *ml_reader_id(r);
-		ml_reader_close(r);
-		ml_ckpt_t prev;
-		if (!id.first_hash)
-			continue;
-		if (ckpt_find(g, id.first_hash, &prev)) {
-			if (since < 0 || cands[i].mtime.tv_sec < since)
-				continue;
-		} else if (!id.compressed && id.size <= prev.offset) {
-			continue;
-		}
-		rc = do_input(g, cands[i].path);
-	}
-	for (size_t i = 0; i < ncand; i++)
-		free(cands[i].path);
-	free(cands);
-	return rc;
-}
-
-static int follow_loop(ing_t *g, char **paths, int npaths, int ifd);
-
-/* Watch the folders of the followed names: a write, a create or a rename
- * there ends the wait at once (the poll interval stays the fallback). */
-static int watch_folders(char **paths, int npaths)
-{
-	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	for (int i = 0; i < npaths; i++) {
-		char dir[4096];
-		path_dir(paths[i], dir, sizeof dir);
-		inotify_add_watch(fd, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-		                  IN_CLOSE_WRITE | IN_ATTRIB);
-	}
-	return fd;
-}
-
-static void wait_for_change(int ifd, unsigned ms)
-{
-	if (ifd < 0) {
-		struct timespec d = { ms / 1000, (long)(ms % 1000) * 1000000L };
-		nanosleep(&d, NULL);
-		return;
-	}
-	struct pollfd p = { ifd, POLLIN, 0 };
-	if (poll(&p, 1, (int)ms) > 0) {
-		char buf[8192];
-		while (read(ifd, buf, sizeof buf) > 0)
-			;
-	}
-}
-
-static int follow(ing_t *g, char **paths, int npaths)
-{
-	int ifd = watch_folders(paths, npaths);
-	int rc = follow_loop(g, paths, npaths, ifd);
-	if (ifd >= 0)
-		close(ifd);
-	return rc;
-}
-
-static int follow_loop(ing_t *g, char **paths, int npaths, int ifd)
-{
-	for (int i = 0; i < npaths; i++) {
-		if (!strcmp(paths[i], "-")) {
-			fprintf(stderr, "mtalog: --follow reads files; stdin is read to its end\n");
-			int rc = do_input(g, paths[i]);
-			if (rc)
-				return rc;
-			continue;
-		}
-		fol_t *f = fol_add(g, paths[i]);
-		if (!f)
-			return ML_ENOMEM;
-		f->since = last_commit_of(g, paths[i]);
-		if (fol_open(g, f) == ML_EINVAL) {
-			/* compressed: it cannot grow */
-			g->nfol--;
-			int rc = do_input(g, paths[i]);
-			if (rc)
-				return rc;
-		} else if (!f->r && !g->o->quiet) {
-			fprintf(stderr, "mtalog: %s: not there yet; waiting for it\n", paths[i]);
-		}
-	}
-	double last_scan = 0;
-	int rotated = 1;   /* the copies first: written before the file under the name */
-	while (!stop_flag) {
-		double now = now_s();
-		if (rotated || now - last_scan >= 2.0) {
-			last_scan = now;
-			for (size_t i = 0; i < g->nfol; i++) {
-				if (g->fol[i].retired)
-					continue;
-				int dup = 0;   /* one scan per name */
-				for (size_t j = 0; j < i; j++)
-					dup |= !g->fol[j].retired && !strcmp(g->fol[j].path, g->fol[i].path);
-				if (!dup && scan_siblings(g, g->fol[i].path, g->fol[i].since))
-					return ML_EIO;
-			}
-		}
-		long got = 0;
-		for (size_t i = 0; i < g->nfol && !stop_flag; i++) {
-			long n = fol_pump(g, &g->fol[i]);
-			if (n < 0)
-				return ML_EIO;
-			got += n;
-		}
-		if (stop_flag)
-			break;
-		rotated = 0;
-		for (size_t i = 0, n = g->nfol; i < n; i++) {
-			if (g->fol[i].retired)
-				continue;
-			int r = fol_check_rotation(g, i);
-			if (r < 0)
-				return r == -1 ? ML_EIO : r;
-			rotated |= r;
-		}
-		now = now_s();
-		/* drop rotated-away files that have been quiet long enough */
-		for (size_t i = 0; i < g->nfol;) {
-			fol_t *f = &g->fol[i];
-			if (f->retired && !f->dirty && f->at_end && now - f->quiet_since >= ML_PARTIAL_WAIT_S) {
-				if (f->r)
-					ml_reader_close(f->r);
-				g->fol[i] = g->fol[--g->nfol];
-				continue;
-			}
-			i++;
-		}
-		if (g->batch_lines || g->nckpts) {
-			/* quiet inputs: commit now (and hold no transaction while
-			 * waiting); a steady stream: every batch_ms */
-			if ((!got || batch_age_ms(g) >= g->o->batch_ms) && commit(g, got != 0))
-				return ML_EIO;
-		} else if (!got && ml_writer_active(g->w)) {
-			ml_writer_abort(g->w);   /* nothing in it */
-		}
-		if (!got)
-			wait_for_change(ifd, g->o->poll_ms ? g->o->poll_ms : 100);
-	}
-	return ML_OK;
-}
-
 int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest_result_t *res)
 {
 	ing_t *g = calloc(1, sizeof *g);
@@ -1082,7 +551,7 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 	memset(res, 0, sizeof *res);
 	g->o = o;
 	g->res = res;
-	double t0 = now_s();
+	double t0 = ml_ing_now();
 	g->t0 = t0;
 	g->progress = !o->quiet && isatty(2);
 	int ret = 0;
@@ -1096,7 +565,7 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 	}
 	rc = ml_writer_new(&g->w, g->store);
 	if (!rc)
-		rc = ml_corr_new(&g->corr, load_open, g);
+		rc = ml_corr_new(&g->corr, ml_ing_load_open, g);
 	if (!rc)
 		rc = ml_writer_begin(g->w);
 	if (rc) {
@@ -1111,7 +580,7 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 		rc = ml_writer_meta_put(g->w, ML_META_FORMAT, fnames[o->format], strlen(fnames[o->format]));
 	/* local domains: stored ones, then configured ones (stored with this run) */
 	if (!rc)
-		rc = load_local_domains(g);
+		rc = ml_ing_load_local_domains(g);
 	if (o->local_domains) {
 		const char *p = o->local_domains;
 		while (*p) {
@@ -1128,7 +597,7 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &g->batch_start);
-	stop_flag = 0;
+	ml_ing_stop = 0;
 	struct sigaction sa, old_int, old_term;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_stop;   /* no SA_RESTART: a sleep ends at once */
@@ -1136,13 +605,13 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	if (o->follow)
-		rc = follow(g, paths, npaths);
+		rc = ml_follow(g, paths, npaths);
 	else
-		for (int i = 0; i < npaths && !rc && !stop_flag; i++)
-			rc = do_input(g, paths[i]);
-	if (!rc)
-		rc = commit(g, 0);
-	if (stop_flag && !o->quiet)
+		for (int i = 0; i < npaths && !rc && !ml_ing_stop; i++)
+			rc = ml_ing_input(g, paths[i]);
+	if (!rc && !o->follow)   /* (--follow commits its own last batch) */
+		rc = ml_ing_commit(g, 0);
+	if (ml_ing_stop && !o->quiet)
 		fprintf(stderr, "mtalog: stopped by a signal; what was read is saved\n");
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
@@ -1150,7 +619,7 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 		fprintf(stderr, "mtalog: %s\n", g->err[0] ? g->err : ml_strerror(rc));
 		ret = 2;
 	}
-	res->seconds = now_s() - t0;
+	res->seconds = ml_ing_now() - t0;
 	res->skipped = 0;
 	res->bad = 0;
 	for (unsigned i = 0; i < g->ntallies; i++) {
@@ -1163,11 +632,6 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 	if (!ret && res->inputs_failed)
 		ret = 1;
 out:
-	for (size_t i = 0; i < g->nfol; i++)
-		if (g->fol[i].r)
-			ml_reader_close(g->fol[i].r);
-	free(g->fol);
-	free(g->seen);
 	ml_writer_free(g->w);
 	ml_corr_free(g->corr);
 	ml_store_close(g->store);
@@ -1175,294 +639,3 @@ out:
 	return ret;
 }
 
-/* ---- reindex --reparse ---- */
-
-typedef struct {
-	uint64_t first_seq, docid;
-} rp_ord_t;
-
-/* A record being replayed: its lines from `pos` on. */
-typedef struct {
-	ml_message_t m;
-	size_t pos;        /* byte offset of the next line in m.raw */
-	uint32_t line;     /* its index */
-	int64_t ref;       /* reference time for traditional timestamps */
-} rp_rec_t;
-
-typedef struct {
-	rp_rec_t **h;
-	size_t n, cap;
-} rp_heap_t;
-
-static uint64_t rp_key(const rp_rec_t *r)
-{
-	return r->m.seqs[r->line];
-}
-
-static void rp_sift_down(rp_heap_t *hp, size_t i)
-{
-	for (;;) {
-		size_t l = 2 * i + 1, best = i;
-		if (l < hp->n && rp_key(hp->h[l]) < rp_key(hp->h[best]))
-			best = l;
-		if (l + 1 < hp->n && rp_key(hp->h[l + 1]) < rp_key(hp->h[best]))
-			best = l + 1;
-		if (best == i)
-			return;
-		rp_rec_t *t = hp->h[i];
-		hp->h[i] = hp->h[best];
-		hp->h[best] = t;
-		i = best;
-	}
-}
-
-static int rp_push(rp_heap_t *hp, rp_rec_t *r)
-{
-	if (ml_array_grow((void **)&hp->h, &hp->cap, sizeof *hp->h, hp->n + 1, 256))
-		return ML_ENOMEM;
-	size_t i = hp->n++;
-	hp->h[i] = r;
-	while (i > 0 && rp_key(hp->h[(i - 1) / 2]) > rp_key(hp->h[i])) {
-		rp_rec_t *t = hp->h[i];
-		hp->h[i] = hp->h[(i - 1) / 2];
-		hp->h[(i - 1) / 2] = t;
-		i = (i - 1) / 2;
-	}
-	return ML_OK;
-}
-
-static int cmp_ord(const void *a, const void *b)
-{
-	const rp_ord_t *x = a, *y = b;
-	if (x->first_seq != y->first_seq)
-		return x->first_seq < y->first_seq ? -1 : 1;
-	return (x->docid > y->docid) - (x->docid < y->docid);
-}
-
-/* The messages of the batch into the rebuild's transaction. */
-static int rp_flush(ing_t *g)
-{
-	ml_message_t **msgs;
-	size_t n = ml_corr_dirty(g->corr, &msgs);
-	ml_corr_new_domains(g->corr, put_domain, g->w);
-	int rc = ML_OK;
-	for (size_t i = 0; i < n && !rc; i++)
-		rc = ml_writer_put(g->w, msgs[i]);
-	if (!rc)
-		rc = ml_writer_flush(g->w);
-	ml_corr_done(g->corr);
-	g->batch_lines = 0;
-	return rc;
-}
-
-typedef struct {
-	rp_ord_t **ord, **legacy;
-	size_t *nord, *ord_cap, *nleg, *leg_cap;
-	ml_reindex_progress_t *p;
-} rp_pass1_t;
-
-/* Pass 1: each message's first line number, from its row. */
-static int rp_note(void *ctx, const ml_message_t *m, size_t bytes)
-{
-	rp_pass1_t *x = ctx;
-	x->p->bytes_before += bytes;
-	rp_ord_t o = { m->first_seq, m->docid };
-	rp_ord_t **arr = o.first_seq ? x->ord : x->legacy;
-	size_t *n = o.first_seq ? x->nord : x->nleg, *cap = o.first_seq ? x->ord_cap : x->leg_cap;
-	int rc = ml_array_grow((void **)arr, cap, sizeof **arr, *n + 1, 4096);
-	if (!rc)
-		(*arr)[(*n)++] = o;
-	return rc;
-}
-
-/* One whole reparse in one write transaction (ML_EFULL: the map filled). */
-static int rp_once(ing_t *g, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t *p)
-{
-	ml_store_t *s = g->store;
-	ml_snap_t *sn = NULL;
-	rp_ord_t *ord = NULL, *legacy = NULL;
-	size_t nord = 0, ord_cap = 0, nleg = 0, leg_cap = 0;
-	rp_heap_t hp = { 0 };
-	rp_rec_t **pool = NULL;
-	size_t npool = 0, pool_cap = 0;
-	ml_message_t tmp;
-	ml_message_init(&tmp);
-	p->done = p->kept = p->bytes_before = 0;
-
-	int rc = ml_snap_open(&sn, s);
-	rp_pass1_t x = { &ord, &legacy, &nord, &ord_cap, &nleg, &leg_cap, p };
-	if (!rc)
-		rc = ml_snap_each_row(sn, rp_note, &x);
-	p->total = nord + nleg;
-	if (!rc && nord)
-		qsort(ord, nord, sizeof *ord, cmp_ord);
-
-	if (!rc)
-		rc = ml_writer_rebuild_begin(g->w, ML_REBUILD_RETRAIN | ML_REBUILD_RAW_DICT);
-	if (!rc)
-		rc = load_local_domains(g);   /* as stored */
-
-	/* pass 2: every line, in the order of its number */
-	ml_syslog_ctx_t sc;
-	ml_syslog_ctx_init(&sc, time(NULL), 0);
-	ml_exim_time_t et;
-	ml_exim_time_init(&et);
-	size_t next = 0;
-	uint64_t last_report = 0;
-	while (!rc && (hp.n || next < nord)) {
-		/* open the records whose first line comes before the heap's next */
-		while (!rc && next < nord && (!hp.n || ord[next].first_seq < rp_key(hp.h[0]))) {
-			rp_rec_t *r;
-			if (npool) {
-				r = pool[--npool];
-			} else {
-				r = calloc(1, sizeof *r);
-				if (!r) {
-					rc = ML_ENOMEM;
-					break;
-				}
-				ml_message_init(&r->m);
-			}
-			rc = ml_snap_get(sn, ord[next].docid, &r->m);
-			next++;
-			p->done++;
-			int usable = !rc && r->m.nlines && r->m.seqs && r->m.seqs[0];
-			if (!rc && !usable) {
-				/* lines without numbers: put again as it is, at the end */
-				p->done--;
-				rc = ml_array_grow((void **)&legacy, &leg_cap, sizeof *legacy, nleg + 1, 64);
-				if (!rc)
-					legacy[nleg++] = ord[next - 1];
-			}
-			if (usable) {
-				r->pos = 0;
-				r->line = 0;
-				r->ref = r->m.last_us / 1000000 / 86400 * 86400 + 2 * 86400;
-				rc = rp_push(&hp, r);
-			} else if (ml_array_grow((void **)&pool, &pool_cap, sizeof *pool, npool + 1, 256) == 0) {
-				pool[npool++] = r;
-			} else {
-				ml_message_free(&r->m);
-				free(r);
-			}
-		}
-		if (rc || !hp.n)
-			break;
-		rp_rec_t *r = hp.h[0];
-		const char *line = r->m.raw.data + r->pos;
-		const char *nl = memchr(line, '\n', r->m.raw.len - r->pos);
-		size_t n = nl ? (size_t)(nl - line) : r->m.raw.len - r->pos;
-		ml_line_t l = { .p = line, .n = n, .off = 0, .end = n, .lineno = r->line + 1, .full_len = n };
-		if (sc.ref_time != (time_t)r->ref)
-			sc.ref_time = (time_t)r->ref;
-		g->replay_seq = r->m.seqs[r->line];
-		rc = do_line(g, &sc, &et, "(stored lines)", &l);
-		g->replay_seq = 0;
-		if (rc)
-			break;
-		r->pos += n + 1;
-		r->line++;
-		if (r->line < r->m.nlines && r->pos < r->m.raw.len && r->m.seqs[r->line]) {
-			rp_sift_down(&hp, 0);
-		} else {
-			/* done with this record */
-			hp.h[0] = hp.h[--hp.n];
-			if (hp.n)
-				rp_sift_down(&hp, 0);
-			if (ml_array_grow((void **)&pool, &pool_cap, sizeof *pool, npool + 1, 256) == 0)
-				pool[npool++] = r;
-			else {
-				ml_message_free(&r->m);
-				free(r);
-			}
-		}
-		if (g->batch_lines >= g->o->batch_lines) {
-			rc = rp_flush(g);
-			if (!rc && fn && p->done - last_report >= 1000) {
-				last_report = p->done;
-				if (fn(ctx, p))
-					rc = ML_EINTR;
-			}
-		}
-	}
-	if (!rc)
-		rc = rp_flush(g);
-	/* records without line numbers: put again as they are; those without
-	 * lines were made by another message's lines (a bounce a delivery
-	 * notice announces) and the replay has made them again */
-	for (size_t i = 0; i < nleg && !rc; i++) {
-		rc = ml_snap_get(sn, legacy[i].docid, &tmp);
-		p->done++;
-		if (rc || !tmp.nlines)
-			continue;
-		tmp.docid = 0;
-		rc = ml_writer_put(g->w, &tmp);
-		if (!rc)
-			rc = ml_writer_flush(g->w);
-		p->kept++;
-	}
-	if (!rc)
-		rc = ml_writer_commit(g->w);
-	else
-		ml_writer_abort(g->w);
-	ml_corr_done(g->corr);
-	if (fn && !rc)
-		fn(ctx, p);
-	for (size_t i = 0; i < hp.n; i++) {
-		ml_message_free(&hp.h[i]->m);
-		free(hp.h[i]);
-	}
-	for (size_t i = 0; i < npool; i++) {
-		ml_message_free(&pool[i]->m);
-		free(pool[i]);
-	}
-	free(hp.h);
-	free(pool);
-	free(ord);
-	free(legacy);
-	ml_message_free(&tmp);
-	ml_snap_close(sn);
-	return rc;
-}
-
-int ml_ingest_reparse(ml_store_t *s, int format, ml_reindex_fn fn, void *ctx,
-                      ml_reindex_progress_t *out, char *err, size_t errlen)
-{
-	ml_ingest_opts_t o = { .db_path = s->path, .batch_lines = 200000, .batch_ms = 1000000,
-	                       .quiet = 1, .format = format };
-	ml_ingest_result_t res;
-	memset(&res, 0, sizeof res);
-	ml_reindex_progress_t p;
-	memset(&p, 0, sizeof p);
-	ing_t *g = calloc(1, sizeof *g);
-	if (!g)
-		return ML_ENOMEM;
-	g->o = &o;
-	g->res = &res;
-	g->store = s;
-	int rc = ml_reindex_prepare(s, &p);
-	if (!rc)
-		rc = ml_writer_new(&g->w, s);
-	for (int tries = 0; !rc; tries++) {
-		ml_corr_free(g->corr);
-		g->corr = NULL;
-		rc = ml_corr_new(&g->corr, load_open, g);
-		if (!rc)
-			rc = rp_once(g, fn, ctx, &p);
-		if (rc != ML_EFULL || tries == 6)
-			break;
-		p.restarts++;
-		rc = ml_store_grow(s);
-	}
-	if (!rc)
-		rc = ml_reindex_finish(s, &p);
-	if (rc)
-		snprintf(err, errlen, "%s: reparse failed: %s%s; the database is as it was", s->path,
-		         ml_strerror(rc), rc == ML_EFULL || rc == ML_EIO ? " (is the disk full?)" : "");
-	if (out)
-		*out = p;
-	ml_writer_free(g->w);
-	ml_corr_free(g->corr);
-	free(g);
-	return rc;
-}

@@ -19,10 +19,17 @@
 #define ML_INGEST_H
 
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
+#include <time.h>
 
+#include "engine/correlate.h"
+#include "engine/exim.h"
+#include "engine/reader.h"
+#include "engine/syslog.h"
 #include "index/reindex.h"
 #include "index/store.h"
+#include "index/writer.h"
 
 typedef struct {
 	const char *db_path;
@@ -52,50 +59,87 @@ typedef struct {
 	double seconds;
 } ml_ingest_result_t;
 
-/*
- * --follow: every path is read to its end, then watched (inotify on its
- * folder, and every poll_ms): lines appended are read as they come and
- * committed as soon as the files are quiet, or every batch_ms under a
- * steady stream; no write transaction is held while waiting.  Rotation:
- *   - rename and create: the old file stays open (by descriptor) and is read
- *     until it has been quiet for ML_PARTIAL_WAIT_S seconds (a daemon still
- *     writing to it until it reopens its log); the new file under the name is
- *     read from its start;
- *   - copytruncate: the file under the name shrinks below what was read: it
- *     is read again from its start (a new input: its first line differs);
- *   - the rotated copies next to it (NAME.1, NAME-20240102, NAME.1.gz, ...):
- *     a copy whose first line is that of an input already checkpointed and
- *     that holds more than the checkpoint (the lines written between the last
- *     read and a copytruncate, or a file compressed before it was drained) is
- *     read on from the checkpoint.  Copies never read are left alone (ingest
- *     them by name).
- * A last line without '\n' waits for its end (taken as complete once the
- * file has been quiet ML_PARTIAL_WAIT_S seconds).  SIGINT or SIGTERM stops
- * the loop; what was read is committed (also without --follow).
- */
-
 /* Ingest the given paths ("-" = stdin).  Returns 0 when every input was read
  * (bad lines are not errors), 1 when some input could not be read, 2 when
  * the database failed (message already printed). */
 int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest_result_t *res);
 
-/*
- * reindex --reparse: the raw lines of every stored message, in the order
- * they were first read (each line's number in the stream, kept in the
- * record), go through today's parsers and correlator into a rebuild of the
- * database (index/reindex.h: one write transaction; readers see the old
- * database until it commits, a kill leaves it as it was).  Syslog lines are
- * read as `format` says (ML_FORMAT_*: give the --format the logs were
- * ingested with, else a line whose tag auto does not know is dropped as it
- * would be by such an ingest); a traditional timestamp gets its year from the
- * time the message had.  Line counters, tallies, checkpoints and local
- * domains stay as they were.  A record written before line numbers were kept
- * cannot be replayed: it is put again as it is (counted in `kept`); one
- * without lines (made by another message's line) is made again by the replay.
- * Lines never stored with a message (noise, other programs, lines the
- * parsers of the time did not tie to a queue ID) are not there to reparse.
+/* ---- Inside the pipeline: what tools/follow.c and tools/reparse.c drive ----
+ *
+ * One ing_t is one run: the store, the writer's open batch, the correlator,
+ * the tallies of skipped and not-understood lines since the last commit and
+ * in the whole run, and the checkpoints the next commit stores.  A line goes
+ * in through ml_ing_line (classified, parsed, folded into the correlator);
+ * ml_ing_commit writes the correlator's dirty messages, the checkpoints,
+ * counters and tallies in one transaction and starts a new batch.  Invariant:
+ * what a commit stores is exactly the lines read since the previous one, and
+ * the checkpoints name the end of the last of them.
  */
-int ml_ingest_reparse(ml_store_t *s, int format, ml_reindex_fn fn, void *ctx,
-                      ml_reindex_progress_t *out, char *err, size_t errlen);
+#define MAX_REASONS 256
+#define SAMPLE_MAX 300
+/* A last line without '\n' in a file written to less than this long ago is
+ * left for the next run; in an older file it is taken as complete. */
+#define ML_PARTIAL_WAIT_S 10
+/* stdin: lines this old are committed when the pipe goes quiet */
+#define ML_STDIN_QUIET_MS 500
+
+typedef struct {
+	char kind[8];          /* "skip" or "bad" */
+	char reason[96];
+	uint64_t count;        /* since the last commit */
+	uint64_t total;        /* this run */
+	char sample[SAMPLE_MAX + 200];
+	int has_sample;        /* sample not yet stored */
+} tally_t;
+
+typedef struct ing {
+	const ml_ingest_opts_t *o;
+	ml_store_t *store;
+	ml_writer_t *w;
+	ml_corr_t *corr;
+	tally_t tallies[MAX_REASONS];
+	unsigned ntallies;
+	ml_ckpt_t ckpts[64];
+	unsigned nckpts;
+	uint64_t batch_lines, parsed, skipped, bad;   /* since the last commit */
+	uint64_t seq;           /* number of the last line read, in the stream of every run */
+	uint64_t seq_delta;     /* lines numbered since the last commit */
+	uint64_t replay_seq;    /* reparse: the number the line being replayed had */
+	ml_ingest_result_t *res;
+	struct timespec batch_start;
+	int progress;           /* a progress line on the terminal (stderr is one, not --quiet) */
+	double last_progress, t0;
+	struct ml_follow *fol;  /* --follow's files (tools/follow.c) */
+	/* called before a commit queues the checkpoints, and after it succeeded */
+	void (*before_commit)(struct ing *g);
+	void (*after_commit)(struct ing *g);
+	char err[512];
+} ing_t;
+
+/* SIGINT/SIGTERM seen: readers stop, what was read is committed. */
+extern volatile sig_atomic_t ml_ing_stop;
+
+double ml_ing_now(void);   /* monotonic seconds */
+/* The writer's transaction, begun when none is open. */
+int ml_ing_txn(ing_t *g);
+/* One line: classify, parse, fold into the correlator (path names it in tallies). */
+int ml_ing_line(ing_t *g, ml_syslog_ctx_t *sc, ml_exim_time_t *et, const char *path, const ml_line_t *l);
+/* Commit the batch; reopen: begin the next transaction at once. */
+int ml_ing_commit(ing_t *g, int reopen);
+int ml_ing_batch_due(ing_t *g);
+double ml_ing_batch_age_ms(const ing_t *g);
+/* Read one input ("-" = stdin) from its checkpoint to its end. */
+int ml_ing_input(ing_t *g, const char *path);
+ml_ckpt_t *ml_ing_ckpt_slot(ing_t *g, uint64_t hash);
+/* Where an input has been read to, for the next commit. */
+void ml_ing_ckpt_set(ing_t *g, const ml_input_id_t *id, uint64_t offset, uint64_t lines, const char *path);
+/* A plain file cut below its checkpoint: says so, returns where to read on from. */
+uint64_t ml_ing_shrunk(const char *path, const ml_input_id_t *id, uint64_t ckpt);
+void ml_ing_progress(ing_t *g, const char *path, uint64_t offset, uint64_t size, int final);
+/* The correlator's callbacks: an open message of an earlier batch, a local domain learned. */
+int ml_ing_load_open(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m);
+void ml_ing_put_domain(void *ctx, const char *d, size_t n);
+/* The local domains stored in the database, into the correlator. */
+int ml_ing_load_local_domains(ing_t *g);
 
 #endif

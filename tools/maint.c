@@ -18,6 +18,7 @@
 #include "index/reindex.h"
 #include "index/upgrade.h"
 #include "tools/ingest.h"
+#include "tools/reparse.h"
 #include "index/store.h"
 
 typedef struct {
