@@ -469,6 +469,69 @@ static int cmp_term(const void *pa, const void *pb, void *ctx)
 	return term_cmp(xk, xn, yk, yn);
 }
 
+/* A term and 8 of its bytes, from some depth on, as a big-endian number
+ * (zeros past its end): for the radix sort of the batch's terms. */
+typedef struct {
+	uint64_t k;
+	uint32_t t;
+} tkey_t;
+
+static uint64_t term_word(const ml_post_batch_t *b, uint32_t t, size_t depth)
+{
+	size_t n;
+	const unsigned char *p = (const unsigned char *)term_key(b, t, &n);
+	uint64_t k = 0;
+	for (size_t i = 0; i < 8; i++)
+		k = k << 8 | (depth + i < n ? p[depth + i] : 0);
+	return k;
+}
+
+static int cmp_tkey_term(const void *pa, const void *pb, void *ctx)
+{
+	return cmp_term(&((const tkey_t *)pa)->t, &((const tkey_t *)pb)->t, ctx);
+}
+
+/*
+ * Sort v[0..n) (tmp: room for n more) in key order without comparing whole
+ * keys: a least-significant-first radix sort on the 8 bytes at `depth`,
+ * 8 bits a pass (passes where every item has the same digit are skipped), then
+ * each run of items equal in those bytes sorted again on the next 8 (most
+ * significant first), down to runs short enough to compare.  Terms that end
+ * inside the 8 bytes are padded with zeros, so "ab" and "ab\0" tie there: the
+ * compare of whole keys at the leaves puts them in order.
+ */
+static void sort_terms(const ml_post_batch_t *b, tkey_t *v, tkey_t *tmp, size_t n, size_t depth)
+{
+	if (n <= 32 || depth > ML_TERM_MAX + 1) {
+		if (n > 1)
+			qsort_r(v, n, sizeof *v, cmp_tkey_term, (void *)b);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i].k = term_word(b, v[i].t, depth);
+	size_t cnt[257];
+	for (unsigned sh = 0; sh < 64; sh += 8) {
+		memset(cnt, 0, sizeof cnt);
+		for (size_t i = 0; i < n; i++)
+			cnt[((v[i].k >> sh) & 0xff) + 1]++;
+		if (cnt[((v[0].k >> sh) & 0xff) + 1] == n)
+			continue;   /* one digit for all: nothing to move */
+		for (size_t d = 1; d <= 256; d++)
+			cnt[d] += cnt[d - 1];
+		for (size_t i = 0; i < n; i++)
+			tmp[cnt[(v[i].k >> sh) & 0xff]++] = v[i];
+		memcpy(v, tmp, n * sizeof *v);
+	}
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && v[j].k == v[i].k)
+			j++;
+		if (j - i > 1)
+			sort_terms(b, v + i, tmp, j - i, depth + 8);
+		i = j;
+	}
+}
+
 /* One stable counting-sort pass of n changes from src to dst by key(c) < nkeys. */
 static int count_pass(const chg_t *src, chg_t *dst, size_t n, size_t nkeys, uint32_t (*key)(const chg_t *))
 {
@@ -506,15 +569,14 @@ static int sort_changes(ml_post_batch_t *b)
 {
 	if (ml_array_grow((void **)&b->rank, &b->rcap, sizeof *b->rank, b->nterms, 4096))
 		return ML_ENOMEM;
-	uint32_t *ord = malloc((b->nterms + 1) * sizeof *ord);
+	tkey_t *ord = malloc((b->nterms + 1) * 2 * sizeof *ord);
 	if (!ord)
 		return ML_ENOMEM;
 	for (uint32_t t = 0; t < b->nterms; t++)
-		ord[t] = t;
-	if (b->nterms > 1)
-		qsort_r(ord, b->nterms, sizeof *ord, cmp_term, b);
+		ord[t].t = t;
+	sort_terms(b, ord, ord + b->nterms + 1, b->nterms, 0);
 	for (uint32_t r = 0; r < b->nterms; r++)
-		b->rank[ord[r]] = r;
+		b->rank[ord[r].t] = r;
 	free(ord);
 	int sorted_ids = 1;   /* queued in (docid, queue order) order, as the writer queues them */
 	for (size_t i = 0; i < b->n; i++) {

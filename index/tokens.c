@@ -263,8 +263,33 @@ static int sort_unique(ml_keys_t *k)
 	size_t len;
 	while (ml_keys_next(k, &pos, &key, &len))
 		v[n++] = key - 2;
-	if (n > 1)
+	if (n > 64) {
 		qsort(v, n, sizeof *v, cmp_key);
+	} else {
+		/* a message's few dozen keys: insertion sort, most compares
+		 * settled by the keys' first 8 bytes as one number */
+		uint64_t w[64];
+		for (size_t i = 0; i < n; i++) {
+			const unsigned char *x = (const unsigned char *)v[i];
+			size_t xn = (size_t)x[0] | (size_t)x[1] << 8;
+			uint64_t word = 0;
+			for (size_t j = 0; j < 8; j++)
+				word = word << 8 | (j < xn ? x[2 + j] : 0);
+			w[i] = word;
+		}
+		for (size_t i = 1; i < n; i++) {
+			const char *kv = v[i];
+			uint64_t kw = w[i];
+			size_t j = i;
+			while (j > 0 && (w[j - 1] > kw || (w[j - 1] == kw && cmp_key(&v[j - 1], &kv) > 0))) {
+				v[j] = v[j - 1];
+				w[j] = w[j - 1];
+				j--;
+			}
+			v[j] = kv;
+			w[j] = kw;
+		}
+	}
 	ml_buf_t out = ML_BUF_INIT;
 	uint32_t cnt = 0;
 	int rc = ml_buf_reserve(&out, k->buf.len);

@@ -301,11 +301,19 @@ static void tokens_message_keys(void **state)
 	(void)state;
 	ml_message_t m;
 	make_message(&m, 4);  /* two recipients */
+	/* and some that share their first 8 bytes and more, one twice */
+	static const char *const more[] = { "longprefix-a@example.com", "longprefix-a@example.co",
+	                                    "longprefix@example.com", "longprefix-a@example.com", "long@x" };
+	for (size_t i = 0; i < ML_ARRAY_LEN(more); i++) {
+		int r = ml_message_add_rcpt(&m);
+		assert_true(r >= 0);
+		assert_int_equal(ml_message_set(&m, &m.rcpts[r].to, more[i], strlen(more[i])), 0);
+	}
 	ml_keys_t k = { ML_BUF_INIT, 0 };
 	assert_int_equal(ml_tokens_message(&m, &k), 0);
 	size_t pos = 0, len;
 	const char *key;
-	int have_to = 0, have_dom = 0, have_word = 0, have_status = 0, prev_ok = 1;
+	int have_to = 0, have_dom = 0, have_word = 0, have_status = 0, prev_ok = 1, nlong = 0;
 	char prev[512] = "";
 	size_t prevn = 0;
 	while (ml_keys_next(&k, &pos, &key, &len)) {
@@ -313,6 +321,7 @@ static void tokens_message_keys(void **state)
 		if (len == 12 && !memcmp(key, "Texample.com", 12)) have_dom = 1;
 		if (len == 7 && !memcmp(key, "smüller", 7 + 0) ) have_word = 1;
 		if (len == 10 && !memcmp(key, "Sdelivered", 10)) have_status = 1;
+		nlong += len > 10 && !memcmp(key, "tlongprefix", 11);
 		int c = memcmp(prev, key, ML_MIN(prevn, len));
 		if (prevn && (c > 0 || (c == 0 && prevn >= len)))
 			prev_ok = 0;  /* sorted, unique */
@@ -320,6 +329,7 @@ static void tokens_message_keys(void **state)
 		prevn = len;
 	}
 	assert_true(have_to && have_dom && have_status && prev_ok);
+	assert_int_equal(nlong, 3);   /* the one given twice is there once */
 	(void)have_word;
 	ml_keys_free(&k);
 	ml_message_free(&m);

@@ -85,7 +85,8 @@ static uint64_t rnd(void)
 }
 
 /* Terms of different frequencies: a few with thousands of docids (list
- * blocks), many with one or two (inline), long ones, ones sharing prefixes. */
+ * blocks), many with one or two (inline), long ones, ones sharing prefixes,
+ * short binary ones. */
 static void term_of(uint64_t r, char *key, size_t *n)
 {
 	static const char tags[] = "tTsq";
@@ -97,7 +98,14 @@ static void term_of(uint64_t r, char *key, size_t *n)
 		*n = 1 + (size_t)snprintf(key + 1, 60, "warm.%d@example.com", (int)((r >> 16) % 40));
 	else if (kind == 5)
 		*n = 1 + (size_t)snprintf(key + 1, 60, "a-rather-long-address-of-someone-%d@x.example", (int)((r >> 16) % 500));
-	else
+	else if (kind == 6) {
+		/* short terms of 'a', 0x01 and NUL bytes: some a prefix of others
+		 * ("a" and "a\0"), padded alike in the sort's 8-byte words */
+		size_t len = (size_t)((r >> 16) % 13);
+		for (size_t i = 0; i < len; i++)
+			key[1 + i] = "a\1\0"[(r >> (24 + 2 * i % 36)) % 3];
+		*n = 1 + len;
+	} else
 		*n = 1 + (size_t)snprintf(key + 1, 60, "cold%u", (unsigned)(r >> 16) % 20000);
 }
 
