@@ -900,6 +900,17 @@ size_t ml_corr_dirty(ml_corr_t *c, ml_message_t ***msgs)
 	return c->ndirty;
 }
 
+size_t ml_corr_detach(ml_corr_t *c, ml_message_t ***msgs)
+{
+	size_t n = ml_corr_dirty(c, msgs);
+	c->dirty = NULL;
+	c->ndirty = c->dirty_cap = 0;
+	c->ndirected = 0;
+	memset(c->slots, 0, c->nslots * sizeof *c->slots);
+	c->used = 0;
+	return n;
+}
+
 void ml_corr_done(ml_corr_t *c)
 {
 	for (size_t i = 0; i < c->ndirty; i++) {

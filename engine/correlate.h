@@ -56,6 +56,12 @@ int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev,
 size_t ml_corr_dirty(ml_corr_t *c, ml_message_t ***msgs);
 /* Forget every message (after the dirty ones were stored). */
 void ml_corr_done(ml_corr_t *c);
+/* Forget every message as ml_corr_done does, but hand the dirty ones over
+ * instead of freeing them (directions set): the caller owns the array
+ * (free) and each message (ml_message_free, free).  A writer that stores
+ * them while the next batch is folded; the load function must then find
+ * the ones still in flight among them (the store has them only later). */
+size_t ml_corr_detach(ml_corr_t *c, ml_message_t ***msgs);
 /* Messages held now (dirty ones). */
 size_t ml_corr_count(const ml_corr_t *c);
 

@@ -68,6 +68,45 @@ void ml_message_free(ml_message_t *m)
 	memset(m, 0, sizeof *m);
 }
 
+int ml_message_copy(ml_message_t *dst, const ml_message_t *src)
+{
+	ml_message_t c = *src;
+	c.rcpts = NULL;
+	c.rcpts_cap = 0;
+	c.seqs = NULL;
+	c.seqs_cap = 0;
+	c.strs = (ml_buf_t)ML_BUF_INIT;
+	c.raw = (ml_buf_t)ML_BUF_INIT;
+	int rc = ML_OK;
+	if (src->nrcpts) {
+		c.rcpts = malloc(src->nrcpts * sizeof *c.rcpts);
+		if (!c.rcpts)
+			rc = ML_ENOMEM;
+		else
+			memcpy(c.rcpts, src->rcpts, src->nrcpts * sizeof *c.rcpts);
+		c.rcpts_cap = src->nrcpts;
+	}
+	if (!rc && src->nlines && src->seqs) {
+		c.seqs = malloc(src->nlines * sizeof *c.seqs);
+		if (!c.seqs)
+			rc = ML_ENOMEM;
+		else
+			memcpy(c.seqs, src->seqs, src->nlines * sizeof *c.seqs);
+		c.seqs_cap = src->nlines;
+	}
+	if (!rc && src->strs.len)
+		rc = ml_buf_append(&c.strs, src->strs.data, src->strs.len);
+	if (!rc && src->raw.len)
+		rc = ml_buf_append(&c.raw, src->raw.data, src->raw.len);
+	if (rc) {
+		ml_message_free(&c);
+		return rc;
+	}
+	ml_message_free(dst);
+	*dst = c;
+	return ML_OK;
+}
+
 int ml_message_set(ml_message_t *m, ml_str_t *field, const char *p, size_t n)
 {
 	if (n > UINT32_MAX)

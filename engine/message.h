@@ -125,6 +125,8 @@ typedef struct ml_message {
 void ml_message_init(ml_message_t *m);
 void ml_message_reset(ml_message_t *m);  /* empty, keeps memory */
 void ml_message_free(ml_message_t *m);
+/* dst (initialised; freed first) becomes a deep copy of src. */
+int ml_message_copy(ml_message_t *dst, const ml_message_t *src);
 
 /* The bytes of a string field (not NUL-terminated). */
 static inline ml_slice_t ml_message_str(const ml_message_t *m, ml_str_t s)

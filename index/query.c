@@ -1451,6 +1451,33 @@ int ml_snap_each_row(ml_snap_t *sn, int (*fn)(void *ctx, const ml_message_t *m, 
 	return rc;
 }
 
+int ml_search_open_lookup(ml_search_t *se, ml_slice_t host, ml_slice_t qid, ml_message_t *m)
+{
+	MDB_txn *txn;
+	int rc = snap_begin(se, &txn);
+	if (rc)
+		return rc;
+	rc = ml_store_open_key(&se->tmp, host, qid);
+	MDB_val k = { se->tmp.len, se->tmp.data }, v, rv;
+	if (!rc)
+		rc = ml_store_errcode(mdb_get(txn, se->s->open, &k, &v));
+	if (!rc && v.mv_size != 8)
+		rc = ML_CORRUPT_BKPT;
+	int place;
+	uint64_t docid = rc ? 0 : ml_get_be64(v.mv_data);
+	if (!rc) {
+		rc = ml_store_row_get(txn, se->s, docid, &rv, &place);
+		if (rc == ML_ENOTFOUND)
+			rc = ML_CORRUPT_BKPT;
+	}
+	if (!rc)
+		rc = ml_row_decode(&se->tab, rv.mv_data, rv.mv_size, docid, m);
+	if (!rc)
+		rc = load_raw(se, txn, m);
+	snap_end(se, txn);
+	return rc;
+}
+
 int ml_snap_get(ml_snap_t *sn, uint64_t docid, ml_message_t *m)
 {
 	MDB_val v;

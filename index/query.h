@@ -119,6 +119,10 @@ typedef int (*ml_row_fn)(void *ctx, const ml_message_t *m, int row);
 
 int ml_search_new(ml_search_t **out, ml_store_t *s);
 void ml_search_free(ml_search_t *se);
+/* The message still in flight under (host, queue ID), whole (row and raw
+ * lines), from a snapshot of its own: what ml_writer_open_lookup finds, for
+ * a reader beside the writer.  ML_ENOTFOUND when none. */
+int ml_search_open_lookup(ml_search_t *se, ml_slice_t host, ml_slice_t qid, ml_message_t *m);
 /* Run q in one read snapshot. err gets a message on failure (bad regex, ...). */
 int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
                   ml_search_info_t *info, char *err, size_t errlen);

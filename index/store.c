@@ -573,6 +573,17 @@ int ml_store_drop_dicts(MDB_txn *txn, ml_store_t *s, uint32_t keep)
 	return rc;
 }
 
+int ml_store_open_key(ml_buf_t *b, ml_slice_t host, ml_slice_t qid)
+{
+	ml_buf_reset(b);
+	int rc = ml_buf_append_lower(b, host.p, host.n);
+	if (!rc)
+		rc = ml_buf_putc(b, 0);
+	if (!rc)
+		rc = ml_buf_append(b, qid.p, qid.n);
+	return rc;
+}
+
 int ml_store_strtab(MDB_txn *txn, ml_store_t *s, ml_strtab_t *tab)
 {
 	MDB_val v;

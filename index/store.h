@@ -194,6 +194,9 @@ int ml_store_put_dict(MDB_txn *txn, ml_store_t *s, uint32_t id, const void *dict
 /* Delete every dictionary but `keep`. */
 int ml_store_drop_dicts(MDB_txn *txn, ml_store_t *s, uint32_t keep);
 
+/* The key of (host, queue ID) in the table open: host lowercased, '\0', queue ID. */
+int ml_store_open_key(ml_buf_t *b, ml_slice_t host, ml_slice_t qid);
+
 /* The string table of the snapshot (a view into the map: valid while txn is;
  * the empty table, gen 0, when none). */
 int ml_store_strtab(MDB_txn *txn, ml_store_t *s, ml_strtab_t *tab);

@@ -53,6 +53,10 @@ struct ml_writer {
 	int64_t post_delta;
 	int64_t last_t;           /* docid cache: second and last docid used in it */
 	uint64_t last_docid;
+	void (*on_docids)(void *ctx, ml_message_t *const *msgs, size_t n);  /* ml_writer_on_docids */
+	void *docids_ctx;
+	ml_message_t **dmsgs;     /* the puts' messages, for on_docids */
+	size_t dmsgs_cap;
 	uint64_t last_row[ML_PLACES];  /* largest docid appended to each place's rows in this transaction */
 	size_t *order;            /* puts in docid order, for the writes */
 	size_t order_cap;
@@ -144,6 +148,7 @@ void ml_writer_free(ml_writer_t *w)
 		ml_codec_free(w->codec[t]);
 	preps_shrink(w);
 	free(w->preps);
+	free(w->dmsgs);
 	free(w->puts);
 	ml_buf_free(&w->bookkeeping);
 	ml_buf_free(&w->kb);
@@ -237,22 +242,11 @@ int ml_writer_rebuild_begin(ml_writer_t *w, int flags)
 	return ML_OK;
 }
 
-static int open_key(ml_buf_t *b, ml_slice_t host, ml_slice_t qid)
-{
-	ml_buf_reset(b);
-	int rc = ml_buf_append_lower(b, host.p, host.n);
-	if (!rc)
-		rc = ml_buf_putc(b, 0);
-	if (!rc)
-		rc = ml_buf_append(b, qid.p, qid.n);
-	return rc;
-}
-
 int ml_writer_open_lookup(ml_writer_t *w, ml_slice_t host, ml_slice_t qid, ml_message_t *m)
 {
 	if (!w->txn)
 		return ML_EINVAL;
-	int rc = open_key(&w->kb, host, qid);
+	int rc = ml_store_open_key(&w->kb, host, qid);
 	if (rc)
 		return rc;
 	MDB_val k = { w->kb.len, w->kb.data }, v, rv;
@@ -629,6 +623,13 @@ static int prepare(ml_writer_t *w)
 		qsort_r(w->order, nnew, sizeof *w->order, cmp_first_seen, w);
 	for (size_t o = 0; o < nnew && !rc; o++)
 		rc = assign_docid(w, cur, w->puts[w->order[o]].m->first_us, &w->puts[w->order[o]].m->docid);
+	if (!rc && w->on_docids && w->rebuild < 0) {
+		rc = ml_array_grow((void **)&w->dmsgs, &w->dmsgs_cap, sizeof *w->dmsgs, w->nputs, 1024);
+		for (size_t i = 0; i < w->nputs && !rc; i++)
+			w->dmsgs[i] = w->puts[i].m;
+		if (!rc)
+			w->on_docids(w->docids_ctx, w->dmsgs, w->nputs);
+	}
 	for (size_t i = 0; i < w->nputs && !rc; i++) {
 		prep_t *p = &w->preps[i];
 		ml_message_t *m = w->puts[i].m;
@@ -813,7 +814,7 @@ static int set_open(ml_writer_t *w, const ml_message_t *m)
 {
 	if (!m->queue_id.len)
 		return ML_OK;
-	int rc = open_key(&w->kb, ml_message_str(m, m->host), ml_message_str(m, m->queue_id));
+	int rc = ml_store_open_key(&w->kb, ml_message_str(m, m->host), ml_message_str(m, m->queue_id));
 	if (rc)
 		return rc;
 	MDB_val k = { w->kb.len, w->kb.data };
@@ -1421,6 +1422,12 @@ int ml_writer_commit(ml_writer_t *w)
 	}
 	w->nputs = 0;
 	return ML_OK;
+}
+
+void ml_writer_on_docids(ml_writer_t *w, void (*fn)(void *ctx, ml_message_t *const *msgs, size_t n), void *ctx)
+{
+	w->on_docids = fn;
+	w->docids_ctx = ctx;
 }
 
 void ml_writer_abort(ml_writer_t *w)

@@ -68,6 +68,12 @@ int ml_writer_local_domain(ml_writer_t *w, const char *domain, size_t n);
 int ml_writer_commit(ml_writer_t *w);
 void ml_writer_abort(ml_writer_t *w);
 
+/* Call fn in each commit (not a rebuild's) as soon as every message put
+ * has its docid, before anything is encoded or written; msgs in put order.
+ * A commit that fails gives the new messages their docid 0 back; the same
+ * batch put again on the same database gets the same docids. */
+void ml_writer_on_docids(ml_writer_t *w, void (*fn)(void *ctx, ml_message_t *const *msgs, size_t n), void *ctx);
+
 /* Reads and writes of meta inside the open transaction (begin first). */
 uint64_t ml_writer_meta_u64(ml_writer_t *w, const char *key);
 int ml_writer_meta_put(ml_writer_t *w, const char *key, const void *v, size_t n);

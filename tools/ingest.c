@@ -3,10 +3,13 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <xxhash.h>
 
 #include "engine/correlate.h"
 #include "engine/exim.h"
@@ -81,9 +84,13 @@ static void tally(ing_t *g, const char *kind, const char *reason, const char *pa
 		g->bad++;
 }
 
+static int piped_lookup(ing_t *g, ml_slice_t host, ml_slice_t qid, ml_message_t *m);
+
 int ml_ing_load_open(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m)
 {
 	ing_t *g = ctx;
+	if (g->pipe)
+		return piped_lookup(g, host, qid, m);
 	int rc = ml_ing_txn(g);
 	return rc ? rc : ml_writer_open_lookup(g->w, host, qid, m);
 }
@@ -133,8 +140,35 @@ static int queue_batch(ing_t *g)
 	return rc;
 }
 
+static int hand_off(ing_t *g);
+
+/* After a commit (or a hand-off): a new batch of lines begins. */
+static void batch_begun(ing_t *g)
+{
+	for (unsigned i = 0; i < g->ntallies; i++) {
+		g->tallies[i].count = 0;
+		g->tallies[i].has_sample = 0;
+	}
+	g->parsed = g->skipped = g->bad = 0;
+	g->seq_delta = 0;
+	g->batch_lines = 0;
+	if (g->o->follow) {
+		/* every followed file's position is set again before each commit */
+		if (g->after_commit)
+			g->after_commit(g);
+		g->nckpts = 0;
+	} else if (g->nckpts > 1) {
+		/* keep only the checkpoint of the input being read */
+		g->ckpts[0] = g->ckpts[g->nckpts - 1];
+		g->nckpts = 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &g->batch_start);
+}
+
 int ml_ing_commit(ing_t *g, int reopen)
 {
+	if (g->pipe)
+		return hand_off(g);
 	int rc0 = ml_ing_txn(g);
 	if (rc0)
 		return rc0;
@@ -167,24 +201,7 @@ int ml_ing_commit(ing_t *g, int reopen)
 	g->res->commits++;
 	ml_corr_done(g->corr);
 	ml_heap_trim();
-	for (unsigned i = 0; i < g->ntallies; i++) {
-		g->tallies[i].count = 0;
-		g->tallies[i].has_sample = 0;
-	}
-	g->parsed = g->skipped = g->bad = 0;
-	g->seq_delta = 0;
-	g->batch_lines = 0;
-	if (g->o->follow) {
-		/* every followed file's position is set again before each commit */
-		if (g->after_commit)
-			g->after_commit(g);
-		g->nckpts = 0;
-	} else if (g->nckpts > 1) {
-		/* keep only the checkpoint of the input being read */
-		g->ckpts[0] = g->ckpts[g->nckpts - 1];
-		g->nckpts = 1;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &g->batch_start);
+	batch_begun(g);
 	return reopen ? ml_writer_begin(g->w) : ML_OK;
 }
 
@@ -396,11 +413,31 @@ uint64_t ml_ing_shrunk(const char *path, const ml_input_id_t *id, uint64_t ckpt)
 	return id->size;
 }
 
+static int pipe_drain(ing_t *g);
+
+/* The stored checkpoint of an input (ML_ENOTFOUND: none).  Beside the
+ * writer thread: once every batch handed over is committed, from a
+ * snapshot. */
+static int ckpt_get(ing_t *g, uint64_t hash, ml_ckpt_t *out)
+{
+	if (!g->pipe)
+		return ml_writer_ckpt_get(g->w, hash, out);
+	int rc = pipe_drain(g);
+	MDB_txn *txn;
+	if (!rc)
+		rc = ml_store_read_begin(g->store, &txn);
+	if (rc)
+		return rc;
+	rc = ml_ckpt_get(g->store, txn, hash, out);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
 int ml_ing_input(ing_t *g, const char *path)
 {
 	char err[512] = "";
 	ml_reader_t *r;
-	int rc = ml_ing_txn(g);
+	int rc = g->pipe ? ML_OK : ml_ing_txn(g);
 	if (rc)
 		return rc;
 	rc = ml_reader_open(&r, path, 0, err, sizeof err);
@@ -421,7 +458,7 @@ int ml_ing_input(ing_t *g, const char *path)
 	for (unsigned i = 0; i < g->nckpts; i++)
 		if (g->ckpts[i].hash == id.first_hash)
 			pending = &g->ckpts[i];
-	if (pending || ml_writer_ckpt_get(g->w, id.first_hash, &prev) == 0) {
+	if (pending || ckpt_get(g, id.first_hash, &prev) == 0) {
 		if (pending)
 			prev = *pending;
 		start = prev.offset;
@@ -543,6 +580,368 @@ static void report(ing_t *g)
 	}
 }
 
+/* ---- the writer thread ----
+ *
+ * Batch N is written (encoded, committed) by the writer thread while this
+ * thread reads, parses and folds the lines of batch N+1.  A hand-off waits
+ * for batch N-1 to be committed, takes the correlator's messages
+ * (ml_corr_detach) with the batch's checkpoints, counters, tallies and
+ * learned domains, and waits until the writer has given the new messages
+ * their docids (ml_writer_on_docids): from then on a message of batch N
+ * still in flight is found by its next line in batch N (copied, with its
+ * docid), one closed in N is not found (its next line starts a new message,
+ * as after a commit), and any other in the store, read from a snapshot of
+ * its own, which has batches N-1 and before (the messages batch N changes
+ * are in batch N).  So two batches are in memory: the one written and the
+ * one read.  Only the writer thread writes; the map is grown (no
+ * transaction may be open in the process) under maplock, which a lookup
+ * holds for its snapshot.  The batch's messages are freed by the next
+ * hand-off, after the writer is done with them.
+ */
+
+typedef struct {
+	ml_message_t **msgs;
+	uint64_t *docids;         /* msgs[i]'s docid, as the writer gave it */
+	size_t n;
+	uint32_t *slots;          /* (host, qid) -> index + 1, open addressing */
+	size_t nslots;
+	ml_ckpt_t ckpts[64];
+	unsigned nckpts;
+	uint64_t parsed, skipped, bad, seq_delta;
+	tally_t *tallies;         /* those with a count in this batch */
+	unsigned ntallies;
+	ml_buf_t domains;         /* learned domains, each NUL-terminated */
+} pbatch_t;
+
+struct ml_pipe {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_rwlock_t maplock;
+	pbatch_t b[1];
+	int cur;                  /* the batch the writer has or had last (0) */
+	int busy;                 /* the writer has b[cur] */
+	int docids_ready;         /* ... and has given its messages their docids */
+	int docids_moved;         /* a retry gave other docids (an error) */
+	int quit;
+	int rc;                   /* the writer's first error */
+	ml_search_t *se;          /* lookups of messages in flight in the store */
+	ml_buf_t kb;
+};
+
+static uint64_t msg_key_hash(ml_slice_t host, ml_slice_t qid, ml_buf_t *kb)
+{
+	if (ml_store_open_key(kb, host, qid))
+		return 0;
+	return XXH3_64bits(kb->data, kb->len);
+}
+
+static void pbatch_free_msgs(pbatch_t *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		ml_message_free(b->msgs[i]);
+		free(b->msgs[i]);
+	}
+	free(b->msgs);
+	b->msgs = NULL;
+	b->n = 0;
+}
+
+static void pbatch_free(pbatch_t *b)
+{
+	pbatch_free_msgs(b);
+	free(b->docids);
+	free(b->slots);
+	free(b->tallies);
+	ml_buf_free(&b->domains);
+	memset(b, 0, sizeof *b);
+}
+
+/* The table of the batch's messages by (host, queue ID). */
+static int pbatch_index(pbatch_t *b, ml_buf_t *kb)
+{
+	size_t ns = 64;
+	while (ns < 2 * b->n + 2)
+		ns *= 2;
+	if (ns > b->nslots) {
+		free(b->slots);
+		b->slots = malloc(ns * sizeof *b->slots);
+		b->nslots = b->slots ? ns : 0;
+		if (!b->slots)
+			return ML_ENOMEM;
+	}
+	memset(b->slots, 0, b->nslots * sizeof *b->slots);
+	for (size_t i = 0; i < b->n; i++) {
+		const ml_message_t *m = b->msgs[i];
+		size_t h = msg_key_hash(ml_message_str(m, m->host), ml_message_str(m, m->queue_id), kb) & (b->nslots - 1);
+		while (b->slots[h])
+			h = (h + 1) & (b->nslots - 1);
+		b->slots[h] = (uint32_t)i + 1;
+	}
+	return ML_OK;
+}
+
+/* The message (host, qid) of batch b: its index, or -1. */
+static long pbatch_find(const pbatch_t *b, ml_slice_t host, ml_slice_t qid, ml_buf_t *kb)
+{
+	if (!b->nslots || !b->n)
+		return -1;
+	size_t h = msg_key_hash(host, qid, kb) & (b->nslots - 1);
+	long found = -1;
+	for (; b->slots[h]; h = (h + 1) & (b->nslots - 1)) {
+		const ml_message_t *m = b->msgs[b->slots[h] - 1];
+		ml_slice_t mh = ml_message_str(m, m->host), mq = ml_message_str(m, m->queue_id);
+		if (mh.n == host.n && mq.n == qid.n && ml_memieq(mh.p, host.p, host.n) && !memcmp(mq.p, qid.p, qid.n))
+			found = (long)(b->slots[h] - 1);   /* the last put wins (none twice, in fact) */
+	}
+	return found;
+}
+
+static int piped_lookup(ing_t *g, ml_slice_t host, ml_slice_t qid, ml_message_t *m)
+{
+	struct ml_pipe *p = g->pipe;
+	const pbatch_t *b = &p->b[p->cur];   /* the batch being written (docids given) */
+	long i = pbatch_find(b, host, qid, &p->kb);
+	if (i >= 0) {
+		const ml_message_t *x = b->msgs[i];
+		if (x->flags & ML_MSG_CLOSED)
+			return ML_ENOTFOUND;   /* as the store will have it */
+		int rc = ml_message_copy(m, x);
+		if (!rc)
+			m->docid = b->docids[i];
+		return rc;
+	}
+	pthread_rwlock_rdlock(&p->maplock);
+	int rc = ml_search_open_lookup(p->se, host, qid, m);
+	pthread_rwlock_unlock(&p->maplock);
+	return rc;
+}
+
+/* The writer's callback: the batch's docids are known. */
+static void docids_given(void *ctx, ml_message_t *const *msgs, size_t n)
+{
+	struct ml_pipe *p = ctx;
+	pbatch_t *b = &p->b[p->cur];
+	pthread_mutex_lock(&p->mu);
+	if (!p->docids_ready) {
+		for (size_t i = 0; i < n && i < b->n; i++)
+			b->docids[i] = msgs[i]->docid;
+		p->docids_ready = 1;
+		pthread_cond_broadcast(&p->cv);
+	} else {
+		/* a retry after the map grew: the docids the reader may have
+		 * handed on must come again */
+		for (size_t i = 0; i < n && i < b->n; i++)
+			p->docids_moved |= b->docids[i] != msgs[i]->docid;
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Queue batch b into the writer's open transaction. */
+static int pbatch_queue(ing_t *g, const pbatch_t *b)
+{
+	int rc = ML_OK;
+	for (size_t i = 0; i < b->n && !rc; i++)
+		rc = ml_writer_put(g->w, b->msgs[i]);
+	for (unsigned i = 0; i < b->nckpts && !rc; i++)
+		rc = ml_writer_checkpoint(g->w, &b->ckpts[i]);
+	if (!rc) rc = ml_writer_count(g->w, "lines_parsed", b->parsed);
+	if (!rc) rc = ml_writer_count(g->w, "lines_skipped", b->skipped);
+	if (!rc) rc = ml_writer_count(g->w, "lines_bad", b->bad);
+	if (!rc && b->seq_delta) rc = ml_writer_count(g->w, "line_seq", b->seq_delta);
+	for (unsigned i = 0; i < b->ntallies && !rc; i++) {
+		const tally_t *t = &b->tallies[i];
+		rc = ml_writer_tally(g->w, t->kind, t->reason, t->count, t->has_sample ? t->sample : "",
+		                     t->has_sample ? strlen(t->sample) : 0);
+	}
+	for (size_t off = 0; off < b->domains.len && !rc;) {
+		const char *d = b->domains.data + off;
+		size_t n = strlen(d);
+		rc = ml_writer_local_domain(g->w, d, n);
+		off += n + 1;
+	}
+	return rc;
+}
+
+static int writer_begin(ing_t *g, int grow)
+{
+	struct ml_pipe *p = g->pipe;
+	pthread_rwlock_wrlock(&p->maplock);
+	int rc = grow ? ml_store_grow(g->store) : ML_OK;
+	if (!rc)
+		rc = ml_writer_begin(g->w);   /* (may grow the map too) */
+	pthread_rwlock_unlock(&p->maplock);
+	return rc;
+}
+
+/* The writer thread: one batch at a time. */
+static void *writer_main(void *arg)
+{
+	ing_t *g = arg;
+	struct ml_pipe *p = g->pipe;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->busy && !p->quit)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (!p->busy)
+			break;
+		pbatch_t *b = &p->b[p->cur];
+		pthread_mutex_unlock(&p->mu);
+		int rc = writer_begin(g, 0);
+		if (!rc)
+			rc = pbatch_queue(g, b);
+		if (!rc)
+			rc = ml_writer_commit(g->w);
+		for (int tries = 0; rc == ML_EFULL && tries < 8; tries++) {
+			/* The map filled: grow it and write the same batch again (the
+			 * same docids: those handed to the reader stay right) */
+			ml_writer_abort(g->w);
+			rc = writer_begin(g, 1);
+			if (!rc)
+				rc = pbatch_queue(g, b);
+			if (!rc)
+				rc = ml_writer_commit(g->w);
+			pthread_mutex_lock(&p->mu);
+			if (!rc && p->docids_moved)
+				rc = ML_CORRUPT_BKPT;   /* cannot be: the store was as before */
+			pthread_mutex_unlock(&p->mu);
+		}
+		if (rc) {
+			ml_writer_abort(g->w);
+			snprintf(g->err, sizeof g->err, "%s: cannot write: %s%s", g->store->path, ml_strerror(rc),
+			         rc == ML_EFULL || rc == ML_EIO ? " (is the disk full?)" : "");
+		} else {
+			g->res->messages_written += b->n;
+			g->res->commits++;
+		}
+		pthread_mutex_lock(&p->mu);
+		if (rc && !p->rc)
+			p->rc = rc;
+		p->busy = 0;
+		p->docids_ready = 1;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Wait until the writer has committed what it was given; its error if any. */
+static int pipe_drain(ing_t *g)
+{
+	struct ml_pipe *p = g->pipe;
+	pthread_mutex_lock(&p->mu);
+	while (p->busy)
+		pthread_cond_wait(&p->cv, &p->mu);
+	int rc = p->rc;
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+static void add_domain(void *ctx, const char *d, size_t n)
+{
+	pbatch_t *b = ctx;
+	if (ml_buf_append(&b->domains, d, n) == 0)
+		ml_buf_putc(&b->domains, 0);
+}
+
+static int hand_off(ing_t *g)
+{
+	struct ml_pipe *p = g->pipe;
+	int rc = pipe_drain(g);
+	if (rc)
+		return rc;
+	/* the batch written last is done with: freed, and its place takes
+	 * this one */
+	int next = p->cur;
+	pbatch_t *b = &p->b[next];
+	pbatch_free_msgs(b);
+	ml_heap_trim();
+	if (g->before_commit)
+		g->before_commit(g);
+	b->n = ml_corr_detach(g->corr, &b->msgs);
+	free(b->docids);
+	b->docids = calloc(b->n + 1, sizeof *b->docids);
+	if (!b->docids)
+		return ML_ENOMEM;
+	if ((rc = pbatch_index(b, &p->kb)))
+		return rc;
+	ml_buf_reset(&b->domains);
+	ml_corr_new_domains(g->corr, add_domain, b);
+	memcpy(b->ckpts, g->ckpts, g->nckpts * sizeof *g->ckpts);
+	b->nckpts = g->nckpts;
+	b->parsed = g->parsed;
+	b->skipped = g->skipped;
+	b->bad = g->bad;
+	b->seq_delta = g->seq_delta;
+	free(b->tallies);
+	b->tallies = malloc((g->ntallies + 1) * sizeof *b->tallies);
+	if (!b->tallies)
+		return ML_ENOMEM;
+	b->ntallies = 0;
+	for (unsigned i = 0; i < g->ntallies; i++)
+		if (g->tallies[i].count)
+			b->tallies[b->ntallies++] = g->tallies[i];
+	pthread_mutex_lock(&p->mu);
+	p->cur = next;
+	p->busy = 1;
+	p->docids_ready = p->docids_moved = 0;
+	pthread_cond_broadcast(&p->cv);
+	while (!p->docids_ready)
+		pthread_cond_wait(&p->cv, &p->mu);
+	rc = p->busy ? ML_OK : p->rc;
+	pthread_mutex_unlock(&p->mu);
+	batch_begun(g);
+	return rc;
+}
+
+static int pipe_start(ing_t *g)
+{
+	struct ml_pipe *p = calloc(1, sizeof *p);
+	if (!p)
+		return ML_ENOMEM;
+	int rc = ml_search_new(&p->se, g->store);
+	if (rc) {
+		free(p);
+		return rc;
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	pthread_rwlock_init(&p->maplock, NULL);
+	g->pipe = p;
+	ml_writer_on_docids(g->w, docids_given, p);
+	if (pthread_create(&p->th, NULL, writer_main, g)) {
+		ml_writer_on_docids(g->w, NULL, NULL);
+		ml_search_free(p->se);
+		free(p);
+		g->pipe = NULL;   /* no thread to be had: written in turn */
+	}
+	return ML_OK;
+}
+
+/* Wait for the last batch, stop the thread.  The writer's error, if any. */
+static int pipe_stop(ing_t *g)
+{
+	struct ml_pipe *p = g->pipe;
+	if (!p)
+		return ML_OK;
+	int rc = pipe_drain(g);
+	pthread_mutex_lock(&p->mu);
+	p->quit = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->th, NULL);
+	ml_writer_on_docids(g->w, NULL, NULL);
+	pbatch_free(&p->b[0]);
+	ml_search_free(p->se);
+	ml_buf_free(&p->kb);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	pthread_rwlock_destroy(&p->maplock);
+	free(p);
+	g->pipe = NULL;
+	return rc;
+}
+
 int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest_result_t *res)
 {
 	ing_t *g = calloc(1, sizeof *g);
@@ -604,13 +1003,23 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
-	if (o->follow)
+	if (o->follow) {
 		rc = ml_follow(g, paths, npaths);
-	else
+	} else {
+		/* what the set-up queued is committed here; then the batches are
+		 * written beside the reading */
+		if (!rc)
+			rc = ml_writer_commit(g->w);
+		if (!rc)
+			rc = pipe_start(g);
 		for (int i = 0; i < npaths && !rc && !ml_ing_stop; i++)
 			rc = ml_ing_input(g, paths[i]);
-	if (!rc && !o->follow)   /* (--follow commits its own last batch) */
-		rc = ml_ing_commit(g, 0);
+		if (!rc)
+			rc = ml_ing_commit(g, 0);
+		int rc2 = pipe_stop(g);
+		if (!rc)
+			rc = rc2;
+	}
 	if (ml_ing_stop && !o->quiet)
 		fprintf(stderr, "mtalog: stopped by a signal; what was read is saved\n");
 	sigaction(SIGINT, &old_int, NULL);

@@ -110,6 +110,7 @@ typedef struct ing {
 	int progress;           /* a progress line on the terminal (stderr is one, not --quiet) */
 	double last_progress, t0;
 	struct ml_follow *fol;  /* --follow's files (tools/follow.c) */
+	struct ml_pipe *pipe;   /* the writer thread, when batches are written beside the reading */
 	/* called before a commit queues the checkpoints, and after it succeeded */
 	void (*before_commit)(struct ing *g);
 	void (*after_commit)(struct ing *g);
