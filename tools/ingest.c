@@ -627,7 +627,54 @@ struct ml_pipe {
 	int rc;                   /* the writer's first error */
 	ml_search_t *se;          /* lookups of messages in flight in the store */
 	ml_buf_t kb;
+	/* The hashes of (host, queue ID) of every message that may be in flight
+	 * in the store: those there when the run began and those handed over
+	 * unclosed since (never removed: one closed since costs a lookup that
+	 * finds nothing).  Any other is not in the store: a new message, found
+	 * without a lookup. */
+	uint64_t *maybe;
+	size_t nmaybe, maybe_slots;
 };
+
+/* Add h (not 0) to the set of maybe-stored messages. */
+static int maybe_add(struct ml_pipe *p, uint64_t h)
+{
+	h |= 1;   /* 0 marks an empty slot */
+	if (2 * (p->nmaybe + 1) > p->maybe_slots) {
+		size_t ns = p->maybe_slots ? 2 * p->maybe_slots : 4096;
+		uint64_t *t = calloc(ns, sizeof *t);
+		if (!t)
+			return ML_ENOMEM;
+		for (size_t i = 0; i < p->maybe_slots; i++)
+			if (p->maybe[i]) {
+				size_t j = p->maybe[i] & (ns - 1);
+				while (t[j])
+					j = (j + 1) & (ns - 1);
+				t[j] = p->maybe[i];
+			}
+		free(p->maybe);
+		p->maybe = t;
+		p->maybe_slots = ns;
+	}
+	size_t j = h & (p->maybe_slots - 1);
+	for (; p->maybe[j]; j = (j + 1) & (p->maybe_slots - 1))
+		if (p->maybe[j] == h)
+			return ML_OK;
+	p->maybe[j] = h;
+	p->nmaybe++;
+	return ML_OK;
+}
+
+static int maybe_has(const struct ml_pipe *p, uint64_t h)
+{
+	h |= 1;
+	if (!p->maybe_slots)
+		return 0;
+	for (size_t j = h & (p->maybe_slots - 1); p->maybe[j]; j = (j + 1) & (p->maybe_slots - 1))
+		if (p->maybe[j] == h)
+			return 1;
+	return 0;
+}
 
 static uint64_t msg_key_hash(ml_slice_t host, ml_slice_t qid, ml_buf_t *kb)
 {
@@ -711,6 +758,8 @@ static int piped_lookup(ing_t *g, ml_slice_t host, ml_slice_t qid, ml_message_t 
 			m->docid = b->docids[i];
 		return rc;
 	}
+	if (!maybe_has(p, msg_key_hash(host, qid, &p->kb)))
+		return ML_ENOTFOUND;
 	pthread_rwlock_rdlock(&p->maplock);
 	int rc = ml_search_open_lookup(p->se, host, qid, m);
 	pthread_rwlock_unlock(&p->maplock);
@@ -865,6 +914,12 @@ static int hand_off(ing_t *g)
 		return ML_ENOMEM;
 	if ((rc = pbatch_index(b, &p->kb)))
 		return rc;
+	for (size_t i = 0; i < b->n && !rc; i++)
+		if (!(b->msgs[i]->flags & ML_MSG_CLOSED))
+			rc = maybe_add(p, msg_key_hash(ml_message_str(b->msgs[i], b->msgs[i]->host),
+			                               ml_message_str(b->msgs[i], b->msgs[i]->queue_id), &p->kb));
+	if (rc)
+		return rc;
 	ml_buf_reset(&b->domains);
 	ml_corr_new_domains(g->corr, add_domain, b);
 	memcpy(b->ckpts, g->ckpts, g->nckpts * sizeof *g->ckpts);
@@ -904,6 +959,29 @@ static int pipe_start(ing_t *g)
 		free(p);
 		return rc;
 	}
+	/* the messages in flight in the store now */
+	MDB_txn *txn;
+	rc = ml_store_read_begin(g->store, &txn);
+	if (!rc) {
+		MDB_cursor *cur;
+		rc = ml_store_errcode(mdb_cursor_open(txn, g->store->open, &cur));
+		if (!rc) {
+			MDB_val k, v;
+			int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+			for (; r == 0 && !rc; r = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+				rc = maybe_add(p, XXH3_64bits(k.mv_data, k.mv_size));
+			if (!rc && r != MDB_NOTFOUND)
+				rc = ml_store_errcode(r);
+			mdb_cursor_close(cur);
+		}
+		mdb_txn_abort(txn);
+	}
+	if (rc) {
+		ml_search_free(p->se);
+		free(p->maybe);
+		free(p);
+		return rc;
+	}
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	pthread_rwlock_init(&p->maplock, NULL);
@@ -912,6 +990,7 @@ static int pipe_start(ing_t *g)
 	if (pthread_create(&p->th, NULL, writer_main, g)) {
 		ml_writer_on_docids(g->w, NULL, NULL);
 		ml_search_free(p->se);
+		free(p->maybe);
 		free(p);
 		g->pipe = NULL;   /* no thread to be had: written in turn */
 	}
@@ -934,6 +1013,7 @@ static int pipe_stop(ing_t *g)
 	pbatch_free(&p->b[0]);
 	ml_search_free(p->se);
 	ml_buf_free(&p->kb);
+	free(p->maybe);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->cv);
 	pthread_rwlock_destroy(&p->maplock);
