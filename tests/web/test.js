@@ -9,7 +9,8 @@
  * (the page works offline).  Screenshots go to tests/web/out/; with
  * UPDATE_SCREENSHOTS=1 also to docs/ (the ones the README shows).
  *
- * Run: make test-web (or MTALOG_BIN=build/mtalog node tests/web/test.js).
+ * Run: make test-web (or MTALOG_BIN=build/mtalog node tests/web/test.js);
+ * ONLY=regex runs the tests whose names match.
  * Prints one closing line "N passed, N failed"; exits 1 on any failure.
  */
 'use strict';
@@ -816,7 +817,8 @@ async function main() {
 
   let passed = 0;
   let failed = 0;
-  for (const t of tests) {
+  const only = process.env.ONLY ? new RegExp(process.env.ONLY) : null;
+  for (const t of tests.filter((x) => !only || only.test(x.name))) {
     const page = await context.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
