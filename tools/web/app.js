@@ -80,6 +80,12 @@ function timeEl(t, zoned) {
   return e;
 }
 
+/* The switch moved: kept for the next visit. */
+function setZone(value) {
+  zone = value === 'local' ? 'local' : 'utc';
+  try { localStorage.setItem(ZONE_KEY, zone); } catch (e) { /* private mode */ }
+}
+
 /* Every time and zone label on the page, after the switch moved. */
 function renderZone() {
   for (const e of document.querySelectorAll('time[datetime]')) e.textContent = timeText(e);
@@ -336,7 +342,7 @@ function isReleased(r) {
 function rowElement(r) {
   const tr = el('tr', { tabindex: '0', 'data-id': r.id });
   for (const c of COLUMNS) {
-    const td = el('td', { 'data-label': c.label, class: c.cls });
+    const td = el('td', { 'data-label': c.key === 'time' ? `Time (${zoneName()})` : c.label, class: c.cls });
     if (c.key === 'time') td.append(timeEl(r.time));
     else if (c.key === 'status') td.append(statusCell(r, isReleased(r)));
     else td.append(c.value(r));
@@ -396,6 +402,7 @@ function applyQuick() {
     ? `${shown} of ${total}${more} rows`
     : `${total}${more} row${total === 1 ? '' : 's'}`;
   $('#empty').hidden = total !== 0;
+  $('#results .table-wrap').hidden = total === 0;
   $('#filtered-empty').hidden = !(total && !shown);
   $('#filtered-what').textContent = quick.value.trim();
   $('#csv-shown').firstChild.textContent = `Rows on screen: ${shown} `;
@@ -615,8 +622,7 @@ function initSearch() {
   $('#zone').addEventListener('change', () => {
     /* the dates typed stay the same instants */
     const typed = readForm().params;
-    zone = $('#zone').value === 'local' ? 'local' : 'utc';
-    try { localStorage.setItem(ZONE_KEY, zone); } catch (e) { /* private mode */ }
+    setZone($('#zone').value);
     for (const name of ['since', 'until']) {
       if (typed.get(name)) form.elements[name].value = apiToDate(typed.get(name), name === 'until');
     }
@@ -640,7 +646,10 @@ function initSearch() {
     form.elements[b.dataset.field].value = b.dataset.value;
     form.requestSubmit();
   });
-  $('#export').addEventListener('click', () => toggleMenu($('#export-menu').hidden));
+  $('#export').addEventListener('click', () => {
+    toggleMenu($('#export-menu').hidden);
+    if (!$('#export-menu').hidden) $('#csv-shown').focus();
+  });
   $('#csv-shown').addEventListener('click', () => {
     toggleMenu(false);
     exportShown();
@@ -716,8 +725,7 @@ async function initMessage(id) {
   try { back = sessionStorage.getItem('mtalog.search') || ''; } catch (e) { back = ''; }
   if (/^\?/.test(back)) $('#back').href = `/${back}`;
   $('#zone').addEventListener('change', () => {
-    zone = $('#zone').value === 'local' ? 'local' : 'utc';
-    try { localStorage.setItem(ZONE_KEY, zone); } catch (e) { /* private mode */ }
+    setZone($('#zone').value);
     renderZone();
   });
   let m;
