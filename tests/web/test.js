@@ -692,7 +692,14 @@ test('the message page: no overlap in the timeline, bounce links, copy permalink
   await page.setViewportSize({ width: 1360, height: 860 });
   /* the icon is in the page, not fetched */
   const icon = await page.locator('link[rel="icon"]').getAttribute('href');
-  check(icon.startsWith('data:image/svg+xml,'), `icon ${icon.slice(0, 40)}`);
+  check(icon.startsWith('data:image/svg+xml;base64,'), `icon ${icon.slice(0, 40)}`);
+  const iconWidth = await page.evaluate(async (src) => {
+    const img = new Image();
+    img.src = src;
+    await img.decode();
+    return img.naturalWidth;
+  }, icon);
+  check(iconWidth > 0, 'the icon is an image');
   check(!requests.includes('/favicon.ico'), 'no request for /favicon.ico');
   /* copy permalink */
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: small });
