@@ -493,7 +493,7 @@ async function runSearch() {
     addRows(res.rows);
     moreBtn.hidden = !nextCursor;
     showPartial(res);
-    showHints(res.rows.length ? new URLSearchParams() : params);
+    showHints(res.rows.length || res.next ? new URLSearchParams() : params);
     $('#results').hidden = false;
     applyQuick();
   } catch (err) {
