@@ -438,7 +438,7 @@ test('readable on a phone: no sideways scrolling, rows as cards', async ({ page,
   check(overflow2 <= 0, `message page wider than the screen by ${overflow2}px`);
 });
 
-test('a slow search dims the old rows, disables Search, shows a spinner; the answer or an error restores them', async ({ page, small }) => {
+test('a slow search dims the old rows, disables Search, shows a spinner; the answer or an error restores them', async ({ page, small, shots }) => {
   await openSearch(page, small);
   /* hold the answer until the page has shown its state */
   let release;
@@ -453,6 +453,7 @@ test('a slow search dims the old rows, disables Search, shows a spinner; the ans
   const opacity = +(await page.locator('#results .table-wrap').evaluate((e) => getComputedStyle(e).opacity));
   check(opacity < 0.5, `old rows dimmed (opacity ${opacity})`);
   eq(await page.locator('#results .table-wrap').evaluate((e) => getComputedStyle(e).pointerEvents), 'none', 'old rows inert');
+  await shots('loading', page);
   await searchBy(page, async () => release());
   check(await page.locator('#spinner').isHidden(), 'spinner gone with the answer');
   check(await page.locator('#go').isEnabled(), 'Search enabled again');
