@@ -278,6 +278,7 @@ test('clicking a row opens the message page', async ({ page, small, shots }) => 
   eq(await page.locator('#msg-events li').count(), 7, 'events');
   eq((await page.locator('#msg-raw').innerText()).split('\n').length, 7, 'raw lines');
   check((await page.locator('#msg-fields').innerText()).includes('4D5E6F7A8B'), 'bounce queue id');
+  await page.locator('#msg-fields a', { hasText: '4D5E6F7A8B' }).waitFor({ state: 'visible' });
   await shots('message', page);
   /* back to the results */
   await searchBy(page, () => page.locator('#back').click());
@@ -448,6 +449,7 @@ test('a slow search dims the old rows, disables Search, shows a spinner; the ans
   await page.locator('#go').click();
   await page.locator('#spinner').waitFor({ state: 'visible' });
   check(await page.locator('#go').isDisabled(), 'Search disabled while searching');
+  check(await page.locator('#export').isDisabled(), 'no export of the old rows while searching');
   eq(await page.locator('#results').getAttribute('aria-busy'), 'true', 'aria-busy');
   eq(await visibleRows(page).count(), 14, 'the old rows stay, dimmed');
   const opacity = +(await page.locator('#results .table-wrap').evaluate((e) => getComputedStyle(e).opacity));

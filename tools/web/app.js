@@ -451,6 +451,7 @@ function setLoading(on) {
   $('#results').classList.toggle('loading', on);
   $('#results').setAttribute('aria-busy', on ? 'true' : 'false');
   $('#go').disabled = on;
+  $('#export').disabled = on;
   clearTimeout(spinnerTimer);
   $('#spinner').hidden = true;
   if (on) spinnerTimer = setTimeout(() => { $('#spinner').hidden = false; }, 150);
