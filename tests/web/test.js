@@ -111,6 +111,23 @@ async function columnTexts(page, col) {
   return visibleRows(page).locator(`td:nth-child(${col})`).allInnerTexts();
 }
 
+/* A browser of its own, for what the shared context must not get (another
+ * time zone, a fake clock).  close() fails on a script error on its page. */
+async function ownPage(contextOptions) {
+  const browser = await chromium.launch(BROWSER);
+  const context = await browser.newContext({ locale: 'en-US', timezoneId: 'UTC', viewport: { width: 1360, height: 860 }, ...contextOptions });
+  await context.route('**/*', (route) => (new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort()));
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const close = async () => {
+    await browser.close();
+    if (errors.length) throw new Error(`script error on the page: ${errors.join('; ')}`);
+  };
+  return { page, close };
+}
+
 /* ---- the tests ---- */
 
 const tests = [];
@@ -439,36 +456,51 @@ test('readable on a phone: no sideways scrolling, rows as cards', async ({ page,
   check(overflow2 <= 0, `message page wider than the screen by ${overflow2}px`);
 });
 
-test('a slow search dims the old rows, disables Search, shows a spinner; the answer or an error restores them', async ({ page, small, shots }) => {
-  await openSearch(page, small);
-  /* hold the answer until the page has shown its state */
-  let release;
-  const gate = new Promise((resolve) => { release = resolve; });
-  await page.route((u) => u.pathname === '/api/search', async (route) => { await gate; await route.continue(); });
-  await page.locator('#search [name="to"]').fill('bob@example.com');
-  await page.locator('#go').click();
-  await page.locator('#spinner').waitFor({ state: 'visible' });
-  check(await page.locator('#go').isDisabled(), 'Search disabled while searching');
-  check(await page.locator('#export').isDisabled(), 'no export of the old rows while searching');
-  eq(await page.locator('#results').getAttribute('aria-busy'), 'true', 'aria-busy');
-  eq(await visibleRows(page).count(), 14, 'the old rows stay, dimmed');
-  const opacity = +(await page.locator('#results .table-wrap').evaluate((e) => getComputedStyle(e).opacity));
-  check(opacity < 0.5, `old rows dimmed (opacity ${opacity})`);
-  eq(await page.locator('#results .table-wrap').evaluate((e) => getComputedStyle(e).pointerEvents), 'none', 'old rows inert');
-  await shots('loading', page);
-  await searchBy(page, async () => release());
-  check(await page.locator('#spinner').isHidden(), 'spinner gone with the answer');
-  check(await page.locator('#go').isEnabled(), 'Search enabled again');
-  eq(await page.locator('#results').getAttribute('aria-busy'), 'false', 'aria-busy after');
-  eq(await visibleRows(page).count(), 2, 'the new rows');
-  /* a search that fails: the same restored, and the failure said */
-  await page.unroute((u) => u.pathname === '/api/search');
-  await page.route((u) => u.pathname === '/api/search', (route) => route.abort());
-  await page.locator('#go').click();
-  await page.locator('#error').waitFor({ state: 'visible' });
-  check((await page.locator('#error').innerText()).includes('The server did not answer'), 'network error said');
-  check(await page.locator('#go').isEnabled(), 'Search enabled after an error');
-  check(await page.locator('#spinner').isHidden(), 'no spinner after an error');
+test('a slow search dims the old rows, disables Search, shows a spinner after 150 ms; the answer or an error restores them', async ({ small, shots }) => {
+  /* a clock of the test's: the spinner's 150 ms pass when the test says */
+  const { page, close } = await ownPage();
+  const isSearchURL = (u) => u.pathname === '/api/search';
+  try {
+    await page.clock.install();
+    await openSearch(page, small);
+    /* hold the answer until the page has shown its state */
+    let release;
+    const gate = new Promise((resolve) => { release = resolve; });
+    await page.route(isSearchURL, async (route) => { await gate; await route.continue(); });
+    await page.clock.pauseAt(Date.now() + 60000);
+    await page.locator('#search [name="to"]').fill('bob@example.com');
+    await page.locator('#go').click();
+    await page.waitForFunction(() => document.querySelector('#go').disabled);
+    check(await page.locator('#spinner').isHidden(), 'no spinner at once');
+    await page.clock.runFor(149);
+    check(await page.locator('#spinner').isHidden(), 'no spinner before 150 ms');
+    await page.clock.runFor(1);
+    await page.locator('#spinner').waitFor({ state: 'visible' });
+    await page.clock.resume();
+    check(await page.locator('#go').isDisabled(), 'Search disabled while searching');
+    check(await page.locator('#export').isDisabled(), 'no export of the old rows while searching');
+    eq(await page.locator('#results').getAttribute('aria-busy'), 'true', 'aria-busy');
+    eq(await visibleRows(page).count(), 14, 'the old rows stay, dimmed');
+    const opacity = +(await page.locator('#results .table-wrap').evaluate((e) => getComputedStyle(e).opacity));
+    check(opacity < 0.5, `old rows dimmed (opacity ${opacity})`);
+    eq(await page.locator('#results .table-wrap').evaluate((e) => getComputedStyle(e).pointerEvents), 'none', 'old rows inert');
+    await shots('loading', page);
+    await searchBy(page, async () => release());
+    check(await page.locator('#spinner').isHidden(), 'spinner gone with the answer');
+    check(await page.locator('#go').isEnabled(), 'Search enabled again');
+    eq(await page.locator('#results').getAttribute('aria-busy'), 'false', 'aria-busy after');
+    eq(await visibleRows(page).count(), 2, 'the new rows');
+    /* a search that fails: the same restored, and the failure said */
+    await page.unroute(isSearchURL);
+    await page.route(isSearchURL, (route) => route.abort());
+    await page.locator('#go').click();
+    await page.locator('#error').waitFor({ state: 'visible' });
+    check((await page.locator('#error').innerText()).includes('The server did not answer'), 'network error said');
+    check(await page.locator('#go').isEnabled(), 'Search enabled after an error');
+    check(await page.locator('#spinner').isHidden(), 'no spinner after an error');
+  } finally {
+    await close();
+  }
 });
 
 async function sortOf(page) {
@@ -616,11 +648,7 @@ test('a released message is marked beside its status; the status choices are not
 
 test('times in UTC or local time, remembered; every time says its zone', async ({ small }) => {
   /* a browser in India (UTC+05:30, no summer time) */
-  const browser = await chromium.launch(BROWSER);
-  const context = await browser.newContext({ timezoneId: 'Asia/Kolkata', locale: 'en-US', viewport: { width: 1360, height: 860 } });
-  await context.route('**/*', (route) => (new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort()));
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
+  const { page, close } = await ownPage({ timezoneId: 'Asia/Kolkata' });
   try {
     await openSearch(page, small, '?to=judy%40example.com');
     /* the browser's name for the zone (Chromium says the older Asia/Calcutta) */
@@ -660,7 +688,7 @@ test('times in UTC or local time, remembered; every time says its zone', async (
     eq(await page.locator('#msg-events time').first().innerText(), '2026-03-03 10:06:00', 'timeline in UTC');
     eq(await page.evaluate(() => localStorage.getItem('mtalog.zone')), 'utc', 'stored');
   } finally {
-    await browser.close();
+    await close();
   }
 });
 
