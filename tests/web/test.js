@@ -746,6 +746,13 @@ test('the message page: no overlap in the timeline, bounce links, copy permalink
   await page.locator('#copy-link').click();
   await page.waitForFunction(() => document.querySelector('#copied').textContent === 'Copied');
   eq(await page.evaluate(() => navigator.clipboard.readText()), `${small}/m/${res.rows[0].id}`, 'clipboard');
+  /* a browser that refuses the clipboard: the address shown, selected */
+  await page.evaluate(() => { navigator.clipboard.writeText = () => Promise.reject(new Error('refused')); });
+  await page.locator('#copy-link').click();
+  const box = page.locator('#copied input.permalink');
+  await box.waitFor({ state: 'visible' });
+  eq(await box.inputValue(), `${small}/m/${res.rows[0].id}`, 'the address to copy');
+  eq(await box.evaluate((e) => document.activeElement === e && e.selectionEnd - e.selectionStart === e.value.length), true, 'selected');
   /* the bounce's queue ID links to the bounce, and back */
   const orig = (await (await fetch(`${small}/api/search?queue_id=3C4D5E6F7A`)).json()).rows[0].id;
   const bounce = (await (await fetch(`${small}/api/search?queue_id=4D5E6F7A8B`)).json()).rows[0].id;
