@@ -479,7 +479,7 @@ async function runSearch() {
   if (errors.length) {
     setLoading(false);
     $('#results').hidden = true;
-    return false;
+    return;
   }
   apiQuery = params.toString();
   releasedSearch = params.get('status') === 'released';
@@ -487,7 +487,7 @@ async function runSearch() {
   setLoading(true);
   try {
     const res = await getJSON(`/api/search${apiQuery ? `?${apiQuery}` : ''}`);
-    if (seq !== searchSeq) return true;
+    if (seq !== searchSeq) return;
     loaded = [];
     tbody.replaceChildren();
     nextCursor = res.next;
@@ -498,13 +498,12 @@ async function runSearch() {
     $('#results').hidden = false;
     applyQuick();
   } catch (err) {
-    if (seq !== searchSeq) return true;
+    if (seq !== searchSeq) return;
     $('#results').hidden = true;
     showErrors($('#error'), [apiError(err)]);
   } finally {
     if (seq === searchSeq) setLoading(false);
   }
-  return true;
 }
 
 async function loadMore() {
