@@ -6,10 +6,14 @@
  * message per status), one on sample/mail.log (3439 rows, for "More"), and
  * one on the first database with --users (log in, who sees what).  Every
  * request the page makes outside the server is refused and fails the test
- * (the page works offline).  Screenshots go to tests/web/out/; with
- * UPDATE_SCREENSHOTS=1 also to docs/ (the ones the README shows).
+ * (the page works offline).  The browser's zone is UTC; the test of the
+ * "Times in" switch starts a second browser in Asia/Kolkata.  Slow answers
+ * and server errors are made by holding or answering the page's requests
+ * (page.route), not by timing.  Screenshots go to tests/web/out/; with
+ * UPDATE_SCREENSHOTS=1 those named in DOCS_SHOTS also to docs/.
  *
- * Run: make test-web (or MTALOG_BIN=build/mtalog node tests/web/test.js).
+ * Run: make test-web (or MTALOG_BIN=build/mtalog node tests/web/test.js);
+ * ONLY=regex runs the tests whose names match.
  * Prints one closing line "N passed, N failed"; exits 1 on any failure.
  */
 'use strict';
@@ -25,6 +29,13 @@ const BIN = path.resolve(ROOT, process.env.MTALOG_BIN || 'build/mtalog');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const OUT = path.join(__dirname, 'out');
 const SAMPLE_ROWS = 3439;
+const DOCS_SHOTS = ['search', 'search-phone', 'message'];
+const BROWSER = {
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+};
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mtalog-web-'));
 const servers = [];
@@ -100,10 +111,28 @@ async function columnTexts(page, col) {
   return visibleRows(page).locator(`td:nth-child(${col})`).allInnerTexts();
 }
 
+/* A browser of its own, for what the shared context must not get (another
+ * time zone, a fake clock).  close() fails on a script error on its page. */
+async function ownPage(contextOptions) {
+  const browser = await chromium.launch(BROWSER);
+  const context = await browser.newContext({ locale: 'en-US', timezoneId: 'UTC', viewport: { width: 1360, height: 860 }, ...contextOptions });
+  await context.route('**/*', (route) => (new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort()));
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const close = async () => {
+    await browser.close();
+    if (errors.length) throw new Error(`script error on the page: ${errors.join('; ')}`);
+  };
+  return { page, close };
+}
+
 /* ---- the tests ---- */
 
 const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
+const isSearch = (r) => new URL(r.url()).pathname === '/api/search';
 
 test('search by recipient; the form state is in the URL', async ({ page, small }) => {
   await submitWith(page, small, { to: 'bob@example.com' });
@@ -139,11 +168,21 @@ test('search by status group, single status and direction', async ({ page, small
   for (const t of await columnTexts(page, 6)) eq(t, 'blocked', 'status column');
 });
 
-test('search by date range (UTC)', async ({ page, small }) => {
-  await submitWith(page, small, { since: '2026-03-03T10:06' });
+test('search by date range (UTC): 24-hour text fields, not the locale\'s picker', async ({ page, small }) => {
+  await submitWith(page, small, { since: '2026-03-03 10:06' });
   eq(await visibleRows(page).count(), 6, 'since');
-  await submitWith(page, small, { since: '2026-03-03T10:02', until: '2026-03-03T10:03:59' });
+  check(page.url().includes('since=2026-03-03T10%3A06%3A00Z'), `URL ${page.url()}`);
+  await submitWith(page, small, { since: '2026-03-03 10:02', until: '2026-03-03 10:03:59' });
   eq(await visibleRows(page).count(), 4, 'since and until');
+  /* a minute as "To date" runs to its end, as a day does */
+  await submitWith(page, small, { since: '2026-03-03 10:02', until: '2026-03-03 10:03' });
+  eq(await visibleRows(page).count(), 4, 'until a minute');
+  for (const name of ['since', 'until'])
+    eq(await page.locator(`#search [name="${name}"]`).getAttribute('type'), 'text', `${name} input type`);
+  /* the page's older links: a time without a zone is UTC */
+  await openSearch(page, small, '?since=2026-03-03T10:06');
+  eq(await page.locator('#search [name="since"]').inputValue(), '2026-03-03 10:06', 'since shown');
+  eq(await visibleRows(page).count(), 6, 'rows of an older link');
 });
 
 test('a bookmarked search opens with its form and rows; back restores the previous', async ({ page, small }) => {
@@ -161,11 +200,46 @@ test('a bookmarked search opens with its form and rows; back restores the previo
   eq(await visibleRows(page).count(), 3, 'rows after back');
 });
 
-test('a bad value shows the server\'s error and marks the field', async ({ page, small }) => {
-  await openSearch(page, small, '?since=yesterdayish');
-  check(await page.locator('#error').isVisible(), 'error shown');
-  check((await page.locator('#error').innerText()).includes('since'), 'error names the field');
+test('errors name the form\'s field in plain words; the page checks before sending', async ({ page, small }) => {
+  /* a link with a bad date: said, marked, not sent */
+  let sent = 0;
+  page.on('request', (r) => { if (new URL(r.url()).pathname === '/api/search') sent++; });
+  await page.goto(`${small}/?since=yesterday`);
+  await page.locator('#error').waitFor({ state: 'visible' });
+  check((await page.locator('#error').innerText()).startsWith("From date: 'yesterday' is not a date"), await page.locator('#error').innerText());
   eq(await page.locator('#search [name="since"]').getAttribute('aria-invalid'), 'true', 'aria-invalid');
+  const cases = [
+    [{ since: '2026-02-30 10:00' }, 'since', 'From date: \'2026-02-30 10:00\' is not a date: there is no day 30 in month 2'],
+    [{ until: '2026-03-03 24:10' }, 'until', 'To date: \'2026-03-03 24:10\' is not a time of day'],
+    [{ since: '2026-03-04', until: '2026-03-03 10:00' }, 'until', 'To date: it is before the From date'],
+    [{ subject: '!!!' }, 'subject', 'Subject: \'!!!\' has no word to search for'],
+  ];
+  for (const [fields, field, want] of cases) {
+    await page.locator('#clear').click();
+    for (const [name, value] of Object.entries(fields)) await page.locator(`#search [name="${name}"]`).fill(value);
+    const url = page.url();
+    await page.locator('#go').click();
+    await page.waitForFunction((w) => document.querySelector('#error').innerText.startsWith(w), want);
+    eq(await page.locator(`#search [name="${field}"]`).getAttribute('aria-invalid'), 'true', `${field} marked`);
+    eq(await page.evaluate(() => document.activeElement.name), field, 'focus on the field');
+    eq(page.url(), url, 'URL unchanged');
+  }
+  eq(sent, 0, 'searches sent with a bad form');
+  /* the API without the page's check returns every row for punctuation */
+  const all = (await (await fetch(`${small}/api/search?subject=!!!`)).json()).rows.length;
+  eq(all, 14, 'rows of the API for subject=!!!');
+  /* an error of the server, in the field's words: the server's real answer to a bad status */
+  const r = await fetch(`${small}/api/search?status=foo`);
+  const body = await r.text();
+  check(body.includes('"parameter":"status"'), `server answer ${body}`);
+  await page.route((u) => u.pathname === '/api/search', (route) => route.fulfill({ status: r.status, contentType: 'application/json', body }));
+  await page.locator('#clear').click();
+  await page.locator('#go').click();
+  await page.waitForFunction(() => !document.querySelector('#error').hidden);
+  const text = await page.locator('#error').innerText();
+  check(text.startsWith("Status: unknown status 'foo'"), `server error shown as ${text}`);
+  eq(await page.locator('#search [name="status"]').getAttribute('aria-invalid'), 'true', 'status marked');
+  check(await page.locator('#results').isHidden(), 'no rows beside the error');
 });
 
 test('quick filter narrows the loaded rows without a request', async ({ page, small }) => {
@@ -221,6 +295,7 @@ test('clicking a row opens the message page', async ({ page, small, shots }) => 
   eq(await page.locator('#msg-events li').count(), 7, 'events');
   eq((await page.locator('#msg-raw').innerText()).split('\n').length, 7, 'raw lines');
   check((await page.locator('#msg-fields').innerText()).includes('4D5E6F7A8B'), 'bounce queue id');
+  await page.locator('#msg-fields a', { hasText: '4D5E6F7A8B' }).waitFor({ state: 'visible' });
   await shots('message', page);
   /* back to the results */
   await searchBy(page, () => page.locator('#back').click());
@@ -302,15 +377,64 @@ test('a search stopped at its time limit says so, and More goes on from there', 
   check(!(await partial.isVisible()), 'no notice once the search is whole');
 });
 
-test('Export CSV downloads the rows of the search', async ({ page, small }) => {
-  await submitWith(page, small, { status: 'Cleared' });
-  const [dl] = await Promise.all([page.waitForEvent('download'), page.locator('#csv').click()]);
-  const file = path.join(tmp, 'export.csv');
+/* A CSV file's cells: RFC 4180 quoting, CRLF lines, a leading BOM dropped. */
+function parseCSV(text) {
+  const rows = [];
+  let row = [];
+  let cell = '';
+  let quoted = false;
+  const t = text.replace(/^\ufeff/, '');
+  for (let i = 0; i < t.length; i++) {
+    const c = t[i];
+    if (quoted) {
+      if (c === '"' && t[i + 1] === '"') { cell += '"'; i++; } else if (c === '"') quoted = false; else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(cell); cell = ''; } else if (c === '\r' && t[i + 1] === '\n') {
+      row.push(cell); rows.push(row); row = []; cell = ''; i++;
+    } else cell += c;
+  }
+  if (cell || row.length) { row.push(cell); rows.push(row); }
+  return rows;
+}
+
+async function exportShown(page) {
+  await page.locator('#export').click();
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.locator('#csv-shown').click()]);
+  const file = path.join(tmp, `shown-${Date.now()}.csv`);
   await dl.saveAs(file);
-  const lines = fs.readFileSync(file, 'utf8').trim().split('\r\n');
-  eq(lines.length, 11, 'header and 10 rows');
-  check(lines[0].startsWith('id,time,host,queue_id,direction,from,to'), 'header');
-  check(!lines.slice(1).some((l) => /,(blocked|quarantined),/.test(l)), 'only cleared rows');
+  return parseCSV(fs.readFileSync(file, 'utf8'));
+}
+
+/* The rows on screen as the page shows them: one array of cell texts a row. */
+async function shownCells(page) {
+  return page.$$eval('#rows tbody tr:not([hidden])', (trs) => trs.map((tr) => Array.from(tr.children, (td) => td.innerText.trim())));
+}
+
+test('Export CSV: the rows on screen, filtered and sorted; "All matching rows" links to the server', async ({ page, small, big }) => {
+  await openSearch(page, small);
+  await page.locator('#rows th', { hasText: 'Recipient' }).locator('button').click();
+  await page.locator('#quick').fill('example.com');
+  const shown = await shownCells(page);
+  check(shown.length > 3 && shown.length < 14, `rows shown ${shown.length}`);
+  const csv = await exportShown(page);
+  eq(csv[0].join(','), 'Time (UTC),Direction,Sender,Recipient,Subject,Status', 'header');
+  eq(JSON.stringify(csv.slice(1)), JSON.stringify(shown), 'the CSV rows are the rows on screen, in order');
+  check(csv.slice(1).some((r) => r[4] === 'Quarterly report äpfel'), 'UTF-8 text kept');
+  /* the link to every matching row carries the search */
+  await submitWith(page, small, { to: '@example.com', status: 'Cleared' });
+  eq(await page.locator('#csv-all').getAttribute('href'), '/api/search.csv?to=%40example.com&status=cleared&all=1', 'all rows link');
+  await page.locator('#export').click();
+  check(await page.locator('#csv-all').isVisible(), 'menu open');
+  await page.keyboard.press('Escape');
+  check(await page.locator('#csv-all').isHidden(), 'Escape closes the menu');
+  /* with the rows More brought */
+  await openSearch(page, big);
+  await Promise.all([page.waitForResponse((r) => r.url().includes('cursor=')), page.locator('#more').click()]);
+  await page.waitForFunction(() => document.querySelectorAll('#rows tbody tr').length > 1000);
+  const n = await page.locator('#rows tbody tr').count();
+  const big1 = await exportShown(page);
+  eq(big1.length, n + 1, 'header and every loaded row');
+  eq(JSON.stringify(big1.slice(1)), JSON.stringify(await shownCells(page)), 'big: the CSV rows are the rows on screen');
 });
 
 test('readable on a phone: no sideways scrolling, rows as cards', async ({ page, small, shots }) => {
@@ -318,13 +442,330 @@ test('readable on a phone: no sideways scrolling, rows as cards', async ({ page,
   await openSearch(page, small);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   check(overflow <= 0, `page wider than the screen by ${overflow}px`);
-  eq(await page.locator('#rows thead').isVisible(), false, 'table head hidden');
-  await shots('search-phone', page);
+  await shots('search-phone', page, 1300);
+  /* cards, not table rows: the cells one above the other */
+  const [a, b] = await visibleRows(page).first().locator('td').evaluateAll((tds) => tds.slice(0, 2).map((td) => td.getBoundingClientRect().top));
+  check(b > a, 'cells stacked');
+  /* the column heads are sort buttons */
+  await page.locator('#rows th', { hasText: 'Recipient' }).locator('button').click();
+  eq(inOrder(await columnTexts(page, 4), 'asc'), '', 'sorted on a phone');
   const id = await visibleRows(page).first().getAttribute('data-id');
   await page.goto(`${small}/m/${id}`);
   await page.locator('#message').waitFor({ state: 'visible' });
   const overflow2 = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   check(overflow2 <= 0, `message page wider than the screen by ${overflow2}px`);
+});
+
+test('a slow search dims the old rows, disables Search, shows a spinner after 150 ms; the answer or an error restores them', async ({ small, shots }) => {
+  /* a clock of the test's: the spinner's 150 ms pass when the test says */
+  const { page, close } = await ownPage();
+  const isSearchURL = (u) => u.pathname === '/api/search';
+  try {
+    await page.clock.install();
+    await openSearch(page, small);
+    /* hold the answer until the page has shown its state */
+    let release;
+    const gate = new Promise((resolve) => { release = resolve; });
+    await page.route(isSearchURL, async (route) => { await gate; await route.continue(); });
+    await page.clock.pauseAt(Date.now() + 60000);
+    await page.locator('#search [name="to"]').fill('bob@example.com');
+    await page.locator('#go').click();
+    await page.waitForFunction(() => document.querySelector('#go').disabled);
+    check(await page.locator('#spinner').isHidden(), 'no spinner at once');
+    await page.clock.runFor(149);
+    check(await page.locator('#spinner').isHidden(), 'no spinner before 150 ms');
+    await page.clock.runFor(1);
+    await page.locator('#spinner').waitFor({ state: 'visible' });
+    await page.clock.resume();
+    check(await page.locator('#go').isDisabled(), 'Search disabled while searching');
+    check(await page.locator('#export').isDisabled(), 'no export of the old rows while searching');
+    eq(await page.locator('#results').getAttribute('aria-busy'), 'true', 'aria-busy');
+    eq(await visibleRows(page).count(), 14, 'the old rows stay, dimmed');
+    const opacity = +(await page.locator('#results .table-wrap').evaluate((e) => getComputedStyle(e).opacity));
+    check(opacity < 0.5, `old rows dimmed (opacity ${opacity})`);
+    eq(await page.locator('#results .table-wrap').evaluate((e) => getComputedStyle(e).pointerEvents), 'none', 'old rows inert');
+    await shots('loading', page);
+    await searchBy(page, async () => release());
+    check(await page.locator('#spinner').isHidden(), 'spinner gone with the answer');
+    check(await page.locator('#go').isEnabled(), 'Search enabled again');
+    eq(await page.locator('#results').getAttribute('aria-busy'), 'false', 'aria-busy after');
+    eq(await visibleRows(page).count(), 2, 'the new rows');
+    /* a search that fails: the same restored, and the failure said */
+    await page.unroute(isSearchURL);
+    await page.route(isSearchURL, (route) => route.abort());
+    await page.locator('#go').click();
+    await page.locator('#error').waitFor({ state: 'visible' });
+    check((await page.locator('#error').innerText()).includes('The server did not answer'), 'network error said');
+    check(await page.locator('#go').isEnabled(), 'Search enabled after an error');
+    check(await page.locator('#spinner').isHidden(), 'no spinner after an error');
+  } finally {
+    await close();
+  }
+});
+
+async function sortOf(page) {
+  return page.$$eval('#rows th', (ths) => ths.filter((th) => th.hasAttribute('aria-sort')).map((th) => `${th.innerText.replace(/[▲▼↕]/g, '').trim()} ${th.getAttribute('aria-sort')}`));
+}
+
+/* Whether texts are in order (collation of the page: case and accents aside). */
+function inOrder(texts, dir) {
+  const c = new Intl.Collator(undefined, { sensitivity: 'base', numeric: true });
+  for (let i = 1; i < texts.length; i++) {
+    const d = c.compare(texts[i - 1], texts[i]);
+    if (dir === 'asc' ? d > 0 : d < 0) return `${JSON.stringify(texts[i - 1])} before ${JSON.stringify(texts[i])}`;
+  }
+  return '';
+}
+
+test('sorting the loaded rows by a column header: asc, desc, aria-sort; newest first by default', async ({ page, small, big }) => {
+  await openSearch(page, small);
+  eq(JSON.stringify(await sortOf(page)), JSON.stringify(['TIME (UTC) descending']), 'default sort');
+  const apiOrder = (await (await fetch(`${small}/api/search`)).json()).rows.map((r) => `${r.id} ${r.to}`);
+  const pageOrder = await page.$$eval('#rows tbody tr', (trs) => trs.map((tr) => `${tr.dataset.id} ${tr.children[3].textContent}`));
+  eq(JSON.stringify(pageOrder), JSON.stringify(apiOrder), 'default order is the server\'s, newest first');
+  const head = (label) => page.locator('#rows th', { hasText: label }).locator('button');
+  await head('Recipient').click();
+  eq(JSON.stringify(await sortOf(page)), JSON.stringify(['RECIPIENT ascending']), 'after one click');
+  eq(await head('Recipient').locator('.arrow').innerText(), '▲', 'indicator up');
+  eq(inOrder(await columnTexts(page, 4), 'asc'), '', 'recipients ascending');
+  await head('Recipient').click();
+  eq(JSON.stringify(await sortOf(page)), JSON.stringify(['RECIPIENT descending']), 'after two clicks');
+  eq(await head('Recipient').locator('.arrow').innerText(), '▼', 'indicator down');
+  eq(inOrder(await columnTexts(page, 4), 'desc'), '', 'recipients descending');
+  await head('Status').click();
+  eq(inOrder(await columnTexts(page, 6), 'asc'), '', 'statuses ascending');
+  await head('Time').click();
+  const times = await columnTexts(page, 1);
+  eq(JSON.stringify(times), JSON.stringify([...times].sort().reverse()), 'time descending again');
+  /* the keyboard reaches a header */
+  await head('Subject').focus();
+  await page.keyboard.press('Enter');
+  eq(JSON.stringify(await sortOf(page)), JSON.stringify(['SUBJECT ascending']), 'sorted with the keyboard');
+  /* rows that More brings take their place in the order */
+  await openSearch(page, big);
+  await head('Sender').click();
+  await Promise.all([page.waitForResponse((r) => r.url().includes('cursor=')), page.locator('#more').click()]);
+  await page.waitForFunction(() => document.querySelectorAll('#rows tbody tr').length > 1000);
+  const senders = await columnTexts(page, 3);
+  check(senders.length > 1000, `rows ${senders.length}`);
+  eq(inOrder(senders, 'asc'), '', 'senders ascending after More');
+});
+
+test('Clear empties the form, the rows and the address; back brings the search again', async ({ page, small }) => {
+  await submitWith(page, small, { to: 'bob@example.com', status: 'Cleared', since: '2026-03-01' });
+  eq(await visibleRows(page).count(), 2, 'rows');
+  await page.locator('#quick').fill('bob');
+  await page.locator('#clear').click();
+  eq(page.url(), `${small}/`, 'URL after Clear');
+  for (const name of ['to', 'from', 'subject', 'status', 'direction', 'since', 'until'])
+    eq(await page.locator(`#search [name="${name}"]`).inputValue(), '', `${name} empty`);
+  eq(await page.locator('#quick').inputValue(), '', 'quick filter empty');
+  eq(await page.locator('#rows tbody tr').count(), 0, 'no rows');
+  check(await page.locator('#results').isHidden(), 'results hidden');
+  eq(await page.evaluate(() => document.activeElement.name), 'to', 'focus on the first field');
+  await searchBy(page, () => page.goBack());
+  eq(await page.locator('#search [name="to"]').inputValue(), 'bob@example.com', 'recipient after back');
+  eq(await visibleRows(page).count(), 2, 'rows after back');
+  await page.goForward();
+  await page.waitForFunction(() => document.querySelector('#results').hidden);
+  eq(await page.locator('#search [name="to"]').inputValue(), '', 'cleared after forward');
+});
+
+test('empty states: a filter that hides every row; a search that finds nothing suggests what to try', async ({ page, small, shots }) => {
+  await openSearch(page, small);
+  check(await page.locator('#filtered-empty').isHidden(), 'no empty line with rows');
+  await page.locator('#quick').fill('zzzz-nowhere');
+  eq(await visibleRows(page).count(), 0, 'rows hidden');
+  check(await page.locator('#filtered-empty').isVisible(), 'the empty line');
+  check((await page.locator('#filtered-empty').innerText()).includes('zzzz-nowhere'), 'it names the filter');
+  check(await page.locator('#empty').isHidden(), 'not "no messages"');
+  await page.locator('#unfilter').click();
+  eq(await visibleRows(page).count(), 14, 'rows back');
+  check(await page.locator('#filtered-empty').isHidden(), 'empty line gone');
+  /* a part of an address: the address with any domain; it runs the search */
+  await submitWith(page, small, { to: 'bob' });
+  eq(await visibleRows(page).count(), 0, 'no whole address "bob"');
+  check(await page.locator('#empty').isVisible(), 'nothing found');
+  const hint = page.locator('#hint-list button.hint', { hasText: 'bob@*' });
+  check(await hint.isVisible(), 'hint bob@*');
+  await searchBy(page, () => hint.click());
+  eq(await page.locator('#search [name="to"]').inputValue(), 'bob@*', 'field set');
+  check(page.url().includes('to=bob%40*'), `URL ${page.url()}`);
+  eq(await visibleRows(page).count(), 2, 'rows of bob@*');
+  check(await page.locator('#hints').isHidden(), 'no hint with rows');
+  /* a part of a subject word: the word as a prefix, with the sender's hint beside */
+  await submitWith(page, small, { subject: 'quarterly repo', from: 'alice' });
+  eq(await visibleRows(page).count(), 0, 'no whole word "repo"');
+  const hints = await page.locator('#hint-list button.hint').allInnerTexts();
+  eq(JSON.stringify(hints.map((h) => h.replace(/\s+/g, ' ').trim())), JSON.stringify(['Subject quarterly repo*', 'Sender alice@*']), 'hints');
+  await shots('no-rows', page);
+  const req = page.waitForRequest((r) => isSearch(r) && new URL(r.url()).searchParams.get('subject') === 'quarterly repo*');
+  await searchBy(page, () => page.locator('#hint-list button.hint', { hasText: 'repo*' }).click());
+  await req;
+  eq(await page.locator('#search [name="subject"]').inputValue(), 'quarterly repo*', 'subject field set');
+  eq(await page.locator('#search [name="from"]').inputValue(), 'alice', 'the other field kept');
+});
+
+test('a released message is marked beside its status; the status choices are not cut', async ({ page, small }) => {
+  /* what exists: a search for released messages, and the message's state */
+  await submitWith(page, small, { status: 'Cleared (released from quarantine)' });
+  eq(await visibleRows(page).count(), 1, 'released rows');
+  const row = visibleRows(page).first();
+  eq(await row.locator('.released').innerText(), 'released', 'mark in the row');
+  await row.locator('.status').hover();
+  check((await page.locator('#tip').innerText()).includes('Released from quarantine'), 'tooltip says released');
+  const id = await row.getAttribute('data-id');
+  await page.goto(`${small}/m/${id}`);
+  await page.locator('#message').waitFor({ state: 'visible' });
+  eq(await page.locator('#msg-rcpts .released').count(), 1, 'mark on the message page');
+  /* a row that says "released": true, among rows that do not */
+  await page.route((u) => u.pathname === '/api/search', async (route) => {
+    const res = await route.fetch();
+    const body = await res.json();
+    for (const r of body.rows) if (r.queue_id === '9C0D1E2F3A') r.released = true;
+    await route.fulfill({ response: res, json: body });
+  });
+  await openSearch(page, small);
+  eq(await page.locator('#rows tbody .released').count(), 1, 'one row marked');
+  eq(await page.locator('#rows tbody tr', { has: page.locator('.released') }).locator('td.addr').nth(1).innerText(), 'judy@example.com', 'the released row');
+  await page.locator('#quick').fill('released');
+  eq(await visibleRows(page).count(), 1, 'the quick filter finds "released"');
+  /* the longest status choice fits its select, on a laptop and on a phone */
+  for (const width of [1360, 1024, 390]) {
+    await page.setViewportSize({ width, height: 844 });
+    await page.locator('#search [name="status"]').selectOption({ label: 'Cleared (released from quarantine)' });
+    const room = await page.locator('#search [name="status"]').evaluate((sel) => {
+      const cs = getComputedStyle(sel);
+      const ctx = document.createElement('canvas').getContext('2d');
+      ctx.font = cs.font;
+      const text = ctx.measureText(sel.options[sel.selectedIndex].text).width;
+      /* the arrow takes about 20 px of the padding box */
+      return sel.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 20 - text;
+    });
+    check(room >= 0, `status select short by ${-room}px at ${width}px`);
+  }
+});
+
+test('times in UTC or local time, remembered; every time says its zone', async ({ small }) => {
+  /* a browser in India (UTC+05:30, no summer time) */
+  const { page, close } = await ownPage({ timezoneId: 'Asia/Kolkata' });
+  try {
+    await openSearch(page, small, '?to=judy%40example.com');
+    /* the browser's name for the zone (Chromium says the older Asia/Calcutta) */
+    const tz = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
+    check(/^Asia\/(Kolkata|Calcutta)$/.test(tz), `zone ${tz}`);
+    eq(await page.locator('#zone').inputValue(), 'utc', 'UTC by default');
+    const row = visibleRows(page).first();
+    eq(await row.locator('td.time').innerText(), '2026-03-03 10:06:00', 'UTC time');
+    await page.locator('#zone').selectOption('local');
+    eq(await row.locator('td.time').innerText(), '2026-03-03 15:36:00', 'local time (UTC+05:30)');
+    const th = await page.locator('#rows th').first().innerText();
+    check(th.toUpperCase().includes(`TIME (${tz.toUpperCase()})`), `column names the zone: ${th}`);
+    check((await page.locator('#search label', { hasText: 'From date' }).innerText()).includes(tz), 'date field names the zone');
+    /* a date typed in local time means that instant */
+    await page.locator('#search [name="since"]').fill('2026-03-03 15:36');
+    await searchBy(page, () => page.locator('#go').click());
+    check(page.url().includes('since=2026-03-03T10%3A06%3A00Z'), `URL in UTC: ${page.url()}`);
+    eq(await visibleRows(page).count(), 1, 'rows');
+    /* switching keeps the instant typed */
+    await page.locator('#zone').selectOption('utc');
+    eq(await page.locator('#search [name="since"]').inputValue(), '2026-03-03 10:06', 'since in UTC');
+    await page.locator('#zone').selectOption('local');
+    /* remembered */
+    await searchBy(page, () => page.reload());
+    eq(await page.locator('#zone').inputValue(), 'local', 'remembered after a reload');
+    eq(await page.locator('#search [name="since"]').inputValue(), '2026-03-03 15:36', 'since shown in local time');
+    /* the message page */
+    const id = await visibleRows(page).first().getAttribute('data-id');
+    await page.goto(`${small}/m/${id}`);
+    await page.locator('#message').waitFor({ state: 'visible' });
+    const fields = await page.locator('#msg-fields').innerText();
+    check(fields.includes(`2026-03-03 15:36:00 ${tz}`), `received in local time: ${fields}`);
+    check((await page.locator('#message h2', { hasText: 'Timeline' }).innerText()).includes(tz), 'timeline names the zone');
+    eq(await page.locator('#msg-events time').first().innerText(), '2026-03-03 15:36:00', 'timeline in local time');
+    await page.locator('#zone').selectOption('utc');
+    check((await page.locator('#msg-fields').innerText()).includes('2026-03-03 10:06:00 UTC'), 'received in UTC');
+    eq(await page.locator('#msg-events time').first().innerText(), '2026-03-03 10:06:00', 'timeline in UTC');
+    eq(await page.evaluate(() => localStorage.getItem('mtalog.zone')), 'utc', 'stored');
+  } finally {
+    await close();
+  }
+});
+
+/* Whether the texts of a timeline line overlap one another. */
+async function timelineOverlaps(page) {
+  return page.$$eval('#msg-events li', (lis) => {
+    const bad = [];
+    for (const li of lis) {
+      const boxes = Array.from(li.children, (c) => {
+        const r = document.createRange();
+        r.selectNodeContents(c);
+        return Array.from(r.getClientRects());
+      });
+      for (let i = 0; i < boxes.length; i++) {
+        for (let j = i + 1; j < boxes.length; j++) {
+          for (const a of boxes[i]) {
+            for (const b of boxes[j]) {
+              if (a.left < b.right - 0.5 && b.left < a.right - 0.5 && a.top < b.bottom - 0.5 && b.top < a.bottom - 0.5)
+                bad.push(`${li.children[i].textContent} / ${li.children[j].textContent.slice(0, 30)}`);
+            }
+          }
+        }
+      }
+    }
+    return bad;
+  });
+}
+
+test('the message page: no overlap in the timeline, bounce links, copy permalink, an icon', async ({ page, small, context, shots }) => {
+  const requests = [];
+  page.on('request', (r) => requests.push(new URL(r.url()).pathname));
+  const res = await (await fetch(`${small}/api/search?queue_id=9C0D1E2F3A`)).json();
+  await page.goto(`${small}/m/${res.rows[0].id}`);
+  await page.locator('#message').waitFor({ state: 'visible' });
+  check(await page.locator('#msg-events li', { hasText: 'postfix/postsuper' }).count() === 1, 'a long program name');
+  for (const width of [1360, 900, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    eq(JSON.stringify(await timelineOverlaps(page)), '[]', `overlaps at ${width}px`);
+    if (width === 390) await shots('message-phone', page, true);
+  }
+  await page.setViewportSize({ width: 1360, height: 860 });
+  /* the icon is in the page, not fetched */
+  const icon = await page.locator('link[rel="icon"]').getAttribute('href');
+  check(icon.startsWith('data:image/svg+xml;base64,'), `icon ${icon.slice(0, 40)}`);
+  const iconWidth = await page.evaluate(async (src) => {
+    const img = new Image();
+    img.src = src;
+    await img.decode();
+    return img.naturalWidth;
+  }, icon);
+  check(iconWidth > 0, 'the icon is an image');
+  check(!requests.includes('/favicon.ico'), 'no request for /favicon.ico');
+  /* copy permalink */
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: small });
+  await page.locator('#copy-link').click();
+  await page.waitForFunction(() => document.querySelector('#copied').textContent === 'Copied');
+  eq(await page.evaluate(() => navigator.clipboard.readText()), `${small}/m/${res.rows[0].id}`, 'clipboard');
+  /* a browser that refuses the clipboard: the address shown, selected */
+  await page.evaluate(() => { navigator.clipboard.writeText = () => Promise.reject(new Error('refused')); });
+  await page.locator('#copy-link').click();
+  const box = page.locator('#copied input.permalink');
+  await box.waitFor({ state: 'visible' });
+  eq(await box.inputValue(), `${small}/m/${res.rows[0].id}`, 'the address to copy');
+  eq(await box.evaluate((e) => document.activeElement === e && e.selectionEnd - e.selectionStart === e.value.length), true, 'selected');
+  /* the bounce's queue ID links to the bounce, and back */
+  const orig = (await (await fetch(`${small}/api/search?queue_id=3C4D5E6F7A`)).json()).rows[0].id;
+  const bounce = (await (await fetch(`${small}/api/search?queue_id=4D5E6F7A8B`)).json()).rows[0].id;
+  await page.goto(`${small}/m/${orig}`);
+  const link = page.locator('#msg-fields a', { hasText: '4D5E6F7A8B' });
+  await link.waitFor({ state: 'visible' });
+  eq(await link.getAttribute('href'), `/m/${bounce}`, 'bounce link');
+  await Promise.all([page.waitForURL(`**/m/${bounce}`), link.click()]);
+  await page.locator('#message').waitFor({ state: 'visible' });
+  eq(await page.locator('#msg-fields div', { hasText: 'Queue ID' }).locator('dd').innerText(), '4D5E6F7A8B', 'the bounce\'s page');
+  const back = page.locator('#msg-fields a', { hasText: '3C4D5E6F7A' });
+  await back.waitFor({ state: 'visible' });
+  eq(await back.getAttribute('href'), `/m/${orig}`, 'bounce-of link');
 });
 
 /* ---- who sees what (--users) ---- */
@@ -409,10 +850,7 @@ async function main() {
   const users = await serve(smallDb, ['--users', usersFile]);
 
   const context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    ...BROWSER,
     viewport: { width: 1360, height: 860 },
     acceptDownloads: true,
     timezoneId: 'UTC',
@@ -425,22 +863,25 @@ async function main() {
     outside.push(u.href);
     return route.abort();
   });
+  /* fullPage: the whole page, or its top this many pixels high */
   const shots = async (name, page, fullPage) => {
     const file = `web-${name}.png`;
-    await page.screenshot({ path: path.join(OUT, file), fullPage: !!fullPage });
-    if (process.env.UPDATE_SCREENSHOTS) fs.copyFileSync(path.join(OUT, file), path.join(ROOT, 'docs', file));
+    const clip = typeof fullPage === 'number' ? { x: 0, y: 0, width: page.viewportSize().width, height: fullPage } : undefined;
+    await page.screenshot({ path: path.join(OUT, file), fullPage: !!fullPage, clip });
+    if (process.env.UPDATE_SCREENSHOTS && DOCS_SHOTS.includes(name)) fs.copyFileSync(path.join(OUT, file), path.join(ROOT, 'docs', file));
   };
 
   let passed = 0;
   let failed = 0;
-  for (const t of tests) {
+  const only = process.env.ONLY ? new RegExp(process.env.ONLY) : null;
+  for (const t of tests.filter((x) => !only || only.test(x.name))) {
     const page = await context.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.setDefaultTimeout(15000);
     const t0 = Date.now();
     try {
-      await t.fn({ page, small, big, hurried, users, shots });
+      await t.fn({ page, small, big, hurried, users, shots, context });
       if (errors.length) throw new Error(`script error on the page: ${errors.join('; ')}`);
       if (outside.length) throw new Error(`requests outside the server: ${outside.join(' ')}`);
       passed++;

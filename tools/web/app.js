@@ -1,7 +1,11 @@
 /*
  * The Email Logs page of `mtalog serve`: a search form whose state lives in
- * the URL, a results table with a quick filter and a "More" button that
- * follows the API's cursor, status tooltips, and the message page /m/ID.
+ * the URL, a results table with a quick filter, sortable columns, a "More"
+ * button that follows the API's cursor and a CSV export, status tooltips,
+ * and the message page /m/ID.
+ * Times: the URL and the API speak UTC ("2026-03-03T10:06:00Z"); what is
+ * shown and typed is in the zone of the "Times in" switch (UTC or the
+ * browser's own, kept in localStorage), and says which.
  * When the server has users (--users), a log-in form first; then the
  * user's name and a log-out button (the server decides what they see).
  * Plain DOM; every text from the logs goes in with textContent.
@@ -17,7 +21,6 @@ const MEANING = {
   quarantined: 'Quarantined: held by a filter; may be released.',
   blocked: 'Blocked: rejected or discarded; never delivered.',
 };
-const API_PARAMS = ['to', 'from', 'subject', 'status', 'direction', 'since', 'until'];
 const $ = (sel) => document.querySelector(sel);
 
 function el(tag, attrs, ...kids) {
@@ -31,8 +34,64 @@ function el(tag, attrs, ...kids) {
   return e;
 }
 
+/* ---- time zones ---- */
+
+const ZONE_KEY = 'mtalog.zone';
+let zone = 'utc';   /* 'utc' or 'local' */
+try { zone = localStorage.getItem(ZONE_KEY) === 'local' ? 'local' : 'utc'; } catch (e) { /* private mode */ }
+
+function zoneName() {
+  if (zone === 'utc') return 'UTC';
+  let name = '';
+  try { name = Intl.DateTimeFormat().resolvedOptions().timeZone; } catch (e) { name = ''; }
+  return name && name !== 'UTC' && name !== 'Etc/UTC' ? name : 'local time';
+}
+
+const pad = (n) => String(n).padStart(2, '0');
+
+/* An instant as "YYYY-MM-DD HH:MM:SS" in the chosen zone; seconds left off
+ * when they are zero and short is set. */
+function formatInstant(d, short) {
+  const u = zone === 'utc';
+  const ymd = [u ? d.getUTCFullYear() : d.getFullYear(), pad((u ? d.getUTCMonth() : d.getMonth()) + 1),
+    pad(u ? d.getUTCDate() : d.getDate())].join('-');
+  const s = u ? d.getUTCSeconds() : d.getSeconds();
+  const hm = `${pad(u ? d.getUTCHours() : d.getHours())}:${pad(u ? d.getUTCMinutes() : d.getMinutes())}`;
+  return `${ymd} ${hm}${short && !s ? '' : `:${pad(s)}`}`;
+}
+
+/* An API time ("2026-03-03T10:06:00Z") as shown. */
 function showTime(t) {
-  return t ? t.replace('T', ' ').replace(/Z$/, '') : '';
+  if (!t) return '';
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? t : formatInstant(d, false);
+}
+
+/* A <time> that follows the switch; zoned: the zone's name after it. */
+function timeText(e) {
+  const t = e.getAttribute('datetime');
+  return t ? `${showTime(t)}${e.dataset.zoned ? ` ${zoneName()}` : ''}` : '';
+}
+
+function timeEl(t, zoned) {
+  const e = el('time', { datetime: t || '' });
+  if (zoned) e.dataset.zoned = '1';
+  e.textContent = timeText(e);
+  return e;
+}
+
+/* The switch moved: kept for the next visit. */
+function setZone(value) {
+  zone = value === 'local' ? 'local' : 'utc';
+  try { localStorage.setItem(ZONE_KEY, zone); } catch (e) { /* private mode */ }
+}
+
+/* Every time and zone label on the page, after the switch moved. */
+function renderZone() {
+  for (const e of document.querySelectorAll('time[datetime]')) e.textContent = timeText(e);
+  for (const e of document.querySelectorAll('.zone-name')) e.textContent = zoneName();
+  $('#zone').value = zone;
+  $('#zone').options[1].textContent = zone === 'local' ? `Local (${zoneName()})` : 'Local time';
 }
 
 function delayText(d) {
@@ -43,7 +102,12 @@ function delayText(d) {
 }
 
 async function getJSON(url, init) {
-  const r = await fetch(url, { headers: { Accept: 'application/json' }, ...(init || {}) });
+  let r;
+  try {
+    r = await fetch(url, { headers: { Accept: 'application/json' }, ...(init || {}) });
+  } catch (e) {
+    throw new Error('The server did not answer (the network or the server is down). Try again.');
+  }
   let body = null;
   try { body = await r.json(); } catch (e) { body = null; }
   /* the session ended (logout elsewhere, expiry): back to the form */
@@ -69,10 +133,20 @@ function statusBadge(row) {
   return b;
 }
 
+/* The status, and "released" beside it for a message released from quarantine. */
+function statusCell(row, released) {
+  const f = document.createDocumentFragment();
+  f.append(statusBadge(row));
+  if (released) f.append(' ', el('span', { class: 'released', title: 'Released from quarantine', text: 'released' }));
+  return f;
+}
+
 function showTip(badge) {
   const row = badge.tipRow;
   tip.replaceChildren();
   tip.append(el('strong', { text: MEANING[row.status] || row.status }));
+  if (badge.nextElementSibling && badge.nextElementSibling.classList.contains('released'))
+    tip.append(el('div', { text: 'Released from quarantine by an operator.' }));
   const facts = [
     ['Reason', row.reason], ['DSN', row.dsn], ['Relay', row.relay], ['Delay', delayText(row.delay)],
   ];
@@ -122,31 +196,93 @@ const form = $('#search');
 const tbody = $('#rows tbody');
 const quick = $('#quick');
 const moreBtn = $('#more');
-let loaded = [];      /* { row, tr, text } */
+let loaded = [];      /* { row, tr, text, seq }, in the order shown */
 let nextCursor = null;
 let apiQuery = '';
 let searchSeq = 0;
+let releasedSearch = false;   /* the search asks for released messages only */
+let spinnerTimer = null;
 
-/* The form as URL parameters (the page's and, converted, the API's). */
-function formParams() {
-  const p = new URLSearchParams();
-  for (const name of API_PARAMS) {
-    const v = form.elements[name].value.trim();
-    if (v) p.set(name, v);
-  }
-  return p;
+/* The form's fields: their names in the URL and the API, and their labels
+ * (what an error names). */
+const API_PARAMS = ['to', 'from', 'subject', 'status', 'direction', 'since', 'until'];
+const LABELS = {
+  to: 'Recipient', from: 'Sender', subject: 'Subject', status: 'Status', direction: 'Direction',
+  since: 'From date', until: 'To date', cursor: 'More rows',
+};
+
+/* The table's columns: label, cell class, and the value sorted by. */
+const COLUMNS = [
+  { key: 'time', label: 'Time', cls: 'time', value: (r) => r.time || '' },
+  { key: 'direction', label: 'Direction', cls: 'dir', value: (r) => r.direction || '' },
+  { key: 'from', label: 'Sender', cls: 'addr', value: (r) => r.from || '<>' },
+  { key: 'to', label: 'Recipient', cls: 'addr', value: (r) => r.to || '' },
+  { key: 'subject', label: 'Subject', cls: 'subject', value: (r) => r.subject || '' },
+  { key: 'status', label: 'Status', cls: 'st', value: (r) => r.status || '' },
+];
+const DEFAULT_SORT = { key: 'time', dir: 'desc' };
+let sort = { ...DEFAULT_SORT };
+const collator = new Intl.Collator(undefined, { sensitivity: 'base', numeric: true });
+
+/* ---- dates typed in the form ---- */
+
+const DATE_RE = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d\d)(?::(\d\d))?)?$/;
+const RELATIVE_RE = /^\d+[smhdw]$/;
+const DATE_HELP = 'write it as 2026-12-04 13:05, 2026-12-04, or 2h / 7d for the last hours or days';
+
+/* A date field's text, in the chosen zone, as the API's value (UTC);
+ * throws a plain message.  A day or a minute given as "To date" means up
+ * to its end. */
+function dateToApi(text, isUntil) {
+  const v = text.trim().replace(/\s+/g, ' ');
+  if (RELATIVE_RE.test(v)) return v;
+  const m = v.match(DATE_RE);
+  if (!m) throw new Error(`'${v}' is not a date (${DATE_HELP})`);
+  const [y, mo, d] = [+m[1], +m[2], +m[3]];
+  const hasTime = m[4] !== undefined;
+  const h = hasTime ? +m[4] : (isUntil ? 23 : 0);
+  const mi = hasTime ? +m[5] : (isUntil ? 59 : 0);
+  const s = m[6] !== undefined ? +m[6] : (isUntil ? 59 : 0);
+  const check = new Date(Date.UTC(y, mo - 1, d));
+  if (mo < 1 || mo > 12 || check.getUTCDate() !== d || check.getUTCMonth() !== mo - 1)
+    throw new Error(`'${v}' is not a date: there is no day ${d} in month ${mo} of ${y}`);
+  if (h > 23 || mi > 59 || s > 59) throw new Error(`'${v}' is not a time of day (24-hour clock, 00:00 to 23:59)`);
+  const t = zone === 'utc' ? new Date(Date.UTC(y, mo - 1, d, h, mi, s)) : new Date(y, mo - 1, d, h, mi, s);
+  return t.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-function apiParams(pageParams) {
+/* A URL's date value as the form shows it.  Values without a zone are UTC
+ * (the page's older links). */
+function apiToDate(v, isUntil) {
+  if (!v || RELATIVE_RE.test(v) || /^\d{4}-\d\d-\d\d$/.test(v)) return v || '';
+  const plain = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?$/.test(v);
+  const d = new Date(plain ? `${v}Z` : v);
+  if (!/^\d{4}-\d\d-\d\dT/.test(v) || Number.isNaN(d.getTime())) return v;
+  return formatInstant(d, !isUntil);
+}
+
+/* The form as URL and API parameters (one and the same), or the list of
+ * what is wrong with it: [{ field, text }]. */
+function readForm() {
   const p = new URLSearchParams();
-  for (const [k, v] of pageParams) {
-    if (!API_PARAMS.includes(k) || !v) continue;
-    /* datetime-local is "YYYY-MM-DDTHH:MM[:SS]"; the page means UTC */
-    if ((k === 'since' || k === 'until') && /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?$/.test(v))
-      p.set(k, `${v.length === 16 ? `${v}:00` : v}Z`);
-    else p.set(k, v);
+  const errors = [];
+  for (const name of API_PARAMS) {
+    const v = form.elements[name].value.trim();
+    if (!v) continue;
+    try {
+      if (name === 'since' || name === 'until') p.set(name, dateToApi(v, name === 'until'));
+      else if (name === 'subject' && !/[\p{L}\p{N}]/u.test(v))
+        throw new Error(`'${v}' has no word to search for: give letters or digits (punctuation is not searched)`);
+      else p.set(name, v);
+    } catch (e) {
+      errors.push({ field: name, text: `${LABELS[name]}: ${e.message}` });
+    }
   }
-  return p;
+  const since = p.get('since');
+  const until = p.get('until');
+  if (!errors.length && since && until && /Z$/.test(since) && /Z$/.test(until) && since > until)
+    errors.push({ field: 'until', text: 'To date: it is before the From date' });
+  return { params: p, errors };
 }
 
 function fillForm(pageParams) {
@@ -156,35 +292,100 @@ function fillForm(pageParams) {
     if (f.tagName === 'SELECT') {
       const opt = Array.from(f.options).find((o) => o.value === v);
       f.selectedIndex = opt ? opt.index : 0;
+    } else if (name === 'since' || name === 'until') {
+      f.value = apiToDate(v, name === 'until');
     } else {
       f.value = v;
     }
   }
 }
 
-function rowText(r) {
-  return [showTime(r.time), r.direction, r.from, r.to, r.orig_to, r.subject, r.status, r.reason,
-    r.host, r.queue_id, r.message_id, r.client_ip, r.relay, r.dsn].join(' ').toLowerCase();
+/* ---- errors ---- */
+
+/* Show errors [{ field, text }] (an empty list hides the box) and mark
+ * their fields. */
+function showErrors(box, errors) {
+  box.replaceChildren(...errors.map((e) => el('div', { text: e.text })));
+  box.hidden = !errors.length;
+  form.querySelectorAll('[aria-invalid]').forEach((f) => {
+    f.removeAttribute('aria-invalid');
+    f.removeAttribute('aria-errormessage');
+  });
+  for (const e of errors) {
+    const f = e.field && form.elements[e.field];
+    if (!f) continue;
+    f.setAttribute('aria-invalid', 'true');
+    f.setAttribute('aria-errormessage', box.id);
+  }
+}
+
+/* An error of the API in the form's words: "since: 'x' is ..." becomes
+ * "From date: 'x' is ...". */
+function apiError(err) {
+  const param = err.parameter;
+  if (!param || !LABELS[param]) return { field: null, text: err.message };
+  const rest = err.message.startsWith(`${param}: `) ? err.message.slice(param.length + 2) : err.message;
+  return { field: param, text: `${LABELS[param]}: ${rest}` };
+}
+
+/* ---- the rows ---- */
+
+function rowText(r, released) {
+  return [showTime(r.time), r.direction, r.from, r.to, r.orig_to, r.subject, r.status, released ? 'released' : '',
+    r.reason, r.host, r.queue_id, r.message_id, r.client_ip, r.relay, r.dsn].join(' ').toLowerCase();
+}
+
+function isReleased(r) {
+  return r.released === true || releasedSearch;
 }
 
 function rowElement(r) {
   const tr = el('tr', { tabindex: '0', 'data-id': r.id });
-  const cell = (label, content, cls) => {
-    const td = el('td', { 'data-label': label });
-    if (cls) td.className = cls;
-    td.append(content);
-    return td;
-  };
-  tr.append(
-    cell('Time', showTime(r.time), 'time'),
-    cell('Direction', r.direction || '', 'dir'),
-    cell('Sender', r.from || '<>', 'addr'),
-    cell('Recipient', r.to || '', 'addr'),
-    cell('Subject', r.subject || '', 'subject'),
-    cell('Status', statusBadge(r), 'st'),
-  );
+  for (const c of COLUMNS) {
+    const td = el('td', { 'data-label': c.key === 'time' ? `Time (${zoneName()})` : c.label, class: c.cls });
+    if (c.key === 'time') td.append(timeEl(r.time));
+    else if (c.key === 'status') td.append(statusCell(r, isReleased(r)));
+    else td.append(c.value(r));
+    tr.append(td);
+  }
   if (r.orig_to && r.orig_to !== r.to) tr.children[3].title = `originally to ${r.orig_to}`;
   return tr;
+}
+
+function renderHead() {
+  const tr = $('#rows thead tr');
+  tr.replaceChildren();
+  for (const c of COLUMNS) {
+    const on = sort.key === c.key;
+    const th = el('th', { scope: 'col' });
+    if (on) th.setAttribute('aria-sort', sort.dir === 'asc' ? 'ascending' : 'descending');
+    const label = c.key === 'time' ? `Time (${zoneName()})` : c.label;
+    const b = el('button', { type: 'button', class: 'sort', 'data-key': c.key, text: label });
+    b.append(el('span', { class: 'arrow', 'aria-hidden': 'true', text: on ? (sort.dir === 'asc' ? '▲' : '▼') : '↕' }));
+    b.title = `Sort by ${c.label.toLowerCase()}`;
+    th.append(b);
+    tr.append(th);
+  }
+  for (const td of tbody.querySelectorAll('td.time')) td.dataset.label = `Time (${zoneName()})`;
+}
+
+/* Order the loaded rows by the chosen column; equal values keep the
+ * server's order (newest first). */
+function applySort() {
+  const col = COLUMNS.find((c) => c.key === sort.key);
+  const sign = sort.dir === 'asc' ? 1 : -1;
+  const cmp = col.key === 'time'
+    ? (a, b) => (a < b ? -1 : a > b ? 1 : 0)
+    : (a, b) => collator.compare(a, b);
+  loaded.sort((a, b) => sign * cmp(col.value(a.row), col.value(b.row)) || a.seq - b.seq);
+  tbody.append(...loaded.map((i) => i.tr));
+}
+
+function sortBy(key) {
+  if (sort.key === key) sort.dir = sort.dir === 'asc' ? 'desc' : 'asc';
+  else sort = { key, dir: key === 'time' ? 'desc' : 'asc' };
+  renderHead();
+  applySort();
 }
 
 function applyQuick() {
@@ -201,16 +402,59 @@ function applyQuick() {
     ? `${shown} of ${total}${more} rows`
     : `${total}${more} row${total === 1 ? '' : 's'}`;
   $('#empty').hidden = total !== 0;
+  $('#results .table-wrap').hidden = total === 0;
+  $('#filtered-empty').hidden = !(total && !shown);
+  $('#filtered-what').textContent = quick.value.trim();
+  $('#csv-shown').firstChild.textContent = `Rows on screen: ${shown} `;
 }
 
 function addRows(rows) {
   const frag = document.createDocumentFragment();
   for (const r of rows) {
     const tr = rowElement(r);
-    loaded.push({ row: r, tr, text: rowText(r) });
+    loaded.push({ row: r, tr, text: rowText(r, isReleased(r)), seq: loaded.length });
     frag.append(tr);
   }
   tbody.append(frag);
+  applySort();
+}
+
+/* A search that found nothing: the likely slips, as searches to run.  A
+ * subject word is matched whole (invoic finds no "invoice"); an address
+ * without @ is a whole address. */
+function showHints(params) {
+  const hints = [];
+  const subject = params.get('subject');
+  if (subject && !subject.includes('"')) {
+    const words = subject.split(/\s+/);
+    const last = words[words.length - 1];
+    if (!last.endsWith('*')) hints.push({ field: 'subject', value: [...words.slice(0, -1), `${last}*`].join(' ') });
+  }
+  for (const f of ['to', 'from']) {
+    const v = params.get(f);
+    if (v && v !== '<>' && !v.includes('@') && !v.includes('*')) hints.push({ field: f, value: `${v}@*` });
+  }
+  const list = $('#hint-list');
+  list.replaceChildren();
+  for (const h of hints) {
+    const b = el('button', { type: 'button', class: 'hint', 'data-field': h.field, 'data-value': h.value });
+    b.append(`${LABELS[h.field]} `, el('code', { text: h.value }));
+    list.append(b, ' ');
+  }
+  $('#hints').hidden = !hints.length;
+}
+
+/* A search shows its state: the old rows dimmed and inert, Search
+ * disabled, a spinner once it has taken 150 ms. */
+function setLoading(on) {
+  document.body.classList.toggle('busy', on);
+  $('#results').classList.toggle('loading', on);
+  $('#results').setAttribute('aria-busy', on ? 'true' : 'false');
+  $('#go').disabled = on;
+  $('#export').disabled = on;
+  clearTimeout(spinnerTimer);
+  $('#spinner').hidden = true;
+  if (on) spinnerTimer = setTimeout(() => { $('#spinner').hidden = false; }, 150);
 }
 
 /* A search that stopped at its time budget, or whose pattern gave up on
@@ -227,38 +471,38 @@ function showPartial(res) {
   box.hidden = false;
 }
 
-function showError(box, err) {
-  box.textContent = err ? err.message : '';
-  box.hidden = !err;
-  form.querySelectorAll('[aria-invalid]').forEach((f) => f.removeAttribute('aria-invalid'));
-  if (err && err.parameter && form.elements[err.parameter])
-    form.elements[err.parameter].setAttribute('aria-invalid', 'true');
-}
-
-async function runSearch(pageParams) {
+/* Search for what the form says; errors in it are shown, not sent. */
+async function runSearch() {
   const seq = ++searchSeq;
-  const api = apiParams(pageParams);
-  apiQuery = api.toString();
-  $('#csv').href = `/api/search.csv${apiQuery ? `?${apiQuery}` : ''}`;
-  showError($('#error'), null);
-  document.body.classList.add('busy');
+  const { params, errors } = readForm();
+  showErrors($('#error'), errors);
+  if (errors.length) {
+    setLoading(false);
+    $('#results').hidden = true;
+    return;
+  }
+  apiQuery = params.toString();
+  releasedSearch = params.get('status') === 'released';
+  $('#csv-all').href = `/api/search.csv?${apiQuery ? `${apiQuery}&` : ''}all=1`;
+  setLoading(true);
   try {
     const res = await getJSON(`/api/search${apiQuery ? `?${apiQuery}` : ''}`);
     if (seq !== searchSeq) return;
     loaded = [];
     tbody.replaceChildren();
-    addRows(res.rows);
     nextCursor = res.next;
+    addRows(res.rows);
     moreBtn.hidden = !nextCursor;
     showPartial(res);
+    showHints(res.rows.length || res.next ? new URLSearchParams() : params);
     $('#results').hidden = false;
     applyQuick();
   } catch (err) {
     if (seq !== searchSeq) return;
     $('#results').hidden = true;
-    showError($('#error'), err);
+    showErrors($('#error'), [apiError(err)]);
   } finally {
-    if (seq === searchSeq) document.body.classList.remove('busy');
+    if (seq === searchSeq) setLoading(false);
   }
 }
 
@@ -271,17 +515,57 @@ async function loadMore() {
     q.set('cursor', nextCursor);
     const res = await getJSON(`/api/search?${q}`);
     if (seq !== searchSeq) return;
-    addRows(res.rows);
     nextCursor = res.next;
+    addRows(res.rows);
     moreBtn.hidden = !nextCursor;
     showPartial(res);
     applyQuick();
   } catch (err) {
-    showError($('#error'), err);
+    showErrors($('#error'), [apiError(err)]);
   } finally {
     moreBtn.disabled = false;
   }
 }
+
+/* ---- export ---- */
+
+/* One CSV cell; text a spreadsheet would take for a formula gets a quote
+ * before it, as the server's CSV does. */
+function csvCell(v) {
+  const s = String(v);
+  if (/^[=+\-@\t\r]/.test(s)) return `"'${s.replace(/"/g, '""')}"`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/* The rows on screen (after the quick filter, in their order, with the
+ * rows More brought) as a CSV file made here. */
+function exportShown() {
+  const lines = [COLUMNS.map((c) => (c.key === 'time' ? `Time (${zoneName()})` : c.label))];
+  for (const item of loaded) {
+    if (item.tr.hidden) continue;
+    const r = item.row;
+    lines.push(COLUMNS.map((c) => {
+      if (c.key === 'time') return showTime(r.time);
+      if (c.key === 'status') return isReleased(r) ? `${r.status} (released)` : r.status;
+      return c.value(r);
+    }));
+  }
+  const text = `\ufeff${lines.map((l) => l.map(csvCell).join(',')).join('\r\n')}\r\n`;
+  const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
+  const stamp = formatInstant(new Date(), false).replace(/[-:]/g, '').replace(' ', '-');
+  const a = el('a', { href: url, download: `mtalog-rows-${stamp}.csv` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+function toggleMenu(open) {
+  $('#export-menu').hidden = !open;
+  $('#export').setAttribute('aria-expanded', open ? 'true' : 'false');
+}
+
+/* ---- the page's events ---- */
 
 function openRow(tr) {
   if (!tr || !tr.dataset.id) return;
@@ -290,28 +574,90 @@ function openRow(tr) {
   window.location.href = `/m/${encodeURIComponent(tr.dataset.id)}`;
 }
 
+/* Clear: an empty form, no rows, "/" in the address bar. */
+function clearView() {
+  searchSeq++;
+  setLoading(false);
+  form.reset();
+  fillForm(new URLSearchParams());
+  quick.value = '';
+  loaded = [];
+  tbody.replaceChildren();
+  nextCursor = null;
+  sort = { ...DEFAULT_SORT };
+  renderHead();
+  showErrors($('#error'), []);
+  $('#partial').hidden = true;
+  $('#results').hidden = true;
+}
+
 function initSearch() {
-  const params = new URLSearchParams(window.location.search);
-  fillForm(params);
+  fillForm(new URLSearchParams(window.location.search));
+  renderHead();
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const p = formParams();
-    const url = `/${p.toString() ? `?${p}` : ''}`;
-    history.pushState(null, '', url);
+    const { params, errors } = readForm();
+    if (errors.length) {
+      showErrors($('#error'), errors);
+      form.elements[errors[0].field].focus();
+      return;
+    }
+    history.pushState(null, '', `/${params.toString() ? `?${params}` : ''}`);
     quick.value = '';
-    runSearch(p);
+    runSearch();
   });
   $('#clear').addEventListener('click', () => {
-    form.reset();
-    fillForm(new URLSearchParams());
+    clearView();
+    history.pushState({ cleared: true }, '', '/');
     form.elements.to.focus();
   });
-  window.addEventListener('popstate', () => {
-    const p = new URLSearchParams(window.location.search);
-    fillForm(p);
-    runSearch(p);
+  window.addEventListener('popstate', (e) => {
+    if (e.state && e.state.cleared) {
+      clearView();
+      return;
+    }
+    fillForm(new URLSearchParams(window.location.search));
+    runSearch();
+  });
+  $('#zone').addEventListener('change', () => {
+    /* the dates typed stay the same instants */
+    const typed = readForm().params;
+    setZone($('#zone').value);
+    for (const name of ['since', 'until']) {
+      if (typed.get(name)) form.elements[name].value = apiToDate(typed.get(name), name === 'until');
+    }
+    renderZone();
+    renderHead();
+    for (const item of loaded) item.text = rowText(item.row, isReleased(item.row));
+  });
+  $('#rows thead').addEventListener('click', (e) => {
+    const b = e.target.closest('button.sort');
+    if (b) sortBy(b.dataset.key);
   });
   quick.addEventListener('input', applyQuick);
+  $('#unfilter').addEventListener('click', () => {
+    quick.value = '';
+    applyQuick();
+    quick.focus();
+  });
+  $('#hint-list').addEventListener('click', (e) => {
+    const b = e.target.closest('button.hint');
+    if (!b) return;
+    form.elements[b.dataset.field].value = b.dataset.value;
+    form.requestSubmit();
+  });
+  $('#export').addEventListener('click', () => {
+    toggleMenu($('#export-menu').hidden);
+    if (!$('#export-menu').hidden) $('#csv-shown').focus();
+  });
+  $('#csv-shown').addEventListener('click', () => {
+    toggleMenu(false);
+    exportShown();
+  });
+  $('#csv-all').addEventListener('click', () => toggleMenu(false));
+  document.addEventListener('click', (e) => {
+    if (!e.target.closest('.export')) toggleMenu(false);
+  });
   moreBtn.addEventListener('click', loadMore);
   tbody.addEventListener('click', (e) => {
     if (e.target.closest('.status')) return;
@@ -330,16 +676,46 @@ function initSearch() {
     }
   });
   document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !$('#export-menu').hidden) {
+      toggleMenu(false);
+      $('#export').focus();
+    }
     const typing = /^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement.tagName);
     if (e.key === '/' && !typing) {
       e.preventDefault();
       ($('#results').hidden ? form.elements.to : quick).focus();
     }
   });
-  runSearch(params);
+  runSearch();
 }
 
 /* ---- the message page ---- */
+
+/* A queue ID of another message (its bounce, the message it bounces) as a
+ * link to that message: the newest with that queue ID in the given time
+ * window, when the user may see it; else left as text. */
+async function linkQueueId(dd, qid, window_) {
+  const q = new URLSearchParams({ queue_id: qid, limit: '20', ...window_ });
+  let res;
+  try { res = await getJSON(`/api/search?${q}`); } catch (e) { return; }
+  const row = res.rows.find((r) => r.queue_id === qid);
+  if (!row) return;
+  dd.replaceChildren(el('a', { href: `/m/${encodeURIComponent(row.id)}`, text: qid }));
+}
+
+async function copyPermalink(id) {
+  const url = `${window.location.origin}/m/${encodeURIComponent(id)}`;
+  const said = $('#copied');
+  try {
+    await navigator.clipboard.writeText(url);
+    said.textContent = 'Copied';
+  } catch (e) {
+    /* no clipboard here (an insecure origin): the address, selected */
+    const box = el('input', { readonly: '', value: url, 'aria-label': 'Permalink', class: 'permalink' });
+    said.replaceChildren(box, ' press Ctrl+C to copy');
+    box.select();
+  }
+}
 
 async function initMessage(id) {
   $('#search-view').hidden = true;
@@ -348,16 +724,23 @@ async function initMessage(id) {
   let back = '';
   try { back = sessionStorage.getItem('mtalog.search') || ''; } catch (e) { back = ''; }
   if (/^\?/.test(back)) $('#back').href = `/${back}`;
+  $('#zone').addEventListener('change', () => {
+    setZone($('#zone').value);
+    renderZone();
+  });
   let m;
   try {
     m = await getJSON(`/api/messages/${encodeURIComponent(id)}`);
   } catch (err) {
-    showError($('#msg-error'), err.status === 404 ? new Error(`No message ${id} in this database.`) : err);
+    showErrors($('#msg-error'), [{ text: err.status === 404 ? `No message ${id} in this database.` : err.message }]);
     return;
   }
+  const released = (m.flags || '').split(' ').includes('released');
   $('#msg-subject').textContent = m.subject || '(no subject)';
+  $('#copy-link').addEventListener('click', () => copyPermalink(m.id));
   const fields = [
-    ['Received', showTime(m.time)], ['Last seen', showTime(m.last_time)], ['Sender', m.from || '<>'],
+    ['Received', m.time && timeEl(m.time, true)], ['Last seen', m.last_time && timeEl(m.last_time, true)],
+    ['Sender', m.from || '<>'],
     ['Direction', m.direction], ['Host', m.host], ['Queue ID', m.queue_id], ['Message-ID', m.message_id],
     ['Client', [m.client_name, m.client_ip ? `[${m.client_ip}]` : ''].filter(Boolean).join(' ')],
     ['SASL user', m.sasl_username], ['HELO', m.helo], ['Size', m.size ? `${m.size} bytes` : ''],
@@ -365,17 +748,23 @@ async function initMessage(id) {
     ['Bounce of', m.original_queue_id], ['State', m.flags], ['ID', m.id],
   ];
   const dl = $('#msg-fields');
+  const dds = {};
   for (const [k, v] of fields) {
     if (!v) continue;
-    dl.append(el('div', {}, el('dt', { text: k }), el('dd', { text: v })));
+    dds[k] = el('dd', {}, v);
+    dl.append(el('div', {}, el('dt', { text: k }), dds[k]));
   }
+  /* the bounce is written between the message's first and last line; the
+   * message a bounce reports on came before it */
+  if (dds.Bounce) linkQueueId(dds.Bounce, m.bounce_queue_id, { since: m.time, until: m.last_time });
+  if (dds['Bounce of']) linkQueueId(dds['Bounce of'], m.original_queue_id, { until: m.time });
   const tb = $('#msg-rcpts tbody');
   for (const r of m.recipients) {
     const to = el('td', { 'data-label': 'Recipient', class: 'addr', text: r.to || '(none)' });
     if (r.orig_to && r.orig_to !== r.to) to.append(el('div', { class: 'orig', text: `originally ${r.orig_to}` }));
     tb.append(el('tr', {},
       to,
-      el('td', { 'data-label': 'Status', class: 'st' }, statusBadge(r)),
+      el('td', { 'data-label': 'Status', class: 'st' }, statusCell(r, released || r.released === true)),
       el('td', { 'data-label': 'DSN', text: r.dsn || '' }),
       el('td', { 'data-label': 'Relay', class: 'addr', text: r.relay || '' }),
       el('td', { 'data-label': 'Delay', text: delayText(r.delay) }),
@@ -384,11 +773,12 @@ async function initMessage(id) {
   const ol = $('#msg-events');
   for (const ev of m.events) {
     ol.append(el('li', {},
-      el('time', { text: showTime(ev.time) }),
+      timeEl(ev.time),
       el('span', { class: 'prog', text: ev.program || '' }),
       el('span', { class: 'text', text: ev.text })));
   }
   $('#msg-raw').textContent = m.raw.join('\n');
+  renderZone();
   $('#message').hidden = false;
 }
 
@@ -429,6 +819,7 @@ function initLogin() {
 
 async function start() {
   initLogin();
+  renderZone();
   let me;
   try {
     me = await getJSON('/api/me');
