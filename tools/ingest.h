@@ -14,6 +14,11 @@
  * kinds of lines that carry nothing we keep, and other programs' lines) or
  * not understood; the last two are tallied by reason with one sample
  * (file:line (byte offset): text) and stored with the batch.
+ *
+ * Threads: a batch run (not --follow, not a reparse) writes batch N on a
+ * writer thread while this thread reads, parses and folds batch N+1 (see
+ * "the writer thread" in ingest.c); at most two batches are in memory.
+ * --follow and reindex --reparse write each batch in turn.
  */
 #ifndef ML_INGEST_H
 #define ML_INGEST_H
