@@ -222,7 +222,8 @@ static void json_keys_and_subjects(void **state)
 {
 	(void)state;
 	static const char *const keys[] = { "id", "time", "host", "queue_id", "direction", "from", "to",
-		"orig_to", "subject", "status", "dsn", "relay", "delay", "reason", "message_id", "client_ip", "size" };
+		"orig_to", "subject", "status", "dsn", "relay", "delay", "reason", "message_id", "client_ip", "size",
+		"released", "reported" };
 	json_t *r = rows("--queue-id %s", "1A2B3C4D5E");
 	assert_int_equal(json_array_size(r), 1);
 	json_t *row = json_array_get(r, 0);
@@ -313,6 +314,18 @@ static void csv_and_table(void **state)
 	assert_non_null(strstr(out, "TIME (UTC)"));
 	assert_non_null(strstr(out, "judy@example.com"));
 	assert_non_null(strstr(err, "9 rows"));
+	free(out); free(err);
+	/* released from quarantine: a mark beside the status in the table, a
+	 * column of the CSV */
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --to judy@example.com", db), 0);
+	assert_non_null(strstr(out, "delivered (released)"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --to bob@example.com", db), 0);
+	assert_null(strstr(out, "(released)"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --csv --to judy@example.com", db), 0);
+	assert_non_null(strstr(out, ",size,released,reported\r\n"));
+	assert_non_null(strstr(out, ",true,false\r\n"));
 	free(out); free(err);
 }
 

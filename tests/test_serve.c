@@ -389,7 +389,8 @@ static void every_parameter(void **state)
 	json_decref(j);
 	/* the keys of search --json, in order */
 	static const char *const keys[] = { "id", "time", "host", "queue_id", "direction", "from", "to",
-		"orig_to", "subject", "status", "dsn", "relay", "delay", "reason", "message_id", "client_ip", "size" };
+		"orig_to", "subject", "status", "dsn", "relay", "delay", "reason", "message_id", "client_ip", "size",
+		"released", "reported" };
 	json_t *rows = search1("queue_id", "1A2B3C4D5E");
 	json_t *row = json_array_get(rows, 0);
 	assert_int_equal(json_object_size(row), ML_ARRAY_LEN(keys));
@@ -399,6 +400,18 @@ static void every_parameter(void **state)
 	json_object_foreach(row, key, v)
 		assert_string_equal(key, keys[k++]);
 	assert_string_equal(json_string_value(json_object_get(row, "subject")), "Quarterly report äpfel");
+	assert_true(json_is_false(json_object_get(row, "released")));
+	json_decref(rows);
+	/* the row of a message released from quarantine says so, and no other does */
+	rows = search1("status", "released");
+	assert_int_equal(json_array_size(rows), 1);
+	assert_true(json_is_true(json_object_get(json_array_get(rows, 0), "released")));
+	json_decref(rows);
+	rows = search1("status", "cleared");
+	size_t released = 0;
+	for (size_t i = 0; i < json_array_size(rows); i++)
+		released += json_is_true(json_object_get(json_array_get(rows, i), "released"));
+	assert_int_equal(released, 1);
 	json_decref(rows);
 }
 
@@ -434,8 +447,9 @@ static void errors(void **state)
 			snprintf(path, sizeof path, "/api/search%s?%s", csv ? ".csv" : "", bad[i].query);
 			json_t *j = get_json(small.port, path, 400);
 			const char *p = json_string_value(json_object_get(j, "parameter"));
+			const char *p2 = json_string_value(json_object_get(j, "param"));
 			const char *e = json_string_value(json_object_get(j, "error"));
-			if (!p || strcmp(p, bad[i].param) || !e || !strstr(e, bad[i].param))
+			if (!p || strcmp(p, bad[i].param) || !p2 || strcmp(p2, bad[i].param) || !e || !strstr(e, bad[i].param))
 				fail_msg("%s: parameter %s, error %s", path, p ? p : "-", e ? e : "-");
 			json_decref(j);
 		}
@@ -555,7 +569,7 @@ static void csv_export(void **state)
 	resp_t r = http_get(small.port, "/api/search.csv?to=nobody%40nowhere.example");
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "id,time,host,queue_id,direction,from,to,orig_to,subject,status,dsn,relay,"
-	                            "delay,reason,message_id,client_ip,size\r\n");
+	                            "delay,reason,message_id,client_ip,size,released,reported\r\n");
 	resp_free(&r);
 	/* a page: the next cursor in a header, and it continues */
 	r = http_get(small.port, "/api/search.csv?limit=2");
@@ -1417,6 +1431,7 @@ static void users_see_their_rows(void **state)
 	assert_int_equal(json_array_size(rc), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(rc, 0), "to")), "bob@example.com");
 	assert_int_equal(json_integer_value(json_object_get(j, "recipients_hidden")), 2);
+	assert_int_equal(json_integer_value(json_object_get(j, "recipients_total")), 3);
 	char *dump = json_dumps(j, 0);
 	assert_null(strstr(dump, "ghost@"));
 	assert_null(strstr(dump, "alice@example.com"));

@@ -26,6 +26,7 @@ struct ml_out {
 static const char *const row_keys[] = {
 	"id", "time", "host", "queue_id", "direction", "from", "to", "orig_to", "subject",
 	"status", "dsn", "relay", "delay", "reason", "message_id", "client_ip", "size",
+	"released", "reported",
 };
 
 void ml_docid_format(uint64_t docid, char *buf, size_t len)
@@ -140,6 +141,8 @@ json_t *ml_row_json(const ml_message_t *m, int row)
 	json_object_set_new(o, "message_id", jfield(m, m->message_id));
 	json_object_set_new(o, "client_ip", jfield(m, m->client_ip));
 	json_object_set_new(o, "size", m->size ? json_integer((json_int_t)m->size) : json_null());
+	json_object_set_new(o, "released", json_boolean((m->flags & ML_MSG_RELEASED) != 0));
+	json_object_set_new(o, "reported", json_boolean((m->flags & ML_MSG_REPORTED) != 0));
 	if (r && (r->flags & ML_RCPT_HANDED_ON))
 		json_object_set_new(o, "handed_on_to", jfield(m, m->next_qid));
 	return o;
@@ -256,6 +259,10 @@ int ml_row_json_write(ml_buf_t *b, ml_buf_t *tmp, const ml_message_t *m, int row
 		ml_buf_printf(b, "%llu", (unsigned long long)m->size);
 	else
 		ml_buf_puts(b, "null");
+	json_put_key(b, "released", 0);
+	ml_buf_puts(b, m->flags & ML_MSG_RELEASED ? "true" : "false");
+	json_put_key(b, "reported", 0);
+	ml_buf_puts(b, m->flags & ML_MSG_REPORTED ? "true" : "false");
 	if (r && (r->flags & ML_RCPT_HANDED_ON))
 		json_put_field(b, tmp, "handed_on_to", m, m->next_qid);
 	ml_buf_putc(b, '}');
@@ -313,6 +320,8 @@ static void jtext(json_t *v, ml_buf_t *b)
 		ml_buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 	else if (json_is_real(v))
 		ml_buf_printf(b, "%.3g", json_real_value(v));
+	else if (json_is_boolean(v))
+		ml_buf_puts(b, json_is_true(v) ? "true" : "false");
 	ml_buf_cstr(b);
 }
 
@@ -355,6 +364,12 @@ int ml_out_row(ml_out_t *o, const ml_message_t *m, int row)
 				human_time(o->tmp.data, h, sizeof h);
 				ml_buf_reset(&o->tmp);
 				ml_buf_puts(&o->tmp, h);
+			}
+			if (i == 1) {  /* the marks of the message: "delivered (released, reported)" */
+				int rel = (m->flags & ML_MSG_RELEASED) != 0, rep = (m->flags & ML_MSG_REPORTED) != 0;
+				if (rel || rep)
+					ml_buf_printf(&o->tmp, " (%s%s%s)", rel ? "released" : "", rel && rep ? ", " : "",
+					              rep ? "reported" : "");
 			}
 			if (i == 3 && !o->tmp.data[0])
 				ml_buf_puts(&o->tmp, "-");
@@ -432,7 +447,7 @@ void ml_out_finish(ml_out_t *o)
 		return;
 	if (o->fmt == ML_OUT_TABLE && o->nrows) {
 		const char *const heads[TABLE_COLS] = { show_local ? "TIME" : "TIME (UTC)", "STATUS", "FROM", "TO", "SUBJECT", "QUEUE ID", "ID" };
-		const size_t caps[TABLE_COLS] = { show_local ? 25 : 19, 11, 32, 32, 40, 16, 20 };
+		const size_t caps[TABLE_COLS] = { show_local ? 25 : 19, 32, 32, 32, 40, 16, 20 };
 		size_t w[TABLE_COLS];
 		for (int c = 0; c < TABLE_COLS; c++) {
 			w[c] = uwidth(heads[c]);

@@ -59,7 +59,7 @@
 /* The CSV header when a search has no rows (ml_out writes it with the first row). */
 static const char csv_header[] =
 	"id,time,host,queue_id,direction,from,to,orig_to,subject,status,dsn,relay,delay,"
-	"reason,message_id,client_ip,size\r\n";
+	"reason,message_id,client_ip,size,released,reported\r\n";
 
 /* ---- users and sessions (tools/auth.h) ---- */
 
@@ -333,8 +333,9 @@ static enum MHD_Result respond_json(req_t *r, unsigned status, json_t *j)
 	return ret;
 }
 
-/* {"error": text, "parameter": name} (name may be NULL).  Text is sanitized:
- * it may quote what the user sent. */
+/* {"error": text, "parameter": name, "param": name} (name may be NULL; the
+ * two keys say the same, "param" the short name the page maps to a field's
+ * label).  Text is sanitized: it may quote what the user sent. */
 static enum MHD_Result respond_error(req_t *r, unsigned status, const char *param, const char *text)
 {
 	ml_buf_t b = ML_BUF_INIT;
@@ -345,6 +346,7 @@ static enum MHD_Result respond_error(req_t *r, unsigned status, const char *para
 		ml_buf_reset(&b);
 		ml_utf8_sanitize(&b, param, strlen(param));
 		json_object_set_new(j, "parameter", json_stringn(b.data ? b.data : "", b.len));
+		json_object_set_new(j, "param", json_stringn(b.data ? b.data : "", b.len));
 	}
 	ml_buf_free(&b);
 	return respond_json(r, status, j);
@@ -819,6 +821,8 @@ static void message_redact(json_t *j, const ml_user_t *u, const ml_message_t *m)
 	drop_naming(json_object_get(j, "raw"), NULL, hidden);
 	json_object_del(j, "chain");
 	json_object_set_new(j, "recipients_hidden", json_integer((json_int_t)nhidden));
+	/* "1 of 4 recipients shown" */
+	json_object_set_new(j, "recipients_total", json_integer((json_int_t)m->nrcpts));
 	json_decref(hidden);
 }
 
