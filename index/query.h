@@ -43,11 +43,15 @@
 #include "index/store.h"
 
 #define ML_QUERY_MAX_LIMIT 1000u
+#define ML_QUERY_WORD_PREFIX_MAX 256u
 #define ML_QUERY_RELEASED (1u << 31)   /* status_mask bit: the "released" group */
 
 typedef struct {
 	char *from, *to;        /* address, @domain, domain, prefix* ; "<>" the null sender */
-	char *subject;          /* words, and "quoted phrases" */
+	char *subject;          /* words, "quoted phrases", and word prefixes: invoic* (outside
+	                           quotes) is a subject word that starts with "invoic"; the
+	                           index's words under it, at most ML_QUERY_WORD_PREFIX_MAX
+	                           a day (more: checked on the records, info->prefix_capped) */
 	char *subject_re;       /* PCRE2, case-insensitive, UTF-8 */
 	uint32_t status_mask;   /* 1u << ml_status_t, and ML_QUERY_RELEASED */
 	int direction;          /* ml_direction_t, 0 = any */
@@ -102,6 +106,10 @@ typedef struct {
 	                           search with before_docid = resume_docid goes on from there */
 	uint64_t re_limited;    /* subjects the regex gave up on (its match limit): taken as
 	                           not matching, so rows may be missing */
+	int prefix_capped;      /* a prefix (an address's, a subject word's "invoic*") stood for
+	                           more terms than a search walks in the index (in some day):
+	                           it was checked on the records of the other filters'
+	                           candidates instead (the answer is the same; it cost more) */
 } ml_search_info_t;
 
 #define ML_SEARCH_DEADLINE 1

@@ -344,6 +344,8 @@ static void every_parameter(void **state)
 		{ "subject", "quarterly report", "--subject 'quarterly report'", 1 },
 		{ "subject", "\"report äpfel\"", "--subject '\"report äpfel\"'", 1 },
 		{ "subject", "réunion", "--subject réunion", 1 },
+		{ "subject", "quart* äpf*", "--subject 'quart* äpf*'", 1 },
+		{ "subject", "r*", "--subject 'r*'", 2 },
 		{ "subject_re", "^r.union", "--subject-re '^r.union'", 1 },
 		{ "status", "delivered", "--status delivered", 5 },
 		{ "status", "delayed", "--status delayed", 1 },

@@ -46,7 +46,8 @@ static void usage(FILE *f)
 	"      --quiet               no report at the end\n"
 	"  search [filters]    rows (message x recipient), newest first\n"
 	"      --from A  --to A      address, @domain, domain, or prefix* (--to also matches the original recipient)\n"
-	"      --subject WORDS       all words must appear; \"a phrase\" must appear as written\n"
+	"      --subject WORDS       all words must appear; \"a phrase\" must appear as written;\n"
+	"                            invoic* a word that starts with invoic\n"
 	"      --subject-re RE       PCRE2 regular expression on the subject (case-insensitive)\n"
 	"      --status S[,S]        delivered delayed bounced expired queued quarantined blocked,\n"
 	"                            or the groups cleared, released\n"
@@ -261,6 +262,10 @@ static int cmd_search(const char *db, int argc, char **argv)
 				fprintf(stderr, "mtalog search: --subject-re gave up on %" PRIu64 " subject%s (too much backtracking): "
 				        "rows may be missing; simplify the pattern\n", info.re_limited,
 				        info.re_limited == 1 ? "" : "s");
+			if (info.prefix_capped)
+				fprintf(stderr, "mtalog search: a prefix* stands for more than %u words (or 4096 addresses) "
+				        "in a day: it was checked on the rows the other filters found (the rows are all "
+				        "there; a longer prefix is faster)\n", ML_QUERY_WORD_PREFIX_MAX);
 			if (fmt == ML_OUT_TABLE)
 				fprintf(stderr, "%u row%s%s%s\n", info.rows, info.rows == 1 ? "" : "s",
 				        info.truncated ? " (limit reached: narrow the search or raise --limit)" : "",

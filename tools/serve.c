@@ -640,13 +640,14 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		static const char *const hdr[] = { "Retry-After", "2", "Cache-Control", "no-store", NULL };
 		return respond(r, 503, "application/json", busy, sizeof busy - 1, hdr);
 	}
-	int rc, truncated, scanned = 0, stopped = 0;
+	int rc, truncated, scanned = 0, stopped = 0, capped = 0;
 	uint64_t examined = 0, re_limited = 0, resume = 0;
 	for (int pass = 1;; pass++) {
 		db_enter(r->sv);
 		rc = ml_search_run(se, &a.q, page_row, &p, &info, a.err, sizeof a.err);
 		db_leave(r->sv);
 		scanned |= info.scanned;
+		capped |= info.prefix_capped;
 		examined += info.decoded;
 		re_limited += info.re_limited;
 		if (!rc && p.failed)
@@ -737,6 +738,10 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	if (!restricted)
 		json_object_set_new(j, "took_us", json_integer((json_int_t)took));
 	json_object_set_new(j, "scanned", json_boolean(scanned));
+	/* a prefix* stood for too many words to walk in the index: checked on
+	 * the records instead (the rows are the same) */
+	if (capped)
+		json_object_set_new(j, "prefix_capped", json_true());
 	/* complete: every message the filters select was examined; when not,
 	 * why (the search's deadline, or the regex gave up on some subjects)
 	 * and how many were */
