@@ -13,6 +13,7 @@
 #include "engine/syslog.h"
 #include "index/postings.h"
 #include "index/record.h"
+#include "index/reports.h"
 #include "index/tokens.h"
 
 #define MAX_PREFIX_KEYS 4096
@@ -51,11 +52,13 @@ static int parse_status(const char *v, uint32_t *mask, char *err, size_t errlen)
 			         1u << ML_ST_EXPIRED | 1u << ML_ST_QUEUED;
 		else if (n == 8 && memcmp(p, "released", 8) == 0)
 			*mask |= ML_QUERY_RELEASED;
+		else if (n == 8 && memcmp(p, "reported", 8) == 0)
+			*mask |= ML_QUERY_REPORTED;
 		else if (n == 3 && memcmp(p, "any", 3) == 0)
 			*mask |= 0;
 		else {
 			snprintf(err, errlen, "status: unknown status '%.*s' (delivered, delayed, bounced, "
-			         "expired, queued, quarantined, blocked, cleared, released)", (int)n, p);
+			         "expired, queued, quarantined, blocked, cleared, released, reported)", (int)n, p);
 			return ML_EINVAL;
 		}
 		if (!e)
@@ -298,6 +301,7 @@ struct ml_search {
 	ml_buf_t tmp;
 	struct slot *slots;     /* the batch of rows (BATCH_MAX), made at the first search */
 	struct worker *worker;  /* the second thread, started at the first large batch */
+	int reports;            /* the snapshot has reports: rows decoded are looked up there */
 };
 
 int ml_search_new(ml_search_t **out, ml_store_t *s)
@@ -371,10 +375,49 @@ int ml_search_get(ml_search_t *se, uint64_t docid, ml_message_t *m)
 	rc = ml_store_row_get(txn, se->s, docid, &v, &place);
 	if (rc == 0)
 		rc = ml_row_decode(&se->tab, v.mv_data, v.mv_size, docid, m);
+	if (!rc && ml_reports_has(txn, se->s, docid))
+		m->flags |= ML_MSG_REPORTED;
 	if (!rc)
 		rc = load_raw(se, txn, m);
 	snap_end(se, txn);
 	return rc;
+}
+
+typedef struct {
+	ml_report_t *v;
+	size_t n, cap;
+	int rc;
+} reports_t;
+
+static int keep_report(void *ctx, const ml_report_t *r)
+{
+	reports_t *x = ctx;
+	x->rc = ml_array_grow((void **)&x->v, &x->cap, sizeof *x->v, x->n + 1, 4);
+	if (!x->rc)
+		x->v[x->n++] = *r;
+	return x->rc;
+}
+
+int ml_search_reports(ml_search_t *se, uint64_t docid, ml_report_t **out, size_t *n)
+{
+	MDB_txn *txn;
+	*out = NULL;
+	*n = 0;
+	int rc = snap_begin(se, &txn);
+	if (rc)
+		return rc;
+	reports_t x = { NULL, 0, 0, 0 };
+	rc = ml_reports_each(txn, se->s, docid, keep_report, &x);
+	snap_end(se, txn);
+	if (!rc)
+		rc = x.rc;
+	if (rc) {
+		free(x.v);
+		return rc;
+	}
+	*out = x.v;
+	*n = x.n;
+	return ML_OK;
 }
 
 typedef struct {
@@ -628,6 +671,8 @@ static int row_ok(const check_t *c, const ml_message_t *m, int row)
 		int ok = (q->status_mask & (1u << st)) != 0;
 		if (!ok && (q->status_mask & ML_QUERY_RELEASED) && (m->flags & ML_MSG_RELEASED))
 			ok = 1;
+		if (!ok && (q->status_mask & ML_QUERY_REPORTED) && (m->flags & ML_MSG_REPORTED))
+			ok = 1;
 		if (!ok)
 			return 0;
 	}
@@ -719,7 +764,7 @@ static void plan_build(plan_t *p, const ml_query_t *q, const check_t *chk)
 	int is_address = 0;
 	const char *dom = q->to ? to_domain(q->to, &is_address) : NULL;
 	/* status and recipient domain together: the 'X' keys answer for the row */
-	int combined = q->status_mask && !(q->status_mask & ML_QUERY_RELEASED) && dom;
+	int combined = q->status_mask && !(q->status_mask & (ML_QUERY_RELEASED | ML_QUERY_REPORTED)) && dom;
 	spec_t *sp;
 	if (q->from)
 		plan_addr(p, q->from, ML_TAG_FROM, ML_TAG_FROM_DOMAIN);
@@ -748,6 +793,8 @@ static void plan_build(plan_t *p, const ml_query_t *q, const check_t *chk)
 			}
 		if (q->status_mask & ML_QUERY_RELEASED)
 			ml_keys_add(&sp->keys, ML_TAG_STATUS, "released", 8, 0);
+		if (q->status_mask & ML_QUERY_REPORTED)
+			ml_keys_add(&sp->keys, ML_TAG_STATUS, ML_REPORT_TERM, strlen(ML_REPORT_TERM), 0);
 	}
 	struct { const char *v; int tag; int lower; } ex[] = {
 		{ q->direction ? ml_direction_name(q->direction) : NULL, ML_TAG_DIRECTION, 0 },
@@ -928,6 +975,8 @@ static void slots_run(ml_search_t *se, const check_t *chk, MDB_txn *txn, MDB_cur
 		if (sl->rc)
 			continue;
 		sl->rc = ml_row_decode(&se->tab, sl->v.mv_data, sl->v.mv_size, sl->docid, &sl->m);
+		if (!sl->rc && se->reports && ml_reports_has(txn, se->s, sl->docid))
+			sl->m.flags |= ML_MSG_REPORTED;
 		int ok = sl->rc ? 0 : message_ok(chk, &sl->m, tmp, md);
 		sl->ok = ok > 0;
 		sl->limited = ok < 0;
@@ -1335,6 +1384,7 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 	/* ml_query_set keeps the limit in range; a search returns at most the maximum */
 	ML_ASSERT(q->limit <= ML_QUERY_MAX_LIMIT);
 	emit_t e = { se, &chk, fn, ctx, info, q->limit ? q->limit : ML_QUERY_MAX_LIMIT, txn, NULL, 0, BATCH_FIRST, 0, 0, 0 };
+	se->reports = ml_reports_count(txn, se->s) > 0;
 	plan_t p;
 	memset(&p, 0, sizeof p);
 	plan_build(&p, q, &chk);

@@ -40,11 +40,15 @@
 #include <stdint.h>
 
 #include "engine/message.h"
+#include "index/reports.h"
 #include "index/store.h"
 
 #define ML_QUERY_MAX_LIMIT 1000u
 #define ML_QUERY_WORD_PREFIX_MAX 256u
 #define ML_QUERY_RELEASED (1u << 31)   /* status_mask bit: the "released" group */
+#define ML_QUERY_REPORTED (1u << 30)   /* status_mask bit: "reported" (index/reports.h): the
+                                          rows of messages a recipient reported, whatever
+                                          their status */
 
 typedef struct {
 	char *from, *to;        /* address, @domain, domain, prefix* ; "<>" the null sender */
@@ -132,6 +136,9 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
                   ml_search_info_t *info, char *err, size_t errlen);
 /* One message by docid (a fresh snapshot). ML_ENOTFOUND when absent. */
 int ml_search_get(ml_search_t *se, uint64_t docid, ml_message_t *m);
+/* The reports of docid, oldest first (a fresh snapshot): *out malloc'd (NULL
+ * when none), *n of them. */
+int ml_search_reports(ml_search_t *se, uint64_t docid, ml_report_t **out, size_t *n);
 
 /* Every message in docid order (oldest first), in one snapshot. */
 int ml_search_each(ml_search_t *se, int (*fn)(void *ctx, const ml_message_t *m), void *ctx);

@@ -21,6 +21,7 @@
 #include "index/reindex.h"
 #include "index/store.h"
 #include "index/writer.h"
+#include "tools/report.h"
 
 #define MAX_REASONS 256
 #define SAMPLE_MAX 300
@@ -424,6 +425,8 @@ static int do_line(ing_t *g, ml_syslog_ctx_t *sc, ml_exim_time_t *et, const char
 	h.seq = g->replay_seq ? g->replay_seq : g->seq;
 	g->parsed++;
 	g->res->parsed++;
+	if (ev.kind == ML_EV_REPORT)   /* no line of a message: joined at the commit */
+		return ml_ingest_report(g->w, &h, &ev);
 	return ml_corr_add(g->corr, &h, &ev, p, n);
 }
 

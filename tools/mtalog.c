@@ -16,6 +16,7 @@
 #include "tools/auth.h"
 #include "tools/ingest.h"
 #include "tools/output.h"
+#include "tools/report.h"
 #include "tools/maint.h"
 #include "tools/serve.h"
 
@@ -50,7 +51,8 @@ static void usage(FILE *f)
 	"                            invoic* a word that starts with invoic\n"
 	"      --subject-re RE       PCRE2 regular expression on the subject (case-insensitive)\n"
 	"      --status S[,S]        delivered delayed bounced expired queued quarantined blocked,\n"
-	"                            or the groups cleared, released\n"
+	"                            or the groups cleared, released; reported (a recipient\n"
+	"                            reported the message as spam or phishing)\n"
 	"      --direction in|out    --since T  --until T (2024-01-02, RFC 3339, or 2h, 7d ago)\n"
 	"      --msgid ID  --ip IP  --host H  --queue-id Q  --limit N (max 1000)\n"
 	"      --timeout S           stop after S seconds with the rows found so far (default: none)\n"
@@ -58,6 +60,8 @@ static void usage(FILE *f)
 	"      --utc | --local       times in the table in UTC (default) or local time\n"
 	"  show ID [--json] [--local]  one message whole: fields, recipients, events (of\n"
 	"                      every hop when it passed a content filter), raw lines\n"
+	"  report ID [--reason spam|phishing] [--by NAME]  mark a message reported by a\n"
+	"                      recipient (its rows keep their status; --status reported finds them)\n"
 	"  stats [--json]      counts, lines skipped and not understood, database size\n"
 	"  dump [--postings]   every message as JSON Lines, oldest first (with --postings:\n"
 	"                      every index entry as \"tag:day:term<TAB>id\" after the messages)\n"
@@ -316,6 +320,7 @@ static int cmd_show(const char *db, int argc, char **argv)
 		} else {
 			json_t *j = ml_message_json(&m);
 			ml_message_add_chain(j, se, &m);
+			ml_message_add_reports(j, se, m.docid);
 			if (json) {
 				json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 				fputc('\n', stdout);
@@ -525,6 +530,8 @@ int main(int argc, char **argv)
 		return cmd_dump(path, sub_argc, sub_argv);
 	if (!strcmp(cmd, "serve"))
 		return cmd_serve(path, sub_argc, sub_argv);
+	if (!strcmp(cmd, "report"))
+		return ml_report_cmd(path, sub_argc, sub_argv);
 	int mrc = ml_maint_main(path, cmd, sub_argc, sub_argv);
 	if (mrc >= 0)
 		return mrc;

@@ -642,9 +642,16 @@ void ml_message_print_json(FILE *f, json_t *j)
 	const char *flags = json_string_value(json_object_get(j, "flags"));
 	if (from && !*from && flags && !strstr(flags, "noqueue"))
 		fprintf(f, "  %-14s <>\n", "from");
-	fprintf(f, "recipients:\n");
 	size_t i;
 	json_t *r;
+	json_array_foreach(json_object_get(j, "reports"), i, r) {
+		char h[48];
+		const char *by = json_string_value(json_object_get(r, "by"));
+		human_time(json_string_value(json_object_get(r, "at")), h, sizeof h);
+		fprintf(f, "  %-14s as %s%s%s, %s (%s)\n", i ? "" : "reported", json_string_value(json_object_get(r, "kind")),
+		        by ? " by " : "", by ? by : "", h, json_string_value(json_object_get(r, "source")));
+	}
+	fprintf(f, "recipients:\n");
 	json_array_foreach(json_object_get(j, "recipients"), i, r) {
 		const char *to = json_string_value(json_object_get(r, "to"));
 		const char *orig = json_string_value(json_object_get(r, "orig_to"));

@@ -39,12 +39,15 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +55,7 @@
 #include "index/store.h"
 #include "tools/auth.h"
 #include "tools/output.h"
+#include "tools/report.h"
 
 #define ML_SERVE_MAP ((size_t)1 << 40)   /* 1 TiB of address space */
 #define JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6))
@@ -831,6 +835,21 @@ static void message_redact(json_t *j, const ml_user_t *u, const ml_message_t *m)
 	json_decref(hidden);
 }
 
+/* May user u (NULL: no --users) see message m?  A message none of whose
+ * rows they may see does not exist for them.  *whole: they see all of it
+ * (an admin, the sender). */
+static int message_visible(const ml_user_t *u, const ml_message_t *m, int *whole)
+{
+	*whole = 1;
+	if (!u || u->role == ML_ROLE_ADMIN)
+		return 1;
+	*whole = user_has_addr(u, ml_message_str(m, m->from));
+	int visible = *whole;
+	for (uint32_t i = 0; !visible && i < m->nrcpts; i++)
+		visible = row_visible(u, m, (int)i);
+	return visible;
+}
+
 static enum MHD_Result api_message(req_t *r, const char *id)
 {
 	uint64_t docid;
@@ -848,16 +867,9 @@ static enum MHD_Result api_message(req_t *r, const char *id)
 	int rc = ml_search_get(se, docid, &m);
 	db_leave(r->sv);
 	enum MHD_Result ret;
-	int visible = 0, whole = 1;
-	if (rc == 0 && r->user && r->user->role != ML_ROLE_ADMIN) {
-		/* a message none of whose rows the user may see does not exist for them */
-		whole = user_has_addr(r->user, ml_message_str(&m, m.from));
-		visible = whole;
-		for (uint32_t i = 0; !visible && i < m.nrcpts; i++)
-			visible = row_visible(r->user, &m, (int)i);
-		if (!visible)
-			rc = ML_ENOTFOUND;
-	}
+	int whole = 1;
+	if (rc == 0 && !message_visible(r->user, &m, &whole))
+		rc = ML_ENOTFOUND;
 	if (rc == ML_ENOTFOUND) {
 		snprintf(err, sizeof err, "no message %s", id);
 		ret = respond_error(r, 404, "id", err);
@@ -865,6 +877,9 @@ static enum MHD_Result api_message(req_t *r, const char *id)
 		ret = respond_error(r, 500, NULL, ml_strerror(rc));
 	} else {
 		json_t *j = ml_message_json(&m);
+		db_enter(r->sv);
+		ml_message_add_reports(j, se, m.docid);
+		db_leave(r->sv);
 		if (whole) {
 			db_enter(r->sv);
 			ml_message_add_chain(j, se, &m);
@@ -1080,6 +1095,138 @@ static enum MHD_Result do_logout(req_t *r)
 	const char *hdr[] = { "Set-Cookie", cookie, "Cache-Control", "no-store", NULL };
 	static const char ok[] = "{\"ok\":true}";
 	return respond(r, 200, "application/json", ok, sizeof ok - 1, hdr);
+}
+
+/* The report's reason from a JSON object or a form ("reason"): its kind,
+ * spam when none is given, 0 when it is not a kind. */
+static int report_reason(req_t *r, body_t *b)
+{
+	const char *ct = mhd.lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	char reason[32] = "spam";
+	if (b->len && ct && !strncasecmp(ct, "application/json", 16)) {
+		json_error_t je;
+		json_t *j = json_loadb(b->buf, b->len, 0, &je);
+		json_t *v = json_object_get(j, "reason");
+		if (v && !json_is_string(v))
+			reason[0] = '\0';
+		else if (v)
+			snprintf(reason, sizeof reason, "%s", json_string_value(v));
+		json_decref(j);
+	} else if (b->len) {
+		b->buf[b->len] = '\0';
+		char *save = NULL;
+		for (char *kv = strtok_r(b->buf, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+			char *eq = strchr(kv, '=');
+			if (!eq)
+				continue;
+			*eq = '\0';
+			form_decode(kv);
+			size_t n = form_decode(eq + 1);
+			if (!strcmp(kv, "reason"))
+				snprintf(reason, sizeof reason, "%.*s", (int)ML_MIN(n, sizeof reason - 1), eq + 1);
+		}
+	}
+	return ml_report_kind_parse(reason, strlen(reason));
+}
+
+/* Run `mtalog report` (this program) on the database: the server holds no
+ * write transaction of its own.  0, 1 (no such message, bad value) or 2,
+ * and what it said on stderr into err. */
+static int run_report(server_t *sv, const char *id, const char *kind, const char *by, char *err, size_t errlen)
+{
+	int fd[2];
+	err[0] = '\0';
+	if (pipe(fd))
+		return 2;
+	char *argv[] = { "mtalog", "--db", sv->store->path, "report", (char *)id, "--reason", (char *)kind,
+		"--by", (char *)by, "--quiet", NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addclose(&fa, fd[0]);
+	posix_spawn_file_actions_adddup2(&fa, fd[1], 2);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawnattr_init(&at);
+	sigset_t none;
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
+	pid_t pid;
+	extern char **environ;
+	int rc = posix_spawn(&pid, "/proc/self/exe", &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(fd[1]);
+	size_t n = 0;
+	ssize_t k;
+	while ((k = read(fd[0], err + n, errlen - 1 - n)) > 0 && n + (size_t)k < errlen - 1)
+		n += (size_t)k;
+	if (k > 0)
+		n += (size_t)k;
+	err[ML_MIN(n, errlen - 1)] = '\0';
+	err[strcspn(err, "\n")] = '\0';
+	close(fd[0]);
+	if (rc)
+		return 2;
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 2;
+}
+
+/* POST /api/messages/ID/report: the session's user (none without --users)
+ * reports a message they can see; {"ok": true, "reports": [...]}. */
+static enum MHD_Result do_report(req_t *r, body_t *b, const char *id)
+{
+	if (!same_origin(r))
+		return respond_error(r, 403, NULL, "a report from another site");
+	if (r->sv->auth) {
+		r->user = ml_auth_session(r->sv->auth, mhd.lookup_connection_value(r->conn, MHD_COOKIE_KIND, SESSION_COOKIE));
+		if (!r->user)
+			return respond_error(r, 401, NULL, "log in first (POST /login)");
+	}
+	char err[512];
+	uint64_t docid;
+	if (ml_docid_parse(id, &docid)) {
+		snprintf(err, sizeof err, "id: '%.100s' is not a message id (the id of a search row)", id);
+		return respond_error(r, 400, "id", err);
+	}
+	if (b->toobig)
+		return respond_error(r, 413, NULL, "body too large");
+	int kind = report_reason(r, b);
+	if (!kind)
+		return respond_error(r, 400, "reason", "reason: not spam or phishing");
+	ml_search_t *se = search_borrow(r->sv);
+	if (!se)
+		return respond_error(r, 500, NULL, "out of memory");
+	ml_message_t m;
+	ml_message_init(&m);
+	db_enter(r->sv);
+	int rc = ml_search_get(se, docid, &m);
+	db_leave(r->sv);
+	int whole;
+	if (rc == 0 && !message_visible(r->user, &m, &whole))
+		rc = ML_ENOTFOUND;
+	ml_message_free(&m);
+	enum MHD_Result ret;
+	if (rc == ML_ENOTFOUND) {
+		snprintf(err, sizeof err, "no message %s", id);
+		ret = respond_error(r, 404, "id", err);
+	} else if (rc) {
+		ret = respond_error(r, 500, NULL, ml_strerror(rc));
+	} else if ((rc = run_report(r->sv, id, ml_report_kind_name(kind), r->user ? r->user->name : "", err,
+	                            sizeof err))) {
+		ret = respond_error(r, rc == 1 ? 404 : 500, rc == 1 ? "id" : NULL, err[0] ? err : "the report failed");
+	} else {
+		json_t *j = json_object();
+		json_object_set_new(j, "ok", json_true());
+		db_enter(r->sv);
+		ml_message_add_reports(j, se, docid);
+		db_leave(r->sv);
+		ret = respond_json(r, 200, j);
+	}
+	search_return(r->sv, se);
+	return ret;
 }
 
 /* /api/me: who the session is; {"name": null, "role": "admin", "users": false}
@@ -1313,7 +1460,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		                     "start it with --allowed-hosts NAME to add it");
 	}
 	int is_login = !strcmp(url, "/login"), is_logout = !strcmp(url, "/logout");
-	if ((is_login || is_logout) && !strcmp(method, "POST")) {
+	size_t ul = strlen(url);
+	int is_report = !strncmp(url, "/api/messages/", 14) && ul > 21 && !strcmp(url + ul - 7, "/report");
+	if ((is_login || is_logout || is_report) && !strcmp(method, "POST")) {
 		/* read the body: the first call has none, the last has *upload_size 0 */
 		body_t *b = *con_cls;
 		if (!b) {
@@ -1333,9 +1482,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			*upload_size = 0;
 			return MHD_YES;
 		}
+		if (is_report) {
+			char id[32];
+			snprintf(id, sizeof id, "%.*s", (int)ML_MIN(ul - 21, sizeof id - 1), url + 14);
+			return do_report(&r, b, id);
+		}
 		return is_login ? do_login(&r, b) : do_logout(&r);
 	}
-	if (is_login || is_logout) {
+	if (is_login || is_logout || is_report) {
 		static const char *const allow[] = { "Allow", "POST", NULL };
 		static const char msg[] = "{\"error\":\"only POST\"}";
 		return respond(&r, 405, "application/json", msg, sizeof msg - 1, allow);
