@@ -371,6 +371,12 @@ static void command(void **state)
 	free(out); free(err);
 	char *before = reported_rows(db);
 	assert_int_equal(tl_count_lines(before), 3);
+	/* stats: every report (two of rspamd's, bob's, the third message's) */
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats --json", db), 0);
+	json_t *st = json_loads(out, 0, &je);
+	assert_int_equal(json_integer_value(json_object_get(st, "reports")), 4);
+	json_decref(st);
+	free(out); free(err);
 	json_t *reports_before = json_incref(json_object_get(show_json(id1), "reports"));
 
 	/* reindex and reparse keep every report */

@@ -1617,6 +1617,119 @@ static void users_file(void **state)
 	free(out); free(err);
 }
 
+/* POST path as a user (cookie may be NULL); the JSON answer, checked for
+ * its status. */
+static json_t *post_as(unsigned port, const char *cookie, const char *path, const char *ctype, const char *body,
+                       const char *extra, int want_status)
+{
+	resp_t r = http_req(port, "POST", path, cookie, ctype, body, extra);
+	if (r.status != want_status)
+		fail_msg("POST %s: status %d, want %d: %s", path, r.status, want_status, r.body);
+	json_error_t je;
+	json_t *j = json_loads(r.body, 0, &je);
+	if (!j)
+		fail_msg("POST %s: bad JSON: %s", path, r.body);
+	resp_free(&r);
+	return j;
+}
+
+/* The id of the one row of /api/search?QUERY on port. */
+static void one_id(unsigned port, const char *query, char *id, size_t n)
+{
+	char path[512];
+	snprintf(path, sizeof path, "/api/search?%s", query);
+	json_t *j = get_json(port, path, 200);
+	json_t *rows = json_object_get(j, "rows");
+	assert_int_equal(json_array_size(rows), 1);
+	snprintf(id, n, "%s", json_string_value(json_object_get(json_array_get(rows, 0), "id")));
+	json_decref(j);
+}
+
+/* POST /api/messages/ID/report: the report is recorded (who, when, kind),
+ * shown in the message and the rows, found by status=reported; from
+ * another site 403; a user reports only what they see (404 as for a
+ * message that does not exist) and is named as who reported. */
+static void report_endpoint(void **state)
+{
+	(void)state;
+	char id[32], path[256];
+	one_id(small.port, "queue_id=4D5E6F7A8B", id, sizeof id);
+	json_t *j = get_json(small.port, "/api/search?status=reported", 200);
+	assert_int_equal(json_array_size(json_object_get(j, "rows")), 0);
+	json_decref(j);
+	snprintf(path, sizeof path, "/api/messages/%s/report", id);
+	j = post_as(small.port, NULL, path, "application/x-www-form-urlencoded", "reason=phishing", NULL, 200);
+	assert_true(json_is_true(json_object_get(j, "ok")));
+	json_t *rep = json_object_get(j, "reports");
+	assert_int_equal(json_array_size(rep), 1);
+	json_t *r0 = json_array_get(rep, 0);
+	assert_true(json_is_null(json_object_get(r0, "by")));
+	assert_string_equal(json_string_value(json_object_get(r0, "source")), "user");
+	assert_string_equal(json_string_value(json_object_get(r0, "kind")), "phishing");
+	assert_int_equal(strlen(json_string_value(json_object_get(r0, "at"))), 20);
+	json_decref(j);
+	/* the rows: reported, found by the filter; the status unchanged */
+	j = get_json(small.port, "/api/search?status=reported", 200);
+	json_t *rows = json_object_get(j, "rows");
+	assert_int_equal(json_array_size(rows), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "id")), id);
+	assert_true(json_is_true(json_object_get(json_array_get(rows, 0), "reported")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "status")), "delivered");
+	json_decref(j);
+	json_t *api = search1("status", "reported"), *cli = cli_rows(db, "--status reported");
+	assert_true(json_equal(api, cli));
+	json_decref(api);
+	json_decref(cli);
+	resp_t csv = http_get(small.port, "/api/search.csv?status=reported");
+	assert_non_null(strstr(csv.body, ",false,true\r\n"));
+	resp_free(&csv);
+	snprintf(path, sizeof path, "/api/messages/%s", id);
+	j = get_json(small.port, path, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "reports")), 1);
+	json_decref(j);
+	/* JSON body; bad reason; another site; GET; unknown message */
+	snprintf(path, sizeof path, "/api/messages/%s/report", id);
+	j = post_as(small.port, NULL, path, "application/json", "{\"reason\":\"spam\"}", NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "reports")), 2);
+	json_decref(j);
+	j = post_as(small.port, NULL, path, "application/json", "{\"reason\":\"ham\"}", NULL, 400);
+	assert_string_equal(json_string_value(json_object_get(j, "param")), "reason");
+	json_decref(j);
+	json_decref(post_as(small.port, NULL, path, NULL, NULL, "Origin: http://evil.example\r\n", 403));
+	resp_t r = http_get(small.port, path);
+	assert_int_equal(r.status, 405);
+	resp_free(&r);
+	j = post_as(small.port, NULL, "/api/messages/12345/report", NULL, NULL, NULL, 404);
+	assert_string_equal(json_string_value(json_object_get(j, "param")), "id");
+	json_decref(j);
+	json_decref(post_as(small.port, NULL, "/api/messages/x1/report", NULL, NULL, NULL, 400));
+	/* users: a session; only a message they see; named as who */
+	char carol_id[32], bob_id[32];
+	one_id(small.port, "from=carol%40example.com", carol_id, sizeof carol_id);
+	one_id(small.port, "queue_id=1A2B3C4D5E", bob_id, sizeof bob_id);
+	snprintf(path, sizeof path, "/api/messages/%s/report", bob_id);
+	json_decref(post_as(small_u.port, NULL, path, NULL, NULL, NULL, 401));
+	char bob[128];
+	snprintf(bob, sizeof bob, "%s", login(small_u.port, "bob", "right-2", 200));
+	j = post_as(small_u.port, bob, path, NULL, NULL, NULL, 200);
+	rep = json_object_get(j, "reports");
+	assert_int_equal(json_array_size(rep), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rep, 0), "by")), "bob");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rep, 0), "kind")), "spam");
+	json_decref(j);
+	snprintf(path, sizeof path, "/api/messages/%s/report", carol_id);
+	json_t *none = post_as(small_u.port, bob, "/api/messages/12345/report", NULL, NULL, NULL, 404);
+	j = post_as(small_u.port, bob, path, NULL, NULL, NULL, 404);
+	assert_true(json_equal(json_object_get(j, "param"), json_object_get(none, "param")));
+	json_decref(j);
+	json_decref(none);
+	/* carol's message was not reported by bob's try */
+	snprintf(path, sizeof path, "/api/messages/%s", carol_id);
+	j = get_json(small.port, path, 200);
+	assert_null(json_object_get(j, "reports"));
+	json_decref(j);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -1639,6 +1752,7 @@ int main(void)
 		cmocka_unit_test(users_cursor),
 		cmocka_unit_test(logins_at_once),
 		cmocka_unit_test(users_file),
+		cmocka_unit_test(report_endpoint),
 	};
 	return TL_RUN_DEFAULT("serve", tests, setup, teardown);
 }

@@ -9,6 +9,7 @@
 #include "engine/syslog.h"
 #include "index/query.h"
 #include "index/reindex.h"
+#include "index/reports.h"
 #include "index/writer.h"
 
 #define TABLE_COLS 7
@@ -851,6 +852,7 @@ json_t *ml_stats_json(ml_store_t *s)
 		json_object_set_new(rows, ml_status_name((ml_status_t)st), jcount(txn, s, key));
 	}
 	json_object_set_new(o, "rows_by_status", rows);
+	json_object_set_new(o, "reports", json_integer((json_int_t)ml_reports_count(txn, s)));
 	json_object_set_new(o, "lines_parsed", jcount(txn, s, ML_META_COUNT_PFX "lines_parsed"));
 	json_t *skip = json_object(), *bad = json_object();
 	stats_walk_t w = { json_object(), json_object(), json_array() };
@@ -918,6 +920,8 @@ void ml_stats_print(FILE *f, json_t *j)
 		fprintf(f, "  %-17s %-8" JSON_INTEGER_FORMAT "  %s\n", k, json_integer_value(v),
 		        st ? status_meanings[st] : "");
 	}
+	fprintf(f, "reports             %-8" JSON_INTEGER_FORMAT "  recipients' reports of messages as spam or phishing (--status reported)\n",
+	        json_integer_value(json_object_get(j, "reports")));
 	fprintf(f, "lines parsed        %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(j, "lines_parsed")));
 	json_t *s = json_object_get(j, "lines_skipped");
 	fprintf(f, "lines skipped       %-8" JSON_INTEGER_FORMAT "  understood, nothing to keep (connections, TLS, statistics, other programs)\n",
