@@ -1617,6 +1617,106 @@ static void users_file(void **state)
 	free(out); free(err);
 }
 
+/* GET path (HTTP/1.0: a streamed answer comes unchunked, to the close)
+ * with a session cookie (may be NULL). */
+static resp_t get10(unsigned port, const char *path, const char *cookie)
+{
+	char req[4096], ck[256] = "";
+	if (cookie)
+		snprintf(ck, sizeof ck, "Cookie: mtalog_session=%s\r\n", cookie);
+	snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n%s\r\n", path, ck);
+	return http_raw(port, req);
+}
+
+/* The CSV rows of every page of /api/search.csv?QUERY, following
+ * X-Mtalog-Next, without the headers (malloc'd). */
+static char *csv_pages(unsigned port, const char *query, const char *cookie)
+{
+	ml_buf_t all = ML_BUF_INIT;
+	char cursor[64] = "";
+	for (int pages = 0;; pages++) {
+		char path[1024];
+		snprintf(path, sizeof path, "/api/search.csv?%s%s%s", query, cursor[0] ? "&cursor=" : "", cursor);
+		resp_t r = get10(port, path, cookie);
+		assert_int_equal(r.status, 200);
+		const char *body = strstr(r.body, "\r\n");
+		assert_non_null(body);
+		ml_buf_puts(&all, body + 2);
+		const char *next = header(&r, "X-Mtalog-Next");
+		if (next)
+			snprintf(cursor, sizeof cursor, "%s", next);
+		resp_free(&r);
+		if (!next)
+			break;
+		assert_true(pages < 100);
+	}
+	return (char *)ml_buf_cstr(&all);
+}
+
+/* /api/search.csv?all=1: every row the cursor walks to its end, in one
+ * answer, then a count line; a user's rows only. */
+static void csv_all(void **state)
+{
+	(void)state;
+	static const char *const queries[] = { "", "to=%40example.com", "status=bounced,delayed", "subject=invoice",
+		"to=nobody%40nowhere.example" };
+	static const char header_line[] = "id,time,host,queue_id,direction,from,to,orig_to,subject,status,dsn,relay,"
+	                                  "delay,reason,message_id,client_ip,size,released,reported\r\n";
+	for (size_t i = 0; i < ML_ARRAY_LEN(queries); i++) {
+		char path[512];
+		snprintf(path, sizeof path, "/api/search.csv?all=1&limit=7&%s", queries[i]);
+		resp_t r = get10(big.port, path, NULL);
+		assert_int_equal(r.status, 200);
+		assert_string_equal(header(&r, "Content-Type"), "text/csv; charset=utf-8");
+		assert_null(header(&r, "Content-Length"));
+		char *want = csv_pages(big.port, queries[i], NULL);
+		size_t rows = tl_count_lines(want);
+		char tail[64];
+		snprintf(tail, sizeof tail, "# %zu rows\r\n", rows);
+		ml_buf_t exp = ML_BUF_INIT;
+		ml_buf_puts(&exp, header_line);
+		ml_buf_puts(&exp, want);
+		ml_buf_puts(&exp, tail);
+		if (strcmp(r.body, ml_buf_cstr(&exp)))
+			fail_msg("all=1 %s: %zu bytes, the pages %zu", queries[i], r.body_len, exp.len);
+		if (i == 0)
+			assert_int_equal(rows, SAMPLE_ROWS);
+		ml_buf_free(&exp);
+		free(want);
+		resp_free(&r);
+	}
+	/* from a cursor: the rest */
+	json_t *j = get_json(big.port, "/api/search?limit=1000", 200);
+	char path[256];
+	snprintf(path, sizeof path, "/api/search.csv?all=1&cursor=%s", json_string_value(json_object_get(j, "next")));
+	json_decref(j);
+	resp_t r = get10(big.port, path, NULL);
+	char tail[64];
+	snprintf(tail, sizeof tail, "\r\n# %d rows\r\n", SAMPLE_ROWS - 1000);
+	assert_non_null(strstr(r.body, tail));
+	resp_free(&r);
+	/* a user: their rows, every one */
+	char free_[128];
+	snprintf(free_, sizeof free_, "%s", login(big_u.port, "free", "right-1", 200));
+	r = get10(big_u.port, "/api/search.csv?all=1", free_);
+	char *want = csv_pages(big_u.port, "", free_);
+	assert_true(tl_count_lines(want) > 150);
+	snprintf(tail, sizeof tail, "# %zu rows\r\n", tl_count_lines(want));
+	assert_true(!strncmp(r.body, header_line, strlen(header_line)));
+	assert_true(!strncmp(r.body + strlen(header_line), want, strlen(want)));
+	assert_string_equal(r.body + strlen(header_line) + strlen(want), tail);
+	resp_free(&r);
+	free(want);
+	r = get10(big_u.port, "/api/search.csv?all=1", NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	/* only the CSV streams; a bad value */
+	json_decref(get_json(big.port, "/api/search?all=1", 400));
+	j = get_json(big.port, "/api/search.csv?all=yes", 400);
+	assert_string_equal(json_string_value(json_object_get(j, "param")), "all");
+	json_decref(j);
+}
+
 /* POST path as a user (cookie may be NULL); the JSON answer, checked for
  * its status. */
 static json_t *post_as(unsigned port, const char *cookie, const char *path, const char *ctype, const char *body,
@@ -1753,6 +1853,7 @@ int main(void)
 		cmocka_unit_test(logins_at_once),
 		cmocka_unit_test(users_file),
 		cmocka_unit_test(report_endpoint),
+		cmocka_unit_test(csv_all),
 	};
 	return TL_RUN_DEFAULT("serve", tests, setup, teardown);
 }

@@ -131,6 +131,7 @@ static atomic_int stopping;
 	X(get_connection_values) \
 	X(lookup_connection_value) \
 	X(create_response_from_buffer) \
+	X(create_response_from_callback) \
 	X(add_response_header) \
 	X(queue_response) \
 	X(destroy_response)
@@ -366,6 +367,7 @@ typedef struct {
 	char bad_param[64];     /* first bad parameter */
 	char err[512];
 	unsigned status;        /* 0, or the error status */
+	int all;                /* all=1: every row of the match (search.csv only) */
 } args_t;
 
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
@@ -376,6 +378,16 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 		value = "";
 	if (!*key && !*value)
 		return MHD_YES;  /* "?&to=x" */
+	if (!strcmp(key, "all")) {
+		if (!strcmp(value, "1") || !strcmp(value, "0") || !*value) {
+			a->all = !strcmp(value, "1");
+			return MHD_YES;
+		}
+		snprintf(a->bad_param, sizeof a->bad_param, "all");
+		snprintf(a->err, sizeof a->err, "all: '%.100s' is not 1 or 0", value);
+		a->status = 400;
+		return MHD_NO;
+	}
 	if (!strcmp(key, "cursor")) {
 		if (!*value)
 			return MHD_YES;
@@ -396,7 +408,7 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	a->status = 400;
 	if (!ml_query_params[i]) {
 		snprintf(a->err, sizeof a->err, "unknown parameter '%.100s' (known: from, to, subject, subject_re, "
-		         "status, direction, since, until, msgid, ip, host, queue_id, limit, cursor)", key);
+		         "status, direction, since, until, msgid, ip, host, queue_id, limit, cursor, all)", key);
 		return MHD_NO;
 	}
 	if (i < sizeof a->seen && a->seen[i]++) {
@@ -572,6 +584,184 @@ static void places_wake(places_t *p)
 	pthread_mutex_unlock(&p->mu);
 }
 
+/* ---- /api/search.csv?all=1: every row of the match, streamed ----
+ *
+ * The rows the cursor of /api/search walks to its end, page after page,
+ * each page a search of its own (up to 1000 rows, the request's time budget,
+ * a place among the costly searches when it is one), written as CSV into a
+ * buffer that libmicrohttpd sends before the next page is searched: memory
+ * holds one page, whatever the number of rows.  A user's rows only, as for
+ * every search.  The last line, after the rows, is a count line (a trailer
+ * header would be lost by most clients, and the count is known only at the
+ * end): "# N rows", or "# N rows; stopped: deadline (the rest: cursor=C)"
+ * when a page's search ran out of its budget, "# N rows; stopped: busy
+ * (...)" when no place came for it.  A spreadsheet shows it as one more
+ * line; a program drops the line that starts with '#'.
+ */
+typedef struct {
+	req_t r;                /* the request's server and connection */
+	args_t a;
+	page_t p;
+	ml_search_t *se;
+	FILE *f;                /* writes into buf */
+	ml_out_t *out;         /* the CSV writer on f (writes the header with the first row) */
+	ml_buf_t buf;
+	size_t off;             /* of buf, sent */
+	uint64_t rows;
+	int done, restricted, costly;
+} stream_t;
+
+static ssize_t stream_write(void *cookie, const char *p, size_t n)
+{
+	stream_t *st = cookie;
+	return ml_buf_append(&st->buf, p, n) ? -1 : (ssize_t)n;
+}
+
+/* One page of rows into buf; 0, or -1 when the stream must end at once (the
+ * client went away, the server stops). */
+static int stream_page(stream_t *st)
+{
+	server_t *sv = st->r.sv;
+	ml_query_t *q = &st->a.q;
+	page_t *p = &st->p;
+	uint64_t now = ml_search_clock_ns();
+	q->deadline_ns = now + sv->search_ns;
+	if (st->costly && !places_enter(&sv->scans, ML_MIN(sv->search_ns, 2000000000u))) {
+		/* where the next page would have started (query_after, backwards) */
+		char next[48] = "";
+		if (q->before_docid) {
+			ml_cursor_t nc = { q->before_row ? q->before_docid - 1 : q->before_docid, q->before_row };
+			ml_cursor_format(&nc, next, sizeof next);
+		}
+		ml_out_finish(st->out);
+		st->out = NULL;
+		if (!st->rows)
+			fputs(csv_header, st->f);
+		fprintf(st->f, "# %" PRIu64 " rows; stopped: busy (other searches that read message by message "
+		        "are running; the rest: cursor=%s)\r\n", st->rows, next);
+		st->done = 1;
+		fflush(st->f);
+		return 0;
+	}
+	ml_search_info_t info;
+	p->n = 0;
+	p->more = 0;
+	p->seen = 0;
+	db_enter(sv);
+	int rc = ml_search_run(st->se, q, page_row, p, &info, st->a.err, sizeof st->a.err);
+	db_leave(sv);
+	if (st->costly)
+		places_leave(&sv->scans);
+	st->rows += p->n;
+	if (info.stopped == ML_SEARCH_CANCELLED)
+		return -1;
+	if (!rc && p->failed)
+		rc = ML_ENOMEM;
+	int more = p->more || info.truncated;
+	char next[48] = "";
+	if (!rc && info.stopped && !p->more && info.resume_docid > 1) {
+		ml_cursor_t nc = { info.resume_docid, 0 };
+		ml_cursor_format(&nc, next, sizeof next);
+	}
+	if (rc || next[0] || !more) {
+		st->done = 1;
+		ml_out_finish(st->out);
+		st->out = NULL;
+		if (!st->rows)
+			fputs(csv_header, st->f);
+		if (rc)
+			fprintf(st->f, "# %" PRIu64 " rows; stopped: error: %s\r\n", st->rows, st->a.err[0] ? st->a.err : ml_strerror(rc));
+		else if (next[0])
+			fprintf(st->f, "# %" PRIu64 " rows; stopped: deadline (the rest: cursor=%s)\r\n", st->rows, next);
+		else
+			fprintf(st->f, "# %" PRIu64 " rows\r\n", st->rows);
+	} else {
+		ml_cursor_t nc = page_cursor(p);
+		query_after(q, p, &nc);
+	}
+	fflush(st->f);
+	return 0;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	(void)pos;
+	stream_t *st = cls;
+	while (st->off == st->buf.len && !st->done) {
+		ml_buf_reset(&st->buf);
+		st->off = 0;
+		if (stream_page(st))
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	if (st->off == st->buf.len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	size_t n = ML_MIN(max, st->buf.len - st->off);
+	memcpy(out, st->buf.data + st->off, n);
+	st->off += n;
+	return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+	stream_t *st = cls;
+	if (st->out)
+		ml_out_finish(st->out);
+	if (st->f)
+		fclose(st->f);
+	search_return(st->r.sv, st->se);
+	ml_query_free(&st->a.q);
+	ml_buf_free(&st->buf);
+	free(st);
+}
+
+static enum MHD_Result api_search_all(req_t *r, args_t *a)
+{
+	stream_t *st = calloc(1, sizeof *st);
+	if (!st) {
+		ml_query_free(&a->q);
+		return respond_error(r, 500, NULL, "out of memory");
+	}
+	st->r = *r;
+	st->a = *a;   /* owns the query's strings now */
+	ml_query_t *q = &st->a.q;
+	page_t *p = &st->p;
+	p->limit = ML_QUERY_MAX_LIMIT;
+	p->user = r->user;
+	if (st->a.has_cursor)
+		query_after(q, p, &st->a.cursor);
+	st->restricted = r->user && r->user->role != ML_ROLE_ADMIN;
+	q->limit = ML_QUERY_MAX_LIMIT;
+	if (st->restricted) {
+		q->visible = r->user->addrs;
+		q->nvisible = r->user->naddrs;
+		if (!q->nvisible)
+			q->until_us = -1;
+	}
+	q->stop = client_gone;
+	q->stop_ctx = &st->r;
+	st->costly = search_costly(q);
+	static const cookie_io_functions_t io = { NULL, stream_write, NULL, NULL };
+	st->se = search_borrow(r->sv);
+	st->f = fopencookie(st, "w", io);
+	st->out = st->f ? ml_out_new(st->f, ML_OUT_CSV) : NULL;
+	p->out = st->out;
+	struct MHD_Response *resp = st->se && st->out
+		? mhd.create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, st, stream_free) : NULL;
+	if (!resp) {
+		stream_free(st);
+		return respond_error(r, 500, NULL, "out of memory");
+	}
+	mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/csv; charset=utf-8");
+	mhd.add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	mhd.add_response_header(resp, "Cache-Control", "no-store");
+	mhd.add_response_header(resp, "Content-Disposition", "attachment; filename=\"mtalog-search-all.csv\"");
+	enum MHD_Result ret = mhd.queue_response(r->conn, 200, resp);
+	mhd.destroy_response(resp);
+	if (r->sv->verbose)
+		fprintf(stderr, "mtalog serve: %s %s 200 streamed\n", r->method, r->url);
+	return ret;
+}
+
 static enum MHD_Result api_search(req_t *r, int csv)
 {
 	args_t a;
@@ -580,6 +770,13 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	if (a.status) {
 		ml_query_free(&a.q);
 		return respond_error(r, a.status, a.bad_param, a.err);
+	}
+	if (a.all) {
+		if (!csv) {
+			ml_query_free(&a.q);
+			return respond_error(r, 400, "all", "all: only /api/search.csv streams every row");
+		}
+		return api_search_all(r, &a);
 	}
 	page_t p;
 	memset(&p, 0, sizeof p);
