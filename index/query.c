@@ -1165,7 +1165,7 @@ static int emit_rows(emit_t *e, const ml_message_t *m)
 		int row = m->nrcpts ? i : -1;
 		if (!row_ok(e->chk, m, row))
 			continue;
-		if (e->info->rows >= e->limit) {
+		if (e->info->rows >= e->limit && !q->unlimited) {
 			e->info->truncated = 1;
 			return 1;
 		}
@@ -1384,6 +1384,8 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 	/* ml_query_set keeps the limit in range; a search returns at most the maximum */
 	ML_ASSERT(q->limit <= ML_QUERY_MAX_LIMIT);
 	emit_t e = { se, &chk, fn, ctx, info, q->limit ? q->limit : ML_QUERY_MAX_LIMIT, txn, NULL, 0, BATCH_FIRST, 0, 0, 0 };
+	if (q->unlimited)
+		e.cap = BATCH_MAX;   /* every row is wanted: full batches from the start */
 	se->reports = ml_reports_count(txn, se->s) > 0;
 	plan_t p;
 	memset(&p, 0, sizeof p);

@@ -65,6 +65,8 @@ typedef struct {
 	uint64_t before_docid;  /* continue below this docid (cursor); 0 = from the newest */
 	uint32_t before_row;    /* with before_docid = D + 1: the rows of message D whose index is
 	                           below this were given already; skipped, not counted */
+	int unlimited;          /* a counting walk (totals, histograms): no limit; the callback
+	                           sees every row to the end, or the budget's */
 	int handed_on;          /* also the rows handed on to a content filter (which searches
 	                           hide: their fate is the next hop's); for chain lookups */
 	/* With nvisible > 0: only messages whose sender, a recipient or an

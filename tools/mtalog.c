@@ -16,6 +16,7 @@
 #include "tools/auth.h"
 #include "tools/ingest.h"
 #include "tools/output.h"
+#include "tools/histogram.h"
 #include "tools/report.h"
 #include "tools/maint.h"
 #include "tools/serve.h"
@@ -57,6 +58,8 @@ static void usage(FILE *f)
 	"      --msgid ID  --ip IP  --host H  --queue-id Q  --limit N (max 1000)\n"
 	"      --timeout S           stop after S seconds with the rows found so far (default: none)\n"
 	"      --json | --csv        JSON Lines or CSV instead of a table (times in UTC)\n"
+	"      --histogram           the whole match by hour or day and status: a bar chart\n"
+	"                            (with --json: {bucket_seconds, buckets, total})\n"
 	"      --utc | --local       times in the table in UTC (default) or local time\n"
 	"  show ID [--json] [--local]  one message whole: fields, recipients, events (of\n"
 	"                      every hop when it passed a content filter), raw lines\n"
@@ -201,16 +204,18 @@ static int cmd_search(const char *db, int argc, char **argv)
 		{ "limit", required_argument, 0, 0 }, { "timeout", required_argument, 0, 'T' },
 		{ "json", no_argument, 0, 'j' }, { "csv", no_argument, 0, 'c' },
 		{ "local", no_argument, 0, 'L' }, { "utc", no_argument, 0, 'U' },
+		{ "histogram", no_argument, 0, 'H' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	ml_query_t q;
 	memset(&q, 0, sizeof q);
 	ml_out_format_t fmt = ML_OUT_TABLE;
-	int c, idx, ret = 1;
+	int c, idx, ret = 1, histogram = 0;
 	char err[512] = "";
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+		if (c == 'H') { histogram = 1; continue; }
 		if (c == 'j') { fmt = ML_OUT_JSON; continue; }
 		if (c == 'c') { fmt = ML_OUT_CSV; continue; }
 		if (c == 'L' || c == 'U') { ml_out_local_time(c == 'L'); continue; }
@@ -247,7 +252,26 @@ static int cmd_search(const char *db, int argc, char **argv)
 		return 2;
 	}
 	ml_search_t *se;
-	if (ml_search_new(&se, s) == 0) {
+	if (histogram && ml_search_new(&se, s) == 0) {
+		/* the whole match by time and status */
+		ml_hist_t h;
+		int rc = ml_hist_run(&h, se, &q, NULL, NULL, err, sizeof err);
+		if (rc) {
+			fprintf(stderr, "mtalog search: %s\n", err);
+			ret = rc == ML_EINVAL ? 1 : 2;
+		} else if (fmt == ML_OUT_JSON) {
+			json_t *j = ml_hist_json(&h);
+			json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			fputc('\n', stdout);
+			json_decref(j);
+			ret = 0;
+		} else {
+			ml_hist_print(stdout, &h, 60);
+			ret = 0;
+		}
+		ml_hist_free(&h);
+		ml_search_free(se);
+	} else if (!histogram && ml_search_new(&se, s) == 0) {
 		search_ctx_t ctx = { ml_out_new(stdout, fmt) };
 		ml_search_info_t info;
 		int rc = ml_search_run(se, &q, print_row, &ctx, &info, err, sizeof err);
@@ -270,8 +294,20 @@ static int cmd_search(const char *db, int argc, char **argv)
 				fprintf(stderr, "mtalog search: a prefix* stands for more than %u words (or 4096 addresses) "
 				        "in a day: it was checked on the rows the other filters found (the rows are all "
 				        "there; a longer prefix is faster)\n", ML_QUERY_WORD_PREFIX_MAX);
+			char of[64] = "";
+			if (fmt == ML_OUT_TABLE && info.truncated && !info.stopped) {
+				/* how many the whole match holds: counted within the
+				 * --timeout, else within 2 s (then "at least") */
+				ml_hist_t h;
+				ml_query_t cq = q;
+				if (!cq.deadline_ns)
+					cq.deadline_ns = ml_search_clock_ns() + 2000000000u;
+				if (ml_hist_run(&h, se, &cq, NULL, NULL, err, sizeof err) == 0)
+					snprintf(of, sizeof of, " of %s%" PRIu64, h.complete ? "" : "at least ", h.total);
+				ml_hist_free(&h);
+			}
 			if (fmt == ML_OUT_TABLE)
-				fprintf(stderr, "%u row%s%s%s\n", info.rows, info.rows == 1 ? "" : "s",
+				fprintf(stderr, "%u%s row%s%s%s\n", info.rows, of, info.rows == 1 && !of[0] ? "" : "s",
 				        info.truncated ? " (limit reached: narrow the search or raise --limit)" : "",
 				        info.scanned ? " (read message by message, newest first: --to, --from, --subject or --status find rows faster)" : "");
 		}

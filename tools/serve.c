@@ -54,6 +54,7 @@
 #include "index/query.h"
 #include "index/store.h"
 #include "tools/auth.h"
+#include "tools/histogram.h"
 #include "tools/output.h"
 #include "tools/report.h"
 
@@ -762,6 +763,71 @@ static enum MHD_Result api_search_all(req_t *r, args_t *a)
 	return ret;
 }
 
+#define TOTAL_NS 50000000u   /* the count of a search's whole match: 50 ms at most */
+
+static int total_visible(void *ctx, const ml_message_t *m, int row)
+{
+	return row_visible(ctx, m, row);
+}
+
+/* /api/histogram?(the parameters of /api/search): the whole match by hour
+ * or day and status (tools/histogram.h), within the search budget; a
+ * user's rows only. */
+static enum MHD_Result api_histogram(req_t *r)
+{
+	args_t a;
+	memset(&a, 0, sizeof a);
+	mhd.get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
+	if (a.status) {
+		ml_query_free(&a.q);
+		return respond_error(r, a.status, a.bad_param, a.err);
+	}
+	int restricted = r->user && r->user->role != ML_ROLE_ADMIN;
+	if (restricted) {
+		a.q.visible = r->user->addrs;
+		a.q.nvisible = r->user->naddrs;
+		if (!a.q.nvisible)
+			a.q.until_us = -1;
+	}
+	a.q.deadline_ns = ml_search_clock_ns() + r->sv->search_ns;
+	a.q.stop = client_gone;
+	a.q.stop_ctx = r;
+	int costly = search_costly(&a.q);
+	if (costly && !places_enter(&r->sv->scans, ML_MIN(r->sv->search_ns, 2000000000u))) {
+		ml_query_free(&a.q);
+		static const char busy[] = "{\"error\":\"busy: other searches that read message by message are running; retry\"}";
+		static const char *const hdr[] = { "Retry-After", "2", "Cache-Control", "no-store", NULL };
+		return respond(r, 503, "application/json", busy, sizeof busy - 1, hdr);
+	}
+	ml_search_t *se = search_borrow(r->sv);
+	ml_hist_t h;
+	memset(&h, 0, sizeof h);
+	int rc = se ? 0 : ML_ENOMEM;
+	if (se) {
+		db_enter(r->sv);
+		rc = ml_hist_run(&h, se, &a.q, restricted ? total_visible : NULL, (void *)r->user, a.err, sizeof a.err);
+		db_leave(r->sv);
+	}
+	if (costly)
+		places_leave(&r->sv->scans);
+	search_return(r->sv, se);
+	ml_query_free(&a.q);
+	enum MHD_Result ret;
+	if (!rc && h.stopped == ML_SEARCH_CANCELLED) {
+		ret = MHD_NO;
+	} else if (rc == ML_EINVAL) {
+		char name[32];
+		snprintf(name, sizeof name, "%.*s", (int)ML_MIN(strcspn(a.err, ":"), sizeof name - 1), a.err);
+		ret = respond_error(r, 400, name, a.err);
+	} else if (rc) {
+		ret = respond_error(r, 500, NULL, a.err[0] ? a.err : ml_strerror(rc));
+	} else {
+		ret = respond_json(r, 200, ml_hist_json(&h));
+	}
+	ml_hist_free(&h);
+	return ret;
+}
+
 static enum MHD_Result api_search(req_t *r, int csv)
 {
 	args_t a;
@@ -869,6 +935,26 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		query_after(&a.q, &p, &nc);
 		p.seen = 0;
 	}
+	/* the total of the whole match: exact when the page holds all of it,
+	 * else counted within TOTAL_NS (or what is left of the budget); a
+	 * count that stops there is a lower bound */
+	uint64_t total = p.n;
+	int total_exact = !a.has_cursor && !truncated && !stopped && !rc;
+	if (!rc && !stopped && !total_exact && !csv) {
+		ml_hist_t h;
+		ml_query_t cq = a.q;
+		uint64_t now2 = ml_search_clock_ns();
+		cq.deadline_ns = ML_MIN(a.q.deadline_ns, now2 + TOTAL_NS);
+		char terr[256];
+		db_enter(r->sv);
+		if (ml_hist_run(&h, se, &cq, restricted ? total_visible : NULL, (void *)r->user, terr, sizeof terr) == 0 &&
+		    h.stopped != ML_SEARCH_CANCELLED) {
+			total = h.total;
+			total_exact = h.complete;
+		}
+		db_leave(r->sv);
+		ml_hist_free(&h);
+	}
 	if (costly)
 		places_leave(&r->sv->scans);
 	int64_t took = elapsed_us(&t0);
@@ -939,6 +1025,9 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	if (!restricted)
 		json_object_set_new(j, "took_us", json_integer((json_int_t)took));
 	json_object_set_new(j, "scanned", json_boolean(scanned));
+	/* "1000 of 23,456": the rows of the whole match, or at least so many */
+	json_object_set_new(j, "total", json_integer((json_int_t)total));
+	json_object_set_new(j, "total_exact", json_boolean(total_exact));
 	/* a prefix* stood for too many words to walk in the index: checked on
 	 * the records instead (the rows are the same) */
 	if (capped)
@@ -1712,10 +1801,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return api_search(&r, 0);
 	if (!strcmp(url, "/api/search.csv"))
 		return api_search(&r, 1);
+	if (!strcmp(url, "/api/histogram"))
+		return api_histogram(&r);
 	if (!strncmp(url, "/api/messages/", 14))
 		return api_message(&r, url + 14);
 	if (!strncmp(url, "/api/", 5) || !strcmp(url, "/api"))
-		return respond_error(&r, 404, NULL, "no such endpoint (/api/search, /api/search.csv, /api/messages/ID, /api/me)");
+		return respond_error(&r, 404, NULL, "no such endpoint (/api/search, /api/search.csv, /api/histogram, /api/messages/ID, /api/me)");
 	const ml_web_asset_t *a = NULL;
 	if (!strcmp(url, "/") || !strncmp(url, "/m/", 3))
 		a = asset("/index.html");
