@@ -14,6 +14,8 @@
  */
 #include "testlib.h"
 
+#include "engine/syslog.h"
+
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -1717,6 +1719,113 @@ static void csv_all(void **state)
 	json_decref(j);
 }
 
+/* The histogram of rows (an array of search rows): {hour start: {status: n}}. */
+static json_t *hours_of(json_t *rows)
+{
+	json_t *h = json_object();
+	for (size_t i = 0; i < json_array_size(rows); i++) {
+		json_t *row = json_array_get(rows, i);
+		char hour[32];
+		snprintf(hour, sizeof hour, "%.13s:00:00Z", json_string_value(json_object_get(row, "time")));
+		json_t *c = json_object_get(h, hour);
+		if (!c)
+			json_object_set_new(h, hour, c = json_object());
+		const char *st = json_string_value(json_object_get(row, "status"));
+		json_object_set_new(c, st, json_integer(json_integer_value(json_object_get(c, st)) + 1));
+	}
+	return h;
+}
+
+/* /api/histogram: its buckets add up to the rows the search's cursor
+ * walks to its end, bucket by bucket and status by status; the total of
+ * /api/search is theirs; a user's only their rows'. */
+static void histogram_and_total(void **state)
+{
+	(void)state;
+	static const char *const queries[] = { "", "to=%40example.com", "status=bounced,delayed,blocked",
+		"subject=invoic*", "from=%40freemail.example&direction=in", "to=nobody%40nowhere.example" };
+	for (size_t i = 0; i < ML_ARRAY_LEN(queries); i++) {
+		size_t pages;
+		json_t *rows = all_pages(big.port, queries[i], &pages);
+		json_t *want = hours_of(rows);
+		char path[512];
+		snprintf(path, sizeof path, "/api/histogram?%s", queries[i]);
+		json_t *hj = get_json(big.port, path, 200);
+		assert_int_equal(json_object_size(hj), 3);
+		assert_int_equal(json_integer_value(json_object_get(hj, "bucket_seconds")), 3600);
+		assert_int_equal(json_integer_value(json_object_get(hj, "total")), json_array_size(rows));
+		json_t *got = json_object(), *b;
+		size_t k, sum = 0;
+		json_array_foreach(json_object_get(hj, "buckets"), k, b) {
+			json_t *c = json_object_get(b, "counts");
+			const char *st;
+			json_t *v;
+			json_object_foreach(c, st, v)
+				sum += (size_t)json_integer_value(v);
+			if (json_object_size(c))
+				json_object_set(got, json_string_value(json_object_get(b, "start")), c);
+			/* every hour from the first to the last, in order */
+			if (k) {
+				const char *prev = json_string_value(json_object_get(json_array_get(json_object_get(hj, "buckets"), k - 1), "start"));
+				int64_t t0, t1;
+				assert_int_equal(ml_time_parse_user(prev, 0, &t0), 0);
+				assert_int_equal(ml_time_parse_user(json_string_value(json_object_get(b, "start")), 0, &t1), 0);
+				assert_true(t1 - t0 == 3600000000LL);
+			}
+		}
+		assert_int_equal(sum, json_array_size(rows));
+		if (!json_equal(got, want))
+			fail_msg("histogram?%s: the buckets differ from the cursor's rows", queries[i]);
+		/* the total of a page */
+		snprintf(path, sizeof path, "/api/search?limit=10&%s", queries[i]);
+		json_t *sj = get_json(big.port, path, 200);
+		assert_int_equal(json_integer_value(json_object_get(sj, "total")), json_array_size(rows));
+		assert_true(json_is_true(json_object_get(sj, "total_exact")));
+		json_decref(sj);
+		json_decref(got);
+		json_decref(want);
+		json_decref(hj);
+		json_decref(rows);
+	}
+	/* the command's histogram is the same */
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --histogram --json --to @example.com", bigdb), 0);
+	json_error_t je;
+	json_t *cli = json_loads(out, 0, &je), *api = get_json(big.port, "/api/histogram?to=%40example.com", 200);
+	assert_true(json_equal(cli, api));
+	json_decref(cli);
+	json_decref(api);
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --histogram --to @example.com", bigdb), 0);
+	assert_non_null(strstr(out, "2026-11-01 00:00 "));
+	assert_non_null(strstr(out, " rows\n"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --limit 5", bigdb), 0);
+	char footer[64];
+	snprintf(footer, sizeof footer, "5 of %d rows", SAMPLE_ROWS);
+	assert_non_null(strstr(err, footer));
+	free(out); free(err);
+	/* a user: their rows only */
+	char free_[128];
+	snprintf(free_, sizeof free_, "%s", login(big_u.port, "free", "right-1", 200));
+	static const char *const pats[] = { "@freemail.example", NULL };
+	size_t pages;
+	json_t *all = all_pages(big.port, "", &pages);
+	json_t *theirs = rows_of(all, pats);
+	json_t *hj = get_as(big_u.port, free_, "/api/histogram", 200);
+	assert_int_equal(json_integer_value(json_object_get(hj, "total")), json_array_size(theirs));
+	json_decref(hj);
+	hj = get_as(big_u.port, free_, "/api/search?limit=5", 200);
+	assert_int_equal(json_integer_value(json_object_get(hj, "total")), json_array_size(theirs));
+	json_decref(hj);
+	json_decref(theirs);
+	json_decref(all);
+	/* a bad parameter names it */
+	json_t *j = get_json(big.port, "/api/histogram?status=nope", 400);
+	assert_string_equal(json_string_value(json_object_get(j, "param")), "status");
+	json_decref(j);
+}
+
 /* POST path as a user (cookie may be NULL); the JSON answer, checked for
  * its status. */
 static json_t *post_as(unsigned port, const char *cookie, const char *path, const char *ctype, const char *body,
@@ -1854,6 +1963,7 @@ int main(void)
 		cmocka_unit_test(users_file),
 		cmocka_unit_test(report_endpoint),
 		cmocka_unit_test(csv_all),
+		cmocka_unit_test(histogram_and_total),
 	};
 	return TL_RUN_DEFAULT("serve", tests, setup, teardown);
 }
