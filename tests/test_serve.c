@@ -1192,17 +1192,24 @@ static const char *login(unsigned port, const char *name, const char *pw, int wa
 }
 
 /* GET path as the session, expect status, the JSON body. */
-static json_t *get_as(unsigned port, const char *cookie, const char *path, int want_status)
+/* A request (http_req's arguments); the JSON answer, checked for its status. */
+static json_t *req_json(unsigned port, const char *method, const char *path, const char *cookie,
+                        const char *ctype, const char *body, const char *extra, int want_status)
 {
-	resp_t r = http_req(port, "GET", path, cookie, NULL, NULL, NULL);
+	resp_t r = http_req(port, method, path, cookie, ctype, body, extra);
 	if (r.status != want_status)
-		fail_msg("GET %s: status %d, want %d: %s", path, r.status, want_status, r.body);
+		fail_msg("%s %s: status %d, want %d: %s", method, path, r.status, want_status, r.body);
 	json_error_t je;
 	json_t *j = json_loads(r.body, 0, &je);
 	if (!j)
-		fail_msg("GET %s: bad JSON: %s", path, r.body);
+		fail_msg("%s %s: bad JSON: %s", method, path, r.body);
 	resp_free(&r);
 	return j;
+}
+
+static json_t *get_as(unsigned port, const char *cookie, const char *path, int want_status)
+{
+	return req_json(port, "GET", path, cookie, NULL, NULL, NULL, want_status);
 }
 
 /* Does address a end in the pattern (an address or @domain), any case? */
@@ -1831,15 +1838,7 @@ static void histogram_and_total(void **state)
 static json_t *post_as(unsigned port, const char *cookie, const char *path, const char *ctype, const char *body,
                        const char *extra, int want_status)
 {
-	resp_t r = http_req(port, "POST", path, cookie, ctype, body, extra);
-	if (r.status != want_status)
-		fail_msg("POST %s: status %d, want %d: %s", path, r.status, want_status, r.body);
-	json_error_t je;
-	json_t *j = json_loads(r.body, 0, &je);
-	if (!j)
-		fail_msg("POST %s: bad JSON: %s", path, r.body);
-	resp_free(&r);
-	return j;
+	return req_json(port, "POST", path, cookie, ctype, body, extra, want_status);
 }
 
 /* The id of the one row of /api/search?QUERY on port. */

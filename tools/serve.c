@@ -1227,6 +1227,27 @@ static size_t form_decode(char *s)
 	return (size_t)(o - start);
 }
 
+/* The values of keys[0..n) in the form body b (decoded in place): vals[i]
+ * and lens[i] (a value may hold a NUL), NULL when absent. */
+static void form_fields(body_t *b, const char *const *keys, const char **vals, size_t *lens, int n)
+{
+	b->buf[b->len] = '\0';
+	char *save = NULL;
+	for (char *kv = strtok_r(b->buf, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		form_decode(kv);
+		size_t len = form_decode(eq + 1);
+		for (int i = 0; i < n; i++)
+			if (!strcmp(kv, keys[i])) {
+				vals[i] = eq + 1;
+				lens[i] = len;
+			}
+	}
+}
+
 /* name and password (pwlen bytes) from a JSON object or a form; pointers
  * into b or j. */
 static int login_fields(req_t *r, body_t *b, json_t **j, const char **name, const char **pw, size_t *pwlen)
@@ -1244,23 +1265,13 @@ static int login_fields(req_t *r, body_t *b, json_t **j, const char **name, cons
 		*pw = json_string_value(p);
 		*pwlen = json_string_length(p);
 	} else {
-		b->buf[b->len] = '\0';
-		char *save = NULL;
-		for (char *kv = strtok_r(b->buf, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
-			char *eq = strchr(kv, '=');
-			if (!eq)
-				continue;
-			*eq = '\0';
-			form_decode(kv);
-			size_t n = form_decode(eq + 1);
-			if (!strcmp(kv, "name")) {
-				*name = eq + 1;
-				namelen = n;
-			} else if (!strcmp(kv, "password")) {
-				*pw = eq + 1;
-				*pwlen = n;
-			}
-		}
+		const char *keys[2] = { "name", "password" }, *vals[2] = { NULL, NULL };
+		size_t lens[2] = { 0, 0 };
+		form_fields(b, keys, vals, lens, 2);
+		*name = vals[0];
+		namelen = lens[0];
+		*pw = vals[1];
+		*pwlen = lens[1];
 	}
 	/* a name with a NUL is no name */
 	return *name && *pw && namelen && *pwlen && strlen(*name) == namelen;
@@ -1399,18 +1410,11 @@ static int report_reason(req_t *r, body_t *b)
 			snprintf(reason, sizeof reason, "%s", json_string_value(v));
 		json_decref(j);
 	} else if (b->len) {
-		b->buf[b->len] = '\0';
-		char *save = NULL;
-		for (char *kv = strtok_r(b->buf, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
-			char *eq = strchr(kv, '=');
-			if (!eq)
-				continue;
-			*eq = '\0';
-			form_decode(kv);
-			size_t n = form_decode(eq + 1);
-			if (!strcmp(kv, "reason"))
-				snprintf(reason, sizeof reason, "%.*s", (int)ML_MIN(n, sizeof reason - 1), eq + 1);
-		}
+		const char *key = "reason", *val = NULL;
+		size_t n = 0;
+		form_fields(b, &key, &val, &n, 1);
+		if (val)
+			snprintf(reason, sizeof reason, "%.*s", (int)ML_MIN(n, sizeof reason - 1), val);
 	}
 	return ml_report_kind_parse(reason, strlen(reason));
 }
