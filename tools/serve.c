@@ -1136,6 +1136,18 @@ static int message_visible(const ml_user_t *u, const ml_message_t *m, int *whole
 	return visible;
 }
 
+/* Message docid into m, as the request's user may see it: ML_ENOTFOUND
+ * for one that does not exist or that they may not see. */
+static int message_get(req_t *r, ml_search_t *se, uint64_t docid, ml_message_t *m, int *whole)
+{
+	db_enter(r->sv);
+	int rc = ml_search_get(se, docid, m);
+	db_leave(r->sv);
+	if (rc == 0 && !message_visible(r->user, m, whole))
+		rc = ML_ENOTFOUND;
+	return rc;
+}
+
 static enum MHD_Result api_message(req_t *r, const char *id)
 {
 	uint64_t docid;
@@ -1149,13 +1161,9 @@ static enum MHD_Result api_message(req_t *r, const char *id)
 		return respond_error(r, 500, NULL, "out of memory");
 	ml_message_t m;
 	ml_message_init(&m);
-	db_enter(r->sv);
-	int rc = ml_search_get(se, docid, &m);
-	db_leave(r->sv);
+	int whole;
+	int rc = message_get(r, se, docid, &m, &whole);
 	enum MHD_Result ret;
-	int whole = 1;
-	if (rc == 0 && !message_visible(r->user, &m, &whole))
-		rc = ML_ENOTFOUND;
 	if (rc == ML_ENOTFOUND) {
 		snprintf(err, sizeof err, "no message %s", id);
 		ret = respond_error(r, 404, "id", err);
@@ -1491,12 +1499,8 @@ static enum MHD_Result do_report(req_t *r, body_t *b, const char *id)
 		return respond_error(r, 500, NULL, "out of memory");
 	ml_message_t m;
 	ml_message_init(&m);
-	db_enter(r->sv);
-	int rc = ml_search_get(se, docid, &m);
-	db_leave(r->sv);
 	int whole;
-	if (rc == 0 && !message_visible(r->user, &m, &whole))
-		rc = ML_ENOTFOUND;
+	int rc = message_get(r, se, docid, &m, &whole);
 	ml_message_free(&m);
 	enum MHD_Result ret;
 	if (rc == ML_ENOTFOUND) {
