@@ -1161,7 +1161,7 @@ static enum MHD_Result api_message(req_t *r, const char *id)
 		return respond_error(r, 500, NULL, "out of memory");
 	ml_message_t m;
 	ml_message_init(&m);
-	int whole;
+	int whole = 1;
 	int rc = message_get(r, se, docid, &m, &whole);
 	enum MHD_Result ret;
 	if (rc == ML_ENOTFOUND) {
@@ -1499,7 +1499,7 @@ static enum MHD_Result do_report(req_t *r, body_t *b, const char *id)
 		return respond_error(r, 500, NULL, "out of memory");
 	ml_message_t m;
 	ml_message_init(&m);
-	int whole;
+	int whole = 1;
 	int rc = message_get(r, se, docid, &m, &whole);
 	ml_message_free(&m);
 	enum MHD_Result ret;
