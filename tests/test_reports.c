@@ -379,8 +379,8 @@ static void command(void **state)
 	free(out); free(err);
 	json_t *reports_before = json_incref(json_object_get(show_json(id1), "reports"));
 
-	/* reindex and reparse keep every report */
-	static const char *const rebuilds[] = { "reindex --quiet", "reindex --reparse --quiet" };
+	/* reindex, reparse and compact keep every report */
+	static const char *const rebuilds[] = { "reindex --quiet", "reindex --reparse --quiet", "compact --quiet" };
 	for (size_t i = 0; i < ML_ARRAY_LEN(rebuilds); i++) {
 		assert_int_equal(tl_mtalog(&out, &err, "--db %s %s", db, rebuilds[i]), 0);
 		free(out); free(err);
