@@ -377,7 +377,9 @@ static void command(void **state)
 	assert_int_equal(json_integer_value(json_object_get(st, "reports")), 4);
 	json_decref(st);
 	free(out); free(err);
-	json_t *reports_before = json_incref(json_object_get(show_json(id1), "reports"));
+	json_t *shown = show_json(id1);
+	json_t *reports_before = json_incref(json_object_get(shown, "reports"));
+	json_decref(shown);
 
 	/* reindex, reparse and compact keep every report */
 	static const char *const rebuilds[] = { "reindex --quiet", "reindex --reparse --quiet", "compact --quiet" };
