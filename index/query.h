@@ -8,9 +8,10 @@
  * (?to=) and tests — and reports a bad value with the parameter's name.
  *
  * Plan: each indexed filter becomes a spec: the term keys whose union is
- * the filter (one key; the statuses of a group; every key under an address
- * prefix); a status together with a recipient domain or address uses the
- * row-level 'X' keys (index/tokens.h).  The day buckets of the time range are
+ * the filter (one key; the statuses of a group, with 'S' "released" and 'S'
+ * "reported" (index/reports.h) for those marks; every key under an address
+ * prefix or a subject word prefix, "invoic*"); a status together with a
+ * recipient domain or address uses the row-level 'X' keys (index/tokens.h).  The day buckets of the time range are
  * walked newest first; in each, every spec becomes a postings iterator (the
  * docids of its keys in that bucket: index/postings.h), the iterators are
  * ordered by their counts and intersected by leapfrog seeking from the newest
