@@ -1461,11 +1461,9 @@ static int run_report(server_t *sv, const char *id, const char *kind, const char
 	close(fd[1]);
 	size_t n = 0;
 	ssize_t k;
-	while ((k = read(fd[0], err + n, errlen - 1 - n)) > 0 && n + (size_t)k < errlen - 1)
+	while (n < errlen - 1 && (k = read(fd[0], err + n, errlen - 1 - n)) > 0)
 		n += (size_t)k;
-	if (k > 0)
-		n += (size_t)k;
-	err[ML_MIN(n, errlen - 1)] = '\0';
+	err[n] = '\0';
 	err[strcspn(err, "\n")] = '\0';
 	close(fd[0]);
 	if (rc)
