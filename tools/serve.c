@@ -1464,6 +1464,9 @@ static int run_report(server_t *sv, const char *id, const char *kind, const char
 	while (n < errlen - 1 && (k = read(fd[0], err + n, errlen - 1 - n)) > 0)
 		n += (size_t)k;
 	err[n] = '\0';
+	char sink[256];   /* the rest, so that the child never waits on a full pipe */
+	while (read(fd[0], sink, sizeof sink) > 0)
+		;
 	err[strcspn(err, "\n")] = '\0';
 	close(fd[0]);
 	if (rc)
