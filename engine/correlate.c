@@ -663,7 +663,10 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 		break;
 	case ML_EV_CLEANUP_REJECT:
 		m->flags |= ML_MSG_REJECTED;
-		rc = trailer_row(m, ev, t, ML_ST_BLOCKED);
+		if (ml_slice_ieq(ev->header_name, "subject") && !m->subject.len)
+			rc = set_subject(c, m, ev);
+		if (!rc)
+			rc = trailer_row(m, ev, t, ML_ST_BLOCKED);
 		for (uint32_t i = 0; i < m->nrcpts; i++)
 			if (m->rcpts[i].status == ML_ST_NONE)
 				m->rcpts[i].status = ML_ST_BLOCKED;
@@ -804,6 +807,12 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 	case ML_EV_DELETED:
 		m->flags |= ML_MSG_DELETED;
 		close_message(c, m);
+		break;
+	case ML_EV_INFO:
+		/* a header action that changes nothing we model (redirect, filter,
+		 * replace, prepend, bcc, ...) still names the subject */
+		if (ev->subject.n && ml_slice_ieq(ev->header_name, "subject") && !m->subject.len)
+			rc = set_subject(c, m, ev);
 		break;
 	default:
 		break;

@@ -50,9 +50,11 @@
  *     QID: milter-ACTION: STAGE from ORIGIN: REPLY; trailer  → as above, reason = REPLY
  *     For header lines: header_name = NAME; the VALUE goes to `subject` when NAME is
  *     "Subject" (any case), else to `reason_text` (HEADER and INFO only; HOLD and
- *     CLEANUP_REJECT keep reason_text for their TEXT).  VALUE ends at the last " from "
- *     before the trailer (cleanup truncates VALUE to 200 bytes and it may itself hold
- *     " from ").  ORIGIN is NAME[IP] or "local".
+ *     CLEANUP_REJECT keep reason_text for their TEXT); every action carries the subject
+ *     (the correlator keeps it whatever the action).  VALUE ends at the last " from "
+ *     followed by ORIGIN, ';' and a trailer (cleanup truncates VALUE to 200 bytes and
+ *     it may itself hold " from ", "; " or a whole " from h[ip]; from=<x> to=<y>").
+ *     ORIGIN is NAME[IP][:PORT] or "local".
  *   qmgr, oqmgr, nqmgr
  *     QID: from=<A>, size=N, nrcpt=N (queue active)         → QMGR_FROM
  *     QID: from=<A>, status=expired, returned to sender      → EXPIRED (also force-expired)
@@ -997,22 +999,26 @@ static void parse_content(ml_slice_t cls, const char *p, const char *e, ml_event
 	const char *ce = e;
 	trailer_t t;
 	*text = ML_SLICE_NULL;
+	/* The value ends at the last " from ORIGIN" that is followed by ';' and
+	 * a trailer (strict, else lenient): the value may itself hold " from ",
+	 * "; " and even a whole " from host[ip]; from=<x> to=<y>". */
 	for (int strict = 1; strict >= 0 && ce == e; strict--) {
-		const char *s = p;
-		while (s < e && (s = memchr(s, ';', (size_t)(e - s))) != NULL) {
-			if (parse_trailer(s, e, &t, strict)) {
-				const char *fr = rfind(p, s, LIT(" from "));
-				if (fr && !memchr(fr + 6, ' ', (size_t)(s - fr - 6))) {
-					ce = fr;
-					parse_client(fr + 6, s, &ev->client_name, &ev->client_ip);
-					if (ml_slice_eq(ev->client_name, "local") && !ev->client_ip.n)
-						ev->client_name = ML_SLICE_NULL;
-					apply_trailer(ev, &t);
-					*text = t.text;
-					break;
-				}
+		const char *end = e;
+		const char *fr;
+		while ((fr = rfind(p, end, LIT(" from "))) != NULL) {
+			ml_slice_t name, ip;
+			const char *s = parse_client(fr + 6, e, &name, &ip);
+			if (s && s < e && *s == ';' && name.n && parse_trailer(s, e, &t, strict)) {
+				ce = fr;
+				ev->client_name = name;
+				ev->client_ip = ip;
+				if (ml_slice_eq(ev->client_name, "local") && !ev->client_ip.n)
+					ev->client_name = ML_SLICE_NULL;
+				apply_trailer(ev, &t);
+				*text = t.text;
+				break;
 			}
-			s++;
+			end = fr + 5;  /* the next candidate starts before fr */
 		}
 	}
 	if (cls.n >= 6 && memcmp(cls.p + cls.n - 6, "header", 6) == 0) {

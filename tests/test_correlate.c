@@ -318,12 +318,49 @@ static void other_paths(void **state)
 	ml_corr_free(c);
 }
 
+/*
+ * A message stopped (or only touched) by a header rule keeps the subject of
+ * the rule's line, decoded, whatever the action.
+ */
+static void header_rule_subjects(void **state)
+{
+	(void)state;
+	static const char *const acts[] = { "reject", "discard", "hold", "warning", "info",
+		"redirect", "filter", "replace", "prepend", "bcc" };
+	ml_corr_t *c;
+	assert_int_equal(ml_corr_new(&c, NULL, NULL), 0);
+	ml_syslog_ctx_t sc;
+	ml_syslog_ctx_init(&sc, 0, 2026);
+	char line[1024], qid[16];
+	for (size_t a = 0; a < ML_ARRAY_LEN(acts); a++) {
+		snprintf(qid, sizeof qid, "5A5B5C5D%02zu", a);
+		snprintf(line, sizeof line,
+			 "Mar  3 12:10:00 mx1 postfix/cleanup[12]: %s: %s: header Subject: "
+			 "=?UTF-8?Q?Gr=C3=BC=C3=9Fe?= from a[192.0.2.1]; from=<x@y> to=<z@w> "
+			 "from mail.q.example[192.0.2.60]; from=<s@q.example> to=<bob@example.com> "
+			 "proto=ESMTP helo=<mail.q.example>: 5.7.1 rule", qid, acts[a]);
+		size_t ln = strlen(line);
+		ml_syslog_t h;
+		const char *why;
+		assert_int_equal(ml_syslog_parse(&sc, line, ln, &h, &why), 0);
+		ml_event_t ev;
+		ml_postfix_parse(h.program, h.msg, &ev);
+		assert_int_equal(ml_corr_add(c, &h, &ev, line, ln), 0);
+		ml_message_t *m = changed(c, qid);
+		ml_slice_t subj = ml_message_str(m, m->subject);
+		if (!ml_slice_eq(subj, "Grüße from a[192.0.2.1]; from=<x@y> to=<z@w>"))
+			fail_msg("%s: subject \"%.*s\"", acts[a], (int)subj.n, subj.p);
+	}
+	ml_corr_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cuts_change_nothing),
 		cmocka_unit_test(queue_id_reuse),
 		cmocka_unit_test(other_paths),
+		cmocka_unit_test(header_rule_subjects),
 	};
 	return TL_RUN_DEFAULT("correlate", tests, NULL, NULL);
 }

@@ -614,6 +614,62 @@ static void cleanup_header(void **state)
 	EQ(ev.from, NULL);
 }
 
+/*
+ * Every cleanup action that logs a header names the subject (Postfix 3.7
+ * shapes: "QID: ACTION: header Subject: VALUE from ORIGIN; trailer[: TEXT]"),
+ * also when the value itself holds a whole " from h[ip]; from=<x> to=<y>".
+ */
+static void cleanup_subject_actions(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *action, *text;
+		ml_event_kind_t kind;
+	} acts[] = {
+		{ "reject", "5.7.1 Message content rejected", ML_EV_CLEANUP_REJECT },
+		{ "discard", "spam rule 12", ML_EV_CLEANUP_REJECT },
+		{ "hold", "quarantined by header_checks", ML_EV_HOLD },
+		{ "warning", NULL, ML_EV_HEADER },
+		{ "info", NULL, ML_EV_HEADER },
+		{ "redirect", "trap@example.com", ML_EV_INFO },
+		{ "filter", "smtp:[127.0.0.1]:10025", ML_EV_INFO },
+		{ "replace", "Subject: [SPAM] Cheap pills", ML_EV_INFO },
+		{ "prepend", "X-Flag: yes", ML_EV_INFO },
+		{ "bcc", "archive@example.com", ML_EV_INFO },
+	};
+	static const char *const subjects[] = {
+		"Cheap pills",
+		"=?UTF-8?B?w5xiZXJ3ZWlzdW5n?= from mail.z.example[192.0.2.99]; from=<x@z.example> to=<y@example.com>",
+		"Re: mail from Bob; from the office",
+		"Fwd: from h.example[192.0.2.7]; from=<a@b.example> to=<c@d.example>: see below",
+	};
+	char line[1024];
+	for (size_t a = 0; a < ML_ARRAY_LEN(acts); a++)
+		for (size_t k = 0; k < ML_ARRAY_LEN(subjects); k++) {
+			snprintf(line, sizeof line,
+				 "3A4B5C6D7E: %s: header Subject: %s from mx.spam.example[203.0.113.9]; "
+				 "from=<s@spam.example> to=<bob@example.com> proto=ESMTP helo=<mx.spam.example>%s%s",
+				 acts[a].action, subjects[k], acts[a].text ? ": " : "", acts[a].text ? acts[a].text : "");
+			ml_event_t ev = P("postfix/cleanup", line);
+			if (ev.kind != acts[a].kind)
+				fail_msg("%s: kind %s", line, kind_name(ev.kind));
+			EQ(ev.qid, "3A4B5C6D7E");
+			EQ(ev.header_name, "Subject");
+			EQ(ev.subject, subjects[k]);
+			EQ(ev.client_ip, "203.0.113.9");
+			EQ(ev.from, "s@spam.example");
+			EQ(ev.to, "bob@example.com");
+			EQ(ev.helo, "mx.spam.example");
+			if (acts[a].kind == ML_EV_CLEANUP_REJECT || acts[a].kind == ML_EV_HOLD)
+				EQ(ev.reason_text, acts[a].text);
+		}
+	/* a body rule carries no subject */
+	ml_event_t ev = P("postfix/cleanup", "3A4B5C6D7E: discard: body Subject: not a header from mx.spam.example[203.0.113.9]; from=<s@spam.example> to=<bob@example.com> proto=ESMTP helo=<mx.spam.example>: body rule");
+	KIND(ev, ML_EV_CLEANUP_REJECT);
+	EQ(ev.subject, NULL);
+	EQ(ev.reason_text, "body rule");
+}
+
 static void cleanup_hold_reject(void **state)
 {
 	(void)state;
@@ -1572,6 +1628,7 @@ int main(void)
 		cmocka_unit_test(cleanup_message_id),
 		cmocka_unit_test(cleanup_header),
 		cmocka_unit_test(cleanup_hold_reject),
+		cmocka_unit_test(cleanup_subject_actions),
 		cmocka_unit_test(qmgr_lines),
 		cmocka_unit_test(delivery_lines),
 		cmocka_unit_test(local_delivery_flag),
