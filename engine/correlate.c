@@ -172,19 +172,32 @@ static ml_slice_t domain_of(ml_slice_t a)
 	return ML_SLICE_NULL;
 }
 
+static int rcpt_is_local(const ml_corr_t *c, const ml_message_t *m, const ml_rcpt_t *r)
+{
+	return dom_has(c, domain_of(ml_message_str(m, r->to))) ||
+	       dom_has(c, domain_of(ml_message_str(m, r->orig_to)));
+}
+
 static void set_direction(const ml_corr_t *c, ml_message_t *m)
 {
-	for (uint32_t i = 0; i < m->nrcpts; i++) {
-		if (dom_has(c, domain_of(ml_message_str(m, m->rcpts[i].to))) ||
-		    dom_has(c, domain_of(ml_message_str(m, m->rcpts[i].orig_to)))) {
-			m->direction = ML_DIR_INBOUND;
-			return;
-		}
-	}
-	if (dom_has(c, domain_of(ml_message_str(m, m->from))) || m->sasl_user.len)
+	uint32_t nlocal = 0;
+	for (uint32_t i = 0; i < m->nrcpts; i++)
+		nlocal += (uint32_t)rcpt_is_local(c, m, &m->rcpts[i]);
+	int sender_local = dom_has(c, domain_of(ml_message_str(m, m->from))) || m->sasl_user.len;
+	if (nlocal && nlocal == m->nrcpts && sender_local)
+		m->direction = ML_DIR_INTERNAL;
+	else if (nlocal)
+		m->direction = ML_DIR_INBOUND;
+	else if (sender_local)
 		m->direction = ML_DIR_OUTBOUND;
 	else if (m->nrcpts)
 		m->direction = ML_DIR_UNKNOWN;
+}
+
+ml_direction_t ml_corr_direction(const ml_corr_t *c, ml_message_t *m)
+{
+	set_direction(c, m);
+	return (ml_direction_t)m->direction;
 }
 
 /* ---- the message table ---- */

@@ -22,9 +22,11 @@
  * which frees every message: in-flight ones are reloaded through `load` when
  * their next line comes.  So memory is bounded by one batch.
  *
- * Direction is set on each dirty message by ml_corr_dirty(): inbound when a
- * recipient (to or orig_to) is in a local domain, else outbound when the
- * sender is in a local domain or authenticated with SASL.  Local domains are
+ * Direction is set on each dirty message by ml_corr_dirty(): the sender is
+ * local when its domain is a local domain or it authenticated with SASL, a
+ * recipient when its to or orig_to is in a local domain; internal when the
+ * sender and every recipient (at least one) are local, else inbound when a
+ * recipient is, else outbound when the sender is.  Local domains are
  * configured (ml_corr_local_domain) and learned from local deliveries (local,
  * virtual, lmtp agents); newly learned ones are reported by
  * ml_corr_new_domains() so the caller can store them with the batch.
@@ -58,6 +60,10 @@ size_t ml_corr_dirty(ml_corr_t *c, ml_message_t ***msgs);
 void ml_corr_done(ml_corr_t *c);
 /* Messages held now (dirty ones). */
 size_t ml_corr_count(const ml_corr_t *c);
+
+/* The direction of m under the local domains known now (set in m too): for
+ * a message stored before a domain was learned. */
+ml_direction_t ml_corr_direction(const ml_corr_t *c, ml_message_t *m);
 
 /* A local domain; learned = 1 when it comes from a delivery (reported by
  * ml_corr_new_domains), 0 when configured or loaded. */

@@ -309,7 +309,7 @@ static void other_paths(void **state)
 
 	m = changed(c, "1vQrSv-000003-AB");
 	assert_false(m->flags & ML_MSG_RELEASED);
-	assert_int_equal(m->direction, ML_DIR_INBOUND);  /* Example.COM is example.com */
+	assert_int_equal(m->direction, ML_DIR_INTERNAL);  /* Example.COM is example.com */
 
 	/* a reject is the first line read of its message: its client is known */
 	m = changed(c, "2C3D4E5F6A");

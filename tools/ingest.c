@@ -18,6 +18,7 @@
 #include "index/query.h"
 #include "index/reindex.h"
 #include "index/store.h"
+#include "index/tokens.h"
 #include "index/writer.h"
 
 /* SIGINT / SIGTERM: stop reading, commit what was read. */
@@ -107,7 +108,34 @@ int ml_ing_load_local_domains(ing_t *g)
 
 void ml_ing_put_domain(void *ctx, const char *d, size_t n)
 {
-	ml_writer_local_domain(ctx, d, n);
+	ing_t *g = ctx;
+	if (ml_buf_append(&g->learned, d, n) || ml_buf_append(&g->learned, "", 1))
+		g->learned.len = 0;  /* out of memory: the domain is stored by the next batch that sees it */
+}
+
+static int decide_direction(void *ctx, ml_message_t *m)
+{
+	return (int)ml_corr_direction(ctx, m);
+}
+
+int ml_ing_learned(ing_t *g)
+{
+	int rc = ML_OK;
+	char key[1 + 256];
+	for (size_t off = 0; off < g->learned.len && !rc;) {
+		const char *d = g->learned.data + off;
+		size_t n = strlen(d);
+		off += n + 1;
+		rc = ml_writer_local_domain(g->w, d, n);
+		/* recipient domains, then sender domains (lowercase terms) */
+		for (int i = 0; i < 2 && !rc && n < sizeof key - 1; i++) {
+			key[0] = i ? ML_TAG_FROM_DOMAIN : ML_TAG_TO_DOMAIN;
+			for (size_t k = 0; k < n; k++)
+				key[1 + k] = (d[k] >= 'A' && d[k] <= 'Z') ? d[k] + 32 : d[k];
+			rc = ml_writer_redecide(g->w, key, n + 1, decide_direction, g->corr, NULL);
+		}
+	}
+	return rc;
 }
 
 /* Queue everything of this batch into the writer (again, after a retry). */
@@ -118,6 +146,8 @@ static int queue_batch(ing_t *g)
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = ml_writer_put(g->w, msgs[i]);
+	if (!rc)
+		rc = ml_ing_learned(g);
 	for (unsigned i = 0; i < g->nckpts && !rc; i++)
 		rc = ml_writer_checkpoint(g->w, &g->ckpts[i]);
 	if (!rc) rc = ml_writer_count(g->w, "lines_parsed", g->parsed);
@@ -142,7 +172,7 @@ int ml_ing_commit(ing_t *g, int reopen)
 		g->before_commit(g);
 	ml_message_t **msgs;
 	size_t n = ml_corr_dirty(g->corr, &msgs);
-	ml_corr_new_domains(g->corr, ml_ing_put_domain, g->w);
+	ml_corr_new_domains(g->corr, ml_ing_put_domain, g);
 	int rc = queue_batch(g);
 	if (!rc)
 		rc = ml_writer_commit(g->w);
@@ -165,6 +195,7 @@ int ml_ing_commit(ing_t *g, int reopen)
 	}
 	g->res->messages_written += n;
 	g->res->commits++;
+	ml_buf_reset(&g->learned);
 	ml_corr_done(g->corr);
 	ml_heap_trim();
 	for (unsigned i = 0; i < g->ntallies; i++) {
@@ -634,6 +665,7 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 out:
 	ml_writer_free(g->w);
 	ml_corr_free(g->corr);
+	ml_buf_free(&g->learned);
 	ml_store_close(g->store);
 	free(g);
 	return ret;

@@ -110,6 +110,7 @@ typedef struct ing {
 	int progress;           /* a progress line on the terminal (stderr is one, not --quiet) */
 	double last_progress, t0;
 	struct ml_follow *fol;  /* --follow's files (tools/follow.c) */
+	ml_buf_t learned;       /* local domains learned in this batch, each ending in '\0' */
 	/* called before a commit queues the checkpoints, and after it succeeded */
 	void (*before_commit)(struct ing *g);
 	void (*after_commit)(struct ing *g);
@@ -136,9 +137,15 @@ void ml_ing_ckpt_set(ing_t *g, const ml_input_id_t *id, uint64_t offset, uint64_
 /* A plain file cut below its checkpoint: says so, returns where to read on from. */
 uint64_t ml_ing_shrunk(const char *path, const ml_input_id_t *id, uint64_t ckpt);
 void ml_ing_progress(ing_t *g, const char *path, uint64_t offset, uint64_t size, int final);
-/* The correlator's callbacks: an open message of an earlier batch, a local domain learned. */
+/* The correlator's callbacks: an open message of an earlier batch, a local
+ * domain learned (ctx: the ing_t; kept in `learned` until the commit). */
 int ml_ing_load_open(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m);
 void ml_ing_put_domain(void *ctx, const char *d, size_t n);
+/* The domains learned in this batch, into the writer's transaction (after
+ * the batch's puts): each stored, and every stored message of an earlier
+ * batch whose sender or a recipient is in one has its direction decided
+ * again, so that a domain learned late applies to messages seen before it. */
+int ml_ing_learned(ing_t *g);
 /* The local domains stored in the database, into the correlator. */
 int ml_ing_load_local_domains(ing_t *g);
 
