@@ -21,6 +21,30 @@ typedef struct {
 	char *name;        /* NULL: empty */
 } dom_t;
 
+/* A message-id seen on a host: the queue IDs that had it last and, when
+ * another, before (a content filter passes the message on under a new
+ * queue ID with the same message-id). */
+typedef struct {
+	uint64_t hash;     /* of host '\0' message-id; 0: empty slot */
+	char *qid[2];      /* NUL-terminated; [1] may be NULL */
+	size_t qn[2];
+} mid_t;
+
+/* A filter line keyed by a message-id no message had yet: a copy of the
+ * line and where its header's parts are in it. */
+typedef struct {
+	uint64_t hash;     /* as mid_t */
+	char *line;
+	size_t n;
+	uint32_t host_off, host_n, prog_off, prog_n, msg_off, msg_n;
+	int64_t time_us;
+	uint64_t seq;
+} pend_t;
+
+#define MID_SLOTS (1u << 16)       /* the message-id cache: direct-mapped */
+#define PEND_MAX 16384u            /* filter lines waiting for their message */
+#define PEND_US (3600LL * 1000000) /* how long (log time) one waits */
+
 struct ml_corr {
 	ml_corr_load_fn load;
 	void *load_ctx;
@@ -34,6 +58,10 @@ struct ml_corr {
 	char **learned;
 	size_t nlearned, learned_cap;
 	ml_buf_t scratch;
+	mid_t *mids;                  /* MID_SLOTS, kept across batches */
+	pend_t *pend;                 /* kept across batches, up to PEND_US old */
+	size_t npend, pend_cap;
+	int64_t newest_us;            /* of every line folded */
 };
 
 static ml_message_t TOMBSTONE;
@@ -49,7 +77,8 @@ int ml_corr_new(ml_corr_t **out, ml_corr_load_fn load, void *ctx)
 	c->slots = calloc(c->nslots, sizeof *c->slots);
 	c->ndoms_slots = 64;
 	c->doms = calloc(c->ndoms_slots, sizeof *c->doms);
-	if (!c->slots || !c->doms) {
+	c->mids = calloc(MID_SLOTS, sizeof *c->mids);
+	if (!c->slots || !c->doms || !c->mids) {
 		ml_corr_free(c);
 		return ML_ENOMEM;
 	}
@@ -71,6 +100,14 @@ void ml_corr_free(ml_corr_t *c)
 		free(c->learned[i]);
 	free(c->learned);
 	ml_buf_free(&c->scratch);
+	for (size_t i = 0; c->mids && i < MID_SLOTS; i++) {
+		free(c->mids[i].qid[0]);
+		free(c->mids[i].qid[1]);
+	}
+	free(c->mids);
+	for (size_t i = 0; i < c->npend; i++)
+		free(c->pend[i].line);
+	free(c->pend);
 	free(c);
 }
 
@@ -833,6 +870,160 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 	return rc ? (rc < 0 ? rc : ML_ENOMEM) : ML_OK;
 }
 
+/* ---- filter lines keyed by message-id ---- */
+
+static uint64_t mid_hash(ml_slice_t host, ml_slice_t msgid)
+{
+	uint64_t h = key_hash(host, msgid);
+	return h ? h : 1;
+}
+
+/* Queue ID qid on host has message-id msgid (the last one seen wins: a
+ * message passed on by a content filter keeps its message-id). */
+static void note_msgid(ml_corr_t *c, ml_slice_t host, ml_slice_t msgid, ml_slice_t qid)
+{
+	uint64_t h = mid_hash(host, msgid);
+	mid_t *e = &c->mids[h & (MID_SLOTS - 1)];
+	if (e->hash == h && e->qn[0] == qid.n && memcmp(e->qid[0], qid.p, qid.n) == 0)
+		return;
+	char *q = strndup(qid.p, qid.n);
+	if (!q)
+		return;  /* out of memory: that message's filter lines stay apart */
+	free(e->qid[1]);
+	if (e->hash == h) {
+		e->qid[1] = e->qid[0];
+		e->qn[1] = e->qn[0];
+	} else {
+		free(e->qid[0]);
+		e->qid[1] = NULL;
+		e->qn[1] = 0;
+	}
+	e->hash = h;
+	e->qid[0] = q;
+	e->qn[0] = qid.n;
+}
+
+/* A line of message m (in the table, on the dirty list). */
+static int fold_into(ml_corr_t *c, ml_message_t *m, const ml_syslog_t *h, const ml_event_t *ev,
+                     const char *line, size_t n)
+{
+	int64_t t = h->time_us;
+	if (t < m->first_us)
+		m->first_us = t;
+	if (t > m->last_us)
+		m->last_us = t;
+	ml_message_add_line(m, line, n, h->seq);  /* a message over its raw cap counts the line in raw_dropped */
+	return apply(c, m, ev, h->host, t);
+}
+
+/* The message (this batch's, or in flight in storage) that last had msgid
+ * on host, but not `after` (the queue ID a filter passed it on under: the
+ * line is about the message that entered the filter); *out = NULL when none
+ * is known. */
+static int msgid_message(ml_corr_t *c, ml_slice_t host, ml_slice_t msgid, ml_slice_t after, int64_t t,
+                         ml_message_t **out)
+{
+	*out = NULL;
+	uint64_t h = mid_hash(host, msgid);
+	const mid_t *e = &c->mids[h & (MID_SLOTS - 1)];
+	if (e->hash != h)
+		return ML_OK;
+	int k = after.n && e->qn[0] == after.n && memcmp(e->qid[0], after.p, after.n) == 0;
+	if (!e->qid[k])
+		return ML_OK;
+	int rc = find_message(c, host, ml_slice(e->qid[k], e->qn[k]), t, FIND_ANNOTATE, out);
+	if (!rc && *out) {
+		ml_slice_t have = ml_message_str(*out, (*out)->message_id);
+		if (have.n != msgid.n || memcmp(have.p, msgid.p, msgid.n) != 0)
+			*out = NULL;
+	}
+	return rc;
+}
+
+static int inside(const char *line, size_t n, ml_slice_t s)
+{
+	return s.p >= line && s.p + s.n <= line + n;
+}
+
+/* Keep a filter line until a message has its message-id. */
+static int pend_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const char *line, size_t n)
+{
+	if (c->npend >= PEND_MAX || !inside(line, n, h->host) || !inside(line, n, h->program) ||
+	    !inside(line, n, h->msg) || n > UINT32_MAX)
+		return ML_OK;  /* not kept: the line stays apart, as it would without a message-id */
+	int rc = ml_array_grow((void **)&c->pend, &c->pend_cap, sizeof *c->pend, c->npend + 1, 64);
+	if (rc)
+		return rc;
+	char *copy = malloc(n ? n : 1);
+	if (!copy)
+		return ML_ENOMEM;
+	memcpy(copy, line, n);
+	c->pend[c->npend++] = (pend_t){
+		mid_hash(h->host, ev->msgid), copy, n,
+		(uint32_t)(h->host.p - line), (uint32_t)h->host.n,
+		(uint32_t)(h->program.p - line), (uint32_t)h->program.n,
+		(uint32_t)(h->msg.p - line), (uint32_t)h->msg.n,
+		h->time_us, h->seq,
+	};
+	return ML_OK;
+}
+
+/* The waiting filter lines of (host, msgid), folded into m in the order
+ * they came. */
+static int pend_apply(ml_corr_t *c, ml_message_t *m, ml_slice_t host, ml_slice_t msgid)
+{
+	uint64_t hh = mid_hash(host, msgid);
+	int rc = ML_OK;
+	for (size_t i = 0; i < c->npend && !rc;) {
+		pend_t *p = &c->pend[i];
+		if (p->hash != hh) {
+			i++;
+			continue;
+		}
+		ml_syslog_t h = { p->time_us, ml_slice(p->line + p->host_off, p->host_n),
+		                  ml_slice(p->line + p->prog_off, p->prog_n), ML_SLICE_NULL,
+		                  ml_slice(p->line + p->msg_off, p->msg_n), p->seq };
+		ml_event_t ev;
+		ml_filters_parse(h.program, h.msg, &ev);
+		ml_slice_t self = ml_message_str(m, m->queue_id);
+		if (ev.other_qid.n == self.n && memcmp(ev.other_qid.p, self.p, self.n) == 0) {
+			i++;  /* about the message before the filter, not this one after it */
+			continue;
+		}
+		if (ev.kind == ML_EV_FILTER && ev.msgid.n == msgid.n && memcmp(ev.msgid.p, msgid.p, msgid.n) == 0 &&
+		    h.host.n == host.n && ml_memieq(h.host.p, host.p, host.n))
+			rc = fold_into(c, m, &h, &ev, p->line, p->n);
+		free(p->line);
+		memmove(p, p + 1, (c->npend - i - 1) * sizeof *p);
+		c->npend--;
+	}
+	return rc;
+}
+
+/* A filter line that names a message-id and no queue ID. */
+static int by_msgid(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const char *line, size_t n)
+{
+	ml_message_t *m;
+	int rc = msgid_message(c, h->host, ev->msgid, ev->other_qid, h->time_us, &m);
+	if (rc)
+		return rc;
+	return m ? fold_into(c, m, h, ev, line, n) : pend_add(c, h, ev, line, n);
+}
+
+/* m has a message-id now (the event named one): remember it, and fold the
+ * filter lines that waited for it. */
+static int msgid_seen(ml_corr_t *c, ml_message_t *m, ml_slice_t host)
+{
+	char mid[1024];
+	ml_slice_t v = ml_message_str(m, m->message_id);
+	if (!v.n || v.n > sizeof mid || !m->queue_id.len)
+		return ML_OK;
+	memcpy(mid, v.p, v.n);  /* m's strings move when a waiting line is folded */
+	ml_slice_t msgid = ml_slice(mid, v.n);
+	note_msgid(c, host, msgid, ml_message_str(m, m->queue_id));
+	return c->npend ? pend_apply(c, m, host, msgid) : ML_OK;
+}
+
 static int noqueue(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const char *line, size_t n)
 {
 	ml_message_t *m = new_message(c);
@@ -866,8 +1057,10 @@ int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const 
 		return ML_OK;
 	if (ev->kind == ML_EV_NOQUEUE_REJECT)
 		return noqueue(c, h, ev, line, n);
+	if (h->time_us > c->newest_us)
+		c->newest_us = h->time_us;
 	if (!ev->qid.n)
-		return ML_OK;
+		return ev->kind == ML_EV_FILTER && ev->msgid.n ? by_msgid(c, h, ev, line, n) : ML_OK;
 	ml_message_t *m;
 	int64_t t = h->time_us;
 	/* "removed" / "done" of a message not in flight (closed already, or its
@@ -889,12 +1082,9 @@ int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const 
 			ml_message_add_line(b, line, n, h->seq);
 		return rc;
 	}
-	if (t < m->first_us)
-		m->first_us = t;
-	if (t > m->last_us)
-		m->last_us = t;
-	ml_message_add_line(m, line, n, h->seq);  /* a message over its raw cap counts the line in raw_dropped */
-	rc = apply(c, m, ev, h->host, t);
+	rc = fold_into(c, m, h, ev, line, n);
+	if (!rc && ev->msgid.n)
+		rc = msgid_seen(c, m, h->host);
 	if (rc)
 		return rc;
 	if (ev->kind == ML_EV_ARRIVAL && ev->other_qid.n) {
@@ -932,4 +1122,13 @@ void ml_corr_done(ml_corr_t *c)
 	c->ndirected = 0;
 	memset(c->slots, 0, c->nslots * sizeof *c->slots);
 	c->used = 0;
+	/* filter lines that waited too long for their message are dropped */
+	size_t k = 0;
+	for (size_t i = 0; i < c->npend; i++) {
+		if (c->newest_us - c->pend[i].time_us > PEND_US)
+			free(c->pend[i].line);
+		else
+			c->pend[k++] = c->pend[i];
+	}
+	c->npend = k;
 }

@@ -13,6 +13,17 @@
  * "removed" follows) but it keeps taking the lines cleanup writes after the
  * reject.  A NOQUEUE reject is a closed message of its own.
  *
+ * Filter lines that name a message-id and no queue ID (spamd, amavis and
+ * rspamd in some setups) join the message that has that message-id on the
+ * same host: the correlator keeps, across batches, which queue ID last had
+ * each message-id (a direct-mapped cache of 65536 entries: a collision
+ * forgets the older one), and finds the message in this batch or, through
+ * `load`, in flight in storage.  A filter line that comes before the
+ * message's message-id waits (a copy of it, up to 16384 lines, for up to an
+ * hour of log time, across batches) and is folded into the message when a
+ * line gives it that message-id.  A message already closed in an earlier
+ * batch is not reopened: a line about it after that stays apart.
+ *
  * Chains: a delivery to a content filter on loopback whose reply says
  * "queued as NEXT" links the message to NEXT while NEXT is in flight (see
  * engine/message.h).
