@@ -24,10 +24,11 @@ typedef struct {
 /* A message-id seen on a host: the queue IDs that had it last and, when
  * another, before (a content filter passes the message on under a new
  * queue ID with the same message-id). */
+#define MID_QID_MAX 47
 typedef struct {
 	uint64_t hash;     /* of host '\0' message-id; 0: empty slot */
-	char *qid[2];      /* NUL-terminated; [1] may be NULL */
-	size_t qn[2];
+	uint8_t qn[2];     /* qn[1] = 0: none before */
+	char qid[2][MID_QID_MAX];
 } mid_t;
 
 /* A filter line keyed by a message-id no message had yet: a copy of the
@@ -100,10 +101,6 @@ void ml_corr_free(ml_corr_t *c)
 		free(c->learned[i]);
 	free(c->learned);
 	ml_buf_free(&c->scratch);
-	for (size_t i = 0; c->mids && i < MID_SLOTS; i++) {
-		free(c->mids[i].qid[0]);
-		free(c->mids[i].qid[1]);
-	}
 	free(c->mids);
 	for (size_t i = 0; i < c->npend; i++)
 		free(c->pend[i].line);
@@ -884,23 +881,17 @@ static void note_msgid(ml_corr_t *c, ml_slice_t host, ml_slice_t msgid, ml_slice
 {
 	uint64_t h = mid_hash(host, msgid);
 	mid_t *e = &c->mids[h & (MID_SLOTS - 1)];
-	if (e->hash == h && e->qn[0] == qid.n && memcmp(e->qid[0], qid.p, qid.n) == 0)
+	if (qid.n > MID_QID_MAX || (e->hash == h && e->qn[0] == qid.n && memcmp(e->qid[0], qid.p, qid.n) == 0))
 		return;
-	char *q = strndup(qid.p, qid.n);
-	if (!q)
-		return;  /* out of memory: that message's filter lines stay apart */
-	free(e->qid[1]);
 	if (e->hash == h) {
-		e->qid[1] = e->qid[0];
+		memcpy(e->qid[1], e->qid[0], e->qn[0]);
 		e->qn[1] = e->qn[0];
 	} else {
-		free(e->qid[0]);
-		e->qid[1] = NULL;
 		e->qn[1] = 0;
 	}
 	e->hash = h;
-	e->qid[0] = q;
-	e->qn[0] = qid.n;
+	memcpy(e->qid[0], qid.p, qid.n);
+	e->qn[0] = (uint8_t)qid.n;
 }
 
 /* A line of message m (in the table, on the dirty list). */
@@ -929,7 +920,7 @@ static int msgid_message(ml_corr_t *c, ml_slice_t host, ml_slice_t msgid, ml_sli
 	if (e->hash != h)
 		return ML_OK;
 	int k = after.n && e->qn[0] == after.n && memcmp(e->qid[0], after.p, after.n) == 0;
-	if (!e->qid[k])
+	if (!e->qn[k])
 		return ML_OK;
 	int rc = find_message(c, host, ml_slice(e->qid[k], e->qn[k]), t, FIND_ANNOTATE, out);
 	if (!rc && *out) {
