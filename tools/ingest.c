@@ -10,9 +10,6 @@
 
 #include "engine/correlate.h"
 #include "engine/exim.h"
-#include "engine/filters.h"
-#include "engine/sendmail.h"
-#include "engine/postfix.h"
 #include "engine/reader.h"
 #include "engine/syslog.h"
 #include "index/query.h"
@@ -252,29 +249,6 @@ int ml_ing_batch_due(ing_t *g)
 	return (g->batch_lines & 4095) == 0 && ml_ing_batch_age_ms(g) >= g->o->batch_ms;
 }
 
-static const char *const other_programs[] = {
-	"dovecot", "spamc", "clamd", "postgrey", "saslauthd", "milter-greylist", "spamass-milter",
-	"courier", "imapd", "pop3d", "roundcube", "sympa", NULL
-};
-
-static void classify_other(ing_t *g, ml_slice_t prog, const char *path, const ml_line_t *l)
-{
-	char reason[96];
-	size_t n = prog.n;
-	for (size_t i = 0; i < prog.n; i++)
-		if (prog.p[i] == '/') {
-			n = i;
-			break;
-		}
-	for (int i = 0; other_programs[i]; i++)
-		if (strlen(other_programs[i]) == n && memcmp(other_programs[i], prog.p, n) == 0) {
-			snprintf(reason, sizeof reason, "%.*s (not parsed)", (int)n, prog.p);
-			tally(g, "skip", reason, path, l->lineno, l->off, l->p, l->n);
-			return;
-		}
-	tally(g, "skip", "not a mail program", path, l->lineno, l->off, l->p, l->n);
-}
-
 int ml_ingest_format(const char *s)
 {
 	static const char *const names[] = { "auto", "postfix", "exim", "sendmail" };
@@ -284,108 +258,31 @@ int ml_ingest_format(const char *s)
 	return -1;
 }
 
-/* Count a skipped or not-understood event under "prefix: reason". */
-static void tally_event(ing_t *g, const char *prefix, const ml_event_t *ev, const char *path,
-                        const ml_line_t *l, const char *p, size_t n)
-{
-	char reason[96];
-	int bad = ev->kind == ML_EV_UNKNOWN;
-	const char *r = ev->reason ? ev->reason : bad ? "not understood" : "other";
-	size_t pn = strlen(prefix);
-	/* "exim connection" → "exim: connection"; "postscreen" → "postfix: postscreen" */
-	if (!strncmp(r, prefix, pn) && (r[pn] == ' ' || r[pn] == ':'))
-		r += pn + (r[pn] == ':' ? 2 : 1);
-	snprintf(reason, sizeof reason, "%s: %s", prefix, r);
-	tally(g, bad ? "bad" : "skip", reason, path, l->lineno, l->off, p, n);
-}
-
-/* One line: classify, parse, fold. */
+/* One line: classify and parse (engine/dispatch.h), count or fold. */
 int ml_ing_line(ing_t *g, ml_syslog_ctx_t *sc, ml_exim_time_t *et, const char *path, const ml_line_t *l)
 {
-	const char *p = l->p;
-	size_t n = l->n;
 	g->seq++;
 	g->seq_delta++;
 	g->batch_lines++;
 	g->res->lines++;
 	g->res->bytes += l->end - l->off;
 	if (l->flags & ML_LINE_TOOLONG) {
-		tally(g, "bad", "line too long", path, l->lineno, l->off, p, n);
+		tally(g, "bad", "line too long", path, l->lineno, l->off, l->p, l->n);
 		return ML_OK;
 	}
-	while (n && *p == '\0') {
-		p++;
-		n--;
-	}
-	if (n == 0) {
-		if (l->n)
-			tally(g, "bad", "NUL bytes only", path, l->lineno, l->off, l->p, l->n);
-		else
-			tally(g, "skip", "empty line", path, l->lineno, l->off, p, n);
-		return ML_OK;
-	}
-	if (memchr(p, '\0', n)) {
-		tally(g, "bad", "NUL byte inside the line", path, l->lineno, l->off, p, n);
-		return ML_OK;
-	}
+	ml_disp_ctx_t dc = { g->o->format, sc, et };
 	ml_syslog_t h;
 	ml_event_t ev;
-	const char *why = "not a syslog line", *family;
-	int fmt = g->o->format;
-	if (ml_syslog_parse(sc, p, n, &h, &why) == 0) {
-		if (fmt == ML_FORMAT_POSTFIX || (!fmt && ml_postfix_is_program(h.program))) {
-			family = "postfix";
-			ml_postfix_parse(h.program, h.msg, &ev);
-		} else if (fmt == ML_FORMAT_EXIM || (!fmt && ml_exim_is_program(h.program))) {
-			family = "exim";
-			ml_exim_parse(h.msg, &ev);
-		} else if (fmt == ML_FORMAT_SENDMAIL || (!fmt && ml_sendmail_is_program(h.program))) {
-			family = "sendmail";
-			ml_sendmail_parse(h.msg, &ev);
-		} else if (ml_filters_is_program(h.program)) {
-			family = "filter";
-			ml_filters_parse(h.program, h.msg, &ev);
-		} else {
-			classify_other(g, h.program, path, l);
-			return ML_OK;
-		}
-	} else {
-		/* Exim's own log file: "2024-01-02 03:04:05 [+0100] [pid] ID ..." */
-		ml_slice_t msg;
-		int er = ml_exim_parse_line(p, n, et, &msg);
-		if (er == ML_EXIM_CONTINUATION) {
-			tally(g, "skip", "exim: continuation", path, l->lineno, l->off, p, n);
-			return ML_OK;
-		}
-		if (er) {
-			tally(g, "bad", why, path, l->lineno, l->off, p, n);
-			return ML_OK;
-		}
-		family = "exim";
-		memset(&h, 0, sizeof h);
-		h.time_us = et->time_us;
-		h.program = ml_slice_cstr("exim");
-		h.msg = msg;
-		ml_exim_parse(msg, &ev);
-		if (ev.kind == ML_EV_UNKNOWN) {
-			/* rspamd's own log file has the same timestamp */
-			ml_event_t fev;
-			ml_filters_parse(ml_slice_cstr("rspamd"), msg, &fev);
-			if (fev.kind != ML_EV_UNKNOWN) {
-				ev = fev;
-				family = "filter";
-				h.program = ml_slice_cstr("rspamd");
-			}
-		}
-	}
-	if (ev.kind == ML_EV_UNKNOWN || ev.kind == ML_EV_SKIP) {
-		tally_event(g, family, &ev, path, l, p, n);
+	ml_disp_t d;
+	ml_disp_kind_t k = ml_dispatch(&dc, l->p, l->n, &h, &ev, &d);
+	if (k != ML_DISP_EVENT) {
+		tally(g, k == ML_DISP_BAD ? "bad" : "skip", d.reason, path, l->lineno, l->off, d.p, d.n);
 		return ML_OK;
 	}
 	h.seq = g->replay_seq ? g->replay_seq : g->seq;
 	g->parsed++;
 	g->res->parsed++;
-	return ml_corr_add(g->corr, &h, &ev, p, n);
+	return ml_corr_add(g->corr, &h, &ev, d.p, d.n);
 }
 
 ml_ckpt_t *ml_ing_ckpt_slot(ing_t *g, uint64_t hash)

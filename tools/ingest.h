@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "engine/correlate.h"
+#include "engine/dispatch.h"
 #include "engine/exim.h"
 #include "engine/reader.h"
 #include "engine/syslog.h"
@@ -45,12 +46,7 @@ typedef struct {
 	unsigned poll_ms;          /* --follow: how often a quiet file is looked at (100) */
 } ml_ingest_opts_t;
 
-/* --format: auto decides per line by program tag (postfix/..., exim,
- * sendmail, amavis, ...) or shape (Exim's and rspamd's own log files); a
- * named one reads every syslog line with that MTA's parser whatever its tag
- * (for an unusual syslog_name). */
-enum { ML_FORMAT_AUTO = 0, ML_FORMAT_POSTFIX, ML_FORMAT_EXIM, ML_FORMAT_SENDMAIL };
-/* The format named s; -1 when unknown. */
+/* --format: ML_FORMAT_* (engine/dispatch.h).  The format named s; -1 when unknown. */
 int ml_ingest_format(const char *s);
 
 typedef struct {
