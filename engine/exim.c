@@ -21,7 +21,6 @@
 
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 /* ---- bounded byte helpers ---------------------------------------------- */
 
@@ -79,17 +78,7 @@ static const char *skip_sp(const char *p, const char *e)
 void ml_exim_time_init(ml_exim_time_t *t)
 {
 	memset(t, 0, sizeof *t);
-	t->cache_key = -1;
-}
-
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
+	ml_hourcache_init(&t->hours);
 }
 
 static int num2(const char *p)
@@ -142,23 +131,6 @@ static const char *parse_stamp(const char *p, const char *e, tparts_t *t)
 		}
 	}
 	return p;
-}
-
-static int64_t local_seconds(ml_exim_time_t *c, const tparts_t *t)
-{
-	int64_t key = (((int64_t)t->year * 16 + t->mon) * 32 + t->day) * 32 + t->hour;
-	if (key != c->cache_key) {
-		struct tm tm;
-		memset(&tm, 0, sizeof tm);
-		tm.tm_year = t->year - 1900;
-		tm.tm_mon = t->mon - 1;
-		tm.tm_mday = t->day;
-		tm.tm_hour = t->hour;
-		tm.tm_isdst = -1;
-		c->cache_base = (int64_t)mktime(&tm);
-		c->cache_key = key;
-	}
-	return c->cache_base + t->min * 60 + t->sec;
 }
 
 /* " +hhmm" / " -hhmm" at p → minutes east; 1 when present. */
@@ -228,9 +200,8 @@ int ml_exim_parse_line(const char *line, size_t n, ml_exim_time_t *t, ml_slice_t
 	if (t->has_zone)
 		q += 6;
 	int64_t secs = t->has_zone
-		? days_from_civil(tp.year, tp.mon, tp.day) * 86400 + tp.hour * 3600 + tp.min * 60 + tp.sec -
-			  (int64_t)zone * 60
-		: local_seconds(t, &tp);
+		? ml_utc_seconds(tp.year, tp.mon, tp.day, tp.hour, tp.min, tp.sec) - (int64_t)zone * 60
+		: ml_local_seconds_cached(&t->hours, tp.year, tp.mon, tp.day, tp.hour, tp.min, tp.sec);
 	t->time_us = secs * 1000000 + tp.us;
 	if (q < e && *q == ' ')
 		q++;
