@@ -5,6 +5,7 @@
 
 #include "engine/exim.h"
 #include "engine/filters.h"
+#include "engine/rcpts.h"
 #include "engine/sendmail.h"
 #include "engine/rfc2047.h"
 
@@ -456,6 +457,30 @@ static int trailer_row(ml_message_t *m, const ml_event_t *ev, int64_t t, ml_stat
 	return rc;
 }
 
+#define ST(s) (1u << (s))
+
+/* Every row whose status is in `from` (ST() bits) becomes `to`; its time
+ * becomes t when stamp. */
+static void settle(ml_message_t *m, unsigned from, ml_status_t to, int stamp, int64_t t)
+{
+	for (uint32_t i = 0; i < m->nrcpts; i++)
+		if (from & ST(m->rcpts[i].status)) {
+			m->rcpts[i].status = (uint8_t)to;
+			if (stamp)
+				m->rcpts[i].time_us = t;
+		}
+}
+
+/* Every row not settled yet takes the event's outcome st (set_row). */
+static int settle_rows(ml_message_t *m, const ml_event_t *ev, int64_t t, ml_status_t st)
+{
+	int rc = ML_OK;
+	for (uint32_t i = 0; i < m->nrcpts && !rc; i++)
+		if (m->rcpts[i].status == ML_ST_NONE)
+			rc = set_row(m, (int)i, ev, t, st);
+	return rc;
+}
+
 /* The subject of an event, decoded to UTF-8 into the message. */
 static int set_subject(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev)
 {
@@ -504,26 +529,14 @@ static int delivery_row(ml_message_t *m, ml_slice_t to, ml_slice_t orig_to)
 	return row_for(m, to, orig_to);
 }
 
-/* The recipients of an arrival's "for" list: rows with no status yet.  The
- * list is addresses separated by spaces; a quoted local part may hold one. */
+/* The recipients of an arrival's "for" list: rows with no status yet. */
 static int arrival_rows(ml_message_t *m, ml_slice_t list)
 {
-	size_t i = 0;
-	while (i < list.n) {
-		while (i < list.n && list.p[i] == ' ')
-			i++;
-		size_t st = i;
-		int quoted = 0;
-		while (i < list.n && (quoted || list.p[i] != ' ')) {
-			if (list.p[i] == '"')
-				quoted = !quoted;
-			i++;
-		}
-		if (i > st) {
-			int k = row_for(m, ml_slice(list.p + st, i - st), ML_SLICE_NULL);
-			if (k < 0)
-				return k;
-		}
+	ml_slice_t a;
+	while (ml_rcpts_next(&list, ' ', &a)) {
+		int k = row_for(m, a, ML_SLICE_NULL);
+		if (k < 0)
+			return k;
 	}
 	return ML_OK;
 }
@@ -632,26 +645,19 @@ static int filter_verdict(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, m
 			m->flags |= ML_MSG_REJECTED;
 		ml_slice_t list = ev->filter_rcpts, a;
 		int named = 0;
-		while (!rc && ml_filters_next_rcpt(&list, &a)) {
-			if (!a.n)
-				continue;
+		while (!rc && ml_rcpts_next(&list, ',', &a)) {
 			int k = delivery_row(m, a, ML_SLICE_NULL);
 			if (k < 0)
 				return k;
 			rc = set_row(m, k, ev, t, ev->status);
 			named = 1;
 		}
-		for (uint32_t i = 0; !named && !rc && i < m->nrcpts; i++)
-			if (m->rcpts[i].status == ML_ST_NONE)
-				rc = set_row(m, (int)i, ev, t, ev->status);
-		return rc;
+		return !rc && !named ? settle_rows(m, ev, t, ev->status) : rc;
 	}
 	if (ev->status == ML_ST_DELIVERED && ev->other_qid.n) {
 		/* passed on: each recipient the filter names continues as other_qid */
 		ml_slice_t list = ev->filter_rcpts, a;
-		while (!rc && ml_filters_next_rcpt(&list, &a)) {
-			if (!a.n)
-				continue;
+		while (!rc && ml_rcpts_next(&list, ',', &a)) {
 			int k = delivery_row(m, a, ML_SLICE_NULL);
 			if (k < 0)
 				return k;
@@ -704,9 +710,7 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 			rc = set_subject(c, m, ev);
 		if (!rc)
 			rc = trailer_row(m, ev, t, ML_ST_QUARANTINED);
-		for (uint32_t i = 0; i < m->nrcpts; i++)
-			if (m->rcpts[i].status == ML_ST_NONE || m->rcpts[i].status == ML_ST_DELAYED)
-				m->rcpts[i].status = ML_ST_QUARANTINED;
+		settle(m, ST(ML_ST_NONE) | ST(ML_ST_DELAYED), ML_ST_QUARANTINED, 0, t);
 		break;
 	case ML_EV_CLEANUP_REJECT:
 		m->flags |= ML_MSG_REJECTED;
@@ -714,9 +718,7 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 			rc = set_subject(c, m, ev);
 		if (!rc)
 			rc = trailer_row(m, ev, t, ML_ST_BLOCKED);
-		for (uint32_t i = 0; i < m->nrcpts; i++)
-			if (m->rcpts[i].status == ML_ST_NONE)
-				m->rcpts[i].status = ML_ST_BLOCKED;
+		settle(m, ST(ML_ST_NONE), ML_ST_BLOCKED, 0, t);
 		if (!rc && !m->client_ip.len)
 			rc = set_if(m, &m->client_ip, ev->client_ip);
 		/* Rejected: no "removed" will follow, so the message is closed; it
@@ -759,30 +761,20 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 	case ML_EV_REMOVED:
 		/* rows nothing was logged for (Exim: a duplicate an alias delivered)
 		 * are settled with the message */
-		for (uint32_t i = 0; i < m->nrcpts; i++)
-			if (m->rcpts[i].status == ML_ST_NONE) {
-				m->rcpts[i].status = ML_ST_DELIVERED;
-				m->rcpts[i].time_us = t;
-			}
+		settle(m, ST(ML_ST_NONE), ML_ST_DELIVERED, 1, t);
 		close_message(c, m);
 		break;
 	case ML_EV_EXPIRED:
 		m->flags |= ML_MSG_EXPIRED;
 		if (ev->from_set && !m->from.len)
 			rc = ml_message_set(m, &m->from, ev->from.p, ev->from.n);
-		for (uint32_t i = 0; i < m->nrcpts; i++)
-			if (m->rcpts[i].status == ML_ST_NONE || m->rcpts[i].status == ML_ST_DELAYED) {
-				m->rcpts[i].status = ML_ST_EXPIRED;
-				m->rcpts[i].time_us = t;
-			}
+		settle(m, ST(ML_ST_NONE) | ST(ML_ST_DELAYED), ML_ST_EXPIRED, 1, t);
 		break;
 	case ML_EV_DELIVERY: {
 		if (!ev->to.n) {
 			/* about every recipient not settled yet (Exim: "=> blackhole (DATA
 			 * ACL discarded recipients)") */
-			for (uint32_t i = 0; i < m->nrcpts && !rc; i++)
-				if (m->rcpts[i].status == ML_ST_NONE)
-					rc = set_row(m, (int)i, ev, t, ev->status);
+			rc = settle_rows(m, ev, t, ev->status);
 			if (!m->nrcpts && ev->status == ML_ST_BLOCKED)
 				m->flags |= ML_MSG_REJECTED;
 			break;
@@ -790,7 +782,7 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 		if (ev->to_list.n) {
 			/* Sendmail: one status for every recipient of the line */
 			ml_slice_t list = ev->to_list, a;
-			while (!rc && ml_sendmail_next_rcpt(&list, &a)) {
+			while (!rc && ml_rcpts_next(&list, ',', &a)) {
 				int k = delivery_row(m, a, ev->orig_to);
 				if (k < 0)
 					return k;
@@ -832,11 +824,7 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 		if (ev->status == ML_ST_EXPIRED) {
 			/* Sendmail: the notice of a message that timed out */
 			m->flags |= ML_MSG_EXPIRED;
-			for (uint32_t i = 0; i < m->nrcpts; i++)
-				if (m->rcpts[i].status == ML_ST_NONE || m->rcpts[i].status == ML_ST_DELAYED) {
-					m->rcpts[i].status = ML_ST_EXPIRED;
-					m->rcpts[i].time_us = t;
-				}
+			settle(m, ST(ML_ST_NONE) | ST(ML_ST_DELAYED), ML_ST_EXPIRED, 1, t);
 		}
 		break;
 	case ML_EV_FILTER:
@@ -847,9 +835,7 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 		 * frozen for other reasons, which is no release */
 		if (m->flags & ML_MSG_HELD)
 			m->flags |= ML_MSG_RELEASED;
-		for (uint32_t i = 0; i < m->nrcpts; i++)
-			if (m->rcpts[i].status == ML_ST_QUARANTINED)
-				m->rcpts[i].status = ML_ST_NONE;
+		settle(m, ST(ML_ST_QUARANTINED), ML_ST_NONE, 0, t);
 		break;
 	case ML_EV_DELETED:
 		m->flags |= ML_MSG_DELETED;

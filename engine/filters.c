@@ -205,32 +205,6 @@ int ml_filters_is_program(ml_slice_t program)
 	return program_of(program) != P_NONE;
 }
 
-int ml_filters_next_rcpt(ml_slice_t *list, ml_slice_t *addr)
-{
-	const char *p = list->p, *e = p ? p + list->n : p;
-	while (p < e && (*p == ' ' || *p == ','))
-		p++;
-	if (p >= e) {
-		*list = ml_slice(e, 0);
-		*addr = ML_SLICE_NULL;
-		return 0;
-	}
-	const char *q;
-	if (*p == '<') {
-		const char *gt = findc(p, e, '>');
-		q = gt ? gt + 1 : e;
-		*addr = sl(p + 1, gt ? gt : e);
-	} else {
-		q = to_comma(p, e);
-		const char *t = q;
-		while (t > p && t[-1] == ' ')
-			t--;
-		*addr = sl(p, t);
-	}
-	*list = sl(q, e);
-	return 1;
-}
-
 /* ---- amavis -------------------------------------------------------------- */
 
 typedef struct {

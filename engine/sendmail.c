@@ -13,6 +13,7 @@
  * form decides which of them become the event.
  */
 #include "sendmail.h"
+#include "rcpts.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -169,63 +170,6 @@ static const char *value_end(const char *v, const char *e)
 		q++;
 	}
 	return e;
-}
-
-/* An address as written → without brackets: "<a@x>" → a@x, "Name <a@x>" →
- * a@x, "<>" → empty, "root" → root. */
-static ml_slice_t strip_addr(ml_slice_t v)
-{
-	v = trim(v);
-	const char *p = v.p, *e = end_of(v);
-	if (p == e)
-		return v;
-	if (e[-1] == '>') {
-		const char *lt = e - 1;
-		while (lt > p && lt[-1] != '<')
-			lt--;
-		if (lt > p)
-			return sl(lt, e - 1);
-	}
-	if (*p == '<') {
-		const char *gt = memchr(p, '>', (size_t)(e - p));
-		return sl(p + 1, gt ? gt : e);
-	}
-	return v;
-}
-
-int ml_sendmail_next_rcpt(ml_slice_t *list, ml_slice_t *addr)
-{
-	if (!list->p)
-		return 0;
-	const char *p = list->p, *e = p + list->n;
-	for (;;) {
-		while (p < e && (*p == ',' || *p == ' '))
-			p++;
-		if (p >= e) {
-			*list = sl(e, e);
-			return 0;
-		}
-		const char *q = p;
-		int quote = 0, angle = 0;
-		for (; q < e; q++) {
-			char c = *q;
-			if (c == '"')
-				quote = !quote;
-			else if (!quote && c == '<')
-				angle = 1;
-			else if (!quote && c == '>')
-				angle = 0;
-			else if (c == ',' && !quote && !angle)
-				break;
-		}
-		ml_slice_t a = strip_addr(sl(p, q));
-		p = q < e ? q + 1 : e;
-		*list = sl(p, e);
-		if (a.n) {
-			*addr = a;
-			return 1;
-		}
-	}
 }
 
 /* relay= of a client: "name [ip]", "[ip]", "name [ip] (may be forged)",
@@ -434,12 +378,12 @@ static void read_items(const char *p, const char *e, fields_t *f)
 static void arrival(const fields_t *f, ml_event_t *ev)
 {
 	ev->kind = ML_EV_ARRIVAL;
-	ev->from = strip_addr(f->from);
+	ev->from = ml_rcpts_addr(f->from);
 	ev->from_set = 1;
 	ev->size = parse_u64(f->size.p, end_of(f->size));
 	uint64_t n = parse_u64(f->nrcpts.p, end_of(f->nrcpts));
 	ev->nrcpt = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
-	ev->msgid = strip_addr(f->msgid);
+	ev->msgid = ml_rcpts_addr(f->msgid);
 	ev->proto = f->proto;
 	parse_client(trim(f->relay), &ev->client_name, &ev->client_ip);
 }
@@ -456,7 +400,7 @@ static void delivery(const fields_t *f, ml_event_t *ev)
 	ev->kind = ML_EV_DELIVERY;
 	ev->to_list = trim(f->to);
 	ml_slice_t list = ev->to_list, first;
-	if (ml_sendmail_next_rcpt(&list, &first))
+	if (ml_rcpts_next(&list, ',', &first))
 		ev->to = first;
 	ev->relay = trim(f->relay);
 	ev->dsn = trim(f->dsn);
@@ -526,14 +470,14 @@ static void ruleset_line(const char *p, const char *e, ml_event_t *ev)
 	}
 	parse_client(trim(f.relay), &ev->client_name, &ev->client_ip);
 	if (ml_slice_eq(rs, "check_rcpt") || ml_slice_eq(rs, "tls_rcpt")) {
-		ev->to = strip_addr(f.arg1);
+		ev->to = ml_rcpts_addr(f.arg1);
 	} else if (ml_slice_eq(rs, "check_mail")) {
-		ev->from = strip_addr(f.arg1);
+		ev->from = ml_rcpts_addr(f.arg1);
 		ev->from_set = 1;
 	} else if (ml_slice_eq(rs, "check_compat")) {
-		ev->from = strip_addr(f.arg1);
+		ev->from = ml_rcpts_addr(f.arg1);
 		ev->from_set = 1;
-		ev->to = strip_addr(f.arg2);
+		ev->to = ml_rcpts_addr(f.arg2);
 	}
 	if (f.reject.n) {
 		blocked(ev, f.reject);
@@ -565,9 +509,9 @@ static void milter_line(const char *p, const char *e, ml_event_t *ev)
 	int refused = f.reject.n || f.discard || f.tempfail;
 	if (refused && HAS(p, e, "Milter: ")) {
 		if (f.has_to)
-			ev->to = strip_addr(f.to);
+			ev->to = ml_rcpts_addr(f.to);
 		if (f.has_from) {
-			ev->from = strip_addr(f.from);
+			ev->from = ml_rcpts_addr(f.from);
 			ev->from_set = 1;
 		}
 		ev->client_name = trim(f.host);
@@ -607,7 +551,7 @@ static int refused_rcpt(const char *p, const char *e, ml_event_t *ev)
 	} else if (memchr(a.p, ' ', a.n)) {
 		return 0;
 	}
-	ev->to = strip_addr(a);
+	ev->to = ml_rcpts_addr(a);
 	blocked(ev, sl(d + 4, e));
 	return 1;
 }
@@ -769,7 +713,7 @@ static void qid_line(const char *p, const char *e, ml_event_t *ev)
 		const char *a = FIND(p + 6, e, " => ");
 		if (a) {
 			ml_event_info(ev);
-			ev->orig_to = strip_addr(sl(p + 6, a));
+			ev->orig_to = ml_rcpts_addr(sl(p + 6, a));
 			ev->to_list = trim(sl(a + 4, e));
 			return;
 		}

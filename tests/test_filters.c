@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/rcpts.h"
 #include "engine/filters.h"
 #include "engine/postfix.h"
 
@@ -188,11 +189,11 @@ static void amavis_passed(void **state)
 	EQ(ev.other_qid, "4Xy3Fj2Nn9zJfL");
 	EQ(ev.score, "-1.2");
 	ml_slice_t list = ev.filter_rcpts, a;
-	assert_true(ml_filters_next_rcpt(&list, &a));
+	assert_true(ml_rcpts_next(&list, ',', &a));
 	EQ(a, "a@example.com");
-	assert_true(ml_filters_next_rcpt(&list, &a));
+	assert_true(ml_rcpts_next(&list, ',', &a));
 	EQ(a, "b@example.net");
-	assert_false(ml_filters_next_rcpt(&list, &a));
+	assert_false(ml_rcpts_next(&list, ',', &a));
 }
 
 static void amavis_blocked(void **state)
@@ -345,11 +346,11 @@ static void rspamd(void **state)
 	EQ(ev.filter_rcpts, "a@example.org,b@example.org");
 	assert_int_equal(ev.size, 2348);
 	ml_slice_t list = ev.filter_rcpts, a;
-	assert_true(ml_filters_next_rcpt(&list, &a));
+	assert_true(ml_rcpts_next(&list, ',', &a));
 	EQ(a, "a@example.org");
-	assert_true(ml_filters_next_rcpt(&list, &a));
+	assert_true(ml_rcpts_next(&list, ',', &a));
 	EQ(a, "b@example.org");
-	assert_false(ml_filters_next_rcpt(&list, &a));
+	assert_false(ml_rcpts_next(&list, ',', &a));
 	/* Without a queue ID (rspamc, the controller): keyed by the message-id; with
 	 * neither, a skip. */
 	ev = F("rspamd", "<cf1261>; csession; rspamd_task_write_log: id: <157c12f9@gmail.com>, ip: 10.3.53.226, from: <x@gmail.com>, (default: T (add header): [6.10/25.00] [BAYES_SPAM(5.10){100.00%;}]), len: 10, time: 5ms");
@@ -516,21 +517,33 @@ static void rcpt_iterator(void **state)
 {
 	(void)state;
 	ml_slice_t list = ml_slice_cstr(" x.org, <y@z>,,w@v "), a;
-	assert_true(ml_filters_next_rcpt(&list, &a));
+	assert_true(ml_rcpts_next(&list, ',', &a));
 	EQ(a, "x.org");
-	assert_true(ml_filters_next_rcpt(&list, &a));
+	assert_true(ml_rcpts_next(&list, ',', &a));
 	EQ(a, "y@z");
-	assert_true(ml_filters_next_rcpt(&list, &a));
+	assert_true(ml_rcpts_next(&list, ',', &a));
 	EQ(a, "w@v");
-	assert_false(ml_filters_next_rcpt(&list, &a));
-	list = ml_slice_cstr("<>,<unterminated");
-	assert_true(ml_filters_next_rcpt(&list, &a));
-	EQ(a, "");
-	assert_true(ml_filters_next_rcpt(&list, &a));
-	EQ(a, "unterminated");
-	assert_false(ml_filters_next_rcpt(&list, &a));
+	assert_false(ml_rcpts_next(&list, ',', &a));
+	/* "<>" is no recipient; an unclosed '<' runs to the end */
+	list = ml_slice_cstr("<>,<unterminated, still");
+	assert_true(ml_rcpts_next(&list, ',', &a));
+	EQ(a, "unterminated, still");
+	assert_false(ml_rcpts_next(&list, ',', &a));
 	list = ML_SLICE_NULL;
-	assert_false(ml_filters_next_rcpt(&list, &a));
+	assert_false(ml_rcpts_next(&list, ',', &a));
+	/* Exim's "for" list: separated by spaces, a quoted local part holds one */
+	list = ml_slice_cstr("kim@example.com \"john doe\"@example.com  x@y");
+	assert_true(ml_rcpts_next(&list, ' ', &a));
+	EQ(a, "kim@example.com");
+	assert_true(ml_rcpts_next(&list, ' ', &a));
+	EQ(a, "\"john doe\"@example.com");
+	assert_true(ml_rcpts_next(&list, ' ', &a));
+	EQ(a, "x@y");
+	assert_false(ml_rcpts_next(&list, ' ', &a));
+	/* an item's address */
+	EQ(ml_rcpts_addr(ml_slice_cstr(" Name <a@x> ")), "a@x");
+	EQ(ml_rcpts_addr(ml_slice_cstr("<>")), "");
+	EQ(ml_rcpts_addr(ml_slice_cstr("root")), "root");
 }
 
 /* ---- peers: crowdsec's parser.assert ------------------------------------- */
@@ -654,7 +667,7 @@ static void peer_file(const char *rel, const char *prog, peer_row_t *r, int *dif
 				peer_compare(r, &d, k, ev.from, v, msg[i]);
 			else if (!strcmp(k, "amavis_to")) {
 				ml_slice_t list = ev.filter_rcpts, a = ML_SLICE_NULL;
-				ml_filters_next_rcpt(&list, &a);
+				ml_rcpts_next(&list, ',', &a);
 				peer_compare(r, &d, k, a, v, msg[i]);
 			} else if (!strcmp(k, "amavis_quarantine"))
 				peer_compare(r, &d, k, ev.quarantine, v, msg[i]);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/rcpts.h"
 #include "engine/sendmail.h"
 #include "engine/syslog.h"
 
@@ -109,7 +110,7 @@ static int event_ok(const ml_event_t *ev, const char *m, size_t n)
 	/* the to_list walk stays inside the list and yields `to` first */
 	ml_slice_t list = ev->to_list, a;
 	int first = 1;
-	while (ml_sendmail_next_rcpt(&list, &a)) {
+	while (ml_rcpts_next(&list, ',', &a)) {
 		if (!inside(a, ev->to_list.p, ev->to_list.n) || !a.n)
 			return 0;
 		if (first && ev->kind == ML_EV_DELIVERY && (a.p != ev->to.p || a.n != ev->to.n))
@@ -382,17 +383,17 @@ static void rcpt_list(void **state)
 	ml_slice_t list = ml_slice_cstr("<a@x>,b@y,, \"c, d\"@z,Name <e@w>,<>,<f@v>"), a;
 	const char *want[] = { "a@x", "b@y", "\"c, d\"@z", "e@w", "f@v" };
 	for (size_t i = 0; i < ML_ARRAY_LEN(want); i++) {
-		assert_true(ml_sendmail_next_rcpt(&list, &a));
+		assert_true(ml_rcpts_next(&list, ',', &a));
 		EQ(a, want[i]);
 	}
-	assert_false(ml_sendmail_next_rcpt(&list, &a));
-	assert_false(ml_sendmail_next_rcpt(&list, &a));
+	assert_false(ml_rcpts_next(&list, ',', &a));
+	assert_false(ml_rcpts_next(&list, ',', &a));
 	list = ML_SLICE_NULL;
-	assert_false(ml_sendmail_next_rcpt(&list, &a));
+	assert_false(ml_rcpts_next(&list, ',', &a));
 	list = ml_slice_cstr("kalle.elmer@example.com,test");
-	assert_true(ml_sendmail_next_rcpt(&list, &a));
+	assert_true(ml_rcpts_next(&list, ',', &a));
 	EQ(a, "kalle.elmer@example.com");
-	assert_true(ml_sendmail_next_rcpt(&list, &a));
+	assert_true(ml_rcpts_next(&list, ',', &a));
 	EQ(a, "test");
 }
 
@@ -839,7 +840,7 @@ static void peer_fluent(peer_row_t *r, int *diffs)
 		json_t *to = json_object_get(o, "to");
 		ml_slice_t list = ev.to_list, a;
 		size_t k = 0;
-		while (ml_sendmail_next_rcpt(&list, &a)) {
+		while (ml_rcpts_next(&list, ',', &a)) {
 			const char *w = json_string_value(json_array_get(to, k++));
 			char wb[256];
 			snprintf(wb, sizeof wb, "%s", w ? w : "");
