@@ -13,73 +13,16 @@
  * from the start again.
  */
 #include "filters.h"
+#include "scan.h"
 
 #include <string.h>
 
-/* ---- bounded byte helpers ---------------------------------------------- */
-
-#define LIT(s) (s), (sizeof(s) - 1)
-
-static inline int has(const char *p, const char *e, const char *lit, size_t n)
-{
-	return (size_t)(e - p) >= n && memcmp(p, lit, n) == 0;
-}
-#define HAS(p, e, s) has((p), (e), LIT(s))
-
-static inline ml_slice_t sl(const char *p, const char *e)
-{
-	return ml_slice(p, (size_t)(e - p));
-}
-
-static inline const char *find(const char *p, const char *e, const char *lit, size_t n)
-{
-	if (p >= e || (size_t)(e - p) < n)
-		return NULL;
-	return memmem(p, (size_t)(e - p), lit, n);
-}
-#define FIND(p, e, s) find((p), (e), LIT(s))
-
-static inline const char *findc(const char *p, const char *e, int c)
-{
-	return p < e ? memchr(p, c, (size_t)(e - p)) : NULL;
-}
-
-static inline int is_digit(unsigned char c)
-{
-	return (unsigned)(c - '0') < 10u;
-}
-static inline int is_alpha(unsigned char c)
-{
-	return (unsigned)((c | 0x20) - 'a') < 26u;
-}
-static inline int is_alnum(unsigned char c)
-{
-	return is_digit(c) || is_alpha(c);
-}
-
-static uint64_t parse_u64(const char *p, const char *e)
-{
-	uint64_t v = 0;
-	for (; p < e && is_digit((unsigned char)*p); p++) {
-		unsigned d = (unsigned)(*p - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return UINT64_MAX;
-		v = v * 10 + d;
-	}
-	return v;
-}
-
-static const char *skip_sp(const char *p, const char *e)
-{
-	while (p < e && *p == ' ')
-		p++;
-	return p;
-}
+/* ---- helpers beyond engine/scan.h -------------------------------------- */
 
 /* The end of a value at p: the next ',' (or e). */
 static const char *to_comma(const char *p, const char *e)
 {
-	const char *c = findc(p, e, ',');
+	const char *c = ml_scan_findc(p, e, ',');
 	return c ? c : e;
 }
 
@@ -91,9 +34,9 @@ static const char *angle(const char *p, const char *e, ml_slice_t *in)
 	if (p >= e || *p != '<')
 		return NULL;
 	const char *q = p + 1;
-	while ((q = findc(q, e, '>')) != NULL) {
+	while ((q = ml_scan_findc(q, e, '>')) != NULL) {
 		if (q + 1 == e || q[1] == ',' || q[1] == ' ' || q[1] == ';') {
-			*in = sl(p + 1, q);
+			*in = ml_sl(p + 1, q);
 			return q + 1;
 		}
 		q++;
@@ -103,8 +46,6 @@ static const char *angle(const char *p, const char *e, ml_slice_t *in)
 
 /* ---- outcomes ------------------------------------------------------------ */
 
-
-
 /* ---- queue IDs ----------------------------------------------------------- */
 
 int ml_filters_is_qid(ml_slice_t s)
@@ -113,7 +54,7 @@ int ml_filters_is_qid(ml_slice_t s)
 		return 0;
 	for (size_t i = 0; i < s.n; i++) {
 		unsigned char c = (unsigned char)s.p[i];
-		if (!is_alnum(c) && c != '.' && c != '_' && c != '-')
+		if (!ml_is_alnum(c) && c != '.' && c != '_' && c != '-')
 			return 0;
 	}
 	return 1;
@@ -122,7 +63,7 @@ int ml_filters_is_qid(ml_slice_t s)
 /* A labelled queue ID value: kept when it has the shape, else empty. */
 static ml_slice_t qid_value(const char *p, const char *e)
 {
-	ml_slice_t s = sl(p, e);
+	ml_slice_t s = ml_sl(p, e);
 	return ml_filters_is_qid(s) ? s : ML_SLICE_NULL;
 }
 
@@ -135,9 +76,9 @@ static int mta_qid_shape(const char *p, const char *c)
 	int digit = 0;
 	for (const char *q = p; q < c; q++) {
 		unsigned char ch = (unsigned char)*q;
-		if (is_digit(ch))
+		if (ml_is_digit(ch))
 			digit = 1;
-		else if (!is_alpha(ch) && ch != '-')
+		else if (!ml_is_alpha(ch) && ch != '-')
 			return 0;
 	}
 	return digit;
@@ -172,7 +113,7 @@ static prog_t program_of(ml_slice_t program)
 	if (!program.p || !program.n)
 		return P_NONE;
 	const char *p = program.p, *e = p + program.n;
-	const char *b = findc(p, e, '[');
+	const char *b = ml_scan_findc(p, e, '[');
 	if (b)
 		e = b;
 	for (const char *q = e; q > p; q--)
@@ -180,7 +121,7 @@ static prog_t program_of(ml_slice_t program)
 			p = q;
 			break;
 		}
-	ml_slice_t s = sl(p, e);
+	ml_slice_t s = ml_sl(p, e);
 	if (ml_slice_eq(s, "amavis") || ml_slice_eq(s, "amavisd") || ml_slice_eq(s, "amavisd-new"))
 		return P_AMAVIS;
 	if (ml_slice_eq(s, "rspamd") || ml_slice_eq(s, "rspamd_proxy"))
@@ -216,7 +157,7 @@ typedef struct {
 static int starts_any(const char *p, const char *e, const prefix_t *list)
 {
 	for (; list->s; list++)
-		if (has(p, e, list->s, list->n))
+		if (ml_scan_has(p, e, list->s, list->n))
 			return 1;
 	return 0;
 }
@@ -242,11 +183,11 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 	/* The log ID "(PID-NN) " (also "(!!)" / "(!)" markers follow it). */
 	int has_id = 0;
 	if (p < e && *p == '(') {
-		const char *c = findc(p, p + ML_MIN((size_t)(e - p), 48), ')');
+		const char *c = ml_scan_findc(p, p + ML_MIN((size_t)(e - p), 48), ')');
 		if (c && c > p + 1 && c + 1 < e && c[1] == ' ') {
 			has_id = 1;
 			for (const char *q = p + 1; q < c; q++)
-				if (!is_alnum((unsigned char)*q) && *q != '-')
+				if (!ml_is_alnum((unsigned char)*q) && *q != '-')
 					has_id = 0;
 		}
 		if (has_id)
@@ -259,12 +200,12 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 			ml_event_unknown(ev, "amavis: unrecognised");
 		return;
 	}
-	if (HAS(p, e, "...")) {
+	if (ML_HAS(p, e, "...")) {
 		ml_event_skip(ev, "amavis continuation");
 		return;
 	}
-	size_t vn = HAS(p, e, "Passed") ? 6 : HAS(p, e, "Blocked") ? 7 : HAS(p, e, "Not-Delivered") ? 13
-		: HAS(p, e, "Released") ? 8 : 0;
+	size_t vn = ML_HAS(p, e, "Passed") ? 6 : ML_HAS(p, e, "Blocked") ? 7 : ML_HAS(p, e, "Not-Delivered") ? 13
+		: ML_HAS(p, e, "Released") ? 8 : 0;
 	if (!vn || (p + vn < e && p[vn] != ' ' && p[vn] != ',')) {
 		ml_event_skip(ev, "amavis");
 		return;
@@ -283,9 +224,9 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 		while (q < end && *q != ' ' && *q != ',')
 			q++;
 		vend = rend = q;
-		if (HAS(q, end, " (")) {
+		if (ML_HAS(q, end, " (")) {
 			const char *r = q + 2;
-			while ((r = findc(r, end, ')')) != NULL && r + 1 < end && r[1] != ' ' && r[1] != ',')
+			while ((r = ml_scan_findc(r, end, ')')) != NULL && r + 1 < end && r[1] != ' ' && r[1] != ',')
 				r++;
 			if (r) {
 				rend = r + 1;
@@ -293,16 +234,16 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 			}
 		}
 	}
-	ev->verdict = sl(verb, vend);
-	ev->reason_text = sl(verb, rend);
+	ev->verdict = ml_sl(verb, vend);
+	ev->reason_text = ml_sl(verb, rend);
 
 	/* {ACTIONS} */
-	q = skip_sp(q, end);
+	q = ml_scan_skip_sp(q, end);
 	int quarantined = 0;
 	if (q < end && *q == '{') {
-		const char *c = findc(q, end, '}');
+		const char *c = ml_scan_findc(q, end, '}');
 		if (c) {
-			quarantined = FIND(q, c, "Quarantined") != NULL;
+			quarantined = ML_FIND(q, c, "Quarantined") != NULL;
 			q = c + 1;
 		}
 	}
@@ -312,26 +253,26 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 	/* Client items, then "<FROM> -> <A>,<B>" */
 	int have_port = 0;
 	while (q < end) {
-		q = skip_sp(q, end);
+		q = ml_scan_skip_sp(q, end);
 		if (q >= end || *q == '<')
 			break;
 		const char *w = q;
 		while (q < end && *q != ' ')
 			q++;
 		if (*w == '[') {
-			const char *rb = findc(w, q, ']');
+			const char *rb = ml_scan_findc(w, q, ']');
 			int port = rb && rb + 1 < q && rb[1] == ':';
 			if (rb && (port ? !have_port : !ev->client_ip.n))
-				ev->client_ip = sl(w + 1, rb);
+				ev->client_ip = ml_sl(w + 1, rb);
 			have_port |= port;
 		}
 		if (q < end && *q == ',')
 			break;
 	}
 	if (q < end && *q == '<') {
-		const char *arrow = FIND(q, end, "> -> ");
+		const char *arrow = ML_FIND(q, end, "> -> ");
 		if (arrow) {
-			ev->from = sl(q + 1, arrow);
+			ev->from = ml_sl(q + 1, arrow);
 			ev->from_set = 1;
 			const char *r = arrow + 5, *rs = r;
 			while (r < end) {
@@ -339,7 +280,7 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 					r = to_comma(r, end);
 					break;
 				}
-				const char *gt = findc(r, end, '>');
+				const char *gt = ml_scan_findc(r, end, '>');
 				if (!gt) {
 					r = end;
 					break;
@@ -351,60 +292,60 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 					break;
 			}
 			if (!(cut && r == end))
-				ev->filter_rcpts = sl(rs, r);
+				ev->filter_rcpts = ml_sl(rs, r);
 			q = r;
 		}
 	}
 
 	/* ", Key: value" items up to ", Subject: " */
 	const char *c;
-	while ((c = FIND(q, end, ", ")) != NULL) {
+	while ((c = ML_FIND(q, end, ", ")) != NULL) {
 		const char *k = c + 2;
 		q = k;
-		if (HAS(k, end, "Subject: ") || HAS(k, end, "From: ") || HAS(k, end, "Tests: "))
+		if (ML_HAS(k, end, "Subject: ") || ML_HAS(k, end, "From: ") || ML_HAS(k, end, "Tests: "))
 			break;
 		const char *v;
-		if (HAS(k, end, "Queue-ID: ")) {
+		if (ML_HAS(k, end, "Queue-ID: ")) {
 			v = k + 10;
 			q = to_comma(v, end);
 			if (!(cut && q == end))
 				ev->qid = qid_value(v, q);
-		} else if (HAS(k, end, "Message-ID: ")) {
+		} else if (ML_HAS(k, end, "Message-ID: ")) {
 			ml_slice_t in;
 			const char *a = angle(k + 12, end, &in);
 			if (a && !(cut && a == end)) {
 				ev->msgid = in;
 				q = a;
 			}
-		} else if (HAS(k, end, "queued_as: ")) {
+		} else if (ML_HAS(k, end, "queued_as: ")) {
 			v = k + 11;
 			q = to_comma(v, end);
 			if (!(cut && q == end)) {
-				const char *t = FIND(v, q, "queued as ");
+				const char *t = ML_FIND(v, q, "queued as ");
 				const char *s = t ? t + 10 : v;
-				const char *slash = findc(s, q, '/');
-				const char *sp = findc(s, q, ' ');
+				const char *slash = ml_scan_findc(s, q, '/');
+				const char *sp = ml_scan_findc(s, q, ' ');
 				const char *x = slash ? slash : q;
 				if (sp && sp < x)
 					x = sp;
 				ev->other_qid = qid_value(s, x);
 			}
-		} else if (HAS(k, end, "quarantine: ")) {
+		} else if (ML_HAS(k, end, "quarantine: ")) {
 			v = k + 12;
 			q = to_comma(v, end);
 			if (!(cut && q == end))
-				ev->quarantine = sl(v, q);
+				ev->quarantine = ml_sl(v, q);
 			quarantined = 1;
-		} else if (HAS(k, end, "Hits: ")) {
+		} else if (ML_HAS(k, end, "Hits: ")) {
 			v = k + 6;
 			q = to_comma(v, end);
 			if (!(cut && q == end) && !(q - v == 1 && *v == '-'))
-				ev->score = sl(v, q);
-		} else if (HAS(k, end, "size: ")) {
+				ev->score = ml_sl(v, q);
+		} else if (ML_HAS(k, end, "size: ")) {
 			v = k + 6;
 			q = to_comma(v, end);
 			if (!(cut && q == end))
-				ev->size = parse_u64(v, q);
+				ev->size = ml_scan_u64(v, q);
 		}
 	}
 	ev->status = !blocked ? ML_ST_DELIVERED : quarantined ? ML_ST_QUARANTINED : ML_ST_BLOCKED;
@@ -418,14 +359,14 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 static const char *skip_rspamd_stamp(const char *p, const char *e)
 {
 	if (e - p < 20 || p[4] != '-' || p[7] != '-' || p[10] != ' ' || p[13] != ':' || p[16] != ':' ||
-	    !is_digit((unsigned char)p[0]))
+	    !ml_is_digit((unsigned char)p[0]))
 		return p;
 	const char *q = p + 19;
-	while (q < e && (*q == '.' || is_digit((unsigned char)*q)))
+	while (q < e && (*q == '.' || ml_is_digit((unsigned char)*q)))
 		q++;
-	q = skip_sp(q, e);
+	q = ml_scan_skip_sp(q, e);
 	if (q < e && *q == '#') {
-		const char *sp = findc(q, e, ' ');
+		const char *sp = ml_scan_findc(q, e, ' ');
 		q = sp ? sp + 1 : e;
 	}
 	return q;
@@ -450,7 +391,7 @@ static ml_status_t rspamd_status(ml_slice_t a)
 static const char *rspamd_metric(const char *p, const char *e, ml_event_t *ev)
 {
 	const char *q = p + 1;
-	if (HAS(q, e, "default: ")) {
+	if (ML_HAS(q, e, "default: ")) {
 		q += 9;
 		while (q < e && *q != '(' && *q != ',')
 			q++;
@@ -458,19 +399,19 @@ static const char *rspamd_metric(const char *p, const char *e, ml_event_t *ev)
 			return q;
 		q++;
 	}
-	const char *a = q, *c = findc(q, e, ')');
+	const char *a = q, *c = ml_scan_findc(q, e, ')');
 	if (!c || c + 1 >= e || c[1] != ':')
 		return c ? c + 1 : e;
-	ev->verdict = sl(a, c);
+	ev->verdict = ml_sl(a, c);
 	ev->status = rspamd_status(ev->verdict);
-	q = skip_sp(c + 2, e);
+	q = ml_scan_skip_sp(c + 2, e);
 	if (q < e && *q == '[') {
-		const char *rb = findc(q, e, ']');
+		const char *rb = ml_scan_findc(q, e, ']');
 		if (!rb)
 			return e;
-		const char *sl_ = findc(q, rb, '/');
-		ev->score = sl(q + 1, sl_ ? sl_ : rb);
-		q = skip_sp(rb + 1, e);
+		const char *sl_ = ml_scan_findc(q, rb, '/');
+		ev->score = ml_sl(q + 1, sl_ ? sl_ : rb);
+		q = ml_scan_skip_sp(rb + 1, e);
 	}
 	if (q < e && *q == '[') {
 		/* Symbols: "NAME(score){options;}" separated by ','; options may hold
@@ -485,7 +426,7 @@ static const char *rspamd_metric(const char *p, const char *e, ml_event_t *ev)
 			else if (*q == ']' && !brace)
 				break;
 		}
-		ev->reason_text = sl(s, q);
+		ev->reason_text = ml_sl(s, q);
 		if (q < e)
 			q++;
 	}
@@ -498,13 +439,13 @@ static void parse_rspamd(const char *p, const char *e, ml_event_t *ev)
 {
 	p = skip_rspamd_stamp(p, e);
 	size_t lim = ML_MIN((size_t)(e - p), 96);
-	const char *t = FIND(p, p + lim, "rspamd_task_write_log: ");
+	const char *t = ML_FIND(p, p + lim, "rspamd_task_write_log: ");
 	if (!t) {
 		/* "<uid>; module; function: text" or "module; function: text". */
-		const char *semi = findc(p, p + lim, ';');
-		if (semi && semi + 1 < e && semi[1] == ' ' && (*p == '<' || is_alpha((unsigned char)*p)))
+		const char *semi = ml_scan_findc(p, p + lim, ';');
+		if (semi && semi + 1 < e && semi[1] == ' ' && (*p == '<' || ml_is_alpha((unsigned char)*p)))
 			ml_event_skip(ev, "rspamd");
-		else if (HAS(p, e, "rspamd ") || HAS(p, e, "main; ") || HAS(p, e, "lua; "))
+		else if (ML_HAS(p, e, "rspamd ") || ML_HAS(p, e, "main; ") || ML_HAS(p, e, "lua; "))
 			ml_event_skip(ev, "rspamd");
 		else
 			ml_event_unknown(ev, "rspamd: unrecognised");
@@ -513,7 +454,7 @@ static void parse_rspamd(const char *p, const char *e, ml_event_t *ev)
 	ev->kind = ML_EV_FILTER;
 	const char *q = t + 23;
 	while (q < e) {
-		q = skip_sp(q, e);
+		q = ml_scan_skip_sp(q, e);
 		if (q >= e)
 			break;
 		if (*q == '(') {
@@ -525,13 +466,13 @@ static void parse_rspamd(const char *p, const char *e, ml_event_t *ev)
 					colon = k;
 					break;
 				}
-				if (!is_alnum((unsigned char)*k) && *k != '_' && *k != ' ')
+				if (!ml_is_alnum((unsigned char)*k) && *k != '_' && *k != ' ')
 					break;
 			}
 			if (!colon || colon + 1 >= e || colon[1] != ' ') {
 				q = to_comma(q, e);
 			} else {
-				ml_slice_t key = sl(q, colon), in = ML_SLICE_NULL;
+				ml_slice_t key = ml_sl(q, colon), in = ML_SLICE_NULL;
 				const char *v = colon + 2, *ve;
 				int bracketed = v < e && *v == '<';
 				if (bracketed) {
@@ -543,7 +484,7 @@ static void parse_rspamd(const char *p, const char *e, ml_event_t *ev)
 				} else {
 					ve = to_comma(v, e);
 				}
-				ml_slice_t val = bracketed ? in : sl(v, ve);
+				ml_slice_t val = bracketed ? in : ml_sl(v, ve);
 				if (ml_slice_eq(key, "id")) {
 					if (!ml_slice_eq(val, "undef") && !ml_slice_eq(val, "<undef>"))
 						ev->msgid = val;
@@ -557,7 +498,7 @@ static void parse_rspamd(const char *p, const char *e, ml_event_t *ev)
 				} else if (ml_slice_eq(key, "rcpts") || ml_slice_eq(key, "rcpt")) {
 					ev->filter_rcpts = val;
 				} else if (ml_slice_eq(key, "len")) {
-					ev->size = parse_u64(val.p, val.p + val.n);
+					ev->size = ml_scan_u64(val.p, val.p + val.n);
 				}
 				q = ve;
 			}
@@ -574,17 +515,17 @@ static void parse_rspamd(const char *p, const char *e, ml_event_t *ev)
 static void parse_spamd(const char *p, const char *e, ml_event_t *ev)
 {
 	int tagged = 0;
-	if (HAS(p, e, "spamd: ")) {
+	if (ML_HAS(p, e, "spamd: ")) {
 		p += 7;
 		tagged = 1;
 	}
-	if (!HAS(p, e, "result: ")) {
-		const char *c = findc(p, p + ML_MIN((size_t)(e - p), 24), ':');
+	if (!ML_HAS(p, e, "result: ")) {
+		const char *c = ml_scan_findc(p, p + ML_MIN((size_t)(e - p), 24), ':');
 		int word = c && c > p && c + 1 <= e;
 		for (const char *q = p; word && q < c; q++)
-			if (!is_alnum((unsigned char)*q) && *q != '-' && *q != '_' && *q != ' ')
+			if (!ml_is_alnum((unsigned char)*q) && *q != '-' && *q != '_' && *q != ' ')
 				word = 0;
-		if (tagged || word || HAS(p, e, "server ") || HAS(p, e, "child ") || HAS(p, e, "spamd "))
+		if (tagged || word || ML_HAS(p, e, "server ") || ML_HAS(p, e, "child ") || ML_HAS(p, e, "spamd "))
 			ml_event_skip(ev, "spamd");
 		else
 			ml_event_unknown(ev, "spamd: unrecognised");
@@ -594,24 +535,24 @@ static void parse_spamd(const char *p, const char *e, ml_event_t *ev)
 	ev->kind = ML_EV_FILTER;
 	int spam = p < e && *p == 'Y';
 	ev->verdict = ml_slice_cstr(spam ? "spam" : "clean");
-	const char *q = findc(p, e, ' ');
-	q = q ? skip_sp(q, e) : e;
+	const char *q = ml_scan_findc(p, e, ' ');
+	q = q ? ml_scan_skip_sp(q, e) : e;
 	const char *s = q;
 	while (q < e && *q != ' ')
 		q++;
-	ev->score = sl(s, q);
-	q = skip_sp(q, e);
-	if (HAS(q, e, "- ")) {
-		const char *y = q + 2, *ye = findc(y, e, ' ');
+	ev->score = ml_sl(s, q);
+	q = ml_scan_skip_sp(q, e);
+	if (ML_HAS(q, e, "- ")) {
+		const char *y = q + 2, *ye = ml_scan_findc(y, e, ' ');
 		ye = ye ? ye : e;
-		ev->reason_text = sl(y, ye);
+		ev->reason_text = ml_sl(y, ye);
 		q = ye;
 	}
 	/* key=value items separated by ',' (", " in some versions). */
 	while (q < e) {
-		q = skip_sp(q, e);
+		q = ml_scan_skip_sp(q, e);
 		if (q < e && *q == ',')
-			q = skip_sp(q + 1, e);
+			q = ml_scan_skip_sp(q + 1, e);
 		const char *k = q;
 		while (q < e && *q != '=' && *q != ',' && *q != ' ')
 			q++;
@@ -619,7 +560,7 @@ static void parse_spamd(const char *p, const char *e, ml_event_t *ev)
 			q = to_comma(q, e);
 			continue;
 		}
-		ml_slice_t key = sl(k, q);
+		ml_slice_t key = ml_sl(k, q);
 		const char *v = q + 1, *ve;
 		ml_slice_t in;
 		if (ml_slice_eq(key, "mid") && (ve = angle(v, e, &in)) != NULL) {
@@ -629,7 +570,7 @@ static void parse_spamd(const char *p, const char *e, ml_event_t *ev)
 		}
 		ve = to_comma(v, e);
 		if (ml_slice_eq(key, "size"))
-			ev->size = parse_u64(v, ve);
+			ev->size = ml_scan_u64(v, ve);
 		q = ve;
 	}
 	if (!ev->msgid.n)
@@ -643,15 +584,15 @@ static const char *from_to(const char *p, const char *e, ml_event_t *ev)
 {
 	ml_slice_t in;
 	const char *q;
-	if (HAS(p, e, "from ") && (q = angle(p + 5, e, &in)) != NULL) {
+	if (ML_HAS(p, e, "from ") && (q = angle(p + 5, e, &in)) != NULL) {
 		ev->from = in;
 		ev->from_set = 1;
 		p = q;
-		if (HAS(p, e, " to <")) {
+		if (ML_HAS(p, e, " to <")) {
 			const char *rs = p + 5;
-			const char *r = findc(rs, e, '>');
+			const char *r = ml_scan_findc(rs, e, '>');
 			if (r) {
-				ev->filter_rcpts = sl(rs - 1, r + 1);
+				ev->filter_rcpts = ml_sl(rs - 1, r + 1);
 				p = r + 1;
 			}
 		}
@@ -663,38 +604,38 @@ static void parse_clamav(const char *p, const char *e, ml_event_t *ev)
 {
 	size_t qn = qid_prefix(p, e);
 	if (qn) {
-		ev->qid = sl(p, p + qn);
+		ev->qid = ml_sl(p, p + qn);
 		p += qn + 2;
 	}
 	int clean = 0;
 	const char *q = NULL;
-	if (HAS(p, e, "Message "))
+	if (ML_HAS(p, e, "Message "))
 		q = p + 8;
-	else if (HAS(p, e, "Clean message")) {
+	else if (ML_HAS(p, e, "Clean message")) {
 		q = p + 13;
 		clean = 1;
 	}
 	if (q) {
-		q = skip_sp(q, e);
+		q = ml_scan_skip_sp(q, e);
 		/* "Message QID from ..." / "Message QID infected by ..." */
-		if (!HAS(q, e, "from ")) {
+		if (!ML_HAS(q, e, "from ")) {
 			const char *w = q;
 			while (q < e && *q != ' ')
 				q++;
 			if (!ev->qid.n && mta_qid_shape(w, q))
-				ev->qid = sl(w, q);
-			q = skip_sp(q, e);
+				ev->qid = ml_sl(w, q);
+			q = ml_scan_skip_sp(q, e);
 		}
 		q = from_to(q, e, ev);
-		const char *inf = FIND(q, e, "infected by ");
+		const char *inf = ML_FIND(q, e, "infected by ");
 		if (inf && !clean) {
 			ev->kind = ML_EV_FILTER;
-			ev->verdict = sl(inf, inf + 8);
-			ev->reason_text = sl(inf, e);
+			ev->verdict = ml_sl(inf, inf + 8);
+			ev->reason_text = ml_sl(inf, e);
 			ev->status = ML_ST_BLOCKED;
 		} else if (clean) {
 			ev->kind = ML_EV_FILTER;
-			ev->verdict = sl(p, p + 5);
+			ev->verdict = ml_sl(p, p + 5);
 			ev->status = ML_ST_DELIVERED;
 		}
 		if (ev->kind == ML_EV_FILTER && ev->qid.n)
@@ -709,7 +650,7 @@ static void parse_clamav(const char *p, const char *e, ml_event_t *ev)
 		ml_event_clear(ev);
 		ev->qid = qid;
 		ev->kind = ML_EV_FILTER;
-		ev->verdict = ev->reason_text = sl(p, e);
+		ev->verdict = ev->reason_text = ml_sl(p, e);
 		if (ml_slice_ieq(ev->verdict, "clean"))
 			ev->status = ML_ST_DELIVERED;
 		return;
@@ -725,14 +666,14 @@ static void parse_qid_milter(prog_t prog, const char *p, const char *e, ml_event
 		return;
 	}
 	ev->kind = ML_EV_FILTER;
-	ev->qid = sl(p, p + qn);
+	ev->qid = ml_sl(p, p + qn);
 	p += qn + 2;
-	ev->verdict = ev->reason_text = sl(p, e);
+	ev->verdict = ev->reason_text = ml_sl(p, e);
 	if (prog == P_OPENDMARC) {
 		/* "DOMAIN RESULT": the result word. */
-		const char *sp = findc(p, e, ' ');
-		if (sp && !findc(sp + 1, e, ' ') && sp + 1 < e && findc(p, sp, '.'))
-			ev->verdict = sl(sp + 1, e);
+		const char *sp = ml_scan_findc(p, e, ' ');
+		if (sp && !ml_scan_findc(sp + 1, e, ' ') && sp + 1 < e && ml_scan_findc(p, sp, '.'))
+			ev->verdict = ml_sl(sp + 1, e);
 	}
 }
 
@@ -750,7 +691,7 @@ static const prefix_t SPF_PREFIXES[] = {
 
 static void parse_policyd_spf(const char *p, const char *e, ml_event_t *ev)
 {
-	if (starts_any(p, e, SPF_PREFIXES) || FIND(p, e, "identity=") || FIND(p, e, "Received-SPF"))
+	if (starts_any(p, e, SPF_PREFIXES) || ML_FIND(p, e, "identity=") || ML_FIND(p, e, "Received-SPF"))
 		ml_event_skip(ev, "policyd-spf");
 	else
 		ml_event_unknown(ev, "policyd-spf: unrecognised");
@@ -760,16 +701,16 @@ static void parse_policyd_spf(const char *p, const char *e, ml_event_t *ev)
 
 static void parse_mailscanner(const char *p, const char *e, ml_event_t *ev)
 {
-	if (HAS(p, e, "Message ")) {
+	if (ML_HAS(p, e, "Message ")) {
 		const char *q = p + 8, *w = q;
 		while (q < e && *q != ' ')
 			q++;
 		ml_slice_t qid = qid_value(w, q);
-		if (!qid.n || !HAS(q, e, " from ")) {
+		if (!qid.n || !ML_HAS(q, e, " from ")) {
 			ml_event_skip(ev, "MailScanner");
 			return;
 		}
-		const char *is = FIND(q, e, " is ");
+		const char *is = ML_FIND(q, e, " is ");
 		if (!is) {
 			ml_event_skip(ev, "MailScanner");
 			return;
@@ -780,36 +721,36 @@ static void parse_mailscanner(const char *p, const char *e, ml_event_t *ev)
 		const char *ip = q;
 		while (q < is && *q != ' ')
 			q++;
-		ev->client_ip = sl(ip, q);
-		q = skip_sp(q, is);
+		ev->client_ip = ml_sl(ip, q);
+		q = ml_scan_skip_sp(q, is);
 		if (q < is && *q == '(') {
-			const char *c = findc(q, is, ')');
+			const char *c = ml_scan_findc(q, is, ')');
 			if (c) {
-				ev->from = sl(q + 1, c);
+				ev->from = ml_sl(q + 1, c);
 				ev->from_set = 1;
 				q = c + 1;
 			}
 		}
-		if (HAS(q, is, " to "))
-			ev->filter_rcpts = sl(q + 4, is);
+		if (ML_HAS(q, is, " to "))
+			ev->filter_rcpts = ml_sl(q + 4, is);
 		const char *v = is + 4, *ve = v;
 		while (ve < e && *ve != ',' && *ve != '(')
 			ve++;
 		while (ve > v && ve[-1] == ' ')
 			ve--;
-		ev->verdict = sl(v, ve);
-		ev->reason_text = sl(v, e);
-		const char *sc = FIND(ve, e, "score=");
+		ev->verdict = ml_sl(v, ve);
+		ev->reason_text = ml_sl(v, e);
+		const char *sc = ML_FIND(ve, e, "score=");
 		if (sc)
-			ev->score = sl(sc + 6, to_comma(sc + 6, e));
+			ev->score = ml_sl(sc + 6, to_comma(sc + 6, e));
 		return;
 	}
-	if (HAS(p, e, "Requeue: ")) {
+	if (ML_HAS(p, e, "Requeue: ")) {
 		const char *q = p + 9, *w = q;
 		while (q < e && *q != ' ' && *q != '.')
 			q++;
 		ml_slice_t qid = qid_value(w, q);
-		const char *to = FIND(q, e, " to ");
+		const char *to = ML_FIND(q, e, " to ");
 		if (qid.n && to) {
 			const char *n = to + 4, *ne = n;
 			while (ne < e && *ne != ' ' && *ne != ',')
@@ -817,25 +758,25 @@ static void parse_mailscanner(const char *p, const char *e, ml_event_t *ev)
 			ev->kind = ML_EV_FILTER;
 			ev->qid = qid;
 			ev->other_qid = qid_value(n, ne);
-			ev->verdict = sl(p, p + 7);
+			ev->verdict = ml_sl(p, p + 7);
 			ev->status = ML_ST_DELIVERED;
 			return;
 		}
 	}
-	if (HAS(p, e, "Spam Actions: message ")) {
+	if (ML_HAS(p, e, "Spam Actions: message ")) {
 		const char *q = p + 22, *w = q;
 		while (q < e && *q != ' ')
 			q++;
 		ml_slice_t qid = qid_value(w, q);
-		if (qid.n && HAS(q, e, " actions are ")) {
+		if (qid.n && ML_HAS(q, e, " actions are ")) {
 			ev->kind = ML_EV_FILTER;
 			ev->qid = qid;
 			const char *a = q + 13;
-			ev->verdict = ev->reason_text = sl(a, e);
-			int deliver = FIND(a, e, "deliver") != NULL || FIND(a, e, "forward") != NULL;
-			if (FIND(a, e, "delete") || FIND(a, e, "bounce"))
+			ev->verdict = ev->reason_text = ml_sl(a, e);
+			int deliver = ML_FIND(a, e, "deliver") != NULL || ML_FIND(a, e, "forward") != NULL;
+			if (ML_FIND(a, e, "delete") || ML_FIND(a, e, "bounce"))
 				ev->status = ML_ST_BLOCKED;
-			else if (FIND(a, e, "store") && !deliver)
+			else if (ML_FIND(a, e, "store") && !deliver)
 				ev->status = ML_ST_QUARANTINED;
 			else if (deliver)
 				ev->status = ML_ST_DELIVERED;
@@ -854,7 +795,7 @@ void ml_filters_parse(ml_slice_t program, ml_slice_t msg, ml_event_t *ev)
 	const char *e = p + (msg.p ? msg.n : 0);
 	while (e > p && (e[-1] == ' ' || e[-1] == '\r' || e[-1] == '\n' || e[-1] == '\t'))
 		e--;
-	p = skip_sp(p, e);
+	p = ml_scan_skip_sp(p, e);
 	prog_t prog = program_of(program);
 	if (prog == P_NONE) {
 		ml_event_unknown(ev, "unknown program");

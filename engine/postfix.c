@@ -98,59 +98,13 @@
  * an address may hold '>').  The reply before it may itself hold "; ".
  */
 #include "postfix.h"
+#include "scan.h"
 
 #include <stdint.h>
 #include <string.h>
 
-/* ---- bounded byte helpers ---------------------------------------------- */
+/* ---- helpers beyond engine/scan.h -------------------------------------- */
 
-#define LIT(s) (s), (sizeof(s) - 1)
-
-static inline int has(const char *p, const char *e, const char *lit, size_t n)
-{
-	return (size_t)(e - p) >= n && memcmp(p, lit, n) == 0;
-}
-#define HAS(p, e, s) has((p), (e), LIT(s))
-
-static inline ml_slice_t sl(const char *p, const char *e)
-{
-	return ml_slice(p, (size_t)(e - p));
-}
-
-static inline const char *find(const char *p, const char *e, const char *lit, size_t n)
-{
-	if (p >= e || (size_t)(e - p) < n)
-		return NULL;
-	return memmem(p, (size_t)(e - p), lit, n);
-}
-#define FIND(p, e, s) find((p), (e), LIT(s))
-
-/* Last occurrence of lit (n >= 1) in [p, e). */
-static const char *rfind(const char *p, const char *e, const char *lit, size_t n)
-{
-	if ((size_t)(e - p) < n)
-		return NULL;
-	const char *q = e - n;  /* the last possible start */
-	for (;;) {
-		q = memrchr(p, lit[0], (size_t)(q - p) + 1);
-		if (!q)
-			return NULL;
-		if (memcmp(q, lit, n) == 0)
-			return q;
-		if (q == p)
-			return NULL;
-		q--;
-	}
-}
-
-static inline int is_digit(unsigned char c)
-{
-	return (unsigned)(c - '0') < 10u;
-}
-static inline int is_lower(unsigned char c)
-{
-	return (unsigned)(c - 'a') < 26u;
-}
 static inline int is_hexu(unsigned char c)
 {
 	return (unsigned)(c - '0') < 10u || (unsigned)(c - 'A') < 6u;
@@ -170,29 +124,16 @@ static inline int is_lqid(unsigned char c)
 static size_t key_len(const char *p, const char *e)
 {
 	const char *q = p;
-	while (q < e && (is_lower((unsigned char)*q) || *q == '_' || *q == '-'))
+	while (q < e && (ml_is_lower((unsigned char)*q) || *q == '_' || *q == '-'))
 		q++;
 	return (q > p && q < e && *q == '=') ? (size_t)(q - p) : 0;
-}
-
-/* Unsigned decimal; saturates. */
-static uint64_t parse_u64(const char *p, const char *e)
-{
-	uint64_t v = 0;
-	for (; p < e && is_digit((unsigned char)*p); p++) {
-		unsigned d = (unsigned)(*p - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return UINT64_MAX;
-		v = v * 10 + d;
-	}
-	return v;
 }
 
 /* "151541", "0.12", ".5" (seconds) → milliseconds; saturates at UINT32_MAX. */
 static uint32_t parse_delay_ms(const char *p, const char *e)
 {
 	uint64_t sec = 0, ms = 0;
-	for (; p < e && is_digit((unsigned char)*p); p++) {
+	for (; p < e && ml_is_digit((unsigned char)*p); p++) {
 		sec = sec * 10 + (unsigned)(*p - '0');
 		if (sec > UINT32_MAX)
 			return UINT32_MAX;
@@ -200,7 +141,7 @@ static uint32_t parse_delay_ms(const char *p, const char *e)
 	if (p < e && *p == '.') {
 		p++;
 		unsigned scale = 100;
-		for (; p < e && is_digit((unsigned char)*p); p++) {
+		for (; p < e && ml_is_digit((unsigned char)*p); p++) {
 			ms += (unsigned)(*p - '0') * scale;
 			scale /= 10;
 		}
@@ -252,7 +193,7 @@ static const char *take_qid(const char *p, const char *e, ml_slice_t *qid)
 		return NULL;
 	if (c + 1 < e && c[1] != ' ')
 		return NULL;
-	ml_slice_t t = sl(p, c);
+	ml_slice_t t = ml_sl(p, c);
 	if (!ml_postfix_is_qid(t))
 		return NULL;
 	*qid = t;
@@ -432,8 +373,6 @@ int ml_postfix_is_program(ml_slice_t program)
 
 /* ---- event outcomes ---------------------------------------------------- */
 
-
-
 /* ---- addresses, clients, DSNs ------------------------------------------ */
 
 /* What may follow an address or value inside a reject/header trailer:
@@ -478,7 +417,7 @@ static const char *parse_addr(const char *p, const char *e, ml_slice_t *out,
 		const char *q = p + 1;
 		while (q < e && (q = memchr(q, '>', (size_t)(e - q))) != NULL) {
 			if (cont_ok(q + 1, e)) {
-				*out = sl(p + 1, q);
+				*out = ml_sl(p + 1, q);
 				return q + 1;
 			}
 			if (first_only)
@@ -490,7 +429,7 @@ static const char *parse_addr(const char *p, const char *e, ml_slice_t *out,
 	const char *q = p;
 	while (q < e && *q != ',' && *q != ' ')
 		q++;
-	*out = sl(p, q);
+	*out = ml_sl(p, q);
 	return q;
 }
 
@@ -504,15 +443,15 @@ static const char *parse_client(const char *p, const char *e, ml_slice_t *name, 
 		const char *rb = memchr(q, ']', (size_t)(e - q));
 		if (!rb)
 			return NULL;
-		*name = sl(p, q);
-		*ip = sl(q + 1, rb);
+		*name = ml_sl(p, q);
+		*ip = ml_sl(q + 1, rb);
 		q = rb + 1;
-		if (q + 1 < e && *q == ':' && is_digit((unsigned char)q[1]))
-			for (q++; q < e && is_digit((unsigned char)*q); q++)
+		if (q + 1 < e && *q == ':' && ml_is_digit((unsigned char)q[1]))
+			for (q++; q < e && ml_is_digit((unsigned char)*q); q++)
 				;
 		return q;
 	}
-	*name = sl(p, q);
+	*name = ml_sl(p, q);
 	*ip = ML_SLICE_NULL;
 	return q;
 }
@@ -521,8 +460,8 @@ static const char *parse_client(const char *p, const char *e, ml_slice_t *name, 
 static ml_slice_t find_dsn(const char *p, const char *e)
 {
 	const char *q = p;
-	if (e - q >= 4 && is_digit((unsigned char)q[0]) && is_digit((unsigned char)q[1]) &&
-	    is_digit((unsigned char)q[2]) && (q[3] == ' ' || q[3] == '-'))
+	if (e - q >= 4 && ml_is_digit((unsigned char)q[0]) && ml_is_digit((unsigned char)q[1]) &&
+	    ml_is_digit((unsigned char)q[2]) && (q[3] == ' ' || q[3] == '-'))
 		q += 4;
 	const char *s = q;
 	if (q == e || (*q != '2' && *q != '4' && *q != '5'))
@@ -533,14 +472,14 @@ static ml_slice_t find_dsn(const char *p, const char *e)
 			return ML_SLICE_NULL;
 		q++;
 		const char *d = q;
-		while (q < e && is_digit((unsigned char)*q) && q - d < 3)
+		while (q < e && ml_is_digit((unsigned char)*q) && q - d < 3)
 			q++;
 		if (q == d)
 			return ML_SLICE_NULL;
 	}
 	if (q < e && *q != ' ' && *q != ';' && *q != ',')
 		return ML_SLICE_NULL;
-	return sl(s, q);
+	return ml_sl(s, q);
 }
 
 static ml_slice_t dsn_of(ml_slice_t reply)
@@ -575,7 +514,7 @@ static int parse_trailer(const char *s, const char *e, trailer_t *t, int strict)
 				return 1;
 			if (p[1] != ' ')
 				return 0;
-			t->text = sl(p + 2, e);
+			t->text = ml_sl(p + 2, e);
 			return 1;
 		}
 		if (n > 0 && *p == ',')
@@ -606,7 +545,7 @@ static int parse_trailer(const char *s, const char *e, trailer_t *t, int strict)
 			const char *q = p;
 			while (q < e && *q != ' ' && *q != ',' && *q != ':')
 				q++;
-			v = sl(p, q);
+			v = ml_sl(p, q);
 			p = q;
 			if (!trailer_cont_ok(p, e))
 				return 0;
@@ -657,9 +596,9 @@ static void parse_reply_trailer(const char *p, const char *e, ml_event_t *ev)
 	const char *s = find_trailer(p, e, &t);
 	if (s) {
 		apply_trailer(ev, &t);
-		ev->reason_text = sl(p, s);
+		ev->reason_text = ml_sl(p, s);
 	} else {
-		ev->reason_text = sl(p, e);
+		ev->reason_text = ml_sl(p, e);
 	}
 	ev->dsn = dsn_of(ev->reason_text);
 }
@@ -673,14 +612,14 @@ static int parse_stage_line(const char *p, const char *e, ml_event_t *ev, ml_sli
 	const char *sp = memchr(p, ' ', (size_t)(e - p));
 	if (!sp || sp == p)
 		return 0;
-	*stage = sl(p, sp);
+	*stage = ml_sl(p, sp);
 	p = sp + 1;
-	if (!HAS(p, e, "from "))
+	if (!ML_HAS(p, e, "from "))
 		return 0;
 	p = parse_client(p + 5, e, &ev->client_name, &ev->client_ip);
 	if (!p)
 		return 0;
-	if (HAS(p, e, ": "))
+	if (ML_HAS(p, e, ": "))
 		p += 2;
 	else if (p != e)
 		return 0;
@@ -732,7 +671,7 @@ static int stage_is_data(ml_slice_t st)
 /* "proxy-xxx: STAGE: REPLY; trailer". */
 static void parse_proxy(const char *p, const char *e, ml_event_t *ev)
 {
-	const char *c = FIND(p, e, ": ");
+	const char *c = ML_FIND(p, e, ": ");
 	if (c && memchr(p, ' ', (size_t)(c - p)) == NULL)
 		p = c + 2;
 	parse_reply_trailer(p, e, ev);
@@ -746,10 +685,10 @@ static size_t level_len(const char *p, const char *e)
 	if (p == e)
 		return 0;
 	switch (*p) {
-	case 'w': return HAS(p, e, "warning: ") ? 9 : HAS(p, e, "warning:") && p + 8 == e ? 8 : 0;
-	case 'f': return HAS(p, e, "fatal: ") ? 7 : 0;
-	case 'e': return HAS(p, e, "error: ") ? 7 : 0;
-	case 'p': return HAS(p, e, "panic: ") ? 7 : 0;
+	case 'w': return ML_HAS(p, e, "warning: ") ? 9 : ML_HAS(p, e, "warning:") && p + 8 == e ? 8 : 0;
+	case 'f': return ML_HAS(p, e, "fatal: ") ? 7 : 0;
+	case 'e': return ML_HAS(p, e, "error: ") ? 7 : 0;
+	case 'p': return ML_HAS(p, e, "panic: ") ? 7 : 0;
 	}
 	return 0;
 }
@@ -777,7 +716,7 @@ typedef struct {
 static int starts_any(const char *p, const char *e, const prefix_t *list)
 {
 	for (; list->s; list++)
-		if (has(p, e, list->s, list->n))
+		if (ml_scan_has(p, e, list->s, list->n))
 			return 1;
 	return 0;
 }
@@ -818,17 +757,17 @@ static void parse_client_line(const char *p, const char *e, ml_event_t *ev, cons
 	ev->kind = ML_EV_CLIENT;
 	ev->client_name = name;
 	ev->client_ip = ip;
-	while (HAS(q, e, ", ")) {
+	while (ML_HAS(q, e, ", ")) {
 		q += 2;
 		size_t k = key_len(q, e);
 		if (!k)
 			break;
 		const char *key = q, *v = q + k + 1;
-		const char *ve = FIND(v, e, ", ");
+		const char *ve = ML_FIND(v, e, ", ");
 		if (!ve)
 			ve = e;
 		if (k == 13 && memcmp(key, "sasl_username", 13) == 0) {
-			ev->sasl_user = sl(v, ve);
+			ev->sasl_user = ml_sl(v, ve);
 		} else if (k == 11 && memcmp(key, "orig_client", 11) == 0) {
 			ml_slice_t on, oi;
 			if (parse_client(v, ve, &on, &oi) && oi.n) {
@@ -903,7 +842,7 @@ static void parse_smtpd(const daemon_t *d, const char *p, const char *e, ml_even
 {
 	const char *r = take_qid(p, e, &ev->qid);
 	if (r) {
-		if (HAS(r, e, "client=")) {
+		if (ML_HAS(r, e, "client=")) {
 			parse_client_line(r + 7, e, ev, d);
 			return;
 		}
@@ -916,13 +855,13 @@ static void parse_smtpd(const daemon_t *d, const char *p, const char *e, ml_even
 		ml_event_unknown(ev, d->unk);
 		return;
 	}
-	if (HAS(p, e, "NOQUEUE: ")) {
+	if (ML_HAS(p, e, "NOQUEUE: ")) {
 		r = p + 9;
-		if (HAS(r, e, "client=")) {
+		if (ML_HAS(r, e, "client=")) {
 			ml_event_skip(ev, "smtpd noqueue client");
 			return;
 		}
-		if (HAS(r, e, "lost connection") || HAS(r, e, "timeout after")) {
+		if (ML_HAS(r, e, "lost connection") || ML_HAS(r, e, "timeout after")) {
 			ml_event_skip(ev, d->conn);
 			return;
 		}
@@ -964,7 +903,7 @@ static void parse_smtpd(const daemon_t *d, const char *p, const char *e, ml_even
 
 static void parse_postscreen(const daemon_t *d, const char *p, const char *e, ml_event_t *ev)
 {
-	if (HAS(p, e, "NOQUEUE: reject: RCPT from ")) {
+	if (ML_HAS(p, e, "NOQUEUE: reject: RCPT from ")) {
 		ml_slice_t stage;
 		if (parse_stage_line(p + 17, e, ev, &stage) && (ev->from_set || ev->to.n)) {
 			ev->kind = ML_EV_NOQUEUE_REJECT;
@@ -984,9 +923,9 @@ static ml_slice_t msgid_value(const char *p, const char *e)
 	if (p < e && *p == '<') {
 		const char *g = memchr(p, '>', (size_t)(e - p));
 		if (g)
-			return sl(p + 1, g);
+			return ml_sl(p + 1, g);
 	}
-	return sl(p, e);
+	return ml_sl(p, e);
 }
 
 /*
@@ -1005,7 +944,7 @@ static void parse_content(ml_slice_t cls, const char *p, const char *e, ml_event
 	for (int strict = 1; strict >= 0 && ce == e; strict--) {
 		const char *end = e;
 		const char *fr;
-		while ((fr = rfind(p, end, LIT(" from "))) != NULL) {
+		while ((fr = ML_RFIND(p, end, " from ")) != NULL) {
 			ml_slice_t name, ip;
 			const char *s = parse_client(fr + 6, e, &name, &ip);
 			if (s && s < e && *s == ';' && name.n && parse_trailer(s, e, &t, strict)) {
@@ -1024,19 +963,19 @@ static void parse_content(ml_slice_t cls, const char *p, const char *e, ml_event
 	if (cls.n >= 6 && memcmp(cls.p + cls.n - 6, "header", 6) == 0) {
 		const char *c = memchr(p, ':', (size_t)(ce - p));
 		if (c) {
-			ev->header_name = sl(p, c);
+			ev->header_name = ml_sl(p, c);
 			c++;
 			if (c < ce && *c == ' ')
 				c++;
-			*value = sl(c, ce);
+			*value = ml_sl(c, ce);
 			return;
 		}
 		ev->header_name = ML_SLICE_NULL;
-		*value = sl(p, ce);
+		*value = ml_sl(p, ce);
 		return;
 	}
 	ev->header_name = cls;  /* "body" */
-	*value = sl(p, ce);
+	*value = ml_sl(p, ce);
 }
 
 static void parse_cleanup(const daemon_t *d, const char *p, const char *e, ml_event_t *ev)
@@ -1048,12 +987,12 @@ static void parse_cleanup(const daemon_t *d, const char *p, const char *e, ml_ev
 		ml_event_unknown(ev, d->unk);
 		return;
 	}
-	if (HAS(r, e, "message-id=")) {
+	if (ML_HAS(r, e, "message-id=")) {
 		ev->kind = ML_EV_MSGID;
 		ev->msgid = msgid_value(r + 11, e);
 		return;
 	}
-	if (HAS(r, e, "resent-message-id=")) {
+	if (ML_HAS(r, e, "resent-message-id=")) {
 		ev->kind = ML_EV_MSGID;
 		ev->msgid = msgid_value(r + 18, e);
 		return;
@@ -1066,7 +1005,7 @@ static void parse_cleanup(const daemon_t *d, const char *p, const char *e, ml_ev
 	}
 	/* The class word: "header", "body", "mime-header", "nested-header", ... */
 	const char *sp = memchr(n, ' ', (size_t)(e - n));
-	ml_slice_t cls = sp ? sl(n, sp) : ML_SLICE_NULL;
+	ml_slice_t cls = sp ? ml_sl(n, sp) : ML_SLICE_NULL;
 	int content = cls.n && (ml_slice_eq(cls, "body") ||
 				(cls.n >= 6 && memcmp(cls.p + cls.n - 6, "header", 6) == 0));
 	if (content) {
@@ -1075,7 +1014,7 @@ static void parse_cleanup(const daemon_t *d, const char *p, const char *e, ml_ev
 		int is_subject = ml_slice_ieq(ev->header_name, "subject");
 		if (is_subject)
 			ev->subject = value;
-		int is_warn = has(r, n, LIT("info: ")) || has(r, n, LIT("warning: "));
+		int is_warn = ml_scan_has(r, n, ML_LIT("info: ")) || ml_scan_has(r, n, ML_LIT("warning: "));
 		switch (a) {
 		case A_REJECT:
 		case A_DISCARD:
@@ -1149,7 +1088,7 @@ static int is_local_delivery(const daemon_t *d, ml_slice_t relay)
 	if (!relay.n)
 		return 0;
 	const char *e = relay.p + relay.n;
-	if (FIND(relay.p, e, "[private/") || FIND(relay.p, e, "[public/"))
+	if (ML_FIND(relay.p, e, "[private/") || ML_FIND(relay.p, e, "[public/"))
 		return 1;
 	return (d->flags & F_PIPE) &&
 	       (ml_slice_eq(relay, "dovecot") || ml_slice_eq(relay, "maildrop") || ml_slice_eq(relay, "cyrus"));
@@ -1161,7 +1100,7 @@ static int parse_delivery(const daemon_t *d, const char *p, const char *e, ml_ev
 	p = parse_addr(p, e, &ev->to, list_cont_ok, 0);
 	if (!p)
 		return 0;
-	while (HAS(p, e, ", ")) {
+	while (ML_HAS(p, e, ", ")) {
 		p += 2;
 		size_t k = key_len(p, e);
 		if (!k)
@@ -1181,7 +1120,7 @@ static int parse_delivery(const daemon_t *d, const char *p, const char *e, ml_ev
 				const char *re = e;
 				if (re > q && re[-1] == ')')
 					re--;
-				ev->reason_text = sl(q, re);
+				ev->reason_text = ml_sl(q, re);
 			}
 			ev->kind = ML_EV_DELIVERY;
 			ev->local_delivery = is_local_delivery(d, ev->relay);
@@ -1193,15 +1132,15 @@ static int parse_delivery(const daemon_t *d, const char *p, const char *e, ml_ev
 				return 0;
 			continue;
 		}
-		const char *ve = FIND(v, e, ", ");
+		const char *ve = ML_FIND(v, e, ", ");
 		if (!ve)
 			ve = e;
 		if (k == 5 && memcmp(key, "relay", 5) == 0)
-			ev->relay = sl(v, ve);
+			ev->relay = ml_sl(v, ve);
 		else if (k == 5 && memcmp(key, "delay", 5) == 0)
 			ev->delay_ms = parse_delay_ms(v, ve);
 		else if (k == 3 && memcmp(key, "dsn", 3) == 0)
-			ev->dsn = sl(v, ve);
+			ev->dsn = ml_sl(v, ve);
 		p = ve;
 	}
 	return 0;
@@ -1219,14 +1158,14 @@ static void parse_said(const char *r, const char *w, const char *c, const char *
 	while (ws > r && ws[-1] != ' ')
 		ws--;
 	if (w > ws && w[-1] == ']')
-		ev->relay = sl(ws, w);
+		ev->relay = ml_sl(ws, w);
 	const char *re = e;
 	if (e - c > 9 && memcmp(e - 9, " command)", 9) == 0) {
-		const char *ir = rfind(c, e, LIT(" (in reply to "));
+		const char *ir = ml_scan_rfind(c, e, ML_LIT(" (in reply to "));
 		if (ir)
 			re = ir;
 	}
-	ev->reason_text = sl(c, re);
+	ev->reason_text = ml_sl(c, re);
 	ev->dsn = find_dsn(c, re);
 }
 
@@ -1240,16 +1179,16 @@ static void parse_agent(const daemon_t *d, const char *p, const char *e, ml_even
 {
 	const char *r = take_qid(p, e, &ev->qid);
 	if (r) {
-		if (HAS(r, e, "to=")) {
+		if (ML_HAS(r, e, "to=")) {
 			if (!parse_delivery(d, r + 3, e, ev))
 				ml_event_unknown(ev, d->unk);
 			return;
 		}
 		ev->kind = ML_EV_INFO;
-		const char *c = FIND(r, e, " said: ");
+		const char *c = ML_FIND(r, e, " said: ");
 		if (c)
 			parse_said(r, c, c + 7, e, ev);
-		else if ((c = FIND(r, e, " refused to talk to me: ")) != NULL)
+		else if ((c = ML_FIND(r, e, " refused to talk to me: ")) != NULL)
 			parse_said(r, c, c + 24, e, ev);
 		return;
 	}
@@ -1270,25 +1209,25 @@ static void parse_qmgr(const daemon_t *d, const char *p, const char *e, ml_event
 	if (!r) {
 		if (warning_line(d, p, e, ev))
 			return;
-		if (HAS(p, e, "statistics:") || HAS(p, e, "status:")) {
+		if (ML_HAS(p, e, "statistics:") || ML_HAS(p, e, "status:")) {
 			ml_event_skip(ev, "qmgr");
 			return;
 		}
 		ml_event_unknown(ev, d->unk);
 		return;
 	}
-	if (HAS(r, e, "removed") && (r + 7 == e || !is_lower((unsigned char)r[7]))) {
+	if (ML_HAS(r, e, "removed") && (r + 7 == e || !ml_is_lower((unsigned char)r[7]))) {
 		ev->kind = ML_EV_REMOVED;
 		return;
 	}
-	if (HAS(r, e, "from=")) {
+	if (ML_HAS(r, e, "from=")) {
 		const char *q = parse_addr(r + 5, e, &ev->from, list_cont_ok, 0);
 		if (!q) {
 			ml_event_unknown(ev, d->unk);
 			return;
 		}
 		ev->from_set = 1;
-		if (HAS(q, e, ", status=")) {
+		if (ML_HAS(q, e, ", status=")) {
 			const char *v = q + 9, *ve = v;
 			while (ve < e && *ve != ',' && *ve != ' ')
 				ve++;
@@ -1301,27 +1240,27 @@ static void parse_qmgr(const daemon_t *d, const char *p, const char *e, ml_event
 			return;
 		}
 		ev->kind = ML_EV_QMGR_FROM;
-		while (HAS(q, e, ", ")) {
+		while (ML_HAS(q, e, ", ")) {
 			q += 2;
-			if (HAS(q, e, "size=")) {
+			if (ML_HAS(q, e, "size=")) {
 				q += 5;
-				ev->size = parse_u64(q, e);
-			} else if (HAS(q, e, "nrcpt=")) {
+				ev->size = ml_scan_u64(q, e);
+			} else if (ML_HAS(q, e, "nrcpt=")) {
 				q += 6;
-				uint64_t v = parse_u64(q, e);
+				uint64_t v = ml_scan_u64(q, e);
 				ev->nrcpt = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 			}
-			const char *ve = FIND(q, e, ", ");
+			const char *ve = ML_FIND(q, e, ", ");
 			q = ve ? ve : e;
 		}
 		return;
 	}
-	if (HAS(r, e, "to=")) {
+	if (ML_HAS(r, e, "to=")) {
 		if (!parse_delivery(d, r + 3, e, ev))
 			ml_event_unknown(ev, d->unk);
 		return;
 	}
-	if (HAS(r, e, "skipped, still being delivered")) {
+	if (ML_HAS(r, e, "skipped, still being delivered")) {
 		ev->kind = ML_EV_INFO;
 		return;
 	}
@@ -1339,9 +1278,9 @@ static void parse_bounce(const daemon_t *d, const char *p, const char *e, ml_eve
 		ml_event_unknown(ev, d->unk);
 		return;
 	}
-	const char *c = rfind(r, e, LIT(" notification: "));
-	if (c && (HAS(r, e, "sender ") || HAS(r, e, "postmaster "))) {
-		ml_slice_t nq = sl(c + 15, e);
+	const char *c = ml_scan_rfind(r, e, ML_LIT(" notification: "));
+	if (c && (ML_HAS(r, e, "sender ") || ML_HAS(r, e, "postmaster "))) {
+		ml_slice_t nq = ml_sl(c + 15, e);
 		if (ml_postfix_is_qid(nq)) {
 			ev->kind = ML_EV_BOUNCE_NDN;
 			ev->other_qid = nq;
@@ -1394,8 +1333,8 @@ static void parse_pickup(const daemon_t *d, const char *p, const char *e, ml_eve
 		ml_event_unknown(ev, d->unk);
 		return;
 	}
-	if (HAS(r, e, "uid=")) {
-		const char *f = FIND(r, e, " from=");
+	if (ML_HAS(r, e, "uid=")) {
+		const char *f = ML_FIND(r, e, " from=");
 		if (f) {
 			const char *q = parse_addr(f + 6, e, &ev->from, list_cont_ok, 0);
 			if (q) {

@@ -13,58 +13,13 @@
  * form decides which of them become the event.
  */
 #include "sendmail.h"
+#include "scan.h"
 #include "rcpts.h"
 
 #include <stdint.h>
 #include <string.h>
 
-/* ---- bounded byte helpers ---------------------------------------------- */
-
-#define LIT(s) (s), (sizeof(s) - 1)
-
-static inline int has(const char *p, const char *e, const char *lit, size_t n)
-{
-	return (size_t)(e - p) >= n && memcmp(p, lit, n) == 0;
-}
-#define HAS(p, e, s) has((p), (e), LIT(s))
-
-static inline ml_slice_t sl(const char *p, const char *e)
-{
-	return ml_slice(p, (size_t)(e - p));
-}
-
-static inline const char *find(const char *p, const char *e, const char *lit, size_t n)
-{
-	if (p >= e || (size_t)(e - p) < n)
-		return NULL;
-	return memmem(p, (size_t)(e - p), lit, n);
-}
-#define FIND(p, e, s) find((p), (e), LIT(s))
-
-static inline int is_digit(unsigned char c)
-{
-	return (unsigned)(c - '0') < 10u;
-}
-static inline int is_alpha(unsigned char c)
-{
-	return (unsigned)((c | 0x20) - 'a') < 26u;
-}
-static inline int is_alnum(unsigned char c)
-{
-	return is_digit(c) || is_alpha(c);
-}
-
-static uint64_t parse_u64(const char *p, const char *e)
-{
-	uint64_t v = 0;
-	for (; p < e && is_digit((unsigned char)*p); p++) {
-		unsigned d = (unsigned)(*p - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return UINT64_MAX;
-		v = v * 10 + d;
-	}
-	return v;
-}
+/* ---- helpers beyond engine/scan.h -------------------------------------- */
 
 /* The end of a slice; an empty slice may have a NULL start, and adding even
  * 0 to a NULL pointer is undefined in C. */
@@ -80,7 +35,7 @@ static ml_slice_t trim(ml_slice_t s)
 		p++;
 	while (e > p && e[-1] == ' ')
 		e--;
-	return sl(p, e);
+	return ml_sl(p, e);
 }
 
 /* ---- program, queue IDs ------------------------------------------------ */
@@ -103,15 +58,15 @@ int ml_sendmail_is_qid(ml_slice_t s)
 	if (!s.p || s.n < 12 || s.n > 20)
 		return 0;
 	for (size_t i = 0; i < s.n; i++)
-		if (!is_alnum((unsigned char)s.p[i]))
+		if (!ml_is_alnum((unsigned char)s.p[i]))
 			return 0;
 	for (size_t i = s.n - 5; i < s.n; i++)
-		if (!is_digit((unsigned char)s.p[i]))
+		if (!ml_is_digit((unsigned char)s.p[i]))
 			return 0;
 	/* at least one letter: the date part of a real ID has one but for
 	 * a few seconds a year, a number (a pid, a port) has none */
 	for (size_t i = 0; i < s.n - 5; i++)
-		if (is_alpha((unsigned char)s.p[i]))
+		if (ml_is_alpha((unsigned char)s.p[i]))
 			return 1;
 	return 0;
 }
@@ -132,19 +87,16 @@ static size_t take_qid(const char *p, const char *e)
 
 /* ---- event outcomes ---------------------------------------------------- */
 
-
-
-
 /* ---- values ------------------------------------------------------------- */
 
 /* "key=" at p (a letter or '_', then up to 23 letters, digits or '_'): the
  * '=', else NULL. */
 static const char *key_at(const char *p, const char *e)
 {
-	if (p >= e || !(is_alpha((unsigned char)*p) || *p == '_'))
+	if (p >= e || !(ml_is_alpha((unsigned char)*p) || *p == '_'))
 		return NULL;
 	const char *q = p + 1;
-	while (q < e && q - p < 24 && (is_alnum((unsigned char)*q) || *q == '_'))
+	while (q < e && q - p < 24 && (ml_is_alnum((unsigned char)*q) || *q == '_'))
 		q++;
 	return q < e && *q == '=' ? q : NULL;
 }
@@ -154,7 +106,7 @@ static const char *key_at(const char *p, const char *e)
 static int bare_word_at(const char *p, const char *e)
 {
 	const char *q = p;
-	while (q < e && is_alpha((unsigned char)*q))
+	while (q < e && ml_is_alpha((unsigned char)*q))
 		q++;
 	return q > p && (q == e || *q == ',');
 }
@@ -188,7 +140,7 @@ static void parse_client(ml_slice_t v, ml_slice_t *name, ml_slice_t *ip)
 		const char *at = w;
 		while (at > p && at[-1] != '@')
 			at--;
-		*name = sl(at, w);
+		*name = ml_sl(at, w);
 		b = w;
 		while (b < e && *b == ' ')
 			b++;
@@ -197,9 +149,9 @@ static void parse_client(ml_slice_t v, ml_slice_t *name, ml_slice_t *ip)
 		const char *c = memchr(b, ']', (size_t)(e - b));
 		if (c) {
 			const char *s = b + 1;
-			if (HAS(s, c, "IPv6:") || HAS(s, c, "ipv6:"))
+			if (ML_HAS(s, c, "IPv6:") || ML_HAS(s, c, "ipv6:"))
 				s += 5;
-			*ip = sl(s, c);
+			*ip = ml_sl(s, c);
 		}
 	}
 }
@@ -209,8 +161,8 @@ static void parse_client(ml_slice_t v, ml_slice_t *name, ml_slice_t *ip)
 static ml_slice_t reply_dsn(ml_slice_t text)
 {
 	const char *q = text.p, *e = text.p + text.n;
-	if (e - q >= 4 && is_digit((unsigned char)q[0]) && is_digit((unsigned char)q[1]) &&
-	    is_digit((unsigned char)q[2]) && (q[3] == ' ' || q[3] == '-'))
+	if (e - q >= 4 && ml_is_digit((unsigned char)q[0]) && ml_is_digit((unsigned char)q[1]) &&
+	    ml_is_digit((unsigned char)q[2]) && (q[3] == ' ' || q[3] == '-'))
 		q += 4;
 	const char *s = q;
 	if (q == e || (*q != '2' && *q != '4' && *q != '5'))
@@ -221,14 +173,14 @@ static ml_slice_t reply_dsn(ml_slice_t text)
 			return ML_SLICE_NULL;
 		q++;
 		const char *d = q;
-		while (q < e && is_digit((unsigned char)*q) && q - d < 3)
+		while (q < e && ml_is_digit((unsigned char)*q) && q - d < 3)
 			q++;
 		if (q == d)
 			return ML_SLICE_NULL;
 	}
 	if (q < e && *q != ' ' && *q != ',' && *q != ';')
 		return ML_SLICE_NULL;
-	return sl(s, q);
+	return ml_sl(s, q);
 }
 
 /* "[D+]HH:MM:SS" → milliseconds (capped at UINT32_MAX); 0 when malformed. */
@@ -238,19 +190,19 @@ static uint32_t parse_delay(ml_slice_t v)
 	uint64_t days = 0;
 	const char *plus = v.n ? memchr(p, '+', v.n) : NULL;
 	if (plus) {
-		if (plus == p || !is_digit((unsigned char)*p))
+		if (plus == p || !ml_is_digit((unsigned char)*p))
 			return 0;
-		days = parse_u64(p, plus);
+		days = ml_scan_u64(p, plus);
 		p = plus + 1;
 	}
 	uint64_t part[3];
 	for (int i = 0; i < 3; i++) {
 		const char *d = p;
-		while (p < e && is_digit((unsigned char)*p) && p - d < 6)
+		while (p < e && ml_is_digit((unsigned char)*p) && p - d < 6)
 			p++;
 		if (p == d)
 			return 0;
-		part[i] = parse_u64(d, p);
+		part[i] = ml_scan_u64(d, p);
 		if (i < 2) {
 			if (p == e || *p != ':')
 				return 0;
@@ -292,7 +244,7 @@ static void read_items(const char *p, const char *e, fields_t *f)
 		const char *eq = key_at(p, e);
 		if (!eq) {
 			const char *end = value_end(p, e);
-			ml_slice_t w = trim(sl(p, end));
+			ml_slice_t w = trim(ml_sl(p, end));
 			if (ml_slice_eq(w, "discard"))
 				f->discard = 1;
 			else if (ml_slice_eq(w, "tempfail"))
@@ -302,11 +254,11 @@ static void read_items(const char *p, const char *e, fields_t *f)
 			p = end < e ? end + 2 : e;
 			continue;
 		}
-		ml_slice_t k = sl(p, eq);
+		ml_slice_t k = ml_sl(p, eq);
 		const char *v = eq + 1;
 		int last = key_is(k, "reject") || key_is(k, "stat") || key_is(k, "quarantine");
 		const char *end = last ? e : value_end(v, e);
-		ml_slice_t val = sl(v, end);
+		ml_slice_t val = ml_sl(v, end);
 		switch (k.n) {
 		case 2:
 			if (key_is(k, "to")) {
@@ -380,8 +332,8 @@ static void arrival(const fields_t *f, ml_event_t *ev)
 	ev->kind = ML_EV_ARRIVAL;
 	ev->from = ml_rcpts_addr(f->from);
 	ev->from_set = 1;
-	ev->size = parse_u64(f->size.p, end_of(f->size));
-	uint64_t n = parse_u64(f->nrcpts.p, end_of(f->nrcpts));
+	ev->size = ml_scan_u64(f->size.p, end_of(f->size));
+	uint64_t n = ml_scan_u64(f->nrcpts.p, end_of(f->nrcpts));
 	ev->nrcpt = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 	ev->msgid = ml_rcpts_addr(f->msgid);
 	ev->proto = f->proto;
@@ -408,20 +360,20 @@ static void delivery(const fields_t *f, ml_event_t *ev)
 	ev->local_delivery = is_local_mailer(f->mailer);
 	ml_slice_t st = trim(f->stat);
 	const char *p = st.p, *e = end_of(st);
-	if (HAS(p, e, "Sent") && (st.n == 4 || p[4] == ' ' || p[4] == '(')) {
+	if (ML_HAS(p, e, "Sent") && (st.n == 4 || p[4] == ' ' || p[4] == '(')) {
 		ev->status = ML_ST_DELIVERED;
 		const char *o = memchr(p, '(', st.n);
 		if (o) {
 			const char *c = e;
 			if (c > o + 1 && c[-1] == ')')
 				c--;
-			ev->reason_text = sl(o + 1, c);
+			ev->reason_text = ml_sl(o + 1, c);
 		}
 		return;
 	}
-	if (HAS(p, e, "Deferred")) {
+	if (ML_HAS(p, e, "Deferred")) {
 		ev->status = ML_ST_DELAYED;
-		ev->reason_text = HAS(p, e, "Deferred: ") ? trim(sl(p + 10, e)) : st;
+		ev->reason_text = ML_HAS(p, e, "Deferred: ") ? trim(ml_sl(p + 10, e)) : st;
 		return;
 	}
 	if (ml_slice_eq(st, "queued")) {
@@ -454,7 +406,7 @@ static void blocked(ml_event_t *ev, ml_slice_t text)
 /* The word "discard" / "tempfail" of a line, as a slice of it. */
 static ml_slice_t word_in(const char *p, const char *e, const char *w, size_t n)
 {
-	const char *q = find(p, e, w, n);
+	const char *q = ml_scan_find(p, e, w, n);
 	return q ? ml_slice(q, n) : ML_SLICE_NULL;
 }
 
@@ -482,7 +434,7 @@ static void ruleset_line(const char *p, const char *e, ml_event_t *ev)
 	if (f.reject.n) {
 		blocked(ev, f.reject);
 	} else if (f.discard) {
-		blocked(ev, word_in(p, e, LIT("discard")));
+		blocked(ev, word_in(p, e, ML_LIT("discard")));
 	} else if (f.quarantine.n && ev->qid.n) {
 		ev->kind = ML_EV_HOLD;
 		ev->status = ML_ST_QUARANTINED;
@@ -499,15 +451,15 @@ static void ruleset_line(const char *p, const char *e, ml_event_t *ev)
 static void milter_line(const char *p, const char *e, ml_event_t *ev)
 {
 	const char *b = p;
-	if (HAS(b, e, "Milter: "))
+	if (ML_HAS(b, e, "Milter: "))
 		b += 8;
-	if (HAS(b, e, "connect: "))
+	if (ML_HAS(b, e, "connect: "))
 		b += 9;
 	fields_t f;
 	memset(&f, 0, sizeof f);
 	read_items(b, e, &f);
 	int refused = f.reject.n || f.discard || f.tempfail;
-	if (refused && HAS(p, e, "Milter: ")) {
+	if (refused && ML_HAS(p, e, "Milter: ")) {
 		if (f.has_to)
 			ev->to = ml_rcpts_addr(f.to);
 		if (f.has_from) {
@@ -520,9 +472,9 @@ static void milter_line(const char *p, const char *e, ml_event_t *ev)
 		if (f.reject.n)
 			blocked(ev, f.reject);
 		else if (f.discard)
-			blocked(ev, word_in(b, e, LIT("discard")));
+			blocked(ev, word_in(b, e, ML_LIT("discard")));
 		else
-			blocked(ev, word_in(b, e, LIT("tempfail")));
+			blocked(ev, word_in(b, e, ML_LIT("tempfail")));
 		return;
 	}
 	if (f.quarantine.n && ev->qid.n) {
@@ -541,10 +493,10 @@ static void milter_line(const char *p, const char *e, ml_event_t *ev)
  * 1 when the line has that shape. */
 static int refused_rcpt(const char *p, const char *e, ml_event_t *ev)
 {
-	const char *d = FIND(p, e, "... ");
+	const char *d = ML_FIND(p, e, "... ");
 	if (!d || d == p)
 		return 0;
-	ml_slice_t a = sl(p, d);
+	ml_slice_t a = ml_sl(p, d);
 	if (*p == '<') {
 		if (d[-1] != '>')
 			return 0;
@@ -552,7 +504,7 @@ static int refused_rcpt(const char *p, const char *e, ml_event_t *ev)
 		return 0;
 	}
 	ev->to = ml_rcpts_addr(a);
-	blocked(ev, sl(d + 4, e));
+	blocked(ev, ml_sl(d + 4, e));
 	return 1;
 }
 
@@ -567,7 +519,7 @@ typedef struct {
 static int starts_any(const char *p, const char *e, const prefix_t *list)
 {
 	for (; list->s; list++)
-		if (has(p, e, list->s, list->n))
+		if (ml_scan_has(p, e, list->s, list->n))
 			return 1;
 	return 0;
 }
@@ -598,22 +550,22 @@ static const prefix_t DAEMON_PREFIXES[] = {
  */
 static const char *chatter(const char *p, const char *e)
 {
-	if (starts_any(p, e, CONN_PREFIXES) || FIND(p, e, " did not issue MAIL/EXPN/VRFY/ETRN") ||
-	    FIND(p, e, "possible SMTP attack") || FIND(p, e, "lost input channel") ||
-	    FIND(p, e, "timeout waiting for input") || FIND(p, e, "Null connection"))
+	if (starts_any(p, e, CONN_PREFIXES) || ML_FIND(p, e, " did not issue MAIL/EXPN/VRFY/ETRN") ||
+	    ML_FIND(p, e, "possible SMTP attack") || ML_FIND(p, e, "lost input channel") ||
+	    ML_FIND(p, e, "timeout waiting for input") || ML_FIND(p, e, "Null connection"))
 		return "sendmail connection";
-	if ((FIND(p, e, ": EXPN ") || FIND(p, e, ": expn ") || FIND(p, e, ": VRFY ") || FIND(p, e, ": vrfy ") ||
-	     FIND(p, e, ": ETRN ")) &&
-	    (p < e && (*p == '[' || FIND(p, e, " ["))))
+	if ((ML_FIND(p, e, ": EXPN ") || ML_FIND(p, e, ": expn ") || ML_FIND(p, e, ": VRFY ") || ML_FIND(p, e, ": vrfy ") ||
+	     ML_FIND(p, e, ": ETRN ")) &&
+	    (p < e && (*p == '[' || ML_FIND(p, e, " ["))))
 		return "sendmail command rejected";
-	if (HAS(p, e, "STARTTLS") || HAS(p, e, "TLS ") || HAS(p, e, "TLS:") || HAS(p, e, "tls_") ||
-	    HAS(p, e, "SSL"))
+	if (ML_HAS(p, e, "STARTTLS") || ML_HAS(p, e, "TLS ") || ML_HAS(p, e, "TLS:") || ML_HAS(p, e, "tls_") ||
+	    ML_HAS(p, e, "SSL"))
 		return "sendmail tls";
-	if (HAS(p, e, "AUTH=") || HAS(p, e, "AUTH ") || HAS(p, e, "AUTH:") || HAS(p, e, "SASL"))
+	if (ML_HAS(p, e, "AUTH=") || ML_HAS(p, e, "AUTH ") || ML_HAS(p, e, "AUTH:") || ML_HAS(p, e, "SASL"))
 		return "sendmail auth";
-	if (HAS(p, e, "Authentication-Warning:"))
+	if (ML_HAS(p, e, "Authentication-Warning:"))
 		return "sendmail warning";
-	if (HAS(p, e, "SYSERR"))
+	if (ML_HAS(p, e, "SYSERR"))
 		return "sendmail error";
 	return NULL;
 }
@@ -629,14 +581,14 @@ static void notify_line(const char *b, size_t n, const char *e, ml_event_t *ev)
 		t++;
 	ml_slice_t text = ML_SLICE_NULL;
 	int ndn = 1;
-	if (HAS(t, e, "DSN: "))
-		text = sl(t + 5, e);
-	else if (HAS(t, e, "return to sender: "))
-		text = sl(t + 18, e);
-	else if (HAS(t, e, "sender notify: "))
-		text = sl(t + 15, e);
-	else if (HAS(t, e, "postmaster notify: "))
-		text = sl(t + 19, e);
+	if (ML_HAS(t, e, "DSN: "))
+		text = ml_sl(t + 5, e);
+	else if (ML_HAS(t, e, "return to sender: "))
+		text = ml_sl(t + 18, e);
+	else if (ML_HAS(t, e, "sender notify: "))
+		text = ml_sl(t + 15, e);
+	else if (ML_HAS(t, e, "postmaster notify: "))
+		text = ml_sl(t + 19, e);
 	else
 		ndn = 0;
 	if (!ndn) {
@@ -648,9 +600,9 @@ static void notify_line(const char *b, size_t n, const char *e, ml_event_t *ev)
 	ev->other_qid = other;
 	ev->reason_text = trim(text);
 	const char *p = ev->reason_text.p, *te = p + ev->reason_text.n;
-	if (HAS(p, te, "Cannot send message for ") || HAS(p, te, "Cannot send message within "))
+	if (ML_HAS(p, te, "Cannot send message for ") || ML_HAS(p, te, "Cannot send message within "))
 		ev->status = ML_ST_EXPIRED;
-	else if (HAS(p, te, "Warning: could not send message for past "))
+	else if (ML_HAS(p, te, "Warning: could not send message for past "))
 		ev->status = ML_ST_DELAYED;
 }
 
@@ -661,7 +613,7 @@ static void qid_line(const char *p, const char *e, ml_event_t *ev)
 		notify_line(p, n2, e, ev);
 		return;
 	}
-	if (HAS(p, e, "from=") || HAS(p, e, "to=")) {
+	if (ML_HAS(p, e, "from=") || ML_HAS(p, e, "to=")) {
 		fields_t f;
 		memset(&f, 0, sizeof f);
 		read_items(p, e, &f);
@@ -671,15 +623,15 @@ static void qid_line(const char *p, const char *e, ml_event_t *ev)
 			delivery(&f, ev);
 		return;
 	}
-	if (HAS(p, e, "ruleset=")) {
+	if (ML_HAS(p, e, "ruleset=")) {
 		ruleset_line(p, e, ev);
 		return;
 	}
-	if (HAS(p, e, "Milter") || HAS(p, e, "milter=")) {
+	if (ML_HAS(p, e, "Milter") || ML_HAS(p, e, "milter=")) {
 		milter_line(p, e, ev);
 		return;
 	}
-	if (HAS(p, e, "AUTH=server")) {
+	if (ML_HAS(p, e, "AUTH=server")) {
 		fields_t f;
 		memset(&f, 0, sizeof f);
 		read_items(p, e, &f);
@@ -691,44 +643,44 @@ static void qid_line(const char *p, const char *e, ml_event_t *ev)
 		}
 	}
 	size_t n = (size_t)(e - p);
-	if (HAS(p, e, "done") && (n == 4 || p[4] == ';' || p[4] == ' ')) {
+	if (ML_HAS(p, e, "done") && (n == 4 || p[4] == ';' || p[4] == ' ')) {
 		ev->kind = ML_EV_REMOVED;
 		return;
 	}
-	if (HAS(p, e, "discarded") && n == 9) {
-		blocked(ev, sl(p, e));
+	if (ML_HAS(p, e, "discarded") && n == 9) {
+		blocked(ev, ml_sl(p, e));
 		return;
 	}
-	if (HAS(p, e, "quarantine=") || HAS(p, e, "quarantine: ")) {
+	if (ML_HAS(p, e, "quarantine=") || ML_HAS(p, e, "quarantine: ")) {
 		ev->kind = ML_EV_HOLD;
 		ev->status = ML_ST_QUARANTINED;
-		ev->reason_text = trim(sl(p + 11, e));
+		ev->reason_text = trim(ml_sl(p + 11, e));
 		return;
 	}
-	if (HAS(p, e, "unquarantine") && (n == 12 || p[12] == ':' || p[12] == ' ' || p[12] == '=')) {
+	if (ML_HAS(p, e, "unquarantine") && (n == 12 || p[12] == ':' || p[12] == ' ' || p[12] == '=')) {
 		ev->kind = ML_EV_RELEASED;
 		return;
 	}
-	if (HAS(p, e, "alias ")) {
-		const char *a = FIND(p + 6, e, " => ");
+	if (ML_HAS(p, e, "alias ")) {
+		const char *a = ML_FIND(p + 6, e, " => ");
 		if (a) {
 			ml_event_info(ev);
-			ev->orig_to = ml_rcpts_addr(sl(p + 6, a));
-			ev->to_list = trim(sl(a + 4, e));
+			ev->orig_to = ml_rcpts_addr(ml_sl(p + 6, a));
+			ev->to_list = trim(ml_sl(a + 4, e));
 			return;
 		}
 	}
-	if (HAS(p, e, "clone ")) {
+	if (ML_HAS(p, e, "clone ")) {
 		/* "clone NEWQID, owner=O" (before 8.12) */
 		const char *c = p + 6, *w = c;
-		while (w < e && is_alnum((unsigned char)*w))
+		while (w < e && ml_is_alnum((unsigned char)*w))
 			w++;
 		ml_event_info(ev);
-		if (ml_sendmail_is_qid(sl(c, w)))
-			ev->other_qid = sl(c, w);
+		if (ml_sendmail_is_qid(ml_sl(c, w)))
+			ev->other_qid = ml_sl(c, w);
 		return;
 	}
-	if ((*p == '<' || is_alnum((unsigned char)*p)) && refused_rcpt(p, e, ev))
+	if ((*p == '<' || ml_is_alnum((unsigned char)*p)) && refused_rcpt(p, e, ev))
 		return;
 	const char *why = chatter(p, e);
 	if (why) {
@@ -748,11 +700,11 @@ static void tcpwrappers(const char *p, const char *e, ml_event_t *ev)
 	if (o && c) {
 		const char *comma = memchr(o, ',', (size_t)(c - o));
 		if (comma) {
-			ev->client_name = trim(sl(o + 1, comma));
-			ev->client_ip = trim(sl(comma + 1, c));
+			ev->client_name = trim(ml_sl(o + 1, comma));
+			ev->client_ip = trim(ml_sl(comma + 1, c));
 		}
 	}
-	blocked(ev, sl(p, e));
+	blocked(ev, ml_sl(p, e));
 }
 
 static void free_line(const char *p, const char *e, ml_event_t *ev)
@@ -761,15 +713,15 @@ static void free_line(const char *p, const char *e, ml_event_t *ev)
 		ml_event_skip(ev, "sendmail empty line");
 		return;
 	}
-	if (HAS(p, e, "ruleset=")) {
+	if (ML_HAS(p, e, "ruleset=")) {
 		ruleset_line(p, e, ev);
 		return;
 	}
-	if (HAS(p, e, "Milter")) {
+	if (ML_HAS(p, e, "Milter")) {
 		milter_line(p, e, ev);
 		return;
 	}
-	if (HAS(p, e, "tcpwrappers (")) {
+	if (ML_HAS(p, e, "tcpwrappers (")) {
 		tcpwrappers(p, e, ev);
 		return;
 	}
@@ -780,7 +732,7 @@ static void free_line(const char *p, const char *e, ml_event_t *ev)
 		ml_event_skip(ev, why);
 		return;
 	}
-	if (HAS(p, e, "alias database ") || (FIND(p, e, " aliases, longest ") && *p == '/')) {
+	if (ML_HAS(p, e, "alias database ") || (ML_FIND(p, e, " aliases, longest ") && *p == '/')) {
 		ml_event_skip(ev, "sendmail aliases");
 		return;
 	}
@@ -806,7 +758,7 @@ void ml_sendmail_parse(ml_slice_t msg, ml_event_t *ev)
 		ml_event_skip(ev, "sendmail empty line");
 		return;
 	}
-	if (HAS(p, e, "NOQUEUE:")) {
+	if (ML_HAS(p, e, "NOQUEUE:")) {
 		p += 8;
 		while (p < e && *p == ' ')
 			p++;
@@ -815,7 +767,7 @@ void ml_sendmail_parse(ml_slice_t msg, ml_event_t *ev)
 	}
 	size_t n = take_qid(p, e);
 	if (n) {
-		ev->qid = sl(p, p + n);
+		ev->qid = ml_sl(p, p + n);
 		p += n + 1;
 		while (p < e && *p == ' ')
 			p++;

@@ -1,0 +1,163 @@
+/*
+ * scan.h — the one low-level vocabulary of the line parsers (postfix.c,
+ * exim.c, sendmail.c, filters.c): bounded byte scans over [p, e) and a
+ * cursor over an ml_slice_t.
+ *
+ * Every function takes the end of the bytes it may read and never reads past
+ * it; none assumes NUL termination, none allocates.  A literal is matched
+ * with its length taken by sizeof, never counted by hand: ML_HAS(p, e, "x")
+ * tests for it, ML_SKIP(p, e, "x") answers the byte after it (NULL when p
+ * does not start with it), ML_AFTER(q, "x") the byte after the literal that
+ * q points at (q from ML_HAS or ML_FIND), ML_LEN("x") its length.
+ *
+ * The cursor (ml_cur_t) is a position p and an end e, p <= e always; its
+ * functions consume from p: ML_CUR_SKIP matches and moves past a literal
+ * (1) or leaves the cursor where it is (0); ml_cur_until takes the bytes up
+ * to a byte (and moves past that byte); ml_cur_u64 takes a number.
+ * Slices returned point into the scanned bytes.
+ */
+#ifndef ML_SCAN_H
+#define ML_SCAN_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "util.h"
+
+#define ML_LIT(s) (s), (sizeof(s) - 1)
+#define ML_LEN(s) (sizeof(s) - 1)
+
+static inline int ml_is_digit(unsigned char c)
+{
+	return (unsigned)(c - '0') < 10u;
+}
+static inline int ml_is_lower(unsigned char c)
+{
+	return (unsigned)(c - 'a') < 26u;
+}
+static inline int ml_is_alpha(unsigned char c)
+{
+	return (unsigned)((c | 0x20) - 'a') < 26u;
+}
+static inline int ml_is_alnum(unsigned char c)
+{
+	return ml_is_digit(c) || ml_is_alpha(c);
+}
+
+static inline ml_slice_t ml_sl(const char *p, const char *e)
+{
+	return ml_slice(p, (size_t)(e - p));
+}
+
+/* 1 when [p, e) starts with lit[0..n). */
+static inline int ml_scan_has(const char *p, const char *e, const char *lit, size_t n)
+{
+	return (size_t)(e - p) >= n && memcmp(p, lit, n) == 0;
+}
+#define ML_HAS(p, e, s) ml_scan_has((p), (e), ML_LIT(s))
+
+/* The byte after lit when [p, e) starts with it, else NULL. */
+static inline const char *ml_scan_skip(const char *p, const char *e, const char *lit, size_t n)
+{
+	return ml_scan_has(p, e, lit, n) ? p + n : NULL;
+}
+#define ML_SKIP(p, e, s) ml_scan_skip((p), (e), ML_LIT(s))
+
+/* q points at literal s: the byte after it. */
+#define ML_AFTER(q, s) ((q) + ML_LEN(s))
+
+/* The first occurrence of lit[0..n) in [p, e), or NULL. */
+static inline const char *ml_scan_find(const char *p, const char *e, const char *lit, size_t n)
+{
+	if (p >= e || (size_t)(e - p) < n)
+		return NULL;
+	return memmem(p, (size_t)(e - p), lit, n);
+}
+#define ML_FIND(p, e, s) ml_scan_find((p), (e), ML_LIT(s))
+
+/* The first byte c in [p, e), or NULL. */
+static inline const char *ml_scan_findc(const char *p, const char *e, int c)
+{
+	return p < e ? memchr(p, c, (size_t)(e - p)) : NULL;
+}
+
+/* The last occurrence of lit[0..n) (n >= 1) in [p, e), or NULL. */
+static inline const char *ml_scan_rfind(const char *p, const char *e, const char *lit, size_t n)
+{
+	if ((size_t)(e - p) < n)
+		return NULL;
+	const char *q = e - n;  /* the last possible start */
+	for (;;) {
+		q = memrchr(p, lit[0], (size_t)(q - p) + 1);
+		if (!q)
+			return NULL;
+		if (memcmp(q, lit, n) == 0)
+			return q;
+		if (q == p)
+			return NULL;
+		q--;
+	}
+}
+#define ML_RFIND(p, e, s) ml_scan_rfind((p), (e), ML_LIT(s))
+
+/* Past the spaces at p. */
+static inline const char *ml_scan_skip_sp(const char *p, const char *e)
+{
+	while (p < e && *p == ' ')
+		p++;
+	return p;
+}
+
+/* The unsigned decimal at p (its digits up to e); saturates at UINT64_MAX. */
+static inline uint64_t ml_scan_u64(const char *p, const char *e)
+{
+	uint64_t v = 0;
+	for (; p < e && ml_is_digit((unsigned char)*p); p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return UINT64_MAX;
+		v = v * 10 + d;
+	}
+	return v;
+}
+
+/* ---- the cursor ---- */
+
+typedef struct {
+	const char *p, *e;
+} ml_cur_t;
+
+static inline ml_cur_t ml_cur(ml_slice_t s)
+{
+	const char *p = s.p ? s.p : "";
+	return (ml_cur_t){ p, p + (s.p ? s.n : 0) };
+}
+
+static inline int ml_cur_skip(ml_cur_t *c, const char *lit, size_t n)
+{
+	if (!ml_scan_has(c->p, c->e, lit, n))
+		return 0;
+	c->p += n;
+	return 1;
+}
+#define ML_CUR_SKIP(c, s) ml_cur_skip((c), ML_LIT(s))
+
+/* The bytes up to the first ch (or the end); the cursor moves past ch. */
+static inline ml_slice_t ml_cur_until(ml_cur_t *c, int ch)
+{
+	const char *q = ml_scan_findc(c->p, c->e, ch);
+	ml_slice_t s = ml_sl(c->p, q ? q : c->e);
+	c->p = q ? q + 1 : c->e;
+	return s;
+}
+
+/* The decimal number at the cursor (saturating), which moves past its digits. */
+static inline uint64_t ml_cur_u64(ml_cur_t *c)
+{
+	uint64_t v = ml_scan_u64(c->p, c->e);
+	while (c->p < c->e && ml_is_digit((unsigned char)*c->p))
+		c->p++;
+	return v;
+}
+
+#endif
