@@ -444,7 +444,7 @@ static void parse_arrival(const char *p, const char *e, ml_event_t *ev)
 		if (p >= e)
 			break;
 		if (ML_HAS(p, e, "for ") ) {
-			ev->rcpt_list = ml_sl(ml_scan_skip_sp(p + 4, e), e);
+			ev->rcpt_list = ml_sl(ml_scan_skip_sp(ML_AFTER(p, "for "), e), e);
 			return;
 		}
 		item_t it;
@@ -526,13 +526,13 @@ static void parse_delivery(char flag, const char *p, const char *e, ml_event_t *
 		const char *c = memchr(p, ')', (size_t)(e - p));
 		ae = c ? c + 1 : e;
 		ev->status = ML_ST_BLOCKED;
-		ev->reason_text = ml_sl(p + 11, c ? c : e);
+		ev->reason_text = ml_sl(ML_AFTER(p, "blackhole ("), c ? c : e);
 		const char *t;
 		if (item_closes(ae, e, &t))
 			ev->reason_text = ml_sl(t, e);
 		return;
 	} else if (ML_HAS(p, e, ":blackhole:")) {
-		ae = p + 11;
+		ae = ML_AFTER(p, ":blackhole:");
 	} else {
 		ml_slice_t tmp;
 		ae = parse_addr(p, e, &tmp);
@@ -542,7 +542,7 @@ static void parse_delivery(char flag, const char *p, const char *e, ml_event_t *
 	if (ML_HAS(p, e, " (")) {
 		const char *c = memchr(p, ')', (size_t)(e - p));
 		if (c) {
-			parent = ml_sl(p + 2, c);
+			parent = ml_sl(ML_AFTER(p, " ("), c);
 			p = c + 1;
 		}
 	}
@@ -688,7 +688,7 @@ static ml_slice_t text_after_colon(const char *p, const char *e)
 {
 	const char *c = ML_FIND(p, e, ": ");
 	if (c)
-		return ml_sl(c + 2, e);
+		return ml_sl(ML_AFTER(c, ": "), e);
 	if (e > p && e[-1] == ':')
 		return ml_sl(e, e);
 	return ML_SLICE_NULL;
@@ -712,10 +712,10 @@ static int reject_line(const char *ts, const char *r, const char *e, int temp, m
 		return 1;
 	}
 	if (ML_HAS(w, e, "RCPT ")) {
-		const char *q = parse_addr(w + 5, e, &ev->to);
+		const char *q = parse_addr(ML_AFTER(w, "RCPT "), e, &ev->to);
 		ev->reason_text = text_after_colon(q, e);
 	} else if (ML_HAS(w, e, "MAIL ") || ML_HAS(w, e, "from ")) {
-		const char *a = w + 5;
+		const char *a = ML_AFTER(w, "MAIL ");
 		if (a < e && *a == '<') {
 			const char *q = parse_addr(a, e, &ev->from);
 			ev->from_set = 1;
@@ -746,12 +746,12 @@ static int leading_reject(const char *p, const char *e, ml_event_t *ev)
 	const char *w = p + 9;
 	if (ML_HAS(w, e, "EHLO from ") || ML_HAS(w, e, "HELO from ") || ML_HAS(w, e, "MAIL from ")) {
 		host_t h;
-		parse_host(w + 10, e, &h);
+		parse_host(ML_AFTER(w, "EHLO from "), e, &h);
 		ev->client_name = h.name;
 		ev->helo = h.helo;
 		ev->client_ip = h.ip;
 	} else if (ML_HAS(w, e, "MAIL FROM:<")) {
-		parse_addr(w + 10, e, &ev->from);
+		parse_addr(ML_AFTER(w, "MAIL FROM:"), e, &ev->from);
 		ev->from_set = 1;
 	} else if (!ML_HAS(w, e, "MAIL ")) {
 		ml_event_skip(ev, "exim command rejected");
@@ -842,7 +842,7 @@ static int text_line(const char *lead, const char *p, const char *e, ml_event_t 
 	/* An ACL "discard" of a recipient ("RCPT <a@x>: discarded by RCPT ACL")
 	 * or a "drop" of the connection: refused like a reject. */
 	if (ML_HAS(p, e, "RCPT ")) {
-		const char *q = parse_addr(p + 5, e, &ev->to);
+		const char *q = parse_addr(ML_AFTER(p, "RCPT "), e, &ev->to);
 		if (ML_HAS(q, e, ": discarded by ")) {
 			ev->reason_text = ml_sl(q + 2, e);
 			ev->status = ML_ST_BLOCKED;
@@ -887,7 +887,7 @@ static void parse_id_line(const char *p, const char *e, ml_event_t *ev)
 		}
 	}
 	size_t n = (size_t)(e - p);
-	if (ML_HAS(p, e, "Completed") && (n == 9 || p[9] == ' ')) {
+	if (ML_HAS(p, e, "Completed") && (n == ML_LEN("Completed") || p[ML_LEN("Completed")] == ' ')) {
 		ev->kind = ML_EV_REMOVED;
 		return;
 	}
@@ -901,7 +901,7 @@ static void parse_id_line(const char *p, const char *e, ml_event_t *ev)
 		ev->kind = ML_EV_RELEASED;
 		return;
 	}
-	if (ML_HAS(p, e, "removed by ") || (ML_HAS(p, e, "Message removed") && (n == 15 || p[15] == ' '))) {
+	if (ML_HAS(p, e, "removed by ") || (ML_HAS(p, e, "Message removed") && (n == ML_LEN("Message removed") || p[ML_LEN("Message removed")] == ' '))) {
 		ev->kind = ML_EV_DELETED;
 		return;
 	}

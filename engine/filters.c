@@ -204,8 +204,8 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 		ml_event_skip(ev, "amavis continuation");
 		return;
 	}
-	size_t vn = ML_HAS(p, e, "Passed") ? 6 : ML_HAS(p, e, "Blocked") ? 7 : ML_HAS(p, e, "Not-Delivered") ? 13
-		: ML_HAS(p, e, "Released") ? 8 : 0;
+	size_t vn = ML_HAS(p, e, "Passed") ? ML_LEN("Passed") : ML_HAS(p, e, "Blocked") ? ML_LEN("Blocked") : ML_HAS(p, e, "Not-Delivered") ? ML_LEN("Not-Delivered")
+		: ML_HAS(p, e, "Released") ? ML_LEN("Released") : 0;
 	if (!vn || (p + vn < e && p[vn] != ' ' && p[vn] != ',')) {
 		ml_event_skip(ev, "amavis");
 		return;
@@ -225,7 +225,7 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 			q++;
 		vend = rend = q;
 		if (ML_HAS(q, end, " (")) {
-			const char *r = q + 2;
+			const char *r = ML_AFTER(q, " (");
 			while ((r = ml_scan_findc(r, end, ')')) != NULL && r + 1 < end && r[1] != ' ' && r[1] != ',')
 				r++;
 			if (r) {
@@ -274,7 +274,7 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 		if (arrow) {
 			ev->from = ml_sl(q + 1, arrow);
 			ev->from_set = 1;
-			const char *r = arrow + 5, *rs = r;
+			const char *r = ML_AFTER(arrow, "> -> "), *rs = r;
 			while (r < end) {
 				if (*r != '<') {
 					r = to_comma(r, end);
@@ -300,29 +300,29 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 	/* ", Key: value" items up to ", Subject: " */
 	const char *c;
 	while ((c = ML_FIND(q, end, ", ")) != NULL) {
-		const char *k = c + 2;
+		const char *k = ML_AFTER(c, ", ");
 		q = k;
 		if (ML_HAS(k, end, "Subject: ") || ML_HAS(k, end, "From: ") || ML_HAS(k, end, "Tests: "))
 			break;
 		const char *v;
 		if (ML_HAS(k, end, "Queue-ID: ")) {
-			v = k + 10;
+			v = ML_AFTER(k, "Queue-ID: ");
 			q = to_comma(v, end);
 			if (!(cut && q == end))
 				ev->qid = qid_value(v, q);
 		} else if (ML_HAS(k, end, "Message-ID: ")) {
 			ml_slice_t in;
-			const char *a = angle(k + 12, end, &in);
+			const char *a = angle(ML_AFTER(k, "Message-ID: "), end, &in);
 			if (a && !(cut && a == end)) {
 				ev->msgid = in;
 				q = a;
 			}
 		} else if (ML_HAS(k, end, "queued_as: ")) {
-			v = k + 11;
+			v = ML_AFTER(k, "queued_as: ");
 			q = to_comma(v, end);
 			if (!(cut && q == end)) {
 				const char *t = ML_FIND(v, q, "queued as ");
-				const char *s = t ? t + 10 : v;
+				const char *s = t ? ML_AFTER(t, "queued as ") : v;
 				const char *slash = ml_scan_findc(s, q, '/');
 				const char *sp = ml_scan_findc(s, q, ' ');
 				const char *x = slash ? slash : q;
@@ -331,18 +331,18 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 				ev->other_qid = qid_value(s, x);
 			}
 		} else if (ML_HAS(k, end, "quarantine: ")) {
-			v = k + 12;
+			v = ML_AFTER(k, "quarantine: ");
 			q = to_comma(v, end);
 			if (!(cut && q == end))
 				ev->quarantine = ml_sl(v, q);
 			quarantined = 1;
 		} else if (ML_HAS(k, end, "Hits: ")) {
-			v = k + 6;
+			v = ML_AFTER(k, "Hits: ");
 			q = to_comma(v, end);
 			if (!(cut && q == end) && !(q - v == 1 && *v == '-'))
 				ev->score = ml_sl(v, q);
 		} else if (ML_HAS(k, end, "size: ")) {
-			v = k + 6;
+			v = ML_AFTER(k, "size: ");
 			q = to_comma(v, end);
 			if (!(cut && q == end))
 				ev->size = ml_scan_u64(v, q);
@@ -392,7 +392,7 @@ static const char *rspamd_metric(const char *p, const char *e, ml_event_t *ev)
 {
 	const char *q = p + 1;
 	if (ML_HAS(q, e, "default: ")) {
-		q += 9;
+		q = ML_AFTER(q, "default: ");
 		while (q < e && *q != '(' && *q != ',')
 			q++;
 		if (q >= e || *q != '(')
@@ -516,7 +516,7 @@ static void parse_spamd(const char *p, const char *e, ml_event_t *ev)
 {
 	int tagged = 0;
 	if (ML_HAS(p, e, "spamd: ")) {
-		p += 7;
+		p = ML_AFTER(p, "spamd: ");
 		tagged = 1;
 	}
 	if (!ML_HAS(p, e, "result: ")) {
@@ -543,7 +543,7 @@ static void parse_spamd(const char *p, const char *e, ml_event_t *ev)
 	ev->score = ml_sl(s, q);
 	q = ml_scan_skip_sp(q, e);
 	if (ML_HAS(q, e, "- ")) {
-		const char *y = q + 2, *ye = ml_scan_findc(y, e, ' ');
+		const char *y = ML_AFTER(q, "- "), *ye = ml_scan_findc(y, e, ' ');
 		ye = ye ? ye : e;
 		ev->reason_text = ml_sl(y, ye);
 		q = ye;
@@ -584,12 +584,12 @@ static const char *from_to(const char *p, const char *e, ml_event_t *ev)
 {
 	ml_slice_t in;
 	const char *q;
-	if (ML_HAS(p, e, "from ") && (q = angle(p + 5, e, &in)) != NULL) {
+	if (ML_HAS(p, e, "from ") && (q = angle(ML_AFTER(p, "from "), e, &in)) != NULL) {
 		ev->from = in;
 		ev->from_set = 1;
 		p = q;
 		if (ML_HAS(p, e, " to <")) {
-			const char *rs = p + 5;
+			const char *rs = ML_AFTER(p, " to <");
 			const char *r = ml_scan_findc(rs, e, '>');
 			if (r) {
 				ev->filter_rcpts = ml_sl(rs - 1, r + 1);
@@ -610,9 +610,9 @@ static void parse_clamav(const char *p, const char *e, ml_event_t *ev)
 	int clean = 0;
 	const char *q = NULL;
 	if (ML_HAS(p, e, "Message "))
-		q = p + 8;
+		q = ML_AFTER(p, "Message ");
 	else if (ML_HAS(p, e, "Clean message")) {
-		q = p + 13;
+		q = ML_AFTER(p, "Clean message");
 		clean = 1;
 	}
 	if (q) {
@@ -702,7 +702,7 @@ static void parse_policyd_spf(const char *p, const char *e, ml_event_t *ev)
 static void parse_mailscanner(const char *p, const char *e, ml_event_t *ev)
 {
 	if (ML_HAS(p, e, "Message ")) {
-		const char *q = p + 8, *w = q;
+		const char *q = ML_AFTER(p, "Message "), *w = q;
 		while (q < e && *q != ' ')
 			q++;
 		ml_slice_t qid = qid_value(w, q);
@@ -732,7 +732,7 @@ static void parse_mailscanner(const char *p, const char *e, ml_event_t *ev)
 			}
 		}
 		if (ML_HAS(q, is, " to "))
-			ev->filter_rcpts = ml_sl(q + 4, is);
+			ev->filter_rcpts = ml_sl(ML_AFTER(q, " to "), is);
 		const char *v = is + 4, *ve = v;
 		while (ve < e && *ve != ',' && *ve != '(')
 			ve++;
@@ -742,17 +742,17 @@ static void parse_mailscanner(const char *p, const char *e, ml_event_t *ev)
 		ev->reason_text = ml_sl(v, e);
 		const char *sc = ML_FIND(ve, e, "score=");
 		if (sc)
-			ev->score = ml_sl(sc + 6, to_comma(sc + 6, e));
+			ev->score = ml_sl(ML_AFTER(sc, "score="), to_comma(ML_AFTER(sc, "score="), e));
 		return;
 	}
 	if (ML_HAS(p, e, "Requeue: ")) {
-		const char *q = p + 9, *w = q;
+		const char *q = ML_AFTER(p, "Requeue: "), *w = q;
 		while (q < e && *q != ' ' && *q != '.')
 			q++;
 		ml_slice_t qid = qid_value(w, q);
 		const char *to = ML_FIND(q, e, " to ");
 		if (qid.n && to) {
-			const char *n = to + 4, *ne = n;
+			const char *n = ML_AFTER(to, " to "), *ne = n;
 			while (ne < e && *ne != ' ' && *ne != ',')
 				ne++;
 			ev->kind = ML_EV_FILTER;
@@ -764,14 +764,14 @@ static void parse_mailscanner(const char *p, const char *e, ml_event_t *ev)
 		}
 	}
 	if (ML_HAS(p, e, "Spam Actions: message ")) {
-		const char *q = p + 22, *w = q;
+		const char *q = ML_AFTER(p, "Spam Actions: message "), *w = q;
 		while (q < e && *q != ' ')
 			q++;
 		ml_slice_t qid = qid_value(w, q);
 		if (qid.n && ML_HAS(q, e, " actions are ")) {
 			ev->kind = ML_EV_FILTER;
 			ev->qid = qid;
-			const char *a = q + 13;
+			const char *a = ML_AFTER(q, " actions are ");
 			ev->verdict = ev->reason_text = ml_sl(a, e);
 			int deliver = ML_FIND(a, e, "deliver") != NULL || ML_FIND(a, e, "forward") != NULL;
 			if (ML_FIND(a, e, "delete") || ML_FIND(a, e, "bounce"))

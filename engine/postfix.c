@@ -526,10 +526,10 @@ static int parse_trailer(const char *s, const char *e, trailer_t *t, int strict)
 		if (!k)
 			return 0;
 		const char *key = p;
-		int r = (k == 4 && memcmp(key, "from", 4) == 0) ? 1 :
-			(k == 2 && memcmp(key, "to", 2) == 0) ? 2 :
-			(k == 5 && memcmp(key, "proto", 5) == 0) ? 3 :
-			(k == 4 && memcmp(key, "helo", 4) == 0) ? 4 : 0;
+		int r = ML_IS(key, k, "from") ? 1 :
+			ML_IS(key, k, "to") ? 2 :
+			ML_IS(key, k, "proto") ? 3 :
+			ML_IS(key, k, "helo") ? 4 : 0;
 		if (strict) {
 			if (r <= rank)
 				return 0;
@@ -616,11 +616,11 @@ static int parse_stage_line(const char *p, const char *e, ml_event_t *ev, ml_sli
 	p = sp + 1;
 	if (!ML_HAS(p, e, "from "))
 		return 0;
-	p = parse_client(p + 5, e, &ev->client_name, &ev->client_ip);
+	p = parse_client(ML_AFTER(p, "from "), e, &ev->client_name, &ev->client_ip);
 	if (!p)
 		return 0;
 	if (ML_HAS(p, e, ": "))
-		p += 2;
+		p = ML_AFTER(p, ": ");
 	else if (p != e)
 		return 0;
 	parse_reply_trailer(p, e, ev);
@@ -641,12 +641,12 @@ static act_t take_action(const char *p, const char *e, const char **next)
 	const char *s = p;
 	size_t n = (size_t)(c - p);
 	*next = c + 2;
-	if (n > 7 && memcmp(s, "milter-", 7) == 0) {
+	if (n > ML_LEN("milter-") && memcmp(s, ML_LIT("milter-")) == 0) {
 		s += 7;
 		n -= 7;
-		if (n == 6 && memcmp(s, "reject", 6) == 0) return A_REJECT;
-		if (n == 7 && memcmp(s, "discard", 7) == 0) return A_DISCARD;
-		if (n == 4 && memcmp(s, "hold", 4) == 0) return A_HOLD;
+		if (ML_IS(s, n, "reject")) return A_REJECT;
+		if (ML_IS(s, n, "discard")) return A_DISCARD;
+		if (ML_IS(s, n, "hold")) return A_HOLD;
 		return A_INFO;  /* milter-header-redirect, milter-redirect, ... */
 	}
 #define W(lit) (n == sizeof(lit) - 1 && memcmp(s, lit, sizeof(lit) - 1) == 0)
@@ -673,7 +673,7 @@ static void parse_proxy(const char *p, const char *e, ml_event_t *ev)
 {
 	const char *c = ML_FIND(p, e, ": ");
 	if (c && memchr(p, ' ', (size_t)(c - p)) == NULL)
-		p = c + 2;
+		p = ML_AFTER(c, ": ");
 	parse_reply_trailer(p, e, ev);
 }
 
@@ -685,10 +685,10 @@ static size_t level_len(const char *p, const char *e)
 	if (p == e)
 		return 0;
 	switch (*p) {
-	case 'w': return ML_HAS(p, e, "warning: ") ? 9 : ML_HAS(p, e, "warning:") && p + 8 == e ? 8 : 0;
-	case 'f': return ML_HAS(p, e, "fatal: ") ? 7 : 0;
-	case 'e': return ML_HAS(p, e, "error: ") ? 7 : 0;
-	case 'p': return ML_HAS(p, e, "panic: ") ? 7 : 0;
+	case 'w': return ML_HAS(p, e, "warning: ") ? ML_LEN("warning: ") : ML_HAS(p, e, "warning:") && ML_AFTER(p, "warning:") == e ? 8 : 0;
+	case 'f': return ML_HAS(p, e, "fatal: ") ? ML_LEN("fatal: ") : 0;
+	case 'e': return ML_HAS(p, e, "error: ") ? ML_LEN("error: ") : 0;
+	case 'p': return ML_HAS(p, e, "panic: ") ? ML_LEN("panic: ") : 0;
 	}
 	return 0;
 }
@@ -758,7 +758,7 @@ static void parse_client_line(const char *p, const char *e, ml_event_t *ev, cons
 	ev->client_name = name;
 	ev->client_ip = ip;
 	while (ML_HAS(q, e, ", ")) {
-		q += 2;
+		q = ML_AFTER(q, ", ");
 		size_t k = key_len(q, e);
 		if (!k)
 			break;
@@ -766,9 +766,9 @@ static void parse_client_line(const char *p, const char *e, ml_event_t *ev, cons
 		const char *ve = ML_FIND(v, e, ", ");
 		if (!ve)
 			ve = e;
-		if (k == 13 && memcmp(key, "sasl_username", 13) == 0) {
+		if (ML_IS(key, k, "sasl_username")) {
 			ev->sasl_user = ml_sl(v, ve);
-		} else if (k == 11 && memcmp(key, "orig_client", 11) == 0) {
+		} else if (ML_IS(key, k, "orig_client")) {
 			ml_slice_t on, oi;
 			if (parse_client(v, ve, &on, &oi) && oi.n) {
 				ev->client_name = on;
@@ -843,7 +843,7 @@ static void parse_smtpd(const daemon_t *d, const char *p, const char *e, ml_even
 	const char *r = take_qid(p, e, &ev->qid);
 	if (r) {
 		if (ML_HAS(r, e, "client=")) {
-			parse_client_line(r + 7, e, ev, d);
+			parse_client_line(ML_AFTER(r, "client="), e, ev, d);
 			return;
 		}
 		const char *n;
@@ -856,7 +856,7 @@ static void parse_smtpd(const daemon_t *d, const char *p, const char *e, ml_even
 		return;
 	}
 	if (ML_HAS(p, e, "NOQUEUE: ")) {
-		r = p + 9;
+		r = ML_AFTER(p, "NOQUEUE: ");
 		if (ML_HAS(r, e, "client=")) {
 			ml_event_skip(ev, "smtpd noqueue client");
 			return;
@@ -905,7 +905,7 @@ static void parse_postscreen(const daemon_t *d, const char *p, const char *e, ml
 {
 	if (ML_HAS(p, e, "NOQUEUE: reject: RCPT from ")) {
 		ml_slice_t stage;
-		if (parse_stage_line(p + 17, e, ev, &stage) && (ev->from_set || ev->to.n)) {
+		if (parse_stage_line(ML_AFTER(p, "NOQUEUE: reject: "), e, ev, &stage) && (ev->from_set || ev->to.n)) {
 			ev->kind = ML_EV_NOQUEUE_REJECT;
 			ev->status = ML_ST_BLOCKED;
 			return;
@@ -946,7 +946,7 @@ static void parse_content(ml_slice_t cls, const char *p, const char *e, ml_event
 		const char *fr;
 		while ((fr = ML_RFIND(p, end, " from ")) != NULL) {
 			ml_slice_t name, ip;
-			const char *s = parse_client(fr + 6, e, &name, &ip);
+			const char *s = parse_client(ML_AFTER(fr, " from "), e, &name, &ip);
 			if (s && s < e && *s == ';' && name.n && parse_trailer(s, e, &t, strict)) {
 				ce = fr;
 				ev->client_name = name;
@@ -989,12 +989,12 @@ static void parse_cleanup(const daemon_t *d, const char *p, const char *e, ml_ev
 	}
 	if (ML_HAS(r, e, "message-id=")) {
 		ev->kind = ML_EV_MSGID;
-		ev->msgid = msgid_value(r + 11, e);
+		ev->msgid = msgid_value(ML_AFTER(r, "message-id="), e);
 		return;
 	}
 	if (ML_HAS(r, e, "resent-message-id=")) {
 		ev->kind = ML_EV_MSGID;
-		ev->msgid = msgid_value(r + 18, e);
+		ev->msgid = msgid_value(ML_AFTER(r, "resent-message-id="), e);
 		return;
 	}
 	const char *n;
@@ -1014,7 +1014,7 @@ static void parse_cleanup(const daemon_t *d, const char *p, const char *e, ml_ev
 		int is_subject = ml_slice_ieq(ev->header_name, "subject");
 		if (is_subject)
 			ev->subject = value;
-		int is_warn = ml_scan_has(r, n, ML_LIT("info: ")) || ml_scan_has(r, n, ML_LIT("warning: "));
+		int is_warn = ML_HAS(r, n, "info: ") || ML_HAS(r, n, "warning: ");
 		switch (a) {
 		case A_REJECT:
 		case A_DISCARD:
@@ -1101,12 +1101,12 @@ static int parse_delivery(const daemon_t *d, const char *p, const char *e, ml_ev
 	if (!p)
 		return 0;
 	while (ML_HAS(p, e, ", ")) {
-		p += 2;
+		p = ML_AFTER(p, ", ");
 		size_t k = key_len(p, e);
 		if (!k)
 			return 0;
 		const char *key = p, *v = p + k + 1;
-		if (k == 6 && memcmp(key, "status", 6) == 0) {
+		if (ML_IS(key, k, "status")) {
 			const char *q = v;
 			while (q < e && *q != ' ' && *q != '(')
 				q++;
@@ -1126,7 +1126,7 @@ static int parse_delivery(const daemon_t *d, const char *p, const char *e, ml_ev
 			ev->local_delivery = is_local_delivery(d, ev->relay);
 			return 1;
 		}
-		if (k == 7 && memcmp(key, "orig_to", 7) == 0) {
+		if (ML_IS(key, k, "orig_to")) {
 			p = parse_addr(v, e, &ev->orig_to, list_cont_ok, 0);
 			if (!p)
 				return 0;
@@ -1135,11 +1135,11 @@ static int parse_delivery(const daemon_t *d, const char *p, const char *e, ml_ev
 		const char *ve = ML_FIND(v, e, ", ");
 		if (!ve)
 			ve = e;
-		if (k == 5 && memcmp(key, "relay", 5) == 0)
+		if (ML_IS(key, k, "relay"))
 			ev->relay = ml_sl(v, ve);
-		else if (k == 5 && memcmp(key, "delay", 5) == 0)
+		else if (ML_IS(key, k, "delay"))
 			ev->delay_ms = parse_delay_ms(v, ve);
-		else if (k == 3 && memcmp(key, "dsn", 3) == 0)
+		else if (ML_IS(key, k, "dsn"))
 			ev->dsn = ml_sl(v, ve);
 		p = ve;
 	}
@@ -1161,7 +1161,7 @@ static void parse_said(const char *r, const char *w, const char *c, const char *
 		ev->relay = ml_sl(ws, w);
 	const char *re = e;
 	if (e - c > 9 && memcmp(e - 9, " command)", 9) == 0) {
-		const char *ir = ml_scan_rfind(c, e, ML_LIT(" (in reply to "));
+		const char *ir = ML_RFIND(c, e, " (in reply to ");
 		if (ir)
 			re = ir;
 	}
@@ -1180,16 +1180,16 @@ static void parse_agent(const daemon_t *d, const char *p, const char *e, ml_even
 	const char *r = take_qid(p, e, &ev->qid);
 	if (r) {
 		if (ML_HAS(r, e, "to=")) {
-			if (!parse_delivery(d, r + 3, e, ev))
+			if (!parse_delivery(d, ML_AFTER(r, "to="), e, ev))
 				ml_event_unknown(ev, d->unk);
 			return;
 		}
 		ev->kind = ML_EV_INFO;
 		const char *c = ML_FIND(r, e, " said: ");
 		if (c)
-			parse_said(r, c, c + 7, e, ev);
+			parse_said(r, c, ML_AFTER(c, " said: "), e, ev);
 		else if ((c = ML_FIND(r, e, " refused to talk to me: ")) != NULL)
-			parse_said(r, c, c + 24, e, ev);
+			parse_said(r, c, ML_AFTER(c, " refused to talk to me: "), e, ev);
 		return;
 	}
 	if (warning_line(d, p, e, ev))
@@ -1216,19 +1216,19 @@ static void parse_qmgr(const daemon_t *d, const char *p, const char *e, ml_event
 		ml_event_unknown(ev, d->unk);
 		return;
 	}
-	if (ML_HAS(r, e, "removed") && (r + 7 == e || !ml_is_lower((unsigned char)r[7]))) {
+	if (ML_HAS(r, e, "removed") && (ML_AFTER(r, "removed") == e || !ml_is_lower((unsigned char)r[ML_LEN("removed")]))) {
 		ev->kind = ML_EV_REMOVED;
 		return;
 	}
 	if (ML_HAS(r, e, "from=")) {
-		const char *q = parse_addr(r + 5, e, &ev->from, list_cont_ok, 0);
+		const char *q = parse_addr(ML_AFTER(r, "from="), e, &ev->from, list_cont_ok, 0);
 		if (!q) {
 			ml_event_unknown(ev, d->unk);
 			return;
 		}
 		ev->from_set = 1;
 		if (ML_HAS(q, e, ", status=")) {
-			const char *v = q + 9, *ve = v;
+			const char *v = ML_AFTER(q, ", status="), *ve = v;
 			while (ve < e && *ve != ',' && *ve != ' ')
 				ve++;
 			if (delivery_status(v, ve) == ML_ST_EXPIRED) {
@@ -1241,12 +1241,12 @@ static void parse_qmgr(const daemon_t *d, const char *p, const char *e, ml_event
 		}
 		ev->kind = ML_EV_QMGR_FROM;
 		while (ML_HAS(q, e, ", ")) {
-			q += 2;
+			q = ML_AFTER(q, ", ");
 			if (ML_HAS(q, e, "size=")) {
-				q += 5;
+				q = ML_AFTER(q, "size=");
 				ev->size = ml_scan_u64(q, e);
 			} else if (ML_HAS(q, e, "nrcpt=")) {
-				q += 6;
+				q = ML_AFTER(q, "nrcpt=");
 				uint64_t v = ml_scan_u64(q, e);
 				ev->nrcpt = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 			}
@@ -1256,7 +1256,7 @@ static void parse_qmgr(const daemon_t *d, const char *p, const char *e, ml_event
 		return;
 	}
 	if (ML_HAS(r, e, "to=")) {
-		if (!parse_delivery(d, r + 3, e, ev))
+		if (!parse_delivery(d, ML_AFTER(r, "to="), e, ev))
 			ml_event_unknown(ev, d->unk);
 		return;
 	}
@@ -1278,9 +1278,9 @@ static void parse_bounce(const daemon_t *d, const char *p, const char *e, ml_eve
 		ml_event_unknown(ev, d->unk);
 		return;
 	}
-	const char *c = ml_scan_rfind(r, e, ML_LIT(" notification: "));
+	const char *c = ML_RFIND(r, e, " notification: ");
 	if (c && (ML_HAS(r, e, "sender ") || ML_HAS(r, e, "postmaster "))) {
-		ml_slice_t nq = ml_sl(c + 15, e);
+		ml_slice_t nq = ml_sl(ML_AFTER(c, " notification: "), e);
 		if (ml_postfix_is_qid(nq)) {
 			ev->kind = ML_EV_BOUNCE_NDN;
 			ev->other_qid = nq;
@@ -1336,7 +1336,7 @@ static void parse_pickup(const daemon_t *d, const char *p, const char *e, ml_eve
 	if (ML_HAS(r, e, "uid=")) {
 		const char *f = ML_FIND(r, e, " from=");
 		if (f) {
-			const char *q = parse_addr(f + 6, e, &ev->from, list_cont_ok, 0);
+			const char *q = parse_addr(ML_AFTER(f, " from="), e, &ev->from, list_cont_ok, 0);
 			if (q) {
 				ev->kind = ML_EV_PICKUP;
 				ev->from_set = 1;

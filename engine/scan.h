@@ -56,6 +56,13 @@ static inline int ml_scan_has(const char *p, const char *e, const char *lit, siz
 }
 #define ML_HAS(p, e, s) ml_scan_has((p), (e), ML_LIT(s))
 
+/* 1 when the n bytes at p are lit[0..ln) exactly. */
+static inline int ml_scan_is(const char *p, size_t n, const char *lit, size_t ln)
+{
+	return n == ln && memcmp(p, lit, n) == 0;
+}
+#define ML_IS(p, n, s) ml_scan_is((p), (n), ML_LIT(s))
+
 /* The byte after lit when [p, e) starts with it, else NULL. */
 static inline const char *ml_scan_skip(const char *p, const char *e, const char *lit, size_t n)
 {

@@ -150,7 +150,7 @@ static void parse_client(ml_slice_t v, ml_slice_t *name, ml_slice_t *ip)
 		if (c) {
 			const char *s = b + 1;
 			if (ML_HAS(s, c, "IPv6:") || ML_HAS(s, c, "ipv6:"))
-				s += 5;
+				s = ML_AFTER(s, "ipv6:");
 			*ip = ml_sl(s, c);
 		}
 	}
@@ -360,7 +360,7 @@ static void delivery(const fields_t *f, ml_event_t *ev)
 	ev->local_delivery = is_local_mailer(f->mailer);
 	ml_slice_t st = trim(f->stat);
 	const char *p = st.p, *e = end_of(st);
-	if (ML_HAS(p, e, "Sent") && (st.n == 4 || p[4] == ' ' || p[4] == '(')) {
+	if (ML_HAS(p, e, "Sent") && (st.n == 4 || p[ML_LEN("Sent")] == ' ' || p[ML_LEN("Sent")] == '(')) {
 		ev->status = ML_ST_DELIVERED;
 		const char *o = memchr(p, '(', st.n);
 		if (o) {
@@ -373,7 +373,7 @@ static void delivery(const fields_t *f, ml_event_t *ev)
 	}
 	if (ML_HAS(p, e, "Deferred")) {
 		ev->status = ML_ST_DELAYED;
-		ev->reason_text = ML_HAS(p, e, "Deferred: ") ? trim(ml_sl(p + 10, e)) : st;
+		ev->reason_text = ML_HAS(p, e, "Deferred: ") ? trim(ml_sl(ML_AFTER(p, "Deferred: "), e)) : st;
 		return;
 	}
 	if (ml_slice_eq(st, "queued")) {
@@ -452,9 +452,9 @@ static void milter_line(const char *p, const char *e, ml_event_t *ev)
 {
 	const char *b = p;
 	if (ML_HAS(b, e, "Milter: "))
-		b += 8;
+		b = ML_AFTER(b, "Milter: ");
 	if (ML_HAS(b, e, "connect: "))
-		b += 9;
+		b = ML_AFTER(b, "connect: ");
 	fields_t f;
 	memset(&f, 0, sizeof f);
 	read_items(b, e, &f);
@@ -582,13 +582,13 @@ static void notify_line(const char *b, size_t n, const char *e, ml_event_t *ev)
 	ml_slice_t text = ML_SLICE_NULL;
 	int ndn = 1;
 	if (ML_HAS(t, e, "DSN: "))
-		text = ml_sl(t + 5, e);
+		text = ml_sl(ML_AFTER(t, "DSN: "), e);
 	else if (ML_HAS(t, e, "return to sender: "))
-		text = ml_sl(t + 18, e);
+		text = ml_sl(ML_AFTER(t, "return to sender: "), e);
 	else if (ML_HAS(t, e, "sender notify: "))
-		text = ml_sl(t + 15, e);
+		text = ml_sl(ML_AFTER(t, "sender notify: "), e);
 	else if (ML_HAS(t, e, "postmaster notify: "))
-		text = ml_sl(t + 19, e);
+		text = ml_sl(ML_AFTER(t, "postmaster notify: "), e);
 	else
 		ndn = 0;
 	if (!ndn) {
@@ -643,36 +643,36 @@ static void qid_line(const char *p, const char *e, ml_event_t *ev)
 		}
 	}
 	size_t n = (size_t)(e - p);
-	if (ML_HAS(p, e, "done") && (n == 4 || p[4] == ';' || p[4] == ' ')) {
+	if (ML_HAS(p, e, "done") && (n == 4 || p[ML_LEN("done")] == ';' || p[ML_LEN("done")] == ' ')) {
 		ev->kind = ML_EV_REMOVED;
 		return;
 	}
-	if (ML_HAS(p, e, "discarded") && n == 9) {
+	if (ML_IS(p, n, "discarded")) {
 		blocked(ev, ml_sl(p, e));
 		return;
 	}
 	if (ML_HAS(p, e, "quarantine=") || ML_HAS(p, e, "quarantine: ")) {
 		ev->kind = ML_EV_HOLD;
 		ev->status = ML_ST_QUARANTINED;
-		ev->reason_text = trim(ml_sl(p + 11, e));
+		ev->reason_text = trim(ml_sl(ML_AFTER(p, "quarantine="), e));
 		return;
 	}
-	if (ML_HAS(p, e, "unquarantine") && (n == 12 || p[12] == ':' || p[12] == ' ' || p[12] == '=')) {
+	if (ML_HAS(p, e, "unquarantine") && (n == ML_LEN("unquarantine") || p[ML_LEN("unquarantine")] == ':' || p[ML_LEN("unquarantine")] == ' ' || p[ML_LEN("unquarantine")] == '=')) {
 		ev->kind = ML_EV_RELEASED;
 		return;
 	}
 	if (ML_HAS(p, e, "alias ")) {
-		const char *a = ML_FIND(p + 6, e, " => ");
+		const char *a = ML_FIND(ML_AFTER(p, "alias "), e, " => ");
 		if (a) {
 			ml_event_info(ev);
-			ev->orig_to = ml_rcpts_addr(ml_sl(p + 6, a));
-			ev->to_list = trim(ml_sl(a + 4, e));
+			ev->orig_to = ml_rcpts_addr(ml_sl(ML_AFTER(p, "alias "), a));
+			ev->to_list = trim(ml_sl(ML_AFTER(a, " => "), e));
 			return;
 		}
 	}
 	if (ML_HAS(p, e, "clone ")) {
 		/* "clone NEWQID, owner=O" (before 8.12) */
-		const char *c = p + 6, *w = c;
+		const char *c = ML_AFTER(p, "clone "), *w = c;
 		while (w < e && ml_is_alnum((unsigned char)*w))
 			w++;
 		ml_event_info(ev);
@@ -759,7 +759,7 @@ void ml_sendmail_parse(ml_slice_t msg, ml_event_t *ev)
 		return;
 	}
 	if (ML_HAS(p, e, "NOQUEUE:")) {
-		p += 8;
+		p = ML_AFTER(p, "NOQUEUE:");
 		while (p < e && *p == ' ')
 			p++;
 		free_line(p, e, ev);
