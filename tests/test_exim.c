@@ -12,6 +12,7 @@
  * scan, independent of engine/syslog.
  */
 #include "testlib.h"
+#include "tests/parse_table.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,58 +285,45 @@ static void line_time(void **state)
 
 /* ---- arrivals ---------------------------------------------------------- */
 
+/* The table runs: program "line" is a whole line of Exim's own log, NULL a
+ * message part. */
+static void parse_row(const char *program, const char *msg, ml_event_t *ev)
+{
+	*ev = program && !strcmp(program, "line") ? L(msg) : E(msg);
+}
+
+static const tl_pt_row_t ARRIVALS[] = {
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaX-000000005vi-0000 <= someone@some.domain U=CALLER P=local-smtp S=sss",
+	       ML_EV_ARRIVAL, { "qid", "10HmaX-000000005vi-0000" }, { "from", "someone@some.domain" },
+	       { "from_set", "1" }, { "proto", "local-smtp" }, { "rcpt_list", "" }),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaX-000000005vi-0000 <= jc@rome H=forum.rome [1.1.1.1] U=jc44bc P=latin S=sss for userx@test.ex",
+	       ML_EV_ARRIVAL, { "client_name", "forum.rome" }, { "client_ip", "1.1.1.1" }, { "rcpt_list", "userx@test.ex" }),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaY-000000005vi-0000 <= jc@rome R=10HmaX-0005vi-00 U=jc44bc P=local S=sss for userx@test.x",
+	       ML_EV_ARRIVAL, { "other_qid", "10HmaX-0005vi-00" }),
+	TL_ROW(NULL, "1rYEqu-00000000PJq-1Iu0 <= alice@example.org H=mail.example.org (helo.example.org) [192.0.2.7]:41234 I=[198.51.100.1]:25 P=esmtpsa X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no A=dovecot_plain:alice@example.org S=2345 id=abc.123@example.org T=\"Quarterly \\\"report\\\" \\344\" for bob@example.com \"c d\"@example.com",
+	       ML_EV_ARRIVAL, { "from", "alice@example.org" }, { "client_name", "mail.example.org" },
+	       { "helo", "helo.example.org" }, { "client_ip", "192.0.2.7" }, { "proto", "esmtpsa" },
+	       { "sasl_user", "alice@example.org" }, { "size", "2345" }, { "msgid", "abc.123@example.org" },
+	       { "subject", "Quarterly \\\"report\\\" \\344" }, { "subject_escaped", "1" },
+	       { "rcpt_list", "bob@example.com \"c d\"@example.com" }),
+	/* Bounce: "<= <>". */
+	TL_ROW(NULL, "1abcDE-0001Ab-Cd <= <> R=1abcDD-0001Aa-Cc U=Debian-exim P=local S=1234",
+	       ML_EV_ARRIVAL, { "from", "" }, { "from_set", "1" }, { "other_qid", "1abcDD-0001Aa-Cc" }),
+	/* "H=(helo) [ip]:port"; a quoted local part in the sender. */
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaZ-000000005vi-0000 <= \"abc@def\"@unknown.domain H=(test) [ip4.ip4.ip4.ip4]:1111 P=smtps S=sss",
+	       ML_EV_ARRIVAL, { "from", "\"abc@def\"@unknown.domain" }, { "client_name", "" }, { "helo", "test" },
+	       { "client_ip", "ip4.ip4.ip4.ip4" }),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaZ-000000005vi-0000 <= CALLER@test.ex H=(test) [ip4.ip4.ip4.ip4] P=smtps X=TLS1.x:ke-RSA-AES256-SHAnnn:xxx CV=yes DN=\"CN=server2.example.com\" S=sss",
+	       ML_EV_ARRIVAL, { "helo", "test" }, { "proto", "smtps" }),
+	/* A subject with a space and " for " inside the quotes. */
+	TL_ROW(NULL, "1abcDE-0001Ab-Cd <= a@x P=local S=1 T=\"x for y\" for z@w",
+	       ML_EV_ARRIVAL, { "subject", "x for y" }, { "rcpt_list", "z@w" }),
+};
+
 static void arrival(void **state)
 {
 	(void)state;
-	ml_event_t ev = L("1999-03-02 09:44:33 10HmaX-000000005vi-0000 <= someone@some.domain U=CALLER P=local-smtp S=sss");
-	KIND(ev, ML_EV_ARRIVAL);
-	EQ(ev.qid, "10HmaX-000000005vi-0000");
-	EQ(ev.from, "someone@some.domain");
-	assert_true(ev.from_set);
-	EQ(ev.proto, "local-smtp");
-	EQ(ev.rcpt_list, NULL);
-
-	ev = L("1999-03-02 09:44:33 10HmaX-000000005vi-0000 <= jc@rome H=forum.rome [1.1.1.1] U=jc44bc P=latin S=sss for userx@test.ex");
-	EQ(ev.client_name, "forum.rome");
-	EQ(ev.client_ip, "1.1.1.1");
-	EQ(ev.rcpt_list, "userx@test.ex");
-
-	ev = L("1999-03-02 09:44:33 10HmaY-000000005vi-0000 <= jc@rome R=10HmaX-0005vi-00 U=jc44bc P=local S=sss for userx@test.x");
-	EQ(ev.other_qid, "10HmaX-0005vi-00");
-
-	ev = E("1rYEqu-00000000PJq-1Iu0 <= alice@example.org H=mail.example.org (helo.example.org) [192.0.2.7]:41234 I=[198.51.100.1]:25 P=esmtpsa X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no A=dovecot_plain:alice@example.org S=2345 id=abc.123@example.org T=\"Quarterly \\\"report\\\" \\344\" for bob@example.com \"c d\"@example.com");
-	KIND(ev, ML_EV_ARRIVAL);
-	EQ(ev.from, "alice@example.org");
-	EQ(ev.client_name, "mail.example.org");
-	EQ(ev.helo, "helo.example.org");
-	EQ(ev.client_ip, "192.0.2.7");
-	EQ(ev.proto, "esmtpsa");
-	EQ(ev.sasl_user, "alice@example.org");
-	assert_int_equal(ev.size, 2345);
-	EQ(ev.msgid, "abc.123@example.org");
-	EQ(ev.subject, "Quarterly \\\"report\\\" \\344");
-	assert_true(ev.subject_escaped);
-	EQ(ev.rcpt_list, "bob@example.com \"c d\"@example.com");
-
-	/* Bounce: "<= <>". */
-	ev = E("1abcDE-0001Ab-Cd <= <> R=1abcDD-0001Aa-Cc U=Debian-exim P=local S=1234");
-	EQ(ev.from, NULL);
-	assert_true(ev.from_set);
-	EQ(ev.other_qid, "1abcDD-0001Aa-Cc");
-
-	/* "H=(helo) [ip]:port"; a quoted local part in the sender. */
-	ev = L("1999-03-02 09:44:33 10HmaZ-000000005vi-0000 <= \"abc@def\"@unknown.domain H=(test) [ip4.ip4.ip4.ip4]:1111 P=smtps S=sss");
-	EQ(ev.from, "\"abc@def\"@unknown.domain");
-	EQ(ev.client_name, NULL);
-	EQ(ev.helo, "test");
-	EQ(ev.client_ip, "ip4.ip4.ip4.ip4");
-	ev = L("1999-03-02 09:44:33 10HmaZ-000000005vi-0000 <= CALLER@test.ex H=(test) [ip4.ip4.ip4.ip4] P=smtps X=TLS1.x:ke-RSA-AES256-SHAnnn:xxx CV=yes DN=\"CN=server2.example.com\" S=sss");
-	EQ(ev.helo, "test");
-	EQ(ev.proto, "smtps");
-	/* A subject with a space and " for " inside the quotes. */
-	ev = E("1abcDE-0001Ab-Cd <= a@x P=local S=1 T=\"x for y\" for z@w");
-	EQ(ev.subject, "x for y");
-	EQ(ev.rcpt_list, "z@w");
+	TL_PT_RUN(ARRIVALS, parse_row, kind_name);
 }
 
 /* ---- deliveries -------------------------------------------------------- */
