@@ -18,6 +18,8 @@
 #include "engine/event.h"
 
 #define TL_PT_FIELDS 16
+/* The kind of a row that does not check it. */
+#define TL_ANY_KIND ((ml_event_kind_t)-1)
 
 typedef struct {
 	const char *name, *want;
