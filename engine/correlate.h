@@ -40,7 +40,8 @@
  * recipient is, else outbound when the sender is.  Local domains are
  * configured (ml_corr_local_domain) and learned from local deliveries (local,
  * virtual, lmtp agents); newly learned ones are reported by
- * ml_corr_new_domains() so the caller can store them with the batch.
+ * ml_corr_new_domains() so the caller can store them with the batch and
+ * decide again, with ml_corr_direction(), the messages it stored before.
  *
  * Ownership: the correlator owns every message it hands out; the pointers
  * from ml_corr_dirty() are valid until ml_corr_done().
