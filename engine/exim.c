@@ -627,20 +627,6 @@ static void parse_delivery(char flag, const char *p, const char *e, ml_event_t *
 
 /* ---- rejects ------------------------------------------------------------- */
 
-typedef struct {
-	const char *s;
-	size_t n;
-} prefix_t;
-#define PFX(lit) { (lit), sizeof(lit) - 1 }
-
-static int starts_any(const char *p, const char *e, const prefix_t *list)
-{
-	for (; list->s; list++)
-		if (ml_scan_has(p, e, list->s, list->n))
-			return 1;
-	return 0;
-}
-
 /*
  * The leading items of a line (H=, U=, F=, P=, I=, X=, ...): client and
  * sender into ev.  Returns where the free text starts.
@@ -694,9 +680,9 @@ static ml_slice_t text_after_colon(const char *p, const char *e)
 	return ML_SLICE_NULL;
 }
 
-static const prefix_t CMD_REJECTS[] = {
-	PFX("VRFY"), PFX("EXPN"), PFX("ETRN"), PFX("ATRN"), PFX("AUTH"), PFX("STARTTLS"), PFX("WELLKNOWN"),
-	PFX("XCLIENT"), PFX("\""), { NULL, 0 }
+static const ml_prefix_t CMD_REJECTS[] = {
+	ML_PREFIX("VRFY"), ML_PREFIX("EXPN"), ML_PREFIX("ETRN"), ML_PREFIX("ATRN"), ML_PREFIX("AUTH"), ML_PREFIX("STARTTLS"), ML_PREFIX("WELLKNOWN"),
+	ML_PREFIX("XCLIENT"), ML_PREFIX("\""), { NULL, 0 }
 };
 
 /*
@@ -705,9 +691,9 @@ static const prefix_t CMD_REJECTS[] = {
  */
 static int reject_line(const char *ts, const char *r, const char *e, int temp, ml_event_t *ev)
 {
-	const char *w = r + 9;  /* after "rejected " */
+	const char *w = ML_AFTER(r, "rejected ");
 	int have_id = ev->qid.n > 0;
-	if (starts_any(w, e, CMD_REJECTS)) {
+	if (ml_scan_starts_any(w, e, CMD_REJECTS)) {
 		ml_event_skip(ev, "exim command rejected");
 		return 1;
 	}
@@ -743,7 +729,7 @@ static int reject_line(const char *ts, const char *r, const char *e, int temp, m
  * "rejected MAIL from [ip]: ...", "rejected MAIL command ...". */
 static int leading_reject(const char *p, const char *e, ml_event_t *ev)
 {
-	const char *w = p + 9;
+	const char *w = ML_AFTER(p, "rejected ");
 	if (ML_HAS(w, e, "EHLO from ") || ML_HAS(w, e, "HELO from ") || ML_HAS(w, e, "MAIL from ")) {
 		host_t h;
 		parse_host(ML_AFTER(w, "EHLO from "), e, &h);
@@ -766,58 +752,58 @@ static int leading_reject(const char *p, const char *e, ml_event_t *ev)
 
 /* ---- lines without a message ID ------------------------------------------ */
 
-static const prefix_t CONN_PREFIXES[] = {
-	PFX("SMTP connection "), PFX("SMTP call from "), PFX("no host name found"), PFX("no IP address found"),
-	PFX("unexpected disconnection"), PFX("SMTP command timeout"), PFX("SMTP data timeout"),
-	PFX("SMTP protocol"), PFX("SMTP syntax error"), PFX("SMTP incomplete transaction"),
-	PFX("Connection from "), PFX("refused connection from "), PFX("connection from "),
-	PFX("Connection refused"), PFX("incomplete transaction"), PFX("too many "), PFX("ident connection"),
-	PFX("host name alias list truncated"), PFX("SMTP input line too long"), PFX("SMTP command"),
-	PFX("SMTP data"), PFX("SMTP session"), PFX("SMTP "), PFX("ETRN "), PFX("ATRN "), PFX("ODMR "),
-	PFX("proxy "), PFX("PROXY "), PFX("Non-SMTP "), PFX("ignoring AUTH="), PFX("call from "),
-	PFX("bad HELO"), PFX("multiple "), PFX("LOG: "), PFX("H="), PFX("no MAIL in "),
-	PFX("overlong message"), PFX("NOTQUIT"), { NULL, 0 }
+static const ml_prefix_t CONN_PREFIXES[] = {
+	ML_PREFIX("SMTP connection "), ML_PREFIX("SMTP call from "), ML_PREFIX("no host name found"), ML_PREFIX("no IP address found"),
+	ML_PREFIX("unexpected disconnection"), ML_PREFIX("SMTP command timeout"), ML_PREFIX("SMTP data timeout"),
+	ML_PREFIX("SMTP protocol"), ML_PREFIX("SMTP syntax error"), ML_PREFIX("SMTP incomplete transaction"),
+	ML_PREFIX("Connection from "), ML_PREFIX("refused connection from "), ML_PREFIX("connection from "),
+	ML_PREFIX("Connection refused"), ML_PREFIX("incomplete transaction"), ML_PREFIX("too many "), ML_PREFIX("ident connection"),
+	ML_PREFIX("host name alias list truncated"), ML_PREFIX("SMTP input line too long"), ML_PREFIX("SMTP command"),
+	ML_PREFIX("SMTP data"), ML_PREFIX("SMTP session"), ML_PREFIX("SMTP "), ML_PREFIX("ETRN "), ML_PREFIX("ATRN "), ML_PREFIX("ODMR "),
+	ML_PREFIX("proxy "), ML_PREFIX("PROXY "), ML_PREFIX("Non-SMTP "), ML_PREFIX("ignoring AUTH="), ML_PREFIX("call from "),
+	ML_PREFIX("bad HELO"), ML_PREFIX("multiple "), ML_PREFIX("LOG: "), ML_PREFIX("H="), ML_PREFIX("no MAIL in "),
+	ML_PREFIX("overlong message"), ML_PREFIX("NOTQUIT"), { NULL, 0 }
 };
 
-static const prefix_t QUEUE_PREFIXES[] = {
-	PFX("Start queue run"), PFX("End queue run"), PFX("Start ODMR queue"), PFX("End ODMR queue"),
-	PFX("Start "), PFX("End "), PFX("queue run"), PFX("Queue run"), PFX("queue_run"),
+static const ml_prefix_t QUEUE_PREFIXES[] = {
+	ML_PREFIX("Start queue run"), ML_PREFIX("End queue run"), ML_PREFIX("Start ODMR queue"), ML_PREFIX("End ODMR queue"),
+	ML_PREFIX("Start "), ML_PREFIX("End "), ML_PREFIX("queue run"), ML_PREFIX("Queue run"), ML_PREFIX("queue_run"),
 	{ NULL, 0 }
 };
 
-static const prefix_t TLS_PREFIXES[] = {
-	PFX("TLS error"), PFX("TLS session"), PFX("TLS "), PFX("SSL "), PFX("SSL_"), PFX("STARTTLS "),
-	PFX("DANE "), PFX("OCSP "), PFX("GnuTLS"), PFX("gnutls"), PFX("OpenSSL"), PFX("certificate "),
-	PFX("Peer "), PFX("peer "), PFX("tls"), PFX("dane"), PFX("(SSL_"), PFX("(gnutls_"), { NULL, 0 }
+static const ml_prefix_t TLS_PREFIXES[] = {
+	ML_PREFIX("TLS error"), ML_PREFIX("TLS session"), ML_PREFIX("TLS "), ML_PREFIX("SSL "), ML_PREFIX("SSL_"), ML_PREFIX("STARTTLS "),
+	ML_PREFIX("DANE "), ML_PREFIX("OCSP "), ML_PREFIX("GnuTLS"), ML_PREFIX("gnutls"), ML_PREFIX("OpenSSL"), ML_PREFIX("certificate "),
+	ML_PREFIX("Peer "), ML_PREFIX("peer "), ML_PREFIX("tls"), ML_PREFIX("dane"), ML_PREFIX("(SSL_"), ML_PREFIX("(gnutls_"), { NULL, 0 }
 };
 
-static const prefix_t DAEMON_PREFIXES[] = {
-	PFX("exim "), PFX("daemon "), PFX("pid "), PFX("SIGHUP"), PFX("Exim "), PFX("exec of "), PFX("re-exec"),
-	PFX("cwd="), PFX("listening "), PFX("Listening "), PFX("daemon"), PFX("Daemon "), { NULL, 0 }
+static const ml_prefix_t DAEMON_PREFIXES[] = {
+	ML_PREFIX("exim "), ML_PREFIX("daemon "), ML_PREFIX("pid "), ML_PREFIX("SIGHUP"), ML_PREFIX("Exim "), ML_PREFIX("exec of "), ML_PREFIX("re-exec"),
+	ML_PREFIX("cwd="), ML_PREFIX("listening "), ML_PREFIX("Listening "), ML_PREFIX("daemon"), ML_PREFIX("Daemon "), { NULL, 0 }
 };
 
-static const prefix_t INTERNAL_PREFIXES[] = {
-	PFX("spool file "), PFX("Spool file "), PFX("tick check"), PFX("Warning: "), PFX("WARNING: "),
-	PFX("warning: "), PFX("Exim configuration error"), PFX("Failed to "), PFX("failed to "),
-	PFX("spool directory"), PFX("Spool directory"), PFX("Message "), PFX("message "),
-	PFX("lookup of "), PFX("Lookup "), PFX("DNS "), PFX("dns"), PFX("retry "), PFX("Retry "),
-	PFX("malware "), PFX("spam "), PFX("DKIM"), PFX("dkim"), PFX("DMARC"), PFX("SPF"), PFX("ARC"),
-	PFX("arc"), PFX("local_scan"), PFX("cannot "), PFX("Cannot "), PFX("unable to "), PFX("Unable to "),
-	PFX("Error "), PFX("error "), PFX("ACL "), PFX("acl"), PFX("expansion "), PFX("Tainted "),
-	PFX("tainted "), PFX("invalid "), PFX("Memory "), PFX("Unfrozen "), PFX("frozen "),
-	PFX("user "), PFX("User "), PFX("EHLO/HELO "), PFX("writing "), PFX("moved from "), PFX("Moved "),
-	PFX("rejected"), PFX("deferred "), PFX("Deferred "), PFX("Delivery "), PFX("delivery "),
-	PFX("Completed"), PFX("redirect"), PFX("Temporary "), PFX("temporary "), PFX("fork "),
-	PFX("process "), PFX("Process "), PFX("IPv6 "), PFX("socket "), PFX("bind"), PFX("select"),
-	PFX("read "), PFX("write "), PFX("dbfn_"), PFX("Domain "), PFX("domain "), PFX("sender "),
-	PFX("recipient "), PFX("host "), PFX("all hosts"), PFX("Host "), PFX("event "), PFX("Event "),
-	PFX("configured error code"), PFX("unqualified "), PFX("Expansion of "), PFX("expansion of "),
+static const ml_prefix_t INTERNAL_PREFIXES[] = {
+	ML_PREFIX("spool file "), ML_PREFIX("Spool file "), ML_PREFIX("tick check"), ML_PREFIX("Warning: "), ML_PREFIX("WARNING: "),
+	ML_PREFIX("warning: "), ML_PREFIX("Exim configuration error"), ML_PREFIX("Failed to "), ML_PREFIX("failed to "),
+	ML_PREFIX("spool directory"), ML_PREFIX("Spool directory"), ML_PREFIX("Message "), ML_PREFIX("message "),
+	ML_PREFIX("lookup of "), ML_PREFIX("Lookup "), ML_PREFIX("DNS "), ML_PREFIX("dns"), ML_PREFIX("retry "), ML_PREFIX("Retry "),
+	ML_PREFIX("malware "), ML_PREFIX("spam "), ML_PREFIX("DKIM"), ML_PREFIX("dkim"), ML_PREFIX("DMARC"), ML_PREFIX("SPF"), ML_PREFIX("ARC"),
+	ML_PREFIX("arc"), ML_PREFIX("local_scan"), ML_PREFIX("cannot "), ML_PREFIX("Cannot "), ML_PREFIX("unable to "), ML_PREFIX("Unable to "),
+	ML_PREFIX("Error "), ML_PREFIX("error "), ML_PREFIX("ACL "), ML_PREFIX("acl"), ML_PREFIX("expansion "), ML_PREFIX("Tainted "),
+	ML_PREFIX("tainted "), ML_PREFIX("invalid "), ML_PREFIX("Memory "), ML_PREFIX("Unfrozen "), ML_PREFIX("frozen "),
+	ML_PREFIX("user "), ML_PREFIX("User "), ML_PREFIX("EHLO/HELO "), ML_PREFIX("writing "), ML_PREFIX("moved from "), ML_PREFIX("Moved "),
+	ML_PREFIX("rejected"), ML_PREFIX("deferred "), ML_PREFIX("Deferred "), ML_PREFIX("Delivery "), ML_PREFIX("delivery "),
+	ML_PREFIX("Completed"), ML_PREFIX("redirect"), ML_PREFIX("Temporary "), ML_PREFIX("temporary "), ML_PREFIX("fork "),
+	ML_PREFIX("process "), ML_PREFIX("Process "), ML_PREFIX("IPv6 "), ML_PREFIX("socket "), ML_PREFIX("bind"), ML_PREFIX("select"),
+	ML_PREFIX("read "), ML_PREFIX("write "), ML_PREFIX("dbfn_"), ML_PREFIX("Domain "), ML_PREFIX("domain "), ML_PREFIX("sender "),
+	ML_PREFIX("recipient "), ML_PREFIX("host "), ML_PREFIX("all hosts"), ML_PREFIX("Host "), ML_PREFIX("event "), ML_PREFIX("Event "),
+	ML_PREFIX("configured error code"), ML_PREFIX("unqualified "), ML_PREFIX("Expansion of "), ML_PREFIX("expansion of "),
 	{ NULL, 0 }
 };
 
-static const prefix_t VERIFY_PREFIXES[] = {
-	PFX("sender verify "), PFX("recipient verify "), PFX("Sender verify "), PFX("Recipient verify "),
-	PFX("verify "), PFX("callout "), PFX("Callout "), PFX("VRFY "), PFX("EXPN "), { NULL, 0 }
+static const ml_prefix_t VERIFY_PREFIXES[] = {
+	ML_PREFIX("sender verify "), ML_PREFIX("recipient verify "), ML_PREFIX("Sender verify "), ML_PREFIX("Recipient verify "),
+	ML_PREFIX("verify "), ML_PREFIX("callout "), ML_PREFIX("Callout "), ML_PREFIX("VRFY "), ML_PREFIX("EXPN "), { NULL, 0 }
 };
 
 /* "... authenticator failed for ..." (also "authenticator cancelled"). */
@@ -837,7 +823,7 @@ static int text_line(const char *lead, const char *p, const char *e, ml_event_t 
 	if (ML_HAS(p, e, "rejected "))
 		return reject_line(p, p, e, 0, ev);
 	if (ML_HAS(p, e, "temporarily rejected "))
-		return reject_line(p, p + 12, e, 1, ev);
+		return reject_line(p, ML_AFTER(p, "temporarily "), e, 1, ev);
 	(void)lead;
 	/* An ACL "discard" of a recipient ("RCPT <a@x>: discarded by RCPT ACL")
 	 * or a "drop" of the connection: refused like a reject. */
@@ -928,7 +914,7 @@ static void parse_free_line(const char *p, const char *e, ml_event_t *ev)
 			return;
 	}
 	ml_event_clear(ev);
-	if (starts_any(t, e, VERIFY_PREFIXES) || ML_FIND(t, e, " verify fail") || ML_FIND(t, e, " verify defer")) {
+	if (ml_scan_starts_any(t, e, VERIFY_PREFIXES) || ML_FIND(t, e, " verify fail") || ML_FIND(t, e, " verify defer")) {
 		ml_event_skip(ev, "exim verify");
 		return;
 	}
@@ -936,23 +922,23 @@ static void parse_free_line(const char *p, const char *e, ml_event_t *ev)
 		ml_event_skip(ev, "exim auth");
 		return;
 	}
-	if (starts_any(t, e, QUEUE_PREFIXES)) {
+	if (ml_scan_starts_any(t, e, QUEUE_PREFIXES)) {
 		ml_event_skip(ev, "exim queue run");
 		return;
 	}
-	if (starts_any(t, e, CONN_PREFIXES)) {
+	if (ml_scan_starts_any(t, e, CONN_PREFIXES)) {
 		ml_event_skip(ev, "exim connection");
 		return;
 	}
-	if (starts_any(t, e, TLS_PREFIXES)) {
+	if (ml_scan_starts_any(t, e, TLS_PREFIXES)) {
 		ml_event_skip(ev, "exim tls");
 		return;
 	}
-	if (starts_any(t, e, DAEMON_PREFIXES)) {
+	if (ml_scan_starts_any(t, e, DAEMON_PREFIXES)) {
 		ml_event_skip(ev, "exim daemon");
 		return;
 	}
-	if (starts_any(t, e, INTERNAL_PREFIXES) || ML_FIND(t, e, " verb not allowed in ")) {
+	if (ml_scan_starts_any(t, e, INTERNAL_PREFIXES) || ML_FIND(t, e, " verb not allowed in ")) {
 		ml_event_skip(ev, "exim internal");
 		return;
 	}

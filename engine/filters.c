@@ -148,34 +148,20 @@ int ml_filters_is_program(ml_slice_t program)
 
 /* ---- amavis -------------------------------------------------------------- */
 
-typedef struct {
-	const char *s;
-	size_t n;
-} prefix_t;
-#define PFX(lit) { (lit), sizeof(lit) - 1 }
-
-static int starts_any(const char *p, const char *e, const prefix_t *list)
-{
-	for (; list->s; list++)
-		if (ml_scan_has(p, e, list->s, list->n))
-			return 1;
-	return 0;
-}
-
 /* Daemon lines of amavis without the "(PID-NN)" log ID. */
-static const prefix_t AMAVIS_CHATTER[] = {
-	PFX("starting"), PFX("Net::Server"), PFX("extra modules loaded"), PFX("Found "), PFX("No "),
-	PFX("Using "), PFX("Module "), PFX("SpamControl"), PFX("SpamAssassin"), PFX("Amavis::"),
-	PFX("(!)"), PFX("TROUBLE"), PFX("Requesting"), PFX("Perl version"), PFX("user="),
-	PFX("initializing"), PFX("ANTI-VIRUS"), PFX("ANTI-SPAM"), PFX("Creating db"), PFX("config files"),
-	PFX("logging"), PFX("amavisd"), PFX("Amavisd"), PFX("_WARN"), PFX("_DIE"), PFX("Deleting db"),
-	PFX("DKIM"), PFX("Internal decoder"), PFX("Unicode"), PFX("dkim"), PFX("Net::"), PFX("Ignoring"),
-	PFX("socket"), PFX("Socket"), PFX("Decoder"), PFX("SA info"), PFX("SA dbg"), PFX("SA warn"),
-	PFX("Lookup"), PFX("lookup"), PFX("Initializing"), PFX("AM.PDP"), PFX("ClamAV"), PFX("Daemon"),
-	PFX("daemon"), PFX("Process"), PFX("process"), PFX("Exiting"), PFX("Server closing"),
-	PFX("Sending SIGTERM"), PFX("release"), PFX("Quarantined message"), PFX("Reloading"),
-	PFX("Log"), PFX("warning"), PFX("WARN"), PFX("Error"), PFX("error"), PFX("INFO"), PFX("Info"),
-	PFX("child"), PFX("Child"), { NULL, 0 }
+static const ml_prefix_t AMAVIS_CHATTER[] = {
+	ML_PREFIX("starting"), ML_PREFIX("Net::Server"), ML_PREFIX("extra modules loaded"), ML_PREFIX("Found "), ML_PREFIX("No "),
+	ML_PREFIX("Using "), ML_PREFIX("Module "), ML_PREFIX("SpamControl"), ML_PREFIX("SpamAssassin"), ML_PREFIX("Amavis::"),
+	ML_PREFIX("(!)"), ML_PREFIX("TROUBLE"), ML_PREFIX("Requesting"), ML_PREFIX("Perl version"), ML_PREFIX("user="),
+	ML_PREFIX("initializing"), ML_PREFIX("ANTI-VIRUS"), ML_PREFIX("ANTI-SPAM"), ML_PREFIX("Creating db"), ML_PREFIX("config files"),
+	ML_PREFIX("logging"), ML_PREFIX("amavisd"), ML_PREFIX("Amavisd"), ML_PREFIX("_WARN"), ML_PREFIX("_DIE"), ML_PREFIX("Deleting db"),
+	ML_PREFIX("DKIM"), ML_PREFIX("Internal decoder"), ML_PREFIX("Unicode"), ML_PREFIX("dkim"), ML_PREFIX("Net::"), ML_PREFIX("Ignoring"),
+	ML_PREFIX("socket"), ML_PREFIX("Socket"), ML_PREFIX("Decoder"), ML_PREFIX("SA info"), ML_PREFIX("SA dbg"), ML_PREFIX("SA warn"),
+	ML_PREFIX("Lookup"), ML_PREFIX("lookup"), ML_PREFIX("Initializing"), ML_PREFIX("AM.PDP"), ML_PREFIX("ClamAV"), ML_PREFIX("Daemon"),
+	ML_PREFIX("daemon"), ML_PREFIX("Process"), ML_PREFIX("process"), ML_PREFIX("Exiting"), ML_PREFIX("Server closing"),
+	ML_PREFIX("Sending SIGTERM"), ML_PREFIX("release"), ML_PREFIX("Quarantined message"), ML_PREFIX("Reloading"),
+	ML_PREFIX("Log"), ML_PREFIX("warning"), ML_PREFIX("WARN"), ML_PREFIX("Error"), ML_PREFIX("error"), ML_PREFIX("INFO"), ML_PREFIX("Info"),
+	ML_PREFIX("child"), ML_PREFIX("Child"), { NULL, 0 }
 };
 
 static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
@@ -194,7 +180,7 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 			p = c + 2;
 	}
 	if (!has_id) {
-		if (starts_any(p, e, AMAVIS_CHATTER))
+		if (ml_scan_starts_any(p, e, AMAVIS_CHATTER))
 			ml_event_skip(ev, "amavis");
 		else
 			ml_event_unknown(ev, "amavis: unrecognised");
@@ -452,7 +438,7 @@ static void parse_rspamd(const char *p, const char *e, ml_event_t *ev)
 		return;
 	}
 	ev->kind = ML_EV_FILTER;
-	const char *q = t + 23;
+	const char *q = ML_AFTER(t, "rspamd_task_write_log: ");
 	while (q < e) {
 		q = ml_scan_skip_sp(q, e);
 		if (q >= e)
@@ -531,7 +517,7 @@ static void parse_spamd(const char *p, const char *e, ml_event_t *ev)
 			ml_event_unknown(ev, "spamd: unrecognised");
 		return;
 	}
-	p += 8;
+	p = ML_AFTER(p, "result: ");
 	ev->kind = ML_EV_FILTER;
 	int spam = p < e && *p == 'Y';
 	ev->verdict = ml_slice_cstr(spam ? "spam" : "clean");
@@ -630,12 +616,12 @@ static void parse_clamav(const char *p, const char *e, ml_event_t *ev)
 		const char *inf = ML_FIND(q, e, "infected by ");
 		if (inf && !clean) {
 			ev->kind = ML_EV_FILTER;
-			ev->verdict = ml_sl(inf, inf + 8);
+			ev->verdict = ml_sl(inf, inf + ML_LEN("infected"));
 			ev->reason_text = ml_sl(inf, e);
 			ev->status = ML_ST_BLOCKED;
 		} else if (clean) {
 			ev->kind = ML_EV_FILTER;
-			ev->verdict = ml_sl(p, p + 5);
+			ev->verdict = ml_sl(p, p + ML_LEN("Clean"));
 			ev->status = ML_ST_DELIVERED;
 		}
 		if (ev->kind == ML_EV_FILTER && ev->qid.n)
@@ -679,19 +665,19 @@ static void parse_qid_milter(prog_t prog, const char *p, const char *e, ml_event
 
 /* ---- policyd-spf ------------------------------------------------------------- */
 
-static const prefix_t SPF_PREFIXES[] = {
-	PFX("prepend "), PFX("Received-SPF"), PFX("action="), PFX("Policy action="), PFX("550 "),
-	PFX("450 "), PFX("451 "), PFX("554 "), PFX("Starting"), PFX("Config"), PFX("SPF "), PFX("None"),
-	PFX("Pass"), PFX("Fail"), PFX("Softfail"), PFX("Neutral"), PFX("Temperror"), PFX("Permerror"),
-	PFX("Not "), PFX("Debug"), PFX("ERROR"), PFX("Exception"), PFX("DUNNO"), PFX("PREPEND"),
-	PFX("REJECT"), PFX("DEFER"), PFX("Hello "), PFX("HELO "), PFX("Mail From"), PFX("skip"),
-	PFX("Skip"), PFX("Whitelist"), PFX("whitelist"), PFX("sender_policy"), PFX("Header"),
-	PFX("Using "), PFX("Read "), PFX("spfcheck"), PFX("Result"), { NULL, 0 }
+static const ml_prefix_t SPF_PREFIXES[] = {
+	ML_PREFIX("prepend "), ML_PREFIX("Received-SPF"), ML_PREFIX("action="), ML_PREFIX("Policy action="), ML_PREFIX("550 "),
+	ML_PREFIX("450 "), ML_PREFIX("451 "), ML_PREFIX("554 "), ML_PREFIX("Starting"), ML_PREFIX("Config"), ML_PREFIX("SPF "), ML_PREFIX("None"),
+	ML_PREFIX("Pass"), ML_PREFIX("Fail"), ML_PREFIX("Softfail"), ML_PREFIX("Neutral"), ML_PREFIX("Temperror"), ML_PREFIX("Permerror"),
+	ML_PREFIX("Not "), ML_PREFIX("Debug"), ML_PREFIX("ERROR"), ML_PREFIX("Exception"), ML_PREFIX("DUNNO"), ML_PREFIX("PREPEND"),
+	ML_PREFIX("REJECT"), ML_PREFIX("DEFER"), ML_PREFIX("Hello "), ML_PREFIX("HELO "), ML_PREFIX("Mail From"), ML_PREFIX("skip"),
+	ML_PREFIX("Skip"), ML_PREFIX("Whitelist"), ML_PREFIX("whitelist"), ML_PREFIX("sender_policy"), ML_PREFIX("Header"),
+	ML_PREFIX("Using "), ML_PREFIX("Read "), ML_PREFIX("spfcheck"), ML_PREFIX("Result"), { NULL, 0 }
 };
 
 static void parse_policyd_spf(const char *p, const char *e, ml_event_t *ev)
 {
-	if (starts_any(p, e, SPF_PREFIXES) || ML_FIND(p, e, "identity=") || ML_FIND(p, e, "Received-SPF"))
+	if (ml_scan_starts_any(p, e, SPF_PREFIXES) || ML_FIND(p, e, "identity=") || ML_FIND(p, e, "Received-SPF"))
 		ml_event_skip(ev, "policyd-spf");
 	else
 		ml_event_unknown(ev, "policyd-spf: unrecognised");
@@ -717,7 +703,7 @@ static void parse_mailscanner(const char *p, const char *e, ml_event_t *ev)
 		}
 		ev->kind = ML_EV_FILTER;
 		ev->qid = qid;
-		q += 6;
+		q = ML_AFTER(q, " from ");
 		const char *ip = q;
 		while (q < is && *q != ' ')
 			q++;
@@ -733,7 +719,7 @@ static void parse_mailscanner(const char *p, const char *e, ml_event_t *ev)
 		}
 		if (ML_HAS(q, is, " to "))
 			ev->filter_rcpts = ml_sl(ML_AFTER(q, " to "), is);
-		const char *v = is + 4, *ve = v;
+		const char *v = ML_AFTER(is, " is "), *ve = v;
 		while (ve < e && *ve != ',' && *ve != '(')
 			ve++;
 		while (ve > v && ve[-1] == ' ')
@@ -758,7 +744,7 @@ static void parse_mailscanner(const char *p, const char *e, ml_event_t *ev)
 			ev->kind = ML_EV_FILTER;
 			ev->qid = qid;
 			ev->other_qid = qid_value(n, ne);
-			ev->verdict = ml_sl(p, p + 7);
+			ev->verdict = ml_sl(p, p + ML_LEN("Requeue"));
 			ev->status = ML_ST_DELIVERED;
 			return;
 		}

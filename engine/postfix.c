@@ -272,7 +272,7 @@ SKIPD(DM_POSTFIX, "postfix");
 
 static const daemon_t *daemon_lookup(const char *s, size_t n)
 {
-#define IS(lit) (n == sizeof(lit) - 1 && memcmp(s, lit, sizeof(lit) - 1) == 0)
+#define IS(lit) ML_IS(s, n, lit)
 	if (n < 4)
 		return &DM_UNKNOWN;
 	switch (n) {
@@ -367,8 +367,8 @@ static const daemon_t *daemon_lookup(const char *s, size_t n)
 
 int ml_postfix_is_program(ml_slice_t program)
 {
-	return program.p && program.n > 8 && memcmp(program.p, "postfix", 7) == 0 &&
-	       memchr(program.p + 7, '/', program.n - 7) != NULL;
+	return program.p && program.n > ML_LEN("postfix/") && memcmp(program.p, ML_LIT("postfix")) == 0 &&
+	       memchr(ML_AFTER(program.p, "postfix"), '/', program.n - ML_LEN("postfix")) != NULL;
 }
 
 /* ---- event outcomes ---------------------------------------------------- */
@@ -642,14 +642,14 @@ static act_t take_action(const char *p, const char *e, const char **next)
 	size_t n = (size_t)(c - p);
 	*next = c + 2;
 	if (n > ML_LEN("milter-") && memcmp(s, ML_LIT("milter-")) == 0) {
-		s += 7;
-		n -= 7;
+		s = ML_AFTER(s, "milter-");
+		n -= ML_LEN("milter-");
 		if (ML_IS(s, n, "reject")) return A_REJECT;
 		if (ML_IS(s, n, "discard")) return A_DISCARD;
 		if (ML_IS(s, n, "hold")) return A_HOLD;
 		return A_INFO;  /* milter-header-redirect, milter-redirect, ... */
 	}
-#define W(lit) (n == sizeof(lit) - 1 && memcmp(s, lit, sizeof(lit) - 1) == 0)
+#define W(lit) ML_IS(s, n, lit)
 	if (W("reject")) return A_REJECT;
 	if (W("discard")) return A_DISCARD;
 	if (W("hold")) return A_HOLD;
@@ -707,42 +707,28 @@ static int warning_line(const daemon_t *d, const char *p, const char *e, ml_even
 	return 1;
 }
 
-typedef struct {
-	const char *s;
-	size_t n;
-} prefix_t;
-#define PFX(lit) { (lit), sizeof(lit) - 1 }
-
-static int starts_any(const char *p, const char *e, const prefix_t *list)
-{
-	for (; list->s; list++)
-		if (ml_scan_has(p, e, list->s, list->n))
-			return 1;
-	return 0;
-}
-
-static const prefix_t TLS_PREFIXES[] = {
-	PFX("Anonymous TLS connection"), PFX("Untrusted TLS connection"), PFX("Trusted TLS connection"),
-	PFX("Verified TLS connection"), PFX("TLS handshake failed"), PFX("SSL_accept error"), PFX("SSL_connect error"),
-	PFX("certificate verification failed"), PFX("server certificate verification failed"),
-	PFX("client certificate verification failed"), PFX("Host offered STARTTLS"), PFX("TLS library problem"),
-	PFX("setting up TLS connection"), PFX("DANE"), PFX("TLSA"), PFX("STARTTLS"),
+static const ml_prefix_t TLS_PREFIXES[] = {
+	ML_PREFIX("Anonymous TLS connection"), ML_PREFIX("Untrusted TLS connection"), ML_PREFIX("Trusted TLS connection"),
+	ML_PREFIX("Verified TLS connection"), ML_PREFIX("TLS handshake failed"), ML_PREFIX("SSL_accept error"), ML_PREFIX("SSL_connect error"),
+	ML_PREFIX("certificate verification failed"), ML_PREFIX("server certificate verification failed"),
+	ML_PREFIX("client certificate verification failed"), ML_PREFIX("Host offered STARTTLS"), ML_PREFIX("TLS library problem"),
+	ML_PREFIX("setting up TLS connection"), ML_PREFIX("DANE"), ML_PREFIX("TLSA"), ML_PREFIX("STARTTLS"),
 	{ NULL, 0 }
 };
 
 /* ---- smtpd ------------------------------------------------------------- */
 
-static const prefix_t SMTPD_CONN_PREFIXES[] = {
-	PFX("connect from "), PFX("disconnect from "), PFX("lost connection after "), PFX("timeout after "),
-	PFX("too many errors after "), PFX("improper command pipelining"), PFX("bare <LF> received"),
-	PFX("discarding EHLO keywords"), PFX("Connection rate limit"), PFX("statistics:"), PFX("non-SMTP command"),
+static const ml_prefix_t SMTPD_CONN_PREFIXES[] = {
+	ML_PREFIX("connect from "), ML_PREFIX("disconnect from "), ML_PREFIX("lost connection after "), ML_PREFIX("timeout after "),
+	ML_PREFIX("too many errors after "), ML_PREFIX("improper command pipelining"), ML_PREFIX("bare <LF> received"),
+	ML_PREFIX("discarding EHLO keywords"), ML_PREFIX("Connection rate limit"), ML_PREFIX("statistics:"), ML_PREFIX("non-SMTP command"),
 	{ NULL, 0 }
 };
 
-static const prefix_t SMTPD_DIAG_PREFIXES[] = {
-	PFX("mapping DSN status"), PFX("ignoring DNS RR"), PFX("dict_"), PFX("match_"), PFX("generic_checks"), PFX("xclient"),
-	PFX("xforward"), PFX("milter"), PFX("proxy_"), PFX("smtpd_"), PFX("dns_"), PFX("uid="), PFX("valid_hostname"), PFX("table "),
-	PFX("cache "), PFX("address verification"),
+static const ml_prefix_t SMTPD_DIAG_PREFIXES[] = {
+	ML_PREFIX("mapping DSN status"), ML_PREFIX("ignoring DNS RR"), ML_PREFIX("dict_"), ML_PREFIX("match_"), ML_PREFIX("generic_checks"), ML_PREFIX("xclient"),
+	ML_PREFIX("xforward"), ML_PREFIX("milter"), ML_PREFIX("proxy_"), ML_PREFIX("smtpd_"), ML_PREFIX("dns_"), ML_PREFIX("uid="), ML_PREFIX("valid_hostname"), ML_PREFIX("table "),
+	ML_PREFIX("cache "), ML_PREFIX("address verification"),
 	{ NULL, 0 }
 };
 
@@ -884,15 +870,15 @@ static void parse_smtpd(const daemon_t *d, const char *p, const char *e, ml_even
 			return;
 		}
 	}
-	if (starts_any(p, e, SMTPD_CONN_PREFIXES)) {
+	if (ml_scan_starts_any(p, e, SMTPD_CONN_PREFIXES)) {
 		ml_event_skip(ev, d->conn);
 		return;
 	}
-	if (starts_any(p, e, TLS_PREFIXES)) {
+	if (ml_scan_starts_any(p, e, TLS_PREFIXES)) {
 		ml_event_skip(ev, "smtpd tls");
 		return;
 	}
-	if (starts_any(p, e, SMTPD_DIAG_PREFIXES)) {
+	if (ml_scan_starts_any(p, e, SMTPD_DIAG_PREFIXES)) {
 		ml_event_skip(ev, "smtpd diagnostic");
 		return;
 	}
@@ -960,7 +946,7 @@ static void parse_content(ml_slice_t cls, const char *p, const char *e, ml_event
 			end = fr + 5;  /* the next candidate starts before fr */
 		}
 	}
-	if (cls.n >= 6 && memcmp(cls.p + cls.n - 6, "header", 6) == 0) {
+	if (ML_ENDS(cls.p, cls.n, "header")) {
 		const char *c = memchr(p, ':', (size_t)(ce - p));
 		if (c) {
 			ev->header_name = ml_sl(p, c);
@@ -1007,7 +993,7 @@ static void parse_cleanup(const daemon_t *d, const char *p, const char *e, ml_ev
 	const char *sp = memchr(n, ' ', (size_t)(e - n));
 	ml_slice_t cls = sp ? ml_sl(n, sp) : ML_SLICE_NULL;
 	int content = cls.n && (ml_slice_eq(cls, "body") ||
-				(cls.n >= 6 && memcmp(cls.p + cls.n - 6, "header", 6) == 0));
+				(ML_ENDS(cls.p, cls.n, "header")));
 	if (content) {
 		ml_slice_t value, text;
 		parse_content(cls, sp + 1, e, ev, &value, &text);
@@ -1066,12 +1052,12 @@ static void parse_cleanup(const daemon_t *d, const char *p, const char *e, ml_ev
 static ml_status_t delivery_status(const char *p, const char *e)
 {
 	size_t n = (size_t)(e - p);
-#define S(lit) (n == sizeof(lit) - 1 && memcmp(p, lit, n) == 0)
+#define S(lit) ML_IS(p, n, lit)
 	if (S("sent") || S("deliverable"))
 		return ML_ST_DELIVERED;
 	if (S("deferred") || S("SOFTBOUNCE"))
 		return ML_ST_DELAYED;
-	if (S("bounced") || (n >= 13 && memcmp(p, "undeliverable", 13) == 0))
+	if (S("bounced") || ML_HAS(p, p + n, "undeliverable"))
 		return ML_ST_BOUNCED;
 	if (S("expired") || S("force-expired"))
 		return ML_ST_EXPIRED;
@@ -1160,7 +1146,7 @@ static void parse_said(const char *r, const char *w, const char *c, const char *
 	if (w > ws && w[-1] == ']')
 		ev->relay = ml_sl(ws, w);
 	const char *re = e;
-	if (e - c > 9 && memcmp(e - 9, " command)", 9) == 0) {
+	if ((size_t)(e - c) > ML_LEN(" command)") && ML_ENDS(c, (size_t)(e - c), " command)")) {
 		const char *ir = ML_RFIND(c, e, " (in reply to ");
 		if (ir)
 			re = ir;
@@ -1169,9 +1155,9 @@ static void parse_said(const char *r, const char *w, const char *c, const char *
 	ev->dsn = find_dsn(c, re);
 }
 
-static const prefix_t AGENT_CONN_PREFIXES[] = {
-	PFX("connect to "), PFX("statistics:"), PFX("enabling PIX"), PFX("lost connection with "),
-	PFX("conversation with "), PFX("host "), PFX("SASL authentication failed"),
+static const ml_prefix_t AGENT_CONN_PREFIXES[] = {
+	ML_PREFIX("connect to "), ML_PREFIX("statistics:"), ML_PREFIX("enabling PIX"), ML_PREFIX("lost connection with "),
+	ML_PREFIX("conversation with "), ML_PREFIX("host "), ML_PREFIX("SASL authentication failed"),
 	{ NULL, 0 }
 };
 
@@ -1194,7 +1180,7 @@ static void parse_agent(const daemon_t *d, const char *p, const char *e, ml_even
 	}
 	if (warning_line(d, p, e, ev))
 		return;
-	if (d->conn && (starts_any(p, e, AGENT_CONN_PREFIXES) || starts_any(p, e, TLS_PREFIXES))) {
+	if (d->conn && (ml_scan_starts_any(p, e, AGENT_CONN_PREFIXES) || ml_scan_starts_any(p, e, TLS_PREFIXES))) {
 		ml_event_skip(ev, d->conn);
 		return;
 	}
@@ -1296,11 +1282,11 @@ static void parse_postsuper(const daemon_t *d, const char *p, const char *e, ml_
 	if (!r) {
 		if (warning_line(d, p, e, ev))
 			return;
-		static const prefix_t totals[] = {
-			PFX("Deleted: "), PFX("Requeued: "), PFX("Placed on hold: "), PFX("Released from hold: "),
-			PFX("Expired: "), PFX("Renamed to match inode number: "), { NULL, 0 }
+		static const ml_prefix_t totals[] = {
+			ML_PREFIX("Deleted: "), ML_PREFIX("Requeued: "), ML_PREFIX("Placed on hold: "), ML_PREFIX("Released from hold: "),
+			ML_PREFIX("Expired: "), ML_PREFIX("Renamed to match inode number: "), { NULL, 0 }
 		};
-		if (starts_any(p, e, totals)) {
+		if (ml_scan_starts_any(p, e, totals)) {
 			ml_event_skip(ev, "postsuper");
 			return;
 		}
@@ -1308,7 +1294,7 @@ static void parse_postsuper(const daemon_t *d, const char *p, const char *e, ml_
 		return;
 	}
 	size_t n = (size_t)(e - r);
-#define S(lit) (n == sizeof(lit) - 1 && memcmp(r, lit, n) == 0)
+#define S(lit) ML_IS(r, n, lit)
 	if (S("removed")) {
 		ev->kind = ML_EV_DELETED;
 	} else if (S("released from hold")) {

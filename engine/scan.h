@@ -63,6 +63,13 @@ static inline int ml_scan_is(const char *p, size_t n, const char *lit, size_t ln
 }
 #define ML_IS(p, n, s) ml_scan_is((p), (n), ML_LIT(s))
 
+/* 1 when the n bytes at p end with lit[0..ln). */
+static inline int ml_scan_ends(const char *p, size_t n, const char *lit, size_t ln)
+{
+	return n >= ln && memcmp(p + n - ln, lit, ln) == 0;
+}
+#define ML_ENDS(p, n, s) ml_scan_ends((p), (n), ML_LIT(s))
+
 /* The byte after lit when [p, e) starts with it, else NULL. */
 static inline const char *ml_scan_skip(const char *p, const char *e, const char *lit, size_t n)
 {
@@ -126,6 +133,22 @@ static inline uint64_t ml_scan_u64(const char *p, const char *e)
 		v = v * 10 + d;
 	}
 	return v;
+}
+
+/* A table of literals, ended by { NULL, 0 }: ML_PREFIX("x") is one. */
+typedef struct {
+	const char *s;
+	size_t n;
+} ml_prefix_t;
+#define ML_PREFIX(lit) { (lit), sizeof(lit) - 1 }
+
+/* 1 when [p, e) starts with one of the list's literals. */
+static inline int ml_scan_starts_any(const char *p, const char *e, const ml_prefix_t *list)
+{
+	for (; list->s; list++)
+		if (ml_scan_has(p, e, list->s, list->n))
+			return 1;
+	return 0;
 }
 
 /* ---- the cursor ---- */

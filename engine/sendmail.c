@@ -504,44 +504,30 @@ static int refused_rcpt(const char *p, const char *e, ml_event_t *ev)
 		return 0;
 	}
 	ev->to = ml_rcpts_addr(a);
-	blocked(ev, ml_sl(d + 4, e));
+	blocked(ev, ml_sl(ML_AFTER(d, "... "), e));
 	return 1;
 }
 
 /* ---- chatter ---------------------------------------------------------------- */
 
-typedef struct {
-	const char *s;
-	size_t n;
-} prefix_t;
-#define PFX(lit) { (lit), sizeof(lit) - 1 }
-
-static int starts_any(const char *p, const char *e, const prefix_t *list)
-{
-	for (; list->s; list++)
-		if (ml_scan_has(p, e, list->s, list->n))
-			return 1;
-	return 0;
-}
-
-static const prefix_t CONN_PREFIXES[] = {
-	PFX("lost input channel"), PFX("timeout waiting for input"), PFX("rejecting commands from "),
-	PFX("Null connection from"), PFX("collect: "), PFX("Broken pipe"), PFX("connect from "),
-	PFX("Connection reset"), PFX("Connection rate limit"), PFX("too many "), PFX("SMTP protocol error"),
-	PFX("Possible SMTP RCPT flood"), PFX("discarding "), PFX("ETRN "), PFX("error: "),
+static const ml_prefix_t CONN_PREFIXES[] = {
+	ML_PREFIX("lost input channel"), ML_PREFIX("timeout waiting for input"), ML_PREFIX("rejecting commands from "),
+	ML_PREFIX("Null connection from"), ML_PREFIX("collect: "), ML_PREFIX("Broken pipe"), ML_PREFIX("connect from "),
+	ML_PREFIX("Connection reset"), ML_PREFIX("Connection rate limit"), ML_PREFIX("too many "), ML_PREFIX("SMTP protocol error"),
+	ML_PREFIX("Possible SMTP RCPT flood"), ML_PREFIX("discarding "), ML_PREFIX("ETRN "), ML_PREFIX("error: "),
 	{ NULL, 0 }
 };
 
-static const prefix_t DAEMON_PREFIXES[] = {
-	PFX("starting daemon"), PFX("restarting "), PFX("stopping daemon"), PFX("started as: "),
-	PFX("accepting connections again"), PFX("rejecting connections on daemon"), PFX("grew WorkList"),
-	PFX("runqueue"), PFX("daemon "), PFX("Daemon"), PFX("sendmail "), PFX("Sendmail "),
-	PFX("My unqualified host name"), PFX("unable to qualify my own domain name"), PFX("gethostbyaddr"),
-	PFX("getrequests"), PFX("Warning: "), PFX("WARNING: "), PFX("setsender"), PFX("dropenvelope"),
-	PFX("queueup"), PFX("Unable to "), PFX("unable to "), PFX("Cannot "), PFX("cannot "),
-	PFX("QueueDirectory"), PFX("readcf"), PFX("hash map"), PFX("dbm map"), PFX("ldap"),
-	PFX("Permission denied"), PFX("makeconnection"), PFX("deliver: "), PFX("opendaemonsocket"),
-	PFX("NOQUEUE "), PFX("clone "), PFX("savemail"), PFX("Losing "), PFX("queue "),
+static const ml_prefix_t DAEMON_PREFIXES[] = {
+	ML_PREFIX("starting daemon"), ML_PREFIX("restarting "), ML_PREFIX("stopping daemon"), ML_PREFIX("started as: "),
+	ML_PREFIX("accepting connections again"), ML_PREFIX("rejecting connections on daemon"), ML_PREFIX("grew WorkList"),
+	ML_PREFIX("runqueue"), ML_PREFIX("daemon "), ML_PREFIX("Daemon"), ML_PREFIX("sendmail "), ML_PREFIX("Sendmail "),
+	ML_PREFIX("My unqualified host name"), ML_PREFIX("unable to qualify my own domain name"), ML_PREFIX("gethostbyaddr"),
+	ML_PREFIX("getrequests"), ML_PREFIX("Warning: "), ML_PREFIX("WARNING: "), ML_PREFIX("setsender"), ML_PREFIX("dropenvelope"),
+	ML_PREFIX("queueup"), ML_PREFIX("Unable to "), ML_PREFIX("unable to "), ML_PREFIX("Cannot "), ML_PREFIX("cannot "),
+	ML_PREFIX("QueueDirectory"), ML_PREFIX("readcf"), ML_PREFIX("hash map"), ML_PREFIX("dbm map"), ML_PREFIX("ldap"),
+	ML_PREFIX("Permission denied"), ML_PREFIX("makeconnection"), ML_PREFIX("deliver: "), ML_PREFIX("opendaemonsocket"),
+	ML_PREFIX("NOQUEUE "), ML_PREFIX("clone "), ML_PREFIX("savemail"), ML_PREFIX("Losing "), ML_PREFIX("queue "),
 	{ NULL, 0 }
 };
 
@@ -550,7 +536,7 @@ static const prefix_t DAEMON_PREFIXES[] = {
  */
 static const char *chatter(const char *p, const char *e)
 {
-	if (starts_any(p, e, CONN_PREFIXES) || ML_FIND(p, e, " did not issue MAIL/EXPN/VRFY/ETRN") ||
+	if (ml_scan_starts_any(p, e, CONN_PREFIXES) || ML_FIND(p, e, " did not issue MAIL/EXPN/VRFY/ETRN") ||
 	    ML_FIND(p, e, "possible SMTP attack") || ML_FIND(p, e, "lost input channel") ||
 	    ML_FIND(p, e, "timeout waiting for input") || ML_FIND(p, e, "Null connection"))
 		return "sendmail connection";
@@ -736,7 +722,7 @@ static void free_line(const char *p, const char *e, ml_event_t *ev)
 		ml_event_skip(ev, "sendmail aliases");
 		return;
 	}
-	if (starts_any(p, e, DAEMON_PREFIXES)) {
+	if (ml_scan_starts_any(p, e, DAEMON_PREFIXES)) {
 		ml_event_skip(ev, "sendmail daemon");
 		return;
 	}
