@@ -1,20 +1,16 @@
 /*
  * scan.h — the one low-level vocabulary of the line parsers (postfix.c,
- * exim.c, sendmail.c, filters.c): bounded byte scans over [p, e) and a
- * cursor over an ml_slice_t.
+ * exim.c, sendmail.c, filters.c): bounded byte scans over [p, e).
  *
  * Every function takes the end of the bytes it may read and never reads past
  * it; none assumes NUL termination, none allocates.  A literal is matched
  * with its length taken by sizeof, never counted by hand: ML_HAS(p, e, "x")
  * tests for it, ML_SKIP(p, e, "x") answers the byte after it (NULL when p
  * does not start with it), ML_AFTER(q, "x") the byte after the literal that
- * q points at (q from ML_HAS or ML_FIND), ML_LEN("x") its length.
- *
- * The cursor (ml_cur_t) is a position p and an end e, p <= e always; its
- * functions consume from p: ML_CUR_SKIP matches and moves past a literal
- * (1) or leaves the cursor where it is (0); ml_cur_until takes the bytes up
- * to a byte (and moves past that byte); ml_cur_u64 takes a number.
- * Slices returned point into the scanned bytes.
+ * q points at (q from ML_HAS or ML_FIND), ML_LEN("x") its length; ML_IS
+ * and ML_ENDS compare a whole word or its end; an ml_prefix_t table lists
+ * literals a line may start with.  Slices returned point into the scanned
+ * bytes.
  */
 #ifndef ML_SCAN_H
 #define ML_SCAN_H
@@ -149,45 +145,6 @@ static inline int ml_scan_starts_any(const char *p, const char *e, const ml_pref
 		if (ml_scan_has(p, e, list->s, list->n))
 			return 1;
 	return 0;
-}
-
-/* ---- the cursor ---- */
-
-typedef struct {
-	const char *p, *e;
-} ml_cur_t;
-
-static inline ml_cur_t ml_cur(ml_slice_t s)
-{
-	const char *p = s.p ? s.p : "";
-	return (ml_cur_t){ p, p + (s.p ? s.n : 0) };
-}
-
-static inline int ml_cur_skip(ml_cur_t *c, const char *lit, size_t n)
-{
-	if (!ml_scan_has(c->p, c->e, lit, n))
-		return 0;
-	c->p += n;
-	return 1;
-}
-#define ML_CUR_SKIP(c, s) ml_cur_skip((c), ML_LIT(s))
-
-/* The bytes up to the first ch (or the end); the cursor moves past ch. */
-static inline ml_slice_t ml_cur_until(ml_cur_t *c, int ch)
-{
-	const char *q = ml_scan_findc(c->p, c->e, ch);
-	ml_slice_t s = ml_sl(c->p, q ? q : c->e);
-	c->p = q ? q + 1 : c->e;
-	return s;
-}
-
-/* The decimal number at the cursor (saturating), which moves past its digits. */
-static inline uint64_t ml_cur_u64(ml_cur_t *c)
-{
-	uint64_t v = ml_scan_u64(c->p, c->e);
-	while (c->p < c->e && ml_is_digit((unsigned char)*c->p))
-		c->p++;
-	return v;
 }
 
 #endif
