@@ -291,8 +291,7 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 		if (ML_HAS(k, end, "Subject: ") || ML_HAS(k, end, "From: ") || ML_HAS(k, end, "Tests: "))
 			break;
 		const char *v;
-		if (ML_HAS(k, end, "Queue-ID: ")) {
-			v = ML_AFTER(k, "Queue-ID: ");
+		if ((v = ML_SKIP(k, end, "Queue-ID: ")) != NULL) {
 			q = to_comma(v, end);
 			if (!(cut && q == end))
 				ev->qid = qid_value(v, q);
@@ -303,8 +302,7 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 				ev->msgid = in;
 				q = a;
 			}
-		} else if (ML_HAS(k, end, "queued_as: ")) {
-			v = ML_AFTER(k, "queued_as: ");
+		} else if ((v = ML_SKIP(k, end, "queued_as: ")) != NULL) {
 			q = to_comma(v, end);
 			if (!(cut && q == end)) {
 				const char *t = ML_FIND(v, q, "queued as ");
@@ -316,19 +314,16 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 					x = sp;
 				ev->other_qid = qid_value(s, x);
 			}
-		} else if (ML_HAS(k, end, "quarantine: ")) {
-			v = ML_AFTER(k, "quarantine: ");
+		} else if ((v = ML_SKIP(k, end, "quarantine: ")) != NULL) {
 			q = to_comma(v, end);
 			if (!(cut && q == end))
 				ev->quarantine = ml_sl(v, q);
 			quarantined = 1;
-		} else if (ML_HAS(k, end, "Hits: ")) {
-			v = ML_AFTER(k, "Hits: ");
+		} else if ((v = ML_SKIP(k, end, "Hits: ")) != NULL) {
 			q = to_comma(v, end);
 			if (!(cut && q == end) && !(q - v == 1 && *v == '-'))
 				ev->score = ml_sl(v, q);
-		} else if (ML_HAS(k, end, "size: ")) {
-			v = ML_AFTER(k, "size: ");
+		} else if ((v = ML_SKIP(k, end, "size: ")) != NULL) {
 			q = to_comma(v, end);
 			if (!(cut && q == end))
 				ev->size = ml_scan_u64(v, q);
