@@ -125,37 +125,40 @@ static int run_lines(char **lines, size_t n, int k, ml_buf_t *all)
 	return nall;
 }
 
-/* Run the whole file with a cut every k lines (k = 0: one batch). */
-static int run(int k, ml_buf_t *all)
+/* Fold lines as one batch into ref (the number of messages), then with a
+ * cut every k lines for k = 1 .. kmax: every cut must give the same final
+ * messages. */
+static int same_for_every_cut(char **lines, size_t n, int kmax, ml_buf_t *ref)
 {
-	size_t len;
-	char *buf = tl_read_file("tests/data/statuses.log", &len);
-	assert_non_null(buf);
-	char **lines;
-	size_t n = tl_lines(buf, len, &lines);
-	int nall = run_lines(lines, n, k, all);
-	free(lines);
-	free(buf);
-	return nall;
+	ml_buf_t got[MAXM];
+	int nref = run_lines(lines, n, 0, ref);
+	for (int k = 1; k <= kmax; k++) {
+		memset(got, 0, sizeof got);
+		int ng = run_lines(lines, n, k, got);
+		assert_int_equal(ng, nref);
+		for (int i = 1; i <= ng; i++) {
+			if (got[i].len != ref[i].len || memcmp(got[i].data, ref[i].data, ref[i].len))
+				fail_msg("cut every %d lines: message %d differs", k, i);
+			ml_buf_free(&got[i]);
+		}
+	}
+	return nref;
 }
 
 static void cuts_change_nothing(void **state)
 {
 	(void)state;
-	ml_buf_t ref[MAXM], got[MAXM];
+	ml_buf_t ref[MAXM];
 	memset(ref, 0, sizeof ref);
-	int nref = run(0, ref);
+	size_t len;
+	char *buf = tl_read_file("tests/data/statuses.log", &len);
+	assert_non_null(buf);
+	char **lines;
+	size_t n = tl_lines(buf, len, &lines);
+	int nref = same_for_every_cut(lines, n, 9, ref);
+	free(lines);
+	free(buf);
 	assert_int_equal(nref, 12);
-	for (int k = 1; k <= 9; k++) {
-		memset(got, 0, sizeof got);
-		int n = run(k, got);
-		assert_int_equal(n, nref);
-		for (int i = 1; i <= n; i++) {
-			assert_int_equal(got[i].len, ref[i].len);
-			assert_memory_equal(got[i].data, ref[i].data, ref[i].len);
-			ml_buf_free(&got[i]);
-		}
-	}
 	/* what the messages say */
 	ml_message_t m;
 	ml_message_init(&m);
@@ -403,20 +406,10 @@ static void filters_by_message_id(void **state)
 	char *lines[ML_ARRAY_LEN(src)];
 	for (size_t i = 0; i < ML_ARRAY_LEN(src); i++)
 		lines[i] = (char *)src[i];
-	ml_buf_t ref[MAXM], got[MAXM];
+	ml_buf_t ref[MAXM];
 	memset(ref, 0, sizeof ref);
-	int nref = run_lines(lines, ML_ARRAY_LEN(src), 0, ref);
+	int nref = same_for_every_cut(lines, ML_ARRAY_LEN(src), (int)ML_ARRAY_LEN(src), ref);
 	assert_int_equal(nref, 3);
-	for (int k = 1; k <= (int)ML_ARRAY_LEN(src); k++) {
-		memset(got, 0, sizeof got);
-		int n = run_lines(lines, ML_ARRAY_LEN(src), k, got);
-		assert_int_equal(n, nref);
-		for (int i = 1; i <= n; i++) {
-			if (got[i].len != ref[i].len || memcmp(got[i].data, ref[i].data, ref[i].len))
-				fail_msg("cut every %d lines: message %d differs", k, i);
-			ml_buf_free(&got[i]);
-		}
-	}
 	ml_message_t m;
 	ml_message_init(&m);
 	int seen = 0;
