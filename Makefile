@@ -17,6 +17,8 @@
 #                   steady load and an hourly-style prune, SOAK_SECONDS (1800);
 #                   memory, lag, errors and every row checked (tests/soak/)
 #   make fuzz       libFuzzer, each target FUZZ_SECONDS (clang)
+#   make peers      the parsers' agreement with the peer fixtures of the corpus,
+#                   one table (tests/README.md)
 #   make install    the binary, mtalog(1), the systemd units of `ingest --follow`
 #                   and `serve` and their system user (PREFIX=/usr/local, DESTDIR)
 #   make uninstall  remove what install wrote
@@ -60,7 +62,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all check check-corpus corpus-tier install uninstall test test-san test-web test-rsyslog test-faults deps demo sample bench bench-full bench-lag soak fuzz clean tests-build
+.PHONY: all check check-corpus corpus-tier peers install uninstall test test-san test-web test-rsyslog test-faults deps demo sample bench bench-full bench-lag soak fuzz clean tests-build
 all: mtalog
 
 mtalog: $(BUILD)/mtalog
@@ -116,6 +118,15 @@ check-corpus:
 corpus-tier: tests-build
 	MTALOG_TIER=corpus MTALOG_CORPUS=$(MTALOG_CORPUS) MTALOG_BIN=$(BUILD)/mtalog BUILD=$(BUILD) \
 		sh tests/run.sh $(TEST_BIN) $(REPLAY_BIN)
+
+# The parsers against the peer fixtures of the corpus (postfix-grok-patterns,
+# fail2ban, crowdsec, fluent-plugin-sendmail): one table (kept in
+# tests/README.md); fails when a row differs
+peers: tests-build
+	@[ -d "$(MTALOG_CORPUS)" ] || { echo "peers: no corpus at $(MTALOG_CORPUS)" >&2; exit 1; }
+	@for t in postfix exim sendmail filters; do \
+		MTALOG_TIER=corpus MTALOG_CORPUS=$(MTALOG_CORPUS) $(BUILD)/tests/test_$$t 2>&1; \
+	done | awk -f tests/peers.awk
 
 # libFuzzer (clang): each target for FUZZ_SECONDS, seeded from tests/fuzz/seeds;
 # what it finds goes to build-fuzz/NAME/ (copy a crash into the seeds to keep it)

@@ -5,6 +5,7 @@
 
 #include "engine/exim.h"
 #include "engine/filters.h"
+#include "engine/rcpts.h"
 #include "engine/sendmail.h"
 #include "engine/rfc2047.h"
 
@@ -21,6 +22,31 @@ typedef struct {
 	char *name;        /* NULL: empty */
 } dom_t;
 
+/* A message-id seen on a host: the queue IDs that had it last and, when
+ * another, before (a content filter passes the message on under a new
+ * queue ID with the same message-id). */
+#define MID_QID_MAX 47
+typedef struct {
+	uint64_t hash;     /* of host '\0' message-id; 0: empty slot */
+	uint8_t qn[2];     /* qn[1] = 0: none before */
+	char qid[2][MID_QID_MAX];
+} mid_t;
+
+/* A filter line keyed by a message-id no message had yet: a copy of the
+ * line and where its header's parts are in it. */
+typedef struct {
+	uint64_t hash;     /* as mid_t */
+	char *line;
+	size_t n;
+	uint32_t host_off, host_n, prog_off, prog_n, msg_off, msg_n;
+	int64_t time_us;
+	uint64_t seq;
+} pend_t;
+
+#define MID_SLOTS (1u << 16)       /* the message-id cache: direct-mapped */
+#define PEND_MAX 16384u            /* filter lines waiting for their message */
+#define PEND_US (3600LL * 1000000) /* how long (log time) one waits */
+
 struct ml_corr {
 	ml_corr_load_fn load;
 	void *load_ctx;
@@ -34,6 +60,10 @@ struct ml_corr {
 	char **learned;
 	size_t nlearned, learned_cap;
 	ml_buf_t scratch;
+	mid_t *mids;                  /* MID_SLOTS, kept across batches */
+	pend_t *pend;                 /* kept across batches, up to PEND_US old */
+	size_t npend, pend_cap;
+	int64_t newest_us;            /* of every line folded */
 };
 
 static ml_message_t TOMBSTONE;
@@ -49,7 +79,8 @@ int ml_corr_new(ml_corr_t **out, ml_corr_load_fn load, void *ctx)
 	c->slots = calloc(c->nslots, sizeof *c->slots);
 	c->ndoms_slots = 64;
 	c->doms = calloc(c->ndoms_slots, sizeof *c->doms);
-	if (!c->slots || !c->doms) {
+	c->mids = calloc(MID_SLOTS, sizeof *c->mids);
+	if (!c->slots || !c->doms || !c->mids) {
 		ml_corr_free(c);
 		return ML_ENOMEM;
 	}
@@ -71,6 +102,10 @@ void ml_corr_free(ml_corr_t *c)
 		free(c->learned[i]);
 	free(c->learned);
 	ml_buf_free(&c->scratch);
+	free(c->mids);
+	for (size_t i = 0; i < c->npend; i++)
+		free(c->pend[i].line);
+	free(c->pend);
 	free(c);
 }
 
@@ -172,19 +207,32 @@ static ml_slice_t domain_of(ml_slice_t a)
 	return ML_SLICE_NULL;
 }
 
+static int rcpt_is_local(const ml_corr_t *c, const ml_message_t *m, const ml_rcpt_t *r)
+{
+	return dom_has(c, domain_of(ml_message_str(m, r->to))) ||
+	       dom_has(c, domain_of(ml_message_str(m, r->orig_to)));
+}
+
 static void set_direction(const ml_corr_t *c, ml_message_t *m)
 {
-	for (uint32_t i = 0; i < m->nrcpts; i++) {
-		if (dom_has(c, domain_of(ml_message_str(m, m->rcpts[i].to))) ||
-		    dom_has(c, domain_of(ml_message_str(m, m->rcpts[i].orig_to)))) {
-			m->direction = ML_DIR_INBOUND;
-			return;
-		}
-	}
-	if (dom_has(c, domain_of(ml_message_str(m, m->from))) || m->sasl_user.len)
+	uint32_t nlocal = 0;
+	for (uint32_t i = 0; i < m->nrcpts; i++)
+		nlocal += (uint32_t)rcpt_is_local(c, m, &m->rcpts[i]);
+	int sender_local = dom_has(c, domain_of(ml_message_str(m, m->from))) || m->sasl_user.len;
+	if (nlocal && nlocal == m->nrcpts && sender_local)
+		m->direction = ML_DIR_INTERNAL;
+	else if (nlocal)
+		m->direction = ML_DIR_INBOUND;
+	else if (sender_local)
 		m->direction = ML_DIR_OUTBOUND;
 	else if (m->nrcpts)
 		m->direction = ML_DIR_UNKNOWN;
+}
+
+ml_direction_t ml_corr_direction(const ml_corr_t *c, ml_message_t *m)
+{
+	set_direction(c, m);
+	return (ml_direction_t)m->direction;
 }
 
 /* ---- the message table ---- */
@@ -409,6 +457,30 @@ static int trailer_row(ml_message_t *m, const ml_event_t *ev, int64_t t, ml_stat
 	return rc;
 }
 
+#define ST(s) (1u << (s))
+
+/* Every row whose status is in `from` (ST() bits) becomes `to`; its time
+ * becomes t when stamp. */
+static void settle(ml_message_t *m, unsigned from, ml_status_t to, int stamp, int64_t t)
+{
+	for (uint32_t i = 0; i < m->nrcpts; i++)
+		if (from & ST(m->rcpts[i].status)) {
+			m->rcpts[i].status = (uint8_t)to;
+			if (stamp)
+				m->rcpts[i].time_us = t;
+		}
+}
+
+/* Every row not settled yet takes the event's outcome st (set_row). */
+static int settle_rows(ml_message_t *m, const ml_event_t *ev, int64_t t, ml_status_t st)
+{
+	int rc = ML_OK;
+	for (uint32_t i = 0; i < m->nrcpts && !rc; i++)
+		if (m->rcpts[i].status == ML_ST_NONE)
+			rc = set_row(m, (int)i, ev, t, st);
+	return rc;
+}
+
 /* The subject of an event, decoded to UTF-8 into the message. */
 static int set_subject(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev)
 {
@@ -457,26 +529,14 @@ static int delivery_row(ml_message_t *m, ml_slice_t to, ml_slice_t orig_to)
 	return row_for(m, to, orig_to);
 }
 
-/* The recipients of an arrival's "for" list: rows with no status yet.  The
- * list is addresses separated by spaces; a quoted local part may hold one. */
+/* The recipients of an arrival's "for" list: rows with no status yet. */
 static int arrival_rows(ml_message_t *m, ml_slice_t list)
 {
-	size_t i = 0;
-	while (i < list.n) {
-		while (i < list.n && list.p[i] == ' ')
-			i++;
-		size_t st = i;
-		int quoted = 0;
-		while (i < list.n && (quoted || list.p[i] != ' ')) {
-			if (list.p[i] == '"')
-				quoted = !quoted;
-			i++;
-		}
-		if (i > st) {
-			int k = row_for(m, ml_slice(list.p + st, i - st), ML_SLICE_NULL);
-			if (k < 0)
-				return k;
-		}
+	ml_slice_t a;
+	while (ml_rcpts_next(&list, ' ', &a)) {
+		int k = row_for(m, a, ML_SLICE_NULL);
+		if (k < 0)
+			return k;
 	}
 	return ML_OK;
 }
@@ -585,26 +645,19 @@ static int filter_verdict(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, m
 			m->flags |= ML_MSG_REJECTED;
 		ml_slice_t list = ev->filter_rcpts, a;
 		int named = 0;
-		while (!rc && ml_filters_next_rcpt(&list, &a)) {
-			if (!a.n)
-				continue;
+		while (!rc && ml_rcpts_next(&list, ',', &a)) {
 			int k = delivery_row(m, a, ML_SLICE_NULL);
 			if (k < 0)
 				return k;
 			rc = set_row(m, k, ev, t, ev->status);
 			named = 1;
 		}
-		for (uint32_t i = 0; !named && !rc && i < m->nrcpts; i++)
-			if (m->rcpts[i].status == ML_ST_NONE)
-				rc = set_row(m, (int)i, ev, t, ev->status);
-		return rc;
+		return !rc && !named ? settle_rows(m, ev, t, ev->status) : rc;
 	}
 	if (ev->status == ML_ST_DELIVERED && ev->other_qid.n) {
 		/* passed on: each recipient the filter names continues as other_qid */
 		ml_slice_t list = ev->filter_rcpts, a;
-		while (!rc && ml_filters_next_rcpt(&list, &a)) {
-			if (!a.n)
-				continue;
+		while (!rc && ml_rcpts_next(&list, ',', &a)) {
 			int k = delivery_row(m, a, ML_SLICE_NULL);
 			if (k < 0)
 				return k;
@@ -657,16 +710,15 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 			rc = set_subject(c, m, ev);
 		if (!rc)
 			rc = trailer_row(m, ev, t, ML_ST_QUARANTINED);
-		for (uint32_t i = 0; i < m->nrcpts; i++)
-			if (m->rcpts[i].status == ML_ST_NONE || m->rcpts[i].status == ML_ST_DELAYED)
-				m->rcpts[i].status = ML_ST_QUARANTINED;
+		settle(m, ST(ML_ST_NONE) | ST(ML_ST_DELAYED), ML_ST_QUARANTINED, 0, t);
 		break;
 	case ML_EV_CLEANUP_REJECT:
 		m->flags |= ML_MSG_REJECTED;
-		rc = trailer_row(m, ev, t, ML_ST_BLOCKED);
-		for (uint32_t i = 0; i < m->nrcpts; i++)
-			if (m->rcpts[i].status == ML_ST_NONE)
-				m->rcpts[i].status = ML_ST_BLOCKED;
+		if (ml_slice_ieq(ev->header_name, "subject") && !m->subject.len)
+			rc = set_subject(c, m, ev);
+		if (!rc)
+			rc = trailer_row(m, ev, t, ML_ST_BLOCKED);
+		settle(m, ST(ML_ST_NONE), ML_ST_BLOCKED, 0, t);
 		if (!rc && !m->client_ip.len)
 			rc = set_if(m, &m->client_ip, ev->client_ip);
 		/* Rejected: no "removed" will follow, so the message is closed; it
@@ -709,30 +761,20 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 	case ML_EV_REMOVED:
 		/* rows nothing was logged for (Exim: a duplicate an alias delivered)
 		 * are settled with the message */
-		for (uint32_t i = 0; i < m->nrcpts; i++)
-			if (m->rcpts[i].status == ML_ST_NONE) {
-				m->rcpts[i].status = ML_ST_DELIVERED;
-				m->rcpts[i].time_us = t;
-			}
+		settle(m, ST(ML_ST_NONE), ML_ST_DELIVERED, 1, t);
 		close_message(c, m);
 		break;
 	case ML_EV_EXPIRED:
 		m->flags |= ML_MSG_EXPIRED;
 		if (ev->from_set && !m->from.len)
 			rc = ml_message_set(m, &m->from, ev->from.p, ev->from.n);
-		for (uint32_t i = 0; i < m->nrcpts; i++)
-			if (m->rcpts[i].status == ML_ST_NONE || m->rcpts[i].status == ML_ST_DELAYED) {
-				m->rcpts[i].status = ML_ST_EXPIRED;
-				m->rcpts[i].time_us = t;
-			}
+		settle(m, ST(ML_ST_NONE) | ST(ML_ST_DELAYED), ML_ST_EXPIRED, 1, t);
 		break;
 	case ML_EV_DELIVERY: {
 		if (!ev->to.n) {
 			/* about every recipient not settled yet (Exim: "=> blackhole (DATA
 			 * ACL discarded recipients)") */
-			for (uint32_t i = 0; i < m->nrcpts && !rc; i++)
-				if (m->rcpts[i].status == ML_ST_NONE)
-					rc = set_row(m, (int)i, ev, t, ev->status);
+			rc = settle_rows(m, ev, t, ev->status);
 			if (!m->nrcpts && ev->status == ML_ST_BLOCKED)
 				m->flags |= ML_MSG_REJECTED;
 			break;
@@ -740,7 +782,7 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 		if (ev->to_list.n) {
 			/* Sendmail: one status for every recipient of the line */
 			ml_slice_t list = ev->to_list, a;
-			while (!rc && ml_sendmail_next_rcpt(&list, &a)) {
+			while (!rc && ml_rcpts_next(&list, ',', &a)) {
 				int k = delivery_row(m, a, ev->orig_to);
 				if (k < 0)
 					return k;
@@ -782,11 +824,7 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 		if (ev->status == ML_ST_EXPIRED) {
 			/* Sendmail: the notice of a message that timed out */
 			m->flags |= ML_MSG_EXPIRED;
-			for (uint32_t i = 0; i < m->nrcpts; i++)
-				if (m->rcpts[i].status == ML_ST_NONE || m->rcpts[i].status == ML_ST_DELAYED) {
-					m->rcpts[i].status = ML_ST_EXPIRED;
-					m->rcpts[i].time_us = t;
-				}
+			settle(m, ST(ML_ST_NONE) | ST(ML_ST_DELAYED), ML_ST_EXPIRED, 1, t);
 		}
 		break;
 	case ML_EV_FILTER:
@@ -797,18 +835,170 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 		 * frozen for other reasons, which is no release */
 		if (m->flags & ML_MSG_HELD)
 			m->flags |= ML_MSG_RELEASED;
-		for (uint32_t i = 0; i < m->nrcpts; i++)
-			if (m->rcpts[i].status == ML_ST_QUARANTINED)
-				m->rcpts[i].status = ML_ST_NONE;
+		settle(m, ST(ML_ST_QUARANTINED), ML_ST_NONE, 0, t);
 		break;
 	case ML_EV_DELETED:
 		m->flags |= ML_MSG_DELETED;
 		close_message(c, m);
 		break;
+	case ML_EV_INFO:
+		/* a header action that changes nothing we model (redirect, filter,
+		 * replace, prepend, bcc, ...) still names the subject */
+		if (ev->subject.n && ml_slice_ieq(ev->header_name, "subject") && !m->subject.len)
+			rc = set_subject(c, m, ev);
+		break;
 	default:
 		break;
 	}
 	return rc ? (rc < 0 ? rc : ML_ENOMEM) : ML_OK;
+}
+
+/* ---- filter lines keyed by message-id ---- */
+
+static uint64_t mid_hash(ml_slice_t host, ml_slice_t msgid)
+{
+	uint64_t h = key_hash(host, msgid);
+	return h ? h : 1;
+}
+
+/* Queue ID qid on host has message-id msgid (the last one seen wins: a
+ * message passed on by a content filter keeps its message-id). */
+static void note_msgid(ml_corr_t *c, ml_slice_t host, ml_slice_t msgid, ml_slice_t qid)
+{
+	uint64_t h = mid_hash(host, msgid);
+	mid_t *e = &c->mids[h & (MID_SLOTS - 1)];
+	if (qid.n > MID_QID_MAX || (e->hash == h && e->qn[0] == qid.n && memcmp(e->qid[0], qid.p, qid.n) == 0))
+		return;
+	if (e->hash == h) {
+		memcpy(e->qid[1], e->qid[0], e->qn[0]);
+		e->qn[1] = e->qn[0];
+	} else {
+		e->qn[1] = 0;
+	}
+	e->hash = h;
+	memcpy(e->qid[0], qid.p, qid.n);
+	e->qn[0] = (uint8_t)qid.n;
+}
+
+/* A line of message m (in the table, on the dirty list). */
+static int fold_into(ml_corr_t *c, ml_message_t *m, const ml_syslog_t *h, const ml_event_t *ev,
+                     const char *line, size_t n)
+{
+	int64_t t = h->time_us;
+	if (t < m->first_us)
+		m->first_us = t;
+	if (t > m->last_us)
+		m->last_us = t;
+	ml_message_add_line(m, line, n, h->seq);  /* a message over its raw cap counts the line in raw_dropped */
+	return apply(c, m, ev, h->host, t);
+}
+
+/* The message (this batch's, or in flight in storage) that last had msgid
+ * on host, but not `after` (the queue ID a filter passed it on under: the
+ * line is about the message that entered the filter); *out = NULL when none
+ * is known. */
+static int msgid_message(ml_corr_t *c, ml_slice_t host, ml_slice_t msgid, ml_slice_t after, int64_t t,
+                         ml_message_t **out)
+{
+	*out = NULL;
+	uint64_t h = mid_hash(host, msgid);
+	const mid_t *e = &c->mids[h & (MID_SLOTS - 1)];
+	if (e->hash != h)
+		return ML_OK;
+	int k = after.n && e->qn[0] == after.n && memcmp(e->qid[0], after.p, after.n) == 0;
+	if (!e->qn[k])
+		return ML_OK;
+	int rc = find_message(c, host, ml_slice(e->qid[k], e->qn[k]), t, FIND_ANNOTATE, out);
+	if (!rc && *out) {
+		ml_slice_t have = ml_message_str(*out, (*out)->message_id);
+		if (have.n != msgid.n || memcmp(have.p, msgid.p, msgid.n) != 0)
+			*out = NULL;
+	}
+	return rc;
+}
+
+static int inside(const char *line, size_t n, ml_slice_t s)
+{
+	return s.p >= line && s.p + s.n <= line + n;
+}
+
+/* Keep a filter line until a message has its message-id. */
+static int pend_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const char *line, size_t n)
+{
+	if (c->npend >= PEND_MAX || !inside(line, n, h->host) || !inside(line, n, h->program) ||
+	    !inside(line, n, h->msg) || n > UINT32_MAX)
+		return ML_OK;  /* not kept: the line stays apart, as it would without a message-id */
+	int rc = ml_array_grow((void **)&c->pend, &c->pend_cap, sizeof *c->pend, c->npend + 1, 64);
+	if (rc)
+		return rc;
+	char *copy = malloc(n ? n : 1);
+	if (!copy)
+		return ML_ENOMEM;
+	memcpy(copy, line, n);
+	c->pend[c->npend++] = (pend_t){
+		mid_hash(h->host, ev->msgid), copy, n,
+		(uint32_t)(h->host.p - line), (uint32_t)h->host.n,
+		(uint32_t)(h->program.p - line), (uint32_t)h->program.n,
+		(uint32_t)(h->msg.p - line), (uint32_t)h->msg.n,
+		h->time_us, h->seq,
+	};
+	return ML_OK;
+}
+
+/* The waiting filter lines of (host, msgid), folded into m in the order
+ * they came. */
+static int pend_apply(ml_corr_t *c, ml_message_t *m, ml_slice_t host, ml_slice_t msgid)
+{
+	uint64_t hh = mid_hash(host, msgid);
+	int rc = ML_OK;
+	for (size_t i = 0; i < c->npend && !rc;) {
+		pend_t *p = &c->pend[i];
+		if (p->hash != hh) {
+			i++;
+			continue;
+		}
+		ml_syslog_t h = { p->time_us, ml_slice(p->line + p->host_off, p->host_n),
+		                  ml_slice(p->line + p->prog_off, p->prog_n), ML_SLICE_NULL,
+		                  ml_slice(p->line + p->msg_off, p->msg_n), p->seq };
+		ml_event_t ev;
+		ml_filters_parse(h.program, h.msg, &ev);
+		ml_slice_t self = ml_message_str(m, m->queue_id);
+		if (ev.other_qid.n == self.n && memcmp(ev.other_qid.p, self.p, self.n) == 0) {
+			i++;  /* about the message before the filter, not this one after it */
+			continue;
+		}
+		if (ev.kind == ML_EV_FILTER && ev.msgid.n == msgid.n && memcmp(ev.msgid.p, msgid.p, msgid.n) == 0 &&
+		    h.host.n == host.n && ml_memieq(h.host.p, host.p, host.n))
+			rc = fold_into(c, m, &h, &ev, p->line, p->n);
+		free(p->line);
+		memmove(p, p + 1, (c->npend - i - 1) * sizeof *p);
+		c->npend--;
+	}
+	return rc;
+}
+
+/* A filter line that names a message-id and no queue ID. */
+static int by_msgid(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const char *line, size_t n)
+{
+	ml_message_t *m;
+	int rc = msgid_message(c, h->host, ev->msgid, ev->other_qid, h->time_us, &m);
+	if (rc)
+		return rc;
+	return m ? fold_into(c, m, h, ev, line, n) : pend_add(c, h, ev, line, n);
+}
+
+/* m has a message-id now (the event named one): remember it, and fold the
+ * filter lines that waited for it. */
+static int msgid_seen(ml_corr_t *c, ml_message_t *m, ml_slice_t host)
+{
+	char mid[1024];
+	ml_slice_t v = ml_message_str(m, m->message_id);
+	if (!v.n || v.n > sizeof mid || !m->queue_id.len)
+		return ML_OK;
+	memcpy(mid, v.p, v.n);  /* m's strings move when a waiting line is folded */
+	ml_slice_t msgid = ml_slice(mid, v.n);
+	note_msgid(c, host, msgid, ml_message_str(m, m->queue_id));
+	return c->npend ? pend_apply(c, m, host, msgid) : ML_OK;
 }
 
 static int noqueue(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const char *line, size_t n)
@@ -844,8 +1034,10 @@ int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const 
 		return ML_OK;
 	if (ev->kind == ML_EV_NOQUEUE_REJECT)
 		return noqueue(c, h, ev, line, n);
+	if (h->time_us > c->newest_us)
+		c->newest_us = h->time_us;
 	if (!ev->qid.n)
-		return ML_OK;
+		return ev->kind == ML_EV_FILTER && ev->msgid.n ? by_msgid(c, h, ev, line, n) : ML_OK;
 	ml_message_t *m;
 	int64_t t = h->time_us;
 	/* "removed" / "done" of a message not in flight (closed already, or its
@@ -867,12 +1059,9 @@ int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const 
 			ml_message_add_line(b, line, n, h->seq);
 		return rc;
 	}
-	if (t < m->first_us)
-		m->first_us = t;
-	if (t > m->last_us)
-		m->last_us = t;
-	ml_message_add_line(m, line, n, h->seq);  /* a message over its raw cap counts the line in raw_dropped */
-	rc = apply(c, m, ev, h->host, t);
+	rc = fold_into(c, m, h, ev, line, n);
+	if (!rc && ev->msgid.n)
+		rc = msgid_seen(c, m, h->host);
 	if (rc)
 		return rc;
 	if (ev->kind == ML_EV_ARRIVAL && ev->other_qid.n) {
@@ -921,4 +1110,13 @@ void ml_corr_done(ml_corr_t *c)
 	c->ndirected = 0;
 	memset(c->slots, 0, c->nslots * sizeof *c->slots);
 	c->used = 0;
+	/* filter lines that waited too long for their message are dropped */
+	size_t k = 0;
+	for (size_t i = 0; i < c->npend; i++) {
+		if (c->newest_us - c->pend[i].time_us > PEND_US)
+			free(c->pend[i].line);
+		else
+			c->pend[k++] = c->pend[i];
+	}
+	c->npend = k;
 }

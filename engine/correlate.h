@@ -13,6 +13,17 @@
  * "removed" follows) but it keeps taking the lines cleanup writes after the
  * reject.  A NOQUEUE reject is a closed message of its own.
  *
+ * Filter lines that name a message-id and no queue ID (spamd, amavis and
+ * rspamd in some setups) join the message that has that message-id on the
+ * same host: the correlator keeps, across batches, which queue ID last had
+ * each message-id (a direct-mapped cache of 65536 entries: a collision
+ * forgets the older one), and finds the message in this batch or, through
+ * `load`, in flight in storage.  A filter line that comes before the
+ * message's message-id waits (a copy of it, up to 16384 lines, for up to an
+ * hour of log time, across batches) and is folded into the message when a
+ * line gives it that message-id.  A message already closed in an earlier
+ * batch is not reopened: a line about it after that stays apart.
+ *
  * Chains: a delivery to a content filter on loopback whose reply says
  * "queued as NEXT" links the message to NEXT while NEXT is in flight (see
  * engine/message.h).
@@ -22,12 +33,15 @@
  * which frees every message: in-flight ones are reloaded through `load` when
  * their next line comes.  So memory is bounded by one batch.
  *
- * Direction is set on each dirty message by ml_corr_dirty(): inbound when a
- * recipient (to or orig_to) is in a local domain, else outbound when the
- * sender is in a local domain or authenticated with SASL.  Local domains are
+ * Direction is set on each dirty message by ml_corr_dirty(): the sender is
+ * local when its domain is a local domain or it authenticated with SASL, a
+ * recipient when its to or orig_to is in a local domain; internal when the
+ * sender and every recipient (at least one) are local, else inbound when a
+ * recipient is, else outbound when the sender is.  Local domains are
  * configured (ml_corr_local_domain) and learned from local deliveries (local,
  * virtual, lmtp agents); newly learned ones are reported by
- * ml_corr_new_domains() so the caller can store them with the batch.
+ * ml_corr_new_domains() so the caller can store them with the batch and
+ * decide again, with ml_corr_direction(), the messages it stored before.
  *
  * Ownership: the correlator owns every message it hands out; the pointers
  * from ml_corr_dirty() are valid until ml_corr_done().
@@ -64,6 +78,10 @@ void ml_corr_done(ml_corr_t *c);
 size_t ml_corr_detach(ml_corr_t *c, ml_message_t ***msgs);
 /* Messages held now (dirty ones). */
 size_t ml_corr_count(const ml_corr_t *c);
+
+/* The direction of m under the local domains known now (set in m too): for
+ * a message stored before a domain was learned. */
+ml_direction_t ml_corr_direction(const ml_corr_t *c, ml_message_t *m);
 
 /* A local domain; learned = 1 when it comes from a delivery (reported by
  * ml_corr_new_domains), 0 when configured or loaded. */

@@ -111,7 +111,7 @@ typedef struct {
 	ml_slice_t proto;       /* Exim P= of an arrival: "esmtps", "local", "local-smtp" */
 	ml_slice_t rcpt_list;   /* ML_EV_ARRIVAL: the "for" list as written, addresses separated
 	                           by single spaces ("a@x b@y"); a quoted local part may hold a
-	                           space ("\"a b\"@x"): split outside double quotes */
+	                           space ("\"a b\"@x"): split with ml_rcpts_next (engine/rcpts.h), ' ' */
 	int subject_escaped;    /* 1 when `subject` is written with Exim's escapes (\ooo, \",
 	                           \\, \n, \t): decode it with ml_exim_unescape_subject before
 	                           ml_rfc2047_decode */
@@ -124,14 +124,14 @@ typedef struct {
 	                           "pass"; spamd "spam" / "clean" (static) */
 	ml_slice_t filter_rcpts; /* the recipients as written, comma-separated, each optionally in
 	                           angle brackets ("<a@x>,<b@y>", "a@x,b@y"); MailScanner lists
-	                           domains ("x.org, y.org"); split with ml_filters_next_rcpt */
+	                           domains ("x.org, y.org"); split with ml_rcpts_next (engine/rcpts.h), ',' */
 	ml_slice_t quarantine;  /* amavis "quarantine: NAME" ("spam-AbC.gz", "2/virus-26W2lJY63nCZ") */
 	ml_slice_t score;       /* spam score as written ("2.913", "-1.2", "18.5"); empty when none */
 	ml_slice_t to_list;     /* Sendmail ML_EV_DELIVERY: the to= value as written, one or more
 	                           recipients separated by ',' ("<a@x>,<b@y>", "root",
 	                           "Name <a@x>", "\"a,b\"@x"); `to` is the first of them without
 	                           brackets, and the line's status applies to every one.  Split it
-	                           with ml_sendmail_next_rcpt (engine/sendmail.h).  Also set on a
+	                           with ml_rcpts_next (engine/rcpts.h), ','.  Also set on a
 	                           Sendmail "alias A => B" INFO line: B, what A expands to */
 } ml_event_t;
 

@@ -18,78 +18,17 @@
  * what follows is the free text (the reason of a failure or deferral).
  */
 #include "exim.h"
+#include "scan.h"
 
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
-
-/* ---- bounded byte helpers ---------------------------------------------- */
-
-#define LIT(s) (s), (sizeof(s) - 1)
-
-static inline int has(const char *p, const char *e, const char *lit, size_t n)
-{
-	return (size_t)(e - p) >= n && memcmp(p, lit, n) == 0;
-}
-#define HAS(p, e, s) has((p), (e), LIT(s))
-
-static inline ml_slice_t sl(const char *p, const char *e)
-{
-	return ml_slice(p, (size_t)(e - p));
-}
-
-static inline const char *find(const char *p, const char *e, const char *lit, size_t n)
-{
-	if (p >= e || (size_t)(e - p) < n)
-		return NULL;
-	return memmem(p, (size_t)(e - p), lit, n);
-}
-#define FIND(p, e, s) find((p), (e), LIT(s))
-
-static inline int is_digit(unsigned char c)
-{
-	return (unsigned)(c - '0') < 10u;
-}
-static inline int is_alnum(unsigned char c)
-{
-	return is_digit(c) || (unsigned)((c | 0x20) - 'a') < 26u;
-}
-
-static uint64_t parse_u64(const char *p, const char *e)
-{
-	uint64_t v = 0;
-	for (; p < e && is_digit((unsigned char)*p); p++) {
-		unsigned d = (unsigned)(*p - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return UINT64_MAX;
-		v = v * 10 + d;
-	}
-	return v;
-}
-
-static const char *skip_sp(const char *p, const char *e)
-{
-	while (p < e && *p == ' ')
-		p++;
-	return p;
-}
 
 /* ---- time -------------------------------------------------------------- */
 
 void ml_exim_time_init(ml_exim_time_t *t)
 {
 	memset(t, 0, sizeof *t);
-	t->cache_key = -1;
-}
-
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
+	ml_hourcache_init(&t->hours);
 }
 
 static int num2(const char *p)
@@ -100,7 +39,7 @@ static int num2(const char *p)
 static int all_digits(const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!is_digit((unsigned char)p[i]))
+		if (!ml_is_digit((unsigned char)p[i]))
 			return 0;
 	return 1;
 }
@@ -133,32 +72,15 @@ static const char *parse_stamp(const char *p, const char *e, tparts_t *t)
 		return NULL;
 	p += 19;
 	t->us = 0;
-	if (p < e && *p == '.' && p + 1 < e && is_digit((unsigned char)p[1])) {
+	if (p < e && *p == '.' && p + 1 < e && ml_is_digit((unsigned char)p[1])) {
 		p++;
 		int64_t scale = 100000;
-		for (; p < e && is_digit((unsigned char)*p); p++) {
+		for (; p < e && ml_is_digit((unsigned char)*p); p++) {
 			t->us += (*p - '0') * scale;
 			scale /= 10;
 		}
 	}
 	return p;
-}
-
-static int64_t local_seconds(ml_exim_time_t *c, const tparts_t *t)
-{
-	int64_t key = (((int64_t)t->year * 16 + t->mon) * 32 + t->day) * 32 + t->hour;
-	if (key != c->cache_key) {
-		struct tm tm;
-		memset(&tm, 0, sizeof tm);
-		tm.tm_year = t->year - 1900;
-		tm.tm_mon = t->mon - 1;
-		tm.tm_mday = t->day;
-		tm.tm_hour = t->hour;
-		tm.tm_isdst = -1;
-		c->cache_base = (int64_t)mktime(&tm);
-		c->cache_key = key;
-	}
-	return c->cache_base + t->min * 60 + t->sec;
 }
 
 /* " +hhmm" / " -hhmm" at p → minutes east; 1 when present. */
@@ -181,7 +103,7 @@ static const char *parse_pid(const char *p, const char *e, ml_slice_t *pid)
 		while (q < e && q - p < 24 && *q != ']')
 			q++;
 		if (q < e && *q == ']' && q > p + 1 && (q + 1 == e || q[1] == ' ')) {
-			*pid = sl(p + 1, q);
+			*pid = ml_sl(p + 1, q);
 			return q + 1 < e ? q + 2 : e;
 		}
 	}
@@ -199,7 +121,7 @@ static const char *skip_foreign_tag(const char *p, const char *e)
 	if (!sp || sp == p)
 		return p;
 	const char *t = sp + 1;
-	if (!HAS(t, e, "exim"))
+	if (!ML_HAS(t, e, "exim"))
 		return p;
 	const char *c = memchr(t, ':', (size_t)(e - t) < 32 ? (size_t)(e - t) : 32);
 	if (!c || c + 1 >= e || c[1] != ' ')
@@ -216,7 +138,7 @@ int ml_exim_parse_line(const char *line, size_t n, ml_exim_time_t *t, ml_slice_t
 	while (e > p && (e[-1] == '\n' || e[-1] == '\r'))
 		e--;
 	if (p < e && (*p == ' ' || *p == '\t')) {
-		*msg = sl(p, e);
+		*msg = ml_sl(p, e);
 		return ML_EXIM_CONTINUATION;
 	}
 	tparts_t tp;
@@ -228,9 +150,8 @@ int ml_exim_parse_line(const char *line, size_t n, ml_exim_time_t *t, ml_slice_t
 	if (t->has_zone)
 		q += 6;
 	int64_t secs = t->has_zone
-		? days_from_civil(tp.year, tp.mon, tp.day) * 86400 + tp.hour * 3600 + tp.min * 60 + tp.sec -
-			  (int64_t)zone * 60
-		: local_seconds(t, &tp);
+		? ml_utc_seconds(tp.year, tp.mon, tp.day, tp.hour, tp.min, tp.sec) - (int64_t)zone * 60
+		: ml_local_seconds_cached(&t->hours, tp.year, tp.mon, tp.day, tp.hour, tp.min, tp.sec);
 	t->time_us = secs * 1000000 + tp.us;
 	if (q < e && *q == ' ')
 		q++;
@@ -238,7 +159,7 @@ int ml_exim_parse_line(const char *line, size_t n, ml_exim_time_t *t, ml_slice_t
 		return ML_EPARSE;
 	q = parse_pid(q, e, &t->pid);
 	q = skip_foreign_tag(q, e);
-	*msg = sl(q, e);
+	*msg = ml_sl(q, e);
 	return 0;
 }
 
@@ -258,7 +179,7 @@ int ml_exim_is_program(ml_slice_t program)
 static int alnum_run(const char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!is_alnum((unsigned char)p[i]))
+		if (!ml_is_alnum((unsigned char)p[i]))
 			return 0;
 	return 1;
 }
@@ -289,9 +210,6 @@ static size_t take_id(const char *p, const char *e)
 
 /* ---- event outcomes ---------------------------------------------------- */
 
-
-
-
 /* ---- values -------------------------------------------------------------- */
 
 /* A quoted value at p ('"'): the end after the closing quote (or e); *in the
@@ -310,7 +228,7 @@ static const char *quoted(const char *p, const char *e, ml_slice_t *in)
 	}
 	if (q > e)
 		q = e;
-	*in = sl(p + 1, q);
+	*in = ml_sl(p + 1, q);
 	return q < e ? q + 1 : e;
 }
 
@@ -344,7 +262,7 @@ static const char *parse_host(const char *p, const char *e, host_t *h)
 		/* A trailing ':' of the last item is not part of the name. */
 		if (w > q && w[-1] == ':' && (w == e || *w == ' '))
 			w--;
-		h->name = sl(q, w);
+		h->name = ml_sl(q, w);
 		end = q = w;
 		if (q < e && *q == ' ')
 			q++;
@@ -352,7 +270,7 @@ static const char *parse_host(const char *p, const char *e, host_t *h)
 	if (q < e && *q == '(') {
 		const char *c = memchr(q, ')', (size_t)(e - q));
 		if (c) {
-			h->helo = sl(q + 1, c);
+			h->helo = ml_sl(q + 1, c);
 			end = q = c + 1;
 			if (q < e && *q == ' ')
 				q++;
@@ -361,7 +279,7 @@ static const char *parse_host(const char *p, const char *e, host_t *h)
 	if (q < e && *q == '[') {
 		const char *c = memchr(q, ']', (size_t)(e - q));
 		if (c) {
-			h->ip = sl(q + 1, c);
+			h->ip = ml_sl(q + 1, c);
 			end = q = c + 1;
 			if (q + 1 < e && *q == ':' && q[1] != ' ') {
 				while (q < e && *q != ' ')
@@ -372,7 +290,7 @@ static const char *parse_host(const char *p, const char *e, host_t *h)
 			}
 		}
 	}
-	h->all = sl(s, end);
+	h->all = ml_sl(s, end);
 	return end;
 }
 
@@ -385,12 +303,12 @@ static const char *parse_addr(const char *p, const char *e, ml_slice_t *a)
 		const char *q = p + 1;
 		while (q < e && (q = memchr(q, '>', (size_t)(e - q))) != NULL) {
 			if (q + 1 == e || q[1] == ' ' || q[1] == ':' || q[1] == ',') {
-				*a = sl(p + 1, q);
+				*a = ml_sl(p + 1, q);
 				return q + 1;
 			}
 			q++;
 		}
-		*a = sl(p + 1, e);
+		*a = ml_sl(p + 1, e);
 		return e;
 	}
 	const char *q = p;
@@ -399,7 +317,7 @@ static const char *parse_addr(const char *p, const char *e, ml_slice_t *a)
 		q = quoted(q, e, &in);
 	}
 	q = word_end(q, e);
-	*a = sl(p, q);
+	*a = ml_sl(p, q);
 	return q;
 }
 
@@ -407,8 +325,8 @@ static const char *parse_addr(const char *p, const char *e, ml_slice_t *a)
 static ml_slice_t dsn_at(const char *p, const char *e)
 {
 	const char *q = p;
-	if (e - q >= 4 && is_digit((unsigned char)q[0]) && is_digit((unsigned char)q[1]) &&
-	    is_digit((unsigned char)q[2]) && (q[3] == ' ' || q[3] == '-'))
+	if (e - q >= 4 && ml_is_digit((unsigned char)q[0]) && ml_is_digit((unsigned char)q[1]) &&
+	    ml_is_digit((unsigned char)q[2]) && (q[3] == ' ' || q[3] == '-'))
 		q += 4;
 	const char *s = q;
 	if (q == e || (*q != '2' && *q != '4' && *q != '5'))
@@ -419,14 +337,14 @@ static ml_slice_t dsn_at(const char *p, const char *e)
 			return ML_SLICE_NULL;
 		q++;
 		const char *d = q;
-		while (q < e && is_digit((unsigned char)*q) && q - d < 3)
+		while (q < e && ml_is_digit((unsigned char)*q) && q - d < 3)
 			q++;
 		if (q == d)
 			return ML_SLICE_NULL;
 	}
 	if (q < e && *q != ' ' && *q != ';' && *q != ',' && *q != '"' && *q != '\\')
 		return ML_SLICE_NULL;
-	return sl(s, q);
+	return ml_sl(s, q);
 }
 
 /* The first enhanced status code in text: at its start or after a space,
@@ -465,10 +383,10 @@ static const char *next_item(const char *p, const char *e, item_t *it)
 {
 	memset(it, 0, sizeof *it);
 	const char *k = p;
-	while (k < e && k - p < 16 && (is_alnum((unsigned char)*k) || *k == '_'))
+	while (k < e && k - p < 16 && (ml_is_alnum((unsigned char)*k) || *k == '_'))
 		k++;
 	if (k > p && k < e && *k == '=') {
-		it->key = sl(p, k);
+		it->key = ml_sl(p, k);
 		const char *v = k + 1;
 		if (it->key.n == 1 && *p == 'H') {
 			it->is_host = 1;
@@ -485,11 +403,11 @@ static const char *next_item(const char *p, const char *e, item_t *it)
 			return end;
 		}
 		const char *end = word_end(v, e);
-		it->val = sl(v, end);
+		it->val = ml_sl(v, end);
 		return end;
 	}
 	const char *end = word_end(p, e);
-	it->val = sl(p, end);
+	it->val = ml_sl(p, end);
 	return end;
 }
 
@@ -522,11 +440,11 @@ static void parse_arrival(const char *p, const char *e, ml_event_t *ev)
 	ev->from = from;  /* "<>" gives the empty slice */
 	ev->from_set = 1;
 	while (p < e) {
-		p = skip_sp(p, e);
+		p = ml_scan_skip_sp(p, e);
 		if (p >= e)
 			break;
-		if (HAS(p, e, "for ") ) {
-			ev->rcpt_list = sl(skip_sp(p + 4, e), e);
+		if (ML_HAS(p, e, "for ") ) {
+			ev->rcpt_list = ml_sl(ml_scan_skip_sp(ML_AFTER(p, "for "), e), e);
 			return;
 		}
 		item_t it;
@@ -540,11 +458,11 @@ static void parse_arrival(const char *p, const char *e, ml_event_t *ev)
 				break;
 			case 'A': {
 				const char *c = it.val.n ? memchr(it.val.p, ':', it.val.n) : NULL;
-				ev->sasl_user = c ? sl(c + 1, it.val.p + it.val.n) : it.val;
+				ev->sasl_user = c ? ml_sl(c + 1, it.val.p + it.val.n) : it.val;
 				break;
 			}
 			case 'P': ev->proto = it.val; break;
-			case 'S': ev->size = parse_u64(it.val.p, it.val.p + it.val.n); break;
+			case 'S': ev->size = ml_scan_u64(it.val.p, it.val.p + it.val.n); break;
 			case 'T':
 				ev->subject = it.val;
 				ev->subject_escaped = 1;
@@ -573,8 +491,8 @@ static int is_local_transport(ml_slice_t t)
 		return 0;
 	const char *p = t.p, *e = p + t.n;
 	return ml_slice_eq(t, "appendfile") || ml_slice_eq(t, "local_delivery") || ml_slice_eq(t, "address_file") ||
-	       ml_slice_eq(t, "address_directory") || FIND(p, e, "lmtp") || FIND(p, e, "dovecot") ||
-	       FIND(p, e, "maildir") || FIND(p, e, "mailbox");
+	       ml_slice_eq(t, "address_directory") || ML_FIND(p, e, "lmtp") || ML_FIND(p, e, "dovecot") ||
+	       ML_FIND(p, e, "maildir") || ML_FIND(p, e, "mailbox");
 }
 
 static int looks_like_mail_address(ml_slice_t a)
@@ -604,31 +522,31 @@ static void parse_delivery(char flag, const char *p, const char *e, ml_event_t *
 		}
 		if (!ae)
 			ae = word_end(p, e);
-	} else if (HAS(p, e, "blackhole (")) {
+	} else if (ML_HAS(p, e, "blackhole (")) {
 		const char *c = memchr(p, ')', (size_t)(e - p));
 		ae = c ? c + 1 : e;
 		ev->status = ML_ST_BLOCKED;
-		ev->reason_text = sl(p + 11, c ? c : e);
+		ev->reason_text = ml_sl(ML_AFTER(p, "blackhole ("), c ? c : e);
 		const char *t;
 		if (item_closes(ae, e, &t))
-			ev->reason_text = sl(t, e);
+			ev->reason_text = ml_sl(t, e);
 		return;
-	} else if (HAS(p, e, ":blackhole:")) {
-		ae = p + 11;
+	} else if (ML_HAS(p, e, ":blackhole:")) {
+		ae = ML_AFTER(p, ":blackhole:");
 	} else {
 		ml_slice_t tmp;
 		ae = parse_addr(p, e, &tmp);
 	}
-	ml_slice_t addr = sl(a, ae), parent = ML_SLICE_NULL, orig = ML_SLICE_NULL;
+	ml_slice_t addr = ml_sl(a, ae), parent = ML_SLICE_NULL, orig = ML_SLICE_NULL;
 	p = ae;
-	if (HAS(p, e, " (")) {
+	if (ML_HAS(p, e, " (")) {
 		const char *c = memchr(p, ')', (size_t)(e - p));
 		if (c) {
-			parent = sl(p + 2, c);
+			parent = ml_sl(ML_AFTER(p, " ("), c);
 			p = c + 1;
 		}
 	}
-	if (HAS(p, e, " <"))
+	if (ML_HAS(p, e, " <"))
 		p = parse_addr(p + 1, e, &orig);
 	if (looks_like_mail_address(addr) || (!parent.n && !orig.n)) {
 		ev->to = addr;
@@ -647,11 +565,11 @@ static void parse_delivery(char flag, const char *p, const char *e, ml_event_t *
 	int have_text = 0;
 	const char *t;
 	if (item_closes(p, e, &t)) {
-		text = sl(t, e);
+		text = ml_sl(t, e);
 		have_text = 1;
 	}
 	while (!have_text && p < e) {
-		p = skip_sp(p, e);
+		p = ml_scan_skip_sp(p, e);
 		if (p >= e)
 			break;
 		item_t it;
@@ -667,7 +585,7 @@ static void parse_delivery(char flag, const char *p, const char *e, ml_event_t *
 		if (q <= p)
 			q = p + 1;
 		if (item_closes(q, e, &t)) {
-			text = sl(t, e);
+			text = ml_sl(t, e);
 			have_text = 1;
 			break;
 		}
@@ -695,8 +613,8 @@ static void parse_delivery(char flag, const char *p, const char *e, ml_event_t *
 		ev->status = flag == '!' ? ML_ST_BOUNCED : ML_ST_DELAYED;
 		ev->reason_text = have_text ? text : confirm;
 		const char *tp = text.p, *te = text.n ? text.p + text.n : text.p;
-		if (have_text && ((flag == '!' && HAS(tp, te, "retry timeout exceeded")) ||
-				  (FIND(tp, te, "have been failing for a long time") && HAS(tp, te, "all hosts for "))))
+		if (have_text && ((flag == '!' && ML_HAS(tp, te, "retry timeout exceeded")) ||
+				  (ML_FIND(tp, te, "have been failing for a long time") && ML_HAS(tp, te, "all hosts for "))))
 			ev->status = ML_ST_EXPIRED;
 		break;
 	}
@@ -709,20 +627,6 @@ static void parse_delivery(char flag, const char *p, const char *e, ml_event_t *
 
 /* ---- rejects ------------------------------------------------------------- */
 
-typedef struct {
-	const char *s;
-	size_t n;
-} prefix_t;
-#define PFX(lit) { (lit), sizeof(lit) - 1 }
-
-static int starts_any(const char *p, const char *e, const prefix_t *list)
-{
-	for (; list->s; list++)
-		if (has(p, e, list->s, list->n))
-			return 1;
-	return 0;
-}
-
 /*
  * The leading items of a line (H=, U=, F=, P=, I=, X=, ...): client and
  * sender into ev.  Returns where the free text starts.
@@ -730,11 +634,11 @@ static int starts_any(const char *p, const char *e, const prefix_t *list)
 static const char *lead_items(const char *p, const char *e, ml_event_t *ev)
 {
 	for (;;) {
-		p = skip_sp(p, e);
+		p = ml_scan_skip_sp(p, e);
 		if (p >= e)
 			return e;
 		const char *k = p;
-		while (k < e && k - p < 8 && (is_alnum((unsigned char)*k) || *k == '_'))
+		while (k < e && k - p < 8 && (ml_is_alnum((unsigned char)*k) || *k == '_'))
 			k++;
 		if (k == p || k >= e || *k != '=')
 			return p;
@@ -754,7 +658,7 @@ static const char *lead_items(const char *p, const char *e, ml_event_t *ev)
 			case 'P': ev->proto = it.val; break;
 			case 'A': {
 				const char *c = it.val.n ? memchr(it.val.p, ':', it.val.n) : NULL;
-				ev->sasl_user = c ? sl(c + 1, it.val.p + it.val.n) : it.val;
+				ev->sasl_user = c ? ml_sl(c + 1, it.val.p + it.val.n) : it.val;
 				break;
 			}
 			}
@@ -768,17 +672,17 @@ static const char *lead_items(const char *p, const char *e, ml_event_t *ev)
 /* The text after the first ": " at or after p, else empty. */
 static ml_slice_t text_after_colon(const char *p, const char *e)
 {
-	const char *c = FIND(p, e, ": ");
+	const char *c = ML_FIND(p, e, ": ");
 	if (c)
-		return sl(c + 2, e);
+		return ml_sl(ML_AFTER(c, ": "), e);
 	if (e > p && e[-1] == ':')
-		return sl(e, e);
+		return ml_sl(e, e);
 	return ML_SLICE_NULL;
 }
 
-static const prefix_t CMD_REJECTS[] = {
-	PFX("VRFY"), PFX("EXPN"), PFX("ETRN"), PFX("ATRN"), PFX("AUTH"), PFX("STARTTLS"), PFX("WELLKNOWN"),
-	PFX("XCLIENT"), PFX("\""), { NULL, 0 }
+static const ml_prefix_t CMD_REJECTS[] = {
+	ML_PREFIX("VRFY"), ML_PREFIX("EXPN"), ML_PREFIX("ETRN"), ML_PREFIX("ATRN"), ML_PREFIX("AUTH"), ML_PREFIX("STARTTLS"), ML_PREFIX("WELLKNOWN"),
+	ML_PREFIX("XCLIENT"), ML_PREFIX("\""), { NULL, 0 }
 };
 
 /*
@@ -787,17 +691,17 @@ static const prefix_t CMD_REJECTS[] = {
  */
 static int reject_line(const char *ts, const char *r, const char *e, int temp, ml_event_t *ev)
 {
-	const char *w = r + 9;  /* after "rejected " */
+	const char *w = ML_AFTER(r, "rejected ");
 	int have_id = ev->qid.n > 0;
-	if (starts_any(w, e, CMD_REJECTS)) {
+	if (ml_scan_starts_any(w, e, CMD_REJECTS)) {
 		ml_event_skip(ev, "exim command rejected");
 		return 1;
 	}
-	if (HAS(w, e, "RCPT ")) {
-		const char *q = parse_addr(w + 5, e, &ev->to);
+	if (ML_HAS(w, e, "RCPT ")) {
+		const char *q = parse_addr(ML_AFTER(w, "RCPT "), e, &ev->to);
 		ev->reason_text = text_after_colon(q, e);
-	} else if (HAS(w, e, "MAIL ") || HAS(w, e, "from ")) {
-		const char *a = w + 5;
+	} else if (ML_HAS(w, e, "MAIL ") || ML_HAS(w, e, "from ")) {
+		const char *a = ML_AFTER(w, "MAIL ");
 		if (a < e && *a == '<') {
 			const char *q = parse_addr(a, e, &ev->from);
 			ev->from_set = 1;
@@ -805,16 +709,16 @@ static int reject_line(const char *ts, const char *r, const char *e, int temp, m
 		} else {
 			ev->reason_text = text_after_colon(a, e);
 		}
-	} else if (HAS(w, e, "after ") || HAS(w, e, "DATA") || HAS(w, e, "by ") || HAS(w, e, "during ") ||
-		   HAS(w, e, "DKIM") || HAS(w, e, "connection") || HAS(w, e, "EHLO") || HAS(w, e, "HELO") ||
-		   HAS(w, e, "BDAT") || HAS(w, e, "(size ") || HAS(w, e, "but ")) {
+	} else if (ML_HAS(w, e, "after ") || ML_HAS(w, e, "DATA") || ML_HAS(w, e, "by ") || ML_HAS(w, e, "during ") ||
+		   ML_HAS(w, e, "DKIM") || ML_HAS(w, e, "connection") || ML_HAS(w, e, "EHLO") || ML_HAS(w, e, "HELO") ||
+		   ML_HAS(w, e, "BDAT") || ML_HAS(w, e, "(size ") || ML_HAS(w, e, "but ")) {
 		ev->to = ML_SLICE_NULL;
 		ev->reason_text = text_after_colon(w, e);
 	} else {
 		return 0;
 	}
 	if (temp)
-		ev->reason_text = sl(ts, e);
+		ev->reason_text = ml_sl(ts, e);
 	ev->dsn = find_dsn(ev->reason_text);
 	ev->status = ML_ST_BLOCKED;
 	ev->kind = have_id ? ML_EV_RCPT_REJECT : ML_EV_NOQUEUE_REJECT;
@@ -825,17 +729,17 @@ static int reject_line(const char *ts, const char *r, const char *e, int temp, m
  * "rejected MAIL from [ip]: ...", "rejected MAIL command ...". */
 static int leading_reject(const char *p, const char *e, ml_event_t *ev)
 {
-	const char *w = p + 9;
-	if (HAS(w, e, "EHLO from ") || HAS(w, e, "HELO from ") || HAS(w, e, "MAIL from ")) {
+	const char *w = ML_AFTER(p, "rejected ");
+	if (ML_HAS(w, e, "EHLO from ") || ML_HAS(w, e, "HELO from ") || ML_HAS(w, e, "MAIL from ")) {
 		host_t h;
-		parse_host(w + 10, e, &h);
+		parse_host(ML_AFTER(w, "EHLO from "), e, &h);
 		ev->client_name = h.name;
 		ev->helo = h.helo;
 		ev->client_ip = h.ip;
-	} else if (HAS(w, e, "MAIL FROM:<")) {
-		parse_addr(w + 10, e, &ev->from);
+	} else if (ML_HAS(w, e, "MAIL FROM:<")) {
+		parse_addr(ML_AFTER(w, "MAIL FROM:"), e, &ev->from);
 		ev->from_set = 1;
-	} else if (!HAS(w, e, "MAIL ")) {
+	} else if (!ML_HAS(w, e, "MAIL ")) {
 		ml_event_skip(ev, "exim command rejected");
 		return 1;
 	}
@@ -848,58 +752,58 @@ static int leading_reject(const char *p, const char *e, ml_event_t *ev)
 
 /* ---- lines without a message ID ------------------------------------------ */
 
-static const prefix_t CONN_PREFIXES[] = {
-	PFX("SMTP connection "), PFX("SMTP call from "), PFX("no host name found"), PFX("no IP address found"),
-	PFX("unexpected disconnection"), PFX("SMTP command timeout"), PFX("SMTP data timeout"),
-	PFX("SMTP protocol"), PFX("SMTP syntax error"), PFX("SMTP incomplete transaction"),
-	PFX("Connection from "), PFX("refused connection from "), PFX("connection from "),
-	PFX("Connection refused"), PFX("incomplete transaction"), PFX("too many "), PFX("ident connection"),
-	PFX("host name alias list truncated"), PFX("SMTP input line too long"), PFX("SMTP command"),
-	PFX("SMTP data"), PFX("SMTP session"), PFX("SMTP "), PFX("ETRN "), PFX("ATRN "), PFX("ODMR "),
-	PFX("proxy "), PFX("PROXY "), PFX("Non-SMTP "), PFX("ignoring AUTH="), PFX("call from "),
-	PFX("bad HELO"), PFX("multiple "), PFX("LOG: "), PFX("H="), PFX("no MAIL in "),
-	PFX("overlong message"), PFX("NOTQUIT"), { NULL, 0 }
+static const ml_prefix_t CONN_PREFIXES[] = {
+	ML_PREFIX("SMTP connection "), ML_PREFIX("SMTP call from "), ML_PREFIX("no host name found"), ML_PREFIX("no IP address found"),
+	ML_PREFIX("unexpected disconnection"), ML_PREFIX("SMTP command timeout"), ML_PREFIX("SMTP data timeout"),
+	ML_PREFIX("SMTP protocol"), ML_PREFIX("SMTP syntax error"), ML_PREFIX("SMTP incomplete transaction"),
+	ML_PREFIX("Connection from "), ML_PREFIX("refused connection from "), ML_PREFIX("connection from "),
+	ML_PREFIX("Connection refused"), ML_PREFIX("incomplete transaction"), ML_PREFIX("too many "), ML_PREFIX("ident connection"),
+	ML_PREFIX("host name alias list truncated"), ML_PREFIX("SMTP input line too long"), ML_PREFIX("SMTP command"),
+	ML_PREFIX("SMTP data"), ML_PREFIX("SMTP session"), ML_PREFIX("SMTP "), ML_PREFIX("ETRN "), ML_PREFIX("ATRN "), ML_PREFIX("ODMR "),
+	ML_PREFIX("proxy "), ML_PREFIX("PROXY "), ML_PREFIX("Non-SMTP "), ML_PREFIX("ignoring AUTH="), ML_PREFIX("call from "),
+	ML_PREFIX("bad HELO"), ML_PREFIX("multiple "), ML_PREFIX("LOG: "), ML_PREFIX("H="), ML_PREFIX("no MAIL in "),
+	ML_PREFIX("overlong message"), ML_PREFIX("NOTQUIT"), { NULL, 0 }
 };
 
-static const prefix_t QUEUE_PREFIXES[] = {
-	PFX("Start queue run"), PFX("End queue run"), PFX("Start ODMR queue"), PFX("End ODMR queue"),
-	PFX("Start "), PFX("End "), PFX("queue run"), PFX("Queue run"), PFX("queue_run"),
+static const ml_prefix_t QUEUE_PREFIXES[] = {
+	ML_PREFIX("Start queue run"), ML_PREFIX("End queue run"), ML_PREFIX("Start ODMR queue"), ML_PREFIX("End ODMR queue"),
+	ML_PREFIX("Start "), ML_PREFIX("End "), ML_PREFIX("queue run"), ML_PREFIX("Queue run"), ML_PREFIX("queue_run"),
 	{ NULL, 0 }
 };
 
-static const prefix_t TLS_PREFIXES[] = {
-	PFX("TLS error"), PFX("TLS session"), PFX("TLS "), PFX("SSL "), PFX("SSL_"), PFX("STARTTLS "),
-	PFX("DANE "), PFX("OCSP "), PFX("GnuTLS"), PFX("gnutls"), PFX("OpenSSL"), PFX("certificate "),
-	PFX("Peer "), PFX("peer "), PFX("tls"), PFX("dane"), PFX("(SSL_"), PFX("(gnutls_"), { NULL, 0 }
+static const ml_prefix_t TLS_PREFIXES[] = {
+	ML_PREFIX("TLS error"), ML_PREFIX("TLS session"), ML_PREFIX("TLS "), ML_PREFIX("SSL "), ML_PREFIX("SSL_"), ML_PREFIX("STARTTLS "),
+	ML_PREFIX("DANE "), ML_PREFIX("OCSP "), ML_PREFIX("GnuTLS"), ML_PREFIX("gnutls"), ML_PREFIX("OpenSSL"), ML_PREFIX("certificate "),
+	ML_PREFIX("Peer "), ML_PREFIX("peer "), ML_PREFIX("tls"), ML_PREFIX("dane"), ML_PREFIX("(SSL_"), ML_PREFIX("(gnutls_"), { NULL, 0 }
 };
 
-static const prefix_t DAEMON_PREFIXES[] = {
-	PFX("exim "), PFX("daemon "), PFX("pid "), PFX("SIGHUP"), PFX("Exim "), PFX("exec of "), PFX("re-exec"),
-	PFX("cwd="), PFX("listening "), PFX("Listening "), PFX("daemon"), PFX("Daemon "), { NULL, 0 }
+static const ml_prefix_t DAEMON_PREFIXES[] = {
+	ML_PREFIX("exim "), ML_PREFIX("daemon "), ML_PREFIX("pid "), ML_PREFIX("SIGHUP"), ML_PREFIX("Exim "), ML_PREFIX("exec of "), ML_PREFIX("re-exec"),
+	ML_PREFIX("cwd="), ML_PREFIX("listening "), ML_PREFIX("Listening "), ML_PREFIX("daemon"), ML_PREFIX("Daemon "), { NULL, 0 }
 };
 
-static const prefix_t INTERNAL_PREFIXES[] = {
-	PFX("spool file "), PFX("Spool file "), PFX("tick check"), PFX("Warning: "), PFX("WARNING: "),
-	PFX("warning: "), PFX("Exim configuration error"), PFX("Failed to "), PFX("failed to "),
-	PFX("spool directory"), PFX("Spool directory"), PFX("Message "), PFX("message "),
-	PFX("lookup of "), PFX("Lookup "), PFX("DNS "), PFX("dns"), PFX("retry "), PFX("Retry "),
-	PFX("malware "), PFX("spam "), PFX("DKIM"), PFX("dkim"), PFX("DMARC"), PFX("SPF"), PFX("ARC"),
-	PFX("arc"), PFX("local_scan"), PFX("cannot "), PFX("Cannot "), PFX("unable to "), PFX("Unable to "),
-	PFX("Error "), PFX("error "), PFX("ACL "), PFX("acl"), PFX("expansion "), PFX("Tainted "),
-	PFX("tainted "), PFX("invalid "), PFX("Memory "), PFX("Unfrozen "), PFX("frozen "),
-	PFX("user "), PFX("User "), PFX("EHLO/HELO "), PFX("writing "), PFX("moved from "), PFX("Moved "),
-	PFX("rejected"), PFX("deferred "), PFX("Deferred "), PFX("Delivery "), PFX("delivery "),
-	PFX("Completed"), PFX("redirect"), PFX("Temporary "), PFX("temporary "), PFX("fork "),
-	PFX("process "), PFX("Process "), PFX("IPv6 "), PFX("socket "), PFX("bind"), PFX("select"),
-	PFX("read "), PFX("write "), PFX("dbfn_"), PFX("Domain "), PFX("domain "), PFX("sender "),
-	PFX("recipient "), PFX("host "), PFX("all hosts"), PFX("Host "), PFX("event "), PFX("Event "),
-	PFX("configured error code"), PFX("unqualified "), PFX("Expansion of "), PFX("expansion of "),
+static const ml_prefix_t INTERNAL_PREFIXES[] = {
+	ML_PREFIX("spool file "), ML_PREFIX("Spool file "), ML_PREFIX("tick check"), ML_PREFIX("Warning: "), ML_PREFIX("WARNING: "),
+	ML_PREFIX("warning: "), ML_PREFIX("Exim configuration error"), ML_PREFIX("Failed to "), ML_PREFIX("failed to "),
+	ML_PREFIX("spool directory"), ML_PREFIX("Spool directory"), ML_PREFIX("Message "), ML_PREFIX("message "),
+	ML_PREFIX("lookup of "), ML_PREFIX("Lookup "), ML_PREFIX("DNS "), ML_PREFIX("dns"), ML_PREFIX("retry "), ML_PREFIX("Retry "),
+	ML_PREFIX("malware "), ML_PREFIX("spam "), ML_PREFIX("DKIM"), ML_PREFIX("dkim"), ML_PREFIX("DMARC"), ML_PREFIX("SPF"), ML_PREFIX("ARC"),
+	ML_PREFIX("arc"), ML_PREFIX("local_scan"), ML_PREFIX("cannot "), ML_PREFIX("Cannot "), ML_PREFIX("unable to "), ML_PREFIX("Unable to "),
+	ML_PREFIX("Error "), ML_PREFIX("error "), ML_PREFIX("ACL "), ML_PREFIX("acl"), ML_PREFIX("expansion "), ML_PREFIX("Tainted "),
+	ML_PREFIX("tainted "), ML_PREFIX("invalid "), ML_PREFIX("Memory "), ML_PREFIX("Unfrozen "), ML_PREFIX("frozen "),
+	ML_PREFIX("user "), ML_PREFIX("User "), ML_PREFIX("EHLO/HELO "), ML_PREFIX("writing "), ML_PREFIX("moved from "), ML_PREFIX("Moved "),
+	ML_PREFIX("rejected"), ML_PREFIX("deferred "), ML_PREFIX("Deferred "), ML_PREFIX("Delivery "), ML_PREFIX("delivery "),
+	ML_PREFIX("Completed"), ML_PREFIX("redirect"), ML_PREFIX("Temporary "), ML_PREFIX("temporary "), ML_PREFIX("fork "),
+	ML_PREFIX("process "), ML_PREFIX("Process "), ML_PREFIX("IPv6 "), ML_PREFIX("socket "), ML_PREFIX("bind"), ML_PREFIX("select"),
+	ML_PREFIX("read "), ML_PREFIX("write "), ML_PREFIX("dbfn_"), ML_PREFIX("Domain "), ML_PREFIX("domain "), ML_PREFIX("sender "),
+	ML_PREFIX("recipient "), ML_PREFIX("host "), ML_PREFIX("all hosts"), ML_PREFIX("Host "), ML_PREFIX("event "), ML_PREFIX("Event "),
+	ML_PREFIX("configured error code"), ML_PREFIX("unqualified "), ML_PREFIX("Expansion of "), ML_PREFIX("expansion of "),
 	{ NULL, 0 }
 };
 
-static const prefix_t VERIFY_PREFIXES[] = {
-	PFX("sender verify "), PFX("recipient verify "), PFX("Sender verify "), PFX("Recipient verify "),
-	PFX("verify "), PFX("callout "), PFX("Callout "), PFX("VRFY "), PFX("EXPN "), { NULL, 0 }
+static const ml_prefix_t VERIFY_PREFIXES[] = {
+	ML_PREFIX("sender verify "), ML_PREFIX("recipient verify "), ML_PREFIX("Sender verify "), ML_PREFIX("Recipient verify "),
+	ML_PREFIX("verify "), ML_PREFIX("callout "), ML_PREFIX("Callout "), ML_PREFIX("VRFY "), ML_PREFIX("EXPN "), { NULL, 0 }
 };
 
 /* "... authenticator failed for ..." (also "authenticator cancelled"). */
@@ -908,7 +812,7 @@ static int auth_line(const char *p, const char *e)
 	const char *sp = memchr(p, ' ', (size_t)(e - p) < 64 ? (size_t)(e - p) : 64);
 	if (!sp)
 		return 0;
-	return HAS(sp + 1, e, "authenticator ") || HAS(p, e, "authenticator ");
+	return ML_HAS(sp + 1, e, "authenticator ") || ML_HAS(p, e, "authenticator ");
 }
 
 /* Text that follows the leading items of a line (no ID, or an ID but no
@@ -916,17 +820,17 @@ static int auth_line(const char *p, const char *e)
 static int text_line(const char *lead, const char *p, const char *e, ml_event_t *ev)
 {
 	/* "[temporarily ]rejected ..." anywhere among the first words after the items. */
-	if (HAS(p, e, "rejected "))
+	if (ML_HAS(p, e, "rejected "))
 		return reject_line(p, p, e, 0, ev);
-	if (HAS(p, e, "temporarily rejected "))
-		return reject_line(p, p + 12, e, 1, ev);
+	if (ML_HAS(p, e, "temporarily rejected "))
+		return reject_line(p, ML_AFTER(p, "temporarily "), e, 1, ev);
 	(void)lead;
 	/* An ACL "discard" of a recipient ("RCPT <a@x>: discarded by RCPT ACL")
 	 * or a "drop" of the connection: refused like a reject. */
-	if (HAS(p, e, "RCPT ")) {
-		const char *q = parse_addr(p + 5, e, &ev->to);
-		if (HAS(q, e, ": discarded by ")) {
-			ev->reason_text = sl(q + 2, e);
+	if (ML_HAS(p, e, "RCPT ")) {
+		const char *q = parse_addr(ML_AFTER(p, "RCPT "), e, &ev->to);
+		if (ML_HAS(q, e, ": discarded by ")) {
+			ev->reason_text = ml_sl(q + 2, e);
 			ev->status = ML_ST_BLOCKED;
 			ev->kind = ev->qid.n ? ML_EV_RCPT_REJECT : ML_EV_NOQUEUE_REJECT;
 			return 1;
@@ -934,7 +838,7 @@ static int text_line(const char *lead, const char *p, const char *e, ml_event_t 
 		ev->to = ML_SLICE_NULL;
 		return 0;
 	}
-	if (HAS(p, e, "dropped by ")) {
+	if (ML_HAS(p, e, "dropped by ")) {
 		ev->reason_text = text_after_colon(p, e);
 		ev->dsn = find_dsn(ev->reason_text);
 		ev->status = ML_ST_BLOCKED;
@@ -969,21 +873,21 @@ static void parse_id_line(const char *p, const char *e, ml_event_t *ev)
 		}
 	}
 	size_t n = (size_t)(e - p);
-	if (HAS(p, e, "Completed") && (n == 9 || p[9] == ' ')) {
+	if (ML_HAS(p, e, "Completed") && (n == ML_LEN("Completed") || p[ML_LEN("Completed")] == ' ')) {
 		ev->kind = ML_EV_REMOVED;
 		return;
 	}
-	if (HAS(p, e, "frozen by ACL")) {
+	if (ML_HAS(p, e, "frozen by ACL")) {
 		ev->kind = ML_EV_HOLD;
 		ev->status = ML_ST_QUARANTINED;
 		ev->reason_text = text_after_colon(p, e);
 		return;
 	}
-	if (HAS(p, e, "Unfrozen by ") || HAS(p, e, "unfrozen by ")) {
+	if (ML_HAS(p, e, "Unfrozen by ") || ML_HAS(p, e, "unfrozen by ")) {
 		ev->kind = ML_EV_RELEASED;
 		return;
 	}
-	if (HAS(p, e, "removed by ") || (HAS(p, e, "Message removed") && (n == 15 || p[15] == ' '))) {
+	if (ML_HAS(p, e, "removed by ") || (ML_HAS(p, e, "Message removed") && (n == ML_LEN("Message removed") || p[ML_LEN("Message removed")] == ' '))) {
 		ev->kind = ML_EV_DELETED;
 		return;
 	}
@@ -991,7 +895,7 @@ static void parse_id_line(const char *p, const char *e, ml_event_t *ev)
 	 * free-text prefix then "rejected" ("local_scan() function timed out -
 	 * message temporarily rejected (size 29)" stays INFO). */
 	const char *t = lead_items(p, e, ev);
-	if (HAS(t, e, "rejected ") || HAS(t, e, "temporarily rejected ")) {
+	if (ML_HAS(t, e, "rejected ") || ML_HAS(t, e, "temporarily rejected ")) {
 		if (text_line(p, t, e, ev))
 			return;
 	}
@@ -1000,17 +904,17 @@ static void parse_id_line(const char *p, const char *e, ml_event_t *ev)
 
 static void parse_free_line(const char *p, const char *e, ml_event_t *ev)
 {
-	if (HAS(p, e, "rejected ")) {
+	if (ML_HAS(p, e, "rejected ")) {
 		leading_reject(p, e, ev);
 		return;
 	}
 	const char *t = lead_items(p, e, ev);
-	if (t != p || HAS(t, e, "temporarily rejected ") || HAS(t, e, "RCPT ")) {
+	if (t != p || ML_HAS(t, e, "temporarily rejected ") || ML_HAS(t, e, "RCPT ")) {
 		if (text_line(p, t, e, ev))
 			return;
 	}
 	ml_event_clear(ev);
-	if (starts_any(t, e, VERIFY_PREFIXES) || FIND(t, e, " verify fail") || FIND(t, e, " verify defer")) {
+	if (ml_scan_starts_any(t, e, VERIFY_PREFIXES) || ML_FIND(t, e, " verify fail") || ML_FIND(t, e, " verify defer")) {
 		ml_event_skip(ev, "exim verify");
 		return;
 	}
@@ -1018,23 +922,23 @@ static void parse_free_line(const char *p, const char *e, ml_event_t *ev)
 		ml_event_skip(ev, "exim auth");
 		return;
 	}
-	if (starts_any(t, e, QUEUE_PREFIXES)) {
+	if (ml_scan_starts_any(t, e, QUEUE_PREFIXES)) {
 		ml_event_skip(ev, "exim queue run");
 		return;
 	}
-	if (starts_any(t, e, CONN_PREFIXES)) {
+	if (ml_scan_starts_any(t, e, CONN_PREFIXES)) {
 		ml_event_skip(ev, "exim connection");
 		return;
 	}
-	if (starts_any(t, e, TLS_PREFIXES)) {
+	if (ml_scan_starts_any(t, e, TLS_PREFIXES)) {
 		ml_event_skip(ev, "exim tls");
 		return;
 	}
-	if (starts_any(t, e, DAEMON_PREFIXES)) {
+	if (ml_scan_starts_any(t, e, DAEMON_PREFIXES)) {
 		ml_event_skip(ev, "exim daemon");
 		return;
 	}
-	if (starts_any(t, e, INTERNAL_PREFIXES) || FIND(t, e, " verb not allowed in ")) {
+	if (ml_scan_starts_any(t, e, INTERNAL_PREFIXES) || ML_FIND(t, e, " verb not allowed in ")) {
 		ml_event_skip(ev, "exim internal");
 		return;
 	}
@@ -1075,7 +979,7 @@ void ml_exim_parse(ml_slice_t msg, ml_event_t *ev)
 	}
 	size_t idn = take_id(p, e);
 	if (idn) {
-		ev->qid = sl(p, p + idn);
+		ev->qid = ml_sl(p, p + idn);
 		p += idn;
 		if (p < e)
 			p++;

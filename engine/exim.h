@@ -96,6 +96,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "timeconv.h"
 #include "util.h"
 
 /* The time of an Exim log line.  Out: time_us, pid.  The cache fields are
@@ -106,8 +107,7 @@ typedef struct {
 	int64_t time_us;    /* UTC microseconds since the epoch */
 	int has_zone;       /* 1 when the line carried "+hhmm" */
 	ml_slice_t pid;     /* digits of "[pid]", empty when absent; points into the line */
-	int64_t cache_key;  /* owned by the parser */
-	int64_t cache_base;
+	ml_hourcache_t hours;  /* owned by the parser (engine/timeconv.h) */
 } ml_exim_time_t;
 
 void ml_exim_time_init(ml_exim_time_t *t);

@@ -14,73 +14,16 @@
  */
 #include "filters.h"
 #include "learn.h"
+#include "scan.h"
 
 #include <string.h>
 
-/* ---- bounded byte helpers ---------------------------------------------- */
-
-#define LIT(s) (s), (sizeof(s) - 1)
-
-static inline int has(const char *p, const char *e, const char *lit, size_t n)
-{
-	return (size_t)(e - p) >= n && memcmp(p, lit, n) == 0;
-}
-#define HAS(p, e, s) has((p), (e), LIT(s))
-
-static inline ml_slice_t sl(const char *p, const char *e)
-{
-	return ml_slice(p, (size_t)(e - p));
-}
-
-static inline const char *find(const char *p, const char *e, const char *lit, size_t n)
-{
-	if (p >= e || (size_t)(e - p) < n)
-		return NULL;
-	return memmem(p, (size_t)(e - p), lit, n);
-}
-#define FIND(p, e, s) find((p), (e), LIT(s))
-
-static inline const char *findc(const char *p, const char *e, int c)
-{
-	return p < e ? memchr(p, c, (size_t)(e - p)) : NULL;
-}
-
-static inline int is_digit(unsigned char c)
-{
-	return (unsigned)(c - '0') < 10u;
-}
-static inline int is_alpha(unsigned char c)
-{
-	return (unsigned)((c | 0x20) - 'a') < 26u;
-}
-static inline int is_alnum(unsigned char c)
-{
-	return is_digit(c) || is_alpha(c);
-}
-
-static uint64_t parse_u64(const char *p, const char *e)
-{
-	uint64_t v = 0;
-	for (; p < e && is_digit((unsigned char)*p); p++) {
-		unsigned d = (unsigned)(*p - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return UINT64_MAX;
-		v = v * 10 + d;
-	}
-	return v;
-}
-
-static const char *skip_sp(const char *p, const char *e)
-{
-	while (p < e && *p == ' ')
-		p++;
-	return p;
-}
+/* ---- helpers beyond engine/scan.h -------------------------------------- */
 
 /* The end of a value at p: the next ',' (or e). */
 static const char *to_comma(const char *p, const char *e)
 {
-	const char *c = findc(p, e, ',');
+	const char *c = ml_scan_findc(p, e, ',');
 	return c ? c : e;
 }
 
@@ -92,9 +35,9 @@ static const char *angle(const char *p, const char *e, ml_slice_t *in)
 	if (p >= e || *p != '<')
 		return NULL;
 	const char *q = p + 1;
-	while ((q = findc(q, e, '>')) != NULL) {
+	while ((q = ml_scan_findc(q, e, '>')) != NULL) {
 		if (q + 1 == e || q[1] == ',' || q[1] == ' ' || q[1] == ';') {
-			*in = sl(p + 1, q);
+			*in = ml_sl(p + 1, q);
 			return q + 1;
 		}
 		q++;
@@ -104,8 +47,6 @@ static const char *angle(const char *p, const char *e, ml_slice_t *in)
 
 /* ---- outcomes ------------------------------------------------------------ */
 
-
-
 /* ---- queue IDs ----------------------------------------------------------- */
 
 int ml_filters_is_qid(ml_slice_t s)
@@ -114,7 +55,7 @@ int ml_filters_is_qid(ml_slice_t s)
 		return 0;
 	for (size_t i = 0; i < s.n; i++) {
 		unsigned char c = (unsigned char)s.p[i];
-		if (!is_alnum(c) && c != '.' && c != '_' && c != '-')
+		if (!ml_is_alnum(c) && c != '.' && c != '_' && c != '-')
 			return 0;
 	}
 	return 1;
@@ -123,7 +64,7 @@ int ml_filters_is_qid(ml_slice_t s)
 /* A labelled queue ID value: kept when it has the shape, else empty. */
 static ml_slice_t qid_value(const char *p, const char *e)
 {
-	ml_slice_t s = sl(p, e);
+	ml_slice_t s = ml_sl(p, e);
 	return ml_filters_is_qid(s) ? s : ML_SLICE_NULL;
 }
 
@@ -136,9 +77,9 @@ static int mta_qid_shape(const char *p, const char *c)
 	int digit = 0;
 	for (const char *q = p; q < c; q++) {
 		unsigned char ch = (unsigned char)*q;
-		if (is_digit(ch))
+		if (ml_is_digit(ch))
 			digit = 1;
-		else if (!is_alpha(ch) && ch != '-')
+		else if (!ml_is_alpha(ch) && ch != '-')
 			return 0;
 	}
 	return digit;
@@ -173,7 +114,7 @@ static prog_t program_of(ml_slice_t program)
 	if (!program.p || !program.n)
 		return P_NONE;
 	const char *p = program.p, *e = p + program.n;
-	const char *b = findc(p, e, '[');
+	const char *b = ml_scan_findc(p, e, '[');
 	if (b)
 		e = b;
 	for (const char *q = e; q > p; q--)
@@ -181,7 +122,7 @@ static prog_t program_of(ml_slice_t program)
 			p = q;
 			break;
 		}
-	ml_slice_t s = sl(p, e);
+	ml_slice_t s = ml_sl(p, e);
 	if (ml_slice_eq(s, "amavis") || ml_slice_eq(s, "amavisd") || ml_slice_eq(s, "amavisd-new"))
 		return P_AMAVIS;
 	if (ml_slice_eq(s, "rspamd") || ml_slice_eq(s, "rspamd_proxy"))
@@ -206,62 +147,22 @@ int ml_filters_is_program(ml_slice_t program)
 	return program_of(program) != P_NONE;
 }
 
-int ml_filters_next_rcpt(ml_slice_t *list, ml_slice_t *addr)
-{
-	const char *p = list->p, *e = p ? p + list->n : p;
-	while (p < e && (*p == ' ' || *p == ','))
-		p++;
-	if (p >= e) {
-		*list = ml_slice(e, 0);
-		*addr = ML_SLICE_NULL;
-		return 0;
-	}
-	const char *q;
-	if (*p == '<') {
-		const char *gt = findc(p, e, '>');
-		q = gt ? gt + 1 : e;
-		*addr = sl(p + 1, gt ? gt : e);
-	} else {
-		q = to_comma(p, e);
-		const char *t = q;
-		while (t > p && t[-1] == ' ')
-			t--;
-		*addr = sl(p, t);
-	}
-	*list = sl(q, e);
-	return 1;
-}
-
 /* ---- amavis -------------------------------------------------------------- */
 
-typedef struct {
-	const char *s;
-	size_t n;
-} prefix_t;
-#define PFX(lit) { (lit), sizeof(lit) - 1 }
-
-static int starts_any(const char *p, const char *e, const prefix_t *list)
-{
-	for (; list->s; list++)
-		if (has(p, e, list->s, list->n))
-			return 1;
-	return 0;
-}
-
 /* Daemon lines of amavis without the "(PID-NN)" log ID. */
-static const prefix_t AMAVIS_CHATTER[] = {
-	PFX("starting"), PFX("Net::Server"), PFX("extra modules loaded"), PFX("Found "), PFX("No "),
-	PFX("Using "), PFX("Module "), PFX("SpamControl"), PFX("SpamAssassin"), PFX("Amavis::"),
-	PFX("(!)"), PFX("TROUBLE"), PFX("Requesting"), PFX("Perl version"), PFX("user="),
-	PFX("initializing"), PFX("ANTI-VIRUS"), PFX("ANTI-SPAM"), PFX("Creating db"), PFX("config files"),
-	PFX("logging"), PFX("amavisd"), PFX("Amavisd"), PFX("_WARN"), PFX("_DIE"), PFX("Deleting db"),
-	PFX("DKIM"), PFX("Internal decoder"), PFX("Unicode"), PFX("dkim"), PFX("Net::"), PFX("Ignoring"),
-	PFX("socket"), PFX("Socket"), PFX("Decoder"), PFX("SA info"), PFX("SA dbg"), PFX("SA warn"),
-	PFX("Lookup"), PFX("lookup"), PFX("Initializing"), PFX("AM.PDP"), PFX("ClamAV"), PFX("Daemon"),
-	PFX("daemon"), PFX("Process"), PFX("process"), PFX("Exiting"), PFX("Server closing"),
-	PFX("Sending SIGTERM"), PFX("release"), PFX("Quarantined message"), PFX("Reloading"),
-	PFX("Log"), PFX("warning"), PFX("WARN"), PFX("Error"), PFX("error"), PFX("INFO"), PFX("Info"),
-	PFX("child"), PFX("Child"), { NULL, 0 }
+static const ml_prefix_t AMAVIS_CHATTER[] = {
+	ML_PREFIX("starting"), ML_PREFIX("Net::Server"), ML_PREFIX("extra modules loaded"), ML_PREFIX("Found "), ML_PREFIX("No "),
+	ML_PREFIX("Using "), ML_PREFIX("Module "), ML_PREFIX("SpamControl"), ML_PREFIX("SpamAssassin"), ML_PREFIX("Amavis::"),
+	ML_PREFIX("(!)"), ML_PREFIX("TROUBLE"), ML_PREFIX("Requesting"), ML_PREFIX("Perl version"), ML_PREFIX("user="),
+	ML_PREFIX("initializing"), ML_PREFIX("ANTI-VIRUS"), ML_PREFIX("ANTI-SPAM"), ML_PREFIX("Creating db"), ML_PREFIX("config files"),
+	ML_PREFIX("logging"), ML_PREFIX("amavisd"), ML_PREFIX("Amavisd"), ML_PREFIX("_WARN"), ML_PREFIX("_DIE"), ML_PREFIX("Deleting db"),
+	ML_PREFIX("DKIM"), ML_PREFIX("Internal decoder"), ML_PREFIX("Unicode"), ML_PREFIX("dkim"), ML_PREFIX("Net::"), ML_PREFIX("Ignoring"),
+	ML_PREFIX("socket"), ML_PREFIX("Socket"), ML_PREFIX("Decoder"), ML_PREFIX("SA info"), ML_PREFIX("SA dbg"), ML_PREFIX("SA warn"),
+	ML_PREFIX("Lookup"), ML_PREFIX("lookup"), ML_PREFIX("Initializing"), ML_PREFIX("AM.PDP"), ML_PREFIX("ClamAV"), ML_PREFIX("Daemon"),
+	ML_PREFIX("daemon"), ML_PREFIX("Process"), ML_PREFIX("process"), ML_PREFIX("Exiting"), ML_PREFIX("Server closing"),
+	ML_PREFIX("Sending SIGTERM"), ML_PREFIX("release"), ML_PREFIX("Quarantined message"), ML_PREFIX("Reloading"),
+	ML_PREFIX("Log"), ML_PREFIX("warning"), ML_PREFIX("WARN"), ML_PREFIX("Error"), ML_PREFIX("error"), ML_PREFIX("INFO"), ML_PREFIX("Info"),
+	ML_PREFIX("child"), ML_PREFIX("Child"), { NULL, 0 }
 };
 
 static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
@@ -269,29 +170,29 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 	/* The log ID "(PID-NN) " (also "(!!)" / "(!)" markers follow it). */
 	int has_id = 0;
 	if (p < e && *p == '(') {
-		const char *c = findc(p, p + ML_MIN((size_t)(e - p), 48), ')');
+		const char *c = ml_scan_findc(p, p + ML_MIN((size_t)(e - p), 48), ')');
 		if (c && c > p + 1 && c + 1 < e && c[1] == ' ') {
 			has_id = 1;
 			for (const char *q = p + 1; q < c; q++)
-				if (!is_alnum((unsigned char)*q) && *q != '-')
+				if (!ml_is_alnum((unsigned char)*q) && *q != '-')
 					has_id = 0;
 		}
 		if (has_id)
 			p = c + 2;
 	}
 	if (!has_id) {
-		if (starts_any(p, e, AMAVIS_CHATTER))
+		if (ml_scan_starts_any(p, e, AMAVIS_CHATTER))
 			ml_event_skip(ev, "amavis");
 		else
 			ml_event_unknown(ev, "amavis: unrecognised");
 		return;
 	}
-	if (HAS(p, e, "...")) {
+	if (ML_HAS(p, e, "...")) {
 		ml_event_skip(ev, "amavis continuation");
 		return;
 	}
-	size_t vn = HAS(p, e, "Passed") ? 6 : HAS(p, e, "Blocked") ? 7 : HAS(p, e, "Not-Delivered") ? 13
-		: HAS(p, e, "Released") ? 8 : 0;
+	size_t vn = ML_HAS(p, e, "Passed") ? ML_LEN("Passed") : ML_HAS(p, e, "Blocked") ? ML_LEN("Blocked") : ML_HAS(p, e, "Not-Delivered") ? ML_LEN("Not-Delivered")
+		: ML_HAS(p, e, "Released") ? ML_LEN("Released") : 0;
 	if (!vn || (p + vn < e && p[vn] != ' ' && p[vn] != ',')) {
 		ml_event_skip(ev, "amavis");
 		return;
@@ -310,9 +211,9 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 		while (q < end && *q != ' ' && *q != ',')
 			q++;
 		vend = rend = q;
-		if (HAS(q, end, " (")) {
-			const char *r = q + 2;
-			while ((r = findc(r, end, ')')) != NULL && r + 1 < end && r[1] != ' ' && r[1] != ',')
+		if (ML_HAS(q, end, " (")) {
+			const char *r = ML_AFTER(q, " (");
+			while ((r = ml_scan_findc(r, end, ')')) != NULL && r + 1 < end && r[1] != ' ' && r[1] != ',')
 				r++;
 			if (r) {
 				rend = r + 1;
@@ -320,16 +221,16 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 			}
 		}
 	}
-	ev->verdict = sl(verb, vend);
-	ev->reason_text = sl(verb, rend);
+	ev->verdict = ml_sl(verb, vend);
+	ev->reason_text = ml_sl(verb, rend);
 
 	/* {ACTIONS} */
-	q = skip_sp(q, end);
+	q = ml_scan_skip_sp(q, end);
 	int quarantined = 0;
 	if (q < end && *q == '{') {
-		const char *c = findc(q, end, '}');
+		const char *c = ml_scan_findc(q, end, '}');
 		if (c) {
-			quarantined = FIND(q, c, "Quarantined") != NULL;
+			quarantined = ML_FIND(q, c, "Quarantined") != NULL;
 			q = c + 1;
 		}
 	}
@@ -339,34 +240,34 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 	/* Client items, then "<FROM> -> <A>,<B>" */
 	int have_port = 0;
 	while (q < end) {
-		q = skip_sp(q, end);
+		q = ml_scan_skip_sp(q, end);
 		if (q >= end || *q == '<')
 			break;
 		const char *w = q;
 		while (q < end && *q != ' ')
 			q++;
 		if (*w == '[') {
-			const char *rb = findc(w, q, ']');
+			const char *rb = ml_scan_findc(w, q, ']');
 			int port = rb && rb + 1 < q && rb[1] == ':';
 			if (rb && (port ? !have_port : !ev->client_ip.n))
-				ev->client_ip = sl(w + 1, rb);
+				ev->client_ip = ml_sl(w + 1, rb);
 			have_port |= port;
 		}
 		if (q < end && *q == ',')
 			break;
 	}
 	if (q < end && *q == '<') {
-		const char *arrow = FIND(q, end, "> -> ");
+		const char *arrow = ML_FIND(q, end, "> -> ");
 		if (arrow) {
-			ev->from = sl(q + 1, arrow);
+			ev->from = ml_sl(q + 1, arrow);
 			ev->from_set = 1;
-			const char *r = arrow + 5, *rs = r;
+			const char *r = ML_AFTER(arrow, "> -> "), *rs = r;
 			while (r < end) {
 				if (*r != '<') {
 					r = to_comma(r, end);
 					break;
 				}
-				const char *gt = findc(r, end, '>');
+				const char *gt = ml_scan_findc(r, end, '>');
 				if (!gt) {
 					r = end;
 					break;
@@ -378,60 +279,55 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 					break;
 			}
 			if (!(cut && r == end))
-				ev->filter_rcpts = sl(rs, r);
+				ev->filter_rcpts = ml_sl(rs, r);
 			q = r;
 		}
 	}
 
 	/* ", Key: value" items up to ", Subject: " */
 	const char *c;
-	while ((c = FIND(q, end, ", ")) != NULL) {
-		const char *k = c + 2;
+	while ((c = ML_FIND(q, end, ", ")) != NULL) {
+		const char *k = ML_AFTER(c, ", ");
 		q = k;
-		if (HAS(k, end, "Subject: ") || HAS(k, end, "From: ") || HAS(k, end, "Tests: "))
+		if (ML_HAS(k, end, "Subject: ") || ML_HAS(k, end, "From: ") || ML_HAS(k, end, "Tests: "))
 			break;
 		const char *v;
-		if (HAS(k, end, "Queue-ID: ")) {
-			v = k + 10;
+		if ((v = ML_SKIP(k, end, "Queue-ID: ")) != NULL) {
 			q = to_comma(v, end);
 			if (!(cut && q == end))
 				ev->qid = qid_value(v, q);
-		} else if (HAS(k, end, "Message-ID: ")) {
+		} else if (ML_HAS(k, end, "Message-ID: ")) {
 			ml_slice_t in;
-			const char *a = angle(k + 12, end, &in);
+			const char *a = angle(ML_AFTER(k, "Message-ID: "), end, &in);
 			if (a && !(cut && a == end)) {
 				ev->msgid = in;
 				q = a;
 			}
-		} else if (HAS(k, end, "queued_as: ")) {
-			v = k + 11;
+		} else if ((v = ML_SKIP(k, end, "queued_as: ")) != NULL) {
 			q = to_comma(v, end);
 			if (!(cut && q == end)) {
-				const char *t = FIND(v, q, "queued as ");
-				const char *s = t ? t + 10 : v;
-				const char *slash = findc(s, q, '/');
-				const char *sp = findc(s, q, ' ');
+				const char *t = ML_FIND(v, q, "queued as ");
+				const char *s = t ? ML_AFTER(t, "queued as ") : v;
+				const char *slash = ml_scan_findc(s, q, '/');
+				const char *sp = ml_scan_findc(s, q, ' ');
 				const char *x = slash ? slash : q;
 				if (sp && sp < x)
 					x = sp;
 				ev->other_qid = qid_value(s, x);
 			}
-		} else if (HAS(k, end, "quarantine: ")) {
-			v = k + 12;
+		} else if ((v = ML_SKIP(k, end, "quarantine: ")) != NULL) {
 			q = to_comma(v, end);
 			if (!(cut && q == end))
-				ev->quarantine = sl(v, q);
+				ev->quarantine = ml_sl(v, q);
 			quarantined = 1;
-		} else if (HAS(k, end, "Hits: ")) {
-			v = k + 6;
+		} else if ((v = ML_SKIP(k, end, "Hits: ")) != NULL) {
 			q = to_comma(v, end);
 			if (!(cut && q == end) && !(q - v == 1 && *v == '-'))
-				ev->score = sl(v, q);
-		} else if (HAS(k, end, "size: ")) {
-			v = k + 6;
+				ev->score = ml_sl(v, q);
+		} else if ((v = ML_SKIP(k, end, "size: ")) != NULL) {
 			q = to_comma(v, end);
 			if (!(cut && q == end))
-				ev->size = parse_u64(v, q);
+				ev->size = ml_scan_u64(v, q);
 		}
 	}
 	ev->status = !blocked ? ML_ST_DELIVERED : quarantined ? ML_ST_QUARANTINED : ML_ST_BLOCKED;
@@ -445,14 +341,14 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 static const char *skip_rspamd_stamp(const char *p, const char *e)
 {
 	if (e - p < 20 || p[4] != '-' || p[7] != '-' || p[10] != ' ' || p[13] != ':' || p[16] != ':' ||
-	    !is_digit((unsigned char)p[0]))
+	    !ml_is_digit((unsigned char)p[0]))
 		return p;
 	const char *q = p + 19;
-	while (q < e && (*q == '.' || is_digit((unsigned char)*q)))
+	while (q < e && (*q == '.' || ml_is_digit((unsigned char)*q)))
 		q++;
-	q = skip_sp(q, e);
+	q = ml_scan_skip_sp(q, e);
 	if (q < e && *q == '#') {
-		const char *sp = findc(q, e, ' ');
+		const char *sp = ml_scan_findc(q, e, ' ');
 		q = sp ? sp + 1 : e;
 	}
 	return q;
@@ -477,27 +373,27 @@ static ml_status_t rspamd_status(ml_slice_t a)
 static const char *rspamd_metric(const char *p, const char *e, ml_event_t *ev)
 {
 	const char *q = p + 1;
-	if (HAS(q, e, "default: ")) {
-		q += 9;
+	if (ML_HAS(q, e, "default: ")) {
+		q = ML_AFTER(q, "default: ");
 		while (q < e && *q != '(' && *q != ',')
 			q++;
 		if (q >= e || *q != '(')
 			return q;
 		q++;
 	}
-	const char *a = q, *c = findc(q, e, ')');
+	const char *a = q, *c = ml_scan_findc(q, e, ')');
 	if (!c || c + 1 >= e || c[1] != ':')
 		return c ? c + 1 : e;
-	ev->verdict = sl(a, c);
+	ev->verdict = ml_sl(a, c);
 	ev->status = rspamd_status(ev->verdict);
-	q = skip_sp(c + 2, e);
+	q = ml_scan_skip_sp(c + 2, e);
 	if (q < e && *q == '[') {
-		const char *rb = findc(q, e, ']');
+		const char *rb = ml_scan_findc(q, e, ']');
 		if (!rb)
 			return e;
-		const char *sl_ = findc(q, rb, '/');
-		ev->score = sl(q + 1, sl_ ? sl_ : rb);
-		q = skip_sp(rb + 1, e);
+		const char *sl_ = ml_scan_findc(q, rb, '/');
+		ev->score = ml_sl(q + 1, sl_ ? sl_ : rb);
+		q = ml_scan_skip_sp(rb + 1, e);
 	}
 	if (q < e && *q == '[') {
 		/* Symbols: "NAME(score){options;}" separated by ','; options may hold
@@ -512,7 +408,7 @@ static const char *rspamd_metric(const char *p, const char *e, ml_event_t *ev)
 			else if (*q == ']' && !brace)
 				break;
 		}
-		ev->reason_text = sl(s, q);
+		ev->reason_text = ml_sl(s, q);
 		if (q < e)
 			q++;
 	}
@@ -525,22 +421,22 @@ static void parse_rspamd(const char *p, const char *e, ml_event_t *ev)
 {
 	p = skip_rspamd_stamp(p, e);
 	size_t lim = ML_MIN((size_t)(e - p), 96);
-	const char *t = FIND(p, p + lim, "rspamd_task_write_log: ");
+	const char *t = ML_FIND(p, p + lim, "rspamd_task_write_log: ");
 	if (!t) {
 		/* "<uid>; module; function: text" or "module; function: text". */
-		const char *semi = findc(p, p + lim, ';');
-		if (semi && semi + 1 < e && semi[1] == ' ' && (*p == '<' || is_alpha((unsigned char)*p)))
+		const char *semi = ml_scan_findc(p, p + lim, ';');
+		if (semi && semi + 1 < e && semi[1] == ' ' && (*p == '<' || ml_is_alpha((unsigned char)*p)))
 			ml_event_skip(ev, "rspamd");
-		else if (HAS(p, e, "rspamd ") || HAS(p, e, "main; ") || HAS(p, e, "lua; "))
+		else if (ML_HAS(p, e, "rspamd ") || ML_HAS(p, e, "main; ") || ML_HAS(p, e, "lua; "))
 			ml_event_skip(ev, "rspamd");
 		else
 			ml_event_unknown(ev, "rspamd: unrecognised");
 		return;
 	}
 	ev->kind = ML_EV_FILTER;
-	const char *q = t + 23;
+	const char *q = ML_AFTER(t, "rspamd_task_write_log: ");
 	while (q < e) {
-		q = skip_sp(q, e);
+		q = ml_scan_skip_sp(q, e);
 		if (q >= e)
 			break;
 		if (*q == '(') {
@@ -552,13 +448,13 @@ static void parse_rspamd(const char *p, const char *e, ml_event_t *ev)
 					colon = k;
 					break;
 				}
-				if (!is_alnum((unsigned char)*k) && *k != '_' && *k != ' ')
+				if (!ml_is_alnum((unsigned char)*k) && *k != '_' && *k != ' ')
 					break;
 			}
 			if (!colon || colon + 1 >= e || colon[1] != ' ') {
 				q = to_comma(q, e);
 			} else {
-				ml_slice_t key = sl(q, colon), in = ML_SLICE_NULL;
+				ml_slice_t key = ml_sl(q, colon), in = ML_SLICE_NULL;
 				const char *v = colon + 2, *ve;
 				int bracketed = v < e && *v == '<';
 				if (bracketed) {
@@ -570,7 +466,7 @@ static void parse_rspamd(const char *p, const char *e, ml_event_t *ev)
 				} else {
 					ve = to_comma(v, e);
 				}
-				ml_slice_t val = bracketed ? in : sl(v, ve);
+				ml_slice_t val = bracketed ? in : ml_sl(v, ve);
 				if (ml_slice_eq(key, "id")) {
 					if (!ml_slice_eq(val, "undef") && !ml_slice_eq(val, "<undef>"))
 						ev->msgid = val;
@@ -584,7 +480,7 @@ static void parse_rspamd(const char *p, const char *e, ml_event_t *ev)
 				} else if (ml_slice_eq(key, "rcpts") || ml_slice_eq(key, "rcpt")) {
 					ev->filter_rcpts = val;
 				} else if (ml_slice_eq(key, "len")) {
-					ev->size = parse_u64(val.p, val.p + val.n);
+					ev->size = ml_scan_u64(val.p, val.p + val.n);
 				}
 				q = ve;
 			}
@@ -601,44 +497,44 @@ static void parse_rspamd(const char *p, const char *e, ml_event_t *ev)
 static void parse_spamd(const char *p, const char *e, ml_event_t *ev)
 {
 	int tagged = 0;
-	if (HAS(p, e, "spamd: ")) {
-		p += 7;
+	if (ML_HAS(p, e, "spamd: ")) {
+		p = ML_AFTER(p, "spamd: ");
 		tagged = 1;
 	}
-	if (!HAS(p, e, "result: ")) {
-		const char *c = findc(p, p + ML_MIN((size_t)(e - p), 24), ':');
+	if (!ML_HAS(p, e, "result: ")) {
+		const char *c = ml_scan_findc(p, p + ML_MIN((size_t)(e - p), 24), ':');
 		int word = c && c > p && c + 1 <= e;
 		for (const char *q = p; word && q < c; q++)
-			if (!is_alnum((unsigned char)*q) && *q != '-' && *q != '_' && *q != ' ')
+			if (!ml_is_alnum((unsigned char)*q) && *q != '-' && *q != '_' && *q != ' ')
 				word = 0;
-		if (tagged || word || HAS(p, e, "server ") || HAS(p, e, "child ") || HAS(p, e, "spamd "))
+		if (tagged || word || ML_HAS(p, e, "server ") || ML_HAS(p, e, "child ") || ML_HAS(p, e, "spamd "))
 			ml_event_skip(ev, "spamd");
 		else
 			ml_event_unknown(ev, "spamd: unrecognised");
 		return;
 	}
-	p += 8;
+	p = ML_AFTER(p, "result: ");
 	ev->kind = ML_EV_FILTER;
 	int spam = p < e && *p == 'Y';
 	ev->verdict = ml_slice_cstr(spam ? "spam" : "clean");
-	const char *q = findc(p, e, ' ');
-	q = q ? skip_sp(q, e) : e;
+	const char *q = ml_scan_findc(p, e, ' ');
+	q = q ? ml_scan_skip_sp(q, e) : e;
 	const char *s = q;
 	while (q < e && *q != ' ')
 		q++;
-	ev->score = sl(s, q);
-	q = skip_sp(q, e);
-	if (HAS(q, e, "- ")) {
-		const char *y = q + 2, *ye = findc(y, e, ' ');
+	ev->score = ml_sl(s, q);
+	q = ml_scan_skip_sp(q, e);
+	if (ML_HAS(q, e, "- ")) {
+		const char *y = ML_AFTER(q, "- "), *ye = ml_scan_findc(y, e, ' ');
 		ye = ye ? ye : e;
-		ev->reason_text = sl(y, ye);
+		ev->reason_text = ml_sl(y, ye);
 		q = ye;
 	}
 	/* key=value items separated by ',' (", " in some versions). */
 	while (q < e) {
-		q = skip_sp(q, e);
+		q = ml_scan_skip_sp(q, e);
 		if (q < e && *q == ',')
-			q = skip_sp(q + 1, e);
+			q = ml_scan_skip_sp(q + 1, e);
 		const char *k = q;
 		while (q < e && *q != '=' && *q != ',' && *q != ' ')
 			q++;
@@ -646,7 +542,7 @@ static void parse_spamd(const char *p, const char *e, ml_event_t *ev)
 			q = to_comma(q, e);
 			continue;
 		}
-		ml_slice_t key = sl(k, q);
+		ml_slice_t key = ml_sl(k, q);
 		const char *v = q + 1, *ve;
 		ml_slice_t in;
 		if (ml_slice_eq(key, "mid") && (ve = angle(v, e, &in)) != NULL) {
@@ -656,7 +552,7 @@ static void parse_spamd(const char *p, const char *e, ml_event_t *ev)
 		}
 		ve = to_comma(v, e);
 		if (ml_slice_eq(key, "size"))
-			ev->size = parse_u64(v, ve);
+			ev->size = ml_scan_u64(v, ve);
 		q = ve;
 	}
 	if (!ev->msgid.n)
@@ -670,15 +566,15 @@ static const char *from_to(const char *p, const char *e, ml_event_t *ev)
 {
 	ml_slice_t in;
 	const char *q;
-	if (HAS(p, e, "from ") && (q = angle(p + 5, e, &in)) != NULL) {
+	if (ML_HAS(p, e, "from ") && (q = angle(ML_AFTER(p, "from "), e, &in)) != NULL) {
 		ev->from = in;
 		ev->from_set = 1;
 		p = q;
-		if (HAS(p, e, " to <")) {
-			const char *rs = p + 5;
-			const char *r = findc(rs, e, '>');
+		if (ML_HAS(p, e, " to <")) {
+			const char *rs = ML_AFTER(p, " to <");
+			const char *r = ml_scan_findc(rs, e, '>');
 			if (r) {
-				ev->filter_rcpts = sl(rs - 1, r + 1);
+				ev->filter_rcpts = ml_sl(rs - 1, r + 1);
 				p = r + 1;
 			}
 		}
@@ -690,38 +586,38 @@ static void parse_clamav(const char *p, const char *e, ml_event_t *ev)
 {
 	size_t qn = qid_prefix(p, e);
 	if (qn) {
-		ev->qid = sl(p, p + qn);
+		ev->qid = ml_sl(p, p + qn);
 		p += qn + 2;
 	}
 	int clean = 0;
 	const char *q = NULL;
-	if (HAS(p, e, "Message "))
-		q = p + 8;
-	else if (HAS(p, e, "Clean message")) {
-		q = p + 13;
+	if (ML_HAS(p, e, "Message "))
+		q = ML_AFTER(p, "Message ");
+	else if (ML_HAS(p, e, "Clean message")) {
+		q = ML_AFTER(p, "Clean message");
 		clean = 1;
 	}
 	if (q) {
-		q = skip_sp(q, e);
+		q = ml_scan_skip_sp(q, e);
 		/* "Message QID from ..." / "Message QID infected by ..." */
-		if (!HAS(q, e, "from ")) {
+		if (!ML_HAS(q, e, "from ")) {
 			const char *w = q;
 			while (q < e && *q != ' ')
 				q++;
 			if (!ev->qid.n && mta_qid_shape(w, q))
-				ev->qid = sl(w, q);
-			q = skip_sp(q, e);
+				ev->qid = ml_sl(w, q);
+			q = ml_scan_skip_sp(q, e);
 		}
 		q = from_to(q, e, ev);
-		const char *inf = FIND(q, e, "infected by ");
+		const char *inf = ML_FIND(q, e, "infected by ");
 		if (inf && !clean) {
 			ev->kind = ML_EV_FILTER;
-			ev->verdict = sl(inf, inf + 8);
-			ev->reason_text = sl(inf, e);
+			ev->verdict = ml_sl(inf, inf + ML_LEN("infected"));
+			ev->reason_text = ml_sl(inf, e);
 			ev->status = ML_ST_BLOCKED;
 		} else if (clean) {
 			ev->kind = ML_EV_FILTER;
-			ev->verdict = sl(p, p + 5);
+			ev->verdict = ml_sl(p, p + ML_LEN("Clean"));
 			ev->status = ML_ST_DELIVERED;
 		}
 		if (ev->kind == ML_EV_FILTER && ev->qid.n)
@@ -736,7 +632,7 @@ static void parse_clamav(const char *p, const char *e, ml_event_t *ev)
 		ml_event_clear(ev);
 		ev->qid = qid;
 		ev->kind = ML_EV_FILTER;
-		ev->verdict = ev->reason_text = sl(p, e);
+		ev->verdict = ev->reason_text = ml_sl(p, e);
 		if (ml_slice_ieq(ev->verdict, "clean"))
 			ev->status = ML_ST_DELIVERED;
 		return;
@@ -752,32 +648,32 @@ static void parse_qid_milter(prog_t prog, const char *p, const char *e, ml_event
 		return;
 	}
 	ev->kind = ML_EV_FILTER;
-	ev->qid = sl(p, p + qn);
+	ev->qid = ml_sl(p, p + qn);
 	p += qn + 2;
-	ev->verdict = ev->reason_text = sl(p, e);
+	ev->verdict = ev->reason_text = ml_sl(p, e);
 	if (prog == P_OPENDMARC) {
 		/* "DOMAIN RESULT": the result word. */
-		const char *sp = findc(p, e, ' ');
-		if (sp && !findc(sp + 1, e, ' ') && sp + 1 < e && findc(p, sp, '.'))
-			ev->verdict = sl(sp + 1, e);
+		const char *sp = ml_scan_findc(p, e, ' ');
+		if (sp && !ml_scan_findc(sp + 1, e, ' ') && sp + 1 < e && ml_scan_findc(p, sp, '.'))
+			ev->verdict = ml_sl(sp + 1, e);
 	}
 }
 
 /* ---- policyd-spf ------------------------------------------------------------- */
 
-static const prefix_t SPF_PREFIXES[] = {
-	PFX("prepend "), PFX("Received-SPF"), PFX("action="), PFX("Policy action="), PFX("550 "),
-	PFX("450 "), PFX("451 "), PFX("554 "), PFX("Starting"), PFX("Config"), PFX("SPF "), PFX("None"),
-	PFX("Pass"), PFX("Fail"), PFX("Softfail"), PFX("Neutral"), PFX("Temperror"), PFX("Permerror"),
-	PFX("Not "), PFX("Debug"), PFX("ERROR"), PFX("Exception"), PFX("DUNNO"), PFX("PREPEND"),
-	PFX("REJECT"), PFX("DEFER"), PFX("Hello "), PFX("HELO "), PFX("Mail From"), PFX("skip"),
-	PFX("Skip"), PFX("Whitelist"), PFX("whitelist"), PFX("sender_policy"), PFX("Header"),
-	PFX("Using "), PFX("Read "), PFX("spfcheck"), PFX("Result"), { NULL, 0 }
+static const ml_prefix_t SPF_PREFIXES[] = {
+	ML_PREFIX("prepend "), ML_PREFIX("Received-SPF"), ML_PREFIX("action="), ML_PREFIX("Policy action="), ML_PREFIX("550 "),
+	ML_PREFIX("450 "), ML_PREFIX("451 "), ML_PREFIX("554 "), ML_PREFIX("Starting"), ML_PREFIX("Config"), ML_PREFIX("SPF "), ML_PREFIX("None"),
+	ML_PREFIX("Pass"), ML_PREFIX("Fail"), ML_PREFIX("Softfail"), ML_PREFIX("Neutral"), ML_PREFIX("Temperror"), ML_PREFIX("Permerror"),
+	ML_PREFIX("Not "), ML_PREFIX("Debug"), ML_PREFIX("ERROR"), ML_PREFIX("Exception"), ML_PREFIX("DUNNO"), ML_PREFIX("PREPEND"),
+	ML_PREFIX("REJECT"), ML_PREFIX("DEFER"), ML_PREFIX("Hello "), ML_PREFIX("HELO "), ML_PREFIX("Mail From"), ML_PREFIX("skip"),
+	ML_PREFIX("Skip"), ML_PREFIX("Whitelist"), ML_PREFIX("whitelist"), ML_PREFIX("sender_policy"), ML_PREFIX("Header"),
+	ML_PREFIX("Using "), ML_PREFIX("Read "), ML_PREFIX("spfcheck"), ML_PREFIX("Result"), { NULL, 0 }
 };
 
 static void parse_policyd_spf(const char *p, const char *e, ml_event_t *ev)
 {
-	if (starts_any(p, e, SPF_PREFIXES) || FIND(p, e, "identity=") || FIND(p, e, "Received-SPF"))
+	if (ml_scan_starts_any(p, e, SPF_PREFIXES) || ML_FIND(p, e, "identity=") || ML_FIND(p, e, "Received-SPF"))
 		ml_event_skip(ev, "policyd-spf");
 	else
 		ml_event_unknown(ev, "policyd-spf: unrecognised");
@@ -787,82 +683,82 @@ static void parse_policyd_spf(const char *p, const char *e, ml_event_t *ev)
 
 static void parse_mailscanner(const char *p, const char *e, ml_event_t *ev)
 {
-	if (HAS(p, e, "Message ")) {
-		const char *q = p + 8, *w = q;
+	if (ML_HAS(p, e, "Message ")) {
+		const char *q = ML_AFTER(p, "Message "), *w = q;
 		while (q < e && *q != ' ')
 			q++;
 		ml_slice_t qid = qid_value(w, q);
-		if (!qid.n || !HAS(q, e, " from ")) {
+		if (!qid.n || !ML_HAS(q, e, " from ")) {
 			ml_event_skip(ev, "MailScanner");
 			return;
 		}
-		const char *is = FIND(q, e, " is ");
+		const char *is = ML_FIND(q, e, " is ");
 		if (!is) {
 			ml_event_skip(ev, "MailScanner");
 			return;
 		}
 		ev->kind = ML_EV_FILTER;
 		ev->qid = qid;
-		q += 6;
+		q = ML_AFTER(q, " from ");
 		const char *ip = q;
 		while (q < is && *q != ' ')
 			q++;
-		ev->client_ip = sl(ip, q);
-		q = skip_sp(q, is);
+		ev->client_ip = ml_sl(ip, q);
+		q = ml_scan_skip_sp(q, is);
 		if (q < is && *q == '(') {
-			const char *c = findc(q, is, ')');
+			const char *c = ml_scan_findc(q, is, ')');
 			if (c) {
-				ev->from = sl(q + 1, c);
+				ev->from = ml_sl(q + 1, c);
 				ev->from_set = 1;
 				q = c + 1;
 			}
 		}
-		if (HAS(q, is, " to "))
-			ev->filter_rcpts = sl(q + 4, is);
-		const char *v = is + 4, *ve = v;
+		if (ML_HAS(q, is, " to "))
+			ev->filter_rcpts = ml_sl(ML_AFTER(q, " to "), is);
+		const char *v = ML_AFTER(is, " is "), *ve = v;
 		while (ve < e && *ve != ',' && *ve != '(')
 			ve++;
 		while (ve > v && ve[-1] == ' ')
 			ve--;
-		ev->verdict = sl(v, ve);
-		ev->reason_text = sl(v, e);
-		const char *sc = FIND(ve, e, "score=");
+		ev->verdict = ml_sl(v, ve);
+		ev->reason_text = ml_sl(v, e);
+		const char *sc = ML_FIND(ve, e, "score=");
 		if (sc)
-			ev->score = sl(sc + 6, to_comma(sc + 6, e));
+			ev->score = ml_sl(ML_AFTER(sc, "score="), to_comma(ML_AFTER(sc, "score="), e));
 		return;
 	}
-	if (HAS(p, e, "Requeue: ")) {
-		const char *q = p + 9, *w = q;
+	if (ML_HAS(p, e, "Requeue: ")) {
+		const char *q = ML_AFTER(p, "Requeue: "), *w = q;
 		while (q < e && *q != ' ' && *q != '.')
 			q++;
 		ml_slice_t qid = qid_value(w, q);
-		const char *to = FIND(q, e, " to ");
+		const char *to = ML_FIND(q, e, " to ");
 		if (qid.n && to) {
-			const char *n = to + 4, *ne = n;
+			const char *n = ML_AFTER(to, " to "), *ne = n;
 			while (ne < e && *ne != ' ' && *ne != ',')
 				ne++;
 			ev->kind = ML_EV_FILTER;
 			ev->qid = qid;
 			ev->other_qid = qid_value(n, ne);
-			ev->verdict = sl(p, p + 7);
+			ev->verdict = ml_sl(p, p + ML_LEN("Requeue"));
 			ev->status = ML_ST_DELIVERED;
 			return;
 		}
 	}
-	if (HAS(p, e, "Spam Actions: message ")) {
-		const char *q = p + 22, *w = q;
+	if (ML_HAS(p, e, "Spam Actions: message ")) {
+		const char *q = ML_AFTER(p, "Spam Actions: message "), *w = q;
 		while (q < e && *q != ' ')
 			q++;
 		ml_slice_t qid = qid_value(w, q);
-		if (qid.n && HAS(q, e, " actions are ")) {
+		if (qid.n && ML_HAS(q, e, " actions are ")) {
 			ev->kind = ML_EV_FILTER;
 			ev->qid = qid;
-			const char *a = q + 13;
-			ev->verdict = ev->reason_text = sl(a, e);
-			int deliver = FIND(a, e, "deliver") != NULL || FIND(a, e, "forward") != NULL;
-			if (FIND(a, e, "delete") || FIND(a, e, "bounce"))
+			const char *a = ML_AFTER(q, " actions are ");
+			ev->verdict = ev->reason_text = ml_sl(a, e);
+			int deliver = ML_FIND(a, e, "deliver") != NULL || ML_FIND(a, e, "forward") != NULL;
+			if (ML_FIND(a, e, "delete") || ML_FIND(a, e, "bounce"))
 				ev->status = ML_ST_BLOCKED;
-			else if (FIND(a, e, "store") && !deliver)
+			else if (ML_FIND(a, e, "store") && !deliver)
 				ev->status = ML_ST_QUARANTINED;
 			else if (deliver)
 				ev->status = ML_ST_DELIVERED;
@@ -881,7 +777,7 @@ void ml_filters_parse(ml_slice_t program, ml_slice_t msg, ml_event_t *ev)
 	const char *e = p + (msg.p ? msg.n : 0);
 	while (e > p && (e[-1] == ' ' || e[-1] == '\r' || e[-1] == '\n' || e[-1] == '\t'))
 		e--;
-	p = skip_sp(p, e);
+	p = ml_scan_skip_sp(p, e);
 	prog_t prog = program_of(program);
 	if (prog == P_NONE) {
 		ml_event_unknown(ev, "unknown program");
@@ -891,7 +787,7 @@ void ml_filters_parse(ml_slice_t program, ml_slice_t msg, ml_event_t *ev)
 		ml_event_skip(ev, "filter empty line");
 		return;
 	}
-	if (ml_learn_parse(program, sl(p, e), ev))
+	if (ml_learn_parse(program, ml_sl(p, e), ev))
 		return;  /* a learning line: engine/learn.h */
 	switch (prog) {
 	case P_AMAVIS: parse_amavis(p, e, ev); break;

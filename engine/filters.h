@@ -101,11 +101,5 @@ void ml_filters_parse(ml_slice_t program, ml_slice_t msg, ml_event_t *ev);
 /* 1 when s is acceptable as a labelled queue ID (see above). */
 int ml_filters_is_qid(ml_slice_t s);
 
-/*
- * The next address of a filter_rcpts list: *list is advanced past it, *addr
- * gets it without angle brackets or surrounding spaces.  1 while there is one,
- * 0 at the end.  Empty items ("<>") are returned as empty addresses.
- */
-int ml_filters_next_rcpt(ml_slice_t *list, ml_slice_t *addr);
 
 #endif

@@ -2,14 +2,7 @@
 
 #include <string.h>
 
-#define LIT(s) (s), (sizeof(s) - 1)
-
-static const char *find(const char *p, const char *e, const char *lit, size_t n)
-{
-	if (p >= e || (size_t)(e - p) < n)
-		return NULL;
-	return memmem(p, (size_t)(e - p), lit, n);
-}
+#include "scan.h"
 
 static int is_rspamd(ml_slice_t program)
 {
@@ -29,11 +22,10 @@ static int is_rspamd(ml_slice_t program)
 /* "rspamd_controller_learn_fin_task: <IP> learned message as CLASS: MSGID" */
 static int parse_rspamd(const char *p, const char *e, ml_event_t *ev)
 {
-	static const char fn[] = "rspamd_controller_learn_fin_task: ";
-	const char *q = find(p, e, LIT(fn));
+	const char *q = ML_FIND(p, e, "rspamd_controller_learn_fin_task: ");
 	if (!q)
 		return 0;
-	q += sizeof fn - 1;
+	q = ML_AFTER(q, "rspamd_controller_learn_fin_task: ");
 	const char *ip = NULL, *ipe = NULL;
 	if (q < e && *q == '<') {
 		ip = q + 1;
@@ -44,17 +36,16 @@ static int parse_rspamd(const char *p, const char *e, ml_event_t *ev)
 		while (q < e && *q == ' ')
 			q++;
 	}
-	static const char learned[] = "learned message as ";
-	if ((size_t)(e - q) < sizeof learned - 1 || memcmp(q, learned, sizeof learned - 1))
+	if (!(q = ML_SKIP(q, e, "learned message as ")))
 		return 0;
-	q += sizeof learned - 1;
 	int spam;
-	if ((size_t)(e - q) >= 6 && !memcmp(q, "spam: ", 6)) {
+	const char *r;
+	if ((r = ML_SKIP(q, e, "spam: "))) {
 		spam = 1;
-		q += 6;
-	} else if ((size_t)(e - q) >= 5 && !memcmp(q, "ham: ", 5)) {
+		q = r;
+	} else if ((r = ML_SKIP(q, e, "ham: "))) {
 		spam = 0;
-		q += 5;
+		q = r;
 	} else {
 		return 0;
 	}

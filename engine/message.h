@@ -52,7 +52,7 @@ typedef enum {
 	ML_DIR_UNKNOWN = 0,
 	ML_DIR_INBOUND,
 	ML_DIR_OUTBOUND,
-	ML_DIR_INTERNAL,  /* both sender and a recipient local: shown as inbound */
+	ML_DIR_INTERNAL,  /* the sender and every recipient local (engine/correlate.h) */
 } ml_direction_t;
 const char *ml_direction_name(ml_direction_t d);
 

@@ -50,9 +50,11 @@
  *     QID: milter-ACTION: STAGE from ORIGIN: REPLY; trailer  → as above, reason = REPLY
  *     For header lines: header_name = NAME; the VALUE goes to `subject` when NAME is
  *     "Subject" (any case), else to `reason_text` (HEADER and INFO only; HOLD and
- *     CLEANUP_REJECT keep reason_text for their TEXT).  VALUE ends at the last " from "
- *     before the trailer (cleanup truncates VALUE to 200 bytes and it may itself hold
- *     " from ").  ORIGIN is NAME[IP] or "local".
+ *     CLEANUP_REJECT keep reason_text for their TEXT); every action carries the subject
+ *     (the correlator keeps it whatever the action).  VALUE ends at the last " from "
+ *     followed by ORIGIN, ';' and a trailer (cleanup truncates VALUE to 200 bytes and
+ *     it may itself hold " from ", "; " or a whole " from h[ip]; from=<x> to=<y>").
+ *     ORIGIN is NAME[IP][:PORT] or "local".
  *   qmgr, oqmgr, nqmgr
  *     QID: from=<A>, size=N, nrcpt=N (queue active)         → QMGR_FROM
  *     QID: from=<A>, status=expired, returned to sender      → EXPIRED (also force-expired)
@@ -96,59 +98,13 @@
  * an address may hold '>').  The reply before it may itself hold "; ".
  */
 #include "postfix.h"
+#include "scan.h"
 
 #include <stdint.h>
 #include <string.h>
 
-/* ---- bounded byte helpers ---------------------------------------------- */
+/* ---- helpers beyond engine/scan.h -------------------------------------- */
 
-#define LIT(s) (s), (sizeof(s) - 1)
-
-static inline int has(const char *p, const char *e, const char *lit, size_t n)
-{
-	return (size_t)(e - p) >= n && memcmp(p, lit, n) == 0;
-}
-#define HAS(p, e, s) has((p), (e), LIT(s))
-
-static inline ml_slice_t sl(const char *p, const char *e)
-{
-	return ml_slice(p, (size_t)(e - p));
-}
-
-static inline const char *find(const char *p, const char *e, const char *lit, size_t n)
-{
-	if (p >= e || (size_t)(e - p) < n)
-		return NULL;
-	return memmem(p, (size_t)(e - p), lit, n);
-}
-#define FIND(p, e, s) find((p), (e), LIT(s))
-
-/* Last occurrence of lit (n >= 1) in [p, e). */
-static const char *rfind(const char *p, const char *e, const char *lit, size_t n)
-{
-	if ((size_t)(e - p) < n)
-		return NULL;
-	const char *q = e - n;  /* the last possible start */
-	for (;;) {
-		q = memrchr(p, lit[0], (size_t)(q - p) + 1);
-		if (!q)
-			return NULL;
-		if (memcmp(q, lit, n) == 0)
-			return q;
-		if (q == p)
-			return NULL;
-		q--;
-	}
-}
-
-static inline int is_digit(unsigned char c)
-{
-	return (unsigned)(c - '0') < 10u;
-}
-static inline int is_lower(unsigned char c)
-{
-	return (unsigned)(c - 'a') < 26u;
-}
 static inline int is_hexu(unsigned char c)
 {
 	return (unsigned)(c - '0') < 10u || (unsigned)(c - 'A') < 6u;
@@ -168,29 +124,16 @@ static inline int is_lqid(unsigned char c)
 static size_t key_len(const char *p, const char *e)
 {
 	const char *q = p;
-	while (q < e && (is_lower((unsigned char)*q) || *q == '_' || *q == '-'))
+	while (q < e && (ml_is_lower((unsigned char)*q) || *q == '_' || *q == '-'))
 		q++;
 	return (q > p && q < e && *q == '=') ? (size_t)(q - p) : 0;
-}
-
-/* Unsigned decimal; saturates. */
-static uint64_t parse_u64(const char *p, const char *e)
-{
-	uint64_t v = 0;
-	for (; p < e && is_digit((unsigned char)*p); p++) {
-		unsigned d = (unsigned)(*p - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return UINT64_MAX;
-		v = v * 10 + d;
-	}
-	return v;
 }
 
 /* "151541", "0.12", ".5" (seconds) → milliseconds; saturates at UINT32_MAX. */
 static uint32_t parse_delay_ms(const char *p, const char *e)
 {
 	uint64_t sec = 0, ms = 0;
-	for (; p < e && is_digit((unsigned char)*p); p++) {
+	for (; p < e && ml_is_digit((unsigned char)*p); p++) {
 		sec = sec * 10 + (unsigned)(*p - '0');
 		if (sec > UINT32_MAX)
 			return UINT32_MAX;
@@ -198,7 +141,7 @@ static uint32_t parse_delay_ms(const char *p, const char *e)
 	if (p < e && *p == '.') {
 		p++;
 		unsigned scale = 100;
-		for (; p < e && is_digit((unsigned char)*p); p++) {
+		for (; p < e && ml_is_digit((unsigned char)*p); p++) {
 			ms += (unsigned)(*p - '0') * scale;
 			scale /= 10;
 		}
@@ -250,7 +193,7 @@ static const char *take_qid(const char *p, const char *e, ml_slice_t *qid)
 		return NULL;
 	if (c + 1 < e && c[1] != ' ')
 		return NULL;
-	ml_slice_t t = sl(p, c);
+	ml_slice_t t = ml_sl(p, c);
 	if (!ml_postfix_is_qid(t))
 		return NULL;
 	*qid = t;
@@ -329,7 +272,7 @@ SKIPD(DM_POSTFIX, "postfix");
 
 static const daemon_t *daemon_lookup(const char *s, size_t n)
 {
-#define IS(lit) (n == sizeof(lit) - 1 && memcmp(s, lit, sizeof(lit) - 1) == 0)
+#define IS(lit) ML_IS(s, n, lit)
 	if (n < 4)
 		return &DM_UNKNOWN;
 	switch (n) {
@@ -424,13 +367,11 @@ static const daemon_t *daemon_lookup(const char *s, size_t n)
 
 int ml_postfix_is_program(ml_slice_t program)
 {
-	return program.p && program.n > 8 && memcmp(program.p, "postfix", 7) == 0 &&
-	       memchr(program.p + 7, '/', program.n - 7) != NULL;
+	return program.p && program.n > ML_LEN("postfix/") && memcmp(program.p, ML_LIT("postfix")) == 0 &&
+	       memchr(ML_AFTER(program.p, "postfix"), '/', program.n - ML_LEN("postfix")) != NULL;
 }
 
 /* ---- event outcomes ---------------------------------------------------- */
-
-
 
 /* ---- addresses, clients, DSNs ------------------------------------------ */
 
@@ -476,7 +417,7 @@ static const char *parse_addr(const char *p, const char *e, ml_slice_t *out,
 		const char *q = p + 1;
 		while (q < e && (q = memchr(q, '>', (size_t)(e - q))) != NULL) {
 			if (cont_ok(q + 1, e)) {
-				*out = sl(p + 1, q);
+				*out = ml_sl(p + 1, q);
 				return q + 1;
 			}
 			if (first_only)
@@ -488,7 +429,7 @@ static const char *parse_addr(const char *p, const char *e, ml_slice_t *out,
 	const char *q = p;
 	while (q < e && *q != ',' && *q != ' ')
 		q++;
-	*out = sl(p, q);
+	*out = ml_sl(p, q);
 	return q;
 }
 
@@ -502,15 +443,15 @@ static const char *parse_client(const char *p, const char *e, ml_slice_t *name, 
 		const char *rb = memchr(q, ']', (size_t)(e - q));
 		if (!rb)
 			return NULL;
-		*name = sl(p, q);
-		*ip = sl(q + 1, rb);
+		*name = ml_sl(p, q);
+		*ip = ml_sl(q + 1, rb);
 		q = rb + 1;
-		if (q + 1 < e && *q == ':' && is_digit((unsigned char)q[1]))
-			for (q++; q < e && is_digit((unsigned char)*q); q++)
+		if (q + 1 < e && *q == ':' && ml_is_digit((unsigned char)q[1]))
+			for (q++; q < e && ml_is_digit((unsigned char)*q); q++)
 				;
 		return q;
 	}
-	*name = sl(p, q);
+	*name = ml_sl(p, q);
 	*ip = ML_SLICE_NULL;
 	return q;
 }
@@ -519,8 +460,8 @@ static const char *parse_client(const char *p, const char *e, ml_slice_t *name, 
 static ml_slice_t find_dsn(const char *p, const char *e)
 {
 	const char *q = p;
-	if (e - q >= 4 && is_digit((unsigned char)q[0]) && is_digit((unsigned char)q[1]) &&
-	    is_digit((unsigned char)q[2]) && (q[3] == ' ' || q[3] == '-'))
+	if (e - q >= 4 && ml_is_digit((unsigned char)q[0]) && ml_is_digit((unsigned char)q[1]) &&
+	    ml_is_digit((unsigned char)q[2]) && (q[3] == ' ' || q[3] == '-'))
 		q += 4;
 	const char *s = q;
 	if (q == e || (*q != '2' && *q != '4' && *q != '5'))
@@ -531,14 +472,14 @@ static ml_slice_t find_dsn(const char *p, const char *e)
 			return ML_SLICE_NULL;
 		q++;
 		const char *d = q;
-		while (q < e && is_digit((unsigned char)*q) && q - d < 3)
+		while (q < e && ml_is_digit((unsigned char)*q) && q - d < 3)
 			q++;
 		if (q == d)
 			return ML_SLICE_NULL;
 	}
 	if (q < e && *q != ' ' && *q != ';' && *q != ',')
 		return ML_SLICE_NULL;
-	return sl(s, q);
+	return ml_sl(s, q);
 }
 
 static ml_slice_t dsn_of(ml_slice_t reply)
@@ -573,7 +514,7 @@ static int parse_trailer(const char *s, const char *e, trailer_t *t, int strict)
 				return 1;
 			if (p[1] != ' ')
 				return 0;
-			t->text = sl(p + 2, e);
+			t->text = ml_sl(p + 2, e);
 			return 1;
 		}
 		if (n > 0 && *p == ',')
@@ -585,10 +526,10 @@ static int parse_trailer(const char *s, const char *e, trailer_t *t, int strict)
 		if (!k)
 			return 0;
 		const char *key = p;
-		int r = (k == 4 && memcmp(key, "from", 4) == 0) ? 1 :
-			(k == 2 && memcmp(key, "to", 2) == 0) ? 2 :
-			(k == 5 && memcmp(key, "proto", 5) == 0) ? 3 :
-			(k == 4 && memcmp(key, "helo", 4) == 0) ? 4 : 0;
+		int r = ML_IS(key, k, "from") ? 1 :
+			ML_IS(key, k, "to") ? 2 :
+			ML_IS(key, k, "proto") ? 3 :
+			ML_IS(key, k, "helo") ? 4 : 0;
 		if (strict) {
 			if (r <= rank)
 				return 0;
@@ -604,7 +545,7 @@ static int parse_trailer(const char *s, const char *e, trailer_t *t, int strict)
 			const char *q = p;
 			while (q < e && *q != ' ' && *q != ',' && *q != ':')
 				q++;
-			v = sl(p, q);
+			v = ml_sl(p, q);
 			p = q;
 			if (!trailer_cont_ok(p, e))
 				return 0;
@@ -655,9 +596,9 @@ static void parse_reply_trailer(const char *p, const char *e, ml_event_t *ev)
 	const char *s = find_trailer(p, e, &t);
 	if (s) {
 		apply_trailer(ev, &t);
-		ev->reason_text = sl(p, s);
+		ev->reason_text = ml_sl(p, s);
 	} else {
-		ev->reason_text = sl(p, e);
+		ev->reason_text = ml_sl(p, e);
 	}
 	ev->dsn = dsn_of(ev->reason_text);
 }
@@ -671,15 +612,15 @@ static int parse_stage_line(const char *p, const char *e, ml_event_t *ev, ml_sli
 	const char *sp = memchr(p, ' ', (size_t)(e - p));
 	if (!sp || sp == p)
 		return 0;
-	*stage = sl(p, sp);
+	*stage = ml_sl(p, sp);
 	p = sp + 1;
-	if (!HAS(p, e, "from "))
+	if (!ML_HAS(p, e, "from "))
 		return 0;
-	p = parse_client(p + 5, e, &ev->client_name, &ev->client_ip);
+	p = parse_client(ML_AFTER(p, "from "), e, &ev->client_name, &ev->client_ip);
 	if (!p)
 		return 0;
-	if (HAS(p, e, ": "))
-		p += 2;
+	if (ML_HAS(p, e, ": "))
+		p = ML_AFTER(p, ": ");
 	else if (p != e)
 		return 0;
 	parse_reply_trailer(p, e, ev);
@@ -700,15 +641,15 @@ static act_t take_action(const char *p, const char *e, const char **next)
 	const char *s = p;
 	size_t n = (size_t)(c - p);
 	*next = c + 2;
-	if (n > 7 && memcmp(s, "milter-", 7) == 0) {
-		s += 7;
-		n -= 7;
-		if (n == 6 && memcmp(s, "reject", 6) == 0) return A_REJECT;
-		if (n == 7 && memcmp(s, "discard", 7) == 0) return A_DISCARD;
-		if (n == 4 && memcmp(s, "hold", 4) == 0) return A_HOLD;
+	if (n > ML_LEN("milter-") && memcmp(s, ML_LIT("milter-")) == 0) {
+		s = ML_AFTER(s, "milter-");
+		n -= ML_LEN("milter-");
+		if (ML_IS(s, n, "reject")) return A_REJECT;
+		if (ML_IS(s, n, "discard")) return A_DISCARD;
+		if (ML_IS(s, n, "hold")) return A_HOLD;
 		return A_INFO;  /* milter-header-redirect, milter-redirect, ... */
 	}
-#define W(lit) (n == sizeof(lit) - 1 && memcmp(s, lit, sizeof(lit) - 1) == 0)
+#define W(lit) ML_IS(s, n, lit)
 	if (W("reject")) return A_REJECT;
 	if (W("discard")) return A_DISCARD;
 	if (W("hold")) return A_HOLD;
@@ -730,9 +671,9 @@ static int stage_is_data(ml_slice_t st)
 /* "proxy-xxx: STAGE: REPLY; trailer". */
 static void parse_proxy(const char *p, const char *e, ml_event_t *ev)
 {
-	const char *c = FIND(p, e, ": ");
+	const char *c = ML_FIND(p, e, ": ");
 	if (c && memchr(p, ' ', (size_t)(c - p)) == NULL)
-		p = c + 2;
+		p = ML_AFTER(c, ": ");
 	parse_reply_trailer(p, e, ev);
 }
 
@@ -744,10 +685,10 @@ static size_t level_len(const char *p, const char *e)
 	if (p == e)
 		return 0;
 	switch (*p) {
-	case 'w': return HAS(p, e, "warning: ") ? 9 : HAS(p, e, "warning:") && p + 8 == e ? 8 : 0;
-	case 'f': return HAS(p, e, "fatal: ") ? 7 : 0;
-	case 'e': return HAS(p, e, "error: ") ? 7 : 0;
-	case 'p': return HAS(p, e, "panic: ") ? 7 : 0;
+	case 'w': return ML_HAS(p, e, "warning: ") ? ML_LEN("warning: ") : ML_HAS(p, e, "warning:") && ML_AFTER(p, "warning:") == e ? 8 : 0;
+	case 'f': return ML_HAS(p, e, "fatal: ") ? ML_LEN("fatal: ") : 0;
+	case 'e': return ML_HAS(p, e, "error: ") ? ML_LEN("error: ") : 0;
+	case 'p': return ML_HAS(p, e, "panic: ") ? ML_LEN("panic: ") : 0;
 	}
 	return 0;
 }
@@ -766,42 +707,28 @@ static int warning_line(const daemon_t *d, const char *p, const char *e, ml_even
 	return 1;
 }
 
-typedef struct {
-	const char *s;
-	size_t n;
-} prefix_t;
-#define PFX(lit) { (lit), sizeof(lit) - 1 }
-
-static int starts_any(const char *p, const char *e, const prefix_t *list)
-{
-	for (; list->s; list++)
-		if (has(p, e, list->s, list->n))
-			return 1;
-	return 0;
-}
-
-static const prefix_t TLS_PREFIXES[] = {
-	PFX("Anonymous TLS connection"), PFX("Untrusted TLS connection"), PFX("Trusted TLS connection"),
-	PFX("Verified TLS connection"), PFX("TLS handshake failed"), PFX("SSL_accept error"), PFX("SSL_connect error"),
-	PFX("certificate verification failed"), PFX("server certificate verification failed"),
-	PFX("client certificate verification failed"), PFX("Host offered STARTTLS"), PFX("TLS library problem"),
-	PFX("setting up TLS connection"), PFX("DANE"), PFX("TLSA"), PFX("STARTTLS"),
+static const ml_prefix_t TLS_PREFIXES[] = {
+	ML_PREFIX("Anonymous TLS connection"), ML_PREFIX("Untrusted TLS connection"), ML_PREFIX("Trusted TLS connection"),
+	ML_PREFIX("Verified TLS connection"), ML_PREFIX("TLS handshake failed"), ML_PREFIX("SSL_accept error"), ML_PREFIX("SSL_connect error"),
+	ML_PREFIX("certificate verification failed"), ML_PREFIX("server certificate verification failed"),
+	ML_PREFIX("client certificate verification failed"), ML_PREFIX("Host offered STARTTLS"), ML_PREFIX("TLS library problem"),
+	ML_PREFIX("setting up TLS connection"), ML_PREFIX("DANE"), ML_PREFIX("TLSA"), ML_PREFIX("STARTTLS"),
 	{ NULL, 0 }
 };
 
 /* ---- smtpd ------------------------------------------------------------- */
 
-static const prefix_t SMTPD_CONN_PREFIXES[] = {
-	PFX("connect from "), PFX("disconnect from "), PFX("lost connection after "), PFX("timeout after "),
-	PFX("too many errors after "), PFX("improper command pipelining"), PFX("bare <LF> received"),
-	PFX("discarding EHLO keywords"), PFX("Connection rate limit"), PFX("statistics:"), PFX("non-SMTP command"),
+static const ml_prefix_t SMTPD_CONN_PREFIXES[] = {
+	ML_PREFIX("connect from "), ML_PREFIX("disconnect from "), ML_PREFIX("lost connection after "), ML_PREFIX("timeout after "),
+	ML_PREFIX("too many errors after "), ML_PREFIX("improper command pipelining"), ML_PREFIX("bare <LF> received"),
+	ML_PREFIX("discarding EHLO keywords"), ML_PREFIX("Connection rate limit"), ML_PREFIX("statistics:"), ML_PREFIX("non-SMTP command"),
 	{ NULL, 0 }
 };
 
-static const prefix_t SMTPD_DIAG_PREFIXES[] = {
-	PFX("mapping DSN status"), PFX("ignoring DNS RR"), PFX("dict_"), PFX("match_"), PFX("generic_checks"), PFX("xclient"),
-	PFX("xforward"), PFX("milter"), PFX("proxy_"), PFX("smtpd_"), PFX("dns_"), PFX("uid="), PFX("valid_hostname"), PFX("table "),
-	PFX("cache "), PFX("address verification"),
+static const ml_prefix_t SMTPD_DIAG_PREFIXES[] = {
+	ML_PREFIX("mapping DSN status"), ML_PREFIX("ignoring DNS RR"), ML_PREFIX("dict_"), ML_PREFIX("match_"), ML_PREFIX("generic_checks"), ML_PREFIX("xclient"),
+	ML_PREFIX("xforward"), ML_PREFIX("milter"), ML_PREFIX("proxy_"), ML_PREFIX("smtpd_"), ML_PREFIX("dns_"), ML_PREFIX("uid="), ML_PREFIX("valid_hostname"), ML_PREFIX("table "),
+	ML_PREFIX("cache "), ML_PREFIX("address verification"),
 	{ NULL, 0 }
 };
 
@@ -816,18 +743,18 @@ static void parse_client_line(const char *p, const char *e, ml_event_t *ev, cons
 	ev->kind = ML_EV_CLIENT;
 	ev->client_name = name;
 	ev->client_ip = ip;
-	while (HAS(q, e, ", ")) {
-		q += 2;
+	while (ML_HAS(q, e, ", ")) {
+		q = ML_AFTER(q, ", ");
 		size_t k = key_len(q, e);
 		if (!k)
 			break;
 		const char *key = q, *v = q + k + 1;
-		const char *ve = FIND(v, e, ", ");
+		const char *ve = ML_FIND(v, e, ", ");
 		if (!ve)
 			ve = e;
-		if (k == 13 && memcmp(key, "sasl_username", 13) == 0) {
-			ev->sasl_user = sl(v, ve);
-		} else if (k == 11 && memcmp(key, "orig_client", 11) == 0) {
+		if (ML_IS(key, k, "sasl_username")) {
+			ev->sasl_user = ml_sl(v, ve);
+		} else if (ML_IS(key, k, "orig_client")) {
 			ml_slice_t on, oi;
 			if (parse_client(v, ve, &on, &oi) && oi.n) {
 				ev->client_name = on;
@@ -901,8 +828,8 @@ static void parse_smtpd(const daemon_t *d, const char *p, const char *e, ml_even
 {
 	const char *r = take_qid(p, e, &ev->qid);
 	if (r) {
-		if (HAS(r, e, "client=")) {
-			parse_client_line(r + 7, e, ev, d);
+		if (ML_HAS(r, e, "client=")) {
+			parse_client_line(ML_AFTER(r, "client="), e, ev, d);
 			return;
 		}
 		const char *n;
@@ -914,13 +841,13 @@ static void parse_smtpd(const daemon_t *d, const char *p, const char *e, ml_even
 		ml_event_unknown(ev, d->unk);
 		return;
 	}
-	if (HAS(p, e, "NOQUEUE: ")) {
-		r = p + 9;
-		if (HAS(r, e, "client=")) {
+	if (ML_HAS(p, e, "NOQUEUE: ")) {
+		r = ML_AFTER(p, "NOQUEUE: ");
+		if (ML_HAS(r, e, "client=")) {
 			ml_event_skip(ev, "smtpd noqueue client");
 			return;
 		}
-		if (HAS(r, e, "lost connection") || HAS(r, e, "timeout after")) {
+		if (ML_HAS(r, e, "lost connection") || ML_HAS(r, e, "timeout after")) {
 			ml_event_skip(ev, d->conn);
 			return;
 		}
@@ -943,15 +870,15 @@ static void parse_smtpd(const daemon_t *d, const char *p, const char *e, ml_even
 			return;
 		}
 	}
-	if (starts_any(p, e, SMTPD_CONN_PREFIXES)) {
+	if (ml_scan_starts_any(p, e, SMTPD_CONN_PREFIXES)) {
 		ml_event_skip(ev, d->conn);
 		return;
 	}
-	if (starts_any(p, e, TLS_PREFIXES)) {
+	if (ml_scan_starts_any(p, e, TLS_PREFIXES)) {
 		ml_event_skip(ev, "smtpd tls");
 		return;
 	}
-	if (starts_any(p, e, SMTPD_DIAG_PREFIXES)) {
+	if (ml_scan_starts_any(p, e, SMTPD_DIAG_PREFIXES)) {
 		ml_event_skip(ev, "smtpd diagnostic");
 		return;
 	}
@@ -962,9 +889,9 @@ static void parse_smtpd(const daemon_t *d, const char *p, const char *e, ml_even
 
 static void parse_postscreen(const daemon_t *d, const char *p, const char *e, ml_event_t *ev)
 {
-	if (HAS(p, e, "NOQUEUE: reject: RCPT from ")) {
+	if (ML_HAS(p, e, "NOQUEUE: reject: RCPT from ")) {
 		ml_slice_t stage;
-		if (parse_stage_line(p + 17, e, ev, &stage) && (ev->from_set || ev->to.n)) {
+		if (parse_stage_line(ML_AFTER(p, "NOQUEUE: reject: "), e, ev, &stage) && (ev->from_set || ev->to.n)) {
 			ev->kind = ML_EV_NOQUEUE_REJECT;
 			ev->status = ML_ST_BLOCKED;
 			return;
@@ -982,9 +909,9 @@ static ml_slice_t msgid_value(const char *p, const char *e)
 	if (p < e && *p == '<') {
 		const char *g = memchr(p, '>', (size_t)(e - p));
 		if (g)
-			return sl(p + 1, g);
+			return ml_sl(p + 1, g);
 	}
-	return sl(p, e);
+	return ml_sl(p, e);
 }
 
 /*
@@ -997,40 +924,44 @@ static void parse_content(ml_slice_t cls, const char *p, const char *e, ml_event
 	const char *ce = e;
 	trailer_t t;
 	*text = ML_SLICE_NULL;
+	/* The value ends at the last " from ORIGIN" that is followed by ';' and
+	 * a trailer (strict, else lenient): the value may itself hold " from ",
+	 * "; " and even a whole " from host[ip]; from=<x> to=<y>". */
 	for (int strict = 1; strict >= 0 && ce == e; strict--) {
-		const char *s = p;
-		while (s < e && (s = memchr(s, ';', (size_t)(e - s))) != NULL) {
-			if (parse_trailer(s, e, &t, strict)) {
-				const char *fr = rfind(p, s, LIT(" from "));
-				if (fr && !memchr(fr + 6, ' ', (size_t)(s - fr - 6))) {
-					ce = fr;
-					parse_client(fr + 6, s, &ev->client_name, &ev->client_ip);
-					if (ml_slice_eq(ev->client_name, "local") && !ev->client_ip.n)
-						ev->client_name = ML_SLICE_NULL;
-					apply_trailer(ev, &t);
-					*text = t.text;
-					break;
-				}
+		const char *end = e;
+		const char *fr;
+		while ((fr = ML_RFIND(p, end, " from ")) != NULL) {
+			ml_slice_t name, ip;
+			const char *s = parse_client(ML_AFTER(fr, " from "), e, &name, &ip);
+			if (s && s < e && *s == ';' && name.n && parse_trailer(s, e, &t, strict)) {
+				ce = fr;
+				ev->client_name = name;
+				ev->client_ip = ip;
+				if (ml_slice_eq(ev->client_name, "local") && !ev->client_ip.n)
+					ev->client_name = ML_SLICE_NULL;
+				apply_trailer(ev, &t);
+				*text = t.text;
+				break;
 			}
-			s++;
+			end = fr + 5;  /* the next candidate starts before fr */
 		}
 	}
-	if (cls.n >= 6 && memcmp(cls.p + cls.n - 6, "header", 6) == 0) {
+	if (ML_ENDS(cls.p, cls.n, "header")) {
 		const char *c = memchr(p, ':', (size_t)(ce - p));
 		if (c) {
-			ev->header_name = sl(p, c);
+			ev->header_name = ml_sl(p, c);
 			c++;
 			if (c < ce && *c == ' ')
 				c++;
-			*value = sl(c, ce);
+			*value = ml_sl(c, ce);
 			return;
 		}
 		ev->header_name = ML_SLICE_NULL;
-		*value = sl(p, ce);
+		*value = ml_sl(p, ce);
 		return;
 	}
 	ev->header_name = cls;  /* "body" */
-	*value = sl(p, ce);
+	*value = ml_sl(p, ce);
 }
 
 static void parse_cleanup(const daemon_t *d, const char *p, const char *e, ml_event_t *ev)
@@ -1042,14 +973,14 @@ static void parse_cleanup(const daemon_t *d, const char *p, const char *e, ml_ev
 		ml_event_unknown(ev, d->unk);
 		return;
 	}
-	if (HAS(r, e, "message-id=")) {
+	if (ML_HAS(r, e, "message-id=")) {
 		ev->kind = ML_EV_MSGID;
-		ev->msgid = msgid_value(r + 11, e);
+		ev->msgid = msgid_value(ML_AFTER(r, "message-id="), e);
 		return;
 	}
-	if (HAS(r, e, "resent-message-id=")) {
+	if (ML_HAS(r, e, "resent-message-id=")) {
 		ev->kind = ML_EV_MSGID;
-		ev->msgid = msgid_value(r + 18, e);
+		ev->msgid = msgid_value(ML_AFTER(r, "resent-message-id="), e);
 		return;
 	}
 	const char *n;
@@ -1060,16 +991,16 @@ static void parse_cleanup(const daemon_t *d, const char *p, const char *e, ml_ev
 	}
 	/* The class word: "header", "body", "mime-header", "nested-header", ... */
 	const char *sp = memchr(n, ' ', (size_t)(e - n));
-	ml_slice_t cls = sp ? sl(n, sp) : ML_SLICE_NULL;
+	ml_slice_t cls = sp ? ml_sl(n, sp) : ML_SLICE_NULL;
 	int content = cls.n && (ml_slice_eq(cls, "body") ||
-				(cls.n >= 6 && memcmp(cls.p + cls.n - 6, "header", 6) == 0));
+				(ML_ENDS(cls.p, cls.n, "header")));
 	if (content) {
 		ml_slice_t value, text;
 		parse_content(cls, sp + 1, e, ev, &value, &text);
 		int is_subject = ml_slice_ieq(ev->header_name, "subject");
 		if (is_subject)
 			ev->subject = value;
-		int is_warn = has(r, n, LIT("info: ")) || has(r, n, LIT("warning: "));
+		int is_warn = ML_HAS(r, n, "info: ") || ML_HAS(r, n, "warning: ");
 		switch (a) {
 		case A_REJECT:
 		case A_DISCARD:
@@ -1121,12 +1052,12 @@ static void parse_cleanup(const daemon_t *d, const char *p, const char *e, ml_ev
 static ml_status_t delivery_status(const char *p, const char *e)
 {
 	size_t n = (size_t)(e - p);
-#define S(lit) (n == sizeof(lit) - 1 && memcmp(p, lit, n) == 0)
+#define S(lit) ML_IS(p, n, lit)
 	if (S("sent") || S("deliverable"))
 		return ML_ST_DELIVERED;
 	if (S("deferred") || S("SOFTBOUNCE"))
 		return ML_ST_DELAYED;
-	if (S("bounced") || (n >= 13 && memcmp(p, "undeliverable", 13) == 0))
+	if (S("bounced") || ML_HAS(p, p + n, "undeliverable"))
 		return ML_ST_BOUNCED;
 	if (S("expired") || S("force-expired"))
 		return ML_ST_EXPIRED;
@@ -1143,7 +1074,7 @@ static int is_local_delivery(const daemon_t *d, ml_slice_t relay)
 	if (!relay.n)
 		return 0;
 	const char *e = relay.p + relay.n;
-	if (FIND(relay.p, e, "[private/") || FIND(relay.p, e, "[public/"))
+	if (ML_FIND(relay.p, e, "[private/") || ML_FIND(relay.p, e, "[public/"))
 		return 1;
 	return (d->flags & F_PIPE) &&
 	       (ml_slice_eq(relay, "dovecot") || ml_slice_eq(relay, "maildrop") || ml_slice_eq(relay, "cyrus"));
@@ -1155,13 +1086,13 @@ static int parse_delivery(const daemon_t *d, const char *p, const char *e, ml_ev
 	p = parse_addr(p, e, &ev->to, list_cont_ok, 0);
 	if (!p)
 		return 0;
-	while (HAS(p, e, ", ")) {
-		p += 2;
+	while (ML_HAS(p, e, ", ")) {
+		p = ML_AFTER(p, ", ");
 		size_t k = key_len(p, e);
 		if (!k)
 			return 0;
 		const char *key = p, *v = p + k + 1;
-		if (k == 6 && memcmp(key, "status", 6) == 0) {
+		if (ML_IS(key, k, "status")) {
 			const char *q = v;
 			while (q < e && *q != ' ' && *q != '(')
 				q++;
@@ -1175,27 +1106,27 @@ static int parse_delivery(const daemon_t *d, const char *p, const char *e, ml_ev
 				const char *re = e;
 				if (re > q && re[-1] == ')')
 					re--;
-				ev->reason_text = sl(q, re);
+				ev->reason_text = ml_sl(q, re);
 			}
 			ev->kind = ML_EV_DELIVERY;
 			ev->local_delivery = is_local_delivery(d, ev->relay);
 			return 1;
 		}
-		if (k == 7 && memcmp(key, "orig_to", 7) == 0) {
+		if (ML_IS(key, k, "orig_to")) {
 			p = parse_addr(v, e, &ev->orig_to, list_cont_ok, 0);
 			if (!p)
 				return 0;
 			continue;
 		}
-		const char *ve = FIND(v, e, ", ");
+		const char *ve = ML_FIND(v, e, ", ");
 		if (!ve)
 			ve = e;
-		if (k == 5 && memcmp(key, "relay", 5) == 0)
-			ev->relay = sl(v, ve);
-		else if (k == 5 && memcmp(key, "delay", 5) == 0)
+		if (ML_IS(key, k, "relay"))
+			ev->relay = ml_sl(v, ve);
+		else if (ML_IS(key, k, "delay"))
 			ev->delay_ms = parse_delay_ms(v, ve);
-		else if (k == 3 && memcmp(key, "dsn", 3) == 0)
-			ev->dsn = sl(v, ve);
+		else if (ML_IS(key, k, "dsn"))
+			ev->dsn = ml_sl(v, ve);
 		p = ve;
 	}
 	return 0;
@@ -1213,20 +1144,20 @@ static void parse_said(const char *r, const char *w, const char *c, const char *
 	while (ws > r && ws[-1] != ' ')
 		ws--;
 	if (w > ws && w[-1] == ']')
-		ev->relay = sl(ws, w);
+		ev->relay = ml_sl(ws, w);
 	const char *re = e;
-	if (e - c > 9 && memcmp(e - 9, " command)", 9) == 0) {
-		const char *ir = rfind(c, e, LIT(" (in reply to "));
+	if ((size_t)(e - c) > ML_LEN(" command)") && ML_ENDS(c, (size_t)(e - c), " command)")) {
+		const char *ir = ML_RFIND(c, e, " (in reply to ");
 		if (ir)
 			re = ir;
 	}
-	ev->reason_text = sl(c, re);
+	ev->reason_text = ml_sl(c, re);
 	ev->dsn = find_dsn(c, re);
 }
 
-static const prefix_t AGENT_CONN_PREFIXES[] = {
-	PFX("connect to "), PFX("statistics:"), PFX("enabling PIX"), PFX("lost connection with "),
-	PFX("conversation with "), PFX("host "), PFX("SASL authentication failed"),
+static const ml_prefix_t AGENT_CONN_PREFIXES[] = {
+	ML_PREFIX("connect to "), ML_PREFIX("statistics:"), ML_PREFIX("enabling PIX"), ML_PREFIX("lost connection with "),
+	ML_PREFIX("conversation with "), ML_PREFIX("host "), ML_PREFIX("SASL authentication failed"),
 	{ NULL, 0 }
 };
 
@@ -1234,22 +1165,22 @@ static void parse_agent(const daemon_t *d, const char *p, const char *e, ml_even
 {
 	const char *r = take_qid(p, e, &ev->qid);
 	if (r) {
-		if (HAS(r, e, "to=")) {
-			if (!parse_delivery(d, r + 3, e, ev))
+		if (ML_HAS(r, e, "to=")) {
+			if (!parse_delivery(d, ML_AFTER(r, "to="), e, ev))
 				ml_event_unknown(ev, d->unk);
 			return;
 		}
 		ev->kind = ML_EV_INFO;
-		const char *c = FIND(r, e, " said: ");
+		const char *c = ML_FIND(r, e, " said: ");
 		if (c)
-			parse_said(r, c, c + 7, e, ev);
-		else if ((c = FIND(r, e, " refused to talk to me: ")) != NULL)
-			parse_said(r, c, c + 24, e, ev);
+			parse_said(r, c, ML_AFTER(c, " said: "), e, ev);
+		else if ((c = ML_FIND(r, e, " refused to talk to me: ")) != NULL)
+			parse_said(r, c, ML_AFTER(c, " refused to talk to me: "), e, ev);
 		return;
 	}
 	if (warning_line(d, p, e, ev))
 		return;
-	if (d->conn && (starts_any(p, e, AGENT_CONN_PREFIXES) || starts_any(p, e, TLS_PREFIXES))) {
+	if (d->conn && (ml_scan_starts_any(p, e, AGENT_CONN_PREFIXES) || ml_scan_starts_any(p, e, TLS_PREFIXES))) {
 		ml_event_skip(ev, d->conn);
 		return;
 	}
@@ -1264,26 +1195,26 @@ static void parse_qmgr(const daemon_t *d, const char *p, const char *e, ml_event
 	if (!r) {
 		if (warning_line(d, p, e, ev))
 			return;
-		if (HAS(p, e, "statistics:") || HAS(p, e, "status:")) {
+		if (ML_HAS(p, e, "statistics:") || ML_HAS(p, e, "status:")) {
 			ml_event_skip(ev, "qmgr");
 			return;
 		}
 		ml_event_unknown(ev, d->unk);
 		return;
 	}
-	if (HAS(r, e, "removed") && (r + 7 == e || !is_lower((unsigned char)r[7]))) {
+	if (ML_HAS(r, e, "removed") && (ML_AFTER(r, "removed") == e || !ml_is_lower((unsigned char)r[ML_LEN("removed")]))) {
 		ev->kind = ML_EV_REMOVED;
 		return;
 	}
-	if (HAS(r, e, "from=")) {
-		const char *q = parse_addr(r + 5, e, &ev->from, list_cont_ok, 0);
+	if (ML_HAS(r, e, "from=")) {
+		const char *q = parse_addr(ML_AFTER(r, "from="), e, &ev->from, list_cont_ok, 0);
 		if (!q) {
 			ml_event_unknown(ev, d->unk);
 			return;
 		}
 		ev->from_set = 1;
-		if (HAS(q, e, ", status=")) {
-			const char *v = q + 9, *ve = v;
+		if (ML_HAS(q, e, ", status=")) {
+			const char *v = ML_AFTER(q, ", status="), *ve = v;
 			while (ve < e && *ve != ',' && *ve != ' ')
 				ve++;
 			if (delivery_status(v, ve) == ML_ST_EXPIRED) {
@@ -1295,27 +1226,27 @@ static void parse_qmgr(const daemon_t *d, const char *p, const char *e, ml_event
 			return;
 		}
 		ev->kind = ML_EV_QMGR_FROM;
-		while (HAS(q, e, ", ")) {
-			q += 2;
-			if (HAS(q, e, "size=")) {
-				q += 5;
-				ev->size = parse_u64(q, e);
-			} else if (HAS(q, e, "nrcpt=")) {
-				q += 6;
-				uint64_t v = parse_u64(q, e);
+		while (ML_HAS(q, e, ", ")) {
+			q = ML_AFTER(q, ", ");
+			if (ML_HAS(q, e, "size=")) {
+				q = ML_AFTER(q, "size=");
+				ev->size = ml_scan_u64(q, e);
+			} else if (ML_HAS(q, e, "nrcpt=")) {
+				q = ML_AFTER(q, "nrcpt=");
+				uint64_t v = ml_scan_u64(q, e);
 				ev->nrcpt = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 			}
-			const char *ve = FIND(q, e, ", ");
+			const char *ve = ML_FIND(q, e, ", ");
 			q = ve ? ve : e;
 		}
 		return;
 	}
-	if (HAS(r, e, "to=")) {
-		if (!parse_delivery(d, r + 3, e, ev))
+	if (ML_HAS(r, e, "to=")) {
+		if (!parse_delivery(d, ML_AFTER(r, "to="), e, ev))
 			ml_event_unknown(ev, d->unk);
 		return;
 	}
-	if (HAS(r, e, "skipped, still being delivered")) {
+	if (ML_HAS(r, e, "skipped, still being delivered")) {
 		ev->kind = ML_EV_INFO;
 		return;
 	}
@@ -1333,9 +1264,9 @@ static void parse_bounce(const daemon_t *d, const char *p, const char *e, ml_eve
 		ml_event_unknown(ev, d->unk);
 		return;
 	}
-	const char *c = rfind(r, e, LIT(" notification: "));
-	if (c && (HAS(r, e, "sender ") || HAS(r, e, "postmaster "))) {
-		ml_slice_t nq = sl(c + 15, e);
+	const char *c = ML_RFIND(r, e, " notification: ");
+	if (c && (ML_HAS(r, e, "sender ") || ML_HAS(r, e, "postmaster "))) {
+		ml_slice_t nq = ml_sl(ML_AFTER(c, " notification: "), e);
 		if (ml_postfix_is_qid(nq)) {
 			ev->kind = ML_EV_BOUNCE_NDN;
 			ev->other_qid = nq;
@@ -1351,11 +1282,11 @@ static void parse_postsuper(const daemon_t *d, const char *p, const char *e, ml_
 	if (!r) {
 		if (warning_line(d, p, e, ev))
 			return;
-		static const prefix_t totals[] = {
-			PFX("Deleted: "), PFX("Requeued: "), PFX("Placed on hold: "), PFX("Released from hold: "),
-			PFX("Expired: "), PFX("Renamed to match inode number: "), { NULL, 0 }
+		static const ml_prefix_t totals[] = {
+			ML_PREFIX("Deleted: "), ML_PREFIX("Requeued: "), ML_PREFIX("Placed on hold: "), ML_PREFIX("Released from hold: "),
+			ML_PREFIX("Expired: "), ML_PREFIX("Renamed to match inode number: "), { NULL, 0 }
 		};
-		if (starts_any(p, e, totals)) {
+		if (ml_scan_starts_any(p, e, totals)) {
 			ml_event_skip(ev, "postsuper");
 			return;
 		}
@@ -1363,7 +1294,7 @@ static void parse_postsuper(const daemon_t *d, const char *p, const char *e, ml_
 		return;
 	}
 	size_t n = (size_t)(e - r);
-#define S(lit) (n == sizeof(lit) - 1 && memcmp(r, lit, n) == 0)
+#define S(lit) ML_IS(r, n, lit)
 	if (S("removed")) {
 		ev->kind = ML_EV_DELETED;
 	} else if (S("released from hold")) {
@@ -1388,10 +1319,10 @@ static void parse_pickup(const daemon_t *d, const char *p, const char *e, ml_eve
 		ml_event_unknown(ev, d->unk);
 		return;
 	}
-	if (HAS(r, e, "uid=")) {
-		const char *f = FIND(r, e, " from=");
+	if (ML_HAS(r, e, "uid=")) {
+		const char *f = ML_FIND(r, e, " from=");
 		if (f) {
-			const char *q = parse_addr(f + 6, e, &ev->from, list_cont_ok, 0);
+			const char *q = parse_addr(ML_AFTER(f, " from="), e, &ev->from, list_cont_ok, 0);
 			if (q) {
 				ev->kind = ML_EV_PICKUP;
 				ev->from_set = 1;

@@ -13,57 +13,13 @@
  * form decides which of them become the event.
  */
 #include "sendmail.h"
+#include "scan.h"
+#include "rcpts.h"
 
 #include <stdint.h>
 #include <string.h>
 
-/* ---- bounded byte helpers ---------------------------------------------- */
-
-#define LIT(s) (s), (sizeof(s) - 1)
-
-static inline int has(const char *p, const char *e, const char *lit, size_t n)
-{
-	return (size_t)(e - p) >= n && memcmp(p, lit, n) == 0;
-}
-#define HAS(p, e, s) has((p), (e), LIT(s))
-
-static inline ml_slice_t sl(const char *p, const char *e)
-{
-	return ml_slice(p, (size_t)(e - p));
-}
-
-static inline const char *find(const char *p, const char *e, const char *lit, size_t n)
-{
-	if (p >= e || (size_t)(e - p) < n)
-		return NULL;
-	return memmem(p, (size_t)(e - p), lit, n);
-}
-#define FIND(p, e, s) find((p), (e), LIT(s))
-
-static inline int is_digit(unsigned char c)
-{
-	return (unsigned)(c - '0') < 10u;
-}
-static inline int is_alpha(unsigned char c)
-{
-	return (unsigned)((c | 0x20) - 'a') < 26u;
-}
-static inline int is_alnum(unsigned char c)
-{
-	return is_digit(c) || is_alpha(c);
-}
-
-static uint64_t parse_u64(const char *p, const char *e)
-{
-	uint64_t v = 0;
-	for (; p < e && is_digit((unsigned char)*p); p++) {
-		unsigned d = (unsigned)(*p - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return UINT64_MAX;
-		v = v * 10 + d;
-	}
-	return v;
-}
+/* ---- helpers beyond engine/scan.h -------------------------------------- */
 
 /* The end of a slice; an empty slice may have a NULL start, and adding even
  * 0 to a NULL pointer is undefined in C. */
@@ -79,7 +35,7 @@ static ml_slice_t trim(ml_slice_t s)
 		p++;
 	while (e > p && e[-1] == ' ')
 		e--;
-	return sl(p, e);
+	return ml_sl(p, e);
 }
 
 /* ---- program, queue IDs ------------------------------------------------ */
@@ -102,15 +58,15 @@ int ml_sendmail_is_qid(ml_slice_t s)
 	if (!s.p || s.n < 12 || s.n > 20)
 		return 0;
 	for (size_t i = 0; i < s.n; i++)
-		if (!is_alnum((unsigned char)s.p[i]))
+		if (!ml_is_alnum((unsigned char)s.p[i]))
 			return 0;
 	for (size_t i = s.n - 5; i < s.n; i++)
-		if (!is_digit((unsigned char)s.p[i]))
+		if (!ml_is_digit((unsigned char)s.p[i]))
 			return 0;
 	/* at least one letter: the date part of a real ID has one but for
 	 * a few seconds a year, a number (a pid, a port) has none */
 	for (size_t i = 0; i < s.n - 5; i++)
-		if (is_alpha((unsigned char)s.p[i]))
+		if (ml_is_alpha((unsigned char)s.p[i]))
 			return 1;
 	return 0;
 }
@@ -131,19 +87,16 @@ static size_t take_qid(const char *p, const char *e)
 
 /* ---- event outcomes ---------------------------------------------------- */
 
-
-
-
 /* ---- values ------------------------------------------------------------- */
 
 /* "key=" at p (a letter or '_', then up to 23 letters, digits or '_'): the
  * '=', else NULL. */
 static const char *key_at(const char *p, const char *e)
 {
-	if (p >= e || !(is_alpha((unsigned char)*p) || *p == '_'))
+	if (p >= e || !(ml_is_alpha((unsigned char)*p) || *p == '_'))
 		return NULL;
 	const char *q = p + 1;
-	while (q < e && q - p < 24 && (is_alnum((unsigned char)*q) || *q == '_'))
+	while (q < e && q - p < 24 && (ml_is_alnum((unsigned char)*q) || *q == '_'))
 		q++;
 	return q < e && *q == '=' ? q : NULL;
 }
@@ -153,7 +106,7 @@ static const char *key_at(const char *p, const char *e)
 static int bare_word_at(const char *p, const char *e)
 {
 	const char *q = p;
-	while (q < e && is_alpha((unsigned char)*q))
+	while (q < e && ml_is_alpha((unsigned char)*q))
 		q++;
 	return q > p && (q == e || *q == ',');
 }
@@ -169,63 +122,6 @@ static const char *value_end(const char *v, const char *e)
 		q++;
 	}
 	return e;
-}
-
-/* An address as written → without brackets: "<a@x>" → a@x, "Name <a@x>" →
- * a@x, "<>" → empty, "root" → root. */
-static ml_slice_t strip_addr(ml_slice_t v)
-{
-	v = trim(v);
-	const char *p = v.p, *e = end_of(v);
-	if (p == e)
-		return v;
-	if (e[-1] == '>') {
-		const char *lt = e - 1;
-		while (lt > p && lt[-1] != '<')
-			lt--;
-		if (lt > p)
-			return sl(lt, e - 1);
-	}
-	if (*p == '<') {
-		const char *gt = memchr(p, '>', (size_t)(e - p));
-		return sl(p + 1, gt ? gt : e);
-	}
-	return v;
-}
-
-int ml_sendmail_next_rcpt(ml_slice_t *list, ml_slice_t *addr)
-{
-	if (!list->p)
-		return 0;
-	const char *p = list->p, *e = p + list->n;
-	for (;;) {
-		while (p < e && (*p == ',' || *p == ' '))
-			p++;
-		if (p >= e) {
-			*list = sl(e, e);
-			return 0;
-		}
-		const char *q = p;
-		int quote = 0, angle = 0;
-		for (; q < e; q++) {
-			char c = *q;
-			if (c == '"')
-				quote = !quote;
-			else if (!quote && c == '<')
-				angle = 1;
-			else if (!quote && c == '>')
-				angle = 0;
-			else if (c == ',' && !quote && !angle)
-				break;
-		}
-		ml_slice_t a = strip_addr(sl(p, q));
-		p = q < e ? q + 1 : e;
-		*list = sl(p, e);
-		if (a.n) {
-			*addr = a;
-			return 1;
-		}
-	}
 }
 
 /* relay= of a client: "name [ip]", "[ip]", "name [ip] (may be forged)",
@@ -244,7 +140,7 @@ static void parse_client(ml_slice_t v, ml_slice_t *name, ml_slice_t *ip)
 		const char *at = w;
 		while (at > p && at[-1] != '@')
 			at--;
-		*name = sl(at, w);
+		*name = ml_sl(at, w);
 		b = w;
 		while (b < e && *b == ' ')
 			b++;
@@ -253,9 +149,9 @@ static void parse_client(ml_slice_t v, ml_slice_t *name, ml_slice_t *ip)
 		const char *c = memchr(b, ']', (size_t)(e - b));
 		if (c) {
 			const char *s = b + 1;
-			if (HAS(s, c, "IPv6:") || HAS(s, c, "ipv6:"))
-				s += 5;
-			*ip = sl(s, c);
+			if (ML_HAS(s, c, "IPv6:") || ML_HAS(s, c, "ipv6:"))
+				s = ML_AFTER(s, "ipv6:");
+			*ip = ml_sl(s, c);
 		}
 	}
 }
@@ -265,8 +161,8 @@ static void parse_client(ml_slice_t v, ml_slice_t *name, ml_slice_t *ip)
 static ml_slice_t reply_dsn(ml_slice_t text)
 {
 	const char *q = text.p, *e = text.p + text.n;
-	if (e - q >= 4 && is_digit((unsigned char)q[0]) && is_digit((unsigned char)q[1]) &&
-	    is_digit((unsigned char)q[2]) && (q[3] == ' ' || q[3] == '-'))
+	if (e - q >= 4 && ml_is_digit((unsigned char)q[0]) && ml_is_digit((unsigned char)q[1]) &&
+	    ml_is_digit((unsigned char)q[2]) && (q[3] == ' ' || q[3] == '-'))
 		q += 4;
 	const char *s = q;
 	if (q == e || (*q != '2' && *q != '4' && *q != '5'))
@@ -277,14 +173,14 @@ static ml_slice_t reply_dsn(ml_slice_t text)
 			return ML_SLICE_NULL;
 		q++;
 		const char *d = q;
-		while (q < e && is_digit((unsigned char)*q) && q - d < 3)
+		while (q < e && ml_is_digit((unsigned char)*q) && q - d < 3)
 			q++;
 		if (q == d)
 			return ML_SLICE_NULL;
 	}
 	if (q < e && *q != ' ' && *q != ',' && *q != ';')
 		return ML_SLICE_NULL;
-	return sl(s, q);
+	return ml_sl(s, q);
 }
 
 /* "[D+]HH:MM:SS" → milliseconds (capped at UINT32_MAX); 0 when malformed. */
@@ -294,19 +190,19 @@ static uint32_t parse_delay(ml_slice_t v)
 	uint64_t days = 0;
 	const char *plus = v.n ? memchr(p, '+', v.n) : NULL;
 	if (plus) {
-		if (plus == p || !is_digit((unsigned char)*p))
+		if (plus == p || !ml_is_digit((unsigned char)*p))
 			return 0;
-		days = parse_u64(p, plus);
+		days = ml_scan_u64(p, plus);
 		p = plus + 1;
 	}
 	uint64_t part[3];
 	for (int i = 0; i < 3; i++) {
 		const char *d = p;
-		while (p < e && is_digit((unsigned char)*p) && p - d < 6)
+		while (p < e && ml_is_digit((unsigned char)*p) && p - d < 6)
 			p++;
 		if (p == d)
 			return 0;
-		part[i] = parse_u64(d, p);
+		part[i] = ml_scan_u64(d, p);
 		if (i < 2) {
 			if (p == e || *p != ':')
 				return 0;
@@ -348,7 +244,7 @@ static void read_items(const char *p, const char *e, fields_t *f)
 		const char *eq = key_at(p, e);
 		if (!eq) {
 			const char *end = value_end(p, e);
-			ml_slice_t w = trim(sl(p, end));
+			ml_slice_t w = trim(ml_sl(p, end));
 			if (ml_slice_eq(w, "discard"))
 				f->discard = 1;
 			else if (ml_slice_eq(w, "tempfail"))
@@ -358,11 +254,11 @@ static void read_items(const char *p, const char *e, fields_t *f)
 			p = end < e ? end + 2 : e;
 			continue;
 		}
-		ml_slice_t k = sl(p, eq);
+		ml_slice_t k = ml_sl(p, eq);
 		const char *v = eq + 1;
 		int last = key_is(k, "reject") || key_is(k, "stat") || key_is(k, "quarantine");
 		const char *end = last ? e : value_end(v, e);
-		ml_slice_t val = sl(v, end);
+		ml_slice_t val = ml_sl(v, end);
 		switch (k.n) {
 		case 2:
 			if (key_is(k, "to")) {
@@ -434,12 +330,12 @@ static void read_items(const char *p, const char *e, fields_t *f)
 static void arrival(const fields_t *f, ml_event_t *ev)
 {
 	ev->kind = ML_EV_ARRIVAL;
-	ev->from = strip_addr(f->from);
+	ev->from = ml_rcpts_addr(f->from);
 	ev->from_set = 1;
-	ev->size = parse_u64(f->size.p, end_of(f->size));
-	uint64_t n = parse_u64(f->nrcpts.p, end_of(f->nrcpts));
+	ev->size = ml_scan_u64(f->size.p, end_of(f->size));
+	uint64_t n = ml_scan_u64(f->nrcpts.p, end_of(f->nrcpts));
 	ev->nrcpt = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
-	ev->msgid = strip_addr(f->msgid);
+	ev->msgid = ml_rcpts_addr(f->msgid);
 	ev->proto = f->proto;
 	parse_client(trim(f->relay), &ev->client_name, &ev->client_ip);
 }
@@ -456,7 +352,7 @@ static void delivery(const fields_t *f, ml_event_t *ev)
 	ev->kind = ML_EV_DELIVERY;
 	ev->to_list = trim(f->to);
 	ml_slice_t list = ev->to_list, first;
-	if (ml_sendmail_next_rcpt(&list, &first))
+	if (ml_rcpts_next(&list, ',', &first))
 		ev->to = first;
 	ev->relay = trim(f->relay);
 	ev->dsn = trim(f->dsn);
@@ -464,20 +360,20 @@ static void delivery(const fields_t *f, ml_event_t *ev)
 	ev->local_delivery = is_local_mailer(f->mailer);
 	ml_slice_t st = trim(f->stat);
 	const char *p = st.p, *e = end_of(st);
-	if (HAS(p, e, "Sent") && (st.n == 4 || p[4] == ' ' || p[4] == '(')) {
+	if (ML_HAS(p, e, "Sent") && (st.n == 4 || p[ML_LEN("Sent")] == ' ' || p[ML_LEN("Sent")] == '(')) {
 		ev->status = ML_ST_DELIVERED;
 		const char *o = memchr(p, '(', st.n);
 		if (o) {
 			const char *c = e;
 			if (c > o + 1 && c[-1] == ')')
 				c--;
-			ev->reason_text = sl(o + 1, c);
+			ev->reason_text = ml_sl(o + 1, c);
 		}
 		return;
 	}
-	if (HAS(p, e, "Deferred")) {
+	if (ML_HAS(p, e, "Deferred")) {
 		ev->status = ML_ST_DELAYED;
-		ev->reason_text = HAS(p, e, "Deferred: ") ? trim(sl(p + 10, e)) : st;
+		ev->reason_text = ML_HAS(p, e, "Deferred: ") ? trim(ml_sl(ML_AFTER(p, "Deferred: "), e)) : st;
 		return;
 	}
 	if (ml_slice_eq(st, "queued")) {
@@ -510,7 +406,7 @@ static void blocked(ml_event_t *ev, ml_slice_t text)
 /* The word "discard" / "tempfail" of a line, as a slice of it. */
 static ml_slice_t word_in(const char *p, const char *e, const char *w, size_t n)
 {
-	const char *q = find(p, e, w, n);
+	const char *q = ml_scan_find(p, e, w, n);
 	return q ? ml_slice(q, n) : ML_SLICE_NULL;
 }
 
@@ -526,19 +422,19 @@ static void ruleset_line(const char *p, const char *e, ml_event_t *ev)
 	}
 	parse_client(trim(f.relay), &ev->client_name, &ev->client_ip);
 	if (ml_slice_eq(rs, "check_rcpt") || ml_slice_eq(rs, "tls_rcpt")) {
-		ev->to = strip_addr(f.arg1);
+		ev->to = ml_rcpts_addr(f.arg1);
 	} else if (ml_slice_eq(rs, "check_mail")) {
-		ev->from = strip_addr(f.arg1);
+		ev->from = ml_rcpts_addr(f.arg1);
 		ev->from_set = 1;
 	} else if (ml_slice_eq(rs, "check_compat")) {
-		ev->from = strip_addr(f.arg1);
+		ev->from = ml_rcpts_addr(f.arg1);
 		ev->from_set = 1;
-		ev->to = strip_addr(f.arg2);
+		ev->to = ml_rcpts_addr(f.arg2);
 	}
 	if (f.reject.n) {
 		blocked(ev, f.reject);
 	} else if (f.discard) {
-		blocked(ev, word_in(p, e, LIT("discard")));
+		blocked(ev, word_in(p, e, ML_LIT("discard")));
 	} else if (f.quarantine.n && ev->qid.n) {
 		ev->kind = ML_EV_HOLD;
 		ev->status = ML_ST_QUARANTINED;
@@ -555,19 +451,19 @@ static void ruleset_line(const char *p, const char *e, ml_event_t *ev)
 static void milter_line(const char *p, const char *e, ml_event_t *ev)
 {
 	const char *b = p;
-	if (HAS(b, e, "Milter: "))
-		b += 8;
-	if (HAS(b, e, "connect: "))
-		b += 9;
+	if (ML_HAS(b, e, "Milter: "))
+		b = ML_AFTER(b, "Milter: ");
+	if (ML_HAS(b, e, "connect: "))
+		b = ML_AFTER(b, "connect: ");
 	fields_t f;
 	memset(&f, 0, sizeof f);
 	read_items(b, e, &f);
 	int refused = f.reject.n || f.discard || f.tempfail;
-	if (refused && HAS(p, e, "Milter: ")) {
+	if (refused && ML_HAS(p, e, "Milter: ")) {
 		if (f.has_to)
-			ev->to = strip_addr(f.to);
+			ev->to = ml_rcpts_addr(f.to);
 		if (f.has_from) {
-			ev->from = strip_addr(f.from);
+			ev->from = ml_rcpts_addr(f.from);
 			ev->from_set = 1;
 		}
 		ev->client_name = trim(f.host);
@@ -576,9 +472,9 @@ static void milter_line(const char *p, const char *e, ml_event_t *ev)
 		if (f.reject.n)
 			blocked(ev, f.reject);
 		else if (f.discard)
-			blocked(ev, word_in(b, e, LIT("discard")));
+			blocked(ev, word_in(b, e, ML_LIT("discard")));
 		else
-			blocked(ev, word_in(b, e, LIT("tempfail")));
+			blocked(ev, word_in(b, e, ML_LIT("tempfail")));
 		return;
 	}
 	if (f.quarantine.n && ev->qid.n) {
@@ -597,55 +493,41 @@ static void milter_line(const char *p, const char *e, ml_event_t *ev)
  * 1 when the line has that shape. */
 static int refused_rcpt(const char *p, const char *e, ml_event_t *ev)
 {
-	const char *d = FIND(p, e, "... ");
+	const char *d = ML_FIND(p, e, "... ");
 	if (!d || d == p)
 		return 0;
-	ml_slice_t a = sl(p, d);
+	ml_slice_t a = ml_sl(p, d);
 	if (*p == '<') {
 		if (d[-1] != '>')
 			return 0;
 	} else if (memchr(a.p, ' ', a.n)) {
 		return 0;
 	}
-	ev->to = strip_addr(a);
-	blocked(ev, sl(d + 4, e));
+	ev->to = ml_rcpts_addr(a);
+	blocked(ev, ml_sl(ML_AFTER(d, "... "), e));
 	return 1;
 }
 
 /* ---- chatter ---------------------------------------------------------------- */
 
-typedef struct {
-	const char *s;
-	size_t n;
-} prefix_t;
-#define PFX(lit) { (lit), sizeof(lit) - 1 }
-
-static int starts_any(const char *p, const char *e, const prefix_t *list)
-{
-	for (; list->s; list++)
-		if (has(p, e, list->s, list->n))
-			return 1;
-	return 0;
-}
-
-static const prefix_t CONN_PREFIXES[] = {
-	PFX("lost input channel"), PFX("timeout waiting for input"), PFX("rejecting commands from "),
-	PFX("Null connection from"), PFX("collect: "), PFX("Broken pipe"), PFX("connect from "),
-	PFX("Connection reset"), PFX("Connection rate limit"), PFX("too many "), PFX("SMTP protocol error"),
-	PFX("Possible SMTP RCPT flood"), PFX("discarding "), PFX("ETRN "), PFX("error: "),
+static const ml_prefix_t CONN_PREFIXES[] = {
+	ML_PREFIX("lost input channel"), ML_PREFIX("timeout waiting for input"), ML_PREFIX("rejecting commands from "),
+	ML_PREFIX("Null connection from"), ML_PREFIX("collect: "), ML_PREFIX("Broken pipe"), ML_PREFIX("connect from "),
+	ML_PREFIX("Connection reset"), ML_PREFIX("Connection rate limit"), ML_PREFIX("too many "), ML_PREFIX("SMTP protocol error"),
+	ML_PREFIX("Possible SMTP RCPT flood"), ML_PREFIX("discarding "), ML_PREFIX("ETRN "), ML_PREFIX("error: "),
 	{ NULL, 0 }
 };
 
-static const prefix_t DAEMON_PREFIXES[] = {
-	PFX("starting daemon"), PFX("restarting "), PFX("stopping daemon"), PFX("started as: "),
-	PFX("accepting connections again"), PFX("rejecting connections on daemon"), PFX("grew WorkList"),
-	PFX("runqueue"), PFX("daemon "), PFX("Daemon"), PFX("sendmail "), PFX("Sendmail "),
-	PFX("My unqualified host name"), PFX("unable to qualify my own domain name"), PFX("gethostbyaddr"),
-	PFX("getrequests"), PFX("Warning: "), PFX("WARNING: "), PFX("setsender"), PFX("dropenvelope"),
-	PFX("queueup"), PFX("Unable to "), PFX("unable to "), PFX("Cannot "), PFX("cannot "),
-	PFX("QueueDirectory"), PFX("readcf"), PFX("hash map"), PFX("dbm map"), PFX("ldap"),
-	PFX("Permission denied"), PFX("makeconnection"), PFX("deliver: "), PFX("opendaemonsocket"),
-	PFX("NOQUEUE "), PFX("clone "), PFX("savemail"), PFX("Losing "), PFX("queue "),
+static const ml_prefix_t DAEMON_PREFIXES[] = {
+	ML_PREFIX("starting daemon"), ML_PREFIX("restarting "), ML_PREFIX("stopping daemon"), ML_PREFIX("started as: "),
+	ML_PREFIX("accepting connections again"), ML_PREFIX("rejecting connections on daemon"), ML_PREFIX("grew WorkList"),
+	ML_PREFIX("runqueue"), ML_PREFIX("daemon "), ML_PREFIX("Daemon"), ML_PREFIX("sendmail "), ML_PREFIX("Sendmail "),
+	ML_PREFIX("My unqualified host name"), ML_PREFIX("unable to qualify my own domain name"), ML_PREFIX("gethostbyaddr"),
+	ML_PREFIX("getrequests"), ML_PREFIX("Warning: "), ML_PREFIX("WARNING: "), ML_PREFIX("setsender"), ML_PREFIX("dropenvelope"),
+	ML_PREFIX("queueup"), ML_PREFIX("Unable to "), ML_PREFIX("unable to "), ML_PREFIX("Cannot "), ML_PREFIX("cannot "),
+	ML_PREFIX("QueueDirectory"), ML_PREFIX("readcf"), ML_PREFIX("hash map"), ML_PREFIX("dbm map"), ML_PREFIX("ldap"),
+	ML_PREFIX("Permission denied"), ML_PREFIX("makeconnection"), ML_PREFIX("deliver: "), ML_PREFIX("opendaemonsocket"),
+	ML_PREFIX("NOQUEUE "), ML_PREFIX("clone "), ML_PREFIX("savemail"), ML_PREFIX("Losing "), ML_PREFIX("queue "),
 	{ NULL, 0 }
 };
 
@@ -654,22 +536,22 @@ static const prefix_t DAEMON_PREFIXES[] = {
  */
 static const char *chatter(const char *p, const char *e)
 {
-	if (starts_any(p, e, CONN_PREFIXES) || FIND(p, e, " did not issue MAIL/EXPN/VRFY/ETRN") ||
-	    FIND(p, e, "possible SMTP attack") || FIND(p, e, "lost input channel") ||
-	    FIND(p, e, "timeout waiting for input") || FIND(p, e, "Null connection"))
+	if (ml_scan_starts_any(p, e, CONN_PREFIXES) || ML_FIND(p, e, " did not issue MAIL/EXPN/VRFY/ETRN") ||
+	    ML_FIND(p, e, "possible SMTP attack") || ML_FIND(p, e, "lost input channel") ||
+	    ML_FIND(p, e, "timeout waiting for input") || ML_FIND(p, e, "Null connection"))
 		return "sendmail connection";
-	if ((FIND(p, e, ": EXPN ") || FIND(p, e, ": expn ") || FIND(p, e, ": VRFY ") || FIND(p, e, ": vrfy ") ||
-	     FIND(p, e, ": ETRN ")) &&
-	    (p < e && (*p == '[' || FIND(p, e, " ["))))
+	if ((ML_FIND(p, e, ": EXPN ") || ML_FIND(p, e, ": expn ") || ML_FIND(p, e, ": VRFY ") || ML_FIND(p, e, ": vrfy ") ||
+	     ML_FIND(p, e, ": ETRN ")) &&
+	    (p < e && (*p == '[' || ML_FIND(p, e, " ["))))
 		return "sendmail command rejected";
-	if (HAS(p, e, "STARTTLS") || HAS(p, e, "TLS ") || HAS(p, e, "TLS:") || HAS(p, e, "tls_") ||
-	    HAS(p, e, "SSL"))
+	if (ML_HAS(p, e, "STARTTLS") || ML_HAS(p, e, "TLS ") || ML_HAS(p, e, "TLS:") || ML_HAS(p, e, "tls_") ||
+	    ML_HAS(p, e, "SSL"))
 		return "sendmail tls";
-	if (HAS(p, e, "AUTH=") || HAS(p, e, "AUTH ") || HAS(p, e, "AUTH:") || HAS(p, e, "SASL"))
+	if (ML_HAS(p, e, "AUTH=") || ML_HAS(p, e, "AUTH ") || ML_HAS(p, e, "AUTH:") || ML_HAS(p, e, "SASL"))
 		return "sendmail auth";
-	if (HAS(p, e, "Authentication-Warning:"))
+	if (ML_HAS(p, e, "Authentication-Warning:"))
 		return "sendmail warning";
-	if (HAS(p, e, "SYSERR"))
+	if (ML_HAS(p, e, "SYSERR"))
 		return "sendmail error";
 	return NULL;
 }
@@ -685,14 +567,14 @@ static void notify_line(const char *b, size_t n, const char *e, ml_event_t *ev)
 		t++;
 	ml_slice_t text = ML_SLICE_NULL;
 	int ndn = 1;
-	if (HAS(t, e, "DSN: "))
-		text = sl(t + 5, e);
-	else if (HAS(t, e, "return to sender: "))
-		text = sl(t + 18, e);
-	else if (HAS(t, e, "sender notify: "))
-		text = sl(t + 15, e);
-	else if (HAS(t, e, "postmaster notify: "))
-		text = sl(t + 19, e);
+	if (ML_HAS(t, e, "DSN: "))
+		text = ml_sl(ML_AFTER(t, "DSN: "), e);
+	else if (ML_HAS(t, e, "return to sender: "))
+		text = ml_sl(ML_AFTER(t, "return to sender: "), e);
+	else if (ML_HAS(t, e, "sender notify: "))
+		text = ml_sl(ML_AFTER(t, "sender notify: "), e);
+	else if (ML_HAS(t, e, "postmaster notify: "))
+		text = ml_sl(ML_AFTER(t, "postmaster notify: "), e);
 	else
 		ndn = 0;
 	if (!ndn) {
@@ -704,9 +586,9 @@ static void notify_line(const char *b, size_t n, const char *e, ml_event_t *ev)
 	ev->other_qid = other;
 	ev->reason_text = trim(text);
 	const char *p = ev->reason_text.p, *te = p + ev->reason_text.n;
-	if (HAS(p, te, "Cannot send message for ") || HAS(p, te, "Cannot send message within "))
+	if (ML_HAS(p, te, "Cannot send message for ") || ML_HAS(p, te, "Cannot send message within "))
 		ev->status = ML_ST_EXPIRED;
-	else if (HAS(p, te, "Warning: could not send message for past "))
+	else if (ML_HAS(p, te, "Warning: could not send message for past "))
 		ev->status = ML_ST_DELAYED;
 }
 
@@ -717,7 +599,7 @@ static void qid_line(const char *p, const char *e, ml_event_t *ev)
 		notify_line(p, n2, e, ev);
 		return;
 	}
-	if (HAS(p, e, "from=") || HAS(p, e, "to=")) {
+	if (ML_HAS(p, e, "from=") || ML_HAS(p, e, "to=")) {
 		fields_t f;
 		memset(&f, 0, sizeof f);
 		read_items(p, e, &f);
@@ -727,15 +609,15 @@ static void qid_line(const char *p, const char *e, ml_event_t *ev)
 			delivery(&f, ev);
 		return;
 	}
-	if (HAS(p, e, "ruleset=")) {
+	if (ML_HAS(p, e, "ruleset=")) {
 		ruleset_line(p, e, ev);
 		return;
 	}
-	if (HAS(p, e, "Milter") || HAS(p, e, "milter=")) {
+	if (ML_HAS(p, e, "Milter") || ML_HAS(p, e, "milter=")) {
 		milter_line(p, e, ev);
 		return;
 	}
-	if (HAS(p, e, "AUTH=server")) {
+	if (ML_HAS(p, e, "AUTH=server")) {
 		fields_t f;
 		memset(&f, 0, sizeof f);
 		read_items(p, e, &f);
@@ -747,44 +629,44 @@ static void qid_line(const char *p, const char *e, ml_event_t *ev)
 		}
 	}
 	size_t n = (size_t)(e - p);
-	if (HAS(p, e, "done") && (n == 4 || p[4] == ';' || p[4] == ' ')) {
+	if (ML_HAS(p, e, "done") && (n == 4 || p[ML_LEN("done")] == ';' || p[ML_LEN("done")] == ' ')) {
 		ev->kind = ML_EV_REMOVED;
 		return;
 	}
-	if (HAS(p, e, "discarded") && n == 9) {
-		blocked(ev, sl(p, e));
+	if (ML_IS(p, n, "discarded")) {
+		blocked(ev, ml_sl(p, e));
 		return;
 	}
-	if (HAS(p, e, "quarantine=") || HAS(p, e, "quarantine: ")) {
+	if (ML_HAS(p, e, "quarantine=") || ML_HAS(p, e, "quarantine: ")) {
 		ev->kind = ML_EV_HOLD;
 		ev->status = ML_ST_QUARANTINED;
-		ev->reason_text = trim(sl(p + 11, e));
+		ev->reason_text = trim(ml_sl(ML_AFTER(p, "quarantine="), e));
 		return;
 	}
-	if (HAS(p, e, "unquarantine") && (n == 12 || p[12] == ':' || p[12] == ' ' || p[12] == '=')) {
+	if (ML_HAS(p, e, "unquarantine") && (n == ML_LEN("unquarantine") || p[ML_LEN("unquarantine")] == ':' || p[ML_LEN("unquarantine")] == ' ' || p[ML_LEN("unquarantine")] == '=')) {
 		ev->kind = ML_EV_RELEASED;
 		return;
 	}
-	if (HAS(p, e, "alias ")) {
-		const char *a = FIND(p + 6, e, " => ");
+	if (ML_HAS(p, e, "alias ")) {
+		const char *a = ML_FIND(ML_AFTER(p, "alias "), e, " => ");
 		if (a) {
 			ml_event_info(ev);
-			ev->orig_to = strip_addr(sl(p + 6, a));
-			ev->to_list = trim(sl(a + 4, e));
+			ev->orig_to = ml_rcpts_addr(ml_sl(ML_AFTER(p, "alias "), a));
+			ev->to_list = trim(ml_sl(ML_AFTER(a, " => "), e));
 			return;
 		}
 	}
-	if (HAS(p, e, "clone ")) {
+	if (ML_HAS(p, e, "clone ")) {
 		/* "clone NEWQID, owner=O" (before 8.12) */
-		const char *c = p + 6, *w = c;
-		while (w < e && is_alnum((unsigned char)*w))
+		const char *c = ML_AFTER(p, "clone "), *w = c;
+		while (w < e && ml_is_alnum((unsigned char)*w))
 			w++;
 		ml_event_info(ev);
-		if (ml_sendmail_is_qid(sl(c, w)))
-			ev->other_qid = sl(c, w);
+		if (ml_sendmail_is_qid(ml_sl(c, w)))
+			ev->other_qid = ml_sl(c, w);
 		return;
 	}
-	if ((*p == '<' || is_alnum((unsigned char)*p)) && refused_rcpt(p, e, ev))
+	if ((*p == '<' || ml_is_alnum((unsigned char)*p)) && refused_rcpt(p, e, ev))
 		return;
 	const char *why = chatter(p, e);
 	if (why) {
@@ -804,11 +686,11 @@ static void tcpwrappers(const char *p, const char *e, ml_event_t *ev)
 	if (o && c) {
 		const char *comma = memchr(o, ',', (size_t)(c - o));
 		if (comma) {
-			ev->client_name = trim(sl(o + 1, comma));
-			ev->client_ip = trim(sl(comma + 1, c));
+			ev->client_name = trim(ml_sl(o + 1, comma));
+			ev->client_ip = trim(ml_sl(comma + 1, c));
 		}
 	}
-	blocked(ev, sl(p, e));
+	blocked(ev, ml_sl(p, e));
 }
 
 static void free_line(const char *p, const char *e, ml_event_t *ev)
@@ -817,15 +699,15 @@ static void free_line(const char *p, const char *e, ml_event_t *ev)
 		ml_event_skip(ev, "sendmail empty line");
 		return;
 	}
-	if (HAS(p, e, "ruleset=")) {
+	if (ML_HAS(p, e, "ruleset=")) {
 		ruleset_line(p, e, ev);
 		return;
 	}
-	if (HAS(p, e, "Milter")) {
+	if (ML_HAS(p, e, "Milter")) {
 		milter_line(p, e, ev);
 		return;
 	}
-	if (HAS(p, e, "tcpwrappers (")) {
+	if (ML_HAS(p, e, "tcpwrappers (")) {
 		tcpwrappers(p, e, ev);
 		return;
 	}
@@ -836,11 +718,11 @@ static void free_line(const char *p, const char *e, ml_event_t *ev)
 		ml_event_skip(ev, why);
 		return;
 	}
-	if (HAS(p, e, "alias database ") || (FIND(p, e, " aliases, longest ") && *p == '/')) {
+	if (ML_HAS(p, e, "alias database ") || (ML_FIND(p, e, " aliases, longest ") && *p == '/')) {
 		ml_event_skip(ev, "sendmail aliases");
 		return;
 	}
-	if (starts_any(p, e, DAEMON_PREFIXES)) {
+	if (ml_scan_starts_any(p, e, DAEMON_PREFIXES)) {
 		ml_event_skip(ev, "sendmail daemon");
 		return;
 	}
@@ -862,8 +744,8 @@ void ml_sendmail_parse(ml_slice_t msg, ml_event_t *ev)
 		ml_event_skip(ev, "sendmail empty line");
 		return;
 	}
-	if (HAS(p, e, "NOQUEUE:")) {
-		p += 8;
+	if (ML_HAS(p, e, "NOQUEUE:")) {
+		p = ML_AFTER(p, "NOQUEUE:");
 		while (p < e && *p == ' ')
 			p++;
 		free_line(p, e, ev);
@@ -871,7 +753,7 @@ void ml_sendmail_parse(ml_slice_t msg, ml_event_t *ev)
 	}
 	size_t n = take_qid(p, e);
 	if (n) {
-		ev->qid = sl(p, p + n);
+		ev->qid = ml_sl(p, p + n);
 		p += n + 1;
 		while (p < e && *p == ' ')
 			p++;

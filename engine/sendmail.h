@@ -37,7 +37,7 @@
  *   QID: to=A[,B...], ctladdr=C (uid/gid), delay=D, xdelay=X, mailer=M, pri=N,
  *        relay=R, dsn=N.N.N, stat=S                              → DELIVERY
  *        to = the first recipient without brackets; to_list = the whole to=
- *        value (ml_sendmail_next_rcpt splits it): the status is every one's.
+ *        value (ml_rcpts_next with ',' splits it: engine/rcpts.h): the status is every one's.
  *        ctladdr is the controlling user (whose uid runs a program or file
  *        delivery, or the owner of an :include: list), not the original
  *        recipient: it is not modelled, and orig_to stays empty (Sendmail logs
@@ -138,13 +138,5 @@ void ml_sendmail_parse(ml_slice_t msg, ml_event_t *ev);
 /* 1 when s has the shape of a Sendmail queue ID. */
 int ml_sendmail_is_qid(ml_slice_t s);
 
-/*
- * The next recipient of a to= list (ev->to_list): *list is advanced past it
- * and its comma; *addr is the address without angle brackets or a display
- * name ("Name <a@x>" → a@x), a comma inside double quotes or angle brackets
- * not splitting.  1 when an address was taken, 0 at the end of the list.
- * Empty items (",,") are skipped.  *addr points into the list.
- */
-int ml_sendmail_next_rcpt(ml_slice_t *list, ml_slice_t *addr);
 
 #endif

@@ -3,9 +3,9 @@
  * for output and for --since/--until.
  *
  * Parsing walks the line once, left to right, with every access checked
- * against its end.  Calendar arithmetic on UTC is done here (days from a civil
- * date, no libc); only local time goes through mktime, and for log lines only
- * once per hour of input thanks to the cache in ml_syslog_ctx_t.
+ * against its end.  Calendar arithmetic and local time are engine/timeconv.h's:
+ * UTC without libc, local time through mktime once per hour of input (the
+ * cache in ml_syslog_ctx_t).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,41 +13,7 @@
 #include <time.h>
 
 #include "syslog.h"
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-static int is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int64_t y, int m)
-{
-	static const unsigned char dim[13] = { 0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	return m == 2 && is_leap(y) ? 29 : dim[m];
-}
+#include "timeconv.h"
 
 static inline int isdig(char c)
 {
@@ -151,7 +117,7 @@ static const char *parse_iso(const char *p, const char *e, ml_tparts_t *t, int m
 	if (hi < 0 || lo < 0 || t->mon < 1 || t->mon > 12 || t->day < 1)
 		return NULL;
 	t->year = hi * 100 + lo;
-	if (t->day > days_in_month(t->year, t->mon))
+	if (t->day > ml_days_in_month(t->year, t->mon))
 		return NULL;
 	p += 10;
 	if (p == e && mode == ISO_USER)
@@ -186,37 +152,10 @@ static const char *parse_iso(const char *p, const char *e, ml_tparts_t *t, int m
 	return p;
 }
 
-static int64_t utc_seconds(int64_t y, int mon, int day, int hour, int min, int sec)
-{
-	return days_from_civil(y, mon, day) * 86400 + hour * 3600 + min * 60 + sec;
-}
-
-/* Local (TZ) wall clock to UTC seconds with mktime; no cache. */
-static int64_t local_seconds(const ml_tparts_t *t)
-{
-	struct tm tm;
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = (int)(t->year - 1900);
-	tm.tm_mon = t->mon - 1;
-	tm.tm_mday = t->day;
-	tm.tm_hour = t->hour;
-	tm.tm_min = t->min;
-	tm.tm_sec = t->sec;
-	tm.tm_isdst = -1;
-	return (int64_t)mktime(&tm);
-}
-
-/* Local wall clock to UTC seconds, through the ctx's one-hour cache. */
+/* The UTC second of a local wall clock: through ctx's hour cache. */
 static int64_t local_seconds_cached(ml_syslog_ctx_t *ctx, const ml_tparts_t *t)
 {
-	int64_t key = ((t->year * 16 + t->mon) * 32 + t->day) * 32 + t->hour;
-	if (key != ctx->cache_key) {
-		ml_tparts_t h = *t;
-		h.min = h.sec = 0;
-		ctx->cache_base = local_seconds(&h);
-		ctx->cache_key = key;
-	}
-	return ctx->cache_base + t->min * 60 + t->sec;
+	return ml_local_seconds_cached(&ctx->hours, t->year, t->mon, t->day, t->hour, t->min, t->sec);
 }
 
 static int64_t pack_wall(int64_t y, int mon, int day, int hour, int min, int sec)
@@ -243,7 +182,7 @@ void ml_syslog_ctx_init(ml_syslog_ctx_t *ctx, time_t ref_time, int forced_year)
 	memset(ctx, 0, sizeof *ctx);
 	ctx->year = forced_year;
 	ctx->ref_time = ref_time;
-	ctx->cache_key = -1;
+	ml_hourcache_init(&ctx->hours);
 	prepare_ref(ctx);
 }
 
@@ -281,7 +220,7 @@ static const char *parse_traditional(ml_syslog_ctx_t *ctx, const char *p,
 		if (pack_wall(t->year, t->mon, t->day, t->hour, t->min, t->sec) > ctx->ref_limit)
 			t->year--;
 	}
-	if (t->day > days_in_month(t->year, t->mon))
+	if (t->day > ml_days_in_month(t->year, t->mon))
 		return NULL;
 	return p;
 }
@@ -411,7 +350,7 @@ static __attribute__((noinline)) int parse_no_date(ml_syslog_ctx_t *ctx, const c
 		goto fail;
 	}
 	secs = t.has_zone
-		? utc_seconds(t.year, t.mon, t.day, t.hour, t.min, t.sec) - t.zone_s
+		? ml_utc_seconds(t.year, t.mon, t.day, t.hour, t.min, t.sec) - t.zone_s
 		: local_seconds_cached(ctx, &t);
 	out->time_us = secs * 1000000 + t.usec;
 
@@ -504,7 +443,7 @@ int ml_syslog_parse(ml_syslog_ctx_t *ctx, const char *line, size_t n,
 			goto fail;
 		}
 		secs = t.has_zone
-			? utc_seconds(t.year, t.mon, t.day, t.hour, t.min, t.sec) - t.zone_s
+			? ml_utc_seconds(t.year, t.mon, t.day, t.hour, t.min, t.sec) - t.zone_s
 			: local_seconds_cached(ctx, &t);
 	} else if (n >= 3 && month_of(p)) {
 		q = parse_traditional(ctx, p, e, &t);
@@ -598,7 +537,7 @@ char *ml_time_format(int64_t time_us, char *buf, size_t len)
 	}
 	int64_t y;
 	int m, d;
-	civil_from_days(days, &y, &m, &d);
+	ml_civil_from_days(days, &y, &m, &d);
 	snprintf(buf, len, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m, d,
 	         (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
 	return buf;
@@ -640,8 +579,8 @@ int ml_time_parse_user(const char *s, time_t now, int64_t *out_us)
 	if (!q || q != e)
 		return ML_EINVAL;
 	int64_t secs = t.has_zone
-		? utc_seconds(t.year, t.mon, t.day, t.hour, t.min, t.sec) - t.zone_s
-		: local_seconds(&t);
+		? ml_utc_seconds(t.year, t.mon, t.day, t.hour, t.min, t.sec) - t.zone_s
+		: ml_local_seconds(t.year, t.mon, t.day, t.hour, t.min, t.sec);
 	*out_us = secs * 1000000 + t.usec;
 	return 0;
 }

@@ -54,6 +54,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "timeconv.h"
 #include "util.h"
 
 typedef struct {
@@ -66,10 +67,8 @@ typedef struct {
 	time_t ref_seen;
 	int ref_year;
 	int64_t ref_limit;
-	/* Local-time conversion cache: the (year, month, day, hour) last
-	 * converted, and the UTC seconds of its hh:00:00. */
-	int64_t cache_key;
-	int64_t cache_base;
+	/* Local-time conversion cache (engine/timeconv.h). */
+	ml_hourcache_t hours;
 } ml_syslog_ctx_t;
 
 void ml_syslog_ctx_init(ml_syslog_ctx_t *ctx, time_t ref_time, int forced_year);

@@ -113,10 +113,12 @@ int ml_query_set(ml_query_t *q, const char *name, const char *v, char *err, size
 			q->direction = ML_DIR_INBOUND;
 		else if (!strcmp(v, "out") || !strcmp(v, "outbound"))
 			q->direction = ML_DIR_OUTBOUND;
+		else if (!strcmp(v, "internal"))
+			q->direction = ML_DIR_INTERNAL;
 		else if (!strcmp(v, "both") || !strcmp(v, "any") || !*v)
 			q->direction = 0;
 		else {
-			snprintf(err, errlen, "direction: '%s' is not in, out or both", v);
+			snprintf(err, errlen, "direction: '%s' is not in, out, internal or both", v);
 			return ML_EINVAL;
 		}
 		return ML_OK;
@@ -603,11 +605,8 @@ static int message_ok(const check_t *c, const ml_message_t *m, ml_buf_t *tmp, pc
 	const ml_query_t *q = c->q;
 	if (q->from && !ml_addr_match(q->from, ml_message_str(m, m->from)))
 		return 0;
-	if (q->direction) {
-		int d = m->direction == ML_DIR_INTERNAL ? ML_DIR_INBOUND : m->direction;
-		if (d != q->direction)
-			return 0;
-	}
+	if (q->direction && m->direction != q->direction)
+		return 0;
 	ml_slice_t v;
 #define EXACT(field, val, icase) \
 	(v = ml_message_str(m, m->field), \

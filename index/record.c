@@ -550,6 +550,18 @@ int ml_row_peek_flags(const void *data, size_t n, uint32_t *flags)
 	return ML_OK;
 }
 
+int ml_row_set_direction(void *data, size_t n, uint8_t direction)
+{
+	unsigned char *p = data, *end = p + n;
+	const unsigned char *q = p;
+	uint64_t fmt, gen, f;
+	if (direction >= 0x80 || ml_get_varint(&q, end, &fmt) || fmt != ML_ROW_FORMAT ||
+	    ml_get_varint(&q, end, &gen) || ml_get_varint(&q, end, &f) || q == end || *q >= 0x80)
+		return ML_CORRUPT_BKPT;
+	p[q - p] = direction;
+	return ML_OK;
+}
+
 /* ---- raw records ---- */
 
 typedef struct {

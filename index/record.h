@@ -114,6 +114,9 @@ int ml_row_relocate(ml_buf_t *row, uint64_t docid, uint64_t raw_key);
 int ml_row_decode(const ml_strtab_t *t, const void *p, size_t n, uint64_t docid, ml_message_t *m);
 /* The flags of a row record, without decoding the rest. */
 int ml_row_peek_flags(const void *p, size_t n, uint32_t *flags);
+/* Set the direction of a row record in place: its varint is one byte, as is
+ * the new value (an ml_direction_t).  ML_ECORRUPT on bad bytes. */
+int ml_row_set_direction(void *p, size_t n, uint8_t direction);
 
 /* Raw records. */
 int ml_codec_new(ml_codec_t **out);

@@ -394,6 +394,83 @@ int ml_writer_local_domain(ml_writer_t *w, const char *domain, size_t n)
 	return queue_meta(w, OP_IFNEW, k, pn + n, "", 0);
 }
 
+static int cmp_u64(const void *a, const void *b);
+
+static int redecide_one(ml_writer_t *w, uint64_t docid, ml_message_t *m,
+                        int (*decide)(void *ctx, ml_message_t *m), void *ctx, size_t *changed)
+{
+	MDB_val v;
+	int place;
+	int rc = ml_store_row_get(w->txn, w->s, docid, &v, &place);
+	if (rc)
+		return rc == ML_ENOTFOUND ? ML_OK : rc;  /* a posting of a message pruned since */
+	rc = ml_row_decode(&w->tab, v.mv_data, v.mv_size, docid, m);
+	if (rc)
+		return rc;
+	uint8_t old = m->direction;
+	int d = decide(ctx, m);
+	if (d < 0 || d == old)
+		return d < 0 ? d : ML_OK;
+	ml_buf_reset(&w->blk2);
+	rc = ml_buf_append(&w->blk2, v.mv_data, v.mv_size);
+	if (!rc)
+		rc = ml_row_set_direction(w->blk2.data, w->blk2.len, (uint8_t)d);
+	unsigned char kb[8];
+	ml_put_be64(kb, docid);
+	MDB_val k = { 8, kb }, nv = { w->blk2.len, w->blk2.data };
+	if (!rc)
+		rc = ml_store_errcode(mdb_put(w->txn, ml_store_rows_dbi(w->s, place), &k, &nv, 0));
+	char pk[16];
+	const uint8_t dirs[2] = { old, (uint8_t)d };
+	for (int del = 1; del >= 0 && !rc; del--) {
+		if (!dirs[!del])
+			continue;  /* no direction, no posting */
+		const char *name = ml_direction_name((ml_direction_t)dirs[!del]);
+		size_t nn = strlen(name);
+		pk[0] = ML_TAG_DIRECTION;
+		memcpy(pk + 1, name, nn);
+		rc = ml_post_batch_add(w->post, pk, nn + 1, docid, del);
+	}
+	if (!rc && changed)
+		(*changed)++;
+	return rc;
+}
+
+int ml_writer_redecide(ml_writer_t *w, const char *key, size_t n,
+                       int (*decide)(void *ctx, ml_message_t *m), void *ctx, size_t *changed)
+{
+	if (!w->txn)
+		return ML_EINVAL;
+	uint64_t first, last;
+	int rc = ml_store_docid_range(w->txn, w->s, &first, &last);
+	if (rc || !last)
+		return rc;
+	/* the batch's own messages are decided by the caller */
+	uint64_t *put = malloc((w->nputs + 1) * sizeof *put);
+	if (!put)
+		return ML_ENOMEM;
+	size_t nput = 0;
+	for (size_t i = 0; i < w->nputs; i++)
+		if (w->puts[i].m->docid)
+			put[nput++] = w->puts[i].m->docid;
+	qsort(put, nput, sizeof *put, cmp_u64);
+	ml_message_t m;
+	ml_message_init(&m);
+	for (uint32_t b = ml_docid_bucket(last) + 1; b-- > ml_docid_bucket(first) && !rc;) {
+		ml_plist_t it;
+		rc = ml_plist_open(&it, w->txn, w->s->post, key, n, b);
+		if (rc)
+			break;
+		for (uint64_t d = ml_plist_seek(&it, UINT64_MAX); d && !rc; d = d > 1 ? ml_plist_seek(&it, d - 1) : 0)
+			if (!bsearch(&d, put, nput, sizeof *put, cmp_u64))
+				rc = redecide_one(w, d, &m, decide, ctx, changed);
+		ml_plist_close(&it);
+	}
+	ml_message_free(&m);
+	free(put);
+	return rc;
+}
+
 static int write_bookkeeping(ml_writer_t *w)
 {
 	const unsigned char *p = (const unsigned char *)w->bookkeeping.data;

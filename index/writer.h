@@ -66,6 +66,16 @@ int ml_writer_count(ml_writer_t *w, const char *name, uint64_t delta);
 int ml_writer_tally(ml_writer_t *w, const char *kind, const char *reason, uint64_t count,
                     const char *sample, size_t samplen);
 int ml_writer_local_domain(ml_writer_t *w, const char *domain, size_t n);
+/*
+ * Decide again the direction of every stored message that has term key (tag
+ * + term, index/tokens.h) on any day, but those put in this batch (call it
+ * after the puts): decide(ctx, m) gets the message's row decoded (no raw
+ * lines) and returns its direction.  A row whose direction changes is
+ * rewritten in place (its direction is one byte) and its direction posting
+ * moved, in this transaction.  *changed (may be NULL) gets how many.
+ */
+int ml_writer_redecide(ml_writer_t *w, const char *key, size_t n,
+                       int (*decide)(void *ctx, ml_message_t *m), void *ctx, size_t *changed);
 int ml_writer_commit(ml_writer_t *w);
 void ml_writer_abort(ml_writer_t *w);
 

@@ -81,14 +81,21 @@ static void store_batch(fake_store_t *s, ml_corr_t *c, ml_buf_t *all, int *nall)
 	ml_corr_done(c);
 }
 
-/* Run the whole file with a cut every k lines (k = 0: one batch). */
-static int run(int k, ml_buf_t *all)
+/* The event of a syslog line, by the parser of its program. */
+static void parse_any(const ml_syslog_t *h, ml_event_t *ev)
 {
-	size_t len;
-	char *buf = tl_read_file("tests/data/statuses.log", &len);
-	assert_non_null(buf);
-	char **lines;
-	size_t n = tl_lines(buf, len, &lines);
+	if (ml_postfix_is_program(h->program))
+		ml_postfix_parse(h->program, h->msg, ev);
+	else if (ml_exim_is_program(h->program))
+		ml_exim_parse(h->msg, ev);
+	else
+		ml_filters_parse(h->program, h->msg, ev);
+}
+
+/* Fold lines with a cut every k lines (k = 0: one batch); the final
+ * version of each message in all[docid]; returns the last docid. */
+static int run_lines(char **lines, size_t n, int k, ml_buf_t *all)
+{
 	fake_store_t *s = calloc(1, sizeof *s);
 	ml_corr_t *c;
 	assert_int_equal(ml_corr_new(&c, fake_load, s), 0);
@@ -104,7 +111,7 @@ static int run(int k, ml_buf_t *all)
 			continue;
 		assert_int_equal(ml_syslog_parse(&sc, lines[i], ln, &h, &why), 0);
 		ml_event_t ev;
-		ml_postfix_parse(h.program, h.msg, &ev);
+		parse_any(&h, &ev);
 		assert_int_not_equal(ev.kind, ML_EV_UNKNOWN);
 		assert_int_equal(ml_corr_add(c, &h, &ev, lines[i], ln), 0);
 		if (k && (i + 1) % (size_t)k == 0)
@@ -115,28 +122,43 @@ static int run(int k, ml_buf_t *all)
 	for (int i = 0; i < 128; i++)
 		ml_buf_free(&s->rec[i]);
 	free(s);
-	free(lines);
-	free(buf);
 	return nall;
+}
+
+/* Fold lines as one batch into ref (the number of messages), then with a
+ * cut every k lines for k = 1 .. kmax: every cut must give the same final
+ * messages. */
+static int same_for_every_cut(char **lines, size_t n, int kmax, ml_buf_t *ref)
+{
+	ml_buf_t got[MAXM];
+	int nref = run_lines(lines, n, 0, ref);
+	for (int k = 1; k <= kmax; k++) {
+		memset(got, 0, sizeof got);
+		int ng = run_lines(lines, n, k, got);
+		assert_int_equal(ng, nref);
+		for (int i = 1; i <= ng; i++) {
+			if (got[i].len != ref[i].len || memcmp(got[i].data, ref[i].data, ref[i].len))
+				fail_msg("cut every %d lines: message %d differs", k, i);
+			ml_buf_free(&got[i]);
+		}
+	}
+	return nref;
 }
 
 static void cuts_change_nothing(void **state)
 {
 	(void)state;
-	ml_buf_t ref[MAXM], got[MAXM];
+	ml_buf_t ref[MAXM];
 	memset(ref, 0, sizeof ref);
-	int nref = run(0, ref);
+	size_t len;
+	char *buf = tl_read_file("tests/data/statuses.log", &len);
+	assert_non_null(buf);
+	char **lines;
+	size_t n = tl_lines(buf, len, &lines);
+	int nref = same_for_every_cut(lines, n, 9, ref);
+	free(lines);
+	free(buf);
 	assert_int_equal(nref, 12);
-	for (int k = 1; k <= 9; k++) {
-		memset(got, 0, sizeof got);
-		int n = run(k, got);
-		assert_int_equal(n, nref);
-		for (int i = 1; i <= n; i++) {
-			assert_int_equal(got[i].len, ref[i].len);
-			assert_memory_equal(got[i].data, ref[i].data, ref[i].len);
-			ml_buf_free(&got[i]);
-		}
-	}
 	/* what the messages say */
 	ml_message_t m;
 	ml_message_init(&m);
@@ -182,12 +204,7 @@ static void fold(ml_corr_t *c, const char *const *lines, size_t n)
 		size_t ln = strlen(lines[i]);
 		assert_int_equal(ml_syslog_parse(&sc, lines[i], ln, &h, &why), 0);
 		ml_event_t ev;
-		if (ml_postfix_is_program(h.program))
-			ml_postfix_parse(h.program, h.msg, &ev);
-		else if (ml_exim_is_program(h.program))
-			ml_exim_parse(h.msg, &ev);
-		else
-			ml_filters_parse(h.program, h.msg, &ev);
+		parse_any(&h, &ev);
 		if (ev.kind == ML_EV_UNKNOWN)
 			fail_msg("not understood: %s", lines[i]);
 		assert_int_equal(ml_corr_add(c, &h, &ev, lines[i], ln), 0);
@@ -238,8 +255,9 @@ static void queue_id_reuse(void **state)
  * recipient (every row of the message), Exim's rows (a quoted local part)
  * and its blackhole, a hop to a local filter whose next hop is not in the
  * log, a message whose first line is a header line, a line older than the
- * message's first, lines with nothing to fold (information, a verdict keyed
- * by message-id alone), and local domains past the first table.
+ * message's first, lines with nothing to fold (information), a verdict keyed
+ * by message-id alone (joined to the message that has it), and local domains
+ * past the first table.
  */
 static void other_paths(void **state)
 {
@@ -298,7 +316,8 @@ static void other_paths(void **state)
 	assert_true(ml_slice_eq(ml_message_str(m, m->client_ip), "192.0.2.50"));
 	assert_true(ml_slice_eq(ml_message_str(m, m->message_id), "h1@x.example"));
 	assert_int_equal(m->first_us, 1772539384LL * 1000000);  /* 12:03:04, the older line */
-	assert_int_equal(m->last_us, 1772539386LL * 1000000);   /* the spamd verdict is not its */
+	assert_int_equal(m->last_us, 1772539387LL * 1000000);   /* the spamd verdict, joined by message-id */
+	assert_int_equal(m->nlines, 4);
 
 	m = changed(c, "3D4E5F6A7B");
 	assert_int_equal(m->nrcpts, 1);
@@ -309,7 +328,7 @@ static void other_paths(void **state)
 
 	m = changed(c, "1vQrSv-000003-AB");
 	assert_false(m->flags & ML_MSG_RELEASED);
-	assert_int_equal(m->direction, ML_DIR_INBOUND);  /* Example.COM is example.com */
+	assert_int_equal(m->direction, ML_DIR_INTERNAL);  /* Example.COM is example.com */
 
 	/* a reject is the first line read of its message: its client is known */
 	m = changed(c, "2C3D4E5F6A");
@@ -318,12 +337,116 @@ static void other_paths(void **state)
 	ml_corr_free(c);
 }
 
+/*
+ * A message stopped (or only touched) by a header rule keeps the subject of
+ * the rule's line, decoded, whatever the action.
+ */
+static void header_rule_subjects(void **state)
+{
+	(void)state;
+	static const char *const acts[] = { "reject", "discard", "hold", "warning", "info",
+		"redirect", "filter", "replace", "prepend", "bcc" };
+	ml_corr_t *c;
+	assert_int_equal(ml_corr_new(&c, NULL, NULL), 0);
+	ml_syslog_ctx_t sc;
+	ml_syslog_ctx_init(&sc, 0, 2026);
+	char line[1024], qid[16];
+	for (size_t a = 0; a < ML_ARRAY_LEN(acts); a++) {
+		snprintf(qid, sizeof qid, "5A5B5C5D%02zu", a);
+		snprintf(line, sizeof line,
+			 "Mar  3 12:10:00 mx1 postfix/cleanup[12]: %s: %s: header Subject: "
+			 "=?UTF-8?Q?Gr=C3=BC=C3=9Fe?= from a[192.0.2.1]; from=<x@y> to=<z@w> "
+			 "from mail.q.example[192.0.2.60]; from=<s@q.example> to=<bob@example.com> "
+			 "proto=ESMTP helo=<mail.q.example>: 5.7.1 rule", qid, acts[a]);
+		size_t ln = strlen(line);
+		ml_syslog_t h;
+		const char *why;
+		assert_int_equal(ml_syslog_parse(&sc, line, ln, &h, &why), 0);
+		ml_event_t ev;
+		ml_postfix_parse(h.program, h.msg, &ev);
+		assert_int_equal(ml_corr_add(c, &h, &ev, line, ln), 0);
+		ml_message_t *m = changed(c, qid);
+		ml_slice_t subj = ml_message_str(m, m->subject);
+		if (!ml_slice_eq(subj, "Grüße from a[192.0.2.1]; from=<x@y> to=<z@w>"))
+			fail_msg("%s: subject \"%.*s\"", acts[a], (int)subj.n, subj.p);
+	}
+	ml_corr_free(c);
+}
+
+/*
+ * Filter lines that name a message-id and no queue ID join the message that
+ * has it, whether they come before its message-id line (spamd, called by a
+ * milter before the queue) or after it (amavis without Queue-ID, whose
+ * queued_as names the next hop: the line is the first hop's), in one batch
+ * or with the batch cut anywhere (the message loaded back from the store).
+ */
+static void filters_by_message_id(void **state)
+{
+	(void)state;
+	static const char *const src[] = {
+		"Mar  3 13:00:00 mx1 spamd[700]: spamd: result: . 1 - BAYES_20 scantime=0.3,size=900,user=amavis,uid=110,required_score=5.0,rhost=localhost,raddr=127.0.0.1,rport=40000,mid=<early@x.example>,autolearn=no",
+		"Mar  3 13:00:01 mx1 postfix/smtpd[10]: 6A7B8C9D0E: client=mail.x.example[192.0.2.70]",
+		"Mar  3 13:00:01 mx1 postfix/cleanup[11]: 6A7B8C9D0E: message-id=<early@x.example>",
+		"Mar  3 13:00:02 mx1 postfix/qmgr[12]: 6A7B8C9D0E: from=<s@x.example>, size=900, nrcpt=1 (queue active)",
+		"Mar  3 13:00:03 mx1 postfix/smtpd[13]: 7B8C9D0E1F: client=localhost[127.0.0.1]",
+		"Mar  3 13:00:03 mx1 postfix/cleanup[11]: 7B8C9D0E1F: message-id=<early@x.example>",
+		"Mar  3 13:00:03 mx1 amavis[14540]: (14540-09) Passed CLEAN {RelayedInbound}, [192.0.2.70]:56540 [192.0.2.70] <s@x.example> -> <bob@example.com>, Message-ID: <early@x.example>, Hits: -1.481, size: 900, queued_as: 7B8C9D0E1F, 101 ms",
+		"Mar  3 13:00:03 mx1 postfix/smtp[14]: 6A7B8C9D0E: to=<bob@example.com>, relay=127.0.0.1[127.0.0.1]:10024, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok, id=14540-09, from MTA([127.0.0.1]:10025): 250 2.0.0 Ok: queued as 7B8C9D0E1F)",
+		"Mar  3 13:00:03 mx1 postfix/qmgr[12]: 6A7B8C9D0E: removed",
+		"Mar  3 13:00:04 mx1 postfix/qmgr[12]: 7B8C9D0E1F: from=<s@x.example>, size=1200, nrcpt=1 (queue active)",
+		"Mar  3 13:00:05 mx1 spamd[701]: spamd: result: Y 9 - BAYES_99 scantime=0.3,size=900,user=amavis,uid=110,required_score=5.0,rhost=localhost,raddr=127.0.0.1,rport=40001,mid=<late@y.example>,autolearn=spam",
+		"Mar  3 13:00:06 mx1 postfix/local[15]: 7B8C9D0E1F: to=<bob@example.com>, relay=local, delay=2, delays=0/0/0/2, dsn=2.0.0, status=sent (delivered to mailbox)",
+		"Mar  3 13:00:06 mx1 postfix/qmgr[12]: 7B8C9D0E1F: removed",
+		/* its message-id comes in a later batch than the verdict (any cut) */
+		"Mar  3 13:00:07 mx1 postfix/cleanup[11]: 8C9D0E1F2A: message-id=<late@y.example>",
+		"Mar  3 13:00:08 mx1 postfix/qmgr[12]: 8C9D0E1F2A: from=<t@y.example>, size=500, nrcpt=1 (queue active)",
+		/* after it, in flight: found in the store when the batch was cut */
+		"Mar  3 13:00:09 mx1 amavis[14541]: (14541-01) Blocked SPAM {DiscardedInbound}, [192.0.2.71]:5000 [192.0.2.71] <t@y.example> -> <ann@example.com>, Message-ID: <late@y.example>, Hits: 9, size: 500, 80 ms",
+	};
+	char *lines[ML_ARRAY_LEN(src)];
+	for (size_t i = 0; i < ML_ARRAY_LEN(src); i++)
+		lines[i] = (char *)src[i];
+	ml_buf_t ref[MAXM];
+	memset(ref, 0, sizeof ref);
+	int nref = same_for_every_cut(lines, ML_ARRAY_LEN(src), (int)ML_ARRAY_LEN(src), ref);
+	assert_int_equal(nref, 3);
+	ml_message_t m;
+	ml_message_init(&m);
+	int seen = 0;
+	for (int i = 1; i <= nref; i++) {
+		assert_int_equal(ml_record_from_plain(ref[i].data, ref[i].len, &m), 0);
+		ml_slice_t q = ml_message_str(&m, m.queue_id);
+		if (ml_slice_eq(q, "6A7B8C9D0E")) {
+			/* spamd's line before, amavis's after the message-id */
+			assert_int_equal(m.nlines, 7);
+			assert_int_equal(m.first_us, 1772542800LL * 1000000);
+			assert_true(ml_slice_eq(ml_message_str(&m, m.next_qid), "7B8C9D0E1F"));
+			seen++;
+		}
+		if (ml_slice_eq(q, "7B8C9D0E1F")) {
+			assert_int_equal(m.nlines, 5);  /* not amavis's line: that is the first hop's */
+			seen++;
+		}
+		if (ml_slice_eq(q, "8C9D0E1F2A")) {
+			assert_int_equal(m.nlines, 4);
+			assert_int_equal(m.rcpts[0].status, ML_ST_BLOCKED);
+			assert_true(ml_slice_eq(ml_message_str(&m, m.rcpts[0].to), "ann@example.com"));
+			seen++;
+		}
+		ml_buf_free(&ref[i]);
+	}
+	assert_int_equal(seen, 3);
+	ml_message_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cuts_change_nothing),
 		cmocka_unit_test(queue_id_reuse),
 		cmocka_unit_test(other_paths),
+		cmocka_unit_test(header_rule_subjects),
+		cmocka_unit_test(filters_by_message_id),
 	};
 	return TL_RUN_DEFAULT("correlate", tests, NULL, NULL);
 }

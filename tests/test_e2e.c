@@ -300,6 +300,78 @@ static void cjk_subjects(void **state)
 	}
 }
 
+/*
+ * Directions, with local domains learned from the log alone: corp.example
+ * is learned from a local delivery that comes after four other messages (one
+ * still in flight), yet those are decided with it, whatever the batch size:
+ * one line a batch gives the same directions as one batch.  A message whose
+ * sender and every recipient are local is internal (--direction internal,
+ * "internal" in JSON).
+ */
+static void directions_learned_late(void **state)
+{
+	(void)state;
+	static const char lines[] =
+		"Mar  3 10:00:00 mx1 postfix/smtpd[1]: 1A1A1A1A1A: client=ext.example[192.0.2.1]\n"
+		"Mar  3 10:00:01 mx1 postfix/qmgr[2]: 1A1A1A1A1A: from=<ext@remote.example>, size=100, nrcpt=1 (queue active)\n"
+		"Mar  3 10:00:02 mx1 postfix/smtp[3]: 1A1A1A1A1A: to=<bob@corp.example>, relay=store.corp.example[192.0.2.9]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)\n"
+		"Mar  3 10:00:02 mx1 postfix/qmgr[2]: 1A1A1A1A1A: removed\n"
+		"Mar  3 10:01:00 mx1 postfix/qmgr[2]: 2B2B2B2B2B: from=<alice@corp.example>, size=100, nrcpt=1 (queue active)\n"
+		"Mar  3 10:01:01 mx1 postfix/smtp[3]: 2B2B2B2B2B: to=<carol@corp.example>, relay=store.corp.example[192.0.2.9]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)\n"
+		"Mar  3 10:01:01 mx1 postfix/qmgr[2]: 2B2B2B2B2B: removed\n"
+		"Mar  3 10:02:00 mx1 postfix/qmgr[2]: 3C3C3C3C3C: from=<alice@corp.example>, size=100, nrcpt=1 (queue active)\n"
+		"Mar  3 10:02:01 mx1 postfix/smtp[3]: 3C3C3C3C3C: to=<x@remote.example>, relay=mx.remote.example[198.51.100.1]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 ok)\n"
+		"Mar  3 10:02:01 mx1 postfix/qmgr[2]: 3C3C3C3C3C: removed\n"
+		"Mar  3 10:03:00 mx1 postfix/qmgr[2]: 5E5E5E5E5E: from=<alice@corp.example>, size=100, nrcpt=1 (queue active)\n"
+		"Mar  3 10:03:01 mx1 postfix/smtp[3]: 5E5E5E5E5E: to=<dan@corp.example>, relay=none, delay=1, delays=0/0/1/0, dsn=4.4.1, status=deferred (connect to store.corp.example[192.0.2.9]:25: Connection refused)\n"
+		"Mar  3 10:04:00 mx1 postfix/qmgr[2]: 4D4D4D4D4D: from=<ext@remote.example>, size=100, nrcpt=1 (queue active)\n"
+		"Mar  3 10:04:01 mx1 postfix/local[4]: 4D4D4D4D4D: to=<dave@corp.example>, relay=local, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)\n"
+		"Mar  3 10:04:01 mx1 postfix/qmgr[2]: 4D4D4D4D4D: removed\n";
+	static const struct { const char *qid, *dir; } want[] = {
+		{ "1A1A1A1A1A", "inbound" }, { "2B2B2B2B2B", "internal" }, { "3C3C3C3C3C", "outbound" },
+		{ "5E5E5E5E5E", "internal" }, { "4D4D4D4D4D", "inbound" },
+	};
+	char log[4200], ddb[4200];
+	snprintf(log, sizeof log, "%s/dirs.log", dir);
+	tl_write_file(log, lines, strlen(lines));
+	static const char *const batch[] = { "1", "1000000" };
+	for (size_t b = 0; b < ML_ARRAY_LEN(batch); b++) {
+		snprintf(ddb, sizeof ddb, "%s/dirs%zu.db", dir, b);
+		char *out = NULL, *err = NULL;
+		if (tl_mtalog(NULL, &err, "--db %s ingest --year 2026 --batch-lines %s %s", ddb, batch[b], log) != 0)
+			fail_msg("ingest: %s", err);
+		free(err);
+		for (size_t i = 0; i < ML_ARRAY_LEN(want); i++) {
+			err = NULL;
+			if (tl_mtalog(&out, &err, "--db %s search --json --queue-id %s", ddb, want[i].qid) != 0)
+				fail_msg("search: %s", err);
+			json_error_t je;
+			json_t *j = json_loads(out, JSON_DISABLE_EOF_CHECK, &je);
+			if (!j)
+				fail_msg("batch %s, %s: no row: %s", batch[b], want[i].qid, out);
+			if (strcmp(sget(j, "direction"), want[i].dir))
+				fail_msg("batch %s, %s: direction %s, want %s", batch[b], want[i].qid,
+				         sget(j, "direction"), want[i].dir);
+			json_decref(j);
+			free(out);
+			free(err);
+		}
+		/* --direction: each message is found under its direction only */
+		static const char *const dirs[][2] = { { "internal", "internal" }, { "in", "inbound" },
+		                                       { "out", "outbound" } };
+		for (size_t d = 0; d < ML_ARRAY_LEN(dirs); d++) {
+			err = NULL;
+			assert_int_equal(tl_mtalog(&out, &err, "--db %s search --csv --direction %s", ddb, dirs[d][0]), 0);
+			for (size_t i = 0; i < ML_ARRAY_LEN(want); i++)
+				if (!strstr(out, want[i].qid) != !!strcmp(want[i].dir, dirs[d][1]))
+					fail_msg("--direction %s: %s (%s) %s", dirs[d][0], want[i].qid, want[i].dir,
+					         strstr(out, want[i].qid) ? "found" : "missing");
+			free(out);
+			free(err);
+		}
+	}
+}
+
 static void csv_and_table(void **state)
 {
 	(void)state;
@@ -843,6 +915,7 @@ int main(void)
 		cmocka_unit_test(search_flags),
 		cmocka_unit_test(json_keys_and_subjects),
 		cmocka_unit_test(cjk_subjects),
+		cmocka_unit_test(directions_learned_late),
 		cmocka_unit_test(csv_and_table),
 		cmocka_unit_test(csv_formulas),
 		cmocka_unit_test(show_message),

@@ -12,6 +12,7 @@
  * scan, independent of engine/syslog.
  */
 #include "testlib.h"
+#include "tests/parse_table.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,125 +285,71 @@ static void line_time(void **state)
 
 /* ---- arrivals ---------------------------------------------------------- */
 
+/* The table runs: program "line" is a whole line of Exim's own log, NULL a
+ * message part. */
+static void parse_row(const char *program, const char *msg, ml_event_t *ev)
+{
+	*ev = program && !strcmp(program, "line") ? L(msg) : E(msg);
+}
+
+static const tl_pt_row_t ARRIVALS[] = {
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaX-000000005vi-0000 <= someone@some.domain U=CALLER P=local-smtp S=sss",
+	       ML_EV_ARRIVAL, { "qid", "10HmaX-000000005vi-0000" }, { "from", "someone@some.domain" },
+	       { "from_set", "1" }, { "proto", "local-smtp" }, { "rcpt_list", "" }),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaX-000000005vi-0000 <= jc@rome H=forum.rome [1.1.1.1] U=jc44bc P=latin S=sss for userx@test.ex",
+	       ML_EV_ARRIVAL, { "client_name", "forum.rome" }, { "client_ip", "1.1.1.1" }, { "rcpt_list", "userx@test.ex" }),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaY-000000005vi-0000 <= jc@rome R=10HmaX-0005vi-00 U=jc44bc P=local S=sss for userx@test.x",
+	       ML_EV_ARRIVAL, { "other_qid", "10HmaX-0005vi-00" }),
+	TL_ROW(NULL, "1rYEqu-00000000PJq-1Iu0 <= alice@example.org H=mail.example.org (helo.example.org) [192.0.2.7]:41234 I=[198.51.100.1]:25 P=esmtpsa X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no A=dovecot_plain:alice@example.org S=2345 id=abc.123@example.org T=\"Quarterly \\\"report\\\" \\344\" for bob@example.com \"c d\"@example.com",
+	       ML_EV_ARRIVAL, { "from", "alice@example.org" }, { "client_name", "mail.example.org" },
+	       { "helo", "helo.example.org" }, { "client_ip", "192.0.2.7" }, { "proto", "esmtpsa" },
+	       { "sasl_user", "alice@example.org" }, { "size", "2345" }, { "msgid", "abc.123@example.org" },
+	       { "subject", "Quarterly \\\"report\\\" \\344" }, { "subject_escaped", "1" },
+	       { "rcpt_list", "bob@example.com \"c d\"@example.com" }),
+	/* Bounce: "<= <>". */
+	TL_ROW(NULL, "1abcDE-0001Ab-Cd <= <> R=1abcDD-0001Aa-Cc U=Debian-exim P=local S=1234",
+	       ML_EV_ARRIVAL, { "from", "" }, { "from_set", "1" }, { "other_qid", "1abcDD-0001Aa-Cc" }),
+	/* "H=(helo) [ip]:port"; a quoted local part in the sender. */
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaZ-000000005vi-0000 <= \"abc@def\"@unknown.domain H=(test) [ip4.ip4.ip4.ip4]:1111 P=smtps S=sss",
+	       ML_EV_ARRIVAL, { "from", "\"abc@def\"@unknown.domain" }, { "client_name", "" }, { "helo", "test" },
+	       { "client_ip", "ip4.ip4.ip4.ip4" }),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaZ-000000005vi-0000 <= CALLER@test.ex H=(test) [ip4.ip4.ip4.ip4] P=smtps X=TLS1.x:ke-RSA-AES256-SHAnnn:xxx CV=yes DN=\"CN=server2.example.com\" S=sss",
+	       ML_EV_ARRIVAL, { "helo", "test" }, { "proto", "smtps" }),
+	/* A subject with a space and " for " inside the quotes. */
+	TL_ROW(NULL, "1abcDE-0001Ab-Cd <= a@x P=local S=1 T=\"x for y\" for z@w",
+	       ML_EV_ARRIVAL, { "subject", "x for y" }, { "rcpt_list", "z@w" }),
+};
+
 static void arrival(void **state)
 {
 	(void)state;
-	ml_event_t ev = L("1999-03-02 09:44:33 10HmaX-000000005vi-0000 <= someone@some.domain U=CALLER P=local-smtp S=sss");
-	KIND(ev, ML_EV_ARRIVAL);
-	EQ(ev.qid, "10HmaX-000000005vi-0000");
-	EQ(ev.from, "someone@some.domain");
-	assert_true(ev.from_set);
-	EQ(ev.proto, "local-smtp");
-	EQ(ev.rcpt_list, NULL);
-
-	ev = L("1999-03-02 09:44:33 10HmaX-000000005vi-0000 <= jc@rome H=forum.rome [1.1.1.1] U=jc44bc P=latin S=sss for userx@test.ex");
-	EQ(ev.client_name, "forum.rome");
-	EQ(ev.client_ip, "1.1.1.1");
-	EQ(ev.rcpt_list, "userx@test.ex");
-
-	ev = L("1999-03-02 09:44:33 10HmaY-000000005vi-0000 <= jc@rome R=10HmaX-0005vi-00 U=jc44bc P=local S=sss for userx@test.x");
-	EQ(ev.other_qid, "10HmaX-0005vi-00");
-
-	ev = E("1rYEqu-00000000PJq-1Iu0 <= alice@example.org H=mail.example.org (helo.example.org) [192.0.2.7]:41234 I=[198.51.100.1]:25 P=esmtpsa X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no A=dovecot_plain:alice@example.org S=2345 id=abc.123@example.org T=\"Quarterly \\\"report\\\" \\344\" for bob@example.com \"c d\"@example.com");
-	KIND(ev, ML_EV_ARRIVAL);
-	EQ(ev.from, "alice@example.org");
-	EQ(ev.client_name, "mail.example.org");
-	EQ(ev.helo, "helo.example.org");
-	EQ(ev.client_ip, "192.0.2.7");
-	EQ(ev.proto, "esmtpsa");
-	EQ(ev.sasl_user, "alice@example.org");
-	assert_int_equal(ev.size, 2345);
-	EQ(ev.msgid, "abc.123@example.org");
-	EQ(ev.subject, "Quarterly \\\"report\\\" \\344");
-	assert_true(ev.subject_escaped);
-	EQ(ev.rcpt_list, "bob@example.com \"c d\"@example.com");
-
-	/* Bounce: "<= <>". */
-	ev = E("1abcDE-0001Ab-Cd <= <> R=1abcDD-0001Aa-Cc U=Debian-exim P=local S=1234");
-	EQ(ev.from, NULL);
-	assert_true(ev.from_set);
-	EQ(ev.other_qid, "1abcDD-0001Aa-Cc");
-
-	/* "H=(helo) [ip]:port"; a quoted local part in the sender. */
-	ev = L("1999-03-02 09:44:33 10HmaZ-000000005vi-0000 <= \"abc@def\"@unknown.domain H=(test) [ip4.ip4.ip4.ip4]:1111 P=smtps S=sss");
-	EQ(ev.from, "\"abc@def\"@unknown.domain");
-	EQ(ev.client_name, NULL);
-	EQ(ev.helo, "test");
-	EQ(ev.client_ip, "ip4.ip4.ip4.ip4");
-	ev = L("1999-03-02 09:44:33 10HmaZ-000000005vi-0000 <= CALLER@test.ex H=(test) [ip4.ip4.ip4.ip4] P=smtps X=TLS1.x:ke-RSA-AES256-SHAnnn:xxx CV=yes DN=\"CN=server2.example.com\" S=sss");
-	EQ(ev.helo, "test");
-	EQ(ev.proto, "smtps");
-	/* A subject with a space and " for " inside the quotes. */
-	ev = E("1abcDE-0001Ab-Cd <= a@x P=local S=1 T=\"x for y\" for z@w");
-	EQ(ev.subject, "x for y");
-	EQ(ev.rcpt_list, "z@w");
+	TL_PT_RUN(ARRIVALS, parse_row, kind_name);
 }
 
 /* ---- deliveries -------------------------------------------------------- */
 
+static const tl_pt_row_t DELIVERY_ROWS[] = {
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaX-000000005vi-0000 => CALLER <CALLER@the.local.host.name> R=localuser T=local_delivery", ML_EV_DELIVERY, { "status", "delivered" }, { "to", "CALLER@the.local.host.name" }, { "orig_to", "" }, { "router", "localuser" }, { "transport", "local_delivery" }, { "relay", "local_delivery" }, { "local_delivery", "1" }),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaX-000000005vi-0000 => userx@myhost.test.ex F=<CALLER@myhost.test.ex> R=smartuser T=lmtp H=127.0.0.1 [127.0.0.1] C=\"250 OK\"", TL_ANY_KIND, { "to", "userx@myhost.test.ex" }, { "relay", "127.0.0.1 [127.0.0.1]" }, { "reason_text", "250 OK" }, { "local_delivery", "1" }),
+	TL_ROW(NULL, "1rYEqu-00000000PJq-1Iu0 => bob@example.com <info@example.org> R=dnslookup T=remote_smtp H=mx.example.com [203.0.113.5]:25 X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=yes C=\"250 2.0.0 Ok: queued as 4Qx\" QT=2s DT=1s", TL_ANY_KIND, { "to", "bob@example.com" }, { "orig_to", "info@example.org" }, { "relay", "mx.example.com [203.0.113.5]:25" }, { "reason_text", "250 2.0.0 Ok: queued as 4Qx" }, { "dsn", "2.0.0" }, { "local_delivery", "0" }),
+	/* File, pipe and parent forms. */
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaX-000000005vi-0000 => /dev/null (faq@nl.demon.net) <faq@nl.demon.net> R=algemeen_aliases T=**bypassed**", TL_ANY_KIND, { "to", "faq@nl.demon.net" }, { "orig_to", "" }),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaX-000000005vi-0000 => |/bin/sh -c \"cat >TESTSUITE/test-mail/pipe\" <pipe@test.ex> R=alias T=pipe", TL_ANY_KIND, { "to", "pipe@test.ex" }, { "router", "alias" }, { "transport", "pipe" }),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmbA-000000005vi-0000 => TESTSUITE/test-mail/redirected (redirected@test.ex) <userx@test.ex> R=r0 T=t1", TL_ANY_KIND, { "to", "redirected@test.ex" }, { "orig_to", "userx@test.ex" }),
+	/* "->": another address of the same delivery. */
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaY-000000005vi-0000 -> userxz@myhost.test.ex F=<CALLER@myhost.test.ex> R=smartuser T=lmtp H=127.0.0.1 [127.0.0.1] C=\"250 OK\"", ML_EV_DELIVERY, { "status", "delivered" }, { "to", "userxz@myhost.test.ex" }),
+	/* "*>": suppressed by -N. */
+	TL_ROW(NULL, "10HmaX-0005vi-00 *> userx@test.ex R=r1 T=t1", ML_EV_DELIVERY, { "status", "delivered" }, { "reason_text", "delivery suppressed by -N" }),
+	/* Blackholes: blocked. */
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaX-000000005vi-0000 => :blackhole: <blackhole@the.local.host.name> R=system_aliases", TL_ANY_KIND, { "status", "blocked" }, { "to", "blackhole@the.local.host.name" }),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmbC-000000005vi-0000 => blackhole (DATA ACL discarded recipients): discard message 3", ML_EV_DELIVERY, { "status", "blocked" }, { "to", "" }, { "reason_text", "discard message 3" }),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmbA-000000005vi-0000 => blackhole (RCPT ACL discarded recipients)", TL_ANY_KIND, { "status", "blocked" }, { "reason_text", "RCPT ACL discarded recipients" }),
+};
+
 static void delivery(void **state)
 {
 	(void)state;
-	ml_event_t ev = L("1999-03-02 09:44:33 10HmaX-000000005vi-0000 => CALLER <CALLER@the.local.host.name> R=localuser T=local_delivery");
-	KIND(ev, ML_EV_DELIVERY);
-	assert_int_equal(ev.status, ML_ST_DELIVERED);
-	EQ(ev.to, "CALLER@the.local.host.name");
-	EQ(ev.orig_to, NULL);
-	EQ(ev.router, "localuser");
-	EQ(ev.transport, "local_delivery");
-	EQ(ev.relay, "local_delivery");
-	assert_true(ev.local_delivery);
-
-	ev = L("1999-03-02 09:44:33 10HmaX-000000005vi-0000 => userx@myhost.test.ex F=<CALLER@myhost.test.ex> R=smartuser T=lmtp H=127.0.0.1 [127.0.0.1] C=\"250 OK\"");
-	EQ(ev.to, "userx@myhost.test.ex");
-	EQ(ev.relay, "127.0.0.1 [127.0.0.1]");
-	EQ(ev.reason_text, "250 OK");
-	assert_true(ev.local_delivery);
-
-	ev = E("1rYEqu-00000000PJq-1Iu0 => bob@example.com <info@example.org> R=dnslookup T=remote_smtp H=mx.example.com [203.0.113.5]:25 X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=yes C=\"250 2.0.0 Ok: queued as 4Qx\" QT=2s DT=1s");
-	EQ(ev.to, "bob@example.com");
-	EQ(ev.orig_to, "info@example.org");
-	EQ(ev.relay, "mx.example.com [203.0.113.5]:25");
-	EQ(ev.reason_text, "250 2.0.0 Ok: queued as 4Qx");
-	EQ(ev.dsn, "2.0.0");
-	assert_false(ev.local_delivery);
-
-	/* File, pipe and parent forms. */
-	ev = L("1999-03-02 09:44:33 10HmaX-000000005vi-0000 => /dev/null (faq@nl.demon.net) <faq@nl.demon.net> R=algemeen_aliases T=**bypassed**");
-	EQ(ev.to, "faq@nl.demon.net");
-	EQ(ev.orig_to, NULL);
-	ev = L("1999-03-02 09:44:33 10HmaX-000000005vi-0000 => |/bin/sh -c \"cat >TESTSUITE/test-mail/pipe\" <pipe@test.ex> R=alias T=pipe");
-	EQ(ev.to, "pipe@test.ex");
-	EQ(ev.router, "alias");
-	EQ(ev.transport, "pipe");
-	ev = L("1999-03-02 09:44:33 10HmbA-000000005vi-0000 => TESTSUITE/test-mail/redirected (redirected@test.ex) <userx@test.ex> R=r0 T=t1");
-	EQ(ev.to, "redirected@test.ex");
-	EQ(ev.orig_to, "userx@test.ex");
-
-	/* "->": another address of the same delivery. */
-	ev = L("1999-03-02 09:44:33 10HmaY-000000005vi-0000 -> userxz@myhost.test.ex F=<CALLER@myhost.test.ex> R=smartuser T=lmtp H=127.0.0.1 [127.0.0.1] C=\"250 OK\"");
-	KIND(ev, ML_EV_DELIVERY);
-	assert_int_equal(ev.status, ML_ST_DELIVERED);
-	EQ(ev.to, "userxz@myhost.test.ex");
-
-	/* "*>": suppressed by -N. */
-	ev = E("10HmaX-0005vi-00 *> userx@test.ex R=r1 T=t1");
-	KIND(ev, ML_EV_DELIVERY);
-	assert_int_equal(ev.status, ML_ST_DELIVERED);
-	EQ(ev.reason_text, "delivery suppressed by -N");
-
-	/* Blackholes: blocked. */
-	ev = L("1999-03-02 09:44:33 10HmaX-000000005vi-0000 => :blackhole: <blackhole@the.local.host.name> R=system_aliases");
-	assert_int_equal(ev.status, ML_ST_BLOCKED);
-	EQ(ev.to, "blackhole@the.local.host.name");
-	ev = L("1999-03-02 09:44:33 10HmbC-000000005vi-0000 => blackhole (DATA ACL discarded recipients): discard message 3");
-	KIND(ev, ML_EV_DELIVERY);
-	assert_int_equal(ev.status, ML_ST_BLOCKED);
-	EQ(ev.to, NULL);
-	EQ(ev.reason_text, "discard message 3");
-	ev = L("1999-03-02 09:44:33 10HmbA-000000005vi-0000 => blackhole (RCPT ACL discarded recipients)");
-	assert_int_equal(ev.status, ML_ST_BLOCKED);
-	EQ(ev.reason_text, "RCPT ACL discarded recipients");
+	TL_PT_RUN(DELIVERY_ROWS, parse_row, kind_name);
 }
 
 static void failures_and_deferrals(void **state)
@@ -462,49 +409,30 @@ static void failures_and_deferrals(void **state)
 
 /* ---- message state lines ----------------------------------------------- */
 
+static const tl_pt_row_t MESSAGE_STATE_ROWS[] = {
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaX-000000005vi-0000 Completed", ML_EV_REMOVED, { "qid", "10HmaX-000000005vi-0000" }),
+	TL_ROW(NULL, "1abcDE-0001Ab-Cd Completed QT=1s", ML_EV_REMOVED),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmbB-000000005vi-0000 frozen by ACL", ML_EV_HOLD, { "status", "quarantined" }),
+	/* Other freezes are no quarantine. */
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaY-000000005vi-0000 Frozen (delivery error message)", ML_EV_INFO, { "status", "" }, { "qid", "10HmaY-000000005vi-0000" }),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaX-000000005vi-0000 Frozen", ML_EV_INFO),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaX-000000005vi-0000 frozen by root", ML_EV_INFO),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaX-000000005vi-0000 Frozen by the system filter: system filter freezes", ML_EV_INFO),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaX-000000005vi-0000 Unfrozen by forced delivery", ML_EV_RELEASED),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaX-000000005vi-0000 unfrozen by CALLER", ML_EV_RELEASED),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmbB-000000005vi-0000 removed by CALLER", ML_EV_DELETED),
+	TL_ROW(NULL, "1abcDE-0001Ab-Cd removed by root", ML_EV_DELETED),
+	TL_ROW(NULL, "1abcDE-0001Ab-Cd Message removed", ML_EV_DELETED),
+	/* Other lines about a message: INFO. */
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaX-000000005vi-0000 no immediate delivery: load average 0.00", ML_EV_INFO),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaY-000000005vi-0000 SMTP connection from CALLER lost while reading message data", ML_EV_INFO),
+	TL_ROW("line", "1999-03-02 09:44:33 10HmaX-000000005vi-0000 cancelled by CALLER", ML_EV_INFO),
+};
+
 static void message_state(void **state)
 {
 	(void)state;
-	ml_event_t ev = L("1999-03-02 09:44:33 10HmaX-000000005vi-0000 Completed");
-	KIND(ev, ML_EV_REMOVED);
-	EQ(ev.qid, "10HmaX-000000005vi-0000");
-	ev = E("1abcDE-0001Ab-Cd Completed QT=1s");
-	KIND(ev, ML_EV_REMOVED);
-
-	ev = L("1999-03-02 09:44:33 10HmbB-000000005vi-0000 frozen by ACL");
-	KIND(ev, ML_EV_HOLD);
-	assert_int_equal(ev.status, ML_ST_QUARANTINED);
-	/* Other freezes are no quarantine. */
-	ev = L("1999-03-02 09:44:33 10HmaY-000000005vi-0000 Frozen (delivery error message)");
-	KIND(ev, ML_EV_INFO);
-	assert_int_equal(ev.status, ML_ST_NONE);
-	EQ(ev.qid, "10HmaY-000000005vi-0000");
-	ev = L("1999-03-02 09:44:33 10HmaX-000000005vi-0000 Frozen");
-	KIND(ev, ML_EV_INFO);
-	ev = L("1999-03-02 09:44:33 10HmaX-000000005vi-0000 frozen by root");
-	KIND(ev, ML_EV_INFO);
-	ev = L("1999-03-02 09:44:33 10HmaX-000000005vi-0000 Frozen by the system filter: system filter freezes");
-	KIND(ev, ML_EV_INFO);
-
-	ev = L("1999-03-02 09:44:33 10HmaX-000000005vi-0000 Unfrozen by forced delivery");
-	KIND(ev, ML_EV_RELEASED);
-	ev = L("1999-03-02 09:44:33 10HmaX-000000005vi-0000 unfrozen by CALLER");
-	KIND(ev, ML_EV_RELEASED);
-
-	ev = L("1999-03-02 09:44:33 10HmbB-000000005vi-0000 removed by CALLER");
-	KIND(ev, ML_EV_DELETED);
-	ev = E("1abcDE-0001Ab-Cd removed by root");
-	KIND(ev, ML_EV_DELETED);
-	ev = E("1abcDE-0001Ab-Cd Message removed");
-	KIND(ev, ML_EV_DELETED);
-
-	/* Other lines about a message: INFO. */
-	ev = L("1999-03-02 09:44:33 10HmaX-000000005vi-0000 no immediate delivery: load average 0.00");
-	KIND(ev, ML_EV_INFO);
-	ev = L("1999-03-02 09:44:33 10HmaY-000000005vi-0000 SMTP connection from CALLER lost while reading message data");
-	KIND(ev, ML_EV_INFO);
-	ev = L("1999-03-02 09:44:33 10HmaX-000000005vi-0000 cancelled by CALLER");
-	KIND(ev, ML_EV_INFO);
+	TL_PT_RUN(MESSAGE_STATE_ROWS, parse_row, kind_name);
 }
 
 /* ---- rejects ----------------------------------------------------------- */
@@ -614,57 +542,25 @@ static void rejects_other(void **state)
 /* ACL outcomes other than "rejected": a recipient discarded, a connection
  * dropped; the leading items of a reject carry the authenticated user and
  * the client with its port; a client named by its name alone. */
+static const tl_pt_row_t ACL_DISCARD_DROP_ROWS[] = {
+	TL_ROW("line", "2026-03-03 10:31:00 H=mail.partner.example [198.51.100.7] F=<carol@partner.example> RCPT <old@example.com>: discarded by RCPT ACL: mailbox retired", ML_EV_NOQUEUE_REJECT, { "status", "blocked" }, { "to", "old@example.com" }, { "from", "carol@partner.example" }, { "client_ip", "198.51.100.7" }, { "reason_text", "discarded by RCPT ACL: mailbox retired" }),
+	TL_ROW("line", "2026-03-03 10:31:00 H=mail.partner.example [198.51.100.7] F=<carol@partner.example> RCPT <old@example.com>: discarded by RCPT ACL", ML_EV_NOQUEUE_REJECT, { "reason_text", "discarded by RCPT ACL" }),
+	/* "RCPT <...>" followed by anything else is not an outcome we know */
+	TL_ROW("line", "2026-03-03 10:31:00 H=mail.partner.example [198.51.100.7] F=<carol@partner.example> RCPT <old@example.com>: accepted later", ML_EV_UNKNOWN, { "to", "" }),
+	TL_ROW("line", "2026-03-03 10:31:01 [4410] H=dsl-7.isp.example [203.0.113.66]:40222 dropped by 'connect' ACL: listed at zen.spamhaus.example", ML_EV_NOQUEUE_REJECT, { "status", "blocked" }, { "client_name", "dsl-7.isp.example" }, { "client_ip", "203.0.113.66" }, { "reason_text", "listed at zen.spamhaus.example" }),
+	TL_ROW("line", "2026-03-03 10:31:02 H=laptop.example.com [198.51.100.21]:52111 I=[192.0.2.25]:587 A=dovecot_plain:erin@example.com F=<erin@example.com> rejected RCPT <x@spam.example>: sender rate limit exceeded", ML_EV_NOQUEUE_REJECT, { "sasl_user", "erin@example.com" }, { "to", "x@spam.example" }, { "reason_text", "sender rate limit exceeded" }),
+	TL_ROW("line", "2026-03-03 10:31:02 H=laptop.example.com [198.51.100.21]:52111 A=plainuser F=<erin@example.com> rejected RCPT <x@spam.example>: sender rate limit exceeded", TL_ANY_KIND, { "sasl_user", "plainuser" }),
+	TL_ROW("line", "2026-03-03 10:31:03 rejected EHLO from mail.example.net: syntactically invalid argument(s): _bad_", ML_EV_NOQUEUE_REJECT, { "client_name", "mail.example.net" }, { "client_ip", "" }, { "reason_text", "syntactically invalid argument(s): _bad_" }),
+	TL_ROW("line", "2026-03-03 10:31:03 rejected EHLO from (bad_helo) [192.0.2.99]:2525: syntactically invalid argument(s): bad_helo", TL_ANY_KIND, { "helo", "bad_helo" }, { "client_ip", "192.0.2.99" }, { "reason_text", "syntactically invalid argument(s): bad_helo" }),
+	/* arrival items Exim never writes are passed over */
+	TL_ROW("line", "2026-03-03 10:31:04 1vXyZa-000123-AB <= alice@example.org H=mail.example.org [192.0.2.7] P=esmtp ? S=1234 for bob@example.com", ML_EV_ARRIVAL, { "size", "1234" }, { "rcpt_list", "bob@example.com" }),
+	TL_ROW("line", "2026-03-03 10:31:04 1vXyZa-000123-AB <= alice@example.org H=mail.example.org [192.0.2.7] P=esmtp : S=1234 for bob@example.com", ML_EV_ARRIVAL, { "size", "1234" }),
+};
+
 static void acl_discard_drop(void **state)
 {
 	(void)state;
-	ml_event_t ev = L("2026-03-03 10:31:00 H=mail.partner.example [198.51.100.7] F=<carol@partner.example> RCPT <old@example.com>: discarded by RCPT ACL: mailbox retired");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	assert_int_equal(ev.status, ML_ST_BLOCKED);
-	EQ(ev.to, "old@example.com");
-	EQ(ev.from, "carol@partner.example");
-	EQ(ev.client_ip, "198.51.100.7");
-	EQ(ev.reason_text, "discarded by RCPT ACL: mailbox retired");
-	ev = L("2026-03-03 10:31:00 H=mail.partner.example [198.51.100.7] F=<carol@partner.example> RCPT <old@example.com>: discarded by RCPT ACL");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	EQ(ev.reason_text, "discarded by RCPT ACL");
-	/* "RCPT <...>" followed by anything else is not an outcome we know */
-	ev = L("2026-03-03 10:31:00 H=mail.partner.example [198.51.100.7] F=<carol@partner.example> RCPT <old@example.com>: accepted later");
-	KIND(ev, ML_EV_UNKNOWN);
-	EQ(ev.to, NULL);
-
-	ev = L("2026-03-03 10:31:01 [4410] H=dsl-7.isp.example [203.0.113.66]:40222 dropped by 'connect' ACL: listed at zen.spamhaus.example");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	assert_int_equal(ev.status, ML_ST_BLOCKED);
-	EQ(ev.client_name, "dsl-7.isp.example");
-	EQ(ev.client_ip, "203.0.113.66");
-	EQ(ev.reason_text, "listed at zen.spamhaus.example");
-
-	ev = L("2026-03-03 10:31:02 H=laptop.example.com [198.51.100.21]:52111 I=[192.0.2.25]:587 A=dovecot_plain:erin@example.com F=<erin@example.com> rejected RCPT <x@spam.example>: sender rate limit exceeded");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	EQ(ev.sasl_user, "erin@example.com");
-	EQ(ev.to, "x@spam.example");
-	EQ(ev.reason_text, "sender rate limit exceeded");
-	ev = L("2026-03-03 10:31:02 H=laptop.example.com [198.51.100.21]:52111 A=plainuser F=<erin@example.com> rejected RCPT <x@spam.example>: sender rate limit exceeded");
-	EQ(ev.sasl_user, "plainuser");
-
-	ev = L("2026-03-03 10:31:03 rejected EHLO from mail.example.net: syntactically invalid argument(s): _bad_");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	EQ(ev.client_name, "mail.example.net");
-	EQ(ev.client_ip, NULL);
-	EQ(ev.reason_text, "syntactically invalid argument(s): _bad_");
-	ev = L("2026-03-03 10:31:03 rejected EHLO from (bad_helo) [192.0.2.99]:2525: syntactically invalid argument(s): bad_helo");
-	EQ(ev.helo, "bad_helo");
-	EQ(ev.client_ip, "192.0.2.99");
-	EQ(ev.reason_text, "syntactically invalid argument(s): bad_helo");
-
-	/* arrival items Exim never writes are passed over */
-	ev = L("2026-03-03 10:31:04 1vXyZa-000123-AB <= alice@example.org H=mail.example.org [192.0.2.7] P=esmtp ? S=1234 for bob@example.com");
-	KIND(ev, ML_EV_ARRIVAL);
-	assert_int_equal(ev.size, 1234);
-	EQ(ev.rcpt_list, "bob@example.com");
-	ev = L("2026-03-03 10:31:04 1vXyZa-000123-AB <= alice@example.org H=mail.example.org [192.0.2.7] P=esmtp : S=1234 for bob@example.com");
-	KIND(ev, ML_EV_ARRIVAL);
-	assert_int_equal(ev.size, 1234);
+	TL_PT_RUN(ACL_DISCARD_DROP_ROWS, parse_row, kind_name);
 }
 
 /* More outcomes: suppressed deliveries (-N), additional addresses, files

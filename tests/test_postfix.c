@@ -11,6 +11,7 @@
  * header scan, independent of engine/syslog.
  */
 #include "testlib.h"
+#include "tests/parse_table.h"
 
 #include <glob.h>
 #include <stdio.h>
@@ -40,6 +41,12 @@ static ml_event_t P(const char *program, const char *msg)
 	tl_written_add(program, msg, strlen(msg));
 	ml_postfix_parse(ml_slice_cstr(program), ml_slice_cstr(msg), &ev);
 	return ev;
+}
+
+/* The table runs (tests/parse_table.h). */
+static void parse_row(const char *program, const char *msg, ml_event_t *ev)
+{
+	*ev = P(program, msg);
 }
 
 /* s equals lit (an empty slice may have a NULL pointer). */
@@ -287,156 +294,64 @@ static void queue_id_shapes(void **state)
 	EQ(ev.qid, "48rT2v1hQrz1J0N");
 }
 
+static const tl_pt_row_t SMTPD_CLIENT_ROWS[] = {
+	TL_ROW("postfix/smtpd", "4104E3D: client=061238241086.static.ctinets.com[61.238.241.86]", ML_EV_CLIENT, { "qid", "4104E3D" }, { "client_name", "061238241086.static.ctinets.com" }, { "client_ip", "61.238.241.86" }, { "sasl_user", "" }),
+	TL_ROW("postfix/smtpd", "838FC8A5F: client=unknown[fe80::1:2:3:4], sasl_method=PLAIN, sasl_username=out@example.org", ML_EV_CLIENT, { "client_name", "unknown" }, { "client_ip", "fe80::1:2:3:4" }, { "sasl_user", "out@example.org" }),
+	TL_ROW("postfix/submission/smtpd", "2D19728491: client=unknown[10.11.12.13], sasl_method=PLAIN, sasl_username=user1@domain.example.com", TL_ANY_KIND, { "sasl_user", "user1@domain.example.com" }, { "client_ip", "10.11.12.13" }),
+	/* After a content filter: the client that sent the mail is orig_client. */
+	TL_ROW("postfix/smtpd", "1FEB7E00C4: client=localhost.localdomain[127.0.0.1], orig_client=misas5.babino.pl[207.154.235.157]", ML_EV_CLIENT, { "client_name", "misas5.babino.pl" }, { "client_ip", "207.154.235.157" }),
+	TL_ROW("postfix/smtpd", "4PcbP55qZcz3tG3: client=localhost[127.0.0.1]:40116, orig_queue_id=4PcbP55FHKz3tBr, orig_client=mail.example.com[2001:db8::25]", TL_ANY_KIND, { "client_ip", "2001:db8::25" }, { "client_name", "mail.example.com" }),
+	/* smtpd_client_port_logging */
+	TL_ROW("postfix/smtpd", "C6E0DDB74006: client=mail.example.com[192.0.2.1]:51234, sasl_method=LOGIN, sasl_username=bob", TL_ANY_KIND, { "client_ip", "192.0.2.1" }, { "sasl_user", "bob" }),
+	/* Before a queue ID exists (before-queue filter): nothing to attach to. */
+	TL_ROW("postfix/smtpd", "NOQUEUE: client=misas5.babino.pl[207.154.235.157]", ML_EV_SKIP, { "reason", "smtpd noqueue client" }, { "qid", "" }),
+};
+
 static void smtpd_client(void **state)
 {
 	(void)state;
-	ml_event_t ev = P("postfix/smtpd", "4104E3D: client=061238241086.static.ctinets.com[61.238.241.86]");
-	KIND(ev, ML_EV_CLIENT);
-	EQ(ev.qid, "4104E3D");
-	EQ(ev.client_name, "061238241086.static.ctinets.com");
-	EQ(ev.client_ip, "61.238.241.86");
-	EQ(ev.sasl_user, NULL);
-
-	ev = P("postfix/smtpd", "838FC8A5F: client=unknown[fe80::1:2:3:4], sasl_method=PLAIN, sasl_username=out@example.org");
-	KIND(ev, ML_EV_CLIENT);
-	EQ(ev.client_name, "unknown");
-	EQ(ev.client_ip, "fe80::1:2:3:4");
-	EQ(ev.sasl_user, "out@example.org");
-
-	ev = P("postfix/submission/smtpd", "2D19728491: client=unknown[10.11.12.13], sasl_method=PLAIN, sasl_username=user1@domain.example.com");
-	EQ(ev.sasl_user, "user1@domain.example.com");
-	EQ(ev.client_ip, "10.11.12.13");
-
-	/* After a content filter: the client that sent the mail is orig_client. */
-	ev = P("postfix/smtpd", "1FEB7E00C4: client=localhost.localdomain[127.0.0.1], orig_client=misas5.babino.pl[207.154.235.157]");
-	KIND(ev, ML_EV_CLIENT);
-	EQ(ev.client_name, "misas5.babino.pl");
-	EQ(ev.client_ip, "207.154.235.157");
-	ev = P("postfix/smtpd", "4PcbP55qZcz3tG3: client=localhost[127.0.0.1]:40116, orig_queue_id=4PcbP55FHKz3tBr, orig_client=mail.example.com[2001:db8::25]");
-	EQ(ev.client_ip, "2001:db8::25");
-	EQ(ev.client_name, "mail.example.com");
-
-	/* smtpd_client_port_logging */
-	ev = P("postfix/smtpd", "C6E0DDB74006: client=mail.example.com[192.0.2.1]:51234, sasl_method=LOGIN, sasl_username=bob");
-	EQ(ev.client_ip, "192.0.2.1");
-	EQ(ev.sasl_user, "bob");
-
-	/* Before a queue ID exists (before-queue filter): nothing to attach to. */
-	ev = P("postfix/smtpd", "NOQUEUE: client=misas5.babino.pl[207.154.235.157]");
-	SKIPPED(ev, "smtpd noqueue client");
+	TL_PT_RUN(SMTPD_CLIENT_ROWS, parse_row, kind_name);
 }
+
+static const tl_pt_row_t SMTPD_NOQUEUE_REJECT_ROWS[] = {
+	TL_ROW("postfix/smtpd", "NOQUEUE: reject: RCPT from 061238241086.static.ctinets.com[61.238.241.86]: 550 5.1.1 <toernooicommissie@example.com>: Recipient address rejected: User unknown in virtual mailbox table; from=<wumt5@cchfdc.com> to=<toernooicommissie@example.com> proto=ESMTP helo=<ecsolved.com>", ML_EV_NOQUEUE_REJECT, { "status", "blocked" }, { "qid", "" }, { "reason_text", "550 5.1.1 <toernooicommissie@example.com>: Recipient address rejected: User unknown in virtual mailbox table" }, { "dsn", "5.1.1" }, { "client_name", "061238241086.static.ctinets.com" }, { "client_ip", "61.238.241.86" }, { "from", "wumt5@cchfdc.com" }, { "from_set", "1" }, { "to", "toernooicommissie@example.com" }, { "helo", "ecsolved.com" }),
+	/* The reply itself holds "; " several times: the trailer is what parses to the end. */
+	TL_ROW("postfix/smtpd", "NOQUEUE: reject: RCPT from news.zihan-promo.com[192.36.205.58]: 554 5.7.1 Service unavailable; Helo command [news.zihan-promo.com] blocked using dbl.spamhaus.org; http://www.spamhaus.org/query/dbl?domain=zihan-promo.com; from=<mark.alexander@zihan-promo.com> to=<tom@example.com> proto=ESMTP helo=<news.zihan-promo.com>", ML_EV_NOQUEUE_REJECT, { "reason_text", "554 5.7.1 Service unavailable; Helo command [news.zihan-promo.com] blocked using dbl.spamhaus.org; http://www.spamhaus.org/query/dbl?domain=zihan-promo.com" }, { "from", "mark.alexander@zihan-promo.com" }, { "to", "tom@example.com" }),
+	/* A reply that even holds "; from=<" but is no trailer. */
+	TL_ROW("postfix/smtpd", "NOQUEUE: reject: RCPT from a.example[192.0.2.7]: 550 5.7.1 Bad; from=<x> is banned; from=<s@example.org> to=<r@example.net> proto=ESMTP helo=<a.example>", TL_ANY_KIND, { "reason_text", "550 5.7.1 Bad; from=<x> is banned" }, { "from", "s@example.org" }, { "to", "r@example.net" }),
+	/* Quoted local parts with spaces, '>' and "; " in them. */
+	TL_ROW("postfix/smtpd", "NOQUEUE: reject: RCPT from a.example[192.0.2.7]: 550 5.1.1 <\"john doe\"@example.com>: Recipient address rejected: User unknown; from=<\"a> b; to=<c\"@example.org> to=<\"john doe\"@example.com> proto=ESMTP helo=<a.example>", ML_EV_NOQUEUE_REJECT, { "from", "\"a> b; to=<c\"@example.org" }, { "to", "\"john doe\"@example.com" }, { "reason_text", "550 5.1.1 <\"john doe\"@example.com>: Recipient address rejected: User unknown" }),
+	/* Other stages; IPv6; no from= (VRFY); no to= (MAIL, CONNECT, EHLO). */
+	TL_ROW("postfix/smtpd", "NOQUEUE: reject: VRFY from unknown[2001:968:9999:20:88b:9b7d:2a54:2bd2]: 454 4.7.1 <aap@henk.com>: Relay access denied; to=<aap@henk.com> proto=SMTP helo=<me>", ML_EV_NOQUEUE_REJECT, { "client_ip", "2001:968:9999:20:88b:9b7d:2a54:2bd2" }, { "from_set", "0" }, { "to", "aap@henk.com" }, { "dsn", "4.7.1" }),
+	TL_ROW("postfix/smtpd", "NOQUEUE: reject: CONNECT from unknown[192.0.2.114]: 450 4.7.25 Client host rejected: cannot find your hostname, [178.215.236.114]; proto=SMTP", ML_EV_NOQUEUE_REJECT, { "dsn", "4.7.25" }, { "reason_text", "450 4.7.25 Client host rejected: cannot find your hostname, [178.215.236.114]" }),
+	TL_ROW("postfix/smtpd", "NOQUEUE: reject: EHLO from astra4139.startdedicated.de[62.138.2.143]: 504 5.5.2 <User>: Helo command rejected: need fully-qualified hostname; proto=SMTP helo=<User>", ML_EV_NOQUEUE_REJECT, { "helo", "User" }),
+	TL_ROW("postfix/smtpd", "NOQUEUE: reject: MAIL from localhost[127.0.0.1]: 550 5.1.0 <baz@example.com>: Sender address rejected: User unknown in local recipient table; from=<baz@example.com> proto=SMTP", ML_EV_NOQUEUE_REJECT, { "from", "baz@example.com" }, { "to", "" }),
+	TL_ROW("postfix/smtpd", "NOQUEUE: reject: RCPT from 201.130.128.222.ded.telnor.net[201.130.128.222]:59123: 554 5.7.1 <a@b.example>: Relay access denied; from=<> to=<a@b.example> proto=ESMTP helo=<x>", TL_ANY_KIND, { "client_ip", "201.130.128.222" }, { "from", "" }, { "from_set", "1" }),
+	TL_ROW("postfix/smtpd", "NOQUEUE: reject: DATA from a.example[192.0.2.1]: 550 5.5.3 <DATA>: Data command rejected: Multi-recipient bounce; from=<> to=<r@example.net> proto=ESMTP helo=<a>", ML_EV_NOQUEUE_REJECT),
+	TL_ROW("postfix/smtpd", "NOQUEUE: reject: END-OF-MESSAGE from a.example[192.0.2.1]: 552 5.3.4 Message size exceeds fixed limit; from=<s@a> to=<r@b> proto=ESMTP helo=<a>", ML_EV_NOQUEUE_REJECT, { "dsn", "5.3.4" }),
+	/* Truncated: no trailer at all, and a damaged bare helo=. */
+	TL_ROW("postfix/smtpd", "NOQUEUE: reject: RCPT from unknown[1.2.3.4]: 554 5.7.1 Service unavailable", ML_EV_NOQUEUE_REJECT, { "reason_text", "554 5.7.1 Service unavailable" }, { "to", "" }),
+	TL_ROW("postfix/smtpd", "NOQUEUE: reject: RCPT from example.com[192.0.43.10]: 450 4.7.1 : Helo command rejected: Host not found; from=<> to=<> proto=ESMTP helo=", ML_EV_NOQUEUE_REJECT, { "reason_text", "450 4.7.1 : Helo command rejected: Host not found" }),
+	/* discard and milter-reject block the mail too. */
+	TL_ROW("postfix/smtpd", "NOQUEUE: discard: MAIL from ccm231.constantcontact.com[208.75.123.231]: <bsdbdsfbw==_4343_sdfbddw==@in.constantcontact.com>: Sender address SPAM; from=<bsdbdsfbw==_4343_sdfbddw==@in.constantcontact.com> proto=ESMTP helo=<ccm231.constantcontact.com>", ML_EV_NOQUEUE_REJECT, { "from", "bsdbdsfbw==_4343_sdfbddw==@in.constantcontact.com" }, { "dsn", "" }),
+	TL_ROW("postfix/smtpd", "NOQUEUE: milter-reject: RCPT from mailrelay.example.com[8.8.8.8]: 451 4.7.1 Greylisting in action, please come back later; from=<support@example.com> to=<example@example.org> proto=ESMTP helo=<mailrelay.example.com>", ML_EV_NOQUEUE_REJECT, { "dsn", "4.7.1" }),
+	/* Actions that do not refuse the mail, logged before a queue ID exists. */
+	TL_ROW("postfix/smtpd", "NOQUEUE: filter: RCPT from unknown[85.25.255.255]: <mail@sender.com>: Sender address triggers FILTER smtp-amavis:[127.0.0.1]:10024; from=<mail@sender.com> to=<user@domain.com> proto=ESMTP helo=<plutoapp.biz>", ML_EV_SKIP, { "reason", "smtpd noqueue action" }, { "qid", "" }),
+	TL_ROW("postfix/smtpd", "NOQUEUE: reject_warning: RCPT from example.com[93.184.216.34]: 553 5.7.1 <sender@example.com>: Sender address rejected: not owned by user ph123; from=<sender@example.com> to=<recipient@example.com> proto=ESMTP helo=<example.com>", ML_EV_SKIP, { "reason", "smtpd noqueue action" }, { "qid", "" }),
+	/* A before-queue filter refused the mail (no client on that line). */
+	TL_ROW("postfix/smtpd", "proxy-reject: END-OF-MESSAGE: 554 5.7.0 Reject, contact postmaster@example.com, id=31619-02 - spam; from=<> to=<user2@example2.com> proto=SMTP helo=<17.33.12.53>", ML_EV_NOQUEUE_REJECT, { "reason_text", "554 5.7.0 Reject, contact postmaster@example.com, id=31619-02 - spam" }, { "dsn", "5.7.0" }, { "to", "user2@example2.com" }),
+	TL_ROW("postfix/smtpd", "proxy-accept: END-OF-MESSAGE: 250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as A0320E00C3; from=<visitbrussels-huticd1jyidyhxuy1y@cmail19.com> to=<user@test.com> proto=ESMTP helo=<mx139.g.outbound.createsend.com>", ML_EV_SKIP, { "reason", "smtpd proxy" }, { "qid", "" }),
+	/* postscreen's dummy SMTP engine: ", "-separated trailer. */
+	TL_ROW("postfix/postscreen", "NOQUEUE: reject: RCPT from [27.157.200.233]:4984: 550 5.7.1 Service unavailable; client [27.157.200.233] blocked using zen.spamhaus.org; from=<hcdvbnm@qhhn.com>, to=<4ECEA00F.9040306@example.com>, proto=ESMTP, helo=<qhhn.com>", ML_EV_NOQUEUE_REJECT, { "client_name", "" }, { "client_ip", "27.157.200.233" }, { "reason_text", "550 5.7.1 Service unavailable; client [27.157.200.233] blocked using zen.spamhaus.org" }, { "from", "hcdvbnm@qhhn.com" }, { "to", "4ECEA00F.9040306@example.com" }, { "helo", "qhhn.com" }),
+	TL_ROW("postfix/postscreen", "NOQUEUE: reject: CONNECT from [1.2.3.4]:1337: too many connections", ML_EV_SKIP, { "reason", "postscreen" }, { "qid", "" }),
+	/* A damaged postscreen line without trailer carries no mail: chatter. */
+	TL_ROW("postfix/postscreen", "NOQUEUE: reject: RCPT from [157.122.148.242]:47407: 550 5.7.1 Service unavailable; client [157.122.148.242] blocked using bl.spamcop.net; f$", ML_EV_SKIP, { "reason", "postscreen" }, { "qid", "" }),
+};
 
 static void smtpd_noqueue_reject(void **state)
 {
 	(void)state;
-	ml_event_t ev = P("postfix/smtpd", "NOQUEUE: reject: RCPT from 061238241086.static.ctinets.com[61.238.241.86]: 550 5.1.1 <toernooicommissie@example.com>: Recipient address rejected: User unknown in virtual mailbox table; from=<wumt5@cchfdc.com> to=<toernooicommissie@example.com> proto=ESMTP helo=<ecsolved.com>");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	assert_int_equal(ev.status, ML_ST_BLOCKED);
-	EQ(ev.qid, NULL);
-	EQ(ev.reason_text, "550 5.1.1 <toernooicommissie@example.com>: Recipient address rejected: User unknown in virtual mailbox table");
-	EQ(ev.dsn, "5.1.1");
-	EQ(ev.client_name, "061238241086.static.ctinets.com");
-	EQ(ev.client_ip, "61.238.241.86");
-	EQ(ev.from, "wumt5@cchfdc.com");
-	assert_int_equal(ev.from_set, 1);
-	EQ(ev.to, "toernooicommissie@example.com");
-	EQ(ev.helo, "ecsolved.com");
-
-	/* The reply itself holds "; " several times: the trailer is what parses to the end. */
-	ev = P("postfix/smtpd", "NOQUEUE: reject: RCPT from news.zihan-promo.com[192.36.205.58]: 554 5.7.1 Service unavailable; Helo command [news.zihan-promo.com] blocked using dbl.spamhaus.org; http://www.spamhaus.org/query/dbl?domain=zihan-promo.com; from=<mark.alexander@zihan-promo.com> to=<tom@example.com> proto=ESMTP helo=<news.zihan-promo.com>");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	EQ(ev.reason_text, "554 5.7.1 Service unavailable; Helo command [news.zihan-promo.com] blocked using dbl.spamhaus.org; http://www.spamhaus.org/query/dbl?domain=zihan-promo.com");
-	EQ(ev.from, "mark.alexander@zihan-promo.com");
-	EQ(ev.to, "tom@example.com");
-
-	/* A reply that even holds "; from=<" but is no trailer. */
-	ev = P("postfix/smtpd", "NOQUEUE: reject: RCPT from a.example[192.0.2.7]: 550 5.7.1 Bad; from=<x> is banned; from=<s@example.org> to=<r@example.net> proto=ESMTP helo=<a.example>");
-	EQ(ev.reason_text, "550 5.7.1 Bad; from=<x> is banned");
-	EQ(ev.from, "s@example.org");
-	EQ(ev.to, "r@example.net");
-
-	/* Quoted local parts with spaces, '>' and "; " in them. */
-	ev = P("postfix/smtpd", "NOQUEUE: reject: RCPT from a.example[192.0.2.7]: 550 5.1.1 <\"john doe\"@example.com>: Recipient address rejected: User unknown; from=<\"a> b; to=<c\"@example.org> to=<\"john doe\"@example.com> proto=ESMTP helo=<a.example>");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	EQ(ev.from, "\"a> b; to=<c\"@example.org");
-	EQ(ev.to, "\"john doe\"@example.com");
-	EQ(ev.reason_text, "550 5.1.1 <\"john doe\"@example.com>: Recipient address rejected: User unknown");
-
-	/* Other stages; IPv6; no from= (VRFY); no to= (MAIL, CONNECT, EHLO). */
-	ev = P("postfix/smtpd", "NOQUEUE: reject: VRFY from unknown[2001:968:9999:20:88b:9b7d:2a54:2bd2]: 454 4.7.1 <aap@henk.com>: Relay access denied; to=<aap@henk.com> proto=SMTP helo=<me>");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	EQ(ev.client_ip, "2001:968:9999:20:88b:9b7d:2a54:2bd2");
-	assert_int_equal(ev.from_set, 0);
-	EQ(ev.to, "aap@henk.com");
-	EQ(ev.dsn, "4.7.1");
-	ev = P("postfix/smtpd", "NOQUEUE: reject: CONNECT from unknown[192.0.2.114]: 450 4.7.25 Client host rejected: cannot find your hostname, [178.215.236.114]; proto=SMTP");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	EQ(ev.dsn, "4.7.25");
-	EQ(ev.reason_text, "450 4.7.25 Client host rejected: cannot find your hostname, [178.215.236.114]");
-	ev = P("postfix/smtpd", "NOQUEUE: reject: EHLO from astra4139.startdedicated.de[62.138.2.143]: 504 5.5.2 <User>: Helo command rejected: need fully-qualified hostname; proto=SMTP helo=<User>");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	EQ(ev.helo, "User");
-	ev = P("postfix/smtpd", "NOQUEUE: reject: MAIL from localhost[127.0.0.1]: 550 5.1.0 <baz@example.com>: Sender address rejected: User unknown in local recipient table; from=<baz@example.com> proto=SMTP");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	EQ(ev.from, "baz@example.com");
-	EQ(ev.to, NULL);
-	ev = P("postfix/smtpd", "NOQUEUE: reject: RCPT from 201.130.128.222.ded.telnor.net[201.130.128.222]:59123: 554 5.7.1 <a@b.example>: Relay access denied; from=<> to=<a@b.example> proto=ESMTP helo=<x>");
-	EQ(ev.client_ip, "201.130.128.222");
-	EQ(ev.from, NULL);
-	assert_int_equal(ev.from_set, 1);
-	ev = P("postfix/smtpd", "NOQUEUE: reject: DATA from a.example[192.0.2.1]: 550 5.5.3 <DATA>: Data command rejected: Multi-recipient bounce; from=<> to=<r@example.net> proto=ESMTP helo=<a>");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	ev = P("postfix/smtpd", "NOQUEUE: reject: END-OF-MESSAGE from a.example[192.0.2.1]: 552 5.3.4 Message size exceeds fixed limit; from=<s@a> to=<r@b> proto=ESMTP helo=<a>");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	EQ(ev.dsn, "5.3.4");
-
-	/* Truncated: no trailer at all, and a damaged bare helo=. */
-	ev = P("postfix/smtpd", "NOQUEUE: reject: RCPT from unknown[1.2.3.4]: 554 5.7.1 Service unavailable");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	EQ(ev.reason_text, "554 5.7.1 Service unavailable");
-	EQ(ev.to, NULL);
-	ev = P("postfix/smtpd", "NOQUEUE: reject: RCPT from example.com[192.0.43.10]: 450 4.7.1 : Helo command rejected: Host not found; from=<> to=<> proto=ESMTP helo=");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	EQ(ev.reason_text, "450 4.7.1 : Helo command rejected: Host not found");
-
-	/* discard and milter-reject block the mail too. */
-	ev = P("postfix/smtpd", "NOQUEUE: discard: MAIL from ccm231.constantcontact.com[208.75.123.231]: <bsdbdsfbw==_4343_sdfbddw==@in.constantcontact.com>: Sender address SPAM; from=<bsdbdsfbw==_4343_sdfbddw==@in.constantcontact.com> proto=ESMTP helo=<ccm231.constantcontact.com>");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	EQ(ev.from, "bsdbdsfbw==_4343_sdfbddw==@in.constantcontact.com");
-	EQ(ev.dsn, NULL);
-	ev = P("postfix/smtpd", "NOQUEUE: milter-reject: RCPT from mailrelay.example.com[8.8.8.8]: 451 4.7.1 Greylisting in action, please come back later; from=<support@example.com> to=<example@example.org> proto=ESMTP helo=<mailrelay.example.com>");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	EQ(ev.dsn, "4.7.1");
-
-	/* Actions that do not refuse the mail, logged before a queue ID exists. */
-	ev = P("postfix/smtpd", "NOQUEUE: filter: RCPT from unknown[85.25.255.255]: <mail@sender.com>: Sender address triggers FILTER smtp-amavis:[127.0.0.1]:10024; from=<mail@sender.com> to=<user@domain.com> proto=ESMTP helo=<plutoapp.biz>");
-	SKIPPED(ev, "smtpd noqueue action");
-	ev = P("postfix/smtpd", "NOQUEUE: reject_warning: RCPT from example.com[93.184.216.34]: 553 5.7.1 <sender@example.com>: Sender address rejected: not owned by user ph123; from=<sender@example.com> to=<recipient@example.com> proto=ESMTP helo=<example.com>");
-	SKIPPED(ev, "smtpd noqueue action");
-
-	/* A before-queue filter refused the mail (no client on that line). */
-	ev = P("postfix/smtpd", "proxy-reject: END-OF-MESSAGE: 554 5.7.0 Reject, contact postmaster@example.com, id=31619-02 - spam; from=<> to=<user2@example2.com> proto=SMTP helo=<17.33.12.53>");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	EQ(ev.reason_text, "554 5.7.0 Reject, contact postmaster@example.com, id=31619-02 - spam");
-	EQ(ev.dsn, "5.7.0");
-	EQ(ev.to, "user2@example2.com");
-	ev = P("postfix/smtpd", "proxy-accept: END-OF-MESSAGE: 250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as A0320E00C3; from=<visitbrussels-huticd1jyidyhxuy1y@cmail19.com> to=<user@test.com> proto=ESMTP helo=<mx139.g.outbound.createsend.com>");
-	SKIPPED(ev, "smtpd proxy");
-
-	/* postscreen's dummy SMTP engine: ", "-separated trailer. */
-	ev = P("postfix/postscreen", "NOQUEUE: reject: RCPT from [27.157.200.233]:4984: 550 5.7.1 Service unavailable; client [27.157.200.233] blocked using zen.spamhaus.org; from=<hcdvbnm@qhhn.com>, to=<4ECEA00F.9040306@example.com>, proto=ESMTP, helo=<qhhn.com>");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	EQ(ev.client_name, NULL);
-	EQ(ev.client_ip, "27.157.200.233");
-	EQ(ev.reason_text, "550 5.7.1 Service unavailable; client [27.157.200.233] blocked using zen.spamhaus.org");
-	EQ(ev.from, "hcdvbnm@qhhn.com");
-	EQ(ev.to, "4ECEA00F.9040306@example.com");
-	EQ(ev.helo, "qhhn.com");
-	ev = P("postfix/postscreen", "NOQUEUE: reject: CONNECT from [1.2.3.4]:1337: too many connections");
-	SKIPPED(ev, "postscreen");
-	/* A damaged postscreen line without trailer carries no mail: chatter. */
-	ev = P("postfix/postscreen", "NOQUEUE: reject: RCPT from [157.122.148.242]:47407: 550 5.7.1 Service unavailable; client [157.122.148.242] blocked using bl.spamcop.net; f$");
-	SKIPPED(ev, "postscreen");
+	TL_PT_RUN(SMTPD_NOQUEUE_REJECT_ROWS, parse_row, kind_name);
 }
 
 static void smtpd_qid_actions(void **state)
@@ -539,79 +454,97 @@ static void smtpd_chatter(void **state)
 	assert_string_equal(ev.reason, "smtpd: unrecognised");
 }
 
+static const tl_pt_row_t CLEANUP_MESSAGE_ID_ROWS[] = {
+	TL_ROW("postfix/cleanup", "0F5383D: message-id=<544D2523.30609@rhsoft.net>", ML_EV_MSGID, { "qid", "0F5383D" }, { "msgid", "544D2523.30609@rhsoft.net" }),
+	TL_ROW("postfix/cleanup", "4104E3D: message-id=<>", ML_EV_MSGID, { "msgid", "" }),
+	TL_ROW("postfix/cleanup", "ADD961003206D: message-id==?UTF-8?B?PDE5?=? =?UTF-8?B?MTIyMDExMjkxNjYxMUBDbGllbnQtMDQ1LnJ1YmluZXR0ZXJpZS5sb2NhbD4=?=", ML_EV_MSGID, { "msgid", "=?UTF-8?B?PDE5?=? =?UTF-8?B?MTIyMDExMjkxNjYxMUBDbGllbnQtMDQ1LnJ1YmluZXR0ZXJpZS5sb2NhbD4=?=" }),
+	TL_ROW("postfix/cleanup", "4Pbf065nmSz3tBr: message-id=<[9ff2fa8fe462473e88b0ea6ad10797e6-JFBVALKQOJXWILKNK4YVA7CGMFWWS3DZPRAWG5DJOZUXI6KSMVYG64TUIR4W4YLNNFRXYRLYN5JW25DQ@microsoft.com]>", TL_ANY_KIND, { "msgid", "[9ff2fa8fe462473e88b0ea6ad10797e6-JFBVALKQOJXWILKNK4YVA7CGMFWWS3DZPRAWG5DJOZUXI6KSMVYG64TUIR4W4YLNNFRXYRLYN5JW25DQ@microsoft.com]" }),
+	/* A damaged line with a stray quote after the id. */
+	TL_ROW("postfix/cleanup", "98AEDA06BC: message-id=<mx6uP6mfTTuDn6rxYiVTog@ismtpd0036p1iad1.sendgrid.net>\"", TL_ANY_KIND, { "msgid", "mx6uP6mfTTuDn6rxYiVTog@ismtpd0036p1iad1.sendgrid.net" }),
+	TL_ROW("postfix/cleanup", "1234567890A: resent-message-id=<r1@example.com>", ML_EV_MSGID, { "msgid", "r1@example.com" }),
+	TL_ROW("postfix/cleanup", "1234567890A: message-id=no-brackets@example.com", TL_ANY_KIND, { "msgid", "no-brackets@example.com" }),
+};
+
 static void cleanup_message_id(void **state)
 {
 	(void)state;
-	ml_event_t ev = P("postfix/cleanup", "0F5383D: message-id=<544D2523.30609@rhsoft.net>");
-	KIND(ev, ML_EV_MSGID);
-	EQ(ev.qid, "0F5383D");
-	EQ(ev.msgid, "544D2523.30609@rhsoft.net");
-	ev = P("postfix/cleanup", "4104E3D: message-id=<>");
-	KIND(ev, ML_EV_MSGID);
-	EQ(ev.msgid, NULL);
-	ev = P("postfix/cleanup", "ADD961003206D: message-id==?UTF-8?B?PDE5?=? =?UTF-8?B?MTIyMDExMjkxNjYxMUBDbGllbnQtMDQ1LnJ1YmluZXR0ZXJpZS5sb2NhbD4=?=");
-	KIND(ev, ML_EV_MSGID);
-	EQ(ev.msgid, "=?UTF-8?B?PDE5?=? =?UTF-8?B?MTIyMDExMjkxNjYxMUBDbGllbnQtMDQ1LnJ1YmluZXR0ZXJpZS5sb2NhbD4=?=");
-	ev = P("postfix/cleanup", "4Pbf065nmSz3tBr: message-id=<[9ff2fa8fe462473e88b0ea6ad10797e6-JFBVALKQOJXWILKNK4YVA7CGMFWWS3DZPRAWG5DJOZUXI6KSMVYG64TUIR4W4YLNNFRXYRLYN5JW25DQ@microsoft.com]>");
-	EQ(ev.msgid, "[9ff2fa8fe462473e88b0ea6ad10797e6-JFBVALKQOJXWILKNK4YVA7CGMFWWS3DZPRAWG5DJOZUXI6KSMVYG64TUIR4W4YLNNFRXYRLYN5JW25DQ@microsoft.com]");
-	/* A damaged line with a stray quote after the id. */
-	ev = P("postfix/cleanup", "98AEDA06BC: message-id=<mx6uP6mfTTuDn6rxYiVTog@ismtpd0036p1iad1.sendgrid.net>\"");
-	EQ(ev.msgid, "mx6uP6mfTTuDn6rxYiVTog@ismtpd0036p1iad1.sendgrid.net");
-	ev = P("postfix/cleanup", "1234567890A: resent-message-id=<r1@example.com>");
-	KIND(ev, ML_EV_MSGID);
-	EQ(ev.msgid, "r1@example.com");
-	ev = P("postfix/cleanup", "1234567890A: message-id=no-brackets@example.com");
-	EQ(ev.msgid, "no-brackets@example.com");
+	TL_PT_RUN(CLEANUP_MESSAGE_ID_ROWS, parse_row, kind_name);
 }
+
+static const tl_pt_row_t CLEANUP_HEADER_ROWS[] = {
+	TL_ROW("postfix/cleanup", "D8B07E3DB6: warning: header Subject: https://drive.google.com/file/d/0B8wxcvprDYVdlVsdf1kzOVkdisarmed/view?usp=sharing from o1678917x173.outbound-mail.sendgrid.net[167.89.17.173]; from=<bounces+2320708-7653-frank.test=hsdjasdd.co.uk@sendgrid.net> to=<frank.test@hsdjasdd.co.uk> proto=ESMTP helo=<o1678917x173.outbound-mail.sendgrid.net>", ML_EV_HEADER, { "qid", "D8B07E3DB6" }, { "header_name", "Subject" }, { "subject", "https://drive.google.com/file/d/0B8wxcvprDYVdlVsdf1kzOVkdisarmed/view?usp=sharing" }, { "client_name", "o1678917x173.outbound-mail.sendgrid.net" }, { "client_ip", "167.89.17.173" }, { "from", "bounces+2320708-7653-frank.test=hsdjasdd.co.uk@sendgrid.net" }, { "to", "frank.test@hsdjasdd.co.uk" }),
+	/* Encoded words untouched; trailer of a local submission. */
+	TL_ROW("postfix/cleanup", "D95341E50350: info: header Subject: =?utf-8?Q?Gr=C3=BC=C3=9Fe?= =?utf-8?Q?_=E2=80=92?= test from local; from=<from@example.com> to=<to@example.com>", ML_EV_HEADER, { "subject", "=?utf-8?Q?Gr=C3=BC=C3=9Fe?= =?utf-8?Q?_=E2=80=92?= test" }, { "client_name", "" }, { "from", "from@example.com" }, { "to", "to@example.com" }),
+	/* The value itself holds " from " and "; ": the last " from ORIGIN;" ends it. */
+	TL_ROW("postfix/cleanup", "C6E0DDB74006: info: header Subject: Re: mail from Bob; from the office from mail.example.com[2001:db8::1]; from=<a@example.com> to=<b@example.net> proto=ESMTP helo=<mail.example.com>", ML_EV_HEADER, { "subject", "Re: mail from Bob; from the office" }, { "client_ip", "2001:db8::1" }, { "helo", "mail.example.com" }),
+	/* Another header: the value is in reason_text, not subject. */
+	TL_ROW("postfix/cleanup", "413E164734: info: header Content-Disposition: attachment;? filename=\"=?UTF-8?B?SU5WT0lDRV/Dtl/DpF/DvF/igqxfZGhrZmpzX2pkb2ZrYWpzbGRrZmpfbHNq?= =?UTF-8?B?ZGFsa2ZqaF9hZGprZnNhaGZkamtfR3LDvMOfZV9paGtmaHNha2pfZGZhaHNf?= =?UTF-8?B? from localhost[127.0.0.1]; from=<from@example.com> to=<to@example.com> proto=ESMTP helo=<localhost.localdomain>", ML_EV_HEADER, { "header_name", "Content-Disposition" }, { "subject", "" }, { "reason_text", "attachment;? filename=\"=?UTF-8?B?SU5WT0lDRV/Dtl/DpF/DvF/igqxfZGhrZmpzX2pkb2ZrYWpzbGRrZmpfbHNq?= =?UTF-8?B?ZGFsa2ZqaF9hZGprZnNhaGZkamtfR3LDvMOfZV9paGtmaHNha2pfZGZhaHNf?= =?UTF-8?B?" }, { "client_name", "localhost" }),
+	/* "From:" header; body line; truncated line without trailer. */
+	TL_ROW("postfix/cleanup", "C6E0DDB74006: info: header From: Alice <alice@example.com> from mx.example.com[192.0.2.9]; from=<alice@example.com> to=<bob@example.net> proto=ESMTP helo=<mx.example.com>", TL_ANY_KIND, { "header_name", "From" }, { "reason_text", "Alice <alice@example.com>" }),
+	TL_ROW("postfix/cleanup", "C6E0DDB74006: warning: body Click here to win from mx.example.com[192.0.2.9]; from=<a@example.com> to=<b@example.net> proto=ESMTP helo=<mx.example.com>", ML_EV_HEADER, { "header_name", "body" }, { "reason_text", "Click here to win" }),
+	TL_ROW("postfix/cleanup", "C6E0DDB74006: info: header Subject: cut short fro", ML_EV_HEADER, { "subject", "cut short fro" }, { "from", "" }),
+};
 
 static void cleanup_header(void **state)
 {
 	(void)state;
-	ml_event_t ev = P("postfix/cleanup", "D8B07E3DB6: warning: header Subject: https://drive.google.com/file/d/0B8wxcvprDYVdlVsdf1kzOVkdisarmed/view?usp=sharing from o1678917x173.outbound-mail.sendgrid.net[167.89.17.173]; from=<bounces+2320708-7653-frank.test=hsdjasdd.co.uk@sendgrid.net> to=<frank.test@hsdjasdd.co.uk> proto=ESMTP helo=<o1678917x173.outbound-mail.sendgrid.net>");
-	KIND(ev, ML_EV_HEADER);
-	EQ(ev.qid, "D8B07E3DB6");
-	EQ(ev.header_name, "Subject");
-	EQ(ev.subject, "https://drive.google.com/file/d/0B8wxcvprDYVdlVsdf1kzOVkdisarmed/view?usp=sharing");
-	EQ(ev.client_name, "o1678917x173.outbound-mail.sendgrid.net");
-	EQ(ev.client_ip, "167.89.17.173");
-	EQ(ev.from, "bounces+2320708-7653-frank.test=hsdjasdd.co.uk@sendgrid.net");
-	EQ(ev.to, "frank.test@hsdjasdd.co.uk");
+	TL_PT_RUN(CLEANUP_HEADER_ROWS, parse_row, kind_name);
+}
 
-	/* Encoded words untouched; trailer of a local submission. */
-	ev = P("postfix/cleanup", "D95341E50350: info: header Subject: =?utf-8?Q?Gr=C3=BC=C3=9Fe?= =?utf-8?Q?_=E2=80=92?= test from local; from=<from@example.com> to=<to@example.com>");
-	KIND(ev, ML_EV_HEADER);
-	EQ(ev.subject, "=?utf-8?Q?Gr=C3=BC=C3=9Fe?= =?utf-8?Q?_=E2=80=92?= test");
-	EQ(ev.client_name, NULL);
-	EQ(ev.from, "from@example.com");
-	EQ(ev.to, "to@example.com");
-
-	/* The value itself holds " from " and "; ": the last " from ORIGIN;" ends it. */
-	ev = P("postfix/cleanup", "C6E0DDB74006: info: header Subject: Re: mail from Bob; from the office from mail.example.com[2001:db8::1]; from=<a@example.com> to=<b@example.net> proto=ESMTP helo=<mail.example.com>");
-	KIND(ev, ML_EV_HEADER);
-	EQ(ev.subject, "Re: mail from Bob; from the office");
-	EQ(ev.client_ip, "2001:db8::1");
-	EQ(ev.helo, "mail.example.com");
-
-	/* Another header: the value is in reason_text, not subject. */
-	ev = P("postfix/cleanup", "413E164734: info: header Content-Disposition: attachment;? filename=\"=?UTF-8?B?SU5WT0lDRV/Dtl/DpF/DvF/igqxfZGhrZmpzX2pkb2ZrYWpzbGRrZmpfbHNq?= =?UTF-8?B?ZGFsa2ZqaF9hZGprZnNhaGZkamtfR3LDvMOfZV9paGtmaHNha2pfZGZhaHNf?= =?UTF-8?B? from localhost[127.0.0.1]; from=<from@example.com> to=<to@example.com> proto=ESMTP helo=<localhost.localdomain>");
-	KIND(ev, ML_EV_HEADER);
-	EQ(ev.header_name, "Content-Disposition");
+/*
+ * Every cleanup action that logs a header names the subject (Postfix 3.7
+ * shapes: "QID: ACTION: header Subject: VALUE from ORIGIN; trailer[: TEXT]"),
+ * also when the value itself holds a whole " from h[ip]; from=<x> to=<y>".
+ */
+static void cleanup_subject_actions(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *action, *text;
+		ml_event_kind_t kind;
+	} acts[] = {
+		{ "reject", "5.7.1 Message content rejected", ML_EV_CLEANUP_REJECT },
+		{ "discard", "spam rule 12", ML_EV_CLEANUP_REJECT },
+		{ "hold", "quarantined by header_checks", ML_EV_HOLD },
+		{ "warning", NULL, ML_EV_HEADER },
+		{ "info", NULL, ML_EV_HEADER },
+		{ "redirect", "trap@example.com", ML_EV_INFO },
+		{ "filter", "smtp:[127.0.0.1]:10025", ML_EV_INFO },
+		{ "replace", "Subject: [SPAM] Cheap pills", ML_EV_INFO },
+		{ "prepend", "X-Flag: yes", ML_EV_INFO },
+		{ "bcc", "archive@example.com", ML_EV_INFO },
+	};
+	static const char *const subjects[] = {
+		"Cheap pills",
+		"=?UTF-8?B?w5xiZXJ3ZWlzdW5n?= from mail.z.example[192.0.2.99]; from=<x@z.example> to=<y@example.com>",
+		"Re: mail from Bob; from the office",
+		"Fwd: from h.example[192.0.2.7]; from=<a@b.example> to=<c@d.example>: see below",
+	};
+	char line[1024];
+	for (size_t a = 0; a < ML_ARRAY_LEN(acts); a++)
+		for (size_t k = 0; k < ML_ARRAY_LEN(subjects); k++) {
+			snprintf(line, sizeof line,
+				 "3A4B5C6D7E: %s: header Subject: %s from mx.spam.example[203.0.113.9]; "
+				 "from=<s@spam.example> to=<bob@example.com> proto=ESMTP helo=<mx.spam.example>%s%s",
+				 acts[a].action, subjects[k], acts[a].text ? ": " : "", acts[a].text ? acts[a].text : "");
+			ml_event_t ev = P("postfix/cleanup", line);
+			if (ev.kind != acts[a].kind)
+				fail_msg("%s: kind %s", line, kind_name(ev.kind));
+			EQ(ev.qid, "3A4B5C6D7E");
+			EQ(ev.header_name, "Subject");
+			EQ(ev.subject, subjects[k]);
+			EQ(ev.client_ip, "203.0.113.9");
+			EQ(ev.from, "s@spam.example");
+			EQ(ev.to, "bob@example.com");
+			EQ(ev.helo, "mx.spam.example");
+			if (acts[a].kind == ML_EV_CLEANUP_REJECT || acts[a].kind == ML_EV_HOLD)
+				EQ(ev.reason_text, acts[a].text);
+		}
+	/* a body rule carries no subject */
+	ml_event_t ev = P("postfix/cleanup", "3A4B5C6D7E: discard: body Subject: not a header from mx.spam.example[203.0.113.9]; from=<s@spam.example> to=<bob@example.com> proto=ESMTP helo=<mx.spam.example>: body rule");
+	KIND(ev, ML_EV_CLEANUP_REJECT);
 	EQ(ev.subject, NULL);
-	EQ(ev.reason_text, "attachment;? filename=\"=?UTF-8?B?SU5WT0lDRV/Dtl/DpF/DvF/igqxfZGhrZmpzX2pkb2ZrYWpzbGRrZmpfbHNq?= =?UTF-8?B?ZGFsa2ZqaF9hZGprZnNhaGZkamtfR3LDvMOfZV9paGtmaHNha2pfZGZhaHNf?= =?UTF-8?B?");
-	EQ(ev.client_name, "localhost");
-
-	/* "From:" header; body line; truncated line without trailer. */
-	ev = P("postfix/cleanup", "C6E0DDB74006: info: header From: Alice <alice@example.com> from mx.example.com[192.0.2.9]; from=<alice@example.com> to=<bob@example.net> proto=ESMTP helo=<mx.example.com>");
-	EQ(ev.header_name, "From");
-	EQ(ev.reason_text, "Alice <alice@example.com>");
-	ev = P("postfix/cleanup", "C6E0DDB74006: warning: body Click here to win from mx.example.com[192.0.2.9]; from=<a@example.com> to=<b@example.net> proto=ESMTP helo=<mx.example.com>");
-	KIND(ev, ML_EV_HEADER);
-	EQ(ev.header_name, "body");
-	EQ(ev.reason_text, "Click here to win");
-	ev = P("postfix/cleanup", "C6E0DDB74006: info: header Subject: cut short fro");
-	KIND(ev, ML_EV_HEADER);
-	EQ(ev.subject, "cut short fro");
-	EQ(ev.from, NULL);
+	EQ(ev.reason_text, "body rule");
 }
 
 static void cleanup_hold_reject(void **state)
@@ -921,20 +854,16 @@ static void postsuper_lines(void **state)
 	KIND(ev, ML_EV_UNKNOWN);
 }
 
+static const tl_pt_row_t PICKUP_LINES_ROWS[] = {
+	TL_ROW("postfix/pickup", "D2FAE20586: uid=0 from=<fail2ban>", ML_EV_PICKUP, { "qid", "D2FAE20586" }, { "from", "fail2ban" }, { "from_set", "1" }),
+	TL_ROW("postfix/pickup", "4PcV4H6fDlz3tG5: uid=2000 from=<bounce-no-reply@nebenan.de>", TL_ANY_KIND, { "from", "bounce-no-reply@nebenan.de" }),
+	TL_ROW("postfix/pickup", "4PcV4H6fDlz3tG5: uid=0 from=<> orig_id=4PcV4H6fDlz3tG4", ML_EV_PICKUP, { "from", "" }, { "from_set", "1" }),
+};
+
 static void pickup_lines(void **state)
 {
 	(void)state;
-	ml_event_t ev = P("postfix/pickup", "D2FAE20586: uid=0 from=<fail2ban>");
-	KIND(ev, ML_EV_PICKUP);
-	EQ(ev.qid, "D2FAE20586");
-	EQ(ev.from, "fail2ban");
-	assert_int_equal(ev.from_set, 1);
-	ev = P("postfix/pickup", "4PcV4H6fDlz3tG5: uid=2000 from=<bounce-no-reply@nebenan.de>");
-	EQ(ev.from, "bounce-no-reply@nebenan.de");
-	ev = P("postfix/pickup", "4PcV4H6fDlz3tG5: uid=0 from=<> orig_id=4PcV4H6fDlz3tG4");
-	KIND(ev, ML_EV_PICKUP);
-	EQ(ev.from, NULL);
-	assert_int_equal(ev.from_set, 1);
+	TL_PT_RUN(PICKUP_LINES_ROWS, parse_row, kind_name);
 }
 
 static void skip_daemons(void **state)
@@ -973,25 +902,18 @@ static void skip_daemons(void **state)
 /* Services master.cf names after their job, and log levels: "relay" and
  * "retry" run smtp and error, "qmqpd" takes mail as smtpd does; a line of
  * level "error:" about a message is information, else a skip. */
+static const tl_pt_row_t SERVICE_NAMES_ROWS[] = {
+	TL_ROW("postfix/relay", "5C6D7E8F9A: to=<ann@partner.example>, relay=mx.partner.example[198.51.100.9]:25, delay=1.2, delays=0.1/0/0.6/0.5, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 91C2D3E4F5)", ML_EV_DELIVERY, { "status", "delivered" }, { "relay", "mx.partner.example[198.51.100.9]:25" }),
+	TL_ROW("postfix/retry", "5C6D7E8F9A: to=<ann@partner.example>, relay=none, delay=3600, delays=3600/0/0/0, dsn=4.4.1, status=deferred (delivery temporarily suspended: connect to mx.partner.example[198.51.100.9]:25: Connection refused)", ML_EV_DELIVERY, { "status", "delayed" }, { "dsn", "4.4.1" }),
+	TL_ROW("postfix/qmqpd", "6D7E8F9A0B: client=list.example.org[192.0.2.80]", ML_EV_CLIENT, { "client_ip", "192.0.2.80" }),
+	TL_ROW("postfix/qmgr", "error: 5C6D7E8F9A: queue file read error", ML_EV_INFO, { "qid", "5C6D7E8F9A" }),
+	TL_ROW("postfix/smtpd", "error: open database /etc/postfix/helo_access.db: No such file or directory", ML_EV_SKIP, { "reason", "smtpd warning" }, { "qid", "" }),
+};
+
 static void service_names(void **state)
 {
 	(void)state;
-	ml_event_t ev = P("postfix/relay", "5C6D7E8F9A: to=<ann@partner.example>, relay=mx.partner.example[198.51.100.9]:25, delay=1.2, delays=0.1/0/0.6/0.5, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 91C2D3E4F5)");
-	KIND(ev, ML_EV_DELIVERY);
-	assert_int_equal(ev.status, ML_ST_DELIVERED);
-	EQ(ev.relay, "mx.partner.example[198.51.100.9]:25");
-	ev = P("postfix/retry", "5C6D7E8F9A: to=<ann@partner.example>, relay=none, delay=3600, delays=3600/0/0/0, dsn=4.4.1, status=deferred (delivery temporarily suspended: connect to mx.partner.example[198.51.100.9]:25: Connection refused)");
-	KIND(ev, ML_EV_DELIVERY);
-	assert_int_equal(ev.status, ML_ST_DELAYED);
-	EQ(ev.dsn, "4.4.1");
-	ev = P("postfix/qmqpd", "6D7E8F9A0B: client=list.example.org[192.0.2.80]");
-	KIND(ev, ML_EV_CLIENT);
-	EQ(ev.client_ip, "192.0.2.80");
-	ev = P("postfix/qmgr", "error: 5C6D7E8F9A: queue file read error");
-	KIND(ev, ML_EV_INFO);
-	EQ(ev.qid, "5C6D7E8F9A");
-	ev = P("postfix/smtpd", "error: open database /etc/postfix/helo_access.db: No such file or directory");
-	SKIPPED(ev, "smtpd warning");
+	TL_PT_RUN(SERVICE_NAMES_ROWS, parse_row, kind_name);
 }
 
 static void hostile_bytes(void **state)
@@ -1572,6 +1494,7 @@ int main(void)
 		cmocka_unit_test(cleanup_message_id),
 		cmocka_unit_test(cleanup_header),
 		cmocka_unit_test(cleanup_hold_reject),
+		cmocka_unit_test(cleanup_subject_actions),
 		cmocka_unit_test(qmgr_lines),
 		cmocka_unit_test(delivery_lines),
 		cmocka_unit_test(local_delivery_flag),

@@ -14,6 +14,7 @@
  * engine/syslog.
  */
 #include "testlib.h"
+#include "tests/parse_table.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/rcpts.h"
 #include "engine/sendmail.h"
 #include "engine/syslog.h"
 
@@ -45,6 +47,13 @@ static ml_event_t E(const char *msg)
 	tl_written_add(NULL, msg, strlen(msg));
 	ml_sendmail_parse(ml_slice_cstr(msg), &ev);
 	return ev;
+}
+
+/* The table runs (tests/parse_table.h). */
+static void parse_row(const char *program, const char *msg, ml_event_t *ev)
+{
+	(void)program;
+	*ev = E(msg);
 }
 
 /* slice assertions: tests/testlib.h */
@@ -109,7 +118,7 @@ static int event_ok(const ml_event_t *ev, const char *m, size_t n)
 	/* the to_list walk stays inside the list and yields `to` first */
 	ml_slice_t list = ev->to_list, a;
 	int first = 1;
-	while (ml_sendmail_next_rcpt(&list, &a)) {
+	while (ml_rcpts_next(&list, ',', &a)) {
 		if (!inside(a, ev->to_list.p, ev->to_list.n) || !a.n)
 			return 0;
 		if (first && ev->kind == ML_EV_DELIVERY && (a.p != ev->to.p || a.n != ev->to.n))
@@ -237,92 +246,41 @@ static void program_and_qids(void **state)
 
 /* ---- arrivals ------------------------------------------------------------ */
 
+static const tl_pt_row_t ARRIVAL_ROWS[] = {
+	/* fluent-plugin-sendmail/data.log */
+	TL_ROW(NULL, "u31FFPtp032300: from=<grandeur09@gmail.com>, size=5938, class=0, nrcpts=7, msgid=<201604011515.u31FFIAj012911@gmail.com>, proto=ESMTP, daemon=MTA, relay=[64.233.187.27]", ML_EV_ARRIVAL, { "qid", "u31FFPtp032300" }, { "from", "grandeur09@gmail.com" }, { "from_set", "1" }, { "size", "5938" }, { "nrcpt", "7" }, { "msgid", "201604011515.u31FFIAj012911@gmail.com" }, { "proto", "ESMTP" }, { "client_name", "" }, { "client_ip", "64.233.187.27" }, { "rcpt_list", "" }),
+	/* fail2ban/sendmail-reject */
+	TL_ROW(NULL, "rA37ZTSC026254: from=<davaojk25@domain.com>, size=0, class=0, nrcpts=0, bodytype=8BITMIME, proto=ESMTP, daemon=MTA, relay=163.23.32.95.dsl-dynamic.vsi.ru [95.32.23.163]", ML_EV_ARRIVAL, { "nrcpt", "0" }, { "client_name", "163.23.32.95.dsl-dynamic.vsi.ru" }, { "client_ip", "95.32.23.163" }),
+	TL_ROW(NULL, "55HIbcGI002794: from=<root@yourhost.com>, size=108, class=0, nrcpts=0, proto=ESMTP, daemon=MTA-v4, relay=[192.168.1.45]", TL_ANY_KIND, { "client_ip", "192.168.1.45" }),
+	/* A bounce's null sender; a local submission; a forged name; IPv6. */
+	TL_ROW(NULL, "r0GFR6M9018519: from=<>, size=2345, class=0, nrcpts=1, msgid=<201301161527.r0GFR6M9018518@mx.example.com>, proto=ESMTP, daemon=MTA, relay=mail.example.org [192.0.2.7] (may be forged)", TL_ANY_KIND, { "from", "" }, { "from_set", "1" }, { "client_name", "mail.example.org" }, { "client_ip", "192.0.2.7" }),
+	TL_ROW(NULL, "u1FFT1S6011761: from=root, size=416, class=0, nrcpts=1, msgid=<201602151529.u1FFT1S6011761@r11b05038.example.com>, relay=root@localhost", TL_ANY_KIND, { "from", "root" }, { "client_name", "localhost" }, { "client_ip", "" }),
+	TL_ROW(NULL, "x1HBOhe0012345: from=<alice@example.org>, size=812, class=0, nrcpts=2, msgid=<abc@example.org>, bodytype=8BITMIME, proto=ESMTPSA, daemon=MTA, relay=ident@client.example.org [IPv6:2001:db8::25]", TL_ANY_KIND, { "proto", "ESMTPSA" }, { "client_name", "client.example.org" }, { "client_ip", "2001:db8::25" }, { "nrcpt", "2" }),
+	TL_ROW(NULL, "x1HBOhe0012345: from=Vasya <unixappdev@example.com>, size=1, class=0, nrcpts=1, relay=vasya@localhost", TL_ANY_KIND, { "from", "unixappdev@example.com" }),
+};
+
 static void arrival(void **state)
 {
 	(void)state;
-	/* fluent-plugin-sendmail/data.log */
-	ml_event_t ev = E("u31FFPtp032300: from=<grandeur09@gmail.com>, size=5938, class=0, nrcpts=7, msgid=<201604011515.u31FFIAj012911@gmail.com>, proto=ESMTP, daemon=MTA, relay=[64.233.187.27]");
-	KIND(ev, ML_EV_ARRIVAL);
-	EQ(ev.qid, "u31FFPtp032300");
-	EQ(ev.from, "grandeur09@gmail.com");
-	assert_true(ev.from_set);
-	assert_int_equal(ev.size, 5938);
-	assert_int_equal(ev.nrcpt, 7);
-	EQ(ev.msgid, "201604011515.u31FFIAj012911@gmail.com");
-	EQ(ev.proto, "ESMTP");
-	EQ(ev.client_name, NULL);
-	EQ(ev.client_ip, "64.233.187.27");
-	EQ(ev.rcpt_list, NULL);
-
-	/* fail2ban/sendmail-reject */
-	ev = E("rA37ZTSC026254: from=<davaojk25@domain.com>, size=0, class=0, nrcpts=0, bodytype=8BITMIME, proto=ESMTP, daemon=MTA, relay=163.23.32.95.dsl-dynamic.vsi.ru [95.32.23.163]");
-	KIND(ev, ML_EV_ARRIVAL);
-	assert_int_equal(ev.nrcpt, 0);
-	EQ(ev.client_name, "163.23.32.95.dsl-dynamic.vsi.ru");
-	EQ(ev.client_ip, "95.32.23.163");
-	ev = E("55HIbcGI002794: from=<root@yourhost.com>, size=108, class=0, nrcpts=0, proto=ESMTP, daemon=MTA-v4, relay=[192.168.1.45]");
-	EQ(ev.client_ip, "192.168.1.45");
-
-	/* A bounce's null sender; a local submission; a forged name; IPv6. */
-	ev = E("r0GFR6M9018519: from=<>, size=2345, class=0, nrcpts=1, msgid=<201301161527.r0GFR6M9018518@mx.example.com>, proto=ESMTP, daemon=MTA, relay=mail.example.org [192.0.2.7] (may be forged)");
-	EQ(ev.from, NULL);
-	assert_true(ev.from_set);
-	EQ(ev.client_name, "mail.example.org");
-	EQ(ev.client_ip, "192.0.2.7");
-	ev = E("u1FFT1S6011761: from=root, size=416, class=0, nrcpts=1, msgid=<201602151529.u1FFT1S6011761@r11b05038.example.com>, relay=root@localhost");
-	EQ(ev.from, "root");
-	EQ(ev.client_name, "localhost");
-	EQ(ev.client_ip, NULL);
-	ev = E("x1HBOhe0012345: from=<alice@example.org>, size=812, class=0, nrcpts=2, msgid=<abc@example.org>, bodytype=8BITMIME, proto=ESMTPSA, daemon=MTA, relay=ident@client.example.org [IPv6:2001:db8::25]");
-	EQ(ev.proto, "ESMTPSA");
-	EQ(ev.client_name, "client.example.org");
-	EQ(ev.client_ip, "2001:db8::25");
-	assert_int_equal(ev.nrcpt, 2);
-	ev = E("x1HBOhe0012345: from=Vasya <unixappdev@example.com>, size=1, class=0, nrcpts=1, relay=vasya@localhost");
-	EQ(ev.from, "unixappdev@example.com");
+	TL_PT_RUN(ARRIVAL_ROWS, parse_row, kind_name);
 }
 
 /* ---- deliveries ----------------------------------------------------------- */
 
+static const tl_pt_row_t DELIVERY_SENT_ROWS[] = {
+	TL_ROW(NULL, "u31FFPtp032300: to=<sent1@example.com>,<sent2@example.com>, delay=00:00:00, xdelay=00:00:00, mailer=esmtp, pri=245938, relay=[93.184.216.34] [93.184.216.34], dsn=2.0.0, stat=Sent (ok:  Message 40279894 accepted)", ML_EV_DELIVERY, { "status", "delivered" }, { "to", "sent1@example.com" }, { "to_list", "<sent1@example.com>,<sent2@example.com>" }, { "orig_to", "" }, { "relay", "[93.184.216.34] [93.184.216.34]" }, { "dsn", "2.0.0" }, { "reason_text", "ok:  Message 40279894 accepted" }, { "delay_ms", "0" }, { "local_delivery", "0" }),
+	/* spaces around values (a relay that kept the line's trailing space) */
+	TL_ROW(NULL, "x1HBOhe0012345: to=<bob@example.com> , delay=00:00:01, xdelay=00:00:01, mailer=esmtp, pri=120, relay=mx.example.com. [192.0.2.1], dsn=2.0.0, stat=Sent (Ok: queued as 1A2B3C) ", ML_EV_DELIVERY, { "to", "bob@example.com" }, { "reason_text", "Ok: queued as 1A2B3C" }, { "delay_ms", "1000" }),
+	/* Local mailer, bare addresses, ctladdr (not the original recipient). */
+	TL_ROW(NULL, "u31FFPtp032300: to=root@localhost.localdomain, ctladdr=root@localhost.localdomain (0/0), delay=00:00:00, xdelay=00:00:00, mailer=local, pri=245938, dsn=2.0.0, stat=Sent", TL_ANY_KIND, { "status", "delivered" }, { "to", "root@localhost.localdomain" }, { "orig_to", "" }, { "reason_text", "" }, { "relay", "" }, { "local_delivery", "1" }),
+	TL_ROW(NULL, "r0GFR6M9018519: to=<bob@example.com>, delay=00:00:01, xdelay=00:00:01, mailer=esmtp, pri=120345, relay=mx.example.com. [203.0.113.5], dsn=2.0.0, stat=Sent (Ok: queued as 4Qx9Kq0Zc5z9rxl)", TL_ANY_KIND, { "relay", "mx.example.com. [203.0.113.5]" }, { "reason_text", "Ok: queued as 4Qx9Kq0Zc5z9rxl" }, { "delay_ms", "1000" }),
+	TL_ROW(NULL, "r0GFR6M9018519: to=\"Bob, Jr.\" <bob@example.com>,carol, ctladdr=<www-data@example.com> (33/33), delay=00:00:02, xdelay=00:00:01, mailer=lmtp, pri=30365, relay=localhost, dsn=2.0.0, stat=Sent (<abc@example.com> Message accepted for delivery)", TL_ANY_KIND, { "to", "bob@example.com" }, { "to_list", "\"Bob, Jr.\" <bob@example.com>,carol" }, { "local_delivery", "1" }, { "reason_text", "<abc@example.com> Message accepted for delivery" }),
+};
+
 static void delivery_sent(void **state)
 {
 	(void)state;
-	ml_event_t ev = E("u31FFPtp032300: to=<sent1@example.com>,<sent2@example.com>, delay=00:00:00, xdelay=00:00:00, mailer=esmtp, pri=245938, relay=[93.184.216.34] [93.184.216.34], dsn=2.0.0, stat=Sent (ok:  Message 40279894 accepted)");
-	KIND(ev, ML_EV_DELIVERY);
-	STATUS(ev, ML_ST_DELIVERED);
-	EQ(ev.to, "sent1@example.com");
-	EQ(ev.to_list, "<sent1@example.com>,<sent2@example.com>");
-	EQ(ev.orig_to, NULL);
-	EQ(ev.relay, "[93.184.216.34] [93.184.216.34]");
-	EQ(ev.dsn, "2.0.0");
-	EQ(ev.reason_text, "ok:  Message 40279894 accepted");
-	assert_int_equal(ev.delay_ms, 0);
-	assert_false(ev.local_delivery);
-	/* spaces around values (a relay that kept the line's trailing space) */
-	ev = E("x1HBOhe0012345: to=<bob@example.com> , delay=00:00:01, xdelay=00:00:01, mailer=esmtp, pri=120, relay=mx.example.com. [192.0.2.1], dsn=2.0.0, stat=Sent (Ok: queued as 1A2B3C) ");
-	KIND(ev, ML_EV_DELIVERY);
-	EQ(ev.to, "bob@example.com");
-	EQ(ev.reason_text, "Ok: queued as 1A2B3C");
-	assert_int_equal(ev.delay_ms, 1000);
-
-	/* Local mailer, bare addresses, ctladdr (not the original recipient). */
-	ev = E("u31FFPtp032300: to=root@localhost.localdomain, ctladdr=root@localhost.localdomain (0/0), delay=00:00:00, xdelay=00:00:00, mailer=local, pri=245938, dsn=2.0.0, stat=Sent");
-	STATUS(ev, ML_ST_DELIVERED);
-	EQ(ev.to, "root@localhost.localdomain");
-	EQ(ev.orig_to, NULL);
-	EQ(ev.reason_text, NULL);
-	EQ(ev.relay, NULL);
-	assert_true(ev.local_delivery);
-
-	ev = E("r0GFR6M9018519: to=<bob@example.com>, delay=00:00:01, xdelay=00:00:01, mailer=esmtp, pri=120345, relay=mx.example.com. [203.0.113.5], dsn=2.0.0, stat=Sent (Ok: queued as 4Qx9Kq0Zc5z9rxl)");
-	EQ(ev.relay, "mx.example.com. [203.0.113.5]");
-	EQ(ev.reason_text, "Ok: queued as 4Qx9Kq0Zc5z9rxl");
-	assert_int_equal(ev.delay_ms, 1000);
-	ev = E("r0GFR6M9018519: to=\"Bob, Jr.\" <bob@example.com>,carol, ctladdr=<www-data@example.com> (33/33), delay=00:00:02, xdelay=00:00:01, mailer=lmtp, pri=30365, relay=localhost, dsn=2.0.0, stat=Sent (<abc@example.com> Message accepted for delivery)");
-	EQ(ev.to, "bob@example.com");
-	EQ(ev.to_list, "\"Bob, Jr.\" <bob@example.com>,carol");
-	assert_true(ev.local_delivery);
-	EQ(ev.reason_text, "<abc@example.com> Message accepted for delivery");
+	TL_PT_RUN(DELIVERY_SENT_ROWS, parse_row, kind_name);
 }
 
 static void delivery_delayed(void **state)
@@ -356,24 +314,18 @@ static void delivery_delayed(void **state)
 	EQ(ev.reason_text, "Deferred");
 }
 
+static const tl_pt_row_t DELIVERY_FAILED_ROWS[] = {
+	TL_ROW(NULL, "v9PDh53r007087: to=postmaster, delay=00:00:00, mailer=local, pri=30000, dsn=5.1.1, stat=User unknown", ML_EV_DELIVERY, { "status", "bounced" }, { "reason_text", "User unknown" }, { "dsn", "5.1.1" }),
+	TL_ROW(NULL, "r0GFR6M9018519: to=<nobody@example.net>, delay=00:00:02, xdelay=00:00:02, mailer=esmtp, pri=30345, relay=mx.example.net. [198.51.100.4], dsn=5.0.0, stat=Service unavailable", TL_ANY_KIND, { "status", "bounced" }, { "reason_text", "Service unavailable" }),
+	TL_ROW(NULL, "r0GFR6M9018519: to=<a@nx.example>, delay=00:00:00, xdelay=00:00:00, mailer=esmtp, pri=30345, relay=nx.example, dsn=5.1.2, stat=Host unknown (Name server: nx.example: host not found)", TL_ANY_KIND, { "status", "bounced" }, { "reason_text", "Host unknown (Name server: nx.example: host not found)" }),
+	/* No mailer=: refused during the dialogue (after a milter reject). */
+	TL_ROW(NULL, "j73H4I2N015245: to=<a@example.org>, delay=00:00:02, pri=100560, stat=virus Worm.Mydoom.I detected by ClamAV - http://www.clamav.net", TL_ANY_KIND, { "status", "blocked" }, { "reason_text", "virus Worm.Mydoom.I detected by ClamAV - http://www.clamav.net" }),
+};
+
 static void delivery_failed(void **state)
 {
 	(void)state;
-	ml_event_t ev = E("v9PDh53r007087: to=postmaster, delay=00:00:00, mailer=local, pri=30000, dsn=5.1.1, stat=User unknown");
-	KIND(ev, ML_EV_DELIVERY);
-	STATUS(ev, ML_ST_BOUNCED);
-	EQ(ev.reason_text, "User unknown");
-	EQ(ev.dsn, "5.1.1");
-	ev = E("r0GFR6M9018519: to=<nobody@example.net>, delay=00:00:02, xdelay=00:00:02, mailer=esmtp, pri=30345, relay=mx.example.net. [198.51.100.4], dsn=5.0.0, stat=Service unavailable");
-	STATUS(ev, ML_ST_BOUNCED);
-	EQ(ev.reason_text, "Service unavailable");
-	ev = E("r0GFR6M9018519: to=<a@nx.example>, delay=00:00:00, xdelay=00:00:00, mailer=esmtp, pri=30345, relay=nx.example, dsn=5.1.2, stat=Host unknown (Name server: nx.example: host not found)");
-	STATUS(ev, ML_ST_BOUNCED);
-	EQ(ev.reason_text, "Host unknown (Name server: nx.example: host not found)");
-	/* No mailer=: refused during the dialogue (after a milter reject). */
-	ev = E("j73H4I2N015245: to=<a@example.org>, delay=00:00:02, pri=100560, stat=virus Worm.Mydoom.I detected by ClamAV - http://www.clamav.net");
-	STATUS(ev, ML_ST_BLOCKED);
-	EQ(ev.reason_text, "virus Worm.Mydoom.I detected by ClamAV - http://www.clamav.net");
+	TL_PT_RUN(DELIVERY_FAILED_ROWS, parse_row, kind_name);
 }
 
 static void rcpt_list(void **state)
@@ -382,236 +334,132 @@ static void rcpt_list(void **state)
 	ml_slice_t list = ml_slice_cstr("<a@x>,b@y,, \"c, d\"@z,Name <e@w>,<>,<f@v>"), a;
 	const char *want[] = { "a@x", "b@y", "\"c, d\"@z", "e@w", "f@v" };
 	for (size_t i = 0; i < ML_ARRAY_LEN(want); i++) {
-		assert_true(ml_sendmail_next_rcpt(&list, &a));
+		assert_true(ml_rcpts_next(&list, ',', &a));
 		EQ(a, want[i]);
 	}
-	assert_false(ml_sendmail_next_rcpt(&list, &a));
-	assert_false(ml_sendmail_next_rcpt(&list, &a));
+	assert_false(ml_rcpts_next(&list, ',', &a));
+	assert_false(ml_rcpts_next(&list, ',', &a));
 	list = ML_SLICE_NULL;
-	assert_false(ml_sendmail_next_rcpt(&list, &a));
+	assert_false(ml_rcpts_next(&list, ',', &a));
 	list = ml_slice_cstr("kalle.elmer@example.com,test");
-	assert_true(ml_sendmail_next_rcpt(&list, &a));
+	assert_true(ml_rcpts_next(&list, ',', &a));
 	EQ(a, "kalle.elmer@example.com");
-	assert_true(ml_sendmail_next_rcpt(&list, &a));
+	assert_true(ml_rcpts_next(&list, ',', &a));
 	EQ(a, "test");
 }
 
 /* ---- notices, message state ------------------------------------------------ */
 
+static const tl_pt_row_t NOTICES_ROWS[] = {
+	TL_ROW(NULL, "u24Ds0UC009915: u24Ds0UC009917: DSN: User unknown", ML_EV_BOUNCE_NDN, { "qid", "u24Ds0UC009915" }, { "other_qid", "u24Ds0UC009917" }, { "reason_text", "User unknown" }, { "status", "" }),
+	TL_ROW(NULL, "v9PDh53r007087: v9PDh53s007087: return to sender: User unknown", ML_EV_BOUNCE_NDN, { "other_qid", "v9PDh53s007087" }),
+	/* Expiry: the queue lifetime ran out. */
+	TL_ROW(NULL, "mAO2tx04010773: mB26PuEl004811: sender notify: Cannot send message for 5 days", ML_EV_BOUNCE_NDN, { "status", "expired" }, { "reason_text", "Cannot send message for 5 days" }),
+	TL_ROW(NULL, "r0GFR6M9018519: r0LAB1c2018519: return to sender: Cannot send message for 5 days", TL_ANY_KIND, { "status", "expired" }),
+	TL_ROW(NULL, "r0GFR6M9018519: r0LAB1c2018519: DSN: Cannot send message for 5 days", TL_ANY_KIND, { "status", "expired" }),
+	/* A delay warning. */
+	TL_ROW(NULL, "r0GFR6M9018519: r0GJR6N1018601: sender notify: Warning: could not send message for past 4 hours", ML_EV_BOUNCE_NDN, { "status", "delayed" }),
+	TL_ROW(NULL, "r0GFR6M9018519: r0GJR6N1018602: postmaster notify: User unknown", ML_EV_BOUNCE_NDN),
+	/* Envelope split by owner. */
+	TL_ROW(NULL, "r0GFR6M9018519: r0GFR6MA018519: clone: owner=owner-list@example.com", ML_EV_INFO, { "other_qid", "r0GFR6MA018519" }),
+	TL_ROW(NULL, "r0GFR6M9018519: clone r0GFR6MA018519, owner=owner-list@example.com", ML_EV_INFO, { "other_qid", "r0GFR6MA018519" }),
+};
+
 static void notices(void **state)
 {
 	(void)state;
-	ml_event_t ev = E("u24Ds0UC009915: u24Ds0UC009917: DSN: User unknown");
-	KIND(ev, ML_EV_BOUNCE_NDN);
-	EQ(ev.qid, "u24Ds0UC009915");
-	EQ(ev.other_qid, "u24Ds0UC009917");
-	EQ(ev.reason_text, "User unknown");
-	STATUS(ev, ML_ST_NONE);
-	ev = E("v9PDh53r007087: v9PDh53s007087: return to sender: User unknown");
-	KIND(ev, ML_EV_BOUNCE_NDN);
-	EQ(ev.other_qid, "v9PDh53s007087");
-	/* Expiry: the queue lifetime ran out. */
-	ev = E("mAO2tx04010773: mB26PuEl004811: sender notify: Cannot send message for 5 days");
-	KIND(ev, ML_EV_BOUNCE_NDN);
-	STATUS(ev, ML_ST_EXPIRED);
-	EQ(ev.reason_text, "Cannot send message for 5 days");
-	ev = E("r0GFR6M9018519: r0LAB1c2018519: return to sender: Cannot send message for 5 days");
-	STATUS(ev, ML_ST_EXPIRED);
-	ev = E("r0GFR6M9018519: r0LAB1c2018519: DSN: Cannot send message for 5 days");
-	STATUS(ev, ML_ST_EXPIRED);
-	/* A delay warning. */
-	ev = E("r0GFR6M9018519: r0GJR6N1018601: sender notify: Warning: could not send message for past 4 hours");
-	KIND(ev, ML_EV_BOUNCE_NDN);
-	STATUS(ev, ML_ST_DELAYED);
-	ev = E("r0GFR6M9018519: r0GJR6N1018602: postmaster notify: User unknown");
-	KIND(ev, ML_EV_BOUNCE_NDN);
-	/* Envelope split by owner. */
-	ev = E("r0GFR6M9018519: r0GFR6MA018519: clone: owner=owner-list@example.com");
-	KIND(ev, ML_EV_INFO);
-	EQ(ev.other_qid, "r0GFR6MA018519");
-	ev = E("r0GFR6M9018519: clone r0GFR6MA018519, owner=owner-list@example.com");
-	KIND(ev, ML_EV_INFO);
-	EQ(ev.other_qid, "r0GFR6MA018519");
+	TL_PT_RUN(NOTICES_ROWS, parse_row, kind_name);
 }
+
+static const tl_pt_row_t MESSAGE_STATE_ROWS[] = {
+	TL_ROW(NULL, "u31FFPtp032300: done; delay=00:00:00, ntries=2", ML_EV_REMOVED, { "qid", "u31FFPtp032300" }),
+	TL_ROW(NULL, "u31FFPtp032300: done", ML_EV_REMOVED),
+	TL_ROW(NULL, "u31FFPtp032300: doneX", ML_EV_INFO),
+	TL_ROW(NULL, "r0GFR6M9018519: quarantine=Spam score 12.3", ML_EV_HOLD, { "status", "quarantined" }, { "reason_text", "Spam score 12.3" }),
+	TL_ROW(NULL, "r0GFR6M9018519: Milter: data, quarantine=suspicious attachment", ML_EV_HOLD, { "reason_text", "suspicious attachment" }),
+	TL_ROW(NULL, "r0GFR6M9018519: milter=mimedefang, quarantine=held for review", ML_EV_HOLD),
+	TL_ROW(NULL, "r0GFR6M9018519: unquarantine", ML_EV_RELEASED),
+	TL_ROW(NULL, "p79DwHsd012345: discarded", ML_EV_RCPT_REJECT, { "status", "blocked" }, { "to", "" }),
+	TL_ROW(NULL, "r0GFR6M9018519: alias postmaster => root,admin@example.com", ML_EV_INFO, { "orig_to", "postmaster" }, { "to_list", "root,admin@example.com" }),
+	/* Other lines about a message: INFO (data.log). */
+	TL_ROW(NULL, "u31FFPtp032300: Milter: no active filter", ML_EV_INFO, { "qid", "u31FFPtp032300" }),
+	TL_ROW(NULL, "u31FFPtp032300: SMTP outgoing connect on [192.168.198.81]", ML_EV_INFO),
+	TL_ROW(NULL, "j73H4I2N015245: Milter add: header: X-Virus-Status: Infected with Worm.Mydoom.I", ML_EV_INFO),
+	TL_ROW(NULL, "v9PDh53r007087: Saved message in /var/lib/sendmail/dead.letter", ML_EV_INFO),
+	TL_ROW(NULL, "u31FFPtp032300:", ML_EV_INFO),
+};
 
 static void message_state(void **state)
 {
 	(void)state;
-	ml_event_t ev = E("u31FFPtp032300: done; delay=00:00:00, ntries=2");
-	KIND(ev, ML_EV_REMOVED);
-	EQ(ev.qid, "u31FFPtp032300");
-	ev = E("u31FFPtp032300: done");
-	KIND(ev, ML_EV_REMOVED);
-	ev = E("u31FFPtp032300: doneX");
-	KIND(ev, ML_EV_INFO);
-
-	ev = E("r0GFR6M9018519: quarantine=Spam score 12.3");
-	KIND(ev, ML_EV_HOLD);
-	STATUS(ev, ML_ST_QUARANTINED);
-	EQ(ev.reason_text, "Spam score 12.3");
-	ev = E("r0GFR6M9018519: Milter: data, quarantine=suspicious attachment");
-	KIND(ev, ML_EV_HOLD);
-	EQ(ev.reason_text, "suspicious attachment");
-	ev = E("r0GFR6M9018519: milter=mimedefang, quarantine=held for review");
-	KIND(ev, ML_EV_HOLD);
-	ev = E("r0GFR6M9018519: unquarantine");
-	KIND(ev, ML_EV_RELEASED);
-
-	ev = E("p79DwHsd012345: discarded");
-	KIND(ev, ML_EV_RCPT_REJECT);
-	STATUS(ev, ML_ST_BLOCKED);
-	EQ(ev.to, NULL);
-
-	ev = E("r0GFR6M9018519: alias postmaster => root,admin@example.com");
-	KIND(ev, ML_EV_INFO);
-	EQ(ev.orig_to, "postmaster");
-	EQ(ev.to_list, "root,admin@example.com");
-
-	/* Other lines about a message: INFO (data.log). */
-	ev = E("u31FFPtp032300: Milter: no active filter");
-	KIND(ev, ML_EV_INFO);
-	EQ(ev.qid, "u31FFPtp032300");
-	ev = E("u31FFPtp032300: SMTP outgoing connect on [192.168.198.81]");
-	KIND(ev, ML_EV_INFO);
-	ev = E("j73H4I2N015245: Milter add: header: X-Virus-Status: Infected with Worm.Mydoom.I");
-	KIND(ev, ML_EV_INFO);
-	ev = E("v9PDh53r007087: Saved message in /var/lib/sendmail/dead.letter");
-	KIND(ev, ML_EV_INFO);
-	ev = E("u31FFPtp032300:");
-	KIND(ev, ML_EV_INFO);
+	TL_PT_RUN(MESSAGE_STATE_ROWS, parse_row, kind_name);
 }
 
 /* ---- rejects ----------------------------------------------------------------- */
 
+static const tl_pt_row_t REJECTS_RULESET_ROWS[] = {
+	/* fail2ban/sendmail-reject */
+	TL_ROW(NULL, "s1P819mk027713: ruleset=check_rcpt, arg1=<asservnew@freemailhost.ru>, relay=128-68-136-133.broadband.corbina.ru [128.68.136.133], reject=550 5.7.1 <asservnew@freemailhost.ru>... Relaying denied. Proper authentication required.", ML_EV_RCPT_REJECT, { "status", "blocked" }, { "qid", "s1P819mk027713" }, { "to", "asservnew@freemailhost.ru" }, { "from_set", "0" }, { "client_name", "128-68-136-133.broadband.corbina.ru" }, { "client_ip", "128.68.136.133" }, { "reason_text", "550 5.7.1 <asservnew@freemailhost.ru>... Relaying denied. Proper authentication required." }, { "dsn", "5.7.1" }),
+	TL_ROW(NULL, "s1NLaDQT022248: ruleset=check_rcpt, arg1=<dautareuk2@hotmail.it>, relay=int0.client.access.azadnet.net [80.253.155.119] (may be forged), reject=550 5.7.1 <dautareuk2@hotmail.it>... Relaying denied. IP name possibly forged [80.253.155.119]", TL_ANY_KIND, { "client_ip", "80.253.155.119" }, { "client_name", "int0.client.access.azadnet.net" }),
+	TL_ROW(NULL, "s1N9csSZ016772: ruleset=check_rcpt, arg1=<user@host.com>, relay=[203.229.186.250], reject=550 5.7.1 <user@host.com>... Rejected: IP in Barracuda RBL, see: http://www.barracudacentral.org/reputation?ip=203.229.186.250", TL_ANY_KIND, { "reason_text", "550 5.7.1 <user@host.com>... Rejected: IP in Barracuda RBL, see: http://www.barracudacentral.org/reputation?ip=203.229.186.250" }),
+	TL_ROW(NULL, "55IC59VD017002: ruleset=check_rcpt, arg1=<spameri@tiscali.it>, relay=[45.125.66.67], reject=450 4.4.0 <spameri@tiscali.it>... Relaying temporarily denied. Cannot resolve PTR record for 45.125.66.67", TL_ANY_KIND, { "status", "blocked" }, { "dsn", "4.4.0" }),
+	/* check_relay: no queue ID. */
+	TL_ROW(NULL, "ruleset=check_relay, arg1=leased-line-54-82.telecom.by, arg2=217.21.54.82, relay=leased-line-54-82.telecom.by [217.21.54.82], reject=421 4.3.2 Connection rate limit exceeded.", ML_EV_NOQUEUE_REJECT, { "qid", "" }, { "to", "" }, { "from_set", "0" }, { "client_ip", "217.21.54.82" }, { "reason_text", "421 4.3.2 Connection rate limit exceeded." }),
+	TL_ROW(NULL, "ruleset=check_relay, arg1=[192.0.2.123], arg2=192.0.2.123, relay=host.example.com [192.0.2.123] (may be forged), reject=421 4.3.2 Connection rate limit exceeded.", TL_ANY_KIND, { "client_ip", "192.0.2.123" }),
+	/* The older "NOQUEUE: " prefix. */
+	TL_ROW(NULL, "NOQUEUE: ruleset=check_relay, arg1=adsl.example.net, arg2=127.0.0.3, relay=adsl.example.net [196.206.91.97], reject=553 5.3.0 Rejected due to abuse", ML_EV_NOQUEUE_REJECT, { "client_ip", "196.206.91.97" }),
+	/* check_mail: the sender. */
+	TL_ROW(NULL, "r0GFR6M9018519: ruleset=check_mail, arg1=<spam@bad.example>, relay=bad.example [198.51.100.9], reject=553 5.1.8 <spam@bad.example>... Domain of sender address spam@bad.example does not exist", ML_EV_RCPT_REJECT, { "from", "spam@bad.example" }, { "from_set", "1" }, { "to", "" }, { "dsn", "5.1.8" }),
+	TL_ROW(NULL, "r0GFR6M9018519: ruleset=check_compat, arg1=<a@x.example>, arg2=<b@y.example>, relay=x.example [198.51.100.9], reject=550 5.7.1 Access denied", TL_ANY_KIND, { "from", "a@x.example" }, { "to", "b@y.example" }),
+	/* discard, quarantine, command rulesets. */
+	TL_ROW(NULL, "r0GFR6M9018519: ruleset=check_rcpt, arg1=<x@example.com>, relay=[198.51.100.9], discard", ML_EV_RCPT_REJECT, { "reason_text", "discard" }),
+	TL_ROW(NULL, "r0GFR6M9018519: ruleset=check_mail, arg1=<x@example.com>, relay=[198.51.100.9], quarantine=sender on watch list", ML_EV_HOLD, { "status", "quarantined" }, { "reason_text", "sender on watch list" }),
+	TL_ROW(NULL, "r0GFR6M9018519: ruleset=check_vrfy, arg1=root, relay=[198.51.100.9], reject=550 5.7.1 VRFY denied", ML_EV_SKIP, { "reason", "sendmail command rejected" }, { "qid", "" }),
+};
+
 static void rejects_ruleset(void **state)
 {
 	(void)state;
-	/* fail2ban/sendmail-reject */
-	ml_event_t ev = E("s1P819mk027713: ruleset=check_rcpt, arg1=<asservnew@freemailhost.ru>, relay=128-68-136-133.broadband.corbina.ru [128.68.136.133], reject=550 5.7.1 <asservnew@freemailhost.ru>... Relaying denied. Proper authentication required.");
-	KIND(ev, ML_EV_RCPT_REJECT);
-	STATUS(ev, ML_ST_BLOCKED);
-	EQ(ev.qid, "s1P819mk027713");
-	EQ(ev.to, "asservnew@freemailhost.ru");
-	assert_false(ev.from_set);
-	EQ(ev.client_name, "128-68-136-133.broadband.corbina.ru");
-	EQ(ev.client_ip, "128.68.136.133");
-	EQ(ev.reason_text, "550 5.7.1 <asservnew@freemailhost.ru>... Relaying denied. Proper authentication required.");
-	EQ(ev.dsn, "5.7.1");
-
-	ev = E("s1NLaDQT022248: ruleset=check_rcpt, arg1=<dautareuk2@hotmail.it>, relay=int0.client.access.azadnet.net [80.253.155.119] (may be forged), reject=550 5.7.1 <dautareuk2@hotmail.it>... Relaying denied. IP name possibly forged [80.253.155.119]");
-	EQ(ev.client_ip, "80.253.155.119");
-	EQ(ev.client_name, "int0.client.access.azadnet.net");
-	ev = E("s1N9csSZ016772: ruleset=check_rcpt, arg1=<user@host.com>, relay=[203.229.186.250], reject=550 5.7.1 <user@host.com>... Rejected: IP in Barracuda RBL, see: http://www.barracudacentral.org/reputation?ip=203.229.186.250");
-	EQ(ev.reason_text, "550 5.7.1 <user@host.com>... Rejected: IP in Barracuda RBL, see: http://www.barracudacentral.org/reputation?ip=203.229.186.250");
-	ev = E("55IC59VD017002: ruleset=check_rcpt, arg1=<spameri@tiscali.it>, relay=[45.125.66.67], reject=450 4.4.0 <spameri@tiscali.it>... Relaying temporarily denied. Cannot resolve PTR record for 45.125.66.67");
-	STATUS(ev, ML_ST_BLOCKED);
-	EQ(ev.dsn, "4.4.0");
-
-	/* check_relay: no queue ID. */
-	ev = E("ruleset=check_relay, arg1=leased-line-54-82.telecom.by, arg2=217.21.54.82, relay=leased-line-54-82.telecom.by [217.21.54.82], reject=421 4.3.2 Connection rate limit exceeded.");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	EQ(ev.qid, NULL);
-	EQ(ev.to, NULL);
-	assert_false(ev.from_set);
-	EQ(ev.client_ip, "217.21.54.82");
-	EQ(ev.reason_text, "421 4.3.2 Connection rate limit exceeded.");
-	ev = E("ruleset=check_relay, arg1=[192.0.2.123], arg2=192.0.2.123, relay=host.example.com [192.0.2.123] (may be forged), reject=421 4.3.2 Connection rate limit exceeded.");
-	EQ(ev.client_ip, "192.0.2.123");
-	/* The older "NOQUEUE: " prefix. */
-	ev = E("NOQUEUE: ruleset=check_relay, arg1=adsl.example.net, arg2=127.0.0.3, relay=adsl.example.net [196.206.91.97], reject=553 5.3.0 Rejected due to abuse");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	EQ(ev.client_ip, "196.206.91.97");
-
-	/* check_mail: the sender. */
-	ev = E("r0GFR6M9018519: ruleset=check_mail, arg1=<spam@bad.example>, relay=bad.example [198.51.100.9], reject=553 5.1.8 <spam@bad.example>... Domain of sender address spam@bad.example does not exist");
-	KIND(ev, ML_EV_RCPT_REJECT);
-	EQ(ev.from, "spam@bad.example");
-	assert_true(ev.from_set);
-	EQ(ev.to, NULL);
-	EQ(ev.dsn, "5.1.8");
-	ev = E("r0GFR6M9018519: ruleset=check_compat, arg1=<a@x.example>, arg2=<b@y.example>, relay=x.example [198.51.100.9], reject=550 5.7.1 Access denied");
-	EQ(ev.from, "a@x.example");
-	EQ(ev.to, "b@y.example");
-	/* discard, quarantine, command rulesets. */
-	ev = E("r0GFR6M9018519: ruleset=check_rcpt, arg1=<x@example.com>, relay=[198.51.100.9], discard");
-	KIND(ev, ML_EV_RCPT_REJECT);
-	EQ(ev.reason_text, "discard");
-	ev = E("r0GFR6M9018519: ruleset=check_mail, arg1=<x@example.com>, relay=[198.51.100.9], quarantine=sender on watch list");
-	KIND(ev, ML_EV_HOLD);
-	STATUS(ev, ML_ST_QUARANTINED);
-	EQ(ev.reason_text, "sender on watch list");
-	ev = E("r0GFR6M9018519: ruleset=check_vrfy, arg1=root, relay=[198.51.100.9], reject=550 5.7.1 VRFY denied");
-	SKIPPED(ev, "sendmail command rejected");
+	TL_PT_RUN(REJECTS_RULESET_ROWS, parse_row, kind_name);
 }
+
+static const tl_pt_row_t REJECTS_OTHER_ROWS[] = {
+	/* fail2ban/sendmail-reject: a recipient refused in the dialogue. */
+	TL_ROW(NULL, "rA37ZTSC026250: <arhipov@domain.com>... No such user here", ML_EV_RCPT_REJECT, { "status", "blocked" }, { "to", "arhipov@domain.com" }, { "reason_text", "No such user here" }),
+	TL_ROW(NULL, "55HIbcGI002794: <baduser@yourhost.com>... User unknown", TL_ANY_KIND, { "to", "baduser@yourhost.com" }, { "reason_text", "User unknown" }),
+	TL_ROW(NULL, "v9PDh53r007087: nobody... User unknown", ML_EV_RCPT_REJECT, { "to", "nobody" }),
+	/* Milters. */
+	TL_ROW(NULL, "k876hJS0063495: Milter: data, reject=550 5.7.1 Blocked by SpamAssassin", ML_EV_RCPT_REJECT, { "status", "blocked" }, { "to", "" }, { "reason_text", "550 5.7.1 Blocked by SpamAssassin" }, { "dsn", "5.7.1" }),
+	TL_ROW(NULL, "j73H4I2N015245: Milter: data, reject=554 5.7.1 virus Worm.Mydoom.I detected by ClamAV - http://www.clamav.net", TL_ANY_KIND, { "dsn", "5.7.1" }),
+	TL_ROW(NULL, "r0GFR6M9018519: Milter: to=<bob@example.com>, reject=550 5.7.1 Command rejected", TL_ANY_KIND, { "to", "bob@example.com" }),
+	TL_ROW(NULL, "r0GFR6M9018519: Milter: from=<spam@bad.example>, reject=451 4.7.1 Greylisting in action, please come back later", TL_ANY_KIND, { "from", "spam@bad.example" }, { "from_set", "1" }, { "dsn", "4.7.1" }),
+	TL_ROW(NULL, "r0GFR6M9018519: Milter: connect: host=bad.example, addr=198.51.100.9, reject=554 5.7.1 Blacklisted", ML_EV_RCPT_REJECT, { "client_name", "bad.example" }, { "client_ip", "198.51.100.9" }),
+	TL_ROW(NULL, "Milter: connect: host=bad.example, addr=198.51.100.9, reject=554 5.7.1 Blacklisted", ML_EV_NOQUEUE_REJECT),
+	TL_ROW(NULL, "p79DwHsd012345: Milter: data, discard", ML_EV_RCPT_REJECT, { "reason_text", "discard" }),
+	TL_ROW(NULL, "r0GFR6M9018519: Milter: to=<bob@example.com>, tempfail", ML_EV_RCPT_REJECT, { "reason_text", "tempfail" }),
+	/* tcpwrappers. */
+	TL_ROW(NULL, "NOQUEUE: tcpwrappers (bad.example, 198.51.100.9) rejection", ML_EV_NOQUEUE_REJECT, { "client_name", "bad.example" }, { "client_ip", "198.51.100.9" }),
+};
 
 static void rejects_other(void **state)
 {
 	(void)state;
-	/* fail2ban/sendmail-reject: a recipient refused in the dialogue. */
-	ml_event_t ev = E("rA37ZTSC026250: <arhipov@domain.com>... No such user here");
-	KIND(ev, ML_EV_RCPT_REJECT);
-	STATUS(ev, ML_ST_BLOCKED);
-	EQ(ev.to, "arhipov@domain.com");
-	EQ(ev.reason_text, "No such user here");
-	ev = E("55HIbcGI002794: <baduser@yourhost.com>... User unknown");
-	EQ(ev.to, "baduser@yourhost.com");
-	EQ(ev.reason_text, "User unknown");
-	ev = E("v9PDh53r007087: nobody... User unknown");
-	KIND(ev, ML_EV_RCPT_REJECT);
-	EQ(ev.to, "nobody");
-
-	/* Milters. */
-	ev = E("k876hJS0063495: Milter: data, reject=550 5.7.1 Blocked by SpamAssassin");
-	KIND(ev, ML_EV_RCPT_REJECT);
-	STATUS(ev, ML_ST_BLOCKED);
-	EQ(ev.to, NULL);
-	EQ(ev.reason_text, "550 5.7.1 Blocked by SpamAssassin");
-	EQ(ev.dsn, "5.7.1");
-	ev = E("j73H4I2N015245: Milter: data, reject=554 5.7.1 virus Worm.Mydoom.I detected by ClamAV - http://www.clamav.net");
-	EQ(ev.dsn, "5.7.1");
-	ev = E("r0GFR6M9018519: Milter: to=<bob@example.com>, reject=550 5.7.1 Command rejected");
-	EQ(ev.to, "bob@example.com");
-	ev = E("r0GFR6M9018519: Milter: from=<spam@bad.example>, reject=451 4.7.1 Greylisting in action, please come back later");
-	EQ(ev.from, "spam@bad.example");
-	assert_true(ev.from_set);
-	EQ(ev.dsn, "4.7.1");
-	ev = E("r0GFR6M9018519: Milter: connect: host=bad.example, addr=198.51.100.9, reject=554 5.7.1 Blacklisted");
-	KIND(ev, ML_EV_RCPT_REJECT);
-	EQ(ev.client_name, "bad.example");
-	EQ(ev.client_ip, "198.51.100.9");
-	ev = E("Milter: connect: host=bad.example, addr=198.51.100.9, reject=554 5.7.1 Blacklisted");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	ev = E("p79DwHsd012345: Milter: data, discard");
-	KIND(ev, ML_EV_RCPT_REJECT);
-	EQ(ev.reason_text, "discard");
-	ev = E("r0GFR6M9018519: Milter: to=<bob@example.com>, tempfail");
-	KIND(ev, ML_EV_RCPT_REJECT);
-	EQ(ev.reason_text, "tempfail");
-
-	/* tcpwrappers. */
-	ev = E("NOQUEUE: tcpwrappers (bad.example, 198.51.100.9) rejection");
-	KIND(ev, ML_EV_NOQUEUE_REJECT);
-	EQ(ev.client_name, "bad.example");
-	EQ(ev.client_ip, "198.51.100.9");
+	TL_PT_RUN(REJECTS_OTHER_ROWS, parse_row, kind_name);
 }
+
+static const tl_pt_row_t AUTH_CLIENT_ROWS[] = {
+	TL_ROW(NULL, "r0GFR6M9018519: AUTH=server, relay=client.example.org [192.0.2.44], authid=alice@example.org, mech=PLAIN, bits=0", ML_EV_CLIENT, { "sasl_user", "alice@example.org" }, { "client_name", "client.example.org" }, { "client_ip", "192.0.2.44" }),
+	TL_ROW(NULL, "AUTH=server, relay=client.example.org [192.0.2.44], authid=alice, mech=PLAIN, bits=0", ML_EV_SKIP, { "reason", "sendmail auth" }, { "qid", "" }),
+	TL_ROW(NULL, "r0GFR6M9018519: AUTH=client, relay=smtp.example.net, mech=PLAIN, bits=0", ML_EV_SKIP, { "reason", "sendmail auth" }, { "qid", "" }),
+	/* fail2ban/sendmail-auth */
+	TL_ROW(NULL, "06I02CNi016764: AUTH failure (LOGIN): authentication failure (-13) SASL(-13): authentication failure: checkpass failed, user=user@example.com, relay=example.com [192.0.2.3] (may be forged)", ML_EV_SKIP, { "reason", "sendmail auth" }, { "qid", "" }),
+	TL_ROW(NULL, "s1GNXHYB005133: [190.5.230.178]: possible SMTP attack: command=AUTH, count=5", ML_EV_SKIP, { "reason", "sendmail connection" }, { "qid", "" }),
+};
 
 static void auth_client(void **state)
 {
 	(void)state;
-	ml_event_t ev = E("r0GFR6M9018519: AUTH=server, relay=client.example.org [192.0.2.44], authid=alice@example.org, mech=PLAIN, bits=0");
-	KIND(ev, ML_EV_CLIENT);
-	EQ(ev.sasl_user, "alice@example.org");
-	EQ(ev.client_name, "client.example.org");
-	EQ(ev.client_ip, "192.0.2.44");
-	ev = E("AUTH=server, relay=client.example.org [192.0.2.44], authid=alice, mech=PLAIN, bits=0");
-	SKIPPED(ev, "sendmail auth");
-	ev = E("r0GFR6M9018519: AUTH=client, relay=smtp.example.net, mech=PLAIN, bits=0");
-	SKIPPED(ev, "sendmail auth");
-	/* fail2ban/sendmail-auth */
-	ev = E("06I02CNi016764: AUTH failure (LOGIN): authentication failure (-13) SASL(-13): authentication failure: checkpass failed, user=user@example.com, relay=example.com [192.0.2.3] (may be forged)");
-	SKIPPED(ev, "sendmail auth");
-	ev = E("s1GNXHYB005133: [190.5.230.178]: possible SMTP attack: command=AUTH, count=5");
-	SKIPPED(ev, "sendmail connection");
+	TL_PT_RUN(AUTH_CLIENT_ROWS, parse_row, kind_name);
 }
 
 static void chatter(void **state)
@@ -839,7 +687,7 @@ static void peer_fluent(peer_row_t *r, int *diffs)
 		json_t *to = json_object_get(o, "to");
 		ml_slice_t list = ev.to_list, a;
 		size_t k = 0;
-		while (ml_sendmail_next_rcpt(&list, &a)) {
+		while (ml_rcpts_next(&list, ',', &a)) {
 			const char *w = json_string_value(json_array_get(to, k++));
 			char wb[256];
 			snprintf(wb, sizeof wb, "%s", w ? w : "");

@@ -361,6 +361,7 @@ static void every_parameter(void **state)
 		{ "status", "bounced,expired", "--status bounced,expired", 2 },
 		{ "direction", "in", "--direction in", 9 },
 		{ "direction", "outbound", "--direction out", 3 },
+		{ "direction", "internal", "--direction internal", 0 },
 		{ "direction", "both", "", 14 },
 		{ "since", "2026-03-03T10:06:00Z", "--since 2026-03-03T10:06:00Z", 6 },
 		{ "until", "2026-03-03T10:02:00Z", "--until 2026-03-03T10:02:00Z", 3 },

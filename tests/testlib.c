@@ -410,3 +410,78 @@ char *tl_mtalog_on_tty(const char *args)
 		fail_msg("on a terminal: mtalog %s: exit %d: %s", args, rc, text ? text : "");
 	return text;
 }
+
+/* ---- the table-driven parser runs (tests/parse_table.h) ---- */
+
+#include <stddef.h>
+
+#include "tests/parse_table.h"
+
+static const struct {
+	const char *name;
+	size_t off;
+} PT_SLICES[] = {
+#define S(f) { #f, offsetof(ml_event_t, f) }
+	S(qid), S(other_qid), S(from), S(to), S(orig_to), S(relay), S(dsn), S(reason_text), S(msgid),
+	S(header_name), S(subject), S(client_name), S(client_ip), S(sasl_user), S(helo), S(proto),
+	S(rcpt_list), S(router), S(transport), S(verdict), S(filter_rcpts), S(quarantine), S(score),
+	S(to_list),
+#undef S
+};
+
+static void pt_check(const tl_pt_row_t *r, const ml_event_t *ev, const tl_pt_field_t *f)
+{
+	for (size_t i = 0; i < ML_ARRAY_LEN(PT_SLICES); i++)
+		if (!strcmp(f->name, PT_SLICES[i].name)) {
+			const ml_slice_t *s = (const ml_slice_t *)((const char *)ev + PT_SLICES[i].off);
+			if (!tl_slice_is(*s, f->want))
+				fail_msg("line %d: %s: got [%.*s], want [%s]", r->line, f->name, (int)s->n,
+				         s->p ? s->p : "", f->want);
+			return;
+		}
+	unsigned long long got;
+	if (!strcmp(f->name, "size"))
+		got = ev->size;
+	else if (!strcmp(f->name, "nrcpt"))
+		got = ev->nrcpt;
+	else if (!strcmp(f->name, "delay_ms"))
+		got = ev->delay_ms;
+	else if (!strcmp(f->name, "from_set"))
+		got = (unsigned)ev->from_set;
+	else if (!strcmp(f->name, "subject_escaped"))
+		got = (unsigned)ev->subject_escaped;
+	else if (!strcmp(f->name, "local_delivery"))
+		got = (unsigned)ev->local_delivery;
+	else if (!strcmp(f->name, "status")) {
+		if (strcmp(ml_status_name(ev->status), f->want))
+			fail_msg("line %d: status %s, want %s", r->line, ml_status_name(ev->status), f->want);
+		return;
+	} else if (!strcmp(f->name, "reason")) {
+		if (!ev->reason || strcmp(ev->reason, f->want))
+			fail_msg("line %d: reason %s, want %s", r->line, ev->reason ? ev->reason : "-", f->want);
+		return;
+	} else {
+		fail_msg("line %d: no field %s", r->line, f->name);
+		return;
+	}
+	if (got != strtoull(f->want, NULL, 10))
+		fail_msg("line %d: %s: got %llu, want %s", r->line, f->name, got, f->want);
+}
+
+void tl_pt_run(const tl_pt_row_t *rows, size_t n, tl_pt_parse_fn parse, const char *(*kind_name)(ml_event_kind_t))
+{
+	for (size_t i = 0; i < n; i++) {
+		const tl_pt_row_t *r = &rows[i];
+		ml_event_t ev;
+		parse(r->program, r->msg, &ev);
+		if (r->kind != TL_ANY_KIND && ev.kind != r->kind) {
+			if (kind_name)
+				fail_msg("line %d: kind %s (reason %s), want %s", r->line, kind_name(ev.kind),
+				         ev.reason ? ev.reason : "-", kind_name(r->kind));
+			fail_msg("line %d: kind %d (reason %s), want %d", r->line, ev.kind, ev.reason ? ev.reason : "-",
+			         r->kind);
+		}
+		for (size_t k = 0; k < TL_PT_FIELDS && r->f[k].name; k++)
+			pt_check(r, &ev, &r->f[k]);
+	}
+}

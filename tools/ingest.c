@@ -13,14 +13,12 @@
 
 #include "engine/correlate.h"
 #include "engine/exim.h"
-#include "engine/filters.h"
-#include "engine/sendmail.h"
-#include "engine/postfix.h"
 #include "engine/reader.h"
 #include "engine/syslog.h"
 #include "index/query.h"
 #include "index/reindex.h"
 #include "index/store.h"
+#include "index/tokens.h"
 #include "index/writer.h"
 #include "tools/report.h"
 
@@ -115,7 +113,40 @@ int ml_ing_load_local_domains(ing_t *g)
 
 void ml_ing_put_domain(void *ctx, const char *d, size_t n)
 {
-	ml_writer_local_domain(ctx, d, n);
+	ing_t *g = ctx;
+	if (ml_buf_append(&g->learned, d, n) || ml_buf_append(&g->learned, "", 1))
+		g->learned.len = 0;  /* out of memory: the domain is stored by the next batch that sees it */
+}
+
+static int decide_direction(void *ctx, ml_message_t *m)
+{
+	return (int)ml_corr_direction(ctx, m);
+}
+
+/* The domains of `learned` into the writer's transaction (as ml_ing_learned). */
+static int learned_into(ing_t *g, const ml_buf_t *learned)
+{
+	int rc = ML_OK;
+	char key[1 + 256];
+	for (size_t off = 0; off < learned->len && !rc;) {
+		const char *d = learned->data + off;
+		size_t n = strlen(d);
+		off += n + 1;
+		rc = ml_writer_local_domain(g->w, d, n);
+		/* recipient domains, then sender domains (lowercase terms) */
+		for (int i = 0; i < 2 && !rc && n < sizeof key - 1; i++) {
+			key[0] = i ? ML_TAG_FROM_DOMAIN : ML_TAG_TO_DOMAIN;
+			for (size_t k = 0; k < n; k++)
+				key[1 + k] = (d[k] >= 'A' && d[k] <= 'Z') ? d[k] + 32 : d[k];
+			rc = ml_writer_redecide(g->w, key, n + 1, decide_direction, g->corr, NULL);
+		}
+	}
+	return rc;
+}
+
+int ml_ing_learned(ing_t *g)
+{
+	return learned_into(g, &g->learned);
 }
 
 /* Queue everything of this batch into the writer (again, after a retry). */
@@ -126,6 +157,8 @@ static int queue_batch(ing_t *g)
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = ml_writer_put(g->w, msgs[i]);
+	if (!rc)
+		rc = ml_ing_learned(g);
 	for (unsigned i = 0; i < g->nckpts && !rc; i++)
 		rc = ml_writer_checkpoint(g->w, &g->ckpts[i]);
 	if (!rc) rc = ml_writer_count(g->w, "lines_parsed", g->parsed);
@@ -177,7 +210,7 @@ int ml_ing_commit(ing_t *g, int reopen)
 		g->before_commit(g);
 	ml_message_t **msgs;
 	size_t n = ml_corr_dirty(g->corr, &msgs);
-	ml_corr_new_domains(g->corr, ml_ing_put_domain, g->w);
+	ml_corr_new_domains(g->corr, ml_ing_put_domain, g);
 	int rc = queue_batch(g);
 	if (!rc)
 		rc = ml_writer_commit(g->w);
@@ -200,6 +233,7 @@ int ml_ing_commit(ing_t *g, int reopen)
 	}
 	g->res->messages_written += n;
 	g->res->commits++;
+	ml_buf_reset(&g->learned);
 	ml_corr_done(g->corr);
 	ml_heap_trim();
 	batch_begun(g);
@@ -239,29 +273,6 @@ int ml_ing_batch_due(ing_t *g)
 	return (g->batch_lines & 4095) == 0 && ml_ing_batch_age_ms(g) >= g->o->batch_ms;
 }
 
-static const char *const other_programs[] = {
-	"dovecot", "spamc", "clamd", "postgrey", "saslauthd", "milter-greylist", "spamass-milter",
-	"courier", "imapd", "pop3d", "roundcube", "sympa", NULL
-};
-
-static void classify_other(ing_t *g, ml_slice_t prog, const char *path, const ml_line_t *l)
-{
-	char reason[96];
-	size_t n = prog.n;
-	for (size_t i = 0; i < prog.n; i++)
-		if (prog.p[i] == '/') {
-			n = i;
-			break;
-		}
-	for (int i = 0; other_programs[i]; i++)
-		if (strlen(other_programs[i]) == n && memcmp(other_programs[i], prog.p, n) == 0) {
-			snprintf(reason, sizeof reason, "%.*s (not parsed)", (int)n, prog.p);
-			tally(g, "skip", reason, path, l->lineno, l->off, l->p, l->n);
-			return;
-		}
-	tally(g, "skip", "not a mail program", path, l->lineno, l->off, l->p, l->n);
-}
-
 int ml_ingest_format(const char *s)
 {
 	static const char *const names[] = { "auto", "postfix", "exim", "sendmail" };
@@ -271,22 +282,6 @@ int ml_ingest_format(const char *s)
 	return -1;
 }
 
-/* Count a skipped or not-understood event under "prefix: reason". */
-static void tally_event(ing_t *g, const char *prefix, const ml_event_t *ev, const char *path,
-                        const ml_line_t *l, const char *p, size_t n)
-{
-	char reason[96];
-	int bad = ev->kind == ML_EV_UNKNOWN;
-	const char *r = ev->reason ? ev->reason : bad ? "not understood" : "other";
-	size_t pn = strlen(prefix);
-	/* "exim connection" → "exim: connection"; "postscreen" → "postfix: postscreen" */
-	if (!strncmp(r, prefix, pn) && (r[pn] == ' ' || r[pn] == ':'))
-		r += pn + (r[pn] == ':' ? 2 : 1);
-	snprintf(reason, sizeof reason, "%s: %s", prefix, r);
-	tally(g, bad ? "bad" : "skip", reason, path, l->lineno, l->off, p, n);
-}
-
-/* One line: classify, parse, fold. */
 /* A report read beside the writer thread: kept with the batch (the report,
  * then the message-id and the queue ID, each as a u16 length and bytes),
  * queued into the writer by its thread. */
@@ -312,86 +307,25 @@ static int queue_report(ing_t *g, const ml_syslog_t *h, const ml_event_t *ev)
 	return rc;
 }
 
+/* One line: classify and parse (engine/dispatch.h), count or fold. */
 int ml_ing_line(ing_t *g, ml_syslog_ctx_t *sc, ml_exim_time_t *et, const char *path, const ml_line_t *l)
 {
-	const char *p = l->p;
-	size_t n = l->n;
 	g->seq++;
 	g->seq_delta++;
 	g->batch_lines++;
 	g->res->lines++;
 	g->res->bytes += l->end - l->off;
 	if (l->flags & ML_LINE_TOOLONG) {
-		tally(g, "bad", "line too long", path, l->lineno, l->off, p, n);
+		tally(g, "bad", "line too long", path, l->lineno, l->off, l->p, l->n);
 		return ML_OK;
 	}
-	while (n && *p == '\0') {
-		p++;
-		n--;
-	}
-	if (n == 0) {
-		if (l->n)
-			tally(g, "bad", "NUL bytes only", path, l->lineno, l->off, l->p, l->n);
-		else
-			tally(g, "skip", "empty line", path, l->lineno, l->off, p, n);
-		return ML_OK;
-	}
-	if (memchr(p, '\0', n)) {
-		tally(g, "bad", "NUL byte inside the line", path, l->lineno, l->off, p, n);
-		return ML_OK;
-	}
+	ml_disp_ctx_t dc = { g->o->format, sc, et };
 	ml_syslog_t h;
 	ml_event_t ev;
-	const char *why = "not a syslog line", *family;
-	int fmt = g->o->format;
-	if (ml_syslog_parse(sc, p, n, &h, &why) == 0) {
-		if (fmt == ML_FORMAT_POSTFIX || (!fmt && ml_postfix_is_program(h.program))) {
-			family = "postfix";
-			ml_postfix_parse(h.program, h.msg, &ev);
-		} else if (fmt == ML_FORMAT_EXIM || (!fmt && ml_exim_is_program(h.program))) {
-			family = "exim";
-			ml_exim_parse(h.msg, &ev);
-		} else if (fmt == ML_FORMAT_SENDMAIL || (!fmt && ml_sendmail_is_program(h.program))) {
-			family = "sendmail";
-			ml_sendmail_parse(h.msg, &ev);
-		} else if (ml_filters_is_program(h.program)) {
-			family = "filter";
-			ml_filters_parse(h.program, h.msg, &ev);
-		} else {
-			classify_other(g, h.program, path, l);
-			return ML_OK;
-		}
-	} else {
-		/* Exim's own log file: "2024-01-02 03:04:05 [+0100] [pid] ID ..." */
-		ml_slice_t msg;
-		int er = ml_exim_parse_line(p, n, et, &msg);
-		if (er == ML_EXIM_CONTINUATION) {
-			tally(g, "skip", "exim: continuation", path, l->lineno, l->off, p, n);
-			return ML_OK;
-		}
-		if (er) {
-			tally(g, "bad", why, path, l->lineno, l->off, p, n);
-			return ML_OK;
-		}
-		family = "exim";
-		memset(&h, 0, sizeof h);
-		h.time_us = et->time_us;
-		h.program = ml_slice_cstr("exim");
-		h.msg = msg;
-		ml_exim_parse(msg, &ev);
-		if (ev.kind == ML_EV_UNKNOWN) {
-			/* rspamd's own log file has the same timestamp */
-			ml_event_t fev;
-			ml_filters_parse(ml_slice_cstr("rspamd"), msg, &fev);
-			if (fev.kind != ML_EV_UNKNOWN) {
-				ev = fev;
-				family = "filter";
-				h.program = ml_slice_cstr("rspamd");
-			}
-		}
-	}
-	if (ev.kind == ML_EV_UNKNOWN || ev.kind == ML_EV_SKIP) {
-		tally_event(g, family, &ev, path, l, p, n);
+	ml_disp_t d;
+	ml_disp_kind_t k = ml_dispatch(&dc, l->p, l->n, &h, &ev, &d);
+	if (k != ML_DISP_EVENT) {
+		tally(g, k == ML_DISP_BAD ? "bad" : "skip", d.reason, path, l->lineno, l->off, d.p, d.n);
 		return ML_OK;
 	}
 	h.seq = g->replay_seq ? g->replay_seq : g->seq;
@@ -401,7 +335,7 @@ int ml_ing_line(ing_t *g, ml_syslog_ctx_t *sc, ml_exim_time_t *et, const char *p
 		return queue_report(g, &h, &ev);
 	if (ev.kind == ML_EV_REPORT)   /* no line of a message: joined at the commit */
 		return ml_ingest_report(g->w, &h, &ev);
-	return ml_corr_add(g->corr, &h, &ev, p, n);
+	return ml_corr_add(g->corr, &h, &ev, d.p, d.n);
 }
 
 ml_ckpt_t *ml_ing_ckpt_slot(ing_t *g, uint64_t hash)
@@ -835,12 +769,8 @@ static int pbatch_queue(ing_t *g, const pbatch_t *b)
 		rc = ml_writer_tally(g->w, t->kind, t->reason, t->count, t->has_sample ? t->sample : "",
 		                     t->has_sample ? strlen(t->sample) : 0);
 	}
-	for (size_t off = 0; off < b->domains.len && !rc;) {
-		const char *d = b->domains.data + off;
-		size_t n = strlen(d);
-		rc = ml_writer_local_domain(g->w, d, n);
-		off += n + 1;
-	}
+	if (!rc)
+		rc = learned_into(g, &b->domains);
 	for (size_t off = 0; off + sizeof(ml_report_t) + 4 <= b->reports.len && !rc;) {
 		ml_report_t r;
 		memcpy(&r, b->reports.data + off, sizeof r);
@@ -930,13 +860,6 @@ static int pipe_drain(ing_t *g)
 	return rc;
 }
 
-static void add_domain(void *ctx, const char *d, size_t n)
-{
-	pbatch_t *b = ctx;
-	if (ml_buf_append(&b->domains, d, n) == 0)
-		ml_buf_putc(&b->domains, 0);
-}
-
 static int hand_off(ing_t *g)
 {
 	struct ml_pipe *p = g->pipe;
@@ -964,8 +887,15 @@ static int hand_off(ing_t *g)
 			                               ml_message_str(b->msgs[i], b->msgs[i]->queue_id), &p->kb));
 	if (rc)
 		return rc;
-	ml_buf_reset(&b->domains);
-	ml_corr_new_domains(g->corr, add_domain, b);
+	/* the domains learned in the batch: stored, and the stored messages
+	 * they concern decided again, with the batch (the correlator says which
+	 * are local: this thread leaves it alone until that batch is written) */
+	ml_corr_new_domains(g->corr, ml_ing_put_domain, g);
+	ml_buf_t dt = b->domains;
+	b->domains = g->learned;
+	g->learned = dt;
+	ml_buf_reset(&g->learned);
+	int learned = b->domains.len > 0;
 	ml_buf_t t = b->reports;   /* the batch's reports go with it */
 	b->reports = g->reports;
 	g->reports = t;
@@ -989,7 +919,7 @@ static int hand_off(ing_t *g)
 	p->busy = 1;
 	p->docids_ready = p->docids_moved = 0;
 	pthread_cond_broadcast(&p->cv);
-	while (!p->docids_ready)
+	while (!p->docids_ready || (learned && p->busy))
 		pthread_cond_wait(&p->cv, &p->mu);
 	rc = p->busy ? ML_OK : p->rc;
 	pthread_mutex_unlock(&p->mu);
@@ -1172,6 +1102,7 @@ out:
 	ml_buf_free(&g->reports);
 	ml_writer_free(g->w);
 	ml_corr_free(g->corr);
+	ml_buf_free(&g->learned);
 	ml_store_close(g->store);
 	free(g);
 	return ret;

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "engine/correlate.h"
+#include "engine/dispatch.h"
 #include "engine/exim.h"
 #include "engine/reader.h"
 #include "engine/syslog.h"
@@ -50,12 +51,7 @@ typedef struct {
 	unsigned poll_ms;          /* --follow: how often a quiet file is looked at (100) */
 } ml_ingest_opts_t;
 
-/* --format: auto decides per line by program tag (postfix/..., exim,
- * sendmail, amavis, ...) or shape (Exim's and rspamd's own log files); a
- * named one reads every syslog line with that MTA's parser whatever its tag
- * (for an unusual syslog_name). */
-enum { ML_FORMAT_AUTO = 0, ML_FORMAT_POSTFIX, ML_FORMAT_EXIM, ML_FORMAT_SENDMAIL };
-/* The format named s; -1 when unknown. */
+/* --format: ML_FORMAT_* (engine/dispatch.h).  The format named s; -1 when unknown. */
 int ml_ingest_format(const char *s);
 
 typedef struct {
@@ -117,6 +113,7 @@ typedef struct ing {
 	struct ml_follow *fol;  /* --follow's files (tools/follow.c) */
 	struct ml_pipe *pipe;   /* the writer thread, when batches are written beside the reading */
 	ml_buf_t reports;       /* beside the writer thread: the batch's reports read from lines */
+	ml_buf_t learned;       /* local domains learned in this batch, each ending in '\0' */
 	/* called before a commit queues the checkpoints, and after it succeeded */
 	void (*before_commit)(struct ing *g);
 	void (*after_commit)(struct ing *g);
@@ -143,9 +140,15 @@ void ml_ing_ckpt_set(ing_t *g, const ml_input_id_t *id, uint64_t offset, uint64_
 /* A plain file cut below its checkpoint: says so, returns where to read on from. */
 uint64_t ml_ing_shrunk(const char *path, const ml_input_id_t *id, uint64_t ckpt);
 void ml_ing_progress(ing_t *g, const char *path, uint64_t offset, uint64_t size, int final);
-/* The correlator's callbacks: an open message of an earlier batch, a local domain learned. */
+/* The correlator's callbacks: an open message of an earlier batch, a local
+ * domain learned (ctx: the ing_t; kept in `learned` until the commit). */
 int ml_ing_load_open(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m);
 void ml_ing_put_domain(void *ctx, const char *d, size_t n);
+/* The domains learned in this batch, into the writer's transaction (after
+ * the batch's puts): each stored, and every stored message of an earlier
+ * batch whose sender or a recipient is in one has its direction decided
+ * again, so that a domain learned late applies to messages seen before it. */
+int ml_ing_learned(ing_t *g);
 /* The local domains stored in the database, into the correlator. */
 int ml_ing_load_local_domains(ing_t *g);
 

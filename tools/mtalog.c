@@ -54,7 +54,7 @@ static void usage(FILE *f)
 	"      --status S[,S]        delivered delayed bounced expired queued quarantined blocked,\n"
 	"                            or the groups cleared, released; reported (a recipient\n"
 	"                            reported the message as spam or phishing)\n"
-	"      --direction in|out    --since T  --until T (2024-01-02, RFC 3339, or 2h, 7d ago)\n"
+	"      --direction in|out|internal  --since T  --until T (2024-01-02, RFC 3339, or 2h, 7d ago)\n"
 	"      --msgid ID  --ip IP  --host H  --queue-id Q  --limit N (max 1000)\n"
 	"      --timeout S           stop after S seconds with the rows found so far (default: none)\n"
 	"      --json | --csv        JSON Lines or CSV instead of a table (times in UTC)\n"

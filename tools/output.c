@@ -129,7 +129,7 @@ json_t *ml_row_json(const ml_message_t *m, int row)
 	json_object_set_new(o, "time", jtime(m->first_us));
 	json_object_set_new(o, "host", jfield(m, m->host));
 	json_object_set_new(o, "queue_id", jfield(m, m->queue_id));
-	json_object_set_new(o, "direction", json_string(ml_direction_name(m->direction == ML_DIR_INTERNAL ? ML_DIR_INBOUND : m->direction)));
+	json_object_set_new(o, "direction", json_string(ml_direction_name(m->direction)));
 	json_object_set_new(o, "from", jfield(m, m->from));
 	json_object_set_new(o, "to", jfield(m, r ? r->to : none));
 	json_object_set_new(o, "orig_to", jfield(m, r ? r->orig_to : none));
@@ -235,7 +235,7 @@ int ml_row_json_write(ml_buf_t *b, ml_buf_t *tmp, const ml_message_t *m, int row
 	json_put_str(b, tmp, t, strlen(t));
 	json_put_field(b, tmp, "host", m, m->host);
 	json_put_field(b, tmp, "queue_id", m, m->queue_id);
-	const char *dir = ml_direction_name(m->direction == ML_DIR_INTERNAL ? ML_DIR_INBOUND : m->direction);
+	const char *dir = ml_direction_name(m->direction);
 	json_put_key(b, "direction", 0);
 	json_put_str(b, tmp, dir, strlen(dir));
 	json_put_field(b, tmp, "from", m, m->from);

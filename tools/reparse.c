@@ -75,12 +75,15 @@ static int rp_flush(ing_t *g)
 {
 	ml_message_t **msgs;
 	size_t n = ml_corr_dirty(g->corr, &msgs);
-	ml_corr_new_domains(g->corr, ml_ing_put_domain, g->w);
+	ml_corr_new_domains(g->corr, ml_ing_put_domain, g);
 	int rc = ML_OK;
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = ml_writer_put(g->w, msgs[i]);
 	if (!rc)
 		rc = ml_writer_flush(g->w);
+	if (!rc)
+		rc = ml_ing_learned(g);
+	ml_buf_reset(&g->learned);
 	ml_corr_done(g->corr);
 	g->batch_lines = 0;
 	return rc;
@@ -276,6 +279,7 @@ int ml_ingest_reparse(ml_store_t *s, int format, ml_reindex_fn fn, void *ctx,
 		rc = ml_writer_new(&g->w, s);
 	for (int tries = 0; !rc; tries++) {
 		ml_corr_free(g->corr);
+		ml_buf_free(&g->learned);
 		g->corr = NULL;
 		rc = ml_corr_new(&g->corr, ml_ing_load_open, g);
 		if (!rc)
@@ -294,6 +298,7 @@ int ml_ingest_reparse(ml_store_t *s, int format, ml_reindex_fn fn, void *ctx,
 		*out = p;
 	ml_writer_free(g->w);
 	ml_corr_free(g->corr);
+	ml_buf_free(&g->learned);
 	free(g);
 	return rc;
 }

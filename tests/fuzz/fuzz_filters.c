@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "engine/rcpts.h"
 #include "engine/filters.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -108,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	ml_slice_t list = ev.filter_rcpts, a;
 	size_t guard = 0;
-	while (ml_filters_next_rcpt(&list, &a)) {
+	while (ml_rcpts_next(&list, ',', &a)) {
 		if (!inside(a, ev.filter_rcpts.p, ev.filter_rcpts.n) || ++guard > ev.filter_rcpts.n)
 			abort();
 	}

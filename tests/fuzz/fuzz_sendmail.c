@@ -9,7 +9,7 @@
  * every slice of the event lies inside the message; a queue ID (and
  * other_qid) has a Sendmail queue ID's shape; kinds about a message carry
  * one; NOQUEUE_REJECT carries none and is blocked; walking to_list with
- * ml_sendmail_next_rcpt stays inside it, ends, and yields `to` first on a
+ * ml_rcpts_next stays inside it, ends, and yields `to` first on a
  * delivery; ml_sendmail_is_program never reads past its slice.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "engine/rcpts.h"
 #include "engine/sendmail.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -69,7 +70,7 @@ static void check(const char *m, size_t n)
 	}
 	ml_slice_t list = ev.to_list, a;
 	size_t steps = 0;
-	while (ml_sendmail_next_rcpt(&list, &a)) {
+	while (ml_rcpts_next(&list, ',', &a)) {
 		if (!a.n || !inside(a, ev.to_list.p, ev.to_list.n) || ++steps > ev.to_list.n)
 			abort();
 		if (steps == 1 && ev.kind == ML_EV_DELIVERY && (a.p != ev.to.p || a.n != ev.to.n))
