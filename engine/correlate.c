@@ -5,11 +5,19 @@
 
 #include "engine/exim.h"
 #include "engine/filters.h"
+#include "engine/nexthop.h"
 #include "engine/sendmail.h"
 #include "engine/rfc2047.h"
 
 /* A queue ID not seen for this long is a new message, whatever the table says. */
 #define REUSE_US (30LL * 86400 * 1000000)
+/* A chain's next hop is first seen at most this long before the delivery
+ * line that names it (the transfer), or after it (the clocks of two hosts);
+ * the message waiting for it, at most HOP_WAIT_US before. */
+#define HOP_BEFORE_US (30LL * 60 * 1000000)
+#define HOP_AFTER_US (10LL * 60 * 1000000)
+#define HOP_WAIT_US (86400LL * 1000000)
+#define HOP_CANDIDATES 16
 
 typedef struct {
 	uint64_t hash;
@@ -20,6 +28,15 @@ typedef struct {
 	uint64_t hash;
 	char *name;        /* NULL: empty */
 } dom_t;
+
+/* The batch's messages for linking hops: a multimap from the hash of (kind,
+ * key) to the message; kinds below.  Entries may be stale (a row linked
+ * since): whoever looks a message up checks it. */
+enum { HOP_BY_QID = 1, HOP_BY_NEXT = 2, HOP_BY_DOCID = 3 };
+typedef struct {
+	uint64_t hash;
+	ml_message_t *m;   /* NULL: empty slot */
+} hop_ent_t;
 
 struct ml_corr {
 	ml_corr_load_fn load;
@@ -34,6 +51,11 @@ struct ml_corr {
 	char **learned;
 	size_t nlearned, learned_cap;
 	ml_buf_t scratch;
+	ml_corr_hops_t store;         /* where stored hops are found (find NULL: nowhere) */
+	hop_ent_t *hops;
+	size_t nhop_slots, nhops;     /* power of two (0: none yet) */
+	size_t hops_indexed;          /* dirty[0..hops_indexed) are in hops */
+	size_t nlinked;               /* dirty[0..nlinked) had their hops looked for */
 };
 
 static ml_message_t TOMBSTONE;
@@ -57,11 +79,17 @@ int ml_corr_new(ml_corr_t **out, ml_corr_load_fn load, void *ctx)
 	return ML_OK;
 }
 
+void ml_corr_set_hops(ml_corr_t *c, const ml_corr_hops_t *hops)
+{
+	c->store = *hops;
+}
+
 void ml_corr_free(ml_corr_t *c)
 {
 	if (!c)
 		return;
 	ml_corr_done(c);
+	free(c->hops);
 	free(c->slots);
 	free(c->dirty);
 	for (size_t i = 0; i < c->ndoms_slots; i++)
@@ -481,37 +509,6 @@ static int arrival_rows(ml_message_t *m, ml_slice_t list)
 	return ML_OK;
 }
 
-/* A relay on this host: a content filter listening on loopback. */
-static int relay_is_local(ml_slice_t r)
-{
-	static const char *const local[] = { "127.", "[127.", "localhost", "[::1]", "::1[" };
-	for (size_t i = 0; i < ML_ARRAY_LEN(local); i++) {
-		size_t n = strlen(local[i]);
-		for (size_t k = 0; k + n <= r.n; k++)
-			if (memcmp(r.p + k, local[i], n) == 0)
-				return 1;
-	}
-	return 0;
-}
-
-/* The queue ID after the last "queued as " of a reply, or empty. */
-static ml_slice_t queued_as(ml_slice_t reason)
-{
-	static const char key[] = "queued as ";
-	const size_t kn = sizeof key - 1;
-	for (size_t i = reason.n; i >= kn && i > 0; i--) {
-		if (memcmp(reason.p + i - kn, key, kn) != 0)
-			continue;
-		size_t st = i, e = i;
-		while (e < reason.n && ((reason.p[e] >= '0' && reason.p[e] <= '9') ||
-		                        (reason.p[e] >= 'A' && reason.p[e] <= 'Z') ||
-		                        (reason.p[e] >= 'a' && reason.p[e] <= 'z') || reason.p[e] == '-'))
-			e++;
-		return e - st >= 5 ? ml_slice(reason.p + st, e - st) : ML_SLICE_NULL;
-	}
-	return ML_SLICE_NULL;
-}
-
 static int is_loopback(ml_slice_t ip)
 {
 	return ip.n == 0 || ml_slice_starts(ip, "127.") || ml_slice_eq(ip, "::1");
@@ -760,8 +757,14 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 		if (i < 0)
 			return i;
 		rc = set_row(m, i, ev, t, ev->status);
-		if (!rc && ev->status == ML_ST_DELIVERED && relay_is_local(ev->relay))
-			rc = chain(c, m, i, host, queued_as(ev->reason_text), t);
+		if (!rc && ev->status == ML_ST_DELIVERED && !m->next_qid.len) {
+			/* the next hop, waited for until it is found (ml_corr_dirty) */
+			ml_slice_t next;
+			ml_slice_t self = ml_message_str(m, m->queue_id);
+			if (ml_nexthop_qid(ev->reason_text, &next) &&
+			    !(next.n == self.n && memcmp(next.p, self.p, next.n) == 0))
+				rc = ml_message_set(m, &m->next_qid, next.p, next.n);
+		}
 		if (!rc && ev->local_delivery && ev->status == ML_ST_DELIVERED) {
 			rc = learn(c, ev->to);
 			if (!rc)
@@ -892,8 +895,379 @@ int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const 
 	return rc;
 }
 
+/* ---- hops of a chain across hosts and instances ---- */
+
+static uint64_t hop_hash(int kind, const void *p, size_t n)
+{
+	return XXH3_64bits_withSeed(p, n, (uint64_t)kind);
+}
+
+static int hop_put(ml_corr_t *c, uint64_t h, ml_message_t *m)
+{
+	if ((c->nhops + 1) * 2 > c->nhop_slots) {
+		size_t ns = c->nhop_slots ? c->nhop_slots * 2 : 1024;
+		hop_ent_t *n = calloc(ns, sizeof *n);
+		if (!n)
+			return ML_ENOMEM;
+		for (size_t i = 0; i < c->nhop_slots; i++) {
+			if (!c->hops[i].m)
+				continue;
+			size_t j = c->hops[i].hash & (ns - 1);
+			while (n[j].m)
+				j = (j + 1) & (ns - 1);
+			n[j] = c->hops[i];
+		}
+		free(c->hops);
+		c->hops = n;
+		c->nhop_slots = ns;
+	}
+	size_t i = h & (c->nhop_slots - 1);
+	while (c->hops[i].m)
+		i = (i + 1) & (c->nhop_slots - 1);
+	c->hops[i] = (hop_ent_t){ h, m };
+	c->nhops++;
+	return ML_OK;
+}
+
+/* The next hop row r of m names and still waits for (a slice into m), or
+ * empty. */
+static ml_slice_t row_next(const ml_message_t *m, const ml_rcpt_t *r)
+{
+	ml_slice_t q;
+	if (r->status != ML_ST_DELIVERED || (r->flags & ML_RCPT_HANDED_ON) ||
+	    !ml_nexthop_qid(ml_message_str(m, r->reason), &q))
+		return ML_SLICE_NULL;
+	ml_slice_t self = ml_message_str(m, m->queue_id);
+	return q.n == self.n && memcmp(q.p, self.p, q.n) == 0 ? ML_SLICE_NULL : q;
+}
+
+/* Every dirty message into the multimap. */
+static int hop_sync(ml_corr_t *c)
+{
+	for (; c->hops_indexed < c->ndirty; c->hops_indexed++) {
+		ml_message_t *m = c->dirty[c->hops_indexed];
+		ml_slice_t q = ml_message_str(m, m->queue_id);
+		int rc = q.n ? hop_put(c, hop_hash(HOP_BY_QID, q.p, q.n), m) : ML_OK;
+		if (!rc && m->docid)
+			rc = hop_put(c, hop_hash(HOP_BY_DOCID, &m->docid, sizeof m->docid), m);
+		for (uint32_t i = 0; i < m->nrcpts && !rc; i++) {
+			ml_slice_t n = row_next(m, &m->rcpts[i]);
+			if (n.n)
+				rc = hop_put(c, hop_hash(HOP_BY_NEXT, n.p, n.n), m);
+		}
+		if (rc)
+			return rc;
+	}
+	return ML_OK;
+}
+
+/* The batch's messages under (kind, key): call with *pos = 0, then again
+ * while it returns non-NULL.  A message may come more than once. */
+static ml_message_t *hop_next(const ml_corr_t *c, uint64_t h, size_t *pos)
+{
+	if (!c->nhop_slots)
+		return NULL;
+	size_t mask = c->nhop_slots - 1;
+	for (size_t i = *pos ? *pos : (h & mask) + 1; c->hops[(i - 1) & mask].m; i++) {
+		const hop_ent_t *e = &c->hops[(i - 1) & mask];
+		if (e->hash == h) {
+			*pos = i + 1;
+			return e->m;
+		}
+	}
+	return NULL;
+}
+
+static int in_batch(const ml_corr_t *c, uint64_t docid)
+{
+	size_t pos = 0;
+	uint64_t h = hop_hash(HOP_BY_DOCID, &docid, sizeof docid);
+	for (ml_message_t *m; (m = hop_next(c, h, &pos));)
+		if (m->docid == docid)
+			return 1;
+	return 0;
+}
+
+static int str_eq(const ml_message_t *a, ml_str_t x, const ml_message_t *b, ml_str_t y, int icase)
+{
+	ml_slice_t p = ml_message_str(a, x), q = ml_message_str(b, y);
+	return p.n == q.n && (icase ? ml_memieq(p.p, q.p, p.n) : memcmp(p.p, q.p, p.n) == 0);
+}
+
+/*
+ * Is n the next hop of row i of e (whose reply named n's queue ID)?  0 no;
+ * else a score: 1 it fits, 2 and the message-ids agree, 3 linked already.
+ */
+static int hop_fits(const ml_message_t *e, int i, const ml_message_t *n)
+{
+	const ml_rcpt_t *r = &e->rcpts[i];
+	if (n == e || (n->host.len == e->host.len && str_eq(n, n->host, e, e->host, 1) &&
+	               str_eq(n, n->queue_id, e, e->queue_id, 0)))
+		return 0;
+	if (n->prev_qid.len)
+		return str_eq(n, n->prev_qid, e, e->queue_id, 0) ? 3 : 0;
+	if (n->first_us < r->time_us - HOP_BEFORE_US || n->first_us > r->time_us + HOP_AFTER_US)
+		return 0;
+	ml_slice_t relay = ml_message_str(e, r->relay);
+	ml_slice_t ip = ml_nexthop_relay_ip(relay), nip = ml_message_str(n, n->client_ip);
+	if (ip.n && nip.n && !(ip.n == nip.n && ml_memieq(ip.p, nip.p, ip.n)))
+		return 0;
+	ml_slice_t name = ml_nexthop_relay_name(relay), nname = ml_message_str(n, n->client_name);
+	if (!ip.n && name.n && nname.n && !(name.n == nname.n && ml_memieq(name.p, nname.p, name.n)))
+		return 0;
+	if (!ip.n && !name.n)
+		return 0;  /* a relay naming no host ("local", a transport): no MTA behind it */
+	if (e->message_id.len && n->message_id.len)
+		return str_eq(e, e->message_id, n, n->message_id, 0) ? 2 : 0;
+	return 1;
+}
+
+/* A stored message loaded for a link joins the batch. */
+static int adopt(ml_corr_t *c, ml_message_t *tmp, ml_message_t **out)
+{
+	ml_message_t *m = new_message(c);
+	if (!m)
+		return ML_ENOMEM;
+	*m = *tmp;  /* takes over tmp's buffers */
+	ml_message_init(tmp);
+	ml_slice_t host = ml_message_str(m, m->host), qid = ml_message_str(m, m->queue_id);
+	uint64_t h = key_hash(host, qid);
+	/* lines of this batch about its queue ID went to a newer message */
+	int rc = find_slot(c, h, host, qid) ? ML_OK : table_insert(c, h, m);
+	*out = m;
+	return rc;
+}
+
+/* The addresses of the recipient, the next hop's row of it, with the
+ * address it had at the first hop. */
+static int hop_row(ml_message_t *n, ml_slice_t to, ml_slice_t orig)
+{
+	int found = 0, rc = 0;
+	for (uint32_t j = 0; j < n->nrcpts && !rc; j++) {
+		ml_slice_t t = ml_message_str(n, n->rcpts[j].to), o = ml_message_str(n, n->rcpts[j].orig_to);
+		if (t.n == to.n && ml_memieq(t.p, to.p, to.n)) {
+			found = 1;
+			if (orig.n && !o.n)
+				rc = ml_message_set(n, &n->rcpts[j].orig_to, orig.p, orig.n);
+		} else if (o.n == to.n && ml_memieq(o.p, to.p, to.n)) {
+			found = 1;  /* expanded at the next hop (an alias) */
+		}
+	}
+	if (rc || found)
+		return rc;
+	int k = ml_message_add_rcpt(n);
+	if (k < 0)
+		return k;
+	rc = ml_message_set(n, &n->rcpts[k].to, to.p, to.n);
+	if (!rc)
+		rc = ml_message_set(n, &n->rcpts[k].orig_to, orig.p, orig.n);
+	return rc;
+}
+
+/* Row i of e went on as message n: link them. */
+static int hop_link(ml_message_t *e, int i, ml_message_t *n)
+{
+	e->rcpts[i].flags |= ML_RCPT_HANDED_ON;
+	int rc = 0;
+	if (!e->next_qid.len)
+		rc = set_if(e, &e->next_qid, ml_message_str(n, n->queue_id));
+	n->flags |= ML_MSG_CONTINUED;
+	if (!rc && !n->prev_qid.len) {
+		rc = set_if(n, &n->prev_qid, ml_message_str(e, e->queue_id));
+		/* the first hop's client is the one a search asks about */
+		if (!rc && e->client_ip.len) {
+			rc = ml_message_set(n, &n->client_ip, e->strs.data + e->client_ip.off, e->client_ip.len);
+			if (!rc)
+				rc = ml_message_set(n, &n->client_name, e->strs.data + e->client_name.off,
+				                    e->client_name.len);
+			if (!rc && e->helo.len)
+				rc = set_if(n, &n->helo, ml_message_str(e, e->helo));
+		}
+	}
+	struct { ml_str_t *to; ml_str_t from; } take[] = {
+		{ &n->from, e->from }, { &n->message_id, e->message_id }, { &n->subject, e->subject },
+		{ &n->sasl_user, e->sasl_user },
+	};
+	for (size_t k = 0; k < ML_ARRAY_LEN(take) && !rc; k++)
+		if (!take[k].to->len)
+			rc = set_if(n, take[k].to, ml_message_str(e, take[k].from));
+	if (!rc)
+		rc = hop_row(n, ml_message_str(e, e->rcpts[i].to), ml_message_str(e, e->rcpts[i].orig_to));
+	return rc;
+}
+
+typedef struct {
+	ml_message_t *m;     /* in the batch, or NULL */
+	ml_message_t tmp;    /* loaded from storage (m NULL) */
+	int loaded, score, row;
+} hop_best_t;
+
+/* Candidate x (of the batch, or loaded: then kept only when better). */
+static void hop_consider(hop_best_t *b, ml_message_t *x, int loaded, int score, int row)
+{
+	if (score <= b->score)
+		return;
+	b->score = score;
+	b->row = row;
+	if (loaded) {
+		ml_message_t t = b->tmp;
+		b->tmp = *x;
+		*x = t;  /* the one it replaces is reset by the caller */
+		b->m = NULL;
+		b->loaded = 1;
+	} else {
+		b->m = x;
+		b->loaded = 0;
+	}
+}
+
+static int hop_take(ml_corr_t *c, hop_best_t *b, ml_message_t **out)
+{
+	if (!b->loaded) {
+		*out = b->m;
+		return ML_OK;
+	}
+	b->loaded = 0;
+	return adopt(c, &b->tmp, out);
+}
+
+/* The rows of m that name a next hop, each linked to it when it is found. */
+static int link_forward(ml_corr_t *c, ml_message_t *m)
+{
+	int rc = 0;
+	for (uint32_t i = 0; i < m->nrcpts && !rc; i++) {
+		char qb[64];
+		ml_slice_t q = row_next(m, &m->rcpts[i]);
+		if (!q.n || q.n > sizeof qb)
+			continue;
+		memcpy(qb, q.p, q.n);
+		q = ml_slice(qb, q.n);
+		hop_best_t b = { .score = 0 };
+		ml_message_init(&b.tmp);
+		size_t pos = 0;
+		uint64_t h = hop_hash(HOP_BY_QID, q.p, q.n);
+		for (ml_message_t *x; (x = hop_next(c, h, &pos));)
+			if (ml_message_str(x, x->queue_id).n == q.n &&
+			    memcmp(ml_message_str(x, x->queue_id).p, q.p, q.n) == 0)
+				hop_consider(&b, x, 0, hop_fits(m, (int)i, x), 0);
+		if (!b.score && c->store.find) {
+			uint64_t ids[HOP_CANDIDATES];
+			size_t nids = 0;
+			int64_t t = m->rcpts[i].time_us;
+			rc = c->store.find(c->store.ctx, 0, q, t - HOP_BEFORE_US, t + HOP_AFTER_US, ids, HOP_CANDIDATES, &nids);
+			ml_message_t x;
+			ml_message_init(&x);
+			for (size_t k = 0; k < nids && !rc; k++) {
+				if (in_batch(c, ids[k]))
+					continue;
+				ml_message_reset(&x);
+				rc = c->store.get(c->store.ctx, ids[k], &x);
+				ml_slice_t xq = ml_message_str(&x, x.queue_id);
+				if (!rc && xq.n == q.n && memcmp(xq.p, q.p, q.n) == 0)
+					hop_consider(&b, &x, 1, hop_fits(m, (int)i, &x), 0);
+				if (rc == ML_ENOTFOUND || rc == ML_ECORRUPT)
+					rc = ML_OK;  /* gone, or unreadable: not a hop to link */
+			}
+			ml_message_free(&x);
+		}
+		ml_message_t *n = NULL;
+		if (!rc && b.score)
+			rc = hop_take(c, &b, &n);
+		if (!rc && n)
+			rc = hop_link(m, (int)i, n);
+		ml_message_free(&b.tmp);
+	}
+	return rc;
+}
+
+/* m, new in this batch and come from a client, as the next hop of a
+ * message waiting for it. */
+static int link_back(ml_corr_t *c, ml_message_t *m)
+{
+	if (m->docid || (m->flags & ML_MSG_CONTINUED) || m->prev_qid.len || !m->client_ip.len || !m->queue_id.len)
+		return ML_OK;
+	char qb[64];
+	ml_slice_t q = ml_message_str(m, m->queue_id);
+	if (q.n > sizeof qb)
+		return ML_OK;
+	memcpy(qb, q.p, q.n);
+	q = ml_slice(qb, q.n);
+	hop_best_t b = { .score = 0 };
+	ml_message_init(&b.tmp);
+	size_t pos = 0;
+	uint64_t h = hop_hash(HOP_BY_NEXT, q.p, q.n);
+	for (ml_message_t *e; (e = hop_next(c, h, &pos));)
+		for (uint32_t i = 0; i < e->nrcpts; i++) {
+			ml_slice_t n = row_next(e, &e->rcpts[i]);
+			if (n.n == q.n && memcmp(n.p, q.p, q.n) == 0)
+				hop_consider(&b, e, 0, hop_fits(e, (int)i, m), (int)i);
+		}
+	int rc = 0;
+	if (!b.score && c->store.find) {
+		uint64_t ids[HOP_CANDIDATES];
+		size_t nids = 0;
+		rc = c->store.find(c->store.ctx, 1, q, m->first_us - HOP_WAIT_US, m->first_us + HOP_AFTER_US, ids,
+		                   HOP_CANDIDATES, &nids);
+		ml_message_t x;
+		ml_message_init(&x);
+		for (size_t k = 0; k < nids && !rc; k++) {
+			if (in_batch(c, ids[k]))
+				continue;
+			ml_message_reset(&x);
+			rc = c->store.get(c->store.ctx, ids[k], &x);
+			if (rc == ML_ENOTFOUND || rc == ML_ECORRUPT) {
+				rc = ML_OK;
+				continue;
+			}
+			int best = 0, row = -1;
+			for (uint32_t i = 0; !rc && i < x.nrcpts; i++) {
+				ml_slice_t n = row_next(&x, &x.rcpts[i]);
+				int sc = n.n == q.n && memcmp(n.p, q.p, q.n) == 0 ? hop_fits(&x, (int)i, m) : 0;
+				if (sc > best) {
+					best = sc;
+					row = (int)i;
+				}
+			}
+			if (best)
+				hop_consider(&b, &x, 1, best, row);
+		}
+		ml_message_free(&x);
+	}
+	ml_message_t *e = NULL;
+	if (!rc && b.score)
+		rc = hop_take(c, &b, &e);
+	if (!rc && e)
+		rc = hop_link(e, b.row, m);
+	ml_message_free(&b.tmp);
+	return rc;
+}
+
+/* Every dirty message not looked at yet: its hops, both ways.  Messages
+ * loaded for a link are dirty too, and looked at in turn. */
+static int link_hops(ml_corr_t *c)
+{
+	int rc = 0;
+	while (!rc && c->nlinked < c->ndirty) {
+		rc = hop_sync(c);
+		ml_message_t *m = c->dirty[c->nlinked];
+		if (!rc && !(m->flags & ML_MSG_NOQUEUE))
+			rc = link_forward(c, m);
+		if (!rc && !(m->flags & ML_MSG_NOQUEUE))
+			rc = link_back(c, m);
+		if (!rc)
+			c->nlinked++;
+	}
+	return rc;
+}
+
+int ml_corr_link(ml_corr_t *c)
+{
+	return link_hops(c);
+}
+
 size_t ml_corr_dirty(ml_corr_t *c, ml_message_t ***msgs)
 {
+	(void)link_hops(c);  /* the caller that wants its error calls ml_corr_link first */
 	for (; c->ndirected < c->ndirty; c->ndirected++)
 		set_direction(c, c->dirty[c->ndirected]);
 	*msgs = c->dirty;
@@ -908,6 +1282,10 @@ void ml_corr_done(ml_corr_t *c)
 	}
 	c->ndirty = 0;
 	c->ndirected = 0;
+	c->nlinked = c->hops_indexed = 0;
+	if (c->nhops)
+		memset(c->hops, 0, c->nhop_slots * sizeof *c->hops);
+	c->nhops = 0;
 	memset(c->slots, 0, c->nslots * sizeof *c->slots);
 	c->used = 0;
 }

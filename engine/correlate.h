@@ -13,9 +13,23 @@
  * "removed" follows) but it keeps taking the lines cleanup writes after the
  * reject.  A NOQUEUE reject is a closed message of its own.
  *
- * Chains: a delivery to a content filter on loopback whose reply says
- * "queued as NEXT" links the message to NEXT while NEXT is in flight (see
- * engine/message.h).
+ * Chains (engine/message.h): a delivery whose reply names the next hop's
+ * queue ID (engine/nexthop.h: "queued as NEXT", "id=NEXT", "NEXT Message
+ * accepted") links the row to the message NEXT, on this host (a content
+ * filter, a second instance) or another (the next tier), once both are
+ * known: when the dirty messages are asked for, each row naming a next hop
+ * looks for it in the batch, then in storage (`hops`, below); each new
+ * message that came in from a client looks for a message waiting for it
+ * (next_qid set, no row handed on yet) the same way.  A candidate is the
+ * next hop only when it was first seen from HOP_BEFORE_US before to
+ * HOP_AFTER_US after the delivery, its client's address is the relay's
+ * (its client name the relay's name when the relay names no address), and
+ * its message-id is the same when both have one.  Until it is found the row
+ * shows its own status (delivered to the next hop).  Linked, the row is
+ * handed on and the next hop continues the message: it takes the first
+ * hop's client, and its sender, message-id and subject when it has none,
+ * and its row of the recipient gets the original address.  Stored messages
+ * a link changes join the dirty ones (with their docids: stored again).
  *
  * Every message touched since the last ml_corr_done() is on the dirty list,
  * once.  The caller stores the dirty messages, then calls ml_corr_done(),
@@ -46,13 +60,30 @@ typedef struct ml_corr ml_corr_t;
 typedef int (*ml_corr_load_fn)(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m);
 
 int ml_corr_new(ml_corr_t **out, ml_corr_load_fn load, void *ctx);
+
+/* Storage of the hops a chain links to.  find: the docids (newest first, at
+ * most cap, *n of them) of the stored messages whose queue ID is qid
+ * (by_next = 0) or that wait for a next hop of queue ID qid (by_next = 1),
+ * first seen from since_us to until_us; get: one of them, whole, into m
+ * (reset, empty).  Both return 0 or a negative code. */
+typedef struct {
+	int (*find)(void *ctx, int by_next, ml_slice_t qid, int64_t since_us, int64_t until_us,
+	            uint64_t *docids, size_t cap, size_t *n);
+	int (*get)(void *ctx, uint64_t docid, ml_message_t *m);
+	void *ctx;
+} ml_corr_hops_t;
+/* Without it, hops are linked within a batch only. */
+void ml_corr_set_hops(ml_corr_t *c, const ml_corr_hops_t *hops);
 void ml_corr_free(ml_corr_t *c);
 
 /* Fold one parsed line (h its header, ev its event, line the raw bytes). */
 int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev,
                 const char *line, size_t n);
 
-/* The dirty messages (sets their direction first). */
+/* Link the hops of the dirty messages (above); ml_corr_dirty does it too,
+ * and this gives its error: 0, or a negative code (what was linked stays). */
+int ml_corr_link(ml_corr_t *c);
+/* The dirty messages (links their hops and sets their direction first). */
 size_t ml_corr_dirty(ml_corr_t *c, ml_message_t ***msgs);
 /* Forget every message (after the dirty ones were stored). */
 void ml_corr_done(ml_corr_t *c);

@@ -140,6 +140,9 @@ int ml_message_add_rcpt(ml_message_t *m);
 /* Index of the row whose to (and orig_to, when given) match; -1 if none. */
 int ml_message_find_rcpt(const ml_message_t *m, ml_slice_t to, ml_slice_t orig_to);
 
+/* 1 when a row of m is handed on to the next hop (ML_RCPT_HANDED_ON). */
+int ml_message_handed_on(const ml_message_t *m);
+
 /* The status a row shows; r may be NULL for a message with no row (the
  * status of its one implicit row: from the message's flags). */
 ml_status_t ml_message_row_status(const ml_message_t *m, const ml_rcpt_t *r);

@@ -16,6 +16,7 @@
 #include "engine/reader.h"
 #include "engine/syslog.h"
 #include "index/query.h"
+#include "index/tokens.h"
 #include "index/reindex.h"
 #include "index/store.h"
 #include "index/writer.h"
@@ -88,6 +89,32 @@ int ml_ing_load_open(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m
 	return rc ? rc : ml_writer_open_lookup(g->w, host, qid, m);
 }
 
+/* The chains' hops in storage (engine/correlate.h): by the queue ID term
+ * or the term of the next hop waited for. */
+static int find_hops(void *ctx, int by_next, ml_slice_t qid, int64_t since_us, int64_t until_us,
+                     uint64_t *docids, size_t cap, size_t *n)
+{
+	ing_t *g = ctx;
+	char key[1 + ML_ID_TERM_BYTES];
+	key[0] = by_next ? ML_TAG_NEXT_QID : ML_TAG_QID;
+	ml_qid_term(qid.p, qid.n, (unsigned char *)key + 1);
+	int rc = ml_ing_txn(g);
+	return rc ? rc : ml_writer_find(g->w, key, sizeof key, since_us, until_us, docids, cap, n);
+}
+
+static int get_hop(void *ctx, uint64_t docid, ml_message_t *m)
+{
+	ing_t *g = ctx;
+	int rc = ml_ing_txn(g);
+	return rc ? rc : ml_writer_get(g->w, docid, m);
+}
+
+void ml_ing_set_hops(ing_t *g)
+{
+	ml_corr_hops_t h = { find_hops, get_hop, g };
+	ml_corr_set_hops(g->corr, &h);
+}
+
 static int add_local_domain(void *ctx, const char *key, size_t kn, const void *v, size_t vn)
 {
 	ing_t *g = ctx;
@@ -141,9 +168,11 @@ int ml_ing_commit(ing_t *g, int reopen)
 	if (g->before_commit)
 		g->before_commit(g);
 	ml_message_t **msgs;
+	int rc = ml_corr_link(g->corr);
 	size_t n = ml_corr_dirty(g->corr, &msgs);
 	ml_corr_new_domains(g->corr, ml_ing_put_domain, g->w);
-	int rc = queue_batch(g);
+	if (!rc)
+		rc = queue_batch(g);
 	if (!rc)
 		rc = ml_writer_commit(g->w);
 	for (int tries = 0; rc == ML_EFULL && tries < 8; tries++) {
@@ -566,6 +595,8 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 	rc = ml_writer_new(&g->w, g->store);
 	if (!rc)
 		rc = ml_corr_new(&g->corr, ml_ing_load_open, g);
+	if (!rc)
+		ml_ing_set_hops(g);
 	if (!rc)
 		rc = ml_writer_begin(g->w);
 	if (rc) {
