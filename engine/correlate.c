@@ -994,9 +994,38 @@ static int str_eq(const ml_message_t *a, ml_str_t x, const ml_message_t *b, ml_s
 	return p.n == q.n && (icase ? ml_memieq(p.p, q.p, p.n) : memcmp(p.p, q.p, p.n) == 0);
 }
 
+/* The first labels of two host names agree ("mx1" and "MX1.example.com");
+ * -1 when either is unknown (empty, "unknown", an address). */
+static int same_host_name(ml_slice_t a, ml_slice_t b)
+{
+	ml_slice_t v[2] = { a, b };
+	for (int k = 0; k < 2; k++) {
+		size_t n = 0;
+		while (n < v[k].n && v[k].p[n] != '.')
+			n++;
+		int digits = 1;
+		for (size_t i = 0; i < v[k].n && digits; i++)
+			digits = (v[k].p[i] >= '0' && v[k].p[i] <= '9') || v[k].p[i] == '.' || v[k].p[i] == ':';
+		if (!n || digits || ml_slice_ieq(v[k], "unknown"))
+			return -1;
+		v[k].n = n;
+	}
+	return v[0].n == v[1].n && ml_memieq(v[0].p, v[1].p, v[0].n);
+}
+
+static int is_loopback_ip(ml_slice_t ip)
+{
+	return ml_slice_starts(ip, "127.") || ml_slice_eq(ip, "::1");
+}
+
 /*
  * Is n the next hop of row i of e (whose reply named n's queue ID)?  0 no;
- * else a score: 1 it fits, 2 and the message-ids agree, 3 linked already.
+ * else a score, the higher the surer: 1 nothing speaks against it; +1 the
+ * next hop's client name is e's host, +1 the relay's name is n's host, +2
+ * the message-ids agree; 8 linked already.  No when n came in from a client
+ * and was first seen out of the window around the delivery; when one side
+ * is on loopback and the other not; when both have a message-id and they
+ * differ; when both names are known and neither agrees.
  */
 static int hop_fits(const ml_message_t *e, int i, const ml_message_t *n)
 {
@@ -1005,21 +1034,26 @@ static int hop_fits(const ml_message_t *e, int i, const ml_message_t *n)
 	               str_eq(n, n->queue_id, e, e->queue_id, 0)))
 		return 0;
 	if (n->prev_qid.len)
-		return str_eq(n, n->prev_qid, e, e->queue_id, 0) ? 3 : 0;
+		return str_eq(n, n->prev_qid, e, e->queue_id, 0) ? 8 : 0;
 	if (n->first_us < r->time_us - HOP_BEFORE_US || n->first_us > r->time_us + HOP_AFTER_US)
 		return 0;
 	ml_slice_t relay = ml_message_str(e, r->relay);
 	ml_slice_t ip = ml_nexthop_relay_ip(relay), nip = ml_message_str(n, n->client_ip);
-	if (ip.n && nip.n && !(ip.n == nip.n && ml_memieq(ip.p, nip.p, ip.n)))
-		return 0;
-	ml_slice_t name = ml_nexthop_relay_name(relay), nname = ml_message_str(n, n->client_name);
-	if (!ip.n && name.n && nname.n && !(name.n == nname.n && ml_memieq(name.p, nname.p, name.n)))
-		return 0;
-	if (!ip.n && !name.n)
+	if (!ip.n && !ml_nexthop_relay_name(relay).n)
 		return 0;  /* a relay naming no host ("local", a transport): no MTA behind it */
-	if (e->message_id.len && n->message_id.len)
-		return str_eq(e, e->message_id, n, n->message_id, 0) ? 2 : 0;
-	return 1;
+	if (ip.n && nip.n && is_loopback_ip(ip) != is_loopback_ip(nip))
+		return 0;
+	int score = 1;
+	if (e->message_id.len && n->message_id.len) {
+		if (!str_eq(e, e->message_id, n, n->message_id, 0))
+			return 0;
+		score += 2;
+	}
+	int by_client = same_host_name(ml_message_str(n, n->client_name), ml_message_str(e, e->host));
+	int by_relay = same_host_name(ml_nexthop_relay_name(relay), ml_message_str(n, n->host));
+	if (by_client == 0 && by_relay == 0 && score == 1)
+		return 0;
+	return score + (by_client == 1) + (by_relay == 1);
 }
 
 /* A stored message loaded for a link joins the batch. */
@@ -1035,7 +1069,7 @@ static int adopt(ml_corr_t *c, ml_message_t *tmp, ml_message_t **out)
 	/* lines of this batch about its queue ID went to a newer message */
 	int rc = find_slot(c, h, host, qid) ? ML_OK : table_insert(c, h, m);
 	*out = m;
-	return rc;
+	return rc ? rc : hop_sync(c);  /* found by the next lookups, not loaded again */
 }
 
 /* The addresses of the recipient, the next hop's row of it, with the
@@ -1093,6 +1127,15 @@ static int hop_link(ml_message_t *e, int i, ml_message_t *n)
 			rc = set_if(n, take[k].to, ml_message_str(e, take[k].from));
 	if (!rc)
 		rc = hop_row(n, ml_message_str(e, e->rcpts[i].to), ml_message_str(e, e->rcpts[i].orig_to));
+	/* a recipient the next hop refused at RCPT (in a transaction it took
+	 * others of): the first hop's row, bounced with that reply, tells it */
+	for (uint32_t j = 0; j < n->nrcpts && !rc; j++) {
+		if (n->rcpts[j].status != ML_ST_BLOCKED)
+			continue;
+		for (uint32_t k = 0; k < e->nrcpts; k++)
+			if (e->rcpts[k].status == ML_ST_BOUNCED && str_eq(e, e->rcpts[k].to, n, n->rcpts[j].to, 1))
+				n->rcpts[j].flags |= ML_RCPT_HANDED_ON;
+	}
 	return rc;
 }
 
