@@ -615,6 +615,19 @@ static int filter_verdict(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, m
 	return rc;
 }
 
+/* A delivery whose reply names the next hop's queue ID: m waits for that
+ * hop (ml_corr_dirty links it when it is found). */
+static int wait_next(ml_message_t *m, const ml_event_t *ev)
+{
+	ml_slice_t next;
+	if (ev->status != ML_ST_DELIVERED || m->next_qid.len || !ml_nexthop_qid(ev->reason_text, &next))
+		return ML_OK;
+	ml_slice_t self = ml_message_str(m, m->queue_id);
+	if (next.n == self.n && memcmp(next.p, self.p, next.n) == 0)
+		return ML_OK;
+	return ml_message_set(m, &m->next_qid, next.p, next.n);
+}
+
 static int learn(ml_corr_t *c, ml_slice_t addr)
 {
 	ml_slice_t d = domain_of(addr);
@@ -743,6 +756,8 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 					return k;
 				rc = set_row(m, k, ev, t, ev->status);
 			}
+			if (!rc)
+				rc = wait_next(m, ev);
 			/* Sendmail logs "done" only at LogLevel 10 and up: the message is
 			 * done when every recipient its from= line counted is settled */
 			uint32_t settled = 0;
@@ -757,14 +772,8 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 		if (i < 0)
 			return i;
 		rc = set_row(m, i, ev, t, ev->status);
-		if (!rc && ev->status == ML_ST_DELIVERED && !m->next_qid.len) {
-			/* the next hop, waited for until it is found (ml_corr_dirty) */
-			ml_slice_t next;
-			ml_slice_t self = ml_message_str(m, m->queue_id);
-			if (ml_nexthop_qid(ev->reason_text, &next) &&
-			    !(next.n == self.n && memcmp(next.p, self.p, next.n) == 0))
-				rc = ml_message_set(m, &m->next_qid, next.p, next.n);
-		}
+		if (!rc)
+			rc = wait_next(m, ev);
 		if (!rc && ev->local_delivery && ev->status == ML_ST_DELIVERED) {
 			rc = learn(c, ev->to);
 			if (!rc)
