@@ -33,10 +33,6 @@ typedef struct {
  * key) to the message; kinds below.  Entries may be stale (a row linked
  * since): whoever looks a message up checks it. */
 enum { HOP_BY_QID = 1, HOP_BY_NEXT = 2, HOP_BY_DOCID = 3 };
-typedef struct {
-	uint64_t hash;
-	ml_message_t *m;   /* NULL: empty slot */
-} hop_ent_t;
 
 struct ml_corr {
 	ml_corr_load_fn load;
@@ -52,7 +48,7 @@ struct ml_corr {
 	size_t nlearned, learned_cap;
 	ml_buf_t scratch;
 	ml_corr_hops_t store;         /* where stored hops are found (find NULL: nowhere) */
-	hop_ent_t *hops;
+	slot_t *hops;                 /* (the table's slots, never a tombstone) */
 	size_t nhop_slots, nhops;     /* power of two (0: none yet) */
 	size_t hops_indexed;          /* dirty[0..hops_indexed) are in hops */
 	size_t nlinked;               /* dirty[0..nlinked) had their hops looked for */
@@ -246,15 +242,16 @@ static slot_t *find_slot(ml_corr_t *c, uint64_t h, ml_slice_t host, ml_slice_t q
 	}
 }
 
-static int table_grow(ml_corr_t *c)
+/* The slots moved into a table of ns slots (a power of two), tombstones
+ * dropped; *kept gets how many there are. */
+static int slots_resize(slot_t **slots, size_t *nslots, size_t ns, size_t *kept)
 {
-	size_t ns = c->nslots * 2;
 	slot_t *n = calloc(ns, sizeof *n);
 	if (!n)
 		return ML_ENOMEM;
 	size_t used = 0;
-	for (size_t i = 0; i < c->nslots; i++) {
-		slot_t *s = &c->slots[i];
+	for (size_t i = 0; i < *nslots; i++) {
+		slot_t *s = &(*slots)[i];
 		if (!s->m || s->m == &TOMBSTONE)
 			continue;
 		size_t j = s->hash & (ns - 1);
@@ -263,17 +260,17 @@ static int table_grow(ml_corr_t *c)
 		n[j] = *s;
 		used++;
 	}
-	free(c->slots);
-	c->slots = n;
-	c->nslots = ns;
-	c->used = used;
+	free(*slots);
+	*slots = n;
+	*nslots = ns;
+	*kept = used;
 	return ML_OK;
 }
 
 static int table_insert(ml_corr_t *c, uint64_t h, ml_message_t *m)
 {
 	if ((c->used + 1) * 4 > c->nslots * 3) {
-		int rc = table_grow(c);
+		int rc = slots_resize(&c->slots, &c->nslots, c->nslots * 2, &c->used);
 		if (rc)
 			return rc;
 	}
@@ -914,26 +911,14 @@ static uint64_t hop_hash(int kind, const void *p, size_t n)
 static int hop_put(ml_corr_t *c, uint64_t h, ml_message_t *m)
 {
 	if ((c->nhops + 1) * 2 > c->nhop_slots) {
-		size_t ns = c->nhop_slots ? c->nhop_slots * 2 : 1024;
-		hop_ent_t *n = calloc(ns, sizeof *n);
-		if (!n)
-			return ML_ENOMEM;
-		for (size_t i = 0; i < c->nhop_slots; i++) {
-			if (!c->hops[i].m)
-				continue;
-			size_t j = c->hops[i].hash & (ns - 1);
-			while (n[j].m)
-				j = (j + 1) & (ns - 1);
-			n[j] = c->hops[i];
-		}
-		free(c->hops);
-		c->hops = n;
-		c->nhop_slots = ns;
+		int rc = slots_resize(&c->hops, &c->nhop_slots, c->nhop_slots ? c->nhop_slots * 2 : 1024, &c->nhops);
+		if (rc)
+			return rc;
 	}
 	size_t i = h & (c->nhop_slots - 1);
 	while (c->hops[i].m)
 		i = (i + 1) & (c->nhop_slots - 1);
-	c->hops[i] = (hop_ent_t){ h, m };
+	c->hops[i] = (slot_t){ h, m };
 	c->nhops++;
 	return ML_OK;
 }
@@ -978,7 +963,7 @@ static ml_message_t *hop_next(const ml_corr_t *c, uint64_t h, size_t *pos)
 		return NULL;
 	size_t mask = c->nhop_slots - 1;
 	for (size_t i = *pos ? *pos : (h & mask) + 1; c->hops[(i - 1) & mask].m; i++) {
-		const hop_ent_t *e = &c->hops[(i - 1) & mask];
+		const slot_t *e = &c->hops[(i - 1) & mask];
 		if (e->hash == h) {
 			*pos = i + 1;
 			return e->m;
@@ -1183,45 +1168,89 @@ static int hop_take(ml_corr_t *c, hop_best_t *b, ml_message_t **out)
 	return adopt(c, &b->tmp, out);
 }
 
+/* A queue ID copied into qb (64 bytes), or empty when longer. */
+static ml_slice_t qid_copy(char *qb, ml_slice_t q)
+{
+	if (q.n > 64)
+		return ML_SLICE_NULL;
+	memcpy(qb, q.p, q.n);
+	return ml_slice(qb, q.n);
+}
+
+/* Candidate x, a next hop of queue ID q for row i of m: its score. */
+static int score_next(const ml_message_t *m, int i, const ml_message_t *x, ml_slice_t q, int *row)
+{
+	ml_slice_t xq = ml_message_str(x, x->queue_id);
+	*row = 0;
+	return xq.n == q.n && memcmp(xq.p, q.p, q.n) == 0 ? hop_fits(m, i, x) : 0;
+}
+
+/* Candidate x, waiting for m (of queue ID q): the score of its best row. */
+static int score_waiting(const ml_message_t *m, int i, const ml_message_t *x, ml_slice_t q, int *row)
+{
+	(void)i;
+	int best = 0;
+	for (uint32_t k = 0; k < x->nrcpts; k++) {
+		ml_slice_t n = row_next(x, &x->rcpts[k]);
+		int sc = n.n == q.n && memcmp(n.p, q.p, q.n) == 0 ? hop_fits(x, (int)k, m) : 0;
+		if (sc > best) {
+			best = sc;
+			*row = (int)k;
+		}
+	}
+	return best;
+}
+
+typedef int (*hop_score_fn)(const ml_message_t *m, int i, const ml_message_t *x, ml_slice_t q, int *row);
+
+/* The batch's messages under (kind, q), then, when none fits, the stored
+ * ones (find by_next) not in the batch: each scored by fn, the best in b. */
+static int hop_search(ml_corr_t *c, int kind, int by_next, ml_slice_t q, int64_t since, int64_t until,
+                      hop_score_fn fn, const ml_message_t *m, int i, hop_best_t *b)
+{
+	size_t pos = 0;
+	int row = 0;
+	uint64_t h = hop_hash(kind, q.p, q.n);
+	for (ml_message_t *x; (x = hop_next(c, h, &pos));) {
+		int sc = x != m ? fn(m, i, x, q, &row) : 0;
+		hop_consider(b, x, 0, sc, row);
+	}
+	if (b->score || !c->store.find)
+		return ML_OK;
+	uint64_t ids[HOP_CANDIDATES];
+	size_t nids = 0;
+	int rc = c->store.find(c->store.ctx, by_next, q, since, until, ids, HOP_CANDIDATES, &nids);
+	ml_message_t x;
+	ml_message_init(&x);
+	for (size_t k = 0; k < nids && !rc; k++) {
+		if (in_batch(c, ids[k]))
+			continue;
+		ml_message_reset(&x);
+		rc = c->store.get(c->store.ctx, ids[k], &x);
+		if (!rc) {
+			int sc = fn(m, i, &x, q, &row);
+			hop_consider(b, &x, 1, sc, row);
+		}
+		if (rc == ML_ENOTFOUND || rc == ML_ECORRUPT)
+			rc = ML_OK;  /* gone, or unreadable: not a hop to link */
+	}
+	ml_message_free(&x);
+	return rc;
+}
+
 /* The rows of m that name a next hop, each linked to it when it is found. */
 static int link_forward(ml_corr_t *c, ml_message_t *m)
 {
 	int rc = 0;
 	for (uint32_t i = 0; i < m->nrcpts && !rc; i++) {
 		char qb[64];
-		ml_slice_t q = row_next(m, &m->rcpts[i]);
-		if (!q.n || q.n > sizeof qb)
+		ml_slice_t q = qid_copy(qb, row_next(m, &m->rcpts[i]));
+		if (!q.n)
 			continue;
-		memcpy(qb, q.p, q.n);
-		q = ml_slice(qb, q.n);
 		hop_best_t b = { .score = 0 };
 		ml_message_init(&b.tmp);
-		size_t pos = 0;
-		uint64_t h = hop_hash(HOP_BY_QID, q.p, q.n);
-		for (ml_message_t *x; (x = hop_next(c, h, &pos));)
-			if (ml_message_str(x, x->queue_id).n == q.n &&
-			    memcmp(ml_message_str(x, x->queue_id).p, q.p, q.n) == 0)
-				hop_consider(&b, x, 0, hop_fits(m, (int)i, x), 0);
-		if (!b.score && c->store.find) {
-			uint64_t ids[HOP_CANDIDATES];
-			size_t nids = 0;
-			int64_t t = m->rcpts[i].time_us;
-			rc = c->store.find(c->store.ctx, 0, q, t - HOP_BEFORE_US, t + HOP_AFTER_US, ids, HOP_CANDIDATES, &nids);
-			ml_message_t x;
-			ml_message_init(&x);
-			for (size_t k = 0; k < nids && !rc; k++) {
-				if (in_batch(c, ids[k]))
-					continue;
-				ml_message_reset(&x);
-				rc = c->store.get(c->store.ctx, ids[k], &x);
-				ml_slice_t xq = ml_message_str(&x, x.queue_id);
-				if (!rc && xq.n == q.n && memcmp(xq.p, q.p, q.n) == 0)
-					hop_consider(&b, &x, 1, hop_fits(m, (int)i, &x), 0);
-				if (rc == ML_ENOTFOUND || rc == ML_ECORRUPT)
-					rc = ML_OK;  /* gone, or unreadable: not a hop to link */
-			}
-			ml_message_free(&x);
-		}
+		int64_t t = m->rcpts[i].time_us;
+		rc = hop_search(c, HOP_BY_QID, 0, q, t - HOP_BEFORE_US, t + HOP_AFTER_US, score_next, m, (int)i, &b);
 		ml_message_t *n = NULL;
 		if (!rc && b.score)
 			rc = hop_take(c, &b, &n);
@@ -1236,55 +1265,16 @@ static int link_forward(ml_corr_t *c, ml_message_t *m)
  * message waiting for it. */
 static int link_back(ml_corr_t *c, ml_message_t *m)
 {
-	if (m->docid || (m->flags & ML_MSG_CONTINUED) || m->prev_qid.len || !m->client_ip.len || !m->queue_id.len)
+	if (m->docid || (m->flags & ML_MSG_CONTINUED) || m->prev_qid.len || !m->client_ip.len)
 		return ML_OK;
 	char qb[64];
-	ml_slice_t q = ml_message_str(m, m->queue_id);
-	if (q.n > sizeof qb)
+	ml_slice_t q = qid_copy(qb, ml_message_str(m, m->queue_id));
+	if (!q.n)
 		return ML_OK;
-	memcpy(qb, q.p, q.n);
-	q = ml_slice(qb, q.n);
 	hop_best_t b = { .score = 0 };
 	ml_message_init(&b.tmp);
-	size_t pos = 0;
-	uint64_t h = hop_hash(HOP_BY_NEXT, q.p, q.n);
-	for (ml_message_t *e; (e = hop_next(c, h, &pos));)
-		for (uint32_t i = 0; i < e->nrcpts; i++) {
-			ml_slice_t n = row_next(e, &e->rcpts[i]);
-			if (n.n == q.n && memcmp(n.p, q.p, q.n) == 0)
-				hop_consider(&b, e, 0, hop_fits(e, (int)i, m), (int)i);
-		}
-	int rc = 0;
-	if (!b.score && c->store.find) {
-		uint64_t ids[HOP_CANDIDATES];
-		size_t nids = 0;
-		rc = c->store.find(c->store.ctx, 1, q, m->first_us - HOP_WAIT_US, m->first_us + HOP_AFTER_US, ids,
-		                   HOP_CANDIDATES, &nids);
-		ml_message_t x;
-		ml_message_init(&x);
-		for (size_t k = 0; k < nids && !rc; k++) {
-			if (in_batch(c, ids[k]))
-				continue;
-			ml_message_reset(&x);
-			rc = c->store.get(c->store.ctx, ids[k], &x);
-			if (rc == ML_ENOTFOUND || rc == ML_ECORRUPT) {
-				rc = ML_OK;
-				continue;
-			}
-			int best = 0, row = -1;
-			for (uint32_t i = 0; !rc && i < x.nrcpts; i++) {
-				ml_slice_t n = row_next(&x, &x.rcpts[i]);
-				int sc = n.n == q.n && memcmp(n.p, q.p, q.n) == 0 ? hop_fits(&x, (int)i, m) : 0;
-				if (sc > best) {
-					best = sc;
-					row = (int)i;
-				}
-			}
-			if (best)
-				hop_consider(&b, &x, 1, best, row);
-		}
-		ml_message_free(&x);
-	}
+	int rc = hop_search(c, HOP_BY_NEXT, 1, q, m->first_us - HOP_WAIT_US, m->first_us + HOP_AFTER_US, score_waiting,
+	                    m, 0, &b);
 	ml_message_t *e = NULL;
 	if (!rc && b.score)
 		rc = hop_take(c, &b, &e);

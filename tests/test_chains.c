@@ -43,18 +43,12 @@ static char *summary(const char *fields, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof args, fmt, ap);
 	va_end(ap);
-	char *out, *err;
-	int rc = tl_mtalog(&out, &err, "--db %s search --json %s", db, args);
-	if (rc != 0)
-		fail_msg("search %s: exit %d: %s", args, rc, err);
 	char *items[64];
-	size_t n = 0;
-	char *save = NULL;
-	for (char *line = strtok_r(out, "\n", &save); line && n < 64; line = strtok_r(NULL, "\n", &save)) {
-		json_error_t je;
-		json_t *j = json_loads(line, 0, &je);
-		if (!j)
-			fail_msg("bad JSON line: %s", line);
+	size_t n = 0, i;
+	json_t *arr = tl_search_json(db, args), *j;
+	json_array_foreach(arr, i, j) {
+		if (n == 64)
+			break;
 		ml_buf_t b = ML_BUF_INIT;
 		char f[256];
 		snprintf(f, sizeof f, "%s", fields);
@@ -66,21 +60,19 @@ static char *summary(const char *fields, const char *fmt, ...)
 		}
 		items[n++] = strdup(ml_buf_cstr(&b));
 		ml_buf_free(&b);
-		json_decref(j);
 	}
-	for (size_t i = 1; i < n; i++)
+	json_decref(arr);
+	for (i = 1; i < n; i++)
 		for (size_t k = i; k > 0 && strcmp(items[k - 1], items[k]) > 0; k--) {
 			char *t = items[k];
 			items[k] = items[k - 1];
 			items[k - 1] = t;
 		}
 	ml_buf_t all = ML_BUF_INIT;
-	for (size_t i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		ml_buf_printf(&all, "%s%s", i ? "; " : "", items[i]);
 		free(items[i]);
 	}
-	free(out);
-	free(err);
 	char *s = strdup(ml_buf_cstr(&all));
 	ml_buf_free(&all);
 	return s;
@@ -167,20 +159,6 @@ static char *show_hops(const char *qid)
 	return s;
 }
 
-static uint64_t messages(void)
-{
-	char *out, *err;
-	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats --json", db), 0);
-	json_error_t je;
-	json_t *s = json_loads(out, 0, &je);
-	assert_non_null(s);
-	uint64_t n = (uint64_t)json_integer_value(json_object_get(s, "messages"));
-	json_decref(s);
-	free(out);
-	free(err);
-	return n;
-}
-
 #define EDGE "tests/data/chains-edge.log"
 #define INNER "tests/data/chains-inner.log"
 #define LOOPBACK "tests/data/chains-loopback.log"
@@ -232,7 +210,7 @@ static void postfix_pair(void **state)
 		assert_string_equal(h, "previous hop edge/5D6F1A82241, this inner/691D6A82248, bounce inner/7103BA82262");
 		free(h);
 		/* 3 mails, the inner's 2 notices through the edge, the edge's 1, the inner's reject */
-		assert_int_equal(messages(), 7);
+		assert_int_equal(tl_messages(db), 7);
 	}
 }
 
@@ -250,7 +228,7 @@ static void postfix_pair_loopback(void **state)
 	char *h = show_hops("BAF12A82385");
 	assert_non_null(strstr(h, "before filter mx/BAF12A82385, this mx/C07E3A82388"));
 	free(h);
-	assert_int_equal(messages(), 7);
+	assert_int_equal(tl_messages(db), 7);
 }
 
 static void check_mixed(void)
@@ -273,7 +251,7 @@ static void check_mixed(void)
 	/* the next hop's log is not there: the edge's row stays delivered */
 	EXPECT("max@remote.example delivered pfedge", "to,status,host", "--queue-id 2E3F4A5B6C");
 	/* 6 mails, the other host's 1 */
-	assert_int_equal(messages(), 7);
+	assert_int_equal(tl_messages(db), 7);
 }
 
 static void mixed_mtas(void **state)
