@@ -30,9 +30,11 @@ typedef struct {
 } dom_t;
 
 /* The batch's messages for linking hops: a multimap from the hash of (kind,
- * key) to the message; kinds below.  Entries may be stale (a row linked
+ * key) to the message; kinds below (by queue ID, by the next hop a row waits
+ * for, by docid, by the recipient of a bounced row with a reply, by the
+ * recipient of a NOQUEUE reject).  Entries may be stale (a row linked
  * since): whoever looks a message up checks it. */
-enum { HOP_BY_QID = 1, HOP_BY_NEXT = 2, HOP_BY_DOCID = 3 };
+enum { HOP_BY_QID = 1, HOP_BY_NEXT = 2, HOP_BY_DOCID = 3, HOP_BY_BOUNCED = 4, HOP_BY_REJECT = 5 };
 
 struct ml_corr {
 	ml_corr_load_fn load;
@@ -935,6 +937,16 @@ static ml_slice_t row_next(const ml_message_t *m, const ml_rcpt_t *r)
 	return q.n == self.n && memcmp(q.p, self.p, q.n) == 0 ? ML_SLICE_NULL : q;
 }
 
+/* The hash of (kind, an address lowercased). */
+static uint64_t hop_hash_addr(int kind, ml_slice_t a)
+{
+	char tmp[256];
+	size_t n = ML_MIN(a.n, sizeof tmp);
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = (a.p[i] >= 'A' && a.p[i] <= 'Z') ? a.p[i] + 32 : a.p[i];
+	return hop_hash(kind, tmp, n);
+}
+
 /* Every dirty message into the multimap. */
 static int hop_sync(ml_corr_t *c)
 {
@@ -945,9 +957,14 @@ static int hop_sync(ml_corr_t *c)
 		if (!rc && m->docid)
 			rc = hop_put(c, hop_hash(HOP_BY_DOCID, &m->docid, sizeof m->docid), m);
 		for (uint32_t i = 0; i < m->nrcpts && !rc; i++) {
-			ml_slice_t n = row_next(m, &m->rcpts[i]);
+			const ml_rcpt_t *r = &m->rcpts[i];
+			ml_slice_t n = row_next(m, r);
 			if (n.n)
 				rc = hop_put(c, hop_hash(HOP_BY_NEXT, n.p, n.n), m);
+			if (!rc && r->status == ML_ST_BOUNCED && r->reason.len)
+				rc = hop_put(c, hop_hash_addr(HOP_BY_BOUNCED, ml_message_str(m, r->to)), m);
+			if (!rc && (m->flags & ML_MSG_NOQUEUE))
+				rc = hop_put(c, hop_hash_addr(HOP_BY_REJECT, ml_message_str(m, r->to)), m);
 		}
 		if (rc)
 			return rc;
@@ -1061,7 +1078,7 @@ static int adopt(ml_corr_t *c, ml_message_t *tmp, ml_message_t **out)
 	ml_slice_t host = ml_message_str(m, m->host), qid = ml_message_str(m, m->queue_id);
 	uint64_t h = key_hash(host, qid);
 	/* lines of this batch about its queue ID went to a newer message */
-	int rc = find_slot(c, h, host, qid) ? ML_OK : table_insert(c, h, m);
+	int rc = !qid.n || find_slot(c, h, host, qid) ? ML_OK : table_insert(c, h, m);
 	*out = m;
 	return rc ? rc : hop_sync(c);  /* found by the next lookups, not loaded again */
 }
@@ -1204,13 +1221,14 @@ static int score_waiting(const ml_message_t *m, int i, const ml_message_t *x, ml
 typedef int (*hop_score_fn)(const ml_message_t *m, int i, const ml_message_t *x, ml_slice_t q, int *row);
 
 /* The batch's messages under (kind, q), then, when none fits, the stored
- * ones (find by_next) not in the batch: each scored by fn, the best in b. */
-static int hop_search(ml_corr_t *c, int kind, int by_next, ml_slice_t q, int64_t since, int64_t until,
+ * ones (find by: ML_HOP_BY_*) not in the batch: each scored by fn, the best
+ * in b. */
+static int hop_search(ml_corr_t *c, int kind, int by, ml_slice_t q, int64_t since, int64_t until,
                       hop_score_fn fn, const ml_message_t *m, int i, hop_best_t *b)
 {
 	size_t pos = 0;
 	int row = 0;
-	uint64_t h = hop_hash(kind, q.p, q.n);
+	uint64_t h = kind == HOP_BY_BOUNCED || kind == HOP_BY_REJECT ? hop_hash_addr(kind, q) : hop_hash(kind, q.p, q.n);
 	for (ml_message_t *x; (x = hop_next(c, h, &pos));) {
 		int sc = x != m ? fn(m, i, x, q, &row) : 0;
 		hop_consider(b, x, 0, sc, row);
@@ -1219,7 +1237,7 @@ static int hop_search(ml_corr_t *c, int kind, int by_next, ml_slice_t q, int64_t
 		return ML_OK;
 	uint64_t ids[HOP_CANDIDATES];
 	size_t nids = 0;
-	int rc = c->store.find(c->store.ctx, by_next, q, since, until, ids, HOP_CANDIDATES, &nids);
+	int rc = c->store.find(c->store.ctx, by, q, since, until, ids, HOP_CANDIDATES, &nids);
 	ml_message_t x;
 	ml_message_init(&x);
 	for (size_t k = 0; k < nids && !rc; k++) {
@@ -1250,7 +1268,7 @@ static int link_forward(ml_corr_t *c, ml_message_t *m)
 		hop_best_t b = { .score = 0 };
 		ml_message_init(&b.tmp);
 		int64_t t = m->rcpts[i].time_us;
-		rc = hop_search(c, HOP_BY_QID, 0, q, t - HOP_BEFORE_US, t + HOP_AFTER_US, score_next, m, (int)i, &b);
+		rc = hop_search(c, HOP_BY_QID, ML_HOP_BY_QID, q, t - HOP_BEFORE_US, t + HOP_AFTER_US, score_next, m, (int)i, &b);
 		ml_message_t *n = NULL;
 		if (!rc && b.score)
 			rc = hop_take(c, &b, &n);
@@ -1273,7 +1291,7 @@ static int link_back(ml_corr_t *c, ml_message_t *m)
 		return ML_OK;
 	hop_best_t b = { .score = 0 };
 	ml_message_init(&b.tmp);
-	int rc = hop_search(c, HOP_BY_NEXT, 1, q, m->first_us - HOP_WAIT_US, m->first_us + HOP_AFTER_US, score_waiting,
+	int rc = hop_search(c, HOP_BY_NEXT, ML_HOP_BY_NEXT, q, m->first_us - HOP_WAIT_US, m->first_us + HOP_AFTER_US, score_waiting,
 	                    m, 0, &b);
 	ml_message_t *e = NULL;
 	if (!rc && b.score)
@@ -1281,6 +1299,91 @@ static int link_back(ml_corr_t *c, ml_message_t *m)
 	if (!rc && e)
 		rc = hop_link(e, b.row, m);
 	ml_message_free(&b.tmp);
+	return rc;
+}
+
+/* Does row k of e (bounced with the next hop's reply) tell the refusal
+ * that NOQUEUE reject x logged?  Its one row of the same recipient,
+ * blocked, in the window around the bounce, its reply in e's. */
+static int refusal_fits(const ml_message_t *e, int k, const ml_message_t *x)
+{
+	if (x == e || !(x->flags & ML_MSG_NOQUEUE) || (x->flags & ML_MSG_CONTINUED) || x->nrcpts != 1 ||
+	    (e->flags & ML_MSG_NOQUEUE))
+		return 0;
+	const ml_rcpt_t *r = &e->rcpts[k], *xr = &x->rcpts[0];
+	if (r->status != ML_ST_BOUNCED || (r->flags & ML_RCPT_HANDED_ON) || xr->status != ML_ST_BLOCKED ||
+	    (xr->flags & ML_RCPT_HANDED_ON) || !str_eq(e, r->to, x, xr->to, 1))
+		return 0;
+	if (xr->time_us < r->time_us - HOP_BEFORE_US || xr->time_us > r->time_us + HOP_AFTER_US)
+		return 0;
+	if (e->from.len && x->from.len && !str_eq(e, e->from, x, x->from, 1))
+		return 0;
+	ml_slice_t said = ml_message_str(e, r->reason), reply = ml_message_str(x, xr->reason);
+	if (reply.n < 8 || reply.n > said.n)
+		return 0;
+	for (size_t i = 0; i + reply.n <= said.n; i++)
+		if (memcmp(said.p + i, reply.p, reply.n) == 0)
+			return 1;
+	return 0;
+}
+
+static int score_refused(const ml_message_t *m, int i, const ml_message_t *x, ml_slice_t q, int *row)
+{
+	(void)q;
+	*row = 0;
+	return refusal_fits(m, i, x);
+}
+
+static int score_refuser(const ml_message_t *m, int i, const ml_message_t *x, ml_slice_t q, int *row)
+{
+	(void)i;
+	(void)q;
+	for (uint32_t k = 0; k < x->nrcpts; k++)
+		if (refusal_fits(x, (int)k, m)) {
+			*row = (int)k;
+			return 1;
+		}
+	return 0;
+}
+
+/* The NOQUEUE reject x is the refusal row k of e bounced with. */
+static int refusal_link(ml_message_t *e, ml_message_t *x)
+{
+	x->rcpts[0].flags |= ML_RCPT_HANDED_ON;
+	x->flags |= ML_MSG_CONTINUED;
+	return set_if(x, &x->prev_qid, ml_message_str(e, e->queue_id));
+}
+
+/* m's bounced rows whose reply is a next hop's NOQUEUE reject, and m as such
+ * a reject (new in this batch): linked. */
+static int link_refused(ml_corr_t *c, ml_message_t *m)
+{
+	int rc = 0;
+	int noqueue = (m->flags & ML_MSG_NOQUEUE) != 0;
+	if (noqueue && (m->docid || m->nrcpts != 1 || (m->flags & ML_MSG_CONTINUED)))
+		return ML_OK;
+	for (uint32_t i = 0; i < m->nrcpts && !rc; i++) {
+		const ml_rcpt_t *r = &m->rcpts[i];
+		if (!noqueue && (r->status != ML_ST_BOUNCED || !r->reason.len || (r->flags & ML_RCPT_HANDED_ON)))
+			continue;
+		char ab[256];
+		ml_slice_t to = ml_message_str(m, r->to);
+		if (!to.n || to.n > sizeof ab)
+			continue;
+		memcpy(ab, to.p, to.n);
+		to = ml_slice(ab, to.n);
+		hop_best_t b = { .score = 0 };
+		ml_message_init(&b.tmp);
+		int64_t t = r->time_us;
+		rc = hop_search(c, noqueue ? HOP_BY_BOUNCED : HOP_BY_REJECT, ML_HOP_BY_RCPT, to, t - HOP_BEFORE_US,
+		                t + HOP_AFTER_US, noqueue ? score_refuser : score_refused, m, (int)i, &b);
+		ml_message_t *o = NULL;
+		if (!rc && b.score)
+			rc = hop_take(c, &b, &o);
+		if (!rc && o)
+			rc = noqueue ? refusal_link(o, m) : refusal_link(m, o);
+		ml_message_free(&b.tmp);
+	}
 	return rc;
 }
 
@@ -1296,6 +1399,8 @@ static int link_hops(ml_corr_t *c)
 			rc = link_forward(c, m);
 		if (!rc && !(m->flags & ML_MSG_NOQUEUE))
 			rc = link_back(c, m);
+		if (!rc)
+			rc = link_refused(c, m);
 		if (!rc)
 			c->nlinked++;
 	}

@@ -28,8 +28,13 @@
  * shows its own status (delivered to the next hop).  Linked, the row is
  * handed on and the next hop continues the message: it takes the first
  * hop's client, and its sender, message-id and subject when it has none,
- * and its row of the recipient gets the original address.  Stored messages
- * a link changes join the dirty ones (with their docids: stored again).
+ * and its row of the recipient gets the original address.  A recipient
+ * the next hop refused at RCPT is the first hop's bounced row (whose reply
+ * holds the refusal): the next hop's row of it (blocked, a NOQUEUE reject
+ * or a row of the message) is handed on to that row, and a NOQUEUE reject
+ * continues the first hop (found the same way, by the recipient, the time
+ * and the reply).  Stored messages a link changes join the dirty ones
+ * (with their docids: stored again).
  *
  * Every message touched since the last ml_corr_done() is on the dirty list,
  * once.  The caller stores the dirty messages, then calls ml_corr_done(),
@@ -62,12 +67,14 @@ typedef int (*ml_corr_load_fn)(void *ctx, ml_slice_t host, ml_slice_t qid, ml_me
 int ml_corr_new(ml_corr_t **out, ml_corr_load_fn load, void *ctx);
 
 /* Storage of the hops a chain links to.  find: the docids (newest first, at
- * most cap, *n of them) of the stored messages whose queue ID is qid
- * (by_next = 0) or that wait for a next hop of queue ID qid (by_next = 1),
- * first seen from since_us to until_us; get: one of them, whole, into m
- * (reset, empty).  Both return 0 or a negative code. */
+ * most cap, *n of them) of the stored messages first seen from since_us to
+ * until_us whose queue ID is key (ML_HOP_BY_QID), that wait for a next hop
+ * of queue ID key (ML_HOP_BY_NEXT), or with a recipient key (ML_HOP_BY_RCPT);
+ * get: one of them, whole, into m (reset, empty).  Both return 0 or a
+ * negative code. */
+enum { ML_HOP_BY_QID = 0, ML_HOP_BY_NEXT = 1, ML_HOP_BY_RCPT = 2 };
 typedef struct {
-	int (*find)(void *ctx, int by_next, ml_slice_t qid, int64_t since_us, int64_t until_us,
+	int (*find)(void *ctx, int by, ml_slice_t key, int64_t since_us, int64_t until_us,
 	            uint64_t *docids, size_t cap, size_t *n);
 	int (*get)(void *ctx, uint64_t docid, ml_message_t *m);
 	void *ctx;

@@ -89,17 +89,29 @@ int ml_ing_load_open(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m
 	return rc ? rc : ml_writer_open_lookup(g->w, host, qid, m);
 }
 
-/* The chains' hops in storage (engine/correlate.h): by the queue ID term
- * or the term of the next hop waited for. */
-static int find_hops(void *ctx, int by_next, ml_slice_t qid, int64_t since_us, int64_t until_us,
+/* The chains' hops in storage (engine/correlate.h): by the queue ID term,
+ * the term of the next hop waited for, or the recipient's. */
+static int find_hops(void *ctx, int by, ml_slice_t key, int64_t since_us, int64_t until_us,
                      uint64_t *docids, size_t cap, size_t *n)
 {
 	ing_t *g = ctx;
-	char key[1 + ML_ID_TERM_BYTES];
-	key[0] = by_next ? ML_TAG_NEXT_QID : ML_TAG_QID;
-	ml_qid_term(qid.p, qid.n, (unsigned char *)key + 1);
 	int rc = ml_ing_txn(g);
-	return rc ? rc : ml_writer_find(g->w, key, sizeof key, since_us, until_us, docids, cap, n);
+	if (rc)
+		return rc;
+	if (by == ML_HOP_BY_RCPT) {
+		ml_buf_t k = ML_BUF_INIT;
+		rc = ml_buf_putc(&k, ML_TAG_TO);
+		if (!rc)
+			rc = ml_buf_append_lower(&k, key.p, ML_MIN(key.n, (size_t)ML_TERM_MAX));
+		if (!rc)
+			rc = ml_writer_find(g->w, k.data, k.len, since_us, until_us, docids, cap, n);
+		ml_buf_free(&k);
+		return rc;
+	}
+	char term[1 + ML_ID_TERM_BYTES];
+	term[0] = by == ML_HOP_BY_NEXT ? ML_TAG_NEXT_QID : ML_TAG_QID;
+	ml_qid_term(key.p, key.n, (unsigned char *)term + 1);
+	return ml_writer_find(g->w, term, sizeof term, since_us, until_us, docids, cap, n);
 }
 
 static int get_hop(void *ctx, uint64_t docid, ml_message_t *m)
