@@ -1181,8 +1181,12 @@ static int hop_take(ml_corr_t *c, hop_best_t *b, ml_message_t **out)
 		*out = b->m;
 		return ML_OK;
 	}
+	/* scored on its row: now whole, to be stored again */
+	uint64_t docid = b->tmp.docid;
+	ml_message_reset(&b->tmp);
+	int rc = c->store.get(c->store.ctx, docid, 1, &b->tmp);
 	b->loaded = 0;
-	return adopt(c, &b->tmp, out);
+	return rc ? rc : adopt(c, &b->tmp, out);
 }
 
 /* A queue ID copied into qb (64 bytes), or empty when longer. */
@@ -1244,7 +1248,7 @@ static int hop_search(ml_corr_t *c, int kind, int by, ml_slice_t q, int64_t sinc
 		if (in_batch(c, ids[k]))
 			continue;
 		ml_message_reset(&x);
-		rc = c->store.get(c->store.ctx, ids[k], &x);
+		rc = c->store.get(c->store.ctx, ids[k], 0, &x);
 		if (!rc) {
 			int sc = fn(m, i, &x, q, &row);
 			hop_consider(b, &x, 1, sc, row);

@@ -70,13 +70,13 @@ int ml_corr_new(ml_corr_t **out, ml_corr_load_fn load, void *ctx);
  * most cap, *n of them) of the stored messages first seen from since_us to
  * until_us whose queue ID is key (ML_HOP_BY_QID), that wait for a next hop
  * of queue ID key (ML_HOP_BY_NEXT), or with a recipient key (ML_HOP_BY_RCPT);
- * get: one of them, whole, into m (reset, empty).  Both return 0 or a
- * negative code. */
+ * get: one of them into m (reset, empty), whole, or its fields and rows
+ * only (lines = 0: no lines, cheaper).  Both return 0 or a negative code. */
 enum { ML_HOP_BY_QID = 0, ML_HOP_BY_NEXT = 1, ML_HOP_BY_RCPT = 2 };
 typedef struct {
 	int (*find)(void *ctx, int by, ml_slice_t key, int64_t since_us, int64_t until_us,
 	            uint64_t *docids, size_t cap, size_t *n);
-	int (*get)(void *ctx, uint64_t docid, ml_message_t *m);
+	int (*get)(void *ctx, uint64_t docid, int lines, ml_message_t *m);
 	void *ctx;
 } ml_corr_hops_t;
 /* Without it, hops are linked within a batch only. */

@@ -261,11 +261,11 @@ int ml_writer_open_lookup(ml_writer_t *w, ml_slice_t host, ml_slice_t qid, ml_me
 		return ml_store_errcode(rc);
 	if (v.mv_size != 8)
 		return ML_CORRUPT_BKPT;
-	rc = ml_writer_get(w, ml_get_be64(v.mv_data), m);
+	rc = ml_writer_get(w, ml_get_be64(v.mv_data), 1, m);
 	return rc == ML_ENOTFOUND ? ML_CORRUPT_BKPT : rc;
 }
 
-int ml_writer_get(ml_writer_t *w, uint64_t docid, ml_message_t *m)
+int ml_writer_get(ml_writer_t *w, uint64_t docid, int lines, ml_message_t *m)
 {
 	if (!w->txn)
 		return ML_EINVAL;
@@ -275,8 +275,9 @@ int ml_writer_get(ml_writer_t *w, uint64_t docid, ml_message_t *m)
 	if (rc)
 		return rc;
 	rc = ml_row_decode(&w->tab, rv.mv_data, rv.mv_size, docid, m);
-	if (!rc)
-		rc = ml_store_lines_get(w->txn, w->s, docid, m->raw_key, &w->rawbuf);
+	if (rc || !lines)
+		return rc;
+	rc = ml_store_lines_get(w->txn, w->s, docid, m->raw_key, &w->rawbuf);
 	if (rc)
 		return rc == ML_ENOTFOUND ? ML_CORRUPT_BKPT : rc;
 	return ml_raw_decode(w->codec[0], w->rawbuf.data, w->rawbuf.len, m);

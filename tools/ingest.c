@@ -114,11 +114,11 @@ static int find_hops(void *ctx, int by, ml_slice_t key, int64_t since_us, int64_
 	return ml_writer_find(g->w, term, sizeof term, since_us, until_us, docids, cap, n);
 }
 
-static int get_hop(void *ctx, uint64_t docid, ml_message_t *m)
+static int get_hop(void *ctx, uint64_t docid, int lines, ml_message_t *m)
 {
 	ing_t *g = ctx;
 	int rc = ml_ing_txn(g);
-	return rc ? rc : ml_writer_get(g->w, docid, m);
+	return rc ? rc : ml_writer_get(g->w, docid, lines, m);
 }
 
 void ml_ing_set_hops(ing_t *g)
