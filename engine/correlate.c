@@ -1192,7 +1192,7 @@ static int hop_take(ml_corr_t *c, hop_best_t *b, ml_message_t **out)
 /* A queue ID copied into qb (64 bytes), or empty when longer. */
 static ml_slice_t qid_copy(char *qb, ml_slice_t q)
 {
-	if (q.n > 64)
+	if (!q.n || q.n > 64)
 		return ML_SLICE_NULL;
 	memcpy(qb, q.p, q.n);
 	return ml_slice(qb, q.n);

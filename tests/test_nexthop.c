@@ -11,7 +11,7 @@ static void expect(const char *reply, ml_nexthop_form_t form, const char *qid)
 {
 	ml_slice_t q;
 	ml_nexthop_form_t f = ml_nexthop_qid(ml_slice_cstr(reply), &q);
-	if (f != form || q.n != strlen(qid) || memcmp(q.p, qid, q.n) != 0)
+	if (f != form || q.n != strlen(qid) || (q.n && memcmp(q.p, qid, q.n) != 0))
 		fail_msg("%s: form %d \"%.*s\", want %d \"%s\"", reply, f, (int)q.n, q.p, form, qid);
 }
 
@@ -58,9 +58,9 @@ static void relays(void **state)
 	for (size_t i = 0; i < ML_ARRAY_LEN(t); i++) {
 		ml_slice_t ip = ml_nexthop_relay_ip(ml_slice_cstr(t[i].relay));
 		ml_slice_t name = ml_nexthop_relay_name(ml_slice_cstr(t[i].relay));
-		if (ip.n != strlen(t[i].ip) || memcmp(ip.p, t[i].ip, ip.n) != 0)
+		if (ip.n != strlen(t[i].ip) || (ip.n && memcmp(ip.p, t[i].ip, ip.n) != 0))
 			fail_msg("%s: address \"%.*s\", want \"%s\"", t[i].relay, (int)ip.n, ip.p, t[i].ip);
-		if (name.n != strlen(t[i].name) || memcmp(name.p, t[i].name, name.n) != 0)
+		if (name.n != strlen(t[i].name) || (name.n && memcmp(name.p, t[i].name, name.n) != 0))
 			fail_msg("%s: name \"%.*s\", want \"%s\"", t[i].relay, (int)name.n, name.p, t[i].name);
 	}
 }
