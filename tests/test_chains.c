@@ -212,6 +212,14 @@ static void postfix_pair(void **state)
 		/* 3 mails, the inner's 2 notices through the edge, the edge's 1 */
 		assert_int_equal(tl_messages(db), 6);
 	}
+	/* a reparse replays the lines of both runs and links them again */
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s reindex --reparse --quiet", db), 0);
+	free(out);
+	free(err);
+	check_postfix_pair("10.77.1.2");
+	EXPECT("bob@example.com delivered; fail@example.com bounced", "to,status", "--queue-id 5D6F1A82241");
+	assert_int_equal(tl_messages(db), 6);
 }
 
 /* Both instances on one host name, one file: the inner's rows do not go
