@@ -1029,14 +1029,40 @@ static int is_loopback_ip(ml_slice_t ip)
 	return ml_slice_starts(ip, "127.") || ml_slice_eq(ip, "::1");
 }
 
+/* Has e a row handed on to n already (another row of the same delivery)?
+ * (n's prev_qid alone does not tell: queue IDs come again.) */
+static int handed_to(const ml_message_t *e, const ml_message_t *n)
+{
+	ml_slice_t nq = ml_message_str(n, n->queue_id), q;
+	for (uint32_t k = 0; k < e->nrcpts; k++)
+		if ((e->rcpts[k].flags & ML_RCPT_HANDED_ON) && ml_nexthop_qid(ml_message_str(e, e->rcpts[k].reason), &q) &&
+		    q.n == nq.n && memcmp(q.p, nq.p, q.n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Has n a row of the recipient of e's row r (its address or the one before
+ * e expanded it, as n's final or original address)? */
+static int hop_has_rcpt(const ml_message_t *n, const ml_message_t *e, const ml_rcpt_t *r)
+{
+	for (uint32_t j = 0; j < n->nrcpts; j++) {
+		const ml_rcpt_t *x = &n->rcpts[j];
+		if ((r->to.len && (str_eq(n, x->to, e, r->to, 1) || str_eq(n, x->orig_to, e, r->to, 1))) ||
+		    (r->orig_to.len && (str_eq(n, x->to, e, r->orig_to, 1) || str_eq(n, x->orig_to, e, r->orig_to, 1))))
+			return 1;
+	}
+	return 0;
+}
+
 /*
  * Is n the next hop of row i of e (whose reply named n's queue ID)?  0 no;
  * else a score, the higher the surer: 1 nothing speaks against it; +1 the
  * next hop's client name is e's host, +1 the relay's name is n's host, +2
- * the message-ids agree; 8 linked already.  No when n came in from a client
- * and was first seen out of the window around the delivery; when one side
- * is on loopback and the other not; when both have a message-id and they
- * differ; when both names are known and neither agrees.
+ * the message-ids agree; 8 linked already.  No when n was first seen out of
+ * the window around the delivery; when it was rejected; when it has rows
+ * and none of the recipient; when one side is on loopback and the other
+ * not; when both have a message-id and they differ; when both names are
+ * known and neither agrees.
  */
 static int hop_fits(const ml_message_t *e, int i, const ml_message_t *n)
 {
@@ -1045,9 +1071,13 @@ static int hop_fits(const ml_message_t *e, int i, const ml_message_t *n)
 	               str_eq(n, n->queue_id, e, e->queue_id, 0)))
 		return 0;
 	if (n->prev_qid.len)
-		return str_eq(n, n->prev_qid, e, e->queue_id, 0) ? 8 : 0;
+		return str_eq(n, n->prev_qid, e, e->queue_id, 0) && handed_to(e, n) ? 8 : 0;
 	if (n->first_us < r->time_us - HOP_BEFORE_US || n->first_us > r->time_us + HOP_AFTER_US)
 		return 0;
+	if (n->flags & ML_MSG_REJECTED)
+		return 0;  /* the next hop took the mail: e's row is delivered */
+	if (n->nrcpts && !hop_has_rcpt(n, e, r))
+		return 0;  /* its recipients are known, and not this one */
 	ml_slice_t relay = ml_message_str(e, r->relay);
 	ml_slice_t ip = ml_nexthop_relay_ip(relay), nip = ml_message_str(n, n->client_ip);
 	if (!ip.n && !ml_nexthop_relay_name(relay).n)
@@ -1154,15 +1184,21 @@ typedef struct {
 	ml_message_t *m;     /* in the batch, or NULL */
 	ml_message_t tmp;    /* loaded from storage (m NULL) */
 	int loaded, score, row;
+	int ties;            /* other candidates as good: none is linked */
 } hop_best_t;
 
 /* Candidate x (of the batch, or loaded: then kept only when better). */
 static void hop_consider(hop_best_t *b, ml_message_t *x, int loaded, int score, int row)
 {
+	if (!score || (!loaded && x == b->m) || (loaded && b->loaded && x->docid == b->tmp.docid))
+		return;  /* no, or the best again */
+	if (score == b->score)
+		b->ties++;
 	if (score <= b->score)
 		return;
 	b->score = score;
 	b->row = row;
+	b->ties = 0;
 	if (loaded) {
 		ml_message_t t = b->tmp;
 		b->tmp = *x;
@@ -1274,7 +1310,7 @@ static int link_forward(ml_corr_t *c, ml_message_t *m)
 		int64_t t = m->rcpts[i].time_us;
 		rc = hop_search(c, HOP_BY_QID, ML_HOP_BY_QID, q, t - HOP_BEFORE_US, t + HOP_AFTER_US, score_next, m, (int)i, &b);
 		ml_message_t *n = NULL;
-		if (!rc && b.score)
+		if (!rc && b.score && !b.ties)
 			rc = hop_take(c, &b, &n);
 		if (!rc && n)
 			rc = hop_link(m, (int)i, n);
@@ -1298,7 +1334,7 @@ static int link_back(ml_corr_t *c, ml_message_t *m)
 	int rc = hop_search(c, HOP_BY_NEXT, ML_HOP_BY_NEXT, q, m->first_us - HOP_WAIT_US, m->first_us + HOP_AFTER_US, score_waiting,
 	                    m, 0, &b);
 	ml_message_t *e = NULL;
-	if (!rc && b.score)
+	if (!rc && b.score && !b.ties)
 		rc = hop_take(c, &b, &e);
 	if (!rc && e)
 		rc = hop_link(e, b.row, m);
@@ -1382,7 +1418,7 @@ static int link_refused(ml_corr_t *c, ml_message_t *m)
 		rc = hop_search(c, noqueue ? HOP_BY_BOUNCED : HOP_BY_REJECT, ML_HOP_BY_RCPT, to, t - HOP_BEFORE_US,
 		                t + HOP_AFTER_US, noqueue ? score_refuser : score_refused, m, (int)i, &b);
 		ml_message_t *o = NULL;
-		if (!rc && b.score)
+		if (!rc && b.score && !b.ties)
 			rc = hop_take(c, &b, &o);
 		if (!rc && o)
 			rc = noqueue ? refusal_link(o, m) : refusal_link(m, o);
