@@ -1029,15 +1029,20 @@ static int is_loopback_ip(ml_slice_t ip)
 	return ml_slice_starts(ip, "127.") || ml_slice_eq(ip, "::1");
 }
 
-/* Has e a row handed on to n already (another row of the same delivery)?
- * (n's prev_qid alone does not tell: queue IDs come again.) */
+/* Has e a row handed on to n already (another row of the same delivery, or
+ * a content filter's verdict)?  (n's prev_qid alone does not tell: queue
+ * IDs come again.) */
 static int handed_to(const ml_message_t *e, const ml_message_t *n)
 {
 	ml_slice_t nq = ml_message_str(n, n->queue_id), q;
-	for (uint32_t k = 0; k < e->nrcpts; k++)
-		if ((e->rcpts[k].flags & ML_RCPT_HANDED_ON) && ml_nexthop_qid(ml_message_str(e, e->rcpts[k].reason), &q) &&
-		    q.n == nq.n && memcmp(q.p, nq.p, q.n) == 0)
+	int named = str_eq(e, e->next_qid, n, n->queue_id, 0);  /* a filter's verdict named it */
+	for (uint32_t k = 0; k < e->nrcpts; k++) {
+		if (!(e->rcpts[k].flags & ML_RCPT_HANDED_ON))
+			continue;
+		if (named || (ml_nexthop_qid(ml_message_str(e, e->rcpts[k].reason), &q) && q.n == nq.n &&
+		              memcmp(q.p, nq.p, q.n) == 0))
 			return 1;
+	}
 	return 0;
 }
 
