@@ -20,12 +20,18 @@
  * known: when the dirty messages are asked for, each row naming a next hop
  * looks for it in the batch, then in storage (`hops`, below); each new
  * message that came in from a client looks for a message waiting for it
- * (next_qid set, no row handed on yet) the same way.  A candidate is the
- * next hop only when it was first seen from HOP_BEFORE_US before to
- * HOP_AFTER_US after the delivery, its client's address is the relay's
- * (its client name the relay's name when the relay names no address), and
- * its message-id is the same when both have one.  Until it is found the row
- * shows its own status (delivered to the next hop).  Linked, the row is
+ * (next_qid set, no row handed on yet) the same way (a waiting message
+ * first seen up to a day before).  A candidate (a message of that queue ID
+ * on any host) is the next hop only when it was first seen from 30 minutes
+ * before to 10 minutes after the delivery; was not rejected; has no rows
+ * yet or one of the recipient; is on loopback (its client) exactly when
+ * the relay is; has the same message-id when both have one; and is not
+ * named against twice (its client name not the first hop's host, the
+ * relay's name not its host).  The message-ids agreeing and the names
+ * agreeing make a candidate surer; of two as sure, neither is linked.  (A
+ * client's address and the relay's are of two hosts: they are not
+ * compared.)  Until it is found the row shows its own status (delivered to
+ * the next hop).  Linked, the row is
  * handed on and the next hop continues the message: it takes the first
  * hop's client, and its sender, message-id and subject when it has none,
  * and its row of the recipient gets the original address.  A recipient
