@@ -34,6 +34,9 @@ PATH=$PATH:/usr/sbin:/sbin
 [ "$(id -u)" -eq 0 ] || { echo "test-chains needs root (network namespaces, Postfix)" >&2; exit 2; }
 command -v postfix >/dev/null || { echo "postfix is missing: sh tools/install-deps.sh chains" >&2; exit 2; }
 command -v ip >/dev/null || { echo "ip is missing (iproute2)" >&2; exit 2; }
+command -v jq >/dev/null || { echo "jq is missing: sh tools/install-deps.sh chains" >&2; exit 2; }
+ip netns add "mtlc-probe-$$" 2>/dev/null && ip netns del "mtlc-probe-$$" ||
+	{ echo "cannot create a network namespace (ip netns add needs CAP_SYS_ADMIN)" >&2; exit 2; }
 if [ -z "${MTALOG_BIN:-}" ]; then
 	make -s build/mtalog
 	MTALOG_BIN=build/mtalog
