@@ -21,10 +21,14 @@ static size_t qid_at(const char *p, const char *end)
 static const char *last_of(ml_slice_t s, const char *lit)
 {
 	size_t n = strlen(lit);
-	for (size_t i = s.n; i >= n && i > 0; i--)
-		if (memcmp(s.p + i - n, lit, n) == 0)
-			return s.p + i - n;
-	return NULL;
+	const char *last = NULL, *p = s.p, *end = s.p + s.n;
+	while (p && (size_t)(end - p) >= n) {
+		const char *hit = memmem(p, (size_t)(end - p), lit, n);
+		if (hit)
+			last = hit;
+		p = hit ? hit + 1 : NULL;
+	}
+	return last;
 }
 
 /* Exim's message ID: 6-6-2 (old) or 6-11-4 base-62 characters. */
