@@ -27,6 +27,9 @@
 #   make test-rsyslog  rsyslogd in front of `ingest --follow`, as docs/rsyslog.md
 #                   sets it up; every line stored once across kills, restarts
 #                   and rotation (tests/rsyslog/)
+#   make test-chains  two real Postfix instances in a chain (edge → inner) in
+#                   network namespaces and on loopback; every recipient's
+#                   final status found from the first hop (root; tests/chains/)
 #   make test-faults  SIGKILL at 20 random points of ingest --follow, reindex,
 #                   reindex --reparse, prune and compact, and each under a file
 #                   size limit (a full disk), on 20,000 messages (tests/faults/;
@@ -62,7 +65,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all check check-corpus corpus-tier peers install uninstall test test-san test-web test-rsyslog test-faults deps demo sample bench bench-full bench-lag soak fuzz clean tests-build
+.PHONY: all check check-corpus corpus-tier peers install uninstall test test-san test-web test-rsyslog test-chains test-faults deps demo sample bench bench-full bench-lag soak fuzz clean tests-build
 all: mtalog
 
 mtalog: $(BUILD)/mtalog
@@ -156,6 +159,12 @@ test-web: $(BUILD)/mtalog
 # mtalog is killed, stopped and restarted, the log rotated (about 5 s)
 test-rsyslog: $(BUILD)/mtalog
 	MTALOG_BIN=$(CURDIR)/$(BUILD)/mtalog sh tests/rsyslog/run.sh
+
+# Two Postfix instances relaying edge → inner (`sh tools/install-deps.sh
+# chains`; root: network namespaces), each mail followed to its last hop,
+# in namespaces and on loopback (tests/chains/run.sh; about a minute)
+test-chains: $(BUILD)/mtalog
+	MTALOG_BIN=$(CURDIR)/$(BUILD)/mtalog sh tests/chains/run.sh
 
 # Faults (tests/faults/run.sh): each operation that writes the database killed
 # at KILLS random points, then run to its end, compared with an uninterrupted

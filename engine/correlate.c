@@ -6,11 +6,19 @@
 #include "engine/exim.h"
 #include "engine/filters.h"
 #include "engine/rcpts.h"
+#include "engine/nexthop.h"
 #include "engine/sendmail.h"
 #include "engine/rfc2047.h"
 
 /* A queue ID not seen for this long is a new message, whatever the table says. */
 #define REUSE_US (30LL * 86400 * 1000000)
+/* A chain's next hop is first seen at most this long before the delivery
+ * line that names it (the transfer), or after it (the clocks of two hosts);
+ * the message waiting for it, at most HOP_WAIT_US before. */
+#define HOP_BEFORE_US (30LL * 60 * 1000000)
+#define HOP_AFTER_US (10LL * 60 * 1000000)
+#define HOP_WAIT_US (86400LL * 1000000)
+#define HOP_CANDIDATES 16
 
 typedef struct {
 	uint64_t hash;
@@ -46,6 +54,12 @@ typedef struct {
 #define MID_SLOTS (1u << 16)       /* the message-id cache: direct-mapped */
 #define PEND_MAX 16384u            /* filter lines waiting for their message */
 #define PEND_US (3600LL * 1000000) /* how long (log time) one waits */
+/* The batch's messages for linking hops: a multimap from the hash of (kind,
+ * key) to the message; kinds below (by queue ID, by the next hop a row waits
+ * for, by docid, by the recipient of a bounced row with a reply, by the
+ * recipient of a NOQUEUE reject).  Entries may be stale (a row linked
+ * since): whoever looks a message up checks it. */
+enum { HOP_BY_QID = 1, HOP_BY_NEXT = 2, HOP_BY_DOCID = 3, HOP_BY_BOUNCED = 4, HOP_BY_REJECT = 5 };
 
 struct ml_corr {
 	ml_corr_load_fn load;
@@ -64,6 +78,11 @@ struct ml_corr {
 	pend_t *pend;                 /* kept across batches, up to PEND_US old */
 	size_t npend, pend_cap;
 	int64_t newest_us;            /* of every line folded */
+	ml_corr_hops_t store;         /* where stored hops are found (find NULL: nowhere) */
+	slot_t *hops;                 /* (the table's slots, never a tombstone) */
+	size_t nhop_slots, nhops;     /* power of two (0: none yet) */
+	size_t hops_indexed;          /* dirty[0..hops_indexed) are in hops */
+	size_t nlinked;               /* dirty[0..nlinked) had their hops looked for */
 };
 
 static ml_message_t TOMBSTONE;
@@ -88,11 +107,17 @@ int ml_corr_new(ml_corr_t **out, ml_corr_load_fn load, void *ctx)
 	return ML_OK;
 }
 
+void ml_corr_set_hops(ml_corr_t *c, const ml_corr_hops_t *hops)
+{
+	c->store = *hops;
+}
+
 void ml_corr_free(ml_corr_t *c)
 {
 	if (!c)
 		return;
 	ml_corr_done(c);
+	free(c->hops);
 	free(c->slots);
 	free(c->dirty);
 	for (size_t i = 0; i < c->ndoms_slots; i++)
@@ -266,15 +291,16 @@ static slot_t *find_slot(ml_corr_t *c, uint64_t h, ml_slice_t host, ml_slice_t q
 	}
 }
 
-static int table_grow(ml_corr_t *c)
+/* The slots moved into a table of ns slots (a power of two), tombstones
+ * dropped; *kept gets how many there are. */
+static int slots_resize(slot_t **slots, size_t *nslots, size_t ns, size_t *kept)
 {
-	size_t ns = c->nslots * 2;
 	slot_t *n = calloc(ns, sizeof *n);
 	if (!n)
 		return ML_ENOMEM;
 	size_t used = 0;
-	for (size_t i = 0; i < c->nslots; i++) {
-		slot_t *s = &c->slots[i];
+	for (size_t i = 0; i < *nslots; i++) {
+		slot_t *s = &(*slots)[i];
 		if (!s->m || s->m == &TOMBSTONE)
 			continue;
 		size_t j = s->hash & (ns - 1);
@@ -283,17 +309,17 @@ static int table_grow(ml_corr_t *c)
 		n[j] = *s;
 		used++;
 	}
-	free(c->slots);
-	c->slots = n;
-	c->nslots = ns;
-	c->used = used;
+	free(*slots);
+	*slots = n;
+	*nslots = ns;
+	*kept = used;
 	return ML_OK;
 }
 
 static int table_insert(ml_corr_t *c, uint64_t h, ml_message_t *m)
 {
 	if ((c->used + 1) * 4 > c->nslots * 3) {
-		int rc = table_grow(c);
+		int rc = slots_resize(&c->slots, &c->nslots, c->nslots * 2, &c->used);
 		if (rc)
 			return rc;
 	}
@@ -541,37 +567,6 @@ static int arrival_rows(ml_message_t *m, ml_slice_t list)
 	return ML_OK;
 }
 
-/* A relay on this host: a content filter listening on loopback. */
-static int relay_is_local(ml_slice_t r)
-{
-	static const char *const local[] = { "127.", "[127.", "localhost", "[::1]", "::1[" };
-	for (size_t i = 0; i < ML_ARRAY_LEN(local); i++) {
-		size_t n = strlen(local[i]);
-		for (size_t k = 0; k + n <= r.n; k++)
-			if (memcmp(r.p + k, local[i], n) == 0)
-				return 1;
-	}
-	return 0;
-}
-
-/* The queue ID after the last "queued as " of a reply, or empty. */
-static ml_slice_t queued_as(ml_slice_t reason)
-{
-	static const char key[] = "queued as ";
-	const size_t kn = sizeof key - 1;
-	for (size_t i = reason.n; i >= kn && i > 0; i--) {
-		if (memcmp(reason.p + i - kn, key, kn) != 0)
-			continue;
-		size_t st = i, e = i;
-		while (e < reason.n && ((reason.p[e] >= '0' && reason.p[e] <= '9') ||
-		                        (reason.p[e] >= 'A' && reason.p[e] <= 'Z') ||
-		                        (reason.p[e] >= 'a' && reason.p[e] <= 'z') || reason.p[e] == '-'))
-			e++;
-		return e - st >= 5 ? ml_slice(reason.p + st, e - st) : ML_SLICE_NULL;
-	}
-	return ML_SLICE_NULL;
-}
-
 static int is_loopback(ml_slice_t ip)
 {
 	return ip.n == 0 || ml_slice_starts(ip, "127.") || ml_slice_eq(ip, "::1");
@@ -669,6 +664,19 @@ static int filter_verdict(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, m
 		}
 	}
 	return rc;
+}
+
+/* A delivery whose reply names the next hop's queue ID: m waits for that
+ * hop (ml_corr_dirty links it when it is found). */
+static int wait_next(ml_message_t *m, const ml_event_t *ev)
+{
+	ml_slice_t next;
+	if (ev->status != ML_ST_DELIVERED || m->next_qid.len || !ml_nexthop_qid(ev->reason_text, &next))
+		return ML_OK;
+	ml_slice_t self = ml_message_str(m, m->queue_id);
+	if (next.n == self.n && memcmp(next.p, self.p, next.n) == 0)
+		return ML_OK;
+	return ml_message_set(m, &m->next_qid, next.p, next.n);
 }
 
 static int learn(ml_corr_t *c, ml_slice_t addr)
@@ -788,6 +796,8 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 					return k;
 				rc = set_row(m, k, ev, t, ev->status);
 			}
+			if (!rc)
+				rc = wait_next(m, ev);
 			/* Sendmail logs "done" only at LogLevel 10 and up: the message is
 			 * done when every recipient its from= line counted is settled */
 			uint32_t settled = 0;
@@ -802,8 +812,8 @@ static int apply(ml_corr_t *c, ml_message_t *m, const ml_event_t *ev, ml_slice_t
 		if (i < 0)
 			return i;
 		rc = set_row(m, i, ev, t, ev->status);
-		if (!rc && ev->status == ML_ST_DELIVERED && relay_is_local(ev->relay))
-			rc = chain(c, m, i, host, queued_as(ev->reason_text), t);
+		if (!rc)
+			rc = wait_next(m, ev);
 		if (!rc && ev->local_delivery && ev->status == ML_ST_DELIVERED) {
 			rc = learn(c, ev->to);
 			if (!rc)
@@ -1081,33 +1091,578 @@ int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const 
 	return rc;
 }
 
+/* ---- hops of a chain across hosts and instances ---- */
+
+static uint64_t hop_hash(int kind, const void *p, size_t n)
+{
+	return XXH3_64bits_withSeed(p, n, (uint64_t)kind);
+}
+
+static int hop_put(ml_corr_t *c, uint64_t h, ml_message_t *m)
+{
+	if ((c->nhops + 1) * 2 > c->nhop_slots) {
+		int rc = slots_resize(&c->hops, &c->nhop_slots, c->nhop_slots ? c->nhop_slots * 2 : 1024, &c->nhops);
+		if (rc)
+			return rc;
+	}
+	size_t i = h & (c->nhop_slots - 1);
+	while (c->hops[i].m)
+		i = (i + 1) & (c->nhop_slots - 1);
+	c->hops[i] = (slot_t){ h, m };
+	c->nhops++;
+	return ML_OK;
+}
+
+/* The next hop row r of m names and still waits for (a slice into m), or
+ * empty. */
+static ml_slice_t row_next(const ml_message_t *m, const ml_rcpt_t *r)
+{
+	ml_slice_t q;
+	if (r->status != ML_ST_DELIVERED || (r->flags & ML_RCPT_HANDED_ON) ||
+	    !ml_nexthop_qid(ml_message_str(m, r->reason), &q))
+		return ML_SLICE_NULL;
+	ml_slice_t self = ml_message_str(m, m->queue_id);
+	return q.n == self.n && memcmp(q.p, self.p, q.n) == 0 ? ML_SLICE_NULL : q;
+}
+
+/* The hash of (kind, an address lowercased). */
+static uint64_t hop_hash_addr(int kind, ml_slice_t a)
+{
+	char tmp[256];
+	size_t n = ML_MIN(a.n, sizeof tmp);
+	for (size_t i = 0; i < n; i++)
+		tmp[i] = (a.p[i] >= 'A' && a.p[i] <= 'Z') ? a.p[i] + 32 : a.p[i];
+	return hop_hash(kind, tmp, n);
+}
+
+/* Every dirty message into the multimap. */
+static int hop_sync(ml_corr_t *c)
+{
+	for (; c->hops_indexed < c->ndirty; c->hops_indexed++) {
+		ml_message_t *m = c->dirty[c->hops_indexed];
+		ml_slice_t q = ml_message_str(m, m->queue_id);
+		int rc = q.n ? hop_put(c, hop_hash(HOP_BY_QID, q.p, q.n), m) : ML_OK;
+		if (!rc && m->docid)
+			rc = hop_put(c, hop_hash(HOP_BY_DOCID, &m->docid, sizeof m->docid), m);
+		for (uint32_t i = 0; i < m->nrcpts && !rc; i++) {
+			const ml_rcpt_t *r = &m->rcpts[i];
+			ml_slice_t n = row_next(m, r);
+			if (n.n)
+				rc = hop_put(c, hop_hash(HOP_BY_NEXT, n.p, n.n), m);
+			if (!rc && r->status == ML_ST_BOUNCED && r->reason.len)
+				rc = hop_put(c, hop_hash_addr(HOP_BY_BOUNCED, ml_message_str(m, r->to)), m);
+			if (!rc && (m->flags & ML_MSG_NOQUEUE))
+				rc = hop_put(c, hop_hash_addr(HOP_BY_REJECT, ml_message_str(m, r->to)), m);
+		}
+		if (rc)
+			return rc;
+	}
+	return ML_OK;
+}
+
+/* The batch's messages under (kind, key): call with *pos = 0, then again
+ * while it returns non-NULL.  A message may come more than once. */
+static ml_message_t *hop_next(const ml_corr_t *c, uint64_t h, size_t *pos)
+{
+	if (!c->nhop_slots)
+		return NULL;
+	size_t mask = c->nhop_slots - 1;
+	for (size_t i = *pos ? *pos : (h & mask) + 1; c->hops[(i - 1) & mask].m; i++) {
+		const slot_t *e = &c->hops[(i - 1) & mask];
+		if (e->hash == h) {
+			*pos = i + 1;
+			return e->m;
+		}
+	}
+	return NULL;
+}
+
+static int in_batch(const ml_corr_t *c, uint64_t docid)
+{
+	size_t pos = 0;
+	uint64_t h = hop_hash(HOP_BY_DOCID, &docid, sizeof docid);
+	for (ml_message_t *m; (m = hop_next(c, h, &pos));)
+		if (m->docid == docid)
+			return 1;
+	return 0;
+}
+
+static int str_eq(const ml_message_t *a, ml_str_t x, const ml_message_t *b, ml_str_t y, int icase)
+{
+	ml_slice_t p = ml_message_str(a, x), q = ml_message_str(b, y);
+	return p.n == q.n && (icase ? ml_memieq(p.p, q.p, p.n) : memcmp(p.p, q.p, p.n) == 0);
+}
+
+/* The first labels of two host names agree ("mx1" and "MX1.example.com");
+ * -1 when either is unknown (empty, "unknown", an address). */
+static int same_host_name(ml_slice_t a, ml_slice_t b)
+{
+	ml_slice_t v[2] = { a, b };
+	for (int k = 0; k < 2; k++) {
+		size_t n = 0;
+		while (n < v[k].n && v[k].p[n] != '.')
+			n++;
+		int digits = 1;
+		for (size_t i = 0; i < v[k].n && digits; i++)
+			digits = (v[k].p[i] >= '0' && v[k].p[i] <= '9') || v[k].p[i] == '.' || v[k].p[i] == ':';
+		if (!n || digits || ml_slice_ieq(v[k], "unknown"))
+			return -1;
+		v[k].n = n;
+	}
+	return v[0].n == v[1].n && ml_memieq(v[0].p, v[1].p, v[0].n);
+}
+
+static int is_loopback_ip(ml_slice_t ip)
+{
+	return ml_slice_starts(ip, "127.") || ml_slice_eq(ip, "::1");
+}
+
+/* Has e a row handed on to n already (another row of the same delivery, or
+ * a content filter's verdict)?  (n's prev_qid alone does not tell: queue
+ * IDs come again.) */
+static int handed_to(const ml_message_t *e, const ml_message_t *n)
+{
+	ml_slice_t nq = ml_message_str(n, n->queue_id), q;
+	int named = str_eq(e, e->next_qid, n, n->queue_id, 0);  /* a filter's verdict named it */
+	for (uint32_t k = 0; k < e->nrcpts; k++) {
+		if (!(e->rcpts[k].flags & ML_RCPT_HANDED_ON))
+			continue;
+		if (named || (ml_nexthop_qid(ml_message_str(e, e->rcpts[k].reason), &q) && q.n == nq.n &&
+		              memcmp(q.p, nq.p, q.n) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/* Has n a row of the recipient of e's row r (its address or the one before
+ * e expanded it, as n's final or original address)? */
+static int hop_has_rcpt(const ml_message_t *n, const ml_message_t *e, const ml_rcpt_t *r)
+{
+	for (uint32_t j = 0; j < n->nrcpts; j++) {
+		const ml_rcpt_t *x = &n->rcpts[j];
+		if ((r->to.len && (str_eq(n, x->to, e, r->to, 1) || str_eq(n, x->orig_to, e, r->to, 1))) ||
+		    (r->orig_to.len && (str_eq(n, x->to, e, r->orig_to, 1) || str_eq(n, x->orig_to, e, r->orig_to, 1))))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Is n the next hop of row i of e (whose reply named n's queue ID)?  0 no;
+ * else a score, the higher the surer: 1 nothing speaks against it; +1 the
+ * next hop's client name is e's host, +1 the relay's name is n's host, +2
+ * the message-ids agree; 8 linked already.  No when n was first seen out of
+ * the window around the delivery; when it was rejected; when it has rows
+ * and none of the recipient; when one side is on loopback and the other
+ * not; when both have a message-id and they differ; when both names are
+ * known and neither agrees.
+ */
+static int hop_fits(const ml_message_t *e, int i, const ml_message_t *n)
+{
+	const ml_rcpt_t *r = &e->rcpts[i];
+	if (n == e || (n->host.len == e->host.len && str_eq(n, n->host, e, e->host, 1) &&
+	               str_eq(n, n->queue_id, e, e->queue_id, 0)))
+		return 0;
+	if (n->prev_qid.len)
+		return str_eq(n, n->prev_qid, e, e->queue_id, 0) && handed_to(e, n) ? 8 : 0;
+	if (n->first_us < r->time_us - HOP_BEFORE_US || n->first_us > r->time_us + HOP_AFTER_US)
+		return 0;
+	if (n->flags & ML_MSG_REJECTED)
+		return 0;  /* the next hop took the mail: e's row is delivered */
+	if (n->nrcpts && !hop_has_rcpt(n, e, r))
+		return 0;  /* its recipients are known, and not this one */
+	ml_slice_t relay = ml_message_str(e, r->relay);
+	ml_slice_t ip = ml_nexthop_relay_ip(relay), nip = ml_message_str(n, n->client_ip);
+	if (!ip.n && !ml_nexthop_relay_name(relay).n)
+		return 0;  /* a relay naming no host ("local", a transport): no MTA behind it */
+	if (ip.n && nip.n && is_loopback_ip(ip) != is_loopback_ip(nip))
+		return 0;
+	int score = 1;
+	if (e->message_id.len && n->message_id.len) {
+		if (!str_eq(e, e->message_id, n, n->message_id, 0))
+			return 0;
+		score += 2;
+	}
+	int by_client = same_host_name(ml_message_str(n, n->client_name), ml_message_str(e, e->host));
+	int by_relay = same_host_name(ml_nexthop_relay_name(relay), ml_message_str(n, n->host));
+	if (by_client == 0 && by_relay == 0 && score == 1)
+		return 0;
+	return score + (by_client == 1) + (by_relay == 1);
+}
+
+/* A stored message loaded for a link joins the batch. */
+static int adopt(ml_corr_t *c, ml_message_t *tmp, ml_message_t **out)
+{
+	ml_message_t *m = new_message(c);
+	if (!m)
+		return ML_ENOMEM;
+	*m = *tmp;  /* takes over tmp's buffers */
+	ml_message_init(tmp);
+	ml_slice_t host = ml_message_str(m, m->host), qid = ml_message_str(m, m->queue_id);
+	uint64_t h = key_hash(host, qid);
+	/* lines of this batch about its queue ID went to a newer message */
+	int rc = !qid.n || find_slot(c, h, host, qid) ? ML_OK : table_insert(c, h, m);
+	*out = m;
+	return rc ? rc : hop_sync(c);  /* found by the next lookups, not loaded again */
+}
+
+/* The addresses of the recipient, the next hop's row of it, with the
+ * address it had at the first hop. */
+static int hop_row(ml_message_t *n, ml_slice_t to, ml_slice_t orig)
+{
+	int found = 0, rc = 0;
+	for (uint32_t j = 0; j < n->nrcpts && !rc; j++) {
+		ml_slice_t t = ml_message_str(n, n->rcpts[j].to), o = ml_message_str(n, n->rcpts[j].orig_to);
+		if (t.n == to.n && ml_memieq(t.p, to.p, to.n)) {
+			found = 1;
+			if (orig.n && !o.n)
+				rc = ml_message_set(n, &n->rcpts[j].orig_to, orig.p, orig.n);
+		} else if (o.n == to.n && ml_memieq(o.p, to.p, to.n)) {
+			found = 1;  /* expanded at the next hop (an alias) */
+		}
+	}
+	if (rc || found)
+		return rc;
+	int k = ml_message_add_rcpt(n);
+	if (k < 0)
+		return k;
+	rc = ml_message_set(n, &n->rcpts[k].to, to.p, to.n);
+	if (!rc)
+		rc = ml_message_set(n, &n->rcpts[k].orig_to, orig.p, orig.n);
+	return rc;
+}
+
+/* Row i of e went on as message n: link them. */
+static int hop_link(ml_message_t *e, int i, ml_message_t *n)
+{
+	e->rcpts[i].flags |= ML_RCPT_HANDED_ON;
+	int rc = 0;
+	if (!e->next_qid.len)
+		rc = set_if(e, &e->next_qid, ml_message_str(n, n->queue_id));
+	n->flags |= ML_MSG_CONTINUED;
+	if (!rc && !n->prev_qid.len) {
+		rc = set_if(n, &n->prev_qid, ml_message_str(e, e->queue_id));
+		/* the first hop's client is the one a search asks about */
+		if (!rc && e->client_ip.len) {
+			rc = ml_message_set(n, &n->client_ip, e->strs.data + e->client_ip.off, e->client_ip.len);
+			if (!rc)
+				rc = ml_message_set(n, &n->client_name, e->strs.data + e->client_name.off,
+				                    e->client_name.len);
+			if (!rc && e->helo.len)
+				rc = set_if(n, &n->helo, ml_message_str(e, e->helo));
+		}
+	}
+	struct { ml_str_t *to; ml_str_t from; } take[] = {
+		{ &n->from, e->from }, { &n->message_id, e->message_id }, { &n->subject, e->subject },
+		{ &n->sasl_user, e->sasl_user },
+	};
+	for (size_t k = 0; k < ML_ARRAY_LEN(take) && !rc; k++)
+		if (!take[k].to->len)
+			rc = set_if(n, take[k].to, ml_message_str(e, take[k].from));
+	if (!rc)
+		rc = hop_row(n, ml_message_str(e, e->rcpts[i].to), ml_message_str(e, e->rcpts[i].orig_to));
+	/* a recipient the next hop refused at RCPT (in a transaction it took
+	 * others of): the first hop's row, bounced with that reply, tells it */
+	for (uint32_t j = 0; j < n->nrcpts && !rc; j++) {
+		if (n->rcpts[j].status != ML_ST_BLOCKED)
+			continue;
+		for (uint32_t k = 0; k < e->nrcpts; k++)
+			if (e->rcpts[k].status == ML_ST_BOUNCED && str_eq(e, e->rcpts[k].to, n, n->rcpts[j].to, 1))
+				n->rcpts[j].flags |= ML_RCPT_HANDED_ON;
+	}
+	return rc;
+}
+
+typedef struct {
+	ml_message_t *m;     /* in the batch, or NULL */
+	ml_message_t tmp;    /* loaded from storage (m NULL) */
+	int loaded, score, row;
+	int ties;            /* other candidates as good: none is linked */
+} hop_best_t;
+
+/* Candidate x (of the batch, or loaded: then kept only when better). */
+static void hop_consider(hop_best_t *b, ml_message_t *x, int loaded, int score, int row)
+{
+	if (!score || (!loaded && x == b->m) || (loaded && b->loaded && x->docid == b->tmp.docid))
+		return;  /* no, or the best again */
+	if (score == b->score)
+		b->ties++;
+	if (score <= b->score)
+		return;
+	b->score = score;
+	b->row = row;
+	b->ties = 0;
+	if (loaded) {
+		ml_message_t t = b->tmp;
+		b->tmp = *x;
+		*x = t;  /* the one it replaces is reset by the caller */
+		b->m = NULL;
+		b->loaded = 1;
+	} else {
+		b->m = x;
+		b->loaded = 0;
+	}
+}
+
+static int hop_take(ml_corr_t *c, hop_best_t *b, ml_message_t **out)
+{
+	if (!b->loaded) {
+		*out = b->m;
+		return ML_OK;
+	}
+	/* scored on its row: now whole, to be stored again */
+	uint64_t docid = b->tmp.docid;
+	ml_message_reset(&b->tmp);
+	int rc = c->store.get(c->store.ctx, docid, 1, &b->tmp);
+	b->loaded = 0;
+	return rc ? rc : adopt(c, &b->tmp, out);
+}
+
+/* A queue ID copied into qb (64 bytes), or empty when longer. */
+static ml_slice_t qid_copy(char *qb, ml_slice_t q)
+{
+	if (!q.n || q.n > 64)
+		return ML_SLICE_NULL;
+	memcpy(qb, q.p, q.n);
+	return ml_slice(qb, q.n);
+}
+
+/* Candidate x, a next hop of queue ID q for row i of m: its score. */
+static int score_next(const ml_message_t *m, int i, const ml_message_t *x, ml_slice_t q, int *row)
+{
+	ml_slice_t xq = ml_message_str(x, x->queue_id);
+	*row = 0;
+	return xq.n == q.n && memcmp(xq.p, q.p, q.n) == 0 ? hop_fits(m, i, x) : 0;
+}
+
+/* Candidate x, waiting for m (of queue ID q): the score of its best row. */
+static int score_waiting(const ml_message_t *m, int i, const ml_message_t *x, ml_slice_t q, int *row)
+{
+	(void)i;
+	int best = 0;
+	for (uint32_t k = 0; k < x->nrcpts; k++) {
+		ml_slice_t n = row_next(x, &x->rcpts[k]);
+		int sc = n.n == q.n && memcmp(n.p, q.p, q.n) == 0 ? hop_fits(x, (int)k, m) : 0;
+		if (sc > best) {
+			best = sc;
+			*row = (int)k;
+		}
+	}
+	return best;
+}
+
+typedef int (*hop_score_fn)(const ml_message_t *m, int i, const ml_message_t *x, ml_slice_t q, int *row);
+
+/* The batch's messages under (kind, q), then, when none fits, the stored
+ * ones (find by: ML_HOP_BY_*) not in the batch: each scored by fn, the best
+ * in b. */
+static int hop_search(ml_corr_t *c, int kind, int by, ml_slice_t q, int64_t since, int64_t until,
+                      hop_score_fn fn, const ml_message_t *m, int i, hop_best_t *b)
+{
+	size_t pos = 0;
+	int row = 0;
+	uint64_t h = kind == HOP_BY_BOUNCED || kind == HOP_BY_REJECT ? hop_hash_addr(kind, q) : hop_hash(kind, q.p, q.n);
+	for (ml_message_t *x; (x = hop_next(c, h, &pos));) {
+		int sc = x != m ? fn(m, i, x, q, &row) : 0;
+		hop_consider(b, x, 0, sc, row);
+	}
+	if (b->score || !c->store.find)
+		return ML_OK;
+	uint64_t ids[HOP_CANDIDATES];
+	size_t nids = 0;
+	int rc = c->store.find(c->store.ctx, by, q, since, until, ids, HOP_CANDIDATES, &nids);
+	ml_message_t x;
+	ml_message_init(&x);
+	for (size_t k = 0; k < nids && !rc; k++) {
+		if (in_batch(c, ids[k]))
+			continue;
+		ml_message_reset(&x);
+		rc = c->store.get(c->store.ctx, ids[k], 0, &x);
+		if (!rc) {
+			int sc = fn(m, i, &x, q, &row);
+			hop_consider(b, &x, 1, sc, row);
+		}
+		if (rc == ML_ENOTFOUND || rc == ML_ECORRUPT)
+			rc = ML_OK;  /* gone, or unreadable: not a hop to link */
+	}
+	ml_message_free(&x);
+	return rc;
+}
+
+/* The rows of m that name a next hop, each linked to it when it is found. */
+static int link_forward(ml_corr_t *c, ml_message_t *m)
+{
+	int rc = 0;
+	for (uint32_t i = 0; i < m->nrcpts && !rc; i++) {
+		char qb[64];
+		ml_slice_t q = qid_copy(qb, row_next(m, &m->rcpts[i]));
+		if (!q.n)
+			continue;
+		hop_best_t b = { .score = 0 };
+		ml_message_init(&b.tmp);
+		int64_t t = m->rcpts[i].time_us;
+		rc = hop_search(c, HOP_BY_QID, ML_HOP_BY_QID, q, t - HOP_BEFORE_US, t + HOP_AFTER_US, score_next, m, (int)i, &b);
+		ml_message_t *n = NULL;
+		if (!rc && b.score && !b.ties)
+			rc = hop_take(c, &b, &n);
+		if (!rc && n)
+			rc = hop_link(m, (int)i, n);
+		ml_message_free(&b.tmp);
+	}
+	return rc;
+}
+
+/* m, new in this batch and come from a client, as the next hop of a
+ * message waiting for it. */
+static int link_back(ml_corr_t *c, ml_message_t *m)
+{
+	if (m->docid || (m->flags & ML_MSG_CONTINUED) || m->prev_qid.len || !m->client_ip.len)
+		return ML_OK;
+	char qb[64];
+	ml_slice_t q = qid_copy(qb, ml_message_str(m, m->queue_id));
+	if (!q.n)
+		return ML_OK;
+	hop_best_t b = { .score = 0 };
+	ml_message_init(&b.tmp);
+	int rc = hop_search(c, HOP_BY_NEXT, ML_HOP_BY_NEXT, q, m->first_us - HOP_WAIT_US, m->first_us + HOP_AFTER_US, score_waiting,
+	                    m, 0, &b);
+	ml_message_t *e = NULL;
+	if (!rc && b.score && !b.ties)
+		rc = hop_take(c, &b, &e);
+	if (!rc && e)
+		rc = hop_link(e, b.row, m);
+	ml_message_free(&b.tmp);
+	return rc;
+}
+
+/* Does row k of e (bounced with the next hop's reply) tell the refusal
+ * that NOQUEUE reject x logged?  Its one row of the same recipient,
+ * blocked, in the window around the bounce, its reply in e's. */
+static int refusal_fits(const ml_message_t *e, int k, const ml_message_t *x)
+{
+	if (x == e || !(x->flags & ML_MSG_NOQUEUE) || (x->flags & ML_MSG_CONTINUED) || x->nrcpts != 1 ||
+	    (e->flags & ML_MSG_NOQUEUE))
+		return 0;
+	const ml_rcpt_t *r = &e->rcpts[k], *xr = &x->rcpts[0];
+	if (r->status != ML_ST_BOUNCED || (r->flags & ML_RCPT_HANDED_ON) || xr->status != ML_ST_BLOCKED ||
+	    (xr->flags & ML_RCPT_HANDED_ON) || !str_eq(e, r->to, x, xr->to, 1))
+		return 0;
+	if (xr->time_us < r->time_us - HOP_BEFORE_US || xr->time_us > r->time_us + HOP_AFTER_US)
+		return 0;
+	if (e->from.len && x->from.len && !str_eq(e, e->from, x, x->from, 1))
+		return 0;
+	ml_slice_t said = ml_message_str(e, r->reason), reply = ml_message_str(x, xr->reason);
+	if (reply.n < 8 || reply.n > said.n)
+		return 0;
+	for (size_t i = 0; i + reply.n <= said.n; i++)
+		if (memcmp(said.p + i, reply.p, reply.n) == 0)
+			return 1;
+	return 0;
+}
+
+static int score_refused(const ml_message_t *m, int i, const ml_message_t *x, ml_slice_t q, int *row)
+{
+	(void)q;
+	*row = 0;
+	return refusal_fits(m, i, x);
+}
+
+static int score_refuser(const ml_message_t *m, int i, const ml_message_t *x, ml_slice_t q, int *row)
+{
+	(void)i;
+	(void)q;
+	for (uint32_t k = 0; k < x->nrcpts; k++)
+		if (refusal_fits(x, (int)k, m)) {
+			*row = (int)k;
+			return 1;
+		}
+	return 0;
+}
+
+/* The NOQUEUE reject x is the refusal row k of e bounced with. */
+static int refusal_link(ml_message_t *e, ml_message_t *x)
+{
+	x->rcpts[0].flags |= ML_RCPT_HANDED_ON;
+	x->flags |= ML_MSG_CONTINUED;
+	return set_if(x, &x->prev_qid, ml_message_str(e, e->queue_id));
+}
+
+/* m's bounced rows whose reply is a next hop's NOQUEUE reject, and m as such
+ * a reject (new in this batch): linked. */
+static int link_refused(ml_corr_t *c, ml_message_t *m)
+{
+	int rc = 0;
+	int noqueue = (m->flags & ML_MSG_NOQUEUE) != 0;
+	if (noqueue && (m->docid || m->nrcpts != 1 || (m->flags & ML_MSG_CONTINUED)))
+		return ML_OK;
+	for (uint32_t i = 0; i < m->nrcpts && !rc; i++) {
+		const ml_rcpt_t *r = &m->rcpts[i];
+		if (!noqueue && (r->status != ML_ST_BOUNCED || !r->reason.len || (r->flags & ML_RCPT_HANDED_ON)))
+			continue;
+		char ab[256];
+		ml_slice_t to = ml_message_str(m, r->to);
+		if (!to.n || to.n > sizeof ab)
+			continue;
+		memcpy(ab, to.p, to.n);
+		to = ml_slice(ab, to.n);
+		hop_best_t b = { .score = 0 };
+		ml_message_init(&b.tmp);
+		int64_t t = r->time_us;
+		rc = hop_search(c, noqueue ? HOP_BY_BOUNCED : HOP_BY_REJECT, ML_HOP_BY_RCPT, to, t - HOP_BEFORE_US,
+		                t + HOP_AFTER_US, noqueue ? score_refuser : score_refused, m, (int)i, &b);
+		ml_message_t *o = NULL;
+		if (!rc && b.score && !b.ties)
+			rc = hop_take(c, &b, &o);
+		if (!rc && o)
+			rc = noqueue ? refusal_link(o, m) : refusal_link(m, o);
+		ml_message_free(&b.tmp);
+	}
+	return rc;
+}
+
+/* Every dirty message not looked at yet: its hops, both ways.  Messages
+ * loaded for a link are dirty too, and looked at in turn. */
+static int link_hops(ml_corr_t *c)
+{
+	int rc = 0;
+	while (!rc && c->nlinked < c->ndirty) {
+		rc = hop_sync(c);
+		ml_message_t *m = c->dirty[c->nlinked];
+		if (!rc && !(m->flags & ML_MSG_NOQUEUE))
+			rc = link_forward(c, m);
+		if (!rc && !(m->flags & ML_MSG_NOQUEUE))
+			rc = link_back(c, m);
+		if (!rc)
+			rc = link_refused(c, m);
+		if (!rc)
+			c->nlinked++;
+	}
+	return rc;
+}
+
+int ml_corr_link(ml_corr_t *c)
+{
+	return link_hops(c);
+}
+
 size_t ml_corr_dirty(ml_corr_t *c, ml_message_t ***msgs)
 {
+	(void)link_hops(c);  /* the caller that wants its error calls ml_corr_link first */
 	for (; c->ndirected < c->ndirty; c->ndirected++)
 		set_direction(c, c->dirty[c->ndirected]);
 	*msgs = c->dirty;
 	return c->ndirty;
 }
 
-size_t ml_corr_detach(ml_corr_t *c, ml_message_t ***msgs)
+/* The batch's tables emptied (its messages freed or handed over). */
+static void forget(ml_corr_t *c)
 {
-	size_t n = ml_corr_dirty(c, msgs);
-	c->dirty = NULL;
-	c->ndirty = c->dirty_cap = 0;
-	c->ndirected = 0;
-	memset(c->slots, 0, c->nslots * sizeof *c->slots);
-	c->used = 0;
-	return n;
-}
-
-void ml_corr_done(ml_corr_t *c)
-{
-	for (size_t i = 0; i < c->ndirty; i++) {
-		ml_message_free(c->dirty[i]);
-		free(c->dirty[i]);
-	}
 	c->ndirty = 0;
 	c->ndirected = 0;
+	c->nlinked = c->hops_indexed = 0;
+	if (c->nhops)
+		memset(c->hops, 0, c->nhop_slots * sizeof *c->hops);
+	c->nhops = 0;
 	memset(c->slots, 0, c->nslots * sizeof *c->slots);
 	c->used = 0;
 	/* filter lines that waited too long for their message are dropped */
@@ -1119,4 +1674,22 @@ void ml_corr_done(ml_corr_t *c)
 			c->pend[k++] = c->pend[i];
 	}
 	c->npend = k;
+}
+
+size_t ml_corr_detach(ml_corr_t *c, ml_message_t ***msgs)
+{
+	size_t n = ml_corr_dirty(c, msgs);
+	c->dirty = NULL;
+	c->dirty_cap = 0;
+	forget(c);
+	return n;
+}
+
+void ml_corr_done(ml_corr_t *c)
+{
+	for (size_t i = 0; i < c->ndirty; i++) {
+		ml_message_free(c->dirty[i]);
+		free(c->dirty[i]);
+	}
+	forget(c);
 }

@@ -24,9 +24,34 @@
  * line gives it that message-id.  A message already closed in an earlier
  * batch is not reopened: a line about it after that stays apart.
  *
- * Chains: a delivery to a content filter on loopback whose reply says
- * "queued as NEXT" links the message to NEXT while NEXT is in flight (see
- * engine/message.h).
+ * Chains (engine/message.h): a delivery whose reply names the next hop's
+ * queue ID (engine/nexthop.h: "queued as NEXT", "id=NEXT", "NEXT Message
+ * accepted") links the row to the message NEXT, on this host (a content
+ * filter, a second instance) or another (the next tier), once both are
+ * known: when the dirty messages are asked for, each row naming a next hop
+ * looks for it in the batch, then in storage (`hops`, below); each new
+ * message that came in from a client looks for a message waiting for it
+ * (next_qid set, no row handed on yet) the same way (a waiting message
+ * first seen up to a day before).  A candidate (a message of that queue ID
+ * on any host) is the next hop only when it was first seen from 30 minutes
+ * before to 10 minutes after the delivery; was not rejected; has no rows
+ * yet or one of the recipient; is on loopback (its client) exactly when
+ * the relay is; has the same message-id when both have one; and is not
+ * named against twice (its client name not the first hop's host, the
+ * relay's name not its host).  The message-ids agreeing and the names
+ * agreeing make a candidate surer; of two as sure, neither is linked.  (A
+ * client's address and the relay's are of two hosts: they are not
+ * compared.)  Until it is found the row shows its own status (delivered to
+ * the next hop).  Linked, the row is
+ * handed on and the next hop continues the message: it takes the first
+ * hop's client, and its sender, message-id and subject when it has none,
+ * and its row of the recipient gets the original address.  A recipient
+ * the next hop refused at RCPT is the first hop's bounced row (whose reply
+ * holds the refusal): the next hop's row of it (blocked, a NOQUEUE reject
+ * or a row of the message) is handed on to that row, and a NOQUEUE reject
+ * continues the first hop (found the same way, by the recipient, the time
+ * and the reply).  Stored messages a link changes join the dirty ones
+ * (with their docids: stored again).
  *
  * Every message touched since the last ml_corr_done() is on the dirty list,
  * once.  The caller stores the dirty messages, then calls ml_corr_done(),
@@ -60,13 +85,32 @@ typedef struct ml_corr ml_corr_t;
 typedef int (*ml_corr_load_fn)(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m);
 
 int ml_corr_new(ml_corr_t **out, ml_corr_load_fn load, void *ctx);
+
+/* Storage of the hops a chain links to.  find: the docids (newest first, at
+ * most cap, *n of them) of the stored messages first seen from since_us to
+ * until_us whose queue ID is key (ML_HOP_BY_QID), that wait for a next hop
+ * of queue ID key (ML_HOP_BY_NEXT), or with a recipient key (ML_HOP_BY_RCPT);
+ * get: one of them into m (reset, empty), whole, or its fields and rows
+ * only (lines = 0: no lines, cheaper).  Both return 0 or a negative code. */
+enum { ML_HOP_BY_QID = 0, ML_HOP_BY_NEXT = 1, ML_HOP_BY_RCPT = 2 };
+typedef struct {
+	int (*find)(void *ctx, int by, ml_slice_t key, int64_t since_us, int64_t until_us,
+	            uint64_t *docids, size_t cap, size_t *n);
+	int (*get)(void *ctx, uint64_t docid, int lines, ml_message_t *m);
+	void *ctx;
+} ml_corr_hops_t;
+/* Without it, hops are linked within a batch only. */
+void ml_corr_set_hops(ml_corr_t *c, const ml_corr_hops_t *hops);
 void ml_corr_free(ml_corr_t *c);
 
 /* Fold one parsed line (h its header, ev its event, line the raw bytes). */
 int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev,
                 const char *line, size_t n);
 
-/* The dirty messages (sets their direction first). */
+/* Link the hops of the dirty messages (above); ml_corr_dirty does it too,
+ * and this gives its error: 0, or a negative code (what was linked stays). */
+int ml_corr_link(ml_corr_t *c);
+/* The dirty messages (links their hops and sets their direction first). */
 size_t ml_corr_dirty(ml_corr_t *c, ml_message_t ***msgs);
 /* Forget every message (after the dirty ones were stored). */
 void ml_corr_done(ml_corr_t *c);

@@ -182,6 +182,14 @@ int ml_message_find_rcpt(const ml_message_t *m, ml_slice_t to, ml_slice_t orig_t
 	return -1;
 }
 
+int ml_message_handed_on(const ml_message_t *m)
+{
+	for (uint32_t i = 0; i < m->nrcpts; i++)
+		if (m->rcpts[i].flags & ML_RCPT_HANDED_ON)
+			return 1;
+	return 0;
+}
+
 ml_status_t ml_message_row_status(const ml_message_t *m, const ml_rcpt_t *r)
 {
 	if (r && r->status)

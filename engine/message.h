@@ -11,10 +11,14 @@
  * raw; rcpts[0..nrcpts) are the rows in the order they first appeared.
  *
  * A chain: a message handed to a content filter on the same host comes back
- * under a new queue ID.  The first hop's rows that went to the filter are
- * flagged ML_RCPT_HANDED_ON and its next_qid names the next hop, whose
- * prev_qid names it back and which is ML_MSG_CONTINUED: the rows a user sees
- * are the last hop's, and the chain counts as one message.
+ * under a new queue ID; one relayed to the next MTA (another host, another
+ * instance) gets a queue ID there (engine/correlate.h says when two are
+ * linked).  The first hop's rows that went on are flagged ML_RCPT_HANDED_ON
+ * and its next_qid names the next hop, whose prev_qid names it back and
+ * which is ML_MSG_CONTINUED: the rows a user sees are the last hop's, and
+ * the chain counts as one message.  next_qid set with no row handed on: a
+ * delivery's reply named the next hop, not seen yet (its row shows as
+ * delivered meanwhile).
  *
  * A row (ml_rcpt_t) carries its final-recipient address `to`, the address
  * before alias expansion `orig_to` (may be empty), its status and the latest
@@ -74,9 +78,11 @@ enum {
 
 /* Row flags. */
 enum {
-	ML_RCPT_HANDED_ON = 1u << 0,  /* handed to a local content filter, which queued
-	                                 the mail again as next_qid: the row's fate is
-	                                 that message's; not shown, not counted */
+	ML_RCPT_HANDED_ON = 1u << 0,  /* handed to a content filter or the next MTA,
+	                                 which queued the mail again as next_qid: the
+	                                 row's fate is that message's; not shown, not
+	                                 counted (also a next hop's RCPT reject that
+	                                 the previous hop's bounced row tells) */
 };
 
 typedef struct {
@@ -144,6 +150,9 @@ int ml_message_add_line(ml_message_t *m, const char *p, size_t n, uint64_t seq);
 int ml_message_add_rcpt(ml_message_t *m);
 /* Index of the row whose to (and orig_to, when given) match; -1 if none. */
 int ml_message_find_rcpt(const ml_message_t *m, ml_slice_t to, ml_slice_t orig_to);
+
+/* 1 when a row of m is handed on to the next hop (ML_RCPT_HANDED_ON). */
+int ml_message_handed_on(const ml_message_t *m);
 
 /* The status a row shows; r may be NULL for a message with no row (the
  * status of its one implicit row: from the message's flags). */

@@ -1682,3 +1682,25 @@ int ml_post_stat(MDB_txn *txn, MDB_dbi dbi, ml_post_stat_t *st)
 	mdb_cursor_close(cur);
 	return r == MDB_NOTFOUND ? ML_OK : ml_store_errcode(r);
 }
+
+int ml_post_find(MDB_txn *txn, MDB_dbi dbi, const char *key, size_t n, int64_t since_us, int64_t until_us,
+                 uint64_t *ids, size_t cap, size_t *count)
+{
+	*count = 0;
+	if (since_us < 0)
+		since_us = 0;
+	if (until_us < since_us)
+		return ML_OK;
+	uint64_t lo = ml_docid_make((uint64_t)since_us / 1000000, 0);
+	uint64_t hi = ml_docid_make((uint64_t)until_us / 1000000 + 1, 0) - 1;
+	for (uint32_t b = ml_docid_bucket(hi) + 1; b-- > ml_docid_bucket(lo) && *count < cap;) {
+		ml_plist_t it;
+		int rc = ml_plist_open(&it, txn, dbi, key, n, b);
+		if (rc)
+			return rc;
+		for (uint64_t d = ml_plist_seek(&it, hi); d && d >= lo && *count < cap; d = d > 1 ? ml_plist_seek(&it, d - 1) : 0)
+			ids[(*count)++] = d;
+		ml_plist_close(&it);
+	}
+	return ML_OK;
+}

@@ -169,4 +169,10 @@ typedef struct {
 } ml_post_stat_t;
 int ml_post_stat(MDB_txn *txn, MDB_dbi dbi, ml_post_stat_t *st);
 
+/* The docids under term key (tag + term, n bytes) of the messages first
+ * seen from since_us to until_us, newest first, at most cap, into ids
+ * (*count of them). */
+int ml_post_find(MDB_txn *txn, MDB_dbi dbi, const char *key, size_t n, int64_t since_us, int64_t until_us,
+                 uint64_t *ids, size_t cap, size_t *count);
+
 #endif

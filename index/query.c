@@ -1587,6 +1587,36 @@ int ml_snap_each_row(ml_snap_t *sn, int (*fn)(void *ctx, const ml_message_t *m, 
 	return rc;
 }
 
+int ml_search_get_row(ml_search_t *se, uint64_t docid, int lines, ml_message_t *m)
+{
+	MDB_txn *txn;
+	int rc = snap_begin(se, &txn);
+	if (rc)
+		return rc;
+	MDB_val v;
+	int place;
+	rc = ml_store_row_get(txn, se->s, docid, &v, &place);
+	if (!rc)
+		rc = ml_row_decode(&se->tab, v.mv_data, v.mv_size, docid, m);
+	if (!rc && lines)
+		rc = load_raw(se, txn, m);
+	snap_end(se, txn);
+	return rc;
+}
+
+int ml_search_find(ml_search_t *se, const char *key, size_t n, int64_t since_us, int64_t until_us,
+                   uint64_t *ids, size_t cap, size_t *count)
+{
+	*count = 0;
+	MDB_txn *txn;
+	int rc = snap_begin(se, &txn);
+	if (rc)
+		return rc;
+	rc = ml_post_find(txn, se->s->post, key, n, since_us, until_us, ids, cap, count);
+	snap_end(se, txn);
+	return rc;
+}
+
 int ml_search_open_lookup(ml_search_t *se, ml_slice_t host, ml_slice_t qid, ml_message_t *m)
 {
 	MDB_txn *txn;

@@ -138,6 +138,11 @@ void ml_search_free(ml_search_t *se);
  * lines), from a snapshot of its own: what ml_writer_open_lookup finds, for
  * a reader beside the writer.  ML_ENOTFOUND when none. */
 int ml_search_open_lookup(ml_search_t *se, ml_slice_t host, ml_slice_t qid, ml_message_t *m);
+/* As ml_writer_get and ml_writer_find (index/writer.h), from a snapshot of
+ * their own. */
+int ml_search_get_row(ml_search_t *se, uint64_t docid, int lines, ml_message_t *m);
+int ml_search_find(ml_search_t *se, const char *key, size_t n, int64_t since_us, int64_t until_us,
+                   uint64_t *ids, size_t cap, size_t *count);
 /* Run q in one read snapshot. err gets a message on failure (bad regex, ...). */
 int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
                   ml_search_info_t *info, char *err, size_t errlen);

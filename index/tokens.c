@@ -378,5 +378,11 @@ int ml_tokens_message(const ml_message_t *m, ml_keys_t *k)
 			if ((rc = ml_keys_add(k, ML_TAG_QID, (const char *)h, ML_ID_TERM_BYTES, 0)))
 				return rc;
 		}
+	if (m->next_qid.len && !ml_message_handed_on(m)) {
+		ml_slice_t v = ml_message_str(m, m->next_qid);
+		ml_qid_term(v.p, v.n, h);
+		if ((rc = ml_keys_add(k, ML_TAG_NEXT_QID, (const char *)h, ML_ID_TERM_BYTES, 0)))
+			return rc;
+	}
 	return sort_unique(k);
 }

@@ -32,7 +32,11 @@
  *   'h'  host                      lowercased syslog host
  *   'q'  queue ID                  the same of the queue ID as logged (case matters
  *                                  in long IDs); also the previous hop's of a
- *                                  filter chain
+ *                                  chain
+ *   'n'  next hop waited for       the same of next_qid while no row is handed on
+ *                                  to it: a delivery whose reply named the next
+ *                                  hop's queue ID, that hop not seen yet (so that
+ *                                  its lines, ingested later, find this message)
  *
  * Words: maximal runs of ASCII letters and digits or of non-ASCII UTF-8
  * characters, lowercased (ASCII, Latin-1 supplement, Greek and Cyrillic
@@ -58,6 +62,7 @@ enum {
 	ML_TAG_TO = 't', ML_TAG_TO_DOMAIN = 'T',
 	ML_TAG_SUBJECT = 's', ML_TAG_STATUS = 'S', ML_TAG_DIRECTION = 'd', ML_TAG_STATUS_DOMAIN = 'X',
 	ML_TAG_IP = 'i', ML_TAG_MSGID = 'm', ML_TAG_HOST = 'h', ML_TAG_QID = 'q',
+	ML_TAG_NEXT_QID = 'n',
 };
 
 /* A list of keys in one buffer: each key is a 2-byte little-endian length

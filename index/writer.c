@@ -254,23 +254,41 @@ int ml_writer_open_lookup(ml_writer_t *w, ml_slice_t host, ml_slice_t qid, ml_me
 	int rc = ml_store_open_key(&w->kb, host, qid);
 	if (rc)
 		return rc;
-	MDB_val k = { w->kb.len, w->kb.data }, v, rv;
+	MDB_val k = { w->kb.len, w->kb.data }, v;
 	rc = mdb_get(w->txn, w->s->open, &k, &v);
 	if (rc)
 		return ml_store_errcode(rc);
 	if (v.mv_size != 8)
 		return ML_CORRUPT_BKPT;
-	uint64_t docid = ml_get_be64(v.mv_data);
+	rc = ml_writer_get(w, ml_get_be64(v.mv_data), 1, m);
+	return rc == ML_ENOTFOUND ? ML_CORRUPT_BKPT : rc;
+}
+
+int ml_writer_get(ml_writer_t *w, uint64_t docid, int lines, ml_message_t *m)
+{
+	if (!w->txn)
+		return ML_EINVAL;
+	MDB_val rv;
 	int place;
-	rc = ml_store_row_get(w->txn, w->s, docid, &rv, &place);
+	int rc = ml_store_row_get(w->txn, w->s, docid, &rv, &place);
 	if (rc)
-		return rc == ML_ENOTFOUND ? ML_CORRUPT_BKPT : rc;
+		return rc;
 	rc = ml_row_decode(&w->tab, rv.mv_data, rv.mv_size, docid, m);
-	if (!rc)
-		rc = ml_store_lines_get(w->txn, w->s, docid, m->raw_key, &w->rawbuf);
+	if (rc || !lines)
+		return rc;
+	rc = ml_store_lines_get(w->txn, w->s, docid, m->raw_key, &w->rawbuf);
 	if (rc)
 		return rc == ML_ENOTFOUND ? ML_CORRUPT_BKPT : rc;
 	return ml_raw_decode(w->codec[0], w->rawbuf.data, w->rawbuf.len, m);
+}
+
+int ml_writer_find(ml_writer_t *w, const char *key, size_t n, int64_t since_us, int64_t until_us,
+                   uint64_t *ids, size_t cap, size_t *count)
+{
+	*count = 0;
+	if (!w->txn)
+		return ML_EINVAL;
+	return ml_post_find(w->txn, w->s->post, key, n, since_us, until_us, ids, cap, count);
 }
 
 int ml_writer_put_at(ml_writer_t *w, ml_message_t *m, int place)

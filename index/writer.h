@@ -56,6 +56,15 @@ int ml_writer_begin(ml_writer_t *w);
 int ml_writer_active(const ml_writer_t *w);
 /* Load the in-flight message (host, qid) into m, whole.  ML_ENOTFOUND if none. */
 int ml_writer_open_lookup(ml_writer_t *w, ml_slice_t host, ml_slice_t qid, ml_message_t *m);
+/* The stored message docid (closed or in flight) into m: whole, or its row
+ * only (lines = 0: fields and recipients, no lines).  ML_ENOTFOUND if none. */
+int ml_writer_get(ml_writer_t *w, uint64_t docid, int lines, ml_message_t *m);
+/* The docids of the stored messages under term key (tag + term, n bytes;
+ * index/tokens.h) first seen from since_us to until_us, newest first, at
+ * most cap, into ids (*count of them).  Messages put in this batch are not
+ * there before the commit. */
+int ml_writer_find(ml_writer_t *w, const char *key, size_t n, int64_t since_us, int64_t until_us,
+                   uint64_t *ids, size_t cap, size_t *count);
 int ml_writer_put(ml_writer_t *w, ml_message_t *m);
 /* The same, stored in place (ML_PLACE_*) whatever its state: a rebuild that
  * keeps the raw records puts each row where its raw record is. */

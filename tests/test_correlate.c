@@ -307,9 +307,11 @@ static void other_paths(void **state)
 	assert_int_equal(m->nrcpts, 0);
 	assert_true(m->flags & ML_MSG_REJECTED);
 
+	/* the next hop is not there: the row stays as delivered, waiting */
 	m = changed(c, "0A1B2C3D4E");
 	assert_int_equal(m->nrcpts, 1);
-	assert_true(m->rcpts[0].flags & ML_RCPT_HANDED_ON);
+	assert_false(m->rcpts[0].flags & ML_RCPT_HANDED_ON);
+	assert_int_equal(m->rcpts[0].status, ML_ST_DELIVERED);
 	assert_true(ml_slice_eq(ml_message_str(m, m->next_qid), "9F8E7D6C5B"));
 
 	m = changed(c, "1B2C3D4E5F");
@@ -439,6 +441,79 @@ static void filters_by_message_id(void **state)
 	ml_message_free(&m);
 }
 
+/*
+ * Hops across hosts, in one batch: a delivery whose reply names a queue ID
+ * links to the message of that queue ID only when it fits: first seen in the
+ * window around the delivery, the same message-id when both have one, both
+ * or neither on loopback, the host names not both against it.
+ */
+static void hops_confirmed(void **state)
+{
+	(void)state;
+	const char *lines[] = {
+		/* 1: two hosts hold queue ID 1111111111 at once: the one with the message-id */
+		"Mar  3 09:00:00 edge postfix/smtpd[1]: AAAAAAAAA1: client=mail.a.example[192.0.2.1]",
+		"Mar  3 09:00:00 edge postfix/cleanup[2]: AAAAAAAAA1: message-id=<m1@a.example>",
+		"Mar  3 09:00:01 inner1 postfix/smtpd[3]: 1111111111: client=edge.example.com[10.0.0.1]",
+		"Mar  3 09:00:01 inner1 postfix/cleanup[4]: 1111111111: message-id=<other@b.example>",
+		"Mar  3 09:00:01 inner2 postfix/smtpd[3]: 1111111111: client=edge.example.com[10.0.0.1]",
+		"Mar  3 09:00:01 inner2 postfix/cleanup[4]: 1111111111: message-id=<m1@a.example>",
+		"Mar  3 09:00:02 edge postfix/smtp[5]: AAAAAAAAA1: to=<u1@example.com>, relay=inner.example.com[10.0.0.2]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 1111111111)",
+		/* 2: the queue ID seen on another host two hours later: not the next hop */
+		"Mar  3 09:10:00 edge postfix/smtpd[1]: AAAAAAAAA2: client=mail.a.example[192.0.2.1]",
+		"Mar  3 09:10:01 edge postfix/smtp[5]: AAAAAAAAA2: to=<u2@example.com>, relay=inner.example.com[10.0.0.2]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 2222222222)",
+		"Mar  3 11:10:01 inner1 postfix/smtpd[3]: 2222222222: client=edge.example.com[10.0.0.1]",
+		/* 3: a relay on loopback, the candidate's client is not */
+		"Mar  3 09:20:00 edge postfix/smtpd[1]: AAAAAAAAA3: client=mail.a.example[192.0.2.1]",
+		"Mar  3 09:20:01 inner1 postfix/smtpd[3]: 3333333333: client=edge.example.com[10.0.0.1]",
+		"Mar  3 09:20:01 edge postfix/smtp[5]: AAAAAAAAA3: to=<u3@example.com>, relay=127.0.0.1[127.0.0.1]:10025, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 3333333333)",
+		/* 4: both names known and against it: the client is not the edge, the relay not inner1 */
+		"Mar  3 09:30:00 edge postfix/smtpd[1]: AAAAAAAAA4: client=mail.a.example[192.0.2.1]",
+		"Mar  3 09:30:01 inner1 postfix/smtpd[3]: 4444444444: client=stranger.example.net[198.51.100.3]",
+		"Mar  3 09:30:01 edge postfix/smtp[5]: AAAAAAAAA4: to=<u4@example.com>, relay=mx.other.example[10.0.0.9]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 4444444444)",
+		/* 5: an Exim edge to Postfix, whose inner expands an alias; the inner's line first */
+		"Mar  3 09:40:01 inner1 postfix/smtpd[3]: 5555555555: client=unknown[10.0.0.1]",
+		"Mar  3 09:40:00 exedge exim[6]: 1vQaaa-000005-AB <= s@a.example H=mail.a.example [192.0.2.1] P=esmtp S=100 id=m5@a.example T=\"Hi there\" for team@example.com",
+		"Mar  3 09:40:01 exedge exim[7]: 1vQaaa-000005-AB => team@example.com R=dnslookup T=remote_smtp H=inner1.example.com [10.0.0.2] C=\"250 2.0.0 Ok: queued as 5555555555\"",
+		"Mar  3 09:40:02 inner1 postfix/local[8]: 5555555555: to=<ann@example.com>, orig_to=<team@example.com>, relay=local, delay=1, delays=0/0/0/1, dsn=5.2.2, status=bounced (mailbox full)",
+	};
+	ml_corr_t *c;
+	assert_int_equal(ml_corr_new(&c, NULL, NULL), 0);
+	fold(c, lines, ML_ARRAY_LEN(lines));
+	ml_message_t **msgs;
+	size_t n = ml_corr_dirty(c, &msgs);
+	ml_message_t *in1 = NULL, *in2 = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (ml_slice_eq(ml_message_str(msgs[i], msgs[i]->queue_id), "1111111111"))
+			*(ml_slice_eq(ml_message_str(msgs[i], msgs[i]->host), "inner1") ? &in1 : &in2) = msgs[i];
+	assert_non_null(in1);
+	assert_non_null(in2);
+	assert_false(in1->flags & ML_MSG_CONTINUED);
+	assert_true(in2->flags & ML_MSG_CONTINUED);
+	assert_true(ml_slice_eq(ml_message_str(in2, in2->prev_qid), "AAAAAAAAA1"));
+	assert_true(ml_slice_eq(ml_message_str(in2, in2->client_ip), "192.0.2.1"));
+	assert_true(changed(c, "AAAAAAAAA1")->rcpts[0].flags & ML_RCPT_HANDED_ON);
+	const char *unlinked[] = { "AAAAAAAAA2", "AAAAAAAAA3", "AAAAAAAAA4" };
+	for (size_t i = 0; i < ML_ARRAY_LEN(unlinked); i++) {
+		ml_message_t *e = changed(c, unlinked[i]);
+		assert_false(e->rcpts[0].flags & ML_RCPT_HANDED_ON);
+		assert_int_equal(e->rcpts[0].status, ML_ST_DELIVERED);
+	}
+	const char *alone[] = { "2222222222", "3333333333", "4444444444" };
+	for (size_t i = 0; i < ML_ARRAY_LEN(alone); i++)
+		assert_false(changed(c, alone[i])->flags & ML_MSG_CONTINUED);
+	ml_message_t *e = changed(c, "1vQaaa-000005-AB"), *x = changed(c, "5555555555");
+	assert_true(e->rcpts[0].flags & ML_RCPT_HANDED_ON);
+	assert_true(x->flags & ML_MSG_CONTINUED);
+	assert_true(ml_slice_eq(ml_message_str(x, x->subject), "Hi there"));
+	assert_true(ml_slice_eq(ml_message_str(x, x->from), "s@a.example"));
+	assert_true(ml_slice_eq(ml_message_str(x, x->message_id), "m5@a.example"));
+	assert_int_equal(x->nrcpts, 1);  /* the alias's row, not one more for team@ */
+	assert_true(ml_slice_eq(ml_message_str(x, x->rcpts[0].orig_to), "team@example.com"));
+	assert_int_equal(x->rcpts[0].status, ML_ST_BOUNCED);
+	ml_corr_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +522,7 @@ int main(void)
 		cmocka_unit_test(other_paths),
 		cmocka_unit_test(header_rule_subjects),
 		cmocka_unit_test(filters_by_message_id),
+		cmocka_unit_test(hops_confirmed),
 	};
 	return TL_RUN_DEFAULT("correlate", tests, NULL, NULL);
 }

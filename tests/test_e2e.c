@@ -28,22 +28,7 @@ static json_t *rows(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof args, fmt, ap);
 	va_end(ap);
-	char *out, *err;
-	int rc = tl_mtalog(&out, &err, "--db %s search --json %s", db, args);
-	if (rc != 0)
-		fail_msg("search %s: exit %d: %s", args, rc, err);
-	json_t *arr = json_array();
-	char *save = NULL;
-	for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		json_error_t je;
-		json_t *j = json_loads(line, 0, &je);
-		if (!j)
-			fail_msg("bad JSON line: %s", line);
-		json_array_append_new(arr, j);
-	}
-	free(out);
-	free(err);
-	return arr;
+	return tl_search_json(db, args);
 }
 
 static const char *sget(json_t *o, const char *k)

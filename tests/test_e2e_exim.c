@@ -227,7 +227,10 @@ static void corpus_stats(void **state)
 			fail_msg("not understood: %s (%s)", k, json_string_value(json_object_get(v, "sample")));
 	}
 	assert_true(json_integer_value(json_object_get(json_object_get(by, "no timestamp"), "count")) <= 1);
-	assert_true(json_integer_value(json_object_get(s, "messages")) > 1500);
+	/* (about 1600 passes through Exim, of which some hundred are the next
+	 * hop of another: Exim's tests deliver to an Exim on loopback, and a
+	 * chain counts once) */
+	assert_true(json_integer_value(json_object_get(s, "messages")) > 1400);
 	json_decref(s);
 	free(out);
 	free(err);

@@ -429,19 +429,6 @@ static void errors_are_one_line(void **state)
 	free(msg);
 }
 
-static long messages_stored(const char *db)
-{
-	char *out, *err;
-	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats --json", db), 0);
-	json_error_t je;
-	json_t *j = json_loads(out, 0, &je);
-	assert_non_null(j);
-	long n = (long)json_integer_value(json_object_get(j, "messages"));
-	json_decref(j);
-	free(out); free(err);
-	return n;
-}
-
 /* A log cut in place below its checkpoint, its first line unchanged
  * (truncate -s, a copytruncate that kept a prefix), at a line's end and in
  * the middle of a line: what is left was read, and is not read again (a
@@ -460,7 +447,7 @@ static void truncated_in_place(void **state)
 		tl_write_file(log, full, n);
 		ingest_ok(db, log);
 		char *before = tl_db_contents(db);
-		long msgs = messages_stored(db);
+		long msgs = tl_messages(db);
 		size_t cut = (size_t)((char *)memchr(full + n / 2, '\n', n - n / 2) - full) + 1;
 		if (mid)
 			cut += 40;   /* into the next line */
@@ -485,7 +472,7 @@ static void truncated_in_place(void **state)
 			assert_null(strstr(err, "shrank"));
 			free(out); free(err);
 		}
-		assert_int_equal(messages_stored(db), msgs + 5);
+		assert_int_equal(tl_messages(db), msgs + 5);
 		/* as one ingest of the whole log and the new lines */
 		const char *ref_log = path("cut-ref.log");
 		tl_write_file(ref_log, full, n);
@@ -503,7 +490,7 @@ static void truncated_in_place(void **state)
 		assert_int_equal(tl_mtalog(&out, &err, "--db %s ingest " OPTS " %s", db, log), 0);
 		assert_null(strstr(err, "shrank"));
 		free(out); free(err);
-		assert_int_equal(messages_stored(db), msgs + 8);
+		assert_int_equal(tl_messages(db), msgs + 8);
 		free(add);
 		free(before);
 	}

@@ -485,3 +485,51 @@ void tl_pt_run(const tl_pt_row_t *rows, size_t n, tl_pt_parse_fn parse, const ch
 			pt_check(r, &ev, &r->f[k]);
 	}
 }
+
+void *tl_json_lines(const char *out)
+{
+	json_t *arr = json_array();
+	const char *p = out;
+	while (*p) {
+		const char *e = strchr(p, '\n');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n) {
+			json_error_t je;
+			json_t *j = json_loadb(p, n, 0, &je);
+			if (!j)
+				fail_msg("bad JSON line: %.*s", (int)n, p);
+			json_array_append_new(arr, j);
+		}
+		p += n + (e != NULL);
+	}
+	return arr;
+}
+
+long tl_messages(const char *db)
+{
+	char *out, *err;
+	int rc = tl_mtalog(&out, &err, "--db %s stats --json", db);
+	if (rc != 0)
+		fail_msg("stats: exit %d: %s", rc, err);
+	json_error_t je;
+	json_t *j = json_loads(out, 0, &je);
+	if (!j)
+		fail_msg("stats: not JSON: %s", out);
+	long n = (long)json_integer_value(json_object_get(j, "messages"));
+	json_decref(j);
+	free(out);
+	free(err);
+	return n;
+}
+
+void *tl_search_json(const char *db, const char *args)
+{
+	char *out, *err;
+	int rc = tl_mtalog(&out, &err, "--db %s search --json %s", db, args);
+	if (rc != 0)
+		fail_msg("search %s: exit %d: %s", args, rc, err);
+	json_t *arr = tl_json_lines(out);
+	free(out);
+	free(err);
+	return arr;
+}

@@ -133,4 +133,14 @@ void tl_expect_slice(ml_slice_t s, const char *want, const char *what, int line)
 /* Count lines in s. */
 size_t tl_count_lines(const char *s);
 
+/* JSON Lines (what search --json prints) as one JSON array (a json_t *,
+ * the caller's); fails the test on a line that is not JSON. */
+void *tl_json_lines(const char *out);
+/* The rows of `mtalog --db DB search --json ARGS` as one JSON array (the
+ * caller's); fails the test when the command does. */
+void *tl_search_json(const char *db, const char *args);
+/* The "messages" of `mtalog --db DB stats --json`; fails the test when the
+ * command does. */
+long tl_messages(const char *db);
+
 #endif

@@ -16,6 +16,7 @@
 #include "engine/reader.h"
 #include "engine/syslog.h"
 #include "index/query.h"
+#include "index/tokens.h"
 #include "index/reindex.h"
 #include "index/store.h"
 #include "index/tokens.h"
@@ -92,6 +93,60 @@ int ml_ing_load_open(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m
 		return piped_lookup(g, host, qid, m);
 	int rc = ml_ing_txn(g);
 	return rc ? rc : ml_writer_open_lookup(g->w, host, qid, m);
+}
+
+/* The chains' hops in storage (engine/correlate.h): by the queue ID term,
+ * the term of the next hop waited for, or the recipient's. */
+static int pipe_find(ing_t *g, const char *key, size_t n, int64_t since_us, int64_t until_us,
+                     uint64_t *ids, size_t cap, size_t *count);
+static int pipe_get(ing_t *g, uint64_t docid, int lines, ml_message_t *m);
+
+/* Stored messages under a term: from the writer's transaction, or beside
+ * the writer thread from a snapshot (which has every batch handed over:
+ * hops are looked for once the writer is done, ml_corr_link). */
+static int find_term(ing_t *g, const char *key, size_t n, int64_t since_us, int64_t until_us,
+                     uint64_t *ids, size_t cap, size_t *count)
+{
+	if (g->pipe)
+		return pipe_find(g, key, n, since_us, until_us, ids, cap, count);
+	int rc = ml_ing_txn(g);
+	return rc ? rc : ml_writer_find(g->w, key, n, since_us, until_us, ids, cap, count);
+}
+
+static int find_hops(void *ctx, int by, ml_slice_t key, int64_t since_us, int64_t until_us,
+                     uint64_t *docids, size_t cap, size_t *n)
+{
+	ing_t *g = ctx;
+	int rc;
+	if (by == ML_HOP_BY_RCPT) {
+		ml_buf_t k = ML_BUF_INIT;
+		rc = ml_buf_putc(&k, ML_TAG_TO);
+		if (!rc)
+			rc = ml_buf_append_lower(&k, key.p, ML_MIN(key.n, (size_t)ML_TERM_MAX));
+		if (!rc)
+			rc = find_term(g, k.data, k.len, since_us, until_us, docids, cap, n);
+		ml_buf_free(&k);
+		return rc;
+	}
+	char term[1 + ML_ID_TERM_BYTES];
+	term[0] = by == ML_HOP_BY_NEXT ? ML_TAG_NEXT_QID : ML_TAG_QID;
+	ml_qid_term(key.p, key.n, (unsigned char *)term + 1);
+	return find_term(g, term, sizeof term, since_us, until_us, docids, cap, n);
+}
+
+static int get_hop(void *ctx, uint64_t docid, int lines, ml_message_t *m)
+{
+	ing_t *g = ctx;
+	if (g->pipe)
+		return pipe_get(g, docid, lines, m);
+	int rc = ml_ing_txn(g);
+	return rc ? rc : ml_writer_get(g->w, docid, lines, m);
+}
+
+void ml_ing_set_hops(ing_t *g)
+{
+	ml_corr_hops_t h = { find_hops, get_hop, g };
+	ml_corr_set_hops(g->corr, &h);
 }
 
 static int add_local_domain(void *ctx, const char *key, size_t kn, const void *v, size_t vn)
@@ -209,9 +264,11 @@ int ml_ing_commit(ing_t *g, int reopen)
 	if (g->before_commit)
 		g->before_commit(g);
 	ml_message_t **msgs;
+	int rc = ml_corr_link(g->corr);
 	size_t n = ml_corr_dirty(g->corr, &msgs);
 	ml_corr_new_domains(g->corr, ml_ing_put_domain, g);
-	int rc = queue_batch(g);
+	if (!rc)
+		rc = queue_batch(g);
 	if (!rc)
 		rc = ml_writer_commit(g->w);
 	for (int tries = 0; rc == ML_EFULL && tries < 8; tries++) {
@@ -732,6 +789,25 @@ static int piped_lookup(ing_t *g, ml_slice_t host, ml_slice_t qid, ml_message_t 
 	return rc;
 }
 
+static int pipe_find(ing_t *g, const char *key, size_t n, int64_t since_us, int64_t until_us,
+                     uint64_t *ids, size_t cap, size_t *count)
+{
+	struct ml_pipe *p = g->pipe;
+	pthread_rwlock_rdlock(&p->maplock);
+	int rc = ml_search_find(p->se, key, n, since_us, until_us, ids, cap, count);
+	pthread_rwlock_unlock(&p->maplock);
+	return rc;
+}
+
+static int pipe_get(ing_t *g, uint64_t docid, int lines, ml_message_t *m)
+{
+	struct ml_pipe *p = g->pipe;
+	pthread_rwlock_rdlock(&p->maplock);
+	int rc = ml_search_get_row(p->se, docid, lines, m);
+	pthread_rwlock_unlock(&p->maplock);
+	return rc;
+}
+
 /* The writer's callback: the batch's docids are known. */
 static void docids_given(void *ctx, ml_message_t *const *msgs, size_t n)
 {
@@ -874,6 +950,10 @@ static int hand_off(ing_t *g)
 	ml_heap_trim();
 	if (g->before_commit)
 		g->before_commit(g);
+	/* the chains' hops: in the batch, or in the store, which has every
+	 * batch before this one now */
+	if ((rc = ml_corr_link(g->corr)))
+		return rc;
 	b->n = ml_corr_detach(g->corr, &b->msgs);
 	free(b->docids);
 	b->docids = calloc(b->n + 1, sizeof *b->docids);
@@ -1023,6 +1103,8 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 	rc = ml_writer_new(&g->w, g->store);
 	if (!rc)
 		rc = ml_corr_new(&g->corr, ml_ing_load_open, g);
+	if (!rc)
+		ml_ing_set_hops(g);
 	if (!rc)
 		rc = ml_writer_begin(g->w);
 	if (rc) {

@@ -142,6 +142,8 @@ uint64_t ml_ing_shrunk(const char *path, const ml_input_id_t *id, uint64_t ckpt)
 void ml_ing_progress(ing_t *g, const char *path, uint64_t offset, uint64_t size, int final);
 /* The correlator's callbacks: an open message of an earlier batch, a local
  * domain learned (ctx: the ing_t; kept in `learned` until the commit). */
+/* Let the correlator find the chains' hops in the store (ml_corr_set_hops). */
+void ml_ing_set_hops(ing_t *g);
 int ml_ing_load_open(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m);
 void ml_ing_put_domain(void *ctx, const char *d, size_t n);
 /* The domains learned in this batch, into the writer's transaction (after

@@ -3,7 +3,8 @@
 # With the argument "bench", also those the benchmark needs; with "web", those
 # the browser tests of the page need (Chromium, node and npm), so that a plain
 # build does not pull a browser; with "load", wrk for tests/load/run.sh; with
-# "rsyslog", rsyslogd for tests/rsyslog/run.sh (`make test-rsyslog`).
+# "rsyslog", rsyslogd for tests/rsyslog/run.sh (`make test-rsyslog`); with
+# "chains", Postfix, iproute2 and jq for tests/chains/run.sh (`make test-chains`).
 set -e
 PKGS="build-essential pkg-config liblmdb-dev libzstd-dev libxxhash-dev libpcre2-dev zlib1g-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libcrypt-dev xxd"
 # what the install test uses: man and groff render the manual page,
@@ -17,6 +18,9 @@ PKGS="$PKGS man-db groff-base systemd"
 [ "${1:-}" = load ] && PKGS="$PKGS wrk"
 # rsyslogd in front of ingest --follow
 [ "${1:-}" = rsyslog ] && PKGS="$PKGS rsyslog"
+# two Postfix instances in network namespaces (Postfix's own service is not
+# started: the test runs its instances from their own configuration)
+[ "${1:-}" = chains ] && PKGS="$PKGS postfix iproute2 jq perl"
 # the browser tests: Debian's Chromium; node and npm unless a node with npm is there
 if [ "${1:-}" = web ]; then
 	PKGS="$PKGS chromium"
@@ -32,4 +36,8 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO=sudo
 echo "installing:$missing"
 $SUDO apt-get update -qq
+# Postfix installed for the tests only: no system configuration asked for
+case "$missing" in *postfix*)
+	echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections ;;
+esac
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null

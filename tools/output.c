@@ -696,6 +696,8 @@ void ml_message_print_json(FILE *f, json_t *j)
 
 typedef struct {
 	ml_slice_t qid;
+	ml_slice_t back;   /* the queue ID whose link it must name back, or empty */
+	int dir;           /* +1: a next hop (its prev_qid is back); -1: a previous one (next_qid) */
 	uint64_t docid;
 } hop_find_t;
 
@@ -704,26 +706,35 @@ static int hop_row(void *ctx, const ml_message_t *m, int row)
 	(void)row;
 	hop_find_t *h = ctx;
 	ml_slice_t q = ml_message_str(m, m->queue_id);
+	ml_slice_t link = ml_message_str(m, h->dir > 0 ? m->prev_qid : m->next_qid);
+	if (h->back.n && !(link.n == h->back.n && memcmp(link.p, h->back.p, link.n) == 0))
+		return 0;
 	if (q.n == h->qid.n && memcmp(q.p, h->qid.p, q.n) == 0 && m->docid > h->docid)
 		h->docid = m->docid;  /* the newest message of that queue ID */
 	return 0;
 }
 
-/* The message (host, qid), whole, into out.  0 when found. */
-static int find_hop(ml_search_t *se, ml_slice_t host, ml_slice_t qid, ml_message_t *out)
+/* The message (host, qid), whole, into out; 0 when found.  A hop of a
+ * chain (dir != 0) must name self back; one on another host (a next tier)
+ * is looked for on every host when this one has none. */
+static int find_hop(ml_search_t *se, ml_slice_t host, ml_slice_t qid, const ml_message_t *self, int dir,
+                    ml_message_t *out)
 {
-	ml_query_t q;
-	memset(&q, 0, sizeof q);
-	q.queue_id = strndup(qid.p, qid.n);
-	q.host = strndup(host.p, host.n);
-	q.handed_on = 1;
-	hop_find_t h = { qid, 0 };
-	ml_search_info_t info;
-	char err[256] = "";
-	int rc = q.queue_id && q.host ? ml_search_run(se, &q, hop_row, &h, &info, err, sizeof err) : ML_ENOMEM;
-	ml_query_free(&q);
-	if (rc)
-		return rc;
+	hop_find_t h = { qid, dir ? ml_message_str(self, self->queue_id) : ML_SLICE_NULL, dir, 0 };
+	for (int any = 0; any < (dir ? 2 : 1) && !h.docid; any++) {
+		ml_query_t q;
+		memset(&q, 0, sizeof q);
+		q.queue_id = strndup(qid.p, qid.n);
+		q.host = any ? NULL : strndup(host.p, host.n);
+		q.handed_on = 1;
+		ml_search_info_t info;
+		char err[256] = "";
+		int rc = q.queue_id && (any || q.host) ? ml_search_run(se, &q, hop_row, &h, &info, err, sizeof err)
+		                                       : ML_ENOMEM;
+		ml_query_free(&q);
+		if (rc)
+			return rc;
+	}
 	return h.docid ? ml_search_get(se, h.docid, out) : ML_ENOTFOUND;
 }
 
@@ -742,6 +753,12 @@ static json_t *hop_json(const ml_message_t *m, const char *relation)
 	return o;
 }
 
+static int same_host(const ml_message_t *a, const ml_message_t *b)
+{
+	ml_slice_t x = ml_message_str(a, a->host), y = ml_message_str(b, b->host);
+	return x.n == y.n && ml_memieq(x.p, y.p, x.n);
+}
+
 int ml_message_add_chain(json_t *j, ml_search_t *se, const ml_message_t *m)
 {
 	if (!m->prev_qid.len && !m->next_qid.len && !m->bounce_qid.len && !m->orig_qid.len)
@@ -753,30 +770,47 @@ int ml_message_add_chain(json_t *j, ml_search_t *se, const ml_message_t *m)
 	/* back through the filters: the first hop first */
 	ml_buf_t qid = ML_BUF_INIT;
 	ml_buf_append(&qid, m->strs.data + m->prev_qid.off, m->prev_qid.len);
+	ml_message_t cur;
+	ml_message_init(&cur);
+	const ml_message_t *self = m;
 	for (int n = 0; qid.len && n < ML_CHAIN_MAX; n++) {
-		if (find_hop(se, host, ml_slice(qid.data, qid.len), &hop))
+		if (find_hop(se, host, ml_slice(qid.data, qid.len), self, -1, &hop))
 			break;
-		json_array_insert_new(before, 0, hop_json(&hop, "before filter"));
+		json_array_insert_new(before, 0, hop_json(&hop, same_host(&hop, m) ? "before filter" : "previous hop"));
 		ml_buf_reset(&qid);
 		ml_buf_append(&qid, hop.strs.data + hop.prev_qid.off, hop.prev_qid.len);
+		ml_message_t t = cur;
+		cur = hop;
+		hop = t;
+		self = &cur;
+		host = ml_message_str(&cur, cur.host);
 	}
-	/* forward through the filters */
+	/* forward through the filters and the next tiers */
+	self = m;
+	host = ml_message_str(m, m->host);
 	ml_buf_reset(&qid);
 	ml_buf_append(&qid, m->strs.data + m->next_qid.off, m->next_qid.len);
 	for (int n = 0; qid.len && n < ML_CHAIN_MAX; n++) {
-		if (find_hop(se, host, ml_slice(qid.data, qid.len), &hop))
+		if (find_hop(se, host, ml_slice(qid.data, qid.len), self, 1, &hop))
 			break;
-		json_array_append_new(after, hop_json(&hop, "after filter"));
+		json_array_append_new(after, hop_json(&hop, same_host(&hop, m) ? "after filter" : "next hop"));
 		ml_buf_reset(&qid);
 		ml_buf_append(&qid, hop.strs.data + hop.next_qid.off, hop.next_qid.len);
+		ml_message_t t = cur;
+		cur = hop;
+		hop = t;
+		self = &cur;
+		host = ml_message_str(&cur, cur.host);
 	}
+	ml_message_free(&cur);
+	host = ml_message_str(m, m->host);
 	json_t *chain = json_array();
 	json_array_extend(chain, before);
 	json_array_append_new(chain, hop_json(m, "this"));
 	json_array_extend(chain, after);
 	struct { ml_str_t q; const char *rel; } links[] = { { m->bounce_qid, "bounce" }, { m->orig_qid, "bounce of" } };
 	for (size_t i = 0; i < ML_ARRAY_LEN(links); i++)
-		if (links[i].q.len && find_hop(se, host, ml_message_str(m, links[i].q), &hop) == 0)
+		if (links[i].q.len && find_hop(se, host, ml_message_str(m, links[i].q), m, 0, &hop) == 0)
 			json_array_append_new(chain, hop_json(&hop, links[i].rel));
 	json_decref(before);
 	json_decref(after);

@@ -282,8 +282,10 @@ int ml_ingest_reparse(ml_store_t *s, int format, ml_reindex_fn fn, void *ctx,
 		ml_buf_free(&g->learned);
 		g->corr = NULL;
 		rc = ml_corr_new(&g->corr, ml_ing_load_open, g);
-		if (!rc)
+		if (!rc) {
+			ml_ing_set_hops(g);
 			rc = rp_once(g, fn, ctx, &p);
+		}
 		if (rc != ML_EFULL || tries == 6)
 			break;
 		p.restarts++;
