@@ -13,7 +13,11 @@
  * domain, time range + domain, message-id, queue ID, no match; "1000 rows
  * printed": a recipient domain whose rows are each written as `search --json`
  * writes them (to /dev/null); "subject regex + a word": an indexed subject
- * word and a PCRE2 expression on the subject around it (WORD\W+\w).
+ * word and a PCRE2 expression on the subject around it (WORD\W+\w);
+ * "histogram: recipient domain", "histogram: status": the whole match of a
+ * domain, of one status, counted by hour and status (tools/histogram.h, what
+ * /api/histogram and the total of /api/search run), at most HIST_QUERIES
+ * values each (rows: the rows counted).
  *
  * Query values are sampled from the database itself (random records, so
  * popular addresses and domains come up as often as users ask for them).
@@ -33,6 +37,7 @@
 #include "index/query.h"
 #include "index/store.h"
 #include "index/tokens.h"
+#include "tools/histogram.h"
 #include "tools/output.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -78,11 +83,13 @@ static void add_word(void *ctx, const char *w, size_t n)
 }
 
 enum { C_ADDR, C_DOMAIN, C_WORDS, C_STATUS_DOMAIN, C_TIME_DOMAIN, C_MSGID, C_QID, C_NOTHING,
-       C_PRINTED, C_REGEX, C__N };
+       C_PRINTED, C_REGEX, C_HIST_DOMAIN, C_HIST_STATUS, C__N };
+#define HIST_QUERIES 20   /* histograms count every row of the match: fewer of them */
 static const char *const class_names[C__N] = {
 	"recipient address", "recipient domain", "two subject words", "status + domain",
 	"time range + domain", "message-id", "queue ID", "no match",
 	"1000 rows printed (JSON)", "subject regex + a word",
+	"histogram: recipient domain", "histogram: status",
 };
 
 /* The "printed" class: each row written as `mtalog search --json` writes it. */
@@ -148,6 +155,8 @@ int main(int argc, char **argv)
 	for (int c = 0; c < C__N; c++) {
 		for (int i = 0; i < nq; i++) {
 			ml_query_t *q = &qs[c * nq + i];
+			if ((c == C_HIST_DOMAIN || c == C_HIST_STATUS) && i >= HIST_QUERIES)
+				break;
 			for (int tries = 0; tries < 1000; tries++) {
 				if (ml_snap_get_from(sn, lo + rnd() % (hi - lo + 1), &m))
 					continue;
@@ -166,7 +175,9 @@ int main(int argc, char **argv)
 					/* the newest 1000 rows of any recipient: every row decoded and printed */
 					snprintf(buf, sizeof buf, "@%.*s", (int)dom.n, dom.p);
 					ml_query_set(q, "to", buf, err, sizeof err);
-				} else if (c == C_DOMAIN || c == C_STATUS_DOMAIN || c == C_TIME_DOMAIN) {
+				} else if (c == C_HIST_STATUS) {
+					ml_query_set(q, "status", ml_status_name(ml_message_row_status(&m, r)), err, sizeof err);
+				} else if (c == C_DOMAIN || c == C_STATUS_DOMAIN || c == C_TIME_DOMAIN || c == C_HIST_DOMAIN) {
 					snprintf(buf, sizeof buf, "@%.*s", (int)dom.n, dom.p);
 					ml_query_set(q, "to", buf, err, sizeof err);
 					if (c == C_STATUS_DOMAIN)
@@ -234,7 +245,7 @@ int main(int argc, char **argv)
 					strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", gmtime(&a));
 					strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", gmtime(&b));
 					fprintf(vf, "%s\t%s\t%s\t%s\n", class_names[c], buf, since, until);
-				} else if (vf) {
+				} else if (vf && c != C_HIST_STATUS) {
 					fprintf(vf, "%s\t%s\n", class_names[c], buf);
 				}
 				ok[c * nq + i] = 1;
@@ -258,8 +269,18 @@ int main(int argc, char **argv)
 			unsigned n = 0;
 			ml_search_info_t info;
 			double t0 = now_us();
-			if (ml_search_run(se, &qs[c * nq + i], c == C_PRINTED ? print_row : count_row, &n, &info,
-			                  err, sizeof err)) {
+			if (c == C_HIST_DOMAIN || c == C_HIST_STATUS) {
+				ml_hist_t h;
+				int hrc = ml_hist_run(&h, se, &qs[c * nq + i], NULL, NULL, err, sizeof err);
+				n = (unsigned)h.total;
+				memset(&info, 0, sizeof info);
+				ml_hist_free(&h);
+				if (hrc) {
+					fprintf(stderr, "bench_search: %s\n", err);
+					return 1;
+				}
+			} else if (ml_search_run(se, &qs[c * nq + i], c == C_PRINTED ? print_row : count_row, &n, &info,
+			                         err, sizeof err)) {
 				fprintf(stderr, "bench_search: %s\n", err);
 				return 1;
 			}

@@ -74,11 +74,17 @@ typedef enum {
 	                       other_qid is set.  verdict, filter_rcpts, quarantine, score below;
 	                       status = what the filter did: delivered (passed it on), blocked,
 	                       quarantined, or none (a check that decides nothing by itself) */
+	ML_EV_REPORT,       /* a recipient reported the message (a spam filter learned it as spam
+	                       on their word: engine/learn.h).  Not a line of the message: it
+	                       joins stored messages by msgid (or qid when set), and changes no
+	                       status.  verdict = "spam" or "phishing"; reason = the source
+	                       ("rspamd"); client_ip, sasl_user (who, when named) */
 } ml_event_kind_t;
 
 typedef struct {
 	ml_event_kind_t kind;
-	const char *reason;     /* ML_EV_SKIP / ML_EV_UNKNOWN: short constant key,
+	const char *reason;     /* ML_EV_SKIP / ML_EV_UNKNOWN: short constant key (ML_EV_REPORT:
+	                           the report's source),
 	                           e.g. "postscreen", "no queue id", "unknown program" */
 	ml_slice_t qid;         /* queue ID, empty for NOQUEUE and skips */
 	ml_slice_t other_qid;   /* ML_EV_BOUNCE_NDN: the new (bounce) queue ID */

@@ -13,6 +13,7 @@
  * from the start again.
  */
 #include "filters.h"
+#include "learn.h"
 
 #include <string.h>
 
@@ -890,6 +891,8 @@ void ml_filters_parse(ml_slice_t program, ml_slice_t msg, ml_event_t *ev)
 		ml_event_skip(ev, "filter empty line");
 		return;
 	}
+	if (ml_learn_parse(program, sl(p, e), ev))
+		return;  /* a learning line: engine/learn.h */
 	switch (prog) {
 	case P_AMAVIS: parse_amavis(p, e, ev); break;
 	case P_RSPAMD: parse_rspamd(p, e, ev); break;

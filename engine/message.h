@@ -67,6 +67,9 @@ enum {
 	ML_MSG_REJECTED = 1u << 6,  /* cleanup reject:/discard:/milter-reject */
 	ML_MSG_CONTINUED = 1u << 7, /* the continuation of prev_qid (after a content
 	                               filter): not counted as a message of its own */
+	ML_MSG_REPORTED = 1u << 8,  /* a recipient reported it (spam, phishing): never
+	                               stored in the row; set when a search reads it,
+	                               from the reports table (index/reports.h) */
 };
 
 /* Row flags. */

@@ -10,6 +10,7 @@
 #include "engine/message.h"
 #include "index/postings.h"
 #include "index/record.h"
+#include "index/reports.h"
 #include "index/tokens.h"
 
 /* What one transaction did; added to the totals once it commits. */
@@ -105,6 +106,8 @@ static int prune_chunk(pruner_t *p, int place, uint64_t from, unsigned batch, ch
 			continue;
 		}
 		rc = delete_postings(p, docid, c);
+		if (!rc)
+			rc = ml_reports_drop(txn, p->s, docid, NULL);   /* its reports and their posting */
 		if (rc)
 			goto fail;
 		/* its lines go with the last message of their block (prune_blocks),

@@ -13,9 +13,14 @@
 #include "engine/syslog.h"
 #include "index/postings.h"
 #include "index/record.h"
+#include "index/reports.h"
 #include "index/tokens.h"
 
 #define MAX_PREFIX_KEYS 4096
+/* Subject words under one prefix ("invoic*"), in one day: past this many the
+ * prefix is checked on the records of the other filters' candidates instead
+ * (info->prefix_capped) */
+#define MAX_WORD_PREFIX_KEYS ML_QUERY_WORD_PREFIX_MAX
 #define MAX_ITERS 64
 
 const char *const ml_query_params[] = {
@@ -47,11 +52,13 @@ static int parse_status(const char *v, uint32_t *mask, char *err, size_t errlen)
 			         1u << ML_ST_EXPIRED | 1u << ML_ST_QUEUED;
 		else if (n == 8 && memcmp(p, "released", 8) == 0)
 			*mask |= ML_QUERY_RELEASED;
+		else if (n == 8 && memcmp(p, "reported", 8) == 0)
+			*mask |= ML_QUERY_REPORTED;
 		else if (n == 3 && memcmp(p, "any", 3) == 0)
 			*mask |= 0;
 		else {
 			snprintf(err, errlen, "status: unknown status '%.*s' (delivered, delayed, bounced, "
-			         "expired, queued, quarantined, blocked, cleared, released)", (int)n, p);
+			         "expired, queued, quarantined, blocked, cleared, released, reported)", (int)n, p);
 			return ML_EINVAL;
 		}
 		if (!e)
@@ -244,13 +251,14 @@ typedef struct {
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	uint32_t bucket;
+	unsigned max;
 	int too_many, rc;
 } prefix_t;
 
 static int add_prefix_term(void *ctx, const char *key, size_t n)
 {
 	prefix_t *p = ctx;
-	if (p->it->nkids >= MAX_PREFIX_KEYS) {
+	if (p->it->nkids >= p->max) {
 		p->too_many = 1;
 		return 1;
 	}
@@ -267,10 +275,10 @@ static int add_prefix_term(void *ctx, const char *key, size_t n)
 }
 
 static int iter_prefix(iter_t *it, MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, uint32_t bucket,
-                       int *too_many)
+                       unsigned max, int *too_many)
 {
 	memset(it, 0, sizeof *it);
-	prefix_t p = { it, txn, dbi, bucket, 0, 0 };
+	prefix_t p = { it, txn, dbi, bucket, max, 0, 0 };
 	int rc = ml_post_terms(txn, dbi, prefix, n, bucket, add_prefix_term, &p);
 	if (p.too_many)
 		*too_many = 1;
@@ -293,6 +301,7 @@ struct ml_search {
 	ml_buf_t tmp;
 	struct slot *slots;     /* the batch of rows (BATCH_MAX), made at the first search */
 	struct worker *worker;  /* the second thread, started at the first large batch */
+	int reports;            /* the snapshot has reports: rows decoded are looked up there */
 };
 
 int ml_search_new(ml_search_t **out, ml_store_t *s)
@@ -366,10 +375,49 @@ int ml_search_get(ml_search_t *se, uint64_t docid, ml_message_t *m)
 	rc = ml_store_row_get(txn, se->s, docid, &v, &place);
 	if (rc == 0)
 		rc = ml_row_decode(&se->tab, v.mv_data, v.mv_size, docid, m);
+	if (!rc && ml_reports_has(txn, se->s, docid))
+		m->flags |= ML_MSG_REPORTED;
 	if (!rc)
 		rc = load_raw(se, txn, m);
 	snap_end(se, txn);
 	return rc;
+}
+
+typedef struct {
+	ml_report_t *v;
+	size_t n, cap;
+	int rc;
+} reports_t;
+
+static int keep_report(void *ctx, const ml_report_t *r)
+{
+	reports_t *x = ctx;
+	x->rc = ml_array_grow((void **)&x->v, &x->cap, sizeof *x->v, x->n + 1, 4);
+	if (!x->rc)
+		x->v[x->n++] = *r;
+	return x->rc;
+}
+
+int ml_search_reports(ml_search_t *se, uint64_t docid, ml_report_t **out, size_t *n)
+{
+	MDB_txn *txn;
+	*out = NULL;
+	*n = 0;
+	int rc = snap_begin(se, &txn);
+	if (rc)
+		return rc;
+	reports_t x = { NULL, 0, 0, 0 };
+	rc = ml_reports_each(txn, se->s, docid, keep_report, &x);
+	snap_end(se, txn);
+	if (!rc)
+		rc = x.rc;
+	if (rc) {
+		free(x.v);
+		return rc;
+	}
+	*out = x.v;
+	*n = x.n;
+	return ML_OK;
 }
 
 typedef struct {
@@ -382,6 +430,9 @@ typedef struct {
 	int words_indexed;  /* every word is a postings spec: rows found have them */
 	char **phrases;     /* lowercased phrases, substring of the lowercased subject */
 	size_t nphrases;
+	char **prefixes;    /* lowercased word prefixes ("invoic*"): a subject word starts with each */
+	size_t nprefixes;
+	char *words_text;   /* the subject filter without its prefixes: the words the plan looks up */
 } check_t;
 
 typedef struct {
@@ -408,8 +459,12 @@ static void check_free(check_t *c)
 		free(c->words[i]);
 	for (size_t i = 0; i < c->nphrases; i++)
 		free(c->phrases[i]);
+	for (size_t i = 0; i < c->nprefixes; i++)
+		free(c->prefixes[i]);
 	free(c->words);
 	free(c->phrases);
+	free(c->prefixes);
+	free(c->words_text);
 	if (c->md)
 		pcre2_match_data_free(c->md);
 	if (c->md2)
@@ -420,13 +475,63 @@ static void check_free(check_t *c)
 		pcre2_match_context_free(c->mctx);
 }
 
+/*
+ * Word prefixes of a subject filter: outside quotes, a run of non-spaces
+ * ending in '*' ("invoic*").  Its words (ml_tokens_words) but the last are
+ * plain words; the last is the prefix.  *text gets the filter with each such
+ * run replaced by its plain words; c->prefixes the prefixes.
+ */
+static int split_prefixes(check_t *c, const char *subject)
+{
+	ml_buf_t t = ML_BUF_INIT;
+	int quoted = 0, rc = ML_OK;
+	const char *s = subject;
+	while (*s && !rc) {
+		if (*s == '"')
+			quoted = !quoted;
+		size_t n = quoted || *s == ' ' || *s == '\t' ? 1 : strcspn(s, " \t\"");
+		if (n > 1 && s[n - 1] == '*' && !quoted) {
+			words_t ws = { 0 };
+			size_t k = n;
+			while (k && s[k - 1] == '*')
+				k--;
+			ml_tokens_words(s, k, collect_word, &ws);
+			for (size_t i = 0; i + 1 < ws.n; i++) {
+				ml_buf_putc(&t, ' ');
+				ml_buf_puts(&t, ws.v[i]);
+				ml_buf_putc(&t, ' ');
+				free(ws.v[i]);
+			}
+			if (ws.n) {
+				char **np = realloc(c->prefixes, (c->nprefixes + 1) * sizeof *np);
+				if (np) {
+					c->prefixes = np;
+					c->prefixes[c->nprefixes++] = ws.v[ws.n - 1];
+				} else {
+					free(ws.v[ws.n - 1]);
+					rc = ML_ENOMEM;
+				}
+			}
+			free(ws.v);
+		} else if (ml_buf_append(&t, s, n)) {
+			rc = ML_ENOMEM;
+		}
+		s += n;
+	}
+	c->words_text = strdup(ml_buf_cstr(&t));
+	ml_buf_free(&t);
+	return rc || !c->words_text ? ML_ENOMEM : ML_OK;
+}
+
 static int check_init(check_t *c, const ml_query_t *q, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
 	c->q = q;
 	if (q->subject) {
+		if (split_prefixes(c, q->subject))
+			return ML_ENOMEM;
 		words_t ws = { 0 };
-		const char *s = q->subject;
+		const char *s = c->words_text;
 		while (*s) {
 			const char *qt = strchr(s, '"');
 			size_t n = qt ? (size_t)(qt - s) : strlen(s);
@@ -482,6 +587,14 @@ static void has_word(void *ctx, const char *w, size_t n)
 		h->found = 1;
 }
 
+static void has_prefix(void *ctx, const char *w, size_t n)
+{
+	has_word_t *h = ctx;
+	size_t k = strlen(h->w);
+	if (!h->found && n >= k && memcmp(h->w, w, k) == 0)
+		h->found = 1;
+}
+
 /* The message-level filters: 1 pass, 0 not, -1 not known (the regex gave
  * up on the subject: its match limit).  tmp and md: the calling thread's
  * scratch. */
@@ -512,6 +625,12 @@ static int message_ok(const check_t *c, const ml_message_t *m, ml_buf_t *tmp, pc
 	for (size_t i = 0; i < c->nwords && !c->words_indexed; i++) {
 		has_word_t h = { c->words[i], 0 };
 		ml_tokens_words(subj.p, subj.n, has_word, &h);
+		if (!h.found)
+			return 0;
+	}
+	for (size_t i = 0; i < c->nprefixes; i++) {
+		has_word_t h = { c->prefixes[i], 0 };
+		ml_tokens_words(subj.p, subj.n, has_prefix, &h);
 		if (!h.found)
 			return 0;
 	}
@@ -552,6 +671,8 @@ static int row_ok(const check_t *c, const ml_message_t *m, int row)
 		int ok = (q->status_mask & (1u << st)) != 0;
 		if (!ok && (q->status_mask & ML_QUERY_RELEASED) && (m->flags & ML_MSG_RELEASED))
 			ok = 1;
+		if (!ok && (q->status_mask & ML_QUERY_REPORTED) && (m->flags & ML_MSG_REPORTED))
+			ok = 1;
 		if (!ok)
 			return 0;
 	}
@@ -566,6 +687,7 @@ static int row_ok(const check_t *c, const ml_message_t *m, int row)
 typedef struct {
 	ml_keys_t keys;
 	int prefix;         /* the one key is a prefix: every key that starts with it */
+	unsigned max;       /* with prefix: the most keys it may stand for in one day */
 	int unindexed;      /* a prefix too broad to walk: checked on the records only */
 } spec_t;
 
@@ -606,6 +728,7 @@ static void plan_addr(plan_t *p, const char *a, int tag, int dtag)
 		int at = a[0] == '@';
 		ml_keys_add(&sp->keys, at ? dtag : tag, a + at, n - 1 - (size_t)at, 1);
 		sp->prefix = 1;
+		sp->max = MAX_PREFIX_KEYS;
 	} else if (a[0] == '@' || !strchr(a, '@')) {
 		const char *d = a[0] == '@' ? a + 1 : a;
 		ml_keys_add(&sp->keys, dtag, d, strlen(d), 1);
@@ -636,19 +759,25 @@ static const char *to_domain(const char *to, int *is_address)
 	return at[1] ? at + 1 : NULL;
 }
 
-static void plan_build(plan_t *p, const ml_query_t *q)
+static void plan_build(plan_t *p, const ml_query_t *q, const check_t *chk)
 {
 	int is_address = 0;
 	const char *dom = q->to ? to_domain(q->to, &is_address) : NULL;
 	/* status and recipient domain together: the 'X' keys answer for the row */
-	int combined = q->status_mask && !(q->status_mask & ML_QUERY_RELEASED) && dom;
+	int combined = q->status_mask && !(q->status_mask & (ML_QUERY_RELEASED | ML_QUERY_REPORTED)) && dom;
 	spec_t *sp;
 	if (q->from)
 		plan_addr(p, q->from, ML_TAG_FROM, ML_TAG_FROM_DOMAIN);
 	if (q->to && (!combined || is_address))
 		plan_addr(p, q->to, ML_TAG_TO, ML_TAG_TO_DOMAIN);
-	if (q->subject)
-		ml_tokens_words(q->subject, strlen(q->subject), plan_word, p);
+	if (chk->words_text)
+		ml_tokens_words(chk->words_text, strlen(chk->words_text), plan_word, p);
+	for (size_t i = 0; i < chk->nprefixes; i++)
+		if ((sp = plan_add(p))) {
+			ml_keys_add(&sp->keys, ML_TAG_SUBJECT, chk->prefixes[i], strlen(chk->prefixes[i]), 0);
+			sp->prefix = 1;
+			sp->max = MAX_WORD_PREFIX_KEYS;
+		}
 	if (combined && (sp = plan_add(p))) {
 		for (int st = 1; st < ML_ST__COUNT; st++)
 			if (q->status_mask & (1u << st)) {
@@ -664,6 +793,8 @@ static void plan_build(plan_t *p, const ml_query_t *q)
 			}
 		if (q->status_mask & ML_QUERY_RELEASED)
 			ml_keys_add(&sp->keys, ML_TAG_STATUS, "released", 8, 0);
+		if (q->status_mask & ML_QUERY_REPORTED)
+			ml_keys_add(&sp->keys, ML_TAG_STATUS, ML_REPORT_TERM, strlen(ML_REPORT_TERM), 0);
 	}
 	struct { const char *v; int tag; int lower; } ex[] = {
 		{ q->direction ? ml_direction_name(q->direction) : NULL, ML_TAG_DIRECTION, 0 },
@@ -701,7 +832,7 @@ static int spec_iter(iter_t *it, MDB_txn *txn, MDB_dbi dbi, spec_t *sp, uint32_t
 	if (sp->prefix) {
 		ml_keys_next(&sp->keys, &pos, &key, &len);
 		int too_many = 0;
-		int rc = iter_prefix(it, txn, dbi, key, len, bucket, &too_many);
+		int rc = iter_prefix(it, txn, dbi, key, len, bucket, sp->max, &too_many);
 		if (too_many)
 			sp->unindexed = 1;
 		return rc;
@@ -844,6 +975,8 @@ static void slots_run(ml_search_t *se, const check_t *chk, MDB_txn *txn, MDB_cur
 		if (sl->rc)
 			continue;
 		sl->rc = ml_row_decode(&se->tab, sl->v.mv_data, sl->v.mv_size, sl->docid, &sl->m);
+		if (!sl->rc && se->reports && ml_reports_has(txn, se->s, sl->docid))
+			sl->m.flags |= ML_MSG_REPORTED;
 		int ok = sl->rc ? 0 : message_ok(chk, &sl->m, tmp, md);
 		sl->ok = ok > 0;
 		sl->limited = ok < 0;
@@ -1032,7 +1165,7 @@ static int emit_rows(emit_t *e, const ml_message_t *m)
 		int row = m->nrcpts ? i : -1;
 		if (!row_ok(e->chk, m, row))
 			continue;
-		if (e->info->rows >= e->limit) {
+		if (e->info->rows >= e->limit && !q->unlimited) {
 			e->info->truncated = 1;
 			return 1;
 		}
@@ -1251,9 +1384,12 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 	/* ml_query_set keeps the limit in range; a search returns at most the maximum */
 	ML_ASSERT(q->limit <= ML_QUERY_MAX_LIMIT);
 	emit_t e = { se, &chk, fn, ctx, info, q->limit ? q->limit : ML_QUERY_MAX_LIMIT, txn, NULL, 0, BATCH_FIRST, 0, 0, 0 };
+	if (q->unlimited)
+		e.cap = BATCH_MAX;   /* every row is wanted: full batches from the start */
+	se->reports = ml_reports_count(txn, se->s) > 0;
 	plan_t p;
 	memset(&p, 0, sizeof p);
-	plan_build(&p, q);
+	plan_build(&p, q, &chk);
 	chk.words_indexed = !p.overflow;
 	iter_t its[MAX_ITERS];
 	memset(its, 0, sizeof its);
@@ -1291,6 +1427,7 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 				continue;
 			rc = spec_iter(&its[n], txn, se->s->post, &p.specs[i], (uint32_t)b);
 			if (p.specs[i].unindexed) {
+				info->prefix_capped = 1;
 				iter_free(&its[n]);
 				continue;
 			}

@@ -8,9 +8,10 @@
  * (?to=) and tests — and reports a bad value with the parameter's name.
  *
  * Plan: each indexed filter becomes a spec: the term keys whose union is
- * the filter (one key; the statuses of a group; every key under an address
- * prefix); a status together with a recipient domain or address uses the
- * row-level 'X' keys (index/tokens.h).  The day buckets of the time range are
+ * the filter (one key; the statuses of a group, with 'S' "released" and 'S'
+ * "reported" (index/reports.h) for those marks; every key under an address
+ * prefix or a subject word prefix, "invoic*"); a status together with a
+ * recipient domain or address uses the row-level 'X' keys (index/tokens.h).  The day buckets of the time range are
  * walked newest first; in each, every spec becomes a postings iterator (the
  * docids of its keys in that bucket: index/postings.h), the iterators are
  * ordered by their counts and intersected by leapfrog seeking from the newest
@@ -40,14 +41,22 @@
 #include <stdint.h>
 
 #include "engine/message.h"
+#include "index/reports.h"
 #include "index/store.h"
 
 #define ML_QUERY_MAX_LIMIT 1000u
+#define ML_QUERY_WORD_PREFIX_MAX 256u
 #define ML_QUERY_RELEASED (1u << 31)   /* status_mask bit: the "released" group */
+#define ML_QUERY_REPORTED (1u << 30)   /* status_mask bit: "reported" (index/reports.h): the
+                                          rows of messages a recipient reported, whatever
+                                          their status */
 
 typedef struct {
 	char *from, *to;        /* address, @domain, domain, prefix* ; "<>" the null sender */
-	char *subject;          /* words, and "quoted phrases" */
+	char *subject;          /* words, "quoted phrases", and word prefixes: invoic* (outside
+	                           quotes) is a subject word that starts with "invoic"; the
+	                           index's words under it, at most ML_QUERY_WORD_PREFIX_MAX
+	                           a day (more: checked on the records, info->prefix_capped) */
 	char *subject_re;       /* PCRE2, case-insensitive, UTF-8 */
 	uint32_t status_mask;   /* 1u << ml_status_t, and ML_QUERY_RELEASED */
 	int direction;          /* ml_direction_t, 0 = any */
@@ -57,6 +66,8 @@ typedef struct {
 	uint64_t before_docid;  /* continue below this docid (cursor); 0 = from the newest */
 	uint32_t before_row;    /* with before_docid = D + 1: the rows of message D whose index is
 	                           below this were given already; skipped, not counted */
+	int unlimited;          /* a counting walk (totals, histograms): no limit; the callback
+	                           sees every row to the end, or the budget's */
 	int handed_on;          /* also the rows handed on to a content filter (which searches
 	                           hide: their fate is the next hop's); for chain lookups */
 	/* With nvisible > 0: only messages whose sender, a recipient or an
@@ -102,6 +113,10 @@ typedef struct {
 	                           search with before_docid = resume_docid goes on from there */
 	uint64_t re_limited;    /* subjects the regex gave up on (its match limit): taken as
 	                           not matching, so rows may be missing */
+	int prefix_capped;      /* a prefix (an address's, a subject word's "invoic*") stood for
+	                           more terms than a search walks in the index (in some day):
+	                           it was checked on the records of the other filters'
+	                           candidates instead (the answer is the same; it cost more) */
 } ml_search_info_t;
 
 #define ML_SEARCH_DEADLINE 1
@@ -128,6 +143,9 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
                   ml_search_info_t *info, char *err, size_t errlen);
 /* One message by docid (a fresh snapshot). ML_ENOTFOUND when absent. */
 int ml_search_get(ml_search_t *se, uint64_t docid, ml_message_t *m);
+/* The reports of docid, oldest first (a fresh snapshot): *out malloc'd (NULL
+ * when none), *n of them. */
+int ml_search_reports(ml_search_t *se, uint64_t docid, ml_report_t **out, size_t *n);
 
 /* Every message in docid order (oldest first), in one snapshot. */
 int ml_search_each(ml_search_t *se, int (*fn)(void *ctx, const ml_message_t *m), void *ctx);

@@ -282,7 +282,7 @@ int ml_row_encode(const ml_strtab_t *t, const ml_message_t *m, ml_buf_t *out)
 	ml_buf_reset(out);
 	wr_u(&w, ML_ROW_FORMAT);
 	wr_u(&w, w.t ? w.t->gen : 0);
-	wr_u(&w, m->flags);
+	wr_u(&w, m->flags & ~(uint32_t)ML_MSG_REPORTED);   /* a read-time mark, never stored */
 	wr_u(&w, m->direction);
 	int64_t sec_us = (int64_t)ml_docid_sec(m->docid) * 1000000;
 	wr_u(&w, zigzag(sub_us(m->first_us, sec_us)));

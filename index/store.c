@@ -32,6 +32,7 @@ int ml_store_errcode(int rc)
 #define TABLE_RAW_OPEN  "raw.open"
 #define TABLE_POSTINGS  "postings"
 #define TABLE_OPEN      "open"
+#define TABLE_REPORTS   "reports"
 #define TABLE_LEGACY_REC  "rec"
 #define TABLE_LEGACY_POST "post"
 
@@ -39,7 +40,7 @@ static int is_table_name(const MDB_val *k)
 {
 	static const char *const names[] = {
 		TABLE_META, TABLE_ROWS, TABLE_RAW, TABLE_ROWS_OPEN, TABLE_RAW_OPEN, TABLE_POSTINGS,
-		TABLE_OPEN, TABLE_LEGACY_REC, TABLE_LEGACY_POST,
+		TABLE_OPEN, TABLE_REPORTS, TABLE_LEGACY_REC, TABLE_LEGACY_POST,
 	};
 	for (size_t i = 0; i < ML_ARRAY_LEN(names); i++)
 		if (k->mv_size == strlen(names[i]) && !memcmp(k->mv_data, names[i], k->mv_size))
@@ -215,6 +216,17 @@ static int open_dbs(ml_store_t *s, char *err, size_t errlen)
 			return ML_ECORRUPT;
 		}
 		goto fail;
+	}
+	/* reports (index/reports.h): made by the first writer of a database
+	 * older than the table; a reader of such a file sees none (0) */
+	if (ver != ML_LEGACY_SCHEMA || !ro) {
+		rc = mdb_dbi_open(txn, TABLE_REPORTS, cf, &s->reports);
+		if (rc == MDB_NOTFOUND && ro) {
+			s->reports = 0;
+			rc = 0;
+		}
+		if (rc)
+			goto fail_txn;
 	}
 	if (!ver && !ro) {
 		uint32_t v = ML_SCHEMA_VERSION;

@@ -20,6 +20,9 @@
  *   open      key: host '\0' queue ID   value: docid (8, BE): the messages still
  *                                       in flight, to find them by queue ID
  *   meta      key: name                 value: see ML_META_* below
+ *   reports   key: docid | time | source | kind | by    value: the message as
+ *                                       reported: what recipients reported
+ *                                       (index/reports.h)
  *
  * A raw value over ML_RAW_CHUNK bytes is cut in chunks of one size that a
  * B-tree leaf holds, three to a page (no overflow pages): the first under its
@@ -125,6 +128,7 @@ enum { ML_PLACE_MAIN = 0, ML_PLACE_OPEN = 1, ML_PLACES = 2 };
 typedef struct {
 	MDB_env *env;
 	MDB_dbi rows, raw, rows_open, raw_open, post, open, meta;
+	MDB_dbi reports;       /* index/reports.h; 0 when a reader opened a file without it */
 	MDB_dbi legacy_rec, legacy_post;   /* schema 5's tables, opened for an upgrade */
 	int flags;
 	uint32_t schema;       /* of the file as opened */

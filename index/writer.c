@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "index/postings.h"
+#include "index/reports.h"
 #include "index/tokens.h"
 
 #define TRAIN_MESSAGES 20000      /* messages the string table is trained on, at most */
@@ -80,6 +81,9 @@ struct ml_writer {
 	int tab_unstored;         /* a string table trained in the open transaction */
 	int (*before_commit)(void *ctx, MDB_txn *txn);
 	void *before_ctx;
+	ml_buf_t reports;         /* reports from log lines, joined at the next commit: each an
+	                             ml_report_t, u16 n, message-id, u16 qn, queue ID; kept
+	                             until a commit succeeds (an aborted one's retry joins them) */
 };
 
 enum { OP_PUT = 1, OP_ADD = 2, OP_TALLY = 3, OP_IFNEW = 4 };
@@ -151,6 +155,7 @@ void ml_writer_free(ml_writer_t *w)
 	free(w->dmsgs);
 	free(w->puts);
 	ml_buf_free(&w->bookkeeping);
+	ml_buf_free(&w->reports);
 	ml_buf_free(&w->kb);
 	ml_buf_free(&w->rawbuf);
 	ml_buf_free(&w->enc);
@@ -1391,11 +1396,61 @@ static void forget_tables(ml_writer_t *w)
 	w->dict_unstored = 0;
 }
 
+int ml_writer_report(ml_writer_t *w, ml_slice_t msgid, ml_slice_t qid, const ml_report_t *r)
+{
+	if ((!msgid.n && !qid.n) || msgid.n > 0xffff || qid.n > 0xffff)
+		return ML_EINVAL;
+	uint16_t n = (uint16_t)msgid.n, qn = (uint16_t)qid.n;
+	if (ml_buf_append(&w->reports, r, sizeof *r) || ml_buf_append(&w->reports, &n, 2) ||
+	    ml_buf_append(&w->reports, msgid.p, n) || ml_buf_append(&w->reports, &qn, 2) ||
+	    ml_buf_append(&w->reports, qid.p, qn))
+		return ML_ENOMEM;
+	return ML_OK;
+}
+
+/* The queued reports, each joined to its messages in the open transaction
+ * (after the batch's messages are written: a learning line may follow its
+ * message in the same batch).  One whose message is not stored is tallied. */
+static int join_reports(ml_writer_t *w)
+{
+	const char *p = w->reports.data, *e = p + w->reports.len;
+	int rc = ML_OK;
+	while (p && p < e && !rc) {
+		ml_report_t r;
+		uint16_t n, qn;
+		memcpy(&r, p, sizeof r);
+		memcpy(&n, p + sizeof r, 2);
+		const char *id = p + sizeof r + 2;
+		memcpy(&qn, id + n, 2);
+		const char *qid = id + n + 2;
+		p = qid + qn;
+		unsigned found = 0;
+		rc = ml_reports_join(w->txn, w->s, id, n, qid, qn, &r, &found);
+		if (!rc && !found) {
+			char reason[64];
+			snprintf(reason, sizeof reason, "%s report: message not stored", ml_report_source_name(r.source));
+			rc = ml_writer_tally(w, "skip", reason, 1, qn ? qid : id, qn ? qn : n);
+		}
+	}
+	return rc;
+}
+
 int ml_writer_commit(ml_writer_t *w)
 {
 	if (!w->txn)
 		return ML_EINVAL;
 	int rc = commit_inner(w);
+	if (!rc && w->reports.len) {
+		/* the bookkeeping is written: what the join tallies is written after */
+		ml_buf_reset(&w->bookkeeping);
+		rc = join_reports(w);
+		if (!rc)
+			rc = write_bookkeeping(w);
+	}
+	/* a rebuild emptied the postings: the reports' again, each on the
+	 * docid its message has now */
+	if (!rc && w->rebuild >= 0)
+		rc = ml_reports_reapply(w->txn, w->s, NULL);
 	/* the end of a rebuild: the dictionaries no raw record uses any more go */
 	if (!rc && w->rebuild >= 0 && w->new_dict)
 		rc = ml_store_drop_dicts(w->txn, w->s, w->new_dict);
@@ -1421,6 +1476,7 @@ int ml_writer_commit(ml_writer_t *w)
 		return ml_store_errcode(rc);
 	}
 	w->nputs = 0;
+	ml_buf_reset(&w->reports);
 	return ML_OK;
 }
 

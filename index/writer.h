@@ -31,6 +31,7 @@
 
 #include "engine/message.h"
 #include "index/record.h"
+#include "index/reports.h"
 #include "index/store.h"
 
 #define ML_WRITER_TRAIN_MIN 400
@@ -73,6 +74,13 @@ void ml_writer_abort(ml_writer_t *w);
  * A commit that fails gives the new messages their docid 0 back; the same
  * batch put again on the same database gets the same docids. */
 void ml_writer_on_docids(ml_writer_t *w, void (*fn)(void *ctx, ml_message_t *const *msgs, size_t n), void *ctx);
+
+/* A report read from a log line (engine/learn.h): joined at the next
+ * commit, in its transaction, to every stored message whose message-id is
+ * msgid (or, when qid is given, whose queue ID is qid), r's docid set for
+ * each (index/reports.h); when none is stored, a "skip" tally.  Kept across
+ * an abort, until a commit succeeds. */
+int ml_writer_report(ml_writer_t *w, ml_slice_t msgid, ml_slice_t qid, const ml_report_t *r);
 
 /* Reads and writes of meta inside the open transaction (begin first). */
 uint64_t ml_writer_meta_u64(ml_writer_t *w, const char *key);

@@ -63,6 +63,11 @@ static size_t count(const char *fmt, const char *arg)
 	return n;
 }
 
+static int strcmp_ptr(const char **a, const char **b)
+{
+	return strcmp(*a, *b);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -222,7 +227,8 @@ static void json_keys_and_subjects(void **state)
 {
 	(void)state;
 	static const char *const keys[] = { "id", "time", "host", "queue_id", "direction", "from", "to",
-		"orig_to", "subject", "status", "dsn", "relay", "delay", "reason", "message_id", "client_ip", "size" };
+		"orig_to", "subject", "status", "dsn", "relay", "delay", "reason", "message_id", "client_ip", "size",
+		"released", "reported" };
 	json_t *r = rows("--queue-id %s", "1A2B3C4D5E");
 	assert_int_equal(json_array_size(r), 1);
 	json_t *row = json_array_get(r, 0);
@@ -313,6 +319,18 @@ static void csv_and_table(void **state)
 	assert_non_null(strstr(out, "TIME (UTC)"));
 	assert_non_null(strstr(out, "judy@example.com"));
 	assert_non_null(strstr(err, "9 rows"));
+	free(out); free(err);
+	/* released from quarantine: a mark beside the status in the table, a
+	 * column of the CSV */
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --to judy@example.com", db), 0);
+	assert_non_null(strstr(out, "delivered (released)"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --to bob@example.com", db), 0);
+	assert_null(strstr(out, "(released)"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --csv --to judy@example.com", db), 0);
+	assert_non_null(strstr(out, ",size,released,reported\r\n"));
+	assert_non_null(strstr(out, ",true,false\r\n"));
 	free(out); free(err);
 }
 
@@ -710,6 +728,114 @@ static void corpus_sweep(void **state)
 	expect_amavis_chain(cdb, id, "4PbC4x469Jz3tBr");
 }
 
+/* The ids of a --json search, sorted, as one string. */
+static char *ids_of(const char *dbpath, const char *args)
+{
+	char *out, *err;
+	if (tl_mtalog(&out, &err, "--db %s search --json %s", dbpath, args))
+		fail_msg("search %s: %s", args, err);
+	free(err);
+	json_t *arr = json_array();
+	char *save = NULL;
+	for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		json_error_t je;
+		json_t *j = json_loads(line, 0, &je);
+		assert_non_null(j);
+		char key[80];
+		snprintf(key, sizeof key, "%s/%s", sget(j, "id"), sget(j, "to"));
+		json_array_append_new(arr, json_string(key));
+		json_decref(j);
+	}
+	free(out);
+	ml_buf_t b = ML_BUF_INIT;
+	size_t n = json_array_size(arr);
+	const char **v = calloc(n + 1, sizeof *v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_string_value(json_array_get(arr, i));
+	qsort(v, n, sizeof *v, (int (*)(const void *, const void *))strcmp_ptr);
+	for (size_t i = 0; i < n; i++)
+		ml_buf_printf(&b, "%s\n", v[i]);
+	free(v);
+	json_decref(arr);
+	return (char *)ml_buf_cstr(&b);
+}
+
+/* Subject word prefixes: "invoic*" finds the subjects with a word that
+ * starts with it, through the index; the same rows as a regex that says
+ * so, checked on every subject. */
+static void subject_prefixes(void **state)
+{
+	(void)state;
+	assert_int_equal(count("--subject %s", "'quart*'"), 1);
+	assert_int_equal(count("--subject %s", "'quart* äpf*'"), 1);
+	assert_int_equal(count("--subject %s", "'Quarterly* repo*'"), 1);
+	assert_int_equal(count("--subject %s", "'quartz*'"), 0);
+	assert_int_equal(count("--subject %s", "'uarter*'"), 0);   /* a prefix, not a substring */
+	assert_int_equal(count("--subject %s", "'\"quart*\"'"), 0);  /* quoted: a phrase, as written */
+	/* the sample: real words, against a regex on every subject (a word
+	 * starts where no letter, digit or non-ASCII character is before it) */
+	char sdb[4300];
+	snprintf(sdb, sizeof sdb, "%s/sample.db", dir);
+	char *err;
+	if (tl_mtalog(NULL, &err, "--db %s ingest --quiet sample/mail.log", sdb))
+		fail_msg("ingest: %s", err);
+	free(err);
+	static const char *const prefixes[] = { "invoic", "meet", "updat", "abwes", "draf", "evaluat", "contr" };
+	for (size_t i = 0; i < ML_ARRAY_LEN(prefixes); i++) {
+		char a1[256], a2[256];
+		snprintf(a1, sizeof a1, "--subject '%s*'", prefixes[i]);
+		snprintf(a2, sizeof a2, "--subject-re '(?<![a-z0-9\\x{80}-\\x{10ffff}])%s'", prefixes[i]);
+		char *got = ids_of(sdb, a1), *want = ids_of(sdb, a2);
+		if (strcmp(got, want) || tl_count_lines(got) < 10)
+			fail_msg("%s: %zu rows, the regex %zu", a1, tl_count_lines(got), tl_count_lines(want));
+		free(got);
+		free(want);
+	}
+	/* with another filter, and with a plain word */
+	char *got = ids_of(sdb, "--subject 'invoic* 2026' --status delivered");
+	char *want = ids_of(sdb, "--subject-re '(?<![a-z0-9\\x{80}-\\x{10ffff}])invoic' --subject 2026 --status delivered");
+	assert_string_equal(got, want);
+	assert_true(tl_count_lines(got) > 0);
+	free(got);
+	free(want);
+	/* a prefix of more words in a day than a search walks: checked on the
+	 * records of the other filters' rows, and the answer says so */
+	char log[4300], cdb[4300];
+	snprintf(log, sizeof log, "%s/words.log", dir);
+	snprintf(cdb, sizeof cdb, "%s/words.db", dir);
+	ml_buf_t b = ML_BUF_INIT;
+	for (int m = 0; m < 300; m++) {
+		int mi = m / 60, se = m % 60;
+		ml_buf_printf(&b, "Mar  3 11:%02d:%02d mx1 postfix/cleanup[1002]: A%09X: message-id=<w%d@sender.example>\n"
+		              "Mar  3 11:%02d:%02d mx1 postfix/cleanup[1002]: A%09X: info: header Subject: "
+		              "Zqword%03d and more from mail.sender.example[192.0.2.10]; from=<alice@sender.example> "
+		              "to=<bob@example.com> proto=ESMTP helo=<mail.sender.example>\n"
+		              "Mar  3 11:%02d:%02d mx1 postfix/qmgr[1003]: A%09X: from=<alice@sender.example>, size=100, nrcpt=1 (queue active)\n"
+		              "Mar  3 11:%02d:%02d mx1 postfix/lmtp[1004]: A%09X: to=<bob@example.com>, relay=store[192.0.2.40]:24, "
+		              "delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 2.0.0 Ok)\n"
+		              "Mar  3 11:%02d:%02d mx1 postfix/qmgr[1003]: A%09X: removed\n",
+		              mi, se, m, m, mi, se, m, m, mi, se, m, mi, se, m, mi, se, m);
+	}
+	tl_write_file(log, b.data, b.len);
+	ml_buf_free(&b);
+	if (tl_mtalog(NULL, &err, "--db %s ingest --quiet --year 2026 %s", cdb, log))
+		fail_msg("ingest: %s", err);
+	free(err);
+	char *out;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --subject 'zqw*'", cdb), 0);
+	assert_int_equal(tl_count_lines(out), 301);
+	assert_non_null(strstr(err, "300 rows"));
+	assert_non_null(strstr(err, "prefix*"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --subject 'zqword01* more'", cdb), 0);
+	assert_int_equal(tl_count_lines(out), 11);
+	assert_null(strstr(err, "prefix*"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --subject 'zqw* and'", cdb), 0);
+	assert_int_equal(tl_count_lines(out), 301);
+	free(out); free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -724,6 +850,7 @@ int main(void)
 		cmocka_unit_test(stats_counts),
 		cmocka_unit_test(words_for_people),
 		cmocka_unit_test(content_filters),
+		cmocka_unit_test(subject_prefixes),
 	};
 	const struct CMUnitTest corpus_tests[] = {
 		cmocka_unit_test(corpus_sweep),

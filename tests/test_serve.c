@@ -14,6 +14,8 @@
  */
 #include "testlib.h"
 
+#include "engine/syslog.h"
+
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -344,6 +346,8 @@ static void every_parameter(void **state)
 		{ "subject", "quarterly report", "--subject 'quarterly report'", 1 },
 		{ "subject", "\"report äpfel\"", "--subject '\"report äpfel\"'", 1 },
 		{ "subject", "réunion", "--subject réunion", 1 },
+		{ "subject", "quart* äpf*", "--subject 'quart* äpf*'", 1 },
+		{ "subject", "r*", "--subject 'r*'", 2 },
 		{ "subject_re", "^r.union", "--subject-re '^r.union'", 1 },
 		{ "status", "delivered", "--status delivered", 5 },
 		{ "status", "delayed", "--status delayed", 1 },
@@ -389,7 +393,8 @@ static void every_parameter(void **state)
 	json_decref(j);
 	/* the keys of search --json, in order */
 	static const char *const keys[] = { "id", "time", "host", "queue_id", "direction", "from", "to",
-		"orig_to", "subject", "status", "dsn", "relay", "delay", "reason", "message_id", "client_ip", "size" };
+		"orig_to", "subject", "status", "dsn", "relay", "delay", "reason", "message_id", "client_ip", "size",
+		"released", "reported" };
 	json_t *rows = search1("queue_id", "1A2B3C4D5E");
 	json_t *row = json_array_get(rows, 0);
 	assert_int_equal(json_object_size(row), ML_ARRAY_LEN(keys));
@@ -399,6 +404,18 @@ static void every_parameter(void **state)
 	json_object_foreach(row, key, v)
 		assert_string_equal(key, keys[k++]);
 	assert_string_equal(json_string_value(json_object_get(row, "subject")), "Quarterly report äpfel");
+	assert_true(json_is_false(json_object_get(row, "released")));
+	json_decref(rows);
+	/* the row of a message released from quarantine says so, and no other does */
+	rows = search1("status", "released");
+	assert_int_equal(json_array_size(rows), 1);
+	assert_true(json_is_true(json_object_get(json_array_get(rows, 0), "released")));
+	json_decref(rows);
+	rows = search1("status", "cleared");
+	size_t released = 0;
+	for (size_t i = 0; i < json_array_size(rows); i++)
+		released += json_is_true(json_object_get(json_array_get(rows, i), "released"));
+	assert_int_equal(released, 1);
 	json_decref(rows);
 }
 
@@ -434,8 +451,9 @@ static void errors(void **state)
 			snprintf(path, sizeof path, "/api/search%s?%s", csv ? ".csv" : "", bad[i].query);
 			json_t *j = get_json(small.port, path, 400);
 			const char *p = json_string_value(json_object_get(j, "parameter"));
+			const char *p2 = json_string_value(json_object_get(j, "param"));
 			const char *e = json_string_value(json_object_get(j, "error"));
-			if (!p || strcmp(p, bad[i].param) || !e || !strstr(e, bad[i].param))
+			if (!p || strcmp(p, bad[i].param) || !p2 || strcmp(p2, bad[i].param) || !e || !strstr(e, bad[i].param))
 				fail_msg("%s: parameter %s, error %s", path, p ? p : "-", e ? e : "-");
 			json_decref(j);
 		}
@@ -555,7 +573,7 @@ static void csv_export(void **state)
 	resp_t r = http_get(small.port, "/api/search.csv?to=nobody%40nowhere.example");
 	assert_int_equal(r.status, 200);
 	assert_string_equal(r.body, "id,time,host,queue_id,direction,from,to,orig_to,subject,status,dsn,relay,"
-	                            "delay,reason,message_id,client_ip,size\r\n");
+	                            "delay,reason,message_id,client_ip,size,released,reported\r\n");
 	resp_free(&r);
 	/* a page: the next cursor in a header, and it continues */
 	r = http_get(small.port, "/api/search.csv?limit=2");
@@ -1174,17 +1192,24 @@ static const char *login(unsigned port, const char *name, const char *pw, int wa
 }
 
 /* GET path as the session, expect status, the JSON body. */
-static json_t *get_as(unsigned port, const char *cookie, const char *path, int want_status)
+/* A request (http_req's arguments); the JSON answer, checked for its status. */
+static json_t *req_json(unsigned port, const char *method, const char *path, const char *cookie,
+                        const char *ctype, const char *body, const char *extra, int want_status)
 {
-	resp_t r = http_req(port, "GET", path, cookie, NULL, NULL, NULL);
+	resp_t r = http_req(port, method, path, cookie, ctype, body, extra);
 	if (r.status != want_status)
-		fail_msg("GET %s: status %d, want %d: %s", path, r.status, want_status, r.body);
+		fail_msg("%s %s: status %d, want %d: %s", method, path, r.status, want_status, r.body);
 	json_error_t je;
 	json_t *j = json_loads(r.body, 0, &je);
 	if (!j)
-		fail_msg("GET %s: bad JSON: %s", path, r.body);
+		fail_msg("%s %s: bad JSON: %s", method, path, r.body);
 	resp_free(&r);
 	return j;
+}
+
+static json_t *get_as(unsigned port, const char *cookie, const char *path, int want_status)
+{
+	return req_json(port, "GET", path, cookie, NULL, NULL, NULL, want_status);
 }
 
 /* Does address a end in the pattern (an address or @domain), any case? */
@@ -1417,6 +1442,7 @@ static void users_see_their_rows(void **state)
 	assert_int_equal(json_array_size(rc), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(rc, 0), "to")), "bob@example.com");
 	assert_int_equal(json_integer_value(json_object_get(j, "recipients_hidden")), 2);
+	assert_int_equal(json_integer_value(json_object_get(j, "recipients_total")), 3);
 	char *dump = json_dumps(j, 0);
 	assert_null(strstr(dump, "ghost@"));
 	assert_null(strstr(dump, "alice@example.com"));
@@ -1600,6 +1626,334 @@ static void users_file(void **state)
 	free(out); free(err);
 }
 
+/* GET path (HTTP/1.0: a streamed answer comes unchunked, to the close)
+ * with a session cookie (may be NULL). */
+static resp_t get10(unsigned port, const char *path, const char *cookie)
+{
+	char req[4096], ck[256] = "";
+	if (cookie)
+		snprintf(ck, sizeof ck, "Cookie: mtalog_session=%s\r\n", cookie);
+	snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n%s\r\n", path, ck);
+	return http_raw(port, req);
+}
+
+/* The CSV rows of every page of /api/search.csv?QUERY, following
+ * X-Mtalog-Next, without the headers (malloc'd). */
+static char *csv_pages(unsigned port, const char *query, const char *cookie)
+{
+	ml_buf_t all = ML_BUF_INIT;
+	char cursor[64] = "";
+	for (int pages = 0;; pages++) {
+		char path[1024];
+		snprintf(path, sizeof path, "/api/search.csv?%s%s%s", query, cursor[0] ? "&cursor=" : "", cursor);
+		resp_t r = get10(port, path, cookie);
+		assert_int_equal(r.status, 200);
+		const char *body = strstr(r.body, "\r\n");
+		assert_non_null(body);
+		ml_buf_puts(&all, body + 2);
+		const char *next = header(&r, "X-Mtalog-Next");
+		if (next)
+			snprintf(cursor, sizeof cursor, "%s", next);
+		resp_free(&r);
+		if (!next)
+			break;
+		assert_true(pages < 100);
+	}
+	return (char *)ml_buf_cstr(&all);
+}
+
+/* /api/search.csv?all=1: every row the cursor walks to its end, in one
+ * answer, then a count line; a user's rows only. */
+static void csv_all(void **state)
+{
+	(void)state;
+	static const char *const queries[] = { "", "to=%40example.com", "status=bounced,delayed", "subject=invoice",
+		"to=nobody%40nowhere.example" };
+	static const char header_line[] = "id,time,host,queue_id,direction,from,to,orig_to,subject,status,dsn,relay,"
+	                                  "delay,reason,message_id,client_ip,size,released,reported\r\n";
+	for (size_t i = 0; i < ML_ARRAY_LEN(queries); i++) {
+		char path[512];
+		snprintf(path, sizeof path, "/api/search.csv?all=1&limit=7&%s", queries[i]);
+		resp_t r = get10(big.port, path, NULL);
+		assert_int_equal(r.status, 200);
+		assert_string_equal(header(&r, "Content-Type"), "text/csv; charset=utf-8");
+		assert_null(header(&r, "Content-Length"));
+		char *want = csv_pages(big.port, queries[i], NULL);
+		size_t rows = tl_count_lines(want);
+		char tail[64];
+		snprintf(tail, sizeof tail, "# %zu rows\r\n", rows);
+		ml_buf_t exp = ML_BUF_INIT;
+		ml_buf_puts(&exp, header_line);
+		ml_buf_puts(&exp, want);
+		ml_buf_puts(&exp, tail);
+		if (strcmp(r.body, ml_buf_cstr(&exp)))
+			fail_msg("all=1 %s: %zu bytes, the pages %zu", queries[i], r.body_len, exp.len);
+		if (i == 0)
+			assert_int_equal(rows, SAMPLE_ROWS);
+		ml_buf_free(&exp);
+		free(want);
+		resp_free(&r);
+	}
+	/* from a cursor: the rest */
+	json_t *j = get_json(big.port, "/api/search?limit=1000", 200);
+	char path[256];
+	snprintf(path, sizeof path, "/api/search.csv?all=1&cursor=%s", json_string_value(json_object_get(j, "next")));
+	json_decref(j);
+	resp_t r = get10(big.port, path, NULL);
+	char tail[64];
+	snprintf(tail, sizeof tail, "\r\n# %d rows\r\n", SAMPLE_ROWS - 1000);
+	assert_non_null(strstr(r.body, tail));
+	resp_free(&r);
+	/* a user: their rows, every one */
+	char free_[128];
+	snprintf(free_, sizeof free_, "%s", login(big_u.port, "free", "right-1", 200));
+	r = get10(big_u.port, "/api/search.csv?all=1", free_);
+	char *want = csv_pages(big_u.port, "", free_);
+	assert_true(tl_count_lines(want) > 150);
+	snprintf(tail, sizeof tail, "# %zu rows\r\n", tl_count_lines(want));
+	assert_true(!strncmp(r.body, header_line, strlen(header_line)));
+	assert_true(!strncmp(r.body + strlen(header_line), want, strlen(want)));
+	assert_string_equal(r.body + strlen(header_line) + strlen(want), tail);
+	resp_free(&r);
+	free(want);
+	r = get10(big_u.port, "/api/search.csv?all=1", NULL);
+	assert_int_equal(r.status, 401);
+	resp_free(&r);
+	/* only the CSV streams; a bad value */
+	json_decref(get_json(big.port, "/api/search?all=1", 400));
+	j = get_json(big.port, "/api/search.csv?all=yes", 400);
+	assert_string_equal(json_string_value(json_object_get(j, "param")), "all");
+	json_decref(j);
+}
+
+/* The histogram of rows (an array of search rows): {hour start: {status: n}}. */
+static json_t *hours_of(json_t *rows)
+{
+	json_t *h = json_object();
+	for (size_t i = 0; i < json_array_size(rows); i++) {
+		json_t *row = json_array_get(rows, i);
+		char hour[32];
+		snprintf(hour, sizeof hour, "%.13s:00:00Z", json_string_value(json_object_get(row, "time")));
+		json_t *c = json_object_get(h, hour);
+		if (!c)
+			json_object_set_new(h, hour, c = json_object());
+		const char *st = json_string_value(json_object_get(row, "status"));
+		json_object_set_new(c, st, json_integer(json_integer_value(json_object_get(c, st)) + 1));
+	}
+	return h;
+}
+
+/* /api/histogram: its buckets add up to the rows the search's cursor
+ * walks to its end, bucket by bucket and status by status; the total of
+ * /api/search is theirs; a user's only their rows'. */
+static void histogram_and_total(void **state)
+{
+	(void)state;
+	static const char *const queries[] = { "", "to=%40example.com", "status=bounced,delayed,blocked",
+		"subject=invoic*", "from=%40freemail.example&direction=in", "to=nobody%40nowhere.example" };
+	for (size_t i = 0; i < ML_ARRAY_LEN(queries); i++) {
+		size_t pages;
+		json_t *rows = all_pages(big.port, queries[i], &pages);
+		json_t *want = hours_of(rows);
+		char path[512];
+		snprintf(path, sizeof path, "/api/histogram?%s", queries[i]);
+		json_t *hj = get_json(big.port, path, 200);
+		assert_int_equal(json_object_size(hj), 3);
+		assert_int_equal(json_integer_value(json_object_get(hj, "bucket_seconds")), 3600);
+		assert_int_equal(json_integer_value(json_object_get(hj, "total")), json_array_size(rows));
+		json_t *got = json_object(), *b;
+		size_t k, sum = 0;
+		json_array_foreach(json_object_get(hj, "buckets"), k, b) {
+			json_t *c = json_object_get(b, "counts");
+			const char *st;
+			json_t *v;
+			json_object_foreach(c, st, v)
+				sum += (size_t)json_integer_value(v);
+			if (json_object_size(c))
+				json_object_set(got, json_string_value(json_object_get(b, "start")), c);
+			/* every hour from the first to the last, in order */
+			if (k) {
+				const char *prev = json_string_value(json_object_get(json_array_get(json_object_get(hj, "buckets"), k - 1), "start"));
+				int64_t t0, t1;
+				assert_int_equal(ml_time_parse_user(prev, 0, &t0), 0);
+				assert_int_equal(ml_time_parse_user(json_string_value(json_object_get(b, "start")), 0, &t1), 0);
+				assert_true(t1 - t0 == 3600000000LL);
+			}
+		}
+		assert_int_equal(sum, json_array_size(rows));
+		if (!json_equal(got, want))
+			fail_msg("histogram?%s: the buckets differ from the cursor's rows", queries[i]);
+		/* the total of a page: exact when the page holds every row; else
+		 * counted within the server's short budget: exact, or a lower
+		 * bound that says so */
+		snprintf(path, sizeof path, "/api/search?limit=1000&%s", queries[i]);
+		json_t *sj = get_json(big.port, path, 200);
+		if (json_array_size(rows) <= 1000) {
+			assert_int_equal(json_integer_value(json_object_get(sj, "total")), json_array_size(rows));
+			assert_true(json_is_true(json_object_get(sj, "total_exact")));
+		}
+		json_decref(sj);
+		snprintf(path, sizeof path, "/api/search?limit=10&%s", queries[i]);
+		sj = get_json(big.port, path, 200);
+		json_int_t total = json_integer_value(json_object_get(sj, "total"));
+		if (json_is_true(json_object_get(sj, "total_exact")))
+			assert_int_equal(total, json_array_size(rows));
+		else
+			assert_true(total >= (json_int_t)json_array_size(json_object_get(sj, "rows")) &&
+			            total <= (json_int_t)json_array_size(rows));
+		json_decref(sj);
+		json_decref(got);
+		json_decref(want);
+		json_decref(hj);
+		json_decref(rows);
+	}
+	/* the command's histogram is the same */
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --histogram --json --to @example.com", bigdb), 0);
+	json_error_t je;
+	json_t *cli = json_loads(out, 0, &je), *api = get_json(big.port, "/api/histogram?to=%40example.com", 200);
+	assert_true(json_equal(cli, api));
+	json_decref(cli);
+	json_decref(api);
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --histogram --to @example.com", bigdb), 0);
+	assert_non_null(strstr(out, "2026-11-01 00:00 "));
+	assert_non_null(strstr(out, " rows\n"));
+	free(out); free(err);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s search --limit 5", bigdb), 0);
+	char footer[64];
+	snprintf(footer, sizeof footer, "5 of %d rows", SAMPLE_ROWS);
+	assert_non_null(strstr(err, footer));
+	free(out); free(err);
+	/* a user: their rows only */
+	char free_[128];
+	snprintf(free_, sizeof free_, "%s", login(big_u.port, "free", "right-1", 200));
+	static const char *const pats[] = { "@freemail.example", NULL };
+	size_t pages;
+	json_t *all = all_pages(big.port, "", &pages);
+	json_t *theirs = rows_of(all, pats);
+	json_t *hj = get_as(big_u.port, free_, "/api/histogram", 200);
+	assert_int_equal(json_integer_value(json_object_get(hj, "total")), json_array_size(theirs));
+	json_decref(hj);
+	hj = get_as(big_u.port, free_, "/api/search?limit=5", 200);
+	if (json_is_true(json_object_get(hj, "total_exact")))
+		assert_int_equal(json_integer_value(json_object_get(hj, "total")), json_array_size(theirs));
+	else
+		assert_true(json_integer_value(json_object_get(hj, "total")) <= (json_int_t)json_array_size(theirs));
+	json_decref(hj);
+	json_decref(theirs);
+	json_decref(all);
+	/* a bad parameter names it */
+	json_t *j = get_json(big.port, "/api/histogram?status=nope", 400);
+	assert_string_equal(json_string_value(json_object_get(j, "param")), "status");
+	json_decref(j);
+}
+
+/* POST path as a user (cookie may be NULL); the JSON answer, checked for
+ * its status. */
+static json_t *post_as(unsigned port, const char *cookie, const char *path, const char *ctype, const char *body,
+                       const char *extra, int want_status)
+{
+	return req_json(port, "POST", path, cookie, ctype, body, extra, want_status);
+}
+
+/* The id of the one row of /api/search?QUERY on port. */
+static void one_id(unsigned port, const char *query, char *id, size_t n)
+{
+	char path[512];
+	snprintf(path, sizeof path, "/api/search?%s", query);
+	json_t *j = get_json(port, path, 200);
+	json_t *rows = json_object_get(j, "rows");
+	assert_int_equal(json_array_size(rows), 1);
+	snprintf(id, n, "%s", json_string_value(json_object_get(json_array_get(rows, 0), "id")));
+	json_decref(j);
+}
+
+/* POST /api/messages/ID/report: the report is recorded (who, when, kind),
+ * shown in the message and the rows, found by status=reported; from
+ * another site 403; a user reports only what they see (404 as for a
+ * message that does not exist) and is named as who reported. */
+static void report_endpoint(void **state)
+{
+	(void)state;
+	char id[32], path[256];
+	one_id(small.port, "queue_id=4D5E6F7A8B", id, sizeof id);
+	json_t *j = get_json(small.port, "/api/search?status=reported", 200);
+	assert_int_equal(json_array_size(json_object_get(j, "rows")), 0);
+	json_decref(j);
+	snprintf(path, sizeof path, "/api/messages/%s/report", id);
+	j = post_as(small.port, NULL, path, "application/x-www-form-urlencoded", "reason=phishing", NULL, 200);
+	assert_true(json_is_true(json_object_get(j, "ok")));
+	json_t *rep = json_object_get(j, "reports");
+	assert_int_equal(json_array_size(rep), 1);
+	json_t *r0 = json_array_get(rep, 0);
+	assert_true(json_is_null(json_object_get(r0, "by")));
+	assert_string_equal(json_string_value(json_object_get(r0, "source")), "user");
+	assert_string_equal(json_string_value(json_object_get(r0, "kind")), "phishing");
+	assert_int_equal(strlen(json_string_value(json_object_get(r0, "at"))), 20);
+	json_decref(j);
+	/* the rows: reported, found by the filter; the status unchanged */
+	j = get_json(small.port, "/api/search?status=reported", 200);
+	json_t *rows = json_object_get(j, "rows");
+	assert_int_equal(json_array_size(rows), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "id")), id);
+	assert_true(json_is_true(json_object_get(json_array_get(rows, 0), "reported")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "status")), "delivered");
+	json_decref(j);
+	json_t *api = search1("status", "reported"), *cli = cli_rows(db, "--status reported");
+	assert_true(json_equal(api, cli));
+	json_decref(api);
+	json_decref(cli);
+	resp_t csv = http_get(small.port, "/api/search.csv?status=reported");
+	assert_non_null(strstr(csv.body, ",false,true\r\n"));
+	resp_free(&csv);
+	snprintf(path, sizeof path, "/api/messages/%s", id);
+	j = get_json(small.port, path, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "reports")), 1);
+	json_decref(j);
+	/* JSON body; bad reason; another site; GET; unknown message */
+	snprintf(path, sizeof path, "/api/messages/%s/report", id);
+	j = post_as(small.port, NULL, path, "application/json", "{\"reason\":\"spam\"}", NULL, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "reports")), 2);
+	json_decref(j);
+	j = post_as(small.port, NULL, path, "application/json", "{\"reason\":\"ham\"}", NULL, 400);
+	assert_string_equal(json_string_value(json_object_get(j, "param")), "reason");
+	json_decref(j);
+	json_decref(post_as(small.port, NULL, path, NULL, NULL, "Origin: http://evil.example\r\n", 403));
+	resp_t r = http_get(small.port, path);
+	assert_int_equal(r.status, 405);
+	resp_free(&r);
+	j = post_as(small.port, NULL, "/api/messages/12345/report", NULL, NULL, NULL, 404);
+	assert_string_equal(json_string_value(json_object_get(j, "param")), "id");
+	json_decref(j);
+	json_decref(post_as(small.port, NULL, "/api/messages/x1/report", NULL, NULL, NULL, 400));
+	/* users: a session; only a message they see; named as who */
+	char carol_id[32], bob_id[32];
+	one_id(small.port, "from=carol%40example.com", carol_id, sizeof carol_id);
+	one_id(small.port, "queue_id=1A2B3C4D5E", bob_id, sizeof bob_id);
+	snprintf(path, sizeof path, "/api/messages/%s/report", bob_id);
+	json_decref(post_as(small_u.port, NULL, path, NULL, NULL, NULL, 401));
+	char bob[128];
+	snprintf(bob, sizeof bob, "%s", login(small_u.port, "bob", "right-2", 200));
+	j = post_as(small_u.port, bob, path, NULL, NULL, NULL, 200);
+	rep = json_object_get(j, "reports");
+	assert_int_equal(json_array_size(rep), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rep, 0), "by")), "bob");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(rep, 0), "kind")), "spam");
+	json_decref(j);
+	snprintf(path, sizeof path, "/api/messages/%s/report", carol_id);
+	json_t *none = post_as(small_u.port, bob, "/api/messages/12345/report", NULL, NULL, NULL, 404);
+	j = post_as(small_u.port, bob, path, NULL, NULL, NULL, 404);
+	assert_true(json_equal(json_object_get(j, "param"), json_object_get(none, "param")));
+	json_decref(j);
+	json_decref(none);
+	/* carol's message was not reported by bob's try */
+	snprintf(path, sizeof path, "/api/messages/%s", carol_id);
+	j = get_json(small.port, path, 200);
+	assert_null(json_object_get(j, "reports"));
+	json_decref(j);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -1622,6 +1976,9 @@ int main(void)
 		cmocka_unit_test(users_cursor),
 		cmocka_unit_test(logins_at_once),
 		cmocka_unit_test(users_file),
+		cmocka_unit_test(report_endpoint),
+		cmocka_unit_test(csv_all),
+		cmocka_unit_test(histogram_and_total),
 	};
 	return TL_RUN_DEFAULT("serve", tests, setup, teardown);
 }

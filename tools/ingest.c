@@ -22,6 +22,7 @@
 #include "index/reindex.h"
 #include "index/store.h"
 #include "index/writer.h"
+#include "tools/report.h"
 
 /* SIGINT / SIGTERM: stop reading, commit what was read. */
 volatile sig_atomic_t ml_ing_stop;
@@ -371,6 +372,8 @@ int ml_ing_line(ing_t *g, ml_syslog_ctx_t *sc, ml_exim_time_t *et, const char *p
 	h.seq = g->replay_seq ? g->replay_seq : g->seq;
 	g->parsed++;
 	g->res->parsed++;
+	if (ev.kind == ML_EV_REPORT)   /* no line of a message: joined at the commit */
+		return ml_ingest_report(g->w, &h, &ev);
 	return ml_corr_add(g->corr, &h, &ev, p, n);
 }
 

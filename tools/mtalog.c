@@ -16,6 +16,8 @@
 #include "tools/auth.h"
 #include "tools/ingest.h"
 #include "tools/output.h"
+#include "tools/histogram.h"
+#include "tools/report.h"
 #include "tools/maint.h"
 #include "tools/serve.h"
 
@@ -46,17 +48,23 @@ static void usage(FILE *f)
 	"      --quiet               no report at the end\n"
 	"  search [filters]    rows (message x recipient), newest first\n"
 	"      --from A  --to A      address, @domain, domain, or prefix* (--to also matches the original recipient)\n"
-	"      --subject WORDS       all words must appear; \"a phrase\" must appear as written\n"
+	"      --subject WORDS       all words must appear; \"a phrase\" must appear as written;\n"
+	"                            invoic* a word that starts with invoic\n"
 	"      --subject-re RE       PCRE2 regular expression on the subject (case-insensitive)\n"
 	"      --status S[,S]        delivered delayed bounced expired queued quarantined blocked,\n"
-	"                            or the groups cleared, released\n"
+	"                            or the groups cleared, released; reported (a recipient\n"
+	"                            reported the message as spam or phishing)\n"
 	"      --direction in|out    --since T  --until T (2024-01-02, RFC 3339, or 2h, 7d ago)\n"
 	"      --msgid ID  --ip IP  --host H  --queue-id Q  --limit N (max 1000)\n"
 	"      --timeout S           stop after S seconds with the rows found so far (default: none)\n"
 	"      --json | --csv        JSON Lines or CSV instead of a table (times in UTC)\n"
+	"      --histogram           the whole match by hour or day and status: a bar chart\n"
+	"                            (with --json: {bucket_seconds, buckets, total})\n"
 	"      --utc | --local       times in the table in UTC (default) or local time\n"
 	"  show ID [--json] [--local]  one message whole: fields, recipients, events (of\n"
 	"                      every hop when it passed a content filter), raw lines\n"
+	"  report ID [--reason spam|phishing] [--by NAME]  mark a message reported by a\n"
+	"                      recipient (its rows keep their status; --status reported finds them)\n"
 	"  stats [--json]      counts, lines skipped and not understood, database size\n"
 	"  dump [--postings]   every message as JSON Lines, oldest first (with --postings:\n"
 	"                      every index entry as \"tag:day:term<TAB>id\" after the messages)\n"
@@ -196,16 +204,18 @@ static int cmd_search(const char *db, int argc, char **argv)
 		{ "limit", required_argument, 0, 0 }, { "timeout", required_argument, 0, 'T' },
 		{ "json", no_argument, 0, 'j' }, { "csv", no_argument, 0, 'c' },
 		{ "local", no_argument, 0, 'L' }, { "utc", no_argument, 0, 'U' },
+		{ "histogram", no_argument, 0, 'H' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	ml_query_t q;
 	memset(&q, 0, sizeof q);
 	ml_out_format_t fmt = ML_OUT_TABLE;
-	int c, idx, ret = 1;
+	int c, idx, ret = 1, histogram = 0;
 	char err[512] = "";
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+		if (c == 'H') { histogram = 1; continue; }
 		if (c == 'j') { fmt = ML_OUT_JSON; continue; }
 		if (c == 'c') { fmt = ML_OUT_CSV; continue; }
 		if (c == 'L' || c == 'U') { ml_out_local_time(c == 'L'); continue; }
@@ -242,7 +252,26 @@ static int cmd_search(const char *db, int argc, char **argv)
 		return 2;
 	}
 	ml_search_t *se;
-	if (ml_search_new(&se, s) == 0) {
+	if (histogram && ml_search_new(&se, s) == 0) {
+		/* the whole match by time and status */
+		ml_hist_t h;
+		int rc = ml_hist_run(&h, se, &q, NULL, NULL, err, sizeof err);
+		if (rc) {
+			fprintf(stderr, "mtalog search: %s\n", err);
+			ret = rc == ML_EINVAL ? 1 : 2;
+		} else if (fmt == ML_OUT_JSON) {
+			json_t *j = ml_hist_json(&h);
+			json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			fputc('\n', stdout);
+			json_decref(j);
+			ret = 0;
+		} else {
+			ml_hist_print(stdout, &h, 60);
+			ret = 0;
+		}
+		ml_hist_free(&h);
+		ml_search_free(se);
+	} else if (!histogram && ml_search_new(&se, s) == 0) {
 		search_ctx_t ctx = { ml_out_new(stdout, fmt) };
 		ml_search_info_t info;
 		int rc = ml_search_run(se, &q, print_row, &ctx, &info, err, sizeof err);
@@ -261,8 +290,24 @@ static int cmd_search(const char *db, int argc, char **argv)
 				fprintf(stderr, "mtalog search: --subject-re gave up on %" PRIu64 " subject%s (too much backtracking): "
 				        "rows may be missing; simplify the pattern\n", info.re_limited,
 				        info.re_limited == 1 ? "" : "s");
+			if (info.prefix_capped)
+				fprintf(stderr, "mtalog search: a prefix* stands for more than %u words (or 4096 addresses) "
+				        "in a day: it was checked on the rows the other filters found (the rows are all "
+				        "there; a longer prefix is faster)\n", ML_QUERY_WORD_PREFIX_MAX);
+			char of[64] = "";
+			if (fmt == ML_OUT_TABLE && info.truncated && !info.stopped) {
+				/* how many the whole match holds: counted within the
+				 * --timeout, else within 2 s (then "at least") */
+				ml_hist_t h;
+				ml_query_t cq = q;
+				if (!cq.deadline_ns)
+					cq.deadline_ns = ml_search_clock_ns() + 2000000000u;
+				if (ml_hist_run(&h, se, &cq, NULL, NULL, err, sizeof err) == 0)
+					snprintf(of, sizeof of, " of %s%" PRIu64, h.complete ? "" : "at least ", h.total);
+				ml_hist_free(&h);
+			}
 			if (fmt == ML_OUT_TABLE)
-				fprintf(stderr, "%u row%s%s%s\n", info.rows, info.rows == 1 ? "" : "s",
+				fprintf(stderr, "%u%s row%s%s%s\n", info.rows, of, info.rows == 1 && !of[0] ? "" : "s",
 				        info.truncated ? " (limit reached: narrow the search or raise --limit)" : "",
 				        info.scanned ? " (read message by message, newest first: --to, --from, --subject or --status find rows faster)" : "");
 		}
@@ -311,6 +356,7 @@ static int cmd_show(const char *db, int argc, char **argv)
 		} else {
 			json_t *j = ml_message_json(&m);
 			ml_message_add_chain(j, se, &m);
+			ml_message_add_reports(j, se, m.docid);
 			if (json) {
 				json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 				fputc('\n', stdout);
@@ -520,6 +566,8 @@ int main(int argc, char **argv)
 		return cmd_dump(path, sub_argc, sub_argv);
 	if (!strcmp(cmd, "serve"))
 		return cmd_serve(path, sub_argc, sub_argv);
+	if (!strcmp(cmd, "report"))
+		return ml_report_cmd(path, sub_argc, sub_argv);
 	int mrc = ml_maint_main(path, cmd, sub_argc, sub_argv);
 	if (mrc >= 0)
 		return mrc;

@@ -9,6 +9,7 @@
 #include "engine/syslog.h"
 #include "index/query.h"
 #include "index/reindex.h"
+#include "index/reports.h"
 #include "index/writer.h"
 
 #define TABLE_COLS 7
@@ -26,6 +27,7 @@ struct ml_out {
 static const char *const row_keys[] = {
 	"id", "time", "host", "queue_id", "direction", "from", "to", "orig_to", "subject",
 	"status", "dsn", "relay", "delay", "reason", "message_id", "client_ip", "size",
+	"released", "reported",
 };
 
 void ml_docid_format(uint64_t docid, char *buf, size_t len)
@@ -140,6 +142,8 @@ json_t *ml_row_json(const ml_message_t *m, int row)
 	json_object_set_new(o, "message_id", jfield(m, m->message_id));
 	json_object_set_new(o, "client_ip", jfield(m, m->client_ip));
 	json_object_set_new(o, "size", m->size ? json_integer((json_int_t)m->size) : json_null());
+	json_object_set_new(o, "released", json_boolean((m->flags & ML_MSG_RELEASED) != 0));
+	json_object_set_new(o, "reported", json_boolean((m->flags & ML_MSG_REPORTED) != 0));
 	if (r && (r->flags & ML_RCPT_HANDED_ON))
 		json_object_set_new(o, "handed_on_to", jfield(m, m->next_qid));
 	return o;
@@ -256,6 +260,10 @@ int ml_row_json_write(ml_buf_t *b, ml_buf_t *tmp, const ml_message_t *m, int row
 		ml_buf_printf(b, "%llu", (unsigned long long)m->size);
 	else
 		ml_buf_puts(b, "null");
+	json_put_key(b, "released", 0);
+	ml_buf_puts(b, m->flags & ML_MSG_RELEASED ? "true" : "false");
+	json_put_key(b, "reported", 0);
+	ml_buf_puts(b, m->flags & ML_MSG_REPORTED ? "true" : "false");
 	if (r && (r->flags & ML_RCPT_HANDED_ON))
 		json_put_field(b, tmp, "handed_on_to", m, m->next_qid);
 	ml_buf_putc(b, '}');
@@ -313,6 +321,8 @@ static void jtext(json_t *v, ml_buf_t *b)
 		ml_buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 	else if (json_is_real(v))
 		ml_buf_printf(b, "%.3g", json_real_value(v));
+	else if (json_is_boolean(v))
+		ml_buf_puts(b, json_is_true(v) ? "true" : "false");
 	ml_buf_cstr(b);
 }
 
@@ -355,6 +365,12 @@ int ml_out_row(ml_out_t *o, const ml_message_t *m, int row)
 				human_time(o->tmp.data, h, sizeof h);
 				ml_buf_reset(&o->tmp);
 				ml_buf_puts(&o->tmp, h);
+			}
+			if (i == 1) {  /* the marks of the message: "delivered (released, reported)" */
+				int rel = (m->flags & ML_MSG_RELEASED) != 0, rep = (m->flags & ML_MSG_REPORTED) != 0;
+				if (rel || rep)
+					ml_buf_printf(&o->tmp, " (%s%s%s)", rel ? "released" : "", rel && rep ? ", " : "",
+					              rep ? "reported" : "");
 			}
 			if (i == 3 && !o->tmp.data[0])
 				ml_buf_puts(&o->tmp, "-");
@@ -432,7 +448,7 @@ void ml_out_finish(ml_out_t *o)
 		return;
 	if (o->fmt == ML_OUT_TABLE && o->nrows) {
 		const char *const heads[TABLE_COLS] = { show_local ? "TIME" : "TIME (UTC)", "STATUS", "FROM", "TO", "SUBJECT", "QUEUE ID", "ID" };
-		const size_t caps[TABLE_COLS] = { show_local ? 25 : 19, 11, 32, 32, 40, 16, 20 };
+		const size_t caps[TABLE_COLS] = { show_local ? 25 : 19, 32, 32, 32, 40, 16, 20 };
 		size_t w[TABLE_COLS];
 		for (int c = 0; c < TABLE_COLS; c++) {
 			w[c] = uwidth(heads[c]);
@@ -627,9 +643,16 @@ void ml_message_print_json(FILE *f, json_t *j)
 	const char *flags = json_string_value(json_object_get(j, "flags"));
 	if (from && !*from && flags && !strstr(flags, "noqueue"))
 		fprintf(f, "  %-14s <>\n", "from");
-	fprintf(f, "recipients:\n");
 	size_t i;
 	json_t *r;
+	json_array_foreach(json_object_get(j, "reports"), i, r) {
+		char h[48];
+		const char *by = json_string_value(json_object_get(r, "by"));
+		human_time(json_string_value(json_object_get(r, "at")), h, sizeof h);
+		fprintf(f, "  %-14s as %s%s%s, %s (%s)\n", i ? "" : "reported", json_string_value(json_object_get(r, "kind")),
+		        by ? " by " : "", by ? by : "", h, json_string_value(json_object_get(r, "source")));
+	}
+	fprintf(f, "recipients:\n");
 	json_array_foreach(json_object_get(j, "recipients"), i, r) {
 		const char *to = json_string_value(json_object_get(r, "to"));
 		const char *orig = json_string_value(json_object_get(r, "orig_to"));
@@ -829,6 +852,7 @@ json_t *ml_stats_json(ml_store_t *s)
 		json_object_set_new(rows, ml_status_name((ml_status_t)st), jcount(txn, s, key));
 	}
 	json_object_set_new(o, "rows_by_status", rows);
+	json_object_set_new(o, "reports", json_integer((json_int_t)ml_reports_count(txn, s)));
 	json_object_set_new(o, "lines_parsed", jcount(txn, s, ML_META_COUNT_PFX "lines_parsed"));
 	json_t *skip = json_object(), *bad = json_object();
 	stats_walk_t w = { json_object(), json_object(), json_array() };
@@ -896,6 +920,8 @@ void ml_stats_print(FILE *f, json_t *j)
 		fprintf(f, "  %-17s %-8" JSON_INTEGER_FORMAT "  %s\n", k, json_integer_value(v),
 		        st ? status_meanings[st] : "");
 	}
+	fprintf(f, "reports             %-8" JSON_INTEGER_FORMAT "  recipients' reports of messages as spam or phishing (--status reported)\n",
+	        json_integer_value(json_object_get(j, "reports")));
 	fprintf(f, "lines parsed        %" JSON_INTEGER_FORMAT "\n", json_integer_value(json_object_get(j, "lines_parsed")));
 	json_t *s = json_object_get(j, "lines_skipped");
 	fprintf(f, "lines skipped       %-8" JSON_INTEGER_FORMAT "  understood, nothing to keep (connections, TLS, statistics, other programs)\n",

@@ -39,19 +39,24 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "index/query.h"
 #include "index/store.h"
 #include "tools/auth.h"
+#include "tools/histogram.h"
 #include "tools/output.h"
+#include "tools/report.h"
 
 #define ML_SERVE_MAP ((size_t)1 << 40)   /* 1 TiB of address space */
 #define JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6))
@@ -59,7 +64,7 @@
 /* The CSV header when a search has no rows (ml_out writes it with the first row). */
 static const char csv_header[] =
 	"id,time,host,queue_id,direction,from,to,orig_to,subject,status,dsn,relay,delay,"
-	"reason,message_id,client_ip,size\r\n";
+	"reason,message_id,client_ip,size,released,reported\r\n";
 
 /* ---- users and sessions (tools/auth.h) ---- */
 
@@ -127,6 +132,7 @@ static atomic_int stopping;
 	X(get_connection_values) \
 	X(lookup_connection_value) \
 	X(create_response_from_buffer) \
+	X(create_response_from_callback) \
 	X(add_response_header) \
 	X(queue_response) \
 	X(destroy_response)
@@ -333,8 +339,9 @@ static enum MHD_Result respond_json(req_t *r, unsigned status, json_t *j)
 	return ret;
 }
 
-/* {"error": text, "parameter": name} (name may be NULL).  Text is sanitized:
- * it may quote what the user sent. */
+/* {"error": text, "parameter": name, "param": name} (name may be NULL; the
+ * two keys say the same, "param" the short name the page maps to a field's
+ * label).  Text is sanitized: it may quote what the user sent. */
 static enum MHD_Result respond_error(req_t *r, unsigned status, const char *param, const char *text)
 {
 	ml_buf_t b = ML_BUF_INIT;
@@ -345,6 +352,7 @@ static enum MHD_Result respond_error(req_t *r, unsigned status, const char *para
 		ml_buf_reset(&b);
 		ml_utf8_sanitize(&b, param, strlen(param));
 		json_object_set_new(j, "parameter", json_stringn(b.data ? b.data : "", b.len));
+		json_object_set_new(j, "param", json_stringn(b.data ? b.data : "", b.len));
 	}
 	ml_buf_free(&b);
 	return respond_json(r, status, j);
@@ -360,6 +368,7 @@ typedef struct {
 	char bad_param[64];     /* first bad parameter */
 	char err[512];
 	unsigned status;        /* 0, or the error status */
+	int all;                /* all=1: every row of the match (search.csv only) */
 } args_t;
 
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
@@ -370,6 +379,16 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 		value = "";
 	if (!*key && !*value)
 		return MHD_YES;  /* "?&to=x" */
+	if (!strcmp(key, "all")) {
+		if (!strcmp(value, "1") || !strcmp(value, "0") || !*value) {
+			a->all = !strcmp(value, "1");
+			return MHD_YES;
+		}
+		snprintf(a->bad_param, sizeof a->bad_param, "all");
+		snprintf(a->err, sizeof a->err, "all: '%.100s' is not 1 or 0", value);
+		a->status = 400;
+		return MHD_NO;
+	}
 	if (!strcmp(key, "cursor")) {
 		if (!*value)
 			return MHD_YES;
@@ -390,7 +409,7 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	a->status = 400;
 	if (!ml_query_params[i]) {
 		snprintf(a->err, sizeof a->err, "unknown parameter '%.100s' (known: from, to, subject, subject_re, "
-		         "status, direction, since, until, msgid, ip, host, queue_id, limit, cursor)", key);
+		         "status, direction, since, until, msgid, ip, host, queue_id, limit, cursor, all)", key);
 		return MHD_NO;
 	}
 	if (i < sizeof a->seen && a->seen[i]++) {
@@ -566,6 +585,253 @@ static void places_wake(places_t *p)
 	pthread_mutex_unlock(&p->mu);
 }
 
+/* ---- /api/search.csv?all=1: every row of the match, streamed ----
+ *
+ * The rows the cursor of /api/search walks to its end, page after page,
+ * each page a search of its own (up to 1000 rows, the request's time budget,
+ * a place among the costly searches when it is one), written as CSV into a
+ * buffer that libmicrohttpd sends before the next page is searched: memory
+ * holds one page, whatever the number of rows.  A user's rows only, as for
+ * every search.  The last line, after the rows, is a count line (a trailer
+ * header would be lost by most clients, and the count is known only at the
+ * end): "# N rows", or "# N rows; stopped: deadline (the rest: cursor=C)"
+ * when a page's search ran out of its budget, "# N rows; stopped: busy
+ * (...)" when no place came for it.  A spreadsheet shows it as one more
+ * line; a program drops the line that starts with '#'.
+ */
+typedef struct {
+	req_t r;                /* the request's server and connection */
+	args_t a;
+	page_t p;
+	ml_search_t *se;
+	FILE *f;                /* writes into buf */
+	ml_out_t *out;         /* the CSV writer on f (writes the header with the first row) */
+	ml_buf_t buf;
+	size_t off;             /* of buf, sent */
+	uint64_t rows;
+	int done, restricted, costly;
+} stream_t;
+
+static ssize_t stream_write(void *cookie, const char *p, size_t n)
+{
+	stream_t *st = cookie;
+	return ml_buf_append(&st->buf, p, n) ? -1 : (ssize_t)n;
+}
+
+/* One page of rows into buf; 0, or -1 when the stream must end at once (the
+ * client went away, the server stops). */
+static int stream_page(stream_t *st)
+{
+	server_t *sv = st->r.sv;
+	ml_query_t *q = &st->a.q;
+	page_t *p = &st->p;
+	uint64_t now = ml_search_clock_ns();
+	q->deadline_ns = now + sv->search_ns;
+	if (st->costly && !places_enter(&sv->scans, ML_MIN(sv->search_ns, 2000000000u))) {
+		/* where the next page would have started (query_after, backwards) */
+		char next[48] = "";
+		if (q->before_docid) {
+			ml_cursor_t nc = { q->before_row ? q->before_docid - 1 : q->before_docid, q->before_row };
+			ml_cursor_format(&nc, next, sizeof next);
+		}
+		ml_out_finish(st->out);
+		st->out = NULL;
+		if (!st->rows)
+			fputs(csv_header, st->f);
+		fprintf(st->f, "# %" PRIu64 " rows; stopped: busy (other searches that read message by message "
+		        "are running; the rest: cursor=%s)\r\n", st->rows, next);
+		st->done = 1;
+		fflush(st->f);
+		return 0;
+	}
+	ml_search_info_t info;
+	p->n = 0;
+	p->more = 0;
+	p->seen = 0;
+	db_enter(sv);
+	int rc = ml_search_run(st->se, q, page_row, p, &info, st->a.err, sizeof st->a.err);
+	db_leave(sv);
+	if (st->costly)
+		places_leave(&sv->scans);
+	st->rows += p->n;
+	if (info.stopped == ML_SEARCH_CANCELLED)
+		return -1;
+	if (!rc && p->failed)
+		rc = ML_ENOMEM;
+	int more = p->more || info.truncated;
+	char next[48] = "";
+	if (!rc && info.stopped && !p->more && info.resume_docid > 1) {
+		ml_cursor_t nc = { info.resume_docid, 0 };
+		ml_cursor_format(&nc, next, sizeof next);
+	}
+	if (rc || next[0] || !more) {
+		st->done = 1;
+		ml_out_finish(st->out);
+		st->out = NULL;
+		if (!st->rows)
+			fputs(csv_header, st->f);
+		if (rc)
+			fprintf(st->f, "# %" PRIu64 " rows; stopped: error: %s\r\n", st->rows, st->a.err[0] ? st->a.err : ml_strerror(rc));
+		else if (next[0])
+			fprintf(st->f, "# %" PRIu64 " rows; stopped: deadline (the rest: cursor=%s)\r\n", st->rows, next);
+		else
+			fprintf(st->f, "# %" PRIu64 " rows\r\n", st->rows);
+	} else {
+		ml_cursor_t nc = page_cursor(p);
+		query_after(q, p, &nc);
+	}
+	fflush(st->f);
+	return 0;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	(void)pos;
+	stream_t *st = cls;
+	while (st->off == st->buf.len && !st->done) {
+		ml_buf_reset(&st->buf);
+		st->off = 0;
+		if (stream_page(st))
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	if (st->off == st->buf.len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	size_t n = ML_MIN(max, st->buf.len - st->off);
+	memcpy(out, st->buf.data + st->off, n);
+	st->off += n;
+	return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+	stream_t *st = cls;
+	if (st->out)
+		ml_out_finish(st->out);
+	if (st->f)
+		fclose(st->f);
+	search_return(st->r.sv, st->se);
+	ml_query_free(&st->a.q);
+	ml_buf_free(&st->buf);
+	free(st);
+}
+
+static enum MHD_Result api_search_all(req_t *r, args_t *a)
+{
+	stream_t *st = calloc(1, sizeof *st);
+	if (!st) {
+		ml_query_free(&a->q);
+		return respond_error(r, 500, NULL, "out of memory");
+	}
+	st->r = *r;
+	st->a = *a;   /* owns the query's strings now */
+	ml_query_t *q = &st->a.q;
+	page_t *p = &st->p;
+	p->limit = ML_QUERY_MAX_LIMIT;
+	p->user = r->user;
+	if (st->a.has_cursor)
+		query_after(q, p, &st->a.cursor);
+	st->restricted = r->user && r->user->role != ML_ROLE_ADMIN;
+	q->limit = ML_QUERY_MAX_LIMIT;
+	if (st->restricted) {
+		q->visible = r->user->addrs;
+		q->nvisible = r->user->naddrs;
+		if (!q->nvisible)
+			q->until_us = -1;
+	}
+	q->stop = client_gone;
+	q->stop_ctx = &st->r;
+	st->costly = search_costly(q);
+	static const cookie_io_functions_t io = { NULL, stream_write, NULL, NULL };
+	st->se = search_borrow(r->sv);
+	st->f = fopencookie(st, "w", io);
+	st->out = st->f ? ml_out_new(st->f, ML_OUT_CSV) : NULL;
+	p->out = st->out;
+	struct MHD_Response *resp = st->se && st->out
+		? mhd.create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, st, stream_free) : NULL;
+	if (!resp) {
+		stream_free(st);
+		return respond_error(r, 500, NULL, "out of memory");
+	}
+	mhd.add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/csv; charset=utf-8");
+	mhd.add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	mhd.add_response_header(resp, "Cache-Control", "no-store");
+	mhd.add_response_header(resp, "Content-Disposition", "attachment; filename=\"mtalog-search-all.csv\"");
+	enum MHD_Result ret = mhd.queue_response(r->conn, 200, resp);
+	mhd.destroy_response(resp);
+	if (r->sv->verbose)
+		fprintf(stderr, "mtalog serve: %s %s 200 streamed\n", r->method, r->url);
+	return ret;
+}
+
+/* The count of a search's whole match, when the page does not hold all of it: at
+ * most 10 ms (a page of 1000 rows takes a few), so that a page costs at most
+ * that much more; beyond, the count is a lower bound (/api/histogram counts
+ * within the whole search budget) */
+#define TOTAL_NS 10000000u
+
+static int total_visible(void *ctx, const ml_message_t *m, int row)
+{
+	return row_visible(ctx, m, row);
+}
+
+/* /api/histogram?(the parameters of /api/search): the whole match by hour
+ * or day and status (tools/histogram.h), within the search budget; a
+ * user's rows only. */
+static enum MHD_Result api_histogram(req_t *r)
+{
+	args_t a;
+	memset(&a, 0, sizeof a);
+	mhd.get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
+	if (a.status) {
+		ml_query_free(&a.q);
+		return respond_error(r, a.status, a.bad_param, a.err);
+	}
+	int restricted = r->user && r->user->role != ML_ROLE_ADMIN;
+	if (restricted) {
+		a.q.visible = r->user->addrs;
+		a.q.nvisible = r->user->naddrs;
+		if (!a.q.nvisible)
+			a.q.until_us = -1;
+	}
+	a.q.deadline_ns = ml_search_clock_ns() + r->sv->search_ns;
+	a.q.stop = client_gone;
+	a.q.stop_ctx = r;
+	int costly = search_costly(&a.q);
+	if (costly && !places_enter(&r->sv->scans, ML_MIN(r->sv->search_ns, 2000000000u))) {
+		ml_query_free(&a.q);
+		static const char busy[] = "{\"error\":\"busy: other searches that read message by message are running; retry\"}";
+		static const char *const hdr[] = { "Retry-After", "2", "Cache-Control", "no-store", NULL };
+		return respond(r, 503, "application/json", busy, sizeof busy - 1, hdr);
+	}
+	ml_search_t *se = search_borrow(r->sv);
+	ml_hist_t h;
+	memset(&h, 0, sizeof h);
+	int rc = se ? 0 : ML_ENOMEM;
+	if (se) {
+		db_enter(r->sv);
+		rc = ml_hist_run(&h, se, &a.q, restricted ? total_visible : NULL, (void *)r->user, a.err, sizeof a.err);
+		db_leave(r->sv);
+	}
+	if (costly)
+		places_leave(&r->sv->scans);
+	search_return(r->sv, se);
+	ml_query_free(&a.q);
+	enum MHD_Result ret;
+	if (!rc && h.stopped == ML_SEARCH_CANCELLED) {
+		ret = MHD_NO;
+	} else if (rc == ML_EINVAL) {
+		char name[32];
+		snprintf(name, sizeof name, "%.*s", (int)ML_MIN(strcspn(a.err, ":"), sizeof name - 1), a.err);
+		ret = respond_error(r, 400, name, a.err);
+	} else if (rc) {
+		ret = respond_error(r, 500, NULL, a.err[0] ? a.err : ml_strerror(rc));
+	} else {
+		ret = respond_json(r, 200, ml_hist_json(&h));
+	}
+	ml_hist_free(&h);
+	return ret;
+}
+
 static enum MHD_Result api_search(req_t *r, int csv)
 {
 	args_t a;
@@ -574,6 +840,13 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	if (a.status) {
 		ml_query_free(&a.q);
 		return respond_error(r, a.status, a.bad_param, a.err);
+	}
+	if (a.all) {
+		if (!csv) {
+			ml_query_free(&a.q);
+			return respond_error(r, 400, "all", "all: only /api/search.csv streams every row");
+		}
+		return api_search_all(r, &a);
 	}
 	page_t p;
 	memset(&p, 0, sizeof p);
@@ -638,13 +911,14 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		static const char *const hdr[] = { "Retry-After", "2", "Cache-Control", "no-store", NULL };
 		return respond(r, 503, "application/json", busy, sizeof busy - 1, hdr);
 	}
-	int rc, truncated, scanned = 0, stopped = 0;
+	int rc, truncated, scanned = 0, stopped = 0, capped = 0;
 	uint64_t examined = 0, re_limited = 0, resume = 0;
 	for (int pass = 1;; pass++) {
 		db_enter(r->sv);
 		rc = ml_search_run(se, &a.q, page_row, &p, &info, a.err, sizeof a.err);
 		db_leave(r->sv);
 		scanned |= info.scanned;
+		capped |= info.prefix_capped;
 		examined += info.decoded;
 		re_limited += info.re_limited;
 		if (!rc && p.failed)
@@ -664,6 +938,26 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		ml_cursor_t nc = page_cursor(&p);
 		query_after(&a.q, &p, &nc);
 		p.seen = 0;
+	}
+	/* the total of the whole match: exact when the page holds all of it,
+	 * else counted within TOTAL_NS (or what is left of the budget); a
+	 * count that stops there is a lower bound */
+	uint64_t total = p.n;
+	int total_exact = !a.has_cursor && !truncated && !stopped && !rc;
+	if (!rc && !stopped && !total_exact && !csv) {
+		ml_hist_t h;
+		ml_query_t cq = a.q;
+		uint64_t now2 = ml_search_clock_ns();
+		cq.deadline_ns = ML_MIN(a.q.deadline_ns, now2 + TOTAL_NS);
+		char terr[256];
+		db_enter(r->sv);
+		if (ml_hist_run(&h, se, &cq, restricted ? total_visible : NULL, (void *)r->user, terr, sizeof terr) == 0 &&
+		    h.stopped != ML_SEARCH_CANCELLED) {
+			total = h.total;
+			total_exact = h.complete;
+		}
+		db_leave(r->sv);
+		ml_hist_free(&h);
 	}
 	if (costly)
 		places_leave(&r->sv->scans);
@@ -735,6 +1029,13 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	if (!restricted)
 		json_object_set_new(j, "took_us", json_integer((json_int_t)took));
 	json_object_set_new(j, "scanned", json_boolean(scanned));
+	/* "1000 of 23,456": the rows of the whole match, or at least so many */
+	json_object_set_new(j, "total", json_integer((json_int_t)total));
+	json_object_set_new(j, "total_exact", json_boolean(total_exact));
+	/* a prefix* stood for too many words to walk in the index: checked on
+	 * the records instead (the rows are the same) */
+	if (capped)
+		json_object_set_new(j, "prefix_capped", json_true());
 	/* complete: every message the filters select was examined; when not,
 	 * why (the search's deadline, or the regex gave up on some subjects)
 	 * and how many were */
@@ -819,7 +1120,36 @@ static void message_redact(json_t *j, const ml_user_t *u, const ml_message_t *m)
 	drop_naming(json_object_get(j, "raw"), NULL, hidden);
 	json_object_del(j, "chain");
 	json_object_set_new(j, "recipients_hidden", json_integer((json_int_t)nhidden));
+	/* "1 of 4 recipients shown" */
+	json_object_set_new(j, "recipients_total", json_integer((json_int_t)m->nrcpts));
 	json_decref(hidden);
+}
+
+/* May user u (NULL: no --users) see message m?  A message none of whose
+ * rows they may see does not exist for them.  *whole: they see all of it
+ * (an admin, the sender). */
+static int message_visible(const ml_user_t *u, const ml_message_t *m, int *whole)
+{
+	*whole = 1;
+	if (!u || u->role == ML_ROLE_ADMIN)
+		return 1;
+	*whole = user_has_addr(u, ml_message_str(m, m->from));
+	int visible = *whole;
+	for (uint32_t i = 0; !visible && i < m->nrcpts; i++)
+		visible = row_visible(u, m, (int)i);
+	return visible;
+}
+
+/* Message docid into m, as the request's user may see it: ML_ENOTFOUND
+ * for one that does not exist or that they may not see. */
+static int message_get(req_t *r, ml_search_t *se, uint64_t docid, ml_message_t *m, int *whole)
+{
+	db_enter(r->sv);
+	int rc = ml_search_get(se, docid, m);
+	db_leave(r->sv);
+	if (rc == 0 && !message_visible(r->user, m, whole))
+		rc = ML_ENOTFOUND;
+	return rc;
 }
 
 static enum MHD_Result api_message(req_t *r, const char *id)
@@ -835,20 +1165,9 @@ static enum MHD_Result api_message(req_t *r, const char *id)
 		return respond_error(r, 500, NULL, "out of memory");
 	ml_message_t m;
 	ml_message_init(&m);
-	db_enter(r->sv);
-	int rc = ml_search_get(se, docid, &m);
-	db_leave(r->sv);
+	int whole = 1;
+	int rc = message_get(r, se, docid, &m, &whole);
 	enum MHD_Result ret;
-	int visible = 0, whole = 1;
-	if (rc == 0 && r->user && r->user->role != ML_ROLE_ADMIN) {
-		/* a message none of whose rows the user may see does not exist for them */
-		whole = user_has_addr(r->user, ml_message_str(&m, m.from));
-		visible = whole;
-		for (uint32_t i = 0; !visible && i < m.nrcpts; i++)
-			visible = row_visible(r->user, &m, (int)i);
-		if (!visible)
-			rc = ML_ENOTFOUND;
-	}
 	if (rc == ML_ENOTFOUND) {
 		snprintf(err, sizeof err, "no message %s", id);
 		ret = respond_error(r, 404, "id", err);
@@ -856,6 +1175,9 @@ static enum MHD_Result api_message(req_t *r, const char *id)
 		ret = respond_error(r, 500, NULL, ml_strerror(rc));
 	} else {
 		json_t *j = ml_message_json(&m);
+		db_enter(r->sv);
+		ml_message_add_reports(j, se, m.docid);
+		db_leave(r->sv);
 		if (whole) {
 			db_enter(r->sv);
 			ml_message_add_chain(j, se, &m);
@@ -917,6 +1239,27 @@ static size_t form_decode(char *s)
 	return (size_t)(o - start);
 }
 
+/* The values of keys[0..n) in the form body b (decoded in place): vals[i]
+ * and lens[i] (a value may hold a NUL), NULL when absent. */
+static void form_fields(body_t *b, const char *const *keys, const char **vals, size_t *lens, int n)
+{
+	b->buf[b->len] = '\0';
+	char *save = NULL;
+	for (char *kv = strtok_r(b->buf, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		form_decode(kv);
+		size_t len = form_decode(eq + 1);
+		for (int i = 0; i < n; i++)
+			if (!strcmp(kv, keys[i])) {
+				vals[i] = eq + 1;
+				lens[i] = len;
+			}
+	}
+}
+
 /* name and password (pwlen bytes) from a JSON object or a form; pointers
  * into b or j. */
 static int login_fields(req_t *r, body_t *b, json_t **j, const char **name, const char **pw, size_t *pwlen)
@@ -934,23 +1277,13 @@ static int login_fields(req_t *r, body_t *b, json_t **j, const char **name, cons
 		*pw = json_string_value(p);
 		*pwlen = json_string_length(p);
 	} else {
-		b->buf[b->len] = '\0';
-		char *save = NULL;
-		for (char *kv = strtok_r(b->buf, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
-			char *eq = strchr(kv, '=');
-			if (!eq)
-				continue;
-			*eq = '\0';
-			form_decode(kv);
-			size_t n = form_decode(eq + 1);
-			if (!strcmp(kv, "name")) {
-				*name = eq + 1;
-				namelen = n;
-			} else if (!strcmp(kv, "password")) {
-				*pw = eq + 1;
-				*pwlen = n;
-			}
-		}
+		const char *keys[2] = { "name", "password" }, *vals[2] = { NULL, NULL };
+		size_t lens[2] = { 0, 0 };
+		form_fields(b, keys, vals, lens, 2);
+		*name = vals[0];
+		namelen = lens[0];
+		*pw = vals[1];
+		*pwlen = lens[1];
 	}
 	/* a name with a NUL is no name */
 	return *name && *pw && namelen && *pwlen && strlen(*name) == namelen;
@@ -1071,6 +1404,127 @@ static enum MHD_Result do_logout(req_t *r)
 	const char *hdr[] = { "Set-Cookie", cookie, "Cache-Control", "no-store", NULL };
 	static const char ok[] = "{\"ok\":true}";
 	return respond(r, 200, "application/json", ok, sizeof ok - 1, hdr);
+}
+
+/* The report's reason from a JSON object or a form ("reason"): its kind,
+ * spam when none is given, 0 when it is not a kind. */
+static int report_reason(req_t *r, body_t *b)
+{
+	const char *ct = mhd.lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	char reason[32] = "spam";
+	if (b->len && ct && !strncasecmp(ct, "application/json", 16)) {
+		json_error_t je;
+		json_t *j = json_loadb(b->buf, b->len, 0, &je);
+		json_t *v = json_object_get(j, "reason");
+		if (v && !json_is_string(v))
+			reason[0] = '\0';
+		else if (v)
+			snprintf(reason, sizeof reason, "%s", json_string_value(v));
+		json_decref(j);
+	} else if (b->len) {
+		const char *key = "reason", *val = NULL;
+		size_t n = 0;
+		form_fields(b, &key, &val, &n, 1);
+		if (val)
+			snprintf(reason, sizeof reason, "%.*s", (int)ML_MIN(n, sizeof reason - 1), val);
+	}
+	return ml_report_kind_parse(reason, strlen(reason));
+}
+
+/* Run `mtalog report` (this program) on the database: the server holds no
+ * write transaction of its own.  0, 1 (no such message, bad value) or 2,
+ * and what it said on stderr into err. */
+static int run_report(server_t *sv, const char *id, const char *kind, const char *by, char *err, size_t errlen)
+{
+	int fd[2];
+	err[0] = '\0';
+	if (pipe(fd))
+		return 2;
+	char *argv[] = { "mtalog", "--db", sv->store->path, "report", (char *)id, "--reason", (char *)kind,
+		"--by", (char *)by, "--quiet", NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addclose(&fa, fd[0]);
+	posix_spawn_file_actions_adddup2(&fa, fd[1], 2);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawnattr_init(&at);
+	sigset_t none;
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
+	pid_t pid;
+	extern char **environ;
+	int rc = posix_spawn(&pid, "/proc/self/exe", &fa, &at, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(fd[1]);
+	size_t n = 0;
+	ssize_t k;
+	while ((k = read(fd[0], err + n, errlen - 1 - n)) > 0 && n + (size_t)k < errlen - 1)
+		n += (size_t)k;
+	if (k > 0)
+		n += (size_t)k;
+	err[ML_MIN(n, errlen - 1)] = '\0';
+	err[strcspn(err, "\n")] = '\0';
+	close(fd[0]);
+	if (rc)
+		return 2;
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 2;
+}
+
+/* POST /api/messages/ID/report: the session's user (none without --users)
+ * reports a message they can see; {"ok": true, "reports": [...]}. */
+static enum MHD_Result do_report(req_t *r, body_t *b, const char *id)
+{
+	if (!same_origin(r))
+		return respond_error(r, 403, NULL, "a report from another site");
+	if (r->sv->auth) {
+		r->user = ml_auth_session(r->sv->auth, mhd.lookup_connection_value(r->conn, MHD_COOKIE_KIND, SESSION_COOKIE));
+		if (!r->user)
+			return respond_error(r, 401, NULL, "log in first (POST /login)");
+	}
+	char err[512];
+	uint64_t docid;
+	if (ml_docid_parse(id, &docid)) {
+		snprintf(err, sizeof err, "id: '%.100s' is not a message id (the id of a search row)", id);
+		return respond_error(r, 400, "id", err);
+	}
+	if (b->toobig)
+		return respond_error(r, 413, NULL, "body too large");
+	int kind = report_reason(r, b);
+	if (!kind)
+		return respond_error(r, 400, "reason", "reason: not spam or phishing");
+	ml_search_t *se = search_borrow(r->sv);
+	if (!se)
+		return respond_error(r, 500, NULL, "out of memory");
+	ml_message_t m;
+	ml_message_init(&m);
+	int whole = 1;
+	int rc = message_get(r, se, docid, &m, &whole);
+	ml_message_free(&m);
+	enum MHD_Result ret;
+	if (rc == ML_ENOTFOUND) {
+		snprintf(err, sizeof err, "no message %s", id);
+		ret = respond_error(r, 404, "id", err);
+	} else if (rc) {
+		ret = respond_error(r, 500, NULL, ml_strerror(rc));
+	} else if ((rc = run_report(r->sv, id, ml_report_kind_name(kind), r->user ? r->user->name : "", err,
+	                            sizeof err))) {
+		ret = respond_error(r, rc == 1 ? 404 : 500, rc == 1 ? "id" : NULL, err[0] ? err : "the report failed");
+	} else {
+		json_t *j = json_object();
+		json_object_set_new(j, "ok", json_true());
+		db_enter(r->sv);
+		ml_message_add_reports(j, se, docid);
+		db_leave(r->sv);
+		ret = respond_json(r, 200, j);
+	}
+	search_return(r->sv, se);
+	return ret;
 }
 
 /* /api/me: who the session is; {"name": null, "role": "admin", "users": false}
@@ -1304,7 +1758,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		                     "start it with --allowed-hosts NAME to add it");
 	}
 	int is_login = !strcmp(url, "/login"), is_logout = !strcmp(url, "/logout");
-	if ((is_login || is_logout) && !strcmp(method, "POST")) {
+	size_t ul = strlen(url);
+	int is_report = !strncmp(url, "/api/messages/", 14) && ul > 21 && !strcmp(url + ul - 7, "/report");
+	if ((is_login || is_logout || is_report) && !strcmp(method, "POST")) {
 		/* read the body: the first call has none, the last has *upload_size 0 */
 		body_t *b = *con_cls;
 		if (!b) {
@@ -1324,9 +1780,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			*upload_size = 0;
 			return MHD_YES;
 		}
+		if (is_report) {
+			char id[32];
+			snprintf(id, sizeof id, "%.*s", (int)ML_MIN(ul - 21, sizeof id - 1), url + 14);
+			return do_report(&r, b, id);
+		}
 		return is_login ? do_login(&r, b) : do_logout(&r);
 	}
-	if (is_login || is_logout) {
+	if (is_login || is_logout || is_report) {
 		static const char *const allow[] = { "Allow", "POST", NULL };
 		static const char msg[] = "{\"error\":\"only POST\"}";
 		return respond(&r, 405, "application/json", msg, sizeof msg - 1, allow);
@@ -1352,10 +1813,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		return api_search(&r, 0);
 	if (!strcmp(url, "/api/search.csv"))
 		return api_search(&r, 1);
+	if (!strcmp(url, "/api/histogram"))
+		return api_histogram(&r);
 	if (!strncmp(url, "/api/messages/", 14))
 		return api_message(&r, url + 14);
 	if (!strncmp(url, "/api/", 5) || !strcmp(url, "/api"))
-		return respond_error(&r, 404, NULL, "no such endpoint (/api/search, /api/search.csv, /api/messages/ID, /api/me)");
+		return respond_error(&r, 404, NULL, "no such endpoint (/api/search, /api/search.csv, /api/histogram, /api/messages/ID, /api/me)");
 	const ml_web_asset_t *a = NULL;
 	if (!strcmp(url, "/") || !strncmp(url, "/m/", 3))
 		a = asset("/index.html");
