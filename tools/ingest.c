@@ -287,6 +287,31 @@ static void tally_event(ing_t *g, const char *prefix, const ml_event_t *ev, cons
 }
 
 /* One line: classify, parse, fold. */
+/* A report read beside the writer thread: kept with the batch (the report,
+ * then the message-id and the queue ID, each as a u16 length and bytes),
+ * queued into the writer by its thread. */
+static int queue_report(ing_t *g, const ml_syslog_t *h, const ml_event_t *ev)
+{
+	ml_report_t r;
+	int rc = ml_report_of_event(h, ev, &r);
+	if (rc)
+		return rc;
+	size_t mn = ML_MIN(ev->msgid.n, (size_t)UINT16_MAX), qn = ML_MIN(ev->qid.n, (size_t)UINT16_MAX);
+	unsigned char len[2] = { (unsigned char)mn, (unsigned char)(mn >> 8) };
+	rc = ml_buf_append(&g->reports, &r, sizeof r);
+	if (!rc)
+		rc = ml_buf_append(&g->reports, len, 2);
+	if (!rc && mn)
+		rc = ml_buf_append(&g->reports, ev->msgid.p, mn);
+	len[0] = (unsigned char)qn;
+	len[1] = (unsigned char)(qn >> 8);
+	if (!rc)
+		rc = ml_buf_append(&g->reports, len, 2);
+	if (!rc && qn)
+		rc = ml_buf_append(&g->reports, ev->qid.p, qn);
+	return rc;
+}
+
 int ml_ing_line(ing_t *g, ml_syslog_ctx_t *sc, ml_exim_time_t *et, const char *path, const ml_line_t *l)
 {
 	const char *p = l->p;
@@ -372,6 +397,8 @@ int ml_ing_line(ing_t *g, ml_syslog_ctx_t *sc, ml_exim_time_t *et, const char *p
 	h.seq = g->replay_seq ? g->replay_seq : g->seq;
 	g->parsed++;
 	g->res->parsed++;
+	if (ev.kind == ML_EV_REPORT && g->pipe)   /* for the writer thread, with the batch */
+		return queue_report(g, &h, &ev);
 	if (ev.kind == ML_EV_REPORT)   /* no line of a message: joined at the commit */
 		return ml_ingest_report(g->w, &h, &ev);
 	return ml_corr_add(g->corr, &h, &ev, p, n);
@@ -614,6 +641,7 @@ typedef struct {
 	tally_t *tallies;         /* those with a count in this batch */
 	unsigned ntallies;
 	ml_buf_t domains;         /* learned domains, each NUL-terminated */
+	ml_buf_t reports;         /* reports read from lines (queue_report) */
 } pbatch_t;
 
 struct ml_pipe {
@@ -704,6 +732,7 @@ static void pbatch_free(pbatch_t *b)
 	free(b->slots);
 	free(b->tallies);
 	ml_buf_free(&b->domains);
+	ml_buf_free(&b->reports);
 	memset(b, 0, sizeof *b);
 }
 
@@ -811,6 +840,18 @@ static int pbatch_queue(ing_t *g, const pbatch_t *b)
 		size_t n = strlen(d);
 		rc = ml_writer_local_domain(g->w, d, n);
 		off += n + 1;
+	}
+	for (size_t off = 0; off + sizeof(ml_report_t) + 4 <= b->reports.len && !rc;) {
+		ml_report_t r;
+		memcpy(&r, b->reports.data + off, sizeof r);
+		const unsigned char *p = (const unsigned char *)b->reports.data + off + sizeof r;
+		size_t mn = (size_t)p[0] | (size_t)p[1] << 8;
+		ml_slice_t msgid = ml_slice((const char *)p + 2, mn);
+		p += 2 + mn;
+		size_t qn = (size_t)p[0] | (size_t)p[1] << 8;
+		ml_slice_t qid = ml_slice((const char *)p + 2, qn);
+		rc = ml_writer_report(g->w, msgid, qid, &r);
+		off += sizeof r + 4 + mn + qn;
 	}
 	return rc;
 }
@@ -925,6 +966,10 @@ static int hand_off(ing_t *g)
 		return rc;
 	ml_buf_reset(&b->domains);
 	ml_corr_new_domains(g->corr, add_domain, b);
+	ml_buf_t t = b->reports;   /* the batch's reports go with it */
+	b->reports = g->reports;
+	g->reports = t;
+	ml_buf_reset(&g->reports);
 	memcpy(b->ckpts, g->ckpts, g->nckpts * sizeof *g->ckpts);
 	b->nckpts = g->nckpts;
 	b->parsed = g->parsed;
@@ -1124,6 +1169,7 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 	if (!ret && res->inputs_failed)
 		ret = 1;
 out:
+	ml_buf_free(&g->reports);
 	ml_writer_free(g->w);
 	ml_corr_free(g->corr);
 	ml_store_close(g->store);

@@ -111,6 +111,7 @@ typedef struct ing {
 	double last_progress, t0;
 	struct ml_follow *fol;  /* --follow's files (tools/follow.c) */
 	struct ml_pipe *pipe;   /* the writer thread, when batches are written beside the reading */
+	ml_buf_t reports;       /* beside the writer thread: the batch's reports read from lines */
 	/* called before a commit queues the checkpoints, and after it succeeded */
 	void (*before_commit)(struct ing *g);
 	void (*after_commit)(struct ing *g);

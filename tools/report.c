@@ -11,19 +11,23 @@
 #include "index/reports.h"
 #include "tools/output.h"
 
+int ml_report_of_event(const ml_syslog_t *h, const ml_event_t *ev, ml_report_t *r)
+{
+	memset(r, 0, sizeof *r);
+	r->at_us = h->time_us > 0 ? h->time_us : 0;
+	r->source = ml_report_source_parse(ev->reason ? ev->reason : "", ev->reason ? strlen(ev->reason) : 0);
+	r->kind = ml_report_kind_parse(ev->verdict.p ? ev->verdict.p : "", ev->verdict.n);
+	size_t bn = ML_MIN(ev->sasl_user.n, (size_t)ML_REPORT_BY_MAX);
+	if (bn)
+		memcpy(r->by, ev->sasl_user.p, bn);
+	return r->source && r->kind ? ML_OK : ML_EINVAL;
+}
+
 int ml_ingest_report(ml_writer_t *w, const ml_syslog_t *h, const ml_event_t *ev)
 {
 	ml_report_t r;
-	memset(&r, 0, sizeof r);
-	r.at_us = h->time_us > 0 ? h->time_us : 0;
-	r.source = ml_report_source_parse(ev->reason ? ev->reason : "", ev->reason ? strlen(ev->reason) : 0);
-	r.kind = ml_report_kind_parse(ev->verdict.p ? ev->verdict.p : "", ev->verdict.n);
-	size_t bn = ML_MIN(ev->sasl_user.n, (size_t)ML_REPORT_BY_MAX);
-	if (bn)
-		memcpy(r.by, ev->sasl_user.p, bn);
-	if (!r.source || !r.kind)
-		return ML_EINVAL;
-	return ml_writer_report(w, ev->msgid, ev->qid, &r);
+	int rc = ml_report_of_event(h, ev, &r);
+	return rc ? rc : ml_writer_report(w, ev->msgid, ev->qid, &r);
 }
 
 static int64_t now_us(void)

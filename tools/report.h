@@ -16,7 +16,10 @@
 #include "index/query.h"
 #include "index/writer.h"
 
-/* The report of an ML_EV_REPORT event (line header h), queued in w. */
+/* The report of an ML_EV_REPORT event (line header h); ML_EINVAL when its
+ * source or kind is not known. */
+int ml_report_of_event(const ml_syslog_t *h, const ml_event_t *ev, ml_report_t *r);
+/* The same, queued in w. */
 int ml_ingest_report(ml_writer_t *w, const ml_syslog_t *h, const ml_event_t *ev);
 
 /* Report message docid in a write transaction of its own: kind, source
