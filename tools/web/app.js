@@ -758,8 +758,8 @@ function exportShown() {
     lines.push(COLUMNS.map((c) => {
       if (c.key === 'time') return showTime(r.time);
       if (c.key === 'status') {
-        const marks = [r.released && 'released', r.reported && 'reported'].filter(Boolean).join(', ');
-        return marks ? `${r.status} (${marks})` : r.status;
+        /* as the cell reads */
+        return [r.status, r.released && 'released', r.reported && 'reported'].filter(Boolean).join(' ');
       }
       return c.value(r);
     }));
