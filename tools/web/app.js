@@ -414,12 +414,14 @@ function applyQuick() {
 const num = (n) => n.toLocaleString('en-US');
 
 /* "14 rows"; "1,000 of 23,456 rows" when more match than are loaded;
- * "1,000 of at least 23,456 rows" when the server's count stopped early;
+ * "1,000 of at least 23,456 rows" when the server's count stopped early
+ * (its time for counting is short);
  * with the quick filter, "5 of 14 loaded rows". */
 function countText(shown, n, filtered) {
   const s = (k) => (k === 1 ? '' : 's');
   let all = '';
-  if (matchTotal && (nextCursor || !matchTotal.exact || matchTotal.n > n)) {
+  /* without a next page the loaded rows are the whole match, whatever the count said */
+  if (matchTotal && nextCursor) {
     const k = Math.max(matchTotal.n, n);
     all = matchTotal.exact ? num(k) : `at least ${num(k)}`;
   } else if (nextCursor) {
