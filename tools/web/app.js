@@ -584,8 +584,12 @@ function drawChart() {
     svg.append(g);
   });
   $('#chart-bars').replaceChildren(svg);
-  $('#chart-bars').style.maxWidth = `${Math.max(n * 48, 240)}px`;
-  $('#chart .chart-axis').style.maxWidth = $('#chart-bars').style.maxWidth;
+  /* the axis: its two ends under the bars, or "from to" on one line when the bars are too few to hold them */
+  const wide = n * 48 >= 420;
+  $('#chart-bars').style.maxWidth = `${n * 48}px`;
+  const axis = $('#chart .chart-axis');
+  axis.style.maxWidth = wide ? `${n * 48}px` : '';
+  axis.classList.toggle('single', !wide);
   const first = h.buckets[0].start;
   const end = new Date(new Date(h.buckets[n - 1].start).getTime() + h.bucket_seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   $('#chart-first').replaceChildren(timeEl(first, true));
