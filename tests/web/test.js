@@ -31,7 +31,7 @@ const BIN = path.resolve(ROOT, process.env.MTALOG_BIN || 'build/mtalog');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const OUT = path.join(__dirname, 'out');
 const SAMPLE_ROWS = 3439;
-const DOCS_SHOTS = ['search', 'search-phone', 'message'];
+const DOCS_SHOTS = ['search', 'search-phone', 'message', 'timeline'];
 const BROWSER = {
   executablePath: CHROMIUM,
   headless: true,
