@@ -1002,16 +1002,17 @@ test('Report: a message reported as phishing from its page; Reported finds it; t
   eq(await page.locator('#report-list li').count(), 1, 'no new report shown after failures');
 });
 
-test('with users: bob reports his message, by name; another\'s is not his to report', async ({ reports, reportUsers }) => {
+/* A test on a browser of its own (a session that the shared one must not keep). */
+const alone = (fn) => async (args) => {
   const { page, close } = await ownPage();
   try {
-    await bobReports(page, reports, reportUsers);
+    await fn({ ...args, page });
   } finally {
     await close();
   }
-});
+};
 
-async function bobReports(page, reports, reportUsers) {
+test('with users: bob reports his message, by name; another\'s is not his to report', alone(async ({ page, reports, reportUsers }) => {
   const bobs = (await (await fetch(`${reports}/api/search?queue_id=1A2B3C4D5E`)).json()).rows[0].id;
   const carols = (await (await fetch(`${reports}/api/search?from=carol%40example.com`)).json()).rows[0].id;
   await searchBy(page, () => logIn(page, reportUsers, 'bob', 'right-2'));
@@ -1037,18 +1038,9 @@ async function bobReports(page, reports, reportUsers) {
   check((await page.locator('#report-error').innerText()).includes('not one you may see'), await page.locator('#report-error').innerText());
   const m = await (await fetch(`${reports}/api/messages/${carols}`)).json();
   eq(m.reports, undefined, 'carol\'s message unreported');
-}
+}));
 
-test('with users: a message bob shares with others says how many recipients are not shown', async ({ small, users }) => {
-  const { page, close } = await ownPage();
-  try {
-    await partOfMessage(page, small, users);
-  } finally {
-    await close();
-  }
-});
-
-async function partOfMessage(page, small, users) {
+test('with users: a message bob shares with others says how many recipients are not shown', alone(async ({ page, small, users }) => {
   const id = (await (await fetch(`${small}/api/search?queue_id=0D1E2F3A4B`)).json()).rows[0].id;
   const all = await (await fetch(`${small}/api/messages/${id}`)).json();
   eq(all.recipients.length, 3, 'recipients seen by an admin');
@@ -1064,7 +1056,7 @@ async function partOfMessage(page, small, users) {
   await page.goto(`${users}/m/${own}`);
   await page.locator('#message').waitFor({ state: 'visible' });
   check(await page.locator('#msg-hidden').isHidden(), 'no line when every recipient is shown');
-}
+}));
 
 test('a subject prefix: the hint invoic* finds the invoice', async ({ page, small }) => {
   await submitWith(page, small, { subject: 'invoic' });
