@@ -2,7 +2,9 @@
  * The Email Logs page of `mtalog serve`: a search form whose state lives in
  * the URL, a results table with a quick filter, sortable columns, a "More"
  * button that follows the API's cursor and a CSV export, status tooltips,
- * and the message page /m/ID.
+ * the count of the whole match, a timeline of it (/api/histogram, fetched
+ * beside the rows: stacked SVG bars by status, a click narrows the dates),
+ * and the message page /m/ID with its reports and a Report button.
  * Times: the URL and the API speak UTC ("2026-03-03T10:06:00Z"); what is
  * shown and typed is in the zone of the "Times in" switch (UTC or the
  * browser's own, kept in localStorage), and says which.
