@@ -851,6 +851,13 @@ test('the timeline follows the UTC/local switch and hides for an empty match', a
     check((await page.locator('#chart-first').innerText()).startsWith('2026-03-03 15:30:00 Asia/'), `axis in local time: ${await page.locator('#chart-first').innerText()}`);
     await page.locator('#chart-bars g.bucket').first().hover();
     check((await page.locator('#tip').innerText()).startsWith('2026-03-03 15:30 to 2026-03-03 16:30 Asia/'), `tip in local time: ${await page.locator('#tip').innerText()}`);
+    /* the keyboard: Enter on a bar narrows the search, the dates typed in local time */
+    await page.locator('#chart-bars g.bucket').first().focus();
+    await searchBy(page, () => page.keyboard.press('Enter'));
+    eq(await page.locator('#search [name="since"]').inputValue(), '2026-03-03 15:30', 'From date in local time');
+    eq(await page.locator('#search [name="until"]').inputValue(), '2026-03-03 16:29:59', 'To date in local time');
+    eq(new URL(page.url()).searchParams.get('since'), '2026-03-03T10:00:00Z', 'since in UTC');
+    eq(await visibleRows(page).count(), 14, 'the rows of that hour');
     await page.locator('#zone').selectOption('utc');
     /* a match of nothing: no chart */
     await submitWith(page, small, { to: 'nobody@nowhere.example' });
