@@ -2,9 +2,11 @@
  * Browser tests of the Email Logs page of `mtalog serve`, in Debian's headless
  * Chromium (/usr/bin/chromium) driven by playwright-core; no browser download.
  *
- * Three servers on free loopback ports: one on tests/data/statuses.log (one
- * message per status), one on sample/mail.log (3439 rows, for "More"), and
- * one on the first database with --users (log in, who sees what).  Every
+ * Servers on free loopback ports: one on tests/data/statuses.log (one
+ * message per status), one on sample/mail.log (3439 rows, for "More" and
+ * the timeline), one on the first database with --users (log in, who sees
+ * what), and two (without and with --users) on another database of
+ * statuses.log that the tests of reports write to.  Every
  * request the page makes outside the server is refused and fails the test
  * (the page works offline).  The browser's zone is UTC; the test of the
  * "Times in" switch starts a second browser in Asia/Kolkata.  Slow answers
@@ -29,7 +31,7 @@ const BIN = path.resolve(ROOT, process.env.MTALOG_BIN || 'build/mtalog');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const OUT = path.join(__dirname, 'out');
 const SAMPLE_ROWS = 3439;
-const DOCS_SHOTS = ['search', 'search-phone', 'message'];
+const DOCS_SHOTS = ['search', 'search-phone', 'message', 'timeline'];
 const BROWSER = {
   executablePath: CHROMIUM,
   headless: true,
@@ -156,8 +158,9 @@ test('search by subject', async ({ page, small }) => {
 test('search by status group, single status and direction', async ({ page, small }) => {
   const cases = [
     [{ status: 'Cleared' }, 10], [{ status: 'Blocked' }, 3], [{ status: 'Quarantined' }, 1],
-    [{ status: 'Cleared (released from quarantine)' }, 1], [{ status: 'Cleared (bounced by destination)' }, 1],
-    [{ status: 'Cleared (queued for delivery)' }, 2], [{ status: 'delivered' }, 5], [{ status: 'expired' }, 1],
+    [{ status: 'Cleared (released from quarantine)' }, 1], [{ status: 'Cleared (bounced or expired)' }, 2],
+    [{ status: 'Cleared (queued for delivery)' }, 3], [{ status: 'delivered' }, 5], [{ status: 'expired' }, 1],
+    [{ status: 'bounced' }, 1], [{ status: 'queued' }, 2], [{ status: 'delayed' }, 1], [{ status: 'Reported (spam or phishing)' }, 0],
     [{ direction: 'Outbound' }, 3], [{ direction: 'Inbound', status: 'Blocked' }, 3],
   ];
   for (const [fields, n] of cases) {
@@ -166,6 +169,16 @@ test('search by status group, single status and direction', async ({ page, small
   }
   await submitWith(page, small, { status: 'Blocked' });
   for (const t of await columnTexts(page, 6)) eq(t, 'blocked', 'status column');
+  /* every choice is a search of its own: no two options send the same status */
+  const values = await page.locator('#search [name="status"] option').evaluateAll((os) => os.map((o) => o.value));
+  eq(new Set(values).size, values.length, `distinct status values ${values.join(' | ')}`);
+  for (const v of values.filter(Boolean)) {
+    const r = await fetch(`${small}/api/search?status=${encodeURIComponent(v)}`);
+    eq(r.status, 200, `the server takes status=${v}`);
+  }
+  const rows = async (v) => (await (await fetch(`${small}/api/search?status=${encodeURIComponent(v)}`)).json()).rows.map((r) => r.id + r.to).sort().join();
+  const sets = await Promise.all(values.map(rows));
+  eq(new Set(sets.filter((x, i) => values[i] !== 'reported')).size, values.length - 1, 'each choice finds other rows (but Reported, none yet)');
 });
 
 test('search by date range (UTC): 24-hour text fields, not the locale\'s picker', async ({ page, small }) => {
@@ -258,7 +271,7 @@ test('quick filter narrows the loaded rows without a request', async ({ page, sm
 });
 
 test('hovering a status shows its meaning, reason, DSN, relay and delay', async ({ page, small, shots }) => {
-  await submitWith(page, small, { status: 'Cleared (bounced by destination)' });
+  await submitWith(page, small, { status: 'bounced' });
   await page.locator('#rows tbody .status').first().hover();
   const tip = page.locator('#tip');
   await tip.waitFor({ state: 'visible' });
@@ -353,7 +366,7 @@ test('"More" follows the cursor past 1000 rows', async ({ page, big }) => {
   eq(new Set(keys).size, SAMPLE_ROWS, 'distinct rows');
   const ids = keys.map((k) => BigInt(k.split(' ')[0]));
   for (let i = 1; i < ids.length; i++) check(ids[i - 1] >= ids[i], `newest first at ${i}`);
-  eq((await page.locator('#count').innerText()).trim(), `${SAMPLE_ROWS} rows`, 'count');
+  eq((await page.locator('#count').innerText()).trim(), `${SAMPLE_ROWS.toLocaleString('en-US')} rows`, 'count');
 });
 
 test('a search stopped at its time limit says so, and More goes on from there', async ({ page, hurried, shots }) => {
@@ -533,7 +546,7 @@ test('sorting the loaded rows by a column header: asc, desc, aria-sort; newest f
   eq(await head('Recipient').locator('.arrow').innerText(), '▼', 'indicator down');
   eq(inOrder(await columnTexts(page, 4), 'desc'), '', 'recipients descending');
   await head('Status').click();
-  eq(inOrder(await columnTexts(page, 6), 'asc'), '', 'statuses ascending');
+  eq(inOrder(await visibleRows(page).locator('td .status').allInnerTexts(), 'asc'), '', 'statuses ascending');
   await head('Time').click();
   const times = await columnTexts(page, 1);
   eq(JSON.stringify(times), JSON.stringify([...times].sort().reverse()), 'time descending again');
@@ -618,13 +631,9 @@ test('a released message is marked beside its status; the status choices are not
   await page.goto(`${small}/m/${id}`);
   await page.locator('#message').waitFor({ state: 'visible' });
   eq(await page.locator('#msg-rcpts .released').count(), 1, 'mark on the message page');
-  /* a row that says "released": true, among rows that do not */
-  await page.route((u) => u.pathname === '/api/search', async (route) => {
-    const res = await route.fetch();
-    const body = await res.json();
-    for (const r of body.rows) if (r.queue_id === '9C0D1E2F3A') r.released = true;
-    await route.fulfill({ response: res, json: body });
-  });
+  /* the server says "released": true of that row alone, and the mark follows it in any search */
+  const api = (await (await fetch(`${small}/api/search`)).json()).rows;
+  eq(JSON.stringify(api.filter((r) => r.released).map((r) => r.queue_id)), '["9C0D1E2F3A"]', 'released rows in the API');
   await openSearch(page, small);
   eq(await page.locator('#rows tbody .released').count(), 1, 'one row marked');
   eq(await page.locator('#rows tbody tr', { has: page.locator('.released') }).locator('td.addr').nth(1).innerText(), 'judy@example.com', 'the released row');
@@ -768,6 +777,298 @@ test('the message page: no overlap in the timeline, bounce links, copy permalink
   eq(await back.getAttribute('href'), `/m/${orig}`, 'bounce-of link');
 });
 
+/* ---- the timeline of the match ---- */
+
+/* The chart's bars as the page drew them: [{ i, counts: { status: n } }]. */
+async function chartBars(page) {
+  return page.$$eval('#chart-bars g.bucket', (gs) => gs.map((g) => {
+    const counts = {};
+    for (const r of g.querySelectorAll('rect.hb')) counts[r.dataset.status] = +r.dataset.count;
+    return { i: +g.dataset.i, counts };
+  }));
+}
+
+const sumOf = (counts) => Object.values(counts).reduce((a, b) => a + b, 0);
+
+test('the timeline: stacked bars by status add up to the total; hover shows a bar; a click narrows the search', async ({ page, big, shots }) => {
+  const api = await (await fetch(`${big}/api/histogram`)).json();
+  check(api.buckets.length > 10, `buckets ${api.buckets.length}`);
+  eq(api.total, SAMPLE_ROWS, 'the answer\'s total');
+  await openSearch(page, big);
+  await page.locator('#chart-bars g.bucket').first().waitFor({ state: 'attached' });
+  check(await page.locator('#chart').isVisible(), 'chart shown');
+  const bars = await chartBars(page);
+  eq(bars.length, api.buckets.length, 'a bar a bucket');
+  eq(bars.reduce((a, b) => a + sumOf(b.counts), 0), api.total, 'the bars add up to the total');
+  for (const b of bars) {
+    const want = api.buckets[b.i].counts;
+    for (const st of Object.keys(want)) eq(b.counts[st] || 0, want[st], `bucket ${b.i} ${st}`);
+    eq(sumOf(b.counts), sumOf(want), `bucket ${b.i} sum`);
+  }
+  check((await page.locator('#chart-title').innerText()).includes(`${SAMPLE_ROWS.toLocaleString('en-US')} matching rows`), 'title says the total');
+  /* the colours are those of the status badges' family, one a status */
+  const fills = await page.$$eval('#chart-bars rect.hb', (rs) => Object.fromEntries(rs.map((r) => [r.dataset.status, getComputedStyle(r).fill])));
+  eq(new Set(Object.values(fills)).size, Object.keys(fills).length, `a colour a status ${JSON.stringify(fills)}`);
+  /* hover: the bar's time range and counts */
+  const pick = bars.find((b) => Object.keys(b.counts).length > 1 && sumOf(b.counts) < 1000);
+  const g = page.locator(`#chart-bars g.bucket[data-i="${pick.i}"]`);
+  await g.hover();
+  const tip = page.locator('#tip');
+  await tip.waitFor({ state: 'visible' });
+  const start = api.buckets[pick.i].start;
+  const hh = start.slice(11, 13);
+  const text = await tip.innerText();
+  check(text.includes(`${start.slice(0, 10)} ${hh}:00 to`) && text.includes('UTC'), `tip range: ${text}`);
+  for (const [st, n] of Object.entries(pick.counts)) check(text.includes(st) && text.includes(String(n)), `tip lacks ${st} ${n}: ${text}`);
+  await shots('timeline', page);
+  /* the keyboard reaches a bar, and focus shows it too */
+  await page.mouse.move(0, 0);
+  await g.focus();
+  await tip.waitFor({ state: 'visible' });
+  /* a click: From and To set to the bar's hour, the search run */
+  const end = new Date(new Date(start).getTime() + api.bucket_seconds * 1000 - 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  await searchBy(page, () => g.click());
+  const u = new URL(page.url());
+  eq(u.searchParams.get('since'), start, 'since in the URL');
+  eq(u.searchParams.get('until'), end, 'until in the URL');
+  eq(await page.locator('#search [name="since"]').inputValue(), `${start.slice(0, 10)} ${hh}:00`, 'From date field');
+  eq(await page.locator('#search [name="until"]').inputValue(), `${start.slice(0, 10)} ${hh}:59:59`, 'To date field');
+  eq(await visibleRows(page).count(), sumOf(pick.counts), 'the rows of that bar');
+  for (const t of await page.$$eval('#rows tbody td.time time', (ts) => ts.map((x) => x.getAttribute('datetime'))))
+    check(t >= start && t <= end, `row at ${t} outside ${start}..${end}`);
+  /* the narrowed chart: one bar, the same counts */
+  await page.waitForFunction(() => document.querySelectorAll('#chart-bars g.bucket').length === 1);
+  eq(sumOf((await chartBars(page))[0].counts), sumOf(pick.counts), 'the narrowed chart');
+});
+
+test('the timeline follows the UTC/local switch and hides for an empty match', async ({ small }) => {
+  const { page, close } = await ownPage({ timezoneId: 'Asia/Kolkata' });
+  try {
+    await openSearch(page, small);
+    await page.locator('#chart-bars g.bucket').first().waitFor({ state: 'attached' });
+    eq(await page.locator('#chart-first').innerText(), '2026-03-03 10:00:00 UTC', 'axis in UTC');
+    await page.locator('#zone').selectOption('local');
+    check((await page.locator('#chart-first').innerText()).startsWith('2026-03-03 15:30:00 Asia/'), `axis in local time: ${await page.locator('#chart-first').innerText()}`);
+    await page.locator('#chart-bars g.bucket').first().hover();
+    check((await page.locator('#tip').innerText()).startsWith('2026-03-03 15:30 to 2026-03-03 16:30 Asia/'), `tip in local time: ${await page.locator('#tip').innerText()}`);
+    /* the keyboard: Enter on a bar narrows the search, the dates typed in local time */
+    await page.locator('#chart-bars g.bucket').first().focus();
+    await searchBy(page, () => page.keyboard.press('Enter'));
+    eq(await page.locator('#search [name="since"]').inputValue(), '2026-03-03 15:30', 'From date in local time');
+    eq(await page.locator('#search [name="until"]').inputValue(), '2026-03-03 16:29:59', 'To date in local time');
+    eq(new URL(page.url()).searchParams.get('since'), '2026-03-03T10:00:00Z', 'since in UTC');
+    eq(await visibleRows(page).count(), 14, 'the rows of that hour');
+    await page.locator('#zone').selectOption('utc');
+    /* a match of nothing: no chart */
+    await submitWith(page, small, { to: 'nobody@nowhere.example' });
+    await page.waitForFunction(() => document.querySelector('#chart').hidden);
+    check(await page.locator('#empty').isVisible(), 'nothing found');
+  } finally {
+    await close();
+  }
+});
+
+test('a slow or failed timeline never holds up or breaks the rows', async ({ page, small }) => {
+  const isHist = (u) => u.pathname === '/api/histogram';
+  /* slow: held until the rows are on screen */
+  let release;
+  const gate = new Promise((resolve) => { release = resolve; });
+  await page.route(isHist, async (route) => { await gate; await route.continue().catch(() => {}); });
+  await openSearch(page, small);
+  eq(await visibleRows(page).count(), 14, 'rows while the timeline is held');
+  check(await page.locator('#go').isEnabled(), 'the search is done');
+  eq(await page.locator('#chart-bars g.bucket').count(), 0, 'no bars yet');
+  release();
+  await page.locator('#chart-bars g.bucket').first().waitFor({ state: 'attached' });
+  eq((await chartBars(page)).reduce((a, b) => a + sumOf(b.counts), 0), 14, 'bars once it came');
+  /* a search whose timeline is still held when the next starts: the late answer is dropped */
+  await page.unroute(isHist);
+  let release2;
+  const gate2 = new Promise((resolve) => { release2 = resolve; });
+  await page.route((u) => isHist(u) && !u.searchParams.get('to'), async (route) => { await gate2; await route.continue().catch(() => {}); });
+  await submitWith(page, small, { to: 'bob@example.com' });
+  release2();
+  await page.waitForFunction(() => document.querySelectorAll('#chart-bars g.bucket').length === 1 && !document.querySelector('#chart').classList.contains('loading'));
+  eq(sumOf((await chartBars(page))[0].counts), 2, 'the chart of the last search');
+  await page.unroute((u) => isHist(u) && !u.searchParams.get('to'));
+  /* failed: the network, then a server error; the rows stay, a line says so */
+  await page.route(isHist, (route) => route.abort());
+  await openSearch(page, small);
+  eq(await visibleRows(page).count(), 14, 'rows when the timeline failed');
+  await page.locator('#chart-note').waitFor({ state: 'visible' });
+  check((await page.locator('#chart-note').innerText()).includes('could not be loaded'), 'the failure said');
+  eq(await page.locator('#chart-bars g.bucket').count(), 0, 'no bars');
+  await page.unroute(isHist);
+  await page.route(isHist, (route) => route.fulfill({ status: 500, contentType: 'application/json', body: '{"error":"out of memory"}' }));
+  await submitWith(page, small, { to: 'bob@example.com' });
+  eq(await visibleRows(page).count(), 2, 'rows when the timeline answered 500');
+  await page.waitForFunction(() => document.querySelector('#chart-note').textContent.includes('out of memory'));
+  check(await page.locator('#error').isHidden(), 'no error box for the rows');
+});
+
+/* ---- the count of the whole match ---- */
+
+test('the count says how many rows match: exact, or "at least" when the server\'s count stopped', async ({ page, small, big }) => {
+  await openSearch(page, small);
+  eq(await page.locator('#count').innerText(), '14 rows', 'every row loaded');
+  const small1 = await (await fetch(`${small}/api/search`)).json();
+  eq(`${small1.total} ${small1.total_exact}`, '14 true', 'the server counts a match of one page exactly');
+  /* the server counts the rest for 10 ms: exact, or a lower bound on a busy machine; the page says which */
+  const answer = page.waitForResponse(isSearch);
+  await openSearch(page, big);
+  const res = await (await answer).json();
+  const all = res.total_exact ? '3,439' : `at least ${res.total.toLocaleString('en-US')}`;
+  check(res.total_exact ? res.total === SAMPLE_ROWS : res.total <= SAMPLE_ROWS, `total ${res.total} ${res.total_exact}`);
+  eq(await page.locator('#count').innerText(), `1,000 of ${all} rows`, 'the count');
+  await page.locator('#quick').fill('example');
+  const filtered = await page.locator('#count').innerText();
+  check(/^[\d,]+ of 1,000 loaded rows \(.* match\)$/.test(filtered) && filtered.includes(`(${all} match)`), `filtered: ${filtered}`);
+  /* the server's answer with another count: exact, then a lower bound */
+  const counted = async (total, exact) => {
+    const isAPI = (u) => u.pathname === '/api/search';
+    await page.route(isAPI, async (route) => {
+      const r = await route.fetch();
+      await route.fulfill({ response: r, json: { ...(await r.json()), total, total_exact: exact } });
+    });
+    await openSearch(page, big);
+    await page.unroute(isAPI);
+    return page.locator('#count').innerText();
+  };
+  eq(await counted(23456, true), '1,000 of 23,456 rows', 'an exact count');
+  eq(await counted(2345, false), '1,000 of at least 2,345 rows', 'a lower bound');
+});
+
+/* ---- reports ---- */
+
+test('Report: a message reported as phishing from its page; Reported finds it; the row is marked', async ({ page, reports, shots }) => {
+  const id = (await (await fetch(`${reports}/api/search?queue_id=1A2B3C4D5E`)).json()).rows[0].id;
+  await page.goto(`${reports}/m/${id}`);
+  await page.locator('#message').waitFor({ state: 'visible' });
+  check(await page.locator('#no-reports').isVisible(), 'no report yet');
+  await page.locator('#report-open').click();
+  await page.locator('#report-ask').waitFor({ state: 'visible' });
+  /* Cancel sends nothing */
+  let posts = 0;
+  page.on('request', (r) => { if (r.method() === 'POST') posts++; });
+  await page.locator('#report-cancel').click();
+  check(await page.locator('#report-ask').isHidden(), 'cancelled');
+  eq(posts, 0, 'nothing sent on cancel');
+  await page.locator('#report-open').click();
+  await page.locator('#report-ask input[value="phishing"]').check();
+  const post = page.waitForRequest((r) => r.method() === 'POST');
+  await page.locator('#report-send').click();
+  const req = await post;
+  eq(new URL(req.url()).pathname, `/api/messages/${id}/report`, 'posted to');
+  eq(req.postData(), '{"reason":"phishing"}', 'the body');
+  await page.waitForFunction(() => document.querySelector('#report-done').textContent === 'Reported as phishing.');
+  const li = await page.locator('#report-list li').allInnerTexts();
+  eq(li.length, 1, 'one report');
+  check(li[0].startsWith('phishing reported by an unnamed user, ') && li[0].includes('UTC'), `the report: ${li[0]}`);
+  check(await page.locator('#no-reports').isHidden(), 'the empty line gone');
+  await shots('report', page, true);
+  /* the server kept it */
+  const m = await (await fetch(`${reports}/api/messages/${id}`)).json();
+  eq(JSON.stringify(m.reports.map((r) => r.kind)), '["phishing"]', 'the server\'s reports');
+  await page.reload();
+  await page.locator('#report-list li').first().waitFor();
+  eq(await page.locator('#report-list li').count(), 1, 'after a reload');
+  /* the search: Reported finds it, with the mark */
+  await submitWith(page, reports, { status: 'Reported (spam or phishing)' });
+  eq(await visibleRows(page).count(), 1, 'reported rows');
+  eq(await visibleRows(page).first().getAttribute('data-id'), id, 'the reported message');
+  eq(await visibleRows(page).first().locator('.reported').innerText(), 'reported', 'the mark');
+  await openSearch(page, reports);
+  eq(await page.locator('#rows tbody .reported').count(), 1, 'one row marked among all');
+  await visibleRows(page).first().locator('.status').hover();
+  await page.locator('#rows tbody tr', { has: page.locator('.reported') }).locator('.status').hover();
+  check((await page.locator('#tip').innerText()).includes('Reported as spam or phishing'), 'tooltip says reported');
+  /* an error in plain words: the server's refusal of another site's post, and a failure */
+  const other = await fetch(`${reports}/api/messages/${id}/report`, { method: 'POST', headers: { Origin: 'http://evil.example' } });
+  eq(other.status, 403, 'another site\'s post refused');
+  await page.goto(`${reports}/m/${id}`);
+  await page.locator('#message').waitFor({ state: 'visible' });
+  const refused = await other.text();
+  await page.route((u) => u.pathname.endsWith('/report'), (route) => route.fulfill({ status: 403, contentType: 'application/json', body: refused }));
+  await page.locator('#report-open').click();
+  await page.locator('#report-send').click();
+  await page.locator('#report-error').waitFor({ state: 'visible' });
+  check((await page.locator('#report-error').innerText()).startsWith('The server refused a report from this page'), await page.locator('#report-error').innerText());
+  check(await page.locator('#report-ask').isVisible(), 'the choice stays open to try again');
+  await page.unroute((u) => u.pathname.endsWith('/report'));
+  await page.route((u) => u.pathname.endsWith('/report'), (route) => route.abort());
+  await page.locator('#report-send').click();
+  await page.waitForFunction(() => document.querySelector('#report-error').textContent.includes('The server did not answer'));
+  eq(await page.locator('#report-list li').count(), 1, 'no new report shown after failures');
+});
+
+/* A test on a browser of its own (a session that the shared one must not keep). */
+const alone = (fn) => async (args) => {
+  const { page, close } = await ownPage();
+  try {
+    await fn({ ...args, page });
+  } finally {
+    await close();
+  }
+};
+
+test('with users: bob reports his message, by name; another\'s is not his to report', alone(async ({ page, reports, reportUsers }) => {
+  const bobs = (await (await fetch(`${reports}/api/search?queue_id=1A2B3C4D5E`)).json()).rows[0].id;
+  const carols = (await (await fetch(`${reports}/api/search?from=carol%40example.com`)).json()).rows[0].id;
+  await searchBy(page, () => logIn(page, reportUsers, 'bob', 'right-2'));
+  await page.goto(`${reportUsers}/m/${bobs}`);
+  await page.locator('#message').waitFor({ state: 'visible' });
+  const before = await page.locator('#report-list li').count();
+  await page.locator('#report-open').click();
+  await page.locator('#report-send').click();
+  await page.waitForFunction(() => document.querySelector('#report-done').textContent === 'Reported as spam.');
+  eq(await page.locator('#report-list li').count(), before + 1, 'the new report shown');
+  check((await page.locator('#report-list li').last().innerText()).startsWith('spam reported by bob, '), 'by bob');
+  /* carol's message: the server answers as for one that does not exist */
+  const r = await page.evaluate(async (id) => {
+    const x = await fetch(`/api/messages/${id}/report`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"reason":"spam"}' });
+    return { status: x.status, body: await x.text() };
+  }, carols);
+  eq(r.status, 404, `bob reporting carol's message: ${r.body}`);
+  /* the page says it in plain words */
+  await page.route((u) => u.pathname.endsWith('/report'), (route) => route.fulfill({ status: 404, contentType: 'application/json', body: r.body }));
+  await page.locator('#report-open').click();
+  await page.locator('#report-send').click();
+  await page.locator('#report-error').waitFor({ state: 'visible' });
+  check((await page.locator('#report-error').innerText()).includes('not one you may see'), await page.locator('#report-error').innerText());
+  const m = await (await fetch(`${reports}/api/messages/${carols}`)).json();
+  eq(m.reports, undefined, 'carol\'s message unreported');
+}));
+
+test('with users: a message bob shares with others says how many recipients are not shown', alone(async ({ page, small, users }) => {
+  const id = (await (await fetch(`${small}/api/search?queue_id=0D1E2F3A4B`)).json()).rows[0].id;
+  const all = await (await fetch(`${small}/api/messages/${id}`)).json();
+  eq(all.recipients.length, 3, 'recipients seen by an admin');
+  await searchBy(page, () => logIn(page, users, 'bob', 'right-2'));
+  await page.goto(`${users}/m/${id}`);
+  await page.locator('#message').waitFor({ state: 'visible' });
+  eq(await page.locator('#msg-rcpts tbody tr').count(), 1, 'bob\'s recipient alone');
+  const note = await page.locator('#msg-hidden').innerText();
+  check(note.startsWith('1 of 3 recipients shown: the other 2 are not among your addresses'), note);
+  check((await page.locator('#msg-fields').innerText()).includes('1 of 3 shown'), 'the Recipients field');
+  /* a message all his: no such line */
+  const own = (await (await fetch(`${small}/api/search?queue_id=1A2B3C4D5E`)).json()).rows[0].id;
+  await page.goto(`${users}/m/${own}`);
+  await page.locator('#message').waitFor({ state: 'visible' });
+  check(await page.locator('#msg-hidden').isHidden(), 'no line when every recipient is shown');
+}));
+
+test('a subject prefix: the hint invoic* finds the invoice', async ({ page, small }) => {
+  await submitWith(page, small, { subject: 'invoic' });
+  eq(await visibleRows(page).count(), 0, 'no whole word "invoic"');
+  const hint = page.locator('#hint-list button.hint', { hasText: 'invoic*' });
+  await searchBy(page, () => hint.click());
+  eq(await page.locator('#search [name="subject"]').inputValue(), 'invoic*', 'subject field');
+  check(page.url().includes('subject=invoic*'), `URL ${page.url()}`);
+  eq(await visibleRows(page).count(), 1, 'rows of invoic*');
+  eq((await columnTexts(page, 5))[0], 'Invoice 4711 overdue', 'the subject found');
+  check(await page.locator('#hints').isHidden(), 'no hint with rows');
+});
+
 /* ---- who sees what (--users) ---- */
 
 async function logIn(page, base, name, password) {
@@ -848,6 +1149,11 @@ async function main() {
     `carol:${hash('right-1')}:user:carol@example.com,@partner.example`,
     `mute:${hash('right-1')}:silent:mute@example.com`, ''].join('\n'));
   const users = await serve(smallDb, ['--users', usersFile]);
+  /* the tests that report messages write to a database of their own */
+  const reportDb = path.join(tmp, 'report.db');
+  ingest(reportDb, ['--year', '2026', '--local-domains', 'example.com', 'tests/data/statuses.log']);
+  const reports = await serve(reportDb);
+  const reportUsers = await serve(reportDb, ['--users', usersFile]);
 
   const context = await chromium.launchPersistentContext(path.join(tmp, 'profile'), {
     ...BROWSER,
@@ -881,7 +1187,7 @@ async function main() {
     page.setDefaultTimeout(15000);
     const t0 = Date.now();
     try {
-      await t.fn({ page, small, big, hurried, users, shots, context });
+      await t.fn({ page, small, big, hurried, users, reports, reportUsers, shots, context });
       if (errors.length) throw new Error(`script error on the page: ${errors.join('; ')}`);
       if (outside.length) throw new Error(`requests outside the server: ${outside.join(' ')}`);
       passed++;

@@ -2,7 +2,9 @@
  * The Email Logs page of `mtalog serve`: a search form whose state lives in
  * the URL, a results table with a quick filter, sortable columns, a "More"
  * button that follows the API's cursor and a CSV export, status tooltips,
- * and the message page /m/ID.
+ * the count of the whole match, a timeline of it (/api/histogram, fetched
+ * beside the rows: stacked SVG bars by status, a click narrows the dates),
+ * and the message page /m/ID with its reports and a Report button.
  * Times: the URL and the API speak UTC ("2026-03-03T10:06:00Z"); what is
  * shown and typed is in the zone of the "Times in" switch (UTC or the
  * browser's own, kept in localStorage), and says which.
@@ -133,11 +135,13 @@ function statusBadge(row) {
   return b;
 }
 
-/* The status, and "released" beside it for a message released from quarantine. */
-function statusCell(row, released) {
+/* The status, with "released" beside it for a message released from
+ * quarantine and "reported" for one reported as spam or phishing. */
+function statusCell(row, released, reported) {
   const f = document.createDocumentFragment();
   f.append(statusBadge(row));
   if (released) f.append(' ', el('span', { class: 'released', title: 'Released from quarantine', text: 'released' }));
+  if (reported) f.append(' ', el('span', { class: 'reported', title: 'Reported as spam or phishing', text: 'reported' }));
   return f;
 }
 
@@ -145,8 +149,9 @@ function showTip(badge) {
   const row = badge.tipRow;
   tip.replaceChildren();
   tip.append(el('strong', { text: MEANING[row.status] || row.status }));
-  if (badge.nextElementSibling && badge.nextElementSibling.classList.contains('released'))
-    tip.append(el('div', { text: 'Released from quarantine by an operator.' }));
+  const cell = badge.parentElement;
+  if (cell && cell.querySelector('.released')) tip.append(el('div', { text: 'Released from quarantine by an operator.' }));
+  if (cell && cell.querySelector('.reported')) tip.append(el('div', { text: 'Reported as spam or phishing.' }));
   const facts = [
     ['Reason', row.reason], ['DSN', row.dsn], ['Relay', row.relay], ['Delay', delayText(row.delay)],
   ];
@@ -156,9 +161,15 @@ function showTip(badge) {
     dl.append(el('dt', { text: k }), el('dd', { text: v }));
   }
   if (dl.childElementCount) tip.append(dl);
+  placeTip(badge);
+}
+
+/* Show the tip, filled already, below its owner (or above it when the
+ * window ends first). */
+function placeTip(owner) {
   tip.hidden = false;
-  tipOwner = badge;
-  const r = badge.getBoundingClientRect();
+  tipOwner = owner;
+  const r = owner.getBoundingClientRect();
   const w = Math.min(420, window.innerWidth - 16);
   tip.style.maxWidth = `${w}px`;
   const left = Math.max(8, Math.min(r.left + window.scrollX, window.scrollX + window.innerWidth - w - 8));
@@ -179,7 +190,7 @@ for (const ev of ['mouseover', 'focusin']) {
   document.addEventListener(ev, (e) => {
     const b = e.target.closest && e.target.closest('.status');
     if (b && b.tipRow) showTip(b);
-    else if (ev === 'focusin' && tipOwner) hideTip();
+    else if (ev === 'focusin' && tipOwner && !e.target.closest('.bucket')) hideTip();
   });
 }
 document.addEventListener('mouseout', (e) => {
@@ -200,7 +211,7 @@ let loaded = [];      /* { row, tr, text, seq }, in the order shown */
 let nextCursor = null;
 let apiQuery = '';
 let searchSeq = 0;
-let releasedSearch = false;   /* the search asks for released messages only */
+let matchTotal = null;   /* { n, exact }: the whole match, as the first page's answer counts it */
 let spinnerTimer = null;
 
 /* The form's fields: their names in the URL and the API, and their labels
@@ -330,13 +341,10 @@ function apiError(err) {
 
 /* ---- the rows ---- */
 
-function rowText(r, released) {
-  return [showTime(r.time), r.direction, r.from, r.to, r.orig_to, r.subject, r.status, released ? 'released' : '',
-    r.reason, r.host, r.queue_id, r.message_id, r.client_ip, r.relay, r.dsn].join(' ').toLowerCase();
-}
-
-function isReleased(r) {
-  return r.released === true || releasedSearch;
+function rowText(r) {
+  return [showTime(r.time), r.direction, r.from, r.to, r.orig_to, r.subject, r.status, r.released ? 'released' : '',
+    r.reported ? 'reported' : '', r.reason, r.host, r.queue_id, r.message_id, r.client_ip, r.relay, r.dsn]
+    .join(' ').toLowerCase();
 }
 
 function rowElement(r) {
@@ -344,7 +352,7 @@ function rowElement(r) {
   for (const c of COLUMNS) {
     const td = el('td', { 'data-label': c.key === 'time' ? `Time (${zoneName()})` : c.label, class: c.cls });
     if (c.key === 'time') td.append(timeEl(r.time));
-    else if (c.key === 'status') td.append(statusCell(r, isReleased(r)));
+    else if (c.key === 'status') td.append(statusCell(r, r.released === true, r.reported === true));
     else td.append(c.value(r));
     tr.append(td);
   }
@@ -397,10 +405,7 @@ function applyQuick() {
     if (ok) shown++;
   }
   const total = loaded.length;
-  const more = nextCursor ? '+' : '';
-  $('#count').textContent = terms.length
-    ? `${shown} of ${total}${more} rows`
-    : `${total}${more} row${total === 1 ? '' : 's'}`;
+  $('#count').textContent = countText(shown, total, terms.length > 0);
   $('#empty').hidden = total !== 0;
   $('#results .table-wrap').hidden = total === 0;
   $('#filtered-empty').hidden = !(total && !shown);
@@ -408,11 +413,31 @@ function applyQuick() {
   $('#csv-shown').firstChild.textContent = `Rows on screen: ${shown} `;
 }
 
+const num = (n) => n.toLocaleString('en-US');
+
+/* "14 rows"; "1,000 of 23,456 rows" when more match than are loaded;
+ * "1,000 of at least 23,456 rows" when the server's count stopped early
+ * (its time for counting is short);
+ * with the quick filter, "5 of 14 loaded rows". */
+function countText(shown, n, filtered) {
+  const s = (k) => (k === 1 ? '' : 's');
+  let all = '';
+  /* without a next page the loaded rows are the whole match, whatever the count said */
+  if (matchTotal && nextCursor) {
+    const k = Math.max(matchTotal.n, n);
+    all = matchTotal.exact ? num(k) : `at least ${num(k)}`;
+  } else if (nextCursor) {
+    all = `more than ${num(n)}`;
+  }
+  if (filtered) return `${num(shown)} of ${num(n)} loaded rows${all ? ` (${all} match)` : ''}`;
+  return all ? `${num(n)} of ${all} rows` : `${num(n)} row${s(n)}`;
+}
+
 function addRows(rows) {
   const frag = document.createDocumentFragment();
   for (const r of rows) {
     const tr = rowElement(r);
-    loaded.push({ row: r, tr, text: rowText(r, isReleased(r)), seq: loaded.length });
+    loaded.push({ row: r, tr, text: rowText(r), seq: loaded.length });
     frag.append(tr);
   }
   tbody.append(frag);
@@ -471,6 +496,193 @@ function showPartial(res) {
   box.hidden = false;
 }
 
+/* ---- the timeline of the match ---- */
+
+/* Bars of the histogram (/api/histogram: the whole match by time and
+ * status), stacked in this order from the bottom; an SVG made here. */
+const CHART_ORDER = ['delivered', 'delayed', 'queued', 'bounced', 'expired', 'quarantined', 'blocked'];
+const SVG_NS = 'http://www.w3.org/2000/svg';
+let chartData = null;   /* the answer drawn */
+let matchEmpty = false; /* the rows' answer said the match is empty */
+
+function svgEl(tag, attrs) {
+  const e = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  return e;
+}
+
+const countSum = (counts) => Object.values(counts || {}).reduce((a, b) => a + b, 0);
+
+function bucketName(sec) {
+  if (sec % 86400 === 0) return sec === 86400 ? 'day' : `${sec / 86400} days`;
+  if (sec % 3600 === 0) return sec === 3600 ? 'hour' : `${sec / 3600} hours`;
+  return `${sec} seconds`;
+}
+
+/* A bucket's statuses in the chart's order, then any other the server has. */
+function bucketStatuses(counts) {
+  const known = CHART_ORDER.filter((st) => counts[st]);
+  return known.concat(Object.keys(counts).filter((st) => !CHART_ORDER.includes(st) && counts[st]));
+}
+
+function hideChart() {
+  chartData = null;
+  $('#chart').hidden = true;
+  $('#chart').classList.remove('loading');
+  $('#chart-bars').replaceChildren();
+  if (tipOwner && tipOwner.classList.contains('bucket')) hideTip();
+}
+
+/* The histogram of the search, fetched beside its rows and never holding
+ * them up; the answer of an older search is dropped, a failure leaves a
+ * line in the chart's place and the rows as they are. */
+async function loadChart(seq, query) {
+  matchEmpty = false;
+  $('#chart').classList.add('loading');
+  let h;
+  try {
+    h = await getJSON(`/api/histogram${query ? `?${query}` : ''}`);
+  } catch (err) {
+    if (seq !== searchSeq) return;
+    hideChart();
+    if (matchEmpty) return;
+    $('#chart-note').textContent = `The timeline could not be loaded (${err.message}). The rows below are not affected.`;
+    $('#chart-note').hidden = false;
+    $('#chart-title').textContent = 'Matches over time';
+    $('#chart-legend').replaceChildren();
+    $('#chart-first').replaceChildren();
+    $('#chart-last').replaceChildren();
+    $('#chart').hidden = false;
+    return;
+  }
+  if (seq !== searchSeq) return;
+  if (!h || !h.total || !Array.isArray(h.buckets) || !h.buckets.length) {
+    hideChart();
+    return;
+  }
+  chartData = h;
+  drawChart();
+}
+
+function drawChart() {
+  const h = chartData;
+  const n = h.buckets.length;
+  const max = Math.max(1, ...h.buckets.map((b) => countSum(b.counts)));
+  /* one bar a slot of 10 units, 100 high; stretched to the width, a bar no wider than 48 px */
+  const svg = svgEl('svg', {
+    viewBox: `0 0 ${n * 10} 100`, preserveAspectRatio: 'none', class: 'chart-svg', role: 'group',
+    'aria-label': `Matching rows by ${bucketName(h.bucket_seconds)} and status`,
+  });
+  h.buckets.forEach((b, i) => {
+    const g = svgEl('g', { class: 'bucket', tabindex: '0', role: 'button', 'data-i': String(i) });
+    g.append(svgEl('rect', { class: 'hit', x: i * 10, y: 0, width: 10, height: 100 }));
+    let y = 100;
+    for (const st of bucketStatuses(b.counts)) {
+      const hgt = (b.counts[st] / max) * 96;
+      y -= hgt;
+      g.append(svgEl('rect', { class: `hb hb-${CHART_ORDER.includes(st) ? st : 'other'}`, x: i * 10 + 1.5, y, width: 7, height: hgt, 'data-status': st, 'data-count': String(b.counts[st]) }));
+    }
+    g.setAttribute('aria-label', bucketLabel(b));
+    svg.append(g);
+  });
+  $('#chart-bars').replaceChildren(svg);
+  /* the axis: its two ends under the bars, or "from to" on one line when the bars are too few to hold them */
+  const wide = n * 48 >= 420;
+  $('#chart-bars').style.maxWidth = `${n * 48}px`;
+  const axis = $('#chart .chart-axis');
+  axis.style.maxWidth = wide ? `${n * 48}px` : '';
+  axis.classList.toggle('single', !wide);
+  const first = h.buckets[0].start;
+  const end = new Date(new Date(h.buckets[n - 1].start).getTime() + h.bucket_seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  $('#chart-first').replaceChildren(timeEl(first, true));
+  $('#chart-last').replaceChildren(timeEl(end, true));
+  const partial = h.complete === false;
+  $('#chart-title').textContent = `${num(h.total)}${partial ? ' or more' : ''} matching rows over time, a bar a ${bucketName(h.bucket_seconds)}`;
+  const totals = {};
+  for (const b of h.buckets) for (const [st, c] of Object.entries(b.counts || {})) totals[st] = (totals[st] || 0) + c;
+  $('#chart-legend').replaceChildren(...bucketStatuses(totals).map((st) => el('span', { class: 'key' },
+    el('span', { class: `swatch hb-${CHART_ORDER.includes(st) ? st : 'other'}`, 'aria-hidden': 'true' }), `${st} ${num(totals[st])}`)));
+  $('#chart-note').textContent = partial
+    ? 'The count stopped at its time limit: the bars show the rows counted so far.' : '';
+  $('#chart-note').hidden = !partial;
+  $('#chart').classList.remove('loading');
+  $('#chart').hidden = false;
+}
+
+/* A bucket's time range, [start, end) as Dates. */
+function bucketRange(b) {
+  const start = new Date(b.start);
+  return [start, new Date(start.getTime() + chartData.bucket_seconds * 1000)];
+}
+
+function bucketLabel(b) {
+  const [start, end] = bucketRange(b);
+  const counts = bucketStatuses(b.counts).map((st) => `${b.counts[st]} ${st}`).join(', ');
+  return `${formatInstant(start, true)} to ${formatInstant(end, true)} ${zoneName()}: ${countSum(b.counts)} rows${counts ? ` (${counts})` : ''}. Search this time range.`;
+}
+
+function showBucketTip(g) {
+  const b = chartData.buckets[+g.dataset.i];
+  const [start, end] = bucketRange(b);
+  tip.replaceChildren(el('strong', { text: `${formatInstant(start, true)} to ${formatInstant(end, true)} ${zoneName()}` }));
+  const dl = el('dl');
+  for (const st of bucketStatuses(b.counts)) dl.append(el('dt', { text: st }), el('dd', { text: num(b.counts[st]) }));
+  dl.append(el('dt', { text: 'all' }), el('dd', { text: num(countSum(b.counts)) }));
+  tip.append(dl, el('div', { class: 'sub', text: 'Click to search this time range.' }));
+  g.setAttribute('aria-label', bucketLabel(b));
+  placeTip(g);
+}
+
+/* Narrow the search to a bar's time range (within the range searched),
+ * and run it. */
+function narrowTo(g) {
+  const b = chartData.buckets[+g.dataset.i];
+  let [start, end] = bucketRange(b);
+  const q = new URLSearchParams(apiQuery);
+  const since = q.get('since');
+  const until = q.get('until');
+  if (since && /Z$/.test(since) && new Date(since) > start) start = new Date(since);
+  end = new Date(end.getTime() - 1000);
+  if (until && /Z$/.test(until) && new Date(until) < end) end = new Date(until);
+  hideTip();
+  form.elements.since.value = formatInstant(start, true);
+  form.elements.until.value = formatInstant(end, false);
+  form.requestSubmit();
+}
+
+function initChart() {
+  const box = $('#chart-bars');
+  for (const ev of ['mouseover', 'focusin']) {
+    box.addEventListener(ev, (e) => {
+      const g = e.target.closest('.bucket');
+      if (g && chartData) showBucketTip(g);
+    });
+  }
+  box.addEventListener('mouseout', (e) => {
+    const g = e.target.closest('.bucket');
+    if (g && g === tipOwner && !g.contains(e.relatedTarget) && document.activeElement !== g) hideTip();
+  });
+  box.addEventListener('focusout', (e) => {
+    if (e.target === tipOwner) hideTip();
+  });
+  box.addEventListener('click', (e) => {
+    const g = e.target.closest('.bucket');
+    if (g && chartData) narrowTo(g);
+  });
+  box.addEventListener('keydown', (e) => {
+    const g = e.target.closest('.bucket');
+    if (!g || !chartData) return;
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      narrowTo(g);
+    } else if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+      e.preventDefault();
+      const n = e.key === 'ArrowRight' ? g.nextElementSibling : g.previousElementSibling;
+      if (n) n.focus();
+    }
+  });
+}
+
 /* Search for what the form says; errors in it are shown, not sent. */
 async function runSearch() {
   const seq = ++searchSeq;
@@ -479,18 +691,24 @@ async function runSearch() {
   if (errors.length) {
     setLoading(false);
     $('#results').hidden = true;
+    hideChart();
     return;
   }
   apiQuery = params.toString();
-  releasedSearch = params.get('status') === 'released';
   $('#csv-all').href = `/api/search.csv?${apiQuery ? `${apiQuery}&` : ''}all=1`;
   setLoading(true);
+  loadChart(seq, apiQuery);
   try {
     const res = await getJSON(`/api/search${apiQuery ? `?${apiQuery}` : ''}`);
     if (seq !== searchSeq) return;
     loaded = [];
     tbody.replaceChildren();
     nextCursor = res.next;
+    matchTotal = typeof res.total === 'number' ? { n: res.total, exact: res.total_exact === true } : null;
+    if (!res.rows.length && !res.next) {
+      matchEmpty = true;
+      hideChart();
+    }
     addRows(res.rows);
     moreBtn.hidden = !nextCursor;
     showPartial(res);
@@ -500,6 +718,7 @@ async function runSearch() {
   } catch (err) {
     if (seq !== searchSeq) return;
     $('#results').hidden = true;
+    hideChart();
     showErrors($('#error'), [apiError(err)]);
   } finally {
     if (seq === searchSeq) setLoading(false);
@@ -546,7 +765,10 @@ function exportShown() {
     const r = item.row;
     lines.push(COLUMNS.map((c) => {
       if (c.key === 'time') return showTime(r.time);
-      if (c.key === 'status') return isReleased(r) ? `${r.status} (released)` : r.status;
+      if (c.key === 'status') {
+        /* as the cell reads */
+        return [r.status, r.released && 'released', r.reported && 'reported'].filter(Boolean).join(' ');
+      }
       return c.value(r);
     }));
   }
@@ -589,11 +811,13 @@ function clearView() {
   showErrors($('#error'), []);
   $('#partial').hidden = true;
   $('#results').hidden = true;
+  hideChart();
 }
 
 function initSearch() {
   fillForm(new URLSearchParams(window.location.search));
   renderHead();
+  initChart();
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const { params, errors } = readForm();
@@ -628,7 +852,7 @@ function initSearch() {
     }
     renderZone();
     renderHead();
-    for (const item of loaded) item.text = rowText(item.row, isReleased(item.row));
+    for (const item of loaded) item.text = rowText(item.row);
   });
   $('#rows thead').addEventListener('click', (e) => {
     const b = e.target.closest('button.sort');
@@ -744,7 +968,9 @@ async function initMessage(id) {
     ['Direction', m.direction], ['Host', m.host], ['Queue ID', m.queue_id], ['Message-ID', m.message_id],
     ['Client', [m.client_name, m.client_ip ? `[${m.client_ip}]` : ''].filter(Boolean).join(' ')],
     ['SASL user', m.sasl_username], ['HELO', m.helo], ['Size', m.size ? `${m.size} bytes` : ''],
-    ['Recipients', String(m.recipients.length)], ['Bounce', m.bounce_queue_id],
+    ['Recipients', m.recipients_total > m.recipients.length
+      ? `${m.recipients.length} of ${m.recipients_total} shown` : String(m.recipients.length)],
+    ['Bounce', m.bounce_queue_id],
     ['Bounce of', m.original_queue_id], ['State', m.flags], ['ID', m.id],
   ];
   const dl = $('#msg-fields');
@@ -764,12 +990,19 @@ async function initMessage(id) {
     if (r.orig_to && r.orig_to !== r.to) to.append(el('div', { class: 'orig', text: `originally ${r.orig_to}` }));
     tb.append(el('tr', {},
       to,
-      el('td', { 'data-label': 'Status', class: 'st' }, statusCell(r, released || r.released === true)),
+      el('td', { 'data-label': 'Status', class: 'st' }, statusCell(r, released || r.released === true, r.reported === true)),
       el('td', { 'data-label': 'DSN', text: r.dsn || '' }),
       el('td', { 'data-label': 'Relay', class: 'addr', text: r.relay || '' }),
       el('td', { 'data-label': 'Delay', text: delayText(r.delay) }),
       el('td', { 'data-label': 'Reason', class: 'reason', text: r.reason || '' })));
   }
+  const others = (m.recipients_total || 0) - m.recipients.length;
+  if (others > 0) {
+    $('#msg-hidden').textContent = `${m.recipients.length} of ${m.recipients_total} recipients shown: the other ${others === 1 ? 'one is' : `${others} are`} not among your addresses, so their status, events and log lines are left out.`;
+    $('#msg-hidden').hidden = false;
+  }
+  showReports(m.reports);
+  initReport(m.id);
   const ol = $('#msg-events');
   for (const ev of m.events) {
     ol.append(el('li', {},
@@ -780,6 +1013,68 @@ async function initMessage(id) {
   $('#msg-raw').textContent = m.raw.join('\n');
   renderZone();
   $('#message').hidden = false;
+}
+
+/* ---- reports of spam and phishing ---- */
+
+const REPORT_SOURCE = { user: 'from this page or mtalog report', rspamd: 'learned by rspamd', spamassassin: 'learned by SpamAssassin' };
+
+function showReports(reports) {
+  const list = $('#report-list');
+  list.replaceChildren(...(reports || []).map((r) => el('li', {},
+    el('strong', { text: r.kind }), ` reported by ${r.by || (r.source === 'user' ? 'an unnamed user' : r.source)}, `,
+    timeEl(r.at, true), ` (${REPORT_SOURCE[r.source] || r.source})`)));
+  $('#no-reports').hidden = list.childElementCount > 0;
+}
+
+/* What a failed report means, in plain words. */
+function reportError(err) {
+  if (err.status === 404) return 'This message is not in the database, or not one you may see: nothing was reported.';
+  if (err.status === 403) return 'The server refused a report from this page (it came from another site). Open the page from the server\'s own address.';
+  if (err.status === 401) return 'Your session ended: log in again, then report.';
+  return `The report failed: ${err.message}. Nothing was reported; try again.`;
+}
+
+/* The Report button: choose spam or phishing, confirm, then the new list
+ * of reports from the server's answer. */
+function initReport(id) {
+  const f = $('#report');
+  const ask = $('#report-ask');
+  const open = (on) => {
+    ask.hidden = !on;
+    $('#report-open').hidden = on;
+    if (on) {
+      $('#report-done').textContent = '';
+      f.querySelector('input[name="reason"]:checked').focus();
+    }
+  };
+  $('#report-open').addEventListener('click', () => open(true));
+  $('#report-cancel').addEventListener('click', () => {
+    open(false);
+    $('#report-open').focus();
+  });
+  f.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const reason = f.querySelector('input[name="reason"]:checked').value;
+    const box = $('#report-error');
+    box.hidden = true;
+    $('#report-send').disabled = true;
+    try {
+      const res = await getJSON(`/api/messages/${encodeURIComponent(id)}/report`, {
+        method: 'POST',
+        headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ reason }),
+      });
+      showReports(res.reports);
+      open(false);
+      $('#report-done').textContent = `Reported as ${reason}.`;
+    } catch (err) {
+      box.textContent = reportError(err);
+      box.hidden = false;
+    } finally {
+      $('#report-send').disabled = false;
+    }
+  });
 }
 
 /* ---- who is logged in ---- */
