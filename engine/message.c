@@ -68,32 +68,29 @@ void ml_message_free(ml_message_t *m)
 	memset(m, 0, sizeof *m);
 }
 
+/* A malloc'd copy of n elements of size sz at p (NULL when n is 0). */
+static int dup_array(void **out, const void *p, size_t n, size_t sz)
+{
+	*out = NULL;
+	if (!n || !p)
+		return ML_OK;
+	if (!(*out = malloc(n * sz)))
+		return ML_ENOMEM;
+	memcpy(*out, p, n * sz);
+	return ML_OK;
+}
+
 int ml_message_copy(ml_message_t *dst, const ml_message_t *src)
 {
 	ml_message_t c = *src;
-	c.rcpts = NULL;
-	c.rcpts_cap = 0;
-	c.seqs = NULL;
-	c.seqs_cap = 0;
 	c.strs = (ml_buf_t)ML_BUF_INIT;
 	c.raw = (ml_buf_t)ML_BUF_INIT;
-	int rc = ML_OK;
-	if (src->nrcpts) {
-		c.rcpts = malloc(src->nrcpts * sizeof *c.rcpts);
-		if (!c.rcpts)
-			rc = ML_ENOMEM;
-		else
-			memcpy(c.rcpts, src->rcpts, src->nrcpts * sizeof *c.rcpts);
-		c.rcpts_cap = src->nrcpts;
-	}
-	if (!rc && src->nlines && src->seqs) {
-		c.seqs = malloc(src->nlines * sizeof *c.seqs);
-		if (!c.seqs)
-			rc = ML_ENOMEM;
-		else
-			memcpy(c.seqs, src->seqs, src->nlines * sizeof *c.seqs);
-		c.seqs_cap = src->nlines;
-	}
+	c.rcpts_cap = src->nrcpts;
+	c.seqs_cap = src->seqs ? src->nlines : 0;
+	int rc = dup_array((void **)&c.rcpts, src->rcpts, src->nrcpts, sizeof *c.rcpts);
+	c.seqs = NULL;
+	if (!rc)
+		rc = dup_array((void **)&c.seqs, src->seqs, c.seqs_cap, sizeof *c.seqs);
 	if (!rc && src->strs.len)
 		rc = ml_buf_append(&c.strs, src->strs.data, src->strs.len);
 	if (!rc && src->raw.len)

@@ -1587,19 +1587,26 @@ int ml_snap_each_row(ml_snap_t *sn, int (*fn)(void *ctx, const ml_message_t *m, 
 	return rc;
 }
 
+/* The stored message docid in snapshot txn: its row, and its lines too. */
+static int get_in(ml_search_t *se, MDB_txn *txn, uint64_t docid, int lines, ml_message_t *m)
+{
+	MDB_val v;
+	int place;
+	int rc = ml_store_row_get(txn, se->s, docid, &v, &place);
+	if (!rc)
+		rc = ml_row_decode(&se->tab, v.mv_data, v.mv_size, docid, m);
+	if (!rc && lines)
+		rc = load_raw(se, txn, m);
+	return rc;
+}
+
 int ml_search_get_row(ml_search_t *se, uint64_t docid, int lines, ml_message_t *m)
 {
 	MDB_txn *txn;
 	int rc = snap_begin(se, &txn);
 	if (rc)
 		return rc;
-	MDB_val v;
-	int place;
-	rc = ml_store_row_get(txn, se->s, docid, &v, &place);
-	if (!rc)
-		rc = ml_row_decode(&se->tab, v.mv_data, v.mv_size, docid, m);
-	if (!rc && lines)
-		rc = load_raw(se, txn, m);
+	rc = get_in(se, txn, docid, lines, m);
 	snap_end(se, txn);
 	return rc;
 }
@@ -1624,22 +1631,16 @@ int ml_search_open_lookup(ml_search_t *se, ml_slice_t host, ml_slice_t qid, ml_m
 	if (rc)
 		return rc;
 	rc = ml_store_open_key(&se->tmp, host, qid);
-	MDB_val k = { se->tmp.len, se->tmp.data }, v, rv;
+	MDB_val k = { se->tmp.len, se->tmp.data }, v;
 	if (!rc)
 		rc = ml_store_errcode(mdb_get(txn, se->s->open, &k, &v));
 	if (!rc && v.mv_size != 8)
 		rc = ML_CORRUPT_BKPT;
-	int place;
-	uint64_t docid = rc ? 0 : ml_get_be64(v.mv_data);
 	if (!rc) {
-		rc = ml_store_row_get(txn, se->s, docid, &rv, &place);
+		rc = get_in(se, txn, ml_get_be64(v.mv_data), 1, m);
 		if (rc == ML_ENOTFOUND)
-			rc = ML_CORRUPT_BKPT;
+			rc = ML_CORRUPT_BKPT;   /* in `open`, not in the rows */
 	}
-	if (!rc)
-		rc = ml_row_decode(&se->tab, rv.mv_data, rv.mv_size, docid, m);
-	if (!rc)
-		rc = load_raw(se, txn, m);
 	snap_end(se, txn);
 	return rc;
 }
