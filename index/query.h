@@ -58,7 +58,7 @@ typedef struct {
 	                           index's words under it, at most ML_QUERY_WORD_PREFIX_MAX
 	                           a day (more: checked on the records, info->prefix_capped) */
 	char *subject_re;       /* PCRE2, case-insensitive, UTF-8 */
-	uint32_t status_mask;   /* 1u << ml_status_t, and ML_QUERY_RELEASED */
+	uint32_t status_mask;   /* 1u << ml_status_t, ML_QUERY_RELEASED, ML_QUERY_REPORTED */
 	int direction;          /* ml_direction_t, 0 = any */
 	int64_t since_us, until_us;  /* inclusive; 0 = open; until_us < 0: before 1970, no row */
 	char *msgid, *ip, *host, *queue_id;

@@ -50,9 +50,10 @@ static void check_query(const ml_query_t *q)
 {
 	if (q->limit > ML_QUERY_MAX_LIMIT)
 		abort();
-	if (q->direction != 0 && q->direction != ML_DIR_INBOUND && q->direction != ML_DIR_OUTBOUND)
+	if (q->direction != 0 && q->direction != ML_DIR_INBOUND && q->direction != ML_DIR_OUTBOUND &&
+	    q->direction != ML_DIR_INTERNAL)
 		abort();
-	if (q->status_mask & ~(STATUS_BITS | ML_QUERY_RELEASED))
+	if (q->status_mask & ~(STATUS_BITS | ML_QUERY_RELEASED | ML_QUERY_REPORTED))
 		abort();
 }
 
