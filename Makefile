@@ -38,6 +38,13 @@ LDLIBS  ?= -llmdb -lzstd -lxxhash -lpcre2-8 -lz -ljansson -lm
 # no -lmicrohttpd: `serve` loads it when it starts (dlopen, tools/serve.c),
 # so that the other commands do not load it and GnuTLS behind it
 LDLIBS  += -lcrypt -lpthread
+# the cluster (mtalog ship, ingest --nats; docs/cluster.md) when libnats is
+# there (Debian: libnats-dev); NATS=0 builds without it
+NATS    ?= $(shell pkg-config --exists libnats 2>/dev/null && echo 1 || echo 0)
+ifeq ($(NATS),1)
+CPPFLAGS += -DML_NATS
+LDLIBS  += -lnats
+endif
 TEST_LDLIBS = -lcmocka
 
 BUILD   ?= build
