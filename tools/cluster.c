@@ -177,8 +177,19 @@ int ml_cluster_connect(const ml_cluster_opts_t *o, const char *name, jsOptions *
 	natsOptions *no = NULL;
 	*nc = NULL;
 	*js = NULL;
+	/* the servers, one URL each */
+	char urls[2048];
+	const char *servers[32];
+	int nservers = 0;
+	snprintf(urls, sizeof urls, "%s", o->url);
+	for (char *save = NULL, *u = strtok_r(urls, ", ", &save); u && nservers < 32; u = strtok_r(NULL, ", ", &save))
+		servers[nservers++] = u;
+	if (!nservers) {
+		snprintf(err, errlen, "--nats: no URL");
+		return ML_EINVAL;
+	}
 	natsStatus s = natsOptions_Create(&no);
-	if (s == NATS_OK) s = natsOptions_SetURL(no, o->url);
+	if (s == NATS_OK) s = natsOptions_SetServers(no, servers, nservers);
 	if (s == NATS_OK) s = natsOptions_SetName(no, name);
 	if (s == NATS_OK) s = natsOptions_SetMaxReconnect(no, -1);
 	if (s == NATS_OK) s = natsOptions_SetReconnectWait(no, 250);

@@ -41,6 +41,7 @@
 #define ML_CLUSTER_PART_PFX "mtalog.part."
 #define ML_CLUSTER_HDR_MTIME "Mtalog-Mtime"
 #define ML_CLUSTER_HDR_LONG "Mtalog-Long"
+#define ML_CLUSTER_HDR_RESUME "Mtalog-Resume"
 
 /* The options of the NATS connection and of the stream, as given. */
 typedef struct {

@@ -35,6 +35,15 @@ typedef struct {
 	ml_exim_time_t et;
 } shard_host_t;
 
+/* An input of a shipper (a log file, or a stdin stream) and where its next
+ * line starts: a line is taken only there (go-back-N: after a failed
+ * publish the shipper sends every line from the failed one again). */
+typedef struct {
+	uint64_t hash;
+	uint64_t next;            /* end of the last line taken */
+	int dirty;                /* moved since the last commit */
+} shard_input_t;
+
 typedef struct {
 	natsConnection *nc;
 	jsCtx *js;
@@ -47,7 +56,44 @@ typedef struct {
 	shard_host_t *hosts;
 	size_t nhosts, cap;
 	size_t hint;
+	shard_input_t *inputs;
+	size_t ninputs, inputs_cap, in_hint;
+	uint64_t dropped;         /* lines not at their input's position (sent again, or twice) */
+	uint64_t consumer_seq;    /* the consumer's delivery number of the last message */
+	unsigned resyncs;
 } shard_t;
+
+/* The meta key of an input's position: ML_META_STREAM_INPUT_PFX + 16 hex. */
+static void input_key(uint64_t hash, char *key, size_t len)
+{
+	snprintf(key, len, ML_META_STREAM_INPUT_PFX "%016llx", (unsigned long long)hash);
+}
+
+/* The input of hash (its stored position read on first sight); NULL when
+ * out of memory. */
+static shard_input_t *input_of(shard_t *s, ing_t *g, uint64_t hash, int *known)
+{
+	if (s->in_hint < s->ninputs && s->inputs[s->in_hint].hash == hash) {
+		*known = 1;
+		return &s->inputs[s->in_hint];
+	}
+	for (size_t i = s->ninputs; i-- > 0;)
+		if (s->inputs[i].hash == hash) {
+			s->in_hint = i;
+			*known = 1;
+			return &s->inputs[i];
+		}
+	if (ml_array_grow((void **)&s->inputs, &s->inputs_cap, sizeof *s->inputs, s->ninputs + 1, 64))
+		return NULL;
+	char key[64];
+	input_key(hash, key, sizeof key);
+	uint64_t next = ml_ing_txn(g) ? 0 : ml_writer_meta_u64(g->w, key);
+	s->in_hint = s->ninputs;
+	shard_input_t *in = &s->inputs[s->ninputs++];
+	*in = (shard_input_t){ hash, next, 0 };
+	*known = next != 0;
+	return in;
+}
 
 static shard_host_t *host_of(shard_t *s, ing_t *g, const char *tok, int64_t mtime)
 {
@@ -83,14 +129,38 @@ static shard_host_t *host_of(shard_t *s, ing_t *g, const char *tok, int64_t mtim
 	return h;
 }
 
-/* One message of the stream into the pipeline. */
+/* One message of the stream into the pipeline, when it is the next line of
+ * its input; skipped otherwise. */
 static int feed(shard_t *s, ing_t *g, natsMsg *m, uint64_t seq)
 {
+	const char *v = NULL;
+	/* hash-offset+length[~gen] (tools/cluster.h) */
+	unsigned long long hash, off, len;
+	if (natsMsgHeader_Get(m, "Nats-Msg-Id", &v) != NATS_OK || !v ||
+	    sscanf(v, "%16llx-%llu+%llu", &hash, &off, &len) != 3) {
+		fprintf(stderr, "mtalog ingest: stream sequence %llu: no line position (Nats-Msg-Id %s): skipped\n",
+		        (unsigned long long)seq, v ? v : "missing");
+		s->dropped++;
+		return ML_OK;
+	}
+	int known = 0;
+	shard_input_t *in = input_of(s, g, hash, &known);
+	if (!in)
+		return ML_ENOMEM;
+	int resume = natsMsgHeader_Get(m, ML_CLUSTER_HDR_RESUME, &v) == NATS_OK;
+	if (known ? off != in->next && !(resume && off > in->next) : off != 0 && !resume) {
+		s->dropped++;   /* before its input's position: twice; after it: a line before failed */
+		return ML_OK;
+	}
+	if (known && off > in->next)
+		fprintf(stderr, "mtalog ingest: input %016llx: the shipper goes on at byte %llu, this shard has its lines "
+		        "to byte %llu: the lines between are missing\n", hash, off, (unsigned long long)in->next);
+	in->next = off + len;
+	in->dirty = 1;
 	const char *subj = natsMsg_GetSubject(m);
 	char pfx[64];
 	int plen = snprintf(pfx, sizeof pfx, ML_CLUSTER_PART_PFX "%d.", s->k);
 	const char *tok = strncmp(subj, pfx, (size_t)plen) ? subj : subj + plen;
-	const char *v = NULL;
 	int64_t mtime = 0;
 	if (natsMsgHeader_Get(m, ML_CLUSTER_HDR_MTIME, &v) == NATS_OK && v)
 		mtime = strtoll(v, NULL, 10);
@@ -108,10 +178,8 @@ static int feed(shard_t *s, ing_t *g, natsMsg *m, uint64_t seq)
 		l.flags |= ML_LINE_TOOLONG;
 		l.full_len = (size_t)strtoull(v, NULL, 10);
 	}
-	/* the byte offset in its input, from the message id */
-	if (natsMsgHeader_Get(m, "Nats-Msg-Id", &v) == NATS_OK && v && strchr(v, '-'))
-		l.off = strtoull(strchr(v, '-') + 1, NULL, 10);
-	l.end = l.off + l.full_len + 1;
+	l.off = off;
+	l.end = off + len;
 	l.lineno = seq;
 	return ml_ing_line(g, &h->sc, &h->et, h->name, &l);
 }
@@ -127,13 +195,27 @@ static int shard_pre_commit(ing_t *g, void *ctx)
 	char kn[32];
 	int n = snprintf(kn, sizeof kn, "%d/%d", s->k, s->n);
 	int rc = ml_writer_meta_put(g->w, ML_META_STREAM_SEQ, v, sizeof v);
-	return rc ? rc : ml_writer_meta_put(g->w, ML_META_STREAM_SHARD, kn, (size_t)n);
+	if (!rc)
+		rc = ml_writer_meta_put(g->w, ML_META_STREAM_SHARD, kn, (size_t)n);
+	for (size_t i = 0; i < s->ninputs && !rc; i++) {
+		shard_input_t *in = &s->inputs[i];
+		if (!in->dirty)
+			continue;
+		char key[64];
+		input_key(in->hash, key, sizeof key);
+		for (int b = 0; b < 8; b++)
+			v[b] = (uint8_t)(in->next >> (8 * b));
+		rc = ml_writer_meta_put(g->w, key, v, sizeof v);
+	}
+	return rc;
 }
 
 static void shard_post_commit(ing_t *g, void *ctx)
 {
 	shard_t *s = ctx;
 	s->stored = s->fed;
+	for (size_t i = 0; i < s->ninputs; i++)
+		s->inputs[i].dirty = 0;
 	if (s->last) {
 		natsMsg_Ack(s->last, NULL);   /* lost: redelivered, skipped by its sequence */
 		natsMsg_Destroy(s->last);
@@ -156,9 +238,16 @@ static int get_shard_meta(void *ctx, const char *key, size_t kn, const void *v, 
 	return 0;
 }
 
-/* The durable consumer of this shard, made afresh from the stored sequence. */
+/* The durable consumer of this shard, made afresh from the sequence after
+ * the last one fed. */
 static int subscribe(shard_t *s, const ml_cluster_opts_t *co, char *err, size_t errlen)
 {
+	if (s->sub) {
+		natsSubscription_Unsubscribe(s->sub);
+		natsSubscription_Destroy(s->sub);
+		s->sub = NULL;
+	}
+	s->consumer_seq = 0;
 	char durable[64], filter[64];
 	snprintf(durable, sizeof durable, "mtalog-shard-%d-%d", s->k, s->n);
 	snprintf(filter, sizeof filter, ML_CLUSTER_PART_PFX "%d.*", s->k);
@@ -174,7 +263,7 @@ static int subscribe(shard_t *s, const ml_cluster_opts_t *co, char *err, size_t 
 	jsConsumerConfig_Init(&cc);
 	cc.Durable = durable;
 	cc.DeliverPolicy = js_DeliverByStartSequence;
-	cc.OptStartSeq = s->stored + 1;
+	cc.OptStartSeq = s->fed + 1;
 	cc.AckPolicy = js_AckAll;
 	cc.AckWait = 60LL * 1000000000LL;
 	cc.MaxAckPending = 1000000;
@@ -231,18 +320,29 @@ static int shard_source(ing_t *g, void *ctx)
 	while (!ml_ing_stop) {
 		natsMsgList list = { 0 };
 		jsErrCode jerr = 0;
+		int resync = 0;
 		natsStatus st = natsSubscription_Fetch(&list, s->sub, SHARD_FETCH, SHARD_FETCH_MS, &jerr);
-		if (st != NATS_OK && st != NATS_TIMEOUT && ml_ing_now() - last_err > 10) {
-			fprintf(stderr, "mtalog ingest: shard %s: fetch: %s; trying again\n", kn, natsStatus_GetText(st));
-			last_err = ml_ing_now();
+		if (st != NATS_OK && st != NATS_TIMEOUT) {
+			if (ml_ing_now() - last_err > 10) {
+				fprintf(stderr, "mtalog ingest: shard %s: fetch: %s; trying again\n", kn, natsStatus_GetText(st));
+				last_err = ml_ing_now();
+			}
+			resync = 1;   /* messages may have been sent that never came */
 		}
-		for (int i = 0; i < list.Count && !rc; i++) {
+		for (int i = 0; i < list.Count && !rc && !resync; i++) {
 			natsMsg *m = list.Msgs[i];
 			jsMsgMetaData *md = NULL;
 			if (natsMsg_GetMetaData(&md, m) != NATS_OK)
 				continue;
-			uint64_t seq = md->Sequence.Stream;
+			uint64_t seq = md->Sequence.Stream, cseq = md->Sequence.Consumer;
 			jsMsgMetaData_Destroy(md);
+			/* a delivery missing (sent while a server went away): the
+			 * consumer is made again after the last line fed */
+			if (s->consumer_seq && cseq != s->consumer_seq + 1) {
+				resync = 1;
+				break;
+			}
+			s->consumer_seq = cseq;
 			if (seq <= s->fed)
 				continue;   /* a redelivery of a line fed already */
 			if (first && seq > s->stored + 1 && s->stored)
@@ -259,18 +359,29 @@ static int shard_source(ing_t *g, void *ctx)
 			natsMsg_Destroy(s->last);
 			s->last = m;
 			list.Msgs[i] = NULL;
-			if (ml_ing_batch_due(g) && (rc = ml_ing_commit(g, 1)))
+			if ((ml_ing_batch_due(g) || ml_ing_batch_age_ms(g) >= g->o->batch_ms) && (rc = ml_ing_commit(g, 1)))
 				break;
 		}
+		int got = list.Count;
 		natsMsgList_Destroy(&list);
 		if (rc)
 			return rc;
-		if (st != NATS_OK && st != NATS_TIMEOUT)
+		if (resync) {
+			s->resyncs++;
 			nats_Sleep(200);
-		/* the stream is quiet (or slow): what was read is stored now */
-		if ((st != NATS_OK || list.Count < SHARD_FETCH) && g->batch_lines && (rc = ml_ing_commit(g, 0)))
+			while (!ml_ing_stop && subscribe(s, s->co, err, sizeof err)) {
+				fprintf(stderr, "mtalog ingest: shard %s: %s; trying again\n", kn, err);
+				nats_Sleep(1000);
+			}
+			continue;
+		}
+		/* the stream is quiet: what was read is stored now */
+		if (!got && g->batch_lines && (rc = ml_ing_commit(g, 0)))
 			return rc;
 	}
+	if (!g->o->quiet && (s->dropped || s->resyncs))
+		fprintf(stderr, "mtalog ingest: shard %s: %llu lines not at their input's position skipped (sent again "
+		        "by a shipper); consumer made again %u times\n", kn, (unsigned long long)s->dropped, s->resyncs);
 	return ML_OK;
 }
 
@@ -347,6 +458,7 @@ int ml_shard_main(const char *db, int argc, char **argv)
 	natsSubscription_Destroy(s.sub);
 	natsMsg_Destroy(s.last);
 	free(s.hosts);
+	free(s.inputs);
 	natsConnection_Close(s.nc);
 	ml_cluster_close(s.nc, s.js);
 	return ret;
