@@ -25,6 +25,10 @@
 #   make test-rsyslog  rsyslogd in front of `ingest --follow`, as docs/rsyslog.md
 #                   sets it up; every line stored once across kills, restarts
 #                   and rotation (tests/rsyslog/)
+#   make test-cluster  3 NATS servers (JetStream), 3 shard nodes and a shipper
+#                   per host, compared with a single node across faults: a
+#                   NATS server, a shard, a shipper killed (tests/cluster/;
+#                   about a minute)
 #   make test-faults  SIGKILL at 20 random points of ingest --follow, reindex,
 #                   reindex --reparse, prune and compact, and each under a file
 #                   size limit (a full disk), on 20,000 messages (tests/faults/;
@@ -67,7 +71,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all check check-corpus corpus-tier install uninstall test test-san test-web test-rsyslog test-faults deps demo sample bench bench-full bench-lag soak fuzz clean tests-build
+.PHONY: all check check-corpus corpus-tier install uninstall test test-san test-web test-rsyslog test-cluster test-faults deps demo sample bench bench-full bench-lag soak fuzz clean tests-build
 all: mtalog
 
 mtalog: $(BUILD)/mtalog
@@ -83,6 +87,12 @@ $(BUILD)/libmtalog.a: $(LIB_OBJ)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# the cluster's files are built again when NATS changes (libnats installed
+# since): the stamp holds the value of the last build and changes with it
+NATS_STAMP := $(BUILD)/nats.stamp
+$(shell mkdir -p $(BUILD) && [ "$$(cat $(NATS_STAMP) 2>/dev/null)" = "$(NATS)" ] || echo $(NATS) > $(NATS_STAMP))
+$(BUILD)/tools/cluster.o $(BUILD)/tools/ship.o $(BUILD)/tools/shard.o: $(NATS_STAMP)
 
 $(BUILD)/web_assets.c: $(WEB_SRC) tools/web/embed.sh
 	@mkdir -p $(dir $@)
@@ -152,6 +162,12 @@ test-web: $(BUILD)/mtalog
 # mtalog is killed, stopped and restarted, the log rotated (about 5 s)
 test-rsyslog: $(BUILD)/mtalog
 	MTALOG_BIN=$(CURDIR)/$(BUILD)/mtalog sh tests/rsyslog/run.sh
+
+# The cluster (docs/cluster.md; `sh tools/install-deps.sh cluster` installs
+# nats-server, libnats-dev and jq): MESSAGES of bench/gen's log on 5 hosts
+# plus sample/mail.log, shipped through 3 NATS servers into 3 shards
+test-cluster: $(BUILD)/mtalog $(BUILD)/bench/gen
+	MESSAGES=$(or $(CLUSTER_MESSAGES),2000) MTALOG_BIN=$(CURDIR)/$(BUILD)/mtalog sh tests/cluster/run.sh
 
 # Faults (tests/faults/run.sh): each operation that writes the database killed
 # at KILLS random points, then run to its end, compared with an uninterrupted

@@ -194,10 +194,15 @@ int ml_cluster_connect(const ml_cluster_opts_t *o, const char *name, jsOptions *
 	if (s == NATS_OK) s = natsOptions_SetMaxReconnect(no, -1);
 	if (s == NATS_OK) s = natsOptions_SetReconnectWait(no, 250);
 	if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(no, 64 << 20);
-	if (s == NATS_OK) s = natsOptions_SetRetryOnFailedConnect(no, true, NULL, NULL);
-	if (s == NATS_OK) s = natsConnection_Connect(nc, no);
+	/* a first connection for up to 10 s (servers starting); then reconnects for ever */
+	for (int tries = 0; s == NATS_OK || s == NATS_NO_SERVER; tries++) {
+		s = natsConnection_Connect(nc, no);
+		if (s != NATS_NO_SERVER || tries >= 20)
+			break;
+		nats_Sleep(500);
+	}
 	natsOptions_Destroy(no);
-	if (s != NATS_OK && s != NATS_NOT_YET_CONNECTED) {
+	if (s != NATS_OK) {
 		snprintf(err, errlen, "%s: cannot connect: %s", o->url, natsStatus_GetText(s));
 		natsConnection_Destroy(*nc);
 		*nc = NULL;

@@ -3,7 +3,9 @@
 # With the argument "bench", also those the benchmark needs; with "web", those
 # the browser tests of the page need (Chromium, node and npm), so that a plain
 # build does not pull a browser; with "load", wrk for tests/load/run.sh; with
-# "rsyslog", rsyslogd for tests/rsyslog/run.sh (`make test-rsyslog`).
+# "rsyslog", rsyslogd for tests/rsyslog/run.sh (`make test-rsyslog`); with
+# "cluster", the NATS server, the NATS C client (mtalog ship, ingest --nats)
+# and jq for tests/cluster/run.sh (`make test-cluster`).
 set -e
 PKGS="build-essential pkg-config liblmdb-dev libzstd-dev libxxhash-dev libpcre2-dev zlib1g-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libcrypt-dev xxd"
 # what the install test uses: man and groff render the manual page,
@@ -17,6 +19,8 @@ PKGS="$PKGS man-db groff-base systemd"
 [ "${1:-}" = load ] && PKGS="$PKGS wrk"
 # rsyslogd in front of ingest --follow
 [ "${1:-}" = rsyslog ] && PKGS="$PKGS rsyslog"
+# the cluster on NATS JetStream (a build without libnats-dev has no cluster)
+[ "${1:-}" = cluster ] && PKGS="$PKGS nats-server libnats-dev jq"
 # the browser tests: Debian's Chromium; node and npm unless a node with npm is there
 if [ "${1:-}" = web ]; then
 	PKGS="$PKGS chromium"

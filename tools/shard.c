@@ -468,6 +468,7 @@ int ml_shard_main(const char *db, int argc, char **argv)
 
 int ml_shard_main(const char *db, int argc, char **argv)
 {
+	(void)shard_usage;
 	(void)db;
 	(void)argc;
 	(void)argv;

@@ -395,6 +395,7 @@ usage_err:
 
 int ml_ship_main(int argc, char **argv)
 {
+	(void)ship_usage;
 	(void)argc;
 	(void)argv;
 	fprintf(stderr, "mtalog ship: this mtalog was built without NATS (libnats-dev); see docs/cluster.md\n");
