@@ -14,10 +14,14 @@
  *                              line of one host lands in one partition P in
  *                              0..N-1, and shard K of N reads mtalog.part.K.>
  * Headers of a line's message:
- *   Nats-Msg-Id    "<first-line hash, 16 hex>-<byte offset>" of the line in
- *                  its input: the same line published again (after a crash
- *                  before the checkpoint moved) is a duplicate the stream
- *                  drops within its duplicate window
+ *   Nats-Msg-Id    "<first-line hash, 16 hex>-<byte offset>+<bytes>" of the
+ *                  line in its input (bytes: to the next line's start),
+ *                  and "~<n>" after it when sent again after a failed
+ *                  publish (tools/ship.h): the same line published again
+ *                  after a crash before the checkpoint moved is a duplicate
+ *                  the stream drops within its duplicate window
+ *   Mtalog-Resume  on the first line of an input a shipper publishes after
+ *                  starting from a checkpoint (not at byte 0)
  *   Mtalog-Mtime   the input's modification time (unix seconds): the year of
  *                  a traditional syslog timestamp is inferred from it, as a
  *                  local ingest of the file does

@@ -16,9 +16,20 @@
  * (mtalog-shard-K-N, AckAll) afresh, starting at that sequence + 1, so the
  * database alone says where to resume: lines before it were stored, lines
  * after it were not.  A line whose sequence is at or below the last one fed
- * (a redelivery) is skipped.  After each commit the batch's last message is
- * acknowledged (AckAll: the batch with it), which shows the consumer's lag
- * to the operator but decides nothing.  A node down for a while resumes from
+ * (a redelivery) is skipped.  A delivery missing (the consumer's delivery
+ * numbers jump: messages sent while a server went away) or a failed fetch
+ * makes the consumer again from the last sequence fed.  After each commit
+ * the batch's last message is acknowledged (AckAll: the batch with it),
+ * which shows the consumer's lag to the operator but decides nothing.
+ *
+ * Order and duplicates of one input: a shipper that saw a publish fail sends
+ * every line from that one again (tools/ship.h), so the stream may hold a
+ * line twice, or a line before the one that precedes it in the log.  Each
+ * input (first-line hash, from the message id) has a position in the
+ * database (meta ML_META_STREAM_INPUT_PFX + hash: the end of its last line
+ * stored, written with the batch); a line is taken only when it starts
+ * there (or at 0 for an input never seen, or where a shipper says it resumes
+ * after a restart, Mtalog-Resume); others are skipped and counted.  A node down for a while resumes from
  * its sequence as long as the stream keeps the lines (--retention-age,
  * --retention-bytes); when the stream has dropped some of them, the node
  * says how many sequences it skipped.

@@ -13,18 +13,23 @@
  *
  * Exactly once, from the shipper's side: a commit of the state (which moves
  * the checkpoints to the end of the lines read) waits until every line
- * published before it is acknowledged by the stream; a line whose
- * acknowledgement failed or timed out is published again (same message id)
- * until it is.  A shipper killed at any point restarts from checkpoints
- * that are behind or at what the stream holds; the lines it publishes again
- * carry the same Nats-Msg-Id (first-line hash and byte offset) and the
- * stream drops them as duplicates within its duplicate window.
+ * published before it is acknowledged by the stream.  When an
+ * acknowledgement fails or times out (SHIP_ACK_WAIT_MS), the shipper waits
+ * for the others in flight, then publishes every line from the failed one
+ * on again, in order (go-back-N), with a message id of this attempt (~gen):
+ * lines after the failed one may have been stored already, and the shard
+ * takes a line only where the one before it ended (tools/shard.h), so the
+ * log's order survives and the copies are skipped.  A shipper killed at any
+ * point restarts from checkpoints at or behind what the stream holds; its
+ * first line of each input says so (Mtalog-Resume); the lines it publishes
+ * again carry the first attempt's Nats-Msg-Id (first-line hash, byte offset
+ * and length) and the stream drops them within its duplicate window (the
+ * shard skips any that get through).
  *
  * State: one ship_t a run: the connection, the subject, the publish options,
- * the count of lines published and not yet acknowledged (inflight) and the
- * lines whose acknowledgement failed (retry: owned by the shipper until
- * published again), both under a mutex since acknowledgements arrive on the
- * NATS library's thread.
+ * and a ring of the last --window lines published (their bytes, kept until
+ * they and every line before them are acknowledged), under a mutex since
+ * acknowledgements arrive on the NATS library's thread.
  */
 #ifndef ML_SHIP_H
 #define ML_SHIP_H
