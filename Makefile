@@ -92,7 +92,7 @@ $(BUILD)/%.o: %.c
 # since): the stamp holds the value of the last build and changes with it
 NATS_STAMP := $(BUILD)/nats.stamp
 $(shell mkdir -p $(BUILD) && [ "$$(cat $(NATS_STAMP) 2>/dev/null)" = "$(NATS)" ] || echo $(NATS) > $(NATS_STAMP))
-$(BUILD)/tools/cluster.o $(BUILD)/tools/ship.o $(BUILD)/tools/shard.o: $(NATS_STAMP)
+$(BUILD)/tools/cluster.o $(BUILD)/tools/coord.o $(BUILD)/tools/ship.o $(BUILD)/tools/shard.o: $(NATS_STAMP)
 
 $(BUILD)/web_assets.c: $(WEB_SRC) tools/web/embed.sh
 	@mkdir -p $(dir $@)

@@ -14,6 +14,7 @@
 #include "index/tokens.h"
 #include "index/store.h"
 #include "tools/auth.h"
+#include "tools/coord.h"
 #include "tools/ingest.h"
 #include "tools/output.h"
 #include "tools/maint.h"
@@ -47,6 +48,7 @@ static void usage(FILE *f)
 	"                            a line is searchable within a second; stop with SIGINT/SIGTERM\n"
 	"      --quiet               no report at the end\n"
 	"  ingest --nats URL --shard K/N  a shard node of a cluster (docs/cluster.md)\n"
+	"  search|show|stats --nats URL ...  ask every shard of a cluster, answers merged\n"
 	"  ship --nats URL FILE...  follow logs and publish their lines to a cluster's\n"
 	"                      stream (docs/cluster.md; mtalog ship --help)\n"
 	"  search [filters]    rows (message x recipient), newest first\n"
@@ -519,6 +521,9 @@ int main(int argc, char **argv)
 		return cmd_ingest(path, sub_argc, sub_argv);
 	if (!strcmp(cmd, "ship"))
 		return ml_ship_main(sub_argc, sub_argv);
+	if ((!strcmp(cmd, "search") || !strcmp(cmd, "show") || !strcmp(cmd, "stats")) &&
+	    ml_shard_wanted(sub_argc, sub_argv))
+		return ml_coord_main(cmd, sub_argc, sub_argv);
 	if (!strcmp(cmd, "search"))
 		return cmd_search(path, sub_argc, sub_argv);
 	if (!strcmp(cmd, "show"))

@@ -3,9 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "engine/util.h"
 #include "tools/cluster.h"
+#include "tools/coord.h"
 #include "tools/ingest.h"
 
 static const char shard_usage[] =
@@ -445,9 +449,19 @@ int ml_shard_main(const char *db, int argc, char **argv)
 		return 1;
 	}
 	char err[512], name[64];
+	/* the searches are answered by a process of its own (tools/coord.h),
+	 * forked before either connects */
+	fflush(NULL);
+	pid_t answers = fork();
+	if (answers == 0)
+		ml_coord_responder(db, &co, s.k, s.n);
 	snprintf(name, sizeof name, "mtalog shard %d/%d", s.k, s.n);
 	if (ml_cluster_connect(&co, name, NULL, &s.nc, &s.js, err, sizeof err)) {
 		fprintf(stderr, "mtalog ingest: %s\n", err);
+		if (answers > 0) {
+			kill(answers, SIGTERM);
+			waitpid(answers, NULL, 0);
+		}
 		return 2;
 	}
 	s.co = &co;
@@ -461,6 +475,10 @@ int ml_shard_main(const char *db, int argc, char **argv)
 	free(s.inputs);
 	natsConnection_Close(s.nc);
 	ml_cluster_close(s.nc, s.js);
+	if (answers > 0) {
+		kill(answers, SIGTERM);
+		waitpid(answers, NULL, 0);
+	}
 	return ret;
 }
 

@@ -11,11 +11,14 @@
 # the same files (`compare`): every line stored once (the shards' counters
 # sum to the single node's), the same messages (dump, ids aside), the same
 # stats, and the same answers to searches of several kinds (the shards'
-# answers merged newest first, capped at the limit), and show of messages.
+# answers merged newest first, capped at the limit, here and by the
+# coordinator: search --nats), stats --nats, and show --nats of messages.
 #   1. all logs shipped as they grow, one log rotated (rename and create)
 #   2. kill -9 of a NATS server while lines are shipped (started again after)
 #   3. kill -9 of a shard node in the middle of a batch, started again
 #   4. kill -9 of a shipper while it ships, started again
+#   5. a shard stopped (SIGSTOP) during a search: the answer of the others,
+#      marked partial, naming it; then, once it goes on, complete again
 #
 #   make test-cluster       (nats-server, jq: sh tools/install-deps.sh cluster)
 #   MESSAGES=500 MTALOG_BIN=build/mtalog sh tests/cluster/run.sh
@@ -226,6 +229,12 @@ compare() {   # round name
 		[ -s "$tmp/q.single" ] || fail "$round: search $args: no row on the single node"
 		cmp -s "$tmp/q.cluster" "$tmp/q.single" ||
 			{ diff "$tmp/q.single" "$tmp/q.cluster" | head -4 >&2; fail "$round: search $args differs"; }
+		# the same through the shards' answers over NATS, merged by search --nats
+		"$BIN" search --nats "$URL" --limit "$limit" "$@" > "$tmp/q.nats.raw" ||
+			fail "$round: search --nats $args: status $?"
+		jq -c 'del(.id)' "$tmp/q.nats.raw" | sort_time_groups > "$tmp/q.nats"
+		cmp -s "$tmp/q.nats" "$tmp/q.single" ||
+			{ diff "$tmp/q.single" "$tmp/q.nats" | head -4 >&2; fail "$round: search --nats $args differs"; }
 		nq=$((nq + 1))
 	done <<EOF
 1000|--to @example.com
@@ -236,7 +245,25 @@ compare() {   # round name
 1000|--host smx2 --status blocked
 1000|--since 2026-11-01T06:00:00Z --until 2026-11-01T07:00:00Z
 EOF
-	echo "$round: identical: $(wc -l < "$tmp/dump.single") messages, $(jq .lines_parsed "$tmp/stats.single") lines parsed, $nq searches"
+	# stats --nats: the shards' statistics added up by the coordinator
+	"$BIN" stats --nats "$URL" > "$tmp/stats.nats.raw" || fail "$round: stats --nats: status $?"
+	jq -S -c '{messages, rows_by_status, lines_parsed, skipped: .lines_skipped.by_reason,
+		bad: .lines_not_understood.by_reason, messages_in_flight, newest_message}' "$tmp/stats.nats.raw" > "$tmp/stats.nats"
+	cmp -s "$tmp/stats.nats" "$tmp/stats.single" ||
+		{ cat "$tmp/stats.single" "$tmp/stats.nats" >&2; fail "$round: stats --nats differs"; }
+	# show --nats of the messages of the last search, against show on the single node
+	ns=0
+	for id in $(jq -r .id "$tmp/q.nats.raw" | head -3); do
+		"$BIN" show --nats "$URL" "$id" > "$tmp/show.nats.raw" || fail "$round: show --nats $id: status $?"
+		h=$(jq -r .host "$tmp/show.nats.raw")
+		qid=$(jq -r .queue_id "$tmp/show.nats.raw")
+		sid=$("$BIN" --db "$tmp/single.db" search --json --host "$h" --queue-id "$qid" | jq -r .id | head -1)
+		"$BIN" --db "$tmp/single.db" show --json "$sid" | jq -S -c 'walk(if type == "object" then del(.id) else . end)' > "$tmp/show.single"
+		jq -S -c 'walk(if type == "object" then del(.id) else . end)' "$tmp/show.nats.raw" > "$tmp/show.nats"
+		cmp -s "$tmp/show.nats" "$tmp/show.single" || fail "$round: show --nats $id differs from show $sid"
+		ns=$((ns + 1))
+	done
+	echo "$round: identical: $(wc -l < "$tmp/dump.single") messages, $(jq .lines_parsed "$tmp/stats.single") lines parsed, $nq searches (on each shard, merged here, and merged by search --nats), stats --nats, $ns show --nats"
 }
 
 step "round 1: every log shipped as it grows; one log rotated"
@@ -275,6 +302,22 @@ wait "$p" 2>/dev/null || true
 append_part 7
 start_ship "$second"
 compare "round 4"
+
+step "round 5: a shard stopped during searches"
+# (the node and the process beside it that answers its searches)
+answers1=$(pgrep -P "$shard_pid1" || true)
+[ -n "$answers1" ] || fail "round 5: shard 1 has no process answering searches"
+kill -STOP "$shard_pid1" $answers1
+set +e
+"$BIN" search --nats "$URL" --timeout 2 --to @example.com > "$tmp/q.partial" 2> "$tmp/q.partial.err"
+st=$?
+set -e
+kill -CONT "$shard_pid1" $answers1
+[ "$st" -eq 3 ] || fail "round 5: search --nats with shard 1 stopped: status $st, not 3 (partial)"
+grep -q "shard 1/3: no answer" "$tmp/q.partial.err" || fail "round 5: the partial answer does not name shard 1: $(cat "$tmp/q.partial.err")"
+grep -q "partial" "$tmp/q.partial.err" || fail "round 5: the answer does not say it is partial"
+[ -s "$tmp/q.partial" ] || fail "round 5: no rows from the other shards"
+compare "round 5 (shard 1 answering again)"
 
 # what the faults did (timing decides how much of it a run sees); the shards
 # say it when they stop
