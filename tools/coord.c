@@ -11,6 +11,7 @@
 #ifdef ML_NATS
 
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 
@@ -21,6 +22,7 @@
 /* ---- the shard's side ---- */
 
 typedef struct {
+	pthread_mutex_t mu;       /* one question at a time (the three subjects' threads) */
 	const char *db;
 	int k;
 	ml_store_t *store;        /* opened at the first question that finds the database */
@@ -162,6 +164,7 @@ static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
 		data = "";
 	json_t *j;
 	char err[512] = "";
+	pthread_mutex_lock(&r->mu);
 	if (!strncmp(subj, "mtalog.search.", 14))
 		j = answer_search(r, data, len);
 	else if (!strncmp(subj, "mtalog.show.", 12))
@@ -172,6 +175,7 @@ static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
 		j = error_json(r->k, "cannot read the statistics");
 	else
 		json_object_set_new(j, "shard", json_integer(r->k));
+	pthread_mutex_unlock(&r->mu);
 	reply(r, msg, j);
 	natsMsg_Destroy(msg);
 }
@@ -198,7 +202,7 @@ void ml_coord_responder(const char *db, const ml_cluster_opts_t *co, int k, int 
 {
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	pid_t parent = getppid();
-	resp_t r = { .db = db, .k = k };
+	resp_t r = { .mu = PTHREAD_MUTEX_INITIALIZER, .db = db, .k = k };
 	jsCtx *js = NULL;
 	char err[512], name[64];
 	snprintf(name, sizeof name, "mtalog shard %d/%d answers", k, n);
