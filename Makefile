@@ -13,6 +13,8 @@
 #   make bench      benchmark at 100k messages (see bench/README.md)
 #   make bench-full the benchmark at 100k, 1M and 10M messages
 #   make bench-lag  the lag of ingest --follow over a minute of live traffic
+#   make bench-cluster  lines/s through a shipper into 1, 2, 3 shards and
+#                   search --nats against one database (bench/cluster.sh)
 #   make soak       ingest --follow of live traffic with rotations, serve under
 #                   steady load and an hourly-style prune, SOAK_SECONDS (1800);
 #                   memory, lag, errors and every row checked (tests/soak/)
@@ -71,7 +73,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all check check-corpus corpus-tier install uninstall test test-san test-web test-rsyslog test-cluster test-faults deps demo sample bench bench-full bench-lag soak fuzz clean tests-build
+.PHONY: all check check-corpus corpus-tier install uninstall test test-san test-web test-rsyslog test-cluster test-faults deps demo sample bench bench-full bench-lag bench-cluster soak fuzz clean tests-build
 all: mtalog
 
 mtalog: $(BUILD)/mtalog
@@ -242,6 +244,10 @@ bench-full: $(BUILD)/mtalog $(BENCH_BIN)
 # the lag from a line written to a followed log to it being searchable
 bench-lag: $(BUILD)/mtalog $(BENCH_BIN)
 	BUILD=$(BUILD) sh bench/lag.sh
+
+# the cluster, briefly: one NATS server, 20,000 messages (bench/cluster.sh)
+bench-cluster: $(BUILD)/mtalog $(BUILD)/bench/gen
+	BUILD=$(BUILD) MESSAGES=20000 sh bench/cluster.sh
 
 # not part of CI: half an hour by default
 SOAK_SECONDS ?= 1800
