@@ -34,6 +34,10 @@
  * --retention-bytes); when the stream has dropped some of them, the node
  * says how many sequences it skipped.
  *
+ * Searches: before it connects, the node forks the process that answers
+ * the cluster's questions about its database (tools/coord.h); it stops it
+ * when it stops, and a node killed takes it along (PR_SET_PDEATHSIG).
+ *
  * State: one shard_t a run: the connection, the pull subscription, the last
  * sequence stored and fed, the last message fed (kept to be acknowledged),
  * and a syslog context per host (the year of traditional timestamps is
