@@ -49,8 +49,10 @@ typedef struct {
 	 * ingest.  sink: each line read goes there instead of the parser (input:
 	 * the input it was read from).  source: feeds the pipeline
 	 * instead of the paths (ml_ing_line, ml_ing_commit).  pre_commit: in the
-	 * batch's transaction just before it commits (meta puts; an error
-	 * aborts the commit).  post_commit: after it committed. */
+	 * batch's transaction just before it commits, again when a full map
+	 * makes the batch be written again (meta puts, or a wait for what must
+	 * be true first; an error aborts the commit).  post_commit: after it
+	 * committed. */
 	int (*sink)(void *ctx, const ml_input_id_t *input, const char *path, const ml_line_t *l);
 	int (*source)(struct ing *g, void *ctx);
 	int (*pre_commit)(struct ing *g, void *ctx);
