@@ -120,6 +120,14 @@ int ml_cluster_opt(ml_cluster_opts_t *o, const char *cmd, int argc, char **argv,
 	}
 }
 
+int ml_cluster_asked(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--nats") || !strncmp(argv[i], "--nats=", 7))
+			return 1;
+	return 0;
+}
+
 void ml_cluster_host_token(const char *host, char *out, size_t len)
 {
 	size_t j = 0;

@@ -65,6 +65,11 @@ int ml_cluster_opt(ml_cluster_opts_t *o, const char *cmd, int argc, char **argv,
 /* The usage lines of those options. */
 extern const char ml_cluster_usage[];
 
+/* 1 when a command line (argv[0]: the command) names --nats: the command
+ * goes to the cluster (ingest: a shard node; search, show, stats: ask the
+ * shards). */
+int ml_cluster_asked(int argc, char **argv);
+
 /* 1 when this build has the cluster (libnats). */
 int ml_cluster_available(void);
 

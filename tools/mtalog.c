@@ -14,6 +14,7 @@
 #include "index/tokens.h"
 #include "index/store.h"
 #include "tools/auth.h"
+#include "tools/cluster.h"
 #include "tools/coord.h"
 #include "tools/ingest.h"
 #include "tools/output.h"
@@ -515,14 +516,14 @@ int main(int argc, char **argv)
 	}
 	sub_argv[sub_argc] = NULL;
 	const char *path = db_path(db);
-	if (!strcmp(cmd, "ingest") && ml_shard_wanted(sub_argc, sub_argv))
+	if (!strcmp(cmd, "ingest") && ml_cluster_asked(sub_argc, sub_argv))
 		return ml_shard_main(path, sub_argc, sub_argv);
 	if (!strcmp(cmd, "ingest"))
 		return cmd_ingest(path, sub_argc, sub_argv);
 	if (!strcmp(cmd, "ship"))
 		return ml_ship_main(sub_argc, sub_argv);
 	if ((!strcmp(cmd, "search") || !strcmp(cmd, "show") || !strcmp(cmd, "stats")) &&
-	    ml_shard_wanted(sub_argc, sub_argv))
+	    ml_cluster_asked(sub_argc, sub_argv))
 		return ml_coord_main(cmd, sub_argc, sub_argv);
 	if (!strcmp(cmd, "search"))
 		return cmd_search(path, sub_argc, sub_argv);

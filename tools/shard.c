@@ -18,14 +18,6 @@ static const char shard_usage[] =
 	"  cluster's stream (docs/cluster.md); SIGINT/SIGTERM stops it\n"
 	"      --year Y  --local-domains D,..  --format F  --quiet  as for ingest\n";
 
-int ml_shard_wanted(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--nats") || !strncmp(argv[i], "--nats=", 7))
-			return 1;
-	return 0;
-}
-
 #ifdef ML_NATS
 
 #define SHARD_FETCH 1000        /* messages a fetch asks for */

@@ -46,8 +46,6 @@
 #ifndef ML_SHARD_H
 #define ML_SHARD_H
 
-/* 1 when the ingest command line asks for a shard node (--nats). */
-int ml_shard_wanted(int argc, char **argv);
 /* `mtalog ingest --nats URL --shard K/N [options]`; argv[0] is "ingest". */
 int ml_shard_main(const char *db, int argc, char **argv);
 
