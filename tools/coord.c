@@ -156,6 +156,8 @@ static json_t *answer_show(resp_t *r, const char *data, int len)
 
 static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
 {
+	(void)nc;
+	(void)sub;
 	resp_t *r = closure;
 	const char *subj = natsMsg_GetSubject(msg);
 	const char *data = natsMsg_GetData(msg);

@@ -208,6 +208,7 @@ static int shard_pre_commit(ing_t *g, void *ctx)
 
 static void shard_post_commit(ing_t *g, void *ctx)
 {
+	(void)g;
 	shard_t *s = ctx;
 	s->stored = s->fed;
 	for (size_t i = 0; i < s->ninputs; i++)

@@ -63,6 +63,7 @@ typedef struct {
 
 static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
+	(void)js;
 	ship_t *s = closure;
 	pthread_mutex_lock(&s->mu);
 	slot_t *e = NULL;
