@@ -13,6 +13,8 @@
 #   make bench      benchmark at 100k messages (see bench/README.md)
 #   make bench-full the benchmark at 100k, 1M and 10M messages
 #   make bench-lag  the lag of ingest --follow over a minute of live traffic
+#   make bench-cluster  lines/s through a shipper into 1, 2, 3 shards and
+#                   search --nats against one database (bench/cluster.sh)
 #   make soak       ingest --follow of live traffic with rotations, serve under
 #                   steady load and an hourly-style prune, SOAK_SECONDS (1800);
 #                   memory, lag, errors and every row checked (tests/soak/)
@@ -30,6 +32,10 @@
 #   make test-chains  two real Postfix instances in a chain (edge → inner) in
 #                   network namespaces and on loopback; every recipient's
 #                   final status found from the first hop (root; tests/chains/)
+#   make test-cluster  3 NATS servers (JetStream), 3 shard nodes and a shipper
+#                   per host, compared with a single node across faults: a
+#                   NATS server, a shard, a shipper killed (tests/cluster/;
+#                   about a minute)
 #   make test-faults  SIGKILL at 20 random points of ingest --follow, reindex,
 #                   reindex --reparse, prune and compact, and each under a file
 #                   size limit (a full disk), on 20,000 messages (tests/faults/;
@@ -43,6 +49,13 @@ LDLIBS  ?= -llmdb -lzstd -lxxhash -lpcre2-8 -lz -ljansson -lm
 # no -lmicrohttpd: `serve` loads it when it starts (dlopen, tools/serve.c),
 # so that the other commands do not load it and GnuTLS behind it
 LDLIBS  += -lcrypt -lpthread
+# the cluster (mtalog ship, ingest --nats; docs/cluster.md) when libnats is
+# there (Debian: libnats-dev); NATS=0 builds without it
+NATS    ?= $(shell pkg-config --exists libnats 2>/dev/null && echo 1 || echo 0)
+ifeq ($(NATS),1)
+CPPFLAGS += -DML_NATS
+LDLIBS  += -lnats
+endif
 TEST_LDLIBS = -lcmocka
 
 BUILD   ?= build
@@ -65,7 +78,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all check check-corpus corpus-tier peers install uninstall test test-san test-web test-rsyslog test-chains test-faults deps demo sample bench bench-full bench-lag soak fuzz clean tests-build
+.PHONY: all check check-corpus corpus-tier peers install uninstall test test-san test-web test-rsyslog test-chains test-cluster test-faults deps demo sample bench bench-full bench-lag bench-cluster soak fuzz clean tests-build
 all: mtalog
 
 mtalog: $(BUILD)/mtalog
@@ -81,6 +94,12 @@ $(BUILD)/libmtalog.a: $(LIB_OBJ)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# the cluster's files are built again when NATS changes (libnats installed
+# since): the stamp holds the value of the last build and changes with it
+NATS_STAMP := $(BUILD)/nats.stamp
+$(shell mkdir -p $(BUILD) && [ "$$(cat $(NATS_STAMP) 2>/dev/null)" = "$(NATS)" ] || echo $(NATS) > $(NATS_STAMP))
+$(BUILD)/tools/cluster.o $(BUILD)/tools/coord.o $(BUILD)/tools/ship.o $(BUILD)/tools/shard.o: $(NATS_STAMP)
 
 $(BUILD)/web_assets.c: $(WEB_SRC) tools/web/embed.sh
 	@mkdir -p $(dir $@)
@@ -166,6 +185,12 @@ test-rsyslog: $(BUILD)/mtalog
 test-chains: $(BUILD)/mtalog
 	MTALOG_BIN=$(CURDIR)/$(BUILD)/mtalog sh tests/chains/run.sh
 
+# The cluster (docs/cluster.md; `sh tools/install-deps.sh cluster` installs
+# nats-server, libnats-dev and jq): MESSAGES of bench/gen's log on 5 hosts
+# plus sample/mail.log, shipped through 3 NATS servers into 3 shards
+test-cluster: $(BUILD)/mtalog $(BUILD)/bench/gen
+	MESSAGES=$(or $(CLUSTER_MESSAGES),2000) MTALOG_BIN=$(CURDIR)/$(BUILD)/mtalog sh tests/cluster/run.sh
+
 # Faults (tests/faults/run.sh): each operation that writes the database killed
 # at KILLS random points, then run to its end, compared with an uninterrupted
 # run; each under a file size limit.  SEED=N replays the kill points.
@@ -239,6 +264,10 @@ bench-full: $(BUILD)/mtalog $(BENCH_BIN)
 # the lag from a line written to a followed log to it being searchable
 bench-lag: $(BUILD)/mtalog $(BENCH_BIN)
 	BUILD=$(BUILD) sh bench/lag.sh
+
+# the cluster, briefly: one NATS server, 20,000 messages (bench/cluster.sh)
+bench-cluster: $(BUILD)/mtalog $(BUILD)/bench/gen
+	BUILD=$(BUILD) MESSAGES=20000 sh bench/cluster.sh
 
 # not part of CI: half an hour by default
 SOAK_SECONDS ?= 1800

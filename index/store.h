@@ -113,6 +113,9 @@ static inline uint32_t ml_docid_seq(uint64_t docid)
 #define ML_META_FORMAT      "ingest:format" /* the --format logs were ingested with, when not auto */
 #define ML_META_REINDEX     "reindex:last"  /* u64 LE: unix time of the last rebuild's start */
 #define ML_META_SEALED      "post:sealed"   /* u64 LE: 1 + the last day whose postings are sealed */
+#define ML_META_STREAM_SEQ  "stream:seq"    /* u64 LE: a shard's last stream sequence stored (tools/shard.h) */
+#define ML_META_STREAM_SHARD "stream:shard" /* "K/N": the shard of the stream this database holds */
+#define ML_META_STREAM_INPUT_PFX "stream:in:" /* + 16 hex (a shipped input's first-line hash): u64 LE, end of its last line stored */
 
 enum {
 	ML_STORE_RDONLY = 1 << 0,

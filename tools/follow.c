@@ -172,6 +172,7 @@ static long fol_pump(ing_t *g, fol_t *f)
 			f->partial = 1;   /* its writer will finish it */
 			break;
 		}
+		g->input = &f->id;
 		int rc = ml_ing_line(g, &f->sc, &f->et, f->path, &l);
 		if (rc) {
 			snprintf(g->err, sizeof g->err, "%s:%llu: %s", f->path, (unsigned long long)l.lineno,

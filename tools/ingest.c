@@ -226,6 +226,8 @@ static int queue_batch(ing_t *g)
 			rc = ml_writer_tally(g->w, t->kind, t->reason, t->count,
 			                     t->has_sample ? t->sample : "", t->has_sample ? strlen(t->sample) : 0);
 	}
+	if (!rc && g->o->pre_commit)
+		rc = g->o->pre_commit(g, g->o->hook_ctx);
 	return rc;
 }
 
@@ -291,6 +293,8 @@ int ml_ing_commit(ing_t *g, int reopen)
 	g->res->messages_written += n;
 	g->res->commits++;
 	ml_buf_reset(&g->learned);
+	if (g->o->post_commit)
+		g->o->post_commit(g, g->o->hook_ctx);
 	ml_corr_done(g->corr);
 	ml_heap_trim();
 	batch_begun(g);
@@ -372,6 +376,8 @@ int ml_ing_line(ing_t *g, ml_syslog_ctx_t *sc, ml_exim_time_t *et, const char *p
 	g->batch_lines++;
 	g->res->lines++;
 	g->res->bytes += l->end - l->off;
+	if (g->o->sink)
+		return g->o->sink(g->o->hook_ctx, g->input, path, l);
 	if (l->flags & ML_LINE_TOOLONG) {
 		tally(g, "bad", "line too long", path, l->lineno, l->off, l->p, l->n);
 		return ML_OK;
@@ -536,6 +542,7 @@ int ml_ing_input(ing_t *g, const char *path)
 			fprintf(g->o->report, "mtalog: %s: last line has no newline (%zu bytes at byte %llu); "
 			        "the file is not being written to: taken as complete\n", path, l.full_len,
 			        (unsigned long long)l.off);
+		g->input = &id;
 		rc = ml_ing_line(g, &sc, &et, path, &l);
 		if (rc) {
 			snprintf(g->err, sizeof g->err, "%s:%llu: %s", path, (unsigned long long)l.lineno, ml_strerror(rc));
@@ -1143,15 +1150,17 @@ int ml_ingest_run(const ml_ingest_opts_t *o, char **paths, int npaths, ml_ingest
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
-	if (o->follow) {
+	if (o->source) {
+		rc = o->source(g, o->hook_ctx);
+	} else if (o->follow) {
 		rc = ml_follow(g, paths, npaths);
 	} else {
 		/* what the set-up queued is committed here; then the batches are
 		 * written beside the reading */
 		if (!rc)
 			rc = ml_writer_commit(g->w);
-		if (!rc)
-			rc = pipe_start(g);
+		if (!rc && !o->sink && !o->pre_commit && !o->post_commit)
+			rc = pipe_start(g);   /* (a run with hooks commits in turn) */
 		for (int i = 0; i < npaths && !rc && !ml_ing_stop; i++)
 			rc = ml_ing_input(g, paths[i]);
 		if (!rc)

@@ -37,6 +37,8 @@
 #include "index/store.h"
 #include "index/writer.h"
 
+struct ing;
+
 typedef struct {
 	const char *db_path;
 	int year;                  /* --year; 0 = infer */
@@ -49,6 +51,19 @@ typedef struct {
 	FILE *report;              /* where the end-of-run report goes (stderr) */
 	int follow;                /* --follow: tail the files until SIGINT/SIGTERM */
 	unsigned poll_ms;          /* --follow: how often a quiet file is looked at (100) */
+	/* The cluster's hooks (tools/ship.c, tools/shard.c); all NULL for a plain
+	 * ingest.  sink: each line read goes there instead of the parser (input:
+	 * the input it was read from).  source: feeds the pipeline
+	 * instead of the paths (ml_ing_line, ml_ing_commit).  pre_commit: in the
+	 * batch's transaction just before it commits, again when a full map
+	 * makes the batch be written again (meta puts, or a wait for what must
+	 * be true first; an error aborts the commit).  post_commit: after it
+	 * committed. */
+	int (*sink)(void *ctx, const ml_input_id_t *input, const char *path, const ml_line_t *l);
+	int (*source)(struct ing *g, void *ctx);
+	int (*pre_commit)(struct ing *g, void *ctx);
+	void (*post_commit)(struct ing *g, void *ctx);
+	void *hook_ctx;
 } ml_ingest_opts_t;
 
 /* --format: ML_FORMAT_* (engine/dispatch.h).  The format named s; -1 when unknown. */
@@ -106,6 +121,7 @@ typedef struct ing {
 	uint64_t seq;           /* number of the last line read, in the stream of every run */
 	uint64_t seq_delta;     /* lines numbered since the last commit */
 	uint64_t replay_seq;    /* reparse: the number the line being replayed had */
+	const ml_input_id_t *input; /* the input whose lines are being read (for o->sink) */
 	ml_ingest_result_t *res;
 	struct timespec batch_start;
 	int progress;           /* a progress line on the terminal (stderr is one, not --quiet) */

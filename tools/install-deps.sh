@@ -5,6 +5,8 @@
 # build does not pull a browser; with "load", wrk for tests/load/run.sh; with
 # "rsyslog", rsyslogd for tests/rsyslog/run.sh (`make test-rsyslog`); with
 # "chains", Postfix, iproute2 and jq for tests/chains/run.sh (`make test-chains`).
+# "cluster", the NATS server, the NATS C client (mtalog ship, ingest --nats)
+# and jq for tests/cluster/run.sh (`make test-cluster`).
 set -e
 PKGS="build-essential pkg-config liblmdb-dev libzstd-dev libxxhash-dev libpcre2-dev zlib1g-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libcrypt-dev xxd"
 # what the install test uses: man and groff render the manual page,
@@ -21,6 +23,8 @@ PKGS="$PKGS man-db groff-base systemd"
 # two Postfix instances in network namespaces (Postfix's own service is not
 # started: the test runs its instances from their own configuration)
 [ "${1:-}" = chains ] && PKGS="$PKGS postfix iproute2 jq perl"
+# the cluster on NATS JetStream (a build without libnats-dev has no cluster)
+[ "${1:-}" = cluster ] && PKGS="$PKGS nats-server libnats-dev jq"
 # the browser tests: Debian's Chromium; node and npm unless a node with npm is there
 if [ "${1:-}" = web ]; then
 	PKGS="$PKGS chromium"

@@ -14,12 +14,16 @@
 #include "index/tokens.h"
 #include "index/store.h"
 #include "tools/auth.h"
+#include "tools/cluster.h"
+#include "tools/coord.h"
 #include "tools/ingest.h"
 #include "tools/output.h"
 #include "tools/histogram.h"
 #include "tools/report.h"
 #include "tools/maint.h"
 #include "tools/serve.h"
+#include "tools/shard.h"
+#include "tools/ship.h"
 
 #define VERSION "0.2.0"
 
@@ -46,6 +50,10 @@ static void usage(FILE *f)
 	"                            and create, copytruncate, NAME.1 / NAME.1.gz next to them);\n"
 	"                            a line is searchable within a second; stop with SIGINT/SIGTERM\n"
 	"      --quiet               no report at the end\n"
+	"  ingest --nats URL --shard K/N  a shard node of a cluster (docs/cluster.md)\n"
+	"  search|show|stats --nats URL ...  ask every shard of a cluster, answers merged\n"
+	"  ship --nats URL FILE...  follow logs and publish their lines to a cluster's\n"
+	"                      stream (docs/cluster.md; mtalog ship --help)\n"
 	"  search [filters]    rows (message x recipient), newest first\n"
 	"      --from A  --to A      address, @domain, domain, or prefix* (--to also matches the original recipient)\n"
 	"      --subject WORDS       all words must appear; \"a phrase\" must appear as written;\n"
@@ -554,8 +562,15 @@ int main(int argc, char **argv)
 	}
 	sub_argv[sub_argc] = NULL;
 	const char *path = db_path(db);
+	if (!strcmp(cmd, "ingest") && ml_cluster_asked(sub_argc, sub_argv))
+		return ml_shard_main(path, sub_argc, sub_argv);
 	if (!strcmp(cmd, "ingest"))
 		return cmd_ingest(path, sub_argc, sub_argv);
+	if (!strcmp(cmd, "ship"))
+		return ml_ship_main(sub_argc, sub_argv);
+	if ((!strcmp(cmd, "search") || !strcmp(cmd, "show") || !strcmp(cmd, "stats")) &&
+	    ml_cluster_asked(sub_argc, sub_argv))
+		return ml_coord_main(cmd, sub_argc, sub_argv);
 	if (!strcmp(cmd, "search"))
 		return cmd_search(path, sub_argc, sub_argv);
 	if (!strcmp(cmd, "show"))

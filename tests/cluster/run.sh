@@ -1,0 +1,340 @@
+#!/bin/sh
+# The cluster (docs/cluster.md) against a single node: a NATS cluster of 3
+# servers (JetStream, the stream with 3 replicas, the partition mapping of
+# the doc) on 127.0.0.1 ports of its own, 3 shard nodes (ingest --nats
+# --shard K/3), one shipper per host (ship --nats) following its host's log
+# as lines are appended.  The logs: bench/gen's log of MESSAGES messages on 5
+# hosts, split by host, and sample/mail.log split by host (its hosts
+# renamed, so that no host is in both).
+#
+# Rounds, each followed by the same comparison with a single-node ingest of
+# the same files (`compare`): every line stored once (the shards' counters
+# sum to the single node's), the same messages (dump, ids aside), the same
+# stats, and the same answers to searches of several kinds (the shards'
+# answers merged newest first, capped at the limit, here and by the
+# coordinator: search --nats), stats --nats, and show --nats of messages.
+#   1. all logs shipped as they grow, one log rotated (rename and create)
+#   2. kill -9 of a NATS server while lines are shipped (started again after)
+#   3. kill -9 of a shard node in the middle of a batch, started again
+#   4. kill -9 of a shipper while it ships, started again
+#   5. a shard stopped (SIGSTOP) during a search: the answer of the others,
+#      marked partial, naming it; then, once it goes on, complete again
+#
+#   make test-cluster       (nats-server, jq: sh tools/install-deps.sh cluster)
+#   MESSAGES=500 MTALOG_BIN=build/mtalog sh tests/cluster/run.sh
+#   KEEP=1 keeps the temporary folder.
+#
+# Stops only the processes it started, by pid (trap on exit).
+set -eu
+cd "$(dirname "$0")/../.."
+MESSAGES=${MESSAGES:-2000}
+command -v nats-server >/dev/null || { echo "nats-server is missing: sh tools/install-deps.sh cluster" >&2; exit 2; }
+command -v jq >/dev/null || { echo "jq is missing: sh tools/install-deps.sh cluster" >&2; exit 2; }
+if [ -z "${MTALOG_BIN:-}" ]; then
+	make -s build/mtalog build/bench/gen
+	MTALOG_BIN=build/mtalog
+fi
+case "$MTALOG_BIN" in /*) BIN=$MTALOG_BIN ;; *) BIN=$PWD/$MTALOG_BIN ;; esac
+GEN=$(dirname "$BIN")/bench/gen
+[ -x "$GEN" ] || make -s "$GEN"
+"$BIN" ship --help >/dev/null 2>&1 || { echo "FAIL: $BIN was built without NATS (libnats-dev)" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mtalog-cluster.XXXXXX")
+pids=""
+cleanup() {
+	for p in $pids; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in $pids; do
+		wait "$p" 2>/dev/null || true
+	done
+	if [ -n "${KEEP:-}" ]; then echo "kept: $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+step() {
+	echo "--- $*"
+}
+
+# ports: a base from the pid, then the first free run of six
+base=$((20000 + ($$ % 2000) * 10))
+while :; do
+	busy=0
+	for o in 0 1 2 3 4 5; do
+		if (exec 3<>/dev/tcp/127.0.0.1/$((base + o))) 2>/dev/null; then busy=1; fi
+	done
+	[ $busy -eq 0 ] && break
+	base=$((base + 10))
+done
+URL="nats://127.0.0.1:$base,nats://127.0.0.1:$((base + 1)),nats://127.0.0.1:$((base + 2))"
+LOCAL=example.com,example.net,example.org
+CL="--nats $URL --replicas 3 --retention-age 1d"
+
+# ---- the NATS cluster
+for i in 0 1 2; do
+	cat > "$tmp/n$i.conf" <<EOF
+server_name: n$i
+listen: 127.0.0.1:$((base + i))
+jetstream { store_dir: "$tmp/js$i" }
+cluster {
+  name: mtalog-test
+  listen: 127.0.0.1:$((base + 3 + i))
+  routes: [ nats-route://127.0.0.1:$((base + 3)), nats-route://127.0.0.1:$((base + 4)), nats-route://127.0.0.1:$((base + 5)) ]
+}
+mappings: { "mtalog.lines.*": "mtalog.part.{{partition(3,1)}}.{{wildcard(1)}}" }
+EOF
+done
+nats_pid0="" nats_pid1="" nats_pid2=""
+start_nats() {
+	nats-server -c "$tmp/n$1.conf" >> "$tmp/n$1.log" 2>&1 &
+	eval "nats_pid$1=$!"
+	pids="$pids $!"
+}
+for i in 0 1 2; do start_nats $i; done
+
+# ---- the logs
+# (the generator is a test tool: its leaks at exit do not count under ASan)
+ASAN_OPTIONS=detect_leaks=0 "$GEN" --messages "$MESSAGES" --hosts 5 --seed 7 --start 2026-11-01T00:00:00Z \
+	--out "$tmp/gen.log" 2> "$tmp/gen.err" || fail "bench/gen: $(cat "$tmp/gen.err")"
+mkdir -p "$tmp/src" "$tmp/logs"
+awk -v d="$tmp/src" '{ print > (d "/" $4 ".log") }' "$tmp/gen.log"
+awk -v d="$tmp/src" '{ $4 = "s" $4; print > (d "/" $4 ".log") }' sample/mail.log
+HOSTS=$(cd "$tmp/src" && ls | sed 's/\.log$//' | sort)
+nhosts=$(echo "$HOSTS" | wc -l)
+[ "$nhosts" -ge 6 ] || fail "expected 6 or more hosts in the logs, got $nhosts"
+# each host's log in 8 parts, appended one after the other
+for h in $HOSTS; do
+	n=$(wc -l < "$tmp/src/$h.log")
+	split -l $(((n + 7) / 8)) -d -a 1 "$tmp/src/$h.log" "$tmp/src/$h.part"
+	: > "$tmp/logs/$h.log"
+done
+append_part() {   # append part $1 of every host
+	for h in $HOSTS; do
+		[ -f "$tmp/src/$h.part$1" ] && cat "$tmp/src/$h.part$1" >> "$tmp/logs/$h.log"
+	done
+	return 0
+}
+
+# ---- shard nodes and shippers
+shard_pid0="" shard_pid1="" shard_pid2=""
+start_shard() {
+	"$BIN" ingest --db "$tmp/shard$1.db" $CL --shard "$1/3" --year 2026 --local-domains $LOCAL --no-sync --batch-lines 2000 \
+		>> "$tmp/shard$1.log" 2>&1 &
+	eval "shard_pid$1=$!"
+	pids="$pids $!"
+}
+start_ship() {   # host
+	"$BIN" ship $CL --host "$1" --state "$tmp/ship-$1.db" --window 512 "$tmp/logs/$1.log" \
+		>> "$tmp/ship-$1.log" 2>&1 &
+	eval "ship_pid_$(echo "$1" | tr -c 'a-zA-Z0-9\n' _)=$!"
+	pids="$pids $!"
+}
+ship_pid() {
+	eval "echo \$ship_pid_$(echo "$1" | tr -c 'a-zA-Z0-9\n' _)"
+}
+for i in 0 1 2; do start_shard $i; done
+for h in $HOSTS; do start_ship "$h"; done
+# every shipper following its log (its state made once it is connected and
+# the stream is there; the cluster elects its leaders first)
+i=0
+for h in $HOSTS; do
+	while [ ! -f "$tmp/ship-$h.db" ]; do
+		i=$((i + 1))
+		[ $i -le 600 ] || fail "the shipper of $h did not start within 60 s: $(cat "$tmp/ship-$h.log")"
+		sleep 0.1
+	done
+done
+sleep 0.5
+
+# ---- the comparison with a single node
+lines_in() {   # lines the shard databases hold (parsed, skipped, not understood)
+	t=0
+	for i in 0 1 2; do
+		n=$("$BIN" --db "$tmp/shard$i.db" stats --json 2>/dev/null |
+			jq '.lines_parsed + .lines_skipped.total + .lines_not_understood.total' 2>/dev/null || echo 0)
+		t=$((t + n))
+	done
+	echo "$t"
+}
+wait_all_stored() {
+	want=$(cat "$tmp"/logs/*.log* | wc -l)
+	i=0
+	while :; do
+		got=$(lines_in)
+		[ "$got" -eq "$want" ] && return 0
+		[ "$got" -gt "$want" ] && fail "the shards hold $got lines, more than the $want lines of the logs"
+		i=$((i + 1))
+		[ $i -le 240 ] || fail "the shards hold $got lines of $want after 60 s"
+		sleep 0.25
+	done
+}
+# the rows of a search on the shards, merged newest first and capped, or on
+# the single node; ids aside; rows of the same second in one order
+merged_search() {   # limit, search options...
+	limit=$1
+	shift
+	for i in 0 1 2; do
+		"$BIN" --db "$tmp/shard$i.db" search --json --limit "$limit" "$@"
+	done | jq -c 'del(.id)' | jq -s -c "sort_by(.time) | reverse | .[:$limit] | .[]" | sort_time_groups | at_cap "$limit"
+}
+single_search() {
+	limit=$1
+	shift
+	"$BIN" --db "$tmp/single.db" search --json --limit "$limit" "$@" | jq -c 'del(.id)' | sort_time_groups | at_cap "$limit"
+}
+# an answer cut at the limit: which rows of the last second made it is the
+# numbering's choice; of that second, only how many
+at_cap() {
+	jq -s -c --argjson l "$1" 'if length == $l then (.[-1].time) as $t |
+		(map(select(.time != $t)) + [{ last_second: $t, rows: (map(select(.time == $t)) | length) }]) else . end | .[]'
+}
+# within rows of one second, a fixed order (a shard numbers the messages of
+# a second in its own order, not the single node's)
+sort_time_groups() {
+	jq -c -s 'group_by(.time) | reverse | map(sort_by(tostring)) | .[][]'
+}
+stats_of() {   # database: the totals that must match
+	"$BIN" --db "$1" stats --json | jq -c '{messages, rows_by_status, lines_parsed,
+		skipped: .lines_skipped.by_reason, bad: .lines_not_understood.by_reason, messages_in_flight,
+		newest_message}'
+}
+sum_stats() {
+	for i in 0 1 2; do stats_of "$tmp/shard$i.db"; done | jq -s -c '{
+		messages: (map(.messages) | add),
+		rows_by_status: (map(.rows_by_status) | reduce .[] as $r ({}; reduce ($r | keys[]) as $k (.; .[$k] += $r[$k]))),
+		lines_parsed: (map(.lines_parsed) | add),
+		skipped: (map(.skipped) | reduce .[] as $r ({}; reduce ($r | keys[]) as $k (.; .[$k] += $r[$k]))),
+		bad: (map(.bad) | reduce .[] as $r ({}; reduce ($r | keys[]) as $k (.; .[$k] += $r[$k]))),
+		messages_in_flight: (map(.messages_in_flight) | add),
+		newest_message: (map(.newest_message) | max)}'
+}
+compare() {   # round name
+	round=$1
+	wait_all_stored
+	rm -f "$tmp/single.db" "$tmp/single.db-lock"
+	# (the rotated copies first, as they were written first)
+	"$BIN" --db "$tmp/single.db" ingest --quiet --year 2026 --local-domains $LOCAL --no-sync $(ls -tr "$tmp"/logs/*) || fail "$round: single ingest"
+	for i in 0 1 2; do "$BIN" --db "$tmp/shard$i.db" dump; done | jq -c 'del(.id) | .recipients |= map(del(.id))' |
+		sort > "$tmp/dump.cluster"
+	"$BIN" --db "$tmp/single.db" dump | jq -c 'del(.id) | .recipients |= map(del(.id))' | sort > "$tmp/dump.single"
+	[ -s "$tmp/dump.single" ] || fail "$round: the single node holds no message"
+	cmp -s "$tmp/dump.cluster" "$tmp/dump.single" ||
+		{ diff "$tmp/dump.single" "$tmp/dump.cluster" | head -5 >&2; fail "$round: the shards' messages differ from the single node's"; }
+	sum_stats | jq -S -c . > "$tmp/stats.cluster"
+	stats_of "$tmp/single.db" | jq -S -c . > "$tmp/stats.single"
+	cmp -s "$tmp/stats.cluster" "$tmp/stats.single" ||
+		{ cat "$tmp/stats.single" "$tmp/stats.cluster" >&2; fail "$round: stats differ"; }
+	nq=0
+	while IFS='|' read -r limit args; do
+		# shellcheck disable=SC2086
+		eval "set -- $args"
+		merged_search "$limit" "$@" > "$tmp/q.cluster"
+		single_search "$limit" "$@" > "$tmp/q.single"
+		[ -s "$tmp/q.single" ] || fail "$round: search $args: no row on the single node"
+		cmp -s "$tmp/q.cluster" "$tmp/q.single" ||
+			{ diff "$tmp/q.single" "$tmp/q.cluster" | head -4 >&2; fail "$round: search $args differs"; }
+		# the same through the shards' answers over NATS, merged by search --nats
+		"$BIN" search --nats "$URL" --limit "$limit" "$@" > "$tmp/q.nats.raw" ||
+			fail "$round: search --nats $args: status $?"
+		jq -c 'del(.id)' "$tmp/q.nats.raw" | sort_time_groups | at_cap "$limit" > "$tmp/q.nats"
+		cmp -s "$tmp/q.nats" "$tmp/q.single" ||
+			{ diff "$tmp/q.single" "$tmp/q.nats" | head -4 >&2; fail "$round: search --nats $args differs"; }
+		nq=$((nq + 1))
+	done <<EOF
+1000|--to @example.com
+1000|--status bounced
+1000|--status delayed,expired
+1000|--from @example.com --status delivered
+50|--subject report
+1000|--host smx2 --status blocked
+1000|--since 2026-11-01T06:00:00Z --until 2026-11-01T07:00:00Z
+EOF
+	# stats --nats: the shards' statistics added up by the coordinator
+	"$BIN" stats --nats "$URL" > "$tmp/stats.nats.raw" || fail "$round: stats --nats: status $?"
+	jq -S -c '{messages, rows_by_status, lines_parsed, skipped: .lines_skipped.by_reason,
+		bad: .lines_not_understood.by_reason, messages_in_flight, newest_message}' "$tmp/stats.nats.raw" > "$tmp/stats.nats"
+	cmp -s "$tmp/stats.nats" "$tmp/stats.single" ||
+		{ cat "$tmp/stats.single" "$tmp/stats.nats" >&2; fail "$round: stats --nats differs"; }
+	# show --nats of the messages of the last search, against show on the single node
+	ns=0
+	for id in $(jq -r .id "$tmp/q.nats.raw" | head -3); do
+		"$BIN" show --nats "$URL" "$id" > "$tmp/show.nats.raw" || fail "$round: show --nats $id: status $?"
+		h=$(jq -r .host "$tmp/show.nats.raw")
+		qid=$(jq -r .queue_id "$tmp/show.nats.raw")
+		sid=$("$BIN" --db "$tmp/single.db" search --json --host "$h" --queue-id "$qid" | jq -r .id | head -1)
+		"$BIN" --db "$tmp/single.db" show --json "$sid" | jq -S -c 'walk(if type == "object" then del(.id) else . end)' > "$tmp/show.single"
+		jq -S -c 'walk(if type == "object" then del(.id) else . end)' "$tmp/show.nats.raw" > "$tmp/show.nats"
+		cmp -s "$tmp/show.nats" "$tmp/show.single" || fail "$round: show --nats $id differs from show $sid"
+		ns=$((ns + 1))
+	done
+	echo "$round: identical: $(wc -l < "$tmp/dump.single") messages, $(jq .lines_parsed "$tmp/stats.single") lines parsed, $nq searches (on each shard, merged here, and merged by search --nats), stats --nats, $ns show --nats"
+}
+
+step "round 1: every log shipped as it grows; one log rotated"
+append_part 0
+sleep 1
+first=$(echo "$HOSTS" | head -1)
+append_part 1
+mv "$tmp/logs/$first.log" "$tmp/logs/$first.log.1"
+: > "$tmp/logs/$first.log"
+append_part 2
+compare "round 1"
+
+step "round 2: kill -9 of a NATS server while lines are shipped"
+append_part 3
+kill -9 "$nats_pid1"
+wait "$nats_pid1" 2>/dev/null || true
+append_part 4
+sleep 2
+start_nats 1
+compare "round 2"
+
+step "round 3: kill -9 of a shard node in the middle of a batch"
+append_part 5
+sleep 0.3
+kill -9 "$shard_pid0"
+wait "$shard_pid0" 2>/dev/null || true
+start_shard 0
+compare "round 3"
+
+step "round 4: kill -9 of a shipper while it ships"
+second=$(echo "$HOSTS" | sed -n 2p)
+append_part 6
+p=$(ship_pid "$second")
+kill -9 "$p"
+wait "$p" 2>/dev/null || true
+append_part 7
+start_ship "$second"
+compare "round 4"
+
+step "round 5: a shard stopped during searches"
+# (the node and the process beside it that answers its searches)
+answers1=$(pgrep -P "$shard_pid1" || true)
+[ -n "$answers1" ] || fail "round 5: shard 1 has no process answering searches"
+kill -STOP "$shard_pid1" $answers1
+set +e
+"$BIN" search --nats "$URL" --timeout 2 --to @example.com > "$tmp/q.partial" 2> "$tmp/q.partial.err"
+st=$?
+set -e
+kill -CONT "$shard_pid1" $answers1
+[ "$st" -eq 3 ] || fail "round 5: search --nats with shard 1 stopped: status $st, not 3 (partial)"
+grep -q "shard 1/3: no answer" "$tmp/q.partial.err" || fail "round 5: the partial answer does not name shard 1: $(cat "$tmp/q.partial.err")"
+grep -q "partial" "$tmp/q.partial.err" || fail "round 5: the answer does not say it is partial"
+[ -s "$tmp/q.partial" ] || fail "round 5: no rows from the other shards"
+compare "round 5 (shard 1 answering again)"
+
+# what the faults did (timing decides how much of it a run sees); the shards
+# say it when they stop
+for i in 0 1 2; do
+	eval "p=\$shard_pid$i"
+	kill "$p" 2>/dev/null || true
+	wait "$p" 2>/dev/null || true
+done
+echo "faults seen: $(cat "$tmp"/ship-*.log | grep -c 'go again') publish failures gone back from;" \
+	"consumers made again: $(sed -n 's/.*consumer made again \([0-9]*\) times.*/\1/p' "$tmp"/shard*.log | awk '{ t += $1 } END { print t + 0 }');" \
+	"lines skipped by position: $(sed -n 's/.*: \([0-9]*\) lines not at their.*/\1/p' "$tmp"/shard*.log | awk '{ t += $1 } END { print t + 0 }')"
+echo "cluster: every round identical to the single node"

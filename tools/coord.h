@@ -1,0 +1,46 @@
+/*
+ * coord.h — searching a cluster's shards (docs/cluster.md): each shard node
+ * answers on NATS request-reply, and `search`, `show` and `stats` with
+ * --nats fan a question out to every shard and merge the answers.
+ *
+ * The shard's side (ml_coord_responder): a process beside the shard node's
+ * ingest (forked by it before either connects; it ends with its parent)
+ * that opens the shard database read-only, as `serve` does beside `ingest`,
+ * and answers on
+ *   mtalog.search.<K>   request: {"q": {param: value, ...}} with the names of
+ *                       ml_query_params; reply: {"shard": K, "rows": [row,
+ *                       ...], "truncated": bool} or {"shard": K, "error": s}
+ *   mtalog.show.<K>     request: the docid (decimal); reply: the message's
+ *                       JSON (ml_message_json, with its chain) or {"error"}
+ *   mtalog.stats.<K>    reply: ml_stats_json of the shard
+ * A row's and a message's "id" is the cluster's id "K-docid": `show --nats`
+ * goes to the shard it names.  Every ML_COORD_ANNOUNCE_S the responder puts
+ * key "K" = "K/N" into the JetStream key-value bucket ML_COORD_BUCKET, whose
+ * entries live ML_COORD_TTL_S: a shard is known while it answers, and a
+ * new one is found without restarting anything.
+ *
+ * The coordinator's side: the shards expected are 0..N-1, N from the
+ * bucket's entries (the largest); the request goes to each at once, the
+ * replies are gathered on one inbox until all are in or the deadline
+ * (--timeout, default 5 s).  search: rows merged newest first (time, then
+ * shard and docid), cut at the limit.  stats: numbers added up (newest
+ * times: the latest).  A shard that did not answer makes the answer partial
+ * ("partial": true, "missing": [K, ...] on stderr, or in the JSON of stats;
+ * exit status 3).
+ */
+#ifndef ML_COORD_H
+#define ML_COORD_H
+
+#include "tools/cluster.h"
+
+#define ML_COORD_BUCKET "mtalog_shards"
+#define ML_COORD_TTL_S 10
+#define ML_COORD_ANNOUNCE_S 3
+
+/* The shard's answering process: does not return (exits). */
+void ml_coord_responder(const char *db, const ml_cluster_opts_t *co, int k, int n);
+
+/* `mtalog search|show|stats --nats URL ...`; argv[0] is the command. */
+int ml_coord_main(const char *cmd, int argc, char **argv);
+
+#endif
