@@ -204,6 +204,27 @@ int ml_ing_learned(ing_t *g)
 	return learned_into(g, &g->learned);
 }
 
+/* A batch's checkpoints, line counters and tallies (those with a count)
+ * into the writer's transaction. */
+static int queue_bookkeeping(ing_t *g, const ml_ckpt_t *ckpts, unsigned nckpts, const uint64_t counts[4],
+                             const tally_t *tallies, unsigned ntallies)
+{
+	int rc = ML_OK;
+	for (unsigned i = 0; i < nckpts && !rc; i++)
+		rc = ml_writer_checkpoint(g->w, &ckpts[i]);
+	static const char *const names[4] = { "lines_parsed", "lines_skipped", "lines_bad", "line_seq" };
+	for (int i = 0; i < 4 && !rc; i++)
+		if (counts[i] || i < 3)
+			rc = ml_writer_count(g->w, names[i], counts[i]);
+	for (unsigned i = 0; i < ntallies && !rc; i++) {
+		const tally_t *t = &tallies[i];
+		if (t->count)
+			rc = ml_writer_tally(g->w, t->kind, t->reason, t->count,
+			                     t->has_sample ? t->sample : "", t->has_sample ? strlen(t->sample) : 0);
+	}
+	return rc;
+}
+
 /* Queue everything of this batch into the writer (again, after a retry). */
 static int queue_batch(ing_t *g)
 {
@@ -214,18 +235,9 @@ static int queue_batch(ing_t *g)
 		rc = ml_writer_put(g->w, msgs[i]);
 	if (!rc)
 		rc = ml_ing_learned(g);
-	for (unsigned i = 0; i < g->nckpts && !rc; i++)
-		rc = ml_writer_checkpoint(g->w, &g->ckpts[i]);
-	if (!rc) rc = ml_writer_count(g->w, "lines_parsed", g->parsed);
-	if (!rc) rc = ml_writer_count(g->w, "lines_skipped", g->skipped);
-	if (!rc) rc = ml_writer_count(g->w, "lines_bad", g->bad);
-	if (!rc && g->seq_delta) rc = ml_writer_count(g->w, "line_seq", g->seq_delta);
-	for (unsigned i = 0; i < g->ntallies && !rc; i++) {
-		tally_t *t = &g->tallies[i];
-		if (t->count)
-			rc = ml_writer_tally(g->w, t->kind, t->reason, t->count,
-			                     t->has_sample ? t->sample : "", t->has_sample ? strlen(t->sample) : 0);
-	}
+	uint64_t counts[4] = { g->parsed, g->skipped, g->bad, g->seq_delta };
+	if (!rc)
+		rc = queue_bookkeeping(g, g->ckpts, g->nckpts, counts, g->tallies, g->ntallies);
 	if (!rc && g->o->pre_commit)
 		rc = g->o->pre_commit(g, g->o->hook_ctx);
 	return rc;
@@ -841,17 +853,9 @@ static int pbatch_queue(ing_t *g, const pbatch_t *b)
 	int rc = ML_OK;
 	for (size_t i = 0; i < b->n && !rc; i++)
 		rc = ml_writer_put(g->w, b->msgs[i]);
-	for (unsigned i = 0; i < b->nckpts && !rc; i++)
-		rc = ml_writer_checkpoint(g->w, &b->ckpts[i]);
-	if (!rc) rc = ml_writer_count(g->w, "lines_parsed", b->parsed);
-	if (!rc) rc = ml_writer_count(g->w, "lines_skipped", b->skipped);
-	if (!rc) rc = ml_writer_count(g->w, "lines_bad", b->bad);
-	if (!rc && b->seq_delta) rc = ml_writer_count(g->w, "line_seq", b->seq_delta);
-	for (unsigned i = 0; i < b->ntallies && !rc; i++) {
-		const tally_t *t = &b->tallies[i];
-		rc = ml_writer_tally(g->w, t->kind, t->reason, t->count, t->has_sample ? t->sample : "",
-		                     t->has_sample ? strlen(t->sample) : 0);
-	}
+	uint64_t counts[4] = { b->parsed, b->skipped, b->bad, b->seq_delta };
+	if (!rc)
+		rc = queue_bookkeeping(g, b->ckpts, b->nckpts, counts, b->tallies, b->ntallies);
 	if (!rc)
 		rc = learned_into(g, &b->domains);
 	for (size_t off = 0; off + sizeof(ml_report_t) + 4 <= b->reports.len && !rc;) {
