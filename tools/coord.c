@@ -219,6 +219,8 @@ void ml_coord_responder(const char *db, const ml_cluster_opts_t *co, int k, int 
 		snprintf(subj, sizeof subj, "mtalog.%s.%d", kinds[i], k);
 		natsConnection_Subscribe(&subs[i], r.nc, subj, on_request, &r);
 	}
+	/* the subscriptions at the server before the shard is announced */
+	natsConnection_Flush(r.nc);
 	char key[16], val[32];
 	snprintf(key, sizeof key, "%d", k);
 	snprintf(val, sizeof val, "%d/%d", k, n);

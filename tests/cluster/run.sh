@@ -149,6 +149,13 @@ for h in $HOSTS; do
 	done
 done
 sleep 0.5
+# every shard answering questions (announced, subscribed, its database open)
+i=0
+until "$BIN" stats --nats "$URL" --timeout 2 > /dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -le 30 ] || fail "the shards do not all answer stats --nats after 60 s: $(cat "$tmp"/shard*.log)"
+	sleep 1
+done
 
 # ---- the comparison with a single node
 lines_in() {   # lines the shard databases hold (parsed, skipped, not understood)
