@@ -1,7 +1,0 @@
-build-dbg/engine/sendmail.o: engine/sendmail.c engine/sendmail.h \
- engine/event.h engine/message.h engine/util.h engine/banned.h
-engine/sendmail.h:
-engine/event.h:
-engine/message.h:
-engine/util.h:
-engine/banned.h:
