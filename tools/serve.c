@@ -1152,14 +1152,29 @@ static int message_get(req_t *r, ml_search_t *se, uint64_t docid, ml_message_t *
 	return rc;
 }
 
+/* The answer to an id that is not a message id. */
+static enum MHD_Result bad_id(req_t *r, const char *id)
+{
+	char err[256];
+	snprintf(err, sizeof err, "id: '%.100s' is not a message id (the id of a search row)", id);
+	return respond_error(r, 400, "id", err);
+}
+
+/* The answer when message_get failed with rc: none (or not the user's), or an error. */
+static enum MHD_Result message_failed(req_t *r, const char *id, int rc)
+{
+	char err[256];
+	if (rc != ML_ENOTFOUND)
+		return respond_error(r, 500, NULL, ml_strerror(rc));
+	snprintf(err, sizeof err, "no message %.100s", id);
+	return respond_error(r, 404, "id", err);
+}
+
 static enum MHD_Result api_message(req_t *r, const char *id)
 {
 	uint64_t docid;
-	char err[256];
-	if (ml_docid_parse(id, &docid)) {
-		snprintf(err, sizeof err, "id: '%.100s' is not a message id (the id of a search row)", id);
-		return respond_error(r, 400, "id", err);
-	}
+	if (ml_docid_parse(id, &docid))
+		return bad_id(r, id);
 	ml_search_t *se = search_borrow(r->sv);
 	if (!se)
 		return respond_error(r, 500, NULL, "out of memory");
@@ -1168,12 +1183,9 @@ static enum MHD_Result api_message(req_t *r, const char *id)
 	int whole = 1;
 	int rc = message_get(r, se, docid, &m, &whole);
 	enum MHD_Result ret;
-	if (rc == ML_ENOTFOUND) {
-		snprintf(err, sizeof err, "no message %s", id);
-		ret = respond_error(r, 404, "id", err);
-	} else if (rc) {
-		ret = respond_error(r, 500, NULL, ml_strerror(rc));
-	} else {
+	if (rc)
+		ret = message_failed(r, id, rc);
+	else {
 		json_t *j = ml_message_json(&m);
 		db_enter(r->sv);
 		ml_message_add_reports(j, se, m.docid);
@@ -1490,10 +1502,8 @@ static enum MHD_Result do_report(req_t *r, body_t *b, const char *id)
 	}
 	char err[512];
 	uint64_t docid;
-	if (ml_docid_parse(id, &docid)) {
-		snprintf(err, sizeof err, "id: '%.100s' is not a message id (the id of a search row)", id);
-		return respond_error(r, 400, "id", err);
-	}
+	if (ml_docid_parse(id, &docid))
+		return bad_id(r, id);
 	if (b->toobig)
 		return respond_error(r, 413, NULL, "body too large");
 	int kind = report_reason(r, b);
@@ -1508,12 +1518,9 @@ static enum MHD_Result do_report(req_t *r, body_t *b, const char *id)
 	int rc = message_get(r, se, docid, &m, &whole);
 	ml_message_free(&m);
 	enum MHD_Result ret;
-	if (rc == ML_ENOTFOUND) {
-		snprintf(err, sizeof err, "no message %s", id);
-		ret = respond_error(r, 404, "id", err);
-	} else if (rc) {
-		ret = respond_error(r, 500, NULL, ml_strerror(rc));
-	} else if ((rc = run_report(r->sv, id, ml_report_kind_name(kind), r->user ? r->user->name : "", err,
+	if (rc)
+		ret = message_failed(r, id, rc);
+	else if ((rc = run_report(r->sv, id, ml_report_kind_name(kind), r->user ? r->user->name : "", err,
 	                            sizeof err))) {
 		ret = respond_error(r, rc == 1 ? 404 : 500, rc == 1 ? "id" : NULL, err[0] ? err : "the report failed");
 	} else {
