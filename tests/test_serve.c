@@ -1911,6 +1911,7 @@ static void report_endpoint(void **state)
 	snprintf(path, sizeof path, "/api/messages/%s", id);
 	j = get_json(small.port, path, 200);
 	assert_int_equal(json_array_size(json_object_get(j, "reports")), 1);
+	assert_non_null(strstr(json_string_value(json_object_get(j, "flags")), "reported"));
 	json_decref(j);
 	/* JSON body; bad reason; another site; GET; unknown message */
 	snprintf(path, sizeof path, "/api/messages/%s/report", id);
@@ -1951,7 +1952,9 @@ static void report_endpoint(void **state)
 	/* carol's message was not reported by bob's try */
 	snprintf(path, sizeof path, "/api/messages/%s", carol_id);
 	j = get_json(small.port, path, 200);
-	assert_null(json_object_get(j, "reports"));
+	assert_true(json_is_array(json_object_get(j, "reports")));
+	assert_int_equal(json_array_size(json_object_get(j, "reports")), 0);
+	assert_null(strstr(json_string_value(json_object_get(j, "flags")), "reported"));
 	json_decref(j);
 }
 

@@ -527,7 +527,7 @@ static const char *flag_names(const ml_message_t *m, char *buf, size_t len)
 	static const struct { uint32_t bit; const char *name; } names[] = {
 		{ ML_MSG_CLOSED, "closed" }, { ML_MSG_NOQUEUE, "noqueue" }, { ML_MSG_HELD, "held" },
 		{ ML_MSG_RELEASED, "released" }, { ML_MSG_DELETED, "deleted" },
-		{ ML_MSG_EXPIRED, "expired" }, { ML_MSG_REJECTED, "rejected" },
+		{ ML_MSG_EXPIRED, "expired" }, { ML_MSG_REJECTED, "rejected" }, { ML_MSG_REPORTED, "reported" },
 	};
 	size_t o = 0;
 	buf[0] = '\0';

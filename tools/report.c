@@ -98,9 +98,9 @@ int ml_message_add_reports(json_t *j, ml_search_t *se, uint64_t docid)
 	ml_report_t *v;
 	size_t n;
 	int rc = ml_search_reports(se, docid, &v, &n);
-	if (rc || !n)
+	if (rc)
 		return rc;
-	json_t *arr = json_array();
+	json_t *arr = json_array();   /* [] when none: the field is always there */
 	for (size_t i = 0; i < n; i++) {
 		char t[40];
 		ml_time_format(v[i].at_us, t, sizeof t);
