@@ -311,6 +311,29 @@ static int sort_unique(ml_keys_t *k)
 	return ML_OK;
 }
 
+/* The queue-ID terms: the message's own and the previous hop's ('q'; a
+ * search by the first hop's queue ID finds the next), and the next hop's
+ * while it is waited for ('n'). */
+static int add_qids(const ml_message_t *m, ml_keys_t *k)
+{
+	unsigned char h[8];
+	ml_str_t q[2] = { m->queue_id, m->prev_qid };
+	for (int i = 0; i < 2; i++)
+		if (q[i].len) {
+			ml_slice_t v = ml_message_str(m, q[i]);
+			ml_qid_term(v.p, v.n, h);
+			int rc = ml_keys_add(k, ML_TAG_QID, (const char *)h, ML_ID_TERM_BYTES, 0);
+			if (rc)
+				return rc;
+		}
+	if (m->next_qid.len && !ml_message_handed_on(m)) {
+		ml_slice_t v = ml_message_str(m, m->next_qid);
+		ml_qid_term(v.p, v.n, h);
+		return ml_keys_add(k, ML_TAG_NEXT_QID, (const char *)h, ML_ID_TERM_BYTES, 0);
+	}
+	return ML_OK;
+}
+
 int ml_tokens_message(const ml_message_t *m, ml_keys_t *k)
 {
 	int rc;
@@ -369,20 +392,21 @@ int ml_tokens_message(const ml_message_t *m, ml_keys_t *k)
 			if ((rc = ml_keys_add(k, f[i].tag, v.p, v.n, f[i].lower)))
 				return rc;
 		}
-	/* a search by the first hop's queue ID finds the next */
-	ml_str_t q[2] = { m->queue_id, m->prev_qid };
-	for (int i = 0; i < 2; i++)
-		if (q[i].len) {
-			ml_slice_t v = ml_message_str(m, q[i]);
-			ml_qid_term(v.p, v.n, h);
-			if ((rc = ml_keys_add(k, ML_TAG_QID, (const char *)h, ML_ID_TERM_BYTES, 0)))
-				return rc;
-		}
-	if (m->next_qid.len && !ml_message_handed_on(m)) {
-		ml_slice_t v = ml_message_str(m, m->next_qid);
-		ml_qid_term(v.p, v.n, h);
-		if ((rc = ml_keys_add(k, ML_TAG_NEXT_QID, (const char *)h, ML_ID_TERM_BYTES, 0)))
-			return rc;
-	}
+	if ((rc = add_qids(m, k)))
+		return rc;
 	return sort_unique(k);
+}
+
+int ml_tokens_hop_keys(const ml_message_t *m, ml_keys_t *k)
+{
+	int rc = ML_OK;
+	ml_keys_reset(k);
+	for (uint32_t i = 0; i < m->nrcpts && !rc; i++) {
+		const ml_rcpt_t *r = &m->rcpts[i];
+		if (r->to.len)
+			rc = ml_keys_add(k, ML_TAG_TO, ml_message_str(m, r->to).p, r->to.len, 1);
+		if (!rc && r->orig_to.len)
+			rc = ml_keys_add(k, ML_TAG_TO, ml_message_str(m, r->orig_to).p, r->orig_to.len, 1);
+	}
+	return rc ? rc : add_qids(m, k);
 }

@@ -81,6 +81,11 @@ int ml_keys_next(const ml_keys_t *k, size_t *pos, const char **key, size_t *len)
 /* All term keys of a message, sorted and unique. */
 int ml_tokens_message(const ml_message_t *m, ml_keys_t *out);
 
+/* The keys of m that the chains' hops are looked up by (index/../engine/
+ * correlate.h: ML_HOP_BY_*): 't' of each row's addresses, 'q' and 'n', made
+ * as ml_tokens_message makes them; not sorted, maybe repeated. */
+int ml_tokens_hop_keys(const ml_message_t *m, ml_keys_t *out);
+
 /* Call fn for each word of text (already lowercased into a scratch buffer).
  * Returns the number of words. */
 typedef void (*ml_word_fn)(void *ctx, const char *w, size_t n);

@@ -16,7 +16,6 @@
 #include "engine/reader.h"
 #include "engine/syslog.h"
 #include "index/query.h"
-#include "index/tokens.h"
 #include "index/reindex.h"
 #include "index/store.h"
 #include "index/tokens.h"
@@ -652,6 +651,11 @@ typedef struct {
 	unsigned ntallies;
 	ml_buf_t domains;         /* learned domains, each NUL-terminated */
 	ml_buf_t reports;         /* reports read from lines (queue_report) */
+	/* The messages by the keys the chains' hops are found by
+	 * (ml_tokens_hop_keys; hash -> index, a multimap) and by docid, for
+	 * linking the next batch beside the writer (hops_from_batch) */
+	struct hop_slot { uint64_t h; uint32_t i; } *hop_slots, *id_slots;
+	size_t nhop_slots, nid_slots;
 } pbatch_t;
 
 struct ml_pipe {
@@ -665,6 +669,7 @@ struct ml_pipe {
 	int docids_ready;         /* ... and has given its messages their docids */
 	int docids_moved;         /* a retry gave other docids (an error) */
 	int quit;
+	int from_batch;           /* hops are looked for in b[cur] too (hand_off) */
 	int rc;                   /* the writer's first error */
 	ml_search_t *se;          /* lookups of messages in flight in the store */
 	ml_buf_t kb;
@@ -738,6 +743,8 @@ static void pbatch_free_msgs(pbatch_t *b)
 static void pbatch_free(pbatch_t *b)
 {
 	pbatch_free_msgs(b);
+	free(b->hop_slots);
+	free(b->id_slots);
 	free(b->docids);
 	free(b->slots);
 	free(b->tallies);
@@ -786,6 +793,139 @@ static long pbatch_find(const pbatch_t *b, ml_slice_t host, ml_slice_t qid, ml_b
 	return found;
 }
 
+/* ---- hops in the batch being written ----
+ *
+ * The chains' hops of batch N+1 are looked for (ml_corr_link) while the
+ * writer still writes batch N: in the store's snapshot, which has every
+ * batch before N (and N once it is committed), and in batch N itself,
+ * through two tables made at its hand-off: its messages by hop key and by
+ * docid.  What a lookup finds is what the store will have once N is
+ * committed: the union, newest first, each docid once, the batch's copy
+ * where both have it.  Not when batch N learned local domains: the writer
+ * then changes stored messages (their direction) that the snapshot still
+ * has as they were; those hops are looked for after N is committed. */
+
+static int slot_put(struct hop_slot *t, size_t n, uint64_t h, uint32_t i)
+{
+	size_t j = h & (n - 1);
+	while (t[j].i)
+		j = (j + 1) & (n - 1);
+	t[j] = (struct hop_slot){ h, i + 1 };
+	return ML_OK;
+}
+
+static int slots_alloc(struct hop_slot **t, size_t *n, size_t want)
+{
+	size_t ns = 64;
+	while (ns < 2 * want + 2)
+		ns *= 2;
+	if (ns > *n) {
+		free(*t);
+		*t = malloc(ns * sizeof **t);
+		*n = *t ? ns : 0;
+		if (!*t)
+			return ML_ENOMEM;
+	}
+	memset(*t, 0, *n * sizeof **t);
+	return ML_OK;
+}
+
+static int pbatch_index_hops(pbatch_t *b)
+{
+	ml_keys_t k = { ML_BUF_INIT, 0 };
+	size_t nkeys = 0;
+	int rc = ML_OK;
+	ml_buf_t all = ML_BUF_INIT;   /* (hash, index) pairs, then the table */
+	for (size_t i = 0; i < b->n && !rc; i++) {
+		rc = ml_tokens_hop_keys(b->msgs[i], &k);
+		const char *key;
+		size_t kn, pos = 0;
+		while (!rc && ml_keys_next(&k, &pos, &key, &kn)) {
+			struct hop_slot e = { XXH3_64bits(key, kn), (uint32_t)i };
+			rc = ml_buf_append(&all, &e, sizeof e);
+			nkeys++;
+		}
+	}
+	ml_keys_free(&k);
+	if (!rc)
+		rc = slots_alloc(&b->hop_slots, &b->nhop_slots, nkeys);
+	const struct hop_slot *e = (const struct hop_slot *)all.data;
+	for (size_t i = 0; i < nkeys && !rc; i++)
+		rc = slot_put(b->hop_slots, b->nhop_slots, e[i].h, e[i].i);
+	ml_buf_free(&all);
+	return rc;
+}
+
+/* (after the writer gave the batch its docids) */
+static int pbatch_index_ids(pbatch_t *b)
+{
+	int rc = slots_alloc(&b->id_slots, &b->nid_slots, b->n);
+	for (size_t i = 0; i < b->n && !rc; i++)
+		rc = slot_put(b->id_slots, b->nid_slots, XXH3_64bits(&b->docids[i], 8), (uint32_t)i);
+	return rc;
+}
+
+static long pbatch_by_docid(const pbatch_t *b, uint64_t docid)
+{
+	if (!b->nid_slots)
+		return -1;
+	uint64_t h = XXH3_64bits(&docid, 8);
+	for (size_t j = h & (b->nid_slots - 1); b->id_slots[j].i; j = (j + 1) & (b->nid_slots - 1))
+		if (b->id_slots[j].h == h && b->docids[b->id_slots[j].i - 1] == docid)
+			return (long)b->id_slots[j].i - 1;
+	return -1;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* ids[0..*count) found in the store: with the batch's messages under key in
+ * the window added, newest first, each once, at most cap. */
+static int batch_find(const pbatch_t *b, const char *key, size_t n, int64_t since_us, int64_t until_us,
+                      uint64_t *ids, size_t cap, size_t *count, uint64_t *more)
+{
+	if (!b->nhop_slots || since_us > until_us)
+		return ML_OK;
+	uint64_t lo = ml_docid_make((uint64_t)ML_MAX(since_us, 0) / 1000000, 0);
+	uint64_t hi = ml_docid_make((uint64_t)ML_MAX(until_us, 0) / 1000000 + 1, 0) - 1;
+	uint64_t h = XXH3_64bits(key, n);
+	size_t nm = 0;
+	ml_keys_t k = { ML_BUF_INIT, 0 };
+	int rc = ML_OK;
+	for (size_t j = h & (b->nhop_slots - 1); b->hop_slots[j].i && !rc; j = (j + 1) & (b->nhop_slots - 1)) {
+		uint32_t i = b->hop_slots[j].i - 1;
+		uint64_t d = b->docids[i];
+		if (b->hop_slots[j].h != h || d < lo || d > hi)
+			continue;
+		/* the hash agreed: the key itself */
+		rc = ml_tokens_hop_keys(b->msgs[i], &k);
+		const char *key2;
+		size_t kn, pos = 0;
+		int has = 0;
+		while (!rc && !has && ml_keys_next(&k, &pos, &key2, &kn))
+			has = kn == n && memcmp(key2, key, n) == 0;
+		if (has)
+			more[nm++] = d;
+		if (nm == cap)
+			break;
+	}
+	ml_keys_free(&k);
+	if (rc || !nm)
+		return rc;
+	memcpy(more + nm, ids, *count * sizeof *ids);
+	size_t all = nm + *count;
+	qsort(more, all, sizeof *more, cmp_desc);
+	size_t out = 0;
+	for (size_t i = 0; i < all && out < cap; i++)
+		if (!out || ids[out - 1] != more[i])
+			ids[out++] = more[i];
+	*count = out;
+	return ML_OK;
+}
+
 static int piped_lookup(ing_t *g, ml_slice_t host, ml_slice_t qid, ml_message_t *m)
 {
 	struct ml_pipe *p = g->pipe;
@@ -815,12 +955,24 @@ static int pipe_find(ing_t *g, const char *key, size_t n, int64_t since_us, int6
 	pthread_rwlock_rdlock(&p->maplock);
 	int rc = ml_search_find(p->se, key, n, since_us, until_us, ids, cap, count);
 	pthread_rwlock_unlock(&p->maplock);
+	if (!rc && p->from_batch) {
+		uint64_t *more = malloc(2 * (cap + 1) * sizeof *more);
+		rc = more ? batch_find(&p->b[p->cur], key, n, since_us, until_us, ids, cap, count, more) : ML_ENOMEM;
+		free(more);
+	}
 	return rc;
 }
 
 static int pipe_get(ing_t *g, uint64_t docid, int lines, ml_message_t *m)
 {
 	struct ml_pipe *p = g->pipe;
+	long i = p->from_batch ? pbatch_by_docid(&p->b[p->cur], docid) : -1;
+	if (i >= 0) {
+		int rc = ml_message_copy(m, p->b[p->cur].msgs[i]);
+		if (!rc)
+			m->docid = docid;
+		return rc;
+	}
 	pthread_rwlock_rdlock(&p->maplock);
 	int rc = ml_search_get_row(p->se, docid, lines, m);
 	pthread_rwlock_unlock(&p->maplock);
@@ -950,7 +1102,19 @@ static int pipe_drain(ing_t *g)
 static int hand_off(ing_t *g)
 {
 	struct ml_pipe *p = g->pipe;
-	int rc = pipe_drain(g);
+	int rc = ML_OK;
+	/* the chains' hops, while the writer still writes the batch before
+	 * (see "hops in the batch being written") */
+	const pbatch_t *w = &p->b[p->cur];
+	if (w->n && w->nhop_slots && !w->domains.len) {
+		rc = pbatch_index_ids(&p->b[p->cur]);
+		p->from_batch = 1;
+		if (!rc)
+			rc = ml_corr_link(g->corr);
+		p->from_batch = 0;
+	}
+	if (!rc)
+		rc = pipe_drain(g);
 	if (rc)
 		return rc;
 	/* the batch written last is done with: freed, and its place takes
@@ -970,7 +1134,7 @@ static int hand_off(ing_t *g)
 	b->docids = calloc(b->n + 1, sizeof *b->docids);
 	if (!b->docids)
 		return ML_ENOMEM;
-	if ((rc = pbatch_index(b, &p->kb)))
+	if ((rc = pbatch_index(b, &p->kb)) || (rc = pbatch_index_hops(b)))
 		return rc;
 	for (size_t i = 0; i < b->n && !rc; i++)
 		if (!(b->msgs[i]->flags & ML_MSG_CLOSED))
