@@ -215,6 +215,15 @@ int ml_corr_local_domain(ml_corr_t *c, const char *d, size_t n, int learned)
 	return ML_OK;
 }
 
+int ml_corr_copy_domains(ml_corr_t *dst, const ml_corr_t *src)
+{
+	int rc = ML_OK;
+	for (size_t i = 0; i < src->ndoms_slots && !rc; i++)
+		if (src->doms[i].name)
+			rc = ml_corr_local_domain(dst, src->doms[i].name, strlen(src->doms[i].name), 0);
+	return rc;
+}
+
 void ml_corr_new_domains(ml_corr_t *c, void (*fn)(void *ctx, const char *d, size_t n), void *ctx)
 {
 	for (size_t i = 0; i < c->nlearned; i++) {

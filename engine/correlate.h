@@ -130,6 +130,10 @@ ml_direction_t ml_corr_direction(const ml_corr_t *c, ml_message_t *m);
 /* A local domain; learned = 1 when it comes from a delivery (reported by
  * ml_corr_new_domains), 0 when configured or loaded. */
 int ml_corr_local_domain(ml_corr_t *c, const char *d, size_t n, int learned);
+/* Every local domain of src into dst (as configured ones): a copy of the
+ * set for a thread that decides directions (ml_corr_direction on dst)
+ * while src goes on learning. */
+int ml_corr_copy_domains(ml_corr_t *dst, const ml_corr_t *src);
 /* Call fn for each domain learned since the last call. */
 void ml_corr_new_domains(ml_corr_t *c, void (*fn)(void *ctx, const char *d, size_t n), void *ctx);
 

@@ -178,7 +178,7 @@ static int decide_direction(void *ctx, ml_message_t *m)
 }
 
 /* The domains of `learned` into the writer's transaction (as ml_ing_learned). */
-static int learned_into(ing_t *g, const ml_buf_t *learned)
+static int learned_into(ing_t *g, const ml_buf_t *learned, ml_corr_t *dirs)
 {
 	int rc = ML_OK;
 	char key[1 + 256];
@@ -192,7 +192,7 @@ static int learned_into(ing_t *g, const ml_buf_t *learned)
 			key[0] = i ? ML_TAG_FROM_DOMAIN : ML_TAG_TO_DOMAIN;
 			for (size_t k = 0; k < n; k++)
 				key[1 + k] = (d[k] >= 'A' && d[k] <= 'Z') ? d[k] + 32 : d[k];
-			rc = ml_writer_redecide(g->w, key, n + 1, decide_direction, g->corr, NULL);
+			rc = ml_writer_redecide(g->w, key, n + 1, decide_direction, dirs, NULL);
 		}
 	}
 	return rc;
@@ -200,7 +200,7 @@ static int learned_into(ing_t *g, const ml_buf_t *learned)
 
 int ml_ing_learned(ing_t *g)
 {
-	return learned_into(g, &g->learned);
+	return learned_into(g, &g->learned, g->corr);
 }
 
 /* A batch's checkpoints, line counters and tallies (those with a count)
@@ -670,6 +670,9 @@ struct ml_pipe {
 	int docids_moved;         /* a retry gave other docids (an error) */
 	int quit;
 	int from_batch;           /* hops are looked for in b[cur] too (hand_off) */
+	ml_corr_t *dirs;          /* the local domains as of the last hand-off: the
+	                             writer decides stored messages' directions again
+	                             with them while the reader learns more */
 	int rc;                   /* the writer's first error */
 	ml_search_t *se;          /* lookups of messages in flight in the store */
 	ml_buf_t kb;
@@ -1009,7 +1012,7 @@ static int pbatch_queue(ing_t *g, const pbatch_t *b)
 	if (!rc)
 		rc = queue_bookkeeping(g, b->ckpts, b->nckpts, counts, b->tallies, b->ntallies);
 	if (!rc)
-		rc = learned_into(g, &b->domains);
+		rc = learned_into(g, &b->domains, g->pipe->dirs);
 	for (size_t off = 0; off + sizeof(ml_report_t) + 4 <= b->reports.len && !rc;) {
 		ml_report_t r;
 		memcpy(&r, b->reports.data + off, sizeof r);
@@ -1143,14 +1146,15 @@ static int hand_off(ing_t *g)
 	if (rc)
 		return rc;
 	/* the domains learned in the batch: stored, and the stored messages
-	 * they concern decided again, with the batch (the correlator says which
-	 * are local: this thread leaves it alone until that batch is written) */
+	 * they concern decided again, with the batch (by the set as it is now:
+	 * the writer is idle) */
 	ml_corr_new_domains(g->corr, ml_ing_put_domain, g);
+	if (g->learned.len && (rc = ml_corr_copy_domains(p->dirs, g->corr)))
+		return rc;
 	ml_buf_t dt = b->domains;
 	b->domains = g->learned;
 	g->learned = dt;
 	ml_buf_reset(&g->learned);
-	int learned = b->domains.len > 0;
 	ml_buf_t t = b->reports;   /* the batch's reports go with it */
 	b->reports = g->reports;
 	g->reports = t;
@@ -1174,7 +1178,7 @@ static int hand_off(ing_t *g)
 	p->busy = 1;
 	p->docids_ready = p->docids_moved = 0;
 	pthread_cond_broadcast(&p->cv);
-	while (!p->docids_ready || (learned && p->busy))
+	while (!p->docids_ready)
 		pthread_cond_wait(&p->cv, &p->mu);
 	rc = p->busy ? ML_OK : p->rc;
 	pthread_mutex_unlock(&p->mu);
@@ -1188,7 +1192,13 @@ static int pipe_start(ing_t *g)
 	if (!p)
 		return ML_ENOMEM;
 	int rc = ml_search_new(&p->se, g->store);
+	if (!rc)
+		rc = ml_corr_new(&p->dirs, NULL, NULL);
+	if (!rc)
+		rc = ml_corr_copy_domains(p->dirs, g->corr);
 	if (rc) {
+		ml_search_free(p->se);
+		ml_corr_free(p->dirs);
 		free(p);
 		return rc;
 	}
@@ -1211,6 +1221,7 @@ static int pipe_start(ing_t *g)
 	}
 	if (rc) {
 		ml_search_free(p->se);
+		ml_corr_free(p->dirs);
 		free(p->maybe);
 		free(p);
 		return rc;
@@ -1223,6 +1234,7 @@ static int pipe_start(ing_t *g)
 	if (pthread_create(&p->th, NULL, writer_main, g)) {
 		ml_writer_on_docids(g->w, NULL, NULL);
 		ml_search_free(p->se);
+		ml_corr_free(p->dirs);
 		free(p->maybe);
 		free(p);
 		g->pipe = NULL;   /* no thread to be had: written in turn */
@@ -1245,6 +1257,7 @@ static int pipe_stop(ing_t *g)
 	ml_writer_on_docids(g->w, NULL, NULL);
 	pbatch_free(&p->b[0]);
 	ml_search_free(p->se);
+	ml_corr_free(p->dirs);
 	ml_buf_free(&p->kb);
 	free(p->maybe);
 	pthread_mutex_destroy(&p->mu);
