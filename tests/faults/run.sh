@@ -194,12 +194,25 @@ wait_exit() {
 		sleep 0.05
 	done
 }
+# handling PID: it catches SIGTERM now (its handler is set: a TERM is a
+# clean stop, not a kill)
+handling() {
+	m=$(sed -n 's/^SigCgt:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)
+	m=${m#"${m%????????}"}
+	[ -n "$m" ] && [ $((0x$m & 0x4000)) -ne 0 ]
+}
 # follow_to_end DB: a follower on the whole log (the writer may still be
 # writing it) until it has caught up, then SIGTERM; 0 when it did and exited 0
+# (a database caught up before the follower started is no reason to stop it
+# before it can stop cleanly)
 follow_to_end() {
 	start follow "$1"
 	fp=$pid
 	r=0
+	t0=$(now_us)
+	while alive "$fp" && ! handling "$fp" && [ $(($(now_us) - t0)) -lt $((WAIT * 1000000)) ]; do
+		sleep 0.01
+	done
 	wait_caught_up "$1" "$fp" || r=1
 	kill -TERM "$fp" 2>/dev/null || :
 	reap "$fp"
