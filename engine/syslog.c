@@ -538,8 +538,23 @@ char *ml_time_format(int64_t time_us, char *buf, size_t len)
 	int64_t y;
 	int m, d;
 	ml_civil_from_days(days, &y, &m, &d);
-	snprintf(buf, len, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m, d,
-	         (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+	if (y < 0 || y > 9999 || len < 21) {
+		snprintf(buf, len, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m, d,
+		         (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+		return buf;
+	}
+	/* (the same, by hand: rows are written by the thousand) */
+	int v[7] = { (int)(y / 100), (int)(y % 100), m, d, (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60) };
+	static const char before[7] = { 0, 0, '-', '-', 'T', ':', ':' };
+	char *o = buf;
+	for (int i = 0; i < 7; i++) {
+		if (before[i])
+			*o++ = before[i];
+		*o++ = (char)('0' + v[i] / 10);
+		*o++ = (char)('0' + v[i] % 10);
+	}
+	*o++ = 'Z';
+	*o = '\0';
 	return buf;
 }
 

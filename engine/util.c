@@ -97,6 +97,26 @@ int ml_buf_putc(ml_buf_t *b, int c)
 	return ml_buf_append(b, &ch, 1);
 }
 
+size_t ml_u64_dec(uint64_t v, char *buf)
+{
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return n;
+}
+
+int ml_buf_put_u64(ml_buf_t *b, uint64_t v)
+{
+	char tmp[24];
+	return ml_buf_append(b, tmp, ml_u64_dec(v, tmp));
+}
+
 int ml_buf_printf(ml_buf_t *b, const char *fmt, ...)
 {
 	va_list ap;

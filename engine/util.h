@@ -103,6 +103,10 @@ void ml_buf_free(ml_buf_t *b);   /* back to ML_BUF_INIT */
 
 /* Varints (LEB128, unsigned) for record encoding. */
 int ml_buf_put_varint(ml_buf_t *b, uint64_t v);
+/* v in decimal, as "%llu" writes it (appends). */
+int ml_buf_put_u64(ml_buf_t *b, uint64_t v);
+/* v in decimal into buf (at least 21 bytes), NUL-terminated; its length. */
+size_t ml_u64_dec(uint64_t v, char *buf);
 /* Reads one varint from *p (< end); advances *p.  ML_ECORRUPT on overrun. */
 int ml_get_varint_slow(const unsigned char **p, const unsigned char *end, uint64_t *v);
 static inline int ml_get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)

@@ -32,7 +32,10 @@ static const char *const row_keys[] = {
 
 void ml_docid_format(uint64_t docid, char *buf, size_t len)
 {
-	snprintf(buf, len, "%" PRIu64, docid);
+	if (len >= 21)
+		ml_u64_dec(docid, buf);
+	else
+		snprintf(buf, len, "%" PRIu64, docid);
 }
 
 int ml_docid_parse(const char *s, uint64_t *out)
@@ -153,6 +156,23 @@ json_t *ml_row_json(const ml_message_t *m, int row)
  * escapes it by default: '"', '\\', and control characters. */
 static void json_put_str(ml_buf_t *b, ml_buf_t *tmp, const char *p, size_t n)
 {
+	/* printable ASCII without '"' and '\\' (most of a mail log) needs
+	 * neither sanitizing nor escaping */
+	/* 1: printable ASCII but '"' (0x22) and '\\' (0x5c) */
+	static const unsigned char plain[256] = { [0x20 ... 0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7e] = 1 };
+	size_t k = 0;
+	const unsigned char *u = (const unsigned char *)p;
+	while (k < n && plain[u[k]])
+		k++;
+	if (k == n) {
+		if (!ml_buf_reserve(b, n + 2)) {
+			b->data[b->len++] = '"';
+			memcpy(b->data + b->len, p, n);
+			b->len += n;
+			b->data[b->len++] = '"';
+		}
+		return;
+	}
 	ml_buf_reset(tmp);
 	ml_utf8_sanitize(tmp, p, n);
 	const unsigned char *s = (const unsigned char *)(tmp->data ? tmp->data : "");
@@ -205,13 +225,42 @@ static void json_put_real(ml_buf_t *b, double v)
 	ml_buf_puts(b, out);
 }
 
+/* Milliseconds as seconds, written as json_put_real writes ms / 1000.0:
+ * by hand below 1000 s, where %.6g keeps every digit (at most six
+ * significant ones), else by json_put_real. */
+static void json_put_ms(ml_buf_t *b, uint64_t ms)
+{
+	if (ms >= 1000000) {
+		json_put_real(b, ms / 1000.0);
+		return;
+	}
+	char t[32];
+	size_t n = ml_u64_dec(ms / 1000, t);
+	unsigned f = (unsigned)(ms % 1000);
+	t[n++] = '.';
+	t[n++] = (char)('0' + f / 100);
+	if (f % 100) {
+		t[n++] = (char)('0' + f / 10 % 10);
+		if (f % 10)
+			t[n++] = (char)('0' + f % 10);
+	}
+	ml_buf_append(b, t, n);
+}
+
 static void json_put_key(ml_buf_t *b, const char *key, int first)
 {
+	size_t n = strlen(key);
+	if (ml_buf_reserve(b, n + 4))
+		return;
+	char *o = b->data + b->len;
 	if (!first)
-		ml_buf_putc(b, ',');
-	ml_buf_putc(b, '"');
-	ml_buf_puts(b, key);
-	ml_buf_puts(b, "\":");
+		*o++ = ',';
+	*o++ = '"';
+	memcpy(o, key, n);
+	o += n;
+	*o++ = '"';
+	*o++ = ':';
+	b->len = (size_t)(o - b->data);
 }
 
 static void json_put_field(ml_buf_t *b, ml_buf_t *tmp, const char *key, const ml_message_t *m, ml_str_t f)
@@ -249,7 +298,7 @@ int ml_row_json_write(ml_buf_t *b, ml_buf_t *tmp, const ml_message_t *m, int row
 	json_put_field(b, tmp, "relay", m, r ? r->relay : none);
 	json_put_key(b, "delay", 0);
 	if (r && r->status)
-		json_put_real(b, r->delay_ms / 1000.0);
+		json_put_ms(b, r->delay_ms);
 	else
 		ml_buf_puts(b, "null");
 	json_put_field(b, tmp, "reason", m, r ? r->reason : none);
@@ -257,7 +306,7 @@ int ml_row_json_write(ml_buf_t *b, ml_buf_t *tmp, const ml_message_t *m, int row
 	json_put_field(b, tmp, "client_ip", m, m->client_ip);
 	json_put_key(b, "size", 0);
 	if (m->size)
-		ml_buf_printf(b, "%llu", (unsigned long long)m->size);
+		ml_buf_put_u64(b, m->size);
 	else
 		ml_buf_puts(b, "null");
 	json_put_key(b, "released", 0);
