@@ -282,12 +282,44 @@ static void mixed_mtas(void **state)
 	check_mixed();
 }
 
+/* Hops that fall in different batches are linked as in one batch: the
+ * batch before is still being written while the next one's hops are looked
+ * for (tools/ingest.c, "hops in the batch being written").  (The rows of a
+ * next hop linked before its own deliveries are logged may come in another
+ * order than in one batch: the first hop's recipients first.) */
+static void chains_across_batches(void **state)
+{
+	(void)state;
+	static const int sizes[] = { 1, 2, 3, 5, 8, 13, 21 };
+	for (size_t k = 0; k < ML_ARRAY_LEN(sizes); k++) {
+		char run[4200];
+		const char *one[] = { run };
+		snprintf(run, sizeof run, "--batch-lines %d %s %s", sizes[k], EDGE, INNER);
+		ingest("batches", one, 1);
+		check_postfix_pair("10.77.1.2");
+		EXPECT("bob@example.com delivered; fail@example.com bounced", "to,status", "--queue-id 5D6F1A82241");
+		assert_int_equal(tl_messages(db), 6);
+		snprintf(run, sizeof run, "--batch-lines %d %s %s", sizes[k], INNER, EDGE);
+		ingest("batches-inner-first", one, 1);
+		check_postfix_pair("10.77.1.2");
+		assert_int_equal(tl_messages(db), 6);
+		snprintf(run, sizeof run, "--batch-lines %d %s", sizes[k], LOOPBACK);
+		ingest("batches-loopback", one, 1);
+		check_postfix_pair("127.0.0.9");
+		assert_int_equal(tl_messages(db), 6);
+		snprintf(run, sizeof run, "--batch-lines %d %s", sizes[k], MIXED);
+		ingest("batches-mixed", one, 1);
+		check_mixed();
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(postfix_pair),
 		cmocka_unit_test(postfix_pair_loopback),
 		cmocka_unit_test(mixed_mtas),
+		cmocka_unit_test(chains_across_batches),
 	};
 	return TL_RUN_DEFAULT("chains", tests, tl_dir_setup, tl_dir_teardown);
 }
