@@ -99,16 +99,8 @@ static inline void b_ch(ml_buf_t *b, char c)
 }
 static inline void b_u64(ml_buf_t *b, uint64_t v)
 {
-	char tmp[24];
-	int n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	if (b->cap - b->len < (size_t)n && ml_buf_reserve(b, (size_t)n) != 0)
+	if (ml_buf_put_u64(b, v) != 0)
 		die("out of memory");
-	while (n)
-		b->data[b->len++] = tmp[--n];
 }
 /* v with exactly w digits (zero padded). */
 static inline void b_u0(ml_buf_t *b, uint64_t v, int w)
