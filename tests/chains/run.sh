@@ -11,7 +11,18 @@
 # the other way).  A perl SMTP client, from its own address, sends the mails
 # to the edge.
 #
-# Twice: first each instance in a network namespace of its own with its own
+# Then the same with a real Exim (4.96, Debian's exim4-daemon-light) as the
+# edge in place of the Postfix edge: it relays example.com to the same inner
+# (over BDAT: "250 2.0.0 Ok: 312 bytes queued as QID"), logs to its own main
+# log (no host name in it: its hop's host is empty) with the Subject, and
+# blackholes the inner's notices ("250 OK id=ID" on the inner's side).
+# Debian's exim4 packages conflict with postfix: the test downloads
+# exim4-daemon-light once (apt-get download, into build/exim; EXIM_DIR=
+# names another folder) and runs the unpacked binary with its own
+# configuration (-C) in a mount namespace where copies of /etc/passwd and
+# /etc/group that have its user, Debian-exim, are mounted.
+#
+# Each edge twice: first each instance in a network namespace of its own with its own
 # address (10.77.0.1 edge, 10.77.0.2 inner, the client 10.77.1.2 on a second
 # pair), each logging to its own file (maillog_file, no syslog) under its own
 # host name; then both in one namespace on loopback (the inner on
@@ -25,9 +36,13 @@
 #
 #   make test-chains        (as root; sh tools/install-deps.sh chains)
 #   KEEP=1 sh tests/chains/run.sh     keeps the logs in tests/chains/out/
+#   EDGE=exim sh tests/chains/run.sh  only the Exim edge (EDGE=postfix: only
+#                                     the Postfix one)
 #
 # Creates and removes its namespaces (mtlc-*) and temporary folder; stops
-# the Postfix masters it started (postfix -c DIR stop).
+# the Postfix masters it started (postfix -c DIR stop, in their namespace)
+# and the Exim daemons
+# (by process id; their mount namespaces end with them).
 set -eu
 cd "$(dirname "$0")/../.."
 PATH=$PATH:/usr/sbin:/sbin
@@ -35,6 +50,7 @@ PATH=$PATH:/usr/sbin:/sbin
 command -v postfix >/dev/null || { echo "postfix is missing: sh tools/install-deps.sh chains" >&2; exit 2; }
 command -v ip >/dev/null || { echo "ip is missing (iproute2)" >&2; exit 2; }
 command -v jq >/dev/null || { echo "jq is missing: sh tools/install-deps.sh chains" >&2; exit 2; }
+command -v unshare >/dev/null || { echo "unshare is missing (util-linux)" >&2; exit 2; }
 ip netns add "mtlc-probe-$$" 2>/dev/null && ip netns del "mtlc-probe-$$" ||
 	{ echo "cannot create a network namespace (ip netns add needs CAP_SYS_ADMIN)" >&2; exit 2; }
 if [ -z "${MTALOG_BIN:-}" ]; then
@@ -51,9 +67,7 @@ started=""
 exims=""
 cleanup() {
 	stop_exim
-	for d in $started; do
-		postfix -c "$d" stop >/dev/null 2>&1 || true
-	done
+	stop_postfix
 	for n in $NS; do
 		ip netns del "$n" 2>/dev/null || true
 	done
@@ -178,7 +192,9 @@ exim_fetch() {
 	EXIM=$EXIM_DIR/root/usr/sbin/exim4
 	if [ ! -x "$EXIM" ]; then
 		mkdir -p "$EXIM_DIR/deb"
-		(cd "$EXIM_DIR/deb" && apt-get download -q exim4-daemon-light >/dev/null 2>"$EXIM_DIR/download.err") ||
+		# (no package lists yet: fetch them once)
+		(cd "$EXIM_DIR/deb" && { apt-get download -q exim4-daemon-light >/dev/null 2>"$EXIM_DIR/download.err" ||
+			{ apt-get update -qq && apt-get download -q exim4-daemon-light >/dev/null 2>"$EXIM_DIR/download.err"; }; }) ||
 			{ cat "$EXIM_DIR/download.err" >&2; echo "cannot download exim4-daemon-light (apt-get download)" >&2; exit 2; }
 		dpkg-deb -x "$EXIM_DIR"/deb/exim4-daemon-light_*.deb "$EXIM_DIR/root"
 	fi
@@ -255,6 +271,14 @@ run_exim() {
 		'mount --bind "$1/passwd" /etc/passwd && mount --bind "$1/group" /etc/group && exec "$2" -C "$1/exim.conf" -bdf -q2s' \
 		sh "$d" "$EXIM" </dev/null >"$d/daemon.out" 2>&1 &
 	exims="$exims $!"
+	for i in $(seq 1 50); do
+		grep -qs "daemon started" "$d/log/mainlog" && return 0
+		kill -0 "$!" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "FAIL: exim does not start:" >&2
+	cat "$d/daemon.out" "$d/log/paniclog" >&2 2>/dev/null || true
+	exit 1
 }
 
 # stop the Exim daemons started, and what they forked, by process id
@@ -273,7 +297,16 @@ stop_exim() {
 run() {
 	ip netns exec "$1" postfix -c "$tmp/$2/etc" start >/dev/null 2>&1 ||
 		{ echo "FAIL: postfix $2 does not start:" >&2; postfix -c "$tmp/$2/etc" check >&2 || true; exit 1; }
-	started="$started $tmp/$2/etc"
+	started="$started $1:$tmp/$2/etc"
+}
+
+# stop the masters started, each from its namespace (the postfix command
+# refuses an inet_interfaces address the namespace it runs in has not)
+stop_postfix() {
+	for s in $started; do
+		ip netns exec "${s%%:*}" postfix -c "${s#*:}" stop >/dev/null 2>&1 || true
+	done
+	started=""
 }
 
 # send NS SERVER PORT CLIENTADDR SUBJECT MSGID RCPT...: one mail over SMTP
@@ -321,10 +354,7 @@ drain() {
 
 stop_all() {
 	stop_exim
-	for d in $started; do
-		postfix -c "$d" stop >/dev/null 2>&1 || true
-	done
-	started=""
+	stop_postfix
 	sleep 1
 }
 
@@ -419,7 +449,7 @@ ingest_ways() {
 # scenario MODE EDGE: MODE namespaces or loopback; EDGE postfix or exim
 scenario() {
 	mode=$1 edge=$2
-	rm -rf "$tmp/edge" "$tmp/inner" "$tmp/exim"
+	rm -rf "$tmp/edge" "$tmp/inner" "$tmp/exim" "$tmp/edge.log" "$tmp/inner.log" "$tmp/lo.log"
 	if [ "$mode" = namespaces ]; then
 		E=mtlc-edge-$$ I=mtlc-inner-$$ C=mtlc-cli-$$
 		for n in $E $I $C; do ip netns add "$n"; ip -n "$n" link set lo up; done
