@@ -29,9 +29,10 @@
 #   make test-rsyslog  rsyslogd in front of `ingest --follow`, as docs/rsyslog.md
 #                   sets it up; every line stored once across kills, restarts
 #                   and rotation (tests/rsyslog/)
-#   make test-chains  two real Postfix instances in a chain (edge → inner) in
-#                   network namespaces and on loopback; every recipient's
-#                   final status found from the first hop (root; tests/chains/)
+#   make test-chains  two real Postfix instances in a chain (edge → inner),
+#                   then a real Exim edge → the Postfix inner, in network
+#                   namespaces and on loopback; every recipient's final
+#                   status found from the first hop (root; tests/chains/)
 #   make test-cluster  3 NATS servers (JetStream), 3 shard nodes and a shipper
 #                   per host, compared with a single node across faults: a
 #                   NATS server, a shard, a shipper killed (tests/cluster/;
@@ -179,9 +180,11 @@ test-web: $(BUILD)/mtalog
 test-rsyslog: $(BUILD)/mtalog
 	MTALOG_BIN=$(CURDIR)/$(BUILD)/mtalog sh tests/rsyslog/run.sh
 
-# Two Postfix instances relaying edge → inner (`sh tools/install-deps.sh
-# chains`; root: network namespaces), each mail followed to its last hop,
-# in namespaces and on loopback (tests/chains/run.sh; about a minute)
+# Two Postfix instances relaying edge → inner, then an Exim edge → the
+# Postfix inner (`sh tools/install-deps.sh chains`; root: network and mount
+# namespaces; Exim's package downloaded once into build/exim), each mail
+# followed to its last hop, in namespaces and on loopback
+# (tests/chains/run.sh; about two minutes)
 test-chains: $(BUILD)/mtalog
 	MTALOG_BIN=$(CURDIR)/$(BUILD)/mtalog sh tests/chains/run.sh
 

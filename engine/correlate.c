@@ -434,6 +434,20 @@ static int get_message(ml_corr_t *c, ml_slice_t host, ml_slice_t qid, int64_t t,
 	return find_message(c, host, qid, t, 1, out);
 }
 
+/* The notice qid that its original's bounce line names: the message in
+ * flight, or one of this batch done already when it began at most
+ * NOTICE_LATE_US before the line (the bounce daemon logs the notice's queue
+ * ID after it queued it: a notice delivered at once, discarded say, can be
+ * removed first); else a new one. */
+#define NOTICE_LATE_US (60LL * 1000000)
+static int notice_message(ml_corr_t *c, ml_slice_t host, ml_slice_t qid, int64_t t, ml_message_t **out)
+{
+	int rc = find_message(c, host, qid, t, FIND_ANNOTATE, out);
+	if (rc || (*out && (!is_done(*out) || t - (*out)->first_us <= NOTICE_LATE_US)))
+		return rc;
+	return get_message(c, host, qid, t, out);
+}
+
 /* Closed for good: the next line about this queue ID is a new message.  It
  * stays in the table until the batch ends, so that no lookup loads the
  * version stored before it closed. */
@@ -1070,7 +1084,7 @@ int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const 
 			return ML_OK;
 		/* the original is done: the notice still knows what it reports on */
 		ml_message_t *b;
-		rc = get_message(c, h->host, ev->other_qid, t, &b);
+		rc = notice_message(c, h->host, ev->other_qid, t, &b);
 		if (!rc && !b->orig_qid.len)
 			rc = ml_message_set(b, &b->orig_qid, ev->qid.p, ev->qid.n);
 		/* kept with the notice, so that a reparse replays it */
@@ -1093,7 +1107,7 @@ int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const 
 	}
 	if (ev->kind == ML_EV_BOUNCE_NDN && ev->other_qid.n) {
 		ml_message_t *b;
-		rc = get_message(c, h->host, ev->other_qid, t, &b);
+		rc = notice_message(c, h->host, ev->other_qid, t, &b);
 		if (!rc && !b->orig_qid.len)
 			rc = ml_message_set(b, &b->orig_qid, ev->qid.p, ev->qid.n);
 	}

@@ -11,7 +11,11 @@
  * the version stored before it closed), and the next line about its queue ID
  * starts a new message.  A cleanup or milter reject closes it too (no
  * "removed" follows) but it keeps taking the lines cleanup writes after the
- * reject.  A NOQUEUE reject is a closed message of its own.
+ * reject.  A NOQUEUE reject is a closed message of its own.  The one line
+ * about a closed message's queue ID that still joins it: its original's
+ * "sender non-delivery notification: QID" up to a minute after the notice
+ * began, in the same batch (the bounce daemon logs it after it queued the
+ * notice, which a discard can deliver and remove first).
  *
  * Filter lines that name a message-id and no queue ID (spamd, amavis and
  * rspamd in some setups) join the message that has that message-id on the

@@ -12,6 +12,11 @@
  *   tests/data/chains-loopback.log  the same two instances in one namespace
  *       on loopback (the inner on 127.0.0.1:2525), one host name, one file
  *       (loopback-edge.log there).
+ *   tests/data/chains-exim-edge.log, chains-exim-inner.log  a real Exim 4.96
+ *       edge (Debian's exim4-daemon-light; its own main log) relaying to the
+ *       same Postfix inner, in the same namespaces: `KEEP=1 EDGE=exim make
+ *       test-chains` writes them (exim-namespaces-*.log); the only change is
+ *       the configuration path of the inner's "daemon started" line.
  *   tests/data/chains-mixed.log  written by hand after each MTA's documented
  *       lines: Exim → Postfix (LMTP bounce after an alias), Postfix → Exim
  *       ("250 OK id="), Sendmail → Postfix, Postfix → Sendmail ("Message
@@ -163,9 +168,13 @@ static char *show_hops(const char *qid)
 #define INNER "tests/data/chains-inner.log"
 #define LOOPBACK "tests/data/chains-loopback.log"
 #define MIXED "tests/data/chains-mixed.log"
+#define EXIM_EDGE "tests/data/chains-exim-edge.log"
+#define EXIM_INNER "tests/data/chains-exim-inner.log"
 
-/* The mails of the real run (both runs send the same three). */
-static void check_postfix_pair(const char *client)
+/* The mails of the real runs (each sends the same three); blocked: the
+ * rows thrown away (the Exim edge blackholes the notices, the Postfix edge
+ * discards them unlogged as rows). */
+static void check_pair(const char *client, const char *blocked)
 {
 	EXPECT("bob@example.com delivered; bob@example.com delivered", "to,status", "--to bob@example.com");
 	EXPECT("carol@example.com team@example.com delivered", "to,orig_to,status", "--to carol@example.com");
@@ -176,7 +185,7 @@ static void check_postfix_pair(const char *client)
 	/* refused at RCPT by the inner: the edge's row bounced with its reply
 	 * (the inner's NOQUEUE reject continues it) */
 	EXPECT("nouser@example.com bounced Chain test 3", "to,status,subject", "--to nouser@example.com");
-	EXPECT("", "to,status", "--status blocked");
+	EXPECT(blocked, "to,status", "--status blocked");
 	/* the first hop's client and the subject only the edge logged */
 	char want[512];
 	snprintf(want, sizeof want, "%s Chain test 1 alice@sender.example; %s Chain test 1 alice@sender.example",
@@ -200,7 +209,7 @@ static void postfix_pair(void **state)
 	};
 	for (size_t w = 0; w < ML_ARRAY_LEN(ways); w++) {
 		ingest(ways[w].name, ways[w].runs, ways[w].n);
-		check_postfix_pair("10.77.1.2");
+		check_pair("10.77.1.2", "");
 		/* the edge's queue ID, the inner's and the message-id: the final rows */
 		const char *fin = "bob@example.com delivered; fail@example.com bounced";
 		EXPECT(fin, "to,status", "--msgid chain1@sender.example");
@@ -217,7 +226,7 @@ static void postfix_pair(void **state)
 	assert_int_equal(tl_mtalog(&out, &err, "--db %s reindex --reparse --quiet", db), 0);
 	free(out);
 	free(err);
-	check_postfix_pair("10.77.1.2");
+	check_pair("10.77.1.2", "");
 	EXPECT("bob@example.com delivered; fail@example.com bounced", "to,status", "--queue-id 5D6F1A82241");
 	assert_int_equal(tl_messages(db), 6);
 }
@@ -229,7 +238,7 @@ static void postfix_pair_loopback(void **state)
 	(void)state;
 	const char *one[] = { LOOPBACK };
 	ingest("loopback", one, 1);
-	check_postfix_pair("127.0.0.9");
+	check_pair("127.0.0.9", "");
 	const char *fin = "bob@example.com delivered; fail@example.com bounced";
 	EXPECT(fin, "to,status", "--queue-id BAF12A82385");
 	EXPECT(fin, "to,status", "--queue-id C07E3A82388");
@@ -237,6 +246,37 @@ static void postfix_pair_loopback(void **state)
 	assert_non_null(strstr(h, "before filter mx/BAF12A82385, this mx/C07E3A82388"));
 	free(h);
 	assert_int_equal(tl_messages(db), 6);
+}
+
+/* A real Exim 4.96 edge (its own log file: no host name) relaying to the
+ * Postfix inner over BDAT ("312 bytes queued as"); the inner's notices go
+ * back to the edge ("250 OK id="), which blackholes them. */
+static void exim_postfix_pair(void **state)
+{
+	(void)state;
+	const char *both[] = { EXIM_EDGE " " EXIM_INNER }, *edge_first[] = { EXIM_EDGE, EXIM_INNER },
+		   *inner_first[] = { EXIM_INNER, EXIM_EDGE };
+	struct { const char *name; const char *const *runs; size_t n; } ways[] = {
+		{ "exim-both", both, 1 }, { "exim-edge-first", edge_first, 2 }, { "exim-inner-first", inner_first, 2 },
+	};
+	const char *blocked = "alice@sender.example blocked; alice@sender.example blocked; alice@sender.example blocked";
+	for (size_t w = 0; w < ML_ARRAY_LEN(ways); w++) {
+		ingest(ways[w].name, ways[w].runs, ways[w].n);
+		check_pair("10.77.1.2", blocked);
+		const char *fin = "bob@example.com delivered; fail@example.com bounced";
+		EXPECT(fin, "to,status", "--msgid chain1@sender.example");
+		EXPECT(fin, "to,status", "--queue-id 1xZM62-0004cB-1p");
+		EXPECT(fin, "to,status", "--queue-id 9E844A9C094");
+		char *h = show_hops("1xZM62-0004cB-1p");
+		assert_string_equal(h, "previous hop /1xZM62-0004cB-1p, this inner/9E844A9C094, bounce inner/A1432A9C09C");
+		free(h);
+		/* the inner's notice continues at the edge, thrown away there */
+		EXPECT("alice@sender.example blocked 1xZM62-0004cy-2H", "to,status,queue_id", "--queue-id A1432A9C09C");
+		/* refused at RCPT by the inner: the edge's row */
+		EXPECT("nouser@example.com bounced 1xZM63-0004ea-0E", "to,status,queue_id", "--to nouser@example.com");
+		/* 3 mails, the inner's 2 notices through the edge, the edge's 1 */
+		assert_int_equal(tl_messages(db), 6);
+	}
 }
 
 static void check_mixed(void)
@@ -318,6 +358,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(postfix_pair),
 		cmocka_unit_test(postfix_pair_loopback),
+		cmocka_unit_test(exim_postfix_pair),
 		cmocka_unit_test(mixed_mtas),
 		cmocka_unit_test(chains_across_batches),
 	};

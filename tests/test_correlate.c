@@ -250,6 +250,57 @@ static void queue_id_reuse(void **state)
 	ml_corr_free(c);
 }
 
+/* A notice delivered at once (discarded) is removed before the bounce
+ * daemon logs its queue ID: the original's line names the notice that is
+ * done already, which it annotates; a notice of the same queue ID a minute
+ * later is a new message.  Real Postfix 3.7 lines. */
+static void notice_removed_first(void **state)
+{
+	(void)state;
+	const char *lines[] = {
+		"Dec 04 05:49:19 edge postfix-edge/smtpd[26866]: 05A1CA98832: client=unknown[10.77.1.2]",
+		"Dec 04 05:49:19 edge postfix-edge/cleanup[26869]: 05A1CA98832: message-id=<chain3@sender.example>",
+		"Dec 04 05:49:19 edge postfix-edge/qmgr[26680]: 05A1CA98832: from=<alice@sender.example>, size=299, nrcpt=1 (queue active)",
+		"Dec 04 05:49:19 edge postfix-edge/smtp[26870]: 05A1CA98832: to=<nouser@example.com>, relay=10.77.0.2[10.77.0.2]:25, "
+		"delay=0.01, delays=0/0/0/0.01, dsn=5.1.1, status=bounced (host 10.77.0.2[10.77.0.2] said: 550 5.1.1 "
+		"<nouser@example.com>: Recipient address rejected: User unknown in virtual mailbox table (in reply to RCPT TO command))",
+		"Dec 04 05:49:19 edge postfix-edge/cleanup[26869]: 08DA9A98822: message-id=<20261204054919.08DA9A98822@edge.test>",
+		"Dec 04 05:49:19 edge postfix-edge/qmgr[26680]: 08DA9A98822: from=<>, size=2259, nrcpt=1 (queue active)",
+		"Dec 04 05:49:19 edge postfix-edge/discard[26896]: 08DA9A98822: to=<alice@sender.example>, relay=none, delay=0, "
+		"delays=0/0/0/0, dsn=2.0.0, status=sent (sender.example)",
+		"Dec 04 05:49:19 edge postfix-edge/qmgr[26680]: 08DA9A98822: removed",
+		"Dec 04 05:49:19 edge postfix-edge/bounce[26888]: 05A1CA98832: sender non-delivery notification: 08DA9A98822",
+		"Dec 04 05:49:19 edge postfix-edge/qmgr[26680]: 05A1CA98832: removed",
+		/* the same queue ID reused later: its original names it as it comes */
+		"Dec 04 05:51:00 edge postfix-edge/qmgr[26680]: 0A0A0A0A0A: from=<b@sender.example>, size=299, nrcpt=1 (queue active)",
+		"Dec 04 05:51:00 edge postfix-edge/smtp[26870]: 0A0A0A0A0A: to=<x@example.com>, relay=none, delay=0, "
+		"delays=0/0/0/0, dsn=5.4.4, status=bounced (Host or domain name not found)",
+		"Dec 04 05:51:00 edge postfix-edge/bounce[26888]: 0A0A0A0A0A: sender non-delivery notification: 08DA9A98822",
+	};
+	ml_corr_t *c;
+	assert_int_equal(ml_corr_new(&c, NULL, NULL), 0);
+	fold(c, lines, ML_ARRAY_LEN(lines));
+	ml_message_t **msgs;
+	size_t n = ml_corr_dirty(c, &msgs), notices = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!ml_slice_eq(ml_message_str(msgs[i], msgs[i]->queue_id), "08DA9A98822"))
+			continue;
+		notices++;
+		if (notices == 1) {
+			/* the notice, done, knows its original */
+			assert_true(msgs[i]->flags & ML_MSG_CLOSED);
+			assert_int_equal(msgs[i]->nrcpt, 1);
+			assert_true(ml_slice_eq(ml_message_str(msgs[i], msgs[i]->orig_qid), "05A1CA98832"));
+		} else {
+			assert_true(ml_slice_eq(ml_message_str(msgs[i], msgs[i]->orig_qid), "0A0A0A0A0A"));
+			assert_int_equal(msgs[i]->nrcpt, 0);
+		}
+	}
+	assert_int_equal(notices, 2);
+	assert_true(ml_slice_eq(ml_message_str(changed(c, "05A1CA98832"), changed(c, "05A1CA98832")->bounce_qid), "08DA9A98822"));
+	ml_corr_free(c);
+}
+
 /*
  * Paths the statuses log does not take: a filter's verdict that names no
  * recipient (every row of the message), Exim's rows (a quoted local part)
@@ -519,6 +570,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cuts_change_nothing),
 		cmocka_unit_test(queue_id_reuse),
+		cmocka_unit_test(notice_removed_first),
 		cmocka_unit_test(other_paths),
 		cmocka_unit_test(header_rule_subjects),
 		cmocka_unit_test(filters_by_message_id),

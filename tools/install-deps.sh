@@ -4,7 +4,8 @@
 # the browser tests of the page need (Chromium, node and npm), so that a plain
 # build does not pull a browser; with "load", wrk for tests/load/run.sh; with
 # "rsyslog", rsyslogd for tests/rsyslog/run.sh (`make test-rsyslog`); with
-# "chains", Postfix, iproute2 and jq for tests/chains/run.sh (`make test-chains`).
+# "chains", Postfix, iproute2, jq and the libraries of Exim's binary for
+# tests/chains/run.sh (`make test-chains`).
 # "cluster", the NATS server, the NATS C client (mtalog ship, ingest --nats)
 # and jq for tests/cluster/run.sh (`make test-cluster`).
 set -e
@@ -23,6 +24,10 @@ PKGS="$PKGS man-db groff-base systemd"
 # two Postfix instances in network namespaces (Postfix's own service is not
 # started: the test runs its instances from their own configuration)
 [ "${1:-}" = chains ] && PKGS="$PKGS postfix iproute2 jq perl"
+# Exim's packages conflict with postfix: the test downloads exim4-daemon-light
+# itself (apt-get download) and runs its binary unpacked; here only the
+# libraries it links (its Depends but exim4-base and debconf) and unshare
+[ "${1:-}" = chains ] && PKGS="$PKGS util-linux libdb5.3 libgnutls30 libgnutls-dane0 libidn12 libidn2-0 libnsl2 libpcre2-8-0 libcrypt1"
 # the cluster on NATS JetStream (a build without libnats-dev has no cluster)
 [ "${1:-}" = cluster ] && PKGS="$PKGS nats-server libnats-dev jq"
 # the browser tests: Debian's Chromium; node and npm unless a node with npm is there
