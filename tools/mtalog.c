@@ -98,7 +98,8 @@ static void usage(FILE *f)
 	"      --max-scans N         searches without an indexed filter, or with a regex, at once\n"
 	"                            (default: the processors; one more waits 2 s, then 503)\n"
 	"      --max-searches N      searches of any kind at once, whatever the connections\n"
-	"                            (default: max-scans + 2 a processor; one more waits 2 s, then 503)\n"
+	"                            (default: max-scans + 2 a processor; more wait in line\n"
+	"                            within the search time budget, then 503)\n"
 	"\n"
 	"The database is --db PATH, else $MTALOG_DB, else ./mtalog.db.  Every command\n"
 	"and option: man mtalog (docs/mtalog.1 in the source tree).\n", f);

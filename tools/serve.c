@@ -74,12 +74,22 @@ static const char csv_header[] =
 #define USER_PASSES 50              /* searches (of up to 1000 rows each) one page of a
                                        user may run to fill itself */
 
-/* A bounded number of places (costly searches, password checks): take one,
- * waiting up to a time; the server's stop wakes every waiter. */
+/* A bounded number of places (search objects, costly searches, password
+ * checks): take one, waiting up to a time, in line: the places go to the
+ * waiters oldest first, and one who comes while others wait joins the end
+ * (so that under load every wait is about as long as the line, none ends
+ * in a 503 by bad luck).  Each waiter has its own condition, on its stack,
+ * linked in the line while it waits: a place given back wakes the first
+ * only.  The server's stop wakes every waiter. */
+typedef struct place_waiter {
+	pthread_cond_t cv;
+	struct place_waiter *prev, *next;
+} place_waiter_t;
+
 typedef struct {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	unsigned used, max;
+	place_waiter_t *first, *last;   /* the line */
 } places_t;
 
 #define PLACE_WAIT_NS 2000000000u   /* the longest wait for a place */
@@ -245,15 +255,14 @@ static int row_visible(const ml_user_t *u, const ml_message_t *m, int row)
 static void places_init(places_t *p, unsigned max)
 {
 	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
 	p->used = 0;
 	p->max = max;
+	p->first = p->last = NULL;
 }
 
 static void places_destroy(places_t *p)
 {
 	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->cv);
 }
 
 /* Take a place, waiting at most wait_ns: 0 when none came (the server
@@ -269,11 +278,25 @@ static int places_enter(places_t *p, uint64_t wait_ns)
 		until.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&p->mu);
-	int got = 0, rc = 0;
-	while (!(got = p->used < p->max) && rc != ETIMEDOUT && !atomic_load(&stopping))
-		rc = pthread_cond_timedwait(&p->cv, &p->mu, &until);
+	int got = p->used < p->max && !p->first;
+	if (!got && wait_ns && !atomic_load(&stopping)) {
+		place_waiter_t w = { .prev = p->last, .next = NULL };
+		pthread_cond_init(&w.cv, NULL);
+		*(p->last ? &p->last->next : &p->first) = &w;
+		p->last = &w;
+		int rc = 0;
+		while (!(got = p->first == &w && p->used < p->max) && rc != ETIMEDOUT && !atomic_load(&stopping))
+			rc = pthread_cond_timedwait(&w.cv, &p->mu, &until);
+		*(w.prev ? &w.prev->next : &p->first) = w.next;
+		*(w.next ? &w.next->prev : &p->last) = w.prev;
+		pthread_cond_destroy(&w.cv);
+	}
 	if (got)
 		p->used++;
+	/* a place still free (this waiter gave up, or more were free): the
+	 * next in line */
+	if (p->first && p->used < p->max)
+		pthread_cond_signal(&p->first->cv);
 	pthread_mutex_unlock(&p->mu);
 	return got;
 }
@@ -281,8 +304,10 @@ static int places_enter(places_t *p, uint64_t wait_ns)
 static void places_leave(places_t *p)
 {
 	pthread_mutex_lock(&p->mu);
+	ML_ASSERT(p->used > 0);
 	p->used--;
-	pthread_cond_signal(&p->cv);
+	if (p->first)
+		pthread_cond_signal(&p->first->cv);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -290,7 +315,8 @@ static void places_leave(places_t *p)
 static void places_wake(places_t *p)
 {
 	pthread_mutex_lock(&p->mu);
-	pthread_cond_broadcast(&p->cv);
+	for (place_waiter_t *w = p->first; w; w = w->next)
+		pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -298,7 +324,9 @@ static void places_wake(places_t *p)
 
 /* A search object for a request, one of at most --max-searches (each may
  * hold its second thread and a batch of decoded rows, so that hundreds of
- * connections cost what a few searches cost): waits up to wait_ns for one.
+ * connections cost what a few searches cost): waits up to wait_ns for one,
+ * what is left of the request's time budget (so that a request waits in
+ * line rather than being turned away while the server keeps up).
  * ML_EAGAIN when none came (the server answers 503) or the server is
  * stopping; ML_ENOMEM. */
 static int search_borrow(server_t *sv, uint64_t wait_ns, ml_search_t **out)
@@ -746,7 +774,8 @@ static int stream_page(stream_t *st)
 		return 0;
 	}
 	ml_search_t *se;
-	int rc = search_borrow(sv, wait_ns, &se);
+	now = ml_search_clock_ns();
+	int rc = search_borrow(sv, q->deadline_ns > now ? q->deadline_ns - now : 0, &se);
 	if (rc == ML_EAGAIN) {
 		if (st->costly)
 			places_leave(&sv->scans);
@@ -916,7 +945,8 @@ static enum MHD_Result api_histogram(req_t *r)
 		return respond(r, 503, "application/json", busy, sizeof busy - 1, hdr);
 	}
 	ml_search_t *se;
-	int rc = search_borrow(r->sv, ML_MIN(r->sv->search_ns, PLACE_WAIT_NS), &se);
+	uint64_t now = ml_search_clock_ns();
+	int rc = search_borrow(r->sv, a.q.deadline_ns > now ? a.q.deadline_ns - now : 0, &se);
 	if (rc) {
 		if (costly)
 			places_leave(&r->sv->scans);
@@ -1027,7 +1057,8 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	/* then a search object (the same order everywhere: a costly search
 	 * waiting for its place holds no search object) */
 	ml_search_t *se;
-	int rc = search_borrow(r->sv, wait_ns, &se);
+	now = ml_search_clock_ns();
+	int rc = search_borrow(r->sv, a.q.deadline_ns > now ? a.q.deadline_ns - now : 0, &se);
 	if (rc) {
 		if (costly)
 			places_leave(&r->sv->scans);
@@ -1304,7 +1335,7 @@ static enum MHD_Result api_message(req_t *r, const char *id)
 	if (ml_docid_parse(id, &docid))
 		return bad_id(r, id);
 	ml_search_t *se;
-	int rc = search_borrow(r->sv, PLACE_WAIT_NS, &se);
+	int rc = search_borrow(r->sv, r->sv->search_ns, &se);
 	if (rc)
 		return respond_no_search(r, rc);
 	ml_message_t m;
@@ -1639,7 +1670,7 @@ static enum MHD_Result do_report(req_t *r, body_t *b, const char *id)
 	if (!kind)
 		return respond_error(r, 400, "reason", "reason: not spam or phishing");
 	ml_search_t *se;
-	int rc = search_borrow(r->sv, PLACE_WAIT_NS, &se);
+	int rc = search_borrow(r->sv, r->sv->search_ns, &se);
 	if (rc)
 		return respond_no_search(r, rc);
 	ml_message_t m;

@@ -62,12 +62,12 @@
  * own lock.  Each request borrows an ml_search_t (a search object is not
  * thread-safe; it may hold a second thread and a batch of decoded rows)
  * from a pool of at most --max-searches, shared by every connection, and
- * runs its search in one read transaction (ml_search_run opens it); one
- * more waits up to 2 s for a search object, then gets 503 with
- * Retry-After.  So memory does not grow with the connections: a thousand
- * idle or waiting connections hold a thread stack each and no search.  A
- * costly search takes its place among --max-scans first, then a search
- * object.
+ * runs its search in one read transaction (ml_search_run opens it); more
+ * wait in line, first come first served, for what is left of their time
+ * budget, then get 503 with Retry-After.  So memory does not grow with the
+ * connections: a thousand idle or waiting connections hold a thread stack
+ * each and no search.  A costly search takes its place among --max-scans
+ * first (the line there is 2 s at most), then a search object.
  */
 #ifndef ML_SERVE_H
 #define ML_SERVE_H
@@ -85,7 +85,8 @@ typedef struct {
 	unsigned max_scans;     /* costly searches (no indexed filter, or a regex) at once;
 	                           0: the processors.  More wait up to 2 s, then 503 */
 	unsigned max_searches;  /* searches of any kind at once (search objects); 0:
-	                           max_scans + 2 a processor.  More wait up to 2 s, then 503 */
+	                           max_scans + 2 a processor.  More wait in line within
+	                           their time budget, then 503 */
 	double search_timeout;  /* seconds a search may take (it then answers with what it
 	                           found, "complete": false); 0: ML_SERVE_SEARCH_TIMEOUT */
 	int verbose;            /* one line per request on stderr */
