@@ -1617,19 +1617,25 @@ static void users_cursor_sealed(void **state)
 	json_decref(j);
 }
 
-/* The threads of a process now. */
-static long threads_of(pid_t pid)
+/* A number of /proc/PID/status ("Threads:", "VmHWM:" in kB); -1 when none. */
+static long proc_status(pid_t pid, const char *key)
 {
 	char path[64], line[256];
 	long n = -1;
+	size_t k = strlen(key);
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	FILE *f = fopen(path, "r");
 	while (f && fgets(line, sizeof line, f))
-		if (!strncmp(line, "Threads:", 8))
-			n = atol(line + 8);
+		if (!strncmp(line, key, k))
+			n = atol(line + k);
 	if (f)
 		fclose(f);
 	return n;
+}
+
+static long threads_of(pid_t pid)
+{
+	return proc_status(pid, "Threads:");
 }
 
 struct search_try {
@@ -1713,16 +1719,7 @@ static void *login_try(void *p)
 
 static long peak_kb(pid_t pid)
 {
-	char path[64], line[256];
-	long kb = -1;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	while (f && fgets(line, sizeof line, f))
-		if (!strncmp(line, "VmHWM:", 6))
-			kb = atol(line + 6);
-	if (f)
-		fclose(f);
-	return kb;
+	return proc_status(pid, "VmHWM:");
 }
 
 static void logins_at_once(void **state)

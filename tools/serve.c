@@ -1041,26 +1041,15 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	int costly = search_costly(&a.q);
 	/* a place among the costly searches, waited for until the deadline or 2 s */
 	uint64_t now = ml_search_clock_ns();
-	uint64_t wait_ns = a.q.deadline_ns > now ? ML_MIN(a.q.deadline_ns - now, PLACE_WAIT_NS) : 0;
-	if (costly && !places_enter(&r->sv->scans, wait_ns)) {
-		if (p.out)
-			ml_out_finish(p.out);
-		if (mem)
-			fclose(mem);
-		free(csvbuf);
-		ml_query_free(&a.q);
-		static const char busy[] = "{\"error\":\"busy: other searches that read message by message are running "
-		                           "(no indexed filter, or subject_re); retry, or add to, from, subject or status\"}";
-		static const char *const hdr[] = { "Retry-After", "2", "Cache-Control", "no-store", NULL };
-		return respond(r, 503, "application/json", busy, sizeof busy - 1, hdr);
-	}
+	int placed = !costly || places_enter(&r->sv->scans, a.q.deadline_ns > now
+	                                     ? ML_MIN(a.q.deadline_ns - now, PLACE_WAIT_NS) : 0);
 	/* then a search object (the same order everywhere: a costly search
 	 * waiting for its place holds no search object) */
-	ml_search_t *se;
+	ml_search_t *se = NULL;
 	now = ml_search_clock_ns();
-	int rc = search_borrow(r->sv, a.q.deadline_ns > now ? a.q.deadline_ns - now : 0, &se);
+	int rc = placed ? search_borrow(r->sv, a.q.deadline_ns > now ? a.q.deadline_ns - now : 0, &se) : ML_EAGAIN;
 	if (rc) {
-		if (costly)
+		if (costly && placed)
 			places_leave(&r->sv->scans);
 		if (p.out)
 			ml_out_finish(p.out);
@@ -1068,7 +1057,12 @@ static enum MHD_Result api_search(req_t *r, int csv)
 			fclose(mem);
 		free(csvbuf);
 		ml_query_free(&a.q);
-		return respond_no_search(r, rc);
+		if (placed)
+			return respond_no_search(r, rc);
+		static const char busy[] = "{\"error\":\"busy: other searches that read message by message are running "
+		                           "(no indexed filter, or subject_re); retry, or add to, from, subject or status\"}";
+		static const char *const hdr[] = { "Retry-After", "2", "Cache-Control", "no-store", NULL };
+		return respond(r, 503, "application/json", busy, sizeof busy - 1, hdr);
 	}
 	int truncated, scanned = 0, stopped = 0, capped = 0;
 	uint64_t examined = 0, re_limited = 0, resume = 0;
