@@ -46,7 +46,7 @@ CC      ?= cc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter -std=gnu11
 CPPFLAGS += -I. -D_GNU_SOURCE
-LDLIBS  ?= -llmdb -lzstd -lxxhash -lpcre2-8 -lz -ljansson -lm
+LDLIBS  ?= -llmdb -lzstd -lxxhash -lpcre2-8 -lz -ljansson -lnettle -lm
 # no -lmicrohttpd: `serve` loads it when it starts (dlopen, tools/serve.c),
 # so that the other commands do not load it and GnuTLS behind it
 LDLIBS  += -lcrypt -lpthread

@@ -14,12 +14,13 @@ const char *ml_strerror(int err)
 	case ML_EINVAL: return "invalid argument";
 	case ML_ECORRUPT: return "corrupt data";
 	case ML_ENOTFOUND: return "not found";
-	case ML_EFULL: return "no space left";
+	case ML_EFULL: return "the database's map is full";
 	case ML_EPARSE: return "not understood";
 	case ML_ETOOBIG: return "too big";
 	case ML_EINTR: return "interrupted";
 	case ML_EPERM: return "not permitted";
 	case ML_EAGAIN: return "try again later";
+	case ML_ENOSPC: return "the disk is full (no space left on the device, or over the quota or the file size limit)";
 	}
 	return "unknown error";
 }

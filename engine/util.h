@@ -27,12 +27,15 @@ enum {
 	ML_EINVAL = -3,    /* bad argument or bad user input */
 	ML_ECORRUPT = -4,  /* stored bytes are not what we wrote */
 	ML_ENOTFOUND = -5,
-	ML_EFULL = -6,     /* disk or map full */
+	ML_EFULL = -6,     /* the database's map is full: grow it, write again */
 	ML_EPARSE = -7,    /* a line we do not understand */
 	ML_ETOOBIG = -8,   /* a capped buffer would overflow */
 	ML_EINTR = -9,     /* stopped on request */
 	ML_EPERM = -10,    /* refused: not who they say, or not allowed */
 	ML_EAGAIN = -11,   /* refused for now: try again later */
+	ML_ENOSPC = -12,   /* the disk is full: no space left on the device, over
+	                      the quota or the file size limit; writing again
+	                      will not help (ENOSPC, EDQUOT, EFBIG) */
 };
 
 const char *ml_strerror(int err);

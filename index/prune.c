@@ -456,10 +456,11 @@ int ml_prune_compact(const char *path, uint64_t *before, uint64_t *after, char *
 	goto done;
 fail_mdb:
 	rc = ml_store_env_error(mrc, path, err, errlen);
-	/* the copy's writes: EFBIG or ENOSPC, or EIO for a short write */
-	if (rc == ML_EFULL || rc == ML_EIO) {
+	/* the copy's writes: EFBIG or ENOSPC (ML_ENOSPC), or EIO for a short write */
+	if (rc == ML_ENOSPC || rc == ML_EFULL || rc == ML_EIO) {
 		size_t el = strlen(err);
-		snprintf(err + el, errlen > el ? errlen - el : 0, " (is the disk full?)");
+		snprintf(err + el, errlen > el ? errlen - el : 0, "%s",
+		         rc == ML_ENOSPC ? ": the disk is full" : " (is the disk full?)");
 	}
 fail:
 	if (env)

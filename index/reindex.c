@@ -147,6 +147,13 @@ int ml_reindex_finish(ml_store_t *s, ml_reindex_progress_t *p)
 	return ML_OK;
 }
 
+void ml_reindex_error(const ml_store_t *s, const char *what, int rc, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: %s failed: %s%s; the database is as it was%s", s->path, what, ml_strerror(rc),
+	         rc == ML_EFULL || rc == ML_EIO ? " (is the disk full?)" : "",
+	         rc == ML_ENOSPC ? " (free some space, then run it again)" : "");
+}
+
 int ml_reindex_run(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t *out,
                    char *err, size_t errlen)
 {
@@ -170,8 +177,7 @@ int ml_reindex_run(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progre
 	if (!rc)
 		rc = ml_reindex_finish(s, &x.p);
 	if (rc)
-		snprintf(err, errlen, "%s: reindex failed: %s%s; the database is as it was", s->path,
-		         ml_strerror(rc), rc == ML_EFULL || rc == ML_EIO ? " (is the disk full?)" : "");
+		ml_reindex_error(s, "reindex", rc, err, errlen);
 	if (out)
 		*out = x.p;
 	for (unsigned i = 0; x.msgs && i < ML_REINDEX_BATCH; i++)

@@ -46,9 +46,16 @@ typedef struct {
 typedef int (*ml_reindex_fn)(void *ctx, const ml_reindex_progress_t *p);
 
 /* Rebuild the index of s (opened writable).  On error writes one line into
- * err; the database is left as it was. */
+ * err (ml_reindex_error); the database is left as it was.  A full map is
+ * grown and the run started again (restarts); a full disk (ML_ENOSPC)
+ * stops it at once, since a run again would fail as late. */
 int ml_reindex_run(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t *out,
                    char *err, size_t errlen);
+
+/* The line of a failed rebuild (what: "reindex", "reparse", "upgrade") into
+ * err: the database, the error, that the database is as it was, and for a
+ * full disk what to do. */
+void ml_reindex_error(const ml_store_t *s, const char *what, int rc, char *err, size_t errlen);
 
 /*
  * Commit a small write (meta "reindex:last", the time) so that the rebuild's

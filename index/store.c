@@ -13,7 +13,10 @@ int ml_store_errcode(int rc)
 	switch (rc) {
 	case 0: return ML_OK;
 	case MDB_NOTFOUND: return ML_ENOTFOUND;
-	case MDB_MAP_FULL: case ENOSPC: case EDQUOT: case EFBIG: return ML_EFULL;
+	case MDB_MAP_FULL: return ML_EFULL;
+	/* a full disk is not a full map: growing the map and writing again
+	 * would fail again, after as much work */
+	case ENOSPC: case EDQUOT: case EFBIG: return ML_ENOSPC;
 	case ENOMEM: return ML_ENOMEM;
 	case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND: case MDB_INVALID: case MDB_VERSION_MISMATCH:
 	case MDB_INCOMPATIBLE:

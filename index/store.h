@@ -175,7 +175,8 @@ int ml_store_reserve(ml_store_t *s, uint64_t need);
 int ml_store_map_grown(ml_store_t *s);
 /* Set the map size (0: adopt the size the file's writer set). */
 int ml_store_set_map(ml_store_t *s, size_t bytes);
-/* LMDB error -> ML_E* (MDB_MAP_FULL and ENOSPC -> ML_EFULL). */
+/* LMDB error -> ML_E* (MDB_MAP_FULL -> ML_EFULL: grow the map and write again;
+ * ENOSPC, EDQUOT, EFBIG -> ML_ENOSPC: the disk is full, stop). */
 int ml_store_errcode(int mdb_rc);
 
 /* meta */

@@ -157,8 +157,7 @@ int ml_upgrade_run(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progre
 			mdb_txn_abort(t);
 		}
 	} else {
-		snprintf(err, errlen, "%s: upgrade failed: %s%s; the database is as it was", s->path, ml_strerror(rc),
-		         rc == ML_EFULL || rc == ML_EIO ? " (is the disk full?)" : "");
+		ml_reindex_error(s, "upgrade", rc, err, errlen);
 	}
 	if (out)
 		*out = p;

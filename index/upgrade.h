@@ -27,7 +27,8 @@
 #include "index/store.h"
 
 /* Upgrade s (opened with ML_STORE_UPGRADE); fn as for reindex.  On error
- * writes one line into err; the database is left as it was.  ML_EINVAL when
+ * writes one line into err; the database is left as it was.  A full map is
+ * grown and the run started again; a full disk (ML_ENOSPC) stops it at once.  ML_EINVAL when
  * the file is not of schema 5 (already upgraded: nothing to do). */
 int ml_upgrade_run(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t *out,
                    char *err, size_t errlen);

@@ -21,6 +21,8 @@
 #include "index/query.h"
 #include "index/store.h"
 #include "index/writer.h"
+#include "tools/ingest.h"
+#include "tools/reparse.h"
 
 #define INPUTS "tests/data/statuses.log tests/data/exim-statuses.log tests/data/sendmail-statuses.log"
 
@@ -314,6 +316,45 @@ static void long_lived_reader_across_reindexes(void **state)
 	ml_store_close(s);
 }
 
+/* A full disk (here a file size limit at the file's size: no page may be
+ * added) stops reindex and reindex --reparse at once, with the database
+ * named and "the disk is full", without runs started again on a larger map
+ * (which would fail as late); the database is as it was, and the next run
+ * without the limit completes. */
+static void full_disk_stops_at_once(void **state)
+{
+	(void)state;
+	const char *db = path("full.db");
+	ingest_all(db, NULL);
+	/* no free pages: a rebuild must add pages to the file */
+	mtalog_ok("compact", "--db %s compact --quiet%s", db, "");
+	char *ref = tl_db_contents(db);
+	for (int reparse = 0; reparse < 2; reparse++) {
+		ml_store_t *s;
+		char err[1024];
+		assert_int_equal(ml_store_open(&s, db, 0, err, sizeof err), 0);
+		ml_reindex_progress_t p;
+		memset(&p, 0, sizeof p);
+		err[0] = '\0';
+		tl_fsize_limit(tl_file_size(db));
+		int rc = reparse ? ml_ingest_reparse(s, ML_FORMAT_AUTO, NULL, NULL, &p, err, sizeof err)
+		                 : ml_reindex_run(s, NULL, NULL, &p, err, sizeof err);
+		tl_fsize_unlimit();
+		ml_store_close(s);
+		if (rc != ML_ENOSPC || p.restarts != 0)
+			fail_msg("%s on a full disk: %s (%d), %u restarts: %s", reparse ? "reparse" : "reindex",
+			         ml_strerror(rc), rc, p.restarts, err);
+		assert_non_null(strstr(err, db));
+		assert_non_null(strstr(err, "the disk is full"));
+		assert_non_null(strstr(err, "the database is as it was"));
+		tl_expect_db(db, ref, reparse ? "after a reparse on a full disk" : "after a reindex on a full disk");
+	}
+	mtalog_ok("reindex", "--db %s reindex --quiet --no-sync%s", db, "");
+	tl_expect_db(db, ref, "after a reindex with room");
+	mtalog_ok("reparse", "--db %s reindex --reparse --quiet --no-sync%s", db, "");
+	free(ref);
+}
+
 static void killed_reindex_changes_nothing(void **state)
 {
 	const char *db = path("kill.db");
@@ -348,6 +389,7 @@ int main(void)
 		cmocka_unit_test_prestate(readers_see_a_whole_index, NULL),
 		cmocka_unit_test_prestate(long_lived_reader_across_reindexes, NULL),
 		cmocka_unit_test_prestate(killed_reindex_changes_nothing, NULL),
+		cmocka_unit_test(full_disk_stops_at_once),
 	};
 	/* the same with a real log */
 	void *real = (void *)"postfix-logsums/mail.log";

@@ -17,6 +17,7 @@
 #include "engine/syslog.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -594,7 +595,7 @@ static void csv_export(void **state)
 static json_t *all_pages(unsigned port, const char *query, size_t *pages)
 {
 	json_t *all = json_array();
-	char cursor[64] = "";
+	char cursor[128] = "";
 	*pages = 0;
 	for (;;) {
 		char path[1024];
@@ -705,7 +706,7 @@ static void cursor_while_ingesting(void **state)
 	json_t *before = cli_rows(ldb, "");
 	json_t *j = get_json(live.port, "/api/search?limit=4", 200);
 	json_t *got = json_incref(json_object_get(j, "rows"));
-	char cursor[64];
+	char cursor[128];
 	snprintf(cursor, sizeof cursor, "%s", json_string_value(json_object_get(j, "next")));
 	json_decref(j);
 	/* the same log a day later from two other hosts: new messages with newer
@@ -1059,7 +1060,7 @@ static void bounded_work(void **state)
 	json_t *want = cli_rows(gdb, "--subject-re 'q[a-z]*r'");
 	assert_true(json_array_size(want) > 100);
 	json_t *got = json_array();
-	char cursor[64] = "";
+	char cursor[128] = "";
 	int stops = 0;
 	for (int k = 0; k < 20000; k++) {
 		snprintf(path, sizeof path, "/api/search?subject_re=q%%5Ba-z%%5D*r%s%s", cursor[0] ? "&cursor=" : "", cursor);
@@ -1476,10 +1477,10 @@ static void users_cursor(void **state)
 	json_t *all = all_pages(big.port, "", &pages);
 	json_t *want = rows_of(all, pats);
 	assert_true(json_array_size(want) > 150);
-	static const unsigned limits[] = { 1000, 7, 50 };
+	static const unsigned limits[] = { 1000, 7, 50, 1 };
 	for (size_t li = 0; li < ML_ARRAY_LEN(limits); li++) {
 		json_t *got = json_array();
-		char cursor[64] = "";
+		char cursor[128] = "";
 		for (pages = 0;; pages++) {
 			snprintf(path, sizeof path, "/api/search?limit=%u%s%s", limits[li], cursor[0] ? "&cursor=" : "", cursor);
 			json_t *j = get_as(big_u.port, free_, path, 200);
@@ -1508,6 +1509,195 @@ static void users_cursor(void **state)
 	json_decref(all);
 }
 
+/* The next of a first page of limit rows, as the session (static buffer). */
+static const char *first_next(unsigned port, const char *cookie, unsigned limit)
+{
+	static char next[128];
+	char path[64];
+	snprintf(path, sizeof path, "/api/search?limit=%u", limit);
+	json_t *j = get_as(port, cookie, path, 200);
+	const char *n = json_string_value(json_object_get(j, "next"));
+	if (!n)
+		fail_msg("GET %s: no next", path);
+	snprintf(next, sizeof next, "%s", n);
+	json_decref(j);
+	return next;
+}
+
+/* A cursor given back to the server with users: 400 naming the cursor. */
+static void cursor_refused(unsigned port, const char *cookie, const char *cursor, const char *what)
+{
+	char path[512];
+	snprintf(path, sizeof path, "/api/search?limit=7&cursor=%s", cursor);
+	resp_t r = http_req(port, "GET", path, cookie, NULL, NULL, NULL);
+	if (r.status != 400 || !strstr(r.body, "\"param\":\"cursor\"") || !strstr(r.body, "not a cursor this server gave you"))
+		fail_msg("%s: %d %s", what, r.status, r.body);
+	resp_free(&r);
+}
+
+/* With users, a cursor tells a client nothing (no docid, no time, no row
+ * count) and only the cursor the server handed that user goes on: one
+ * changed anywhere, cut, another user's, one of another server process or
+ * a plain "D.K" is a 400 on the cursor, never rows. */
+static void users_cursor_sealed(void **state)
+{
+	(void)state;
+	char free_[128], root[128], next[128], path[512];
+	snprintf(free_, sizeof free_, "%s", login(big_u.port, "free", "right-1", 200));
+	snprintf(root, sizeof root, "%s", login(big_u.port, "root", "right-1", 200));
+	json_t *j = get_as(big_u.port, free_, "/api/search?limit=7", 200);
+	json_t *rows = json_object_get(j, "rows");
+	assert_int_equal(json_array_size(rows), 7);
+	snprintf(next, sizeof next, "%s", json_string_value(json_object_get(j, "next")));
+	/* 80 hex digits: 12 bytes sealed; no docid of the page in it */
+	assert_int_equal(strlen(next), 80);
+	assert_int_equal(strspn(next, "0123456789abcdef"), 80);
+	for (size_t i = 0; i < json_array_size(rows); i++)
+		assert_null(strstr(next, json_string_value(json_object_get(json_array_get(rows, i), "id"))));
+	const char *last_id = json_string_value(json_object_get(json_array_get(rows, 6), "id"));
+	char plain[64];
+	snprintf(plain, sizeof plain, "%s", last_id);
+	json_decref(j);
+	/* the same page again: another cursor (a new nonce), the same next page */
+	char again[128];
+	snprintf(again, sizeof again, "%s", first_next(big_u.port, free_, 7));
+	assert_string_not_equal(again, next);
+	snprintf(path, sizeof path, "/api/search?limit=7&cursor=%s", next);
+	json_t *p1 = get_as(big_u.port, free_, path, 200);
+	snprintf(path, sizeof path, "/api/search?limit=7&cursor=%s", again);
+	json_t *p2 = get_as(big_u.port, free_, path, 200);
+	assert_true(json_equal(json_object_get(p1, "rows"), json_object_get(p2, "rows")));
+	assert_int_equal(json_array_size(json_object_get(p1, "rows")), 7);
+	json_decref(p1);
+	json_decref(p2);
+	/* changed: each of the nonce, the position, the tag */
+	static const size_t at[] = { 0, 23, 24, 30, 47, 48, 79 };
+	for (size_t i = 0; i < ML_ARRAY_LEN(at); i++) {
+		char bad[128];
+		snprintf(bad, sizeof bad, "%s", next);
+		bad[at[i]] = bad[at[i]] == '0' ? '1' : '0';
+		cursor_refused(big_u.port, free_, bad, "a cursor changed");
+	}
+	char bad[128];
+	snprintf(bad, sizeof bad, "%.78s", next);
+	cursor_refused(big_u.port, free_, bad, "a cursor cut");
+	snprintf(bad, sizeof bad, "%s00", next);
+	cursor_refused(big_u.port, free_, bad, "a cursor lengthened");
+	for (char *c = bad; *c; c++)
+		*c = (char)toupper((unsigned char)*c);
+	bad[80] = '\0';
+	cursor_refused(big_u.port, free_, bad, "a cursor in upper case");
+	cursor_refused(big_u.port, free_, plain, "a plain docid");
+	snprintf(bad, sizeof bad, "%s.1", plain);
+	cursor_refused(big_u.port, free_, bad, "a plain D.K");
+	/* another user's, both ways */
+	cursor_refused(big_u.port, root, next, "free's cursor given by root");
+	cursor_refused(big_u.port, free_, first_next(big_u.port, root, 7), "root's cursor given by free");
+	/* another server process (the same users, another key) */
+	char root_small[128];
+	snprintf(root_small, sizeof root_small, "%s", login(small_u.port, "root", "right-1", 200));
+	cursor_refused(big_u.port, root, first_next(small_u.port, root_small, 1), "a cursor of another server");
+	/* CSV: the cursor of its header is sealed the same way and goes on */
+	resp_t r = http_req(big_u.port, "GET", "/api/search.csv?limit=7", free_, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	const char *h = header(&r, "X-Mtalog-Next");
+	assert_non_null(h);
+	assert_int_equal(strlen(h), 80);
+	snprintf(path, sizeof path, "/api/search.csv?limit=7&cursor=%s", h);
+	resp_free(&r);
+	r = http_req(big_u.port, "GET", path, free_, NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(tl_count_lines(r.body), 8);
+	resp_free(&r);
+	/* the open server's stay plain */
+	j = get_json(big.port, "/api/search?limit=7", 200);
+	const char *open_next = json_string_value(json_object_get(j, "next"));
+	assert_non_null(open_next);
+	assert_int_equal(strspn(open_next, "0123456789."), strlen(open_next));
+	json_decref(j);
+}
+
+/* A number of /proc/PID/status ("Threads:", "VmHWM:" in kB); -1 when none. */
+static long proc_status(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	long n = -1;
+	size_t k = strlen(key);
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, key, k))
+			n = atol(line + k);
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static long threads_of(pid_t pid)
+{
+	return proc_status(pid, "Threads:");
+}
+
+struct search_try {
+	unsigned port;
+	int status;
+	char retry;     /* a 503 said Retry-After */
+};
+
+static void *search_try(void *p)
+{
+	struct search_try *t = p;
+	resp_t r = http_get(t->port, "/api/search?limit=1000");
+	t->status = r.status;
+	t->retry = header(&r, "Retry-After") != NULL;
+	resp_free(&r);
+	return NULL;
+}
+
+/* Connections share the search objects (each may keep a second thread and
+ * a batch of rows): 32 searches of 1000 rows at once on a server with
+ * --max-searches 2 leave it, once their connections are closed, with its
+ * own threads and at most 2 search threads, not one per connection; every
+ * search is answered, 200 or 503 with Retry-After. */
+static void searches_shared(void **state)
+{
+	(void)state;
+	server_t s = serve_start(bigdb, "--max-searches 2");
+	long base = threads_of(s.pid);
+	assert_true(base > 0);
+	enum { N = 32 };
+	pthread_t th[N];
+	struct search_try t[N];
+	for (int i = 0; i < N; i++) {
+		t[i] = (struct search_try){ s.port, 0, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, search_try, &t[i]), 0);
+	}
+	int ok = 0;
+	for (int i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		if (t[i].status == 200)
+			ok++;
+		else if (t[i].status != 503 || !t[i].retry)
+			fail_msg("search %d of %d at once: %d", i, N, t[i].status);
+	}
+	assert_true(ok >= 1);
+	/* the connections' threads end with their connections */
+	long now = threads_of(s.pid);
+	for (int k = 0; k < 200 && now > base + 2; k++) {
+		usleep(20000);
+		now = threads_of(s.pid);
+	}
+	if (now > base + 2)
+		fail_msg("%d searches at once left %ld threads (%ld at the start)", N, now, base);
+	assert_int_equal(serve_stop(&s), 0);
+	/* an answer of --max-searches */
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s serve --max-searches 0", bigdb), 1);
+	assert_non_null(strstr(err, "--max-searches"));
+	free(out);
+	free(err);
+}
+
 /* Logins side by side: the server checks at most 4 passwords at once (a
  * yescrypt check holds 16 MB), so 24 logins sent at once take a few checks'
  * memory, not 24 (384 MB); each is answered, here 401 (no such names). */
@@ -1529,16 +1719,7 @@ static void *login_try(void *p)
 
 static long peak_kb(pid_t pid)
 {
-	char path[64], line[256];
-	long kb = -1;
-	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	while (f && fgets(line, sizeof line, f))
-		if (!strncmp(line, "VmHWM:", 6))
-			kb = atol(line + 6);
-	if (f)
-		fclose(f);
-	return kb;
+	return proc_status(pid, "VmHWM:");
 }
 
 static void logins_at_once(void **state)
@@ -1643,7 +1824,7 @@ static resp_t get10(unsigned port, const char *path, const char *cookie)
 static char *csv_pages(unsigned port, const char *query, const char *cookie)
 {
 	ml_buf_t all = ML_BUF_INIT;
-	char cursor[64] = "";
+	char cursor[128] = "";
 	for (int pages = 0;; pages++) {
 		char path[1024];
 		snprintf(path, sizeof path, "/api/search.csv?%s%s%s", query, cursor[0] ? "&cursor=" : "", cursor);
@@ -1978,7 +2159,9 @@ int main(void)
 		cmocka_unit_test(login_logout),
 		cmocka_unit_test(users_see_their_rows),
 		cmocka_unit_test(users_cursor),
+		cmocka_unit_test(users_cursor_sealed),
 		cmocka_unit_test(logins_at_once),
+		cmocka_unit_test(searches_shared),
 		cmocka_unit_test(users_file),
 		cmocka_unit_test(report_endpoint),
 		cmocka_unit_test(csv_all),

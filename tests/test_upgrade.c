@@ -15,6 +15,8 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "index/upgrade.h"
+
 #define LOGS "tests/data/statuses.log tests/data/exim-statuses.log tests/data/sendmail-statuses.log"
 
 /* The schema-5 database, unpacked to path. */
@@ -112,6 +114,40 @@ static void refused_then_upgraded(void **state)
 	free(want);
 }
 
+/* A full disk (a file size limit at the old file's size) stops the upgrade
+ * at once, naming the database and the full disk, without runs started
+ * again on a larger map; the old database is whole, and the next upgrade
+ * completes. */
+static void full_disk_stops_at_once(void **state)
+{
+	(void)state;
+	const char *db = tl_path(tl_dir, "full.db");
+	unpack(db);
+	ml_store_t *s;
+	char err[1024];
+	assert_int_equal(ml_store_open(&s, db, ML_STORE_UPGRADE, err, sizeof err), 0);
+	ml_reindex_progress_t p;
+	memset(&p, 0, sizeof p);
+	err[0] = '\0';
+	tl_fsize_limit(tl_file_size(db));
+	int rc = ml_upgrade_run(s, NULL, NULL, &p, err, sizeof err);
+	tl_fsize_unlimit();
+	ml_store_close(s);
+	if (rc != ML_ENOSPC || p.restarts != 0)
+		fail_msg("upgrade on a full disk: %s (%d), %u restarts: %s", ml_strerror(rc), rc, p.restarts, err);
+	assert_non_null(strstr(err, db));
+	assert_non_null(strstr(err, "the disk is full"));
+	assert_true(still_old(db));
+	char *out;
+	char *e2;
+	assert_int_equal(tl_mtalog(&out, &e2, "--db %s upgrade --quiet --no-sync", db), 0);
+	free(out);
+	free(e2);
+	char *want = fresh();
+	tl_expect_db(db, want, "after an upgrade on a full disk, then one with room");
+	free(want);
+}
+
 static void killed_upgrade_leaves_one_whole(void **state)
 {
 	(void)state;
@@ -147,6 +183,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(refused_then_upgraded),
+		cmocka_unit_test(full_disk_stops_at_once),
 		cmocka_unit_test(killed_upgrade_leaves_one_whole),
 	};
 	return TL_RUN_DEFAULT("upgrade", tests, tl_dir_setup, tl_dir_teardown);

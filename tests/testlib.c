@@ -5,6 +5,8 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -532,4 +534,33 @@ void *tl_search_json(const char *db, const char *args)
 	free(out);
 	free(err);
 	return arr;
+}
+
+void tl_fsize_limit(uint64_t bytes)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_FSIZE, &rl))
+		fail_msg("getrlimit");
+	signal(SIGXFSZ, SIG_IGN);
+	rl.rlim_cur = (rlim_t)bytes;
+	if (setrlimit(RLIMIT_FSIZE, &rl))
+		fail_msg("setrlimit RLIMIT_FSIZE %llu", (unsigned long long)bytes);
+}
+
+void tl_fsize_unlimit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_FSIZE, &rl))
+		fail_msg("getrlimit");
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_FSIZE, &rl))
+		fail_msg("setrlimit RLIMIT_FSIZE back");
+}
+
+uint64_t tl_file_size(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st))
+		fail_msg("stat %s", path);
+	return (uint64_t)st.st_size;
 }

@@ -91,6 +91,14 @@ void tl_expect_db(const char *db, const char *want, const char *what);
  * Fails the test when mtalog fails.  malloc'd. */
 char *tl_db_contents(const char *db);
 
+/* A full disk for this process: its writes past `bytes` of a file fail with
+ * EFBIG (RLIMIT_FSIZE, SIGXFSZ ignored), until tl_fsize_unlimit.  Children
+ * started meanwhile inherit it. */
+void tl_fsize_limit(uint64_t bytes);
+void tl_fsize_unlimit(void);
+/* The size of a file in bytes (fails the test when it has none). */
+uint64_t tl_file_size(const char *path);
+
 /* Start the mtalog binary ($MTALOG_BIN, else build/mtalog) with args (a
  * NULL-terminated list, without the program name), stderr to /dev/null, in
  * the background: its pid. */

@@ -11,12 +11,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <termios.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include "engine/util.h"
+#include "tools/seal.h"
 
 typedef struct {
 	char id[AUTH_SESSION_ID_LEN + 1];
@@ -428,15 +428,8 @@ static size_t session_oldest_of(ml_auth_t *a, const ml_user_t *u)
 static int session_new(ml_auth_t *a, const ml_user_t *u, char *id)
 {
 	unsigned char rnd[AUTH_SESSION_ID_LEN / 2];
-	size_t got = 0;
-	while (got < sizeof rnd) {
-		ssize_t k = getrandom(rnd + got, sizeof rnd - got, 0);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return ML_EIO;
-		got += (size_t)k;
-	}
+	if (ml_seal_random(rnd, sizeof rnd))
+		return ML_EIO;
 	static const char hex[] = "0123456789abcdef";
 	session_t s;
 	for (size_t i = 0; i < sizeof rnd; i++) {

@@ -9,7 +9,7 @@
 # "cluster", the NATS server, the NATS C client (mtalog ship, ingest --nats)
 # and jq for tests/cluster/run.sh (`make test-cluster`).
 set -e
-PKGS="build-essential pkg-config liblmdb-dev libzstd-dev libxxhash-dev libpcre2-dev zlib1g-dev libjansson-dev libcmocka-dev libmicrohttpd-dev libcrypt-dev xxd"
+PKGS="build-essential pkg-config liblmdb-dev libzstd-dev libxxhash-dev libpcre2-dev zlib1g-dev libjansson-dev nettle-dev libcmocka-dev libmicrohttpd-dev libcrypt-dev xxd"
 # what the install test uses: man and groff render the manual page,
 # systemd-analyze checks the units (a container may lack all three)
 PKGS="$PKGS man-db groff-base systemd"

@@ -97,6 +97,9 @@ static void usage(FILE *f)
 	"      --header-timeout S    a request head must be whole within S seconds (default 10)\n"
 	"      --max-scans N         searches without an indexed filter, or with a regex, at once\n"
 	"                            (default: the processors; one more waits 2 s, then 503)\n"
+	"      --max-searches N      searches of any kind at once, whatever the connections\n"
+	"                            (default: max-scans + 2 a processor; more wait in line\n"
+	"                            within the search time budget, then 503)\n"
 	"\n"
 	"The database is --db PATH, else $MTALOG_DB, else ./mtalog.db.  Every command\n"
 	"and option: man mtalog (docs/mtalog.1 in the source tree).\n", f);
@@ -458,6 +461,7 @@ static int cmd_serve(const char *db, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "listen", required_argument, 0, 'l' },
 		{ "max-scans", required_argument, 0, 'm' },
+		{ "max-searches", required_argument, 0, 'M' },
 		{ "allowed-hosts", required_argument, 0, 'A' },
 		{ "max-client-connections", required_argument, 0, 'C' },
 		{ "header-timeout", required_argument, 0, 'D' },
@@ -481,6 +485,13 @@ static int cmd_serve(const char *db, int argc, char **argv)
 			if (opt_number("serve", "max-scans", optarg, 1, 1024, &n))
 				return 1;
 			o.max_scans = (unsigned)n;
+			break;
+		}
+		case 'M': {
+			long n;
+			if (opt_number("serve", "max-searches", optarg, 1, 1024, &n))
+				return 1;
+			o.max_searches = (unsigned)n;
 			break;
 		}
 		case 'T':

@@ -294,8 +294,7 @@ int ml_ingest_reparse(ml_store_t *s, int format, ml_reindex_fn fn, void *ctx,
 	if (!rc)
 		rc = ml_reindex_finish(s, &p);
 	if (rc)
-		snprintf(err, errlen, "%s: reparse failed: %s%s; the database is as it was", s->path,
-		         ml_strerror(rc), rc == ML_EFULL || rc == ML_EIO ? " (is the disk full?)" : "");
+		ml_reindex_error(s, "reparse", rc, err, errlen);
 	if (out)
 		*out = p;
 	ml_writer_free(g->w);

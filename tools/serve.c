@@ -56,6 +56,7 @@
 #include "tools/auth.h"
 #include "tools/histogram.h"
 #include "tools/output.h"
+#include "tools/seal.h"
 #include "tools/report.h"
 
 #define ML_SERVE_MAP ((size_t)1 << 40)   /* 1 TiB of address space */
@@ -73,13 +74,25 @@ static const char csv_header[] =
 #define USER_PASSES 50              /* searches (of up to 1000 rows each) one page of a
                                        user may run to fill itself */
 
-/* A bounded number of places (costly searches, password checks): take one,
- * waiting up to a time; the server's stop wakes every waiter. */
+/* A bounded number of places (search objects, costly searches, password
+ * checks): take one, waiting up to a time, in line: the places go to the
+ * waiters oldest first, and one who comes while others wait joins the end
+ * (so that under load every wait is about as long as the line, none ends
+ * in a 503 by bad luck).  Each waiter has its own condition, on its stack,
+ * linked in the line while it waits: a place given back wakes the first
+ * only.  The server's stop wakes every waiter. */
+typedef struct place_waiter {
+	pthread_cond_t cv;
+	struct place_waiter *prev, *next;
+} place_waiter_t;
+
 typedef struct {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	unsigned used, max;
+	place_waiter_t *first, *last;   /* the line */
 } places_t;
+
+#define PLACE_WAIT_NS 2000000000u   /* the longest wait for a place */
 
 typedef struct {
 	ml_store_t *store;
@@ -89,8 +102,10 @@ typedef struct {
 	size_t nhosts;
 	int secure_cookie;       /* not on loopback: the cookie says Secure */
 	pthread_mutex_t pool_lock;
-	ml_search_t **pool;      /* free search objects */
-	size_t npool, cappool;
+	ml_search_t **pool;      /* free search objects: room for searches.max */
+	size_t npool;
+	places_t searches;       /* search objects lent (at most --max-searches) */
+	ml_seal_t seal;          /* with users: the key of the cursors handed out */
 	pthread_rwlock_t maplock;
 	uint64_t search_ns;      /* a search's time budget */
 	places_t scans;          /* costly searches running (at most --max-scans) */
@@ -235,38 +250,113 @@ static int row_visible(const ml_user_t *u, const ml_message_t *m, int row)
 }
 
 
+/* ---- places ---- */
+
+static void places_init(places_t *p, unsigned max)
+{
+	pthread_mutex_init(&p->mu, NULL);
+	p->used = 0;
+	p->max = max;
+	p->first = p->last = NULL;
+}
+
+static void places_destroy(places_t *p)
+{
+	pthread_mutex_destroy(&p->mu);
+}
+
+/* Take a place, waiting at most wait_ns: 0 when none came (the server
+ * answers 503) or the server is stopping. */
+static int places_enter(places_t *p, uint64_t wait_ns)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)(wait_ns / 1000000000u);
+	until.tv_nsec += (long)(wait_ns % 1000000000u);
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&p->mu);
+	int got = p->used < p->max && !p->first;
+	if (!got && wait_ns && !atomic_load(&stopping)) {
+		place_waiter_t w = { .prev = p->last, .next = NULL };
+		pthread_cond_init(&w.cv, NULL);
+		*(p->last ? &p->last->next : &p->first) = &w;
+		p->last = &w;
+		int rc = 0;
+		while (!(got = p->first == &w && p->used < p->max) && rc != ETIMEDOUT && !atomic_load(&stopping))
+			rc = pthread_cond_timedwait(&w.cv, &p->mu, &until);
+		*(w.prev ? &w.prev->next : &p->first) = w.next;
+		*(w.next ? &w.next->prev : &p->last) = w.prev;
+		pthread_cond_destroy(&w.cv);
+	}
+	if (got)
+		p->used++;
+	/* a place still free (this waiter gave up, or more were free): the
+	 * next in line */
+	if (p->first && p->used < p->max)
+		pthread_cond_signal(&p->first->cv);
+	pthread_mutex_unlock(&p->mu);
+	return got;
+}
+
+static void places_leave(places_t *p)
+{
+	pthread_mutex_lock(&p->mu);
+	ML_ASSERT(p->used > 0);
+	p->used--;
+	if (p->first)
+		pthread_cond_signal(&p->first->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Wake every waiter (the server is stopping). */
+static void places_wake(places_t *p)
+{
+	pthread_mutex_lock(&p->mu);
+	for (place_waiter_t *w = p->first; w; w = w->next)
+		pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
 /* ---- search objects, one per request ---- */
 
-static ml_search_t *search_borrow(server_t *sv)
+/* A search object for a request, one of at most --max-searches (each may
+ * hold its second thread and a batch of decoded rows, so that hundreds of
+ * connections cost what a few searches cost): waits up to wait_ns for one,
+ * what is left of the request's time budget (so that a request waits in
+ * line rather than being turned away while the server keeps up).
+ * ML_EAGAIN when none came (the server answers 503) or the server is
+ * stopping; ML_ENOMEM. */
+static int search_borrow(server_t *sv, uint64_t wait_ns, ml_search_t **out)
 {
+	*out = NULL;
+	if (!places_enter(&sv->searches, wait_ns))
+		return ML_EAGAIN;
 	ml_search_t *se = NULL;
 	pthread_mutex_lock(&sv->pool_lock);
 	if (sv->npool)
 		se = sv->pool[--sv->npool];
 	pthread_mutex_unlock(&sv->pool_lock);
-	if (!se && ml_search_new(&se, sv->store))
-		return NULL;
-	return se;
+	if (!se && ml_search_new(&se, sv->store)) {
+		places_leave(&sv->searches);
+		return ML_ENOMEM;
+	}
+	*out = se;
+	return ML_OK;
 }
 
+/* Back to the free list (never fuller than the places: one a place). */
 static void search_return(server_t *sv, ml_search_t *se)
 {
 	if (!se)
 		return;
 	pthread_mutex_lock(&sv->pool_lock);
-	if (sv->npool == sv->cappool) {
-		size_t cap = sv->cappool ? sv->cappool * 2 : 8;
-		ml_search_t **p = realloc(sv->pool, cap * sizeof *p);
-		if (!p) {
-			pthread_mutex_unlock(&sv->pool_lock);
-			ml_search_free(se);
-			return;
-		}
-		sv->pool = p;
-		sv->cappool = cap;
-	}
+	ML_ASSERT(sv->npool < sv->searches.max);
 	sv->pool[sv->npool++] = se;
 	pthread_mutex_unlock(&sv->pool_lock);
+	places_leave(&sv->searches);
 }
 
 /* Enter the database (read lock); remap first if the writer grew the map
@@ -358,9 +448,63 @@ static enum MHD_Result respond_error(req_t *r, unsigned status, const char *para
 	return respond_json(r, status, j);
 }
 
+/* The answer when search_borrow failed with rc. */
+static enum MHD_Result respond_no_search(req_t *r, int rc)
+{
+	if (rc != ML_EAGAIN)
+		return respond_error(r, 500, NULL, ml_strerror(rc));
+	static const char busy[] = "{\"error\":\"busy: as many searches as the server runs at once are running; retry\"}";
+	static const char *const hdr[] = { "Retry-After", "2", "Cache-Control", "no-store", NULL };
+	return respond(r, 503, "application/json", busy, sizeof busy - 1, hdr);
+}
+
+/* ---- cursors handed to clients ---- */
+
+/* A server with users seals the cursors it hands out (tools/seal.h) with
+ * the user's name: a client learns nothing from one (a docid tells a time)
+ * and can give back only a cursor it was given, by this process; anything
+ * else is a bad cursor.  The position sealed is the 8 bytes of the docid
+ * and the 4 of the row, big-endian.  An open server's cursors are the plain
+ * text of ml_cursor_format, as `mtalog search` prints them. */
+#define CURSOR_SEALED 12
+
+static void cursor_give(const req_t *r, const ml_cursor_t *c, char *buf, size_t len)
+{
+	if (!r->sv->auth) {
+		ml_cursor_format(c, buf, len);
+		return;
+	}
+	unsigned char pos[CURSOR_SEALED];
+	ml_put_be64(pos, c->docid);
+	for (int i = 0; i < 4; i++)
+		pos[8 + i] = (unsigned char)(c->skip >> (24 - 8 * i));
+	const char *who = r->user ? r->user->name : "";
+	/* (fails only when getrandom(2) gives no nonce: no cursor then, and
+	 * the client searches again) */
+	if (ml_seal(&r->sv->seal, who, strlen(who), pos, sizeof pos, buf, len))
+		buf[0] = '\0';
+}
+
+/* ML_EINVAL for anything cursor_give did not hand to this user. */
+static int cursor_take(const req_t *r, const char *text, ml_cursor_t *c)
+{
+	if (!r->sv->auth)
+		return ml_cursor_parse(text, c);
+	unsigned char pos[CURSOR_SEALED];
+	const char *who = r->user ? r->user->name : "";
+	if (ml_seal_open(&r->sv->seal, who, strlen(who), text, pos, sizeof pos))
+		return ML_EINVAL;
+	c->docid = ml_get_be64(pos);
+	c->skip = (uint32_t)pos[8] << 24 | (uint32_t)pos[9] << 16 | (uint32_t)pos[10] << 8 | pos[11];
+	return c->docid && c->docid != UINT64_MAX ? ML_OK : ML_EINVAL;
+}
+
+_Static_assert(ML_SEAL_TEXT_LEN(CURSOR_SEALED) < ML_CURSOR_TEXT, "a sealed cursor fits its buffers");
+
 /* ---- /api/search ---- */
 
 typedef struct {
+	const req_t *req;       /* whose request (the cursor is theirs) */
 	ml_query_t q;
 	ml_cursor_t cursor;
 	int has_cursor;
@@ -392,10 +536,16 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	if (!strcmp(key, "cursor")) {
 		if (!*value)
 			return MHD_YES;
-		if (a->has_cursor || ml_cursor_parse(value, &a->cursor)) {
+		if (a->has_cursor || cursor_take(a->req, value, &a->cursor)) {
 			snprintf(a->bad_param, sizeof a->bad_param, "cursor");
-			snprintf(a->err, sizeof a->err, a->has_cursor ? "cursor: given twice"
-			         : "cursor: '%.200s' is not a cursor (give back the \"next\" of a search)", value);
+			if (a->has_cursor)
+				snprintf(a->err, sizeof a->err, "cursor: given twice");
+			else if (a->req->sv->auth)
+				snprintf(a->err, sizeof a->err, "cursor: not a cursor this server gave you (changed, "
+				         "another user's, or from before the server restarted); search again");
+			else
+				snprintf(a->err, sizeof a->err,
+				         "cursor: '%.200s' is not a cursor (give back the \"next\" of a search)", value);
 			a->status = 400;
 			return MHD_NO;
 		}
@@ -439,7 +589,28 @@ typedef struct {
 	ml_cursor_t skip;       /* rows of a message already given on the previous page */
 	uint64_t last_docid;
 	uint32_t last_pos, last_nrows;
+	uint32_t last_next;     /* the row of last_docid the next page starts at */
+	uint64_t vis_docid;     /* for a user: in message vis_docid, vis_next is the */
+	uint32_t vis_next;      /* first row they may see after the last handed over */
 } page_t;
+
+/* The row at which a page that ends after row pos of m goes on: the next
+ * one; for a user, the next one they may see, so that a cursor names only
+ * rows of theirs (the hidden rows between are passed); m's row count when
+ * there is none.  Each row of m is looked at once. */
+static uint32_t page_next_row(page_t *p, const ml_message_t *m, uint32_t pos)
+{
+	if (!p->user || p->user->role == ML_ROLE_ADMIN)
+		return pos + 1;
+	if (p->vis_docid != m->docid || p->vis_next <= pos) {
+		uint32_t nrows = m->nrcpts ? m->nrcpts : 1, j = pos + 1;
+		while (j < nrows && !row_visible(p->user, m, (int)j))
+			j++;
+		p->vis_docid = m->docid;
+		p->vis_next = j;
+	}
+	return p->vis_next;
+}
 
 static int page_row(void *ctx, const ml_message_t *m, int row)
 {
@@ -469,6 +640,7 @@ static int page_row(void *ctx, const ml_message_t *m, int row)
 	p->last_docid = m->docid;
 	p->last_pos = pos;
 	p->last_nrows = m->nrcpts ? m->nrcpts : 1;
+	p->last_next = page_next_row(p, m, pos);
 	return 0;
 }
 
@@ -483,7 +655,7 @@ static ml_cursor_t page_cursor(const page_t *p)
 		nc.skip = 0;
 	} else {
 		nc.docid = p->last_docid;
-		nc.skip = p->last_pos + 1 >= p->last_nrows ? 0 : p->last_pos + 1;
+		nc.skip = p->last_next >= p->last_nrows ? 0 : p->last_next;
 	}
 	return nc;
 }
@@ -492,6 +664,7 @@ static ml_cursor_t page_cursor(const page_t *p)
 static void query_after(ml_query_t *q, page_t *p, const ml_cursor_t *c)
 {
 	p->skip = *c;
+	p->vis_docid = 0;   /* (the message may have changed since) */
 	/* "D.K": from D inclusive, skipping K rows of D; "D": below D.  The rows
 	 * of the cursor's message given already are skipped by the search
 	 * itself: they do not count against its limit */
@@ -533,58 +706,6 @@ static int search_costly(const ml_query_t *q)
 	         q->host || q->queue_id);
 }
 
-static void places_init(places_t *p, unsigned max)
-{
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
-	p->used = 0;
-	p->max = max;
-}
-
-static void places_destroy(places_t *p)
-{
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->cv);
-}
-
-/* Take a place, waiting at most wait_ns: 0 when none came (the server
- * answers 503) or the server is stopping. */
-static int places_enter(places_t *p, uint64_t wait_ns)
-{
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += (time_t)(wait_ns / 1000000000u);
-	until.tv_nsec += (long)(wait_ns % 1000000000u);
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&p->mu);
-	int got = 0, rc = 0;
-	while (!(got = p->used < p->max) && rc != ETIMEDOUT && !atomic_load(&stopping))
-		rc = pthread_cond_timedwait(&p->cv, &p->mu, &until);
-	if (got)
-		p->used++;
-	pthread_mutex_unlock(&p->mu);
-	return got;
-}
-
-static void places_leave(places_t *p)
-{
-	pthread_mutex_lock(&p->mu);
-	p->used--;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-}
-
-/* Wake every waiter (the server is stopping). */
-static void places_wake(places_t *p)
-{
-	pthread_mutex_lock(&p->mu);
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-}
-
 /* ---- /api/search.csv?all=1: every row of the match, streamed ----
  *
  * The rows the cursor of /api/search walks to its end, page after page,
@@ -596,14 +717,14 @@ static void places_wake(places_t *p)
  * header would be lost by most clients, and the count is known only at the
  * end): "# N rows", or "# N rows; stopped: deadline (the rest: cursor=C)"
  * when a page's search ran out of its budget, "# N rows; stopped: busy
- * (...)" when no place came for it.  A spreadsheet shows it as one more
+ * (...)" when no place came for it.  A page borrows a search object for
+ * its search only: a client that reads slowly holds none.  A spreadsheet shows it as one more
  * line; a program drops the line that starts with '#'.
  */
 typedef struct {
 	req_t r;                /* the request's server and connection */
 	args_t a;
 	page_t p;
-	ml_search_t *se;
 	FILE *f;                /* writes into buf */
 	ml_out_t *out;         /* the CSV writer on f (writes the header with the first row) */
 	ml_buf_t buf;
@@ -618,6 +739,26 @@ static ssize_t stream_write(void *cookie, const char *p, size_t n)
 	return ml_buf_append(&st->buf, p, n) ? -1 : (ssize_t)n;
 }
 
+/* The last line of a stream that found no place for its next page's
+ * search (why: what was busy). */
+static void stream_busy(stream_t *st, const char *why)
+{
+	ml_query_t *q = &st->a.q;
+	/* where the next page would have started (query_after, backwards) */
+	char next[ML_CURSOR_TEXT] = "";
+	if (q->before_docid) {
+		ml_cursor_t nc = { q->before_row ? q->before_docid - 1 : q->before_docid, q->before_row };
+		cursor_give(&st->r, &nc, next, sizeof next);
+	}
+	ml_out_finish(st->out);
+	st->out = NULL;
+	if (!st->rows)
+		fputs(csv_header, st->f);
+	fprintf(st->f, "# %" PRIu64 " rows; stopped: busy (%s; the rest: cursor=%s)\r\n", st->rows, why, next);
+	st->done = 1;
+	fflush(st->f);
+}
+
 /* One page of rows into buf; 0, or -1 when the stream must end at once (the
  * client went away, the server stops). */
 static int stream_page(stream_t *st)
@@ -627,30 +768,31 @@ static int stream_page(stream_t *st)
 	page_t *p = &st->p;
 	uint64_t now = ml_search_clock_ns();
 	q->deadline_ns = now + sv->search_ns;
-	if (st->costly && !places_enter(&sv->scans, ML_MIN(sv->search_ns, 2000000000u))) {
-		/* where the next page would have started (query_after, backwards) */
-		char next[48] = "";
-		if (q->before_docid) {
-			ml_cursor_t nc = { q->before_row ? q->before_docid - 1 : q->before_docid, q->before_row };
-			ml_cursor_format(&nc, next, sizeof next);
-		}
-		ml_out_finish(st->out);
-		st->out = NULL;
-		if (!st->rows)
-			fputs(csv_header, st->f);
-		fprintf(st->f, "# %" PRIu64 " rows; stopped: busy (other searches that read message by message "
-		        "are running; the rest: cursor=%s)\r\n", st->rows, next);
-		st->done = 1;
-		fflush(st->f);
+	uint64_t wait_ns = ML_MIN(sv->search_ns, PLACE_WAIT_NS);
+	if (st->costly && !places_enter(&sv->scans, wait_ns)) {
+		stream_busy(st, "other searches that read message by message are running");
+		return 0;
+	}
+	ml_search_t *se;
+	now = ml_search_clock_ns();
+	int rc = search_borrow(sv, q->deadline_ns > now ? q->deadline_ns - now : 0, &se);
+	if (rc == ML_EAGAIN) {
+		if (st->costly)
+			places_leave(&sv->scans);
+		stream_busy(st, "as many searches as the server runs at once are running");
 		return 0;
 	}
 	ml_search_info_t info;
+	memset(&info, 0, sizeof info);
 	p->n = 0;
 	p->more = 0;
 	p->seen = 0;
-	db_enter(sv);
-	int rc = ml_search_run(st->se, q, page_row, p, &info, st->a.err, sizeof st->a.err);
-	db_leave(sv);
+	if (!rc) {
+		db_enter(sv);
+		rc = ml_search_run(se, q, page_row, p, &info, st->a.err, sizeof st->a.err);
+		db_leave(sv);
+		search_return(sv, se);
+	}
 	if (st->costly)
 		places_leave(&sv->scans);
 	st->rows += p->n;
@@ -659,10 +801,10 @@ static int stream_page(stream_t *st)
 	if (!rc && p->failed)
 		rc = ML_ENOMEM;
 	int more = p->more || info.truncated;
-	char next[48] = "";
+	char next[ML_CURSOR_TEXT] = "";
 	if (!rc && info.stopped && !p->more && info.resume_docid > 1) {
 		ml_cursor_t nc = { info.resume_docid, 0 };
-		ml_cursor_format(&nc, next, sizeof next);
+		cursor_give(&st->r, &nc, next, sizeof next);
 	}
 	if (rc || next[0] || !more) {
 		st->done = 1;
@@ -709,7 +851,6 @@ static void stream_free(void *cls)
 		ml_out_finish(st->out);
 	if (st->f)
 		fclose(st->f);
-	search_return(st->r.sv, st->se);
 	ml_query_free(&st->a.q);
 	ml_buf_free(&st->buf);
 	free(st);
@@ -742,11 +883,10 @@ static enum MHD_Result api_search_all(req_t *r, args_t *a)
 	q->stop_ctx = &st->r;
 	st->costly = search_costly(q);
 	static const cookie_io_functions_t io = { NULL, stream_write, NULL, NULL };
-	st->se = search_borrow(r->sv);
 	st->f = fopencookie(st, "w", io);
 	st->out = st->f ? ml_out_new(st->f, ML_OUT_CSV) : NULL;
 	p->out = st->out;
-	struct MHD_Response *resp = st->se && st->out
+	struct MHD_Response *resp = st->out
 		? mhd.create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, st, stream_free) : NULL;
 	if (!resp) {
 		stream_free(st);
@@ -781,6 +921,7 @@ static enum MHD_Result api_histogram(req_t *r)
 {
 	args_t a;
 	memset(&a, 0, sizeof a);
+	a.req = r;
 	mhd.get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
 	if (a.status) {
 		ml_query_free(&a.q);
@@ -797,24 +938,29 @@ static enum MHD_Result api_histogram(req_t *r)
 	a.q.stop = client_gone;
 	a.q.stop_ctx = r;
 	int costly = search_costly(&a.q);
-	if (costly && !places_enter(&r->sv->scans, ML_MIN(r->sv->search_ns, 2000000000u))) {
+	if (costly && !places_enter(&r->sv->scans, ML_MIN(r->sv->search_ns, PLACE_WAIT_NS))) {
 		ml_query_free(&a.q);
 		static const char busy[] = "{\"error\":\"busy: other searches that read message by message are running; retry\"}";
 		static const char *const hdr[] = { "Retry-After", "2", "Cache-Control", "no-store", NULL };
 		return respond(r, 503, "application/json", busy, sizeof busy - 1, hdr);
 	}
-	ml_search_t *se = search_borrow(r->sv);
+	ml_search_t *se;
+	uint64_t now = ml_search_clock_ns();
+	int rc = search_borrow(r->sv, a.q.deadline_ns > now ? a.q.deadline_ns - now : 0, &se);
+	if (rc) {
+		if (costly)
+			places_leave(&r->sv->scans);
+		ml_query_free(&a.q);
+		return respond_no_search(r, rc);
+	}
 	ml_hist_t h;
 	memset(&h, 0, sizeof h);
-	int rc = se ? 0 : ML_ENOMEM;
-	if (se) {
-		db_enter(r->sv);
-		rc = ml_hist_run(&h, se, &a.q, restricted ? total_visible : NULL, (void *)r->user, a.err, sizeof a.err);
-		db_leave(r->sv);
-	}
+	db_enter(r->sv);
+	rc = ml_hist_run(&h, se, &a.q, restricted ? total_visible : NULL, (void *)r->user, a.err, sizeof a.err);
+	db_leave(r->sv);
+	search_return(r->sv, se);
 	if (costly)
 		places_leave(&r->sv->scans);
-	search_return(r->sv, se);
 	ml_query_free(&a.q);
 	enum MHD_Result ret;
 	if (!rc && h.stopped == ML_SEARCH_CANCELLED) {
@@ -836,6 +982,7 @@ static enum MHD_Result api_search(req_t *r, int csv)
 {
 	args_t a;
 	memset(&a, 0, sizeof a);
+	a.req = r;
 	mhd.get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
 	if (a.status) {
 		ml_query_free(&a.q);
@@ -876,11 +1023,7 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	} else {
 		p.json = 1;
 	}
-	ml_search_t *se = search_borrow(r->sv);
-	if (!se || (csv && !p.out)) {
-		search_return(r->sv, se);
-		if (p.out)
-			ml_out_finish(p.out);
+	if (csv && !p.out) {
 		if (mem)
 			fclose(mem);
 		free(csvbuf);
@@ -898,20 +1041,30 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	int costly = search_costly(&a.q);
 	/* a place among the costly searches, waited for until the deadline or 2 s */
 	uint64_t now = ml_search_clock_ns();
-	if (costly && !places_enter(&r->sv->scans, a.q.deadline_ns > now ? ML_MIN(a.q.deadline_ns - now, 2000000000u) : 0)) {
-		search_return(r->sv, se);
+	int placed = !costly || places_enter(&r->sv->scans, a.q.deadline_ns > now
+	                                     ? ML_MIN(a.q.deadline_ns - now, PLACE_WAIT_NS) : 0);
+	/* then a search object (the same order everywhere: a costly search
+	 * waiting for its place holds no search object) */
+	ml_search_t *se = NULL;
+	now = ml_search_clock_ns();
+	int rc = placed ? search_borrow(r->sv, a.q.deadline_ns > now ? a.q.deadline_ns - now : 0, &se) : ML_EAGAIN;
+	if (rc) {
+		if (costly && placed)
+			places_leave(&r->sv->scans);
 		if (p.out)
 			ml_out_finish(p.out);
 		if (mem)
 			fclose(mem);
 		free(csvbuf);
 		ml_query_free(&a.q);
+		if (placed)
+			return respond_no_search(r, rc);
 		static const char busy[] = "{\"error\":\"busy: other searches that read message by message are running "
 		                           "(no indexed filter, or subject_re); retry, or add to, from, subject or status\"}";
 		static const char *const hdr[] = { "Retry-After", "2", "Cache-Control", "no-store", NULL };
 		return respond(r, 503, "application/json", busy, sizeof busy - 1, hdr);
 	}
-	int rc, truncated, scanned = 0, stopped = 0, capped = 0;
+	int truncated, scanned = 0, stopped = 0, capped = 0;
 	uint64_t examined = 0, re_limited = 0, resume = 0;
 	for (int pass = 1;; pass++) {
 		db_enter(r->sv);
@@ -959,10 +1112,10 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		db_leave(r->sv);
 		ml_hist_free(&h);
 	}
+	search_return(r->sv, se);
 	if (costly)
 		places_leave(&r->sv->scans);
 	int64_t took = elapsed_us(&t0);
-	search_return(r->sv, se);
 	ml_query_free(&a.q);
 	if (stopped == ML_SEARCH_CANCELLED) {
 		/* nobody to answer (the client went away) or the server is stopping */
@@ -976,13 +1129,13 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		return MHD_NO;
 	}
 
-	char next[48] = "";
+	char next[ML_CURSOR_TEXT] = "";
 	if (!rc && stopped && resume > 1) {
 		ml_cursor_t nc = { resume, 0 };
-		ml_cursor_format(&nc, next, sizeof next);
+		cursor_give(r, &nc, next, sizeof next);
 	} else if (!rc && truncated) {
 		ml_cursor_t nc = page_cursor(&p);
-		ml_cursor_format(&nc, next, sizeof next);
+		cursor_give(r, &nc, next, sizeof next);
 	}
 	if (csv) {
 		ml_out_finish(p.out);
@@ -1175,13 +1328,14 @@ static enum MHD_Result api_message(req_t *r, const char *id)
 	uint64_t docid;
 	if (ml_docid_parse(id, &docid))
 		return bad_id(r, id);
-	ml_search_t *se = search_borrow(r->sv);
-	if (!se)
-		return respond_error(r, 500, NULL, "out of memory");
+	ml_search_t *se;
+	int rc = search_borrow(r->sv, r->sv->search_ns, &se);
+	if (rc)
+		return respond_no_search(r, rc);
 	ml_message_t m;
 	ml_message_init(&m);
 	int whole = 1;
-	int rc = message_get(r, se, docid, &m, &whole);
+	rc = message_get(r, se, docid, &m, &whole);
 	enum MHD_Result ret;
 	if (rc)
 		ret = message_failed(r, id, rc);
@@ -1365,7 +1519,7 @@ static enum MHD_Result do_login(req_t *r, body_t *b)
 	client_addr(r, client, sizeof client);
 	const ml_user_t *u = NULL;
 	unsigned wait_s = 0;
-	if (!places_enter(&sv->logins, 2000000000u)) {
+	if (!places_enter(&sv->logins, PLACE_WAIT_NS)) {
 		json_decref(j);
 		explicit_bzero(b->buf, sizeof b->buf);
 		static const char busy[] = "{\"error\":\"busy: other logins are being checked; retry\"}";
@@ -1509,13 +1663,14 @@ static enum MHD_Result do_report(req_t *r, body_t *b, const char *id)
 	int kind = report_reason(r, b);
 	if (!kind)
 		return respond_error(r, 400, "reason", "reason: not spam or phishing");
-	ml_search_t *se = search_borrow(r->sv);
-	if (!se)
-		return respond_error(r, 500, NULL, "out of memory");
+	ml_search_t *se;
+	int rc = search_borrow(r->sv, r->sv->search_ns, &se);
+	if (rc)
+		return respond_no_search(r, rc);
 	ml_message_t m;
 	ml_message_init(&m);
 	int whole = 1;
-	int rc = message_get(r, se, docid, &m, &whole);
+	rc = message_get(r, se, docid, &m, &whole);
 	ml_message_free(&m);
 	enum MHD_Result ret;
 	if (rc)
@@ -1923,7 +2078,16 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	places_init(&sv.scans, o->max_scans ? o->max_scans : ncpu > 0 ? (unsigned)ncpu : 1);
 	places_init(&sv.logins, LOGIN_CHECKS);
+	/* search objects: one for each costly search, and two a processor for the others */
+	places_init(&sv.searches, o->max_searches ? o->max_searches
+	            : sv.scans.max + 2 * (ncpu > 0 ? (unsigned)ncpu : 1));
 	struct MHD_Daemon *d = NULL;
+	sv.pool = calloc(sv.searches.max, sizeof *sv.pool);
+	if (!sv.pool || ml_seal_init(&sv.seal)) {
+		fprintf(stderr, "mtalog serve: %s\n", sv.pool ? "no random bytes for the cursors' key" : "out of memory");
+		ret = 2;
+		goto done;
+	}
 	int loopback = ss.ss_family == AF_INET6
 		? IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr)
 		: (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
@@ -2004,6 +2168,7 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	atomic_store(&stopping, 1);
 	places_wake(&sv.scans);
 	places_wake(&sv.logins);
+	places_wake(&sv.searches);
 	mhd.stop_daemon(d);
 	if (sv.watching)
 		pthread_join(sv.watch, NULL);
@@ -2022,6 +2187,8 @@ done:
 	pthread_mutex_destroy(&sv.pool_lock);
 	places_destroy(&sv.scans);
 	places_destroy(&sv.logins);
+	places_destroy(&sv.searches);
+	ml_seal_wipe(&sv.seal);
 	pthread_mutex_destroy(&sv.conn_lock);
 	return ret;
 }

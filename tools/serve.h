@@ -40,7 +40,16 @@
  * from docid D inclusive, skipping that message's rows with index < K).  So
  * a message whose rows straddle the page boundary is neither cut nor repeated,
  * and a page is one consistent snapshot; messages ingested later have newer
- * docids and do not shift the pages already seen.
+ * docids and do not shift the pages already seen.  For a user who sees some
+ * rows only, K is the next row of D they may see (D when there is none):
+ * a cursor names only messages and rows of theirs.
+ *
+ * Those are the cursors of an open server (and of `mtalog search`).  A
+ * server with users hands each user their cursor sealed (tools/seal.h:
+ * encrypted and authenticated under a key of the process, bound to the
+ * user's name), at most ML_CURSOR_TEXT - 1 characters: opaque to the
+ * client, and a cursor changed, another user's, or from before a restart
+ * is a bad parameter (400, "cursor"), never a position.
  *
  * Bounded work: a search has a time budget (--search-timeout, default 5 s)
  * and stops early when its client goes away or the server stops; it then
@@ -49,9 +58,16 @@
  * indexed filter, or subject_re) run at most --max-scans at once; one more
  * waits up to 2 s for a place, then gets 503 with Retry-After.
  *
- * Threads: one per connection (libmicrohttpd's); the session table has its own lock.  Each request borrows an
- * ml_search_t from a free list (a search object is not thread-safe) and runs
- * its search in one read transaction (ml_search_run opens it).
+ * Threads: one per connection (libmicrohttpd's); the session table has its
+ * own lock.  Each request borrows an ml_search_t (a search object is not
+ * thread-safe; it may hold a second thread and a batch of decoded rows)
+ * from a pool of at most --max-searches, shared by every connection, and
+ * runs its search in one read transaction (ml_search_run opens it); more
+ * wait in line, first come first served, for what is left of their time
+ * budget, then get 503 with Retry-After.  So memory does not grow with the
+ * connections: a thousand idle or waiting connections hold a thread stack
+ * each and no search.  A costly search takes its place among --max-scans
+ * first (the line there is 2 s at most), then a search object.
  */
 #ifndef ML_SERVE_H
 #define ML_SERVE_H
@@ -68,6 +84,9 @@ typedef struct {
 	const char *listen;     /* HOST:PORT, [V6]:PORT, :PORT or PORT; NULL: the default */
 	unsigned max_scans;     /* costly searches (no indexed filter, or a regex) at once;
 	                           0: the processors.  More wait up to 2 s, then 503 */
+	unsigned max_searches;  /* searches of any kind at once (search objects); 0:
+	                           max_scans + 2 a processor.  More wait in line within
+	                           their time budget, then 503 */
 	double search_timeout;  /* seconds a search may take (it then answers with what it
 	                           found, "complete": false); 0: ML_SERVE_SEARCH_TIMEOUT */
 	int verbose;            /* one line per request on stderr */
@@ -106,6 +125,9 @@ typedef struct {
 	uint64_t docid;
 	uint32_t skip;
 } ml_cursor_t;
+
+/* Room for a cursor as text, plain or sealed, and its NUL. */
+#define ML_CURSOR_TEXT 96
 
 int ml_cursor_parse(const char *s, ml_cursor_t *c);
 void ml_cursor_format(const ml_cursor_t *c, char *buf, size_t len);

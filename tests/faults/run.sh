@@ -14,7 +14,8 @@
 #   run under a file size limit (ulimit -f) below what it needs, which is the
 #   disk filling up as the process sees it (EFBIG, or a short write): it must
 #   exit non-zero by itself, not killed by a signal, with a message that says
-#   the disk may be full; the database must open and hold the state before
+#   the disk may be full (reindex and reparse: naming the database, and "the
+#   disk is full" for EFBIG, not a full map); the database must open and hold the state before
 #   (or, for ingest and prune, a consistent part of the way), compact must
 #   leave no temporary file, and the same operation run again without the
 #   limit must end as an uninterrupted run does.
@@ -428,6 +429,26 @@ full() {
 		no "$what: exit $rc, but the message does not say the disk is full: $msg"
 		return
 	fi
+	case $op in
+	reindex|reparse)
+		# the database named; a full disk (EFBIG) said as such, with what to
+		# do, rather than taken for a full map (grown, and the whole run
+		# started again, up to six times); a short write is LMDB's EIO
+		if ! grep -qF "$db: $op failed: " "$tmp/full.err"; then
+			no "$what: the message does not name the database: $msg"
+			return
+		fi
+		if ! grep -qF 'input/output error (is the disk full?)' "$tmp/full.err" &&
+			! grep -qF 'the disk is full (' "$tmp/full.err"; then
+			no "$what: the message does not say the disk is full: $msg"
+			return
+		fi
+		if grep -qF "the database's map is full" "$tmp/full.err"; then
+			no "$what: a full disk taken for a full map: $msg"
+			return
+		fi
+		;;
+	esac
 	if ! contents "$db" "$tmp/mid"; then
 		no "$what: the database does not open after the failure: $(head -2 "$tmp/contents.err" | tr '\n' ' ')"
 		return

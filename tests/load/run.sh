@@ -34,11 +34,12 @@
 # page cache, shared with every process that maps the file, reclaimable,
 # and growing with the data the ingests add and the searches read).  The
 # server's own memory follows the requests served at once: each has a
-# thread, a search object (kept for reuse afterwards, with a helper thread
-# once it ran a large search) and an answer of up to 1000 rows (~0.5 MB of
-# JSON) while it is sent; at 500 connections that comes to a few hundred
-# MB, approached over a minute or two and then held, swinging by a fifth
-# from one second to the next.  Hence a warm-up first (WARMUP, 60 s: the mixed
+# thread, while its search runs one of the --max-searches search objects
+# that all connections share (each with a helper thread once it ran a large
+# search), and its answer of up to 1000 rows (~0.5 MB of JSON) while it is
+# sent; the others wait in line for a search object.  At 500 connections
+# that comes to some tens of MB, swinging from one second to the next.
+# Hence a warm-up first (WARMUP, 60 s: the mixed
 # workload at the most connections, an ingest beside it), and "flat" means:
 # the median of RssAnon over the last run (the same workload) is at most
 # 30% above its median over the warm-up's second half, after tens of

@@ -1,0 +1,108 @@
+/*
+ * seal.c — sealed texts: ChaCha20-Poly1305 of nettle, in hex (see seal.h).
+ *
+ * nettle is the library GnuTLS is built on; libmicrohttpd, which serve
+ * loads, brings it into the process anyway.
+ */
+#include "seal.h"
+
+#include <errno.h>
+#include <nettle/chacha-poly1305.h>
+#include <nettle/memops.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "engine/util.h"
+
+_Static_assert(CHACHA_POLY1305_NONCE_SIZE + CHACHA_POLY1305_DIGEST_SIZE == ML_SEAL_OVERHEAD,
+               "the overhead of a seal is its nonce and its tag");
+_Static_assert(CHACHA_POLY1305_KEY_SIZE == ML_SEAL_KEY_LEN, "a seal's key is ChaCha20's");
+
+int ml_seal_random(void *buf, size_t n)
+{
+	uint8_t *p = buf;
+	size_t got = 0;
+	while (got < n) {
+		ssize_t k = getrandom(p + got, n - got, 0);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return ML_EIO;
+		got += (size_t)k;
+	}
+	return ML_OK;
+}
+
+int ml_seal_init(ml_seal_t *s)
+{
+	return ml_seal_random(s->key, sizeof s->key);
+}
+
+void ml_seal_wipe(ml_seal_t *s)
+{
+	explicit_bzero(s->key, sizeof s->key);
+}
+
+int ml_seal(const ml_seal_t *s, const void *ad, size_t adlen, const void *msg, size_t n,
+            char *out, size_t outlen)
+{
+	if (n > ML_SEAL_MAX || outlen < ML_SEAL_TEXT_LEN(n) + 1)
+		return ML_EINVAL;
+	uint8_t raw[ML_SEAL_MAX + ML_SEAL_OVERHEAD];
+	uint8_t *nonce = raw, *ct = raw + CHACHA_POLY1305_NONCE_SIZE, *tag = ct + n;
+	if (ml_seal_random(nonce, CHACHA_POLY1305_NONCE_SIZE))
+		return ML_EIO;
+	struct chacha_poly1305_ctx ctx;
+	chacha_poly1305_set_key(&ctx, s->key);
+	chacha_poly1305_set_nonce(&ctx, nonce);
+	chacha_poly1305_update(&ctx, adlen, ad);
+	chacha_poly1305_encrypt(&ctx, n, ct, msg);
+	chacha_poly1305_digest(&ctx, CHACHA_POLY1305_DIGEST_SIZE, tag);
+	explicit_bzero(&ctx, sizeof ctx);
+	static const char hex[] = "0123456789abcdef";
+	size_t len = n + ML_SEAL_OVERHEAD;
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 15];
+	}
+	out[2 * len] = '\0';
+	return ML_OK;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int ml_seal_open(const ml_seal_t *s, const void *ad, size_t adlen, const char *text, void *msg, size_t n)
+{
+	memset(msg, 0, n);
+	size_t len = n + ML_SEAL_OVERHEAD;
+	if (n > ML_SEAL_MAX || strnlen(text, 2 * len + 1) != 2 * len)
+		return ML_EINVAL;
+	uint8_t raw[ML_SEAL_MAX + ML_SEAL_OVERHEAD];
+	for (size_t i = 0; i < len; i++) {
+		int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return ML_EINVAL;
+		raw[i] = (uint8_t)(hi << 4 | lo);
+	}
+	const uint8_t *nonce = raw, *ct = raw + CHACHA_POLY1305_NONCE_SIZE, *tag = ct + n;
+	uint8_t plain[ML_SEAL_MAX], want[CHACHA_POLY1305_DIGEST_SIZE];
+	struct chacha_poly1305_ctx ctx;
+	chacha_poly1305_set_key(&ctx, s->key);
+	chacha_poly1305_set_nonce(&ctx, nonce);
+	chacha_poly1305_update(&ctx, adlen, ad);
+	chacha_poly1305_decrypt(&ctx, n, plain, ct);
+	chacha_poly1305_digest(&ctx, sizeof want, want);
+	explicit_bzero(&ctx, sizeof ctx);
+	int ok = memeql_sec(want, tag, sizeof want);
+	if (ok)
+		memcpy(msg, plain, n);
+	explicit_bzero(plain, sizeof plain);
+	return ok ? ML_OK : ML_EINVAL;
+}
