@@ -58,6 +58,7 @@ struct ml_reader {
 	int growable;         /* regular plain file: PARTIAL, lseek */
 	int eof;              /* the source has no more bytes */
 	int err;              /* 0, or the error every later call returns */
+	int truncated;        /* that error is a gzip stream that ends early */
 	char *path;
 	ml_input_id_t id;
 	/* gzip */
@@ -176,6 +177,7 @@ static int gz_fill(ml_reader_t *r)
 				goto out;
 			if (zs->avail_in == 0) {
 				rc = gz_error(r, ML_EIO, "truncated gzip data");
+				r->truncated = 1;
 				goto out;
 			}
 		}
@@ -575,4 +577,9 @@ void ml_reader_close(ml_reader_t *r)
 	free(r->buf);
 	free(r->path);
 	free(r);
+}
+
+int ml_reader_truncated(const ml_reader_t *r)
+{
+	return r->err && r->truncated;
 }

@@ -98,6 +98,9 @@ const char *ml_reader_path(const ml_reader_t *r);
  * valid input).
  */
 int ml_reader_next(ml_reader_t *r, ml_line_t *line, char *err, size_t errlen);
+/* 1 when the error ml_reader_next returned is a gzip stream that ends
+ * before its end (a damaged file, or one gzip is still writing). */
+int ml_reader_truncated(const ml_reader_t *r);
 void ml_reader_close(ml_reader_t *r);
 /*
  * Whether ml_reader_next can return without waiting for its source: 1 when a

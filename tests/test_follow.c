@@ -532,6 +532,59 @@ static void writers_beside_a_follower(void **state)
 	free(L.starts);
 }
 
+/* logrotate with copytruncate and compress: the copy of the lines written
+ * after the last read is compressed next to the log while the follower
+ * runs; gzip is still writing it when the follower first looks.  The
+ * half-written .gz is not read as a damaged file (no error, exit 0), and
+ * its lines are read once it is whole, each once.  (Its second half comes
+ * after the log's newer lines, so messages across the two are not joined as
+ * one ingest of the lines in order would join them.) */
+static void compressed_copy_being_written(void **state)
+{
+	(void)state;
+	log_t L;
+	const char *src = path("gzw-source.log");
+	tl_gen_log(src, 2000);
+	load(&L, src);
+	size_t N = L.nlines, a = N / 2, b = 3 * N / 4;
+	const char *log = path("gzw.log"), *db = path("gzw.db"), *errf = path("gzw.err");
+	char copy[4300], gz[4300], whole[4300], cmd[18000];
+	snprintf(copy, sizeof copy, "%s.1", log);
+	snprintf(gz, sizeof gz, "%s.1.gz", log);
+	snprintf(whole, sizeof whole, "%s", path("gzw-whole.gz"));
+	put(&L, log, 0, a, 0);
+	pid_t pid = spawn_follow_err(db, log, errf);
+	wait_lines(db, (long)a, "the first lines");
+	/* lines a..b only in the copy; b..N in the log after the truncation */
+	kill(pid, SIGSTOP);
+	put(&L, log, a, b, 1);
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s' && gzip -c '%s' > '%s' && rm '%s'", log, copy, copy, whole, copy);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(truncate(log, 0), 0);
+	put(&L, log, b, N, 1);
+	size_t gn;
+	char *gzb = tl_read_file(whole, &gn);
+	assert_non_null(gzb);
+	tl_write_file(gz, gzb, gn / 2);   /* gzip halfway */
+	kill(pid, SIGCONT);
+	wait_lines(db, (long)(a + N - b), "the lines after the truncation");
+	sleep_ms(1500);                    /* scans of the siblings meanwhile */
+	tl_write_file(gz, gzb, gn);        /* gzip done */
+	free(gzb);
+	wait_lines(db, (long)N, "the compressed copy, whole");
+	int st = stop(pid, SIGTERM);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	size_t en;
+	char *err = tl_read_file(errf, &en);
+	assert_non_null(err);
+	if (strstr(err, "gzip") || strstr(err, "truncated"))
+		fail_msg("the half-written copy was read: %s", err);
+	free(err);
+	free(L.buf);
+	free(L.starts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -540,6 +593,7 @@ int main(void)
 		cmocka_unit_test(writers_beside_a_follower),
 		cmocka_unit_test(stdin_pipe_goes_quiet),
 		cmocka_unit_test(truncated_in_place_while_followed),
+		cmocka_unit_test(compressed_copy_being_written),
 	};
 	const struct CMUnitTest corpus_tests[] = {
 		cmocka_unit_test_prestate(rotation_restart_and_copytruncate, (void *)"postfix-logsums/mail.log"),

@@ -371,7 +371,12 @@ static int scan_siblings(ing_t *g, const char *path, int64_t since)
 		} else if (!id.compressed && id.size <= prev.offset) {
 			continue;
 		}
+		/* gzip may still be writing a compressed copy written to in the
+		 * last seconds (logrotate's compress): read to its last whole
+		 * line, the rest by a later scan (the copy changes meanwhile) */
+		g->unfinished_gz = id.compressed && time(NULL) - cands[i].mtime.tv_sec < ML_PARTIAL_WAIT_S;
 		rc = ml_ing_input(g, cands[i].path);
+		g->unfinished_gz = 0;
 	}
 	for (size_t i = 0; i < ncand; i++)
 		free(cands[i].path);

@@ -16,7 +16,9 @@
  *     that holds more than the checkpoint (the lines written between the last
  *     read and a copytruncate, or a file compressed before it was drained) is
  *     read on from the checkpoint.  Copies never read are left alone (ingest
- *     them by name).
+ *     them by name).  A compressed copy written to in the last
+ *     ML_PARTIAL_WAIT_S seconds may still be being written (gzip): one that
+ *     ends early is read to its last whole line, and on when it changes.
  * A last line without '\n' waits for its end (taken as complete once the
  * file has been quiet ML_PARTIAL_WAIT_S seconds).  SIGINT or SIGTERM stops
  * the loop; what was read is committed (also without --follow).

@@ -523,6 +523,7 @@ int ml_ing_input(ing_t *g, const char *path)
 	ml_line_t l;
 	uint64_t offset = start, lines = lines_before;
 	int got = 0;
+	ml_buf_t held = ML_BUF_INIT;   /* a last line, while the stream's end is checked */
 	while (!ml_ing_stop) {
 		if (id.is_stdin) {
 			/* a pipe (tail -F | mtalog ingest -) may go quiet: its lines
@@ -542,6 +543,19 @@ int ml_ing_input(ing_t *g, const char *path)
 			break;
 		if (l.end <= start)
 			continue;  /* before the checkpoint (gz and stdin resume by skipping) */
+		if ((l.flags & ML_LINE_NOEOL) && g->unfinished_gz) {
+			/* the last line of a stream: whole only if the stream ends
+			 * there, not if gzip has not written the rest yet */
+			ml_buf_reset(&held);
+			if (ml_buf_append(&held, l.p, l.n)) {
+				rc = ML_ENOMEM;
+				break;
+			}
+			ml_line_t next;
+			if ((got = ml_reader_next(r, &next, err, sizeof err)) < 0)
+				break;
+			l.p = held.data;
+		}
 		if ((l.flags & ML_LINE_PARTIAL) && time(NULL) - id.mtime < ML_PARTIAL_WAIT_S) {
 			/* a log being written: its writer will finish the line */
 			if (!g->o->quiet)
@@ -572,10 +586,15 @@ int ml_ing_input(ing_t *g, const char *path)
 	}
 	if (g->progress)
 		ml_ing_progress(g, path, offset, id.compressed || id.is_stdin ? 0 : id.size, 1);
-	if (got < 0) {
+	if (got < 0 && g->unfinished_gz && ml_reader_truncated(r)) {
+		if (!g->o->quiet)
+			fprintf(g->o->report, "mtalog: %s: compressed copy not whole yet (still being written?): "
+			        "read to byte %llu, the rest later\n", path, (unsigned long long)offset);
+	} else if (got < 0) {
 		fprintf(stderr, "mtalog: %s\n", err);
 		g->res->inputs_failed++;
 	}
+	ml_buf_free(&held);
 	if (!rc && (offset > start || shrunk)) {
 		/* (shrunk: the checkpoint moves back to its end, read or not;
 		 * no slot left: commit the others first) */

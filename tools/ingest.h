@@ -127,6 +127,9 @@ typedef struct ing {
 	int progress;           /* a progress line on the terminal (stderr is one, not --quiet) */
 	double last_progress, t0;
 	struct ml_follow *fol;  /* --follow's files (tools/follow.c) */
+	int unfinished_gz;      /* the input is a compressed copy gzip may still be writing: a
+	                           stream that ends early ends at its last whole line, with no
+	                           error (ml_ing_input; read on from there later) */
 	struct ml_pipe *pipe;   /* the writer thread, when batches are written beside the reading */
 	ml_buf_t reports;       /* beside the writer thread: the batch's reports read from lines */
 	ml_buf_t learned;       /* local domains learned in this batch, each ending in '\0' */
