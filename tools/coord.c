@@ -208,7 +208,13 @@ void ml_coord_responder(const char *db, const ml_cluster_opts_t *co, int k, int 
 	jsCtx *js = NULL;
 	char err[512], name[64];
 	snprintf(name, sizeof name, "mtalog shard %d/%d answers", k, n);
-	if (ml_cluster_connect(co, name, NULL, &r.nc, &js, err, sizeof err)) {
+	/* a put not answered within a second fails and is tried again soon: a
+	 * NATS server lost while the bucket elects its leader must not leave
+	 * the entry without a put for its whole lifetime */
+	jsOptions jo;
+	jsOptions_Init(&jo);
+	jo.Wait = ML_COORD_PUT_WAIT_MS;
+	if (ml_cluster_connect(co, name, &jo, &r.nc, &js, err, sizeof err)) {
 		fprintf(stderr, "mtalog ingest: shard %d/%d cannot answer searches: %s\n", k, n, err);
 		_exit(2);
 	}
@@ -228,11 +234,13 @@ void ml_coord_responder(const char *db, const ml_cluster_opts_t *co, int k, int 
 	while (getppid() == parent) {
 		if (!kv)
 			kv = shards_bucket(js, co, 1);
-		if (kv && kvStore_PutString(NULL, kv, key, val) != NATS_OK) {
-			kvStore_Destroy(kv);
-			kv = NULL;
+		if (kv && kvStore_PutString(NULL, kv, key, val) == NATS_OK) {
+			nats_Sleep(ML_COORD_ANNOUNCE_S * 1000);
+			continue;
 		}
-		nats_Sleep(ML_COORD_ANNOUNCE_S * 1000);
+		kvStore_Destroy(kv);
+		kv = NULL;
+		nats_Sleep(ML_COORD_RETRY_MS);
 	}
 	_exit(0);
 }
@@ -462,7 +470,14 @@ int ml_coord_main(const char *cmd, int argc, char **argv)
 		fprintf(stderr, "mtalog %s: %s\n", cmd, err);
 		goto out;
 	}
+	/* (the bucket's leader may be elected again just now: ask until the
+	 * deadline) */
+	int64_t t0 = nats_Now();
 	gather_t g = { shards_expected(js, &co), NULL };
+	while (!g.n && nats_Now() - t0 < (int64_t)(timeout * 1000)) {
+		nats_Sleep(250);
+		g.n = shards_expected(js, &co);
+	}
 	if (!g.n) {
 		fprintf(stderr, "mtalog %s: no shard has announced itself in %s\n", cmd, ML_COORD_BUCKET);
 		ml_cluster_close(nc, js);
