@@ -86,8 +86,10 @@ step() {
 	echo "--- $*"
 }
 
-# ports: a base from the pid, then the first free run of six
-base=$((20000 + ($$ % 2000) * 10))
+# ports: a base from the pid, below the ephemeral ports (a port the system
+# gave a connection as its local end cannot be listened on), then the first
+# free run of nine
+base=$((10000 + ($$ % 2000) * 10))
 while :; do
 	busy=0
 	for o in 0 1 2 3 4 5 6 7 8; do
