@@ -23,7 +23,8 @@
  * ML_COORD_RETRY_MS, so that the entry is put again within its lifetime.
  *
  * The coordinator's side: the shards expected are 0..N-1, N from the
- * bucket's entries (the largest); the request goes to each at once, the
+ * bucket's entries (the largest), read through the bucket stream's leader
+ * (a server started again may be behind); the request goes to each at once, the
  * replies are gathered on one inbox until all are in or the deadline
  * (--timeout, default 5 s).  search: rows merged newest first (time, then
  * shard and docid), cut at the limit.  stats: numbers added up (newest
