@@ -62,6 +62,7 @@ typedef struct {
 	unsigned resyncs;
 	unsigned behind;          /* consumers made again as their server was behind the stream */
 	uint64_t check_last;      /* the stream's last sequence at the previous check (0: none yet) */
+	uint64_t check_dseq;      /* the consumer's last delivery number at the previous check */
 	double checked_at;        /* when (ml_ing_now) */
 } shard_t;
 
@@ -284,7 +285,16 @@ static int consumer_behind(shard_t *s, int since_check, char *why, size_t len)
 			snprintf(why, len, "its server%s holds the stream to sequence %llu and has nothing pending; "
 			         "the stream was at %llu %d s ago", srv, (unsigned long long)d,
 			         (unsigned long long)s->check_last, SHARD_CHECK_MS / 1000);
+		} else if (since_check && ci->Delivered.Consumer > s->consumer_seq &&
+		           ci->Delivered.Consumer == s->check_dseq) {
+			/* deliveries lost with no later one to show the gap */
+			behind = 1;
+			snprintf(why, len, "its server%s delivered up to number %llu, this shard got up to %llu, "
+			         "and nothing more came in %d s", srv, (unsigned long long)ci->Delivered.Consumer,
+			         (unsigned long long)s->consumer_seq, SHARD_CHECK_MS / 1000);
 		}
+		if (since_check)
+			s->check_dseq = ci->Delivered.Consumer;
 	}
 	jsConsumerInfo_Destroy(ci);
 	if (since_check)
@@ -324,6 +334,12 @@ static int make_consumer(shard_t *s, const ml_cluster_opts_t *co, char *err, siz
 		s->sub = NULL;
 	}
 	s->consumer_seq = 0;
+	s->check_dseq = 0;
+	/* the last message fed came through the consumer made before: an
+	 * acknowledgement of it (AckAll, by its delivery number) would
+	 * acknowledge the new consumer's deliveries up to that number */
+	natsMsg_Destroy(s->last);
+	s->last = NULL;
 	char durable[64], filter[64];
 	durable_name(s, durable, sizeof durable);
 	snprintf(filter, sizeof filter, ML_CLUSTER_PART_PFX "%d.*", s->k);
