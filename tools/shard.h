@@ -26,7 +26,12 @@
  * the consumer is made (the server does not hold the last sequence fed,
  * which the stream's leader holds) and every SHARD_CHECK_MS while nothing
  * comes (the server says nothing is pending but has not reached the
- * stream's last sequence of the check before).  After each commit
+ * stream's last sequence of the check before).  That check also makes the
+ * consumer again when it says it delivered more than the node got and
+ * nothing more came since the check before (deliveries lost with none
+ * after them to show the gap).  The last message of a consumer made before
+ * is not acknowledged (AckAll by its delivery number would acknowledge the
+ * new consumer's).  After each commit
  * the batch's last message is acknowledged (AckAll: the batch with it),
  * which shows the consumer's lag to the operator but decides nothing.
  *
