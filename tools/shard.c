@@ -253,9 +253,12 @@ static void durable_name(const shard_t *s, char *out, size_t len)
  * reached the stream's last sequence of the previous check.  Such a server
  * is behind the stream (a server started again that has not caught up, or
  * whose catch-up stalled): the consumer delivers only what that server
- * holds, and nothing more while it stays behind.  0 when it is not, or
- * cannot be told.  With since_check, the stream's last sequence is kept
- * for the next check. */
+ * holds, and nothing more while it stays behind.  Also 1 (with
+ * since_check) when the consumer delivered more than this shard got and
+ * nothing more came since the previous check: deliveries lost with no
+ * later one to show the gap.  0 when none of these, or it cannot be told.
+ * With since_check, the stream's last sequence and the consumer's last
+ * delivery number are kept for the next check. */
 static int consumer_behind(shard_t *s, int since_check, char *why, size_t len)
 {
 	jsOptions jo;
