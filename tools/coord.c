@@ -182,13 +182,11 @@ static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
 	natsMsg_Destroy(msg);
 }
 
-static kvStore *shards_bucket(jsCtx *js, const ml_cluster_opts_t *co, int create)
+static kvStore *shards_bucket(jsCtx *js, const ml_cluster_opts_t *co)
 {
 	kvStore *kv = NULL;
 	if (js_KeyValue(&kv, js, ML_COORD_BUCKET) == NATS_OK)
 		return kv;
-	if (!create)
-		return NULL;
 	kvConfig kc;
 	kvConfig_Init(&kc);
 	kc.Bucket = ML_COORD_BUCKET;
@@ -208,7 +206,13 @@ void ml_coord_responder(const char *db, const ml_cluster_opts_t *co, int k, int 
 	jsCtx *js = NULL;
 	char err[512], name[64];
 	snprintf(name, sizeof name, "mtalog shard %d/%d answers", k, n);
-	if (ml_cluster_connect(co, name, NULL, &r.nc, &js, err, sizeof err)) {
+	/* a put not answered within a second fails and is tried again soon: a
+	 * NATS server lost while the bucket elects its leader must not leave
+	 * the entry without a put for its whole lifetime */
+	jsOptions jo;
+	jsOptions_Init(&jo);
+	jo.Wait = ML_COORD_PUT_WAIT_MS;
+	if (ml_cluster_connect(co, name, &jo, &r.nc, &js, err, sizeof err)) {
 		fprintf(stderr, "mtalog ingest: shard %d/%d cannot answer searches: %s\n", k, n, err);
 		_exit(2);
 	}
@@ -227,12 +231,14 @@ void ml_coord_responder(const char *db, const ml_cluster_opts_t *co, int k, int 
 	kvStore *kv = NULL;
 	while (getppid() == parent) {
 		if (!kv)
-			kv = shards_bucket(js, co, 1);
-		if (kv && kvStore_PutString(NULL, kv, key, val) != NATS_OK) {
-			kvStore_Destroy(kv);
-			kv = NULL;
+			kv = shards_bucket(js, co);
+		if (kv && kvStore_PutString(NULL, kv, key, val) == NATS_OK) {
+			nats_Sleep(ML_COORD_ANNOUNCE_S * 1000);
+			continue;
 		}
-		nats_Sleep(ML_COORD_ANNOUNCE_S * 1000);
+		kvStore_Destroy(kv);
+		kv = NULL;
+		nats_Sleep(ML_COORD_RETRY_MS);
 	}
 	_exit(0);
 }
@@ -244,28 +250,42 @@ typedef struct {
 	json_t **answers;         /* answers[k], NULL: none */
 } gather_t;
 
-/* The shards announced; 0 when none. */
-static int shards_expected(jsCtx *js, const ml_cluster_opts_t *co)
+/* The shards announced; 0 when none.  The bucket is read through its
+ * stream's leader (the subjects it holds, then the last message of each):
+ * a bucket's keys and direct gets are answered by any server holding it,
+ * and one started again may not have caught up (an entry put since is
+ * missing there, or has expired there). */
+static int shards_expected(jsCtx *js)
 {
-	kvStore *kv = shards_bucket(js, co, 0);
-	if (!kv)
-		return 0;
-	kvKeysList keys = { 0 };
+	char stream[64], filter[64];
+	snprintf(stream, sizeof stream, "KV_%s", ML_COORD_BUCKET);
+	snprintf(filter, sizeof filter, "$KV.%s.>", ML_COORD_BUCKET);
+	jsOptions jo;
+	jsOptions_Init(&jo);
+	jo.Stream.Info.SubjectsFilter = filter;
+	jsStreamInfo *si = NULL;
 	int n = 0;
-	if (kvStore_Keys(&keys, kv, NULL) == NATS_OK) {
-		for (int i = 0; i < keys.Count; i++) {
-			kvEntry *e = NULL;
-			if (kvStore_Get(&e, kv, keys.Keys[i]) != NATS_OK)
-				continue;
-			const char *v = kvEntry_ValueString(e);
-			const char *slash = v ? strchr(v, '/') : NULL;
+	if (js_GetStreamInfo(&si, js, stream, &jo, NULL) != NATS_OK) {
+		jsStreamInfo_Destroy(si);
+		return 0;
+	}
+	jsStreamStateSubjects *subjects = si->State.Subjects;
+	for (int i = 0; subjects && i < subjects->Count; i++) {
+		natsMsg *m = NULL;
+		const char *op = NULL;
+		if (js_GetLastMsg(&m, js, stream, subjects->List[i].Subject, NULL, NULL) != NATS_OK)
+			continue;
+		/* (a key deleted or purged: a message with KV-Operation) */
+		if (natsMsgHeader_Get(m, "KV-Operation", &op) != NATS_OK) {
+			char v[32];
+			snprintf(v, sizeof v, "%.*s", natsMsg_GetDataLength(m), natsMsg_GetData(m) ? natsMsg_GetData(m) : "");
+			const char *slash = strchr(v, '/');
 			if (slash && atoi(slash + 1) > n)
 				n = atoi(slash + 1);
-			kvEntry_Destroy(e);
 		}
-		kvKeysList_Destroy(&keys);
+		natsMsg_Destroy(m);
 	}
-	kvStore_Destroy(kv);
+	jsStreamInfo_Destroy(si);
 	return n;
 }
 
@@ -462,7 +482,14 @@ int ml_coord_main(const char *cmd, int argc, char **argv)
 		fprintf(stderr, "mtalog %s: %s\n", cmd, err);
 		goto out;
 	}
-	gather_t g = { shards_expected(js, &co), NULL };
+	/* (the bucket's leader may be elected again just now: ask until the
+	 * deadline) */
+	int64_t t0 = nats_Now();
+	gather_t g = { shards_expected(js), NULL };
+	while (!g.n && nats_Now() - t0 < (int64_t)(timeout * 1000)) {
+		nats_Sleep(250);
+		g.n = shards_expected(js);
+	}
 	if (!g.n) {
 		fprintf(stderr, "mtalog %s: no shard has announced itself in %s\n", cmd, ML_COORD_BUCKET);
 		ml_cluster_close(nc, js);

@@ -17,10 +17,14 @@
  * goes to the shard it names.  Every ML_COORD_ANNOUNCE_S the responder puts
  * key "K" = "K/N" into the JetStream key-value bucket ML_COORD_BUCKET, whose
  * entries live ML_COORD_TTL_S: a shard is known while it answers, and a
- * new one is found without restarting anything.
+ * new one is found without restarting anything.  A put waits
+ * ML_COORD_PUT_WAIT_MS for the bucket's answer; a failed one (a NATS server
+ * lost, the bucket's leader elected again) is tried again after
+ * ML_COORD_RETRY_MS, so that the entry is put again within its lifetime.
  *
  * The coordinator's side: the shards expected are 0..N-1, N from the
- * bucket's entries (the largest); the request goes to each at once, the
+ * bucket's entries (the largest), read through the bucket stream's leader
+ * (a server started again may be behind); the request goes to each at once, the
  * replies are gathered on one inbox until all are in or the deadline
  * (--timeout, default 5 s).  search: rows merged newest first (time, then
  * shard and docid), cut at the limit.  stats: numbers added up (newest
@@ -36,6 +40,8 @@
 #define ML_COORD_BUCKET "mtalog_shards"
 #define ML_COORD_TTL_S 10
 #define ML_COORD_ANNOUNCE_S 3
+#define ML_COORD_PUT_WAIT_MS 1000
+#define ML_COORD_RETRY_MS 500
 
 /* The shard's answering process: does not return (exits). */
 void ml_coord_responder(const char *db, const ml_cluster_opts_t *co, int k, int n);

@@ -23,6 +23,9 @@ static const char shard_usage[] =
 #define SHARD_FETCH 1000        /* messages a fetch asks for */
 #define SHARD_FETCH_MS 300      /* how long a fetch waits for them */
 #define SHARD_HOSTS_MAX 65536
+#define SHARD_CHECK_MS 2000     /* nothing fetched: the consumer's server checked this often */
+#define SHARD_CHECK_WAIT_MS 2000   /* how long the stream and the consumer are asked for */
+#define SHARD_REMAKE_TRIES 5    /* a consumer made on a server behind: made again this often */
 
 typedef struct {
 	char name[160];           /* "nats:" + the host's subject token */
@@ -57,6 +60,10 @@ typedef struct {
 	uint64_t dropped;         /* lines not at their input's position (sent again, or twice) */
 	uint64_t consumer_seq;    /* the consumer's delivery number of the last message */
 	unsigned resyncs;
+	unsigned behind;          /* consumers made again as their server was behind the stream */
+	uint64_t check_last;      /* the stream's last sequence at the previous check (0: none yet) */
+	uint64_t check_dseq;      /* the consumer's last delivery number at the previous check */
+	double checked_at;        /* when (ml_ing_now) */
 } shard_t;
 
 /* The meta key of an input's position: ML_META_STREAM_INPUT_PFX + 16 hex. */
@@ -235,9 +242,94 @@ static int get_shard_meta(void *ctx, const char *key, size_t kn, const void *v, 
 	return 0;
 }
 
+static void durable_name(const shard_t *s, char *out, size_t len)
+{
+	snprintf(out, len, "mtalog-shard-%d-%d", s->k, s->n);
+}
+
+/* 1 when the server leading this shard's consumer holds the stream only to
+ * a sequence before the last line this shard fed (which the stream's leader
+ * holds), or (with since_check) says nothing is pending while it has not
+ * reached the stream's last sequence of the previous check.  Such a server
+ * is behind the stream (a server started again that has not caught up, or
+ * whose catch-up stalled): the consumer delivers only what that server
+ * holds, and nothing more while it stays behind.  Also 1 (with
+ * since_check) when the consumer delivered more than this shard got and
+ * nothing more came since the previous check: deliveries lost with no
+ * later one to show the gap.  0 when none of these, or it cannot be told.
+ * With since_check, the stream's last sequence and the consumer's last
+ * delivery number are kept for the next check. */
+static int consumer_behind(shard_t *s, int since_check, char *why, size_t len)
+{
+	jsOptions jo;
+	jsOptions_Init(&jo);
+	jo.Wait = SHARD_CHECK_WAIT_MS;
+	jsErrCode jerr = 0;
+	uint64_t last = 0;   /* the stream's, as its leader tells */
+	jsStreamInfo *si = NULL;
+	if (js_GetStreamInfo(&si, s->js, s->co->stream, &jo, &jerr) == NATS_OK)
+		last = si->State.LastSeq;
+	jsStreamInfo_Destroy(si);
+	char durable[64];
+	durable_name(s, durable, sizeof durable);
+	jsConsumerInfo *ci = NULL;
+	int behind = 0;
+	if (js_GetConsumerInfo(&ci, s->js, s->co->stream, durable, &jo, &jerr) == NATS_OK) {
+		uint64_t d = ci->Delivered.Stream;
+		char srv[80] = "";
+		if (ci->Cluster && ci->Cluster->Leader && *ci->Cluster->Leader)
+			snprintf(srv, sizeof srv, " %s", ci->Cluster->Leader);
+		if (d < s->fed && s->fed <= last) {
+			behind = 1;
+			snprintf(why, len, "its server%s holds the stream to sequence %llu, before %llu read already",
+			         srv, (unsigned long long)d, (unsigned long long)s->fed);
+		} else if (since_check && !ci->NumPending && d < s->check_last) {
+			behind = 1;
+			snprintf(why, len, "its server%s holds the stream to sequence %llu and has nothing pending; "
+			         "the stream was at %llu %d s ago", srv, (unsigned long long)d,
+			         (unsigned long long)s->check_last, SHARD_CHECK_MS / 1000);
+		} else if (since_check && ci->Delivered.Consumer > s->consumer_seq &&
+		           ci->Delivered.Consumer == s->check_dseq) {
+			/* deliveries lost with no later one to show the gap */
+			behind = 1;
+			snprintf(why, len, "its server%s delivered up to number %llu, this shard got up to %llu, "
+			         "and nothing more came in %d s", srv, (unsigned long long)ci->Delivered.Consumer,
+			         (unsigned long long)s->consumer_seq, SHARD_CHECK_MS / 1000);
+		}
+		if (since_check)
+			s->check_dseq = ci->Delivered.Consumer;
+	}
+	jsConsumerInfo_Destroy(ci);
+	if (since_check)
+		s->check_last = last;
+	return behind;
+}
+
 /* The durable consumer of this shard, made afresh from the sequence after
- * the last one fed. */
+ * the last one fed; made again while its server is behind the stream. */
+static int make_consumer(shard_t *s, const ml_cluster_opts_t *co, char *err, size_t errlen);
+
 static int subscribe(shard_t *s, const ml_cluster_opts_t *co, char *err, size_t errlen)
+{
+	char why[256], kn[32];
+	snprintf(kn, sizeof kn, "%d/%d", s->k, s->n);
+	int rc;
+	for (int tries = 1;; tries++) {
+		rc = make_consumer(s, co, err, errlen);
+		if (rc || tries == SHARD_REMAKE_TRIES || !consumer_behind(s, 0, why, sizeof why))
+			break;
+		fprintf(stderr, "mtalog ingest: shard %s: the consumer made from stream sequence %llu is behind "
+		        "(%s): made again\n", kn, (unsigned long long)s->fed + 1, why);
+		s->behind++;
+		nats_Sleep(200);
+	}
+	/* the next check keeps the stream's end; the one after compares */
+	s->check_last = 0;
+	s->checked_at = ml_ing_now();
+	return rc;
+}
+
+static int make_consumer(shard_t *s, const ml_cluster_opts_t *co, char *err, size_t errlen)
 {
 	if (s->sub) {
 		natsSubscription_Unsubscribe(s->sub);
@@ -245,8 +337,14 @@ static int subscribe(shard_t *s, const ml_cluster_opts_t *co, char *err, size_t 
 		s->sub = NULL;
 	}
 	s->consumer_seq = 0;
+	s->check_dseq = 0;
+	/* the last message fed came through the consumer made before: an
+	 * acknowledgement of it (AckAll, by its delivery number) would
+	 * acknowledge the new consumer's deliveries up to that number */
+	natsMsg_Destroy(s->last);
+	s->last = NULL;
 	char durable[64], filter[64];
-	snprintf(durable, sizeof durable, "mtalog-shard-%d-%d", s->k, s->n);
+	durable_name(s, durable, sizeof durable);
 	snprintf(filter, sizeof filter, ML_CLUSTER_PART_PFX "%d.*", s->k);
 	jsErrCode jerr = 0;
 	natsStatus st = NATS_OK;
@@ -363,22 +461,36 @@ static int shard_source(ing_t *g, void *ctx)
 		natsMsgList_Destroy(&list);
 		if (rc)
 			return rc;
+		if (!got && !resync) {
+			/* the stream is quiet: what was read is stored now */
+			if (g->batch_lines && (rc = ml_ing_commit(g, 0)))
+				return rc;
+			/* or the consumer's server is behind the stream */
+			char why[256];
+			if (ml_ing_now() - s->checked_at >= SHARD_CHECK_MS / 1000.0) {
+				if (consumer_behind(s, 1, why, sizeof why)) {
+					fprintf(stderr, "mtalog ingest: shard %s: the consumer is behind (%s): made again from "
+					        "stream sequence %llu\n", kn, why, (unsigned long long)s->fed + 1);
+					s->behind++;
+					resync = 2;
+				}
+				s->checked_at = ml_ing_now();
+			}
+		}
 		if (resync) {
-			s->resyncs++;
+			if (resync == 1)
+				s->resyncs++;
 			nats_Sleep(200);
 			while (!ml_ing_stop && subscribe(s, s->co, err, sizeof err)) {
 				fprintf(stderr, "mtalog ingest: shard %s: %s; trying again\n", kn, err);
 				nats_Sleep(1000);
 			}
-			continue;
 		}
-		/* the stream is quiet: what was read is stored now */
-		if (!got && g->batch_lines && (rc = ml_ing_commit(g, 0)))
-			return rc;
 	}
-	if (!g->o->quiet && (s->dropped || s->resyncs))
+	if (!g->o->quiet && (s->dropped || s->resyncs || s->behind))
 		fprintf(stderr, "mtalog ingest: shard %s: %llu lines not at their input's position skipped (sent again "
-		        "by a shipper); consumer made again %u times\n", kn, (unsigned long long)s->dropped, s->resyncs);
+		        "by a shipper); consumer made again %u times (%u on a server behind the stream)\n", kn,
+		        (unsigned long long)s->dropped, s->resyncs + s->behind, s->behind);
 	return ML_OK;
 }
 

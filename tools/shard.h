@@ -18,7 +18,20 @@
  * after it were not.  A line whose sequence is at or below the last one fed
  * (a redelivery) is skipped.  A delivery missing (the consumer's delivery
  * numbers jump: messages sent while a server went away) or a failed fetch
- * makes the consumer again from the last sequence fed.  After each commit
+ * makes the consumer again from the last sequence fed.  So does a consumer
+ * led by a NATS server that is behind the stream (started again and not
+ * caught up yet, or its catch-up stalled: nats-server 2.9.10 was seen
+ * retrying one for minutes), as it delivers only what that server holds
+ * (a consumer's leader is any server of the stream's): checked when
+ * the consumer is made (the server does not hold the last sequence fed,
+ * which the stream's leader holds) and every SHARD_CHECK_MS while nothing
+ * comes (the server says nothing is pending but has not reached the
+ * stream's last sequence of the check before).  That check also makes the
+ * consumer again when it says it delivered more than the node got and
+ * nothing more came since the check before (deliveries lost with none
+ * after them to show the gap).  The last message of a consumer made before
+ * is not acknowledged (AckAll by its delivery number would acknowledge the
+ * new consumer's).  After each commit
  * the batch's last message is acknowledged (AckAll: the batch with it),
  * which shows the consumer's lag to the operator but decides nothing.
  *

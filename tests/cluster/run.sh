@@ -23,11 +23,32 @@
 #   make test-cluster       (nats-server, jq: sh tools/install-deps.sh cluster)
 #   MESSAGES=500 MTALOG_BIN=build/mtalog sh tests/cluster/run.sh
 #   KEEP=1 keeps the temporary folder.
+#   ROUNDS="2" runs only the rounds named (default "1 2 3 4 5"); REPEAT=N
+#   runs round 2 N times in a row (the NATS server killed is n0, n1, n2 in
+#   turn), each with its own two parts of the logs.
+#   Each NATS server has its monitoring port (base + 6 + i): when a round
+#   fails, its /jsz (stream and consumers) is kept in the temporary folder.
 #
 # Stops only the processes it started, by pid (trap on exit).
 set -eu
 cd "$(dirname "$0")/../.."
 MESSAGES=${MESSAGES:-2000}
+ROUNDS=${ROUNDS:-1 2 3 4 5}
+REPEAT=${REPEAT:-1}
+case "$REPEAT" in ''|*[!0-9]*|0) echo "REPEAT: '$REPEAT' is not a number from 1" >&2; exit 2 ;; esac
+has_round() {
+	case " $ROUNDS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+# the parts of the logs the rounds append (round 1: 3, 2: 2 each time, 3: 1,
+# 4: 2); MESSAGES are those of 8 parts (one day), more parts have more
+# messages and days: each part holds about 3 hours, as the searches expect
+NPARTS=0
+has_round 1 && NPARTS=$((NPARTS + 3))
+has_round 2 && NPARTS=$((NPARTS + 2 * REPEAT))
+has_round 3 && NPARTS=$((NPARTS + 1))
+has_round 4 && NPARTS=$((NPARTS + 2))
+[ "$NPARTS" -gt 0 ] || NPARTS=1
 command -v nats-server >/dev/null || { echo "nats-server is missing: sh tools/install-deps.sh cluster" >&2; exit 2; }
 command -v jq >/dev/null || { echo "jq is missing: sh tools/install-deps.sh cluster" >&2; exit 2; }
 if [ -z "${MTALOG_BIN:-}" ]; then
@@ -54,17 +75,25 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 fail() {
 	echo "FAIL: $*" >&2
+	# where the lines are: the stream and the consumers as each server sees them
+	if command -v curl >/dev/null; then
+		for i in 0 1 2; do
+			curl -s -m 5 "http://127.0.0.1:$((base + 6 + i))/jsz?consumers=true&config=true" > "$tmp/jsz$i.json" 2>/dev/null || true
+		done
+	fi
 	exit 1
 }
 step() {
 	echo "--- $*"
 }
 
-# ports: a base from the pid, then the first free run of six
-base=$((20000 + ($$ % 2000) * 10))
+# ports: a base from the pid, below the ephemeral ports (a port the system
+# gave a connection as its local end cannot be listened on), then the first
+# free run of nine
+base=$((10000 + ($$ % 2000) * 10))
 while :; do
 	busy=0
-	for o in 0 1 2 3 4 5; do
+	for o in 0 1 2 3 4 5 6 7 8; do
 		if (exec 3<>/dev/tcp/127.0.0.1/$((base + o))) 2>/dev/null; then busy=1; fi
 	done
 	[ $busy -eq 0 ] && break
@@ -79,6 +108,7 @@ for i in 0 1 2; do
 	cat > "$tmp/n$i.conf" <<EOF
 server_name: n$i
 listen: 127.0.0.1:$((base + i))
+http: 127.0.0.1:$((base + 6 + i))
 jetstream { store_dir: "$tmp/js$i" }
 cluster {
   name: mtalog-test
@@ -98,7 +128,7 @@ for i in 0 1 2; do start_nats $i; done
 
 # ---- the logs
 # (the generator is a test tool: its leaks at exit do not count under ASan)
-ASAN_OPTIONS=detect_leaks=0 "$GEN" --messages "$MESSAGES" --hosts 5 --seed 7 --start 2026-11-01T00:00:00Z \
+ASAN_OPTIONS=detect_leaks=0 "$GEN" --messages $((MESSAGES * NPARTS / 8)) --days "$(awk "BEGIN { print $NPARTS / 8 }")" --hosts 5 --seed 7 --start 2026-11-01T00:00:00Z \
 	--out "$tmp/gen.log" 2> "$tmp/gen.err" || fail "bench/gen: $(cat "$tmp/gen.err")"
 mkdir -p "$tmp/src" "$tmp/logs"
 awk -v d="$tmp/src" '{ print > (d "/" $4 ".log") }' "$tmp/gen.log"
@@ -106,16 +136,19 @@ awk -v d="$tmp/src" '{ $4 = "s" $4; print > (d "/" $4 ".log") }' sample/mail.log
 HOSTS=$(cd "$tmp/src" && ls | sed 's/\.log$//' | sort)
 nhosts=$(echo "$HOSTS" | wc -l)
 [ "$nhosts" -ge 6 ] || fail "expected 6 or more hosts in the logs, got $nhosts"
-# each host's log in 8 parts, appended one after the other
+# each host's log in NPARTS parts, appended one after the other
 for h in $HOSTS; do
 	n=$(wc -l < "$tmp/src/$h.log")
-	split -l $(((n + 7) / 8)) -d -a 1 "$tmp/src/$h.log" "$tmp/src/$h.part"
+	split -l $(((n + NPARTS - 1) / NPARTS)) -d -a 3 "$tmp/src/$h.log" "$tmp/src/$h.part"
 	: > "$tmp/logs/$h.log"
 done
-append_part() {   # append part $1 of every host
+part=0
+append_part() {   # append the next part of every host
+	p=$(printf %03d $part)
 	for h in $HOSTS; do
-		[ -f "$tmp/src/$h.part$1" ] && cat "$tmp/src/$h.part$1" >> "$tmp/logs/$h.log"
+		[ -f "$tmp/src/$h.part$p" ] && cat "$tmp/src/$h.part$p" >> "$tmp/logs/$h.log"
 	done
+	part=$((part + 1))
 	return 0
 }
 
@@ -268,7 +301,8 @@ EOF
 		{ cat "$tmp/stats.single" "$tmp/stats.nats" >&2; fail "$round: stats --nats differs"; }
 	# show --nats of the messages of the last search, against show on the single node
 	ns=0
-	for id in $(jq -r .id "$tmp/q.nats.raw" | head -3); do
+	# (messages with a queue id: the single node's is found by host and queue id)
+	for id in $(jq -r 'select(.queue_id != "") | .id' "$tmp/q.nats.raw" | head -3); do
 		"$BIN" show --nats "$URL" "$id" > "$tmp/show.nats.raw" || fail "$round: show --nats $id: status $?"
 		h=$(jq -r .host "$tmp/show.nats.raw")
 		qid=$(jq -r .queue_id "$tmp/show.nats.raw")
@@ -278,61 +312,78 @@ EOF
 		cmp -s "$tmp/show.nats" "$tmp/show.single" || fail "$round: show --nats $id differs from show $sid"
 		ns=$((ns + 1))
 	done
+	[ "$ns" -gt 0 ] || fail "$round: no message with a queue id in the answer to show with show --nats"
 	echo "$round: identical: $(wc -l < "$tmp/dump.single") messages, $(jq .lines_parsed "$tmp/stats.single") lines parsed, $nq searches (on each shard, merged here, and merged by search --nats), stats --nats, $ns show --nats"
 }
 
-step "round 1: every log shipped as it grows; one log rotated"
-append_part 0
-sleep 1
-first=$(echo "$HOSTS" | head -1)
-append_part 1
-mv "$tmp/logs/$first.log" "$tmp/logs/$first.log.1"
-: > "$tmp/logs/$first.log"
-append_part 2
-compare "round 1"
+if has_round 1; then
+	step "round 1: every log shipped as it grows; one log rotated"
+	append_part
+	sleep 1
+	first=$(echo "$HOSTS" | head -1)
+	append_part
+	mv "$tmp/logs/$first.log" "$tmp/logs/$first.log.1"
+	: > "$tmp/logs/$first.log"
+	append_part
+	compare "round 1"
+fi
 
-step "round 2: kill -9 of a NATS server while lines are shipped"
-append_part 3
-kill -9 "$nats_pid1"
-wait "$nats_pid1" 2>/dev/null || true
-append_part 4
-sleep 2
-start_nats 1
-compare "round 2"
+r=0
+while has_round 2 && [ $r -lt "$REPEAT" ]; do
+	k=$(((r + 1) % 3))
+	of=""
+	[ "$REPEAT" -gt 1 ] && of=" ($((r + 1)) of $REPEAT)"
+	step "round 2$of: kill -9 of a NATS server (n$k) while lines are shipped"
+	append_part
+	eval "p=\$nats_pid$k"
+	kill -9 "$p"
+	wait "$p" 2>/dev/null || true
+	append_part
+	sleep 2
+	start_nats $k
+	compare "round 2$of"
+	r=$((r + 1))
+done
 
-step "round 3: kill -9 of a shard node in the middle of a batch"
-append_part 5
-sleep 0.3
-kill -9 "$shard_pid0"
-wait "$shard_pid0" 2>/dev/null || true
-start_shard 0
-compare "round 3"
+if has_round 3; then
+	step "round 3: kill -9 of a shard node in the middle of a batch"
+	append_part
+	sleep 0.3
+	kill -9 "$shard_pid0"
+	wait "$shard_pid0" 2>/dev/null || true
+	start_shard 0
+	compare "round 3"
+fi
 
-step "round 4: kill -9 of a shipper while it ships"
-second=$(echo "$HOSTS" | sed -n 2p)
-append_part 6
-p=$(ship_pid "$second")
-kill -9 "$p"
-wait "$p" 2>/dev/null || true
-append_part 7
-start_ship "$second"
-compare "round 4"
+if has_round 4; then
+	step "round 4: kill -9 of a shipper while it ships"
+	second=$(echo "$HOSTS" | sed -n 2p)
+	append_part
+	p=$(ship_pid "$second")
+	kill -9 "$p"
+	wait "$p" 2>/dev/null || true
+	append_part
+	start_ship "$second"
+	compare "round 4"
+fi
 
-step "round 5: a shard stopped during searches"
-# (the node and the process beside it that answers its searches)
-answers1=$(pgrep -P "$shard_pid1" || true)
-[ -n "$answers1" ] || fail "round 5: shard 1 has no process answering searches"
-kill -STOP "$shard_pid1" $answers1
-set +e
-"$BIN" search --nats "$URL" --timeout 2 --to @example.com > "$tmp/q.partial" 2> "$tmp/q.partial.err"
-st=$?
-set -e
-kill -CONT "$shard_pid1" $answers1
-[ "$st" -eq 3 ] || fail "round 5: search --nats with shard 1 stopped: status $st, not 3 (partial)"
-grep -q "shard 1/3: no answer" "$tmp/q.partial.err" || fail "round 5: the partial answer does not name shard 1: $(cat "$tmp/q.partial.err")"
-grep -q "partial" "$tmp/q.partial.err" || fail "round 5: the answer does not say it is partial"
-[ -s "$tmp/q.partial" ] || fail "round 5: no rows from the other shards"
-compare "round 5 (shard 1 answering again)"
+if has_round 5; then
+	step "round 5: a shard stopped during searches"
+	# (the node and the process beside it that answers its searches)
+	answers1=$(pgrep -P "$shard_pid1" || true)
+	[ -n "$answers1" ] || fail "round 5: shard 1 has no process answering searches"
+	kill -STOP "$shard_pid1" $answers1
+	set +e
+	"$BIN" search --nats "$URL" --timeout 2 --to @example.com > "$tmp/q.partial" 2> "$tmp/q.partial.err"
+	st=$?
+	set -e
+	kill -CONT "$shard_pid1" $answers1
+	[ "$st" -eq 3 ] || fail "round 5: search --nats with shard 1 stopped: status $st, not 3 (partial)"
+	grep -q "shard 1/3: no answer" "$tmp/q.partial.err" || fail "round 5: the partial answer does not name shard 1: $(cat "$tmp/q.partial.err")"
+	grep -q "partial" "$tmp/q.partial.err" || fail "round 5: the answer does not say it is partial"
+	[ -s "$tmp/q.partial" ] || fail "round 5: no rows from the other shards"
+	compare "round 5 (shard 1 answering again)"
+fi
 
 # what the faults did (timing decides how much of it a run sees); the shards
 # say it when they stop
