@@ -18,6 +18,7 @@
 #include "index/query.h"
 #include "index/store.h"
 #include "tools/output.h"
+#include "tools/report.h"
 
 /* ---- the shard's side ---- */
 
@@ -142,6 +143,7 @@ static json_t *answer_show(resp_t *r, const char *data, int len)
 	} else {
 		j = ml_message_json(&m);
 		ml_message_add_chain(j, r->se, &m);
+		ml_message_add_reports(j, r->se, m.docid);
 		cluster_id(j, r->k);
 		json_t *chain = json_object_get(j, "chain");
 		size_t i;
