@@ -35,6 +35,9 @@ $man1 644
 $units/mtalog-ingest.service 644
 $units/mtalog-serve.service 644
 $sysusers 644"
+# built with libnats: the cluster's commands, which mtalog starts for them
+[ ! -e "$BUILD/mtalog-cluster" ] || want="$want
+$D/usr/local/bin/mtalog-cluster 755"
 got=$(find "$D" -type f -printf '%p %m\n' | sort)
 if [ "$got" = "$(printf '%s\n' "$want" | sort)" ]; then
 	ok "install writes the binary, mtalog(1), two units and the sysusers entry, nothing else"
@@ -52,6 +55,11 @@ Mar  3 09:00:01 mx1 postfix/lmtp[104]: 5A1B2C3D4E: to=<bob@example.com>, relay=m
 Mar  3 09:00:01 mx1 postfix/qmgr[103]: 5A1B2C3D4E: removed
 EOF
 check "the installed binary says its version" sh -c "'$bin' --version | grep -q '^mtalog [0-9]'"
+if [ -e "$BUILD/mtalog-cluster" ]; then
+	# (ship without --nats: its own usage, from mtalog-cluster beside it)
+	check "the installed binary starts mtalog-cluster for the cluster's commands" \
+		sh -c "'$bin' ship 2>&1 | grep -q 'give --nats URL' && ! ldd '$bin' | grep -q libnats"
+fi
 check "the installed binary ingests a log" "$bin" --db "$tmp/t.db" ingest --quiet --year 2026 "$tmp/mail.log"
 if "$bin" --db "$tmp/t.db" search --to bob@example.com 2>/dev/null | grep -q "delivered  alice@sender.example"; then
 	ok "the installed binary finds the row"
