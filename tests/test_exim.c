@@ -5,8 +5,7 @@
  * of the rule tests and tests/data/exim-statuses.log.  The corpus tier adds
  * the fail2ban and crowdsec fixtures as a peer suite, a sweep over every Exim
  * line of the corpus (none may be ML_EV_UNKNOWN but the allow-list below),
- * the robustness run over those lines, and the parse speed over the Exim
- * test-suite log (printed, not asserted: budgets are measured by bench/).
+ * and the robustness run over those lines (parse speed is bench/'s).
  *
  * Files are read in place.  Syslog lines are split here with a crude header
  * scan, independent of engine/syslog.
@@ -1172,36 +1171,6 @@ static void robustness_written(void **state)
 	assert_int_equal(c.oob, 0);
 }
 
-/* ---- speed (printed, not asserted) ------------------------------------- */
-
-static void parse_speed(void **state)
-{
-	(void)state;
-	lines_t L_;
-	assert_int_equal(lines_load(&L_, tl_corpus("exim/test-log-HEAD.log")), 0);
-	ml_exim_time_t t;
-	ml_exim_time_init(&t);
-	struct timespec a, b;
-	size_t parsed = 0, sink = 0;
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	for (int rep = 0; rep < 20; rep++) {
-		for (size_t i = 0; i < L_.count; i++) {
-			ml_slice_t msg;
-			if (ml_exim_parse_line(L_.line[i], L_.n[i], &t, &msg) < 0)
-				continue;
-			ml_event_t ev;
-			ml_exim_parse(msg, &ev);
-			sink += ev.kind;
-			parsed++;
-		}
-	}
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	double ns = ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / (double)parsed;
-	print_message("speed: %zu lines, %.1f ns/line (time + message part + event) [%zu]\n", parsed, ns,
-		      sink % 2);
-	lines_free(&L_);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1223,7 +1192,6 @@ int main(void)
 		cmocka_unit_test(peer_fixtures),
 		cmocka_unit_test(corpus_sweep),
 		cmocka_unit_test(robustness_cuts),
-		cmocka_unit_test(parse_speed),
 	};
 	return TL_RUN("exim", tests, corpus_tests, NULL, NULL);
 }

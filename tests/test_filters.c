@@ -7,8 +7,8 @@
  * as a peer suite, the amavis chain of the pixelpark log (every Queue-ID is
  * a Postfix queue ID of that log, every queued_as is a Postfix queue ID born
  * after it), a sweep over every filter line of the corpus (none may be
- * ML_EV_UNKNOWN), the robustness run over those lines, and the parse speed
- * over the pixelpark amavis lines (printed, not asserted).
+ * ML_EV_UNKNOWN) and the robustness run over those lines (parse speed is
+ * bench/'s).
  *
  * Files are read in place.  Syslog lines are split here with a crude scan
  * for the program token, independent of engine/syslog.
@@ -901,38 +901,6 @@ static void robustness_written(void **state)
 	assert_true(own >= 7);
 }
 
-/* ---- speed (printed, not asserted) ---------------------------------------- */
-
-static void parse_speed(void **state)
-{
-	(void)state;
-	lines_t L_;
-	if (lines_load(&L_, tl_corpus("postfix-logsums/mail.log")) != 0)
-		fail_msg("cannot read postfix-logsums/mail.log");
-	ml_slice_t *prog = malloc(L_.count * sizeof *prog), *msg = malloc(L_.count * sizeof *msg);
-	size_t n = 0, bytes = 0;
-	for (size_t i = 0; i < L_.count; i++)
-		if (filter_msg(L_.line[i], L_.n[i], &prog[n], &msg[n]))
-			bytes += msg[n++].n;
-	struct timespec a, b;
-	size_t parsed = 0, sum = 0;
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	for (int rep = 0; rep < 200; rep++)
-		for (size_t i = 0; i < n; i++) {
-			ml_event_t ev;
-			ml_filters_parse(prog[i], msg[i], &ev);
-			sum += ev.qid.n + (size_t)ev.kind;
-			parsed++;
-		}
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	double ns = ((b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / (double)(parsed ? parsed : 1);
-	print_message("speed: %zu amavis lines (mean %zu bytes), %.1f ns/line [%zu]\n", n,
-		      n ? bytes / n : 0, ns, sum);
-	free(prog);
-	free(msg);
-	lines_free(&L_);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -956,7 +924,6 @@ int main(void)
 		cmocka_unit_test(amavis_chain),
 		cmocka_unit_test(corpus_sweep),
 		cmocka_unit_test(robustness_cuts),
-		cmocka_unit_test(parse_speed),
 	};
 	return TL_RUN("filters", tests, corpus_tests, NULL, NULL);
 }
