@@ -97,7 +97,8 @@ CLUSTER_OBJ := $(addprefix $(BUILD)/nats/tools/,mtalog.o cluster.o coord.o ship.
 $(BUILD)/mtalog-cluster: $(CLUSTER_OBJ) $(BUILD)/libmtalog.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lnats
 
-$(BUILD)/nats/%.o: %.c
+# objects are made again when the Makefile changes (flags, -D)
+$(BUILD)/nats/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -DML_NATS $(CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -105,7 +106,7 @@ $(BUILD)/libmtalog.a: $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
