@@ -98,6 +98,7 @@ ml_disp_kind_t ml_dispatch(const ml_disp_ctx_t *dc, const char *line, size_t n, 
 		out->family = "exim";
 		memset(h, 0, sizeof *h);
 		h->time_us = dc->et->time_us;
+		h->host = dc->host;
 		h->program = ml_slice_cstr("exim");
 		h->msg = msg;
 		ml_exim_parse(msg, ev);

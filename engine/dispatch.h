@@ -16,7 +16,8 @@
  *   program";
  *   else a line of Exim's own log file (engine/exim.h; a continuation: skip
  *   "exim: continuation"), or of rspamd's own log file (same timestamp) when
- *   the Exim parser does not understand it; else bad with the syslog
+ *   the Exim parser does not understand it, its host the context's (such
+ *   files name none); else bad with the syslog
  *   parser's reason ("no timestamp", "bad timestamp", ...).
  * An event of kind SKIP or UNKNOWN is counted as "FAMILY: REASON" (its
  * reason without a leading "FAMILY " or "FAMILY: "; "not understood" /
@@ -57,6 +58,9 @@ typedef struct {
 	int format;              /* ML_FORMAT_* */
 	ml_syslog_ctx_t *sc;     /* syslog timestamps */
 	ml_exim_time_t *et;      /* Exim's own log timestamps */
+	ml_slice_t host;         /* the host of lines that name none (Exim's and
+	                            rspamd's own log files: ingest --host); empty:
+	                            none */
 } ml_disp_ctx_t;
 
 ml_disp_kind_t ml_dispatch(const ml_disp_ctx_t *dc, const char *line, size_t n, ml_syslog_t *h,

@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <malloc.h>
@@ -306,4 +307,13 @@ void ml_heap_trim(void)
 	struct mallinfo2 mi = mallinfo2();
 	if (mi.fordblks > ML_TRIM_FREE_BYTES)
 		malloc_trim(0);
+}
+
+int ml_valid_host_name(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!isalnum((unsigned char)s[n]) && s[n] != '-' && s[n] != '_' && s[n] != '.')
+			return 0;
+	return n >= 1 && n <= 253;
 }

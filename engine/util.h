@@ -158,6 +158,10 @@ void ml_heap_trim(void);
 /* ASCII lowercase copy into out (appends). */
 int ml_buf_append_lower(ml_buf_t *b, const char *p, size_t n);
 
+/* A name a syslog header could carry as its host: 1 to 253 letters, digits,
+ * '-', '_' and '.'. */
+int ml_valid_host_name(const char *s);
+
 #define ML_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define ML_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define ML_MAX(a, b) ((a) > (b) ? (a) : (b))

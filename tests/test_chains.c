@@ -279,6 +279,39 @@ static void exim_postfix_pair(void **state)
 	}
 }
 
+/* The same pair with the edge's host named (ingest --host): its hop shows
+ * it, a search by host finds the edge's rows, the inner's syslog lines keep
+ * their own host, and reindex --reparse keeps it. */
+static void exim_host_given(void **state)
+{
+	(void)state;
+	const char *both[] = { "--host exedge " EXIM_EDGE " " EXIM_INNER },
+		   *inner_first[] = { EXIM_INNER, "--host exedge " EXIM_EDGE };
+	struct { const char *name; const char *const *runs; size_t n; } ways[] = {
+		{ "exim-host-both", both, 1 }, { "exim-host-inner-first", inner_first, 2 },
+	};
+	const char *hops = "previous hop exedge/1xZM62-0004cB-1p, this inner/9E844A9C094, bounce inner/A1432A9C09C";
+	for (size_t w = 0; w < ML_ARRAY_LEN(ways); w++) {
+		ingest(ways[w].name, ways[w].runs, ways[w].n);
+		for (int pass = 0; pass < 2; pass++) {
+			char *h = show_hops("1xZM62-0004cB-1p");
+			assert_string_equal(h, hops);
+			free(h);
+			EXPECT("nouser@example.com bounced exedge", "to,status,host", "--to nouser@example.com");
+			EXPECT("alice@sender.example blocked exedge", "to,status,host", "--queue-id A1432A9C09C");
+			EXPECT("bob@example.com delivered inner; fail@example.com bounced inner", "to,status,host",
+			       "--msgid chain1@sender.example");
+			char *err;
+			assert_int_equal(tl_mtalog(NULL, &err, "--db %s reindex --reparse", db), 0);
+			free(err);
+		}
+	}
+	char *err;
+	assert_int_not_equal(tl_mtalog(NULL, &err, "--db %s/bad-host.db ingest --host 'a b' %s", tl_dir, EXIM_EDGE), 0);
+	assert_non_null(strstr(err, "--host: 'a b' is not a host name"));
+	free(err);
+}
+
 static void check_mixed(void)
 {
 	/* Exim → Postfix: bounced by the mailbox server after an alias */
@@ -364,6 +397,7 @@ int main(void)
 		cmocka_unit_test(postfix_pair),
 		cmocka_unit_test(postfix_pair_loopback),
 		cmocka_unit_test(exim_postfix_pair),
+		cmocka_unit_test(exim_host_given),
 		cmocka_unit_test(mixed_mtas),
 		cmocka_unit_test(chains_across_batches),
 	};

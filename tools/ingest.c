@@ -393,7 +393,9 @@ int ml_ing_line(ing_t *g, ml_syslog_ctx_t *sc, ml_exim_time_t *et, const char *p
 		tally(g, "bad", "line too long", path, l->lineno, l->off, l->p, l->n);
 		return ML_OK;
 	}
-	ml_disp_ctx_t dc = { g->o->format, sc, et };
+	ml_disp_ctx_t dc = { g->o->format, sc, et, g->line_host };
+	if (!dc.host.n && g->o->host)
+		dc.host = ml_slice_cstr(g->o->host);
 	ml_syslog_t h;
 	ml_event_t ev;
 	ml_disp_t d;

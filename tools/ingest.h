@@ -48,6 +48,7 @@ typedef struct {
 	int nosync;                /* tests: no fsync per commit */
 	int quiet;
 	int format;                /* ML_FORMAT_*: which parser reads a syslog line */
+	const char *host;          /* --host: the host of lines that name none, or NULL */
 	FILE *report;              /* where the end-of-run report goes (stderr) */
 	int follow;                /* --follow: tail the files until SIGINT/SIGTERM */
 	unsigned poll_ms;          /* --follow: how often a quiet file is looked at (100) */
@@ -121,6 +122,8 @@ typedef struct ing {
 	uint64_t seq;           /* number of the last line read, in the stream of every run */
 	uint64_t seq_delta;     /* lines numbered since the last commit */
 	uint64_t replay_seq;    /* reparse: the number the line being replayed had */
+	ml_slice_t line_host;   /* reparse: the host of the next line if it names
+	                           none (the replayed message's), before --host */
 	const ml_input_id_t *input; /* the input whose lines are being read (for o->sink) */
 	ml_ingest_result_t *res;
 	struct timespec batch_start;

@@ -47,6 +47,8 @@ static void usage(FILE *f)
 	"      --local-domains D,..  domains that are local (inbound mail); also learned from local deliveries\n"
 	"      --format F            auto (default: each line by its program or shape), or\n"
 	"                            postfix, exim, sendmail: every syslog line read as that MTA's\n"
+	"      --host NAME           the host that wrote the files, for lines that name none\n"
+	"                            (Exim's own mainlog, rspamd's own log): shown and searchable\n"
 	"      --follow              keep reading the files as they grow, across rotation (rename\n"
 	"                            and create, copytruncate, NAME.1 / NAME.1.gz next to them);\n"
 	"                            a line is searchable within a second; stop with SIGINT/SIGTERM\n"
@@ -145,6 +147,7 @@ static int cmd_ingest(const char *db, int argc, char **argv)
 		{ "quiet", no_argument, 0, 'q' },
 		{ "format", required_argument, 0, 'f' },
 		{ "follow", no_argument, 0, 'F' },
+		{ "host", required_argument, 0, 'H' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
@@ -166,6 +169,14 @@ static int cmd_ingest(const char *db, int argc, char **argv)
 		case 'n': o.nosync = 1; break;
 		case 'q': o.quiet = 1; break;
 		case 'F': o.follow = 1; o.batch_ms = 500; break;
+		case 'H':
+			if (!ml_valid_host_name(optarg)) {
+				fprintf(stderr, "mtalog ingest: --host: '%s' is not a host name (letters, digits, '-', '_' "
+				        "and '.', at most 253)\n", optarg);
+				return 1;
+			}
+			o.host = optarg;
+			break;
 		case 'f':
 			o.format = ml_ingest_format(optarg);
 			if (o.format < 0) {

@@ -190,8 +190,10 @@ static int rp_once(ing_t *g, ml_reindex_fn fn, void *ctx, ml_reindex_progress_t 
 		if (sc.ref_time != (time_t)r->ref)
 			sc.ref_time = (time_t)r->ref;
 		g->replay_seq = r->m.seqs[r->line];
+		g->line_host = ml_message_str(&r->m, r->m.host);  /* a line naming none had it */
 		rc = ml_ing_line(g, &sc, &et, "(stored lines)", &l);
 		g->replay_seq = 0;
+		g->line_host = ML_SLICE_NULL;
 		if (rc)
 			break;
 		r->pos += n + 1;
