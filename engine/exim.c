@@ -104,7 +104,7 @@ static const char *parse_pid(const char *p, const char *e, ml_slice_t *pid)
 			q++;
 		if (q < e && *q == ']' && q > p + 1 && (q + 1 == e || q[1] == ' ')) {
 			*pid = ml_sl(p + 1, q);
-			return q + 1 < e ? q + 2 : e;
+			return ML_HAS(q, e, "] ") ? ML_AFTER(q, "] ") : e;
 		}
 	}
 	*pid = ML_SLICE_NULL;
@@ -124,12 +124,12 @@ static const char *skip_foreign_tag(const char *p, const char *e)
 	if (!ML_HAS(t, e, "exim"))
 		return p;
 	const char *c = memchr(t, ':', (size_t)(e - t) < 32 ? (size_t)(e - t) : 32);
-	if (!c || c + 1 >= e || c[1] != ' ')
+	if (!c || !ML_HAS(c, e, ": "))
 		return p;
 	for (const char *q = t; q < c; q++)
 		if (*q == ' ')
 			return p;
-	return c + 2;
+	return ML_AFTER(c, ": ");
 }
 
 int ml_exim_parse_line(const char *line, size_t n, ml_exim_time_t *t, ml_slice_t *msg)
@@ -165,13 +165,13 @@ int ml_exim_parse_line(const char *line, size_t n, ml_exim_time_t *t, ml_slice_t
 
 int ml_exim_is_program(ml_slice_t program)
 {
-	if (!program.p || program.n < 4 || memcmp(program.p, "exim", 4) != 0)
+	if (!program.p)
 		return 0;
 	size_t n = program.n;
 	const char *b = memchr(program.p, '[', n);
 	if (b)
 		n = (size_t)(b - program.p);
-	return n == 4 || (n == 5 && program.p[4] == '4');
+	return ML_IS(program.p, n, "exim") || ML_IS(program.p, n, "exim4");
 }
 
 /* ---- message IDs ------------------------------------------------------- */
@@ -414,12 +414,12 @@ static const char *next_item(const char *p, const char *e, item_t *it)
 /* After an item: ": " or ":" at the end → the text after it (and 1). */
 static int item_closes(const char *q, const char *e, const char **text)
 {
-	if (q < e && *q == ':' && (q + 1 == e || q[1] == ' ')) {
-		*text = q + 1 < e ? q + 2 : e;
+	if (ML_HAS(q, e, ": ") || (ML_HAS(q, e, ":") && ML_AFTER(q, ":") == e)) {
+		*text = ML_HAS(q, e, ": ") ? ML_AFTER(q, ": ") : e;
 		return 1;
 	}
-	if (q + 1 < e && *q == ' ' && q[1] == ':' && (q + 2 == e || q[2] == ' ')) {
-		*text = q + 2 < e ? q + 3 : e;
+	if (ML_HAS(q, e, " : ") || (ML_HAS(q, e, " :") && ML_AFTER(q, " :") == e)) {
+		*text = ML_HAS(q, e, " : ") ? ML_AFTER(q, " : ") : e;
 		return 1;
 	}
 	return 0;
@@ -514,8 +514,7 @@ static void parse_delivery(char flag, const char *p, const char *e, ml_event_t *
 		/* A pipe command may hold spaces: it ends before " <", " (" or the items. */
 		ae = NULL;
 		for (const char *q = p; q < e && (q = memchr(q, ' ', (size_t)(e - q))) != NULL; q++) {
-			if (q + 1 < e && (q[1] == '<' || q[1] == '(' ||
-					  ((q[1] == 'R' || q[1] == 'T') && q + 2 < e && q[2] == '='))) {
+			if (ML_HAS(q, e, " <") || ML_HAS(q, e, " (") || ML_HAS(q, e, " R=") || ML_HAS(q, e, " T=")) {
 				ae = q;
 				break;
 			}
@@ -830,7 +829,7 @@ static int text_line(const char *lead, const char *p, const char *e, ml_event_t 
 	if (ML_HAS(p, e, "RCPT ")) {
 		const char *q = parse_addr(ML_AFTER(p, "RCPT "), e, &ev->to);
 		if (ML_HAS(q, e, ": discarded by ")) {
-			ev->reason_text = ml_sl(q + 2, e);
+			ev->reason_text = ml_sl(ML_AFTER(q, ": "), e);
 			ev->status = ML_ST_BLOCKED;
 			ev->kind = ev->qid.n ? ML_EV_RCPT_REJECT : ML_EV_NOQUEUE_REJECT;
 			return 1;
@@ -850,27 +849,27 @@ static int text_line(const char *lead, const char *p, const char *e, ml_event_t 
 
 /* ---- entry point ----------------------------------------------------------- */
 
+/* The flags after a message ID, each with the flag parse_delivery takes
+ * (0: an arrival). */
+static const struct {
+	ml_prefix_t lit;
+	char flag;
+} ID_FLAGS[] = {
+	{ ML_PREFIX("<= "), 0 }, { ML_PREFIX("=> "), '=' }, { ML_PREFIX("-> "), '-' },
+	{ ML_PREFIX("*> "), '*' }, { ML_PREFIX("** "), '!' }, { ML_PREFIX("== "), '~' },
+};
+
 static void parse_id_line(const char *p, const char *e, ml_event_t *ev)
 {
-	/* Flags: "<= ", "=> ", "-> ", "*> ", "** ", "== ". */
-	if (e - p >= 3 && p[2] == ' ') {
-		char a = p[0], b = p[1];
-		if (a == '<' && b == '=') {
-			parse_arrival(p + 3, e, ev);
-			return;
-		}
-		if (b == '>' && (a == '=' || a == '-' || a == '*')) {
-			parse_delivery(a, p + 3, e, ev);
-			return;
-		}
-		if (a == '*' && b == '*') {
-			parse_delivery('!', p + 3, e, ev);
-			return;
-		}
-		if (a == '=' && b == '=') {
-			parse_delivery('~', p + 3, e, ev);
-			return;
-		}
+	for (size_t i = 0; i < ML_ARRAY_LEN(ID_FLAGS); i++) {
+		const char *v = ml_scan_skip(p, e, ID_FLAGS[i].lit.s, ID_FLAGS[i].lit.n);
+		if (!v)
+			continue;
+		if (ID_FLAGS[i].flag)
+			parse_delivery(ID_FLAGS[i].flag, v, e, ev);
+		else
+			parse_arrival(v, e, ev);
+		return;
 	}
 	size_t n = (size_t)(e - p);
 	if (ML_HAS(p, e, "Completed") && (n == ML_LEN("Completed") || p[ML_LEN("Completed")] == ' ')) {

@@ -197,7 +197,7 @@ static const char *take_qid(const char *p, const char *e, ml_slice_t *qid)
 	if (!ml_postfix_is_qid(t))
 		return NULL;
 	*qid = t;
-	return c + 1 < e ? c + 2 : e;
+	return ML_HAS(c, e, ": ") ? ML_AFTER(c, ": ") : e;
 }
 
 /* ---- daemons ----------------------------------------------------------- */
@@ -512,9 +512,9 @@ static int parse_trailer(const char *s, const char *e, trailer_t *t, int strict)
 		if (*p == ':') {
 			if (p + 1 == e)
 				return 1;
-			if (p[1] != ' ')
+			if (!ML_HAS(p, e, ": "))
 				return 0;
-			t->text = ml_sl(p + 2, e);
+			t->text = ml_sl(ML_AFTER(p, ": "), e);
 			return 1;
 		}
 		if (n > 0 && *p == ',')
@@ -943,7 +943,7 @@ static void parse_content(ml_slice_t cls, const char *p, const char *e, ml_event
 				*text = t.text;
 				break;
 			}
-			end = fr + 5;  /* the next candidate starts before fr */
+			end = ML_AFTER(fr, " from ") - 1;  /* the next candidate starts before fr */
 		}
 	}
 	if (ML_ENDS(cls.p, cls.n, "header")) {
