@@ -90,7 +90,7 @@ static size_t qid_prefix(const char *p, const char *e)
 {
 	size_t lim = (size_t)(e - p) < 34 ? (size_t)(e - p) : 34;
 	const char *c = memchr(p, ':', lim);
-	if (!c || c + 1 >= e || c[1] != ' ')
+	if (!c || !ML_HAS(c, e, ": "))
 		return 0;
 	return mta_qid_shape(p, c) ? (size_t)(c - p) : 0;
 }
@@ -171,14 +171,14 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 	int has_id = 0;
 	if (p < e && *p == '(') {
 		const char *c = ml_scan_findc(p, p + ML_MIN((size_t)(e - p), 48), ')');
-		if (c && c > p + 1 && c + 1 < e && c[1] == ' ') {
+		if (c && c > p + 1 && ML_HAS(c, e, ") ")) {
 			has_id = 1;
 			for (const char *q = p + 1; q < c; q++)
 				if (!ml_is_alnum((unsigned char)*q) && *q != '-')
 					has_id = 0;
 		}
 		if (has_id)
-			p = c + 2;
+			p = ML_AFTER(c, ") ");
 	}
 	if (!has_id) {
 		if (ml_scan_starts_any(p, e, AMAVIS_CHATTER))
@@ -198,8 +198,8 @@ static void parse_amavis(const char *p, const char *e, ml_event_t *ev)
 		return;
 	}
 	/* A line split by amavis ends in "...": values reaching the cut are partial. */
-	int cut = (size_t)(e - p) >= 3 && !memcmp(e - 3, "...", 3);
-	const char *end = cut ? e - 3 : e;
+	int cut = ML_ENDS(p, (size_t)(e - p), "...");
+	const char *end = cut ? e - ML_LEN("...") : e;
 	const char *verb = p;
 	int blocked = *p == 'B' || *p == 'N';
 	ev->kind = ML_EV_FILTER;
@@ -382,11 +382,11 @@ static const char *rspamd_metric(const char *p, const char *e, ml_event_t *ev)
 		q++;
 	}
 	const char *a = q, *c = ml_scan_findc(q, e, ')');
-	if (!c || c + 1 >= e || c[1] != ':')
+	if (!c || !ML_HAS(c, e, "):"))
 		return c ? c + 1 : e;
 	ev->verdict = ml_sl(a, c);
 	ev->status = rspamd_status(ev->verdict);
-	q = ml_scan_skip_sp(c + 2, e);
+	q = ml_scan_skip_sp(ML_AFTER(c, "):"), e);
 	if (q < e && *q == '[') {
 		const char *rb = ml_scan_findc(q, e, ']');
 		if (!rb)
@@ -451,11 +451,11 @@ static void parse_rspamd(const char *p, const char *e, ml_event_t *ev)
 				if (!ml_is_alnum((unsigned char)*k) && *k != '_' && *k != ' ')
 					break;
 			}
-			if (!colon || colon + 1 >= e || colon[1] != ' ') {
+			if (!colon || !ML_HAS(colon, e, ": ")) {
 				q = to_comma(q, e);
 			} else {
 				ml_slice_t key = ml_sl(q, colon), in = ML_SLICE_NULL;
-				const char *v = colon + 2, *ve;
+				const char *v = ML_AFTER(colon, ": "), *ve;
 				int bracketed = v < e && *v == '<';
 				if (bracketed) {
 					ve = angle(v, e, &in);
@@ -587,7 +587,7 @@ static void parse_clamav(const char *p, const char *e, ml_event_t *ev)
 	size_t qn = qid_prefix(p, e);
 	if (qn) {
 		ev->qid = ml_sl(p, p + qn);
-		p += qn + 2;
+		p = ML_AFTER(p + qn, ": ");
 	}
 	int clean = 0;
 	const char *q = NULL;
@@ -649,7 +649,7 @@ static void parse_qid_milter(prog_t prog, const char *p, const char *e, ml_event
 	}
 	ev->kind = ML_EV_FILTER;
 	ev->qid = ml_sl(p, p + qn);
-	p += qn + 2;
+	p = ML_AFTER(p + qn, ": ");
 	ev->verdict = ev->reason_text = ml_sl(p, e);
 	if (prog == P_OPENDMARC) {
 		/* "DOMAIN RESULT": the result word. */

@@ -1,6 +1,7 @@
 /*
  * scan.h — the one low-level vocabulary of the line parsers (postfix.c,
- * exim.c, sendmail.c, filters.c): bounded byte scans over [p, e).
+ * exim.c, sendmail.c, filters.c) and of the syslog header (syslog.c):
+ * bounded byte scans over [p, e).
  *
  * Every function takes the end of the bytes it may read and never reads past
  * it; none assumes NUL termination, none allocates.  A literal is matched

@@ -117,7 +117,7 @@ static const char *value_end(const char *v, const char *e)
 {
 	const char *q = v;
 	while (q < e && (q = memchr(q, ',', (size_t)(e - q))) != NULL) {
-		if (q + 1 < e && q[1] == ' ' && (key_at(q + 2, e) || bare_word_at(q + 2, e)))
+		if (ML_HAS(q, e, ", ") && (key_at(ML_AFTER(q, ", "), e) || bare_word_at(ML_AFTER(q, ", "), e)))
 			return q;
 		q++;
 	}
@@ -251,7 +251,7 @@ static void read_items(const char *p, const char *e, fields_t *f)
 				f->tempfail = 1;
 			else if (ml_slice_eq(w, "data"))
 				f->data = 1;
-			p = end < e ? end + 2 : e;
+			p = end < e ? ML_AFTER(end, ", ") : e;
 			continue;
 		}
 		ml_slice_t k = ml_sl(p, eq);
@@ -321,7 +321,7 @@ static void read_items(const char *p, const char *e, fields_t *f)
 				f->quarantine = val;
 			break;
 		}
-		p = end < e ? end + 2 : e;
+		p = end < e ? ML_AFTER(end, ", ") : e;
 	}
 }
 
@@ -360,7 +360,7 @@ static void delivery(const fields_t *f, ml_event_t *ev)
 	ev->local_delivery = is_local_mailer(f->mailer);
 	ml_slice_t st = trim(f->stat);
 	const char *p = st.p, *e = end_of(st);
-	if (ML_HAS(p, e, "Sent") && (st.n == 4 || p[ML_LEN("Sent")] == ' ' || p[ML_LEN("Sent")] == '(')) {
+	if (ML_IS(p, st.n, "Sent") || ML_HAS(p, e, "Sent ") || ML_HAS(p, e, "Sent(")) {
 		ev->status = ML_ST_DELIVERED;
 		const char *o = memchr(p, '(', st.n);
 		if (o) {
@@ -629,7 +629,7 @@ static void qid_line(const char *p, const char *e, ml_event_t *ev)
 		}
 	}
 	size_t n = (size_t)(e - p);
-	if (ML_HAS(p, e, "done") && (n == 4 || p[ML_LEN("done")] == ';' || p[ML_LEN("done")] == ' ')) {
+	if (ML_IS(p, n, "done") || ML_HAS(p, e, "done;") || ML_HAS(p, e, "done ")) {
 		ev->kind = ML_EV_REMOVED;
 		return;
 	}

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "scan.h"
 #include "syslog.h"
 #include "timeconv.h"
 
@@ -277,9 +278,9 @@ static const char *skip_sd(const char *p, const char *e)
 			return NULL;
 		while (p < e && *p == ' ') {
 			p = sd_name(p + 1, e);
-			if (!p || e - p < 2 || p[0] != '=' || p[1] != '"')
+			if (!p || !ML_HAS(p, e, "=\""))
 				return NULL;
-			for (p += 2; p < e && *p != '"'; p++)
+			for (p = ML_AFTER(p, "=\""); p < e && *p != '"'; p++)
 				if (*p == '\\' && ++p == e)
 					return NULL;
 			if (p == e)
@@ -415,9 +416,8 @@ static __attribute__((noinline)) int parse_no_date(ml_syslog_ctx_t *ctx, const c
 
 	/* MSG, without a UTF-8 byte order mark */
 	p = q < e ? q + 1 : q;
-	if (e - p >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB &&
-	    (unsigned char)p[2] == 0xBF)
-		p += 3;
+	if (ML_HAS(p, e, "\xEF\xBB\xBF"))
+		p = ML_AFTER(p, "\xEF\xBB\xBF");
 	out->msg = ml_slice(p, (size_t)(e - p));
 	return 0;
 
