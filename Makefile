@@ -72,7 +72,7 @@ WEB_SRC  := $(sort $(wildcard tools/web/*.html) $(wildcard tools/web/*.css) $(wi
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_SH  := $(wildcard tests/test_*.sh)
-TESTLIB_OBJ := $(BUILD)/tests/testlib.o
+TESTLIB_OBJ := $(BUILD)/tests/testlib.o $(BUILD)/tests/parse_table.o
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
 REPLAY_BIN := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
@@ -290,4 +290,4 @@ soak: $(BUILD)/mtalog $(BENCH_BIN)
 clean:
 	rm -rf build build-san build-fuzz mtalog mtalog-cluster
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/tools/mtalog.d $(CLUSTER_OBJ:.o=.d) $(TEST_BIN:=.d) $(FUZZ_SRC:%.c=$(BUILD)/%.d) $(BUILD)/tests/fuzz/replay.d $(BENCH_SRC:%.c=$(BUILD)/%.d) $(BUILD)/tests/testlib.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/tools/mtalog.d $(CLUSTER_OBJ:.o=.d) $(TEST_BIN:=.d) $(FUZZ_SRC:%.c=$(BUILD)/%.d) $(BUILD)/tests/fuzz/replay.d $(BENCH_SRC:%.c=$(BUILD)/%.d) $(BUILD)/tests/testlib.d $(BUILD)/tests/parse_table.d

@@ -9,8 +9,13 @@
  * ("qid", "from", "subject", ...; the value "" wants it empty), the numbers
  * "size", "nrcpt", "delay_ms", the flags "from_set", "subject_escaped",
  * "local_delivery" ("0" / "1"), "status" (ml_status_name: "delivered", ...,
- * "" for none) and "reason" (of a SKIP or UNKNOWN).  A field not named is
- * not checked.  A failure names the test file's line of the row.
+ * "" for none) and "reason" (of a SKIP or UNKNOWN).  A slice's name ending
+ * in '^' checks that the slice starts with the value ("reason_text^"); a
+ * recipient list's name ending in "[]" ("rcpt_list[]", "filter_rcpts[]",
+ * "to_list[]") checks the items ml_rcpts_next yields, joined by '|'
+ * ("a@x|b@y"; "" for none).  A field not named is not checked.  A failure
+ * names the test file's line of the row.  The runner is tests/parse_table.c,
+ * linked into every test program with tests/testlib.c.
  */
 #ifndef ML_PARSE_TABLE_H
 #define ML_PARSE_TABLE_H
