@@ -63,15 +63,6 @@ static void expect_kind(const ml_event_t *ev, ml_event_kind_t k, int line)
 }
 #define KIND(ev, k) expect_kind(&(ev), (k), __LINE__)
 
-static void expect_skip(const ml_event_t *ev, const char *reason, int line)
-{
-	expect_kind(ev, ML_EV_SKIP, line);
-	if (!ev->reason || strcmp(ev->reason, reason) != 0)
-		fail_msg("line %d: skip reason [%s], want [%s]", line, ev->reason ? ev->reason : "", reason);
-	if (ev->qid.n)
-		fail_msg("line %d: a skip carries no queue ID", line);
-}
-#define SKIPPED(ev, reason) expect_skip(&(ev), (reason), __LINE__)
 
 /* Every slice of ev lies inside [m, m + n). */
 static int event_in_bounds(const ml_event_t *ev, const char *m, size_t n)
@@ -224,9 +215,25 @@ static const char *const OWN_LOGS[] = { "tests/data/statuses.log", "sample/mail.
 
 /* ---- rules ------------------------------------------------------------- */
 
+static const tl_pt_row_t DAEMON_FROM_PROGRAM_ROWS[] = {
+	/* The same line under seven tags: the daemon is the last component. */
+	TL_ROW("postfix/smtpd", "4104E3D: client=061238241086.static.ctinets.com[61.238.241.86]", ML_EV_CLIENT, { "qid", "4104E3D" }),
+	TL_ROW("postfix/submission/smtpd", "4104E3D: client=061238241086.static.ctinets.com[61.238.241.86]", ML_EV_CLIENT, { "qid", "4104E3D" }),
+	TL_ROW("postfix-incoming/smtpd", "4104E3D: client=061238241086.static.ctinets.com[61.238.241.86]", ML_EV_CLIENT, { "qid", "4104E3D" }),
+	TL_ROW("postfix/10025/smtpd", "4104E3D: client=061238241086.static.ctinets.com[61.238.241.86]", ML_EV_CLIENT, { "qid", "4104E3D" }),
+	TL_ROW("postfix-smo/submission/smtpd", "4104E3D: client=061238241086.static.ctinets.com[61.238.241.86]", ML_EV_CLIENT, { "qid", "4104E3D" }),
+	TL_ROW("postfix/smtpd[4711]", "4104E3D: client=061238241086.static.ctinets.com[61.238.241.86]", ML_EV_CLIENT, { "qid", "4104E3D" }),
+	TL_ROW("postfix/submission", "4104E3D: client=061238241086.static.ctinets.com[61.238.241.86]", ML_EV_CLIENT, { "qid", "4104E3D" }),
+	TL_ROW("postfix-out/smtp", "7EE668039: to=<admin@example.com>, relay=127.0.0.1[127.0.0.1]:2525, delay=3.6, delays=0.2/0.02/0.04/3.3, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 153053D)", ML_EV_DELIVERY),
+	TL_ROW("postfix/nonesuch", "4104E3D: client=061238241086.static.ctinets.com[61.238.241.86]", ML_EV_UNKNOWN, { "reason", "unknown postfix daemon" }),
+	TL_ROW("", "4104E3D: client=061238241086.static.ctinets.com[61.238.241.86]", ML_EV_UNKNOWN),
+	TL_ROW("postfix/smtpd", "", ML_EV_UNKNOWN),
+};
+
 static void daemon_from_program(void **state)
 {
 	(void)state;
+	/* ml_postfix_is_program itself, in code: no line is parsed */
 	assert_true(ml_postfix_is_program(ml_slice_cstr("postfix/smtpd")));
 	assert_true(ml_postfix_is_program(ml_slice_cstr("postfix/submission/smtpd")));
 	assert_true(ml_postfix_is_program(ml_slice_cstr("postfix-out/smtp")));
@@ -236,31 +243,21 @@ static void daemon_from_program(void **state)
 	assert_false(ml_postfix_is_program(ml_slice_cstr("sendmail")));
 	assert_false(ml_postfix_is_program(ml_slice_cstr("amavis/postfix")));
 	assert_false(ml_postfix_is_program(ML_SLICE_NULL));
-
-	/* The same line under three tags: the daemon is the last component. */
-	const char *m = "4104E3D: client=061238241086.static.ctinets.com[61.238.241.86]";
-	const char *tags[] = { "postfix/smtpd", "postfix/submission/smtpd", "postfix-incoming/smtpd",
-			       "postfix/10025/smtpd", "postfix-smo/submission/smtpd", "postfix/smtpd[4711]",
-			       "postfix/submission" };
-	for (size_t i = 0; i < ML_ARRAY_LEN(tags); i++) {
-		ml_event_t ev = P(tags[i], m);
-		KIND(ev, ML_EV_CLIENT);
-		EQ(ev.qid, "4104E3D");
-	}
-	ml_event_t ev = P("postfix-out/smtp", "7EE668039: to=<admin@example.com>, relay=127.0.0.1[127.0.0.1]:2525, delay=3.6, delays=0.2/0.02/0.04/3.3, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 153053D)");
-	KIND(ev, ML_EV_DELIVERY);
-	ev = P("postfix/nonesuch", m);
-	KIND(ev, ML_EV_UNKNOWN);
-	assert_string_equal(ev.reason, "unknown postfix daemon");
-	ev = P("", m);
-	KIND(ev, ML_EV_UNKNOWN);
-	ev = P("postfix/smtpd", "");
-	KIND(ev, ML_EV_UNKNOWN);
+	TL_PT_RUN(DAEMON_FROM_PROGRAM_ROWS, parse_row, kind_name);
 }
+
+static const tl_pt_row_t QUEUE_ID_SHAPES_ROWS[] = {
+	/* Only a queue-ID-shaped token makes a line about a message. */
+	TL_ROW("postfix/cleanup", "warning: dict_ldap_get_values[1]: DN uid=mguiraud,ou=people,dc=neotion,dc=com not found, skipping ", ML_EV_SKIP, { "reason", "cleanup warning" }, { "qid", "" }),
+	TL_ROW("postfix/qmgr", "QUEUEID: removed", ML_EV_UNKNOWN),
+	TL_ROW("postfix/qmgr", "ED06590130AA1C9D6D862: skipped, still being delivered", ML_EV_INFO, { "qid", "ED06590130AA1C9D6D862" }),
+	TL_ROW("postfix/cleanup", "48rT2v1hQrz1J0N: message-id=<x@y>", ML_EV_MSGID, { "qid", "48rT2v1hQrz1J0N" }),
+};
 
 static void queue_id_shapes(void **state)
 {
 	(void)state;
+	/* ml_postfix_is_qid itself, in code: no line is parsed */
 	const char *yes[] = {
 		"0F5383D", "C6E0DDB74006", "ED06590130AA1C9D6D862", "D4F2023DB", "00ADB3C0899",
 		"4Qx3Fh1Lm8zJfK", "48rT2v1hQrz1J0N", "3mPVKl0Mhjz7sXv", "44JCRG5tYPzCqt2",
@@ -280,18 +277,7 @@ static void queue_id_shapes(void **state)
 	for (size_t i = 0; i < ML_ARRAY_LEN(no); i++)
 		if (ml_postfix_is_qid(ml_slice_cstr(no[i])))
 			fail_msg("%s should not be a queue ID", no[i]);
-
-	/* Only a queue-ID-shaped token makes a line about a message. */
-	ml_event_t ev = P("postfix/cleanup", "warning: dict_ldap_get_values[1]: DN uid=mguiraud,ou=people,dc=neotion,dc=com not found, skipping ");
-	SKIPPED(ev, "cleanup warning");
-	ev = P("postfix/qmgr", "QUEUEID: removed");
-	KIND(ev, ML_EV_UNKNOWN);
-	ev = P("postfix/qmgr", "ED06590130AA1C9D6D862: skipped, still being delivered");
-	KIND(ev, ML_EV_INFO);
-	EQ(ev.qid, "ED06590130AA1C9D6D862");
-	ev = P("postfix/cleanup", "48rT2v1hQrz1J0N: message-id=<x@y>");
-	KIND(ev, ML_EV_MSGID);
-	EQ(ev.qid, "48rT2v1hQrz1J0N");
+	TL_PT_RUN(QUEUE_ID_SHAPES_ROWS, parse_row, kind_name);
 }
 
 static const tl_pt_row_t SMTPD_CLIENT_ROWS[] = {
@@ -354,104 +340,58 @@ static void smtpd_noqueue_reject(void **state)
 	TL_PT_RUN(SMTPD_NOQUEUE_REJECT_ROWS, parse_row, kind_name);
 }
 
+static const tl_pt_row_t SMTPD_QID_ACTIONS_ROWS[] = {
+	TL_ROW("postfix/smtpd", "00ADB3C0899: reject: RCPT from example.com[192.0.2.1]: 550 5.1.1 <sales@server.com>: Recipient address rejected: User unknown in local recipient table; from=<xxxxxx@example.com> to=<sales@server.com> proto=ESMTP helo=<mail.example.com>", ML_EV_RCPT_REJECT, { "qid", "00ADB3C0899" }, { "status", "blocked" }, { "to", "sales@server.com" }, { "from", "xxxxxx@example.com" }, { "dsn", "5.1.1" }, { "reason_text", "550 5.1.1 <sales@server.com>: Recipient address rejected: User unknown in local recipient table" }),
+	/* Refused after the recipients were accepted: the whole message. */
+	TL_ROW("postfix/smtpd", "44JCRG5tYPzCqt2: reject: BDAT from signing-milter.example.com[192.0.2.109]: 550 5.5.3 <DATA>: Data command rejected: Multi-recipient bounce; from=<> to=<some@example.com> proto=ESMTP helo=<domain.tld>", ML_EV_CLEANUP_REJECT, { "qid", "44JCRG5tYPzCqt2" }, { "status", "blocked" }),
+	TL_ROW("postfix/smtpd", "1D8CC1CA0A7F: milter-reject: DATA from 66-220-155-151.mail-mail.facebook.com[192.0.2.151]: 550 5.7.1 Command rejected; from=<security@mail.example.com> to=<hostmaster@example.com> proto=ESMTP helo=<192-0-2-151.mail-mail.example.com>", ML_EV_CLEANUP_REJECT, { "dsn", "5.7.1" }),
+	TL_ROW("postfix/smtpd", "D6DDA23B0F: milter-reject: RCPT from a.example[192.0.2.1]: 550 5.7.1 No; from=<s@a> to=<r@b> proto=ESMTP helo=<a>", ML_EV_RCPT_REJECT),
+	TL_ROW("postfix/smtpd", "D6DDA23B0F: discard: RCPT from a.example[192.0.2.1]: <r@b>: Recipient address triggers DISCARD action; from=<s@a> to=<r@b> proto=ESMTP helo=<a>", ML_EV_CLEANUP_REJECT, { "status", "blocked" }),
+	/* check_*_access HOLD: quarantined. */
+	TL_ROW("postfix/smtpd", "D6DDA23B0F: hold: RCPT from a.example[192.0.2.1]: <s@a>: Sender address triggers HOLD action; from=<s@a> to=<r@b> proto=ESMTP helo=<a>", ML_EV_HOLD, { "status", "quarantined" }, { "reason_text", "<s@a>: Sender address triggers HOLD action" }, { "to", "r@b" }),
+	/* FILTER, REDIRECT, WARN: the message goes on; the line is kept. */
+	TL_ROW("postfix/smtpd", "B42E77AB32: filter: RCPT from 42-64-53-170.subs.proxad.net[42.64.53.170]: <archive@senderdomain.com>: Recipient address triggers FILTER relay:[smtp01.example.org]; from=<youssefh@senderdomain.com> to=<archive@senderdomain.com> proto=ESMTP helo=<[172.18.0.2]>", ML_EV_INFO, { "qid", "B42E77AB32" }, { "helo", "[172.18.0.2]" }),
+	TL_ROW("postfix/smtpd", "B42E77AB32: redirect: RCPT from a.example[192.0.2.1]: <r@b>: Recipient address triggers REDIRECT x@y; from=<s@a> to=<r@b> proto=ESMTP helo=<a>", ML_EV_INFO),
+	TL_ROW("postfix/smtpd", "B42E77AB32: reject_warning: RCPT from a.example[192.0.2.1]: 554 5.7.1 <r@b>: Relay access denied; from=<s@a> to=<r@b> proto=ESMTP helo=<a>", ML_EV_INFO),
+	/* A queue-ID line smtpd is not known to write. */
+	TL_ROW("postfix/smtpd", "B42E77AB32: frobnicated", ML_EV_UNKNOWN, { "reason", "smtpd: unrecognised" }),
+};
+
 static void smtpd_qid_actions(void **state)
 {
 	(void)state;
-	ml_event_t ev = P("postfix/smtpd", "00ADB3C0899: reject: RCPT from example.com[192.0.2.1]: 550 5.1.1 <sales@server.com>: Recipient address rejected: User unknown in local recipient table; from=<xxxxxx@example.com> to=<sales@server.com> proto=ESMTP helo=<mail.example.com>");
-	KIND(ev, ML_EV_RCPT_REJECT);
-	EQ(ev.qid, "00ADB3C0899");
-	assert_int_equal(ev.status, ML_ST_BLOCKED);
-	EQ(ev.to, "sales@server.com");
-	EQ(ev.from, "xxxxxx@example.com");
-	EQ(ev.dsn, "5.1.1");
-	EQ(ev.reason_text, "550 5.1.1 <sales@server.com>: Recipient address rejected: User unknown in local recipient table");
-
-	/* Refused after the recipients were accepted: the whole message. */
-	ev = P("postfix/smtpd", "44JCRG5tYPzCqt2: reject: BDAT from signing-milter.example.com[192.0.2.109]: 550 5.5.3 <DATA>: Data command rejected: Multi-recipient bounce; from=<> to=<some@example.com> proto=ESMTP helo=<domain.tld>");
-	KIND(ev, ML_EV_CLEANUP_REJECT);
-	EQ(ev.qid, "44JCRG5tYPzCqt2");
-	assert_int_equal(ev.status, ML_ST_BLOCKED);
-	ev = P("postfix/smtpd", "1D8CC1CA0A7F: milter-reject: DATA from 66-220-155-151.mail-mail.facebook.com[192.0.2.151]: 550 5.7.1 Command rejected; from=<security@mail.example.com> to=<hostmaster@example.com> proto=ESMTP helo=<192-0-2-151.mail-mail.example.com>");
-	KIND(ev, ML_EV_CLEANUP_REJECT);
-	EQ(ev.dsn, "5.7.1");
-	ev = P("postfix/smtpd", "D6DDA23B0F: milter-reject: RCPT from a.example[192.0.2.1]: 550 5.7.1 No; from=<s@a> to=<r@b> proto=ESMTP helo=<a>");
-	KIND(ev, ML_EV_RCPT_REJECT);
-	ev = P("postfix/smtpd", "D6DDA23B0F: discard: RCPT from a.example[192.0.2.1]: <r@b>: Recipient address triggers DISCARD action; from=<s@a> to=<r@b> proto=ESMTP helo=<a>");
-	KIND(ev, ML_EV_CLEANUP_REJECT);
-	assert_int_equal(ev.status, ML_ST_BLOCKED);
-
-	/* check_*_access HOLD: quarantined. */
-	ev = P("postfix/smtpd", "D6DDA23B0F: hold: RCPT from a.example[192.0.2.1]: <s@a>: Sender address triggers HOLD action; from=<s@a> to=<r@b> proto=ESMTP helo=<a>");
-	KIND(ev, ML_EV_HOLD);
-	assert_int_equal(ev.status, ML_ST_QUARANTINED);
-	EQ(ev.reason_text, "<s@a>: Sender address triggers HOLD action");
-	EQ(ev.to, "r@b");
-
-	/* FILTER, REDIRECT, WARN: the message goes on; the line is kept. */
-	ev = P("postfix/smtpd", "B42E77AB32: filter: RCPT from 42-64-53-170.subs.proxad.net[42.64.53.170]: <archive@senderdomain.com>: Recipient address triggers FILTER relay:[smtp01.example.org]; from=<youssefh@senderdomain.com> to=<archive@senderdomain.com> proto=ESMTP helo=<[172.18.0.2]>");
-	KIND(ev, ML_EV_INFO);
-	EQ(ev.qid, "B42E77AB32");
-	EQ(ev.helo, "[172.18.0.2]");
-	ev = P("postfix/smtpd", "B42E77AB32: redirect: RCPT from a.example[192.0.2.1]: <r@b>: Recipient address triggers REDIRECT x@y; from=<s@a> to=<r@b> proto=ESMTP helo=<a>");
-	KIND(ev, ML_EV_INFO);
-	ev = P("postfix/smtpd", "B42E77AB32: reject_warning: RCPT from a.example[192.0.2.1]: 554 5.7.1 <r@b>: Relay access denied; from=<s@a> to=<r@b> proto=ESMTP helo=<a>");
-	KIND(ev, ML_EV_INFO);
-
-	/* A queue-ID line smtpd is not known to write. */
-	ev = P("postfix/smtpd", "B42E77AB32: frobnicated");
-	KIND(ev, ML_EV_UNKNOWN);
-	assert_string_equal(ev.reason, "smtpd: unrecognised");
+	TL_PT_RUN(SMTPD_QID_ACTIONS_ROWS, parse_row, kind_name);
 }
+
+static const tl_pt_row_t SMTPD_CHATTER_ROWS[] = {
+	TL_ROW("postfix/smtpd", "connect from 061238241086.static.ctinets.com[61.238.241.86]", ML_EV_SKIP, { "reason", "smtpd connection" }, { "qid", "" }),
+	TL_ROW("postfix/smtpd", "disconnect from unknown[72.10.165.66] ehlo=2 starttls=1 mail=1 rcpt=0/1 data=0/1 quit=1 commands=5/7", ML_EV_SKIP, { "reason", "smtpd connection" }, { "qid", "" }),
+	TL_ROW("postfix/smtpd", "lost connection after STARTTLS from unknown[72.13.58.7]", ML_EV_SKIP, { "reason", "smtpd connection" }, { "qid", "" }),
+	TL_ROW("postfix/smtpd", "lost connection after DATA (7774180 bytes) from unknown[72.13.58.7]", ML_EV_SKIP, { "reason", "smtpd connection" }, { "qid", "" }),
+	TL_ROW("postfix/smtpd", "timeout after END-OF-MESSAGE from unknown[72.13.58.7]", ML_EV_SKIP, { "reason", "smtpd connection" }, { "qid", "" }),
+	TL_ROW("postfix/smtpd", "improper command pipelining after EHLO from unknown[2001:968:9999:20:415c:cd2:da8e:d0cf]: MAIL FROM:<>\\nRCPT TO:<tom@example.net>\\nDATA\\n", ML_EV_SKIP, { "reason", "smtpd connection" }, { "qid", "" }),
+	TL_ROW("postfix/smtpd", "too many errors after RCPT from example.com[192.0.2.11]", ML_EV_SKIP, { "reason", "smtpd connection" }, { "qid", "" }),
+	TL_ROW("postfix/smtpd", "bare <LF> received after CONNECT from example.net[1.2.3.4]", ML_EV_SKIP, { "reason", "smtpd connection" }, { "qid", "" }),
+	TL_ROW("postfix/smtpd", "discarding EHLO keywords: CHUNKING ETRN DSN 8BITMIME", ML_EV_SKIP, { "reason", "smtpd connection" }, { "qid", "" }),
+	TL_ROW("postfix/smtpd", "NOQUEUE: lost connection after CONNECT from unknown[192.0.2.25]", ML_EV_SKIP, { "reason", "smtpd connection" }, { "qid", "" }),
+	TL_ROW("postfix/smtpd", "Anonymous TLS connection established from julie.example.com[10.163.89.202]: TLSv1.2 with cipher AECDH-AES256-SHA (256/256 bits)", ML_EV_SKIP, { "reason", "smtpd tls" }, { "qid", "" }),
+	TL_ROW("postfix/smtpd", "SSL_accept error from unknown[72.13.58.7]: lost connection", ML_EV_SKIP, { "reason", "smtpd tls" }, { "qid", "" }),
+	TL_ROW("postfix/smtpd", "warning: hostname exemple.com does not resolve to address 185.14.29.32", ML_EV_SKIP, { "reason", "smtpd warning" }, { "qid", "" }),
+	TL_ROW("postfix/smtpd", "warning: ec2-3-84-57-208.compute-1.amazonaws.com[3.84.57.208]: SASL LOGIN authentication failed: UGFzc3dvcmQ6", ML_EV_SKIP, { "reason", "smtpd warning" }, { "qid", "" }),
+	TL_ROW("postfix/smtpd", "warning: non-SMTP command from unknown[192.168.1.1]: GET / HTTP/1.1", ML_EV_SKIP, { "reason", "smtpd warning" }, { "qid", "" }),
+	TL_ROW("postfix/smtpd", "fatal: no SASL authentication mechanisms", ML_EV_SKIP, { "reason", "smtpd warning" }, { "qid", "" }),
+	/* Diagnostics the smtpd_check test driver writes. */
+	TL_ROW("postfix/smtpd", "mapping DSN status 4.1.1 into Client host status 4.0.0", ML_EV_SKIP, { "reason", "smtpd diagnostic" }, { "qid", "" }),
+	TL_ROW("postfix/smtpd", "ignoring DNS RR: xn--1xa.porcupine.org. TTL IN MX 10 spike.porcupine.org.", ML_EV_SKIP, { "reason", "smtpd diagnostic" }, { "qid", "" }),
+	/* A warning about one message is kept with it. */
+	TL_ROW("postfix/smtpd", "warning: 4104E3D: queue file size limit exceeded", ML_EV_INFO, { "qid", "4104E3D" }),
+	TL_ROW("postfix/smtpd", "something smtpd never said", ML_EV_UNKNOWN, { "reason", "smtpd: unrecognised" }),
+};
 
 static void smtpd_chatter(void **state)
 {
 	(void)state;
-	static const char *const conn[] = {
-		"connect from 061238241086.static.ctinets.com[61.238.241.86]",
-		"disconnect from unknown[72.10.165.66] ehlo=2 starttls=1 mail=1 rcpt=0/1 data=0/1 quit=1 commands=5/7",
-		"lost connection after STARTTLS from unknown[72.13.58.7]",
-		"lost connection after DATA (7774180 bytes) from unknown[72.13.58.7]",
-		"timeout after END-OF-MESSAGE from unknown[72.13.58.7]",
-		"improper command pipelining after EHLO from unknown[2001:968:9999:20:415c:cd2:da8e:d0cf]: MAIL FROM:<>\\nRCPT TO:<tom@example.net>\\nDATA\\n",
-		"too many errors after RCPT from example.com[192.0.2.11]",
-		"bare <LF> received after CONNECT from example.net[1.2.3.4]",
-		"discarding EHLO keywords: CHUNKING ETRN DSN 8BITMIME",
-		"NOQUEUE: lost connection after CONNECT from unknown[192.0.2.25]",
-	};
-	for (size_t i = 0; i < ML_ARRAY_LEN(conn); i++) {
-		ml_event_t ev = P("postfix/smtpd", conn[i]);
-		SKIPPED(ev, "smtpd connection");
-	}
-	static const char *const tls[] = {
-		"Anonymous TLS connection established from julie.example.com[10.163.89.202]: TLSv1.2 with cipher AECDH-AES256-SHA (256/256 bits)",
-		"SSL_accept error from unknown[72.13.58.7]: lost connection",
-	};
-	for (size_t i = 0; i < ML_ARRAY_LEN(tls); i++) {
-		ml_event_t ev = P("postfix/smtpd", tls[i]);
-		SKIPPED(ev, "smtpd tls");
-	}
-	static const char *const warn[] = {
-		"warning: hostname exemple.com does not resolve to address 185.14.29.32",
-		"warning: ec2-3-84-57-208.compute-1.amazonaws.com[3.84.57.208]: SASL LOGIN authentication failed: UGFzc3dvcmQ6",
-		"warning: non-SMTP command from unknown[192.168.1.1]: GET / HTTP/1.1",
-		"fatal: no SASL authentication mechanisms",
-	};
-	for (size_t i = 0; i < ML_ARRAY_LEN(warn); i++) {
-		ml_event_t ev = P("postfix/smtpd", warn[i]);
-		SKIPPED(ev, "smtpd warning");
-	}
-	/* Diagnostics the smtpd_check test driver writes. */
-	ml_event_t ev = P("postfix/smtpd", "mapping DSN status 4.1.1 into Client host status 4.0.0");
-	SKIPPED(ev, "smtpd diagnostic");
-	ev = P("postfix/smtpd", "ignoring DNS RR: xn--1xa.porcupine.org. TTL IN MX 10 spike.porcupine.org.");
-	SKIPPED(ev, "smtpd diagnostic");
-	/* A warning about one message is kept with it. */
-	ev = P("postfix/smtpd", "warning: 4104E3D: queue file size limit exceeded");
-	KIND(ev, ML_EV_INFO);
-	EQ(ev.qid, "4104E3D");
-	ev = P("postfix/smtpd", "something smtpd never said");
-	KIND(ev, ML_EV_UNKNOWN);
-	assert_string_equal(ev.reason, "smtpd: unrecognised");
+	TL_PT_RUN(SMTPD_CHATTER_ROWS, parse_row, kind_name);
 }
 
 static const tl_pt_row_t CLEANUP_MESSAGE_ID_ROWS[] = {
@@ -491,10 +431,17 @@ static void cleanup_header(void **state)
 	TL_PT_RUN(CLEANUP_HEADER_ROWS, parse_row, kind_name);
 }
 
+/* a body rule carries no subject */
+static const tl_pt_row_t CLEANUP_BODY_RULE_ROWS[] = {
+	TL_ROW("postfix/cleanup", "3A4B5C6D7E: discard: body Subject: not a header from mx.spam.example[203.0.113.9]; from=<s@spam.example> to=<bob@example.com> proto=ESMTP helo=<mx.spam.example>: body rule", ML_EV_CLEANUP_REJECT, { "subject", "" }, { "reason_text", "body rule" }),
+};
+
 /*
  * Every cleanup action that logs a header names the subject (Postfix 3.7
  * shapes: "QID: ACTION: header Subject: VALUE from ORIGIN; trailer[: TEXT]"),
  * also when the value itself holds a whole " from h[ip]; from=<x> to=<y>".
+ * Code, not a table: the lines are the product of the actions and the
+ * subjects, made here.
  */
 static void cleanup_subject_actions(void **state)
 {
@@ -540,318 +487,167 @@ static void cleanup_subject_actions(void **state)
 			if (acts[a].kind == ML_EV_CLEANUP_REJECT || acts[a].kind == ML_EV_HOLD)
 				EQ(ev.reason_text, acts[a].text);
 		}
-	/* a body rule carries no subject */
-	ml_event_t ev = P("postfix/cleanup", "3A4B5C6D7E: discard: body Subject: not a header from mx.spam.example[203.0.113.9]; from=<s@spam.example> to=<bob@example.com> proto=ESMTP helo=<mx.spam.example>: body rule");
-	KIND(ev, ML_EV_CLEANUP_REJECT);
-	EQ(ev.subject, NULL);
-	EQ(ev.reason_text, "body rule");
+	TL_PT_RUN(CLEANUP_BODY_RULE_ROWS, parse_row, kind_name);
 }
+
+static const tl_pt_row_t CLEANUP_HOLD_REJECT_ROWS[] = {
+	TL_ROW("postfix/cleanup", "C6E0DDB74006: hold: header Subject: You won from mx.example.com[192.0.2.9]; from=<a@example.com> to=<b@example.net> proto=ESMTP helo=<mx.example.com>: quarantined by header_checks", ML_EV_HOLD, { "status", "quarantined" }, { "subject", "You won" }, { "from", "a@example.com" }, { "to", "b@example.net" }, { "reason_text", "quarantined by header_checks" }),
+	TL_ROW("postfix/cleanup", "C6E0DDB74006: hold: header X-Spam-Flag: YES from local; from=<a@example.com> to=<b@example.net>", ML_EV_HOLD, { "reason_text", "" }, { "header_name", "X-Spam-Flag" }),
+	TL_ROW("postfix/cleanup", "C6E0DDB74006: reject: header Subject: Viagra from mx.example.com[192.0.2.9]; from=<a@example.com> to=<b@example.net> proto=ESMTP helo=<mx.example.com>: 5.7.1 Message content rejected", ML_EV_CLEANUP_REJECT, { "status", "blocked" }, { "reason_text", "5.7.1 Message content rejected" }, { "dsn", "5.7.1" }, { "subject", "Viagra" }),
+	TL_ROW("postfix/cleanup", "C6E0DDB74006: discard: body spam spam from mx.example.com[192.0.2.9]; from=<a@example.com> to=<b@example.net> proto=ESMTP helo=<mx.example.com>: go away", ML_EV_CLEANUP_REJECT, { "reason_text", "go away" }),
+	TL_ROW("postfix/cleanup", "4104E3D: milter-reject: END-OF-MESSAGE from 061238241086.static.ctinets.com[61.238.241.86]: 5.7.1 Blocked by SpamAssassin; from=<wumt5@cchfdc.com> to=<voorzitter@example.com> proto=ESMTP helo=<ecsolved.com>", ML_EV_CLEANUP_REJECT, { "reason_text", "5.7.1 Blocked by SpamAssassin" }, { "dsn", "5.7.1" }, { "client_ip", "61.238.241.86" }, { "to", "voorzitter@example.com" }),
+	TL_ROW("postfix/cleanup", "B42E77AB32: milter-reject: END-OF-MESSAGE from 42-64-53-170.subs.proxad.net[42.64.53.170]: 4.7.1 Ratelimit \"05\" exceeded; from=<youssefh@senderdomain.com> to=<archive@senderdomain.com> proto=ESMTP helo=<[172.18.0.2]>", TL_ANY_KIND, { "reason_text", "4.7.1 Ratelimit \"05\" exceeded" }),
+	TL_ROW("postfix/cleanup", "E89FA2DEDA: milter-hold: END-OF-MESSAGE from srv05.source.com[10.11.12.13]: milter triggers HOLD action; from=<> to=<this_user@this.domain.com> proto=ESMTP helo=<this.domain.com>", ML_EV_HOLD, { "status", "quarantined" }, { "reason_text", "milter triggers HOLD action" }, { "to", "this_user@this.domain.com" }),
+	TL_ROW("postfix/cleanup", "E89FA2DEDA: milter-discard: END-OF-MESSAGE from local: milter triggers DISCARD action; from=<a@b> to=<c@d>", ML_EV_CLEANUP_REJECT, { "client_name", "" }),
+	/* Rewrites and redirects change nothing we model. */
+	TL_ROW("postfix/cleanup", "4104E3D: milter-header-redirect: header X-Spam-Status: Yes, score=39.3 required=5.0 tests=ADVANCE_FE from 061238241086.static.ctinets.com[61.238.241.86]; from=<wumt5@cchfdc.com> to=<voorzitter@example.com> proto=ESMTP helo=<ecsolved.com>: tom@example.com", ML_EV_INFO, { "qid", "4104E3D" }),
+	TL_ROW("postfix/cleanup", "48rT2v1hQrz1J0N: prepend: header X-Spam-Status: Yes, score=45.1 required=10.0 tests=ADVANCE_FE from mx2.example.org[192.0.2.41]; from=<SRS0=1sN3=5P=example.org=noreply@srs.example.org> to=<recipient@example.net> proto=ESMTP helo=<mx2.example.org>: X-Spam-Status: Yes", ML_EV_INFO, { "from", "SRS0=1sN3=5P=example.org=noreply@srs.example.org" }),
+	TL_ROW("postfix/cleanup", "B42E77AB32: replace: header Received: from [172.18.0.2] (42-64-53-170.subs.proxad.net [42.64.53.170])?\?(Authenticated sender: user42@smtp01.example.com)?\?by smtp01.example.org (Postfix) with ESMTPA id D89B from 42-64-53-170.subs.proxad.net[42.64.53.170]; from=<youssefh@senderdomain.com> to=<archive@senderdomain.com> proto=ESMTP helo=<[172.18.0.2]>: Received: from [172.18.0.2]", ML_EV_INFO, { "header_name", "Received" }, { "client_ip", "42.64.53.170" }),
+	/* Warnings: about a message → INFO; general → SKIP. */
+	TL_ROW("postfix/cleanup", "warning: 9BECF3F19D: sender_canonical_maps map lookup problem for sender@example.com -- message not accepted, try again later", ML_EV_INFO, { "qid", "9BECF3F19D" }),
+	TL_ROW("postfix/cleanup", "warning: dict_ldap_get_values[1]: DN uid=mguiraud,ou=people,dc=neotion,dc=com not found, skipping ", ML_EV_SKIP, { "reason", "cleanup warning" }, { "qid", "" }),
+	TL_ROW("postfix/cleanup", "9BECF3F19D: something new", ML_EV_UNKNOWN, { "reason", "cleanup: unrecognised" }),
+};
 
 static void cleanup_hold_reject(void **state)
 {
 	(void)state;
-	ml_event_t ev = P("postfix/cleanup", "C6E0DDB74006: hold: header Subject: You won from mx.example.com[192.0.2.9]; from=<a@example.com> to=<b@example.net> proto=ESMTP helo=<mx.example.com>: quarantined by header_checks");
-	KIND(ev, ML_EV_HOLD);
-	assert_int_equal(ev.status, ML_ST_QUARANTINED);
-	EQ(ev.subject, "You won");
-	EQ(ev.from, "a@example.com");
-	EQ(ev.to, "b@example.net");
-	EQ(ev.reason_text, "quarantined by header_checks");
-	ev = P("postfix/cleanup", "C6E0DDB74006: hold: header X-Spam-Flag: YES from local; from=<a@example.com> to=<b@example.net>");
-	KIND(ev, ML_EV_HOLD);
-	EQ(ev.reason_text, NULL);
-	EQ(ev.header_name, "X-Spam-Flag");
-
-	ev = P("postfix/cleanup", "C6E0DDB74006: reject: header Subject: Viagra from mx.example.com[192.0.2.9]; from=<a@example.com> to=<b@example.net> proto=ESMTP helo=<mx.example.com>: 5.7.1 Message content rejected");
-	KIND(ev, ML_EV_CLEANUP_REJECT);
-	assert_int_equal(ev.status, ML_ST_BLOCKED);
-	EQ(ev.reason_text, "5.7.1 Message content rejected");
-	EQ(ev.dsn, "5.7.1");
-	EQ(ev.subject, "Viagra");
-	ev = P("postfix/cleanup", "C6E0DDB74006: discard: body spam spam from mx.example.com[192.0.2.9]; from=<a@example.com> to=<b@example.net> proto=ESMTP helo=<mx.example.com>: go away");
-	KIND(ev, ML_EV_CLEANUP_REJECT);
-	EQ(ev.reason_text, "go away");
-
-	ev = P("postfix/cleanup", "4104E3D: milter-reject: END-OF-MESSAGE from 061238241086.static.ctinets.com[61.238.241.86]: 5.7.1 Blocked by SpamAssassin; from=<wumt5@cchfdc.com> to=<voorzitter@example.com> proto=ESMTP helo=<ecsolved.com>");
-	KIND(ev, ML_EV_CLEANUP_REJECT);
-	EQ(ev.reason_text, "5.7.1 Blocked by SpamAssassin");
-	EQ(ev.dsn, "5.7.1");
-	EQ(ev.client_ip, "61.238.241.86");
-	EQ(ev.to, "voorzitter@example.com");
-	ev = P("postfix/cleanup", "B42E77AB32: milter-reject: END-OF-MESSAGE from 42-64-53-170.subs.proxad.net[42.64.53.170]: 4.7.1 Ratelimit \"05\" exceeded; from=<youssefh@senderdomain.com> to=<archive@senderdomain.com> proto=ESMTP helo=<[172.18.0.2]>");
-	EQ(ev.reason_text, "4.7.1 Ratelimit \"05\" exceeded");
-	ev = P("postfix/cleanup", "E89FA2DEDA: milter-hold: END-OF-MESSAGE from srv05.source.com[10.11.12.13]: milter triggers HOLD action; from=<> to=<this_user@this.domain.com> proto=ESMTP helo=<this.domain.com>");
-	KIND(ev, ML_EV_HOLD);
-	assert_int_equal(ev.status, ML_ST_QUARANTINED);
-	EQ(ev.reason_text, "milter triggers HOLD action");
-	EQ(ev.to, "this_user@this.domain.com");
-	ev = P("postfix/cleanup", "E89FA2DEDA: milter-discard: END-OF-MESSAGE from local: milter triggers DISCARD action; from=<a@b> to=<c@d>");
-	KIND(ev, ML_EV_CLEANUP_REJECT);
-	EQ(ev.client_name, NULL);
-
-	/* Rewrites and redirects change nothing we model. */
-	ev = P("postfix/cleanup", "4104E3D: milter-header-redirect: header X-Spam-Status: Yes, score=39.3 required=5.0 tests=ADVANCE_FE from 061238241086.static.ctinets.com[61.238.241.86]; from=<wumt5@cchfdc.com> to=<voorzitter@example.com> proto=ESMTP helo=<ecsolved.com>: tom@example.com");
-	KIND(ev, ML_EV_INFO);
-	EQ(ev.qid, "4104E3D");
-	ev = P("postfix/cleanup", "48rT2v1hQrz1J0N: prepend: header X-Spam-Status: Yes, score=45.1 required=10.0 tests=ADVANCE_FE from mx2.example.org[192.0.2.41]; from=<SRS0=1sN3=5P=example.org=noreply@srs.example.org> to=<recipient@example.net> proto=ESMTP helo=<mx2.example.org>: X-Spam-Status: Yes");
-	KIND(ev, ML_EV_INFO);
-	EQ(ev.from, "SRS0=1sN3=5P=example.org=noreply@srs.example.org");
-	ev = P("postfix/cleanup", "B42E77AB32: replace: header Received: from [172.18.0.2] (42-64-53-170.subs.proxad.net [42.64.53.170])?\?(Authenticated sender: user42@smtp01.example.com)?\?by smtp01.example.org (Postfix) with ESMTPA id D89B from 42-64-53-170.subs.proxad.net[42.64.53.170]; from=<youssefh@senderdomain.com> to=<archive@senderdomain.com> proto=ESMTP helo=<[172.18.0.2]>: Received: from [172.18.0.2]");
-	KIND(ev, ML_EV_INFO);
-	EQ(ev.header_name, "Received");
-	EQ(ev.client_ip, "42.64.53.170");
-
-	/* Warnings: about a message → INFO; general → SKIP. */
-	ev = P("postfix/cleanup", "warning: 9BECF3F19D: sender_canonical_maps map lookup problem for sender@example.com -- message not accepted, try again later");
-	KIND(ev, ML_EV_INFO);
-	EQ(ev.qid, "9BECF3F19D");
-	ev = P("postfix/cleanup", "warning: dict_ldap_get_values[1]: DN uid=mguiraud,ou=people,dc=neotion,dc=com not found, skipping ");
-	SKIPPED(ev, "cleanup warning");
-	ev = P("postfix/cleanup", "9BECF3F19D: something new");
-	KIND(ev, ML_EV_UNKNOWN);
-	assert_string_equal(ev.reason, "cleanup: unrecognised");
+	TL_PT_RUN(CLEANUP_HOLD_REJECT_ROWS, parse_row, kind_name);
 }
+
+static const tl_pt_row_t QMGR_LINES_ROWS[] = {
+	TL_ROW("postfix/qmgr", "0F5383D: from=<owner-postfix-users@postfix.org>, size=5360, nrcpt=1 (queue active)", ML_EV_QMGR_FROM, { "qid", "0F5383D" }, { "from", "owner-postfix-users@postfix.org" }, { "from_set", "1" }, { "size", "5360" }, { "nrcpt", "1" }),
+	TL_ROW("postfix/qmgr", "1FEE23DED3: from=<>, size=22738, nrcpt=1 (queue active)", ML_EV_QMGR_FROM, { "from", "" }, { "from_set", "1" }, { "size", "22738" }),
+	TL_ROW("postfix/qmgr", "1234567890A: from=user@example.com, size=1234, nrcpt=1 (queue active)", TL_ANY_KIND, { "from", "user@example.com" }),
+	TL_ROW("postfix-secondary/qmgr", "3mPVKl0Mhjz7sXv: from=<>, size=2666, nrcpt=2 (queue active)", TL_ANY_KIND, { "nrcpt", "2" }),
+	TL_ROW("postfix/qmgr", "0F5383D: removed", ML_EV_REMOVED, { "qid", "0F5383D" }),
+	TL_ROW("postfix/qmgr", "98AEDA06BC: removed\"", ML_EV_REMOVED),  /* damaged in the corpus */
+	TL_ROW("postfix/qmgr", "585BC3F: from=<>, status=expired, returned to sender", ML_EV_EXPIRED, { "from_set", "1" }, { "from", "" }),
+	TL_ROW("postfix/qmgr", "66C15648577B: from=<uvnhbl@yahoo.com.tw>, status=expired, returned to sender", ML_EV_EXPIRED, { "from", "uvnhbl@yahoo.com.tw" }),
+	TL_ROW("postfix/qmgr", "66C15648577B: from=<a@b>, status=force-expired, returned to sender", ML_EV_EXPIRED),
+	TL_ROW("postfix/qmgr", "2DC5552A34: to=<user@yahoo.com>, relay=none, delay=63495, delays=63350/144/0/0, dsn=4.4.2, status=deferred (delivery temporarily suspended: lost connection with mta7.am0.yahoodns.net[98.136.216.22] while sending RCPT TO)", ML_EV_DELIVERY, { "status", "delayed" }, { "reason_text", "delivery temporarily suspended: lost connection with mta7.am0.yahoodns.net[98.136.216.22] while sending RCPT TO" }, { "delay_ms", "63495000" }),
+	TL_ROW("postfix/qmgr", "ED06590130AA1C9D6D862: skipped, still being delivered", ML_EV_INFO),
+	TL_ROW("postfix/qmgr", "warning: bounce_queue_lifetime is larger than maximal_queue_lifetime - adjusting bounce_queue_lifetime", ML_EV_SKIP, { "reason", "qmgr warning" }, { "qid", "" }),
+	TL_ROW("postfix/qmgr", "0F5383D: from=<a@b>, status=mangled", ML_EV_UNKNOWN),
+};
 
 static void qmgr_lines(void **state)
 {
 	(void)state;
-	ml_event_t ev = P("postfix/qmgr", "0F5383D: from=<owner-postfix-users@postfix.org>, size=5360, nrcpt=1 (queue active)");
-	KIND(ev, ML_EV_QMGR_FROM);
-	EQ(ev.qid, "0F5383D");
-	EQ(ev.from, "owner-postfix-users@postfix.org");
-	assert_int_equal(ev.from_set, 1);
-	assert_int_equal(ev.size, 5360);
-	assert_int_equal(ev.nrcpt, 1);
-	ev = P("postfix/qmgr", "1FEE23DED3: from=<>, size=22738, nrcpt=1 (queue active)");
-	KIND(ev, ML_EV_QMGR_FROM);
-	EQ(ev.from, NULL);
-	assert_int_equal(ev.from_set, 1);
-	assert_int_equal(ev.size, 22738);
-	ev = P("postfix/qmgr", "1234567890A: from=user@example.com, size=1234, nrcpt=1 (queue active)");
-	EQ(ev.from, "user@example.com");
-	ev = P("postfix-secondary/qmgr", "3mPVKl0Mhjz7sXv: from=<>, size=2666, nrcpt=2 (queue active)");
-	assert_int_equal(ev.nrcpt, 2);
-	ev = P("postfix/qmgr", "0F5383D: removed");
-	KIND(ev, ML_EV_REMOVED);
-	EQ(ev.qid, "0F5383D");
-	ev = P("postfix/qmgr", "98AEDA06BC: removed\"");  /* damaged in the corpus */
-	KIND(ev, ML_EV_REMOVED);
-	ev = P("postfix/qmgr", "585BC3F: from=<>, status=expired, returned to sender");
-	KIND(ev, ML_EV_EXPIRED);
-	assert_int_equal(ev.from_set, 1);
-	EQ(ev.from, NULL);
-	ev = P("postfix/qmgr", "66C15648577B: from=<uvnhbl@yahoo.com.tw>, status=expired, returned to sender");
-	KIND(ev, ML_EV_EXPIRED);
-	EQ(ev.from, "uvnhbl@yahoo.com.tw");
-	ev = P("postfix/qmgr", "66C15648577B: from=<a@b>, status=force-expired, returned to sender");
-	KIND(ev, ML_EV_EXPIRED);
-	ev = P("postfix/qmgr", "2DC5552A34: to=<user@yahoo.com>, relay=none, delay=63495, delays=63350/144/0/0, dsn=4.4.2, status=deferred (delivery temporarily suspended: lost connection with mta7.am0.yahoodns.net[98.136.216.22] while sending RCPT TO)");
-	KIND(ev, ML_EV_DELIVERY);
-	assert_int_equal(ev.status, ML_ST_DELAYED);
-	EQ(ev.reason_text, "delivery temporarily suspended: lost connection with mta7.am0.yahoodns.net[98.136.216.22] while sending RCPT TO");
-	assert_int_equal(ev.delay_ms, 63495000);
-	ev = P("postfix/qmgr", "ED06590130AA1C9D6D862: skipped, still being delivered");
-	KIND(ev, ML_EV_INFO);
-	ev = P("postfix/qmgr", "warning: bounce_queue_lifetime is larger than maximal_queue_lifetime - adjusting bounce_queue_lifetime");
-	SKIPPED(ev, "qmgr warning");
-	ev = P("postfix/qmgr", "0F5383D: from=<a@b>, status=mangled");
-	KIND(ev, ML_EV_UNKNOWN);
+	TL_PT_RUN(QMGR_LINES_ROWS, parse_row, kind_name);
 }
+
+static const tl_pt_row_t DELIVERY_LINES_ROWS[] = {
+	TL_ROW("postfix/smtp", "0D9633D: to=<jos@example.com>, orig_to=<bestuur@example.com>, relay=mail1.example.net[10.74.103.11]:25, delay=11, delays=5.4/0.06/5.1/0.03, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as F12DF84004)", ML_EV_DELIVERY, { "qid", "0D9633D" }, { "to", "jos@example.com" }, { "orig_to", "bestuur@example.com" }, { "relay", "mail1.example.net[10.74.103.11]:25" }, { "delay_ms", "11000" }, { "dsn", "2.0.0" }, { "status", "delivered" }, { "reason_text", "250 2.0.0 Ok: queued as F12DF84004" }, { "local_delivery", "0" }),
+	/* Nested parentheses: the reason runs to the line's final ')'. */
+	TL_ROW("postfix/smtp", "A0E85200BD: to=<whatever-user@lists.example.org>, relay=open.example.nl[10.49.140.10]:25, delay=2.3, delays=0.25/0.05/2/0.04, dsn=4.2.0, status=deferred (host open.example.nl[10.49.140.10] said: 450 4.2.0 <whatever-user@lists.example.org>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/lists.example.org.html (in reply to RCPT TO command))", TL_ANY_KIND, { "status", "delayed" }, { "delay_ms", "2300" }, { "reason_text", "host open.example.nl[10.49.140.10] said: 450 4.2.0 <whatever-user@lists.example.org>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/lists.example.org.html (in reply to RCPT TO command)" }),
+	TL_ROW("postfix/smtp", "1FEE23DED3: to=<dest@domain.com>, relay=relay.domain.com[22.33.44.55]:25, delay=0.06, delays=0/0/0.05/0.01, dsn=5.7.1, status=bounced (host relay.domain.com[22.33.44.55] said: 554 5.7.1 <dest@domain.com>: Relay access denied (in reply to RCPT TO command))", TL_ANY_KIND, { "status", "bounced" }, { "delay_ms", "60" }),
+	/* An unbalanced ')' inside the remote reply does not end the reason. */
+	TL_ROW("postfix/smtp", "1FEE23DED3: to=<d@x>, relay=x[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced (host x[192.0.2.1] said: 550 5.1.1 :-) no such user (in reply to RCPT TO command))", TL_ANY_KIND, { "reason_text", "host x[192.0.2.1] said: 550 5.1.1 :-) no such user (in reply to RCPT TO command)" }),
+	/* Truncated: no closing parenthesis. */
+	TL_ROW("postfix/smtp", "1FEE23DED3: to=<d@x>, relay=none, delay=315562, delays=315532/0/30/0, dsn=4.4.1, status=deferred (connect to gmail.cm[172.217.25.69]:25: Connection timed", ML_EV_DELIVERY, { "reason_text", "connect to gmail.cm[172.217.25.69]:25: Connection timed" }, { "delay_ms", "315562000" }),
+	/* Saturation of an absurd delay. */
+	TL_ROW("postfix/smtp", "1FEE23DED3: to=<d@x>, relay=none, delay=99999999999, delays=0/0/0/0, dsn=4.4.1, status=deferred (x)", TL_ANY_KIND, { "delay_ms", "4294967295" }),
+	/* Bare addresses (local, older versions) and a quoted local part. */
+	TL_ROW("postfix/local", "2A22C263F6: to=user@hostname.example.com, orig_to=root@localhost, relay=local, delay=0.07, delays=0.04/0/0/0.03, dsn=2.0.0, status=sent (delivered to command: procmail -a \"$EXTENSION\")", TL_ANY_KIND, { "to", "user@hostname.example.com" }, { "orig_to", "root@localhost" }, { "reason_text", "delivered to command: procmail -a \"$EXTENSION\"" }, { "delay_ms", "70" }, { "local_delivery", "1" }),
+	TL_ROW("postfix/smtp", "7EE668039: to=<\"john doe, jr\"@example.com>, relay=mx.example.com[192.0.2.5]:25, conn_use=2, delay=0.5, delays=0.1/0/0.2/0.2, dsn=2.0.0, status=sent (250 ok)", ML_EV_DELIVERY, { "to", "\"john doe, jr\"@example.com" }, { "relay", "mx.example.com[192.0.2.5]:25" }, { "delay_ms", "500" }),
+	/* tls= (Postfix 3.10) between delays and dsn. */
+	TL_ROW("postfix/smtp", "7EE668039: to=<user@example.com>, relay=mail.example.com[1.2.3.4]:25, delay=3.6, delays=0.08/0.02/0.85/0.14, tls=dane/!requiretls:nocertmatch, dsn=2.1.5, status=sent (250 2.0.0 Ok: queued as 153053D)", TL_ANY_KIND, { "dsn", "2.1.5" }),
+	/* Status words. */
+	TL_ROW("postfix/error", "3E29030F8637E: to=<user@yahoo.com>, relay=none, delay=0.01, delays=0.01/0/0/0, dsn=5.1.1, status=sent (User unknown in virtual alias table)", ML_EV_DELIVERY, { "status", "delivered" }, { "reason_text", "User unknown in virtual alias table" }),
+	TL_ROW("postfix/error", "3E29030F8637E: to=<user@yahoo.com>, relay=none, delay=0.01, delays=0.01/0/0/0, dsn=5.1.1, status=deliverable (User unknown in virtual alias table)", ML_EV_DELIVERY, { "status", "delivered" }, { "reason_text", "User unknown in virtual alias table" }),
+	TL_ROW("postfix/error", "3E29030F8637E: to=<user@yahoo.com>, relay=none, delay=0.01, delays=0.01/0/0/0, dsn=5.1.1, status=deferred (User unknown in virtual alias table)", ML_EV_DELIVERY, { "status", "delayed" }, { "reason_text", "User unknown in virtual alias table" }),
+	TL_ROW("postfix/error", "3E29030F8637E: to=<user@yahoo.com>, relay=none, delay=0.01, delays=0.01/0/0/0, dsn=5.1.1, status=SOFTBOUNCE (User unknown in virtual alias table)", ML_EV_DELIVERY, { "status", "delayed" }, { "reason_text", "User unknown in virtual alias table" }),
+	TL_ROW("postfix/error", "3E29030F8637E: to=<user@yahoo.com>, relay=none, delay=0.01, delays=0.01/0/0/0, dsn=5.1.1, status=bounced (User unknown in virtual alias table)", ML_EV_DELIVERY, { "status", "bounced" }, { "reason_text", "User unknown in virtual alias table" }),
+	TL_ROW("postfix/error", "3E29030F8637E: to=<user@yahoo.com>, relay=none, delay=0.01, delays=0.01/0/0/0, dsn=5.1.1, status=undeliverable (User unknown in virtual alias table)", ML_EV_DELIVERY, { "status", "bounced" }, { "reason_text", "User unknown in virtual alias table" }),
+	TL_ROW("postfix/error", "3E29030F8637E: to=<user@yahoo.com>, relay=none, delay=0.01, delays=0.01/0/0/0, dsn=5.1.1, status=undeliverable-but-not-cached (User unknown in virtual alias table)", ML_EV_DELIVERY, { "status", "bounced" }, { "reason_text", "User unknown in virtual alias table" }),
+	TL_ROW("postfix/error", "3E29030F8637E: to=<user@yahoo.com>, relay=none, delay=0.01, delays=0.01/0/0/0, dsn=5.1.1, status=expired (User unknown in virtual alias table)", ML_EV_DELIVERY, { "status", "expired" }, { "reason_text", "User unknown in virtual alias table" }),
+	TL_ROW("postfix/error", "3E29030F8637E: to=<user@yahoo.com>, relay=none, delay=0.01, delays=0.01/0/0/0, dsn=5.1.1, status=weird (x)", ML_EV_UNKNOWN, { "reason", "error: unrecognised" }),
+	TL_ROW("postfix/smtp", "3E29030F8637E: to=<user@yahoo.com>, relay=none", ML_EV_UNKNOWN),
+	/* Verify probes (status=deliverable) and the discard transport. */
+	TL_ROW("postfix/smtp", "F39BCE00C3: to=<info@test2.com>, relay=mail.domain.test[94.23.191.34]:25, delay=6.3, delays=0.04/0.01/6/0.19, dsn=2.1.5, status=deliverable (250 2.1.5 Ok)", TL_ANY_KIND, { "status", "delivered" }),
+	TL_ROW("postfix/discard", "25F2E5E061: to=<george.desantis@test.example.com>, relay=none, delay=0.05, delays=0.05/0/0/0, dsn=2.0.0, status=sent (test.example.com)", ML_EV_DELIVERY, { "reason_text", "test.example.com" }),
+};
 
 static void delivery_lines(void **state)
 {
 	(void)state;
-	ml_event_t ev = P("postfix/smtp", "0D9633D: to=<jos@example.com>, orig_to=<bestuur@example.com>, relay=mail1.example.net[10.74.103.11]:25, delay=11, delays=5.4/0.06/5.1/0.03, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as F12DF84004)");
-	KIND(ev, ML_EV_DELIVERY);
-	EQ(ev.qid, "0D9633D");
-	EQ(ev.to, "jos@example.com");
-	EQ(ev.orig_to, "bestuur@example.com");
-	EQ(ev.relay, "mail1.example.net[10.74.103.11]:25");
-	assert_int_equal(ev.delay_ms, 11000);
-	EQ(ev.dsn, "2.0.0");
-	assert_int_equal(ev.status, ML_ST_DELIVERED);
-	EQ(ev.reason_text, "250 2.0.0 Ok: queued as F12DF84004");
-	assert_int_equal(ev.local_delivery, 0);
-
-	/* Nested parentheses: the reason runs to the line's final ')'. */
-	ev = P("postfix/smtp", "A0E85200BD: to=<whatever-user@lists.example.org>, relay=open.example.nl[10.49.140.10]:25, delay=2.3, delays=0.25/0.05/2/0.04, dsn=4.2.0, status=deferred (host open.example.nl[10.49.140.10] said: 450 4.2.0 <whatever-user@lists.example.org>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/lists.example.org.html (in reply to RCPT TO command))");
-	assert_int_equal(ev.status, ML_ST_DELAYED);
-	assert_int_equal(ev.delay_ms, 2300);
-	EQ(ev.reason_text, "host open.example.nl[10.49.140.10] said: 450 4.2.0 <whatever-user@lists.example.org>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/lists.example.org.html (in reply to RCPT TO command)");
-	ev = P("postfix/smtp", "1FEE23DED3: to=<dest@domain.com>, relay=relay.domain.com[22.33.44.55]:25, delay=0.06, delays=0/0/0.05/0.01, dsn=5.7.1, status=bounced (host relay.domain.com[22.33.44.55] said: 554 5.7.1 <dest@domain.com>: Relay access denied (in reply to RCPT TO command))");
-	assert_int_equal(ev.status, ML_ST_BOUNCED);
-	assert_int_equal(ev.delay_ms, 60);
-	/* An unbalanced ')' inside the remote reply does not end the reason. */
-	ev = P("postfix/smtp", "1FEE23DED3: to=<d@x>, relay=x[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced (host x[192.0.2.1] said: 550 5.1.1 :-) no such user (in reply to RCPT TO command))");
-	EQ(ev.reason_text, "host x[192.0.2.1] said: 550 5.1.1 :-) no such user (in reply to RCPT TO command)");
-	/* Truncated: no closing parenthesis. */
-	ev = P("postfix/smtp", "1FEE23DED3: to=<d@x>, relay=none, delay=315562, delays=315532/0/30/0, dsn=4.4.1, status=deferred (connect to gmail.cm[172.217.25.69]:25: Connection timed");
-	KIND(ev, ML_EV_DELIVERY);
-	EQ(ev.reason_text, "connect to gmail.cm[172.217.25.69]:25: Connection timed");
-	assert_int_equal(ev.delay_ms, 315562000);
-	/* Saturation of an absurd delay. */
-	ev = P("postfix/smtp", "1FEE23DED3: to=<d@x>, relay=none, delay=99999999999, delays=0/0/0/0, dsn=4.4.1, status=deferred (x)");
-	assert_int_equal(ev.delay_ms, UINT32_MAX);
-
-	/* Bare addresses (local, older versions) and a quoted local part. */
-	ev = P("postfix/local", "2A22C263F6: to=user@hostname.example.com, orig_to=root@localhost, relay=local, delay=0.07, delays=0.04/0/0/0.03, dsn=2.0.0, status=sent (delivered to command: procmail -a \"$EXTENSION\")");
-	EQ(ev.to, "user@hostname.example.com");
-	EQ(ev.orig_to, "root@localhost");
-	EQ(ev.reason_text, "delivered to command: procmail -a \"$EXTENSION\"");
-	assert_int_equal(ev.delay_ms, 70);
-	assert_int_equal(ev.local_delivery, 1);
-	ev = P("postfix/smtp", "7EE668039: to=<\"john doe, jr\"@example.com>, relay=mx.example.com[192.0.2.5]:25, conn_use=2, delay=0.5, delays=0.1/0/0.2/0.2, dsn=2.0.0, status=sent (250 ok)");
-	KIND(ev, ML_EV_DELIVERY);
-	EQ(ev.to, "\"john doe, jr\"@example.com");
-	EQ(ev.relay, "mx.example.com[192.0.2.5]:25");
-	assert_int_equal(ev.delay_ms, 500);
-	/* tls= (Postfix 3.10) between delays and dsn. */
-	ev = P("postfix/smtp", "7EE668039: to=<user@example.com>, relay=mail.example.com[1.2.3.4]:25, delay=3.6, delays=0.08/0.02/0.85/0.14, tls=dane/!requiretls:nocertmatch, dsn=2.1.5, status=sent (250 2.0.0 Ok: queued as 153053D)");
-	EQ(ev.dsn, "2.1.5");
-
-	/* Status words. */
-	struct { const char *word; ml_status_t st; } words[] = {
-		{ "sent", ML_ST_DELIVERED }, { "deliverable", ML_ST_DELIVERED },
-		{ "deferred", ML_ST_DELAYED }, { "SOFTBOUNCE", ML_ST_DELAYED },
-		{ "bounced", ML_ST_BOUNCED }, { "undeliverable", ML_ST_BOUNCED },
-		{ "undeliverable-but-not-cached", ML_ST_BOUNCED }, { "expired", ML_ST_EXPIRED },
-	};
-	for (size_t i = 0; i < ML_ARRAY_LEN(words); i++) {
-		char line[256];
-		snprintf(line, sizeof line, "3E29030F8637E: to=<user@yahoo.com>, relay=none, delay=0.01, delays=0.01/0/0/0, dsn=5.1.1, status=%s (User unknown in virtual alias table)", words[i].word);
-		ev = P("postfix/error", line);
-		KIND(ev, ML_EV_DELIVERY);
-		if (ev.status != words[i].st)
-			fail_msg("status=%s gave %d", words[i].word, ev.status);
-		EQ(ev.reason_text, "User unknown in virtual alias table");
-	}
-	ev = P("postfix/error", "3E29030F8637E: to=<user@yahoo.com>, relay=none, delay=0.01, delays=0.01/0/0/0, dsn=5.1.1, status=weird (x)");
-	KIND(ev, ML_EV_UNKNOWN);
-	assert_string_equal(ev.reason, "error: unrecognised");
-	ev = P("postfix/smtp", "3E29030F8637E: to=<user@yahoo.com>, relay=none");
-	KIND(ev, ML_EV_UNKNOWN);
-
-	/* Verify probes (status=deliverable) and the discard transport. */
-	ev = P("postfix/smtp", "F39BCE00C3: to=<info@test2.com>, relay=mail.domain.test[94.23.191.34]:25, delay=6.3, delays=0.04/0.01/6/0.19, dsn=2.1.5, status=deliverable (250 2.1.5 Ok)");
-	assert_int_equal(ev.status, ML_ST_DELIVERED);
-	ev = P("postfix/discard", "25F2E5E061: to=<george.desantis@test.example.com>, relay=none, delay=0.05, delays=0.05/0/0/0, dsn=2.0.0, status=sent (test.example.com)");
-	KIND(ev, ML_EV_DELIVERY);
-	EQ(ev.reason_text, "test.example.com");
+	TL_PT_RUN(DELIVERY_LINES_ROWS, parse_row, kind_name);
 }
+
+static const tl_pt_row_t LOCAL_DELIVERY_FLAG_ROWS[] = {
+	TL_ROW("postfix/local", "4PbMVH1gW1z3tBr: to=<root@mail.uhu-banane.de>, relay=local, delay=0.05, delays=0.01/0.03/0/0.01, dsn=2.0.0, status=sent (forwarded as 4PbMVH1yTpz3tG3)", ML_EV_DELIVERY, { "local_delivery", "1" }),
+	TL_ROW("postfix/virtual", "B657F2DB195D: to=<postmaster@example.com>, relay=virtual, delay=0.52, delays=0.51/0.01/0/0, dsn=2.0.0, status=sent (delivered to maildir)", ML_EV_DELIVERY, { "local_delivery", "1" }),
+	TL_ROW("postfix/lmtp", "A0320E00C3: to=<user@test.com>, relay=mail.koalabs.org[private/dovecot-lmtp], delay=0.32, delays=0.11/0.01/0.01/0.2, dsn=2.0.0, status=sent (250 2.0.0 <user@test.com> z5FOLrRhDVpddgAABvoInA Saved)", ML_EV_DELIVERY, { "local_delivery", "1" }),
+	TL_ROW("postfix/smtp", "AD6E41CDC05C: to=<admin@example.com>, relay=sub1.example.com[private/dovecot-lmtp], delay=0.15, delays=0.04/0/0.02/0.08, dsn=2.0.0, status=sent (250 2.0.0 <admin@example.com> qYyyBMsl9FRuZQAAA15QOA Saved)", ML_EV_DELIVERY, { "local_delivery", "1" }),
+	TL_ROW("postfix/pipe", "0F5383D: to=<tom@example.com>, relay=dovecot, delay=4.3, delays=4.1/0.01/0/0.15, dsn=2.0.0, status=sent (delivered via dovecot service)", ML_EV_DELIVERY, { "local_delivery", "1" }),
+	TL_ROW("postfix/pipe", "E8BF5E00C4: to=<dmarc-aggrep@ngyn.org>, relay=dmarc-rua, delay=0.04, delays=0.03/0.01/0/0.01, dsn=2.0.0, status=deliverable (delivers to command: /srv/modoboa/env/bin/python)", ML_EV_DELIVERY, { "local_delivery", "0" }),
+	TL_ROW("postfix/amavis/smtp", "4PbT8Q6bKnz3tBr: to=<user01.test@uhu-banane.net>, orig_to=<frank@brehm-berlin.de>, relay=127.0.0.1[127.0.0.1]:10024, delay=2.3, delays=0.46/0.02/0.01/1.8, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 4PbT8T0ZN5z3tG3)", ML_EV_DELIVERY, { "local_delivery", "0" }),
+	TL_ROW("postfix/smtp", "5270320179: to=<hebj@telia.com>, relay=mail.telia.com[81.236.60.210]:25, delay=2017, delays=0.1/2017/0.03/0.05, dsn=2.0.0, status=sent (250 2.0.0 6FVIjIMwUJwU66FVIjAEB0 mail accepted for delivery)", ML_EV_DELIVERY, { "local_delivery", "0" }),
+};
 
 static void local_delivery_flag(void **state)
 {
 	(void)state;
-	struct { const char *prog, *msg; int local; } c[] = {
-		{ "postfix/local", "4PbMVH1gW1z3tBr: to=<root@mail.uhu-banane.de>, relay=local, delay=0.05, delays=0.01/0.03/0/0.01, dsn=2.0.0, status=sent (forwarded as 4PbMVH1yTpz3tG3)", 1 },
-		{ "postfix/virtual", "B657F2DB195D: to=<postmaster@example.com>, relay=virtual, delay=0.52, delays=0.51/0.01/0/0, dsn=2.0.0, status=sent (delivered to maildir)", 1 },
-		{ "postfix/lmtp", "A0320E00C3: to=<user@test.com>, relay=mail.koalabs.org[private/dovecot-lmtp], delay=0.32, delays=0.11/0.01/0.01/0.2, dsn=2.0.0, status=sent (250 2.0.0 <user@test.com> z5FOLrRhDVpddgAABvoInA Saved)", 1 },
-		{ "postfix/smtp", "AD6E41CDC05C: to=<admin@example.com>, relay=sub1.example.com[private/dovecot-lmtp], delay=0.15, delays=0.04/0/0.02/0.08, dsn=2.0.0, status=sent (250 2.0.0 <admin@example.com> qYyyBMsl9FRuZQAAA15QOA Saved)", 1 },
-		{ "postfix/pipe", "0F5383D: to=<tom@example.com>, relay=dovecot, delay=4.3, delays=4.1/0.01/0/0.15, dsn=2.0.0, status=sent (delivered via dovecot service)", 1 },
-		{ "postfix/pipe", "E8BF5E00C4: to=<dmarc-aggrep@ngyn.org>, relay=dmarc-rua, delay=0.04, delays=0.03/0.01/0/0.01, dsn=2.0.0, status=deliverable (delivers to command: /srv/modoboa/env/bin/python)", 0 },
-		{ "postfix/amavis/smtp", "4PbT8Q6bKnz3tBr: to=<user01.test@uhu-banane.net>, orig_to=<frank@brehm-berlin.de>, relay=127.0.0.1[127.0.0.1]:10024, delay=2.3, delays=0.46/0.02/0.01/1.8, dsn=2.0.0, status=sent (250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as 4PbT8T0ZN5z3tG3)", 0 },
-		{ "postfix/smtp", "5270320179: to=<hebj@telia.com>, relay=mail.telia.com[81.236.60.210]:25, delay=2017, delays=0.1/2017/0.03/0.05, dsn=2.0.0, status=sent (250 2.0.0 6FVIjIMwUJwU66FVIjAEB0 mail accepted for delivery)", 0 },
-	};
-	for (size_t i = 0; i < ML_ARRAY_LEN(c); i++) {
-		ml_event_t ev = P(c[i].prog, c[i].msg);
-		KIND(ev, ML_EV_DELIVERY);
-		if (ev.local_delivery != c[i].local)
-			fail_msg("case %zu (%s): local_delivery %d", i, c[i].prog, ev.local_delivery);
-	}
+	TL_PT_RUN(LOCAL_DELIVERY_FLAG_ROWS, parse_row, kind_name);
 }
+
+static const tl_pt_row_t SMTP_INFO_AND_CHATTER_ROWS[] = {
+	TL_ROW("postfix/smtp", "ED59C3D: host mail2.example.com[1.74.253.23] said: 450 4.7.1 <user@example.com>: Recipient address rejected: Greylisted for 5 minutes (in reply to RCPT TO command)", ML_EV_INFO, { "qid", "ED59C3D" }, { "relay", "mail2.example.com[1.74.253.23]" }, { "reason_text", "450 4.7.1 <user@example.com>: Recipient address rejected: Greylisted for 5 minutes" }, { "dsn", "4.7.1" }, { "status", "" }),
+	TL_ROW("postfix/smtp", "40197AA: host mg2.egov.bg[213.91.191.86] refused to talk to me: 450 4.3.2 try again later", ML_EV_INFO, { "relay", "mg2.egov.bg[213.91.191.86]" }, { "reason_text", "450 4.3.2 try again later" }),
+	TL_ROW("postfix/smtp", "B99FE3D: lost connection with mx3.hotmail.com[65.55.37.72] while receiving the initial server greeting", ML_EV_INFO, { "qid", "B99FE3D" }, { "status", "" }),
+	TL_ROW("postfix/smtp", "78D6B41: conversation with mx00.gmx.com[74.208.5.4] timed out while receiving the initial server greeting", ML_EV_INFO, { "qid", "78D6B41" }, { "status", "" }),
+	TL_ROW("postfix/smtp", "B0ADE20FC7: enabling PIX workarounds: disable_esmtp delay_dotcrlf for example.com[93.184.216.34]:25", ML_EV_INFO, { "qid", "B0ADE20FC7" }, { "status", "" }),
+	TL_ROW("postfix/smtp", "D0F29603B4: SASL authentication failed; server xyz.example.com[1.2.3.4] said: 535 5.7.8 Error: authentication failed: authentication failure", ML_EV_INFO, { "qid", "D0F29603B4" }, { "status", "" }),
+	TL_ROW("postfix/smtp", "connect to intern.nl[194.109.6.98]:25: Connection timed out", ML_EV_SKIP, { "reason", "smtp connection" }, { "qid", "" }),
+	TL_ROW("postfix/smtp", "connect to aspmx.l.google.com[2a00:1450:400b:c02::1a]:25: Network is unreachable", ML_EV_SKIP, { "reason", "smtp connection" }, { "qid", "" }),
+	TL_ROW("postfix/smtp", "Untrusted TLS connection established to mx4.hotmail.com[65.55.92.136]:25: TLSv1.2 with cipher ECDHE-RSA-AES256-SHA384 (256/256 bits)", ML_EV_SKIP, { "reason", "smtp connection" }, { "qid", "" }),
+	TL_ROW("postfix/smtp", "Verified TLS connection established to mail.sys4.de[2001:1578:400:111::7]:25: TLSv1 with cipher ECDHE-RSA-AES256-SHA (256/256 bits)", ML_EV_SKIP, { "reason", "smtp connection" }, { "qid", "" }),
+	TL_ROW("postfix/smtp", "certificate verification failed for mail.example.com[113.169.17.115]:25: self-signed certificate.", ML_EV_SKIP, { "reason", "smtp connection" }, { "qid", "" }),
+	TL_ROW("postfix/smtp", "SSL_connect error to mail.example.org[112.63.65.2]:25: lost connection", ML_EV_SKIP, { "reason", "smtp connection" }, { "qid", "" }),
+	TL_ROW("postfix/smtp", "warning: problem talking to service private/scache: Connection timed out", ML_EV_SKIP, { "reason", "smtp warning" }, { "qid", "" }),
+	TL_ROW("postfix/local", "warning: dict_nis_init: NIS domain name not set - NIS lookups disabled", ML_EV_SKIP, { "reason", "local warning" }, { "qid", "" }),
+	TL_ROW("postfix/smtp", "a line smtp never wrote", ML_EV_UNKNOWN, { "reason", "smtp: unrecognised" }),
+};
 
 static void smtp_info_and_chatter(void **state)
 {
 	(void)state;
-	ml_event_t ev = P("postfix/smtp", "ED59C3D: host mail2.example.com[1.74.253.23] said: 450 4.7.1 <user@example.com>: Recipient address rejected: Greylisted for 5 minutes (in reply to RCPT TO command)");
-	KIND(ev, ML_EV_INFO);
-	EQ(ev.qid, "ED59C3D");
-	EQ(ev.relay, "mail2.example.com[1.74.253.23]");
-	EQ(ev.reason_text, "450 4.7.1 <user@example.com>: Recipient address rejected: Greylisted for 5 minutes");
-	EQ(ev.dsn, "4.7.1");
-	assert_int_equal(ev.status, ML_ST_NONE);
-	ev = P("postfix/smtp", "40197AA: host mg2.egov.bg[213.91.191.86] refused to talk to me: 450 4.3.2 try again later");
-	KIND(ev, ML_EV_INFO);
-	EQ(ev.relay, "mg2.egov.bg[213.91.191.86]");
-	EQ(ev.reason_text, "450 4.3.2 try again later");
-	static const char *const info[] = {
-		"B99FE3D: lost connection with mx3.hotmail.com[65.55.37.72] while receiving the initial server greeting",
-		"78D6B41: conversation with mx00.gmx.com[74.208.5.4] timed out while receiving the initial server greeting",
-		"B0ADE20FC7: enabling PIX workarounds: disable_esmtp delay_dotcrlf for example.com[93.184.216.34]:25",
-		"D0F29603B4: SASL authentication failed; server xyz.example.com[1.2.3.4] said: 535 5.7.8 Error: authentication failed: authentication failure",
-	};
-	for (size_t i = 0; i < ML_ARRAY_LEN(info); i++) {
-		ev = P("postfix/smtp", info[i]);
-		KIND(ev, ML_EV_INFO);
-		assert_true(ev.qid.n > 0);
-		assert_int_equal(ev.status, ML_ST_NONE);
-	}
-	static const char *const conn[] = {
-		"connect to intern.nl[194.109.6.98]:25: Connection timed out",
-		"connect to aspmx.l.google.com[2a00:1450:400b:c02::1a]:25: Network is unreachable",
-		"Untrusted TLS connection established to mx4.hotmail.com[65.55.92.136]:25: TLSv1.2 with cipher ECDHE-RSA-AES256-SHA384 (256/256 bits)",
-		"Verified TLS connection established to mail.sys4.de[2001:1578:400:111::7]:25: TLSv1 with cipher ECDHE-RSA-AES256-SHA (256/256 bits)",
-		"certificate verification failed for mail.example.com[113.169.17.115]:25: self-signed certificate.",
-		"SSL_connect error to mail.example.org[112.63.65.2]:25: lost connection",
-	};
-	for (size_t i = 0; i < ML_ARRAY_LEN(conn); i++) {
-		ev = P("postfix/smtp", conn[i]);
-		SKIPPED(ev, "smtp connection");
-	}
-	ev = P("postfix/smtp", "warning: problem talking to service private/scache: Connection timed out");
-	SKIPPED(ev, "smtp warning");
-	ev = P("postfix/local", "warning: dict_nis_init: NIS domain name not set - NIS lookups disabled");
-	SKIPPED(ev, "local warning");
-	ev = P("postfix/smtp", "a line smtp never wrote");
-	KIND(ev, ML_EV_UNKNOWN);
-	assert_string_equal(ev.reason, "smtp: unrecognised");
+	TL_PT_RUN(SMTP_INFO_AND_CHATTER_ROWS, parse_row, kind_name);
 }
+
+static const tl_pt_row_t BOUNCE_NOTIFICATIONS_ROWS[] = {
+	TL_ROW("postfix/bounce", "17CCA8044: sender non-delivery notification: ADD2F8052", ML_EV_BOUNCE_NDN, { "qid", "17CCA8044" }, { "other_qid", "ADD2F8052" }),
+	TL_ROW("postfix/bounce", "65AFB8B5: sender delivery status notification: 1DF35917", ML_EV_BOUNCE_NDN, { "qid", "65AFB8B5" }, { "other_qid", "1DF35917" }),
+	TL_ROW("postfix/bounce", "264FE1A18: sender delay notification: 0A87A1A08", ML_EV_BOUNCE_NDN, { "qid", "264FE1A18" }, { "other_qid", "0A87A1A08" }),
+	TL_ROW("postfix/bounce", "482E4404AC8: postmaster non-delivery notification: 47335405A44", ML_EV_BOUNCE_NDN, { "qid", "482E4404AC8" }, { "other_qid", "47335405A44" }),
+	TL_ROW("postfix/bounce", "4PcV4K5FPLz3tBr: sender non-delivery notification: 4PcV4K5tFpz3tG5", ML_EV_BOUNCE_NDN, { "qid", "4PcV4K5FPLz3tBr" }, { "other_qid", "4PcV4K5tFpz3tG5" }),
+	TL_ROW("postfix/bounce", "17CCA8044: sender non-delivery notification: not-a-qid", ML_EV_UNKNOWN),
+	TL_ROW("postfix/bounce", "warning: mail_queue_enter: create file incoming/123: No space left on device", ML_EV_SKIP, { "reason", "bounce warning" }, { "qid", "" }),
+};
 
 static void bounce_notifications(void **state)
 {
 	(void)state;
-	struct { const char *msg, *qid, *other; } c[] = {
-		{ "17CCA8044: sender non-delivery notification: ADD2F8052", "17CCA8044", "ADD2F8052" },
-		{ "65AFB8B5: sender delivery status notification: 1DF35917", "65AFB8B5", "1DF35917" },
-		{ "264FE1A18: sender delay notification: 0A87A1A08", "264FE1A18", "0A87A1A08" },
-		{ "482E4404AC8: postmaster non-delivery notification: 47335405A44", "482E4404AC8", "47335405A44" },
-		{ "4PcV4K5FPLz3tBr: sender non-delivery notification: 4PcV4K5tFpz3tG5", "4PcV4K5FPLz3tBr", "4PcV4K5tFpz3tG5" },
-	};
-	for (size_t i = 0; i < ML_ARRAY_LEN(c); i++) {
-		ml_event_t ev = P("postfix/bounce", c[i].msg);
-		KIND(ev, ML_EV_BOUNCE_NDN);
-		EQ(ev.qid, c[i].qid);
-		EQ(ev.other_qid, c[i].other);
-	}
-	ml_event_t ev = P("postfix/bounce", "17CCA8044: sender non-delivery notification: not-a-qid");
-	KIND(ev, ML_EV_UNKNOWN);
-	ev = P("postfix/bounce", "warning: mail_queue_enter: create file incoming/123: No space left on device");
-	SKIPPED(ev, "bounce warning");
+	TL_PT_RUN(BOUNCE_NOTIFICATIONS_ROWS, parse_row, kind_name);
 }
+
+static const tl_pt_row_t POSTSUPER_LINES_ROWS[] = {
+	TL_ROW("postfix/postsuper", "D4F2023DB: removed", ML_EV_DELETED, { "qid", "D4F2023DB" }),
+	TL_ROW("postfix/postsuper", "D4F2023DB: released from hold", ML_EV_RELEASED),
+	TL_ROW("postfix/postsuper", "D4F2023DB: placed on hold", ML_EV_HOLD, { "status", "quarantined" }),
+	TL_ROW("postfix/postsuper", "D4F2023DB: requeued", ML_EV_INFO),
+	TL_ROW("postfix/postsuper", "Deleted: 115 messages", ML_EV_SKIP, { "reason", "postsuper" }, { "qid", "" }),
+	TL_ROW("postfix/postsuper", "Requeued: 1 message", ML_EV_SKIP, { "reason", "postsuper" }, { "qid", "" }),
+	TL_ROW("postfix/postsuper", "Placed on hold: 67 messages", ML_EV_SKIP, { "reason", "postsuper" }, { "qid", "" }),
+	TL_ROW("postfix/postsuper", "Released from hold: 13 messages", ML_EV_SKIP, { "reason", "postsuper" }, { "qid", "" }),
+	TL_ROW("postfix/postsuper", "D4F2023DB: transmogrified", ML_EV_UNKNOWN),
+};
 
 static void postsuper_lines(void **state)
 {
 	(void)state;
-	ml_event_t ev = P("postfix/postsuper", "D4F2023DB: removed");
-	KIND(ev, ML_EV_DELETED);
-	EQ(ev.qid, "D4F2023DB");
-	ev = P("postfix/postsuper", "D4F2023DB: released from hold");
-	KIND(ev, ML_EV_RELEASED);
-	ev = P("postfix/postsuper", "D4F2023DB: placed on hold");
-	KIND(ev, ML_EV_HOLD);
-	assert_int_equal(ev.status, ML_ST_QUARANTINED);
-	ev = P("postfix/postsuper", "D4F2023DB: requeued");
-	KIND(ev, ML_EV_INFO);
-	static const char *const totals[] = {
-		"Deleted: 115 messages", "Requeued: 1 message", "Placed on hold: 67 messages",
-		"Released from hold: 13 messages",
-	};
-	for (size_t i = 0; i < ML_ARRAY_LEN(totals); i++) {
-		ev = P("postfix/postsuper", totals[i]);
-		SKIPPED(ev, "postsuper");
-	}
-	ev = P("postfix/postsuper", "D4F2023DB: transmogrified");
-	KIND(ev, ML_EV_UNKNOWN);
+	TL_PT_RUN(POSTSUPER_LINES_ROWS, parse_row, kind_name);
 }
 
 static const tl_pt_row_t PICKUP_LINES_ROWS[] = {
@@ -866,37 +662,34 @@ static void pickup_lines(void **state)
 	TL_PT_RUN(PICKUP_LINES_ROWS, parse_row, kind_name);
 }
 
+static const tl_pt_row_t SKIP_DAEMONS_ROWS[] = {
+	TL_ROW("postfix/postscreen", "CONNECT from [61.238.241.86]:53024 to [89.105.204.244]:25", ML_EV_SKIP, { "reason", "postscreen" }, { "qid", "" }),
+	TL_ROW("postfix/postscreen", "PASS OLD [2604:8d00:0:1::3]:52237", ML_EV_SKIP, { "reason", "postscreen" }, { "qid", "" }),
+	TL_ROW("postfix/postscreen", "PREGREET 6 after 1.2 from [216.81.72.72]:43421: RSET\\r\\n", ML_EV_SKIP, { "reason", "postscreen" }, { "qid", "" }),
+	TL_ROW("postfix/dnsblog", "addr 61.238.241.86 listed by domain psbl.surriel.com as 127.0.0.2", ML_EV_SKIP, { "reason", "dnsblog" }, { "qid", "" }),
+	TL_ROW("postfix/anvil", "statistics: max connection rate 1/60s for (smtpd:61.238.241.86) at Oct 26 18:13:50", ML_EV_SKIP, { "reason", "anvil" }, { "qid", "" }),
+	TL_ROW("postfix/tlsmgr", "warning: request to update table btree:/var/spool/postfix/smtpd_scache in non-postfix directory /var/spool/postfix", ML_EV_SKIP, { "reason", "tlsmgr" }, { "qid", "" }),
+	TL_ROW("postfix/tlsproxy", "DISCONNECT [82.118.17.142]:51637", ML_EV_SKIP, { "reason", "tlsproxy" }, { "qid", "" }),
+	TL_ROW("postfix/master", "daemon started -- version 2.11.0, configuration /etc/postfix", ML_EV_SKIP, { "reason", "master" }, { "qid", "" }),
+	TL_ROW("postfix/scache", "statistics: domain lookup hits=0 miss=1 success=0%", ML_EV_SKIP, { "reason", "scache" }, { "qid", "" }),
+	TL_ROW("postfix/verify", "cache lmdb:/var/lib/postfix/verify_cache full cleanup: retained=724 dropped=6 entries", ML_EV_SKIP, { "reason", "verify" }, { "qid", "" }),
+	TL_ROW("postfix/postmap", "warning: /etc/postfix/conf.d/users.db: duplicate entry: \"xxx@yyy.com\"", ML_EV_SKIP, { "reason", "postmap" }, { "qid", "" }),
+	TL_ROW("postfix/postfix-script", "warning: symlink leaves directory: /etc/postfix/./makedefs.out", ML_EV_SKIP, { "reason", "postfix-script" }, { "qid", "" }),
+	TL_ROW("postfix/sendmail", "fatal: root(0): message file too big", ML_EV_SKIP, { "reason", "sendmail" }, { "qid", "" }),
+	TL_ROW("postfix/postdrop", "warning: uid=0: File too large", ML_EV_SKIP, { "reason", "postdrop" }, { "qid", "" }),
+	TL_ROW("postfix/trivial-rewrite", "warning: virtual_alias_domains lookup failure", ML_EV_SKIP, { "reason", "trivial-rewrite" }, { "qid", "" }),
+	TL_ROW("postfix/proxymap", "warning: dict_ldap_lookup: Search error -1", ML_EV_SKIP, { "reason", "proxymap" }, { "qid", "" }),
+	TL_ROW("postfix/showq", "warning: cannot open", ML_EV_SKIP, { "reason", "showq" }, { "qid", "" }),
+	TL_ROW("postfix/flush", "warning: x", ML_EV_SKIP, { "reason", "flush" }, { "qid", "" }),
+	TL_ROW("postfix/postlogd", "warning: x", ML_EV_SKIP, { "reason", "postlogd" }, { "qid", "" }),
+	TL_ROW("postfix/oqmgr", "warning: x", ML_EV_SKIP, { "reason", "qmgr warning" }, { "qid", "" }),
+	TL_ROW("postfix/oqmgr", "0F5383D: removed", ML_EV_REMOVED),
+};
+
 static void skip_daemons(void **state)
 {
 	(void)state;
-	struct { const char *prog, *msg, *reason; } c[] = {
-		{ "postfix/postscreen", "CONNECT from [61.238.241.86]:53024 to [89.105.204.244]:25", "postscreen" },
-		{ "postfix/postscreen", "PASS OLD [2604:8d00:0:1::3]:52237", "postscreen" },
-		{ "postfix/postscreen", "PREGREET 6 after 1.2 from [216.81.72.72]:43421: RSET\\r\\n", "postscreen" },
-		{ "postfix/dnsblog", "addr 61.238.241.86 listed by domain psbl.surriel.com as 127.0.0.2", "dnsblog" },
-		{ "postfix/anvil", "statistics: max connection rate 1/60s for (smtpd:61.238.241.86) at Oct 26 18:13:50", "anvil" },
-		{ "postfix/tlsmgr", "warning: request to update table btree:/var/spool/postfix/smtpd_scache in non-postfix directory /var/spool/postfix", "tlsmgr" },
-		{ "postfix/tlsproxy", "DISCONNECT [82.118.17.142]:51637", "tlsproxy" },
-		{ "postfix/master", "daemon started -- version 2.11.0, configuration /etc/postfix", "master" },
-		{ "postfix/scache", "statistics: domain lookup hits=0 miss=1 success=0%", "scache" },
-		{ "postfix/verify", "cache lmdb:/var/lib/postfix/verify_cache full cleanup: retained=724 dropped=6 entries", "verify" },
-		{ "postfix/postmap", "warning: /etc/postfix/conf.d/users.db: duplicate entry: \"xxx@yyy.com\"", "postmap" },
-		{ "postfix/postfix-script", "warning: symlink leaves directory: /etc/postfix/./makedefs.out", "postfix-script" },
-		{ "postfix/sendmail", "fatal: root(0): message file too big", "sendmail" },
-		{ "postfix/postdrop", "warning: uid=0: File too large", "postdrop" },
-		{ "postfix/trivial-rewrite", "warning: virtual_alias_domains lookup failure", "trivial-rewrite" },
-		{ "postfix/proxymap", "warning: dict_ldap_lookup: Search error -1", "proxymap" },
-		{ "postfix/showq", "warning: cannot open", "showq" },
-		{ "postfix/flush", "warning: x", "flush" },
-		{ "postfix/postlogd", "warning: x", "postlogd" },
-		{ "postfix/oqmgr", "warning: x", "qmgr warning" },
-	};
-	for (size_t i = 0; i < ML_ARRAY_LEN(c); i++) {
-		ml_event_t ev = P(c[i].prog, c[i].msg);
-		SKIPPED(ev, c[i].reason);
-	}
-	ml_event_t ev = P("postfix/oqmgr", "0F5383D: removed");
-	KIND(ev, ML_EV_REMOVED);
+	TL_PT_RUN(SKIP_DAEMONS_ROWS, parse_row, kind_name);
 }
 
 /* Services master.cf names after their job, and log levels: "relay" and
@@ -916,6 +709,8 @@ static void service_names(void **state)
 	TL_PT_RUN(SERVICE_NAMES_ROWS, parse_row, kind_name);
 }
 
+/* Code, not a table: the lines hold NUL bytes (a table row is a C string)
+ * and the slices are NULL. */
 static void hostile_bytes(void **state)
 {
 	(void)state;
