@@ -61,31 +61,6 @@ static void parse_row(const char *program, const char *msg, ml_event_t *ev)
 #define expect_slice tl_expect_slice
 #define EQ(s, want) tl_expect_slice((s), (want), #s, __LINE__)
 
-static void expect_kind(const ml_event_t *ev, ml_event_kind_t k, int line)
-{
-	if (ev->kind != k)
-		fail_msg("line %d: kind %s (reason %s), want %s", line, kind_name(ev->kind),
-			 ev->reason ? ev->reason : "-", kind_name(k));
-}
-#define KIND(ev, k) expect_kind(&(ev), (k), __LINE__)
-
-static void expect_status(const ml_event_t *ev, ml_status_t st, int line)
-{
-	if (ev->status != st)
-		fail_msg("line %d: status %s, want %s", line, ml_status_name(ev->status), ml_status_name(st));
-}
-#define STATUS(ev, st) expect_status(&(ev), (st), __LINE__)
-
-static void expect_skip(const ml_event_t *ev, const char *reason, int line)
-{
-	expect_kind(ev, ML_EV_SKIP, line);
-	if (!ev->reason || strcmp(ev->reason, reason) != 0)
-		fail_msg("line %d: skip reason [%s], want [%s]", line, ev->reason ? ev->reason : "", reason);
-	if (ev->qid.n)
-		fail_msg("line %d: a skip carries no queue ID", line);
-}
-#define SKIPPED(ev, reason) expect_skip(&(ev), (reason), __LINE__)
-
 static int inside(ml_slice_t s, const char *m, size_t n)
 {
 	return s.n == 0 || (s.p && s.p >= m && s.p + s.n <= m + n);
@@ -209,9 +184,17 @@ static size_t for_each_sendmail_line(line_fn fn, void *arg, size_t *other)
 
 /* ---- program, queue IDs -------------------------------------------------- */
 
+static const tl_pt_row_t PROGRAM_AND_QIDS_ROWS[] = {
+	/* "QID: " starts a line about a message; "QIDx: " does not. */
+	TL_ROW(NULL, "u31FFPtp032300: done", ML_EV_REMOVED, { "qid", "u31FFPtp032300" }),
+	TL_ROW(NULL, "u31FFPtp032300:done", ML_EV_UNKNOWN),
+	TL_ROW(NULL, "u31FFPtp032300x: done", ML_EV_UNKNOWN, { "qid", "" }),
+};
+
 static void program_and_qids(void **state)
 {
 	(void)state;
+	/* ml_sendmail_is_program and ml_sendmail_is_qid themselves, in code: no line is parsed */
 	assert_true(ml_sendmail_is_program(ml_slice_cstr("sendmail")));
 	assert_true(ml_sendmail_is_program(ml_slice_cstr("sm-mta")));
 	assert_true(ml_sendmail_is_program(ml_slice_cstr("sm-mta[2794]")));
@@ -232,16 +215,7 @@ static void program_and_qids(void **state)
 	assert_false(ml_sendmail_is_qid(ml_slice_cstr("r0GFR6M9-18519")));
 	assert_false(ml_sendmail_is_qid(ml_slice_cstr("12345678901234")));  /* no letter: a number */
 	assert_false(ml_sendmail_is_qid(ml_slice_cstr("r0GFR6M9018519r0GFR6M9")));
-
-	/* "QID: " starts a line about a message; "QIDx: " does not. */
-	ml_event_t ev = E("u31FFPtp032300: done");
-	KIND(ev, ML_EV_REMOVED);
-	EQ(ev.qid, "u31FFPtp032300");
-	ev = E("u31FFPtp032300:done");
-	KIND(ev, ML_EV_UNKNOWN);
-	ev = E("u31FFPtp032300x: done");
-	KIND(ev, ML_EV_UNKNOWN);
-	EQ(ev.qid, NULL);
+	TL_PT_RUN(PROGRAM_AND_QIDS_ROWS, parse_row, kind_name);
 }
 
 /* ---- arrivals ------------------------------------------------------------ */
@@ -283,35 +257,21 @@ static void delivery_sent(void **state)
 	TL_PT_RUN(DELIVERY_SENT_ROWS, parse_row, kind_name);
 }
 
+static const tl_pt_row_t DELIVERY_DELAYED_ROWS[] = {
+	TL_ROW(NULL, "u31FFPtp032300: to=<deferred1@example.com>, delay=00:00:15, xdelay=00:00:15, mailer=esmtp, pri=34527, relay=[93.184.216.34] [93.184.216.34], dsn=4.3.5, stat=Deferred: 451 4.3.5 Server configuration problem", ML_EV_DELIVERY, { "status", "delayed" }, { "to", "deferred1@example.com" }, { "dsn", "4.3.5" }, { "reason_text", "451 4.3.5 Server configuration problem" }, { "delay_ms", "15000" }),
+	TL_ROW(NULL, "u31FFPtp032300: to=<deferred2@example.com>, delay=1+00:00:15, xdelay=00:00:15, mailer=esmtp, pri=34527, relay=[93.184.216.34] [93.184.216.34], dsn=4.3.5, stat=Deferred: 451 4.3.5 Server configuration problem", TL_ANY_KIND, { "delay_ms", "86415000" }),
+	TL_ROW(NULL, "o0T401sX008943: to=webmaster, delay=11:40:00, xdelay=00:00:00, mailer=relay, pri=3271745, relay=[127.0.0.1] [127.0.0.1], dsn=4.0.0, stat=Deferred: Connection refused by [127.0.0.1]", TL_ANY_KIND, { "status", "delayed" }, { "to", "webmaster" }, { "reason_text", "Connection refused by [127.0.0.1]" }, { "delay_ms", "42000000" }),
+	TL_ROW(NULL, "mB72JLu5013099: to=ben@example.net, delay=00:56:51, xdelay=00:00:01, mailer=esmtp, pri=570000, relay=smtp-in-2.example.net. [192.0.2.1], dsn=4.5.0, stat=Operating system error", TL_ANY_KIND, { "status", "delayed" }, { "reason_text", "Operating system error" }),
+	/* Queue-only mode: no attempt yet. */
+	TL_ROW(NULL, "r0GFR6M9018519: to=<bob@example.com>, delay=00:00:00, mailer=esmtp, pri=30345, stat=queued", TL_ANY_KIND, { "status", "delayed" }, { "reason_text", "queued" }),
+	/* A long delay is capped. */
+	TL_ROW(NULL, "r0GFR6M9018519: to=<bob@example.com>, delay=99999+00:00:00, mailer=esmtp, dsn=4.0.0, stat=Deferred", TL_ANY_KIND, { "delay_ms", "4294967295" }, { "reason_text", "Deferred" }),
+};
+
 static void delivery_delayed(void **state)
 {
 	(void)state;
-	ml_event_t ev = E("u31FFPtp032300: to=<deferred1@example.com>, delay=00:00:15, xdelay=00:00:15, mailer=esmtp, pri=34527, relay=[93.184.216.34] [93.184.216.34], dsn=4.3.5, stat=Deferred: 451 4.3.5 Server configuration problem");
-	KIND(ev, ML_EV_DELIVERY);
-	STATUS(ev, ML_ST_DELAYED);
-	EQ(ev.to, "deferred1@example.com");
-	EQ(ev.dsn, "4.3.5");
-	EQ(ev.reason_text, "451 4.3.5 Server configuration problem");
-	assert_int_equal(ev.delay_ms, 15000);
-	ev = E("u31FFPtp032300: to=<deferred2@example.com>, delay=1+00:00:15, xdelay=00:00:15, mailer=esmtp, pri=34527, relay=[93.184.216.34] [93.184.216.34], dsn=4.3.5, stat=Deferred: 451 4.3.5 Server configuration problem");
-	assert_int_equal(ev.delay_ms, 86415000);
-
-	ev = E("o0T401sX008943: to=webmaster, delay=11:40:00, xdelay=00:00:00, mailer=relay, pri=3271745, relay=[127.0.0.1] [127.0.0.1], dsn=4.0.0, stat=Deferred: Connection refused by [127.0.0.1]");
-	STATUS(ev, ML_ST_DELAYED);
-	EQ(ev.to, "webmaster");
-	EQ(ev.reason_text, "Connection refused by [127.0.0.1]");
-	assert_int_equal(ev.delay_ms, 42000000);
-	ev = E("mB72JLu5013099: to=ben@example.net, delay=00:56:51, xdelay=00:00:01, mailer=esmtp, pri=570000, relay=smtp-in-2.example.net. [192.0.2.1], dsn=4.5.0, stat=Operating system error");
-	STATUS(ev, ML_ST_DELAYED);
-	EQ(ev.reason_text, "Operating system error");
-	/* Queue-only mode: no attempt yet. */
-	ev = E("r0GFR6M9018519: to=<bob@example.com>, delay=00:00:00, mailer=esmtp, pri=30345, stat=queued");
-	STATUS(ev, ML_ST_DELAYED);
-	EQ(ev.reason_text, "queued");
-	/* A long delay is capped. */
-	ev = E("r0GFR6M9018519: to=<bob@example.com>, delay=99999+00:00:00, mailer=esmtp, dsn=4.0.0, stat=Deferred");
-	assert_int_equal(ev.delay_ms, UINT32_MAX);
-	EQ(ev.reason_text, "Deferred");
+	TL_PT_RUN(DELIVERY_DELAYED_ROWS, parse_row, kind_name);
 }
 
 static const tl_pt_row_t DELIVERY_FAILED_ROWS[] = {
@@ -328,6 +288,7 @@ static void delivery_failed(void **state)
 	TL_PT_RUN(DELIVERY_FAILED_ROWS, parse_row, kind_name);
 }
 
+/* Code, not a table: ml_rcpts_next is a helper beside the line parser. */
 static void rcpt_list(void **state)
 {
 	(void)state;
@@ -462,46 +423,31 @@ static void auth_client(void **state)
 	TL_PT_RUN(AUTH_CLIENT_ROWS, parse_row, kind_name);
 }
 
+static const tl_pt_row_t CHATTER_ROWS[] = {
+	TL_ROW(NULL, "v26LtRA0020949: some-host-24.example.org [192.0.2.194] did not issue MAIL/EXPN/VRFY/ETRN during connection to MTA", ML_EV_SKIP, { "reason", "sendmail connection" }, { "qid", "" }),
+	TL_ROW(NULL, "56VFYCxS024291: lost input channel from mail.aqicn.org [139.162.120.196] to MTA-v4 after rcpt", ML_EV_SKIP, { "reason", "sendmail connection" }, { "qid", "" }),
+	TL_ROW(NULL, "s1R9r60D044307: rejecting commands from  [209.15.212.253] due to pre-greeting traffic after 0 seconds", ML_EV_SKIP, { "reason", "sendmail connection" }, { "qid", "" }),
+	TL_ROW(NULL, "n2HBoYaC006978: timeout waiting for input from localhost during server cmd read", ML_EV_SKIP, { "reason", "sendmail connection" }, { "qid", "" }),
+	TL_ROW(NULL, "s1NKIkZa093301: [76.72.174.70]: EXPN root [rejected]", ML_EV_SKIP, { "reason", "sendmail command rejected" }, { "qid", "" }),
+	TL_ROW(NULL, "s1MD2hsd004030: rrcs-24-73-201-194.se.biz.rr.com [24.73.201.194]: VRFY root [rejected]", ML_EV_SKIP, { "reason", "sendmail command rejected" }, { "qid", "" }),
+	TL_ROW(NULL, "NOQUEUE: Null connection from [192.0.2.5]", ML_EV_SKIP, { "reason", "sendmail connection" }, { "qid", "" }),
+	TL_ROW(NULL, "NOQUEUE: connect from mail.example.org [192.0.2.5]", ML_EV_SKIP, { "reason", "sendmail connection" }, { "qid", "" }),
+	TL_ROW(NULL, "STARTTLS=client, relay=mx.example.com., version=TLSv1.2, verify=FAIL, cipher=ECDHE-RSA-AES256-GCM-SHA384, bits=256/256", ML_EV_SKIP, { "reason", "sendmail tls" }, { "qid", "" }),
+	TL_ROW(NULL, "r0GFR6M9018519: STARTTLS=server, relay=client.example.org [192.0.2.44], version=TLSv1.3, verify=NO, cipher=TLS_AES_256_GCM_SHA384, bits=256/256", ML_EV_SKIP, { "reason", "sendmail tls" }, { "qid", "" }),
+	TL_ROW(NULL, "r0GFR6M9018519: Authentication-Warning: mx.example.com: www-data set sender to info@example.com using -f", ML_EV_SKIP, { "reason", "sendmail warning" }, { "qid", "" }),
+	TL_ROW(NULL, "starting daemon (8.15.2): SMTP+queueing@00:10:00", ML_EV_SKIP, { "reason", "sendmail daemon" }, { "qid", "" }),
+	TL_ROW(NULL, "alias database /etc/mail/aliases rebuilt by root", ML_EV_SKIP, { "reason", "sendmail aliases" }, { "qid", "" }),
+	TL_ROW(NULL, "/etc/mail/aliases: 22 aliases, longest 10 bytes, 244 bytes total", ML_EV_SKIP, { "reason", "sendmail aliases" }, { "qid", "" }),
+	TL_ROW(NULL, "NOQUEUE: SYSERR(root): QueueDirectory (Q) option must be set", ML_EV_SKIP, { "reason", "sendmail error" }, { "qid", "" }),
+	TL_ROW(NULL, "", ML_EV_SKIP, { "reason", "sendmail empty line" }, { "qid", "" }),
+	TL_ROW(NULL, "NOQUEUE:", ML_EV_SKIP, { "reason", "sendmail empty line" }, { "qid", "" }),
+	TL_ROW(NULL, "something else entirely", ML_EV_UNKNOWN, { "reason", "sendmail: unrecognised" }),
+};
+
 static void chatter(void **state)
 {
 	(void)state;
-	ml_event_t ev = E("v26LtRA0020949: some-host-24.example.org [192.0.2.194] did not issue MAIL/EXPN/VRFY/ETRN during connection to MTA");
-	SKIPPED(ev, "sendmail connection");
-	ev = E("56VFYCxS024291: lost input channel from mail.aqicn.org [139.162.120.196] to MTA-v4 after rcpt");
-	SKIPPED(ev, "sendmail connection");
-	ev = E("s1R9r60D044307: rejecting commands from  [209.15.212.253] due to pre-greeting traffic after 0 seconds");
-	SKIPPED(ev, "sendmail connection");
-	ev = E("n2HBoYaC006978: timeout waiting for input from localhost during server cmd read");
-	SKIPPED(ev, "sendmail connection");
-	ev = E("s1NKIkZa093301: [76.72.174.70]: EXPN root [rejected]");
-	SKIPPED(ev, "sendmail command rejected");
-	ev = E("s1MD2hsd004030: rrcs-24-73-201-194.se.biz.rr.com [24.73.201.194]: VRFY root [rejected]");
-	SKIPPED(ev, "sendmail command rejected");
-	ev = E("NOQUEUE: Null connection from [192.0.2.5]");
-	SKIPPED(ev, "sendmail connection");
-	ev = E("NOQUEUE: connect from mail.example.org [192.0.2.5]");
-	SKIPPED(ev, "sendmail connection");
-	ev = E("STARTTLS=client, relay=mx.example.com., version=TLSv1.2, verify=FAIL, cipher=ECDHE-RSA-AES256-GCM-SHA384, bits=256/256");
-	SKIPPED(ev, "sendmail tls");
-	ev = E("r0GFR6M9018519: STARTTLS=server, relay=client.example.org [192.0.2.44], version=TLSv1.3, verify=NO, cipher=TLS_AES_256_GCM_SHA384, bits=256/256");
-	SKIPPED(ev, "sendmail tls");
-	ev = E("r0GFR6M9018519: Authentication-Warning: mx.example.com: www-data set sender to info@example.com using -f");
-	SKIPPED(ev, "sendmail warning");
-	ev = E("starting daemon (8.15.2): SMTP+queueing@00:10:00");
-	SKIPPED(ev, "sendmail daemon");
-	ev = E("alias database /etc/mail/aliases rebuilt by root");
-	SKIPPED(ev, "sendmail aliases");
-	ev = E("/etc/mail/aliases: 22 aliases, longest 10 bytes, 244 bytes total");
-	SKIPPED(ev, "sendmail aliases");
-	ev = E("NOQUEUE: SYSERR(root): QueueDirectory (Q) option must be set");
-	SKIPPED(ev, "sendmail error");
-	ev = E("");
-	SKIPPED(ev, "sendmail empty line");
-	ev = E("NOQUEUE:");
-	SKIPPED(ev, "sendmail empty line");
-	ev = E("something else entirely");
-	KIND(ev, ML_EV_UNKNOWN);
-	assert_string_equal(ev.reason, "sendmail: unrecognised");
+	TL_PT_RUN(CHATTER_ROWS, parse_row, kind_name);
 }
 
 /* ---- peers: fixtures with expected values ------------------------------------ */
