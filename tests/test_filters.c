@@ -135,9 +135,15 @@ static int filter_msg(const char *l, size_t n, ml_slice_t *prog, ml_slice_t *msg
 
 /* ---- programs ----------------------------------------------------------- */
 
+static const tl_pt_row_t PROGRAM_NAMES_ROWS[] = {
+	/* Not a filter program: UNKNOWN, never a crash. */
+	TL_ROW("postfix/smtpd", "(1-01) Passed CLEAN", ML_EV_UNKNOWN),
+};
+
 static void program_names(void **state)
 {
 	(void)state;
+	/* ml_filters_is_program and ml_filters_is_qid themselves, in code: no line is parsed */
 	const char *yes[] = { "amavis", "amavis[4051607]", "amavisd", "amavisd-new", "/usr/sbin/amavisd",
 			      "rspamd", "rspamd_proxy", "spamd", "clamav-milter", "opendkim", "opendmarc",
 			      "policyd-spf", "MailScanner", "MailScanner[1803828]" };
@@ -153,54 +159,24 @@ static void program_names(void **state)
 	assert_true(ml_filters_is_qid(ml_slice_cstr("1rYEqu-00000000PJq-1Iu0")));
 	assert_false(ml_filters_is_qid(ml_slice_cstr("a b")));
 	assert_false(ml_filters_is_qid(ML_SLICE_NULL));
-	/* Not a filter program: UNKNOWN, never a crash. */
-	ml_event_t ev = F("postfix/smtpd", "(1-01) Passed CLEAN");
-	KIND(ev, ML_EV_UNKNOWN);
+	TL_PT_RUN(PROGRAM_NAMES_ROWS, parse_row, NULL);
 }
 
 /* ---- amavis ------------------------------------------------------------- */
 
+static const tl_pt_row_t AMAVIS_PASSED_ROWS[] = {
+	/* postfix-logsums/mail.log: a message through amavis, re-injected. */
+	TL_ROW("amavis", "(237978-11) Passed CLEAN {RelayedInbound}, [185.31.160.120]:41695 [45.141.85.146] ESMTP/ESMTP <ajmyjyz@nistoresio.co.cz> -> <user01.test@uhu-banane.net>, (ESMTP://[185.31.160.120]:41695 < ESMTPA://45.141.85.146), Queue-ID: 4PbC4x469Jz3tBr, Message-ID: <71816687N65284230Y01410375Q67285060N@ajmyjyz>, mail_id: VQpGETLS8yJc, b: _dAm-dg2M, Hits: 2.913, size: 175061, queued_as: 4PbC4z6W5Qz3tG3, Subject: \"Individuelle Prognose f\xc3\xbcr den Gewichtsverlust (raw: =?utf-8?B?SW5kaXZpZHVlbGxlIFByb2dub3NlIGbDvHIgZGVuIEdld2ljaHRzdmVybHVzdA==?=)\", From: <ajmyjyz@nistoresio.co.cz>, helo=mail.nistoresio.co.cz, Tests: [BAYES_20=-0.001,HTML_IMAGE_ONLY_08=1.651,HTML_IMAGE_RATIO_02=0.001,HTML_MESSAGE=0.001,HTML_SHORT_LINK_IMG_1=0.001,SPF_HELO_NONE=0.001,SPF_PASS=-0.001,T_TVD_MIME_EPI=0.01,URIBL_ABUSE_SURBL=1.25], autolearn=no autolearn_force=no, autolearnscore=3.881, 2131 ms", ML_EV_FILTER, { "status", "delivered" }, { "qid", "4PbC4x469Jz3tBr" }, { "other_qid", "4PbC4z6W5Qz3tG3" }, { "verdict", "Passed CLEAN" }, { "reason_text", "Passed CLEAN" }, { "client_ip", "185.31.160.120" }, { "from", "ajmyjyz@nistoresio.co.cz" }, { "from_set", "1" }, { "filter_rcpts", "<user01.test@uhu-banane.net>" }, { "msgid", "71816687N65284230Y01410375Q67285060N@ajmyjyz" }, { "score", "2.913" }, { "quarantine", "" }, { "size", "175061" }),
+	/* SPAMMY / SPAM passed with a tag. */
+	TL_ROW("amavis", "(233291-20) Passed SPAM {RelayedTaggedInbound}, [66.96.185.3]:43837 [41.138.104.60] ESMTP/ESMTP <SRS0=GoEQ2z=7G=mohamslamaw.com=insmaokn@eigbox.net> -> <user01.test@uhu-banane.net>, (ESMTPS://[66.96.185.3]:43837 < HTTP://41.138.104.60), Queue-ID: 4PbV786tKMz3tBr, Message-ID: <75144a6fa38acfa69f247b6a466c7e3e@mohamslamaw.com>, mail_id: mQN7GhSkDX2H, b: hFgkBQOdR, Hits: 16.684, size: 6258, queued_as: 4PbV7C2D3gz3tG3, Subject: \"Greeting My Dear Friend,\", From: <insmaokn@mohamslamaw.com>, User-Agent: Roundcube_Webmail/1.3.14, helo=bosmailout03.eigbox.net, Tests: [ADVANCE_FEE_5_NEW_MONEY=3,BAYES_50=0.8,DKIM_INVALID=0.1,DKIM_SIGNED=0.1,FORM_FR...", ML_EV_FILTER, { "status", "delivered" }, { "verdict", "Passed SPAM" }, { "qid", "4PbV786tKMz3tBr" }, { "other_qid", "4PbV7C2D3gz3tG3" }, { "score", "16.684" }),
+	/* Hand-written: several recipients, several queued_as joined by '/'. */
+	TL_ROW("amavis", "(12345-01) Passed CLEAN {RelayedInbound}, [192.0.2.1]:4711 [192.0.2.1] <from@example.org> -> <a@example.com>,<b@example.net>, Queue-ID: 4Xy3Fh1Lm8zJfK, Message-ID: <id@example.org>, mail_id: AbCdEf012345, Hits: -1.2, size: 2345, queued_as: 4Xy3Fj2Nn9zJfL/4Xy3Fj3Pq0zJfM, 1234 ms", ML_EV_FILTER, { "filter_rcpts", "<a@example.com>,<b@example.net>" }, { "other_qid", "4Xy3Fj2Nn9zJfL" }, { "score", "-1.2" }, { "filter_rcpts[]", "a@example.com|b@example.net" }),
+};
+
 static void amavis_passed(void **state)
 {
 	(void)state;
-	/* postfix-logsums/mail.log: a message through amavis, re-injected. */
-	ml_event_t ev = F("amavis", "(237978-11) Passed CLEAN {RelayedInbound}, [185.31.160.120]:41695 [45.141.85.146] ESMTP/ESMTP <ajmyjyz@nistoresio.co.cz> -> <user01.test@uhu-banane.net>, (ESMTP://[185.31.160.120]:41695 < ESMTPA://45.141.85.146), Queue-ID: 4PbC4x469Jz3tBr, Message-ID: <71816687N65284230Y01410375Q67285060N@ajmyjyz>, mail_id: VQpGETLS8yJc, b: _dAm-dg2M, Hits: 2.913, size: 175061, queued_as: 4PbC4z6W5Qz3tG3, Subject: \"Individuelle Prognose f\xc3\xbcr den Gewichtsverlust (raw: =?utf-8?B?SW5kaXZpZHVlbGxlIFByb2dub3NlIGbDvHIgZGVuIEdld2ljaHRzdmVybHVzdA==?=)\", From: <ajmyjyz@nistoresio.co.cz>, helo=mail.nistoresio.co.cz, Tests: [BAYES_20=-0.001,HTML_IMAGE_ONLY_08=1.651,HTML_IMAGE_RATIO_02=0.001,HTML_MESSAGE=0.001,HTML_SHORT_LINK_IMG_1=0.001,SPF_HELO_NONE=0.001,SPF_PASS=-0.001,T_TVD_MIME_EPI=0.01,URIBL_ABUSE_SURBL=1.25], autolearn=no autolearn_force=no, autolearnscore=3.881, 2131 ms");
-	KIND(ev, ML_EV_FILTER);
-	assert_int_equal(ev.status, ML_ST_DELIVERED);
-	EQ(ev.qid, "4PbC4x469Jz3tBr");
-	EQ(ev.other_qid, "4PbC4z6W5Qz3tG3");
-	EQ(ev.verdict, "Passed CLEAN");
-	EQ(ev.reason_text, "Passed CLEAN");
-	EQ(ev.client_ip, "185.31.160.120");
-	EQ(ev.from, "ajmyjyz@nistoresio.co.cz");
-	assert_true(ev.from_set);
-	EQ(ev.filter_rcpts, "<user01.test@uhu-banane.net>");
-	EQ(ev.msgid, "71816687N65284230Y01410375Q67285060N@ajmyjyz");
-	EQ(ev.score, "2.913");
-	EQ(ev.quarantine, NULL);
-	assert_int_equal(ev.size, 175061);
-
-	/* SPAMMY / SPAM passed with a tag. */
-	ev = F("amavis", "(233291-20) Passed SPAM {RelayedTaggedInbound}, [66.96.185.3]:43837 [41.138.104.60] ESMTP/ESMTP <SRS0=GoEQ2z=7G=mohamslamaw.com=insmaokn@eigbox.net> -> <user01.test@uhu-banane.net>, (ESMTPS://[66.96.185.3]:43837 < HTTP://41.138.104.60), Queue-ID: 4PbV786tKMz3tBr, Message-ID: <75144a6fa38acfa69f247b6a466c7e3e@mohamslamaw.com>, mail_id: mQN7GhSkDX2H, b: hFgkBQOdR, Hits: 16.684, size: 6258, queued_as: 4PbV7C2D3gz3tG3, Subject: \"Greeting My Dear Friend,\", From: <insmaokn@mohamslamaw.com>, User-Agent: Roundcube_Webmail/1.3.14, helo=bosmailout03.eigbox.net, Tests: [ADVANCE_FEE_5_NEW_MONEY=3,BAYES_50=0.8,DKIM_INVALID=0.1,DKIM_SIGNED=0.1,FORM_FR...");
-	KIND(ev, ML_EV_FILTER);
-	assert_int_equal(ev.status, ML_ST_DELIVERED);
-	EQ(ev.verdict, "Passed SPAM");
-	EQ(ev.qid, "4PbV786tKMz3tBr");
-	EQ(ev.other_qid, "4PbV7C2D3gz3tG3");
-	EQ(ev.score, "16.684");
-
-	/* Hand-written: several recipients, several queued_as joined by '/'. */
-	ev = F("amavis", "(12345-01) Passed CLEAN {RelayedInbound}, [192.0.2.1]:4711 [192.0.2.1] <from@example.org> -> <a@example.com>,<b@example.net>, Queue-ID: 4Xy3Fh1Lm8zJfK, Message-ID: <id@example.org>, mail_id: AbCdEf012345, Hits: -1.2, size: 2345, queued_as: 4Xy3Fj2Nn9zJfL/4Xy3Fj3Pq0zJfM, 1234 ms");
-	KIND(ev, ML_EV_FILTER);
-	EQ(ev.filter_rcpts, "<a@example.com>,<b@example.net>");
-	EQ(ev.other_qid, "4Xy3Fj2Nn9zJfL");
-	EQ(ev.score, "-1.2");
-	ml_slice_t list = ev.filter_rcpts, a;
-	assert_true(ml_rcpts_next(&list, ',', &a));
-	EQ(a, "a@example.com");
-	assert_true(ml_rcpts_next(&list, ',', &a));
-	EQ(a, "b@example.net");
-	assert_false(ml_rcpts_next(&list, ',', &a));
+	TL_PT_RUN(AMAVIS_PASSED_ROWS, parse_row, NULL);
 }
 
 static const tl_pt_row_t AMAVIS_BLOCKED_ROWS[] = {
@@ -256,91 +232,49 @@ static void amavis_split(void **state)
 	TL_PT_RUN(AMAVIS_SPLIT_ROWS, parse_row, NULL);
 }
 
+static const tl_pt_row_t AMAVIS_CHATTER_ROWS[] = {
+	TL_ROW("amavis", "(12345-01) Checking: HrT7MKtb2Y7f [192.0.2.1] <a@example.org> -> <b@example.com>", ML_EV_SKIP, { "reason", "amavis" }, { "qid", "" }),
+	TL_ROW("amavis", "(12345-01) p.path BANNED:1 b@example.com: \"P=p003,L=1,M=multipart/mixed | P=p002,L=1/2,T=exe,N=x.exe\"", ML_EV_SKIP, { "reason", "amavis" }, { "qid", "" }),
+	TL_ROW("amavis", "(12345-01) SPAM-TAG, <a@example.org> -> <b@example.com>, No, score=-1.2 required=5", ML_EV_SKIP, { "reason", "amavis" }, { "qid", "" }),
+	TL_ROW("amavis", "extra modules loaded after daemonizing/chrooting: Mail/SPF/Query.pm", ML_EV_SKIP, { "reason", "amavis" }, { "qid", "" }),
+	TL_ROW("amavis", "starting. /usr/sbin/amavisd at mx.example.com amavisd-new-2.11.0 (20160426), Unicode aware", ML_EV_SKIP, { "reason", "amavis" }, { "qid", "" }),
+	TL_ROW("amavis", "SA info: pyzor: check failed: internal error", ML_EV_SKIP, { "reason", "amavis" }, { "qid", "" }),
+	TL_ROW("amavis", "what amavis never writes", ML_EV_UNKNOWN, { "reason", "amavis: unrecognised" }),
+};
+
 static void amavis_chatter(void **state)
 {
 	(void)state;
-	ml_event_t ev = F("amavis", "(12345-01) Checking: HrT7MKtb2Y7f [192.0.2.1] <a@example.org> -> <b@example.com>");
-	SKIPPED(ev, "amavis");
-	ev = F("amavis", "(12345-01) p.path BANNED:1 b@example.com: \"P=p003,L=1,M=multipart/mixed | P=p002,L=1/2,T=exe,N=x.exe\"");
-	SKIPPED(ev, "amavis");
-	ev = F("amavis", "(12345-01) SPAM-TAG, <a@example.org> -> <b@example.com>, No, score=-1.2 required=5");
-	SKIPPED(ev, "amavis");
-	ev = F("amavis", "extra modules loaded after daemonizing/chrooting: Mail/SPF/Query.pm");
-	SKIPPED(ev, "amavis");
-	ev = F("amavis", "starting. /usr/sbin/amavisd at mx.example.com amavisd-new-2.11.0 (20160426), Unicode aware");
-	SKIPPED(ev, "amavis");
-	ev = F("amavis", "SA info: pyzor: check failed: internal error");
-	SKIPPED(ev, "amavis");
-	ev = F("amavis", "what amavis never writes");
-	KIND(ev, ML_EV_UNKNOWN);
-	assert_string_equal(ev.reason, "amavis: unrecognised");
+	TL_PT_RUN(AMAVIS_CHATTER_ROWS, parse_row, NULL);
 }
 
 /* ---- rspamd ------------------------------------------------------------- */
 
+static const tl_pt_row_t RSPAMD_ROWS[] = {
+	/* rspamd/logstats_test.data.log: the file log, prefix and all. */
+	TL_ROW("rspamd", "2026-02-01 10:00:02.200 #1001(normal) <d4e5f6>; rspamd_task_write_log: id: <msg002@test.com>, qid: <Q002>, ip: 10.0.0.2, (reject): [18.5/15.0] [BAYES_SPAM(5.0),RBL_SPAMHAUS(4.0),SURBL_MULTI(5.5),FORGED_SENDER(3.0),MISSING_MID(1.0)], len: 2345, time: 15.30ms", ML_EV_FILTER, { "status", "blocked" }, { "qid", "Q002" }, { "msgid", "msg002@test.com" }, { "client_ip", "10.0.0.2" }, { "verdict", "reject" }, { "score", "18.5" }, { "reason_text", "BAYES_SPAM(5.0),RBL_SPAMHAUS(4.0),SURBL_MULTI(5.5),FORGED_SENDER(3.0),MISSING_MID(1.0)" }, { "size", "2345" }),
+	TL_ROW("rspamd", "2026-02-01 10:00:03.300 #1001(normal) <g7h8i9>; rspamd_task_write_log: id: <msg003@test.com>, qid: <Q003>, ip: 10.0.0.3, (add header): [8.2/15.0] [BAYES_SPAM(5.0),RBL_SPAMHAUS(4.0),R_SPF_SOFTFAIL(1.0),MISSING_MID(1.0)], len: 3456, time: 12.10ms", TL_ANY_KIND, { "status", "delivered" }, { "verdict", "add header" }),
+	TL_ROW("rspamd", "2026-02-01 10:00:06.600 #1001(normal) <p6q7r8>; rspamd_task_write_log: id: <msg006@test.com>, qid: <Q006>, ip: 10.0.0.6, (greylist): [4.5/15.0] [BAYES_SPAM(5.0),R_SPF_ALLOW(-1.0),MIME_GOOD(-0.1)], len: 6789, time: 8.40ms", TL_ANY_KIND, { "status", "blocked" }, { "verdict", "greylist" }),
+	TL_ROW("rspamd", "2026-02-01 10:00:07.700 #1001(normal) <s9t0u1>; rspamd_task_write_log: id: <msg007@test.com>, qid: <Q007>, ip: 10.0.0.7, (no action): [-1.0/15.0] [R_SPF_ALLOW(-1.0),R_DKIM_ALLOW(-0.5),BAYES_HAM(-3.0),MIME_GOOD(-0.1),DKIM_TRACE(0.0)], len: 7890, time: 4.60ms", TL_ANY_KIND, { "score", "-1.0" }, { "status", "delivered" }),
+	/* Hand-written syslog form (rspamd's default log format): "default:" metric,
+	 * options in braces (with brackets and commas inside), recipients. */
+	TL_ROW("rspamd", "<8ae27d>; proxy; rspamd_task_write_log: id: <5afa242e.hP5p@example.com>, qid: <A785B308622AB>, ip: 192.0.2.17, from: <no-reply@example.com>, (default: F (soft reject): [6.64/20.00] [BAYES_HAM(-3.00){100.00%;},MIME_GOOD(-0.10){text/plain;},ASN(0.00){asn:14061, ipnet:192.0.2.0/24, country:US;},URL(1.00){[x], y;}]), len: 2348, time: 350.123ms, dns req: 12, digest: <b1035f4fb07162ba88053d9e38df9c93>, rcpts: <a@example.org,b@example.org>, mime_rcpts: <a@example.org>", ML_EV_FILTER, { "status", "blocked" }, { "qid", "A785B308622AB" }, { "from", "no-reply@example.com" }, { "verdict", "soft reject" }, { "score", "6.64" }, { "reason_text", "BAYES_HAM(-3.00){100.00%;},MIME_GOOD(-0.10){text/plain;},ASN(0.00){asn:14061, ipnet:192.0.2.0/24, country:US;},URL(1.00){[x], y;}" }, { "filter_rcpts", "a@example.org,b@example.org" }, { "size", "2348" }, { "filter_rcpts[]", "a@example.org|b@example.org" }),
+	/* Without a queue ID (rspamc, the controller): keyed by the message-id; with
+	 * neither, a skip. */
+	TL_ROW("rspamd", "<cf1261>; csession; rspamd_task_write_log: id: <157c12f9@gmail.com>, ip: 10.3.53.226, from: <x@gmail.com>, (default: T (add header): [6.10/25.00] [BAYES_SPAM(5.10){100.00%;}]), len: 10, time: 5ms", ML_EV_FILTER, { "qid", "" }, { "msgid", "157c12f9@gmail.com" }),
+	TL_ROW("rspamd", "<cf1261>; task; rspamd_task_write_log: id: <undef>, ip: 10.3.53.226, (default: F (no action): [0.00/15.00] []), len: 10, time: 5ms", ML_EV_SKIP, { "reason", "rspamd no message key" }, { "qid", "" }),
+	TL_ROW("rspamd_proxy", "<5a0f13>; quarantine; rspamd_task_write_log: id: <q@example.org>, qid: <4Xy3Fh1Lm8zJfK>, (default: T (quarantine): [30.00/15.00] [GTUBE(0.00)]), len: 100", TL_ANY_KIND, { "status", "quarantined" }),
+	/* Other rspamd lines. */
+	TL_ROW("rspamd", "<8ae27d>; proxy; rspamd_message_parse: loaded message; id: <5afa242e@example.com>; queue-id: <A785B308622AB>; size: 2348; checksum: <b1035f4fb07162ba88053d9e38df9c93>", ML_EV_SKIP, { "reason", "rspamd" }, { "qid", "" }),
+	TL_ROW("rspamd", "2023-09-08 01:03:21 #3892999(controller) <115a78>; csession; rspamd_controller_learn_fin_task: <127.0.0.1> learned message as ham: ace2d1c5@gmail.com", ML_EV_SKIP, { "reason", "rspamd" }, { "qid", "" }),
+	TL_ROW("rspamd", "main; rspamd_main: rspamd 3.7.5 is loading configuration, build id: release", ML_EV_SKIP, { "reason", "rspamd" }, { "qid", "" }),
+	TL_ROW("rspamd", "something else entirely", ML_EV_UNKNOWN, { "reason", "rspamd: unrecognised" }),
+};
+
 static void rspamd(void **state)
 {
 	(void)state;
-	/* rspamd/logstats_test.data.log: the file log, prefix and all. */
-	ml_event_t ev = F("rspamd", "2026-02-01 10:00:02.200 #1001(normal) <d4e5f6>; rspamd_task_write_log: id: <msg002@test.com>, qid: <Q002>, ip: 10.0.0.2, (reject): [18.5/15.0] [BAYES_SPAM(5.0),RBL_SPAMHAUS(4.0),SURBL_MULTI(5.5),FORGED_SENDER(3.0),MISSING_MID(1.0)], len: 2345, time: 15.30ms");
-	KIND(ev, ML_EV_FILTER);
-	assert_int_equal(ev.status, ML_ST_BLOCKED);
-	EQ(ev.qid, "Q002");
-	EQ(ev.msgid, "msg002@test.com");
-	EQ(ev.client_ip, "10.0.0.2");
-	EQ(ev.verdict, "reject");
-	EQ(ev.score, "18.5");
-	EQ(ev.reason_text, "BAYES_SPAM(5.0),RBL_SPAMHAUS(4.0),SURBL_MULTI(5.5),FORGED_SENDER(3.0),MISSING_MID(1.0)");
-	assert_int_equal(ev.size, 2345);
-	ev = F("rspamd", "2026-02-01 10:00:03.300 #1001(normal) <g7h8i9>; rspamd_task_write_log: id: <msg003@test.com>, qid: <Q003>, ip: 10.0.0.3, (add header): [8.2/15.0] [BAYES_SPAM(5.0),RBL_SPAMHAUS(4.0),R_SPF_SOFTFAIL(1.0),MISSING_MID(1.0)], len: 3456, time: 12.10ms");
-	assert_int_equal(ev.status, ML_ST_DELIVERED);
-	EQ(ev.verdict, "add header");
-	ev = F("rspamd", "2026-02-01 10:00:06.600 #1001(normal) <p6q7r8>; rspamd_task_write_log: id: <msg006@test.com>, qid: <Q006>, ip: 10.0.0.6, (greylist): [4.5/15.0] [BAYES_SPAM(5.0),R_SPF_ALLOW(-1.0),MIME_GOOD(-0.1)], len: 6789, time: 8.40ms");
-	assert_int_equal(ev.status, ML_ST_BLOCKED);
-	EQ(ev.verdict, "greylist");
-	ev = F("rspamd", "2026-02-01 10:00:07.700 #1001(normal) <s9t0u1>; rspamd_task_write_log: id: <msg007@test.com>, qid: <Q007>, ip: 10.0.0.7, (no action): [-1.0/15.0] [R_SPF_ALLOW(-1.0),R_DKIM_ALLOW(-0.5),BAYES_HAM(-3.0),MIME_GOOD(-0.1),DKIM_TRACE(0.0)], len: 7890, time: 4.60ms");
-	EQ(ev.score, "-1.0");
-	assert_int_equal(ev.status, ML_ST_DELIVERED);
-
-	/* Hand-written syslog form (rspamd's default log format): "default:" metric,
-	 * options in braces (with brackets and commas inside), recipients. */
-	ev = F("rspamd", "<8ae27d>; proxy; rspamd_task_write_log: id: <5afa242e.hP5p@example.com>, qid: <A785B308622AB>, ip: 192.0.2.17, from: <no-reply@example.com>, (default: F (soft reject): [6.64/20.00] [BAYES_HAM(-3.00){100.00%;},MIME_GOOD(-0.10){text/plain;},ASN(0.00){asn:14061, ipnet:192.0.2.0/24, country:US;},URL(1.00){[x], y;}]), len: 2348, time: 350.123ms, dns req: 12, digest: <b1035f4fb07162ba88053d9e38df9c93>, rcpts: <a@example.org,b@example.org>, mime_rcpts: <a@example.org>");
-	KIND(ev, ML_EV_FILTER);
-	assert_int_equal(ev.status, ML_ST_BLOCKED);
-	EQ(ev.qid, "A785B308622AB");
-	EQ(ev.from, "no-reply@example.com");
-	EQ(ev.verdict, "soft reject");
-	EQ(ev.score, "6.64");
-	EQ(ev.reason_text, "BAYES_HAM(-3.00){100.00%;},MIME_GOOD(-0.10){text/plain;},ASN(0.00){asn:14061, ipnet:192.0.2.0/24, country:US;},URL(1.00){[x], y;}");
-	EQ(ev.filter_rcpts, "a@example.org,b@example.org");
-	assert_int_equal(ev.size, 2348);
-	ml_slice_t list = ev.filter_rcpts, a;
-	assert_true(ml_rcpts_next(&list, ',', &a));
-	EQ(a, "a@example.org");
-	assert_true(ml_rcpts_next(&list, ',', &a));
-	EQ(a, "b@example.org");
-	assert_false(ml_rcpts_next(&list, ',', &a));
-	/* Without a queue ID (rspamc, the controller): keyed by the message-id; with
-	 * neither, a skip. */
-	ev = F("rspamd", "<cf1261>; csession; rspamd_task_write_log: id: <157c12f9@gmail.com>, ip: 10.3.53.226, from: <x@gmail.com>, (default: T (add header): [6.10/25.00] [BAYES_SPAM(5.10){100.00%;}]), len: 10, time: 5ms");
-	KIND(ev, ML_EV_FILTER);
-	EQ(ev.qid, NULL);
-	EQ(ev.msgid, "157c12f9@gmail.com");
-	ev = F("rspamd", "<cf1261>; task; rspamd_task_write_log: id: <undef>, ip: 10.3.53.226, (default: F (no action): [0.00/15.00] []), len: 10, time: 5ms");
-	SKIPPED(ev, "rspamd no message key");
-	ev = F("rspamd_proxy", "<5a0f13>; quarantine; rspamd_task_write_log: id: <q@example.org>, qid: <4Xy3Fh1Lm8zJfK>, (default: T (quarantine): [30.00/15.00] [GTUBE(0.00)]), len: 100");
-	assert_int_equal(ev.status, ML_ST_QUARANTINED);
-
-	/* Other rspamd lines. */
-	ev = F("rspamd", "<8ae27d>; proxy; rspamd_message_parse: loaded message; id: <5afa242e@example.com>; queue-id: <A785B308622AB>; size: 2348; checksum: <b1035f4fb07162ba88053d9e38df9c93>");
-	SKIPPED(ev, "rspamd");
-	ev = F("rspamd", "2023-09-08 01:03:21 #3892999(controller) <115a78>; csession; rspamd_controller_learn_fin_task: <127.0.0.1> learned message as ham: ace2d1c5@gmail.com");
-	SKIPPED(ev, "rspamd");
-	ev = F("rspamd", "main; rspamd_main: rspamd 3.7.5 is loading configuration, build id: release");
-	SKIPPED(ev, "rspamd");
-	ev = F("rspamd", "something else entirely");
-	KIND(ev, ML_EV_UNKNOWN);
-	assert_string_equal(ev.reason, "rspamd: unrecognised");
+	TL_PT_RUN(RSPAMD_ROWS, parse_row, NULL);
 }
 
 /* ---- spamd -------------------------------------------------------------- */
@@ -400,20 +334,19 @@ static void opendkim_opendmarc(void **state)
 	TL_PT_RUN(OPENDKIM_OPENDMARC_ROWS, parse_row, NULL);
 }
 
+static const tl_pt_row_t POLICYD_SPF_ROWS[] = {
+	/* modoboa/mail.log */
+	TL_ROW("policyd-spf", "prepend Received-SPF: Pass (mailfrom) identity=mailfrom; client-ip=207.154.235.157; helo=misas5.babino.pl; envelope-from=zwroty@babino.pl; receiver=<UNKNOWN>", ML_EV_SKIP, { "reason", "policyd-spf" }, { "qid", "" }),
+	TL_ROW("policyd-spf", "prepend Received-SPF: None (no SPF record) identity=no SPF record; client-ip=185.5.53.87; helo=main.nope.org.es; envelope-from=<>; receiver=<UNKNOWN>", ML_EV_SKIP, { "reason", "policyd-spf" }, { "qid", "" }),
+	/* Hand-written: a reject reply. */
+	TL_ROW("policyd-spf", "550 5.7.23 Message rejected due to: SPF fail - not authorized. Please see http://www.openspf.net/Why?s=mfrom;id=a@example.org;ip=192.0.2.1;r=<UNKNOWN>", ML_EV_SKIP, { "reason", "policyd-spf" }, { "qid", "" }),
+	TL_ROW("policyd-spf", "xyzzy", ML_EV_UNKNOWN, { "reason", "policyd-spf: unrecognised" }),
+};
+
 static void policyd_spf(void **state)
 {
 	(void)state;
-	/* modoboa/mail.log */
-	ml_event_t ev = F("policyd-spf", "prepend Received-SPF: Pass (mailfrom) identity=mailfrom; client-ip=207.154.235.157; helo=misas5.babino.pl; envelope-from=zwroty@babino.pl; receiver=<UNKNOWN>");
-	SKIPPED(ev, "policyd-spf");
-	ev = F("policyd-spf", "prepend Received-SPF: None (no SPF record) identity=no SPF record; client-ip=185.5.53.87; helo=main.nope.org.es; envelope-from=<>; receiver=<UNKNOWN>");
-	SKIPPED(ev, "policyd-spf");
-	/* Hand-written: a reject reply. */
-	ev = F("policyd-spf", "550 5.7.23 Message rejected due to: SPF fail - not authorized. Please see http://www.openspf.net/Why?s=mfrom;id=a@example.org;ip=192.0.2.1;r=<UNKNOWN>");
-	SKIPPED(ev, "policyd-spf");
-	ev = F("policyd-spf", "xyzzy");
-	KIND(ev, ML_EV_UNKNOWN);
-	assert_string_equal(ev.reason, "policyd-spf: unrecognised");
+	TL_PT_RUN(POLICYD_SPF_ROWS, parse_row, NULL);
 }
 
 static const tl_pt_row_t MAILSCANNER_ROWS[] = {
@@ -434,6 +367,8 @@ static void mailscanner(void **state)
 	TL_PT_RUN(MAILSCANNER_ROWS, parse_row, NULL);
 }
 
+/* Code, not a table: ml_rcpts_next and ml_rcpts_addr are helpers beside the
+ * line parser. */
 static void rcpt_iterator(void **state)
 {
 	(void)state;
