@@ -47,5 +47,12 @@ typedef void (*tl_pt_parse_fn)(const char *program, const char *msg, ml_event_t 
  * not hold.  kind_name names kinds in messages (NULL: numbers). */
 void tl_pt_run(const tl_pt_row_t *rows, size_t n, tl_pt_parse_fn parse, const char *(*kind_name)(ml_event_kind_t));
 #define TL_PT_RUN(rows, parse, kind_name) tl_pt_run((rows), ML_ARRAY_LEN(rows), (parse), (kind_name))
+/* A cmocka test (name) that runs one table and nothing else. */
+#define TL_PT_TEST(name, rows, parse, kind_name) \
+	static void name(void **state) \
+	{ \
+		(void)state; \
+		TL_PT_RUN(rows, parse, kind_name); \
+	}
 
 #endif

@@ -309,11 +309,7 @@ static const tl_pt_row_t ARRIVALS[] = {
 	       ML_EV_ARRIVAL, { "subject", "x for y" }, { "rcpt_list", "z@w" }),
 };
 
-static void arrival(void **state)
-{
-	(void)state;
-	TL_PT_RUN(ARRIVALS, parse_row, kind_name);
-}
+TL_PT_TEST(arrival, ARRIVALS, parse_row, kind_name)
 
 /* ---- deliveries -------------------------------------------------------- */
 
@@ -335,11 +331,7 @@ static const tl_pt_row_t DELIVERY_ROWS[] = {
 	TL_ROW("line", "1999-03-02 09:44:33 10HmbA-000000005vi-0000 => blackhole (RCPT ACL discarded recipients)", TL_ANY_KIND, { "status", "blocked" }, { "reason_text", "RCPT ACL discarded recipients" }),
 };
 
-static void delivery(void **state)
-{
-	(void)state;
-	TL_PT_RUN(DELIVERY_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(delivery, DELIVERY_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t FAILURES_AND_DEFERRALS_ROWS[] = {
 	TL_ROW("line", "1999-03-02 09:44:33 10HmbA-000000005vi-0000 ** permreject@test.ex R=client T=send_to_server H=127.0.0.1 [127.0.0.1] : SMTP error from remote mail server after end of data: 550 content rejected", ML_EV_DELIVERY, { "status", "bounced" }, { "to", "permreject@test.ex" }, { "relay", "127.0.0.1 [127.0.0.1]" }, { "reason_text", "SMTP error from remote mail server after end of data: 550 content rejected" }, { "dsn", "" }),
@@ -355,11 +347,7 @@ static const tl_pt_row_t FAILURES_AND_DEFERRALS_ROWS[] = {
 	TL_ROW(NULL, "1abcDE-0001Ab-Cd == a@b.example R=dnslookup T=remote_smtp defer (-44) H=mx.b.example [192.0.2.9]: SMTP error from remote mail server after RCPT TO:<a@b.example>: 451 4.7.1 Greylisted", TL_ANY_KIND, { "status", "delayed" }, { "relay", "mx.b.example [192.0.2.9]" }, { "dsn", "4.7.1" }),
 };
 
-static void failures_and_deferrals(void **state)
-{
-	(void)state;
-	TL_PT_RUN(FAILURES_AND_DEFERRALS_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(failures_and_deferrals, FAILURES_AND_DEFERRALS_ROWS, parse_row, kind_name)
 
 /* ---- message state lines ----------------------------------------------- */
 
@@ -383,11 +371,7 @@ static const tl_pt_row_t MESSAGE_STATE_ROWS[] = {
 	TL_ROW("line", "1999-03-02 09:44:33 10HmaX-000000005vi-0000 cancelled by CALLER", ML_EV_INFO),
 };
 
-static void message_state(void **state)
-{
-	(void)state;
-	TL_PT_RUN(MESSAGE_STATE_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(message_state, MESSAGE_STATE_ROWS, parse_row, kind_name)
 
 /* ---- rejects ----------------------------------------------------------- */
 
@@ -404,11 +388,7 @@ static const tl_pt_row_t REJECTS_RCPT_ROWS[] = {
 	TL_ROW(NULL, "1abcDE-0001Ab-Cd H=(test) [10.0.0.2] F=<a@b> rejected RCPT <c@d>: no such user", ML_EV_RCPT_REJECT, { "qid", "1abcDE-0001Ab-Cd" }, { "to", "c@d" }),
 };
 
-static void rejects_rcpt(void **state)
-{
-	(void)state;
-	TL_PT_RUN(REJECTS_RCPT_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(rejects_rcpt, REJECTS_RCPT_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t REJECTS_OTHER_ROWS[] = {
 	/* After DATA: the whole message, one blocked row with an empty recipient. */
@@ -429,11 +409,7 @@ static const tl_pt_row_t REJECTS_OTHER_ROWS[] = {
 	TL_ROW("line", "1999-03-02 09:44:33 U=CALLER rejected EXPN list", ML_EV_SKIP, { "reason", "exim command rejected" }, { "qid", "" }),
 };
 
-static void rejects_other(void **state)
-{
-	(void)state;
-	TL_PT_RUN(REJECTS_OTHER_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(rejects_other, REJECTS_OTHER_ROWS, parse_row, kind_name)
 
 /* ---- chatter ----------------------------------------------------------- */
 
@@ -455,11 +431,7 @@ static const tl_pt_row_t ACL_DISCARD_DROP_ROWS[] = {
 	TL_ROW("line", "2026-03-03 10:31:04 1vXyZa-000123-AB <= alice@example.org H=mail.example.org [192.0.2.7] P=esmtp : S=1234 for bob@example.com", ML_EV_ARRIVAL, { "size", "1234" }),
 };
 
-static void acl_discard_drop(void **state)
-{
-	(void)state;
-	TL_PT_RUN(ACL_DISCARD_DROP_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(acl_discard_drop, ACL_DISCARD_DROP_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t MORE_OUTCOMES_ROWS[] = {
 	TL_ROW("line", "2026-03-03 11:00:00 1vAbCf-000003-XY *> bob@example.com R=local_user T=local_delivery", ML_EV_DELIVERY, { "status", "delivered" }, { "reason_text", "delivery suppressed by -N" }),
@@ -492,11 +464,7 @@ static const tl_pt_row_t MORE_OUTCOMES_ROWS[] = {
 /* More outcomes: suppressed deliveries (-N), additional addresses, files
  * and pipes, the transports that deliver here (their domains are local),
  * deferrals and bounces with a multi-line reply, rejects at every stage. */
-static void more_outcomes(void **state)
-{
-	(void)state;
-	TL_PT_RUN(MORE_OUTCOMES_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(more_outcomes, MORE_OUTCOMES_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t CHATTER_ROWS[] = {
 	TL_ROW("line", "2017-01-24 03:09:46 SMTP connection from [10.101.1.10]:55010 (TCP/IP connection count = 1)", ML_EV_SKIP, { "reason", "exim connection" }, { "qid", "" }),
@@ -520,11 +488,7 @@ static const tl_pt_row_t CHATTER_ROWS[] = {
 	TL_ROW(NULL, "nothing Exim would write", ML_EV_UNKNOWN, { "reason", "exim: unrecognised" }),
 };
 
-static void chatter(void **state)
-{
-	(void)state;
-	TL_PT_RUN(CHATTER_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(chatter, CHATTER_ROWS, parse_row, kind_name)
 
 /* ---- subjects ---------------------------------------------------------- */
 

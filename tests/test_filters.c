@@ -173,11 +173,7 @@ static const tl_pt_row_t AMAVIS_PASSED_ROWS[] = {
 	TL_ROW("amavis", "(12345-01) Passed CLEAN {RelayedInbound}, [192.0.2.1]:4711 [192.0.2.1] <from@example.org> -> <a@example.com>,<b@example.net>, Queue-ID: 4Xy3Fh1Lm8zJfK, Message-ID: <id@example.org>, mail_id: AbCdEf012345, Hits: -1.2, size: 2345, queued_as: 4Xy3Fj2Nn9zJfL/4Xy3Fj3Pq0zJfM, 1234 ms", ML_EV_FILTER, { "filter_rcpts", "<a@example.com>,<b@example.net>" }, { "other_qid", "4Xy3Fj2Nn9zJfL" }, { "score", "-1.2" }, { "filter_rcpts[]", "a@example.com|b@example.net" }),
 };
 
-static void amavis_passed(void **state)
-{
-	(void)state;
-	TL_PT_RUN(AMAVIS_PASSED_ROWS, parse_row, NULL);
-}
+TL_PT_TEST(amavis_passed, AMAVIS_PASSED_ROWS, parse_row, NULL)
 
 static const tl_pt_row_t AMAVIS_BLOCKED_ROWS[] = {
 	/* crowdsec-hub/amavis-logs: quarantined virus. */
@@ -193,11 +189,7 @@ static const tl_pt_row_t AMAVIS_BLOCKED_ROWS[] = {
 	TL_ROW("amavis", "(12345-06) Released CLEAN {Relayed}, <a@example.org> -> <b@example.com>, Queue-ID: 4Xy3Fh1Lm8zJfK, queued_as: 4Xy3Fk1Lm8zJfN, 5 ms", TL_ANY_KIND, { "status", "delivered" }, { "other_qid", "4Xy3Fk1Lm8zJfN" }),
 };
 
-static void amavis_blocked(void **state)
-{
-	(void)state;
-	TL_PT_RUN(AMAVIS_BLOCKED_ROWS, parse_row, NULL);
-}
+TL_PT_TEST(amavis_blocked, AMAVIS_BLOCKED_ROWS, parse_row, NULL)
 
 static const tl_pt_row_t AMAVIS_KEYS_ROWS[] = {
 	/* modoboa/mail.log: no Queue-ID; keyed by Message-ID, linked by queued_as. */
@@ -211,11 +203,7 @@ static const tl_pt_row_t AMAVIS_KEYS_ROWS[] = {
 	TL_ROW("amavis", "(1-01) Passed CLEAN {Relayed}, <a@b> -> <c@d>, Hits: 1, 1 ms", ML_EV_SKIP, { "reason", "amavis no message key" }, { "qid", "" }),
 };
 
-static void amavis_keys(void **state)
-{
-	(void)state;
-	TL_PT_RUN(AMAVIS_KEYS_ROWS, parse_row, NULL);
-}
+TL_PT_TEST(amavis_keys, AMAVIS_KEYS_ROWS, parse_row, NULL)
 
 static const tl_pt_row_t AMAVIS_SPLIT_ROWS[] = {
 	/* postfix-logsums: the first part of a split line ends in "..." ... */
@@ -226,11 +214,7 @@ static const tl_pt_row_t AMAVIS_SPLIT_ROWS[] = {
 	TL_ROW("amavis", "(1-01) Passed CLEAN {Relayed}, <a@b> -> <c@d>, Queue-ID: 4Xy3Fh1Lm8zJfK, Message-ID: <id@example.org>, queued_as: 4Xy3F...", ML_EV_FILTER, { "qid", "4Xy3Fh1Lm8zJfK" }, { "other_qid", "" }),
 };
 
-static void amavis_split(void **state)
-{
-	(void)state;
-	TL_PT_RUN(AMAVIS_SPLIT_ROWS, parse_row, NULL);
-}
+TL_PT_TEST(amavis_split, AMAVIS_SPLIT_ROWS, parse_row, NULL)
 
 static const tl_pt_row_t AMAVIS_CHATTER_ROWS[] = {
 	TL_ROW("amavis", "(12345-01) Checking: HrT7MKtb2Y7f [192.0.2.1] <a@example.org> -> <b@example.com>", ML_EV_SKIP, { "reason", "amavis" }, { "qid", "" }),
@@ -242,11 +226,7 @@ static const tl_pt_row_t AMAVIS_CHATTER_ROWS[] = {
 	TL_ROW("amavis", "what amavis never writes", ML_EV_UNKNOWN, { "reason", "amavis: unrecognised" }),
 };
 
-static void amavis_chatter(void **state)
-{
-	(void)state;
-	TL_PT_RUN(AMAVIS_CHATTER_ROWS, parse_row, NULL);
-}
+TL_PT_TEST(amavis_chatter, AMAVIS_CHATTER_ROWS, parse_row, NULL)
 
 /* ---- rspamd ------------------------------------------------------------- */
 
@@ -271,11 +251,7 @@ static const tl_pt_row_t RSPAMD_ROWS[] = {
 	TL_ROW("rspamd", "something else entirely", ML_EV_UNKNOWN, { "reason", "rspamd: unrecognised" }),
 };
 
-static void rspamd(void **state)
-{
-	(void)state;
-	TL_PT_RUN(RSPAMD_ROWS, parse_row, NULL);
-}
+TL_PT_TEST(rspamd, RSPAMD_ROWS, parse_row, NULL)
 
 /* ---- spamd -------------------------------------------------------------- */
 
@@ -291,11 +267,7 @@ static const tl_pt_row_t SPAMD_ROWS[] = {
 	TL_ROW("spamd", "???", ML_EV_UNKNOWN),
 };
 
-static void spamd(void **state)
-{
-	(void)state;
-	TL_PT_RUN(SPAMD_ROWS, parse_row, NULL);
-}
+TL_PT_TEST(spamd, SPAMD_ROWS, parse_row, NULL)
 
 /* ---- milters ------------------------------------------------------------ */
 
@@ -310,11 +282,7 @@ static const tl_pt_row_t CLAMAV_MILTER_ROWS[] = {
 	TL_ROW("clamav-milter", "Message NOQUEUE infected by X", ML_EV_SKIP, { "reason", "clamav-milter no queue id" }, { "qid", "" }),
 };
 
-static void clamav_milter(void **state)
-{
-	(void)state;
-	TL_PT_RUN(CLAMAV_MILTER_ROWS, parse_row, NULL);
-}
+TL_PT_TEST(clamav_milter, CLAMAV_MILTER_ROWS, parse_row, NULL)
 
 static const tl_pt_row_t OPENDKIM_OPENDMARC_ROWS[] = {
 	/* Hand-written in opendkim's and opendmarc's formats. */
@@ -328,11 +296,7 @@ static const tl_pt_row_t OPENDKIM_OPENDMARC_ROWS[] = {
 	TL_ROW("opendmarc", "ignoring connection from localhost.localdomain", ML_EV_SKIP, { "reason", "opendmarc" }, { "qid", "" }),
 };
 
-static void opendkim_opendmarc(void **state)
-{
-	(void)state;
-	TL_PT_RUN(OPENDKIM_OPENDMARC_ROWS, parse_row, NULL);
-}
+TL_PT_TEST(opendkim_opendmarc, OPENDKIM_OPENDMARC_ROWS, parse_row, NULL)
 
 static const tl_pt_row_t POLICYD_SPF_ROWS[] = {
 	/* modoboa/mail.log */
@@ -343,11 +307,7 @@ static const tl_pt_row_t POLICYD_SPF_ROWS[] = {
 	TL_ROW("policyd-spf", "xyzzy", ML_EV_UNKNOWN, { "reason", "policyd-spf: unrecognised" }),
 };
 
-static void policyd_spf(void **state)
-{
-	(void)state;
-	TL_PT_RUN(POLICYD_SPF_ROWS, parse_row, NULL);
-}
+TL_PT_TEST(policyd_spf, POLICYD_SPF_ROWS, parse_row, NULL)
 
 static const tl_pt_row_t MAILSCANNER_ROWS[] = {
 	/* crowdsec-hub/mailscanner-logs */
@@ -361,11 +321,7 @@ static const tl_pt_row_t MAILSCANNER_ROWS[] = {
 	TL_ROW("MailScanner", "New Batch: Scanning 1 messages, 2345 bytes", ML_EV_SKIP, { "reason", "MailScanner" }, { "qid", "" }),
 };
 
-static void mailscanner(void **state)
-{
-	(void)state;
-	TL_PT_RUN(MAILSCANNER_ROWS, parse_row, NULL);
-}
+TL_PT_TEST(mailscanner, MAILSCANNER_ROWS, parse_row, NULL)
 
 /* Code, not a table: ml_rcpts_next and ml_rcpts_addr are helpers beside the
  * line parser. */

@@ -293,11 +293,7 @@ static const tl_pt_row_t SMTPD_CLIENT_ROWS[] = {
 	TL_ROW("postfix/smtpd", "NOQUEUE: client=misas5.babino.pl[207.154.235.157]", ML_EV_SKIP, { "reason", "smtpd noqueue client" }, { "qid", "" }),
 };
 
-static void smtpd_client(void **state)
-{
-	(void)state;
-	TL_PT_RUN(SMTPD_CLIENT_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(smtpd_client, SMTPD_CLIENT_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t SMTPD_NOQUEUE_REJECT_ROWS[] = {
 	TL_ROW("postfix/smtpd", "NOQUEUE: reject: RCPT from 061238241086.static.ctinets.com[61.238.241.86]: 550 5.1.1 <toernooicommissie@example.com>: Recipient address rejected: User unknown in virtual mailbox table; from=<wumt5@cchfdc.com> to=<toernooicommissie@example.com> proto=ESMTP helo=<ecsolved.com>", ML_EV_NOQUEUE_REJECT, { "status", "blocked" }, { "qid", "" }, { "reason_text", "550 5.1.1 <toernooicommissie@example.com>: Recipient address rejected: User unknown in virtual mailbox table" }, { "dsn", "5.1.1" }, { "client_name", "061238241086.static.ctinets.com" }, { "client_ip", "61.238.241.86" }, { "from", "wumt5@cchfdc.com" }, { "from_set", "1" }, { "to", "toernooicommissie@example.com" }, { "helo", "ecsolved.com" }),
@@ -334,11 +330,7 @@ static const tl_pt_row_t SMTPD_NOQUEUE_REJECT_ROWS[] = {
 	TL_ROW("postfix/postscreen", "NOQUEUE: reject: RCPT from [157.122.148.242]:47407: 550 5.7.1 Service unavailable; client [157.122.148.242] blocked using bl.spamcop.net; f$", ML_EV_SKIP, { "reason", "postscreen" }, { "qid", "" }),
 };
 
-static void smtpd_noqueue_reject(void **state)
-{
-	(void)state;
-	TL_PT_RUN(SMTPD_NOQUEUE_REJECT_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(smtpd_noqueue_reject, SMTPD_NOQUEUE_REJECT_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t SMTPD_QID_ACTIONS_ROWS[] = {
 	TL_ROW("postfix/smtpd", "00ADB3C0899: reject: RCPT from example.com[192.0.2.1]: 550 5.1.1 <sales@server.com>: Recipient address rejected: User unknown in local recipient table; from=<xxxxxx@example.com> to=<sales@server.com> proto=ESMTP helo=<mail.example.com>", ML_EV_RCPT_REJECT, { "qid", "00ADB3C0899" }, { "status", "blocked" }, { "to", "sales@server.com" }, { "from", "xxxxxx@example.com" }, { "dsn", "5.1.1" }, { "reason_text", "550 5.1.1 <sales@server.com>: Recipient address rejected: User unknown in local recipient table" }),
@@ -357,11 +349,7 @@ static const tl_pt_row_t SMTPD_QID_ACTIONS_ROWS[] = {
 	TL_ROW("postfix/smtpd", "B42E77AB32: frobnicated", ML_EV_UNKNOWN, { "reason", "smtpd: unrecognised" }),
 };
 
-static void smtpd_qid_actions(void **state)
-{
-	(void)state;
-	TL_PT_RUN(SMTPD_QID_ACTIONS_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(smtpd_qid_actions, SMTPD_QID_ACTIONS_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t SMTPD_CHATTER_ROWS[] = {
 	TL_ROW("postfix/smtpd", "connect from 061238241086.static.ctinets.com[61.238.241.86]", ML_EV_SKIP, { "reason", "smtpd connection" }, { "qid", "" }),
@@ -388,11 +376,7 @@ static const tl_pt_row_t SMTPD_CHATTER_ROWS[] = {
 	TL_ROW("postfix/smtpd", "something smtpd never said", ML_EV_UNKNOWN, { "reason", "smtpd: unrecognised" }),
 };
 
-static void smtpd_chatter(void **state)
-{
-	(void)state;
-	TL_PT_RUN(SMTPD_CHATTER_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(smtpd_chatter, SMTPD_CHATTER_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t CLEANUP_MESSAGE_ID_ROWS[] = {
 	TL_ROW("postfix/cleanup", "0F5383D: message-id=<544D2523.30609@rhsoft.net>", ML_EV_MSGID, { "qid", "0F5383D" }, { "msgid", "544D2523.30609@rhsoft.net" }),
@@ -405,11 +389,7 @@ static const tl_pt_row_t CLEANUP_MESSAGE_ID_ROWS[] = {
 	TL_ROW("postfix/cleanup", "1234567890A: message-id=no-brackets@example.com", TL_ANY_KIND, { "msgid", "no-brackets@example.com" }),
 };
 
-static void cleanup_message_id(void **state)
-{
-	(void)state;
-	TL_PT_RUN(CLEANUP_MESSAGE_ID_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(cleanup_message_id, CLEANUP_MESSAGE_ID_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t CLEANUP_HEADER_ROWS[] = {
 	TL_ROW("postfix/cleanup", "D8B07E3DB6: warning: header Subject: https://drive.google.com/file/d/0B8wxcvprDYVdlVsdf1kzOVkdisarmed/view?usp=sharing from o1678917x173.outbound-mail.sendgrid.net[167.89.17.173]; from=<bounces+2320708-7653-frank.test=hsdjasdd.co.uk@sendgrid.net> to=<frank.test@hsdjasdd.co.uk> proto=ESMTP helo=<o1678917x173.outbound-mail.sendgrid.net>", ML_EV_HEADER, { "qid", "D8B07E3DB6" }, { "header_name", "Subject" }, { "subject", "https://drive.google.com/file/d/0B8wxcvprDYVdlVsdf1kzOVkdisarmed/view?usp=sharing" }, { "client_name", "o1678917x173.outbound-mail.sendgrid.net" }, { "client_ip", "167.89.17.173" }, { "from", "bounces+2320708-7653-frank.test=hsdjasdd.co.uk@sendgrid.net" }, { "to", "frank.test@hsdjasdd.co.uk" }),
@@ -425,11 +405,7 @@ static const tl_pt_row_t CLEANUP_HEADER_ROWS[] = {
 	TL_ROW("postfix/cleanup", "C6E0DDB74006: info: header Subject: cut short fro", ML_EV_HEADER, { "subject", "cut short fro" }, { "from", "" }),
 };
 
-static void cleanup_header(void **state)
-{
-	(void)state;
-	TL_PT_RUN(CLEANUP_HEADER_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(cleanup_header, CLEANUP_HEADER_ROWS, parse_row, kind_name)
 
 /* a body rule carries no subject */
 static const tl_pt_row_t CLEANUP_BODY_RULE_ROWS[] = {
@@ -509,11 +485,7 @@ static const tl_pt_row_t CLEANUP_HOLD_REJECT_ROWS[] = {
 	TL_ROW("postfix/cleanup", "9BECF3F19D: something new", ML_EV_UNKNOWN, { "reason", "cleanup: unrecognised" }),
 };
 
-static void cleanup_hold_reject(void **state)
-{
-	(void)state;
-	TL_PT_RUN(CLEANUP_HOLD_REJECT_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(cleanup_hold_reject, CLEANUP_HOLD_REJECT_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t QMGR_LINES_ROWS[] = {
 	TL_ROW("postfix/qmgr", "0F5383D: from=<owner-postfix-users@postfix.org>, size=5360, nrcpt=1 (queue active)", ML_EV_QMGR_FROM, { "qid", "0F5383D" }, { "from", "owner-postfix-users@postfix.org" }, { "from_set", "1" }, { "size", "5360" }, { "nrcpt", "1" }),
@@ -531,11 +503,7 @@ static const tl_pt_row_t QMGR_LINES_ROWS[] = {
 	TL_ROW("postfix/qmgr", "0F5383D: from=<a@b>, status=mangled", ML_EV_UNKNOWN),
 };
 
-static void qmgr_lines(void **state)
-{
-	(void)state;
-	TL_PT_RUN(QMGR_LINES_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(qmgr_lines, QMGR_LINES_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t DELIVERY_LINES_ROWS[] = {
 	TL_ROW("postfix/smtp", "0D9633D: to=<jos@example.com>, orig_to=<bestuur@example.com>, relay=mail1.example.net[10.74.103.11]:25, delay=11, delays=5.4/0.06/5.1/0.03, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as F12DF84004)", ML_EV_DELIVERY, { "qid", "0D9633D" }, { "to", "jos@example.com" }, { "orig_to", "bestuur@example.com" }, { "relay", "mail1.example.net[10.74.103.11]:25" }, { "delay_ms", "11000" }, { "dsn", "2.0.0" }, { "status", "delivered" }, { "reason_text", "250 2.0.0 Ok: queued as F12DF84004" }, { "local_delivery", "0" }),
@@ -569,11 +537,7 @@ static const tl_pt_row_t DELIVERY_LINES_ROWS[] = {
 	TL_ROW("postfix/discard", "25F2E5E061: to=<george.desantis@test.example.com>, relay=none, delay=0.05, delays=0.05/0/0/0, dsn=2.0.0, status=sent (test.example.com)", ML_EV_DELIVERY, { "reason_text", "test.example.com" }),
 };
 
-static void delivery_lines(void **state)
-{
-	(void)state;
-	TL_PT_RUN(DELIVERY_LINES_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(delivery_lines, DELIVERY_LINES_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t LOCAL_DELIVERY_FLAG_ROWS[] = {
 	TL_ROW("postfix/local", "4PbMVH1gW1z3tBr: to=<root@mail.uhu-banane.de>, relay=local, delay=0.05, delays=0.01/0.03/0/0.01, dsn=2.0.0, status=sent (forwarded as 4PbMVH1yTpz3tG3)", ML_EV_DELIVERY, { "local_delivery", "1" }),
@@ -586,11 +550,7 @@ static const tl_pt_row_t LOCAL_DELIVERY_FLAG_ROWS[] = {
 	TL_ROW("postfix/smtp", "5270320179: to=<hebj@telia.com>, relay=mail.telia.com[81.236.60.210]:25, delay=2017, delays=0.1/2017/0.03/0.05, dsn=2.0.0, status=sent (250 2.0.0 6FVIjIMwUJwU66FVIjAEB0 mail accepted for delivery)", ML_EV_DELIVERY, { "local_delivery", "0" }),
 };
 
-static void local_delivery_flag(void **state)
-{
-	(void)state;
-	TL_PT_RUN(LOCAL_DELIVERY_FLAG_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(local_delivery_flag, LOCAL_DELIVERY_FLAG_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t SMTP_INFO_AND_CHATTER_ROWS[] = {
 	TL_ROW("postfix/smtp", "ED59C3D: host mail2.example.com[1.74.253.23] said: 450 4.7.1 <user@example.com>: Recipient address rejected: Greylisted for 5 minutes (in reply to RCPT TO command)", ML_EV_INFO, { "qid", "ED59C3D" }, { "relay", "mail2.example.com[1.74.253.23]" }, { "reason_text", "450 4.7.1 <user@example.com>: Recipient address rejected: Greylisted for 5 minutes" }, { "dsn", "4.7.1" }, { "status", "" }),
@@ -610,11 +570,7 @@ static const tl_pt_row_t SMTP_INFO_AND_CHATTER_ROWS[] = {
 	TL_ROW("postfix/smtp", "a line smtp never wrote", ML_EV_UNKNOWN, { "reason", "smtp: unrecognised" }),
 };
 
-static void smtp_info_and_chatter(void **state)
-{
-	(void)state;
-	TL_PT_RUN(SMTP_INFO_AND_CHATTER_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(smtp_info_and_chatter, SMTP_INFO_AND_CHATTER_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t BOUNCE_NOTIFICATIONS_ROWS[] = {
 	TL_ROW("postfix/bounce", "17CCA8044: sender non-delivery notification: ADD2F8052", ML_EV_BOUNCE_NDN, { "qid", "17CCA8044" }, { "other_qid", "ADD2F8052" }),
@@ -626,11 +582,7 @@ static const tl_pt_row_t BOUNCE_NOTIFICATIONS_ROWS[] = {
 	TL_ROW("postfix/bounce", "warning: mail_queue_enter: create file incoming/123: No space left on device", ML_EV_SKIP, { "reason", "bounce warning" }, { "qid", "" }),
 };
 
-static void bounce_notifications(void **state)
-{
-	(void)state;
-	TL_PT_RUN(BOUNCE_NOTIFICATIONS_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(bounce_notifications, BOUNCE_NOTIFICATIONS_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t POSTSUPER_LINES_ROWS[] = {
 	TL_ROW("postfix/postsuper", "D4F2023DB: removed", ML_EV_DELETED, { "qid", "D4F2023DB" }),
@@ -644,11 +596,7 @@ static const tl_pt_row_t POSTSUPER_LINES_ROWS[] = {
 	TL_ROW("postfix/postsuper", "D4F2023DB: transmogrified", ML_EV_UNKNOWN),
 };
 
-static void postsuper_lines(void **state)
-{
-	(void)state;
-	TL_PT_RUN(POSTSUPER_LINES_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(postsuper_lines, POSTSUPER_LINES_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t PICKUP_LINES_ROWS[] = {
 	TL_ROW("postfix/pickup", "D2FAE20586: uid=0 from=<fail2ban>", ML_EV_PICKUP, { "qid", "D2FAE20586" }, { "from", "fail2ban" }, { "from_set", "1" }),
@@ -656,11 +604,7 @@ static const tl_pt_row_t PICKUP_LINES_ROWS[] = {
 	TL_ROW("postfix/pickup", "4PcV4H6fDlz3tG5: uid=0 from=<> orig_id=4PcV4H6fDlz3tG4", ML_EV_PICKUP, { "from", "" }, { "from_set", "1" }),
 };
 
-static void pickup_lines(void **state)
-{
-	(void)state;
-	TL_PT_RUN(PICKUP_LINES_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(pickup_lines, PICKUP_LINES_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t SKIP_DAEMONS_ROWS[] = {
 	TL_ROW("postfix/postscreen", "CONNECT from [61.238.241.86]:53024 to [89.105.204.244]:25", ML_EV_SKIP, { "reason", "postscreen" }, { "qid", "" }),
@@ -686,11 +630,7 @@ static const tl_pt_row_t SKIP_DAEMONS_ROWS[] = {
 	TL_ROW("postfix/oqmgr", "0F5383D: removed", ML_EV_REMOVED),
 };
 
-static void skip_daemons(void **state)
-{
-	(void)state;
-	TL_PT_RUN(SKIP_DAEMONS_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(skip_daemons, SKIP_DAEMONS_ROWS, parse_row, kind_name)
 
 /* Services master.cf names after their job, and log levels: "relay" and
  * "retry" run smtp and error, "qmqpd" takes mail as smtpd does; a line of
@@ -703,11 +643,7 @@ static const tl_pt_row_t SERVICE_NAMES_ROWS[] = {
 	TL_ROW("postfix/smtpd", "error: open database /etc/postfix/helo_access.db: No such file or directory", ML_EV_SKIP, { "reason", "smtpd warning" }, { "qid", "" }),
 };
 
-static void service_names(void **state)
-{
-	(void)state;
-	TL_PT_RUN(SERVICE_NAMES_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(service_names, SERVICE_NAMES_ROWS, parse_row, kind_name)
 
 /* Code, not a table: the lines hold NUL bytes (a table row is a C string)
  * and the slices are NULL. */

@@ -233,11 +233,7 @@ static const tl_pt_row_t ARRIVAL_ROWS[] = {
 	TL_ROW(NULL, "x1HBOhe0012345: from=Vasya <unixappdev@example.com>, size=1, class=0, nrcpts=1, relay=vasya@localhost", TL_ANY_KIND, { "from", "unixappdev@example.com" }),
 };
 
-static void arrival(void **state)
-{
-	(void)state;
-	TL_PT_RUN(ARRIVAL_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(arrival, ARRIVAL_ROWS, parse_row, kind_name)
 
 /* ---- deliveries ----------------------------------------------------------- */
 
@@ -251,11 +247,7 @@ static const tl_pt_row_t DELIVERY_SENT_ROWS[] = {
 	TL_ROW(NULL, "r0GFR6M9018519: to=\"Bob, Jr.\" <bob@example.com>,carol, ctladdr=<www-data@example.com> (33/33), delay=00:00:02, xdelay=00:00:01, mailer=lmtp, pri=30365, relay=localhost, dsn=2.0.0, stat=Sent (<abc@example.com> Message accepted for delivery)", TL_ANY_KIND, { "to", "bob@example.com" }, { "to_list", "\"Bob, Jr.\" <bob@example.com>,carol" }, { "local_delivery", "1" }, { "reason_text", "<abc@example.com> Message accepted for delivery" }),
 };
 
-static void delivery_sent(void **state)
-{
-	(void)state;
-	TL_PT_RUN(DELIVERY_SENT_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(delivery_sent, DELIVERY_SENT_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t DELIVERY_DELAYED_ROWS[] = {
 	TL_ROW(NULL, "u31FFPtp032300: to=<deferred1@example.com>, delay=00:00:15, xdelay=00:00:15, mailer=esmtp, pri=34527, relay=[93.184.216.34] [93.184.216.34], dsn=4.3.5, stat=Deferred: 451 4.3.5 Server configuration problem", ML_EV_DELIVERY, { "status", "delayed" }, { "to", "deferred1@example.com" }, { "dsn", "4.3.5" }, { "reason_text", "451 4.3.5 Server configuration problem" }, { "delay_ms", "15000" }),
@@ -268,11 +260,7 @@ static const tl_pt_row_t DELIVERY_DELAYED_ROWS[] = {
 	TL_ROW(NULL, "r0GFR6M9018519: to=<bob@example.com>, delay=99999+00:00:00, mailer=esmtp, dsn=4.0.0, stat=Deferred", TL_ANY_KIND, { "delay_ms", "4294967295" }, { "reason_text", "Deferred" }),
 };
 
-static void delivery_delayed(void **state)
-{
-	(void)state;
-	TL_PT_RUN(DELIVERY_DELAYED_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(delivery_delayed, DELIVERY_DELAYED_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t DELIVERY_FAILED_ROWS[] = {
 	TL_ROW(NULL, "v9PDh53r007087: to=postmaster, delay=00:00:00, mailer=local, pri=30000, dsn=5.1.1, stat=User unknown", ML_EV_DELIVERY, { "status", "bounced" }, { "reason_text", "User unknown" }, { "dsn", "5.1.1" }),
@@ -282,11 +270,7 @@ static const tl_pt_row_t DELIVERY_FAILED_ROWS[] = {
 	TL_ROW(NULL, "j73H4I2N015245: to=<a@example.org>, delay=00:00:02, pri=100560, stat=virus Worm.Mydoom.I detected by ClamAV - http://www.clamav.net", TL_ANY_KIND, { "status", "blocked" }, { "reason_text", "virus Worm.Mydoom.I detected by ClamAV - http://www.clamav.net" }),
 };
 
-static void delivery_failed(void **state)
-{
-	(void)state;
-	TL_PT_RUN(DELIVERY_FAILED_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(delivery_failed, DELIVERY_FAILED_ROWS, parse_row, kind_name)
 
 /* Code, not a table: ml_rcpts_next is a helper beside the line parser. */
 static void rcpt_list(void **state)
@@ -326,11 +310,7 @@ static const tl_pt_row_t NOTICES_ROWS[] = {
 	TL_ROW(NULL, "r0GFR6M9018519: clone r0GFR6MA018519, owner=owner-list@example.com", ML_EV_INFO, { "other_qid", "r0GFR6MA018519" }),
 };
 
-static void notices(void **state)
-{
-	(void)state;
-	TL_PT_RUN(NOTICES_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(notices, NOTICES_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t MESSAGE_STATE_ROWS[] = {
 	TL_ROW(NULL, "u31FFPtp032300: done; delay=00:00:00, ntries=2", ML_EV_REMOVED, { "qid", "u31FFPtp032300" }),
@@ -350,11 +330,7 @@ static const tl_pt_row_t MESSAGE_STATE_ROWS[] = {
 	TL_ROW(NULL, "u31FFPtp032300:", ML_EV_INFO),
 };
 
-static void message_state(void **state)
-{
-	(void)state;
-	TL_PT_RUN(MESSAGE_STATE_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(message_state, MESSAGE_STATE_ROWS, parse_row, kind_name)
 
 /* ---- rejects ----------------------------------------------------------------- */
 
@@ -378,11 +354,7 @@ static const tl_pt_row_t REJECTS_RULESET_ROWS[] = {
 	TL_ROW(NULL, "r0GFR6M9018519: ruleset=check_vrfy, arg1=root, relay=[198.51.100.9], reject=550 5.7.1 VRFY denied", ML_EV_SKIP, { "reason", "sendmail command rejected" }, { "qid", "" }),
 };
 
-static void rejects_ruleset(void **state)
-{
-	(void)state;
-	TL_PT_RUN(REJECTS_RULESET_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(rejects_ruleset, REJECTS_RULESET_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t REJECTS_OTHER_ROWS[] = {
 	/* fail2ban/sendmail-reject: a recipient refused in the dialogue. */
@@ -402,11 +374,7 @@ static const tl_pt_row_t REJECTS_OTHER_ROWS[] = {
 	TL_ROW(NULL, "NOQUEUE: tcpwrappers (bad.example, 198.51.100.9) rejection", ML_EV_NOQUEUE_REJECT, { "client_name", "bad.example" }, { "client_ip", "198.51.100.9" }),
 };
 
-static void rejects_other(void **state)
-{
-	(void)state;
-	TL_PT_RUN(REJECTS_OTHER_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(rejects_other, REJECTS_OTHER_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t AUTH_CLIENT_ROWS[] = {
 	TL_ROW(NULL, "r0GFR6M9018519: AUTH=server, relay=client.example.org [192.0.2.44], authid=alice@example.org, mech=PLAIN, bits=0", ML_EV_CLIENT, { "sasl_user", "alice@example.org" }, { "client_name", "client.example.org" }, { "client_ip", "192.0.2.44" }),
@@ -417,11 +385,7 @@ static const tl_pt_row_t AUTH_CLIENT_ROWS[] = {
 	TL_ROW(NULL, "s1GNXHYB005133: [190.5.230.178]: possible SMTP attack: command=AUTH, count=5", ML_EV_SKIP, { "reason", "sendmail connection" }, { "qid", "" }),
 };
 
-static void auth_client(void **state)
-{
-	(void)state;
-	TL_PT_RUN(AUTH_CLIENT_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(auth_client, AUTH_CLIENT_ROWS, parse_row, kind_name)
 
 static const tl_pt_row_t CHATTER_ROWS[] = {
 	TL_ROW(NULL, "v26LtRA0020949: some-host-24.example.org [192.0.2.194] did not issue MAIL/EXPN/VRFY/ETRN during connection to MTA", ML_EV_SKIP, { "reason", "sendmail connection" }, { "qid", "" }),
@@ -444,11 +408,7 @@ static const tl_pt_row_t CHATTER_ROWS[] = {
 	TL_ROW(NULL, "something else entirely", ML_EV_UNKNOWN, { "reason", "sendmail: unrecognised" }),
 };
 
-static void chatter(void **state)
-{
-	(void)state;
-	TL_PT_RUN(CHATTER_ROWS, parse_row, kind_name);
-}
+TL_PT_TEST(chatter, CHATTER_ROWS, parse_row, kind_name)
 
 /* ---- peers: fixtures with expected values ------------------------------------ */
 
