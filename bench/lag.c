@@ -10,7 +10,9 @@
  * beside it (bench/lag.sh starts it).  For each probe, the time from its
  * write(2) to the first search (through the library, polling every 0.5 ms)
  * that finds its message-id is its lag.  Prints the count, median, p90, p99
- * and max in milliseconds.
+ * and max in milliseconds, then the rate the traffic was written at and the
+ * median and p99 of each third of the run (a follower falling behind shows
+ * as a lag that grows from one third to the next).
  *
  * Rotation, for the soak test (tests/soak/run.sh), as a syslog daemon and
  * logrotate do it, between two lines (no line is lost or cut):
@@ -243,10 +245,25 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lag: no probe\n");
 		return 1;
 	}
+	double elapsed = now_s() - t0;
+	/* a follower falling behind shows as a lag growing over the run: the
+	 * probes of each third apart, in the order they were written */
+	char thirds[160] = "";
+	if (np >= 30) {
+		size_t len = 0;
+		for (int k = 0; k < 3; k++) {
+			size_t a = np * (size_t)k / 3, b = np * (size_t)(k + 1) / 3;
+			qsort(lag + a, b - a, sizeof *lag, cmp_d);
+			len += (size_t)snprintf(thirds + len, sizeof thirds - len, "%s%.1f / %.1f", k ? ", " : "",
+			                        lag[a + (b - a) / 2], lag[a + (size_t)((double)(b - a) * 0.99)]);
+		}
+	}
 	qsort(lag, np, sizeof *lag, cmp_d);
 	printf("probes %zu, traffic %.0f lines/s (%llu lines) over %.0f s: lag ms median %.1f, p90 %.1f, "
 	       "p99 %.1f, max %.1f\n", np, rate, (unsigned long long)written, seconds, lag[np / 2],
 	       lag[(size_t)(np * 0.9)], lag[(size_t)(np * 0.99)], lag[np - 1]);
+	printf("written at %.0f lines/s; lag ms by third of the run (median / p99): %s\n",
+	       (double)written / elapsed, *thirds ? thirds : "too few probes");
 	ml_search_free(se);
 	ml_store_close(s);
 	free(lag);

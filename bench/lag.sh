@@ -2,7 +2,9 @@
 # The lag of `mtalog ingest --follow`: from a line written to a live log to
 # it being searchable, over LAG_SECONDS (60) of traffic at LAG_RATE lines/s
 # (2000; lines of a bench/gen log), a probe every LAG_PROBE_MS (200).
-# Prints one line: probes, median, p90, p99 and max in ms.
+# Prints the probes, median, p90, p99 and max in ms, then the rate the
+# traffic was written at and the lag in each third of the run (growing: the
+# follower falls behind).
 set -eu
 B=${BUILD:-build}
 M="$B/mtalog"
