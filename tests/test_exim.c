@@ -503,7 +503,7 @@ static void check_unescape(const char *in, const char *want, size_t wantn, int l
 }
 #define UNESC(in, want) check_unescape((in), (want), sizeof(want) - 1, __LINE__)
 
-/* Code, not a table: ml_exim_unescape_subject is a helper beside the line
+/* Code, not a table: ml_exim_unescape_subject is a function beside the line
  * parser (the arrival at the end is decoded by it, not checked as a row). */
 static void subject_unescape(void **state)
 {

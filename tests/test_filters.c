@@ -323,7 +323,7 @@ static const tl_pt_row_t MAILSCANNER_ROWS[] = {
 
 TL_PT_TEST(mailscanner, MAILSCANNER_ROWS, parse_row, NULL)
 
-/* Code, not a table: ml_rcpts_next and ml_rcpts_addr are helpers beside the
+/* Code, not a table: ml_rcpts_next and ml_rcpts_addr are functions beside the
  * line parser. */
 static void rcpt_iterator(void **state)
 {

@@ -272,7 +272,7 @@ static const tl_pt_row_t DELIVERY_FAILED_ROWS[] = {
 
 TL_PT_TEST(delivery_failed, DELIVERY_FAILED_ROWS, parse_row, kind_name)
 
-/* Code, not a table: ml_rcpts_next is a helper beside the line parser. */
+/* Code, not a table: ml_rcpts_next is a function beside the line parser. */
 static void rcpt_list(void **state)
 {
 	(void)state;
