@@ -835,56 +835,6 @@ static void robustness_written(void **state)
 	assert_int_equal(c.bad, 0);
 }
 
-/* ---- speed (printed, not asserted) ------------------------------------------------ */
-
-static void collect_line(const char *msg, size_t n, const char *file, void *arg)
-{
-	(void)file;
-	lines_t *L_ = arg;
-	L_->line[L_->count] = msg;
-	L_->n[L_->count] = n;
-	L_->count++;
-}
-
-static void parse_speed(void **state)
-{
-	(void)state;
-	/* the corpus lines (their files stay loaded for the run) */
-	lines_t all;
-	memset(&all, 0, sizeof all);
-	all.line = malloc(4096 * sizeof *all.line);
-	all.n = malloc(4096 * sizeof *all.n);
-	lines_t files[ML_ARRAY_LEN(CORPUS_FILES)];
-	for (size_t f = 0; f < ML_ARRAY_LEN(CORPUS_FILES); f++) {
-		assert_int_equal(lines_load(&files[f], tl_corpus(CORPUS_FILES[f])), 0);
-		for (size_t i = 0; i < files[f].count && all.count < 4000; i++) {
-			const char *m;
-			size_t mn;
-			if (sendmail_msg(files[f].line[i], files[f].n[i], &m, &mn))
-				collect_line(m, mn, NULL, &all);
-		}
-	}
-	struct timespec a, b;
-	size_t parsed = 0, sink = 0;
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	for (int rep = 0; rep < 5000; rep++) {
-		for (size_t i = 0; i < all.count; i++) {
-			ml_event_t ev;
-			ml_sendmail_parse(ml_slice(all.line[i], all.n[i]), &ev);
-			sink += ev.kind;
-			parsed++;
-		}
-	}
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	double ns = ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / (double)parsed;
-	print_message("speed: %zu distinct lines x 5000, %.1f ns/line (message part → event) [%zu]\n", all.count,
-		      ns, sink % 2);
-	for (size_t f = 0; f < ML_ARRAY_LEN(CORPUS_FILES); f++)
-		lines_free(&files[f]);
-	free(all.line);
-	free(all.n);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -906,7 +856,6 @@ int main(void)
 		cmocka_unit_test(peer_fixtures),
 		cmocka_unit_test(corpus_sweep),
 		cmocka_unit_test(robustness_cuts),
-		cmocka_unit_test(parse_speed),
 	};
 	return TL_RUN("sendmail", tests, corpus_tests, NULL, NULL);
 }
