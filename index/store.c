@@ -36,6 +36,7 @@ int ml_store_errcode(int rc)
 #define TABLE_POSTINGS  "postings"
 #define TABLE_OPEN      "open"
 #define TABLE_REPORTS   "reports"
+#define TABLE_COUNTS    "counts"
 #define TABLE_LEGACY_REC  "rec"
 #define TABLE_LEGACY_POST "post"
 
@@ -43,7 +44,7 @@ static int is_table_name(const MDB_val *k)
 {
 	static const char *const names[] = {
 		TABLE_META, TABLE_ROWS, TABLE_RAW, TABLE_ROWS_OPEN, TABLE_RAW_OPEN, TABLE_POSTINGS,
-		TABLE_OPEN, TABLE_REPORTS, TABLE_LEGACY_REC, TABLE_LEGACY_POST,
+		TABLE_OPEN, TABLE_REPORTS, TABLE_COUNTS, TABLE_LEGACY_REC, TABLE_LEGACY_POST,
 	};
 	for (size_t i = 0; i < ML_ARRAY_LEN(names); i++)
 		if (k->mv_size == strlen(names[i]) && !memcmp(k->mv_data, names[i], k->mv_size))
@@ -231,9 +232,22 @@ static int open_dbs(ml_store_t *s, char *err, size_t errlen)
 		if (rc)
 			goto fail_txn;
 	}
+	/* counts (index/counts.h): the same; complete in a new database (no
+	 * row yet), built by `reindex` in an older one */
+	if (ver != ML_LEGACY_SCHEMA || !ro) {
+		rc = mdb_dbi_open(txn, TABLE_COUNTS, cf, &s->counts);
+		if (rc == MDB_NOTFOUND && ro) {
+			s->counts = 0;
+			rc = 0;
+		}
+		if (rc)
+			goto fail_txn;
+	}
 	if (!ver && !ro) {
 		uint32_t v = ML_SCHEMA_VERSION;
 		rc = ml_store_errcode(ml_meta_put(txn, s, ML_META_SCHEMA, strlen(ML_META_SCHEMA), &v, 4));
+		if (!rc)
+			rc = ml_store_errcode(ml_meta_put(txn, s, ML_META_COUNTS_READY, strlen(ML_META_COUNTS_READY), "", 0));
 		if (rc) {
 			mdb_txn_abort(txn);
 			snprintf(err, errlen, "%s: cannot write: %s", s->path, ml_strerror(rc));
