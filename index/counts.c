@@ -6,7 +6,7 @@
 
 #include "index/tokens.h"
 
-#define KEY_MAX (2 + 1 + ML_COUNTS_DOMAIN_MAX + 8)
+#define KEY_MAX (8 + 1 + ML_COUNTS_DOMAIN_MAX)
 
 void ml_counts_rows(int64_t delta[ML_ST__COUNT], const ml_message_t *m, int sign)
 {
@@ -112,11 +112,9 @@ static int entry_of(ml_counts_delta_t *d, const unsigned char *key, size_t len, 
 /* The key of term (n bytes; tag included) and hour into k: its length. */
 static size_t make_key(unsigned char *k, const char *term, size_t n, uint64_t hour)
 {
-	k[0] = (unsigned char)(n >> 8);
-	k[1] = (unsigned char)n;
-	memcpy(k + 2, term, n);
-	ml_put_be64(k + 2 + n, hour);
-	return 2 + n + 8;
+	ml_put_be64(k, hour);
+	memcpy(k + 8, term, n);
+	return 8 + n;
 }
 
 /* The key of the rows to domain d in hour: 0 when d is not counted. */
@@ -276,8 +274,8 @@ int ml_counts_clear(MDB_txn *txn, ml_store_t *s)
 int ml_counts_read(ml_store_t *s, const char *domain, size_t n, uint64_t hour_lo, uint64_t hour_hi,
                    ml_counts_fn fn, void *ctx)
 {
-	unsigned char lo[KEY_MAX];
-	size_t kn = domain ? domain_key(lo, ml_slice(domain, n), hour_lo) : make_key(lo, "", 0, hour_lo);
+	unsigned char want[KEY_MAX];
+	size_t kn = domain ? domain_key(want, ml_slice(domain, n), hour_lo) : make_key(want, "", 0, hour_lo);
 	if (!kn)
 		return ML_ENOTFOUND;
 	MDB_txn *txn;
@@ -290,27 +288,35 @@ int ml_counts_read(ml_store_t *s, const char *domain, size_t n, uint64_t hour_lo
 		goto done;
 	}
 	rc = ml_store_errcode(mdb_cursor_open(txn, s->counts, &c));
-	if (rc)
-		goto done;
-	MDB_val k = { kn, lo }, v;
-	int r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (r == 0) {
-		/* the same term (its length and bytes), then the hour */
-		if (k.mv_size != kn || memcmp(k.mv_data, lo, kn - 8))
+	/* a seek an hour: to the term in that hour, or past it to the next
+	 * hour that has any key (hours without rows are skipped) */
+	for (uint64_t hour = hour_lo; !rc && hour <= hour_hi;) {
+		ml_put_be64(want, hour);
+		MDB_val k = { kn, want }, v;
+		int r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		if (r) {
+			rc = r == MDB_NOTFOUND ? ML_OK : ml_store_errcode(r);
 			break;
-		uint64_t hour = ml_get_be64((const unsigned char *)k.mv_data + kn - 8), cnt[ML_ST__COUNT];
-		if (hour > hour_hi)
-			break;
-		if (value_decode(&v, cnt)) {
+		}
+		if (k.mv_size < 8) {
 			rc = ML_CORRUPT_BKPT;
 			break;
 		}
-		if ((rc = fn(ctx, hour, cnt)))
+		uint64_t kh = ml_get_be64(k.mv_data), cnt[ML_ST__COUNT];
+		if (kh > hour) {
+			hour = kh;   /* nothing of the term between */
+			continue;
+		}
+		if (k.mv_size == kn && !memcmp(k.mv_data, want, kn)) {
+			if (value_decode(&v, cnt))
+				rc = ML_CORRUPT_BKPT;
+			else
+				rc = fn(ctx, hour, cnt);
+		}
+		if (hour == UINT64_MAX)
 			break;
-		r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		hour++;
 	}
-	if (!rc && r && r != MDB_NOTFOUND)
-		rc = ml_store_errcode(r);
 done:
 	if (c)
 		mdb_cursor_close(c);

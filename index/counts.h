@@ -8,13 +8,14 @@
  * Key (bytes, in LMDB's order):
  *
  *   offset  size  meaning
- *   0       2     n: length of the term (big-endian)
- *   2       n     the term: empty for "all rows"; else the recipient-domain
+ *   0       8     hour: the docid's second / 3600 (big-endian)
+ *   8       n     the term: none for "all rows"; else the recipient-domain
  *                 term key of index/tokens.h: 'T' and the domain lowercased
  *                 (ASCII), at most ML_COUNTS_DOMAIN_MAX bytes of domain
- *   2 + n   8     hour: the docid's second / 3600 (big-endian)
  *
- * so the hours of one term are adjacent, in time order.  Value: for each
+ * Hour first: the keys a batch changes are those of the hours its messages
+ * came in, a few adjacent runs of the table (the pages a commit copies are
+ * few); a read seeks once an hour that has rows.  Value: for each
  * status 1 .. ML_ST__COUNT - 1 (engine/message.h) the rows of that status,
  * a varint each.  A key whose counts are all 0 is not stored.
  *
