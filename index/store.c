@@ -221,23 +221,17 @@ static int open_dbs(ml_store_t *s, char *err, size_t errlen)
 		}
 		goto fail;
 	}
-	/* reports (index/reports.h): made by the first writer of a database
-	 * older than the table; a reader of such a file sees none (0) */
-	if (ver != ML_LEGACY_SCHEMA || !ro) {
-		rc = mdb_dbi_open(txn, TABLE_REPORTS, cf, &s->reports);
+	/* tables added since schema 6 began: reports (index/reports.h) and
+	 * counts (index/counts.h), made by the first writer of a database older
+	 * than them; a reader of such a file sees none (0).  counts is complete
+	 * in a new database (no row yet), built by `reindex` in an older one. */
+	struct { const char *name; MDB_dbi *dbi; } later[] = {
+		{ TABLE_REPORTS, &s->reports }, { TABLE_COUNTS, &s->counts },
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(later) && (ver != ML_LEGACY_SCHEMA || !ro); i++) {
+		rc = mdb_dbi_open(txn, later[i].name, cf, later[i].dbi);
 		if (rc == MDB_NOTFOUND && ro) {
-			s->reports = 0;
-			rc = 0;
-		}
-		if (rc)
-			goto fail_txn;
-	}
-	/* counts (index/counts.h): the same; complete in a new database (no
-	 * row yet), built by `reindex` in an older one */
-	if (ver != ML_LEGACY_SCHEMA || !ro) {
-		rc = mdb_dbi_open(txn, TABLE_COUNTS, cf, &s->counts);
-		if (rc == MDB_NOTFOUND && ro) {
-			s->counts = 0;
+			*later[i].dbi = 0;
 			rc = 0;
 		}
 		if (rc)
@@ -247,7 +241,7 @@ static int open_dbs(ml_store_t *s, char *err, size_t errlen)
 		uint32_t v = ML_SCHEMA_VERSION;
 		rc = ml_store_errcode(ml_meta_put(txn, s, ML_META_SCHEMA, strlen(ML_META_SCHEMA), &v, 4));
 		if (!rc)
-			rc = ml_store_errcode(ml_meta_put(txn, s, ML_META_COUNTS_READY, strlen(ML_META_COUNTS_READY), "", 0));
+			rc = ml_meta_put(txn, s, ML_META_COUNTS_READY, strlen(ML_META_COUNTS_READY), "", 0);
 		if (rc) {
 			mdb_txn_abort(txn);
 			snprintf(err, errlen, "%s: cannot write: %s", s->path, ml_strerror(rc));

@@ -219,6 +219,13 @@ static void mtalog_ok(const char *what, const char *fmt, const char *db, const c
 	free(err);
 }
 
+/* Run a command on db (fmt with db and arg), then compare every query. */
+static void then_check(const char *db, int want_table, const char *what, const char *fmt, const char *arg)
+{
+	mtalog_ok(what, fmt, db, arg);
+	check_db(db, want_table, what);
+}
+
 /* A log of bench/gen (seed, messages) cut into PIECES pieces of lines;
  * pieces[i] malloc'd, the caller's. */
 static void gen_pieces(const char *dir, unsigned seed, unsigned messages, char *pieces[PIECES], size_t sizes[PIECES])
@@ -254,26 +261,44 @@ static void ingest_piece(const char *db, const char *log, char *pieces[PIECES], 
 	mtalog_ok("ingest", "--db %s ingest --quiet --no-sync --batch-lines 300 %s", db, log);
 }
 
-/* A database built piece by piece from the log of seed; the last piece
- * is left to the caller when keep_last. */
-static void build(const char *db, const char *log, unsigned seed, char *pieces[PIECES], size_t sizes[PIECES],
-                  int keep_last)
+/* A database built piece by piece from the log of a seed, but its last
+ * piece (last_piece). */
+typedef struct {
+	const char *db, *log;
+	char *pieces[PIECES];
+	size_t sizes[PIECES];
+} fixture_t;
+
+static void build(fixture_t *f, const char *name, unsigned seed)
 {
-	unlink(db);
-	unlink(log);
-	gen_pieces(tl_dir, seed, 1500, pieces, sizes);
-	for (int i = 0; i < PIECES - keep_last; i++)
-		ingest_piece(db, log, pieces, sizes, i);
+	char n[64];
+	snprintf(n, sizeof n, "%s.db", name);
+	f->db = tl_path(tl_dir, n);
+	snprintf(n, sizeof n, "%s.log", name);
+	f->log = tl_path(tl_dir, n);
+	unlink(f->db);
+	unlink(f->log);
+	gen_pieces(tl_dir, seed, 1500, f->pieces, f->sizes);
+	for (int i = 0; i < PIECES - 1; i++)
+		ingest_piece(f->db, f->log, f->pieces, f->sizes, i);
 }
 
-static void pieces_free(char *pieces[PIECES])
+static void last_piece(fixture_t *f)
 {
+	ingest_piece(f->db, f->log, f->pieces, f->sizes, PIECES - 1);
+}
+
+/* reindex, and the table answers again */
+static void reindex_then_table(fixture_t *f)
+{
+	then_check(f->db, 1, "reindex", "--db %s reindex --quiet%s", "");
 	for (int i = 0; i < PIECES; i++)
-		free(pieces[i]);
+		free(f->pieces[i]);
 }
 
-/* Take the table out, as a database made before it: no table, no flag. */
-static void make_old(const char *db)
+/* Take the table out of db: old, as a database made before it (no table,
+ * no flag); else wrong (emptied, still marked complete). */
+static void spoil_table(const char *db, int old)
 {
 	ml_store_t *s;
 	char err[512];
@@ -281,22 +306,9 @@ static void make_old(const char *db)
 		fail_msg("%s", err);
 	MDB_txn *txn;
 	assert_int_equal(ml_store_write_begin(s, &txn), 0);
-	assert_int_equal(mdb_drop(txn, s->counts, 1), 0);
-	assert_int_equal(ml_counts_set_ready(txn, s, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	ml_store_close(s);
-}
-
-/* Empty the table but leave it marked complete: a table that is wrong. */
-static void make_wrong(const char *db)
-{
-	ml_store_t *s;
-	char err[512];
-	if (ml_store_open(&s, db, 0, err, sizeof err))
-		fail_msg("%s", err);
-	MDB_txn *txn;
-	assert_int_equal(ml_store_write_begin(s, &txn), 0);
-	assert_int_equal(mdb_drop(txn, s->counts, 0), 0);
+	assert_int_equal(mdb_drop(txn, s->counts, old), 0);
+	if (old)
+		assert_int_equal(ml_counts_set_ready(txn, s, 0), 0);
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	ml_store_close(s);
 }
@@ -304,64 +316,50 @@ static void make_wrong(const char *db)
 static void maintained_through_everything(void **state)
 {
 	(void)state;
-	const char *db = tl_path(tl_dir, "c.db"), *log = tl_path(tl_dir, "c.log");
-	char *pieces[PIECES];
-	size_t sizes[PIECES];
-	build(db, log, 7, pieces, sizes, 1);
-	check_db(db, 1, "ingested in pieces");
-	ingest_piece(db, log, pieces, sizes, PIECES - 1);
-	check_db(db, 1, "the last piece");
+	fixture_t f;
+	build(&f, "c", 7);
+	check_db(f.db, 1, "ingested in pieces");
+	last_piece(&f);
+	check_db(f.db, 1, "the last piece");
 	/* prune the first day, in small transactions */
-	mtalog_ok("prune", "--db %s prune --quiet --no-sync --batch 100 --older-than %s", db, "2026-11-01T17:30:00Z");
-	check_db(db, 1, "after prune");
-	mtalog_ok("compact", "--db %s compact%s", db, "");
-	check_db(db, 1, "after compact");
-	mtalog_ok("reindex", "--db %s reindex --quiet%s", db, "");
-	check_db(db, 1, "after reindex");
-	mtalog_ok("reindex --reparse", "--db %s reindex --reparse --quiet%s", db, "");
-	check_db(db, 1, "after reindex --reparse");
-	pieces_free(pieces);
+	then_check(f.db, 1, "prune", "--db %s prune --quiet --no-sync --batch 100 --older-than %s",
+	           "2026-11-01T17:30:00Z");
+	then_check(f.db, 1, "compact", "--db %s compact%s", "");
+	then_check(f.db, 1, "reindex --reparse", "--db %s reindex --reparse --quiet%s", "");
+	reindex_then_table(&f);
 }
 
 static void older_database_walks_until_reindex(void **state)
 {
 	(void)state;
-	const char *db = tl_path(tl_dir, "o.db"), *log = tl_path(tl_dir, "o.log");
-	char *pieces[PIECES];
-	size_t sizes[PIECES];
-	build(db, log, 11, pieces, sizes, 1);
-	make_old(db);
-	check_db(db, 0, "without the table");
+	fixture_t f;
+	build(&f, "o", 11);
+	spoil_table(f.db, 1);
+	check_db(f.db, 0, "without the table");
 	/* a writer makes the table, empty, and leaves it alone */
-	ingest_piece(db, log, pieces, sizes, PIECES - 1);
-	check_db(db, 0, "without the table, after an ingest");
-	mtalog_ok("prune", "--db %s prune --quiet --no-sync --older-than %s", db, "2026-11-01T06:00:00Z");
-	check_db(db, 0, "without the table, after prune");
-	mtalog_ok("reindex", "--db %s reindex --quiet%s", db, "");
-	check_db(db, 1, "after reindex");
-	pieces_free(pieces);
+	last_piece(&f);
+	check_db(f.db, 0, "without the table, after an ingest");
+	then_check(f.db, 0, "prune without the table", "--db %s prune --quiet --no-sync --older-than %s",
+	           "2026-11-01T06:00:00Z");
+	reindex_then_table(&f);
 }
 
 static void wrong_table_left_alone(void **state)
 {
 	(void)state;
-	const char *db = tl_path(tl_dir, "w.db"), *log = tl_path(tl_dir, "w.log");
-	char *pieces[PIECES];
-	size_t sizes[PIECES];
-	build(db, log, 5, pieces, sizes, 1);
-	make_wrong(db);
-	/* the next piece updates messages stored before: their old rows
+	fixture_t f;
+	build(&f, "w", 5);
+	spoil_table(f.db, 0);
+	/* the last piece updates messages stored before: their old rows
 	 * cannot be taken from counts that are not there */
-	ingest_piece(db, log, pieces, sizes, PIECES - 1);
-	check_db(db, 0, "after a writer found the table wrong");
+	last_piece(&f);
+	check_db(f.db, 0, "after a writer found the table wrong");
 	char *out, *err;
-	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats --json", db), 0);
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats --json", f.db), 0);
 	assert_non_null(strstr(out, "counts table inconsistent"));
 	free(out);
 	free(err);
-	mtalog_ok("reindex", "--db %s reindex --quiet%s", db, "");
-	check_db(db, 1, "after reindex");
-	pieces_free(pieces);
+	reindex_then_table(&f);
 }
 
 static void upgraded_database_has_the_table(void **state)
