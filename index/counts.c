@@ -117,13 +117,14 @@ static size_t make_key(unsigned char *k, const char *term, size_t n, uint64_t ho
 	return 8 + n;
 }
 
-/* The key of the rows to domain d in hour: 0 when d is not counted. */
-static size_t domain_key(unsigned char *k, ml_slice_t d, uint64_t hour)
+/* The key of the rows to domain d in hour (of released messages only:
+ * released): 0 when d is not counted. */
+static size_t domain_key(unsigned char *k, ml_slice_t d, int released, uint64_t hour)
 {
 	if (!d.n || d.n > ML_COUNTS_DOMAIN_MAX)
 		return 0;
 	char term[1 + ML_COUNTS_DOMAIN_MAX];
-	term[0] = ML_TAG_TO_DOMAIN;
+	term[0] = released ? ML_COUNTS_TAG_RELEASED : ML_TAG_TO_DOMAIN;
 	for (size_t i = 0; i < d.n; i++)
 		term[1 + i] = d.p[i] >= 'A' && d.p[i] <= 'Z' ? (char)(d.p[i] + 32) : d.p[i];
 	return make_key(k, term, 1 + d.n, hour);
@@ -138,11 +139,13 @@ static int add(ml_counts_delta_t *d, const unsigned char *key, size_t len, ml_st
 	return rc;
 }
 
-int ml_counts_message(ml_counts_delta_t *d, const ml_message_t *m, int sign)
+/* m's rows under the keys of all rows or of the released ones (released). */
+static int add_rows(ml_counts_delta_t *d, const ml_message_t *m, int released, int sign)
 {
 	uint64_t hour = ml_docid_sec(m->docid) / 3600;
 	unsigned char all[KEY_MAX], k[KEY_MAX], k2[KEY_MAX];
-	size_t an = make_key(all, "", 0, hour);
+	const char rel = ML_COUNTS_TAG_RELEASED;
+	size_t an = make_key(all, &rel, released ? 1 : 0, hour);
 	int rc = ML_OK;
 	if (!m->nrcpts)
 		rc = add(d, all, an, ml_message_row_status(m, NULL), sign);
@@ -153,13 +156,22 @@ int ml_counts_message(ml_counts_delta_t *d, const ml_message_t *m, int sign)
 		ml_status_t st = ml_message_row_status(m, r);
 		rc = add(d, all, an, st, sign);
 		/* to= and orig_to=: a search by domain matches the row by either */
-		size_t kn = domain_key(k, ml_addr_domain(ml_message_str(m, r->to)), hour);
-		size_t k2n = r->orig_to.len ? domain_key(k2, ml_addr_domain(ml_message_str(m, r->orig_to)), hour) : 0;
+		size_t kn = domain_key(k, ml_addr_domain(ml_message_str(m, r->to)), released, hour);
+		size_t k2n = r->orig_to.len ? domain_key(k2, ml_addr_domain(ml_message_str(m, r->orig_to)), released, hour)
+		                            : 0;
 		if (!rc && kn)
 			rc = add(d, k, kn, st, sign);
 		if (!rc && k2n && (k2n != kn || memcmp(k, k2, kn)))
 			rc = add(d, k2, k2n, st, sign);
 	}
+	return rc;
+}
+
+int ml_counts_message(ml_counts_delta_t *d, const ml_message_t *m, int sign)
+{
+	int rc = add_rows(d, m, 0, sign);
+	if (!rc && (m->flags & ML_MSG_RELEASED))
+		rc = add_rows(d, m, 1, sign);
 	return rc;
 }
 
@@ -271,11 +283,13 @@ int ml_counts_clear(MDB_txn *txn, ml_store_t *s)
 	return rc ? rc : ml_counts_set_ready(txn, s, 0);
 }
 
-int ml_counts_read(ml_store_t *s, const char *domain, size_t n, uint64_t hour_lo, uint64_t hour_hi,
+int ml_counts_read(ml_store_t *s, const char *domain, size_t n, int released, uint64_t hour_lo, uint64_t hour_hi,
                    ml_counts_fn fn, void *ctx)
 {
 	unsigned char want[KEY_MAX];
-	size_t kn = domain ? domain_key(want, ml_slice(domain, n), hour_lo) : make_key(want, "", 0, hour_lo);
+	const char rel = ML_COUNTS_TAG_RELEASED;
+	size_t kn = domain ? domain_key(want, ml_slice(domain, n), released, hour_lo)
+	                   : make_key(want, &rel, released ? 1 : 0, hour_lo);
 	if (!kn)
 		return ML_ENOTFOUND;
 	MDB_txn *txn;

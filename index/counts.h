@@ -11,7 +11,9 @@
  *   0       8     hour: the docid's second / 3600 (big-endian)
  *   8       n     the term: none for "all rows"; else the recipient-domain
  *                 term key of index/tokens.h: 'T' and the domain lowercased
- *                 (ASCII), at most ML_COUNTS_DOMAIN_MAX bytes of domain
+ *                 (ASCII), at most ML_COUNTS_DOMAIN_MAX bytes of domain;
+ *                 or the same of the rows of released messages alone:
+ *                 ML_COUNTS_TAG_RELEASED alone, or it and the domain
  *
  * Hour first: the keys a batch changes are those of the hours its messages
  * came in, a few adjacent runs of the table (the pages a commit copies are
@@ -28,7 +30,9 @@
  * a recipient's row also under each DISTINCT domain of its to= and orig_to=
  * (a row whose two addresses share a domain counts once there), since a
  * search `--to @domain` matches a row by either.  An implicit row has no
- * domain.  Domains longer than ML_COUNTS_DOMAIN_MAX are not counted under a
+ * domain.  The rows of a message released from quarantine (ML_MSG_RELEASED)
+ * count again under the 'R' keys: a search of the status group "released"
+ * matches every row of such a message, whatever its status.  Domains longer than ML_COUNTS_DOMAIN_MAX are not counted under a
  * term (a query for one is not answered from the table).
  *
  * Invariant: while meta ML_META_COUNTS_READY is set, every key holds
@@ -58,6 +62,7 @@
 #include "index/store.h"
 
 #define ML_COUNTS_DOMAIN_MAX 255u   /* bytes of a domain counted under its term */
+#define ML_COUNTS_TAG_RELEASED 'R'  /* the terms of the rows of released messages */
 
 /* The rows of m by status, each +sign, into delta (the counters
  * "rows:<status>" of the writer and of prune). */
@@ -90,11 +95,12 @@ int ml_counts_clear(MDB_txn *txn, ml_store_t *s);
 typedef int (*ml_counts_fn)(void *ctx, uint64_t hour, const uint64_t n[ML_ST__COUNT]);
 /* Call fn for each stored hour from hour_lo to hour_hi (inclusive), oldest
  * first, of all rows (domain NULL) or of the rows to domain (n bytes, any
- * case), in one read snapshot of its own.  ML_ENOTFOUND when the table is
+ * case), of released messages only when released, in one read snapshot of
+ * its own.  ML_ENOTFOUND when the table is
  * not complete (no flag) or the domain is not counted (empty, longer than
  * ML_COUNTS_DOMAIN_MAX): the caller counts otherwise.  fn returns non-zero
  * to stop (that value is returned). */
-int ml_counts_read(ml_store_t *s, const char *domain, size_t n, uint64_t hour_lo, uint64_t hour_hi,
-                   ml_counts_fn fn, void *ctx);
+int ml_counts_read(ml_store_t *s, const char *domain, size_t n, int released, uint64_t hour_lo,
+                   uint64_t hour_hi, ml_counts_fn fn, void *ctx);
 
 #endif

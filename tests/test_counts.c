@@ -5,7 +5,8 @@
  * histogram of every plain query read from the table counts is the
  * counting walk's to the byte (the walk forced with $MTALOG_HIST_WALK):
  * all rows, each recipient domain, each status and sets of them, time
- * ranges on hour boundaries and not; and the table did answer them.  The
+ * ranges on hour boundaries and not, the group "released"; and the table
+ * did answer them.  The
  * same after prune, compact, reindex and reindex --reparse; a database
  * without the table (an older one) is answered by the walk, even after
  * more ingests, until `reindex` builds the table; a table found wrong by a
@@ -155,6 +156,7 @@ static void check_db(const char *db, int want_table, const char *what)
 	static const char *const statuses[] = {
 		"delivered", "delayed", "bounced", "expired", "queued", "quarantined", "blocked",
 		"cleared", "delivered,bounced", "blocked,quarantined,expired",
+		"released", "bounced,released", "released,delivered,delayed,bounced,expired,queued,quarantined,blocked",
 	};
 	compare(&r, NULL, NULL, NULL, NULL, NULL, 1);
 	for (size_t i = 0; i < ML_ARRAY_LEN(statuses); i++)
@@ -194,9 +196,9 @@ static void check_db(const char *db, int want_table, const char *what)
 		compare(&r, NULL, "delivered", ranges[i].since, ranges[i].until, NULL, ranges[i].whole);
 		compare(&r, dom, NULL, ranges[i].since, ranges[i].until, NULL, ranges[i].whole);
 		compare(&r, dom, "bounced,delayed", ranges[i].since, ranges[i].until, NULL, ranges[i].whole);
+		compare(&r, NULL, "blocked,released", ranges[i].since, ranges[i].until, NULL, ranges[i].whole);
 	}
 	/* not plain: the walk answers, the same */
-	compare(&r, NULL, "released", NULL, NULL, NULL, 0);
 	compare(&r, NULL, "delivered,reported", NULL, NULL, NULL, 0);
 	compare(&r, NULL, NULL, NULL, NULL, dom, 0);
 	compare(&r, "@example*", NULL, NULL, NULL, NULL, 0);
@@ -379,6 +381,7 @@ static void upgraded_database_has_the_table(void **state)
 	assert_int_equal(ml_search_new(&se, s), 0);
 	static const char *const queries[][2] = {
 		{ NULL, NULL }, { NULL, "bounced" }, { "@example.com", NULL }, { "@example.net", "cleared" },
+		{ NULL, "released" }, { NULL, "delivered,released" }, { "@example.com", "released" },
 	};
 	run_t r = { se, 1, 0, 0 };
 	for (size_t i = 0; i < ML_ARRAY_LEN(queries); i++)

@@ -65,21 +65,25 @@ static int walk(ml_hist_t *h, ml_search_t *se, const ml_query_t *q, ml_hist_filt
 /* ---- the same from the table counts (index/counts.h) ---- */
 
 /* A query the table answers: all rows or one recipient domain, some
- * statuses, seconds lo .. hi of the docids (inclusive). */
+ * statuses and maybe the group "released", seconds lo .. hi of the docids
+ * (inclusive). */
 typedef struct {
 	const char *domain;      /* NULL: all rows */
-	uint32_t mask;           /* 1u << status; 0: every status */
+	uint32_t mask;           /* 1u << status; 0: every status (unless released) */
+	int released;            /* and every row of a released message */
 	uint64_t lo, hi;
 } plain_t;
 
 /* Does the table answer q the way the walk would?  Only when q is no more
- * than an exact recipient domain, plain statuses and a time range, and no
- * caller's filter hides rows. */
+ * than an exact recipient domain, statuses (the group "released" too, not
+ * the mark "reported": reports are joined to stored rows without putting
+ * them again) and a time range, and no caller's filter hides rows. */
 static int plain_query(const ml_query_t *q, ml_hist_filter_fn filter, plain_t *pl)
 {
 	const uint32_t statuses = ((1u << ML_ST__COUNT) - 1) & ~1u;
 	if (filter || q->from || q->subject || q->subject_re || q->msgid || q->ip || q->host || q->queue_id ||
-	    q->direction || q->handed_on || q->nvisible || q->until_us < 0 || (q->status_mask & ~statuses))
+	    q->direction || q->handed_on || q->nvisible || q->until_us < 0 ||
+	    (q->status_mask & ~(statuses | ML_QUERY_RELEASED)))
 		return 0;
 	pl->domain = NULL;
 	if (q->to) {
@@ -92,7 +96,8 @@ static int plain_query(const ml_query_t *q, ml_hist_filter_fn filter, plain_t *p
 			return 0;
 		pl->domain = d;
 	}
-	pl->mask = q->status_mask;
+	pl->mask = q->status_mask & statuses;
+	pl->released = (q->status_mask & ML_QUERY_RELEASED) != 0;
 	pl->lo = q->since_us > 0 ? (uint64_t)(q->since_us / 1000000) : 0;
 	pl->hi = q->until_us > 0 ? (uint64_t)(q->until_us / 1000000) : UINT64_MAX;
 	return 1;
@@ -119,6 +124,23 @@ static int hours_add(void *ctx, uint64_t hour, const uint64_t n[ML_ST__COUNT])
 	l->v[l->n].hour = hour;
 	memcpy(l->v[l->n++].n, keep, sizeof keep);
 	return 0;
+}
+
+/* The hours of a and b (oldest first) added to l, an hour's counts in both summed. */
+static int hours_merge(hours_t *l, const hours_t *a, const hours_t *b)
+{
+	size_t i = 0, j = 0;
+	int rc = 0;
+	while (!rc && (i < a->n || j < b->n)) {
+		uint64_t ha = i < a->n ? a->v[i].hour : UINT64_MAX, hb = j < b->n ? b->v[j].hour : UINT64_MAX;
+		uint64_t hour = ML_MIN(ha, hb), n[ML_ST__COUNT];
+		for (int st = 0; st < ML_ST__COUNT; st++)
+			n[st] = (ha == hour ? a->v[i].n[st] : 0) + (hb == hour ? b->v[j].n[st] : 0);
+		i += ha == hour;
+		j += hb == hour;
+		rc = hours_add(l, hour, n);
+	}
+	return rc;
 }
 
 /* The walk over seconds lo .. hi (part of one hour), its hours added to l. */
@@ -172,19 +194,27 @@ static int from_counts(ml_hist_t *h, ml_search_t *se, const ml_query_t *q, const
 	int lo_part = pl->lo % 3600 != 0, hi_part = pl->hi != UINT64_MAX && pl->hi % 3600 != 3599;
 	if (pl->lo > pl->hi || (hi_part && hhi == 0) || hlo + lo_part > hhi - hi_part)
 		return ML_ENOTFOUND;
-	hours_t whole = { NULL, 0, 0, pl->mask }, l = { NULL, 0, 0, pl->mask };
-	int rc = ml_counts_read(ml_search_store(se), pl->domain, pl->domain ? strlen(pl->domain) : 0, hlo + lo_part,
-	                        hhi - hi_part, hours_add, &whole);
+	/* the rows of the statuses asked for, and with "released" those of
+	 * released messages in the other statuses */
+	const uint32_t all = ((1u << ML_ST__COUNT) - 1) & ~1u;
+	hours_t whole = { NULL, 0, 0, pl->mask }, rel = { NULL, 0, 0, all & ~pl->mask }, l = { NULL, 0, 0, 0 };
+	size_t dn = pl->domain ? strlen(pl->domain) : 0;
+	int rc = ML_OK;
+	if (!pl->released || pl->mask)
+		rc = ml_counts_read(ml_search_store(se), pl->domain, dn, 0, hlo + lo_part, hhi - hi_part, hours_add, &whole);
+	if (!rc && pl->released && rel.mask)
+		rc = ml_counts_read(ml_search_store(se), pl->domain, dn, 1, hlo + lo_part, hhi - hi_part, hours_add, &rel);
 	/* oldest first: the part of the first hour, the whole hours, the part of the last */
 	if (!rc && lo_part)
 		rc = walk_part(h, &l, se, q, pl->lo, hlo * 3600 + 3599, err, errlen);
-	for (size_t i = 0; i < whole.n && !rc; i++)
-		rc = hours_add(&l, whole.v[i].hour, whole.v[i].n);
+	if (!rc)
+		rc = hours_merge(&l, &whole, &rel);
 	if (!rc && hi_part)
 		rc = walk_part(h, &l, se, q, hhi * 3600, pl->hi, err, errlen);
 	if (!rc)
 		rc = hours_fill(h, &l);
 	free(whole.v);
+	free(rel.v);
 	free(l.v);
 	if (rc == ML_ENOTFOUND)
 		return rc;

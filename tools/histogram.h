@@ -19,8 +19,8 @@
  *
  * From the table counts (index/counts.h) instead, when it is complete and
  * the query is plain: no filter but an exact recipient domain (`@example.org`
- * or `example.org`), statuses (not the "released" or "reported" marks), a
- * time range, and no caller's filter.  The whole hours of the range are
+ * or `example.org`), statuses (and the group "released"; not the mark
+ * "reported"), a time range, and no caller's filter.  The whole hours of the range are
  * read there (a key an hour), the part of an hour at either end of the
  * range is counted by the walk restricted to it; the answer is the walk's,
  * to the byte (from_counts says which answered).  The reads are snapshots
