@@ -554,8 +554,10 @@ int main(int argc, char **argv)
 {
 	const char *db = NULL;
 	int i = 1;
-	/* the arguments as given (the command's are moved about below) */
-	char **given = malloc(((size_t)argc + 1) * sizeof *given);
+	/* the arguments as given (the command's are moved about below); held
+	 * for the life of the process, as argv is */
+	static char **given;
+	given = malloc(((size_t)argc + 1) * sizeof *given);
 	if (!given)
 		return 2;
 	memcpy(given, argv, ((size_t)argc + 1) * sizeof *given);
