@@ -149,9 +149,11 @@ static int walk_part(ml_hist_t *h, hours_t *l, ml_search_t *se, const ml_query_t
 {
 	ml_query_t cq = *q;
 	ml_hist_t part;
-	/* until is inclusive to the microsecond; its 0 is "open" */
-	cq.since_us = (int64_t)(lo * 1000000);
-	cq.until_us = (int64_t)(hi * 1000000 + 999999);
+	/* until is inclusive to the microsecond (never 0, "open"); seconds
+	 * past what the microseconds of an int64_t hold are none's */
+	const uint64_t max_sec = (uint64_t)INT64_MAX / 1000000 - 1;
+	cq.since_us = (int64_t)(ML_MIN(lo, max_sec) * 1000000);
+	cq.until_us = (int64_t)(ML_MIN(hi, max_sec) * 1000000 + 999999);
 	int rc = walk(&part, se, &cq, NULL, NULL, err, errlen);
 	for (uint64_t i = part.nhours; i-- > 0 && !rc;)
 		rc = hours_add(l, part.newest_hour - i, part.hours[i]);
