@@ -6,7 +6,24 @@
 
 #include "index/tokens.h"
 
-#define KEY_MAX (8 + 1 + ML_COUNTS_DOMAIN_MAX)
+#define HOUR_BYTES 4
+#define KEY_MAX (HOUR_BYTES + 1 + ML_COUNTS_DOMAIN_MAX)
+
+static void put_hour(unsigned char *k, uint64_t hour)
+{
+	/* a docid the writer gives has a second of at most INT64_MAX / 10^6
+	 * (first_us / 10^6): its hour fits in 32 bits (the year 490,000) */
+	uint32_t h = hour > UINT32_MAX ? UINT32_MAX : (uint32_t)hour;
+	k[0] = (unsigned char)(h >> 24);
+	k[1] = (unsigned char)(h >> 16);
+	k[2] = (unsigned char)(h >> 8);
+	k[3] = (unsigned char)h;
+}
+
+static uint64_t get_hour(const unsigned char *k)
+{
+	return (uint64_t)k[0] << 24 | (uint64_t)k[1] << 16 | (uint64_t)k[2] << 8 | k[3];
+}
 
 void ml_counts_rows(int64_t delta[ML_ST__COUNT], const ml_message_t *m, int sign)
 {
@@ -112,9 +129,9 @@ static int entry_of(ml_counts_delta_t *d, const unsigned char *key, size_t len, 
 /* The key of term (n bytes; tag included) and hour into k: its length. */
 static size_t make_key(unsigned char *k, const char *term, size_t n, uint64_t hour)
 {
-	ml_put_be64(k, hour);
-	memcpy(k + 8, term, n);
-	return 8 + n;
+	put_hour(k, hour);
+	memcpy(k + HOUR_BYTES, term, n);
+	return HOUR_BYTES + n;
 }
 
 /* The key of the rows to domain d in hour (of released messages only:
@@ -196,15 +213,37 @@ static int cmp_entry(const void *a, const void *b, void *ctx)
 	return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-/* A stored value into n (index 0 left 0); ML_ECORRUPT when it does not decode. */
+/* A stored value into n (index 0 left 0); ML_ECORRUPT (n all 0) when it
+ * does not decode. */
 static int value_decode(const MDB_val *v, uint64_t n[ML_ST__COUNT])
 {
 	const unsigned char *p = v->mv_data, *end = p + v->mv_size;
-	n[0] = 0;
+	memset(n, 0, ML_ST__COUNT * sizeof *n);
+	unsigned set = p < end ? *p++ : 0;
+	int rc = set && !(set >> (ML_ST__COUNT - 1)) ? ML_OK : ML_ECORRUPT;
+	for (int st = 1; st < ML_ST__COUNT && !rc; st++)
+		if ((set & (1u << (st - 1))) && (ml_get_varint(&p, end, &n[st]) || !n[st]))
+			rc = ML_ECORRUPT;
+	if (!rc && p != end)
+		rc = ML_ECORRUPT;
+	if (rc)
+		memset(n, 0, ML_ST__COUNT * sizeof *n);
+	return rc;
+}
+
+/* n as a value: the bitmap of the statuses counted, then their counts. */
+static int value_encode(ml_buf_t *out, const uint64_t n[ML_ST__COUNT])
+{
+	unsigned set = 0;
 	for (int st = 1; st < ML_ST__COUNT; st++)
-		if (ml_get_varint(&p, end, &n[st]))
-			return ML_ECORRUPT;
-	return p == end ? ML_OK : ML_ECORRUPT;
+		if (n[st])
+			set |= 1u << (st - 1);
+	ml_buf_reset(out);
+	int rc = ml_buf_putc(out, (int)set);
+	for (int st = 1; st < ML_ST__COUNT && !rc; st++)
+		if (n[st])
+			rc = ml_buf_put_varint(out, n[st]);
+	return rc;
 }
 
 int ml_counts_delta_write(ml_counts_delta_t *d, MDB_txn *txn, ml_store_t *s, int *dropped)
@@ -231,7 +270,6 @@ int ml_counts_delta_write(ml_counts_delta_t *d, MDB_txn *txn, ml_store_t *s, int
 		else if (r && r != MDB_NOTFOUND)
 			rc = ml_store_errcode(r);
 		int empty = 1;
-		ml_buf_reset(&val);
 		for (int st = 1; st < ML_ST__COUNT && !rc; st++) {
 			int64_t x = (int64_t)n[st] + e->d[st];
 			if (x < 0) {
@@ -239,9 +277,9 @@ int ml_counts_delta_write(ml_counts_delta_t *d, MDB_txn *txn, ml_store_t *s, int
 				x = 0;
 			}
 			empty &= x == 0;
-			rc = ml_buf_put_varint(&val, (uint64_t)x);
+			n[st] = (uint64_t)x;
 		}
-		if (rc)
+		if (rc || (rc = value_encode(&val, n)))
 			break;
 		if (empty) {
 			r = r == 0 ? mdb_del(txn, s->counts, &k, NULL) : 0;
@@ -304,19 +342,20 @@ int ml_counts_read(ml_store_t *s, const char *domain, size_t n, int released, ui
 	rc = ml_store_errcode(mdb_cursor_open(txn, s->counts, &c));
 	/* a seek an hour: to the term in that hour, or past it to the next
 	 * hour that has any key (hours without rows are skipped) */
-	for (uint64_t hour = hour_lo; !rc && hour <= hour_hi;) {
-		ml_put_be64(want, hour);
+	uint64_t top = ML_MIN(hour_hi, (uint64_t)UINT32_MAX);
+	for (uint64_t hour = hour_lo; !rc && hour <= top;) {
+		put_hour(want, hour);
 		MDB_val k = { kn, want }, v;
 		int r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 		if (r) {
 			rc = r == MDB_NOTFOUND ? ML_OK : ml_store_errcode(r);
 			break;
 		}
-		if (k.mv_size < 8) {
+		if (k.mv_size < HOUR_BYTES) {
 			rc = ML_CORRUPT_BKPT;
 			break;
 		}
-		uint64_t kh = ml_get_be64(k.mv_data), cnt[ML_ST__COUNT];
+		uint64_t kh = get_hour(k.mv_data), cnt[ML_ST__COUNT];
 		if (kh > hour) {
 			hour = kh;   /* nothing of the term between */
 			continue;
@@ -327,8 +366,6 @@ int ml_counts_read(ml_store_t *s, const char *domain, size_t n, int released, ui
 			else
 				rc = fn(ctx, hour, cnt);
 		}
-		if (hour == UINT64_MAX)
-			break;
 		hour++;
 	}
 done:

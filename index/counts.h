@@ -8,8 +8,9 @@
  * Key (bytes, in LMDB's order):
  *
  *   offset  size  meaning
- *   0       8     hour: the docid's second / 3600 (big-endian)
- *   8       n     the term: none for "all rows"; else the recipient-domain
+ *   0       4     hour: the docid's second / 3600 (big-endian; the docids
+ *                 the writer gives stay below hour 2^32, the year 490,000)
+ *   4       n     the term: none for "all rows"; else the recipient-domain
  *                 term key of index/tokens.h: 'T' and the domain lowercased
  *                 (ASCII), at most ML_COUNTS_DOMAIN_MAX bytes of domain;
  *                 or the same of the rows of released messages alone:
@@ -17,9 +18,10 @@
  *
  * Hour first: the keys a batch changes are those of the hours its messages
  * came in, a few adjacent runs of the table (the pages a commit copies are
- * few); a read seeks once an hour that has rows.  Value: for each
- * status 1 .. ML_ST__COUNT - 1 (engine/message.h) the rows of that status,
- * a varint each.  A key whose counts are all 0 is not stored.
+ * few); a read seeks once an hour that has rows.  Value: one byte, bit
+ * st - 1 set for each status st (1 .. ML_ST__COUNT - 1, engine/message.h)
+ * that has rows, then the rows of each of those statuses in that order, a
+ * varint each (not 0).  A key whose counts are all 0 is not stored.
  *
  * What is counted: the rows a search hands over (index/query.h), the same
  * that the counters "rows:<status>" count: each recipient of a message but
