@@ -9,20 +9,11 @@
 #define HOUR_BYTES 4
 #define KEY_MAX (HOUR_BYTES + 1 + ML_COUNTS_DOMAIN_MAX)
 
+/* A docid the writer gives has a second of at most INT64_MAX / 10^6
+ * (first_us / 10^6): its hour fits in 32 bits (the year 490,000). */
 static void put_hour(unsigned char *k, uint64_t hour)
 {
-	/* a docid the writer gives has a second of at most INT64_MAX / 10^6
-	 * (first_us / 10^6): its hour fits in 32 bits (the year 490,000) */
-	uint32_t h = hour > UINT32_MAX ? UINT32_MAX : (uint32_t)hour;
-	k[0] = (unsigned char)(h >> 24);
-	k[1] = (unsigned char)(h >> 16);
-	k[2] = (unsigned char)(h >> 8);
-	k[3] = (unsigned char)h;
-}
-
-static uint64_t get_hour(const unsigned char *k)
-{
-	return (uint64_t)k[0] << 24 | (uint64_t)k[1] << 16 | (uint64_t)k[2] << 8 | k[3];
+	ml_put_be32(k, hour > UINT32_MAX ? UINT32_MAX : (uint32_t)hour);
 }
 
 void ml_counts_rows(int64_t delta[ML_ST__COUNT], const ml_message_t *m, int sign)
@@ -355,7 +346,7 @@ int ml_counts_read(ml_store_t *s, const char *domain, size_t n, int released, ui
 			rc = ML_CORRUPT_BKPT;
 			break;
 		}
-		uint64_t kh = get_hour(k.mv_data), cnt[ML_ST__COUNT];
+		uint64_t kh = ml_get_be32(k.mv_data), cnt[ML_ST__COUNT];
 		if (kh > hour) {
 			hour = kh;   /* nothing of the term between */
 			continue;

@@ -526,15 +526,12 @@ int ml_meta_each(MDB_txn *txn, ml_store_t *s, const char *prefix,
 static void dict_key(unsigned char key[12], uint32_t id)
 {
 	memcpy(key, ML_META_RAWDICT_PFX, 8);
-	key[8] = (unsigned char)(id >> 24);
-	key[9] = (unsigned char)(id >> 16);
-	key[10] = (unsigned char)(id >> 8);
-	key[11] = (unsigned char)id;
+	ml_put_be32(key + 8, id);
 }
 
 static uint32_t dict_key_id(const unsigned char *k)
 {
-	return (uint32_t)k[8] << 24 | (uint32_t)k[9] << 16 | (uint32_t)k[10] << 8 | k[11];
+	return ml_get_be32(k + 8);
 }
 
 static int load_dict(void *ctx, const char *key, size_t kn, const void *v, size_t vn)
