@@ -132,6 +132,14 @@ static inline uint64_t ml_get_be64(const unsigned char *s)
 	for (int i = 0; i < 8; i++) v = v << 8 | s[i];
 	return v;
 }
+static inline void ml_put_be32(unsigned char *d, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--) { d[i] = (unsigned char)v; v >>= 8; }
+}
+static inline uint32_t ml_get_be32(const unsigned char *s)
+{
+	return (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 8 | s[3];
+}
 
 /* Copy s (n bytes) to out as valid UTF-8: invalid sequences become U+FFFD,
  * NUL and other C0 controls but TAB become '?'.  Appends to out. */

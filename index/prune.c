@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "engine/message.h"
+#include "index/counts.h"
 #include "index/postings.h"
 #include "index/record.h"
 #include "index/reports.h"
@@ -28,18 +29,9 @@ typedef struct {
 	ml_message_t m;
 	ml_keys_t keys;
 	ml_post_batch_t *post;
+	ml_counts_delta_t *counts;
 	uint64_t before;
 } pruner_t;
-
-/* The rows ingest counted for m (index/writer.c counts them the same way). */
-static void rows_count(int64_t *delta, const ml_message_t *m, int sign)
-{
-	if (!m->nrcpts)
-		delta[ml_message_row_status(m, NULL)] += sign;
-	for (uint32_t i = 0; i < m->nrcpts; i++)
-		if (!(m->rcpts[i].flags & ML_RCPT_HANDED_ON))
-			delta[ml_message_row_status(m, &m->rcpts[i])] += sign;
-}
 
 /* Queue the removal of every posting of m (decoded into p->m, docid given). */
 static int delete_postings(pruner_t *p, uint64_t docid, chunk_t *c)
@@ -69,6 +61,8 @@ static int prune_chunk(pruner_t *p, int place, uint64_t from, unsigned batch, ch
 	if (rc)
 		return rc;
 	ml_post_batch_reset(p->post);
+	ml_counts_delta_reset(p->counts);
+	int counts_on = ml_counts_ready(txn, p->s);
 	rc = ml_store_strtab(txn, p->s, &p->tab);
 	if (rc)
 		goto fail;
@@ -120,7 +114,9 @@ static int prune_chunk(pruner_t *p, int place, uint64_t from, unsigned batch, ch
 		c->deleted++;
 		if (!(p->m.flags & ML_MSG_CONTINUED))
 			c->messages--;
-		rows_count(c->rows, &p->m, -1);
+		ml_counts_rows(c->rows, &p->m, -1);
+		if (counts_on && (rc = ml_counts_message(p->counts, &p->m, -1)))
+			goto fail;
 	}
 	mdb_cursor_close(cur);
 	cur = NULL;
@@ -132,6 +128,9 @@ static int prune_chunk(pruner_t *p, int place, uint64_t from, unsigned batch, ch
 	}
 	if (!rc)
 		rc = ml_meta_add(txn, p->s, ML_META_MESSAGES, c->messages);
+	int dropped = 0;
+	if (!rc && counts_on)
+		rc = ml_counts_delta_write(p->counts, txn, p->s, &dropped);
 	for (int st = 1; st < ML_ST__COUNT && !rc; st++) {
 		char key[64];
 		snprintf(key, sizeof key, "%s%s", ML_META_ROWS_PFX, ml_status_name((ml_status_t)st));
@@ -232,6 +231,8 @@ int ml_prune_run(ml_store_t *s, const ml_prune_opts_t *o, ml_prune_progress_t *o
 	MDB_txn *txn;
 	int rc = ml_post_batch_new(&p.post);
 	if (!rc)
+		rc = ml_counts_delta_new(&p.counts);
+	if (!rc)
 		rc = ml_store_read_begin(s, &txn);
 	if (!rc) {
 		uint64_t last;
@@ -293,6 +294,7 @@ int ml_prune_run(ml_store_t *s, const ml_prune_opts_t *o, ml_prune_progress_t *o
 	ml_message_free(&p.m);
 	ml_keys_free(&p.keys);
 	ml_post_batch_free(p.post);
+	ml_counts_delta_free(p.counts);
 	ml_strtab_free(&p.tab);
 	if (out)
 		*out = tot;

@@ -318,6 +318,11 @@ int ml_search_new(ml_search_t **out, ml_store_t *s)
 }
 
 
+ml_store_t *ml_search_store(const ml_search_t *se)
+{
+	return se->s;
+}
+
 /* A read snapshot with its string table. */
 static int snap_begin(ml_search_t *se, MDB_txn **txn)
 {

@@ -134,6 +134,8 @@ typedef int (*ml_row_fn)(void *ctx, const ml_message_t *m, int row);
 
 int ml_search_new(ml_search_t **out, ml_store_t *s);
 void ml_search_free(ml_search_t *se);
+/* The database se reads. */
+ml_store_t *ml_search_store(const ml_search_t *se);
 /* The message still in flight under (host, queue ID), whole (row and raw
  * lines), from a snapshot of its own: what ml_writer_open_lookup finds, for
  * a reader beside the writer.  ML_ENOTFOUND when none. */

@@ -36,6 +36,7 @@ int ml_store_errcode(int rc)
 #define TABLE_POSTINGS  "postings"
 #define TABLE_OPEN      "open"
 #define TABLE_REPORTS   "reports"
+#define TABLE_COUNTS    "counts"
 #define TABLE_LEGACY_REC  "rec"
 #define TABLE_LEGACY_POST "post"
 
@@ -43,7 +44,7 @@ static int is_table_name(const MDB_val *k)
 {
 	static const char *const names[] = {
 		TABLE_META, TABLE_ROWS, TABLE_RAW, TABLE_ROWS_OPEN, TABLE_RAW_OPEN, TABLE_POSTINGS,
-		TABLE_OPEN, TABLE_REPORTS, TABLE_LEGACY_REC, TABLE_LEGACY_POST,
+		TABLE_OPEN, TABLE_REPORTS, TABLE_COUNTS, TABLE_LEGACY_REC, TABLE_LEGACY_POST,
 	};
 	for (size_t i = 0; i < ML_ARRAY_LEN(names); i++)
 		if (k->mv_size == strlen(names[i]) && !memcmp(k->mv_data, names[i], k->mv_size))
@@ -220,12 +221,17 @@ static int open_dbs(ml_store_t *s, char *err, size_t errlen)
 		}
 		goto fail;
 	}
-	/* reports (index/reports.h): made by the first writer of a database
-	 * older than the table; a reader of such a file sees none (0) */
-	if (ver != ML_LEGACY_SCHEMA || !ro) {
-		rc = mdb_dbi_open(txn, TABLE_REPORTS, cf, &s->reports);
+	/* tables added since schema 6 began: reports (index/reports.h) and
+	 * counts (index/counts.h), made by the first writer of a database older
+	 * than them; a reader of such a file sees none (0).  counts is complete
+	 * in a new database (no row yet), built by `reindex` in an older one. */
+	struct { const char *name; MDB_dbi *dbi; } later[] = {
+		{ TABLE_REPORTS, &s->reports }, { TABLE_COUNTS, &s->counts },
+	};
+	for (size_t i = 0; i < ML_ARRAY_LEN(later) && (ver != ML_LEGACY_SCHEMA || !ro); i++) {
+		rc = mdb_dbi_open(txn, later[i].name, cf, later[i].dbi);
 		if (rc == MDB_NOTFOUND && ro) {
-			s->reports = 0;
+			*later[i].dbi = 0;
 			rc = 0;
 		}
 		if (rc)
@@ -234,6 +240,8 @@ static int open_dbs(ml_store_t *s, char *err, size_t errlen)
 	if (!ver && !ro) {
 		uint32_t v = ML_SCHEMA_VERSION;
 		rc = ml_store_errcode(ml_meta_put(txn, s, ML_META_SCHEMA, strlen(ML_META_SCHEMA), &v, 4));
+		if (!rc)
+			rc = ml_meta_put(txn, s, ML_META_COUNTS_READY, strlen(ML_META_COUNTS_READY), "", 0);
 		if (rc) {
 			mdb_txn_abort(txn);
 			snprintf(err, errlen, "%s: cannot write: %s", s->path, ml_strerror(rc));
@@ -518,15 +526,12 @@ int ml_meta_each(MDB_txn *txn, ml_store_t *s, const char *prefix,
 static void dict_key(unsigned char key[12], uint32_t id)
 {
 	memcpy(key, ML_META_RAWDICT_PFX, 8);
-	key[8] = (unsigned char)(id >> 24);
-	key[9] = (unsigned char)(id >> 16);
-	key[10] = (unsigned char)(id >> 8);
-	key[11] = (unsigned char)id;
+	ml_put_be32(key + 8, id);
 }
 
 static uint32_t dict_key_id(const unsigned char *k)
 {
-	return (uint32_t)k[8] << 24 | (uint32_t)k[9] << 16 | (uint32_t)k[10] << 8 | k[11];
+	return ml_get_be32(k + 8);
 }
 
 static int load_dict(void *ctx, const char *key, size_t kn, const void *v, size_t vn)

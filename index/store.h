@@ -23,6 +23,7 @@
  *   reports   key: docid | time | source | kind | by    value: the message as
  *                                       reported: what recipients reported
  *                                       (index/reports.h)
+ *   counts    key: term | hour          value: rows by status (index/counts.h)
  *
  * A raw value over ML_RAW_CHUNK bytes is cut in chunks of one size that a
  * B-tree leaf holds, three to a page (no overflow pages): the first under its
@@ -112,6 +113,7 @@ static inline uint32_t ml_docid_seq(uint64_t docid)
 #define ML_META_LOCALDOM_PFX "localdom:"    /* + domain: empty value */
 #define ML_META_FORMAT      "ingest:format" /* the --format logs were ingested with, when not auto */
 #define ML_META_REINDEX     "reindex:last"  /* u64 LE: unix time of the last rebuild's start */
+#define ML_META_COUNTS_READY "counts:ready" /* empty: the table counts is complete (index/counts.h) */
 #define ML_META_SEALED      "post:sealed"   /* u64 LE: 1 + the last day whose postings are sealed */
 #define ML_META_STREAM_SEQ  "stream:seq"    /* u64 LE: a shard's last stream sequence stored (tools/shard.h) */
 #define ML_META_STREAM_SHARD "stream:shard" /* "K/N": the shard of the stream this database holds */
@@ -132,6 +134,7 @@ typedef struct {
 	MDB_env *env;
 	MDB_dbi rows, raw, rows_open, raw_open, post, open, meta;
 	MDB_dbi reports;       /* index/reports.h; 0 when a reader opened a file without it */
+	MDB_dbi counts;        /* index/counts.h; 0 when a reader opened a file without it */
 	MDB_dbi legacy_rec, legacy_post;   /* schema 5's tables, opened for an upgrade */
 	int flags;
 	uint32_t schema;       /* of the file as opened */

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "index/counts.h"
 #include "index/postings.h"
 #include "index/reports.h"
 #include "index/tokens.h"
@@ -51,6 +52,8 @@ struct ml_writer {
 	ml_buf_t kb;
 	ml_post_batch_t *post;
 	int64_t rows_delta[ML_ST__COUNT];
+	int counts_on;            /* the table counts is kept (complete, or being rebuilt) */
+	ml_counts_delta_t *counts[PREP_THREADS];  /* its changes, one set a prep thread */
 	int64_t post_delta;
 	int64_t last_t;           /* docid cache: second and last docid used in it */
 	uint64_t last_docid;
@@ -123,6 +126,8 @@ int ml_writer_new(ml_writer_t **out, ml_store_t *s)
 	int rc = ml_post_batch_new(&w->post);
 	for (int t = 0; t < PREP_THREADS && !rc; t++)
 		rc = ml_codec_new(&w->codec[t]);
+	for (int t = 0; t < PREP_THREADS && !rc; t++)
+		rc = ml_counts_delta_new(&w->counts[t]);
 	if (rc) {
 		ml_writer_free(w);
 		return rc;
@@ -148,8 +153,10 @@ void ml_writer_free(ml_writer_t *w)
 		return;
 	if (w->txn)
 		ml_writer_abort(w);
-	for (int t = 0; t < PREP_THREADS; t++)
+	for (int t = 0; t < PREP_THREADS; t++) {
 		ml_codec_free(w->codec[t]);
+		ml_counts_delta_free(w->counts[t]);
+	}
 	preps_shrink(w);
 	free(w->preps);
 	free(w->dmsgs);
@@ -186,6 +193,9 @@ static void batch_reset(ml_writer_t *w)
 	ml_buf_reset(&w->bookkeeping);
 	ml_post_batch_reset(w->post);
 	memset(w->rows_delta, 0, sizeof w->rows_delta);
+	for (int t = 0; t < PREP_THREADS; t++)
+		if (w->counts[t])
+			ml_counts_delta_reset(w->counts[t]);
 }
 
 int ml_writer_begin(ml_writer_t *w)
@@ -198,6 +208,7 @@ int ml_writer_begin(ml_writer_t *w)
 	int rc = ml_store_write_begin(w->s, &w->txn);
 	if (rc)
 		return rc;
+	w->counts_on = ml_counts_ready(w->txn, w->s);
 	/* a table or dictionary stored since this writer loaded its own (a reindex) */
 	rc = load_tables(w);
 	if (rc)
@@ -236,6 +247,10 @@ int ml_writer_rebuild_begin(ml_writer_t *w, int flags)
 	if (!r2)
 		r2 = ml_meta_del(w->txn, w->s, ML_META_POSTINGS, strlen(ML_META_POSTINGS));
 	rc = r2 ? ml_store_errcode(r2) : drop_counters(w);
+	/* filled again by the puts; complete at the commit */
+	if (!rc)
+		rc = ml_counts_clear(w->txn, w->s);
+	w->counts_on = 1;
 	if (rc) {
 		ml_writer_abort(w);
 		return rc;
@@ -630,18 +645,10 @@ static int queue_postings(ml_writer_t *w, const ml_keys_t *keys, const ml_keys_t
 	return ML_OK;
 }
 
-static void rows_count(int64_t *delta, const ml_message_t *m, int sign)
-{
-	if (!m->nrcpts)
-		delta[ml_message_row_status(m, NULL)] += sign;
-	for (uint32_t i = 0; i < m->nrcpts; i++)
-		if (!(m->rcpts[i].flags & ML_RCPT_HANDED_ON))
-			delta[ml_message_row_status(m, &m->rcpts[i])] += sign;
-}
-
 typedef struct {
 	ml_writer_t *w;
 	ml_codec_t *codec;
+	ml_counts_delta_t *counts;  /* NULL: the table counts is not kept */
 	size_t first, step;      /* this thread prepares puts first, first + step, ... */
 	ml_message_t old;
 	int64_t rows_delta[ML_ST__COUNT];
@@ -664,13 +671,16 @@ static void *prep_run(void *arg)
 			p->old_flags = wk->old.flags;
 			if (!rc)
 				rc = ml_tokens_message(&wk->old, &p->oldkeys);
-			if (!rc)
-				rows_count(wk->rows_delta, &wk->old, -1);
+			ml_counts_rows(wk->rows_delta, &wk->old, -1);
+			/* the version replaced: its rows counted no more */
+			if (!rc && wk->counts)
+				rc = ml_counts_message(wk->counts, &wk->old, -1);
 		}
-		if (!rc) {
-			rows_count(wk->rows_delta, m, +1);
+		ml_counts_rows(wk->rows_delta, m, +1);
+		if (!rc && wk->counts)
+			rc = ml_counts_message(wk->counts, m, +1);
+		if (!rc)
 			rc = ml_row_encode(&w->tab, m, &p->row);
-		}
 		/* a closed message's lines go into a block (the commit decides):
 		 * its masked plain form; one in flight, a record of its own */
 		p->raw_plain = (m->flags & ML_MSG_CLOSED) && w->puts[i].place < 0;
@@ -761,6 +771,7 @@ static int prepare(ml_writer_t *w)
 		memset(&wk[t], 0, sizeof wk[t]);
 		wk[t].w = w;
 		wk[t].codec = w->codec[t];
+		wk[t].counts = w->counts_on ? w->counts[t] : NULL;
 		wk[t].first = (size_t)t;
 		wk[t].step = (size_t)nthreads;
 		ml_message_init(&wk[t].old);
@@ -780,6 +791,11 @@ static int prepare(ml_writer_t *w)
 		for (int st = 0; st < ML_ST__COUNT; st++)
 			w->rows_delta[st] += wk[t].rows_delta[st];
 		ml_message_free(&wk[t].old);
+	}
+	/* the counts of both threads as one set */
+	for (int t = 1; t < nthreads && !rc && w->counts_on; t++) {
+		rc = ml_counts_delta_merge(w->counts[0], w->counts[t]);
+		ml_counts_delta_reset(w->counts[t]);
 	}
 	return rc;
 }
@@ -1448,6 +1464,16 @@ static int commit_inner(ml_writer_t *w)
 		snprintf(key, sizeof key, "%s%s", ML_META_ROWS_PFX, ml_status_name((ml_status_t)st));
 		rc = ml_meta_add(w->txn, w->s, key, w->rows_delta[st]);
 	}
+	if (!rc && w->counts_on) {
+		int dropped;
+		rc = ml_counts_delta_write(w->counts[0], w->txn, w->s, &dropped);
+		if (dropped) {
+			/* not exact: no longer read, nor kept; reindex builds it again */
+			w->counts_on = 0;
+			if (!rc)
+				rc = ml_writer_tally(w, "bad", "counts table inconsistent: not used until reindex", 1, "", 0);
+		}
+	}
 	if (!rc)
 		rc = write_bookkeeping(w);
 	return rc;
@@ -1546,6 +1572,9 @@ int ml_writer_commit(ml_writer_t *w)
 	 * docid its message has now */
 	if (!rc && w->rebuild >= 0)
 		rc = ml_reports_reapply(w->txn, w->s, NULL);
+	/* the end of a rebuild: the table counts holds every row again */
+	if (!rc && w->rebuild >= 0 && w->counts_on)
+		rc = ml_counts_set_ready(w->txn, w->s, 1);
 	/* the end of a rebuild: the dictionaries no raw record uses any more go */
 	if (!rc && w->rebuild >= 0 && w->new_dict)
 		rc = ml_store_drop_dicts(w->txn, w->s, w->new_dict);

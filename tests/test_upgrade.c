@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <zlib.h>
 
 #include "index/upgrade.h"
 
@@ -22,17 +21,7 @@
 /* The schema-5 database, unpacked to path. */
 static void unpack(const char *path)
 {
-	gzFile in = gzopen("tests/data/schema5.db.gz", "rb");
-	assert_non_null(in);
-	FILE *out = fopen(path, "wb");
-	assert_non_null(out);
-	char buf[65536];
-	int n;
-	while ((n = gzread(in, buf, sizeof buf)) > 0)
-		assert_int_equal(fwrite(buf, 1, (size_t)n, out), (size_t)n);
-	assert_int_equal(n, 0);
-	gzclose(in);
-	fclose(out);
+	tl_gunzip("tests/data/schema5.db.gz", path);
 	char lock[4200];
 	snprintf(lock, sizeof lock, "%s-lock", path);
 	unlink(lock);

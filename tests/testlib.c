@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static int corpus_tier(void)
 {
@@ -52,6 +53,21 @@ void tl_gen_log(const char *path, unsigned messages)
 	         build && *build ? build : "build", messages, path);
 	if (system(cmd) != 0)
 		fail_msg("bench/gen could not write %s", path);
+}
+
+void tl_gunzip(const char *gz, const char *path)
+{
+	gzFile in = gzopen(gz, "rb");
+	assert_non_null(in);
+	FILE *out = fopen(path, "wb");
+	assert_non_null(out);
+	char buf[65536];
+	int n;
+	while ((n = gzread(in, buf, sizeof buf)) > 0)
+		assert_int_equal(fwrite(buf, 1, (size_t)n, out), (size_t)n);
+	assert_int_equal(n, 0);
+	gzclose(in);
+	fclose(out);
 }
 
 char *tl_new_messages(int first, int k, size_t *len)

@@ -64,6 +64,9 @@ size_t tl_lines(char *buf, size_t len, char ***lines);
 const char *tl_tmpdir(void);
 void tl_rmdir(const char *dir);
 
+/* Unpack the gzip file gz to path (created/truncated); fails the test on error. */
+void tl_gunzip(const char *gz, const char *path);
+
 /* Write data to path (created/truncated). */
 void tl_write_file(const char *path, const void *data, size_t n);
 void tl_append_file(const char *path, const void *data, size_t n);

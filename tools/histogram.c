@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine/syslog.h"
+#include "index/counts.h"
 #include "index/store.h"
 
 typedef struct {
@@ -41,7 +42,8 @@ static int count_row(void *ctx, const ml_message_t *m, int row)
 	return 0;
 }
 
-int ml_hist_run(ml_hist_t *h, ml_search_t *se, const ml_query_t *q, ml_hist_filter_fn filter, void *fctx,
+/* The counting walk: the search run to its end. */
+static int walk(ml_hist_t *h, ml_search_t *se, const ml_query_t *q, ml_hist_filter_fn filter, void *fctx,
                 char *err, size_t errlen)
 {
 	memset(h, 0, sizeof *h);
@@ -58,6 +60,183 @@ int ml_hist_run(ml_hist_t *h, ml_search_t *se, const ml_query_t *q, ml_hist_filt
 	h->stopped = info.stopped;
 	h->complete = !rc && !info.stopped;
 	return rc;
+}
+
+/* ---- the same from the table counts (index/counts.h) ---- */
+
+/* A query the table answers: all rows or one recipient domain, some
+ * statuses and maybe the group "released", seconds lo .. hi of the docids
+ * (inclusive). */
+typedef struct {
+	const char *domain;      /* NULL: all rows */
+	uint32_t mask;           /* 1u << status; 0: every status (unless released) */
+	int released;            /* and every row of a released message */
+	uint64_t lo, hi;
+} plain_t;
+
+/* Does the table answer q the way the walk would?  Only when q is no more
+ * than an exact recipient domain, statuses (the group "released" too, not
+ * the mark "reported": reports are joined to stored rows without putting
+ * them again) and a time range, and no caller's filter hides rows. */
+static int plain_query(const ml_query_t *q, ml_hist_filter_fn filter, plain_t *pl)
+{
+	const uint32_t statuses = ((1u << ML_ST__COUNT) - 1) & ~1u;
+	if (filter || q->from || q->subject || q->subject_re || q->msgid || q->ip || q->host || q->queue_id ||
+	    q->direction || q->handed_on || q->nvisible || q->until_us < 0 ||
+	    (q->status_mask & ~(statuses | ML_QUERY_RELEASED)))
+		return 0;
+	pl->domain = NULL;
+	if (q->to) {
+		/* "@example.org" or "example.org", as ml_addr_match takes them;
+		 * not an address, a prefix or the null sender's "<>" */
+		size_t n = strlen(q->to);
+		const char *d = q->to[0] == '@' ? q->to + 1 : q->to;
+		if (!n || q->to[n - 1] == '*' || !strcmp(q->to, "<>") || !*d || strchr(d, '@') ||
+		    strlen(d) > ML_COUNTS_DOMAIN_MAX)
+			return 0;
+		pl->domain = d;
+	}
+	pl->mask = q->status_mask & statuses;
+	pl->released = (q->status_mask & ML_QUERY_RELEASED) != 0;
+	pl->lo = q->since_us > 0 ? (uint64_t)(q->since_us / 1000000) : 0;
+	pl->hi = q->until_us > 0 ? (uint64_t)(q->until_us / 1000000) : UINT64_MAX;
+	return 1;
+}
+
+/* Hours with rows, oldest first, the statuses of the query only. */
+typedef struct {
+	struct hour_s { uint64_t hour, n[ML_ST__COUNT]; } *v;
+	size_t n, cap;
+	uint32_t mask;
+} hours_t;
+
+static int hours_add(void *ctx, uint64_t hour, const uint64_t n[ML_ST__COUNT])
+{
+	hours_t *l = ctx;
+	uint64_t sum = 0, keep[ML_ST__COUNT] = { 0 };
+	for (int st = 1; st < ML_ST__COUNT; st++)
+		if (!l->mask || (l->mask & (1u << st)))
+			sum += keep[st] = n[st];
+	if (!sum)
+		return 0;
+	if (ml_array_grow((void **)&l->v, &l->cap, sizeof *l->v, l->n + 1, 64))
+		return ML_ENOMEM;
+	l->v[l->n].hour = hour;
+	memcpy(l->v[l->n++].n, keep, sizeof keep);
+	return 0;
+}
+
+/* The hours of a and b (oldest first) added to l, an hour's counts in both summed. */
+static int hours_merge(hours_t *l, const hours_t *a, const hours_t *b)
+{
+	size_t i = 0, j = 0;
+	int rc = 0;
+	while (!rc && (i < a->n || j < b->n)) {
+		uint64_t ha = i < a->n ? a->v[i].hour : UINT64_MAX, hb = j < b->n ? b->v[j].hour : UINT64_MAX;
+		uint64_t hour = ML_MIN(ha, hb), n[ML_ST__COUNT];
+		for (int st = 0; st < ML_ST__COUNT; st++)
+			n[st] = (ha == hour ? a->v[i].n[st] : 0) + (hb == hour ? b->v[j].n[st] : 0);
+		i += ha == hour;
+		j += hb == hour;
+		rc = hours_add(l, hour, n);
+	}
+	return rc;
+}
+
+/* The walk over seconds lo .. hi (part of one hour), its hours added to l. */
+static int walk_part(ml_hist_t *h, hours_t *l, ml_search_t *se, const ml_query_t *q, uint64_t lo, uint64_t hi,
+                     char *err, size_t errlen)
+{
+	ml_query_t cq = *q;
+	ml_hist_t part;
+	/* until is inclusive to the microsecond (never 0, "open"); seconds
+	 * past what the microseconds of an int64_t hold are none's */
+	const uint64_t max_sec = (uint64_t)INT64_MAX / 1000000 - 1;
+	cq.since_us = (int64_t)(ML_MIN(lo, max_sec) * 1000000);
+	cq.until_us = (int64_t)(ML_MIN(hi, max_sec) * 1000000 + 999999);
+	int rc = walk(&part, se, &cq, NULL, NULL, err, errlen);
+	for (uint64_t i = part.nhours; i-- > 0 && !rc;)
+		rc = hours_add(l, part.newest_hour - i, part.hours[i]);
+	if (!part.complete && !h->stopped)
+		h->stopped = part.stopped;
+	ml_hist_free(&part);
+	return rc;
+}
+
+/* h from the hours of l, as count_row would have made it. */
+static int hours_fill(ml_hist_t *h, const hours_t *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		for (int st = 1; st < ML_ST__COUNT; st++)
+			h->total += l->v[i].n[st];
+	if (!l->n)
+		return ML_OK;
+	h->newest_hour = l->v[l->n - 1].hour;
+	size_t first = 0;   /* the oldest hour kept: older ones count in the total alone */
+	while (h->newest_hour - l->v[first].hour >= ML_HIST_MAX_HOURS)
+		first++;
+	h->nhours = h->newest_hour - l->v[first].hour + 1;
+	if (ml_array_grow((void **)&h->hours, &h->cap, sizeof *h->hours, (size_t)h->nhours, 256))
+		return ML_ENOMEM;
+	memset(h->hours, 0, (size_t)h->nhours * sizeof *h->hours);
+	for (size_t i = first; i < l->n; i++)
+		memcpy(h->hours[h->newest_hour - l->v[i].hour], l->v[i].n, sizeof l->v[i].n);
+	return ML_OK;
+}
+
+/* The histogram of a plain query from the table: its whole hours read
+ * there, the part of an hour at either end of the time range walked.
+ * ML_ENOTFOUND, nothing done, when the table cannot answer: not complete,
+ * or not one whole hour in the range. */
+static int from_counts(ml_hist_t *h, ml_search_t *se, const ml_query_t *q, const plain_t *pl, char *err,
+                       size_t errlen)
+{
+	memset(h, 0, sizeof *h);
+	uint64_t hlo = pl->lo / 3600, hhi = pl->hi == UINT64_MAX ? UINT64_MAX : pl->hi / 3600;
+	int lo_part = pl->lo % 3600 != 0, hi_part = pl->hi != UINT64_MAX && pl->hi % 3600 != 3599;
+	if (pl->lo > pl->hi || (hi_part && hhi == 0) || hlo + lo_part > hhi - hi_part)
+		return ML_ENOTFOUND;
+	/* the rows of the statuses asked for, and with "released" those of
+	 * released messages in the other statuses */
+	const uint32_t all = ((1u << ML_ST__COUNT) - 1) & ~1u;
+	hours_t whole = { NULL, 0, 0, pl->mask }, rel = { NULL, 0, 0, all & ~pl->mask }, l = { NULL, 0, 0, 0 };
+	size_t dn = pl->domain ? strlen(pl->domain) : 0;
+	int rc = ML_OK;
+	if (!pl->released || pl->mask)
+		rc = ml_counts_read(ml_search_store(se), pl->domain, dn, 0, hlo + lo_part, hhi - hi_part, hours_add, &whole);
+	if (!rc && pl->released && rel.mask)
+		rc = ml_counts_read(ml_search_store(se), pl->domain, dn, 1, hlo + lo_part, hhi - hi_part, hours_add, &rel);
+	/* oldest first: the part of the first hour, the whole hours, the part of the last */
+	if (!rc && lo_part)
+		rc = walk_part(h, &l, se, q, pl->lo, hlo * 3600 + 3599, err, errlen);
+	if (!rc)
+		rc = hours_merge(&l, &whole, &rel);
+	if (!rc && hi_part)
+		rc = walk_part(h, &l, se, q, hhi * 3600, pl->hi, err, errlen);
+	if (!rc)
+		rc = hours_fill(h, &l);
+	free(whole.v);
+	free(rel.v);
+	free(l.v);
+	if (rc == ML_ENOTFOUND)
+		return rc;
+	h->from_counts = 1;
+	h->complete = !rc && !h->stopped;
+	return rc;
+}
+
+int ml_hist_run(ml_hist_t *h, ml_search_t *se, const ml_query_t *q, ml_hist_filter_fn filter, void *fctx,
+                char *err, size_t errlen)
+{
+	plain_t pl;
+	const char *force = getenv("MTALOG_HIST_WALK");
+	if (!(force && *force && strcmp(force, "0")) && plain_query(q, filter, &pl)) {
+		int rc = from_counts(h, se, q, &pl, err, errlen);
+		if (rc != ML_ENOTFOUND)
+			return rc;
+		ml_hist_free(h);
+	}
+	return walk(h, se, q, filter, fctx, err, errlen);
 }
 
 void ml_hist_free(ml_hist_t *h)

@@ -16,6 +16,17 @@
  * a number of days, whichever keeps them at most ML_HIST_MAX_BUCKETS, each
  * starting at a multiple of its length since the epoch (UTC).  A row's time
  * is its message's (the docid's second), as the search orders rows.
+ *
+ * From the table counts (index/counts.h) instead, when it is complete and
+ * the query is plain: no filter but an exact recipient domain (`@example.org`
+ * or `example.org`), statuses (and the group "released"; not the mark
+ * "reported"), a time range, and no caller's filter.  The whole hours of the range are
+ * read there (a key an hour), the part of an hour at either end of the
+ * range is counted by the walk restricted to it; the answer is the walk's,
+ * to the byte (from_counts says which answered).  The reads are snapshots
+ * of their own: beside a writer, each part is exact at its own instant.
+ * Everything else is the walk.  $MTALOG_HIST_WALK set (not "0") forces the
+ * walk, for tests and the benchmark to compare the two.
  */
 #ifndef ML_HISTOGRAM_H
 #define ML_HISTOGRAM_H
@@ -38,6 +49,7 @@ typedef struct {
 	uint64_t (*hours)[ML_ST__COUNT];
 	size_t cap;
 	int failed;
+	int from_counts;         /* 1: answered from the table counts (see above) */
 } ml_hist_t;
 
 /* Is row `row` of m counted?  NULL: every row. */

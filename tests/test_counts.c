@@ -1,0 +1,402 @@
+/*
+ * index/counts.c and the histogram's use of it (tools/histogram.c): for
+ * generated logs ingested piece by piece in small batches (a message's
+ * lines split across ingests, so that stored records are replaced), the
+ * histogram of every plain query read from the table counts is the
+ * counting walk's to the byte (the walk forced with $MTALOG_HIST_WALK):
+ * all rows, each recipient domain, each status and sets of them, time
+ * ranges on hour boundaries and not, the group "released"; and the table
+ * did answer them.  The
+ * same after prune, compact, reindex and reindex --reparse; a database
+ * without the table (an older one) is answered by the walk, even after
+ * more ingests, until `reindex` builds the table; a table found wrong by a
+ * writer is no longer used; an upgraded schema-5 database has the table.
+ */
+#include "testlib.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "engine/syslog.h"
+#include "index/counts.h"
+#include "index/query.h"
+#include "index/tokens.h"
+#include "tools/histogram.h"
+
+#define PIECES 6
+#define MAX_DOMAINS 48
+
+/* What the database of a test holds: its domains and hours. */
+typedef struct {
+	char *domains[MAX_DOMAINS];
+	size_t ndomains;
+	uint64_t first_hour, last_hour;
+} span_t;
+
+static void span_free(span_t *sp)
+{
+	for (size_t i = 0; i < sp->ndomains; i++)
+		free(sp->domains[i]);
+	memset(sp, 0, sizeof *sp);
+}
+
+static void note_domain(span_t *sp, ml_slice_t d)
+{
+	if (!d.n || sp->ndomains == MAX_DOMAINS)
+		return;
+	for (size_t i = 0; i < sp->ndomains; i++)
+		if (strlen(sp->domains[i]) == d.n && !strncasecmp(sp->domains[i], d.p, d.n))
+			return;
+	sp->domains[sp->ndomains++] = strndup(d.p, d.n);
+}
+
+static int note_message(void *ctx, const ml_message_t *m)
+{
+	span_t *sp = ctx;
+	uint64_t hour = ml_docid_sec(m->docid) / 3600;
+	if (!sp->first_hour || hour < sp->first_hour)
+		sp->first_hour = hour;
+	if (hour > sp->last_hour)
+		sp->last_hour = hour;
+	for (uint32_t i = 0; i < m->nrcpts; i++) {
+		note_domain(sp, ml_addr_domain(ml_message_str(m, m->rcpts[i].to)));
+		note_domain(sp, ml_addr_domain(ml_message_str(m, m->rcpts[i].orig_to)));
+	}
+	return 0;
+}
+
+/* The histogram of q as JSON text (malloc'd), by the walk or as ml_hist_run
+ * chooses; *table: whether the table answered. */
+static char *hist(ml_search_t *se, const ml_query_t *q, int walk, int *table)
+{
+	if (walk)
+		setenv("MTALOG_HIST_WALK", "1", 1);
+	else
+		unsetenv("MTALOG_HIST_WALK");
+	ml_hist_t h;
+	char err[256] = "";
+	int rc = ml_hist_run(&h, se, q, NULL, NULL, err, sizeof err);
+	unsetenv("MTALOG_HIST_WALK");
+	if (rc)
+		fail_msg("histogram: %s: %s", ml_strerror(rc), err);
+	assert_true(h.complete);
+	*table = h.from_counts;
+	json_t *j = ml_hist_json(&h);
+	char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	ml_hist_free(&h);
+	return s;
+}
+
+static void set(ml_query_t *q, const char *name, const char *v)
+{
+	char err[256];
+	if (v && ml_query_set(q, name, v, err, sizeof err))
+		fail_msg("%s=%s: %s", name, v, err);
+}
+
+static void at(char *buf, size_t n, uint64_t sec)
+{
+	ml_time_format((int64_t)sec * 1000000, buf, n);
+}
+
+typedef struct {
+	ml_search_t *se;
+	int want_table;          /* the table must answer (1) or must not (0) the plain queries */
+	unsigned compared, from_table;
+} run_t;
+
+/* Compare one query both ways.  whole: the query is plain and its range
+ * holds a whole hour (the table answers it when it is there). */
+static void compare(run_t *r, const char *to, const char *status, const char *since, const char *until,
+                    const char *from, int whole)
+{
+	ml_query_t q;
+	memset(&q, 0, sizeof q);
+	set(&q, "to", to);
+	set(&q, "status", status);
+	set(&q, "since", since);
+	set(&q, "until", until);
+	set(&q, "from", from);
+	int t_walk, t_run;
+	char *a = hist(r->se, &q, 1, &t_walk);
+	char *b = hist(r->se, &q, 0, &t_run);
+	if (strcmp(a, b))
+		fail_msg("to=%s status=%s since=%s until=%s from=%s (%s):\nwalk:  %s\ntable: %s", to ? to : "",
+		         status ? status : "", since ? since : "", until ? until : "", from ? from : "",
+		         t_run ? "table" : "walk", a, b);
+	assert_false(t_walk);
+	if (t_run != (whole && r->want_table))
+		fail_msg("to=%s status=%s since=%s until=%s from=%s: answered by the %s", to ? to : "",
+		         status ? status : "", since ? since : "", until ? until : "", from ? from : "",
+		         t_run ? "table" : "walk");
+	r->compared++;
+	r->from_table += t_run;
+	ml_query_free(&q);
+	free(a);
+	free(b);
+}
+
+/* Every kind of query on db, both ways. */
+static void check_db(const char *db, int want_table, const char *what)
+{
+	ml_store_t *s;
+	ml_search_t *se;
+	char err[512];
+	if (ml_store_open(&s, db, ML_STORE_RDONLY, err, sizeof err))
+		fail_msg("%s: %s", what, err);
+	assert_int_equal(ml_search_new(&se, s), 0);
+	span_t sp;
+	memset(&sp, 0, sizeof sp);
+	assert_int_equal(ml_search_each(se, note_message, &sp), 0);
+	assert_true(sp.ndomains > 3 && sp.last_hour > sp.first_hour + 12);
+	run_t r = { se, want_table, 0, 0 };
+	static const char *const statuses[] = {
+		"delivered", "delayed", "bounced", "expired", "queued", "quarantined", "blocked",
+		"cleared", "delivered,bounced", "blocked,quarantined,expired",
+		"released", "bounced,released", "released,delivered,delayed,bounced,expired,queued,quarantined,blocked",
+	};
+	compare(&r, NULL, NULL, NULL, NULL, NULL, 1);
+	for (size_t i = 0; i < ML_ARRAY_LEN(statuses); i++)
+		compare(&r, NULL, statuses[i], NULL, NULL, NULL, 1);
+	for (size_t i = 0; i < sp.ndomains; i++) {
+		char to[300];
+		snprintf(to, sizeof to, "@%s", sp.domains[i]);
+		compare(&r, to, NULL, NULL, NULL, NULL, 1);
+		compare(&r, to, statuses[i % ML_ARRAY_LEN(statuses)], NULL, NULL, NULL, 1);
+	}
+	/* a domain as a bare word, and in capitals */
+	char up[300];
+	snprintf(up, sizeof up, "@%s", sp.domains[0]);
+	for (char *p = up; *p; p++)
+		*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+	compare(&r, up, NULL, NULL, NULL, NULL, 1);
+	compare(&r, sp.domains[1], "delivered", NULL, NULL, NULL, 1);
+	/* time ranges: on hour boundaries, inside hours, within one hour, across
+	 * two hours with no whole one between, open at one end, empty */
+	uint64_t h0 = sp.first_hour + 3, h1 = sp.last_hour - 3;
+	char a[40], b[40], c[40], d[40], e[40], f[40], g[40], k[40];
+	at(a, sizeof a, h0 * 3600);
+	at(b, sizeof b, h1 * 3600 + 3599);
+	at(c, sizeof c, h0 * 3600 + 1234);
+	at(d, sizeof d, h1 * 3600 + 77);
+	at(e, sizeof e, (h0 + 2) * 3600 + 100);
+	at(f, sizeof f, (h0 + 2) * 3600 + 200);
+	at(g, sizeof g, (h0 + 3) * 3600 + 50);
+	at(k, sizeof k, (h0 + 9) * 3600 + 1800);
+	const struct { const char *since, *until; int whole; } ranges[] = {
+		{ a, b, 1 }, { c, d, 1 }, { a, d, 1 }, { c, b, 1 }, { e, f, 0 }, { e, g, 0 },
+		{ c, NULL, 1 }, { NULL, k, 1 }, { d, c, 0 },
+	};
+	const char *dom = up;
+	for (size_t i = 0; i < ML_ARRAY_LEN(ranges); i++) {
+		compare(&r, NULL, NULL, ranges[i].since, ranges[i].until, NULL, ranges[i].whole);
+		compare(&r, NULL, "delivered", ranges[i].since, ranges[i].until, NULL, ranges[i].whole);
+		compare(&r, dom, NULL, ranges[i].since, ranges[i].until, NULL, ranges[i].whole);
+		compare(&r, dom, "bounced,delayed", ranges[i].since, ranges[i].until, NULL, ranges[i].whole);
+		compare(&r, NULL, "blocked,released", ranges[i].since, ranges[i].until, NULL, ranges[i].whole);
+	}
+	/* not plain: the walk answers, the same */
+	compare(&r, NULL, "delivered,reported", NULL, NULL, NULL, 0);
+	compare(&r, NULL, NULL, NULL, NULL, dom, 0);
+	compare(&r, "@example*", NULL, NULL, NULL, NULL, 0);
+	if (want_table)
+		assert_true(r.from_table > r.compared / 2);
+	else
+		assert_int_equal(r.from_table, 0);
+	span_free(&sp);
+	ml_search_free(se);
+	ml_store_close(s);
+}
+
+static void mtalog_ok(const char *what, const char *fmt, const char *db, const char *arg)
+{
+	char *out, *err;
+	int rc = tl_mtalog(&out, &err, fmt, db, arg);
+	if (rc)
+		fail_msg("%s: exit %d: %s", what, rc, err);
+	free(out);
+	free(err);
+}
+
+/* Run a command on db (fmt with db and arg), then compare every query. */
+static void then_check(const char *db, int want_table, const char *what, const char *fmt, const char *arg)
+{
+	mtalog_ok(what, fmt, db, arg);
+	check_db(db, want_table, what);
+}
+
+/* A log of bench/gen (seed, messages) cut into PIECES pieces of lines;
+ * pieces[i] malloc'd, the caller's. */
+static void gen_pieces(const char *dir, unsigned seed, unsigned messages, char *pieces[PIECES], size_t sizes[PIECES])
+{
+	const char *build = getenv("BUILD");
+	const char *log = tl_path(dir, "gen.log");
+	char cmd[8400];
+	snprintf(cmd, sizeof cmd, "ASAN_OPTIONS=detect_leaks=0 %s/bench/gen --messages %u --seed %u --days 2 --out '%s' 2>/dev/null",
+	         build && *build ? build : "build", messages, seed, log);
+	if (system(cmd) != 0)
+		fail_msg("bench/gen could not write %s", log);
+	size_t n;
+	char *buf = tl_read_file(log, &n);
+	assert_non_null(buf);
+	size_t from = 0;
+	for (int i = 0; i < PIECES; i++) {
+		size_t to = i == PIECES - 1 ? n : n / PIECES * (size_t)(i + 1);
+		while (to < n && buf[to - 1] != '\n')
+			to++;
+		sizes[i] = to - from;
+		pieces[i] = malloc(sizes[i] + 1);
+		memcpy(pieces[i], buf + from, sizes[i]);
+		from = to;
+	}
+	free(buf);
+}
+
+/* Append piece i to the log and ingest it (the checkpoint resumes where
+ * the last ingest ended), in batches of a few hundred lines. */
+static void ingest_piece(const char *db, const char *log, char *pieces[PIECES], size_t sizes[PIECES], int i)
+{
+	tl_append_file(log, pieces[i], sizes[i]);
+	mtalog_ok("ingest", "--db %s ingest --quiet --no-sync --batch-lines 300 %s", db, log);
+}
+
+/* A database built piece by piece from the log of a seed, but its last
+ * piece (last_piece). */
+typedef struct {
+	const char *db, *log;
+	char *pieces[PIECES];
+	size_t sizes[PIECES];
+} fixture_t;
+
+static void build(fixture_t *f, const char *name, unsigned seed)
+{
+	char n[64];
+	snprintf(n, sizeof n, "%s.db", name);
+	f->db = tl_path(tl_dir, n);
+	snprintf(n, sizeof n, "%s.log", name);
+	f->log = tl_path(tl_dir, n);
+	unlink(f->db);
+	unlink(f->log);
+	gen_pieces(tl_dir, seed, 1500, f->pieces, f->sizes);
+	for (int i = 0; i < PIECES - 1; i++)
+		ingest_piece(f->db, f->log, f->pieces, f->sizes, i);
+}
+
+static void last_piece(fixture_t *f)
+{
+	ingest_piece(f->db, f->log, f->pieces, f->sizes, PIECES - 1);
+}
+
+/* reindex, and the table answers again */
+static void reindex_then_table(fixture_t *f)
+{
+	then_check(f->db, 1, "reindex", "--db %s reindex --quiet%s", "");
+	for (int i = 0; i < PIECES; i++)
+		free(f->pieces[i]);
+}
+
+/* Take the table out of db: old, as a database made before it (no table,
+ * no flag); else wrong (emptied, still marked complete). */
+static void spoil_table(const char *db, int old)
+{
+	ml_store_t *s;
+	char err[512];
+	if (ml_store_open(&s, db, 0, err, sizeof err))
+		fail_msg("%s", err);
+	MDB_txn *txn;
+	assert_int_equal(ml_store_write_begin(s, &txn), 0);
+	assert_int_equal(mdb_drop(txn, s->counts, old), 0);
+	if (old)
+		assert_int_equal(ml_counts_set_ready(txn, s, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	ml_store_close(s);
+}
+
+static void maintained_through_everything(void **state)
+{
+	(void)state;
+	fixture_t f;
+	build(&f, "c", 7);
+	check_db(f.db, 1, "ingested in pieces");
+	last_piece(&f);
+	check_db(f.db, 1, "the last piece");
+	/* prune the first day, in small transactions */
+	then_check(f.db, 1, "prune", "--db %s prune --quiet --no-sync --batch 100 --older-than %s",
+	           "2026-11-01T17:30:00Z");
+	then_check(f.db, 1, "compact", "--db %s compact%s", "");
+	then_check(f.db, 1, "reindex --reparse", "--db %s reindex --reparse --quiet%s", "");
+	reindex_then_table(&f);
+}
+
+static void older_database_walks_until_reindex(void **state)
+{
+	(void)state;
+	fixture_t f;
+	build(&f, "o", 11);
+	spoil_table(f.db, 1);
+	check_db(f.db, 0, "without the table");
+	/* a writer makes the table, empty, and leaves it alone */
+	last_piece(&f);
+	check_db(f.db, 0, "without the table, after an ingest");
+	then_check(f.db, 0, "prune without the table", "--db %s prune --quiet --no-sync --older-than %s",
+	           "2026-11-01T06:00:00Z");
+	reindex_then_table(&f);
+}
+
+static void wrong_table_left_alone(void **state)
+{
+	(void)state;
+	fixture_t f;
+	build(&f, "w", 5);
+	spoil_table(f.db, 0);
+	/* the last piece updates messages stored before: their old rows
+	 * cannot be taken from counts that are not there */
+	last_piece(&f);
+	check_db(f.db, 0, "after a writer found the table wrong");
+	char *out, *err;
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s stats --json", f.db), 0);
+	assert_non_null(strstr(out, "counts table inconsistent"));
+	free(out);
+	free(err);
+	reindex_then_table(&f);
+}
+
+static void upgraded_database_has_the_table(void **state)
+{
+	(void)state;
+	const char *db = tl_path(tl_dir, "u.db");
+	tl_gunzip("tests/data/schema5.db.gz", db);
+	char lock[4200];
+	snprintf(lock, sizeof lock, "%s-lock", db);
+	unlink(lock);
+	mtalog_ok("upgrade", "--db %s upgrade --quiet --no-sync%s", db, "");
+	ml_store_t *s;
+	ml_search_t *se;
+	char err[512];
+	if (ml_store_open(&s, db, ML_STORE_RDONLY, err, sizeof err))
+		fail_msg("%s", err);
+	assert_int_equal(ml_search_new(&se, s), 0);
+	static const char *const queries[][2] = {
+		{ NULL, NULL }, { NULL, "bounced" }, { "@example.com", NULL }, { "@example.net", "cleared" },
+		{ NULL, "released" }, { NULL, "delivered,released" }, { "@example.com", "released" },
+	};
+	run_t r = { se, 1, 0, 0 };
+	for (size_t i = 0; i < ML_ARRAY_LEN(queries); i++)
+		compare(&r, queries[i][0], queries[i][1], NULL, NULL, NULL, 1);
+	ml_search_free(se);
+	ml_store_close(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(maintained_through_everything),
+		cmocka_unit_test(older_database_walks_until_reindex),
+		cmocka_unit_test(wrong_table_left_alone),
+		cmocka_unit_test(upgraded_database_has_the_table),
+	};
+	return TL_RUN_DEFAULT("counts", tests, tl_dir_setup, tl_dir_teardown);
+}
