@@ -56,6 +56,7 @@
 #include "tools/auth.h"
 #include "tools/histogram.h"
 #include "tools/output.h"
+#include "tools/page.h"
 #include "tools/seal.h"
 #include "tools/report.h"
 
@@ -71,8 +72,6 @@ static const char csv_header[] =
 
 #define SESSION_COOKIE "mtalog_session"
 #define BODY_MAX 8192               /* a login body; more is 413 */
-#define USER_PASSES 50              /* searches (of up to 1000 rows each) one page of a
-                                       user may run to fill itself */
 
 /* A bounded number of places (search objects, costly searches, password
  * checks): take one, waiting up to a time, in line: the places go to the
@@ -192,63 +191,6 @@ static int mhd_load(void)
 	lib = h;
 	return ML_OK;
 }
-
-/* ---- cursor ---- */
-
-int ml_cursor_parse(const char *s, ml_cursor_t *c)
-{
-	const char *dot = strchr(s, '.');
-	char head[32];
-	size_t n = dot ? (size_t)(dot - s) : strlen(s);
-	if (n == 0 || n >= sizeof head)
-		return ML_EINVAL;
-	memcpy(head, s, n);
-	head[n] = '\0';
-	if (ml_docid_parse(head, &c->docid) || c->docid == 0 || c->docid == UINT64_MAX)
-		return ML_EINVAL;
-	c->skip = 0;
-	if (dot) {
-		uint64_t k;
-		if (ml_docid_parse(dot + 1, &k) || k == 0 || k > UINT32_MAX)
-			return ML_EINVAL;
-		c->skip = (uint32_t)k;
-	}
-	return ML_OK;
-}
-
-void ml_cursor_format(const ml_cursor_t *c, char *buf, size_t len)
-{
-	if (c->skip)
-		snprintf(buf, len, "%" PRIu64 ".%" PRIu32, c->docid, c->skip);
-	else
-		snprintf(buf, len, "%" PRIu64, c->docid);
-}
-
-/* Does address a (from, to or orig_to) belong to u? */
-static int user_has_addr(const ml_user_t *u, ml_slice_t a)
-{
-	if (a.n == 0)
-		return 0;
-	for (size_t i = 0; i < u->naddrs; i++)
-		if (ml_addr_match(u->addrs[i], a))
-			return 1;
-	return 0;
-}
-
-/* May u see row `row` of m?  NULL (no --users) and admins see every row; a
- * user the rows whose sender, recipient or original recipient is theirs. */
-static int row_visible(const ml_user_t *u, const ml_message_t *m, int row)
-{
-	if (!u || u->role == ML_ROLE_ADMIN)
-		return 1;
-	if (user_has_addr(u, ml_message_str(m, m->from)))
-		return 1;
-	if (row < 0 || (uint32_t)row >= m->nrcpts)
-		return 0;
-	return user_has_addr(u, ml_message_str(m, m->rcpts[row].to)) ||
-	       user_has_addr(u, ml_message_str(m, m->rcpts[row].orig_to));
-}
-
 
 /* ---- places ---- */
 
@@ -376,6 +318,16 @@ static void db_enter(server_t *sv)
 static void db_leave(server_t *sv)
 {
 	pthread_rwlock_unlock(&sv->maplock);
+}
+
+static void db_enter_cb(void *sv)
+{
+	db_enter(sv);
+}
+
+static void db_leave_cb(void *sv)
+{
+	db_leave(sv);
 }
 
 /* ---- responses ---- */
@@ -573,105 +525,6 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	return MHD_YES;
 }
 
-/* A page.  The cursor follows the last row the search handed over (last_*),
- * whether it was given or hidden from the user: the hidden rows are passed,
- * never given later, so the pages have no gaps and no repeats. */
-typedef struct {
-	int json;               /* JSON: the rows, as text, comma-separated in rows */
-	ml_buf_t rows, tmp;
-	ml_out_t *out;          /* CSV: the writer */
-	const ml_user_t *user;     /* whose rows; NULL: every row */
-	unsigned limit;         /* rows wanted */
-	unsigned n;             /* rows given */
-	unsigned seen;          /* rows handed over by the searches (given or hidden) */
-	int more;               /* a row beyond the limit was seen */
-	int failed;             /* out of memory writing a row */
-	ml_cursor_t skip;       /* rows of a message already given on the previous page */
-	uint64_t last_docid;
-	uint32_t last_pos, last_nrows;
-	uint32_t last_next;     /* the row of last_docid the next page starts at */
-	uint64_t vis_docid;     /* for a user: in message vis_docid, vis_next is the */
-	uint32_t vis_next;      /* first row they may see after the last handed over */
-} page_t;
-
-/* The row at which a page that ends after row pos of m goes on: the next
- * one; for a user, the next one they may see, so that a cursor names only
- * rows of theirs (the hidden rows between are passed); m's row count when
- * there is none.  Each row of m is looked at once. */
-static uint32_t page_next_row(page_t *p, const ml_message_t *m, uint32_t pos)
-{
-	if (!p->user || p->user->role == ML_ROLE_ADMIN)
-		return pos + 1;
-	if (p->vis_docid != m->docid || p->vis_next <= pos) {
-		uint32_t nrows = m->nrcpts ? m->nrcpts : 1, j = pos + 1;
-		while (j < nrows && !row_visible(p->user, m, (int)j))
-			j++;
-		p->vis_docid = m->docid;
-		p->vis_next = j;
-	}
-	return p->vis_next;
-}
-
-static int page_row(void *ctx, const ml_message_t *m, int row)
-{
-	page_t *p = ctx;
-	uint32_t pos = row < 0 ? 0 : (uint32_t)row;
-	if (p->skip.skip && m->docid == p->skip.docid && pos < p->skip.skip)
-		return 0;
-	int visible = row_visible(p->user, m, row);
-	if (visible && p->n == p->limit) {
-		p->more = 1;
-		return 1;
-	}
-	if (visible) {
-		if (p->json) {
-			/* written directly: a jansson object a row costs more than the search */
-			if ((p->n && ml_buf_putc(&p->rows, ',')) || ml_row_json_write(&p->rows, &p->tmp, m, row)) {
-				p->failed = 1;
-				return 1;
-			}
-		} else if (ml_out_row(p->out, m, row)) {
-			p->failed = 1;
-			return 1;
-		}
-		p->n++;
-	}
-	p->seen++;
-	p->last_docid = m->docid;
-	p->last_pos = pos;
-	p->last_nrows = m->nrcpts ? m->nrcpts : 1;
-	p->last_next = page_next_row(p, m, pos);
-	return 0;
-}
-
-/* The cursor after the last row handed over. */
-static ml_cursor_t page_cursor(const page_t *p)
-{
-	ml_cursor_t nc;
-	if (p->seen == 0) {
-		/* only rows of the cursor's message came, all skipped: it has more
-		 * matching rows than one search returns; go on below it */
-		nc.docid = p->skip.docid;
-		nc.skip = 0;
-	} else {
-		nc.docid = p->last_docid;
-		nc.skip = p->last_next >= p->last_nrows ? 0 : p->last_next;
-	}
-	return nc;
-}
-
-/* Start the search after cursor c. */
-static void query_after(ml_query_t *q, page_t *p, const ml_cursor_t *c)
-{
-	p->skip = *c;
-	p->vis_docid = 0;   /* (the message may have changed since) */
-	/* "D.K": from D inclusive, skipping K rows of D; "D": below D.  The rows
-	 * of the cursor's message given already are skipped by the search
-	 * itself: they do not count against its limit */
-	q->before_docid = c->skip ? c->docid + 1 : c->docid;
-	q->before_row = c->skip;
-}
-
 /* The query's stop callback: the client closed its connection, or the
  * server is stopping. */
 static int client_gone(void *ctx)
@@ -724,7 +577,7 @@ static int search_costly(const ml_query_t *q)
 typedef struct {
 	req_t r;                /* the request's server and connection */
 	args_t a;
-	page_t p;
+	ml_page_t p;
 	FILE *f;                /* writes into buf */
 	ml_out_t *out;         /* the CSV writer on f (writes the header with the first row) */
 	ml_buf_t buf;
@@ -765,7 +618,7 @@ static int stream_page(stream_t *st)
 {
 	server_t *sv = st->r.sv;
 	ml_query_t *q = &st->a.q;
-	page_t *p = &st->p;
+	ml_page_t *p = &st->p;
 	uint64_t now = ml_search_clock_ns();
 	q->deadline_ns = now + sv->search_ns;
 	uint64_t wait_ns = ML_MIN(sv->search_ns, PLACE_WAIT_NS);
@@ -789,7 +642,7 @@ static int stream_page(stream_t *st)
 	p->seen = 0;
 	if (!rc) {
 		db_enter(sv);
-		rc = ml_search_run(se, q, page_row, p, &info, st->a.err, sizeof st->a.err);
+		rc = ml_search_run(se, q, ml_page_row, p, &info, st->a.err, sizeof st->a.err);
 		db_leave(sv);
 		search_return(sv, se);
 	}
@@ -819,8 +672,8 @@ static int stream_page(stream_t *st)
 		else
 			fprintf(st->f, "# %" PRIu64 " rows\r\n", st->rows);
 	} else {
-		ml_cursor_t nc = page_cursor(p);
-		query_after(q, p, &nc);
+		ml_cursor_t nc = ml_page_cursor(p);
+		ml_page_after(q, p, &nc);
 	}
 	fflush(st->f);
 	return 0;
@@ -866,19 +719,13 @@ static enum MHD_Result api_search_all(req_t *r, args_t *a)
 	st->r = *r;
 	st->a = *a;   /* owns the query's strings now */
 	ml_query_t *q = &st->a.q;
-	page_t *p = &st->p;
+	ml_page_t *p = &st->p;
 	p->limit = ML_QUERY_MAX_LIMIT;
 	p->user = r->user;
 	if (st->a.has_cursor)
-		query_after(q, p, &st->a.cursor);
-	st->restricted = r->user && r->user->role != ML_ROLE_ADMIN;
+		ml_page_after(q, p, &st->a.cursor);
 	q->limit = ML_QUERY_MAX_LIMIT;
-	if (st->restricted) {
-		q->visible = r->user->addrs;
-		q->nvisible = r->user->naddrs;
-		if (!q->nvisible)
-			q->until_us = -1;
-	}
+	st->restricted = ml_page_restrict(q, r->user);
 	q->stop = client_gone;
 	q->stop_ctx = &st->r;
 	st->costly = search_costly(q);
@@ -909,11 +756,6 @@ static enum MHD_Result api_search_all(req_t *r, args_t *a)
  * within the whole search budget) */
 #define TOTAL_NS 10000000u
 
-static int total_visible(void *ctx, const ml_message_t *m, int row)
-{
-	return row_visible(ctx, m, row);
-}
-
 /* /api/histogram?(the parameters of /api/search): the whole match by hour
  * or day and status (tools/histogram.h), within the search budget; a
  * user's rows only. */
@@ -927,13 +769,7 @@ static enum MHD_Result api_histogram(req_t *r)
 		ml_query_free(&a.q);
 		return respond_error(r, a.status, a.bad_param, a.err);
 	}
-	int restricted = r->user && r->user->role != ML_ROLE_ADMIN;
-	if (restricted) {
-		a.q.visible = r->user->addrs;
-		a.q.nvisible = r->user->naddrs;
-		if (!a.q.nvisible)
-			a.q.until_us = -1;
-	}
+	int restricted = ml_page_restrict(&a.q, r->user);
 	a.q.deadline_ns = ml_search_clock_ns() + r->sv->search_ns;
 	a.q.stop = client_gone;
 	a.q.stop_ctx = r;
@@ -956,7 +792,7 @@ static enum MHD_Result api_histogram(req_t *r)
 	ml_hist_t h;
 	memset(&h, 0, sizeof h);
 	db_enter(r->sv);
-	rc = ml_hist_run(&h, se, &a.q, restricted ? total_visible : NULL, (void *)r->user, a.err, sizeof a.err);
+	rc = ml_hist_run(&h, se, &a.q, restricted ? ml_row_visible : NULL, (void *)r->user, a.err, sizeof a.err);
 	db_leave(r->sv);
 	search_return(r->sv, se);
 	if (costly)
@@ -995,24 +831,16 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		}
 		return api_search_all(r, &a);
 	}
-	page_t p;
+	ml_page_t p;
 	memset(&p, 0, sizeof p);
 	p.limit = a.q.limit ? a.q.limit : ML_QUERY_MAX_LIMIT;
 	if (a.has_cursor)
-		query_after(&a.q, &p, &a.cursor);
+		ml_page_after(&a.q, &p, &a.cursor);
 	/* a user's rows are a subset: each search reads as many rows as it may,
-	 * page_row keeps the user's */
-	int restricted = r->user && r->user->role != ML_ROLE_ADMIN;
+	 * ml_page_row keeps the user's */
+	int restricted = ml_page_restrict(&a.q, r->user);
 	p.user = r->user;
 	a.q.limit = restricted ? ML_QUERY_MAX_LIMIT : p.limit;
-	if (restricted) {
-		/* the user's addresses are part of the plan: the search reads
-		 * only messages of theirs, and costs what they cost */
-		a.q.visible = r->user->addrs;
-		a.q.nvisible = r->user->naddrs;
-		if (!a.q.nvisible)
-			a.q.until_us = -1;  /* no address, no row: nothing to read */
-	}
 
 	char *csvbuf = NULL;
 	size_t csvlen = 0;
@@ -1030,7 +858,6 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		ml_query_free(&a.q);
 		return respond_error(r, 500, NULL, "out of memory");
 	}
-	ml_search_info_t info;
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* the request's budget: its deadline, the client still there, the
@@ -1064,34 +891,11 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		static const char *const hdr[] = { "Retry-After", "2", "Cache-Control", "no-store", NULL };
 		return respond(r, 503, "application/json", busy, sizeof busy - 1, hdr);
 	}
-	int truncated, scanned = 0, stopped = 0, capped = 0;
-	uint64_t examined = 0, re_limited = 0, resume = 0;
-	for (int pass = 1;; pass++) {
-		db_enter(r->sv);
-		rc = ml_search_run(se, &a.q, page_row, &p, &info, a.err, sizeof a.err);
-		db_leave(r->sv);
-		scanned |= info.scanned;
-		capped |= info.prefix_capped;
-		examined += info.decoded;
-		re_limited += info.re_limited;
-		if (!rc && p.failed)
-			rc = ML_ENOMEM;
-		truncated = p.more || info.truncated;
-		/* stopped with the page not full: the next page goes on from
-		 * where the search stopped */
-		if (info.stopped && !p.more) {
-			stopped = info.stopped;
-			resume = info.resume_docid;
-		}
-		/* a user's page that is not full yet: search on after the last row
-		 * seen (a bounded number of times; the page may end short, with a
-		 * cursor) */
-		if (rc || stopped || !restricted || !truncated || p.more || p.n >= p.limit || pass >= USER_PASSES)
-			break;
-		ml_cursor_t nc = page_cursor(&p);
-		query_after(&a.q, &p, &nc);
-		p.seen = 0;
-	}
+	ml_page_run_t run;
+	ml_page_lock_t lock = { db_enter_cb, db_leave_cb, r->sv };
+	rc = ml_page_fill(&p, se, &a.q, restricted, &lock, &run, a.err, sizeof a.err);
+	int truncated = run.truncated, scanned = run.scanned, stopped = run.stopped, capped = run.capped;
+	uint64_t examined = run.examined, re_limited = run.re_limited;
 	/* the total of the whole match: exact when the page holds all of it,
 	 * else counted within TOTAL_NS (or what is left of the budget); a
 	 * count that stops there is a lower bound */
@@ -1104,7 +908,7 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		cq.deadline_ns = ML_MIN(a.q.deadline_ns, now2 + TOTAL_NS);
 		char terr[256];
 		db_enter(r->sv);
-		if (ml_hist_run(&h, se, &cq, restricted ? total_visible : NULL, (void *)r->user, terr, sizeof terr) == 0 &&
+		if (ml_hist_run(&h, se, &cq, restricted ? ml_row_visible : NULL, (void *)r->user, terr, sizeof terr) == 0 &&
 		    h.stopped != ML_SEARCH_CANCELLED) {
 			total = h.total;
 			total_exact = h.complete;
@@ -1130,13 +934,9 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	}
 
 	char next[ML_CURSOR_TEXT] = "";
-	if (!rc && stopped && resume > 1) {
-		ml_cursor_t nc = { resume, 0 };
+	ml_cursor_t nc;
+	if (!rc && ml_page_next(&p, &run, &nc))
 		cursor_give(r, &nc, next, sizeof next);
-	} else if (!rc && truncated) {
-		ml_cursor_t nc = page_cursor(&p);
-		cursor_give(r, &nc, next, sizeof next);
-	}
 	if (csv) {
 		ml_out_finish(p.out);
 		if (!rc && p.n == 0)
@@ -1221,77 +1021,6 @@ static enum MHD_Result api_search(req_t *r, int csv)
 
 /* ---- /api/messages/ID ---- */
 
-/* Does any element of arr (strings, or objects with a string under key)
- * name one of the hidden addresses?  Drop it. */
-static void drop_naming(json_t *arr, const char *key, json_t *hidden)
-{
-	for (size_t i = json_array_size(arr); i-- > 0;) {
-		json_t *e = json_array_get(arr, i);
-		const char *text = json_string_value(key ? json_object_get(e, key) : e);
-		if (!text)
-			continue;
-		for (size_t k = 0; k < json_array_size(hidden); k++)
-			if (strcasestr(text, json_string_value(json_array_get(hidden, k)))) {
-				json_array_remove(arr, i);
-				break;
-			}
-	}
-}
-
-/* Is a the to or orig_to of a row u sees (an alias they share with others)? */
-static int in_visible_row(const ml_user_t *u, const ml_message_t *m, ml_slice_t a)
-{
-	for (uint32_t i = 0; i < m->nrcpts; i++) {
-		if (!row_visible(u, m, (int)i))
-			continue;
-		ml_slice_t to = ml_message_str(m, m->rcpts[i].to), orig = ml_message_str(m, m->rcpts[i].orig_to);
-		if ((to.n == a.n && !strncasecmp(to.p, a.p, a.n)) || (orig.n == a.n && !strncasecmp(orig.p, a.p, a.n)))
-			return 1;
-	}
-	return 0;
-}
-
-/* A message for a user who is among its recipients, not its sender: only
- * their own recipients, and only the events and log lines that name no
- * other recipient; no chain (the other hops and a bounce are the sender's). */
-static void message_redact(json_t *j, const ml_user_t *u, const ml_message_t *m)
-{
-	json_t *rcpts = json_object_get(j, "recipients");
-	json_t *hidden = json_array();
-	size_t nhidden = 0;
-	for (uint32_t i = m->nrcpts; i-- > 0;) {
-		if (row_visible(u, m, (int)i))
-			continue;
-		nhidden++;
-		json_array_remove(rcpts, i);
-		ml_slice_t addrs[2] = { ml_message_str(m, m->rcpts[i].to), ml_message_str(m, m->rcpts[i].orig_to) };
-		for (int k = 0; k < 2; k++)
-			if (addrs[k].n && !user_has_addr(u, addrs[k]) && !in_visible_row(u, m, addrs[k]))
-				json_array_append_new(hidden, json_stringn(addrs[k].p, addrs[k].n));
-	}
-	drop_naming(json_object_get(j, "events"), "text", hidden);
-	drop_naming(json_object_get(j, "raw"), NULL, hidden);
-	json_object_del(j, "chain");
-	json_object_set_new(j, "recipients_hidden", json_integer((json_int_t)nhidden));
-	/* "1 of 4 recipients shown" */
-	json_object_set_new(j, "recipients_total", json_integer((json_int_t)m->nrcpts));
-	json_decref(hidden);
-}
-
-/* May user u (NULL: no --users) see message m?  A message none of whose
- * rows they may see does not exist for them.  *whole: they see all of it
- * (an admin, the sender). */
-static int message_visible(const ml_user_t *u, const ml_message_t *m, int *whole)
-{
-	*whole = 1;
-	if (!u || u->role == ML_ROLE_ADMIN)
-		return 1;
-	*whole = user_has_addr(u, ml_message_str(m, m->from));
-	int visible = *whole;
-	for (uint32_t i = 0; !visible && i < m->nrcpts; i++)
-		visible = row_visible(u, m, (int)i);
-	return visible;
-}
 
 /* Message docid into m, as the request's user may see it: ML_ENOTFOUND
  * for one that does not exist or that they may not see. */
@@ -1300,7 +1029,7 @@ static int message_get(req_t *r, ml_search_t *se, uint64_t docid, ml_message_t *
 	db_enter(r->sv);
 	int rc = ml_search_get(se, docid, m);
 	db_leave(r->sv);
-	if (rc == 0 && !message_visible(r->user, m, whole))
+	if (rc == 0 && !ml_message_visible(r->user, m, whole))
 		rc = ML_ENOTFOUND;
 	return rc;
 }
@@ -1349,7 +1078,7 @@ static enum MHD_Result api_message(req_t *r, const char *id)
 			ml_message_add_chain(j, se, &m);
 			db_leave(r->sv);
 		} else {
-			message_redact(j, r->user, &m);
+			ml_message_redact(j, r->user, &m);
 		}
 		ret = respond_json(r, 200, j);
 	}
