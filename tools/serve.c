@@ -94,7 +94,8 @@ typedef struct {
 #define PLACE_WAIT_NS 2000000000u   /* the longest wait for a place */
 
 typedef struct {
-	ml_store_t *store;
+	ml_store_t *store;       /* NULL with a backend */
+	const ml_serve_backend_t *backend;   /* serve --nats: the answers are its */
 	int verbose;
 	ml_auth_t *auth;         /* NULL: no --users, the page is open */
 	char **hosts;            /* --allowed-hosts: names the Host header may give */
@@ -453,6 +454,44 @@ static int cursor_take(const req_t *r, const char *text, ml_cursor_t *c)
 
 _Static_assert(ML_SEAL_TEXT_LEN(CURSOR_SEALED) < ML_CURSOR_TEXT, "a sealed cursor fits its buffers");
 
+/* A backend's cursor (text) as handed to the client: sealed for a user, as
+ * cursor_give does; NULL when it does not fit or no nonce came (no cursor:
+ * the client searches again).  The caller frees it. */
+static char *ext_cursor_give(const req_t *r, const char *text)
+{
+	size_t n = strlen(text);
+	if (!r->sv->auth)
+		return strdup(text);
+	char *out = n <= ML_SEAL_MAX ? malloc(ML_SEAL_TEXT_LEN(n) + 1) : NULL;
+	const char *who = r->user ? r->user->name : "";
+	if (out && ml_seal(&r->sv->seal, who, strlen(who), text, n, out, ML_SEAL_TEXT_LEN(n) + 1)) {
+		free(out);
+		out = NULL;
+	}
+	return out;
+}
+
+/* The backend's cursor given back (malloc'd), or NULL when it is not one
+ * ext_cursor_give handed to this user. */
+static char *ext_cursor_take(const req_t *r, const char *text)
+{
+	if (!r->sv->auth)
+		return strlen(text) <= ML_SEAL_MAX ? strdup(text) : NULL;
+	size_t len = strlen(text);
+	if (len % 2 || len / 2 <= ML_SEAL_OVERHEAD || len / 2 - ML_SEAL_OVERHEAD > ML_SEAL_MAX)
+		return NULL;
+	size_t n = len / 2 - ML_SEAL_OVERHEAD;
+	char *out = malloc(n + 1);
+	const char *who = r->user ? r->user->name : "";
+	if (out && ml_seal_open(&r->sv->seal, who, strlen(who), text, out, n)) {
+		free(out);
+		return NULL;
+	}
+	if (out)
+		out[n] = '\0';
+	return out;
+}
+
 /* ---- /api/search ---- */
 
 typedef struct {
@@ -465,7 +504,18 @@ typedef struct {
 	char err[512];
 	unsigned status;        /* 0, or the error status */
 	int all;                /* all=1: every row of the match (search.csv only) */
+	json_t *given;          /* with a backend: the parameters given, {name: value} */
+	char *ext_cursor;       /* with a backend: its cursor, opened (malloc'd) */
 } args_t;
+
+static void args_free(args_t *a)
+{
+	ml_query_free(&a->q);
+	json_decref(a->given);
+	free(a->ext_cursor);
+	a->given = NULL;
+	a->ext_cursor = NULL;
+}
 
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
@@ -488,7 +538,8 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	if (!strcmp(key, "cursor")) {
 		if (!*value)
 			return MHD_YES;
-		if (a->has_cursor || cursor_take(a->req, value, &a->cursor)) {
+		if (a->has_cursor || (a->req->sv->backend ? !(a->ext_cursor = ext_cursor_take(a->req, value))
+		                                          : cursor_take(a->req, value, &a->cursor))) {
 			snprintf(a->bad_param, sizeof a->bad_param, "cursor");
 			if (a->has_cursor)
 				snprintf(a->err, sizeof a->err, "cursor: given twice");
@@ -520,6 +571,16 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	}
 	if (*value && ml_query_set(&a->q, key, value, a->err, sizeof a->err))
 		return MHD_NO;
+	if (*value && a->req->sv->backend) {
+		if (!a->given)
+			a->given = json_object();
+		json_t *v = json_string(value);
+		if (!v) {
+			snprintf(a->err, sizeof a->err, "%s: not UTF-8", key);
+			return MHD_NO;
+		}
+		json_object_set_new(a->given, key, v);
+	}
 	a->status = 0;
 	a->bad_param[0] = '\0';
 	return MHD_YES;
@@ -592,6 +653,17 @@ static ssize_t stream_write(void *cookie, const char *p, size_t n)
 	return ml_buf_append(&st->buf, p, n) ? -1 : (ssize_t)n;
 }
 
+/* The rows of a stream written: the CSV header when there were none; the
+ * count line follows. */
+static void stream_end(stream_t *st)
+{
+	st->done = 1;
+	ml_out_finish(st->out);
+	st->out = NULL;
+	if (!st->rows)
+		fputs(csv_header, st->f);
+}
+
 /* The last line of a stream that found no place for its next page's
  * search (why: what was busy). */
 static void stream_busy(stream_t *st, const char *why)
@@ -603,19 +675,19 @@ static void stream_busy(stream_t *st, const char *why)
 		ml_cursor_t nc = { q->before_row ? q->before_docid - 1 : q->before_docid, q->before_row };
 		cursor_give(&st->r, &nc, next, sizeof next);
 	}
-	ml_out_finish(st->out);
-	st->out = NULL;
-	if (!st->rows)
-		fputs(csv_header, st->f);
+	stream_end(st);
 	fprintf(st->f, "# %" PRIu64 " rows; stopped: busy (%s; the rest: cursor=%s)\r\n", st->rows, why, next);
-	st->done = 1;
 	fflush(st->f);
 }
+
+static int stream_page_ext(stream_t *st);
 
 /* One page of rows into buf; 0, or -1 when the stream must end at once (the
  * client went away, the server stops). */
 static int stream_page(stream_t *st)
 {
+	if (st->r.sv->backend)
+		return stream_page_ext(st);
 	server_t *sv = st->r.sv;
 	ml_query_t *q = &st->a.q;
 	ml_page_t *p = &st->p;
@@ -660,11 +732,7 @@ static int stream_page(stream_t *st)
 		cursor_give(&st->r, &nc, next, sizeof next);
 	}
 	if (rc || next[0] || !more) {
-		st->done = 1;
-		ml_out_finish(st->out);
-		st->out = NULL;
-		if (!st->rows)
-			fputs(csv_header, st->f);
+		stream_end(st);
 		if (rc)
 			fprintf(st->f, "# %" PRIu64 " rows; stopped: error: %s\r\n", st->rows, st->a.err[0] ? st->a.err : ml_strerror(rc));
 		else if (next[0])
@@ -704,7 +772,7 @@ static void stream_free(void *cls)
 		ml_out_finish(st->out);
 	if (st->f)
 		fclose(st->f);
-	ml_query_free(&st->a.q);
+	args_free(&st->a);
 	ml_buf_free(&st->buf);
 	free(st);
 }
@@ -713,7 +781,7 @@ static enum MHD_Result api_search_all(req_t *r, args_t *a)
 {
 	stream_t *st = calloc(1, sizeof *st);
 	if (!st) {
-		ml_query_free(&a->q);
+		args_free(a);
 		return respond_error(r, 500, NULL, "out of memory");
 	}
 	st->r = *r;
@@ -750,6 +818,155 @@ static enum MHD_Result api_search_all(req_t *r, args_t *a)
 	return ret;
 }
 
+/* ---- a backend's answers (serve --nats; serve.h) ---- */
+
+static ml_serve_ask_t ext_ask(const req_t *r, const args_t *a, unsigned limit)
+{
+	ml_serve_ask_t ask = { a->given, r->user, a->ext_cursor, limit, (double)r->sv->search_ns / 1e9 };
+	return ask;
+}
+
+/* The backend's "next" in j as the client gets it (sealed for a user);
+ * the text (malloc'd) or NULL. */
+static char *ext_next(const req_t *r, json_t *j)
+{
+	const char *n = json_string_value(json_object_get(j, "next"));
+	char *give = n ? ext_cursor_give(r, n) : NULL;
+	json_object_set_new(j, "next", give ? json_string(give) : json_null());
+	return give;
+}
+
+/* "1, 2": the shards an answer misses, into b. */
+static void ext_missing(json_t *j, ml_buf_t *b)
+{
+	size_t i;
+	json_t *k;
+	json_array_foreach(json_object_get(j, "missing"), i, k)
+		ml_buf_printf(b, "%s%" JSON_INTEGER_FORMAT, i ? ", " : "", json_integer_value(k));
+	ml_buf_cstr(b);
+}
+
+/* One page of a stream (search.csv?all=1) from the backend; a shard that
+ * does not answer ends the stream (its rows would be a gap), with the
+ * cursor of the rest. */
+static int stream_page_ext(stream_t *st)
+{
+	const ml_serve_backend_t *be = st->r.sv->backend;
+	ml_serve_ask_t ask = ext_ask(&st->r, &st->a, ML_QUERY_MAX_LIMIT);
+	json_t *j = NULL;
+	unsigned status = be->search(be->ctx, &ask, &j);
+	int partial = json_is_true(json_object_get(j, "partial"));
+	size_t i;
+	json_t *row;
+	if (status == 200 && !partial)
+		json_array_foreach(json_object_get(j, "rows"), i, row) {
+			ml_out_csv_row(st->out, row);
+			st->rows++;
+		}
+	const char *next = json_string_value(json_object_get(j, "next"));
+	if (status != 200 || partial || !next) {
+		stream_end(st);
+		if (status != 200) {
+			const char *e = json_string_value(json_object_get(j, "error"));
+			fprintf(st->f, "# %" PRIu64 " rows; stopped: error: %s\r\n", st->rows, e ? e : "out of memory");
+		} else if (partial) {
+			ml_buf_t b = ML_BUF_INIT;
+			ext_missing(j, &b);
+			char *give = ext_cursor_give(&st->r, st->a.ext_cursor ? st->a.ext_cursor : "");
+			fprintf(st->f, "# %" PRIu64 " rows; stopped: shards %s did not answer (the rest: cursor=%s)\r\n",
+			        st->rows, b.data ? b.data : "", give ? give : "");
+			free(give);
+			ml_buf_free(&b);
+		} else {
+			fprintf(st->f, "# %" PRIu64 " rows\r\n", st->rows);
+		}
+	} else {
+		free(st->a.ext_cursor);
+		st->a.ext_cursor = strdup(next);
+	}
+	json_decref(j);
+	fflush(st->f);
+	return 0;
+}
+
+/* /api/search and /api/search.csv (csv 1), /api/histogram (csv -1). */
+static enum MHD_Result ext_search(req_t *r, args_t *a, int csv)
+{
+	const ml_serve_backend_t *be = r->sv->backend;
+	if (a->status) {
+		args_free(a);
+		return respond_error(r, a->status, a->bad_param, a->err);
+	}
+	if (a->all && csv != 1) {
+		args_free(a);
+		return respond_error(r, 400, "all", "all: only /api/search.csv streams every row");
+	}
+	if (a->all)
+		return api_search_all(r, a);
+	ml_serve_ask_t ask = ext_ask(r, a, a->q.limit ? a->q.limit : ML_QUERY_MAX_LIMIT);
+	json_t *j = NULL;
+	unsigned status = csv < 0 ? be->histogram(be->ctx, &ask, &j) : be->search(be->ctx, &ask, &j);
+	args_free(a);
+	if (!j)
+		return respond_error(r, 500, NULL, "out of memory");
+	char *next = csv < 0 ? NULL : ext_next(r, j);
+	if (status != 200 || csv != 1) {
+		free(next);
+		return respond_json(r, status, j);
+	}
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	ml_out_t *o = mem ? ml_out_new(mem, ML_OUT_CSV) : NULL;
+	size_t i;
+	json_t *row;
+	json_array_foreach(json_object_get(j, "rows"), i, row)
+		if (o)
+			ml_out_csv_row(o, row);
+	if (o)
+		ml_out_finish(o);
+	if (o && !json_array_size(json_object_get(j, "rows")))
+		fputs(csv_header, mem);
+	if (mem)
+		fclose(mem);
+	ml_buf_t missing = ML_BUF_INIT;
+	const char *hdr[11] = { "Cache-Control", "no-store",
+		"Content-Disposition", "attachment; filename=\"mtalog-search.csv\"" };
+	size_t h = 4;
+	if (json_is_true(json_object_get(j, "partial"))) {
+		ml_buf_puts(&missing, "shards ");
+		ext_missing(j, &missing);
+		ml_buf_puts(&missing, " did not answer");
+		hdr[h++] = "X-Mtalog-Partial";
+		hdr[h++] = ml_buf_cstr(&missing);
+	}
+	const char *stopped = json_string_value(json_object_get(j, "stopped"));
+	if (stopped) {
+		hdr[h++] = "X-Mtalog-Incomplete";
+		hdr[h++] = stopped;
+	}
+	if (next) {
+		hdr[h++] = "X-Mtalog-Next";
+		hdr[h++] = next;
+	}
+	enum MHD_Result ret = o ? respond(r, 200, "text/csv; charset=utf-8", buf, len, hdr)
+	                        : respond_error(r, 500, NULL, "out of memory");
+	free(buf);
+	free(next);
+	ml_buf_free(&missing);
+	json_decref(j);
+	return ret;
+}
+
+static enum MHD_Result ext_message(req_t *r, const char *id)
+{
+	const ml_serve_backend_t *be = r->sv->backend;
+	ml_serve_ask_t ask = { NULL, r->user, NULL, 0, (double)r->sv->search_ns / 1e9 };
+	json_t *j = NULL;
+	unsigned status = be->message(be->ctx, id, &ask, &j);
+	return j ? respond_json(r, status, j) : respond_error(r, 500, NULL, "out of memory");
+}
+
 /* The count of a search's whole match, when the page does not hold all of it: at
  * most 10 ms (a page of 1000 rows takes a few), so that a page costs at most
  * that much more; beyond, the count is a lower bound (/api/histogram counts
@@ -765,6 +982,8 @@ static enum MHD_Result api_histogram(req_t *r)
 	memset(&a, 0, sizeof a);
 	a.req = r;
 	mhd.get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
+	if (r->sv->backend)
+		return ext_search(r, &a, -1);
 	if (a.status) {
 		ml_query_free(&a.q);
 		return respond_error(r, a.status, a.bad_param, a.err);
@@ -820,6 +1039,8 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	memset(&a, 0, sizeof a);
 	a.req = r;
 	mhd.get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
+	if (r->sv->backend)
+		return ext_search(r, &a, csv);
 	if (a.status) {
 		ml_query_free(&a.q);
 		return respond_error(r, a.status, a.bad_param, a.err);
@@ -1054,6 +1275,8 @@ static enum MHD_Result message_failed(req_t *r, const char *id, int rc)
 
 static enum MHD_Result api_message(req_t *r, const char *id)
 {
+	if (r->sv->backend)
+		return ext_message(r, id);
 	uint64_t docid;
 	if (ml_docid_parse(id, &docid))
 		return bad_id(r, id);
@@ -1383,6 +1606,9 @@ static enum MHD_Result do_report(req_t *r, body_t *b, const char *id)
 		if (!r->user)
 			return respond_error(r, 401, NULL, "log in first (POST /login)");
 	}
+	if (r->sv->backend)
+		return respond_error(r, 501, NULL, "reports are not taken through a cluster's coordinator (serve --nats): "
+		                     "run `mtalog report` on the shard node that holds the message");
 	char err[512];
 	uint64_t docid;
 	if (ml_docid_parse(id, &docid))
@@ -1834,12 +2060,13 @@ int ml_serve_run(const ml_serve_opts_t *o)
 		fprintf(stderr, "mtalog serve: warning: without --users, anyone who reaches %s sees every message\n",
 		        o->listen);
 	}
-	if (ml_store_open(&sv.store, o->db_path, ML_STORE_RDONLY, err, sizeof err)) {
+	sv.backend = o->backend;
+	if (!sv.backend && ml_store_open(&sv.store, o->db_path, ML_STORE_RDONLY, err, sizeof err)) {
 		fprintf(stderr, "mtalog serve: %s\n", err);
 		goto done;
 	}
 	/* address space for the writer to grow into (see the top) */
-	if (sv.store->mapsize < ML_SERVE_MAP && sizeof(size_t) >= 8)
+	if (sv.store && sv.store->mapsize < ML_SERVE_MAP && sizeof(size_t) >= 8)
 		ml_store_set_map(sv.store, ML_SERVE_MAP);
 
 	/* SIGINT and SIGTERM are taken by sigwait below; the daemon's threads
@@ -1885,9 +2112,9 @@ int ml_serve_run(const ml_serve_opts_t *o)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof addr);
 	else
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof addr);
-	printf("mtalog serve: listening on http://%s%s%s:%u/ (database %s)\n",
+	printf("mtalog serve: listening on http://%s%s%s:%u/ (%s %s)\n",
 	       ss.ss_family == AF_INET6 ? "[" : "", addr, ss.ss_family == AF_INET6 ? "]" : "",
-	       di ? (unsigned)di->port : 0u, o->db_path);
+	       di ? (unsigned)di->port : 0u, sv.backend ? "cluster" : "database", sv.backend ? sv.backend->name : o->db_path);
 	fflush(stdout);
 	int sig = 0;
 	sigwait(&sigs, &sig);

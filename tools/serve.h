@@ -70,13 +70,39 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "tools/page.h"
 
 #define ML_SERVE_DEFAULT_LISTEN "127.0.0.1:8025"
 #define ML_SERVE_SEARCH_TIMEOUT 5   /* seconds */
 
+/* A server of a cluster (`serve --nats`, tools/coord.h): the answers come
+ * from the shards, not from db_path.  Each call fills *out with the JSON
+ * answer, in the shape the endpoint has on a single node plus "partial":
+ * true and "missing": [K, ...] when shards did not answer, and returns its
+ * HTTP status (an error: {"error": text[, "parameter": name]}).  The
+ * cursor is the backend's text (at most ML_SEAL_MAX characters), handed
+ * to a user sealed as any other.  Called from any thread. */
+typedef struct {
+	json_t *params;          /* {name: value}: the search parameters given (ml_query_params) */
+	const ml_user_t *user;   /* the session's user (NULL: no --users) */
+	const char *cursor;      /* the "next" of the page before, or NULL */
+	unsigned limit;          /* rows wanted, 1..ML_QUERY_MAX_LIMIT */
+	double timeout;          /* seconds a shard has to answer */
+} ml_serve_ask_t;
+
+typedef struct {
+	void *ctx;
+	const char *name;        /* what the server serves, for its first line */
+	unsigned (*search)(void *ctx, const ml_serve_ask_t *ask, json_t **out);      /* /api/search */
+	unsigned (*histogram)(void *ctx, const ml_serve_ask_t *ask, json_t **out);   /* /api/histogram */
+	unsigned (*message)(void *ctx, const char *id, const ml_serve_ask_t *ask, json_t **out);
+} ml_serve_backend_t;
+
 typedef struct {
 	const char *db_path;
+	const ml_serve_backend_t *backend;   /* NULL: the database at db_path */
 	const char *listen;     /* HOST:PORT, [V6]:PORT, :PORT or PORT; NULL: the default */
 	unsigned max_scans;     /* costly searches (no indexed filter, or a regex) at once;
 	                           0: the processors.  More wait up to 2 s, then 503 */
