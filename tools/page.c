@@ -5,6 +5,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "tools/histogram.h"
+#include "tools/report.h"
+
 int ml_cursor_parse(const char *s, ml_cursor_t *c)
 {
 	const char *dot = strchr(s, '.');
@@ -108,6 +111,8 @@ int ml_page_row(void *ctx, const ml_message_t *m, int row)
 	p->last_pos = pos;
 	p->last_nrows = m->nrcpts ? m->nrcpts : 1;
 	p->last_next = page_next_row(p, m, pos);
+	if (visible && p->given)
+		p->given(p->given_ctx, p);
 	return 0;
 }
 
@@ -280,4 +285,40 @@ int ml_page_next(const ml_page_t *p, const ml_page_run_t *res, ml_cursor_t *c)
 		return 1;
 	}
 	return 0;
+}
+
+void ml_page_total(ml_search_t *se, const ml_query_t *q, const ml_user_t *u, const ml_page_lock_t *lock,
+                   uint64_t *total, int *exact)
+{
+	ml_hist_t h;
+	ml_query_t cq = *q;
+	cq.deadline_ns = ML_MIN(q->deadline_ns, ml_search_clock_ns() + ML_PAGE_TOTAL_NS);
+	char err[256];
+	int restricted = u && u->role != ML_ROLE_ADMIN;
+	if (lock)
+		lock->enter(lock->ctx);
+	if (ml_hist_run(&h, se, &cq, restricted ? ml_row_visible : NULL, (void *)u, err, sizeof err) == 0 &&
+	    h.stopped != ML_SEARCH_CANCELLED) {
+		*total = h.total;
+		*exact = h.complete;
+	}
+	if (lock)
+		lock->leave(lock->ctx);
+	ml_hist_free(&h);
+}
+
+json_t *ml_page_message(ml_search_t *se, const ml_message_t *m, const ml_user_t *u, int whole,
+                        const ml_page_lock_t *lock)
+{
+	json_t *j = ml_message_json(m);
+	if (lock)
+		lock->enter(lock->ctx);
+	ml_message_add_reports(j, se, m->docid);
+	if (whole)
+		ml_message_add_chain(j, se, m);
+	if (lock)
+		lock->leave(lock->ctx);
+	if (!whole)
+		ml_message_redact(j, u, m);
+	return j;
 }

@@ -63,7 +63,8 @@ int ml_page_restrict(ml_query_t *q, const ml_user_t *u);
 #define ML_PAGE_USER_PASSES 50   /* searches (of up to 1000 rows each) one page of a
                                     user may run to fill itself */
 
-typedef struct {
+typedef struct ml_page ml_page_t;
+struct ml_page {
 	int json;               /* JSON: the rows, as text, comma-separated in rows */
 	ml_buf_t rows, tmp;
 	ml_out_t *out;          /* CSV: the writer */
@@ -79,7 +80,11 @@ typedef struct {
 	uint32_t last_next;     /* the row of last_docid the next page starts at */
 	uint64_t vis_docid;     /* for a user: in message vis_docid, vis_next is the */
 	uint32_t vis_next;      /* first row they may see after the last handed over */
-} ml_page_t;
+	/* NULL, or called after each row given, with the cursor after it
+	 * (ml_page_cursor) known */
+	void (*given)(void *ctx, const ml_page_t *p);
+	void *given_ctx;
+};
 
 /* The search callback (ml_search_fn) that fills a page. */
 int ml_page_row(void *ctx, const ml_message_t *m, int row);
@@ -111,5 +116,20 @@ int ml_page_fill(ml_page_t *p, ml_search_t *se, ml_query_t *q, int restricted, c
                  ml_page_run_t *res, char *err, size_t errlen);
 /* The cursor of the next page into *c: 1, or 0 when the match ended. */
 int ml_page_next(const ml_page_t *p, const ml_page_run_t *res, ml_cursor_t *c);
+
+/* The count of a search's whole match (q's cursor and limit aside), when
+ * the page does not hold all of it: within ML_PAGE_TOTAL_NS or until q's
+ * deadline, whichever is first (a page of 1000 rows takes a few ms, so a
+ * page costs at most that much more); beyond, *total is a lower bound and
+ * *exact 0.  u: whose rows (NULL: every row).  *total and *exact are left
+ * as they are when the count fails or was cancelled. */
+#define ML_PAGE_TOTAL_NS 10000000u
+void ml_page_total(ml_search_t *se, const ml_query_t *q, const ml_user_t *u, const ml_page_lock_t *lock,
+                   uint64_t *total, int *exact);
+
+/* Message m as u may see it (whole: ml_message_visible's): its JSON with its
+ * reports, and its chain when whole, else redacted (new reference). */
+json_t *ml_page_message(ml_search_t *se, const ml_message_t *m, const ml_user_t *u, int whole,
+                        const ml_page_lock_t *lock);
 
 #endif

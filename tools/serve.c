@@ -967,12 +967,6 @@ static enum MHD_Result ext_message(req_t *r, const char *id)
 	return j ? respond_json(r, status, j) : respond_error(r, 500, NULL, "out of memory");
 }
 
-/* The count of a search's whole match, when the page does not hold all of it: at
- * most 10 ms (a page of 1000 rows takes a few), so that a page costs at most
- * that much more; beyond, the count is a lower bound (/api/histogram counts
- * within the whole search budget) */
-#define TOTAL_NS 10000000u
-
 /* /api/histogram?(the parameters of /api/search): the whole match by hour
  * or day and status (tools/histogram.h), within the search budget; a
  * user's rows only. */
@@ -1118,24 +1112,11 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	int truncated = run.truncated, scanned = run.scanned, stopped = run.stopped, capped = run.capped;
 	uint64_t examined = run.examined, re_limited = run.re_limited;
 	/* the total of the whole match: exact when the page holds all of it,
-	 * else counted within TOTAL_NS (or what is left of the budget); a
-	 * count that stops there is a lower bound */
+	 * else counted (ml_page_total) */
 	uint64_t total = p.n;
 	int total_exact = !a.has_cursor && !truncated && !stopped && !rc;
 	if (!rc && !stopped && !total_exact && !csv) {
-		ml_hist_t h;
-		ml_query_t cq = a.q;
-		uint64_t now2 = ml_search_clock_ns();
-		cq.deadline_ns = ML_MIN(a.q.deadline_ns, now2 + TOTAL_NS);
-		char terr[256];
-		db_enter(r->sv);
-		if (ml_hist_run(&h, se, &cq, restricted ? ml_row_visible : NULL, (void *)r->user, terr, sizeof terr) == 0 &&
-		    h.stopped != ML_SEARCH_CANCELLED) {
-			total = h.total;
-			total_exact = h.complete;
-		}
-		db_leave(r->sv);
-		ml_hist_free(&h);
+		ml_page_total(se, &a.q, r->user, &lock, &total, &total_exact);
 	}
 	search_return(r->sv, se);
 	if (costly)
@@ -1292,18 +1273,8 @@ static enum MHD_Result api_message(req_t *r, const char *id)
 	if (rc)
 		ret = message_failed(r, id, rc);
 	else {
-		json_t *j = ml_message_json(&m);
-		db_enter(r->sv);
-		ml_message_add_reports(j, se, m.docid);
-		db_leave(r->sv);
-		if (whole) {
-			db_enter(r->sv);
-			ml_message_add_chain(j, se, &m);
-			db_leave(r->sv);
-		} else {
-			ml_message_redact(j, r->user, &m);
-		}
-		ret = respond_json(r, 200, j);
+		ml_page_lock_t lock = { db_enter_cb, db_leave_cb, r->sv };
+		ret = respond_json(r, 200, ml_page_message(se, &m, r->user, whole, &lock));
 	}
 	search_return(r->sv, se);
 	ml_message_free(&m);
