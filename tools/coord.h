@@ -36,6 +36,7 @@
 #define ML_COORD_H
 
 #include "tools/cluster.h"
+#include "tools/serve.h"
 
 #define ML_COORD_BUCKET "mtalog_shards"
 #define ML_COORD_TTL_S 10
@@ -45,6 +46,10 @@
 
 /* The shard's answering process: does not return (exits). */
 void ml_coord_responder(const char *db, const ml_cluster_opts_t *co, int k, int n);
+
+/* `mtalog serve --nats URL`: serve (o, its db_path unused) with the
+ * cluster's shards as its backend until stopped; ml_serve_run's status. */
+int ml_coord_serve(ml_serve_opts_t *o, const char *url);
 
 /* `mtalog search|show|stats --nats URL ...`; argv[0] is the command. */
 int ml_coord_main(const char *cmd, int argc, char **argv);
