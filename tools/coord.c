@@ -846,6 +846,9 @@ static unsigned serve_histogram(void *ctx, const ml_serve_ask_t *ask, json_t **o
 	}
 	h.complete &= !json_is_true(json_object_get(info, "partial"));
 	*out = ml_hist_json(&h);
+	/* (incomplete for want of shards only: not "stopped") */
+	if (!h.stopped)
+		json_object_del(*out, "stopped");
 	json_object_update(*out, info);
 	json_decref(info);
 	ml_hist_free(&h);

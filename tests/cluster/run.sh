@@ -404,7 +404,7 @@ from=@example.com&status=delivered|300|ada
 subject=report|7|ada
 since=2026-11-01T06:00:00Z&until=2026-11-01T07:00:00Z|25|ada
 to=@example.com|60|bob
-status=bounced|20|bob
+status=bounced|4|bob
 EOF
 	# every row as CSV (search.csv?all=1), ids aside
 	for s in single cluster; do
