@@ -154,8 +154,10 @@ static json_t *answer_search(resp_t *r, const char *data, int len)
 		out = json_pack("{s:i, s:s, s:i}", "shard", r->k, "error", "cursor: not a cursor", "status", 400);
 		goto done;
 	}
+	/* (search --nats: no budget, as search) */
 	json_int_t budget = json_integer_value(json_object_get(in, "budget_ms"));
-	q.deadline_ns = ml_search_clock_ns() + (uint64_t)(budget > 0 ? budget : ML_SERVE_SEARCH_TIMEOUT * 1000) * 1000000;
+	if (budget > 0)
+		q.deadline_ns = ml_search_clock_ns() + (uint64_t)budget * 1000000;
 	if (resp_open(r, err, sizeof err)) {
 		out = error_json(r->k, err);
 		goto done;

@@ -8,10 +8,24 @@
  * that opens the shard database read-only, as `serve` does beside `ingest`,
  * and answers on
  *   mtalog.search.<K>   request: {"q": {param: value, ...}} with the names of
- *                       ml_query_params; reply: {"shard": K, "rows": [row,
- *                       ...], "truncated": bool} or {"shard": K, "error": s}
- *   mtalog.show.<K>     request: the docid (decimal); reply: the message's
- *                       JSON (ml_message_json, with its chain) or {"error"}
+ *                       ml_query_params, and optionally "cursor": "D[.K]" (the
+ *                       page after it), "user": [address, ...] (a user who
+ *                       sees those rows only, tools/page.h), "budget_ms": n
+ *                       (the search's time; none without), "total": true (count the
+ *                       whole match), "hist": true (count it by hour only);
+ *                       reply: {"shard": K, "rows": [row, ...], "after":
+ *                       [cursor after each row], "truncated": bool, "next":
+ *                       cursor|null, "total", "total_exact", "scanned",
+ *                       "complete", "examined", "stopped"?} (a page as
+ *                       serve makes it, tools/page.h), or with "hist":
+ *                       {"shard": K, "hist": {"newest_hour", "nhours",
+ *                       "counts": [[hour index, status, n], ...], "total",
+ *                       "complete", "stopped"}}; or {"shard": K, "error": s,
+ *                       "status"?: 400 (a bad parameter) | 404 (no message)}
+ *   mtalog.show.<K>     request: the docid (decimal), or {"id": docid, "user":
+ *                       [...]}; reply: the message's JSON (ml_message_json,
+ *                       with its chain; redacted for a user, tools/page.h)
+ *                       or {"error"}
  *   mtalog.stats.<K>    reply: ml_stats_json of the shard
  * A row's and a message's "id" is the cluster's id "K-docid": `show --nats`
  * goes to the shard it names.  Every ML_COORD_ANNOUNCE_S the responder puts
@@ -31,6 +45,12 @@
  * times: the latest).  A shard that did not answer makes the answer partial
  * ("partial": true, "missing": [K, ...] on stderr, or in the JSON of stats;
  * exit status 3).
+ *
+ * `serve --nats` (ml_coord_serve): serve.h's backend over the same
+ * questions; the merged cursor, one position a shard, and how pages are
+ * merged: docs/cluster.md.  The connection is shared by the server's
+ * threads (the NATS client's is thread-safe); each question has its own
+ * inbox.
  */
 #ifndef ML_COORD_H
 #define ML_COORD_H
