@@ -74,25 +74,29 @@ static json_t *error_json(int k, const char *err)
 }
 
 /* A user of the request ("user": [address, ...]: one who sees their rows
- * only) into u, its addresses pointing into req; NULL when there is none. */
-static const ml_user_t *request_user(json_t *req, ml_user_t *u, char **addrs, size_t max)
+ * only) into u, its addresses pointing into req (u->addrs malloc'd: free
+ * it); NULL when there is none.  *bad: out of memory (then NULL too). */
+static const ml_user_t *request_user(json_t *req, ml_user_t *u, int *bad)
 {
 	json_t *a = json_object_get(req, "user");
+	memset(u, 0, sizeof *u);
+	*bad = 0;
 	if (!json_is_array(a))
 		return NULL;
-	memset(u, 0, sizeof *u);
 	u->name = "";
 	u->role = ML_ROLE_USER;
-	u->addrs = addrs;
+	u->addrs = calloc(json_array_size(a) + 1, sizeof *u->addrs);
+	if (!u->addrs) {
+		*bad = 1;
+		return NULL;
+	}
 	size_t i;
 	json_t *v;
 	json_array_foreach(a, i, v)
-		if (json_is_string(v) && u->naddrs < max)
-			addrs[u->naddrs++] = (char *)json_string_value(v);
+		if (json_is_string(v))
+			u->addrs[u->naddrs++] = (char *)json_string_value(v);
 	return u;
 }
-
-#define REQ_ADDRS 256   /* a user's addresses a request carries at most */
 
 /* Each row's cursor after it, in the order of the rows. */
 static void after_row(void *ctx, const ml_page_t *p)
@@ -134,6 +138,8 @@ static json_t *answer_search(resp_t *r, const char *data, int len)
 	memset(&q, 0, sizeof q);
 	ml_page_t p;
 	memset(&p, 0, sizeof p);
+	ml_user_t ub;   /* (its addrs freed at the end) */
+	memset(&ub, 0, sizeof ub);
 	const char *name;
 	json_t *v;
 	json_object_foreach(qj, name, v) {
@@ -145,9 +151,12 @@ static json_t *answer_search(resp_t *r, const char *data, int len)
 			goto done;
 		}
 	}
-	ml_user_t ub;
-	char *addrs[REQ_ADDRS];
-	const ml_user_t *u = request_user(in, &ub, addrs, REQ_ADDRS);
+	int bad;
+	const ml_user_t *u = request_user(in, &ub, &bad);
+	if (bad) {
+		out = error_json(r->k, "out of memory");
+		goto done;
+	}
 	const char *cursor = json_string_value(json_object_get(in, "cursor"));
 	ml_cursor_t c;
 	if (cursor && ml_cursor_parse(cursor, &c)) {
@@ -212,6 +221,7 @@ static json_t *answer_search(resp_t *r, const char *data, int len)
 	                "examined", (json_int_t)run.examined, "stopped",
 	                run.stopped ? "deadline" : run.re_limited ? "regex limit" : NULL);
 done:
+	free(ub.addrs);
 	json_decref(after);
 	ml_page_free(&p);
 	ml_query_free(&q);
@@ -226,8 +236,8 @@ static json_t *answer_show(resp_t *r, const char *data, int len)
 	json_error_t je;
 	json_t *in = len && data[0] == '{' ? json_loadb(data, (size_t)len, 0, &je) : NULL;
 	ml_user_t ub;
-	char *addrs[REQ_ADDRS];
-	const ml_user_t *u = request_user(in, &ub, addrs, REQ_ADDRS);
+	int bad;
+	const ml_user_t *u = request_user(in, &ub, &bad);
 	if (in)
 		snprintf(id, sizeof id, "%s", json_string_value(json_object_get(in, "id")) ? json_string_value(json_object_get(in, "id")) : "");
 	else
@@ -237,7 +247,9 @@ static json_t *answer_show(resp_t *r, const char *data, int len)
 	ml_message_t m;
 	ml_message_init(&m);
 	int whole = 1;
-	if (ml_docid_parse(id, &docid)) {
+	if (bad) {
+		j = error_json(r->k, "out of memory");
+	} else if (ml_docid_parse(id, &docid)) {
 		j = error_json(r->k, "not a message id");
 	} else if (resp_open(r, err, sizeof err)) {
 		j = error_json(r->k, err);
@@ -260,6 +272,7 @@ static json_t *answer_show(resp_t *r, const char *data, int len)
 		}
 	}
 	ml_message_free(&m);
+	free(ub.addrs);
 	json_decref(in);
 	return j;
 }
@@ -548,7 +561,7 @@ static json_t *serve_request(const ml_serve_ask_t *ask)
 	json_object_set_new(req, "q", ask->params ? json_deep_copy(ask->params) : json_object());
 	if (ask->user && ask->user->role != ML_ROLE_ADMIN) {
 		json_t *a = json_array();
-		for (size_t i = 0; i < ask->user->naddrs && i < REQ_ADDRS; i++)
+		for (size_t i = 0; i < ask->user->naddrs; i++)
 			json_array_append_new(a, json_string(ask->user->addrs[i]));
 		json_object_set_new(req, "user", a);
 	}
