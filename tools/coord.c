@@ -17,8 +17,10 @@
 
 #include "index/query.h"
 #include "index/store.h"
+#include "tools/histogram.h"
 #include "tools/output.h"
-#include "tools/report.h"
+#include "tools/page.h"
+#include "tools/serve.h"
 
 /* ---- the shard's side ---- */
 
@@ -57,20 +59,6 @@ static void cluster_id(json_t *j, int k)
 	json_object_set_new(j, "id", json_string(buf));
 }
 
-typedef struct {
-	json_t *rows;
-	int k;
-} rows_ctx_t;
-
-static int add_row(void *ctx, const ml_message_t *m, int row)
-{
-	rows_ctx_t *c = ctx;
-	json_t *j = ml_row_json(m, row);
-	cluster_id(j, c->k);
-	json_array_append_new(c->rows, j);
-	return 0;
-}
-
 static void reply(resp_t *r, natsMsg *req, json_t *j)
 {
 	char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -85,11 +73,62 @@ static json_t *error_json(int k, const char *err)
 	return json_pack("{s:i, s:s}", "shard", k, "error", err);
 }
 
+/* A user of the request ("user": [address, ...]: one who sees their rows
+ * only) into u, its addresses pointing into req (u->addrs malloc'd: free
+ * it); NULL when there is none.  *bad: out of memory (then NULL too). */
+static const ml_user_t *request_user(json_t *req, ml_user_t *u, int *bad)
+{
+	json_t *a = json_object_get(req, "user");
+	memset(u, 0, sizeof *u);
+	*bad = 0;
+	if (!json_is_array(a))
+		return NULL;
+	u->name = "";
+	u->role = ML_ROLE_USER;
+	u->addrs = calloc(json_array_size(a) + 1, sizeof *u->addrs);
+	if (!u->addrs) {
+		*bad = 1;
+		return NULL;
+	}
+	size_t i;
+	json_t *v;
+	json_array_foreach(a, i, v)
+		if (json_is_string(v))
+			u->addrs[u->naddrs++] = (char *)json_string_value(v);
+	return u;
+}
+
+/* Each row's cursor after it, in the order of the rows. */
+static void after_row(void *ctx, const ml_page_t *p)
+{
+	ml_cursor_t c = ml_page_cursor(p);
+	char buf[48];
+	ml_cursor_format(&c, buf, sizeof buf);
+	json_array_append_new(ctx, json_string(buf));
+}
+
+/* The hours of a counting walk: {"newest_hour", "nhours", "counts": [[i,
+ * status, n], ...] (the non-zero ones), "total", "complete", "stopped"}. */
+static json_t *hist_json_hours(const ml_hist_t *h)
+{
+	json_t *counts = json_array();
+	for (uint64_t i = 0; i < h->nhours; i++)
+		for (int st = 0; st < ML_ST__COUNT; st++)
+			if (h->hours[i][st])
+				json_array_append_new(counts, json_pack("[I, i, I]", (json_int_t)i, st,
+				                                        (json_int_t)h->hours[i][st]));
+	return json_pack("{s:I, s:I, s:o, s:I, s:b, s:i}", "newest_hour", (json_int_t)h->newest_hour, "nhours",
+	                 (json_int_t)h->nhours, "counts", counts, "total", (json_int_t)h->total, "complete",
+	                 h->complete, "stopped", h->stopped);
+}
+
+/* mtalog.search.K: {"q": {param: value}, "cursor": "D[.K]", "user": [...],
+ * "budget_ms": n, "total": bool, "hist": bool} (tools/coord.h) */
 static json_t *answer_search(resp_t *r, const char *data, int len)
 {
 	char err[512] = "";
 	json_error_t je;
-	json_t *in = json_loadb(data, (size_t)len, 0, &je);
+	json_t *in = json_loadb(data, (size_t)len, 0, &je), *out = NULL, *after = NULL;
 	json_t *qj = json_object_get(in, "q");
 	if (!json_is_object(qj)) {
 		json_decref(in);
@@ -97,6 +136,10 @@ static json_t *answer_search(resp_t *r, const char *data, int len)
 	}
 	ml_query_t q;
 	memset(&q, 0, sizeof q);
+	ml_page_t p;
+	memset(&p, 0, sizeof p);
+	ml_user_t ub;   /* (its addrs freed at the end) */
+	memset(&ub, 0, sizeof ub);
 	const char *name;
 	json_t *v;
 	json_object_foreach(qj, name, v) {
@@ -104,55 +147,133 @@ static json_t *answer_search(resp_t *r, const char *data, int len)
 		if (!val || ml_query_set(&q, name, val, err, sizeof err)) {
 			if (!err[0])
 				snprintf(err, sizeof err, "%s: not a string", name);
-			ml_query_free(&q);
-			json_decref(in);
-			return error_json(r->k, err);
+			out = json_pack("{s:i, s:s, s:i}", "shard", r->k, "error", err, "status", 400);
+			goto done;
 		}
 	}
-	json_decref(in);
+	int bad;
+	const ml_user_t *u = request_user(in, &ub, &bad);
+	if (bad) {
+		out = error_json(r->k, "out of memory");
+		goto done;
+	}
+	const char *cursor = json_string_value(json_object_get(in, "cursor"));
+	ml_cursor_t c;
+	if (cursor && ml_cursor_parse(cursor, &c)) {
+		out = json_pack("{s:i, s:s, s:i}", "shard", r->k, "error", "cursor: not a cursor", "status", 400);
+		goto done;
+	}
+	/* (search --nats: no budget, as search) */
+	json_int_t budget = json_integer_value(json_object_get(in, "budget_ms"));
+	if (budget > 0)
+		q.deadline_ns = ml_search_clock_ns() + (uint64_t)budget * 1000000;
 	if (resp_open(r, err, sizeof err)) {
-		ml_query_free(&q);
-		return error_json(r->k, err);
+		out = error_json(r->k, err);
+		goto done;
 	}
-	rows_ctx_t c = { json_array(), r->k };
-	ml_search_info_t info;
-	int rc = ml_search_run(r->se, &q, add_row, &c, &info, err, sizeof err);
-	ml_query_free(&q);
+	int restricted = ml_page_restrict(&q, u);
+	if (json_is_true(json_object_get(in, "hist"))) {
+		ml_hist_t h;
+		int rc = ml_hist_run(&h, r->se, &q, restricted ? ml_row_visible : NULL, (void *)u, err, sizeof err);
+		out = rc ? json_pack("{s:i, s:s, s:i}", "shard", r->k, "error", err, "status", rc == ML_EINVAL ? 400 : 500)
+		         : json_pack("{s:i, s:o}", "shard", r->k, "hist", hist_json_hours(&h));
+		ml_hist_free(&h);
+		goto done;
+	}
+	p.json = 1;
+	p.user = u;
+	p.limit = q.limit ? q.limit : ML_QUERY_MAX_LIMIT;
+	q.limit = restricted ? ML_QUERY_MAX_LIMIT : p.limit;
+	if (cursor)
+		ml_page_after(&q, &p, &c);
+	after = json_array();
+	p.given = after_row;
+	p.given_ctx = after;
+	ml_page_run_t run;
+	int rc = ml_page_fill(&p, r->se, &q, restricted, NULL, &run, err, sizeof err);
 	if (rc) {
-		json_decref(c.rows);
-		return error_json(r->k, err);
+		out = json_pack("{s:i, s:s, s:i}", "shard", r->k, "error", err[0] ? err : ml_strerror(rc), "status",
+		                rc == ML_EINVAL ? 400 : 500);
+		goto done;
 	}
-	return json_pack("{s:i, s:o, s:b}", "shard", r->k, "rows", c.rows, "truncated", info.truncated);
+	uint64_t total = p.n;
+	int total_exact = !cursor && !run.truncated && !run.stopped;
+	if (json_is_true(json_object_get(in, "total")) && !run.stopped && !total_exact)
+		ml_page_total(r->se, &q, u, NULL, &total, &total_exact);
+	ml_buf_t text = ML_BUF_INIT;
+	ml_buf_putc(&text, '[');
+	if (p.rows.len)
+		ml_buf_append(&text, p.rows.data, p.rows.len);
+	ml_buf_putc(&text, ']');
+	json_t *rows = json_loadb(text.data, text.len, 0, &je);
+	ml_buf_free(&text);
+	size_t i;
+	json_array_foreach(rows, i, v)
+		cluster_id(v, r->k);
+	ml_cursor_t nc;
+	char next[48] = "";
+	if (ml_page_next(&p, &run, &nc))
+		ml_cursor_format(&nc, next, sizeof next);
+	out = json_pack("{s:i, s:o, s:O, s:b, s:s?, s:I, s:b, s:b, s:b, s:b, s:I, s:s*}", "shard", r->k, "rows",
+	                rows ? rows : json_array(), "after", after, "truncated", run.truncated, "next",
+	                next[0] ? next : NULL, "total", (json_int_t)total, "total_exact", total_exact, "scanned",
+	                run.scanned, "prefix_capped", run.capped, "complete", !run.stopped && !run.re_limited,
+	                "examined", (json_int_t)run.examined, "stopped",
+	                run.stopped ? "deadline" : run.re_limited ? "regex limit" : NULL);
+done:
+	free(ub.addrs);
+	json_decref(after);
+	ml_page_free(&p);
+	ml_query_free(&q);
+	json_decref(in);
+	return out;
 }
 
+/* mtalog.show.K: the docid (decimal), or {"id": docid, "user": [...]}. */
 static json_t *answer_show(resp_t *r, const char *data, int len)
 {
 	char err[512] = "", id[32];
-	snprintf(id, sizeof id, "%.*s", ML_MIN(len, 31), data);
+	json_error_t je;
+	json_t *in = len && data[0] == '{' ? json_loadb(data, (size_t)len, 0, &je) : NULL;
+	ml_user_t ub;
+	int bad;
+	const ml_user_t *u = request_user(in, &ub, &bad);
+	if (in)
+		snprintf(id, sizeof id, "%s", json_string_value(json_object_get(in, "id")) ? json_string_value(json_object_get(in, "id")) : "");
+	else
+		snprintf(id, sizeof id, "%.*s", ML_MIN(len, 31), data);
 	uint64_t docid;
-	if (ml_docid_parse(id, &docid))
-		return error_json(r->k, "not a message id");
-	if (resp_open(r, err, sizeof err))
-		return error_json(r->k, err);
+	json_t *j;
 	ml_message_t m;
 	ml_message_init(&m);
-	int rc = ml_search_get(r->se, docid, &m);
-	json_t *j;
-	if (rc) {
-		j = error_json(r->k, rc == ML_ENOTFOUND ? "no such message" : ml_strerror(rc));
+	int whole = 1;
+	if (bad) {
+		j = error_json(r->k, "out of memory");
+	} else if (ml_docid_parse(id, &docid)) {
+		j = error_json(r->k, "not a message id");
+	} else if (resp_open(r, err, sizeof err)) {
+		j = error_json(r->k, err);
 	} else {
-		j = ml_message_json(&m);
-		ml_message_add_chain(j, r->se, &m);
-		ml_message_add_reports(j, r->se, m.docid);
-		cluster_id(j, r->k);
-		json_t *chain = json_object_get(j, "chain");
-		size_t i;
-		json_t *hop;
-		json_array_foreach(chain, i, hop)
-			cluster_id(hop, r->k);
-		json_object_set_new(j, "shard", json_integer(r->k));
+		int rc = ml_search_get(r->se, docid, &m);
+		if (rc == 0 && !ml_message_visible(u, &m, &whole))
+			rc = ML_ENOTFOUND;
+		if (rc) {
+			j = rc == ML_ENOTFOUND ? json_pack("{s:i, s:s, s:i}", "shard", r->k, "error", "no such message", "status", 404)
+			                       : error_json(r->k, ml_strerror(rc));
+		} else {
+			j = ml_page_message(r->se, &m, u, whole, NULL);
+			cluster_id(j, r->k);
+			json_t *chain = json_object_get(j, "chain");
+			size_t i;
+			json_t *hop;
+			json_array_foreach(chain, i, hop)
+				cluster_id(hop, r->k);
+			json_object_set_new(j, "shard", json_integer(r->k));
+		}
 	}
 	ml_message_free(&m);
+	free(ub.addrs);
+	json_decref(in);
 	return j;
 }
 
@@ -291,8 +412,8 @@ static int shards_expected(jsCtx *js)
 	return n;
 }
 
-/* Ask shards (all when only < 0) kind with payload; answers into g. */
-static int gather(natsConnection *nc, gather_t *g, const char *kind, int only, const char *payload, int64_t deadline_ms)
+/* Ask each shard k whose payloads[k] is not NULL, kind; answers into g. */
+static int gather(natsConnection *nc, gather_t *g, const char *kind, char *const *payloads, int64_t deadline_ms)
 {
 	char inbox_s[128];
 	natsInbox *inbox = NULL;
@@ -305,11 +426,11 @@ static int gather(natsConnection *nc, gather_t *g, const char *kind, int only, c
 		return ML_EIO;
 	int asked = 0;
 	for (int k = 0; k < g->n; k++) {
-		if (only >= 0 && k != only)
+		if (!payloads[k])
 			continue;
 		char subj[64];
 		snprintf(subj, sizeof subj, "mtalog.%s.%d", kind, k);
-		if (natsConnection_PublishRequestString(nc, subj, inbox_s, payload) == NATS_OK)
+		if (natsConnection_PublishRequestString(nc, subj, inbox_s, payloads[k]) == NATS_OK)
 			asked++;
 	}
 	natsConnection_Flush(nc);
@@ -402,6 +523,428 @@ static void merge_stats(json_t *into, json_t *from)
 			json_object_set_new(into, key, c);
 		}
 	}
+}
+
+/* ---- serve --nats: the page and the API over the shards ---- */
+
+typedef struct {
+	natsConnection *nc;
+	jsCtx *js;
+} coord_serve_t;
+
+/* {"error": text, "parameter": name, "param": name} (name may be NULL), as
+ * serve answers a bad parameter. */
+static json_t *serve_error(const char *param, const char *text)
+{
+	json_t *j = json_pack("{s:s}", "error", text);
+	if (param) {
+		json_object_set_new(j, "parameter", json_string(param));
+		json_object_set_new(j, "param", json_string(param));
+	}
+	return j;
+}
+
+/* The shards now (0 when none has announced itself): *out the answer then. */
+static int serve_shards(coord_serve_t *c, json_t **out)
+{
+	int n = shards_expected(c->js);
+	if (!n)
+		*out = serve_error(NULL, "no shard has announced itself in " ML_COORD_BUCKET);
+	return n;
+}
+
+/* The request every shard gets: the parameters, the user who sees their
+ * rows only (an admin and no --users: every row), the budget. */
+static json_t *serve_request(const ml_serve_ask_t *ask)
+{
+	json_t *req = json_object();
+	json_object_set_new(req, "q", ask->params ? json_deep_copy(ask->params) : json_object());
+	if (ask->user && ask->user->role != ML_ROLE_ADMIN) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < ask->user->naddrs; i++)
+			json_array_append_new(a, json_string(ask->user->addrs[i]));
+		json_object_set_new(req, "user", a);
+	}
+	json_object_set_new(req, "budget_ms", json_integer((json_int_t)(ask->timeout * 1000)));
+	return req;
+}
+
+/* Wait for the shards a little longer than their budget: they answer when
+ * it runs out, with what they found. */
+static int64_t serve_wait_ms(const ml_serve_ask_t *ask)
+{
+	return (int64_t)(ask->timeout * 1000) + 1000;
+}
+
+/* The answers of g into partial/missing of out; a shard's error with a
+ * status (a bad parameter: 400) is the answer's: *status. */
+static void serve_missing(gather_t *g, char *const *asked, json_t *out, unsigned *status, json_t **err)
+{
+	json_t *missing = json_array();
+	for (int k = 0; k < g->n; k++) {
+		if (!asked[k])
+			continue;
+		json_t *a = g->answers[k];
+		const char *e = json_string_value(json_object_get(a, "error"));
+		json_int_t st = json_integer_value(json_object_get(a, "status"));
+		if (e && st && st != 500 && *status == 200) {
+			*status = (unsigned)st;
+			char name[32];
+			snprintf(name, sizeof name, "%.*s", (int)ML_MIN(strcspn(e, ":"), sizeof name - 1), e);
+			*err = serve_error(st == 400 ? name : st == 404 ? "id" : NULL, e);
+		}
+		if (!a || (e && !st) || (e && st == 500)) {
+			if (e)
+				fprintf(stderr, "mtalog serve: shard %d: %s\n", k, e);
+			json_array_append_new(missing, json_integer(k));
+		}
+	}
+	json_object_set_new(out, "partial", json_boolean(json_array_size(missing)));
+	json_object_set_new(out, "missing", missing);
+	json_object_set_new(out, "shards", json_integer(g->n));
+}
+
+static void gather_free(gather_t *g, char **payloads)
+{
+	for (int k = 0; k < g->n; k++) {
+		json_decref(g->answers[k]);
+		if (payloads)
+			free(payloads[k]);
+	}
+	free(g->answers);
+	free(payloads);
+}
+
+/* A merged cursor: one position a shard, '_' between: "-" from its newest,
+ * "x" ended, or its own cursor (tools/page.h).  Into pos[0..n); a cursor of
+ * fewer shards (one added since) starts the others from their newest.
+ * ML_EINVAL for anything else. */
+#define POS_LEN 48
+static int merged_cursor_parse(const char *s, int n, char (*pos)[POS_LEN])
+{
+	for (int k = 0; k < n; k++)
+		snprintf(pos[k], POS_LEN, "-");
+	if (!s)
+		return ML_OK;
+	for (int k = 0;; k++) {
+		size_t len = strcspn(s, "_");
+		ml_cursor_t c;
+		if (k >= n || len >= POS_LEN)
+			return ML_EINVAL;
+		snprintf(pos[k], POS_LEN, "%.*s", (int)len, s);
+		if (strcmp(pos[k], "-") && strcmp(pos[k], "x") && ml_cursor_parse(pos[k], &c))
+			return ML_EINVAL;
+		if (!s[len])
+			return ML_OK;
+		s += len + 1;
+	}
+}
+
+/* The rows of the shards' answers, merged newest first (cmp_rows) as long
+ * as the order is known: a shard with more rows than it sent, all of whose
+ * rows are taken, stops the merge (its next rows may come before the
+ * others').  Up to limit rows into rows; pos[k] the cursor after the last
+ * row taken from shard k. */
+static void merge_pages(gather_t *g, unsigned limit, json_t *rows, char (*pos)[POS_LEN])
+{
+	size_t *taken = calloc((size_t)g->n, sizeof *taken);
+	if (!taken)
+		return;
+	for (;;) {
+		int best = -1, blocked = 0;
+		for (int k = 0; k < g->n; k++) {
+			json_t *a = g->answers[k];
+			if (!a || json_object_get(a, "error"))
+				continue;
+			json_t *r = json_object_get(a, "rows");
+			if (taken[k] == json_array_size(r)) {
+				blocked |= json_is_string(json_object_get(a, "next"));
+				continue;
+			}
+			json_t *head = json_array_get(r, taken[k]);
+			if (best < 0 || cmp_rows(&head, &(json_t *){ json_array_get(json_object_get(g->answers[best], "rows"),
+			                                                             taken[best]) }) < 0)
+				best = k;
+		}
+		if (blocked || best < 0 || json_array_size(rows) >= limit)
+			break;
+		json_array_append(rows, json_array_get(json_object_get(g->answers[best], "rows"), taken[best]++));
+	}
+	for (int k = 0; k < g->n; k++) {
+		json_t *a = g->answers[k];
+		if (!a || json_object_get(a, "error"))
+			continue;   /* (not asked, or no answer: asked again from where it was) */
+		size_t nrows = json_array_size(json_object_get(a, "rows"));
+		const char *next = json_string_value(json_object_get(a, "next"));
+		if (taken[k] == nrows)
+			snprintf(pos[k], POS_LEN, "%s", next ? next : "x");
+		else if (taken[k])
+			snprintf(pos[k], POS_LEN, "%s", json_string_value(json_array_get(json_object_get(a, "after"), taken[k] - 1)));
+	}
+	free(taken);
+}
+
+static unsigned serve_search(void *ctx, const ml_serve_ask_t *ask, json_t **out)
+{
+	coord_serve_t *c = ctx;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	gather_t g = { serve_shards(c, out), NULL };
+	if (!g.n)
+		return 503;
+	char (*pos)[POS_LEN] = calloc((size_t)g.n, sizeof *pos);
+	char **payloads = calloc((size_t)g.n, sizeof *payloads);
+	g.answers = calloc((size_t)g.n, sizeof *g.answers);
+	json_t *req = serve_request(ask);
+	unsigned status = 200;
+	if (!pos || !payloads || !g.answers) {
+		*out = serve_error(NULL, "out of memory");
+		status = 500;
+		goto done;
+	}
+	if (merged_cursor_parse(ask->cursor, g.n, pos)) {
+		*out = serve_error("cursor", "cursor: not a cursor of this cluster (give back the \"next\" of a search)");
+		status = 400;
+		goto done;
+	}
+	/* every shard is asked, an ended one for its total only */
+	json_object_set_new(req, "total", json_true());
+	for (int k = 0; k < g.n; k++) {
+		json_t *q = json_deep_copy(req);
+		int ended = !strcmp(pos[k], "x");
+		char lim[16];
+		snprintf(lim, sizeof lim, "%u", ended ? 1 : ask->limit);
+		json_object_set_new(json_object_get(q, "q"), "limit", json_string(lim));
+		if (!ended && strcmp(pos[k], "-"))
+			json_object_set_new(q, "cursor", json_string(pos[k]));
+		payloads[k] = json_dumps(q, JSON_COMPACT);
+		json_decref(q);
+	}
+	gather(c->nc, &g, "search", payloads, serve_wait_ms(ask));
+	json_t *err = NULL;
+	*out = json_object();
+	serve_missing(&g, payloads, *out, &status, &err);
+	if (err) {
+		json_decref(*out);
+		*out = err;
+		goto done;
+	}
+	/* an ended shard's rows are not merged again */
+	for (int k = 0; k < g.n; k++)
+		if (!strcmp(pos[k], "x") && g.answers[k] && !json_object_get(g.answers[k], "error")) {
+			json_object_set_new(g.answers[k], "rows", json_array());
+			json_object_del(g.answers[k], "next");
+		}
+	json_t *rows = json_array();
+	merge_pages(&g, ask->limit, rows, pos);
+	ml_buf_t next = ML_BUF_INIT;
+	int ended = 1;
+	for (int k = 0; k < g.n; k++) {
+		ml_buf_printf(&next, "%s%s", k ? "_" : "", pos[k]);
+		ended &= !strcmp(pos[k], "x");
+	}
+	json_int_t total = 0, examined = 0;
+	int exact = !json_is_true(json_object_get(*out, "partial")), scanned = 0, capped = 0, complete = 1;
+	const char *stopped = NULL;
+	for (int k = 0; k < g.n; k++) {
+		json_t *a = g.answers[k];
+		if (!a || json_object_get(a, "error"))
+			continue;
+		total += json_integer_value(json_object_get(a, "total"));
+		examined += json_integer_value(json_object_get(a, "examined"));
+		exact &= json_is_true(json_object_get(a, "total_exact")) || !strcmp(pos[k], "x");
+		scanned |= json_is_true(json_object_get(a, "scanned"));
+		capped |= json_is_true(json_object_get(a, "prefix_capped"));
+		complete &= json_is_true(json_object_get(a, "complete"));
+		if (!stopped)
+			stopped = json_string_value(json_object_get(a, "stopped"));
+	}
+	json_t *body = json_object();
+	json_object_set_new(body, "rows", rows);
+	json_object_set_new(body, "truncated", json_boolean(!ended));
+	json_object_set_new(body, "next", ended ? json_null() : json_string(ml_buf_cstr(&next)));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (!ask->user || ask->user->role == ML_ROLE_ADMIN)
+		json_object_set_new(body, "took_us", json_integer((json_int_t)(t1.tv_sec - t0.tv_sec) * 1000000 +
+		                                                  (t1.tv_nsec - t0.tv_nsec) / 1000));
+	json_object_set_new(body, "scanned", json_boolean(scanned));
+	json_object_set_new(body, "total", json_integer(total));
+	json_object_set_new(body, "total_exact", json_boolean(exact));
+	if (capped)
+		json_object_set_new(body, "prefix_capped", json_true());
+	json_object_set_new(body, "complete", json_boolean(complete));
+	json_object_set_new(body, "examined", json_integer(examined));
+	if (stopped)
+		json_object_set_new(body, "stopped", json_string(stopped));
+	json_object_update(body, *out);
+	json_decref(*out);
+	*out = body;
+	ml_buf_free(&next);
+done:
+	json_decref(req);
+	gather_free(&g, payloads);
+	free(pos);
+	return status;
+}
+
+static unsigned serve_histogram(void *ctx, const ml_serve_ask_t *ask, json_t **out)
+{
+	coord_serve_t *c = ctx;
+	gather_t g = { serve_shards(c, out), NULL };
+	if (!g.n)
+		return 503;
+	char **payloads = calloc((size_t)g.n, sizeof *payloads);
+	g.answers = calloc((size_t)g.n, sizeof *g.answers);
+	json_t *req = serve_request(ask);
+	json_object_set_new(req, "hist", json_true());
+	char *payload = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	unsigned status = 200;
+	if (!payloads || !g.answers || !payload) {
+		free(payload);
+		gather_free(&g, payloads);
+		*out = serve_error(NULL, "out of memory");
+		return 500;
+	}
+	for (int k = 0; k < g.n; k++)
+		payloads[k] = k ? strdup(payload) : payload;
+	gather(c->nc, &g, "search", payloads, serve_wait_ms(ask));
+	json_t *err = NULL, *info = json_object();
+	serve_missing(&g, payloads, info, &status, &err);
+	if (err) {
+		json_decref(info);
+		*out = err;
+		gather_free(&g, payloads);
+		return status;
+	}
+	/* the shards' hours added up, then the buckets as one node makes them */
+	ml_hist_t h;
+	memset(&h, 0, sizeof h);
+	h.complete = 1;
+	uint64_t oldest = UINT64_MAX;
+	for (int k = 0; k < g.n; k++) {
+		json_t *a = json_object_get(g.answers[k], "hist");
+		uint64_t newest = (uint64_t)json_integer_value(json_object_get(a, "newest_hour"));
+		uint64_t nh = (uint64_t)json_integer_value(json_object_get(a, "nhours"));
+		if (!a)
+			continue;
+		h.total += (uint64_t)json_integer_value(json_object_get(a, "total"));
+		h.complete &= json_is_true(json_object_get(a, "complete"));
+		if (!h.stopped)
+			h.stopped = (int)json_integer_value(json_object_get(a, "stopped"));
+		if (!nh || nh > ML_HIST_MAX_HOURS || newest + 1 < nh)
+			continue;
+		if (newest > h.newest_hour || !h.nhours)
+			h.newest_hour = h.nhours && h.newest_hour > newest ? h.newest_hour : newest;
+		if (newest + 1 - nh < oldest)
+			oldest = newest + 1 - nh;
+		h.nhours = 1;   /* (some hours: sized below) */
+	}
+	if (h.nhours) {
+		h.nhours = h.newest_hour + 1 - oldest;
+		h.hours = h.nhours <= ML_HIST_MAX_HOURS ? calloc(h.nhours, sizeof *h.hours) : NULL;
+		h.cap = h.hours ? h.nhours : 0;
+		if (!h.hours)
+			h.nhours = 0;
+	}
+	for (int k = 0; k < g.n && h.hours; k++) {
+		json_t *a = json_object_get(g.answers[k], "hist");
+		uint64_t shift = h.newest_hour - (uint64_t)json_integer_value(json_object_get(a, "newest_hour"));
+		size_t i;
+		json_t *cnt;
+		json_array_foreach(json_object_get(a, "counts"), i, cnt) {
+			uint64_t hour = (uint64_t)json_integer_value(json_array_get(cnt, 0)) + shift;
+			json_int_t st = json_integer_value(json_array_get(cnt, 1));
+			if (hour < h.nhours && st >= 0 && st < ML_ST__COUNT)
+				h.hours[hour][st] += (uint64_t)json_integer_value(json_array_get(cnt, 2));
+		}
+	}
+	h.complete &= !json_is_true(json_object_get(info, "partial"));
+	*out = ml_hist_json(&h);
+	/* (incomplete for want of shards only: not "stopped") */
+	if (!h.stopped)
+		json_object_del(*out, "stopped");
+	json_object_update(*out, info);
+	json_decref(info);
+	ml_hist_free(&h);
+	gather_free(&g, payloads);
+	return status;
+}
+
+static unsigned serve_message(void *ctx, const char *id, const ml_serve_ask_t *ask, json_t **out)
+{
+	coord_serve_t *c = ctx;
+	char err[256];
+	const char *dash = strchr(id, '-');
+	uint64_t docid;
+	int k = dash ? atoi(id) : -1;
+	char head[16];
+	snprintf(head, sizeof head, "%.*s", dash ? (int)ML_MIN((size_t)(dash - id), sizeof head - 1) : 0, id);
+	if (!dash || k < 0 || ml_docid_parse(head, &(uint64_t){ 0 }) || ml_docid_parse(dash + 1, &docid)) {
+		snprintf(err, sizeof err, "id: '%.100s' is not a message id (the id of a search row: K-ID)", id);
+		*out = serve_error("id", err);
+		return 400;
+	}
+	gather_t g = { serve_shards(c, out), NULL };
+	if (!g.n)
+		return 503;
+	if (k >= g.n) {
+		snprintf(err, sizeof err, "no message %.100s (there is no shard %d)", id, k);
+		*out = serve_error("id", err);
+		return 404;
+	}
+	char **payloads = calloc((size_t)g.n, sizeof *payloads);
+	g.answers = calloc((size_t)g.n, sizeof *g.answers);
+	json_t *req = serve_request(ask);
+	json_object_del(req, "q");
+	json_object_set_new(req, "id", json_string(dash + 1));
+	if (payloads && g.answers)
+		payloads[k] = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (!payloads || !g.answers || !payloads[k]) {
+		gather_free(&g, payloads);
+		*out = serve_error(NULL, "out of memory");
+		return 500;
+	}
+	gather(c->nc, &g, "show", payloads, serve_wait_ms(ask));
+	unsigned status = 200;
+	json_t *info = json_object(), *e = NULL;
+	serve_missing(&g, payloads, info, &status, &e);
+	if (e) {
+		snprintf(err, sizeof err, "no message %.100s", id);
+		json_decref(e);
+		*out = serve_error("id", err);
+	} else if (json_is_true(json_object_get(info, "partial"))) {
+		snprintf(err, sizeof err, "shard %d did not answer within the deadline", k);
+		*out = serve_error(NULL, err);
+		json_object_update(*out, info);
+		status = 504;
+	} else {
+		*out = json_incref(g.answers[k]);
+		json_object_del(*out, "shard");
+	}
+	json_decref(info);
+	gather_free(&g, payloads);
+	return status;
+}
+
+int ml_coord_serve(ml_serve_opts_t *o, const char *url)
+{
+	ml_cluster_opts_t co;
+	ml_cluster_opts_init(&co);
+	co.url = url;
+	coord_serve_t c;
+	char err[512];
+	if (ml_cluster_connect(&co, "mtalog serve", NULL, &c.nc, &c.js, err, sizeof err)) {
+		fprintf(stderr, "mtalog serve: %s\n", err);
+		return 2;
+	}
+	ml_serve_backend_t be = { &c, url, serve_search, serve_histogram, serve_message };
+	o->backend = &be;
+	int rc = ml_serve_run(o);
+	o->backend = NULL;
+	ml_cluster_close(c.nc, c.js);
+	return rc;
 }
 
 static const char coord_usage[] =
@@ -522,7 +1065,12 @@ int ml_coord_main(const char *cmd, int argc, char **argv)
 		ml_cluster_close(nc, js);
 		goto out;
 	}
-	gather(nc, &g, cmd, only, payload, (int64_t)(timeout * 1000));
+	char **payloads = calloc((size_t)g.n, sizeof *payloads);
+	for (int k = 0; payloads && k < g.n; k++)
+		payloads[k] = only < 0 || k == only ? payload : NULL;
+	if (payloads)
+		gather(nc, &g, cmd, payloads, (int64_t)(timeout * 1000));
+	free(payloads);
 	free(payload);
 	json_t *missing = json_array();
 	int nmissing = report_missing(cmd, &g, only, missing);
@@ -593,6 +1141,14 @@ void ml_coord_responder(const char *db, const ml_cluster_opts_t *co, int k, int 
 	(void)k;
 	(void)n;
 	_exit(1);
+}
+
+int ml_coord_serve(ml_serve_opts_t *o, const char *url)
+{
+	(void)o;
+	(void)url;
+	fprintf(stderr, "mtalog serve: --nats: this mtalog was built without NATS (libnats-dev); see docs/cluster.md\n");
+	return 1;
 }
 
 int ml_coord_main(const char *cmd, int argc, char **argv)

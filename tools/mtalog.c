@@ -103,6 +103,9 @@ static void usage(FILE *f)
 	"      --max-searches N      searches of any kind at once, whatever the connections\n"
 	"                            (default: max-scans + 2 a processor; more wait in line\n"
 	"                            within the search time budget, then 503)\n"
+	"      --nats URL            the page and the API over a cluster's shards (docs/cluster.md):\n"
+	"                            every shard asked, the answers merged; one that does not answer\n"
+	"                            within the search time budget + 1 s: \"partial\" and a warning\n"
 	"\n"
 	"The database is --db PATH, else $MTALOG_DB, else ./mtalog.db.  Every command\n"
 	"and option: man mtalog (docs/mtalog.1 in the source tree).\n", f);
@@ -482,10 +485,12 @@ static int cmd_serve(const char *db, int argc, char **argv)
 		{ "users", required_argument, 0, 'u' },
 		{ "hash-password", no_argument, 0, 'H' },
 		{ "secure-cookie", no_argument, 0, 'S' },
+		{ "nats", required_argument, 0, 'N' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	ml_serve_opts_t o = { .db_path = db };
+	const char *nats = NULL;
 	int hash_password = 0;
 	int c;
 	optind = 1;
@@ -526,6 +531,7 @@ static int cmd_serve(const char *db, int argc, char **argv)
 		case 'u': o.users_path = optarg; break;
 		case 'H': hash_password = 1; break;
 		case 'S': o.secure_cookie = 1; break;
+		case 'N': nats = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: return 1;
 		}
@@ -536,6 +542,8 @@ static int cmd_serve(const char *db, int argc, char **argv)
 	}
 	if (hash_password)
 		return ml_auth_hash_password_main(stdin, stdout);
+	if (nats)
+		return ml_coord_serve(&o, nats);
 	return ml_serve_run(&o);
 }
 
@@ -616,7 +624,7 @@ int main(int argc, char **argv)
 	const char *path = db_path(db);
 	if ((!strcmp(cmd, "ship") || ml_cluster_asked(sub_argc, sub_argv)) &&
 	    (!strcmp(cmd, "ingest") || !strcmp(cmd, "ship") || !strcmp(cmd, "search") || !strcmp(cmd, "show") ||
-	     !strcmp(cmd, "stats")))
+	     !strcmp(cmd, "stats") || !strcmp(cmd, "serve")))
 		start_cluster(given);
 	if (!strcmp(cmd, "ingest") && ml_cluster_asked(sub_argc, sub_argv))
 		return ml_shard_main(path, sub_argc, sub_argv);

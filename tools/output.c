@@ -375,6 +375,24 @@ static void jtext(json_t *v, ml_buf_t *b)
 	ml_buf_cstr(b);
 }
 
+int ml_out_csv_row(ml_out_t *o, json_t *j)
+{
+	if (!o->header_done++) {
+		for (size_t i = 0; i < ML_ARRAY_LEN(row_keys); i++)
+			fprintf(o->f, "%s%s", i ? "," : "", row_keys[i]);
+		fputs("\r\n", o->f);
+	}
+	for (size_t i = 0; i < ML_ARRAY_LEN(row_keys); i++) {
+		json_t *v = json_object_get(j, row_keys[i]);
+		jtext(v, &o->tmp);
+		if (i)
+			fputc(',', o->f);
+		csv_cell(o->f, o->tmp.data, json_is_string(v));
+	}
+	fputs("\r\n", o->f);
+	return ferror(o->f) ? ML_EIO : ML_OK;
+}
+
 int ml_out_row(ml_out_t *o, const ml_message_t *m, int row)
 {
 	if (o->fmt == ML_OUT_JSON) {
@@ -388,19 +406,7 @@ int ml_out_row(ml_out_t *o, const ml_message_t *m, int row)
 	if (!j)
 		return ML_ENOMEM;
 	if (o->fmt == ML_OUT_CSV) {
-		if (!o->header_done++) {
-			for (size_t i = 0; i < ML_ARRAY_LEN(row_keys); i++)
-				fprintf(o->f, "%s%s", i ? "," : "", row_keys[i]);
-			fputs("\r\n", o->f);
-		}
-		for (size_t i = 0; i < ML_ARRAY_LEN(row_keys); i++) {
-			json_t *v = json_object_get(j, row_keys[i]);
-			jtext(v, &o->tmp);
-			if (i)
-				fputc(',', o->f);
-			csv_cell(o->f, o->tmp.data, json_is_string(v));
-		}
-		fputs("\r\n", o->f);
+		ml_out_csv_row(o, j);
 	} else {
 		static const char *const cols[TABLE_COLS] = { "time", "status", "from", "to", "subject", "queue_id", "id" };
 		if (o->nrows == o->cap) {

@@ -23,6 +23,9 @@ typedef struct ml_out ml_out_t;
 ml_out_t *ml_out_new(FILE *f, ml_out_format_t fmt);
 /* One row (row -1: the implicit row of a message without recipients). */
 int ml_out_row(ml_out_t *o, const ml_message_t *m, int row);
+/* A row's JSON (ml_row_json, its id perhaps a cluster's "K-docid") as a
+ * CSV line of a CSV writer. */
+int ml_out_csv_row(ml_out_t *o, json_t *row);
 /* Flush (prints the table).  Frees o. */
 void ml_out_finish(ml_out_t *o);
 

@@ -30,7 +30,7 @@
 
 #define ML_SEAL_KEY_LEN 32
 #define ML_SEAL_OVERHEAD 28          /* nonce and tag, in bytes */
-#define ML_SEAL_MAX 64               /* bytes sealed at most */
+#define ML_SEAL_MAX 1024             /* bytes sealed at most */
 /* hex digits of n bytes sealed, without the NUL */
 #define ML_SEAL_TEXT_LEN(n) (2 * ((n) + ML_SEAL_OVERHEAD))
 

@@ -56,6 +56,7 @@
 #include "tools/auth.h"
 #include "tools/histogram.h"
 #include "tools/output.h"
+#include "tools/page.h"
 #include "tools/seal.h"
 #include "tools/report.h"
 
@@ -71,8 +72,6 @@ static const char csv_header[] =
 
 #define SESSION_COOKIE "mtalog_session"
 #define BODY_MAX 8192               /* a login body; more is 413 */
-#define USER_PASSES 50              /* searches (of up to 1000 rows each) one page of a
-                                       user may run to fill itself */
 
 /* A bounded number of places (search objects, costly searches, password
  * checks): take one, waiting up to a time, in line: the places go to the
@@ -95,7 +94,8 @@ typedef struct {
 #define PLACE_WAIT_NS 2000000000u   /* the longest wait for a place */
 
 typedef struct {
-	ml_store_t *store;
+	ml_store_t *store;       /* NULL with a backend */
+	const ml_serve_backend_t *backend;   /* serve --nats: the answers are its */
 	int verbose;
 	ml_auth_t *auth;         /* NULL: no --users, the page is open */
 	char **hosts;            /* --allowed-hosts: names the Host header may give */
@@ -192,63 +192,6 @@ static int mhd_load(void)
 	lib = h;
 	return ML_OK;
 }
-
-/* ---- cursor ---- */
-
-int ml_cursor_parse(const char *s, ml_cursor_t *c)
-{
-	const char *dot = strchr(s, '.');
-	char head[32];
-	size_t n = dot ? (size_t)(dot - s) : strlen(s);
-	if (n == 0 || n >= sizeof head)
-		return ML_EINVAL;
-	memcpy(head, s, n);
-	head[n] = '\0';
-	if (ml_docid_parse(head, &c->docid) || c->docid == 0 || c->docid == UINT64_MAX)
-		return ML_EINVAL;
-	c->skip = 0;
-	if (dot) {
-		uint64_t k;
-		if (ml_docid_parse(dot + 1, &k) || k == 0 || k > UINT32_MAX)
-			return ML_EINVAL;
-		c->skip = (uint32_t)k;
-	}
-	return ML_OK;
-}
-
-void ml_cursor_format(const ml_cursor_t *c, char *buf, size_t len)
-{
-	if (c->skip)
-		snprintf(buf, len, "%" PRIu64 ".%" PRIu32, c->docid, c->skip);
-	else
-		snprintf(buf, len, "%" PRIu64, c->docid);
-}
-
-/* Does address a (from, to or orig_to) belong to u? */
-static int user_has_addr(const ml_user_t *u, ml_slice_t a)
-{
-	if (a.n == 0)
-		return 0;
-	for (size_t i = 0; i < u->naddrs; i++)
-		if (ml_addr_match(u->addrs[i], a))
-			return 1;
-	return 0;
-}
-
-/* May u see row `row` of m?  NULL (no --users) and admins see every row; a
- * user the rows whose sender, recipient or original recipient is theirs. */
-static int row_visible(const ml_user_t *u, const ml_message_t *m, int row)
-{
-	if (!u || u->role == ML_ROLE_ADMIN)
-		return 1;
-	if (user_has_addr(u, ml_message_str(m, m->from)))
-		return 1;
-	if (row < 0 || (uint32_t)row >= m->nrcpts)
-		return 0;
-	return user_has_addr(u, ml_message_str(m, m->rcpts[row].to)) ||
-	       user_has_addr(u, ml_message_str(m, m->rcpts[row].orig_to));
-}
-
 
 /* ---- places ---- */
 
@@ -378,6 +321,16 @@ static void db_leave(server_t *sv)
 	pthread_rwlock_unlock(&sv->maplock);
 }
 
+static void db_enter_cb(void *sv)
+{
+	db_enter(sv);
+}
+
+static void db_leave_cb(void *sv)
+{
+	db_leave(sv);
+}
+
 /* ---- responses ---- */
 
 typedef struct {
@@ -501,6 +454,44 @@ static int cursor_take(const req_t *r, const char *text, ml_cursor_t *c)
 
 _Static_assert(ML_SEAL_TEXT_LEN(CURSOR_SEALED) < ML_CURSOR_TEXT, "a sealed cursor fits its buffers");
 
+/* A backend's cursor (text) as handed to the client: sealed for a user, as
+ * cursor_give does; NULL when it does not fit or no nonce came (no cursor:
+ * the client searches again).  The caller frees it. */
+static char *ext_cursor_give(const req_t *r, const char *text)
+{
+	size_t n = strlen(text);
+	if (!r->sv->auth)
+		return strdup(text);
+	char *out = n <= ML_SEAL_MAX ? malloc(ML_SEAL_TEXT_LEN(n) + 1) : NULL;
+	const char *who = r->user ? r->user->name : "";
+	if (out && ml_seal(&r->sv->seal, who, strlen(who), text, n, out, ML_SEAL_TEXT_LEN(n) + 1)) {
+		free(out);
+		out = NULL;
+	}
+	return out;
+}
+
+/* The backend's cursor given back (malloc'd), or NULL when it is not one
+ * ext_cursor_give handed to this user. */
+static char *ext_cursor_take(const req_t *r, const char *text)
+{
+	if (!r->sv->auth)
+		return strlen(text) <= ML_SEAL_MAX ? strdup(text) : NULL;
+	size_t len = strlen(text);
+	if (len % 2 || len / 2 <= ML_SEAL_OVERHEAD || len / 2 - ML_SEAL_OVERHEAD > ML_SEAL_MAX)
+		return NULL;
+	size_t n = len / 2 - ML_SEAL_OVERHEAD;
+	char *out = malloc(n + 1);
+	const char *who = r->user ? r->user->name : "";
+	if (out && ml_seal_open(&r->sv->seal, who, strlen(who), text, out, n)) {
+		free(out);
+		return NULL;
+	}
+	if (out)
+		out[n] = '\0';
+	return out;
+}
+
 /* ---- /api/search ---- */
 
 typedef struct {
@@ -513,7 +504,18 @@ typedef struct {
 	char err[512];
 	unsigned status;        /* 0, or the error status */
 	int all;                /* all=1: every row of the match (search.csv only) */
+	json_t *given;          /* with a backend: the parameters given, {name: value} */
+	char *ext_cursor;       /* with a backend: its cursor, opened (malloc'd) */
 } args_t;
+
+static void args_free(args_t *a)
+{
+	ml_query_free(&a->q);
+	json_decref(a->given);
+	free(a->ext_cursor);
+	a->given = NULL;
+	a->ext_cursor = NULL;
+}
 
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
@@ -536,7 +538,8 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	if (!strcmp(key, "cursor")) {
 		if (!*value)
 			return MHD_YES;
-		if (a->has_cursor || cursor_take(a->req, value, &a->cursor)) {
+		if (a->has_cursor || (a->req->sv->backend ? !(a->ext_cursor = ext_cursor_take(a->req, value))
+		                                          : cursor_take(a->req, value, &a->cursor))) {
 			snprintf(a->bad_param, sizeof a->bad_param, "cursor");
 			if (a->has_cursor)
 				snprintf(a->err, sizeof a->err, "cursor: given twice");
@@ -568,108 +571,19 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 	}
 	if (*value && ml_query_set(&a->q, key, value, a->err, sizeof a->err))
 		return MHD_NO;
+	if (*value && a->req->sv->backend) {
+		if (!a->given)
+			a->given = json_object();
+		json_t *v = json_string(value);
+		if (!v) {
+			snprintf(a->err, sizeof a->err, "%s: not UTF-8", key);
+			return MHD_NO;
+		}
+		json_object_set_new(a->given, key, v);
+	}
 	a->status = 0;
 	a->bad_param[0] = '\0';
 	return MHD_YES;
-}
-
-/* A page.  The cursor follows the last row the search handed over (last_*),
- * whether it was given or hidden from the user: the hidden rows are passed,
- * never given later, so the pages have no gaps and no repeats. */
-typedef struct {
-	int json;               /* JSON: the rows, as text, comma-separated in rows */
-	ml_buf_t rows, tmp;
-	ml_out_t *out;          /* CSV: the writer */
-	const ml_user_t *user;     /* whose rows; NULL: every row */
-	unsigned limit;         /* rows wanted */
-	unsigned n;             /* rows given */
-	unsigned seen;          /* rows handed over by the searches (given or hidden) */
-	int more;               /* a row beyond the limit was seen */
-	int failed;             /* out of memory writing a row */
-	ml_cursor_t skip;       /* rows of a message already given on the previous page */
-	uint64_t last_docid;
-	uint32_t last_pos, last_nrows;
-	uint32_t last_next;     /* the row of last_docid the next page starts at */
-	uint64_t vis_docid;     /* for a user: in message vis_docid, vis_next is the */
-	uint32_t vis_next;      /* first row they may see after the last handed over */
-} page_t;
-
-/* The row at which a page that ends after row pos of m goes on: the next
- * one; for a user, the next one they may see, so that a cursor names only
- * rows of theirs (the hidden rows between are passed); m's row count when
- * there is none.  Each row of m is looked at once. */
-static uint32_t page_next_row(page_t *p, const ml_message_t *m, uint32_t pos)
-{
-	if (!p->user || p->user->role == ML_ROLE_ADMIN)
-		return pos + 1;
-	if (p->vis_docid != m->docid || p->vis_next <= pos) {
-		uint32_t nrows = m->nrcpts ? m->nrcpts : 1, j = pos + 1;
-		while (j < nrows && !row_visible(p->user, m, (int)j))
-			j++;
-		p->vis_docid = m->docid;
-		p->vis_next = j;
-	}
-	return p->vis_next;
-}
-
-static int page_row(void *ctx, const ml_message_t *m, int row)
-{
-	page_t *p = ctx;
-	uint32_t pos = row < 0 ? 0 : (uint32_t)row;
-	if (p->skip.skip && m->docid == p->skip.docid && pos < p->skip.skip)
-		return 0;
-	int visible = row_visible(p->user, m, row);
-	if (visible && p->n == p->limit) {
-		p->more = 1;
-		return 1;
-	}
-	if (visible) {
-		if (p->json) {
-			/* written directly: a jansson object a row costs more than the search */
-			if ((p->n && ml_buf_putc(&p->rows, ',')) || ml_row_json_write(&p->rows, &p->tmp, m, row)) {
-				p->failed = 1;
-				return 1;
-			}
-		} else if (ml_out_row(p->out, m, row)) {
-			p->failed = 1;
-			return 1;
-		}
-		p->n++;
-	}
-	p->seen++;
-	p->last_docid = m->docid;
-	p->last_pos = pos;
-	p->last_nrows = m->nrcpts ? m->nrcpts : 1;
-	p->last_next = page_next_row(p, m, pos);
-	return 0;
-}
-
-/* The cursor after the last row handed over. */
-static ml_cursor_t page_cursor(const page_t *p)
-{
-	ml_cursor_t nc;
-	if (p->seen == 0) {
-		/* only rows of the cursor's message came, all skipped: it has more
-		 * matching rows than one search returns; go on below it */
-		nc.docid = p->skip.docid;
-		nc.skip = 0;
-	} else {
-		nc.docid = p->last_docid;
-		nc.skip = p->last_next >= p->last_nrows ? 0 : p->last_next;
-	}
-	return nc;
-}
-
-/* Start the search after cursor c. */
-static void query_after(ml_query_t *q, page_t *p, const ml_cursor_t *c)
-{
-	p->skip = *c;
-	p->vis_docid = 0;   /* (the message may have changed since) */
-	/* "D.K": from D inclusive, skipping K rows of D; "D": below D.  The rows
-	 * of the cursor's message given already are skipped by the search
-	 * itself: they do not count against its limit */
-	q->before_docid = c->skip ? c->docid + 1 : c->docid;
-	q->before_row = c->skip;
 }
 
 /* The query's stop callback: the client closed its connection, or the
@@ -724,7 +638,7 @@ static int search_costly(const ml_query_t *q)
 typedef struct {
 	req_t r;                /* the request's server and connection */
 	args_t a;
-	page_t p;
+	ml_page_t p;
 	FILE *f;                /* writes into buf */
 	ml_out_t *out;         /* the CSV writer on f (writes the header with the first row) */
 	ml_buf_t buf;
@@ -739,6 +653,17 @@ static ssize_t stream_write(void *cookie, const char *p, size_t n)
 	return ml_buf_append(&st->buf, p, n) ? -1 : (ssize_t)n;
 }
 
+/* The rows of a stream written: the CSV header when there were none; the
+ * count line follows. */
+static void stream_end(stream_t *st)
+{
+	st->done = 1;
+	ml_out_finish(st->out);
+	st->out = NULL;
+	if (!st->rows)
+		fputs(csv_header, st->f);
+}
+
 /* The last line of a stream that found no place for its next page's
  * search (why: what was busy). */
 static void stream_busy(stream_t *st, const char *why)
@@ -750,22 +675,22 @@ static void stream_busy(stream_t *st, const char *why)
 		ml_cursor_t nc = { q->before_row ? q->before_docid - 1 : q->before_docid, q->before_row };
 		cursor_give(&st->r, &nc, next, sizeof next);
 	}
-	ml_out_finish(st->out);
-	st->out = NULL;
-	if (!st->rows)
-		fputs(csv_header, st->f);
+	stream_end(st);
 	fprintf(st->f, "# %" PRIu64 " rows; stopped: busy (%s; the rest: cursor=%s)\r\n", st->rows, why, next);
-	st->done = 1;
 	fflush(st->f);
 }
+
+static int stream_page_ext(stream_t *st);
 
 /* One page of rows into buf; 0, or -1 when the stream must end at once (the
  * client went away, the server stops). */
 static int stream_page(stream_t *st)
 {
+	if (st->r.sv->backend)
+		return stream_page_ext(st);
 	server_t *sv = st->r.sv;
 	ml_query_t *q = &st->a.q;
-	page_t *p = &st->p;
+	ml_page_t *p = &st->p;
 	uint64_t now = ml_search_clock_ns();
 	q->deadline_ns = now + sv->search_ns;
 	uint64_t wait_ns = ML_MIN(sv->search_ns, PLACE_WAIT_NS);
@@ -789,7 +714,7 @@ static int stream_page(stream_t *st)
 	p->seen = 0;
 	if (!rc) {
 		db_enter(sv);
-		rc = ml_search_run(se, q, page_row, p, &info, st->a.err, sizeof st->a.err);
+		rc = ml_search_run(se, q, ml_page_row, p, &info, st->a.err, sizeof st->a.err);
 		db_leave(sv);
 		search_return(sv, se);
 	}
@@ -807,11 +732,7 @@ static int stream_page(stream_t *st)
 		cursor_give(&st->r, &nc, next, sizeof next);
 	}
 	if (rc || next[0] || !more) {
-		st->done = 1;
-		ml_out_finish(st->out);
-		st->out = NULL;
-		if (!st->rows)
-			fputs(csv_header, st->f);
+		stream_end(st);
 		if (rc)
 			fprintf(st->f, "# %" PRIu64 " rows; stopped: error: %s\r\n", st->rows, st->a.err[0] ? st->a.err : ml_strerror(rc));
 		else if (next[0])
@@ -819,8 +740,8 @@ static int stream_page(stream_t *st)
 		else
 			fprintf(st->f, "# %" PRIu64 " rows\r\n", st->rows);
 	} else {
-		ml_cursor_t nc = page_cursor(p);
-		query_after(q, p, &nc);
+		ml_cursor_t nc = ml_page_cursor(p);
+		ml_page_after(q, p, &nc);
 	}
 	fflush(st->f);
 	return 0;
@@ -851,7 +772,7 @@ static void stream_free(void *cls)
 		ml_out_finish(st->out);
 	if (st->f)
 		fclose(st->f);
-	ml_query_free(&st->a.q);
+	args_free(&st->a);
 	ml_buf_free(&st->buf);
 	free(st);
 }
@@ -860,25 +781,19 @@ static enum MHD_Result api_search_all(req_t *r, args_t *a)
 {
 	stream_t *st = calloc(1, sizeof *st);
 	if (!st) {
-		ml_query_free(&a->q);
+		args_free(a);
 		return respond_error(r, 500, NULL, "out of memory");
 	}
 	st->r = *r;
 	st->a = *a;   /* owns the query's strings now */
 	ml_query_t *q = &st->a.q;
-	page_t *p = &st->p;
+	ml_page_t *p = &st->p;
 	p->limit = ML_QUERY_MAX_LIMIT;
 	p->user = r->user;
 	if (st->a.has_cursor)
-		query_after(q, p, &st->a.cursor);
-	st->restricted = r->user && r->user->role != ML_ROLE_ADMIN;
+		ml_page_after(q, p, &st->a.cursor);
 	q->limit = ML_QUERY_MAX_LIMIT;
-	if (st->restricted) {
-		q->visible = r->user->addrs;
-		q->nvisible = r->user->naddrs;
-		if (!q->nvisible)
-			q->until_us = -1;
-	}
+	st->restricted = ml_page_restrict(q, r->user);
 	q->stop = client_gone;
 	q->stop_ctx = &st->r;
 	st->costly = search_costly(q);
@@ -903,15 +818,153 @@ static enum MHD_Result api_search_all(req_t *r, args_t *a)
 	return ret;
 }
 
-/* The count of a search's whole match, when the page does not hold all of it: at
- * most 10 ms (a page of 1000 rows takes a few), so that a page costs at most
- * that much more; beyond, the count is a lower bound (/api/histogram counts
- * within the whole search budget) */
-#define TOTAL_NS 10000000u
+/* ---- a backend's answers (serve --nats; serve.h) ---- */
 
-static int total_visible(void *ctx, const ml_message_t *m, int row)
+static ml_serve_ask_t ext_ask(const req_t *r, const args_t *a, unsigned limit)
 {
-	return row_visible(ctx, m, row);
+	ml_serve_ask_t ask = { a->given, r->user, a->ext_cursor, limit, (double)r->sv->search_ns / 1e9 };
+	return ask;
+}
+
+/* The backend's "next" in j as the client gets it (sealed for a user);
+ * the text (malloc'd) or NULL. */
+static char *ext_next(const req_t *r, json_t *j)
+{
+	const char *n = json_string_value(json_object_get(j, "next"));
+	char *give = n ? ext_cursor_give(r, n) : NULL;
+	json_object_set_new(j, "next", give ? json_string(give) : json_null());
+	return give;
+}
+
+/* "1, 2": the shards an answer misses, into b. */
+static void ext_missing(json_t *j, ml_buf_t *b)
+{
+	size_t i;
+	json_t *k;
+	json_array_foreach(json_object_get(j, "missing"), i, k)
+		ml_buf_printf(b, "%s%" JSON_INTEGER_FORMAT, i ? ", " : "", json_integer_value(k));
+	ml_buf_cstr(b);
+}
+
+/* One page of a stream (search.csv?all=1) from the backend; a shard that
+ * does not answer ends the stream (its rows would be a gap), with the
+ * cursor of the rest. */
+static int stream_page_ext(stream_t *st)
+{
+	const ml_serve_backend_t *be = st->r.sv->backend;
+	ml_serve_ask_t ask = ext_ask(&st->r, &st->a, ML_QUERY_MAX_LIMIT);
+	json_t *j = NULL;
+	unsigned status = be->search(be->ctx, &ask, &j);
+	int partial = json_is_true(json_object_get(j, "partial"));
+	size_t i;
+	json_t *row;
+	if (status == 200 && !partial)
+		json_array_foreach(json_object_get(j, "rows"), i, row) {
+			ml_out_csv_row(st->out, row);
+			st->rows++;
+		}
+	const char *next = json_string_value(json_object_get(j, "next"));
+	if (status != 200 || partial || !next) {
+		stream_end(st);
+		if (status != 200) {
+			const char *e = json_string_value(json_object_get(j, "error"));
+			fprintf(st->f, "# %" PRIu64 " rows; stopped: error: %s\r\n", st->rows, e ? e : "out of memory");
+		} else if (partial) {
+			ml_buf_t b = ML_BUF_INIT;
+			ext_missing(j, &b);
+			char *give = ext_cursor_give(&st->r, st->a.ext_cursor ? st->a.ext_cursor : "");
+			fprintf(st->f, "# %" PRIu64 " rows; stopped: shards %s did not answer (the rest: cursor=%s)\r\n",
+			        st->rows, b.data ? b.data : "", give ? give : "");
+			free(give);
+			ml_buf_free(&b);
+		} else {
+			fprintf(st->f, "# %" PRIu64 " rows\r\n", st->rows);
+		}
+	} else {
+		free(st->a.ext_cursor);
+		st->a.ext_cursor = strdup(next);
+	}
+	json_decref(j);
+	fflush(st->f);
+	return 0;
+}
+
+/* /api/search and /api/search.csv (csv 1), /api/histogram (csv -1). */
+static enum MHD_Result ext_search(req_t *r, args_t *a, int csv)
+{
+	const ml_serve_backend_t *be = r->sv->backend;
+	if (a->status) {
+		args_free(a);
+		return respond_error(r, a->status, a->bad_param, a->err);
+	}
+	if (a->all && csv != 1) {
+		args_free(a);
+		return respond_error(r, 400, "all", "all: only /api/search.csv streams every row");
+	}
+	if (a->all)
+		return api_search_all(r, a);
+	ml_serve_ask_t ask = ext_ask(r, a, a->q.limit ? a->q.limit : ML_QUERY_MAX_LIMIT);
+	json_t *j = NULL;
+	unsigned status = csv < 0 ? be->histogram(be->ctx, &ask, &j) : be->search(be->ctx, &ask, &j);
+	args_free(a);
+	if (!j)
+		return respond_error(r, 500, NULL, "out of memory");
+	char *next = csv < 0 ? NULL : ext_next(r, j);
+	if (status != 200 || csv != 1) {
+		free(next);
+		return respond_json(r, status, j);
+	}
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	ml_out_t *o = mem ? ml_out_new(mem, ML_OUT_CSV) : NULL;
+	size_t i;
+	json_t *row;
+	json_array_foreach(json_object_get(j, "rows"), i, row)
+		if (o)
+			ml_out_csv_row(o, row);
+	if (o)
+		ml_out_finish(o);
+	if (o && !json_array_size(json_object_get(j, "rows")))
+		fputs(csv_header, mem);
+	if (mem)
+		fclose(mem);
+	ml_buf_t missing = ML_BUF_INIT;
+	const char *hdr[11] = { "Cache-Control", "no-store",
+		"Content-Disposition", "attachment; filename=\"mtalog-search.csv\"" };
+	size_t h = 4;
+	if (json_is_true(json_object_get(j, "partial"))) {
+		ml_buf_puts(&missing, "shards ");
+		ext_missing(j, &missing);
+		ml_buf_puts(&missing, " did not answer");
+		hdr[h++] = "X-Mtalog-Partial";
+		hdr[h++] = ml_buf_cstr(&missing);
+	}
+	const char *stopped = json_string_value(json_object_get(j, "stopped"));
+	if (stopped) {
+		hdr[h++] = "X-Mtalog-Incomplete";
+		hdr[h++] = stopped;
+	}
+	if (next) {
+		hdr[h++] = "X-Mtalog-Next";
+		hdr[h++] = next;
+	}
+	enum MHD_Result ret = o ? respond(r, 200, "text/csv; charset=utf-8", buf, len, hdr)
+	                        : respond_error(r, 500, NULL, "out of memory");
+	free(buf);
+	free(next);
+	ml_buf_free(&missing);
+	json_decref(j);
+	return ret;
+}
+
+static enum MHD_Result ext_message(req_t *r, const char *id)
+{
+	const ml_serve_backend_t *be = r->sv->backend;
+	ml_serve_ask_t ask = { NULL, r->user, NULL, 0, (double)r->sv->search_ns / 1e9 };
+	json_t *j = NULL;
+	unsigned status = be->message(be->ctx, id, &ask, &j);
+	return j ? respond_json(r, status, j) : respond_error(r, 500, NULL, "out of memory");
 }
 
 /* /api/histogram?(the parameters of /api/search): the whole match by hour
@@ -923,17 +976,13 @@ static enum MHD_Result api_histogram(req_t *r)
 	memset(&a, 0, sizeof a);
 	a.req = r;
 	mhd.get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
+	if (r->sv->backend)
+		return ext_search(r, &a, -1);
 	if (a.status) {
 		ml_query_free(&a.q);
 		return respond_error(r, a.status, a.bad_param, a.err);
 	}
-	int restricted = r->user && r->user->role != ML_ROLE_ADMIN;
-	if (restricted) {
-		a.q.visible = r->user->addrs;
-		a.q.nvisible = r->user->naddrs;
-		if (!a.q.nvisible)
-			a.q.until_us = -1;
-	}
+	int restricted = ml_page_restrict(&a.q, r->user);
 	a.q.deadline_ns = ml_search_clock_ns() + r->sv->search_ns;
 	a.q.stop = client_gone;
 	a.q.stop_ctx = r;
@@ -956,7 +1005,7 @@ static enum MHD_Result api_histogram(req_t *r)
 	ml_hist_t h;
 	memset(&h, 0, sizeof h);
 	db_enter(r->sv);
-	rc = ml_hist_run(&h, se, &a.q, restricted ? total_visible : NULL, (void *)r->user, a.err, sizeof a.err);
+	rc = ml_hist_run(&h, se, &a.q, restricted ? ml_row_visible : NULL, (void *)r->user, a.err, sizeof a.err);
 	db_leave(r->sv);
 	search_return(r->sv, se);
 	if (costly)
@@ -984,6 +1033,8 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	memset(&a, 0, sizeof a);
 	a.req = r;
 	mhd.get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
+	if (r->sv->backend)
+		return ext_search(r, &a, csv);
 	if (a.status) {
 		ml_query_free(&a.q);
 		return respond_error(r, a.status, a.bad_param, a.err);
@@ -995,24 +1046,16 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		}
 		return api_search_all(r, &a);
 	}
-	page_t p;
+	ml_page_t p;
 	memset(&p, 0, sizeof p);
 	p.limit = a.q.limit ? a.q.limit : ML_QUERY_MAX_LIMIT;
 	if (a.has_cursor)
-		query_after(&a.q, &p, &a.cursor);
+		ml_page_after(&a.q, &p, &a.cursor);
 	/* a user's rows are a subset: each search reads as many rows as it may,
-	 * page_row keeps the user's */
-	int restricted = r->user && r->user->role != ML_ROLE_ADMIN;
+	 * ml_page_row keeps the user's */
+	int restricted = ml_page_restrict(&a.q, r->user);
 	p.user = r->user;
 	a.q.limit = restricted ? ML_QUERY_MAX_LIMIT : p.limit;
-	if (restricted) {
-		/* the user's addresses are part of the plan: the search reads
-		 * only messages of theirs, and costs what they cost */
-		a.q.visible = r->user->addrs;
-		a.q.nvisible = r->user->naddrs;
-		if (!a.q.nvisible)
-			a.q.until_us = -1;  /* no address, no row: nothing to read */
-	}
 
 	char *csvbuf = NULL;
 	size_t csvlen = 0;
@@ -1030,7 +1073,6 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		ml_query_free(&a.q);
 		return respond_error(r, 500, NULL, "out of memory");
 	}
-	ml_search_info_t info;
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* the request's budget: its deadline, the client still there, the
@@ -1064,53 +1106,17 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		static const char *const hdr[] = { "Retry-After", "2", "Cache-Control", "no-store", NULL };
 		return respond(r, 503, "application/json", busy, sizeof busy - 1, hdr);
 	}
-	int truncated, scanned = 0, stopped = 0, capped = 0;
-	uint64_t examined = 0, re_limited = 0, resume = 0;
-	for (int pass = 1;; pass++) {
-		db_enter(r->sv);
-		rc = ml_search_run(se, &a.q, page_row, &p, &info, a.err, sizeof a.err);
-		db_leave(r->sv);
-		scanned |= info.scanned;
-		capped |= info.prefix_capped;
-		examined += info.decoded;
-		re_limited += info.re_limited;
-		if (!rc && p.failed)
-			rc = ML_ENOMEM;
-		truncated = p.more || info.truncated;
-		/* stopped with the page not full: the next page goes on from
-		 * where the search stopped */
-		if (info.stopped && !p.more) {
-			stopped = info.stopped;
-			resume = info.resume_docid;
-		}
-		/* a user's page that is not full yet: search on after the last row
-		 * seen (a bounded number of times; the page may end short, with a
-		 * cursor) */
-		if (rc || stopped || !restricted || !truncated || p.more || p.n >= p.limit || pass >= USER_PASSES)
-			break;
-		ml_cursor_t nc = page_cursor(&p);
-		query_after(&a.q, &p, &nc);
-		p.seen = 0;
-	}
+	ml_page_run_t run;
+	ml_page_lock_t lock = { db_enter_cb, db_leave_cb, r->sv };
+	rc = ml_page_fill(&p, se, &a.q, restricted, &lock, &run, a.err, sizeof a.err);
+	int truncated = run.truncated, scanned = run.scanned, stopped = run.stopped, capped = run.capped;
+	uint64_t examined = run.examined, re_limited = run.re_limited;
 	/* the total of the whole match: exact when the page holds all of it,
-	 * else counted within TOTAL_NS (or what is left of the budget); a
-	 * count that stops there is a lower bound */
+	 * else counted (ml_page_total) */
 	uint64_t total = p.n;
 	int total_exact = !a.has_cursor && !truncated && !stopped && !rc;
 	if (!rc && !stopped && !total_exact && !csv) {
-		ml_hist_t h;
-		ml_query_t cq = a.q;
-		uint64_t now2 = ml_search_clock_ns();
-		cq.deadline_ns = ML_MIN(a.q.deadline_ns, now2 + TOTAL_NS);
-		char terr[256];
-		db_enter(r->sv);
-		if (ml_hist_run(&h, se, &cq, restricted ? total_visible : NULL, (void *)r->user, terr, sizeof terr) == 0 &&
-		    h.stopped != ML_SEARCH_CANCELLED) {
-			total = h.total;
-			total_exact = h.complete;
-		}
-		db_leave(r->sv);
-		ml_hist_free(&h);
+		ml_page_total(se, &a.q, r->user, &lock, &total, &total_exact);
 	}
 	search_return(r->sv, se);
 	if (costly)
@@ -1130,13 +1136,9 @@ static enum MHD_Result api_search(req_t *r, int csv)
 	}
 
 	char next[ML_CURSOR_TEXT] = "";
-	if (!rc && stopped && resume > 1) {
-		ml_cursor_t nc = { resume, 0 };
+	ml_cursor_t nc;
+	if (!rc && ml_page_next(&p, &run, &nc))
 		cursor_give(r, &nc, next, sizeof next);
-	} else if (!rc && truncated) {
-		ml_cursor_t nc = page_cursor(&p);
-		cursor_give(r, &nc, next, sizeof next);
-	}
 	if (csv) {
 		ml_out_finish(p.out);
 		if (!rc && p.n == 0)
@@ -1221,77 +1223,6 @@ static enum MHD_Result api_search(req_t *r, int csv)
 
 /* ---- /api/messages/ID ---- */
 
-/* Does any element of arr (strings, or objects with a string under key)
- * name one of the hidden addresses?  Drop it. */
-static void drop_naming(json_t *arr, const char *key, json_t *hidden)
-{
-	for (size_t i = json_array_size(arr); i-- > 0;) {
-		json_t *e = json_array_get(arr, i);
-		const char *text = json_string_value(key ? json_object_get(e, key) : e);
-		if (!text)
-			continue;
-		for (size_t k = 0; k < json_array_size(hidden); k++)
-			if (strcasestr(text, json_string_value(json_array_get(hidden, k)))) {
-				json_array_remove(arr, i);
-				break;
-			}
-	}
-}
-
-/* Is a the to or orig_to of a row u sees (an alias they share with others)? */
-static int in_visible_row(const ml_user_t *u, const ml_message_t *m, ml_slice_t a)
-{
-	for (uint32_t i = 0; i < m->nrcpts; i++) {
-		if (!row_visible(u, m, (int)i))
-			continue;
-		ml_slice_t to = ml_message_str(m, m->rcpts[i].to), orig = ml_message_str(m, m->rcpts[i].orig_to);
-		if ((to.n == a.n && !strncasecmp(to.p, a.p, a.n)) || (orig.n == a.n && !strncasecmp(orig.p, a.p, a.n)))
-			return 1;
-	}
-	return 0;
-}
-
-/* A message for a user who is among its recipients, not its sender: only
- * their own recipients, and only the events and log lines that name no
- * other recipient; no chain (the other hops and a bounce are the sender's). */
-static void message_redact(json_t *j, const ml_user_t *u, const ml_message_t *m)
-{
-	json_t *rcpts = json_object_get(j, "recipients");
-	json_t *hidden = json_array();
-	size_t nhidden = 0;
-	for (uint32_t i = m->nrcpts; i-- > 0;) {
-		if (row_visible(u, m, (int)i))
-			continue;
-		nhidden++;
-		json_array_remove(rcpts, i);
-		ml_slice_t addrs[2] = { ml_message_str(m, m->rcpts[i].to), ml_message_str(m, m->rcpts[i].orig_to) };
-		for (int k = 0; k < 2; k++)
-			if (addrs[k].n && !user_has_addr(u, addrs[k]) && !in_visible_row(u, m, addrs[k]))
-				json_array_append_new(hidden, json_stringn(addrs[k].p, addrs[k].n));
-	}
-	drop_naming(json_object_get(j, "events"), "text", hidden);
-	drop_naming(json_object_get(j, "raw"), NULL, hidden);
-	json_object_del(j, "chain");
-	json_object_set_new(j, "recipients_hidden", json_integer((json_int_t)nhidden));
-	/* "1 of 4 recipients shown" */
-	json_object_set_new(j, "recipients_total", json_integer((json_int_t)m->nrcpts));
-	json_decref(hidden);
-}
-
-/* May user u (NULL: no --users) see message m?  A message none of whose
- * rows they may see does not exist for them.  *whole: they see all of it
- * (an admin, the sender). */
-static int message_visible(const ml_user_t *u, const ml_message_t *m, int *whole)
-{
-	*whole = 1;
-	if (!u || u->role == ML_ROLE_ADMIN)
-		return 1;
-	*whole = user_has_addr(u, ml_message_str(m, m->from));
-	int visible = *whole;
-	for (uint32_t i = 0; !visible && i < m->nrcpts; i++)
-		visible = row_visible(u, m, (int)i);
-	return visible;
-}
 
 /* Message docid into m, as the request's user may see it: ML_ENOTFOUND
  * for one that does not exist or that they may not see. */
@@ -1300,7 +1231,7 @@ static int message_get(req_t *r, ml_search_t *se, uint64_t docid, ml_message_t *
 	db_enter(r->sv);
 	int rc = ml_search_get(se, docid, m);
 	db_leave(r->sv);
-	if (rc == 0 && !message_visible(r->user, m, whole))
+	if (rc == 0 && !ml_message_visible(r->user, m, whole))
 		rc = ML_ENOTFOUND;
 	return rc;
 }
@@ -1325,6 +1256,8 @@ static enum MHD_Result message_failed(req_t *r, const char *id, int rc)
 
 static enum MHD_Result api_message(req_t *r, const char *id)
 {
+	if (r->sv->backend)
+		return ext_message(r, id);
 	uint64_t docid;
 	if (ml_docid_parse(id, &docid))
 		return bad_id(r, id);
@@ -1340,18 +1273,8 @@ static enum MHD_Result api_message(req_t *r, const char *id)
 	if (rc)
 		ret = message_failed(r, id, rc);
 	else {
-		json_t *j = ml_message_json(&m);
-		db_enter(r->sv);
-		ml_message_add_reports(j, se, m.docid);
-		db_leave(r->sv);
-		if (whole) {
-			db_enter(r->sv);
-			ml_message_add_chain(j, se, &m);
-			db_leave(r->sv);
-		} else {
-			message_redact(j, r->user, &m);
-		}
-		ret = respond_json(r, 200, j);
+		ml_page_lock_t lock = { db_enter_cb, db_leave_cb, r->sv };
+		ret = respond_json(r, 200, ml_page_message(se, &m, r->user, whole, &lock));
 	}
 	search_return(r->sv, se);
 	ml_message_free(&m);
@@ -1654,6 +1577,9 @@ static enum MHD_Result do_report(req_t *r, body_t *b, const char *id)
 		if (!r->user)
 			return respond_error(r, 401, NULL, "log in first (POST /login)");
 	}
+	if (r->sv->backend)
+		return respond_error(r, 501, NULL, "reports are not taken through a cluster's coordinator (serve --nats): "
+		                     "run `mtalog report` on the shard node that holds the message");
 	char err[512];
 	uint64_t docid;
 	if (ml_docid_parse(id, &docid))
@@ -2105,12 +2031,13 @@ int ml_serve_run(const ml_serve_opts_t *o)
 		fprintf(stderr, "mtalog serve: warning: without --users, anyone who reaches %s sees every message\n",
 		        o->listen);
 	}
-	if (ml_store_open(&sv.store, o->db_path, ML_STORE_RDONLY, err, sizeof err)) {
+	sv.backend = o->backend;
+	if (!sv.backend && ml_store_open(&sv.store, o->db_path, ML_STORE_RDONLY, err, sizeof err)) {
 		fprintf(stderr, "mtalog serve: %s\n", err);
 		goto done;
 	}
 	/* address space for the writer to grow into (see the top) */
-	if (sv.store->mapsize < ML_SERVE_MAP && sizeof(size_t) >= 8)
+	if (sv.store && sv.store->mapsize < ML_SERVE_MAP && sizeof(size_t) >= 8)
 		ml_store_set_map(sv.store, ML_SERVE_MAP);
 
 	/* SIGINT and SIGTERM are taken by sigwait below; the daemon's threads
@@ -2156,9 +2083,9 @@ int ml_serve_run(const ml_serve_opts_t *o)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof addr);
 	else
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof addr);
-	printf("mtalog serve: listening on http://%s%s%s:%u/ (database %s)\n",
+	printf("mtalog serve: listening on http://%s%s%s:%u/ (%s %s)\n",
 	       ss.ss_family == AF_INET6 ? "[" : "", addr, ss.ss_family == AF_INET6 ? "]" : "",
-	       di ? (unsigned)di->port : 0u, o->db_path);
+	       di ? (unsigned)di->port : 0u, sv.backend ? "cluster" : "database", sv.backend ? sv.backend->name : o->db_path);
 	fflush(stdout);
 	int sig = 0;
 	sigwait(&sigs, &sig);

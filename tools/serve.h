@@ -33,16 +33,10 @@
  * The session is in an HttpOnly, SameSite=Strict cookie, Secure unless the
  * server listens on loopback (or with secure_cookie).
  *
- * Cursor.  Rows come as whole messages, newest docid first, and a message's
- * rows in recipient order.  The cursor names the last row returned: "D" when
- * that row was its message's last (the next page starts below docid D), or
- * "D.K" when the message had more rows (the next page is the search again
- * from docid D inclusive, skipping that message's rows with index < K).  So
- * a message whose rows straddle the page boundary is neither cut nor repeated,
- * and a page is one consistent snapshot; messages ingested later have newer
- * docids and do not shift the pages already seen.  For a user who sees some
- * rows only, K is the next row of D they may see (D when there is none):
- * a cursor names only messages and rows of theirs.
+ * Cursor: tools/page.h ("D" or "D.K"); a page is one consistent snapshot:
+ * messages ingested later have newer docids and do not shift the pages
+ * already seen.  The rows a user sees, and how their cursor passes over the
+ * others: tools/page.h too.
  *
  * Those are the cursors of an open server (and of `mtalog search`).  A
  * server with users hands each user their cursor sealed (tools/seal.h:
@@ -76,11 +70,39 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
+#include "tools/page.h"
+
 #define ML_SERVE_DEFAULT_LISTEN "127.0.0.1:8025"
 #define ML_SERVE_SEARCH_TIMEOUT 5   /* seconds */
 
+/* A server of a cluster (`serve --nats`, tools/coord.h): the answers come
+ * from the shards, not from db_path.  Each call fills *out with the JSON
+ * answer, in the shape the endpoint has on a single node plus "partial":
+ * true and "missing": [K, ...] when shards did not answer, and returns its
+ * HTTP status (an error: {"error": text[, "parameter": name]}).  The
+ * cursor is the backend's text (at most ML_SEAL_MAX characters), handed
+ * to a user sealed as any other.  Called from any thread. */
+typedef struct {
+	json_t *params;          /* {name: value}: the search parameters given (ml_query_params) */
+	const ml_user_t *user;   /* the session's user (NULL: no --users) */
+	const char *cursor;      /* the "next" of the page before, or NULL */
+	unsigned limit;          /* rows wanted, 1..ML_QUERY_MAX_LIMIT */
+	double timeout;          /* seconds a shard has to answer */
+} ml_serve_ask_t;
+
+typedef struct {
+	void *ctx;
+	const char *name;        /* what the server serves, for its first line */
+	unsigned (*search)(void *ctx, const ml_serve_ask_t *ask, json_t **out);      /* /api/search */
+	unsigned (*histogram)(void *ctx, const ml_serve_ask_t *ask, json_t **out);   /* /api/histogram */
+	unsigned (*message)(void *ctx, const char *id, const ml_serve_ask_t *ask, json_t **out);
+} ml_serve_backend_t;
+
 typedef struct {
 	const char *db_path;
+	const ml_serve_backend_t *backend;   /* NULL: the database at db_path */
 	const char *listen;     /* HOST:PORT, [V6]:PORT, :PORT or PORT; NULL: the default */
 	unsigned max_scans;     /* costly searches (no indexed filter, or a regex) at once;
 	                           0: the processors.  More wait up to 2 s, then 503 */
@@ -118,18 +140,7 @@ typedef struct {
 
 extern const ml_web_asset_t ml_web_assets[];
 
-/* A page cursor (see above): docid of the last row's message and the number
- * of its rows already returned (0: all of them).  Parse returns ML_EINVAL on
- * anything else. */
-typedef struct {
-	uint64_t docid;
-	uint32_t skip;
-} ml_cursor_t;
-
 /* Room for a cursor as text, plain or sealed, and its NUL. */
 #define ML_CURSOR_TEXT 96
-
-int ml_cursor_parse(const char *s, ml_cursor_t *c);
-void ml_cursor_format(const ml_cursor_t *c, char *buf, size_t len);
 
 #endif

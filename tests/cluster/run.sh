@@ -19,6 +19,11 @@
 #   4. kill -9 of a shipper while it ships, started again
 #   5. a shard stopped (SIGSTOP) during a search: the answer of the others,
 #      marked partial, naming it; then, once it goes on, complete again
+# After round 1, `serve --nats` against `serve` on the single node (both
+# with --users: an admin and a user who sees one domain): searches of
+# several kinds paged through "next" to their end (the same rows, newest
+# first), totals, histograms, CSV of every row, messages whole and
+# redacted; in round 5, its answers partial, naming the shard stopped.
 #
 #   make test-cluster       (nats-server, jq: sh tools/install-deps.sh cluster)
 #   MESSAGES=500 MTALOG_BIN=build/mtalog sh tests/cluster/run.sh
@@ -316,6 +321,128 @@ EOF
 	echo "$round: identical: $(wc -l < "$tmp/dump.single") messages, $(jq .lines_parsed "$tmp/stats.single") lines parsed, $nq searches (on each shard, merged here, and merged by search --nats), stats --nats, $ns show --nats"
 }
 
+# ---- serve --nats against serve on the single node
+# Both with the same users (an admin, and a user who sees the rows of one
+# domain only); every search paged through its "next" to the end on both.
+serve_start() {   # name, serve options...: the base URL into $tmp/NAME.url
+	name=$1
+	shift
+	"$BIN" serve --listen 127.0.0.1:0 --users "$tmp/users" --search-timeout 2 "$@" > "$tmp/$name.out" 2> "$tmp/$name.err" &
+	pids="$pids $!"
+	eval "serve_pid_$name=$!"
+	i=0
+	until grep -q 'listening on' "$tmp/$name.out"; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "serve $name did not start: $(cat "$tmp/$name.err")"
+		sleep 0.1
+	done
+	sed -n 's/.*listening on \(http:[^ ]*\)\/ .*/\1/p' "$tmp/$name.out" > "$tmp/$name.url"
+}
+login() {   # server name, user: the cookie jar $tmp/NAME.USER.jar
+	curl -s -f -o /dev/null -c "$tmp/$1.$2.jar" --data-urlencode "name=$2" --data-urlencode "password=pw-$2" \
+		"$(cat "$tmp/$1.url")/login" || fail "login of $2 on serve $1"
+}
+api() {   # server name, user, path?query: the answer (fails on a status >= 400)
+	curl -s -f -b "$tmp/$1.$2.jar" "$(cat "$tmp/$1.url")$3"
+}
+page_through() {   # server name, user, query, limit: every row, ids aside
+	next=""
+	pages=0
+	: > "$tmp/pt.rows"
+	while :; do
+		api "$1" "$2" "/api/search?$3&limit=$4${next:+&cursor=$next}" > "$tmp/pt.page" || fail "$1: /api/search?$3 (page $pages)"
+		jq -c '.rows[] | del(.id)' "$tmp/pt.page" >> "$tmp/pt.rows"
+		[ "$(jq .partial "$tmp/pt.page")" != true ] || fail "$1: /api/search?$3: partial with every shard up"
+		pages=$((pages + 1))
+		[ $pages -le 500 ] || fail "$1: /api/search?$3: more than 500 pages"
+		next=$(jq -r '.next // empty' "$tmp/pt.page")
+		[ -n "$next" ] || break
+	done
+	cat "$tmp/pt.rows"
+}
+compare_serve() {
+	command -v curl >/dev/null || fail "curl is missing"
+	if [ ! -f "$tmp/users" ]; then
+		{
+			echo "ada:$(echo pw-ada | "$BIN" serve --hash-password):admin:"
+			echo "bob:$(echo pw-bob | "$BIN" serve --hash-password):user:@example.net"
+		} > "$tmp/users"
+		serve_start cluster --nats "$URL"
+	fi
+	serve_start single --db "$tmp/single.db"
+	for s in single cluster; do login $s ada; login $s bob; done
+	nq=0
+	# (query|limit|user): several kinds, small pages so that many cursors are crossed
+	while IFS='|' read -r query limit user; do
+		page_through single "$user" "$query" "$limit" | sort_time_groups > "$tmp/s.single"
+		page_through cluster "$user" "$query" "$limit" > "$tmp/s.cluster.raw"
+		[ -s "$tmp/s.single" ] || fail "serve: $query ($user): no row on the single node"
+		# newest first through every page, then the same rows as the single node's
+		jq -s -e '[.[].time] as $t | $t == ($t | sort | reverse)' "$tmp/s.cluster.raw" > /dev/null ||
+			fail "serve --nats: $query ($user): the rows through the pages are not newest first"
+		sort_time_groups < "$tmp/s.cluster.raw" > "$tmp/s.cluster"
+		cmp -s "$tmp/s.single" "$tmp/s.cluster" ||
+			{ diff "$tmp/s.single" "$tmp/s.cluster" | head -4 >&2; fail "serve --nats: $query ($user) differs from serve"; }
+		if [ "$user" = bob ]; then
+			jq -e -s 'all(.[]; [.from, .to, .orig_to] | map(ascii_downcase | endswith("@example.net")) | any)' \
+				"$tmp/s.cluster" > /dev/null || fail "serve --nats: bob sees a row not his"
+		fi
+		# the first page's total: the whole match's
+		ts=$(api single "$user" "/api/search?$query&limit=$limit" | jq -c '[.total, .total_exact]')
+		tc=$(api cluster "$user" "/api/search?$query&limit=$limit" | jq -c '[.total, .total_exact]')
+		[ "$ts" = "$tc" ] || fail "serve --nats: $query ($user): total $tc, not $ts"
+		# the histogram
+		api single "$user" "/api/histogram?$query" | jq -S -c . > "$tmp/h.single"
+		api cluster "$user" "/api/histogram?$query" | jq -S -c 'del(.partial, .missing, .shards)' > "$tmp/h.cluster"
+		cmp -s "$tmp/h.single" "$tmp/h.cluster" || fail "serve --nats: /api/histogram?$query ($user) differs"
+		nq=$((nq + 1))
+	done <<EOF
+to=@example.com|150|ada
+status=bounced|40|ada
+status=delayed,expired|1000|ada
+from=@example.com&status=delivered|300|ada
+subject=report|7|ada
+since=2026-11-01T06:00:00Z&until=2026-11-01T07:00:00Z|25|ada
+to=@example.com|60|bob
+status=bounced|4|bob
+EOF
+	# every row as CSV (search.csv?all=1), ids aside
+	for s in single cluster; do
+		api $s ada "/api/search.csv?all=1&status=bounced" | sed 's/^[^,]*,//' | sort > "$tmp/csv.$s"
+	done
+	grep -q '^# [0-9]* rows' "$tmp/csv.cluster" || fail "serve --nats: search.csv?all=1 has no count line"
+	cmp -s "$tmp/csv.single" "$tmp/csv.cluster" || fail "serve --nats: search.csv?all=1 differs"
+	# messages: as ada (whole, with its chain) and as bob (redacted)
+	nm=0
+	for user in ada bob; do
+		for id in $(api cluster $user "/api/search?status=bounced&limit=5" | jq -r '.rows[] | select(.queue_id != "") | .id' | head -3); do
+			api cluster $user "/api/messages/$id" | jq -S -c 'walk(if type == "object" then del(.id) else . end)' > "$tmp/m.cluster" ||
+				fail "serve --nats: /api/messages/$id ($user)"
+			h=$(jq -r .host "$tmp/m.cluster")
+			qid=$(jq -r .queue_id "$tmp/m.cluster")
+			sid=$(api single ada "/api/search?host=$h&queue_id=$qid" | jq -r '.rows[0].id')
+			api single $user "/api/messages/$sid" | jq -S -c 'walk(if type == "object" then del(.id) else . end)' > "$tmp/m.single"
+			cmp -s "$tmp/m.single" "$tmp/m.cluster" || fail "serve --nats: /api/messages/$id ($user) differs from $sid on serve"
+			nm=$((nm + 1))
+		done
+	done
+	[ "$nm" -ge 2 ] || fail "serve --nats: only $nm messages compared"
+	# a message that is not bob's does not exist for him, on both (404)
+	n404=0
+	for id in $(api cluster ada "/api/search?from=@example.com&limit=40" | jq -r '.rows[] | select(.queue_id != "") | .id' | uniq | head -8); do
+		stc=$(curl -s -o "$tmp/m.cluster" -w '%{http_code}' -b "$tmp/cluster.bob.jar" "$(cat "$tmp/cluster.url")/api/messages/$id")
+		q=$(api cluster ada "/api/messages/$id" | jq -r '"host=\(.host)&queue_id=\(.queue_id)"')
+		sid=$(api single ada "/api/search?$q" | jq -r '.rows[0].id')
+		sts=$(curl -s -o /dev/null -w '%{http_code}' -b "$tmp/single.bob.jar" "$(cat "$tmp/single.url")/api/messages/$sid")
+		[ "$stc" = "$sts" ] || fail "serve --nats: bob gets $stc for message $id, serve $sts for $sid"
+		[ "$stc" = 404 ] && n404=$((n404 + 1))
+	done
+	[ "$n404" -gt 0 ] || fail "serve --nats: no message of another than bob among those tried"
+	kill "$serve_pid_single"
+	wait "$serve_pid_single" 2>/dev/null || true
+	echo "serve --nats: identical to serve on the single node: $nq searches paged to their end (2 users), histograms, CSV, $nm messages"
+}
+
 if has_round 1; then
 	step "round 1: every log shipped as it grows; one log rotated"
 	append_part
@@ -326,6 +453,7 @@ if has_round 1; then
 	: > "$tmp/logs/$first.log"
 	append_part
 	compare "round 1"
+	compare_serve
 fi
 
 r=0
@@ -382,6 +510,23 @@ if has_round 5; then
 	grep -q "shard 1/3: no answer" "$tmp/q.partial.err" || fail "round 5: the partial answer does not name shard 1: $(cat "$tmp/q.partial.err")"
 	grep -q "partial" "$tmp/q.partial.err" || fail "round 5: the answer does not say it is partial"
 	[ -s "$tmp/q.partial" ] || fail "round 5: no rows from the other shards"
+	if [ -f "$tmp/cluster.url" ]; then
+		# serve --nats: the answers of the others, partial, naming shard 1
+		kill -STOP "$shard_pid1" $answers1
+		set +e
+		api cluster ada "/api/search?to=@example.com" > "$tmp/p.search"
+		api cluster ada "/api/histogram?to=@example.com" > "$tmp/p.hist"
+		st=$(curl -s -o "$tmp/p.msg" -w '%{http_code}' -b "$tmp/cluster.ada.jar" "$(cat "$tmp/cluster.url")/api/messages/1-1")
+		set -e
+		kill -CONT "$shard_pid1" $answers1
+		jq -e '.partial == true and .missing == [1] and (.rows | length) > 0' "$tmp/p.search" > /dev/null ||
+			fail "round 5: serve --nats: /api/search not partial naming shard 1: $(head -c 300 "$tmp/p.search")"
+		jq -e '.partial == true and .missing == [1] and .total > 0' "$tmp/p.hist" > /dev/null ||
+			fail "round 5: serve --nats: /api/histogram not partial naming shard 1"
+		[ "$st" = 504 ] && jq -e '.partial == true and .missing == [1]' "$tmp/p.msg" > /dev/null ||
+			fail "round 5: serve --nats: /api/messages/1-1: status $st, $(cat "$tmp/p.msg")"
+		echo "round 5: serve --nats: search, histogram and message partial, naming shard 1"
+	fi
 	compare "round 5 (shard 1 answering again)"
 fi
 

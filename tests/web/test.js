@@ -390,6 +390,26 @@ test('a search stopped at its time limit says so, and More goes on from there', 
   check(!(await partial.isVisible()), 'no notice once the search is whole');
 });
 
+test('a cluster whose shards did not all answer: the page names them', async ({ page, big }) => {
+  /* the answers of serve --nats with shard 1 silent: the server's own, marked as the coordinator marks them */
+  const isAPI = (u) => u.pathname === '/api/search' || u.pathname === '/api/histogram';
+  await page.route(isAPI, async (route) => {
+    const r = await route.fetch();
+    await route.fulfill({ response: r, json: { ...(await r.json()), partial: true, missing: [1], complete: false } });
+  });
+  await openSearch(page, big);
+  await page.waitForFunction(() => !document.querySelector('#chart').hidden);
+  const partial = page.locator('#partial');
+  check(await partial.isVisible(), 'the notice is shown');
+  check((await partial.innerText()).startsWith('Shard 1 of the cluster did not answer in time'), `the notice names the shard: ${await partial.innerText()}`);
+  const note = page.locator('#chart-note');
+  check(await note.isVisible(), 'the timeline has a note');
+  check((await note.innerText()).includes('Shard 1 of the cluster'), `the timeline's note names the shard: ${await note.innerText()}`);
+  await page.unroute(isAPI);
+  await openSearch(page, big);
+  check(!(await partial.isVisible()), 'no notice once every shard answers');
+});
+
 /* A CSV file's cells: RFC 4180 quoting, CRLF lines, a leading BOM dropped. */
 function parseCSV(text) {
   const rows = [];

@@ -482,18 +482,28 @@ function setLoading(on) {
   if (on) spinnerTimer = setTimeout(() => { $('#spinner').hidden = false; }, 150);
 }
 
-/* A search that stopped at its time budget, or whose pattern gave up on
- * some subjects: say so, and that More goes on where it stopped. */
+/* Shards of a cluster (serve --nats) that did not answer: their names, or ''. */
+function missingShards(res) {
+  if (!res.partial) return '';
+  const ks = res.missing || [];
+  return `${ks.length === 1 ? 'Shard' : 'Shards'} ${ks.join(', ')} of the cluster did not answer in time`;
+}
+
+/* A search that stopped at its time budget, whose pattern gave up on
+ * some subjects, or to which shards of a cluster did not answer: say so,
+ * and that More goes on where it stopped. */
 function showPartial(res) {
   const box = $('#partial');
-  if (res.complete !== false) {
-    box.hidden = true;
-    return;
+  const notes = [];
+  const missing = missingShards(res);
+  if (missing) notes.push(`${missing}: their rows are missing from this answer. Search again to ask them again.`);
+  if (res.complete === false) {
+    notes.push(res.stopped === 'deadline'
+      ? `This search stopped at its time limit after reading ${res.examined} messages: the rows shown are those found so far, newest first.${res.next ? ' More searches on from there;' : ''} a recipient, sender, subject word or status finds rows faster.`
+      : `The subject pattern was too costly on ${res.regex_gave_up} subjects (too much backtracking): rows may be missing. Simplify the pattern.`);
   }
-  box.textContent = res.stopped === 'deadline'
-    ? `This search stopped at its time limit after reading ${res.examined} messages: the rows shown are those found so far, newest first.${res.next ? ' More searches on from there;' : ''} a recipient, sender, subject word or status finds rows faster.`
-    : `The subject pattern was too costly on ${res.regex_gave_up} subjects (too much backtracking): rows may be missing. Simplify the pattern.`;
-  box.hidden = false;
+  box.textContent = notes.join(' ');
+  box.hidden = !notes.length;
 }
 
 /* ---- the timeline of the match ---- */
@@ -602,8 +612,9 @@ function drawChart() {
   for (const b of h.buckets) for (const [st, c] of Object.entries(b.counts || {})) totals[st] = (totals[st] || 0) + c;
   $('#chart-legend').replaceChildren(...bucketStatuses(totals).map((st) => el('span', { class: 'key' },
     el('span', { class: `swatch hb-${CHART_ORDER.includes(st) ? st : 'other'}`, 'aria-hidden': 'true' }), `${st} ${num(totals[st])}`)));
-  $('#chart-note').textContent = partial
-    ? 'The count stopped at its time limit: the bars show the rows counted so far.' : '';
+  const missing = missingShards(h);
+  $('#chart-note').textContent = [missing && `${missing}: the bars leave out their rows.`,
+    !missing || h.stopped ? 'The count stopped at its time limit: the bars show the rows counted so far.' : ''].filter(Boolean).join(' ');
   $('#chart-note').hidden = !partial;
   $('#chart').classList.remove('loading');
   $('#chart').hidden = false;
