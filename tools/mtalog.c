@@ -551,9 +551,9 @@ static int cmd_serve(const char *db, int argc, char **argv)
  * (built with libnats; the Makefile): started in its place with the same
  * arguments.  Returns only when there is none (a build without libnats),
  * and the command then says so itself. */
+#ifndef ML_NATS
 static void start_cluster(char **argv)
 {
-#ifndef ML_NATS
 	char self[4096], path[4200];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 	if (n <= 0)
@@ -564,22 +564,22 @@ static void start_cluster(char **argv)
 		return;
 	snprintf(path, sizeof path, "%.*s/mtalog-cluster", (int)(slash - self), self);
 	execv(path, argv);
-#else
-	(void)argv;
-#endif
 }
+#endif
 
 int main(int argc, char **argv)
 {
 	const char *db = NULL;
 	int i = 1;
-	/* the arguments as given (the command's are moved about below); kept
-	 * to the exit, as argv is */
+#ifndef ML_NATS
+	/* the arguments as given, for mtalog-cluster (the command's are moved
+	 * about below); kept to the exit, as argv is */
 	static char **given;
 	given = malloc(((size_t)argc + 1) * sizeof *given);
 	if (!given)
 		return 2;
 	memcpy(given, argv, ((size_t)argc + 1) * sizeof *given);
+#endif
 	/* A write past the file size limit (ulimit -f, LimitFSIZE=) fails with
 	 * EFBIG, which the commands report as a full disk and after which the
 	 * database is as its last commit left it; SIGXFSZ would kill the process
@@ -622,10 +622,12 @@ int main(int argc, char **argv)
 	}
 	sub_argv[sub_argc] = NULL;
 	const char *path = db_path(db);
+#ifndef ML_NATS
 	if ((!strcmp(cmd, "ship") || ml_cluster_asked(sub_argc, sub_argv)) &&
 	    (!strcmp(cmd, "ingest") || !strcmp(cmd, "ship") || !strcmp(cmd, "search") || !strcmp(cmd, "show") ||
 	     !strcmp(cmd, "stats") || !strcmp(cmd, "serve")))
 		start_cluster(given);
+#endif
 	if (!strcmp(cmd, "ingest") && ml_cluster_asked(sub_argc, sub_argv))
 		return ml_shard_main(path, sub_argc, sub_argv);
 	if (!strcmp(cmd, "ingest"))
