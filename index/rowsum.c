@@ -1,0 +1,357 @@
+#include "rowsum.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "index/counts.h"
+#include "index/query.h"
+
+int ml_rowsum_of(ml_rowsum_t *r, const ml_message_t *m)
+{
+	int64_t n[ML_ST__COUNT] = { 0 };
+	ml_counts_rows(n, m, +1);
+	memset(r, 0, sizeof *r);
+	r->docid = m->docid;
+	r->released = (m->flags & ML_MSG_RELEASED) != 0;
+	int any = 0;
+	for (int st = 1; st < ML_ST__COUNT; st++) {
+		r->n[st] = n[st] > UINT32_MAX ? UINT32_MAX : (uint32_t)n[st];
+		any |= n[st] != 0;
+	}
+	return any;
+}
+
+void ml_rowsum_match(const ml_rowsum_t *r, uint32_t status_mask, uint64_t n[ML_ST__COUNT])
+{
+	/* as the row check of a search: the row's status asked for, or the
+	 * group "released" and a released message */
+	int all = !status_mask || ((status_mask & ML_QUERY_RELEASED) && r->released);
+	n[0] = 0;
+	for (int st = 1; st < ML_ST__COUNT; st++)
+		n[st] = all || (status_mask & (1u << st)) ? r->n[st] : 0;
+}
+
+/* ---- a block in memory ---- */
+
+typedef struct {
+	ml_rowsum_t *v;
+	size_t n, cap;
+} sums_t;
+
+/* The summaries of value v (block key key) appended to out. */
+static int block_decode(const MDB_val *v, uint64_t key, sums_t *out)
+{
+	const unsigned char *p = v->mv_data, *end = p + v->mv_size;
+	uint64_t docid = key;
+	while (p < end) {
+		uint64_t delta, n[ML_ST__COUNT];
+		unsigned rel;
+		if (ml_get_varint(&p, end, &delta) || delta > UINT64_MAX - docid ||
+		    ml_counts_set_get(&p, end, n, &rel))
+			return ML_CORRUPT_BKPT;
+		docid += delta;
+		if (out->n && docid <= out->v[out->n - 1].docid)
+			return ML_CORRUPT_BKPT;
+		if (ml_array_grow((void **)&out->v, &out->cap, sizeof *out->v, out->n + 1, 256))
+			return ML_ENOMEM;
+		ml_rowsum_t *r = &out->v[out->n++];
+		r->docid = docid;
+		r->released = (int)rel;
+		for (int st = 0; st < ML_ST__COUNT; st++)
+			r->n[st] = n[st] > UINT32_MAX ? UINT32_MAX : (uint32_t)n[st];
+	}
+	return ML_OK;
+}
+
+static int sum_put(ml_buf_t *b, const ml_rowsum_t *r, uint64_t prev)
+{
+	uint64_t n[ML_ST__COUNT];
+	for (int st = 0; st < ML_ST__COUNT; st++)
+		n[st] = r->n[st];
+	int rc = ml_buf_put_varint(b, r->docid - prev);
+	return rc ? rc : ml_counts_set_put(b, n, (unsigned)r->released);
+}
+
+/* ---- the delta ---- */
+
+typedef struct {
+	ml_rowsum_t sum;
+	size_t order;        /* the order given: the last word on a docid wins */
+	int del;
+} change_t;
+
+struct ml_rowsum_delta {
+	change_t *v;
+	size_t n, cap;
+	sums_t blk;          /* the block being rewritten */
+	ml_buf_t val;
+};
+
+int ml_rowsum_delta_new(ml_rowsum_delta_t **out)
+{
+	*out = calloc(1, sizeof **out);
+	return *out ? ML_OK : ML_ENOMEM;
+}
+
+void ml_rowsum_delta_free(ml_rowsum_delta_t *d)
+{
+	if (!d)
+		return;
+	free(d->v);
+	free(d->blk.v);
+	ml_buf_free(&d->val);
+	free(d);
+}
+
+void ml_rowsum_delta_reset(ml_rowsum_delta_t *d)
+{
+	d->n = 0;
+}
+
+static int change_add(ml_rowsum_delta_t *d, const ml_rowsum_t *sum, int del)
+{
+	if (ml_array_grow((void **)&d->v, &d->cap, sizeof *d->v, d->n + 1, 1024))
+		return ML_ENOMEM;
+	change_t *c = &d->v[d->n];
+	c->sum = *sum;
+	c->order = d->n++;
+	c->del = del;
+	return ML_OK;
+}
+
+int ml_rowsum_delta_put(ml_rowsum_delta_t *d, const ml_message_t *m)
+{
+	ml_rowsum_t r;
+	int any = ml_rowsum_of(&r, m);
+	return change_add(d, &r, !any);
+}
+
+int ml_rowsum_delta_del(ml_rowsum_delta_t *d, uint64_t docid)
+{
+	ml_rowsum_t r;
+	memset(&r, 0, sizeof r);
+	r.docid = docid;
+	return change_add(d, &r, 1);
+}
+
+static int cmp_change(const void *a, const void *b)
+{
+	const change_t *x = a, *y = b;
+	if (x->sum.docid != y->sum.docid)
+		return x->sum.docid < y->sum.docid ? -1 : 1;
+	return (x->order > y->order) - (x->order < y->order);
+}
+
+/* The block that holds docid: its key (*key) and the next block's (*next;
+ * UINT64_MAX when none); *found 0 when no key is at or below docid (then
+ * *key = docid, a new block). */
+static int block_find(MDB_cursor *c, uint64_t docid, uint64_t *key, uint64_t *next, int *found,
+                      MDB_val *val)
+{
+	unsigned char kb[8];
+	ml_put_be64(kb, docid);
+	MDB_val k = { 8, kb }, v;
+	int r = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	if (r && r != MDB_NOTFOUND)
+		return ml_store_errcode(r);
+	if (!r && k.mv_size != 8)
+		return ML_CORRUPT_BKPT;
+	uint64_t at = r ? UINT64_MAX : ml_get_be64(k.mv_data);
+	if (!r && at == docid) {
+		*key = at;
+		*found = 1;
+		*val = v;
+		r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		*next = r ? UINT64_MAX : ml_get_be64(k.mv_data);
+		return r && r != MDB_NOTFOUND ? ml_store_errcode(r) : ML_OK;
+	}
+	/* at is above docid (or there is none): the block before it */
+	*next = at;
+	r = mdb_cursor_get(c, &k, &v, r ? MDB_LAST : MDB_PREV);
+	if (r == MDB_NOTFOUND) {
+		*key = docid;
+		*found = 0;
+		return ML_OK;
+	}
+	if (r)
+		return ml_store_errcode(r);
+	if (k.mv_size != 8)
+		return ML_CORRUPT_BKPT;
+	*key = ml_get_be64(k.mv_data);
+	*found = 1;
+	*val = v;
+	return ML_OK;
+}
+
+/* The block d->blk written under key (and, cut, under its pieces' first
+ * docids), or deleted when empty. */
+static int block_write(ml_rowsum_delta_t *d, MDB_txn *txn, ml_store_t *s, uint64_t key, int found)
+{
+	unsigned char kb[8];
+	MDB_val k = { 8, kb }, v;
+	if (!d->blk.n) {
+		ml_put_be64(kb, key);
+		int r = found ? mdb_del(txn, s->rowsum, &k, NULL) : 0;
+		return ml_store_errcode(r == MDB_NOTFOUND ? 0 : r);
+	}
+	size_t i = 0;
+	int rc = ML_OK;
+	while (i < d->blk.n && !rc) {
+		uint64_t at = i ? d->blk.v[i].docid : key, prev = at;
+		ml_buf_reset(&d->val);
+		for (; i < d->blk.n && !rc && (d->val.len < ML_ROWSUM_BLOCK || !d->val.len); i++) {
+			rc = sum_put(&d->val, &d->blk.v[i], prev);
+			prev = d->blk.v[i].docid;
+		}
+		ml_put_be64(kb, at);
+		v = (MDB_val){ d->val.len, d->val.data };
+		if (!rc)
+			rc = ml_store_errcode(mdb_put(txn, s->rowsum, &k, &v, 0));
+	}
+	return rc;
+}
+
+int ml_rowsum_delta_write(ml_rowsum_delta_t *d, MDB_txn *txn, ml_store_t *s, int *dropped)
+{
+	*dropped = 0;
+	if (!d->n)
+		return ML_OK;
+	qsort(d->v, d->n, sizeof *d->v, cmp_change);
+	MDB_cursor *c = NULL;
+	int rc = ml_store_errcode(mdb_cursor_open(txn, s->rowsum, &c));
+	size_t i = 0;
+	while (i < d->n && !rc) {
+		uint64_t key, next;
+		int found;
+		MDB_val val;
+		rc = block_find(c, d->v[i].sum.docid, &key, &next, &found, &val);
+		if (rc)
+			break;
+		/* the block (copied out of the map before it is written) */
+		sums_t old = d->blk;
+		old.n = 0;
+		if (found && (rc = block_decode(&val, key, &old)) == ML_ECORRUPT) {
+			*dropped = 1;
+			d->blk = old;
+			break;
+		}
+		/* merged with the changes in its range, in docid order */
+		size_t nold = old.n, j = 0;
+		sums_t out = { NULL, 0, 0 };
+		while (!rc && (j < nold || (i < d->n && d->v[i].sum.docid < next))) {
+			int take_change = i < d->n && d->v[i].sum.docid < next &&
+			                  (j >= nold || d->v[i].sum.docid <= old.v[j].docid);
+			const ml_rowsum_t *r = NULL;
+			if (take_change) {
+				size_t last = i;
+				while (last + 1 < d->n && d->v[last + 1].sum.docid == d->v[i].sum.docid)
+					last++;
+				if (j < nold && old.v[j].docid == d->v[i].sum.docid)
+					j++;   /* replaced */
+				r = d->v[last].del ? NULL : &d->v[last].sum;
+				i = last + 1;
+			} else {
+				r = &old.v[j++];
+			}
+			if (r && !(rc = ml_array_grow((void **)&out.v, &out.cap, sizeof *out.v, out.n + 1, 256)))
+				out.v[out.n++] = *r;
+		}
+		free(old.v);
+		d->blk = out;
+		if (!rc)
+			rc = block_write(d, txn, s, key, found);
+	}
+	if (c)
+		mdb_cursor_close(c);
+	d->n = 0;
+	if (*dropped)
+		rc = ml_rowsum_set_ready(txn, s, 0);
+	return rc;
+}
+
+/* ---- the flag ---- */
+
+int ml_rowsum_ready(MDB_txn *txn, ml_store_t *s)
+{
+	return s->rowsum && ml_meta_flag(txn, s, ML_META_ROWSUM_READY);
+}
+
+int ml_rowsum_set_ready(MDB_txn *txn, ml_store_t *s, int ready)
+{
+	return ml_meta_set_flag(txn, s, ML_META_ROWSUM_READY, ready);
+}
+
+int ml_rowsum_clear(MDB_txn *txn, ml_store_t *s)
+{
+	int rc = ml_store_errcode(mdb_drop(txn, s->rowsum, 0));
+	return rc ? rc : ml_rowsum_set_ready(txn, s, 0);
+}
+
+/* ---- reading ---- */
+
+struct ml_rowsum_cur {
+	MDB_cursor *c;
+	uint64_t key, next;   /* the block decoded: [key, next); next 0: none yet */
+	sums_t blk;
+};
+
+int ml_rowsum_cur_open(ml_rowsum_cur_t **out, MDB_txn *txn, ml_store_t *s)
+{
+	*out = NULL;
+	if (!ml_rowsum_ready(txn, s))
+		return ML_ENOTFOUND;
+	ml_rowsum_cur_t *c = calloc(1, sizeof *c);
+	if (!c)
+		return ML_ENOMEM;
+	int rc = ml_store_errcode(mdb_cursor_open(txn, s->rowsum, &c->c));
+	if (rc) {
+		free(c);
+		return rc;
+	}
+	*out = c;
+	return ML_OK;
+}
+
+void ml_rowsum_cur_close(ml_rowsum_cur_t *c)
+{
+	if (!c)
+		return;
+	if (c->c)
+		mdb_cursor_close(c->c);
+	free(c->blk.v);
+	free(c);
+}
+
+int ml_rowsum_cur_get(ml_rowsum_cur_t *c, uint64_t docid, ml_rowsum_t *r)
+{
+	if (!c->next || docid < c->key || docid >= c->next) {
+		int found;
+		MDB_val v;
+		c->blk.n = 0;
+		c->next = 0;
+		int rc = block_find(c->c, docid, &c->key, &c->next, &found, &v);
+		if (!rc && found)
+			rc = block_decode(&v, c->key, &c->blk);
+		if (rc) {
+			c->next = 0;
+			return rc;
+		}
+		if (!found) {
+			c->next = 0;
+			return ML_ENOTFOUND;
+		}
+	}
+	/* the greatest summary at or below docid */
+	size_t lo = 0, hi = c->blk.n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->blk.v[mid].docid < docid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= c->blk.n || c->blk.v[lo].docid != docid)
+		return ML_ENOTFOUND;
+	*r = c->blk.v[lo];
+	return ML_OK;
+}
