@@ -355,3 +355,25 @@ int ml_rowsum_cur_get(ml_rowsum_cur_t *c, uint64_t docid, ml_rowsum_t *r)
 	*r = c->blk.v[lo];
 	return ML_OK;
 }
+
+int ml_rowsum_each(MDB_txn *txn, ml_store_t *s, int (*fn)(void *ctx, const ml_rowsum_t *r), void *ctx)
+{
+	MDB_cursor *c;
+	int rc = ml_store_errcode(mdb_cursor_open(txn, s->rowsum, &c));
+	if (rc)
+		return rc;
+	sums_t blk = { NULL, 0, 0 };
+	MDB_val k, v;
+	int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	for (; !r && !rc; r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		blk.n = 0;
+		rc = k.mv_size == 8 ? block_decode(&v, ml_get_be64(k.mv_data), &blk) : ML_CORRUPT_BKPT;
+		for (size_t i = 0; i < blk.n && !rc; i++)
+			rc = fn(ctx, &blk.v[i]);
+	}
+	if (!rc && r != MDB_NOTFOUND)
+		rc = ml_store_errcode(r);
+	free(blk.v);
+	mdb_cursor_close(c);
+	return rc;
+}

@@ -94,4 +94,7 @@ void ml_rowsum_cur_close(ml_rowsum_cur_t *c);
  * message, or no rows). */
 int ml_rowsum_cur_get(ml_rowsum_cur_t *c, uint64_t docid, ml_rowsum_t *r);
 
+/* Every summary stored in txn, oldest first (the flag not looked at). */
+int ml_rowsum_each(MDB_txn *txn, ml_store_t *s, int (*fn)(void *ctx, const ml_rowsum_t *r), void *ctx);
+
 #endif
