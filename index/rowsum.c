@@ -184,8 +184,9 @@ static int block_find(MDB_cursor *c, uint64_t docid, uint64_t *key, uint64_t *ne
 }
 
 /* The block d->blk written under key (and, cut, under its pieces' first
- * docids), or deleted when empty. */
-static int block_write(ml_rowsum_delta_t *d, MDB_txn *txn, ml_store_t *s, uint64_t key, int found)
+ * docids), or deleted when empty.  last: no block after it; its new pieces
+ * are appended (MDB_APPEND: a full page is left full, not split in two). */
+static int block_write(ml_rowsum_delta_t *d, MDB_txn *txn, ml_store_t *s, uint64_t key, int found, int last)
 {
 	unsigned char kb[8];
 	MDB_val k = { 8, kb }, v;
@@ -206,7 +207,7 @@ static int block_write(ml_rowsum_delta_t *d, MDB_txn *txn, ml_store_t *s, uint64
 		ml_put_be64(kb, at);
 		v = (MDB_val){ d->val.len, d->val.data };
 		if (!rc)
-			rc = ml_store_errcode(mdb_put(txn, s->rowsum, &k, &v, 0));
+			rc = ml_store_errcode(mdb_put(txn, s->rowsum, &k, &v, at != key && last ? MDB_APPEND : 0));
 	}
 	return rc;
 }
@@ -259,7 +260,7 @@ int ml_rowsum_delta_write(ml_rowsum_delta_t *d, MDB_txn *txn, ml_store_t *s, int
 		free(old.v);
 		d->blk = out;
 		if (!rc)
-			rc = block_write(d, txn, s, key, found);
+			rc = block_write(d, txn, s, key, found, next == UINT64_MAX);
 	}
 	if (c)
 		mdb_cursor_close(c);

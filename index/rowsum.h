@@ -18,8 +18,10 @@
  *                       message was released from quarantine (ML_MSG_RELEASED)
  *
  * A message of one row is 3 to 5 bytes; a block is cut at ML_ROWSUM_BLOCK
- * bytes (a few to an LMDB page, no overflow pages), so the table is a few
- * bytes a message where a key a message would cost some 20.  Blocks are
+ * bytes (three to an LMDB page, no overflow pages), so the table is a few
+ * bytes a message where a key a message would cost some 20.  New blocks at
+ * the end of the table are appended (MDB_APPEND), so that the pages an
+ * ingest fills stay full.  Blocks are
  * read newest first by a cursor that decodes one block at a time.  A
  * message without rows (all of its recipients handed on) has no summary.
  *
@@ -53,7 +55,9 @@
 #include "engine/message.h"
 #include "index/store.h"
 
-#define ML_ROWSUM_BLOCK 1000u    /* bytes of a block's value before it is cut */
+#define ML_ROWSUM_BLOCK 1280u    /* bytes of a block's value before it is cut: with the last
+                                    message (at most 48 bytes) and their nodes, three
+                                    blocks fill a 4 KiB page (as ML_RAW_CHUNK) */
 
 typedef struct {
 	uint64_t docid;
