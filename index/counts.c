@@ -310,7 +310,7 @@ int ml_counts_delta_write(ml_counts_delta_t *d, MDB_txn *txn, ml_store_t *s, int
 
 int ml_counts_ready(MDB_txn *txn, ml_store_t *s)
 {
-	return s->counts && ml_meta_flag(txn, s, ML_META_COUNTS_READY);
+	return ml_meta_table_ready(txn, s, s->counts, ML_META_COUNTS_READY);
 }
 
 int ml_counts_set_ready(MDB_txn *txn, ml_store_t *s, int ready)
@@ -320,8 +320,7 @@ int ml_counts_set_ready(MDB_txn *txn, ml_store_t *s, int ready)
 
 int ml_counts_clear(MDB_txn *txn, ml_store_t *s)
 {
-	int rc = ml_store_errcode(mdb_drop(txn, s->counts, 0));
-	return rc ? rc : ml_counts_set_ready(txn, s, 0);
+	return ml_meta_table_clear(txn, s, s->counts, ML_META_COUNTS_READY);
 }
 
 int ml_counts_read(ml_store_t *s, const char *domain, size_t n, int released, uint64_t hour_lo, uint64_t hour_hi,

@@ -274,7 +274,7 @@ int ml_rowsum_delta_write(ml_rowsum_delta_t *d, MDB_txn *txn, ml_store_t *s, int
 
 int ml_rowsum_ready(MDB_txn *txn, ml_store_t *s)
 {
-	return s->rowsum && ml_meta_flag(txn, s, ML_META_ROWSUM_READY);
+	return ml_meta_table_ready(txn, s, s->rowsum, ML_META_ROWSUM_READY);
 }
 
 int ml_rowsum_set_ready(MDB_txn *txn, ml_store_t *s, int ready)
@@ -284,8 +284,7 @@ int ml_rowsum_set_ready(MDB_txn *txn, ml_store_t *s, int ready)
 
 int ml_rowsum_clear(MDB_txn *txn, ml_store_t *s)
 {
-	int rc = ml_store_errcode(mdb_drop(txn, s->rowsum, 0));
-	return rc ? rc : ml_rowsum_set_ready(txn, s, 0);
+	return ml_meta_table_clear(txn, s, s->rowsum, ML_META_ROWSUM_READY);
 }
 
 /* ---- reading ---- */

@@ -484,6 +484,17 @@ int ml_meta_set_flag(MDB_txn *txn, ml_store_t *s, const char *key, int on)
 	return rc == ML_ENOTFOUND ? ML_OK : rc;
 }
 
+int ml_meta_table_ready(MDB_txn *txn, ml_store_t *s, MDB_dbi dbi, const char *flag)
+{
+	return dbi && ml_meta_flag(txn, s, flag);
+}
+
+int ml_meta_table_clear(MDB_txn *txn, ml_store_t *s, MDB_dbi dbi, const char *flag)
+{
+	int rc = ml_store_errcode(mdb_drop(txn, dbi, 0));
+	return rc ? rc : ml_meta_set_flag(txn, s, flag, 0);
+}
+
 uint64_t ml_meta_get_u64(MDB_txn *txn, ml_store_t *s, const char *key)
 {
 	MDB_val v;

@@ -195,6 +195,11 @@ uint64_t ml_meta_get_u64(MDB_txn *txn, ml_store_t *s, const char *key);
 /* A flag: a meta key with an empty value, set or not. */
 int ml_meta_flag(MDB_txn *txn, ml_store_t *s, const char *key);
 int ml_meta_set_flag(MDB_txn *txn, ml_store_t *s, const char *key, int on);
+/* A table kept complete while flag is set (index/counts.h, index/rowsum.h):
+ * is it (0 too when the file has no such table: dbi 0)?  _clear empties it
+ * and clears the flag (a rebuild's start). */
+int ml_meta_table_ready(MDB_txn *txn, ml_store_t *s, MDB_dbi dbi, const char *flag);
+int ml_meta_table_clear(MDB_txn *txn, ml_store_t *s, MDB_dbi dbi, const char *flag);
 int ml_meta_add(MDB_txn *txn, ml_store_t *s, const char *key, int64_t delta);
 /* A meta value as a C string (its own snapshot); ML_ENOTFOUND when absent,
  * ML_ETOOBIG when it does not fit in n bytes with its NUL. */

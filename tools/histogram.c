@@ -52,16 +52,23 @@ static int count_row(void *ctx, const ml_message_t *m, int row)
 	return h->failed;
 }
 
+/* q to its end: no limit, no cursor (shares q's strings; not freed). */
+static ml_query_t to_the_end(const ml_query_t *q)
+{
+	ml_query_t cq = *q;
+	cq.unlimited = 1;
+	cq.limit = 0;
+	cq.before_docid = 0;
+	cq.before_row = 0;
+	return cq;
+}
+
 /* The counting walk: the search run to its end. */
 static int walk(ml_hist_t *h, ml_search_t *se, const ml_query_t *q, ml_hist_filter_fn filter, void *fctx,
                 char *err, size_t errlen)
 {
 	memset(h, 0, sizeof *h);
-	ml_query_t cq = *q;   /* shares q's strings; not freed here */
-	cq.unlimited = 1;
-	cq.limit = 0;
-	cq.before_docid = 0;
-	cq.before_row = 0;
+	ml_query_t cq = to_the_end(q);
 	walk_t w = { h, filter, fctx };
 	ml_search_info_t info;
 	int rc = ml_search_run(se, &cq, count_row, &w, &info, err, errlen);
@@ -101,11 +108,7 @@ static int count_summary(void *ctx, const ml_rowsum_t *r)
 static int from_rowsums(ml_hist_t *h, ml_search_t *se, const ml_query_t *q, char *err, size_t errlen)
 {
 	memset(h, 0, sizeof *h);
-	ml_query_t cq = *q;   /* shares q's strings; not freed here */
-	cq.unlimited = 1;
-	cq.limit = 0;
-	cq.before_docid = 0;
-	cq.before_row = 0;
+	ml_query_t cq = to_the_end(q);
 	sums_t sc = { h, q->status_mask };
 	ml_search_info_t info;
 	int rc = ml_search_rowsums(se, &cq, count_summary, &sc, &info, err, errlen);
