@@ -1269,14 +1269,14 @@ static int batch_add(emit_t *e, uint64_t docid, const MDB_val *v)
 				return 1;
 			}
 		}
-		ml_rowsum_t r;
+		const ml_rowsum_t *r;
 		int rc = ml_rowsum_cur_get(e->sums, docid, &r);
 		if (rc == ML_ENOTFOUND)
 			return 0;
 		if (rc)
 			return rc;
 		e->info->rows++;
-		return e->sfn(e->ctx, &r) ? 1 : 0;
+		return e->sfn(e->ctx, r) ? 1 : 0;
 	}
 	slot_t *sl = &e->se->slots[e->n++];
 	sl->docid = docid;

@@ -43,6 +43,9 @@ static int block_decode(const MDB_val *v, uint64_t key, sums_t *out)
 {
 	const unsigned char *p = v->mv_data, *end = p + v->mv_size;
 	uint64_t docid = key;
+	/* a message takes 3 bytes at the least */
+	if (ml_array_grow((void **)&out->v, &out->cap, sizeof *out->v, out->n + v->mv_size / 3 + 1, 256))
+		return ML_ENOMEM;
 	while (p < end) {
 		uint64_t delta, n[ML_ST__COUNT];
 		unsigned rel;
@@ -50,10 +53,8 @@ static int block_decode(const MDB_val *v, uint64_t key, sums_t *out)
 		    ml_counts_set_get(&p, end, n, &rel))
 			return ML_CORRUPT_BKPT;
 		docid += delta;
-		if (out->n && docid <= out->v[out->n - 1].docid)
+		if ((out->n && docid <= out->v[out->n - 1].docid) || out->n >= out->cap)
 			return ML_CORRUPT_BKPT;
-		if (ml_array_grow((void **)&out->v, &out->cap, sizeof *out->v, out->n + 1, 256))
-			return ML_ENOMEM;
 		ml_rowsum_t *r = &out->v[out->n++];
 		r->docid = docid;
 		r->released = (int)rel;
@@ -293,6 +294,7 @@ struct ml_rowsum_cur {
 	MDB_cursor *c;
 	uint64_t key, next;   /* the block decoded: [key, next); next 0: none yet */
 	sums_t blk;
+	size_t pos;           /* where the last docid asked for was looked up */
 };
 
 int ml_rowsum_cur_open(ml_rowsum_cur_t **out, MDB_txn *txn, ml_store_t *s)
@@ -322,7 +324,7 @@ void ml_rowsum_cur_close(ml_rowsum_cur_t *c)
 	free(c);
 }
 
-int ml_rowsum_cur_get(ml_rowsum_cur_t *c, uint64_t docid, ml_rowsum_t *r)
+int ml_rowsum_cur_get(ml_rowsum_cur_t *c, uint64_t docid, const ml_rowsum_t **r)
 {
 	if (!c->next || docid < c->key || docid >= c->next) {
 		int found;
@@ -340,19 +342,31 @@ int ml_rowsum_cur_get(ml_rowsum_cur_t *c, uint64_t docid, ml_rowsum_t *r)
 			c->next = 0;
 			return ML_ENOTFOUND;
 		}
+		c->pos = c->blk.n;
 	}
-	/* the greatest summary at or below docid */
-	size_t lo = 0, hi = c->blk.n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (c->blk.v[mid].docid < docid)
-			lo = mid + 1;
-		else
-			hi = mid;
+	/* docids come newest first: down from the last one looked up; else
+	 * by halves */
+	const ml_rowsum_t *v = c->blk.v;
+	size_t lo = c->pos;
+	if (lo < c->blk.n && v[lo].docid < docid)
+		lo = c->blk.n;
+	else if (lo > 0 && v[lo - 1].docid == docid)
+		lo--;   /* the next one down: a query of most messages */
+	if (lo == c->blk.n || v[lo].docid > docid) {
+		size_t hi = lo;
+		lo = 0;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (v[mid].docid < docid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
 	}
-	if (lo >= c->blk.n || c->blk.v[lo].docid != docid)
+	c->pos = lo;
+	if (lo >= c->blk.n || v[lo].docid != docid)
 		return ML_ENOTFOUND;
-	*r = c->blk.v[lo];
+	*r = &v[lo];
 	return ML_OK;
 }
 

@@ -18,8 +18,11 @@
  *                       message was released from quarantine (ML_MSG_RELEASED)
  *
  * A message of one row is 3 to 5 bytes; a block is cut at ML_ROWSUM_BLOCK
- * bytes (three to an LMDB page, no overflow pages), so the table is a few
- * bytes a message where a key a message would cost some 20.  New blocks at
+ * bytes, so the table is a few bytes a message where a key a message would
+ * cost some 20 (the key and node of a block are 18 bytes: 0.3 a message).
+ * A block is small so that a query of few messages, scattered, decodes
+ * little more than theirs: a lookup decodes its whole block once; the
+ * lookups that follow, of lower docids, walk down from there.  New blocks at
  * the end of the table are appended (MDB_APPEND), so that the pages an
  * ingest fills stay full.  Blocks are
  * read newest first by a cursor that decodes one block at a time.  A
@@ -55,9 +58,9 @@
 #include "engine/message.h"
 #include "index/store.h"
 
-#define ML_ROWSUM_BLOCK 1280u    /* bytes of a block's value before it is cut: with the last
-                                    message (at most 48 bytes) and their nodes, three
-                                    blocks fill a 4 KiB page (as ML_RAW_CHUNK) */
+#define ML_ROWSUM_BLOCK 256u     /* bytes of a block's value before it is cut (and the last
+                                    message, at most 46 bytes): some 60 messages, a dozen
+                                    blocks to a 4 KiB page */
 
 typedef struct {
 	uint64_t docid;
@@ -94,9 +97,9 @@ typedef struct ml_rowsum_cur ml_rowsum_cur_t;
 /* ML_ENOTFOUND when the table is not complete in txn. */
 int ml_rowsum_cur_open(ml_rowsum_cur_t **out, MDB_txn *txn, ml_store_t *s);
 void ml_rowsum_cur_close(ml_rowsum_cur_t *c);
-/* The summary of docid into *r; ML_ENOTFOUND when it has none (no such
- * message, or no rows). */
-int ml_rowsum_cur_get(ml_rowsum_cur_t *c, uint64_t docid, ml_rowsum_t *r);
+/* The summary of docid (*r points into the cursor: valid until its next
+ * call); ML_ENOTFOUND when it has none (no such message, or no rows). */
+int ml_rowsum_cur_get(ml_rowsum_cur_t *c, uint64_t docid, const ml_rowsum_t **r);
 
 /* Every summary stored in txn, oldest first (the flag not looked at). */
 int ml_rowsum_each(MDB_txn *txn, ml_store_t *s, int (*fn)(void *ctx, const ml_rowsum_t *r), void *ctx);
