@@ -214,9 +214,11 @@ int ml_counts_set_get(const unsigned char **p, const unsigned char *end, uint64_
 		return ML_ECORRUPT;
 	if (extra)
 		*extra = set >> (ML_ST__COUNT - 1);
-	for (int st = 1; st < ML_ST__COUNT; st++)
-		if ((st_bits & (1u << (st - 1))) && (ml_get_varint(p, end, &n[st]) || !n[st]))
+	for (; st_bits; st_bits &= st_bits - 1) {
+		int st = __builtin_ctz(st_bits) + 1;
+		if (ml_get_varint(p, end, &n[st]) || !n[st])
 			return ML_ECORRUPT;
+	}
 	return ML_OK;
 }
 

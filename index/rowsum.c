@@ -15,7 +15,7 @@ int ml_rowsum_of(ml_rowsum_t *r, const ml_message_t *m)
 	r->released = (m->flags & ML_MSG_RELEASED) != 0;
 	int any = 0;
 	for (int st = 1; st < ML_ST__COUNT; st++) {
-		r->n[st] = n[st] > UINT32_MAX ? UINT32_MAX : (uint32_t)n[st];
+		r->n[st] = (uint64_t)n[st];
 		any |= n[st] != 0;
 	}
 	return any;
@@ -47,30 +47,26 @@ static int block_decode(const MDB_val *v, uint64_t key, sums_t *out)
 	if (ml_array_grow((void **)&out->v, &out->cap, sizeof *out->v, out->n + v->mv_size / 3 + 1, 256))
 		return ML_ENOMEM;
 	while (p < end) {
-		uint64_t delta, n[ML_ST__COUNT];
+		uint64_t delta;
 		unsigned rel;
-		if (ml_get_varint(&p, end, &delta) || delta > UINT64_MAX - docid ||
-		    ml_counts_set_get(&p, end, n, &rel))
+		ml_rowsum_t *r = &out->v[out->n];
+		if (out->n >= out->cap || ml_get_varint(&p, end, &delta) || delta > UINT64_MAX - docid ||
+		    ml_counts_set_get(&p, end, r->n, &rel))
 			return ML_CORRUPT_BKPT;
 		docid += delta;
-		if ((out->n && docid <= out->v[out->n - 1].docid) || out->n >= out->cap)
+		if (out->n && docid <= out->v[out->n - 1].docid)
 			return ML_CORRUPT_BKPT;
-		ml_rowsum_t *r = &out->v[out->n++];
 		r->docid = docid;
 		r->released = (int)rel;
-		for (int st = 0; st < ML_ST__COUNT; st++)
-			r->n[st] = n[st] > UINT32_MAX ? UINT32_MAX : (uint32_t)n[st];
+		out->n++;
 	}
 	return ML_OK;
 }
 
 static int sum_put(ml_buf_t *b, const ml_rowsum_t *r, uint64_t prev)
 {
-	uint64_t n[ML_ST__COUNT];
-	for (int st = 0; st < ML_ST__COUNT; st++)
-		n[st] = r->n[st];
 	int rc = ml_buf_put_varint(b, r->docid - prev);
-	return rc ? rc : ml_counts_set_put(b, n, (unsigned)r->released);
+	return rc ? rc : ml_counts_set_put(b, r->n, (unsigned)r->released);
 }
 
 /* ---- the delta ---- */

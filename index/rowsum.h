@@ -59,13 +59,13 @@
 #include "index/store.h"
 
 #define ML_ROWSUM_BLOCK 256u     /* bytes of a block's value before it is cut (and the last
-                                    message, at most 46 bytes): some 60 messages, a dozen
+                                    message, at most 81 bytes): some 60 messages, a dozen
                                     blocks to a 4 KiB page */
 
 typedef struct {
 	uint64_t docid;
 	int released;                /* ML_MSG_RELEASED */
-	uint32_t n[ML_ST__COUNT];    /* rows by status (index 0 unused) */
+	uint64_t n[ML_ST__COUNT];    /* rows by status (index 0 unused) */
 } ml_rowsum_t;
 
 /* m's summary (docid set); 0 when m has no rows. */
