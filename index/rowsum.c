@@ -33,34 +33,51 @@ void ml_rowsum_match(const ml_rowsum_t *r, uint32_t status_mask, uint64_t n[ML_S
 
 /* ---- a block in memory ---- */
 
+/* A block's summaries v[0 .. n), decoded from its value up to p (the rest:
+ * p .. end, after docid last). */
 typedef struct {
 	ml_rowsum_t *v;
 	size_t n, cap;
+	const unsigned char *p, *end;
+	uint64_t last;
 } sums_t;
 
-/* The summaries of value v (block key key) appended to out. */
-static int block_decode(const MDB_val *v, uint64_t key, sums_t *out)
+/* Start decoding value v of the block under key (nothing decoded yet). */
+static int block_start(sums_t *b, const MDB_val *v, uint64_t key)
 {
-	const unsigned char *p = v->mv_data, *end = p + v->mv_size;
-	uint64_t docid = key;
+	b->n = 0;
+	b->p = v->mv_data;
+	b->end = b->p + v->mv_size;
+	b->last = key;
 	/* a message takes 3 bytes at the least */
-	if (ml_array_grow((void **)&out->v, &out->cap, sizeof *out->v, out->n + v->mv_size / 3 + 1, 256))
-		return ML_ENOMEM;
-	while (p < end) {
+	return ml_array_grow((void **)&b->v, &b->cap, sizeof *b->v, v->mv_size / 3 + 1, 256) ? ML_ENOMEM : ML_OK;
+}
+
+/* Decode on until the summary of a docid at or past upto (or the end). */
+static int block_more(sums_t *b, uint64_t upto)
+{
+	while (b->p < b->end && (!b->n || b->v[b->n - 1].docid < upto)) {
 		uint64_t delta;
 		unsigned rel;
-		ml_rowsum_t *r = &out->v[out->n];
-		if (out->n >= out->cap || ml_get_varint(&p, end, &delta) || delta > UINT64_MAX - docid ||
-		    ml_counts_set_get(&p, end, r->n, &rel))
+		ml_rowsum_t *r = &b->v[b->n];
+		if (b->n >= b->cap || ml_get_varint(&b->p, b->end, &delta) || delta > UINT64_MAX - b->last ||
+		    ml_counts_set_get(&b->p, b->end, r->n, &rel))
 			return ML_CORRUPT_BKPT;
-		docid += delta;
-		if (out->n && docid <= out->v[out->n - 1].docid)
+		b->last += delta;
+		if (b->n && b->last <= b->v[b->n - 1].docid)
 			return ML_CORRUPT_BKPT;
-		r->docid = docid;
+		r->docid = b->last;
 		r->released = (int)rel;
-		out->n++;
+		b->n++;
 	}
 	return ML_OK;
+}
+
+/* The summaries of value v (block key key), all of them, into b. */
+static int block_decode(const MDB_val *v, uint64_t key, sums_t *b)
+{
+	int rc = block_start(b, v, key);
+	return rc ? rc : block_more(b, UINT64_MAX);
 }
 
 static int sum_put(ml_buf_t *b, const ml_rowsum_t *r, uint64_t prev)
@@ -235,7 +252,7 @@ int ml_rowsum_delta_write(ml_rowsum_delta_t *d, MDB_txn *txn, ml_store_t *s, int
 		}
 		/* merged with the changes in its range, in docid order */
 		size_t nold = old.n, j = 0;
-		sums_t out = { NULL, 0, 0 };
+		sums_t out = { NULL, 0, 0, NULL, NULL, 0 };
 		while (!rc && (j < nold || (i < d->n && d->v[i].sum.docid < next))) {
 			int take_change = i < d->n && d->v[i].sum.docid < next &&
 			                  (j >= nold || d->v[i].sum.docid <= old.v[j].docid);
@@ -328,8 +345,10 @@ int ml_rowsum_cur_get(ml_rowsum_cur_t *c, uint64_t docid, const ml_rowsum_t **r)
 		c->blk.n = 0;
 		c->next = 0;
 		int rc = block_find(c->c, docid, &c->key, &c->next, &found, &v);
+		/* decoded from its start as far as the docids asked for: half
+		 * a block on average for a query of scattered messages */
 		if (!rc && found)
-			rc = block_decode(&v, c->key, &c->blk);
+			rc = block_start(&c->blk, &v, c->key);
 		if (rc) {
 			c->next = 0;
 			return rc;
@@ -337,6 +356,14 @@ int ml_rowsum_cur_get(ml_rowsum_cur_t *c, uint64_t docid, const ml_rowsum_t **r)
 		if (!found) {
 			c->next = 0;
 			return ML_ENOTFOUND;
+		}
+		c->pos = 0;
+	}
+	if (!c->blk.n || c->blk.v[c->blk.n - 1].docid < docid) {
+		int rc = block_more(&c->blk, docid);
+		if (rc) {
+			c->next = 0;
+			return rc;
 		}
 		c->pos = c->blk.n;
 	}
@@ -372,11 +399,10 @@ int ml_rowsum_each(MDB_txn *txn, ml_store_t *s, int (*fn)(void *ctx, const ml_ro
 	int rc = ml_store_errcode(mdb_cursor_open(txn, s->rowsum, &c));
 	if (rc)
 		return rc;
-	sums_t blk = { NULL, 0, 0 };
+	sums_t blk = { NULL, 0, 0, NULL, NULL, 0 };
 	MDB_val k, v;
 	int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
 	for (; !r && !rc; r = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		blk.n = 0;
 		rc = k.mv_size == 8 ? block_decode(&v, ml_get_be64(k.mv_data), &blk) : ML_CORRUPT_BKPT;
 		for (size_t i = 0; i < blk.n && !rc; i++)
 			rc = fn(ctx, &blk.v[i]);
