@@ -1486,7 +1486,10 @@ static int commit_inner(ml_writer_t *w)
 				rc = ml_writer_tally(w, "bad", "counts table inconsistent: not used until reindex", 1, "", 0);
 		}
 	}
-	/* each message put: its summary replaces the one stored */
+	/* each message put: its summary replaces the one stored (made here from
+	 * the puts, so that a commit tried again makes it again) */
+	if (w->rowsum_on)
+		ml_rowsum_delta_reset(w->rowsum);
 	for (size_t i = 0; i < w->nputs && !rc && w->rowsum_on; i++)
 		rc = ml_rowsum_delta_put(w->rowsum, w->puts[i].m);
 	if (!rc && w->rowsum_on) {
