@@ -13,7 +13,8 @@
  * ranges) from the summaries of the table rowsum, and the queries they
  * cannot answer (a phrase, a regex, a recipient address, a message-id, the
  * mark "reported") by the walk.  The same after prune, compact, reindex and
- * reindex --reparse; a database without the tables (an older one) is
+ * reindex --reparse; a database without the tables (an older one, or one
+ * with counts and without rowsum) is
  * answered by the walk, even after more ingests, until `reindex` builds
  * them; tables found wrong by a writer are no longer used; an upgraded
  * schema-5 database has them.
@@ -474,8 +475,9 @@ static void spoil_rowsum(MDB_txn *txn, ml_store_t *s)
 }
 
 /* Take the tables out of db: old, as a database made before them (no
- * tables, no flags); else wrong (counts emptied, rowsum's values
- * spoilt, still marked complete). */
+ * tables, no flags; with 2, the table rowsum alone: a database made between
+ * the two); else wrong (counts emptied, rowsum's values spoilt, still
+ * marked complete). */
 static void spoil_table(const char *db, int old)
 {
 	ml_store_t *s;
@@ -484,8 +486,9 @@ static void spoil_table(const char *db, int old)
 		fail_msg("%s", err);
 	MDB_txn *txn;
 	assert_int_equal(ml_store_write_begin(s, &txn), 0);
-	assert_int_equal(mdb_drop(txn, s->counts, old), 0);
-	if (old)
+	if (old != 2)
+		assert_int_equal(mdb_drop(txn, s->counts, old), 0);
+	if (old == 1)
 		assert_int_equal(ml_counts_set_ready(txn, s, 0), 0);
 	if (old) {
 		assert_int_equal(mdb_drop(txn, s->rowsum, 1), 0);
@@ -525,6 +528,18 @@ static void older_database_walks_until_reindex(void **state)
 	check_db(f.db, 0, 0, "without the table, after an ingest");
 	then_check(f.db, 0, "prune without the table", "--db %s prune --quiet --no-sync --older-than %s",
 	           "2026-11-01T06:00:00Z");
+	reindex_then_table(&f);
+}
+
+static void database_without_rowsum_walks_until_reindex(void **state)
+{
+	(void)state;
+	fixture_t f;
+	build(&f, "n", 13);
+	spoil_table(f.db, 2);
+	check_db(f.db, 1, 0, "without the table rowsum");
+	last_piece(&f);
+	check_db(f.db, 1, 0, "without the table rowsum, after an ingest");
 	reindex_then_table(&f);
 }
 
@@ -578,6 +593,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(maintained_through_everything),
 		cmocka_unit_test(older_database_walks_until_reindex),
+		cmocka_unit_test(database_without_rowsum_walks_until_reindex),
 		cmocka_unit_test(wrong_table_left_alone),
 		cmocka_unit_test(upgraded_database_has_the_table),
 	};
