@@ -14,11 +14,14 @@
  * printed": a recipient domain whose rows are each written as `search --json`
  * writes them (to /dev/null); "subject regex + a word": an indexed subject
  * word and a PCRE2 expression on the subject around it (WORD\W+\w);
- * "histogram: recipient domain", "histogram: status": the whole match of a
- * domain, of one status, counted by hour and status (tools/histogram.h, what
+ * "histogram: recipient domain", "histogram: status", "histogram: sender
+ * domain", "histogram: direction", "histogram: subject word": the whole
+ * match of a domain, of one status, of a sender's domain, of a direction,
+ * of one subject word, counted by hour and status (tools/histogram.h, what
  * /api/histogram and the total of /api/search run), at most HIST_QUERIES
  * values each (rows: the rows counted); stderr says how many the table
- * counts answered ($MTALOG_HIST_WALK=1: none, the counting walk).
+ * counts and the summaries answered ($MTALOG_HIST_WALK=1: none, the
+ * counting walk).
  * --only PREFIX runs the classes whose name begins with PREFIX
  * ("histogram").
  *
@@ -86,13 +89,14 @@ static void add_word(void *ctx, const char *w, size_t n)
 }
 
 enum { C_ADDR, C_DOMAIN, C_WORDS, C_STATUS_DOMAIN, C_TIME_DOMAIN, C_MSGID, C_QID, C_NOTHING,
-       C_PRINTED, C_REGEX, C_HIST_DOMAIN, C_HIST_STATUS, C__N };
+       C_PRINTED, C_REGEX, C_HIST_DOMAIN, C_HIST_STATUS, C_HIST_FROM, C_HIST_DIRECTION, C_HIST_WORD, C__N };
 #define HIST_QUERIES 20   /* histograms count every row of the match: fewer of them */
 static const char *const class_names[C__N] = {
 	"recipient address", "recipient domain", "two subject words", "status + domain",
 	"time range + domain", "message-id", "queue ID", "no match",
 	"1000 rows printed (JSON)", "subject regex + a word",
-	"histogram: recipient domain", "histogram: status",
+	"histogram: recipient domain", "histogram: status", "histogram: sender domain", "histogram: direction",
+	"histogram: subject word",
 };
 
 /* The "printed" class: each row written as `mtalog search --json` writes it. */
@@ -162,7 +166,7 @@ int main(int argc, char **argv)
 			continue;
 		for (int i = 0; i < nq; i++) {
 			ml_query_t *q = &qs[c * nq + i];
-			if ((c == C_HIST_DOMAIN || c == C_HIST_STATUS) && i >= HIST_QUERIES)
+			if (c >= C_HIST_DOMAIN && i >= HIST_QUERIES)
 				break;
 			for (int tries = 0; tries < 1000; tries++) {
 				if (ml_snap_get_from(sn, lo + rnd() % (hi - lo + 1), &m))
@@ -182,6 +186,27 @@ int main(int argc, char **argv)
 					/* the newest 1000 rows of any recipient: every row decoded and printed */
 					snprintf(buf, sizeof buf, "@%.*s", (int)dom.n, dom.p);
 					ml_query_set(q, "to", buf, err, sizeof err);
+				} else if (c == C_HIST_FROM) {
+					ml_slice_t fd = ml_addr_domain(ml_message_str(&m, m.from));
+					if (!fd.n || fd.n > 300)
+						continue;
+					snprintf(buf, sizeof buf, "@%.*s", (int)fd.n, fd.p);
+					ml_query_set(q, "from", buf, err, sizeof err);
+				} else if (c == C_HIST_DIRECTION) {
+					if (!m.direction)
+						continue;
+					snprintf(buf, sizeof buf, "%s", ml_direction_name(m.direction));
+					ml_query_set(q, "direction", buf, err, sizeof err);
+				} else if (c == C_HIST_WORD) {
+					ml_slice_t subj = ml_message_str(&m, m.subject);
+					words_t ws = { .n = 0 };
+					ml_tokens_words(subj.p, subj.n, add_word, &ws);
+					if (ws.n)
+						snprintf(buf, sizeof buf, "%s", ws.words[rnd() % ws.n]);
+					for (int w = 0; w < ws.n; w++) free(ws.words[w]);
+					if (!ws.n)
+						continue;
+					ml_query_set(q, "subject", buf, err, sizeof err);
 				} else if (c == C_HIST_STATUS) {
 					ml_query_set(q, "status", ml_status_name(ml_message_row_status(&m, r)), err, sizeof err);
 				} else if (c == C_DOMAIN || c == C_STATUS_DOMAIN || c == C_TIME_DOMAIN || c == C_HIST_DOMAIN) {
@@ -252,7 +277,7 @@ int main(int argc, char **argv)
 					strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", gmtime(&a));
 					strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", gmtime(&b));
 					fprintf(vf, "%s\t%s\t%s\t%s\n", class_names[c], buf, since, until);
-				} else if (vf && c != C_HIST_STATUS) {
+				} else if (vf && c != C_HIST_STATUS && c < C_HIST_FROM) {
 					fprintf(vf, "%s\t%s\n", class_names[c], buf);
 				}
 				ok[c * nq + i] = 1;
@@ -267,7 +292,7 @@ int main(int argc, char **argv)
 	double *lat = malloc(sizeof(double) * nq);
 	printf("| query class | queries | rows (mean) | p50 µs | p95 µs | p99 µs | max µs |\n");
 	printf("|---|---:|---:|---:|---:|---:|---:|\n");
-	unsigned hists = 0, from_counts = 0;
+	unsigned hists = 0, from_counts = 0, from_rowsum = 0;
 	for (int c = 0; c < C__N; c++) {
 		if (only && strncmp(class_names[c], only, strlen(only)))
 			continue;
@@ -279,12 +304,13 @@ int main(int argc, char **argv)
 			unsigned n = 0;
 			ml_search_info_t info;
 			double t0 = now_us();
-			if (c == C_HIST_DOMAIN || c == C_HIST_STATUS) {
+			if (c >= C_HIST_DOMAIN) {
 				ml_hist_t h;
 				int hrc = ml_hist_run(&h, se, &qs[c * nq + i], NULL, NULL, err, sizeof err);
 				n = (unsigned)h.total;
 				hists++;
 				from_counts += (unsigned)h.from_counts;
+				from_rowsum += (unsigned)h.from_rowsum;
 				memset(&info, 0, sizeof info);
 				ml_hist_free(&h);
 				if (hrc) {
@@ -318,7 +344,8 @@ int main(int argc, char **argv)
 	if (lf)
 		fclose(lf);
 	if (hists)
-		fprintf(stderr, "bench_search: %u of %u histograms answered from the table counts\n", from_counts, hists);
+		fprintf(stderr, "bench_search: of %u histograms, %u answered from the table counts, %u from the summaries\n",
+		        hists, from_counts, from_rowsum);
 	for (int i = 0; i < C__N * nq; i++)
 		ml_query_free(&qs[i]);
 	free(qs);

@@ -204,17 +204,43 @@ static int cmp_entry(const void *a, const void *b, void *ctx)
 	return c ? c : (x->len > y->len) - (x->len < y->len);
 }
 
+int ml_counts_set_get(const unsigned char **p, const unsigned char *end, uint64_t n[ML_ST__COUNT],
+                      unsigned *extra)
+{
+	memset(n, 0, ML_ST__COUNT * sizeof *n);
+	unsigned set = *p < end ? *(*p)++ : 0;
+	unsigned st_bits = set & ((1u << (ML_ST__COUNT - 1)) - 1);
+	if (!st_bits || (set >> (ML_ST__COUNT - 1)) > (extra ? 1u : 0u))
+		return ML_ECORRUPT;
+	if (extra)
+		*extra = set >> (ML_ST__COUNT - 1);
+	for (; st_bits; st_bits &= st_bits - 1) {
+		int st = __builtin_ctz(st_bits) + 1;
+		if (ml_get_varint(p, end, &n[st]) || !n[st])
+			return ML_ECORRUPT;
+	}
+	return ML_OK;
+}
+
+int ml_counts_set_put(ml_buf_t *out, const uint64_t n[ML_ST__COUNT], unsigned extra)
+{
+	unsigned set = extra << (ML_ST__COUNT - 1);
+	for (int st = 1; st < ML_ST__COUNT; st++)
+		if (n[st])
+			set |= 1u << (st - 1);
+	int rc = ml_buf_putc(out, (int)set);
+	for (int st = 1; st < ML_ST__COUNT && !rc; st++)
+		if (n[st])
+			rc = ml_buf_put_varint(out, n[st]);
+	return rc;
+}
+
 /* A stored value into n (index 0 left 0); ML_ECORRUPT (n all 0) when it
  * does not decode. */
 static int value_decode(const MDB_val *v, uint64_t n[ML_ST__COUNT])
 {
 	const unsigned char *p = v->mv_data, *end = p + v->mv_size;
-	memset(n, 0, ML_ST__COUNT * sizeof *n);
-	unsigned set = p < end ? *p++ : 0;
-	int rc = set && !(set >> (ML_ST__COUNT - 1)) ? ML_OK : ML_ECORRUPT;
-	for (int st = 1; st < ML_ST__COUNT && !rc; st++)
-		if ((set & (1u << (st - 1))) && (ml_get_varint(&p, end, &n[st]) || !n[st]))
-			rc = ML_ECORRUPT;
+	int rc = ml_counts_set_get(&p, end, n, NULL);
 	if (!rc && p != end)
 		rc = ML_ECORRUPT;
 	if (rc)
@@ -225,16 +251,8 @@ static int value_decode(const MDB_val *v, uint64_t n[ML_ST__COUNT])
 /* n as a value: the bitmap of the statuses counted, then their counts. */
 static int value_encode(ml_buf_t *out, const uint64_t n[ML_ST__COUNT])
 {
-	unsigned set = 0;
-	for (int st = 1; st < ML_ST__COUNT; st++)
-		if (n[st])
-			set |= 1u << (st - 1);
 	ml_buf_reset(out);
-	int rc = ml_buf_putc(out, (int)set);
-	for (int st = 1; st < ML_ST__COUNT && !rc; st++)
-		if (n[st])
-			rc = ml_buf_put_varint(out, n[st]);
-	return rc;
+	return ml_counts_set_put(out, n, 0);
 }
 
 int ml_counts_delta_write(ml_counts_delta_t *d, MDB_txn *txn, ml_store_t *s, int *dropped)
@@ -294,22 +312,17 @@ int ml_counts_delta_write(ml_counts_delta_t *d, MDB_txn *txn, ml_store_t *s, int
 
 int ml_counts_ready(MDB_txn *txn, ml_store_t *s)
 {
-	MDB_val v;
-	return s->counts && ml_meta_get(txn, s, ML_META_COUNTS_READY, strlen(ML_META_COUNTS_READY), &v) == 0;
+	return ml_meta_table_ready(txn, s, s->counts, ML_META_COUNTS_READY);
 }
 
 int ml_counts_set_ready(MDB_txn *txn, ml_store_t *s, int ready)
 {
-	if (ready)
-		return ml_meta_put(txn, s, ML_META_COUNTS_READY, strlen(ML_META_COUNTS_READY), "", 0);
-	int rc = ml_meta_del(txn, s, ML_META_COUNTS_READY, strlen(ML_META_COUNTS_READY));
-	return rc == ML_ENOTFOUND ? ML_OK : rc;
+	return ml_meta_set_flag(txn, s, ML_META_COUNTS_READY, ready);
 }
 
 int ml_counts_clear(MDB_txn *txn, ml_store_t *s)
 {
-	int rc = ml_store_errcode(mdb_drop(txn, s->counts, 0));
-	return rc ? rc : ml_counts_set_ready(txn, s, 0);
+	return ml_meta_table_clear(txn, s, s->counts, ML_META_COUNTS_READY);
 }
 
 int ml_counts_read(ml_store_t *s, const char *domain, size_t n, int released, uint64_t hour_lo, uint64_t hour_hi,

@@ -70,6 +70,17 @@
  * "rows:<status>" of the writer and of prune). */
 void ml_counts_rows(int64_t delta[ML_ST__COUNT], const ml_message_t *m, int sign);
 
+/* A set of statuses and their rows, the form of a value here and of a
+ * message in the table rowsum (index/rowsum.h): one byte, bit st - 1 set
+ * for each status st with rows (n[st] > 0; at least one), the bits above
+ * the statuses' `extra` (0 or 1, the caller's), then n[st] of each such st
+ * in that order, a varint each.  _put appends to out; _get reads one at *p
+ * (moved past it), ML_ECORRUPT when it does not decode or has an extra bit
+ * and extra is NULL. */
+int ml_counts_set_put(ml_buf_t *out, const uint64_t n[ML_ST__COUNT], unsigned extra);
+int ml_counts_set_get(const unsigned char **p, const unsigned char *end, uint64_t n[ML_ST__COUNT],
+                      unsigned *extra);
+
 /* Changes to the table gathered in memory (a hash of key → delta by
  * status), written at once. */
 typedef struct ml_counts_delta ml_counts_delta_t;

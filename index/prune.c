@@ -9,6 +9,7 @@
 
 #include "engine/message.h"
 #include "index/counts.h"
+#include "index/rowsum.h"
 #include "index/postings.h"
 #include "index/record.h"
 #include "index/reports.h"
@@ -30,6 +31,7 @@ typedef struct {
 	ml_keys_t keys;
 	ml_post_batch_t *post;
 	ml_counts_delta_t *counts;
+	ml_rowsum_delta_t *rowsum;
 	uint64_t before;
 } pruner_t;
 
@@ -63,6 +65,8 @@ static int prune_chunk(pruner_t *p, int place, uint64_t from, unsigned batch, ch
 	ml_post_batch_reset(p->post);
 	ml_counts_delta_reset(p->counts);
 	int counts_on = ml_counts_ready(txn, p->s);
+	ml_rowsum_delta_reset(p->rowsum);
+	int rowsum_on = ml_rowsum_ready(txn, p->s);
 	rc = ml_store_strtab(txn, p->s, &p->tab);
 	if (rc)
 		goto fail;
@@ -117,6 +121,8 @@ static int prune_chunk(pruner_t *p, int place, uint64_t from, unsigned batch, ch
 		ml_counts_rows(c->rows, &p->m, -1);
 		if (counts_on && (rc = ml_counts_message(p->counts, &p->m, -1)))
 			goto fail;
+		if (rowsum_on && (rc = ml_rowsum_delta_del(p->rowsum, docid)))
+			goto fail;
 	}
 	mdb_cursor_close(cur);
 	cur = NULL;
@@ -131,6 +137,8 @@ static int prune_chunk(pruner_t *p, int place, uint64_t from, unsigned batch, ch
 	int dropped = 0;
 	if (!rc && counts_on)
 		rc = ml_counts_delta_write(p->counts, txn, p->s, &dropped);
+	if (!rc && rowsum_on)
+		rc = ml_rowsum_delta_write(p->rowsum, txn, p->s, &dropped);
 	for (int st = 1; st < ML_ST__COUNT && !rc; st++) {
 		char key[64];
 		snprintf(key, sizeof key, "%s%s", ML_META_ROWS_PFX, ml_status_name((ml_status_t)st));
@@ -233,6 +241,8 @@ int ml_prune_run(ml_store_t *s, const ml_prune_opts_t *o, ml_prune_progress_t *o
 	if (!rc)
 		rc = ml_counts_delta_new(&p.counts);
 	if (!rc)
+		rc = ml_rowsum_delta_new(&p.rowsum);
+	if (!rc)
 		rc = ml_store_read_begin(s, &txn);
 	if (!rc) {
 		uint64_t last;
@@ -295,6 +305,7 @@ int ml_prune_run(ml_store_t *s, const ml_prune_opts_t *o, ml_prune_progress_t *o
 	ml_keys_free(&p.keys);
 	ml_post_batch_free(p.post);
 	ml_counts_delta_free(p.counts);
+	ml_rowsum_delta_free(p.rowsum);
 	ml_strtab_free(&p.tab);
 	if (out)
 		*out = tot;

@@ -15,7 +15,8 @@
  *     counts once, as ingest counts it) and "rows:<status>" -1 for each row
  *     that ingest counted (every row not ML_RCPT_HANDED_ON; the one implicit
  *     row of a message without recipients);
- *   - the same rows from the table counts, when it is complete (index/counts.h).
+ *   - the same rows from the table counts, when it is complete (index/counts.h);
+ *   - its summary from the table rowsum, likewise (index/rowsum.h).
  * The walk goes through `rows` oldest first, ML_PRUNE_BATCH records examined
  * per write transaction.  Each transaction leaves a consistent database, so
  * a prune killed at any point can be run again and ends where an

@@ -14,6 +14,7 @@
 #include "index/postings.h"
 #include "index/record.h"
 #include "index/reports.h"
+#include "index/rowsum.h"
 #include "index/tokens.h"
 
 #define MAX_PREFIX_KEYS 4096
@@ -1125,6 +1126,8 @@ typedef struct {
 	void *ctx;
 	ml_search_info_t *info;
 	unsigned limit;
+	ml_rowsum_fn sfn;          /* a walk of summaries (ml_search_rowsums): no batch */
+	ml_rowsum_cur_t *sums;
 	MDB_txn *txn;
 	MDB_cursor *rows;
 	size_t n, cap;      /* slots in the batch; the batch's size now */
@@ -1256,6 +1259,25 @@ static int batch_flush(emit_t *e)
  * As batch_flush. */
 static int batch_add(emit_t *e, uint64_t docid, const MDB_val *v)
 {
+	if (e->sfn) {
+		/* the summary instead of the record; the budget looked at as
+		 * leapfrog does (a scan passes here alone) */
+		if (++e->steps >= STEPS_EVERY) {
+			e->steps = 0;
+			if (budget_spent(e)) {
+				e->info->resume_docid = docid + 1;
+				return 1;
+			}
+		}
+		const ml_rowsum_t *r;
+		int rc = ml_rowsum_cur_get(e->sums, docid, &r);
+		if (rc == ML_ENOTFOUND)
+			return 0;
+		if (rc)
+			return rc;
+		e->info->rows++;
+		return e->sfn(e->ctx, r) ? 1 : 0;
+	}
 	slot_t *sl = &e->se->slots[e->n++];
 	sl->docid = docid;
 	sl->have_v = v != NULL;
@@ -1345,8 +1367,29 @@ void ml_search_free(ml_search_t *se)
 	free(se);
 }
 
-int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
-                  ml_search_info_t *info, char *err, size_t errlen)
+/*
+ * Which filters a walk of summaries answers: those the postings answer
+ * exactly, so that every docid the plan's walk gives is a message that
+ * message_ok would pass.  Not: a recipient (it selects rows), the mark
+ * "reported" (joined to rows later), the rows handed on, a phrase or a
+ * regex (checked on the subject), a message-id or queue ID (hashed terms),
+ * a value longer than a term keeps (cut), the null sender; a prefix that
+ * stands for too many terms in some day is found out during the walk.
+ */
+static int summaries_answer(const ml_query_t *q, const check_t *chk, const plan_t *p)
+{
+	if (p->overflow || q->to || q->subject_re || q->msgid || q->queue_id || q->handed_on || chk->nphrases ||
+	    (q->status_mask & ML_QUERY_REPORTED))
+		return 0;
+	const char *vals[] = { q->from, q->ip, q->host };
+	for (size_t i = 0; i < ML_ARRAY_LEN(vals); i++)
+		if (vals[i] && (!*vals[i] || !strcmp(vals[i], "<>") || strlen(vals[i]) >= ML_TERM_MAX))
+			return 0;
+	return 1;
+}
+
+static int run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, ml_rowsum_fn sfn, void *ctx,
+               ml_search_info_t *info, char *err, size_t errlen)
 {
 	memset(info, 0, sizeof *info);
 	check_t chk;
@@ -1387,7 +1430,8 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 	}
 	/* ml_query_set keeps the limit in range; a search returns at most the maximum */
 	ML_ASSERT(q->limit <= ML_QUERY_MAX_LIMIT);
-	emit_t e = { se, &chk, fn, ctx, info, q->limit ? q->limit : ML_QUERY_MAX_LIMIT, txn, NULL, 0, BATCH_FIRST, 0, 0, 0 };
+	emit_t e = { se, &chk, fn, ctx, info, q->limit ? q->limit : ML_QUERY_MAX_LIMIT, sfn, NULL, txn, NULL, 0,
+		     BATCH_FIRST, 0, 0, 0 };
 	if (q->unlimited)
 		e.cap = BATCH_MAX;   /* every row is wanted: full batches from the start */
 	se->reports = ml_reports_count(txn, se->s) > 0;
@@ -1400,6 +1444,12 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 	MDB_cursor *c = NULL;
 	ml_rowcur_t rcur;
 	memset(&rcur, 0, sizeof rcur);
+	if (sfn && !summaries_answer(q, &chk, &p)) {
+		rc = ML_ENOTFOUND;
+		goto done;
+	}
+	if (sfn && (rc = ml_rowsum_cur_open(&e.sums, txn, se->s)))
+		goto done;
 	/* the docids that exist, within [lo, hi] */
 	uint64_t first, last;
 	rc = ml_store_docid_range(txn, se->s, &first, &last);
@@ -1430,7 +1480,10 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 			if (p.specs[i].unindexed)
 				continue;
 			rc = spec_iter(&its[n], txn, se->s->post, &p.specs[i], (uint32_t)b);
-			if (p.specs[i].unindexed) {
+			if (p.specs[i].unindexed && sfn) {
+				iter_free(&its[n]);
+				rc = ML_ENOTFOUND;   /* the records would have to say */
+			} else if (p.specs[i].unindexed) {
 				info->prefix_capped = 1;
 				iter_free(&its[n]);
 				continue;
@@ -1458,12 +1511,13 @@ int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
 	}
 done:
 	/* the rows still in the batch */
-	if (!rc && e.rows && !info->stopped) {
+	if (!rc && e.rows && !info->stopped && !sfn) {
 		int st = batch_flush(&e);
 		if (st < 0)
 			rc = st;
 	}
 	atomic_fetch_sub(&searches_running, 1);
+	ml_rowsum_cur_close(e.sums);
 	if (c)
 		mdb_cursor_close(c);
 	if (rcur.c[0])
@@ -1471,9 +1525,21 @@ done:
 	plan_free(&p);
 	snap_end(se, txn);
 	check_free(&chk);
-	if (rc && !*err)
+	if (rc && rc != ML_ENOTFOUND && !*err)
 		snprintf(err, errlen, "%s: %s", se->s->path, ml_strerror(rc));
 	return rc;
+}
+
+int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx, ml_search_info_t *info,
+                  char *err, size_t errlen)
+{
+	return run(se, q, fn, NULL, ctx, info, err, errlen);
+}
+
+int ml_search_rowsums(ml_search_t *se, const ml_query_t *q, ml_rowsum_fn fn, void *ctx, ml_search_info_t *info,
+                      char *err, size_t errlen)
+{
+	return run(se, q, NULL, fn, ctx, info, err, errlen);
 }
 
 const char *ml_search_stopped_name(int stopped)

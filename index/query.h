@@ -42,6 +42,7 @@
 
 #include "engine/message.h"
 #include "index/reports.h"
+#include "index/rowsum.h"
 #include "index/store.h"
 
 #define ML_QUERY_MAX_LIMIT 1000u
@@ -148,6 +149,23 @@ int ml_search_find(ml_search_t *se, const char *key, size_t n, int64_t since_us,
 /* Run q in one read snapshot. err gets a message on failure (bad regex, ...). */
 int ml_search_run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, void *ctx,
                   ml_search_info_t *info, char *err, size_t errlen);
+/* A message's summary (index/rowsum.h): its rows by status, valid during
+ * the call.  Return non-zero to stop. */
+typedef int (*ml_rowsum_fn)(void *ctx, const ml_rowsum_t *r);
+/* The messages q matches, as summaries instead of rows (to count them
+ * without decoding a record: tools/histogram.h), newest first, in one read
+ * snapshot: the plan's docids walked as ml_search_run walks them, each
+ * message's summary handed over whole (the caller picks the rows of the
+ * statuses it asked for: ml_rowsum_match), info->rows the messages.  Only
+ * for a query whose every filter but the statuses the postings answer
+ * exactly (message-level: sender, subject words and prefixes, direction,
+ * ip, host, time range, visible); ML_ENOTFOUND, and nothing counted that
+ * the caller should keep, when q has another (a recipient, a phrase, a
+ * regex, a message-id or queue ID, "reported", handed-on rows, a prefix
+ * too broad in some day) or the table rowsum is not complete.  The budget
+ * of q applies (info->stopped). */
+int ml_search_rowsums(ml_search_t *se, const ml_query_t *q, ml_rowsum_fn fn, void *ctx, ml_search_info_t *info,
+                      char *err, size_t errlen);
 /* One message by docid (a fresh snapshot). ML_ENOTFOUND when absent. */
 int ml_search_get(ml_search_t *se, uint64_t docid, ml_message_t *m);
 /* The reports of docid, oldest first (a fresh snapshot): *out malloc'd (NULL

@@ -37,6 +37,7 @@ int ml_store_errcode(int rc)
 #define TABLE_OPEN      "open"
 #define TABLE_REPORTS   "reports"
 #define TABLE_COUNTS    "counts"
+#define TABLE_ROWSUM    "rowsum"
 #define TABLE_LEGACY_REC  "rec"
 #define TABLE_LEGACY_POST "post"
 
@@ -44,7 +45,7 @@ static int is_table_name(const MDB_val *k)
 {
 	static const char *const names[] = {
 		TABLE_META, TABLE_ROWS, TABLE_RAW, TABLE_ROWS_OPEN, TABLE_RAW_OPEN, TABLE_POSTINGS,
-		TABLE_OPEN, TABLE_REPORTS, TABLE_COUNTS, TABLE_LEGACY_REC, TABLE_LEGACY_POST,
+		TABLE_OPEN, TABLE_REPORTS, TABLE_COUNTS, TABLE_ROWSUM, TABLE_LEGACY_REC, TABLE_LEGACY_POST,
 	};
 	for (size_t i = 0; i < ML_ARRAY_LEN(names); i++)
 		if (k->mv_size == strlen(names[i]) && !memcmp(k->mv_data, names[i], k->mv_size))
@@ -221,12 +222,13 @@ static int open_dbs(ml_store_t *s, char *err, size_t errlen)
 		}
 		goto fail;
 	}
-	/* tables added since schema 6 began: reports (index/reports.h) and
-	 * counts (index/counts.h), made by the first writer of a database older
-	 * than them; a reader of such a file sees none (0).  counts is complete
-	 * in a new database (no row yet), built by `reindex` in an older one. */
+	/* tables added since schema 6 began: reports (index/reports.h), counts
+	 * (index/counts.h) and rowsum (index/rowsum.h), made by the first writer
+	 * of a database older than them; a reader of such a file sees none (0).
+	 * counts and rowsum are complete in a new database (no row yet), built
+	 * by `reindex` in an older one. */
 	struct { const char *name; MDB_dbi *dbi; } later[] = {
-		{ TABLE_REPORTS, &s->reports }, { TABLE_COUNTS, &s->counts },
+		{ TABLE_REPORTS, &s->reports }, { TABLE_COUNTS, &s->counts }, { TABLE_ROWSUM, &s->rowsum },
 	};
 	for (size_t i = 0; i < ML_ARRAY_LEN(later) && (ver != ML_LEGACY_SCHEMA || !ro); i++) {
 		rc = mdb_dbi_open(txn, later[i].name, cf, later[i].dbi);
@@ -241,7 +243,9 @@ static int open_dbs(ml_store_t *s, char *err, size_t errlen)
 		uint32_t v = ML_SCHEMA_VERSION;
 		rc = ml_store_errcode(ml_meta_put(txn, s, ML_META_SCHEMA, strlen(ML_META_SCHEMA), &v, 4));
 		if (!rc)
-			rc = ml_meta_put(txn, s, ML_META_COUNTS_READY, strlen(ML_META_COUNTS_READY), "", 0);
+			rc = ml_meta_set_flag(txn, s, ML_META_COUNTS_READY, 1);
+		if (!rc)
+			rc = ml_meta_set_flag(txn, s, ML_META_ROWSUM_READY, 1);
 		if (rc) {
 			mdb_txn_abort(txn);
 			snprintf(err, errlen, "%s: cannot write: %s", s->path, ml_strerror(rc));
@@ -464,6 +468,31 @@ int ml_meta_del(MDB_txn *txn, ml_store_t *s, const void *key, size_t klen)
 	MDB_val k = { klen, (void *)key };
 	int rc = mdb_del(txn, s->meta, &k, NULL);
 	return rc == MDB_NOTFOUND ? ML_OK : ml_store_errcode(rc);
+}
+
+int ml_meta_flag(MDB_txn *txn, ml_store_t *s, const char *key)
+{
+	MDB_val v;
+	return ml_meta_get(txn, s, key, strlen(key), &v) == 0;
+}
+
+int ml_meta_set_flag(MDB_txn *txn, ml_store_t *s, const char *key, int on)
+{
+	if (on)
+		return ml_meta_put(txn, s, key, strlen(key), "", 0);
+	int rc = ml_meta_del(txn, s, key, strlen(key));
+	return rc == ML_ENOTFOUND ? ML_OK : rc;
+}
+
+int ml_meta_table_ready(MDB_txn *txn, ml_store_t *s, MDB_dbi dbi, const char *flag)
+{
+	return dbi && ml_meta_flag(txn, s, flag);
+}
+
+int ml_meta_table_clear(MDB_txn *txn, ml_store_t *s, MDB_dbi dbi, const char *flag)
+{
+	int rc = ml_store_errcode(mdb_drop(txn, dbi, 0));
+	return rc ? rc : ml_meta_set_flag(txn, s, flag, 0);
 }
 
 uint64_t ml_meta_get_u64(MDB_txn *txn, ml_store_t *s, const char *key)

@@ -24,6 +24,9 @@
  *                                       reported: what recipients reported
  *                                       (index/reports.h)
  *   counts    key: term | hour          value: rows by status (index/counts.h)
+ *   rowsum    key: docid (8, BE)        value: the rows by status of the messages
+ *                                       from that docid to the next key's
+ *                                       (index/rowsum.h)
  *
  * A raw value over ML_RAW_CHUNK bytes is cut in chunks of one size that a
  * B-tree leaf holds, three to a page (no overflow pages): the first under its
@@ -114,6 +117,7 @@ static inline uint32_t ml_docid_seq(uint64_t docid)
 #define ML_META_FORMAT      "ingest:format" /* the --format logs were ingested with, when not auto */
 #define ML_META_REINDEX     "reindex:last"  /* u64 LE: unix time of the last rebuild's start */
 #define ML_META_COUNTS_READY "counts:ready" /* empty: the table counts is complete (index/counts.h) */
+#define ML_META_ROWSUM_READY "rowsum:ready" /* empty: the table rowsum is complete (index/rowsum.h) */
 #define ML_META_SEALED      "post:sealed"   /* u64 LE: 1 + the last day whose postings are sealed */
 #define ML_META_STREAM_SEQ  "stream:seq"    /* u64 LE: a shard's last stream sequence stored (tools/shard.h) */
 #define ML_META_STREAM_SHARD "stream:shard" /* "K/N": the shard of the stream this database holds */
@@ -135,6 +139,7 @@ typedef struct {
 	MDB_dbi rows, raw, rows_open, raw_open, post, open, meta;
 	MDB_dbi reports;       /* index/reports.h; 0 when a reader opened a file without it */
 	MDB_dbi counts;        /* index/counts.h; 0 when a reader opened a file without it */
+	MDB_dbi rowsum;        /* index/rowsum.h; 0 when a reader opened a file without it */
 	MDB_dbi legacy_rec, legacy_post;   /* schema 5's tables, opened for an upgrade */
 	int flags;
 	uint32_t schema;       /* of the file as opened */
@@ -187,6 +192,14 @@ int ml_meta_get(MDB_txn *txn, ml_store_t *s, const void *key, size_t klen, MDB_v
 int ml_meta_put(MDB_txn *txn, ml_store_t *s, const void *key, size_t klen, const void *v, size_t vlen);
 int ml_meta_del(MDB_txn *txn, ml_store_t *s, const void *key, size_t klen);
 uint64_t ml_meta_get_u64(MDB_txn *txn, ml_store_t *s, const char *key);
+/* A flag: a meta key with an empty value, set or not. */
+int ml_meta_flag(MDB_txn *txn, ml_store_t *s, const char *key);
+int ml_meta_set_flag(MDB_txn *txn, ml_store_t *s, const char *key, int on);
+/* A table kept complete while flag is set (index/counts.h, index/rowsum.h):
+ * is it (0 too when the file has no such table: dbi 0)?  _clear empties it
+ * and clears the flag (a rebuild's start). */
+int ml_meta_table_ready(MDB_txn *txn, ml_store_t *s, MDB_dbi dbi, const char *flag);
+int ml_meta_table_clear(MDB_txn *txn, ml_store_t *s, MDB_dbi dbi, const char *flag);
 int ml_meta_add(MDB_txn *txn, ml_store_t *s, const char *key, int64_t delta);
 /* A meta value as a C string (its own snapshot); ML_ENOTFOUND when absent,
  * ML_ETOOBIG when it does not fit in n bytes with its NUL. */

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "index/counts.h"
+#include "index/rowsum.h"
 #include "index/postings.h"
 #include "index/reports.h"
 #include "index/tokens.h"
@@ -54,6 +55,8 @@ struct ml_writer {
 	int64_t rows_delta[ML_ST__COUNT];
 	int counts_on;            /* the table counts is kept (complete, or being rebuilt) */
 	ml_counts_delta_t *counts[PREP_THREADS];  /* its changes, one set a prep thread */
+	int rowsum_on;            /* the table rowsum is kept (complete, or being rebuilt) */
+	ml_rowsum_delta_t *rowsum;
 	int64_t post_delta;
 	int64_t last_t;           /* docid cache: second and last docid used in it */
 	uint64_t last_docid;
@@ -128,6 +131,8 @@ int ml_writer_new(ml_writer_t **out, ml_store_t *s)
 		rc = ml_codec_new(&w->codec[t]);
 	for (int t = 0; t < PREP_THREADS && !rc; t++)
 		rc = ml_counts_delta_new(&w->counts[t]);
+	if (!rc)
+		rc = ml_rowsum_delta_new(&w->rowsum);
 	if (rc) {
 		ml_writer_free(w);
 		return rc;
@@ -157,6 +162,7 @@ void ml_writer_free(ml_writer_t *w)
 		ml_codec_free(w->codec[t]);
 		ml_counts_delta_free(w->counts[t]);
 	}
+	ml_rowsum_delta_free(w->rowsum);
 	preps_shrink(w);
 	free(w->preps);
 	free(w->dmsgs);
@@ -196,6 +202,8 @@ static void batch_reset(ml_writer_t *w)
 	for (int t = 0; t < PREP_THREADS; t++)
 		if (w->counts[t])
 			ml_counts_delta_reset(w->counts[t]);
+	if (w->rowsum)
+		ml_rowsum_delta_reset(w->rowsum);
 }
 
 int ml_writer_begin(ml_writer_t *w)
@@ -209,6 +217,7 @@ int ml_writer_begin(ml_writer_t *w)
 	if (rc)
 		return rc;
 	w->counts_on = ml_counts_ready(w->txn, w->s);
+	w->rowsum_on = ml_rowsum_ready(w->txn, w->s);
 	/* a table or dictionary stored since this writer loaded its own (a reindex) */
 	rc = load_tables(w);
 	if (rc)
@@ -250,7 +259,10 @@ int ml_writer_rebuild_begin(ml_writer_t *w, int flags)
 	/* filled again by the puts; complete at the commit */
 	if (!rc)
 		rc = ml_counts_clear(w->txn, w->s);
+	if (!rc)
+		rc = ml_rowsum_clear(w->txn, w->s);
 	w->counts_on = 1;
+	w->rowsum_on = 1;
 	if (rc) {
 		ml_writer_abort(w);
 		return rc;
@@ -1474,6 +1486,21 @@ static int commit_inner(ml_writer_t *w)
 				rc = ml_writer_tally(w, "bad", "counts table inconsistent: not used until reindex", 1, "", 0);
 		}
 	}
+	/* each message put: its summary replaces the one stored (made here from
+	 * the puts, so that a commit tried again makes it again) */
+	if (w->rowsum_on)
+		ml_rowsum_delta_reset(w->rowsum);
+	for (size_t i = 0; i < w->nputs && !rc && w->rowsum_on; i++)
+		rc = ml_rowsum_delta_put(w->rowsum, w->puts[i].m);
+	if (!rc && w->rowsum_on) {
+		int dropped;
+		rc = ml_rowsum_delta_write(w->rowsum, w->txn, w->s, &dropped);
+		if (dropped) {
+			w->rowsum_on = 0;
+			if (!rc)
+				rc = ml_writer_tally(w, "bad", "rowsum table inconsistent: not used until reindex", 1, "", 0);
+		}
+	}
 	if (!rc)
 		rc = write_bookkeeping(w);
 	return rc;
@@ -1575,6 +1602,8 @@ int ml_writer_commit(ml_writer_t *w)
 	/* the end of a rebuild: the table counts holds every row again */
 	if (!rc && w->rebuild >= 0 && w->counts_on)
 		rc = ml_counts_set_ready(w->txn, w->s, 1);
+	if (!rc && w->rebuild >= 0 && w->rowsum_on)
+		rc = ml_rowsum_set_ready(w->txn, w->s, 1);
 	/* the end of a rebuild: the dictionaries no raw record uses any more go */
 	if (!rc && w->rebuild >= 0 && w->new_dict)
 		rc = ml_store_drop_dicts(w->txn, w->s, w->new_dict);

@@ -19,8 +19,9 @@
  *                          postings, `open`, the bookkeeping, the changes
  *                          to the table counts (index/counts.h: the rows of
  *                          each message put, less those of the stored
- *                          version it replaces; when the table is complete);
- *                          and commits.
+ *                          version it replaces; when the table is complete),
+ *                          the summary of each message put to the table
+ *                          rowsum (index/rowsum.h; likewise); and commits.
  *   ml_writer_abort        drops the transaction and restores the docids that
  *                          the failed commit assigned.
  * When commit returns ML_EFULL because the map filled, the caller calls
@@ -116,12 +117,12 @@ int ml_writer_ckpt_get(ml_writer_t *w, uint64_t hash, ml_ckpt_t *out);
 
 /*
  * Rebuild (reindex): one write transaction that first empties rows,
- * postings, open, the table counts and the message and row counters (and
+ * postings, open, the tables counts and rowsum and the message and row counters (and
  * raw, unless ML_REBUILD_KEEP_RAW); the caller puts every message again, writing each
  * batch with ml_writer_flush (the transaction stays open), and ends with
  * ml_writer_commit: readers see the old database until that commit and the
  * new one after it; an abort (or a crash) leaves the old one.  The commit
- * marks the table counts complete (it was filled by the puts).  A message put
+ * marks the tables counts and rowsum complete (they were filled by the puts).  A message put
  * with its docid keeps it (its raw record, kept, stays its own); docid 0
  * gives a new one.
  *   ML_REBUILD_RETRAIN    a new string table (the next generation), trained

@@ -13,14 +13,12 @@ typedef struct {
 	void *fctx;
 } walk_t;
 
-static int count_row(void *ctx, const ml_message_t *m, int row)
+/* The counts of the hour of docid (rows come newest first); NULL when it
+ * is too old to keep (counted in the total alone) or on failure
+ * (h->failed). */
+static uint64_t *hour_of(ml_hist_t *h, uint64_t docid)
 {
-	walk_t *w = ctx;
-	ml_hist_t *h = w->h;
-	if (w->filter && !w->filter(w->fctx, m, row))
-		return 0;
-	h->total++;
-	uint64_t hour = ml_docid_sec(m->docid) / 3600;
+	uint64_t hour = ml_docid_sec(docid) / 3600;
 	if (!h->nhours) {
 		h->newest_hour = hour;
 	}
@@ -28,18 +26,41 @@ static int count_row(void *ctx, const ml_message_t *m, int row)
 		hour = h->newest_hour;
 	uint64_t i = h->newest_hour - hour;
 	if (i >= ML_HIST_MAX_HOURS)
-		return 0;
+		return NULL;
 	if (i >= h->nhours) {
 		if (ml_array_grow((void **)&h->hours, &h->cap, sizeof *h->hours, (size_t)i + 1, 256)) {
 			h->failed = 1;
-			return 1;
+			return NULL;
 		}
 		memset(h->hours + h->nhours, 0, (size_t)(i + 1 - h->nhours) * sizeof *h->hours);
 		h->nhours = i + 1;
 	}
+	return h->hours[i];
+}
+
+static int count_row(void *ctx, const ml_message_t *m, int row)
+{
+	walk_t *w = ctx;
+	ml_hist_t *h = w->h;
+	if (w->filter && !w->filter(w->fctx, m, row))
+		return 0;
+	h->total++;
+	uint64_t *n = hour_of(h, m->docid);
 	const ml_rcpt_t *r = row >= 0 ? &m->rcpts[row] : NULL;
-	h->hours[i][ml_message_row_status(m, r)]++;
-	return 0;
+	if (n)
+		n[ml_message_row_status(m, r)]++;
+	return h->failed;
+}
+
+/* q to its end: no limit, no cursor (shares q's strings; not freed). */
+static ml_query_t to_the_end(const ml_query_t *q)
+{
+	ml_query_t cq = *q;
+	cq.unlimited = 1;
+	cq.limit = 0;
+	cq.before_docid = 0;
+	cq.before_row = 0;
+	return cq;
 }
 
 /* The counting walk: the search run to its end. */
@@ -47,16 +68,55 @@ static int walk(ml_hist_t *h, ml_search_t *se, const ml_query_t *q, ml_hist_filt
                 char *err, size_t errlen)
 {
 	memset(h, 0, sizeof *h);
-	ml_query_t cq = *q;   /* shares q's strings; not freed here */
-	cq.unlimited = 1;
-	cq.limit = 0;
-	cq.before_docid = 0;
-	cq.before_row = 0;
+	ml_query_t cq = to_the_end(q);
 	walk_t w = { h, filter, fctx };
 	ml_search_info_t info;
 	int rc = ml_search_run(se, &cq, count_row, &w, &info, err, errlen);
 	if (!rc && h->failed)
 		rc = ML_ENOMEM;
+	h->stopped = info.stopped;
+	h->complete = !rc && !info.stopped;
+	return rc;
+}
+
+/* ---- the same from the messages' summaries (index/rowsum.h) ---- */
+
+typedef struct {
+	ml_hist_t *h;
+	uint32_t status_mask;
+} sums_t;
+
+static int count_summary(void *ctx, const ml_rowsum_t *r)
+{
+	sums_t *sc = ctx;
+	ml_hist_t *h = sc->h;
+	uint64_t n[ML_ST__COUNT], sum = 0;
+	ml_rowsum_match(r, sc->status_mask, n);
+	for (int st = 1; st < ML_ST__COUNT; st++)
+		sum += n[st];
+	if (!sum)
+		return 0;   /* no row of the message handed over */
+	h->total += sum;
+	uint64_t *hn = hour_of(h, r->docid);
+	for (int st = 1; st < ML_ST__COUNT && hn; st++)
+		hn[st] += n[st];
+	return h->failed;
+}
+
+/* The histogram of q from the postings and the summaries (ml_search_rowsums):
+ * ML_ENOTFOUND, nothing kept, when q has a filter they do not answer. */
+static int from_rowsums(ml_hist_t *h, ml_search_t *se, const ml_query_t *q, char *err, size_t errlen)
+{
+	memset(h, 0, sizeof *h);
+	ml_query_t cq = to_the_end(q);
+	sums_t sc = { h, q->status_mask };
+	ml_search_info_t info;
+	int rc = ml_search_rowsums(se, &cq, count_summary, &sc, &info, err, errlen);
+	if (rc == ML_ENOTFOUND)
+		return rc;
+	if (!rc && h->failed)
+		rc = ML_ENOMEM;
+	h->from_rowsum = 1;
 	h->stopped = info.stopped;
 	h->complete = !rc && !info.stopped;
 	return rc;
@@ -232,6 +292,12 @@ int ml_hist_run(ml_hist_t *h, ml_search_t *se, const ml_query_t *q, ml_hist_filt
 	const char *force = getenv("MTALOG_HIST_WALK");
 	if (!(force && *force && strcmp(force, "0")) && plain_query(q, filter, &pl)) {
 		int rc = from_counts(h, se, q, &pl, err, errlen);
+		if (rc != ML_ENOTFOUND)
+			return rc;
+		ml_hist_free(h);
+	}
+	if (!(force && *force && strcmp(force, "0")) && !filter) {
+		int rc = from_rowsums(h, se, q, err, errlen);
 		if (rc != ML_ENOTFOUND)
 			return rc;
 		ml_hist_free(h);

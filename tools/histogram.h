@@ -25,6 +25,12 @@
  * range is counted by the walk restricted to it; the answer is the walk's,
  * to the byte (from_counts says which answered).  The reads are snapshots
  * of their own: beside a writer, each part is exact at its own instant.
+ * Else, when every filter of the query but the statuses is about the message
+ * and answered exactly by the postings (sender, subject words and prefixes,
+ * direction, ip, host, time range: index/query.h, ml_search_rowsums) and no
+ * caller's filter hides rows: the docids the search's plan gives, each
+ * message's rows by status read from its summary (index/rowsum.h) instead
+ * of its record, bucketed as the walk does (from_rowsum says so).
  * Everything else is the walk.  $MTALOG_HIST_WALK set (not "0") forces the
  * walk, for tests and the benchmark to compare the two.
  */
@@ -50,6 +56,7 @@ typedef struct {
 	size_t cap;
 	int failed;
 	int from_counts;         /* 1: answered from the table counts (see above) */
+	int from_rowsum;         /* 1: answered from the postings and the summaries (see above) */
 } ml_hist_t;
 
 /* Is row `row` of m counted?  NULL: every row. */
