@@ -497,11 +497,10 @@ function showPartial(res) {
   const notes = [];
   const missing = missingShards(res);
   if (missing) notes.push(`${missing}: their rows are missing from this answer. Search again to ask them again.`);
-  if (res.complete === false) {
-    notes.push(res.stopped === 'deadline'
-      ? `This search stopped at its time limit after reading ${res.examined} messages: the rows shown are those found so far, newest first.${res.next ? ' More searches on from there;' : ''} a recipient, sender, subject word or status finds rows faster.`
-      : `The subject pattern was too costly on ${res.regex_gave_up} subjects (too much backtracking): rows may be missing. Simplify the pattern.`);
-  }
+  if (res.complete === false && res.stopped === 'deadline')
+    notes.push(`This search stopped at its time limit after reading ${res.examined} messages: the rows shown are those found so far, newest first.${res.next ? ' More searches on from there;' : ''} a recipient, sender, subject word or status finds rows faster.`);
+  else if (res.complete === false && res.stopped === 'regex limit')
+    notes.push(`The subject pattern was too costly on ${res.regex_gave_up} subjects (too much backtracking): rows may be missing. Simplify the pattern.`);
   box.textContent = notes.join(' ');
   box.hidden = !notes.length;
 }
