@@ -930,23 +930,67 @@ static int fold_into(ml_corr_t *c, ml_message_t *m, const ml_syslog_t *h, const 
  * on host, but not `after` (the queue ID a filter passed it on under: the
  * line is about the message that entered the filter); *out = NULL when none
  * is known. */
+static int msgid_stored(ml_corr_t *c, ml_slice_t host, ml_slice_t msgid, ml_slice_t after, int64_t t,
+                        char qid[MID_QID_MAX], size_t *qn);
+
 static int msgid_message(ml_corr_t *c, ml_slice_t host, ml_slice_t msgid, ml_slice_t after, int64_t t,
                          ml_message_t **out)
 {
 	*out = NULL;
 	uint64_t h = mid_hash(host, msgid);
 	const mid_t *e = &c->mids[h & (MID_SLOTS - 1)];
-	if (e->hash != h)
-		return ML_OK;
-	int k = after.n && e->qn[0] == after.n && memcmp(e->qid[0], after.p, after.n) == 0;
-	if (!e->qn[k])
-		return ML_OK;
-	int rc = find_message(c, host, ml_slice(e->qid[k], e->qn[k]), t, FIND_ANNOTATE, out);
+	int k = e->hash == h && after.n && e->qn[0] == after.n && memcmp(e->qid[0], after.p, after.n) == 0;
+	char qb[MID_QID_MAX];
+	ml_slice_t qid = e->hash == h && e->qn[k] ? ml_slice(e->qid[k], e->qn[k]) : ML_SLICE_NULL;
+	if (!qid.n) {
+		/* not in the cache: in flight in storage? */
+		size_t qn = 0;
+		int rc = msgid_stored(c, host, msgid, after, t, qb, &qn);
+		if (rc || !qn)
+			return rc;
+		qid = ml_slice(qb, qn);
+	}
+	int rc = find_message(c, host, qid, t, FIND_ANNOTATE, out);
 	if (!rc && *out) {
 		ml_slice_t have = ml_message_str(*out, (*out)->message_id);
 		if (have.n != msgid.n || memcmp(have.p, msgid.p, msgid.n) != 0)
 			*out = NULL;
 	}
+	return rc;
+}
+
+/* The queue ID of the newest message in flight in storage on host with
+ * msgid, first seen up to MSGID_STORED_US before t, other than `after`;
+ * *qn = 0 when none. */
+#define MSGID_STORED_US (7LL * 86400 * 1000000)
+static int msgid_stored(ml_corr_t *c, ml_slice_t host, ml_slice_t msgid, ml_slice_t after, int64_t t,
+                        char qid[MID_QID_MAX], size_t *qn)
+{
+	*qn = 0;
+	if (!c->store.find)
+		return ML_OK;
+	uint64_t ids[HOP_CANDIDATES];
+	size_t nids = 0;
+	int rc = c->store.find(c->store.ctx, ML_HOP_BY_MSGID, msgid, t - MSGID_STORED_US, t, ids, HOP_CANDIDATES, &nids);
+	ml_message_t x;
+	ml_message_init(&x);
+	for (size_t k = 0; k < nids && !rc && !*qn; k++) {
+		ml_message_reset(&x);
+		rc = c->store.get(c->store.ctx, ids[k], 0, &x);
+		if (rc == ML_ENOTFOUND || rc == ML_ECORRUPT) {
+			rc = ML_OK;
+			continue;
+		}
+		ml_slice_t xh = ml_message_str(&x, x.host), xm = ml_message_str(&x, x.message_id),
+		           xq = ml_message_str(&x, x.queue_id);
+		if (rc || (x.flags & ML_MSG_CLOSED) || xh.n != host.n || !ml_memieq(xh.p, host.p, host.n) ||
+		    xm.n != msgid.n || memcmp(xm.p, msgid.p, msgid.n) != 0 || !xq.n || xq.n > MID_QID_MAX ||
+		    (xq.n == after.n && memcmp(xq.p, after.p, after.n) == 0))
+			continue;
+		memcpy(qid, xq.p, xq.n);
+		*qn = xq.n;
+	}
+	ml_message_free(&x);
 	return rc;
 }
 

@@ -22,7 +22,10 @@
  * same host: the correlator keeps, across batches, which queue ID last had
  * each message-id (a direct-mapped cache of 65536 entries: a collision
  * forgets the older one), and finds the message in this batch or, through
- * `load`, in flight in storage.  A filter line that comes before the
+ * `load`, in flight in storage; when the cache does not know the message-id
+ * (a run that began after the message did, a collision), the newest message
+ * in flight in storage with it on that host (ML_HOP_BY_MSGID), so that where
+ * a run was stopped does not change which message a line joins.  A filter line that comes before the
  * message's message-id waits (a copy of it, up to 16384 lines, for up to an
  * hour of log time, across batches) and is folded into the message when a
  * line gives it that message-id.  A message already closed in an earlier
@@ -93,10 +96,12 @@ int ml_corr_new(ml_corr_t **out, ml_corr_load_fn load, void *ctx);
 /* Storage of the hops a chain links to.  find: the docids (newest first, at
  * most cap, *n of them) of the stored messages first seen from since_us to
  * until_us whose queue ID is key (ML_HOP_BY_QID), that wait for a next hop
- * of queue ID key (ML_HOP_BY_NEXT), or with a recipient key (ML_HOP_BY_RCPT);
+ * of queue ID key (ML_HOP_BY_NEXT), with a recipient key (ML_HOP_BY_RCPT),
+ * or with message-id key (ML_HOP_BY_MSGID: a filter line's message when the
+ * correlator's cache does not know it, as after a restart);
  * get: one of them into m (reset, empty), whole, or its fields and rows
  * only (lines = 0: no lines, cheaper).  Both return 0 or a negative code. */
-enum { ML_HOP_BY_QID = 0, ML_HOP_BY_NEXT = 1, ML_HOP_BY_RCPT = 2 };
+enum { ML_HOP_BY_QID = 0, ML_HOP_BY_NEXT = 1, ML_HOP_BY_RCPT = 2, ML_HOP_BY_MSGID = 3 };
 typedef struct {
 	int (*find)(void *ctx, int by, ml_slice_t key, int64_t since_us, int64_t until_us,
 	            uint64_t *docids, size_t cap, size_t *n);

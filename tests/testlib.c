@@ -366,10 +366,35 @@ const char *tl_path(const char *dir, const char *name)
 	return p[k];
 }
 
+/* Print the lines of want missing from got and those of got not in want
+ * (both sorted, as tl_db_contents gives them), at most 10 of each. */
+void tl_print_db_diff(const char *want, const char *got)
+{
+	int shown[2] = { 0, 0 };
+	const char *a = want, *b = got;
+	while ((*a || *b) && (shown[0] < 10 || shown[1] < 10)) {
+		const char *ae = strchr(a, '\n'), *be = strchr(b, '\n');
+		size_t an = ae ? (size_t)(ae - a) : strlen(a), bn = be ? (size_t)(be - b) : strlen(b);
+		int c = !*a ? 1 : !*b ? -1 : strncmp(a, b, an < bn ? an : bn);
+		if (c == 0 && an != bn)
+			c = an < bn ? -1 : 1;
+		if (c <= 0 && *a && c != 0 && shown[0]++ < 10)
+			print_error("  only in the reference: %.*s\n", (int)(an > 300 ? 300 : an), a);
+		if (c >= 0 && *b && c != 0 && shown[1]++ < 10)
+			print_error("  only in this database: %.*s\n", (int)(bn > 300 ? 300 : bn), b);
+		if (c <= 0 && *a)
+			a += an + (ae != NULL);
+		if (c >= 0 && *b)
+			b += bn + (be != NULL);
+	}
+}
+
 void tl_expect_db(const char *db, const char *want, const char *what)
 {
 	char *got = tl_db_contents(db);
 	int same = strcmp(got, want) == 0;
+	if (!same)
+		tl_print_db_diff(want, got);
 	free(got);
 	if (!same)
 		fail_msg("%s: the database differs from what it should hold", what);

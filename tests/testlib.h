@@ -85,6 +85,9 @@ int tl_dir_teardown(void **state);
 
 /* dir/name in one of 16 static buffers (a few may be live at once). */
 const char *tl_path(const char *dir, const char *name);
+/* The lines where two tl_db_contents texts differ, on stderr (at most 10
+ * each way). */
+void tl_print_db_diff(const char *want, const char *got);
 /* Fail (naming what) unless database db holds what tl_db_contents gave as want. */
 void tl_expect_db(const char *db, const char *want, const char *what);
 

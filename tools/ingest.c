@@ -95,7 +95,7 @@ int ml_ing_load_open(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m
 }
 
 /* The chains' hops in storage (engine/correlate.h): by the queue ID term,
- * the term of the next hop waited for, or the recipient's. */
+ * the term of the next hop waited for, the recipient's or the message-id's. */
 static int pipe_find(ing_t *g, const char *key, size_t n, int64_t since_us, int64_t until_us,
                      uint64_t *ids, size_t cap, size_t *count);
 static int pipe_get(ing_t *g, uint64_t docid, int lines, ml_message_t *m);
@@ -128,8 +128,11 @@ static int find_hops(void *ctx, int by, ml_slice_t key, int64_t since_us, int64_
 		return rc;
 	}
 	char term[1 + ML_ID_TERM_BYTES];
-	term[0] = by == ML_HOP_BY_NEXT ? ML_TAG_NEXT_QID : ML_TAG_QID;
-	ml_qid_term(key.p, key.n, (unsigned char *)term + 1);
+	term[0] = by == ML_HOP_BY_MSGID ? ML_TAG_MSGID : by == ML_HOP_BY_NEXT ? ML_TAG_NEXT_QID : ML_TAG_QID;
+	if (by == ML_HOP_BY_MSGID)
+		ml_msgid_term(key.p, key.n, (unsigned char *)term + 1);
+	else
+		ml_qid_term(key.p, key.n, (unsigned char *)term + 1);
 	return find_term(g, term, sizeof term, since_us, until_us, docids, cap, n);
 }
 
