@@ -1479,9 +1479,51 @@ static uint64_t plist_seek_one(ml_plist_t *it, uint64_t target)
 	return it->val;
 }
 
-/* ml_post_terms in one part of the table. */
+/* The docids of the terms ml_post_prefix_ids gathers. */
+typedef struct {
+	ml_ids_t *out;
+	MDB_cursor *lc;         /* list blocks */
+	ml_buf_t lk;
+	uint64_t *tmp;
+	size_t tcap;
+} gather_t;
+
+/* Append the docids of entry e of blk (tag, bucket, part) to g->out. */
+static int gather_entry(gather_t *g, const blk_t *blk, const tent_t *e, int tag, uint32_t bucket, int sealed)
+{
+	ml_ids_t *o = g->out;
+	if (e->n) {
+		if (ml_array_grow((void **)&o->v, &o->cap, sizeof *o->v, o->n + e->n, 1024))
+			return ML_ENOMEM;
+		memcpy(o->v + o->n, blk->ids + e->ioff, e->n * sizeof *o->v);
+		o->n += e->n;
+		return ML_OK;
+	}
+	int rc = list_key(&g->lk, tag, bucket, ent_term(blk, e), e->tlen, NULL, sealed);
+	size_t plen = g->lk.len;
+	MDB_val k = { plen, g->lk.data }, v;
+	int r = rc ? MDB_NOTFOUND : mdb_cursor_get(g->lc, &k, &v, MDB_SET_RANGE);
+	while (r == 0 && !rc && k.mv_size == plen + 8 && has_prefix(&k, g->lk.data, plen)) {
+		size_t nids;
+		uint64_t first = ml_get_be64((const unsigned char *)k.mv_data + plen);
+		rc = list_decode(v.mv_data, v.mv_size, first, bucket, &g->tmp, &g->tcap, &nids);
+		if (!rc && ml_array_grow((void **)&o->v, &o->cap, sizeof *o->v, o->n + nids, 1024))
+			rc = ML_ENOMEM;
+		if (!rc) {
+			memcpy(o->v + o->n, g->tmp, nids * sizeof *o->v);
+			o->n += nids;
+		}
+		r = rc ? 0 : mdb_cursor_get(g->lc, &k, &v, MDB_NEXT);
+	}
+	if (!rc && r && r != MDB_NOTFOUND)
+		rc = ml_store_errcode(r);
+	return rc;
+}
+
+/* ml_post_terms in one part of the table; with g, the terms' docids are
+ * gathered instead of fn called. */
 static int terms_one(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, uint32_t bucket, int sealed,
-                     int (*fn)(void *ctx, const char *key, size_t n), void *ctx)
+                     int (*fn)(void *ctx, const char *key, size_t n), void *ctx, gather_t *g)
 {
 	size_t pn = sealed ? 5 : 4;
 	MDB_cursor *cur;
@@ -1517,6 +1559,11 @@ static int terms_one(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, ui
 			const tent_t *e = &blk.e[i];
 			const char *t = ent_term(&blk, e);
 			if (e->tlen >= n - 1 && memcmp(t, prefix + 1, n - 1) == 0) {
+				if (g) {
+					if ((err = gather_entry(g, &blk, e, (unsigned char)prefix[0], bucket, sealed)))
+						break;
+					continue;
+				}
 				key[0] = prefix[0];
 				memcpy(key + 1, t, e->tlen);
 				stop = fn(ctx, key, e->tlen + 1);
@@ -1525,7 +1572,7 @@ static int terms_one(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, ui
 				break;
 			}
 		}
-		if (stop || past)
+		if (stop || past || err)
 			break;
 		MDB_val k, v;
 		r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -1547,8 +1594,38 @@ int ml_post_terms(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, uint3
                   int (*fn)(void *ctx, const char *key, size_t n), void *ctx)
 {
 	/* the sealed part, then the open part (a term in both comes twice) */
-	int rc = terms_one(txn, dbi, prefix, n, bucket, 1, fn, ctx);
-	return rc ? rc : terms_one(txn, dbi, prefix, n, bucket, 0, fn, ctx);
+	int rc = terms_one(txn, dbi, prefix, n, bucket, 1, fn, ctx, NULL);
+	return rc ? rc : terms_one(txn, dbi, prefix, n, bucket, 0, fn, ctx, NULL);
+}
+
+static int cmp_id_desc(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+int ml_post_prefix_ids(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, uint32_t bucket, ml_ids_t *out)
+{
+	out->n = 0;
+	gather_t g = { out, NULL, ML_BUF_INIT, NULL, 0 };
+	int rc = ml_store_errcode(mdb_cursor_open(txn, dbi, &g.lc));
+	for (int sealed = 1; sealed >= 0 && !rc; sealed--)
+		rc = terms_one(txn, dbi, prefix, n, bucket, sealed, NULL, NULL, &g);
+	if (g.lc)
+		mdb_cursor_close(g.lc);
+	ml_buf_free(&g.lk);
+	free(g.tmp);
+	if (rc < 0 || rc > 0)
+		return rc < 0 ? rc : ML_OK;
+	if (out->n > 1) {
+		qsort(out->v, out->n, sizeof *out->v, cmp_id_desc);
+		size_t k = 1;
+		for (size_t i = 1; i < out->n; i++)
+			if (out->v[i] != out->v[k - 1])
+				out->v[k++] = out->v[i];
+		out->n = k;
+	}
+	return ML_OK;
 }
 
 int ml_post_each(MDB_txn *txn, MDB_dbi dbi,

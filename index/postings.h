@@ -151,6 +151,20 @@ void ml_plist_close(ml_plist_t *it);
 int ml_post_terms(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, uint32_t bucket,
                   int (*fn)(void *ctx, const char *key, size_t n), void *ctx);
 
+/* A growable array of docids. */
+typedef struct {
+	uint64_t *v;
+	size_t n, cap;
+} ml_ids_t;
+
+/* The docids of every term of tag in bucket whose bytes begin with prefix
+ * (as ml_post_terms; both parts), into out: newest first, each once (out's
+ * array is reused and grown; the caller frees out->v).  Reads each block
+ * under the prefix once, in key order: for a prefix that stands for many
+ * terms, where a union of one iterator a term would seek each for every
+ * docid. */
+int ml_post_prefix_ids(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, uint32_t bucket, ml_ids_t *out);
+
 /* Every (term key, bucket, docid) of the table in key order (the open part,
  * then the sealed part); fn returns non-zero to stop.  For dump --postings
  * and the tests. */

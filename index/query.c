@@ -17,7 +17,10 @@
 #include "index/rowsum.h"
 #include "index/tokens.h"
 
-#define MAX_PREFIX_KEYS 4096
+/* An address prefix that stands for more terms than this in a day is read
+ * as one gathered list (ml_post_prefix_ids) rather than a union of one
+ * iterator a term (each seek asks every one) */
+#define PREFIX_KIDS 16
 /* Subject words under one prefix ("invoic*"), in one day: past this many the
  * prefix is checked on the records of the other filters' candidates instead
  * (info->prefix_capped) */
@@ -190,6 +193,9 @@ typedef struct iter {
 	ml_plist_t pl;
 	struct iter *kids;      /* union of kids when nkids > 0 */
 	unsigned nkids, kcap;
+	ml_ids_t ids;           /* or, when gathered, the union's docids, newest first */
+	size_t pos;             /* the next of ids to look at */
+	int gathered;
 	uint64_t val;           /* last answer (largest docid <= last target) */
 	int state;              /* 0 fresh, 1 positioned, 2 exhausted */
 	uint64_t count;
@@ -201,6 +207,7 @@ static void iter_free(iter_t *it)
 	for (unsigned i = 0; i < it->nkids; i++)
 		iter_free(&it->kids[i]);
 	free(it->kids);
+	free(it->ids.v);
 	memset(it, 0, sizeof *it);
 }
 
@@ -234,7 +241,25 @@ static uint64_t iter_seek(iter_t *it, uint64_t target)
 	if (it->state == 1 && target >= it->val)
 		return it->val;
 	uint64_t best = 0;
-	if (it->nkids) {
+	if (it->gathered) {
+		/* newest first: gallop past the docids above target, then halve */
+		const uint64_t *v = it->ids.v;
+		size_t n = it->ids.n, lo = it->pos, step = 1;
+		while (lo + step < n && v[lo + step] > target) {
+			lo += step;
+			step *= 2;
+		}
+		size_t hi = ML_MIN(lo + step, n);
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (v[mid] > target)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		it->pos = lo;
+		best = lo < n ? v[lo] : 0;
+	} else if (it->nkids) {
 		for (unsigned i = 0; i < it->nkids; i++) {
 			uint64_t v = iter_seek(&it->kids[i], target);
 			if (v > best)
@@ -277,12 +302,21 @@ static int add_prefix_term(void *ctx, const char *key, size_t n)
 	return 0;
 }
 
+/* With gather, a prefix of more than max terms is gathered (*too_many not set). */
 static int iter_prefix(iter_t *it, MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, uint32_t bucket,
-                       unsigned max, int *too_many)
+                       unsigned max, int gather, int *too_many)
 {
 	memset(it, 0, sizeof *it);
 	prefix_t p = { it, txn, dbi, bucket, max, 0, 0 };
 	int rc = ml_post_terms(txn, dbi, prefix, n, bucket, add_prefix_term, &p);
+	if (p.too_many && gather && rc >= 0 && !p.rc) {
+		iter_free(it);
+		rc = ml_post_prefix_ids(txn, dbi, prefix, n, bucket, &it->ids);
+		it->gathered = 1;
+		it->count = it->ids.n;
+		it->state = it->count ? 0 : 2;
+		return rc;
+	}
 	if (p.too_many)
 		*too_many = 1;
 	if (rc < 0)
@@ -441,6 +475,7 @@ typedef struct {
 	char **prefixes;    /* lowercased word prefixes ("invoic*"): a subject word starts with each */
 	size_t nprefixes;
 	char *words_text;   /* the subject filter without its prefixes: the words the plan looks up */
+	uint32_t keep;      /* the strings a record is decoded with (ml_row_decode_some) */
 } check_t;
 
 typedef struct {
@@ -535,6 +570,14 @@ static int check_init(check_t *c, const ml_query_t *q, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
 	c->q = q;
+	c->keep = ML_DEC_ALL;
+	if (q->counts_only) {
+		/* what message_ok and row_ok read */
+		c->keep = (q->host ? ML_DEC_HOST : 0) | (q->queue_id ? ML_DEC_QUEUE_ID | ML_DEC_PREV_QID : 0) |
+		          (q->from ? ML_DEC_FROM : 0) | (q->msgid ? ML_DEC_MSGID : 0) |
+		          (q->subject || q->subject_re ? ML_DEC_SUBJECT : 0) | (q->ip ? ML_DEC_IP : 0) |
+		          (q->to ? ML_DEC_RCPT_ADDR : 0);
+	}
 	if (q->subject) {
 		if (split_prefixes(c, q->subject))
 			return ML_ENOMEM;
@@ -693,6 +736,7 @@ typedef struct {
 	ml_keys_t keys;
 	int prefix;         /* the one key is a prefix: every key that starts with it */
 	unsigned max;       /* with prefix: the most keys it may stand for in one day */
+	int gather;         /* ... past which it is gathered (an address prefix), not unindexed */
 	int unindexed;      /* a prefix too broad to walk: checked on the records only */
 } spec_t;
 
@@ -733,7 +777,8 @@ static void plan_addr(plan_t *p, const char *a, int tag, int dtag)
 		int at = a[0] == '@';
 		ml_keys_add(&sp->keys, at ? dtag : tag, a + at, n - 1 - (size_t)at, 1);
 		sp->prefix = 1;
-		sp->max = MAX_PREFIX_KEYS;
+		sp->max = PREFIX_KIDS;
+		sp->gather = 1;
 	} else if (a[0] == '@' || !strchr(a, '@')) {
 		const char *d = a[0] == '@' ? a + 1 : a;
 		ml_keys_add(&sp->keys, dtag, d, strlen(d), 1);
@@ -837,7 +882,7 @@ static int spec_iter(iter_t *it, MDB_txn *txn, MDB_dbi dbi, spec_t *sp, uint32_t
 	if (sp->prefix) {
 		ml_keys_next(&sp->keys, &pos, &key, &len);
 		int too_many = 0;
-		int rc = iter_prefix(it, txn, dbi, key, len, bucket, sp->max, &too_many);
+		int rc = iter_prefix(it, txn, dbi, key, len, bucket, sp->max, sp->gather, &too_many);
 		if (too_many)
 			sp->unindexed = 1;
 		return rc;
@@ -979,7 +1024,7 @@ static void slots_run(ml_search_t *se, const check_t *chk, MDB_txn *txn, MDB_cur
 		slot_t *sl = &slots[i];
 		if (sl->rc)
 			continue;
-		sl->rc = ml_row_decode(&se->tab, sl->v.mv_data, sl->v.mv_size, sl->docid, &sl->m);
+		sl->rc = ml_row_decode_some(&se->tab, sl->v.mv_data, sl->v.mv_size, sl->docid, &sl->m, chk->keep);
 		if (!sl->rc && se->reports && ml_reports_has(txn, se->s, sl->docid))
 			sl->m.flags |= ML_MSG_REPORTED;
 		int ok = sl->rc ? 0 : message_ok(chk, &sl->m, tmp, md);

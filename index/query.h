@@ -69,6 +69,9 @@ typedef struct {
 	                           below this were given already; skipped, not counted */
 	int unlimited;          /* a counting walk (totals, histograms): no limit; the callback
 	                           sees every row to the end, or the budget's */
+	int counts_only;        /* the callback looks at no string of the message (a count by
+	                           status and time): records are decoded only as far as the
+	                           filters need (ml_row_decode_some) */
 	int handed_on;          /* also the rows handed on to a content filter (which searches
 	                           hide: their fate is the next hop's); for chain lookups */
 	/* With nvisible > 0: only messages whose sender, a recipient or an

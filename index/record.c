@@ -447,6 +447,16 @@ static inline void rd_str(rd_t *r, int cls, ml_str_t *s)
 	s->len = (uint32_t)(b->len - s->off);
 }
 
+/* Past a string (as rd_str reads it) without reading it: s empty. */
+static inline void rd_skip(rd_t *r, ml_str_t *s)
+{
+	uint64_t v = rd_u(r);
+	s->off = s->len = 0;
+	if (v == 0 || r->err || (v & 3) == 1 || (v & 3) == 3)
+		return;   /* none, or an entry of the table */
+	rd_take(r, (v & 3) == 2 ? v >> 2 : rd_u(r));
+}
+
 /* Put back the recipient a reply was masked with (only when masked). */
 static void rd_unmask(rd_t *r, ml_rcpt_t *row)
 {
@@ -482,6 +492,14 @@ static void rd_unmask(rd_t *r, ml_rcpt_t *row)
 
 int ml_row_decode(const ml_strtab_t *t, const void *data, size_t n, uint64_t docid, ml_message_t *m)
 {
+	return ml_row_decode_some(t, data, n, docid, m, ML_DEC_ALL);
+}
+
+int ml_row_decode_some(const ml_strtab_t *t, const void *data, size_t n, uint64_t docid, ml_message_t *m,
+                       uint32_t keep)
+{
+	if (keep & ML_DEC_RCPT_TEXT)
+		keep |= ML_DEC_RCPT_ADDR;   /* a reply is unmasked with its recipient */
 	ml_message_reset(m);
 	m->docid = docid;
 	rd_t r = { data, (const unsigned char *)data + n, t, m, 0 };
@@ -499,8 +517,12 @@ int ml_row_decode(const ml_strtab_t *t, const void *data, size_t n, uint64_t doc
 	m->first_us = add_us((int64_t)ml_docid_sec(docid) * 1000000, unzigzag(rd_u(&r)));
 	m->last_us = add_us(m->first_us, unzigzag(rd_u(&r)));
 	struct { ml_str_t *s; int cls; } f[] = MSG_FIELDS(m);
-	for (size_t i = 0; i < ML_ARRAY_LEN(f); i++)
-		rd_str(&r, f[i].cls, f[i].s);
+	for (size_t i = 0; i < ML_ARRAY_LEN(f); i++) {
+		if (keep & (1u << i))
+			rd_str(&r, f[i].cls, f[i].s);
+		else
+			rd_skip(&r, f[i].s);
+	}
 	m->size = rd_u(&r);
 	m->nrcpt = (uint32_t)rd_u(&r);
 	uint64_t nr = rd_u(&r);
@@ -517,12 +539,23 @@ int ml_row_decode(const ml_strtab_t *t, const void *data, size_t n, uint64_t doc
 	}
 	for (uint64_t i = 0; i < nr && !r.err; i++) {
 		ml_rcpt_t *row = &m->rcpts[i];
-		rd_str(&r, ML_SC_ADDR, &row->to);
-		rd_str(&r, ML_SC_ADDR, &row->orig_to);
-		rd_str(&r, ML_SC_RELAY, &row->relay);
-		rd_str(&r, ML_SC_DSN, &row->dsn);
-		rd_str(&r, ML_SC_REPLY, &row->reason);
-		rd_unmask(&r, row);
+		if (keep & ML_DEC_RCPT_ADDR) {
+			rd_str(&r, ML_SC_ADDR, &row->to);
+			rd_str(&r, ML_SC_ADDR, &row->orig_to);
+		} else {
+			rd_skip(&r, &row->to);
+			rd_skip(&r, &row->orig_to);
+		}
+		if (keep & ML_DEC_RCPT_TEXT) {
+			rd_str(&r, ML_SC_RELAY, &row->relay);
+			rd_str(&r, ML_SC_DSN, &row->dsn);
+			rd_str(&r, ML_SC_REPLY, &row->reason);
+			rd_unmask(&r, row);   /* (needs row->to) */
+		} else {
+			rd_skip(&r, &row->relay);
+			rd_skip(&r, &row->dsn);
+			rd_skip(&r, &row->reason);
+		}
 		row->time_us = add_us(m->first_us, unzigzag(rd_u(&r)));
 		row->delay_ms = (uint32_t)rd_u(&r);
 		uint64_t st = rd_u(&r);

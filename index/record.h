@@ -112,6 +112,21 @@ int ml_row_relocate(ml_buf_t *row, uint64_t docid, uint64_t raw_key);
 /* Decode into m (reset first; m->docid = docid).  ML_ECORRUPT on bad bytes or
  * a row of another table generation. */
 int ml_row_decode(const ml_strtab_t *t, const void *p, size_t n, uint64_t docid, ml_message_t *m);
+/* The same, with only the strings of `keep` (ML_DEC_*) read: the others are
+ * left empty (skipped, not checked against the string table).  For walks
+ * that look at a few fields of many rows (counting). */
+#define ML_DEC_HOST       (1u << 0)
+#define ML_DEC_QUEUE_ID   (1u << 1)
+#define ML_DEC_FROM       (1u << 2)
+#define ML_DEC_MSGID      (1u << 3)
+#define ML_DEC_SUBJECT    (1u << 4)
+#define ML_DEC_IP         (1u << 5)
+#define ML_DEC_PREV_QID   (1u << 11)  /* (bits 6..12: the rest of the message's strings) */
+#define ML_DEC_RCPT_ADDR  (1u << 13)  /* rows' to, orig_to */
+#define ML_DEC_RCPT_TEXT  (1u << 14)  /* rows' relay, dsn, reason */
+#define ML_DEC_ALL        0x7fffu
+int ml_row_decode_some(const ml_strtab_t *t, const void *p, size_t n, uint64_t docid, ml_message_t *m,
+                       uint32_t keep);
 /* The flags of a row record, without decoding the rest. */
 int ml_row_peek_flags(const void *p, size_t n, uint32_t *flags);
 /* Set the direction of a row record in place: its varint is one byte, as is

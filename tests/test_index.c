@@ -139,6 +139,37 @@ static void row_roundtrip(void **state)
 	assert_int_equal(back.first_seq, 4242);
 	assert_int_equal(back.raw_key, m.docid - 5);
 	assert_int_equal(back.first_us, m.first_us);
+	/* in part: what is kept is as whole, the rest empty; numbers all there */
+	static const uint32_t keeps[] = { 0, ML_DEC_SUBJECT, ML_DEC_RCPT_ADDR, ML_DEC_FROM | ML_DEC_QUEUE_ID,
+	                                  ML_DEC_RCPT_TEXT };
+	for (size_t k = 0; k < ML_ARRAY_LEN(keeps); k++) {
+		ml_message_t part;
+		ml_message_init(&part);
+		assert_int_equal(ml_row_decode_some(&t, enc.data, enc.len, m.docid, &part, keeps[k]), 0);
+		assert_int_equal(part.nrcpts, back.nrcpts);
+		assert_int_equal(part.flags, back.flags);
+		assert_int_equal(part.size, back.size);
+		assert_int_equal(part.raw_key, back.raw_key);
+		ml_slice_t ps = ml_message_str(&part, part.subject), bs = ml_message_str(&back, back.subject);
+		assert_int_equal(ps.n, keeps[k] & ML_DEC_SUBJECT ? bs.n : 0);
+		assert_memory_equal(ps.p, bs.p, ps.n);
+		assert_int_equal(part.from.len, keeps[k] & ML_DEC_FROM ? back.from.len : 0);
+		assert_int_equal(part.queue_id.len, keeps[k] & ML_DEC_QUEUE_ID ? back.queue_id.len : 0);
+		assert_int_equal(part.message_id.len, 0);
+		for (uint32_t r = 0; r < part.nrcpts; r++) {
+			int addr = (keeps[k] & (ML_DEC_RCPT_ADDR | ML_DEC_RCPT_TEXT)) != 0;
+			ml_slice_t pt = ml_message_str(&part, part.rcpts[r].to), bt = ml_message_str(&back, back.rcpts[r].to);
+			assert_int_equal(pt.n, addr ? bt.n : 0);
+			assert_memory_equal(pt.p, bt.p, pt.n);
+			ml_slice_t pr = ml_message_str(&part, part.rcpts[r].reason);
+			ml_slice_t br = ml_message_str(&back, back.rcpts[r].reason);
+			assert_int_equal(pr.n, keeps[k] & ML_DEC_RCPT_TEXT ? br.n : 0);
+			assert_memory_equal(pr.p, br.p, pr.n);   /* unmasked as whole */
+			assert_int_equal(part.rcpts[r].status, back.rcpts[r].status);
+			assert_int_equal(part.rcpts[r].time_us, back.rcpts[r].time_us);
+		}
+		ml_message_free(&part);
+	}
 	uint32_t flags;
 	assert_int_equal(ml_row_peek_flags(enc.data, enc.len, &flags), 0);
 	assert_int_equal(flags, m.flags);
@@ -474,6 +505,143 @@ static void store_write_search(void **state)
 	if (!getenv("KEEP")) tl_rmdir(dir);
 }
 
+/* The rows of every status a counting walk hands over (query.counts_only:
+ * records decoded in part), and the rows of a search to its end. */
+typedef struct {
+	unsigned n, by_status[ML_ST__COUNT];
+	uint64_t last;
+	int ordered;
+} count_t;
+
+static int count_rows(void *ctx, const ml_message_t *m, int row)
+{
+	count_t *c = ctx;
+	if (c->n && m->docid > c->last)
+		c->ordered = 0;
+	c->last = m->docid;
+	c->n++;
+	c->by_status[ml_message_row_status(m, row >= 0 ? &m->rcpts[row] : NULL)]++;
+	return 0;
+}
+
+static count_t walk_all(ml_search_t *se, const char *name, const char *value, const char *name2,
+                        const char *value2, int counts_only)
+{
+	ml_query_t q;
+	memset(&q, 0, sizeof q);
+	char err[256];
+	assert_int_equal(ml_query_set(&q, name, value, err, sizeof err), 0);
+	if (name2)
+		assert_int_equal(ml_query_set(&q, name2, value2, err, sizeof err), 0);
+	q.unlimited = 1;
+	q.counts_only = counts_only;
+	count_t c = { .ordered = 1 };
+	ml_search_info_t info;
+	assert_int_equal(ml_search_run(se, &q, count_rows, &c, &info, err, sizeof err), 0);
+	assert_true(c.ordered);
+	ml_query_free(&q);
+	return c;
+}
+
+/* Address prefixes that stand for many addresses in a day (read as one
+ * gathered list of docids) and for few (one iterator an address): every
+ * row whose to or from starts with the prefix, newest first, as the rows
+ * checked one by one give them; the same counts from a walk that decodes
+ * only what its filters need. */
+static void address_prefixes(void **state)
+{
+	(void)state;
+	const char *dir = tl_tmpdir();
+	char path[4200], err[512], buf[128];
+	snprintf(path, sizeof path, "%s/p.db", dir);
+	ml_store_t *s;
+	assert_int_equal(ml_store_open(&s, path, ML_STORE_CREATE | ML_STORE_NOSYNC, err, sizeof err), 0);
+	ml_writer_t *w;
+	assert_int_equal(ml_writer_new(&w, s), 0);
+	enum { N = 2400 };
+	ml_message_t *ms = calloc(N, sizeof *ms);
+	assert_int_equal(ml_writer_begin(w), 0);
+	for (int i = 0; i < N; i++) {
+		make_message(&ms[i], i);
+		ms[i].first_us += (int64_t)i * 60 * 1000000;   /* 40 hours: two days */
+		for (uint32_t r = 0; r < ms[i].nrcpts; r++) {
+			/* 300 addresses: p0 .. p299, and an original address now and then */
+			snprintf(buf, sizeof buf, "P%d@Example.com", (i * 7 + (int)r * 131) % 300);
+			ml_message_set(&ms[i], &ms[i].rcpts[r].to, buf, strlen(buf));
+			if (i % 5 == 0) {
+				snprintf(buf, sizeof buf, "q%d@example.net", i % 40);
+				ml_message_set(&ms[i], &ms[i].rcpts[r].orig_to, buf, strlen(buf));
+			}
+		}
+		snprintf(buf, sizeof buf, "s%d@example.org", i % 97);
+		ml_message_set(&ms[i], &ms[i].from, buf, strlen(buf));
+		assert_int_equal(ml_writer_put(w, &ms[i]), 0);
+	}
+	assert_int_equal(ml_writer_commit(w), 0);
+	ml_search_t *se;
+	assert_int_equal(ml_search_new(&se, s), 0);
+	static const struct { const char *name, *value, *name2, *value2; } qs[] = {
+		{ "to", "p1*", NULL, NULL },          /* 111 addresses */
+		{ "to", "P2*", "status", "bounced" },
+		{ "to", "p12*", NULL, NULL },         /* 11 */
+		{ "to", "p*", NULL, NULL },           /* every row */
+		{ "to", "q1*", NULL, NULL },          /* original addresses */
+		{ "to", "@example.c*", NULL, NULL },
+		{ "from", "s1*", NULL, NULL },        /* 11 senders */
+		{ "from", "s*", "to", "p29*" },
+		{ "to", "p1*", "subject_re", "invoice 1[0-9]{3} " },
+		{ "to", "x*", NULL, NULL },           /* none */
+	};
+	for (size_t k = 0; k < ML_ARRAY_LEN(qs); k++) {
+		/* what the rows say, one by one */
+		unsigned want[ML_ST__COUNT] = { 0 }, nwant = 0;
+		for (int i = 0; i < N; i++) {
+			const ml_message_t *m = &ms[i];
+			const char *names[2] = { qs[k].name, qs[k].name2 }, *vals[2] = { qs[k].value, qs[k].value2 };
+			int msg_ok = 1;
+			for (int f = 0; f < 2; f++) {
+				if (names[f] && !strcmp(names[f], "from"))
+					msg_ok &= ml_addr_match(vals[f], ml_message_str(m, m->from));
+				if (names[f] && !strcmp(names[f], "subject_re")) {
+					unsigned n = (unsigned)i;
+					msg_ok &= n >= 1000 && n <= 1999;
+				}
+			}
+			for (uint32_t r = 0; r < m->nrcpts && msg_ok; r++) {
+				const ml_rcpt_t *row = &m->rcpts[r];
+				int ok = 1;
+				for (int f = 0; f < 2; f++) {
+					if (names[f] && !strcmp(names[f], "to"))
+						ok &= ml_addr_match(vals[f], ml_message_str(m, row->to)) ||
+						      (row->orig_to.len && ml_addr_match(vals[f], ml_message_str(m, row->orig_to)));
+					if (names[f] && !strcmp(names[f], "status"))
+						ok &= !strcmp(ml_status_name((ml_status_t)row->status), vals[f]);
+				}
+				if (ok) {
+					want[row->status]++;
+					nwant++;
+				}
+			}
+		}
+		for (int co = 0; co < 2; co++) {
+			count_t c = walk_all(se, qs[k].name, qs[k].value, qs[k].name2, qs[k].value2, co);
+			if (c.n != nwant)
+				fail_msg("%s=%s %s=%s (counts_only %d): %u rows, not %u", qs[k].name, qs[k].value,
+				         qs[k].name2 ? qs[k].name2 : "", qs[k].value2 ? qs[k].value2 : "", co, c.n, nwant);
+			assert_memory_equal(c.by_status, want, sizeof want);
+		}
+		if (!strcmp(qs[k].value, "p1*"))
+			assert_true(nwant > 500);
+	}
+	for (int i = 0; i < N; i++)
+		ml_message_free(&ms[i]);
+	free(ms);
+	ml_search_free(se);
+	ml_writer_free(w);
+	ml_store_close(s);
+	if (!getenv("KEEP")) tl_rmdir(dir);
+}
+
 /* The rows of a search in order, with a commit in the middle of it. */
 typedef struct {
 	uint64_t docid[1000];
@@ -672,6 +840,7 @@ int main(void)
 		cmocka_unit_test(addr_match_rules),
 		cmocka_unit_test(query_params),
 		cmocka_unit_test(store_write_search),
+		cmocka_unit_test(address_prefixes),
 		cmocka_unit_test(batches_and_snapshots),
 		cmocka_unit_test(late_rows),
 	};

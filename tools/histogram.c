@@ -69,6 +69,7 @@ static int walk(ml_hist_t *h, ml_search_t *se, const ml_query_t *q, ml_hist_filt
 {
 	memset(h, 0, sizeof *h);
 	ml_query_t cq = to_the_end(q);
+	cq.counts_only = filter == NULL;   /* count_row reads the row's status alone */
 	walk_t w = { h, filter, fctx };
 	ml_search_info_t info;
 	int rc = ml_search_run(se, &cq, count_row, &w, &info, err, errlen);
