@@ -15,9 +15,12 @@
  * writes them (to /dev/null); "subject regex + a word": an indexed subject
  * word and a PCRE2 expression on the subject around it (WORD\W+\w);
  * "histogram: recipient domain", "histogram: status", "histogram: sender
- * domain", "histogram: direction", "histogram: subject word": the whole
- * match of a domain, of one status, of a sender's domain, of a direction,
- * of one subject word, counted by hour and status (tools/histogram.h, what
+ * domain", "histogram: direction", "histogram: subject word", "histogram:
+ * recipient prefix", "histogram: subject regex": the whole match of a
+ * domain, of one status, of a sender's domain, of a direction, of one
+ * subject word, of the first letter of a recipient address (L*), of the
+ * regex of the class "subject regex + a word" alone (\bWORD\W+\w, no
+ * indexed word), counted by hour and status (tools/histogram.h, what
  * /api/histogram and the total of /api/search run), at most HIST_QUERIES
  * values each (rows: the rows counted); stderr says how many the table
  * counts and the summaries answered ($MTALOG_HIST_WALK=1: none, the
@@ -89,14 +92,15 @@ static void add_word(void *ctx, const char *w, size_t n)
 }
 
 enum { C_ADDR, C_DOMAIN, C_WORDS, C_STATUS_DOMAIN, C_TIME_DOMAIN, C_MSGID, C_QID, C_NOTHING,
-       C_PRINTED, C_REGEX, C_HIST_DOMAIN, C_HIST_STATUS, C_HIST_FROM, C_HIST_DIRECTION, C_HIST_WORD, C__N };
+       C_PRINTED, C_REGEX, C_HIST_DOMAIN, C_HIST_STATUS, C_HIST_FROM, C_HIST_DIRECTION, C_HIST_WORD,
+       C_HIST_PREFIX, C_HIST_REGEX, C__N };
 #define HIST_QUERIES 20   /* histograms count every row of the match: fewer of them */
 static const char *const class_names[C__N] = {
 	"recipient address", "recipient domain", "two subject words", "status + domain",
 	"time range + domain", "message-id", "queue ID", "no match",
 	"1000 rows printed (JSON)", "subject regex + a word",
 	"histogram: recipient domain", "histogram: status", "histogram: sender domain", "histogram: direction",
-	"histogram: subject word",
+	"histogram: subject word", "histogram: recipient prefix", "histogram: subject regex",
 };
 
 /* The "printed" class: each row written as `mtalog search --json` writes it. */
@@ -207,6 +211,10 @@ int main(int argc, char **argv)
 					if (!ws.n)
 						continue;
 					ml_query_set(q, "subject", buf, err, sizeof err);
+				} else if (c == C_HIST_PREFIX) {
+					/* the first letter of an address: some 1/20 of the rows */
+					snprintf(buf, sizeof buf, "%.1s*", to.p);
+					ml_query_set(q, "to", buf, err, sizeof err);
 				} else if (c == C_HIST_STATUS) {
 					ml_query_set(q, "status", ml_status_name(ml_message_row_status(&m, r)), err, sizeof err);
 				} else if (c == C_DOMAIN || c == C_STATUS_DOMAIN || c == C_TIME_DOMAIN || c == C_HIST_DOMAIN) {
@@ -232,7 +240,7 @@ int main(int argc, char **argv)
 					snprintf(buf, sizeof buf, "%s %s", ws.words[a], ws.words[b]);
 					ml_query_set(q, "subject", buf, err, sizeof err);
 					for (int w = 0; w < ws.n; w++) free(ws.words[w]);
-				} else if (c == C_REGEX) {
+				} else if (c == C_REGEX || c == C_HIST_REGEX) {
 					/* an indexed word, and a regular expression on the subject around it */
 					ml_slice_t subj = ml_message_str(&m, m.subject);
 					words_t ws = { .n = 0 };
@@ -249,7 +257,8 @@ int main(int argc, char **argv)
 						char re[256];
 						snprintf(buf, sizeof buf, "%s", ws.words[pick]);
 						snprintf(re, sizeof re, "\\b%s\\W+\\w", ws.words[pick]);
-						ml_query_set(q, "subject", buf, err, sizeof err);
+						if (c == C_REGEX)
+							ml_query_set(q, "subject", buf, err, sizeof err);
 						ml_query_set(q, "subject_re", re, err, sizeof err);
 					}
 					for (int w = 0; w < ws.n; w++) free(ws.words[w]);
