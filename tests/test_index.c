@@ -546,8 +546,8 @@ static count_t walk_all(ml_search_t *se, const char *name, const char *value, co
 /* Address prefixes that stand for many addresses in a day (read as one
  * gathered list of docids) and for few (one iterator an address): every
  * row whose to or from starts with the prefix, newest first, as the rows
- * checked one by one give them; the same counts from a walk that decodes
- * only what its filters need. */
+ * checked one by one give them (not those handed on to a content filter);
+ * the same counts from a walk that decodes only what its filters need. */
 static void address_prefixes(void **state)
 {
 	(void)state;
@@ -575,6 +575,8 @@ static void address_prefixes(void **state)
 		}
 		snprintf(buf, sizeof buf, "s%d@example.org", i % 97);
 		ml_message_set(&ms[i], &ms[i].from, buf, strlen(buf));
+		if (i % 13 == 0)
+			ms[i].rcpts[0].flags |= ML_RCPT_HANDED_ON;   /* to a content filter: not a row shown */
 		assert_int_equal(ml_writer_put(w, &ms[i]), 0);
 	}
 	assert_int_equal(ml_writer_commit(w), 0);
@@ -609,7 +611,7 @@ static void address_prefixes(void **state)
 			}
 			for (uint32_t r = 0; r < m->nrcpts && msg_ok; r++) {
 				const ml_rcpt_t *row = &m->rcpts[r];
-				int ok = 1;
+				int ok = !(row->flags & ML_RCPT_HANDED_ON);
 				for (int f = 0; f < 2; f++) {
 					if (names[f] && !strcmp(names[f], "to"))
 						ok &= ml_addr_match(vals[f], ml_message_str(m, row->to)) ||
