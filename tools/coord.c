@@ -24,27 +24,50 @@
 
 /* ---- the shard's side ---- */
 
+/*
+ * The questions of the three subjects go into one queue, which a few worker
+ * threads take from, each with a search object of its own: a long search
+ * (a regex over every subject, a histogram) does not hold the others up.
+ * A question that finds the queue full is answered at once that the shard
+ * is busy.
+ */
+#define RESP_QUEUE_MAX 256
+
+typedef struct job {
+	natsMsg *msg;
+	struct job *next;
+} job_t;
+
 typedef struct {
-	pthread_mutex_t mu;       /* one question at a time (the three subjects' threads) */
+	pthread_mutex_t mu;       /* the queue; the store's opening */
+	pthread_cond_t cv;
+	job_t *head, *tail;
+	unsigned queued;
+	int workers;
+	unsigned answering, answering_max;  /* questions being answered; the most at once */
+	uint64_t refused;                   /* answered "busy" */
 	const char *db;
 	int k;
 	ml_store_t *store;        /* opened at the first question that finds the database */
-	ml_search_t *se;
 	natsConnection *nc;
 } resp_t;
 
-static int resp_open(resp_t *r, char *err, size_t errlen)
+typedef struct {
+	resp_t *r;
+	ml_search_t *se;          /* this worker's */
+} worker_t;
+
+static int resp_open(resp_t *r, worker_t *w, char *err, size_t errlen)
 {
-	if (r->se)
+	if (w->se)
 		return ML_OK;
-	int rc = ml_store_open(&r->store, r->db, ML_STORE_RDONLY, err, errlen);
+	pthread_mutex_lock(&r->mu);
+	int rc = r->store ? ML_OK : ml_store_open(&r->store, r->db, ML_STORE_RDONLY, err, errlen);
+	pthread_mutex_unlock(&r->mu);
 	if (rc)
 		return rc;
-	if ((rc = ml_search_new(&r->se, r->store))) {
-		ml_store_close(r->store);
-		r->store = NULL;
+	if ((rc = ml_search_new(&w->se, r->store)))
 		snprintf(err, errlen, "%s: %s", r->db, ml_strerror(rc));
-	}
 	return rc;
 }
 
@@ -124,8 +147,9 @@ static json_t *hist_json_hours(const ml_hist_t *h)
 
 /* mtalog.search.K: {"q": {param: value}, "cursor": "D[.K]", "user": [...],
  * "budget_ms": n, "total": bool, "hist": bool} (tools/coord.h) */
-static json_t *answer_search(resp_t *r, const char *data, int len)
+static json_t *answer_search(worker_t *w, const char *data, int len)
 {
+	resp_t *r = w->r;
 	char err[512] = "";
 	json_error_t je;
 	json_t *in = json_loadb(data, (size_t)len, 0, &je), *out = NULL, *after = NULL;
@@ -167,14 +191,14 @@ static json_t *answer_search(resp_t *r, const char *data, int len)
 	json_int_t budget = json_integer_value(json_object_get(in, "budget_ms"));
 	if (budget > 0)
 		q.deadline_ns = ml_search_clock_ns() + (uint64_t)budget * 1000000;
-	if (resp_open(r, err, sizeof err)) {
+	if (resp_open(r, w, err, sizeof err)) {
 		out = error_json(r->k, err);
 		goto done;
 	}
 	int restricted = ml_page_restrict(&q, u);
 	if (json_is_true(json_object_get(in, "hist"))) {
 		ml_hist_t h;
-		int rc = ml_hist_run(&h, r->se, &q, restricted ? ml_row_visible : NULL, (void *)u, err, sizeof err);
+		int rc = ml_hist_run(&h, w->se, &q, restricted ? ml_row_visible : NULL, (void *)u, err, sizeof err);
 		out = rc ? json_pack("{s:i, s:s, s:i}", "shard", r->k, "error", err, "status", rc == ML_EINVAL ? 400 : 500)
 		         : json_pack("{s:i, s:o}", "shard", r->k, "hist", hist_json_hours(&h));
 		ml_hist_free(&h);
@@ -190,7 +214,7 @@ static json_t *answer_search(resp_t *r, const char *data, int len)
 	p.given = after_row;
 	p.given_ctx = after;
 	ml_page_run_t run;
-	int rc = ml_page_fill(&p, r->se, &q, restricted, NULL, &run, err, sizeof err);
+	int rc = ml_page_fill(&p, w->se, &q, restricted, NULL, &run, err, sizeof err);
 	if (rc) {
 		out = json_pack("{s:i, s:s, s:i}", "shard", r->k, "error", err[0] ? err : ml_strerror(rc), "status",
 		                rc == ML_EINVAL ? 400 : 500);
@@ -199,7 +223,7 @@ static json_t *answer_search(resp_t *r, const char *data, int len)
 	uint64_t total = p.n;
 	int total_exact = !cursor && !run.truncated && !run.stopped;
 	if (json_is_true(json_object_get(in, "total")) && !run.stopped && !total_exact)
-		ml_page_total(r->se, &q, u, NULL, &total, &total_exact);
+		ml_page_total(w->se, &q, u, NULL, &total, &total_exact);
 	ml_buf_t text = ML_BUF_INIT;
 	ml_buf_putc(&text, '[');
 	if (p.rows.len)
@@ -230,8 +254,9 @@ done:
 }
 
 /* mtalog.show.K: the docid (decimal), or {"id": docid, "user": [...]}. */
-static json_t *answer_show(resp_t *r, const char *data, int len)
+static json_t *answer_show(worker_t *w, const char *data, int len)
 {
+	resp_t *r = w->r;
 	char err[512] = "", id[32];
 	json_error_t je;
 	json_t *in = len && data[0] == '{' ? json_loadb(data, (size_t)len, 0, &je) : NULL;
@@ -251,17 +276,17 @@ static json_t *answer_show(resp_t *r, const char *data, int len)
 		j = error_json(r->k, "out of memory");
 	} else if (ml_docid_parse(id, &docid)) {
 		j = error_json(r->k, "not a message id");
-	} else if (resp_open(r, err, sizeof err)) {
+	} else if (resp_open(r, w, err, sizeof err)) {
 		j = error_json(r->k, err);
 	} else {
-		int rc = ml_search_get(r->se, docid, &m);
+		int rc = ml_search_get(w->se, docid, &m);
 		if (rc == 0 && !ml_message_visible(u, &m, &whole))
 			rc = ML_ENOTFOUND;
 		if (rc) {
 			j = rc == ML_ENOTFOUND ? json_pack("{s:i, s:s, s:i}", "shard", r->k, "error", "no such message", "status", 404)
 			                       : error_json(r->k, ml_strerror(rc));
 		} else {
-			j = ml_page_message(r->se, &m, u, whole, NULL);
+			j = ml_page_message(w->se, &m, u, whole, NULL);
 			cluster_id(j, r->k);
 			json_t *chain = json_object_get(j, "chain");
 			size_t i;
@@ -277,11 +302,10 @@ static json_t *answer_show(resp_t *r, const char *data, int len)
 	return j;
 }
 
-static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+/* One question, answered (by worker w). */
+static void answer(worker_t *w, natsMsg *msg)
 {
-	(void)nc;
-	(void)sub;
-	resp_t *r = closure;
+	resp_t *r = w->r;
 	const char *subj = natsMsg_GetSubject(msg);
 	const char *data = natsMsg_GetData(msg);
 	int len = natsMsg_GetDataLength(msg);
@@ -289,20 +313,79 @@ static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
 		data = "";
 	json_t *j;
 	char err[512] = "";
-	pthread_mutex_lock(&r->mu);
 	if (!strncmp(subj, "mtalog.search.", 14))
-		j = answer_search(r, data, len);
+		j = answer_search(w, data, len);
 	else if (!strncmp(subj, "mtalog.show.", 12))
-		j = answer_show(r, data, len);
-	else if (resp_open(r, err, sizeof err))
+		j = answer_show(w, data, len);
+	else if (resp_open(r, w, err, sizeof err))
 		j = error_json(r->k, err);
 	else if (!(j = ml_stats_json(r->store)))
 		j = error_json(r->k, "cannot read the statistics");
-	else
+	else {
 		json_object_set_new(j, "shard", json_integer(r->k));
-	pthread_mutex_unlock(&r->mu);
+		pthread_mutex_lock(&r->mu);
+		json_object_set_new(j, "questions", json_pack("{s:i, s:i, s:I}", "workers", r->workers,
+		                                              "at_once_max", (int)r->answering_max, "refused_busy",
+		                                              (json_int_t)r->refused));
+		pthread_mutex_unlock(&r->mu);
+	}
 	reply(r, msg, j);
 	natsMsg_Destroy(msg);
+}
+
+static void *worker_main(void *arg)
+{
+	worker_t *w = arg;
+	resp_t *r = w->r;
+	for (;;) {
+		pthread_mutex_lock(&r->mu);
+		while (!r->head)
+			pthread_cond_wait(&r->cv, &r->mu);
+		job_t *job = r->head;
+		r->head = job->next;
+		if (!r->head)
+			r->tail = NULL;
+		r->queued--;
+		if (++r->answering > r->answering_max)
+			r->answering_max = r->answering;
+		pthread_mutex_unlock(&r->mu);
+		answer(w, job->msg);
+		free(job);
+		pthread_mutex_lock(&r->mu);
+		r->answering--;
+		pthread_mutex_unlock(&r->mu);
+	}
+	return NULL;
+}
+
+/* A question (the subscriptions' threads): queued for the workers. */
+static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	(void)nc;
+	(void)sub;
+	resp_t *r = closure;
+	job_t *job = malloc(sizeof *job);
+	pthread_mutex_lock(&r->mu);
+	int busy = !job || r->queued >= RESP_QUEUE_MAX;
+	r->refused += (uint64_t)busy;
+	if (!busy) {
+		job->msg = msg;
+		job->next = NULL;
+		if (r->tail)
+			r->tail->next = job;
+		else
+			r->head = job;
+		r->tail = job;
+		r->queued++;
+		pthread_cond_signal(&r->cv);
+	}
+	pthread_mutex_unlock(&r->mu);
+	if (busy) {
+		free(job);
+		/* (no status: the coordinator counts the shard as missing) */
+		reply(r, msg, error_json(r->k, "busy: too many questions waiting"));
+		natsMsg_Destroy(msg);
+	}
 }
 
 static kvStore *shards_bucket(jsCtx *js, const ml_cluster_opts_t *co)
@@ -325,7 +408,7 @@ void ml_coord_responder(const char *db, const ml_cluster_opts_t *co, int k, int 
 {
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	pid_t parent = getppid();
-	resp_t r = { .mu = PTHREAD_MUTEX_INITIALIZER, .db = db, .k = k };
+	resp_t r = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .db = db, .k = k };
 	jsCtx *js = NULL;
 	char err[512], name[64];
 	snprintf(name, sizeof name, "mtalog shard %d/%d answers", k, n);
@@ -339,6 +422,23 @@ void ml_coord_responder(const char *db, const ml_cluster_opts_t *co, int k, int 
 		fprintf(stderr, "mtalog ingest: shard %d/%d cannot answer searches: %s\n", k, n, err);
 		_exit(2);
 	}
+	/* the workers: one a processor, from 2 to 8 */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int nworkers = ncpu < 2 ? 2 : ncpu > 8 ? 8 : (int)ncpu, started = 0;
+	static worker_t workers[8];
+	for (int i = 0; i < nworkers; i++) {
+		pthread_t th;
+		workers[i].r = &r;
+		if (pthread_create(&th, NULL, worker_main, &workers[i]) == 0) {
+			pthread_detach(th);
+			started++;
+		}
+	}
+	if (!started) {
+		fprintf(stderr, "mtalog ingest: shard %d/%d cannot answer searches: no thread\n", k, n);
+		_exit(2);
+	}
+	r.workers = started;
 	natsSubscription *subs[3] = { 0 };
 	const char *kinds[3] = { "search", "show", "stats" };
 	for (int i = 0; i < 3; i++) {

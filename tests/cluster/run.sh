@@ -17,6 +17,8 @@
 #   2. kill -9 of a NATS server while lines are shipped (started again after)
 #   3. kill -9 of a shard node in the middle of a batch, started again
 #   4. kill -9 of a shipper while it ships, started again
+#   Round 1 ends with four searches at once: a shard answers more than one
+#   question at a time (stats --nats: "questions").
 #   5. a shard stopped (SIGSTOP) during a search: the answer of the others,
 #      marked partial, naming it; then, once it goes on, complete again
 # After round 1, `serve --nats` against `serve` on the single node (both
@@ -454,6 +456,21 @@ if has_round 1; then
 	append_part
 	compare "round 1"
 	compare_serve
+	# a shard answers several questions at once: four searches that read
+	# every subject on every shard (a regex of no word, backtracking to its
+	# limit on each), started together; stats --nats adds up the most each
+	# shard answered at once: above 3, a shard answered two together
+	qp=""
+	for i in 1 2 3 4; do
+		"$BIN" search --nats "$URL" --limit 10 --subject-re '((.+)+)+#$' > /dev/null 2>&1 &
+		qp="$qp $!"
+	done
+	for p in $qp; do wait "$p" || true; done
+	"$BIN" stats --nats "$URL" > "$tmp/stats.q" || fail "round 1: stats --nats: status $?"
+	most=$(jq .questions.at_once_max "$tmp/stats.q")
+	[ "$most" -gt 3 ] ||
+		fail "round 1: no shard answered two questions at once (the most at once, added up: $most; $(jq -c .questions "$tmp/stats.q"))"
+	echo "round 1: four searches together: up to $most questions answered at once (added up over the shards; $(jq .questions.workers "$tmp/stats.q") workers)"
 fi
 
 r=0
