@@ -1598,10 +1598,36 @@ int ml_post_terms(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, uint3
 	return rc ? rc : terms_one(txn, dbi, prefix, n, bucket, 0, fn, ctx, NULL);
 }
 
-static int cmp_id_desc(const void *a, const void *b)
+/* v[0..n) in descending order: an LSD radix sort on the bits that differ
+ * among them (a day's docids differ in their low 37 bits or so: four passes
+ * of 11 bits), tmp as large as v. */
+static void sort_ids_desc(uint64_t *v, uint64_t *tmp, size_t n)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? 1 : x > y ? -1 : 0;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	for (size_t i = 0; i < n; i++) {
+		lo = v[i] < lo ? v[i] : lo;
+		hi = v[i] > hi ? v[i] : hi;
+	}
+	unsigned bits = hi > lo ? 64 - (unsigned)__builtin_clzll(hi - lo) : 0;
+	uint64_t *src = v, *dst = tmp;
+	for (unsigned shift = 0; shift < bits; shift += 11) {
+		size_t count[2048] = { 0 };
+		for (size_t i = 0; i < n; i++)
+			count[2047 - (((src[i] - lo) >> shift) & 2047)]++;
+		size_t pos = 0;
+		for (size_t d = 0; d < 2048; d++) {
+			size_t c = count[d];
+			count[d] = pos;
+			pos += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[2047 - (((src[i] - lo) >> shift) & 2047)]++] = src[i];
+		uint64_t *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof *v);
 }
 
 int ml_post_prefix_ids(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, uint32_t bucket, ml_ids_t *out)
@@ -1618,7 +1644,11 @@ int ml_post_prefix_ids(MDB_txn *txn, MDB_dbi dbi, const char *prefix, size_t n, 
 	if (rc < 0 || rc > 0)
 		return rc < 0 ? rc : ML_OK;
 	if (out->n > 1) {
-		qsort(out->v, out->n, sizeof *out->v, cmp_id_desc);
+		uint64_t *tmp = malloc(out->n * sizeof *tmp);
+		if (!tmp)
+			return ML_ENOMEM;
+		sort_ids_desc(out->v, tmp, out->n);
+		free(tmp);
 		size_t k = 1;
 		for (size_t i = 1; i < out->n; i++)
 			if (out->v[i] != out->v[k - 1])
