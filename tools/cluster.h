@@ -46,6 +46,7 @@
 #define ML_CLUSTER_HDR_MTIME "Mtalog-Mtime"
 #define ML_CLUSTER_HDR_LONG "Mtalog-Long"
 #define ML_CLUSTER_HDR_RESUME "Mtalog-Resume"
+#define ML_CLUSTER_HDR_HOST "Mtalog-Host"   /* ship --host NAME: the host of lines naming none */
 
 /* The options of the NATS connection and of the stream, as given. */
 typedef struct {

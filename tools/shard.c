@@ -184,7 +184,11 @@ static int feed(shard_t *s, ing_t *g, natsMsg *m, uint64_t seq)
 	l.off = off;
 	l.end = off + len;
 	l.lineno = seq;
-	return ml_ing_line(g, &h->sc, &h->et, h->name, &l);
+	/* the shipper's --host: the host of a line that names none */
+	g->line_host = natsMsgHeader_Get(m, ML_CLUSTER_HDR_HOST, &v) == NATS_OK && v ? ml_slice_cstr(v) : ML_SLICE_NULL;
+	int rc = ml_ing_line(g, &h->sc, &h->et, h->name, &l);
+	g->line_host = ML_SLICE_NULL;
+	return rc;
 }
 
 static int shard_pre_commit(ing_t *g, void *ctx)

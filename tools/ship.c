@@ -13,7 +13,9 @@ static const char ship_usage[] =
 	"usage: mtalog ship --nats URL [options] PATH...   (- for stdin)\n"
 	"  follow the mail logs as `ingest --follow` does and publish each line to the\n"
 	"  cluster's stream (docs/cluster.md); SIGINT/SIGTERM stops it\n"
-	"      --host NAME           the host the lines come from (default: this host's name)\n"
+	"      --host NAME           the host the lines come from (default: this host's name);\n"
+	"                            given, also the host of lines that name none (Exim's own\n"
+	"                            log), as ingest --host\n"
 	"      --state PATH          the shipper's checkpoints (default mtalog-ship.db)\n"
 	"      --window N            lines published and not yet acknowledged, at most (default 4096)\n"
 	"      --once                read the files to their end, then stop\n"
@@ -45,6 +47,7 @@ typedef struct {
 	jsCtx *js;
 	natsConnection *nc;
 	char subject[300];
+	const char *host;           /* --host: sent with each line (ML_CLUSTER_HDR_HOST) */
 	jsPubOptions po;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -112,6 +115,8 @@ static natsMsg *slot_msg(ship_t *s, const slot_t *e)
 	}
 	if (st == NATS_OK && e->resume)
 		st = natsMsgHeader_Set(m, ML_CLUSTER_HDR_RESUME, "1");
+	if (st == NATS_OK && s->host)
+		st = natsMsgHeader_Set(m, ML_CLUSTER_HDR_HOST, s->host);
 	if (st != NATS_OK) {
 		natsMsg_Destroy(m);
 		return NULL;
@@ -330,6 +335,7 @@ int ml_ship_main(int argc, char **argv)
 		goto usage_err;
 	}
 	char hostname[256] = "";
+	const char *given = host;   /* (NULL: the lines name their hosts) */
 	if (!host) {
 		gethostname(hostname, sizeof hostname - 1);
 		char *dot = strchr(hostname, '.');
@@ -339,6 +345,7 @@ int ml_ship_main(int argc, char **argv)
 	}
 	ship_t s;
 	memset(&s, 0, sizeof s);
+	s.host = given;
 	s.cap = (size_t)window;
 	s.ring = calloc(s.cap, sizeof *s.ring);
 	if (!s.ring) {

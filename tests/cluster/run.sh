@@ -18,7 +18,9 @@
 #   3. kill -9 of a shard node in the middle of a batch, started again
 #   4. kill -9 of a shipper while it ships, started again
 #   Round 1 ends with four searches at once: a shard answers more than one
-#   question at a time (stats --nats: "questions").
+#   question at a time (stats --nats: "questions").  At the end, Exim's own
+#   log (no host in its lines) shipped with --host: the same rows as
+#   ingest --host on a single node.
 #   5. a shard stopped (SIGSTOP) during a search: the answer of the others,
 #      marked partial, naming it; then, once it goes on, complete again
 # After round 1, `serve --nats` against `serve` on the single node (both
@@ -546,6 +548,25 @@ if has_round 5; then
 	fi
 	compare "round 5 (shard 1 answering again)"
 fi
+
+# Exim's own log (its lines name no host) shipped with --host: the shard
+# gives them that host, as ingest --host does on a single node
+step "Exim's own log through ship --host"
+"$BIN" --db "$tmp/exim.db" ingest --quiet --host exim1 --year 2026 --local-domains $LOCAL --no-sync tests/data/exim-statuses.log ||
+	fail "exim: single ingest"
+"$BIN" --db "$tmp/exim.db" search --json --host exim1 | jq -c 'del(.id)' | sort > "$tmp/exim.single"
+[ -s "$tmp/exim.single" ] || fail "exim: no row of host exim1 on the single node"
+"$BIN" ship $CL --host exim1 --state "$tmp/ship-exim1.db" --once --quiet tests/data/exim-statuses.log ||
+	fail "exim: ship --once: status $?"
+i=0
+while :; do
+	"$BIN" search --nats "$URL" --host exim1 2> /dev/null | jq -c 'del(.id)' | sort > "$tmp/exim.nats" || true
+	cmp -s "$tmp/exim.nats" "$tmp/exim.single" && break
+	i=$((i + 1))
+	[ $i -le 60 ] || { diff "$tmp/exim.single" "$tmp/exim.nats" | head -4 >&2; fail "exim: search --nats --host exim1 differs from the single node after 30 s"; }
+	sleep 0.5
+done
+echo "exim: $(wc -l < "$tmp/exim.single") rows of Exim's own log under the host the shipper gave, as on a single node"
 
 # what the faults did (timing decides how much of it a run sees); the shards
 # say it when they stop
