@@ -443,16 +443,42 @@ static unsigned run(ml_search_t *se, const char *name, const char *value, const 
 	return c.n;
 }
 
+/* A new database in a scratch folder, with a writer. */
+typedef struct {
+	const char *dir;
+	ml_store_t *s;
+	ml_writer_t *w;
+} scratch_t;
+
+static void scratch_open(scratch_t *x, const char *name)
+{
+	char path[4200], err[512];
+	x->dir = tl_tmpdir();
+	snprintf(path, sizeof path, "%s/%s", x->dir, name);
+	assert_int_equal(ml_store_open(&x->s, path, ML_STORE_CREATE | ML_STORE_NOSYNC, err, sizeof err), 0);
+	assert_int_equal(ml_writer_new(&x->w, x->s), 0);
+}
+
+/* ... and its end: the test's n messages and search freed too. */
+static void scratch_close(scratch_t *x, ml_message_t *ms, int n, ml_search_t *se)
+{
+	for (int i = 0; i < n; i++)
+		ml_message_free(&ms[i]);
+	free(ms);
+	ml_search_free(se);
+	ml_writer_free(x->w);
+	ml_store_close(x->s);
+	if (!getenv("KEEP"))
+		tl_rmdir(x->dir);
+}
+
 static void store_write_search(void **state)
 {
 	(void)state;
-	const char *dir = tl_tmpdir();
-	char path[4200], err[512];
-	snprintf(path, sizeof path, "%s/x.db", dir);
-	ml_store_t *s;
-	assert_int_equal(ml_store_open(&s, path, ML_STORE_CREATE | ML_STORE_NOSYNC, err, sizeof err), 0);
-	ml_writer_t *w;
-	assert_int_equal(ml_writer_new(&w, s), 0);
+	scratch_t x;
+	scratch_open(&x, "x.db");
+	ml_store_t *s = x.s;
+	ml_writer_t *w = x.w;
 	enum { N = 3000 };
 	ml_message_t *ms = calloc(N, sizeof *ms);
 	assert_int_equal(ml_writer_begin(w), 0);
@@ -496,13 +522,7 @@ static void store_write_search(void **state)
 	same_message(&ms[7], &got);
 	assert_int_equal(ml_search_get(se, 12345, &got), ML_ENOTFOUND);
 	ml_message_free(&got);
-	for (int i = 0; i < N; i++)
-		ml_message_free(&ms[i]);
-	free(ms);
-	ml_search_free(se);
-	ml_writer_free(w);
-	ml_store_close(s);
-	if (!getenv("KEEP")) tl_rmdir(dir);
+	scratch_close(&x, ms, N, se);
 }
 
 /* The rows of every status a counting walk hands over (query.counts_only:
@@ -551,13 +571,11 @@ static count_t walk_all(ml_search_t *se, const char *name, const char *value, co
 static void address_prefixes(void **state)
 {
 	(void)state;
-	const char *dir = tl_tmpdir();
-	char path[4200], err[512], buf[128];
-	snprintf(path, sizeof path, "%s/p.db", dir);
-	ml_store_t *s;
-	assert_int_equal(ml_store_open(&s, path, ML_STORE_CREATE | ML_STORE_NOSYNC, err, sizeof err), 0);
-	ml_writer_t *w;
-	assert_int_equal(ml_writer_new(&w, s), 0);
+	scratch_t x;
+	scratch_open(&x, "p.db");
+	ml_store_t *s = x.s;
+	ml_writer_t *w = x.w;
+	char buf[128];
 	enum { N = 2400 };
 	ml_message_t *ms = calloc(N, sizeof *ms);
 	assert_int_equal(ml_writer_begin(w), 0);
@@ -635,13 +653,7 @@ static void address_prefixes(void **state)
 		if (!strcmp(qs[k].value, "p1*"))
 			assert_true(nwant > 500);
 	}
-	for (int i = 0; i < N; i++)
-		ml_message_free(&ms[i]);
-	free(ms);
-	ml_search_free(se);
-	ml_writer_free(w);
-	ml_store_close(s);
-	if (!getenv("KEEP")) tl_rmdir(dir);
+	scratch_close(&x, ms, N, se);
 }
 
 /* The rows of a search in order, with a commit in the middle of it. */
@@ -675,13 +687,11 @@ static int record_row(void *ctx, const ml_message_t *m, int row)
 static void batches_and_snapshots(void **state)
 {
 	(void)state;
-	const char *dir = tl_tmpdir();
-	char path[4200], err[512];
-	snprintf(path, sizeof path, "%s/b.db", dir);
-	ml_store_t *s;
-	assert_int_equal(ml_store_open(&s, path, ML_STORE_CREATE | ML_STORE_NOSYNC, err, sizeof err), 0);
-	ml_writer_t *w;
-	assert_int_equal(ml_writer_new(&w, s), 0);
+	scratch_t x;
+	scratch_open(&x, "b.db");
+	ml_store_t *s = x.s;
+	ml_writer_t *w = x.w;
+	char err[512];
 	enum { N = 3000 };
 	ml_message_t *ms = calloc(N, sizeof *ms);
 	assert_int_equal(ml_writer_begin(w), 0);
@@ -749,13 +759,7 @@ static void batches_and_snapshots(void **state)
 		assert_false(got->docid[k] == want.docid[victim] && got->row[k] == 0);
 	free(got);
 	ml_query_free(&q);
-	for (int i = 0; i < N; i++)
-		ml_message_free(&ms[i]);
-	free(ms);
-	ml_search_free(se);
-	ml_writer_free(w);
-	ml_store_close(s);
-	if (!getenv("KEEP")) tl_rmdir(dir);
+	scratch_close(&x, ms, N, se);
 }
 
 /* A message that closes below the last row of `rows` (deferred for longer,
@@ -765,13 +769,10 @@ static void batches_and_snapshots(void **state)
 static void late_rows(void **state)
 {
 	(void)state;
-	const char *dir = tl_tmpdir();
-	char path[4200], err[512];
-	snprintf(path, sizeof path, "%s/l.db", dir);
-	ml_store_t *s;
-	assert_int_equal(ml_store_open(&s, path, ML_STORE_CREATE | ML_STORE_NOSYNC, err, sizeof err), 0);
-	ml_writer_t *w;
-	assert_int_equal(ml_writer_new(&w, s), 0);
+	scratch_t x;
+	scratch_open(&x, "l.db");
+	ml_store_t *s = x.s;
+	ml_writer_t *w = x.w;
 	enum { N = 600 };
 	ml_message_t *ms = calloc(N + 1, sizeof *ms);
 	assert_int_equal(ml_writer_begin(w), 0);
@@ -823,13 +824,7 @@ static void late_rows(void **state)
 	ml_buf_free(&raw);
 	assert_int_equal(run(se, "to", "@example.com", "limit", "1000"), 1000);
 	ml_message_free(&got);
-	for (int i = 0; i <= N; i++)
-		ml_message_free(&ms[i]);
-	free(ms);
-	ml_search_free(se);
-	ml_writer_free(w);
-	ml_store_close(s);
-	if (!getenv("KEEP")) tl_rmdir(dir);
+	scratch_close(&x, ms, N + 1, se);
 }
 
 int main(void)
