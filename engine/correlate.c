@@ -1105,6 +1105,10 @@ static int noqueue(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, con
 	return rc;
 }
 
+static int closed_stored(ml_corr_t *c, ml_slice_t host, ml_slice_t qid, int64_t t, ml_message_t **out);
+static int in_batch(const ml_corr_t *c, uint64_t docid);
+static int adopt(ml_corr_t *c, ml_message_t *tmp, ml_message_t **out);
+
 int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const char *line, size_t n)
 {
 	if (ev->kind == ML_EV_UNKNOWN || ev->kind == ML_EV_SKIP)
@@ -1121,6 +1125,8 @@ int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const 
 	 * start is in a log not read) starts nothing */
 	int annotate = ev->kind == ML_EV_REMOVED || ev->kind == ML_EV_BOUNCE_NDN;
 	int rc = find_message(c, h->host, ev->qid, t, annotate ? FIND_ANNOTATE : 1, &m);
+	if (!rc && !m && ev->kind == ML_EV_BOUNCE_NDN && ev->other_qid.n)
+		rc = closed_stored(c, h->host, ev->qid, t, &m);   /* closed in an earlier run or batch */
 	if (rc)
 		return rc;
 	if (!m) {
@@ -1155,6 +1161,47 @@ int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const 
 		if (!rc && !b->orig_qid.len)
 			rc = ml_message_set(b, &b->orig_qid, ev->qid.p, ev->qid.n);
 	}
+	return rc;
+}
+
+/* The message (host, qid) closed and stored at most ANNOTATE_STORED_US
+ * before t, the newest, taken into the batch (stored again with what the
+ * line adds); *out = NULL when there is none.  The line that names its
+ * notice (Sendmail's "DSN:", Postfix's "sender non-delivery notification")
+ * joins it as it would in the batch it closed in. */
+#define ANNOTATE_STORED_US (600LL * 1000000)
+static int closed_stored(ml_corr_t *c, ml_slice_t host, ml_slice_t qid, int64_t t, ml_message_t **out)
+{
+	*out = NULL;
+	if (!c->store.find)
+		return ML_OK;
+	uint64_t ids[HOP_CANDIDATES];
+	size_t nids = 0;
+	int rc = c->store.find(c->store.ctx, ML_HOP_BY_QID, qid, t - REUSE_US, t, ids, HOP_CANDIDATES, &nids);
+	ml_message_t x;
+	ml_message_init(&x);
+	for (size_t k = 0; k < nids && !rc && !*out; k++) {
+		if (in_batch(c, ids[k]))
+			continue;
+		ml_message_reset(&x);
+		rc = c->store.get(c->store.ctx, ids[k], 0, &x);
+		if (rc == ML_ENOTFOUND || rc == ML_ECORRUPT) {
+			rc = ML_OK;
+			continue;
+		}
+		ml_slice_t xh = ml_message_str(&x, x.host), xq = ml_message_str(&x, x.queue_id);
+		if (rc || !(x.flags & ML_MSG_CLOSED) || t - x.last_us > ANNOTATE_STORED_US || xh.n != host.n ||
+		    !ml_memieq(xh.p, host.p, host.n) || xq.n != qid.n || memcmp(xq.p, qid.p, qid.n) != 0)
+			continue;
+		/* whole, to be stored again */
+		uint64_t docid = x.docid;
+		ml_message_reset(&x);
+		rc = c->store.get(c->store.ctx, docid, 1, &x);
+		if (!rc)
+			rc = adopt(c, &x, out);
+		break;
+	}
+	ml_message_free(&x);
 	return rc;
 }
 
