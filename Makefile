@@ -13,8 +13,9 @@
 #   make bench      benchmark at 100k messages (see bench/README.md)
 #   make bench-full the benchmark at 100k, 1M and 10M messages
 #   make bench-lag  the lag of ingest --follow over a minute of live traffic
-#   make bench-cluster  lines/s through a shipper into 1, 2, 3 shards and
-#                   search --nats against one database (bench/cluster.sh)
+#   make bench-cluster  lines/s through a shipper into 1, 2, 3 shards, and
+#                   search --nats against one database for each query class;
+#                   a report in bench/results (bench/cluster.sh)
 #   make soak       ingest --follow of live traffic with rotations, serve under
 #                   steady load and an hourly-style prune, SOAK_SECONDS (1800);
 #                   memory, lag, errors and every row checked (tests/soak/)
@@ -279,7 +280,7 @@ bench-lag: $(BUILD)/mtalog $(BENCH_BIN)
 	BUILD=$(BUILD) sh bench/lag.sh
 
 # the cluster, briefly: one NATS server, 20,000 messages (bench/cluster.sh)
-bench-cluster: $(BUILD)/mtalog $(BUILD)/bench/gen
+bench-cluster: $(BUILD)/mtalog $(BUILD)/bench/gen $(BUILD)/bench/bench_search
 	BUILD=$(BUILD) MESSAGES=20000 sh bench/cluster.sh
 
 # not part of CI: half an hour by default
