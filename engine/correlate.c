@@ -1734,6 +1734,56 @@ static int link_refused(ml_corr_t *c, ml_message_t *m)
 	return rc;
 }
 
+/* Candidate x, the first hop m continues (m->prev_qid is x's queue ID q):
+ * the score of x's best row that names m and is not handed on yet. */
+static int score_first(const ml_message_t *m, int i, const ml_message_t *x, ml_slice_t q, int *row)
+{
+	(void)i;
+	int best = 0;
+	ml_slice_t xq = ml_message_str(x, x->queue_id), mq = ml_message_str(m, m->queue_id);
+	if (xq.n != q.n || memcmp(xq.p, q.p, q.n) != 0)
+		return 0;
+	for (uint32_t k = 0; k < x->nrcpts; k++) {
+		ml_slice_t n = row_next(x, &x->rcpts[k]);
+		int sc = n.n == mq.n && memcmp(n.p, mq.p, mq.n) == 0 ? hop_fits(x, (int)k, m) : 0;
+		if (sc > best) {
+			best = sc;
+			*row = (int)k;
+		}
+	}
+	return best;
+}
+
+/* m, a next hop stored before this batch and linked already, whose first
+ * hop is not in the batch: a row of the first hop that names m and was not
+ * linked then (m had no row of its recipient yet) is linked now, as one run
+ * would have linked it (the first hop, closed and stored, is not looked at
+ * again otherwise). */
+static int link_rest(ml_corr_t *c, ml_message_t *m)
+{
+	if (!m->docid || !m->prev_qid.len || !c->store.find)
+		return ML_OK;
+	char qb[64];
+	ml_slice_t q = qid_copy(qb, ml_message_str(m, m->prev_qid));
+	if (!q.n)
+		return ML_OK;
+	size_t pos = 0;
+	for (ml_message_t *x; (x = hop_next(c, hop_hash(HOP_BY_QID, q.p, q.n), &pos));)
+		if (x != m)
+			return ML_OK;   /* in the batch: its own link_forward looks */
+	hop_best_t b = { .score = 0 };
+	ml_message_init(&b.tmp);
+	int rc = hop_search(c, HOP_BY_QID, ML_HOP_BY_QID, q, m->first_us - HOP_WAIT_US, m->first_us + HOP_AFTER_US,
+	                    score_first, m, 0, &b);
+	ml_message_t *e = NULL;
+	if (!rc && b.score && !b.ties)
+		rc = hop_take(c, &b, &e);
+	if (!rc && e)
+		rc = hop_link(e, b.row, m);
+	ml_message_free(&b.tmp);
+	return rc;
+}
+
 /* Every dirty message not looked at yet: its hops, both ways.  Messages
  * loaded for a link are dirty too, and looked at in turn. */
 static int link_hops(ml_corr_t *c)
@@ -1746,6 +1796,8 @@ static int link_hops(ml_corr_t *c)
 			rc = link_forward(c, m);
 		if (!rc && !(m->flags & ML_MSG_NOQUEUE))
 			rc = link_back(c, m);
+		if (!rc && !(m->flags & ML_MSG_NOQUEUE))
+			rc = link_rest(c, m);
 		if (!rc)
 			rc = link_refused(c, m);
 		if (!rc)

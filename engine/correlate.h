@@ -39,7 +39,11 @@
  * looks for it in the batch, then in storage (`hops`, below); each new
  * message that came in from a client looks for a message waiting for it
  * (next_qid set, no row handed on yet) the same way (a waiting message
- * first seen up to a day before).  A candidate (a message of that queue ID
+ * first seen up to a day before); and a next hop stored before the batch,
+ * linked already, whose first hop is not in the batch, looks for that first
+ * hop's rows that name it and are not handed on yet (a row of a recipient
+ * the next hop had no row of when they were linked), so that where a run
+ * stopped does not change the links.  A candidate (a message of that queue ID
  * on any host) is the next hop only when it was first seen from 30 minutes
  * before to 10 minutes after the delivery; was not rejected; has no rows
  * yet or one of the recipient; is on loopback (its client) exactly when

@@ -112,9 +112,52 @@ static void appended_lines_and_restarts(void **state)
 	free(ref);
 }
 
+static int cmp_json_text(const void *a, const void *b)
+{
+	char *x = json_dumps(*(json_t *const *)a, JSON_SORT_KEYS | JSON_COMPACT);
+	char *y = json_dumps(*(json_t *const *)b, JSON_SORT_KEYS | JSON_COMPACT);
+	int c = strcmp(x ? x : "", y ? y : "");
+	free(x);
+	free(y);
+	return c;
+}
+
+/* Database contents (tl_db_contents) with each message's rows in one order
+ * (malloc'd; text freed). */
+static char *rows_sorted(char *text)
+{
+	ml_buf_t b = ML_BUF_INIT;
+	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		json_t *j = l[0] == '{' ? json_loads(l, 0, NULL) : NULL;
+		json_t *rows = json_object_get(j, "recipients");
+		if (json_is_array(rows) && json_array_size(rows) > 1) {
+			size_t n = json_array_size(rows);
+			json_t **v = malloc(n * sizeof *v);
+			assert_non_null(v);
+			for (size_t i = 0; i < n; i++)
+				v[i] = json_incref(json_array_get(rows, i));
+			qsort(v, n, sizeof *v, cmp_json_text);
+			json_array_clear(rows);
+			for (size_t i = 0; i < n; i++)
+				json_array_append_new(rows, v[i]);
+			free(v);
+			char *t = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
+			ml_buf_puts(&b, t);
+			free(t);
+		} else {
+			ml_buf_puts(&b, l);
+		}
+		ml_buf_puts(&b, "\n");
+		json_decref(j);
+	}
+	free(text);
+	return (char *)ml_buf_cstr(&b);
+}
+
 /* Stopped after any line of log_src, then run again over the whole file:
- * the database one run gives. */
-static void every_stop_point(const char *log_src, const char *ref)
+ * the database one run gives (with rows_any_order, a message's rows may
+ * come in another order: see restarts_inside_chains). */
+static void every_stop_point(const char *log_src, const char *ref, int rows_any_order)
 {
 	size_t n;
 	char *buf = tl_read_file(log_src, &n);
@@ -128,6 +171,8 @@ static void every_stop_point(const char *log_src, const char *ref)
 		tl_write_file(log, buf, n);
 		ingest_ok(db, log);
 		char *got = tl_db_contents(db);
+		if (rows_any_order)
+			got = rows_sorted(got);
 		if (strcmp(got, ref) != 0) {
 			tl_print_db_diff(ref, got);
 			fail_msg("%s: a run stopped after line %d, then the rest: not what one run gives", log_src, k);
@@ -152,7 +197,9 @@ static char *one_run(const char *log_src)
  * message by the message-id alone (mail a local user sent through amavis
  * and back, then forwarded by a .forward) joins the message before the
  * filter, found in storage; Sendmail's "DSN:" line names the notice of a
- * message closed and stored already, which takes it. */
+ * message closed and stored already, which takes it; a first hop's row
+ * that names a next hop linked already (its other row) is linked when the
+ * next hop gains the row of its recipient, the first hop stored. */
 static void restarts_inside_chains(void **state)
 {
 	(void)state;
@@ -163,11 +210,19 @@ static void restarts_inside_chains(void **state)
 	const char *eol = strchr(second, '\n');
 	const char *prev = strstr(second, "\"previous_queue_id\":\"4Pc0RY4stSz3tG3\"");
 	assert_true(prev && (!eol || prev < eol));
-	every_stop_point("tests/data/amavis-local.log", ref);
+	every_stop_point("tests/data/amavis-local.log", ref, 0);
 	free(ref);
 	ref = one_run("tests/data/sendmail-statuses.log");
 	assert_non_null(strstr(ref, "\"bounce_queue_id\":\"s23A02cd001022\""));
-	every_stop_point("tests/data/sendmail-statuses.log", ref);
+	every_stop_point("tests/data/sendmail-statuses.log", ref, 0);
+	free(ref);
+	/* an edge's two rows to the next hop (loopback), linked one in each run:
+	 * the second when the next hop gains the row of its recipient.  The rows
+	 * of a next hop linked before its own deliveries are logged come in
+	 * another order than in one run (a row made by the link comes first): the
+	 * rows are compared in any order */
+	ref = rows_sorted(one_run("tests/data/chains-loopback.log"));
+	every_stop_point("tests/data/chains-loopback.log", ref, 1);
 	free(ref);
 }
 
