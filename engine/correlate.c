@@ -1626,6 +1626,22 @@ static int link_forward(ml_corr_t *c, ml_message_t *m)
 	return rc;
 }
 
+/* m as the next hop of the best first hop found under key q (kind, by)
+ * that fn scores, first seen up to HOP_WAIT_US before m. */
+static int link_to_first(ml_corr_t *c, ml_message_t *m, int kind, int by, ml_slice_t q, hop_score_fn fn)
+{
+	hop_best_t b = { .score = 0 };
+	ml_message_init(&b.tmp);
+	int rc = hop_search(c, kind, by, q, m->first_us - HOP_WAIT_US, m->first_us + HOP_AFTER_US, fn, m, 0, &b);
+	ml_message_t *e = NULL;
+	if (!rc && b.score && !b.ties)
+		rc = hop_take(c, &b, &e);
+	if (!rc && e)
+		rc = hop_link(e, b.row, m);
+	ml_message_free(&b.tmp);
+	return rc;
+}
+
 /* m, new in this batch and come from a client, as the next hop of a
  * message waiting for it. */
 static int link_back(ml_corr_t *c, ml_message_t *m)
@@ -1636,17 +1652,7 @@ static int link_back(ml_corr_t *c, ml_message_t *m)
 	ml_slice_t q = qid_copy(qb, ml_message_str(m, m->queue_id));
 	if (!q.n)
 		return ML_OK;
-	hop_best_t b = { .score = 0 };
-	ml_message_init(&b.tmp);
-	int rc = hop_search(c, HOP_BY_NEXT, ML_HOP_BY_NEXT, q, m->first_us - HOP_WAIT_US, m->first_us + HOP_AFTER_US, score_waiting,
-	                    m, 0, &b);
-	ml_message_t *e = NULL;
-	if (!rc && b.score && !b.ties)
-		rc = hop_take(c, &b, &e);
-	if (!rc && e)
-		rc = hop_link(e, b.row, m);
-	ml_message_free(&b.tmp);
-	return rc;
+	return link_to_first(c, m, HOP_BY_NEXT, ML_HOP_BY_NEXT, q, score_waiting);
 }
 
 /* Does row k of e (bounced with the next hop's reply) tell the refusal
@@ -1738,20 +1744,11 @@ static int link_refused(ml_corr_t *c, ml_message_t *m)
  * the score of x's best row that names m and is not handed on yet. */
 static int score_first(const ml_message_t *m, int i, const ml_message_t *x, ml_slice_t q, int *row)
 {
-	(void)i;
-	int best = 0;
-	ml_slice_t xq = ml_message_str(x, x->queue_id), mq = ml_message_str(m, m->queue_id);
+	ml_slice_t xq = ml_message_str(x, x->queue_id);
 	if (xq.n != q.n || memcmp(xq.p, q.p, q.n) != 0)
 		return 0;
-	for (uint32_t k = 0; k < x->nrcpts; k++) {
-		ml_slice_t n = row_next(x, &x->rcpts[k]);
-		int sc = n.n == mq.n && memcmp(n.p, mq.p, mq.n) == 0 ? hop_fits(x, (int)k, m) : 0;
-		if (sc > best) {
-			best = sc;
-			*row = (int)k;
-		}
-	}
-	return best;
+	/* its rows that name m, as those of a message waiting for m */
+	return score_waiting(m, i, x, ml_message_str(m, m->queue_id), row);
 }
 
 /* m, a next hop stored before this batch and linked already, whose first
@@ -1771,17 +1768,7 @@ static int link_rest(ml_corr_t *c, ml_message_t *m)
 	for (ml_message_t *x; (x = hop_next(c, hop_hash(HOP_BY_QID, q.p, q.n), &pos));)
 		if (x != m)
 			return ML_OK;   /* in the batch: its own link_forward looks */
-	hop_best_t b = { .score = 0 };
-	ml_message_init(&b.tmp);
-	int rc = hop_search(c, HOP_BY_QID, ML_HOP_BY_QID, q, m->first_us - HOP_WAIT_US, m->first_us + HOP_AFTER_US,
-	                    score_first, m, 0, &b);
-	ml_message_t *e = NULL;
-	if (!rc && b.score && !b.ties)
-		rc = hop_take(c, &b, &e);
-	if (!rc && e)
-		rc = hop_link(e, b.row, m);
-	ml_message_free(&b.tmp);
-	return rc;
+	return link_to_first(c, m, HOP_BY_QID, ML_HOP_BY_QID, q, score_first);
 }
 
 /* Every dirty message not looked at yet: its hops, both ways.  Messages
