@@ -72,7 +72,7 @@ static void outcomes(void **state)
 		ml_syslog_ctx_init(&sc, 0, 2026);
 		ml_exim_time_t et;
 		ml_exim_time_init(&et);
-		ml_disp_ctx_t dc = { c->format, &sc, &et };
+		ml_disp_ctx_t dc = { c->format, &sc, &et, ML_SLICE_NULL };
 		ml_syslog_t h;
 		ml_event_t ev;
 		ml_disp_t d;
@@ -180,7 +180,7 @@ static int sweep_file(const char *path, const struct stat *st, int type, struct 
 	ml_syslog_ctx_init(&sc, st->st_mtime, 0);
 	ml_exim_time_t et;
 	ml_exim_time_init(&et);
-	ml_disp_ctx_t dc = { ML_FORMAT_AUTO, &sc, &et };
+	ml_disp_ctx_t dc = { ML_FORMAT_AUTO, &sc, &et, ML_SLICE_NULL };
 	sw.files++;
 	for (char *p = buf, *end = buf + len; p < end;) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));

@@ -1578,7 +1578,7 @@ static void users_cursor_sealed(void **state)
 		bad[at[i]] = bad[at[i]] == '0' ? '1' : '0';
 		cursor_refused(big_u.port, free_, bad, "a cursor changed");
 	}
-	char bad[128];
+	char bad[160];
 	snprintf(bad, sizeof bad, "%.78s", next);
 	cursor_refused(big_u.port, free_, bad, "a cursor cut");
 	snprintf(bad, sizeof bad, "%s00", next);
