@@ -959,6 +959,52 @@ static int msgid_message(ml_corr_t *c, ml_slice_t host, ml_slice_t msgid, ml_sli
 	return rc;
 }
 
+/* The newest stored message found under key (by: ML_HOP_BY_*) first seen
+ * from since to until that ok(ctx, x) takes, its fields and rows (no lines)
+ * into x; *found 0 when none. */
+static int stored_newest(ml_corr_t *c, int by, ml_slice_t key, int64_t since, int64_t until,
+                         int (*ok)(const ml_corr_t *c, const ml_message_t *x, void *ctx), void *ctx,
+                         ml_message_t *x, int *found)
+{
+	*found = 0;
+	if (!c->store.find)
+		return ML_OK;
+	uint64_t ids[HOP_CANDIDATES];
+	size_t nids = 0;
+	int rc = c->store.find(c->store.ctx, by, key, since, until, ids, HOP_CANDIDATES, &nids);
+	for (size_t k = 0; k < nids && !rc && !*found; k++) {
+		ml_message_reset(x);
+		rc = c->store.get(c->store.ctx, ids[k], 0, x);
+		if (rc == ML_ENOTFOUND || rc == ML_ECORRUPT)
+			rc = ML_OK;   /* gone, or unreadable */
+		else if (!rc)
+			*found = ok(c, x, ctx);
+	}
+	return rc;
+}
+
+typedef struct {
+	ml_slice_t host, key, after;
+	int64_t t;
+} want_t;
+
+static int same_host(const ml_message_t *x, ml_slice_t host)
+{
+	ml_slice_t xh = ml_message_str(x, x->host);
+	return xh.n == host.n && ml_memieq(xh.p, host.p, host.n);
+}
+
+/* In flight, on the host, with the message-id, a queue ID other than after. */
+static int msgid_ok(const ml_corr_t *c, const ml_message_t *x, void *ctx)
+{
+	(void)c;
+	const want_t *w = ctx;
+	ml_slice_t xm = ml_message_str(x, x->message_id), xq = ml_message_str(x, x->queue_id);
+	return !(x->flags & ML_MSG_CLOSED) && same_host(x, w->host) && xm.n == w->key.n &&
+	       memcmp(xm.p, w->key.p, xm.n) == 0 && xq.n && xq.n <= MID_QID_MAX &&
+	       !(xq.n == w->after.n && memcmp(xq.p, w->after.p, xq.n) == 0);
+}
+
 /* The queue ID of the newest message in flight in storage on host with
  * msgid, first seen up to MSGID_STORED_US before t, other than `after`;
  * *qn = 0 when none. */
@@ -966,29 +1012,15 @@ static int msgid_message(ml_corr_t *c, ml_slice_t host, ml_slice_t msgid, ml_sli
 static int msgid_stored(ml_corr_t *c, ml_slice_t host, ml_slice_t msgid, ml_slice_t after, int64_t t,
                         char qid[MID_QID_MAX], size_t *qn)
 {
-	*qn = 0;
-	if (!c->store.find)
-		return ML_OK;
-	uint64_t ids[HOP_CANDIDATES];
-	size_t nids = 0;
-	int rc = c->store.find(c->store.ctx, ML_HOP_BY_MSGID, msgid, t - MSGID_STORED_US, t, ids, HOP_CANDIDATES, &nids);
+	want_t w = { host, msgid, after, t };
 	ml_message_t x;
 	ml_message_init(&x);
-	for (size_t k = 0; k < nids && !rc && !*qn; k++) {
-		ml_message_reset(&x);
-		rc = c->store.get(c->store.ctx, ids[k], 0, &x);
-		if (rc == ML_ENOTFOUND || rc == ML_ECORRUPT) {
-			rc = ML_OK;
-			continue;
-		}
-		ml_slice_t xh = ml_message_str(&x, x.host), xm = ml_message_str(&x, x.message_id),
-		           xq = ml_message_str(&x, x.queue_id);
-		if (rc || (x.flags & ML_MSG_CLOSED) || xh.n != host.n || !ml_memieq(xh.p, host.p, host.n) ||
-		    xm.n != msgid.n || memcmp(xm.p, msgid.p, msgid.n) != 0 || !xq.n || xq.n > MID_QID_MAX ||
-		    (xq.n == after.n && memcmp(xq.p, after.p, after.n) == 0))
-			continue;
-		memcpy(qid, xq.p, xq.n);
-		*qn = xq.n;
+	int found;
+	int rc = stored_newest(c, ML_HOP_BY_MSGID, msgid, t - MSGID_STORED_US, t, msgid_ok, &w, &x, &found);
+	*qn = 0;
+	if (!rc && found) {
+		memcpy(qid, ml_message_str(&x, x.queue_id).p, x.queue_id.len);
+		*qn = x.queue_id.len;
 	}
 	ml_message_free(&x);
 	return rc;
@@ -1164,42 +1196,37 @@ int ml_corr_add(ml_corr_t *c, const ml_syslog_t *h, const ml_event_t *ev, const 
 	return rc;
 }
 
+/* Closed at most ANNOTATE_STORED_US before t, on the host, with the queue
+ * ID, not in the batch. */
+#define ANNOTATE_STORED_US (600LL * 1000000)
+static int closed_ok(const ml_corr_t *c, const ml_message_t *x, void *ctx)
+{
+	const want_t *w = ctx;
+	ml_slice_t xq = ml_message_str(x, x->queue_id);
+	return !in_batch(c, x->docid) && (x->flags & ML_MSG_CLOSED) && w->t - x->last_us <= ANNOTATE_STORED_US &&
+	       same_host(x, w->host) && xq.n == w->key.n && memcmp(xq.p, w->key.p, xq.n) == 0;
+}
+
 /* The message (host, qid) closed and stored at most ANNOTATE_STORED_US
  * before t, the newest, taken into the batch (stored again with what the
  * line adds); *out = NULL when there is none.  The line that names its
  * notice (Sendmail's "DSN:", Postfix's "sender non-delivery notification")
  * joins it as it would in the batch it closed in. */
-#define ANNOTATE_STORED_US (600LL * 1000000)
 static int closed_stored(ml_corr_t *c, ml_slice_t host, ml_slice_t qid, int64_t t, ml_message_t **out)
 {
-	*out = NULL;
-	if (!c->store.find)
-		return ML_OK;
-	uint64_t ids[HOP_CANDIDATES];
-	size_t nids = 0;
-	int rc = c->store.find(c->store.ctx, ML_HOP_BY_QID, qid, t - REUSE_US, t, ids, HOP_CANDIDATES, &nids);
+	want_t w = { host, qid, ML_SLICE_NULL, t };
 	ml_message_t x;
 	ml_message_init(&x);
-	for (size_t k = 0; k < nids && !rc && !*out; k++) {
-		if (in_batch(c, ids[k]))
-			continue;
-		ml_message_reset(&x);
-		rc = c->store.get(c->store.ctx, ids[k], 0, &x);
-		if (rc == ML_ENOTFOUND || rc == ML_ECORRUPT) {
-			rc = ML_OK;
-			continue;
-		}
-		ml_slice_t xh = ml_message_str(&x, x.host), xq = ml_message_str(&x, x.queue_id);
-		if (rc || !(x.flags & ML_MSG_CLOSED) || t - x.last_us > ANNOTATE_STORED_US || xh.n != host.n ||
-		    !ml_memieq(xh.p, host.p, host.n) || xq.n != qid.n || memcmp(xq.p, qid.p, qid.n) != 0)
-			continue;
+	int found;
+	int rc = stored_newest(c, ML_HOP_BY_QID, qid, t - REUSE_US, t, closed_ok, &w, &x, &found);
+	*out = NULL;
+	if (!rc && found) {
 		/* whole, to be stored again */
 		uint64_t docid = x.docid;
 		ml_message_reset(&x);
 		rc = c->store.get(c->store.ctx, docid, 1, &x);
 		if (!rc)
 			rc = adopt(c, &x, out);
-		break;
 	}
 	ml_message_free(&x);
 	return rc;
