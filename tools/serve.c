@@ -1751,6 +1751,33 @@ static void *conn_watch(void *arg)
 	return NULL;
 }
 
+/* A query string of more than PARAMS_MAX parameters.  MHD keeps every
+ * parameter of a query in its connection's memory pool, and a query of some
+ * thousands of them exhausts it: MHD then closes the connection without an
+ * answer.  Its URI log callback sees the request's target before MHD splits
+ * the query (in the request line's own buffer, which MHD itself cuts at the
+ * '?'): past PARAMS_MAX parameters the query is ended right after its '?', so
+ * that MHD keeps none, and the request's context is this marker, which the
+ * handler answers with 414.  No path of this server takes more than a few
+ * dozen parameters. */
+#define PARAMS_MAX 256
+static char too_many_params;
+
+static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	(void)cls; (void)conn;
+	char *q = strchr(uri, '?');
+	if (!q)
+		return NULL;
+	size_t n = 1;
+	for (const char *p = q + 1; *p && n <= PARAMS_MAX; p++)
+		n += *p == '&';
+	if (n <= PARAMS_MAX)
+		return NULL;
+	q[1] = '\0';
+	return &too_many_params;
+}
+
 static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode code)
 {
 	(void)cls; (void)code;
@@ -1760,7 +1787,7 @@ static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
 		atomic_store(&k->since_ms, mono_ms());
 		atomic_store(&k->busy, 0);
 	}
-	if (*con_cls) {
+	if (*con_cls && *con_cls != &too_many_params) {
 		explicit_bzero(*con_cls, sizeof(body_t));
 		free(*con_cls);
 		*con_cls = NULL;
@@ -1845,6 +1872,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		}
 		return respond_error(&r, 421, NULL, "this server does not answer to that host name: "
 		                     "start it with --allowed-hosts NAME to add it");
+	}
+	if (*con_cls == &too_many_params) {
+		if (*upload_size) {
+			*upload_size = 0;
+			return MHD_YES;
+		}
+		char msg[80];
+		snprintf(msg, sizeof msg, "too many parameters in the query (at most %d)", PARAMS_MAX);
+		return respond_error(&r, 414, NULL, msg);
 	}
 	int is_login = !strcmp(url, "/login"), is_logout = !strcmp(url, "/logout");
 	size_t ul = strlen(url);
@@ -2064,10 +2100,11 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
 	                     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)(o->max_client_conns ? o->max_client_conns : 64),
 	                     MHD_OPTION_NOTIFY_CONNECTION, conn_notify, &sv,
-	                     /* room for a query of some thousand parameters, which then
-	                      * gets its 400 (each costs a record of the pool) */
+	                     /* room for a query of PARAMS_MAX parameters (each costs a
+	                      * record of the pool) and long values */
 	                     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 	                     MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+	                     MHD_OPTION_URI_LOG_CALLBACK, uri_seen, NULL,
 	                     MHD_OPTION_END);
 	if (d)
 		sv.watching = pthread_create(&sv.watch, NULL, conn_watch, &sv) == 0;
