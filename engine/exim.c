@@ -321,32 +321,6 @@ static const char *parse_addr(const char *p, const char *e, ml_slice_t *a)
 	return q;
 }
 
-/* The enhanced status code of a reply: "550 5.7.1 ...", "550-5.7.1 ...", "4.7.1 ...". */
-static ml_slice_t dsn_at(const char *p, const char *e)
-{
-	const char *q = p;
-	if (e - q >= 4 && ml_is_digit((unsigned char)q[0]) && ml_is_digit((unsigned char)q[1]) &&
-	    ml_is_digit((unsigned char)q[2]) && (q[3] == ' ' || q[3] == '-'))
-		q += 4;
-	const char *s = q;
-	if (q == e || (*q != '2' && *q != '4' && *q != '5'))
-		return ML_SLICE_NULL;
-	q++;
-	for (int part = 0; part < 2; part++) {
-		if (q == e || *q != '.')
-			return ML_SLICE_NULL;
-		q++;
-		const char *d = q;
-		while (q < e && ml_is_digit((unsigned char)*q) && q - d < 3)
-			q++;
-		if (q == d)
-			return ML_SLICE_NULL;
-	}
-	if (q < e && *q != ' ' && *q != ';' && *q != ',' && *q != '"' && *q != '\\')
-		return ML_SLICE_NULL;
-	return ml_sl(s, q);
-}
-
 /* The first enhanced status code in text: at its start or after a space,
  * a ':' or '"'. */
 static ml_slice_t find_dsn(ml_slice_t text)
@@ -358,7 +332,7 @@ static ml_slice_t find_dsn(ml_slice_t text)
 		unsigned char c = (unsigned char)*q;
 		if ((c != '2' && c != '4' && c != '5') || (q > p && q[-1] != ' ' && q[-1] != ':' && q[-1] != '"'))
 			continue;
-		ml_slice_t d = dsn_at(q, e);
+		ml_slice_t d = ml_scan_dsn(q, e, " ;,\"\\");
 		if (d.n)
 			return d;
 	}

@@ -456,35 +456,9 @@ static const char *parse_client(const char *p, const char *e, ml_slice_t *name, 
 	return q;
 }
 
-/* The enhanced status code of a reply: "550 5.7.1 ...", "550-5.7.1 ...", "4.7.1 ...". */
-static ml_slice_t find_dsn(const char *p, const char *e)
-{
-	const char *q = p;
-	if (e - q >= 4 && ml_is_digit((unsigned char)q[0]) && ml_is_digit((unsigned char)q[1]) &&
-	    ml_is_digit((unsigned char)q[2]) && (q[3] == ' ' || q[3] == '-'))
-		q += 4;
-	const char *s = q;
-	if (q == e || (*q != '2' && *q != '4' && *q != '5'))
-		return ML_SLICE_NULL;
-	q++;
-	for (int part = 0; part < 2; part++) {
-		if (q == e || *q != '.')
-			return ML_SLICE_NULL;
-		q++;
-		const char *d = q;
-		while (q < e && ml_is_digit((unsigned char)*q) && q - d < 3)
-			q++;
-		if (q == d)
-			return ML_SLICE_NULL;
-	}
-	if (q < e && *q != ' ' && *q != ';' && *q != ',')
-		return ML_SLICE_NULL;
-	return ml_sl(s, q);
-}
-
 static ml_slice_t dsn_of(ml_slice_t reply)
 {
-	return reply.n ? find_dsn(reply.p, reply.p + reply.n) : ML_SLICE_NULL;
+	return reply.n ? ml_scan_dsn(reply.p, reply.p + reply.n, " ;,") : ML_SLICE_NULL;
 }
 
 /* ---- the "; from=<A> to=<B> proto=P helo=<H>[: text]" trailer ---------- */
@@ -1152,7 +1126,7 @@ static void parse_said(const char *r, const char *w, const char *c, const char *
 			re = ir;
 	}
 	ev->reason_text = ml_sl(c, re);
-	ev->dsn = find_dsn(c, re);
+	ev->dsn = ml_scan_dsn(c, re, " ;,");
 }
 
 static const ml_prefix_t AGENT_CONN_PREFIXES[] = {

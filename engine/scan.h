@@ -148,4 +148,34 @@ static inline int ml_scan_starts_any(const char *p, const char *e, const ml_pref
 	return 0;
 }
 
+/* The enhanced status code (RFC 3463: class 2, 4 or 5, then subject and
+ * detail of one to three digits) at the start of a reply, past its optional
+ * "NNN " or "NNN-": "550 5.7.1 ...", "550-5.7.1 ...", "4.7.1 ...".  It ends
+ * the bytes or is followed by one of ends (" ;," for most; Exim's quoted
+ * replies add '"' and '\\').  Empty when there is none. */
+static inline ml_slice_t ml_scan_dsn(const char *p, const char *e, const char *ends)
+{
+	const char *q = p;
+	if (e - q >= 4 && ml_is_digit((unsigned char)q[0]) && ml_is_digit((unsigned char)q[1]) &&
+	    ml_is_digit((unsigned char)q[2]) && (q[3] == ' ' || q[3] == '-'))
+		q += 4;
+	const char *s = q;
+	if (q == e || (*q != '2' && *q != '4' && *q != '5'))
+		return ML_SLICE_NULL;
+	q++;
+	for (int part = 0; part < 2; part++) {
+		if (q == e || *q != '.')
+			return ML_SLICE_NULL;
+		q++;
+		const char *d = q;
+		while (q < e && ml_is_digit((unsigned char)*q) && q - d < 3)
+			q++;
+		if (q == d)
+			return ML_SLICE_NULL;
+	}
+	if (q < e && !memchr(ends, *q, strlen(ends)))
+		return ML_SLICE_NULL;
+	return ml_sl(s, q);
+}
+
 #endif

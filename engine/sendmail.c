@@ -156,33 +156,6 @@ static void parse_client(ml_slice_t v, ml_slice_t *name, ml_slice_t *ip)
 	}
 }
 
-/* The enhanced status code of a reply: "550 5.7.1 ...", "550-5.7.1 ...",
- * "4.7.1 ...". */
-static ml_slice_t reply_dsn(ml_slice_t text)
-{
-	const char *q = text.p, *e = text.p + text.n;
-	if (e - q >= 4 && ml_is_digit((unsigned char)q[0]) && ml_is_digit((unsigned char)q[1]) &&
-	    ml_is_digit((unsigned char)q[2]) && (q[3] == ' ' || q[3] == '-'))
-		q += 4;
-	const char *s = q;
-	if (q == e || (*q != '2' && *q != '4' && *q != '5'))
-		return ML_SLICE_NULL;
-	q++;
-	for (int part = 0; part < 2; part++) {
-		if (q == e || *q != '.')
-			return ML_SLICE_NULL;
-		q++;
-		const char *d = q;
-		while (q < e && ml_is_digit((unsigned char)*q) && q - d < 3)
-			q++;
-		if (q == d)
-			return ML_SLICE_NULL;
-	}
-	if (q < e && *q != ' ' && *q != ',' && *q != ';')
-		return ML_SLICE_NULL;
-	return ml_sl(s, q);
-}
-
 /* "[D+]HH:MM:SS" → milliseconds (capped at UINT32_MAX); 0 when malformed. */
 static uint32_t parse_delay(ml_slice_t v)
 {
@@ -400,7 +373,7 @@ static void blocked(ml_event_t *ev, ml_slice_t text)
 	ev->kind = ev->qid.n ? ML_EV_RCPT_REJECT : ML_EV_NOQUEUE_REJECT;
 	ev->status = ML_ST_BLOCKED;
 	ev->reason_text = trim(text);
-	ev->dsn = reply_dsn(ev->reason_text);
+	ev->dsn = ml_scan_dsn(ev->reason_text.p, ev->reason_text.p + ev->reason_text.n, " ;,");
 }
 
 /* The word "discard" / "tempfail" of a line, as a slice of it. */
