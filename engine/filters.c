@@ -773,10 +773,7 @@ static void parse_mailscanner(const char *p, const char *e, ml_event_t *ev)
 void ml_filters_parse(ml_slice_t program, ml_slice_t msg, ml_event_t *ev)
 {
 	ml_event_clear(ev);
-	const char *p = msg.p ? msg.p : "";
-	const char *e = p + (msg.p ? msg.n : 0);
-	while (e > p && (e[-1] == ' ' || e[-1] == '\r' || e[-1] == '\n' || e[-1] == '\t'))
-		e--;
+	const char *p, *e = ml_scan_message(msg, &p);
 	p = ml_scan_skip_sp(p, e);
 	prog_t prog = program_of(program);
 	if (prog == P_NONE) {

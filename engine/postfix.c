@@ -1312,10 +1312,7 @@ static void parse_pickup(const daemon_t *d, const char *p, const char *e, ml_eve
 void ml_postfix_parse(ml_slice_t program, ml_slice_t msg, ml_event_t *ev)
 {
 	ml_event_clear(ev);
-	const char *p = msg.p ? msg.p : "";
-	const char *e = p + (msg.p ? msg.n : 0);
-	while (e > p && (e[-1] == ' ' || e[-1] == '\r' || e[-1] == '\n' || e[-1] == '\t'))
-		e--;
+	const char *p, *e = ml_scan_message(msg, &p);
 
 	/* The daemon: the last '/'-component of the tag, without any "[pid]". */
 	const char *tp = program.p ? program.p : "";

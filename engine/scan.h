@@ -178,4 +178,16 @@ static inline ml_slice_t ml_scan_dsn(const char *p, const char *e, const char *e
 	return ml_sl(s, q);
 }
 
+/* The text of a line's message part as a parser reads it: *p its start, the
+ * answer its end, past which trailing blanks and line ends are cut; a NULL
+ * slice reads as empty. */
+static inline const char *ml_scan_message(ml_slice_t msg, const char **p)
+{
+	const char *s = msg.p ? msg.p : "", *e = s + (msg.p ? msg.n : 0);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\r' || e[-1] == '\n' || e[-1] == '\t'))
+		e--;
+	*p = s;
+	return e;
+}
+
 #endif

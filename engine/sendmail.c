@@ -707,10 +707,7 @@ static void free_line(const char *p, const char *e, ml_event_t *ev)
 void ml_sendmail_parse(ml_slice_t msg, ml_event_t *ev)
 {
 	ml_event_clear(ev);
-	const char *p = msg.p ? msg.p : "";
-	const char *e = p + (msg.p ? msg.n : 0);
-	while (e > p && (e[-1] == ' ' || e[-1] == '\r' || e[-1] == '\n' || e[-1] == '\t'))
-		e--;
+	const char *p, *e = ml_scan_message(msg, &p);
 	while (p < e && *p == ' ')
 		p++;
 	if (p == e) {
