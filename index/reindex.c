@@ -28,6 +28,7 @@ typedef struct {
 	ml_writer_t *w;
 	ml_message_t *msgs;        /* one batch */
 	int *places;               /* where each is stored (its raw record stays there) */
+	size_t batch;              /* messages a flush: ML_REINDEX_BATCH, or fewer for tests */
 	ml_reindex_progress_t p;
 } rx_t;
 
@@ -68,7 +69,7 @@ static int run_once(rx_t *x, ml_reindex_fn fn, void *ctx)
 	x->p.done = x->p.bytes_before = 0;
 	rc = ml_store_strtab(rt, x->s, &tab);
 	if (!rc)
-		rc = ml_writer_rebuild_begin(x->w, ML_REBUILD_RETRAIN | ML_REBUILD_KEEP_RAW);
+		rc = ml_writer_rebuild_begin(x->w, ML_REBUILD_RETRAIN | ML_REBUILD_KEEP_RAW | ML_REBUILD_DEFER_POSTINGS);
 	if (!rc)
 		rc = ml_rowcur_open(&cur, rt, x->s);
 	if (!rc)
@@ -89,7 +90,7 @@ static int run_once(rx_t *x, ml_reindex_fn fn, void *ctx)
 				break;
 			more = ml_rowcur_get(&cur, &d, &v, &place);
 		}
-		if (n == ML_REINDEX_BATCH || (!more && n)) {
+		if (n == x->batch || (!more && n)) {
 			rc = put_batch(x, n);
 			x->p.done += n;
 			n = 0;
@@ -161,6 +162,14 @@ int ml_reindex_run(ml_store_t *s, ml_reindex_fn fn, void *ctx, ml_reindex_progre
 	memset(&x, 0, sizeof x);
 	x.s = s;
 	int rc = ml_writer_new(&x.w, s);
+	/* for tests: smaller flushes (MTALOG_REINDEX_BATCH), and postings
+	 * written past fewer of them (MTALOG_REINDEX_DEFER), so that a small
+	 * database takes every path a large one does */
+	const char *env = getenv("MTALOG_REINDEX_BATCH");
+	x.batch = env && atoi(env) > 0 && atoi(env) < (int)ML_REINDEX_BATCH ? (size_t)atoi(env) : ML_REINDEX_BATCH;
+	env = getenv("MTALOG_REINDEX_DEFER");
+	if (!rc && env && atoi(env) > 0)
+		ml_writer_defer_max(x.w, (size_t)atoi(env));
 	x.msgs = calloc(ML_REINDEX_BATCH, sizeof *x.msgs);
 	x.places = calloc(ML_REINDEX_BATCH, sizeof *x.places);
 	if (!rc && (!x.msgs || !x.places))

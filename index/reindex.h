@@ -7,7 +7,10 @@
  * row counters, writes every row anew (its postings made by today's
  * tokens.c, the row encoded with a string table trained on the first batch,
  * the next generation) under its own docid.  The raw records are not read
- * or rewritten: they stay as they are, each still its docid's.
+ * or rewritten: they stay as they are, each still its docid's.  The rows
+ * are written a batch (ML_REINDEX_BATCH) at a time, their postings when
+ * some ML_WRITER_DEFER_MAX wait (ML_REBUILD_DEFER_POSTINGS): a day's
+ * posting blocks are merged a few times, not once a batch.
  *
  * Atomic: readers (search, serve) keep reading the old snapshot until the
  * commit and the new one after it; a reindex killed at any point leaves the

@@ -58,6 +58,9 @@ struct ml_writer {
 	int rowsum_on;            /* the table rowsum is kept (complete, or being rebuilt) */
 	ml_rowsum_delta_t *rowsum;
 	int64_t post_delta;
+	int flushing;             /* commit_inner runs for ml_writer_flush */
+	int post_kept;            /* ... and left the postings queued (a rebuild's) */
+	size_t defer_max;         /* ML_REBUILD_DEFER_POSTINGS: write past this many */
 	int64_t last_t;           /* docid cache: second and last docid used in it */
 	uint64_t last_docid;
 	void (*on_docids)(void *ctx, ml_message_t *const *msgs, size_t n);  /* ml_writer_on_docids */
@@ -188,6 +191,11 @@ void ml_writer_free(ml_writer_t *w)
 	free(w);
 }
 
+void ml_writer_defer_max(ml_writer_t *w, size_t n)
+{
+	w->defer_max = n;
+}
+
 int ml_writer_active(const ml_writer_t *w)
 {
 	return w->txn != NULL;
@@ -197,7 +205,9 @@ static void batch_reset(ml_writer_t *w)
 {
 	w->nputs = 0;
 	ml_buf_reset(&w->bookkeeping);
-	ml_post_batch_reset(w->post);
+	if (!w->post_kept)
+		ml_post_batch_reset(w->post);
+	w->post_kept = 0;
 	memset(w->rows_delta, 0, sizeof w->rows_delta);
 	for (int t = 0; t < PREP_THREADS; t++)
 		if (w->counts[t])
@@ -1463,12 +1473,16 @@ static int commit_inner(ml_writer_t *w)
 		rc = app_finish(w);
 	if (app.rows)
 		mdb_cursor_close(app.rows);
-	if (!rc)
+	/* a rebuild's flush may leave its postings queued for a later one */
+	int defer = w->flushing && w->rebuild >= 0 && (w->rebuild & ML_REBUILD_DEFER_POSTINGS) &&
+	            ml_post_batch_count(w->post) < (w->defer_max ? w->defer_max : ML_WRITER_DEFER_MAX);
+	if (!rc && !defer)
 		rc = ml_post_batch_write(w->post, w->txn, w->s->post, &w->post_delta);
-	if (!rc)
+	if (!rc && !defer)
 		rc = ml_meta_add(w->txn, w->s, ML_META_POSTINGS, w->post_delta);
-	if (!rc)
+	if (!rc && !defer)
 		rc = seal_days(w);
+	w->post_kept = defer;
 	if (!rc && new_msgs)
 		rc = ml_meta_add(w->txn, w->s, ML_META_MESSAGES, new_msgs);
 	for (int st = 1; st < ML_ST__COUNT && !rc; st++) {
@@ -1516,7 +1530,9 @@ int ml_writer_flush(ml_writer_t *w)
 {
 	if (!w->txn)
 		return ML_EINVAL;
+	w->flushing = 1;
 	int rc = commit_inner(w);
+	w->flushing = 0;
 	if (rc)
 		return rc;
 	batch_reset(w);
@@ -1652,5 +1668,6 @@ void ml_writer_abort(ml_writer_t *w)
 		w->puts[i].m->docid = w->puts[i].old_docid;
 	w->nputs = 0;
 	ml_post_batch_reset(w->post);
+	w->post_kept = 0;
 	forget_tables(w);
 }

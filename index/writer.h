@@ -130,8 +130,19 @@ int ml_writer_ckpt_get(ml_writer_t *w, uint64_t hash, ml_ckpt_t *out);
  *   ML_REBUILD_KEEP_RAW   the raw records stay as they are (not rewritten)
  *   ML_REBUILD_RAW_DICT   a new raw-record dictionary too; the older ones are
  *                         deleted at the commit (needs the raw records rewritten)
+ *   ML_REBUILD_DEFER_POSTINGS  a flush keeps the postings it queued (and the
+ *                         sealing of days) for a later flush, until about
+ *                         ML_WRITER_DEFER_MAX of them wait, or the commit: a
+ *                         day's blocks are then merged a few times instead
+ *                         of once a flush.  Only for a rebuild that looks
+ *                         nothing up in the postings while it runs (reindex;
+ *                         a reparse finds chain hops there).
  */
-enum { ML_REBUILD_RETRAIN = 1, ML_REBUILD_KEEP_RAW = 2, ML_REBUILD_RAW_DICT = 4 };
+enum { ML_REBUILD_RETRAIN = 1, ML_REBUILD_KEEP_RAW = 2, ML_REBUILD_RAW_DICT = 4, ML_REBUILD_DEFER_POSTINGS = 8 };
+#define ML_WRITER_DEFER_MAX (1u << 20)
+/* The number of postings past which a flush writes them (0: the default,
+ * ML_WRITER_DEFER_MAX; tests set a small one). */
+void ml_writer_defer_max(ml_writer_t *w, size_t n);
 int ml_writer_rebuild_begin(ml_writer_t *w, int flags);
 /* Write the messages put so far into the open transaction. */
 int ml_writer_flush(ml_writer_t *w);

@@ -97,6 +97,20 @@ static void same_as_fresh_ingest(void **state)
 	assert_int_equal(dict1, dict0);
 	assert_true(stat_num(db, "string_table") >= 2);
 
+	/* in batches of 37 messages, the postings written past 700 of them
+	 * (each time in the middle of a day) or kept to the commit: the same */
+	setenv("MTALOG_REINDEX_BATCH", "37", 1);
+	setenv("MTALOG_REINDEX_DEFER", "700", 1);
+	mtalog_ok("reindex", "--db %s reindex --quiet --no-sync%s", db, "");
+	tl_expect_db(db, ref, "after reindex in small batches, postings written past 700");
+	setenv("MTALOG_REINDEX_DEFER", "100000000", 1);
+	mtalog_ok("reindex", "--db %s reindex --quiet --no-sync%s", db, "");
+	tl_expect_db(db, ref, "after reindex in small batches, postings written at the commit");
+	unsetenv("MTALOG_REINDEX_DEFER");
+	mtalog_ok("reindex", "--db %s reindex --quiet --no-sync%s", db, "");
+	tl_expect_db(db, ref, "after reindex in small batches, postings written past the default");
+	unsetenv("MTALOG_REINDEX_BATCH");
+
 	mtalog_ok("reparse", "--db %s reindex --reparse --quiet --no-sync%s", db, "");
 	tl_expect_db(db, ref, "after reindex --reparse");
 	assert_true(stat_num(db, "dictionary") > dict1);
