@@ -82,6 +82,17 @@ int ml_buf_reserve(ml_buf_t *b, size_t extra)
 	return ML_OK;
 }
 
+void ml_buf_fit(ml_buf_t *b)
+{
+	if (!b->data || b->cap <= b->len + 1)
+		return;
+	char *d = realloc(b->data, b->len + 1);
+	if (d) {
+		b->data = d;
+		b->cap = b->len + 1;
+	}
+}
+
 int ml_buf_append(ml_buf_t *b, const void *p, size_t n)
 {
 	int rc = ml_buf_reserve(b, n);

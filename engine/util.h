@@ -103,6 +103,7 @@ int ml_buf_printf(ml_buf_t *b, const char *fmt, ...)
 const char *ml_buf_cstr(ml_buf_t *b);
 void ml_buf_reset(ml_buf_t *b);  /* len = 0, keeps memory */
 void ml_buf_free(ml_buf_t *b);   /* back to ML_BUF_INIT */
+void ml_buf_fit(ml_buf_t *b);    /* memory cut to what len needs (kept if realloc fails) */
 
 /* Varints (LEB128, unsigned) for record encoding. */
 int ml_buf_put_varint(ml_buf_t *b, uint64_t v);

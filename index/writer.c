@@ -709,6 +709,9 @@ static void *prep_run(void *arg)
 		if (!rc && !keep_raw && p->raw_plain) {
 			ml_buf_reset(&p->raw);
 			rc = ml_raw_plain(m, &p->raw, &p->check);
+			/* held until its block is compressed: no room to spare (it
+			 * was reserved for the longest masking) */
+			ml_buf_fit(&p->raw);
 		} else if (!rc && !keep_raw) {
 			rc = ml_raw_encode(wk->codec, m, &p->raw);
 		}
@@ -1253,6 +1256,9 @@ static void *compress_blocks(void *arg)
 		}
 		if (!bw->rc)
 			bw->rc = ml_rawblk_finish(bw->c, &w->bout[b]);
+		/* room for zstd's bound of a block, twice over, cut to what it took:
+		 * a batch's blocks are held until they are stored */
+		ml_buf_fit(&w->bout[b]);
 	}
 	return NULL;
 }
@@ -1285,6 +1291,9 @@ static int app_finish(ml_writer_t *w)
 	for (size_t b = 0; b < w->nbplans && !rc; b++)
 		rc = ml_store_raw_put(w->txn, w->s, ML_PLACE_MAIN, w->bplans[b].key, w->bout[b].data, w->bout[b].len,
 		                      !w->bplans[b].merged);
+	/* not kept for the next batch */
+	for (size_t b = 0; b < w->nbplans; b++)
+		ml_buf_free(&w->bout[b]);
 	return rc;
 }
 
