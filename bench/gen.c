@@ -261,7 +261,22 @@ static inline double rng_exp(rng_t *r, double mean)
 /* Roughly standard normal (Irwin-Hall of four uniforms). */
 static inline double rng_gauss(rng_t *r)
 {
-	return (rng_unit(r) + rng_unit(r) + rng_unit(r) + rng_unit(r) - 2.0) * 1.7320508075688772;
+	/* one call a statement: C leaves the order of a sum's operands open,
+	 * and a compiler (or a sanitizer's instrumentation) may pick another */
+	double a = rng_unit(r), b = rng_unit(r), c = rng_unit(r), d = rng_unit(r);
+	return (a + b + c + d - 2.0) * 1.7320508075688772;
+}
+/* prefix, then a character for each of pattern's (at most 16): 'A' a
+ * capital letter, '0' a digit, drawn from the last to the first (the order
+ * in which the arguments of one call were drawn before, so that a seed gives
+ * the log it gave then), one draw a statement for the reason above. */
+static void rng_name(rng_t *r, char *out, size_t n, const char *prefix, const char *pattern)
+{
+	char draw[16];
+	size_t k = ML_MIN(strlen(pattern), sizeof draw);
+	for (size_t i = k; i-- > 0;)
+		draw[i] = pattern[i] == 'A' ? (char)('A' + rng_below(r, 26)) : (char)('0' + rng_below(r, 10));
+	snprintf(out, n, "%s%.*s", prefix, (int)k, draw);
 }
 static inline double rng_lognorm(rng_t *r, double median, double sigma)
 {
@@ -1159,6 +1174,8 @@ static void world_build(void)
 {
 	ml_buf_t b = ML_BUF_INIT;
 	strset_t seen = { 0 };
+	char **names = NULL;  /* the users' names in seen, freed at the end */
+	size_t nnames = 0, names_cap = 0;
 	uint64_t N = G.o.messages;
 
 	for (int i = 0; i < G.o.nlocal; i++)
@@ -1283,8 +1300,18 @@ static void world_build(void)
 		b_ch(&b, '@');
 		b_str(&b, G.o.local_domains[dom]);
 		b_ch(&b, 0);
-		if (b.len > sizeof G.lu[0].addr || !strset_add(&seen, dup_buf(&b)))
+		if (b.len > sizeof G.lu[0].addr)
 			continue;
+		char *name = dup_buf(&b);
+		if (!strset_add(&seen, name)) {
+			free(name);  /* taken already */
+			continue;
+		}
+		if (nnames == names_cap) {
+			names_cap = names_cap ? 2 * names_cap : 1024;
+			names = xrealloc(names, names_cap * sizeof *names);
+		}
+		names[nnames++] = name;
 		luser_t *u = &G.lu[G.nlu++];
 		memcpy(u->addr, b.data, b.len);
 		u->dom = (uint8_t)dom;
@@ -1320,10 +1347,13 @@ static void world_build(void)
 			G.roles[G.nroles++] = G.nlu++;
 		}
 	}
-	/* the strings in `seen` that belong to users are leaked on purpose:
-	 * they live as long as the program */
+	/* the users' addresses were copied into G.lu: their names in `seen` go
+	 * with it (the domains' are theirs) */
 	ml_buf_free(&b);
 	strset_free(&seen);
+	for (size_t i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
 }
 
 /* A remote address at domain d, user drawn Zipf-wise. */
@@ -3559,7 +3589,8 @@ static void smtp_intake(msg_t *m, sess_t *s, int64_t t, int postscreen, int fate
 	rng_t *r = &m->rng;
 	if (postscreen)
 		t = postscreen_pass(m->host, r, m->cip, t);
-	int64_t xfer = rng_range(r, MS(30), MS(400)) + (int64_t)(m->size / (1 + rng_below(r, 8)));
+	int64_t xfer = rng_range(r, MS(30), MS(400));
+	xfer += (int64_t)(m->size / (1 + rng_below(r, 8)));
 	uint32_t spid = proc_get(h, s->prog, t, xfer + SEC(3));
 	ml_buf_t *L = line(m->host, s->prog, spid, t);
 	b_str(L, "connect from ");
@@ -3725,9 +3756,7 @@ static void spam_helo(msg_t *m, rng_t *r)
 	case 1: snprintf(m->helo, sizeof m->helo, "[%s]", m->cip); break;
 	case 2: snprintf(m->helo, sizeof m->helo, "%s", domain_of(m->from)); break;
 	case 3: snprintf(m->helo, sizeof m->helo, "%s", strcmp(m->cname, "unknown") ? m->cname : "localhost"); break;
-	default: snprintf(m->helo, sizeof m->helo, "WIN-%c%c%c%c%c%c%c", 'A' + rng_below(r, 26), '0' + rng_below(r, 10),
-		'A' + rng_below(r, 26), 'A' + rng_below(r, 26), '0' + rng_below(r, 10), 'A' + rng_below(r, 26), '0' + rng_below(r, 10));
-		break;
+	default: rng_name(r, m->helo, sizeof m->helo, "WIN-", "A0AA0A0"); break;
 	}
 }
 
@@ -4044,8 +4073,7 @@ static void plan_submission(int64_t t, int internal)
 		s.sasl_method = rng_chance(r, 0.8) ? "PLAIN" : "LOGIN";
 		switch (rng_below(r, 4)) {
 		case 0: snprintf(m->helo, sizeof m->helo, "[%s]", m->cip); break;
-		case 1: snprintf(m->helo, sizeof m->helo, "DESKTOP-%c%c%c%c%c%c%c", 'A' + rng_below(r, 26), '0' + rng_below(r, 10),
-			'A' + rng_below(r, 26), 'A' + rng_below(r, 26), '0' + rng_below(r, 10), 'A' + rng_below(r, 26), 'A' + rng_below(r, 26)); break;
+		case 1: rng_name(r, m->helo, sizeof m->helo, "DESKTOP-", "A0AA0AA"); break;
 		case 2: snprintf(m->helo, sizeof m->helo, "MacBook-Pro.local"); break;
 		default: snprintf(m->helo, sizeof m->helo, "[127.0.0.1]"); break;
 		}
