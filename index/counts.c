@@ -40,6 +40,7 @@ struct ml_counts_delta {
 	uint32_t *slots;          /* entry index + 1; 0: empty */
 	size_t nslots;            /* a power of two, at least twice n */
 	ml_buf_t pool;
+	int directions;           /* rows counted under their direction too */
 };
 
 int ml_counts_delta_new(ml_counts_delta_t **out)
@@ -147,22 +148,37 @@ static int add(ml_counts_delta_t *d, const unsigned char *key, size_t len, ml_st
 	return rc;
 }
 
-/* m's rows under the keys of all rows or of the released ones (released). */
+/* The key of the rows of direction dir in hour: 0 when it is not one counted. */
+static size_t direction_key(unsigned char *k, int dir, uint64_t hour)
+{
+	if (dir < ML_DIR_INBOUND || dir > ML_DIR_INTERNAL)
+		return 0;
+	const char term[2] = { ML_TAG_DIRECTION, (char)dir };
+	return make_key(k, term, 2, hour);
+}
+
+/* m's rows under the keys of all rows or of the released ones (released),
+ * and of its direction (not released ones). */
 static int add_rows(ml_counts_delta_t *d, const ml_message_t *m, int released, int sign)
 {
 	uint64_t hour = ml_docid_sec(m->docid) / 3600;
-	unsigned char all[KEY_MAX], k[KEY_MAX], k2[KEY_MAX];
+	unsigned char all[KEY_MAX], k[KEY_MAX], k2[KEY_MAX], dk[KEY_MAX];
 	const char rel = ML_COUNTS_TAG_RELEASED;
 	size_t an = make_key(all, &rel, released ? 1 : 0, hour);
+	size_t dn = d->directions && !released ? direction_key(dk, m->direction, hour) : 0;
 	int rc = ML_OK;
 	if (!m->nrcpts)
 		rc = add(d, all, an, ml_message_row_status(m, NULL), sign);
+	if (!m->nrcpts && !rc && dn)
+		rc = add(d, dk, dn, ml_message_row_status(m, NULL), sign);
 	for (uint32_t i = 0; i < m->nrcpts && !rc; i++) {
 		const ml_rcpt_t *r = &m->rcpts[i];
 		if (r->flags & ML_RCPT_HANDED_ON)
 			continue;
 		ml_status_t st = ml_message_row_status(m, r);
 		rc = add(d, all, an, st, sign);
+		if (!rc && dn)
+			rc = add(d, dk, dn, st, sign);
 		/* to= and orig_to=: a search by domain matches the row by either */
 		size_t kn = domain_key(k, ml_addr_domain(ml_message_str(m, r->to)), released, hour);
 		size_t k2n = r->orig_to.len ? domain_key(k2, ml_addr_domain(ml_message_str(m, r->orig_to)), released, hour)
@@ -173,6 +189,11 @@ static int add_rows(ml_counts_delta_t *d, const ml_message_t *m, int released, i
 			rc = add(d, k2, k2n, st, sign);
 	}
 	return rc;
+}
+
+void ml_counts_delta_directions(ml_counts_delta_t *d, int on)
+{
+	d->directions = on;
 }
 
 int ml_counts_message(ml_counts_delta_t *d, const ml_message_t *m, int sign)
@@ -315,23 +336,33 @@ int ml_counts_ready(MDB_txn *txn, ml_store_t *s)
 	return ml_meta_table_ready(txn, s, s->counts, ML_META_COUNTS_READY);
 }
 
+int ml_counts_directions(MDB_txn *txn, ml_store_t *s)
+{
+	return ml_counts_ready(txn, s) && ml_meta_flag(txn, s, ML_META_COUNTS_DIRECTIONS);
+}
+
 int ml_counts_set_ready(MDB_txn *txn, ml_store_t *s, int ready)
 {
-	return ml_meta_set_flag(txn, s, ML_META_COUNTS_READY, ready);
+	int rc = ml_meta_set_flag(txn, s, ML_META_COUNTS_READY, ready);
+	return rc ? rc : ml_meta_set_flag(txn, s, ML_META_COUNTS_DIRECTIONS, ready);
 }
 
 int ml_counts_clear(MDB_txn *txn, ml_store_t *s)
 {
-	return ml_meta_table_clear(txn, s, s->counts, ML_META_COUNTS_READY);
+	int rc = ml_meta_table_clear(txn, s, s->counts, ML_META_COUNTS_READY);
+	return rc ? rc : ml_meta_set_flag(txn, s, ML_META_COUNTS_DIRECTIONS, 0);
 }
 
-int ml_counts_read(ml_store_t *s, const char *domain, size_t n, int released, uint64_t hour_lo, uint64_t hour_hi,
-                   ml_counts_fn fn, void *ctx)
+int ml_counts_read(ml_store_t *s, const char *domain, size_t n, int released, int direction, uint64_t hour_lo,
+                   uint64_t hour_hi, ml_counts_fn fn, void *ctx)
 {
 	unsigned char want[KEY_MAX];
 	const char rel = ML_COUNTS_TAG_RELEASED;
-	size_t kn = domain ? domain_key(want, ml_slice(domain, n), released, hour_lo)
-	                   : make_key(want, &rel, released ? 1 : 0, hour_lo);
+	if (direction && (domain || released))
+		return ML_ENOTFOUND;
+	size_t kn = direction ? direction_key(want, direction, hour_lo)
+	            : domain  ? domain_key(want, ml_slice(domain, n), released, hour_lo)
+	                      : make_key(want, &rel, released ? 1 : 0, hour_lo);
 	if (!kn)
 		return ML_ENOTFOUND;
 	MDB_txn *txn;
@@ -339,7 +370,7 @@ int ml_counts_read(ml_store_t *s, const char *domain, size_t n, int released, ui
 	int rc = ml_store_read_begin(s, &txn);
 	if (rc)
 		return rc;
-	if (!ml_counts_ready(txn, s)) {
+	if (!(direction ? ml_counts_directions(txn, s) : ml_counts_ready(txn, s))) {
 		rc = ML_ENOTFOUND;
 		goto done;
 	}

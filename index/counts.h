@@ -14,7 +14,9 @@
  *                 term key of index/tokens.h: 'T' and the domain lowercased
  *                 (ASCII), at most ML_COUNTS_DOMAIN_MAX bytes of domain;
  *                 or the same of the rows of released messages alone:
- *                 ML_COUNTS_TAG_RELEASED alone, or it and the domain
+ *                 ML_COUNTS_TAG_RELEASED alone, or it and the domain; or
+ *                 the rows of messages of one direction: ML_TAG_DIRECTION
+ *                 and the direction's number (ml_direction_t, 1 to 3)
  *
  * Hour first: the keys a batch changes are those of the hours its messages
  * came in, a few adjacent runs of the table (the pages a commit copies are
@@ -35,7 +37,12 @@
  * domain.  The rows of a message released from quarantine (ML_MSG_RELEASED)
  * count again under the 'R' keys: a search of the status group "released"
  * matches every row of such a message, whatever its status.  Domains longer than ML_COUNTS_DOMAIN_MAX are not counted under a
- * term (a query for one is not answered from the table).
+ * term (a query for one is not answered from the table).  Every row of a
+ * message of a known direction counts again under its direction's key (not
+ * those of released rows): only in a table that has the flag
+ * ML_META_COUNTS_DIRECTIONS besides the other, which a new database and a
+ * rebuild set (a table made before directions were counted is kept without
+ * them, and a query by direction walks, until a reindex).
  *
  * Invariant: while meta ML_META_COUNTS_READY is set, every key holds
  * exactly what the rows stored in `rows` and `rows.open` give.  Who keeps it:
@@ -87,6 +94,8 @@ typedef struct ml_counts_delta ml_counts_delta_t;
 int ml_counts_delta_new(ml_counts_delta_t **out);
 void ml_counts_delta_free(ml_counts_delta_t *d);
 void ml_counts_delta_reset(ml_counts_delta_t *d);
+/* Count the rows of each direction too (the table has them: ml_counts_directions). */
+void ml_counts_delta_directions(ml_counts_delta_t *d, int on);
 /* Add m's rows (docid set), each +sign (index/counts.h, "What is counted"). */
 int ml_counts_message(ml_counts_delta_t *d, const ml_message_t *m, int sign);
 /* Add the deltas of from into d. */
@@ -99,21 +108,26 @@ int ml_counts_delta_write(ml_counts_delta_t *d, MDB_txn *txn, ml_store_t *s, int
 
 /* Is the table complete in txn?  (0 also when the file has no table.) */
 int ml_counts_ready(MDB_txn *txn, ml_store_t *s);
-/* Set or clear the flag in txn. */
+/* ... and does it count the rows of each direction? */
+int ml_counts_directions(MDB_txn *txn, ml_store_t *s);
+/* Set or clear the flags in txn (set: the table was filled with every key,
+ * directions too). */
 int ml_counts_set_ready(MDB_txn *txn, ml_store_t *s, int ready);
-/* Empty the table in txn and clear the flag (a rebuild's start). */
+/* Empty the table in txn and clear the flags (a rebuild's start). */
 int ml_counts_clear(MDB_txn *txn, ml_store_t *s);
 
 /* One hour's counts, by status (index 0 unused). */
 typedef int (*ml_counts_fn)(void *ctx, uint64_t hour, const uint64_t n[ML_ST__COUNT]);
 /* Call fn for each stored hour from hour_lo to hour_hi (inclusive), oldest
  * first, of all rows (domain NULL) or of the rows to domain (n bytes, any
- * case), of released messages only when released, in one read snapshot of
- * its own.  ML_ENOTFOUND when the table is
- * not complete (no flag) or the domain is not counted (empty, longer than
- * ML_COUNTS_DOMAIN_MAX): the caller counts otherwise.  fn returns non-zero
- * to stop (that value is returned). */
-int ml_counts_read(ml_store_t *s, const char *domain, size_t n, int released, uint64_t hour_lo,
+ * case), of released messages only when released, or of the rows of
+ * messages of direction (ml_direction_t; 0: any; not with a domain or
+ * released), in one read snapshot of its own.  ML_ENOTFOUND when the table
+ * is not complete (no flag), has no directions and one is asked, or the
+ * domain is not counted (empty, longer than ML_COUNTS_DOMAIN_MAX): the
+ * caller counts otherwise.  fn returns non-zero to stop (that value is
+ * returned). */
+int ml_counts_read(ml_store_t *s, const char *domain, size_t n, int released, int direction, uint64_t hour_lo,
                    uint64_t hour_hi, ml_counts_fn fn, void *ctx);
 
 #endif

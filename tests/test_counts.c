@@ -141,7 +141,9 @@ static void at(char *buf, size_t n, uint64_t sec)
 
 typedef struct {
 	ml_search_t *se;
-	int want_table;          /* the table counts must answer (1) or must not (0) the plain queries */
+	int want_table;          /* the table counts must answer (1) or must not (0) the plain queries;
+	                          * 2: it answers them but those by direction (made before it
+	                          * counted directions) */
 	int want_rowsum;         /* the same of rowsum and the queries of the message's filters */
 	unsigned compared, by[3];
 	unsigned empty[3];       /* answers of no row, by what answered */
@@ -220,8 +222,14 @@ static void compare_message_filters(run_t *r, const span_t *sp, const char *sinc
 		}
 	const char *const dirs[] = { "inbound", "outbound", "internal" };
 	for (size_t i = 0; i < ML_ARRAY_LEN(dirs); i++) {
+		/* a direction and statuses alone: the table counts, when it counts directions */
 		const char *kv[] = { "direction", dirs[i], "status", statuses[i + 1], NULL };
-		compare_kv(r, kv, by);
+		compare_kv(r, kv, r->want_table == 1 ? BY_COUNTS : by);
+		const char *kv1[] = { "direction", dirs[i], "since", since, "until", until, NULL };
+		compare_kv(r, kv1, r->want_table == 1 ? BY_COUNTS : by);
+		/* with "released" or a domain: not from the table */
+		const char *kv0[] = { "direction", dirs[i], "status", "released", NULL };
+		compare_kv(r, kv0, by);
 		const char *kv2[] = { "direction", dirs[i], "since", since, "until", until, "subject",
 		                      sp->words.n ? sp->words.v[i % sp->words.n] : NULL, NULL };
 		compare_kv(r, kv2, by);
@@ -534,6 +542,50 @@ static void walks_until_reindex(const char *name, unsigned seed, int old)
 	reindex_then_table(&f);
 }
 
+/* Take the rows of each direction out of the table counts of db, and its
+ * flag: a database whose table was made before it counted directions. */
+static void table_without_directions(const char *db)
+{
+	ml_store_t *s;
+	char err[512];
+	if (ml_store_open(&s, db, 0, err, sizeof err))
+		fail_msg("%s", err);
+	MDB_txn *txn;
+	assert_int_equal(ml_store_write_begin(s, &txn), 0);
+	MDB_cursor *c;
+	assert_int_equal(mdb_cursor_open(txn, s->counts, &c), 0);
+	MDB_val k, v;
+	unsigned n = 0;
+	for (int r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0; r = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+		if (k.mv_size == 6 && ((const char *)k.mv_data)[4] == ML_TAG_DIRECTION) {
+			assert_int_equal(mdb_cursor_del(c, 0), 0);
+			n++;
+		}
+	assert_true(n > 10);
+	mdb_cursor_close(c);
+	assert_int_equal(ml_meta_set_flag(txn, s, ML_META_COUNTS_DIRECTIONS, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	ml_store_close(s);
+}
+
+/* A table made before it counted directions: the plain queries are read
+ * there, those by direction walk the summaries; ingest and prune keep it as
+ * it is (a prune that took directions out of it would find it wrong and
+ * drop it); reindex counts directions again. */
+static void table_made_before_directions(void **state)
+{
+	(void)state;
+	fixture_t f;
+	build(&f, "d", 17);
+	table_without_directions(f.db);
+	check_db(f.db, 2, 1, "a table without directions");
+	last_piece(&f);
+	check_db(f.db, 2, 1, "a table without directions, after an ingest");
+	mtalog_ok("prune", "--db %s prune --quiet --no-sync --older-than %s", f.db, "2026-11-01T06:00:00Z");
+	check_db(f.db, 2, 1, "a table without directions, after a prune");
+	reindex_then_table(&f);
+}
+
 static void older_database_walks_until_reindex(void **state)
 {
 	(void)state;
@@ -598,6 +650,7 @@ int main(void)
 		cmocka_unit_test(older_database_walks_until_reindex),
 		cmocka_unit_test(database_without_rowsum_walks_until_reindex),
 		cmocka_unit_test(wrong_table_left_alone),
+		cmocka_unit_test(table_made_before_directions),
 		cmocka_unit_test(upgraded_database_has_the_table),
 	};
 	return TL_RUN_DEFAULT("counts", tests, tl_dir_setup, tl_dir_teardown);

@@ -130,20 +130,22 @@ static int from_rowsums(ml_hist_t *h, ml_search_t *se, const ml_query_t *q, char
  * (inclusive). */
 typedef struct {
 	const char *domain;      /* NULL: all rows */
+	int direction;           /* ml_direction_t; 0: any (not with a domain or released) */
 	uint32_t mask;           /* 1u << status; 0: every status (unless released) */
 	int released;            /* and every row of a released message */
 	uint64_t lo, hi;
 } plain_t;
 
 /* Does the table answer q the way the walk would?  Only when q is no more
- * than an exact recipient domain, statuses (the group "released" too, not
- * the mark "reported": reports are joined to stored rows without putting
- * them again) and a time range, and no caller's filter hides rows. */
+ * than an exact recipient domain or a direction, statuses (the group
+ * "released" too, not with a direction; not the mark "reported": reports
+ * are joined to stored rows without putting them again) and a time range,
+ * and no caller's filter hides rows. */
 static int plain_query(const ml_query_t *q, ml_hist_filter_fn filter, plain_t *pl)
 {
 	const uint32_t statuses = ((1u << ML_ST__COUNT) - 1) & ~1u;
 	if (filter || q->from || q->subject || q->subject_re || q->msgid || q->ip || q->host || q->queue_id ||
-	    q->direction || q->handed_on || q->nvisible || q->until_us < 0 ||
+	    q->handed_on || q->nvisible || q->until_us < 0 ||
 	    (q->status_mask & ~(statuses | ML_QUERY_RELEASED)))
 		return 0;
 	pl->domain = NULL;
@@ -159,6 +161,9 @@ static int plain_query(const ml_query_t *q, ml_hist_filter_fn filter, plain_t *p
 	}
 	pl->mask = q->status_mask & statuses;
 	pl->released = (q->status_mask & ML_QUERY_RELEASED) != 0;
+	pl->direction = q->direction;
+	if (pl->direction && (pl->domain || pl->released))
+		return 0;
 	pl->lo = q->since_us > 0 ? (uint64_t)(q->since_us / 1000000) : 0;
 	pl->hi = q->until_us > 0 ? (uint64_t)(q->until_us / 1000000) : UINT64_MAX;
 	return 1;
@@ -264,9 +269,10 @@ static int from_counts(ml_hist_t *h, ml_search_t *se, const ml_query_t *q, const
 	size_t dn = pl->domain ? strlen(pl->domain) : 0;
 	int rc = ML_OK;
 	if (!pl->released || pl->mask)
-		rc = ml_counts_read(ml_search_store(se), pl->domain, dn, 0, hlo + lo_part, hhi - hi_part, hours_add, &whole);
+		rc = ml_counts_read(ml_search_store(se), pl->domain, dn, 0, pl->direction, hlo + lo_part, hhi - hi_part,
+		                    hours_add, &whole);
 	if (!rc && pl->released && rel.mask)
-		rc = ml_counts_read(ml_search_store(se), pl->domain, dn, 1, hlo + lo_part, hhi - hi_part, hours_add, &rel);
+		rc = ml_counts_read(ml_search_store(se), pl->domain, dn, 1, 0, hlo + lo_part, hhi - hi_part, hours_add, &rel);
 	/* oldest first: the part of the first hour, the whole hours, the part of the last */
 	if (!rc && lo_part)
 		rc = walk_part(h, &l, se, q, pl->lo, hlo * 3600 + 3599, err, errlen);
