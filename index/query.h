@@ -18,7 +18,7 @@
  * literal after \b alone ("\binvoice\s+\d") also the words of the day that
  * may hold it after a letter outside ASCII (only when no other filter is
  * indexed: that costs a walk of the day's subject words); the regex is still
- * matched on every subject found. The day buckets of the time range are
+ * matched on every subject found.  The day buckets of the time range are
  * walked newest first; in each, every spec becomes a postings iterator (the
  * docids of its keys in that bucket: index/postings.h), the iterators are
  * ordered by their counts and intersected by leapfrog seeking from the newest
