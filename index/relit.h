@@ -28,7 +28,7 @@
  * settings such as (?i) (?x) (?m), lookarounds, named groups, comments,
  * recursion; (* verbs and options such as (*UTF) (*UCP); backreferences,
  * \Q..\E, \x \o \c \p \P \X \K \G \g \k and other escapes; bytes outside
- * ASCII; a quantifier on an assertion; nesting deeper than RELIT_DEPTH.
+ * ASCII; a quantifier on an assertion; groups nested more than 32 deep.
  *
  * Which literals count.  A run of letters and digits, all required (no
  * quantifier of minimum 0 on it or on a group around it; a quantifier of
