@@ -20,7 +20,8 @@
  * domain, of one status, of a sender's domain, of a direction, of one
  * subject word, of the first letter of a recipient address (L*), of the
  * regex of the class "subject regex + a word" alone (\bWORD\W+\w, no
- * indexed word), counted by hour and status (tools/histogram.h, what
+ * subject filter: the search looks up the word the regex needs,
+ * index/relit.h), counted by hour and status (tools/histogram.h, what
  * /api/histogram and the total of /api/search run), at most HIST_QUERIES
  * values each (rows: the rows counted); stderr says how many the table
  * counts and the summaries answered ($MTALOG_HIST_WALK=1: none, the

@@ -13,6 +13,7 @@
 #include "engine/syslog.h"
 #include "index/postings.h"
 #include "index/record.h"
+#include "index/relit.h"
 #include "index/reports.h"
 #include "index/rowsum.h"
 #include "index/tokens.h"
@@ -25,6 +26,10 @@
  * prefix is checked on the records of the other filters' candidates instead
  * (info->prefix_capped) */
 #define MAX_WORD_PREFIX_KEYS ML_QUERY_WORD_PREFIX_MAX
+/* Words of a day that may hold a weak literal of a regex past their start
+ * (index/relit.h): past this many the literal is not looked up (the regex
+ * is checked on the other filters' candidates, info->prefix_capped) */
+#define MAX_INNER_TERMS 64
 #define MAX_ITERS 64
 
 const char *const ml_query_params[] = {
@@ -475,6 +480,8 @@ typedef struct {
 	char **prefixes;    /* lowercased word prefixes ("invoic*"): a subject word starts with each */
 	size_t nprefixes;
 	char *words_text;   /* the subject filter without its prefixes: the words the plan looks up */
+	ml_relit_t lits[ML_RELIT_MAX];   /* literals the regex needs in the subject's words, */
+	size_t nlits;                     /* those the plan looks up (index/relit.h) */
 	uint32_t keep;      /* the strings a record is decoded with (ml_row_decode_some) */
 } check_t;
 
@@ -566,6 +573,32 @@ static int split_prefixes(check_t *c, const char *subject)
 	return rc || !c->words_text ? ML_ENOMEM : ML_OK;
 }
 
+/*
+ * The literals of the regex the plan looks up: every strong one of three
+ * characters or more (a word starts with it: one prefix of the index each);
+ * else the longest weak one of three or more (its prefix, and the words of
+ * each day that may hold it: a walk of the day's words); else the longest
+ * of two characters, strong ones first (many words share a two-letter
+ * prefix, but fewer than every subject).
+ */
+static void pick_literals(check_t *c, const char *re)
+{
+	ml_relit_t all[ML_RELIT_MAX];
+	size_t n = ml_relit_find(re, all, ML_RELIT_MAX), best = n;
+	for (size_t i = 0; i < n; i++)
+		if (!all[i].weak && all[i].n >= 3)
+			c->lits[c->nlits++] = all[i];
+	if (c->nlits)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		/* longer first, then strong first */
+		if (best == n || all[i].n > all[best].n || (all[i].n == all[best].n && all[best].weak && !all[i].weak))
+			best = i;
+	}
+	if (best < n)
+		c->lits[c->nlits++] = all[best];
+}
+
 static int check_init(check_t *c, const ml_query_t *q, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
@@ -622,6 +655,8 @@ static int check_init(check_t *c, const ml_query_t *q, char *err, size_t errlen)
 			return ML_ENOMEM;
 		pcre2_set_match_limit(c->mctx, ML_QUERY_RE_MATCH_LIMIT);
 		pcre2_set_depth_limit(c->mctx, ML_QUERY_RE_DEPTH_LIMIT);
+		if (!q->re_scan)
+			pick_literals(c, q->subject_re);
 	}
 	return ML_OK;
 }
@@ -738,6 +773,7 @@ typedef struct {
 	unsigned max;       /* with prefix: the most keys it may stand for in one day */
 	int gather;         /* ... past which it is gathered (an address prefix), not unindexed */
 	int unindexed;      /* a prefix too broad to walk: checked on the records only */
+	const ml_relit_t *lit;   /* a literal of the regex instead of keys (lit_iter) */
 } spec_t;
 
 typedef struct {
@@ -872,6 +908,90 @@ static void plan_build(plan_t *p, const ml_query_t *q, const check_t *chk)
 		ml_qid_term(q->queue_id, strlen(q->queue_id), h);
 		ml_keys_add(&sp->keys, ML_TAG_QID, (const char *)h, ML_ID_TERM_BYTES, 0);
 	}
+	/* the regex's literals: a weak one only when nothing else is indexed
+	 * (its walk of each day's words costs more than the candidates of
+	 * another filter, a subject word's, would) */
+	int alone = p->n == 0;
+	for (size_t i = 0; i < chk->nlits; i++)
+		if ((alone || !chk->lits[i].weak) && (sp = plan_add(p)))
+			sp->lit = &chk->lits[i];
+}
+
+/* The words of a day that may hold a weak literal past their start. */
+typedef struct {
+	iter_t *it;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	uint32_t bucket;
+	const ml_relit_t *lit;
+	unsigned found;
+	int too_many, rc;
+} inner_t;
+
+static int add_inner_term(void *ctx, const char *key, size_t n)
+{
+	inner_t *t = ctx;
+	if (!ml_relit_term_may_hold(t->lit, key + 1, n - 1))
+		return 0;
+	if (++t->found > MAX_INNER_TERMS) {
+		t->too_many = 1;
+		return 1;
+	}
+	iter_t *kid = iter_kid(t->it);
+	if (!kid) {
+		t->rc = ML_ENOMEM;
+		return 1;
+	}
+	t->rc = iter_key(kid, t->txn, t->dbi, key, n, t->bucket);
+	if (t->rc)
+		return 1;
+	t->it->count += kid->count;
+	return 0;
+}
+
+/*
+ * The docids of a literal of the regex in one bucket (index/relit.h): the
+ * union of the words that start with one of its forms (each form a prefix,
+ * gathered when it stands for many words), and for a weak literal the words
+ * of the day that may hold it past their start (a walk of the day's
+ * subject words).  *too_many when those are more than MAX_INNER_TERMS.
+ */
+static int lit_iter(iter_t *it, MDB_txn *txn, MDB_dbi dbi, const ml_relit_t *lit, uint32_t bucket, int *too_many)
+{
+	memset(it, 0, sizeof *it);
+	char forms[ML_RELIT_VARIANTS][ML_RELIT_VAR_BYTES + 1];
+	char key[ML_RELIT_VAR_BYTES + 2];
+	size_t nf = ml_relit_variants(lit, forms);
+	key[0] = ML_TAG_SUBJECT;
+	for (size_t i = 0; i < nf; i++) {
+		size_t n = strlen(forms[i]);
+		memcpy(key + 1, forms[i], n);
+		iter_t *kid = iter_kid(it);
+		if (!kid)
+			return ML_ENOMEM;
+		int unused = 0;
+		int rc = iter_prefix(kid, txn, dbi, key, n + 1, bucket, PREFIX_KIDS, 1, &unused);
+		if (rc)
+			return rc;
+		it->count += kid->count;
+		if (!kid->count) {
+			iter_free(kid);
+			it->nkids--;
+		}
+	}
+	if (lit->weak) {
+		inner_t t = { it, txn, dbi, bucket, lit, 0, 0, 0 };
+		int rc = ml_post_terms(txn, dbi, key, 1, bucket, add_inner_term, &t);
+		if (rc < 0)
+			return rc;
+		if (t.rc)
+			return t.rc;
+		if (t.too_many)
+			*too_many = 1;
+	}
+	if (!it->count)
+		it->state = 2;
+	return ML_OK;
 }
 
 /* The iterator of one spec in one bucket. */
@@ -879,6 +999,13 @@ static int spec_iter(iter_t *it, MDB_txn *txn, MDB_dbi dbi, spec_t *sp, uint32_t
 {
 	size_t pos = 0, len;
 	const char *key;
+	if (sp->lit) {
+		int too_many = 0;
+		int rc = lit_iter(it, txn, dbi, sp->lit, bucket, &too_many);
+		if (too_many)
+			sp->unindexed = 1;
+		return rc;
+	}
 	if (sp->prefix) {
 		ml_keys_next(&sp->keys, &pos, &key, &len);
 		int too_many = 0;

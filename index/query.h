@@ -11,7 +11,14 @@
  * the filter (one key; the statuses of a group, with 'S' "released" and 'S'
  * "reported" (index/reports.h) for those marks; every key under an address
  * prefix or a subject word prefix, "invoic*"); a status together with a
- * recipient domain or address uses the row-level 'X' keys (index/tokens.h).  The day buckets of the time range are
+ * recipient domain or address uses the row-level 'X' keys (index/tokens.h);
+ * a subject regex adds the literals it needs in the subject's words
+ * (index/relit.h: "^Re: meeting" needs words that start with "re" and
+ * "meeting"), each the union of the words under its forms, and for a
+ * literal after \b alone ("\binvoice\s+\d") also the words of the day that
+ * may hold it after a letter outside ASCII (only when no other filter is
+ * indexed: that costs a walk of the day's subject words); the regex is still
+ * matched on every subject found.  The day buckets of the time range are
  * walked newest first; in each, every spec becomes a postings iterator (the
  * docids of its keys in that bucket: index/postings.h), the iterators are
  * ordered by their counts and intersected by leapfrog seeking from the newest
@@ -59,6 +66,9 @@ typedef struct {
 	                           index's words under it, at most ML_QUERY_WORD_PREFIX_MAX
 	                           a day (more: checked on the records, info->prefix_capped) */
 	char *subject_re;       /* PCRE2, case-insensitive, UTF-8 */
+	int re_scan;            /* the regex's literals not looked up in the index: every
+	                           subject the other filters select is matched (the tests
+	                           compare the two) */
 	uint32_t status_mask;   /* 1u << ml_status_t, ML_QUERY_RELEASED, ML_QUERY_REPORTED */
 	int direction;          /* ml_direction_t, 0 = any */
 	int64_t since_us, until_us;  /* inclusive; 0 = open; until_us < 0: before 1970, no row */
