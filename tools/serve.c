@@ -52,6 +52,7 @@
 #include <unistd.h>
 
 #include "index/query.h"
+#include "index/relit.h"
 #include "index/store.h"
 #include "tools/auth.h"
 #include "tools/histogram.h"
@@ -607,12 +608,15 @@ static int client_gone(void *ctx)
 }
 
 /* A search that may read message by message: no indexed filter, or a
- * regex (checked on every row the other filters select). */
+ * regex that needs no word the index has (it reads every subject of the
+ * range; one that needs words, index/relit.h, walks their messages, as a
+ * search of subject words does). */
 static int search_costly(const ml_query_t *q)
 {
-	if (q->subject_re)
+	ml_relit_t lits[ML_RELIT_MAX];
+	if (q->subject_re && !ml_relit_find(q->subject_re, lits, ML_RELIT_MAX))
 		return 1;
-	int words = 0;
+	int words = q->subject_re != NULL;
 	if (q->subject)
 		for (const char *c = q->subject; *c && !words; c++)
 			words = isalnum((unsigned char)*c) || (unsigned char)*c >= 0x80;
@@ -1102,7 +1106,7 @@ static enum MHD_Result api_search(req_t *r, int csv)
 		if (placed)
 			return respond_no_search(r, rc);
 		static const char busy[] = "{\"error\":\"busy: other searches that read message by message are running "
-		                           "(no indexed filter, or subject_re); retry, or add to, from, subject or status\"}";
+		                           "(no indexed filter, or a subject_re that needs no word); retry, or add to, from, subject or status\"}";
 		static const char *const hdr[] = { "Retry-After", "2", "Cache-Control", "no-store", NULL };
 		return respond(r, 503, "application/json", busy, sizeof busy - 1, hdr);
 	}
