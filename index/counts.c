@@ -40,7 +40,7 @@ struct ml_counts_delta {
 	uint32_t *slots;          /* entry index + 1; 0: empty */
 	size_t nslots;            /* a power of two, at least twice n */
 	ml_buf_t pool;
-	int directions;           /* rows counted under their direction too */
+	int more;                 /* the keys added later counted too (directions, prefixes) */
 };
 
 int ml_counts_delta_new(ml_counts_delta_t **out)
@@ -157,15 +157,46 @@ static size_t direction_key(unsigned char *k, int dir, uint64_t hour)
 	return make_key(k, term, 2, hour);
 }
 
+/* The key of the rows whose address starts with the first n bytes of a, in
+ * hour: 0 when a is shorter. */
+static size_t prefix_key(unsigned char *k, ml_slice_t a, size_t n, uint64_t hour)
+{
+	if (a.n < n || !n || n > ML_COUNTS_PREFIX_MAX)
+		return 0;
+	char term[1 + ML_COUNTS_PREFIX_MAX];
+	term[0] = ML_COUNTS_TAG_PREFIX;
+	for (size_t i = 0; i < n; i++)
+		term[1 + i] = a.p[i] >= 'A' && a.p[i] <= 'Z' ? (char)(a.p[i] + 32) : a.p[i];
+	return make_key(k, term, 1 + n, hour);
+}
+
+/* Row r's prefix keys (to= and orig_to=, each distinct key once), +sign. */
+static int add_prefixes(ml_counts_delta_t *d, const ml_message_t *m, const ml_rcpt_t *r, uint64_t hour,
+                        ml_status_t st, int sign)
+{
+	ml_slice_t to = ml_message_str(m, r->to), orig = r->orig_to.len ? ml_message_str(m, r->orig_to) : ML_SLICE_NULL;
+	int rc = ML_OK;
+	for (size_t n = 1; n <= ML_COUNTS_PREFIX_MAX && !rc; n++) {
+		unsigned char k[KEY_MAX], k2[KEY_MAX];
+		size_t kn = prefix_key(k, to, n, hour), k2n = prefix_key(k2, orig, n, hour);
+		if (kn)
+			rc = add(d, k, kn, st, sign);
+		if (!rc && k2n && (k2n != kn || memcmp(k, k2, kn)))
+			rc = add(d, k2, k2n, st, sign);
+	}
+	return rc;
+}
+
 /* m's rows under the keys of all rows or of the released ones (released),
- * and of its direction (not released ones). */
+ * and of its direction and its recipients' prefixes (not released ones). */
 static int add_rows(ml_counts_delta_t *d, const ml_message_t *m, int released, int sign)
 {
 	uint64_t hour = ml_docid_sec(m->docid) / 3600;
 	unsigned char all[KEY_MAX], k[KEY_MAX], k2[KEY_MAX], dk[KEY_MAX];
 	const char rel = ML_COUNTS_TAG_RELEASED;
 	size_t an = make_key(all, &rel, released ? 1 : 0, hour);
-	size_t dn = d->directions && !released ? direction_key(dk, m->direction, hour) : 0;
+	int more = d->more && !released;
+	size_t dn = more ? direction_key(dk, m->direction, hour) : 0;
 	int rc = ML_OK;
 	if (!m->nrcpts)
 		rc = add(d, all, an, ml_message_row_status(m, NULL), sign);
@@ -179,6 +210,8 @@ static int add_rows(ml_counts_delta_t *d, const ml_message_t *m, int released, i
 		rc = add(d, all, an, st, sign);
 		if (!rc && dn)
 			rc = add(d, dk, dn, st, sign);
+		if (!rc && more)
+			rc = add_prefixes(d, m, r, hour, st, sign);
 		/* to= and orig_to=: a search by domain matches the row by either */
 		size_t kn = domain_key(k, ml_addr_domain(ml_message_str(m, r->to)), released, hour);
 		size_t k2n = r->orig_to.len ? domain_key(k2, ml_addr_domain(ml_message_str(m, r->orig_to)), released, hour)
@@ -191,9 +224,9 @@ static int add_rows(ml_counts_delta_t *d, const ml_message_t *m, int released, i
 	return rc;
 }
 
-void ml_counts_delta_directions(ml_counts_delta_t *d, int on)
+void ml_counts_delta_more(ml_counts_delta_t *d, int on)
 {
-	d->directions = on;
+	d->more = on;
 }
 
 int ml_counts_message(ml_counts_delta_t *d, const ml_message_t *m, int sign)
@@ -336,41 +369,77 @@ int ml_counts_ready(MDB_txn *txn, ml_store_t *s)
 	return ml_meta_table_ready(txn, s, s->counts, ML_META_COUNTS_READY);
 }
 
-int ml_counts_directions(MDB_txn *txn, ml_store_t *s)
+int ml_counts_more(MDB_txn *txn, ml_store_t *s)
 {
-	return ml_counts_ready(txn, s) && ml_meta_flag(txn, s, ML_META_COUNTS_DIRECTIONS);
+	return ml_counts_ready(txn, s) && ml_meta_flag(txn, s, ML_META_COUNTS_MORE);
 }
 
 int ml_counts_set_ready(MDB_txn *txn, ml_store_t *s, int ready)
 {
 	int rc = ml_meta_set_flag(txn, s, ML_META_COUNTS_READY, ready);
-	return rc ? rc : ml_meta_set_flag(txn, s, ML_META_COUNTS_DIRECTIONS, ready);
+	return rc ? rc : ml_meta_set_flag(txn, s, ML_META_COUNTS_MORE, ready);
 }
 
 int ml_counts_clear(MDB_txn *txn, ml_store_t *s)
 {
 	int rc = ml_meta_table_clear(txn, s, s->counts, ML_META_COUNTS_READY);
-	return rc ? rc : ml_meta_set_flag(txn, s, ML_META_COUNTS_DIRECTIONS, 0);
+	return rc ? rc : ml_meta_set_flag(txn, s, ML_META_COUNTS_MORE, 0);
 }
 
-int ml_counts_read(ml_store_t *s, const char *domain, size_t n, int released, int direction, uint64_t hour_lo,
-                   uint64_t hour_hi, ml_counts_fn fn, void *ctx)
+void ml_counts_term_all(ml_counts_term_t *t, int released)
 {
-	unsigned char want[KEY_MAX];
-	const char rel = ML_COUNTS_TAG_RELEASED;
-	if (direction && (domain || released))
-		return ML_ENOTFOUND;
-	size_t kn = direction ? direction_key(want, direction, hour_lo)
-	            : domain  ? domain_key(want, ml_slice(domain, n), released, hour_lo)
-	                      : make_key(want, &rel, released ? 1 : 0, hour_lo);
+	t->t[0] = ML_COUNTS_TAG_RELEASED;
+	t->n = released ? 1 : 0;
+	t->more = 0;
+}
+
+int ml_counts_term_domain(ml_counts_term_t *t, const char *domain, size_t n, int released)
+{
+	unsigned char k[KEY_MAX];
+	size_t kn = domain_key(k, ml_slice(domain, n), released, 0);
 	if (!kn)
 		return ML_ENOTFOUND;
+	t->n = kn - HOUR_BYTES;
+	memcpy(t->t, k + HOUR_BYTES, t->n);
+	t->more = 0;
+	return ML_OK;
+}
+
+int ml_counts_term_direction(ml_counts_term_t *t, int dir)
+{
+	unsigned char k[KEY_MAX];
+	size_t kn = direction_key(k, dir, 0);
+	if (!kn)
+		return ML_ENOTFOUND;
+	t->n = kn - HOUR_BYTES;
+	memcpy(t->t, k + HOUR_BYTES, t->n);
+	t->more = 1;
+	return ML_OK;
+}
+
+int ml_counts_term_prefix(ml_counts_term_t *t, const char *p, size_t n)
+{
+	unsigned char k[KEY_MAX];
+	size_t kn = prefix_key(k, ml_slice(p, n), n, 0);
+	if (!kn)
+		return ML_ENOTFOUND;
+	t->n = kn - HOUR_BYTES;
+	memcpy(t->t, k + HOUR_BYTES, t->n);
+	t->more = 1;
+	return ML_OK;
+}
+
+int ml_counts_read(ml_store_t *s, const ml_counts_term_t *t, uint64_t hour_lo, uint64_t hour_hi,
+                   ml_counts_fn fn, void *ctx)
+{
+	unsigned char want[KEY_MAX];
+	size_t kn = make_key(want, t->t, t->n, hour_lo);
 	MDB_txn *txn;
 	MDB_cursor *c = NULL;
 	int rc = ml_store_read_begin(s, &txn);
 	if (rc)
 		return rc;
-	if (!(direction ? ml_counts_directions(txn, s) : ml_counts_ready(txn, s))) {
+	if (!(t->more ? ml_counts_more(txn, s) : ml_counts_ready(txn, s))) {
 		rc = ML_ENOTFOUND;
 		goto done;
 	}

@@ -16,7 +16,10 @@
  *                 or the same of the rows of released messages alone:
  *                 ML_COUNTS_TAG_RELEASED alone, or it and the domain; or
  *                 the rows of messages of one direction: ML_TAG_DIRECTION
- *                 and the direction's number (ml_direction_t, 1 to 3)
+ *                 and the direction's number (ml_direction_t, 1 to 3); or
+ *                 the rows whose recipient address starts with a prefix of
+ *                 one or two bytes: ML_COUNTS_TAG_PREFIX and the bytes,
+ *                 ASCII lowercased
  *
  * Hour first: the keys a batch changes are those of the hours its messages
  * came in, a few adjacent runs of the table (the pages a commit copies are
@@ -37,12 +40,15 @@
  * domain.  The rows of a message released from quarantine (ML_MSG_RELEASED)
  * count again under the 'R' keys: a search of the status group "released"
  * matches every row of such a message, whatever its status.  Domains longer than ML_COUNTS_DOMAIN_MAX are not counted under a
- * term (a query for one is not answered from the table).  Every row of a
- * message of a known direction counts again under its direction's key (not
- * those of released rows): only in a table that has the flag
- * ML_META_COUNTS_DIRECTIONS besides the other, which a new database and a
- * rebuild set (a table made before directions were counted is kept without
- * them, and a query by direction walks, until a reindex).
+ * term (a query for one is not answered from the table).  The keys added
+ * later ("more"): every row of a message of a known direction counts again
+ * under its direction's key, and a recipient's row under the first byte and
+ * the first two bytes of its to= and orig_to= (each distinct key once:
+ * `--to 'j*'` matches a row by either address); not those of released rows.
+ * Only in a table that has the flag ML_META_COUNTS_MORE besides the other,
+ * which a new database and a rebuild set (a table made before is kept
+ * without them, and a query by direction or prefix is answered otherwise,
+ * until a reindex).
  *
  * Invariant: while meta ML_META_COUNTS_READY is set, every key holds
  * exactly what the rows stored in `rows` and `rows.open` give.  Who keeps it:
@@ -72,6 +78,8 @@
 
 #define ML_COUNTS_DOMAIN_MAX 255u   /* bytes of a domain counted under its term */
 #define ML_COUNTS_TAG_RELEASED 'R'  /* the terms of the rows of released messages */
+#define ML_COUNTS_TAG_PREFIX 'P'    /* the terms of recipient prefixes */
+#define ML_COUNTS_PREFIX_MAX 2u     /* bytes of a prefix counted at most */
 
 /* The rows of m by status, each +sign, into delta (the counters
  * "rows:<status>" of the writer and of prune). */
@@ -94,8 +102,8 @@ typedef struct ml_counts_delta ml_counts_delta_t;
 int ml_counts_delta_new(ml_counts_delta_t **out);
 void ml_counts_delta_free(ml_counts_delta_t *d);
 void ml_counts_delta_reset(ml_counts_delta_t *d);
-/* Count the rows of each direction too (the table has them: ml_counts_directions). */
-void ml_counts_delta_directions(ml_counts_delta_t *d, int on);
+/* Count the keys added later too (the table has them: ml_counts_more). */
+void ml_counts_delta_more(ml_counts_delta_t *d, int on);
 /* Add m's rows (docid set), each +sign (index/counts.h, "What is counted"). */
 int ml_counts_message(ml_counts_delta_t *d, const ml_message_t *m, int sign);
 /* Add the deltas of from into d. */
@@ -108,26 +116,40 @@ int ml_counts_delta_write(ml_counts_delta_t *d, MDB_txn *txn, ml_store_t *s, int
 
 /* Is the table complete in txn?  (0 also when the file has no table.) */
 int ml_counts_ready(MDB_txn *txn, ml_store_t *s);
-/* ... and does it count the rows of each direction? */
-int ml_counts_directions(MDB_txn *txn, ml_store_t *s);
+/* ... and does it have the keys added later (directions, prefixes)? */
+int ml_counts_more(MDB_txn *txn, ml_store_t *s);
 /* Set or clear the flags in txn (set: the table was filled with every key,
- * directions too). */
+ * those added later too). */
 int ml_counts_set_ready(MDB_txn *txn, ml_store_t *s, int ready);
 /* Empty the table in txn and clear the flags (a rebuild's start). */
 int ml_counts_clear(MDB_txn *txn, ml_store_t *s);
 
 /* One hour's counts, by status (index 0 unused). */
 typedef int (*ml_counts_fn)(void *ctx, uint64_t hour, const uint64_t n[ML_ST__COUNT]);
+/* What a read counts: the term of its keys. */
+typedef struct {
+	char t[1 + ML_COUNTS_DOMAIN_MAX];
+	size_t n;
+	int more;               /* a key added later (needs ml_counts_more) */
+} ml_counts_term_t;
+/* All rows (of released messages only: released). */
+void ml_counts_term_all(ml_counts_term_t *t, int released);
+/* The rows to domain (n bytes, any case; of released messages only:
+ * released); ML_ENOTFOUND when it is not counted (empty, longer than
+ * ML_COUNTS_DOMAIN_MAX). */
+int ml_counts_term_domain(ml_counts_term_t *t, const char *domain, size_t n, int released);
+/* The rows of messages of direction dir (ml_direction_t, 1 to 3); ML_ENOTFOUND else. */
+int ml_counts_term_direction(ml_counts_term_t *t, int dir);
+/* The rows whose to= or orig_to= starts with p (n bytes, 1 to
+ * ML_COUNTS_PREFIX_MAX, ASCII in any case); ML_ENOTFOUND else. */
+int ml_counts_term_prefix(ml_counts_term_t *t, const char *p, size_t n);
+
 /* Call fn for each stored hour from hour_lo to hour_hi (inclusive), oldest
- * first, of all rows (domain NULL) or of the rows to domain (n bytes, any
- * case), of released messages only when released, or of the rows of
- * messages of direction (ml_direction_t; 0: any; not with a domain or
- * released), in one read snapshot of its own.  ML_ENOTFOUND when the table
- * is not complete (no flag), has no directions and one is asked, or the
- * domain is not counted (empty, longer than ML_COUNTS_DOMAIN_MAX): the
- * caller counts otherwise.  fn returns non-zero to stop (that value is
- * returned). */
-int ml_counts_read(ml_store_t *s, const char *domain, size_t n, int released, int direction, uint64_t hour_lo,
-                   uint64_t hour_hi, ml_counts_fn fn, void *ctx);
+ * first, of the rows of term t, in one read snapshot of its own.
+ * ML_ENOTFOUND when the table is not complete (no flag), or has not the keys
+ * added later and t is one: the caller counts otherwise.  fn returns
+ * non-zero to stop (that value is returned). */
+int ml_counts_read(ml_store_t *s, const ml_counts_term_t *t, uint64_t hour_lo, uint64_t hour_hi,
+                   ml_counts_fn fn, void *ctx);
 
 #endif

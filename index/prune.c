@@ -65,7 +65,7 @@ static int prune_chunk(pruner_t *p, int place, uint64_t from, unsigned batch, ch
 	ml_post_batch_reset(p->post);
 	ml_counts_delta_reset(p->counts);
 	int counts_on = ml_counts_ready(txn, p->s);
-	ml_counts_delta_directions(p->counts, ml_counts_directions(txn, p->s));
+	ml_counts_delta_more(p->counts, ml_counts_more(txn, p->s));
 	ml_rowsum_delta_reset(p->rowsum);
 	int rowsum_on = ml_rowsum_ready(txn, p->s);
 	rc = ml_store_strtab(txn, p->s, &p->tab);

@@ -245,7 +245,7 @@ static int open_dbs(ml_store_t *s, char *err, size_t errlen)
 		if (!rc)
 			rc = ml_meta_set_flag(txn, s, ML_META_COUNTS_READY, 1);
 		if (!rc)
-			rc = ml_meta_set_flag(txn, s, ML_META_COUNTS_DIRECTIONS, 1);
+			rc = ml_meta_set_flag(txn, s, ML_META_COUNTS_MORE, 1);
 		if (!rc)
 			rc = ml_meta_set_flag(txn, s, ML_META_ROWSUM_READY, 1);
 		if (rc) {

@@ -117,7 +117,7 @@ static inline uint32_t ml_docid_seq(uint64_t docid)
 #define ML_META_FORMAT      "ingest:format" /* the --format logs were ingested with, when not auto */
 #define ML_META_REINDEX     "reindex:last"  /* u64 LE: unix time of the last rebuild's start */
 #define ML_META_COUNTS_READY "counts:ready" /* empty: the table counts is complete (index/counts.h) */
-#define ML_META_COUNTS_DIRECTIONS "counts:directions" /* empty: ... and counts each direction's rows too */
+#define ML_META_COUNTS_MORE "counts:more" /* empty: ... and has the keys of directions and recipient prefixes */
 #define ML_META_ROWSUM_READY "rowsum:ready" /* empty: the table rowsum is complete (index/rowsum.h) */
 #define ML_META_SEALED      "post:sealed"   /* u64 LE: 1 + the last day whose postings are sealed */
 #define ML_META_STREAM_SEQ  "stream:seq"    /* u64 LE: a shard's last stream sequence stored (tools/shard.h) */

@@ -54,7 +54,7 @@ struct ml_writer {
 	ml_post_batch_t *post;
 	int64_t rows_delta[ML_ST__COUNT];
 	int counts_on;            /* the table counts is kept (complete, or being rebuilt) */
-	int counts_dir;           /* ... with the rows of each direction */
+	int counts_more;          /* ... with the keys added later (index/counts.h) */
 	ml_counts_delta_t *counts[PREP_THREADS];  /* its changes, one set a prep thread */
 	int rowsum_on;            /* the table rowsum is kept (complete, or being rebuilt) */
 	ml_rowsum_delta_t *rowsum;
@@ -228,7 +228,7 @@ int ml_writer_begin(ml_writer_t *w)
 	if (rc)
 		return rc;
 	w->counts_on = ml_counts_ready(w->txn, w->s);
-	w->counts_dir = ml_counts_directions(w->txn, w->s);
+	w->counts_more = ml_counts_more(w->txn, w->s);
 	w->rowsum_on = ml_rowsum_ready(w->txn, w->s);
 	/* a table or dictionary stored since this writer loaded its own (a reindex) */
 	rc = load_tables(w);
@@ -274,7 +274,7 @@ int ml_writer_rebuild_begin(ml_writer_t *w, int flags)
 	if (!rc)
 		rc = ml_rowsum_clear(w->txn, w->s);
 	w->counts_on = 1;
-	w->counts_dir = 1;
+	w->counts_more = 1;
 	w->rowsum_on = 1;
 	if (rc) {
 		ml_writer_abort(w);
@@ -470,8 +470,8 @@ static int redecide_one(ml_writer_t *w, uint64_t docid, ml_message_t *m,
 	if (d < 0 || d == old)
 		return d < 0 ? d : ML_OK;
 	/* its rows move from one direction's counts to the other's */
-	if (w->counts_on && w->counts_dir) {
-		ml_counts_delta_directions(w->counts[0], 1);
+	if (w->counts_on && w->counts_more) {
+		ml_counts_delta_more(w->counts[0], 1);
 		m->direction = old;
 		rc = ml_counts_message(w->counts[0], m, -1);
 		m->direction = (uint8_t)d;
@@ -811,7 +811,7 @@ static int prepare(ml_writer_t *w)
 		wk[t].w = w;
 		wk[t].codec = w->codec[t];
 		wk[t].counts = w->counts_on ? w->counts[t] : NULL;
-		ml_counts_delta_directions(w->counts[t], w->counts_dir);
+		ml_counts_delta_more(w->counts[t], w->counts_more);
 		wk[t].first = (size_t)t;
 		wk[t].step = (size_t)nthreads;
 		ml_message_init(&wk[t].old);

@@ -46,6 +46,7 @@ typedef struct {
  * their domains, subject words, hosts and client IPs, and its hours. */
 typedef struct {
 	names_t to_domains, from, from_domains, words, hosts, ips;
+	names_t to_prefixes;   /* the first two bytes of recipients' addresses */
 	uint64_t first_hour, last_hour;
 } span_t;
 
@@ -58,7 +59,8 @@ static void names_free(names_t *l)
 
 static void span_free(span_t *sp)
 {
-	names_t *all[] = { &sp->to_domains, &sp->from, &sp->from_domains, &sp->words, &sp->hosts, &sp->ips };
+	names_t *all[] = { &sp->to_domains, &sp->from, &sp->from_domains, &sp->words, &sp->hosts, &sp->ips,
+	                   &sp->to_prefixes };
 	for (size_t i = 0; i < ML_ARRAY_LEN(all); i++)
 		names_free(all[i]);
 	memset(sp, 0, sizeof *sp);
@@ -91,6 +93,9 @@ static int note_message(void *ctx, const ml_message_t *m)
 	for (uint32_t i = 0; i < m->nrcpts; i++) {
 		note(&sp->to_domains, ml_addr_domain(ml_message_str(m, m->rcpts[i].to)));
 		note(&sp->to_domains, ml_addr_domain(ml_message_str(m, m->rcpts[i].orig_to)));
+		ml_slice_t to = ml_message_str(m, m->rcpts[i].to);
+		if (to.n >= 2)
+			note(&sp->to_prefixes, ml_slice(to.p, 2));
 	}
 	ml_slice_t from = ml_message_str(m, m->from), subj = ml_message_str(m, m->subject);
 	note(&sp->from, from);
@@ -142,8 +147,8 @@ static void at(char *buf, size_t n, uint64_t sec)
 typedef struct {
 	ml_search_t *se;
 	int want_table;          /* the table counts must answer (1) or must not (0) the plain queries;
-	                          * 2: it answers them but those by direction (made before it
-	                          * counted directions) */
+	                          * 2: it answers them but those of the keys added later
+	                          * (direction, recipient prefix): made before them */
 	int want_rowsum;         /* the same of rowsum and the queries of the message's filters */
 	unsigned compared, by[3];
 	unsigned empty[3];       /* answers of no row, by what answered */
@@ -186,6 +191,36 @@ static void compare(run_t *r, const char *to, const char *status, const char *si
 	const char *kv[] = { "to", to, "status", status, "since", since, "until", until, "from", from, NULL };
 	int rowsum = r->want_rowsum && !to && !(status && strstr(status, "reported"));
 	compare_kv(r, kv, whole && r->want_table && !from ? BY_COUNTS : rowsum ? BY_ROWSUM : BY_WALK);
+}
+
+/* Recipient prefixes of one and two characters (of the table's keys added
+ * later: answered there when the table has them), and of three (walked). */
+static void compare_prefixes(run_t *r, const span_t *sp, const char *since, const char *until)
+{
+	for (size_t i = 0; i < sp->to_prefixes.n && i < 16; i++) {
+		const char *p = sp->to_prefixes.v[i];
+		char one[8], two[8], up[8], three[8];
+		snprintf(one, sizeof one, "%c*", p[0]);
+		snprintf(two, sizeof two, "%.2s*", p);
+		snprintf(up, sizeof up, "%.2s*", p);
+		for (char *c = up; *c; c++)
+			*c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+		snprintf(three, sizeof three, "%.2se*", p);
+		int table = r->want_table == 1 ? BY_COUNTS : BY_WALK;
+		const char *kv1[] = { "to", one, NULL };
+		compare_kv(r, kv1, table);
+		const char *kv2[] = { "to", two, "status", i % 2 ? "delivered" : "bounced,delayed,blocked", NULL };
+		compare_kv(r, kv2, table);
+		const char *kv3[] = { "to", up, "since", since, "until", until, NULL };
+		compare_kv(r, kv3, table);
+		/* not from the table: three characters, a domain prefix, with "released" */
+		const char *kv4[] = { "to", three, NULL };
+		compare_kv(r, kv4, BY_WALK);
+		const char *kv5[] = { "to", one, "status", "released", NULL };
+		compare_kv(r, kv5, BY_WALK);
+	}
+	const char *kv6[] = { "to", "@e*", NULL };
+	compare_kv(r, kv6, BY_WALK);
 }
 
 /* The queries of the message's filters: each with statuses and time
@@ -312,6 +347,7 @@ static void check_db(const char *db, int want_table, int want_rowsum, const char
 	assert_int_equal(ml_search_each(se, note_message, &sp), 0);
 	assert_true(sp.to_domains.n > 3 && sp.last_hour > sp.first_hour + 12);
 	assert_true(sp.from_domains.n > 3 && sp.words.n > 3 && sp.hosts.n && sp.ips.n);
+	assert_true(sp.to_prefixes.n > 3);
 	if (want_rowsum)
 		check_summaries(s, se);
 	run_t r = { se, want_table, want_rowsum, 0, { 0 }, { 0 } };
@@ -365,6 +401,7 @@ static void check_db(const char *db, int want_table, int want_rowsum, const char
 	compare(&r, NULL, NULL, NULL, NULL, dom, 0);
 	compare(&r, "@example*", NULL, NULL, NULL, NULL, 0);
 	compare_message_filters(&r, &sp, c, d);
+	compare_prefixes(&r, &sp, c, d);
 	if (want_table)
 		assert_true(r.by[BY_COUNTS] > 50);
 	else
@@ -542,9 +579,10 @@ static void walks_until_reindex(const char *name, unsigned seed, int old)
 	reindex_then_table(&f);
 }
 
-/* Take the rows of each direction out of the table counts of db, and its
- * flag: a database whose table was made before it counted directions. */
-static void table_without_directions(const char *db)
+/* Take the keys added later (directions, recipient prefixes) out of the
+ * table counts of db, and their flag: a database whose table was made
+ * before them. */
+static void table_without_later_keys(const char *db)
 {
 	ml_store_t *s;
 	char err[512];
@@ -557,32 +595,34 @@ static void table_without_directions(const char *db)
 	MDB_val k, v;
 	unsigned n = 0;
 	for (int r = mdb_cursor_get(c, &k, &v, MDB_FIRST); r == 0; r = mdb_cursor_get(c, &k, &v, MDB_NEXT))
-		if (k.mv_size == 6 && ((const char *)k.mv_data)[4] == ML_TAG_DIRECTION) {
+		if ((k.mv_size == 6 && ((const char *)k.mv_data)[4] == ML_TAG_DIRECTION) ||
+		    (k.mv_size > 4 && ((const char *)k.mv_data)[4] == ML_COUNTS_TAG_PREFIX)) {
 			assert_int_equal(mdb_cursor_del(c, 0), 0);
 			n++;
 		}
 	assert_true(n > 10);
 	mdb_cursor_close(c);
-	assert_int_equal(ml_meta_set_flag(txn, s, ML_META_COUNTS_DIRECTIONS, 0), 0);
+	assert_int_equal(ml_meta_set_flag(txn, s, ML_META_COUNTS_MORE, 0), 0);
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	ml_store_close(s);
 }
 
-/* A table made before it counted directions: the plain queries are read
- * there, those by direction walk the summaries; ingest and prune keep it as
- * it is (a prune that took directions out of it would find it wrong and
- * drop it); reindex counts directions again. */
-static void table_made_before_directions(void **state)
+/* A table made before the keys of directions and prefixes: the plain
+ * queries are read there, those by direction walk the summaries and those
+ * by prefix the rows; ingest and prune keep it as it is (a prune that took
+ * such keys out of it would find it wrong and drop it); reindex makes
+ * them. */
+static void table_made_before_later_keys(void **state)
 {
 	(void)state;
 	fixture_t f;
 	build(&f, "d", 17);
-	table_without_directions(f.db);
-	check_db(f.db, 2, 1, "a table without directions");
+	table_without_later_keys(f.db);
+	check_db(f.db, 2, 1, "a table without the later keys");
 	last_piece(&f);
-	check_db(f.db, 2, 1, "a table without directions, after an ingest");
+	check_db(f.db, 2, 1, "a table without the later keys, after an ingest");
 	mtalog_ok("prune", "--db %s prune --quiet --no-sync --older-than %s", f.db, "2026-11-01T06:00:00Z");
-	check_db(f.db, 2, 1, "a table without directions, after a prune");
+	check_db(f.db, 2, 1, "a table without the later keys, after a prune");
 	reindex_then_table(&f);
 }
 
@@ -650,7 +690,7 @@ int main(void)
 		cmocka_unit_test(older_database_walks_until_reindex),
 		cmocka_unit_test(database_without_rowsum_walks_until_reindex),
 		cmocka_unit_test(wrong_table_left_alone),
-		cmocka_unit_test(table_made_before_directions),
+		cmocka_unit_test(table_made_before_later_keys),
 		cmocka_unit_test(upgraded_database_has_the_table),
 	};
 	return TL_RUN_DEFAULT("counts", tests, tl_dir_setup, tl_dir_teardown);

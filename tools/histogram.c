@@ -131,16 +131,19 @@ static int from_rowsums(ml_hist_t *h, ml_search_t *se, const ml_query_t *q, char
 typedef struct {
 	const char *domain;      /* NULL: all rows */
 	int direction;           /* ml_direction_t; 0: any (not with a domain or released) */
+	const char *prefix;      /* a recipient prefix of prefix_n bytes (not with the others) */
+	size_t prefix_n;
 	uint32_t mask;           /* 1u << status; 0: every status (unless released) */
 	int released;            /* and every row of a released message */
 	uint64_t lo, hi;
 } plain_t;
 
 /* Does the table answer q the way the walk would?  Only when q is no more
- * than an exact recipient domain or a direction, statuses (the group
- * "released" too, not with a direction; not the mark "reported": reports
- * are joined to stored rows without putting them again) and a time range,
- * and no caller's filter hides rows. */
+ * than an exact recipient domain, a direction or a recipient prefix of one
+ * or two characters (`j*`), statuses (the group "released" too, with a
+ * domain or nothing; not the mark "reported": reports are joined to stored
+ * rows without putting them again) and a time range, and no caller's
+ * filter hides rows. */
 static int plain_query(const ml_query_t *q, ml_hist_filter_fn filter, plain_t *pl)
 {
 	const uint32_t statuses = ((1u << ML_ST__COUNT) - 1) & ~1u;
@@ -148,11 +151,16 @@ static int plain_query(const ml_query_t *q, ml_hist_filter_fn filter, plain_t *p
 	    q->handed_on || q->nvisible || q->until_us < 0 ||
 	    (q->status_mask & ~(statuses | ML_QUERY_RELEASED)))
 		return 0;
-	pl->domain = NULL;
-	if (q->to) {
+	pl->domain = pl->prefix = NULL;
+	pl->prefix_n = 0;
+	size_t n = q->to ? strlen(q->to) : 0;
+	if (n >= 2 && n - 1 <= ML_COUNTS_PREFIX_MAX && q->to[n - 1] == '*' && q->to[0] != '@') {
+		/* "j*", "jo*": the rows whose to= or orig_to= starts with it */
+		pl->prefix = q->to;
+		pl->prefix_n = n - 1;
+	} else if (q->to) {
 		/* "@example.org" or "example.org", as ml_addr_match takes them;
-		 * not an address, a prefix or the null sender's "<>" */
-		size_t n = strlen(q->to);
+		 * not an address, a longer prefix or the null sender's "<>" */
 		const char *d = q->to[0] == '@' ? q->to + 1 : q->to;
 		if (!n || q->to[n - 1] == '*' || !strcmp(q->to, "<>") || !*d || strchr(d, '@') ||
 		    strlen(d) > ML_COUNTS_DOMAIN_MAX)
@@ -162,7 +170,7 @@ static int plain_query(const ml_query_t *q, ml_hist_filter_fn filter, plain_t *p
 	pl->mask = q->status_mask & statuses;
 	pl->released = (q->status_mask & ML_QUERY_RELEASED) != 0;
 	pl->direction = q->direction;
-	if (pl->direction && (pl->domain || pl->released))
+	if ((pl->direction || pl->prefix) && (pl->domain || pl->released || (pl->direction && pl->prefix)))
 		return 0;
 	pl->lo = q->since_us > 0 ? (uint64_t)(q->since_us / 1000000) : 0;
 	pl->hi = q->until_us > 0 ? (uint64_t)(q->until_us / 1000000) : UINT64_MAX;
@@ -266,13 +274,24 @@ static int from_counts(ml_hist_t *h, ml_search_t *se, const ml_query_t *q, const
 	 * released messages in the other statuses */
 	const uint32_t all = ((1u << ML_ST__COUNT) - 1) & ~1u;
 	hours_t whole = { NULL, 0, 0, pl->mask }, rel = { NULL, 0, 0, all & ~pl->mask }, l = { NULL, 0, 0, 0 };
-	size_t dn = pl->domain ? strlen(pl->domain) : 0;
+	ml_counts_term_t t, trel;
 	int rc = ML_OK;
-	if (!pl->released || pl->mask)
-		rc = ml_counts_read(ml_search_store(se), pl->domain, dn, 0, pl->direction, hlo + lo_part, hhi - hi_part,
-		                    hours_add, &whole);
+	if (pl->prefix)
+		rc = ml_counts_term_prefix(&t, pl->prefix, pl->prefix_n);
+	else if (pl->direction)
+		rc = ml_counts_term_direction(&t, pl->direction);
+	else if (pl->domain)
+		rc = ml_counts_term_domain(&t, pl->domain, strlen(pl->domain), 0);
+	else
+		ml_counts_term_all(&t, 0);
+	if (!rc && pl->released && pl->domain)
+		rc = ml_counts_term_domain(&trel, pl->domain, strlen(pl->domain), 1);
+	else if (!rc && pl->released)
+		ml_counts_term_all(&trel, 1);
+	if (!rc && (!pl->released || pl->mask))
+		rc = ml_counts_read(ml_search_store(se), &t, hlo + lo_part, hhi - hi_part, hours_add, &whole);
 	if (!rc && pl->released && rel.mask)
-		rc = ml_counts_read(ml_search_store(se), pl->domain, dn, 1, 0, hlo + lo_part, hhi - hi_part, hours_add, &rel);
+		rc = ml_counts_read(ml_search_store(se), &trel, hlo + lo_part, hhi - hi_part, hours_add, &rel);
 	/* oldest first: the part of the first hour, the whole hours, the part of the last */
 	if (!rc && lo_part)
 		rc = walk_part(h, &l, se, q, pl->lo, hlo * 3600 + 3599, err, errlen);
