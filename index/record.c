@@ -616,7 +616,9 @@ struct ml_codec {
 	ZSTD_CCtx *cctx;
 	ZSTD_DCtx *dctx;
 	uint32_t ids[ML_DICT_MAX_IDS];
-	ZSTD_CDict *cdicts[ML_DICT_MAX_IDS];
+	ZSTD_CDict *cdicts[ML_DICT_MAX_IDS];   /* at ML_RAW_LEVEL (records) */
+	ZSTD_CDict *bdicts[ML_DICT_MAX_IDS];   /* at ML_RAWBLOCK_LEVEL, made by the first block */
+	ml_buf_t dicts[ML_DICT_MAX_IDS];       /* the bytes, for bdicts */
 	ZSTD_DDict *ddicts[ML_DICT_MAX_IDS];
 	unsigned ndicts;
 	uint32_t cur;      /* index + 1 of the dictionary in use; 0 none */
@@ -656,6 +658,8 @@ void ml_codec_free(ml_codec_t *c)
 	ZSTD_freeDCtx(c->dctx);
 	for (unsigned i = 0; i < c->ndicts; i++) {
 		ZSTD_freeCDict(c->cdicts[i]);
+		ZSTD_freeCDict(c->bdicts[i]);
+		ml_buf_free(&c->dicts[i]);
 		ZSTD_freeDDict(c->ddicts[i]);
 	}
 	ml_buf_free(&c->plain);
@@ -688,10 +692,15 @@ int ml_codec_add_dict(ml_codec_t *c, uint32_t id, const void *dict, size_t n)
 			if (c->ids[i] < c->ids[lo])
 				lo = i;
 		ZSTD_freeCDict(c->cdicts[lo]);
+		ZSTD_freeCDict(c->bdicts[lo]);
+		ml_buf_free(&c->dicts[lo]);
 		ZSTD_freeDDict(c->ddicts[lo]);
 		unsigned last = --c->ndicts;
 		c->ids[lo] = c->ids[last];
 		c->cdicts[lo] = c->cdicts[last];
+		c->bdicts[lo] = c->bdicts[last];
+		c->dicts[lo] = c->dicts[last];
+		c->dicts[last] = (ml_buf_t)ML_BUF_INIT;
 		c->ddicts[lo] = c->ddicts[last];
 		c->cur = 0;
 		for (unsigned i = 0; i < c->ndicts; i++)
@@ -700,14 +709,18 @@ int ml_codec_add_dict(ml_codec_t *c, uint32_t id, const void *dict, size_t n)
 	}
 	ZSTD_CDict *cd = ZSTD_createCDict(dict, n, ML_RAW_LEVEL);
 	ZSTD_DDict *dd = ZSTD_createDDict(dict, n);
-	if (!cd || !dd) {
+	ml_buf_t bytes = ML_BUF_INIT;
+	if (!cd || !dd || ml_buf_append(&bytes, dict, n)) {
 		ZSTD_freeCDict(cd);
 		ZSTD_freeDDict(dd);
+		ml_buf_free(&bytes);
 		return ML_ENOMEM;
 	}
 	unsigned i = c->ndicts++;
 	c->ids[i] = id;
 	c->cdicts[i] = cd;
+	c->bdicts[i] = NULL;
+	c->dicts[i] = bytes;
 	c->ddicts[i] = dd;
 	if (!c->cur || c->ids[c->cur - 1] < id)
 		c->cur = i + 1;
@@ -912,16 +925,28 @@ int ml_raw_plain(const ml_message_t *m, ml_buf_t *out, uint32_t *check)
 	return raw_plain(m, &k, out);
 }
 
-/* One zstd frame of src (with the current dictionary), appended to out. */
-static int compress_append(ml_codec_t *c, const void *src, size_t n, ml_buf_t *out)
+/* One zstd frame of src (with the current dictionary), appended to out: a
+ * block's (at ML_RAWBLOCK_LEVEL) or a record's (ML_RAW_LEVEL). */
+static int compress_append(ml_codec_t *c, const void *src, size_t n, ml_buf_t *out, int block)
 {
 	size_t bound = ZSTD_compressBound(n);
 	int rc = ml_buf_reserve(out, bound);
 	if (rc)
 		return rc;
-	size_t z = c->cur ? ZSTD_compress_usingCDict(c->cctx, out->data + out->len, bound, src, n,
-	                                             c->cdicts[c->cur - 1])
-	                  : ZSTD_compressCCtx(c->cctx, out->data + out->len, bound, src, n, ML_RAW_LEVEL);
+	const ZSTD_CDict *cd = NULL;
+	if (c->cur && !block) {
+		cd = c->cdicts[c->cur - 1];
+	} else if (c->cur) {
+		unsigned i = c->cur - 1;
+		if (!c->bdicts[i])
+			c->bdicts[i] = ZSTD_createCDict(c->dicts[i].data, c->dicts[i].len, ML_RAWBLOCK_LEVEL);
+		if (!c->bdicts[i])
+			return ML_ENOMEM;
+		cd = c->bdicts[i];
+	}
+	size_t z = cd ? ZSTD_compress_usingCDict(c->cctx, out->data + out->len, bound, src, n, cd)
+	              : ZSTD_compressCCtx(c->cctx, out->data + out->len, bound, src, n,
+	                                  block ? ML_RAWBLOCK_LEVEL : ML_RAW_LEVEL);
 	if (ZSTD_isError(z))
 		return ML_ENOMEM;
 	out->len += z;
@@ -969,7 +994,7 @@ int ml_raw_encode(ml_codec_t *c, const ml_message_t *m, ml_buf_t *out)
 	if (!rc)
 		rc = ml_buf_append(out, ck, 4);
 	if (!rc)
-		rc = compress_append(c, c->plain.data, c->plain.len, out);
+		rc = compress_append(c, c->plain.data, c->plain.len, out, 0);
 	return rc;
 }
 
@@ -1062,7 +1087,7 @@ int ml_rawblk_finish(ml_codec_t *c, ml_buf_t *out)
 		prev = c->parts[i].docid;
 	}
 	if (!rc)
-		rc = compress_append(c, c->bplain.data, c->bplain.len, out);
+		rc = compress_append(c, c->bplain.data, c->bplain.len, out, 1);
 	return rc;
 }
 

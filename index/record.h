@@ -56,8 +56,13 @@
  * RAW BLOCK (table raw, key: its number, 8 bytes big-endian; numbers only
  * grow, so blocks are appended and their pages full) — the lines of messages
  * closed in one commit, in docid order, compressed together (a third smaller
- * than one frame a message: what one message's lines share with the next's);
- * each of their rows names the block:
+ * than one frame a message: what one message's lines share with the next's),
+ * cut at ML_RAWBLOCK_PLAIN plain bytes (512 KiB: 3% smaller than 128 KiB
+ * and no slower to write, a frame paying once for the dictionary; reading
+ * one message's lines decompresses its whole block, 0.3-0.5 ms where 128
+ * KiB took 0.1) and compressed at ML_RAWBLOCK_LEVEL, higher than a
+ * record's: a block is written once, a record of a message in flight at
+ * every commit that gives it lines; each of their rows names the block:
  *
  *   offset  size     meaning
  *   0       1        ML_RAWBLOCK_FORMAT
@@ -95,8 +100,9 @@
 #define ML_ROW_FORMAT 0x10
 #define ML_RAW_FORMAT 0x11
 #define ML_RAWBLOCK_FORMAT 0x12
-#define ML_RAWBLOCK_PLAIN (128u << 10)  /* plain bytes a block is cut at */
-#define ML_RAW_LEVEL 4            /* zstd level of raw records and blocks */
+#define ML_RAWBLOCK_PLAIN (512u << 10)  /* plain bytes a block is cut at */
+#define ML_RAW_LEVEL 4            /* zstd level of raw records */
+#define ML_RAWBLOCK_LEVEL 5       /* zstd level of raw blocks */
 #define ML_DICT_MAX_IDS 16
 #define ML_ROW_MASK_ROWS 60       /* rows whose strings mask the raw lines */
 

@@ -795,35 +795,124 @@ int ml_store_raw_del(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid)
 	return r == 0 || r == MDB_NOTFOUND || r == EINVAL ? ML_OK : ml_store_errcode(r);
 }
 
-int ml_store_raw_put(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid, const void *data, size_t n,
-                     int fresh)
+/* Store n bytes under key in chunks (store.h); append: try MDB_APPEND
+ * first (keys coming in order). */
+static int put_chunks(MDB_txn *txn, MDB_dbi dbi, uint64_t key, const void *data, size_t n, int append)
 {
-	int rc = fresh ? ML_OK : ml_store_raw_del(txn, s, place, docid);
 	const char *p = data;
-	MDB_dbi dbi = ml_store_raw_dbi(s, place);
 	/* chunks of one size: three fill a page */
 	size_t nch = n ? (n + ML_RAW_CHUNK - 1) / ML_RAW_CHUNK : 1;
 	if (nch > 0xffff)
 		return ML_ETOOBIG;
 	size_t each = n ? (n + nch - 1) / nch : 0;
+	int rc = ML_OK;
 	for (unsigned i = 0; !rc && (i == 0 || n); i++) {
 		unsigned char kb[10];
-		ml_put_be64(kb, docid);
+		ml_put_be64(kb, key);
 		kb[8] = (unsigned char)(i >> 8);
 		kb[9] = (unsigned char)i;
 		size_t take = n < each ? n : each;
 		/* a chunk fits three to a page, and its number in two bytes */
 		ML_ASSERT(take <= ML_RAW_CHUNK && i < nch);
 		MDB_val k = { i ? 10 : 8, kb }, v = { take, (void *)p };
-		/* the blocks of `raw` come in key order: appended, pages fill */
 		int r = MDB_KEYEXIST;
-		if (place == ML_PLACE_MAIN)
+		if (append)
 			r = mdb_put(txn, dbi, &k, &v, MDB_APPEND);
 		if (r == MDB_KEYEXIST)
 			r = mdb_put(txn, dbi, &k, &v, 0);
 		rc = ml_store_errcode(r);
 		p += take;
 		n -= take;
+	}
+	return rc;
+}
+
+int ml_store_raw_put(MDB_txn *txn, ml_store_t *s, int place, uint64_t docid, const void *data, size_t n,
+                     int fresh)
+{
+	int rc = fresh ? ML_OK : ml_store_raw_del(txn, s, place, docid);
+	/* the blocks of `raw` come in key order: appended, pages fill */
+	return rc ? rc : put_chunks(txn, ml_store_raw_dbi(s, place), docid, data, n, place == ML_PLACE_MAIN);
+}
+
+/* The table written anew: the values no op names, copied out, the table
+ * emptied, then they and the ops' puts appended in key order (pages full). */
+static int raw_rewrite(MDB_txn *txn, MDB_dbi dbi, const ml_raw_op_t *ops, size_t nops)
+{
+	ml_buf_t keep = ML_BUF_INIT;   /* [klen 1][vlen 4] key value, in key order */
+	MDB_cursor *c;
+	int rc = ml_store_errcode(mdb_cursor_open(txn, dbi, &c));
+	if (rc)
+		return rc;
+	MDB_val k, v;
+	size_t j = 0;
+	int r = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (r == 0 && !rc) {
+		if (k.mv_size != 8 && k.mv_size != 10) {
+			rc = ML_CORRUPT_BKPT;
+			break;
+		}
+		uint64_t key = ml_get_be64(k.mv_data);
+		while (j < nops && ops[j].key < key)
+			j++;
+		if (j == nops || ops[j].key != key) {
+			unsigned char h[5] = { (unsigned char)k.mv_size };
+			memcpy(h + 1, &(uint32_t){ (uint32_t)v.mv_size }, 4);
+			rc = ml_buf_append(&keep, h, 5);
+			if (!rc)
+				rc = ml_buf_append(&keep, k.mv_data, k.mv_size);
+			if (!rc)
+				rc = ml_buf_append(&keep, v.mv_data, v.mv_size);
+		}
+		r = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	if (!rc && r != MDB_NOTFOUND)
+		rc = ml_store_errcode(r);
+	if (!rc)
+		rc = ml_store_errcode(mdb_drop(txn, dbi, 0));
+	/* the kept values and the puts, merged by key (no key is in both) */
+	size_t off = 0;
+	j = 0;
+	while (!rc && (off < keep.len || j < nops)) {
+		uint64_t kept = UINT64_MAX;
+		if (off < keep.len)
+			kept = ml_get_be64((const unsigned char *)keep.data + off + 5);
+		if (j < nops && (off == keep.len || ops[j].key < kept)) {
+			if (!ops[j].del)
+				rc = put_chunks(txn, dbi, ops[j].key, ops[j].p, ops[j].n, 1);
+			j++;
+			continue;
+		}
+		const unsigned char *h = (const unsigned char *)keep.data + off;
+		uint32_t vn;
+		memcpy(&vn, h + 1, 4);
+		MDB_val kk = { h[0], (void *)(h + 5) }, vv = { vn, (void *)(h + 5 + h[0]) };
+		rc = ml_store_errcode(mdb_put(txn, dbi, &kk, &vv, MDB_APPEND));
+		off += 5 + h[0] + vn;
+	}
+	ml_buf_free(&keep);
+	return rc;
+}
+
+int ml_store_raw_apply(MDB_txn *txn, ml_store_t *s, int place, const ml_raw_op_t *ops, size_t n, int rewrite)
+{
+	MDB_dbi dbi = ml_store_raw_dbi(s, place);
+	MDB_stat st;
+	int rc = ML_OK;
+	if (rewrite && n) {
+		rc = ml_store_errcode(mdb_stat(txn, dbi, &st));
+		if (!rc && n * ML_RAW_REWRITE >= st.ms_entries)
+			return raw_rewrite(txn, dbi, ops, n);
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		ML_ASSERT(!i || ops[i - 1].key < ops[i].key);
+		if (ops[i].del) {
+			rc = ml_store_raw_del(txn, s, place, ops[i].key);
+			rc = rc == ML_ENOTFOUND ? ML_OK : rc;
+		} else {
+			rc = ml_store_raw_put(txn, s, place, ops[i].key, ops[i].p, ops[i].n, ops[i].fresh);
+		}
 	}
 	return rc;
 }

@@ -43,9 +43,13 @@
  * its last docid (deferred for longer than that, or in an older log read
  * later) stays in the open tables, a late row, rather than split a full
  * page in two (each such insert left half a page empty: 18% of `rows` at
- * 1M messages).  Postings are in one place for both (index/postings.h): they
- * change only when a status does.  ml_store_row_get and ml_rowcur_t read
- * the two places as one table.
+ * 1M messages).  The records of raw.open are rewritten at nearly every
+ * commit of an ingest (a message in flight gets lines at each retry): a
+ * commit that changes most of them writes that table anew, appended, its
+ * pages full (ml_store_raw_apply), where changed in place every page would
+ * be copied and left half full.  Postings are in one place for both
+ * (index/postings.h): they change only when a status does.
+ * ml_store_row_get and ml_rowcur_t read the two places as one table.
  *
  * docid = first-seen second << ML_DOCID_SEQ_BITS | sequence within that
  * second, so key order is time order: newest first is a backward walk, a
@@ -261,6 +265,23 @@ int ml_store_raw_put(MDB_txn *txn, ml_store_t *s, int place, uint64_t key, const
                      int fresh);
 /* Delete the value under key with its chunks (none: 0). */
 int ml_store_raw_del(MDB_txn *txn, ml_store_t *s, int place, uint64_t key);
+/* A change to the raw value under key: deleted (del), or replaced by the n
+ * bytes at p; fresh: nothing is stored under key yet. */
+typedef struct {
+	uint64_t key;
+	const void *p;
+	size_t n;
+	int del, fresh;
+} ml_raw_op_t;
+/* Apply ops (n of them, in ascending key order, one a key) to the raw values
+ * of place.  With rewrite, when the ops are at least 1/ML_RAW_REWRITE of the
+ * table's entries, the table is written anew instead: what no op names and
+ * what the ops put, appended in key order into the emptied table, so that
+ * its pages are full and a commit copies the table once (changed in place, a
+ * table whose records are rewritten at every commit, as raw.open's of the
+ * messages in flight, has every page copied and its pages half full). */
+#define ML_RAW_REWRITE 4
+int ml_store_raw_apply(MDB_txn *txn, ml_store_t *s, int place, const ml_raw_op_t *ops, size_t n, int rewrite);
 
 /* The rows of the two places as one sequence in docid order. */
 typedef struct {

@@ -11,7 +11,8 @@
 #include "index/reports.h"
 #include "index/tokens.h"
 
-#define TRAIN_MESSAGES 20000      /* messages the string table is trained on, at most */
+#define TRAIN_MESSAGES 40000      /* messages the string table is trained on, at most (an
+                                     ingest's first batch of 500,000 lines holds ~37,000) */
 #define DICT_SAMPLES 4000         /* raw records the dictionary is trained on, at most */
 #define DICT_BYTES (128u << 10)
 
@@ -83,6 +84,9 @@ struct ml_writer {
 	ml_buf_t *bout;           /* ... each compressed */
 	size_t bout_cap;
 	ml_buf_t pool;            /* plain forms the commit holds itself */
+	struct rop *rops;         /* the changes of the commit to raw.open, applied at its end */
+	size_t nrops, rops_cap;
+	ml_buf_t ropdata;         /* ... the values they put */
 	int rebuild;              /* flags of ml_writer_rebuild_begin, while one runs; -1 none */
 	int retrain;              /* a string table to train at the next flush */
 	int retrain_dict;         /* a raw dictionary too */
@@ -97,6 +101,17 @@ struct ml_writer {
 };
 
 enum { OP_PUT = 1, OP_ADD = 2, OP_TALLY = 3, OP_IFNEW = 4 };
+
+/* A change to raw.open: the records of its own of the messages in flight
+ * (and held) are rewritten at nearly every commit of an ingest; they are
+ * gathered and applied together (ml_store_raw_apply), so that a commit that
+ * rewrites most of them writes the table anew, its pages full. */
+struct rop {
+	uint64_t docid;
+	size_t seq;               /* order of the calls: the last one on a docid wins */
+	size_t off, n;            /* the value, in w->ropdata */
+	int del, fresh;
+};
 
 /* Adopt the string table and dictionaries stored in the open transaction. */
 static int load_tables(ml_writer_t *w)
@@ -179,6 +194,8 @@ void ml_writer_free(ml_writer_t *w)
 	ml_buf_free(&w->blk);
 	ml_buf_free(&w->blk2);
 	ml_buf_free(&w->pool);
+	free(w->rops);
+	ml_buf_free(&w->ropdata);
 	free(w->bparts);
 	free(w->bplans);
 	for (size_t i = 0; i < w->bout_cap; i++)
@@ -205,6 +222,7 @@ int ml_writer_active(const ml_writer_t *w)
 static void batch_reset(ml_writer_t *w)
 {
 	w->nputs = 0;
+	w->nrops = 0;
 	ml_buf_reset(&w->bookkeeping);
 	if (!w->post_kept)
 		ml_post_batch_reset(w->post);
@@ -1019,6 +1037,53 @@ static int ml_writer_has_put(const ml_writer_t *w, uint64_t docid)
 	return 0;
 }
 
+/* Queue a change to raw.open (the value copied). */
+static int rop_add(ml_writer_t *w, uint64_t docid, const void *p, size_t n, int del, int fresh)
+{
+	int rc = ml_array_grow((void **)&w->rops, &w->rops_cap, sizeof *w->rops, w->nrops + 1, 1024);
+	size_t off = w->ropdata.len;
+	if (!rc && n)
+		rc = ml_buf_append(&w->ropdata, p, n);
+	if (!rc)
+		w->rops[w->nrops] = (struct rop){ docid, w->nrops, off, n, del, fresh }, w->nrops++;
+	return rc;
+}
+
+static int cmp_rop(const void *a, const void *b)
+{
+	const struct rop *x = a, *y = b;
+	if (x->docid != y->docid)
+		return x->docid < y->docid ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Apply the queued changes to raw.open (the last on a docid wins); an
+ * ingest's commit may write the table anew, a rebuild's (whose flushes
+ * share one transaction) changes it in place. */
+static int rops_apply(ml_writer_t *w)
+{
+	if (!w->nrops)
+		return ML_OK;
+	qsort(w->rops, w->nrops, sizeof *w->rops, cmp_rop);
+	ml_raw_op_t *ops = malloc(w->nrops * sizeof *ops);
+	if (!ops)
+		return ML_ENOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < w->nrops; i++) {
+		const struct rop *r = &w->rops[i];
+		if (i + 1 < w->nrops && w->rops[i + 1].docid == r->docid)
+			continue;
+		/* fresh says what the first call found; after others, not known */
+		int fresh = r->fresh && !(i && w->rops[i - 1].docid == r->docid);
+		ops[n++] = (ml_raw_op_t){ r->docid, w->ropdata.data + r->off, r->n, r->del, fresh };
+	}
+	int rc = ml_store_raw_apply(w->txn, w->s, ML_PLACE_OPEN, ops, n, w->rebuild < 0);
+	free(ops);
+	w->nrops = 0;
+	ml_buf_reset(&w->ropdata);
+	return rc;
+}
+
 /* A closed message held in the open tables, moving to the closed ones in
  * this commit. */
 struct held {
@@ -1124,7 +1189,7 @@ static int collect_held(ml_writer_t *w, uint64_t last, uint64_t bound)
 		ml_put_be64(kb, w->held[i].docid);
 		MDB_val dk = { 8, kb };
 		int r2 = mdb_del(w->txn, w->s->rows_open, &dk, NULL);
-		rc = r2 ? ml_store_errcode(r2) : ml_store_raw_del(w->txn, w->s, ML_PLACE_OPEN, w->held[i].docid);
+		rc = r2 ? ml_store_errcode(r2) : rop_add(w, w->held[i].docid, NULL, 0, 1, 0);
 	}
 	return rc;
 }
@@ -1324,7 +1389,7 @@ static int put_open(ml_writer_t *w, uint64_t docid, ml_buf_t *row, const ml_buf_
 	if (!rc)
 		rc = ml_store_errcode(mdb_put(w->txn, w->s->rows_open, &k, &v, 0));
 	if (!rc && !keep_raw)
-		rc = ml_store_raw_put(w->txn, w->s, ML_PLACE_OPEN, docid, raw->data, raw->len, fresh);
+		rc = rop_add(w, docid, raw->data, raw->len, 0, fresh);
 	return rc;
 }
 
@@ -1332,8 +1397,7 @@ static int put_open(ml_writer_t *w, uint64_t docid, ml_buf_t *row, const ml_buf_
  * late row's lines are in a block). */
 static int lines_unplace(ml_writer_t *w, uint64_t docid)
 {
-	int rc = ml_store_raw_del(w->txn, w->s, ML_PLACE_OPEN, docid);
-	return rc == ML_ENOTFOUND ? ML_OK : rc;
+	return rop_add(w, docid, NULL, 0, 1, 0);
 }
 
 /* Take a put's row out of the place it was in (and its raw record from the
@@ -1495,6 +1559,10 @@ static int commit_inner(ml_writer_t *w)
 	}
 	if (!rc)
 		rc = app_finish(w);
+	if (!rc)
+		rc = rops_apply(w);
+	w->nrops = 0;
+	ml_buf_reset(&w->ropdata);
 	if (app.rows)
 		mdb_cursor_close(app.rows);
 	/* a rebuild's flush may leave its postings queued for a later one */

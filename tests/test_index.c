@@ -827,6 +827,106 @@ static void late_rows(void **state)
 	scratch_close(&x, ms, N + 1, se);
 }
 
+/* The bytes of raw value i in version v (sizes from a few bytes to several
+ * chunks), into b. */
+static void raw_value(ml_buf_t *b, int i, int v)
+{
+	ml_buf_reset(b);
+	size_t n = 40 + (size_t)(i * 397 + v * 1031) % 3600;
+	for (size_t j = 0; j < n; j++)
+		ml_buf_putc(b, (int)((j * 31 + (size_t)i * 7 + (size_t)v) & 0xff));
+}
+
+/* Version `v` of values 0 .. n-1 into raw.open in one transaction (every
+ * `del`-th deleted instead; none when 0), with or without a rewrite. */
+static void raw_apply_all(ml_store_t *s, int n, int v, int del, int rewrite)
+{
+	ml_raw_op_t *ops = calloc((size_t)n, sizeof *ops);
+	ml_buf_t *vals = calloc((size_t)n, sizeof *vals);
+	for (int i = 0; i < n; i++) {
+		raw_value(&vals[i], i, v);
+		ops[i] = (ml_raw_op_t){ 1000 + (uint64_t)i, vals[i].data, vals[i].len, del && i % del == 0, v == 0 };
+	}
+	MDB_txn *txn;
+	assert_int_equal(ml_store_write_begin(s, &txn), 0);
+	assert_int_equal(ml_store_raw_apply(txn, s, ML_PLACE_OPEN, ops, (size_t)n, rewrite), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	for (int i = 0; i < n; i++)
+		ml_buf_free(&vals[i]);
+	free(vals);
+	free(ops);
+}
+
+static size_t raw_open_leaves(ml_store_t *s)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+	assert_int_equal(ml_store_read_begin(s, &txn), 0);
+	assert_int_equal(mdb_stat(txn, s->raw_open, &st), 0);
+	mdb_txn_abort(txn);
+	return st.ms_leaf_pages;
+}
+
+/* A commit that changes most of raw.open writes the table anew, appended:
+ * what it kept and what it put read back as they were given, and its pages
+ * are full, where the same changes made in place leave them partly empty
+ * (each page split in half as the values grow). */
+static void raw_open_rewrite(void **state)
+{
+	(void)state;
+	enum { N = 500 };
+	scratch_t x, y;
+	scratch_open(&x, "r.db");
+	scratch_open(&y, "i.db");
+	/* both: version 0 of every value, then version 1 (every 10th deleted) */
+	raw_apply_all(x.s, N, 0, 0, 0);
+	raw_apply_all(y.s, N, 0, 0, 0);
+	raw_apply_all(x.s, N, 1, 10, 1);
+	raw_apply_all(y.s, N, 1, 10, 0);
+	size_t bytes = 0;
+	ml_buf_t want = ML_BUF_INIT, got = ML_BUF_INIT;
+	for (int i = 0; i < N; i++) {
+		raw_value(&want, i, 1);
+		bytes += i % 10 ? want.len : 0;
+	}
+	size_t rewritten = raw_open_leaves(x.s), in_place = raw_open_leaves(y.s);
+	/* three chunks of ML_RAW_CHUNK fill a page */
+	assert_true(rewritten * 3 * ML_RAW_CHUNK <= bytes * 12 / 10);
+	assert_true(rewritten * 4 < in_place * 3);
+	/* a few changes (fewer than a quarter of the values): in place */
+	ml_raw_op_t few[3];
+	ml_buf_t v2 = ML_BUF_INIT;
+	raw_value(&v2, 5, 2);
+	few[0] = (ml_raw_op_t){ 1000 + 5, v2.data, v2.len, 0, 0 };
+	few[1] = (ml_raw_op_t){ 1000 + 10, v2.data, v2.len, 0, 0 };   /* deleted before: put again */
+	few[2] = (ml_raw_op_t){ 1000 + 11, NULL, 0, 1, 0 };
+	MDB_txn *txn;
+	assert_int_equal(ml_store_write_begin(x.s, &txn), 0);
+	assert_int_equal(ml_store_raw_apply(txn, x.s, ML_PLACE_OPEN, few, 3, 1), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	assert_int_equal(ml_store_read_begin(x.s, &txn), 0);
+	for (int i = 0; i < N; i++) {
+		int rc = ml_store_raw_get(txn, x.s, ML_PLACE_OPEN, 1000 + (uint64_t)i, &got);
+		if (i == 11 || (i % 10 == 0 && i != 10)) {
+			assert_int_equal(rc, ML_ENOTFOUND);
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		if (i == 5 || i == 10)
+			raw_value(&want, 5, 2);
+		else
+			raw_value(&want, i, 1);
+		assert_int_equal(got.len, want.len);
+		assert_memory_equal(got.data, want.data, want.len);
+	}
+	mdb_txn_abort(txn);
+	ml_buf_free(&v2);
+	ml_buf_free(&want);
+	ml_buf_free(&got);
+	scratch_close(&x, NULL, 0, NULL);
+	scratch_close(&y, NULL, 0, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -840,6 +940,7 @@ int main(void)
 		cmocka_unit_test(address_prefixes),
 		cmocka_unit_test(batches_and_snapshots),
 		cmocka_unit_test(late_rows),
+		cmocka_unit_test(raw_open_rewrite),
 	};
 	return TL_RUN_DEFAULT("index", tests, NULL, NULL);
 }
