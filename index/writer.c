@@ -741,9 +741,6 @@ static void *prep_run(void *arg)
 		if (!rc && !keep_raw && p->raw_plain) {
 			ml_buf_reset(&p->raw);
 			rc = ml_raw_plain(m, &p->raw, &p->check);
-			/* held until its block is compressed: no room to spare (it
-			 * was reserved for the longest masking) */
-			ml_buf_fit(&p->raw);
 		} else if (!rc && !keep_raw) {
 			rc = ml_raw_encode(wk->codec, m, &p->raw);
 		}

@@ -1157,10 +1157,6 @@ static int hand_off(ing_t *g)
 	if ((rc = ml_corr_link(g->corr)))
 		return rc;
 	b->n = ml_corr_detach(g->corr, &b->msgs);
-	/* a message's lines were gathered in a buffer that doubled as it grew:
-	 * the batch is held until it is written, without the room to spare */
-	for (size_t i = 0; i < b->n; i++)
-		ml_buf_fit(&b->msgs[i]->raw);
 	free(b->docids);
 	b->docids = calloc(b->n + 1, sizeof *b->docids);
 	if (!b->docids)
