@@ -393,40 +393,36 @@ void ml_counts_term_all(ml_counts_term_t *t, int released)
 	t->more = 0;
 }
 
-int ml_counts_term_domain(ml_counts_term_t *t, const char *domain, size_t n, int released)
+/* t from a key made for hour 0, kn bytes (0: none, ML_ENOTFOUND). */
+static int term_from_key(ml_counts_term_t *t, const unsigned char *k, size_t kn, int more)
 {
-	unsigned char k[KEY_MAX];
-	size_t kn = domain_key(k, ml_slice(domain, n), released, 0);
 	if (!kn)
 		return ML_ENOTFOUND;
 	t->n = kn - HOUR_BYTES;
 	memcpy(t->t, k + HOUR_BYTES, t->n);
-	t->more = 0;
+	t->more = more;
 	return ML_OK;
+}
+
+int ml_counts_term_domain(ml_counts_term_t *t, const char *domain, size_t n, int released)
+{
+	unsigned char k[KEY_MAX];
+	size_t kn = domain_key(k, ml_slice(domain, n), released, 0);
+	return term_from_key(t, k, kn, 0);
 }
 
 int ml_counts_term_direction(ml_counts_term_t *t, int dir)
 {
 	unsigned char k[KEY_MAX];
 	size_t kn = direction_key(k, dir, 0);
-	if (!kn)
-		return ML_ENOTFOUND;
-	t->n = kn - HOUR_BYTES;
-	memcpy(t->t, k + HOUR_BYTES, t->n);
-	t->more = 1;
-	return ML_OK;
+	return term_from_key(t, k, kn, 1);
 }
 
 int ml_counts_term_prefix(ml_counts_term_t *t, const char *p, size_t n)
 {
 	unsigned char k[KEY_MAX];
 	size_t kn = prefix_key(k, ml_slice(p, n), n, 0);
-	if (!kn)
-		return ML_ENOTFOUND;
-	t->n = kn - HOUR_BYTES;
-	memcpy(t->t, k + HOUR_BYTES, t->n);
-	t->more = 1;
-	return ML_OK;
+	return term_from_key(t, k, kn, 1);
 }
 
 int ml_counts_read(ml_store_t *s, const ml_counts_term_t *t, uint64_t hour_lo, uint64_t hour_hi,
