@@ -288,6 +288,18 @@ typedef struct {
 	int too_many, rc;
 } prefix_t;
 
+/* One more kid of the union it: the docids of term key in bucket. */
+static int add_kid(iter_t *it, MDB_txn *txn, MDB_dbi dbi, const char *key, size_t n, uint32_t bucket)
+{
+	iter_t *kid = iter_kid(it);
+	if (!kid)
+		return ML_ENOMEM;
+	int rc = iter_key(kid, txn, dbi, key, n, bucket);
+	if (!rc)
+		it->count += kid->count;
+	return rc;
+}
+
 static int add_prefix_term(void *ctx, const char *key, size_t n)
 {
 	prefix_t *p = ctx;
@@ -295,16 +307,8 @@ static int add_prefix_term(void *ctx, const char *key, size_t n)
 		p->too_many = 1;
 		return 1;
 	}
-	iter_t *kid = iter_kid(p->it);
-	if (!kid) {
-		p->rc = ML_ENOMEM;
-		return 1;
-	}
-	p->rc = iter_key(kid, p->txn, p->dbi, key, n, p->bucket);
-	if (p->rc)
-		return 1;
-	p->it->count += kid->count;
-	return 0;
+	p->rc = add_kid(p->it, p->txn, p->dbi, key, n, p->bucket);
+	return p->rc != 0;
 }
 
 /* With gather, a prefix of more than max terms is gathered (*too_many not set). */
@@ -937,16 +941,8 @@ static int add_inner_term(void *ctx, const char *key, size_t n)
 		t->too_many = 1;
 		return 1;
 	}
-	iter_t *kid = iter_kid(t->it);
-	if (!kid) {
-		t->rc = ML_ENOMEM;
-		return 1;
-	}
-	t->rc = iter_key(kid, t->txn, t->dbi, key, n, t->bucket);
-	if (t->rc)
-		return 1;
-	t->it->count += kid->count;
-	return 0;
+	t->rc = add_kid(t->it, t->txn, t->dbi, key, n, t->bucket);
+	return t->rc != 0;
 }
 
 /*
@@ -1020,13 +1016,9 @@ static int spec_iter(iter_t *it, MDB_txn *txn, MDB_dbi dbi, spec_t *sp, uint32_t
 	}
 	memset(it, 0, sizeof *it);
 	while (ml_keys_next(&sp->keys, &pos, &key, &len)) {
-		iter_t *kid = iter_kid(it);
-		if (!kid)
-			return ML_ENOMEM;
-		int rc = iter_key(kid, txn, dbi, key, len, bucket);
+		int rc = add_kid(it, txn, dbi, key, len, bucket);
 		if (rc)
 			return rc;
-		it->count += kid->count;
 	}
 	if (!it->count)
 		it->state = 2;
