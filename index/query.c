@@ -487,6 +487,8 @@ typedef struct {
 	ml_relit_t lits[ML_RELIT_MAX];   /* literals the regex needs in the subject's words, */
 	size_t nlits;                     /* those the plan looks up (index/relit.h) */
 	uint32_t keep;      /* the strings a record is decoded with (ml_row_decode_some) */
+	const char *to_dom; /* q->to is a whole domain ("@d" or "d"): d, and its length */
+	size_t to_domn;     /*   (row_ok compares the address's end, each row of each message) */
 } check_t;
 
 typedef struct {
@@ -607,6 +609,11 @@ static int check_init(check_t *c, const ml_query_t *q, char *err, size_t errlen)
 {
 	memset(c, 0, sizeof *c);
 	c->q = q;
+	if (q->to && q->to[0] && strcmp(q->to, "<>") && q->to[strlen(q->to) - 1] != '*' &&
+	    (q->to[0] == '@' || !strchr(q->to, '@'))) {
+		c->to_dom = q->to[0] == '@' ? q->to + 1 : q->to;
+		c->to_domn = strlen(c->to_dom);
+	}
 	c->keep = ML_DEC_ALL;
 	if (q->counts_only) {
 		/* what message_ok and row_ok read */
@@ -740,13 +747,27 @@ static int message_ok(const check_t *c, const ml_message_t *m, ml_buf_t *tmp, pc
 	return 1;
 }
 
-static int row_ok(const check_t *c, const ml_message_t *m, int row)
+/* Is d (n bytes) the domain of address a, as ml_addr_match(d, a) says? */
+static int dom_is(ml_slice_t a, const char *d, size_t n)
+{
+	if (a.n <= n || a.p[a.n - n - 1] != '@' || strncasecmp(a.p + a.n - n, d, n))
+		return 0;
+	/* (the domain is what follows the last '@') */
+	return !memchr(a.p + a.n - n, '@', n);
+}
+
+/* (flags: m's, and what is known of m beside its record: reported) */
+static int row_ok(const check_t *c, const ml_message_t *m, uint32_t flags, int row)
 {
 	const ml_query_t *q = c->q;
 	const ml_rcpt_t *r = row >= 0 ? &m->rcpts[row] : NULL;
 	if (r && (r->flags & ML_RCPT_HANDED_ON) && !q->handed_on)
 		return 0;  /* its fate is the next hop's row */
-	if (q->to) {
+	if (c->to_dom) {
+		if (!r || (!dom_is(ml_message_str(m, r->to), c->to_dom, c->to_domn) &&
+		           !dom_is(ml_message_str(m, r->orig_to), c->to_dom, c->to_domn)))
+			return 0;
+	} else if (q->to) {
 		if (!r)
 			return 0;
 		if (!ml_addr_match(q->to, ml_message_str(m, r->to)) &&
@@ -756,9 +777,9 @@ static int row_ok(const check_t *c, const ml_message_t *m, int row)
 	if (q->status_mask) {
 		ml_status_t st = ml_message_row_status(m, r);
 		int ok = (q->status_mask & (1u << st)) != 0;
-		if (!ok && (q->status_mask & ML_QUERY_RELEASED) && (m->flags & ML_MSG_RELEASED))
+		if (!ok && (q->status_mask & ML_QUERY_RELEASED) && (flags & ML_MSG_RELEASED))
 			ok = 1;
-		if (!ok && (q->status_mask & ML_QUERY_REPORTED) && (m->flags & ML_MSG_REPORTED))
+		if (!ok && (q->status_mask & ML_QUERY_REPORTED) && (flags & ML_MSG_REPORTED))
 			ok = 1;
 		if (!ok)
 			return 0;
@@ -1109,6 +1130,17 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+typedef struct {
+	const check_t *chk;
+	uint32_t flags;     /* of the message beside its record (reported) */
+} want_t;
+
+static int want_row(void *ctx, const ml_message_t *m, int row)
+{
+	const want_t *w = ctx;
+	return row_ok(w->chk, m, m->flags | w->flags, row);
+}
+
 /* Fetch, decode and check slots [from, to). */
 static void slots_run(ml_search_t *se, const check_t *chk, MDB_txn *txn, MDB_cursor *rows, size_t from,
                       size_t to, ml_buf_t *tmp, pcre2_match_data *md)
@@ -1143,9 +1175,12 @@ static void slots_run(ml_search_t *se, const check_t *chk, MDB_txn *txn, MDB_cur
 		slot_t *sl = &slots[i];
 		if (sl->rc)
 			continue;
-		sl->rc = ml_row_decode_some(&se->tab, sl->v.mv_data, sl->v.mv_size, sl->docid, &sl->m, chk->keep);
-		if (!sl->rc && se->reports && ml_reports_has(txn, se->s, sl->docid))
-			sl->m.flags |= ML_MSG_REPORTED;
+		/* a row's relay, dsn and reason read only when it is returned */
+		want_t wr = { chk, se->reports && ml_reports_has(txn, se->s, sl->docid) ? ML_MSG_REPORTED : 0 };
+		sl->rc = ml_row_decode_some(&se->tab, sl->v.mv_data, sl->v.mv_size, sl->docid, &sl->m, chk->keep,
+		                            want_row, &wr);
+		if (!sl->rc)
+			sl->m.flags |= wr.flags;
 		int ok = sl->rc ? 0 : message_ok(chk, &sl->m, tmp, md);
 		sl->ok = ok > 0;
 		sl->limited = ok < 0;
@@ -1334,7 +1369,7 @@ static int emit_rows(emit_t *e, const ml_message_t *m)
 	int first = q->before_row && m->docid + 1 == q->before_docid ? (int)q->before_row : 0;
 	for (int i = first; i < nrows; i++) {
 		int row = m->nrcpts ? i : -1;
-		if (!row_ok(e->chk, m, row))
+		if (!row_ok(e->chk, m, m->flags, row))
 			continue;
 		if (e->info->rows >= e->limit && !q->unlimited) {
 			e->info->truncated = 1;

@@ -174,12 +174,17 @@ static int unpack_text(ml_buf_t *out, const unsigned char *p, size_t n)
 		size_t nd = t >= 128 ? 32 : t & 63;
 		if (t > 129 || nd == 0 || (size_t)(end - p) < (nd + 1) / 2)
 			return ML_CORRUPT_BKPT;
-		for (size_t j = 0; j < nd; j++) {
-			if (t >= 128 && (j == 8 || j == 12 || j == 16 || j == 20))
+		/* two digits a byte; a UUID's dashes after its bytes 4, 6, 8 and 10 */
+		for (size_t j = 0; j < nd / 2; j++) {
+			if (t >= 128 && (j == 4 || j == 6 || j == 8 || j == 10))
 				*o++ = '-';
-			unsigned b = p[j / 2];
-			*o++ = dig[j & 1 ? b & 15 : b >> 4];
+			unsigned b = p[j];
+			o[0] = dig[b >> 4];
+			o[1] = dig[b & 15];
+			o += 2;
 		}
+		if (nd & 1)
+			*o++ = dig[p[nd / 2] >> 4];
 		p += (nd + 1) / 2;
 	}
 	out->len = (size_t)(o - out->data);
@@ -358,6 +363,11 @@ static inline uint64_t rd_u(rd_t *r)
 {
 	if (r->p < r->end && *r->p < 0x80)
 		return *r->p++;
+	if (r->end - r->p >= 2 && r->p[1] < 0x80) {
+		uint64_t v = (uint64_t)(r->p[0] & 0x7f) | (uint64_t)r->p[1] << 7;
+		r->p += 2;
+		return v;
+	}
 	uint64_t v = 0;
 	if (ml_get_varint_slow(&r->p, r->end, &v) && !r->err)
 		r->err = ML_CORRUPT_BKPT;
@@ -473,11 +483,7 @@ static void rd_unmask(rd_t *r, ml_rcpt_t *row)
 	ml_message_t *m = r->m;
 	if (r->err || !row->reason.len)
 		return;
-	const char *q0 = m->strs.data + row->reason.off;
-	size_t qi = 0;
-	while (qi < row->reason.len && q0[qi] != 1)
-		qi++;
-	if (qi == row->reason.len)
+	if (!memchr(m->strs.data + row->reason.off, 1, row->reason.len))
 		return;
 	/* the unmasked text goes to the end of strs (room made first, so that the
 	 * masked one, which stays unused, does not move) */
@@ -502,11 +508,11 @@ static void rd_unmask(rd_t *r, ml_rcpt_t *row)
 
 int ml_row_decode(const ml_strtab_t *t, const void *data, size_t n, uint64_t docid, ml_message_t *m)
 {
-	return ml_row_decode_some(t, data, n, docid, m, ML_DEC_ALL);
+	return ml_row_decode_some(t, data, n, docid, m, ML_DEC_ALL, NULL, NULL);
 }
 
 int ml_row_decode_some(const ml_strtab_t *t, const void *data, size_t n, uint64_t docid, ml_message_t *m,
-                       uint32_t keep)
+                       uint32_t keep, ml_row_want_fn want, void *ctx)
 {
 	if (keep & ML_DEC_RCPT_TEXT)
 		keep |= ML_DEC_RCPT_ADDR;   /* a reply is unmasked with its recipient */
@@ -556,16 +562,12 @@ int ml_row_decode_some(const ml_strtab_t *t, const void *data, size_t n, uint64_
 			rd_skip(&r, &row->to);
 			rd_skip(&r, &row->orig_to);
 		}
-		if (keep & ML_DEC_RCPT_TEXT) {
-			rd_str(&r, ML_SC_RELAY, &row->relay);
-			rd_str(&r, ML_SC_DSN, &row->dsn);
-			rd_str(&r, ML_SC_REPLY, &row->reason);
-			rd_unmask(&r, row);   /* (needs row->to) */
-		} else {
-			rd_skip(&r, &row->relay);
-			rd_skip(&r, &row->dsn);
-			rd_skip(&r, &row->reason);
-		}
+		/* the text passed first; read from here when wanted */
+		const unsigned char *text = r.p;
+		rd_skip(&r, &row->relay);
+		rd_skip(&r, &row->dsn);
+		rd_skip(&r, &row->reason);
+		const unsigned char *text_end = r.p;
 		row->time_us = add_us(m->first_us, unzigzag(rd_u(&r)));
 		row->delay_ms = (uint32_t)rd_u(&r);
 		uint64_t st = rd_u(&r);
@@ -574,6 +576,14 @@ int ml_row_decode_some(const ml_strtab_t *t, const void *data, size_t n, uint64_
 		row->status = (uint8_t)st;
 		row->flags = (uint8_t)rd_u(&r);
 		m->nrcpts = (uint32_t)i + 1;
+		if ((keep & ML_DEC_RCPT_TEXT) && !r.err && (!want || want(ctx, m, (int)i))) {
+			rd_t tr = { text, text_end, r.t, m, 0 };
+			rd_str(&tr, ML_SC_RELAY, &row->relay);
+			rd_str(&tr, ML_SC_DSN, &row->dsn);
+			rd_str(&tr, ML_SC_REPLY, &row->reason);
+			rd_unmask(&tr, row);   /* (needs row->to) */
+			r.err = tr.err;
+		}
 	}
 	m->first_seq = rd_u(&r);
 	m->raw_key = rd_u(&r);
