@@ -747,15 +747,6 @@ static int message_ok(const check_t *c, const ml_message_t *m, ml_buf_t *tmp, pc
 	return 1;
 }
 
-/* Is d (n bytes) the domain of address a, as ml_addr_match(d, a) says? */
-static int dom_is(ml_slice_t a, const char *d, size_t n)
-{
-	if (a.n <= n || a.p[a.n - n - 1] != '@' || strncasecmp(a.p + a.n - n, d, n))
-		return 0;
-	/* (the domain is what follows the last '@') */
-	return !memchr(a.p + a.n - n, '@', n);
-}
-
 /* (flags: m's, and what is known of m beside its record: reported) */
 static int row_ok(const check_t *c, const ml_message_t *m, uint32_t flags, int row)
 {
@@ -764,8 +755,8 @@ static int row_ok(const check_t *c, const ml_message_t *m, uint32_t flags, int r
 	if (r && (r->flags & ML_RCPT_HANDED_ON) && !q->handed_on)
 		return 0;  /* its fate is the next hop's row */
 	if (c->to_dom) {
-		if (!r || (!dom_is(ml_message_str(m, r->to), c->to_dom, c->to_domn) &&
-		           !dom_is(ml_message_str(m, r->orig_to), c->to_dom, c->to_domn)))
+		if (!r || (!ml_addr_in_domain(ml_message_str(m, r->to), c->to_dom, c->to_domn) &&
+		           !ml_addr_in_domain(ml_message_str(m, r->orig_to), c->to_dom, c->to_domn)))
 			return 0;
 	} else if (q->to) {
 		if (!r)
@@ -1177,8 +1168,9 @@ static void slots_run(ml_search_t *se, const check_t *chk, MDB_txn *txn, MDB_cur
 			continue;
 		/* a row's relay, dsn and reason read only when it is returned */
 		want_t wr = { chk, se->reports && ml_reports_has(txn, se->s, sl->docid) ? ML_MSG_REPORTED : 0 };
-		sl->rc = ml_row_decode_some(&se->tab, sl->v.mv_data, sl->v.mv_size, sl->docid, &sl->m, chk->keep,
-		                            want_row, &wr);
+		/* (the rows of another domain than the filter's not read whole) */
+		ml_row_filter_t f = { chk->to_dom, chk->to_domn, want_row, &wr };
+		sl->rc = ml_row_decode_some(&se->tab, sl->v.mv_data, sl->v.mv_size, sl->docid, &sl->m, chk->keep, &f);
 		if (!sl->rc)
 			sl->m.flags |= wr.flags;
 		int ok = sl->rc ? 0 : message_ok(chk, &sl->m, tmp, md);

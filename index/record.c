@@ -6,6 +6,7 @@
 #include <zdict.h>
 
 #include "index/store.h"
+#include "index/tokens.h"
 
 static uint64_t zigzag(int64_t v)
 {
@@ -477,6 +478,37 @@ static inline void rd_skip(rd_t *r, ml_str_t *s)
 	rd_take(r, (v & 3) == 2 ? v >> 2 : rd_u(r));
 }
 
+/* Past an address (as rd_str reads it): 1 when its domain, what follows
+ * its last '@', is d (n bytes, no '@'), without case; 0 when not (or none).
+ * A composed address is compared by its domain's entry alone; an address
+ * spelled out is unpacked at the end of the message's strings, then taken
+ * back. */
+static int rd_in_domain(rd_t *r, const char *d, size_t n)
+{
+	uint64_t v = rd_u(r);
+	if (v == 0 || r->err)
+		return 0;
+	ml_slice_t a = ML_SLICE_NULL;
+	if ((v & 3) == 2) {
+		const char *p = rd_take(r, v >> 2);
+		ml_buf_t *b = &r->m->strs;
+		size_t len = b->len;
+		if (!p || unpack_text(b, (const unsigned char *)p, (size_t)(v >> 2)))
+			return 0;
+		int in = ml_addr_in_domain(ml_slice(b->data + len, b->len - len), d, n);
+		b->len = len;
+		return in;
+	}
+	if (v & 1) {
+		rd_entry(r, ML_SC_ADDR, v >> 1, &a);
+		return !r->err && ml_addr_in_domain(a, d, n);
+	}
+	uint64_t code = (v >> 2) - 1, ln = rd_u(r);
+	rd_take(r, ln);
+	rd_entry(r, ML_SC_DOMAIN, code, &a);
+	return !r->err && a.n == n && !strncasecmp(a.p, d, n) && !memchr(a.p, '@', n);
+}
+
 /* Put back the recipient a reply was masked with (only when masked). */
 static void rd_unmask(rd_t *r, ml_rcpt_t *row)
 {
@@ -508,11 +540,11 @@ static void rd_unmask(rd_t *r, ml_rcpt_t *row)
 
 int ml_row_decode(const ml_strtab_t *t, const void *data, size_t n, uint64_t docid, ml_message_t *m)
 {
-	return ml_row_decode_some(t, data, n, docid, m, ML_DEC_ALL, NULL, NULL);
+	return ml_row_decode_some(t, data, n, docid, m, ML_DEC_ALL, NULL);
 }
 
 int ml_row_decode_some(const ml_strtab_t *t, const void *data, size_t n, uint64_t docid, ml_message_t *m,
-                       uint32_t keep, ml_row_want_fn want, void *ctx)
+                       uint32_t keep, const ml_row_filter_t *f)
 {
 	if (keep & ML_DEC_RCPT_TEXT)
 		keep |= ML_DEC_RCPT_ADDR;   /* a reply is unmasked with its recipient */
@@ -532,12 +564,12 @@ int ml_row_decode_some(const ml_strtab_t *t, const void *data, size_t n, uint64_
 	m->direction = (uint8_t)rd_u(&r);
 	m->first_us = add_us((int64_t)ml_docid_sec(docid) * 1000000, unzigzag(rd_u(&r)));
 	m->last_us = add_us(m->first_us, unzigzag(rd_u(&r)));
-	struct { ml_str_t *s; int cls; } f[] = MSG_FIELDS(m);
-	for (size_t i = 0; i < ML_ARRAY_LEN(f); i++) {
+	struct { ml_str_t *s; int cls; } fs[] = MSG_FIELDS(m);
+	for (size_t i = 0; i < ML_ARRAY_LEN(fs); i++) {
 		if (keep & (1u << i))
-			rd_str(&r, f[i].cls, f[i].s);
+			rd_str(&r, fs[i].cls, fs[i].s);
 		else
-			rd_skip(&r, f[i].s);
+			rd_skip(&r, fs[i].s);
 	}
 	m->size = rd_u(&r);
 	m->nrcpt = (uint32_t)rd_u(&r);
@@ -555,7 +587,19 @@ int ml_row_decode_some(const ml_strtab_t *t, const void *data, size_t n, uint64_
 	}
 	for (uint64_t i = 0; i < nr && !r.err; i++) {
 		ml_rcpt_t *row = &m->rcpts[i];
-		if (keep & ML_DEC_RCPT_ADDR) {
+		if ((keep & ML_DEC_RCPT_ADDR) && f && f->to_dom) {
+			/* both looked at where they are first: read when one is of the domain */
+			const unsigned char *a = r.p;
+			int hit = rd_in_domain(&r, f->to_dom, f->to_domn);
+			hit |= rd_in_domain(&r, f->to_dom, f->to_domn);
+			row->to = row->orig_to = (ml_str_t){ 0, 0 };
+			if (hit && !r.err) {
+				rd_t ar = { a, r.p, r.t, m, 0 };
+				rd_str(&ar, ML_SC_ADDR, &row->to);
+				rd_str(&ar, ML_SC_ADDR, &row->orig_to);
+				r.err = ar.err;
+			}
+		} else if (keep & ML_DEC_RCPT_ADDR) {
 			rd_str(&r, ML_SC_ADDR, &row->to);
 			rd_str(&r, ML_SC_ADDR, &row->orig_to);
 		} else {
@@ -576,7 +620,7 @@ int ml_row_decode_some(const ml_strtab_t *t, const void *data, size_t n, uint64_
 		row->status = (uint8_t)st;
 		row->flags = (uint8_t)rd_u(&r);
 		m->nrcpts = (uint32_t)i + 1;
-		if ((keep & ML_DEC_RCPT_TEXT) && !r.err && (!want || want(ctx, m, (int)i))) {
+		if ((keep & ML_DEC_RCPT_TEXT) && !r.err && (!f || !f->want || f->want(f->ctx, m, (int)i))) {
 			rd_t tr = { text, text_end, r.t, m, 0 };
 			rd_str(&tr, ML_SC_RELAY, &row->relay);
 			rd_str(&tr, ML_SC_DSN, &row->dsn);

@@ -132,15 +132,24 @@ int ml_row_decode(const ml_strtab_t *t, const void *p, size_t n, uint64_t docid,
 #define ML_DEC_RCPT_ADDR  (1u << 13)  /* rows' to, orig_to */
 #define ML_DEC_RCPT_TEXT  (1u << 14)  /* rows' relay, dsn, reason */
 #define ML_DEC_ALL        0x7fffu
-/* want (NULL: every row): with ML_DEC_RCPT_TEXT kept, a row's relay, dsn
- * and reason are read only when want(ctx, m, row) says so, asked once the
- * row's to, orig_to, time, delay, status and flags are read (the message's
- * own fields are read by then): a search reads the text of the rows it
- * returns, not of every recipient of a message (a message to seven people
- * of one domain is decoded for the one row a search of an address returns). */
-typedef int (*ml_row_want_fn)(void *ctx, const ml_message_t *m, int row);
+/* f (NULL: every row whole) says which rows a search may return, so that
+ * the others are not read whole (a message to seven people of one domain
+ * is decoded for the one row a search of an address returns):
+ *   - to_dom (to_domn bytes, no '@'): a row whose to and orig_to are both of
+ *     another domain (what follows an address's last '@', compared without
+ *     case) is read without them: both empty, as if it had none;
+ *   - want: with ML_DEC_RCPT_TEXT kept, a row's relay, dsn and reason are
+ *     read only when want(ctx, m, row) says so, asked once the row's to,
+ *     orig_to, time, delay, status and flags are read (the message's own
+ *     fields are read by then). */
+typedef struct {
+	const char *to_dom;
+	size_t to_domn;
+	int (*want)(void *ctx, const ml_message_t *m, int row);
+	void *ctx;
+} ml_row_filter_t;
 int ml_row_decode_some(const ml_strtab_t *t, const void *p, size_t n, uint64_t docid, ml_message_t *m,
-                       uint32_t keep, ml_row_want_fn want, void *ctx);
+                       uint32_t keep, const ml_row_filter_t *f);
 /* The flags of a row record, without decoding the rest. */
 int ml_row_peek_flags(const void *p, size_t n, uint32_t *flags);
 /* Set the direction of a row record in place: its varint is one byte, as is

@@ -66,6 +66,12 @@ ml_slice_t ml_addr_domain(ml_slice_t a)
 	return ML_SLICE_NULL;
 }
 
+int ml_addr_in_domain(ml_slice_t a, const char *d, size_t n)
+{
+	return a.n > n && a.p[a.n - n - 1] == '@' && !strncasecmp(a.p + a.n - n, d, n) &&
+	       !memchr(a.p + a.n - n, '@', n);
+}
+
 /* Lowercase the code point of a 2-byte UTF-8 sequence c0 c1 in place. */
 static void lower2(unsigned char *c0, unsigned char *c1)
 {

@@ -103,5 +103,8 @@ int ml_status_domain_term(ml_buf_t *out, const char *status, const char *d, size
 
 /* The domain part of an address (after the last '@'); empty if none. */
 ml_slice_t ml_addr_domain(ml_slice_t addr);
+/* Is d (n bytes) the domain of addr, as ml_addr_domain gives it, without
+ * case? */
+int ml_addr_in_domain(ml_slice_t addr, const char *d, size_t n);
 
 #endif
