@@ -1479,6 +1479,67 @@ static uint64_t plist_seek_one(ml_plist_t *it, uint64_t target)
 	return it->val;
 }
 
+/* Side by side: from the answers in hand (a->val > b->val or the other
+ * way), step the higher list down one docid at a time while the two lists
+ * interleave closely; a list that runs past its block, or steps WALK times
+ * in a row, goes back to seeking (its gallop skips a sparse run). */
+#define WALK 8
+
+uint64_t ml_plist_meet(ml_plist_t *a, ml_plist_t *b, uint64_t *tp)
+{
+	uint64_t target = *tp;
+	for (unsigned round = 0;; round++) {
+		if (round == ML_MEET_STEPS) {
+			*tp = target;
+			return 0;
+		}
+		uint64_t x = ml_plist_seek(a, target);
+		uint64_t y = x ? ml_plist_seek(b, x) : 0;
+		if (!y) {
+			*tp = 0;
+			return 0;
+		}
+		if (y == x)
+			return x;
+		/* y < x: a steps down to y or below */
+		if (!a->other && !b->other && a->state == 1 && b->state == 1) {
+			size_t i = a->pos, j = b->pos;
+			unsigned run = 0;
+			uint64_t u = a->ids[i], v = b->ids[j];
+			while (run < WALK) {
+				if (u > v) {
+					if (!i)
+						break;
+					u = a->ids[--i];
+				} else if (v > u) {
+					if (!j)
+						break;
+					v = b->ids[--j];
+				} else {
+					break;
+				}
+				run++;
+			}
+			/* both answers as seeks to min(u, v) would leave them:
+			 * ids[pos] <= target < ids[pos + 1] */
+			uint64_t t = u < v ? u : v;
+			if (a->ids[i] <= t) {
+				a->pos = i;
+				a->val = a->ids[i];
+			}
+			if (b->ids[j] <= t) {
+				b->pos = j;
+				b->val = b->ids[j];
+			}
+			if (u == v)
+				return u;
+			target = t;
+			continue;
+		}
+		target = y;
+	}
+}
+
 /* The docids of the terms ml_post_prefix_ids gathers. */
 typedef struct {
 	ml_ids_t *out;

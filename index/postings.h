@@ -143,6 +143,13 @@ int ml_plist_open(ml_plist_t *it, MDB_txn *txn, MDB_dbi dbi, const char *key, si
 /* The largest docid <= target, or 0 when none.  Targets must not grow. */
 uint64_t ml_plist_seek(ml_plist_t *it, uint64_t target);
 void ml_plist_close(ml_plist_t *it);
+/* The largest docid <= *target that both a and b hold: as seeking each in
+ * turn until they agree (targets must not grow, for both), but walking the
+ * two blocks in hand side by side where both are dense.  Returns it, or 0:
+ * none (*target = 0), or ML_MEET_STEPS rounds taken without one (*target
+ * the next target: the caller looks at its budget, then goes on). */
+#define ML_MEET_STEPS 1024u
+uint64_t ml_plist_meet(ml_plist_t *a, ml_plist_t *b, uint64_t *target);
 
 /* Call fn for every term of tag in bucket whose bytes begin with prefix
  * (term key: tag + prefix, n bytes), in order in each part (the sealed

@@ -1501,6 +1501,38 @@ static int scan_range(emit_t *e, ml_rowcur_t *c, uint64_t lo, uint64_t hi)
 static int leapfrog(emit_t *e, iter_t *its, unsigned n, uint64_t lo, uint64_t hi, int *rc)
 {
 	uint64_t target = hi;
+	if (n == 2 && !its[0].nkids && !its[0].gathered && !its[1].nkids && !its[1].gathered &&
+	    its[0].state != 2 && its[1].state != 2) {
+		/* two lists: met side by side (ml_plist_meet), in rounds between
+		 * looks at the budget */
+		while (target >= lo) {
+			/* (a call takes at most ML_MEET_STEPS rounds) */
+			if (++e->steps >= STEPS_EVERY / ML_MEET_STEPS) {
+				e->steps = 0;
+				if ((e->ran || !e->n) && budget_spent(e)) {
+					e->info->resume_docid = e->n ? e->se->slots[0].docid + 1 : target + 1;
+					e->n = 0;
+					return 1;
+				}
+			}
+			uint64_t d = ml_plist_meet(&its[0].pl, &its[1].pl, &target);
+			if (!d) {
+				if (!target)
+					return 0;
+				continue;
+			}
+			ML_ASSERT(d <= hi);
+			if (d < lo)
+				return 0;
+			int st = batch_add(e, d, NULL);
+			if (st < 0)
+				*rc = st;
+			if (st)
+				return 1;
+			target = d - 1;
+		}
+		return 0;
+	}
 	while (target >= lo) {
 		if (++e->steps >= STEPS_EVERY) {
 			e->steps = 0;

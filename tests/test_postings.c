@@ -2,7 +2,8 @@
  * Unit tests for index/postings: the term and list blocks against a model
  * (a plain set of (term, docid) pairs) under random batches of additions and
  * removals, term by term, then every term read back by seeks and in order
- * (ml_post_each), prefix walks, the encoded sizes, and corrupt values.
+ * (ml_post_each) and met with others (ml_plist_meet), prefix walks, the
+ * encoded sizes, and corrupt values.
  */
 #include "testlib.h"
 
@@ -186,6 +187,80 @@ static void check_seeks(ml_store_t *s, model_t *m)
 	mdb_txn_abort(txn);
 }
 
+/* The docids that both groups [i, j) and [k, l) of the model hold (one
+ * bucket; model sorted), newest first, by ml_plist_meet, against a merge of
+ * the model's. */
+static void check_meet(MDB_txn *txn, ml_store_t *s, const model_t *m, size_t i, size_t j, size_t k, size_t l)
+{
+	uint32_t b = ml_docid_bucket(m->p[i].docid);
+	ml_plist_t x, y;
+	assert_int_equal(ml_plist_open(&x, txn, s->post, m->p[i].key, m->p[i].n, b), 0);
+	assert_int_equal(ml_plist_open(&y, txn, s->post, m->p[k].key, m->p[k].n, b), 0);
+	size_t a = j, c = l;
+	uint64_t target = UINT64_MAX;
+	for (;;) {
+		/* the model's next, newest first */
+		uint64_t want = 0;
+		while (a > i && c > k) {
+			uint64_t u = m->p[a - 1].docid, v = m->p[c - 1].docid;
+			if (u == v) {
+				want = u;
+				a--;
+				c--;
+				break;
+			}
+			if (u > v)
+				a--;
+			else
+				c--;
+		}
+		uint64_t got = 0;
+		while (target && !(got = ml_plist_meet(&x, &y, &target)))
+			;
+		assert_int_equal(got, want);
+		if (!got)
+			break;
+		target = got - 1;
+	}
+	ml_plist_close(&x);
+	ml_plist_close(&y);
+}
+
+/* Each (term, bucket) of the model met with the largest three of its
+ * bucket (the model sorted). */
+static void check_meets(ml_store_t *s, model_t *m)
+{
+	MDB_txn *txn;
+	assert_int_equal(ml_store_read_begin(s, &txn), 0);
+	size_t *start = malloc((m->n + 1) * sizeof *start), ng = 0;
+	for (size_t i = 0; i < m->n; i++)
+		if (!i || m->p[i].n != m->p[i - 1].n || memcmp(m->p[i].key, m->p[i - 1].key, m->p[i].n) ||
+		    ml_docid_bucket(m->p[i].docid) != ml_docid_bucket(m->p[i - 1].docid))
+			start[ng++] = i;
+	start[ng] = m->n;
+	for (size_t g = 0; g < ng; g++) {
+		uint32_t b = ml_docid_bucket(m->p[start[g]].docid);
+		size_t big[3] = { ng, ng, ng };
+		for (size_t h = 0; h < ng; h++) {
+			if (ml_docid_bucket(m->p[start[h]].docid) != b)
+				continue;
+			size_t len = start[h + 1] - start[h];
+			for (int t = 0; t < 3; t++)
+				if (big[t] == ng || len > start[big[t] + 1] - start[big[t]]) {
+					for (int u = 2; u > t; u--)
+						big[u] = big[u - 1];
+					big[t] = h;
+					break;
+				}
+		}
+		for (int t = 0; t < 3; t++)
+			if (big[t] < ng)
+				check_meet(txn, s, m, start[g], start[g + 1], start[big[t]], start[big[t] + 1]);
+	}
+	free(start);
+	mdb_txn_abort(txn);
+}
+
 static void check_all(ml_store_t *s, model_t *m)
 {
 	qsort(m->p, m->n, sizeof *m->p, cmp_pair);
@@ -268,10 +343,14 @@ static void random_batches(void **state)
 			assert_int_equal(open_day, 0);
 		}
 		assert_int_equal(mdb_txn_commit(txn), 0);
-		if (round == 10 || round == 25)
+		if (round == 10 || round == 25) {
 			check_all(s, &m);
+			check_meets(s, &m);   /* (sorted by check_all) */
+		}
 		if (round % 8 == 7 || round == 39)
 			check_all(s, &m);
+		if (round == 39)
+			check_meets(s, &m);
 	}
 	/* remove everything: the table empties */
 	MDB_txn *txn;
