@@ -634,6 +634,78 @@ static void returned_rows_whole(void **state)
 	scratch_close(&x, ms, N, se);
 }
 
+/* Every row of a search: docid << 8 | row + 1. */
+typedef struct {
+	uint64_t *v;
+	size_t n, cap;
+} rows_t;
+
+static int keep_row(void *ctx, const ml_message_t *m, int row)
+{
+	rows_t *r = ctx;
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 1024;
+		r->v = realloc(r->v, r->cap * sizeof *r->v);
+		assert_non_null(r->v);
+	}
+	r->v[r->n++] = m->docid << 8 | (uint64_t)(row + 1);
+	return 0;
+}
+
+/* A search of two lists (two subject words) stopped at its budget again
+ * and again, each time resumed where it stopped, gives the rows of the
+ * search that is never stopped: none missed, none twice. */
+static void budget_resumes(void **state)
+{
+	(void)state;
+	scratch_t x;
+	scratch_open(&x, "x.db");
+	enum { N = 3000 };
+	ml_message_t *ms = calloc(N, sizeof *ms);
+	assert_int_equal(ml_writer_begin(x.w), 0);
+	for (int i = 0; i < N; i++) {
+		make_message(&ms[i], i);
+		/* three a second: docids one apart, where a run may stop */
+		ms[i].first_us = 1760000000000000LL + (int64_t)(i / 3) * 1000000;
+		assert_int_equal(ml_writer_put(x.w, &ms[i]), 0);
+	}
+	assert_int_equal(ml_writer_commit(x.w), 0);
+	ml_search_t *se;
+	assert_int_equal(ml_search_new(&se, x.s), 0);
+	static const char *const words[] = { "invoice müller", "müller für", "invoice 2999" };
+	for (size_t k = 0; k < ML_ARRAY_LEN(words); k++) {
+		char err[256];
+		ml_query_t q;
+		memset(&q, 0, sizeof q);
+		assert_int_equal(ml_query_set(&q, "subject", words[k], err, sizeof err), 0);
+		q.unlimited = 1;
+		rows_t all = { 0 }, got = { 0 };
+		ml_search_info_t info;
+		assert_int_equal(ml_search_run(se, &q, keep_row, &all, &info, err, sizeof err), 0);
+		assert_true(all.n > 0);
+		/* a deadline passed already: each run stops at its first look */
+		unsigned runs = 0;
+		q.deadline_ns = 1;
+		for (;;) {
+			runs++;
+			assert_int_equal(ml_search_run(se, &q, keep_row, &got, &info, err, sizeof err), 0);
+			if (!info.stopped)
+				break;
+			assert_true(info.resume_docid > 0);
+			assert_true(!q.before_docid || info.resume_docid < q.before_docid);
+			q.before_docid = info.resume_docid;
+			assert_true(runs < 100000);
+		}
+		assert_true(runs > 1 || all.n < 8);
+		assert_int_equal(got.n, all.n);
+		assert_memory_equal(got.v, all.v, all.n * sizeof all.v[0]);
+		free(all.v);
+		free(got.v);
+		ml_query_free(&q);
+	}
+	scratch_close(&x, ms, N, se);
+}
+
 /* The rows of every status a counting walk hands over (query.counts_only:
  * records decoded in part), and the rows of a search to its end. */
 typedef struct {
@@ -1049,6 +1121,7 @@ int main(void)
 		cmocka_unit_test(query_params),
 		cmocka_unit_test(store_write_search),
 		cmocka_unit_test(returned_rows_whole),
+		cmocka_unit_test(budget_resumes),
 		cmocka_unit_test(address_prefixes),
 		cmocka_unit_test(batches_and_snapshots),
 		cmocka_unit_test(late_rows),
