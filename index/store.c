@@ -342,7 +342,13 @@ int ml_store_open(ml_store_t **out, const char *path, int flags, char *err, size
 			map *= 2;
 	if ((rc = mdb_env_set_mapsize(s->env, map)))
 		goto fail_mdb;
-	unsigned ef = MDB_NOSUBDIR | MDB_NOTLS;
+	/* MDB_NORDAHEAD: the map is read at random (a search's rows are
+	 * scattered over the table, its postings over the days); the kernel's
+	 * read-ahead around each page not in memory (up to read_ahead_kb: 128
+	 * KiB commonly, megabytes on some virtual disks) would read much that is
+	 * not wanted and push out what is, once the database is larger than the
+	 * memory that caches it.  Pages in memory are mapped as before. */
+	unsigned ef = MDB_NOSUBDIR | MDB_NOTLS | MDB_NORDAHEAD;
 	if (flags & ML_STORE_RDONLY)
 		ef |= MDB_RDONLY;
 	if (flags & ML_STORE_NOSYNC)
