@@ -1,9 +1,11 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "index/legacy.h"
 #include "index/record.h"
@@ -1066,6 +1068,15 @@ int ml_store_stat(ml_store_t *s, MDB_txn *txn, ml_store_stat_t *st)
 
 int ml_store_warm(ml_store_t *s)
 {
+	/* the file read in order first, so that its pages are in memory (the
+	 * map itself is read without read-ahead: MDB_NORDAHEAD) */
+	int fd = open(s->path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		static char chunk[1 << 20];
+		while (read(fd, chunk, sizeof chunk) > 0)
+			;
+		close(fd);
+	}
 	MDB_txn *txn;
 	int rc = ml_store_read_begin(s, &txn);
 	if (rc)

@@ -302,8 +302,8 @@ int ml_rowcur_next(ml_rowcur_t *rc);
 /* Size of the database file in bytes. */
 uint64_t ml_store_file_bytes(const ml_store_t *s);
 
-/* Read every page of the database once (a long-running reader's warm map;
- * for the benchmark). */
+/* Read the file in order, then every page of the database once through
+ * the map (a long-running reader's warm map; for the benchmark). */
 int ml_store_warm(ml_store_t *s);
 
 /* What the file holds, for stats: pages of each table, free pages. */
