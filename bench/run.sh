@@ -8,10 +8,14 @@
 #   BENCH_SIZES        messages to generate, one run per size, one report
 #                      (default: BENCH_MESSAGES, else 100000); e.g. "100000 1000000"
 #   BENCH_QUERIES      queries per class in process (default 200)
-#   BENCH_BASELINE_QUERIES  questions per class for grep, ripgrep and the SQLite baselines
-#                      (default 20; 5 above 200,000 messages)
+#   BENCH_BASELINE_QUERIES  questions per class for mtalog and the SQLite baselines
+#                      as processes (default 20; 5 above 200,000 messages, 3 above
+#                      2,000,000)
 #   BENCH_EXIGREP_QUERIES   questions per class for exigrep (default 5; 3 above
-#                      200,000 messages: each reads the whole log)
+#                      200,000 messages, 1 above 2,000,000: each reads the whole log)
+#   BENCH_GREP_QUERIES questions per class for grep and ripgrep (default
+#                      BENCH_BASELINE_QUERIES's; 1 above 2,000,000 messages: at
+#                      10M each is one or two passes over 24 GB, minutes)
 #   BUILD              build folder (default build)
 # Exits non-zero when a check fails (the report is written all the same).
 set -eu
@@ -76,9 +80,12 @@ run_size() {
 	checks="$work/checks-$N.txt"
 	# questions per class for the baselines: each is a pass (or two) over the
 	# whole log, minutes each at 10M messages
-	if [ "$N" -gt 2000000 ]; then K=${BENCH_BASELINE_QUERIES:-3}; KE=${BENCH_EXIGREP_QUERIES:-2}
+	# (at 10M grep and ripgrep take minutes a question: one each, by default)
+	if [ "$N" -gt 2000000 ]; then K=${BENCH_BASELINE_QUERIES:-3}; KE=${BENCH_EXIGREP_QUERIES:-1}
+		KG=${BENCH_GREP_QUERIES:-1}
 	elif [ "$N" -gt 200000 ]; then K=${BENCH_BASELINE_QUERIES:-5}; KE=${BENCH_EXIGREP_QUERIES:-3}
-	else K=${BENCH_BASELINE_QUERIES:-20}; KE=${BENCH_EXIGREP_QUERIES:-5}; fi
+		KG=${BENCH_GREP_QUERIES:-$K}
+	else K=${BENCH_BASELINE_QUERIES:-20}; KE=${BENCH_EXIGREP_QUERIES:-5}; KG=${BENCH_GREP_QUERIES:-$K}; fi
 	[ -s "$log" ] && [ -s "$truth" ] || "$B/bench/gen" --messages "$N" --seed 42 --out "$log" --truth "$truth"
 	rm -rf "$db" "$db-lock" "$fdb" "$fdb-wal" "$fdb-shm" "$sdb" "$sdb-wal" "$sdb-shm" "$ans"
 	mkdir -p "$ans"
@@ -198,6 +205,7 @@ run_size() {
 			while IFS='	' read -r cc v s; do
 				n=$((n + 1))
 				[ "$tool" = exigrep ] && [ "$n" -gt "$KE" ] && break
+				case $tool in grep | rg) [ "$n" -gt "$KG" ] && break ;; esac
 				a="$ans/$c-$n"
 				t0=$(now)
 				case $tool in
@@ -220,6 +228,7 @@ run_size() {
 				esac
 			done < "$work/q.tsv"
 			[ "$tool" = exigrep ] && [ "$n" -gt "$KE" ] && n=$KE
+			case $tool in grep | rg) [ "$n" -gt "$KG" ] && n=$KG ;; esac
 			# the mean; the first question (the pages it reads come from the
 			# disk or are mapped for the first time: cold) and the median of
 			# the others (warm), apart
@@ -328,7 +337,7 @@ run_size() {
 		echo
 		echo "### mtalog against the baselines, the same questions"
 		echo
-		echo "Each question answered by one process, as a user runs it (mtalog search --json; grep, ripgrep and awk over the log, which is in the page cache; the sqlite3 command on the SQLite databases, also in the page cache), newest first where the tool can sort; mean ms per question, and in brackets the baseline's time over mtalog's (above 1: mtalog is faster). grep, ripgrep and exigrep-style answer the first three classes only."
+		echo "Each question answered by one process, as a user runs it (mtalog search --json; grep, ripgrep and awk over the log, which is in the page cache; the sqlite3 command on the SQLite databases, also in the page cache), newest first where the tool can sort; mean ms per question, and in brackets the baseline's time over mtalog's (above 1: mtalog is faster). grep, ripgrep and exigrep-style answer the first three classes only, grep and ripgrep the first $KG questions of each, exigrep-style the first $KE."
 		echo
 		echo "| question class | questions | mtalog ms | SQLite B-tree ms (× mtalog) | SQLite FTS5 ms (× mtalog) | grep ms (×) | ripgrep ms (×) | exigrep-style ms (×) |"
 		echo "|---|---:|---:|---:|---:|---:|---:|---:|"
