@@ -316,7 +316,64 @@ int ml_store_check_file(const char *path, int flags, struct stat *st, char *err,
 	return ML_OK;
 }
 
+static int store_open(ml_store_t **out, const char *path, int flags, char *err, size_t errlen);
+
+/* A new database is made whole under a name of its own (PATH.new-PID), its
+ * tables and schema record committed, then linked to PATH: a process
+ * killed while it makes one leaves no file at PATH that the next run would
+ * refuse (an empty file, or an environment without its schema record),
+ * only that stray name.  When another process made PATH meanwhile, the
+ * link fails and its database is opened. */
+static int store_create(const char *path, int flags, char *err, size_t errlen)
+{
+	size_t n = strlen(path) + 40;
+	char *tmp = malloc(n), *tlock = malloc(n + 8);
+	if (!tmp || !tlock) {
+		free(tmp);
+		free(tlock);
+		return ML_ENOMEM;
+	}
+	snprintf(tmp, n, "%s.new-%ld", path, (long)getpid());
+	snprintf(tlock, n + 8, "%s-lock", tmp);
+	unlink(tmp);
+	unlink(tlock);
+	ml_store_t *t;
+	int rc = store_open(&t, tmp, flags | ML_STORE_CREATE, err, errlen);
+	if (!rc) {
+		ml_store_close(t);
+		if (link(tmp, path) != 0 && errno != EEXIST) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			rc = ML_EIO;
+		}
+		/* the directory's new entry made durable */
+		char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
+		int dfd = dir ? open(slash ? (slash == dir ? "/" : (*slash = 0, dir)) : ".", O_RDONLY | O_DIRECTORY) : -1;
+		if (dfd >= 0) {
+			if (!(flags & ML_STORE_NOSYNC))
+				fsync(dfd);
+			close(dfd);
+		}
+		free(dir);
+	}
+	unlink(tmp);
+	unlink(tlock);
+	free(tmp);
+	free(tlock);
+	return rc;
+}
+
 int ml_store_open(ml_store_t **out, const char *path, int flags, char *err, size_t errlen)
+{
+	struct stat st;
+	if ((flags & ML_STORE_CREATE) && stat(path, &st) != 0 && errno == ENOENT) {
+		int rc = store_create(path, flags, err, errlen);
+		if (rc)
+			return rc;
+	}
+	return store_open(out, path, flags, err, errlen);
+}
+
+static int store_open(ml_store_t **out, const char *path, int flags, char *err, size_t errlen)
 {
 	struct stat st;
 	int rc;

@@ -300,6 +300,33 @@ static pid_t spawn_ingest(const char *db, const char *log, const char *more, con
 	return tl_spawn_mtalog("--db", db, "ingest", "--quiet", "--batch-lines", batch, log, more, (char *)NULL);
 }
 
+/* An ingest killed while it makes a new database leaves nothing at the
+ * path that the next run refuses: no file, or a whole database.  The kills
+ * come from the first instant on, 100 µs apart; each is followed by a run
+ * that must complete. */
+static void killed_while_creating(void **state)
+{
+	(void)state;
+	const char *log = "tests/data/filters.log";
+	const char *db = path("new.db");
+	char lock[4300];
+	snprintf(lock, sizeof lock, "%s-lock", db);
+	for (int i = 0; i < 40; i++) {
+		unlink(db);
+		unlink(lock);
+		pid_t pid = spawn_ingest(db, log, NULL, "400");
+		struct timespec ts = { 0, (long)i * 100000L };
+		nanosleep(&ts, NULL);
+		kill(pid, SIGKILL);
+		int st;
+		waitpid(pid, &st, 0);
+		char *err;
+		if (tl_mtalog(NULL, &err, "--db %s ingest --quiet %s", db, log) != 0)
+			fail_msg("after a kill at %d µs: %s", i * 100, err);
+		free(err);
+	}
+}
+
 /* The inputs: the generated log and mail through content filters; in the
  * corpus tier (*state: a corpus file), a real log. */
 static void sigkill_at_many_points(void **state)
@@ -691,6 +718,7 @@ int main(void)
 		cmocka_unit_test(rotated_gz_and_stdin),
 		cmocka_unit_test(batch_boundaries),
 		cmocka_unit_test_prestate(sigkill_at_many_points, NULL),
+		cmocka_unit_test(killed_while_creating),
 		cmocka_unit_test(bad_input),
 		cmocka_unit_test(exim_and_odd_lines),
 		cmocka_unit_test(old_file_last_line),
