@@ -342,8 +342,13 @@ static int store_create(const char *path, int flags, char *err, size_t errlen)
 	if (!rc) {
 		ml_store_close(t);
 		if (link(tmp, path) != 0 && errno != EEXIST) {
-			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-			rc = ML_EIO;
+			/* a file system without hard links: renamed, when PATH is
+			 * still free a moment before */
+			struct stat st;
+			if (stat(path, &st) != 0 && (errno != ENOENT || rename(tmp, path) != 0)) {
+				snprintf(err, errlen, "%s: %s", path, strerror(errno));
+				rc = ML_EIO;
+			}
 		}
 		/* the directory's new entry made durable */
 		char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
