@@ -339,6 +339,15 @@ static int store_create(const char *path, int flags, char *err, size_t errlen)
 	unlink(tlock);
 	ml_store_t *t;
 	int rc = store_open(&t, tmp, flags | ML_STORE_CREATE, err, errlen);
+	size_t tn = strlen(tmp);
+	if (rc && errlen && !strncmp(err, tmp, tn)) {
+		/* the error said of the path asked for */
+		char *e = strdup(err + tn);
+		if (e) {
+			snprintf(err, errlen, "%s%s", path, e);
+			free(e);
+		}
+	}
 	if (!rc) {
 		ml_store_close(t);
 		if (link(tmp, path) != 0 && errno != EEXIST) {

@@ -542,6 +542,12 @@ static void errors_are_one_line(void **state)
 	assert_non_null(strstr(err, "none.db"));
 	assert_int_equal(tl_count_lines(err), 1);
 	free(out); free(err);
+	/* a new database in a folder that is not there: the path asked for, once */
+	assert_int_equal(tl_mtalog(&out, &err, "--db %s/no-such-folder/new.db ingest " OPTS " " STATUSES, tl_dir), 2);
+	assert_non_null(strstr(err, "no-such-folder/new.db: No such file or directory"));
+	assert_null(strstr(err, ".new-"));
+	assert_int_equal(tl_count_lines(err), 1);
+	free(out); free(err);
 	/* a corrupt database file */
 	const char *junk = path("junk.db");
 	char garbage[65536];
