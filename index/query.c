@@ -345,7 +345,7 @@ struct ml_search {
 	ml_strtab_t tab;        /* the snapshot's string table (a view into the map) */
 	ml_message_t msg;
 	ml_buf_t tmp;
-	struct slot *slots;     /* the batch of rows (BATCH_MAX), made at the first search */
+	struct slot *slots;     /* two batches of rows (2 x BATCH_MAX), made at the first search */
 	struct worker *worker;  /* the second thread, started at the first large batch */
 	int reports;            /* the snapshot has reports: rows decoded are looked up there */
 };
@@ -1060,8 +1060,10 @@ static int cmp_iter(const void *a, const void *b)
  * takes nothing.  The rows a scan found are handed over as pointers into
  * the calling thread's snapshot, which stays open while the batch runs.
  * Batches grow from BATCH_FIRST to BATCH_MAX, so that a search of a few
- * rows decodes no more rows than it needs and starts no thread; past the
- * limit, at most one batch was decoded for nothing.
+ * rows decodes no more rows than it needs and starts no thread.  With the
+ * helper, batches go through a pipeline of two (batch_flush): one decoded
+ * while the one before is emitted and the next gathered; past the limit,
+ * at most two batches were decoded for nothing.
  *
  * The helper is for a search alone in its process on a machine with a core
  * to spare: when searches run side by side (serve under load) each runs on
@@ -1099,6 +1101,7 @@ typedef struct worker {
 	 * late for it may read the next batch's: it then takes nothing) */
 	ml_search_t *_Atomic se;
 	const check_t *_Atomic chk;
+	slot_t *_Atomic base;    /* the batch's slots (one half of ml_search_t.slots) */
 	atomic_size_t txnid;     /* the snapshot of the calling thread */
 	MDB_txn *txn;            /* the helper's own, reset between batches */
 	ml_buf_t tmp;
@@ -1133,10 +1136,9 @@ static int want_row(void *ctx, const ml_message_t *m, int row)
 }
 
 /* Fetch, decode and check slots [from, to). */
-static void slots_run(ml_search_t *se, const check_t *chk, MDB_txn *txn, MDB_cursor *rows, size_t from,
-                      size_t to, ml_buf_t *tmp, pcre2_match_data *md)
+static void slots_run(ml_search_t *se, const check_t *chk, MDB_txn *txn, MDB_cursor *rows, slot_t *slots,
+                      size_t from, size_t to, ml_buf_t *tmp, pcre2_match_data *md)
 {
-	slot_t *slots = se->slots;
 	/* the lookups first, each row's first lines prefetched: the next
 	 * lookup overlaps the wait for them */
 	for (size_t i = from; i < to; i++) {
@@ -1198,7 +1200,7 @@ static int take(worker_t *w, uint32_t batch, size_t *from, size_t *to)
 	}
 }
 
-static void helper_part(worker_t *w, ml_search_t *se, const check_t *chk, uint32_t batch);
+static void helper_part(worker_t *w, ml_search_t *se, const check_t *chk, slot_t *base, uint32_t batch);
 
 /* Is batch `batch` open (slots left to take)? */
 static int batch_open(worker_t *w, uint32_t batch)
@@ -1221,11 +1223,11 @@ static void helper_batch(worker_t *w, uint32_t batch)
 	}
 	ml_search_t *se = atomic_load_explicit(&w->se, memory_order_relaxed);
 	const check_t *chk = atomic_load_explicit(&w->chk, memory_order_relaxed);
-	helper_part(w, se, chk, batch);
+	helper_part(w, se, chk, atomic_load_explicit(&w->base, memory_order_relaxed), batch);
 	atomic_store(&w->inside, 0);
 }
 
-static void helper_part(worker_t *w, ml_search_t *se, const check_t *chk, uint32_t batch)
+static void helper_part(worker_t *w, ml_search_t *se, const check_t *chk, slot_t *base, uint32_t batch)
 {
 	int r = w->txn ? mdb_txn_renew(w->txn) : mdb_txn_begin(se->s->env, NULL, MDB_RDONLY, &w->txn);
 	if (r) {
@@ -1239,7 +1241,7 @@ static void helper_part(worker_t *w, ml_search_t *se, const check_t *chk, uint32
 	if (mdb_txn_id(w->txn) == atomic_load_explicit(&w->txnid, memory_order_relaxed) &&
 	    mdb_cursor_open(w->txn, se->s->rows, &cur) == 0) {
 		while (take(w, batch, &from, &to)) {
-			slots_run(se, chk, w->txn, cur, from, to, &w->tmp, chk->md2);
+			slots_run(se, chk, w->txn, cur, base, from, to, &w->tmp, chk->md2);
 			atomic_fetch_add_explicit(&w->done, to - from, memory_order_release);
 		}
 		mdb_cursor_close(cur);
@@ -1321,7 +1323,15 @@ typedef struct {
 	ml_rowsum_cur_t *sums;
 	MDB_txn *txn;
 	MDB_cursor *rows;
+	slot_t *g;          /* the batch being gathered: a half of se->slots */
 	size_t n, cap;      /* slots in the batch; the batch's size now */
+	/* the batch handed to the helper and not emitted yet (pend): its
+	 * slots (the other half), size, number, and the slots the calling
+	 * thread took of it */
+	int pend;
+	slot_t *pb;
+	size_t pn, pmine;
+	uint32_t pbatch;
 	unsigned steps;     /* leapfrog steps since the last look at the budget */
 	int ran;            /* a batch ran: a search stopped early has made progress */
 	uint64_t polled_ns; /* when the query's stop callback was last asked */
@@ -1375,65 +1385,12 @@ static int emit_rows(emit_t *e, const ml_message_t *m)
 	return 0;
 }
 
-/* Run the batch and emit it.  1 when the search should stop, 0 to go on,
- * negative on error. */
-static int batch_flush(emit_t *e)
+/* Emit the rows of slots [0, n) of b, in order.  As batch_flush. */
+static int slots_emit(emit_t *e, slot_t *b, size_t n)
 {
-	ml_search_t *se = e->se;
-	size_t n = e->n;
-	e->n = 0;
-	if (!n)
-		return 0;
-	if (e->ran && budget_spent(e)) {
-		/* this batch not examined: the search goes on from its first (the
-		 * first batch always runs, so that a search resumed on a busy
-		 * machine still moves) */
-		e->info->resume_docid = se->slots[0].docid + 1;
-		return 1;
-	}
-	if (!cores) {
-		/* the processors this process may run on (taskset, cgroups) */
-		cpu_set_t set;
-		long c = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
-		cores = c > 0 ? (int)c : 1;
-	}
-	int help = n >= BATCH_PAR && cores > 1 && atomic_load(&searches_running) == 1;
-	if (help && !se->worker)
-		se->worker = helper_start();
-	worker_t *w = help ? se->worker : NULL;
-	if (w) {
-		atomic_store_explicit(&w->se, se, memory_order_relaxed);
-		atomic_store_explicit(&w->chk, e->chk, memory_order_relaxed);
-		atomic_store_explicit(&w->txnid, mdb_txn_id(e->txn), memory_order_relaxed);
-		atomic_store_explicit(&w->done, 0, memory_order_relaxed);
-		uint32_t batch = (uint32_t)(atomic_load(&w->next) >> 32) + 1;
-		pthread_mutex_lock(&w->mu);
-		atomic_store_explicit(&w->next, (uint64_t)batch << 32 | (uint64_t)n << 16, memory_order_release);
-		if (w->sleeping)
-			pthread_cond_signal(&w->cv);
-		pthread_mutex_unlock(&w->mu);
-		size_t from, to, mine = 0;
-		while (take(w, batch, &from, &to)) {
-			slots_run(se, e->chk, e->txn, e->rows, from, to, &se->tmp, e->chk->md);
-			mine += to - from;
-		}
-		/* the chunks the helper took, finished; the helper out of the
-		 * environment */
-		for (unsigned i = 0; atomic_load_explicit(&w->done, memory_order_acquire) + mine < n ||
-		                     atomic_load(&w->inside) == batch; i++)
-			if (i < 4096)
-				cpu_relax();
-			else
-				sched_yield();
-		e->info->helped += n - mine;
-	} else {
-		slots_run(se, e->chk, e->txn, e->rows, 0, n, &se->tmp, e->chk->md);
-	}
 	e->ran = 1;
-	if (e->cap < BATCH_MAX)
-		e->cap *= 2;
 	for (size_t i = 0; i < n; i++) {
-		slot_t *sl = &se->slots[i];
+		slot_t *sl = &b[i];
 		if (sl->rc == ML_ENOTFOUND)
 			continue;
 		if (sl->rc)
@@ -1442,6 +1399,138 @@ static int batch_flush(emit_t *e)
 		e->info->re_limited += (uint64_t)sl->limited;
 		if (sl->ok && emit_rows(e, &sl->m))
 			return 1;
+	}
+	return 0;
+}
+
+/* Hand slots [0, n) of b to the helper as its next batch (pending). */
+static void pending_start(emit_t *e, slot_t *b, size_t n)
+{
+	worker_t *w = e->se->worker;
+	atomic_store_explicit(&w->se, e->se, memory_order_relaxed);
+	atomic_store_explicit(&w->chk, e->chk, memory_order_relaxed);
+	atomic_store_explicit(&w->base, b, memory_order_relaxed);
+	atomic_store_explicit(&w->txnid, mdb_txn_id(e->txn), memory_order_relaxed);
+	atomic_store_explicit(&w->done, 0, memory_order_relaxed);
+	uint32_t batch = (uint32_t)(atomic_load(&w->next) >> 32) + 1;
+	pthread_mutex_lock(&w->mu);
+	atomic_store_explicit(&w->next, (uint64_t)batch << 32 | (uint64_t)n << 16, memory_order_release);
+	if (w->sleeping)
+		pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	e->pend = 1;
+	e->pb = b;
+	e->pn = n;
+	e->pbatch = batch;
+	e->pmine = 0;
+}
+
+/* The pending batch done: the calling thread takes the chunks the helper
+ * has not (and runs them; with skip, a batch given up, only takes them),
+ * then waits for the helper's chunks and for the helper to be out of the
+ * environment. */
+static void pending_finish(emit_t *e, int skip)
+{
+	worker_t *w = e->se->worker;
+	size_t from, to;
+	while (take(w, e->pbatch, &from, &to)) {
+		if (!skip)
+			slots_run(e->se, e->chk, e->txn, e->rows, e->pb, from, to, &e->se->tmp, e->chk->md);
+		e->pmine += to - from;
+	}
+	for (unsigned i = 0; atomic_load_explicit(&w->done, memory_order_acquire) + e->pmine < e->pn ||
+	                     atomic_load(&w->inside) == e->pbatch; i++)
+		if (i < 4096)
+			cpu_relax();
+		else
+			sched_yield();
+	e->info->helped += e->pn - e->pmine;
+	e->pend = 0;
+}
+
+/* The pending batch (none: 0) finished and emitted.  As batch_flush. */
+static int pending_emit(emit_t *e)
+{
+	if (!e->pend)
+		return 0;
+	pending_finish(e, 0);
+	return slots_emit(e, e->pb, e->pn);
+}
+
+/* The pending batch (if any) given up: the helper out of it. */
+static void pending_cancel(emit_t *e)
+{
+	if (e->pend)
+		pending_finish(e, 1);
+}
+
+/* The budget ran out before the batch being gathered (its first row, or
+ * else target, where the walk is) was examined: the pending batch, examined
+ * already, is emitted, and the search goes on from there next time.  As
+ * batch_flush (1: stopped). */
+static int stop_here(emit_t *e, uint64_t target)
+{
+	e->info->resume_docid = e->n ? e->g[0].docid + 1 : target + 1;
+	e->n = 0;
+	int st = pending_emit(e);
+	if (st > 0)
+		e->info->stopped = 0;   /* the limit came first: truncated, not stopped */
+	return st ? st : 1;
+}
+
+/* Run the batch gathered and emit it.  1 when the search should stop, 0 to
+ * go on, negative on error.
+ *
+ * With the helper, a pipeline: the batch is handed to it and the calling
+ * thread emits the batch before (decoded by then: it takes what the helper
+ * has not begun of it), then goes back to the walk for the next one while
+ * the helper decodes, and takes its share of that batch at the next flush.
+ * So the walk and the emission (the callback: a row written as JSON) run
+ * beside the decoding.  Past the limit, the batch handed over is given up:
+ * at most two batches are decoded for nothing. */
+static int batch_flush(emit_t *e)
+{
+	ml_search_t *se = e->se;
+	size_t n = e->n;
+	slot_t *g = e->g;
+	if (!n)
+		return 0;
+	if ((e->ran || e->pend) && budget_spent(e))
+		/* this batch not examined: the search goes on from its first (the
+		 * first batch always runs, so that a search resumed on a busy
+		 * machine still moves) */
+		return stop_here(e, 0);
+	e->n = 0;
+	if (!cores) {
+		/* the processors this process may run on (taskset, cgroups) */
+		cpu_set_t set;
+		long c = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : sysconf(_SC_NPROCESSORS_ONLN);
+		cores = c > 0 ? (int)c : 1;
+	}
+	int help = e->pend || (n >= BATCH_PAR && cores > 1 && atomic_load(&searches_running) == 1);
+	if (help && !se->worker)
+		se->worker = helper_start();
+	if (e->cap < BATCH_MAX)
+		e->cap *= 2;
+	if (!help || !se->worker) {
+		slots_run(se, e->chk, e->txn, e->rows, g, 0, n, &se->tmp, e->chk->md);
+		return slots_emit(e, g, n);
+	}
+	int had = e->pend;
+	if (had)
+		pending_finish(e, 0);
+	slot_t *pb = e->pb;
+	size_t pn = e->pn;
+	pending_start(e, g, n);
+	/* the next batch gathered in the other half (that of the batch
+	 * emitted now: emitted before the walk goes on) */
+	e->g = g == se->slots ? se->slots + BATCH_MAX : se->slots;
+	if (had) {
+		int st = slots_emit(e, pb, pn);
+		if (st) {
+			pending_cancel(e);
+			return st;
+		}
 	}
 	return 0;
 }
@@ -1469,7 +1558,7 @@ static int batch_add(emit_t *e, uint64_t docid, const MDB_val *v)
 		e->info->rows++;
 		return e->sfn(e->ctx, r) ? 1 : 0;
 	}
-	slot_t *sl = &e->se->slots[e->n++];
+	slot_t *sl = &e->g[e->n++];
 	sl->docid = docid;
 	sl->have_v = v != NULL;
 	if (v)
@@ -1509,9 +1598,10 @@ static int leapfrog(emit_t *e, iter_t *its, unsigned n, uint64_t lo, uint64_t hi
 			/* (a call takes at most ML_MEET_STEPS rounds) */
 			if (++e->steps >= STEPS_EVERY / ML_MEET_STEPS) {
 				e->steps = 0;
-				if ((e->ran || !e->n) && budget_spent(e)) {
-					e->info->resume_docid = e->n ? e->se->slots[0].docid + 1 : target + 1;
-					e->n = 0;
+				if ((e->ran || e->pend || !e->n) && budget_spent(e)) {
+					int st = stop_here(e, target);
+					if (st < 0)
+						*rc = st;
 					return 1;
 				}
 			}
@@ -1536,10 +1626,11 @@ static int leapfrog(emit_t *e, iter_t *its, unsigned n, uint64_t lo, uint64_t hi
 	while (target >= lo) {
 		if (++e->steps >= STEPS_EVERY) {
 			e->steps = 0;
-			if ((e->ran || !e->n) && budget_spent(e)) {
+			if ((e->ran || e->pend || !e->n) && budget_spent(e)) {
 				/* the rows batched so far are not examined yet */
-				e->info->resume_docid = e->n ? e->se->slots[0].docid + 1 : target + 1;
-				e->n = 0;
+				int st = stop_here(e, target);
+				if (st < 0)
+					*rc = st;
 				return 1;
 			}
 		}
@@ -1580,7 +1671,7 @@ void ml_search_free(ml_search_t *se)
 	if (!se)
 		return;
 	worker_stop(se->worker);
-	for (size_t i = 0; se->slots && i < BATCH_MAX; i++)
+	for (size_t i = 0; se->slots && i < 2 * BATCH_MAX; i++)
 		ml_message_free(&se->slots[i].m);
 	free(se->slots);
 	ml_codec_free(se->codec);
@@ -1641,20 +1732,21 @@ static int run(ml_search_t *se, const ml_query_t *q, ml_row_fn fn, ml_rowsum_fn 
 	if (q->before_docid && q->before_docid - 1 < hi)
 		hi = q->before_docid - 1;
 	if (!se->slots) {
-		se->slots = calloc(BATCH_MAX, sizeof *se->slots);
+		se->slots = calloc(2 * BATCH_MAX, sizeof *se->slots);
 		if (!se->slots) {
 			atomic_fetch_sub(&searches_running, 1);
 			snap_end(se, txn);
 			check_free(&chk);
 			return ML_ENOMEM;
 		}
-		for (size_t i = 0; i < BATCH_MAX; i++)
+		for (size_t i = 0; i < 2 * BATCH_MAX; i++)
 			ml_message_init(&se->slots[i].m);
 	}
 	/* ml_query_set keeps the limit in range; a search returns at most the maximum */
 	ML_ASSERT(q->limit <= ML_QUERY_MAX_LIMIT);
-	emit_t e = { se, &chk, fn, ctx, info, q->limit ? q->limit : ML_QUERY_MAX_LIMIT, sfn, NULL, txn, NULL, 0,
-		     BATCH_FIRST, 0, 0, 0 };
+	emit_t e = { .se = se, .chk = &chk, .fn = fn, .ctx = ctx, .info = info,
+		     .limit = q->limit ? q->limit : ML_QUERY_MAX_LIMIT, .sfn = sfn, .txn = txn, .g = se->slots,
+		     .cap = BATCH_FIRST };
 	if (q->unlimited)
 		e.cap = BATCH_MAX;   /* every row is wanted: full batches from the start */
 	se->reports = ml_reports_count(txn, se->s) > 0;
@@ -1736,9 +1828,13 @@ done:
 	/* the rows still in the batch */
 	if (!rc && e.rows && !info->stopped && !sfn) {
 		int st = batch_flush(&e);
+		if (!st)
+			st = pending_emit(&e);
 		if (st < 0)
 			rc = st;
 	}
+	/* (stopped or failed with a batch handed over: the helper out of it) */
+	pending_cancel(&e);
 	atomic_fetch_sub(&searches_running, 1);
 	ml_rowsum_cur_close(e.sums);
 	if (c)

@@ -699,6 +699,24 @@ static void budget_resumes(void **state)
 		assert_true(runs > 1 || all.n < 8);
 		assert_int_equal(got.n, all.n);
 		assert_memory_equal(got.v, all.v, all.n * sizeof all.v[0]);
+		/* deadlines that come later, while batches are in the pipeline
+		 * of the two threads (one decoded, one emitted): wherever a run
+		 * stops, the runs together give every row once */
+		for (unsigned us = 20; us <= 2560; us *= 2) {
+			got.n = 0;
+			q.before_docid = 0;
+			for (runs = 1;; runs++) {
+				q.deadline_ns = ml_search_clock_ns() + us * 1000ull;
+				assert_int_equal(ml_search_run(se, &q, keep_row, &got, &info, err, sizeof err), 0);
+				if (!info.stopped)
+					break;
+				assert_true(!q.before_docid || info.resume_docid < q.before_docid);
+				q.before_docid = info.resume_docid;
+				assert_true(runs < 100000);
+			}
+			assert_int_equal(got.n, all.n);
+			assert_memory_equal(got.v, all.v, all.n * sizeof all.v[0]);
+		}
 		free(all.v);
 		free(got.v);
 		ml_query_free(&q);
