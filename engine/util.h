@@ -91,6 +91,11 @@ typedef struct {
 #define ML_BUF_INIT { NULL, 0, 0 }
 
 int ml_buf_reserve(ml_buf_t *b, size_t extra);
+/* ml_buf_reserve, the case where the room is there already inline */
+static inline int ml_buf_room(ml_buf_t *b, size_t extra)
+{
+	return b->cap - b->len > extra ? 0 : ml_buf_reserve(b, extra);
+}
 int ml_buf_append(ml_buf_t *b, const void *p, size_t n);
 static inline int ml_buf_puts(ml_buf_t *b, const char *s)
 {

@@ -62,6 +62,21 @@ static void rows_as_jansson_writes_them(void **state)
 		same_row(&m, 0, &b, &tmp, t);
 		same_row(&m, -1, &b, &tmp, t);
 	}
+	/* each byte that needs escaping or sanitizing at each place of a text
+	 * longer than the 8 bytes that are looked at together */
+	static const char *const odd[] = { "\x01", "\x1f", "\"", "\\", "\x7f", "\x80", "\xc3\xa9", "\xff", "\n" };
+	for (size_t i = 0; i < ML_ARRAY_LEN(odd); i++)
+		for (size_t at = 0; at <= 20; at++) {
+			char t[40];
+			memset(t, 'a' + (int)(at % 26), sizeof t);
+			size_t k = strlen(odd[i]);
+			memcpy(t + at, odd[i], k);
+			size_t n = ML_MAX(at + k, 21);
+			assert_int_equal(ml_message_set(&m, &m.subject, t, n), 0);
+			m.flags = (uint32_t)(at % 4 == 1 ? ML_MSG_RELEASED : at % 4 == 2 ? ML_MSG_REPORTED : 0);
+			same_row(&m, 0, &b, &tmp, "a byte of odd[] in a longer text");
+		}
+	m.flags = 0;
 	/* every delay to the millisecond up to 1200 s, then larger ones */
 	for (uint32_t ms = 0; ms < 1200000; ms++) {
 		m.rcpts[0].delay_ms = ms;
