@@ -47,10 +47,11 @@ CC      ?= cc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter -std=gnu11
 CPPFLAGS += -I. -D_GNU_SOURCE
-LDLIBS  ?= -llmdb -lzstd -lxxhash -lpcre2-8 -lz -ljansson -lnettle -lm
-# no -lmicrohttpd: `serve` loads it when it starts (dlopen, tools/serve.c),
-# so that the other commands do not load it and GnuTLS behind it
-LDLIBS  += -lcrypt -lpthread
+LDLIBS  ?= -llmdb -lzstd -lxxhash -lpcre2-8 -lz -ljansson -lm
+# no -lmicrohttpd, -lnettle, -lcrypt: `serve` loads them when it needs them
+# (dlopen, tools/dynlib.h), so that the other commands do not load them (nor
+# GnuTLS behind libmicrohttpd)
+LDLIBS  += -lpthread
 # the cluster (mtalog ship, ingest --nats; docs/cluster.md) when libnats is
 # there (Debian: libnats-dev); NATS=0 builds without it.  Its commands are a
 # second executable, mtalog-cluster, that mtalog starts for them: the other
@@ -60,7 +61,8 @@ NATS    ?= $(shell pkg-config --exists libnats 2>/dev/null && echo 1 || echo 0)
 ifeq ($(NATS),1)
 CLUSTER_BIN = $(BUILD)/mtalog-cluster
 endif
-TEST_LDLIBS = -lcmocka
+# (-lcrypt: test_auth makes hashes of its own)
+TEST_LDLIBS = -lcmocka -lcrypt
 
 BUILD   ?= build
 # ML_DEBUG: the assertions of the code (ML_ASSERT, engine/util.h) are checked

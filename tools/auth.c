@@ -16,6 +16,7 @@
 #include <xxhash.h>
 
 #include "engine/util.h"
+#include "tools/dynlib.h"
 #include "tools/seal.h"
 
 typedef struct {
@@ -49,6 +50,38 @@ static time_t clock_now(ml_auth_t *a)
 
 /* ---- passwords (libcrypt) ---- */
 
+/* libcrypt is loaded by the commands that need it (tools/dynlib.h): serve
+ * with --users and --hash-password, not every command's start. */
+#ifndef ML_CRYPT_SONAME
+#define ML_CRYPT_SONAME "libcrypt.so.1"
+#define ML_CRYPT_PACKAGE "libcrypt1"   /* Debian's package of that soname */
+#endif
+
+static struct {
+	__typeof__(crypt_r) *crypt_r;
+	__typeof__(crypt_gensalt_rn) *crypt_gensalt_rn;
+	__typeof__(crypt_checksalt) *crypt_checksalt;
+} lc;
+static pthread_once_t lc_once = PTHREAD_ONCE_INIT;
+static int lc_rc;
+
+static void lc_load_once(void)
+{
+	static const char *const names[] = { "crypt_r", "crypt_gensalt_rn", "crypt_checksalt" };
+	void **const fns[] = { ML_DYNLIB_SLOT(lc.crypt_r), ML_DYNLIB_SLOT(lc.crypt_gensalt_rn),
+		               ML_DYNLIB_SLOT(lc.crypt_checksalt) };
+	_Static_assert(ML_ARRAY_LEN(names) == ML_ARRAY_LEN(fns), "a slot a name");
+	static const ml_dynlib_t lib = { ML_CRYPT_SONAME, ML_CRYPT_PACKAGE, "mtalog serve" };
+	lc_rc = ml_dynlib_load(&lib, names, fns, ML_ARRAY_LEN(names));
+}
+
+/* libcrypt loaded: ML_OK, else ML_EIO (said on stderr, once) */
+static int lc_load(void)
+{
+	pthread_once(&lc_once, lc_load_once);
+	return lc_rc;
+}
+
 /* Constant time over the length of a. */
 static int same_str(const char *a, const char *b)
 {
@@ -61,10 +94,10 @@ static int same_str(const char *a, const char *b)
 
 static int password_check(const char *hash, const char *password)
 {
-	struct crypt_data *cd = calloc(1, sizeof *cd);
+	struct crypt_data *cd = lc_load() ? NULL : calloc(1, sizeof *cd);
 	if (!cd)
 		return 0;
-	const char *h = crypt_r(password, hash, cd);
+	const char *h = lc.crypt_r(password, hash, cd);
 	int ok = h && h[0] != '*' && same_str(h, hash);
 	explicit_bzero(cd, sizeof *cd);
 	free(cd);
@@ -74,9 +107,13 @@ static int password_check(const char *hash, const char *password)
 int ml_auth_hash_password(const char *password, char *out, size_t len, char *err, size_t errlen)
 {
 	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	if (lc_load()) {
+		snprintf(err, errlen, "cannot load %s", ML_CRYPT_SONAME);
+		return ML_EIO;
+	}
 	/* yescrypt at its default cost; SHA-512 where libcrypt lacks it */
-	if (!crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof salt) &&
-	    !crypt_gensalt_rn("$6$", 0, NULL, 0, salt, sizeof salt)) {
+	if (!lc.crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof salt) &&
+	    !lc.crypt_gensalt_rn("$6$", 0, NULL, 0, salt, sizeof salt)) {
 		snprintf(err, errlen, "cannot make a salt: %s", strerror(errno));
 		return ML_EIO;
 	}
@@ -85,7 +122,7 @@ int ml_auth_hash_password(const char *password, char *out, size_t len, char *err
 		snprintf(err, errlen, "out of memory");
 		return ML_ENOMEM;
 	}
-	const char *h = crypt_r(password, salt, cd);
+	const char *h = lc.crypt_r(password, salt, cd);
 	int rc = ML_OK;
 	if (!h || h[0] == '*' || strlen(h) >= len) {
 		snprintf(err, errlen, "cannot hash the password: %s", strerror(errno));
@@ -140,12 +177,12 @@ static const char *hash_refused(const char *h)
 {
 	if (strncmp(h, "$y$", 3) && strncmp(h, "$6$", 3))
 		return "the hash is not yescrypt ($y$) or SHA-512 ($6$); make one with `mtalog serve --hash-password`";
-	if (crypt_checksalt(h) != CRYPT_SALT_OK)
+	if (lc.crypt_checksalt(h) != CRYPT_SALT_OK)
 		return "the hash is malformed or too cheap; make one with `mtalog serve --hash-password`";
 	struct crypt_data *cd = calloc(1, sizeof *cd);
 	if (!cd)
 		return "out of memory";
-	const char *again = crypt_r("", h, cd);
+	const char *again = lc.crypt_r("", h, cd);
 	/* the same setting (all before the last '$') and the same length */
 	const char *dollar = strrchr(h, '$');
 	int ok = again && again[0] != '*' && strlen(again) == strlen(h) && dollar &&
@@ -315,7 +352,11 @@ int ml_auth_open(ml_auth_t **out, const char *users_path, char *err, size_t errl
 		snprintf(err, errlen, "out of memory");
 		return ML_ENOMEM;
 	}
-	int rc = users_load(users_path, &a->users, &a->nusers, err, errlen);
+	int rc = lc_load();
+	if (rc)
+		snprintf(err, errlen, "cannot load %s (the users' passwords)", ML_CRYPT_SONAME);
+	else
+		rc = users_load(users_path, &a->users, &a->nusers, err, errlen);
 	if (!rc && !(a->sessions = calloc(AUTH_SESSIONS, sizeof *a->sessions))) {
 		snprintf(err, errlen, "out of memory");
 		rc = ML_ENOMEM;

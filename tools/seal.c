@@ -2,21 +2,66 @@
  * seal.c — sealed texts: ChaCha20-Poly1305 of nettle, in hex (see seal.h).
  *
  * nettle is the library GnuTLS is built on; libmicrohttpd, which serve
- * loads, brings it into the process anyway.
+ * loads, brings it into the process anyway.  It is loaded by the first
+ * seal (tools/dynlib.h), not by every command's start.
  */
 #include "seal.h"
 
 #include <errno.h>
 #include <nettle/chacha-poly1305.h>
 #include <nettle/memops.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include "engine/util.h"
+#include "tools/dynlib.h"
 
 _Static_assert(CHACHA_POLY1305_NONCE_SIZE + CHACHA_POLY1305_DIGEST_SIZE == ML_SEAL_OVERHEAD,
                "the overhead of a seal is its nonce and its tag");
 _Static_assert(CHACHA_POLY1305_KEY_SIZE == ML_SEAL_KEY_LEN, "a seal's key is ChaCha20's");
+
+#ifndef ML_NETTLE_SONAME
+#define ML_NETTLE_SONAME "libnettle.so.8"
+#define ML_NETTLE_PACKAGE "libnettle8"   /* Debian's package of that soname */
+#endif
+
+/* nettle's functions (the names its headers map to) */
+static struct {
+	__typeof__(chacha_poly1305_set_key) *set_key;
+	__typeof__(chacha_poly1305_set_nonce) *set_nonce;
+	__typeof__(chacha_poly1305_update) *update;
+	__typeof__(chacha_poly1305_encrypt) *encrypt;
+	__typeof__(chacha_poly1305_decrypt) *decrypt;
+	__typeof__(chacha_poly1305_digest) *digest;
+	__typeof__(memeql_sec) *memeql_sec;
+} nt;
+static pthread_once_t nt_once = PTHREAD_ONCE_INIT;
+static int nt_rc;
+
+static void nt_load_once(void)
+{
+	static const char *const names[] = {
+		"nettle_chacha_poly1305_set_key", "nettle_chacha_poly1305_set_nonce", "nettle_chacha_poly1305_update",
+		"nettle_chacha_poly1305_encrypt", "nettle_chacha_poly1305_decrypt", "nettle_chacha_poly1305_digest",
+		"nettle_memeql_sec",
+	};
+	void **const fns[] = {
+		ML_DYNLIB_SLOT(nt.set_key), ML_DYNLIB_SLOT(nt.set_nonce), ML_DYNLIB_SLOT(nt.update),
+		ML_DYNLIB_SLOT(nt.encrypt), ML_DYNLIB_SLOT(nt.decrypt),   ML_DYNLIB_SLOT(nt.digest),
+		ML_DYNLIB_SLOT(nt.memeql_sec),
+	};
+	_Static_assert(ML_ARRAY_LEN(names) == ML_ARRAY_LEN(fns), "a slot a name");
+	static const ml_dynlib_t lib = { ML_NETTLE_SONAME, ML_NETTLE_PACKAGE, "mtalog" };
+	nt_rc = ml_dynlib_load(&lib, names, fns, ML_ARRAY_LEN(names));
+}
+
+/* nettle loaded: ML_OK, else ML_EIO (said on stderr, once) */
+static int nt_load(void)
+{
+	pthread_once(&nt_once, nt_load_once);
+	return nt_rc;
+}
 
 int ml_seal_random(void *buf, size_t n)
 {
@@ -35,7 +80,7 @@ int ml_seal_random(void *buf, size_t n)
 
 int ml_seal_init(ml_seal_t *s)
 {
-	return ml_seal_random(s->key, sizeof s->key);
+	return nt_load() ? ML_EIO : ml_seal_random(s->key, sizeof s->key);
 }
 
 void ml_seal_wipe(ml_seal_t *s)
@@ -48,16 +93,18 @@ int ml_seal(const ml_seal_t *s, const void *ad, size_t adlen, const void *msg, s
 {
 	if (n > ML_SEAL_MAX || outlen < ML_SEAL_TEXT_LEN(n) + 1)
 		return ML_EINVAL;
+	if (nt_load())
+		return ML_EIO;
 	uint8_t raw[ML_SEAL_MAX + ML_SEAL_OVERHEAD];
 	uint8_t *nonce = raw, *ct = raw + CHACHA_POLY1305_NONCE_SIZE, *tag = ct + n;
 	if (ml_seal_random(nonce, CHACHA_POLY1305_NONCE_SIZE))
 		return ML_EIO;
 	struct chacha_poly1305_ctx ctx;
-	chacha_poly1305_set_key(&ctx, s->key);
-	chacha_poly1305_set_nonce(&ctx, nonce);
-	chacha_poly1305_update(&ctx, adlen, ad);
-	chacha_poly1305_encrypt(&ctx, n, ct, msg);
-	chacha_poly1305_digest(&ctx, CHACHA_POLY1305_DIGEST_SIZE, tag);
+	nt.set_key(&ctx, s->key);
+	nt.set_nonce(&ctx, nonce);
+	nt.update(&ctx, adlen, ad);
+	nt.encrypt(&ctx, n, ct, msg);
+	nt.digest(&ctx, CHACHA_POLY1305_DIGEST_SIZE, tag);
 	explicit_bzero(&ctx, sizeof ctx);
 	static const char hex[] = "0123456789abcdef";
 	size_t len = n + ML_SEAL_OVERHEAD;
@@ -84,6 +131,8 @@ int ml_seal_open(const ml_seal_t *s, const void *ad, size_t adlen, const char *t
 	size_t len = n + ML_SEAL_OVERHEAD;
 	if (n > ML_SEAL_MAX || strnlen(text, 2 * len + 1) != 2 * len)
 		return ML_EINVAL;
+	if (nt_load())
+		return ML_EIO;
 	uint8_t raw[ML_SEAL_MAX + ML_SEAL_OVERHEAD];
 	for (size_t i = 0; i < len; i++) {
 		int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
@@ -94,13 +143,13 @@ int ml_seal_open(const ml_seal_t *s, const void *ad, size_t adlen, const char *t
 	const uint8_t *nonce = raw, *ct = raw + CHACHA_POLY1305_NONCE_SIZE, *tag = ct + n;
 	uint8_t plain[ML_SEAL_MAX], want[CHACHA_POLY1305_DIGEST_SIZE];
 	struct chacha_poly1305_ctx ctx;
-	chacha_poly1305_set_key(&ctx, s->key);
-	chacha_poly1305_set_nonce(&ctx, nonce);
-	chacha_poly1305_update(&ctx, adlen, ad);
-	chacha_poly1305_decrypt(&ctx, n, plain, ct);
-	chacha_poly1305_digest(&ctx, sizeof want, want);
+	nt.set_key(&ctx, s->key);
+	nt.set_nonce(&ctx, nonce);
+	nt.update(&ctx, adlen, ad);
+	nt.decrypt(&ctx, n, plain, ct);
+	nt.digest(&ctx, sizeof want, want);
 	explicit_bzero(&ctx, sizeof ctx);
-	int ok = memeql_sec(want, tag, sizeof want);
+	int ok = nt.memeql_sec(want, tag, sizeof want);
 	if (ok)
 		memcpy(msg, plain, n);
 	explicit_bzero(plain, sizeof plain);

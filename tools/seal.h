@@ -42,19 +42,21 @@ typedef struct {
  * kernel gives none. */
 int ml_seal_random(void *buf, size_t n);
 
-/* A new random key.  ML_EIO when no random bytes come. */
+/* A new random key.  ML_EIO when no random bytes come, or nettle cannot
+ * be loaded (said on stderr). */
 int ml_seal_init(ml_seal_t *s);
 void ml_seal_wipe(ml_seal_t *s);
 
 /* Seal n bytes (at most ML_SEAL_MAX) of msg with associated data ad (adlen
  * bytes, may be 0) into out: ML_SEAL_TEXT_LEN(n) hex digits and a NUL.
- * ML_EINVAL when n or outlen is out of bounds, ML_EIO when no nonce comes. */
+ * ML_EINVAL when n or outlen is out of bounds, ML_EIO when no nonce comes
+ * (or nettle cannot be loaded). */
 int ml_seal(const ml_seal_t *s, const void *ad, size_t adlen, const void *msg, size_t n,
             char *out, size_t outlen);
 
 /* Open text (NUL-terminated) into msg, n bytes: ML_OK only when it is a
- * seal of exactly n bytes under s's key and this ad; else ML_EINVAL and msg
- * zeroed. */
+ * seal of exactly n bytes under s's key and this ad; else ML_EINVAL (ML_EIO
+ * when nettle cannot be loaded) and msg zeroed. */
 int ml_seal_open(const ml_seal_t *s, const void *ad, size_t adlen, const char *text, void *msg, size_t n);
 
 #endif

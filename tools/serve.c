@@ -30,7 +30,6 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -55,6 +54,7 @@
 #include "index/relit.h"
 #include "index/store.h"
 #include "tools/auth.h"
+#include "tools/dynlib.h"
 #include "tools/histogram.h"
 #include "tools/output.h"
 #include "tools/page.h"
@@ -162,35 +162,28 @@ static struct {
 #undef ML_MHD_MEMBER
 } mhd;
 
-/* Load the library and every function of the table; on failure one line on
- * stderr naming what is missing and the package to install.  The library
- * stays loaded until the process ends (nothing would be gained by unloading
- * it, and no pointer of the table can then dangle); a second call finds it
- * loaded. */
+/* Load the library and every function of the table (tools/dynlib.h); on
+ * failure one line on stderr naming what is missing and the package to
+ * install.  A second call finds it loaded. */
 static int mhd_load(void)
 {
-	static void *lib;
-	if (lib)
+	static int loaded;
+	if (loaded)
 		return ML_OK;
-	void *h = dlopen(ML_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		/* dlerror names the library, or the dependency of it that is missing */
-		fprintf(stderr, "mtalog serve: cannot load %s (%s); install it: apt-get install %s\n",
-		        ML_MHD_SONAME, dlerror(), ML_MHD_PACKAGE);
+	static const char *const names[] = {
+#define ML_MHD_NAME(f) "MHD_" #f,
+		ML_MHD_FUNCS(ML_MHD_NAME)
+#undef ML_MHD_NAME
+	};
+	void **const fns[] = {
+#define ML_MHD_SLOT(f) ML_DYNLIB_SLOT(mhd.f),
+		ML_MHD_FUNCS(ML_MHD_SLOT)
+#undef ML_MHD_SLOT
+	};
+	static const ml_dynlib_t lib = { ML_MHD_SONAME, ML_MHD_PACKAGE, "mtalog serve" };
+	if (ml_dynlib_load(&lib, names, fns, ML_ARRAY_LEN(names)))
 		return ML_EIO;
-	}
-	/* a function pointer from dlsym's void *: POSIX guarantees the conversion */
-#define ML_MHD_RESOLVE(f) \
-	if (!(mhd.f = (__typeof__(mhd.f))dlsym(h, "MHD_" #f))) { \
-		fprintf(stderr, "mtalog serve: %s has no MHD_" #f " (too old a version?); " \
-		        "install the current one: apt-get install %s\n", ML_MHD_SONAME, ML_MHD_PACKAGE); \
-		memset(&mhd, 0, sizeof mhd); \
-		dlclose(h); \
-		return ML_EIO; \
-	}
-	ML_MHD_FUNCS(ML_MHD_RESOLVE)
-#undef ML_MHD_RESOLVE
-	lib = h;
+	loaded = 1;
 	return ML_OK;
 }
 
@@ -2050,7 +2043,8 @@ int ml_serve_run(const ml_serve_opts_t *o)
 	struct MHD_Daemon *d = NULL;
 	sv.pool = calloc(sv.searches.max, sizeof *sv.pool);
 	if (!sv.pool || ml_seal_init(&sv.seal)) {
-		fprintf(stderr, "mtalog serve: %s\n", sv.pool ? "no random bytes for the cursors' key" : "out of memory");
+		/* (nettle that cannot be loaded said so already) */
+		fprintf(stderr, "mtalog serve: %s\n", sv.pool ? "cannot make the cursors' key" : "out of memory");
 		ret = 2;
 		goto done;
 	}

@@ -1,0 +1,36 @@
+/*
+ * dynlib.h — libraries that only some commands need, loaded when one of
+ * them starts (dlopen) instead of by every process.
+ *
+ * Every library linked into mtalog is mapped, relocated and initialised at
+ * each start of the program, whatever the command: a `search` would pay
+ * for the web server's libraries.  So libmicrohttpd (tools/serve.c), nettle
+ * (the cursors' seals, tools/seal.c) and libcrypt (the users' passwords,
+ * tools/auth.c) are opened by the code that uses them, by their soname (the
+ * ABI the headers describe), with RTLD_NOW | RTLD_LOCAL, and each function
+ * looked up once into a table of typed pointers.  A library loaded stays
+ * loaded until the process ends: no pointer of a table can dangle.
+ *
+ * Errors: one line on stderr, "WHO: cannot load SONAME (why); install it:
+ * apt-get install PACKAGE", or the function that the library lacks.
+ */
+#ifndef ML_DYNLIB_H
+#define ML_DYNLIB_H
+
+#include <stddef.h>
+
+typedef struct {
+	const char *soname;    /* "libnettle.so.8" */
+	const char *package;   /* Debian's package of that soname */
+	const char *who;       /* the start of an error line: "mtalog serve" */
+} ml_dynlib_t;
+
+/* Open lib and look up n functions: names[i] into *fns[i].  ML_OK, or
+ * ML_EIO with the line on stderr (and every *fns[i] NULL). */
+int ml_dynlib_load(const ml_dynlib_t *lib, const char *const *names, void **const *fns, size_t n);
+
+/* The pointer of a table for ml_dynlib_load: a function pointer stored
+ * through void * (POSIX guarantees dlsym's conversion). */
+#define ML_DYNLIB_SLOT(p) ((void **)(void *)&(p))
+
+#endif
