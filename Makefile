@@ -47,11 +47,14 @@ CC      ?= cc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g -Wall -Wextra -Wshadow -Wno-unused-parameter -std=gnu11
 CPPFLAGS += -I. -D_GNU_SOURCE
-LDLIBS  ?= -llmdb -lzstd -lxxhash -lpcre2-8 -lz -ljansson -lm
-# no -lmicrohttpd, -lnettle, -lcrypt: `serve` loads them when it needs them
-# (dlopen, tools/dynlib.h), so that the other commands do not load them (nor
+LDLIBS  ?= -llmdb -lzstd -lxxhash -ljansson -lm
+# no -lmicrohttpd, -lnettle, -lcrypt, -lpcre2-8, -lz: the code that needs
+# them loads them (dlopen, engine/dynlib.h: serve, its users, a search by
+# regular expression, gzip input), so that other commands do not (nor
 # GnuTLS behind libmicrohttpd)
 LDLIBS  += -lpthread
+# the tests and fuzz targets that call PCRE2, zlib or libcrypt themselves
+DIRECT_LDLIBS = -lpcre2-8 -lz -lcrypt
 # the cluster (mtalog ship, ingest --nats; docs/cluster.md) when libnats is
 # there (Debian: libnats-dev); NATS=0 builds without it.  Its commands are a
 # second executable, mtalog-cluster, that mtalog starts for them: the other
@@ -61,8 +64,7 @@ NATS    ?= $(shell pkg-config --exists libnats 2>/dev/null && echo 1 || echo 0)
 ifeq ($(NATS),1)
 CLUSTER_BIN = $(BUILD)/mtalog-cluster
 endif
-# (-lcrypt: test_auth makes hashes of its own)
-TEST_LDLIBS = -lcmocka -lcrypt
+TEST_LDLIBS = -lcmocka $(DIRECT_LDLIBS)
 
 BUILD   ?= build
 # ML_DEBUG: the assertions of the code (ML_ASSERT, engine/util.h) are checked
@@ -126,7 +128,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(BUILD)/libmtalog.a
 
 $(BUILD)/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(BUILD)/libmtalog.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(DIRECT_LDLIBS)
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libmtalog.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -170,7 +172,7 @@ fuzz:
 	@for n in $(FUZZ_NAMES); do \
 		mkdir -p build-fuzz/$$n && \
 		clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE -o build-fuzz/fuzz_$$n \
-			tests/fuzz/fuzz_$$n.c $(filter-out tools/serve.c,$(LIB_SRC)) $(LDLIBS) && \
+			tests/fuzz/fuzz_$$n.c $(filter-out tools/serve.c,$(LIB_SRC)) $(LDLIBS) $(DIRECT_LDLIBS) && \
 		build-fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 			build-fuzz/$$n tests/fuzz/seeds/$$n || exit 1; \
 	done

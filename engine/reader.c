@@ -35,6 +35,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@
 #include <xxhash.h>
 #include <zlib.h>
 
+#include "dynlib.h"
 #include "reader.h"
 
 #define ML_HASH_MAX 4096u          /* first_hash covers at most this much */
@@ -134,6 +136,30 @@ static int zin_more(ml_reader_t *r)
 	return 0;
 }
 
+/* zlib, loaded by the first gzip input (engine/dynlib.h) */
+#ifndef ML_ZLIB_SONAME
+#define ML_ZLIB_SONAME "libz.so.1"
+#define ML_ZLIB_PACKAGE "zlib1g"   /* Debian's package of that soname */
+#endif
+static struct {
+	__typeof__(inflateInit2_) *init2;
+	__typeof__(inflate) *inflate;
+	__typeof__(inflateReset) *reset;
+	__typeof__(inflateEnd) *end;
+} zl;
+static pthread_once_t zl_once = PTHREAD_ONCE_INIT;
+static int zl_rc;
+
+static void zl_load_once(void)
+{
+	static const char *const names[] = { "inflateInit2_", "inflate", "inflateReset", "inflateEnd" };
+	void **const fns[] = { ML_DYNLIB_SLOT(zl.init2), ML_DYNLIB_SLOT(zl.inflate), ML_DYNLIB_SLOT(zl.reset),
+		               ML_DYNLIB_SLOT(zl.end) };
+	_Static_assert(ML_ARRAY_LEN(names) == ML_ARRAY_LEN(fns), "a slot a name");
+	static const ml_dynlib_t lib = { ML_ZLIB_SONAME, ML_ZLIB_PACKAGE, "mtalog" };
+	zl_rc = ml_dynlib_load(&lib, names, fns, ML_ARRAY_LEN(names));
+}
+
 static int gz_error(ml_reader_t *r, int code, const char *what)
 {
 	uint64_t zoff = r->zin_total - r->zs.avail_in;
@@ -166,7 +192,7 @@ static int gz_fill(ml_reader_t *r)
 				r->eof = 1;
 				break;
 			}
-			if (inflateReset(zs) != Z_OK) {
+			if (zl.reset(zs) != Z_OK) {
 				rc = gz_error(r, ML_EIO, "cannot restart inflate");
 				goto out;
 			}
@@ -181,7 +207,7 @@ static int gz_fill(ml_reader_t *r)
 				goto out;
 			}
 		}
-		int z = inflate(zs, Z_NO_FLUSH);
+		int z = zl.inflate(zs, Z_NO_FLUSH);
 		if (z == Z_STREAM_END) {
 			r->z_between = 1;
 		} else if (z == Z_MEM_ERROR) {
@@ -401,10 +427,13 @@ static int fill_first_line(ml_reader_t *r)
 
 static int start_gz(ml_reader_t *r, const unsigned char *pre, size_t npre)
 {
+	pthread_once(&zl_once, zl_load_once);
+	if (zl_rc)
+		return ML_EIO;
 	r->zin = malloc(ML_ZIN_SIZE);
 	if (!r->zin)
 		return ML_ENOMEM;
-	if (inflateInit2(&r->zs, 16 + MAX_WBITS) != Z_OK)
+	if (zl.init2(&r->zs, 16 + MAX_WBITS, ZLIB_VERSION, (int)sizeof(z_stream)) != Z_OK)
 		return ML_ENOMEM;
 	r->zs_ready = 1;
 	if (npre)
@@ -495,7 +524,9 @@ int ml_reader_open(ml_reader_t **out, const char *path, uint64_t start,
 	if (nmagic == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
 		/* A stream has consumed the magic: it goes to inflate first. */
 		if ((rc = start_gz(r, magic, r->growable ? 0 : 2)) < 0) {
-			snprintf(r->errmsg, sizeof r->errmsg, "%s: out of memory", path);
+			snprintf(r->errmsg, sizeof r->errmsg, "%s: %s", path,
+			         rc == ML_EIO ? "gzip input needs zlib (" ML_ZLIB_SONAME "), which cannot be loaded"
+			                      : "out of memory");
 			goto fail;
 		}
 		r->growable = 0;
@@ -570,7 +601,7 @@ void ml_reader_close(ml_reader_t *r)
 	if (!r)
 		return;
 	if (r->zs_ready)
-		inflateEnd(&r->zs);
+		zl.end(&r->zs);
 	if (r->own_fd && r->fd >= 0)
 		close(r->fd);
 	free(r->zin);

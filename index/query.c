@@ -10,6 +10,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "engine/dynlib.h"
 #include "engine/syslog.h"
 #include "index/postings.h"
 #include "index/record.h"
@@ -36,6 +37,50 @@ const char *const ml_query_params[] = {
 	"from", "to", "subject", "subject_re", "status", "direction", "since", "until",
 	"msgid", "ip", "host", "queue_id", "limit", NULL
 };
+
+/* PCRE2, loaded by the first search by regular expression
+ * (engine/dynlib.h): its functions, by the names its header maps to */
+#ifndef ML_PCRE2_SONAME
+#define ML_PCRE2_SONAME "libpcre2-8.so.0"
+#define ML_PCRE2_PACKAGE "libpcre2-8-0"   /* Debian's package of that soname */
+#endif
+#define ML_PCRE2_FUNCS(X)                                                                          \
+	X(compile) X(get_error_message) X(code_free) X(jit_compile) X(match_data_create_from_pattern) \
+	X(match_data_free) X(match_context_create) X(match_context_free) X(set_match_limit)           \
+	X(set_depth_limit) X(match)
+static struct {
+#define ML_PCRE2_MEMBER(f) __typeof__(pcre2_##f) *f;
+	ML_PCRE2_FUNCS(ML_PCRE2_MEMBER)
+#undef ML_PCRE2_MEMBER
+} pc;
+static pthread_once_t pc_once = PTHREAD_ONCE_INIT;
+static int pc_rc;
+
+static void pc_load_once(void)
+{
+	static const char *const names[] = {
+#define ML_PCRE2_NAME(f) "pcre2_" #f "_8",
+		ML_PCRE2_FUNCS(ML_PCRE2_NAME)
+#undef ML_PCRE2_NAME
+	};
+	void **const fns[] = {
+#define ML_PCRE2_SLOT(f) ML_DYNLIB_SLOT(pc.f),
+		ML_PCRE2_FUNCS(ML_PCRE2_SLOT)
+#undef ML_PCRE2_SLOT
+	};
+	static const ml_dynlib_t lib = { ML_PCRE2_SONAME, ML_PCRE2_PACKAGE, "mtalog" };
+	pc_rc = ml_dynlib_load(&lib, names, fns, ML_ARRAY_LEN(names));
+}
+
+/* PCRE2 loaded: ML_OK, or ML_EIO with err set (and a line on stderr, once) */
+static int pc_load(char *err, size_t errlen)
+{
+	pthread_once(&pc_once, pc_load_once);
+	if (pc_rc)
+		snprintf(err, errlen, "subject_re: a search by regular expression needs %s, which cannot be loaded",
+		         ML_PCRE2_SONAME);
+	return pc_rc;
+}
 
 static int set_str(char **dst, const char *v)
 {
@@ -104,15 +149,17 @@ int ml_query_set(ml_query_t *q, const char *name, const char *v, char *err, size
 	if (!strcmp(name, "subject_re")) {
 		int ec;
 		PCRE2_SIZE off;
-		pcre2_code *re = pcre2_compile((PCRE2_SPTR)v, PCRE2_ZERO_TERMINATED,
-		                               PCRE2_UTF | PCRE2_CASELESS | PCRE2_MATCH_INVALID_UTF, &ec, &off, NULL);
+		if (pc_load(err, errlen))
+			return ML_EIO;
+		pcre2_code *re = pc.compile((PCRE2_SPTR)v, PCRE2_ZERO_TERMINATED,
+		                            PCRE2_UTF | PCRE2_CASELESS | PCRE2_MATCH_INVALID_UTF, &ec, &off, NULL);
 		if (!re) {
 			PCRE2_UCHAR msg[256];
-			pcre2_get_error_message(ec, msg, sizeof msg);
+			pc.get_error_message(ec, msg, sizeof msg);
 			snprintf(err, errlen, "subject_re: %s at offset %zu", (char *)msg, (size_t)off);
 			return ML_EINVAL;
 		}
-		pcre2_code_free(re);
+		pc.code_free(re);
 		return set_str(&q->subject_re, v);
 	}
 	if (!strcmp(name, "status"))
@@ -521,14 +568,15 @@ static void check_free(check_t *c)
 	free(c->phrases);
 	free(c->prefixes);
 	free(c->words_text);
+	/* (each set only when PCRE2 was loaded) */
 	if (c->md)
-		pcre2_match_data_free(c->md);
+		pc.match_data_free(c->md);
 	if (c->md2)
-		pcre2_match_data_free(c->md2);
+		pc.match_data_free(c->md2);
 	if (c->re)
-		pcre2_code_free(c->re);
+		pc.code_free(c->re);
 	if (c->mctx)
-		pcre2_match_context_free(c->mctx);
+		pc.match_context_free(c->mctx);
 }
 
 /*
@@ -652,20 +700,22 @@ static int check_init(check_t *c, const ml_query_t *q, char *err, size_t errlen)
 	if (q->subject_re) {
 		int ec;
 		PCRE2_SIZE off;
-		c->re = pcre2_compile((PCRE2_SPTR)q->subject_re, PCRE2_ZERO_TERMINATED,
-		                      PCRE2_UTF | PCRE2_CASELESS | PCRE2_MATCH_INVALID_UTF, &ec, &off, NULL);
+		if (pc_load(err, errlen))
+			return ML_EIO;
+		c->re = pc.compile((PCRE2_SPTR)q->subject_re, PCRE2_ZERO_TERMINATED,
+		                   PCRE2_UTF | PCRE2_CASELESS | PCRE2_MATCH_INVALID_UTF, &ec, &off, NULL);
 		if (!c->re) {
 			snprintf(err, errlen, "subject_re: invalid pattern");
 			return ML_EINVAL;
 		}
-		pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE);
-		c->md = pcre2_match_data_create_from_pattern(c->re, NULL);
-		c->md2 = pcre2_match_data_create_from_pattern(c->re, NULL);
-		c->mctx = pcre2_match_context_create(NULL);
+		pc.jit_compile(c->re, PCRE2_JIT_COMPLETE);
+		c->md = pc.match_data_create_from_pattern(c->re, NULL);
+		c->md2 = pc.match_data_create_from_pattern(c->re, NULL);
+		c->mctx = pc.match_context_create(NULL);
 		if (!c->md || !c->md2 || !c->mctx)
 			return ML_ENOMEM;
-		pcre2_set_match_limit(c->mctx, ML_QUERY_RE_MATCH_LIMIT);
-		pcre2_set_depth_limit(c->mctx, ML_QUERY_RE_DEPTH_LIMIT);
+		pc.set_match_limit(c->mctx, ML_QUERY_RE_MATCH_LIMIT);
+		pc.set_depth_limit(c->mctx, ML_QUERY_RE_DEPTH_LIMIT);
 		if (!q->re_scan)
 			pick_literals(c, q->subject_re);
 	}
@@ -737,7 +787,7 @@ static int message_ok(const check_t *c, const ml_message_t *m, ml_buf_t *tmp, pc
 				return 0;
 	}
 	if (c->re) {
-		int r = pcre2_match(c->re, (PCRE2_SPTR)subj.p, subj.n, 0, 0, md, c->mctx);
+		int r = pc.match(c->re, (PCRE2_SPTR)subj.p, subj.n, 0, 0, md, c->mctx);
 		if (r == PCRE2_ERROR_MATCHLIMIT || r == PCRE2_ERROR_DEPTHLIMIT || r == PCRE2_ERROR_HEAPLIMIT ||
 		    r == PCRE2_ERROR_JIT_STACKLIMIT)
 			return -1;

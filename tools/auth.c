@@ -16,7 +16,7 @@
 #include <xxhash.h>
 
 #include "engine/util.h"
-#include "tools/dynlib.h"
+#include "engine/dynlib.h"
 #include "tools/seal.h"
 
 typedef struct {
@@ -50,7 +50,7 @@ static time_t clock_now(ml_auth_t *a)
 
 /* ---- passwords (libcrypt) ---- */
 
-/* libcrypt is loaded by the commands that need it (tools/dynlib.h): serve
+/* libcrypt is loaded by the commands that need it (engine/dynlib.h): serve
  * with --users and --hash-password, not every command's start. */
 #ifndef ML_CRYPT_SONAME
 #define ML_CRYPT_SONAME "libcrypt.so.1"

@@ -3,7 +3,7 @@
  *
  * nettle is the library GnuTLS is built on; libmicrohttpd, which serve
  * loads, brings it into the process anyway.  It is loaded by the first
- * seal (tools/dynlib.h), not by every command's start.
+ * seal (engine/dynlib.h), not by every command's start.
  */
 #include "seal.h"
 
@@ -15,7 +15,7 @@
 #include <sys/random.h>
 
 #include "engine/util.h"
-#include "tools/dynlib.h"
+#include "engine/dynlib.h"
 
 _Static_assert(CHACHA_POLY1305_NONCE_SIZE + CHACHA_POLY1305_DIGEST_SIZE == ML_SEAL_OVERHEAD,
                "the overhead of a seal is its nonce and its tag");

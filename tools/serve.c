@@ -54,7 +54,7 @@
 #include "index/relit.h"
 #include "index/store.h"
 #include "tools/auth.h"
-#include "tools/dynlib.h"
+#include "engine/dynlib.h"
 #include "tools/histogram.h"
 #include "tools/output.h"
 #include "tools/page.h"
@@ -162,7 +162,7 @@ static struct {
 #undef ML_MHD_MEMBER
 } mhd;
 
-/* Load the library and every function of the table (tools/dynlib.h); on
+/* Load the library and every function of the table (engine/dynlib.h); on
  * failure one line on stderr naming what is missing and the package to
  * install.  A second call finds it loaded. */
 static int mhd_load(void)

@@ -5,10 +5,12 @@
  * Every library linked into mtalog is mapped, relocated and initialised at
  * each start of the program, whatever the command: a `search` would pay
  * for the web server's libraries.  So libmicrohttpd (tools/serve.c), nettle
- * (the cursors' seals, tools/seal.c) and libcrypt (the users' passwords,
- * tools/auth.c) are opened by the code that uses them, by their soname (the
- * ABI the headers describe), with RTLD_NOW | RTLD_LOCAL, and each function
- * looked up once into a table of typed pointers.  A library loaded stays
+ * (the cursors' seals, tools/seal.c), libcrypt (the users' passwords,
+ * tools/auth.c), zlib (gzip input, engine/reader.c) and PCRE2 (a search by
+ * regular expression, index/query.c) are opened by the code that uses them,
+ * by their soname (the ABI the headers describe), with RTLD_NOW |
+ * RTLD_LOCAL, and each function looked up once into a table of typed
+ * pointers (a pthread_once each, so that threads may race to the first use).  A library loaded stays
  * loaded until the process ends: no pointer of a table can dangle.
  *
  * Errors: one line on stderr, "WHO: cannot load SONAME (why); install it:
