@@ -4,6 +4,7 @@
 #include "dynlib.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include "engine/util.h"
@@ -28,4 +29,21 @@ int ml_dynlib_load(const ml_dynlib_t *lib, const char *const *names, void **cons
 		return ML_EIO;
 	}
 	return ML_OK;
+}
+
+int ml_dynlib_need(ml_dynlib_once_t *o, const ml_dynlib_t *lib, const char *const *names, void **const *fns,
+                   size_t n)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	/* (tried once: the table is set, and the store that says so is the
+	 * last, so that a thread that sees it sees the table) */
+	if (__atomic_load_n(&o->state, __ATOMIC_ACQUIRE))
+		return o->rc;
+	pthread_mutex_lock(&mu);
+	if (!o->state) {
+		o->rc = ml_dynlib_load(lib, names, fns, n);
+		__atomic_store_n(&o->state, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&mu);
+	return o->rc;
 }

@@ -10,7 +10,7 @@
  * regular expression, index/query.c) are opened by the code that uses them,
  * by their soname (the ABI the headers describe), with RTLD_NOW |
  * RTLD_LOCAL, and each function looked up once into a table of typed
- * pointers (a pthread_once each, so that threads may race to the first use).  A library loaded stays
+ * pointers (under a lock, so that threads may race to the first use).  A library loaded stays
  * loaded until the process ends: no pointer of a table can dangle.
  *
  * Errors: one line on stderr, "WHO: cannot load SONAME (why); install it:
@@ -34,5 +34,16 @@ int ml_dynlib_load(const ml_dynlib_t *lib, const char *const *names, void **cons
 /* The pointer of a table for ml_dynlib_load: a function pointer stored
  * through void * (POSIX guarantees dlsym's conversion). */
 #define ML_DYNLIB_SLOT(p) ((void **)(void *)&(p))
+
+/* A library loaded once, from whichever thread asks first: a static
+ * ml_dynlib_once_t (zeroed), then ml_dynlib_need before each use; its
+ * result is the first load's (a failure is said once). */
+typedef struct {
+	int state;   /* 0 not tried, 1 tried (rc set): read and set under the lock */
+	int rc;
+} ml_dynlib_once_t;
+
+int ml_dynlib_need(ml_dynlib_once_t *o, const ml_dynlib_t *lib, const char *const *names, void **const *fns,
+                   size_t n);
 
 #endif

@@ -35,7 +35,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,18 +146,10 @@ static struct {
 	__typeof__(inflateReset) *reset;
 	__typeof__(inflateEnd) *end;
 } zl;
-static pthread_once_t zl_once = PTHREAD_ONCE_INIT;
-static int zl_rc;
-
-static void zl_load_once(void)
-{
-	static const char *const names[] = { "inflateInit2_", "inflate", "inflateReset", "inflateEnd" };
-	void **const fns[] = { ML_DYNLIB_SLOT(zl.init2), ML_DYNLIB_SLOT(zl.inflate), ML_DYNLIB_SLOT(zl.reset),
-		               ML_DYNLIB_SLOT(zl.end) };
-	_Static_assert(ML_ARRAY_LEN(names) == ML_ARRAY_LEN(fns), "a slot a name");
-	static const ml_dynlib_t lib = { ML_ZLIB_SONAME, ML_ZLIB_PACKAGE, "mtalog" };
-	zl_rc = ml_dynlib_load(&lib, names, fns, ML_ARRAY_LEN(names));
-}
+static const char *const zl_names[] = { "inflateInit2_", "inflate", "inflateReset", "inflateEnd" };
+static void **const zl_fns[] = { ML_DYNLIB_SLOT(zl.init2), ML_DYNLIB_SLOT(zl.inflate), ML_DYNLIB_SLOT(zl.reset),
+	                         ML_DYNLIB_SLOT(zl.end) };
+_Static_assert(ML_ARRAY_LEN(zl_names) == ML_ARRAY_LEN(zl_fns), "a slot a name");
 
 static int gz_error(ml_reader_t *r, int code, const char *what)
 {
@@ -427,8 +418,9 @@ static int fill_first_line(ml_reader_t *r)
 
 static int start_gz(ml_reader_t *r, const unsigned char *pre, size_t npre)
 {
-	pthread_once(&zl_once, zl_load_once);
-	if (zl_rc)
+	static ml_dynlib_once_t once;
+	static const ml_dynlib_t lib = { ML_ZLIB_SONAME, ML_ZLIB_PACKAGE, "mtalog" };
+	if (ml_dynlib_need(&once, &lib, zl_names, zl_fns, ML_ARRAY_LEN(zl_names)))
 		return ML_EIO;
 	r->zin = malloc(ML_ZIN_SIZE);
 	if (!r->zin)

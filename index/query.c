@@ -53,33 +53,27 @@ static struct {
 	ML_PCRE2_FUNCS(ML_PCRE2_MEMBER)
 #undef ML_PCRE2_MEMBER
 } pc;
-static pthread_once_t pc_once = PTHREAD_ONCE_INIT;
-static int pc_rc;
-
-static void pc_load_once(void)
-{
-	static const char *const names[] = {
+static const char *const pc_names[] = {
 #define ML_PCRE2_NAME(f) "pcre2_" #f "_8",
-		ML_PCRE2_FUNCS(ML_PCRE2_NAME)
+	ML_PCRE2_FUNCS(ML_PCRE2_NAME)
 #undef ML_PCRE2_NAME
-	};
-	void **const fns[] = {
+};
+static void **const pc_fns[] = {
 #define ML_PCRE2_SLOT(f) ML_DYNLIB_SLOT(pc.f),
-		ML_PCRE2_FUNCS(ML_PCRE2_SLOT)
+	ML_PCRE2_FUNCS(ML_PCRE2_SLOT)
 #undef ML_PCRE2_SLOT
-	};
-	static const ml_dynlib_t lib = { ML_PCRE2_SONAME, ML_PCRE2_PACKAGE, "mtalog" };
-	pc_rc = ml_dynlib_load(&lib, names, fns, ML_ARRAY_LEN(names));
-}
+};
 
 /* PCRE2 loaded: ML_OK, or ML_EIO with err set (and a line on stderr, once) */
 static int pc_load(char *err, size_t errlen)
 {
-	pthread_once(&pc_once, pc_load_once);
-	if (pc_rc)
+	static ml_dynlib_once_t once;
+	static const ml_dynlib_t lib = { ML_PCRE2_SONAME, ML_PCRE2_PACKAGE, "mtalog" };
+	int rc = ml_dynlib_need(&once, &lib, pc_names, pc_fns, ML_ARRAY_LEN(pc_names));
+	if (rc)
 		snprintf(err, errlen, "subject_re: a search by regular expression needs %s, which cannot be loaded",
 		         ML_PCRE2_SONAME);
-	return pc_rc;
+	return rc;
 }
 
 static int set_str(char **dst, const char *v)

@@ -62,24 +62,17 @@ static struct {
 	__typeof__(crypt_gensalt_rn) *crypt_gensalt_rn;
 	__typeof__(crypt_checksalt) *crypt_checksalt;
 } lc;
-static pthread_once_t lc_once = PTHREAD_ONCE_INIT;
-static int lc_rc;
-
-static void lc_load_once(void)
-{
-	static const char *const names[] = { "crypt_r", "crypt_gensalt_rn", "crypt_checksalt" };
-	void **const fns[] = { ML_DYNLIB_SLOT(lc.crypt_r), ML_DYNLIB_SLOT(lc.crypt_gensalt_rn),
-		               ML_DYNLIB_SLOT(lc.crypt_checksalt) };
-	_Static_assert(ML_ARRAY_LEN(names) == ML_ARRAY_LEN(fns), "a slot a name");
-	static const ml_dynlib_t lib = { ML_CRYPT_SONAME, ML_CRYPT_PACKAGE, "mtalog serve" };
-	lc_rc = ml_dynlib_load(&lib, names, fns, ML_ARRAY_LEN(names));
-}
+static const char *const lc_names[] = { "crypt_r", "crypt_gensalt_rn", "crypt_checksalt" };
+static void **const lc_fns[] = { ML_DYNLIB_SLOT(lc.crypt_r), ML_DYNLIB_SLOT(lc.crypt_gensalt_rn),
+	                         ML_DYNLIB_SLOT(lc.crypt_checksalt) };
+_Static_assert(ML_ARRAY_LEN(lc_names) == ML_ARRAY_LEN(lc_fns), "a slot a name");
 
 /* libcrypt loaded: ML_OK, else ML_EIO (said on stderr, once) */
 static int lc_load(void)
 {
-	pthread_once(&lc_once, lc_load_once);
-	return lc_rc;
+	static ml_dynlib_once_t once;
+	static const ml_dynlib_t lib = { ML_CRYPT_SONAME, ML_CRYPT_PACKAGE, "mtalog serve" };
+	return ml_dynlib_need(&once, &lib, lc_names, lc_fns, ML_ARRAY_LEN(lc_names));
 }
 
 /* Constant time over the length of a. */

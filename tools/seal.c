@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <nettle/chacha-poly1305.h>
 #include <nettle/memops.h>
-#include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -36,31 +35,24 @@ static struct {
 	__typeof__(chacha_poly1305_digest) *digest;
 	__typeof__(memeql_sec) *memeql_sec;
 } nt;
-static pthread_once_t nt_once = PTHREAD_ONCE_INIT;
-static int nt_rc;
-
-static void nt_load_once(void)
-{
-	static const char *const names[] = {
-		"nettle_chacha_poly1305_set_key", "nettle_chacha_poly1305_set_nonce", "nettle_chacha_poly1305_update",
-		"nettle_chacha_poly1305_encrypt", "nettle_chacha_poly1305_decrypt", "nettle_chacha_poly1305_digest",
-		"nettle_memeql_sec",
-	};
-	void **const fns[] = {
-		ML_DYNLIB_SLOT(nt.set_key), ML_DYNLIB_SLOT(nt.set_nonce), ML_DYNLIB_SLOT(nt.update),
-		ML_DYNLIB_SLOT(nt.encrypt), ML_DYNLIB_SLOT(nt.decrypt),   ML_DYNLIB_SLOT(nt.digest),
-		ML_DYNLIB_SLOT(nt.memeql_sec),
-	};
-	_Static_assert(ML_ARRAY_LEN(names) == ML_ARRAY_LEN(fns), "a slot a name");
-	static const ml_dynlib_t lib = { ML_NETTLE_SONAME, ML_NETTLE_PACKAGE, "mtalog" };
-	nt_rc = ml_dynlib_load(&lib, names, fns, ML_ARRAY_LEN(names));
-}
+static const char *const nt_names[] = {
+	"nettle_chacha_poly1305_set_key", "nettle_chacha_poly1305_set_nonce", "nettle_chacha_poly1305_update",
+	"nettle_chacha_poly1305_encrypt", "nettle_chacha_poly1305_decrypt", "nettle_chacha_poly1305_digest",
+	"nettle_memeql_sec",
+};
+static void **const nt_fns[] = {
+	ML_DYNLIB_SLOT(nt.set_key), ML_DYNLIB_SLOT(nt.set_nonce), ML_DYNLIB_SLOT(nt.update),
+	ML_DYNLIB_SLOT(nt.encrypt), ML_DYNLIB_SLOT(nt.decrypt),   ML_DYNLIB_SLOT(nt.digest),
+	ML_DYNLIB_SLOT(nt.memeql_sec),
+};
+_Static_assert(ML_ARRAY_LEN(nt_names) == ML_ARRAY_LEN(nt_fns), "a slot a name");
 
 /* nettle loaded: ML_OK, else ML_EIO (said on stderr, once) */
 static int nt_load(void)
 {
-	pthread_once(&nt_once, nt_load_once);
-	return nt_rc;
+	static ml_dynlib_once_t once;
+	static const ml_dynlib_t lib = { ML_NETTLE_SONAME, ML_NETTLE_PACKAGE, "mtalog" };
+	return ml_dynlib_need(&once, &lib, nt_names, nt_fns, ML_ARRAY_LEN(nt_names));
 }
 
 int ml_seal_random(void *buf, size_t n)

@@ -162,29 +162,25 @@ static struct {
 #undef ML_MHD_MEMBER
 } mhd;
 
+static const char *const mhd_names[] = {
+#define ML_MHD_NAME(f) "MHD_" #f,
+	ML_MHD_FUNCS(ML_MHD_NAME)
+#undef ML_MHD_NAME
+};
+static void **const mhd_fns[] = {
+#define ML_MHD_SLOT(f) ML_DYNLIB_SLOT(mhd.f),
+	ML_MHD_FUNCS(ML_MHD_SLOT)
+#undef ML_MHD_SLOT
+};
+
 /* Load the library and every function of the table (engine/dynlib.h); on
  * failure one line on stderr naming what is missing and the package to
- * install.  A second call finds it loaded. */
+ * install. */
 static int mhd_load(void)
 {
-	static int loaded;
-	if (loaded)
-		return ML_OK;
-	static const char *const names[] = {
-#define ML_MHD_NAME(f) "MHD_" #f,
-		ML_MHD_FUNCS(ML_MHD_NAME)
-#undef ML_MHD_NAME
-	};
-	void **const fns[] = {
-#define ML_MHD_SLOT(f) ML_DYNLIB_SLOT(mhd.f),
-		ML_MHD_FUNCS(ML_MHD_SLOT)
-#undef ML_MHD_SLOT
-	};
+	static ml_dynlib_once_t once;
 	static const ml_dynlib_t lib = { ML_MHD_SONAME, ML_MHD_PACKAGE, "mtalog serve" };
-	if (ml_dynlib_load(&lib, names, fns, ML_ARRAY_LEN(names)))
-		return ML_EIO;
-	loaded = 1;
-	return ML_OK;
+	return ml_dynlib_need(&once, &lib, mhd_names, mhd_fns, ML_ARRAY_LEN(mhd_names));
 }
 
 /* ---- places ---- */
