@@ -384,7 +384,7 @@ static int fsync_path(const char *path, int flags)
 
 int ml_prune_compact(const char *path, uint64_t *before, uint64_t *after, char *err, size_t errlen)
 {
-	char *tmp = NULL, *lock = NULL, *dir = NULL;
+	char *tmp = NULL, *lock = NULL;
 	MDB_env *env = NULL;
 	int lfd = -1, locked = 0, rc = ML_OK, mrc = 0;
 	struct stat st;
@@ -395,19 +395,13 @@ int ml_prune_compact(const char *path, uint64_t *before, uint64_t *after, char *
 	size_t n = strlen(path);
 	tmp = malloc(n + 16);
 	lock = malloc(n + 8);
-	dir = strdup(path);
-	if (!tmp || !lock || !dir) {
+	if (!tmp || !lock) {
 		rc = ML_ENOMEM;
 		snprintf(err, errlen, "%s: out of memory", path);
 		goto fail;
 	}
 	snprintf(tmp, n + 16, "%s.compact-tmp", path);
 	snprintf(lock, n + 8, "%s-lock", path);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		slash[slash == dir] = '\0';
-	else
-		snprintf(dir, n + 1, ".");
 
 	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (lfd < 0) {
@@ -455,7 +449,7 @@ int ml_prune_compact(const char *path, uint64_t *before, uint64_t *after, char *
 		rc = ML_EIO;
 		goto fail;
 	}
-	fsync_path(dir, O_RDONLY | O_DIRECTORY);
+	ml_store_sync_dir(path);
 	/* The copy numbers its transactions from 1 again: open it once while
 	 * still alone, so that LMDB re-initializes the lock file from it before
 	 * a waiting process reads that file. */
@@ -487,6 +481,5 @@ done:
 		close(lfd);
 	free(tmp);
 	free(lock);
-	free(dir);
 	return rc;
 }

@@ -318,6 +318,22 @@ int ml_store_check_file(const char *path, int flags, struct stat *st, char *err,
 
 static int store_open(ml_store_t **out, const char *path, int flags, char *err, size_t errlen);
 
+int ml_store_sync_dir(const char *path)
+{
+	char *dir = strdup(path);
+	if (!dir)
+		return ML_ENOMEM;
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		slash[slash == dir] = '\0';   /* "/x": "/" */
+	int fd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = fd >= 0 && fsync(fd) == 0 ? ML_OK : ML_EIO;
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
+}
+
 /* A new database is made whole under a name of its own (PATH.new-PID), its
  * tables and schema record committed, then linked to PATH: a process
  * killed while it makes one leaves no file at PATH that the next run would
@@ -360,14 +376,8 @@ static int store_create(const char *path, int flags, char *err, size_t errlen)
 			}
 		}
 		/* the directory's new entry made durable */
-		char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
-		int dfd = dir ? open(slash ? (slash == dir ? "/" : (*slash = 0, dir)) : ".", O_RDONLY | O_DIRECTORY) : -1;
-		if (dfd >= 0) {
-			if (!(flags & ML_STORE_NOSYNC))
-				fsync(dfd);
-			close(dfd);
-		}
-		free(dir);
+		if (!(flags & ML_STORE_NOSYNC))
+			ml_store_sync_dir(path);
 	}
 	unlink(tmp);
 	unlink(tlock);

@@ -299,6 +299,10 @@ int ml_rowcur_seek(ml_rowcur_t *rc, uint64_t docid, int back);
 int ml_rowcur_get(const ml_rowcur_t *rc, uint64_t *docid, MDB_val *v, int *place);
 int ml_rowcur_next(ml_rowcur_t *rc);
 
+/* fsync the folder that holds path, so that an entry just made or renamed
+ * there survives a crash.  ML_EIO when it cannot be opened or synced. */
+int ml_store_sync_dir(const char *path);
+
 /* Size of the database file in bytes. */
 uint64_t ml_store_file_bytes(const ml_store_t *s);
 

@@ -271,7 +271,8 @@ static inline void put_lit(ml_buf_t *b, const char *s, size_t n)
 		b->len += n;
 	}
 }
-#define JSON_KEY(b, key) put_lit(b, ",\"" key "\":", sizeof(",\"" key "\":") - 1)
+#define PUT_LIT(b, s) put_lit(b, s, sizeof(s) - 1)
+#define JSON_KEY(b, key) PUT_LIT(b, ",\"" key "\":")
 #define JSON_FIELD(b, tmp, key, m, f)                          \
 	do {                                                   \
 		JSON_KEY(b, key);                              \
@@ -285,7 +286,7 @@ int ml_row_json_write(ml_buf_t *b, ml_buf_t *tmp, const ml_message_t *m, int row
 	ml_str_t none = { 0, 0 };
 	char t[40];
 	size_t n = ml_u64_dec(m->docid, t);
-	put_lit(b, "{\"id\":", 6);
+	PUT_LIT(b, "{\"id\":");
 	json_put_str(b, tmp, t, n);
 	JSON_KEY(b, "time");
 	ml_time_format(m->first_us, t, sizeof t);
@@ -308,7 +309,7 @@ int ml_row_json_write(ml_buf_t *b, ml_buf_t *tmp, const ml_message_t *m, int row
 	if (r && r->status)
 		json_put_ms(b, r->delay_ms);
 	else
-		put_lit(b, "null", 4);
+		PUT_LIT(b, "null");
 	JSON_FIELD(b, tmp, "reason", m, r ? r->reason : none);
 	JSON_FIELD(b, tmp, "message_id", m, m->message_id);
 	JSON_FIELD(b, tmp, "client_ip", m, m->client_ip);
@@ -316,18 +317,18 @@ int ml_row_json_write(ml_buf_t *b, ml_buf_t *tmp, const ml_message_t *m, int row
 	if (m->size)
 		ml_buf_put_u64(b, m->size);
 	else
-		put_lit(b, "null", 4);
+		PUT_LIT(b, "null");
 	if (m->flags & ML_MSG_RELEASED)
-		put_lit(b, ",\"released\":true", 16);
+		PUT_LIT(b, ",\"released\":true");
 	else
-		put_lit(b, ",\"released\":false", 17);
+		PUT_LIT(b, ",\"released\":false");
 	if (m->flags & ML_MSG_REPORTED)
-		put_lit(b, ",\"reported\":true", 16);
+		PUT_LIT(b, ",\"reported\":true");
 	else
-		put_lit(b, ",\"reported\":false", 17);
+		PUT_LIT(b, ",\"reported\":false");
 	if (r && (r->flags & ML_RCPT_HANDED_ON))
 		JSON_FIELD(b, tmp, "handed_on_to", m, m->next_qid);
-	put_lit(b, "}", 1);
+	PUT_LIT(b, "}");
 	return ML_OK;
 }
 
