@@ -80,20 +80,25 @@ static int dup_array(void **out, const void *p, size_t n, size_t sz)
 	return ML_OK;
 }
 
-int ml_message_copy(ml_message_t *dst, const ml_message_t *src)
+static int copy(ml_message_t *dst, const ml_message_t *src, int lines)
 {
 	ml_message_t c = *src;
 	c.strs = (ml_buf_t)ML_BUF_INIT;
 	c.raw = (ml_buf_t)ML_BUF_INIT;
 	c.rcpts_cap = src->nrcpts;
-	c.seqs_cap = src->seqs ? src->nlines : 0;
+	c.seqs_cap = lines && src->seqs ? src->nlines : 0;
+	if (!lines) {
+		c.raw_base += src->nlines;
+		c.raw_base_bytes += (uint32_t)src->raw.len;
+		c.nlines = 0;
+	}
 	int rc = dup_array((void **)&c.rcpts, src->rcpts, src->nrcpts, sizeof *c.rcpts);
 	c.seqs = NULL;
 	if (!rc)
 		rc = dup_array((void **)&c.seqs, src->seqs, c.seqs_cap, sizeof *c.seqs);
 	if (!rc && src->strs.len)
 		rc = ml_buf_append(&c.strs, src->strs.data, src->strs.len);
-	if (!rc && src->raw.len)
+	if (!rc && lines && src->raw.len)
 		rc = ml_buf_append(&c.raw, src->raw.data, src->raw.len);
 	if (rc) {
 		ml_message_free(&c);
@@ -102,6 +107,27 @@ int ml_message_copy(ml_message_t *dst, const ml_message_t *src)
 	ml_message_free(dst);
 	*dst = c;
 	return ML_OK;
+}
+
+int ml_message_copy(ml_message_t *dst, const ml_message_t *src)
+{
+	return copy(dst, src, 1);
+}
+
+int ml_message_copy_row(ml_message_t *dst, const ml_message_t *src)
+{
+	return copy(dst, src, 0);
+}
+
+void ml_message_drop_lines(ml_message_t *m)
+{
+	m->raw_base += m->nlines;
+	m->raw_base_bytes += (uint32_t)m->raw.len;
+	m->nlines = 0;
+	ml_buf_free(&m->raw);
+	free(m->seqs);
+	m->seqs = NULL;
+	m->seqs_cap = 0;
 }
 
 int ml_message_set(ml_message_t *m, ml_str_t *field, const char *p, size_t n)
@@ -126,7 +152,7 @@ int ml_message_set(ml_message_t *m, ml_str_t *field, const char *p, size_t n)
 
 int ml_message_add_line(ml_message_t *m, const char *p, size_t n, uint64_t seq)
 {
-	if (m->raw.len + n + 1 > ML_MSG_RAW_MAX) {
+	if ((size_t)m->raw_base_bytes + m->raw.len + n + 1 > ML_MSG_RAW_MAX) {
 		m->raw_dropped++;
 		return ML_ETOOBIG;
 	}

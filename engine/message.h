@@ -10,6 +10,13 @@
  * inside strs; raw.len == 0 or raw ends with '\n'; nlines counts the lines in
  * raw; rcpts[0..nrcpts) are the rows in the order they first appeared.
  *
+ * A message taken up again from storage to go on (in flight at a commit)
+ * need not carry the lines already stored: raw_base > 0 says that its first
+ * raw_base lines (raw_base_bytes bytes) are those of its stored version,
+ * and raw, seqs and nlines hold only the lines after them.  The writer joins
+ * the two when it stores the message again (index/writer.h).  A message read
+ * to be shown or searched always has raw_base 0.
+ *
  * A chain: a message handed to a content filter on the same host comes back
  * under a new queue ID; one relayed to the next MTA (another host, another
  * instance) gets a queue ID there (engine/correlate.h says when two are
@@ -119,6 +126,8 @@ typedef struct ml_message {
 	ml_buf_t raw;
 	uint32_t nlines;
 	uint32_t raw_dropped;    /* lines not kept because raw hit ML_MSG_RAW_MAX */
+	uint32_t raw_base;       /* lines before raw's, in the stored version (above) */
+	uint32_t raw_base_bytes; /* ... their bytes */
 	/* Where each raw line came in the ingest's stream of lines (numbered
 	 * across runs), so that a reparse can replay every stored line in its
 	 * first order: seqs[i] for line i (0: not known), first_seq the
@@ -136,6 +145,13 @@ void ml_message_reset(ml_message_t *m);  /* empty, keeps memory */
 void ml_message_free(ml_message_t *m);
 /* dst (initialised; freed first) becomes a deep copy of src. */
 int ml_message_copy(ml_message_t *dst, const ml_message_t *src);
+/* The same without the lines: dst's raw_base counts every line of src
+ * (src's stored ones and its own), which must all be stored by the time dst
+ * is stored again. */
+int ml_message_copy_row(ml_message_t *dst, const ml_message_t *src);
+/* m's lines counted in raw_base and dropped (m taken up again from storage,
+ * where they are). */
+void ml_message_drop_lines(ml_message_t *m);
 
 /* The bytes of a string field (not NUL-terminated). */
 static inline ml_slice_t ml_message_str(const ml_message_t *m, ml_str_t s)

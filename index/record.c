@@ -647,6 +647,26 @@ int ml_row_peek_flags(const void *data, size_t n, uint32_t *flags)
 	return ML_OK;
 }
 
+int ml_row_peek_raw_key(const void *data, size_t n, uint64_t *raw_key)
+{
+	/* the last varint: its bytes but the last have the high bit set, and
+	 * the varint before it (first_seq) ends in one that has not */
+	const unsigned char *p = data;
+	if (n < 2 || p[n - 1] >= 0x80)
+		return ML_CORRUPT_BKPT;
+	size_t at = n - 1;
+	while (at > 0 && p[at - 1] >= 0x80)
+		at--;
+	if (at == 0 || n - at > 10)
+		return ML_CORRUPT_BKPT;
+	const unsigned char *q = p + at;
+	uint64_t v;
+	if (ml_get_varint(&q, p + n, &v) || q != p + n)
+		return ML_CORRUPT_BKPT;
+	*raw_key = v;
+	return ML_OK;
+}
+
 int ml_row_set_direction(void *data, size_t n, uint8_t direction)
 {
 	unsigned char *p = data, *end = p + n;

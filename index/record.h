@@ -152,6 +152,8 @@ int ml_row_decode_some(const ml_strtab_t *t, const void *p, size_t n, uint64_t d
                        uint32_t keep, const ml_row_filter_t *f);
 /* The flags of a row record, without decoding the rest. */
 int ml_row_peek_flags(const void *p, size_t n, uint32_t *flags);
+/* Where a row's lines are (m->raw_key), read from its end. */
+int ml_row_peek_raw_key(const void *p, size_t n, uint64_t *raw_key);
 /* Set the direction of a row record in place: its varint is one byte, as is
  * the new value (an ml_direction_t).  ML_ECORRUPT on bad bytes. */
 int ml_row_set_direction(void *p, size_t n, uint8_t direction);

@@ -36,6 +36,14 @@ typedef struct {
 	ml_buf_t row, raw;        /* the stored forms */
 	const void *old;          /* the stored row (a pointer into the map), or NULL */
 	size_t oldn;
+	/* a message put with raw_base lines stored (engine/message.h): the
+	 * stored value that holds them, then its lines joined with the new */
+	ml_buf_t oldlines;
+	int joined;               /* full* hold every line of the message */
+	ml_buf_t fullraw;
+	uint64_t *fullseqs;
+	size_t fullseqs_cap;
+	uint32_t fulln;
 } prep_t;
 
 /* The encoding phase runs on two threads, each with its own codec. */
@@ -168,6 +176,12 @@ static void preps_shrink(ml_writer_t *w)
 		ml_buf_free(&p->raw);
 		ml_keys_free(&p->keys);
 		ml_keys_free(&p->oldkeys);
+		ml_buf_free(&p->oldlines);
+		ml_buf_free(&p->fullraw);
+		free(p->fullseqs);
+		p->fullseqs = NULL;
+		p->fullseqs_cap = 0;
+		p->joined = 0;
 	}
 }
 
@@ -709,6 +723,45 @@ typedef struct {
 	int rc;
 } prep_worker_t;
 
+/* The stored lines of m (in old, decoded) and its own, joined in p; *view
+ * is m with them all.  old->nlines must be m->raw_base. */
+static int join_lines(prep_t *p, const ml_message_t *old, const ml_message_t *m)
+{
+	if (old->nlines != m->raw_base)
+		return ML_CORRUPT_BKPT;
+	uint32_t n = old->nlines + m->nlines;
+	ml_buf_reset(&p->fullraw);
+	int rc = ml_buf_reserve(&p->fullraw, old->raw.len + m->raw.len);
+	if (!rc)
+		rc = ml_array_grow((void **)&p->fullseqs, &p->fullseqs_cap, sizeof *p->fullseqs, (size_t)n + 1, 16);
+	if (rc)
+		return rc;
+	ml_buf_append(&p->fullraw, old->raw.data, old->raw.len);
+	ml_buf_append(&p->fullraw, m->raw.data, m->raw.len);
+	for (uint32_t i = 0; i < old->nlines; i++)
+		p->fullseqs[i] = old->seqs ? old->seqs[i] : 0;
+	for (uint32_t i = 0; i < m->nlines; i++)
+		p->fullseqs[old->nlines + i] = m->seqs ? m->seqs[i] : 0;
+	p->fulln = n;
+	p->joined = 1;
+	return ML_OK;
+}
+
+/* The message whose lines are stored: m, or m with the lines join_lines
+ * joined (in *view, which owns nothing). */
+static const ml_message_t *lines_of(const prep_t *p, const ml_message_t *m, ml_message_t *view)
+{
+	if (!p->joined)
+		return m;
+	*view = *m;
+	view->raw = p->fullraw;
+	view->seqs = p->fullseqs;
+	view->seqs_cap = (uint32_t)p->fullseqs_cap;
+	view->nlines = p->fulln;
+	view->raw_base = view->raw_base_bytes = 0;
+	return view;
+}
+
 /* Term keys (now and as stored), row counts and the stored forms of each put:
  * the CPU-heavy part of a commit, which touches no LMDB state. */
 static void *prep_run(void *arg)
@@ -720,11 +773,17 @@ static void *prep_run(void *arg)
 		prep_t *p = &w->preps[i];
 		ml_message_t *m = w->puts[i].m;
 		int rc = ml_tokens_message(m, &p->keys);
+		p->joined = 0;
 		if (!rc && p->old) {
 			rc = ml_row_decode(&w->tab, p->old, p->oldn, m->docid, &wk->old);
 			p->old_flags = wk->old.flags;
 			if (!rc)
 				rc = ml_tokens_message(&wk->old, &p->oldkeys);
+			/* the lines stored before, joined with the new */
+			if (!rc && m->raw_base)
+				rc = ml_raw_decode(wk->codec, p->oldlines.data, p->oldlines.len, &wk->old);
+			if (!rc && m->raw_base)
+				rc = join_lines(p, &wk->old, m);
 			ml_counts_rows(wk->rows_delta, &wk->old, -1);
 			/* the version replaced: its rows counted no more */
 			if (!rc && wk->counts)
@@ -738,11 +797,21 @@ static void *prep_run(void *arg)
 		/* a closed message's lines go into a block (the commit decides):
 		 * its masked plain form; one in flight, a record of its own */
 		p->raw_plain = (m->flags & ML_MSG_CLOSED) && w->puts[i].place < 0;
+		ml_message_t view;
+		const ml_message_t *lm = lines_of(p, m, &view);
 		if (!rc && !keep_raw && p->raw_plain) {
 			ml_buf_reset(&p->raw);
-			rc = ml_raw_plain(m, &p->raw, &p->check);
+			rc = ml_raw_plain(lm, &p->raw, &p->check);
 		} else if (!rc && !keep_raw) {
-			rc = ml_raw_encode(wk->codec, m, &p->raw);
+			/* a record of its own, kept till the writes: at its size, and
+			 * the lines joined for it let go */
+			ml_buf_reset(&p->raw);
+			rc = ml_raw_encode(wk->codec, lm, &p->raw);
+			ml_buf_fit(&p->raw);
+			if (p->joined) {
+				ml_buf_free(&p->fullraw);
+				p->joined = 0;
+			}
 		}
 		wk->rc = rc;
 	}
@@ -799,8 +868,11 @@ static int prepare(ml_writer_t *w)
 		ml_message_t *m = w->puts[i].m;
 		p->old = NULL;
 		p->has_old = 0;
-		if (w->puts[i].old_docid == 0)
+		if (w->puts[i].old_docid == 0) {
+			if (m->raw_base)
+				rc = ML_CORRUPT_BKPT;   /* lines stored, and no stored version */
 			continue;
+		}
 		MDB_val v;
 		int r2 = ml_store_row_get(w->txn, w->s, m->docid, &v, &p->old_place);
 		if (r2 == 0) {
@@ -809,6 +881,15 @@ static int prepare(ml_writer_t *w)
 			p->has_old = 1;
 		} else if (r2 != ML_ENOTFOUND) {
 			rc = r2;
+		}
+		/* the value that holds its lines stored before (joined in prep_run) */
+		if (!rc && m->raw_base) {
+			uint64_t raw_key = 0;
+			rc = p->old ? ml_row_peek_raw_key(p->old, p->oldn, &raw_key) : ML_CORRUPT_BKPT;
+			if (!rc)
+				rc = ml_store_lines_get(w->txn, w->s, m->docid, raw_key, &p->oldlines);
+			if (rc == ML_ENOTFOUND)
+				rc = ML_CORRUPT_BKPT;
 		}
 	}
 	for (int p = 0; p < ML_PLACES; p++)
@@ -1545,7 +1626,8 @@ static int commit_inner(ml_writer_t *w)
 			/* a record of its own: a closed message's lines were prepared for a block */
 			const ml_buf_t *raw = &p->raw;
 			if (p->raw_plain && !keep_raw) {
-				rc = ml_raw_encode(w->codec[0], m, &w->blk);
+				ml_message_t view;
+				rc = ml_raw_encode(w->codec[0], lines_of(p, m, &view), &w->blk);
 				raw = &w->blk;
 			}
 			if (!rc)

@@ -1028,6 +1028,107 @@ static void late_rows(void **state)
 	scratch_close(&x, ms, N + 1, se);
 }
 
+/* A message in flight taken up again without its stored lines (raw_base,
+ * engine/message.h): the writer joins them, decoded as they were stored,
+ * with the new ones; a count that disagrees with storage is an error, never
+ * lines lost. */
+static void lines_joined(void **state)
+{
+	(void)state;
+	scratch_t x;
+	scratch_open(&x, "j.db");
+	ml_writer_t *w = x.w;
+	enum { N = 300 };
+	ml_message_t *ms = calloc(N, sizeof *ms);
+	assert_int_equal(ml_writer_begin(w), 0);
+	for (int i = 0; i < N; i++) {
+		make_message(&ms[i], i);
+		if (i == 0) {
+			/* in flight, two lines that name its subject and sender */
+			ms[i].flags = 0;
+			ms[i].raw.len = 0;
+			ms[i].nlines = 0;
+			ms[i].first_seq = 0;
+			const char *a = "Mar  3 10:00:00 mx1 postfix/cleanup[2]: 0000001000: warning: header Subject: Invoice 0 f\xc3\xbcr M\xc3\xbcller";
+			const char *b = "Mar  3 10:00:01 mx1 postfix/qmgr[1]: 0000001000: from=<sender0@example.org>, size=1000, nrcpt=1";
+			ml_message_add_line(&ms[i], a, strlen(a), 5);
+			ml_message_add_line(&ms[i], b, strlen(b), 6);
+		}
+		assert_int_equal(ml_writer_put(w, &ms[i]), 0);
+	}
+	assert_int_equal(ml_writer_commit(w), 0);
+	ml_message_t whole, m, got, cp;
+	ml_message_init(&whole);
+	ml_message_init(&m);
+	ml_message_init(&got);
+	ml_message_init(&cp);
+	/* taken up again: its fields and rows, the lines counted */
+	assert_int_equal(ml_writer_begin(w), 0);
+	assert_int_equal(ml_writer_open_lookup(w, ml_slice("mx1", 3), ml_slice("0000001000", 10), &whole), 0);
+	assert_int_equal(whole.nlines, 2);
+	assert_int_equal(ml_message_copy(&m, &whole), 0);
+	ml_message_drop_lines(&m);
+	assert_int_equal(m.raw_base, 2);
+	assert_int_equal(m.raw_base_bytes, whole.raw.len);
+	assert_int_equal(m.nlines, 0);
+	/* a copy of the row counts its lines with the stored ones */
+	const char *c = "Mar  3 10:05:00 mx1 postfix/smtp[3]: 0000001000: to=<user0@example.com>, status=sent";
+	assert_int_equal(ml_message_add_line(&m, c, strlen(c), 9), 0);
+	assert_int_equal(ml_message_copy_row(&cp, &m), 0);
+	assert_int_equal(cp.raw_base, 3);
+	assert_int_equal(cp.nlines, 0);
+	assert_int_equal(cp.raw_base_bytes, whole.raw.len + strlen(c) + 1);
+	/* stored again, closed, with another sender and relay: the stored
+	 * lines are read with the strings they were masked with */
+	ml_message_set(&m, &m.from, "other@example.org", 17);
+	ml_message_set(&m, &m.rcpts[0].relay, "mx.example.com[192.0.2.9]:25", 28);
+	m.flags |= ML_MSG_CLOSED;
+	assert_int_equal(ml_writer_put(w, &m), 0);
+	assert_int_equal(ml_writer_commit(w), 0);
+	ml_search_t *se;
+	assert_int_equal(ml_search_new(&se, x.s), 0);
+	assert_int_equal(ml_search_get(se, m.docid, &got), 0);
+	assert_int_equal(got.nlines, 3);
+	assert_int_equal(got.raw_base, 0);
+	ml_buf_t want = ML_BUF_INIT;
+	ml_buf_append(&want, whole.raw.data, whole.raw.len);
+	ml_buf_append(&want, c, strlen(c));
+	ml_buf_putc(&want, '\n');
+	assert_int_equal(got.raw.len, want.len);
+	assert_memory_equal(got.raw.data, want.data, want.len);
+	assert_int_equal(got.seqs[0], 5);
+	assert_int_equal(got.seqs[1], 6);
+	assert_int_equal(got.seqs[2], 9);
+	assert_int_equal(got.first_seq, 5);
+	/* more lines counted than are stored: refused, nothing written */
+	ml_message_t bad;
+	ml_message_init(&bad);
+	assert_int_equal(ml_message_copy(&bad, &got), 0);
+	ml_message_drop_lines(&bad);
+	bad.raw_base = 4;
+	assert_int_equal(ml_writer_begin(w), 0);
+	assert_int_equal(ml_writer_put(w, &bad), 0);
+	assert_int_equal(ml_writer_commit(w), ML_ECORRUPT);
+	ml_writer_abort(w);
+	/* ... as are stored lines of a message never stored */
+	bad.docid = 0;
+	bad.raw_base = 1;
+	assert_int_equal(ml_writer_begin(w), 0);
+	assert_int_equal(ml_writer_put(w, &bad), 0);
+	assert_int_equal(ml_writer_commit(w), ML_ECORRUPT);
+	ml_writer_abort(w);
+	ml_message_reset(&got);
+	assert_int_equal(ml_search_get(se, m.docid, &got), 0);
+	assert_int_equal(got.nlines, 3);
+	ml_buf_free(&want);
+	ml_message_free(&bad);
+	ml_message_free(&cp);
+	ml_message_free(&got);
+	ml_message_free(&m);
+	ml_message_free(&whole);
+	scratch_close(&x, ms, N, se);
+}
+
 /* The bytes of raw value i in version v (sizes from a few bytes to several
  * chunks), into b. */
 static void raw_value(ml_buf_t *b, int i, int v)
@@ -1143,6 +1244,7 @@ int main(void)
 		cmocka_unit_test(address_prefixes),
 		cmocka_unit_test(batches_and_snapshots),
 		cmocka_unit_test(late_rows),
+		cmocka_unit_test(lines_joined),
 		cmocka_unit_test(raw_open_rewrite),
 	};
 	return TL_RUN_DEFAULT("index", tests, NULL, NULL);

@@ -85,13 +85,19 @@ static void tally(ing_t *g, const char *kind, const char *reason, const char *pa
 
 static int piped_lookup(ing_t *g, ml_slice_t host, ml_slice_t qid, ml_message_t *m);
 
+/* A message in flight taken up again: without the lines already stored,
+ * which the writer joins to the new ones when it stores it again
+ * (engine/message.h), so that a message deferred for days does not carry
+ * its lines through every batch. */
 int ml_ing_load_open(void *ctx, ml_slice_t host, ml_slice_t qid, ml_message_t *m)
 {
 	ing_t *g = ctx;
-	if (g->pipe)
-		return piped_lookup(g, host, qid, m);
-	int rc = ml_ing_txn(g);
-	return rc ? rc : ml_writer_open_lookup(g->w, host, qid, m);
+	int rc = g->pipe ? piped_lookup(g, host, qid, m) : ml_ing_txn(g);
+	if (!rc && !g->pipe)
+		rc = ml_writer_open_lookup(g->w, host, qid, m);
+	if (!rc)
+		ml_message_drop_lines(m);
+	return rc;
 }
 
 /* The chains' hops in storage (engine/correlate.h): by the queue ID term,
@@ -962,7 +968,7 @@ static int piped_lookup(ing_t *g, ml_slice_t host, ml_slice_t qid, ml_message_t 
 		const ml_message_t *x = b->msgs[i];
 		if (x->flags & ML_MSG_CLOSED)
 			return ML_ENOTFOUND;   /* as the store will have it */
-		int rc = ml_message_copy(m, x);
+		int rc = ml_message_copy_row(m, x);
 		if (!rc)
 			m->docid = b->docids[i];
 		return rc;
@@ -995,7 +1001,8 @@ static int pipe_get(ing_t *g, uint64_t docid, int lines, ml_message_t *m)
 	struct ml_pipe *p = g->pipe;
 	long i = p->from_batch ? pbatch_by_docid(&p->b[p->cur], docid) : -1;
 	if (i >= 0) {
-		int rc = ml_message_copy(m, p->b[p->cur].msgs[i]);
+		/* its lines, every one, are stored when this batch is */
+		int rc = ml_message_copy_row(m, p->b[p->cur].msgs[i]);
 		if (!rc)
 			m->docid = docid;
 		return rc;
