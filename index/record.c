@@ -1052,24 +1052,28 @@ static int decompress(ml_codec_t *c, uint64_t id, const unsigned char *p, size_t
 	return ML_OK;
 }
 
+int ml_raw_encode_plain(ml_codec_t *c, const void *plain, size_t n, uint32_t check, ml_buf_t *out)
+{
+	ml_buf_reset(out);
+	int rc = ml_buf_putc(out, ML_RAW_FORMAT);
+	if (!rc)
+		rc = ml_buf_put_varint(out, ml_codec_dict_id(c));
+	unsigned char ck[4];
+	memcpy(ck, &check, 4);
+	if (!rc)
+		rc = ml_buf_append(out, ck, 4);
+	if (!rc)
+		rc = compress_append(c, plain, n, out, 0);
+	return rc;
+}
+
 int ml_raw_encode(ml_codec_t *c, const ml_message_t *m, ml_buf_t *out)
 {
 	masks_t k;
 	masks_of(m, &k);
 	ml_buf_reset(&c->plain);
 	int rc = raw_plain(m, &k, &c->plain);
-	ml_buf_reset(out);
-	if (!rc)
-		rc = ml_buf_putc(out, ML_RAW_FORMAT);
-	if (!rc)
-		rc = ml_buf_put_varint(out, ml_codec_dict_id(c));
-	unsigned char ck[4];
-	memcpy(ck, &k.check, 4);
-	if (!rc)
-		rc = ml_buf_append(out, ck, 4);
-	if (!rc)
-		rc = compress_append(c, c->plain.data, c->plain.len, out, 0);
-	return rc;
+	return rc ? rc : ml_raw_encode_plain(c, c->plain.data, c->plain.len, k.check, out);
 }
 
 /* The header of a raw record: dictionary id, check, and where its frame starts. */

@@ -174,6 +174,8 @@ int ml_raw_plain(const ml_message_t *m, ml_buf_t *out, uint32_t *check);
 int ml_raw_plain_of(ml_codec_t *c, const void *p, size_t n, ml_buf_t *out, uint32_t *check);
 /* Stored form of m's lines (out reset first). */
 int ml_raw_encode(ml_codec_t *c, const ml_message_t *m, ml_buf_t *out);
+/* The same from the plain form ml_raw_plain made and its check. */
+int ml_raw_encode_plain(ml_codec_t *c, const void *plain, size_t n, uint32_t check, ml_buf_t *out);
 /* A raw block: begin, add the messages in docid order (their masked plain
  * forms), finish into out (reset first). */
 void ml_rawblk_begin(ml_codec_t *c);

@@ -802,16 +802,17 @@ static void *prep_run(void *arg)
 		if (!rc && !keep_raw && p->raw_plain) {
 			ml_buf_reset(&p->raw);
 			rc = ml_raw_plain(lm, &p->raw, &p->check);
+			ml_buf_fit(&p->raw);
 		} else if (!rc && !keep_raw) {
-			/* a record of its own, kept till the writes: at its size, and
-			 * the lines joined for it let go */
+			/* a record of its own, kept till the writes: at its size */
 			ml_buf_reset(&p->raw);
 			rc = ml_raw_encode(wk->codec, lm, &p->raw);
 			ml_buf_fit(&p->raw);
-			if (p->joined) {
-				ml_buf_free(&p->fullraw);
-				p->joined = 0;
-			}
+		}
+		/* the lines joined for it: in the stored form now */
+		if (p->joined) {
+			ml_buf_free(&p->fullraw);
+			p->joined = 0;
 		}
 		wk->rc = rc;
 	}
@@ -1626,8 +1627,7 @@ static int commit_inner(ml_writer_t *w)
 			/* a record of its own: a closed message's lines were prepared for a block */
 			const ml_buf_t *raw = &p->raw;
 			if (p->raw_plain && !keep_raw) {
-				ml_message_t view;
-				rc = ml_raw_encode(w->codec[0], lines_of(p, m, &view), &w->blk);
+				rc = ml_raw_encode_plain(w->codec[0], p->raw.data, p->raw.len, p->check, &w->blk);
 				raw = &w->blk;
 			}
 			if (!rc)
