@@ -727,7 +727,7 @@ typedef struct {
  * is m with them all.  old->nlines must be m->raw_base. */
 static int join_lines(prep_t *p, const ml_message_t *old, const ml_message_t *m)
 {
-	if (old->nlines != m->raw_base)
+	if (old->nlines != m->raw_base || old->raw.len != m->raw_base_bytes)
 		return ML_CORRUPT_BKPT;
 	uint32_t n = old->nlines + m->nlines;
 	ml_buf_reset(&p->fullraw);

@@ -122,6 +122,48 @@ static void same_as_fresh_ingest(void **state)
 	free(ref);
 }
 
+/* Messages in flight when a log is cut in two, each half ingested in its
+ * run, with nothing, a reindex or a reparse between the runs: the second
+ * run takes them up again (their lines counted in the table open, or, as a
+ * reindex leaves it, not counted) and stores every line of theirs, as one
+ * ingest of the whole log does. */
+static void in_flight_across_runs(void **state)
+{
+	(void)state;
+	const char *gen = path("flight-gen.log");
+	tl_gen_log(gen, 1500);
+	size_t n;
+	char *all = tl_read_file(gen, &n);
+	/* the cut: after the line that ends the first half */
+	size_t cut = n / 2;
+	while (cut < n && all[cut - 1] != '\n')
+		cut++;
+	const char *log = path("flight.log");
+	const char *ref_db = path("flight-ref.db");
+	tl_write_file(log, all, n);
+	unlink(ref_db);
+	mtalog_ok("ingest", "--db %s ingest --quiet --no-sync --batch-lines 700 %s", ref_db, log);
+	char *ref = tl_db_contents(ref_db);
+	const char *between[] = { NULL, "reindex --quiet --no-sync", "reindex --reparse --quiet --no-sync" };
+	for (int i = 0; i < 3; i++) {
+		const char *db = path("flight.db");
+		unlink(db);
+		tl_write_file(log, all, cut);
+		mtalog_ok("ingest the first half", "--db %s ingest --quiet --no-sync --batch-lines 700 %s", db, log);
+		/* some are in flight at the cut */
+		assert_true(stat_num(db, "messages_in_flight") > 10);
+		if (between[i])
+			mtalog_ok(between[i], "--db %s %s", db, between[i]);
+		tl_write_file(log, all, n);
+		mtalog_ok("ingest the rest", "--db %s ingest --quiet --no-sync --batch-lines 700 %s", db, log);
+		char what[128];
+		snprintf(what, sizeof what, "the log in two runs, %s between them", between[i] ? between[i] : "nothing");
+		tl_expect_db(db, ref, what);
+	}
+	free(ref);
+	free(all);
+}
+
 /* Logs ingested with --format (an unusual syslog tag) are reparsed with it. */
 static void reparse_with_format(void **state)
 {
@@ -399,6 +441,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_prestate(same_as_fresh_ingest, NULL),
 		cmocka_unit_test(reparse_puts_history_right),
+		cmocka_unit_test(in_flight_across_runs),
 		cmocka_unit_test(reparse_with_format),
 		cmocka_unit_test_prestate(readers_see_a_whole_index, NULL),
 		cmocka_unit_test_prestate(long_lived_reader_across_reindexes, NULL),
