@@ -723,8 +723,9 @@ typedef struct {
 	int rc;
 } prep_worker_t;
 
-/* The stored lines of m (in old, decoded) and its own, joined in p; *view
- * is m with them all.  old->nlines must be m->raw_base. */
+/* The stored lines of m (in old, decoded) and its own, joined in p
+ * (lines_of then gives m with them all).  old must hold m->raw_base lines
+ * of m->raw_base_bytes bytes. */
 static int join_lines(prep_t *p, const ml_message_t *old, const ml_message_t *m)
 {
 	if (old->nlines != m->raw_base || old->raw.len != m->raw_base_bytes)

@@ -70,6 +70,10 @@ int ml_writer_get(ml_writer_t *w, uint64_t docid, int lines, ml_message_t *m);
  * there before the commit. */
 int ml_writer_find(ml_writer_t *w, const char *key, size_t n, int64_t since_us, int64_t until_us,
                    uint64_t *ids, size_t cap, size_t *count);
+/* A message with raw_base > 0 (engine/message.h) has its first raw_base
+ * lines in its stored version (its docid): the commit reads them there and
+ * stores them with its own; no stored version, or one whose lines do not
+ * number raw_base (raw_base_bytes bytes), fails the commit (ML_ECORRUPT). */
 int ml_writer_put(ml_writer_t *w, ml_message_t *m);
 /* The same, stored in place (ML_PLACE_*) whatever its state: a rebuild that
  * keeps the raw records puts each row where its raw record is. */
