@@ -36,14 +36,8 @@ typedef struct {
 	ml_buf_t row, raw;        /* the stored forms */
 	const void *old;          /* the stored row (a pointer into the map), or NULL */
 	size_t oldn;
-	/* a message put with raw_base lines stored (engine/message.h): the
-	 * stored value that holds them, then its lines joined with the new */
-	ml_buf_t oldlines;
-	int joined;               /* full* hold every line of the message */
-	ml_buf_t fullraw;
-	uint64_t *fullseqs;
-	size_t fullseqs_cap;
-	uint32_t fulln;
+	ml_buf_t oldlines;        /* a put with raw_base lines stored (engine/message.h):
+	                             the stored value that holds them */
 } prep_t;
 
 /* The encoding phase runs on two threads, each with its own codec. */
@@ -177,11 +171,6 @@ static void preps_shrink(ml_writer_t *w)
 		ml_keys_free(&p->keys);
 		ml_keys_free(&p->oldkeys);
 		ml_buf_free(&p->oldlines);
-		ml_buf_free(&p->fullraw);
-		free(p->fullseqs);
-		p->fullseqs = NULL;
-		p->fullseqs_cap = 0;
-		p->joined = 0;
 	}
 }
 
@@ -719,48 +708,40 @@ typedef struct {
 	ml_counts_delta_t *counts;  /* NULL: the table counts is not kept */
 	size_t first, step;      /* this thread prepares puts first, first + step, ... */
 	ml_message_t old;
+	ml_buf_t fullraw;        /* a put's stored lines and new ones, joined (join_lines) */
+	uint64_t *fullseqs;
+	size_t fullseqs_cap;
 	int64_t rows_delta[ML_ST__COUNT];
 	int rc;
 } prep_worker_t;
 
-/* The stored lines of m (in old, decoded) and its own, joined in p
- * (lines_of then gives m with them all).  old must hold m->raw_base lines
- * of m->raw_base_bytes bytes. */
-static int join_lines(prep_t *p, const ml_message_t *old, const ml_message_t *m)
+/* *view: m with its stored lines (in old, decoded) before its own, joined
+ * in wk's buffers (view owns nothing).  old must hold m->raw_base lines of
+ * m->raw_base_bytes bytes. */
+static int join_lines(prep_worker_t *wk, const ml_message_t *old, const ml_message_t *m, ml_message_t *view)
 {
 	if (old->nlines != m->raw_base || old->raw.len != m->raw_base_bytes)
 		return ML_CORRUPT_BKPT;
 	uint32_t n = old->nlines + m->nlines;
-	ml_buf_reset(&p->fullraw);
-	int rc = ml_buf_reserve(&p->fullraw, old->raw.len + m->raw.len);
+	ml_buf_reset(&wk->fullraw);
+	int rc = ml_buf_reserve(&wk->fullraw, old->raw.len + m->raw.len);
 	if (!rc)
-		rc = ml_array_grow((void **)&p->fullseqs, &p->fullseqs_cap, sizeof *p->fullseqs, (size_t)n + 1, 16);
+		rc = ml_array_grow((void **)&wk->fullseqs, &wk->fullseqs_cap, sizeof *wk->fullseqs, (size_t)n + 1, 16);
 	if (rc)
 		return rc;
-	ml_buf_append(&p->fullraw, old->raw.data, old->raw.len);
-	ml_buf_append(&p->fullraw, m->raw.data, m->raw.len);
+	ml_buf_append(&wk->fullraw, old->raw.data, old->raw.len);
+	ml_buf_append(&wk->fullraw, m->raw.data, m->raw.len);
 	for (uint32_t i = 0; i < old->nlines; i++)
-		p->fullseqs[i] = old->seqs ? old->seqs[i] : 0;
+		wk->fullseqs[i] = old->seqs ? old->seqs[i] : 0;
 	for (uint32_t i = 0; i < m->nlines; i++)
-		p->fullseqs[old->nlines + i] = m->seqs ? m->seqs[i] : 0;
-	p->fulln = n;
-	p->joined = 1;
-	return ML_OK;
-}
-
-/* The message whose lines are stored: m, or m with the lines join_lines
- * joined (in *view, which owns nothing). */
-static const ml_message_t *lines_of(const prep_t *p, const ml_message_t *m, ml_message_t *view)
-{
-	if (!p->joined)
-		return m;
+		wk->fullseqs[old->nlines + i] = m->seqs ? m->seqs[i] : 0;
 	*view = *m;
-	view->raw = p->fullraw;
-	view->seqs = p->fullseqs;
-	view->seqs_cap = (uint32_t)p->fullseqs_cap;
-	view->nlines = p->fulln;
+	view->raw = wk->fullraw;
+	view->seqs = wk->fullseqs;
+	view->seqs_cap = (uint32_t)wk->fullseqs_cap;
+	view->nlines = n;
 	view->raw_base = view->raw_base_bytes = 0;
-	return view;
+	return ML_OK;
 }
 
 /* Term keys (now and as stored), row counts and the stored forms of each put:
@@ -774,7 +755,8 @@ static void *prep_run(void *arg)
 		prep_t *p = &w->preps[i];
 		ml_message_t *m = w->puts[i].m;
 		int rc = ml_tokens_message(m, &p->keys);
-		p->joined = 0;
+		ml_message_t view;
+		const ml_message_t *lm = m;   /* with every line */
 		if (!rc && p->old) {
 			rc = ml_row_decode(&w->tab, p->old, p->oldn, m->docid, &wk->old);
 			p->old_flags = wk->old.flags;
@@ -783,8 +765,8 @@ static void *prep_run(void *arg)
 			/* the lines stored before, joined with the new */
 			if (!rc && m->raw_base)
 				rc = ml_raw_decode(wk->codec, p->oldlines.data, p->oldlines.len, &wk->old);
-			if (!rc && m->raw_base)
-				rc = join_lines(p, &wk->old, m);
+			if (!rc && m->raw_base && !(rc = join_lines(wk, &wk->old, m, &view)))
+				lm = &view;
 			ml_counts_rows(wk->rows_delta, &wk->old, -1);
 			/* the version replaced: its rows counted no more */
 			if (!rc && wk->counts)
@@ -798,8 +780,6 @@ static void *prep_run(void *arg)
 		/* a closed message's lines go into a block (the commit decides):
 		 * its masked plain form; one in flight, a record of its own */
 		p->raw_plain = (m->flags & ML_MSG_CLOSED) && w->puts[i].place < 0;
-		ml_message_t view;
-		const ml_message_t *lm = lines_of(p, m, &view);
 		if (!rc && !keep_raw && p->raw_plain) {
 			ml_buf_reset(&p->raw);
 			rc = ml_raw_plain(lm, &p->raw, &p->check);
@@ -810,11 +790,9 @@ static void *prep_run(void *arg)
 			rc = ml_raw_encode(wk->codec, lm, &p->raw);
 			ml_buf_fit(&p->raw);
 		}
-		/* the lines joined for it: in the stored form now */
-		if (p->joined) {
-			ml_buf_free(&p->fullraw);
-			p->joined = 0;
-		}
+		/* a long message's joined lines not kept for the next */
+		if (lm != m && wk->fullraw.cap > (1u << 20))
+			ml_buf_free(&wk->fullraw);
 		wk->rc = rc;
 	}
 	return NULL;
@@ -929,6 +907,8 @@ static int prepare(ml_writer_t *w)
 		for (int st = 0; st < ML_ST__COUNT; st++)
 			w->rows_delta[st] += wk[t].rows_delta[st];
 		ml_message_free(&wk[t].old);
+		ml_buf_free(&wk[t].fullraw);
+		free(wk[t].fullseqs);
 	}
 	/* the counts of both threads as one set */
 	for (int t = 1; t < nthreads && !rc && w->counts_on; t++) {
